@@ -1,0 +1,85 @@
+/*
+** cdc.c - change data capture: the seed's stream.produce / stream.commit
+** events, appended in the caller's transaction to the topic named by the
+** extension-wide setting cdc.topic, and handed to the embedder's C
+** callback (sqlite3_stream_api.xCdcHook).
+**
+** The event for a produce is keyed by the topic name and the event for a
+** commit by the group id, so the events of one topic (or group) stay in
+** order on one CDC partition.  Writes to the CDC topic itself produce no
+** event.  The C callback runs when the event is written, inside the
+** transaction, like sqlite3_update_hook(): it may report an event whose
+** transaction later rolls back; the CDC topic never does.
+*/
+#include "streamInt.h"
+#include <string.h>
+
+char *sqlite3StreamCdcTopic(StreamCtx *p, int *pRc){
+  return sqlite3StreamMetaGet(p, "cdc.topic", pRc);
+}
+
+int sqlite3StreamCdcPrepare(StreamCtx *p, const char *zSkipTopic,
+                            char **pzCdc, char **pzErr){
+  int rc = SQLITE_OK;
+  char *zCdc = sqlite3StreamCdcTopic(p, &rc);
+  *pzCdc = 0;
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( zCdc && zSkipTopic && strcmp(zCdc, zSkipTopic)==0 ){
+    sqlite3_free(zCdc);
+    return SQLITE_OK;
+  }
+  if( zCdc ){
+    StreamTopic t;
+    rc = sqlite3StreamTopicGet(p, zCdc, &t, pzErr);
+    if( rc ){
+      if( rc==SQLITE_NOTFOUND ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "CDC topic %s (setting cdc.topic) does not exist", zCdc);
+      }
+      sqlite3_free(zCdc);
+      return rc;
+    }
+  }
+  *pzCdc = zCdc;
+  return SQLITE_OK;
+}
+
+int sqlite3StreamCdcEmit(StreamCtx *p, const char *zCdc, const char *zKey,
+                         const char *zEvent, char **pzErr){
+  int rc = SQLITE_OK;
+  if( zCdc ){
+    StreamMsg m;
+    i64 iPart, iOff;
+    memset(&m, 0, sizeof(m));
+    m.pKey = zKey; m.nKey = (int)strlen(zKey); m.eKey = STREAM_TYPE_TEXT;
+    m.pValue = zEvent; m.nValue = (int)strlen(zEvent);
+    m.eValue = STREAM_TYPE_TEXT;
+    m.iPartition = -1;
+    m.iTimestamp = -1;
+    rc = sqlite3StreamProduce(p, zCdc, &m, &iPart, &iOff, pzErr);
+  }
+  if( rc==SQLITE_OK && p->xCdc ){
+    p->xCdc(p->pCdcArg, zEvent, (int)strlen(zEvent));
+  }
+  return rc;
+}
+
+void sqlite3StreamIsoTime(i64 iMs, char *z){
+  /* Civil-from-days (proleptic Gregorian), valid for any i64 day count
+  ** that fits; timestamps are >= 0 here. */
+  i64 iDays = iMs / 86400000, iRem = iMs % 86400000;
+  i64 era, doe, yoe, y, doy, mp, d, m;
+  if( iRem<0 ){ iRem += 86400000; iDays--; }
+  iDays += 719468;
+  era = (iDays>=0 ? iDays : iDays-146096) / 146097;
+  doe = iDays - era*146097;
+  yoe = (doe - doe/1460 + doe/36524 - doe/146096) / 365;
+  y = yoe + era*400;
+  doy = doe - (365*yoe + yoe/4 - yoe/100);
+  mp = (5*doy + 2)/153;
+  d = doy - (153*mp+2)/5 + 1;
+  m = mp<10 ? mp+3 : mp-9;
+  if( m<=2 ) y++;
+  sqlite3_snprintf(25, z, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
+      y, m, d, iRem/3600000, (iRem/60000)%60, (iRem/1000)%60, iRem%1000);
+}

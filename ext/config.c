@@ -1,0 +1,329 @@
+/*
+** config.c - topic configuration: Kafka's keys, their defaults, types and
+** limits, parsed from and rendered to JSON.
+**
+** A topic stores only its overrides (a JSON object, normalised: numbers as
+** JSON integers or reals, enums as their canonical strings).  Values may be
+** given as JSON numbers or as strings holding numbers, as Kafka's admin
+** tools pass them.  Unknown keys, wrong types and out-of-range values are
+** errors that name the key and the limit.
+*/
+#include "streamInt.h"
+#include <cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#define STREAM_CFG_INT   1     /* integer in [iMin, iMax] */
+#define STREAM_CFG_REAL  2     /* real in [rMin, rMax] */
+#define STREAM_CFG_ENUM  3     /* one of azEnum (maps to its index) */
+
+typedef struct StreamCfgDef StreamCfgDef;
+struct StreamCfgDef {
+  const char *zKey;            /* Kafka's name of the setting */
+  int eType;                   /* STREAM_CFG_* */
+  i64 iMin, iMax;              /* Limits of an INT */
+  double rMin, rMax;           /* Limits of a REAL */
+  const char *const *azEnum;   /* NULL-terminated choices of an ENUM */
+  size_t iField;               /* offsetof() the field in StreamTopicConfig */
+};
+
+/* cleanup.policy: index 0 "delete", 1 "compact", 2 "compact,delete",
+** 3 "delete,compact" -> STREAM_CLEANUP_* bits via aCleanupBits[]. */
+static const char *const azCleanup[] = {
+  "delete", "compact", "compact,delete", "delete,compact", 0
+};
+static const int aCleanupBits[] = {
+  STREAM_CLEANUP_DELETE, STREAM_CLEANUP_COMPACT,
+  STREAM_CLEANUP_DELETE|STREAM_CLEANUP_COMPACT,
+  STREAM_CLEANUP_DELETE|STREAM_CLEANUP_COMPACT
+};
+static const char *const azTsType[] = { "CreateTime", "LogAppendTime", 0 };
+/* compression.type: index = STREAM_CODEC_* except "producer" (3). */
+static const char *const azCodec[] = {
+  "uncompressed", "gzip", "zstd", "producer", 0
+};
+
+#define I64MAX ((i64)0x7fffffffffffffffLL)
+#define OFF(f) offsetof(StreamTopicConfig, f)
+
+/* Sorted by key, as they appear in stream_topics.config. */
+static const StreamCfgDef aCfgDef[] = {
+  { "cleanup.policy",            STREAM_CFG_ENUM, 0,0, 0,0, azCleanup,
+                                 OFF(eCleanup) },
+  { "compression.type",          STREAM_CFG_ENUM, 0,0, 0,0, azCodec,
+                                 OFF(eCompression) },
+  { "delete.retention.ms",       STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
+                                 OFF(deleteRetentionMs) },
+  { "hot.retention.messages",    STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
+                                 OFF(hotRetentionMessages) },
+  { "hot.retention.ms",          STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
+                                 OFF(hotRetentionMs) },
+  { "max.compaction.lag.ms",     STREAM_CFG_INT, 1, I64MAX, 0,0, 0,
+                                 OFF(maxCompactionLagMs) },
+  { "max.message.bytes",         STREAM_CFG_INT, 0, 2147483647, 0,0, 0,
+                                 OFF(maxMessageBytes) },
+  { "message.timestamp.type",    STREAM_CFG_ENUM, 0,0, 0,0, azTsType,
+                                 OFF(eTimestampType) },
+  { "min.cleanable.dirty.ratio", STREAM_CFG_REAL, 0,0, 0.0, 1.0, 0,
+                                 OFF(minCleanableRatio) },
+  { "min.compaction.lag.ms",     STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
+                                 OFF(minCompactionLagMs) },
+  { "retention.bytes",           STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
+                                 OFF(retentionBytes) },
+  { "retention.ms",              STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
+                                 OFF(retentionMs) },
+};
+
+static void streamCfgDefaults(StreamTopicConfig *p){
+  memset(p, 0, sizeof(*p));
+  p->retentionMs = 604800000;           /* 7 days */
+  p->retentionBytes = -1;
+  p->eCleanup = 0;                      /* index of "delete" */
+  p->minCleanableRatio = 0.5;
+  p->minCompactionLagMs = 0;
+  p->maxCompactionLagMs = I64MAX;
+  p->deleteRetentionMs = 86400000;      /* 1 day */
+  p->maxMessageBytes = 1048588;         /* Kafka's default */
+  p->eTimestampType = STREAM_TS_CREATE_TIME;
+  p->eCompression = 3;                  /* index of "producer" */
+  p->hotRetentionMs = 3600000;          /* 1 hour */
+  p->hotRetentionMessages = 10000;
+}
+
+static const StreamCfgDef *streamCfgFind(const char *zKey){
+  size_t i;
+  for(i=0; i<sizeof(aCfgDef)/sizeof(aCfgDef[0]); i++){
+    if( strcmp(aCfgDef[i].zKey, zKey)==0 ) return &aCfgDef[i];
+  }
+  return 0;
+}
+
+/* Parse an integer from a JSON number or a numeric string. */
+static int streamCfgInt(const cJSON *pVal, i64 *piOut){
+  if( cJSON_IsNumber(pVal) ){
+    double r = pVal->valuedouble;
+    if( r!=floor(r) || !isfinite(r) ) return 0;
+    if( r>=9.2233720368547758e18 ){ *piOut = I64MAX; return 1; }
+    if( r<-9.2233720368547758e18 ) return 0;
+    *piOut = (i64)r;
+    return 1;
+  }
+  if( cJSON_IsString(pVal) && pVal->valuestring[0] ){
+    char *zEnd = 0;
+    long long v;
+    errno = 0;
+    v = strtoll(pVal->valuestring, &zEnd, 10);
+    if( errno || *zEnd ) return 0;
+    *piOut = (i64)v;
+    return 1;
+  }
+  return 0;
+}
+
+static int streamCfgReal(const cJSON *pVal, double *prOut){
+  if( cJSON_IsNumber(pVal) ){
+    *prOut = pVal->valuedouble;
+    return isfinite(*prOut);
+  }
+  if( cJSON_IsString(pVal) && pVal->valuestring[0] ){
+    char *zEnd = 0;
+    *prOut = strtod(pVal->valuestring, &zEnd);
+    return *zEnd==0 && isfinite(*prOut);
+  }
+  return 0;
+}
+
+/* Apply one key/value to pCfg; on success, if pNorm is not NULL, add the
+** normalised value to it. */
+static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
+                          const cJSON *pVal, cJSON *pNorm, char **pzErr){
+  const StreamCfgDef *pDef = streamCfgFind(zKey);
+  cJSON *pNew = 0;
+  char *pField;
+  if( pDef==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+                            "unknown topic config key: %s", zKey);
+  }
+  pField = (char*)pCfg + pDef->iField;
+  switch( pDef->eType ){
+    case STREAM_CFG_INT: {
+      i64 v;
+      if( !streamCfgInt(pVal, &v) ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "config %s must be an integer", zKey);
+      }
+      if( v<pDef->iMin || v>pDef->iMax ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "config %s must be between %lld and %lld, got %lld",
+            zKey, pDef->iMin, pDef->iMax, v);
+      }
+      *(i64*)pField = v;
+      if( pNorm ){
+        char zBuf[32];
+        sqlite3_snprintf(sizeof(zBuf), zBuf, "%lld", v);
+        pNew = cJSON_CreateRaw(zBuf);
+      }
+      break;
+    }
+    case STREAM_CFG_REAL: {
+      double r;
+      if( !streamCfgReal(pVal, &r) ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "config %s must be a number", zKey);
+      }
+      if( r<pDef->rMin || r>pDef->rMax ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "config %s must be between %g and %g, got %g",
+            zKey, pDef->rMin, pDef->rMax, r);
+      }
+      *(double*)pField = r;
+      if( pNorm ) pNew = cJSON_CreateNumber(r);
+      break;
+    }
+    default: {
+      int i;
+      const char *z = cJSON_IsString(pVal) ? pVal->valuestring : 0;
+      for(i=0; z && pDef->azEnum[i]; i++){
+        if( sqlite3_stricmp(pDef->azEnum[i], z)==0 ) break;
+      }
+      if( z==0 || pDef->azEnum[i]==0 ){
+        sqlite3_str *pStr = sqlite3_str_new(0);
+        char *zList;
+        int j;
+        for(j=0; pDef->azEnum[j]; j++){
+          sqlite3_str_appendf(pStr, "%s%s", j?", ":"", pDef->azEnum[j]);
+        }
+        zList = sqlite3_str_finish(pStr);
+        sqlite3StreamErr(pzErr, SQLITE_ERROR, "config %s must be one of: %s",
+                         zKey, zList ? zList : "?");
+        sqlite3_free(zList);
+        return SQLITE_ERROR;
+      }
+      *(int*)pField = i;
+      if( pNorm ) pNew = cJSON_CreateString(pDef->azEnum[i]);
+      break;
+    }
+  }
+  if( pNorm ){
+    if( pNew==0 ) return SQLITE_NOMEM;
+    cJSON_DeleteItemFromObjectCaseSensitive(pNorm, zKey);
+    cJSON_AddItemToObject(pNorm, zKey, pNew);
+  }
+  return SQLITE_OK;
+}
+
+/* Cross-key checks and conversion of enum indexes to engine values. */
+static int streamCfgFinish(StreamTopicConfig *pCfg, char **pzErr){
+  if( pCfg->minCompactionLagMs>pCfg->maxCompactionLagMs ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "config min.compaction.lag.ms (%lld) must not exceed "
+        "max.compaction.lag.ms (%lld)",
+        pCfg->minCompactionLagMs, pCfg->maxCompactionLagMs);
+  }
+  pCfg->eCleanup = aCleanupBits[pCfg->eCleanup];
+  pCfg->bCompressionProducer = (pCfg->eCompression==3);
+  if( pCfg->bCompressionProducer ) pCfg->eCompression = STREAM_CODEC_NONE;
+  return SQLITE_OK;
+}
+
+static cJSON *streamCfgParseObject(const char *zJson, const char *zWhat,
+                                   int *pRc, char **pzErr){
+  cJSON *p;
+  if( sqlite3StreamJsonCheck(zJson, strlen(zJson))!=STREAM_JSON_OBJECT ){
+    *pRc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+                            "%s must be a JSON object", zWhat);
+    return 0;
+  }
+  p = cJSON_Parse(zJson);
+  if( p==0 ) *pRc = SQLITE_NOMEM;
+  return p;
+}
+
+/* Apply every key of pObj (null values skipped: they mean "default"). */
+static int streamCfgApplyAll(StreamTopicConfig *pCfg, const cJSON *pObj,
+                             cJSON *pNorm, char **pzErr){
+  const cJSON *pItem;
+  cJSON_ArrayForEach(pItem, pObj){
+    int rc;
+    if( cJSON_IsNull(pItem) ){
+      if( streamCfgFind(pItem->string)==0 ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+                                "unknown topic config key: %s", pItem->string);
+      }
+      if( pNorm ) cJSON_DeleteItemFromObjectCaseSensitive(pNorm, pItem->string);
+      continue;
+    }
+    rc = streamCfgApply(pCfg, pItem->string, pItem, pNorm, pzErr);
+    if( rc ) return rc;
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamConfigMerge(const char *zOld, const char *zDelta,
+                             StreamTopicConfig *pCfg, char **pzNew,
+                             char **pzErr){
+  int rc = SQLITE_OK;
+  cJSON *pOld = 0, *pDelta = 0, *pNorm = 0;
+  streamCfgDefaults(pCfg);
+  if( pzNew ) *pzNew = 0;
+  pNorm = cJSON_CreateObject();
+  if( pNorm==0 ) return SQLITE_NOMEM;
+  if( zOld && zOld[0] ){
+    pOld = streamCfgParseObject(zOld, "stored topic config", &rc, pzErr);
+    if( pOld ) rc = streamCfgApplyAll(pCfg, pOld, pNorm, pzErr);
+  }
+  if( rc==SQLITE_OK && zDelta ){
+    pDelta = streamCfgParseObject(zDelta, "topic config", &rc, pzErr);
+    if( pDelta ) rc = streamCfgApplyAll(pCfg, pDelta, pNorm, pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = streamCfgFinish(pCfg, pzErr);
+  if( rc==SQLITE_OK && pzNew ){
+    char *z = cJSON_PrintUnformatted(pNorm);
+    if( z ){
+      *pzNew = sqlite3_mprintf("%s", z);
+      cJSON_free(z);
+    }
+    if( *pzNew==0 ) rc = SQLITE_NOMEM;
+  }
+  cJSON_Delete(pOld);
+  cJSON_Delete(pDelta);
+  cJSON_Delete(pNorm);
+  return rc;
+}
+
+int sqlite3StreamConfigParse(StreamTopicConfig *pCfg, const char *zJson,
+                             char **pzNormal, char **pzErr){
+  return sqlite3StreamConfigMerge(0, zJson, pCfg, pzNormal, pzErr);
+}
+
+char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg){
+  sqlite3_str *p = sqlite3_str_new(0);
+  size_t i;
+  for(i=0; i<sizeof(aCfgDef)/sizeof(aCfgDef[0]); i++){
+    const StreamCfgDef *pDef = &aCfgDef[i];
+    const char *pField = (const char*)pCfg + pDef->iField;
+    sqlite3_str_appendf(p, "%s\"%s\":", i ? "," : "{", pDef->zKey);
+    if( pDef->eType==STREAM_CFG_INT ){
+      sqlite3_str_appendf(p, "%lld", *(const i64*)pField);
+    }else if( pDef->eType==STREAM_CFG_REAL ){
+      sqlite3_str_appendf(p, "%!.15g", *(const double*)pField);
+    }else{
+      const char *z;
+      if( pDef->azEnum==azCleanup ){
+        int e = pCfg->eCleanup;
+        z = e==STREAM_CLEANUP_DELETE ? "delete" :
+            e==STREAM_CLEANUP_COMPACT ? "compact" : "compact,delete";
+      }else if( pDef->azEnum==azCodec ){
+        z = pCfg->bCompressionProducer ? "producer" :
+            azCodec[pCfg->eCompression];
+      }else{
+        z = pDef->azEnum[*(const int*)pField];
+      }
+      sqlite3_str_appendf(p, "\"%s\"", z);
+    }
+  }
+  sqlite3_str_appendall(p, "}");
+  return sqlite3_str_finish(p);
+}

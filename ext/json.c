@@ -1,0 +1,449 @@
+/*
+** json.c - strict JSON validation and JSON string quoting.
+**
+** sqlite3StreamJsonCheck() decides whether a buffer is exactly one RFC 8259
+** JSON text and, if so, reports the kind of its top-level value.  It runs
+** on the produce path of topics declared with a JSON value format, so it
+** is built to be fast and allocates nothing:
+**
+**   - one pass, iterative; the open containers are kept as a bit stack
+**     (1 = object, 0 = array) of STREAM_JSON_MAX_DEPTH bits on the C stack;
+**   - the body of a string is skipped 8 bytes at a time while it holds
+**     plain ASCII, then byte by byte through a 256-entry class table;
+**   - UTF-8 is validated inline, per RFC 3629: no overlong forms, no
+**     encoded surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
+**
+** What is rejected, beyond the grammar itself: empty input or input of
+** only whitespace; anything but space, tab, LF or CR around the value;
+** control characters (< 0x20) inside strings; escapes other than
+** \" \\ \/ \b \f \n \r \t \uXXXX; a \u escape of a lone surrogate (a high
+** surrogate must be directly followed by a \u escape of a low one);
+** numbers with a leading zero, a leading '+', a bare '.', an empty
+** fraction or exponent, NaN and Infinity; a byte-order mark; nesting of
+** arrays and objects deeper than STREAM_JSON_MAX_DEPTH (that many nested
+** containers are allowed, one more is not); any byte after the value
+** other than whitespace (including NUL).  Duplicate object keys are
+** allowed, as RFC 8259 allows them.
+**
+** sqlite3StreamJsonQuote() appends a JSON string literal to a sqlite3_str.
+*/
+#include "streamInt.h"
+#include <string.h>
+
+/*
+** Byte classes inside a JSON string, the values of aStreamJsonClass[].
+*/
+#define STREAM_JC_PLAIN  0  /* Printable ASCII other than '"' and '\\' */
+#define STREAM_JC_QUOTE  1  /* '"' */
+#define STREAM_JC_BSLASH 2  /* '\\' */
+#define STREAM_JC_BAD    3  /* Control, continuation byte, C0, C1, F5..FF */
+#define STREAM_JC_U2     4  /* C2..DF: lead of a 2-byte sequence */
+#define STREAM_JC_E0     5  /* E0: 3-byte, second byte A0..BF */
+#define STREAM_JC_U3     6  /* E1..EC, EE..EF: 3-byte, then 80..BF */
+#define STREAM_JC_ED     7  /* ED: 3-byte, second byte 80..9F (no UTF-16
+                            ** surrogates) */
+#define STREAM_JC_F0     8  /* F0: 4-byte, second byte 90..BF */
+#define STREAM_JC_U4     9  /* F1..F3: 4-byte, then 80..BF */
+#define STREAM_JC_F4    10  /* F4: 4-byte, second byte 80..8F (<= U+10FFFF) */
+
+static const u8 aStreamJsonClass[256] = {
+   3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 00 */
+   3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 10 */
+   0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 20 */
+   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 30 */
+   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 40 */
+   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0,  /* 50 */
+   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 60 */
+   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 70 */
+   3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 80 */
+   3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 90 */
+   3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* A0 */
+   3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* B0 */
+   3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,  /* C0 */
+   4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,  /* D0 */
+   5, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 6, 6,  /* E0 */
+   8, 9, 9, 9,10, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* F0 */
+};
+
+/* Hex digit values of bytes 00..7F, or -1 (bytes 80..FF are never hex). */
+static const signed char aStreamJsonHex[128] = {
+  -1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,  /* 00 */
+  -1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,  /* 10 */
+  -1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,  /* 20 */
+   0, 1, 2, 3, 4, 5, 6, 7, 8, 9,-1,-1,-1,-1,-1,-1,  /* 30 */
+  -1,10,11,12,13,14,15,-1,-1,-1,-1,-1,-1,-1,-1,-1,  /* 40 */
+  -1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,  /* 50 */
+  -1,10,11,12,13,14,15,-1,-1,-1,-1,-1,-1,-1,-1,-1,  /* 60 */
+  -1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,-1,  /* 70 */
+};
+
+/* Whitespace: space, tab, LF, CR. */
+#define STREAM_JSON_ISSPACE(c) \
+  ((c)==' ' || (c)=='\n' || (c)=='\r' || (c)=='\t')
+#define STREAM_JSON_ISDIGIT(c) ((u8)((c)-'0')<10)
+#define STREAM_JSON_ISCONT(c)  (((c)&0xc0)==0x80)
+
+/* SWAR helpers on 8 bytes at a time. */
+#define STREAM_JSON_ONES  0x0101010101010101ULL
+#define STREAM_JSON_HIGHS 0x8080808080808080ULL
+/* Non-zero iff some byte of x is zero. */
+#define STREAM_JSON_HASZERO(x) \
+  (((x) - STREAM_JSON_ONES) & ~(x) & STREAM_JSON_HIGHS)
+/* Non-zero iff some byte of x is < n (n <= 128). */
+#define STREAM_JSON_HASLESS(x,n) \
+  (((x) - STREAM_JSON_ONES*(n)) & ~(x) & STREAM_JSON_HIGHS)
+
+/*
+** Skip whitespace.  Return the first non-space byte at or after p, or
+** pEnd.
+*/
+static const u8 *streamJsonSkipSpace(const u8 *p, const u8 *pEnd){
+  while( p<pEnd && STREAM_JSON_ISSPACE(*p) ) p++;
+  return p;
+}
+
+/*
+** Read 4 hex digits at p (p+4 <= pEnd checked by the caller).  Return the
+** value, or -1 if any is not a hex digit.
+*/
+static int streamJsonHex4(const u8 *p){
+  int a, b, c, d;
+  if( (p[0]|p[1]|p[2]|p[3]) & 0x80 ) return -1;
+  a = aStreamJsonHex[p[0]];
+  b = aStreamJsonHex[p[1]];
+  c = aStreamJsonHex[p[2]];
+  d = aStreamJsonHex[p[3]];
+  if( (a|b|c|d)<0 ) return -1;
+  return (a<<12) | (b<<8) | (c<<4) | d;
+}
+
+/*
+** p points just past the opening '"' of a string.  Validate the string
+** and return a pointer just past its closing '"', or 0 if it is invalid.
+*/
+static const u8 *streamJsonString(const u8 *p, const u8 *pEnd){
+  for(;;){
+    u8 c;
+    /* Fast path: 8 bytes of plain ASCII at a time. */
+    while( pEnd-p>=8 ){
+      uint64_t x;
+      memcpy(&x, p, 8);
+      if( (x & STREAM_JSON_HIGHS)
+       || STREAM_JSON_HASLESS(x, 0x20)
+       || STREAM_JSON_HASZERO(x ^ (STREAM_JSON_ONES*'"'))
+       || STREAM_JSON_HASZERO(x ^ (STREAM_JSON_ONES*'\\'))
+      ){
+        break;
+      }
+      p += 8;
+    }
+    while( p<pEnd && aStreamJsonClass[*p]==STREAM_JC_PLAIN ) p++;
+    if( p>=pEnd ) return 0;
+    c = *p;
+    switch( aStreamJsonClass[c] ){
+      case STREAM_JC_QUOTE:
+        return p+1;
+
+      case STREAM_JC_BSLASH: {
+        if( pEnd-p<2 ) return 0;
+        switch( p[1] ){
+          case '"': case '\\': case '/': case 'b':
+          case 'f': case 'n':  case 'r': case 't':
+            p += 2;
+            break;
+          case 'u': {
+            int v;
+            if( pEnd-p<6 ) return 0;
+            v = streamJsonHex4(p+2);
+            if( v<0 ) return 0;
+            p += 6;
+            if( v>=0xd800 && v<=0xdfff ){
+              int w;
+              /* A high surrogate must be followed by a \u low surrogate. */
+              if( v>=0xdc00 ) return 0;
+              if( pEnd-p<6 || p[0]!='\\' || p[1]!='u' ) return 0;
+              w = streamJsonHex4(p+2);
+              if( w<0xdc00 || w>0xdfff ) return 0;
+              p += 6;
+            }
+            break;
+          }
+          default:
+            return 0;
+        }
+        break;
+      }
+
+      case STREAM_JC_U2:
+        if( pEnd-p<2 || !STREAM_JSON_ISCONT(p[1]) ) return 0;
+        p += 2;
+        break;
+
+      case STREAM_JC_E0:
+        if( pEnd-p<3 || p[1]<0xa0 || p[1]>0xbf
+         || !STREAM_JSON_ISCONT(p[2]) ) return 0;
+        p += 3;
+        break;
+
+      case STREAM_JC_U3:
+        if( pEnd-p<3 || !STREAM_JSON_ISCONT(p[1])
+         || !STREAM_JSON_ISCONT(p[2]) ) return 0;
+        p += 3;
+        break;
+
+      case STREAM_JC_ED:
+        if( pEnd-p<3 || p[1]<0x80 || p[1]>0x9f
+         || !STREAM_JSON_ISCONT(p[2]) ) return 0;
+        p += 3;
+        break;
+
+      case STREAM_JC_F0:
+        if( pEnd-p<4 || p[1]<0x90 || p[1]>0xbf
+         || !STREAM_JSON_ISCONT(p[2]) || !STREAM_JSON_ISCONT(p[3]) ) return 0;
+        p += 4;
+        break;
+
+      case STREAM_JC_U4:
+        if( pEnd-p<4 || !STREAM_JSON_ISCONT(p[1])
+         || !STREAM_JSON_ISCONT(p[2]) || !STREAM_JSON_ISCONT(p[3]) ) return 0;
+        p += 4;
+        break;
+
+      case STREAM_JC_F4:
+        if( pEnd-p<4 || p[1]<0x80 || p[1]>0x8f
+         || !STREAM_JSON_ISCONT(p[2]) || !STREAM_JSON_ISCONT(p[3]) ) return 0;
+        p += 4;
+        break;
+
+      default:  /* STREAM_JC_BAD */
+        return 0;
+    }
+  }
+}
+
+/*
+** p points at the first character of a number ('-' or a digit).  Validate
+**
+**     number = [ "-" ] ( "0" / [1-9] *DIGIT ) [ "." 1*DIGIT ]
+**              [ ( "e" / "E" ) [ "-" / "+" ] 1*DIGIT ]
+**
+** and return a pointer just past it, or 0.  The caller checks that what
+** follows is a delimiter (so "01" and "1x" fail there).
+*/
+static const u8 *streamJsonNumber(const u8 *p, const u8 *pEnd){
+  if( *p=='-' ){
+    p++;
+    if( p>=pEnd ) return 0;
+  }
+  if( *p=='0' ){
+    p++;
+  }else if( *p>='1' && *p<='9' ){
+    p++;
+    while( p<pEnd && STREAM_JSON_ISDIGIT(*p) ) p++;
+  }else{
+    return 0;
+  }
+  if( p<pEnd && *p=='.' ){
+    p++;
+    if( p>=pEnd || !STREAM_JSON_ISDIGIT(*p) ) return 0;
+    while( p<pEnd && STREAM_JSON_ISDIGIT(*p) ) p++;
+  }
+  if( p<pEnd && (*p=='e' || *p=='E') ){
+    p++;
+    if( p<pEnd && (*p=='+' || *p=='-') ) p++;
+    if( p>=pEnd || !STREAM_JSON_ISDIGIT(*p) ) return 0;
+    while( p<pEnd && STREAM_JSON_ISDIGIT(*p) ) p++;
+  }
+  return p;
+}
+
+/*
+** Return true if the text at p (pEnd bounding it) starts with the nLit
+** bytes of zLit.
+*/
+static int streamJsonLiteral(const u8 *p, const u8 *pEnd,
+                             const char *zLit, int nLit){
+  return pEnd-p>=nLit && memcmp(p, zLit, (size_t)nLit)==0;
+}
+
+/*
+** Strict RFC 8259 validation of the n bytes at z.  Return the
+** STREAM_JSON_xxx kind of the top-level value, or STREAM_JSON_INVALID.
+*/
+int sqlite3StreamJsonCheck(const char *z, size_t n){
+  const u8 *p = (const u8*)z;
+  const u8 *pEnd;
+  u8 aStack[(STREAM_JSON_MAX_DEPTH+7)/8];  /* Bit i set: level i is object */
+  int iDepth = 0;                           /* Number of open containers */
+  int eKind = STREAM_JSON_INVALID;          /* Kind of the top-level value */
+  int eVal;                                 /* Kind of the current value */
+
+  if( z==0 || n==0 ) return STREAM_JSON_INVALID;
+  pEnd = p + n;
+
+  /* Parse one value at p.  Containers push a level and come back here for
+  ** their first element, or go to close_or_next if empty. */
+value:
+  while( p<pEnd && STREAM_JSON_ISSPACE(*p) ) p++;
+  if( p>=pEnd ) return STREAM_JSON_INVALID;
+  switch( *p ){
+    case '{':
+      if( iDepth>=STREAM_JSON_MAX_DEPTH ) return STREAM_JSON_INVALID;
+      aStack[iDepth>>3] |= (u8)(1 << (iDepth&7));
+      iDepth++;
+      if( eKind==STREAM_JSON_INVALID ) eKind = STREAM_JSON_OBJECT;
+      p = streamJsonSkipSpace(p+1, pEnd);
+      if( p>=pEnd ) return STREAM_JSON_INVALID;
+      if( *p=='}' ){
+        p++;
+        iDepth--;
+        goto after_value;
+      }
+      goto member;
+
+    case '[':
+      if( iDepth>=STREAM_JSON_MAX_DEPTH ) return STREAM_JSON_INVALID;
+      aStack[iDepth>>3] &= (u8)~(1 << (iDepth&7));
+      iDepth++;
+      if( eKind==STREAM_JSON_INVALID ) eKind = STREAM_JSON_ARRAY;
+      p = streamJsonSkipSpace(p+1, pEnd);
+      if( p>=pEnd ) return STREAM_JSON_INVALID;
+      if( *p==']' ){
+        p++;
+        iDepth--;
+        goto after_value;
+      }
+      goto value;
+
+    case '"':
+      p = streamJsonString(p+1, pEnd);
+      eVal = STREAM_JSON_STRING;
+      break;
+
+    case '-': case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+      p = streamJsonNumber(p, pEnd);
+      eVal = STREAM_JSON_NUMBER;
+      break;
+
+    case 't':
+      if( !streamJsonLiteral(p, pEnd, "true", 4) ) return STREAM_JSON_INVALID;
+      p += 4;
+      eVal = STREAM_JSON_TRUE;
+      break;
+
+    case 'f':
+      if( !streamJsonLiteral(p, pEnd, "false", 5) ) return STREAM_JSON_INVALID;
+      p += 5;
+      eVal = STREAM_JSON_FALSE;
+      break;
+
+    case 'n':
+      if( !streamJsonLiteral(p, pEnd, "null", 4) ) return STREAM_JSON_INVALID;
+      p += 4;
+      eVal = STREAM_JSON_NULL;
+      break;
+
+    default:
+      return STREAM_JSON_INVALID;
+  }
+  if( p==0 ) return STREAM_JSON_INVALID;
+  if( eKind==STREAM_JSON_INVALID ) eKind = eVal;
+
+  /* A value (scalar, or a container just closed) has ended at p. */
+after_value:
+  if( iDepth==0 ){
+    p = streamJsonSkipSpace(p, pEnd);
+    return p==pEnd ? eKind : STREAM_JSON_INVALID;
+  }
+  p = streamJsonSkipSpace(p, pEnd);
+  if( p>=pEnd ) return STREAM_JSON_INVALID;
+  if( aStack[(iDepth-1)>>3] & (1 << ((iDepth-1)&7)) ){
+    /* Inside an object */
+    if( *p==',' ){
+      p = streamJsonSkipSpace(p+1, pEnd);
+      goto member;
+    }
+    if( *p=='}' ){
+      p++;
+      iDepth--;
+      goto after_value;
+    }
+    return STREAM_JSON_INVALID;
+  }else{
+    /* Inside an array */
+    if( *p==',' ){
+      p++;
+      goto value;
+    }
+    if( *p==']' ){
+      p++;
+      iDepth--;
+      goto after_value;
+    }
+    return STREAM_JSON_INVALID;
+  }
+
+  /* p is at the start of an object member (whitespace already skipped):
+  ** a string key, ':', then the value. */
+member:
+  if( p>=pEnd || *p!='"' ) return STREAM_JSON_INVALID;
+  p = streamJsonString(p+1, pEnd);
+  if( p==0 ) return STREAM_JSON_INVALID;
+  p = streamJsonSkipSpace(p, pEnd);
+  if( p>=pEnd || *p!=':' ) return STREAM_JSON_INVALID;
+  p++;
+  goto value;
+}
+
+/*
+** Append the JSON string literal for the n bytes at z to p: a '"', the
+** text with '"', '\\' and every control character below 0x20 escaped
+** (\b \f \n \r \t by name, the others as \u00XX), and a closing '"'.
+** Other bytes, including UTF-8 sequences and DEL, are copied as they are:
+** the caller passes UTF-8 text.  A negative n means z is NUL-terminated.
+** A NULL z is quoted as the empty string.
+*/
+void sqlite3StreamJsonQuote(sqlite3_str *p, const char *z, int n){
+  static const char aHex[] = "0123456789abcdef";
+  const u8 *a = (const u8*)z;
+  int i;
+  int iStart = 0;                 /* First byte not yet appended */
+
+  if( a==0 ){
+    n = 0;
+  }else if( n<0 ){
+    n = (int)strlen(z);
+  }
+  sqlite3_str_appendchar(p, 1, '"');
+  for(i=0; i<n; i++){
+    u8 c = a[i];
+    const char *zEsc;
+    char zBuf[7];
+    if( c>=0x20 && c!='"' && c!='\\' ) continue;
+    if( i>iStart ) sqlite3_str_append(p, z+iStart, i-iStart);
+    iStart = i+1;
+    switch( c ){
+      case '"':  zEsc = "\\\""; break;
+      case '\\': zEsc = "\\\\"; break;
+      case '\b': zEsc = "\\b";  break;
+      case '\f': zEsc = "\\f";  break;
+      case '\n': zEsc = "\\n";  break;
+      case '\r': zEsc = "\\r";  break;
+      case '\t': zEsc = "\\t";  break;
+      default:
+        zBuf[0] = '\\';
+        zBuf[1] = 'u';
+        zBuf[2] = '0';
+        zBuf[3] = '0';
+        zBuf[4] = aHex[c>>4];
+        zBuf[5] = aHex[c&0xf];
+        zBuf[6] = 0;
+        zEsc = zBuf;
+        break;
+    }
+    sqlite3_str_appendall(p, zEsc);
+  }
+  if( n>iStart ) sqlite3_str_append(p, z+iStart, n-iStart);
+  sqlite3_str_appendchar(p, 1, '"');
+}

@@ -1,0 +1,127 @@
+/*
+** main.c - the entry point.  sqlite3_stream_init() allocates the
+** per-connection StreamCtx and registers every function and virtual table
+** from one table, stopping at the first failure.
+**
+** The same file links statically: compile with -DSQLITE_CORE and call
+** sqlite3_stream_init(db, 0, 0) (the amalgamation does exactly that).
+*/
+#include "streamInt.h"
+#include <string.h>
+
+#ifndef SQLITE_CORE
+SQLITE_EXTENSION_INIT1
+#endif
+
+/* Oldest SQLite this extension runs on (JSON ->, ->>, LIMIT push-down). */
+#define STREAM_MIN_SQLITE 3038000
+
+static void streamCtxFree(void *pArg){
+  StreamCtx *p = (StreamCtx*)pArg;
+  if( p==0 ) return;
+  sqlite3StreamStmtFinalizeAll(p);
+  sqlite3StreamStickyFree(p);
+  if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
+  sqlite3_free(p);
+}
+
+/* sqlite3_stream_api.xCdcHook */
+static int streamCdcHook(sqlite3 *db, void (*xEvent)(void*, const char*, int),
+                         void *pArg, void (*xDestroy)(void*)){
+  StreamCtx *p = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT stream_ctx_ptr(?1)", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_pointer(pStmt, 1, &p, "stream_ctx_ptr", 0);
+    sqlite3_step(pStmt);
+    rc = sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_OK && p==0 ) rc = SQLITE_MISUSE;
+  if( rc ) return rc;
+  if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
+  p->xCdc = xEvent;
+  p->pCdcArg = pArg;
+  p->xCdcDestroy = xDestroy;
+  return SQLITE_OK;
+}
+
+static const sqlite3_stream_api streamApi = {
+  1,                /* iVersion */
+  streamCdcHook,    /* xCdcHook */
+};
+
+/*
+** stream_api_ptr(?1) and stream_ctx_ptr(?1): bind a pointer with
+** sqlite3_bind_pointer() and these functions store the API (or the
+** connection's StreamCtx) through it, the way fts5(?1) hands out fts5_api.
+** Pointers cannot be forged from SQL, so these are safe to expose.
+*/
+static void streamApiPtrFunc(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv){
+  const sqlite3_stream_api **pp;
+  STREAM_UNUSED(ctx); STREAM_UNUSED(argc);
+  pp = (const sqlite3_stream_api**)sqlite3_value_pointer(argv[0],
+                                                         "stream_api_ptr");
+  if( pp ) *pp = &streamApi;
+}
+
+static void streamCtxPtrFunc(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv){
+  StreamCtx **pp;
+  STREAM_UNUSED(argc);
+  pp = (StreamCtx**)sqlite3_value_pointer(argv[0], "stream_ctx_ptr");
+  if( pp ) *pp = (StreamCtx*)sqlite3_user_data(ctx);
+}
+
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
+                        const sqlite3_api_routines *pApi){
+  static int (*const aReg[])(sqlite3*, StreamCtx*) = {
+    sqlite3StreamRegisterFunctions,
+    sqlite3StreamRegisterTopics,
+    sqlite3StreamRegisterPartitions,
+    sqlite3StreamRegisterMessages,
+    sqlite3StreamRegisterOffsets,
+  };
+  StreamCtx *p;
+  int rc;
+  size_t i;
+#ifndef SQLITE_CORE
+  SQLITE_EXTENSION_INIT2(pApi);
+#else
+  STREAM_UNUSED(pApi);
+#endif
+  if( sqlite3_libversion_number()<STREAM_MIN_SQLITE ){
+    if( pzErrMsg ){
+      *pzErrMsg = sqlite3_mprintf(STREAM_ERR "SQLite %s is too old: 3.38.0 "
+                                  "or later is required", sqlite3_libversion());
+    }
+    return SQLITE_ERROR;
+  }
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  /* stream_version() owns the context: its destructor frees it when the
+  ** connection closes or the extension is loaded again. */
+  rc = sqlite3_create_function_v2(db, "stream_version", 0,
+      SQLITE_UTF8|SQLITE_INNOCUOUS|SQLITE_DETERMINISTIC, p,
+      sqlite3StreamVersionFunc, 0, 0, streamCtxFree);
+  if( rc ) return rc;   /* the destructor has freed p */
+  rc = sqlite3_create_function(db, "stream_api_ptr", 1,
+      SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamApiPtrFunc, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function(db, "stream_ctx_ptr", 1,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamCtxPtrFunc, 0, 0);
+  }
+  for(i=0; rc==SQLITE_OK && i<sizeof(aReg)/sizeof(aReg[0]); i++){
+    rc = aReg[i](db, p);
+  }
+  if( rc && pzErrMsg ){
+    *pzErrMsg = sqlite3_mprintf(STREAM_ERR "registration failed: %s",
+                                sqlite3_errstr(rc));
+  }
+  return rc;
+}

@@ -1,0 +1,125 @@
+/*
+** offsets.c - committed offsets of consumer groups.
+**
+** Kafka's meaning: the committed offset is the next offset the group will
+** read, so committing the high watermark means "everything read".  A commit
+** is checked against the topic, the partition and [0, high watermark].
+*/
+#include "streamInt.h"
+#include <string.h>
+
+/* Longest group id accepted. */
+#define STREAM_MAX_GROUP_ID 255
+
+static int streamGroupCheck(const char *zGroup, char **pzErr){
+  size_t n;
+  if( zGroup==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
+                            "group id must be text, not NULL");
+  }
+  n = strlen(zGroup);
+  if( n==0 || n>STREAM_MAX_GROUP_ID ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "group id must be 1 to %d bytes, got %d", STREAM_MAX_GROUP_ID, (int)n);
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamCommit(StreamCtx *p, const char *zGroup, const char *zTopic,
+                        i64 iPartition, i64 iOffset, const char *zMeta,
+                        char **pzErr){
+  StreamTopic t;
+  sqlite3_stmt *pStmt;
+  i64 iHwm;
+  char *zCdc = 0;
+  int rc;
+
+  rc = streamGroupCheck(zGroup, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamHighWatermark(p, zTopic, (int)iPartition, &iHwm, pzErr);
+  }
+  if( rc ) return rc;
+  if( iOffset<0 || iOffset>iHwm ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "offset %lld out of range for %s/%lld: a committed offset is the next"
+        " offset to read, 0..%lld (the high watermark)",
+        iOffset, zTopic, iPartition, iHwm);
+  }
+  rc = sqlite3StreamCdcPrepare(p, 0, &zCdc, pzErr);
+  if( rc ) return rc;
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_OFFSET_UPSERT, pzErr);
+  if( pStmt==0 ){
+    sqlite3_free(zCdc);
+    return SQLITE_ERROR;
+  }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, iPartition);
+  sqlite3_bind_int64(pStmt, 4, iOffset);
+  if( zMeta ){
+    sqlite3_bind_text(pStmt, 5, zMeta, -1, SQLITE_STATIC);
+  }else{
+    sqlite3_bind_null(pStmt, 5);
+  }
+  sqlite3_bind_int64(pStmt, 6, sqlite3StreamNow(p));
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc ){
+    sqlite3_free(zCdc);
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( zCdc || p->xCdc ){
+    sqlite3_str *pStr = sqlite3_str_new(p->db);
+    char *zEvent;
+    sqlite3_str_appendall(pStr, "{\"type\":\"stream.commit\",\"groupId\":");
+    sqlite3StreamJsonQuote(pStr, zGroup, (int)strlen(zGroup));
+    sqlite3_str_appendall(pStr, ",\"topic\":");
+    sqlite3StreamJsonQuote(pStr, zTopic, (int)strlen(zTopic));
+    sqlite3_str_appendf(pStr, ",\"partition\":%lld,\"offset\":%lld}",
+                        iPartition, iOffset);
+    zEvent = sqlite3_str_finish(pStr);
+    rc = zEvent ? sqlite3StreamCdcEmit(p, zCdc, zGroup, zEvent, pzErr)
+                : SQLITE_NOMEM;
+    sqlite3_free(zEvent);
+  }
+  sqlite3_free(zCdc);
+  return rc;
+}
+
+int sqlite3StreamCommitDelete(StreamCtx *p, i64 iRowid, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db,
+      "DELETE FROM _stream_offsets WHERE rowid=?1", -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  sqlite3_step(pStmt);
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamCommitReplace(StreamCtx *p, i64 iRowid, const char *zGroup,
+                               const char *zTopic, i64 iPartition,
+                               i64 iOffset, const char *zMeta, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int bSame = 0;
+  int rc = sqlite3_prepare_v2(p->db,
+      "SELECT 1 FROM _stream_offsets WHERE rowid=?1"
+      " AND group_id=?2 AND topic=?3 AND partition=?4", -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_int64(pStmt, 1, iRowid);
+  sqlite3_bind_text(pStmt, 2, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 3, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 4, iPartition);
+  bSame = sqlite3_step(pStmt)==SQLITE_ROW;
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  rc = sqlite3StreamCommit(p, zGroup, zTopic, iPartition, iOffset, zMeta,
+                           pzErr);
+  if( rc==SQLITE_OK && !bSame ) rc = sqlite3StreamCommitDelete(p, iRowid, pzErr);
+  return rc;
+}

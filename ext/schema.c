@@ -1,0 +1,174 @@
+/*
+** schema.c - the storage tables, the statement cache and small shared
+** helpers (errors, clock).
+**
+** The DDL comes from sql/schema.sql, compiled in as zStreamSchemaSql by the
+** build (schema_sql.h).  It is run on first write (stream_create_topic,
+** stream_config) inside the caller's transaction; reads of a database that
+** has no storage yet see no topics.
+*/
+#include "streamInt.h"
+#include "schema_sql.h"
+#include <stdarg.h>
+#include <string.h>
+#include <stdlib.h>
+
+/* Storage format this build reads and writes. */
+#define STREAM_FORMAT 1
+
+/* SQL of the cached statements, indexed by STREAM_STMT_*. */
+static const char *const aStmtSql[STREAM_STMT_COUNT] = {
+  /* STREAM_STMT_TOPIC_GET */
+  "SELECT partitions, max_message_bytes, timestamp_type, compression, cleanup"
+  " FROM _stream_topics WHERE name=?1",
+  /* STREAM_STMT_HWM */
+  "SELECT coalesce("
+  "(SELECT offset+1 FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " ORDER BY offset DESC LIMIT 1),"
+  "(SELECT next_offset FROM _stream_partitions WHERE topic=?1 AND partition=?2))",
+  /* STREAM_STMT_MSG_INSERT */
+  "INSERT INTO _stream_messages"
+  "(topic, partition, offset, key, value, headers, timestamp, attrs)"
+  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+  /* STREAM_STMT_OFFSET_UPSERT */
+  "INSERT INTO _stream_offsets"
+  "(group_id, topic, partition, offset, metadata, committed_at)"
+  " VALUES(?1,?2,?3,?4,?5,?6)"
+  " ON CONFLICT(group_id, topic, partition) DO UPDATE SET"
+  " offset=excluded.offset, metadata=excluded.metadata,"
+  " committed_at=excluded.committed_at",
+  /* STREAM_STMT_META_GET */
+  "SELECT value FROM _stream_meta WHERE key=?1",
+};
+
+int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
+  if( pzErr ){
+    va_list ap;
+    char *zMsg;
+    va_start(ap, zFmt);
+    zMsg = sqlite3_vmprintf(zFmt, ap);
+    va_end(ap);
+    sqlite3_free(*pzErr);
+    *pzErr = zMsg ? sqlite3_mprintf(STREAM_ERR "%s", zMsg) : 0;
+    sqlite3_free(zMsg);
+  }
+  return rc;
+}
+
+int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc){
+  if( pzErr ){
+    sqlite3_free(*pzErr);
+    *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
+  }
+  return rc==SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+int sqlite3StreamNoStorage(sqlite3 *db){
+  const char *zMsg = sqlite3_errmsg(db);
+  return zMsg && strncmp(zMsg, "no such table: ", 15)==0
+      && strstr(zMsg, "_stream_")!=0;
+}
+
+/*
+** Cached statements must be finalized before sqlite3_close() checks for
+** unfinalized statements; the only code it runs before that check is the
+** xDisconnect of virtual tables.  So the cache lives only while the
+** eponymous stream_topics table is connected (its xConnect/xDisconnect
+** count p->nAnchor), and the first cached statement connects it.
+*/
+static int streamAnchor(StreamCtx *p, char **pzErr){
+  if( p->nAnchor==0 ){
+    sqlite3_stmt *pStmt = 0;
+    int rc = sqlite3_prepare_v2(p->db, "SELECT 0 FROM stream_topics WHERE 0",
+                                -1, &pStmt, 0);
+    sqlite3_finalize(pStmt);
+    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    if( p->nAnchor==0 ){
+      return sqlite3StreamErr(pzErr, SQLITE_INTERNAL,
+                              "cannot connect stream_topics");
+    }
+  }
+  return SQLITE_OK;
+}
+
+sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
+  if( p->aStmt[iStmt]==0 ){
+    int rc = streamAnchor(p, pzErr);
+    if( rc ) return 0;
+    rc = sqlite3_prepare_v3(p->db, aStmtSql[iStmt], -1,
+                                SQLITE_PREPARE_PERSISTENT,
+                                &p->aStmt[iStmt], 0);
+    if( rc!=SQLITE_OK ){
+      sqlite3StreamDbErr(p->db, pzErr, rc);
+      p->aStmt[iStmt] = 0;
+    }
+  }
+  return p->aStmt[iStmt];
+}
+
+void sqlite3StreamStmtFinalizeAll(StreamCtx *p){
+  int i;
+  for(i=0; i<STREAM_STMT_COUNT; i++){
+    sqlite3_finalize(p->aStmt[i]);
+    p->aStmt[i] = 0;
+  }
+}
+
+int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr){
+  int rc;
+  char *zFormat;
+  rc = sqlite3_exec(p->db, zStreamSchemaSql, 0, 0, 0);
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  zFormat = sqlite3StreamMetaGet(p, "format", &rc);
+  if( rc==SQLITE_OK && (zFormat==0 || atoi(zFormat)!=STREAM_FORMAT) ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "storage format %s is not supported by this version (format %d)",
+        zFormat ? zFormat : "(missing)", STREAM_FORMAT);
+  }else if( rc!=SQLITE_OK ){
+    sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  sqlite3_free(zFormat);
+  return rc;
+}
+
+char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc){
+  sqlite3_stmt *pStmt;
+  char *zRet = 0;
+  int rc;
+  *pRc = SQLITE_OK;
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_META_GET, 0);
+  if( pStmt==0 ){
+    if( !sqlite3StreamNoStorage(p->db) ) *pRc = SQLITE_ERROR;
+    return 0;
+  }
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    if( z ){
+      zRet = sqlite3_mprintf("%s", z);
+      if( zRet==0 ) *pRc = SQLITE_NOMEM;
+    }
+  }else if( rc!=SQLITE_DONE ){
+    *pRc = rc;
+  }
+  sqlite3_reset(pStmt);
+  if( *pRc==SQLITE_ERROR && sqlite3StreamNoStorage(p->db) ) *pRc = SQLITE_OK;
+  return zRet;
+}
+
+i64 sqlite3StreamNow(StreamCtx *p){
+  sqlite3_vfs *pVfs = 0;
+  sqlite3_int64 iJd = 0;
+  sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs);
+  if( pVfs==0 ) pVfs = sqlite3_vfs_find(0);
+  if( pVfs && pVfs->iVersion>=2 && pVfs->xCurrentTimeInt64 ){
+    pVfs->xCurrentTimeInt64(pVfs, &iJd);
+  }else if( pVfs ){
+    double r = 0.0;
+    pVfs->xCurrentTime(pVfs, &r);
+    iJd = (sqlite3_int64)(r*86400000.0);
+  }
+  /* Julian day number of 1970-01-01 00:00 UTC, in ms. */
+  return iJd - (sqlite3_int64)210866760000000LL + p->iClockOffset;
+}

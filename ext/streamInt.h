@@ -1,0 +1,389 @@
+/*
+** streamInt.h - the internal header shared by the sqlite-stream engine
+** (ext/) and its SQL-facing modules (vtab/).
+**
+** One banner section per source file, in the manner of fts5Int.h.  Names:
+** sqlite3StreamXxx for functions shared across files, streamXxx for
+** file-static ones, StreamXxx for types, STREAM_XXX for macros.
+*/
+#ifndef STREAM_INT_H
+#define STREAM_INT_H
+
+#ifndef SQLITE_CORE
+# include "sqlite3ext.h"
+  SQLITE_EXTENSION_INIT3
+#else
+# include "sqlite3.h"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include "stream.h"
+
+typedef sqlite3_int64 i64;
+typedef sqlite3_uint64 u64;
+typedef unsigned char u8;
+typedef unsigned int u32;
+
+#define STREAM_UNUSED(x) (void)(x)
+
+/* Fixed prefix of every error message the extension produces. */
+#define STREAM_ERR "stream: "
+
+/**************************************************************************
+** Per-connection state, shared by every function and virtual table that
+** sqlite3_stream_init() registers on one connection.
+*/
+
+/* Cached statements (prepared once with SQLITE_PREPARE_PERSISTENT, reset
+** after use).  The SQL of each lives in ext/schema.c, aStmtSql[]. */
+enum {
+  STREAM_STMT_TOPIC_GET = 0,    /* hot-path columns of one topic */
+  STREAM_STMT_HWM,              /* high watermark of one partition */
+  STREAM_STMT_MSG_INSERT,       /* append one message */
+  STREAM_STMT_OFFSET_UPSERT,    /* commit an offset */
+  STREAM_STMT_META_GET,         /* read one _stream_meta value */
+  STREAM_STMT_COUNT
+};
+
+typedef struct StreamCtx StreamCtx;
+typedef struct StreamTopic StreamTopic;
+typedef struct StreamTopicConfig StreamTopicConfig;
+typedef struct StreamSticky StreamSticky;
+
+struct StreamCtx {
+  sqlite3 *db;                          /* The connection */
+  sqlite3_stmt *aStmt[STREAM_STMT_COUNT]; /* Cached statements, or NULL */
+  StreamSticky *pSticky;                /* Sticky partitions for NULL keys */
+  void (*xCdc)(void*, const char*, int);/* C CDC callback, or NULL */
+  void *pCdcArg;                        /* First argument of xCdc */
+  void (*xCdcDestroy)(void*);           /* Destructor for pCdcArg */
+  i64 iClockOffset;                     /* Test hook: added to now (ms) */
+  int nAnchor;                          /* stream_topics connections */
+};
+
+/**************************************************************************
+** Interface to code in ext/schema.c
+*/
+
+/* Create the storage tables if they do not exist (in the caller's
+** transaction) and check the format version. */
+int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr);
+
+/* True if the last error on db was "no such table" for a storage table,
+** i.e. the database has no sqlite-stream storage yet. */
+int sqlite3StreamNoStorage(sqlite3 *db);
+
+/* The cached statement iStmt, prepared on first use, or NULL with an error
+** left in *pzErr (which may be NULL).  Reset it after use. */
+sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr);
+
+/* Finalize every cached statement.  Called when the anchor (the eponymous
+** stream_topics table, which sqlite3_close() disconnects before it checks
+** for unfinalized statements) is disconnected. */
+void sqlite3StreamStmtFinalizeAll(StreamCtx *p);
+
+/* Current time in ms since the Unix epoch (plus the test clock offset). */
+i64 sqlite3StreamNow(StreamCtx *p);
+
+/* Error helpers: a new sqlite3_mprintf() message "stream: ..." in *pzErr
+** (freeing the old one), returning rc. */
+int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...);
+/* Copy db's current error message into *pzErr and return rc. */
+int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc);
+
+/* Value of one _stream_meta key as a new sqlite3_malloc'd string, or NULL
+** (no such key, or an error: *pRc). */
+char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc);
+
+/**************************************************************************
+** Interface to code in ext/config.c
+*/
+
+#define STREAM_CLEANUP_DELETE  0x01
+#define STREAM_CLEANUP_COMPACT 0x02
+
+#define STREAM_TS_CREATE_TIME     0
+#define STREAM_TS_LOG_APPEND_TIME 1
+
+struct StreamTopicConfig {
+  i64 retentionMs;             /* retention.ms (-1 = forever) */
+  i64 retentionBytes;          /* retention.bytes (-1 = unlimited) */
+  int eCleanup;                /* cleanup.policy: STREAM_CLEANUP_* bits */
+  double minCleanableRatio;    /* min.cleanable.dirty.ratio */
+  i64 minCompactionLagMs;      /* min.compaction.lag.ms */
+  i64 maxCompactionLagMs;      /* max.compaction.lag.ms */
+  i64 deleteRetentionMs;       /* delete.retention.ms */
+  i64 maxMessageBytes;         /* max.message.bytes */
+  int eTimestampType;          /* message.timestamp.type */
+  int eCompression;            /* compression.type: STREAM_CODEC_* */
+  int bCompressionProducer;    /* compression.type is "producer" */
+  i64 hotRetentionMs;          /* hot.retention.ms */
+  i64 hotRetentionMessages;    /* hot.retention.messages */
+};
+
+/* Fill *pCfg with the defaults, then apply the overrides in the JSON
+** object zJson (may be NULL).  On error *pzErr names the key and the limit.
+** If pzNormal is not NULL, *pzNormal receives the normalised JSON object
+** of the overrides (sqlite3_malloc'd). */
+int sqlite3StreamConfigParse(StreamTopicConfig *pCfg, const char *zJson,
+                             char **pzNormal, char **pzErr);
+
+/* Merge: apply zDelta (keys with null values are removed) to the overrides
+** zOld; result normalised in *pzNew, and the resolved config in *pCfg. */
+int sqlite3StreamConfigMerge(const char *zOld, const char *zDelta,
+                             StreamTopicConfig *pCfg, char **pzNew,
+                             char **pzErr);
+
+/* The full configuration (every key, defaults included) as a JSON object,
+** sqlite3_malloc'd, or NULL on OOM. */
+char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg);
+
+/**************************************************************************
+** Interface to code in ext/topic.c
+*/
+
+/* Maximum length of a topic name (Kafka's rule). */
+#define STREAM_MAX_TOPIC_NAME 249
+/* Maximum number of partitions of one topic. */
+#define STREAM_MAX_PARTITIONS 100000
+
+/* Hot-path view of one topic, as read by sqlite3StreamTopicGet(). */
+struct StreamTopic {
+  int nPartition;              /* Number of partitions */
+  i64 maxMessageBytes;         /* max.message.bytes */
+  int eTimestampType;          /* STREAM_TS_* */
+  int eCompression;            /* STREAM_CODEC_* */
+  int eCleanup;                /* STREAM_CLEANUP_* bits */
+};
+
+/* SQLITE_OK if zName follows Kafka's topic-name rule, else an error in
+** *pzErr naming the rule. */
+int sqlite3StreamTopicNameCheck(const char *zName, char **pzErr);
+
+/* Look a topic up.  Returns SQLITE_OK and fills *pT, or SQLITE_NOTFOUND
+** with "stream: no such topic: X" in *pzErr, or another error. */
+int sqlite3StreamTopicGet(StreamCtx*, const char *zTopic, StreamTopic *pT,
+                          char **pzErr);
+
+/* Check that iPartition is a partition of the topic. */
+int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
+                                i64 iPartition, char **pzErr);
+
+int sqlite3StreamTopicCreate(StreamCtx*, const char *zName, i64 nPartition,
+                             const char *zConfig, char **pzErr);
+/* Apply the config changes zConfig; *pCfg receives the resolved config.*/
+int sqlite3StreamTopicAlter(StreamCtx*, const char *zName,
+                            const char *zConfig, StreamTopicConfig *pCfg,
+                            char **pzErr);
+
+int sqlite3StreamTopicAddPartitions(StreamCtx*, const char *zName,
+                                    i64 nTotal, char **pzErr);
+int sqlite3StreamTopicDelete(StreamCtx*, const char *zName, char **pzErr);
+
+/* High watermark (next offset to be assigned) of one partition. */
+int sqlite3StreamHighWatermark(StreamCtx*, const char *zTopic, int iPart,
+                               i64 *piHwm, char **pzErr);
+
+/**************************************************************************
+** Interface to code in ext/produce.c
+*/
+
+/* Kinds of a key or value. */
+#define STREAM_TYPE_NULL 0
+#define STREAM_TYPE_TEXT 1
+#define STREAM_TYPE_BLOB 2
+
+/* One message to produce.  Bytes are borrowed from the caller. */
+typedef struct StreamMsg StreamMsg;
+struct StreamMsg {
+  const void *pKey;            /* Key bytes (NULL for a NULL key) */
+  int nKey;                    /* Bytes in pKey */
+  int eKey;                    /* STREAM_TYPE_* */
+  const void *pValue;          /* Value bytes: JSON text or raw bytes */
+  int nValue;                  /* Bytes in pValue */
+  int eValue;                  /* STREAM_TYPE_* (NULL = tombstone) */
+  const char *zHeaders;        /* JSON object text, or NULL */
+  int nHeaders;                /* Bytes in zHeaders */
+  i64 iPartition;              /* Explicit partition, or -1 */
+  i64 iTimestamp;              /* CreateTime in ms, or -1 for now */
+};
+
+/* Fill the key (bValue==0) or value (bValue==1) of pMsg from an SQL value;
+** an error names zWhat if the type is not TEXT, BLOB or NULL. */
+int sqlite3StreamMsgField(StreamMsg *pMsg, int bValue, sqlite3_value *pVal,
+                          const char *zWhat, char **pzErr);
+
+/* _stream_messages.attrs bits. */
+#define STREAM_ATTR_CODEC_MASK 0x03  /* STREAM_CODEC_* of the stored value */
+#define STREAM_ATTR_BLOB       0x04  /* compressed value was a BLOB */
+
+/* Maximum size of a key, value or headers object before any topic limit
+** applies (SQLite's own limits are larger). */
+#define STREAM_MAX_FIELD_BYTES 1000000000
+
+/* Validate pMsg for topic zTopic (described by *pT): types, JSON, size,
+** partition.  Writes nothing.  Resolves pMsg->iPartition when -1. */
+int sqlite3StreamMsgCheck(StreamCtx*, const char *zTopic,
+                          const StreamTopic *pT, StreamMsg *pMsg,
+                          char **pzErr);
+
+/* Append one checked message; *piOffset receives its offset.  Emits the
+** CDC event when configured. */
+int sqlite3StreamAppend(StreamCtx*, const char *zTopic,
+                        const StreamTopic *pT, const StreamMsg *pMsg,
+                        i64 *piOffset, char **pzErr);
+
+/* Check then append (the whole of stream_produce()). */
+int sqlite3StreamProduce(StreamCtx*, const char *zTopic, StreamMsg *pMsg,
+                         i64 *piPartition, i64 *piOffset, char **pzErr);
+
+/* Produce every element of a JSON array of {key,value,headers,partition}
+** objects, all or nothing (validated before anything is written). */
+int sqlite3StreamProduceBatch(StreamCtx*, const char *zTopic,
+                              const char *zJson, i64 *pnProduced,
+                              char **pzErr);
+
+/* Free the sticky-partitioner state. */
+void sqlite3StreamStickyFree(StreamCtx*);
+
+/**************************************************************************
+** Interface to code in ext/offsets.c
+*/
+
+/* Commit offset iOffset (the next offset to read) for a group.  Checks the
+** topic, the partition and 0 <= iOffset <= high watermark. */
+int sqlite3StreamCommit(StreamCtx*, const char *zGroup, const char *zTopic,
+                        i64 iPartition, i64 iOffset, const char *zMeta,
+                        char **pzErr);
+/* Remove the committed offset stored at rowid iRowid of _stream_offsets
+** (no error if there is none). */
+int sqlite3StreamCommitDelete(StreamCtx*, i64 iRowid, char **pzErr);
+/* Replace the committed offset at rowid iRowid with a commit of the given
+** values: a commit, then, if the key changed, removal of the old row. */
+int sqlite3StreamCommitReplace(StreamCtx*, i64 iRowid, const char *zGroup,
+                               const char *zTopic, i64 iPartition,
+                               i64 iOffset, const char *zMeta, char **pzErr);
+
+/**************************************************************************
+** Interface to code in ext/cdc.c
+*/
+
+/* The CDC topic to write events to for a change of topic zSkipTopic (may
+** be NULL): *pzCdc is NULL when CDC is off or zSkipTopic is the CDC topic
+** itself, else the name (sqlite3_malloc'd).  Fails, writing nothing, if
+** the configured CDC topic does not exist: call it before any write. */
+int sqlite3StreamCdcPrepare(StreamCtx*, const char *zSkipTopic,
+                            char **pzCdc, char **pzErr);
+/* Append the event (JSON object text) keyed by zKey to topic zCdc (if not
+** NULL) and hand it to the C callback (if any). */
+int sqlite3StreamCdcEmit(StreamCtx*, const char *zCdc, const char *zKey,
+                         const char *zEvent, char **pzErr);
+/* The CDC topic's name if configured (sqlite3_malloc'd), else NULL. */
+char *sqlite3StreamCdcTopic(StreamCtx*, int *pRc);
+/* Format an ISO-8601 UTC time with milliseconds into z (>= 25 bytes). */
+void sqlite3StreamIsoTime(i64 iMs, char *z);
+
+/**************************************************************************
+** Interface to code in ext/func.c (scalar SQL functions)
+*/
+int sqlite3StreamRegisterFunctions(sqlite3 *db, StreamCtx *p);
+void sqlite3StreamVersionFunc(sqlite3_context*, int, sqlite3_value**);
+
+/**************************************************************************
+** Interface to code in vtab/sqlvtab.c: a read-only (optionally writable)
+** eponymous virtual table whose rows are those of one SELECT over the
+** storage tables, with "=" constraints on chosen columns pushed down.
+*/
+typedef struct StreamSqlVtabDef StreamSqlVtabDef;
+struct StreamSqlVtabDef {
+  const char *zName;           /* Module (and table) name */
+  const char *zDecl;           /* Column list for sqlite3_declare_vtab() */
+  const char *zSql;            /* SELECT giving the columns, in order */
+  unsigned int mEq;            /* Columns (bit i = column i) with = push-down */
+  int bDirectOnly;             /* SQLITE_VTAB_DIRECTONLY (else INNOCUOUS) */
+  int bAnchor;                 /* Connection count kept in StreamCtx */
+  int bRowid;                  /* The column after the last declared one is
+                               ** the rowid (xUpdate gets real rowids) */
+  /* Optional: compute column iCol of the current row of pStmt. */
+  void (*xColumn)(sqlite3_context*, sqlite3_stmt *pStmt, int iCol);
+  /* Optional: INSERT/UPDATE/DELETE, as xUpdate; NULL = read-only. */
+  int (*xUpdate)(StreamCtx*, int argc, sqlite3_value **argv, char **pzErr);
+};
+int sqlite3StreamRegisterSqlVtab(sqlite3 *db, StreamCtx *p,
+                                 const StreamSqlVtabDef *pDef);
+
+/**************************************************************************
+** Interface to code in vtab/
+*/
+int sqlite3StreamRegisterMessages(sqlite3 *db, StreamCtx *p);
+int sqlite3StreamRegisterOffsets(sqlite3 *db, StreamCtx *p);
+int sqlite3StreamRegisterTopics(sqlite3 *db, StreamCtx *p);
+int sqlite3StreamRegisterPartitions(sqlite3 *db, StreamCtx *p);
+
+/* Set the error message of a virtual table (frees the old one). */
+void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...);
+
+/**************************************************************************
+** Interface to code in ext/murmur2.c
+*/
+
+/* Kafka's Utils.murmur2(): seed 0x9747b28c, returns the signed 32-bit hash
+** exactly as the Java client does. */
+int sqlite3StreamMurmur2(const void *pKey, int nKey);
+
+/* Kafka's default partitioner for a non-null key:
+** toPositive(murmur2(key)) % nPartition.  nPartition must be > 0. */
+int sqlite3StreamPartitionForKey(const void *pKey, int nKey, int nPartition);
+
+/**************************************************************************
+** Interface to code in ext/json.c
+*/
+
+/* JSON value kinds reported by sqlite3StreamJsonCheck(). */
+#define STREAM_JSON_INVALID 0
+#define STREAM_JSON_OBJECT  1
+#define STREAM_JSON_ARRAY   2
+#define STREAM_JSON_STRING  3
+#define STREAM_JSON_NUMBER  4
+#define STREAM_JSON_TRUE    5
+#define STREAM_JSON_FALSE   6
+#define STREAM_JSON_NULL    7
+
+/* Strict RFC 8259 validation of the n bytes at z (not NUL-terminated
+** necessarily).  Returns the kind of the single top-level value, or
+** STREAM_JSON_INVALID if the text is not exactly one JSON value surrounded
+** by optional whitespace (including invalid UTF-8, control characters in
+** strings, bad escapes, lone surrogates, nesting deeper than
+** STREAM_JSON_MAX_DEPTH).  Allocates nothing. */
+#define STREAM_JSON_MAX_DEPTH 1000
+int sqlite3StreamJsonCheck(const char *z, size_t n);
+
+/* Append the JSON string literal for the n bytes at z (UTF-8 text) to the
+** sqlite3_str, with quotes and escapes. */
+void sqlite3StreamJsonQuote(sqlite3_str *p, const char *z, int n);
+
+/**************************************************************************
+** Interface to code in ext/codec.c
+*/
+
+#define STREAM_CODEC_NONE 0
+#define STREAM_CODEC_GZIP 1
+#define STREAM_CODEC_ZSTD 2
+
+/* Compress n bytes at p with eCodec (GZIP = RFC 1952 gzip framing via zlib,
+** ZSTD = one zstd frame).  On success *ppOut is a sqlite3_malloc64()
+** buffer of *pnOut bytes owned by the caller and SQLITE_OK is returned;
+** SQLITE_NOMEM or SQLITE_ERROR otherwise. */
+int sqlite3StreamCompress(int eCodec, const void *p, size_t n,
+                          void **ppOut, size_t *pnOut);
+
+/* Decompress.  nMax bounds the output size (a larger result is an error,
+** SQLITE_TOOBIG).  Same ownership as sqlite3StreamCompress(). A corrupt
+** input returns SQLITE_CORRUPT, never crashes. */
+int sqlite3StreamDecompress(int eCodec, const void *p, size_t n,
+                            size_t nMax, void **ppOut, size_t *pnOut);
+
+#endif /* STREAM_INT_H */

@@ -1,0 +1,239 @@
+/*
+** topic.c - the topic catalog: create, alter, grow and delete topics, and
+** the hot-path lookups (topic settings, partition check, high watermark).
+**
+** Topic names follow Kafka's rule: 1 to 249 characters of [a-zA-Z0-9._-],
+** and neither "." nor "..".  Partitions only grow, as in Kafka.
+*/
+#include "streamInt.h"
+#include <string.h>
+
+int sqlite3StreamTopicNameCheck(const char *zName, char **pzErr){
+  size_t n, i;
+  if( zName==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
+                            "topic name must be text, not NULL");
+  }
+  n = strlen(zName);
+  if( n==0 || n>STREAM_MAX_TOPIC_NAME ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "invalid topic name: must be 1 to %d characters, got %d",
+        STREAM_MAX_TOPIC_NAME, (int)n);
+  }
+  if( strcmp(zName, ".")==0 || strcmp(zName, "..")==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "invalid topic name: \"%s\" is not allowed", zName);
+  }
+  for(i=0; i<n; i++){
+    char c = zName[i];
+    if( !((c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+          || c=='.' || c=='_' || c=='-') ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "invalid topic name \"%s\": only [a-zA-Z0-9._-] are allowed",
+          zName);
+    }
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
+                          char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_TOPIC_GET, pzErr);
+  int rc;
+  if( pStmt==0 ){
+    if( sqlite3StreamNoStorage(p->db) ) goto not_found;
+    return SQLITE_ERROR;
+  }
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    pT->nPartition = sqlite3_column_int(pStmt, 0);
+    pT->maxMessageBytes = sqlite3_column_int64(pStmt, 1);
+    pT->eTimestampType = sqlite3_column_int(pStmt, 2);
+    pT->eCompression = sqlite3_column_int(pStmt, 3);
+    pT->eCleanup = sqlite3_column_int(pStmt, 4);
+    sqlite3_reset(pStmt);
+    return SQLITE_OK;
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc!=SQLITE_OK && !sqlite3StreamNoStorage(p->db) ){
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+ not_found:
+  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
+                          zTopic);
+}
+
+int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
+                                i64 iPartition, char **pzErr){
+  if( iPartition<0 || iPartition>=pT->nPartition ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "partition %lld out of range for topic %s (0..%d)",
+        iPartition, zTopic, pT->nPartition-1);
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
+                               i64 *piHwm, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_HWM, pzErr);
+  int rc;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  rc = sqlite3_step(pStmt);
+  *piHwm = rc==SQLITE_ROW ? sqlite3_column_int64(pStmt, 0) : 0;
+  rc = sqlite3_reset(pStmt);
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/* Run one statement with bound arguments given as a printf-style SQL text
+** (values quoted with %Q/%q); used for the rare catalog changes. */
+static int streamExec(StreamCtx *p, char **pzErr, const char *zFmt, ...){
+  va_list ap;
+  char *zSql;
+  int rc;
+  va_start(ap, zFmt);
+  zSql = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/* Insert the partition rows [iFrom, iTo) of a topic. */
+static int streamAddPartitionRows(StreamCtx *p, const char *zName,
+                                  i64 iFrom, i64 iTo, char **pzErr){
+  return streamExec(p, pzErr,
+      "WITH RECURSIVE p(i) AS (SELECT %lld UNION ALL SELECT i+1 FROM p"
+      " WHERE i+1<%lld)"
+      " INSERT INTO _stream_partitions(topic, partition) SELECT %Q, i FROM p",
+      iFrom, iTo, zName);
+}
+
+int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
+                             const char *zConfig, char **pzErr){
+  StreamTopicConfig cfg;
+  StreamTopic t;
+  char *zNorm = 0;
+  int rc;
+
+  rc = sqlite3StreamTopicNameCheck(zName, pzErr);
+  if( rc ) return rc;
+  if( nPartition<1 || nPartition>STREAM_MAX_PARTITIONS ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "partitions must be between 1 and %d, got %lld",
+        STREAM_MAX_PARTITIONS, nPartition);
+  }
+  rc = sqlite3StreamConfigParse(&cfg, zConfig, &zNorm, pzErr);
+  if( rc ) goto out;
+  rc = sqlite3StreamTopicGet(p, zName, &t, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT,
+                          "topic already exists: %s", zName);
+    goto out;
+  }
+  if( rc!=SQLITE_NOTFOUND ) goto out;
+  rc = sqlite3StreamEnsureSchema(p, pzErr);
+  if( rc ) goto out;
+  rc = streamExec(p, pzErr,
+      "INSERT INTO _stream_topics(name, partitions, config, max_message_bytes,"
+      " timestamp_type, compression, cleanup, created_at)"
+      " VALUES(%Q, %lld, %Q, %lld, %d, %d, %d, %lld)",
+      zName, nPartition, zNorm, cfg.maxMessageBytes, cfg.eTimestampType,
+      cfg.eCompression, cfg.eCleanup, sqlite3StreamNow(p));
+  if( rc==SQLITE_OK ) rc = streamAddPartitionRows(p, zName, 0, nPartition, pzErr);
+ out:
+  sqlite3_free(zNorm);
+  return rc;
+}
+
+/* Read a topic's stored overrides into *pzConfig (sqlite3_malloc'd). */
+static int streamTopicConfigGet(StreamCtx *p, const char *zName,
+                                char **pzConfig, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  *pzConfig = 0;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT config FROM _stream_topics WHERE name=?1", -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pzConfig = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( *pzConfig==0 ) rc = SQLITE_NOMEM;
+  }
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK && rc==SQLITE_OK ){
+    rc = sqlite3StreamDbErr(p->db, pzErr, SQLITE_ERROR);
+  }
+  return rc;
+}
+
+int sqlite3StreamTopicAlter(StreamCtx *p, const char *zName,
+                            const char *zConfig, StreamTopicConfig *pCfg,
+                            char **pzErr){
+  StreamTopic t;
+  char *zOld = 0, *zNew = 0;
+  int rc = sqlite3StreamTopicGet(p, zName, &t, pzErr);
+  if( rc ) return rc;
+  rc = streamTopicConfigGet(p, zName, &zOld, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamConfigMerge(zOld, zConfig, pCfg, &zNew, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamExec(p, pzErr,
+        "UPDATE _stream_topics SET config=%Q, max_message_bytes=%lld,"
+        " timestamp_type=%d, compression=%d, cleanup=%d WHERE name=%Q",
+        zNew, pCfg->maxMessageBytes, pCfg->eTimestampType, pCfg->eCompression,
+        pCfg->eCleanup, zName);
+  }
+  sqlite3_free(zOld);
+  sqlite3_free(zNew);
+  return rc;
+}
+
+int sqlite3StreamTopicAddPartitions(StreamCtx *p, const char *zName,
+                                    i64 nTotal, char **pzErr){
+  StreamTopic t;
+  int rc = sqlite3StreamTopicGet(p, zName, &t, pzErr);
+  if( rc ) return rc;
+  if( nTotal<=t.nPartition ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "topic %s has %d partitions; the new total must be greater, got %lld",
+        zName, t.nPartition, nTotal);
+  }
+  if( nTotal>STREAM_MAX_PARTITIONS ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "partitions must be between 1 and %d, got %lld",
+        STREAM_MAX_PARTITIONS, nTotal);
+  }
+  rc = streamExec(p, pzErr,
+      "UPDATE _stream_topics SET partitions=%lld WHERE name=%Q",
+      nTotal, zName);
+  if( rc ) return rc;
+  return streamAddPartitionRows(p, zName, t.nPartition, nTotal, pzErr);
+}
+
+int sqlite3StreamTopicDelete(StreamCtx *p, const char *zName, char **pzErr){
+  StreamTopic t;
+  char *zCdc;
+  int rc = sqlite3StreamTopicGet(p, zName, &t, pzErr);
+  if( rc ) return rc;
+  zCdc = sqlite3StreamCdcTopic(p, &rc);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( zCdc && strcmp(zCdc, zName)==0 ){
+    sqlite3_free(zCdc);
+    return sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT,
+        "topic %s is the CDC topic; unset it first with "
+        "stream_config('cdc.topic', NULL)", zName);
+  }
+  sqlite3_free(zCdc);
+  return streamExec(p, pzErr,
+      "DELETE FROM _stream_messages WHERE topic=%Q;"
+      "DELETE FROM _stream_partitions WHERE topic=%Q;"
+      "DELETE FROM _stream_offsets WHERE topic=%Q;"
+      "DELETE FROM _stream_topics WHERE name=%Q;",
+      zName, zName, zName, zName);
+}

@@ -1,0 +1,81 @@
+-- sqlite-stream storage (hot tier), format version 1.
+--
+-- Compiled into the extension at build time (tool/sql2c.tcl) and run with
+-- CREATE ... IF NOT EXISTS on first use, inside the caller's transaction.
+-- The public names stream_messages, stream_offsets, stream_groups belong to
+-- the virtual tables; the storage tables behind them carry a leading
+-- underscore, like FTS5's shadow tables.  docs/storage.md describes every
+-- column.
+
+-- Format version and extension-wide settings (stream_config()).
+CREATE TABLE IF NOT EXISTS _stream_meta(
+  key   TEXT PRIMARY KEY,
+  value
+) WITHOUT ROWID;
+
+-- Topic catalog.  config holds the user's overrides as a JSON object; the
+-- integer columns are the hot-path settings derived from it.
+CREATE TABLE IF NOT EXISTS _stream_topics(
+  name               TEXT PRIMARY KEY,
+  partitions         INTEGER NOT NULL,
+  config             TEXT NOT NULL,
+  max_message_bytes  INTEGER NOT NULL,
+  timestamp_type     INTEGER NOT NULL,   -- 0 CreateTime, 1 LogAppendTime
+  compression        INTEGER NOT NULL,   -- 0 none, 1 gzip, 2 zstd
+  cleanup            INTEGER NOT NULL,   -- bit 0 delete, bit 1 compact
+  created_at         INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- One row per partition.  next_offset is a floor for the high watermark:
+-- the high watermark is max(offset)+1 over the partition's messages, or
+-- next_offset when the partition holds none.  Whoever deletes messages
+-- (retention, compaction, tiering) raises next_offset first.
+CREATE TABLE IF NOT EXISTS _stream_partitions(
+  topic              TEXT NOT NULL,
+  partition          INTEGER NOT NULL,
+  log_start_offset   INTEGER NOT NULL DEFAULT 0,
+  next_offset        INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(topic, partition)
+) WITHOUT ROWID;
+
+-- Messages (the seed's stream_messages), clustered on the seed's key.
+-- attrs: bits 0-1 codec of value (0 none, 1 gzip, 2 zstd), bit 2 the
+-- compressed value was a BLOB (else JSON text).
+CREATE TABLE IF NOT EXISTS _stream_messages(
+  topic              TEXT NOT NULL,
+  partition          INTEGER NOT NULL,
+  offset             INTEGER NOT NULL,
+  key,
+  value,
+  headers            TEXT,
+  timestamp          INTEGER NOT NULL,
+  attrs              INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(topic, partition, offset)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _stream_messages_ts
+  ON _stream_messages(topic, partition, timestamp);
+
+-- Committed offsets (the seed's stream_offsets): the next offset to read.
+-- A rowid table (as in the seed), so that stream_offsets can expose the
+-- rowid and support UPDATE and DELETE.
+CREATE TABLE IF NOT EXISTS _stream_offsets(
+  group_id           TEXT NOT NULL,
+  topic              TEXT NOT NULL,
+  partition          INTEGER NOT NULL,
+  offset             INTEGER NOT NULL,
+  metadata           TEXT,
+  committed_at       INTEGER NOT NULL,
+  PRIMARY KEY(group_id, topic, partition)
+);
+
+-- Consumer group state (the seed's stream_groups).
+CREATE TABLE IF NOT EXISTS _stream_groups(
+  group_id           TEXT PRIMARY KEY,
+  generation         INTEGER NOT NULL,
+  leader             TEXT,
+  members            TEXT,
+  assignment         TEXT,
+  updated_at         INTEGER NOT NULL
+) WITHOUT ROWID;
+
+INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 1);

@@ -1,0 +1,220 @@
+# tester.tcl - the sqlite-stream test harness, in the vocabulary of SQLite's
+# own test/tester.tcl, for Debian's Tcl sqlite3 package.
+#
+# A test file starts with
+#
+#   set testdir [file dirname $argv0]
+#   source $testdir/tester.tcl
+#   set testprefix produce1          ;# optional: names become produce1-1.1
+#
+# and ends with finish_test.  Database handle "db" is open on test.db in
+# the current directory with the extension (env STREAM_EXT, default
+# ./stream0) loaded.  Commands:
+#
+#   do_test NAME SCRIPT EXPECTED        SCRIPT's result equals EXPECTED
+#   do_execsql_test NAME SQL ?EXPECTED? the rows of SQL, as one flat list
+#   do_catchsql_test NAME SQL EXPECTED  {0 rows} or {1 errmsg}
+#   do_eqp_test NAME SQL EXPECTED       EXPLAIN QUERY PLAN's detail lines
+#                                       (joined by newlines) contain
+#                                       EXPECTED as a substring
+#
+# EXPECTED of the form /REGEX/ must match the result (a list joined by
+# spaces; for do_eqp_test the joined plan), ~/REGEX/ must not match.
+#   execsql SQL ?DB?, catchsql SQL ?DB?, reset_db, forcedelete FILE...,
+#   stream_load DB, sqlite3_open FILE ?DB?, finish_test
+#
+# finish_test prints "N passed, N failed" and exits non-zero on failure.
+# An error raised by SCRIPT or SQL is a failure; a Tcl error outside a
+# test ends the file and is counted as a failure by the runner.
+
+package require sqlite3
+
+if {![info exists ::tester_loaded]} {
+  set ::tester_loaded 1
+  set ::nPass 0
+  set ::nFail 0
+  set ::aFailed [list]
+  if {![info exists testdir]} { set testdir [file dirname [info script]] }
+  if {[info exists ::env(STREAM_EXT)] && $::env(STREAM_EXT) ne ""} {
+    set ::stream_ext $::env(STREAM_EXT)
+  } else {
+    set ::stream_ext ./stream0
+  }
+  set ::stream_verbose [expr {[info exists ::env(STREAM_VERBOSE)] && $::env(STREAM_VERBOSE) ne "" && $::env(STREAM_VERBOSE) ne "0"}]
+}
+
+# Load the extension into database handle $db.
+proc stream_load {{db db}} {
+  $db enable_load_extension 1
+  $db eval { SELECT load_extension($::stream_ext) }
+}
+
+# Open FILE as handle DB and load the extension.
+proc sqlite3_open {file {db db}} {
+  sqlite3 $db $file
+  stream_load $db
+  return $db
+}
+
+proc forcedelete {args} {
+  foreach f $args { file delete -force -- $f }
+}
+
+# Close db, delete test.db and its journals, reopen and load the extension.
+proc reset_db {} {
+  catch { db close }
+  forcedelete test.db test.db-journal test.db-wal test.db-shm
+  sqlite3_open test.db db
+}
+
+proc execsql {sql {db db}} {
+  set r [list]
+  foreach v [uplevel [list $db eval $sql]] { lappend r $v }
+  return $r
+}
+
+proc catchsql {sql {db db}} {
+  set rc [catch { uplevel [list $db eval $sql] } msg]
+  if {$rc} { return [list 1 $msg] }
+  return [list 0 $msg]
+}
+
+proc stream_testname {name} {
+  if {[info exists ::testprefix] && $::testprefix ne ""} {
+    return "$::testprefix-$name"
+  }
+  return $name
+}
+
+# Compare RESULT with EXPECTED: exact (as strings, and as lists), or
+# /regex/ / ~/regex/.
+proc stream_match {result expected {joiner " "}} {
+  if {[regexp {^(~?)/(.*)/$} $expected -> neg re]} {
+    if {[catch {join $result $joiner} str]} { set str $result }
+    set ok [regexp -- $re $str]
+    if {$neg eq "~"} { set ok [expr {!$ok}] }
+    return $ok
+  }
+  if {$result eq $expected} { return 1 }
+  if {[catch {
+    set bList [expr {[llength $result] == [llength $expected]}]
+    if {$bList} {
+      foreach a $result b $expected { if {$a ne $b} { set bList 0; break } }
+    }
+  }]} { return 0 }
+  return $bList
+}
+
+proc stream_fail {name msg} {
+  incr ::nFail
+  lappend ::aFailed $name
+  if {![info exists ::stream_quiet] || !$::stream_quiet} {
+    puts "! $name failed: $msg"
+    flush stdout
+  }
+}
+
+proc stream_pass {name} {
+  incr ::nPass
+  if {$::stream_verbose} { puts "$name... Ok"; flush stdout }
+}
+
+proc do_test {name cmd expected} {
+  set name [stream_testname $name]
+  if {[catch {uplevel #0 $cmd} result opts]} {
+    stream_fail $name "error: $result\n  [dict get $opts -errorinfo]"
+    return
+  }
+  if {[stream_match $result $expected]} {
+    stream_pass $name
+  } else {
+    stream_fail $name "\n  expected: \[$expected\]\n  got:      \[$result\]"
+  }
+}
+
+proc do_execsql_test {name sql {expected {}}} {
+  set name [stream_testname $name]
+  if {[catch {uplevel #0 [list execsql $sql]} result]} {
+    stream_fail $name "SQL error: $result\n  sql: [string trim $sql]"
+    return
+  }
+  if {![regexp {^~?/.*/$} $expected]} {
+    # Normalise whitespace/braces of a multi-line expected list.
+    if {![catch {list {*}$expected} l]} { set expected $l }
+  }
+  if {[stream_match $result $expected]} {
+    stream_pass $name
+  } else {
+    stream_fail $name "\n  sql:      [string trim $sql]\n  expected: \[$expected\]\n  got:      \[$result\]"
+  }
+}
+
+proc do_catchsql_test {name sql expected} {
+  set name [stream_testname $name]
+  set result [uplevel #0 [list catchsql $sql]]
+  if {[stream_match $result $expected]} {
+    stream_pass $name
+  } else {
+    stream_fail $name "\n  sql:      [string trim $sql]\n  expected: \[$expected\]\n  got:      \[$result\]"
+  }
+}
+
+proc do_eqp_test {name sql expected} {
+  set name [stream_testname $name]
+  if {[catch {
+    set lines [list]
+    db eval "EXPLAIN QUERY PLAN $sql" r { lappend lines $r(detail) }
+    set plan [join $lines "\n"]
+  } msg]} {
+    stream_fail $name "SQL error: $msg\n  sql: [string trim $sql]"
+    return
+  }
+  if {[regexp {^(~?)/(.*)/$} $expected -> neg re]} {
+    set ok [regexp -- $re $plan]
+    if {$neg eq "~"} { set ok [expr {!$ok}] }
+  } else {
+    set ok [expr {[string first $expected $plan] >= 0}]
+  }
+  if {$ok} {
+    stream_pass $name
+  } else {
+    stream_fail $name "\n  sql:      [string trim $sql]\n  expected: \[$expected\]\n  plan:\n    [join $lines "\n    "]"
+  }
+}
+
+# Run an external program with the sanitizer preload removed from its
+# environment (the compiler or nm must not run under ASan).  Returns its
+# combined stdout+stderr; raises an error on a non-zero exit (the error
+# message is the output, and -errorcode says how the child ended).
+proc exec_host {args} {
+  set saved [list]
+  foreach v {LD_PRELOAD ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS} {
+    if {[info exists ::env($v)]} {
+      lappend saved $v $::env($v)
+      unset ::env($v)
+    }
+  }
+  set rc [catch { exec {*}$args 2>@1 } out opts]
+  foreach {v val} $saved { set ::env($v) $val }
+  if {$rc} {
+    regsub {\n?child process exited abnormally$} $out {} out
+  }
+  return -options $opts $out
+}
+
+proc finish_test {} {
+  catch { db close }
+  catch { db2 close }
+  if {$::nFail} {
+    puts "Failures: $::aFailed"
+  }
+  puts "$::nPass passed, $::nFail failed"
+  flush stdout
+  exit [expr {$::nFail ? 1 : 0}]
+}
+
+# Start each file with a fresh database.  A failure to load the extension
+# is a failure of the file, but the tests that follow still run.
+if {[catch reset_db msg]} {
+  stream_fail "load_extension($::stream_ext)" $msg
+}

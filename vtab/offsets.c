@@ -1,0 +1,76 @@
+/*
+** offsets.c - the stream_offsets eponymous virtual table: committed offsets
+** (the seed's stream_offsets), readable and writable.
+**
+**   SELECT * FROM stream_offsets WHERE group_id='billing';
+**   INSERT INTO stream_offsets(group_id, topic, partition, offset, metadata)
+**     VALUES('billing', 'orders', 0, 42, 'batch 7');   -- = stream_commit()
+**   UPDATE stream_offsets SET offset=0 WHERE group_id='billing';
+**   DELETE FROM stream_offsets WHERE group_id='billing';
+**
+** INSERT and UPDATE go through the same checks as stream_commit();
+** committed_at is set by the extension (a value given for it is ignored).
+** The rowid is that of the storage table _stream_offsets.  "group_id =",
+** "topic =" and "partition =" are pushed down.
+**
+** SQLITE_VTAB_DIRECTONLY: writes move consumer positions, so a hostile
+** database's triggers and views must not reach this table.
+*/
+#include "streamInt.h"
+
+/* xUpdate: argv[0] old rowid (NULL for INSERT), argv[1] new rowid,
+** argv[2..7] the columns; argc==1 for DELETE. */
+static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
+                               char **pzErr){
+  const char *zGroup, *zTopic, *zMeta;
+  if( argc==1 ){
+    return sqlite3StreamCommitDelete(p, sqlite3_value_int64(argv[0]), pzErr);
+  }
+  if( sqlite3_value_type(argv[2])!=SQLITE_TEXT
+   || sqlite3_value_type(argv[3])!=SQLITE_TEXT ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+                            "stream_offsets: group_id and topic must be text");
+  }
+  if( sqlite3_value_type(argv[4])!=SQLITE_INTEGER
+   || sqlite3_value_type(argv[5])!=SQLITE_INTEGER ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+        "stream_offsets: partition and offset must be integers");
+  }
+  if( sqlite3_value_type(argv[6])!=SQLITE_NULL
+   && sqlite3_value_type(argv[6])!=SQLITE_TEXT ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+                            "stream_offsets: metadata must be text or NULL");
+  }
+  zGroup = (const char*)sqlite3_value_text(argv[2]);
+  zTopic = (const char*)sqlite3_value_text(argv[3]);
+  zMeta = (const char*)sqlite3_value_text(argv[6]);
+  if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
+    return sqlite3StreamCommit(p, zGroup, zTopic,
+                               sqlite3_value_int64(argv[4]),
+                               sqlite3_value_int64(argv[5]), zMeta, pzErr);
+  }
+  return sqlite3StreamCommitReplace(p, sqlite3_value_int64(argv[0]),
+                                    zGroup, zTopic,
+                                    sqlite3_value_int64(argv[4]),
+                                    sqlite3_value_int64(argv[5]), zMeta,
+                                    pzErr);
+}
+
+static const StreamSqlVtabDef streamOffsetsDef = {
+  "stream_offsets",
+  "group_id TEXT, topic TEXT, partition INTEGER, offset INTEGER,"
+  " metadata TEXT, committed_at INTEGER",
+  "SELECT group_id AS c0, topic AS c1, partition AS c2, offset AS c3,"
+  " metadata AS c4, committed_at AS c5, rowid AS c6 FROM _stream_offsets"
+  " ORDER BY group_id, topic, partition",
+  0x07,                 /* group_id =, topic =, partition = */
+  1,                    /* DIRECTONLY: writable */
+  0,                    /* not the anchor */
+  1,                    /* c6 is the rowid */
+  0,
+  streamOffsetsUpdate
+};
+
+int sqlite3StreamRegisterOffsets(sqlite3 *db, StreamCtx *p){
+  return sqlite3StreamRegisterSqlVtab(db, p, &streamOffsetsDef);
+}

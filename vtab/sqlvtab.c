@@ -1,0 +1,306 @@
+/*
+** sqlvtab.c - the machinery shared by the catalog virtual tables
+** (stream_topics, stream_partitions, stream_offsets, ...): an eponymous
+** virtual table whose rows are those of one SELECT over the storage
+** tables, described by a StreamSqlVtabDef.
+**
+** xBestIndex: every usable "=" constraint on a column whose bit is set in
+** mEq is pushed down.  idxNum is the bitmask of those columns; the values
+** arrive in xFilter in column order.  xFilter runs
+**     SELECT * FROM (<zSql>) WHERE c<i>=?1 AND c<j>=?2 ...
+** (SQLite pushes the terms into the subquery, so indexes on the storage
+** tables are used).  Statements are cached per idxNum on the table and
+** finalized by xDisconnect.
+**
+** A database with no sqlite-stream storage yet simply has no rows.
+*/
+#include "streamInt.h"
+#include <string.h>
+
+/* Most distinct idxNum values cached per table. */
+#define STREAM_SQLVTAB_CACHE 8
+
+typedef struct StreamSqlVtab StreamSqlVtab;
+typedef struct StreamSqlCursor StreamSqlCursor;
+
+struct StreamSqlVtab {
+  sqlite3_vtab base;           /* Base class - must be first */
+  StreamCtx *pCtx;             /* Connection state */
+  const StreamSqlVtabDef *pDef;/* What this table is */
+  int nCol;                    /* Columns declared */
+  int aIdx[STREAM_SQLVTAB_CACHE];            /* idxNum of aStmt[i] */
+  sqlite3_stmt *aStmt[STREAM_SQLVTAB_CACHE]; /* Cached statements */
+  int bInUse[STREAM_SQLVTAB_CACHE];          /* Held by a cursor */
+};
+
+struct StreamSqlCursor {
+  sqlite3_vtab_cursor base;    /* Base class - must be first */
+  sqlite3_stmt *pStmt;         /* Current statement, or NULL at EOF */
+  int iSlot;                   /* Cache slot of pStmt, or -1 if private */
+  i64 iRowid;                  /* Row counter */
+};
+
+void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...){
+  va_list ap;
+  char *z;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  sqlite3_free(pVtab->zErrMsg);
+  pVtab->zErrMsg = z ? sqlite3_mprintf(STREAM_ERR "%s", z) : 0;
+  sqlite3_free(z);
+}
+
+static int streamSqlConnect(sqlite3 *db, void *pAux, int argc,
+                            const char *const *argv, sqlite3_vtab **ppVtab,
+                            char **pzErr){
+  const StreamSqlVtabDef *pDef;
+  StreamSqlVtab *pTab;
+  char *zDecl;
+  int rc, i;
+  STREAM_UNUSED(argc); STREAM_UNUSED(argv);
+  /* pAux points at a {StreamCtx*, def*} pair. */
+  pDef = ((const StreamSqlVtabDef**)pAux)[1];
+  zDecl = sqlite3_mprintf("CREATE TABLE x(%s)", pDef->zDecl);
+  if( zDecl==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_declare_vtab(db, zDecl);
+  sqlite3_free(zDecl);
+  if( rc ){
+    *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_vtab_config(db, pDef->bDirectOnly ? SQLITE_VTAB_DIRECTONLY
+                                            : SQLITE_VTAB_INNOCUOUS);
+  pTab = sqlite3_malloc64(sizeof(*pTab));
+  if( pTab==0 ) return SQLITE_NOMEM;
+  memset(pTab, 0, sizeof(*pTab));
+  pTab->pCtx = ((StreamCtx**)pAux)[0];
+  pTab->pDef = pDef;
+  for(i=0, pTab->nCol=1; pDef->zDecl[i]; i++){
+    if( pDef->zDecl[i]==',' ) pTab->nCol++;
+  }
+  for(i=0; i<STREAM_SQLVTAB_CACHE; i++) pTab->aIdx[i] = -1;
+  if( pDef->bAnchor ) pTab->pCtx->nAnchor++;
+  *ppVtab = &pTab->base;
+  return SQLITE_OK;
+}
+
+static int streamSqlDisconnect(sqlite3_vtab *pVtab){
+  StreamSqlVtab *pTab = (StreamSqlVtab*)pVtab;
+  int i;
+  for(i=0; i<STREAM_SQLVTAB_CACHE; i++) sqlite3_finalize(pTab->aStmt[i]);
+  if( pTab->pDef->bAnchor && --pTab->pCtx->nAnchor==0 ){
+    sqlite3StreamStmtFinalizeAll(pTab->pCtx);
+  }
+  sqlite3_free(pTab);
+  return SQLITE_OK;
+}
+
+static int streamSqlBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  StreamSqlVtab *pTab = (StreamSqlVtab*)pVtab;
+  int aCons[32];               /* constraint index per column, or -1 */
+  int i, n = 0, idxNum = 0;
+  for(i=0; i<32; i++) aCons[i] = -1;
+  for(i=0; i<pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    if( pC->usable && pC->op==SQLITE_INDEX_CONSTRAINT_EQ
+     && pC->iColumn>=0 && pC->iColumn<32
+     && (pTab->pDef->mEq & (1u<<pC->iColumn)) ){
+      aCons[pC->iColumn] = i;
+    }
+  }
+  for(i=0; i<32; i++){
+    if( aCons[i]>=0 ){
+      pInfo->aConstraintUsage[aCons[i]].argvIndex = ++n;
+      pInfo->aConstraintUsage[aCons[i]].omit = 1;
+      idxNum |= (1<<i);
+    }
+  }
+  pInfo->idxNum = idxNum;
+  pInfo->estimatedCost = 1000000.0 / (double)(1 + n*100);
+  pInfo->estimatedRows = n ? 10 : 1000;
+  return SQLITE_OK;
+}
+
+static int streamSqlOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  StreamSqlCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  STREAM_UNUSED(pVtab);
+  if( pCur==0 ) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  pCur->iSlot = -1;
+  *ppCur = &pCur->base;
+  return SQLITE_OK;
+}
+
+static void streamSqlRelease(StreamSqlCursor *pCur){
+  StreamSqlVtab *pTab = (StreamSqlVtab*)pCur->base.pVtab;
+  if( pCur->pStmt ){
+    if( pCur->iSlot>=0 ){
+      sqlite3_reset(pCur->pStmt);
+      pTab->bInUse[pCur->iSlot] = 0;
+    }else{
+      sqlite3_finalize(pCur->pStmt);
+    }
+  }
+  pCur->pStmt = 0;
+  pCur->iSlot = -1;
+}
+
+static int streamSqlClose(sqlite3_vtab_cursor *cur){
+  streamSqlRelease((StreamSqlCursor*)cur);
+  sqlite3_free(cur);
+  return SQLITE_OK;
+}
+
+/* Prepare (or take from the cache) the statement for idxNum. */
+static int streamSqlPrepare(StreamSqlVtab *pTab, int idxNum,
+                            sqlite3_stmt **ppStmt, int *piSlot){
+  int i, rc, iFree = -1;
+  sqlite3_str *pStr;
+  char *zSql;
+  const char *zSep = " WHERE ";
+  for(i=0; i<STREAM_SQLVTAB_CACHE; i++){
+    if( pTab->aIdx[i]==idxNum && !pTab->bInUse[i] ){
+      *ppStmt = pTab->aStmt[i];
+      *piSlot = i;
+      pTab->bInUse[i] = 1;
+      return SQLITE_OK;
+    }
+    if( iFree<0 && pTab->aIdx[i]<0 ) iFree = i;
+  }
+  pStr = sqlite3_str_new(0);
+  sqlite3_str_appendf(pStr, "SELECT * FROM (%s)", pTab->pDef->zSql);
+  for(i=0; i<32; i++){
+    if( idxNum & (1<<i) ){
+      sqlite3_str_appendf(pStr, "%s\"c%d\"=?", zSep, i);
+      zSep = " AND ";
+    }
+  }
+  zSql = sqlite3_str_finish(pStr);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v3(pTab->pCtx->db, zSql, -1,
+        iFree>=0 ? SQLITE_PREPARE_PERSISTENT : 0, ppStmt, 0);
+  sqlite3_free(zSql);
+  if( rc ) return rc;
+  *piSlot = iFree;
+  if( iFree>=0 ){
+    pTab->aIdx[iFree] = idxNum;
+    pTab->aStmt[iFree] = *ppStmt;
+    pTab->bInUse[iFree] = 1;
+  }
+  return SQLITE_OK;
+}
+
+static int streamSqlNext(sqlite3_vtab_cursor *cur){
+  StreamSqlCursor *pCur = (StreamSqlCursor*)cur;
+  int rc = sqlite3_step(pCur->pStmt);
+  if( rc==SQLITE_ROW ){
+    pCur->iRowid++;
+    return SQLITE_OK;
+  }
+  rc = sqlite3_reset(pCur->pStmt);
+  streamSqlRelease(pCur);
+  if( rc ){
+    sqlite3_vtab *pVtab = cur->pVtab;
+    StreamSqlVtab *pTab = (StreamSqlVtab*)pVtab;
+    sqlite3StreamVtabErr(pVtab, "%s", sqlite3_errmsg(pTab->pCtx->db));
+  }
+  return rc;
+}
+
+static int streamSqlFilter(sqlite3_vtab_cursor *cur, int idxNum,
+                           const char *idxStr, int argc, sqlite3_value **argv){
+  StreamSqlCursor *pCur = (StreamSqlCursor*)cur;
+  StreamSqlVtab *pTab = (StreamSqlVtab*)cur->pVtab;
+  int rc, i;
+  STREAM_UNUSED(idxStr);
+  streamSqlRelease(pCur);
+  pCur->iRowid = 0;
+  rc = streamSqlPrepare(pTab, idxNum, &pCur->pStmt, &pCur->iSlot);
+  if( rc ){
+    pCur->pStmt = 0;
+    if( sqlite3StreamNoStorage(pTab->pCtx->db) ) return SQLITE_OK;  /* empty */
+    sqlite3StreamVtabErr(cur->pVtab, "%s", sqlite3_errmsg(pTab->pCtx->db));
+    return rc;
+  }
+  for(i=0; i<argc; i++) sqlite3_bind_value(pCur->pStmt, i+1, argv[i]);
+  return streamSqlNext(cur);
+}
+
+static int streamSqlEof(sqlite3_vtab_cursor *cur){
+  return ((StreamSqlCursor*)cur)->pStmt==0;
+}
+
+static int streamSqlColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
+                           int iCol){
+  StreamSqlCursor *pCur = (StreamSqlCursor*)cur;
+  StreamSqlVtab *pTab = (StreamSqlVtab*)cur->pVtab;
+  if( pTab->pDef->xColumn ){
+    pTab->pDef->xColumn(ctx, pCur->pStmt, iCol);
+  }else{
+    sqlite3_result_value(ctx, sqlite3_column_value(pCur->pStmt, iCol));
+  }
+  return SQLITE_OK;
+}
+
+static int streamSqlRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
+  StreamSqlCursor *pCur = (StreamSqlCursor*)cur;
+  StreamSqlVtab *pTab = (StreamSqlVtab*)cur->pVtab;
+  if( pTab->pDef->bRowid ){
+    *pRowid = sqlite3_column_int64(pCur->pStmt, pTab->nCol);
+  }else{
+    *pRowid = pCur->iRowid;
+  }
+  return SQLITE_OK;
+}
+
+static int streamSqlUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                           sqlite3_int64 *pRowid){
+  StreamSqlVtab *pTab = (StreamSqlVtab*)pVtab;
+  char *zErr = 0;
+  int rc;
+  STREAM_UNUSED(pRowid);
+  if( pTab->pDef->xUpdate==0 ){
+    sqlite3StreamVtabErr(pVtab, "%s is read-only", pTab->pDef->zName);
+    return SQLITE_READONLY;
+  }
+  rc = pTab->pDef->xUpdate(pTab->pCtx, argc, argv, &zErr);
+  if( rc ){
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = zErr;
+  }
+  return rc;
+}
+
+static const sqlite3_module streamSqlModule = {
+  0,                    /* iVersion */
+  0,                    /* xCreate: eponymous only */
+  streamSqlConnect,     /* xConnect */
+  streamSqlBestIndex,   /* xBestIndex */
+  streamSqlDisconnect,  /* xDisconnect */
+  0,                    /* xDestroy */
+  streamSqlOpen,        /* xOpen */
+  streamSqlClose,       /* xClose */
+  streamSqlFilter,      /* xFilter */
+  streamSqlNext,        /* xNext */
+  streamSqlEof,         /* xEof */
+  streamSqlColumn,      /* xColumn */
+  streamSqlRowid,       /* xRowid */
+  streamSqlUpdate,      /* xUpdate */
+  0, 0, 0, 0,           /* xBegin, xSync, xCommit, xRollback */
+  0,                    /* xFindFunction */
+  0,                    /* xRename */
+  0, 0, 0,              /* xSavepoint, xRelease, xRollbackTo */
+  0                     /* xShadowName */
+};
+
+int sqlite3StreamRegisterSqlVtab(sqlite3 *db, StreamCtx *p,
+                                 const StreamSqlVtabDef *pDef){
+  /* The module's client data: {StreamCtx*, def*}, freed with the module. */
+  void **apAux = sqlite3_malloc64(2*sizeof(void*));
+  if( apAux==0 ) return SQLITE_NOMEM;
+  apAux[0] = p;
+  apAux[1] = (void*)pDef;
+  return sqlite3_create_module_v2(db, pDef->zName, &streamSqlModule, apAux,
+                                  sqlite3_free);
+}
