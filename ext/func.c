@@ -351,6 +351,7 @@ static void streamConfigFunc(sqlite3_context *ctx, int argc,
         ? sqlite3_mprintf("INSERT OR REPLACE INTO _stream_meta(key, value)"
                           " VALUES(%Q, %Q)", zName, zNew)
         : sqlite3_mprintf("DELETE FROM _stream_meta WHERE key=%Q", zName);
+      sqlite3StreamCacheClear(p);
       rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
       sqlite3_free(zSql);
       if( rc && rc!=SQLITE_NOMEM ) rc = sqlite3StreamDbErr(p->db, &zErr, rc);

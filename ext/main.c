@@ -21,6 +21,7 @@ static void streamCtxFree(void *pArg){
   if( p==0 ) return;
   sqlite3StreamStmtFinalizeAll(p);
   sqlite3StreamStickyFree(p);
+  sqlite3StreamCacheClear(p);
   if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
   sqlite3_free(p);
 }
@@ -84,6 +85,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     sqlite3StreamRegisterPartitions,
     sqlite3StreamRegisterMessages,
     sqlite3StreamRegisterOffsets,
+    sqlite3StreamRegisterTxn,
   };
   StreamCtx *p;
   int rc;

@@ -214,6 +214,7 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   rc = sqlite3_reset(pIns);
   sqlite3_bind_null(pIns, 5);   /* release the compressed buffer now */
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3StreamCacheSetNext(p, zTopic, (int)pMsg->iPartition, iOffset+1);
   *piOffset = iOffset;
   return SQLITE_OK;
 }

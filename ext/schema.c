@@ -39,6 +39,8 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   " committed_at=excluded.committed_at",
   /* STREAM_STMT_META_GET */
   "SELECT value FROM _stream_meta WHERE key=?1",
+  /* STREAM_STMT_TXN_ENLIST */
+  "INSERT INTO stream_txn(enlist) VALUES(0)",
 };
 
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
@@ -158,10 +160,9 @@ char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc){
 }
 
 i64 sqlite3StreamNow(StreamCtx *p){
-  sqlite3_vfs *pVfs = 0;
+  sqlite3_vfs *pVfs = p->pVfs;
   sqlite3_int64 iJd = 0;
-  sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs);
-  if( pVfs==0 ) pVfs = sqlite3_vfs_find(0);
+  if( pVfs==0 ) pVfs = p->pVfs = sqlite3_vfs_find(0);
   if( pVfs && pVfs->iVersion>=2 && pVfs->xCurrentTimeInt64 ){
     pVfs->xCurrentTimeInt64(pVfs, &iJd);
   }else if( pVfs ){

@@ -45,6 +45,7 @@ enum {
   STREAM_STMT_MSG_INSERT,       /* append one message */
   STREAM_STMT_OFFSET_UPSERT,    /* commit an offset */
   STREAM_STMT_META_GET,         /* read one _stream_meta value */
+  STREAM_STMT_TXN_ENLIST,       /* INSERT INTO stream_txn: see ext/txn.c */
   STREAM_STMT_COUNT
 };
 
@@ -52,6 +53,7 @@ typedef struct StreamCtx StreamCtx;
 typedef struct StreamTopic StreamTopic;
 typedef struct StreamTopicConfig StreamTopicConfig;
 typedef struct StreamSticky StreamSticky;
+typedef struct StreamCacheTopic StreamCacheTopic;
 
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
@@ -62,6 +64,11 @@ struct StreamCtx {
   void (*xCdcDestroy)(void*);           /* Destructor for pCdcArg */
   i64 iClockOffset;                     /* Test hook: added to now (ms) */
   int nAnchor;                          /* stream_topics connections */
+  int bTxn;                             /* Enlisted in the transaction */
+  StreamCacheTopic *pCache;             /* Transaction-scoped topic cache */
+  int bCdcCache;                        /* zCdcCache is valid */
+  char *zCdcCache;                      /* Cached cdc.topic (or NULL) */
+  sqlite3_vfs *pVfs;                    /* Default VFS, for the clock */
 };
 
 /**************************************************************************
@@ -97,6 +104,24 @@ int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc);
 /* Value of one _stream_meta key as a new sqlite3_malloc'd string, or NULL
 ** (no such key, or an error: *pRc). */
 char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc);
+
+/**************************************************************************
+** Interface to code in ext/txn.c
+*/
+void sqlite3StreamCacheClear(StreamCtx*);
+StreamCacheTopic *sqlite3StreamCacheFind(StreamCtx*, const char *zTopic);
+const StreamTopic *sqlite3StreamCacheTopic(StreamCacheTopic*);
+void sqlite3StreamCacheAdd(StreamCtx*, const char *zTopic, const StreamTopic*);
+/* Cached next offset of a partition, or -1 if unknown. */
+i64 sqlite3StreamCacheNext(StreamCtx*, const char *zTopic, int iPart);
+void sqlite3StreamCacheSetNext(StreamCtx*, const char *zTopic, int iPart,
+                               i64 iNext);
+/* Enlist in the current explicit transaction (no-op in autocommit). */
+void sqlite3StreamTxnEnlist(StreamCtx*);
+void sqlite3StreamTxnBegin(StreamCtx*);
+void sqlite3StreamTxnEnd(StreamCtx*);
+void sqlite3StreamTxnRollbackTo(StreamCtx*);
+int sqlite3StreamRegisterTxn(sqlite3 *db, StreamCtx *p);
 
 /**************************************************************************
 ** Interface to code in ext/config.c

@@ -38,8 +38,15 @@ int sqlite3StreamTopicNameCheck(const char *zName, char **pzErr){
 
 int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
                           char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_TOPIC_GET, pzErr);
+  sqlite3_stmt *pStmt;
+  StreamCacheTopic *pC;
   int rc;
+  sqlite3StreamTxnEnlist(p);
+  if( (pC = sqlite3StreamCacheFind(p, zTopic))!=0 ){
+    *pT = *sqlite3StreamCacheTopic(pC);
+    return SQLITE_OK;
+  }
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_TOPIC_GET, pzErr);
   if( pStmt==0 ){
     if( sqlite3StreamNoStorage(p->db) ) goto not_found;
     return SQLITE_ERROR;
@@ -53,6 +60,7 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
     pT->eCompression = sqlite3_column_int(pStmt, 3);
     pT->eCleanup = sqlite3_column_int(pStmt, 4);
     sqlite3_reset(pStmt);
+    sqlite3StreamCacheAdd(p, zTopic, pT);
     return SQLITE_OK;
   }
   rc = sqlite3_reset(pStmt);
@@ -76,8 +84,14 @@ int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
 
 int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
                                i64 *piHwm, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_HWM, pzErr);
+  sqlite3_stmt *pStmt;
   int rc;
+  i64 iNext = sqlite3StreamCacheNext(p, zTopic, iPart);
+  if( iNext>=0 ){
+    *piHwm = iNext;
+    return SQLITE_OK;
+  }
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_HWM, pzErr);
   if( pStmt==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
@@ -85,6 +99,7 @@ int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
   *piHwm = rc==SQLITE_ROW ? sqlite3_column_int64(pStmt, 0) : 0;
   rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3StreamCacheSetNext(p, zTopic, iPart, *piHwm);
   return SQLITE_OK;
 }
 
@@ -98,6 +113,7 @@ static int streamExec(StreamCtx *p, char **pzErr, const char *zFmt, ...){
   zSql = sqlite3_vmprintf(zFmt, ap);
   va_end(ap);
   if( zSql==0 ) return SQLITE_NOMEM;
+  sqlite3StreamCacheClear(p);
   rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
   sqlite3_free(zSql);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);

@@ -467,8 +467,32 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   return SQLITE_OK;
 }
 
+/* Transaction methods: an INSERT enlists the table, which lets the
+** produce path cache per transaction (see ext/txn.c). */
+static int streamMsgBegin(sqlite3_vtab *pVtab){
+  sqlite3StreamTxnBegin(((StreamMsgVtab*)pVtab)->pCtx);
+  return SQLITE_OK;
+}
+static int streamMsgSync(sqlite3_vtab *pVtab){
+  STREAM_UNUSED(pVtab);
+  return SQLITE_OK;
+}
+static int streamMsgEnd(sqlite3_vtab *pVtab){
+  sqlite3StreamTxnEnd(((StreamMsgVtab*)pVtab)->pCtx);
+  return SQLITE_OK;
+}
+static int streamMsgSavepoint(sqlite3_vtab *pVtab, int i){
+  STREAM_UNUSED(pVtab); STREAM_UNUSED(i);
+  return SQLITE_OK;
+}
+static int streamMsgRollbackTo(sqlite3_vtab *pVtab, int i){
+  STREAM_UNUSED(i);
+  sqlite3StreamTxnRollbackTo(((StreamMsgVtab*)pVtab)->pCtx);
+  return SQLITE_OK;
+}
+
 static const sqlite3_module streamMsgModule = {
-  0,                    /* iVersion */
+  2,                    /* iVersion: savepoint methods */
   0,                    /* xCreate: eponymous only */
   streamMsgConnect,     /* xConnect */
   streamMsgBestIndex,   /* xBestIndex */
@@ -482,10 +506,15 @@ static const sqlite3_module streamMsgModule = {
   streamMsgColumn,      /* xColumn */
   streamMsgRowid,       /* xRowid */
   streamMsgUpdate,      /* xUpdate */
-  0, 0, 0, 0,           /* xBegin, xSync, xCommit, xRollback */
+  streamMsgBegin,       /* xBegin */
+  streamMsgSync,        /* xSync */
+  streamMsgEnd,         /* xCommit */
+  streamMsgEnd,         /* xRollback */
   0,                    /* xFindFunction */
   0,                    /* xRename */
-  0, 0, 0,              /* xSavepoint, xRelease, xRollbackTo */
+  streamMsgSavepoint,   /* xSavepoint */
+  streamMsgSavepoint,   /* xRelease */
+  streamMsgRollbackTo,  /* xRollbackTo */
   0                     /* xShadowName */
 };
 

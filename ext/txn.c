@@ -1,0 +1,254 @@
+/*
+** txn.c - the transaction-scoped cache of topic settings and next offsets.
+**
+** Producing a message needs the topic's settings, the partition's next
+** offset and the CDC setting: three B-tree searches that cost more than the
+** insert itself.  Within one write transaction they cannot change behind
+** our back (SQLite has one writer), except through our own catalog
+** functions (which clear the cache) and through rollbacks.  So the cache
+** lives only while the connection's transaction is known to us, and is
+** dropped at every COMMIT, ROLLBACK and ROLLBACK TO (statement rollbacks
+** included).
+**
+** SQLite tells an extension about transactions only through the
+** xBegin/xCommit/xRollback/xSavepoint/xRollbackTo methods of virtual
+** tables written in the transaction (FTS5 keeps its pending data the same
+** way).  The first produce of an explicit transaction therefore writes a
+** no-op row into the eponymous table stream_txn, which enlists it;
+** INSERT INTO stream_messages enlists stream_messages itself.  Outside a
+** known transaction (autocommit statements that only call functions),
+** nothing is cached and every value is read from the database.
+*/
+#include "streamInt.h"
+#include <string.h>
+
+struct StreamCacheTopic {
+  char *zName;                 /* Topic name (same allocation) */
+  StreamTopic t;               /* Settings */
+  i64 *aNext;                  /* Next offset per partition, or -1 */
+  StreamCacheTopic *pNext;     /* Next cached topic */
+};
+
+void sqlite3StreamCacheClear(StreamCtx *p){
+  while( p->pCache ){
+    StreamCacheTopic *pNext = p->pCache->pNext;
+    sqlite3_free(p->pCache);
+    p->pCache = pNext;
+  }
+  sqlite3_free(p->zCdcCache);
+  p->zCdcCache = 0;
+  p->bCdcCache = 0;
+}
+
+StreamCacheTopic *sqlite3StreamCacheFind(StreamCtx *p, const char *zTopic){
+  StreamCacheTopic *pC;
+  if( !p->bTxn ) return 0;
+  for(pC=p->pCache; pC; pC=pC->pNext){
+    if( strcmp(pC->zName, zTopic)==0 ) return pC;
+  }
+  return 0;
+}
+
+const StreamTopic *sqlite3StreamCacheTopic(StreamCacheTopic *pC){
+  return &pC->t;
+}
+
+void sqlite3StreamCacheAdd(StreamCtx *p, const char *zTopic,
+                           const StreamTopic *pT){
+  size_t n = strlen(zTopic);
+  StreamCacheTopic *pC;
+  int i;
+  if( !p->bTxn || pT->nPartition<=0 ) return;
+  pC = sqlite3_malloc64(sizeof(*pC) + sizeof(i64)*pT->nPartition + n + 1);
+  if( pC==0 ) return;          /* no cache: correct, only slower */
+  pC->aNext = (i64*)&pC[1];
+  pC->zName = (char*)&pC->aNext[pT->nPartition];
+  memcpy(pC->zName, zTopic, n+1);
+  pC->t = *pT;
+  for(i=0; i<pT->nPartition; i++) pC->aNext[i] = -1;
+  pC->pNext = p->pCache;
+  p->pCache = pC;
+}
+
+i64 sqlite3StreamCacheNext(StreamCtx *p, const char *zTopic, int iPart){
+  StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
+  if( pC==0 || iPart<0 || iPart>=pC->t.nPartition ) return -1;
+  return pC->aNext[iPart];
+}
+
+void sqlite3StreamCacheSetNext(StreamCtx *p, const char *zTopic, int iPart,
+                               i64 iNext){
+  StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
+  if( pC && iPart>=0 && iPart<pC->t.nPartition ) pC->aNext[iPart] = iNext;
+}
+
+void sqlite3StreamTxnEnlist(StreamCtx *p){
+  sqlite3_stmt *pStmt;
+  if( p->bTxn || sqlite3_get_autocommit(p->db) ) return;
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
+  if( pStmt ){
+    sqlite3_step(pStmt);
+    sqlite3_reset(pStmt);      /* on failure: simply no cache */
+  }
+}
+
+/* The transaction methods, shared by stream_txn and stream_messages. */
+void sqlite3StreamTxnBegin(StreamCtx *p){
+  if( !p->bTxn ){
+    sqlite3StreamCacheClear(p);
+    p->bTxn = 1;
+  }
+}
+void sqlite3StreamTxnEnd(StreamCtx *p){
+  sqlite3StreamCacheClear(p);
+  p->bTxn = 0;
+}
+void sqlite3StreamTxnRollbackTo(StreamCtx *p){
+  sqlite3StreamCacheClear(p);
+}
+
+/*
+** stream_txn: an eponymous table with one column that accepts INSERTs
+** and stores nothing; writing it enlists the connection's StreamCtx in the
+** transaction.  SQLITE_VTAB_DIRECTONLY: it has no use in a schema.
+*/
+typedef struct StreamTxnVtab StreamTxnVtab;
+struct StreamTxnVtab {
+  sqlite3_vtab base;           /* Base class - must be first */
+  StreamCtx *pCtx;             /* Connection state */
+};
+
+static int streamTxnConnect(sqlite3 *db, void *pAux, int argc,
+                            const char *const *argv, sqlite3_vtab **ppVtab,
+                            char **pzErr){
+  StreamTxnVtab *pTab;
+  int rc;
+  STREAM_UNUSED(argc); STREAM_UNUSED(argv);
+  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(enlist)");
+  if( rc ){
+    *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
+    return rc;
+  }
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  pTab = sqlite3_malloc64(sizeof(*pTab));
+  if( pTab==0 ) return SQLITE_NOMEM;
+  memset(pTab, 0, sizeof(*pTab));
+  pTab->pCtx = (StreamCtx*)pAux;
+  *ppVtab = &pTab->base;
+  return SQLITE_OK;
+}
+
+static int streamTxnDisconnect(sqlite3_vtab *pVtab){
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+static int streamTxnBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  STREAM_UNUSED(pVtab);
+  pInfo->estimatedCost = 1.0;
+  pInfo->estimatedRows = 0;
+  return SQLITE_OK;
+}
+
+static int streamTxnOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  sqlite3_vtab_cursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  STREAM_UNUSED(pVtab);
+  if( pCur==0 ) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  *ppCur = pCur;
+  return SQLITE_OK;
+}
+
+static int streamTxnClose(sqlite3_vtab_cursor *pCur){
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+static int streamTxnFilter(sqlite3_vtab_cursor *pCur, int idxNum,
+                           const char *idxStr, int argc, sqlite3_value **argv){
+  STREAM_UNUSED(pCur); STREAM_UNUSED(idxNum); STREAM_UNUSED(idxStr);
+  STREAM_UNUSED(argc); STREAM_UNUSED(argv);
+  return SQLITE_OK;
+}
+
+static int streamTxnNext(sqlite3_vtab_cursor *pCur){
+  STREAM_UNUSED(pCur);
+  return SQLITE_OK;
+}
+
+static int streamTxnEof(sqlite3_vtab_cursor *pCur){
+  STREAM_UNUSED(pCur);
+  return 1;
+}
+
+static int streamTxnColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
+                           int iCol){
+  STREAM_UNUSED(pCur); STREAM_UNUSED(ctx); STREAM_UNUSED(iCol);
+  return SQLITE_OK;
+}
+
+static int streamTxnRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid){
+  STREAM_UNUSED(pCur);
+  *pRowid = 0;
+  return SQLITE_OK;
+}
+
+static int streamTxnUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                           sqlite3_int64 *pRowid){
+  STREAM_UNUSED(pVtab); STREAM_UNUSED(argc); STREAM_UNUSED(argv);
+  *pRowid = 0;
+  return SQLITE_OK;
+}
+
+static int streamTxnXBegin(sqlite3_vtab *pVtab){
+  sqlite3StreamTxnBegin(((StreamTxnVtab*)pVtab)->pCtx);
+  return SQLITE_OK;
+}
+static int streamTxnXSync(sqlite3_vtab *pVtab){
+  STREAM_UNUSED(pVtab);
+  return SQLITE_OK;
+}
+static int streamTxnXEnd(sqlite3_vtab *pVtab){
+  sqlite3StreamTxnEnd(((StreamTxnVtab*)pVtab)->pCtx);
+  return SQLITE_OK;
+}
+static int streamTxnXSavepoint(sqlite3_vtab *pVtab, int i){
+  STREAM_UNUSED(pVtab); STREAM_UNUSED(i);
+  return SQLITE_OK;
+}
+static int streamTxnXRollbackTo(sqlite3_vtab *pVtab, int i){
+  STREAM_UNUSED(i);
+  sqlite3StreamTxnRollbackTo(((StreamTxnVtab*)pVtab)->pCtx);
+  return SQLITE_OK;
+}
+
+static const sqlite3_module streamTxnModule = {
+  2,                    /* iVersion: savepoint methods */
+  0,                    /* xCreate: eponymous only */
+  streamTxnConnect,     /* xConnect */
+  streamTxnBestIndex,   /* xBestIndex */
+  streamTxnDisconnect,  /* xDisconnect */
+  0,                    /* xDestroy */
+  streamTxnOpen,        /* xOpen */
+  streamTxnClose,       /* xClose */
+  streamTxnFilter,      /* xFilter */
+  streamTxnNext,        /* xNext */
+  streamTxnEof,         /* xEof */
+  streamTxnColumn,      /* xColumn */
+  streamTxnRowid,       /* xRowid */
+  streamTxnUpdate,      /* xUpdate */
+  streamTxnXBegin,      /* xBegin */
+  streamTxnXSync,       /* xSync */
+  streamTxnXEnd,        /* xCommit */
+  streamTxnXEnd,        /* xRollback */
+  0,                    /* xFindFunction */
+  0,                    /* xRename */
+  streamTxnXSavepoint,  /* xSavepoint */
+  streamTxnXSavepoint,  /* xRelease */
+  streamTxnXRollbackTo, /* xRollbackTo */
+  0                     /* xShadowName */
+};
+
+int sqlite3StreamRegisterTxn(sqlite3 *db, StreamCtx *p){
+  return sqlite3_create_module(db, "stream_txn", &streamTxnModule, p);
+}
