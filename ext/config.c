@@ -9,7 +9,7 @@
 ** errors that name the key and the limit.
 */
 #include "streamInt.h"
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -60,7 +60,7 @@ static const struct {
   int eType;                      /* Physical type */
   int bOptional;                  /* OPTIONAL (else REQUIRED) */
   int bStats;                     /* Write min/max statistics */
-} aPqCol[STREAM_PQ_NCOL] = {
+} aPqWriteCol[STREAM_PQ_NCOL] = {
   { "topic",      PQ_BYTE_ARRAY, 0, 0 },
   { "partition",  PQ_INT32,      0, 1 },
   { "offset",     PQ_INT64,      0, 1 },
@@ -251,7 +251,7 @@ static int streamPqClosePage(StreamPqWriter *p, int iCol){
 
   if( p->rc || pCol->nPageValues==0 ) return p->rc;
   sqlite3StreamPqBufReset(pBody);
-  if( aPqCol[iCol].bOptional ){
+  if( aPqWriteCol[iCol].bOptional ){
     size_t iLen;
     sqlite3StreamPqBufU32(pBody, 0);
     iLen = pBody->n;
@@ -266,7 +266,7 @@ static int streamPqClosePage(StreamPqWriter *p, int iCol){
   if( pBody->rc ) return streamPqWriterOom(p);
   if( pBody->n > (size_t)INT32_MAX ){
     return streamPqWriterError(p, SQLITE_TOOBIG, "page of column '%s' too "
-        "large", aPqCol[iCol].zName);
+        "large", aPqWriteCol[iCol].zName);
   }
 
   if( p->eCodec==STREAM_CODEC_NONE ){
@@ -359,21 +359,21 @@ static void streamPqAddValue(
 ){
   StreamPqColWriter *pCol = &p->aCol[iCol];
   StreamPqChunkMeta *pMeta = &pCol->meta;
-  if( aPqCol[iCol].bOptional ){
+  if( aPqWriteCol[iCol].bOptional ){
     u8 lvl = bNull ? 0 : 1;
     sqlite3StreamPqBufAppend(&pCol->levels, &lvl, 1);
   }
   if( bNull ){
     pMeta->nNulls++;
-  }else if( aPqCol[iCol].eType==PQ_BYTE_ARRAY ){
+  }else if( aPqWriteCol[iCol].eType==PQ_BYTE_ARRAY ){
     sqlite3StreamPqBufU32(&pCol->page, (u32)nData);
     sqlite3StreamPqBufAppend(&pCol->page, pData, (size_t)nData);
-  }else if( aPqCol[iCol].eType==PQ_INT32 ){
+  }else if( aPqWriteCol[iCol].eType==PQ_INT32 ){
     sqlite3StreamPqBufU32(&pCol->page, (u32)iVal);
   }else{
     sqlite3StreamPqBufU64(&pCol->page, (u64)iVal);
   }
-  if( aPqCol[iCol].bStats ){
+  if( aPqWriteCol[iCol].bStats ){
     if( pMeta->nValues==0 || iVal<pMeta->iMin ) pMeta->iMin = iVal;
     if( pMeta->nValues==0 || iVal>pMeta->iMax ) pMeta->iMax = iVal;
   }
@@ -400,7 +400,7 @@ static void streamPqSchemaElement(StreamPqWriter *p, StreamPqBuf *b, int iCol){
   int iLast = 0, iLast2 = 0, iLast3 = 0;
   int eCt = -1;                   /* Converted type, or -1 */
   int eLt = 0;                    /* LogicalType union field, or 0 */
-  const char *zName = aPqCol[iCol].zName;
+  const char *zName = aPqWriteCol[iCol].zName;
   switch( iCol ){
     case COL_TOPIC:     eCt = PQ_CT_UTF8;  eLt = 1;  break;
     case COL_HEADERS:   eCt = PQ_CT_JSON;  eLt = 12; break;
@@ -409,9 +409,9 @@ static void streamPqSchemaElement(StreamPqWriter *p, StreamPqBuf *b, int iCol){
       if( !p->bValueBlob ){ eCt = PQ_CT_JSON; eLt = 12; }
       break;
   }
-  sqlite3StreamThriftI32(b, &iLast, 1, aPqCol[iCol].eType);
+  sqlite3StreamThriftI32(b, &iLast, 1, aPqWriteCol[iCol].eType);
   sqlite3StreamThriftI32(b, &iLast, 3,
-      aPqCol[iCol].bOptional ? PQ_OPTIONAL : PQ_REQUIRED);
+      aPqWriteCol[iCol].bOptional ? PQ_OPTIONAL : PQ_REQUIRED);
   sqlite3StreamThriftBinary(b, &iLast, 4, zName, strlen(zName));
   if( eCt>=0 ) sqlite3StreamThriftI32(b, &iLast, 6, eCt);
   sqlite3StreamThriftI32(b, &iLast, 9, iCol+1);
@@ -450,13 +450,13 @@ static void streamPqColumnChunk(
   StreamPqWriter *p, StreamPqBuf *b, StreamPqGroupMeta *pGroup, int iCol
 ){
   const StreamPqChunkMeta *pMeta = &pGroup->aChunk[iCol];
-  const char *zName = aPqCol[iCol].zName;
+  const char *zName = aPqWriteCol[iCol].zName;
   int iLast = 0, iLastM = 0, iLastS = 0;
   static const int aCodec[] = { 0, 2, 6 };  /* UNCOMPRESSED, GZIP, ZSTD */
 
   sqlite3StreamThriftI64(b, &iLast, 2, 0);    /* file_offset (required) */
   sqlite3StreamThriftField(b, &iLast, STREAM_THRIFT_STRUCT, 3);
-  sqlite3StreamThriftI32(b, &iLastM, 1, aPqCol[iCol].eType);
+  sqlite3StreamThriftI32(b, &iLastM, 1, aPqWriteCol[iCol].eType);
   sqlite3StreamThriftList(b, &iLastM, 2, STREAM_THRIFT_I32, 2);
   sqlite3StreamThriftZigzag(b, PQ_PLAIN);
   sqlite3StreamThriftZigzag(b, PQ_RLE);
@@ -470,9 +470,9 @@ static void streamPqColumnChunk(
   sqlite3StreamThriftI64(b, &iLastM, 9, pMeta->iDataOff);
   sqlite3StreamThriftField(b, &iLastM, STREAM_THRIFT_STRUCT, 12);
   sqlite3StreamThriftI64(b, &iLastS, 3, pMeta->nNulls);
-  if( aPqCol[iCol].bStats ){
-    streamPqStatValue(b, &iLastS, 5, aPqCol[iCol].eType, pMeta->iMax);
-    streamPqStatValue(b, &iLastS, 6, aPqCol[iCol].eType, pMeta->iMin);
+  if( aPqWriteCol[iCol].bStats ){
+    streamPqStatValue(b, &iLastS, 5, aPqWriteCol[iCol].eType, pMeta->iMax);
+    streamPqStatValue(b, &iLastS, 6, aPqWriteCol[iCol].eType, pMeta->iMin);
   }
   sqlite3StreamThriftStructEnd(b);            /* Statistics */
   sqlite3StreamThriftStructEnd(b);            /* ColumnMetaData */

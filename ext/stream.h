@@ -17,9 +17,12 @@ extern "C" {
 
 #define SQLITE_STREAM_VERSION "0.1.0"
 
-/* Entry point.  Registers every stream_* function and virtual table on db.*/
-#ifdef _WIN32
+/* Entry point.  Registers every stream_* function and virtual table on db.
+** The only symbol the shared object exports. */
+#if defined(_WIN32)
 __declspec(dllexport)
+#elif defined(__GNUC__)
+__attribute__((visibility("default")))
 #endif
 int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
                         const sqlite3_api_routines *pApi);

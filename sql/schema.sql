@@ -68,14 +68,69 @@ CREATE TABLE IF NOT EXISTS _stream_offsets(
   PRIMARY KEY(group_id, topic, partition)
 );
 
--- Consumer group state (the seed's stream_groups).
+-- Consumer group state (the seed's stream_groups).  members is a JSON
+-- array of member ids, assignment a JSON object {member: {topic: [p...]}};
+-- strategy and topic_partitions ({topic: partitions} when the assignment
+-- was computed) are the engine's.
 CREATE TABLE IF NOT EXISTS _stream_groups(
   group_id           TEXT PRIMARY KEY,
   generation         INTEGER NOT NULL,
   leader             TEXT,
   members            TEXT,
   assignment         TEXT,
-  updated_at         INTEGER NOT NULL
+  updated_at         INTEGER NOT NULL,
+  strategy           TEXT NOT NULL DEFAULT 'range',
+  topic_partitions   TEXT NOT NULL DEFAULT '{}'
+) WITHOUT ROWID;
+
+-- Members of consumer groups.  incarnation grows at every join of the
+-- member id, fencing older incarnations; topics is the subscription (a
+-- sorted JSON array), options the normalised join options.
+CREATE TABLE IF NOT EXISTS _stream_members(
+  group_id           TEXT NOT NULL,
+  member_id          TEXT NOT NULL,
+  incarnation        INTEGER NOT NULL,
+  topics             TEXT NOT NULL,
+  options            TEXT NOT NULL,
+  session_timeout_ms INTEGER NOT NULL,
+  max_poll_interval_ms INTEGER NOT NULL,
+  auto_commit        INTEGER NOT NULL,
+  auto_commit_interval_ms INTEGER NOT NULL,
+  max_poll_records   INTEGER NOT NULL,
+  fetch_max_bytes    INTEGER NOT NULL,
+  auto_offset_reset  INTEGER NOT NULL,   -- 0 earliest, 1 latest, 2 none
+  joined_at          INTEGER NOT NULL,
+  heartbeat_at       INTEGER NOT NULL,
+  polled_at          INTEGER,
+  autocommitted_at   INTEGER,
+  poll_cursor        INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(group_id, member_id)
+) WITHOUT ROWID;
+
+-- The assignment, one row per assigned partition, with the owner's
+-- in-flight position (the next offset a poll returns; NULL until the first
+-- poll, which starts at the committed offset or auto.offset.reset).
+CREATE TABLE IF NOT EXISTS _stream_assignments(
+  group_id           TEXT NOT NULL,
+  topic              TEXT NOT NULL,
+  partition          INTEGER NOT NULL,
+  member_id          TEXT NOT NULL,
+  position           INTEGER,
+  paused             INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(group_id, topic, partition)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _stream_assignments_member
+  ON _stream_assignments(group_id, member_id);
+
+-- Idempotent producers: the last sequence numbers of each producer id on
+-- each topic (a window of 5, as Kafka keeps) and where they were written.
+CREATE TABLE IF NOT EXISTS _stream_producers(
+  producer_id        TEXT NOT NULL,
+  topic              TEXT NOT NULL,
+  seq                INTEGER NOT NULL,
+  partition          INTEGER NOT NULL,
+  offset             INTEGER NOT NULL,
+  PRIMARY KEY(producer_id, topic, seq)
 ) WITHOUT ROWID;
 
 INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 1);

@@ -52,11 +52,7 @@ set aChildEnv [list]
 set san [envget STREAM_SANITIZE]
 if {$san ne ""} {
   set supp [file join $srcdir test lsan.supp]
-  # stream0.so is preloaded too, so that it stays mapped after the last
-  # connection closes and LeakSanitizer can name its functions at exit.
-  set pre [join $san " "]
-  if {[file exists $::env(STREAM_EXT).so]} { append pre " $::env(STREAM_EXT).so" }
-  lappend aChildEnv LD_PRELOAD $pre
+  lappend aChildEnv LD_PRELOAD [join $san " "]
   lappend aChildEnv ASAN_OPTIONS "detect_leaks=1:abort_on_error=0:exitcode=23:detect_odr_violation=0:fast_unwind_on_malloc=0"
   lappend aChildEnv LSAN_OPTIONS "suppressions=$supp:print_suppressions=0:exitcode=23"
   lappend aChildEnv UBSAN_OPTIONS "print_stacktrace=1:halt_on_error=1"
