@@ -52,6 +52,8 @@ static const char *const azCodec[] = {
 static const StreamCfgDef aCfgDef[] = {
   { "cleanup.policy",            STREAM_CFG_ENUM, 0,0, 0,0, azCleanup,
                                  OFF(eCleanup) },
+  { "compaction.head.messages",  STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
+                                 OFF(compactionHeadMessages) },
   { "compression.type",          STREAM_CFG_ENUM, 0,0, 0,0, azCodec,
                                  OFF(eCompression) },
   { "delete.retention.ms",       STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
@@ -90,6 +92,7 @@ static void streamCfgDefaults(StreamTopicConfig *p){
   p->eCompression = 3;                  /* index of "producer" */
   p->hotRetentionMs = 3600000;          /* 1 hour */
   p->hotRetentionMessages = 10000;
+  p->compactionHeadMessages = 1000;     /* never compacted (ext/compact.c) */
 }
 
 static const StreamCfgDef *streamCfgFind(const char *zKey){

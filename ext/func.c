@@ -24,10 +24,11 @@
 ** pure functions (version, murmur2, partition) are SQLITE_INNOCUOUS.
 */
 #include "streamInt.h"
+#include "tier.h"
 #include <string.h>
 
 /* Report an engine error: the message (or the code's text) and the code.*/
-static void streamResultErr(sqlite3_context *ctx, int rc, char *zErr){
+void sqlite3StreamResultErr(sqlite3_context *ctx, int rc, char *zErr){
   if( rc==SQLITE_NOMEM ){
     sqlite3_result_error_nomem(ctx);
   }else{
@@ -53,13 +54,13 @@ static const char *streamTypeName(int eType){
 }
 
 /* Text argument iArg, or NULL after reporting an error naming zWhat. */
-static const char *streamArgText(sqlite3_context *ctx, sqlite3_value **argv,
-                                 int iArg, const char *zWhat){
+const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
+                                int iArg, const char *zWhat){
   const char *z;
   if( sqlite3_value_type(argv[iArg])!=SQLITE_TEXT ){
     char *zErr = sqlite3_mprintf(STREAM_ERR "%s must be text, not %s",
         zWhat, streamTypeName(sqlite3_value_type(argv[iArg])));
-    streamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+    sqlite3StreamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
     return 0;
   }
   z = (const char*)sqlite3_value_text(argv[iArg]);
@@ -69,8 +70,8 @@ static const char *streamArgText(sqlite3_context *ctx, sqlite3_value **argv,
 
 /* Integer argument iArg into *pi; 0 after reporting an error.  A real
 ** with an integral value is accepted. */
-static int streamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
-                        int iArg, const char *zWhat, i64 *pi){
+int sqlite3StreamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
+                       int iArg, const char *zWhat, i64 *pi){
   int eType = sqlite3_value_type(argv[iArg]);
   if( eType==SQLITE_INTEGER ){
     *pi = sqlite3_value_int64(argv[iArg]);
@@ -86,7 +87,7 @@ static int streamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
   {
     char *zErr = sqlite3_mprintf(STREAM_ERR "%s must be an integer, not %s",
         zWhat, streamTypeName(sqlite3_value_type(argv[iArg])));
-    streamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+    sqlite3StreamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
   }
   return 0;
 }
@@ -101,7 +102,7 @@ static const char *streamArgJson(sqlite3_context *ctx, sqlite3_value **argv,
     return 0;
   }
   {
-    const char *z = streamArgText(ctx, argv, iArg, zWhat);
+    const char *z = sqlite3StreamArgText(ctx, argv, iArg, zWhat);
     *pbOk = z!=0;
     return z;
   }
@@ -157,7 +158,7 @@ static int streamArgKey(sqlite3_context *ctx, sqlite3_value *pVal,
   }else{
     char *zErr = sqlite3_mprintf(STREAM_ERR "key must be TEXT or BLOB, not %s",
                                  streamTypeName(eType));
-    streamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+    sqlite3StreamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
     return 0;
   }
   if( *pp==0 ){ sqlite3_result_error_nomem(ctx); return 0; }
@@ -178,12 +179,12 @@ static void streamPartitionFunc(sqlite3_context *ctx, int argc,
                                 sqlite3_value **argv){
   const void *p; int n; i64 nPart;
   STREAM_UNUSED(argc);
-  if( !streamArgInt(ctx, argv, 1, "partitions", &nPart) ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 1, "partitions", &nPart) ) return;
   if( nPart<1 || nPart>STREAM_MAX_PARTITIONS ){
     char *zErr = sqlite3_mprintf(
         STREAM_ERR "partitions must be between 1 and %d, got %lld",
         STREAM_MAX_PARTITIONS, nPart);
-    streamResultErr(ctx, SQLITE_RANGE, zErr);
+    sqlite3StreamResultErr(ctx, SQLITE_RANGE, zErr);
     return;
   }
   /* A NULL key has no fixed partition (sticky partitioning): NULL. */
@@ -199,14 +200,14 @@ static void streamCreateTopicFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   i64 nPart;
   int rc, bOk = 1;
-  if( (zName = streamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  if( !streamArgInt(ctx, argv, 1, "partitions", &nPart) ) return;
+  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 1, "partitions", &nPart) ) return;
   if( argc>2 ){
     zConfig = streamArgJson(ctx, argv, 2, "topic config", 1, &bOk);
     if( !bOk ) return;
   }
   rc = sqlite3StreamTopicCreate(p, zName, nPart, zConfig, &zErr);
-  if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, nPart);
 }
 
@@ -218,11 +219,11 @@ static void streamAlterTopicFunc(sqlite3_context *ctx, int argc,
   int rc, bOk;
   StreamTopicConfig cfg;
   STREAM_UNUSED(argc);
-  if( (zName = streamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   zConfig = streamArgJson(ctx, argv, 1, "topic config", 0, &bOk);
   if( !bOk ) return;
   rc = sqlite3StreamTopicAlter(p, zName, zConfig, &cfg, &zErr);
-  if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   zOut = sqlite3StreamConfigRender(&cfg);
   if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
@@ -237,10 +238,10 @@ static void streamAddPartitionsFunc(sqlite3_context *ctx, int argc,
   i64 nTotal;
   int rc;
   STREAM_UNUSED(argc);
-  if( (zName = streamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  if( !streamArgInt(ctx, argv, 1, "total partitions", &nTotal) ) return;
+  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 1, "total partitions", &nTotal) ) return;
   rc = sqlite3StreamTopicAddPartitions(p, zName, nTotal, &zErr);
-  if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, nTotal);
 }
 
@@ -251,9 +252,9 @@ static void streamDeleteTopicFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   int rc;
   STREAM_UNUSED(argc);
-  if( (zName = streamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   rc = sqlite3StreamTopicDelete(p, zName, &zErr);
-  if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int(ctx, 1);
 }
 
@@ -268,21 +269,21 @@ static void streamProduceFunc(sqlite3_context *ctx, int argc,
   memset(&m, 0, sizeof(m));
   m.iPartition = -1;
   m.iTimestamp = -1;
-  if( (zTopic = streamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   rc = sqlite3StreamMsgField(&m, 0, argv[1], "key", &zErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamMsgField(&m, 1, argv[2], "value", &zErr);
-  if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   if( argc>3 ){
     m.zHeaders = streamArgJson(ctx, argv, 3, "headers", 1, &bOk);
     if( !bOk ) return;
     m.nHeaders = m.zHeaders ? sqlite3_value_bytes(argv[3]) : 0;
   }
   if( argc>4 && sqlite3_value_type(argv[4])!=SQLITE_NULL ){
-    if( !streamArgInt(ctx, argv, 4, "partition", &m.iPartition) ) return;
+    if( !sqlite3StreamArgInt(ctx, argv, 4, "partition", &m.iPartition) ) return;
     if( m.iPartition<0 ) m.iPartition = -2;   /* rejected by the check */
   }
   rc = sqlite3StreamProduce(p, zTopic, &m, 0, &iOffset, &zErr);
-  if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, iOffset);
 }
 
@@ -294,34 +295,38 @@ static void streamProduceBatchFunc(sqlite3_context *ctx, int argc,
   i64 n;
   int rc;
   STREAM_UNUSED(argc);
-  if( (zTopic = streamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  if( (zJson = streamArgText(ctx, argv, 1, "batch"))==0 ) return;
+  if( (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( (zJson = sqlite3StreamArgText(ctx, argv, 1, "batch"))==0 ) return;
   rc = sqlite3StreamProduceBatch(p, zTopic, zJson, &n, &zErr);
-  if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, n);
 }
 
 static void streamCommitFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zTopic, *zMeta = 0;
+  const char *zGroup, *zTopic, *zMeta = 0, *zMember = 0;
   char *zErr = 0;
   i64 iPart, iOffset;
   int rc;
-  if( (zGroup = streamArgText(ctx, argv, 0, "group id"))==0 ) return;
-  if( (zTopic = streamArgText(ctx, argv, 1, "topic name"))==0 ) return;
-  if( !streamArgInt(ctx, argv, 2, "partition", &iPart) ) return;
-  if( !streamArgInt(ctx, argv, 3, "offset", &iOffset) ) return;
+  if( (zGroup = sqlite3StreamArgText(ctx, argv, 0, "group id"))==0 ) return;
+  if( (zTopic = sqlite3StreamArgText(ctx, argv, 1, "topic name"))==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 2, "partition", &iPart) ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 3, "offset", &iOffset) ) return;
   if( argc>4 && sqlite3_value_type(argv[4])!=SQLITE_NULL ){
-    if( (zMeta = streamArgText(ctx, argv, 4, "metadata"))==0 ) return;
+    if( (zMeta = sqlite3StreamArgText(ctx, argv, 4, "metadata"))==0 ) return;
   }
-  rc = sqlite3StreamCommit(p, zGroup, zTopic, iPart, iOffset, zMeta, &zErr);
-  if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+  if( argc>5 ){
+    if( (zMember = sqlite3StreamArgText(ctx, argv, 5, "member id"))==0 ) return;
+  }
+  rc = sqlite3StreamCommit(p, zGroup, zTopic, iPart, iOffset, zMeta, zMember,
+                           &zErr);
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, iOffset);
 }
 
 /* Extension-wide settings, kept in _stream_meta under their own names. */
-static const char *const azSetting[] = { "cdc.topic", 0 };
+static const char *const azSetting[] = { "cdc.topic", "warm.store", 0 };
 
 static void streamConfigFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
@@ -329,21 +334,23 @@ static void streamConfigFunc(sqlite3_context *ctx, int argc,
   const char *zName;
   char *zErr = 0, *zVal;
   int rc = SQLITE_OK, i;
-  if( (zName = streamArgText(ctx, argv, 0, "setting name"))==0 ) return;
+  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "setting name"))==0 ) return;
   for(i=0; azSetting[i] && strcmp(azSetting[i], zName)!=0; i++){}
   if( azSetting[i]==0 ){
-    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %s (known: cdc.topic)",
+    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %s (known: cdc.topic, warm.store)",
                            zName);
-    streamResultErr(ctx, SQLITE_ERROR, zErr);
+    sqlite3StreamResultErr(ctx, SQLITE_ERROR, zErr);
     return;
   }
   if( argc>1 ){
     const char *zNew = 0;
     if( sqlite3_value_type(argv[1])!=SQLITE_NULL ){
       StreamTopic t;
-      if( (zNew = streamArgText(ctx, argv, 1, zName))==0 ) return;
-      rc = sqlite3StreamTopicGet(p, zNew, &t, &zErr);
-      if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+      if( (zNew = sqlite3StreamArgText(ctx, argv, 1, zName))==0 ) return;
+      rc = strcmp(zName, "cdc.topic")==0
+         ? sqlite3StreamTopicGet(p, zNew, &t, &zErr)
+         : sqlite3StreamTierSettingCheck(p, zName, zNew, &zErr);
+      if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
     }
     rc = sqlite3StreamEnsureSchema(p, &zErr);
     if( rc==SQLITE_OK ){
@@ -356,10 +363,10 @@ static void streamConfigFunc(sqlite3_context *ctx, int argc,
       sqlite3_free(zSql);
       if( rc && rc!=SQLITE_NOMEM ) rc = sqlite3StreamDbErr(p->db, &zErr, rc);
     }
-    if( rc ){ streamResultErr(ctx, rc, zErr); return; }
+    if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   }
   zVal = sqlite3StreamMetaGet(p, zName, &rc);
-  if( rc ){ streamResultErr(ctx, rc, 0); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, 0); return; }
   if( zVal ) sqlite3_result_text(ctx, zVal, -1, sqlite3_free);
 }
 
@@ -384,6 +391,7 @@ int sqlite3StreamRegisterFunctions(sqlite3 *db, StreamCtx *p){
     { "stream_produce_batch",  2, 0, streamProduceBatchFunc },
     { "stream_commit",         4, 0, streamCommitFunc },
     { "stream_commit",         5, 0, streamCommitFunc },
+    { "stream_commit",         6, 0, streamCommitFunc },
     { "stream_config",         1, 0, streamConfigFunc },
     { "stream_config",         2, 0, streamConfigFunc },
   };

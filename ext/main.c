@@ -7,6 +7,8 @@
 ** sqlite3_stream_init(db, 0, 0) (the amalgamation does exactly that).
 */
 #include "streamInt.h"
+#include "tier.h"
+#include "maintain.h"
 #include <string.h>
 
 #ifndef SQLITE_CORE
@@ -22,6 +24,7 @@ static void streamCtxFree(void *pArg){
   sqlite3StreamStmtFinalizeAll(p);
   sqlite3StreamStickyFree(p);
   sqlite3StreamCacheClear(p);
+  sqlite3StreamGroupFree(p);
   if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
   sqlite3_free(p);
 }
@@ -86,6 +89,12 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     sqlite3StreamRegisterMessages,
     sqlite3StreamRegisterOffsets,
     sqlite3StreamRegisterTxn,
+    sqlite3StreamRegisterMaintain,
+    sqlite3StreamRegisterGroupFunctions,
+    sqlite3StreamRegisterPoll,
+    sqlite3StreamRegisterGroups,
+    sqlite3StreamRegisterLag,
+    sqlite3StreamRegisterTier,
   };
   StreamCtx *p;
   int rc;

@@ -27,7 +27,45 @@ static int streamGroupCheck(const char *zGroup, char **pzErr){
 
 int sqlite3StreamCommit(StreamCtx *p, const char *zGroup, const char *zTopic,
                         i64 iPartition, i64 iOffset, const char *zMeta,
-                        char **pzErr){
+                        const char *zMember, char **pzErr){
+  StreamTopic t;
+  int rc = streamGroupCheck(zGroup, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
+                                                       pzErr);
+  if( rc ) return rc;
+  if( zMember ){
+    /* Fenced: only the current owner of the partition may commit it. */
+    int bOwns = 0;
+    StreamMember m;
+    rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
+    if( rc==SQLITE_OK ) rc = sqlite3StreamOwns(p, zGroup, zMember, zTopic,
+                                               iPartition, &bOwns, pzErr);
+    if( rc ) return rc;
+    if( !bOwns ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "member %s does not own %s/%lld in generation %lld of group %s"
+          " (Kafka's ILLEGAL_GENERATION): poll or re-join to learn the new"
+          " assignment", zMember, zTopic, iPartition, m.iGeneration, zGroup);
+    }
+  }else{
+    int nLive = 0;
+    rc = sqlite3StreamGroupExpire(p, zGroup, &nLive, pzErr);
+    if( rc ) return rc;
+    if( nLive>0 ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "group %s has %d live member(s): commit as a member"
+          " (stream_commit(group, topic, partition, offset, metadata, member))",
+          zGroup, nLive);
+    }
+  }
+  return sqlite3StreamCommitRaw(p, zGroup, zTopic, iPartition, iOffset, zMeta,
+                                pzErr);
+}
+
+int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
+                           const char *zTopic, i64 iPartition, i64 iOffset,
+                           const char *zMeta, char **pzErr){
   StreamTopic t;
   sqlite3_stmt *pStmt;
   i64 iHwm;
@@ -118,7 +156,7 @@ int sqlite3StreamCommitReplace(StreamCtx *p, i64 iRowid, const char *zGroup,
   bSame = sqlite3_step(pStmt)==SQLITE_ROW;
   rc = sqlite3_finalize(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  rc = sqlite3StreamCommit(p, zGroup, zTopic, iPartition, iOffset, zMeta,
+  rc = sqlite3StreamCommit(p, zGroup, zTopic, iPartition, iOffset, zMeta, 0,
                            pzErr);
   if( rc==SQLITE_OK && !bSame ) rc = sqlite3StreamCommitDelete(p, iRowid, pzErr);
   return rc;

@@ -17,6 +17,8 @@
 ** next one, so NULL-keyed messages spread evenly in batches.
 */
 #include "streamInt.h"
+#include "tier.h"
+#include "maintain.h"
 #include <string.h>
 
 /* Bytes sent to a sticky partition before moving on (Kafka's batch.size).*/
@@ -228,6 +230,13 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
   rc = sqlite3StreamCdcPrepare(p, zTopic, &zCdc, pzErr);
   if( rc ) return rc;
   rc = streamInsert(p, zTopic, pT, pMsg, piOffset, pzErr);
+  if( rc==SQLITE_OK ){   /* amortised retention/compaction: ext/maintain.c */
+    rc = sqlite3StreamMaintainHook(p, zTopic, pMsg->iPartition, *piOffset,
+                                   pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3StreamTierAfterAppend(p, zTopic, (int)pMsg->iPartition, *piOffset);
+  }
   if( rc==SQLITE_OK && (zCdc || p->xCdc) ){
     char zTime[32];
     sqlite3_str *pStr = sqlite3_str_new(p->db);

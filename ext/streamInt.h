@@ -46,6 +46,16 @@ enum {
   STREAM_STMT_OFFSET_UPSERT,    /* commit an offset */
   STREAM_STMT_META_GET,         /* read one _stream_meta value */
   STREAM_STMT_TXN_ENLIST,       /* INSERT INTO stream_txn: see ext/txn.c */
+  STREAM_STMT_MEMBER_EXPIRE,    /* delete dead members of a group */
+  STREAM_STMT_MEMBER_GET,       /* one member's settings */
+  STREAM_STMT_MEMBER_BEAT,      /* record a heartbeat (and a poll) */
+  STREAM_STMT_GROUP_SNAPSHOT,   /* topic_partitions of a group */
+  STREAM_STMT_OWNS,             /* does a member own a partition */
+  STREAM_STMT_ASSIGNED,         /* a member's partitions and positions */
+  STREAM_STMT_POSITION_SET,     /* set the position of a partition */
+  STREAM_STMT_COMMITTED_GET,    /* committed offset of a partition */
+  STREAM_STMT_LOG_START,        /* log start offset of a partition */
+  STREAM_STMT_FETCH,            /* read messages from a position */
   STREAM_STMT_COUNT
 };
 
@@ -54,6 +64,7 @@ typedef struct StreamTopic StreamTopic;
 typedef struct StreamTopicConfig StreamTopicConfig;
 typedef struct StreamSticky StreamSticky;
 typedef struct StreamCacheTopic StreamCacheTopic;
+typedef struct StreamIncarnation StreamIncarnation;
 
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
@@ -69,6 +80,11 @@ struct StreamCtx {
   int bCdcCache;                        /* zCdcCache is valid */
   char *zCdcCache;                      /* Cached cdc.topic (or NULL) */
   sqlite3_vfs *pVfs;                    /* Default VFS, for the clock */
+  StreamIncarnation *pIncarn;           /* Members joined on this conn */
+  sqlite3 *dbAux;                       /* Read connection for long polls */
+  void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
+  void *pRebalanceArg;                  /* First argument of xRebalance */
+  void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
 };
 
 /**************************************************************************
@@ -147,6 +163,7 @@ struct StreamTopicConfig {
   int bCompressionProducer;    /* compression.type is "producer" */
   i64 hotRetentionMs;          /* hot.retention.ms */
   i64 hotRetentionMessages;    /* hot.retention.messages */
+  i64 compactionHeadMessages;  /* compaction.head.messages */
 };
 
 /* Fill *pCfg with the defaults, then apply the overrides in the JSON
@@ -234,6 +251,8 @@ struct StreamMsg {
   int nHeaders;                /* Bytes in zHeaders */
   i64 iPartition;              /* Explicit partition, or -1 */
   i64 iTimestamp;              /* CreateTime in ms, or -1 for now */
+  const char *zProducer;       /* Idempotent producer id, or NULL */
+  i64 iSeq;                    /* Its sequence number (if zProducer) */
 };
 
 /* Fill the key (bValue==0) or value (bValue==1) of pMsg from an SQL value;
@@ -282,7 +301,12 @@ void sqlite3StreamStickyFree(StreamCtx*);
 ** topic, the partition and 0 <= iOffset <= high watermark. */
 int sqlite3StreamCommit(StreamCtx*, const char *zGroup, const char *zTopic,
                         i64 iPartition, i64 iOffset, const char *zMeta,
-                        char **pzErr);
+                        const char *zMember, char **pzErr);
+/* The commit itself, no membership checks (used by the consume path,
+** which has checked already). */
+int sqlite3StreamCommitRaw(StreamCtx*, const char *zGroup, const char *zTopic,
+                           i64 iPartition, i64 iOffset, const char *zMeta,
+                           char **pzErr);
 /* Remove the committed offset stored at rowid iRowid of _stream_offsets
 ** (no error if there is none). */
 int sqlite3StreamCommitDelete(StreamCtx*, i64 iRowid, char **pzErr);
@@ -291,6 +315,112 @@ int sqlite3StreamCommitDelete(StreamCtx*, i64 iRowid, char **pzErr);
 int sqlite3StreamCommitReplace(StreamCtx*, i64 iRowid, const char *zGroup,
                                const char *zTopic, i64 iPartition,
                                i64 iOffset, const char *zMeta, char **pzErr);
+
+/**************************************************************************
+** Interface to code in ext/assign.c: Kafka's range and roundrobin
+** assignors, as pure functions.
+*/
+#define STREAM_ASSIGN_RANGE      0
+#define STREAM_ASSIGN_ROUNDROBIN 1
+
+typedef struct StreamAssignInput StreamAssignInput;
+struct StreamAssignInput {
+  int nMember;                 /* Members, sorted by id */
+  int nTopic;                  /* Topics, sorted by name */
+  const int *aPartitions;      /* Partition count of each topic */
+  const u8 *aSub;              /* aSub[iMember*nTopic+iTopic]: subscribed */
+};
+/* Assign every partition of every topic to a subscribed member:
+** aOwner[k] for the k-th topic-partition (topics in order, partitions in
+** order within a topic; sum of aPartitions entries) receives the member
+** index, or -1 if no member subscribes to that topic. */
+void sqlite3StreamAssign(int eStrategy, const StreamAssignInput *pIn,
+                         int *aOwner);
+
+/**************************************************************************
+** Interface to code in ext/group.c: consumer group membership.
+*/
+#define STREAM_RESET_EARLIEST 0
+#define STREAM_RESET_LATEST   1
+#define STREAM_RESET_NONE     2
+
+/* A member as seen by the consume path (ext/consume.c). */
+typedef struct StreamMember StreamMember;
+struct StreamMember {
+  i64 iGeneration;             /* Group generation */
+  int bAutoCommit;             /* enable.auto.commit */
+  i64 autoCommitIntervalMs;    /* auto.commit.interval.ms */
+  i64 maxPollRecords;          /* max.poll.records */
+  i64 fetchMaxBytes;           /* fetch.max.bytes */
+  int eReset;                  /* auto.offset.reset: STREAM_RESET_* */
+  i64 autoCommittedAt;         /* Last auto-commit (ms), or -1 */
+  i64 pollCursor;              /* Rotation of the partition order */
+};
+
+/* Join (or re-join) a group; *pzJson receives the join result JSON. */
+int sqlite3StreamJoin(StreamCtx*, const char *zGroup, const char *zMember,
+                      const char *zTopics, const char *zOptions,
+                      char **pzJson, char **pzErr);
+/* Check that zMember is a live, current member of zGroup on this
+** connection (expiring dead members and rebalancing as needed), record a
+** heartbeat, and fill *pM (may be NULL). */
+int sqlite3StreamMemberCheck(StreamCtx*, const char *zGroup,
+                             const char *zMember, StreamMember *pM,
+                             char **pzErr);
+int sqlite3StreamLeave(StreamCtx*, const char *zGroup, const char *zMember,
+                       char **pzErr);
+/* The member's assignment as JSON {"topic":[p,...]}, no checks. */
+int sqlite3StreamAssignmentJson(StreamCtx*, const char *zGroup,
+                                const char *zMember, char **pzJson,
+                                char **pzErr);
+/* Expire dead members of zGroup; *pnLive receives the live members. */
+int sqlite3StreamGroupExpire(StreamCtx*, const char *zGroup, int *pnLive,
+                             char **pzErr);
+/* Does zMember own (zTopic, iPartition) in zGroup now? */
+int sqlite3StreamOwns(StreamCtx*, const char *zGroup, const char *zMember,
+                      const char *zTopic, i64 iPartition, int *pbOwns,
+                      char **pzErr);
+/* Forget this connection's incarnations (connection close). */
+void sqlite3StreamGroupFree(StreamCtx*);
+
+/**************************************************************************
+** Interface to code in ext/consume.c: polling, positions, seeks.
+*/
+/* One polled message, values owned by the row. */
+typedef struct StreamPollRow StreamPollRow;
+struct StreamPollRow {
+  sqlite3_value *apVal[7];     /* topic .. timestamp, as stream_messages */
+};
+typedef struct StreamPollResult StreamPollResult;
+struct StreamPollResult {
+  int nRow;                    /* Rows returned */
+  int nAlloc;                  /* Allocated slots */
+  StreamPollRow *aRow;         /* The rows */
+};
+void sqlite3StreamPollResultFree(StreamPollResult*);
+int sqlite3StreamPoll(StreamCtx*, const char *zGroup, const char *zMember,
+                      i64 nMax, i64 nWaitMs, StreamPollResult *pRes,
+                      char **pzErr);
+/* Wait until the member has messages to poll or nWaitMs passes; *pnAvail
+** receives the number of partitions with messages. */
+int sqlite3StreamWait(StreamCtx*, const char *zGroup, const char *zMember,
+                      i64 nWaitMs, i64 *pnAvail, char **pzErr);
+int sqlite3StreamCommitSync(StreamCtx*, const char *zGroup,
+                            const char *zMember, i64 *pnCommitted,
+                            char **pzErr);
+int sqlite3StreamSeek(StreamCtx*, const char *zGroup, const char *zTopic,
+                      i64 iPartition, sqlite3_value *pTarget, i64 *piOffset,
+                      char **pzErr);
+int sqlite3StreamPause(StreamCtx*, const char *zGroup, const char *zMember,
+                       const char *zTopic, i64 iPartition, int bPause,
+                       char **pzErr);
+int sqlite3StreamOffsetForTime(StreamCtx*, const char *zTopic,
+                               i64 iPartition, i64 iTime, i64 *piOffset,
+                               char **pzErr);
+int sqlite3StreamDeadLetter(StreamCtx*, const char *zGroup,
+                            const char *zMember, const char *zTopic,
+                            i64 iPartition, i64 iOffset, const char *zReason,
+                            i64 *piDlqOffset, char **pzErr);
 
 /**************************************************************************
 ** Interface to code in ext/cdc.c
@@ -316,6 +446,19 @@ void sqlite3StreamIsoTime(i64 iMs, char *z);
 */
 int sqlite3StreamRegisterFunctions(sqlite3 *db, StreamCtx *p);
 void sqlite3StreamVersionFunc(sqlite3_context*, int, sqlite3_value**);
+/* Report an engine error (rc, message) on ctx; frees zErr. */
+void sqlite3StreamResultErr(sqlite3_context *ctx, int rc, char *zErr);
+/* Argument iArg as text / as an integer, or NULL / 0 after reporting an
+** error that names zWhat. */
+const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
+                                int iArg, const char *zWhat);
+int sqlite3StreamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
+                       int iArg, const char *zWhat, i64 *pi);
+
+/**************************************************************************
+** Interface to code in ext/func_group.c (consumer group SQL functions)
+*/
+int sqlite3StreamRegisterGroupFunctions(sqlite3 *db, StreamCtx *p);
 
 /**************************************************************************
 ** Interface to code in vtab/sqlvtab.c: a read-only (optionally writable)
@@ -347,6 +490,9 @@ int sqlite3StreamRegisterMessages(sqlite3 *db, StreamCtx *p);
 int sqlite3StreamRegisterOffsets(sqlite3 *db, StreamCtx *p);
 int sqlite3StreamRegisterTopics(sqlite3 *db, StreamCtx *p);
 int sqlite3StreamRegisterPartitions(sqlite3 *db, StreamCtx *p);
+int sqlite3StreamRegisterPoll(sqlite3 *db, StreamCtx *p);
+int sqlite3StreamRegisterGroups(sqlite3 *db, StreamCtx *p);
+int sqlite3StreamRegisterLag(sqlite3 *db, StreamCtx *p);
 
 /* Set the error message of a virtual table (frees the old one). */
 void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...);

@@ -134,3 +134,24 @@ CREATE TABLE IF NOT EXISTS _stream_producers(
 ) WITHOUT ROWID;
 
 INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 1);
+
+-- Warm tier segment index (ext/tier.c, docs/tiering.md): one row per
+-- Parquet file holding one partition's offsets first_offset..last_offset.
+-- location is the file's key inside the warm store (relative, checked
+-- before use); timestamps are the min and max of the file's messages (ms);
+-- bytes is the file size.  A file no row names is an orphan (a crash or a
+-- rolled-back move) and is removed by maintenance.
+CREATE TABLE IF NOT EXISTS _stream_segments(
+  topic              TEXT NOT NULL,
+  partition          INTEGER NOT NULL,
+  first_offset       INTEGER NOT NULL,
+  last_offset        INTEGER NOT NULL,
+  first_timestamp    INTEGER NOT NULL,
+  last_timestamp     INTEGER NOT NULL,
+  messages           INTEGER NOT NULL,
+  bytes              INTEGER NOT NULL,
+  location           TEXT NOT NULL,
+  codec              INTEGER NOT NULL,   -- 0 none, 1 gzip, 2 zstd
+  created_at         INTEGER NOT NULL,
+  PRIMARY KEY(topic, partition, first_offset)
+) WITHOUT ROWID;

@@ -40,12 +40,26 @@
 ** partition are fixed by "=" (not IN), and ORDER BY topic, partition,
 ** offset always.
 **
+** Two tiers.  xFilter runs the hot SQL above and, beside it, a query of
+** the warm tier's segment index (_stream_segments, pruned by the same
+** topic / partition / offset / timestamp bounds, in the same order; see
+** streamMsgSegSql()).  The cursor merges the two streams by (topic,
+** partition, offset): for one partition every warm offset is below every
+** hot offset, so this is a concatenation per partition, and an offset
+** present in both (a move interrupted between its insert and its delete)
+** is returned once.  Each segment file is read through a
+** StreamWarmCursor (ext/tier.c): row groups pruned by their statistics,
+** one page per column in memory (one row group when descending), so a
+** replay of any length runs in bounded memory.  With no segment in range
+** the cursor is the hot statement alone.  LIMIT stops both streams.
+**
 ** SQLITE_VTAB_DIRECTONLY: INSERT produces messages, so a hostile
 ** database's triggers and views must not reach this table.  TEMP triggers
 ** and views may (the transactional outbox).
 */
-#include "streamInt.h"
+#include "tier.h"
 #include <string.h>
+#include <math.h>
 
 #define MSG_TOPIC     0x0001
 #define MSG_PART      0x0002
@@ -61,6 +75,9 @@
 #define MSG_LIMIT     0x0800
 #define MSG_DESC      0x1000
 
+#define LARGEST_I64  ((i64)0x7fffffffffffffffLL)
+#define SMALLEST_I64 (-LARGEST_I64-1)
+
 /* Column numbers. */
 #define MSG_COL_TOPIC     0
 #define MSG_COL_PARTITION 1
@@ -73,6 +90,13 @@
 
 /* Statements cached per table (one per distinct idxNum in use). */
 #define MSG_CACHE 16
+/* Segment-index statements: one per (topic =, partition =, DESC). */
+#define MSG_SEG_CACHE 8
+
+/* What the cursor's current row is. */
+#define MSG_CUR_EOF  0
+#define MSG_CUR_HOT  1
+#define MSG_CUR_WARM 2
 
 typedef struct StreamMsgVtab StreamMsgVtab;
 typedef struct StreamMsgCursor StreamMsgCursor;
@@ -83,12 +107,28 @@ struct StreamMsgVtab {
   int aIdx[MSG_CACHE];         /* idxNum of aStmt[i], or -1 */
   sqlite3_stmt *aStmt[MSG_CACHE];  /* Cached statements */
   int abUsed[MSG_CACHE];       /* Slot held by an open cursor */
+  sqlite3_stmt *aSeg[MSG_SEG_CACHE];  /* Cached segment-index statements */
+  int abSegUsed[MSG_SEG_CACHE];       /* Held by an open cursor */
 };
 
 struct StreamMsgCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
-  sqlite3_stmt *pStmt;         /* Current statement, or NULL at EOF */
+  sqlite3_stmt *pStmt;         /* Hot statement on a row, or NULL at EOF */
   int iSlot;                   /* Cache slot of pStmt, or -1 if private */
+  sqlite3_stmt *pSeg;          /* Segment-index statement, or NULL */
+  int iSegSlot;                /* Cache slot of pSeg, or -1 if private */
+  StreamStore *pStore;         /* Warm store, opened on first segment */
+  StreamWarmCursor *pWarm;     /* Segment file being read, or NULL */
+  const StreamPqRow *pRow;     /* Current warm row, or NULL at warm EOF */
+  char *zSegTopic;             /* Topic of the segment being read */
+  int nSegTopic;               /* Bytes in zSegTopic */
+  i64 iSegPart;                /* Its partition */
+  i64 iLo, iHi;                /* Offset bounds (inclusive) */
+  i64 iTsLo, iTsHi;            /* Timestamp bounds (inclusive) */
+  int bDesc;                   /* Descending order */
+  int eCur;                    /* MSG_CUR_*: source of the current row */
+  i64 nLimit;                  /* LIMIT pushed down, or -1 */
+  i64 nOut;                    /* Rows returned so far */
 };
 
 static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
@@ -118,6 +158,7 @@ static int streamMsgDisconnect(sqlite3_vtab *pVtab){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pVtab;
   int i;
   for(i=0; i<MSG_CACHE; i++) sqlite3_finalize(pTab->aStmt[i]);
+  for(i=0; i<MSG_SEG_CACHE; i++) sqlite3_finalize(pTab->aSeg[i]);
   sqlite3_free(pTab);
   return SQLITE_OK;
 }
@@ -262,16 +303,38 @@ static char *streamMsgSql(int idxNum){
   return sqlite3_str_finish(p);
 }
 
+/*
+** The segment-index query for a plan: ?1 topic (if bit 1 of iVar), ?2
+** partition (if bit 2), ?3..?6 the offset and timestamp bounds; rows in
+** (topic, partition, first_offset) order, reversed if bit 4.  Segments
+** older than their topic (a topic deleted and created again) are skipped.
+*/
+static char *streamMsgSegSql(int iVar){
+  const char *zDir = (iVar & 4) ? " DESC" : "";
+  return sqlite3_mprintf(
+      "SELECT s.topic, s.partition, s.location FROM _stream_segments s"
+      " WHERE %s%s s.last_offset>=?3 AND s.first_offset<=?4"
+      " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6"
+      " AND EXISTS(SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
+      " AND t.created_at<=s.created_at)"
+      " ORDER BY s.topic%s, s.partition%s, s.first_offset%s",
+      (iVar & 1) ? "s.topic=?1 AND " : "",
+      (iVar & 2) ? "s.partition=?2 AND " : "",
+      zDir, zDir, zDir);
+}
+
 static int streamMsgOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamMsgCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
   STREAM_UNUSED(pVtab);
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
   pCur->iSlot = -1;
+  pCur->iSegSlot = -1;
   *ppCur = &pCur->base;
   return SQLITE_OK;
 }
 
+/* Release the hot statement. */
 static void streamMsgRelease(StreamMsgCursor *pCur){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
   if( pCur->pStmt ){
@@ -286,23 +349,262 @@ static void streamMsgRelease(StreamMsgCursor *pCur){
   pCur->iSlot = -1;
 }
 
+/* Release the warm side: segment statement, file, store. */
+static void streamMsgWarmRelease(StreamMsgCursor *pCur){
+  StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
+  sqlite3StreamWarmClose(pCur->pWarm);
+  pCur->pWarm = 0;
+  pCur->pRow = 0;
+  if( pCur->pSeg ){
+    if( pCur->iSegSlot>=0 ){
+      sqlite3_reset(pCur->pSeg);
+      pTab->abSegUsed[pCur->iSegSlot] = 0;
+    }else{
+      sqlite3_finalize(pCur->pSeg);
+    }
+  }
+  pCur->pSeg = 0;
+  pCur->iSegSlot = -1;
+  if( pCur->pStore ) pCur->pStore->pMethods->xFree(pCur->pStore);
+  pCur->pStore = 0;
+  sqlite3_free(pCur->zSegTopic);
+  pCur->zSegTopic = 0;
+}
+
 static int streamMsgClose(sqlite3_vtab_cursor *cur){
   streamMsgRelease((StreamMsgCursor*)cur);
+  streamMsgWarmRelease((StreamMsgCursor*)cur);
   sqlite3_free(cur);
   return SQLITE_OK;
 }
 
-static int streamMsgNext(sqlite3_vtab_cursor *cur){
-  StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+/* Step the hot statement; at its end release it. */
+static int streamMsgHotStep(StreamMsgCursor *pCur){
   int rc = sqlite3_step(pCur->pStmt);
   if( rc==SQLITE_ROW ) return SQLITE_OK;
   rc = sqlite3_reset(pCur->pStmt);
   streamMsgRelease(pCur);
   if( rc ){
-    StreamMsgVtab *pTab = (StreamMsgVtab*)cur->pVtab;
-    sqlite3StreamVtabErr(cur->pVtab, "%s", sqlite3_errmsg(pTab->pCtx->db));
+    StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
+    sqlite3StreamVtabErr(&pTab->base, "%s", sqlite3_errmsg(pTab->pCtx->db));
   }
   return rc;
+}
+
+/* Next warm row: from the open file, else from the next segment. */
+static int streamMsgWarmStep(StreamMsgCursor *pCur){
+  StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
+  char *zErr = 0;
+  int rc = SQLITE_OK;
+  pCur->pRow = 0;
+  while( pCur->pSeg ){
+    if( pCur->pWarm ){
+      rc = sqlite3StreamWarmNext(pCur->pWarm, &pCur->pRow, &zErr);
+      if( rc==SQLITE_ROW ) return SQLITE_OK;
+      pCur->pRow = 0;
+      if( rc!=SQLITE_DONE ) break;
+      rc = SQLITE_OK;
+      sqlite3StreamWarmClose(pCur->pWarm);
+      pCur->pWarm = 0;
+    }
+    rc = sqlite3_step(pCur->pSeg);
+    if( rc!=SQLITE_ROW ){
+      rc = sqlite3_reset(pCur->pSeg);
+      if( rc ){
+        sqlite3StreamVtabErr(&pTab->base, "%s",
+                             sqlite3_errmsg(pTab->pCtx->db));
+        return rc;
+      }
+      streamMsgWarmRelease(pCur);
+      return SQLITE_OK;
+    }else{
+      const char *zT = (const char*)sqlite3_column_text(pCur->pSeg, 0);
+      const char *zLoc = (const char*)sqlite3_column_text(pCur->pSeg, 2);
+      sqlite3_free(pCur->zSegTopic);
+      pCur->zSegTopic = sqlite3_mprintf("%s", zT ? zT : "");
+      if( pCur->zSegTopic==0 ) return SQLITE_NOMEM;
+      pCur->nSegTopic = (int)strlen(pCur->zSegTopic);
+      pCur->iSegPart = sqlite3_column_int64(pCur->pSeg, 1);
+      if( pCur->pStore==0 ){
+        rc = sqlite3StreamTierStore(pTab->pCtx, &pCur->pStore, &zErr);
+        if( rc==SQLITE_OK && pCur->pStore==0 ){
+          rc = sqlite3StreamErr(&zErr, SQLITE_ERROR,
+              "warm segment %s is in the index but there is no warm store"
+              " (set one with stream_config('warm.store', 'file:///...'))",
+              zLoc ? zLoc : "?");
+        }
+        if( rc ) break;
+      }
+      rc = sqlite3StreamWarmOpen(pCur->pStore, zLoc ? zLoc : "",
+          pCur->iLo, pCur->iHi, pCur->iTsLo, pCur->iTsHi, pCur->bDesc,
+          &pCur->pWarm, &zErr);
+      if( rc ) break;
+    }
+  }
+  if( rc ){
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = zErr ? zErr
+        : sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errstr(rc));
+    return rc;
+  }
+  return SQLITE_OK;
+}
+
+/* Order of the warm row against the hot row: <0, 0, >0. */
+static int streamMsgCompare(StreamMsgCursor *pCur){
+  const unsigned char *zT = sqlite3_column_text(pCur->pStmt, MSG_COL_TOPIC);
+  int nT = sqlite3_column_bytes(pCur->pStmt, MSG_COL_TOPIC);
+  i64 iPart = sqlite3_column_int64(pCur->pStmt, MSG_COL_PARTITION);
+  i64 iOff = sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET);
+  int c = memcmp(pCur->zSegTopic, zT ? (const char*)zT : "",
+                 (size_t)(pCur->nSegTopic<nT ? pCur->nSegTopic : nT));
+  if( c==0 ) c = pCur->nSegTopic - nT;
+  if( c==0 ) c = pCur->iSegPart<iPart ? -1 : pCur->iSegPart>iPart;
+  if( c==0 ) c = pCur->pRow->iOffset<iOff ? -1 : pCur->pRow->iOffset>iOff;
+  return c;
+}
+
+/* Choose the current row from the heads of the two streams. */
+static int streamMsgPick(StreamMsgCursor *pCur){
+  int rc = SQLITE_OK;
+  if( pCur->pRow==0 ){
+    pCur->eCur = pCur->pStmt ? MSG_CUR_HOT : MSG_CUR_EOF;
+  }else{
+    int c = 1;
+    while( pCur->pStmt && (c = streamMsgCompare(pCur))==0 ){
+      rc = streamMsgHotStep(pCur);            /* in both tiers: once */
+      if( rc ) return rc;
+    }
+    if( pCur->pStmt==0 ){
+      pCur->eCur = MSG_CUR_WARM;
+    }else{
+      pCur->eCur = ((c<0) != (pCur->bDesc!=0)) ? MSG_CUR_WARM : MSG_CUR_HOT;
+    }
+  }
+  if( pCur->eCur!=MSG_CUR_EOF ) pCur->nOut++;
+  return rc;
+}
+
+static int streamMsgNext(sqlite3_vtab_cursor *cur){
+  StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+  int rc;
+  if( pCur->nLimit>=0 && pCur->nOut>=pCur->nLimit ){
+    pCur->eCur = MSG_CUR_EOF;
+    return SQLITE_OK;
+  }
+  if( pCur->eCur==MSG_CUR_HOT ){
+    rc = streamMsgHotStep(pCur);
+  }else if( pCur->eCur==MSG_CUR_WARM ){
+    rc = streamMsgWarmStep(pCur);
+  }else{
+    return SQLITE_OK;
+  }
+  if( rc ) return rc;
+  return streamMsgPick(pCur);
+}
+
+/* An offset or timestamp bound from a constraint value, as an inclusive
+** integer.  Returns 0 if no row can satisfy the constraint (NULL, NaN, a
+** strict bound at the end of the range, a lower bound that is text). */
+static int streamMsgBound(sqlite3_value *pVal, int bLower, int bStrict,
+                          i64 *piOut){
+  int eType = sqlite3_value_numeric_type(pVal);
+  if( eType==SQLITE_INTEGER ){
+    i64 v = sqlite3_value_int64(pVal);
+    if( bStrict ){
+      if( bLower ){ if( v==LARGEST_I64 ) return 0; v++; }
+      else{ if( v==SMALLEST_I64 ) return 0; v--; }
+    }
+    *piOut = v;
+    return 1;
+  }
+  if( eType==SQLITE_FLOAT ){
+    double r = sqlite3_value_double(pVal);
+    if( r!=r ) return 0;
+    if( bLower ){
+      r = bStrict ? floor(r)+1.0 : ceil(r);
+      if( r>9.2e18 ) return 0;
+      *piOut = r< -9.2e18 ? SMALLEST_I64 : (i64)r;
+    }else{
+      r = bStrict ? ceil(r)-1.0 : floor(r);
+      if( r< -9.2e18 ) return 0;
+      *piOut = r>9.2e18 ? LARGEST_I64 : (i64)r;
+    }
+    return 1;
+  }
+  if( eType==SQLITE_NULL ) return 0;
+  /* Text or blob: every integer is smaller. */
+  return bLower ? 0 : 1;
+}
+
+/* Start the warm side for this plan. */
+static int streamMsgWarmStart(StreamMsgCursor *pCur, int idxNum,
+                              sqlite3_value **argv){
+  StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
+  sqlite3 *db = pTab->pCtx->db;
+  int iVar = ((idxNum & MSG_TOPIC) ? 1 : 0) | ((idxNum & MSG_PART) ? 2 : 0)
+           | ((idxNum & MSG_DESC) ? 4 : 0);
+  int rc, i = 0;
+  pCur->iLo = SMALLEST_I64; pCur->iHi = LARGEST_I64;
+  pCur->iTsLo = SMALLEST_I64; pCur->iTsHi = LARGEST_I64;
+  pCur->bDesc = (idxNum & MSG_DESC)!=0;
+  /* argv order: topic, partition, offset (=, >=, <=), ts, limit. */
+  if( idxNum & MSG_TOPIC ) i++;
+  if( idxNum & MSG_PART ) i++;
+  if( idxNum & MSG_OFF_EQ ){
+    if( !streamMsgBound(argv[i], 1, 0, &pCur->iLo)
+     || !streamMsgBound(argv[i], 0, 0, &pCur->iHi) ) return SQLITE_OK;
+    i++;
+  }
+  if( idxNum & MSG_OFF_LO ){
+    if( !streamMsgBound(argv[i++], 1, (idxNum & MSG_OFF_LO_X)!=0,
+                        &pCur->iLo) ) return SQLITE_OK;
+  }
+  if( idxNum & MSG_OFF_HI ){
+    if( !streamMsgBound(argv[i++], 0, (idxNum & MSG_OFF_HI_X)!=0,
+                        &pCur->iHi) ) return SQLITE_OK;
+  }
+  if( idxNum & MSG_TS_LO ){
+    if( !streamMsgBound(argv[i++], 1, (idxNum & MSG_TS_LO_X)!=0,
+                        &pCur->iTsLo) ) return SQLITE_OK;
+  }
+  if( idxNum & MSG_TS_HI ){
+    if( !streamMsgBound(argv[i++], 0, (idxNum & MSG_TS_HI_X)!=0,
+                        &pCur->iTsHi) ) return SQLITE_OK;
+  }
+  if( pCur->iLo>pCur->iHi || pCur->iTsLo>pCur->iTsHi ) return SQLITE_OK;
+
+  if( pTab->aSeg[iVar] && !pTab->abSegUsed[iVar] ){
+    pCur->pSeg = pTab->aSeg[iVar];
+    pCur->iSegSlot = iVar;
+  }else{
+    char *zSql = streamMsgSegSql(iVar);
+    int bCache = pTab->aSeg[iVar]==0;
+    if( zSql==0 ) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(db, zSql, -1,
+             bCache ? SQLITE_PREPARE_PERSISTENT : 0, &pCur->pSeg, 0);
+    sqlite3_free(zSql);
+    if( rc ){
+      pCur->pSeg = 0;
+      if( sqlite3StreamNoStorage(db) ) return SQLITE_OK;  /* no warm tier */
+      sqlite3StreamVtabErr(&pTab->base, "%s", sqlite3_errmsg(db));
+      return rc;
+    }
+    if( bCache ){
+      pTab->aSeg[iVar] = pCur->pSeg;
+      pCur->iSegSlot = iVar;
+    }
+  }
+  if( pCur->iSegSlot>=0 ) pTab->abSegUsed[pCur->iSegSlot] = 1;
+  if( idxNum & MSG_TOPIC ) sqlite3_bind_value(pCur->pSeg, 1, argv[0]);
+  if( idxNum & MSG_PART ){
+    sqlite3_bind_value(pCur->pSeg, 2, argv[(idxNum & MSG_TOPIC) ? 1 : 0]);
+  }
+  sqlite3_bind_int64(pCur->pSeg, 3, pCur->iLo);
+  sqlite3_bind_int64(pCur->pSeg, 4, pCur->iHi);
+  sqlite3_bind_int64(pCur->pSeg, 5, pCur->iTsLo);
+  sqlite3_bind_int64(pCur->pSeg, 6, pCur->iTsHi);
+  return streamMsgWarmStep(pCur);
 }
 
 static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,
@@ -313,6 +615,10 @@ static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,
   int i, rc, iFree = -1;
   STREAM_UNUSED(idxStr);
   streamMsgRelease(pCur);
+  streamMsgWarmRelease(pCur);
+  pCur->eCur = MSG_CUR_EOF;
+  pCur->nOut = 0;
+  pCur->nLimit = (idxNum & MSG_LIMIT) ? sqlite3_value_int64(argv[argc-1]) : -1;
   for(i=0; i<MSG_CACHE; i++){
     if( pTab->aIdx[i]==idxNum && !pTab->abUsed[i] ) break;
     if( iFree<0 && pTab->aIdx[i]<0 ) iFree = i;
@@ -340,11 +646,18 @@ static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,
   }
   if( pCur->iSlot>=0 ) pTab->abUsed[pCur->iSlot] = 1;
   for(i=0; i<argc; i++) sqlite3_bind_value(pCur->pStmt, i+1, argv[i]);
-  return streamMsgNext(cur);
+  if( pCur->nLimit==0 ){
+    streamMsgRelease(pCur);
+    return SQLITE_OK;
+  }
+  rc = streamMsgHotStep(pCur);
+  if( rc==SQLITE_OK ) rc = streamMsgWarmStart(pCur, idxNum, argv);
+  if( rc==SQLITE_OK ) rc = streamMsgPick(pCur);
+  return rc;
 }
 
 static int streamMsgEof(sqlite3_vtab_cursor *cur){
-  return ((StreamMsgCursor*)cur)->pStmt==0;
+  return ((StreamMsgCursor*)cur)->eCur==MSG_CUR_EOF;
 }
 
 /* Result: the stored value, decompressed if its attrs say so. */
@@ -374,17 +687,58 @@ static int streamMsgValue(sqlite3_context *ctx, sqlite3_stmt *pStmt){
   return SQLITE_OK;
 }
 
+/* A key or value of a warm row. */
+static void streamMsgWarmBytes(sqlite3_context *ctx, const void *p, int n,
+                               int eType){
+  if( eType==STREAM_PQ_TEXT ){
+    sqlite3_result_text(ctx, (const char*)p, n, SQLITE_TRANSIENT);
+  }else if( eType==STREAM_PQ_BLOB ){
+    sqlite3_result_blob(ctx, p, n, SQLITE_TRANSIENT);
+  }
+}
+
 static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                            int iCol){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+  if( pCur->eCur==MSG_CUR_WARM ){
+    const StreamPqRow *r = pCur->pRow;
+    switch( iCol ){
+      case MSG_COL_TOPIC:
+        sqlite3_result_text(ctx, pCur->zSegTopic, pCur->nSegTopic,
+                            SQLITE_TRANSIENT);
+        break;
+      case MSG_COL_PARTITION:
+        sqlite3_result_int64(ctx, pCur->iSegPart);
+        break;
+      case MSG_COL_OFFSET:
+        sqlite3_result_int64(ctx, r->iOffset);
+        break;
+      case MSG_COL_KEY:
+        streamMsgWarmBytes(ctx, r->pKey, r->nKey, r->eKeyType);
+        break;
+      case MSG_COL_VALUE:
+        streamMsgWarmBytes(ctx, r->pValue, r->nValue, r->eValueType);
+        break;
+      case MSG_COL_HEADERS:
+        if( r->zHeaders ){
+          sqlite3_result_text(ctx, r->zHeaders, r->nHeaders, SQLITE_TRANSIENT);
+        }
+        break;
+      default:
+        sqlite3_result_int64(ctx, r->iTimestampMs);
+        break;
+    }
+    return SQLITE_OK;
+  }
   if( iCol==MSG_COL_VALUE ) return streamMsgValue(ctx, pCur->pStmt);
   sqlite3_result_value(ctx, sqlite3_column_value(pCur->pStmt, iCol));
   return SQLITE_OK;
 }
 
 static int streamMsgRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  *pRowid = sqlite3_column_int64(((StreamMsgCursor*)cur)->pStmt,
-                                 MSG_COL_OFFSET);
+  StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+  *pRowid = pCur->eCur==MSG_CUR_WARM ? pCur->pRow->iOffset
+          : sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET);
   return SQLITE_OK;
 }
 

@@ -47,7 +47,7 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
     return sqlite3StreamCommit(p, zGroup, zTopic,
                                sqlite3_value_int64(argv[4]),
-                               sqlite3_value_int64(argv[5]), zMeta, pzErr);
+                               sqlite3_value_int64(argv[5]), zMeta, 0, pzErr);
   }
   return sqlite3StreamCommitReplace(p, sqlite3_value_int64(argv[0]),
                                     zGroup, zTopic,

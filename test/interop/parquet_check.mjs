@@ -81,10 +81,10 @@ async function readDuckDB() {
   const conn = await instance.connect()
   await conn.run('SET threads=1')
   const q = `'${file.replace(/'/g, "''")}'`
-  const desc = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${q})`)
+  const desc = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${q}, hive_partitioning=false)`)
   const types = {}
   for (const r of desc.getRowObjectsJS()) types[r.column_name] = r.column_type
-  const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet(${q})`)
+  const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet(${q}, hive_partitioning=false)`)
   const rows = reader.getRowObjects().map((r) => {
     const v = (x) => (x === null || x === undefined ? null : x.bytes ?? x)
     return normalise({

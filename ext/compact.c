@@ -1,0 +1,669 @@
+/*
+** compact.c - log compaction (cleanup.policy=compact and compact,delete).
+**
+** A compacted partition keeps, for every key, at least its latest message;
+** an older message of a key is removed once a newer one exists below the
+** head.  Offsets never change (a reader meets gaps: reading from a removed
+** offset starts at the next one) and order is kept.  Keys are compared as
+** bytes, so TEXT 'k' and BLOB x'6b' are the same key, as in Kafka.  A
+** message with a NULL key (possible only if it was produced before the
+** topic became compacted) is never removed.
+**
+** The head.  Messages at or above the "upper" offset are never touched:
+** upper = high watermark - compaction.head.messages (the analogue of
+** Kafka's active segment, default 1000 messages), lowered further to the
+** first message whose timestamp is newer than min.compaction.lag.ms.
+**
+** Clean point.  _stream_cleaner.clean_offset: below it, the partition
+** holds at most one message per key, and _stream_cleaner_keys maps each
+** such key to that message's offset (the "offset map" of Kafka's cleaner,
+** kept in a table so that it survives across transactions and rolls back
+** with them).  Dirty ratio = dirty / (clean + dirty), where dirty counts
+** the messages in [clean_offset, upper) and clean the messages below the
+** clean point.  A partition is due when the ratio reaches
+** min.cleanable.dirty.ratio or its oldest dirty message is older than
+** max.compaction.lag.ms.
+**
+** Tombstones (NULL values).  A tombstone stays while it is the latest
+** message of its key, and goes at the first compaction after it has been
+** in the log for delete.retention.ms.  Its age is known from "marks": at
+** each compaction the high watermark is noted with the time (mark_offset,
+** mark_at); once a mark is delete.retention.ms old, every offset below it
+** was appended at least that long ago and becomes the tombstone horizon.
+** So a tombstone goes between delete.retention.ms and that plus the time
+** between two compactions after it was appended (Kafka's own delay is
+** similar), whatever timestamp its producer gave it: a consumer that
+** reads within delete.retention.ms of the head sees every tombstone.
+**
+** Two engines, one invariant:
+**
+**   sqlite3StreamCompactFull(): one pass, newest to oldest, over
+**   [start, upper): an in-memory hash set of the keys seen so far decides
+**   that a message is superseded (its key was seen) or kept; the runs of
+**   superseded messages between kept ones go with one ranged DELETE each
+**   (a handful of B-tree operations per run, not one per message).  Then
+**   the key map is rewritten from the kept messages.  Memory: the distinct
+**   keys of the partition, once.
+**
+**   sqlite3StreamCompactStep(): the amortised engine.  Takes at most nMax
+**   dirty messages from the clean point up, and for each looks its key up
+**   in _stream_cleaner_keys, deletes the older message found there and
+**   records the new one; then removes tombstones past the horizon.  Each
+**   step is idempotent, so even a step that fails half-way outside a
+**   savepoint leaves a correct log.
+**
+** Both raise next_offset to the high watermark before deleting anything.
+** Callers (ext/maintain.c) wrap them in a savepoint: a compaction that
+** fails or is rolled back leaves the log as it was.
+*/
+#include "maintain.h"
+#include <string.h>
+
+/**************************************************************************
+** A hash set of keys (bytes), for the one-pass engine.
+*/
+typedef struct StreamCmpSlot StreamCmpSlot;
+struct StreamCmpSlot {
+  u64 h;                       /* Hash of the key (0: empty slot) */
+  i64 iKey;                    /* Offset of the key's bytes in aArena */
+  int nKey;                    /* Bytes in the key */
+};
+
+typedef struct StreamCmpSet StreamCmpSet;
+struct StreamCmpSet {
+  StreamCmpSlot *aSlot;        /* Open addressing, nSlot a power of 2 */
+  u64 nSlot;                   /* Slots allocated */
+  u64 nUsed;                   /* Slots in use */
+  u8 *aArena;                  /* Key bytes, back to back */
+  i64 nArena;                  /* Bytes used in aArena */
+  i64 nArenaAlloc;             /* Bytes allocated */
+};
+
+static u64 streamCmpHash(const u8 *z, int n){
+  u64 h = 0xcbf29ce484222325ULL;           /* FNV-1a, 64 bits */
+  int i;
+  for(i=0; i<n; i++){ h ^= z[i]; h *= 0x100000001b3ULL; }
+  h ^= h>>29;
+  return h ? h : 1;
+}
+
+static void streamCmpSetFree(StreamCmpSet *pSet){
+  sqlite3_free(pSet->aSlot);
+  sqlite3_free(pSet->aArena);
+  memset(pSet, 0, sizeof(*pSet));
+}
+
+static int streamCmpSetGrow(StreamCmpSet *pSet){
+  u64 nNew = pSet->nSlot ? pSet->nSlot*2 : 1024;
+  StreamCmpSlot *aNew = sqlite3_malloc64(sizeof(StreamCmpSlot)*nNew);
+  u64 i;
+  if( aNew==0 ) return SQLITE_NOMEM;
+  memset(aNew, 0, sizeof(StreamCmpSlot)*nNew);
+  for(i=0; i<pSet->nSlot; i++){
+    StreamCmpSlot *pOld = &pSet->aSlot[i];
+    if( pOld->h ){
+      u64 j = pOld->h & (nNew-1);
+      while( aNew[j].h ) j = (j+1) & (nNew-1);
+      aNew[j] = *pOld;
+    }
+  }
+  sqlite3_free(pSet->aSlot);
+  pSet->aSlot = aNew;
+  pSet->nSlot = nNew;
+  return SQLITE_OK;
+}
+
+/* Add a key.  *pbNew is 1 if it was not in the set; *piKey receives the
+** offset of its bytes in the arena. */
+static int streamCmpSetAdd(StreamCmpSet *pSet, const u8 *z, int n,
+                           int *pbNew, i64 *piKey){
+  u64 h = streamCmpHash(z, n), j;
+  int rc;
+  if( (pSet->nUsed+1)*2 > pSet->nSlot ){
+    rc = streamCmpSetGrow(pSet);
+    if( rc ) return rc;
+  }
+  for(j=h & (pSet->nSlot-1); pSet->aSlot[j].h; j=(j+1) & (pSet->nSlot-1)){
+    StreamCmpSlot *pS = &pSet->aSlot[j];
+    if( pS->h==h && pS->nKey==n
+     && (n==0 || memcmp(&pSet->aArena[pS->iKey], z, n)==0) ){
+      *pbNew = 0;
+      *piKey = pS->iKey;
+      return SQLITE_OK;
+    }
+  }
+  if( pSet->nArena+n > pSet->nArenaAlloc ){
+    i64 nNew = pSet->nArenaAlloc ? pSet->nArenaAlloc*2 : 65536;
+    u8 *aNew;
+    while( nNew<pSet->nArena+n ) nNew *= 2;
+    aNew = sqlite3_realloc64(pSet->aArena, nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pSet->aArena = aNew;
+    pSet->nArenaAlloc = nNew;
+  }
+  if( n>0 ) memcpy(&pSet->aArena[pSet->nArena], z, n);
+  pSet->aSlot[j].h = h;
+  pSet->aSlot[j].iKey = pSet->nArena;
+  pSet->aSlot[j].nKey = n;
+  *piKey = pSet->nArena;
+  pSet->nArena += n;
+  pSet->nUsed++;
+  *pbNew = 1;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Shared pieces.
+*/
+
+/* Note the high watermark for the tombstone horizon (see the header). */
+static void streamCmpMarks(StreamCleaner *pS, i64 iHwm, i64 iNow, i64 nDr){
+  if( nDr==0 ){
+    pS->iHorizon = iHwm;
+    pS->iMarkOffset = iHwm;
+    pS->iMarkAt = iNow;
+  }else if( iNow - pS->iMarkAt >= nDr ){
+    if( pS->iMarkOffset>pS->iHorizon ) pS->iHorizon = pS->iMarkOffset;
+    pS->iMarkOffset = iHwm;
+    pS->iMarkAt = iNow;
+  }
+}
+
+int sqlite3StreamCompactUpper(StreamCtx *p, const char *zTopic, int iPart,
+                              const StreamTopicConfig *pCfg, i64 iNow,
+                              i64 iHwm, i64 *piUpper, char **pzErr){
+  i64 iUpper = iHwm - pCfg->compactionHeadMessages;
+  int rc = SQLITE_OK;
+  if( pCfg->compactionHeadMessages>iHwm ) iUpper = 0;
+  if( pCfg->minCompactionLagMs>0 && iUpper>0 ){
+    sqlite3_stmt *pStmt = 0;
+    rc = sqlite3StreamMntPrepare(p,
+        "SELECT min(offset) FROM _stream_messages INDEXED BY"
+        " _stream_messages_ts WHERE topic=?1 AND partition=?2"
+        " AND timestamp>?3", &pStmt, pzErr);
+    if( rc ) return rc;
+    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, iPart);
+    sqlite3_bind_int64(pStmt, 3, iNow - pCfg->minCompactionLagMs);
+    if( sqlite3_step(pStmt)==SQLITE_ROW
+     && sqlite3_column_type(pStmt, 0)==SQLITE_INTEGER ){
+      i64 iYoung = sqlite3_column_int64(pStmt, 0);
+      if( iYoung<iUpper ) iUpper = iYoung;
+    }
+    rc = sqlite3_finalize(pStmt);
+    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  *piUpper = iUpper;
+  return rc;
+}
+
+int sqlite3StreamCompactDue(StreamCtx *p, const char *zTopic, int iPart,
+                            const StreamTopicConfig *pCfg, i64 iNow,
+                            const StreamCleaner *pS, i64 iUpper,
+                            double *pRatio, int *pbDue, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  i64 iFirst = -1, iTs = 0, nDirty = 0;
+  int rc;
+  *pRatio = 0.0;
+  *pbDue = 0;
+  /* The first dirty message: where the dirty section really starts (the
+  ** log may start above the clean point) and how old it is. */
+  rc = sqlite3StreamMntPrepare(p,
+      "SELECT offset, timestamp FROM _stream_messages"
+      " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
+      " LIMIT 1", &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_bind_int64(pStmt, 3, pS->iCleanOffset);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    iFirst = sqlite3_column_int64(pStmt, 0);
+    iTs = sqlite3_column_int64(pStmt, 1);
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( iFirst>=0 && iFirst<iUpper ) nDirty = iUpper - iFirst;
+  if( nDirty>0 ){
+    *pRatio = (double)nDirty / (double)(pS->nCleanCount + nDirty);
+    if( *pRatio>=pCfg->minCleanableRatio ) *pbDue = 1;
+    if( iNow - iTs > pCfg->maxCompactionLagMs ) *pbDue = 1;
+  }
+  return SQLITE_OK;
+}
+
+/* Bind topic and partition as ?1, ?2 and step a DELETE of one range of
+** offsets [?3, ?4] (pDel is reset after). */
+static int streamCmpDeleteRange(StreamCtx *p, sqlite3_stmt *pDel,
+                                i64 iLo, i64 iHi, char **pzErr){
+  int rc;
+  sqlite3_bind_int64(pDel, 3, iLo);
+  sqlite3_bind_int64(pDel, 4, iHi);
+  sqlite3_step(pDel);
+  rc = sqlite3_reset(pDel);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/* One kept message of the one-pass engine. */
+typedef struct StreamCmpKeep StreamCmpKeep;
+struct StreamCmpKeep {
+  i64 iOff;                    /* Offset */
+  i64 iKey;                    /* Key bytes in the set's arena, or -1 */
+  int nKey;                    /* Bytes in the key */
+  int bTomb;                   /* A tombstone */
+};
+
+/* A run of removed offsets [iLo, iHi]. */
+typedef struct StreamCmpRun StreamCmpRun;
+struct StreamCmpRun {
+  i64 iLo, iHi;
+};
+
+/* Rewrite the key map of a partition from the kept messages. */
+static int streamCmpKeysRewrite(StreamCtx *p, const char *zTopic, int iPart,
+                                const StreamCmpSet *pSet,
+                                const StreamCmpKeep *aKeep, i64 nKeep,
+                                char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  i64 i;
+  int rc = sqlite3StreamMntPrepare(p,
+      "DELETE FROM _stream_cleaner_keys WHERE topic=?1 AND partition=?2",
+      &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_step(pStmt);
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  rc = sqlite3StreamMntPrepare(p,
+      "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
+      " VALUES(?1,?2,?3,?4,?5)", &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  /* Ascending offsets: appends at the end of each B-tree page run. */
+  for(i=nKeep-1; rc==SQLITE_OK && i>=0; i--){
+    const StreamCmpKeep *pK = &aKeep[i];
+    if( pK->iKey<0 ) continue;
+    sqlite3_bind_blob(pStmt, 3, pSet->aArena ? &pSet->aArena[pK->iKey] : "",
+                      pK->nKey, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 4, pK->iOff);
+    sqlite3_bind_int(pStmt, 5, pK->bTomb);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
+                             const StreamTopicConfig *pCfg, i64 iNow,
+                             StreamCleaner *pS, i64 *pnRemoved,
+                             char **pzErr){
+  StreamCmpSet set;
+  sqlite3_stmt *pScan = 0, *pDel = 0;
+  StreamCmpKeep *aKeep = 0;
+  StreamCmpRun *aRun = 0;
+  i64 nKeep = 0, nKeepAlloc = 0, nRun = 0, nRunAlloc = 0;
+  i64 iHwm = 0, iUpper = 0, nRemoved = 0, nBytesGone = 0, i;
+  i64 iRunLo = -1, iRunHi = -1;
+  int bBytes = pS->iSizeOffset>=0;
+  int rc;
+
+  memset(&set, 0, sizeof(set));
+  *pnRemoved = 0;
+  rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamCompactUpper(p, zTopic, iPart, pCfg, iNow, iHwm,
+                                   &iUpper, pzErr);
+  }
+  if( rc ) return rc;
+  streamCmpMarks(pS, iHwm, iNow, pCfg->deleteRetentionMs);
+
+  rc = sqlite3StreamMntPrepare(p, bBytes
+      ? "SELECT offset, key, value IS NULL, " STREAM_MSG_BYTES_SQL
+        " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+        " AND offset<?3 ORDER BY offset DESC"
+      : "SELECT offset, key, value IS NULL FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset<?3"
+        " ORDER BY offset DESC", &pScan, pzErr);
+  if( rc ) goto compact_out;
+  sqlite3_bind_text(pScan, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pScan, 2, iPart);
+  sqlite3_bind_int64(pScan, 3, iUpper);
+  while( sqlite3_step(pScan)==SQLITE_ROW ){
+    i64 iOff = sqlite3_column_int64(pScan, 0);
+    int bTomb = sqlite3_column_int(pScan, 2);
+    int bGone = 0;
+    i64 iKey = -1;
+    int nKey = 0;
+    if( sqlite3_column_type(pScan, 1)!=SQLITE_NULL ){
+      const u8 *pKey = (const u8*)sqlite3_column_blob(pScan, 1);
+      int bNew = 0;
+      nKey = sqlite3_column_bytes(pScan, 1);
+      if( pKey==0 && nKey>0 ){ rc = SQLITE_NOMEM; break; }
+      rc = streamCmpSetAdd(&set, pKey ? pKey : (const u8*)"", nKey,
+                           &bNew, &iKey);
+      if( rc ) break;
+      /* Superseded by a newer message of the key, or a tombstone that has
+      ** been in the log for delete.retention.ms. */
+      bGone = !bNew || (bTomb && iOff<pS->iHorizon);
+    }
+    if( bGone ){
+      nRemoved++;
+      if( bBytes && iOff<pS->iSizeOffset ){
+        nBytesGone += sqlite3_column_int64(pScan, 3);
+      }
+      if( iRunHi<0 ) iRunHi = iOff;
+      iRunLo = iOff;
+      continue;
+    }
+    if( iRunHi>=0 ){
+      if( nRun==nRunAlloc ){
+        i64 nNew = nRunAlloc ? nRunAlloc*2 : 256;
+        StreamCmpRun *aNew = sqlite3_realloc64(aRun, sizeof(*aNew)*nNew);
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aRun = aNew;
+        nRunAlloc = nNew;
+      }
+      aRun[nRun].iLo = iRunLo;
+      aRun[nRun].iHi = iRunHi;
+      nRun++;
+      iRunHi = iRunLo = -1;
+    }
+    if( nKeep==nKeepAlloc ){
+      i64 nNew = nKeepAlloc ? nKeepAlloc*2 : 256;
+      StreamCmpKeep *aNew = sqlite3_realloc64(aKeep, sizeof(*aNew)*nNew);
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      aKeep = aNew;
+      nKeepAlloc = nNew;
+    }
+    aKeep[nKeep].iOff = iOff;
+    aKeep[nKeep].iKey = iKey;
+    aKeep[nKeep].nKey = nKey;
+    aKeep[nKeep].bTomb = bTomb;
+    nKeep++;
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_finalize(pScan);
+    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }else{
+    sqlite3_finalize(pScan);
+  }
+  pScan = 0;
+  if( rc ) goto compact_out;
+  if( iRunHi>=0 ){
+    if( nRun==nRunAlloc ){
+      StreamCmpRun *aNew = sqlite3_realloc64(aRun, sizeof(*aNew)*(nRun+1));
+      if( aNew==0 ){ rc = SQLITE_NOMEM; goto compact_out; }
+      aRun = aNew;
+    }
+    aRun[nRun].iLo = iRunLo;
+    aRun[nRun].iHi = iRunHi;
+    nRun++;
+  }
+
+  if( nRemoved>0 ){
+    rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
+    if( rc ) goto compact_out;
+    rc = sqlite3StreamMntPrepare(p,
+        "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
+        " AND offset>=?3 AND offset<=?4", &pDel, pzErr);
+    if( rc ) goto compact_out;
+    sqlite3_bind_text(pDel, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pDel, 2, iPart);
+    /* Runs were found newest first; delete oldest first. */
+    for(i=nRun-1; rc==SQLITE_OK && i>=0; i--){
+      rc = streamCmpDeleteRange(p, pDel, aRun[i].iLo, aRun[i].iHi, pzErr);
+    }
+    if( rc ) goto compact_out;
+  }
+  rc = streamCmpKeysRewrite(p, zTopic, iPart, &set, aKeep, nKeep, pzErr);
+  if( rc ) goto compact_out;
+
+  if( iUpper>pS->iCleanOffset || nRemoved>0 ) pS->iCleanOffset = iUpper;
+  pS->nCleanCount = nKeep;
+  pS->iTarget = -1;
+  pS->iCleanedAt = iNow;
+  pS->nRemoved += nRemoved;
+  if( bBytes ) pS->nSizeBytes -= nBytesGone;
+  *pnRemoved = nRemoved;
+
+ compact_out:
+  sqlite3_finalize(pScan);
+  sqlite3_finalize(pDel);
+  sqlite3_free(aKeep);
+  sqlite3_free(aRun);
+  streamCmpSetFree(&set);
+  return rc;
+}
+
+/**************************************************************************
+** The amortised engine.
+*/
+
+/* One dirty message loaded for a step. */
+typedef struct StreamCmpMsg StreamCmpMsg;
+struct StreamCmpMsg {
+  i64 iOff;                    /* Offset */
+  i64 iKey;                    /* Key bytes in aBuf, or -1 for NULL */
+  int nKey;                    /* Bytes in the key */
+  int bTomb;                   /* A tombstone */
+};
+
+/* Delete message iOff if it exists; *pbGone tells whether it did. */
+static int streamCmpDeleteOne(StreamCtx *p, sqlite3_stmt *pDel, i64 iOff,
+                              StreamCleaner *pS, int *pbGone, char **pzErr){
+  int rc;
+  *pbGone = 0;
+  sqlite3_bind_int64(pDel, 3, iOff);
+  sqlite3_bind_int64(pDel, 4, iOff);
+  if( sqlite3_step(pDel)==SQLITE_ROW ){
+    *pbGone = 1;
+    if( pS->iSizeOffset>=0 && iOff<pS->iSizeOffset ){
+      pS->nSizeBytes -= sqlite3_column_int64(pDel, 0);
+    }
+    while( sqlite3_step(pDel)==SQLITE_ROW ){}
+  }
+  rc = sqlite3_reset(pDel);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
+                             const StreamTopicConfig *pCfg, i64 iNow,
+                             i64 nMax, StreamCleaner *pS, i64 *pnRemoved,
+                             char **pzErr){
+  sqlite3_stmt *pScan = 0, *pGet = 0, *pDel = 0, *pPut = 0, *pDrop = 0;
+  StreamCmpMsg *aMsg = 0;
+  u8 *aBuf = 0;
+  i64 nBuf = 0, nBufAlloc = 0, nMsg = 0, i;
+  i64 iHwm = 0, iUpper = 0, iEnd, iNewClean, nRemoved = 0;
+  int rc;
+
+  *pnRemoved = 0;
+  rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamCompactUpper(p, zTopic, iPart, pCfg, iNow, iHwm,
+                                   &iUpper, pzErr);
+  }
+  if( rc ) return rc;
+  streamCmpMarks(pS, iHwm, iNow, pCfg->deleteRetentionMs);
+  if( pS->iTarget<0 ){
+    double r;
+    int bDue = 0;
+    rc = sqlite3StreamCompactDue(p, zTopic, iPart, pCfg, iNow, pS, iUpper,
+                                 &r, &bDue, pzErr);
+    if( rc || !bDue ) return rc;
+    pS->iTarget = iUpper;
+  }
+  iEnd = pS->iTarget<iUpper ? pS->iTarget : iUpper;
+
+  /* Load at most nMax dirty messages (the table changes below). */
+  rc = sqlite3StreamMntPrepare(p,
+      "SELECT offset, key, value IS NULL FROM _stream_messages"
+      " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4"
+      " ORDER BY offset LIMIT ?5", &pScan, pzErr);
+  if( rc ) goto step_out;
+  sqlite3_bind_text(pScan, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pScan, 2, iPart);
+  sqlite3_bind_int64(pScan, 3, pS->iCleanOffset);
+  sqlite3_bind_int64(pScan, 4, iEnd);
+  sqlite3_bind_int64(pScan, 5, nMax);
+  aMsg = sqlite3_malloc64(sizeof(*aMsg)*(nMax>0 ? nMax : 1));
+  if( aMsg==0 ){ rc = SQLITE_NOMEM; goto step_out; }
+  while( sqlite3_step(pScan)==SQLITE_ROW ){
+    StreamCmpMsg *pM = &aMsg[nMsg++];
+    pM->iOff = sqlite3_column_int64(pScan, 0);
+    pM->bTomb = sqlite3_column_int(pScan, 2);
+    pM->iKey = -1;
+    pM->nKey = 0;
+    if( sqlite3_column_type(pScan, 1)!=SQLITE_NULL ){
+      const void *pKey = sqlite3_column_blob(pScan, 1);
+      int n = sqlite3_column_bytes(pScan, 1);
+      if( nBuf+n>nBufAlloc ){
+        i64 nNew = nBufAlloc ? nBufAlloc*2 : 16384;
+        u8 *aNew;
+        while( nNew<nBuf+n ) nNew *= 2;
+        aNew = sqlite3_realloc64(aBuf, nNew);
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aBuf = aNew;
+        nBufAlloc = nNew;
+      }
+      if( n>0 ) memcpy(&aBuf[nBuf], pKey, n);
+      pM->iKey = nBuf;
+      pM->nKey = n;
+      nBuf += n;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_finalize(pScan);
+    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }else{
+    sqlite3_finalize(pScan);
+  }
+  pScan = 0;
+  if( rc ) goto step_out;
+  iNewClean = nMsg==nMax ? aMsg[nMsg-1].iOff+1 : iEnd;
+
+  rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamMntPrepare(p,
+        "SELECT offset FROM _stream_cleaner_keys"
+        " WHERE topic=?1 AND partition=?2 AND key=?3", &pGet, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamMntPrepare(p,
+        "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
+        " AND offset>=?3 AND offset<=?4 RETURNING " STREAM_MSG_BYTES_SQL,
+        &pDel, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamMntPrepare(p,
+        "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
+        " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(topic, partition, key)"
+        " DO UPDATE SET offset=excluded.offset, tomb=excluded.tomb",
+        &pPut, pzErr);
+  }
+  if( rc ) goto step_out;
+  sqlite3_bind_text(pGet, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pGet, 2, iPart);
+  sqlite3_bind_text(pDel, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pDel, 2, iPart);
+  sqlite3_bind_text(pPut, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pPut, 2, iPart);
+
+  for(i=0; rc==SQLITE_OK && i<nMsg; i++){
+    StreamCmpMsg *pM = &aMsg[i];
+    const void *pKey;
+    i64 iOld = -1;
+    pS->nCleanCount++;
+    if( pM->iKey<0 ) continue;          /* NULL key: kept, not mapped */
+    pKey = aBuf ? (const void*)&aBuf[pM->iKey] : (const void*)"";
+    sqlite3_bind_blob(pGet, 3, pKey, pM->nKey, SQLITE_STATIC);
+    if( sqlite3_step(pGet)==SQLITE_ROW ) iOld = sqlite3_column_int64(pGet, 0);
+    rc = sqlite3_reset(pGet);
+    if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); break; }
+    if( iOld>=0 && iOld<pM->iOff ){
+      int bGone = 0;
+      rc = streamCmpDeleteOne(p, pDel, iOld, pS, &bGone, pzErr);
+      if( rc ) break;
+      if( bGone ){
+        nRemoved++;
+        pS->nCleanCount--;
+      }
+    }
+    sqlite3_bind_blob(pPut, 3, pKey, pM->nKey, SQLITE_STATIC);
+    sqlite3_bind_int64(pPut, 4, pM->iOff);
+    sqlite3_bind_int(pPut, 5, pM->bTomb);
+    sqlite3_step(pPut);
+    rc = sqlite3_reset(pPut);
+    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( rc ) goto step_out;
+
+  /* Tombstones of the clean section past the horizon. */
+  {
+    i64 iLimit = pS->iHorizon<iNewClean ? pS->iHorizon : iNewClean;
+    i64 nTomb = 0;
+    sqlite3_stmt *pTomb = 0;
+    rc = sqlite3StreamMntPrepare(p,
+        "SELECT offset FROM _stream_cleaner_keys"
+        " WHERE topic=?1 AND partition=?2 AND tomb AND offset<?3"
+        " ORDER BY offset LIMIT ?4", &pTomb, pzErr);
+    if( rc ) goto step_out;
+    sqlite3_bind_text(pTomb, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pTomb, 2, iPart);
+    sqlite3_bind_int64(pTomb, 3, iLimit);
+    sqlite3_bind_int64(pTomb, 4, nMax);
+    /* Reuse aMsg for the offsets: nMax entries at most. */
+    while( sqlite3_step(pTomb)==SQLITE_ROW ){
+      aMsg[nTomb++].iOff = sqlite3_column_int64(pTomb, 0);
+    }
+    rc = sqlite3_finalize(pTomb);
+    if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto step_out; }
+    if( nTomb>0 ){
+      rc = sqlite3StreamMntPrepare(p,
+          "DELETE FROM _stream_cleaner_keys"
+          " WHERE topic=?1 AND partition=?2 AND tomb AND offset=?3",
+          &pDrop, pzErr);
+      if( rc ) goto step_out;
+      sqlite3_bind_text(pDrop, 1, zTopic, -1, SQLITE_STATIC);
+      sqlite3_bind_int(pDrop, 2, iPart);
+    }
+    for(i=0; rc==SQLITE_OK && i<nTomb; i++){
+      int bGone = 0;
+      rc = streamCmpDeleteOne(p, pDel, aMsg[i].iOff, pS, &bGone, pzErr);
+      if( rc ) break;
+      if( bGone ){
+        nRemoved++;
+        pS->nCleanCount--;
+      }
+      sqlite3_bind_int64(pDrop, 3, aMsg[i].iOff);
+      sqlite3_step(pDrop);
+      rc = sqlite3_reset(pDrop);
+      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+    if( rc ) goto step_out;
+  }
+
+  if( pS->nCleanCount<0 ) pS->nCleanCount = 0;
+  if( iNewClean>pS->iCleanOffset ) pS->iCleanOffset = iNewClean;
+  if( pS->iCleanOffset>=pS->iTarget ){
+    pS->iTarget = -1;
+    pS->iCleanedAt = iNow;
+  }
+  pS->nRemoved += nRemoved;
+  *pnRemoved = nRemoved;
+
+ step_out:
+  sqlite3_finalize(pScan);
+  sqlite3_finalize(pGet);
+  sqlite3_finalize(pDel);
+  sqlite3_finalize(pPut);
+  sqlite3_finalize(pDrop);
+  sqlite3_free(aMsg);
+  sqlite3_free(aBuf);
+  return rc;
+}

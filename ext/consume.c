@@ -1,0 +1,729 @@
+/*
+** consume.c - the consume path of consumer groups: polls, positions,
+** auto-commit, commitSync, seeks, pause/resume, offsetsForTimes, dead
+** letters and long polls.
+**
+** Positions: each assigned partition has an in-flight position in
+** _stream_assignments (the next offset a poll returns), advanced by every
+** poll in the caller's transaction.  The first poll after an assignment
+** starts at the committed offset; without one, or when it is out of range
+** (below the log start offset or above the high watermark),
+** auto.offset.reset decides: earliest, latest, or none (an error).
+**
+** Fairness: a poll takes up to ceil(max_records / partitions) messages from
+** each unpaused partition, starting at a partition that rotates with every
+** poll, then fills what is left from the partitions that had more.
+**
+** Messages are read through stream_messages, so a poll spans every tier.
+*/
+#include "streamInt.h"
+#include <string.h>
+#include <time.h>
+
+void sqlite3StreamPollResultFree(StreamPollResult *pRes){
+  int i, j;
+  for(i=0; i<pRes->nRow; i++){
+    for(j=0; j<7; j++) sqlite3_value_free(pRes->aRow[i].apVal[j]);
+  }
+  sqlite3_free(pRes->aRow);
+  memset(pRes, 0, sizeof(*pRes));
+}
+
+/* One assigned partition, as the poll sees it. */
+typedef struct StreamPart StreamPart;
+struct StreamPart {
+  char *zTopic;                /* Topic (owned) */
+  int iPartition;              /* Partition */
+  i64 iPos;                    /* Position (-1: not started) */
+  int bPaused;                 /* Paused by stream_pause */
+  int nGot;                    /* Messages taken by this poll */
+  int bMore;                   /* Its quota was filled: may have more */
+};
+
+static void streamPartsFree(StreamPart *a, int n){
+  int i;
+  for(i=0; i<n; i++) sqlite3_free(a[i].zTopic);
+  sqlite3_free(a);
+}
+
+/* The member's assigned partitions, in (topic, partition) order. */
+static int streamPartsLoad(StreamCtx *p, const char *zGroup,
+                           const char *zMember, StreamPart **paPart,
+                           int *pnPart, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_ASSIGNED, pzErr);
+  StreamPart *a = 0;
+  int n = 0, nAlloc = 0, rc = SQLITE_OK;
+  *paPart = 0;
+  *pnPart = 0;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( n==nAlloc ){
+      int nNew = nAlloc ? nAlloc*2 : 16;
+      StreamPart *aNew = sqlite3_realloc64(a, sizeof(*aNew)*nNew);
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      a = aNew;
+      nAlloc = nNew;
+    }
+    memset(&a[n], 0, sizeof(a[n]));
+    a[n].zTopic = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    a[n].iPartition = sqlite3_column_int(pStmt, 1);
+    a[n].iPos = sqlite3_column_type(pStmt, 2)==SQLITE_NULL ? -1
+              : sqlite3_column_int64(pStmt, 2);
+    a[n].bPaused = sqlite3_column_int(pStmt, 3);
+    n++;
+    if( a[n-1].zTopic==0 ){ rc = SQLITE_NOMEM; break; }
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_reset(pStmt);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+  }else{
+    sqlite3_reset(pStmt);
+  }
+  if( rc ){
+    streamPartsFree(a, n);
+    return rc;
+  }
+  *paPart = a;
+  *pnPart = n;
+  return SQLITE_OK;
+}
+
+/* Read one integer with a cached statement taking (?1 text, ?2, ?3 int)
+** arguments per iStmt; *pbFound says whether a row came back. */
+static int streamGetInt(StreamCtx *p, int iStmt, const char *zA,
+                        const char *zB, i64 iC, i64 *piOut, int *pbFound,
+                        char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
+  int rc;
+  *pbFound = 0;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  if( iStmt==STREAM_STMT_COMMITTED_GET ){
+    sqlite3_bind_text(pStmt, 1, zA, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zB, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 3, iC);
+  }else{
+    sqlite3_bind_text(pStmt, 1, zB, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 2, iC);
+  }
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    *piOut = sqlite3_column_int64(pStmt, 0);
+    *pbFound = 1;
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/* Resolve the position of one partition (committed offset, range check,
+** auto.offset.reset).  *pbChanged is set if it differs from pPart->iPos. */
+static int streamResolve(StreamCtx *p, const char *zGroup, int eReset,
+                         StreamPart *pPart, int *pbChanged, char **pzErr){
+  i64 iLso = 0, iHwm, iPos = pPart->iPos;
+  int bFound, rc;
+  const char *zT = pPart->zTopic;
+  int iP = pPart->iPartition;
+  *pbChanged = 0;
+  rc = streamGetInt(p, STREAM_STMT_LOG_START, 0, zT, iP, &iLso, &bFound,
+                    pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamHighWatermark(p, zT, iP, &iHwm, pzErr);
+  if( rc ) return rc;
+  if( iPos<0 ){
+    rc = streamGetInt(p, STREAM_STMT_COMMITTED_GET, zGroup, zT, iP, &iPos,
+                      &bFound, pzErr);
+    if( rc ) return rc;
+    if( !bFound ){
+      if( eReset==STREAM_RESET_NONE ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "group %s has no committed offset for %s/%d and auto.offset.reset"
+            " is none (log start offset %lld, high watermark %lld)",
+            zGroup, zT, iP, iLso, iHwm);
+      }
+      iPos = eReset==STREAM_RESET_EARLIEST ? iLso : iHwm;
+    }
+  }
+  if( iPos<iLso || iPos>iHwm ){
+    if( eReset==STREAM_RESET_NONE ){
+      return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+          "offset %lld of group %s on %s/%d is out of range: log start offset"
+          " %lld, high watermark %lld, and auto.offset.reset is none"
+          " (Kafka's OFFSET_OUT_OF_RANGE)",
+          iPos, zGroup, zT, iP, iLso, iHwm);
+    }
+    iPos = eReset==STREAM_RESET_EARLIEST ? iLso : iHwm;
+  }
+  if( iPos!=pPart->iPos ){
+    *pbChanged = 1;
+    pPart->iPos = iPos;
+  }
+  return SQLITE_OK;
+}
+
+static int streamPositionSet(StreamCtx *p, const char *zGroup,
+                             const char *zTopic, i64 iPartition, i64 iPos,
+                             char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_POSITION_SET, pzErr);
+  int rc;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, iPartition);
+  sqlite3_bind_int64(pStmt, 4, iPos);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/* Fetch up to nLimit messages of one partition from its position into
+** pRes; *pnBytes accumulates value+key+headers bytes. */
+static int streamFetch(StreamCtx *p, StreamPart *pPart, i64 nLimit,
+                       i64 nMaxBytes, i64 *pnBytes, StreamPollResult *pRes,
+                       char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_FETCH, pzErr);
+  int rc = SQLITE_OK, nGot = 0;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, pPart->zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, pPart->iPartition);
+  sqlite3_bind_int64(pStmt, 3, pPart->iPos);
+  sqlite3_bind_int64(pStmt, 4, nLimit);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    StreamPollRow *pRow;
+    int j;
+    if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
+    if( pRes->nRow==pRes->nAlloc ){
+      int nNew = pRes->nAlloc ? pRes->nAlloc*2 : 64;
+      StreamPollRow *aNew = sqlite3_realloc64(pRes->aRow, sizeof(*aNew)*nNew);
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      pRes->aRow = aNew;
+      pRes->nAlloc = nNew;
+    }
+    pRow = &pRes->aRow[pRes->nRow];
+    for(j=0; j<7; j++){
+      pRow->apVal[j] = sqlite3_value_dup(sqlite3_column_value(pStmt, j));
+      if( pRow->apVal[j]==0 ) rc = SQLITE_NOMEM;
+    }
+    pRes->nRow++;
+    if( rc ) break;
+    *pnBytes += sqlite3_column_bytes(pStmt, 3) + sqlite3_column_bytes(pStmt, 4)
+              + sqlite3_column_bytes(pStmt, 5);
+    pPart->iPos = sqlite3_column_int64(pStmt, 2) + 1;
+    nGot++;
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_reset(pStmt);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+  }else{
+    sqlite3_reset(pStmt);
+  }
+  pPart->nGot += nGot;
+  pPart->bMore = (nGot==nLimit);
+  return rc;
+}
+
+/* Commit the positions of a member's partitions that moved past the
+** committed offset.  The caller has checked the membership. */
+static int streamCommitPositions(StreamCtx *p, const char *zGroup,
+                                 const StreamPart *aPart, int nPart,
+                                 i64 *pnCommitted, char **pzErr){
+  int i, rc = SQLITE_OK;
+  *pnCommitted = 0;
+  for(i=0; rc==SQLITE_OK && i<nPart; i++){
+    i64 iCommitted = -1;
+    int bFound;
+    if( aPart[i].iPos<0 ) continue;
+    rc = streamGetInt(p, STREAM_STMT_COMMITTED_GET, zGroup, aPart[i].zTopic,
+                      aPart[i].iPartition, &iCommitted, &bFound, pzErr);
+    if( rc==SQLITE_OK && (!bFound || iCommitted!=aPart[i].iPos) ){
+      rc = sqlite3StreamCommitRaw(p, zGroup, aPart[i].zTopic,
+                                  aPart[i].iPartition, aPart[i].iPos, 0,
+                                  pzErr);
+      (*pnCommitted)++;
+    }
+  }
+  return rc;
+}
+
+int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
+                            const char *zMember, i64 *pnCommitted,
+                            char **pzErr){
+  StreamPart *aPart = 0;
+  int nPart = 0;
+  int rc = sqlite3StreamMemberCheck(p, zGroup, zMember, 0, pzErr);
+  *pnCommitted = 0;
+  if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart,
+                                           pzErr);
+  if( rc==SQLITE_OK ) rc = streamCommitPositions(p, zGroup, aPart, nPart,
+                                                 pnCommitted, pzErr);
+  streamPartsFree(aPart, nPart);
+  return rc;
+}
+
+/* Sleep for about nUs microseconds. */
+static void streamSleepUs(i64 nUs){
+  struct timespec ts;
+  ts.tv_sec = (time_t)(nUs/1000000);
+  ts.tv_nsec = (long)((nUs%1000000)*1000);
+  nanosleep(&ts, 0);
+}
+
+/* Number of partitions in aPart (resolved positions, or the committed
+** offset / reset rule without writing) that hold messages at or after
+** their position, read on connection db (the main one, or the auxiliary
+** one for a long poll inside a statement). */
+static int streamAvailable(StreamCtx *p, sqlite3 *db, const char *zGroup,
+                           int eReset, const StreamPart *aPart, int nPart,
+                           i64 *pnAvail){
+  sqlite3_stmt *pStmt = 0;
+  int rc, i;
+  *pnAvail = 0;
+  rc = sqlite3_prepare_v2(db,
+      "SELECT coalesce((SELECT offset+1 FROM _stream_messages WHERE topic=?1"
+      " AND partition=?2 ORDER BY offset DESC LIMIT 1),"
+      " (SELECT next_offset FROM _stream_partitions WHERE topic=?1"
+      " AND partition=?2), 0),"
+      " (SELECT offset FROM _stream_offsets WHERE group_id=?3 AND topic=?1"
+      " AND partition=?2)", -1, &pStmt, 0);
+  if( rc ) return rc;
+  for(i=0; i<nPart; i++){
+    if( aPart[i].bPaused ) continue;
+    sqlite3_bind_text(pStmt, 1, aPart[i].zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, aPart[i].iPartition);
+    sqlite3_bind_text(pStmt, 3, zGroup, -1, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      i64 iHwm = sqlite3_column_int64(pStmt, 0);
+      i64 iPos = aPart[i].iPos;
+      if( iPos<0 ){
+        if( sqlite3_column_type(pStmt, 1)!=SQLITE_NULL ){
+          iPos = sqlite3_column_int64(pStmt, 1);
+        }else{
+          iPos = eReset==STREAM_RESET_EARLIEST ? 0 : iHwm;
+        }
+      }
+      if( iHwm>iPos ) (*pnAvail)++;
+    }
+    sqlite3_reset(pStmt);
+  }
+  STREAM_UNUSED(p);
+  return sqlite3_finalize(pStmt);
+}
+
+/* Wait up to nWaitMs for messages on the partitions, checking on db. */
+static int streamWaitOn(StreamCtx *p, sqlite3 *db, const char *zGroup,
+                        int eReset, const StreamPart *aPart, int nPart,
+                        i64 nWaitMs, i64 *pnAvail){
+  i64 iStart = sqlite3StreamNow(p);
+  i64 nSleep = 250;            /* microseconds, doubling to 8 ms */
+  int rc;
+  for(;;){
+    rc = streamAvailable(p, db, zGroup, eReset, aPart, nPart, pnAvail);
+    if( rc==SQLITE_BUSY ) rc = SQLITE_OK, *pnAvail = 0;
+    if( rc || *pnAvail>0 ) return rc;
+    if( sqlite3StreamNow(p) - iStart >= nWaitMs ) return SQLITE_OK;
+    streamSleepUs(nSleep);
+    if( nSleep<8000 ) nSleep *= 2;
+  }
+}
+
+/* The auxiliary read-only connection for long polls inside a statement,
+** or NULL if the database has no file (memory, temporary) or is not in
+** WAL mode (in rollback mode our read lock would keep producers out). */
+static sqlite3 *streamAuxDb(StreamCtx *p){
+  const char *zFile = sqlite3_db_filename(p->db, "main");
+  sqlite3_stmt *pStmt = 0;
+  int bWal = 0;
+  if( zFile==0 || zFile[0]==0 ) return 0;
+  if( sqlite3_prepare_v2(p->db, "PRAGMA main.journal_mode", -1, &pStmt, 0)
+      ==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    bWal = sqlite3_stricmp((const char*)sqlite3_column_text(pStmt, 0),
+                           "wal")==0;
+  }
+  sqlite3_finalize(pStmt);
+  if( !bWal ) return 0;
+  if( p->dbAux==0 ){
+    if( sqlite3_open_v2(zFile, &p->dbAux, SQLITE_OPEN_READONLY, 0)
+        !=SQLITE_OK ){
+      sqlite3_close_v2(p->dbAux);
+      p->dbAux = 0;
+      return 0;
+    }
+    sqlite3_busy_timeout(p->dbAux, 100);
+  }
+  return p->dbAux;
+}
+
+int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
+                      i64 nWaitMs, i64 *pnAvail, char **pzErr){
+  StreamMember m;
+  StreamPart *aPart = 0;
+  int nPart = 0, rc;
+  *pnAvail = 0;
+  if( nWaitMs<0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+                            "wait_ms must be >= 0, got %lld", nWaitMs);
+  }
+  rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
+  if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart,
+                                           pzErr);
+  if( rc==SQLITE_OK ){
+    /* Called as the only thing in its statement (SELECT stream_wait(...)),
+    ** with no transaction open, each check sees the latest commits. */
+    sqlite3 *db = p->db;
+    if( !sqlite3_get_autocommit(p->db) ){
+      db = streamAuxDb(p);
+      if( db==0 ) nWaitMs = 0, db = p->db;
+    }
+    rc = streamWaitOn(p, db, zGroup, m.eReset, aPart, nPart, nWaitMs, pnAvail);
+    if( rc ) rc = sqlite3StreamDbErr(db, pzErr, rc);
+  }
+  streamPartsFree(aPart, nPart);
+  return rc;
+}
+
+int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
+                      i64 nMax, i64 nWaitMs, StreamPollResult *pRes,
+                      char **pzErr){
+  StreamMember m;
+  StreamPart *aPart = 0;
+  int nPart = 0, nActive = 0, i, rc;
+  i64 nBytes = 0, iNow, nQuota, nLeft;
+
+  memset(pRes, 0, sizeof(*pRes));
+  if( nMax==0 || nMax<-1 ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+                            "max_records must be >= 1, got %lld", nMax);
+  }
+  if( nWaitMs<0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+                            "wait_ms must be >= 0, got %lld", nWaitMs);
+  }
+
+  /* A long poll waits before writing anything: a write lock held while
+  ** waiting would keep the producers out. */
+  if( nWaitMs>0 && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ){
+    rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart, pzErr);
+    if( rc==SQLITE_OK && nPart>0 ){
+      sqlite3 *dbAux = streamAuxDb(p);
+      i64 nAvail = 0;
+      rc = streamAvailable(p, p->db, zGroup, STREAM_RESET_LATEST, aPart, nPart,
+                           &nAvail);
+      if( rc==SQLITE_OK && nAvail==0 && dbAux ){
+        rc = streamWaitOn(p, dbAux, zGroup, STREAM_RESET_LATEST, aPart, nPart,
+                          nWaitMs, &nAvail);
+      }
+      if( rc ) rc = sqlite3StreamDbErr(dbAux ? dbAux : p->db, pzErr, rc);
+    }
+    streamPartsFree(aPart, nPart);
+    aPart = 0;
+    nPart = 0;
+    if( rc ) return rc;
+  }
+
+  rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
+  if( rc ) return rc;
+  if( nMax<0 ) nMax = m.maxPollRecords;
+  iNow = sqlite3StreamNow(p);
+  rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart, pzErr);
+  if( rc ) return rc;
+
+  /* Auto-commit what the previous polls returned (Kafka's at-least-once). */
+  if( m.bAutoCommit
+   && (m.autoCommittedAt<0 || iNow - m.autoCommittedAt>=m.autoCommitIntervalMs)){
+    i64 n;
+    rc = streamCommitPositions(p, zGroup, aPart, nPart, &n, pzErr);
+    if( rc==SQLITE_OK ){
+      char *zSql = sqlite3_mprintf("UPDATE _stream_members SET"
+          " autocommitted_at=%lld WHERE group_id=%Q AND member_id=%Q",
+          iNow, zGroup, zMember);
+      rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+      if( rc && rc!=SQLITE_NOMEM ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+  }
+
+  /* Resolve the positions of the unpaused partitions. */
+  for(i=0; rc==SQLITE_OK && i<nPart; i++){
+    int bChanged;
+    if( aPart[i].bPaused ) continue;
+    nActive++;
+    rc = streamResolve(p, zGroup, m.eReset, &aPart[i], &bChanged, pzErr);
+    if( rc==SQLITE_OK && bChanged ){
+      rc = streamPositionSet(p, zGroup, aPart[i].zTopic, aPart[i].iPartition,
+                             aPart[i].iPos, pzErr);
+    }
+  }
+
+  /* Fetch: a quota per partition from a rotating start, then the rest. */
+  if( rc==SQLITE_OK && nActive>0 ){
+    int iPass;
+    nQuota = (nMax + nActive - 1) / nActive;
+    nLeft = nMax;
+    for(iPass=0; iPass<2 && nLeft>0 && rc==SQLITE_OK; iPass++){
+      int k;
+      for(k=0; k<nPart && nLeft>0 && rc==SQLITE_OK; k++){
+        StreamPart *pPart = &aPart[(k + m.pollCursor) % nPart];
+        i64 nLimit;
+        if( pPart->bPaused ) continue;
+        if( iPass==1 && !pPart->bMore ) continue;
+        if( pRes->nRow>0 && nBytes>=m.fetchMaxBytes ) break;
+        nLimit = iPass==0 ? (nQuota<nLeft ? nQuota : nLeft) : nLeft;
+        rc = streamFetch(p, pPart, nLimit, m.fetchMaxBytes, &nBytes, pRes,
+                         pzErr);
+        nLeft = nMax - pRes->nRow;
+      }
+    }
+  }
+  for(i=0; rc==SQLITE_OK && i<nPart; i++){
+    if( aPart[i].nGot>0 ){
+      rc = streamPositionSet(p, zGroup, aPart[i].zTopic, aPart[i].iPartition,
+                             aPart[i].iPos, pzErr);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_BEAT, pzErr);
+    if( pStmt==0 ){
+      rc = SQLITE_ERROR;
+    }else{
+      sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+      sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+      sqlite3_bind_int64(pStmt, 3, iNow);
+      sqlite3_bind_int(pStmt, 4, 1);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+      if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+  }
+  streamPartsFree(aPart, nPart);
+  if( rc ) sqlite3StreamPollResultFree(pRes);
+  return rc;
+}
+
+/* Resolve a seek target: an offset, 'earliest' or 'latest'. */
+static int streamTarget(StreamCtx *p, const char *zTopic, i64 iPartition,
+                        sqlite3_value *pTarget, i64 *piOffset, char **pzErr){
+  i64 iLso = 0, iHwm;
+  int bFound, rc;
+  rc = streamGetInt(p, STREAM_STMT_LOG_START, 0, zTopic, iPartition, &iLso,
+                    &bFound, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamHighWatermark(p, zTopic, (int)iPartition, &iHwm, pzErr);
+  }
+  if( rc ) return rc;
+  if( sqlite3_value_type(pTarget)==SQLITE_INTEGER ){
+    *piOffset = sqlite3_value_int64(pTarget);
+    if( *piOffset<iLso || *piOffset>iHwm ){
+      return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+          "offset %lld out of range for %s/%lld: %lld (log start offset)"
+          " to %lld (high watermark)", *piOffset, zTopic, iPartition,
+          iLso, iHwm);
+    }
+    return SQLITE_OK;
+  }
+  if( sqlite3_value_type(pTarget)==SQLITE_TEXT ){
+    const char *z = (const char*)sqlite3_value_text(pTarget);
+    if( z && strcmp(z, "earliest")==0 ){ *piOffset = iLso; return SQLITE_OK; }
+    if( z && strcmp(z, "latest")==0 ){ *piOffset = iHwm; return SQLITE_OK; }
+  }
+  return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+      "seek target must be an offset, 'earliest' or 'latest'");
+}
+
+int sqlite3StreamSeek(StreamCtx *p, const char *zGroup, const char *zTopic,
+                      i64 iPartition, sqlite3_value *pTarget, i64 *piOffset,
+                      char **pzErr){
+  StreamTopic t;
+  sqlite3_stmt *pStmt = 0;
+  int rc, bAssigned = 0;
+  if( zGroup==0 || zGroup[0]==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISUSE, "group id must be text");
+  }
+  rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
+                                                       pzErr);
+  if( rc==SQLITE_OK ) rc = streamTarget(p, zTopic, iPartition, pTarget,
+                                        piOffset, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
+  if( rc ) return rc;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM _stream_assignments"
+      " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, iPartition);
+  bAssigned = sqlite3_step(pStmt)==SQLITE_ROW;
+  sqlite3_finalize(pStmt);
+  if( bAssigned ){
+    /* Kafka's seek: the owner's next poll starts there. */
+    return streamPositionSet(p, zGroup, zTopic, iPartition, *piOffset, pzErr);
+  }
+  /* No live owner: reset the committed offset (kafka-consumer-groups
+  ** --reset-offsets). */
+  return sqlite3StreamCommitRaw(p, zGroup, zTopic, iPartition, *piOffset, 0,
+                                pzErr);
+}
+
+int sqlite3StreamPause(StreamCtx *p, const char *zGroup, const char *zMember,
+                       const char *zTopic, i64 iPartition, int bPause,
+                       char **pzErr){
+  int bOwns, rc;
+  char *zSql;
+  rc = sqlite3StreamMemberCheck(p, zGroup, zMember, 0, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamOwns(p, zGroup, zMember, zTopic,
+                                             iPartition, &bOwns, pzErr);
+  if( rc ) return rc;
+  if( !bOwns ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "member %s of group %s is not assigned %s/%lld", zMember, zGroup,
+        zTopic, iPartition);
+  }
+  zSql = sqlite3_mprintf("UPDATE _stream_assignments SET paused=%d"
+      " WHERE group_id=%Q AND topic=%Q AND partition=%lld",
+      bPause, zGroup, zTopic, iPartition);
+  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if( rc && rc!=SQLITE_NOMEM ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return rc;
+}
+
+int sqlite3StreamOffsetForTime(StreamCtx *p, const char *zTopic,
+                               i64 iPartition, i64 iTime, i64 *piOffset,
+                               char **pzErr){
+  StreamTopic t;
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
+                                                       pzErr);
+  if( rc ) return rc;
+  *piOffset = -1;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT min(offset) FROM stream_messages WHERE topic=?1 AND"
+      " partition=?2 AND timestamp>=?3", -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iPartition);
+  sqlite3_bind_int64(pStmt, 3, iTime);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    *piOffset = sqlite3_column_int64(pStmt, 0);
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
+                            const char *zMember, const char *zTopic,
+                            i64 iPartition, i64 iOffset, const char *zReason,
+                            i64 *piDlqOffset, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  StreamTopic t;
+  StreamMsg msg;
+  char *zDlq = 0, *zHeaders = 0;
+  sqlite3_value *pKey = 0, *pValue = 0;
+  i64 iPos = -1, n;
+  int bOwns, rc, bFound;
+
+  rc = sqlite3StreamMemberCheck(p, zGroup, zMember, 0, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
+                                                       pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamOwns(p, zGroup, zMember, zTopic,
+                                             iPartition, &bOwns, pzErr);
+  if( rc ) return rc;
+  if( !bOwns ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "member %s of group %s is not assigned %s/%lld", zMember, zGroup,
+        zTopic, iPartition);
+  }
+  if( zReason==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
+                            "reason must be text, not NULL");
+  }
+  zDlq = sqlite3_mprintf("%s.dlq", zTopic);
+  if( zDlq==0 ) return SQLITE_NOMEM;
+  if( strlen(zDlq)>STREAM_MAX_TOPIC_NAME ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "dead-letter topic name %s.dlq would exceed %d characters",
+        zTopic, STREAM_MAX_TOPIC_NAME);
+    goto out;
+  }
+
+  /* The message and its new headers. */
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT key, value, json_patch(coalesce(headers, '{}'), json_object("
+      "'dlq.topic', topic, 'dlq.partition', partition, 'dlq.offset', offset,"
+      " 'dlq.group', ?4, 'dlq.reason', ?5, 'dlq.timestamp', timestamp))"
+      " FROM stream_messages WHERE topic=?1 AND partition=?2 AND offset=?3",
+      -1, &pStmt, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iPartition);
+  sqlite3_bind_int64(pStmt, 3, iOffset);
+  sqlite3_bind_text(pStmt, 4, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 5, zReason, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    pKey = sqlite3_value_dup(sqlite3_column_value(pStmt, 0));
+    pValue = sqlite3_value_dup(sqlite3_column_value(pStmt, 1));
+    zHeaders = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 2));
+    if( !pKey || !pValue || !zHeaders ) rc = SQLITE_NOMEM;
+  }else{
+    rc = sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
+        "no message at %s/%lld offset %lld", zTopic, iPartition, iOffset);
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  if( rc ) goto out;
+
+  /* The dead-letter topic, created like its source if missing. */
+  rc = sqlite3StreamTopicGet(p, zDlq, &t, 0);
+  if( rc==SQLITE_NOTFOUND ){
+    rc = sqlite3StreamTopicCreate(p, zDlq, t.nPartition>0 ? t.nPartition : 1,
+                                  0, pzErr);
+  }
+  if( rc ) goto out;
+  memset(&msg, 0, sizeof(msg));
+  rc = sqlite3StreamMsgField(&msg, 0, pKey, "key", pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamMsgField(&msg, 1, pValue, "value",
+                                                 pzErr);
+  if( rc ) goto out;
+  msg.iPartition = -1;         /* the DLQ's own partitioner */
+  msg.iTimestamp = -1;
+  msg.zHeaders = zHeaders;
+  msg.nHeaders = (int)strlen(zHeaders);
+  rc = sqlite3StreamProduce(p, zDlq, &msg, 0, piDlqOffset, pzErr);
+  if( rc ) goto out;
+
+  /* Commit past the message (and move the position there if behind). */
+  rc = sqlite3_prepare_v2(p->db, "SELECT position FROM _stream_assignments"
+      " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pStmt, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, iPartition);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    iPos = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  if( iPos<iOffset+1 ){
+    rc = streamPositionSet(p, zGroup, zTopic, iPartition, iOffset+1, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamGetInt(p, STREAM_STMT_COMMITTED_GET, zGroup, zTopic, iPartition,
+                      &n, &bFound, pzErr);
+  }
+  if( rc==SQLITE_OK && (!bFound || n<iOffset+1) ){
+    rc = sqlite3StreamCommitRaw(p, zGroup, zTopic, iPartition, iOffset+1, 0,
+                                pzErr);
+  }
+
+ out:
+  sqlite3_value_free(pKey);
+  sqlite3_value_free(pValue);
+  sqlite3_free(zHeaders);
+  sqlite3_free(zDlq);
+  return rc;
+}

@@ -1,0 +1,900 @@
+/*
+** group.c - consumer group membership: join, heartbeat, leave, session
+** expiry, rebalancing and fencing.
+**
+** Kafka's group coordinator is a broker; here every connection that
+** notices a change acts as coordinator, inside its own SQLite transaction
+** (SQLite serialises writers, so the outcome is the same whoever acts):
+**
+**   - A join (or re-join) of a member id, a leave, the expiry of a member
+**     (no heartbeat for session.timeout.ms, or no poll for
+**     max.poll.interval.ms), and a change in the partition count of a
+**     subscribed topic each bump the group's generation and recompute the
+**     whole assignment with the group's strategy (ext/assign.c).
+**   - Partitions that keep their owner keep its in-flight position; the
+**     others start again from the committed offset (at-least-once, as
+**     Kafka).
+**   - Fencing: each join of a member id gets a new incarnation number; the
+**     connection that joined remembers it (StreamIncarnation), and every
+**     member-scoped call checks it.  A zombie - a process that stalled
+**     past its session timeout, or whose member id joined again
+**     elsewhere - gets a clear error and cannot commit or poll.
+*/
+#include "streamInt.h"
+#include <cjson/cJSON.h>
+#include <string.h>
+
+/* Longest group or member id. */
+#define STREAM_MAX_ID 255
+/* Most topics one member may subscribe to. */
+#define STREAM_MAX_SUBSCRIPTION 1000
+
+struct StreamIncarnation {
+  char *zGroup;                /* Group id (same allocation) */
+  char *zMember;               /* Member id (same allocation) */
+  i64 iIncarnation;            /* Incarnation joined on this connection */
+  StreamIncarnation *pNext;    /* Next entry */
+};
+
+void sqlite3StreamGroupFree(StreamCtx *p){
+  while( p->pIncarn ){
+    StreamIncarnation *pNext = p->pIncarn->pNext;
+    sqlite3_free(p->pIncarn);
+    p->pIncarn = pNext;
+  }
+  if( p->dbAux ){
+    sqlite3_close_v2(p->dbAux);
+    p->dbAux = 0;
+  }
+  if( p->xRebalanceDestroy ) p->xRebalanceDestroy(p->pRebalanceArg);
+  p->xRebalanceDestroy = 0;
+}
+
+static StreamIncarnation **streamIncarnFind(StreamCtx *p, const char *zGroup,
+                                            const char *zMember){
+  StreamIncarnation **pp;
+  for(pp=&p->pIncarn; *pp; pp=&(*pp)->pNext){
+    if( strcmp((*pp)->zGroup, zGroup)==0
+     && strcmp((*pp)->zMember, zMember)==0 ) return pp;
+  }
+  return pp;
+}
+
+static void streamIncarnForget(StreamCtx *p, const char *zGroup,
+                               const char *zMember){
+  StreamIncarnation **pp = streamIncarnFind(p, zGroup, zMember);
+  if( *pp ){
+    StreamIncarnation *pDel = *pp;
+    *pp = pDel->pNext;
+    sqlite3_free(pDel);
+  }
+}
+
+static int streamIncarnSet(StreamCtx *p, const char *zGroup,
+                           const char *zMember, i64 iInc){
+  size_t nG = strlen(zGroup), nM = strlen(zMember);
+  StreamIncarnation *pNew;
+  streamIncarnForget(p, zGroup, zMember);
+  pNew = sqlite3_malloc64(sizeof(*pNew) + nG + nM + 2);
+  if( pNew==0 ) return SQLITE_NOMEM;
+  pNew->zGroup = (char*)&pNew[1];
+  pNew->zMember = pNew->zGroup + nG + 1;
+  memcpy(pNew->zGroup, zGroup, nG+1);
+  memcpy(pNew->zMember, zMember, nM+1);
+  pNew->iIncarnation = iInc;
+  pNew->pNext = p->pIncarn;
+  p->pIncarn = pNew;
+  return SQLITE_OK;
+}
+
+static int streamIdCheck(const char *zId, const char *zWhat, char **pzErr){
+  size_t n;
+  if( zId==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
+                            "%s must be text, not NULL", zWhat);
+  }
+  n = strlen(zId);
+  if( n==0 || n>STREAM_MAX_ID ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "%s must be 1 to %d bytes, got %d", zWhat, STREAM_MAX_ID, (int)n);
+  }
+  return SQLITE_OK;
+}
+
+/* Run zSql with text/integer arguments bound from a format string:
+** 't' = const char*, 'i' = i64.  Returns the step's result code mapped to
+** SQLITE_OK (DONE/ROW) or the error. */
+static int streamRun(StreamCtx *p, char **pzErr, const char *zSql,
+                     const char *zTypes, ...){
+  sqlite3_stmt *pStmt = 0;
+  va_list ap;
+  int rc, i;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  va_start(ap, zTypes);
+  for(i=0; zTypes[i]; i++){
+    if( zTypes[i]=='t' ){
+      const char *z = va_arg(ap, const char*);
+      sqlite3_bind_text(pStmt, i+1, z, -1, SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_int64(pStmt, i+1, va_arg(ap, i64));
+    }
+  }
+  va_end(ap);
+  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/* A loaded member, for the assignor. */
+typedef struct StreamGrpMember StreamGrpMember;
+struct StreamGrpMember {
+  char *zId;                   /* Member id */
+  cJSON *pTopics;              /* Subscription (JSON array of strings) */
+  i64 iJoined;                 /* joined_at */
+};
+
+/* Emit the stream.rebalance event (CDC topic and C callback). */
+static int streamRebalanceEvent(StreamCtx *p, const char *zGroup,
+                                i64 iGen, const char *zMembers,
+                                const char *zAssign, char **pzErr){
+  char *zCdc = 0;
+  char *zEvent;
+  sqlite3_str *pStr;
+  int rc = sqlite3StreamCdcPrepare(p, 0, &zCdc, pzErr);
+  if( rc ) return rc;
+  if( zCdc==0 && p->xCdc==0 && p->xRebalance==0 ) return SQLITE_OK;
+  pStr = sqlite3_str_new(p->db);
+  sqlite3_str_appendall(pStr, "{\"type\":\"stream.rebalance\",\"groupId\":");
+  sqlite3StreamJsonQuote(pStr, zGroup, (int)strlen(zGroup));
+  sqlite3_str_appendf(pStr, ",\"generation\":%lld,\"members\":%s,"
+                      "\"assignment\":%s}", iGen, zMembers, zAssign);
+  zEvent = sqlite3_str_finish(pStr);
+  if( zEvent==0 ){
+    sqlite3_free(zCdc);
+    return SQLITE_NOMEM;
+  }
+  if( p->xRebalance ) p->xRebalance(p->pRebalanceArg, zEvent,
+                                    (int)strlen(zEvent));
+  rc = sqlite3StreamCdcEmit(p, zCdc, zGroup, zEvent, pzErr);
+  sqlite3_free(zEvent);
+  sqlite3_free(zCdc);
+  return rc;
+}
+
+/*
+** Recompute the assignment of zGroup and store it: generation + 1.
+*/
+static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  StreamGrpMember *aMem = 0;
+  int nMem = 0, nAlloc = 0;
+  char **azTopic = 0;
+  int *aPart = 0, *aOwner = 0;
+  u8 *aSub = 0;
+  int nTopic = 0, nTotal = 0;
+  char *zStrategy = 0;
+  cJSON *pAssign = 0, *pTriples = 0, *pMembers = 0, *pSnap = 0;
+  char *zAssign = 0, *zTriples = 0, *zMembers = 0, *zSnap = 0;
+  int rc, i, j, k;
+  i64 iGen = 0, iNow = sqlite3StreamNow(p);
+  int iLeader = -1;
+
+  /* Members, sorted by id. */
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT member_id, topics, joined_at FROM _stream_members"
+      " WHERE group_id=?1 ORDER BY member_id", -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    StreamGrpMember *pM;
+    if( nMem==nAlloc ){
+      int nNew = nAlloc ? nAlloc*2 : 8;
+      StreamGrpMember *aNew = sqlite3_realloc64(aMem, sizeof(*aNew)*nNew);
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      aMem = aNew;
+      nAlloc = nNew;
+    }
+    pM = &aMem[nMem];
+    pM->zId = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    pM->pTopics = cJSON_Parse((const char*)sqlite3_column_text(pStmt, 1));
+    pM->iJoined = sqlite3_column_int64(pStmt, 2);
+    nMem++;
+    if( pM->zId==0 || pM->pTopics==0 ){ rc = SQLITE_NOMEM; break; }
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_finalize(pStmt);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+  }else{
+    sqlite3_finalize(pStmt);
+  }
+  pStmt = 0;
+  if( rc ) goto out;
+
+  /* Topics: the union of the subscriptions, sorted, with partitions. */
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT DISTINCT j.value FROM _stream_members m, json_each(m.topics) j"
+      " WHERE m.group_id=?1 ORDER BY 1", -1, &pStmt, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    char **azNew = sqlite3_realloc64(azTopic, sizeof(char*)*(nTopic+1));
+    int *aNew = sqlite3_realloc64(aPart, sizeof(int)*(nTopic+1));
+    StreamTopic t;
+    if( azNew ) azTopic = azNew;
+    if( aNew ) aPart = aNew;
+    if( azNew==0 || aNew==0 ){ rc = SQLITE_NOMEM; break; }
+    azTopic[nTopic] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( azTopic[nTopic]==0 ){ rc = SQLITE_NOMEM; break; }
+    rc = sqlite3StreamTopicGet(p, azTopic[nTopic], &t, 0);
+    aPart[nTopic] = rc==SQLITE_OK ? t.nPartition : 0;
+    if( rc==SQLITE_NOTFOUND ) rc = SQLITE_OK;
+    nTotal += aPart[nTopic];
+    nTopic++;
+    if( rc ) break;
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_finalize(pStmt);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+  }else{
+    sqlite3_finalize(pStmt);
+  }
+  pStmt = 0;
+  if( rc ) goto out;
+
+  /* Subscription matrix, then the assignor. */
+  aSub = sqlite3_malloc64((i64)nMem*nTopic + 1);
+  aOwner = sqlite3_malloc64(sizeof(int)*((i64)nTotal + 1));
+  if( aSub==0 || aOwner==0 ){ rc = SQLITE_NOMEM; goto out; }
+  memset(aSub, 0, (size_t)nMem*nTopic + 1);
+  for(i=0; i<nMem; i++){
+    const cJSON *pT;
+    cJSON_ArrayForEach(pT, aMem[i].pTopics){
+      for(j=0; j<nTopic; j++){
+        if( cJSON_IsString(pT) && strcmp(pT->valuestring, azTopic[j])==0 ){
+          aSub[i*nTopic+j] = 1;
+        }
+      }
+    }
+    if( iLeader<0 || aMem[i].iJoined<aMem[iLeader].iJoined ) iLeader = i;
+  }
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT strategy FROM _stream_groups WHERE group_id=?1", -1, &pStmt, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    zStrategy = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  if( nMem>0 && nTopic>0 ){
+    StreamAssignInput in;
+    in.nMember = nMem;
+    in.nTopic = nTopic;
+    in.aPartitions = aPart;
+    in.aSub = aSub;
+    sqlite3StreamAssign(
+        (zStrategy && strcmp(zStrategy, "roundrobin")==0)
+          ? STREAM_ASSIGN_ROUNDROBIN : STREAM_ASSIGN_RANGE, &in, aOwner);
+  }
+
+  /* The JSON forms: assignment {member:{topic:[p]}}, triples, members. */
+  pAssign = cJSON_CreateObject();
+  pTriples = cJSON_CreateArray();
+  pMembers = cJSON_CreateArray();
+  pSnap = cJSON_CreateObject();
+  if( !pAssign || !pTriples || !pMembers || !pSnap ){ rc = SQLITE_NOMEM; goto out; }
+  for(i=0; i<nMem; i++){
+    cJSON *pObj = cJSON_AddObjectToObject(pAssign, aMem[i].zId);
+    if( pObj==0 || !cJSON_AddItemToArray(pMembers,
+                                         cJSON_CreateString(aMem[i].zId)) ){
+      rc = SQLITE_NOMEM; goto out;
+    }
+    for(j=0, k=0; j<nTopic; j++){
+      cJSON *pArr = 0;
+      int iP;
+      for(iP=0; iP<aPart[j]; iP++, k++){
+        if( aOwner[k]!=i ) continue;
+        if( pArr==0 ) pArr = cJSON_AddArrayToObject(pObj, azTopic[j]);
+        if( pArr==0 ){ rc = SQLITE_NOMEM; goto out; }
+        cJSON_AddItemToArray(pArr, cJSON_CreateNumber(iP));
+      }
+    }
+  }
+  for(j=0, k=0; j<nTopic; j++){
+    int iP;
+    cJSON_AddItemToObject(pSnap, azTopic[j], cJSON_CreateNumber(aPart[j]));
+    for(iP=0; iP<aPart[j]; iP++, k++){
+      cJSON *pT;
+      if( aOwner[k]<0 ) continue;
+      pT = cJSON_CreateArray();
+      if( pT==0 ){ rc = SQLITE_NOMEM; goto out; }
+      cJSON_AddItemToArray(pT, cJSON_CreateString(azTopic[j]));
+      cJSON_AddItemToArray(pT, cJSON_CreateNumber(iP));
+      cJSON_AddItemToArray(pT, cJSON_CreateString(aMem[aOwner[k]].zId));
+      cJSON_AddItemToArray(pTriples, pT);
+    }
+  }
+  zAssign = cJSON_PrintUnformatted(pAssign);
+  zTriples = cJSON_PrintUnformatted(pTriples);
+  zMembers = cJSON_PrintUnformatted(pMembers);
+  zSnap = cJSON_PrintUnformatted(pSnap);
+  if( !zAssign || !zTriples || !zMembers || !zSnap ){
+    rc = SQLITE_NOMEM;
+    goto out;
+  }
+
+  /* Store: group row, then the assignment rows. */
+  rc = streamRun(p, pzErr,
+      "INSERT INTO _stream_groups(group_id, generation, leader, members,"
+      " assignment, updated_at, topic_partitions)"
+      " VALUES(?1, 1, ?2, ?3, ?4, ?5, ?6)"
+      " ON CONFLICT(group_id) DO UPDATE SET generation=generation+1,"
+      " leader=excluded.leader, members=excluded.members,"
+      " assignment=excluded.assignment, updated_at=excluded.updated_at,"
+      " topic_partitions=excluded.topic_partitions",
+      "ttttit", zGroup, iLeader>=0 ? aMem[iLeader].zId : (const char*)0,
+      zMembers, zAssign, iNow, zSnap);
+  if( rc ) goto out;
+  rc = streamRun(p, pzErr,
+      "DELETE FROM _stream_assignments WHERE group_id=?1 AND NOT EXISTS("
+      " SELECT 1 FROM json_each(?2) j WHERE j.value->>0=topic"
+      " AND j.value->>1=partition)", "tt", zGroup, zTriples);
+  if( rc ) goto out;
+  rc = streamRun(p, pzErr,
+      "INSERT INTO _stream_assignments(group_id, topic, partition, member_id)"
+      " SELECT ?1, j.value->>0, j.value->>1, j.value->>2 FROM json_each(?2) j"
+      " WHERE true ON CONFLICT(group_id, topic, partition) DO UPDATE SET"
+      " position=CASE WHEN member_id=excluded.member_id THEN position END,"
+      " paused=CASE WHEN member_id=excluded.member_id THEN paused ELSE 0 END,"
+      " member_id=excluded.member_id", "tt", zGroup, zTriples);
+  if( rc ) goto out;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT generation FROM _stream_groups WHERE group_id=?1", -1, &pStmt, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) iGen = sqlite3_column_int64(pStmt, 0);
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  rc = streamRebalanceEvent(p, zGroup, iGen, zMembers, zAssign, pzErr);
+
+ out:
+  for(i=0; i<nMem; i++){
+    sqlite3_free(aMem[i].zId);
+    cJSON_Delete(aMem[i].pTopics);
+  }
+  for(i=0; i<nTopic; i++) sqlite3_free(azTopic[i]);
+  sqlite3_free(aMem);
+  sqlite3_free(azTopic);
+  sqlite3_free(aPart);
+  sqlite3_free(aSub);
+  sqlite3_free(aOwner);
+  sqlite3_free(zStrategy);
+  cJSON_Delete(pAssign);
+  cJSON_Delete(pTriples);
+  cJSON_Delete(pMembers);
+  cJSON_Delete(pSnap);
+  cJSON_free(zAssign);
+  cJSON_free(zTriples);
+  cJSON_free(zMembers);
+  cJSON_free(zSnap);
+  return rc;
+}
+
+int sqlite3StreamGroupExpire(StreamCtx *p, const char *zGroup, int *pnLive,
+                             char **pzErr){
+  sqlite3_stmt *pStmt;
+  int rc, nDel;
+  if( pnLive ) *pnLive = 0;
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_EXPIRE, pzErr);
+  if( pStmt==0 ){
+    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK : SQLITE_ERROR;
+  }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, sqlite3StreamNow(p));
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  nDel = sqlite3_changes(p->db);
+  if( nDel>0 ){
+    rc = streamRebalance(p, zGroup, pzErr);
+    if( rc ) return rc;
+  }
+  if( pnLive ){
+    sqlite3_stmt *pCnt = 0;
+    rc = sqlite3_prepare_v2(p->db,
+        "SELECT count(*) FROM _stream_members WHERE group_id=?1", -1, &pCnt, 0);
+    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    sqlite3_bind_text(pCnt, 1, zGroup, -1, SQLITE_STATIC);
+    if( sqlite3_step(pCnt)==SQLITE_ROW ) *pnLive = sqlite3_column_int(pCnt, 0);
+    sqlite3_finalize(pCnt);
+  }
+  return SQLITE_OK;
+}
+
+/* Parsed join options. */
+typedef struct StreamJoinOpts StreamJoinOpts;
+struct StreamJoinOpts {
+  const char *zStrategy;       /* "range" or "roundrobin" */
+  i64 sessionTimeoutMs;        /* session.timeout.ms */
+  i64 maxPollIntervalMs;       /* max.poll.interval.ms */
+  int eReset;                  /* auto.offset.reset */
+  int bAutoCommit;             /* enable.auto.commit */
+  i64 autoCommitIntervalMs;    /* auto.commit.interval.ms */
+  i64 maxPollRecords;          /* max.poll.records */
+  i64 fetchMaxBytes;           /* fetch.max.bytes */
+};
+
+static const char *const azReset[] = { "earliest", "latest", "none", 0 };
+
+static int streamOptInt(const cJSON *pV, i64 iMin, i64 iMax, i64 *pOut,
+                        const char *zKey, char **pzErr){
+  i64 v;
+  if( cJSON_IsNumber(pV) && pV->valuedouble==(double)(i64)pV->valuedouble ){
+    v = (i64)pV->valuedouble;
+  }else if( cJSON_IsString(pV) && pV->valuestring[0] ){
+    char *zEnd = 0;
+    v = strtoll(pV->valuestring, &zEnd, 10);
+    if( *zEnd ) goto bad;
+  }else{
+    goto bad;
+  }
+  if( v<iMin || v>iMax ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "option %s must be between %lld and %lld, got %lld",
+        zKey, iMin, iMax, v);
+  }
+  *pOut = v;
+  return SQLITE_OK;
+ bad:
+  return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+                          "option %s must be an integer", zKey);
+}
+
+static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
+                             char **pzNorm, char **pzErr){
+  cJSON *pRoot = 0, *pNorm = 0;
+  const cJSON *pItem;
+  int rc = SQLITE_OK;
+  pO->zStrategy = "range";
+  pO->sessionTimeoutMs = 45000;
+  pO->maxPollIntervalMs = 300000;
+  pO->eReset = STREAM_RESET_LATEST;
+  pO->bAutoCommit = 1;
+  pO->autoCommitIntervalMs = 5000;
+  pO->maxPollRecords = 500;
+  pO->fetchMaxBytes = 52428800;
+  if( zJson ){
+    if( sqlite3StreamJsonCheck(zJson, strlen(zJson))!=STREAM_JSON_OBJECT ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+                              "join options must be a JSON object");
+    }
+    pRoot = cJSON_Parse(zJson);
+    if( pRoot==0 ) return SQLITE_NOMEM;
+  }
+  cJSON_ArrayForEach(pItem, pRoot){
+    const char *zKey = pItem->string;
+    if( strcmp(zKey, "strategy")==0 ){
+      const char *z = cJSON_IsString(pItem) ? pItem->valuestring : "";
+      if( strcmp(z, "range")==0 ) pO->zStrategy = "range";
+      else if( strcmp(z, "roundrobin")==0 ) pO->zStrategy = "roundrobin";
+      else{
+        rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "unknown strategy %s%s%s: use range or roundrobin",
+            cJSON_IsString(pItem) ? "\"" : "",
+            cJSON_IsString(pItem) ? z : "(not a string)",
+            cJSON_IsString(pItem) ? "\"" : "");
+      }
+    }else if( strcmp(zKey, "session.timeout.ms")==0 ){
+      rc = streamOptInt(pItem, 1, 86400000, &pO->sessionTimeoutMs, zKey, pzErr);
+    }else if( strcmp(zKey, "max.poll.interval.ms")==0 ){
+      rc = streamOptInt(pItem, 1, 2147483647, &pO->maxPollIntervalMs, zKey,
+                        pzErr);
+    }else if( strcmp(zKey, "auto.commit.interval.ms")==0 ){
+      rc = streamOptInt(pItem, 0, 2147483647, &pO->autoCommitIntervalMs, zKey,
+                        pzErr);
+    }else if( strcmp(zKey, "max.poll.records")==0 ){
+      rc = streamOptInt(pItem, 1, 2147483647, &pO->maxPollRecords, zKey,
+                        pzErr);
+    }else if( strcmp(zKey, "fetch.max.bytes")==0 ){
+      rc = streamOptInt(pItem, 0, 2147483647, &pO->fetchMaxBytes, zKey, pzErr);
+    }else if( strcmp(zKey, "enable.auto.commit")==0 ){
+      if( cJSON_IsBool(pItem) ){
+        pO->bAutoCommit = cJSON_IsTrue(pItem);
+      }else if( cJSON_IsString(pItem)
+             && (strcmp(pItem->valuestring, "true")==0
+              || strcmp(pItem->valuestring, "false")==0) ){
+        pO->bAutoCommit = pItem->valuestring[0]=='t';
+      }else{
+        rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+                              "option enable.auto.commit must be true or false");
+      }
+    }else if( strcmp(zKey, "auto.offset.reset")==0 ){
+      int i;
+      for(i=0; azReset[i]; i++){
+        if( cJSON_IsString(pItem) && strcmp(pItem->valuestring, azReset[i])==0 ){
+          break;
+        }
+      }
+      if( azReset[i]==0 ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "option auto.offset.reset must be one of: earliest, latest, none");
+      }else{
+        pO->eReset = i;
+      }
+    }else{
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "unknown join option: %s (known: strategy, session.timeout.ms,"
+          " max.poll.interval.ms, auto.offset.reset, enable.auto.commit,"
+          " auto.commit.interval.ms, max.poll.records, fetch.max.bytes)",
+          zKey);
+    }
+    if( rc ) break;
+  }
+  cJSON_Delete(pRoot);
+  if( rc ) return rc;
+  pNorm = cJSON_CreateObject();
+  if( pNorm==0 ) return SQLITE_NOMEM;
+  cJSON_AddStringToObject(pNorm, "strategy", pO->zStrategy);
+  cJSON_AddNumberToObject(pNorm, "session.timeout.ms",
+                          (double)pO->sessionTimeoutMs);
+  cJSON_AddNumberToObject(pNorm, "max.poll.interval.ms",
+                          (double)pO->maxPollIntervalMs);
+  cJSON_AddStringToObject(pNorm, "auto.offset.reset", azReset[pO->eReset]);
+  cJSON_AddBoolToObject(pNorm, "enable.auto.commit", pO->bAutoCommit);
+  cJSON_AddNumberToObject(pNorm, "auto.commit.interval.ms",
+                          (double)pO->autoCommitIntervalMs);
+  cJSON_AddNumberToObject(pNorm, "max.poll.records",
+                          (double)pO->maxPollRecords);
+  cJSON_AddNumberToObject(pNorm, "fetch.max.bytes", (double)pO->fetchMaxBytes);
+  {
+    char *z = cJSON_PrintUnformatted(pNorm);
+    *pzNorm = z ? sqlite3_mprintf("%s", z) : 0;
+    cJSON_free(z);
+  }
+  cJSON_Delete(pNorm);
+  return *pzNorm ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Validate the subscription: a JSON array of 1..1000 existing topic names;
+** *pzSorted receives it sorted and without duplicates. */
+static int streamJoinTopics(StreamCtx *p, const char *zJson, char **pzSorted,
+                            char **pzErr){
+  cJSON *pRoot, *pOut = 0;
+  const cJSON *pItem;
+  const char **az = 0;
+  int n = 0, i, j, rc = SQLITE_OK;
+  if( sqlite3StreamJsonCheck(zJson, strlen(zJson))!=STREAM_JSON_ARRAY ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "topics must be a JSON array of topic names, e.g. '[\"orders\"]'");
+  }
+  pRoot = cJSON_Parse(zJson);
+  if( pRoot==0 ) return SQLITE_NOMEM;
+  n = cJSON_GetArraySize(pRoot);
+  if( n<1 || n>STREAM_MAX_SUBSCRIPTION ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "topics must name 1 to %d topics, got %d", STREAM_MAX_SUBSCRIPTION, n);
+    goto out;
+  }
+  az = sqlite3_malloc64(sizeof(char*)*n);
+  if( az==0 ){ rc = SQLITE_NOMEM; goto out; }
+  i = 0;
+  cJSON_ArrayForEach(pItem, pRoot){
+    StreamTopic t;
+    if( !cJSON_IsString(pItem) ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+                            "topics must be a JSON array of strings");
+      goto out;
+    }
+    rc = sqlite3StreamTopicGet(p, pItem->valuestring, &t, pzErr);
+    if( rc ) goto out;
+    /* insertion sort, dropping duplicates */
+    for(j=i; j>0 && strcmp(az[j-1], pItem->valuestring)>0; j--) az[j] = az[j-1];
+    if( j>0 && strcmp(az[j-1], pItem->valuestring)==0 ){
+      for(; j<i; j++) az[j] = az[j+1];
+      continue;
+    }
+    az[j] = pItem->valuestring;
+    i++;
+  }
+  pOut = cJSON_CreateStringArray(az, i);
+  if( pOut==0 ){ rc = SQLITE_NOMEM; goto out; }
+  {
+    char *z = cJSON_PrintUnformatted(pOut);
+    *pzSorted = z ? sqlite3_mprintf("%s", z) : 0;
+    cJSON_free(z);
+    if( *pzSorted==0 ) rc = SQLITE_NOMEM;
+  }
+ out:
+  sqlite3_free(az);
+  cJSON_Delete(pOut);
+  cJSON_Delete(pRoot);
+  return rc;
+}
+
+int sqlite3StreamAssignmentJson(StreamCtx *p, const char *zGroup,
+                                const char *zMember, char **pzJson,
+                                char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  *pzJson = 0;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT json_extract(assignment, '$.\"' || ?2 || '\"') FROM"
+      " _stream_groups WHERE group_id=?1", -1, &pStmt, 0);
+  if( rc ){
+    if( sqlite3StreamNoStorage(p->db) ) goto unknown;
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    *pzJson = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( *pzJson==0 ) rc = SQLITE_NOMEM;
+  }
+  if( sqlite3_finalize(pStmt)!=SQLITE_OK && rc==SQLITE_OK ){
+    return sqlite3StreamDbErr(p->db, pzErr, SQLITE_ERROR);
+  }
+  if( rc || *pzJson ) return rc;
+ unknown:
+  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
+                          "unknown member %s of group %s", zMember, zGroup);
+}
+
+int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
+                      const char *zTopics, const char *zOptions,
+                      char **pzJson, char **pzErr){
+  StreamJoinOpts o;
+  char *zSorted = 0, *zNorm = 0, *zAssign = 0, *zStrategy = 0;
+  sqlite3_stmt *pStmt = 0;
+  i64 iInc = 1, iGen = 0, iNow;
+  int rc, nLive = 0;
+
+  *pzJson = 0;
+  rc = streamIdCheck(zGroup, "group id", pzErr);
+  if( rc==SQLITE_OK ) rc = streamIdCheck(zMember, "member id", pzErr);
+  if( rc==SQLITE_OK && zTopics==0 ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_MISUSE, "topics must be text, not NULL");
+  }
+  if( rc==SQLITE_OK ) rc = streamJoinTopics(p, zTopics, &zSorted, pzErr);
+  if( rc==SQLITE_OK ) rc = streamJoinOptions(zOptions, &o, &zNorm, pzErr);
+  if( rc ) goto out;
+  rc = sqlite3StreamEnsureSchema(p, pzErr);
+  if( rc ) goto out;
+
+  /* Expire the dead, then check the strategy against the live others. */
+  rc = sqlite3StreamGroupExpire(p, zGroup, &nLive, pzErr);
+  if( rc ) goto out;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT g.strategy, (SELECT count(*) FROM _stream_members m"
+      " WHERE m.group_id=g.group_id AND m.member_id<>?2)"
+      " FROM _stream_groups g WHERE g.group_id=?1", -1, &pStmt, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_int(pStmt, 1)>0 ){
+    zStrategy = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( zStrategy==0 ) rc = SQLITE_NOMEM;
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  if( rc ) goto out;
+  if( zStrategy && strcmp(zStrategy, o.zStrategy)!=0 ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "group %s uses strategy %s; member %s asked for %s"
+        " (Kafka's INCONSISTENT_GROUP_PROTOCOL)",
+        zGroup, zStrategy, zMember, o.zStrategy);
+    goto out;
+  }
+
+  iNow = sqlite3StreamNow(p);
+  rc = streamRun(p, pzErr,
+      "INSERT INTO _stream_groups(group_id, generation, members, assignment,"
+      " updated_at, strategy) VALUES(?1, 0, '[]', '{}', ?2, ?3)"
+      " ON CONFLICT(group_id) DO UPDATE SET strategy=excluded.strategy",
+      "tit", zGroup, iNow, o.zStrategy);
+  if( rc ) goto out;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT incarnation FROM _stream_members"
+      " WHERE group_id=?1 AND member_id=?2", -1, &pStmt, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) iInc = sqlite3_column_int64(pStmt, 0)+1;
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  rc = streamRun(p, pzErr,
+      "INSERT INTO _stream_members(group_id, member_id, incarnation, topics,"
+      " options, session_timeout_ms, max_poll_interval_ms, auto_commit,"
+      " auto_commit_interval_ms, max_poll_records, fetch_max_bytes,"
+      " auto_offset_reset, joined_at, heartbeat_at)"
+      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)"
+      " ON CONFLICT(group_id, member_id) DO UPDATE SET"
+      " incarnation=excluded.incarnation, topics=excluded.topics,"
+      " options=excluded.options,"
+      " session_timeout_ms=excluded.session_timeout_ms,"
+      " max_poll_interval_ms=excluded.max_poll_interval_ms,"
+      " auto_commit=excluded.auto_commit,"
+      " auto_commit_interval_ms=excluded.auto_commit_interval_ms,"
+      " max_poll_records=excluded.max_poll_records,"
+      " fetch_max_bytes=excluded.fetch_max_bytes,"
+      " auto_offset_reset=excluded.auto_offset_reset,"
+      " heartbeat_at=excluded.heartbeat_at, polled_at=NULL,"
+      " autocommitted_at=NULL",
+      "ttittiiiiiiii", zGroup, zMember, iInc, zSorted, zNorm,
+      o.sessionTimeoutMs, o.maxPollIntervalMs, (i64)o.bAutoCommit,
+      o.autoCommitIntervalMs, o.maxPollRecords, o.fetchMaxBytes,
+      (i64)o.eReset, iNow);
+  if( rc ) goto out;
+  /* A re-joining member starts again from the committed offsets. */
+  rc = streamRun(p, pzErr,
+      "UPDATE _stream_assignments SET position=NULL, paused=0"
+      " WHERE group_id=?1 AND member_id=?2", "tt", zGroup, zMember);
+  if( rc ) goto out;
+  rc = streamRebalance(p, zGroup, pzErr);
+  if( rc ) goto out;
+  rc = streamIncarnSet(p, zGroup, zMember, iInc);
+  if( rc ) goto out;
+
+  rc = sqlite3StreamAssignmentJson(p, zGroup, zMember, &zAssign, pzErr);
+  if( rc ) goto out;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT json_object('generation', generation, 'leader', leader,"
+      " 'assignment', json(?2)) FROM _stream_groups WHERE group_id=?1",
+      -1, &pStmt, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zAssign, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pzJson = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( *pzJson==0 ) rc = SQLITE_NOMEM;
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  STREAM_UNUSED(iGen);
+
+ out:
+  sqlite3_free(zSorted);
+  sqlite3_free(zNorm);
+  sqlite3_free(zAssign);
+  sqlite3_free(zStrategy);
+  return rc;
+}
+
+/* Rebalance if a subscribed topic's partition count changed (or the topic
+** was deleted) since the assignment was computed. */
+static int streamSnapshotCheck(StreamCtx *p, const char *zGroup,
+                               char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GROUP_SNAPSHOT,
+                                          pzErr);
+  int rc, bChanged = 0;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  while( !bChanged && sqlite3_step(pStmt)==SQLITE_ROW ){
+    StreamTopic t;
+    const char *zTopic = (const char*)sqlite3_column_text(pStmt, 0);
+    int nWas = sqlite3_column_int(pStmt, 1);
+    rc = sqlite3StreamTopicGet(p, zTopic, &t, 0);
+    if( rc==SQLITE_NOTFOUND ) t.nPartition = 0;
+    else if( rc ) break;
+    if( t.nPartition!=nWas ) bChanged = 1;
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( bChanged ) return streamRebalance(p, zGroup, pzErr);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamMemberCheck(StreamCtx *p, const char *zGroup,
+                             const char *zMember, StreamMember *pM,
+                             char **pzErr){
+  StreamIncarnation **pp;
+  sqlite3_stmt *pStmt;
+  i64 iInc = -1;
+  int rc;
+
+  rc = streamIdCheck(zGroup, "group id", pzErr);
+  if( rc==SQLITE_OK ) rc = streamIdCheck(zMember, "member id", pzErr);
+  if( rc ) return rc;
+  pp = streamIncarnFind(p, zGroup, zMember);
+  if( *pp==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "member %s has not joined group %s on this connection"
+        " (call stream_join first)", zMember, zGroup);
+  }
+  rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
+  if( rc ) return rc;
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_GET, pzErr);
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    iInc = sqlite3_column_int64(pStmt, 0);
+    if( pM ){
+      pM->iGeneration = sqlite3_column_int64(pStmt, 1);
+      pM->bAutoCommit = sqlite3_column_int(pStmt, 2);
+      pM->autoCommitIntervalMs = sqlite3_column_int64(pStmt, 3);
+      pM->maxPollRecords = sqlite3_column_int64(pStmt, 4);
+      pM->fetchMaxBytes = sqlite3_column_int64(pStmt, 5);
+      pM->eReset = sqlite3_column_int(pStmt, 6);
+      pM->autoCommittedAt = sqlite3_column_int64(pStmt, 7);
+      pM->pollCursor = sqlite3_column_int64(pStmt, 8);
+    }
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( iInc<0 ){
+    streamIncarnForget(p, zGroup, zMember);
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "unknown member %s of group %s: it left or expired"
+        " (session.timeout.ms or max.poll.interval.ms exceeded);"
+        " re-join with stream_join (Kafka's UNKNOWN_MEMBER_ID)",
+        zMember, zGroup);
+  }
+  if( iInc!=(*pp)->iIncarnation ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "member %s of group %s was fenced: it joined again elsewhere"
+        " (Kafka's FENCED_INSTANCE_ID)", zMember, zGroup);
+  }
+  rc = streamSnapshotCheck(p, zGroup, pzErr);
+  if( rc ) return rc;
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_BEAT, pzErr);
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, sqlite3StreamNow(p));
+  sqlite3_bind_int(pStmt, 4, 0);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( pM ){
+    /* the generation may have moved with a rebalance just now */
+    sqlite3_stmt *pG = 0;
+    if( sqlite3_prepare_v2(p->db, "SELECT generation FROM _stream_groups"
+            " WHERE group_id=?1", -1, &pG, 0)==SQLITE_OK ){
+      sqlite3_bind_text(pG, 1, zGroup, -1, SQLITE_STATIC);
+      if( sqlite3_step(pG)==SQLITE_ROW ){
+        pM->iGeneration = sqlite3_column_int64(pG, 0);
+      }
+    }
+    sqlite3_finalize(pG);
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamLeave(StreamCtx *p, const char *zGroup, const char *zMember,
+                       char **pzErr){
+  StreamMember m;
+  i64 n;
+  int rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
+  if( rc ) return rc;
+  /* Kafka commits on close when auto-commit is on. */
+  if( m.bAutoCommit ){
+    rc = sqlite3StreamCommitSync(p, zGroup, zMember, &n, pzErr);
+    if( rc ) return rc;
+  }
+  rc = streamRun(p, pzErr,
+      "DELETE FROM _stream_members WHERE group_id=?1 AND member_id=?2",
+      "tt", zGroup, zMember);
+  if( rc==SQLITE_OK ) rc = streamRebalance(p, zGroup, pzErr);
+  if( rc==SQLITE_OK ) streamIncarnForget(p, zGroup, zMember);
+  return rc;
+}
+
+int sqlite3StreamOwns(StreamCtx *p, const char *zGroup, const char *zMember,
+                      const char *zTopic, i64 iPartition, int *pbOwns,
+                      char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_OWNS, pzErr);
+  int rc;
+  *pbOwns = 0;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, iPartition);
+  sqlite3_bind_text(pStmt, 4, zMember, -1, SQLITE_STATIC);
+  *pbOwns = sqlite3_step(pStmt)==SQLITE_ROW;
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}

@@ -1,0 +1,673 @@
+/*
+** maintain.c - scheduling of retention and log compaction, and their SQL
+** surface:
+**
+**   stream_maintain([topic])           -> JSON summary of what was done
+**   stream_compact(topic [, partition]) -> number of messages removed
+**   stream_compaction([topic])         -> JSON array: per compacted
+**                                         partition, dirty ratio, clean
+**                                         point, ...
+**   stream_vfs_default(on)             -> name of the default VFS after
+**
+** and, through the "stream" shim VFS (ext/vfs.c), PRAGMA stream_compact
+** and PRAGMA stream_compaction, which land in sqlite3StreamPragma().
+**
+** Three ways in, one set of engines (ext/retention.c, ext/compact.c):
+**
+**   - amortised, inside produce: sqlite3StreamMaintainHook() looks at a
+**     partition once every STREAM_MAINTAIN_EVERY messages (when the new
+**     offset o has (o+1) % EVERY == 0, so no counter is kept) and then
+**     deletes at most STREAM_MAINTAIN_BATCH expired messages and cleans at
+**     most as many dirty ones.  Bounded work in 1 produce call in 256.
+**   - explicit: stream_maintain() runs every due task completely:
+**     retention (exact byte count), and a full compaction of each
+**     partition whose dirty ratio or max.compaction.lag.ms says so.
+**   - stream_compact() / PRAGMA stream_compact('t') compact now, whatever
+**     the dirty ratio (the head and min.compaction.lag.ms still apply).
+**
+** Atomicity: each partition's work runs inside a SAVEPOINT, so an error
+** (or a ROLLBACK of the caller's transaction) leaves the partition as it
+** was.  The explicit functions refuse to run inside a statement that
+** writes (SQLite cannot open a savepoint there); the produce hook then
+** runs without one and returns its errors, so that the enclosing
+** statement fails as a whole.
+**
+** Security: every function here writes or reveals storage details, so all
+** are SQLITE_DIRECTONLY (see ext/func.c).
+*/
+#include "maintain.h"
+#include <string.h>
+
+/* Name of the savepoint wrapping each unit of maintenance. */
+#define STREAM_MNT_SAVEPOINT "stream_maintain"
+
+int sqlite3StreamMntPrepare(StreamCtx *p, const char *zSql,
+                            sqlite3_stmt **ppStmt, char **pzErr){
+  int rc = sqlite3_prepare_v2(p->db, zSql, -1, ppStmt, 0);
+  if( rc!=SQLITE_OK ){
+    *ppStmt = 0;
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
+                             StreamTopicConfig *pCfg, int *pnPart,
+                             char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT config, partitions FROM _stream_topics WHERE name=?1",
+      -1, &pStmt, 0);
+  if( rc!=SQLITE_OK ){
+    if( sqlite3StreamNoStorage(p->db) ) goto not_found;
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zCfg = (const char*)sqlite3_column_text(pStmt, 0);
+    if( pnPart ) *pnPart = sqlite3_column_int(pStmt, 1);
+    rc = sqlite3StreamConfigParse(pCfg, zCfg, 0, pzErr);
+    sqlite3_finalize(pStmt);
+    return rc;
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+ not_found:
+  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
+                          zTopic);
+}
+
+static void streamMntDefaults(StreamCleaner *pS){
+  memset(pS, 0, sizeof(*pS));
+  pS->iTarget = -1;
+  pS->iCleanedAt = -1;
+  pS->iSizeOffset = -1;
+}
+
+int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
+                            StreamCleaner *pS, char **pzErr){
+  static const char zSql[] =
+      "SELECT clean_offset, clean_count, coalesce(target_offset,-1),"
+      " mark_offset, mark_at, horizon_offset, coalesce(cleaned_at,-1),"
+      " removed, coalesce(size_offset,-1), size_bytes"
+      " FROM _stream_cleaner WHERE topic=?1 AND partition=?2";
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  streamMntDefaults(pS);
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  if( rc!=SQLITE_OK && sqlite3StreamNoStorage(p->db) ){
+    /* A database made before these tables existed: create them. */
+    rc = sqlite3StreamEnsureSchema(p, pzErr);
+    if( rc ) return rc;
+    rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  }
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    pS->iCleanOffset = sqlite3_column_int64(pStmt, 0);
+    pS->nCleanCount = sqlite3_column_int64(pStmt, 1);
+    pS->iTarget = sqlite3_column_int64(pStmt, 2);
+    pS->iMarkOffset = sqlite3_column_int64(pStmt, 3);
+    pS->iMarkAt = sqlite3_column_int64(pStmt, 4);
+    pS->iHorizon = sqlite3_column_int64(pStmt, 5);
+    pS->iCleanedAt = sqlite3_column_int64(pStmt, 6);
+    pS->nRemoved = sqlite3_column_int64(pStmt, 7);
+    pS->iSizeOffset = sqlite3_column_int64(pStmt, 8);
+    pS->nSizeBytes = sqlite3_column_int64(pStmt, 9);
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamCleanerPut(StreamCtx *p, const char *zTopic, int iPart,
+                            const StreamCleaner *pS, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3StreamMntPrepare(p,
+      "INSERT OR REPLACE INTO _stream_cleaner(topic, partition, clean_offset,"
+      " clean_count, target_offset, mark_offset, mark_at, horizon_offset,"
+      " cleaned_at, removed, size_offset, size_bytes)"
+      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_bind_int64(pStmt, 3, pS->iCleanOffset);
+  sqlite3_bind_int64(pStmt, 4, pS->nCleanCount);
+  if( pS->iTarget>=0 ) sqlite3_bind_int64(pStmt, 5, pS->iTarget);
+  sqlite3_bind_int64(pStmt, 6, pS->iMarkOffset);
+  sqlite3_bind_int64(pStmt, 7, pS->iMarkAt);
+  sqlite3_bind_int64(pStmt, 8, pS->iHorizon);
+  if( pS->iCleanedAt>=0 ) sqlite3_bind_int64(pStmt, 9, pS->iCleanedAt);
+  sqlite3_bind_int64(pStmt, 10, pS->nRemoved);
+  if( pS->iSizeOffset>=0 ) sqlite3_bind_int64(pStmt, 11, pS->iSizeOffset);
+  sqlite3_bind_int64(pStmt, 12, pS->nSizeBytes);
+  sqlite3_step(pStmt);
+  rc = sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
+                           i64 iHwm, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3StreamMntPrepare(p,
+      "UPDATE _stream_partitions SET next_offset=?3"
+      " WHERE topic=?1 AND partition=?2 AND next_offset<?3", &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_bind_int64(pStmt, 3, iHwm);
+  sqlite3_step(pStmt);
+  rc = sqlite3_finalize(pStmt);
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
+                           char **pzErr){
+  char *zSql = sqlite3_mprintf("SAVEPOINT %s", zName);
+  int rc;
+  *pbOpen = 0;
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK ){
+    *pbOpen = 1;
+  }else if( rc==SQLITE_BUSY
+         && strstr(sqlite3_errmsg(p->db), "statements in progress") ){
+    rc = SQLITE_OK;            /* inside a writing statement: no savepoint */
+  }else{
+    rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  return rc;
+}
+
+int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
+                              int rc){
+  if( bOpen ){
+    char *zSql = rc==SQLITE_OK
+        ? sqlite3_mprintf("RELEASE %s", zName)
+        : sqlite3_mprintf("ROLLBACK TO %s; RELEASE %s", zName, zName);
+    int rc2 = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    /* The topic cache may describe rolled back state: drop it. */
+    if( rc!=SQLITE_OK ) sqlite3StreamCacheClear(p);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
+}
+
+/* Does the configuration ask for any maintenance at all? */
+static int streamMntWanted(const StreamTopicConfig *pCfg){
+  if( pCfg->eCleanup & STREAM_CLEANUP_COMPACT ) return 1;
+  return (pCfg->eCleanup & STREAM_CLEANUP_DELETE)
+      && (pCfg->retentionMs>=0 || pCfg->retentionBytes>=0);
+}
+
+/* A JSON summary being built: the tasks array and the totals. */
+typedef struct StreamMntReport StreamMntReport;
+struct StreamMntReport {
+  sqlite3_str *pTasks;         /* "[{...},{...}" so far (no closing ']') */
+  int nTask;                   /* Entries in pTasks */
+  i64 nDeleted;                /* Messages deleted by retention */
+  i64 nCompacted;              /* Messages removed by compaction */
+};
+
+static void streamMntTask(StreamMntReport *pR, const char *zTopic, int iPart,
+                          const char *zTask, i64 nRemoved,
+                          const char *zField, i64 iValue){
+  if( pR==0 || pR->pTasks==0 ) return;
+  sqlite3_str_appendall(pR->pTasks, pR->nTask ? "," : "[");
+  sqlite3_str_appendall(pR->pTasks, "{\"topic\":");
+  sqlite3StreamJsonQuote(pR->pTasks, zTopic, (int)strlen(zTopic));
+  sqlite3_str_appendf(pR->pTasks,
+      ",\"partition\":%d,\"task\":\"%s\",\"removed\":%lld,\"%s\":%lld}",
+      iPart, zTask, nRemoved, zField, iValue);
+  pR->nTask++;
+}
+
+/*
+** Maintain one partition: retention then compaction, inside a savepoint.
+** eMode: 0 amortised (bounded), 1 stream_maintain (what is due, fully),
+** 2 forced compaction (stream_compact, PRAGMA stream_compact('t')).
+*/
+#define STREAM_MNT_AUTO    0
+#define STREAM_MNT_DUE     1
+#define STREAM_MNT_COMPACT 2
+
+static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
+                              const StreamTopicConfig *pCfg, int eMode,
+                              StreamMntReport *pR, i64 *pnRemoved,
+                              int *pbIsolated, char **pzErr){
+  StreamCleaner s, s0;
+  i64 iNow = sqlite3StreamNow(p);
+  i64 nDel = 0, nComp = 0, iLogStart = 0;
+  int bOpen = 0, bRan = 0;
+  int rc;
+
+  rc = sqlite3StreamSavepoint(p, STREAM_MNT_SAVEPOINT, &bOpen, pzErr);
+  if( rc ) return rc;
+  if( pbIsolated ) *pbIsolated = bOpen;
+  if( !bOpen && eMode!=STREAM_MNT_AUTO ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
+        "maintenance cannot run inside a statement that writes"
+        " (call it in a statement of its own)");
+  }
+  rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &s, pzErr);
+  s0 = s;
+  if( rc==SQLITE_OK && eMode!=STREAM_MNT_COMPACT ){
+    rc = sqlite3StreamRetention(p, zTopic, iPart, pCfg, iNow,
+                                eMode==STREAM_MNT_AUTO ? STREAM_MAINTAIN_BATCH
+                                                       : -1,
+                                &s, &nDel, &iLogStart, pzErr);
+  }
+  if( rc==SQLITE_OK && (pCfg->eCleanup & STREAM_CLEANUP_COMPACT) ){
+    if( eMode==STREAM_MNT_AUTO ){
+      rc = sqlite3StreamCompactStep(p, zTopic, iPart, pCfg, iNow,
+                                    STREAM_MAINTAIN_BATCH, &s, &nComp, pzErr);
+    }else{
+      int bDue = 1;
+      if( eMode==STREAM_MNT_DUE ){
+        i64 iHwm = 0, iUpper = 0;
+        double r;
+        rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
+        if( rc==SQLITE_OK ){
+          rc = sqlite3StreamCompactUpper(p, zTopic, iPart, pCfg, iNow, iHwm,
+                                         &iUpper, pzErr);
+        }
+        if( rc==SQLITE_OK ){
+          rc = sqlite3StreamCompactDue(p, zTopic, iPart, pCfg, iNow, &s,
+                                       iUpper, &r, &bDue, pzErr);
+        }
+      }
+      if( rc==SQLITE_OK && bDue ){
+        rc = sqlite3StreamCompactFull(p, zTopic, iPart, pCfg, iNow, &s,
+                                      &nComp, pzErr);
+        bRan = 1;
+      }
+    }
+  }
+  if( rc==SQLITE_OK && memcmp(&s, &s0, sizeof(s))!=0 ){
+    rc = sqlite3StreamCleanerPut(p, zTopic, iPart, &s, pzErr);
+  }
+  rc = sqlite3StreamSavepointEnd(p, STREAM_MNT_SAVEPOINT, bOpen, rc);
+  if( rc==SQLITE_OK ){
+    if( pR ){
+      pR->nDeleted += nDel;
+      pR->nCompacted += nComp;
+      if( nDel>0 ){
+        streamMntTask(pR, zTopic, iPart, "retention", nDel,
+                      "log_start_offset", iLogStart);
+      }
+      if( bRan ){
+        streamMntTask(pR, zTopic, iPart, "compaction", nComp,
+                      "clean_offset", s.iCleanOffset);
+      }
+    }
+    if( pnRemoved ) *pnRemoved += nDel + nComp;
+  }
+  return rc;
+}
+
+int sqlite3StreamMaintainHook(StreamCtx *p, const char *zTopic, i64 iPart,
+                              i64 iOffset, char **pzErr){
+  StreamTopicConfig cfg;
+  char *zErr = 0;
+  int bIsolated = 0;
+  int rc;
+  if( ((iOffset+1) % STREAM_MAINTAIN_EVERY)!=0 ) return SQLITE_OK;
+  rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, 0, &zErr);
+  if( rc==SQLITE_OK && streamMntWanted(&cfg) ){
+    rc = streamMntPartition(p, zTopic, (int)iPart, &cfg, STREAM_MNT_AUTO,
+                            0, 0, &bIsolated, &zErr);
+  }
+  if( rc!=SQLITE_OK && bIsolated ){
+    /* Isolated and rolled back: the next look (or stream_maintain())
+    ** will retry.  The produce itself succeeded. */
+    sqlite3_log(rc, "stream: maintenance of %s/%lld failed: %s", zTopic,
+                iPart, zErr ? zErr : sqlite3_errstr(rc));
+    rc = SQLITE_OK;
+  }
+  if( rc!=SQLITE_OK ){
+    sqlite3_free(*pzErr);
+    *pzErr = zErr;
+  }else{
+    sqlite3_free(zErr);
+  }
+  return rc;
+}
+
+/* Names of the topics to visit: one (checked) or all, in name order. */
+static int streamMntTopics(StreamCtx *p, const char *zTopic,
+                           sqlite3_stmt **ppStmt, char **pzErr){
+  int rc;
+  if( zTopic ){
+    StreamTopic t;
+    rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+    if( rc ) return rc;
+  }
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT name FROM _stream_topics WHERE ?1 IS NULL OR name=?1"
+      " ORDER BY name", -1, ppStmt, 0);
+  if( rc!=SQLITE_OK ){
+    *ppStmt = 0;
+    if( sqlite3StreamNoStorage(p->db) ) return SQLITE_OK;  /* no topics */
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( zTopic ) sqlite3_bind_text(*ppStmt, 1, zTopic, -1, SQLITE_TRANSIENT);
+  return SQLITE_OK;
+}
+
+/*
+** Run maintenance over one topic or all of them.  eMode as for
+** streamMntPartition; with STREAM_MNT_COMPACT only compacted topics are
+** visited (bCheckPolicy: a topic named explicitly must be one).
+** iPart>=0 restricts it to one partition of zTopic.
+*/
+static int streamMntRun(StreamCtx *p, const char *zTopic, i64 iPart,
+                        int eMode, StreamMntReport *pR, i64 *pnRemoved,
+                        char **pzErr){
+  sqlite3_stmt *pList = 0;
+  char **azName = 0;
+  int nName = 0, i, rc;
+
+  /* Collect the names first: the work below changes the tables. */
+  rc = streamMntTopics(p, zTopic, &pList, pzErr);
+  while( rc==SQLITE_OK && pList && sqlite3_step(pList)==SQLITE_ROW ){
+    char **aNew = sqlite3_realloc64(azName, sizeof(char*)*(nName+1));
+    if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+    azName = aNew;
+    azName[nName] = sqlite3_mprintf("%s", sqlite3_column_text(pList, 0));
+    if( azName[nName]==0 ){ rc = SQLITE_NOMEM; break; }
+    nName++;
+  }
+  if( pList ){
+    int rc2 = sqlite3_finalize(pList);
+    if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
+  }
+  for(i=0; rc==SQLITE_OK && i<nName; i++){
+    StreamTopicConfig cfg;
+    int nPart = 0, j;
+    rc = sqlite3StreamTopicConfig(p, azName[i], &cfg, &nPart, pzErr);
+    if( rc ) break;
+    if( eMode==STREAM_MNT_COMPACT
+     && (cfg.eCleanup & STREAM_CLEANUP_COMPACT)==0 ){
+      if( zTopic ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "cannot compact topic %s: its cleanup.policy is \"delete\""
+            " (compaction needs \"compact\" or \"compact,delete\")",
+            azName[i]);
+      }
+      continue;
+    }
+    if( iPart>=0 && iPart>=nPart ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_RANGE,
+          "partition %lld out of range for topic %s (0..%d)",
+          iPart, azName[i], nPart-1);
+      break;
+    }
+    if( !streamMntWanted(&cfg) ) continue;
+    for(j=0; rc==SQLITE_OK && j<nPart; j++){
+      if( iPart>=0 && j!=iPart ) continue;
+      rc = streamMntPartition(p, azName[i], j, &cfg, eMode, pR, pnRemoved,
+                              0, pzErr);
+    }
+  }
+  for(i=0; i<nName; i++) sqlite3_free(azName[i]);
+  sqlite3_free(azName);
+  return rc;
+}
+
+/* Finish a report as JSON text (sqlite3_malloc'd) or NULL on OOM. */
+static char *streamMntReportFinish(StreamMntReport *pR){
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  char *zTasks = sqlite3_str_finish(pR->pTasks);
+  pR->pTasks = 0;
+  sqlite3_str_appendf(pOut, "{\"deleted\":%lld,\"compacted\":%lld,"
+      "\"tasks\":%s%s}", pR->nDeleted, pR->nCompacted,
+      zTasks ? zTasks : "[", "]");
+  sqlite3_free(zTasks);
+  return sqlite3_str_finish(pOut);
+}
+
+/*
+** The compaction status of the compacted partitions of one topic (or of
+** all), as a JSON array.
+*/
+static int streamMntStatus(StreamCtx *p, const char *zTopic, char **pzOut,
+                           char **pzErr){
+  sqlite3_stmt *pList = 0;
+  sqlite3_str *pOut = sqlite3_str_new(0);
+  i64 iNow = sqlite3StreamNow(p);
+  int n = 0, rc;
+
+  *pzOut = 0;
+  sqlite3_str_appendall(pOut, "[");
+  rc = streamMntTopics(p, zTopic, &pList, pzErr);
+  while( rc==SQLITE_OK && pList && sqlite3_step(pList)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pList, 0);
+    StreamTopicConfig cfg;
+    int nPart = 0, j;
+    rc = sqlite3StreamTopicConfig(p, zName, &cfg, &nPart, pzErr);
+    if( rc || (cfg.eCleanup & STREAM_CLEANUP_COMPACT)==0 ) continue;
+    for(j=0; rc==SQLITE_OK && j<nPart; j++){
+      StreamCleaner s;
+      i64 iHwm = 0, iUpper = 0;
+      double r = 0.0;
+      int bDue = 0;
+      rc = sqlite3StreamCleanerGet(p, zName, j, &s, pzErr);
+      if( rc==SQLITE_OK ){
+        rc = sqlite3StreamHighWatermark(p, zName, j, &iHwm, pzErr);
+      }
+      if( rc==SQLITE_OK ){
+        rc = sqlite3StreamCompactUpper(p, zName, j, &cfg, iNow, iHwm,
+                                       &iUpper, pzErr);
+      }
+      if( rc==SQLITE_OK ){
+        rc = sqlite3StreamCompactDue(p, zName, j, &cfg, iNow, &s, iUpper,
+                                     &r, &bDue, pzErr);
+      }
+      if( rc ) break;
+      sqlite3_str_appendall(pOut, n++ ? ",{\"topic\":" : "{\"topic\":");
+      sqlite3StreamJsonQuote(pOut, zName, (int)strlen(zName));
+      sqlite3_str_appendf(pOut,
+          ",\"partition\":%d,\"clean_offset\":%lld,\"head_offset\":%lld,"
+          "\"high_watermark\":%lld,\"dirty_ratio\":%.4f,"
+          "\"min_cleanable_dirty_ratio\":%!.15g,\"due\":%s,"
+          "\"in_progress\":%s,\"cleaned_at\":",
+          j, s.iCleanOffset, iUpper, iHwm, r, cfg.minCleanableRatio,
+          bDue ? "true" : "false", s.iTarget>=0 ? "true" : "false");
+      if( s.iCleanedAt>=0 ){
+        sqlite3_str_appendf(pOut, "%lld", s.iCleanedAt);
+      }else{
+        sqlite3_str_appendall(pOut, "null");
+      }
+      sqlite3_str_appendf(pOut, ",\"removed\":%lld}", s.nRemoved);
+    }
+  }
+  if( pList ){
+    int rc2 = sqlite3_finalize(pList);
+    if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
+  }
+  sqlite3_str_appendall(pOut, "]");
+  if( rc==SQLITE_OK ){
+    *pzOut = sqlite3_str_finish(pOut);
+    if( *pzOut==0 ) rc = SQLITE_NOMEM;
+  }else{
+    sqlite3_free(sqlite3_str_finish(pOut));
+  }
+  return rc;
+}
+
+int sqlite3StreamPragma(StreamCtx *p, const char *zPragma, const char *zArg,
+                        char **pzOut, char **pzErr){
+  int rc;
+  *pzOut = 0;
+  if( sqlite3_stricmp(zPragma, "stream_compaction")==0 ){
+    return streamMntStatus(p, zArg, pzOut, pzErr);
+  }else{
+    StreamMntReport r;
+    memset(&r, 0, sizeof(r));
+    r.pTasks = sqlite3_str_new(0);
+    /* No argument: every compacted partition that is due.  A topic:
+    ** compact it now, as stream_compact(topic) does. */
+    rc = streamMntRun(p, zArg, -1, zArg ? STREAM_MNT_COMPACT : STREAM_MNT_DUE,
+                      &r, 0, pzErr);
+    if( rc==SQLITE_OK ){
+      /* Only compaction: PRAGMA stream_compact runs no retention. */
+      *pzOut = streamMntReportFinish(&r);
+      if( *pzOut==0 ) rc = SQLITE_NOMEM;
+    }else{
+      sqlite3_free(sqlite3_str_finish(r.pTasks));
+    }
+    return rc;
+  }
+}
+
+/**************************************************************************
+** SQL functions.
+*/
+
+static void streamMntResultErr(sqlite3_context *ctx, int rc, char *zErr){
+  if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+    if( rc==SQLITE_BUSY || rc==SQLITE_LOCKED || rc==SQLITE_FULL
+     || (rc&0xff)==SQLITE_IOERR ){
+      sqlite3_result_error_code(ctx, rc);
+    }
+  }
+  sqlite3_free(zErr);
+}
+
+/* Optional topic-name argument: 1 and *pz (NULL for "all") if valid. */
+static int streamMntArgTopic(sqlite3_context *ctx, int argc,
+                             sqlite3_value **argv, const char **pz){
+  *pz = 0;
+  if( argc<1 || sqlite3_value_type(argv[0])==SQLITE_NULL ) return 1;
+  if( sqlite3_value_type(argv[0])!=SQLITE_TEXT ){
+    sqlite3_result_error(ctx, STREAM_ERR "topic name must be text", -1);
+    return 0;
+  }
+  *pz = (const char*)sqlite3_value_text(argv[0]);
+  if( *pz==0 ){ sqlite3_result_error_nomem(ctx); return 0; }
+  return 1;
+}
+
+/* stream_maintain([topic]) */
+static void streamMntMaintainFunc(sqlite3_context *ctx, int argc,
+                                  sqlite3_value **argv){
+  StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
+  StreamMntReport r;
+  const char *zTopic;
+  char *zErr = 0, *zOut;
+  int rc;
+  if( !streamMntArgTopic(ctx, argc, argv, &zTopic) ) return;
+  memset(&r, 0, sizeof(r));
+  r.pTasks = sqlite3_str_new(0);
+  rc = streamMntRun(p, zTopic, -1, STREAM_MNT_DUE, &r, 0, &zErr);
+  if( rc ){
+    sqlite3_free(sqlite3_str_finish(r.pTasks));
+    streamMntResultErr(ctx, rc, zErr);
+    return;
+  }
+  zOut = streamMntReportFinish(&r);
+  if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}
+
+/* stream_compact(topic [, partition]) */
+static void streamMntCompactFunc(sqlite3_context *ctx, int argc,
+                                 sqlite3_value **argv){
+  StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
+  const char *zTopic;
+  char *zErr = 0;
+  i64 iPart = -1, nRemoved = 0;
+  int rc;
+  if( sqlite3_value_type(argv[0])!=SQLITE_TEXT ){
+    sqlite3_result_error(ctx, STREAM_ERR "topic name must be text", -1);
+    return;
+  }
+  if( !streamMntArgTopic(ctx, argc, argv, &zTopic) ) return;
+  if( argc>1 ){
+    if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER ){
+      sqlite3_result_error(ctx, STREAM_ERR "partition must be an integer",
+                           -1);
+      return;
+    }
+    iPart = sqlite3_value_int64(argv[1]);
+    if( iPart<0 ){
+      StreamTopic t;
+      rc = sqlite3StreamTopicGet(p, zTopic, &t, &zErr);
+      if( rc==SQLITE_OK ){
+        rc = sqlite3StreamPartitionCheck(zTopic, &t, iPart, &zErr);
+      }
+      streamMntResultErr(ctx, rc, zErr);
+      return;
+    }
+  }
+  rc = streamMntRun(p, zTopic, iPart, STREAM_MNT_COMPACT, 0, &nRemoved, &zErr);
+  if( rc ){ streamMntResultErr(ctx, rc, zErr); return; }
+  sqlite3_result_int64(ctx, nRemoved);
+}
+
+/* stream_compaction([topic]) */
+static void streamMntStatusFunc(sqlite3_context *ctx, int argc,
+                                sqlite3_value **argv){
+  StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
+  const char *zTopic;
+  char *zErr = 0, *zOut = 0;
+  int rc;
+  if( !streamMntArgTopic(ctx, argc, argv, &zTopic) ) return;
+  rc = streamMntStatus(p, zTopic, &zOut, &zErr);
+  if( rc ){ streamMntResultErr(ctx, rc, zErr); return; }
+  sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}
+
+/* stream_vfs_default(on): process-wide, like sqlite3_vfs_register(). */
+static void streamMntVfsDefaultFunc(sqlite3_context *ctx, int argc,
+                                    sqlite3_value **argv){
+  const char *zName;
+  STREAM_UNUSED(argc);
+  zName = sqlite3StreamVfsDefault(sqlite3_value_int(argv[0])!=0);
+  if( zName==0 ){
+    sqlite3_result_error(ctx, STREAM_ERR "the stream VFS is not registered",
+                         -1);
+    return;
+  }
+  sqlite3_result_text(ctx, zName, -1, SQLITE_TRANSIENT);
+}
+
+int sqlite3StreamRegisterMaintain(sqlite3 *db, StreamCtx *p){
+  static const struct {
+    const char *zName;
+    int nArg;
+    void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+  } aFunc[] = {
+    { "stream_maintain",    0, streamMntMaintainFunc },
+    { "stream_maintain",    1, streamMntMaintainFunc },
+    { "stream_compact",     1, streamMntCompactFunc },
+    { "stream_compact",     2, streamMntCompactFunc },
+    { "stream_compaction",  0, streamMntStatusFunc },
+    { "stream_compaction",  1, streamMntStatusFunc },
+    { "stream_vfs_default", 1, streamMntVfsDefaultFunc },
+  };
+  int rc = SQLITE_OK;
+  size_t i;
+  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
+    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg,
+                                 SQLITE_UTF8|SQLITE_DIRECTONLY, p,
+                                 aFunc[i].xFunc, 0, 0);
+  }
+#ifdef STREAM_VFS_DEFAULT
+  if( rc==SQLITE_OK ) rc = sqlite3StreamVfsRegister(1);
+#else
+  if( rc==SQLITE_OK ) rc = sqlite3StreamVfsRegister(0);
+#endif
+  return rc;
+}

@@ -1,0 +1,166 @@
+/*
+** retention.c - cleanup.policy=delete: retention.ms and retention.bytes.
+**
+** A partition loses the longest prefix of its messages in which every
+** message is either older than retention.ms (by its timestamp: now -
+** timestamp > retention.ms) or beyond retention.bytes (the partition
+** holds more than retention.bytes bytes, counted as stream_partitions
+** counts them, so the oldest go until it holds at most that many).  Only
+** a prefix ever goes: an old message behind a young one waits for it, so
+** retention never makes a hole.  Then log_start_offset moves to the first
+** remaining offset (the high watermark if none remain).  next_offset is
+** raised to the high watermark before anything is deleted, so that the
+** high watermark never moves back.
+**
+** Byte count: stream_maintain() sums the partition exactly.  The
+** amortised path keeps a running count in _stream_cleaner (size_offset,
+** size_bytes = bytes of the messages below size_offset), catching up on
+** at most 4 x nMax new messages per look; it deletes by size only once
+** the count has caught up.  Deletions made here and by compaction keep
+** the count exact; anything else that deletes messages should reset it
+** (size_offset NULL), which makes the next look recount.
+*/
+#include "maintain.h"
+
+/* Add the bytes of messages [pS->iSizeOffset, iHwm) to the running count,
+** reading at most nMax rows (nMax<0: recount the partition exactly).
+** *pbReady is set when the count covers the whole partition. */
+static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
+                          i64 iHwm, i64 nMax, StreamCleaner *pS,
+                          int *pbReady, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  i64 n = 0, iLast = -1;
+  int rc;
+  if( nMax<0 || pS->iSizeOffset<0 ){
+    pS->iSizeOffset = 0;
+    pS->nSizeBytes = 0;
+  }
+  rc = sqlite3StreamMntPrepare(p,
+      "SELECT offset, " STREAM_MSG_BYTES_SQL " FROM _stream_messages"
+      " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
+      " LIMIT ?4", &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_bind_int64(pStmt, 3, pS->iSizeOffset);
+  sqlite3_bind_int64(pStmt, 4, nMax<0 ? -1 : nMax*4);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    iLast = sqlite3_column_int64(pStmt, 0);
+    pS->nSizeBytes += sqlite3_column_int64(pStmt, 1);
+    n++;
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( nMax>=0 && n==nMax*4 ){
+    pS->iSizeOffset = iLast+1;   /* more to count next time */
+    *pbReady = 0;
+  }else{
+    pS->iSizeOffset = iHwm;
+    *pbReady = 1;
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
+                           const StreamTopicConfig *pCfg, i64 iNow,
+                           i64 nMax, StreamCleaner *pS, i64 *pnDeleted,
+                           i64 *piLogStart, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  i64 iHwm = 0, iBound = -1, nDel = 0, nDelClean = 0, nDelCounted = 0;
+  i64 nRemain = 0, iCutoff = 0;
+  int bBytes = 0, bTime, rc;
+
+  *pnDeleted = 0;
+  if( (pCfg->eCleanup & STREAM_CLEANUP_DELETE)==0 ) return SQLITE_OK;
+  bTime = pCfg->retentionMs>=0;
+  if( !bTime && pCfg->retentionBytes<0 ) return SQLITE_OK;
+  if( bTime ){
+    /* now - timestamp > retention.ms, without overflow */
+    iCutoff = iNow - pCfg->retentionMs;
+  }
+  rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
+  if( rc ) return rc;
+  if( pCfg->retentionBytes>=0 ){
+    rc = streamRetCount(p, zTopic, iPart, iHwm, nMax, pS, &bBytes, pzErr);
+    if( rc ) return rc;
+    nRemain = pS->nSizeBytes;
+  }else{
+    pS->iSizeOffset = -1;      /* not kept while there is no byte limit */
+    pS->nSizeBytes = 0;
+  }
+
+  /* The prefix to delete. */
+  rc = sqlite3StreamMntPrepare(p,
+      "SELECT offset, timestamp, " STREAM_MSG_BYTES_SQL
+      " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+      " ORDER BY offset LIMIT ?3", &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_bind_int64(pStmt, 3, nMax);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    i64 iOff = sqlite3_column_int64(pStmt, 0);
+    i64 iTs = sqlite3_column_int64(pStmt, 1);
+    i64 nByte = sqlite3_column_int64(pStmt, 2);
+    int bExpired = bTime && iTs<iCutoff;
+    int bOver = bBytes && nRemain>pCfg->retentionBytes;
+    if( !bExpired && !bOver ) break;
+    iBound = iOff+1;
+    nDel++;
+    nRemain -= nByte;
+    if( iOff<pS->iSizeOffset ) nDelCounted += nByte;
+    if( iOff<pS->iCleanOffset ) nDelClean++;
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( nDel==0 ) return SQLITE_OK;
+
+  /* next_offset first, the byte count before the rows (a failure half-way
+  ** then undercounts, never overcounts), then the rows, then the log
+  ** start. */
+  rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
+  if( rc ) return rc;
+  if( pS->iSizeOffset>=0 ){
+    if( iBound>=pS->iSizeOffset ){
+      pS->iSizeOffset = iBound;
+      pS->nSizeBytes = 0;
+    }else{
+      pS->nSizeBytes -= nDelCounted;
+    }
+  }
+  pS->nCleanCount -= nDelClean;
+  if( pS->nCleanCount<0 ) pS->nCleanCount = 0;
+  if( pS->iCleanOffset<iBound ){
+    /* Everything the compactor had seen is gone. */
+    pS->iCleanOffset = iBound;
+    pS->nCleanCount = 0;
+  }
+  rc = sqlite3StreamMntPrepare(p,
+      "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
+      " AND offset<?3", &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_bind_int64(pStmt, 3, iBound);
+  sqlite3_step(pStmt);
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+
+  rc = sqlite3StreamMntPrepare(p,
+      "UPDATE _stream_partitions SET log_start_offset=max(log_start_offset,"
+      " coalesce((SELECT offset FROM _stream_messages WHERE topic=?1"
+      " AND partition=?2 ORDER BY offset LIMIT 1), ?3))"
+      " WHERE topic=?1 AND partition=?2 RETURNING log_start_offset",
+      &pStmt, pzErr);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_bind_int64(pStmt, 3, iHwm);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *piLogStart = sqlite3_column_int64(pStmt, 0);
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  *pnDeleted = nDel;
+  return SQLITE_OK;
+}

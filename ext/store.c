@@ -1,0 +1,486 @@
+/*
+** store.c - the object store behind the warm tier, and its one backend
+** today: a local directory.
+**
+**   stream_config('warm.store', 'file:///var/lib/app/warm')
+**
+** The interface (StreamStoreMethods in tier.h) is what an S3 / R2 backend
+** on libcurl will implement next: put an object (streamed, made visible
+** atomically at commit), get a byte range, list by prefix, delete.
+**
+** Local backend.  An object "a/b/c.parquet" is the file ROOT/a/b/c.parquet.
+** A put writes ROOT/a/b/c.parquet.tmp, then at commit: fsync the file,
+** rename it over the final name, fsync the directory.  A crash before the
+** rename leaves only the ".tmp" file; after it, a complete file.  Keys
+** are checked (sqlite3StreamStoreKeyCheck) before any path is built, so
+** nothing outside ROOT is ever opened, written or removed; symbolic links
+** met while listing are skipped.
+*/
+#ifndef _XOPEN_SOURCE
+# define _XOPEN_SOURCE 700
+#endif
+#ifndef _DEFAULT_SOURCE
+# define _DEFAULT_SOURCE
+#endif
+#include "tier.h"
+#include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Longest object key, and deepest directory nesting the list walks. */
+#define STREAM_STORE_MAX_KEY   1024
+#define STREAM_STORE_MAX_DEPTH 8
+
+typedef struct StreamLocalStore StreamLocalStore;
+struct StreamLocalStore {
+  StreamStore base;            /* Base class - must be first */
+  char *zRoot;                 /* Absolute directory, no trailing '/' */
+  int bCreate;                 /* Create the root when first written */
+};
+
+struct StreamStoreUpload {
+  StreamLocalStore *pStore;    /* Store written to */
+  int fd;                      /* Temporary file */
+  char *zTmp;                  /* Its path */
+  char *zPath;                 /* Final path */
+  int bFirst;                  /* No byte written yet (crash point 0) */
+};
+
+struct StreamStoreFile {
+  int fd;                      /* Open file */
+  char *zPath;                 /* Its path (for messages) */
+};
+
+int sqlite3StreamStoreUrlCheck(const char *zUrl, char **pzErr){
+  const char *zPath;
+  size_t i;
+  if( zUrl==0 || strncmp(zUrl, "file://", 7)!=0 || zUrl[7]!='/' ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "invalid warm.store URL \"%s\": expected file:///absolute/path"
+        " (the only store this build supports)", zUrl ? zUrl : "");
+  }
+  zPath = &zUrl[7];
+  for(i=0; zPath[i]; i++){
+    unsigned char c = (unsigned char)zPath[i];
+    if( c<0x20 || c==0x7f || c=='%' || c=='?' || c=='#' ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "invalid warm.store URL \"%s\": control characters, '%%', '?' and"
+          " '#' are not allowed in the path", zUrl);
+    }
+    if( c=='.' && zPath[i-1]=='/' && zPath[i+1]=='.'
+     && (zPath[i+2]=='/' || zPath[i+2]==0) ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "invalid warm.store URL \"%s\": \"..\" is not allowed", zUrl);
+    }
+  }
+  if( i>4096 ){
+    return sqlite3StreamErr(pzErr, SQLITE_TOOBIG,
+        "invalid warm.store URL: path longer than 4096 bytes");
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamStoreKeyCheck(const char *zKey, char **pzErr){
+  size_t i, iComp = 0;
+  if( zKey==0 || zKey[0]==0 || zKey[0]=='/' ){
+    goto bad;
+  }
+  for(i=0; ; i++){
+    char c = zKey[i];
+    if( c=='/' || c==0 ){
+      size_t n = i - iComp;
+      if( n==0 ) goto bad;
+      if( n==1 && zKey[iComp]=='.' ) goto bad;
+      if( n==2 && zKey[iComp]=='.' && zKey[iComp+1]=='.' ) goto bad;
+      if( c==0 ) break;
+      iComp = i+1;
+      continue;
+    }
+    if( !((c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+          || c=='.' || c=='_' || c=='-' || c=='=') ){
+      goto bad;
+    }
+    if( i>=STREAM_STORE_MAX_KEY ) goto bad;
+  }
+  return SQLITE_OK;
+ bad:
+  return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+      "invalid warm segment location \"%s\": not a key inside the store",
+      zKey ? zKey : "");
+}
+
+/* ROOT/zKey as a new string, or NULL on OOM. */
+static char *streamLocalPath(StreamLocalStore *p, const char *zKey){
+  return sqlite3_mprintf("%s/%s", p->zRoot, zKey);
+}
+
+/* mkdir -p of the directories of zPath below (and including) the root. */
+static int streamLocalMkdirs(StreamLocalStore *p, const char *zPath,
+                             char **pzErr){
+  char *z = sqlite3_mprintf("%s", zPath);
+  size_t nRoot = strlen(p->zRoot);
+  char *zSlash;
+  int rc = SQLITE_OK;
+  struct stat st;
+  if( z==0 ) return SQLITE_NOMEM;
+  if( stat(p->zRoot, &st)!=0 ){
+    if( !p->bCreate ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
+          "warm store directory %s does not exist", p->zRoot);
+      goto out;
+    }
+    zSlash = z;
+  }else if( !S_ISDIR(st.st_mode) ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
+        "warm store %s is not a directory", p->zRoot);
+    goto out;
+  }else{
+    zSlash = z + nRoot;
+  }
+  for(zSlash=strchr(zSlash+1, '/'); zSlash; zSlash=strchr(zSlash+1, '/')){
+    *zSlash = 0;
+    if( z[0] && mkdir(z, 0777)!=0 && errno!=EEXIST ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
+          "cannot create warm store directory %s: %s", z, strerror(errno));
+      goto out;
+    }
+    *zSlash = '/';
+  }
+ out:
+  sqlite3_free(z);
+  return rc;
+}
+
+static int streamLocalPutBegin(StreamStore *pStore, const char *zKey,
+                               StreamStoreUpload **pp, char **pzErr){
+  StreamLocalStore *p = (StreamLocalStore*)pStore;
+  StreamStoreUpload *pUp;
+  int rc;
+  *pp = 0;
+  rc = sqlite3StreamStoreKeyCheck(zKey, pzErr);
+  if( rc ) return rc;
+  pUp = sqlite3_malloc64(sizeof(*pUp));
+  if( pUp==0 ) return SQLITE_NOMEM;
+  memset(pUp, 0, sizeof(*pUp));
+  pUp->fd = -1;
+  pUp->pStore = p;
+  pUp->bFirst = 1;
+  pUp->zPath = streamLocalPath(p, zKey);
+  pUp->zTmp = sqlite3_mprintf("%s/%s.tmp", p->zRoot, zKey);
+  if( pUp->zPath==0 || pUp->zTmp==0 ){ rc = SQLITE_NOMEM; goto fail; }
+  rc = streamLocalMkdirs(p, pUp->zPath, pzErr);
+  if( rc ) goto fail;
+  pUp->fd = open(pUp->zTmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644);
+  if( pUp->fd<0 ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
+        "cannot create warm segment file %s: %s", pUp->zTmp, strerror(errno));
+    goto fail;
+  }
+  *pp = pUp;
+  return SQLITE_OK;
+ fail:
+  sqlite3_free(pUp->zPath);
+  sqlite3_free(pUp->zTmp);
+  sqlite3_free(pUp);
+  return rc;
+}
+
+/* An errno from write() or fsync() as an SQLite code. */
+static int streamLocalErrCode(int e, int rcDefault){
+  return (e==ENOSPC || e==EFBIG || e==EDQUOT) ? SQLITE_FULL : rcDefault;
+}
+
+static int streamLocalPutWrite(StreamStoreUpload *pUp, const void *pData,
+                               size_t n, char **pzErr){
+  const char *a = (const char*)pData;
+  while( n>0 ){
+    ssize_t w = write(pUp->fd, a, n);
+    if( w<0 ){
+      int e = errno;
+      if( e==EINTR ) continue;
+      return sqlite3StreamErr(pzErr, streamLocalErrCode(e, SQLITE_IOERR_WRITE),
+          "cannot write warm segment file %s: %s", pUp->zTmp, strerror(e));
+    }
+    a += w;
+    n -= (size_t)w;
+    if( pUp->bFirst ){
+      pUp->bFirst = 0;
+      STREAM_TIER_CRASH(0);
+    }
+  }
+  return SQLITE_OK;
+}
+
+static void streamLocalPutAbort(StreamStoreUpload *pUp){
+  if( pUp==0 ) return;
+  if( pUp->fd>=0 ){
+    close(pUp->fd);
+    unlink(pUp->zTmp);
+  }
+  sqlite3_free(pUp->zPath);
+  sqlite3_free(pUp->zTmp);
+  sqlite3_free(pUp);
+}
+
+/* fsync the directory holding zPath. */
+static int streamLocalSyncDir(const char *zPath){
+  char *zDir = sqlite3_mprintf("%s", zPath);
+  char *zSlash;
+  int fd, rc = 0;
+  if( zDir==0 ) return ENOMEM;
+  zSlash = strrchr(zDir, '/');
+  if( zSlash ) zSlash[zSlash==zDir ? 1 : 0] = 0;
+  fd = open(zDir, O_RDONLY|O_CLOEXEC);
+  if( fd<0 || fsync(fd)!=0 ) rc = errno;
+  if( fd>=0 ) close(fd);
+  sqlite3_free(zDir);
+  return rc;
+}
+
+static int streamLocalPutCommit(StreamStoreUpload *pUp, char **pzErr){
+  int rc = SQLITE_OK, e;
+  STREAM_TIER_CRASH(1);
+  if( fsync(pUp->fd)!=0 ){
+    e = errno;
+    rc = sqlite3StreamErr(pzErr, streamLocalErrCode(e, SQLITE_IOERR_FSYNC),
+        "cannot sync warm segment file %s: %s", pUp->zTmp, strerror(e));
+    goto out;
+  }
+  STREAM_TIER_CRASH(2);
+  if( close(pUp->fd)!=0 ){
+    e = errno;
+    pUp->fd = -1;
+    unlink(pUp->zTmp);
+    rc = sqlite3StreamErr(pzErr, streamLocalErrCode(e, SQLITE_IOERR_CLOSE),
+        "cannot close warm segment file %s: %s", pUp->zTmp, strerror(e));
+    goto out;
+  }
+  pUp->fd = -1;
+  if( rename(pUp->zTmp, pUp->zPath)!=0 ){
+    e = errno;
+    unlink(pUp->zTmp);
+    rc = sqlite3StreamErr(pzErr, SQLITE_IOERR,
+        "cannot rename %s to %s: %s", pUp->zTmp, pUp->zPath, strerror(e));
+    goto out;
+  }
+  STREAM_TIER_CRASH(3);
+  if( (e = streamLocalSyncDir(pUp->zPath))!=0 ){
+    unlink(pUp->zPath);
+    rc = sqlite3StreamErr(pzErr, SQLITE_IOERR_DIR_FSYNC,
+        "cannot sync the directory of %s: %s", pUp->zPath, strerror(e));
+    goto out;
+  }
+  STREAM_TIER_CRASH(4);
+ out:
+  if( pUp->fd>=0 ){
+    close(pUp->fd);
+    unlink(pUp->zTmp);
+  }
+  sqlite3_free(pUp->zPath);
+  sqlite3_free(pUp->zTmp);
+  sqlite3_free(pUp);
+  return rc;
+}
+
+static int streamLocalOpen(StreamStore *pStore, const char *zKey,
+                           StreamStoreFile **pp, i64 *pnSize, char **pzErr){
+  StreamLocalStore *p = (StreamLocalStore*)pStore;
+  StreamStoreFile *pF;
+  struct stat st;
+  int rc;
+  *pp = 0;
+  rc = sqlite3StreamStoreKeyCheck(zKey, pzErr);
+  if( rc ) return rc;
+  pF = sqlite3_malloc64(sizeof(*pF));
+  if( pF==0 ) return SQLITE_NOMEM;
+  pF->zPath = streamLocalPath(p, zKey);
+  if( pF->zPath==0 ){ sqlite3_free(pF); return SQLITE_NOMEM; }
+  pF->fd = open(pF->zPath, O_RDONLY|O_CLOEXEC|O_NOFOLLOW);
+  if( pF->fd<0 || fstat(pF->fd, &st)!=0 || !S_ISREG(st.st_mode) ){
+    int e = pF->fd<0 ? errno : EINVAL;
+    rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
+        "warm segment file %s cannot be opened: %s", pF->zPath,
+        e==ENOENT ? "it is missing (deleted outside the extension?)"
+                  : strerror(e));
+    if( pF->fd>=0 ) close(pF->fd);
+    sqlite3_free(pF->zPath);
+    sqlite3_free(pF);
+    return rc;
+  }
+  *pnSize = (i64)st.st_size;
+  *pp = pF;
+  return SQLITE_OK;
+}
+
+static int streamLocalRead(StreamStoreFile *pF, void *pBuf, size_t n,
+                           i64 iOff){
+  char *a = (char*)pBuf;
+  while( n>0 ){
+    ssize_t r = pread(pF->fd, a, n, (off_t)iOff);
+    if( r<0 ){
+      if( errno==EINTR ) continue;
+      return SQLITE_IOERR_READ;
+    }
+    if( r==0 ) return SQLITE_IOERR_SHORT_READ;
+    a += r;
+    n -= (size_t)r;
+    iOff += r;
+  }
+  return SQLITE_OK;
+}
+
+static void streamLocalClose(StreamStoreFile *pF){
+  if( pF==0 ) return;
+  close(pF->fd);
+  sqlite3_free(pF->zPath);
+  sqlite3_free(pF);
+}
+
+/* Walk directory zDir (key prefix zRel, "" or ending in '/'). */
+static int streamLocalWalk(StreamLocalStore *p, const char *zRel, int nDepth,
+                           int (*xCb)(void*, const char*), void *pArg,
+                           char **pzErr){
+  char *zDir = zRel[0] ? sqlite3_mprintf("%s/%s", p->zRoot, zRel)
+                       : sqlite3_mprintf("%s", p->zRoot);
+  DIR *d;
+  struct dirent *pEnt;
+  int rc = SQLITE_OK;
+  if( zDir==0 ) return SQLITE_NOMEM;
+  d = opendir(zDir);
+  if( d==0 ){
+    if( errno!=ENOENT && errno!=ENOTDIR ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_IOERR,
+          "cannot list warm store directory %s: %s", zDir, strerror(errno));
+    }
+    sqlite3_free(zDir);
+    return rc;
+  }
+  while( rc==SQLITE_OK && (pEnt = readdir(d))!=0 ){
+    const char *zName = pEnt->d_name;
+    char *zKey, *zFull;
+    struct stat st;
+    if( strcmp(zName, ".")==0 || strcmp(zName, "..")==0 ) continue;
+    zKey = sqlite3_mprintf("%s%s", zRel, zName);
+    zFull = sqlite3_mprintf("%s/%s", zDir, zName);
+    if( zKey==0 || zFull==0 ){
+      rc = SQLITE_NOMEM;
+    }else if( lstat(zFull, &st)==0 ){
+      if( S_ISDIR(st.st_mode) && nDepth<STREAM_STORE_MAX_DEPTH ){
+        char *zSub = sqlite3_mprintf("%s/", zKey);
+        if( zSub==0 ){
+          rc = SQLITE_NOMEM;
+        }else{
+          rc = streamLocalWalk(p, zSub, nDepth+1, xCb, pArg, pzErr);
+          sqlite3_free(zSub);
+        }
+      }else if( S_ISREG(st.st_mode) ){
+        if( xCb(pArg, zKey) ) rc = SQLITE_DONE;
+      }
+    }
+    sqlite3_free(zKey);
+    sqlite3_free(zFull);
+  }
+  closedir(d);
+  sqlite3_free(zDir);
+  return rc;
+}
+
+static int streamLocalList(StreamStore *pStore, const char *zPrefix,
+                           int (*xCb)(void*, const char*), void *pArg,
+                           char **pzErr){
+  StreamLocalStore *p = (StreamLocalStore*)pStore;
+  int rc;
+  if( zPrefix[0] ){
+    /* Only directory prefixes ("topic/") are used. */
+    size_t n = strlen(zPrefix);
+    char *zDir;
+    if( zPrefix[n-1]!='/' ) return SQLITE_MISUSE;
+    zDir = sqlite3_mprintf("%.*s", (int)n-1, zPrefix);
+    if( zDir==0 ) return SQLITE_NOMEM;
+    rc = sqlite3StreamStoreKeyCheck(zDir, pzErr);
+    sqlite3_free(zDir);
+    if( rc ) return rc;
+  }
+  rc = streamLocalWalk(p, zPrefix, 0, xCb, pArg, pzErr);
+  return rc==SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int streamLocalDelete(StreamStore *pStore, const char *zKey,
+                             char **pzErr){
+  StreamLocalStore *p = (StreamLocalStore*)pStore;
+  char *zPath, *zSlash;
+  int rc = sqlite3StreamStoreKeyCheck(zKey, pzErr);
+  if( rc ) return rc;
+  zPath = streamLocalPath(p, zKey);
+  if( zPath==0 ) return SQLITE_NOMEM;
+  if( unlink(zPath)!=0 && errno!=ENOENT ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_IOERR_DELETE,
+        "cannot delete warm segment file %s: %s", zPath, strerror(errno));
+  }else{
+    /* Remove directories left empty, up to (not including) the root. */
+    size_t nRoot = strlen(p->zRoot);
+    while( (zSlash = strrchr(zPath, '/'))!=0 && (size_t)(zSlash-zPath)>nRoot ){
+      *zSlash = 0;
+      if( rmdir(zPath)!=0 ) break;
+    }
+  }
+  sqlite3_free(zPath);
+  return rc;
+}
+
+static void streamLocalFree(StreamStore *pStore){
+  StreamLocalStore *p = (StreamLocalStore*)pStore;
+  if( p==0 ) return;
+  sqlite3_free(p->base.zUrl);
+  sqlite3_free(p->zRoot);
+  sqlite3_free(p);
+}
+
+static const StreamStoreMethods streamLocalMethods = {
+  streamLocalPutBegin,   /* xPutBegin */
+  streamLocalPutWrite,   /* xPutWrite */
+  streamLocalPutCommit,  /* xPutCommit */
+  streamLocalPutAbort,   /* xPutAbort */
+  streamLocalOpen,       /* xOpen */
+  streamLocalRead,       /* xRead */
+  streamLocalClose,      /* xClose */
+  streamLocalList,       /* xList */
+  streamLocalDelete,     /* xDelete */
+  streamLocalFree        /* xFree */
+};
+
+int sqlite3StreamStoreOpen(const char *zUrl, int bCreate, StreamStore **pp,
+                           char **pzErr){
+  StreamLocalStore *p;
+  size_t n;
+  int rc;
+  *pp = 0;
+  rc = sqlite3StreamStoreUrlCheck(zUrl, pzErr);
+  if( rc ) return rc;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->base.pMethods = &streamLocalMethods;
+  p->base.bLocal = 1;
+  p->bCreate = bCreate;
+  p->base.zUrl = sqlite3_mprintf("%s", zUrl);
+  p->zRoot = sqlite3_mprintf("%s", zUrl+7);
+  if( p->base.zUrl==0 || p->zRoot==0 ){
+    streamLocalFree(&p->base);
+    return SQLITE_NOMEM;
+  }
+  n = strlen(p->zRoot);
+  while( n>1 && p->zRoot[n-1]=='/' ) p->zRoot[--n] = 0;
+  *pp = &p->base;
+  return SQLITE_OK;
+}
+
+int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff){
+  StreamStoreHandle *pH = (StreamStoreHandle*)pCtx;
+  return pH->pStore->pMethods->xRead(pH->pFile, pBuf, n, iOff);
+}

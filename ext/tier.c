@@ -1,0 +1,1128 @@
+/*
+** tier.c - the warm tier: hot messages move to Parquet segment files in
+** the object store (ext/store.c), and the reader that streams them back.
+**
+**   SELECT stream_tier();            -- every topic
+**   SELECT stream_tier('orders');    -- {"segments":2,"messages":20000,...}
+**
+** The hot window of a topic is hot.retention.messages (the newest N
+** offsets of each partition) and hot.retention.ms (messages younger than
+** that); a message outside either moves to the warm tier.  Only a prefix
+** of a partition's hot offsets ever moves, so for one partition every warm
+** offset is below every hot offset.  One move writes one segment file:
+**
+**   <topic>/partition=<p>/date=<YYYY-MM-DD>/<first>-<last>.parquet
+**
+** (date of the first message, UTC; offsets as 20 digits) and goes:
+**
+**   1. take the write lock (so no other connection can move or sweep);
+**   2. stream the hot rows into the Parquet writer (values decompressed:
+**      a warm value is the bytes that were produced), sink = store upload;
+**   3. the store makes the file durable: temporary name, fsync, rename,
+**      fsync of the directory (ext/store.c);
+**   4. read the footer back: row count and offset range must match;
+**   5. in one transaction: raise _stream_partitions.next_offset to the
+**      high watermark, INSERT the _stream_segments row, DELETE the hot rows
+**      up to the last offset.
+**
+** A crash before 5 commits leaves a file that no segment row names (an
+** orphan), never a lost or doubled message; the sweep (run by
+** stream_tier() and stream_maintain() under the write lock) removes
+** orphans and ".tmp" files.  A move inside a transaction that is later
+** rolled back leaves an orphan the same way.  Readers only ever open files
+** named by a segment row, and merge by (topic, partition, offset) so that
+** an offset present in both tiers is returned once.
+**
+** When: stream_tier() and stream_maintain() move everything eligible; the
+** produce path calls sqlite3StreamTierAfterAppend(), which looks at one
+** partition every STREAM_TIER_CHECK_EVERY offsets and then moves at most
+** STREAM_TIER_HOOK_MAX_ROWS messages (one file) to a local store only.
+**
+** Warm retention: with cleanup.policy delete, whole segments go (oldest
+** first) while their newest message is older than retention.ms, or while
+** the partition's size without them is still >= retention.bytes;
+** log_start_offset is raised past them.
+**
+** Codec of warm files: the topic's compression.type when it is gzip or
+** zstd, else ZSTD.
+*/
+#include "tier.h"
+#include <string.h>
+#include <stdlib.h>
+
+#ifdef STREAM_TEST_HOOKS
+# include <unistd.h>
+#endif
+
+/* The produce hook looks at a partition once per this many offsets. */
+#define STREAM_TIER_CHECK_EVERY    1000
+/* ... and moves only when at least this many messages are eligible (or
+** the oldest eligible one is older than twice hot.retention.ms) ... */
+#define STREAM_TIER_HOOK_MIN_ROWS  10000
+/* ... and then at most this many (one file). */
+#define STREAM_TIER_HOOK_MAX_ROWS  50000
+/* Largest segment file written by stream_tier(), in messages. */
+#define STREAM_TIER_MAX_FILE_ROWS  1000000
+
+#ifdef STREAM_TEST_HOOKS
+void sqlite3StreamTierCrashPoint(int iStep){
+  const char *z = getenv("STREAM_TIER_CRASH");
+  if( z && z[0]>='0' && z[0]<='9' && atoi(z)==iStep ) _exit(99);
+}
+#endif
+
+/**************************************************************************
+** Small helpers
+*/
+
+/* Prepare zSql (printf-style) into *ppStmt. */
+static int streamTierPrepare(StreamCtx *p, sqlite3_stmt **ppStmt,
+                             char **pzErr, const char *zSql){
+  int rc = sqlite3_prepare_v2(p->db, zSql, -1, ppStmt, 0);
+  if( rc ){
+    *ppStmt = 0;
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  return SQLITE_OK;
+}
+
+/* Run a statement with (topic, partition) and up to two i64 bound as
+** ?1..?4 and return the first column of the first row as an i64 in
+** *piOut (iDefault if no row or NULL). */
+static int streamTierInt(StreamCtx *p, const char *zSql, const char *zTopic,
+                         int iPart, i64 a3, i64 a4, i64 iDefault, i64 *piOut,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = streamTierPrepare(p, &pStmt, pzErr, zSql);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, a3);
+  if( sqlite3_bind_parameter_count(pStmt)>=4 ) sqlite3_bind_int64(pStmt, 4, a4);
+  *piOut = iDefault;
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    *piOut = sqlite3_column_int64(pStmt, 0);
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+static int streamTierExec(StreamCtx *p, const char *zSql, char **pzErr){
+  int rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/*
+** One unit of work (a move, an expiry, a sweep) is one transaction.  In
+** autocommit mode, under a read-only statement (SELECT stream_tier()),
+** each nested statement would commit on its own, so the unit opens a
+** SAVEPOINT (a transaction) and releases it at the end.  Inside an
+** explicit transaction the savepoint nests.  Under an active write
+** statement (INSERT INTO stream_messages ...) the unit simply joins that
+** statement's transaction.  The first statement takes the write lock, so
+** that nothing changes between reading the hot rows and deleting them.
+*/
+static int streamTierBegin(StreamCtx *p, int *pbSp, char **pzErr){
+  sqlite3_stmt *pS;
+  int rc;
+  *pbSp = 0;
+  for(pS=sqlite3_next_stmt(p->db, 0); pS; pS=sqlite3_next_stmt(p->db, pS)){
+    if( sqlite3_stmt_busy(pS) && !sqlite3_stmt_readonly(pS) ) break;
+  }
+  if( pS==0 ){
+    rc = streamTierExec(p, "SAVEPOINT stream_tier", pzErr);
+    if( rc ) return rc;
+    *pbSp = 1;
+  }
+  rc = streamTierExec(p, "DELETE FROM _stream_meta WHERE key IS NULL", pzErr);
+  if( rc && *pbSp ){
+    sqlite3_exec(p->db, "ROLLBACK TO stream_tier; RELEASE stream_tier",0,0,0);
+    *pbSp = 0;
+  }
+  return rc;
+}
+
+static int streamTierEnd(StreamCtx *p, int bSp, int rc, char **pzErr){
+  if( !bSp ) return rc;
+  if( rc==SQLITE_OK ){
+    rc = streamTierExec(p, "RELEASE stream_tier", pzErr);
+    if( rc==SQLITE_OK ) return rc;
+  }
+  sqlite3_exec(p->db, "ROLLBACK TO stream_tier; RELEASE stream_tier", 0,0,0);
+  return rc;
+}
+
+/* Topic settings from the catalog (config JSON -> StreamTopicConfig). */
+static int streamTierTopicConfig(StreamCtx *p, const char *zTopic,
+                                 StreamTopicConfig *pCfg, int *pnPart,
+                                 char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = streamTierPrepare(p, &pStmt, pzErr,
+      "SELECT config, partitions FROM _stream_topics WHERE name=?1");
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pnPart = sqlite3_column_int(pStmt, 1);
+    rc = sqlite3StreamConfigParse(pCfg,
+        (const char*)sqlite3_column_text(pStmt, 0), 0, pzErr);
+  }else{
+    rc = sqlite3_reset(pStmt);
+    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    else rc = sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
+                               zTopic);
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
+  char *zUrl;
+  int rc;
+  *pp = 0;
+  zUrl = sqlite3StreamMetaGet(p, "warm.store", &rc);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( zUrl ){
+    rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
+    sqlite3_free(zUrl);
+    return rc;
+  }else{
+    const char *zFile = sqlite3_db_filename(p->db, "main");
+    if( zFile==0 || zFile[0]==0 ) return SQLITE_OK;   /* :memory:, temp */
+    zUrl = sqlite3_mprintf("file://%s.stream/warm", zFile);
+    if( zUrl==0 ) return SQLITE_NOMEM;
+    rc = sqlite3StreamStoreOpen(zUrl, 1, pp, pzErr);
+    sqlite3_free(zUrl);
+    return rc;
+  }
+}
+
+static void streamTierStoreFree(StreamStore *pStore){
+  if( pStore ) pStore->pMethods->xFree(pStore);
+}
+
+/**************************************************************************
+** Eligibility: which prefix of a partition's hot offsets leaves the hot
+** window.
+*/
+typedef struct StreamTierPart StreamTierPart;
+struct StreamTierPart {
+  i64 iHwm;                    /* High watermark */
+  i64 iFrom;                   /* First hot offset above the warm tier */
+  i64 iCut;                    /* Move hot offsets < iCut */
+  i64 iFirstTs;                /* Timestamp of iFrom's message */
+};
+
+static int streamTierEligible(StreamCtx *p, const char *zTopic, int iPart,
+                              const StreamTopicConfig *pCfg,
+                              StreamTierPart *pP, char **pzErr){
+  i64 iWarmEnd, c1 = -1, c2 = -1;
+  int rc;
+  memset(pP, 0, sizeof(*pP));
+  pP->iFrom = -1;
+  if( pCfg->hotRetentionMessages<0 && pCfg->hotRetentionMs<0 ) return 0;
+  rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &pP->iHwm, pzErr);
+  if( rc ) return rc;
+  rc = streamTierInt(p, "SELECT max(last_offset)+1 FROM _stream_segments"
+      " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
+      &iWarmEnd, pzErr);
+  if( rc ) return rc;
+  rc = streamTierInt(p, "SELECT offset FROM _stream_messages"
+      " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset LIMIT 1",
+      zTopic, iPart, iWarmEnd, 0, -1, &pP->iFrom, pzErr);
+  if( rc || pP->iFrom<0 ) return rc;
+  rc = streamTierInt(p, "SELECT timestamp FROM _stream_messages"
+      " WHERE topic=?1 AND partition=?2 AND offset=?3",
+      zTopic, iPart, pP->iFrom, 0, 0, &pP->iFirstTs, pzErr);
+  if( rc ) return rc;
+  if( pCfg->hotRetentionMessages>=0 ){
+    c1 = pP->iHwm - pCfg->hotRetentionMessages;
+  }
+  if( pCfg->hotRetentionMs>=0 ){
+    /* The first message still inside the time window ends the prefix
+    ** ("+timestamp": walk the primary key, not the timestamp index). */
+    i64 iCutoff = sqlite3StreamNow(p) - pCfg->hotRetentionMs;
+    rc = streamTierInt(p, "SELECT offset FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND +timestamp>=?4"
+        " ORDER BY offset LIMIT 1",
+        zTopic, iPart, pP->iFrom, iCutoff, pP->iHwm, &c2, pzErr);
+    if( rc ) return rc;
+  }
+  pP->iCut = c1>c2 ? c1 : c2;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Moving one segment.
+*/
+
+/* Sink of the Parquet writer: the store upload. */
+typedef struct StreamTierSink StreamTierSink;
+struct StreamTierSink {
+  StreamStore *pStore;         /* Store */
+  StreamStoreUpload *pUp;      /* Upload in progress */
+  char *zErr;                  /* Message of the first failure */
+};
+
+static int streamTierSinkWrite(void *pCtx, const void *a, size_t n){
+  StreamTierSink *pS = (StreamTierSink*)pCtx;
+  return pS->pStore->pMethods->xPutWrite(pS->pUp, a, n, &pS->zErr);
+}
+
+/* The object key of a segment. */
+static char *streamTierKey(const char *zTopic, int iPart, i64 iFirstTs,
+                           i64 iFirst, i64 iLast){
+  char zIso[32];
+  int i;
+  sqlite3StreamIsoTime(iFirstTs<0 ? 0 : iFirstTs, zIso);
+  for(i=0; zIso[i] && zIso[i]!='T'; i++){}
+  return sqlite3_mprintf("%s/partition=%d/date=%.*s/%020lld-%020lld.parquet",
+                         zTopic, iPart, i, zIso, iFirst, iLast);
+}
+
+/* Check a just-written file: footer, row count, offset range. */
+static int streamTierVerify(StreamStore *pStore, const char *zKey, i64 nRow,
+                            i64 iFirst, i64 iLast, i64 *pnBytes,
+                            char **pzErr){
+  StreamStoreHandle h;
+  StreamPqReader *pR = 0;
+  char *zPqErr = 0;
+  i64 nFile = 0;
+  int rc;
+  h.pStore = pStore;
+  h.pFile = 0;
+  rc = pStore->pMethods->xOpen(pStore, zKey, &h.pFile, &nFile, pzErr);
+  if( rc ) return rc;
+  rc = sqlite3StreamPqReaderOpen(&pR, sqlite3StreamStoreReadFn, &h, nFile,
+                                 &zPqErr);
+  if( rc ){
+    sqlite3StreamErr(pzErr, rc, "warm segment %s failed verification: %s",
+                     zKey, zPqErr ? zPqErr : "cannot read footer");
+  }else{
+    int nG = sqlite3StreamPqReaderGroups(pR);
+    const StreamPqGroupInfo *g0 = sqlite3StreamPqReaderGroup(pR, 0);
+    const StreamPqGroupInfo *gN = sqlite3StreamPqReaderGroup(pR, nG-1);
+    if( sqlite3StreamPqReaderRows(pR)!=nRow || g0==0 || gN==0
+     || !g0->bStats || !gN->bStats
+     || g0->iOffsetMin!=iFirst || gN->iOffsetMax!=iLast ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+          "warm segment %s failed verification: expected %lld rows, offsets"
+          " %lld..%lld", zKey, nRow, iFirst, iLast);
+    }
+  }
+  *pnBytes = nFile;
+  sqlite3_free(zPqErr);
+  sqlite3StreamPqReaderClose(pR);
+  pStore->pMethods->xClose(h.pFile);
+  return rc;
+}
+
+/* Move hot offsets [pP->iFrom, pP->iCut), at most nMax messages, into one
+** segment file. */
+static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
+                             const char *zTopic, int iPart,
+                             const StreamTopicConfig *pCfg,
+                             const StreamTierPart *pP, i64 nMax,
+                             StreamTierStats *pStats, char **pzErr){
+  sqlite3_stmt *pSel = 0;
+  StreamPqWriter *pW = 0;
+  StreamTierSink sink;
+  char *zKey = 0;
+  i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
+  int eCodec, rc, bSp = 0, bFile = 0;
+  char zNum[32];
+
+  memset(&sink, 0, sizeof(sink));
+  sink.pStore = pStore;
+  eCodec = (!pCfg->bCompressionProducer
+            && pCfg->eCompression!=STREAM_CODEC_NONE)
+         ? pCfg->eCompression : STREAM_CODEC_ZSTD;
+
+  rc = streamTierBegin(p, &bSp, pzErr);
+  if( rc ) return rc;
+
+  /* Last offset of this file: the nMax-th hot offset, or the last < cut. */
+  {
+    sqlite3_stmt *pS = 0;
+    rc = streamTierPrepare(p, &pS, pzErr,
+        "SELECT coalesce("
+        "(SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
+        "  AND offset>=?3 AND offset<?4 ORDER BY offset LIMIT 1 OFFSET ?5),"
+        "(SELECT max(offset) FROM _stream_messages WHERE topic=?1"
+        "  AND partition=?2 AND offset>=?3 AND offset<?4))");
+    if( rc ) goto out;
+    sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pS, 2, iPart);
+    sqlite3_bind_int64(pS, 3, pP->iFrom);
+    sqlite3_bind_int64(pS, 4, pP->iCut);
+    sqlite3_bind_int64(pS, 5, nMax-1);
+    if( sqlite3_step(pS)==SQLITE_ROW && sqlite3_column_type(pS, 0)!=SQLITE_NULL ){
+      iLast = sqlite3_column_int64(pS, 0);
+    }
+    rc = sqlite3_finalize(pS);
+    if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  }
+  if( iLast<pP->iFrom ) goto out;          /* nothing to move */
+
+  zKey = streamTierKey(zTopic, iPart, pP->iFirstTs, pP->iFrom, iLast);
+  if( zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
+  rc = pStore->pMethods->xPutBegin(pStore, zKey, &sink.pUp, pzErr);
+  if( rc ) goto out;
+  rc = sqlite3StreamPqWriterOpen(&pW, eCodec, 0, streamTierSinkWrite, &sink);
+  if( rc ) goto out;
+
+  rc = streamTierPrepare(p, &pSel, pzErr,
+      "SELECT offset, key, value, headers, timestamp, attrs"
+      " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+      " AND offset>=?3 AND offset<=?4 ORDER BY offset");
+  if( rc ) goto out;
+  sqlite3_bind_text(pSel, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pSel, 2, iPart);
+  sqlite3_bind_int64(pSel, 3, pP->iFrom);
+  sqlite3_bind_int64(pSel, 4, iLast);
+  while( sqlite3_step(pSel)==SQLITE_ROW ){
+    StreamPqRow r;
+    int attrs = sqlite3_column_int(pSel, 5);
+    int eCodecV = attrs & STREAM_ATTR_CODEC_MASK;
+    void *pDec = 0;
+    size_t nDec = 0;
+    int eT;
+    memset(&r, 0, sizeof(r));
+    r.zTopic = zTopic;
+    r.nTopic = (int)strlen(zTopic);
+    r.iPartition = iPart;
+    r.iOffset = sqlite3_column_int64(pSel, 0);
+    eT = sqlite3_column_type(pSel, 1);
+    if( eT==SQLITE_BLOB ){
+      r.pKey = sqlite3_column_blob(pSel, 1);
+      r.nKey = sqlite3_column_bytes(pSel, 1);
+      r.eKeyType = STREAM_PQ_BLOB;
+      if( r.pKey==0 ) r.pKey = "";
+    }else if( eT!=SQLITE_NULL ){
+      r.pKey = sqlite3_column_text(pSel, 1);
+      r.nKey = sqlite3_column_bytes(pSel, 1);
+      r.eKeyType = STREAM_PQ_TEXT;
+    }
+    eT = sqlite3_column_type(pSel, 2);
+    if( eCodecV!=STREAM_CODEC_NONE && eT!=SQLITE_NULL ){
+      rc = sqlite3StreamDecompress(eCodecV, sqlite3_column_blob(pSel, 2),
+          (size_t)sqlite3_column_bytes(pSel, 2), STREAM_MAX_FIELD_BYTES,
+          &pDec, &nDec);
+      if( rc ){
+        rc = sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
+            "corrupt compressed value at %s/%d offset %lld", zTopic, iPart,
+            r.iOffset);
+        break;
+      }
+      r.pValue = pDec ? pDec : (void*)"";
+      r.nValue = (int)nDec;
+      r.eValueType = (attrs & STREAM_ATTR_BLOB) ? STREAM_PQ_BLOB
+                                                : STREAM_PQ_TEXT;
+    }else if( eT==SQLITE_BLOB ){
+      r.pValue = sqlite3_column_blob(pSel, 2);
+      r.nValue = sqlite3_column_bytes(pSel, 2);
+      r.eValueType = STREAM_PQ_BLOB;
+      if( r.pValue==0 ) r.pValue = "";
+    }else if( eT!=SQLITE_NULL ){
+      r.pValue = sqlite3_column_text(pSel, 2);
+      r.nValue = sqlite3_column_bytes(pSel, 2);
+      r.eValueType = STREAM_PQ_TEXT;
+    }
+    if( sqlite3_column_type(pSel, 3)!=SQLITE_NULL ){
+      r.zHeaders = (const char*)sqlite3_column_text(pSel, 3);
+      r.nHeaders = sqlite3_column_bytes(pSel, 3);
+    }
+    r.iTimestampMs = sqlite3_column_int64(pSel, 4);
+    if( nRow==0 || r.iTimestampMs<iTsMin ) iTsMin = r.iTimestampMs;
+    if( nRow==0 || r.iTimestampMs>iTsMax ) iTsMax = r.iTimestampMs;
+    rc = sqlite3StreamPqWriterAdd(pW, &r);
+    sqlite3_free(pDec);
+    if( rc ) break;
+    nRow++;
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_reset(pSel);
+    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3StreamPqWriterMeta(pW, "stream.topic", zTopic);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%d", iPart);
+    sqlite3StreamPqWriterMeta(pW, "stream.partition", zNum);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pP->iFrom);
+    sqlite3StreamPqWriterMeta(pW, "stream.first_offset", zNum);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", iLast);
+    sqlite3StreamPqWriterMeta(pW, "stream.last_offset", zNum);
+    rc = sqlite3StreamPqWriterFinish(pW);
+  }
+  if( rc && rc!=SQLITE_NOMEM && (pzErr==0 || *pzErr==0) ){
+    if( sink.zErr ){
+      if( pzErr ){ sqlite3_free(*pzErr); *pzErr = sink.zErr; sink.zErr = 0; }
+    }else{
+      const char *zW = pW ? sqlite3StreamPqWriterErrmsg(pW) : 0;
+      sqlite3StreamErr(pzErr, rc, "cannot write warm segment %s: %s", zKey,
+                       zW ? zW : sqlite3_errstr(rc));
+    }
+  }
+  if( rc ) goto out;
+  if( nRow!=0 && nRow<=nMax ){
+    StreamStoreUpload *pUp = sink.pUp;
+    sink.pUp = 0;
+    rc = pStore->pMethods->xPutCommit(pUp, pzErr);       /* steps 1-4 */
+    if( rc ) goto out;
+    bFile = 1;
+    rc = streamTierVerify(pStore, zKey, nRow, pP->iFrom, iLast, &nBytes,
+                          pzErr);
+    if( rc ) goto out;
+    STREAM_TIER_CRASH(5);
+  }else{
+    rc = sqlite3StreamErr(pzErr, SQLITE_INTERNAL,
+        "warm segment %s: %lld rows read, at most %lld expected", zKey, nRow,
+        nMax);
+    goto out;
+  }
+
+  /* The index row and the delete, in the unit's transaction. */
+  {
+    char *zSql = sqlite3_mprintf(
+        "UPDATE _stream_partitions SET next_offset=max(next_offset, %lld)"
+        " WHERE topic=%Q AND partition=%d;"
+        "INSERT INTO _stream_segments(topic, partition, first_offset,"
+        " last_offset, first_timestamp, last_timestamp, messages, bytes,"
+        " location, codec, created_at)"
+        " VALUES(%Q, %d, %lld, %lld, %lld, %lld, %lld, %lld, %Q, %d, %lld);"
+        "DELETE FROM _stream_messages WHERE topic=%Q AND partition=%d"
+        " AND offset<=%lld;",
+        pP->iHwm, zTopic, iPart,
+        zTopic, iPart, pP->iFrom, iLast, iTsMin, iTsMax, nRow, nBytes, zKey,
+        eCodec, sqlite3StreamNow(p),
+        zTopic, iPart, iLast);
+    if( zSql==0 ){ rc = SQLITE_NOMEM; goto out; }
+    rc = streamTierExec(p, zSql, pzErr);
+    sqlite3_free(zSql);
+    if( rc ) goto out;
+  }
+  STREAM_TIER_CRASH(6);
+  bFile = 0;
+  pStats->nSegment++;
+  pStats->nMessage += nRow;
+  pStats->nBytes += nBytes;
+
+ out:
+  rc = streamTierEnd(p, bSp, rc, pzErr);
+  if( rc && bFile ){
+    /* Not recorded: remove it now rather than leave an orphan. */
+    pStore->pMethods->xDelete(pStore, zKey, 0);
+  }
+  if( sink.pUp ) pStore->pMethods->xPutAbort(sink.pUp);
+  sqlite3_finalize(pSel);
+  sqlite3StreamPqWriterFree(pW);
+  sqlite3_free(sink.zErr);
+  sqlite3_free(zKey);
+  return rc;
+}
+
+/**************************************************************************
+** Warm retention and the orphan sweep.
+*/
+
+/* A list of keys to delete after a statement is done. */
+typedef struct StreamTierKeys StreamTierKeys;
+struct StreamTierKeys {
+  char **azKey;                /* Keys (sqlite3_malloc'd) */
+  int nKey;                    /* Used */
+  int nAlloc;                  /* Allocated */
+  int rc;                      /* SQLITE_NOMEM after a failed append */
+};
+
+static void streamTierKeysAdd(StreamTierKeys *pK, const char *zKey){
+  if( pK->rc ) return;
+  if( pK->nKey==pK->nAlloc ){
+    int nNew = pK->nAlloc ? pK->nAlloc*2 : 16;
+    char **aNew = sqlite3_realloc64(pK->azKey, sizeof(char*)*nNew);
+    if( aNew==0 ){ pK->rc = SQLITE_NOMEM; return; }
+    pK->azKey = aNew;
+    pK->nAlloc = nNew;
+  }
+  pK->azKey[pK->nKey] = sqlite3_mprintf("%s", zKey);
+  if( pK->azKey[pK->nKey]==0 ){ pK->rc = SQLITE_NOMEM; return; }
+  pK->nKey++;
+}
+
+/* Delete every listed object (failures leave orphans: no error). */
+static void streamTierKeysDelete(StreamStore *pStore, StreamTierKeys *pK){
+  int i;
+  for(i=0; i<pK->nKey; i++){
+    pStore->pMethods->xDelete(pStore, pK->azKey[i], 0);
+    sqlite3_free(pK->azKey[i]);
+  }
+  sqlite3_free(pK->azKey);
+  memset(pK, 0, sizeof(*pK));
+}
+
+static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
+                            const char *zTopic, int iPart,
+                            const StreamTopicConfig *pCfg,
+                            StreamTierStats *pStats, char **pzErr){
+  sqlite3_stmt *pSeg = 0;
+  StreamTierKeys keys;
+  i64 nTotal = 0, iCutoff = 0, iStart = -1;
+  int rc, bSp = 0;
+  int bTime = pCfg->retentionMs>=0;
+  int bSize = pCfg->retentionBytes>=0;
+  memset(&keys, 0, sizeof(keys));
+  if( (pCfg->eCleanup & STREAM_CLEANUP_DELETE)==0 || (!bTime && !bSize) ){
+    return SQLITE_OK;
+  }
+  if( bTime ) iCutoff = sqlite3StreamNow(p) - pCfg->retentionMs;
+  if( bSize ){
+    i64 nWarm = 0, nHot = 0;
+    rc = streamTierInt(p, "SELECT sum(bytes) FROM _stream_segments"
+        " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
+        &nWarm, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = streamTierInt(p, "SELECT sum(coalesce(length(key),0)"
+          "+coalesce(length(value),0)+coalesce(length(headers),0))"
+          " FROM _stream_messages WHERE topic=?1 AND partition=?2",
+          zTopic, iPart, 0, 0, 0, &nHot, pzErr);
+    }
+    if( rc ) return rc;
+    nTotal = nWarm + nHot;
+  }
+  rc = streamTierPrepare(p, &pSeg, pzErr,
+      "SELECT first_offset, last_offset, last_timestamp, bytes, location"
+      " FROM _stream_segments WHERE topic=?1 AND partition=?2"
+      " ORDER BY first_offset");
+  if( rc ) return rc;
+  sqlite3_bind_text(pSeg, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pSeg, 2, iPart);
+  while( sqlite3_step(pSeg)==SQLITE_ROW ){
+    i64 nBytes = sqlite3_column_int64(pSeg, 3);
+    int bGo = (bTime && sqlite3_column_int64(pSeg, 2)<iCutoff)
+           || (bSize && nTotal-nBytes>=pCfg->retentionBytes);
+    if( !bGo ) break;
+    nTotal -= nBytes;
+    iStart = sqlite3_column_int64(pSeg, 1) + 1;
+    streamTierKeysAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));
+  }
+  rc = sqlite3_finalize(pSeg);
+  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( rc==SQLITE_OK ) rc = keys.rc;
+  if( rc==SQLITE_OK && keys.nKey>0 ){
+    char *zSql = sqlite3_mprintf(
+        "UPDATE _stream_partitions SET"
+        " log_start_offset=max(log_start_offset, %lld)"
+        " WHERE topic=%Q AND partition=%d;"
+        "DELETE FROM _stream_segments WHERE topic=%Q AND partition=%d"
+        " AND last_offset<%lld;", iStart, zTopic, iPart, zTopic, iPart, iStart);
+    rc = streamTierBegin(p, &bSp, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = zSql ? streamTierExec(p, zSql, pzErr) : SQLITE_NOMEM;
+      rc = streamTierEnd(p, bSp, rc, pzErr);
+    }
+    sqlite3_free(zSql);
+    if( rc==SQLITE_OK ){
+      pStats->nExpired += keys.nKey;
+      streamTierKeysDelete(pStore, &keys);
+    }
+  }
+  for(; keys.nKey>0; keys.nKey--) sqlite3_free(keys.azKey[keys.nKey-1]);
+  sqlite3_free(keys.azKey);
+  return rc;
+}
+
+/* Parse "<topic>/partition=<p>/date=<d>/<first>-<last>.parquet": the
+** names this file writes.  Returns 1 and fills the out-parameters, or 0
+** for any other name (left alone: not ours). */
+static int streamTierParseKey(const char *zKey, char *zTopic, int *piPart,
+                              i64 *piFirst){
+  const char *z = strchr(zKey, '/');
+  size_t n;
+  int i;
+  i64 v = 0;
+  if( z==0 || (n = (size_t)(z-zKey))==0 || n>STREAM_MAX_TOPIC_NAME ) return 0;
+  memcpy(zTopic, zKey, n);
+  zTopic[n] = 0;
+  z++;
+  if( strncmp(z, "partition=", 10)!=0 ) return 0;
+  z += 10;
+  for(i=0; z[i]>='0' && z[i]<='9' && i<7; i++) v = v*10 + (z[i]-'0');
+  if( i==0 || z[i]!='/' ) return 0;
+  *piPart = (int)v;
+  z += i+1;
+  if( strncmp(z, "date=", 5)!=0 || (z = strchr(z, '/'))==0 ) return 0;
+  z++;
+  for(v=0, i=0; i<20; i++){
+    if( z[i]<'0' || z[i]>'9' ) return 0;
+    v = v*10 + (z[i]-'0');
+  }
+  if( z[20]!='-' || strchr(z+21, '/') ) return 0;
+  n = strlen(z);
+  if( n<8 || strcmp(z+n-8, ".parquet")!=0 ) return 0;
+  *piFirst = v;
+  return 1;
+}
+
+typedef struct StreamTierSweep StreamTierSweep;
+struct StreamTierSweep {
+  StreamCtx *p;                /* Connection */
+  sqlite3_stmt *pFind;         /* location of (topic, partition, first) */
+  StreamTierKeys keys;         /* Orphans found */
+};
+
+static int streamTierSweepCb(void *pArg, const char *zKey){
+  StreamTierSweep *pS = (StreamTierSweep*)pArg;
+  char zTopic[STREAM_MAX_TOPIC_NAME+1];
+  int iPart, bOrphan = 0;
+  i64 iFirst;
+  size_t n = strlen(zKey);
+  if( n>12 && strcmp(zKey+n-12, ".parquet.tmp")==0 ){
+    bOrphan = 1;
+  }else if( streamTierParseKey(zKey, zTopic, &iPart, &iFirst) ){
+    sqlite3_bind_text(pS->pFind, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pS->pFind, 2, iPart);
+    sqlite3_bind_int64(pS->pFind, 3, iFirst);
+    if( sqlite3_step(pS->pFind)!=SQLITE_ROW ){
+      bOrphan = 1;
+    }else{
+      const char *zLoc = (const char*)sqlite3_column_text(pS->pFind, 0);
+      bOrphan = zLoc==0 || strcmp(zLoc, zKey)!=0;
+    }
+    if( sqlite3_reset(pS->pFind)!=SQLITE_OK ) bOrphan = 0;
+  }
+  if( bOrphan ) streamTierKeysAdd(&pS->keys, zKey);
+  return pS->keys.rc!=SQLITE_OK;
+}
+
+/* Remove segment rows of deleted (or deleted and re-created) topics, then
+** every file under zTopic/ (NULL: the whole store) that no row names. */
+static int streamTierSweep(StreamCtx *p, StreamStore *pStore,
+                           const char *zTopic, StreamTierStats *pStats,
+                           char **pzErr){
+  StreamTierSweep s;
+  char *zPrefix = 0;
+  int rc, bSp = 0;
+  memset(&s, 0, sizeof(s));
+  s.p = p;
+  rc = streamTierBegin(p, &bSp, pzErr);       /* the write lock */
+  if( rc ) return rc;
+  rc = streamTierExec(p, "DELETE FROM _stream_segments AS s WHERE NOT EXISTS"
+      " (SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
+      "  AND t.created_at<=s.created_at)", pzErr);
+  if( rc==SQLITE_OK ){
+    rc = streamTierPrepare(p, &s.pFind, pzErr,
+        "SELECT location FROM _stream_segments"
+        " WHERE topic=?1 AND partition=?2 AND first_offset=?3");
+  }
+  if( rc==SQLITE_OK ){
+    zPrefix = zTopic ? sqlite3_mprintf("%s/", zTopic) : sqlite3_mprintf("");
+    if( zPrefix==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    rc = pStore->pMethods->xList(pStore, zPrefix, streamTierSweepCb, &s,
+                                 pzErr);
+    if( rc==SQLITE_OK ) rc = s.keys.rc;
+  }
+  sqlite3_finalize(s.pFind);
+  if( rc==SQLITE_OK ){
+    pStats->nOrphan += s.keys.nKey;
+    streamTierKeysDelete(pStore, &s.keys);
+  }
+  for(; s.keys.nKey>0; s.keys.nKey--) sqlite3_free(s.keys.azKey[s.keys.nKey-1]);
+  sqlite3_free(s.keys.azKey);
+  sqlite3_free(zPrefix);
+  return streamTierEnd(p, bSp, rc, pzErr);
+}
+
+/**************************************************************************
+** Entry points.
+*/
+
+/* Expire, then move everything eligible, for one topic. */
+static int streamTierTopic(StreamCtx *p, StreamStore *pStore,
+                           const char *zTopic, StreamTierStats *pStats,
+                           char **pzErr){
+  StreamTopicConfig cfg;
+  int nPart = 0, iPart, rc;
+  rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
+  for(iPart=0; rc==SQLITE_OK && iPart<nPart; iPart++){
+    StreamTierPart part;
+    rc = streamTierExpire(p, pStore, zTopic, iPart, &cfg, pStats, pzErr);
+    while( rc==SQLITE_OK ){
+      rc = streamTierEligible(p, zTopic, iPart, &cfg, &part, pzErr);
+      if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) break;
+      {
+        i64 nBefore = pStats->nMessage;
+        rc = streamTierMoveOne(p, pStore, zTopic, iPart, &cfg, &part,
+                               STREAM_TIER_MAX_FILE_ROWS, pStats, pzErr);
+        if( pStats->nMessage==nBefore ) break;
+      }
+    }
+  }
+  return rc;
+}
+
+int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
+                      StreamTierStats *pStats, char **pzErr){
+  StreamStore *pStore = 0;
+  sqlite3_stmt *pList = 0;
+  StreamTierKeys topics;
+  int rc, i;
+  memset(pStats, 0, sizeof(*pStats));
+  memset(&topics, 0, sizeof(topics));
+  if( zTopic ){
+    StreamTopic t;
+    rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+    if( rc ) return rc;
+  }
+  rc = sqlite3StreamTierStore(p, &pStore, pzErr);
+  if( rc || pStore==0 ) return rc;
+  rc = sqlite3StreamEnsureSchema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = streamTierSweep(p, pStore, zTopic, pStats, pzErr);
+  if( rc==SQLITE_OK && zTopic ){
+    streamTierKeysAdd(&topics, zTopic);
+  }else if( rc==SQLITE_OK ){
+    rc = streamTierPrepare(p, &pList, pzErr,
+        "SELECT name FROM _stream_topics ORDER BY name");
+    while( rc==SQLITE_OK && sqlite3_step(pList)==SQLITE_ROW ){
+      streamTierKeysAdd(&topics, (const char*)sqlite3_column_text(pList, 0));
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_finalize(pList);
+      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = topics.rc;
+  for(i=0; rc==SQLITE_OK && i<topics.nKey; i++){
+    rc = streamTierTopic(p, pStore, topics.azKey[i], pStats, pzErr);
+  }
+  for(i=0; i<topics.nKey; i++) sqlite3_free(topics.azKey[i]);
+  sqlite3_free(topics.azKey);
+  streamTierStoreFree(pStore);
+  return rc;
+}
+
+int sqlite3StreamTierMaintain(StreamCtx *p, const char *zTopic,
+                              StreamTierStats *pStats, char **pzErr){
+  return sqlite3StreamTier(p, zTopic, pStats, pzErr);
+}
+
+void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
+                                  i64 iOffset){
+  StreamStore *pStore = 0;
+  StreamTopicConfig cfg;
+  StreamTierPart part;
+  StreamTierStats st;
+  int nPart = 0, rc;
+  if( (iOffset+1) % STREAM_TIER_CHECK_EVERY ) return;
+  rc = sqlite3StreamTierStore(p, &pStore, 0);
+  if( rc || pStore==0 || !pStore->bLocal ) goto out;
+  rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, 0);
+  if( rc ) goto out;
+  rc = streamTierEligible(p, zTopic, iPart, &cfg, &part, 0);
+  if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) goto out;
+  if( part.iCut-part.iFrom<STREAM_TIER_HOOK_MIN_ROWS
+   && (cfg.hotRetentionMs<0
+       || part.iFirstTs >= sqlite3StreamNow(p) - 2*cfg.hotRetentionMs) ){
+    goto out;
+  }
+  rc = sqlite3StreamEnsureSchema(p, 0);
+  if( rc ) goto out;
+  memset(&st, 0, sizeof(st));
+  streamTierMoveOne(p, pStore, zTopic, iPart, &cfg, &part,
+                    STREAM_TIER_HOOK_MAX_ROWS, &st, 0);
+ out:
+  streamTierStoreFree(pStore);
+}
+
+int sqlite3StreamTierDropTopic(StreamCtx *p, const char *zTopic,
+                               char **pzErr){
+  StreamStore *pStore = 0;
+  StreamTierStats st;
+  char *zSql;
+  int rc = sqlite3StreamTierStore(p, &pStore, pzErr);
+  if( rc ) return rc;
+  zSql = sqlite3_mprintf("DELETE FROM _stream_segments WHERE topic=%Q",
+                         zTopic);
+  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if( rc && rc!=SQLITE_NOMEM ){
+    if( sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
+    else rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( rc==SQLITE_OK && pStore ){
+    memset(&st, 0, sizeof(st));
+    streamTierSweep(p, pStore, zTopic, &st, 0);     /* best effort */
+  }
+  streamTierStoreFree(pStore);
+  return rc;
+}
+
+int sqlite3StreamTierSettingCheck(StreamCtx *p, const char *zName,
+                                  const char *zValue, char **pzErr){
+  STREAM_UNUSED(p);
+  if( strcmp(zName, "warm.store")!=0 || zValue==0 ) return SQLITE_OK;
+  return sqlite3StreamStoreUrlCheck(zValue, pzErr);
+}
+
+/**************************************************************************
+** The warm reader (vtab/messages.c).
+*/
+struct StreamWarmCursor {
+  StreamStore *pStore;         /* Store (borrowed) */
+  StreamStoreHandle h;         /* Open file */
+  StreamPqReader *pR;          /* Reader */
+  char *zKey;                  /* Object key (messages) */
+  i64 iLo, iHi;                /* Offset bounds, inclusive */
+  i64 iTsLo, iTsHi;            /* Timestamp bounds, inclusive */
+  int bDesc;                   /* Descending order */
+  int iGroup;                  /* Row group being read / next to read */
+  i64 nGroupLeft;              /* Rows of iGroup not yet read (ascending) */
+  int bDone;                   /* No more rows */
+  /* Descending: one row group buffered, returned from the end. */
+  StreamPqRow *aRow;           /* Rows (pointers relative to buf.a) */
+  int nRow, nRowAlloc;         /* Used/allocated in aRow */
+  StreamPqBuf buf;             /* Their bytes */
+  StreamPqRow cur;             /* Row returned (descending) */
+};
+
+static int streamWarmErr(StreamWarmCursor *pC, int rc, char **pzErr){
+  const char *z = pC->pR ? sqlite3StreamPqReaderErrmsg(pC->pR) : 0;
+  return sqlite3StreamErr(pzErr, rc, "warm segment %s: %s", pC->zKey,
+                          z ? z : sqlite3_errstr(rc));
+}
+
+int sqlite3StreamWarmOpen(StreamStore *pStore, const char *zKey, i64 iLo,
+                          i64 iHi, i64 iTsLo, i64 iTsHi, int bDesc,
+                          StreamWarmCursor **pp, char **pzErr){
+  StreamWarmCursor *pC;
+  char *zPqErr = 0;
+  i64 nFile = 0;
+  int rc;
+  *pp = 0;
+  pC = sqlite3_malloc64(sizeof(*pC));
+  if( pC==0 ) return SQLITE_NOMEM;
+  memset(pC, 0, sizeof(*pC));
+  pC->pStore = pStore;
+  pC->h.pStore = pStore;
+  pC->iLo = iLo; pC->iHi = iHi; pC->iTsLo = iTsLo; pC->iTsHi = iTsHi;
+  pC->bDesc = bDesc;
+  pC->zKey = sqlite3_mprintf("%s", zKey);
+  if( pC->zKey==0 ){ rc = SQLITE_NOMEM; goto fail; }
+  rc = pStore->pMethods->xOpen(pStore, zKey, &pC->h.pFile, &nFile, pzErr);
+  if( rc ) goto fail;
+  rc = sqlite3StreamPqReaderOpen(&pC->pR, sqlite3StreamStoreReadFn, &pC->h,
+                                 nFile, &zPqErr);
+  if( rc ){
+    sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
+        "warm segment %s is corrupt or truncated: %s", zKey,
+        zPqErr ? zPqErr : sqlite3_errstr(rc));
+    if( rc!=SQLITE_NOMEM ) rc = SQLITE_CORRUPT;
+    sqlite3_free(zPqErr);
+    goto fail;
+  }
+  pC->iGroup = bDesc ? sqlite3StreamPqReaderGroups(pC->pR)-1 : 0;
+  pC->nGroupLeft = -1;
+  *pp = pC;
+  return SQLITE_OK;
+ fail:
+  sqlite3StreamWarmClose(pC);
+  return rc;
+}
+
+/* Does row group g possibly hold a row inside the bounds?  Sets *pbPast
+** when it (and, in the direction of reading, every later group) lies
+** beyond the offset bounds. */
+static int streamWarmGroupOk(StreamWarmCursor *pC, int g, int *pbPast){
+  const StreamPqGroupInfo *pI = sqlite3StreamPqReaderGroup(pC->pR, g);
+  *pbPast = 0;
+  if( pI==0 || !pI->bStats ) return 1;
+  if( pC->bDesc ? pI->iOffsetMax<pC->iLo : pI->iOffsetMin>pC->iHi ){
+    *pbPast = 1;
+    return 0;
+  }
+  if( pI->iOffsetMax<pC->iLo || pI->iOffsetMin>pC->iHi ) return 0;
+  if( pI->iTimestampMax<pC->iTsLo || pI->iTimestampMin>pC->iTsHi ) return 0;
+  return 1;
+}
+
+static int streamWarmRowOk(StreamWarmCursor *pC, const StreamPqRow *r){
+  return r->iOffset>=pC->iLo && r->iOffset<=pC->iHi
+      && r->iTimestampMs>=pC->iTsLo && r->iTimestampMs<=pC->iTsHi;
+}
+
+/* Descending: buffer the rows of group pC->iGroup that pass the bounds. */
+static int streamWarmLoadGroup(StreamWarmCursor *pC, char **pzErr){
+  const StreamPqGroupInfo *pI = sqlite3StreamPqReaderGroup(pC->pR, pC->iGroup);
+  i64 i;
+  int rc = sqlite3StreamPqReaderSeekGroup(pC->pR, pC->iGroup);
+  if( rc ) return streamWarmErr(pC, rc, pzErr);
+  sqlite3StreamPqBufReset(&pC->buf);
+  pC->nRow = 0;
+  for(i=0; i<pI->nRows; i++){
+    StreamPqRow r;
+    rc = sqlite3StreamPqReaderNext(pC->pR, &r);
+    if( rc!=SQLITE_ROW ){
+      if( rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
+      return streamWarmErr(pC, rc, pzErr);
+    }
+    if( !streamWarmRowOk(pC, &r) ) continue;
+    if( pC->nRow==pC->nRowAlloc ){
+      int nNew = pC->nRowAlloc ? pC->nRowAlloc*2 : 256;
+      StreamPqRow *aNew = sqlite3_realloc64(pC->aRow, sizeof(*aNew)*nNew);
+      if( aNew==0 ) return SQLITE_NOMEM;
+      pC->aRow = aNew;
+      pC->nRowAlloc = nNew;
+    }
+    /* Store byte offsets; turned into pointers when returned. */
+#define WARM_KEEP(PTR, NBYTE) \
+    if( PTR ){ size_t o = pC->buf.n; \
+      sqlite3StreamPqBufAppend(&pC->buf, PTR, (size_t)(NBYTE)); \
+      PTR = (void*)(o+1); }
+    WARM_KEEP(r.pKey, r.nKey);
+    WARM_KEEP(r.pValue, r.nValue);
+    {
+      const void *pH = r.zHeaders;
+      WARM_KEEP(pH, r.nHeaders);
+      r.zHeaders = (const char*)pH;
+    }
+    r.zTopic = 0;
+    r.nTopic = 0;
+#undef WARM_KEEP
+    if( pC->buf.rc ) return SQLITE_NOMEM;
+    pC->aRow[pC->nRow++] = r;
+  }
+  return SQLITE_OK;
+}
+
+int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
+                          char **pzErr){
+  int rc, bPast;
+  if( pC->bDone ) return SQLITE_DONE;
+  if( pC->bDesc ){
+    while( pC->nRow==0 ){
+      if( pC->nGroupLeft==0 ) pC->iGroup--;
+      pC->nGroupLeft = 0;
+      if( pC->iGroup<0 ){ pC->bDone = 1; return SQLITE_DONE; }
+      if( !streamWarmGroupOk(pC, pC->iGroup, &bPast) ){
+        if( bPast ){ pC->bDone = 1; return SQLITE_DONE; }
+        continue;
+      }
+      rc = streamWarmLoadGroup(pC, pzErr);
+      if( rc ) return rc;
+    }
+    {
+      StreamPqRow *r = &pC->aRow[--pC->nRow];
+      const u8 *a = pC->buf.a;
+      pC->cur = *r;
+#define WARM_PTR(ptr) if( ptr ) ptr = (void*)(a + ((size_t)(ptr) - 1));
+      WARM_PTR(pC->cur.pKey);
+      WARM_PTR(pC->cur.pValue);
+      {
+        const void *pH = pC->cur.zHeaders;
+        WARM_PTR(pH);
+        pC->cur.zHeaders = (const char*)pH;
+      }
+#undef WARM_PTR
+      pC->cur.zTopic = "";
+      *ppRow = &pC->cur;
+      return SQLITE_ROW;
+    }
+  }
+  while( 1 ){
+    StreamPqRow r;
+    if( pC->nGroupLeft<=0 ){
+      if( pC->nGroupLeft==0 ) pC->iGroup++;
+      pC->nGroupLeft = 0;
+      if( pC->iGroup>=sqlite3StreamPqReaderGroups(pC->pR) ){
+        pC->bDone = 1;
+        return SQLITE_DONE;
+      }
+      if( !streamWarmGroupOk(pC, pC->iGroup, &bPast) ){
+        if( bPast ){ pC->bDone = 1; return SQLITE_DONE; }
+        continue;
+      }
+      rc = sqlite3StreamPqReaderSeekGroup(pC->pR, pC->iGroup);
+      if( rc ) return streamWarmErr(pC, rc, pzErr);
+      pC->nGroupLeft = sqlite3StreamPqReaderGroup(pC->pR, pC->iGroup)->nRows;
+      if( pC->nGroupLeft==0 ) continue;
+    }
+    rc = sqlite3StreamPqReaderNext(pC->pR, &r);
+    if( rc!=SQLITE_ROW ){
+      if( rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
+      return streamWarmErr(pC, rc, pzErr);
+    }
+    pC->nGroupLeft--;
+    if( r.iOffset>pC->iHi ){ pC->bDone = 1; return SQLITE_DONE; }
+    if( !streamWarmRowOk(pC, &r) ) continue;
+    pC->cur = r;
+    *ppRow = &pC->cur;
+    return SQLITE_ROW;
+  }
+}
+
+void sqlite3StreamWarmClose(StreamWarmCursor *pC){
+  if( pC==0 ) return;
+  sqlite3StreamPqReaderClose(pC->pR);
+  if( pC->h.pFile ) pC->pStore->pMethods->xClose(pC->h.pFile);
+  sqlite3StreamPqBufFree(&pC->buf);
+  sqlite3_free(pC->aRow);
+  sqlite3_free(pC->zKey);
+  sqlite3_free(pC);
+}
+
+/**************************************************************************
+** stream_tier([topic]) and the stream_segments table.
+**
+** stream_tier is SQLITE_DIRECTONLY: it writes files and deletes hot rows,
+** so a hostile database's triggers and views must not reach it.
+*/
+static void streamTierFunc(sqlite3_context *ctx, int argc,
+                           sqlite3_value **argv){
+  StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
+  const char *zTopic = 0;
+  StreamTierStats st;
+  char *zErr = 0, *zOut;
+  int rc;
+  if( argc>0 && sqlite3_value_type(argv[0])!=SQLITE_NULL ){
+    if( sqlite3_value_type(argv[0])!=SQLITE_TEXT ){
+      sqlite3_result_error(ctx, STREAM_ERR "topic name must be text", -1);
+      return;
+    }
+    zTopic = (const char*)sqlite3_value_text(argv[0]);
+    if( zTopic==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  }
+  rc = sqlite3StreamTier(p, zTopic, &st, &zErr);
+  if( rc ){
+    if( rc==SQLITE_NOMEM ){
+      sqlite3_result_error_nomem(ctx);
+    }else{
+      sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+      if( rc==SQLITE_BUSY || rc==SQLITE_FULL || (rc&0xff)==SQLITE_IOERR ){
+        sqlite3_result_error_code(ctx, rc);
+      }
+    }
+    sqlite3_free(zErr);
+    return;
+  }
+  zOut = sqlite3_mprintf("{\"segments\":%lld,\"messages\":%lld,"
+      "\"bytes\":%lld,\"expired\":%lld,\"orphans\":%lld}",
+      st.nSegment, st.nMessage, st.nBytes, st.nExpired, st.nOrphan);
+  if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}
+
+int sqlite3StreamRegisterSegments(sqlite3 *db, StreamCtx *p);
+
+int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p){
+  int rc = sqlite3_create_function(db, "stream_tier", 0,
+      SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamTierFunc, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function(db, "stream_tier", 1,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamTierFunc, 0, 0);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3StreamRegisterSegments(db, p);
+  return rc;
+}

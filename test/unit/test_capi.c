@@ -1,0 +1,378 @@
+/*
+** test_capi.c - unit test of the public C interface (ext/stream.h).
+**
+** Linked statically against libsqlitestream.a (built with -DSQLITE_CORE),
+** so it calls sqlite3_stream_init(db, 0, 0) itself, as an application
+** that compiles the amalgamation in does.  It checks:
+**
+**   1. sqlite3_stream_api_get() returns NULL on a connection without the
+**      extension, and the API (iVersion 1) on one with it;
+**   2. xCdcHook: the exact JSON of stream.produce and stream.commit events,
+**      events of a transaction that rolls back, removing the hook, and the
+**      hook of one connection not seeing another's writes;
+**   3. xDestroy runs when the hook is replaced or removed, and when the
+**      connection closes; a failed xCdcHook does not take ownership;
+**   4. sqlite3_close() (not _v2) returns SQLITE_OK after produce and reads,
+**      after a ROLLBACK, with a transaction still open and after errors:
+**      the statement cache is finalized through the stream_topics anchor
+**      (ext/schema.c).
+**
+** The last line printed is "N passed, N failed"; the exit code is non-zero
+** if anything failed.
+*/
+#include "sqlite3.h"
+#include "stream.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int nPass = 0;
+static int nFail = 0;
+
+static void check(int bOk, const char *zTest, const char *zDetail){
+  if( bOk ){
+    nPass++;
+  }else{
+    nFail++;
+    printf("FAIL %s: %s\n", zTest, zDetail ? zDetail : "");
+  }
+}
+
+/* Compare two strings; the detail shows both. */
+static void checkStr(const char *zGot, const char *zWant, const char *zTest){
+  char zDetail[1200];
+  int bOk = (zGot==0 && zWant==0)
+         || (zGot && zWant && strcmp(zGot, zWant)==0);
+  snprintf(zDetail, sizeof(zDetail), "\n  got:  %s\n  want: %s",
+           zGot ? zGot : "(null)", zWant ? zWant : "(null)");
+  check(bOk, zTest, zDetail);
+}
+
+static void checkInt(long long iGot, long long iWant, const char *zTest){
+  char zDetail[200];
+  snprintf(zDetail, sizeof(zDetail), "got %lld, want %lld", iGot, iWant);
+  check(iGot==iWant, zTest, zDetail);
+}
+
+/* Run SQL; a failure is a test failure named zTest. */
+static int execOk(sqlite3 *db, const char *zSql, const char *zTest){
+  char *zErr = 0;
+  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  char zDetail[1200];
+  snprintf(zDetail, sizeof(zDetail), "%s: %s", zSql, zErr ? zErr : "?");
+  check(rc==SQLITE_OK, zTest, zDetail);
+  sqlite3_free(zErr);
+  return rc;
+}
+
+/* A connection with the extension initialized (statically). */
+static sqlite3 *openStream(const char *zFile){
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  int rc = sqlite3_open(zFile, &db);
+  if( rc==SQLITE_OK ) rc = sqlite3_stream_init(db, &zErr, 0);
+  if( rc!=SQLITE_OK ){
+    printf("FAIL open %s: %s\n", zFile, zErr ? zErr : sqlite3_errmsg(db));
+    printf("%d passed, %d failed\n", nPass, nFail+1);
+    exit(1);
+  }
+  return db;
+}
+
+/* ---------------------------------------------------------------------- */
+/* A CDC hook that records the events it receives. */
+#define REC_MAX 16
+typedef struct Recorder Recorder;
+struct Recorder {
+  int nEvent;                  /* Events received */
+  char *azEvent[REC_MAX];      /* Copies of the first REC_MAX events */
+  int bLenOk;                  /* Every nJson matched strlen() */
+  int nDestroy;                /* Times xDestroy ran with this recorder */
+};
+
+static void recEvent(void *pArg, const char *zJson, int nJson){
+  Recorder *p = (Recorder*)pArg;
+  if( nJson!=(int)strlen(zJson) ) p->bLenOk = 0;
+  if( p->nEvent<REC_MAX ){
+    p->azEvent[p->nEvent] = malloc((size_t)nJson + 1);
+    if( p->azEvent[p->nEvent] ){
+      memcpy(p->azEvent[p->nEvent], zJson, (size_t)nJson);
+      p->azEvent[p->nEvent][nJson] = 0;
+    }
+  }
+  p->nEvent++;
+}
+
+static void recDestroy(void *pArg){
+  ((Recorder*)pArg)->nDestroy++;
+}
+
+static void recInit(Recorder *p){
+  memset(p, 0, sizeof(*p));
+  p->bLenOk = 1;
+}
+
+static void recClear(Recorder *p){
+  int i;
+  for(i=0; i<REC_MAX; i++) free(p->azEvent[i]);
+  memset(p->azEvent, 0, sizeof(p->azEvent));
+  p->nEvent = 0;
+}
+
+static const char *recGet(Recorder *p, int i){
+  return (i<p->nEvent && i<REC_MAX) ? p->azEvent[i] : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* 1. sqlite3_stream_api_get() */
+static void testApiGet(void){
+  sqlite3 *db = 0;
+  const sqlite3_stream_api *pApi;
+
+  sqlite3_open(":memory:", &db);
+  pApi = sqlite3_stream_api_get(db);
+  check(pApi==0, "1.1 api_get without the extension is NULL", 0);
+  checkInt(sqlite3_close(db), SQLITE_OK, "1.2 close without the extension");
+
+  db = openStream(":memory:");
+  pApi = sqlite3_stream_api_get(db);
+  check(pApi!=0, "1.3 api_get with the extension", 0);
+  if( pApi ){
+    checkInt(pApi->iVersion, 1, "1.4 iVersion");
+    check(pApi->xCdcHook!=0, "1.5 xCdcHook present", 0);
+  }
+  check(sqlite3_stream_api_get(db)==pApi, "1.6 same API every time", 0);
+  checkInt(sqlite3_close(db), SQLITE_OK, "1.7 close");
+}
+
+/* 2. and 3. xCdcHook */
+static void testCdcHook(void){
+  sqlite3 *db, *db2, *dbPlain = 0;
+  const sqlite3_stream_api *pApi;
+  Recorder a, b;
+  int rc;
+
+  recInit(&a);
+  recInit(&b);
+  db = openStream(":memory:");
+  pApi = sqlite3_stream_api_get(db);
+  if( pApi==0 ){
+    check(0, "2.0 api", "sqlite3_stream_api_get returned NULL");
+    sqlite3_close(db);
+    return;
+  }
+  rc = pApi->xCdcHook(db, recEvent, &a, recDestroy);
+  checkInt(rc, SQLITE_OK, "2.1 xCdcHook");
+
+  /* Catalog changes are not events. */
+  execOk(db, "SELECT stream_create_topic('orders', 4)", "2.2 create topic");
+  checkInt(a.nEvent, 0, "2.3 no event for a catalog change");
+
+  /* A produce with an explicit partition and timestamp. */
+  execOk(db, "INSERT INTO stream_messages(topic, key, value, partition,"
+             " timestamp) VALUES('orders', 'order_123', '{\"total\":99.99}',"
+             " 3, 1705233600000)", "2.4 produce");
+  checkInt(a.nEvent, 1, "2.5 one event per produce");
+  checkStr(recGet(&a, 0),
+      "{\"type\":\"stream.produce\",\"topic\":\"orders\",\"partition\":3,"
+      "\"offset\":0,\"key\":\"order_123\","
+      "\"timestamp\":\"2024-01-14T12:00:00.000Z\"}", "2.6 produce event");
+
+  /* A commit. */
+  execOk(db, "SELECT stream_commit('order-processor', 'orders', 3, 1)",
+         "2.7 commit");
+  checkInt(a.nEvent, 2, "2.8 one event per commit");
+  checkStr(recGet(&a, 1),
+      "{\"type\":\"stream.commit\",\"groupId\":\"order-processor\","
+      "\"topic\":\"orders\",\"partition\":3,\"offset\":1}",
+      "2.9 commit event");
+
+  /* NULL and BLOB keys, and a key that needs escaping. */
+  execOk(db, "INSERT INTO stream_messages(topic, key, value, partition,"
+             " timestamp) VALUES('orders', NULL, '{}', 0, 0),"
+             " ('orders', x'00ff', '{}', 0, 1), ('orders', 'a\"b', '{}', 0, 2)",
+             "2.10 produce keys");
+  checkStr(recGet(&a, 2),
+      "{\"type\":\"stream.produce\",\"topic\":\"orders\",\"partition\":0,"
+      "\"offset\":0,\"key\":null,\"timestamp\":\"1970-01-01T00:00:00.000Z\"}",
+      "2.11 NULL key");
+  checkStr(recGet(&a, 3),
+      "{\"type\":\"stream.produce\",\"topic\":\"orders\",\"partition\":0,"
+      "\"offset\":1,\"key\":\"00ff\",\"timestamp\":\"1970-01-01T00:00:00.001Z\"}",
+      "2.12 BLOB key in hex");
+  checkStr(recGet(&a, 4),
+      "{\"type\":\"stream.produce\",\"topic\":\"orders\",\"partition\":0,"
+      "\"offset\":2,\"key\":\"a\\\"b\",\"timestamp\":\"1970-01-01T00:00:00.002Z\"}",
+      "2.13 escaped key");
+
+  /* A batch: one event per message. */
+  execOk(db, "SELECT stream_produce_batch('orders', '[{\"key\":\"a\",\"value\":1,"
+             "\"partition\":2,\"timestamp\":5},{\"key\":\"b\",\"value\":2,"
+             "\"partition\":2,\"timestamp\":6}]')", "2.14 batch");
+  checkInt(a.nEvent, 7, "2.15 batch events");
+  checkStr(recGet(&a, 6),
+      "{\"type\":\"stream.produce\",\"topic\":\"orders\",\"partition\":2,"
+      "\"offset\":1,\"key\":\"b\",\"timestamp\":\"1970-01-01T00:00:00.006Z\"}",
+      "2.16 batch event");
+
+  /* Like sqlite3_update_hook(): events are reported as they are written,
+  ** also in a transaction that then rolls back. */
+  execOk(db, "BEGIN; SELECT stream_produce('orders', 'k', '{}', NULL, 1);"
+             " ROLLBACK;", "2.17 rolled back produce");
+  checkInt(a.nEvent, 8, "2.18 event of a rolled-back transaction");
+  /* A failed produce reports nothing. */
+  rc = sqlite3_exec(db, "SELECT stream_produce('orders', 'k', 'not json')",
+                    0, 0, 0);
+  check(rc!=SQLITE_OK, "2.19 bad produce fails", 0);
+  checkInt(a.nEvent, 8, "2.20 no event for a failed produce");
+  check(a.bLenOk, "2.21 nJson is the length of the JSON text", 0);
+
+  /* Another connection to the same database has its own (no) hook. */
+  db2 = openStream(":memory:");
+  execOk(db2, "SELECT stream_create_topic('t', 1);"
+              " SELECT stream_produce('t', 'k', '{}')", "2.22 other db");
+  checkInt(a.nEvent, 8, "2.23 another connection's writes are not seen");
+  checkInt(sqlite3_close(db2), SQLITE_OK, "2.24 close other db");
+
+  /* 3.* Replacing the hook destroys the old argument, once. */
+  checkInt(a.nDestroy, 0, "3.1 not destroyed while registered");
+  rc = pApi->xCdcHook(db, recEvent, &b, recDestroy);
+  checkInt(rc, SQLITE_OK, "3.2 replace hook");
+  checkInt(a.nDestroy, 1, "3.3 replacing calls the old xDestroy");
+  checkInt(b.nDestroy, 0, "3.4 new argument not destroyed");
+  execOk(db, "SELECT stream_produce('orders', 'k', '{}', NULL, 1)",
+         "3.5 produce");
+  checkInt(a.nEvent, 8, "3.6 old hook no longer called");
+  checkInt(b.nEvent, 1, "3.7 new hook called");
+
+  /* Removing the hook (xEvent NULL) destroys the argument too. */
+  rc = pApi->xCdcHook(db, 0, 0, 0);
+  checkInt(rc, SQLITE_OK, "3.8 remove hook");
+  checkInt(b.nDestroy, 1, "3.9 removing calls xDestroy");
+  execOk(db, "SELECT stream_produce('orders', 'k', '{}', NULL, 1)",
+         "3.10 produce");
+  checkInt(b.nEvent, 1, "3.11 no hook, no event");
+
+  /* Closing the connection destroys the current argument. */
+  recClear(&b);
+  rc = pApi->xCdcHook(db, recEvent, &b, recDestroy);
+  checkInt(rc, SQLITE_OK, "3.12 hook again");
+  checkInt(sqlite3_close(db), SQLITE_OK, "3.13 close");
+  checkInt(b.nDestroy, 2, "3.14 closing calls xDestroy");
+  checkInt(a.nDestroy, 1, "3.15 old argument not destroyed twice");
+
+  /* xCdcHook on a connection without the extension fails and does not
+  ** take ownership of pArg. */
+  sqlite3_open(":memory:", &dbPlain);
+  rc = pApi->xCdcHook(dbPlain, recEvent, &a, recDestroy);
+  check(rc!=SQLITE_OK, "3.16 xCdcHook without the extension fails", 0);
+  checkInt(a.nDestroy, 1, "3.17 failed xCdcHook does not call xDestroy");
+  checkInt(sqlite3_close(dbPlain), SQLITE_OK, "3.18 close plain db");
+
+  recClear(&a);
+  recClear(&b);
+}
+
+/* 4. sqlite3_close() (not _v2) finds no unfinalized statement. */
+static void testClose(void){
+  static const struct {
+    const char *zName;
+    const char *zSql;
+  } aCase[] = {
+    { "4.1 nothing", "" },
+    { "4.2 produce",
+      "SELECT stream_create_topic('t', 2);"
+      " SELECT stream_produce('t', 'k', '{}');" },
+    { "4.3 produce and reads",
+      "SELECT stream_create_topic('t', 2);"
+      " SELECT stream_produce('t', 'k', '{}');"
+      " INSERT INTO stream_messages(topic, key, value) VALUES('t', 'k', '1');"
+      " SELECT stream_produce_batch('t', '[{\"key\":\"a\",\"value\":1}]');"
+      " SELECT stream_commit('g', 't', 0, 0);"
+      " INSERT INTO stream_offsets(group_id, topic, partition, offset)"
+      "   VALUES('h', 't', 1, 0);"
+      " SELECT * FROM stream_messages WHERE topic='t' AND partition=0"
+      "   AND offset>=0 ORDER BY offset LIMIT 5;"
+      " SELECT * FROM stream_messages;"
+      " SELECT * FROM stream_topics; SELECT * FROM stream_partitions;"
+      " SELECT * FROM stream_offsets WHERE group_id='g';"
+      " SELECT stream_config('cdc.topic');" },
+    { "4.4 after ROLLBACK",
+      "SELECT stream_create_topic('t', 2);"
+      " BEGIN; SELECT stream_produce('t', 'k', '{}');"
+      " INSERT INTO stream_messages(topic, key, value) VALUES('t', 'k', '1');"
+      " SELECT * FROM stream_messages WHERE topic='t';"
+      " ROLLBACK;" },
+    { "4.5 transaction left open",
+      "SELECT stream_create_topic('t', 2);"
+      " BEGIN; SELECT stream_produce('t', 'k', '{}');"
+      " SELECT stream_commit('g', 't', 0, 0);"
+      " SELECT * FROM stream_messages WHERE topic='t';" },
+    { "4.6 INSERT in a transaction left open",
+      "SELECT stream_create_topic('t', 2);"
+      " BEGIN; INSERT INTO stream_messages(topic, key, value)"
+      "   VALUES('t', 'k', '1');"
+      " SAVEPOINT s; SELECT stream_produce('t', 'k', '{}'); ROLLBACK TO s;" },
+    { "4.7 CDC topic",
+      "SELECT stream_create_topic('t', 2); SELECT stream_create_topic('c', 1);"
+      " SELECT stream_config('cdc.topic', 'c');"
+      " SELECT stream_produce('t', 'k', '{}');" },
+    { "4.8 catalog changes",
+      "SELECT stream_create_topic('t', 2);"
+      " SELECT stream_alter_topic('t', '{\"retention.ms\":1000}');"
+      " SELECT stream_add_partitions('t', 3);"
+      " SELECT stream_produce('t', 'k', '{}');"
+      " SELECT stream_delete_topic('t');" },
+    { "4.9 reads of a database without storage",
+      "SELECT * FROM stream_topics; SELECT * FROM stream_messages;"
+      " SELECT * FROM stream_offsets; SELECT stream_config('cdc.topic');" },
+  };
+  size_t i;
+  for(i=0; i<sizeof(aCase)/sizeof(aCase[0]); i++){
+    sqlite3 *db = openStream(":memory:");
+    char zName[200];
+    if( aCase[i].zSql[0] ) execOk(db, aCase[i].zSql, aCase[i].zName);
+    snprintf(zName, sizeof(zName), "%s: sqlite3_close", aCase[i].zName);
+    checkInt(sqlite3_close(db), SQLITE_OK, zName);
+  }
+
+  /* After errors (no such topic before and after the storage exists). */
+  {
+    sqlite3 *db = openStream(":memory:");
+    int rc = sqlite3_exec(db, "SELECT stream_produce('x', 'k', '{}')", 0,0,0);
+    check(rc!=SQLITE_OK, "4.10 produce to a missing topic fails", 0);
+    execOk(db, "SELECT stream_create_topic('t', 1)", "4.11 create");
+    rc = sqlite3_exec(db, "SELECT stream_produce('t', 'k', 'bad')", 0, 0, 0);
+    check(rc!=SQLITE_OK, "4.12 bad value fails", 0);
+    rc = sqlite3_exec(db, "SELECT stream_commit('g', 't', 0, 7)", 0, 0, 0);
+    check(rc!=SQLITE_OK, "4.13 bad commit fails", 0);
+    checkInt(sqlite3_close(db), SQLITE_OK, "4.14 close after errors");
+  }
+
+  /* A file database reopened: the storage exists from the start. */
+  {
+    const char *zFile = "test_capi.db";
+    sqlite3 *db;
+    remove(zFile);
+    db = openStream(zFile);
+    execOk(db, "PRAGMA journal_mode=WAL; SELECT stream_create_topic('t', 1);"
+               " SELECT stream_produce('t', 'k', '{}');", "4.15 file db");
+    checkInt(sqlite3_close(db), SQLITE_OK, "4.16 close file db");
+    db = openStream(zFile);
+    execOk(db, "BEGIN; SELECT stream_produce('t', 'k', '{}');"
+               " SELECT count(*) FROM stream_messages WHERE topic='t';",
+               "4.17 reopen");
+    checkInt(sqlite3_close(db), SQLITE_OK, "4.18 close with open txn");
+    remove(zFile);
+    remove("test_capi.db-wal");
+    remove("test_capi.db-shm");
+  }
+}
+
+int main(void){
+  testApiGet();
+  testCdcHook();
+  testClose();
+  printf("%d passed, %d failed\n", nPass, nFail);
+  return nFail ? 1 : 0;
+}
