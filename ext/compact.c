@@ -285,7 +285,8 @@ static int streamCmpKeysRewrite(StreamCtx *p, const char *zTopic, int iPart,
   for(i=nKeep-1; rc==SQLITE_OK && i>=0; i--){
     const StreamCmpKeep *pK = &aKeep[i];
     if( pK->iKey<0 ) continue;
-    sqlite3_bind_blob(pStmt, 3, pSet->aArena ? &pSet->aArena[pK->iKey] : "",
+    sqlite3_bind_blob(pStmt, 3, pSet->aArena ? (const void*)&pSet->aArena[pK->iKey]
+                                             : (const void*)"",
                       pK->nKey, SQLITE_STATIC);
     sqlite3_bind_int64(pStmt, 4, pK->iOff);
     sqlite3_bind_int(pStmt, 5, pK->bTomb);

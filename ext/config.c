@@ -40,6 +40,7 @@ static const int aCleanupBits[] = {
   STREAM_CLEANUP_DELETE|STREAM_CLEANUP_COMPACT
 };
 static const char *const azTsType[] = { "CreateTime", "LogAppendTime", 0 };
+static const char *const azBackpressure[] = { "reject", "block", 0 };
 /* compression.type: index = STREAM_CODEC_* except "producer" (3). */
 static const char *const azCodec[] = {
   "uncompressed", "gzip", "zstd", "producer", 0
@@ -50,6 +51,10 @@ static const char *const azCodec[] = {
 
 /* Sorted by key, as they appear in stream_topics.config. */
 static const StreamCfgDef aCfgDef[] = {
+  { "backpressure.max.lag",      STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
+                                 OFF(backpressureMaxLag) },
+  { "backpressure.policy",       STREAM_CFG_ENUM, 0,0, 0,0, azBackpressure,
+                                 OFF(eBackpressurePolicy) },
   { "cleanup.policy",            STREAM_CFG_ENUM, 0,0, 0,0, azCleanup,
                                  OFF(eCleanup) },
   { "compaction.head.messages",  STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
@@ -62,6 +67,8 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(hotRetentionMessages) },
   { "hot.retention.ms",          STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
                                  OFF(hotRetentionMs) },
+  { "max.block.ms",              STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
+                                 OFF(maxBlockMs) },
   { "max.compaction.lag.ms",     STREAM_CFG_INT, 1, I64MAX, 0,0, 0,
                                  OFF(maxCompactionLagMs) },
   { "max.message.bytes",         STREAM_CFG_INT, 0, 2147483647, 0,0, 0,
@@ -92,6 +99,9 @@ static void streamCfgDefaults(StreamTopicConfig *p){
   p->eCompression = 3;                  /* index of "producer" */
   p->hotRetentionMs = 3600000;          /* 1 hour */
   p->hotRetentionMessages = 10000;
+  p->backpressureMaxLag = -1;           /* off */
+  p->eBackpressurePolicy = 0;           /* reject */
+  p->maxBlockMs = 60000;                /* Kafka's default */
   p->compactionHeadMessages = 1000;     /* never compacted (ext/compact.c) */
 }
 

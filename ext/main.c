@@ -134,5 +134,9 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     *pzErrMsg = sqlite3_mprintf(STREAM_ERR "registration failed: %s",
                                 sqlite3_errstr(rc));
   }
+#ifndef SQLITE_CORE
+  /* The "stream" VFS (ext/vfs.c) lives in this library: keep it loaded. */
+  if( rc==SQLITE_OK ) rc = SQLITE_OK_LOAD_PERMANENTLY;
+#endif
   return rc;
 }

@@ -231,11 +231,13 @@ static void streamMntTask(StreamMntReport *pR, const char *zTopic, int iPart,
 /*
 ** Maintain one partition: retention then compaction, inside a savepoint.
 ** eMode: 0 amortised (bounded), 1 stream_maintain (what is due, fully),
-** 2 forced compaction (stream_compact, PRAGMA stream_compact('t')).
+** 2 forced compaction (stream_compact, PRAGMA stream_compact('t')),
+** 3 compaction where due, no retention (PRAGMA stream_compact).
 */
-#define STREAM_MNT_AUTO    0
-#define STREAM_MNT_DUE     1
-#define STREAM_MNT_COMPACT 2
+#define STREAM_MNT_AUTO        0
+#define STREAM_MNT_DUE         1
+#define STREAM_MNT_COMPACT     2
+#define STREAM_MNT_COMPACT_DUE 3
 
 static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
                               const StreamTopicConfig *pCfg, int eMode,
@@ -257,7 +259,7 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
   }
   rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &s, pzErr);
   s0 = s;
-  if( rc==SQLITE_OK && eMode!=STREAM_MNT_COMPACT ){
+  if( rc==SQLITE_OK && (eMode==STREAM_MNT_AUTO || eMode==STREAM_MNT_DUE) ){
     rc = sqlite3StreamRetention(p, zTopic, iPart, pCfg, iNow,
                                 eMode==STREAM_MNT_AUTO ? STREAM_MAINTAIN_BATCH
                                                        : -1,
@@ -269,7 +271,7 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
                                     STREAM_MAINTAIN_BATCH, &s, &nComp, pzErr);
     }else{
       int bDue = 1;
-      if( eMode==STREAM_MNT_DUE ){
+      if( eMode!=STREAM_MNT_COMPACT ){
         i64 iHwm = 0, iUpper = 0;
         double r;
         rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
@@ -392,7 +394,7 @@ static int streamMntRun(StreamCtx *p, const char *zTopic, i64 iPart,
     int nPart = 0, j;
     rc = sqlite3StreamTopicConfig(p, azName[i], &cfg, &nPart, pzErr);
     if( rc ) break;
-    if( eMode==STREAM_MNT_COMPACT
+    if( (eMode==STREAM_MNT_COMPACT || eMode==STREAM_MNT_COMPACT_DUE)
      && (cfg.eCleanup & STREAM_CLEANUP_COMPACT)==0 ){
       if( zTopic ){
         rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
@@ -421,13 +423,17 @@ static int streamMntRun(StreamCtx *p, const char *zTopic, i64 iPart,
 }
 
 /* Finish a report as JSON text (sqlite3_malloc'd) or NULL on OOM. */
-static char *streamMntReportFinish(StreamMntReport *pR){
+static char *streamMntReportFinish(StreamMntReport *pR, int bRetention){
   sqlite3_str *pOut = sqlite3_str_new(0);
   char *zTasks = sqlite3_str_finish(pR->pTasks);
   pR->pTasks = 0;
-  sqlite3_str_appendf(pOut, "{\"deleted\":%lld,\"compacted\":%lld,"
-      "\"tasks\":%s%s}", pR->nDeleted, pR->nCompacted,
-      zTasks ? zTasks : "[", "]");
+  if( bRetention ){
+    sqlite3_str_appendf(pOut, "{\"deleted\":%lld,", pR->nDeleted);
+  }else{
+    sqlite3_str_appendall(pOut, "{");
+  }
+  sqlite3_str_appendf(pOut, "\"compacted\":%lld,\"tasks\":%s%s}",
+      pR->nCompacted, zTasks ? zTasks : "[", "]");
   sqlite3_free(zTasks);
   return sqlite3_str_finish(pOut);
 }
@@ -513,11 +519,12 @@ int sqlite3StreamPragma(StreamCtx *p, const char *zPragma, const char *zArg,
     r.pTasks = sqlite3_str_new(0);
     /* No argument: every compacted partition that is due.  A topic:
     ** compact it now, as stream_compact(topic) does. */
-    rc = streamMntRun(p, zArg, -1, zArg ? STREAM_MNT_COMPACT : STREAM_MNT_DUE,
+    rc = streamMntRun(p, zArg, -1,
+                      zArg ? STREAM_MNT_COMPACT : STREAM_MNT_COMPACT_DUE,
                       &r, 0, pzErr);
     if( rc==SQLITE_OK ){
       /* Only compaction: PRAGMA stream_compact runs no retention. */
-      *pzOut = streamMntReportFinish(&r);
+      *pzOut = streamMntReportFinish(&r, 0);
       if( *pzOut==0 ) rc = SQLITE_NOMEM;
     }else{
       sqlite3_free(sqlite3_str_finish(r.pTasks));
@@ -574,7 +581,7 @@ static void streamMntMaintainFunc(sqlite3_context *ctx, int argc,
     streamMntResultErr(ctx, rc, zErr);
     return;
   }
-  zOut = streamMntReportFinish(&r);
+  zOut = streamMntReportFinish(&r, 1);
   if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');

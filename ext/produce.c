@@ -20,6 +20,7 @@
 #include "tier.h"
 #include "maintain.h"
 #include <string.h>
+#include <time.h>
 
 /* Bytes sent to a sticky partition before moving on (Kafka's batch.size).*/
 #define STREAM_STICKY_BYTES 16384
@@ -221,15 +222,169 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   return SQLITE_OK;
 }
 
+/* Window of sequence numbers remembered per idempotent producer and topic
+** (Kafka keeps the last 5 batches). */
+#define STREAM_PRODUCER_WINDOW 5
+
+/*
+** Idempotent producers.  Sequence numbers count per producer id and topic
+** from 0, one per message.  A sequence already seen (within the window) is
+** a retry: *pbDup is set and *piOffset is the original offset.  A gap or a
+** sequence older than the window is Kafka's OutOfOrderSequence.
+*/
+static int streamProducerCheck(StreamCtx *p, const char *zTopic,
+                               const StreamMsg *pMsg, int *pbDup,
+                               i64 *piOffset, char **pzErr){
+  sqlite3_stmt *pStmt;
+  i64 iLast = -1;
+  int rc;
+  *pbDup = 0;
+  if( pMsg->iSeq<0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "producer_seq must be >= 0, got %lld", pMsg->iSeq);
+  }
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_LAST, pzErr);
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    iLast = sqlite3_column_int64(pStmt, 0);
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( pMsg->iSeq==iLast+1 ) return SQLITE_OK;
+  if( pMsg->iSeq<=iLast && pMsg->iSeq>iLast-STREAM_PRODUCER_WINDOW ){
+    pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_GET, pzErr);
+    if( pStmt==0 ) return SQLITE_ERROR;
+    sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      *piOffset = sqlite3_column_int64(pStmt, 1);
+      *pbDup = 1;
+    }
+    rc = sqlite3_reset(pStmt);
+    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    if( *pbDup ) return SQLITE_OK;
+  }
+  return sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT,
+      "producer %s sent sequence %lld to topic %s, expected %lld"
+      " (Kafka's OutOfOrderSequence)", pMsg->zProducer, pMsg->iSeq, zTopic,
+      iLast+1);
+}
+
+/* Record the sequence of a message just written and trim the window. */
+static int streamProducerRecord(StreamCtx *p, const char *zTopic,
+                                const StreamMsg *pMsg, i64 iOffset,
+                                char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_PUT, pzErr);
+  int rc;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
+  sqlite3_bind_int64(pStmt, 4, pMsg->iPartition);
+  sqlite3_bind_int64(pStmt, 5, iOffset);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_TRIM, pzErr);
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, pMsg->iSeq - STREAM_PRODUCER_WINDOW);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/*
+** Backpressure: the lag of the slowest group subscribed to the topic on
+** this partition.  Policy reject fails at once; policy block waits up to
+** max.block.ms for the group to commit, re-reading between naps - which
+** can only succeed when this connection holds no transaction (a call of
+** stream_produce() in autocommit mode): inside a transaction the other
+** connections' commits are not visible, so it fails at once instead.
+** Messages are never dropped.
+*/
+static int streamBackpressure(StreamCtx *p, const char *zTopic,
+                              const StreamTopic *pT, int iPart, char **pzErr){
+  i64 iStart = -1, nSleep = 500;
+  for(;;){
+    sqlite3_stmt *pStmt;
+    char *zGroup = 0;
+    i64 iCommitted = 0, iHwm, iLag;
+    int rc;
+    pStmt = sqlite3StreamStmt(p, STREAM_STMT_SLOWEST_GROUP, pzErr);
+    if( pStmt==0 ) return SQLITE_ERROR;
+    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, iPart);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      zGroup = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+      iCommitted = sqlite3_column_int64(pStmt, 1);
+      if( zGroup==0 ){ sqlite3_reset(pStmt); return SQLITE_NOMEM; }
+    }
+    rc = sqlite3_reset(pStmt);
+    if( rc ){
+      sqlite3_free(zGroup);
+      return sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+    if( zGroup==0 ) return SQLITE_OK;           /* no subscribed group */
+    rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
+    iLag = iHwm - iCommitted;
+    if( rc || iLag<pT->backpressureMaxLag ){
+      sqlite3_free(zGroup);
+      return rc;
+    }
+    if( pT->backpressureBlockMs>=0
+     && sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE ){
+      i64 iNow = sqlite3StreamNow(p);
+      if( iStart<0 ) iStart = iNow;
+      if( iNow - iStart < pT->backpressureBlockMs ){
+        struct timespec ts;
+        sqlite3_free(zGroup);
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)nSleep*1000;
+        nanosleep(&ts, 0);
+        if( nSleep<16000 ) nSleep *= 2;
+        continue;
+      }
+    }
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "backpressure: topic %s partition %d is %lld messages ahead of group"
+        " %s (backpressure.max.lag %lld%s)", zTopic, iPart, iLag, zGroup,
+        pT->backpressureMaxLag,
+        pT->backpressureBlockMs<0 ? ", policy reject" :
+        iStart<0 ? ", policy block: cannot wait inside a transaction"
+                 : ", policy block: max.block.ms elapsed");
+    sqlite3_free(zGroup);
+    return rc;
+  }
+}
+
 int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
                         const StreamTopic *pT, const StreamMsg *pMsg,
                         i64 *piOffset, char **pzErr){
   int rc;
   char *zCdc;
 
+  p->bLastDup = 0;
+  if( pMsg->zProducer ){
+    rc = streamProducerCheck(p, zTopic, pMsg, &p->bLastDup, piOffset, pzErr);
+    if( rc || p->bLastDup ) return rc;
+  }
+  if( pT->backpressureMaxLag>=0 ){
+    rc = streamBackpressure(p, zTopic, pT, (int)pMsg->iPartition, pzErr);
+    if( rc ) return rc;
+  }
   rc = sqlite3StreamCdcPrepare(p, zTopic, &zCdc, pzErr);
   if( rc ) return rc;
   rc = streamInsert(p, zTopic, pT, pMsg, piOffset, pzErr);
+  if( rc==SQLITE_OK && pMsg->zProducer ){
+    rc = streamProducerRecord(p, zTopic, pMsg, *piOffset, pzErr);
+  }
   if( rc==SQLITE_OK ){   /* amortised retention/compaction: ext/maintain.c */
     rc = sqlite3StreamMaintainHook(p, zTopic, pMsg->iPartition, *piOffset,
                                    pzErr);
@@ -302,7 +457,10 @@ static const char zBatchSql[] =
   " json_type(e.value,'$.timestamp'), e.value->>'$.timestamp'," /* 9, 10 */
   " (SELECT group_concat(k.key, ', ') FROM json_each(e.value) k"
   "   WHERE e.type='object' AND k.key NOT IN"
-  "   ('key','value','headers','partition','timestamp'))"  /* 11 */
+  "   ('key','value','headers','partition','timestamp','producer_id',"
+  "    'producer_seq')),"                                 /* 11 */
+  " json_type(e.value,'$.producer_id'), e.value->>'$.producer_id'," /* 12,13 */
+  " json_type(e.value,'$.producer_seq'), e.value->>'$.producer_seq'" /* 14,15 */
   " FROM json_each(?1) e";
 
 typedef struct StreamBatchMsg StreamBatchMsg;
@@ -339,7 +497,7 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
     const char *zHT = (const char*)sqlite3_column_text(pStmt, 5);
     const char *zPT = (const char*)sqlite3_column_text(pStmt, 7);
     const char *zTT = (const char*)sqlite3_column_text(pStmt, 9);
-    int nK, nV, nH;
+    int nK, nV, nH, nP;
     if( nMsg==nAlloc ){
       int nNew = nAlloc ? nAlloc*2 : 64;
       StreamBatchMsg *aNew = sqlite3_realloc64(aMsg, sizeof(*aNew)*nNew);
@@ -357,7 +515,8 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
     if( sqlite3_column_type(pStmt, 11)!=SQLITE_NULL ){
       rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
           "batch element %d has unknown field(s): %s"
-          " (allowed: key, value, headers, partition, timestamp)",
+          " (allowed: key, value, headers, partition, timestamp,"
+          " producer_id, producer_seq)",
           nMsg, sqlite3_column_text(pStmt, 11));
       break;
     }
@@ -386,10 +545,32 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
           "batch element %d: timestamp must be an integer (ms)", nMsg);
       break;
     }
+    {
+      const char *zIT = (const char*)sqlite3_column_text(pStmt, 12);
+      const char *zST = (const char*)sqlite3_column_text(pStmt, 14);
+      int bI = zIT && strcmp(zIT, "null")!=0;
+      int bS = zST && strcmp(zST, "null")!=0;
+      if( bI!=bS ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_MISUSE, "batch element %d:"
+            " producer_id and producer_seq go together", nMsg);
+        break;
+      }
+      if( bI && (strcmp(zIT, "text")!=0 || strcmp(zST, "integer")!=0
+              || sqlite3_column_bytes(pStmt, 13)<1
+              || sqlite3_column_bytes(pStmt, 13)>255) ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH, "batch element %d:"
+            " producer_id must be a string of 1 to 255 bytes and"
+            " producer_seq an integer", nMsg);
+        break;
+      }
+      pB->m.iSeq = bI ? sqlite3_column_int64(pStmt, 15) : 0;
+      nP = bI ? sqlite3_column_bytes(pStmt, 13) : -1;
+    }
     nK = (zKT && strcmp(zKT, "text")==0) ? sqlite3_column_bytes(pStmt, 2) : -1;
     nV = strcmp(zVT, "null")!=0 ? sqlite3_column_bytes(pStmt, 4) : -1;
     nH = (zHT && strcmp(zHT, "object")==0) ? sqlite3_column_bytes(pStmt, 6):-1;
-    pB->zBuf = sqlite3_malloc64((nK<0?0:nK) + (nV<0?0:nV) + (nH<0?0:nH) + 3);
+    pB->zBuf = sqlite3_malloc64((nK<0?0:nK) + (nV<0?0:nV) + (nH<0?0:nH)
+                                + (nP<0?0:nP) + 4);
     if( pB->zBuf==0 ){ rc = SQLITE_NOMEM; break; }
     nMsg++;
     {
@@ -407,6 +588,11 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
       if( nH>=0 ){
         memcpy(z, sqlite3_column_text(pStmt, 6), nH); z[nH] = 0;
         pB->m.zHeaders = z; pB->m.nHeaders = nH;
+        z += nH+1;
+      }
+      if( nP>=0 ){
+        memcpy(z, sqlite3_column_text(pStmt, 13), nP); z[nP] = 0;
+        pB->m.zProducer = z;
       }
     }
     pB->m.iPartition = (zPT && strcmp(zPT, "integer")==0)
@@ -420,6 +606,26 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
       pB->m.iTimestamp = -2;
     }
     rc = sqlite3StreamMsgCheck(p, zTopic, &t, &pB->m, pzErr);
+    if( rc==SQLITE_OK && pB->m.zProducer ){
+      /* Sequences are checked now, so that pass 2 cannot fail on them. */
+      int j;
+      for(j=nMsg-2; j>=0; j--){
+        const char *zPrev = aMsg[j].m.zProducer;
+        if( zPrev && strcmp(zPrev, pB->m.zProducer)==0 ) break;
+      }
+      if( j>=0 ){
+        if( pB->m.iSeq!=aMsg[j].m.iSeq+1 ){
+          rc = sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT,
+              "producer %s sent sequence %lld to topic %s, expected %lld"
+              " (Kafka's OutOfOrderSequence)", pB->m.zProducer,
+              pB->m.iSeq, zTopic, aMsg[j].m.iSeq+1);
+        }
+      }else{
+        int bDup;
+        i64 iDummy;
+        rc = streamProducerCheck(p, zTopic, &pB->m, &bDup, &iDummy, pzErr);
+      }
+    }
     if( rc ){
       char *zPrev = *pzErr;
       *pzErr = sqlite3_mprintf(STREAM_ERR "batch element %d: %s", nMsg-1,
@@ -435,8 +641,8 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
   for(i=0; rc==SQLITE_OK && i<nMsg; i++){
     i64 iOff;
     rc = sqlite3StreamAppend(p, zTopic, &t, &aMsg[i].m, &iOff, pzErr);
+    if( rc==SQLITE_OK && !p->bLastDup ) (*pnProduced)++;
   }
-  if( rc==SQLITE_OK ) *pnProduced = nMsg;
   sqlite3_finalize(pStmt);
   for(i=0; i<nMsg; i++) sqlite3_free(aMsg[i].zBuf);
   sqlite3_free(aMsg);

@@ -19,7 +19,8 @@
 /* SQL of the cached statements, indexed by STREAM_STMT_*. */
 static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   /* STREAM_STMT_TOPIC_GET */
-  "SELECT partitions, max_message_bytes, timestamp_type, compression, cleanup"
+  "SELECT partitions, max_message_bytes, timestamp_type, compression, cleanup,"
+  " backpressure_max_lag, backpressure_block_ms"
   " FROM _stream_topics WHERE name=?1",
   /* STREAM_STMT_HWM */
   "SELECT coalesce("
@@ -78,6 +79,25 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "SELECT topic, partition, offset, key, value, headers, timestamp"
   " FROM stream_messages WHERE topic=?1 AND partition=?2 AND offset>=?3"
   " ORDER BY offset LIMIT ?4",
+  /* STREAM_STMT_PRODUCER_LAST */
+  "SELECT max(seq) FROM _stream_producers WHERE producer_id=?1 AND topic=?2",
+  /* STREAM_STMT_PRODUCER_GET */
+  "SELECT partition, offset FROM _stream_producers"
+  " WHERE producer_id=?1 AND topic=?2 AND seq=?3",
+  /* STREAM_STMT_PRODUCER_PUT */
+  "INSERT INTO _stream_producers(producer_id, topic, seq, partition, offset)"
+  " VALUES(?1,?2,?3,?4,?5)",
+  /* STREAM_STMT_PRODUCER_TRIM */
+  "DELETE FROM _stream_producers WHERE producer_id=?1 AND topic=?2"
+  " AND seq<=?3",
+  /* STREAM_STMT_SLOWEST_GROUP */
+  "SELECT g.group_id, coalesce(o.offset, p.log_start_offset) AS committed"
+  " FROM (SELECT DISTINCT m.group_id FROM _stream_members m,"
+  "   json_each(m.topics) j WHERE j.value=?1) g"
+  " JOIN _stream_partitions p ON p.topic=?1 AND p.partition=?2"
+  " LEFT JOIN _stream_offsets o ON o.group_id=g.group_id AND o.topic=?1"
+  "   AND o.partition=?2"
+  " ORDER BY committed, g.group_id LIMIT 1",
 };
 
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){

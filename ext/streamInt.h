@@ -56,6 +56,11 @@ enum {
   STREAM_STMT_COMMITTED_GET,    /* committed offset of a partition */
   STREAM_STMT_LOG_START,        /* log start offset of a partition */
   STREAM_STMT_FETCH,            /* read messages from a position */
+  STREAM_STMT_PRODUCER_LAST,    /* an idempotent producer's last seq */
+  STREAM_STMT_PRODUCER_GET,     /* where one seq was written */
+  STREAM_STMT_PRODUCER_PUT,     /* record a seq */
+  STREAM_STMT_PRODUCER_TRIM,    /* forget seqs older than the window */
+  STREAM_STMT_SLOWEST_GROUP,    /* backpressure: slowest subscribed group */
   STREAM_STMT_COUNT
 };
 
@@ -75,6 +80,7 @@ struct StreamCtx {
   void (*xCdcDestroy)(void*);           /* Destructor for pCdcArg */
   i64 iClockOffset;                     /* Test hook: added to now (ms) */
   int nAnchor;                          /* stream_topics connections */
+  int bLastDup;                         /* Last append was a retry (no-op) */
   int bTxn;                             /* Enlisted in the transaction */
   StreamCacheTopic *pCache;             /* Transaction-scoped topic cache */
   int bCdcCache;                        /* zCdcCache is valid */
@@ -163,6 +169,9 @@ struct StreamTopicConfig {
   int bCompressionProducer;    /* compression.type is "producer" */
   i64 hotRetentionMs;          /* hot.retention.ms */
   i64 hotRetentionMessages;    /* hot.retention.messages */
+  i64 backpressureMaxLag;      /* backpressure.max.lag (-1 = off) */
+  int eBackpressurePolicy;     /* backpressure.policy: 0 reject, 1 block */
+  i64 maxBlockMs;              /* max.block.ms */
   i64 compactionHeadMessages;  /* compaction.head.messages */
 };
 
@@ -199,6 +208,8 @@ struct StreamTopic {
   int eTimestampType;          /* STREAM_TS_* */
   int eCompression;            /* STREAM_CODEC_* */
   int eCleanup;                /* STREAM_CLEANUP_* bits */
+  i64 backpressureMaxLag;      /* backpressure.max.lag, -1 = off */
+  i64 backpressureBlockMs;     /* max.block.ms with policy block, else -1 */
 };
 
 /* SQLITE_OK if zName follows Kafka's topic-name rule, else an error in

@@ -59,6 +59,8 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
     pT->eTimestampType = sqlite3_column_int(pStmt, 2);
     pT->eCompression = sqlite3_column_int(pStmt, 3);
     pT->eCleanup = sqlite3_column_int(pStmt, 4);
+    pT->backpressureMaxLag = sqlite3_column_int64(pStmt, 5);
+    pT->backpressureBlockMs = sqlite3_column_int64(pStmt, 6);
     sqlite3_reset(pStmt);
     sqlite3StreamCacheAdd(p, zTopic, pT);
     return SQLITE_OK;
@@ -157,10 +159,13 @@ int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
   if( rc ) goto out;
   rc = streamExec(p, pzErr,
       "INSERT INTO _stream_topics(name, partitions, config, max_message_bytes,"
-      " timestamp_type, compression, cleanup, created_at)"
-      " VALUES(%Q, %lld, %Q, %lld, %d, %d, %d, %lld)",
+      " timestamp_type, compression, cleanup, created_at,"
+      " backpressure_max_lag, backpressure_block_ms)"
+      " VALUES(%Q, %lld, %Q, %lld, %d, %d, %d, %lld, %lld, %lld)",
       zName, nPartition, zNorm, cfg.maxMessageBytes, cfg.eTimestampType,
-      cfg.eCompression, cfg.eCleanup, sqlite3StreamNow(p));
+      cfg.eCompression, cfg.eCleanup, sqlite3StreamNow(p),
+      cfg.backpressureMaxLag,
+      cfg.eBackpressurePolicy ? cfg.maxBlockMs : (i64)-1);
   if( rc==SQLITE_OK ) rc = streamAddPartitionRows(p, zName, 0, nPartition, pzErr);
  out:
   sqlite3_free(zNorm);
@@ -201,9 +206,12 @@ int sqlite3StreamTopicAlter(StreamCtx *p, const char *zName,
   if( rc==SQLITE_OK ){
     rc = streamExec(p, pzErr,
         "UPDATE _stream_topics SET config=%Q, max_message_bytes=%lld,"
-        " timestamp_type=%d, compression=%d, cleanup=%d WHERE name=%Q",
+        " timestamp_type=%d, compression=%d, cleanup=%d,"
+        " backpressure_max_lag=%lld, backpressure_block_ms=%lld"
+        " WHERE name=%Q",
         zNew, pCfg->maxMessageBytes, pCfg->eTimestampType, pCfg->eCompression,
-        pCfg->eCleanup, zName);
+        pCfg->eCleanup, pCfg->backpressureMaxLag,
+        pCfg->eBackpressurePolicy ? pCfg->maxBlockMs : (i64)-1, zName);
   }
   sqlite3_free(zOld);
   sqlite3_free(zNew);

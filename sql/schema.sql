@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS _stream_topics(
   timestamp_type     INTEGER NOT NULL,   -- 0 CreateTime, 1 LogAppendTime
   compression        INTEGER NOT NULL,   -- 0 none, 1 gzip, 2 zstd
   cleanup            INTEGER NOT NULL,   -- bit 0 delete, bit 1 compact
-  created_at         INTEGER NOT NULL
+  created_at         INTEGER NOT NULL,
+  backpressure_max_lag INTEGER NOT NULL DEFAULT -1,
+  backpressure_block_ms INTEGER NOT NULL DEFAULT -1  -- -1: reject
 ) WITHOUT ROWID;
 
 -- One row per partition.  next_offset is a floor for the high watermark:
@@ -155,3 +157,50 @@ CREATE TABLE IF NOT EXISTS _stream_segments(
   created_at         INTEGER NOT NULL,
   PRIMARY KEY(topic, partition, first_offset)
 ) WITHOUT ROWID;
+
+-- Retention and compaction state (ext/retention.c, ext/compact.c,
+-- docs/retention.md): one row per partition, created on first use.
+-- clean_offset is the compaction clean point (below it at most one message
+-- per key), clean_count the messages below it, target_offset the end of a
+-- compaction run in progress (amortised engine) or NULL; mark_offset and
+-- mark_at are a high watermark and when it was seen, horizon_offset the
+-- offset below which tombstones are older than delete.retention.ms;
+-- size_offset/size_bytes the running byte count for retention.bytes (bytes
+-- of the messages below size_offset; NULL = to be recounted).
+CREATE TABLE IF NOT EXISTS _stream_cleaner(
+  topic              TEXT NOT NULL,
+  partition          INTEGER NOT NULL,
+  clean_offset       INTEGER NOT NULL DEFAULT 0,
+  clean_count        INTEGER NOT NULL DEFAULT 0,
+  target_offset      INTEGER,
+  mark_offset        INTEGER NOT NULL DEFAULT 0,
+  mark_at            INTEGER NOT NULL DEFAULT 0,
+  horizon_offset     INTEGER NOT NULL DEFAULT 0,
+  cleaned_at         INTEGER,
+  removed            INTEGER NOT NULL DEFAULT 0,
+  size_offset        INTEGER,
+  size_bytes         INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(topic, partition)
+) WITHOUT ROWID;
+
+-- The offset map of the clean section of a compacted partition: each key
+-- (as bytes, so TEXT and BLOB keys with the same bytes are one key) and the
+-- offset of its message below clean_offset; tomb marks a tombstone.
+CREATE TABLE IF NOT EXISTS _stream_cleaner_keys(
+  topic              TEXT NOT NULL,
+  partition          INTEGER NOT NULL,
+  key                BLOB NOT NULL,
+  offset             INTEGER NOT NULL,
+  tomb               INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(topic, partition, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _stream_cleaner_keys_tomb
+  ON _stream_cleaner_keys(topic, partition, offset) WHERE tomb;
+
+-- Deleting a topic forgets its cleaner state (whatever deletes it).
+CREATE TRIGGER IF NOT EXISTS _stream_cleaner_topic_gone
+  AFTER DELETE ON _stream_topics
+BEGIN
+  DELETE FROM _stream_cleaner WHERE topic=old.name;
+  DELETE FROM _stream_cleaner_keys WHERE topic=old.name;
+END;

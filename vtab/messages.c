@@ -86,6 +86,8 @@
 #define MSG_COL_VALUE     4
 #define MSG_COL_HEADERS   5
 #define MSG_COL_TIMESTAMP 6
+#define MSG_COL_PRODUCER_ID  7   /* hidden, INSERT only */
+#define MSG_COL_PRODUCER_SEQ 8   /* hidden, INSERT only */
 #define MSG_COL_ATTRS     7   /* storage only: not a vtab column */
 
 /* Statements cached per table (one per distinct idxNum in use). */
@@ -139,7 +141,8 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
   STREAM_UNUSED(argc); STREAM_UNUSED(argv);
   rc = sqlite3_declare_vtab(db,
       "CREATE TABLE x(topic TEXT, partition INTEGER, offset INTEGER, key,"
-      " value, headers TEXT, timestamp INTEGER)");
+      " value, headers TEXT, timestamp INTEGER, producer_id HIDDEN,"
+      " producer_seq HIDDEN)");
   if( rc ){
     *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
     return rc;
@@ -687,19 +690,33 @@ static int streamMsgValue(sqlite3_context *ctx, sqlite3_stmt *pStmt){
   return SQLITE_OK;
 }
 
+/*
+** Warm bytes are handed to SQLite without a copy: they live in the
+** reader's decoded page until the next xNext/xFilter/xClose, which is as
+** long as SQLite reads a column result of the current row.  A destructor
+** that does nothing (rather than SQLITE_STATIC) makes SQLite copy the
+** value wherever it keeps one beyond the row (sqlite3VdbeMemCopy() and
+** OP_Copy deep-copy anything not MEM_Static, e.g. for max(value) or an
+** ephemeral table), so no copy outlives the page.
+*/
+static void streamMsgNoFree(void *p){
+  STREAM_UNUSED(p);
+}
+
 /* A key or value of a warm row. */
 static void streamMsgWarmBytes(sqlite3_context *ctx, const void *p, int n,
                                int eType){
   if( eType==STREAM_PQ_TEXT ){
-    sqlite3_result_text(ctx, (const char*)p, n, SQLITE_TRANSIENT);
+    sqlite3_result_text(ctx, (const char*)p, n, streamMsgNoFree);
   }else if( eType==STREAM_PQ_BLOB ){
-    sqlite3_result_blob(ctx, p, n, SQLITE_TRANSIENT);
+    sqlite3_result_blob(ctx, p, n, streamMsgNoFree);
   }
 }
 
 static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                            int iCol){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+  if( iCol>MSG_COL_TIMESTAMP ) return SQLITE_OK;  /* producer_*: write-only */
   if( pCur->eCur==MSG_CUR_WARM ){
     const StreamPqRow *r = pCur->pRow;
     switch( iCol ){
@@ -721,7 +738,7 @@ static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
         break;
       case MSG_COL_HEADERS:
         if( r->zHeaders ){
-          sqlite3_result_text(ctx, r->zHeaders, r->nHeaders, SQLITE_TRANSIENT);
+          sqlite3_result_text(ctx, r->zHeaders, r->nHeaders, streamMsgNoFree);
         }
         break;
       default:
@@ -806,6 +823,28 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
         m.iTimestamp = sqlite3_value_int64(pT);
         if( m.iTimestamp<0 ) m.iTimestamp = -2;
       }
+    }
+  }
+  if( rc==SQLITE_OK ){
+    /* Idempotent producer: both hidden columns, or neither. */
+    sqlite3_value *pId = aCol[MSG_COL_PRODUCER_ID];
+    sqlite3_value *pSeq = aCol[MSG_COL_PRODUCER_SEQ];
+    int bId = sqlite3_value_type(pId)!=SQLITE_NULL;
+    int bSeq = sqlite3_value_type(pSeq)!=SQLITE_NULL;
+    if( bId!=bSeq ){
+      rc = sqlite3StreamErr(&zErr, SQLITE_MISUSE,
+          "producer_id and producer_seq go together: give both or neither");
+    }else if( bId && (sqlite3_value_type(pId)!=SQLITE_TEXT
+                   || sqlite3_value_bytes(pId)<1
+                   || sqlite3_value_bytes(pId)>255) ){
+      rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
+                            "producer_id must be text of 1 to 255 bytes");
+    }else if( bSeq && sqlite3_value_type(pSeq)!=SQLITE_INTEGER ){
+      rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
+                            "producer_seq must be an integer");
+    }else if( bId ){
+      m.zProducer = (const char*)sqlite3_value_text(pId);
+      m.iSeq = sqlite3_value_int64(pSeq);
     }
   }
   if( rc==SQLITE_OK ){

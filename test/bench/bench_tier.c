@@ -1,0 +1,310 @@
+/*
+** bench_tier.c - the warm tier's speed and size, in one run.
+**
+**   bench_tier EXTENSION_PATH [--quick] [--dir DIR] [--interop DIR]
+**
+**   produce   batched stream_produce() (transactions of 1,000, 100-byte
+**             JSON values, 8 partitions, WAL, synchronous=NORMAL), with
+**             tiering off (hot.retention.* = -1)
+**   tier      SELECT stream_tier('bench') moving every message hot -> warm
+**             (hot.retention.messages = 0): must be >= 2x produce
+**   replay    every message read back through stream_messages from the
+**             warm tier (count, sum of lengths of key and value, sum of
+**             offsets and timestamps), in a forked child so that its peak
+**             RSS is the replay's own; against DuckDB (@duckdb/node-api
+**             from test/interop/node_modules, SET threads=1) computing
+**             the same aggregates over the same files: must be >= 0.5x
+**             (best of three runs each, after one warm-up for DuckDB)
+**   size      bytes per message hot (database pages) vs warm (Parquet
+**             file bytes) for compression.type none / gzip / zstd
+**
+** It prints a Markdown table; it never fails on a number.  --interop
+** names the directory holding node_modules (default: the test/interop
+** directory next to this file's build tree, /work/main/test/interop).
+*/
+#define _DEFAULT_SOURCE
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#define NPART 8
+
+static const char *zExt;
+static char zDir[512] = "/tmp";
+static char zInterop[512] = "/work/main/test/interop";
+
+static double now(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec*1e-9;
+}
+
+static void exec1(sqlite3 *db, const char *zSql){
+  char *zErr = 0;
+  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
+    fprintf(stderr, "%s: %s\n", zSql, zErr);
+    exit(1);
+  }
+}
+
+static long long int1(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *p;
+  long long v = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
+    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
+    exit(1);
+  }
+  if( sqlite3_step(p)==SQLITE_ROW ) v = sqlite3_column_int64(p, 0);
+  sqlite3_finalize(p);
+  return v;
+}
+
+static sqlite3 *openDb(const char *zName, int bFresh){
+  char zPath[700], zCmd[3000];
+  sqlite3 *db;
+  char *zErr = 0;
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  if( bFresh ){
+    snprintf(zCmd, sizeof(zCmd), "rm -rf '%s' '%s-wal' '%s-shm' '%s.stream'",
+             zPath, zPath, zPath, zPath);
+    if( system(zCmd)!=0 ) exit(1);
+  }
+  if( sqlite3_open(zPath, &db)!=SQLITE_OK ) exit(1);
+  exec1(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  sqlite3_enable_load_extension(db, 1);
+  if( sqlite3_load_extension(db, zExt, 0, &zErr)!=SQLITE_OK ){
+    fprintf(stderr, "load %s: %s\n", zExt, zErr);
+    exit(1);
+  }
+  return db;
+}
+
+/* A 100-byte JSON value for message i (as bench_produce.c). */
+static int makeValue(char *z, int i){
+  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
+                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
+                   i % 1000, i % 100);
+  while( n<98 ) z[n++] = 'x';
+  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
+  return n;
+}
+
+static double produce(sqlite3 *db, const char *zTopic, int n){
+  sqlite3_stmt *p;
+  char zKey[32], zVal[128], zSql[128];
+  double t0;
+  int i;
+  snprintf(zSql, sizeof(zSql), "SELECT stream_produce('%s', ?1, ?2)", zTopic);
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0) ) exit(1);
+  t0 = now();
+  for(i=0; i<n; i++){
+    int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
+    int nVal = makeValue(zVal, i);
+    if( i%1000==0 ) exec1(db, "BEGIN");
+    sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
+    sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
+    if( sqlite3_step(p)!=SQLITE_ROW ){
+      fprintf(stderr, "produce: %s\n", sqlite3_errmsg(db));
+      exit(1);
+    }
+    sqlite3_reset(p);
+    if( i%1000==999 || i==n-1 ) exec1(db, "COMMIT");
+  }
+  sqlite3_finalize(p);
+  return now()-t0;
+}
+
+/* Replay in a child: seconds and peak RSS (KiB) through a pipe. */
+static void replay(const char *zName, long long nExpect, double *pSec,
+                   long *pRss, long long *pSum){
+  int fd[2];
+  pid_t pid;
+  if( pipe(fd) ) exit(1);
+  pid = fork();
+  if( pid==0 ){
+    sqlite3 *db = openDb(zName, 0);
+    sqlite3_stmt *p;
+    struct rusage ru;
+    double t0, r[3];
+    long long nRow = 0, nSum = 0;
+    close(fd[0]);
+    if( sqlite3_prepare_v2(db,
+        "SELECT count(*), sum(length(key)) + sum(length(value)) + sum(offset)"
+        " + sum(timestamp) FROM stream_messages WHERE topic='bench'",
+        -1, &p, 0) ) _exit(1);
+    t0 = now();
+    if( sqlite3_step(p)==SQLITE_ROW ){
+      nRow = sqlite3_column_int64(p, 0);
+      nSum = sqlite3_column_int64(p, 1);
+    }else{
+      fprintf(stderr, "replay: %s\n", sqlite3_errmsg(db));
+    }
+    r[0] = now()-t0;
+    sqlite3_finalize(p);
+    getrusage(RUSAGE_SELF, &ru);
+    r[1] = (double)ru.ru_maxrss;
+    r[2] = (double)nRow;
+    if( write(fd[1], r, sizeof(r))!=sizeof(r)
+     || write(fd[1], &nSum, sizeof(nSum))!=sizeof(nSum) ) _exit(1);
+    sqlite3_close(db);
+    _exit(0);
+  }else{
+    double r[3];
+    close(fd[1]);
+    if( read(fd[0], r, sizeof(r))!=sizeof(r)
+     || read(fd[0], pSum, sizeof(*pSum))!=sizeof(*pSum) ){
+      fprintf(stderr, "replay child failed\n");
+      exit(1);
+    }
+    close(fd[0]);
+    waitpid(pid, 0, 0);
+    if( (long long)r[2]!=nExpect ){
+      fprintf(stderr, "replay read %lld rows, expected %lld\n",
+              (long long)r[2], nExpect);
+      exit(1);
+    }
+    *pSec = r[0];
+    *pRss = (long)r[1];
+  }
+}
+
+/* DuckDB over the same files: seconds of the query (node startup and
+** module load excluded), or -1 if node or the package is missing. */
+static double duckdb(const char *zStore, long long *pSum){
+  char zCmd[4096];
+  FILE *f;
+  double sec = -1;
+  long long sum = 0;
+  snprintf(zCmd, sizeof(zCmd),
+    "cd '%s' && node --input-type=module -e \""
+    "import { DuckDBInstance } from '@duckdb/node-api';"
+    "const i = await DuckDBInstance.create(':memory:');"
+    "const c = await i.connect();"
+    "await c.run('SET threads=1');"
+    "const q = \\\"SELECT count(*) + 0 AS n, (sum(octet_length(key))"
+    " + sum(strlen(value::VARCHAR)) + sum(\\\\\\\"offset\\\\\\\")"
+    " + sum(epoch_ms(timestamp)))::BIGINT AS s FROM read_parquet('%s/bench/**/*.parquet',"
+    " hive_partitioning=false)\\\";"
+    "let best = 1e9, r;"
+    "for (let k = 0; k < 4; k++) {"
+    "  const t0 = performance.now();"
+    "  r = await c.runAndReadAll(q);"
+    "  if (k > 0) best = Math.min(best, performance.now()-t0);"
+    "}"
+    "const row = r.getRowObjects()[0];"
+    "console.log((best/1000).toFixed(4), String(row.s));"
+    "\" 2>&1", zInterop, zStore);
+  f = popen(zCmd, "r");
+  if( f==0 ) return -1;
+  if( fscanf(f, "%lf %lld", &sec, &sum)!=2 ) sec = -1;
+  pclose(f);
+  *pSum = sum;
+  return sec;
+}
+
+static long long dbBytes(sqlite3 *db){
+  exec1(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  return int1(db, "PRAGMA page_count") * int1(db, "PRAGMA page_size")
+       - int1(db, "PRAGMA freelist_count") * int1(db, "PRAGMA page_size");
+}
+
+int main(int argc, char **argv){
+  int bQuick = 0, i, n, nSize;
+  double tProd, tTier, tReplay = 0, tDuck;
+  long rss = 0;
+  long long nSum = 0, nDuckSum = 0;
+  char zStore[800];
+  sqlite3 *db;
+  static const char *azCodec[] = { "uncompressed", "gzip", "zstd" };
+
+  if( argc<2 ){
+    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR]"
+                    " [--interop DIR]\n", argv[0]);
+    return 2;
+  }
+  zExt = argv[1];
+  for(i=2; i<argc; i++){
+    if( strcmp(argv[i], "--quick")==0 ) bQuick = 1;
+    else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
+      snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
+    }else if( strcmp(argv[i], "--interop")==0 && i+1<argc ){
+      snprintf(zInterop, sizeof(zInterop), "%s", argv[++i]);
+    }
+  }
+  n = bQuick ? 200000 : 1000000;
+  nSize = bQuick ? 50000 : 200000;
+
+  printf("sqlite-stream bench_tier: SQLite %s, %s mode, %d messages\n\n",
+         sqlite3_libversion(), bQuick ? "quick" : "full", n);
+
+  db = openDb("bench-tier.db", 1);
+  exec1(db, "SELECT stream_create_topic('bench', 8, '{\"hot.retention.ms\":-1,"
+            "\"hot.retention.messages\":-1,\"retention.ms\":-1}')");
+  tProd = produce(db, "bench", n);
+  exec1(db, "SELECT stream_alter_topic('bench', '{\"hot.retention.messages\":0}')");
+  {
+    double t0 = now();
+    exec1(db, "SELECT stream_tier('bench')");
+    tTier = now()-t0;
+  }
+  if( int1(db, "SELECT count(*) FROM _stream_messages")!=0 ){
+    fprintf(stderr, "tier left hot messages\n");
+    return 1;
+  }
+  sqlite3_close(db);
+  snprintf(zStore, sizeof(zStore), "%s/bench-tier.db.stream/warm", zDir);
+  for(i=0; i<3; i++){             /* best of three */
+    double t;
+    long r;
+    replay("bench-tier.db", n, &t, &r, &nSum);
+    if( i==0 || t<tReplay ) tReplay = t;
+    if( i==0 || r>rss ) rss = r;
+  }
+  tDuck = duckdb(zStore, &nDuckSum);
+
+  printf("| measure | value | target |\n|---|---|---|\n");
+  printf("| produce (batched, tiering off) | %.0f msg/s | |\n", n/tProd);
+  printf("| tier hot -> warm (stream_tier) | %.0f msg/s (%.2fx produce) |"
+         " >= 2x |\n", n/tTier, tProd/tTier);
+  printf("| replay from warm via stream_messages | %.0f msg/s (%.3f s) | |\n",
+         n/tReplay, tReplay);
+  if( tDuck>0 ){
+    printf("| DuckDB read_parquet, threads=1 | %.0f msg/s (%.3f s) | |\n",
+           n/tDuck, tDuck);
+    printf("| replay speed vs DuckDB | %.2fx%s | >= 0.5x |\n", tDuck/tReplay,
+           nSum==nDuckSum ? "" : " (CHECKSUMS DIFFER)");
+  }else{
+    printf("| DuckDB | not run (node or @duckdb/node-api missing) | |\n");
+  }
+  printf("| peak RSS of the replay process | %.1f MiB | bounded |\n\n",
+         rss/1024.0);
+
+  printf("| compression.type | hot bytes/msg | warm codec | warm bytes/msg |\n");
+  printf("|---|---|---|---|\n");
+  for(i=0; i<3; i++){
+    char zSql[256];
+    long long nHot0, nHot, nWarm;
+    db = openDb("bench-size.db", 1);
+    exec1(db, "PRAGMA page_size=4096; VACUUM;");
+    nHot0 = dbBytes(db);
+    snprintf(zSql, sizeof(zSql), "SELECT stream_create_topic('s', 8, "
+        "'{\"hot.retention.ms\":-1,\"hot.retention.messages\":-1,"
+        "\"retention.ms\":-1,\"compression.type\":\"%s\"}')", azCodec[i]);
+    exec1(db, zSql);
+    nHot0 = dbBytes(db);
+    produce(db, "s", nSize);
+    nHot = dbBytes(db) - nHot0;
+    exec1(db, "SELECT stream_alter_topic('s', '{\"hot.retention.messages\":0}')");
+    exec1(db, "SELECT stream_tier('s')");
+    nWarm = int1(db, "SELECT sum(bytes) FROM stream_segments");
+    printf("| %s | %.1f | %s | %.1f |\n", azCodec[i], (double)nHot/nSize,
+           i==1 ? "GZIP" : "ZSTD", (double)nWarm/nSize);
+    sqlite3_close(db);
+  }
+  return 0;
+}
