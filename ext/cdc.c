@@ -67,8 +67,8 @@ int sqlite3StreamCdcEmit(StreamCtx *p, const char *zCdc, const char *zKey,
     m.pKey = zKey; m.nKey = (int)strlen(zKey); m.eKey = STREAM_TYPE_TEXT;
     m.pValue = zEvent; m.nValue = (int)strlen(zEvent);
     m.eValue = STREAM_TYPE_TEXT;
-    m.iPartition = -1;
-    m.iTimestamp = -1;
+    m.iPartition = STREAM_UNSET;
+    m.iTimestamp = STREAM_UNSET;
     rc = sqlite3StreamProduce(p, zCdc, &m, &iPart, &iOff, pzErr);
   }
   if( rc==SQLITE_OK && p->xCdc ){

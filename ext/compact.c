@@ -13,6 +13,9 @@
 ** upper = high watermark - compaction.head.messages (the analogue of
 ** Kafka's active segment, default 1000 messages), lowered further to the
 ** first message whose timestamp is newer than min.compaction.lag.ms.
+** And the newest message of a partition is never removed, even when it is
+** a tombstone past the horizon: the high watermark is max(offset)+1 while
+** a partition holds messages, so removing it would move it back.
 **
 ** Clean point.  _stream_cleaner.clean_offset: below it, the partition
 ** holds at most one message per key, and _stream_cleaner_keys maps each
@@ -349,7 +352,7 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
       if( rc ) break;
       /* Superseded by a newer message of the key, or a tombstone that has
       ** been in the log for delete.retention.ms. */
-      bGone = !bNew || (bTomb && iOff<pS->iHorizon);
+      bGone = !bNew || (bTomb && iOff<pS->iHorizon && iOff<iHwm-1);
     }
     if( bGone ){
       nRemoved++;
@@ -607,6 +610,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
   /* Tombstones of the clean section past the horizon. */
   {
     i64 iLimit = pS->iHorizon<iNewClean ? pS->iHorizon : iNewClean;
+    if( iLimit>iHwm-1 ) iLimit = iHwm-1;    /* never the newest message */
     i64 nTomb = 0;
     sqlite3_stmt *pTomb = 0;
     rc = sqlite3StreamMntPrepare(p,

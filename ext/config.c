@@ -123,7 +123,7 @@ static int streamCfgInt(const cJSON *pVal, i64 *piOut){
     *piOut = (i64)r;
     return 1;
   }
-  if( cJSON_IsString(pVal) && pVal->valuestring[0] ){
+  if( (cJSON_IsString(pVal) || cJSON_IsRaw(pVal)) && pVal->valuestring[0] ){
     char *zEnd = 0;
     long long v;
     errno = 0;
@@ -290,6 +290,12 @@ int sqlite3StreamConfigMerge(const char *zOld, const char *zDelta,
   if( rc==SQLITE_OK && zDelta ){
     pDelta = streamCfgParseObject(zDelta, "topic config", &rc, pzErr);
     if( pDelta ) rc = streamCfgApplyAll(pCfg, pDelta, pNorm, pzErr);
+  }
+  if( rc==SQLITE_OK && zOld && zDelta ){
+    /* Resolve again from the merged overrides alone, so that a key reset
+    ** with null falls back to its default. */
+    streamCfgDefaults(pCfg);
+    rc = streamCfgApplyAll(pCfg, pNorm, 0, pzErr);
   }
   if( rc==SQLITE_OK ) rc = streamCfgFinish(pCfg, pzErr);
   if( rc==SQLITE_OK && pzNew ){

@@ -21,12 +21,47 @@
 #include <time.h>
 
 void sqlite3StreamPollResultFree(StreamPollResult *pRes){
-  int i, j;
-  for(i=0; i<pRes->nRow; i++){
-    for(j=0; j<7; j++) sqlite3_value_free(pRes->aRow[i].apVal[j]);
-  }
   sqlite3_free(pRes->aRow);
+  sqlite3_free(pRes->zArena);
   memset(pRes, 0, sizeof(*pRes));
+}
+
+void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
+                             int iRow, int iCol){
+  const StreamPollRow *pRow = &pRes->aRow[iRow];
+  switch( pRow->aType[iCol] ){
+    case SQLITE_INTEGER:
+      sqlite3_result_int64(ctx, pRow->aVal[iCol]);
+      break;
+    case SQLITE_TEXT:
+      sqlite3_result_text(ctx, pRes->zArena + pRow->aVal[iCol],
+                          pRow->aLen[iCol], SQLITE_STATIC);
+      break;
+    case SQLITE_BLOB:
+      sqlite3_result_blob(ctx, pRes->zArena + pRow->aVal[iCol],
+                          pRow->aLen[iCol], SQLITE_STATIC);
+      break;
+    default:
+      break;
+  }
+}
+
+/* Copy n bytes into the arena; *piOff receives their offset. */
+static int streamArenaPut(StreamPollResult *pRes, const void *p, int n,
+                          i64 *piOff){
+  if( pRes->nArena + n > pRes->nArenaAlloc ){
+    i64 nNew = pRes->nArenaAlloc ? pRes->nArenaAlloc*2 : 65536;
+    char *zNew;
+    while( nNew < pRes->nArena + n ) nNew *= 2;
+    zNew = sqlite3_realloc64(pRes->zArena, nNew);
+    if( zNew==0 ) return SQLITE_NOMEM;
+    pRes->zArena = zNew;
+    pRes->nArenaAlloc = nNew;
+  }
+  if( n>0 ) memcpy(pRes->zArena + pRes->nArena, p, n);
+  *piOff = pRes->nArena;
+  pRes->nArena += n;
+  return SQLITE_OK;
 }
 
 /* One assigned partition, as the poll sees it. */
@@ -39,6 +74,79 @@ struct StreamPart {
   int nGot;                    /* Messages taken by this poll */
   int bMore;                   /* Its quota was filled: may have more */
 };
+
+/* Store column j (key, value or headers) of pStmt into pRow, decompressing
+** it when attrs says so. */
+static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
+                        sqlite3_stmt *pStmt, int j, int attrs){
+  int eType = sqlite3_column_type(pStmt, j);
+  int rc = SQLITE_OK;
+  pRow->aType[j] = (u8)eType;
+  pRow->aLen[j] = 0;
+  pRow->aVal[j] = 0;
+  if( eType==SQLITE_NULL ) return SQLITE_OK;
+  if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
+    pRow->aType[j] = SQLITE_INTEGER;
+    pRow->aVal[j] = sqlite3_column_int64(pStmt, j);
+  }else if( attrs & STREAM_ATTR_CODEC_MASK ){
+    void *pOut = 0;
+    size_t nOut = 0;
+    rc = sqlite3StreamDecompress(attrs & STREAM_ATTR_CODEC_MASK,
+        sqlite3_column_blob(pStmt, j), (size_t)sqlite3_column_bytes(pStmt, j),
+        STREAM_MAX_FIELD_BYTES, &pOut, &nOut);
+    if( rc==SQLITE_OK ){
+      pRow->aType[j] = (attrs & STREAM_ATTR_BLOB) ? SQLITE_BLOB : SQLITE_TEXT;
+      pRow->aLen[j] = (int)nOut;
+      rc = streamArenaPut(pRes, pOut, (int)nOut, &pRow->aVal[j]);
+    }else if( rc!=SQLITE_NOMEM ){
+      rc = SQLITE_CORRUPT;
+    }
+    sqlite3_free(pOut);
+  }else{
+    const void *pData = eType==SQLITE_TEXT
+        ? (const void*)sqlite3_column_text(pStmt, j)
+        : sqlite3_column_blob(pStmt, j);
+    pRow->aLen[j] = sqlite3_column_bytes(pStmt, j);
+    rc = streamArenaPut(pRes, pData, pRow->aLen[j], &pRow->aVal[j]);
+  }
+  return rc;
+}
+
+/* Append the current row of pStmt (columns topic .. timestamp, and when
+** bAttrs the storage attrs in column 7, whose codec decompresses the
+** value).  The topic and partition are those of pPart (stored once per
+** fetch at iTopicOff).  *piOffset receives the message's offset. */
+static int streamRowAppend(StreamPollResult *pRes, sqlite3_stmt *pStmt,
+                           int bAttrs, const StreamPart *pPart, i64 iTopicOff,
+                           int nTopic, i64 *piOffset){
+  StreamPollRow *pRow;
+  int rc;
+  if( pRes->nRow==pRes->nAlloc ){
+    int nNew = pRes->nAlloc ? pRes->nAlloc*2 : 64;
+    StreamPollRow *aNew = sqlite3_realloc64(pRes->aRow, sizeof(*aNew)*nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pRes->aRow = aNew;
+    pRes->nAlloc = nNew;
+  }
+  pRow = &pRes->aRow[pRes->nRow];
+  pRow->aType[0] = SQLITE_TEXT;
+  pRow->aVal[0] = iTopicOff;
+  pRow->aLen[0] = nTopic;
+  pRow->aType[1] = SQLITE_INTEGER;
+  pRow->aVal[1] = pPart->iPartition;
+  pRow->aType[2] = SQLITE_INTEGER;
+  pRow->aVal[2] = *piOffset = sqlite3_column_int64(pStmt, 2);
+  pRow->aType[6] = SQLITE_INTEGER;
+  pRow->aVal[6] = sqlite3_column_int64(pStmt, 6);
+  rc = streamColPut(pRes, pRow, pStmt, 3, 0);
+  if( rc==SQLITE_OK ){
+    rc = streamColPut(pRes, pRow, pStmt, 4,
+                      bAttrs ? sqlite3_column_int(pStmt, 7) : 0);
+  }
+  if( rc==SQLITE_OK ) rc = streamColPut(pRes, pRow, pStmt, 5, 0);
+  if( rc==SQLITE_OK ) pRes->nRow++;
+  return rc;
+}
 
 static void streamPartsFree(StreamPart *a, int n){
   int i;
@@ -178,45 +286,53 @@ static int streamPositionSet(StreamCtx *p, const char *zGroup,
 }
 
 /* Fetch up to nLimit messages of one partition from its position into
-** pRes; *pnBytes accumulates value+key+headers bytes. */
+** pRes; *pnBytes accumulates value+key+headers bytes.  When every message
+** from the position on is in the hot tier, the storage table is read
+** directly; otherwise through stream_messages, which spans the tiers. */
 static int streamFetch(StreamCtx *p, StreamPart *pPart, i64 nLimit,
                        i64 nMaxBytes, i64 *pnBytes, StreamPollResult *pRes,
                        char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_FETCH, pzErr);
-  int rc = SQLITE_OK, nGot = 0;
+  sqlite3_stmt *pStmt;
+  int rc = SQLITE_OK, nGot = 0, bHot = 0;
+  i64 iHotMin = 0;
+  int bFound;
+  rc = streamGetInt(p, STREAM_STMT_HOT_MIN, 0, pPart->zTopic,
+                    pPart->iPartition, &iHotMin, &bFound, pzErr);
+  if( rc ) return rc;
+  bHot = bFound && pPart->iPos>=iHotMin;
+  pStmt = sqlite3StreamStmt(p, bHot ? STREAM_STMT_FETCH_HOT : STREAM_STMT_FETCH,
+                            pzErr);
   if( pStmt==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pStmt, 1, pPart->zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, pPart->iPartition);
   sqlite3_bind_int64(pStmt, 3, pPart->iPos);
   sqlite3_bind_int64(pStmt, 4, nLimit);
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
-    StreamPollRow *pRow;
-    int j;
-    if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
-    if( pRes->nRow==pRes->nAlloc ){
-      int nNew = pRes->nAlloc ? pRes->nAlloc*2 : 64;
-      StreamPollRow *aNew = sqlite3_realloc64(pRes->aRow, sizeof(*aNew)*nNew);
-      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-      pRes->aRow = aNew;
-      pRes->nAlloc = nNew;
+  {
+    int nTopic = (int)strlen(pPart->zTopic);
+    i64 iTopicOff;
+    rc = streamArenaPut(pRes, pPart->zTopic, nTopic, &iTopicOff);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const StreamPollRow *pRow;
+      i64 iOffset;
+      if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
+      rc = streamRowAppend(pRes, pStmt, bHot, pPart, iTopicOff, nTopic,
+                           &iOffset);
+      if( rc ) break;
+      pRow = &pRes->aRow[pRes->nRow-1];
+      *pnBytes += pRow->aLen[3] + pRow->aLen[4] + pRow->aLen[5];
+      pPart->iPos = iOffset + 1;
+      nGot++;
     }
-    pRow = &pRes->aRow[pRes->nRow];
-    for(j=0; j<7; j++){
-      pRow->apVal[j] = sqlite3_value_dup(sqlite3_column_value(pStmt, j));
-      if( pRow->apVal[j]==0 ) rc = SQLITE_NOMEM;
-    }
-    pRes->nRow++;
-    if( rc ) break;
-    *pnBytes += sqlite3_column_bytes(pStmt, 3) + sqlite3_column_bytes(pStmt, 4)
-              + sqlite3_column_bytes(pStmt, 5);
-    pPart->iPos = sqlite3_column_int64(pStmt, 2) + 1;
-    nGot++;
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_reset(pStmt);
     if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
   }else{
     sqlite3_reset(pStmt);
+    if( rc==SQLITE_CORRUPT ){
+      sqlite3StreamErr(pzErr, rc, "corrupt compressed value in %s/%d",
+                       pPart->zTopic, pPart->iPartition);
+    }
   }
   pPart->nGot += nGot;
   pPart->bMore = (nGot==nLimit);
@@ -280,10 +396,10 @@ static int streamAvailable(StreamCtx *p, sqlite3 *db, const char *zGroup,
   int rc, i;
   *pnAvail = 0;
   rc = sqlite3_prepare_v2(db,
-      "SELECT coalesce((SELECT offset+1 FROM _stream_messages WHERE topic=?1"
-      " AND partition=?2 ORDER BY offset DESC LIMIT 1),"
-      " (SELECT next_offset FROM _stream_partitions WHERE topic=?1"
-      " AND partition=?2), 0),"
+      "SELECT max(coalesce((SELECT offset+1 FROM _stream_messages WHERE"
+      " topic=?1 AND partition=?2 ORDER BY offset DESC LIMIT 1), 0),"
+      " coalesce((SELECT next_offset FROM _stream_partitions WHERE topic=?1"
+      " AND partition=?2), 0)),"
       " (SELECT offset FROM _stream_offsets WHERE group_id=?3 AND topic=?1"
       " AND partition=?2)", -1, &pStmt, 0);
   if( rc ) return rc;
@@ -688,8 +804,8 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
   if( rc==SQLITE_OK ) rc = sqlite3StreamMsgField(&msg, 1, pValue, "value",
                                                  pzErr);
   if( rc ) goto out;
-  msg.iPartition = -1;         /* the DLQ's own partitioner */
-  msg.iTimestamp = -1;
+  msg.iPartition = STREAM_UNSET;   /* the DLQ's own partitioner */
+  msg.iTimestamp = STREAM_UNSET;
   msg.zHeaders = zHeaders;
   msg.nHeaders = (int)strlen(zHeaders);
   rc = sqlite3StreamProduce(p, zDlq, &msg, 0, piDlqOffset, pzErr);

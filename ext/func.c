@@ -267,8 +267,8 @@ static void streamProduceFunc(sqlite3_context *ctx, int argc,
   i64 iOffset;
   int rc, bOk;
   memset(&m, 0, sizeof(m));
-  m.iPartition = -1;
-  m.iTimestamp = -1;
+  m.iPartition = STREAM_UNSET;
+  m.iTimestamp = STREAM_UNSET;
   if( (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   rc = sqlite3StreamMsgField(&m, 0, argv[1], "key", &zErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamMsgField(&m, 1, argv[2], "value", &zErr);
@@ -280,7 +280,6 @@ static void streamProduceFunc(sqlite3_context *ctx, int argc,
   }
   if( argc>4 && sqlite3_value_type(argv[4])!=SQLITE_NULL ){
     if( !sqlite3StreamArgInt(ctx, argv, 4, "partition", &m.iPartition) ) return;
-    if( m.iPartition<0 ) m.iPartition = -2;   /* rejected by the check */
   }
   rc = sqlite3StreamProduce(p, zTopic, &m, 0, &iOffset, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }

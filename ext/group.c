@@ -850,15 +850,14 @@ int sqlite3StreamMemberCheck(StreamCtx *p, const char *zGroup,
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( pM ){
     /* the generation may have moved with a rebalance just now */
-    sqlite3_stmt *pG = 0;
-    if( sqlite3_prepare_v2(p->db, "SELECT generation FROM _stream_groups"
-            " WHERE group_id=?1", -1, &pG, 0)==SQLITE_OK ){
-      sqlite3_bind_text(pG, 1, zGroup, -1, SQLITE_STATIC);
-      if( sqlite3_step(pG)==SQLITE_ROW ){
-        pM->iGeneration = sqlite3_column_int64(pG, 0);
-      }
+    sqlite3_stmt *pG = sqlite3StreamStmt(p, STREAM_STMT_GENERATION, pzErr);
+    if( pG==0 ) return SQLITE_ERROR;
+    sqlite3_bind_text(pG, 1, zGroup, -1, SQLITE_STATIC);
+    if( sqlite3_step(pG)==SQLITE_ROW ){
+      pM->iGeneration = sqlite3_column_int64(pG, 0);
     }
-    sqlite3_finalize(pG);
+    rc = sqlite3_reset(pG);
+    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   }
   return SQLITE_OK;
 }

@@ -29,9 +29,8 @@ static void streamCtxFree(void *pArg){
   sqlite3_free(p);
 }
 
-/* sqlite3_stream_api.xCdcHook */
-static int streamCdcHook(sqlite3 *db, void (*xEvent)(void*, const char*, int),
-                         void *pArg, void (*xDestroy)(void*)){
+/* The StreamCtx of db, or NULL if the extension is not loaded on it. */
+static StreamCtx *streamCtxOf(sqlite3 *db){
   StreamCtx *p = 0;
   sqlite3_stmt *pStmt = 0;
   int rc = sqlite3_prepare_v2(db, "SELECT stream_ctx_ptr(?1)", -1, &pStmt, 0);
@@ -40,8 +39,14 @@ static int streamCdcHook(sqlite3 *db, void (*xEvent)(void*, const char*, int),
     sqlite3_step(pStmt);
     rc = sqlite3_finalize(pStmt);
   }
-  if( rc==SQLITE_OK && p==0 ) rc = SQLITE_MISUSE;
-  if( rc ) return rc;
+  return rc==SQLITE_OK ? p : 0;
+}
+
+/* sqlite3_stream_api.xCdcHook */
+static int streamCdcHook(sqlite3 *db, void (*xEvent)(void*, const char*, int),
+                         void *pArg, void (*xDestroy)(void*)){
+  StreamCtx *p = streamCtxOf(db);
+  if( p==0 ) return SQLITE_MISUSE;
   if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
   p->xCdc = xEvent;
   p->pCdcArg = pArg;
@@ -49,9 +54,23 @@ static int streamCdcHook(sqlite3 *db, void (*xEvent)(void*, const char*, int),
   return SQLITE_OK;
 }
 
+/* sqlite3_stream_api.xRebalanceHook */
+static int streamRebalanceHook(sqlite3 *db,
+                               void (*xEvent)(void*, const char*, int),
+                               void *pArg, void (*xDestroy)(void*)){
+  StreamCtx *p = streamCtxOf(db);
+  if( p==0 ) return SQLITE_MISUSE;
+  if( p->xRebalanceDestroy ) p->xRebalanceDestroy(p->pRebalanceArg);
+  p->xRebalance = xEvent;
+  p->pRebalanceArg = pArg;
+  p->xRebalanceDestroy = xDestroy;
+  return SQLITE_OK;
+}
+
 static const sqlite3_stream_api streamApi = {
-  1,                /* iVersion */
-  streamCdcHook,    /* xCdcHook */
+  1,                    /* iVersion */
+  streamCdcHook,        /* xCdcHook */
+  streamRebalanceHook,  /* xRebalanceHook */
 };
 
 /*
@@ -104,6 +123,9 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
 #else
   STREAM_UNUSED(pApi);
 #endif
+  /* Loaded already on this connection (a second .load, or an automatic
+  ** extension plus a load): keep the running instance. */
+  if( streamCtxOf(db) ) return SQLITE_OK;
   if( sqlite3_libversion_number()<STREAM_MIN_SQLITE ){
     if( pzErrMsg ){
       *pzErrMsg = sqlite3_mprintf(STREAM_ERR "SQLite %s is too old: 3.38.0 "

@@ -3,6 +3,7 @@
 ** surface:
 **
 **   stream_maintain([topic])           -> JSON summary of what was done
+**                                         (tiering, retention, compaction)
 **   stream_compact(topic [, partition]) -> number of messages removed
 **   stream_compaction([topic])         -> JSON array: per compacted
 **                                         partition, dirty ratio, clean
@@ -36,6 +37,7 @@
 ** are SQLITE_DIRECTONLY (see ext/func.c).
 */
 #include "maintain.h"
+#include "tier.h"
 #include <string.h>
 
 /* Name of the savepoint wrapping each unit of maintenance. */
@@ -209,6 +211,7 @@ static int streamMntWanted(const StreamTopicConfig *pCfg){
 /* A JSON summary being built: the tasks array and the totals. */
 typedef struct StreamMntReport StreamMntReport;
 struct StreamMntReport {
+  StreamTierStats tier;        /* What tiering did (stream_maintain only) */
   sqlite3_str *pTasks;         /* "[{...},{...}" so far (no closing ']') */
   int nTask;                   /* Entries in pTasks */
   i64 nDeleted;                /* Messages deleted by retention */
@@ -230,14 +233,14 @@ static void streamMntTask(StreamMntReport *pR, const char *zTopic, int iPart,
 
 /*
 ** Maintain one partition: retention then compaction, inside a savepoint.
-** eMode: 0 amortised (bounded), 1 stream_maintain (what is due, fully),
-** 2 forced compaction (stream_compact, PRAGMA stream_compact('t')),
-** 3 compaction where due, no retention (PRAGMA stream_compact).
+** eMode: 0 amortised (bounded), 2 forced compaction (stream_compact, PRAGMA stream_compact('t')),
+** 3 compaction where due, no retention (PRAGMA stream_compact),
+** 4 retention only (stream_maintain, before and after tiering).
 */
 #define STREAM_MNT_AUTO        0
-#define STREAM_MNT_DUE         1
 #define STREAM_MNT_COMPACT     2
 #define STREAM_MNT_COMPACT_DUE 3
+#define STREAM_MNT_RETAIN      4
 
 static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
                               const StreamTopicConfig *pCfg, int eMode,
@@ -259,13 +262,14 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
   }
   rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &s, pzErr);
   s0 = s;
-  if( rc==SQLITE_OK && (eMode==STREAM_MNT_AUTO || eMode==STREAM_MNT_DUE) ){
+  if( rc==SQLITE_OK && (eMode==STREAM_MNT_AUTO || eMode==STREAM_MNT_RETAIN) ){
     rc = sqlite3StreamRetention(p, zTopic, iPart, pCfg, iNow,
                                 eMode==STREAM_MNT_AUTO ? STREAM_MAINTAIN_BATCH
                                                        : -1,
                                 &s, &nDel, &iLogStart, pzErr);
   }
-  if( rc==SQLITE_OK && (pCfg->eCleanup & STREAM_CLEANUP_COMPACT) ){
+  if( rc==SQLITE_OK && (pCfg->eCleanup & STREAM_CLEANUP_COMPACT)
+   && eMode!=STREAM_MNT_RETAIN ){
     if( eMode==STREAM_MNT_AUTO ){
       rc = sqlite3StreamCompactStep(p, zTopic, iPart, pCfg, iNow,
                                     STREAM_MAINTAIN_BATCH, &s, &nComp, pzErr);
@@ -396,7 +400,7 @@ static int streamMntRun(StreamCtx *p, const char *zTopic, i64 iPart,
     if( rc ) break;
     if( (eMode==STREAM_MNT_COMPACT || eMode==STREAM_MNT_COMPACT_DUE)
      && (cfg.eCleanup & STREAM_CLEANUP_COMPACT)==0 ){
-      if( zTopic ){
+      if( zTopic && eMode==STREAM_MNT_COMPACT ){
         rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
             "cannot compact topic %s: its cleanup.policy is \"delete\""
             " (compaction needs \"compact\" or \"compact,delete\")",
@@ -428,7 +432,10 @@ static char *streamMntReportFinish(StreamMntReport *pR, int bRetention){
   char *zTasks = sqlite3_str_finish(pR->pTasks);
   pR->pTasks = 0;
   if( bRetention ){
-    sqlite3_str_appendf(pOut, "{\"deleted\":%lld,", pR->nDeleted);
+    sqlite3_str_appendf(pOut, "{\"deleted\":%lld,\"tiered\":{"
+        "\"segments\":%lld,\"messages\":%lld,\"expired_segments\":%lld,"
+        "\"orphans\":%lld},", pR->nDeleted, pR->tier.nSegment,
+        pR->tier.nMessage, pR->tier.nExpired, pR->tier.nOrphan);
   }else{
     sqlite3_str_appendall(pOut, "{");
   }
@@ -575,7 +582,20 @@ static void streamMntMaintainFunc(sqlite3_context *ctx, int argc,
   if( !streamMntArgTopic(ctx, argc, argv, &zTopic) ) return;
   memset(&r, 0, sizeof(r));
   r.pTasks = sqlite3_str_new(0);
-  rc = streamMntRun(p, zTopic, -1, STREAM_MNT_DUE, &r, 0, &zErr);
+  /* Hot retention first (an expired hot prefix is not worth tiering),
+  ** then tiering (hot -> warm, warm retention, orphan sweep: ext/tier.c),
+  ** then hot retention again if warm segments went (the hot prefix may now
+  ** be the start of the partition), then compaction where due. */
+  rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamTierMaintain(p, zTopic, &r.tier, &zErr);
+  }
+  if( rc==SQLITE_OK && r.tier.nExpired>0 ){
+    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, &zErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_COMPACT_DUE, &r, 0, &zErr);
+  }
   if( rc ){
     sqlite3_free(sqlite3_str_finish(r.pTasks));
     streamMntResultErr(ctx, rc, zErr);

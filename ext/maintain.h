@@ -23,8 +23,9 @@
 
 /* Bytes of one stored message, as reported by stream_partitions.bytes. */
 #define STREAM_MSG_BYTES_SQL \
-  "(coalesce(length(key),0)+coalesce(length(value),0)" \
-  "+coalesce(length(headers),0))"
+  "(coalesce(length(CAST(key AS BLOB)),0)" \
+  "+coalesce(length(CAST(value AS BLOB)),0)" \
+  "+coalesce(length(CAST(headers AS BLOB)),0))"
 
 /* Per-partition state of the cleaner (a row of _stream_cleaner). */
 typedef struct StreamCleaner StreamCleaner;

@@ -130,16 +130,14 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
         "message of %lld bytes exceeds max.message.bytes (%lld) of topic %s",
         nBytes, pT->maxMessageBytes, zTopic);
   }
-  if( pMsg->iTimestamp<-1 ){
+  if( pMsg->iTimestamp!=STREAM_UNSET && pMsg->iTimestamp<0 ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
         "timestamp must be >= 0 (ms since the epoch), got %lld",
         pMsg->iTimestamp);
   }
-  if( pMsg->iPartition>=0 ){
+  if( pMsg->iPartition!=STREAM_UNSET ){
     rc = sqlite3StreamPartitionCheck(zTopic, pT, pMsg->iPartition, pzErr);
     if( rc ) return rc;
-  }else if( pMsg->iPartition!=-1 ){
-    return sqlite3StreamPartitionCheck(zTopic, pT, pMsg->iPartition, pzErr);
   }else if( pMsg->eKey!=STREAM_TYPE_NULL ){
     pMsg->iPartition = sqlite3StreamPartitionForKey(pMsg->pKey, pMsg->nKey,
                                                     pT->nPartition);
@@ -169,7 +167,7 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   if( pIns==0 ) return SQLITE_ERROR;
 
   iTs = pMsg->iTimestamp;
-  if( iTs<0 || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
+  if( iTs==STREAM_UNSET || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
     iTs = sqlite3StreamNow(p);
   }
   sqlite3_bind_text(pIns, 1, zTopic, -1, SQLITE_STATIC);
@@ -369,6 +367,7 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
                         i64 *piOffset, char **pzErr){
   int rc;
   char *zCdc;
+  int bCdcSelf = 0;
 
   p->bLastDup = 0;
   if( pMsg->zProducer ){
@@ -381,6 +380,14 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
   }
   rc = sqlite3StreamCdcPrepare(p, zTopic, &zCdc, pzErr);
   if( rc ) return rc;
+  if( zCdc==0 && p->xCdc ){
+    /* Writes to the CDC topic itself produce no event, for the callback
+    ** either. */
+    char *zSelf = sqlite3StreamCdcTopic(p, &rc);
+    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    bCdcSelf = zSelf && strcmp(zSelf, zTopic)==0;
+    sqlite3_free(zSelf);
+  }
   rc = streamInsert(p, zTopic, pT, pMsg, piOffset, pzErr);
   if( rc==SQLITE_OK && pMsg->zProducer ){
     rc = streamProducerRecord(p, zTopic, pMsg, *piOffset, pzErr);
@@ -392,12 +399,12 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
   if( rc==SQLITE_OK ){
     sqlite3StreamTierAfterAppend(p, zTopic, (int)pMsg->iPartition, *piOffset);
   }
-  if( rc==SQLITE_OK && (zCdc || p->xCdc) ){
+  if( rc==SQLITE_OK && (zCdc || (p->xCdc && !bCdcSelf)) ){
     char zTime[32];
     sqlite3_str *pStr = sqlite3_str_new(p->db);
     char *zEvent;
     i64 iTs = pMsg->iTimestamp;
-    if( iTs<0 || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
+    if( iTs==STREAM_UNSET || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
       iTs = sqlite3StreamNow(p);
     }
     sqlite3StreamIsoTime(iTs, zTime);
@@ -596,15 +603,9 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
       }
     }
     pB->m.iPartition = (zPT && strcmp(zPT, "integer")==0)
-                     ? sqlite3_column_int64(pStmt, 8) : -1;
-    if( pB->m.iPartition<0 && zPT && strcmp(zPT, "integer")==0 ){
-      pB->m.iPartition = -2;   /* explicit negative: rejected by the check */
-    }
+                     ? sqlite3_column_int64(pStmt, 8) : STREAM_UNSET;
     pB->m.iTimestamp = (zTT && strcmp(zTT, "integer")==0)
-                     ? sqlite3_column_int64(pStmt, 10) : -1;
-    if( pB->m.iTimestamp<0 && zTT && strcmp(zTT, "integer")==0 ){
-      pB->m.iTimestamp = -2;
-    }
+                     ? sqlite3_column_int64(pStmt, 10) : STREAM_UNSET;
     rc = sqlite3StreamMsgCheck(p, zTopic, &t, &pB->m, pzErr);
     if( rc==SQLITE_OK && pB->m.zProducer ){
       /* Sequences are checked now, so that pass 2 cannot fail on them. */

@@ -3,9 +3,10 @@
 **
 ** A partition loses the longest prefix of its messages in which every
 ** message is either older than retention.ms (by its timestamp: now -
-** timestamp > retention.ms) or beyond retention.bytes (the partition
-** holds more than retention.bytes bytes, counted as stream_partitions
-** counts them, so the oldest go until it holds at most that many).  Only
+** timestamp > retention.ms) or beyond retention.bytes (Kafka's rule: the
+** oldest message goes while the partition without it still holds at
+** least retention.bytes bytes, counted as stream_partitions counts them;
+** so it keeps between retention.bytes and that plus one message).  Only
 ** a prefix ever goes: an old message behind a young one waits for it, so
 ** retention never makes a hole.  Then log_start_offset moves to the first
 ** remaining offset (the high watermark if none remain).  next_offset is
@@ -19,6 +20,11 @@
 ** the count has caught up.  Deletions made here and by compaction keep
 ** the count exact; anything else that deletes messages should reset it
 ** (size_offset NULL), which makes the next look recount.
+**
+** The warm tier (ext/tier.c) holds the oldest offsets of a partition when
+** it holds any; its own retention removes whole segments.  The hot prefix
+** is the start of the partition only once no segment is left, so hot
+** retention waits until then (prefix rule).
 */
 #include "maintain.h"
 
@@ -61,6 +67,26 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
   return SQLITE_OK;
 }
 
+/* Does the partition still have warm segments (below its hot messages)? */
+static int streamRetWarm(StreamCtx *p, const char *zTopic, int iPart,
+                         int *pbWarm, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db,
+      "SELECT 1 FROM _stream_segments WHERE topic=?1 AND partition=?2"
+      " LIMIT 1", -1, &pStmt, 0);
+  *pbWarm = 0;
+  if( rc!=SQLITE_OK ){
+    if( sqlite3StreamNoStorage(p->db) ) return SQLITE_OK;   /* no tier */
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pbWarm = 1;
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
 int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
                            const StreamTopicConfig *pCfg, i64 iNow,
                            i64 nMax, StreamCleaner *pS, i64 *pnDeleted,
@@ -68,7 +94,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_stmt *pStmt = 0;
   i64 iHwm = 0, iBound = -1, nDel = 0, nDelClean = 0, nDelCounted = 0;
   i64 nRemain = 0, iCutoff = 0;
-  int bBytes = 0, bTime, rc;
+  int bBytes = 0, bTime, bWarm = 0, rc;
 
   *pnDeleted = 0;
   if( (pCfg->eCleanup & STREAM_CLEANUP_DELETE)==0 ) return SQLITE_OK;
@@ -78,6 +104,8 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     /* now - timestamp > retention.ms, without overflow */
     iCutoff = iNow - pCfg->retentionMs;
   }
+  rc = streamRetWarm(p, zTopic, iPart, &bWarm, pzErr);
+  if( rc || bWarm ) return rc;
   rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
   if( rc ) return rc;
   if( pCfg->retentionBytes>=0 ){
@@ -103,7 +131,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     i64 iTs = sqlite3_column_int64(pStmt, 1);
     i64 nByte = sqlite3_column_int64(pStmt, 2);
     int bExpired = bTime && iTs<iCutoff;
-    int bOver = bBytes && nRemain>pCfg->retentionBytes;
+    int bOver = bBytes && nRemain-nByte>=pCfg->retentionBytes;
     if( !bExpired && !bOver ) break;
     iBound = iOff+1;
     nDel++;

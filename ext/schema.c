@@ -18,79 +18,89 @@
 
 /* SQL of the cached statements, indexed by STREAM_STMT_*. */
 static const char *const aStmtSql[STREAM_STMT_COUNT] = {
-  /* STREAM_STMT_TOPIC_GET */
+  [STREAM_STMT_TOPIC_GET] =
   "SELECT partitions, max_message_bytes, timestamp_type, compression, cleanup,"
   " backpressure_max_lag, backpressure_block_ms"
   " FROM _stream_topics WHERE name=?1",
-  /* STREAM_STMT_HWM */
-  "SELECT coalesce("
+  [STREAM_STMT_HWM] =
+  "SELECT max(coalesce("
   "(SELECT offset+1 FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " ORDER BY offset DESC LIMIT 1),"
-  "(SELECT next_offset FROM _stream_partitions WHERE topic=?1 AND partition=?2))",
-  /* STREAM_STMT_MSG_INSERT */
+  " ORDER BY offset DESC LIMIT 1), 0), coalesce("
+  "(SELECT next_offset FROM _stream_partitions WHERE topic=?1 AND partition=?2),"
+  " 0))",
+  [STREAM_STMT_MSG_INSERT] =
   "INSERT INTO _stream_messages"
   "(topic, partition, offset, key, value, headers, timestamp, attrs)"
   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-  /* STREAM_STMT_OFFSET_UPSERT */
+  [STREAM_STMT_OFFSET_UPSERT] =
   "INSERT INTO _stream_offsets"
   "(group_id, topic, partition, offset, metadata, committed_at)"
   " VALUES(?1,?2,?3,?4,?5,?6)"
   " ON CONFLICT(group_id, topic, partition) DO UPDATE SET"
   " offset=excluded.offset, metadata=excluded.metadata,"
   " committed_at=excluded.committed_at",
-  /* STREAM_STMT_META_GET */
+  [STREAM_STMT_META_GET] =
   "SELECT value FROM _stream_meta WHERE key=?1",
-  /* STREAM_STMT_TXN_ENLIST */
+  [STREAM_STMT_TXN_ENLIST] =
   "INSERT INTO stream_txn(enlist) VALUES(0)",
-  /* STREAM_STMT_MEMBER_EXPIRE */
+  [STREAM_STMT_MEMBER_EXPIRE] =
   "DELETE FROM _stream_members WHERE group_id=?1"
   " AND (heartbeat_at + session_timeout_ms < ?2"
   "  OR (polled_at IS NOT NULL AND polled_at + max_poll_interval_ms < ?2))",
-  /* STREAM_STMT_MEMBER_GET */
+  [STREAM_STMT_MEMBER_GET] =
   "SELECT m.incarnation, g.generation, m.auto_commit,"
   " m.auto_commit_interval_ms, m.max_poll_records, m.fetch_max_bytes,"
   " m.auto_offset_reset, coalesce(m.autocommitted_at, -1), m.poll_cursor"
   " FROM _stream_members m JOIN _stream_groups g USING(group_id)"
   " WHERE m.group_id=?1 AND m.member_id=?2",
-  /* STREAM_STMT_MEMBER_BEAT */
+  [STREAM_STMT_MEMBER_BEAT] =
   "UPDATE _stream_members SET heartbeat_at=?3,"
   " polled_at=CASE WHEN ?4 THEN ?3 ELSE polled_at END,"
   " poll_cursor=poll_cursor+?4"
   " WHERE group_id=?1 AND member_id=?2",
-  /* STREAM_STMT_GROUP_SNAPSHOT */
+  [STREAM_STMT_GROUP_SNAPSHOT] =
   "SELECT j.key, j.value FROM _stream_groups g,"
   " json_each(g.topic_partitions) j WHERE g.group_id=?1",
-  /* STREAM_STMT_OWNS */
+  [STREAM_STMT_OWNS] =
   "SELECT 1 FROM _stream_assignments WHERE group_id=?1 AND topic=?2"
   " AND partition=?3 AND member_id=?4",
-  /* STREAM_STMT_ASSIGNED */
+  [STREAM_STMT_ASSIGNED] =
   "SELECT topic, partition, position, paused FROM _stream_assignments"
   " WHERE group_id=?1 AND member_id=?2 ORDER BY topic, partition",
-  /* STREAM_STMT_POSITION_SET */
+  [STREAM_STMT_POSITION_SET] =
   "UPDATE _stream_assignments SET position=?4"
   " WHERE group_id=?1 AND topic=?2 AND partition=?3",
-  /* STREAM_STMT_COMMITTED_GET */
+  [STREAM_STMT_COMMITTED_GET] =
   "SELECT offset FROM _stream_offsets"
   " WHERE group_id=?1 AND topic=?2 AND partition=?3",
-  /* STREAM_STMT_LOG_START */
+  [STREAM_STMT_LOG_START] =
   "SELECT log_start_offset FROM _stream_partitions"
   " WHERE topic=?1 AND partition=?2",
-  /* STREAM_STMT_FETCH */
+  [STREAM_STMT_FETCH] =
   "SELECT topic, partition, offset, key, value, headers, timestamp"
   " FROM stream_messages WHERE topic=?1 AND partition=?2 AND offset>=?3"
   " ORDER BY offset LIMIT ?4",
-  /* STREAM_STMT_PRODUCER_LAST */
+  [STREAM_STMT_FETCH_HOT] =
+  "SELECT topic, partition, offset, key, value, headers, timestamp, attrs"
+  " FROM _stream_messages WHERE topic=?1 AND partition=?2 AND offset>=?3"
+  " ORDER BY offset LIMIT ?4",
+  [STREAM_STMT_HOT_MIN] =
+  "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " ORDER BY offset LIMIT 1",
+  [STREAM_STMT_GENERATION] =
+  "SELECT generation FROM _stream_groups WHERE group_id=?1",
+  [STREAM_STMT_PRODUCER_LAST] =
   "SELECT max(seq) FROM _stream_producers WHERE producer_id=?1 AND topic=?2",
-  /* STREAM_STMT_PRODUCER_GET */
+  [STREAM_STMT_PRODUCER_GET] =
   "SELECT partition, offset FROM _stream_producers"
   " WHERE producer_id=?1 AND topic=?2 AND seq=?3",
-  /* STREAM_STMT_PRODUCER_PUT */
+  [STREAM_STMT_PRODUCER_PUT] =
   "INSERT INTO _stream_producers(producer_id, topic, seq, partition, offset)"
   " VALUES(?1,?2,?3,?4,?5)",
-  /* STREAM_STMT_PRODUCER_TRIM */
+  [STREAM_STMT_PRODUCER_TRIM] =
   "DELETE FROM _stream_producers WHERE producer_id=?1 AND topic=?2"
   " AND seq<=?3",
-  /* STREAM_STMT_SLOWEST_GROUP */
+  [STREAM_STMT_SLOWEST_GROUP] =
   "SELECT g.group_id, coalesce(o.offset, p.log_start_offset) AS committed"
   " FROM (SELECT DISTINCT m.group_id FROM _stream_members m,"
   "   json_each(m.topics) j WHERE j.value=?1) g"

@@ -50,6 +50,17 @@ struct sqlite3_stream_api {
   int (*xCdcHook)(sqlite3 *db,
                   void (*xEvent)(void *pArg, const char *zJson, int nJson),
                   void *pArg, void (*xDestroy)(void*));
+
+  /* Register (or, with xEvent NULL, remove) the rebalance callback of db
+  ** (the seed's group.on('rebalance', ...)).  It is called with a
+  ** stream.rebalance event, {"type":"stream.rebalance","groupId":...,
+  ** "generation":N,"members":[...],"assignment":{member:{topic:[p]}}},
+  ** whenever a connection of this db recomputes a group's assignment,
+  ** inside that transaction (same caveat as xCdcHook).  Another process's
+  ** rebalance is seen by polling stream_assignment() or stream_groups. */
+  int (*xRebalanceHook)(sqlite3 *db,
+                  void (*xEvent)(void *pArg, const char *zJson, int nJson),
+                  void *pArg, void (*xDestroy)(void*));
 };
 
 /* The API of the extension loaded on db, or NULL if it is not loaded. */

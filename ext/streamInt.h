@@ -56,6 +56,9 @@ enum {
   STREAM_STMT_COMMITTED_GET,    /* committed offset of a partition */
   STREAM_STMT_LOG_START,        /* log start offset of a partition */
   STREAM_STMT_FETCH,            /* read messages from a position */
+  STREAM_STMT_FETCH_HOT,        /* the same, hot tier only (faster) */
+  STREAM_STMT_HOT_MIN,          /* first hot offset of a partition */
+  STREAM_STMT_GENERATION,       /* generation of a group */
   STREAM_STMT_PRODUCER_LAST,    /* an idempotent producer's last seq */
   STREAM_STMT_PRODUCER_GET,     /* where one seq was written */
   STREAM_STMT_PRODUCER_PUT,     /* record a seq */
@@ -244,6 +247,9 @@ int sqlite3StreamHighWatermark(StreamCtx*, const char *zTopic, int iPart,
 ** Interface to code in ext/produce.c
 */
 
+/* "Not given" for StreamMsg.iPartition and .iTimestamp. */
+#define STREAM_UNSET ((i64)(-0x7fffffffffffffffLL - 1))
+
 /* Kinds of a key or value. */
 #define STREAM_TYPE_NULL 0
 #define STREAM_TYPE_TEXT 1
@@ -260,8 +266,8 @@ struct StreamMsg {
   int eValue;                  /* STREAM_TYPE_* (NULL = tombstone) */
   const char *zHeaders;        /* JSON object text, or NULL */
   int nHeaders;                /* Bytes in zHeaders */
-  i64 iPartition;              /* Explicit partition, or -1 */
-  i64 iTimestamp;              /* CreateTime in ms, or -1 for now */
+  i64 iPartition;              /* Explicit partition, or STREAM_UNSET */
+  i64 iTimestamp;              /* CreateTime in ms, or STREAM_UNSET (now) */
   const char *zProducer;       /* Idempotent producer id, or NULL */
   i64 iSeq;                    /* Its sequence number (if zProducer) */
 };
@@ -397,18 +403,27 @@ void sqlite3StreamGroupFree(StreamCtx*);
 /**************************************************************************
 ** Interface to code in ext/consume.c: polling, positions, seeks.
 */
-/* One polled message, values owned by the row. */
+/* One polled message: columns topic .. timestamp as stream_messages.
+** Text and blob bytes live in the result's arena (aVal = their offset). */
 typedef struct StreamPollRow StreamPollRow;
 struct StreamPollRow {
-  sqlite3_value *apVal[7];     /* topic .. timestamp, as stream_messages */
+  u8 aType[7];                 /* SQLITE_INTEGER, _TEXT, _BLOB or _NULL */
+  int aLen[7];                 /* Bytes of a text or blob */
+  i64 aVal[7];                 /* Integer value, or offset in zArena */
 };
 typedef struct StreamPollResult StreamPollResult;
 struct StreamPollResult {
   int nRow;                    /* Rows returned */
   int nAlloc;                  /* Allocated slots */
   StreamPollRow *aRow;         /* The rows */
+  char *zArena;                /* Bytes of the texts and blobs */
+  i64 nArena;                  /* Bytes used in zArena */
+  i64 nArenaAlloc;             /* Bytes allocated */
 };
 void sqlite3StreamPollResultFree(StreamPollResult*);
+/* Set ctx to column iCol of row iRow of pRes. */
+void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
+                             int iRow, int iCol);
 int sqlite3StreamPoll(StreamCtx*, const char *zGroup, const char *zMember,
                       i64 nMax, i64 nWaitMs, StreamPollResult *pRes,
                       char **pzErr);

@@ -582,8 +582,9 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
         " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
         &nWarm, pzErr);
     if( rc==SQLITE_OK ){
-      rc = streamTierInt(p, "SELECT sum(coalesce(length(key),0)"
-          "+coalesce(length(value),0)+coalesce(length(headers),0))"
+      rc = streamTierInt(p, "SELECT sum(coalesce(length(CAST(key AS BLOB)),0)"
+          "+coalesce(length(CAST(value AS BLOB)),0)"
+          "+coalesce(length(CAST(headers AS BLOB)),0))"
           " FROM _stream_messages WHERE topic=?1 AND partition=?2",
           zTopic, iPart, 0, 0, 0, &nHot, pzErr);
     }

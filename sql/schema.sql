@@ -29,9 +29,9 @@ CREATE TABLE IF NOT EXISTS _stream_topics(
 ) WITHOUT ROWID;
 
 -- One row per partition.  next_offset is a floor for the high watermark:
--- the high watermark is max(offset)+1 over the partition's messages, or
--- next_offset when the partition holds none.  Whoever deletes messages
--- (retention, compaction, tiering) raises next_offset first.
+-- the high watermark is the larger of max(offset)+1 over the partition's
+-- hot messages and next_offset.  Whoever deletes messages (retention,
+-- compaction, tiering) raises next_offset to the high watermark first.
 CREATE TABLE IF NOT EXISTS _stream_partitions(
   topic              TEXT NOT NULL,
   partition          INTEGER NOT NULL,

@@ -789,8 +789,8 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   zTopic = (const char*)sqlite3_value_text(aCol[MSG_COL_TOPIC]);
   if( zTopic==0 ) return SQLITE_NOMEM;
   memset(&m, 0, sizeof(m));
-  m.iPartition = -1;
-  m.iTimestamp = -1;
+  m.iPartition = STREAM_UNSET;
+  m.iTimestamp = STREAM_UNSET;
   rc = sqlite3StreamMsgField(&m, 0, aCol[MSG_COL_KEY], "key", &zErr);
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamMsgField(&m, 1, aCol[MSG_COL_VALUE], "value", &zErr);
@@ -812,7 +812,6 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                               "partition must be an integer or NULL");
       }else{
         m.iPartition = sqlite3_value_int64(pP);
-        if( m.iPartition<0 ) m.iPartition = -2;
       }
     }
     if( rc==SQLITE_OK && sqlite3_value_type(pT)!=SQLITE_NULL ){
@@ -821,7 +820,6 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
             "timestamp must be an integer (ms since the epoch) or NULL");
       }else{
         m.iTimestamp = sqlite3_value_int64(pT);
-        if( m.iTimestamp<0 ) m.iTimestamp = -2;
       }
     }
   }

@@ -90,7 +90,7 @@ static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( aIdx[i]>=0 ){
       pInfo->aConstraintUsage[aIdx[i]].argvIndex = ++n;
       pInfo->aConstraintUsage[aIdx[i]].omit = 1;
-      idxNum |= 1<<i;
+      idxNum |= 1<<i;   /* i < 4 */
     }
   }
   pInfo->idxNum = idxNum;
@@ -188,7 +188,7 @@ static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                             int iCol){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   if( iCol<POLL_NCOL ){
-    sqlite3_result_value(ctx, pCur->res.aRow[pCur->iRow].apVal[iCol]);
+    sqlite3StreamPollColumn(ctx, &pCur->res, pCur->iRow, iCol);
   }
   return SQLITE_OK;
 }

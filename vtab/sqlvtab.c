@@ -113,7 +113,7 @@ static int streamSqlBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( aCons[i]>=0 ){
       pInfo->aConstraintUsage[aCons[i]].argvIndex = ++n;
       pInfo->aConstraintUsage[aCons[i]].omit = 1;
-      idxNum |= (1<<i);
+      idxNum |= (int)(1u<<i);
     }
   }
   pInfo->idxNum = idxNum;
@@ -171,7 +171,7 @@ static int streamSqlPrepare(StreamSqlVtab *pTab, int idxNum,
   pStr = sqlite3_str_new(0);
   sqlite3_str_appendf(pStr, "SELECT * FROM (%s)", pTab->pDef->zSql);
   for(i=0; i<32; i++){
-    if( idxNum & (1<<i) ){
+    if( (unsigned)idxNum & (1u<<i) ){
       sqlite3_str_appendf(pStr, "%s\"c%d\"=?", zSep, i);
       zSep = " AND ";
     }

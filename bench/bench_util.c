@@ -1,0 +1,194 @@
+/*
+** bench_util.c - clocks, CPU accounting, payloads, partitioner and
+** statistics shared by the benchmark driver.
+**
+** CPU-seconds: the driver's own from getrusage(RUSAGE_SELF); a server's
+** from /proc/<pid>/stat (utime + stime, every thread), summed over the
+** server's process and its direct children (PostgreSQL's backends,
+** WAL writer, checkpointer, autovacuum ...).  /proc has clock-tick
+** resolution (10 ms), so short runs round server CPU to that.
+*/
+#define _GNU_SOURCE
+#include "bench.h"
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+double benchNow(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec*1e-9;
+}
+
+/* CLOCK_MONOTONIC in ns: one clock for every process of the machine, so
+** a producer's timestamp can be compared with a consumer's clock. */
+i64 benchNowNs(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (i64)ts.tv_sec*1000000000LL + ts.tv_nsec;
+}
+
+void benchSleepUntil(double t){
+  struct timespec ts;
+  ts.tv_sec = (time_t)t;
+  ts.tv_nsec = (long)((t - (double)ts.tv_sec)*1e9);
+  while( clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, 0)==EINTR ){}
+}
+
+double benchSelfCpu(void){
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec*1e-6
+       + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec*1e-6;
+}
+
+/* utime+stime of one process from /proc/PID/stat; *pPpid its parent. */
+static double benchStatCpu(pid_t pid, pid_t *pPpid){
+  char zPath[64], zBuf[1024];
+  FILE *f;
+  size_t n;
+  char *z;
+  unsigned long ut = 0, st = 0;
+  int ppid = 0;
+  snprintf(zPath, sizeof(zPath), "/proc/%d/stat", (int)pid);
+  f = fopen(zPath, "r");
+  if( f==0 ) return -1.0;
+  n = fread(zBuf, 1, sizeof(zBuf)-1, f);
+  fclose(f);
+  zBuf[n] = 0;
+  z = strrchr(zBuf, ')');          /* the command name may hold spaces */
+  if( z==0 ) return -1.0;
+  /* fields after ')': 3 state, 4 ppid, ... 14 utime, 15 stime */
+  if( sscanf(z+2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+             &ppid, &ut, &st)!=3 ) return -1.0;
+  if( pPpid ) *pPpid = ppid;
+  return (double)(ut+st)/(double)sysconf(_SC_CLK_TCK);
+}
+
+double benchPidCpu(pid_t pid){
+  double r = benchStatCpu(pid, 0);
+  return r<0 ? 0.0 : r;
+}
+
+/* CPU of ROOT and of every live process whose parent is ROOT.  Children
+** that exited are counted by the kernel in ROOT's cutime, which is not
+** added: a PostgreSQL backend lives as long as its connection. */
+double benchTreeCpu(pid_t root){
+  double r = benchPidCpu(root);
+  DIR *d = opendir("/proc");
+  struct dirent *e;
+  if( d==0 ) return r;
+  while( (e = readdir(d))!=0 ){
+    pid_t pid = (pid_t)atoi(e->d_name), ppid = 0;
+    double c;
+    if( pid<=0 || pid==root ) continue;
+    c = benchStatCpu(pid, &ppid);
+    if( c>=0 && ppid==root ) r += c;
+  }
+  closedir(d);
+  return r;
+}
+
+int benchMurmur2(const unsigned char *d, int n){
+  const unsigned int m = 0x5bd1e995u; const int r = 24;
+  unsigned int h = 0x9747b28cu ^ (unsigned)n;
+  int i, n4 = n/4;
+  for(i=0; i<n4; i++){
+    unsigned int k = d[4*i] | (d[4*i+1]<<8) | (d[4*i+2]<<16)
+                   | ((unsigned)d[4*i+3]<<24);
+    k *= m; k ^= k>>r; k *= m; h *= m; h ^= k;
+  }
+  switch( n%4 ){
+    case 3: h ^= (unsigned)d[(n&~3)+2]<<16; /* fall through */
+    case 2: h ^= (unsigned)d[(n&~3)+1]<<8;  /* fall through */
+    case 1: h ^= d[n&~3]; h *= m;
+  }
+  h ^= h>>13; h *= m; h ^= h>>15;
+  return (int)h;
+}
+
+/* Kafka's default partitioner for a non-null key. */
+int benchPartition(const char *zKey, int nKey, int nPart){
+  return (benchMurmur2((const unsigned char*)zKey, nKey) & 0x7fffffff)
+         % nPart;
+}
+
+/* A JSON object of exactly nSize bytes (nSize >= 64) carrying the
+** producer's timestamp:  {"ts":N,"id":N,"customer":"...","pad":"xxx"}  */
+int benchMakeValue(char *z, int nSize, i64 iId, i64 tsNs){
+  int n = snprintf(z, nSize, "{\"ts\":%lld,\"id\":%lld,\"customer\":"
+                   "\"cust_%06lld\",\"pad\":\"", tsNs, iId, iId%1000000);
+  while( n<nSize-2 ) z[n++] = 'x';
+  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
+  return n;
+}
+
+/* The "ts" member of a value, as written by benchMakeValue() or as
+** PostgreSQL's jsonb prints it back (keys reordered, spaces added). */
+i64 benchValueTs(const char *zVal, int nVal){
+  const char *z;
+  if( nVal<7 ) return 0;
+  z = strstr(zVal, "\"ts\":");
+  if( z==0 || z-zVal>=nVal ) return 0;
+  return strtoll(z+5, 0, 10);
+}
+
+static int benchCmpD(const void *a, const void *b){
+  double x = *(const double*)a, y = *(const double*)b;
+  return x<y ? -1 : x>y;
+}
+
+void benchSortD(double *a, int n){
+  qsort(a, n, sizeof(double), benchCmpD);
+}
+
+double benchMedian(double *a, int n){
+  if( n<=0 ) return 0.0;
+  benchSortD(a, n);
+  return n%2 ? a[n/2] : (a[n/2-1]+a[n/2])/2;
+}
+
+/* Nearest-rank percentile p (0..100) of a sorted array. */
+double benchPercentile(double *aSorted, int n, double p){
+  i64 i;
+  if( n<=0 ) return 0.0;
+  i = (i64)((p/100.0)*n + 0.999999) - 1;
+  if( i<0 ) i = 0;
+  if( i>=n ) i = n-1;
+  return aSorted[i];
+}
+
+void benchFatal(const char *zFmt, ...){
+  va_list ap;
+  va_start(ap, zFmt);
+  fprintf(stderr, "streambench: ");
+  vfprintf(stderr, zFmt, ap);
+  fprintf(stderr, "\n");
+  va_end(ap);
+  exit(1);
+}
+
+/* The consumer position of (zGroup, iPart) on this connection; *pbNew is
+** set when it was not known yet (the caller then looks it up). */
+BenchPos *benchPos(BenchSys *p, const char *zGroup, int iPart, int *pbNew){
+  int i;
+  for(i=0; i<p->nPos; i++){
+    if( p->aPos[i].iPart==iPart && strcmp(p->aPos[i].zGroup, zGroup)==0 ){
+      *pbNew = 0;
+      return &p->aPos[i];
+    }
+  }
+  if( p->nPos==BENCH_MAX_POS ) p->nPos = 0;   /* forget the oldest */
+  i = p->nPos++;
+  snprintf(p->aPos[i].zGroup, sizeof(p->aPos[i].zGroup), "%s", zGroup);
+  p->aPos[i].iPart = iPart;
+  p->aPos[i].iNext = 0;
+  *pbNew = 1;
+  return &p->aPos[i];
+}
