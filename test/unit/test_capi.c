@@ -369,10 +369,47 @@ static void testClose(void){
   }
 }
 
+/* 4. xRebalanceHook: the seed's group.on('rebalance', ...) */
+static void testRebalanceHook(void){
+  sqlite3 *db = 0;
+  const sqlite3_stream_api *pApi;
+  Recorder r;
+  int rc;
+  recInit(&r);
+  sqlite3_open(":memory:", &db);
+  sqlite3_stream_init(db, 0, 0);
+  pApi = sqlite3_stream_api_get(db);
+  if( pApi==0 ){ check(0, "4.0 api", 0); sqlite3_close(db); return; }
+  check(pApi->xRebalanceHook!=0, "4.1 xRebalanceHook present", 0);
+  rc = pApi->xRebalanceHook(db, recEvent, &r, recDestroy);
+  checkInt(rc, SQLITE_OK, "4.2 xRebalanceHook");
+  execOk(db, "SELECT stream_create_topic('orders', 8)", "4.3 topic");
+  execOk(db, "SELECT stream_join('op', 'c1', '[\"orders\"]')", "4.4 join c1");
+  execOk(db, "SELECT stream_join('op', 'c2', '[\"orders\"]')", "4.5 join c2");
+  checkInt(r.nEvent, 2, "4.6 two rebalances");
+  checkStr(recGet(&r, 1),
+      "{\"type\":\"stream.rebalance\",\"groupId\":\"op\",\"generation\":2,"
+      "\"members\":[\"c1\",\"c2\"],\"assignment\":{\"c1\":{\"orders\":"
+      "[0,1,2,3]},\"c2\":{\"orders\":[4,5,6,7]}}}", "4.7 event");
+  execOk(db, "SELECT stream_leave('op', 'c2')", "4.8 leave");
+  checkInt(r.nEvent, 3, "4.9 rebalance on leave");
+  check(r.bLenOk, "4.10 nJson", 0);
+  /* a rebalance in a rolled-back transaction is still reported (like
+  ** sqlite3_update_hook), but the group is unchanged */
+  execOk(db, "BEGIN; SELECT stream_join('op', 'c3', '[\"orders\"]'); ROLLBACK",
+         "4.11 join rolled back");
+  checkInt(r.nEvent, 4, "4.12 reported");
+  rc = pApi->xRebalanceHook(db, 0, 0, 0);
+  checkInt(r.nDestroy, 1, "4.13 removing calls xDestroy");
+  recClear(&r);
+  sqlite3_close(db);
+}
+
 int main(void){
   testApiGet();
   testCdcHook();
   testClose();
+  testRebalanceHook();
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
