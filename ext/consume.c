@@ -79,7 +79,10 @@ struct StreamPart {
 ** it when attrs says so. */
 static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
                         sqlite3_stmt *pStmt, int j, int attrs){
-  int eType = sqlite3_column_type(pStmt, j);
+  /* One sqlite3_column_value() (which takes the connection mutex), then
+  ** the sqlite3_value_*() accessors (which do not). */
+  sqlite3_value *pVal = sqlite3_column_value(pStmt, j);
+  int eType = sqlite3_value_type(pVal);
   int rc = SQLITE_OK;
   pRow->aType[j] = (u8)eType;
   pRow->aLen[j] = 0;
@@ -87,12 +90,12 @@ static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
   if( eType==SQLITE_NULL ) return SQLITE_OK;
   if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
     pRow->aType[j] = SQLITE_INTEGER;
-    pRow->aVal[j] = sqlite3_column_int64(pStmt, j);
+    pRow->aVal[j] = sqlite3_value_int64(pVal);
   }else if( attrs & STREAM_ATTR_CODEC_MASK ){
     void *pOut = 0;
     size_t nOut = 0;
     rc = sqlite3StreamDecompress(attrs & STREAM_ATTR_CODEC_MASK,
-        sqlite3_column_blob(pStmt, j), (size_t)sqlite3_column_bytes(pStmt, j),
+        sqlite3_value_blob(pVal), (size_t)sqlite3_value_bytes(pVal),
         STREAM_MAX_FIELD_BYTES, &pOut, &nOut);
     if( rc==SQLITE_OK ){
       pRow->aType[j] = (attrs & STREAM_ATTR_BLOB) ? SQLITE_BLOB : SQLITE_TEXT;
@@ -104,9 +107,9 @@ static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
     sqlite3_free(pOut);
   }else{
     const void *pData = eType==SQLITE_TEXT
-        ? (const void*)sqlite3_column_text(pStmt, j)
-        : sqlite3_column_blob(pStmt, j);
-    pRow->aLen[j] = sqlite3_column_bytes(pStmt, j);
+        ? (const void*)sqlite3_value_text(pVal)
+        : sqlite3_value_blob(pVal);
+    pRow->aLen[j] = sqlite3_value_bytes(pVal);
     rc = streamArenaPut(pRes, pData, pRow->aLen[j], &pRow->aVal[j]);
   }
   return rc;
@@ -135,13 +138,14 @@ static int streamRowAppend(StreamPollResult *pRes, sqlite3_stmt *pStmt,
   pRow->aType[1] = SQLITE_INTEGER;
   pRow->aVal[1] = pPart->iPartition;
   pRow->aType[2] = SQLITE_INTEGER;
-  pRow->aVal[2] = *piOffset = sqlite3_column_int64(pStmt, 2);
+  pRow->aVal[2] = *piOffset = sqlite3_value_int64(
+                                  sqlite3_column_value(pStmt, 2));
   pRow->aType[6] = SQLITE_INTEGER;
-  pRow->aVal[6] = sqlite3_column_int64(pStmt, 6);
+  pRow->aVal[6] = sqlite3_value_int64(sqlite3_column_value(pStmt, 6));
   rc = streamColPut(pRes, pRow, pStmt, 3, 0);
   if( rc==SQLITE_OK ){
-    rc = streamColPut(pRes, pRow, pStmt, 4,
-                      bAttrs ? sqlite3_column_int(pStmt, 7) : 0);
+    rc = streamColPut(pRes, pRow, pStmt, 4, bAttrs
+            ? sqlite3_value_int(sqlite3_column_value(pStmt, 7)) : 0);
   }
   if( rc==SQLITE_OK ) rc = streamColPut(pRes, pRow, pStmt, 5, 0);
   if( rc==SQLITE_OK ) pRes->nRow++;

@@ -226,3 +226,25 @@ if {[info exists ::env(STREAM_SANITIZE)] && $::env(STREAM_SANITIZE) ne ""
 if {[catch reset_db msg]} {
   stream_fail "load_extension($::stream_ext)" $msg
 }
+
+# Child processes (spawned with "exec ... &"): kill one, ask whether it is
+# still running (a zombie counts as gone), wait for it.  They read /proc
+# and run kill without the sanitizer preload (see exec_host): an external
+# program started with it can hang.
+proc proc_kill {pid {sig KILL}} {
+  catch { exec_host kill -$sig $pid }
+}
+proc proc_alive {pid} {
+  if {[catch {open /proc/$pid/stat} fd]} { return 0 }
+  set st [read $fd]
+  close $fd
+  if {[regexp {\) (\S)} $st -> state] && ($state eq "Z" || $state eq "X")} {
+    return 0
+  }
+  return 1
+}
+proc proc_wait {pid {ms 60000}} {
+  set end [expr {[clock milliseconds] + $ms}]
+  while {[proc_alive $pid] && [clock milliseconds] < $end} { after 20 }
+  expr {![proc_alive $pid]}
+}
