@@ -69,7 +69,9 @@ static sqlite3 *openDb(const char *zName, int bStream){
       fprintf(stderr, "load %s: %s\n", zExt, zErr);
       exit(1);
     }
-    exec(db, "SELECT stream_create_topic('bench', 8)");
+    /* hot only: the warm tier has its own benchmark (bench_tier) */
+    exec(db, "SELECT stream_create_topic('bench', 8,"
+             " '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')");
   }else{
     exec(db,
       "CREATE TABLE stream_messages("
