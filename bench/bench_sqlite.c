@@ -119,8 +119,12 @@ static void sqlOpen(BenchSys *p, int bFresh, int nPart){
       benchFatal("load %s: %s", p->zExt, zErr);
     }
     if( bFresh ){
+      /* Hot only, like the raw table: the warm tier (Parquet) has its own
+      ** benchmark, test/bench/bench_tier.c. */
       char *zSql = sqlite3_mprintf(
-          "SELECT stream_create_topic('bench', %d)", nPart);
+          "SELECT stream_create_topic('bench', %d,"
+          " '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')",
+          nPart);
       sqlExec(p, zSql);
       sqlite3_free(zSql);
     }
@@ -231,11 +235,17 @@ static int sqlConsumePoll(BenchSys *p, const char *zGroup, int nMax,
   BenchPos *pPos = benchPos(p, zGroup, -1, &bNew);
   if( bNew ){
     char *zSql = sqlite3_mprintf(
-        "SELECT stream_join(%Q, 'bench-member', '[\"bench\"]')", zGroup);
+        "SELECT stream_join(%Q, 'bench-member', '[\"bench\"]',"
+        " '{\"auto.offset.reset\":\"earliest\",\"enable.auto.commit\":false,"
+        "\"max.poll.records\":100000}')", zGroup);
     sqlExec(p, zSql);
     sqlite3_free(zSql);
   }
   (void)pPos;
+  /* A poll reads, then writes positions: in WAL, a statement that began
+  ** as a reader cannot become a writer once another connection has
+  ** committed (SQLITE_BUSY_SNAPSHOT), so take the write lock first. */
+  sqlExec(p, "BEGIN IMMEDIATE");
   sqlite3_bind_text(pPoll, 1, zGroup, -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(pPoll, 2, "bench-member", -1, SQLITE_STATIC);
   sqlite3_bind_int(pPoll, 3, nMax);
@@ -254,6 +264,7 @@ static int sqlConsumePoll(BenchSys *p, const char *zGroup, int nMax,
     sqlExec(p, zSql);
     sqlite3_free(zSql);
   }
+  sqlExec(p, "COMMIT");
   return n;
 }
 

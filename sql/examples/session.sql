@@ -34,10 +34,20 @@ SELECT offset, key, value
    AND offset >= 1
  ORDER BY offset LIMIT 100;
 
--- Group 'billing' has processed partition 1 up to offset 1: it commits 2,
--- the next offset to read (Kafka's meaning of a committed offset).
-SELECT stream_commit('billing', 'orders', 1, 2, 'batch 1') AS committed;
-SELECT group_id, topic, partition, offset, metadata FROM stream_offsets;
+-- Consume with a group: worker-1 joins 'billing' (Kafka's range
+-- assignor gives it every partition), polls, and commits what it read, in
+-- one transaction.
+SELECT stream_join('billing', 'worker-1', '["orders"]',
+  '{"auto.offset.reset":"earliest","enable.auto.commit":false}') AS joined;
+BEGIN IMMEDIATE;
+SELECT partition, offset, key FROM stream_poll('billing', 'worker-1', 3);
+SELECT stream_commit_sync('billing', 'worker-1') AS partitions_committed;
+COMMIT;
+
+-- The committed offset is the next offset to read (Kafka's meaning).
+SELECT group_id, topic, partition, offset FROM stream_offsets;
+SELECT partition, committed, high_watermark, lag
+  FROM stream_lag WHERE group_id = 'billing';
 
 -- Per-partition state.
 SELECT partition, log_start_offset, high_watermark, messages
