@@ -148,6 +148,20 @@ void sqlite3StreamTxnEnd(StreamCtx*);
 void sqlite3StreamTxnRollbackTo(StreamCtx*);
 int sqlite3StreamRegisterTxn(sqlite3 *db, StreamCtx *p);
 
+/* The transaction methods (xBegin .. xRollbackTo) of our transaction-aware
+** virtual tables (stream_txn, stream_messages), whose structures start
+** with these two fields. */
+typedef struct StreamVtabHead StreamVtabHead;
+struct StreamVtabHead {
+  sqlite3_vtab base;           /* Base class - must be first */
+  StreamCtx *pCtx;             /* Connection state - must be second */
+};
+int sqlite3StreamVtabBegin(sqlite3_vtab*);
+int sqlite3StreamVtabSync(sqlite3_vtab*);
+int sqlite3StreamVtabEnd(sqlite3_vtab*);
+int sqlite3StreamVtabSavepoint(sqlite3_vtab*, int);
+int sqlite3StreamVtabRollbackTo(sqlite3_vtab*, int);
+
 /**************************************************************************
 ** Interface to code in ext/config.c
 */

@@ -112,11 +112,7 @@ void sqlite3StreamTxnRollbackTo(StreamCtx *p){
 ** and stores nothing; writing it enlists the connection's StreamCtx in the
 ** transaction.  SQLITE_VTAB_DIRECTONLY: it has no use in a schema.
 */
-typedef struct StreamTxnVtab StreamTxnVtab;
-struct StreamTxnVtab {
-  sqlite3_vtab base;           /* Base class - must be first */
-  StreamCtx *pCtx;             /* Connection state */
-};
+typedef StreamVtabHead StreamTxnVtab;
 
 static int streamTxnConnect(sqlite3 *db, void *pAux, int argc,
                             const char *const *argv, sqlite3_vtab **ppVtab,
@@ -200,25 +196,25 @@ static int streamTxnUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   return SQLITE_OK;
 }
 
-static int streamTxnXBegin(sqlite3_vtab *pVtab){
-  sqlite3StreamTxnBegin(((StreamTxnVtab*)pVtab)->pCtx);
+int sqlite3StreamVtabBegin(sqlite3_vtab *pVtab){
+  sqlite3StreamTxnBegin(((StreamVtabHead*)pVtab)->pCtx);
   return SQLITE_OK;
 }
-static int streamTxnXSync(sqlite3_vtab *pVtab){
+int sqlite3StreamVtabSync(sqlite3_vtab *pVtab){
   STREAM_UNUSED(pVtab);
   return SQLITE_OK;
 }
-static int streamTxnXEnd(sqlite3_vtab *pVtab){
-  sqlite3StreamTxnEnd(((StreamTxnVtab*)pVtab)->pCtx);
+int sqlite3StreamVtabEnd(sqlite3_vtab *pVtab){
+  sqlite3StreamTxnEnd(((StreamVtabHead*)pVtab)->pCtx);
   return SQLITE_OK;
 }
-static int streamTxnXSavepoint(sqlite3_vtab *pVtab, int i){
+int sqlite3StreamVtabSavepoint(sqlite3_vtab *pVtab, int i){
   STREAM_UNUSED(pVtab); STREAM_UNUSED(i);
   return SQLITE_OK;
 }
-static int streamTxnXRollbackTo(sqlite3_vtab *pVtab, int i){
+int sqlite3StreamVtabRollbackTo(sqlite3_vtab *pVtab, int i){
   STREAM_UNUSED(i);
-  sqlite3StreamTxnRollbackTo(((StreamTxnVtab*)pVtab)->pCtx);
+  sqlite3StreamTxnRollbackTo(((StreamVtabHead*)pVtab)->pCtx);
   return SQLITE_OK;
 }
 
@@ -237,15 +233,15 @@ static const sqlite3_module streamTxnModule = {
   streamTxnColumn,      /* xColumn */
   streamTxnRowid,       /* xRowid */
   streamTxnUpdate,      /* xUpdate */
-  streamTxnXBegin,      /* xBegin */
-  streamTxnXSync,       /* xSync */
-  streamTxnXEnd,        /* xCommit */
-  streamTxnXEnd,        /* xRollback */
+  sqlite3StreamVtabBegin,      /* xBegin */
+  sqlite3StreamVtabSync,       /* xSync */
+  sqlite3StreamVtabEnd,        /* xCommit */
+  sqlite3StreamVtabEnd,        /* xRollback */
   0,                    /* xFindFunction */
   0,                    /* xRename */
-  streamTxnXSavepoint,  /* xSavepoint */
-  streamTxnXSavepoint,  /* xRelease */
-  streamTxnXRollbackTo, /* xRollbackTo */
+  sqlite3StreamVtabSavepoint,  /* xSavepoint */
+  sqlite3StreamVtabSavepoint,  /* xRelease */
+  sqlite3StreamVtabRollbackTo, /* xRollbackTo */
   0                     /* xShadowName */
 };
 

@@ -105,7 +105,7 @@ typedef struct StreamMsgCursor StreamMsgCursor;
 
 struct StreamMsgVtab {
   sqlite3_vtab base;           /* Base class - must be first */
-  StreamCtx *pCtx;             /* Connection state */
+  StreamCtx *pCtx;             /* Connection state - second (StreamVtabHead) */
   int aIdx[MSG_CACHE];         /* idxNum of aStmt[i], or -1 */
   sqlite3_stmt *aStmt[MSG_CACHE];  /* Cached statements */
   int abUsed[MSG_CACHE];       /* Slot held by an open cursor */
@@ -858,30 +858,9 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   return SQLITE_OK;
 }
 
-/* Transaction methods: an INSERT enlists the table, which lets the
-** produce path cache per transaction (see ext/txn.c). */
-static int streamMsgBegin(sqlite3_vtab *pVtab){
-  sqlite3StreamTxnBegin(((StreamMsgVtab*)pVtab)->pCtx);
-  return SQLITE_OK;
-}
-static int streamMsgSync(sqlite3_vtab *pVtab){
-  STREAM_UNUSED(pVtab);
-  return SQLITE_OK;
-}
-static int streamMsgEnd(sqlite3_vtab *pVtab){
-  sqlite3StreamTxnEnd(((StreamMsgVtab*)pVtab)->pCtx);
-  return SQLITE_OK;
-}
-static int streamMsgSavepoint(sqlite3_vtab *pVtab, int i){
-  STREAM_UNUSED(pVtab); STREAM_UNUSED(i);
-  return SQLITE_OK;
-}
-static int streamMsgRollbackTo(sqlite3_vtab *pVtab, int i){
-  STREAM_UNUSED(i);
-  sqlite3StreamTxnRollbackTo(((StreamMsgVtab*)pVtab)->pCtx);
-  return SQLITE_OK;
-}
-
+/* Transaction methods (ext/txn.c): an INSERT enlists the table, which lets
+** the produce path cache per transaction.  StreamMsgVtab starts like
+** StreamVtabHead. */
 static const sqlite3_module streamMsgModule = {
   2,                    /* iVersion: savepoint methods */
   0,                    /* xCreate: eponymous only */
@@ -897,15 +876,15 @@ static const sqlite3_module streamMsgModule = {
   streamMsgColumn,      /* xColumn */
   streamMsgRowid,       /* xRowid */
   streamMsgUpdate,      /* xUpdate */
-  streamMsgBegin,       /* xBegin */
-  streamMsgSync,        /* xSync */
-  streamMsgEnd,         /* xCommit */
-  streamMsgEnd,         /* xRollback */
+  sqlite3StreamVtabBegin,      /* xBegin */
+  sqlite3StreamVtabSync,       /* xSync */
+  sqlite3StreamVtabEnd,        /* xCommit */
+  sqlite3StreamVtabEnd,        /* xRollback */
   0,                    /* xFindFunction */
   0,                    /* xRename */
-  streamMsgSavepoint,   /* xSavepoint */
-  streamMsgSavepoint,   /* xRelease */
-  streamMsgRollbackTo,  /* xRollbackTo */
+  sqlite3StreamVtabSavepoint,  /* xSavepoint */
+  sqlite3StreamVtabSavepoint,  /* xRelease */
+  sqlite3StreamVtabRollbackTo, /* xRollbackTo */
   0                     /* xShadowName */
 };
 
