@@ -49,6 +49,12 @@ void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
 /* Copy n bytes into the arena; *piOff receives their offset. */
 static int streamArenaPut(StreamPollResult *pRes, const void *p, int n,
                           i64 *piOff){
+  if( pRes->nArena + n <= pRes->nArenaAlloc ){
+    if( n>0 ) memcpy(pRes->zArena + pRes->nArena, p, n);
+    *piOff = pRes->nArena;
+    pRes->nArena += n;
+    return SQLITE_OK;
+  }
   if( pRes->nArena + n > pRes->nArenaAlloc ){
     i64 nNew = pRes->nArenaAlloc ? pRes->nArenaAlloc*2 : 65536;
     char *zNew;
@@ -73,17 +79,23 @@ struct StreamPart {
   int bPaused;                 /* Paused by stream_pause */
   int nGot;                    /* Messages taken by this poll */
   int bMore;                   /* Its quota was filled: may have more */
+  int bChecked;                /* Position checked by streamResolve */
+  int bDirty;                  /* Position changed: write it */
 };
 
-/* Store column j (key, value or headers) of pStmt into pRow, decompressing
-** it when attrs says so. */
+/* Store column iCol of pStmt as column j (key, value or headers) of pRow.
+** With bAttrs, a blob is decompressed when the storage attrs (column 5)
+** say so: a compressed value is always stored as a blob. */
 static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
-                        sqlite3_stmt *pStmt, int j, int attrs){
+                        sqlite3_stmt *pStmt, int iCol, int j, int bAttrs){
   /* One sqlite3_column_value() (which takes the connection mutex), then
   ** the sqlite3_value_*() accessors (which do not). */
-  sqlite3_value *pVal = sqlite3_column_value(pStmt, j);
+  sqlite3_value *pVal = sqlite3_column_value(pStmt, iCol);
   int eType = sqlite3_value_type(pVal);
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, attrs = 0;
+  if( bAttrs && eType==SQLITE_BLOB ){
+    attrs = sqlite3_value_int(sqlite3_column_value(pStmt, 5));
+  }
   pRow->aType[j] = (u8)eType;
   pRow->aLen[j] = 0;
   pRow->aVal[j] = 0;
@@ -115,13 +127,14 @@ static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
   return rc;
 }
 
-/* Append the current row of pStmt (columns topic .. timestamp, and when
-** bAttrs the storage attrs in column 7, whose codec decompresses the
-** value).  The topic and partition are those of pPart (stored once per
-** fetch at iTopicOff).  *piOffset receives the message's offset. */
+/* Append the current row of a fetch statement (columns offset, key,
+** value, headers, timestamp, and when bAttrs the storage attrs, whose
+** codec decompresses the value).  The topic and partition are those of
+** pPart (stored once per fetch at iTopicOff); iOffset is the message's
+** offset, already read. */
 static int streamRowAppend(StreamPollResult *pRes, sqlite3_stmt *pStmt,
                            int bAttrs, const StreamPart *pPart, i64 iTopicOff,
-                           int nTopic, i64 *piOffset){
+                           int nTopic, i64 iOffset){
   StreamPollRow *pRow;
   int rc;
   if( pRes->nRow==pRes->nAlloc ){
@@ -138,16 +151,12 @@ static int streamRowAppend(StreamPollResult *pRes, sqlite3_stmt *pStmt,
   pRow->aType[1] = SQLITE_INTEGER;
   pRow->aVal[1] = pPart->iPartition;
   pRow->aType[2] = SQLITE_INTEGER;
-  pRow->aVal[2] = *piOffset = sqlite3_value_int64(
-                                  sqlite3_column_value(pStmt, 2));
+  pRow->aVal[2] = iOffset;
   pRow->aType[6] = SQLITE_INTEGER;
-  pRow->aVal[6] = sqlite3_value_int64(sqlite3_column_value(pStmt, 6));
-  rc = streamColPut(pRes, pRow, pStmt, 3, 0);
-  if( rc==SQLITE_OK ){
-    rc = streamColPut(pRes, pRow, pStmt, 4, bAttrs
-            ? sqlite3_value_int(sqlite3_column_value(pStmt, 7)) : 0);
-  }
-  if( rc==SQLITE_OK ) rc = streamColPut(pRes, pRow, pStmt, 5, 0);
+  pRow->aVal[6] = sqlite3_value_int64(sqlite3_column_value(pStmt, 4));
+  rc = streamColPut(pRes, pRow, pStmt, 1, 3, 0);
+  if( rc==SQLITE_OK ) rc = streamColPut(pRes, pRow, pStmt, 2, 4, bAttrs);
+  if( rc==SQLITE_OK ) rc = streamColPut(pRes, pRow, pStmt, 3, 5, 0);
   if( rc==SQLITE_OK ) pRes->nRow++;
   return rc;
 }
@@ -289,44 +298,39 @@ static int streamPositionSet(StreamCtx *p, const char *zGroup,
   return SQLITE_OK;
 }
 
-/* Fetch up to nLimit messages of one partition from its position into
-** pRes; *pnBytes accumulates value+key+headers bytes.  When every message
-** from the position on is in the hot tier, the storage table is read
-** directly; otherwise through stream_messages, which spans the tiers. */
-static int streamFetch(StreamCtx *p, StreamPart *pPart, i64 nLimit,
-                       i64 nMaxBytes, i64 *pnBytes, StreamPollResult *pRes,
-                       char **pzErr){
-  sqlite3_stmt *pStmt;
-  int rc = SQLITE_OK, nGot = 0, bHot = 0;
-  i64 iHotMin = 0;
-  int bFound;
-  rc = streamGetInt(p, STREAM_STMT_HOT_MIN, 0, pPart->zTopic,
-                    pPart->iPartition, &iHotMin, &bFound, pzErr);
-  if( rc ) return rc;
-  bHot = bFound && pPart->iPos>=iHotMin;
-  pStmt = sqlite3StreamStmt(p, bHot ? STREAM_STMT_FETCH_HOT : STREAM_STMT_FETCH,
-                            pzErr);
+/* Run one fetch statement (iStmt) from pPart's position; rows go to pRes.
+** With bCheck, the first row must be the one at the position: if it is
+** not (or there is none), nothing is taken and *pbMiss is set. */
+static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
+                          i64 nLimit, i64 nMaxBytes, i64 *pnBytes,
+                          StreamPollResult *pRes, int bCheck, int *pbMiss,
+                          char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
+  int rc = SQLITE_OK, nGot = 0;
+  int nTopic = (int)strlen(pPart->zTopic);
+  i64 iTopicOff = -1;
+  *pbMiss = 0;
   if( pStmt==0 ) return SQLITE_ERROR;
-  sqlite3_bind_text(pStmt, 1, pPart->zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 1, pPart->zTopic, nTopic, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, pPart->iPartition);
   sqlite3_bind_int64(pStmt, 3, pPart->iPos);
   sqlite3_bind_int64(pStmt, 4, nLimit);
-  {
-    int nTopic = (int)strlen(pPart->zTopic);
-    i64 iTopicOff;
-    rc = streamArenaPut(pRes, pPart->zTopic, nTopic, &iTopicOff);
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      const StreamPollRow *pRow;
-      i64 iOffset;
-      if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
-      rc = streamRowAppend(pRes, pStmt, bHot, pPart, iTopicOff, nTopic,
-                           &iOffset);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    const StreamPollRow *pRow;
+    i64 iOffset = sqlite3_value_int64(sqlite3_column_value(pStmt, 0));
+    if( bCheck && nGot==0 && iOffset!=pPart->iPos ) break;
+    if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
+    if( iTopicOff<0 ){
+      rc = streamArenaPut(pRes, pPart->zTopic, nTopic, &iTopicOff);
       if( rc ) break;
-      pRow = &pRes->aRow[pRes->nRow-1];
-      *pnBytes += pRow->aLen[3] + pRow->aLen[4] + pRow->aLen[5];
-      pPart->iPos = iOffset + 1;
-      nGot++;
     }
+    rc = streamRowAppend(pRes, pStmt, iStmt==STREAM_STMT_FETCH_HOT, pPart,
+                         iTopicOff, nTopic, iOffset);
+    if( rc ) break;
+    pRow = &pRes->aRow[pRes->nRow-1];
+    *pnBytes += pRow->aLen[3] + pRow->aLen[4] + pRow->aLen[5];
+    pPart->iPos = iOffset + 1;
+    nGot++;
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_reset(pStmt);
@@ -338,9 +342,43 @@ static int streamFetch(StreamCtx *p, StreamPart *pPart, i64 nLimit,
                        pPart->zTopic, pPart->iPartition);
     }
   }
+  if( bCheck && nGot==0 ) *pbMiss = 1;
   pPart->nGot += nGot;
   pPart->bMore = (nGot==nLimit);
   return rc;
+}
+
+/* Fetch up to nLimit messages of one partition from its position into
+** pRes; *pnBytes accumulates value+key+headers bytes.
+**
+** The common case costs one statement: the hot storage table is read from
+** the position, and a first row at exactly the position proves that the
+** position is in range (log start offset <= position < high watermark)
+** and that every later message is hot (the hot tier is a suffix of the
+** log).  Otherwise - a first poll, a position at the end of the log, below
+** the log start offset, in a compaction gap, or in the warm tier - the
+** position is checked (auto.offset.reset) and the messages are read
+** through stream_messages when they are not all hot. */
+static int streamFetch(StreamCtx *p, const char *zGroup, int eReset,
+                       StreamPart *pPart, i64 nLimit, i64 nMaxBytes,
+                       i64 *pnBytes, StreamPollResult *pRes, char **pzErr){
+  int rc, bMiss = 0, bFound, bChanged = 0;
+  i64 iHotMin = 0;
+  if( pPart->bChecked==0 ){
+    rc = streamFetchRun(p, STREAM_STMT_FETCH_HOT, pPart, nLimit, nMaxBytes,
+                        pnBytes, pRes, 1, &bMiss, pzErr);
+    if( rc || !bMiss ) return rc;
+    rc = streamResolve(p, zGroup, eReset, pPart, &bChanged, pzErr);
+    if( rc ) return rc;
+    if( bChanged ) pPart->bDirty = 1;
+    pPart->bChecked = 1;
+  }
+  rc = streamGetInt(p, STREAM_STMT_HOT_MIN, 0, pPart->zTopic,
+                    pPart->iPartition, &iHotMin, &bFound, pzErr);
+  if( rc ) return rc;
+  return streamFetchRun(p,
+      bFound && pPart->iPos>=iHotMin ? STREAM_STMT_FETCH_HOT : STREAM_STMT_FETCH,
+      pPart, nLimit, nMaxBytes, pnBytes, pRes, 0, &bMiss, pzErr);
 }
 
 /* Commit the positions of a member's partitions that moved past the
@@ -510,7 +548,8 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   int nPart = 0, nActive = 0, i, rc;
   i64 nBytes = 0, iNow, nQuota, nLeft;
 
-  memset(pRes, 0, sizeof(*pRes));
+  pRes->nRow = 0;
+  pRes->nArena = 0;
   if( nMax==0 || nMax<-1 ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
                             "max_records must be >= 1, got %lld", nMax);
@@ -521,8 +560,26 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   }
 
   /* A long poll waits before writing anything: a write lock held while
-  ** waiting would keep the producers out. */
+  ** waiting would keep the producers out.
+  **
+  ** The statement running this poll reads one snapshot of the database,
+  ** taken when it started, so messages committed by others during the
+  ** wait are not visible to it.  The wait therefore watches them on a
+  ** private read-only connection; when they arrive and the statement runs
+  ** in autocommit mode, the poll fails with SQLITE_SCHEMA, which makes
+  ** sqlite3_step() (of a statement from sqlite3_prepare_v2/v3) reset the
+  ** statement - ending its snapshot - and run it again at once.  The rerun
+  ** does not wait: it returns the new messages (and its writes do not
+  ** meet a stale snapshot).  Inside an explicit transaction the snapshot
+  ** cannot move: when messages arrive, the poll returns no rows and writes
+  ** nothing (a write from a stale snapshot would fail with SQLITE_BUSY);
+  ** the next poll returns them at once. */
+  if( nWaitMs>0 && p->bPollRerun ){
+    p->bPollRerun = 0;
+    nWaitMs = 0;
+  }
   if( nWaitMs>0 && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ){
+    int bRerun = 0, bStale = 0;
     rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart, pzErr);
     if( rc==SQLITE_OK && nPart>0 ){
       sqlite3 *dbAux = streamAuxDb(p);
@@ -532,6 +589,11 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
       if( rc==SQLITE_OK && nAvail==0 && dbAux ){
         rc = streamWaitOn(p, dbAux, zGroup, STREAM_RESET_LATEST, aPart, nPart,
                           nWaitMs, &nAvail);
+        if( sqlite3_get_autocommit(p->db) ){
+          bRerun = rc==SQLITE_OK;
+        }else{
+          bStale = rc==SQLITE_OK && nAvail>0;
+        }
       }
       if( rc ) rc = sqlite3StreamDbErr(dbAux ? dbAux : p->db, pzErr, rc);
     }
@@ -539,6 +601,12 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     aPart = 0;
     nPart = 0;
     if( rc ) return rc;
+    if( bStale ) return SQLITE_OK;
+    if( bRerun ){
+      p->bPollRerun = 1;
+      return sqlite3StreamErr(pzErr, SQLITE_SCHEMA, "stream_poll: messages"
+          " arrived during the wait: run the statement again to read them");
+    }
   }
 
   rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
@@ -563,16 +631,16 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     }
   }
 
-  /* Resolve the positions of the unpaused partitions. */
+  /* Start the partitions that have no position yet (committed offset or
+  ** auto.offset.reset); the others are checked by their fetch. */
   for(i=0; rc==SQLITE_OK && i<nPart; i++){
     int bChanged;
     if( aPart[i].bPaused ) continue;
     nActive++;
+    if( aPart[i].iPos>=0 ) continue;
     rc = streamResolve(p, zGroup, m.eReset, &aPart[i], &bChanged, pzErr);
-    if( rc==SQLITE_OK && bChanged ){
-      rc = streamPositionSet(p, zGroup, aPart[i].zTopic, aPart[i].iPartition,
-                             aPart[i].iPos, pzErr);
-    }
+    aPart[i].bChecked = 1;
+    aPart[i].bDirty = bChanged;
   }
 
   /* Fetch: a quota per partition from a rotating start, then the rest. */
@@ -580,6 +648,11 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     int iPass;
     nQuota = (nMax + nActive - 1) / nActive;
     nLeft = nMax;
+    if( pRes->nAlloc<nMax && nMax<=STREAM_POLL_PREALLOC ){
+      StreamPollRow *aNew = sqlite3_realloc64(pRes->aRow, sizeof(*aNew)*nMax);
+      if( aNew==0 ) rc = SQLITE_NOMEM;
+      else pRes->aRow = aNew, pRes->nAlloc = (int)nMax;
+    }
     for(iPass=0; iPass<2 && nLeft>0 && rc==SQLITE_OK; iPass++){
       int k;
       for(k=0; k<nPart && nLeft>0 && rc==SQLITE_OK; k++){
@@ -589,14 +662,14 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
         if( iPass==1 && !pPart->bMore ) continue;
         if( pRes->nRow>0 && nBytes>=m.fetchMaxBytes ) break;
         nLimit = iPass==0 ? (nQuota<nLeft ? nQuota : nLeft) : nLeft;
-        rc = streamFetch(p, pPart, nLimit, m.fetchMaxBytes, &nBytes, pRes,
-                         pzErr);
+        rc = streamFetch(p, zGroup, m.eReset, pPart, nLimit, m.fetchMaxBytes,
+                         &nBytes, pRes, pzErr);
         nLeft = nMax - pRes->nRow;
       }
     }
   }
   for(i=0; rc==SQLITE_OK && i<nPart; i++){
-    if( aPart[i].nGot>0 ){
+    if( aPart[i].nGot>0 || aPart[i].bDirty ){
       rc = streamPositionSet(p, zGroup, aPart[i].zTopic, aPart[i].iPartition,
                              aPart[i].iPos, pzErr);
     }
@@ -616,7 +689,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     }
   }
   streamPartsFree(aPart, nPart);
-  if( rc ) sqlite3StreamPollResultFree(pRes);
+  if( rc ) pRes->nRow = 0, pRes->nArena = 0;
   return rc;
 }
 

@@ -77,11 +77,11 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "SELECT log_start_offset FROM _stream_partitions"
   " WHERE topic=?1 AND partition=?2",
   [STREAM_STMT_FETCH] =
-  "SELECT topic, partition, offset, key, value, headers, timestamp"
+  "SELECT offset, key, value, headers, timestamp"
   " FROM stream_messages WHERE topic=?1 AND partition=?2 AND offset>=?3"
   " ORDER BY offset LIMIT ?4",
   [STREAM_STMT_FETCH_HOT] =
-  "SELECT topic, partition, offset, key, value, headers, timestamp, attrs"
+  "SELECT offset, key, value, headers, timestamp, attrs"
   " FROM _stream_messages WHERE topic=?1 AND partition=?2 AND offset>=?3"
   " ORDER BY offset LIMIT ?4",
   [STREAM_STMT_HOT_MIN] =

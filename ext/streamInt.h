@@ -91,6 +91,7 @@ struct StreamCtx {
   sqlite3_vfs *pVfs;                    /* Default VFS, for the clock */
   StreamIncarnation *pIncarn;           /* Members joined on this conn */
   sqlite3 *dbAux;                       /* Read connection for long polls */
+  int bPollRerun;                       /* Next long poll is a rerun (consume.c) */
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
@@ -438,6 +439,10 @@ void sqlite3StreamPollResultFree(StreamPollResult*);
 /* Set ctx to column iCol of row iRow of pRes. */
 void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
                              int iRow, int iCol);
+/* One poll into pRes, whose buffers (zero-initialised the first time) are
+** reused; on error pRes holds no rows.  Rows are preallocated for polls of
+** up to STREAM_POLL_PREALLOC records. */
+#define STREAM_POLL_PREALLOC 4096
 int sqlite3StreamPoll(StreamCtx*, const char *zGroup, const char *zMember,
                       i64 nMax, i64 nWaitMs, StreamPollResult *pRes,
                       char **pzErr);

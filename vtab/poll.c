@@ -12,13 +12,14 @@
 ** returns the next messages of the member's partitions and advances their
 ** positions, all in the caller's transaction (ext/consume.c).
 **
-** Long polls: a statement that reads a table keeps one snapshot of the
-** database for its whole run, so new messages cannot appear inside it.
-** With wait_ms, a poll that finds nothing waits (on a private read-only
-** connection, in WAL mode only, and only while this connection holds no
-** write lock) until messages arrive or the time is up, then returns what
-** its snapshot holds - usually nothing; the next poll returns the new
-** messages at once.  stream_wait() waits without that extra round trip.
+** Long polls: with wait_ms, a poll that finds nothing waits on a private
+** read-only connection (the statement's own snapshot cannot see new
+** commits); in autocommit mode it then has sqlite3_step() rerun the
+** statement with a fresh snapshot (SQLITE_SCHEMA), so the messages come
+** back in the same call.  Details in ext/consume.c and docs/groups.md.
+** The same rerun replaces SQLITE_BUSY_SNAPSHOT in autocommit mode: another
+** connection committed after the statement's snapshot began, so the poll's
+** first write cannot start; the rerun starts from the newest snapshot.
 **
 ** xBestIndex: idxNum bit i set = argument i (group_id, member_id,
 ** max_records, wait_ms) given by "=", passed to xFilter in that order.
@@ -39,7 +40,12 @@ typedef struct StreamPollCursor StreamPollCursor;
 struct StreamPollVtab {
   sqlite3_vtab base;           /* Base class - must be first */
   StreamCtx *pCtx;             /* Connection state */
+  StreamPollResult spare;      /* Buffers of a closed cursor, for the next */
 };
+
+/* A closed cursor keeps its buffers for the next poll unless they are
+** larger than this. */
+#define POLL_SPARE_MAX (4*1024*1024)
 
 struct StreamPollCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
@@ -71,6 +77,7 @@ static int streamPollConnect(sqlite3 *db, void *pAux, int argc,
 }
 
 static int streamPollDisconnect(sqlite3_vtab *pVtab){
+  sqlite3StreamPollResultFree(&((StreamPollVtab*)pVtab)->spare);
   sqlite3_free(pVtab);
   return SQLITE_OK;
 }
@@ -100,17 +107,27 @@ static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 }
 
 static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  StreamPollVtab *pTab = (StreamPollVtab*)pVtab;
   StreamPollCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
-  STREAM_UNUSED(pVtab);
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
+  pCur->res = pTab->spare;
+  memset(&pTab->spare, 0, sizeof(pTab->spare));
   *ppCur = &pCur->base;
   return SQLITE_OK;
 }
 
 static int streamPollClose(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
-  sqlite3StreamPollResultFree(&pCur->res);
+  StreamPollVtab *pTab = (StreamPollVtab*)cur->pVtab;
+  if( pTab->spare.aRow==0 && pTab->spare.zArena==0
+   && pCur->res.nArenaAlloc<=POLL_SPARE_MAX ){
+    pTab->spare = pCur->res;
+    pTab->spare.nRow = 0;
+    pTab->spare.nArena = 0;
+  }else{
+    sqlite3StreamPollResultFree(&pCur->res);
+  }
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
@@ -126,7 +143,8 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   char *zErr = 0;
   int i, j, rc;
   STREAM_UNUSED(idxStr); STREAM_UNUSED(argc);
-  sqlite3StreamPollResultFree(&pCur->res);
+  pCur->res.nRow = 0;
+  pCur->res.nArena = 0;
   pCur->iRow = 0;
   for(i=0, j=0; i<4; i++){
     if( idxNum & (1<<i) ) aArg[i] = argv[j++];
@@ -166,10 +184,20 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   zMember = (const char*)sqlite3_value_text(aArg[1]);
   rc = sqlite3StreamPoll(pTab->pCtx, zGroup, zMember, nMax, nWait,
                          &pCur->res, &zErr);
+  if( rc==SQLITE_BUSY && sqlite3_get_autocommit(pTab->pCtx->db)
+   && sqlite3_extended_errcode(pTab->pCtx->db)==SQLITE_BUSY_SNAPSHOT ){
+    /* In autocommit mode, another connection committed between the start
+    ** of this statement's snapshot and the poll's first write: nothing is
+    ** written yet, so have sqlite3_step() rerun the statement with a fresh
+    ** snapshot instead of failing. */
+    rc = SQLITE_SCHEMA;
+  }
   if( rc ){
     sqlite3_free(cur->pVtab->zErrMsg);
     cur->pVtab->zErrMsg = zErr;
-    return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
+    /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs the
+    ** statement again with a fresh snapshot (ext/consume.c). */
+    return rc==SQLITE_NOMEM || rc==SQLITE_SCHEMA ? rc : SQLITE_ERROR;
   }
   return SQLITE_OK;
 }

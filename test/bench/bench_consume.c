@@ -11,8 +11,9 @@
 **                 range SELECT on a plain table with the seed's schema and an
 **                 UPDATE of an offsets table per batch.
 **   latency       produce -> poll across two processes: a producer at a fixed
-**                 rate writes its clock in each message; the consumer waits
-**                 with stream_wait() then polls; p50 / p99 / p99.9 / max.
+**                 rate writes its clock in each message; the consumer long-
+**                 polls with stream_poll(..., wait_ms); p50 / p99 / p99.9 /
+**                 max.
 **   rebalance     time for 10 members to join one group (each join is a
 **                 rebalance), then for one to leave.
 ** WAL, synchronous=NORMAL.  Medians of repeated runs; it prints figures
@@ -228,18 +229,17 @@ static void latency(int nMsg, int nRate){
   if( pid==0 ){
     /* consumer */
     sqlite3 *dbC = openDb("bench-lat.db", 0, 1);
-    sqlite3_stmt *pWait, *pPoll;
+    sqlite3_stmt *pPoll;
     double *aLat = malloc(sizeof(double)*nMsg);
     int got = 0;
     close(fd[0]);
     exec(dbC, "SELECT stream_join('lg', 'c', '[\"lat\"]',"
               " '{\"auto.offset.reset\":\"earliest\",\"auto.commit.interval.ms\":0}')");
-    sqlite3_prepare_v2(dbC, "SELECT stream_wait('lg', 'c', 1000)", -1, &pWait, 0);
-    sqlite3_prepare_v2(dbC, "SELECT value->>'us' FROM stream_poll('lg', 'c', 1000)",
-                       -1, &pPoll, 0);
+    /* A long poll in autocommit mode: returns as soon as messages come. */
+    sqlite3_prepare_v2(dbC, "SELECT value->>'us' FROM"
+                       " stream_poll('lg', 'c', 1000, 1000)", -1, &pPoll, 0);
     if( write(fd[1], "r", 1)!=1 ) exit(1);
     while( got<nMsg ){
-      sqlite3_step(pWait); sqlite3_reset(pWait);
       while( sqlite3_step(pPoll)==SQLITE_ROW ){
         long long t = sqlite3_column_int64(pPoll, 0);
         if( got<nMsg ) aLat[got++] = (wallUs() - t)/1000.0;
