@@ -977,15 +977,18 @@ static int streamWarmLoadGroup(StreamWarmCursor *pC, char **pzErr){
       pC->nRowAlloc = nNew;
     }
     /* Store byte offsets; turned into pointers when returned. */
-#define WARM_KEEP(PTR, NBYTE) \
+    /* Each field is followed by a 0 byte (see STREAM_PQ_TERM_*). */
+#define WARM_KEEP(PTR, NBYTE, BIT) \
     if( PTR ){ size_t o = pC->buf.n; \
       sqlite3StreamPqBufAppend(&pC->buf, PTR, (size_t)(NBYTE)); \
-      PTR = (void*)(o+1); }
-    WARM_KEEP(r.pKey, r.nKey);
-    WARM_KEEP(r.pValue, r.nValue);
+      sqlite3StreamPqBufAppend(&pC->buf, "", 1); \
+      PTR = (void*)(o+1); r.mTerm |= (BIT); }
+    r.mTerm = 0;
+    WARM_KEEP(r.pKey, r.nKey, STREAM_PQ_TERM_KEY);
+    WARM_KEEP(r.pValue, r.nValue, STREAM_PQ_TERM_VALUE);
     {
       const void *pH = r.zHeaders;
-      WARM_KEEP(pH, r.nHeaders);
+      WARM_KEEP(pH, r.nHeaders, STREAM_PQ_TERM_HEADERS);
       r.zHeaders = (const char*)pH;
     }
     r.zTopic = 0;
@@ -1061,6 +1064,10 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
     *ppRow = &pC->cur;
     return SQLITE_ROW;
   }
+}
+
+void sqlite3StreamWarmColumns(StreamWarmCursor *pC, unsigned mWant){
+  sqlite3StreamPqReaderSetColumns(pC->pR, mWant);
 }
 
 void sqlite3StreamWarmClose(StreamWarmCursor *pC){

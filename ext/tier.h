@@ -162,6 +162,9 @@ int sqlite3StreamWarmOpen(StreamStore*, const char *zKey, i64 iLo, i64 iHi,
 int sqlite3StreamWarmNext(StreamWarmCursor*, const StreamPqRow **ppRow,
                           char **pzErr);
 void sqlite3StreamWarmClose(StreamWarmCursor*);
+/* Decode only these Parquet columns (sqlite3StreamPqReaderSetColumns());
+** call before the first sqlite3StreamWarmNext(). */
+void sqlite3StreamWarmColumns(StreamWarmCursor*, unsigned mWant);
 
 /* Test hook: with -DSTREAM_TEST_HOOKS, _exit(99) when the environment
 ** variable STREAM_TIER_CRASH equals iStep (see docs/tiering.md). */
