@@ -273,6 +273,17 @@ int sqlite3StreamPqReaderNext(StreamPqReader*, StreamPqRow *pRow);
 ** group opened (SeekGroup/Seek/Next into a new group): the others are
 ** not even read, and their StreamPqRow fields stay NULL / 0. */
 int sqlite3StreamPqReaderSetColumns(StreamPqReader*, unsigned mWant);
+/* Columns decoded in the row group being read. */
+unsigned sqlite3StreamPqReaderColumns(StreamPqReader*);
+/* Hand back the row just returned by Next() (its pointers still valid):
+** the next Next() returns it again.  SQLITE_MISUSE if a row is already
+** handed back. */
+int sqlite3StreamPqReaderUnread(StreamPqReader*, const StreamPqRow*);
+/* Free the decoded pages (kept: the footer); the next row read must
+** follow a SeekGroup() or Seek(). */
+void sqlite3StreamPqReaderRelease(StreamPqReader*);
+/* Change the read callback's context (the caller moved it). */
+void sqlite3StreamPqReaderSetSource(StreamPqReader*, void *pCtx);
 const char *sqlite3StreamPqReaderErrmsg(StreamPqReader*);
 void sqlite3StreamPqReaderClose(StreamPqReader*);
 

@@ -1090,6 +1090,36 @@ int sqlite3StreamPqReaderSetColumns(StreamPqReader *p, unsigned mWant){
   return SQLITE_OK;
 }
 
+unsigned sqlite3StreamPqReaderColumns(StreamPqReader *p){
+  if( !p->bGroupOpen ) return p->mWant;
+  return ~p->mSkip & ((1u<<STREAM_PQ_NCOL)-1);
+}
+
+int sqlite3StreamPqReaderUnread(StreamPqReader *p, const StreamPqRow *pRow){
+  if( p->rc ) return p->rc;
+  if( p->bPeek || !p->bGroupOpen || p->iRow<=0 ) return SQLITE_MISUSE;
+  p->peek = *pRow;
+  p->bPeek = 1;
+  return SQLITE_OK;
+}
+
+void sqlite3StreamPqReaderRelease(StreamPqReader *p){
+  int i;
+  for(i=0; i<STREAM_PQ_NCOL; i++){
+    sqlite3_free(p->aCol[i].aPage);
+    memset(&p->aCol[i], 0, sizeof(p->aCol[i]));
+  }
+  sqlite3_free(p->aHdr);
+  p->aHdr = 0;
+  p->nHdrAlloc = 0;
+  p->bGroupOpen = 0;
+  p->bPeek = 0;
+}
+
+void sqlite3StreamPqReaderSetSource(StreamPqReader *p, void *pCtx){
+  p->pCtx = pCtx;
+}
+
 int sqlite3StreamPqReaderNext(StreamPqReader *p, StreamPqRow *pRow){
   const u8 *a;
   int n, bNull, i, bTerm = 0;

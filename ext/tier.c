@@ -868,25 +868,111 @@ int sqlite3StreamTierSettingCheck(StreamCtx *p, const char *zName,
 }
 
 /**************************************************************************
-** The warm reader (vtab/messages.c).
+** The warm reader (vtab/messages.c), and its per-connection cache.
+**
+** A consumer polling a warm backlog runs one short scan per poll (offset
+** >= position LIMIT n).  Without a cache every poll opens the segment
+** file, reads and parses its footer, then decodes the row group's pages
+** from their start only to skip to the position.  The cache keeps the
+** last STREAM_WARM_CACHE_SIZE readers a connection closed (LRU), each
+** with where it stopped: the next scan of the same file that starts past
+** the last row read (or at it: that row is handed back) continues from
+** there, with the page already decoded; any other scan reuses the open
+** file and the parsed footer and seeks as usual.
+**
+** An entry is only reused for the same key and store URL and after the
+** file's identity (xStat: size, mtime, inode) is checked against the one
+** it was opened with, so a file deleted, rewritten (compaction writes a
+** new name anyway) or replaced behind our back is never read through a
+** stale reader: the entry is dropped and the file opened afresh.  Files
+** are immutable once named, and which files a scan reads still comes from
+** the segment index in the scan's own transaction, so the cache is safe
+** across transactions and connections (each connection has its own).
 */
+#define STREAM_WARM_CACHE_SIZE 8
+
 struct StreamWarmCursor {
-  StreamStore *pStore;         /* Store (borrowed) */
+  StreamStore *pStore;         /* Store (borrowed, or pOwnStore) */
+  StreamStore *pOwnStore;      /* Store owned (cached cursors), or NULL */
+  StreamWarmCache *pCache;     /* Cache to return the reader to, or NULL */
   StreamStoreHandle h;         /* Open file */
   StreamPqReader *pR;          /* Reader */
   char *zKey;                  /* Object key (messages) */
+  StreamStoreId id;            /* Identity of the open file */
   i64 iLo, iHi;                /* Offset bounds, inclusive */
   i64 iTsLo, iTsHi;            /* Timestamp bounds, inclusive */
   int bDesc;                   /* Descending order */
   int iGroup;                  /* Row group being read / next to read */
   i64 nGroupLeft;              /* Rows of iGroup not yet read (ascending) */
   int bDone;                   /* No more rows */
+  unsigned mWant;              /* Columns wanted (0: all) */
+  /* Ascending: the last row read from the reader (returned or not). */
+  int bLast;                   /* last is valid (its bytes are in the page) */
+  StreamPqRow last;            /* The row */
+  int iPosGroup;               /* Ascending: group the reader is in, or -1 */
+  i64 nPosLeft;                /* ... rows of it the reader has not read */
+  int bResume;                 /* First Next() may continue from resume */
+  int iResumeGroup;            /* ... the reader is inside this group */
+  i64 nResumeLeft;             /* ... with this many rows of it left */
   /* Descending: one row group buffered, returned from the end. */
   StreamPqRow *aRow;           /* Rows (pointers relative to buf.a) */
   int nRow, nRowAlloc;         /* Used/allocated in aRow */
   StreamPqBuf buf;             /* Their bytes */
-  StreamPqRow cur;             /* Row returned (descending) */
+  StreamPqRow cur;             /* Row returned */
 };
+
+/* One cached reader. */
+typedef struct StreamWarmEntry StreamWarmEntry;
+struct StreamWarmEntry {
+  char *zKey;                  /* Object key, or NULL if the slot is free */
+  StreamStore *pStore;         /* Store (owned) */
+  StreamStoreHandle h;         /* Open file */
+  StreamPqReader *pR;          /* Reader */
+  StreamStoreId id;            /* Identity of the open file */
+  int bResume;                 /* Ascending position below is valid */
+  int iGroup;                  /* Group the reader is inside */
+  i64 nGroupLeft;              /* Rows of it not read */
+  int bLast;                   /* last is valid */
+  StreamPqRow last;            /* Last row read */
+  u64 iUsed;                   /* LRU clock */
+};
+
+struct StreamWarmCache {
+  StreamWarmEntry a[STREAM_WARM_CACHE_SIZE];
+  u64 iClock;                  /* Ticks at every put */
+  i64 nHit, nResume, nMiss;    /* Statistics (tests) */
+};
+
+static void streamWarmEntryClear(StreamWarmEntry *pE){
+  sqlite3StreamPqReaderClose(pE->pR);
+  if( pE->h.pFile ) pE->pStore->pMethods->xClose(pE->h.pFile);
+  if( pE->pStore ) pE->pStore->pMethods->xFree(pE->pStore);
+  sqlite3_free(pE->zKey);
+  memset(pE, 0, sizeof(*pE));
+}
+
+int sqlite3StreamWarmCacheNew(StreamWarmCache **pp){
+  *pp = sqlite3_malloc64(sizeof(StreamWarmCache));
+  if( *pp==0 ) return SQLITE_NOMEM;
+  memset(*pp, 0, sizeof(StreamWarmCache));
+  return SQLITE_OK;
+}
+
+void sqlite3StreamWarmCacheFree(StreamWarmCache *pCache){
+  int i;
+  if( pCache==0 ) return;
+  for(i=0; i<STREAM_WARM_CACHE_SIZE; i++){
+    streamWarmEntryClear(&pCache->a[i]);
+  }
+  sqlite3_free(pCache);
+}
+
+void sqlite3StreamWarmCacheStats(StreamWarmCache *pCache, i64 *pnHit,
+                                 i64 *pnResume, i64 *pnMiss){
+  *pnHit = pCache ? pCache->nHit : 0;
+  *pnResume = pCache ? pCache->nResume : 0;
+  *pnMiss = pCache ? pCache->nMiss : 0;
+}
 
 static int streamWarmErr(StreamWarmCursor *pC, int rc, char **pzErr){
   const char *z = pC->pR ? sqlite3StreamPqReaderErrmsg(pC->pR) : 0;
@@ -894,7 +980,85 @@ static int streamWarmErr(StreamWarmCursor *pC, int rc, char **pzErr){
                           z ? z : sqlite3_errstr(rc));
 }
 
-int sqlite3StreamWarmOpen(StreamStore *pStore, const char *zKey, i64 iLo,
+/* Take the cached reader of zKey (same store URL, same file identity)
+** into pC.  Returns 1 if it did. */
+static int streamWarmCacheTake(StreamWarmCache *pCache, StreamStore *pStore,
+                               const char *zKey, StreamWarmCursor *pC){
+  int i;
+  for(i=0; i<STREAM_WARM_CACHE_SIZE; i++){
+    StreamWarmEntry *pE = &pCache->a[i];
+    StreamStoreId now;
+    if( pE->zKey==0 || strcmp(pE->zKey, zKey)!=0 ) continue;
+    if( strcmp(pE->pStore->zUrl, pStore->zUrl)!=0
+     || pStore->pMethods->xStat==0
+     || pStore->pMethods->xStat(pStore, zKey, &now)!=SQLITE_OK
+     || memcmp(&now, &pE->id, sizeof(now))!=0
+    ){
+      streamWarmEntryClear(pE);       /* stale: deleted or replaced */
+      return 0;
+    }
+    pC->pOwnStore = pE->pStore;
+    pC->pStore = pE->pStore;
+    pC->h = pE->h;
+    pC->pR = pE->pR;
+    pC->id = pE->id;
+    pC->bResume = pE->bResume;
+    pC->iResumeGroup = pE->iGroup;
+    pC->nResumeLeft = pE->nGroupLeft;
+    pC->bLast = pE->bLast;
+    pC->last = pE->last;
+    sqlite3_free(pE->zKey);
+    memset(pE, 0, sizeof(*pE));
+    pCache->nHit++;
+    return 1;
+  }
+  return 0;
+}
+
+/* Hand pC's reader to the cache (evicting the least recently used).
+** Returns 1 if the cache took it. */
+static int streamWarmCachePut(StreamWarmCursor *pC){
+  StreamWarmCache *pCache = pC->pCache;
+  StreamWarmEntry *pE = 0;
+  int i;
+  if( pCache==0 || pC->pR==0 || pC->pOwnStore==0
+   || sqlite3StreamPqReaderErrmsg(pC->pR)!=0 ){
+    return 0;
+  }
+  for(i=0; i<STREAM_WARM_CACHE_SIZE; i++){
+    StreamWarmEntry *p = &pCache->a[i];
+    if( p->zKey==0 ){ pE = p; break; }
+    if( pE==0 || p->iUsed<pE->iUsed ) pE = p;
+  }
+  streamWarmEntryClear(pE);
+  pE->zKey = pC->zKey;
+  pC->zKey = 0;
+  pE->pStore = pC->pOwnStore;
+  pE->h = pC->h;
+  pE->pR = pC->pR;
+  pE->id = pC->id;
+  pE->bResume = !pC->bDesc && pC->iPosGroup>=0
+             && pC->iPosGroup<sqlite3StreamPqReaderGroups(pC->pR)
+             && pC->nPosLeft>0;
+  pE->iGroup = pC->iPosGroup;
+  pE->nGroupLeft = pC->nPosLeft;
+  pE->bLast = pE->bResume && pC->bLast;
+  if( !pE->bResume ){
+    /* Nothing to continue (a file read to its end, a DESC scan): keep
+    ** the open file and the footer, not the decoded pages. */
+    sqlite3StreamPqReaderRelease(pE->pR);
+  }
+  pE->last = pC->last;
+  pE->iUsed = ++pCache->iClock;
+  sqlite3StreamPqReaderSetSource(pE->pR, &pE->h);
+  pC->pOwnStore = 0;
+  pC->h.pFile = 0;
+  pC->pR = 0;
+  return 1;
+}
+
+int sqlite3StreamWarmOpen(StreamStore *pStore, StreamWarmCache *pCache,
+                          const char *zKey, i64 iLo,
                           i64 iHi, i64 iTsLo, i64 iTsHi, int bDesc,
                           StreamWarmCursor **pp, char **pzErr){
   StreamWarmCursor *pC;
@@ -906,13 +1070,30 @@ int sqlite3StreamWarmOpen(StreamStore *pStore, const char *zKey, i64 iLo,
   if( pC==0 ) return SQLITE_NOMEM;
   memset(pC, 0, sizeof(*pC));
   pC->pStore = pStore;
-  pC->h.pStore = pStore;
+  pC->pCache = pCache;
   pC->iLo = iLo; pC->iHi = iHi; pC->iTsLo = iTsLo; pC->iTsHi = iTsHi;
   pC->bDesc = bDesc;
   pC->zKey = sqlite3_mprintf("%s", zKey);
   if( pC->zKey==0 ){ rc = SQLITE_NOMEM; goto fail; }
-  rc = pStore->pMethods->xOpen(pStore, zKey, &pC->h.pFile, &nFile, pzErr);
+  if( pCache && streamWarmCacheTake(pCache, pStore, zKey, pC) ){
+    pC->h.pStore = pC->pStore;
+    if( bDesc ) pC->bResume = 0;
+    goto opened;
+  }
+  if( pCache ){
+    /* The cache keeps the reader beyond this statement: its own store. */
+    pCache->nMiss++;
+    rc = sqlite3StreamStoreOpen(pStore->zUrl, 0, &pC->pOwnStore, pzErr);
+    if( rc ) goto fail;
+    pC->pStore = pC->pOwnStore;
+  }
+  pC->h.pStore = pC->pStore;
+  rc = pC->pStore->pMethods->xOpen(pC->pStore, zKey, &pC->h.pFile, &nFile,
+                                   pzErr);
   if( rc ) goto fail;
+  if( pC->pStore->pMethods->xFileId ){
+    pC->pStore->pMethods->xFileId(pC->h.pFile, &pC->id);
+  }
   rc = sqlite3StreamPqReaderOpen(&pC->pR, sqlite3StreamStoreReadFn, &pC->h,
                                  nFile, &zPqErr);
   if( rc ){
@@ -923,8 +1104,16 @@ int sqlite3StreamWarmOpen(StreamStore *pStore, const char *zKey, i64 iLo,
     sqlite3_free(zPqErr);
     goto fail;
   }
+ opened:
+  /* The StreamStoreHandle moved: the reader's callback context too. */
+  sqlite3StreamPqReaderSetSource(pC->pR, &pC->h);
   pC->iGroup = bDesc ? sqlite3StreamPqReaderGroups(pC->pR)-1 : 0;
   pC->nGroupLeft = -1;
+  if( !pC->bResume ) pC->iPosGroup = -1;
+  else{
+    pC->iPosGroup = pC->iResumeGroup;
+    pC->nPosLeft = pC->nResumeLeft;
+  }
   *pp = pC;
   return SQLITE_OK;
  fail:
@@ -953,6 +1142,31 @@ static int streamWarmRowOk(StreamWarmCursor *pC, const StreamPqRow *r){
       && r->iTimestampMs>=pC->iTsLo && r->iTimestampMs<=pC->iTsHi;
 }
 
+/* Ascending, first call: continue where the cached reader stopped if
+** this scan starts at or past the last row it read, inside the same
+** group, and the group decodes every column wanted. */
+static void streamWarmResume(StreamWarmCursor *pC){
+  const StreamPqGroupInfo *pI;
+  pC->bResume = 0;
+  if( pC->bDesc ) return;
+  pI = sqlite3StreamPqReaderGroup(pC->pR, pC->iResumeGroup);
+  if( pI==0 || !pI->bStats || pI->iOffsetMax<pC->iLo ) return;
+  if( (sqlite3StreamPqReaderColumns(pC->pR) & pC->mWant)!=pC->mWant ) return;
+  if( pC->bLast && pC->last.iOffset>=pC->iLo ){
+    /* Only the very last row can be handed back. */
+    if( pC->last.iOffset!=pC->iLo ) return;
+    if( sqlite3StreamPqReaderUnread(pC->pR, &pC->last) ) return;
+    pC->nResumeLeft++;
+    pC->bLast = 0;
+  }else if( !pC->bLast ){
+    /* Nothing read yet in that group: a plain seek costs the same. */
+    return;
+  }
+  pC->iGroup = pC->iResumeGroup;
+  pC->nGroupLeft = pC->nResumeLeft;
+  pC->nPosLeft = pC->nResumeLeft;
+  if( pC->pCache ) pC->pCache->nResume++;
+}
 /* Descending: buffer the rows of group pC->iGroup that pass the bounds. */
 static int streamWarmLoadGroup(StreamWarmCursor *pC, char **pzErr){
   const StreamPqGroupInfo *pI = sqlite3StreamPqReaderGroup(pC->pR, pC->iGroup);
@@ -1004,6 +1218,7 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
                           char **pzErr){
   int rc, bPast;
   if( pC->bDone ) return SQLITE_DONE;
+  if( pC->bResume ) streamWarmResume(pC);
   if( pC->bDesc ){
     while( pC->nRow==0 ){
       if( pC->nGroupLeft==0 ) pC->iGroup--;
@@ -1035,7 +1250,6 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
     }
   }
   while( 1 ){
-    StreamPqRow r;
     if( pC->nGroupLeft<=0 ){
       if( pC->nGroupLeft==0 ) pC->iGroup++;
       pC->nGroupLeft = 0;
@@ -1049,36 +1263,46 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
       }
       rc = sqlite3StreamPqReaderSeekGroup(pC->pR, pC->iGroup);
       if( rc ) return streamWarmErr(pC, rc, pzErr);
+      pC->bLast = 0;
       pC->nGroupLeft = sqlite3StreamPqReaderGroup(pC->pR, pC->iGroup)->nRows;
+      pC->iPosGroup = pC->iGroup;
+      pC->nPosLeft = pC->nGroupLeft;
       if( pC->nGroupLeft==0 ) continue;
     }
-    rc = sqlite3StreamPqReaderNext(pC->pR, &r);
+    pC->bLast = 0;
+    rc = sqlite3StreamPqReaderNext(pC->pR, &pC->last);
     if( rc!=SQLITE_ROW ){
       if( rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
       return streamWarmErr(pC, rc, pzErr);
     }
+    pC->bLast = 1;
     pC->nGroupLeft--;
-    if( r.iOffset>pC->iHi ){ pC->bDone = 1; return SQLITE_DONE; }
-    if( !streamWarmRowOk(pC, &r) ) continue;
-    pC->cur = r;
-    *ppRow = &pC->cur;
+    pC->nPosLeft--;
+    if( pC->last.iOffset>pC->iHi ){ pC->bDone = 1; return SQLITE_DONE; }
+    if( !streamWarmRowOk(pC, &pC->last) ) continue;
+    *ppRow = &pC->last;
     return SQLITE_ROW;
   }
 }
 
 void sqlite3StreamWarmColumns(StreamWarmCursor *pC, unsigned mWant){
+  pC->mWant = mWant;
   sqlite3StreamPqReaderSetColumns(pC->pR, mWant);
 }
 
 void sqlite3StreamWarmClose(StreamWarmCursor *pC){
   if( pC==0 ) return;
-  sqlite3StreamPqReaderClose(pC->pR);
-  if( pC->h.pFile ) pC->pStore->pMethods->xClose(pC->h.pFile);
+  if( !streamWarmCachePut(pC) ){
+    sqlite3StreamPqReaderClose(pC->pR);
+    if( pC->h.pFile ) pC->pStore->pMethods->xClose(pC->h.pFile);
+  }
+  if( pC->pOwnStore ) pC->pOwnStore->pMethods->xFree(pC->pOwnStore);
   sqlite3StreamPqBufFree(&pC->buf);
   sqlite3_free(pC->aRow);
   sqlite3_free(pC->zKey);
   sqlite3_free(pC);
 }
+
 
 /**************************************************************************
 ** stream_tier([topic]) and the stream_segments table.

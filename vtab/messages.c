@@ -120,6 +120,7 @@ struct StreamMsgVtab {
   int abUsed[MSG_CACHE];       /* Slot held by an open cursor */
   sqlite3_stmt *aSeg[MSG_SEG_CACHE];  /* Cached segment-index statements */
   int abSegUsed[MSG_SEG_CACHE];       /* Held by an open cursor */
+  StreamWarmCache *pWarmCache; /* Open warm readers (ext/tier.c), or NULL */
 };
 
 struct StreamMsgCursor {
@@ -163,6 +164,9 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
   memset(pTab, 0, sizeof(*pTab));
   pTab->pCtx = (StreamCtx*)pAux;
   for(i=0; i<MSG_CACHE; i++) pTab->aIdx[i] = -1;
+  /* Consumers polling a warm backlog reuse open readers across polls.
+  ** Without the memory for it, reads simply open every file. */
+  sqlite3StreamWarmCacheNew(&pTab->pWarmCache);
   *ppVtab = &pTab->base;
   return SQLITE_OK;
 }
@@ -172,6 +176,7 @@ static int streamMsgDisconnect(sqlite3_vtab *pVtab){
   int i;
   for(i=0; i<MSG_CACHE; i++) sqlite3_finalize(pTab->aStmt[i]);
   for(i=0; i<MSG_SEG_CACHE; i++) sqlite3_finalize(pTab->aSeg[i]);
+  sqlite3StreamWarmCacheFree(pTab->pWarmCache);
   sqlite3_free(pTab);
   return SQLITE_OK;
 }
@@ -457,7 +462,8 @@ static int streamMsgWarmStep(StreamMsgCursor *pCur){
         }
         if( rc ) break;
       }
-      rc = sqlite3StreamWarmOpen(pCur->pStore, zLoc ? zLoc : "",
+      rc = sqlite3StreamWarmOpen(pCur->pStore, pTab->pWarmCache,
+          zLoc ? zLoc : "",
           pCur->iLo, pCur->iHi, pCur->iTsLo, pCur->iTsHi, pCur->bDesc,
           &pCur->pWarm, &zErr);
       if( rc ) break;
