@@ -13,7 +13,9 @@
 **
 **   <topic>/partition=<p>/date=<YYYY-MM-DD>/<first>-<last>.parquet
 **
-** (date of the first message, UTC; offsets as 20 digits) and goes:
+** (the UTC date of its messages: a move ends a file before the first
+** message whose UTC day differs from the first one's; offsets as 20
+** digits) and goes:
 **
 **   1. take the write lock (so no other connection can move or sweep);
 **   2. stream the hot rows into the Parquet writer (values decompressed:
@@ -61,6 +63,11 @@
 #define STREAM_TIER_HOOK_MIN_ROWS  10000
 /* ... and then at most this many (one file). */
 #define STREAM_TIER_HOOK_MAX_ROWS  50000
+/* A UTC day, in ms (files never span one: see streamTierMoveOne()). */
+#define STREAM_TIER_DAY_MS         86400000
+#ifndef SMALLEST_INT64
+# define SMALLEST_INT64 (-0x7fffffffffffffffLL-1)
+#endif
 /* Largest segment file written by stream_tier(), in messages. */
 #define STREAM_TIER_MAX_FILE_ROWS  1000000
 
@@ -331,6 +338,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
   StreamTierSink sink;
   char *zKey = 0;
   i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
+  i64 iCut = pP->iCut;
   int eCodec, rc, bSp = 0, bFile = 0;
   char zNum[32];
 
@@ -342,6 +350,33 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
 
   rc = streamTierBegin(p, &bSp, pzErr);
   if( rc ) return rc;
+
+  /* A file never spans UTC days: it ends before the first message (in
+  ** offset order) whose UTC day differs from that of the first one, so
+  ** every row's date is the date= of its path.  Timestamps before the
+  ** epoch count as 1970-01-01, as in the path. */
+  {
+    i64 iDay = (pP->iFirstTs<0 ? 0 : pP->iFirstTs) / STREAM_TIER_DAY_MS;
+    i64 iDayLo = iDay==0 ? SMALLEST_INT64 : iDay*STREAM_TIER_DAY_MS;
+    i64 iDayHi = (iDay+1)*STREAM_TIER_DAY_MS;
+    sqlite3_stmt *pS = 0;
+    rc = streamTierPrepare(p, &pS, pzErr,
+        "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
+        " AND offset>?3 AND offset<?4 AND (+timestamp<?5 OR +timestamp>=?6)"
+        " ORDER BY offset LIMIT 1");
+    if( rc ) goto out;
+    sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pS, 2, iPart);
+    sqlite3_bind_int64(pS, 3, pP->iFrom);
+    sqlite3_bind_int64(pS, 4, pP->iCut);
+    sqlite3_bind_int64(pS, 5, iDayLo);
+    sqlite3_bind_int64(pS, 6, iDayHi);
+    if( sqlite3_step(pS)==SQLITE_ROW ){
+      iCut = sqlite3_column_int64(pS, 0);
+    }
+    rc = sqlite3_finalize(pS);
+    if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  }
 
   /* Last offset of this file: the nMax-th hot offset, or the last < cut. */
   {
@@ -356,7 +391,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
     sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
     sqlite3_bind_int(pS, 2, iPart);
     sqlite3_bind_int64(pS, 3, pP->iFrom);
-    sqlite3_bind_int64(pS, 4, pP->iCut);
+    sqlite3_bind_int64(pS, 4, iCut);
     sqlite3_bind_int64(pS, 5, nMax-1);
     if( sqlite3_step(pS)==SQLITE_ROW && sqlite3_column_type(pS, 0)!=SQLITE_NULL ){
       iLast = sqlite3_column_int64(pS, 0);
