@@ -49,6 +49,7 @@
 ** zstd, else ZSTD.
 */
 #include "tier.h"
+#include "maintain.h"
 #include <string.h>
 #include <stdlib.h>
 
@@ -1338,6 +1339,494 @@ void sqlite3StreamWarmClose(StreamWarmCursor *pC){
   sqlite3_free(pC);
 }
 
+
+/**************************************************************************
+** Compaction of warm segments (cleanup.policy compact, compact,delete).
+**
+** The hot tier's compactor (ext/compact.c) never sees warm rows, so a
+** compacted partition's warm files would keep every version that was
+** moved.  sqlite3StreamTierCompact() applies the same rule to them: a
+** record is removed when a newer record of its key exists (in a newer
+** segment or in the hot tier: every hot offset is above every warm one);
+** a tombstone (NULL value) that is the latest of its key goes once it is
+** below the cleaner's tombstone horizon (delete.retention.ms, see
+** ext/compact.c) and is not the newest message of the partition; records
+** with a NULL key are kept.  Keys compare as bytes.  Offsets are kept
+** (gaps, as in Kafka).
+**
+** Segments are visited newest first, with a hash set of the keys seen
+** (hot keys first).  A segment that loses records is rewritten as a new
+** file beside the old one, "<first>-<last>.<16 hex>.parquet", in the same
+** order as a move: temporary name, fsync, rename, directory fsync, footer
+** read back (row count, first and last kept offset); then its segment row
+** is updated (location, messages, bytes, timestamps).  A segment that
+** loses every record has its row deleted.  The segment row keeps the
+** offset range the file was cut from (first_offset, last_offset), so the
+** ranges of a partition's segments stay contiguous and in order.  The
+** whole partition is one transaction under the write lock; old files are
+** deleted after it commits (autocommit), else left to the orphan sweep of
+** stream_tier() / stream_maintain(), like files of a rolled-back move.  A
+** crash at any step loses nothing: before the commit the old rows and
+** files are intact and the new file is an orphan.
+*/
+
+/* A set of keys (bytes): open addressing over an arena. */
+typedef struct StreamTcSet StreamTcSet;
+struct StreamTcSet {
+  u64 *aSlot;                  /* hash<<32 | 0, or 0: see below */
+  i64 *aOff;                   /* Arena offset of the key, per slot */
+  int *aLen;                   /* Key length, per slot */
+  u64 nSlot, nUsed;            /* Power of 2; used */
+  u8 *aArena; i64 nArena, nArenaAlloc;
+};
+
+static u64 streamTcHash(const u8 *z, int n){
+  u64 h = 0xcbf29ce484222325ULL;
+  int i;
+  for(i=0; i<n; i++){ h ^= z[i]; h *= 0x100000001b3ULL; }
+  h ^= h>>29;
+  return h ? h : 1;
+}
+
+static void streamTcSetFree(StreamTcSet *pS){
+  sqlite3_free(pS->aSlot);
+  sqlite3_free(pS->aOff);
+  sqlite3_free(pS->aLen);
+  sqlite3_free(pS->aArena);
+  memset(pS, 0, sizeof(*pS));
+}
+
+static int streamTcSetGrow(StreamTcSet *pS){
+  u64 nNew = pS->nSlot ? pS->nSlot*2 : 1024, i;
+  u64 *aSlot = sqlite3_malloc64(sizeof(u64)*nNew);
+  i64 *aOff = sqlite3_malloc64(sizeof(i64)*nNew);
+  int *aLen = sqlite3_malloc64(sizeof(int)*nNew);
+  if( aSlot==0 || aOff==0 || aLen==0 ){
+    sqlite3_free(aSlot); sqlite3_free(aOff); sqlite3_free(aLen);
+    return SQLITE_NOMEM;
+  }
+  memset(aSlot, 0, sizeof(u64)*nNew);
+  for(i=0; i<pS->nSlot; i++){
+    if( pS->aSlot[i] ){
+      u64 j = pS->aSlot[i] & (nNew-1);
+      while( aSlot[j] ) j = (j+1) & (nNew-1);
+      aSlot[j] = pS->aSlot[i];
+      aOff[j] = pS->aOff[i];
+      aLen[j] = pS->aLen[i];
+    }
+  }
+  sqlite3_free(pS->aSlot); sqlite3_free(pS->aOff); sqlite3_free(pS->aLen);
+  pS->aSlot = aSlot; pS->aOff = aOff; pS->aLen = aLen;
+  pS->nSlot = nNew;
+  return SQLITE_OK;
+}
+
+/* Add key z[n]; *pbNew says whether it was not there. */
+static int streamTcSetAdd(StreamTcSet *pS, const u8 *z, int n, int *pbNew){
+  u64 h = streamTcHash(z, n), j;
+  if( (pS->nUsed+1)*2 > pS->nSlot ){
+    int rc = streamTcSetGrow(pS);
+    if( rc ) return rc;
+  }
+  for(j=h & (pS->nSlot-1); pS->aSlot[j]; j=(j+1) & (pS->nSlot-1)){
+    if( pS->aSlot[j]==h && pS->aLen[j]==n
+     && (n==0 || memcmp(&pS->aArena[pS->aOff[j]], z, n)==0) ){
+      *pbNew = 0;
+      return SQLITE_OK;
+    }
+  }
+  if( pS->nArena+n > pS->nArenaAlloc ){
+    i64 nNew = pS->nArenaAlloc ? pS->nArenaAlloc*2 : 65536;
+    u8 *aNew;
+    while( nNew<pS->nArena+n ) nNew *= 2;
+    aNew = sqlite3_realloc64(pS->aArena, nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pS->aArena = aNew;
+    pS->nArenaAlloc = nNew;
+  }
+  if( n>0 ) memcpy(&pS->aArena[pS->nArena], z, n);
+  pS->aSlot[j] = h;
+  pS->aOff[j] = pS->nArena;
+  pS->aLen[j] = n;
+  pS->nArena += n;
+  pS->nUsed++;
+  *pbNew = 1;
+  return SQLITE_OK;
+}
+
+/* One row of a segment being compacted. */
+typedef struct StreamTcRow StreamTcRow;
+struct StreamTcRow {
+  i64 iOff;                    /* Offset */
+  i64 iKey;                    /* Key bytes in the row arena, or -1 */
+  int nKey;                    /* Key length */
+  u8 bTomb;                    /* Value is NULL */
+  u8 bKeep;                    /* Decision */
+};
+
+/* Open segment zKey of the store for reading with pR over *pH. */
+static int streamTcOpen(StreamStore *pStore, const char *zKey,
+                        StreamStoreHandle *pH, StreamPqReader **ppR,
+                        char **pzErr){
+  char *zPqErr = 0;
+  i64 nFile = 0;
+  int rc;
+  pH->pStore = pStore;
+  pH->pFile = 0;
+  *ppR = 0;
+  rc = pStore->pMethods->xOpen(pStore, zKey, &pH->pFile, &nFile, pzErr);
+  if( rc ) return rc;
+  rc = sqlite3StreamPqReaderOpen(ppR, sqlite3StreamStoreReadFn, pH, nFile,
+                                 &zPqErr);
+  if( rc ){
+    sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
+        "warm segment %s is corrupt or truncated: %s", zKey,
+        zPqErr ? zPqErr : sqlite3_errstr(rc));
+    if( rc!=SQLITE_NOMEM ) rc = SQLITE_CORRUPT;
+    sqlite3_free(zPqErr);
+    pStore->pMethods->xClose(pH->pFile);
+    pH->pFile = 0;
+  }
+  return rc;
+}
+
+static void streamTcClose(StreamStoreHandle *pH, StreamPqReader *pR){
+  sqlite3StreamPqReaderClose(pR);
+  if( pH->pFile ) pH->pStore->pMethods->xClose(pH->pFile);
+  pH->pFile = 0;
+}
+
+/* A segment row. */
+typedef struct StreamTcSeg StreamTcSeg;
+struct StreamTcSeg {
+  i64 iFirst, iLast;           /* Offset range of the row */
+  char *zLoc;                  /* Location */
+  int eCodec;                  /* Codec recorded */
+};
+
+/*
+** Rewrite segment pSeg keeping the rows flagged in aRow (nRow rows, file
+** order), nKeep of them, as a new file; update its segment row.  *pzNew
+** gets the new key (to delete if the transaction fails).
+*/
+static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
+                           const char *zTopic, int iPart,
+                           const StreamTcSeg *pSeg, const StreamTcRow *aRow,
+                           i64 nRow, i64 nKeep, char **pzNew, char **pzErr){
+  StreamStoreHandle h;
+  StreamPqReader *pR = 0;
+  StreamPqWriter *pW = 0;
+  StreamTierSink sink;
+  const char *zSlash = strrchr(pSeg->zLoc, '/');
+  u8 aRand[8];
+  char zNum[32];
+  i64 i, iFirst = -1, iLast = -1, iTsMin = 0, iTsMax = 0, nBytes = 0, nOut = 0;
+  int rc, eCodec = pSeg->eCodec;
+
+  memset(&sink, 0, sizeof(sink));
+  sink.pStore = pStore;
+  if( zSlash==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "invalid warm segment location \"%s\"", pSeg->zLoc);
+  }
+  if( eCodec!=STREAM_CODEC_GZIP && eCodec!=STREAM_CODEC_ZSTD
+   && eCodec!=STREAM_CODEC_NONE ){
+    eCodec = STREAM_CODEC_ZSTD;
+  }
+  sqlite3_randomness(sizeof(aRand), aRand);
+  *pzNew = sqlite3_mprintf("%.*s/%020lld-%020lld.%02x%02x%02x%02x%02x%02x"
+      "%02x%02x.parquet", (int)(zSlash-pSeg->zLoc), pSeg->zLoc,
+      pSeg->iFirst, pSeg->iLast, aRand[0], aRand[1], aRand[2], aRand[3],
+      aRand[4], aRand[5], aRand[6], aRand[7]);
+  if( *pzNew==0 ) return SQLITE_NOMEM;
+
+  rc = streamTcOpen(pStore, pSeg->zLoc, &h, &pR, pzErr);
+  if( rc ) return rc;
+  rc = pStore->pMethods->xPutBegin(pStore, *pzNew, &sink.pUp, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamPqWriterOpen(&pW, eCodec, 0, streamTierSinkWrite,
+                                   &sink);
+  }
+  for(i=0; rc==SQLITE_OK && i<nRow; i++){
+    StreamPqRow r;
+    rc = sqlite3StreamPqReaderNext(pR, &r);
+    if( rc!=SQLITE_ROW || r.iOffset!=aRow[i].iOff ){
+      if( rc==SQLITE_ROW || rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
+      sqlite3StreamErr(pzErr, rc, "warm segment %s changed while it was"
+          " compacted (%s)", pSeg->zLoc,
+          sqlite3StreamPqReaderErrmsg(pR) ? sqlite3StreamPqReaderErrmsg(pR)
+                                          : "rows differ");
+      break;
+    }
+    rc = SQLITE_OK;
+    if( !aRow[i].bKeep ) continue;
+    /* Topic and partition as recorded, whatever the file says. */
+    r.zTopic = zTopic;
+    r.nTopic = (int)strlen(zTopic);
+    r.iPartition = iPart;
+    if( iFirst<0 ) iFirst = r.iOffset;
+    iLast = r.iOffset;
+    if( nOut==0 || r.iTimestampMs<iTsMin ) iTsMin = r.iTimestampMs;
+    if( nOut==0 || r.iTimestampMs>iTsMax ) iTsMax = r.iTimestampMs;
+    rc = sqlite3StreamPqWriterAdd(pW, &r);
+    nOut++;
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3StreamPqWriterMeta(pW, "stream.topic", zTopic);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%d", iPart);
+    sqlite3StreamPqWriterMeta(pW, "stream.partition", zNum);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iFirst);
+    sqlite3StreamPqWriterMeta(pW, "stream.first_offset", zNum);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iLast);
+    sqlite3StreamPqWriterMeta(pW, "stream.last_offset", zNum);
+    sqlite3StreamPqWriterMeta(pW, "stream.compacted", "true");
+    rc = sqlite3StreamPqWriterFinish(pW);
+  }
+  streamTcClose(&h, pR);
+  if( rc && rc!=SQLITE_NOMEM && (pzErr==0 || *pzErr==0) ){
+    if( sink.zErr ){
+      if( pzErr ){ sqlite3_free(*pzErr); *pzErr = sink.zErr; sink.zErr = 0; }
+    }else{
+      const char *zW = pW ? sqlite3StreamPqWriterErrmsg(pW) : 0;
+      sqlite3StreamErr(pzErr, rc, "cannot write warm segment %s: %s",
+                       *pzNew, zW ? zW : sqlite3_errstr(rc));
+    }
+  }
+  if( rc==SQLITE_OK && nOut!=nKeep ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_INTERNAL, "warm segment %s: %lld"
+        " rows kept, %lld expected", *pzNew, nOut, nKeep);
+  }
+  if( rc==SQLITE_OK ){
+    StreamStoreUpload *pUp = sink.pUp;
+    sink.pUp = 0;
+    rc = pStore->pMethods->xPutCommit(pUp, pzErr);   /* tmp, sync, rename */
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamTierVerify(pStore, *pzNew, nOut, iFirst, iLast, &nBytes,
+                          pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    char *zSql;
+    STREAM_TIER_CRASH(5);
+    zSql = sqlite3_mprintf(
+        "UPDATE _stream_segments SET location=%Q, messages=%lld, bytes=%lld,"
+        " first_timestamp=%lld, last_timestamp=%lld"
+        " WHERE topic=%Q AND partition=%d AND first_offset=%lld",
+        *pzNew, nOut, nBytes, iTsMin, iTsMax, zTopic, iPart, pSeg->iFirst);
+    rc = zSql ? streamTierExec(p, zSql, pzErr) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+  }
+  if( sink.pUp ) pStore->pMethods->xPutAbort(sink.pUp);
+  sqlite3StreamPqWriterFree(pW);
+  sqlite3_free(sink.zErr);
+  return rc;
+}
+
+int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
+                             i64 nMaxRewrite, i64 *pnRemoved, char **pzErr){
+  StreamStore *pStore = 0;
+  StreamTcSet set;
+  StreamTcSeg *aSeg = 0;
+  StreamTcRow *aRow = 0;
+  StreamTierKeys oldKeys, newKeys;
+  StreamCleaner cl;
+  u8 *aKey = 0;
+  i64 nKeyAlloc = 0, nRowAlloc = 0, iHwm = 0, nRewrite = 0, nRemoved = 0;
+  int nSeg = 0, iSeg, rc, bSp = 0, i;
+  sqlite3_stmt *pStmt = 0;
+
+  *pnRemoved = 0;
+  memset(&set, 0, sizeof(set));
+  memset(&oldKeys, 0, sizeof(oldKeys));
+  memset(&newKeys, 0, sizeof(newKeys));
+  rc = streamTierInt(p, "SELECT count(*) FROM _stream_segments"
+      " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
+      &iHwm, pzErr);
+  if( rc || iHwm==0 ){
+    if( rc && sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
+    return rc;
+  }
+  rc = sqlite3StreamTierStore(p, &pStore, pzErr);
+  if( rc || pStore==0 ) return rc;
+  rc = streamTierBegin(p, &bSp, pzErr);         /* the write lock */
+  if( rc ){ streamTierStoreFree(pStore); return rc; }
+  if( rc==SQLITE_OK ) rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &cl,
+                                                   pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
+  }
+
+  /* The segments, newest first. */
+  if( rc==SQLITE_OK ){
+    rc = streamTierPrepare(p, &pStmt, pzErr,
+        "SELECT first_offset, last_offset, location, codec"
+        " FROM _stream_segments WHERE topic=?1 AND partition=?2"
+        " ORDER BY first_offset DESC");
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, iPart);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      StreamTcSeg *aNew = sqlite3_realloc64(aSeg, sizeof(*aSeg)*(nSeg+1));
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      aSeg = aNew;
+      aSeg[nSeg].iFirst = sqlite3_column_int64(pStmt, 0);
+      aSeg[nSeg].iLast = sqlite3_column_int64(pStmt, 1);
+      aSeg[nSeg].eCodec = sqlite3_column_int(pStmt, 3);
+      aSeg[nSeg].zLoc = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 2));
+      if( aSeg[nSeg].zLoc==0 ){ rc = SQLITE_NOMEM; break; }
+      nSeg++;
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_finalize(pStmt);
+      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }else{
+      sqlite3_finalize(pStmt);
+    }
+    pStmt = 0;
+  }
+
+  /* Every hot key supersedes every warm record of it. */
+  if( rc==SQLITE_OK ){
+    rc = streamTierPrepare(p, &pStmt, pzErr,
+        "SELECT key FROM _stream_messages WHERE topic=?1 AND partition=?2"
+        " AND key IS NOT NULL");
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, iPart);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const u8 *z = (const u8*)sqlite3_column_blob(pStmt, 0);
+      int n = sqlite3_column_bytes(pStmt, 0), bNew;
+      if( z==0 && n>0 ){ rc = SQLITE_NOMEM; break; }
+      rc = streamTcSetAdd(&set, z ? z : (const u8*)"", n, &bNew);
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_finalize(pStmt);
+      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }else{
+      sqlite3_finalize(pStmt);
+    }
+    pStmt = 0;
+  }
+
+  for(iSeg=0; rc==SQLITE_OK && iSeg<nSeg; iSeg++){
+    StreamTcSeg *pSeg = &aSeg[iSeg];
+    StreamStoreHandle h;
+    StreamPqReader *pR = 0;
+    i64 nRow = 0, nKey = 0, nKeep = 0, j;
+    if( nMaxRewrite>=0 && nRewrite>=nMaxRewrite ) break;
+
+    /* Pass 1: offsets, keys and tombstones of the file. */
+    rc = streamTcOpen(pStore, pSeg->zLoc, &h, &pR, pzErr);
+    if( rc ) break;
+    sqlite3StreamPqReaderSetColumns(pR, (1u<<3)|(1u<<4));
+    while( 1 ){
+      StreamPqRow r;
+      int rc2 = sqlite3StreamPqReaderNext(pR, &r);
+      if( rc2==SQLITE_DONE ) break;
+      if( rc2!=SQLITE_ROW ){
+        const char *z = sqlite3StreamPqReaderErrmsg(pR);
+        rc = sqlite3StreamErr(pzErr, rc2, "warm segment %s: %s", pSeg->zLoc,
+                              z ? z : sqlite3_errstr(rc2));
+        break;
+      }
+      if( nRow==nRowAlloc ){
+        i64 nNew = nRowAlloc ? nRowAlloc*2 : 4096;
+        StreamTcRow *aNew = sqlite3_realloc64(aRow, sizeof(*aNew)*nNew);
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aRow = aNew;
+        nRowAlloc = nNew;
+      }
+      aRow[nRow].iOff = r.iOffset;
+      aRow[nRow].bTomb = r.eValueType==STREAM_PQ_NULL;
+      aRow[nRow].bKeep = 1;
+      aRow[nRow].iKey = -1;
+      aRow[nRow].nKey = 0;
+      if( r.eKeyType!=STREAM_PQ_NULL ){
+        if( nKey+r.nKey > nKeyAlloc ){
+          i64 nNew = nKeyAlloc ? nKeyAlloc*2 : 65536;
+          u8 *aNew;
+          while( nNew<nKey+r.nKey ) nNew *= 2;
+          aNew = sqlite3_realloc64(aKey, nNew);
+          if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+          aKey = aNew;
+          nKeyAlloc = nNew;
+        }
+        if( r.nKey>0 ) memcpy(&aKey[nKey], r.pKey, r.nKey);
+        aRow[nRow].iKey = nKey;
+        aRow[nRow].nKey = r.nKey;
+        nKey += r.nKey;
+      }
+      nRow++;
+    }
+    streamTcClose(&h, pR);
+    if( rc ) break;
+
+    /* Newest first: superseded records and old tombstones go. */
+    for(j=nRow-1; rc==SQLITE_OK && j>=0; j--){
+      StreamTcRow *pRow = &aRow[j];
+      int bNew = 1;
+      if( pRow->iKey<0 ){ nKeep++; continue; }
+      rc = streamTcSetAdd(&set, aKey ? &aKey[pRow->iKey] : (const u8*)"",
+                          pRow->nKey, &bNew);
+      if( rc ) break;
+      if( !bNew
+       || (pRow->bTomb && pRow->iOff<cl.iHorizon && pRow->iOff<iHwm-1) ){
+        pRow->bKeep = 0;
+      }else{
+        nKeep++;
+      }
+    }
+    if( rc || nKeep==nRow ) continue;
+
+    nRewrite++;
+    nRemoved += nRow - nKeep;
+    streamTierKeysAdd(&oldKeys, pSeg->zLoc);
+    if( oldKeys.rc ){ rc = oldKeys.rc; break; }
+    if( nKeep==0 ){
+      char *zSql = sqlite3_mprintf("DELETE FROM _stream_segments"
+          " WHERE topic=%Q AND partition=%d AND first_offset=%lld",
+          zTopic, iPart, pSeg->iFirst);
+      rc = zSql ? streamTierExec(p, zSql, pzErr) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+    }else{
+      char *zNew = 0;
+      rc = streamTcRewrite(p, pStore, zTopic, iPart, pSeg, aRow, nRow, nKeep,
+                           &zNew, pzErr);
+      if( zNew ){
+        streamTierKeysAdd(&newKeys, zNew);
+        sqlite3_free(zNew);
+        if( rc==SQLITE_OK ) rc = newKeys.rc;
+      }
+    }
+    STREAM_TIER_CRASH(6);
+  }
+
+  rc = streamTierEnd(p, bSp, rc, pzErr);
+  if( rc==SQLITE_OK ){
+    *pnRemoved = nRemoved;
+    /* Committed (autocommit): the replaced files can go now.  Inside the
+    ** caller's transaction they stay until the orphan sweep. */
+    if( sqlite3_get_autocommit(p->db) ){
+      streamTierKeysDelete(pStore, &oldKeys);
+    }
+  }else{
+    /* Not recorded: the new files go rather than stay as orphans. */
+    streamTierKeysDelete(pStore, &newKeys);
+  }
+  for(i=0; i<oldKeys.nKey; i++) sqlite3_free(oldKeys.azKey[i]);
+  sqlite3_free(oldKeys.azKey);
+  for(i=0; i<newKeys.nKey; i++) sqlite3_free(newKeys.azKey[i]);
+  sqlite3_free(newKeys.azKey);
+  for(i=0; i<nSeg; i++) sqlite3_free(aSeg[i].zLoc);
+  sqlite3_free(aSeg);
+  sqlite3_free(aRow);
+  sqlite3_free(aKey);
+  streamTcSetFree(&set);
+  streamTierStoreFree(pStore);
+  return rc;
+}
 
 /**************************************************************************
 ** stream_tier([topic]) and the stream_segments table.

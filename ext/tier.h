@@ -152,6 +152,17 @@ int sqlite3StreamTierMaintain(StreamCtx*, const char *zTopic,
 ** stream_delete_topic().  Files that cannot be removed become orphans. */
 int sqlite3StreamTierDropTopic(StreamCtx*, const char *zTopic, char **pzErr);
 
+/* Compaction of the warm segments of one partition of a compacted topic
+** (see ext/tier.c): records superseded by a newer record of their key
+** (warm or hot) and tombstones past the cleaner's horizon are removed by
+** rewriting the segment files (crash-safe order, as a move); segments
+** left empty are dropped.  At most nMaxRewrite segments are rewritten
+** (<0: no limit).  *pnRemoved gets the records removed.  One transaction
+** under the write lock; replaced files are deleted after it commits
+** (autocommit), else by the orphan sweep. */
+int sqlite3StreamTierCompact(StreamCtx*, const char *zTopic, int iPart,
+                             i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
+
 /* Register stream_tier() and the stream_segments virtual table. */
 int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p);
 
