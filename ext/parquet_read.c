@@ -22,6 +22,7 @@
 #include "parquet.h"
 #include <stdarg.h>
 #include <string.h>
+#include <zstd.h>
 
 /* Parquet enums (parquet.thrift). */
 #define PQ_INT32        1
@@ -86,7 +87,9 @@ struct StreamPqCol {
   i64 iEnd;                       /* End of the chunk */
   i64 nChunkLeft;                 /* Values of the chunk not yet paged in */
   int eCodec;                     /* STREAM_CODEC_* */
-  u8 *aPage;                      /* Decoded page body */
+  u8 *aPage;                      /* Decoded page body (== aBuf) */
+  u8 *aBuf;                       /* Page buffer, reused page after page */
+  size_t nBufAlloc;               /* Bytes allocated at aBuf */
   i64 nPageLeft;                  /* Values of the page not yet returned */
   const u8 *pVal;                 /* Next PLAIN value */
   const u8 *pValEnd;              /* End of PLAIN values */
@@ -128,7 +131,24 @@ struct StreamPqReader {
   unsigned mWant;                 /* Columns to decode from the next group
                                   ** opened (bit i: column i) */
   unsigned mSkip;                 /* Columns not decoded in this group */
+  u8 *aComp;                      /* Compressed page scratch (reused) */
+  size_t nCompAlloc;              /* Bytes allocated at aComp */
+  ZSTD_DCtx *pZstd;               /* ZSTD context (reused), or NULL */
 };
+
+/* Make *pa at least n bytes (contents not kept).  SQLITE_NOMEM on failure
+** (then *pa is unchanged). */
+static int streamPqReserve(u8 **pa, size_t *pnAlloc, size_t n){
+  if( n>*pnAlloc || *pa==0 ){
+    size_t nNew = n<4096 ? 4096 : n;
+    u8 *aNew = (u8*)sqlite3_malloc64((u64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    sqlite3_free(*pa);
+    *pa = aNew;
+    *pnAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
 
 /* Record an error (the first one wins) and return the reader's code. */
 static int streamPqReaderError(
@@ -647,7 +667,6 @@ static void streamPqParsePageHdr(StreamThriftReader *r, StreamPqPageHdr *h){
 static int streamPqNextPage(StreamPqReader *p, int iCol){
   StreamPqCol *pCol = &p->aCol[iCol];
   const char *zCol = aPqCol[iCol].zName;
-  sqlite3_free(pCol->aPage);
   pCol->aPage = 0;
   pCol->pVal = pCol->pValEnd = 0;
   pCol->pLvl = pCol->pLvlEnd = 0;
@@ -729,29 +748,62 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
           "byte %lld: sizes differ without compression", zCol, iPage);
     }
 
-    /* Read and decompress the body. */
-    aComp = (u8*)sqlite3_malloc64(h.nCompressed ? (u64)h.nCompressed : 1);
-    if( aComp==0 ) return streamPqReaderOom(p);
-    if( streamPqRead(p, aComp, (size_t)h.nCompressed, iPage+(i64)r.i) ){
-      sqlite3_free(aComp);
-      return p->rc;
-    }
+    /* Read and decompress the body into the column's page buffer, which
+    ** (like the compressed scratch and the ZSTD context) is reused from
+    ** page to page: no allocation per page once warm. */
     if( pCol->eCodec==STREAM_CODEC_NONE ){
-      pOut = aComp;
+      if( streamPqReserve(&pCol->aBuf, &pCol->nBufAlloc,
+                          (size_t)h.nCompressed+1) ){
+        return streamPqReaderOom(p);
+      }
+      if( streamPqRead(p, pCol->aBuf, (size_t)h.nCompressed,
+                       iPage+(i64)r.i) ){
+        return p->rc;
+      }
       nOut = (size_t)h.nCompressed;
     }else{
-      int rc = sqlite3StreamDecompress(pCol->eCodec, aComp,
-          (size_t)h.nCompressed, (size_t)h.nUncompressed, &pOut, &nOut);
-      sqlite3_free(aComp);
-      if( rc==SQLITE_NOMEM ) return streamPqReaderOom(p);
-      if( rc || nOut!=(size_t)h.nUncompressed ){
-        sqlite3_free(pOut);
+      if( streamPqReserve(&p->aComp, &p->nCompAlloc,
+                          (size_t)h.nCompressed+1) ){
+        return streamPqReaderOom(p);
+      }
+      aComp = p->aComp;
+      if( streamPqRead(p, aComp, (size_t)h.nCompressed, iPage+(i64)r.i) ){
+        return p->rc;
+      }
+      if( pCol->eCodec==STREAM_CODEC_ZSTD ){
+        size_t n;
+        if( p->pZstd==0 && (p->pZstd = ZSTD_createDCtx())==0 ){
+          return streamPqReaderOom(p);
+        }
+        if( streamPqReserve(&pCol->aBuf, &pCol->nBufAlloc,
+                            (size_t)h.nUncompressed+1) ){
+          return streamPqReaderOom(p);
+        }
+        /* Capacity is the declared size: more output is an error, so a
+        ** page cannot decompress past it. */
+        n = ZSTD_decompressDCtx(p->pZstd, pCol->aBuf,
+                                (size_t)h.nUncompressed, aComp,
+                                (size_t)h.nCompressed);
+        nOut = ZSTD_isError(n) || h.nCompressed==0 ? (size_t)-1 : n;
+      }else{
+        int rc = sqlite3StreamDecompress(pCol->eCodec, aComp,
+            (size_t)h.nCompressed, (size_t)h.nUncompressed, &pOut, &nOut);
+        if( rc==SQLITE_NOMEM ) return streamPqReaderOom(p);
+        if( rc ){
+          nOut = (size_t)-1;
+        }else{
+          sqlite3_free(pCol->aBuf);
+          pCol->aBuf = (u8*)pOut;
+          pCol->nBufAlloc = nOut;
+        }
+      }
+      if( nOut!=(size_t)h.nUncompressed ){
         return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': page at "
             "byte %lld does not decompress to %lld bytes", zCol, iPage,
             h.nUncompressed);
       }
     }
-    pCol->aPage = (u8*)pOut;
+    pCol->aPage = pCol->aBuf;
     aBody = pCol->aPage;
     if( p->abOptional[iCol] ){
       u32 nLvl;
@@ -769,7 +821,6 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
     pCol->nPageLeft = h.nValues;
     pCol->nChunkLeft -= h.nValues;
     if( h.nValues>0 ) return SQLITE_OK;
-    sqlite3_free(pCol->aPage);
     pCol->aPage = 0;
   }
   return p->rc;
@@ -895,8 +946,11 @@ static void streamPqOpenGroup(StreamPqReader *p){
   int i;
   for(i=0; i<STREAM_PQ_NCOL; i++){
     StreamPqCol *pCol = &p->aCol[i];
-    sqlite3_free(pCol->aPage);
+    u8 *aBuf = pCol->aBuf;
+    size_t nBufAlloc = pCol->nBufAlloc;
     memset(pCol, 0, sizeof(*pCol));
+    pCol->aBuf = aBuf;
+    pCol->nBufAlloc = nBufAlloc;
     pCol->iPos = pGroup->aChunk[i].iStart;
     pCol->iEnd = pGroup->aChunk[i].iStart + pGroup->aChunk[i].nBytes;
     pCol->nChunkLeft = pGroup->aChunk[i].nValues;
@@ -1106,9 +1160,12 @@ int sqlite3StreamPqReaderUnread(StreamPqReader *p, const StreamPqRow *pRow){
 void sqlite3StreamPqReaderRelease(StreamPqReader *p){
   int i;
   for(i=0; i<STREAM_PQ_NCOL; i++){
-    sqlite3_free(p->aCol[i].aPage);
+    sqlite3_free(p->aCol[i].aBuf);
     memset(&p->aCol[i], 0, sizeof(p->aCol[i]));
   }
+  sqlite3_free(p->aComp);
+  p->aComp = 0;
+  p->nCompAlloc = 0;
   sqlite3_free(p->aHdr);
   p->aHdr = 0;
   p->nHdrAlloc = 0;
@@ -1239,7 +1296,9 @@ const char *sqlite3StreamPqReaderErrmsg(StreamPqReader *p){
 void sqlite3StreamPqReaderClose(StreamPqReader *p){
   int i;
   if( p==0 ) return;
-  for(i=0; i<STREAM_PQ_NCOL; i++) sqlite3_free(p->aCol[i].aPage);
+  for(i=0; i<STREAM_PQ_NCOL; i++) sqlite3_free(p->aCol[i].aBuf);
+  sqlite3_free(p->aComp);
+  ZSTD_freeDCtx(p->pZstd);
   for(i=0; i<2*p->nMeta; i++) sqlite3_free(p->azMeta[i]);
   sqlite3_free(p->azMeta);
   sqlite3_free(p->aGroup);
