@@ -345,6 +345,50 @@ int sqlite3StreamMaintainHook(StreamCtx *p, const char *zTopic, i64 iPart,
   return rc;
 }
 
+/* Compaction of the warm segments of a partition: everything for
+** stream_compact(), at most STREAM_MNT_WARM_REWRITES segment rewrites
+** and only when the partition is due for stream_maintain(). */
+#define STREAM_MNT_WARM_REWRITES 8
+static int streamMntWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
+                                const StreamTopicConfig *pCfg, int eMode,
+                                StreamMntReport *pR, i64 *pnRemoved,
+                                char **pzErr){
+  i64 nWarm = 0;
+  int rc = SQLITE_OK;
+  if( eMode!=STREAM_MNT_COMPACT ){
+    StreamCleaner s;
+    i64 iNow = sqlite3StreamNow(p), iHwm = 0, iUpper = 0;
+    double r;
+    int bDue = 0;
+    rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &s, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamCompactUpper(p, zTopic, iPart, pCfg, iNow, iHwm,
+                                     &iUpper, pzErr);
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamCompactDue(p, zTopic, iPart, pCfg, iNow, &s, iUpper,
+                                   &r, &bDue, pzErr);
+    }
+    if( rc || !bDue ) return rc;
+  }
+  rc = sqlite3StreamTierCompact(p, zTopic, iPart,
+      eMode==STREAM_MNT_COMPACT ? -1 : STREAM_MNT_WARM_REWRITES,
+      &nWarm, pzErr);
+  if( rc==SQLITE_OK && nWarm>0 ){
+    if( pR ){
+      pR->nCompacted += nWarm;
+      streamMntTask(pR, zTopic, iPart, "warm compaction", nWarm,
+                    "max_rewrites", eMode==STREAM_MNT_COMPACT ? -1
+                                    : STREAM_MNT_WARM_REWRITES);
+    }
+    if( pnRemoved ) *pnRemoved += nWarm;
+  }
+  return rc;
+}
+
 /* Names of the topics to visit: one (checked) or all, in name order. */
 static int streamMntTopics(StreamCtx *p, const char *zTopic,
                            sqlite3_stmt **ppStmt, char **pzErr){
@@ -417,6 +461,14 @@ static int streamMntRun(StreamCtx *p, const char *zTopic, i64 iPart,
     if( !streamMntWanted(&cfg) ) continue;
     for(j=0; rc==SQLITE_OK && j<nPart; j++){
       if( iPart>=0 && j!=iPart ) continue;
+      if( (eMode==STREAM_MNT_COMPACT || eMode==STREAM_MNT_COMPACT_DUE)
+       && (cfg.eCleanup & STREAM_CLEANUP_COMPACT) ){
+        /* Warm segments first (ext/tier.c), while the hot tombstones that
+        ** supersede warm records are still there. */
+        rc = streamMntWarmCompact(p, azName[i], j, &cfg, eMode, pR,
+                                  pnRemoved, pzErr);
+        if( rc ) break;
+      }
       rc = streamMntPartition(p, azName[i], j, &cfg, eMode, pR, pnRemoved,
                               0, pzErr);
     }

@@ -163,7 +163,18 @@ struct StreamPqRow {
   int eValueType;                   /* _NULL (tombstone), _TEXT (JSON), _BLOB*/
   const char *zHeaders; int nHeaders; /* JSON text, or NULL if none */
   sqlite3_int64 iTimestampMs;       /* ms since the epoch */
+  int mTerm;                        /* Reader only: STREAM_PQ_TERM_* bits of
+                                    ** the fields followed by a 0 byte */
 };
+
+/* Bits of StreamPqRow.mTerm: pKey[nKey], pValue[nValue] or
+** zHeaders[nHeaders] is a 0 byte that the row may be read up to (the
+** reader writes it in place of the next value's length prefix, which it
+** has already decoded).  Text so terminated can be handed to SQLite as
+** NUL-terminated, which spares SQLite a copy (sqlite3_value_text()). */
+#define STREAM_PQ_TERM_KEY     0x01
+#define STREAM_PQ_TERM_VALUE   0x02
+#define STREAM_PQ_TERM_HEADERS 0x04
 
 /* Sink and source callbacks.  xWrite must consume all n bytes; xRead must
 ** fill all n bytes read from file offset iOff.  Both return SQLITE_OK or
@@ -257,6 +268,22 @@ const char *sqlite3StreamPqReaderMeta(StreamPqReader*, const char *zKey);
 int sqlite3StreamPqReaderSeekGroup(StreamPqReader*, int iGroup);
 int sqlite3StreamPqReaderSeek(StreamPqReader*, sqlite3_int64 iOffset);
 int sqlite3StreamPqReaderNext(StreamPqReader*, StreamPqRow *pRow);
+/* Decode only the columns of mask mWant (bit i: column i of the layout
+** above; offset, timestamp and attributes always) from the next row
+** group opened (SeekGroup/Seek/Next into a new group): the others are
+** not even read, and their StreamPqRow fields stay NULL / 0. */
+int sqlite3StreamPqReaderSetColumns(StreamPqReader*, unsigned mWant);
+/* Columns decoded in the row group being read. */
+unsigned sqlite3StreamPqReaderColumns(StreamPqReader*);
+/* Hand back the row just returned by Next() (its pointers still valid):
+** the next Next() returns it again.  SQLITE_MISUSE if a row is already
+** handed back. */
+int sqlite3StreamPqReaderUnread(StreamPqReader*, const StreamPqRow*);
+/* Free the decoded pages (kept: the footer); the next row read must
+** follow a SeekGroup() or Seek(). */
+void sqlite3StreamPqReaderRelease(StreamPqReader*);
+/* Change the read callback's context (the caller moved it). */
+void sqlite3StreamPqReaderSetSource(StreamPqReader*, void *pCtx);
 const char *sqlite3StreamPqReaderErrmsg(StreamPqReader*);
 void sqlite3StreamPqReaderClose(StreamPqReader*);
 

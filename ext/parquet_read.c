@@ -22,6 +22,7 @@
 #include "parquet.h"
 #include <stdarg.h>
 #include <string.h>
+#include <zstd.h>
 
 /* Parquet enums (parquet.thrift). */
 #define PQ_INT32        1
@@ -86,7 +87,9 @@ struct StreamPqCol {
   i64 iEnd;                       /* End of the chunk */
   i64 nChunkLeft;                 /* Values of the chunk not yet paged in */
   int eCodec;                     /* STREAM_CODEC_* */
-  u8 *aPage;                      /* Decoded page body */
+  u8 *aPage;                      /* Decoded page body (== aBuf) */
+  u8 *aBuf;                       /* Page buffer, reused page after page */
+  size_t nBufAlloc;               /* Bytes allocated at aBuf */
   i64 nPageLeft;                  /* Values of the page not yet returned */
   const u8 *pVal;                 /* Next PLAIN value */
   const u8 *pValEnd;              /* End of PLAIN values */
@@ -97,6 +100,10 @@ struct StreamPqCol {
   u64 nBp;                        /* Levels left in the bit-packed run */
   const u8 *pBp;                  /* Bit-packed bytes */
   u64 iBpBit;                     /* Next bit in pBp */
+  int bNextLen;                   /* nNextLen holds the next value's length */
+  u32 nNextLen;                   /* Length prefix of the next BYTE_ARRAY
+                                  ** value (its bytes were overwritten by the
+                                  ** previous value's 0 terminator) */
 };
 
 struct StreamPqReader {
@@ -121,7 +128,27 @@ struct StreamPqReader {
   StreamPqCol aCol[STREAM_PQ_NCOL];
   u8 *aHdr;                       /* Page header scratch */
   size_t nHdrAlloc;               /* Bytes allocated at aHdr */
+  unsigned mWant;                 /* Columns to decode from the next group
+                                  ** opened (bit i: column i) */
+  unsigned mSkip;                 /* Columns not decoded in this group */
+  u8 *aComp;                      /* Compressed page scratch (reused) */
+  size_t nCompAlloc;              /* Bytes allocated at aComp */
+  ZSTD_DCtx *pZstd;               /* ZSTD context (reused), or NULL */
 };
+
+/* Make *pa at least n bytes (contents not kept).  SQLITE_NOMEM on failure
+** (then *pa is unchanged). */
+static int streamPqReserve(u8 **pa, size_t *pnAlloc, size_t n){
+  if( n>*pnAlloc || *pa==0 ){
+    size_t nNew = n<4096 ? 4096 : n;
+    u8 *aNew = (u8*)sqlite3_malloc64((u64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    sqlite3_free(*pa);
+    *pa = aNew;
+    *pnAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
 
 /* Record an error (the first one wins) and return the reader's code. */
 static int streamPqReaderError(
@@ -640,11 +667,11 @@ static void streamPqParsePageHdr(StreamThriftReader *r, StreamPqPageHdr *h){
 static int streamPqNextPage(StreamPqReader *p, int iCol){
   StreamPqCol *pCol = &p->aCol[iCol];
   const char *zCol = aPqCol[iCol].zName;
-  sqlite3_free(pCol->aPage);
   pCol->aPage = 0;
   pCol->pVal = pCol->pValEnd = 0;
   pCol->pLvl = pCol->pLvlEnd = 0;
   pCol->nRle = pCol->nBp = 0;
+  pCol->bNextLen = 0;
   while( p->rc==SQLITE_OK ){
     StreamThriftReader r;
     StreamPqPageHdr h;
@@ -721,29 +748,62 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
           "byte %lld: sizes differ without compression", zCol, iPage);
     }
 
-    /* Read and decompress the body. */
-    aComp = (u8*)sqlite3_malloc64(h.nCompressed ? (u64)h.nCompressed : 1);
-    if( aComp==0 ) return streamPqReaderOom(p);
-    if( streamPqRead(p, aComp, (size_t)h.nCompressed, iPage+(i64)r.i) ){
-      sqlite3_free(aComp);
-      return p->rc;
-    }
+    /* Read and decompress the body into the column's page buffer, which
+    ** (like the compressed scratch and the ZSTD context) is reused from
+    ** page to page: no allocation per page once warm. */
     if( pCol->eCodec==STREAM_CODEC_NONE ){
-      pOut = aComp;
+      if( streamPqReserve(&pCol->aBuf, &pCol->nBufAlloc,
+                          (size_t)h.nCompressed+1) ){
+        return streamPqReaderOom(p);
+      }
+      if( streamPqRead(p, pCol->aBuf, (size_t)h.nCompressed,
+                       iPage+(i64)r.i) ){
+        return p->rc;
+      }
       nOut = (size_t)h.nCompressed;
     }else{
-      int rc = sqlite3StreamDecompress(pCol->eCodec, aComp,
-          (size_t)h.nCompressed, (size_t)h.nUncompressed, &pOut, &nOut);
-      sqlite3_free(aComp);
-      if( rc==SQLITE_NOMEM ) return streamPqReaderOom(p);
-      if( rc || nOut!=(size_t)h.nUncompressed ){
-        sqlite3_free(pOut);
+      if( streamPqReserve(&p->aComp, &p->nCompAlloc,
+                          (size_t)h.nCompressed+1) ){
+        return streamPqReaderOom(p);
+      }
+      aComp = p->aComp;
+      if( streamPqRead(p, aComp, (size_t)h.nCompressed, iPage+(i64)r.i) ){
+        return p->rc;
+      }
+      if( pCol->eCodec==STREAM_CODEC_ZSTD ){
+        size_t n;
+        if( p->pZstd==0 && (p->pZstd = ZSTD_createDCtx())==0 ){
+          return streamPqReaderOom(p);
+        }
+        if( streamPqReserve(&pCol->aBuf, &pCol->nBufAlloc,
+                            (size_t)h.nUncompressed+1) ){
+          return streamPqReaderOom(p);
+        }
+        /* Capacity is the declared size: more output is an error, so a
+        ** page cannot decompress past it. */
+        n = ZSTD_decompressDCtx(p->pZstd, pCol->aBuf,
+                                (size_t)h.nUncompressed, aComp,
+                                (size_t)h.nCompressed);
+        nOut = ZSTD_isError(n) || h.nCompressed==0 ? (size_t)-1 : n;
+      }else{
+        int rc = sqlite3StreamDecompress(pCol->eCodec, aComp,
+            (size_t)h.nCompressed, (size_t)h.nUncompressed, &pOut, &nOut);
+        if( rc==SQLITE_NOMEM ) return streamPqReaderOom(p);
+        if( rc ){
+          nOut = (size_t)-1;
+        }else{
+          sqlite3_free(pCol->aBuf);
+          pCol->aBuf = (u8*)pOut;
+          pCol->nBufAlloc = nOut;
+        }
+      }
+      if( nOut!=(size_t)h.nUncompressed ){
         return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': page at "
             "byte %lld does not decompress to %lld bytes", zCol, iPage,
             h.nUncompressed);
       }
     }
-    pCol->aPage = (u8*)pOut;
+    pCol->aPage = pCol->aBuf;
     aBody = pCol->aPage;
     if( p->abOptional[iCol] ){
       u32 nLvl;
@@ -761,7 +821,6 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
     pCol->nPageLeft = h.nValues;
     pCol->nChunkLeft -= h.nValues;
     if( h.nValues>0 ) return SQLITE_OK;
-    sqlite3_free(pCol->aPage);
     pCol->aPage = 0;
   }
   return p->rc;
@@ -811,9 +870,13 @@ static int streamPqNextLevel(StreamPqReader *p, int iCol){
   return -1;
 }
 
-/* Next value of column iCol: *pbNull, or the bytes / integer. */
+/* Next value of column iCol: *pbNull, or the bytes / integer.  For a
+** BYTE_ARRAY value followed by another value in the page, *pbTerm is set
+** and (*pa)[*pn] is a 0 byte: the next value's 4-byte length prefix is
+** decoded now, kept in nNextLen, and its first byte overwritten. */
 static int streamPqNextValue(
-  StreamPqReader *p, int iCol, int *pbNull, const u8 **pa, int *pn, i64 *pi
+  StreamPqReader *p, int iCol, int *pbNull, const u8 **pa, int *pn, i64 *pi,
+  int *pbTerm
 ){
   StreamPqCol *pCol = &p->aCol[iCol];
   size_t nLeft;
@@ -848,12 +911,26 @@ static int streamPqNextValue(
       break;
     default: {
       u32 n;
+      u8 *pNext;
       if( nLeft<4 ) goto corrupt;
-      n = streamPqGet32(pCol->pVal);
+      if( pCol->bNextLen ){
+        n = pCol->nNextLen;
+        pCol->bNextLen = 0;
+      }else{
+        n = streamPqGet32(pCol->pVal);
+      }
       if( n>nLeft-4 || n>INT32_MAX ) goto corrupt;
       *pa = pCol->pVal+4;
       *pn = (int)n;
       pCol->pVal += 4+(size_t)n;
+      /* pVal points into aPage, which this reader owns: writable. */
+      pNext = pCol->aPage + (pCol->pVal - pCol->aPage);
+      if( pCol->pValEnd - pCol->pVal >= 4 ){
+        pCol->nNextLen = streamPqGet32(pNext);
+        pCol->bNextLen = 1;
+        pNext[0] = 0;
+        *pbTerm = 1;
+      }
       break;
     }
   }
@@ -869,13 +946,17 @@ static void streamPqOpenGroup(StreamPqReader *p){
   int i;
   for(i=0; i<STREAM_PQ_NCOL; i++){
     StreamPqCol *pCol = &p->aCol[i];
-    sqlite3_free(pCol->aPage);
+    u8 *aBuf = pCol->aBuf;
+    size_t nBufAlloc = pCol->nBufAlloc;
     memset(pCol, 0, sizeof(*pCol));
+    pCol->aBuf = aBuf;
+    pCol->nBufAlloc = nBufAlloc;
     pCol->iPos = pGroup->aChunk[i].iStart;
     pCol->iEnd = pGroup->aChunk[i].iStart + pGroup->aChunk[i].nBytes;
     pCol->nChunkLeft = pGroup->aChunk[i].nValues;
     pCol->eCodec = pGroup->aChunk[i].eCodec;
   }
+  p->mSkip = ~p->mWant & ((1u<<STREAM_PQ_NCOL)-1);
   p->bGroupOpen = 1;
   p->iRow = 0;
 }
@@ -903,6 +984,7 @@ int sqlite3StreamPqReaderOpen(
   p->pCtx = pCtx;
   p->nFile = nFile;
   p->iTsDiv = 1000;
+  p->mWant = (1u<<STREAM_PQ_NCOL)-1;
 
   if( nFile<12 ){
     streamPqReaderError(p, SQLITE_CORRUPT, "file too small (%lld bytes)",
@@ -985,9 +1067,119 @@ int sqlite3StreamPqReaderSeekGroup(StreamPqReader *p, int iGroup){
   return SQLITE_OK;
 }
 
+/* Next value of OPTIONAL BYTE_ARRAY column iCol, inline while the page
+** holds it and the definition levels are in an RLE run, with the length
+** prefix already decoded (see streamPqNextValue()); else through
+** streamPqNextValue().  Sets bNull, a, n and bTerm. */
+#define PQ_NEXT_BYTES(iCol) { \
+  StreamPqCol *pC_ = &p->aCol[iCol]; \
+  if( pC_->nPageLeft>0 && pC_->nRle>0 && p->abOptional[iCol] \
+   && (pC_->iRleVal==0 || pC_->bNextLen) ){ \
+    pC_->nPageLeft--; \
+    pC_->nRle--; \
+    if( pC_->iRleVal==0 ){ \
+      bNull = 1; \
+    }else{ \
+      u32 n_ = pC_->nNextLen; \
+      size_t nLeft_ = (size_t)(pC_->pValEnd - pC_->pVal); \
+      if( n_>nLeft_-4 || n_>INT32_MAX ){ \
+        return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': value" \
+            " out of bounds in page", aPqCol[iCol].zName); \
+      } \
+      bNull = 0; \
+      pC_->bNextLen = 0; \
+      a = pC_->pVal+4; \
+      n = (int)n_; \
+      pC_->pVal += 4+(size_t)n_; \
+      if( pC_->pValEnd - pC_->pVal >= 4 ){ \
+        u8 *pNext_ = pC_->aPage + (pC_->pVal - pC_->aPage); \
+        pC_->nNextLen = streamPqGet32(pNext_); \
+        pC_->bNextLen = 1; \
+        pNext_[0] = 0; \
+        bTerm = 1; \
+      } \
+    } \
+  }else if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v, &bTerm) ){ \
+    return p->rc; \
+  } \
+}
+
+/* Next value of REQUIRED INT32 column iCol into lvalue X (as below). */
+#define PQ_NEXT_INT32(iCol, X) { \
+  StreamPqCol *pC_ = &p->aCol[iCol]; \
+  if( pC_->nPageLeft>0 && pC_->pValEnd - pC_->pVal >= 4 \
+   && !p->abOptional[iCol] ){ \
+    X = (i64)(int32_t)streamPqGet32(pC_->pVal); \
+    pC_->pVal += 4; \
+    pC_->nPageLeft--; \
+  }else{ \
+    i64 v_ = 0; \
+    if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v_, &bTerm) ){ \
+      return p->rc; \
+    } \
+    X = v_; \
+  } \
+}
+
+/* Next value of REQUIRED INT64 column iCol into lvalue X: inline while
+** the page holds it, else through streamPqNextValue(). */
+#define PQ_NEXT_INT64(iCol, X) { \
+  StreamPqCol *pC_ = &p->aCol[iCol]; \
+  if( pC_->nPageLeft>0 && pC_->pValEnd - pC_->pVal >= 8 ){ \
+    X = streamPqGet64(pC_->pVal); \
+    pC_->pVal += 8; \
+    pC_->nPageLeft--; \
+  }else{ \
+    i64 v_ = 0; \
+    if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v_, &bTerm) ){ \
+      return p->rc; \
+    } \
+    X = v_; \
+  } \
+}
+
+int sqlite3StreamPqReaderSetColumns(StreamPqReader *p, unsigned mWant){
+  p->mWant = (mWant | (1u<<COL_OFFSET) | (1u<<COL_TIMESTAMP) | (1u<<7))
+           & ((1u<<STREAM_PQ_NCOL)-1);
+  return SQLITE_OK;
+}
+
+unsigned sqlite3StreamPqReaderColumns(StreamPqReader *p){
+  if( !p->bGroupOpen ) return p->mWant;
+  return ~p->mSkip & ((1u<<STREAM_PQ_NCOL)-1);
+}
+
+int sqlite3StreamPqReaderUnread(StreamPqReader *p, const StreamPqRow *pRow){
+  if( p->rc ) return p->rc;
+  if( p->bPeek || !p->bGroupOpen || p->iRow<=0 ) return SQLITE_MISUSE;
+  p->peek = *pRow;
+  p->bPeek = 1;
+  return SQLITE_OK;
+}
+
+void sqlite3StreamPqReaderRelease(StreamPqReader *p){
+  int i;
+  for(i=0; i<STREAM_PQ_NCOL; i++){
+    sqlite3_free(p->aCol[i].aBuf);
+    memset(&p->aCol[i], 0, sizeof(p->aCol[i]));
+  }
+  sqlite3_free(p->aComp);
+  p->aComp = 0;
+  p->nCompAlloc = 0;
+  sqlite3_free(p->aHdr);
+  p->aHdr = 0;
+  p->nHdrAlloc = 0;
+  p->bGroupOpen = 0;
+  p->bPeek = 0;
+}
+
+void sqlite3StreamPqReaderSetSource(StreamPqReader *p, void *pCtx){
+  p->pCtx = pCtx;
+}
+
 int sqlite3StreamPqReaderNext(StreamPqReader *p, StreamPqRow *pRow){
   const u8 *a;
-  int n, bNull, i;
+  int n, bNull, i, bTerm = 0;
   i64 v, attr;
   StreamPqRow row;
 
@@ -1002,6 +1194,7 @@ int sqlite3StreamPqReaderNext(StreamPqReader *p, StreamPqRow *pRow){
     if( !p->bGroupOpen ) streamPqOpenGroup(p);
     if( p->iRow<p->aGroup[p->iGroup].info.nRows ) break;
     for(i=0; i<STREAM_PQ_NCOL; i++){
+      if( p->mSkip & (1u<<i) ) continue;
       if( p->aCol[i].nPageLeft>0 || p->aCol[i].nChunkLeft>0 ){
         return streamPqReaderError(p, SQLITE_CORRUPT, "row group %d column "
             "'%s' has more values than num_rows", p->iGroup, aPqCol[i].zName);
@@ -1012,28 +1205,50 @@ int sqlite3StreamPqReaderNext(StreamPqReader *p, StreamPqRow *pRow){
   }
 
   memset(&row, 0, sizeof(row));
-  a = 0; n = 0; v = 0;
-  if( streamPqNextValue(p, 0, &bNull, &a, &n, &v) ) return p->rc;
-  row.zTopic = (const char*)a; row.nTopic = n;
-  if( streamPqNextValue(p, 1, &bNull, &a, &n, &v) ) return p->rc;
-  row.iPartition = (int)v;
-  if( streamPqNextValue(p, 2, &bNull, &a, &n, &v) ) return p->rc;
-  row.iOffset = v;
-  if( streamPqNextValue(p, 3, &bNull, &a, &n, &v) ) return p->rc;
-  if( !bNull ){ row.pKey = a; row.nKey = n; row.eKeyType = STREAM_PQ_TEXT; }
-  if( streamPqNextValue(p, 4, &bNull, &a, &n, &v) ) return p->rc;
-  if( !bNull ){
-    row.pValue = a; row.nValue = n; row.eValueType = STREAM_PQ_TEXT;
+  a = 0; n = 0; v = 0; attr = 0;
+  if( (p->mSkip & (1u<<0))==0 ){
+    if( streamPqNextValue(p, 0, &bNull, &a, &n, &v, &bTerm) ) return p->rc;
+    row.zTopic = (const char*)a; row.nTopic = n;
   }
-  if( streamPqNextValue(p, 5, &bNull, &a, &n, &v) ) return p->rc;
-  if( !bNull ){
-    /* An empty header text still needs a non-NULL pointer. */
-    row.zHeaders = a ? (const char*)a : "";
-    row.nHeaders = n;
+  if( (p->mSkip & (1u<<1))==0 ){
+    if( streamPqNextValue(p, 1, &bNull, &a, &n, &v, &bTerm) ) return p->rc;
+    row.iPartition = (int)v;
   }
-  if( streamPqNextValue(p, 6, &bNull, &a, &n, &v) ) return p->rc;
-  row.iTimestampMs = v/p->iTsDiv - ((v%p->iTsDiv)<0);
-  if( streamPqNextValue(p, 7, &bNull, &a, &n, &attr) ) return p->rc;
+  PQ_NEXT_INT64(COL_OFFSET, row.iOffset);
+  if( (p->mSkip & (1u<<3))==0 ){
+    bTerm = 0;
+    PQ_NEXT_BYTES(3);
+    if( !bNull ){
+      row.pKey = a; row.nKey = n; row.eKeyType = STREAM_PQ_TEXT;
+      if( bTerm ) row.mTerm |= STREAM_PQ_TERM_KEY;
+    }
+  }
+  if( (p->mSkip & (1u<<4))==0 ){
+    bTerm = 0;
+    PQ_NEXT_BYTES(4);
+    if( !bNull ){
+      row.pValue = a; row.nValue = n; row.eValueType = STREAM_PQ_TEXT;
+      if( bTerm ) row.mTerm |= STREAM_PQ_TERM_VALUE;
+    }
+  }
+  if( (p->mSkip & (1u<<5))==0 ){
+    bTerm = 0;
+    PQ_NEXT_BYTES(5);
+    if( !bNull ){
+      /* An empty header text still needs a non-NULL pointer. */
+      row.zHeaders = a ? (const char*)a : "";
+      row.nHeaders = n;
+      if( bTerm && a ) row.mTerm |= STREAM_PQ_TERM_HEADERS;
+    }
+  }
+  PQ_NEXT_INT64(COL_TIMESTAMP, v);
+  if( p->iTsDiv==1000 ){
+    /* The usual unit (MICROS): a division by a constant. */
+    row.iTimestampMs = v>=0 ? v/1000 : v/1000 - ((v%1000)<0);
+  }else{
+    row.iTimestampMs = v/p->iTsDiv - ((v%p->iTsDiv)<0);
+  }
+  PQ_NEXT_INT32(7, attr);
   if( row.eKeyType && (attr & STREAM_PQ_ATTR_KEY_BLOB) ){
     row.eKeyType = STREAM_PQ_BLOB;
   }
@@ -1081,7 +1296,9 @@ const char *sqlite3StreamPqReaderErrmsg(StreamPqReader *p){
 void sqlite3StreamPqReaderClose(StreamPqReader *p){
   int i;
   if( p==0 ) return;
-  for(i=0; i<STREAM_PQ_NCOL; i++) sqlite3_free(p->aCol[i].aPage);
+  for(i=0; i<STREAM_PQ_NCOL; i++) sqlite3_free(p->aCol[i].aBuf);
+  sqlite3_free(p->aComp);
+  ZSTD_freeDCtx(p->pZstd);
   for(i=0; i<2*p->nMeta; i++) sqlite3_free(p->azMeta[i]);
   sqlite3_free(p->azMeta);
   sqlite3_free(p->aGroup);

@@ -54,7 +54,15 @@ struct StreamStoreUpload {
 struct StreamStoreFile {
   int fd;                      /* Open file */
   char *zPath;                 /* Its path (for messages) */
+  StreamStoreId id;            /* Identity when opened */
 };
+
+/* Identity of a file from its stat. */
+static void streamLocalId(const struct stat *pSt, StreamStoreId *pId){
+  pId->nSize = (i64)pSt->st_size;
+  pId->iVersion = (i64)pSt->st_mtim.tv_sec*1000000000 + pSt->st_mtim.tv_nsec;
+  pId->iVersion2 = ((i64)pSt->st_dev<<32) ^ (i64)pSt->st_ino;
+}
 
 int sqlite3StreamStoreUrlCheck(const char *zUrl, char **pzErr){
   const char *zPath;
@@ -313,8 +321,32 @@ static int streamLocalOpen(StreamStore *pStore, const char *zKey,
     return rc;
   }
   *pnSize = (i64)st.st_size;
+  streamLocalId(&st, &pF->id);
   *pp = pF;
   return SQLITE_OK;
+}
+
+static int streamLocalStat(StreamStore *pStore, const char *zKey,
+                           StreamStoreId *pId){
+  StreamLocalStore *p = (StreamLocalStore*)pStore;
+  struct stat st;
+  char *zPath;
+  int rc = SQLITE_OK;
+  memset(pId, 0, sizeof(*pId));
+  if( sqlite3StreamStoreKeyCheck(zKey, 0) ) return SQLITE_NOTFOUND;
+  zPath = streamLocalPath(p, zKey);
+  if( zPath==0 ) return SQLITE_NOMEM;
+  if( lstat(zPath, &st)!=0 || !S_ISREG(st.st_mode) ){
+    rc = SQLITE_NOTFOUND;
+  }else{
+    streamLocalId(&st, pId);
+  }
+  sqlite3_free(zPath);
+  return rc;
+}
+
+static void streamLocalFileId(StreamStoreFile *pF, StreamStoreId *pId){
+  *pId = pF->id;
 }
 
 static int streamLocalRead(StreamStoreFile *pF, void *pBuf, size_t n,
@@ -451,7 +483,9 @@ static const StreamStoreMethods streamLocalMethods = {
   streamLocalClose,      /* xClose */
   streamLocalList,       /* xList */
   streamLocalDelete,     /* xDelete */
-  streamLocalFree        /* xFree */
+  streamLocalFree,       /* xFree */
+  streamLocalStat,       /* xStat */
+  streamLocalFileId      /* xFileId */
 };
 
 int sqlite3StreamStoreOpen(const char *zUrl, int bCreate, StreamStore **pp,

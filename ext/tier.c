@@ -13,7 +13,9 @@
 **
 **   <topic>/partition=<p>/date=<YYYY-MM-DD>/<first>-<last>.parquet
 **
-** (date of the first message, UTC; offsets as 20 digits) and goes:
+** (the UTC date of its messages: a move ends a file before the first
+** message whose UTC day differs from the first one's; offsets as 20
+** digits) and goes:
 **
 **   1. take the write lock (so no other connection can move or sweep);
 **   2. stream the hot rows into the Parquet writer (values decompressed:
@@ -47,6 +49,7 @@
 ** zstd, else ZSTD.
 */
 #include "tier.h"
+#include "maintain.h"
 #include <string.h>
 #include <stdlib.h>
 
@@ -61,6 +64,11 @@
 #define STREAM_TIER_HOOK_MIN_ROWS  10000
 /* ... and then at most this many (one file). */
 #define STREAM_TIER_HOOK_MAX_ROWS  50000
+/* A UTC day, in ms (files never span one: see streamTierMoveOne()). */
+#define STREAM_TIER_DAY_MS         86400000
+#ifndef SMALLEST_INT64
+# define SMALLEST_INT64 (-0x7fffffffffffffffLL-1)
+#endif
 /* Largest segment file written by stream_tier(), in messages. */
 #define STREAM_TIER_MAX_FILE_ROWS  1000000
 
@@ -331,6 +339,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
   StreamTierSink sink;
   char *zKey = 0;
   i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
+  i64 iCut = pP->iCut;
   int eCodec, rc, bSp = 0, bFile = 0;
   char zNum[32];
 
@@ -342,6 +351,33 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
 
   rc = streamTierBegin(p, &bSp, pzErr);
   if( rc ) return rc;
+
+  /* A file never spans UTC days: it ends before the first message (in
+  ** offset order) whose UTC day differs from that of the first one, so
+  ** every row's date is the date= of its path.  Timestamps before the
+  ** epoch count as 1970-01-01, as in the path. */
+  {
+    i64 iDay = (pP->iFirstTs<0 ? 0 : pP->iFirstTs) / STREAM_TIER_DAY_MS;
+    i64 iDayLo = iDay==0 ? SMALLEST_INT64 : iDay*STREAM_TIER_DAY_MS;
+    i64 iDayHi = (iDay+1)*STREAM_TIER_DAY_MS;
+    sqlite3_stmt *pS = 0;
+    rc = streamTierPrepare(p, &pS, pzErr,
+        "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
+        " AND offset>?3 AND offset<?4 AND (+timestamp<?5 OR +timestamp>=?6)"
+        " ORDER BY offset LIMIT 1");
+    if( rc ) goto out;
+    sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pS, 2, iPart);
+    sqlite3_bind_int64(pS, 3, pP->iFrom);
+    sqlite3_bind_int64(pS, 4, pP->iCut);
+    sqlite3_bind_int64(pS, 5, iDayLo);
+    sqlite3_bind_int64(pS, 6, iDayHi);
+    if( sqlite3_step(pS)==SQLITE_ROW ){
+      iCut = sqlite3_column_int64(pS, 0);
+    }
+    rc = sqlite3_finalize(pS);
+    if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  }
 
   /* Last offset of this file: the nMax-th hot offset, or the last < cut. */
   {
@@ -356,7 +392,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
     sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
     sqlite3_bind_int(pS, 2, iPart);
     sqlite3_bind_int64(pS, 3, pP->iFrom);
-    sqlite3_bind_int64(pS, 4, pP->iCut);
+    sqlite3_bind_int64(pS, 4, iCut);
     sqlite3_bind_int64(pS, 5, nMax-1);
     if( sqlite3_step(pS)==SQLITE_ROW && sqlite3_column_type(pS, 0)!=SQLITE_NULL ){
       iLast = sqlite3_column_int64(pS, 0);
@@ -868,25 +904,111 @@ int sqlite3StreamTierSettingCheck(StreamCtx *p, const char *zName,
 }
 
 /**************************************************************************
-** The warm reader (vtab/messages.c).
+** The warm reader (vtab/messages.c), and its per-connection cache.
+**
+** A consumer polling a warm backlog runs one short scan per poll (offset
+** >= position LIMIT n).  Without a cache every poll opens the segment
+** file, reads and parses its footer, then decodes the row group's pages
+** from their start only to skip to the position.  The cache keeps the
+** last STREAM_WARM_CACHE_SIZE readers a connection closed (LRU), each
+** with where it stopped: the next scan of the same file that starts past
+** the last row read (or at it: that row is handed back) continues from
+** there, with the page already decoded; any other scan reuses the open
+** file and the parsed footer and seeks as usual.
+**
+** An entry is only reused for the same key and store URL and after the
+** file's identity (xStat: size, mtime, inode) is checked against the one
+** it was opened with, so a file deleted, rewritten (compaction writes a
+** new name anyway) or replaced behind our back is never read through a
+** stale reader: the entry is dropped and the file opened afresh.  Files
+** are immutable once named, and which files a scan reads still comes from
+** the segment index in the scan's own transaction, so the cache is safe
+** across transactions and connections (each connection has its own).
 */
+#define STREAM_WARM_CACHE_SIZE 8
+
 struct StreamWarmCursor {
-  StreamStore *pStore;         /* Store (borrowed) */
+  StreamStore *pStore;         /* Store (borrowed, or pOwnStore) */
+  StreamStore *pOwnStore;      /* Store owned (cached cursors), or NULL */
+  StreamWarmCache *pCache;     /* Cache to return the reader to, or NULL */
   StreamStoreHandle h;         /* Open file */
   StreamPqReader *pR;          /* Reader */
   char *zKey;                  /* Object key (messages) */
+  StreamStoreId id;            /* Identity of the open file */
   i64 iLo, iHi;                /* Offset bounds, inclusive */
   i64 iTsLo, iTsHi;            /* Timestamp bounds, inclusive */
   int bDesc;                   /* Descending order */
   int iGroup;                  /* Row group being read / next to read */
   i64 nGroupLeft;              /* Rows of iGroup not yet read (ascending) */
   int bDone;                   /* No more rows */
+  unsigned mWant;              /* Columns wanted (0: all) */
+  /* Ascending: the last row read from the reader (returned or not). */
+  int bLast;                   /* last is valid (its bytes are in the page) */
+  StreamPqRow last;            /* The row */
+  int iPosGroup;               /* Ascending: group the reader is in, or -1 */
+  i64 nPosLeft;                /* ... rows of it the reader has not read */
+  int bResume;                 /* First Next() may continue from resume */
+  int iResumeGroup;            /* ... the reader is inside this group */
+  i64 nResumeLeft;             /* ... with this many rows of it left */
   /* Descending: one row group buffered, returned from the end. */
   StreamPqRow *aRow;           /* Rows (pointers relative to buf.a) */
   int nRow, nRowAlloc;         /* Used/allocated in aRow */
   StreamPqBuf buf;             /* Their bytes */
-  StreamPqRow cur;             /* Row returned (descending) */
+  StreamPqRow cur;             /* Row returned */
 };
+
+/* One cached reader. */
+typedef struct StreamWarmEntry StreamWarmEntry;
+struct StreamWarmEntry {
+  char *zKey;                  /* Object key, or NULL if the slot is free */
+  StreamStore *pStore;         /* Store (owned) */
+  StreamStoreHandle h;         /* Open file */
+  StreamPqReader *pR;          /* Reader */
+  StreamStoreId id;            /* Identity of the open file */
+  int bResume;                 /* Ascending position below is valid */
+  int iGroup;                  /* Group the reader is inside */
+  i64 nGroupLeft;              /* Rows of it not read */
+  int bLast;                   /* last is valid */
+  StreamPqRow last;            /* Last row read */
+  u64 iUsed;                   /* LRU clock */
+};
+
+struct StreamWarmCache {
+  StreamWarmEntry a[STREAM_WARM_CACHE_SIZE];
+  u64 iClock;                  /* Ticks at every put */
+  i64 nHit, nResume, nMiss;    /* Statistics (tests) */
+};
+
+static void streamWarmEntryClear(StreamWarmEntry *pE){
+  sqlite3StreamPqReaderClose(pE->pR);
+  if( pE->h.pFile ) pE->pStore->pMethods->xClose(pE->h.pFile);
+  if( pE->pStore ) pE->pStore->pMethods->xFree(pE->pStore);
+  sqlite3_free(pE->zKey);
+  memset(pE, 0, sizeof(*pE));
+}
+
+int sqlite3StreamWarmCacheNew(StreamWarmCache **pp){
+  *pp = sqlite3_malloc64(sizeof(StreamWarmCache));
+  if( *pp==0 ) return SQLITE_NOMEM;
+  memset(*pp, 0, sizeof(StreamWarmCache));
+  return SQLITE_OK;
+}
+
+void sqlite3StreamWarmCacheFree(StreamWarmCache *pCache){
+  int i;
+  if( pCache==0 ) return;
+  for(i=0; i<STREAM_WARM_CACHE_SIZE; i++){
+    streamWarmEntryClear(&pCache->a[i]);
+  }
+  sqlite3_free(pCache);
+}
+
+void sqlite3StreamWarmCacheStats(StreamWarmCache *pCache, i64 *pnHit,
+                                 i64 *pnResume, i64 *pnMiss){
+  *pnHit = pCache ? pCache->nHit : 0;
+  *pnResume = pCache ? pCache->nResume : 0;
+  *pnMiss = pCache ? pCache->nMiss : 0;
+}
 
 static int streamWarmErr(StreamWarmCursor *pC, int rc, char **pzErr){
   const char *z = pC->pR ? sqlite3StreamPqReaderErrmsg(pC->pR) : 0;
@@ -894,7 +1016,85 @@ static int streamWarmErr(StreamWarmCursor *pC, int rc, char **pzErr){
                           z ? z : sqlite3_errstr(rc));
 }
 
-int sqlite3StreamWarmOpen(StreamStore *pStore, const char *zKey, i64 iLo,
+/* Take the cached reader of zKey (same store URL, same file identity)
+** into pC.  Returns 1 if it did. */
+static int streamWarmCacheTake(StreamWarmCache *pCache, StreamStore *pStore,
+                               const char *zKey, StreamWarmCursor *pC){
+  int i;
+  for(i=0; i<STREAM_WARM_CACHE_SIZE; i++){
+    StreamWarmEntry *pE = &pCache->a[i];
+    StreamStoreId now;
+    if( pE->zKey==0 || strcmp(pE->zKey, zKey)!=0 ) continue;
+    if( strcmp(pE->pStore->zUrl, pStore->zUrl)!=0
+     || pStore->pMethods->xStat==0
+     || pStore->pMethods->xStat(pStore, zKey, &now)!=SQLITE_OK
+     || memcmp(&now, &pE->id, sizeof(now))!=0
+    ){
+      streamWarmEntryClear(pE);       /* stale: deleted or replaced */
+      return 0;
+    }
+    pC->pOwnStore = pE->pStore;
+    pC->pStore = pE->pStore;
+    pC->h = pE->h;
+    pC->pR = pE->pR;
+    pC->id = pE->id;
+    pC->bResume = pE->bResume;
+    pC->iResumeGroup = pE->iGroup;
+    pC->nResumeLeft = pE->nGroupLeft;
+    pC->bLast = pE->bLast;
+    pC->last = pE->last;
+    sqlite3_free(pE->zKey);
+    memset(pE, 0, sizeof(*pE));
+    pCache->nHit++;
+    return 1;
+  }
+  return 0;
+}
+
+/* Hand pC's reader to the cache (evicting the least recently used).
+** Returns 1 if the cache took it. */
+static int streamWarmCachePut(StreamWarmCursor *pC){
+  StreamWarmCache *pCache = pC->pCache;
+  StreamWarmEntry *pE = 0;
+  int i;
+  if( pCache==0 || pC->pR==0 || pC->pOwnStore==0
+   || sqlite3StreamPqReaderErrmsg(pC->pR)!=0 ){
+    return 0;
+  }
+  for(i=0; i<STREAM_WARM_CACHE_SIZE; i++){
+    StreamWarmEntry *p = &pCache->a[i];
+    if( p->zKey==0 ){ pE = p; break; }
+    if( pE==0 || p->iUsed<pE->iUsed ) pE = p;
+  }
+  streamWarmEntryClear(pE);
+  pE->zKey = pC->zKey;
+  pC->zKey = 0;
+  pE->pStore = pC->pOwnStore;
+  pE->h = pC->h;
+  pE->pR = pC->pR;
+  pE->id = pC->id;
+  pE->bResume = !pC->bDesc && pC->iPosGroup>=0
+             && pC->iPosGroup<sqlite3StreamPqReaderGroups(pC->pR)
+             && pC->nPosLeft>0;
+  pE->iGroup = pC->iPosGroup;
+  pE->nGroupLeft = pC->nPosLeft;
+  pE->bLast = pE->bResume && pC->bLast;
+  if( !pE->bResume ){
+    /* Nothing to continue (a file read to its end, a DESC scan): keep
+    ** the open file and the footer, not the decoded pages. */
+    sqlite3StreamPqReaderRelease(pE->pR);
+  }
+  pE->last = pC->last;
+  pE->iUsed = ++pCache->iClock;
+  sqlite3StreamPqReaderSetSource(pE->pR, &pE->h);
+  pC->pOwnStore = 0;
+  pC->h.pFile = 0;
+  pC->pR = 0;
+  return 1;
+}
+
+int sqlite3StreamWarmOpen(StreamStore *pStore, StreamWarmCache *pCache,
+                          const char *zKey, i64 iLo,
                           i64 iHi, i64 iTsLo, i64 iTsHi, int bDesc,
                           StreamWarmCursor **pp, char **pzErr){
   StreamWarmCursor *pC;
@@ -906,13 +1106,30 @@ int sqlite3StreamWarmOpen(StreamStore *pStore, const char *zKey, i64 iLo,
   if( pC==0 ) return SQLITE_NOMEM;
   memset(pC, 0, sizeof(*pC));
   pC->pStore = pStore;
-  pC->h.pStore = pStore;
+  pC->pCache = pCache;
   pC->iLo = iLo; pC->iHi = iHi; pC->iTsLo = iTsLo; pC->iTsHi = iTsHi;
   pC->bDesc = bDesc;
   pC->zKey = sqlite3_mprintf("%s", zKey);
   if( pC->zKey==0 ){ rc = SQLITE_NOMEM; goto fail; }
-  rc = pStore->pMethods->xOpen(pStore, zKey, &pC->h.pFile, &nFile, pzErr);
+  if( pCache && streamWarmCacheTake(pCache, pStore, zKey, pC) ){
+    pC->h.pStore = pC->pStore;
+    if( bDesc ) pC->bResume = 0;
+    goto opened;
+  }
+  if( pCache ){
+    /* The cache keeps the reader beyond this statement: its own store. */
+    pCache->nMiss++;
+    rc = sqlite3StreamStoreOpen(pStore->zUrl, 0, &pC->pOwnStore, pzErr);
+    if( rc ) goto fail;
+    pC->pStore = pC->pOwnStore;
+  }
+  pC->h.pStore = pC->pStore;
+  rc = pC->pStore->pMethods->xOpen(pC->pStore, zKey, &pC->h.pFile, &nFile,
+                                   pzErr);
   if( rc ) goto fail;
+  if( pC->pStore->pMethods->xFileId ){
+    pC->pStore->pMethods->xFileId(pC->h.pFile, &pC->id);
+  }
   rc = sqlite3StreamPqReaderOpen(&pC->pR, sqlite3StreamStoreReadFn, &pC->h,
                                  nFile, &zPqErr);
   if( rc ){
@@ -923,8 +1140,16 @@ int sqlite3StreamWarmOpen(StreamStore *pStore, const char *zKey, i64 iLo,
     sqlite3_free(zPqErr);
     goto fail;
   }
+ opened:
+  /* The StreamStoreHandle moved: the reader's callback context too. */
+  sqlite3StreamPqReaderSetSource(pC->pR, &pC->h);
   pC->iGroup = bDesc ? sqlite3StreamPqReaderGroups(pC->pR)-1 : 0;
   pC->nGroupLeft = -1;
+  if( !pC->bResume ) pC->iPosGroup = -1;
+  else{
+    pC->iPosGroup = pC->iResumeGroup;
+    pC->nPosLeft = pC->nResumeLeft;
+  }
   *pp = pC;
   return SQLITE_OK;
  fail:
@@ -953,6 +1178,31 @@ static int streamWarmRowOk(StreamWarmCursor *pC, const StreamPqRow *r){
       && r->iTimestampMs>=pC->iTsLo && r->iTimestampMs<=pC->iTsHi;
 }
 
+/* Ascending, first call: continue where the cached reader stopped if
+** this scan starts at or past the last row it read, inside the same
+** group, and the group decodes every column wanted. */
+static void streamWarmResume(StreamWarmCursor *pC){
+  const StreamPqGroupInfo *pI;
+  pC->bResume = 0;
+  if( pC->bDesc ) return;
+  pI = sqlite3StreamPqReaderGroup(pC->pR, pC->iResumeGroup);
+  if( pI==0 || !pI->bStats || pI->iOffsetMax<pC->iLo ) return;
+  if( (sqlite3StreamPqReaderColumns(pC->pR) & pC->mWant)!=pC->mWant ) return;
+  if( pC->bLast && pC->last.iOffset>=pC->iLo ){
+    /* Only the very last row can be handed back. */
+    if( pC->last.iOffset!=pC->iLo ) return;
+    if( sqlite3StreamPqReaderUnread(pC->pR, &pC->last) ) return;
+    pC->nResumeLeft++;
+    pC->bLast = 0;
+  }else if( !pC->bLast ){
+    /* Nothing read yet in that group: a plain seek costs the same. */
+    return;
+  }
+  pC->iGroup = pC->iResumeGroup;
+  pC->nGroupLeft = pC->nResumeLeft;
+  pC->nPosLeft = pC->nResumeLeft;
+  if( pC->pCache ) pC->pCache->nResume++;
+}
 /* Descending: buffer the rows of group pC->iGroup that pass the bounds. */
 static int streamWarmLoadGroup(StreamWarmCursor *pC, char **pzErr){
   const StreamPqGroupInfo *pI = sqlite3StreamPqReaderGroup(pC->pR, pC->iGroup);
@@ -977,15 +1227,18 @@ static int streamWarmLoadGroup(StreamWarmCursor *pC, char **pzErr){
       pC->nRowAlloc = nNew;
     }
     /* Store byte offsets; turned into pointers when returned. */
-#define WARM_KEEP(PTR, NBYTE) \
+    /* Each field is followed by a 0 byte (see STREAM_PQ_TERM_*). */
+#define WARM_KEEP(PTR, NBYTE, BIT) \
     if( PTR ){ size_t o = pC->buf.n; \
       sqlite3StreamPqBufAppend(&pC->buf, PTR, (size_t)(NBYTE)); \
-      PTR = (void*)(o+1); }
-    WARM_KEEP(r.pKey, r.nKey);
-    WARM_KEEP(r.pValue, r.nValue);
+      sqlite3StreamPqBufAppend(&pC->buf, "", 1); \
+      PTR = (void*)(o+1); r.mTerm |= (BIT); }
+    r.mTerm = 0;
+    WARM_KEEP(r.pKey, r.nKey, STREAM_PQ_TERM_KEY);
+    WARM_KEEP(r.pValue, r.nValue, STREAM_PQ_TERM_VALUE);
     {
       const void *pH = r.zHeaders;
-      WARM_KEEP(pH, r.nHeaders);
+      WARM_KEEP(pH, r.nHeaders, STREAM_PQ_TERM_HEADERS);
       r.zHeaders = (const char*)pH;
     }
     r.zTopic = 0;
@@ -1001,6 +1254,7 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
                           char **pzErr){
   int rc, bPast;
   if( pC->bDone ) return SQLITE_DONE;
+  if( pC->bResume ) streamWarmResume(pC);
   if( pC->bDesc ){
     while( pC->nRow==0 ){
       if( pC->nGroupLeft==0 ) pC->iGroup--;
@@ -1032,7 +1286,6 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
     }
   }
   while( 1 ){
-    StreamPqRow r;
     if( pC->nGroupLeft<=0 ){
       if( pC->nGroupLeft==0 ) pC->iGroup++;
       pC->nGroupLeft = 0;
@@ -1046,31 +1299,533 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
       }
       rc = sqlite3StreamPqReaderSeekGroup(pC->pR, pC->iGroup);
       if( rc ) return streamWarmErr(pC, rc, pzErr);
+      pC->bLast = 0;
       pC->nGroupLeft = sqlite3StreamPqReaderGroup(pC->pR, pC->iGroup)->nRows;
+      pC->iPosGroup = pC->iGroup;
+      pC->nPosLeft = pC->nGroupLeft;
       if( pC->nGroupLeft==0 ) continue;
     }
-    rc = sqlite3StreamPqReaderNext(pC->pR, &r);
+    pC->bLast = 0;
+    rc = sqlite3StreamPqReaderNext(pC->pR, &pC->last);
     if( rc!=SQLITE_ROW ){
       if( rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
       return streamWarmErr(pC, rc, pzErr);
     }
+    pC->bLast = 1;
     pC->nGroupLeft--;
-    if( r.iOffset>pC->iHi ){ pC->bDone = 1; return SQLITE_DONE; }
-    if( !streamWarmRowOk(pC, &r) ) continue;
-    pC->cur = r;
-    *ppRow = &pC->cur;
+    pC->nPosLeft--;
+    if( pC->last.iOffset>pC->iHi ){ pC->bDone = 1; return SQLITE_DONE; }
+    if( !streamWarmRowOk(pC, &pC->last) ) continue;
+    *ppRow = &pC->last;
     return SQLITE_ROW;
   }
 }
 
+void sqlite3StreamWarmColumns(StreamWarmCursor *pC, unsigned mWant){
+  pC->mWant = mWant;
+  sqlite3StreamPqReaderSetColumns(pC->pR, mWant);
+}
+
 void sqlite3StreamWarmClose(StreamWarmCursor *pC){
   if( pC==0 ) return;
-  sqlite3StreamPqReaderClose(pC->pR);
-  if( pC->h.pFile ) pC->pStore->pMethods->xClose(pC->h.pFile);
+  if( !streamWarmCachePut(pC) ){
+    sqlite3StreamPqReaderClose(pC->pR);
+    if( pC->h.pFile ) pC->pStore->pMethods->xClose(pC->h.pFile);
+  }
+  if( pC->pOwnStore ) pC->pOwnStore->pMethods->xFree(pC->pOwnStore);
   sqlite3StreamPqBufFree(&pC->buf);
   sqlite3_free(pC->aRow);
   sqlite3_free(pC->zKey);
   sqlite3_free(pC);
+}
+
+
+/**************************************************************************
+** Compaction of warm segments (cleanup.policy compact, compact,delete).
+**
+** The hot tier's compactor (ext/compact.c) never sees warm rows, so a
+** compacted partition's warm files would keep every version that was
+** moved.  sqlite3StreamTierCompact() applies the same rule to them: a
+** record is removed when a newer record of its key exists (in a newer
+** segment or in the hot tier: every hot offset is above every warm one);
+** a tombstone (NULL value) that is the latest of its key goes once it is
+** below the cleaner's tombstone horizon (delete.retention.ms, see
+** ext/compact.c) and is not the newest message of the partition; records
+** with a NULL key are kept.  Keys compare as bytes.  Offsets are kept
+** (gaps, as in Kafka).
+**
+** Segments are visited newest first, with a hash set of the keys seen
+** (hot keys first).  A segment that loses records is rewritten as a new
+** file beside the old one, "<first>-<last>.<16 hex>.parquet", in the same
+** order as a move: temporary name, fsync, rename, directory fsync, footer
+** read back (row count, first and last kept offset); then its segment row
+** is updated (location, messages, bytes, timestamps).  A segment that
+** loses every record has its row deleted.  The segment row keeps the
+** offset range the file was cut from (first_offset, last_offset), so the
+** ranges of a partition's segments stay contiguous and in order.  The
+** whole partition is one transaction under the write lock; old files are
+** deleted after it commits (autocommit), else left to the orphan sweep of
+** stream_tier() / stream_maintain(), like files of a rolled-back move.  A
+** crash at any step loses nothing: before the commit the old rows and
+** files are intact and the new file is an orphan.
+*/
+
+/* A set of keys (bytes): open addressing over an arena. */
+typedef struct StreamTcSet StreamTcSet;
+struct StreamTcSet {
+  u64 *aSlot;                  /* hash<<32 | 0, or 0: see below */
+  i64 *aOff;                   /* Arena offset of the key, per slot */
+  int *aLen;                   /* Key length, per slot */
+  u64 nSlot, nUsed;            /* Power of 2; used */
+  u8 *aArena; i64 nArena, nArenaAlloc;
+};
+
+static u64 streamTcHash(const u8 *z, int n){
+  u64 h = 0xcbf29ce484222325ULL;
+  int i;
+  for(i=0; i<n; i++){ h ^= z[i]; h *= 0x100000001b3ULL; }
+  h ^= h>>29;
+  return h ? h : 1;
+}
+
+static void streamTcSetFree(StreamTcSet *pS){
+  sqlite3_free(pS->aSlot);
+  sqlite3_free(pS->aOff);
+  sqlite3_free(pS->aLen);
+  sqlite3_free(pS->aArena);
+  memset(pS, 0, sizeof(*pS));
+}
+
+static int streamTcSetGrow(StreamTcSet *pS){
+  u64 nNew = pS->nSlot ? pS->nSlot*2 : 1024, i;
+  u64 *aSlot = sqlite3_malloc64(sizeof(u64)*nNew);
+  i64 *aOff = sqlite3_malloc64(sizeof(i64)*nNew);
+  int *aLen = sqlite3_malloc64(sizeof(int)*nNew);
+  if( aSlot==0 || aOff==0 || aLen==0 ){
+    sqlite3_free(aSlot); sqlite3_free(aOff); sqlite3_free(aLen);
+    return SQLITE_NOMEM;
+  }
+  memset(aSlot, 0, sizeof(u64)*nNew);
+  for(i=0; i<pS->nSlot; i++){
+    if( pS->aSlot[i] ){
+      u64 j = pS->aSlot[i] & (nNew-1);
+      while( aSlot[j] ) j = (j+1) & (nNew-1);
+      aSlot[j] = pS->aSlot[i];
+      aOff[j] = pS->aOff[i];
+      aLen[j] = pS->aLen[i];
+    }
+  }
+  sqlite3_free(pS->aSlot); sqlite3_free(pS->aOff); sqlite3_free(pS->aLen);
+  pS->aSlot = aSlot; pS->aOff = aOff; pS->aLen = aLen;
+  pS->nSlot = nNew;
+  return SQLITE_OK;
+}
+
+/* Add key z[n]; *pbNew says whether it was not there. */
+static int streamTcSetAdd(StreamTcSet *pS, const u8 *z, int n, int *pbNew){
+  u64 h = streamTcHash(z, n), j;
+  if( (pS->nUsed+1)*2 > pS->nSlot ){
+    int rc = streamTcSetGrow(pS);
+    if( rc ) return rc;
+  }
+  for(j=h & (pS->nSlot-1); pS->aSlot[j]; j=(j+1) & (pS->nSlot-1)){
+    if( pS->aSlot[j]==h && pS->aLen[j]==n
+     && (n==0 || memcmp(&pS->aArena[pS->aOff[j]], z, n)==0) ){
+      *pbNew = 0;
+      return SQLITE_OK;
+    }
+  }
+  if( pS->nArena+n > pS->nArenaAlloc ){
+    i64 nNew = pS->nArenaAlloc ? pS->nArenaAlloc*2 : 65536;
+    u8 *aNew;
+    while( nNew<pS->nArena+n ) nNew *= 2;
+    aNew = sqlite3_realloc64(pS->aArena, nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pS->aArena = aNew;
+    pS->nArenaAlloc = nNew;
+  }
+  if( n>0 ) memcpy(&pS->aArena[pS->nArena], z, n);
+  pS->aSlot[j] = h;
+  pS->aOff[j] = pS->nArena;
+  pS->aLen[j] = n;
+  pS->nArena += n;
+  pS->nUsed++;
+  *pbNew = 1;
+  return SQLITE_OK;
+}
+
+/* One row of a segment being compacted. */
+typedef struct StreamTcRow StreamTcRow;
+struct StreamTcRow {
+  i64 iOff;                    /* Offset */
+  i64 iKey;                    /* Key bytes in the row arena, or -1 */
+  int nKey;                    /* Key length */
+  u8 bTomb;                    /* Value is NULL */
+  u8 bKeep;                    /* Decision */
+};
+
+/* Open segment zKey of the store for reading with pR over *pH. */
+static int streamTcOpen(StreamStore *pStore, const char *zKey,
+                        StreamStoreHandle *pH, StreamPqReader **ppR,
+                        char **pzErr){
+  char *zPqErr = 0;
+  i64 nFile = 0;
+  int rc;
+  pH->pStore = pStore;
+  pH->pFile = 0;
+  *ppR = 0;
+  rc = pStore->pMethods->xOpen(pStore, zKey, &pH->pFile, &nFile, pzErr);
+  if( rc ) return rc;
+  rc = sqlite3StreamPqReaderOpen(ppR, sqlite3StreamStoreReadFn, pH, nFile,
+                                 &zPqErr);
+  if( rc ){
+    sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
+        "warm segment %s is corrupt or truncated: %s", zKey,
+        zPqErr ? zPqErr : sqlite3_errstr(rc));
+    if( rc!=SQLITE_NOMEM ) rc = SQLITE_CORRUPT;
+    sqlite3_free(zPqErr);
+    pStore->pMethods->xClose(pH->pFile);
+    pH->pFile = 0;
+  }
+  return rc;
+}
+
+static void streamTcClose(StreamStoreHandle *pH, StreamPqReader *pR){
+  sqlite3StreamPqReaderClose(pR);
+  if( pH->pFile ) pH->pStore->pMethods->xClose(pH->pFile);
+  pH->pFile = 0;
+}
+
+/* A segment row. */
+typedef struct StreamTcSeg StreamTcSeg;
+struct StreamTcSeg {
+  i64 iFirst, iLast;           /* Offset range of the row */
+  char *zLoc;                  /* Location */
+  int eCodec;                  /* Codec recorded */
+};
+
+/*
+** Rewrite segment pSeg keeping the rows flagged in aRow (nRow rows, file
+** order), nKeep of them, as a new file; update its segment row.  *pzNew
+** gets the new key (to delete if the transaction fails).
+*/
+static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
+                           const char *zTopic, int iPart,
+                           const StreamTcSeg *pSeg, const StreamTcRow *aRow,
+                           i64 nRow, i64 nKeep, char **pzNew, char **pzErr){
+  StreamStoreHandle h;
+  StreamPqReader *pR = 0;
+  StreamPqWriter *pW = 0;
+  StreamTierSink sink;
+  const char *zSlash = strrchr(pSeg->zLoc, '/');
+  u8 aRand[8];
+  char zNum[32];
+  i64 i, iFirst = -1, iLast = -1, iTsMin = 0, iTsMax = 0, nBytes = 0, nOut = 0;
+  int rc, eCodec = pSeg->eCodec;
+
+  memset(&sink, 0, sizeof(sink));
+  sink.pStore = pStore;
+  if( zSlash==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "invalid warm segment location \"%s\"", pSeg->zLoc);
+  }
+  if( eCodec!=STREAM_CODEC_GZIP && eCodec!=STREAM_CODEC_ZSTD
+   && eCodec!=STREAM_CODEC_NONE ){
+    eCodec = STREAM_CODEC_ZSTD;
+  }
+  sqlite3_randomness(sizeof(aRand), aRand);
+  *pzNew = sqlite3_mprintf("%.*s/%020lld-%020lld.%02x%02x%02x%02x%02x%02x"
+      "%02x%02x.parquet", (int)(zSlash-pSeg->zLoc), pSeg->zLoc,
+      pSeg->iFirst, pSeg->iLast, aRand[0], aRand[1], aRand[2], aRand[3],
+      aRand[4], aRand[5], aRand[6], aRand[7]);
+  if( *pzNew==0 ) return SQLITE_NOMEM;
+
+  rc = streamTcOpen(pStore, pSeg->zLoc, &h, &pR, pzErr);
+  if( rc ) return rc;
+  rc = pStore->pMethods->xPutBegin(pStore, *pzNew, &sink.pUp, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamPqWriterOpen(&pW, eCodec, 0, streamTierSinkWrite,
+                                   &sink);
+  }
+  for(i=0; rc==SQLITE_OK && i<nRow; i++){
+    StreamPqRow r;
+    rc = sqlite3StreamPqReaderNext(pR, &r);
+    if( rc!=SQLITE_ROW || r.iOffset!=aRow[i].iOff ){
+      if( rc==SQLITE_ROW || rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
+      sqlite3StreamErr(pzErr, rc, "warm segment %s changed while it was"
+          " compacted (%s)", pSeg->zLoc,
+          sqlite3StreamPqReaderErrmsg(pR) ? sqlite3StreamPqReaderErrmsg(pR)
+                                          : "rows differ");
+      break;
+    }
+    rc = SQLITE_OK;
+    if( !aRow[i].bKeep ) continue;
+    /* Topic and partition as recorded, whatever the file says. */
+    r.zTopic = zTopic;
+    r.nTopic = (int)strlen(zTopic);
+    r.iPartition = iPart;
+    if( iFirst<0 ) iFirst = r.iOffset;
+    iLast = r.iOffset;
+    if( nOut==0 || r.iTimestampMs<iTsMin ) iTsMin = r.iTimestampMs;
+    if( nOut==0 || r.iTimestampMs>iTsMax ) iTsMax = r.iTimestampMs;
+    rc = sqlite3StreamPqWriterAdd(pW, &r);
+    nOut++;
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3StreamPqWriterMeta(pW, "stream.topic", zTopic);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%d", iPart);
+    sqlite3StreamPqWriterMeta(pW, "stream.partition", zNum);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iFirst);
+    sqlite3StreamPqWriterMeta(pW, "stream.first_offset", zNum);
+    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iLast);
+    sqlite3StreamPqWriterMeta(pW, "stream.last_offset", zNum);
+    sqlite3StreamPqWriterMeta(pW, "stream.compacted", "true");
+    rc = sqlite3StreamPqWriterFinish(pW);
+  }
+  streamTcClose(&h, pR);
+  if( rc && rc!=SQLITE_NOMEM && (pzErr==0 || *pzErr==0) ){
+    if( sink.zErr ){
+      if( pzErr ){ sqlite3_free(*pzErr); *pzErr = sink.zErr; sink.zErr = 0; }
+    }else{
+      const char *zW = pW ? sqlite3StreamPqWriterErrmsg(pW) : 0;
+      sqlite3StreamErr(pzErr, rc, "cannot write warm segment %s: %s",
+                       *pzNew, zW ? zW : sqlite3_errstr(rc));
+    }
+  }
+  if( rc==SQLITE_OK && nOut!=nKeep ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_INTERNAL, "warm segment %s: %lld"
+        " rows kept, %lld expected", *pzNew, nOut, nKeep);
+  }
+  if( rc==SQLITE_OK ){
+    StreamStoreUpload *pUp = sink.pUp;
+    sink.pUp = 0;
+    rc = pStore->pMethods->xPutCommit(pUp, pzErr);   /* tmp, sync, rename */
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamTierVerify(pStore, *pzNew, nOut, iFirst, iLast, &nBytes,
+                          pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    char *zSql;
+    STREAM_TIER_CRASH(5);
+    zSql = sqlite3_mprintf(
+        "UPDATE _stream_segments SET location=%Q, messages=%lld, bytes=%lld,"
+        " first_timestamp=%lld, last_timestamp=%lld"
+        " WHERE topic=%Q AND partition=%d AND first_offset=%lld",
+        *pzNew, nOut, nBytes, iTsMin, iTsMax, zTopic, iPart, pSeg->iFirst);
+    rc = zSql ? streamTierExec(p, zSql, pzErr) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+  }
+  if( sink.pUp ) pStore->pMethods->xPutAbort(sink.pUp);
+  sqlite3StreamPqWriterFree(pW);
+  sqlite3_free(sink.zErr);
+  return rc;
+}
+
+int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
+                             i64 nMaxRewrite, i64 *pnRemoved, char **pzErr){
+  StreamStore *pStore = 0;
+  StreamTcSet set;
+  StreamTcSeg *aSeg = 0;
+  StreamTcRow *aRow = 0;
+  StreamTierKeys oldKeys, newKeys;
+  StreamCleaner cl;
+  u8 *aKey = 0;
+  i64 nKeyAlloc = 0, nRowAlloc = 0, iHwm = 0, nRewrite = 0, nRemoved = 0;
+  int nSeg = 0, iSeg, rc, bSp = 0, i;
+  sqlite3_stmt *pStmt = 0;
+
+  *pnRemoved = 0;
+  memset(&set, 0, sizeof(set));
+  memset(&oldKeys, 0, sizeof(oldKeys));
+  memset(&newKeys, 0, sizeof(newKeys));
+  rc = streamTierInt(p, "SELECT count(*) FROM _stream_segments"
+      " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
+      &iHwm, pzErr);
+  if( rc || iHwm==0 ){
+    if( rc && sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
+    return rc;
+  }
+  rc = sqlite3StreamTierStore(p, &pStore, pzErr);
+  if( rc || pStore==0 ) return rc;
+  rc = streamTierBegin(p, &bSp, pzErr);         /* the write lock */
+  if( rc ){ streamTierStoreFree(pStore); return rc; }
+  if( rc==SQLITE_OK ) rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &cl,
+                                                   pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
+  }
+
+  /* The segments, newest first. */
+  if( rc==SQLITE_OK ){
+    rc = streamTierPrepare(p, &pStmt, pzErr,
+        "SELECT first_offset, last_offset, location, codec"
+        " FROM _stream_segments WHERE topic=?1 AND partition=?2"
+        " ORDER BY first_offset DESC");
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, iPart);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      StreamTcSeg *aNew = sqlite3_realloc64(aSeg, sizeof(*aSeg)*(nSeg+1));
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      aSeg = aNew;
+      aSeg[nSeg].iFirst = sqlite3_column_int64(pStmt, 0);
+      aSeg[nSeg].iLast = sqlite3_column_int64(pStmt, 1);
+      aSeg[nSeg].eCodec = sqlite3_column_int(pStmt, 3);
+      aSeg[nSeg].zLoc = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 2));
+      if( aSeg[nSeg].zLoc==0 ){ rc = SQLITE_NOMEM; break; }
+      nSeg++;
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_finalize(pStmt);
+      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }else{
+      sqlite3_finalize(pStmt);
+    }
+    pStmt = 0;
+  }
+
+  /* Every hot key supersedes every warm record of it. */
+  if( rc==SQLITE_OK ){
+    rc = streamTierPrepare(p, &pStmt, pzErr,
+        "SELECT key FROM _stream_messages WHERE topic=?1 AND partition=?2"
+        " AND key IS NOT NULL");
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, iPart);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const u8 *z = (const u8*)sqlite3_column_blob(pStmt, 0);
+      int n = sqlite3_column_bytes(pStmt, 0), bNew;
+      if( z==0 && n>0 ){ rc = SQLITE_NOMEM; break; }
+      rc = streamTcSetAdd(&set, z ? z : (const u8*)"", n, &bNew);
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_finalize(pStmt);
+      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }else{
+      sqlite3_finalize(pStmt);
+    }
+    pStmt = 0;
+  }
+
+  for(iSeg=0; rc==SQLITE_OK && iSeg<nSeg; iSeg++){
+    StreamTcSeg *pSeg = &aSeg[iSeg];
+    StreamStoreHandle h;
+    StreamPqReader *pR = 0;
+    i64 nRow = 0, nKey = 0, nKeep = 0, j;
+    if( nMaxRewrite>=0 && nRewrite>=nMaxRewrite ) break;
+
+    /* Pass 1: offsets, keys and tombstones of the file. */
+    rc = streamTcOpen(pStore, pSeg->zLoc, &h, &pR, pzErr);
+    if( rc ) break;
+    sqlite3StreamPqReaderSetColumns(pR, (1u<<3)|(1u<<4));
+    while( 1 ){
+      StreamPqRow r;
+      int rc2 = sqlite3StreamPqReaderNext(pR, &r);
+      if( rc2==SQLITE_DONE ) break;
+      if( rc2!=SQLITE_ROW ){
+        const char *z = sqlite3StreamPqReaderErrmsg(pR);
+        rc = sqlite3StreamErr(pzErr, rc2, "warm segment %s: %s", pSeg->zLoc,
+                              z ? z : sqlite3_errstr(rc2));
+        break;
+      }
+      if( nRow==nRowAlloc ){
+        i64 nNew = nRowAlloc ? nRowAlloc*2 : 4096;
+        StreamTcRow *aNew = sqlite3_realloc64(aRow, sizeof(*aNew)*nNew);
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aRow = aNew;
+        nRowAlloc = nNew;
+      }
+      aRow[nRow].iOff = r.iOffset;
+      aRow[nRow].bTomb = r.eValueType==STREAM_PQ_NULL;
+      aRow[nRow].bKeep = 1;
+      aRow[nRow].iKey = -1;
+      aRow[nRow].nKey = 0;
+      if( r.eKeyType!=STREAM_PQ_NULL ){
+        if( nKey+r.nKey > nKeyAlloc ){
+          i64 nNew = nKeyAlloc ? nKeyAlloc*2 : 65536;
+          u8 *aNew;
+          while( nNew<nKey+r.nKey ) nNew *= 2;
+          aNew = sqlite3_realloc64(aKey, nNew);
+          if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+          aKey = aNew;
+          nKeyAlloc = nNew;
+        }
+        if( r.nKey>0 ) memcpy(&aKey[nKey], r.pKey, r.nKey);
+        aRow[nRow].iKey = nKey;
+        aRow[nRow].nKey = r.nKey;
+        nKey += r.nKey;
+      }
+      nRow++;
+    }
+    streamTcClose(&h, pR);
+    if( rc ) break;
+
+    /* Newest first: superseded records and old tombstones go. */
+    for(j=nRow-1; rc==SQLITE_OK && j>=0; j--){
+      StreamTcRow *pRow = &aRow[j];
+      int bNew = 1;
+      if( pRow->iKey<0 ){ nKeep++; continue; }
+      rc = streamTcSetAdd(&set, aKey ? &aKey[pRow->iKey] : (const u8*)"",
+                          pRow->nKey, &bNew);
+      if( rc ) break;
+      if( !bNew
+       || (pRow->bTomb && pRow->iOff<cl.iHorizon && pRow->iOff<iHwm-1) ){
+        pRow->bKeep = 0;
+      }else{
+        nKeep++;
+      }
+    }
+    if( rc || nKeep==nRow ) continue;
+
+    nRewrite++;
+    nRemoved += nRow - nKeep;
+    streamTierKeysAdd(&oldKeys, pSeg->zLoc);
+    if( oldKeys.rc ){ rc = oldKeys.rc; break; }
+    if( nKeep==0 ){
+      char *zSql = sqlite3_mprintf("DELETE FROM _stream_segments"
+          " WHERE topic=%Q AND partition=%d AND first_offset=%lld",
+          zTopic, iPart, pSeg->iFirst);
+      rc = zSql ? streamTierExec(p, zSql, pzErr) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+    }else{
+      char *zNew = 0;
+      rc = streamTcRewrite(p, pStore, zTopic, iPart, pSeg, aRow, nRow, nKeep,
+                           &zNew, pzErr);
+      if( zNew ){
+        streamTierKeysAdd(&newKeys, zNew);
+        sqlite3_free(zNew);
+        if( rc==SQLITE_OK ) rc = newKeys.rc;
+      }
+    }
+    STREAM_TIER_CRASH(6);
+  }
+
+  rc = streamTierEnd(p, bSp, rc, pzErr);
+  if( rc==SQLITE_OK ){
+    *pnRemoved = nRemoved;
+    /* Committed (autocommit): the replaced files can go now.  Inside the
+    ** caller's transaction they stay until the orphan sweep. */
+    if( sqlite3_get_autocommit(p->db) ){
+      streamTierKeysDelete(pStore, &oldKeys);
+    }
+  }else{
+    /* Not recorded: the new files go rather than stay as orphans. */
+    streamTierKeysDelete(pStore, &newKeys);
+  }
+  for(i=0; i<oldKeys.nKey; i++) sqlite3_free(oldKeys.azKey[i]);
+  sqlite3_free(oldKeys.azKey);
+  for(i=0; i<newKeys.nKey; i++) sqlite3_free(newKeys.azKey[i]);
+  sqlite3_free(newKeys.azKey);
+  for(i=0; i<nSeg; i++) sqlite3_free(aSeg[i].zLoc);
+  sqlite3_free(aSeg);
+  sqlite3_free(aRow);
+  sqlite3_free(aKey);
+  streamTcSetFree(&set);
+  streamTierStoreFree(pStore);
+  return rc;
 }
 
 /**************************************************************************

@@ -35,6 +35,11 @@
 **               a non-zero return from xCb stops the walk.
 **   xDelete     remove object zKey (missing is not an error).
 **   xFree       free the store.
+**   xStat       identity of object zKey now (size and version: for the
+**               local store mtime and inode); SQLITE_NOTFOUND if missing.
+**   xFileId     identity of an object opened with xOpen, as it was opened.
+**               Equal identities mean the same immutable bytes (the warm
+**               reader cache relies on it).
 **
 ** Every method returns SQLITE_OK or an error code; those that take pzErr
 ** leave a "stream: ..." message there naming the object.  bLocal is true
@@ -44,6 +49,13 @@ typedef struct StreamStore StreamStore;
 typedef struct StreamStoreMethods StreamStoreMethods;
 typedef struct StreamStoreUpload StreamStoreUpload;
 typedef struct StreamStoreFile StreamStoreFile;
+typedef struct StreamStoreId StreamStoreId;
+
+struct StreamStoreId {
+  i64 nSize;                   /* Bytes */
+  i64 iVersion;                /* Local: st_mtime in ns */
+  i64 iVersion2;               /* Local: st_dev and st_ino mixed */
+};
 
 struct StreamStoreMethods {
   int (*xPutBegin)(StreamStore*, const char *zKey, StreamStoreUpload **pp,
@@ -61,6 +73,8 @@ struct StreamStoreMethods {
                char **pzErr);
   int (*xDelete)(StreamStore*, const char *zKey, char **pzErr);
   void (*xFree)(StreamStore*);
+  int (*xStat)(StreamStore*, const char *zKey, StreamStoreId *pId);
+  void (*xFileId)(StreamStoreFile*, StreamStoreId *pId);
 };
 
 struct StreamStore {
@@ -138,6 +152,17 @@ int sqlite3StreamTierMaintain(StreamCtx*, const char *zTopic,
 ** stream_delete_topic().  Files that cannot be removed become orphans. */
 int sqlite3StreamTierDropTopic(StreamCtx*, const char *zTopic, char **pzErr);
 
+/* Compaction of the warm segments of one partition of a compacted topic
+** (see ext/tier.c): records superseded by a newer record of their key
+** (warm or hot) and tombstones past the cleaner's horizon are removed by
+** rewriting the segment files (crash-safe order, as a move); segments
+** left empty are dropped.  At most nMaxRewrite segments are rewritten
+** (<0: no limit).  *pnRemoved gets the records removed.  One transaction
+** under the write lock; replaced files are deleted after it commits
+** (autocommit), else by the orphan sweep. */
+int sqlite3StreamTierCompact(StreamCtx*, const char *zTopic, int iPart,
+                             i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
+
 /* Register stream_tier() and the stream_segments virtual table. */
 int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p);
 
@@ -154,7 +179,11 @@ int sqlite3StreamTierSettingCheck(StreamCtx*, const char *zName,
 ** (ascending) or one row group (descending).
 */
 typedef struct StreamWarmCursor StreamWarmCursor;
-int sqlite3StreamWarmOpen(StreamStore*, const char *zKey, i64 iLo, i64 iHi,
+typedef struct StreamWarmCache StreamWarmCache;
+/* pCache: NULL, or a cache (one per connection) that the reader is taken
+** from if it holds this file and returned to at close (ext/tier.c). */
+int sqlite3StreamWarmOpen(StreamStore*, StreamWarmCache *pCache,
+                          const char *zKey, i64 iLo, i64 iHi,
                           i64 iTsLo, i64 iTsHi, int bDesc,
                           StreamWarmCursor **pp, char **pzErr);
 /* SQLITE_ROW with *ppRow set (valid until the next call), SQLITE_DONE, or
@@ -162,6 +191,18 @@ int sqlite3StreamWarmOpen(StreamStore*, const char *zKey, i64 iLo, i64 iHi,
 int sqlite3StreamWarmNext(StreamWarmCursor*, const StreamPqRow **ppRow,
                           char **pzErr);
 void sqlite3StreamWarmClose(StreamWarmCursor*);
+/* Decode only these Parquet columns (sqlite3StreamPqReaderSetColumns());
+** call before the first sqlite3StreamWarmNext(). */
+void sqlite3StreamWarmColumns(StreamWarmCursor*, unsigned mWant);
+
+/* The cache of open warm readers: at most 8 files, least recently used
+** evicted; every entry is checked against the file's identity (xStat)
+** before reuse.  Stats: readers reused, scans continued in place, files
+** opened. */
+int sqlite3StreamWarmCacheNew(StreamWarmCache **pp);
+void sqlite3StreamWarmCacheFree(StreamWarmCache*);
+void sqlite3StreamWarmCacheStats(StreamWarmCache*, i64 *pnHit,
+                                 i64 *pnResume, i64 *pnMiss);
 
 /* Test hook: with -DSTREAM_TEST_HOOKS, _exit(99) when the environment
 ** variable STREAM_TIER_CRASH equals iStep (see docs/tiering.md). */

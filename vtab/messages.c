@@ -33,6 +33,12 @@
 **   0x0400   ... strict (<)
 **   0x0800 LIMIT ?                        argv: limit
 **   0x1000 rows in descending offset order (ORDER BY ... DESC consumed)
+**   0x2000 key not used by the statement (colUsed)   no argv
+**   0x4000 value not used                             no argv
+**   0x8000 headers not used                           no argv
+**
+** The last three only spare the warm reader the decoding of those Parquet
+** columns (sqlite3StreamWarmColumns()); the hot SQL ignores them.
 **
 ** idxStr is unused.  The SQL run for an idxNum is built by
 ** streamMsgSql(); rows always come in (topic, partition, offset) order
@@ -74,6 +80,9 @@
 #define MSG_TS_HI_X   0x0400
 #define MSG_LIMIT     0x0800
 #define MSG_DESC      0x1000
+#define MSG_NO_KEY    0x2000
+#define MSG_NO_VALUE  0x4000
+#define MSG_NO_HDRS   0x8000
 
 #define LARGEST_I64  ((i64)0x7fffffffffffffffLL)
 #define SMALLEST_I64 (-LARGEST_I64-1)
@@ -111,6 +120,7 @@ struct StreamMsgVtab {
   int abUsed[MSG_CACHE];       /* Slot held by an open cursor */
   sqlite3_stmt *aSeg[MSG_SEG_CACHE];  /* Cached segment-index statements */
   int abSegUsed[MSG_SEG_CACHE];       /* Held by an open cursor */
+  StreamWarmCache *pWarmCache; /* Open warm readers (ext/tier.c), or NULL */
 };
 
 struct StreamMsgCursor {
@@ -128,6 +138,7 @@ struct StreamMsgCursor {
   i64 iLo, iHi;                /* Offset bounds (inclusive) */
   i64 iTsLo, iTsHi;            /* Timestamp bounds (inclusive) */
   int bDesc;                   /* Descending order */
+  unsigned mWarmCols;          /* Parquet columns to decode (bit = column) */
   int eCur;                    /* MSG_CUR_*: source of the current row */
   i64 nLimit;                  /* LIMIT pushed down, or -1 */
   i64 nOut;                    /* Rows returned so far */
@@ -153,6 +164,9 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
   memset(pTab, 0, sizeof(*pTab));
   pTab->pCtx = (StreamCtx*)pAux;
   for(i=0; i<MSG_CACHE; i++) pTab->aIdx[i] = -1;
+  /* Consumers polling a warm backlog reuse open readers across polls.
+  ** Without the memory for it, reads simply open every file. */
+  sqlite3StreamWarmCacheNew(&pTab->pWarmCache);
   *ppVtab = &pTab->base;
   return SQLITE_OK;
 }
@@ -162,6 +176,7 @@ static int streamMsgDisconnect(sqlite3_vtab *pVtab){
   int i;
   for(i=0; i<MSG_CACHE; i++) sqlite3_finalize(pTab->aStmt[i]);
   for(i=0; i<MSG_SEG_CACHE; i++) sqlite3_finalize(pTab->aSeg[i]);
+  sqlite3StreamWarmCacheFree(pTab->pWarmCache);
   sqlite3_free(pTab);
   return SQLITE_OK;
 }
@@ -274,6 +289,15 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     rCost = 100000.0;
   }else{
     rCost = 10000000.0;
+  }
+  if( (pInfo->colUsed & ((sqlite3_uint64)1<<MSG_COL_KEY))==0 ){
+    idxNum |= MSG_NO_KEY;
+  }
+  if( (pInfo->colUsed & ((sqlite3_uint64)1<<MSG_COL_VALUE))==0 ){
+    idxNum |= MSG_NO_VALUE;
+  }
+  if( (pInfo->colUsed & ((sqlite3_uint64)1<<MSG_COL_HEADERS))==0 ){
+    idxNum |= MSG_NO_HDRS;
   }
   pInfo->estimatedCost = rCost;
   pInfo->estimatedRows = (sqlite3_int64)rCost;
@@ -438,10 +462,12 @@ static int streamMsgWarmStep(StreamMsgCursor *pCur){
         }
         if( rc ) break;
       }
-      rc = sqlite3StreamWarmOpen(pCur->pStore, zLoc ? zLoc : "",
+      rc = sqlite3StreamWarmOpen(pCur->pStore, pTab->pWarmCache,
+          zLoc ? zLoc : "",
           pCur->iLo, pCur->iHi, pCur->iTsLo, pCur->iTsHi, pCur->bDesc,
           &pCur->pWarm, &zErr);
       if( rc ) break;
+      sqlite3StreamWarmColumns(pCur->pWarm, pCur->mWarmCols);
     }
   }
   if( rc ){
@@ -551,6 +577,11 @@ static int streamMsgWarmStart(StreamMsgCursor *pCur, int idxNum,
   pCur->iLo = SMALLEST_I64; pCur->iHi = LARGEST_I64;
   pCur->iTsLo = SMALLEST_I64; pCur->iTsHi = LARGEST_I64;
   pCur->bDesc = (idxNum & MSG_DESC)!=0;
+  /* Parquet columns 3, 4, 5: key, value, headers (ext/parquet.h); topic
+  ** and partition come from the segment row. */
+  pCur->mWarmCols = ((idxNum & MSG_NO_KEY) ? 0 : 1u<<3)
+                  | ((idxNum & MSG_NO_VALUE) ? 0 : 1u<<4)
+                  | ((idxNum & MSG_NO_HDRS) ? 0 : 1u<<5);
   /* argv order: topic, partition, offset (=, >=, <=), ts, limit. */
   if( idxNum & MSG_TOPIC ) i++;
   if( idxNum & MSG_PART ) i++;
@@ -703,11 +734,29 @@ static void streamMsgNoFree(void *p){
   STREAM_UNUSED(p);
 }
 
+/*
+** Warm text.  When the reader says a 0 byte follows it (bTerm) and the
+** text holds no 0 byte itself, it is passed with length -1: SQLite then
+** marks it NUL-terminated and sqlite3_value_text() (length(), LIKE, json
+** functions, ...) uses it in place instead of copying it into a new
+** buffer to add the terminator -- a malloc, memcpy and free per value,
+** about a sixth of a replay's time.  SQLite's own strlen() then finds
+** the same length.
+*/
+static void streamMsgWarmText(sqlite3_context *ctx, const char *z, int n,
+                              int bTerm){
+  if( bTerm && strlen(z)==(size_t)n ){
+    sqlite3_result_text(ctx, z, -1, streamMsgNoFree);
+  }else{
+    sqlite3_result_text(ctx, z, n, streamMsgNoFree);
+  }
+}
+
 /* A key or value of a warm row. */
 static void streamMsgWarmBytes(sqlite3_context *ctx, const void *p, int n,
-                               int eType){
+                               int eType, int bTerm){
   if( eType==STREAM_PQ_TEXT ){
-    sqlite3_result_text(ctx, (const char*)p, n, streamMsgNoFree);
+    streamMsgWarmText(ctx, (const char*)p, n, bTerm);
   }else if( eType==STREAM_PQ_BLOB ){
     sqlite3_result_blob(ctx, p, n, streamMsgNoFree);
   }
@@ -731,14 +780,17 @@ static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
         sqlite3_result_int64(ctx, r->iOffset);
         break;
       case MSG_COL_KEY:
-        streamMsgWarmBytes(ctx, r->pKey, r->nKey, r->eKeyType);
+        streamMsgWarmBytes(ctx, r->pKey, r->nKey, r->eKeyType,
+                           (r->mTerm & STREAM_PQ_TERM_KEY)!=0);
         break;
       case MSG_COL_VALUE:
-        streamMsgWarmBytes(ctx, r->pValue, r->nValue, r->eValueType);
+        streamMsgWarmBytes(ctx, r->pValue, r->nValue, r->eValueType,
+                           (r->mTerm & STREAM_PQ_TERM_VALUE)!=0);
         break;
       case MSG_COL_HEADERS:
         if( r->zHeaders ){
-          sqlite3_result_text(ctx, r->zHeaders, r->nHeaders, streamMsgNoFree);
+          streamMsgWarmText(ctx, r->zHeaders, r->nHeaders,
+                            (r->mTerm & STREAM_PQ_TERM_HEADERS)!=0);
         }
         break;
       default:

@@ -15,6 +15,9 @@
 **             from test/interop/node_modules, SET threads=1) computing
 **             the same aggregates over the same files: must be >= 0.5x
 **             (best of three runs each, after one warm-up for DuckDB)
+**   poll      a consumer group member draining the same warm backlog
+**             through stream_poll, 100 messages per poll (auto-commit
+**             off), against the replay's single scan
 **   size      bytes per message hot (database pages) vs warm (Parquet
 **             file bytes) for compression.type none / gzip / zstd
 **
@@ -173,6 +176,54 @@ static void replay(const char *zName, long long nExpect, double *pSec,
   }
 }
 
+/* A consumer draining the warm backlog through stream_poll, nPoll
+** messages per poll (auto-commit off: the read path only), in a child
+** like replay(); vs the replay's one scan.  Seconds. */
+static double pollWarm(const char *zName, long long nExpect, int nPoll){
+  int fd[2];
+  pid_t pid;
+  double r = -1;
+  if( pipe(fd) ) exit(1);
+  pid = fork();
+  if( pid==0 ){
+    sqlite3 *db = openDb(zName, 0);
+    sqlite3_stmt *p;
+    char zSql[200];
+    double t0, res;
+    long long nRow = 0, nGot;
+    close(fd[0]);
+    exec1(db, "SELECT stream_join('bg', 'm', '[\"bench\"]',"
+              " '{\"auto.offset.reset\":\"earliest\","
+              "\"enable.auto.commit\":false}')");
+    snprintf(zSql, sizeof(zSql),
+             "SELECT count(*) FROM stream_poll('bg', 'm', %d)", nPoll);
+    if( sqlite3_prepare_v2(db, zSql, -1, &p, 0) ) _exit(1);
+    t0 = now();
+    do{
+      nGot = 0;
+      if( sqlite3_step(p)==SQLITE_ROW ) nGot = sqlite3_column_int64(p, 0);
+      else fprintf(stderr, "poll: %s\n", sqlite3_errmsg(db));
+      sqlite3_reset(p);
+      nRow += nGot;
+    }while( nGot>0 );
+    res = now()-t0;
+    sqlite3_finalize(p);
+    if( nRow!=nExpect ){
+      fprintf(stderr, "poll read %lld rows, expected %lld\n", nRow, nExpect);
+      res = -1;
+    }
+    exec1(db, "SELECT stream_leave('bg', 'm')");
+    if( write(fd[1], &res, sizeof(res))!=sizeof(res) ) _exit(1);
+    sqlite3_close(db);
+    _exit(0);
+  }
+  close(fd[1]);
+  if( read(fd[0], &r, sizeof(r))!=sizeof(r) ) r = -1;
+  close(fd[0]);
+  waitpid(pid, 0, 0);
+  return r;
+}
+
 /* DuckDB over the same files: seconds of the query (node startup and
 ** module load excluded), or -1 if node or the package is missing. */
 static double duckdb(const char *zStore, long long *pSum){
@@ -215,7 +266,7 @@ static long long dbBytes(sqlite3 *db){
 
 int main(int argc, char **argv){
   int bQuick = 0, i, n, nSize;
-  double tProd, tTier, tReplay = 0, tDuck;
+  double tProd, tTier, tReplay = 0, tDuck, tPoll;
   long rss = 0;
   long long nSum = 0, nDuckSum = 0;
   char zStore[800];
@@ -266,6 +317,7 @@ int main(int argc, char **argv){
     if( i==0 || r>rss ) rss = r;
   }
   tDuck = duckdb(zStore, &nDuckSum);
+  tPoll = pollWarm("bench-tier.db", n, 100);
 
   printf("| measure | value | target |\n|---|---|---|\n");
   printf("| produce (batched, tiering off) | %.0f msg/s | |\n", n/tProd);
@@ -281,8 +333,15 @@ int main(int argc, char **argv){
   }else{
     printf("| DuckDB | not run (node or @duckdb/node-api missing) | |\n");
   }
-  printf("| peak RSS of the replay process | %.1f MiB | bounded |\n\n",
+  printf("| peak RSS of the replay process | %.1f MiB | bounded |\n",
          rss/1024.0);
+  if( tPoll>0 ){
+    printf("| stream_poll of the warm backlog, 100/poll | %.0f msg/s"
+           " (%.2fx the one-scan replay) | |\n", n/tPoll, tReplay/tPoll);
+  }else{
+    printf("| stream_poll of the warm backlog | failed | |\n");
+  }
+  printf("\n");
 
   printf("| compression.type | hot bytes/msg | warm codec | warm bytes/msg |\n");
   printf("|---|---|---|---|\n");
