@@ -541,11 +541,11 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
 }
 
 int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
-                      i64 nMax, i64 nWaitMs, StreamPollResult *pRes,
-                      char **pzErr){
+                      i64 nMax, i64 nWaitMs, int bMayRerun,
+                      StreamPollResult *pRes, char **pzErr){
   StreamMember m;
   StreamPart *aPart = 0;
-  int nPart = 0, nActive = 0, i, rc;
+  int nPart = 0, nActive = 0, i, rc, bOpen = 0, bStaleLock = 0;
   i64 nBytes = 0, iNow, nQuota, nLeft;
 
   pRes->nRow = 0;
@@ -590,7 +590,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
         rc = streamWaitOn(p, dbAux, zGroup, STREAM_RESET_LATEST, aPart, nPart,
                           nWaitMs, &nAvail);
         if( sqlite3_get_autocommit(p->db) ){
-          bRerun = rc==SQLITE_OK;
+          bRerun = rc==SQLITE_OK && bMayRerun;
         }else{
           bStale = rc==SQLITE_OK && nAvail>0;
         }
@@ -609,12 +609,24 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     }
   }
 
+  /* In autocommit mode the writes of the poll are one transaction. */
+  rc = sqlite3StreamAutoBegin(p, "stream_poll", &bOpen, &bStaleLock, pzErr);
+  if( rc ){
+    if( bStaleLock && bMayRerun ){
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+      return sqlite3StreamErr(pzErr, SQLITE_SCHEMA, "stream_poll: the"
+          " statement's snapshot is stale: run the statement again");
+    }
+    return rc;
+  }
   rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
-  if( rc ) return rc;
-  if( nMax<0 ) nMax = m.maxPollRecords;
-  iNow = sqlite3StreamNow(p);
-  rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart, pzErr);
-  if( rc ) return rc;
+  if( rc==SQLITE_OK ){
+    if( nMax<0 ) nMax = m.maxPollRecords;
+    iNow = sqlite3StreamNow(p);
+    rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart, pzErr);
+  }
+  if( rc ) return sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
 
   /* Auto-commit what the previous polls returned (Kafka's at-least-once). */
   if( m.bAutoCommit
@@ -689,6 +701,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     }
   }
   streamPartsFree(aPart, nPart);
+  rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
   if( rc ) pRes->nRow = 0, pRes->nArena = 0;
   return rc;
 }

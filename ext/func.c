@@ -200,13 +200,18 @@ static void streamCreateTopicFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   i64 nPart;
   int rc, bOk = 1;
+  int bAuto;
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   if( !sqlite3StreamArgInt(ctx, argv, 1, "partitions", &nPart) ) return;
   if( argc>2 ){
     zConfig = streamArgJson(ctx, argv, 2, "topic config", 1, &bOk);
     if( !bOk ) return;
   }
-  rc = sqlite3StreamTopicCreate(p, zName, nPart, zConfig, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamTopicCreate(p, zName, nPart, zConfig, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, nPart);
 }
@@ -217,12 +222,17 @@ static void streamAlterTopicFunc(sqlite3_context *ctx, int argc,
   const char *zName, *zConfig;
   char *zErr = 0, *zOut;
   int rc, bOk;
+  int bAuto;
   StreamTopicConfig cfg;
   STREAM_UNUSED(argc);
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   zConfig = streamArgJson(ctx, argv, 1, "topic config", 0, &bOk);
   if( !bOk ) return;
-  rc = sqlite3StreamTopicAlter(p, zName, zConfig, &cfg, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamTopicAlter(p, zName, zConfig, &cfg, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   zOut = sqlite3StreamConfigRender(&cfg);
   if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
@@ -237,10 +247,15 @@ static void streamAddPartitionsFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   i64 nTotal;
   int rc;
+  int bAuto;
   STREAM_UNUSED(argc);
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   if( !sqlite3StreamArgInt(ctx, argv, 1, "total partitions", &nTotal) ) return;
-  rc = sqlite3StreamTopicAddPartitions(p, zName, nTotal, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamTopicAddPartitions(p, zName, nTotal, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, nTotal);
 }
@@ -251,9 +266,14 @@ static void streamDeleteTopicFunc(sqlite3_context *ctx, int argc,
   const char *zName;
   char *zErr = 0;
   int rc;
+  int bAuto;
   STREAM_UNUSED(argc);
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  rc = sqlite3StreamTopicDelete(p, zName, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamTopicDelete(p, zName, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int(ctx, 1);
 }
@@ -271,7 +291,9 @@ static void streamProduceFunc(sqlite3_context *ctx, int argc,
   m.iTimestamp = STREAM_UNSET;
   if( (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   rc = sqlite3StreamMsgField(&m, 0, argv[1], "key", &zErr);
-  if( rc==SQLITE_OK ) rc = sqlite3StreamMsgField(&m, 1, argv[2], "value", &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamMsgField(&m, 1, argv[2], "value", &zErr);
+  }
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   if( argc>3 ){
     m.zHeaders = streamArgJson(ctx, argv, 3, "headers", 1, &bOk);
@@ -308,6 +330,7 @@ static void streamCommitFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   i64 iPart, iOffset;
   int rc;
+  int bAuto;
   if( (zGroup = sqlite3StreamArgText(ctx, argv, 0, "group id"))==0 ) return;
   if( (zTopic = sqlite3StreamArgText(ctx, argv, 1, "topic name"))==0 ) return;
   if( !sqlite3StreamArgInt(ctx, argv, 2, "partition", &iPart) ) return;
@@ -318,8 +341,12 @@ static void streamCommitFunc(sqlite3_context *ctx, int argc,
   if( argc>5 ){
     if( (zMember = sqlite3StreamArgText(ctx, argv, 5, "member id"))==0 ) return;
   }
-  rc = sqlite3StreamCommit(p, zGroup, zTopic, iPart, iOffset, zMeta, zMember,
-                           &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamCommit(p, zGroup, zTopic, iPart, iOffset, zMeta, zMember,
+        &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, iOffset);
 }

@@ -31,6 +31,7 @@ static void streamJoinFunc(sqlite3_context *ctx, int argc,
   const char *zGroup, *zMember, *zTopics, *zOpts = 0;
   char *zErr = 0, *zJson = 0;
   int rc;
+  int bAuto;
   if( (zGroup = GROUP_ARG(0))==0 ) return;
   if( (zMember = MEMBER_ARG(1))==0 ) return;
   if( (zTopics = sqlite3StreamArgText(ctx, argv, 2, "topics"))==0 ) return;
@@ -39,7 +40,11 @@ static void streamJoinFunc(sqlite3_context *ctx, int argc,
       return;
     }
   }
-  rc = sqlite3StreamJoin(p, zGroup, zMember, zTopics, zOpts, &zJson, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamJoin(p, zGroup, zMember, zTopics, zOpts, &zJson, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
@@ -52,10 +57,15 @@ static void streamHeartbeatFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   StreamMember m;
   int rc;
+  int bAuto;
   STREAM_UNUSED(argc);
   if( (zGroup = GROUP_ARG(0))==0 ) return;
   if( (zMember = MEMBER_ARG(1))==0 ) return;
-  rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, m.iGeneration);
 }
@@ -66,10 +76,15 @@ static void streamLeaveFunc(sqlite3_context *ctx, int argc,
   const char *zGroup, *zMember;
   char *zErr = 0;
   int rc;
+  int bAuto;
   STREAM_UNUSED(argc);
   if( (zGroup = GROUP_ARG(0))==0 ) return;
   if( (zMember = MEMBER_ARG(1))==0 ) return;
-  rc = sqlite3StreamLeave(p, zGroup, zMember, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamLeave(p, zGroup, zMember, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int(ctx, 1);
 }
@@ -96,10 +111,15 @@ static void streamCommitSyncFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   i64 n;
   int rc;
+  int bAuto;
   STREAM_UNUSED(argc);
   if( (zGroup = GROUP_ARG(0))==0 ) return;
   if( (zMember = MEMBER_ARG(1))==0 ) return;
-  rc = sqlite3StreamCommitSync(p, zGroup, zMember, &n, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamCommitSync(p, zGroup, zMember, &n, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, n);
 }
@@ -111,11 +131,16 @@ static void streamSeekFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   i64 iPart, iOffset;
   int rc;
+  int bAuto;
   STREAM_UNUSED(argc);
   if( (zGroup = GROUP_ARG(0))==0 ) return;
   if( (zTopic = TOPIC_ARG(1))==0 ) return;
   if( !sqlite3StreamArgInt(ctx, argv, 2, "partition", &iPart) ) return;
-  rc = sqlite3StreamSeek(p, zGroup, zTopic, iPart, argv[3], &iOffset, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamSeek(p, zGroup, zTopic, iPart, argv[3], &iOffset, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, iOffset);
 }
@@ -127,11 +152,16 @@ static void streamPauseResume(sqlite3_context *ctx, sqlite3_value **argv,
   char *zErr = 0;
   i64 iPart;
   int rc;
+  int bAuto;
   if( (zGroup = GROUP_ARG(0))==0 ) return;
   if( (zMember = MEMBER_ARG(1))==0 ) return;
   if( (zTopic = TOPIC_ARG(2))==0 ) return;
   if( !sqlite3StreamArgInt(ctx, argv, 3, "partition", &iPart) ) return;
-  rc = sqlite3StreamPause(p, zGroup, zMember, zTopic, iPart, bPause, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamPause(p, zGroup, zMember, zTopic, iPart, bPause, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int(ctx, 1);
 }
@@ -171,6 +201,7 @@ static void streamDeadLetterFunc(sqlite3_context *ctx, int argc,
   char *zErr = 0;
   i64 iPart, iOffset, iDlq;
   int rc;
+  int bAuto;
   STREAM_UNUSED(argc);
   if( (zGroup = GROUP_ARG(0))==0 ) return;
   if( (zMember = MEMBER_ARG(1))==0 ) return;
@@ -178,8 +209,12 @@ static void streamDeadLetterFunc(sqlite3_context *ctx, int argc,
   if( !sqlite3StreamArgInt(ctx, argv, 3, "partition", &iPart) ) return;
   if( !sqlite3StreamArgInt(ctx, argv, 4, "offset", &iOffset) ) return;
   if( (zReason = sqlite3StreamArgText(ctx, argv, 5, "reason"))==0 ) return;
-  rc = sqlite3StreamDeadLetter(p, zGroup, zMember, zTopic, iPart, iOffset,
-                               zReason, &iDlq, &zErr);
+  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamDeadLetter(p, zGroup, zMember, zTopic, iPart, iOffset,
+        zReason, &iDlq, &zErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, iDlq);
 }

@@ -43,6 +43,8 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "SELECT value FROM _stream_meta WHERE key=?1",
   [STREAM_STMT_TXN_ENLIST] =
   "INSERT INTO stream_txn(enlist) VALUES(0)",
+  [STREAM_STMT_WRITE_LOCK] =
+  "DELETE FROM _stream_meta WHERE key IS NULL",
   [STREAM_STMT_MEMBER_EXPIRE] =
   "DELETE FROM _stream_members WHERE group_id=?1"
   " AND (heartbeat_at + session_timeout_ms < ?2"

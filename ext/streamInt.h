@@ -46,6 +46,7 @@ enum {
   STREAM_STMT_OFFSET_UPSERT,    /* commit an offset */
   STREAM_STMT_META_GET,         /* read one _stream_meta value */
   STREAM_STMT_TXN_ENLIST,       /* INSERT INTO stream_txn: see ext/txn.c */
+  STREAM_STMT_WRITE_LOCK,       /* no-op write: take the write lock */
   STREAM_STMT_MEMBER_EXPIRE,    /* delete dead members of a group */
   STREAM_STMT_MEMBER_GET,       /* one member's settings */
   STREAM_STMT_MEMBER_BEAT,      /* record a heartbeat (and a poll) */
@@ -92,6 +93,7 @@ struct StreamCtx {
   StreamIncarnation *pIncarn;           /* Members joined on this conn */
   sqlite3 *dbAux;                       /* Read connection for long polls */
   int bPollRerun;                       /* Next long poll is a rerun (consume.c) */
+  i64 nAutoCommit;                      /* Autocommit calls committed (txn.c) */
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
@@ -144,6 +146,12 @@ void sqlite3StreamCacheSetNext(StreamCtx*, const char *zTopic, int iPart,
                                i64 iNext);
 /* Enlist in the current explicit transaction (no-op in autocommit). */
 void sqlite3StreamTxnEnlist(StreamCtx*);
+/* Run the writes of one autocommit call as one transaction that takes the
+** write lock first (no-op inside a transaction); see ext/txn.c. */
+int sqlite3StreamAutoBegin(StreamCtx*, const char *zName, int *pbOpen,
+                           int *pbStale, char **pzErr);
+int sqlite3StreamAutoEnd(StreamCtx*, const char *zName, int bOpen, int rc,
+                         char **pzErr);
 void sqlite3StreamTxnBegin(StreamCtx*);
 void sqlite3StreamTxnEnd(StreamCtx*);
 void sqlite3StreamTxnRollbackTo(StreamCtx*);
@@ -443,9 +451,11 @@ void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
 ** reused; on error pRes holds no rows.  Rows are preallocated for polls of
 ** up to STREAM_POLL_PREALLOC records. */
 #define STREAM_POLL_PREALLOC 4096
+/* bMayRerun: the poll may fail with SQLITE_SCHEMA to have sqlite3_step()
+** run its statement again with a fresh snapshot (vtab/poll.c). */
 int sqlite3StreamPoll(StreamCtx*, const char *zGroup, const char *zMember,
-                      i64 nMax, i64 nWaitMs, StreamPollResult *pRes,
-                      char **pzErr);
+                      i64 nMax, i64 nWaitMs, int bMayRerun,
+                      StreamPollResult *pRes, char **pzErr);
 /* Wait until the member has messages to poll or nWaitMs passes; *pnAvail
 ** receives the number of partitions with messages. */
 int sqlite3StreamWait(StreamCtx*, const char *zGroup, const char *zMember,

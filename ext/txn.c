@@ -20,6 +20,7 @@
 ** nothing is cached and every value is read from the database.
 */
 #include "streamInt.h"
+#include "maintain.h"
 #include <string.h>
 
 struct StreamCacheTopic {
@@ -90,6 +91,66 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
     sqlite3_step(pStmt);
     sqlite3_reset(pStmt);      /* on failure: simply no cache */
   }
+}
+
+/*
+** Autocommit calls.  Outside a transaction, each write statement the
+** extension runs inside a SQL function or a virtual table commits on its
+** own as soon as it ends (a SELECT is not a writing statement, so SQLite
+** has nothing to wait for).  A call with several writes - a poll writes
+** positions and a heartbeat, and may auto-commit offsets - would then be
+** several transactions, and a crash could keep some of them.  So such a
+** call runs inside a savepoint, which is one transaction, and takes the
+** write lock first with a no-op write, as BEGIN IMMEDIATE does, so that
+** busy_timeout applies and no later write of the call meets a lock.
+**
+** When the lock cannot be taken because the statement's snapshot is older
+** than the newest commit, SQLite answers SQLITE_BUSY_SNAPSHOT at once
+** (waiting cannot help); *pbStale is set so that a poll can have the
+** statement run again (vtab/poll.c).  p->nAutoCommit counts the
+** transactions these calls committed: a statement may be rerun only if
+** none committed since it began.
+*/
+int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
+                           int *pbStale, char **pzErr){
+  int rc;
+  *pbOpen = 0;
+  if( pbStale ) *pbStale = 0;
+  if( !sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
+  rc = sqlite3StreamSavepoint(p, zName, pbOpen, pzErr);
+  if( rc==SQLITE_OK && *pbOpen ){
+    sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_WRITE_LOCK, 0);
+    if( pStmt ){
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }else{
+      rc = sqlite3StreamNoStorage(p->db) ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if( rc!=SQLITE_OK ){
+      if( pbStale ){
+        *pbStale = sqlite3_extended_errcode(p->db)==SQLITE_BUSY_SNAPSHOT;
+      }
+      rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+      sqlite3StreamSavepointEnd(p, zName, 1, rc);
+      *pbOpen = 0;
+    }
+  }
+  return rc;
+}
+
+int sqlite3StreamAutoEnd(StreamCtx *p, const char *zName, int bOpen, int rc,
+                         char **pzErr){
+  if( !bOpen ) return rc;
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamSavepointEnd(p, zName, 1, SQLITE_OK);
+    if( rc==SQLITE_OK ){
+      p->nAutoCommit++;
+      return SQLITE_OK;
+    }
+    rc = sqlite3StreamDbErr(p->db, pzErr, rc);     /* e.g. BUSY at COMMIT */
+  }
+  sqlite3StreamSavepointEnd(p, zName, 1, rc);
+  return rc;
 }
 
 /* The transaction methods, shared by stream_txn and stream_messages. */

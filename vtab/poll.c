@@ -17,9 +17,11 @@
 ** commits); in autocommit mode it then has sqlite3_step() rerun the
 ** statement with a fresh snapshot (SQLITE_SCHEMA), so the messages come
 ** back in the same call.  Details in ext/consume.c and docs/groups.md.
-** The same rerun replaces SQLITE_BUSY_SNAPSHOT in autocommit mode: another
-** connection committed after the statement's snapshot began, so the poll's
-** first write cannot start; the rerun starts from the newest snapshot.
+** In autocommit mode a poll's writes are one transaction that takes the
+** write lock first (ext/txn.c); when that fails with SQLITE_BUSY_SNAPSHOT
+** (another connection committed after the statement's snapshot began),
+** the same rerun starts the statement again from the newest snapshot -
+** provided nothing of the statement was committed yet.
 **
 ** xBestIndex: idxNum bit i set = argument i (group_id, member_id,
 ** max_records, wait_ms) given by "=", passed to xFilter in that order.
@@ -51,6 +53,7 @@ struct StreamPollCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
   StreamPollResult res;        /* Rows of this poll */
   int iRow;                    /* Current row */
+  i64 nAutoCommit;             /* StreamCtx.nAutoCommit when opened */
 };
 
 static int streamPollConnect(sqlite3 *db, void *pAux, int argc,
@@ -113,6 +116,9 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   memset(pCur, 0, sizeof(*pCur));
   pCur->res = pTab->spare;
   memset(&pTab->spare, 0, sizeof(pTab->spare));
+  /* Cursors open when their statement starts (OP_VOpen), before anything
+  ** of it runs. */
+  pCur->nAutoCommit = pTab->pCtx->nAutoCommit;
   *ppCur = &pCur->base;
   return SQLITE_OK;
 }
@@ -182,16 +188,12 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   }
   zGroup = (const char*)sqlite3_value_text(aArg[0]);
   zMember = (const char*)sqlite3_value_text(aArg[1]);
+  /* A rerun (SQLITE_SCHEMA) is safe only if nothing this statement did
+  ** has been committed yet: in autocommit mode each poll or produce
+  ** commits its own writes, and a rerun would run them again. */
   rc = sqlite3StreamPoll(pTab->pCtx, zGroup, zMember, nMax, nWait,
+                         pCur->nAutoCommit==pTab->pCtx->nAutoCommit,
                          &pCur->res, &zErr);
-  if( rc==SQLITE_BUSY && sqlite3_get_autocommit(pTab->pCtx->db)
-   && sqlite3_extended_errcode(pTab->pCtx->db)==SQLITE_BUSY_SNAPSHOT ){
-    /* In autocommit mode, another connection committed between the start
-    ** of this statement's snapshot and the poll's first write: nothing is
-    ** written yet, so have sqlite3_step() rerun the statement with a fresh
-    ** snapshot instead of failing. */
-    rc = SQLITE_SCHEMA;
-  }
   if( rc ){
     sqlite3_free(cur->pVtab->zErrMsg);
     cur->pVtab->zErrMsg = zErr;
