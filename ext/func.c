@@ -79,7 +79,9 @@ int sqlite3StreamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
   }
   if( eType==SQLITE_FLOAT ){
     double r = sqlite3_value_double(argv[iArg]);
-    if( r==(double)(i64)r && r>-9.2e18 && r<9.2e18 ){
+    /* Range first: converting an out-of-range real (or NaN) to i64 is
+    ** undefined behaviour. */
+    if( r>-9.2e18 && r<9.2e18 && r==(double)(i64)r ){
       *pi = (i64)r;
       return 1;
     }
