@@ -64,7 +64,15 @@ const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
     return 0;
   }
   z = (const char*)sqlite3_value_text(argv[iArg]);
-  if( z==0 ) sqlite3_result_error_nomem(ctx);
+  if( z==0 ){
+    sqlite3_result_error_nomem(ctx);
+  }else if( (int)strlen(z)!=sqlite3_value_bytes(argv[iArg]) ){
+    /* Names and JSON are used as C strings: "a\0b" would silently be "a". */
+    char *zErr = sqlite3_mprintf(STREAM_ERR "%s must not contain NUL bytes",
+                                 zWhat);
+    sqlite3StreamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+    z = 0;
+  }
   return z;
 }
 
