@@ -72,6 +72,10 @@ const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
                                  zWhat);
     sqlite3StreamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
     z = 0;
+  }else if( !sqlite3StreamUtf8Check(z, strlen(z)) ){
+    char *zErr = sqlite3_mprintf(STREAM_ERR "%s is not valid UTF-8", zWhat);
+    sqlite3StreamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+    z = 0;
   }
   return z;
 }

@@ -53,6 +53,10 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
         "stream_offsets: group_id, topic and metadata must not contain NUL"
         " bytes");
   }
+  if( !sqlite3StreamUtf8Check(zGroup, strlen(zGroup)) ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+                            "stream_offsets: group_id is not valid UTF-8");
+  }
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
     return sqlite3StreamCommit(p, zGroup, zTopic,
                                sqlite3_value_int64(argv[4]),
