@@ -62,6 +62,22 @@ int sqlite3StreamStoreUrlCheck(const char *zUrl, char **pzErr){
   const char *zPath;
   size_t i;
   if( zUrl==0 || strncmp(zUrl, "file://", 7)!=0 || zUrl[7]!='/' ){
+    /* Never echo credentials: "s3://KEY:SECRET@host/b" is shown as
+    ** "s3://(credentials removed)@host/b". */
+    const char *zAuth = zUrl ? strstr(zUrl, "://") : 0;
+    const char *zAt = 0;
+    if( zAuth ){
+      size_t nAuth;
+      zAuth += 3;
+      nAuth = strcspn(zAuth, "/");
+      for(i=0; i<nAuth; i++) if( zAuth[i]=='@' ) zAt = &zAuth[i];
+    }
+    if( zAt ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "invalid warm.store URL \"%.*s(credentials removed)%s\": expected"
+          " file:///absolute/path (the only store this build supports)",
+          (int)(zAuth-zUrl), zUrl, zAt);
+    }
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "invalid warm.store URL \"%s\": expected file:///absolute/path"
         " (the only store this build supports)", zUrl ? zUrl : "");
