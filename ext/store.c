@@ -133,7 +133,7 @@ int sqlite3StreamStoreKeyCheck(const char *zKey, char **pzErr){
 }
 
 /* SQLITE_OK if no directory of zKey below the root (ROOT/a, ROOT/a/b, ...
-** for key "a/b/c") is a symbolic link or a non-directory: a link planted
+** for key "a/b/c") is a symbolic link: a link planted
 ** inside the store must not lead reads, writes or deletes outside it.
 ** (The key itself is checked with sqlite3StreamStoreKeyCheck() first; its
 ** last component is opened with O_NOFOLLOW.) */
@@ -148,11 +148,10 @@ static int streamLocalNoLink(StreamLocalStore *p, const char *zKey,
       zSlash=strchr(zSlash+1, '/')){
     *zSlash = 0;
     if( lstat(z, &st)!=0 ) break;   /* Missing: nothing below it exists */
-    if( !S_ISDIR(st.st_mode) ){
+    if( S_ISLNK(st.st_mode) ){
       rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
-          "warm segment location \"%s\": %s is %s, not a directory of the"
-          " store (refusing to follow it)", zKey, z,
-          S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
+          "warm segment location \"%s\": %s is a symbolic link, not a"
+          " directory of the store (refusing to follow it)", zKey, z);
       break;
     }
     *zSlash = '/';
