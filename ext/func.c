@@ -64,7 +64,19 @@ const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
     return 0;
   }
   z = (const char*)sqlite3_value_text(argv[iArg]);
-  if( z==0 ) sqlite3_result_error_nomem(ctx);
+  if( z==0 ){
+    sqlite3_result_error_nomem(ctx);
+  }else if( (int)strlen(z)!=sqlite3_value_bytes(argv[iArg]) ){
+    /* Names and JSON are used as C strings: "a\0b" would silently be "a". */
+    char *zErr = sqlite3_mprintf(STREAM_ERR "%s must not contain NUL bytes",
+                                 zWhat);
+    sqlite3StreamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+    z = 0;
+  }else if( !sqlite3StreamUtf8Check(z, strlen(z)) ){
+    char *zErr = sqlite3_mprintf(STREAM_ERR "%s is not valid UTF-8", zWhat);
+    sqlite3StreamResultErr(ctx, zErr ? SQLITE_MISMATCH : SQLITE_NOMEM, zErr);
+    z = 0;
+  }
   return z;
 }
 
@@ -79,7 +91,9 @@ int sqlite3StreamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
   }
   if( eType==SQLITE_FLOAT ){
     double r = sqlite3_value_double(argv[iArg]);
-    if( r==(double)(i64)r && r>-9.2e18 && r<9.2e18 ){
+    /* Range first: converting an out-of-range real (or NaN) to i64 is
+    ** undefined behaviour. */
+    if( r>-9.2e18 && r<9.2e18 && r==(double)(i64)r ){
       *pi = (i64)r;
       return 1;
     }

@@ -447,3 +447,34 @@ void sqlite3StreamJsonQuote(sqlite3_str *p, const char *z, int n){
   if( n>iStart ) sqlite3_str_append(p, z+iStart, n-iStart);
   sqlite3_str_appendchar(p, 1, '"');
 }
+
+/*
+** True if the n bytes at z are valid UTF-8: no stray continuation byte,
+** no truncated or overlong sequence, no surrogate, nothing above
+** U+10FFFF.  NUL bytes are valid.
+*/
+int sqlite3StreamUtf8Check(const char *z, size_t n){
+  const u8 *a = (const u8*)z;
+  size_t i = 0;
+  while( i<n ){
+    u8 c = a[i];
+    size_t k, len;
+    uint32_t cp;
+    if( c<0x80 ){ i++; continue; }
+    if( c>=0xc2 && c<=0xdf ){ len = 2; cp = c & 0x1f; }
+    else if( c>=0xe0 && c<=0xef ){ len = 3; cp = c & 0x0f; }
+    else if( c>=0xf0 && c<=0xf4 ){ len = 4; cp = c & 0x07; }
+    else return 0;
+    if( n-i<len ) return 0;
+    for(k=1; k<len; k++){
+      if( (a[i+k] & 0xc0)!=0x80 ) return 0;
+      cp = (cp<<6) | (a[i+k] & 0x3f);
+    }
+    if( (len==3 && cp<0x800) || (len==4 && (cp<0x10000 || cp>0x10ffff))
+     || (cp>=0xd800 && cp<=0xdfff) ){
+      return 0;
+    }
+    i += len;
+  }
+  return 1;
+}

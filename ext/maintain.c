@@ -712,8 +712,12 @@ static void streamMntStatusFunc(sqlite3_context *ctx, int argc,
 static void streamMntVfsDefaultFunc(sqlite3_context *ctx, int argc,
                                     sqlite3_value **argv){
   const char *zName;
+  i64 bOn = 0;
   STREAM_UNUSED(argc);
-  zName = sqlite3StreamVfsDefault(sqlite3_value_int(argv[0])!=0);
+  if( !sqlite3StreamArgInt(ctx, argv, 0, "stream_vfs_default(on): on", &bOn) ){
+    return;
+  }
+  zName = sqlite3StreamVfsDefault(bOn!=0);
   if( zName==0 ){
     sqlite3_result_error(ctx, STREAM_ERR "the stream VFS is not registered",
                          -1);

@@ -85,6 +85,11 @@ int sqlite3StreamMsgField(StreamMsg *pMsg, int bValue, sqlite3_value *pVal,
       n = sqlite3_value_bytes(pVal);
       eType = STREAM_TYPE_TEXT;
       if( pData==0 ) return SQLITE_NOMEM;
+      if( !bValue && !sqlite3StreamUtf8Check(pData, (size_t)n) ){
+        /* The key is quoted into JSON (CDC events): bytes go in a BLOB. */
+        return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+            "%s is TEXT but not valid UTF-8 (use a BLOB for raw bytes)", zWhat);
+      }
       break;
     case SQLITE_BLOB:
       pData = sqlite3_value_blob(pVal);

@@ -13,8 +13,10 @@
 ** rename it over the final name, fsync the directory.  A crash before the
 ** rename leaves only the ".tmp" file; after it, a complete file.  Keys
 ** are checked (sqlite3StreamStoreKeyCheck) before any path is built, so
-** nothing outside ROOT is ever opened, written or removed; symbolic links
-** met while listing are skipped.
+** nothing outside ROOT is ever opened, written or removed; a directory
+** of a key that is a symbolic link is refused (streamLocalNoLink), the
+** last component is never followed (O_NOFOLLOW), and symbolic links met
+** while listing are skipped.
 */
 #ifndef _XOPEN_SOURCE
 # define _XOPEN_SOURCE 700
@@ -68,6 +70,22 @@ int sqlite3StreamStoreUrlCheck(const char *zUrl, char **pzErr){
   const char *zPath;
   size_t i;
   if( zUrl==0 || strncmp(zUrl, "file://", 7)!=0 || zUrl[7]!='/' ){
+    /* Never echo credentials: "s3://KEY:SECRET@host/b" is shown as
+    ** "s3://(credentials removed)@host/b". */
+    const char *zAuth = zUrl ? strstr(zUrl, "://") : 0;
+    const char *zAt = 0;
+    if( zAuth ){
+      size_t nAuth;
+      zAuth += 3;
+      nAuth = strcspn(zAuth, "/");
+      for(i=0; i<nAuth; i++) if( zAuth[i]=='@' ) zAt = &zAuth[i];
+    }
+    if( zAt ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "invalid warm.store URL \"%.*s(credentials removed)%s\": expected"
+          " file:///absolute/path (the only store this build supports)",
+          (int)(zAuth-zUrl), zUrl, zAt);
+    }
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "invalid warm.store URL \"%s\": expected file:///absolute/path"
         " (the only store this build supports)", zUrl ? zUrl : "");
@@ -122,6 +140,34 @@ int sqlite3StreamStoreKeyCheck(const char *zKey, char **pzErr){
       zKey ? zKey : "");
 }
 
+/* SQLITE_OK if no directory of zKey below the root (ROOT/a, ROOT/a/b, ...
+** for key "a/b/c") is a symbolic link: a link planted
+** inside the store must not lead reads, writes or deletes outside it.
+** (The key itself is checked with sqlite3StreamStoreKeyCheck() first; its
+** last component is opened with O_NOFOLLOW.) */
+static int streamLocalNoLink(StreamLocalStore *p, const char *zKey,
+                             char **pzErr){
+  char *z = sqlite3_mprintf("%s/%s", p->zRoot, zKey);
+  char *zSlash;
+  int rc = SQLITE_OK;
+  struct stat st;
+  if( z==0 ) return SQLITE_NOMEM;
+  for(zSlash=strchr(z+strlen(p->zRoot)+1, '/'); zSlash;
+      zSlash=strchr(zSlash+1, '/')){
+    *zSlash = 0;
+    if( lstat(z, &st)!=0 ) break;   /* Missing: nothing below it exists */
+    if( S_ISLNK(st.st_mode) ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
+          "warm segment location \"%s\": %s is a symbolic link, not a"
+          " directory of the store (refusing to follow it)", zKey, z);
+      break;
+    }
+    *zSlash = '/';
+  }
+  sqlite3_free(z);
+  return rc;
+}
+
 /* ROOT/zKey as a new string, or NULL on OOM. */
 static char *streamLocalPath(StreamLocalStore *p, const char *zKey){
   return sqlite3_mprintf("%s/%s", p->zRoot, zKey);
@@ -171,6 +217,7 @@ static int streamLocalPutBegin(StreamStore *pStore, const char *zKey,
   int rc;
   *pp = 0;
   rc = sqlite3StreamStoreKeyCheck(zKey, pzErr);
+  if( rc==SQLITE_OK ) rc = streamLocalNoLink(p, zKey, pzErr);
   if( rc ) return rc;
   pUp = sqlite3_malloc64(sizeof(*pUp));
   if( pUp==0 ) return SQLITE_NOMEM;
@@ -183,7 +230,10 @@ static int streamLocalPutBegin(StreamStore *pStore, const char *zKey,
   if( pUp->zPath==0 || pUp->zTmp==0 ){ rc = SQLITE_NOMEM; goto fail; }
   rc = streamLocalMkdirs(p, pUp->zPath, pzErr);
   if( rc ) goto fail;
-  pUp->fd = open(pUp->zTmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644);
+  rc = streamLocalNoLink(p, zKey, pzErr);   /* Again, after the mkdirs */
+  if( rc ) goto fail;
+  pUp->fd = open(pUp->zTmp, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC|O_NOFOLLOW,
+                 0644);
   if( pUp->fd<0 ){
     rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
         "cannot create warm segment file %s: %s", pUp->zTmp, strerror(errno));
@@ -303,6 +353,7 @@ static int streamLocalOpen(StreamStore *pStore, const char *zKey,
   int rc;
   *pp = 0;
   rc = sqlite3StreamStoreKeyCheck(zKey, pzErr);
+  if( rc==SQLITE_OK ) rc = streamLocalNoLink(p, zKey, pzErr);
   if( rc ) return rc;
   pF = sqlite3_malloc64(sizeof(*pF));
   if( pF==0 ) return SQLITE_NOMEM;
@@ -447,6 +498,7 @@ static int streamLocalDelete(StreamStore *pStore, const char *zKey,
   StreamLocalStore *p = (StreamLocalStore*)pStore;
   char *zPath, *zSlash;
   int rc = sqlite3StreamStoreKeyCheck(zKey, pzErr);
+  if( rc==SQLITE_OK ) rc = streamLocalNoLink(p, zKey, pzErr);
   if( rc ) return rc;
   zPath = streamLocalPath(p, zKey);
   if( zPath==0 ) return SQLITE_NOMEM;

@@ -591,6 +591,11 @@ int sqlite3StreamJsonCheck(const char *z, size_t n);
 ** sqlite3_str, with quotes and escapes. */
 void sqlite3StreamJsonQuote(sqlite3_str *p, const char *z, int n);
 
+/* True if the n bytes at z are valid UTF-8 (NUL bytes allowed).  TEXT
+** keys and names are checked with it: they end up in JSON (CDC events,
+** join results), which must stay valid. */
+int sqlite3StreamUtf8Check(const char *z, size_t n);
+
 /**************************************************************************
 ** Interface to code in ext/codec.c
 */

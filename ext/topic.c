@@ -54,6 +54,20 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   rc = sqlite3_step(pStmt);
   if( rc==SQLITE_ROW ){
+    i64 nPart = sqlite3_column_int64(pStmt, 0);
+    int eTs = sqlite3_column_int(pStmt, 2);
+    int eCodec = sqlite3_column_int(pStmt, 3);
+    int eCleanup = sqlite3_column_int(pStmt, 4);
+    /* The row drives array indexes and divisions: refuse a damaged one
+    ** (a direct edit of _stream_topics) instead of trusting it. */
+    if( nPart<1 || nPart>STREAM_MAX_PARTITIONS
+     || eTs<0 || eTs>1 || eCodec<0 || eCodec>2 || eCleanup<1 || eCleanup>3 ){
+      sqlite3_reset(pStmt);
+      return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+          "topic %s is damaged in _stream_topics: partitions %lld (1..%d),"
+          " timestamp_type %d, compression %d, cleanup %d", zTopic, nPart,
+          STREAM_MAX_PARTITIONS, eTs, eCodec, eCleanup);
+    }
     pT->nPartition = sqlite3_column_int(pStmt, 0);
     pT->maxMessageBytes = sqlite3_column_int64(pStmt, 1);
     pT->eTimestampType = sqlite3_column_int(pStmt, 2);

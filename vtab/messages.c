@@ -840,6 +840,10 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   }
   zTopic = (const char*)sqlite3_value_text(aCol[MSG_COL_TOPIC]);
   if( zTopic==0 ) return SQLITE_NOMEM;
+  if( (int)strlen(zTopic)!=sqlite3_value_bytes(aCol[MSG_COL_TOPIC]) ){
+    sqlite3StreamVtabErr(pVtab, "topic name must not contain NUL bytes");
+    return SQLITE_CONSTRAINT;
+  }
   memset(&m, 0, sizeof(m));
   m.iPartition = STREAM_UNSET;
   m.iTimestamp = STREAM_UNSET;

@@ -17,6 +17,7 @@
 ** database's triggers and views must not reach this table.
 */
 #include "streamInt.h"
+#include <string.h>
 
 /* xUpdate: argv[0] old rowid (NULL for INSERT), argv[1] new rowid,
 ** argv[2..7] the columns; argc==1 for DELETE. */
@@ -44,6 +45,18 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
   zGroup = (const char*)sqlite3_value_text(argv[2]);
   zTopic = (const char*)sqlite3_value_text(argv[3]);
   zMeta = (const char*)sqlite3_value_text(argv[6]);
+  if( zGroup==0 || zTopic==0 ) return SQLITE_NOMEM;
+  if( (int)strlen(zGroup)!=sqlite3_value_bytes(argv[2])
+   || (int)strlen(zTopic)!=sqlite3_value_bytes(argv[3])
+   || (zMeta && (int)strlen(zMeta)!=sqlite3_value_bytes(argv[6])) ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+        "stream_offsets: group_id, topic and metadata must not contain NUL"
+        " bytes");
+  }
+  if( !sqlite3StreamUtf8Check(zGroup, strlen(zGroup)) ){
+    return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
+                            "stream_offsets: group_id is not valid UTF-8");
+  }
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
     return sqlite3StreamCommit(p, zGroup, zTopic,
                                sqlite3_value_int64(argv[4]),
