@@ -188,6 +188,18 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   }
   zGroup = (const char*)sqlite3_value_text(aArg[0]);
   zMember = (const char*)sqlite3_value_text(aArg[1]);
+  if( zGroup==0 || zMember==0 ) return SQLITE_NOMEM;
+  for(i=0; i<2; i++){
+    const char *z = i ? zMember : zGroup;
+    size_t n = strlen(z);
+    if( (int)n!=sqlite3_value_bytes(aArg[i]) || !sqlite3StreamUtf8Check(z, n) ){
+      /* "a\0b" would be read as "a": refuse, as the SQL functions do. */
+      sqlite3StreamVtabErr(cur->pVtab, "stream_poll: %s %s", i ? "member"
+          : "group", (int)n!=sqlite3_value_bytes(aArg[i])
+          ? "must not contain NUL bytes" : "is not valid UTF-8");
+      return SQLITE_ERROR;
+    }
+  }
   /* A rerun (SQLITE_SCHEMA) is safe only if nothing this statement did
   ** has been committed yet: in autocommit mode each poll or produce
   ** commits its own writes, and a rerun would run them again. */
