@@ -213,8 +213,10 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   sqlite3_bind_int(pIns, 8, attrs);
   sqlite3_step(pIns);
   rc = sqlite3_reset(pIns);
+  /* The message first: a successful bind clears the connection's error. */
+  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
   sqlite3_bind_null(pIns, 5);   /* release the compressed buffer now */
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( rc ) return rc;
   sqlite3StreamCacheSetNext(p, zTopic, (int)pMsg->iPartition, iOffset+1);
   *piOffset = iOffset;
   return SQLITE_OK;

@@ -1111,7 +1111,8 @@ static void streamTierFunc(sqlite3_context *ctx, int argc,
       sqlite3_result_error_nomem(ctx);
     }else{
       sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-      if( rc==SQLITE_BUSY || rc==SQLITE_FULL || (rc&0xff)==SQLITE_IOERR ){
+      if( (rc&0xff)==SQLITE_BUSY || rc==SQLITE_FULL
+       || (rc&0xff)==SQLITE_IOERR ){
         sqlite3_result_error_code(ctx, rc);
       }
     }
