@@ -84,7 +84,13 @@ switch -- $mode {
   consume {
     lassign $args group member topic total deferred
     set opts {{"auto.offset.reset":"earliest","enable.auto.commit":false,"session.timeout.ms":60000}}
-    retry { db eval { SELECT stream_join($group, $member, json_array($topic), $opts) } }
+    # Group calls in autocommit mode are several transactions (see
+    # docs/reliability.md): join and leave run in BEGIN IMMEDIATE.
+    retry {
+      db eval { BEGIN IMMEDIATE }
+      db eval { SELECT stream_join($group, $member, json_array($topic), $opts) }
+      db eval { COMMIT }
+    }
     set end [expr {[clock milliseconds] + 120000}]
     while {[clock milliseconds] < $end} {
       set ids [retry {
@@ -108,7 +114,11 @@ switch -- $mode {
       if {$n >= $total} break
       after 5
     }
-    retry { db eval { SELECT stream_leave($group, $member) } }
+    retry {
+      db eval { BEGIN IMMEDIATE }
+      db eval { SELECT stream_leave($group, $member) }
+      db eval { COMMIT }
+    }
   }
 }
 puts $ack "B $nBusy"
