@@ -35,8 +35,8 @@ void sqlite3StreamResultErr(sqlite3_context *ctx, int rc, char *zErr){
     sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
     /* Keep SQLITE_ERROR for ordinary failures so that messages reach the
     ** caller unchanged; pass I/O, busy and constraint codes through. */
-    if( rc==SQLITE_BUSY || rc==SQLITE_LOCKED || rc==SQLITE_FULL
-     || (rc&0xff)==SQLITE_IOERR || rc==SQLITE_TOOBIG ){
+    if( (rc&0xff)==SQLITE_BUSY || (rc&0xff)==SQLITE_LOCKED
+     || rc==SQLITE_FULL || (rc&0xff)==SQLITE_IOERR || rc==SQLITE_TOOBIG ){
       sqlite3_result_error_code(ctx, rc);
     }
   }

@@ -601,8 +601,8 @@ static void streamMntResultErr(sqlite3_context *ctx, int rc, char *zErr){
     sqlite3_result_error_nomem(ctx);
   }else{
     sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    if( rc==SQLITE_BUSY || rc==SQLITE_LOCKED || rc==SQLITE_FULL
-     || (rc&0xff)==SQLITE_IOERR ){
+    if( (rc&0xff)==SQLITE_BUSY || (rc&0xff)==SQLITE_LOCKED
+     || rc==SQLITE_FULL || (rc&0xff)==SQLITE_IOERR ){
       sqlite3_result_error_code(ctx, rc);
     }
   }

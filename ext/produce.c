@@ -218,8 +218,10 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   sqlite3_bind_int(pIns, 8, attrs);
   sqlite3_step(pIns);
   rc = sqlite3_reset(pIns);
+  /* The message first: a successful bind clears the connection's error. */
+  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
   sqlite3_bind_null(pIns, 5);   /* release the compressed buffer now */
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( rc ) return rc;
   sqlite3StreamCacheSetNext(p, zTopic, (int)pMsg->iPartition, iOffset+1);
   *piOffset = iOffset;
   return SQLITE_OK;
@@ -443,8 +445,66 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
-int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
-                         i64 *piPartition, i64 *piOffset, char **pzErr){
+/*
+** Autocommit calls.  Outside a transaction, each statement this file runs
+** would commit on its own (SQLite commits a nested write statement as
+** soon as no other writing statement is active, and SELECT
+** stream_produce() is not one): the message, its producer sequence, its
+** CDC event and the messages of a batch would be separate transactions,
+** so a crash could keep some and lose others, and the high watermark read
+** before the insert could be stale by the time the insert takes the write
+** lock (a UNIQUE constraint error under concurrency instead of
+** SQLITE_BUSY).  So an autocommit call runs inside a savepoint (one
+** transaction) that first takes the write lock with a no-op write, as
+** BEGIN IMMEDIATE does, so that busy_timeout applies.  Inside a
+** transaction, inside a writing statement (INSERT INTO stream_messages),
+** and on a topic with backpressure.policy block, nothing is added.
+*/
+static int streamProduceBegin(StreamCtx *p, const char *zTopic,
+                              int *pbOpen, char **pzErr){
+  StreamTopic t;
+  int rc;
+  *pbOpen = 0;
+  if( !sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
+  /* backpressure.policy block waits for consumers outside any transaction
+  ** (streamBackpressure): such a topic keeps the statement-by-statement
+  ** behaviour.  A missing topic is reported by the caller. */
+  if( sqlite3StreamTopicGet(p, zTopic, &t, 0)!=SQLITE_OK
+   || (t.backpressureMaxLag>=0 && t.backpressureBlockMs>=0) ){
+    return SQLITE_OK;
+  }
+  rc = sqlite3StreamSavepoint(p, "stream_produce", pbOpen, pzErr);
+  if( rc==SQLITE_OK && *pbOpen ){
+    rc = sqlite3_exec(p->db, "DELETE FROM _stream_meta WHERE key IS NULL",
+                      0, 0, 0);
+    if( rc!=SQLITE_OK ){
+      /* No storage tables yet: the caller reports the missing topic. */
+      int bNone = sqlite3StreamNoStorage(p->db);
+      rc = bNone ? SQLITE_OK : sqlite3StreamDbErr(p->db, pzErr, rc);
+      sqlite3_exec(p->db, "ROLLBACK TO stream_produce;"
+                          " RELEASE stream_produce", 0, 0, 0);
+      *pbOpen = 0;
+    }
+  }
+  return rc;
+}
+
+static int streamProduceEnd(StreamCtx *p, int bOpen, int rc, char **pzErr){
+  if( !bOpen ) return rc;
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_exec(p->db, "RELEASE stream_produce", 0, 0, 0);
+    if( rc==SQLITE_OK ) return SQLITE_OK;
+    rc = sqlite3StreamDbErr(p->db, pzErr, rc);   /* e.g. BUSY at COMMIT */
+  }
+  sqlite3_exec(p->db, "ROLLBACK TO stream_produce; RELEASE stream_produce",
+               0, 0, 0);
+  sqlite3StreamCacheClear(p);
+  return rc;
+}
+
+static int streamProduceOne(StreamCtx *p, const char *zTopic,
+                            StreamMsg *pMsg, i64 *piPartition,
+                            i64 *piOffset, char **pzErr){
   StreamTopic t;
   int rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamMsgCheck(p, zTopic, &t, pMsg, pzErr);
@@ -481,7 +541,7 @@ struct StreamBatchMsg {
   char *zBuf;                  /* Owned copies of key, value, headers */
 };
 
-int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
+static int streamProduceBatch(StreamCtx *p, const char *zTopic,
                               const char *zJson, i64 *pnProduced,
                               char **pzErr){
   StreamTopic t;
@@ -652,5 +712,29 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
   sqlite3_finalize(pStmt);
   for(i=0; i<nMsg; i++) sqlite3_free(aMsg[i].zBuf);
   sqlite3_free(aMsg);
+  return rc;
+}
+
+int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
+                         i64 *piPartition, i64 *piOffset, char **pzErr){
+  int bOpen;
+  int rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = streamProduceOne(p, zTopic, pMsg, piPartition, piOffset, pzErr);
+  }
+  return streamProduceEnd(p, bOpen, rc, pzErr);
+}
+
+int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
+                              const char *zJson, i64 *pnProduced,
+                              char **pzErr){
+  int bOpen;
+  int rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
+  *pnProduced = 0;
+  if( rc==SQLITE_OK ){
+    rc = streamProduceBatch(p, zTopic, zJson, pnProduced, pzErr);
+  }
+  rc = streamProduceEnd(p, bOpen, rc, pzErr);
+  if( rc ) *pnProduced = 0;
   return rc;
 }

@@ -586,11 +586,17 @@ static void streamTierKeysAdd(StreamTierKeys *pK, const char *zKey){
   pK->nKey++;
 }
 
-/* Delete every listed object (failures leave orphans: no error). */
-static void streamTierKeysDelete(StreamStore *pStore, StreamTierKeys *pK){
+/* Delete every listed object (failures leave orphans: no error) if
+** bDelete, else only forget them.  Callers pass bDelete only when no
+** enclosing transaction holds uncommitted changes: inside one (BEGIN ...
+** stream_maintain() ... COMMIT, or INSERT ... SELECT stream_tier()) a
+** ROLLBACK or a crash would bring back segment rows naming deleted files.
+** Files left alone are orphans for a later sweep. */
+static void streamTierKeysDelete(StreamStore *pStore, StreamTierKeys *pK,
+                                 int bDelete){
   int i;
   for(i=0; i<pK->nKey; i++){
-    pStore->pMethods->xDelete(pStore, pK->azKey[i], 0);
+    if( bDelete ) pStore->pMethods->xDelete(pStore, pK->azKey[i], 0);
     sqlite3_free(pK->azKey[i]);
   }
   sqlite3_free(pK->azKey);
@@ -661,7 +667,9 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
     sqlite3_free(zSql);
     if( rc==SQLITE_OK ){
       pStats->nExpired += keys.nKey;
-      streamTierKeysDelete(pStore, &keys);
+      /* Committed unless an enclosing transaction is still open. */
+      streamTierKeysDelete(pStore, &keys,
+                           sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE);
     }
   }
   for(; keys.nKey>0; keys.nKey--) sqlite3_free(keys.azKey[keys.nKey-1]);
@@ -740,6 +748,9 @@ static int streamTierSweep(StreamCtx *p, StreamStore *pStore,
   StreamTierSweep s;
   char *zPrefix = 0;
   int rc, bSp = 0;
+  /* Under the write lock taken below, only this sweep's own changes are
+  ** uncommitted, unless an enclosing transaction already wrote. */
+  int bOuter = sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE;
   memset(&s, 0, sizeof(s));
   s.p = p;
   rc = streamTierBegin(p, &bSp, pzErr);       /* the write lock */
@@ -764,7 +775,7 @@ static int streamTierSweep(StreamCtx *p, StreamStore *pStore,
   sqlite3_finalize(s.pFind);
   if( rc==SQLITE_OK ){
     pStats->nOrphan += s.keys.nKey;
-    streamTierKeysDelete(pStore, &s.keys);
+    streamTierKeysDelete(pStore, &s.keys, bOuter);
   }
   for(; s.keys.nKey>0; s.keys.nKey--) sqlite3_free(s.keys.azKey[s.keys.nKey-1]);
   sqlite3_free(s.keys.azKey);
@@ -1855,7 +1866,8 @@ static void streamTierFunc(sqlite3_context *ctx, int argc,
       sqlite3_result_error_nomem(ctx);
     }else{
       sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-      if( rc==SQLITE_BUSY || rc==SQLITE_FULL || (rc&0xff)==SQLITE_IOERR ){
+      if( (rc&0xff)==SQLITE_BUSY || rc==SQLITE_FULL
+       || (rc&0xff)==SQLITE_IOERR ){
         sqlite3_result_error_code(ctx, rc);
       }
     }

@@ -16,7 +16,9 @@
 # STREAM_SRCDIR, STREAM_BUILDDIR, STREAM_TCLSH, STREAM_UNIT_TESTS (paths
 # relative to the build dir), STREAM_SANITIZE (runtimes to LD_PRELOAD into
 # tclsh when the build uses sanitizers), STREAM_TIMEOUT (seconds per
-# file, default 900).
+# file, default 900), STREAM_VALGRIND (a command prefix, e.g. "valgrind
+# --error-exitcode=23 ...", for the tclsh children and unit tests: make
+# soak).
 
 set testdir [file dirname [file normalize [info script]]]
 proc envget {name {default ""}} {
@@ -68,6 +70,7 @@ if {$san ne ""} {
 foreach v {LD_PRELOAD ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS} {
   unset -nocomplain ::env($v)
 }
+set valgrind [envget STREAM_VALGRIND]
 set timeoutCmd [list]
 if {[auto_execok timeout] ne ""} {
   set timeoutCmd [list timeout -k 10 $timeout]
@@ -142,7 +145,7 @@ set t0 [clock milliseconds]
 cd $builddir
 foreach t $aTest {
   set label [file tail $t]
-  tally $label [run_child $label [list $tclsh [file join $testdir runtest.tcl] $t] $aChildEnv]
+  tally $label [run_child $label [list {*}$valgrind $tclsh [file join $testdir runtest.tcl] $t] $aChildEnv]
 }
 foreach u $aUnit {
   set exe [file join $builddir $u]
@@ -152,7 +155,7 @@ foreach u $aUnit {
     tally $label {0 1 missing}
     continue
   }
-  tally $label [run_child $label [list $exe] $aUnitEnv]
+  tally $label [run_child $label [list {*}$valgrind $exe] $aUnitEnv]
 }
 if {[llength $aFailed]} {
   puts "Failed: $aFailed"

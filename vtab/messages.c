@@ -907,7 +907,7 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   if( rc ){
     sqlite3_free(pVtab->zErrMsg);
     pVtab->zErrMsg = zErr;
-    return (rc==SQLITE_NOMEM || rc==SQLITE_BUSY || rc==SQLITE_FULL
+    return (rc==SQLITE_NOMEM || (rc&0xff)==SQLITE_BUSY || rc==SQLITE_FULL
             || (rc&0xff)==SQLITE_IOERR) ? rc : SQLITE_CONSTRAINT;
   }
   *pRowid = iOffset;
