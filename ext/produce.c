@@ -463,7 +463,6 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
 static int streamProduceBegin(StreamCtx *p, const char *zTopic,
                               int *pbOpen, char **pzErr){
   StreamTopic t;
-  int rc;
   *pbOpen = 0;
   if( !sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
   /* backpressure.policy block waits for consumers outside any transaction
@@ -473,33 +472,11 @@ static int streamProduceBegin(StreamCtx *p, const char *zTopic,
    || (t.backpressureMaxLag>=0 && t.backpressureBlockMs>=0) ){
     return SQLITE_OK;
   }
-  rc = sqlite3StreamSavepoint(p, "stream_produce", pbOpen, pzErr);
-  if( rc==SQLITE_OK && *pbOpen ){
-    rc = sqlite3_exec(p->db, "DELETE FROM _stream_meta WHERE key IS NULL",
-                      0, 0, 0);
-    if( rc!=SQLITE_OK ){
-      /* No storage tables yet: the caller reports the missing topic. */
-      int bNone = sqlite3StreamNoStorage(p->db);
-      rc = bNone ? SQLITE_OK : sqlite3StreamDbErr(p->db, pzErr, rc);
-      sqlite3_exec(p->db, "ROLLBACK TO stream_produce;"
-                          " RELEASE stream_produce", 0, 0, 0);
-      *pbOpen = 0;
-    }
-  }
-  return rc;
+  return sqlite3StreamAutoBegin(p, "stream_produce", pbOpen, 0, pzErr);
 }
 
 static int streamProduceEnd(StreamCtx *p, int bOpen, int rc, char **pzErr){
-  if( !bOpen ) return rc;
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_exec(p->db, "RELEASE stream_produce", 0, 0, 0);
-    if( rc==SQLITE_OK ) return SQLITE_OK;
-    rc = sqlite3StreamDbErr(p->db, pzErr, rc);   /* e.g. BUSY at COMMIT */
-  }
-  sqlite3_exec(p->db, "ROLLBACK TO stream_produce; RELEASE stream_produce",
-               0, 0, 0);
-  sqlite3StreamCacheClear(p);
-  return rc;
+  return sqlite3StreamAutoEnd(p, "stream_produce", bOpen, rc, pzErr);
 }
 
 static int streamProduceOne(StreamCtx *p, const char *zTopic,

@@ -1819,12 +1819,10 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
     *pnRemoved = nRemoved;
     /* Committed (autocommit): the replaced files can go now.  Inside the
     ** caller's transaction they stay until the orphan sweep. */
-    if( sqlite3_get_autocommit(p->db) ){
-      streamTierKeysDelete(pStore, &oldKeys);
-    }
+    streamTierKeysDelete(pStore, &oldKeys, sqlite3_get_autocommit(p->db));
   }else{
     /* Not recorded: the new files go rather than stay as orphans. */
-    streamTierKeysDelete(pStore, &newKeys);
+    streamTierKeysDelete(pStore, &newKeys, 1);
   }
   for(i=0; i<oldKeys.nKey; i++) sqlite3_free(oldKeys.azKey[i]);
   sqlite3_free(oldKeys.azKey);
