@@ -53,6 +53,12 @@ int sqlite3StreamMntPrepare(StreamCtx *p, const char *zSql,
   return SQLITE_OK;
 }
 
+int sqlite3StreamMntStmt(StreamCtx *p, const char *zSql,
+                         sqlite3_stmt **ppStmt, char **pzErr){
+  *ppStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
+  return *ppStmt ? SQLITE_OK : SQLITE_ERROR;
+}
+
 int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
                              StreamTopicConfig *pCfg, int *pnPart,
                              char **pzErr){
@@ -97,14 +103,15 @@ int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_stmt *pStmt = 0;
   int rc;
   streamMntDefaults(pS);
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  if( rc!=SQLITE_OK && sqlite3StreamNoStorage(p->db) ){
+  pStmt = sqlite3StreamStmtStatic(p, zSql, 0);
+  if( pStmt==0 && sqlite3StreamNoStorage(p->db) ){
     /* A database made before these tables existed: create them. */
     rc = sqlite3StreamEnsureSchema(p, pzErr);
     if( rc ) return rc;
-    rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
   }
-  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( pStmt==0 && (pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr))==0 ){
+    return SQLITE_ERROR;
+  }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -119,7 +126,7 @@ int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
     pS->iSizeOffset = sqlite3_column_int64(pStmt, 8);
     pS->nSizeBytes = sqlite3_column_int64(pStmt, 9);
   }
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   return SQLITE_OK;
 }
@@ -127,7 +134,7 @@ int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
 int sqlite3StreamCleanerPut(StreamCtx *p, const char *zTopic, int iPart,
                             const StreamCleaner *pS, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3StreamMntPrepare(p,
+  int rc = sqlite3StreamMntStmt(p,
       "INSERT OR REPLACE INTO _stream_cleaner(topic, partition, clean_offset,"
       " clean_count, target_offset, mark_offset, mark_at, horizon_offset,"
       " cleaned_at, removed, size_offset, size_bytes)"
@@ -146,7 +153,7 @@ int sqlite3StreamCleanerPut(StreamCtx *p, const char *zTopic, int iPart,
   if( pS->iSizeOffset>=0 ) sqlite3_bind_int64(pStmt, 11, pS->iSizeOffset);
   sqlite3_bind_int64(pStmt, 12, pS->nSizeBytes);
   sqlite3_step(pStmt);
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   return SQLITE_OK;
 }
@@ -154,7 +161,7 @@ int sqlite3StreamCleanerPut(StreamCtx *p, const char *zTopic, int iPart,
 int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
                            i64 iHwm, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3StreamMntPrepare(p,
+  int rc = sqlite3StreamMntStmt(p,
       "UPDATE _stream_partitions SET next_offset=?3"
       " WHERE topic=?1 AND partition=?2 AND next_offset<?3", &pStmt, pzErr);
   if( rc ) return rc;
@@ -162,7 +169,7 @@ int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_bind_int(pStmt, 2, iPart);
   sqlite3_bind_int64(pStmt, 3, iHwm);
   sqlite3_step(pStmt);
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   return SQLITE_OK;
 }

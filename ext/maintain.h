@@ -76,6 +76,10 @@ int sqlite3StreamCleanerPut(StreamCtx*, const char *zTopic, int iPart,
 /* Prepare zSql (no caching: maintenance runs rarely). */
 int sqlite3StreamMntPrepare(StreamCtx*, const char *zSql,
                             sqlite3_stmt **ppStmt, char **pzErr);
+/* The same, cached per connection (zSql must have static storage): reset
+** the statement after use, never finalize it. */
+int sqlite3StreamMntStmt(StreamCtx*, const char *zSql,
+                         sqlite3_stmt **ppStmt, char **pzErr);
 
 /* Raise _stream_partitions.next_offset to iHwm: done before any delete so
 ** that the high watermark never moves back. */

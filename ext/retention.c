@@ -41,7 +41,7 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
     pS->iSizeOffset = 0;
     pS->nSizeBytes = 0;
   }
-  rc = sqlite3StreamMntPrepare(p,
+  rc = sqlite3StreamMntStmt(p,
       "SELECT offset, " STREAM_MSG_BYTES_SQL " FROM _stream_messages"
       " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
       " LIMIT ?4", &pStmt, pzErr);
@@ -55,7 +55,7 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
     pS->nSizeBytes += sqlite3_column_int64(pStmt, 1);
     n++;
   }
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( nMax>=0 && n==nMax*4 ){
     pS->iSizeOffset = iLast+1;   /* more to count next time */
@@ -71,18 +71,23 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
 static int streamRetWarm(StreamCtx *p, const char *zTopic, int iPart,
                          int *pbWarm, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db,
+  static const char zSql[] =
       "SELECT 1 FROM _stream_segments WHERE topic=?1 AND partition=?2"
-      " LIMIT 1", -1, &pStmt, 0);
+      " LIMIT 1";
+  int rc;
   *pbWarm = 0;
-  if( rc!=SQLITE_OK ){
-    if( sqlite3StreamNoStorage(p->db) ) return SQLITE_OK;   /* no tier */
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
+  if( pStmt==0 ){
+    if( sqlite3StreamNoStorage(p->db) ){     /* no tier */
+      if( pzErr ){ sqlite3_free(*pzErr); *pzErr = 0; }
+      return SQLITE_OK;
+    }
+    return SQLITE_ERROR;
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) *pbWarm = 1;
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   return SQLITE_OK;
 }
@@ -118,7 +123,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
   }
 
   /* The prefix to delete. */
-  rc = sqlite3StreamMntPrepare(p,
+  rc = sqlite3StreamMntStmt(p,
       "SELECT offset, timestamp, " STREAM_MSG_BYTES_SQL
       " FROM _stream_messages WHERE topic=?1 AND partition=?2"
       " ORDER BY offset LIMIT ?3", &pStmt, pzErr);
@@ -139,7 +144,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     if( iOff<pS->iSizeOffset ) nDelCounted += nByte;
     if( iOff<pS->iCleanOffset ) nDelClean++;
   }
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( nDel==0 ) return SQLITE_OK;
 
@@ -163,7 +168,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     pS->iCleanOffset = iBound;
     pS->nCleanCount = 0;
   }
-  rc = sqlite3StreamMntPrepare(p,
+  rc = sqlite3StreamMntStmt(p,
       "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
       " AND offset<?3", &pStmt, pzErr);
   if( rc ) return rc;
@@ -171,10 +176,10 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_bind_int(pStmt, 2, iPart);
   sqlite3_bind_int64(pStmt, 3, iBound);
   sqlite3_step(pStmt);
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
 
-  rc = sqlite3StreamMntPrepare(p,
+  rc = sqlite3StreamMntStmt(p,
       "UPDATE _stream_partitions SET log_start_offset=max(log_start_offset,"
       " coalesce((SELECT offset FROM _stream_messages WHERE topic=?1"
       " AND partition=?2 ORDER BY offset LIMIT 1), ?3))"
@@ -187,7 +192,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     *piLogStart = sqlite3_column_int64(pStmt, 0);
   }
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   *pnDeleted = nDel;
   return SQLITE_OK;

@@ -177,12 +177,43 @@ sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
   return p->aStmt[iStmt];
 }
 
+/* The cached statement for zSql, a string with static storage whose
+** address is its key (the maintenance paths, which run per partition). */
+sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
+                                      char **pzErr){
+  int i, rc;
+  StreamStaticStmt *aNew;
+  for(i=0; i<p->nStatic; i++){
+    if( p->aStatic[i].zSql==zSql ) return p->aStatic[i].pStmt;
+  }
+  rc = streamAnchor(p, pzErr);
+  if( rc ) return 0;
+  aNew = sqlite3_realloc64(p->aStatic, sizeof(*aNew)*(p->nStatic+1));
+  if( aNew==0 ){
+    sqlite3StreamErr(pzErr, SQLITE_NOMEM, "out of memory");
+    return 0;
+  }
+  p->aStatic = aNew;
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                          &aNew[p->nStatic].pStmt, 0);
+  if( rc!=SQLITE_OK ){
+    sqlite3StreamDbErr(p->db, pzErr, rc);
+    return 0;
+  }
+  aNew[p->nStatic].zSql = zSql;
+  return aNew[p->nStatic++].pStmt;
+}
+
 void sqlite3StreamStmtFinalizeAll(StreamCtx *p){
   int i;
   for(i=0; i<STREAM_STMT_COUNT; i++){
     sqlite3_finalize(p->aStmt[i]);
     p->aStmt[i] = 0;
   }
+  for(i=0; i<p->nStatic; i++) sqlite3_finalize(p->aStatic[i].pStmt);
+  sqlite3_free(p->aStatic);
+  p->aStatic = 0;
+  p->nStatic = 0;
 }
 
 int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr){

@@ -69,6 +69,11 @@ enum {
 };
 
 typedef struct StreamCtx StreamCtx;
+typedef struct StreamStaticStmt StreamStaticStmt;
+struct StreamStaticStmt {
+  const char *zSql;            /* SQL text with static storage: the key */
+  sqlite3_stmt *pStmt;         /* Its statement */
+};
 typedef struct StreamTopic StreamTopic;
 typedef struct StreamTopicConfig StreamTopicConfig;
 typedef struct StreamSticky StreamSticky;
@@ -78,6 +83,8 @@ typedef struct StreamIncarnation StreamIncarnation;
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
   sqlite3_stmt *aStmt[STREAM_STMT_COUNT]; /* Cached statements, or NULL */
+  StreamStaticStmt *aStatic;            /* sqlite3StreamStmtStatic() cache */
+  int nStatic;                          /* Entries in aStatic */
   StreamSticky *pSticky;                /* Sticky partitions for NULL keys */
   void (*xCdc)(void*, const char*, int);/* C CDC callback, or NULL */
   void *pCdcArg;                        /* First argument of xCdc */
@@ -118,6 +125,10 @@ sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr);
 /* Finalize every cached statement.  Called when the anchor (the eponymous
 ** stream_topics table, which sqlite3_close() disconnects before it checks
 ** for unfinalized statements) is disconnected. */
+/* A cached statement for SQL text with static storage (its address is the
+** key), prepared on first use; reset it after use, never finalize it. */
+sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx*, const char *zSql,
+                                      char **pzErr);
 void sqlite3StreamStmtFinalizeAll(StreamCtx *p);
 
 /* Current time in ms since the Unix epoch (plus the test clock offset). */
