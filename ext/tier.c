@@ -370,14 +370,16 @@ static int streamTierColumn(sqlite3_stmt *pSel, int iCol, int bUtf8,
   if( eT==SQLITE_NULL ) return SQLITE_OK;
   if( eT==SQLITE_BLOB || (eT==SQLITE_TEXT && bUtf8) ){
     pData = sqlite3_value_blob(pV);
+    *pnData = sqlite3_value_bytes(pV);
+    if( pData==0 ){
+      if( *pnData>0 ) return SQLITE_NOMEM;
+      pData = "";                             /* empty TEXT or BLOB */
+    }
   }else{
-    pData = sqlite3_value_text(pV);
+    pData = sqlite3_value_text(pV);           /* never NULL but on OOM */
+    if( pData==0 ) return SQLITE_NOMEM;
+    *pnData = sqlite3_value_bytes(pV);
     *peType = SQLITE_TEXT;
-  }
-  *pnData = sqlite3_value_bytes(pV);
-  if( pData==0 ){
-    if( *pnData>0 ) return SQLITE_NOMEM;
-    pData = "";                               /* empty TEXT or BLOB */
   }
   *ppData = pData;
   return SQLITE_OK;
