@@ -7,10 +7,11 @@
 **
 **   STREAM_CODEC_NONE  a plain copy (nMax still bounds decompression);
 **   STREAM_CODEC_GZIP  RFC 1952 gzip: zlib with windowBits 15+16, default
-**                      level.  Decompression accepts one member or several
+**                      level (or the caller's: sqlite3StreamCompressLevel).  Decompression accepts one member or several
 **                      concatenated (as java.util.zip.GZIPInputStream
 **                      does); any other trailing byte is corruption;
-**   STREAM_CODEC_ZSTD  zstd frames: one frame at level 3 when compressing;
+**   STREAM_CODEC_ZSTD  zstd frames: one frame at level 3 when compressing
+**                      (or the caller's level: Parquet pages use 1);
 **                      when decompressing, a lone frame whose header gives
 **                      its content size is decoded in one call into a buffer
 **                      of exactly that size, anything else (size not in the
@@ -97,7 +98,7 @@ static int streamCopy(const void *p, size_t n, void **ppOut, size_t *pnOut){
 /*
 ** gzip-compress n bytes at p.
 */
-static int streamGzipCompress(const u8 *p, size_t n,
+static int streamGzipCompress(const u8 *p, size_t n, int iLevel,
                               void **ppOut, size_t *pnOut){
   z_stream zs;
   u8 *aOut = 0;
@@ -108,8 +109,8 @@ static int streamGzipCompress(const u8 *p, size_t n,
   int rc = SQLITE_OK;
 
   memset(&zs, 0, sizeof(zs));
-  zrc = deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15+16, 8,
-                     Z_DEFAULT_STRATEGY);
+  zrc = deflateInit2(&zs, iLevel ? iLevel : Z_DEFAULT_COMPRESSION,
+                     Z_DEFLATED, 15+16, 8, Z_DEFAULT_STRATEGY);
   if( zrc!=Z_OK ) return zrc==Z_MEM_ERROR ? SQLITE_NOMEM : SQLITE_ERROR;
 
   nAlloc = (size_t)deflateBound(&zs, (uLong)n);
@@ -219,7 +220,7 @@ gzip_decompress_out:
 /*
 ** zstd-compress n bytes at p into one frame.
 */
-static int streamZstdCompress(const u8 *p, size_t n,
+static int streamZstdCompress(const u8 *p, size_t n, int iLevel,
                               void **ppOut, size_t *pnOut){
   size_t nBound = ZSTD_compressBound(n);
   size_t nOut;
@@ -227,7 +228,8 @@ static int streamZstdCompress(const u8 *p, size_t n,
   if( ZSTD_isError(nBound) || nBound==0 ) return SQLITE_TOOBIG;
   aOut = sqlite3_malloc64(nBound);
   if( aOut==0 ) return SQLITE_NOMEM;
-  nOut = ZSTD_compress(aOut, nBound, p, n, STREAM_ZSTD_LEVEL);
+  nOut = ZSTD_compress(aOut, nBound, p, n,
+                       iLevel ? iLevel : STREAM_ZSTD_LEVEL);
   if( ZSTD_isError(nOut) ){
     sqlite3_free(aOut);
     return ZSTD_getErrorCode(nOut)==ZSTD_error_memory_allocation
@@ -349,6 +351,15 @@ static int streamZstdDecompress(const u8 *p, size_t n, size_t nMax,
 */
 int sqlite3StreamCompress(int eCodec, const void *p, size_t n,
                           void **ppOut, size_t *pnOut){
+  return sqlite3StreamCompressLevel(eCodec, 0, p, n, ppOut, pnOut);
+}
+
+/*
+** The same at level iLevel of the codec (0: the codec's default above;
+** ignored by STREAM_CODEC_NONE).
+*/
+int sqlite3StreamCompressLevel(int eCodec, int iLevel, const void *p,
+                               size_t n, void **ppOut, size_t *pnOut){
   int rc;
   *ppOut = 0;
   *pnOut = 0;
@@ -358,10 +369,10 @@ int sqlite3StreamCompress(int eCodec, const void *p, size_t n,
       rc = streamCopy(p, n, ppOut, pnOut);
       break;
     case STREAM_CODEC_GZIP:
-      rc = streamGzipCompress((const u8*)p, n, ppOut, pnOut);
+      rc = streamGzipCompress((const u8*)p, n, iLevel, ppOut, pnOut);
       break;
     case STREAM_CODEC_ZSTD:
-      rc = streamZstdCompress((const u8*)p, n, ppOut, pnOut);
+      rc = streamZstdCompress((const u8*)p, n, iLevel, ppOut, pnOut);
       break;
     default:
       rc = SQLITE_ERROR;

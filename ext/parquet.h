@@ -69,6 +69,7 @@ struct StreamPqBuf {
   int rc;                         /* SQLITE_OK or SQLITE_NOMEM */
 };
 void sqlite3StreamPqBufAppend(StreamPqBuf*, const void *p, size_t n);
+int sqlite3StreamPqBufReserve(StreamPqBuf*, size_t n); /* room for n more */
 void sqlite3StreamPqBufU32(StreamPqBuf*, u32 v);       /* little-endian */
 void sqlite3StreamPqBufU64(StreamPqBuf*, u64 v);       /* little-endian */
 void sqlite3StreamPqBufVarint(StreamPqBuf*, u64 v);    /* ULEB128 */

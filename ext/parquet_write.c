@@ -29,6 +29,18 @@
 /* Close a data page once its values reach this size. */
 #define STREAM_PQ_PAGE_BYTES  (1024*1024)
 
+/* Codec levels of data pages (0: the codec's default, gzip 6).  ZSTD level
+** 1 rather than zstd's default 3: on stream messages (JSON values, keys,
+** mostly constant topic/partition/attribute columns, close offsets and
+** timestamps) it makes files as small (10.0 -> 9.9 bytes per message on
+** test/bench/bench_tier.c) and compresses faster; see BENCHMARKS.md. */
+#ifndef STREAM_PQ_ZSTD_LEVEL
+# define STREAM_PQ_ZSTD_LEVEL 1
+#endif
+#ifndef STREAM_PQ_GZIP_LEVEL
+# define STREAM_PQ_GZIP_LEVEL 0
+#endif
+
 /* Flush a row group early once it holds this many bytes. */
 #define STREAM_PQ_GROUP_BYTES (64*1024*1024)
 
@@ -273,8 +285,10 @@ static int streamPqClosePage(StreamPqWriter *p, int iCol){
     aData = pBody->a;
     nData = pBody->n;
   }else{
-    rc = sqlite3StreamCompress(p->eCodec, pBody->a, pBody->n,
-                                   &pComp, &nData);
+    rc = sqlite3StreamCompressLevel(p->eCodec,
+        p->eCodec==STREAM_CODEC_ZSTD ? STREAM_PQ_ZSTD_LEVEL
+                                     : STREAM_PQ_GZIP_LEVEL,
+        pBody->a, pBody->n, &pComp, &nData);
     if( rc ){
       return streamPqWriterError(p, rc, "compression failed (error %d)", rc);
     }
@@ -311,16 +325,6 @@ static int streamPqClosePage(StreamPqWriter *p, int iCol){
   return SQLITE_OK;
 }
 
-/* Bytes buffered for the open row group. */
-static size_t streamPqGroupBytes(StreamPqWriter *p){
-  size_t n = 0;
-  int i;
-  for(i=0; i<STREAM_PQ_NCOL; i++){
-    n += p->aCol[i].page.n + p->aCol[i].levels.n + p->aCol[i].chunk.n;
-  }
-  return n;
-}
-
 /* Close every open page, write the row group's chunks to the sink and
 ** remember their facts for the footer. */
 static int streamPqFlushGroup(StreamPqWriter *p){
@@ -352,26 +356,55 @@ static int streamPqFlushGroup(StreamPqWriter *p){
   return SQLITE_OK;
 }
 
-/* Add one value (or NULL if bNull) to column iCol's open page. */
-static void streamPqAddValue(
-  StreamPqWriter *p, int iCol, int bNull, const void *pData, int nData,
-  i64 iVal
+/* Room for n more bytes in pBuf: non-zero if there is (else its rc is
+** SQLITE_NOMEM).  The check inline, the growth out of line. */
+#define PQ_ROOM(pBuf, nMore) ((pBuf)->n + (nMore) <= (pBuf)->nAlloc \
+                              || sqlite3StreamPqBufReserve(pBuf, nMore)==0)
+
+/* Little-endian stores. */
+static void streamPqPut32(u8 *a, u32 v){
+  a[0] = (u8)v; a[1] = (u8)(v>>8); a[2] = (u8)(v>>16); a[3] = (u8)(v>>24);
+}
+static void streamPqPut64(u8 *a, u64 v){
+  streamPqPut32(a, (u32)v);
+  streamPqPut32(&a[4], (u32)(v>>32));
+}
+
+/* Add one BYTE_ARRAY value (or NULL if bNull) to column iCol's open page:
+** the definition level (OPTIONAL columns), then 4-byte length + bytes.
+** A failed allocation leaves the buffer's rc set (checked per row). */
+static void streamPqAddBytes(
+  StreamPqWriter *p, int iCol, int bNull, const void *pData, int nData
 ){
   StreamPqColWriter *pCol = &p->aCol[iCol];
-  StreamPqChunkMeta *pMeta = &pCol->meta;
-  if( aPqWriteCol[iCol].bOptional ){
-    u8 lvl = bNull ? 0 : 1;
-    sqlite3StreamPqBufAppend(&pCol->levels, &lvl, 1);
+  if( aPqWriteCol[iCol].bOptional && PQ_ROOM(&pCol->levels, 1) ){
+    pCol->levels.a[pCol->levels.n++] = bNull ? 0 : 1;
   }
   if( bNull ){
-    pMeta->nNulls++;
-  }else if( aPqWriteCol[iCol].eType==PQ_BYTE_ARRAY ){
-    sqlite3StreamPqBufU32(&pCol->page, (u32)nData);
-    sqlite3StreamPqBufAppend(&pCol->page, pData, (size_t)nData);
-  }else if( aPqWriteCol[iCol].eType==PQ_INT32 ){
-    sqlite3StreamPqBufU32(&pCol->page, (u32)iVal);
-  }else{
-    sqlite3StreamPqBufU64(&pCol->page, (u64)iVal);
+    pCol->meta.nNulls++;
+  }else if( PQ_ROOM(&pCol->page, 4 + (size_t)nData) ){
+    u8 *a = &pCol->page.a[pCol->page.n];
+    streamPqPut32(a, (u32)nData);
+    if( nData ) memcpy(&a[4], pData, (size_t)nData);
+    pCol->page.n += 4 + (size_t)nData;
+  }
+  pCol->meta.nValues++;
+  pCol->nPageValues++;
+}
+
+/* Add one INT32 or INT64 value (REQUIRED columns) to column iCol's open
+** page, with its min/max statistics for bStats columns. */
+static void streamPqAddInt(StreamPqWriter *p, int iCol, i64 iVal){
+  StreamPqColWriter *pCol = &p->aCol[iCol];
+  StreamPqChunkMeta *pMeta = &pCol->meta;
+  if( aPqWriteCol[iCol].eType==PQ_INT32 ){
+    if( PQ_ROOM(&pCol->page, 4) ){
+      streamPqPut32(&pCol->page.a[pCol->page.n], (u32)iVal);
+      pCol->page.n += 4;
+    }
+  }else if( PQ_ROOM(&pCol->page, 8) ){
+    streamPqPut64(&pCol->page.a[pCol->page.n], (u64)iVal);
+    pCol->page.n += 8;
   }
   if( aPqWriteCol[iCol].bStats ){
     if( pMeta->nValues==0 || iVal<pMeta->iMin ) pMeta->iMin = iVal;
@@ -618,19 +651,20 @@ int sqlite3StreamPqWriterAdd(StreamPqWriter *p, const StreamPqRow *pRow){
        | (pRow->eValueType==STREAM_PQ_BLOB ? STREAM_PQ_ATTR_VALUE_BLOB : 0);
   if( pRow->eValueType==STREAM_PQ_BLOB ) p->bValueBlob = 1;
 
-  streamPqAddValue(p, COL_TOPIC, 0, pRow->zTopic, pRow->nTopic, 0);
-  streamPqAddValue(p, COL_PARTITION, 0, 0, 0, pRow->iPartition);
-  streamPqAddValue(p, COL_OFFSET, 0, 0, 0, pRow->iOffset);
-  streamPqAddValue(p, COL_KEY, pRow->eKeyType==STREAM_PQ_NULL,
-                   pRow->pKey, pRow->nKey, 0);
-  streamPqAddValue(p, COL_VALUE, pRow->eValueType==STREAM_PQ_NULL,
-                   pRow->pValue, pRow->nValue, 0);
-  streamPqAddValue(p, COL_HEADERS, pRow->zHeaders==0,
-                   pRow->zHeaders, pRow->nHeaders, 0);
-  streamPqAddValue(p, COL_TIMESTAMP, 0, 0, 0, pRow->iTimestampMs*1000);
-  streamPqAddValue(p, COL_ATTRIBUTES, 0, 0, 0, attr);
+  streamPqAddBytes(p, COL_TOPIC, 0, pRow->zTopic, pRow->nTopic);
+  streamPqAddInt(p, COL_PARTITION, pRow->iPartition);
+  streamPqAddInt(p, COL_OFFSET, pRow->iOffset);
+  streamPqAddBytes(p, COL_KEY, pRow->eKeyType==STREAM_PQ_NULL,
+                   pRow->pKey, pRow->nKey);
+  streamPqAddBytes(p, COL_VALUE, pRow->eValueType==STREAM_PQ_NULL,
+                   pRow->pValue, pRow->nValue);
+  streamPqAddBytes(p, COL_HEADERS, pRow->zHeaders==0,
+                   pRow->zHeaders, pRow->nHeaders);
+  streamPqAddInt(p, COL_TIMESTAMP, pRow->iTimestampMs*1000);
+  streamPqAddInt(p, COL_ATTRIBUTES, attr);
   {
     int i;
+    size_t nGroup = 0;
     for(i=0; i<STREAM_PQ_NCOL; i++){
       if( p->aCol[i].page.rc || p->aCol[i].levels.rc ){
         return streamPqWriterOom(p);
@@ -640,15 +674,15 @@ int sqlite3StreamPqWriterAdd(StreamPqWriter *p, const StreamPqRow *pRow){
     p->iLastOffset = pRow->iOffset;
     p->nRowsInGroup++;
     for(i=0; i<STREAM_PQ_NCOL; i++){
-      if( p->aCol[i].page.n>=STREAM_PQ_PAGE_BYTES ){
+      StreamPqColWriter *pCol = &p->aCol[i];
+      if( pCol->page.n>=STREAM_PQ_PAGE_BYTES ){
         if( streamPqClosePage(p, i) ) return p->rc;
       }
+      nGroup += pCol->page.n + pCol->levels.n + pCol->chunk.n;
     }
-  }
-  if( p->nRowsInGroup>=p->nGroupRows
-   || streamPqGroupBytes(p)>=STREAM_PQ_GROUP_BYTES
-  ){
-    return streamPqFlushGroup(p);
+    if( p->nRowsInGroup>=p->nGroupRows || nGroup>=STREAM_PQ_GROUP_BYTES ){
+      return streamPqFlushGroup(p);
+    }
   }
   return SQLITE_OK;
 }

@@ -621,6 +621,9 @@ int sqlite3StreamUtf8Check(const char *z, size_t n);
 ** SQLITE_NOMEM or SQLITE_ERROR otherwise. */
 int sqlite3StreamCompress(int eCodec, const void *p, size_t n,
                           void **ppOut, size_t *pnOut);
+/* The same at the codec's level iLevel (0: the default: gzip 6, zstd 3). */
+int sqlite3StreamCompressLevel(int eCodec, int iLevel, const void *p,
+                               size_t n, void **ppOut, size_t *pnOut);
 
 /* Decompress.  nMax bounds the output size (a larger result is an error,
 ** SQLITE_TOOBIG).  Same ownership as sqlite3StreamCompress(). A corrupt

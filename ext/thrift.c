@@ -38,6 +38,10 @@ static int streamPqBufGrow(StreamPqBuf *p, size_t n){
   return SQLITE_OK;
 }
 
+int sqlite3StreamPqBufReserve(StreamPqBuf *p, size_t n){
+  return streamPqBufGrow(p, n);
+}
+
 void sqlite3StreamPqBufAppend(StreamPqBuf *p, const void *pData, size_t n){
   if( n==0 || streamPqBufGrow(p, n) ) return;
   memcpy(&p->a[p->n], pData, n);

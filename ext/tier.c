@@ -327,8 +327,77 @@ static int streamTierVerify(StreamStore *pStore, const char *zKey, i64 nRow,
   return rc;
 }
 
+/* The last hot offset of a file starting at iFrom: the nMax-th hot offset
+** >= iFrom, or the last one < iCut if there are fewer; -1 if none.  Offsets
+** are distinct integers, so when iCut-iFrom <= nMax the range cannot hold
+** more than nMax rows and one seek (max) answers; otherwise the nMax-th row
+** is counted out (OFFSET). */
+static int streamTierLastOffset(StreamCtx *p, const char *zTopic, int iPart,
+                                i64 iFrom, i64 iCut, i64 nMax, i64 *piLast,
+                                char **pzErr){
+  i64 iLast = -1;
+  int rc = SQLITE_OK;
+  if( iCut-iFrom>nMax ){
+    rc = streamTierInt(p, "SELECT offset FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset>=?3"
+        " ORDER BY offset LIMIT 1 OFFSET ?4",
+        zTopic, iPart, iFrom, nMax-1, -1, &iLast, pzErr);
+    if( rc ) return rc;
+    if( iLast>=iCut ) iLast = -1;
+  }
+  if( iLast<0 ){
+    rc = streamTierInt(p, "SELECT max(offset) FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4",
+        zTopic, iPart, iFrom, iCut, -1, &iLast, pzErr);
+  }
+  *piLast = iLast;
+  return rc;
+}
+
+/* A key, value or headers column of the hot-row select as bytes.  TEXT of
+** a UTF-8 database is read as the record's bytes (sqlite3_value_blob()),
+** which spares the terminated copy sqlite3_value_text() makes; other
+** encodings go through sqlite3_value_text().  Returns SQLITE_NOMEM if
+** SQLite could not materialise the value. */
+static int streamTierColumn(sqlite3_stmt *pSel, int iCol, int bUtf8,
+                            const void **ppData, int *pnData, int *peType){
+  sqlite3_value *pV = sqlite3_column_value(pSel, iCol);
+  int eT = sqlite3_value_type(pV);
+  const void *pData;
+  *ppData = 0;
+  *pnData = 0;
+  *peType = eT;
+  if( eT==SQLITE_NULL ) return SQLITE_OK;
+  if( eT==SQLITE_BLOB || (eT==SQLITE_TEXT && bUtf8) ){
+    pData = sqlite3_value_blob(pV);
+    *pnData = sqlite3_value_bytes(pV);
+    if( pData==0 ){
+      if( *pnData>0 ) return SQLITE_NOMEM;
+      pData = "";                             /* empty TEXT or BLOB */
+    }
+  }else{
+    pData = sqlite3_value_text(pV);           /* never NULL but on OOM */
+    if( pData==0 ) return SQLITE_NOMEM;
+    *pnData = sqlite3_value_bytes(pV);
+    *peType = SQLITE_TEXT;
+  }
+  *ppData = pData;
+  return SQLITE_OK;
+}
+
 /* Move hot offsets [pP->iFrom, pP->iCut), at most nMax messages, into one
-** segment file. */
+** segment file.
+**
+** The hot rows are read once, in offset order, by one statement.  The
+** file's name holds its last offset, so that offset is found first
+** (streamTierLastOffset: one seek unless the range is longer than nMax).
+** A file never spans UTC days: if the message at the last offset is of
+** another day than the first one, the first offset of another day is
+** looked up and the file ends before it; while reading, a message of
+** another day (timestamps need not grow with offsets) ends the attempt:
+** the upload is dropped and the move starts again with the file ending
+** before that message (at most once: every message before it has been
+** seen to be of the first one's day). */
 static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
                              const char *zTopic, int iPart,
                              const StreamTopicConfig *pCfg,
@@ -340,7 +409,9 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
   char *zKey = 0;
   i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
   i64 iCut = pP->iCut;
-  int eCodec, rc, bSp = 0, bFile = 0;
+  i64 iDayLo, iDayHi;
+  int nTopic = (int)strlen(zTopic);
+  int eCodec, rc, bSp = 0, bFile = 0, bUtf8 = 0;
   char zNum[32];
 
   memset(&sink, 0, sizeof(sink));
@@ -349,138 +420,157 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
             && pCfg->eCompression!=STREAM_CODEC_NONE)
          ? pCfg->eCompression : STREAM_CODEC_ZSTD;
 
+  /* Every row's UTC day must be that of the first one (the date= of the
+  ** path).  Timestamps before the epoch count as 1970-01-01, as in the
+  ** path. */
+  {
+    i64 iDay = (pP->iFirstTs<0 ? 0 : pP->iFirstTs) / STREAM_TIER_DAY_MS;
+    iDayLo = iDay==0 ? SMALLEST_INT64 : iDay*STREAM_TIER_DAY_MS;
+    iDayHi = (iDay+1)*STREAM_TIER_DAY_MS;
+  }
+
   rc = streamTierBegin(p, &bSp, pzErr);
   if( rc ) return rc;
 
-  /* A file never spans UTC days: it ends before the first message (in
-  ** offset order) whose UTC day differs from that of the first one, so
-  ** every row's date is the date= of its path.  Timestamps before the
-  ** epoch count as 1970-01-01, as in the path. */
+  /* TEXT is read without a copy when the database is UTF-8 (see
+  ** streamTierColumn()). */
   {
-    i64 iDay = (pP->iFirstTs<0 ? 0 : pP->iFirstTs) / STREAM_TIER_DAY_MS;
-    i64 iDayLo = iDay==0 ? SMALLEST_INT64 : iDay*STREAM_TIER_DAY_MS;
-    i64 iDayHi = (iDay+1)*STREAM_TIER_DAY_MS;
     sqlite3_stmt *pS = 0;
-    rc = streamTierPrepare(p, &pS, pzErr,
-        "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
-        " AND offset>?3 AND offset<?4 AND (+timestamp<?5 OR +timestamp>=?6)"
-        " ORDER BY offset LIMIT 1");
+    rc = streamTierPrepare(p, &pS, pzErr, "PRAGMA main.encoding");
     if( rc ) goto out;
-    sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pS, 2, iPart);
-    sqlite3_bind_int64(pS, 3, pP->iFrom);
-    sqlite3_bind_int64(pS, 4, pP->iCut);
-    sqlite3_bind_int64(pS, 5, iDayLo);
-    sqlite3_bind_int64(pS, 6, iDayHi);
     if( sqlite3_step(pS)==SQLITE_ROW ){
-      iCut = sqlite3_column_int64(pS, 0);
+      const char *zEnc = (const char*)sqlite3_column_text(pS, 0);
+      bUtf8 = zEnc && sqlite3_stricmp(zEnc, "UTF-8")==0;
     }
     rc = sqlite3_finalize(pS);
     if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
   }
 
-  /* Last offset of this file: the nMax-th hot offset, or the last < cut. */
-  {
-    sqlite3_stmt *pS = 0;
-    rc = streamTierPrepare(p, &pS, pzErr,
-        "SELECT coalesce("
-        "(SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
-        "  AND offset>=?3 AND offset<?4 ORDER BY offset LIMIT 1 OFFSET ?5),"
-        "(SELECT max(offset) FROM _stream_messages WHERE topic=?1"
-        "  AND partition=?2 AND offset>=?3 AND offset<?4))");
+  while( 1 ){
+    i64 iTsLast = 0, iOther = -1;
+
+    /* Last offset of this file; if its message is of another UTC day, the
+    ** file ends before the first such message. */
+    rc = streamTierLastOffset(p, zTopic, iPart, pP->iFrom, iCut, nMax,
+                              &iLast, pzErr);
     if( rc ) goto out;
-    sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pS, 2, iPart);
-    sqlite3_bind_int64(pS, 3, pP->iFrom);
-    sqlite3_bind_int64(pS, 4, iCut);
-    sqlite3_bind_int64(pS, 5, nMax-1);
-    if( sqlite3_step(pS)==SQLITE_ROW && sqlite3_column_type(pS, 0)!=SQLITE_NULL ){
-      iLast = sqlite3_column_int64(pS, 0);
+    if( iLast<pP->iFrom ) goto out;        /* nothing to move */
+    rc = streamTierInt(p, "SELECT timestamp FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset=?3",
+        zTopic, iPart, iLast, 0, 0, &iTsLast, pzErr);
+    if( rc ) goto out;
+    if( iTsLast<iDayLo || iTsLast>=iDayHi ){
+      sqlite3_stmt *pS = 0;
+      rc = streamTierPrepare(p, &pS, pzErr,
+          "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
+          " AND offset>?3 AND offset<=?4 AND (+timestamp<?5 OR +timestamp>=?6)"
+          " ORDER BY offset LIMIT 1");
+      if( rc ) goto out;
+      sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
+      sqlite3_bind_int(pS, 2, iPart);
+      sqlite3_bind_int64(pS, 3, pP->iFrom);
+      sqlite3_bind_int64(pS, 4, iLast);
+      sqlite3_bind_int64(pS, 5, iDayLo);
+      sqlite3_bind_int64(pS, 6, iDayHi);
+      if( sqlite3_step(pS)==SQLITE_ROW ){
+        iCut = sqlite3_column_int64(pS, 0);
+      }
+      rc = sqlite3_finalize(pS);
+      if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+      rc = streamTierLastOffset(p, zTopic, iPart, pP->iFrom, iCut, nMax,
+                                &iLast, pzErr);
+      if( rc ) goto out;
+      if( iLast<pP->iFrom ) goto out;
     }
-    rc = sqlite3_finalize(pS);
-    if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  }
-  if( iLast<pP->iFrom ) goto out;          /* nothing to move */
 
-  zKey = streamTierKey(zTopic, iPart, pP->iFirstTs, pP->iFrom, iLast);
-  if( zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
-  rc = pStore->pMethods->xPutBegin(pStore, zKey, &sink.pUp, pzErr);
-  if( rc ) goto out;
-  rc = sqlite3StreamPqWriterOpen(&pW, eCodec, 0, streamTierSinkWrite, &sink);
-  if( rc ) goto out;
+    zKey = streamTierKey(zTopic, iPart, pP->iFirstTs, pP->iFrom, iLast);
+    if( zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
+    rc = pStore->pMethods->xPutBegin(pStore, zKey, &sink.pUp, pzErr);
+    if( rc ) goto out;
+    rc = sqlite3StreamPqWriterOpen(&pW, eCodec, 0, streamTierSinkWrite, &sink);
+    if( rc ) goto out;
 
-  rc = streamTierPrepare(p, &pSel, pzErr,
-      "SELECT offset, key, value, headers, timestamp, attrs"
-      " FROM _stream_messages WHERE topic=?1 AND partition=?2"
-      " AND offset>=?3 AND offset<=?4 ORDER BY offset");
-  if( rc ) goto out;
-  sqlite3_bind_text(pSel, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pSel, 2, iPart);
-  sqlite3_bind_int64(pSel, 3, pP->iFrom);
-  sqlite3_bind_int64(pSel, 4, iLast);
-  while( sqlite3_step(pSel)==SQLITE_ROW ){
-    StreamPqRow r;
-    int attrs = sqlite3_column_int(pSel, 5);
-    int eCodecV = attrs & STREAM_ATTR_CODEC_MASK;
-    void *pDec = 0;
-    size_t nDec = 0;
-    int eT;
-    memset(&r, 0, sizeof(r));
-    r.zTopic = zTopic;
-    r.nTopic = (int)strlen(zTopic);
-    r.iPartition = iPart;
-    r.iOffset = sqlite3_column_int64(pSel, 0);
-    eT = sqlite3_column_type(pSel, 1);
-    if( eT==SQLITE_BLOB ){
-      r.pKey = sqlite3_column_blob(pSel, 1);
-      r.nKey = sqlite3_column_bytes(pSel, 1);
-      r.eKeyType = STREAM_PQ_BLOB;
-      if( r.pKey==0 ) r.pKey = "";
-    }else if( eT!=SQLITE_NULL ){
-      r.pKey = sqlite3_column_text(pSel, 1);
-      r.nKey = sqlite3_column_bytes(pSel, 1);
-      r.eKeyType = STREAM_PQ_TEXT;
+    if( pSel==0 ){
+      rc = streamTierPrepare(p, &pSel, pzErr,
+          "SELECT offset, key, value, headers, timestamp, attrs"
+          " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+          " AND offset>=?3 AND offset<=?4 ORDER BY offset");
+      if( rc ) goto out;
+      sqlite3_bind_text(pSel, 1, zTopic, -1, SQLITE_STATIC);
+      sqlite3_bind_int(pSel, 2, iPart);
+      sqlite3_bind_int64(pSel, 3, pP->iFrom);
     }
-    eT = sqlite3_column_type(pSel, 2);
-    if( eCodecV!=STREAM_CODEC_NONE && eT!=SQLITE_NULL ){
-      rc = sqlite3StreamDecompress(eCodecV, sqlite3_column_blob(pSel, 2),
-          (size_t)sqlite3_column_bytes(pSel, 2), STREAM_MAX_FIELD_BYTES,
-          &pDec, &nDec);
-      if( rc ){
-        rc = sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
-            "corrupt compressed value at %s/%d offset %lld", zTopic, iPart,
-            r.iOffset);
+    sqlite3_bind_int64(pSel, 4, iLast);
+    nRow = 0;
+    while( sqlite3_step(pSel)==SQLITE_ROW ){
+      StreamPqRow r;
+      const void *pVal;
+      int nVal, eT, attrs, eCodecV;
+      void *pDec = 0;
+      size_t nDec = 0;
+      r.iOffset = sqlite3_column_int64(pSel, 0);
+      r.iTimestampMs = sqlite3_column_int64(pSel, 4);
+      if( r.iTimestampMs<iDayLo || r.iTimestampMs>=iDayHi ){
+        iOther = r.iOffset;                 /* another day: end before it */
         break;
       }
-      r.pValue = pDec ? pDec : (void*)"";
-      r.nValue = (int)nDec;
-      r.eValueType = (attrs & STREAM_ATTR_BLOB) ? STREAM_PQ_BLOB
-                                                : STREAM_PQ_TEXT;
-    }else if( eT==SQLITE_BLOB ){
-      r.pValue = sqlite3_column_blob(pSel, 2);
-      r.nValue = sqlite3_column_bytes(pSel, 2);
-      r.eValueType = STREAM_PQ_BLOB;
-      if( r.pValue==0 ) r.pValue = "";
-    }else if( eT!=SQLITE_NULL ){
-      r.pValue = sqlite3_column_text(pSel, 2);
-      r.nValue = sqlite3_column_bytes(pSel, 2);
-      r.eValueType = STREAM_PQ_TEXT;
+      attrs = sqlite3_column_int(pSel, 5);
+      eCodecV = attrs & STREAM_ATTR_CODEC_MASK;
+      r.zTopic = zTopic;
+      r.nTopic = nTopic;
+      r.iPartition = iPart;
+      r.mTerm = 0;
+      rc = streamTierColumn(pSel, 1, bUtf8, &r.pKey, &r.nKey, &eT);
+      if( rc ) break;
+      r.eKeyType = eT==SQLITE_NULL ? STREAM_PQ_NULL
+                 : eT==SQLITE_BLOB ? STREAM_PQ_BLOB : STREAM_PQ_TEXT;
+      rc = streamTierColumn(pSel, 2, bUtf8 || eCodecV!=STREAM_CODEC_NONE,
+                            &pVal, &nVal, &eT);
+      if( rc ) break;
+      if( eCodecV!=STREAM_CODEC_NONE && eT!=SQLITE_NULL ){
+        rc = sqlite3StreamDecompress(eCodecV, pVal, (size_t)nVal,
+            STREAM_MAX_FIELD_BYTES, &pDec, &nDec);
+        if( rc ){
+          rc = sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
+              "corrupt compressed value at %s/%d offset %lld", zTopic, iPart,
+              r.iOffset);
+          break;
+        }
+        r.pValue = pDec ? pDec : (void*)"";
+        r.nValue = (int)nDec;
+        r.eValueType = (attrs & STREAM_ATTR_BLOB) ? STREAM_PQ_BLOB
+                                                  : STREAM_PQ_TEXT;
+      }else{
+        r.pValue = pVal;
+        r.nValue = nVal;
+        r.eValueType = eT==SQLITE_NULL ? STREAM_PQ_NULL
+                     : eT==SQLITE_BLOB ? STREAM_PQ_BLOB : STREAM_PQ_TEXT;
+      }
+      rc = streamTierColumn(pSel, 3, bUtf8, (const void**)&r.zHeaders,
+                            &r.nHeaders, &eT);
+      if( rc==SQLITE_OK ){
+        if( nRow==0 || r.iTimestampMs<iTsMin ) iTsMin = r.iTimestampMs;
+        if( nRow==0 || r.iTimestampMs>iTsMax ) iTsMax = r.iTimestampMs;
+        rc = sqlite3StreamPqWriterAdd(pW, &r);
+      }
+      sqlite3_free(pDec);
+      if( rc ) break;
+      nRow++;
     }
-    if( sqlite3_column_type(pSel, 3)!=SQLITE_NULL ){
-      r.zHeaders = (const char*)sqlite3_column_text(pSel, 3);
-      r.nHeaders = sqlite3_column_bytes(pSel, 3);
+    {
+      int rc2 = sqlite3_reset(pSel);
+      if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
     }
-    r.iTimestampMs = sqlite3_column_int64(pSel, 4);
-    if( nRow==0 || r.iTimestampMs<iTsMin ) iTsMin = r.iTimestampMs;
-    if( nRow==0 || r.iTimestampMs>iTsMax ) iTsMax = r.iTimestampMs;
-    rc = sqlite3StreamPqWriterAdd(pW, &r);
-    sqlite3_free(pDec);
-    if( rc ) break;
-    nRow++;
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_reset(pSel);
-    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    if( rc || iOther<0 ) break;
+
+    /* A message of another day at iOther: start again, ending before it. */
+    pStore->pMethods->xPutAbort(sink.pUp);
+    sink.pUp = 0;
+    sqlite3StreamPqWriterFree(pW);
+    pW = 0;
+    sqlite3_free(zKey);
+    zKey = 0;
+    iCut = iOther;
   }
   if( rc==SQLITE_OK ){
     sqlite3StreamPqWriterMeta(pW, "stream.topic", zTopic);
