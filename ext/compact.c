@@ -352,7 +352,8 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
       if( rc ) break;
       /* Superseded by a newer message of the key, or a tombstone that has
       ** been in the log for delete.retention.ms. */
-      bGone = !bNew || (bTomb && iOff<pS->iHorizon && iOff<iHwm-1);
+      bGone = !bNew || (bTomb && !pS->bKeepTombs && iOff<pS->iHorizon
+                                   && iOff<iHwm-1);
     }
     if( bGone ){
       nRemoved++;
@@ -608,7 +609,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
   if( rc ) goto step_out;
 
   /* Tombstones of the clean section past the horizon. */
-  {
+  if( !pS->bKeepTombs ){
     i64 iLimit = pS->iHorizon<iNewClean ? pS->iHorizon : iNewClean;
     if( iLimit>iHwm-1 ) iLimit = iHwm-1;    /* never the newest message */
     i64 nTomb = 0;

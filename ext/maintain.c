@@ -268,6 +268,15 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
         " (call it in a statement of its own)");
   }
   rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &s, pzErr);
+  if( rc==SQLITE_OK && (pCfg->eCleanup & STREAM_CLEANUP_COMPACT)
+   && eMode!=STREAM_MNT_COMPACT ){
+    /* A hot tombstone may go only once no warm record of its key is left:
+    ** after the unbounded warm pass of stream_compact(), or when the
+    ** partition has no warm segments (ext/tier.c). */
+    int bWarm = 0;
+    rc = sqlite3StreamHasWarm(p, zTopic, iPart, &bWarm, pzErr);
+    s.bKeepTombs = bWarm;
+  }
   s0 = s;
   if( rc==SQLITE_OK && (eMode==STREAM_MNT_AUTO || eMode==STREAM_MNT_RETAIN) ){
     rc = sqlite3StreamRetention(p, zTopic, iPart, pCfg, iNow,

@@ -40,6 +40,8 @@ struct StreamCleaner {
   i64 nRemoved;                /* Messages removed by compaction, in total */
   i64 iSizeOffset;             /* retention.bytes: bytes counted below, or -1 */
   i64 nSizeBytes;              /* Bytes of messages below iSizeOffset */
+  i64 bKeepTombs;              /* Not stored: keep tombstones this pass
+                               ** (i64: no padding, the struct is memcmp'd) */
 };
 
 /**************************************************************************
@@ -80,6 +82,10 @@ int sqlite3StreamMntPrepare(StreamCtx*, const char *zSql,
 ** the statement after use, never finalize it. */
 int sqlite3StreamMntStmt(StreamCtx*, const char *zSql,
                          sqlite3_stmt **ppStmt, char **pzErr);
+
+/* Does the partition have warm segments? (ext/retention.c) */
+int sqlite3StreamHasWarm(StreamCtx*, const char *zTopic, int iPart,
+                         int *pbWarm, char **pzErr);
 
 /* Raise _stream_partitions.next_offset to iHwm: done before any delete so
 ** that the high watermark never moves back. */

@@ -68,7 +68,7 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
 }
 
 /* Does the partition still have warm segments (below its hot messages)? */
-static int streamRetWarm(StreamCtx *p, const char *zTopic, int iPart,
+int sqlite3StreamHasWarm(StreamCtx *p, const char *zTopic, int iPart,
                          int *pbWarm, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   static const char zSql[] =
@@ -109,7 +109,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     /* now - timestamp > retention.ms, without overflow */
     iCutoff = iNow - pCfg->retentionMs;
   }
-  rc = streamRetWarm(p, zTopic, iPart, &bWarm, pzErr);
+  rc = sqlite3StreamHasWarm(p, zTopic, iPart, &bWarm, pzErr);
   if( rc || bWarm ) return rc;
   rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
   if( rc ) return rc;

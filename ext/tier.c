@@ -1872,8 +1872,12 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
       rc = streamTcSetAdd(&set, aKey ? &aKey[pRow->iKey] : (const u8*)"",
                           pRow->nKey, &bNew);
       if( rc ) break;
+      /* A tombstone goes only in an unbounded pass: one cut short could
+      ** leave older records of its key in the segments it did not reach,
+      ** with nothing newer left to supersede them. */
       if( !bNew
-       || (pRow->bTomb && pRow->iOff<cl.iHorizon && pRow->iOff<iHwm-1) ){
+       || (pRow->bTomb && nMaxRewrite<0 && pRow->iOff<cl.iHorizon
+           && pRow->iOff<iHwm-1) ){
         pRow->bKeep = 0;
       }else{
         nKeep++;
