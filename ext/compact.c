@@ -59,7 +59,7 @@
 ** Callers (ext/maintain.c) wrap them in a savepoint: a compaction that
 ** fails or is rolled back leaves the log as it was.
 */
-#include "maintain.h"
+#include "streamInt.h"
 #include <string.h>
 
 /**************************************************************************

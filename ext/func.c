@@ -24,7 +24,6 @@
 ** pure functions (version, murmur2, partition) are SQLITE_INNOCUOUS.
 */
 #include "streamInt.h"
-#include "tier.h"
 #include <string.h>
 
 /* Report an engine error: the message (or the code's text) and the code.*/

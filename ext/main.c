@@ -7,8 +7,6 @@
 ** sqlite3_stream_init(db, 0, 0) (the amalgamation does exactly that).
 */
 #include "streamInt.h"
-#include "tier.h"
-#include "maintain.h"
 #include <string.h>
 
 #ifndef SQLITE_CORE

@@ -36,8 +36,7 @@
 ** Security: every function here writes or reveals storage details, so all
 ** are SQLITE_DIRECTONLY (see ext/func.c).
 */
-#include "maintain.h"
-#include "tier.h"
+#include "streamInt.h"
 #include <string.h>
 
 /* Name of the savepoint wrapping each unit of maintenance. */

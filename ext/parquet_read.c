@@ -19,7 +19,7 @@
 ** never reads outside its buffer; each loop consumes input, so nothing
 ** hangs.  Errors leave a "parquet: ..." message and are sticky.
 */
-#include "parquet.h"
+#include "streamInt.h"
 #include <stdarg.h>
 #include <string.h>
 #include <zstd.h>

@@ -21,7 +21,7 @@
 ** for OPTIONAL columns, then the PLAIN values of the non-null rows; the
 ** whole body is compressed.  See /work/shared/notes/formats.md.
 */
-#include "parquet.h"
+#include "streamInt.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

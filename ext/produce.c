@@ -17,8 +17,6 @@
 ** next one, so NULL-keyed messages spread evenly in batches.
 */
 #include "streamInt.h"
-#include "tier.h"
-#include "maintain.h"
 #include <string.h>
 #include <time.h>
 

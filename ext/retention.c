@@ -26,7 +26,7 @@
 ** is the start of the partition only once no segment is left, so hot
 ** retention waits until then (prefix rule).
 */
-#include "maintain.h"
+#include "streamInt.h"
 
 /* Add the bytes of messages [pS->iSizeOffset, iHwm) to the running count,
 ** reading at most nMax rows (nMax<0: recount the partition exactly).

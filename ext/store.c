@@ -4,7 +4,7 @@
 **
 **   stream_config('warm.store', 'file:///var/lib/app/warm')
 **
-** The interface (StreamStoreMethods in tier.h) is what an S3 / R2 backend
+** The interface (StreamStoreMethods in streamInt.h) is what an S3 / R2 backend
 ** on libcurl will implement next: put an object (streamed, made visible
 ** atomically at commit), get a byte range, list by prefix, delete.
 **
@@ -24,7 +24,7 @@
 #ifndef _DEFAULT_SOURCE
 # define _DEFAULT_SOURCE
 #endif
-#include "tier.h"
+#include "streamInt.h"
 #include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>

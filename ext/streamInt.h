@@ -631,4 +631,659 @@ int sqlite3StreamCompressLevel(int eCodec, int iLevel, const void *p,
 int sqlite3StreamDecompress(int eCodec, const void *p, size_t n,
                             size_t nMax, void **ppOut, size_t *pnOut);
 
+/**************************************************************************
+** The warm tier's Parquet files.
+**
+** A warm-tier file holds one topic partition's offset range as a Parquet
+** file written and read by our own code (Debian has no Parquet library):
+**
+**   ext/thrift.c         Thrift compact protocol encoder and a bounds-checked
+**                        decoder (the footer and page headers use it).
+**   ext/parquet_write.c  Incremental writer: rows in, Parquet bytes out to a
+**                        caller-supplied sink, one row group at a time.
+**   ext/parquet_read.c   Streaming reader: footer, per-row-group statistics
+**                        for pruning, and a row iterator that holds at most
+**                        one decoded page per column in memory.
+**
+** The file layout (see docs and /work/shared/notes/formats.md):
+**
+**   column      physical    repetition  annotation                 field_id
+**   topic       BYTE_ARRAY  REQUIRED    STRING / UTF8                     1
+**   partition   INT32       REQUIRED    -                                 2
+**   offset      INT64       REQUIRED    -  (statistics)                   3
+**   key         BYTE_ARRAY  OPTIONAL    -  (keys may be bytes)            4
+**   value       BYTE_ARRAY  OPTIONAL    JSON when every value is TEXT     5
+**   headers     BYTE_ARRAY  OPTIONAL    JSON                              6
+**   timestamp   INT64       REQUIRED    TIMESTAMP(MICROS, UTC)  (stats)   7
+**   attributes  INT32       REQUIRED    -  bit0 key BLOB, bit1 value BLOB 8
+**
+** Data pages v1, PLAIN values, RLE/bit-packed definition levels; codec
+** UNCOMPRESSED, GZIP or ZSTD.  Offsets must be strictly increasing within a
+** file (the reader's seek relies on it).
+*/
+
+
+/* Fixed prefix of every error message produced by the Parquet code. */
+#define STREAM_PQ_ERR "parquet: "
+
+/**************************************************************************
+** Interface to code in ext/thrift.c
+*/
+
+/* Compact protocol type codes (field headers and list headers). */
+#define STREAM_THRIFT_STOP      0
+#define STREAM_THRIFT_TRUE      1
+#define STREAM_THRIFT_FALSE     2
+#define STREAM_THRIFT_I8        3
+#define STREAM_THRIFT_I16       4
+#define STREAM_THRIFT_I32       5
+#define STREAM_THRIFT_I64       6
+#define STREAM_THRIFT_DOUBLE    7
+#define STREAM_THRIFT_BINARY    8
+#define STREAM_THRIFT_LIST      9
+#define STREAM_THRIFT_SET      10
+#define STREAM_THRIFT_MAP      11
+#define STREAM_THRIFT_STRUCT   12
+#define STREAM_THRIFT_UUID     13
+
+/* Deepest struct/list/map nesting the decoder accepts. */
+#define STREAM_THRIFT_MAX_DEPTH 32
+
+/* A growable output buffer.  rc is sticky: once an allocation fails every
+** later append is a no-op and rc stays SQLITE_NOMEM. */
+typedef struct StreamPqBuf StreamPqBuf;
+struct StreamPqBuf {
+  u8 *a;                          /* Bytes (sqlite3_malloc64) */
+  size_t n;                       /* Bytes used */
+  size_t nAlloc;                  /* Bytes allocated */
+  int rc;                         /* SQLITE_OK or SQLITE_NOMEM */
+};
+void sqlite3StreamPqBufAppend(StreamPqBuf*, const void *p, size_t n);
+int sqlite3StreamPqBufReserve(StreamPqBuf*, size_t n); /* room for n more */
+void sqlite3StreamPqBufU32(StreamPqBuf*, u32 v);       /* little-endian */
+void sqlite3StreamPqBufU64(StreamPqBuf*, u64 v);       /* little-endian */
+void sqlite3StreamPqBufVarint(StreamPqBuf*, u64 v);    /* ULEB128 */
+void sqlite3StreamPqBufReset(StreamPqBuf*);            /* n = 0, keep a */
+void sqlite3StreamPqBufFree(StreamPqBuf*);
+
+/* Encoder.  A struct is written by a sequence of field writes, each
+** passing &iLast (the previous field id of that struct, starting at 0),
+** ending with sqlite3StreamThriftStructEnd().  Field ids must increase. */
+void sqlite3StreamThriftField(StreamPqBuf*, int *piLast, int eType, int iId);
+void sqlite3StreamThriftBool(StreamPqBuf*, int *piLast, int iId, int b);
+void sqlite3StreamThriftI32(StreamPqBuf*, int *piLast, int iId, int v);
+void sqlite3StreamThriftI64(StreamPqBuf*, int *piLast, int iId, i64 v);
+void sqlite3StreamThriftBinary(StreamPqBuf*, int *piLast, int iId,
+                               const void *p, size_t n);
+void sqlite3StreamThriftList(StreamPqBuf*, int *piLast, int iId,
+                             int eElem, int nElem);
+void sqlite3StreamThriftListHeader(StreamPqBuf*, int eElem, int nElem);
+void sqlite3StreamThriftZigzag(StreamPqBuf*, i64 v);   /* bare i32/i64 */
+void sqlite3StreamThriftStructEnd(StreamPqBuf*);
+
+/* Decoder over a byte range.  Never reads outside [a, a+n).  Errors are
+** sticky: after the first one every read returns 0/empty and rc and zErr
+** say what went wrong.  bTruncated is set when the error was running off
+** the end of the buffer (a caller holding a prefix may read more). */
+typedef struct StreamThriftReader StreamThriftReader;
+struct StreamThriftReader {
+  const u8 *a;                    /* Buffer */
+  size_t n;                       /* Size of buffer */
+  size_t i;                       /* Read position */
+  int nDepth;                     /* Nesting depth inside Skip() */
+  int rc;                         /* SQLITE_OK or SQLITE_CORRUPT */
+  int bTruncated;                 /* Error was "ran out of bytes" */
+  char zErr[96];                  /* Error message, no prefix */
+};
+void sqlite3StreamThriftReaderInit(StreamThriftReader*, const void*, size_t);
+void sqlite3StreamThriftError(StreamThriftReader*, const char *zMsg);
+
+/* Read the next field header of a struct.  Returns the field type, or
+** STREAM_THRIFT_STOP at the end of the struct (or on error).  *piId gets
+** the field id; *piLast is the struct's previous field id (start at 0).
+** For a bool field the value is in the type (TRUE/FALSE). */
+int sqlite3StreamThriftNextField(StreamThriftReader*, int *piLast, int *piId);
+i64 sqlite3StreamThriftReadI64(StreamThriftReader*);   /* zigzag varint */
+int sqlite3StreamThriftReadI32(StreamThriftReader*);   /* checks range */
+const u8 *sqlite3StreamThriftReadBinary(StreamThriftReader*, size_t *pn);
+/* List (or set) header: returns the element count (checked against the
+** bytes left) and sets *peElem. */
+int sqlite3StreamThriftReadList(StreamThriftReader*, int *peElem);
+/* Skip one value of type eType (field context: bools have no payload;
+** pass bInList=1 for list elements, where a bool is one byte).  Nested
+** structs, lists, sets and maps are skipped recursively, at most
+** STREAM_THRIFT_MAX_DEPTH deep. */
+void sqlite3StreamThriftSkip(StreamThriftReader*, int eType, int bInList);
+
+/**************************************************************************
+** Interface to code in ext/parquet_write.c and ext/parquet_read.c
+*/
+
+/* Kinds of key and value in a StreamPqRow. */
+#define STREAM_PQ_NULL 0
+#define STREAM_PQ_TEXT 1
+#define STREAM_PQ_BLOB 2
+
+/* Bits of the "attributes" column. */
+#define STREAM_PQ_ATTR_KEY_BLOB   0x01
+#define STREAM_PQ_ATTR_VALUE_BLOB 0x02
+
+/* Number of columns and default rows per row group. */
+#define STREAM_PQ_NCOL 8
+#define STREAM_PQ_DEFAULT_GROUP_ROWS 10000
+
+/* Limits.  A row whose key + value + headers exceed STREAM_PQ_MAX_ROW is
+** refused by the writer; the reader refuses pages that decompress to more
+** than STREAM_PQ_MAX_PAGE bytes and footers larger than
+** STREAM_PQ_MAX_FOOTER. */
+#define STREAM_PQ_MAX_ROW     (64*1024*1024)
+#define STREAM_PQ_MAX_PAGE    (256*1024*1024)
+#define STREAM_PQ_MAX_FOOTER  (64*1024*1024)
+
+/* One message.  Pointers are borrowed: the writer copies what it needs
+** during sqlite3StreamPqWriterAdd(); the reader's are valid until its next
+** call.  Strings are not NUL-terminated; use the lengths. */
+typedef struct StreamPqRow StreamPqRow;
+struct StreamPqRow {
+  const char *zTopic; int nTopic;   /* Topic name (UTF-8) */
+  int iPartition;                   /* Partition number */
+  sqlite3_int64 iOffset;            /* Offset (strictly increasing) */
+  const void *pKey; int nKey;       /* Key bytes */
+  int eKeyType;                     /* STREAM_PQ_NULL, _TEXT or _BLOB */
+  const void *pValue; int nValue;   /* Value bytes */
+  int eValueType;                   /* _NULL (tombstone), _TEXT (JSON), _BLOB*/
+  const char *zHeaders; int nHeaders; /* JSON text, or NULL if none */
+  sqlite3_int64 iTimestampMs;       /* ms since the epoch */
+  int mTerm;                        /* Reader only: STREAM_PQ_TERM_* bits of
+                                    ** the fields followed by a 0 byte */
+};
+
+/* Bits of StreamPqRow.mTerm: pKey[nKey], pValue[nValue] or
+** zHeaders[nHeaders] is a 0 byte that the row may be read up to (the
+** reader writes it in place of the next value's length prefix, which it
+** has already decoded).  Text so terminated can be handed to SQLite as
+** NUL-terminated, which spares SQLite a copy (sqlite3_value_text()). */
+#define STREAM_PQ_TERM_KEY     0x01
+#define STREAM_PQ_TERM_VALUE   0x02
+#define STREAM_PQ_TERM_HEADERS 0x04
+
+/* Sink and source callbacks.  xWrite must consume all n bytes; xRead must
+** fill all n bytes read from file offset iOff.  Both return SQLITE_OK or
+** an error code (which the caller passes on). */
+typedef int (*StreamPqWriteFn)(void *pCtx, const void *p, size_t n);
+typedef int (*StreamPqReadFn)(void *pCtx, void *pBuf, size_t n,
+                              sqlite3_int64 iOff);
+
+/* Ready-made sinks and sources: pCtx is a StreamPqBuf* (memory) or a
+** FILE* (stdio; the read source seeks with fseek()). */
+int sqlite3StreamPqMemWrite(void *pCtx, const void *p, size_t n);
+int sqlite3StreamPqMemRead(void *pCtx, void *pBuf, size_t n, i64 iOff);
+int sqlite3StreamPqFileWrite(void *pCtx, const void *p, size_t n);
+int sqlite3StreamPqFileRead(void *pCtx, void *pBuf, size_t n, i64 iOff);
+
+/*
+** Writer.
+**
+**   sqlite3StreamPqWriterOpen()    eCodec is STREAM_CODEC_*; nGroupRows <= 0
+**                                  means STREAM_PQ_DEFAULT_GROUP_ROWS.  The
+**                                  leading "PAR1" is written at once.
+**   sqlite3StreamPqWriterAdd()     Append a row.  A row group is flushed to
+**                                  the sink when it holds nGroupRows rows
+**                                  or about 64 MiB.
+**   sqlite3StreamPqWriterMeta()    Add a key_value_metadata pair (copied)
+**                                  to the footer.  Before Finish.
+**   sqlite3StreamPqWriterFinish()  Flush the last row group and write the
+**                                  footer.  The file is complete after it.
+**   sqlite3StreamPqWriterBytes()   Bytes handed to the sink so far.
+**   sqlite3StreamPqWriterErrmsg()  Message for the last error, or NULL.
+**   sqlite3StreamPqWriterFree()    Free (does not write anything).
+**
+** After any error the writer is dead: further calls return the same code.
+*/
+typedef struct StreamPqWriter StreamPqWriter;
+int sqlite3StreamPqWriterOpen(StreamPqWriter **pp, int eCodec, int nGroupRows,
+                              StreamPqWriteFn xWrite, void *pCtx);
+int sqlite3StreamPqWriterAdd(StreamPqWriter*, const StreamPqRow*);
+int sqlite3StreamPqWriterMeta(StreamPqWriter*, const char *zKey,
+                              const char *zValue);
+int sqlite3StreamPqWriterFinish(StreamPqWriter*);
+sqlite3_int64 sqlite3StreamPqWriterBytes(StreamPqWriter*);
+const char *sqlite3StreamPqWriterErrmsg(StreamPqWriter*);
+void sqlite3StreamPqWriterFree(StreamPqWriter*);
+
+/* Per-row-group facts from the footer, for pruning.  The min/max fields
+** are valid only when bStats is set (files from this writer always). */
+typedef struct StreamPqGroupInfo StreamPqGroupInfo;
+struct StreamPqGroupInfo {
+  sqlite3_int64 nRows;            /* Rows in the group */
+  int bStats;                     /* True if the four fields below are set */
+  sqlite3_int64 iOffsetMin;       /* Smallest offset */
+  sqlite3_int64 iOffsetMax;       /* Largest offset */
+  sqlite3_int64 iTimestampMin;    /* Smallest timestamp, ms */
+  sqlite3_int64 iTimestampMax;    /* Largest timestamp, ms */
+};
+
+/*
+** Reader.
+**
+**   sqlite3StreamPqReaderOpen()    Read and check the footer of the nFile
+**                                  byte file behind xRead.  On error *pp is
+**                                  NULL and *pzErr (if not NULL) gets a
+**                                  sqlite3_mprintf() message to free.
+**   sqlite3StreamPqReaderRows()    Total rows (FileMetaData.num_rows).
+**   sqlite3StreamPqReaderGroups()  Number of row groups.
+**   sqlite3StreamPqReaderGroup()   Facts of row group i (0-based), or NULL.
+**   sqlite3StreamPqReaderMeta()    Value of a key_value_metadata key, or
+**                                  NULL (NUL-terminated, owned by reader).
+**   sqlite3StreamPqReaderSeekGroup() Next row is the first of group i.
+**   sqlite3StreamPqReaderSeek()    Next row is the first whose offset is
+**                                  >= iOffset (row groups skipped by their
+**                                  statistics, then rows).
+**   sqlite3StreamPqReaderNext()    SQLITE_ROW and *pRow filled (pointers
+**                                  valid until the next call), SQLITE_DONE
+**                                  at the end, or an error code.
+**   sqlite3StreamPqReaderErrmsg()  Message for the last error, or NULL.
+**   sqlite3StreamPqReaderClose()   Free.
+**
+** Memory is bounded by the footer plus one decoded page per column; every
+** size read from the file is checked against the file size and the limits
+** above before it is used.
+*/
+typedef struct StreamPqReader StreamPqReader;
+int sqlite3StreamPqReaderOpen(StreamPqReader **pp, StreamPqReadFn xRead,
+                              void *pCtx, sqlite3_int64 nFile, char **pzErr);
+sqlite3_int64 sqlite3StreamPqReaderRows(StreamPqReader*);
+int sqlite3StreamPqReaderGroups(StreamPqReader*);
+const StreamPqGroupInfo *sqlite3StreamPqReaderGroup(StreamPqReader*, int i);
+const char *sqlite3StreamPqReaderMeta(StreamPqReader*, const char *zKey);
+int sqlite3StreamPqReaderSeekGroup(StreamPqReader*, int iGroup);
+int sqlite3StreamPqReaderSeek(StreamPqReader*, sqlite3_int64 iOffset);
+int sqlite3StreamPqReaderNext(StreamPqReader*, StreamPqRow *pRow);
+/* Decode only the columns of mask mWant (bit i: column i of the layout
+** above; offset, timestamp and attributes always) from the next row
+** group opened (SeekGroup/Seek/Next into a new group): the others are
+** not even read, and their StreamPqRow fields stay NULL / 0. */
+int sqlite3StreamPqReaderSetColumns(StreamPqReader*, unsigned mWant);
+/* Columns decoded in the row group being read. */
+unsigned sqlite3StreamPqReaderColumns(StreamPqReader*);
+/* Hand back the row just returned by Next() (its pointers still valid):
+** the next Next() returns it again.  SQLITE_MISUSE if a row is already
+** handed back. */
+int sqlite3StreamPqReaderUnread(StreamPqReader*, const StreamPqRow*);
+/* Free the decoded pages (kept: the footer); the next row read must
+** follow a SeekGroup() or Seek(). */
+void sqlite3StreamPqReaderRelease(StreamPqReader*);
+/* Change the read callback's context (the caller moved it). */
+void sqlite3StreamPqReaderSetSource(StreamPqReader*, void *pCtx);
+const char *sqlite3StreamPqReaderErrmsg(StreamPqReader*);
+void sqlite3StreamPqReaderClose(StreamPqReader*);
+
+/**************************************************************************
+** The warm tier: the object store
+** (ext/store.c), tiering of hot messages into Parquet segments
+** (ext/tier.c), and the warm-side readers used by vtab/messages.c and
+** vtab/segments.c.
+*/
+
+
+/**************************************************************************
+** Interface to code in ext/store.c: the object store.
+**
+** A store is a flat namespace of keys ("orders/partition=3/date=2024-01-14/
+** 00000000000000000000-00000000000000009999.parquet") holding immutable
+** objects.  It is what an S3 / R2 backend (libcurl) will implement next;
+** the only backend today is a local directory, "file:///abs/path".
+**
+**   xPutBegin   start writing object zKey; bytes go through xPutWrite.
+**   xPutWrite   append bytes to the upload.
+**   xPutCommit  make the object durable and visible under zKey, atomically
+**               (local: fsync the temporary file, rename, fsync the
+**               directory).  The upload is freed, success or not.
+**   xPutAbort   drop the upload (nothing becomes visible); frees it.
+**   xOpen       open object zKey for ranged reads; *pnSize gets its size.
+**   xRead       read n bytes at iOff ("get a byte range"); short = error.
+**   xClose      close an object opened with xOpen.
+**   xList       call xCb for every object whose key starts with zPrefix
+**               (temporary uploads included: their keys end ".tmp");
+**               a non-zero return from xCb stops the walk.
+**   xDelete     remove object zKey (missing is not an error).
+**   xFree       free the store.
+**   xStat       identity of object zKey now (size and version: for the
+**               local store mtime and inode); SQLITE_NOTFOUND if missing.
+**   xFileId     identity of an object opened with xOpen, as it was opened.
+**               Equal identities mean the same immutable bytes (the warm
+**               reader cache relies on it).
+**
+** Every method returns SQLITE_OK or an error code; those that take pzErr
+** leave a "stream: ..." message there naming the object.  bLocal is true
+** for backends with no network (the produce path tiers only to those).
+*/
+typedef struct StreamStore StreamStore;
+typedef struct StreamStoreMethods StreamStoreMethods;
+typedef struct StreamStoreUpload StreamStoreUpload;
+typedef struct StreamStoreFile StreamStoreFile;
+typedef struct StreamStoreId StreamStoreId;
+
+struct StreamStoreId {
+  i64 nSize;                   /* Bytes */
+  i64 iVersion;                /* Local: st_mtime in ns */
+  i64 iVersion2;               /* Local: st_dev and st_ino mixed */
+};
+
+struct StreamStoreMethods {
+  int (*xPutBegin)(StreamStore*, const char *zKey, StreamStoreUpload **pp,
+                   char **pzErr);
+  int (*xPutWrite)(StreamStoreUpload*, const void *p, size_t n,
+                   char **pzErr);
+  int (*xPutCommit)(StreamStoreUpload*, char **pzErr);
+  void (*xPutAbort)(StreamStoreUpload*);
+  int (*xOpen)(StreamStore*, const char *zKey, StreamStoreFile **pp,
+               i64 *pnSize, char **pzErr);
+  int (*xRead)(StreamStoreFile*, void *pBuf, size_t n, i64 iOff);
+  void (*xClose)(StreamStoreFile*);
+  int (*xList)(StreamStore*, const char *zPrefix,
+               int (*xCb)(void *pArg, const char *zKey), void *pArg,
+               char **pzErr);
+  int (*xDelete)(StreamStore*, const char *zKey, char **pzErr);
+  void (*xFree)(StreamStore*);
+  int (*xStat)(StreamStore*, const char *zKey, StreamStoreId *pId);
+  void (*xFileId)(StreamStoreFile*, StreamStoreId *pId);
+};
+
+struct StreamStore {
+  const StreamStoreMethods *pMethods; /* Backend */
+  int bLocal;                  /* No network: usable inside produce */
+  char *zUrl;                  /* The store's URL (for messages) */
+};
+
+/* Open the store for URL zUrl ("file:///abs/dir").  bCreate: create the
+** directory (with parents) when missing, as for the default store beside
+** the database; otherwise a missing directory is an error. */
+int sqlite3StreamStoreOpen(const char *zUrl, int bCreate, StreamStore **pp,
+                           char **pzErr);
+
+/* SQLITE_OK if zUrl is a store URL this build supports, else an error in
+** *pzErr naming the URL and what is accepted. */
+int sqlite3StreamStoreUrlCheck(const char *zUrl, char **pzErr);
+
+/* SQLITE_OK if zKey is a safe object key: relative, made of
+** [A-Za-z0-9._=-] components separated by single '/', no "." or ".."
+** component, at most 1024 bytes.  Keys read from the segment index are
+** checked with it before any file is touched, so a crafted row cannot
+** reach outside the store. */
+int sqlite3StreamStoreKeyCheck(const char *zKey, char **pzErr);
+
+/* An open object and its store: the pCtx of sqlite3StreamStoreReadFn. */
+typedef struct StreamStoreHandle StreamStoreHandle;
+struct StreamStoreHandle {
+  StreamStore *pStore;         /* Store */
+  StreamStoreFile *pFile;      /* Object opened with xOpen */
+};
+
+/* The Parquet read callback (StreamPqReadFn) over a StreamStoreHandle. */
+int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff);
+
+/**************************************************************************
+** Interface to code in ext/tier.c: moving hot messages to warm segments.
+*/
+
+/* What one call moved (stream_tier() returns it as JSON). */
+typedef struct StreamTierStats StreamTierStats;
+struct StreamTierStats {
+  i64 nSegment;                /* Segment files written */
+  i64 nMessage;                /* Messages moved hot -> warm */
+  i64 nBytes;                  /* Bytes of Parquet written */
+  i64 nExpired;                /* Warm segments deleted by retention */
+  i64 nOrphan;                 /* Orphan files removed */
+};
+
+/* The store of this database: the warm.store setting, else the default
+** beside the main database file ("<db>.stream/warm"), else (":memory:" or
+** a temporary database) none: *pp is NULL and SQLITE_OK returned. */
+int sqlite3StreamTierStore(StreamCtx*, StreamStore **pp, char **pzErr);
+
+/* Tier every eligible message of topic zTopic (NULL: every topic), then
+** apply warm retention and remove orphan files.  Runs inside the caller's
+** transaction; files written cannot be rolled back (a rollback leaves
+** orphans, which the next call removes). */
+int sqlite3StreamTier(StreamCtx*, const char *zTopic, StreamTierStats*,
+                      char **pzErr);
+
+/* The amortised hook of the produce path: called after a successful
+** append of offset iOffset to (zTopic, iPart).  Does bounded work (one
+** segment at most), only every STREAM_TIER_CHECK_EVERY offsets, only
+** with a local store, and never fails the produce: errors are dropped
+** (the messages simply stay hot). */
+void sqlite3StreamTierAfterAppend(StreamCtx*, const char *zTopic, int iPart,
+                                  i64 iOffset);
+
+/* For stream_maintain(): the same as sqlite3StreamTier(). */
+int sqlite3StreamTierMaintain(StreamCtx*, const char *zTopic,
+                              StreamTierStats*, char **pzErr);
+
+/* Delete every warm segment (records and files) of a topic: for
+** stream_delete_topic().  Files that cannot be removed become orphans. */
+int sqlite3StreamTierDropTopic(StreamCtx*, const char *zTopic, char **pzErr);
+
+/* Compaction of the warm segments of one partition of a compacted topic
+** (see ext/tier.c): records superseded by a newer record of their key
+** (warm or hot) and tombstones past the cleaner's horizon are removed by
+** rewriting the segment files (crash-safe order, as a move); segments
+** left empty are dropped.  At most nMaxRewrite segments are rewritten
+** (<0: no limit).  *pnRemoved gets the records removed.  One transaction
+** under the write lock; replaced files are deleted after it commits
+** (autocommit), else by the orphan sweep. */
+int sqlite3StreamTierCompact(StreamCtx*, const char *zTopic, int iPart,
+                             i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
+
+/* Register stream_tier() and the stream_segments virtual table. */
+int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p);
+
+/* Settings hook for stream_config(): check a new value of an
+** extension-wide tier setting ("warm.store").  SQLITE_OK if zName is not a
+** tier setting. */
+int sqlite3StreamTierSettingCheck(StreamCtx*, const char *zName,
+                                  const char *zValue, char **pzErr);
+
+/*
+** Warm reader for vtab/messages.c: one segment's rows in offset order
+** (or reverse), restricted to [iLo, iHi] and timestamps [iTsLo, iTsHi],
+** row groups pruned by their statistics.  Memory: one page per column
+** (ascending) or one row group (descending).
+*/
+typedef struct StreamWarmCursor StreamWarmCursor;
+typedef struct StreamWarmCache StreamWarmCache;
+/* pCache: NULL, or a cache (one per connection) that the reader is taken
+** from if it holds this file and returned to at close (ext/tier.c). */
+int sqlite3StreamWarmOpen(StreamStore*, StreamWarmCache *pCache,
+                          const char *zKey, i64 iLo, i64 iHi,
+                          i64 iTsLo, i64 iTsHi, int bDesc,
+                          StreamWarmCursor **pp, char **pzErr);
+/* SQLITE_ROW with *ppRow set (valid until the next call), SQLITE_DONE, or
+** an error with a message naming the file in *pzErr. */
+int sqlite3StreamWarmNext(StreamWarmCursor*, const StreamPqRow **ppRow,
+                          char **pzErr);
+void sqlite3StreamWarmClose(StreamWarmCursor*);
+/* Decode only these Parquet columns (sqlite3StreamPqReaderSetColumns());
+** call before the first sqlite3StreamWarmNext(). */
+void sqlite3StreamWarmColumns(StreamWarmCursor*, unsigned mWant);
+
+/* The cache of open warm readers: at most 8 files, least recently used
+** evicted; every entry is checked against the file's identity (xStat)
+** before reuse.  Stats: readers reused, scans continued in place, files
+** opened. */
+int sqlite3StreamWarmCacheNew(StreamWarmCache **pp);
+void sqlite3StreamWarmCacheFree(StreamWarmCache*);
+void sqlite3StreamWarmCacheStats(StreamWarmCache*, i64 *pnHit,
+                                 i64 *pnResume, i64 *pnMiss);
+
+/* Test hook: with -DSTREAM_TEST_HOOKS, _exit(99) when the environment
+** variable STREAM_TIER_CRASH equals iStep (see docs/tiering.md). */
+#ifdef STREAM_TEST_HOOKS
+void sqlite3StreamTierCrashPoint(int iStep);
+# define STREAM_TIER_CRASH(n) sqlite3StreamTierCrashPoint(n)
+#else
+# define STREAM_TIER_CRASH(n)
+#endif
+
+/**************************************************************************
+** Retention, log compaction and the
+** "stream" shim VFS that owns PRAGMA stream_compact / stream_compaction.
+** Storage: _stream_cleaner (one row of
+** state per partition) and _stream_cleaner_keys (the offset map of the
+** clean section of compacted partitions), both in sql/schema.sql and
+** described in docs/retention.md.
+*/
+
+
+/* Amortised maintenance inside produce: a partition is looked at when a
+** message is appended at an offset o with (o+1) % STREAM_MAINTAIN_EVERY
+** == 0 (derived from offsets: no per-produce counter), and then at most
+** STREAM_MAINTAIN_BATCH messages are deleted by retention and at most as
+** many are fed through the incremental compactor. */
+#define STREAM_MAINTAIN_EVERY 256
+#define STREAM_MAINTAIN_BATCH 1024
+
+/* Bytes of one stored message, as reported by stream_partitions.bytes. */
+#define STREAM_MSG_BYTES_SQL \
+  "(coalesce(length(CAST(key AS BLOB)),0)" \
+  "+coalesce(length(CAST(value AS BLOB)),0)" \
+  "+coalesce(length(CAST(headers AS BLOB)),0))"
+
+/* Per-partition state of the cleaner (a row of _stream_cleaner). */
+typedef struct StreamCleaner StreamCleaner;
+struct StreamCleaner {
+  i64 iCleanOffset;            /* Compaction: first offset not yet cleaned */
+  i64 nCleanCount;             /* Messages in the clean section */
+  i64 iTarget;                 /* Incremental run cleans up to here, or -1 */
+  i64 iMarkOffset;             /* High watermark seen at iMarkAt */
+  i64 iMarkAt;                 /* Time (ms) of that observation */
+  i64 iHorizon;                /* Tombstones below this offset may go */
+  i64 iCleanedAt;              /* Time of the last completed run, or -1 */
+  i64 nRemoved;                /* Messages removed by compaction, in total */
+  i64 iSizeOffset;             /* retention.bytes: bytes counted below, or -1 */
+  i64 nSizeBytes;              /* Bytes of messages below iSizeOffset */
+  i64 bKeepTombs;              /* Not stored: keep tombstones this pass
+                               ** (i64: no padding, the struct is memcmp'd) */
+};
+
+/**************************************************************************
+** Interface to code in ext/maintain.c
+*/
+
+/* Register stream_maintain(), stream_compact(), stream_compaction(),
+** stream_vfs_default() and the shim VFS (once per process). */
+int sqlite3StreamRegisterMaintain(sqlite3 *db, StreamCtx *p);
+
+/* Called by sqlite3StreamAppend() after each message is stored at offset
+** iOffset of partition iPart.  Does bounded work on one message in
+** STREAM_MAINTAIN_EVERY, none otherwise.  Its own failures are rolled back
+** and ignored, except when it cannot isolate them in a savepoint (the
+** produce runs inside a statement that writes): then the error is
+** returned so that the statement fails as a whole. */
+int sqlite3StreamMaintainHook(StreamCtx*, const char *zTopic, i64 iPart,
+                              i64 iOffset, char **pzErr);
+
+/* The full configuration of a topic and its number of partitions;
+** SQLITE_NOTFOUND with "stream: no such topic: X" if there is none. */
+int sqlite3StreamTopicConfig(StreamCtx*, const char *zTopic,
+                             StreamTopicConfig *pCfg, int *pnPart,
+                             char **pzErr);
+
+/* Read the cleaner state of a partition (defaults if it has none yet;
+** creates the storage tables of an older database on first use). */
+int sqlite3StreamCleanerGet(StreamCtx*, const char *zTopic, int iPart,
+                            StreamCleaner *pS, char **pzErr);
+/* Store it. */
+int sqlite3StreamCleanerPut(StreamCtx*, const char *zTopic, int iPart,
+                            const StreamCleaner *pS, char **pzErr);
+
+/* Prepare zSql (no caching: maintenance runs rarely). */
+int sqlite3StreamMntPrepare(StreamCtx*, const char *zSql,
+                            sqlite3_stmt **ppStmt, char **pzErr);
+/* The same, cached per connection (zSql must have static storage): reset
+** the statement after use, never finalize it. */
+int sqlite3StreamMntStmt(StreamCtx*, const char *zSql,
+                         sqlite3_stmt **ppStmt, char **pzErr);
+
+/* Does the partition have warm segments? (ext/retention.c) */
+int sqlite3StreamHasWarm(StreamCtx*, const char *zTopic, int iPart,
+                         int *pbWarm, char **pzErr);
+
+/* Raise _stream_partitions.next_offset to iHwm: done before any delete so
+** that the high watermark never moves back. */
+int sqlite3StreamRaiseNext(StreamCtx*, const char *zTopic, int iPart,
+                           i64 iHwm, char **pzErr);
+
+/* Open SAVEPOINT zName.  *pbOpen is 0 if it could not be opened because a
+** statement that writes is running (then the caller's writes belong to
+** that statement). */
+int sqlite3StreamSavepoint(StreamCtx*, const char *zName, int *pbOpen,
+                           char **pzErr);
+/* Release the savepoint (rc==SQLITE_OK) or roll it back and release it. */
+int sqlite3StreamSavepointEnd(StreamCtx*, const char *zName, int bOpen,
+                              int rc);
+
+/* PRAGMA stream_compact[(topic)] and PRAGMA stream_compaction[(topic)]
+** for the shim VFS: the result text in *pzOut (sqlite3_malloc'd). */
+int sqlite3StreamPragma(StreamCtx*, const char *zPragma, const char *zArg,
+                        char **pzOut, char **pzErr);
+
+/**************************************************************************
+** Interface to code in ext/retention.c
+*/
+
+/* Retention of one partition of a topic whose policy includes "delete":
+** delete the longest prefix of messages that are older than retention.ms
+** or beyond retention.bytes, at most nMax (nMax<0: no limit, and the byte
+** count is recomputed exactly).  Raises next_offset first and
+** log_start_offset after.  Updates *pS (caller stores it). */
+int sqlite3StreamRetention(StreamCtx*, const char *zTopic, int iPart,
+                           const StreamTopicConfig *pCfg, i64 iNow,
+                           i64 nMax, StreamCleaner *pS, i64 *pnDeleted,
+                           i64 *piLogStart, char **pzErr);
+
+/**************************************************************************
+** Interface to code in ext/compact.c
+*/
+
+/* The offset below which messages may be compacted: the high watermark
+** less compaction.head.messages, and below the first message newer than
+** min.compaction.lag.ms. */
+int sqlite3StreamCompactUpper(StreamCtx*, const char *zTopic, int iPart,
+                              const StreamTopicConfig *pCfg, i64 iNow,
+                              i64 iHwm, i64 *piUpper, char **pzErr);
+
+/* Dirty ratio of a partition and whether it is due (ratio reached or
+** dirty longer than max.compaction.lag.ms). */
+int sqlite3StreamCompactDue(StreamCtx*, const char *zTopic, int iPart,
+                            const StreamTopicConfig *pCfg, i64 iNow,
+                            const StreamCleaner *pS, i64 iUpper,
+                            double *pRatio, int *pbDue, char **pzErr);
+
+/* Compact [start, upper) of one partition in one pass (the explicit
+** path).  Updates *pS; *pnRemoved receives the messages removed. */
+int sqlite3StreamCompactFull(StreamCtx*, const char *zTopic, int iPart,
+                             const StreamTopicConfig *pCfg, i64 iNow,
+                             StreamCleaner *pS, i64 *pnRemoved,
+                             char **pzErr);
+
+/* Incremental compaction (the amortised path): if a run is due or in
+** progress, clean at most nMax more messages.  Updates *pS. */
+int sqlite3StreamCompactStep(StreamCtx*, const char *zTopic, int iPart,
+                             const StreamTopicConfig *pCfg, i64 iNow,
+                             i64 nMax, StreamCleaner *pS, i64 *pnRemoved,
+                             char **pzErr);
+
+/**************************************************************************
+** Interface to code in ext/vfs.c
+*/
+
+/* Register the "stream" shim VFS over the current default VFS, once per
+** process; it becomes the default only if bDefault. */
+int sqlite3StreamVfsRegister(int bDefault);
+/* Make the shim the default VFS (bOn) or give the default back to the VFS
+** it wraps.  Returns the name of the default VFS afterwards. */
+const char *sqlite3StreamVfsDefault(int bOn);
+
 #endif /* STREAM_INT_H */

@@ -14,7 +14,7 @@
 **     takes at least one byte, so a count larger than that is corrupt),
 **     and skips unknown fields of every type with a depth limit.
 */
-#include "parquet.h"
+#include "streamInt.h"
 #include <string.h>
 
 /**************************************************************************

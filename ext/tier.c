@@ -48,8 +48,7 @@
 ** Codec of warm files: the topic's compression.type when it is gzip or
 ** zstd, else ZSTD.
 */
-#include "tier.h"
-#include "maintain.h"
+#include "streamInt.h"
 #include <string.h>
 #include <stdlib.h>
 

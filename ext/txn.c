@@ -20,7 +20,6 @@
 ** nothing is cached and every value is read from the database.
 */
 #include "streamInt.h"
-#include "maintain.h"
 #include <string.h>
 
 struct StreamCacheTopic {

@@ -39,7 +39,7 @@
 **   - The result is one text value: a JSON object (stream_compact) or
 **     array (stream_compaction).
 */
-#include "maintain.h"
+#include "streamInt.h"
 #include <string.h>
 
 typedef struct StreamVfsFile StreamVfsFile;

@@ -63,7 +63,7 @@
 ** database's triggers and views must not reach this table.  TEMP triggers
 ** and views may (the transactional outbox).
 */
-#include "tier.h"
+#include "streamInt.h"
 #include <string.h>
 #include <math.h>
 

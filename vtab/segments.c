@@ -13,7 +13,7 @@
 ** down.  Read-only: segments are written by tiering and removed by
 ** retention.
 */
-#include "tier.h"
+#include "streamInt.h"
 
 static const StreamSqlVtabDef streamSegmentsDef = {
   "stream_segments",

@@ -13,7 +13,7 @@
 ** test/fuzz/corpus/parquet are small files from our writer (test_parquet
 ** --seeds) plus any crashers found, kept as regression inputs.
 */
-#include "parquet.h"
+#include "streamInt.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -16,7 +16,7 @@
 ** "parquet: " message, or read fine, never crash).
 */
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime() */
-#include "parquet.h"
+#include "streamInt.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
