@@ -99,9 +99,11 @@ static int streamTierPrepare(StreamCtx *p, sqlite3_stmt **ppStmt,
 static int streamTierInt(StreamCtx *p, const char *zSql, const char *zTopic,
                          int iPart, i64 a3, i64 a4, i64 iDefault, i64 *piOut,
                          char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = streamTierPrepare(p, &pStmt, pzErr, zSql);
-  if( rc ) return rc;
+  /* zSql is always a literal: the statement is cached per connection
+  ** (these run per partition in stream_tier() and stream_maintain()). */
+  sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
+  int rc;
+  if( pStmt==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
   if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, a3);
@@ -111,7 +113,7 @@ static int streamTierInt(StreamCtx *p, const char *zSql, const char *zTopic,
    && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
     *piOut = sqlite3_column_int64(pStmt, 0);
   }
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   return SQLITE_OK;
 }
@@ -722,11 +724,11 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
     if( rc ) return rc;
     nTotal = nWarm + nHot;
   }
-  rc = streamTierPrepare(p, &pSeg, pzErr,
+  pSeg = sqlite3StreamStmtStatic(p,
       "SELECT first_offset, last_offset, last_timestamp, bytes, location"
       " FROM _stream_segments WHERE topic=?1 AND partition=?2"
-      " ORDER BY first_offset");
-  if( rc ) return rc;
+      " ORDER BY first_offset", pzErr);
+  if( pSeg==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pSeg, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pSeg, 2, iPart);
   while( sqlite3_step(pSeg)==SQLITE_ROW ){
@@ -738,7 +740,7 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
     iStart = sqlite3_column_int64(pSeg, 1) + 1;
     streamTierKeysAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));
   }
-  rc = sqlite3_finalize(pSeg);
+  rc = sqlite3_reset(pSeg);
   if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
   if( rc==SQLITE_OK ) rc = keys.rc;
   if( rc==SQLITE_OK && keys.nKey>0 ){
