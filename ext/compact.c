@@ -180,7 +180,7 @@ int sqlite3StreamCompactUpper(StreamCtx *p, const char *zTopic, int iPart,
   if( pCfg->compactionHeadMessages>iHwm ) iUpper = 0;
   if( pCfg->minCompactionLagMs>0 && iUpper>0 ){
     sqlite3_stmt *pStmt = 0;
-    rc = sqlite3StreamMntPrepare(p,
+    rc = sqlite3StreamMntStmt(p,
         "SELECT min(offset) FROM _stream_messages INDEXED BY"
         " _stream_messages_ts WHERE topic=?1 AND partition=?2"
         " AND timestamp>?3", &pStmt, pzErr);
@@ -193,7 +193,7 @@ int sqlite3StreamCompactUpper(StreamCtx *p, const char *zTopic, int iPart,
       i64 iYoung = sqlite3_column_int64(pStmt, 0);
       if( iYoung<iUpper ) iUpper = iYoung;
     }
-    rc = sqlite3_finalize(pStmt);
+    rc = sqlite3_reset(pStmt);
     if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   }
   *piUpper = iUpper;
@@ -211,7 +211,7 @@ int sqlite3StreamCompactDue(StreamCtx *p, const char *zTopic, int iPart,
   *pbDue = 0;
   /* The first dirty message: where the dirty section really starts (the
   ** log may start above the clean point) and how old it is. */
-  rc = sqlite3StreamMntPrepare(p,
+  rc = sqlite3StreamMntStmt(p,
       "SELECT offset, timestamp FROM _stream_messages"
       " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
       " LIMIT 1", &pStmt, pzErr);
@@ -223,7 +223,7 @@ int sqlite3StreamCompactDue(StreamCtx *p, const char *zTopic, int iPart,
     iFirst = sqlite3_column_int64(pStmt, 0);
     iTs = sqlite3_column_int64(pStmt, 1);
   }
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( iFirst>=0 && iFirst<iUpper ) nDirty = iUpper - iFirst;
   if( nDirty>0 ){
@@ -269,16 +269,16 @@ static int streamCmpKeysRewrite(StreamCtx *p, const char *zTopic, int iPart,
                                 char **pzErr){
   sqlite3_stmt *pStmt = 0;
   i64 i;
-  int rc = sqlite3StreamMntPrepare(p,
+  int rc = sqlite3StreamMntStmt(p,
       "DELETE FROM _stream_cleaner_keys WHERE topic=?1 AND partition=?2",
       &pStmt, pzErr);
   if( rc ) return rc;
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
   sqlite3_step(pStmt);
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  rc = sqlite3StreamMntPrepare(p,
+  rc = sqlite3StreamMntStmt(p,
       "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
       " VALUES(?1,?2,?3,?4,?5)", &pStmt, pzErr);
   if( rc ) return rc;
@@ -297,7 +297,7 @@ static int streamCmpKeysRewrite(StreamCtx *p, const char *zTopic, int iPart,
     rc = sqlite3_reset(pStmt);
   }
   if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_finalize(pStmt);
+  sqlite3_reset(pStmt);
   return rc;
 }
 
@@ -325,7 +325,7 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   if( rc ) return rc;
   streamCmpMarks(pS, iHwm, iNow, pCfg->deleteRetentionMs);
 
-  rc = sqlite3StreamMntPrepare(p, bBytes
+  rc = sqlite3StreamMntStmt(p, bBytes
       ? "SELECT offset, key, value IS NULL, " STREAM_MSG_BYTES_SQL
         " FROM _stream_messages WHERE topic=?1 AND partition=?2"
         " AND offset<?3 ORDER BY offset DESC"
@@ -391,10 +391,10 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
     nKeep++;
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3_finalize(pScan);
+    rc = sqlite3_reset(pScan);
     if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
   }else{
-    sqlite3_finalize(pScan);
+    sqlite3_reset(pScan);
   }
   pScan = 0;
   if( rc ) goto compact_out;
@@ -412,7 +412,7 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   if( nRemoved>0 ){
     rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
     if( rc ) goto compact_out;
-    rc = sqlite3StreamMntPrepare(p,
+    rc = sqlite3StreamMntStmt(p,
         "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
         " AND offset>=?3 AND offset<=?4", &pDel, pzErr);
     if( rc ) goto compact_out;
@@ -436,8 +436,8 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   *pnRemoved = nRemoved;
 
  compact_out:
-  sqlite3_finalize(pScan);
-  sqlite3_finalize(pDel);
+  sqlite3_reset(pScan);
+  sqlite3_reset(pDel);
   sqlite3_free(aKeep);
   sqlite3_free(aRun);
   streamCmpSetFree(&set);
@@ -506,7 +506,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
   iEnd = pS->iTarget<iUpper ? pS->iTarget : iUpper;
 
   /* Load at most nMax dirty messages (the table changes below). */
-  rc = sqlite3StreamMntPrepare(p,
+  rc = sqlite3StreamMntStmt(p,
       "SELECT offset, key, value IS NULL FROM _stream_messages"
       " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4"
       " ORDER BY offset LIMIT ?5", &pScan, pzErr);
@@ -543,10 +543,10 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
     }
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3_finalize(pScan);
+    rc = sqlite3_reset(pScan);
     if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
   }else{
-    sqlite3_finalize(pScan);
+    sqlite3_reset(pScan);
   }
   pScan = 0;
   if( rc ) goto step_out;
@@ -554,18 +554,18 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
 
   rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamMntPrepare(p,
+    rc = sqlite3StreamMntStmt(p,
         "SELECT offset FROM _stream_cleaner_keys"
         " WHERE topic=?1 AND partition=?2 AND key=?3", &pGet, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamMntPrepare(p,
+    rc = sqlite3StreamMntStmt(p,
         "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
         " AND offset>=?3 AND offset<=?4 RETURNING " STREAM_MSG_BYTES_SQL,
         &pDel, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamMntPrepare(p,
+    rc = sqlite3StreamMntStmt(p,
         "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
         " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(topic, partition, key)"
         " DO UPDATE SET offset=excluded.offset, tomb=excluded.tomb",
@@ -614,7 +614,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
     if( iLimit>iHwm-1 ) iLimit = iHwm-1;    /* never the newest message */
     i64 nTomb = 0;
     sqlite3_stmt *pTomb = 0;
-    rc = sqlite3StreamMntPrepare(p,
+    rc = sqlite3StreamMntStmt(p,
         "SELECT offset FROM _stream_cleaner_keys"
         " WHERE topic=?1 AND partition=?2 AND tomb AND offset<?3"
         " ORDER BY offset LIMIT ?4", &pTomb, pzErr);
@@ -627,10 +627,10 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
     while( sqlite3_step(pTomb)==SQLITE_ROW ){
       aMsg[nTomb++].iOff = sqlite3_column_int64(pTomb, 0);
     }
-    rc = sqlite3_finalize(pTomb);
+    rc = sqlite3_reset(pTomb);
     if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto step_out; }
     if( nTomb>0 ){
-      rc = sqlite3StreamMntPrepare(p,
+      rc = sqlite3StreamMntStmt(p,
           "DELETE FROM _stream_cleaner_keys"
           " WHERE topic=?1 AND partition=?2 AND tomb AND offset=?3",
           &pDrop, pzErr);
@@ -664,11 +664,11 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
   *pnRemoved = nRemoved;
 
  step_out:
-  sqlite3_finalize(pScan);
-  sqlite3_finalize(pGet);
-  sqlite3_finalize(pDel);
-  sqlite3_finalize(pPut);
-  sqlite3_finalize(pDrop);
+  sqlite3_reset(pScan);
+  sqlite3_reset(pGet);
+  sqlite3_reset(pDel);
+  sqlite3_reset(pPut);
+  sqlite3_reset(pDrop);
   sqlite3_free(aMsg);
   sqlite3_free(aBuf);
   return rc;

@@ -49,12 +49,6 @@ void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
 /* Copy n bytes into the arena; *piOff receives their offset. */
 static int streamArenaPut(StreamPollResult *pRes, const void *p, int n,
                           i64 *piOff){
-  if( pRes->nArena + n <= pRes->nArenaAlloc ){
-    if( n>0 ) memcpy(pRes->zArena + pRes->nArena, p, n);
-    *piOff = pRes->nArena;
-    pRes->nArena += n;
-    return SQLITE_OK;
-  }
   if( pRes->nArena + n > pRes->nArenaAlloc ){
     i64 nNew = pRes->nArenaAlloc ? pRes->nArenaAlloc*2 : 65536;
     char *zNew;

@@ -42,16 +42,6 @@
 /* Name of the savepoint wrapping each unit of maintenance. */
 #define STREAM_MNT_SAVEPOINT "stream_maintain"
 
-int sqlite3StreamMntPrepare(StreamCtx *p, const char *zSql,
-                            sqlite3_stmt **ppStmt, char **pzErr){
-  int rc = sqlite3_prepare_v2(p->db, zSql, -1, ppStmt, 0);
-  if( rc!=SQLITE_OK ){
-    *ppStmt = 0;
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  return SQLITE_OK;
-}
-
 int sqlite3StreamMntStmt(StreamCtx *p, const char *zSql,
                          sqlite3_stmt **ppStmt, char **pzErr){
   *ppStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);

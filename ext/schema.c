@@ -184,7 +184,12 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
   int i, rc;
   StreamStaticStmt *aNew;
   for(i=0; i<p->nStatic; i++){
-    if( p->aStatic[i].zSql==zSql ) return p->aStatic[i].pStmt;
+    if( p->aStatic[i].zSql==zSql ){
+      /* Parameters a caller leaves unbound must read as NULL again, as
+      ** in a freshly prepared statement. */
+      sqlite3_clear_bindings(p->aStatic[i].pStmt);
+      return p->aStatic[i].pStmt;
+    }
   }
   rc = streamAnchor(p, pzErr);
   if( rc ) return 0;

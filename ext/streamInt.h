@@ -126,7 +126,8 @@ sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr);
 ** stream_topics table, which sqlite3_close() disconnects before it checks
 ** for unfinalized statements) is disconnected. */
 /* A cached statement for SQL text with static storage (its address is the
-** key), prepared on first use; reset it after use, never finalize it. */
+** key), prepared on first use, returned with its bindings cleared; reset
+** it after use, never finalize it. */
 sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx*, const char *zSql,
                                       char **pzErr);
 void sqlite3StreamStmtFinalizeAll(StreamCtx *p);
@@ -1198,11 +1199,9 @@ int sqlite3StreamCleanerGet(StreamCtx*, const char *zTopic, int iPart,
 int sqlite3StreamCleanerPut(StreamCtx*, const char *zTopic, int iPart,
                             const StreamCleaner *pS, char **pzErr);
 
-/* Prepare zSql (no caching: maintenance runs rarely). */
-int sqlite3StreamMntPrepare(StreamCtx*, const char *zSql,
-                            sqlite3_stmt **ppStmt, char **pzErr);
-/* The same, cached per connection (zSql must have static storage): reset
-** the statement after use, never finalize it. */
+/* The statement for zSql, cached per connection (zSql must have static
+** storage: sqlite3StreamStmtStatic): reset it after use, never finalize
+** it. */
 int sqlite3StreamMntStmt(StreamCtx*, const char *zSql,
                          sqlite3_stmt **ppStmt, char **pzErr);
 
