@@ -244,7 +244,16 @@ static int streamCfgFinish(StreamTopicConfig *pCfg, char **pzErr){
 static cJSON *streamCfgParseObject(const char *zJson, const char *zWhat,
                                    int *pRc, char **pzErr){
   cJSON *p;
-  if( sqlite3StreamJsonCheck(zJson, strlen(zJson))!=STREAM_JSON_OBJECT ){
+  size_t n = strlen(zJson);
+  int eKind = sqlite3StreamJsonCheck(zJson, n);
+  if( eKind==STREAM_JSON_INVALID ){
+    char *zWhere = sqlite3StreamJsonErrWhere(zJson, n);
+    *pRc = zWhere==0 ? SQLITE_NOMEM : sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "%s is not valid JSON (%s)", zWhat, zWhere);
+    sqlite3_free(zWhere);
+    return 0;
+  }
+  if( eKind!=STREAM_JSON_OBJECT ){
     *pRc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
                             "%s must be a JSON object", zWhat);
     return 0;

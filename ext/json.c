@@ -25,7 +25,10 @@
 ** other than whitespace (including NUL).  Duplicate object keys are
 ** allowed, as RFC 8259 allows them.
 **
-** sqlite3StreamJsonQuote() appends a JSON string literal to a sqlite3_str.
+** sqlite3StreamJsonErrWhere() says where rejected text stops being JSON
+** (an offset and an excerpt), for error messages such as the topic
+** config's.  sqlite3StreamJsonQuote() appends a JSON string literal to a
+** sqlite3_str.
 */
 #include "streamInt.h"
 #include <string.h>
@@ -268,32 +271,36 @@ static int streamJsonLiteral(const u8 *p, const u8 *pEnd,
 
 /*
 ** Strict RFC 8259 validation of the n bytes at z.  Return the
-** STREAM_JSON_xxx kind of the top-level value, or STREAM_JSON_INVALID.
+** STREAM_JSON_xxx kind of the top-level value, or STREAM_JSON_INVALID and,
+** if piErr is not NULL, the offset where the text stops being JSON in
+** *piErr (n when it ends too early; the start of a bad string or number).
 */
-int sqlite3StreamJsonCheck(const char *z, size_t n){
+static int streamJsonParse(const char *z, size_t n, size_t *piErr){
   const u8 *p = (const u8*)z;
+  const u8 *pTok = p;                       /* Start of the current token */
   const u8 *pEnd;
   u8 aStack[(STREAM_JSON_MAX_DEPTH+7)/8];  /* Bit i set: level i is object */
   int iDepth = 0;                           /* Number of open containers */
   int eKind = STREAM_JSON_INVALID;          /* Kind of the top-level value */
   int eVal;                                 /* Kind of the current value */
 
-  if( z==0 || n==0 ) return STREAM_JSON_INVALID;
+  if( z==0 || n==0 ) goto invalid;
   pEnd = p + n;
 
   /* Parse one value at p.  Containers push a level and come back here for
   ** their first element, or go to close_or_next if empty. */
 value:
   while( p<pEnd && STREAM_JSON_ISSPACE(*p) ) p++;
-  if( p>=pEnd ) return STREAM_JSON_INVALID;
+  if( p>=pEnd ) goto invalid;
+  pTok = p;
   switch( *p ){
     case '{':
-      if( iDepth>=STREAM_JSON_MAX_DEPTH ) return STREAM_JSON_INVALID;
+      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto invalid;
       aStack[iDepth>>3] |= (u8)(1 << (iDepth&7));
       iDepth++;
       if( eKind==STREAM_JSON_INVALID ) eKind = STREAM_JSON_OBJECT;
       p = streamJsonSkipSpace(p+1, pEnd);
-      if( p>=pEnd ) return STREAM_JSON_INVALID;
+      if( p>=pEnd ) goto invalid;
       if( *p=='}' ){
         p++;
         iDepth--;
@@ -302,12 +309,12 @@ value:
       goto member;
 
     case '[':
-      if( iDepth>=STREAM_JSON_MAX_DEPTH ) return STREAM_JSON_INVALID;
+      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto invalid;
       aStack[iDepth>>3] &= (u8)~(1 << (iDepth&7));
       iDepth++;
       if( eKind==STREAM_JSON_INVALID ) eKind = STREAM_JSON_ARRAY;
       p = streamJsonSkipSpace(p+1, pEnd);
-      if( p>=pEnd ) return STREAM_JSON_INVALID;
+      if( p>=pEnd ) goto invalid;
       if( *p==']' ){
         p++;
         iDepth--;
@@ -327,37 +334,38 @@ value:
       break;
 
     case 't':
-      if( !streamJsonLiteral(p, pEnd, "true", 4) ) return STREAM_JSON_INVALID;
+      if( !streamJsonLiteral(p, pEnd, "true", 4) ) goto invalid;
       p += 4;
       eVal = STREAM_JSON_TRUE;
       break;
 
     case 'f':
-      if( !streamJsonLiteral(p, pEnd, "false", 5) ) return STREAM_JSON_INVALID;
+      if( !streamJsonLiteral(p, pEnd, "false", 5) ) goto invalid;
       p += 5;
       eVal = STREAM_JSON_FALSE;
       break;
 
     case 'n':
-      if( !streamJsonLiteral(p, pEnd, "null", 4) ) return STREAM_JSON_INVALID;
+      if( !streamJsonLiteral(p, pEnd, "null", 4) ) goto invalid;
       p += 4;
       eVal = STREAM_JSON_NULL;
       break;
 
     default:
-      return STREAM_JSON_INVALID;
+      goto invalid;
   }
-  if( p==0 ) return STREAM_JSON_INVALID;
+  if( p==0 ) goto invalid;
   if( eKind==STREAM_JSON_INVALID ) eKind = eVal;
 
   /* A value (scalar, or a container just closed) has ended at p. */
 after_value:
   if( iDepth==0 ){
     p = streamJsonSkipSpace(p, pEnd);
-    return p==pEnd ? eKind : STREAM_JSON_INVALID;
+    if( p==pEnd ) return eKind;
+    goto invalid;
   }
   p = streamJsonSkipSpace(p, pEnd);
-  if( p>=pEnd ) return STREAM_JSON_INVALID;
+  if( p>=pEnd ) goto invalid;
   if( aStack[(iDepth-1)>>3] & (1 << ((iDepth-1)&7)) ){
     /* Inside an object */
     if( *p==',' ){
@@ -369,7 +377,7 @@ after_value:
       iDepth--;
       goto after_value;
     }
-    return STREAM_JSON_INVALID;
+    goto invalid;
   }else{
     /* Inside an array */
     if( *p==',' ){
@@ -381,19 +389,49 @@ after_value:
       iDepth--;
       goto after_value;
     }
-    return STREAM_JSON_INVALID;
+    goto invalid;
   }
 
   /* p is at the start of an object member (whitespace already skipped):
   ** a string key, ':', then the value. */
 member:
-  if( p>=pEnd || *p!='"' ) return STREAM_JSON_INVALID;
+  if( p>=pEnd || *p!='"' ) goto invalid;
+  pTok = p;
   p = streamJsonString(p+1, pEnd);
-  if( p==0 ) return STREAM_JSON_INVALID;
+  if( p==0 ) goto invalid;
   p = streamJsonSkipSpace(p, pEnd);
-  if( p>=pEnd || *p!=':' ) return STREAM_JSON_INVALID;
+  if( p>=pEnd || *p!=':' ) goto invalid;
   p++;
   goto value;
+
+invalid:
+  if( piErr ) *piErr = z ? (size_t)((p ? p : pTok) - (const u8*)z) : 0;
+  return STREAM_JSON_INVALID;
+}
+
+int sqlite3StreamJsonCheck(const char *z, size_t n){
+  return streamJsonParse(z, n, 0);
+}
+
+/*
+** Where the n bytes at z, which sqlite3StreamJsonCheck() rejects, stop
+** being JSON, for an error message: 'near offset 12: "...."' (up to 16
+** bytes from there, not cutting a UTF-8 character) or 'it ends too early,
+** at offset 3'.  From sqlite3_mprintf(): NULL when out of memory.
+*/
+char *sqlite3StreamJsonErrWhere(const char *z, size_t n){
+  size_t iErr = 0;
+  int nShow;
+  if( streamJsonParse(z, n, &iErr)!=STREAM_JSON_INVALID || iErr>=n ){
+    return sqlite3_mprintf("it ends too early, at offset %lld", (i64)n);
+  }
+  nShow = n-iErr>16 ? 16 : (int)(n-iErr);
+  while( nShow>0 && iErr+(size_t)nShow<n
+      && (((const u8*)z)[iErr+(size_t)nShow] & 0xc0)==0x80 ){
+    nShow--;
+  }
+  return sqlite3_mprintf("near offset %lld: \"%.*s\"", (i64)iErr, nShow,
+                         z+iErr);
 }
 
 /*

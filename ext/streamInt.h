@@ -598,6 +598,9 @@ int sqlite3StreamPartitionForKey(const void *pKey, int nKey, int nPartition);
 ** STREAM_JSON_MAX_DEPTH).  Allocates nothing. */
 #define STREAM_JSON_MAX_DEPTH 1000
 int sqlite3StreamJsonCheck(const char *z, size_t n);
+/* Where text that sqlite3StreamJsonCheck() rejects stops being JSON, for
+** an error message (sqlite3_mprintf(); NULL when out of memory). */
+char *sqlite3StreamJsonErrWhere(const char *z, size_t n);
 
 /* Append the JSON string literal for the n bytes at z (UTF-8 text) to the
 ** sqlite3_str, with quotes and escapes. */

@@ -8,6 +8,7 @@
 ** short, and nesting at STREAM_JSON_MAX_DEPTH and one beyond.  Then
 ** sqlite3StreamJsonQuote(): exact output for fixed inputs, and round trips
 ** (quote, validate, unquote) for every byte value and for UTF-8 text.
+** Last, sqlite3StreamJsonErrWhere(): the offset and excerpt of a fault.
 **
 **   gcc -std=c11 -Wall -Wextra -DSQLITE_CORE -Iext \
 **       test/unit/test_json.c ext/json.c -lsqlite3 -o test_json
@@ -519,6 +520,33 @@ static void testQuote(void){
   }
 }
 
+/* sqlite3StreamJsonErrWhere(): where rejected text stops being JSON. */
+static void testErrWhere(void){
+  static const struct { const char *z; const char *zWant; } a[] = {
+    { "not json",          "near offset 0: \"not json\"" },
+    { "{",                 "it ends too early, at offset 1" },
+    { "",                  "it ends too early, at offset 0" },
+    { "{\"a\":1,}",         "near offset 7: \"}\"" },
+    { "{\"a\" 1}",           "near offset 5: \"1}\"" },
+    { "[1, 2, tru]",       "near offset 7: \"tru]\"" },
+    { "{\"a\":\"x}",         "near offset 5: \"\"x}\"" },
+    { "{\"a\":01}",          "near offset 6: \"1}\"" },
+    { "{} x",              "near offset 3: \"x\"" },
+    { "[1, nul, \"aaaaaaaaaaaaaaaaaaaa\"]",
+                           "near offset 4: \"nul, \"aaaaaaaaaa\"" },
+    /* The excerpt does not cut the 2-byte e-acute at bytes 16-17. */
+    { "x234567890123456\xc3\xa9", "near offset 0: \"x234567890123456\"" },
+  };
+  char zName[64];
+  int i;
+  for(i=0; i<(int)(sizeof(a)/sizeof(a[0])); i++){
+    char *zGot = sqlite3StreamJsonErrWhere(a[i].z, strlen(a[i].z));
+    snprintf(zName, sizeof(zName), "json-errwhere.%d", i+1);
+    check(zGot && strcmp(zGot, a[i].zWant)==0, zName, zGot ? zGot : "NULL");
+    sqlite3_free(zGot);
+  }
+}
+
 int main(void){
   int i;
   char zName[64];
@@ -584,6 +612,7 @@ int main(void){
 
   testNesting();
   testQuote();
+  testErrWhere();
 
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
