@@ -23,6 +23,9 @@
 ** the same rerun starts the statement again from the newest snapshot -
 ** provided nothing of the statement was committed yet.
 **
+** Called as a scalar, stream_poll(...) is an error that shows the
+** table-valued form.
+**
 ** xBestIndex: idxNum bit i set = argument i (group_id, member_id,
 ** max_records, wait_ms) given by "=", passed to xFilter in that order.
 ** SQLITE_VTAB_DIRECTONLY: a poll writes positions and commits.
@@ -262,6 +265,25 @@ static const sqlite3_module streamPollModule = {
   0                     /* xShadowName */
 };
 
+/*
+** stream_poll(...) called as a scalar function, with any number of
+** arguments: SQLite alone would say "no such function: stream_poll".
+** Say how to call it.  SQLITE_DIRECTONLY like the table, so that a schema
+** gets the same "unsafe use" answer for both forms.
+*/
+static void streamPollScalarFunc(sqlite3_context *ctx, int argc,
+                                 sqlite3_value **argv){
+  STREAM_UNUSED(argc); STREAM_UNUSED(argv);
+  sqlite3_result_error(ctx, STREAM_ERR "stream_poll is a table-valued "
+      "function: SELECT * FROM stream_poll('group', 'member' "
+      "[, max_records [, wait_ms]])", -1);
+}
+
 int sqlite3StreamRegisterPoll(sqlite3 *db, StreamCtx *p){
-  return sqlite3_create_module(db, "stream_poll", &streamPollModule, p);
+  int rc = sqlite3_create_module(db, "stream_poll", &streamPollModule, p);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function(db, "stream_poll", -1,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, 0, streamPollScalarFunc, 0, 0);
+  }
+  return rc;
 }
