@@ -5,6 +5,9 @@
 **
 ** The same file links statically: compile with -DSQLITE_CORE and call
 ** sqlite3_stream_init(db, 0, 0) (the amalgamation does exactly that).
+**
+** At load it refuses a SQLite that is too old (3.38.0) or has no JSON
+** functions (streamCheckJson()), with a message in *pzErrMsg.
 */
 #include "streamInt.h"
 #include <string.h>
@@ -94,6 +97,33 @@ static void streamCtxPtrFunc(sqlite3_context *ctx, int argc,
   if( pp ) *pp = (StreamCtx*)sqlite3_user_data(ctx);
 }
 
+/*
+** The extension's own SQL uses the JSON functions and json_each throughout.
+** SQLite has them built in since 3.38.0, unless it was compiled with
+** SQLITE_OMIT_JSON (or the connection's json_each module was dropped with
+** sqlite3_drop_modules()): the extension would load, and its first join
+** fail with "no such table: json_each".  Refuse at load instead.  Only a
+** missing name refuses; any other failure of the probe (a schema that is
+** busy or unreadable) is left to the statements that follow.
+*/
+static int streamCheckJson(sqlite3 *db, char **pzErrMsg){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT json_valid('{}'), value ->> '$' FROM json_each('[1]')", -1,
+      &pStmt, 0);
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_ERROR && strncmp(sqlite3_errmsg(db), "no such ", 8)==0 ){
+    if( pzErrMsg ){
+      *pzErrMsg = sqlite3_mprintf(STREAM_ERR "JSON support is missing "
+          "(%s): sqlite-stream needs SQLite's JSON functions and json_each "
+          "(built in unless SQLite is compiled with SQLITE_OMIT_JSON)",
+          sqlite3_errmsg(db));
+    }
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
@@ -131,6 +161,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     }
     return SQLITE_ERROR;
   }
+  if( streamCheckJson(db, pzErrMsg) ) return SQLITE_ERROR;
   p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));

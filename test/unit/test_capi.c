@@ -16,6 +16,10 @@
 **      after a ROLLBACK, with a transaction still open and after errors:
 **      the statement cache is finalized through the stream_topics anchor
 **      (ext/schema.c).
+**   5. sqlite3_stream_init() refuses a connection without json_each (its
+**      module dropped with sqlite3_drop_modules(), as in a SQLite built
+**      with SQLITE_OMIT_JSON) with a message that says so, registering
+**      nothing, and accepts one that keeps json_each.
 **
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
@@ -405,11 +409,43 @@ static void testRebalanceHook(void){
   sqlite3_close(db);
 }
 
+/* 5. No JSON, no load: the probe of ext/main.c. */
+static void testNoJson(void){
+  static const char *azKeep[] = { "json_each", 0 };
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  int rc;
+
+  sqlite3_open(":memory:", &db);
+  checkInt(sqlite3_drop_modules(db, 0), SQLITE_OK, "nojson.1 drop_modules");
+  rc = sqlite3_stream_init(db, &zErr, 0);
+  checkInt(rc, SQLITE_ERROR, "nojson.2 init fails");
+  checkStr(zErr, "stream: JSON support is missing (no such table: "
+           "json_each): sqlite-stream needs SQLite's JSON functions and "
+           "json_each (built in unless SQLite is compiled with "
+           "SQLITE_OMIT_JSON)", "nojson.3 message");
+  sqlite3_free(zErr);
+  zErr = 0;
+  check(sqlite3_exec(db, "SELECT stream_version()", 0, 0, 0)==SQLITE_ERROR,
+        "nojson.4 nothing registered", 0);
+  checkInt(sqlite3_close(db), SQLITE_OK, "nojson.5 close");
+
+  sqlite3_open(":memory:", &db);
+  checkInt(sqlite3_drop_modules(db, azKeep), SQLITE_OK, "nojson.6 keep");
+  rc = sqlite3_stream_init(db, &zErr, 0);
+  checkInt(rc, SQLITE_OK, "nojson.7 init with json_each");
+  checkStr(zErr, 0, "nojson.8 no message");
+  sqlite3_free(zErr);
+  execOk(db, "SELECT stream_create_topic('t', 1)", "nojson.9 usable");
+  checkInt(sqlite3_close(db), SQLITE_OK, "nojson.10 close");
+}
+
 int main(void){
   testApiGet();
   testCdcHook();
   testClose();
   testRebalanceHook();
+  testNoJson();
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
