@@ -102,26 +102,46 @@ static void streamCtxPtrFunc(sqlite3_context *ctx, int argc,
 ** SQLite has them built in since 3.38.0, unless it was compiled with
 ** SQLITE_OMIT_JSON (or the connection's json_each module was dropped with
 ** sqlite3_drop_modules()): the extension would load, and its first join
-** fail with "no such table: json_each".  Refuse at load instead.  Only a
-** missing name refuses; any other failure of the probe (a schema that is
-** busy or unreadable) is left to the statements that follow.
+** fail with "no such table: json_each".  Refuse at load instead.
+**
+** The probe touches no table: preparing a statement that names json_each
+** would read the schema and create json_each's eponymous table, which
+** SQLite 3.40 leaves dangling when the application then replaces "main"
+** with sqlite3_deserialize() (a use-after-free at the next json_each).  So
+** json_valid() is looked up by a statement that reads no table, and
+** json_each in PRAGMA module_list (compiled out, with
+** SQLITE_OMIT_INTROSPECTION_PRAGMAS, it is a no-op of no columns, and only
+** the function is checked).
 */
 static int streamCheckJson(sqlite3 *db, char **pzErrMsg){
   sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(db,
-      "SELECT json_valid('{}'), value ->> '$' FROM json_each('[1]')", -1,
-      &pStmt, 0);
+  const char *zMissing = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT json_valid('{}')", -1, &pStmt, 0);
   sqlite3_finalize(pStmt);
-  if( rc==SQLITE_ERROR && strncmp(sqlite3_errmsg(db), "no such ", 8)==0 ){
-    if( pzErrMsg ){
-      *pzErrMsg = sqlite3_mprintf(STREAM_ERR "JSON support is missing "
-          "(%s): sqlite-stream needs SQLite's JSON functions and json_each "
-          "(built in unless SQLite is compiled with SQLITE_OMIT_JSON)",
-          sqlite3_errmsg(db));
+  pStmt = 0;
+  if( rc==SQLITE_ERROR ){
+    zMissing = "no such function: json_valid";
+  }else if( sqlite3_prepare_v2(db, "PRAGMA module_list", -1, &pStmt, 0)
+            ==SQLITE_OK ){
+    int bFound = 0;
+    while( !bFound && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
+      bFound = zName && strcmp(zName, "json_each")==0;
     }
-    return SQLITE_ERROR;
+    /* An unknown PRAGMA is a statement of no columns. */
+    if( !bFound && sqlite3_column_count(pStmt)==1 ){
+      zMissing = "no such table: json_each";
+    }
   }
-  return SQLITE_OK;
+  sqlite3_finalize(pStmt);
+  if( zMissing==0 ) return SQLITE_OK;
+  if( pzErrMsg ){
+    *pzErrMsg = sqlite3_mprintf(STREAM_ERR "JSON support is missing "
+        "(%s): sqlite-stream needs SQLite's JSON functions and json_each "
+        "(built in unless SQLite is compiled with SQLITE_OMIT_JSON)",
+        zMissing);
+  }
+  return SQLITE_ERROR;
 }
 
 #ifdef _WIN32

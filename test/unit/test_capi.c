@@ -19,7 +19,8 @@
 **   5. sqlite3_stream_init() refuses a connection without json_each (its
 **      module dropped with sqlite3_drop_modules(), as in a SQLite built
 **      with SQLITE_OMIT_JSON) with a message that says so, registering
-**      nothing, and accepts one that keeps json_each.
+**      nothing, and accepts one that keeps json_each; the probe leaves
+**      nothing that a later sqlite3_deserialize() of main breaks.
 **
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
@@ -437,7 +438,31 @@ static void testNoJson(void){
   checkStr(zErr, 0, "nojson.8 no message");
   sqlite3_free(zErr);
   execOk(db, "SELECT stream_create_topic('t', 1)", "nojson.9 usable");
-  checkInt(sqlite3_close(db), SQLITE_OK, "nojson.10 close");
+
+  /* The probe creates no eponymous table, which SQLite 3.40 would leave
+  ** dangling across a sqlite3_deserialize() of main (a crash at the next
+  ** json_each): load, replace main, use json_each. */
+  {
+    sqlite3 *db2 = 0;
+    sqlite3_int64 nDb = 0;
+    unsigned char *aSer = sqlite3_serialize(db, "main", &nDb, 0);
+    unsigned char *aCopy = aSer ? sqlite3_malloc64((sqlite3_uint64)nDb) : 0;
+    check(aCopy!=0, "nojson.10 serialize", 0);
+    sqlite3_open(":memory:", &db2);
+    checkInt(sqlite3_stream_init(db2, 0, 0), SQLITE_OK, "nojson.11 init");
+    if( aCopy ){
+      memcpy(aCopy, aSer, (size_t)nDb);
+      checkInt(sqlite3_deserialize(db2, "main", aCopy, nDb, nDb,
+                   SQLITE_DESERIALIZE_FREEONCLOSE
+                   |SQLITE_DESERIALIZE_RESIZEABLE), SQLITE_OK,
+               "nojson.12 deserialize");
+    }
+    execOk(db2, "SELECT count(*) FROM json_each('[1,2]'), stream_topics",
+           "nojson.13 json_each after deserialize");
+    sqlite3_free(aSer);
+    checkInt(sqlite3_close(db2), SQLITE_OK, "nojson.14 close");
+  }
+  checkInt(sqlite3_close(db), SQLITE_OK, "nojson.15 close");
 }
 
 int main(void){
