@@ -236,7 +236,9 @@ static int streamLoadMembers(StreamCtx *p, const char *zGroup,
   }else{
     sqlite3_finalize(pStmt);
   }
-  if( rc==SQLITE_OK ) qsort(aMem, nMem, sizeof(*aMem), streamMemberCmp);
+  if( rc==SQLITE_OK && nMem>1 ){
+    qsort(aMem, nMem, sizeof(*aMem), streamMemberCmp);
+  }
   *paMem = aMem;
   *pnMem = nMem;
   return rc;
