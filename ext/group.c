@@ -303,7 +303,7 @@ static int streamAssignStore(StreamCtx *p, const char *zGroup,
                              int nTotal, char **pzErr){
   sqlite3_stmt *pSel = 0, *pDel = 0, *pMove = 0, *pIns = 0;
   u8 *aSeen = 0;
-  i64 *aGone = 0;              /* (topic row index, partition) pairs */
+  i64 *aGone = 0;              /* partitions of the rows to delete */
   char **azGone = 0;           /* topics of the rows to delete */
   int nGone = 0, nGoneAlloc = 0, rc, j, k;
 

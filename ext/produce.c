@@ -544,6 +544,8 @@ typedef struct StreamBatchMsg StreamBatchMsg;
 struct StreamBatchMsg {
   StreamMsg m;                 /* The message; bytes point into zBuf */
   char *zBuf;                  /* Owned copies of key, value, headers */
+  int iPrev;                   /* Previous message of m.zProducer, or -1 */
+  int bDup;                    /* Written before: a retry, skipped */
 };
 
 static int streamProduceBatch(StreamCtx *p, const char *zTopic,
@@ -584,6 +586,7 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
     }
     pB = &aMsg[nMsg];
     memset(pB, 0, sizeof(*pB));
+    pB->iPrev = -1;
     if( zType==0 || strcmp(zType, "object")!=0 ){
       rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
                             "batch element %d is not a JSON object", nMsg);
@@ -685,7 +688,7 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
         if( zPrev && strcmp(zPrev, pB->m.zProducer)==0 ) break;
       }
       if( j>=0 ){
-        pB->m.nBatchPrior = aMsg[j].m.nBatchPrior + 1;
+        pB->iPrev = j;
         if( pB->m.iSeq!=aMsg[j].m.iSeq+1 ){
           rc = sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT,
               "producer %s sent sequence %lld to topic %s, expected %lld"
@@ -712,7 +715,13 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
   }
   for(i=0; rc==SQLITE_OK && i<nMsg; i++){
     i64 iOff;
+    int iPrev = aMsg[i].iPrev;
+    /* the producer's batch starts at its first message written now */
+    if( iPrev>=0 && !aMsg[iPrev].bDup ){
+      aMsg[i].m.nBatchPrior = aMsg[iPrev].m.nBatchPrior + 1;
+    }
     rc = sqlite3StreamAppend(p, zTopic, &t, &aMsg[i].m, &iOff, pzErr);
+    aMsg[i].bDup = p->bLastDup;
     if( rc==SQLITE_OK && !p->bLastDup ) (*pnProduced)++;
   }
   sqlite3_finalize(pStmt);

@@ -306,9 +306,9 @@ struct StreamMsg {
   i64 iTimestamp;              /* CreateTime in ms, or STREAM_UNSET (now) */
   const char *zProducer;       /* Idempotent producer id, or NULL */
   i64 iSeq;                    /* Its sequence number (if zProducer) */
-  i64 nBatchPrior;             /* Messages of zProducer before this one in
-                               ** its batch (stream_produce_batch); 0: the
-                               ** message starts a batch */
+  i64 nBatchPrior;             /* Messages of zProducer written before
+                               ** this one in its stream_produce_batch()
+                               ** call; 0: the message starts a batch */
 };
 
 /* Fill the key (bValue==0) or value (bValue==1) of pMsg from an SQL value;
