@@ -7,7 +7,8 @@
 ** offset starts at the next one) and order is kept.  Keys are compared as
 ** bytes, so TEXT 'k' and BLOB x'6b' are the same key, as in Kafka.  A
 ** message with a NULL key (possible only if it was produced before the
-** topic became compacted) is never removed.
+** topic became compacted) is removed by the first compaction that reaches
+** it, as Kafka's cleaner discards records without a key.
 **
 ** The head.  Messages at or above the "upper" offset are never touched:
 ** upper = high watermark - compaction.head.messages (the analogue of
@@ -354,6 +355,8 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
       ** been in the log for delete.retention.ms. */
       bGone = !bNew || (bTomb && !pS->bKeepTombs && iOff<pS->iHorizon
                                    && iOff<iHwm-1);
+    }else{
+      bGone = iOff<iHwm-1;             /* no key: Kafka drops it */
     }
     if( bGone ){
       nRemoved++;
@@ -581,16 +584,22 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
 
   for(i=0; rc==SQLITE_OK && i<nMsg; i++){
     StreamCmpMsg *pM = &aMsg[i];
-    const void *pKey;
-    i64 iOld = -1;
+    const void *pKey = 0;
+    i64 iOld = -1;                      /* offset that goes, or -1 */
     pS->nCleanCount++;
-    if( pM->iKey<0 ) continue;          /* NULL key: kept, not mapped */
-    pKey = aBuf ? (const void*)&aBuf[pM->iKey] : (const void*)"";
-    sqlite3_bind_blob(pGet, 3, pKey, pM->nKey, SQLITE_STATIC);
-    if( sqlite3_step(pGet)==SQLITE_ROW ) iOld = sqlite3_column_int64(pGet, 0);
-    rc = sqlite3_reset(pGet);
-    if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); break; }
-    if( iOld>=0 && iOld<pM->iOff ){
+    if( pM->iKey<0 ){                   /* no key: Kafka drops it */
+      if( pM->iOff<iHwm-1 ) iOld = pM->iOff;
+    }else{
+      pKey = aBuf ? (const void*)&aBuf[pM->iKey] : (const void*)"";
+      sqlite3_bind_blob(pGet, 3, pKey, pM->nKey, SQLITE_STATIC);
+      if( sqlite3_step(pGet)==SQLITE_ROW ){
+        iOld = sqlite3_column_int64(pGet, 0);
+        if( iOld>=pM->iOff ) iOld = -1;
+      }
+      rc = sqlite3_reset(pGet);
+      if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); break; }
+    }
+    if( iOld>=0 ){
       int bGone = 0;
       rc = streamCmpDeleteOne(p, pDel, iOld, pS, &bGone, pzErr);
       if( rc ) break;
@@ -599,6 +608,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
         pS->nCleanCount--;
       }
     }
+    if( pKey==0 ) continue;             /* not mapped */
     sqlite3_bind_blob(pPut, 3, pKey, pM->nKey, SQLITE_STATIC);
     sqlite3_bind_int64(pPut, 4, pM->iOff);
     sqlite3_bind_int(pPut, 5, pM->bTomb);

@@ -189,6 +189,15 @@ static void streamOffsetForTimeFunc(sqlite3_context *ctx, int argc,
   if( (zTopic = TOPIC_ARG(0))==0 ) return;
   if( !sqlite3StreamArgInt(ctx, argv, 1, "partition", &iPart) ) return;
   if( !sqlite3StreamArgInt(ctx, argv, 2, "timestamp", &iTime) ) return;
+  if( iTime<0 ){
+    /* Kafka's offsetsForTimes throws IllegalArgumentException here. */
+    zErr = sqlite3_mprintf(STREAM_ERR "the target time for %s/%lld is %lld:"
+        " it cannot be negative (to go to the beginning or the end, use"
+        " stream_seek(group, topic, partition, 'earliest') or 'latest')",
+        zTopic, iPart, iTime);
+    sqlite3StreamResultErr(ctx, zErr ? SQLITE_ERROR : SQLITE_NOMEM, zErr);
+    return;
+  }
   rc = sqlite3StreamOffsetForTime(p, zTopic, iPart, iTime, &iOffset, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   if( iOffset>=0 ) sqlite3_result_int64(ctx, iOffset);

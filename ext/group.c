@@ -28,6 +28,8 @@
 #define STREAM_MAX_ID 255
 /* Most topics one member may subscribe to. */
 #define STREAM_MAX_SUBSCRIPTION 1000
+/* Largest group generation (an SQLite integer). */
+#define STREAM_MAX_GENERATION 0x7fffffffffffffffLL
 
 struct StreamIncarnation {
   char *zGroup;                /* Group id (same allocation) */
@@ -135,6 +137,28 @@ struct StreamGrpMember {
   i64 iJoined;                 /* joined_at */
 };
 
+/* qsort comparators: Java's String order (ext/assign.c). */
+static int streamMemberCmp(const void *a, const void *b){
+  return sqlite3StreamJavaCmp(((const StreamGrpMember*)a)->zId,
+                              ((const StreamGrpMember*)b)->zId);
+}
+static int streamNameCmp(const void *a, const void *b){
+  return sqlite3StreamJavaCmp(*(const char*const*)a, *(const char*const*)b);
+}
+
+/* Index of zName in the sorted azName[0..n-1], or -1. */
+static int streamNameFind(const char *const *azName, int n,
+                          const char *zName){
+  int lo = 0, hi = n-1;
+  while( lo<=hi ){
+    int mid = lo + (hi-lo)/2;
+    int c = sqlite3StreamJavaCmp(azName[mid], zName);
+    if( c==0 ) return mid;
+    if( c<0 ) lo = mid+1; else hi = mid-1;
+  }
+  return -1;
+}
+
 /* Emit the stream.rebalance event (CDC topic and C callback). */
 static int streamRebalanceEvent(StreamCtx *p, const char *zGroup,
                                 i64 iGen, const char *zMembers,
@@ -163,32 +187,23 @@ static int streamRebalanceEvent(StreamCtx *p, const char *zGroup,
   return rc;
 }
 
-/*
-** Recompute the assignment of zGroup and store it: generation + 1.
-*/
-static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
+/* Load the members of zGroup, sorted by member id in Java's String order.
+** A topics value that is not a JSON array of strings is damage. */
+static int streamLoadMembers(StreamCtx *p, const char *zGroup,
+                             StreamGrpMember **paMem, int *pnMem,
+                             char **pzErr){
   sqlite3_stmt *pStmt = 0;
   StreamGrpMember *aMem = 0;
-  int nMem = 0, nAlloc = 0;
-  char **azTopic = 0;
-  int *aPart = 0, *aOwner = 0;
-  u8 *aSub = 0;
-  int nTopic = 0, nTotal = 0;
-  char *zStrategy = 0;
-  cJSON *pAssign = 0, *pTriples = 0, *pMembers = 0, *pSnap = 0;
-  char *zAssign = 0, *zTriples = 0, *zMembers = 0, *zSnap = 0;
-  int rc, i, j, k;
-  i64 iGen = 0, iNow = sqlite3StreamNow(p);
-  int iLeader = -1;
-
-  /* Members, sorted by id. */
+  int nMem = 0, nAlloc = 0, rc;
   rc = sqlite3_prepare_v2(p->db,
       "SELECT member_id, topics, joined_at FROM _stream_members"
-      " WHERE group_id=?1 ORDER BY member_id", -1, &pStmt, 0);
+      " WHERE group_id=?1", -1, &pStmt, 0);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     StreamGrpMember *pM;
+    const char *zTopics = (const char*)sqlite3_column_text(pStmt, 1);
+    const cJSON *pT;
     if( nMem==nAlloc ){
       int nNew = nAlloc ? nAlloc*2 : 8;
       StreamGrpMember *aNew = sqlite3_realloc64(aMem, sizeof(*aNew)*nNew);
@@ -196,12 +211,24 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
       aMem = aNew;
       nAlloc = nNew;
     }
-    pM = &aMem[nMem];
+    pM = &aMem[nMem++];
     pM->zId = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    pM->pTopics = cJSON_Parse((const char*)sqlite3_column_text(pStmt, 1));
+    pM->pTopics = 0;
     pM->iJoined = sqlite3_column_int64(pStmt, 2);
-    nMem++;
-    if( pM->zId==0 || pM->pTopics==0 ){ rc = SQLITE_NOMEM; break; }
+    if( pM->zId==0 ){ rc = SQLITE_NOMEM; break; }
+    if( zTopics
+     && sqlite3StreamJsonCheck(zTopics, strlen(zTopics))==STREAM_JSON_ARRAY ){
+      pM->pTopics = cJSON_Parse(zTopics);
+      pT = 0;
+      cJSON_ArrayForEach(pT, pM->pTopics){
+        if( !cJSON_IsString(pT) ) break;
+      }
+      if( pM->pTopics && pT==0 ) continue;
+    }
+    rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "damaged row in _stream_members (group %s, member %s): topics is"
+        " not a JSON array of topic names", zGroup, pM->zId);
+    break;
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_finalize(pStmt);
@@ -209,53 +236,216 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
   }else{
     sqlite3_finalize(pStmt);
   }
-  pStmt = 0;
+  if( rc==SQLITE_OK && nMem>1 ){
+    qsort(aMem, nMem, sizeof(*aMem), streamMemberCmp);
+  }
+  *paMem = aMem;
+  *pnMem = nMem;
+  return rc;
+}
+
+/* The generation after iGen, or an error at the largest one. */
+static int streamNextGeneration(StreamCtx *p, const char *zGroup,
+                                i64 *piGen, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GENERATION, pzErr);
+  int rc, eType = SQLITE_NULL;
+  i64 iGen = 0;
+  if( pStmt==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    eType = sqlite3_column_type(pStmt, 0);
+    iGen = sqlite3_column_int64(pStmt, 0);
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( eType!=SQLITE_NULL && eType!=SQLITE_INTEGER ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "damaged row in _stream_groups (group %s): generation is not an"
+        " integer", zGroup);
+  }
+  if( iGen>=STREAM_MAX_GENERATION ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "group %s is at generation %lld, the largest: it cannot rebalance"
+        " again (delete its _stream_groups row to start it afresh)",
+        zGroup, iGen);
+  }
+  *piGen = iGen+1;
+  return SQLITE_OK;
+}
+
+/* Run one cached-for-the-call statement with group, topic, partition and
+** (if zMember) member bound. */
+static int streamAssignWrite(StreamCtx *p, sqlite3_stmt *pStmt,
+                             const char *zGroup, const char *zTopic,
+                             i64 iPart, const char *zMember, char **pzErr){
+  int rc;
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, iPart);
+  if( zMember ) sqlite3_bind_text(pStmt, 4, zMember, -1, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+/*
+** Store the new owners: read the stored assignment once, then delete,
+** move (a partition that changes owner starts again from the committed
+** offset, and loses its pause) or insert only the rows that change.
+** aOwner[aBase[j]+iP] is the owner (index into aMem) of partition iP of
+** azTopic[j], or -1.
+*/
+static int streamAssignStore(StreamCtx *p, const char *zGroup,
+                             const StreamGrpMember *aMem,
+                             const char *const *azTopic, const int *aPart,
+                             const int *aBase, int nTopic, const int *aOwner,
+                             int nTotal, char **pzErr){
+  sqlite3_stmt *pSel = 0, *pDel = 0, *pMove = 0, *pIns = 0;
+  u8 *aSeen = 0;
+  i64 *aGone = 0;              /* partitions of the rows to delete */
+  char **azGone = 0;           /* topics of the rows to delete */
+  int nGone = 0, nGoneAlloc = 0, rc, j, k;
+
+  aSeen = sqlite3_malloc64((i64)nTotal + 1);
+  if( aSeen==0 ) return SQLITE_NOMEM;
+  memset(aSeen, 0, (size_t)nTotal + 1);
+  rc = sqlite3_prepare_v2(p->db, "SELECT topic, partition, member_id"
+      " FROM _stream_assignments WHERE group_id=?1", -1, &pSel, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
+      "DELETE FROM _stream_assignments"
+      " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pDel, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
+      "UPDATE _stream_assignments SET member_id=?4, position=NULL, paused=0"
+      " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pMove, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
+      "INSERT INTO _stream_assignments(group_id, topic, partition, member_id)"
+      " VALUES(?1,?2,?3,?4)", -1, &pIns, 0);
+  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+
+  /* Pass 1: classify the stored rows (nothing is written while the
+  ** SELECT runs). */
+  sqlite3_bind_text(pSel, 1, zGroup, -1, SQLITE_STATIC);
+  while( sqlite3_step(pSel)==SQLITE_ROW ){
+    const char *zTopic = (const char*)sqlite3_column_text(pSel, 0);
+    i64 iPart = sqlite3_column_int64(pSel, 1);
+    const char *zOwner = (const char*)sqlite3_column_text(pSel, 2);
+    j = zTopic ? streamNameFind(azTopic, nTopic, zTopic) : -1;
+    if( j>=0 && iPart>=0 && iPart<aPart[j] ){
+      k = aBase[j] + (int)iPart;
+      if( aOwner[k]>=0 ){
+        aSeen[k] = (zOwner && strcmp(zOwner, aMem[aOwner[k]].zId)==0) ? 1 : 2;
+        continue;
+      }
+    }
+    if( nGone==nGoneAlloc ){
+      int nNew = nGoneAlloc ? nGoneAlloc*2 : 16;
+      i64 *aNew = sqlite3_realloc64(aGone, sizeof(i64)*nNew);
+      char **azNew = sqlite3_realloc64(azGone, sizeof(char*)*nNew);
+      if( aNew ) aGone = aNew;
+      if( azNew ) azGone = azNew;
+      if( aNew==0 || azNew==0 ){ rc = SQLITE_NOMEM; break; }
+      nGoneAlloc = nNew;
+    }
+    azGone[nGone] = sqlite3_mprintf("%s", zTopic ? zTopic : "");
+    aGone[nGone] = iPart;
+    if( azGone[nGone++]==0 ){ rc = SQLITE_NOMEM; break; }
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_reset(pSel);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( rc ) goto out;
+
+  /* Pass 2: write the differences. */
+  for(j=0; rc==SQLITE_OK && j<nGone; j++){
+    rc = streamAssignWrite(p, pDel, zGroup, azGone[j], aGone[j], 0, pzErr);
+  }
+  for(j=0, k=0; rc==SQLITE_OK && j<nTopic; j++){
+    int iP;
+    for(iP=0; rc==SQLITE_OK && iP<aPart[j]; iP++, k++){
+      if( aOwner[k]<0 || aSeen[k]==1 ) continue;
+      rc = streamAssignWrite(p, aSeen[k] ? pMove : pIns, zGroup, azTopic[j],
+                             iP, aMem[aOwner[k]].zId, pzErr);
+    }
+  }
+
+ out:
+  sqlite3_finalize(pSel);
+  sqlite3_finalize(pDel);
+  sqlite3_finalize(pMove);
+  sqlite3_finalize(pIns);
+  for(j=0; j<nGone; j++) sqlite3_free(azGone[j]);
+  sqlite3_free(azGone);
+  sqlite3_free(aGone);
+  sqlite3_free(aSeen);
+  return rc;
+}
+
+/*
+** Recompute the assignment of zGroup and store it: generation + 1.
+** Linear in the members, subscriptions and partitions (apart from the
+** sorts), and it writes only the assignment rows that change.
+*/
+static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  StreamGrpMember *aMem = 0;
+  int nMem = 0;
+  const char **azTopic = 0;    /* Subscribed topics (point into aMem) */
+  int *aPart = 0, *aBase = 0, *aOwner = 0;
+  int *aArrTopic = 0;          /* Per member: topic of apArr[i], or -1 */
+  cJSON **apObj = 0, **apArr = 0;
+  u8 *aSub = 0;
+  int nTopic = 0, nTotal = 0, nSub = 0;
+  char *zStrategy = 0;
+  cJSON *pAssign = 0, *pMembers = 0, *pSnap = 0;
+  char *zAssign = 0, *zMembers = 0, *zSnap = 0;
+  int rc, i, j, k;
+  i64 iGen = 0, iNow = sqlite3StreamNow(p);
+  int iLeader = -1;
+
+  rc = streamNextGeneration(p, zGroup, &iGen, pzErr);
+  if( rc ) return rc;
+  rc = streamLoadMembers(p, zGroup, &aMem, &nMem, pzErr);
   if( rc ) goto out;
 
   /* Topics: the union of the subscriptions, sorted, with partitions. */
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT DISTINCT j.value FROM _stream_members m, json_each(m.topics) j"
-      " WHERE m.group_id=?1 ORDER BY 1", -1, &pStmt, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
-    char **azNew = sqlite3_realloc64(azTopic, sizeof(char*)*(nTopic+1));
-    int *aNew = sqlite3_realloc64(aPart, sizeof(int)*(nTopic+1));
+  for(i=0; i<nMem; i++) nSub += cJSON_GetArraySize(aMem[i].pTopics);
+  azTopic = sqlite3_malloc64(sizeof(char*)*((i64)nSub + 1));
+  if( azTopic==0 ){ rc = SQLITE_NOMEM; goto out; }
+  for(i=0; i<nMem; i++){
+    const cJSON *pT;
+    cJSON_ArrayForEach(pT, aMem[i].pTopics) azTopic[nTopic++] = pT->valuestring;
+  }
+  qsort(azTopic, nTopic, sizeof(char*), streamNameCmp);
+  for(i=j=0; i<nTopic; i++){
+    if( j==0 || strcmp(azTopic[j-1], azTopic[i])!=0 ) azTopic[j++] = azTopic[i];
+  }
+  nTopic = j;
+  aPart = sqlite3_malloc64(sizeof(int)*((i64)nTopic + 1));
+  aBase = sqlite3_malloc64(sizeof(int)*((i64)nTopic + 1));
+  if( aPart==0 || aBase==0 ){ rc = SQLITE_NOMEM; goto out; }
+  for(j=0; j<nTopic; j++){
     StreamTopic t;
-    if( azNew ) azTopic = azNew;
-    if( aNew ) aPart = aNew;
-    if( azNew==0 || aNew==0 ){ rc = SQLITE_NOMEM; break; }
-    azTopic[nTopic] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if( azTopic[nTopic]==0 ){ rc = SQLITE_NOMEM; break; }
-    rc = sqlite3StreamTopicGet(p, azTopic[nTopic], &t, 0);
-    aPart[nTopic] = rc==SQLITE_OK ? t.nPartition : 0;
+    rc = sqlite3StreamTopicGet(p, azTopic[j], &t, 0);
+    aPart[j] = rc==SQLITE_OK ? t.nPartition : 0;
     if( rc==SQLITE_NOTFOUND ) rc = SQLITE_OK;
-    nTotal += aPart[nTopic];
-    nTopic++;
-    if( rc ) break;
+    if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+    aBase[j] = nTotal;
+    nTotal += aPart[j];
   }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_finalize(pStmt);
-    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
-  }else{
-    sqlite3_finalize(pStmt);
-  }
-  pStmt = 0;
-  if( rc ) goto out;
 
   /* Subscription matrix, then the assignor. */
   aSub = sqlite3_malloc64((i64)nMem*nTopic + 1);
   aOwner = sqlite3_malloc64(sizeof(int)*((i64)nTotal + 1));
   if( aSub==0 || aOwner==0 ){ rc = SQLITE_NOMEM; goto out; }
   memset(aSub, 0, (size_t)nMem*nTopic + 1);
+  for(i=0; i<nTotal; i++) aOwner[i] = -1;
   for(i=0; i<nMem; i++){
     const cJSON *pT;
     cJSON_ArrayForEach(pT, aMem[i].pTopics){
-      for(j=0; j<nTopic; j++){
-        if( cJSON_IsString(pT) && strcmp(pT->valuestring, azTopic[j])==0 ){
-          aSub[i*nTopic+j] = 1;
-        }
-      }
+      j = streamNameFind(azTopic, nTopic, pT->valuestring);
+      if( j>=0 ) aSub[(i64)i*nTopic+j] = 1;
     }
     if( iLeader<0 || aMem[i].iJoined<aMem[iLeader].iJoined ) iLeader = i;
   }
@@ -274,89 +464,74 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
     in.nTopic = nTopic;
     in.aPartitions = aPart;
     in.aSub = aSub;
-    sqlite3StreamAssign(
+    rc = sqlite3StreamAssign(
         (zStrategy && strcmp(zStrategy, "roundrobin")==0)
           ? STREAM_ASSIGN_ROUNDROBIN : STREAM_ASSIGN_RANGE, &in, aOwner);
+    if( rc ) goto out;
   }
 
-  /* The JSON forms: assignment {member:{topic:[p]}}, triples, members. */
+  /* The JSON forms, in one pass over the partitions: assignment
+  ** {member:{topic:[p]}}, members, topic_partitions. */
   pAssign = cJSON_CreateObject();
-  pTriples = cJSON_CreateArray();
   pMembers = cJSON_CreateArray();
   pSnap = cJSON_CreateObject();
-  if( !pAssign || !pTriples || !pMembers || !pSnap ){ rc = SQLITE_NOMEM; goto out; }
+  apObj = sqlite3_malloc64(sizeof(cJSON*)*((i64)nMem + 1));
+  apArr = sqlite3_malloc64(sizeof(cJSON*)*((i64)nMem + 1));
+  aArrTopic = sqlite3_malloc64(sizeof(int)*((i64)nMem + 1));
+  if( !pAssign || !pMembers || !pSnap || !apObj || !apArr || !aArrTopic ){
+    rc = SQLITE_NOMEM;
+    goto out;
+  }
   for(i=0; i<nMem; i++){
-    cJSON *pObj = cJSON_AddObjectToObject(pAssign, aMem[i].zId);
-    if( pObj==0 || !cJSON_AddItemToArray(pMembers,
+    apObj[i] = cJSON_AddObjectToObject(pAssign, aMem[i].zId);
+    apArr[i] = 0;
+    aArrTopic[i] = -1;
+    if( apObj[i]==0 || !cJSON_AddItemToArray(pMembers,
                                          cJSON_CreateString(aMem[i].zId)) ){
       rc = SQLITE_NOMEM; goto out;
-    }
-    for(j=0, k=0; j<nTopic; j++){
-      cJSON *pArr = 0;
-      int iP;
-      for(iP=0; iP<aPart[j]; iP++, k++){
-        if( aOwner[k]!=i ) continue;
-        if( pArr==0 ) pArr = cJSON_AddArrayToObject(pObj, azTopic[j]);
-        if( pArr==0 ){ rc = SQLITE_NOMEM; goto out; }
-        cJSON_AddItemToArray(pArr, cJSON_CreateNumber(iP));
-      }
     }
   }
   for(j=0, k=0; j<nTopic; j++){
     int iP;
-    cJSON_AddItemToObject(pSnap, azTopic[j], cJSON_CreateNumber(aPart[j]));
+    if( cJSON_AddNumberToObject(pSnap, azTopic[j], aPart[j])==0 ){
+      rc = SQLITE_NOMEM; goto out;
+    }
     for(iP=0; iP<aPart[j]; iP++, k++){
-      cJSON *pT;
-      if( aOwner[k]<0 ) continue;
-      pT = cJSON_CreateArray();
-      if( pT==0 ){ rc = SQLITE_NOMEM; goto out; }
-      cJSON_AddItemToArray(pT, cJSON_CreateString(azTopic[j]));
-      cJSON_AddItemToArray(pT, cJSON_CreateNumber(iP));
-      cJSON_AddItemToArray(pT, cJSON_CreateString(aMem[aOwner[k]].zId));
-      cJSON_AddItemToArray(pTriples, pT);
+      i = aOwner[k];
+      if( i<0 ) continue;
+      if( aArrTopic[i]!=j ){
+        apArr[i] = cJSON_AddArrayToObject(apObj[i], azTopic[j]);
+        aArrTopic[i] = j;
+      }
+      if( apArr[i]==0
+       || !cJSON_AddItemToArray(apArr[i], cJSON_CreateNumber(iP)) ){
+        rc = SQLITE_NOMEM; goto out;
+      }
     }
   }
   zAssign = cJSON_PrintUnformatted(pAssign);
-  zTriples = cJSON_PrintUnformatted(pTriples);
   zMembers = cJSON_PrintUnformatted(pMembers);
   zSnap = cJSON_PrintUnformatted(pSnap);
-  if( !zAssign || !zTriples || !zMembers || !zSnap ){
+  if( !zAssign || !zMembers || !zSnap ){
     rc = SQLITE_NOMEM;
     goto out;
   }
 
-  /* Store: group row, then the assignment rows. */
+  /* Store: group row, then the assignment rows that change. */
   rc = streamRun(p, pzErr,
       "INSERT INTO _stream_groups(group_id, generation, leader, members,"
       " assignment, updated_at, topic_partitions)"
-      " VALUES(?1, 1, ?2, ?3, ?4, ?5, ?6)"
-      " ON CONFLICT(group_id) DO UPDATE SET generation=generation+1,"
+      " VALUES(?1, ?7, ?2, ?3, ?4, ?5, ?6)"
+      " ON CONFLICT(group_id) DO UPDATE SET generation=excluded.generation,"
       " leader=excluded.leader, members=excluded.members,"
       " assignment=excluded.assignment, updated_at=excluded.updated_at,"
       " topic_partitions=excluded.topic_partitions",
-      "ttttit", zGroup, iLeader>=0 ? aMem[iLeader].zId : (const char*)0,
-      zMembers, zAssign, iNow, zSnap);
+      "ttttiti", zGroup, iLeader>=0 ? aMem[iLeader].zId : (const char*)0,
+      zMembers, zAssign, iNow, zSnap, iGen);
   if( rc ) goto out;
-  rc = streamRun(p, pzErr,
-      "DELETE FROM _stream_assignments WHERE group_id=?1 AND NOT EXISTS("
-      " SELECT 1 FROM json_each(?2) j WHERE j.value->>0=topic"
-      " AND j.value->>1=partition)", "tt", zGroup, zTriples);
+  rc = streamAssignStore(p, zGroup, aMem, azTopic, aPart, aBase, nTopic,
+                         aOwner, nTotal, pzErr);
   if( rc ) goto out;
-  rc = streamRun(p, pzErr,
-      "INSERT INTO _stream_assignments(group_id, topic, partition, member_id)"
-      " SELECT ?1, j.value->>0, j.value->>1, j.value->>2 FROM json_each(?2) j"
-      " WHERE true ON CONFLICT(group_id, topic, partition) DO UPDATE SET"
-      " position=CASE WHEN member_id=excluded.member_id THEN position END,"
-      " paused=CASE WHEN member_id=excluded.member_id THEN paused ELSE 0 END,"
-      " member_id=excluded.member_id", "tt", zGroup, zTriples);
-  if( rc ) goto out;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT generation FROM _stream_groups WHERE group_id=?1", -1, &pStmt, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) iGen = sqlite3_column_int64(pStmt, 0);
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
   rc = streamRebalanceEvent(p, zGroup, iGen, zMembers, zAssign, pzErr);
 
  out:
@@ -364,19 +539,20 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
     sqlite3_free(aMem[i].zId);
     cJSON_Delete(aMem[i].pTopics);
   }
-  for(i=0; i<nTopic; i++) sqlite3_free(azTopic[i]);
   sqlite3_free(aMem);
   sqlite3_free(azTopic);
   sqlite3_free(aPart);
+  sqlite3_free(aBase);
   sqlite3_free(aSub);
   sqlite3_free(aOwner);
+  sqlite3_free(apObj);
+  sqlite3_free(apArr);
+  sqlite3_free(aArrTopic);
   sqlite3_free(zStrategy);
   cJSON_Delete(pAssign);
-  cJSON_Delete(pTriples);
   cJSON_Delete(pMembers);
   cJSON_Delete(pSnap);
   cJSON_free(zAssign);
-  cJSON_free(zTriples);
   cJSON_free(zMembers);
   cJSON_free(zSnap);
   return rc;
@@ -557,9 +733,11 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
   return *pzNorm ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-/* Validate the subscription: a JSON array of 1..1000 existing topic names;
-** *pzSorted receives it sorted and without duplicates. */
-static int streamJoinTopics(StreamCtx *p, const char *zJson, char **pzSorted,
+/* Validate the subscription: a JSON array of 0..1000 topic names (Kafka
+** lets a consumer subscribe to topics that do not exist yet, and an empty
+** subscription is an unsubscribe); *pzSorted receives it sorted and
+** without duplicates. */
+static int streamJoinTopics(const char *zJson, char **pzSorted,
                             char **pzErr){
   cJSON *pRoot, *pOut = 0;
   const cJSON *pItem;
@@ -572,33 +750,30 @@ static int streamJoinTopics(StreamCtx *p, const char *zJson, char **pzSorted,
   pRoot = cJSON_Parse(zJson);
   if( pRoot==0 ) return SQLITE_NOMEM;
   n = cJSON_GetArraySize(pRoot);
-  if( n<1 || n>STREAM_MAX_SUBSCRIPTION ){
+  if( n>STREAM_MAX_SUBSCRIPTION ){
     rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
-        "topics must name 1 to %d topics, got %d", STREAM_MAX_SUBSCRIPTION, n);
+        "topics must name at most %d topics, got %d",
+        STREAM_MAX_SUBSCRIPTION, n);
     goto out;
   }
-  az = sqlite3_malloc64(sizeof(char*)*n);
+  az = sqlite3_malloc64(sizeof(char*)*((i64)n + 1));
   if( az==0 ){ rc = SQLITE_NOMEM; goto out; }
   i = 0;
   cJSON_ArrayForEach(pItem, pRoot){
-    StreamTopic t;
     if( !cJSON_IsString(pItem) ){
       rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                             "topics must be a JSON array of strings");
       goto out;
     }
-    rc = sqlite3StreamTopicGet(p, pItem->valuestring, &t, pzErr);
+    rc = sqlite3StreamTopicNameCheck(pItem->valuestring, pzErr);
     if( rc ) goto out;
-    /* insertion sort, dropping duplicates */
-    for(j=i; j>0 && strcmp(az[j-1], pItem->valuestring)>0; j--) az[j] = az[j-1];
-    if( j>0 && strcmp(az[j-1], pItem->valuestring)==0 ){
-      for(; j<i; j++) az[j] = az[j+1];
-      continue;
-    }
-    az[j] = pItem->valuestring;
-    i++;
+    az[i++] = pItem->valuestring;
   }
-  pOut = cJSON_CreateStringArray(az, i);
+  qsort(az, i, sizeof(char*), streamNameCmp);
+  for(n=i, i=j=0; i<n; i++){
+    if( j==0 || strcmp(az[j-1], az[i])!=0 ) az[j++] = az[i];
+  }
+  pOut = cJSON_CreateStringArray(az, j);
   if( pOut==0 ){ rc = SQLITE_NOMEM; goto out; }
   {
     char *z = cJSON_PrintUnformatted(pOut);
@@ -613,6 +788,8 @@ static int streamJoinTopics(StreamCtx *p, const char *zJson, char **pzSorted,
   return rc;
 }
 
+/* The member's entry of the group's assignment (the member id is bound,
+** never spliced into a JSON path). */
 int sqlite3StreamAssignmentJson(StreamCtx *p, const char *zGroup,
                                 const char *zMember, char **pzJson,
                                 char **pzErr){
@@ -620,8 +797,8 @@ int sqlite3StreamAssignmentJson(StreamCtx *p, const char *zGroup,
   int rc;
   *pzJson = 0;
   rc = sqlite3_prepare_v2(p->db,
-      "SELECT json_extract(assignment, '$.\"' || ?2 || '\"') FROM"
-      " _stream_groups WHERE group_id=?1", -1, &pStmt, 0);
+      "SELECT j.value FROM _stream_groups g, json_each(g.assignment) j"
+      " WHERE g.group_id=?1 AND j.key=?2", -1, &pStmt, 0);
   if( rc ){
     if( sqlite3StreamNoStorage(p->db) ) goto unknown;
     return sqlite3StreamDbErr(p->db, pzErr, rc);
@@ -657,7 +834,7 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   if( rc==SQLITE_OK && zTopics==0 ){
     rc = sqlite3StreamErr(pzErr, SQLITE_MISUSE, "topics must be text, not NULL");
   }
-  if( rc==SQLITE_OK ) rc = streamJoinTopics(p, zTopics, &zSorted, pzErr);
+  if( rc==SQLITE_OK ) rc = streamJoinTopics(zTopics, &zSorted, pzErr);
   if( rc==SQLITE_OK ) rc = streamJoinOptions(zOptions, &o, &zNorm, pzErr);
   if( rc ) goto out;
   rc = sqlite3StreamEnsureSchema(p, pzErr);

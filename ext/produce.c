@@ -225,15 +225,39 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   return SQLITE_OK;
 }
 
-/* Window of sequence numbers remembered per idempotent producer and topic
-** (Kafka keeps the last 5 batches). */
+/* Batches remembered per idempotent producer and topic (Kafka keeps the
+** last 5 batches per producer and partition). */
 #define STREAM_PRODUCER_WINDOW 5
+
+/* Databases written before _stream_producers.batch_seq existed get the
+** column on first use (NULL there: each old message is a batch). */
+static int streamProducerSchema(StreamCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bHas = 0;
+  if( p->bProducerBatchCol ) return SQLITE_OK;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM"
+      " pragma_table_info('_stream_producers') WHERE name='batch_seq'",
+      -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    bHas = sqlite3_step(pStmt)==SQLITE_ROW;
+    rc = sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_OK && !bHas ){
+    rc = sqlite3_exec(p->db, "ALTER TABLE _stream_producers"
+                      " ADD COLUMN batch_seq INTEGER", 0, 0, 0);
+  }
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  p->bProducerBatchCol = 1;
+  return SQLITE_OK;
+}
 
 /*
 ** Idempotent producers.  Sequence numbers count per producer id and topic
-** from 0, one per message.  A sequence already seen (within the window) is
-** a retry: *pbDup is set and *piOffset is the original offset.  A gap or a
-** sequence older than the window is Kafka's OutOfOrderSequence.
+** from 0, one per message; a batch is one stream_produce_batch() call (the
+** messages of one producer in it) or one single message.  A sequence of
+** one of the last 5 batches is a retry: *pbDup is set and *piOffset is the
+** original offset.  A gap, or a sequence older than those batches, is
+** Kafka's OutOfOrderSequence.
 */
 static int streamProducerCheck(StreamCtx *p, const char *zTopic,
                                const StreamMsg *pMsg, int *pbDup,
@@ -246,6 +270,8 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
         "producer_seq must be >= 0, got %lld", pMsg->iSeq);
   }
+  rc = streamProducerSchema(p, pzErr);
+  if( rc ) return rc;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_LAST, pzErr);
   if( pStmt==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
@@ -257,7 +283,8 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( pMsg->iSeq==iLast+1 ) return SQLITE_OK;
-  if( pMsg->iSeq<=iLast && pMsg->iSeq>iLast-STREAM_PRODUCER_WINDOW ){
+  if( pMsg->iSeq<=iLast ){
+    /* the table holds exactly the sequences of the last 5 batches */
     pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_GET, pzErr);
     if( pStmt==0 ) return SQLITE_ERROR;
     sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
@@ -277,7 +304,8 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
       iLast+1);
 }
 
-/* Record the sequence of a message just written and trim the window. */
+/* Record the sequence of a message just written; the first message of a
+** batch trims the window to the last 5 batches. */
 static int streamProducerRecord(StreamCtx *p, const char *zTopic,
                                 const StreamMsg *pMsg, i64 iOffset,
                                 char **pzErr){
@@ -289,14 +317,16 @@ static int streamProducerRecord(StreamCtx *p, const char *zTopic,
   sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
   sqlite3_bind_int64(pStmt, 4, pMsg->iPartition);
   sqlite3_bind_int64(pStmt, 5, iOffset);
+  sqlite3_bind_int64(pStmt, 6, pMsg->iSeq - pMsg->nBatchPrior);
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( pMsg->nBatchPrior>0 ) return SQLITE_OK;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_TRIM, pzErr);
   if( pStmt==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, pMsg->iSeq - STREAM_PRODUCER_WINDOW);
+  sqlite3_bind_int(pStmt, 3, STREAM_PRODUCER_WINDOW);
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
@@ -514,6 +544,8 @@ typedef struct StreamBatchMsg StreamBatchMsg;
 struct StreamBatchMsg {
   StreamMsg m;                 /* The message; bytes point into zBuf */
   char *zBuf;                  /* Owned copies of key, value, headers */
+  int iPrev;                   /* Previous message of m.zProducer, or -1 */
+  int bDup;                    /* Written before: a retry, skipped */
 };
 
 static int streamProduceBatch(StreamCtx *p, const char *zTopic,
@@ -554,6 +586,7 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
     }
     pB = &aMsg[nMsg];
     memset(pB, 0, sizeof(*pB));
+    pB->iPrev = -1;
     if( zType==0 || strcmp(zType, "object")!=0 ){
       rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
                             "batch element %d is not a JSON object", nMsg);
@@ -655,6 +688,7 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
         if( zPrev && strcmp(zPrev, pB->m.zProducer)==0 ) break;
       }
       if( j>=0 ){
+        pB->iPrev = j;
         if( pB->m.iSeq!=aMsg[j].m.iSeq+1 ){
           rc = sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT,
               "producer %s sent sequence %lld to topic %s, expected %lld"
@@ -681,7 +715,13 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
   }
   for(i=0; rc==SQLITE_OK && i<nMsg; i++){
     i64 iOff;
+    int iPrev = aMsg[i].iPrev;
+    /* the producer's batch starts at its first message written now */
+    if( iPrev>=0 && !aMsg[iPrev].bDup ){
+      aMsg[i].m.nBatchPrior = aMsg[iPrev].m.nBatchPrior + 1;
+    }
     rc = sqlite3StreamAppend(p, zTopic, &t, &aMsg[i].m, &iOff, pzErr);
+    aMsg[i].bDup = p->bLastDup;
     if( rc==SQLITE_OK && !p->bLastDup ) (*pnProduced)++;
   }
   sqlite3_finalize(pStmt);

@@ -97,11 +97,13 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "SELECT partition, offset FROM _stream_producers"
   " WHERE producer_id=?1 AND topic=?2 AND seq=?3",
   [STREAM_STMT_PRODUCER_PUT] =
-  "INSERT INTO _stream_producers(producer_id, topic, seq, partition, offset)"
-  " VALUES(?1,?2,?3,?4,?5)",
+  "INSERT INTO _stream_producers(producer_id, topic, seq, partition, offset,"
+  " batch_seq) VALUES(?1,?2,?3,?4,?5,?6)",
   [STREAM_STMT_PRODUCER_TRIM] =
   "DELETE FROM _stream_producers WHERE producer_id=?1 AND topic=?2"
-  " AND seq<=?3",
+  " AND coalesce(batch_seq, seq)<(SELECT min(b) FROM"
+  "  (SELECT DISTINCT coalesce(batch_seq, seq) AS b FROM _stream_producers"
+  "   WHERE producer_id=?1 AND topic=?2 ORDER BY b DESC LIMIT ?3))",
   [STREAM_STMT_SLOWEST_GROUP] =
   "SELECT g.group_id, coalesce(o.offset, p.log_start_offset) AS committed"
   " FROM (SELECT DISTINCT m.group_id FROM _stream_members m,"

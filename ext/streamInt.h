@@ -63,7 +63,7 @@ enum {
   STREAM_STMT_PRODUCER_LAST,    /* an idempotent producer's last seq */
   STREAM_STMT_PRODUCER_GET,     /* where one seq was written */
   STREAM_STMT_PRODUCER_PUT,     /* record a seq */
-  STREAM_STMT_PRODUCER_TRIM,    /* forget seqs older than the window */
+  STREAM_STMT_PRODUCER_TRIM,    /* forget batches older than the window */
   STREAM_STMT_SLOWEST_GROUP,    /* backpressure: slowest subscribed group */
   STREAM_STMT_COUNT
 };
@@ -92,6 +92,7 @@ struct StreamCtx {
   i64 iClockOffset;                     /* Test hook: added to now (ms) */
   int nAnchor;                          /* stream_topics connections */
   int bLastDup;                         /* Last append was a retry (no-op) */
+  int bProducerBatchCol;                /* _stream_producers.batch_seq seen */
   int bTxn;                             /* Enlisted in the transaction */
   StreamCacheTopic *pCache;             /* Transaction-scoped topic cache */
   int bCdcCache;                        /* zCdcCache is valid */
@@ -305,6 +306,9 @@ struct StreamMsg {
   i64 iTimestamp;              /* CreateTime in ms, or STREAM_UNSET (now) */
   const char *zProducer;       /* Idempotent producer id, or NULL */
   i64 iSeq;                    /* Its sequence number (if zProducer) */
+  i64 nBatchPrior;             /* Messages of zProducer written before
+                               ** this one in its stream_produce_batch()
+                               ** call; 0: the message starts a batch */
 };
 
 /* Fill the key (bValue==0) or value (bValue==1) of pMsg from an SQL value;
@@ -385,9 +389,14 @@ struct StreamAssignInput {
 /* Assign every partition of every topic to a subscribed member:
 ** aOwner[k] for the k-th topic-partition (topics in order, partitions in
 ** order within a topic; sum of aPartitions entries) receives the member
-** index, or -1 if no member subscribes to that topic. */
-void sqlite3StreamAssign(int eStrategy, const StreamAssignInput *pIn,
-                         int *aOwner);
+** index, or -1 if no member subscribes to that topic.  SQLITE_OK or
+** SQLITE_NOMEM. */
+int sqlite3StreamAssign(int eStrategy, const StreamAssignInput *pIn,
+                        int *aOwner);
+/* Compare two UTF-8 strings in the order of Java's String.compareTo (UTF-16
+** code units), the order Kafka's assignors sort member ids and topics in;
+** 0 only for equal strings. */
+int sqlite3StreamJavaCmp(const char *zA, const char *zB);
 
 /**************************************************************************
 ** Interface to code in ext/group.c: consumer group membership.

@@ -1453,7 +1453,8 @@ void sqlite3StreamWarmClose(StreamWarmCursor *pC){
 ** a tombstone (NULL value) that is the latest of its key goes once it is
 ** below the cleaner's tombstone horizon (delete.retention.ms, see
 ** ext/compact.c) and is not the newest message of the partition; records
-** with a NULL key are kept.  Keys compare as bytes.  Offsets are kept
+** with a NULL key go too (Kafka's cleaner drops them), unless newest.
+** Keys compare as bytes.  Offsets are kept
 ** (gaps, as in Kafka).
 **
 ** Segments are visited newest first, with a hash set of the keys seen
@@ -1869,7 +1870,10 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
     for(j=nRow-1; rc==SQLITE_OK && j>=0; j--){
       StreamTcRow *pRow = &aRow[j];
       int bNew = 1;
-      if( pRow->iKey<0 ){ nKeep++; continue; }
+      if( pRow->iKey<0 ){          /* no key: Kafka's cleaner drops it */
+        if( pRow->iOff<iHwm-1 ) pRow->bKeep = 0; else nKeep++;
+        continue;
+      }
       rc = streamTcSetAdd(&set, aKey ? &aKey[pRow->iKey] : (const u8*)"",
                           pRow->nKey, &bNew);
       if( rc ) break;

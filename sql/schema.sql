@@ -124,14 +124,17 @@ CREATE TABLE IF NOT EXISTS _stream_assignments(
 CREATE INDEX IF NOT EXISTS _stream_assignments_member
   ON _stream_assignments(group_id, member_id);
 
--- Idempotent producers: the last sequence numbers of each producer id on
--- each topic (a window of 5, as Kafka keeps) and where they were written.
+-- Idempotent producers: the sequence numbers of the last 5 batches of each
+-- producer id on each topic (Kafka keeps 5 batches) and where they were
+-- written.  batch_seq is the first sequence of the message's batch (NULL
+-- in databases written before it existed: the message is a batch).
 CREATE TABLE IF NOT EXISTS _stream_producers(
   producer_id        TEXT NOT NULL,
   topic              TEXT NOT NULL,
   seq                INTEGER NOT NULL,
   partition          INTEGER NOT NULL,
   offset             INTEGER NOT NULL,
+  batch_seq          INTEGER,
   PRIMARY KEY(producer_id, topic, seq)
 ) WITHOUT ROWID;
 
