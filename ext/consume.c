@@ -415,6 +415,8 @@ static int streamFetch(StreamCtx *p, const char *zGroup, int eReset,
       pPart, iPart, nLimit, nMaxBytes, pnBytes, pRes, 0, &bMiss, pzErr);
 }
 
+static int streamPollDeliverAll(StreamCtx*, const char*, const char*, char**);
+
 /* Commit the positions of a member's partitions that moved past the
 ** committed offset.  The caller has checked the membership. */
 static int streamCommitPositions(StreamCtx *p, const char *zGroup,
@@ -437,8 +439,6 @@ static int streamCommitPositions(StreamCtx *p, const char *zGroup,
   }
   return rc;
 }
-
-static int streamPollDeliverAll(StreamCtx*, const char*, const char*, char**);
 
 int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
                             const char *zMember, i64 *pnCommitted,
@@ -659,6 +659,10 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     return rc;
   }
   rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
+  if( rc==SQLITE_OK && p->pPollOpen ){
+    /* Rows earlier polls handed out whose positions are not written. */
+    rc = streamPollDeliverAll(p, zGroup, zMember, pzErr);
+  }
   if( rc==SQLITE_OK ){
     if( nMax<0 ) nMax = m.maxPollRecords;
     if( nCap>0 && nCap<nMax ) nMax = nCap;
@@ -748,6 +752,22 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   return rc;
 }
 
+void sqlite3StreamPollOpenFree(StreamPollOpen *pOpen){
+  if( pOpen ){
+    sqlite3StreamPollResultFree(&pOpen->res);
+    sqlite3_free(pOpen->zGroup);
+    sqlite3_free(pOpen);
+  }
+}
+
+void sqlite3StreamPollFreeAll(StreamCtx *p){
+  while( p->pPollOpen ){
+    StreamPollOpen *pNext = p->pPollOpen->pNext;
+    sqlite3StreamPollOpenFree(p->pPollOpen);
+    p->pPollOpen = pNext;
+  }
+}
+
 void sqlite3StreamPollRegister(StreamCtx *p, StreamPollOpen *pOpen, int bOn){
   StreamPollOpen **pp;
   for(pp=&p->pPollOpen; *pp && *pp!=pOpen; pp=&(*pp)->pNext){}
@@ -817,18 +837,26 @@ int sqlite3StreamPollDeliver(StreamCtx *p, StreamPollOpen *pOpen,
   return rc;
 }
 
-/* Write what the member's running polls have handed out so far. */
+/* Write what the polls of a member (zMember NULL: of any member of the
+** group) have handed out and not written yet; free the orphans done. */
 static int streamPollDeliverAll(StreamCtx *p, const char *zGroup,
                                 const char *zMember, char **pzErr){
-  StreamPollOpen *pOpen;
-  int rc = SQLITE_OK;
-  for(pOpen=p->pPollOpen; rc==SQLITE_OK && pOpen; pOpen=pOpen->pNext){
+  StreamPollOpen **pp = &p->pPollOpen;
+  while( *pp ){
+    StreamPollOpen *pOpen = *pp;
     if( strcmp(pOpen->zGroup, zGroup)==0
-     && strcmp(pOpen->zMember, zMember)==0 ){
-      rc = sqlite3StreamPollDeliver(p, pOpen, pzErr);
+     && (zMember==0 || strcmp(pOpen->zMember, zMember)==0) ){
+      int rc = sqlite3StreamPollDeliver(p, pOpen, pzErr);
+      if( rc ) return rc;
+      if( pOpen->bOrphan ){
+        *pp = pOpen->pNext;
+        sqlite3StreamPollOpenFree(pOpen);
+        continue;
+      }
     }
+    pp = &pOpen->pNext;
   }
-  return rc;
+  return SQLITE_OK;
 }
 
 /* Resolve a seek target: an offset, 'earliest' or 'latest'. */
@@ -873,6 +901,9 @@ int sqlite3StreamSeek(StreamCtx *p, const char *zGroup, const char *zTopic,
   rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
                                                        pzErr);
+  /* Rows handed out before the seek move the position first: the seek
+  ** has the last word. */
+  if( rc==SQLITE_OK ) rc = streamPollDeliverAll(p, zGroup, 0, pzErr);
   if( rc==SQLITE_OK ) rc = streamTarget(p, zTopic, iPartition, pTarget,
                                         piOffset, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);

@@ -479,9 +479,14 @@ void sqlite3StreamPollResultFree(StreamPollResult*);
 ** move positions over the rows it fetched: the cursor counts the rows
 ** its caller has been handed (nDelivered), and sqlite3StreamPollDeliver
 ** moves each partition's position one past the last of them - at the end
-** of the rows, when the cursor closes early, and before a commitSync of
-** the member (which would otherwise miss them).  Registered on the
-** StreamCtx while rows are pending. */
+** of the rows, when the cursor closes early, and before the member's next
+** poll, commitSync or a seek in its group (which would otherwise miss
+** them).  Registered on the StreamCtx while rows are pending.  When the
+** write fails at the end of the statement - typically because another
+** connection committed since the statement's snapshot was taken
+** (SQLITE_BUSY_SNAPSHOT), which no wait can cure while the statement
+** runs - the closing cursor leaves it registered (bOrphan), and those
+** next calls write it from a fresh snapshot. */
 struct StreamPollOpen {
   StreamPollResult res;        /* The rows, in the order handed out */
   int nDelivered;              /* Rows [0, nDelivered) were handed out */
@@ -490,10 +495,15 @@ struct StreamPollOpen {
   char *zMember;               /* Member */
   int bExplicit;               /* Polled inside an explicit transaction */
   i64 nTxnEnd;                 /* StreamCtx.nTxnEnd when polled */
+  int bOrphan;                 /* Its cursor closed: the StreamCtx owns it */
   StreamPollOpen *pNext;       /* Next registered poll of the connection */
 };
 /* Register pOpen (its rows pending) or, with bOn 0, unregister it. */
 void sqlite3StreamPollRegister(StreamCtx*, StreamPollOpen *pOpen, int bOn);
+/* Free pOpen, its rows and names. */
+void sqlite3StreamPollOpenFree(StreamPollOpen *pOpen);
+/* Free the orphaned polls (connection close). */
+void sqlite3StreamPollFreeAll(StreamCtx*);
 /* Write the positions of the rows pOpen handed out since the last call:
 ** in the poll's transaction when it ran in one (nothing, if that
 ** transaction has ended: the rows come again), else as a transaction of

@@ -54,9 +54,9 @@ struct StreamPollVtab {
 
 struct StreamPollCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
-  StreamPollOpen poll;         /* Rows of this poll, what was handed out */
+  StreamPollOpen *pPoll;       /* Rows of this poll, what was handed out */
   int iRow;                    /* Current row */
-  int bPending;                /* Registered: positions still to write */
+  int bPending;                /* pPoll registered: positions to write */
   i64 nAutoCommit;             /* StreamCtx.nAutoCommit when opened */
 };
 
@@ -219,18 +219,46 @@ static int streamPollSort(StreamPollResult *pRes, int idxNum){
   return SQLITE_OK;
 }
 
-/* Write the positions of the rows handed out so far and, with bDone,
-** forget the poll (its rows end, or the cursor closes). */
-static int streamPollDeliver(StreamPollCursor *pCur, int bDone, char **pzErr){
+/* Write the positions of the rows handed out so far; once written, the
+** poll is unregistered.  Errors are not reported: see streamPollEnd. */
+static int streamPollDeliver(StreamPollCursor *pCur){
   StreamCtx *p = ((StreamPollVtab*)pCur->base.pVtab)->pCtx;
+  char *zErr = 0;
   int rc;
   if( !pCur->bPending ) return SQLITE_OK;
-  rc = sqlite3StreamPollDeliver(p, &pCur->poll, pzErr);
-  if( bDone ){
-    sqlite3StreamPollRegister(p, &pCur->poll, 0);
+  rc = sqlite3StreamPollDeliver(p, pCur->pPoll, &zErr);
+  sqlite3_free(zErr);
+  if( rc==SQLITE_OK ){
+    sqlite3StreamPollRegister(p, pCur->pPoll, 0);
     pCur->bPending = 0;
   }
   return rc;
+}
+
+/* End the poll of the cursor: write its positions or, if that fails (a
+** stale snapshot, a busy database), leave the poll registered with the
+** StreamCtx, whose next call for the member writes them (ext/consume.c);
+** the cursor then has no StreamPollOpen until streamPollAlloc. */
+static void streamPollEnd(StreamPollCursor *pCur){
+  if( streamPollDeliver(pCur)!=SQLITE_OK ){
+    pCur->pPoll->bOrphan = 1;
+    pCur->pPoll = 0;
+    pCur->bPending = 0;
+  }
+}
+
+/* Give the cursor a StreamPollOpen (with buffers from spare, if any). */
+static int streamPollAlloc(StreamPollCursor *pCur, StreamPollResult *pSpare){
+  if( pCur->pPoll==0 ){
+    pCur->pPoll = sqlite3_malloc64(sizeof(*pCur->pPoll));
+    if( pCur->pPoll==0 ) return SQLITE_NOMEM;
+    memset(pCur->pPoll, 0, sizeof(*pCur->pPoll));
+    if( pSpare ){
+      pCur->pPoll->res = *pSpare;
+      memset(pSpare, 0, sizeof(*pSpare));
+    }
+  }
+  return SQLITE_OK;
 }
 
 static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
@@ -238,8 +266,10 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamPollCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
-  pCur->poll.res = pTab->spare;
-  memset(&pTab->spare, 0, sizeof(pTab->spare));
+  if( streamPollAlloc(pCur, &pTab->spare) ){
+    sqlite3_free(pCur);
+    return SQLITE_NOMEM;
+  }
   /* Cursors open when their statement starts (OP_VOpen), before anything
   ** of it runs. */
   pCur->nAutoCommit = pTab->pCtx->nAutoCommit;
@@ -247,28 +277,26 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   return SQLITE_OK;
 }
 
-/* xClose runs when the statement ends - at its last row, at an error, or
-** at sqlite3_reset()/sqlite3_finalize() after fewer steps - before SQLite
-** commits or rolls back the statement (sqlite3VdbeHalt closes the
-** cursors first): the positions written here are undone with a statement
-** that fails.  Errors cannot be reported here; a position not written
-** only means that the rows come again. */
+/* xClose runs when the statement ends - after its last row, at an error,
+** or at sqlite3_reset()/sqlite3_finalize() after fewer steps - and before
+** SQLite commits or rolls back the statement (sqlite3VdbeHalt closes the
+** cursors first): positions written here are undone with a statement
+** that fails.  Errors cannot be reported here (streamPollEnd). */
 static int streamPollClose(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   StreamPollVtab *pTab = (StreamPollVtab*)cur->pVtab;
-  char *zErr = 0;
-  streamPollDeliver(pCur, 1, &zErr);
-  sqlite3_free(zErr);
-  sqlite3_free(pCur->poll.zGroup);
-  if( pTab->spare.aRow==0 && pTab->spare.zArena==0 && pTab->spare.aPart==0
-   && pCur->poll.res.nArenaAlloc<=POLL_SPARE_MAX ){
-    pTab->spare = pCur->poll.res;
+  StreamPollOpen *pPoll;
+  streamPollEnd(pCur);
+  pPoll = pCur->pPoll;
+  if( pPoll && pTab->spare.aRow==0 && pTab->spare.zArena==0
+   && pTab->spare.aPart==0 && pPoll->res.nArenaAlloc<=POLL_SPARE_MAX ){
+    pTab->spare = pPoll->res;
     pTab->spare.nRow = 0;
     pTab->spare.nArena = 0;
     pTab->spare.nPart = 0;
-  }else{
-    sqlite3StreamPollResultFree(&pCur->poll.res);
+    memset(&pPoll->res, 0, sizeof(pPoll->res));
   }
+  sqlite3StreamPollOpenFree(pPoll);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
@@ -279,6 +307,7 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   StreamPollVtab *pTab = (StreamPollVtab*)cur->pVtab;
   StreamCtx *p = pTab->pCtx;
+  StreamPollOpen *pPoll;
   sqlite3_value *aArg[5] = {0, 0, 0, 0, 0};
   const char *zGroup, *zMember;
   i64 nMax = -1, nWait = 0, nCap = -1;
@@ -286,12 +315,13 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   int i, j, rc;
   STREAM_UNUSED(idxStr); STREAM_UNUSED(argc);
   /* Filtered again (the inner loop of a join): the previous poll ends. */
-  rc = streamPollDeliver(pCur, 1, &zErr);
-  pCur->poll.res.nRow = 0;
-  pCur->poll.res.nArena = 0;
-  pCur->poll.res.nPart = 0;
+  streamPollEnd(pCur);
+  if( streamPollAlloc(pCur, 0) ) return SQLITE_NOMEM;
+  pPoll = pCur->pPoll;
+  pPoll->res.nRow = 0;
+  pPoll->res.nArena = 0;
+  pPoll->res.nPart = 0;
   pCur->iRow = 0;
-  if( rc ) goto filter_err;
   for(i=0, j=0; i<5; i++){
     if( idxNum & (1<<i) ) aArg[i] = argv[j++];
   }
@@ -343,47 +373,47 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
       return SQLITE_ERROR;
     }
   }
-  sqlite3_free(pCur->poll.zGroup);
-  pCur->poll.zGroup = sqlite3_mprintf("%s%c%s", zGroup, 0, zMember);
-  if( pCur->poll.zGroup==0 ) return SQLITE_NOMEM;
-  pCur->poll.zMember = pCur->poll.zGroup + strlen(zGroup) + 1;
+  sqlite3_free(pPoll->zGroup);
+  pPoll->zGroup = sqlite3_mprintf("%s%c%s", zGroup, 0, zMember);
+  if( pPoll->zGroup==0 ) return SQLITE_NOMEM;
+  pPoll->zMember = pPoll->zGroup + strlen(zGroup) + 1;
   /* Inside an explicit transaction the positions are written in it, and
   ** only while it lasts: enlisting makes its end known (nTxnEnd). */
-  pCur->poll.bExplicit = !sqlite3_get_autocommit(p->db);
-  if( pCur->poll.bExplicit ) sqlite3StreamTxnEnlist(p);
-  pCur->poll.nTxnEnd = p->nTxnEnd;
-  pCur->poll.nDelivered = 0;
-  pCur->poll.nWritten = 0;
+  pPoll->bExplicit = !sqlite3_get_autocommit(p->db);
+  if( pPoll->bExplicit ) sqlite3StreamTxnEnlist(p);
+  pPoll->nTxnEnd = p->nTxnEnd;
+  pPoll->nDelivered = 0;
+  pPoll->nWritten = 0;
   /* A rerun (SQLITE_SCHEMA) is safe only if nothing this statement did
   ** has been committed yet: in autocommit mode each poll or produce
   ** commits its own writes, and a rerun would run them again. */
   rc = sqlite3StreamPoll(p, zGroup, zMember, nMax, nCap, nWait,
-                         pCur->nAutoCommit==p->nAutoCommit,
-                         &pCur->poll.res, &zErr);
+                         pCur->nAutoCommit==p->nAutoCommit, &pPoll->res,
+                         &zErr);
   if( rc==SQLITE_OK && (idxNum>>POLL_ORDER_SHIFT)!=0 ){
-    rc = streamPollSort(&pCur->poll.res, idxNum);
-    if( rc ) pCur->poll.res.nRow = 0;
+    rc = streamPollSort(&pPoll->res, idxNum);
+    if( rc ) pPoll->res.nRow = 0;
   }
-  if( rc ) goto filter_err;
-  if( pCur->poll.res.nRow>0 ){
-    sqlite3StreamPollRegister(p, &pCur->poll, 1);
+  if( rc ){
+    sqlite3_free(cur->pVtab->zErrMsg);
+    cur->pVtab->zErrMsg = zErr;
+    /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs
+    ** the statement again with a fresh snapshot (ext/consume.c). */
+    return rc==SQLITE_NOMEM || rc==SQLITE_SCHEMA ? rc : SQLITE_ERROR;
+  }
+  if( pPoll->res.nRow>0 ){
+    sqlite3StreamPollRegister(p, pPoll, 1);
     pCur->bPending = 1;
   }
   return SQLITE_OK;
-
- filter_err:
-  sqlite3_free(cur->pVtab->zErrMsg);
-  cur->pVtab->zErrMsg = zErr;
-  /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs the
-  ** statement again with a fresh snapshot (ext/consume.c). */
-  return rc==SQLITE_NOMEM || rc==SQLITE_SCHEMA ? rc : SQLITE_ERROR;
 }
 
 /* A row is handed out once the cursor moves past it, or once a column
 ** (or the rowid) of it was read. */
 static void streamPollSeen(StreamPollCursor *pCur){
-  if( pCur->poll.nDelivered<=pCur->iRow && pCur->iRow<pCur->poll.res.nRow ){
-    pCur->poll.nDelivered = pCur->iRow + 1;
+  StreamPollOpen *pPoll = pCur->pPoll;
+  if( pPoll->nDelivered<=pCur->iRow && pCur->iRow<pPoll->res.nRow ){
+    pPoll->nDelivered = pCur->iRow + 1;
   }
 }
 
@@ -391,23 +421,15 @@ static int streamPollNext(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   streamPollSeen(pCur);
   pCur->iRow++;
-  if( pCur->iRow>=pCur->poll.res.nRow && pCur->bPending ){
-    /* The last row: write the positions here, where an error (a stale
-    ** snapshot, a fenced member) can still be reported. */
-    char *zErr = 0;
-    int rc = streamPollDeliver(pCur, 1, &zErr);
-    if( rc ){
-      sqlite3_free(cur->pVtab->zErrMsg);
-      cur->pVtab->zErrMsg = zErr;
-      return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
-    }
-  }
+  /* After the last row: write the positions now, as the statement may
+  ** stay open (not reset) for long.  A failure is left to xClose. */
+  if( pCur->iRow>=pCur->pPoll->res.nRow ) streamPollDeliver(pCur);
   return SQLITE_OK;
 }
 
 static int streamPollEof(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
-  return pCur->iRow>=pCur->poll.res.nRow;
+  return pCur->iRow>=pCur->pPoll->res.nRow;
 }
 
 static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
@@ -415,7 +437,7 @@ static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   streamPollSeen(pCur);
   if( iCol<POLL_NCOL ){
-    sqlite3StreamPollColumn(ctx, &pCur->poll.res, pCur->iRow, iCol);
+    sqlite3StreamPollColumn(ctx, &pCur->pPoll->res, pCur->iRow, iCol);
   }
   return SQLITE_OK;
 }
