@@ -15,7 +15,13 @@
 **   4. sqlite3_close() (not _v2) returns SQLITE_OK after produce and reads,
 **      after a ROLLBACK, with a transaction still open and after errors:
 **      the statement cache is finalized through the stream_topics anchor
-**      (ext/schema.c).
+**      (ext/schema.c);
+**   5. stream_poll driven step by step: a position moves one past the last
+**      row sqlite3_step() returned - after sqlite3_reset() or
+**      sqlite3_finalize() of a statement stopped early, at the last row of
+**      one that is never reset, and for a commitSync run while it is
+**      pending; a poll whose write met a stale snapshot is written by the
+**      next poll, and freed with the connection if there is none.
 **
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
@@ -405,11 +411,99 @@ static void testRebalanceHook(void){
   sqlite3_close(db);
 }
 
+/* One integer from SQL, or -1. */
+static long long queryInt(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *pStmt = 0;
+  long long v = -1;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    v = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  return v;
+}
+
+#define POLL_POS "SELECT position FROM _stream_assignments WHERE group_id='cg'"
+#define POLL_COMMITTED \
+  "SELECT offset FROM stream_offsets WHERE group_id='cg' AND topic='c'"
+
+/* 5. Partial polls through sqlite3_step(). */
+static void testPollSteps(void){
+  const char *zFile = "test_capi_poll.db";
+  sqlite3 *db, *db2;
+  sqlite3_stmt *pStmt = 0;
+  int i, rc;
+  remove(zFile);
+  db = openStream(zFile);
+  execOk(db, "PRAGMA journal_mode=WAL; SELECT stream_create_topic('c', 1);"
+      " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n"
+      " WHERE i<19) SELECT stream_produce('c', NULL, '{}') FROM n;"
+      " SELECT stream_join('cg', 'm', '[\"c\"]', '{\"auto.offset.reset\":"
+      "\"earliest\",\"enable.auto.commit\":false}');", "5.0 setup");
+  rc = sqlite3_prepare_v2(db, "SELECT offset FROM stream_poll('cg', 'm', 10)",
+                          -1, &pStmt, 0);
+  checkInt(rc, SQLITE_OK, "5.1 prepare");
+  if( rc ){ sqlite3_close(db); return; }
+
+  /* One step, then sqlite3_reset(): one row delivered. */
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "5.2 step");
+  checkInt(sqlite3_column_int64(pStmt, 0), 0, "5.3 offset 0");
+  checkInt(sqlite3_reset(pStmt), SQLITE_OK, "5.4 reset");
+  checkInt(queryInt(db, POLL_POS), 1, "5.5 position after one step");
+  execOk(db, "SELECT stream_commit_sync('cg', 'm')", "5.6 commit");
+  checkInt(queryInt(db, POLL_COMMITTED), 1, "5.7 committed 1, not 10");
+
+  /* A commitSync while the statement is pending commits what it handed
+  ** out so far. */
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "5.8 step");
+  checkInt(sqlite3_column_int64(pStmt, 0), 1, "5.9 offset 1");
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "5.10 step");
+  execOk(db, "SELECT stream_commit_sync('cg', 'm')", "5.11 commit pending");
+  checkInt(queryInt(db, POLL_COMMITTED), 3, "5.12 committed 3");
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "5.13 step");
+  checkInt(sqlite3_finalize(pStmt), SQLITE_OK, "5.14 finalize");
+  checkInt(queryInt(db, POLL_POS), 4, "5.15 position after finalize");
+
+  /* Every row stepped, the statement neither reset nor finalized yet. */
+  rc = sqlite3_prepare_v2(db, "SELECT offset FROM stream_poll('cg', 'm', 10)",
+                          -1, &pStmt, 0);
+  i = 0;
+  if( rc==SQLITE_OK ){
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ) i++;
+  }
+  checkInt(rc, SQLITE_DONE, "5.16 done");
+  checkInt(i, 10, "5.17 ten rows");
+  checkInt(queryInt(db, POLL_POS), 14, "5.18 position at the last row");
+  sqlite3_reset(pStmt);
+
+  /* Another connection commits while the poll runs: the position cannot
+  ** be written when it ends (stale snapshot); the next poll writes it. */
+  db2 = openStream(zFile);
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "5.19 step");
+  checkInt(sqlite3_column_int64(pStmt, 0), 14, "5.20 offset 14");
+  execOk(db2, "SELECT stream_produce('c', NULL, '{}')", "5.21 produce");
+  checkInt(sqlite3_reset(pStmt), SQLITE_OK, "5.22 reset");
+  checkInt(queryInt(db, POLL_POS), 14, "5.23 not written yet");
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "5.24 next poll");
+  checkInt(sqlite3_column_int64(pStmt, 0), 15, "5.25 goes on at 15");
+  execOk(db2, "SELECT stream_produce('c', NULL, '{}')", "5.26 produce");
+  sqlite3_finalize(pStmt);
+  checkInt(queryInt(db, POLL_POS), 15, "5.27 written by the next poll");
+  /* ... and one left pending is freed with the connection. */
+  checkInt(sqlite3_close(db), SQLITE_OK, "5.28 close with a poll pending");
+  checkInt(queryInt(db2, POLL_POS), 15, "5.29 never written");
+  sqlite3_close(db2);
+  remove(zFile);
+  remove("test_capi_poll.db-wal");
+  remove("test_capi_poll.db-shm");
+}
+
 int main(void){
   testApiGet();
   testCdcHook();
   testClose();
   testRebalanceHook();
+  testPollSteps();
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
