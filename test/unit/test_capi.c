@@ -412,14 +412,14 @@ static void testRebalanceHook(void){
 }
 
 /* One integer from SQL, or -1. */
+static int queryIntCb(void *pArg, int nCol, char **azVal, char **azCol){
+  (void)azCol;
+  if( nCol>0 && azVal[0] ) *(long long*)pArg = atoll(azVal[0]);
+  return 0;
+}
 static long long queryInt(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *pStmt = 0;
   long long v = -1;
-  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK
-   && sqlite3_step(pStmt)==SQLITE_ROW ){
-    v = sqlite3_column_int64(pStmt, 0);
-  }
-  sqlite3_finalize(pStmt);
+  sqlite3_exec(db, zSql, queryIntCb, &v, 0);
   return v;
 }
 
