@@ -4,10 +4,12 @@
 ** letters and long polls.
 **
 ** Positions: each assigned partition has an in-flight position in
-** _stream_assignments (the next offset a poll returns), advanced by every
-** poll in the caller's transaction.  The first poll after an assignment
-** starts at the committed offset; without one, or when it is out of range
-** (below the log start offset or above the high watermark),
+** _stream_assignments (the next offset a poll returns).  A poll moves it
+** over the rows it hands to its caller only (StreamPollOpen in
+** streamInt.h, sqlite3StreamPollDeliver): at its last row or early end,
+** in the caller's transaction if there is one.  The first poll after an
+** assignment starts at the committed offset; without one, or when it is
+** out of range (below the log start offset or above the high watermark),
 ** auto.offset.reset decides: earliest, latest, or none (an error).
 **
 ** Fairness: a poll takes up to ceil(max_records / partitions) messages from

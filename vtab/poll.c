@@ -8,23 +8,33 @@
 ** offset, key, value, headers, timestamp); hidden arguments group_id,
 ** member_id, max_records (default: the member's max.poll.records) and
 ** wait_ms (default 0).  Each call is one Kafka poll: it checks the
-** membership (heartbeat, fencing, rebalance), auto-commits when due,
-** returns the next messages of the member's partitions and advances their
-** positions, all in the caller's transaction (ext/consume.c).
+** membership (heartbeat, fencing, rebalance), auto-commits when due and
+** returns the next messages of the member's partitions (ext/consume.c).
+**
+** Delivery: xFilter fetches the rows but moves no position over them.
+** The cursor counts the rows handed to the caller - moved past by xNext,
+** or read by xColumn/xRowid - and each partition's position moves one
+** past the last of them: at the last row (xNext), when the cursor closes
+** early (xClose: LIMIT, a reset or finalized statement, an error - before
+** SQLite commits or rolls back the statement, so a failing statement
+** undoes them) or is filtered again, and before a commitSync, next poll or
+** seek of the member (ext/consume.c, StreamPollOpen).  Inside a
+** transaction that is written in it; in autocommit mode as a transaction
+** of its own (the poll's second).  What SQLite would filter or reorder
+** after the table is refused by xBestIndex (see there).
 **
 ** Long polls: with wait_ms, a poll that finds nothing waits on a private
 ** read-only connection (the statement's own snapshot cannot see new
 ** commits); in autocommit mode it then has sqlite3_step() rerun the
 ** statement with a fresh snapshot (SQLITE_SCHEMA), so the messages come
 ** back in the same call.  Details in ext/consume.c and docs/groups.md.
-** In autocommit mode a poll's writes are one transaction that takes the
+** In autocommit mode xFilter's writes are one transaction that takes the
 ** write lock first (ext/txn.c); when that fails with SQLITE_BUSY_SNAPSHOT
 ** (another connection committed after the statement's snapshot began),
 ** the same rerun starts the statement again from the newest snapshot -
 ** provided nothing of the statement was committed yet.
 **
-** xBestIndex: idxNum bit i set = argument i (group_id, member_id,
-** max_records, wait_ms) given by "=", passed to xFilter in that order.
+** xBestIndex: idxNum encoding documented above it.
 ** SQLITE_VTAB_DIRECTONLY: a poll writes positions and commits.
 */
 #include "streamInt.h"
