@@ -1001,6 +1001,10 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
         "member %s of group %s is not assigned %s/%lld", zMember, zGroup,
         zTopic, iPartition);
   }
+  /* The position below is compared with the message: rows handed out by
+  ** a poll still running move it first. */
+  rc = streamPollDeliverAll(p, zGroup, zMember, pzErr);
+  if( rc ) return rc;
   if( zReason==0 ){
     return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
                             "reason must be text, not NULL");
