@@ -21,7 +21,10 @@
 **      sqlite3_finalize() of a statement stopped early, at the last row of
 **      one that is never reset, and for a commitSync run while it is
 **      pending; a poll whose write met a stale snapshot is written by the
-**      next poll, and freed with the connection if there is none.
+**      next poll, and freed with the connection if there is none;
+**   6. the same with every allocation of a partial poll failing in turn:
+**      never a row skipped, never a position or committed offset past
+**      the rows returned.
 **
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
@@ -498,12 +501,83 @@ static void testPollSteps(void){
   remove("test_capi_poll.db-shm");
 }
 
+/* Fault injection: allocation number nFailAt (counted from when it is
+** set) fails, and every one after it while bFailRest is set. */
+static sqlite3_mem_methods memOrig;
+static int nFailAt = 0;
+static int nAllocs = 0;
+static int bFailRest = 0;
+static int faultNow(void){
+  if( nFailAt==0 ) return 0;
+  nAllocs++;
+  return nAllocs==nFailAt || (bFailRest && nAllocs>nFailAt);
+}
+static void *faultMalloc(int n){
+  return faultNow() ? 0 : memOrig.xMalloc(n);
+}
+static void *faultRealloc(void *p, int n){
+  return faultNow() ? 0 : memOrig.xRealloc(p, n);
+}
+
+/* 6. Partial polls (three rows of five, then a commitSync) with the n-th
+** allocation failing (with bRest, every one from the n-th), for every n
+** until one runs without reaching it. */
+static void testPollFaults(int bRest){
+  sqlite3 *db = openStream(":memory:");
+  long long iNext = 0, iPos, iCommitted;
+  int n, nBad = 0, nDone = 0;
+  bFailRest = bRest;
+  execOk(db, "SELECT stream_create_topic('f', 1);"
+      " WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c"
+      " WHERE i<999) SELECT count(stream_produce('f', NULL, '{}')) FROM c;"
+      " SELECT stream_join('fg', 'm', '[\"f\"]', '{\"auto.offset.reset\":"
+      "\"earliest\",\"enable.auto.commit\":false}');", "6.0 setup");
+  for(n=1; n<2000 && !nDone; n++){
+    sqlite3_stmt *pStmt = 0;
+    int i;
+    nAllocs = 0;
+    nFailAt = n;
+    if( sqlite3_prepare_v2(db, "SELECT offset FROM stream_poll('fg', 'm', 5)",
+                           -1, &pStmt, 0)==SQLITE_OK ){
+      for(i=0; i<3 && sqlite3_step(pStmt)==SQLITE_ROW; i++){
+        long long iOff = sqlite3_column_int64(pStmt, 0);
+        if( iOff>iNext ) nBad++;                 /* a row skipped */
+        if( iOff+1>iNext ) iNext = iOff + 1;
+      }
+    }
+    sqlite3_finalize(pStmt);
+    sqlite3_exec(db, "SELECT stream_commit_sync('fg', 'm')", 0, 0, 0);
+    nDone = nAllocs<nFailAt;     /* the failure point was not reached */
+    nFailAt = 0;
+    iPos = queryInt(db, "SELECT position FROM _stream_assignments"
+                        " WHERE group_id='fg'");
+    iCommitted = queryInt(db, "SELECT offset FROM stream_offsets"
+                              " WHERE group_id='fg'");
+    if( iPos>iNext || iCommitted>iNext ) nBad++;
+  }
+  check(nDone, "6.1 a run without failures reached", 0);
+  checkInt(nBad, 0, "6.2 no row skipped, nothing past the rows returned");
+  check(iNext>3 && n>20, "6.3 rows were returned, failures injected", 0);
+  if( getenv("STREAM_VERBOSE") ) printf("6: %d runs, %lld rows\n", n, iNext);
+  checkInt(sqlite3_close(db), SQLITE_OK, "6.4 close");
+}
+
 int main(void){
+  /* Before anything initializes SQLite. */
+  sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memOrig);
+  {
+    sqlite3_mem_methods m = memOrig;
+    m.xMalloc = faultMalloc;
+    m.xRealloc = faultRealloc;
+    sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+  }
   testApiGet();
   testCdcHook();
   testClose();
   testRebalanceHook();
   testPollSteps();
+  testPollFaults(0);
+  testPollFaults(1);
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
