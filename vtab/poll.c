@@ -20,8 +20,9 @@
 ** undoes them) or is filtered again, and before a commitSync, next poll or
 ** seek of the member (ext/consume.c, StreamPollOpen).  Inside a
 ** transaction that is written in it; in autocommit mode as a transaction
-** of its own (the poll's second).  What SQLite would filter or reorder
-** after the table is refused by xBestIndex (see there).
+** of its own (the poll's second) or, when that cannot take the write lock
+** (a stale snapshot), by the member's next call.  What SQLite would filter
+** or reorder after the table is refused by xBestIndex (see there).
 **
 ** Long polls: with wait_ms, a poll that finds nothing waits on a private
 ** read-only connection (the statement's own snapshot cannot see new
@@ -46,7 +47,6 @@
 #define POLL_MAX    9
 #define POLL_WAIT   10
 
-#define POLL_LIMIT  0x10       /* idxNum: a LIMIT follows the arguments */
 #define POLL_ORDER_SHIFT 8     /* idxNum: ORDER BY terms, 3 bits each */
 
 typedef struct StreamPollVtab StreamPollVtab;
@@ -119,8 +119,8 @@ static const char *const azPollCol[] = {
 **   - a LIMIT is pushed down to cap max_records.
 **
 ** idxNum: bit i (0-3) set = argument i (group_id, member_id, max_records,
-** wait_ms) given by "=", passed to xFilter in that order; POLL_LIMIT = the
-** LIMIT follows them; from bit POLL_ORDER_SHIFT, 3 bits per ORDER BY term
+** wait_ms) given by "=", passed to xFilter in that order; bit 4 = a LIMIT
+** follows them; from bit POLL_ORDER_SHIFT, 3 bits per ORDER BY term
 ** (column + 1 in the low two bits, 4 = descending), 0 ending the list.
 */
 static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
@@ -155,7 +155,7 @@ static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( aIdx[i]>=0 ){
       pInfo->aConstraintUsage[aIdx[i]].argvIndex = ++n;
       pInfo->aConstraintUsage[aIdx[i]].omit = 1;
-      idxNum |= 1<<i;   /* i < 5; bit 4 is POLL_LIMIT */
+      idxNum |= 1<<i;   /* i < 5; bit 4: the LIMIT */
     }
   }
   for(i=0; i<pInfo->nOrderBy; i++){
