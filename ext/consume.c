@@ -4,10 +4,12 @@
 ** letters and long polls.
 **
 ** Positions: each assigned partition has an in-flight position in
-** _stream_assignments (the next offset a poll returns), advanced by every
-** poll in the caller's transaction.  The first poll after an assignment
-** starts at the committed offset; without one, or when it is out of range
-** (below the log start offset or above the high watermark),
+** _stream_assignments (the next offset a poll returns).  A poll moves it
+** over the rows it hands to its caller only (StreamPollOpen in
+** streamInt.h, sqlite3StreamPollDeliver): at its last row or early end,
+** in the caller's transaction if there is one.  The first poll after an
+** assignment starts at the committed offset; without one, or when it is
+** out of range (below the log start offset or above the high watermark),
 ** auto.offset.reset decides: earliest, latest, or none (an error).
 **
 ** Fairness: a poll takes up to ceil(max_records / partitions) messages from
@@ -23,6 +25,7 @@
 void sqlite3StreamPollResultFree(StreamPollResult *pRes){
   sqlite3_free(pRes->aRow);
   sqlite3_free(pRes->zArena);
+  sqlite3_free(pRes->aPart);
   memset(pRes, 0, sizeof(*pRes));
 }
 
@@ -75,6 +78,9 @@ struct StreamPart {
   int bMore;                   /* Its quota was filled: may have more */
   int bChecked;                /* Position checked by streamResolve */
   int bDirty;                  /* Position changed: write it */
+  i64 iStart;                  /* The position, as stored after the poll */
+  int iTopicRank;              /* Rank of its topic among the member's */
+  int iRes;                    /* Its StreamPollResult.aPart entry, or -1 */
 };
 
 /* Store column iCol of pStmt as column j (key, value or headers) of pRow.
@@ -121,27 +127,58 @@ static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
   return rc;
 }
 
+/* Double the array *pa of *pnAlloc elements of sz bytes (to nInit if
+** empty). */
+static int streamGrow(void **pa, int *pnAlloc, size_t sz, int nInit){
+  int nNew = *pnAlloc ? *pnAlloc*2 : nInit;
+  void *aNew = sqlite3_realloc64(*pa, sz*(size_t)nNew);
+  if( aNew==0 ) return SQLITE_NOMEM;
+  *pa = aNew;
+  *pnAlloc = nNew;
+  return SQLITE_OK;
+}
+
+/* The StreamPollResult.aPart entry of pPart (aPart[i] of the poll),
+** added with its topic name when the partition gives its first row. */
+static int streamResultPart(StreamPollResult *pRes, StreamPart *pPart, int i){
+  StreamPollPart *pP;
+  int rc;
+  if( pPart->iRes>=0 ) return SQLITE_OK;
+  if( pRes->nPart==pRes->nPartAlloc
+   && streamGrow((void**)&pRes->aPart, &pRes->nPartAlloc, sizeof(*pP), 16) ){
+    return SQLITE_NOMEM;
+  }
+  pP = &pRes->aPart[pRes->nPart];
+  pP->nTopic = (int)strlen(pPart->zTopic);
+  rc = streamArenaPut(pRes, pPart->zTopic, pP->nTopic, &pP->iTopic);
+  if( rc ) return rc;
+  pP->iPartition = pPart->iPartition;
+  pP->iOrder = i;
+  pP->iTopicRank = pPart->iTopicRank;
+  pP->iStart = pPart->iPos;    /* before its first row: where it reads from */
+  pPart->iRes = pRes->nPart++;
+  return SQLITE_OK;
+}
+
 /* Append the current row of a fetch statement (columns offset, key,
 ** value, headers, timestamp, and when bAttrs the storage attrs, whose
 ** codec decompresses the value).  The topic and partition are those of
-** pPart (stored once per fetch at iTopicOff); iOffset is the message's
-** offset, already read. */
+** pPart, result partition iRes; iOffset is the message's offset, already
+** read. */
 static int streamRowAppend(StreamPollResult *pRes, sqlite3_stmt *pStmt,
-                           int bAttrs, const StreamPart *pPart, i64 iTopicOff,
-                           int nTopic, i64 iOffset){
+                           int bAttrs, const StreamPart *pPart, i64 iOffset){
+  const StreamPollPart *pP = &pRes->aPart[pPart->iRes];
   StreamPollRow *pRow;
   int rc;
-  if( pRes->nRow==pRes->nAlloc ){
-    int nNew = pRes->nAlloc ? pRes->nAlloc*2 : 64;
-    StreamPollRow *aNew = sqlite3_realloc64(pRes->aRow, sizeof(*aNew)*nNew);
-    if( aNew==0 ) return SQLITE_NOMEM;
-    pRes->aRow = aNew;
-    pRes->nAlloc = nNew;
+  if( pRes->nRow==pRes->nAlloc
+   && streamGrow((void**)&pRes->aRow, &pRes->nAlloc, sizeof(*pRow), 64) ){
+    return SQLITE_NOMEM;
   }
   pRow = &pRes->aRow[pRes->nRow];
   pRow->aType[0] = SQLITE_TEXT;
-  pRow->aVal[0] = iTopicOff;
-  pRow->aLen[0] = nTopic;
+  pRow->aVal[0] = pP->iTopic;
+  pRow->aLen[0] = pP->nTopic;
+  pRow->iPart = pPart->iRes;
   pRow->aType[1] = SQLITE_INTEGER;
   pRow->aVal[1] = pPart->iPartition;
   pRow->aType[2] = SQLITE_INTEGER;
@@ -187,8 +224,14 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
     a[n].iPos = sqlite3_column_type(pStmt, 2)==SQLITE_NULL ? -1
               : sqlite3_column_int64(pStmt, 2);
     a[n].bPaused = sqlite3_column_int(pStmt, 3);
+    a[n].iStart = a[n].iPos;
+    a[n].iRes = -1;
     n++;
     if( a[n-1].zTopic==0 ){ rc = SQLITE_NOMEM; break; }
+    if( n>1 ){
+      a[n-1].iTopicRank = a[n-2].iTopicRank
+                        + (strcmp(a[n-1].zTopic, a[n-2].zTopic)!=0);
+    }
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_reset(pStmt);
@@ -272,6 +315,7 @@ static int streamResolve(StreamCtx *p, const char *zGroup, int eReset,
   if( iPos!=pPart->iPos ){
     *pbChanged = 1;
     pPart->iPos = iPos;
+    pPart->iStart = iPos;
   }
   return SQLITE_OK;
 }
@@ -292,20 +336,20 @@ static int streamPositionSet(StreamCtx *p, const char *zGroup,
   return SQLITE_OK;
 }
 
-/* Run one fetch statement (iStmt) from pPart's position; rows go to pRes.
-** With bCheck, the first row must be the one at the position: if it is
-** not (or there is none), nothing is taken and *pbMiss is set. */
+/* Run one fetch statement (iStmt) from pPart's position (pPart is
+** aPart[iPart] of the poll); rows go to pRes, and pPart->iPos moves past
+** them in memory only.  With bCheck, the first row must be the one at the
+** position: if it is not (or there is none), nothing is taken and *pbMiss
+** is set. */
 static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
-                          i64 nLimit, i64 nMaxBytes, i64 *pnBytes,
+                          int iPart, i64 nLimit, i64 nMaxBytes, i64 *pnBytes,
                           StreamPollResult *pRes, int bCheck, int *pbMiss,
                           char **pzErr){
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
   int rc = SQLITE_OK, nGot = 0;
-  int nTopic = (int)strlen(pPart->zTopic);
-  i64 iTopicOff = -1;
   *pbMiss = 0;
   if( pStmt==0 ) return SQLITE_ERROR;
-  sqlite3_bind_text(pStmt, 1, pPart->zTopic, nTopic, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 1, pPart->zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, pPart->iPartition);
   sqlite3_bind_int64(pStmt, 3, pPart->iPos);
   sqlite3_bind_int64(pStmt, 4, nLimit);
@@ -314,12 +358,10 @@ static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
     i64 iOffset = sqlite3_value_int64(sqlite3_column_value(pStmt, 0));
     if( bCheck && nGot==0 && iOffset!=pPart->iPos ) break;
     if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
-    if( iTopicOff<0 ){
-      rc = streamArenaPut(pRes, pPart->zTopic, nTopic, &iTopicOff);
-      if( rc ) break;
-    }
+    rc = streamResultPart(pRes, pPart, iPart);
+    if( rc ) break;
     rc = streamRowAppend(pRes, pStmt, iStmt==STREAM_STMT_FETCH_HOT, pPart,
-                         iTopicOff, nTopic, iOffset);
+                         iOffset);
     if( rc ) break;
     pRow = &pRes->aRow[pRes->nRow-1];
     *pnBytes += pRow->aLen[3] + pRow->aLen[4] + pRow->aLen[5];
@@ -354,13 +396,13 @@ static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
 ** position is checked (auto.offset.reset) and the messages are read
 ** through stream_messages when they are not all hot. */
 static int streamFetch(StreamCtx *p, const char *zGroup, int eReset,
-                       StreamPart *pPart, i64 nLimit, i64 nMaxBytes,
+                       StreamPart *pPart, int iPart, i64 nLimit, i64 nMaxBytes,
                        i64 *pnBytes, StreamPollResult *pRes, char **pzErr){
   int rc, bMiss = 0, bFound, bChanged = 0;
   i64 iHotMin = 0;
   if( pPart->bChecked==0 ){
-    rc = streamFetchRun(p, STREAM_STMT_FETCH_HOT, pPart, nLimit, nMaxBytes,
-                        pnBytes, pRes, 1, &bMiss, pzErr);
+    rc = streamFetchRun(p, STREAM_STMT_FETCH_HOT, pPart, iPart, nLimit,
+                        nMaxBytes, pnBytes, pRes, 1, &bMiss, pzErr);
     if( rc || !bMiss ) return rc;
     rc = streamResolve(p, zGroup, eReset, pPart, &bChanged, pzErr);
     if( rc ) return rc;
@@ -372,8 +414,10 @@ static int streamFetch(StreamCtx *p, const char *zGroup, int eReset,
   if( rc ) return rc;
   return streamFetchRun(p,
       bFound && pPart->iPos>=iHotMin ? STREAM_STMT_FETCH_HOT : STREAM_STMT_FETCH,
-      pPart, nLimit, nMaxBytes, pnBytes, pRes, 0, &bMiss, pzErr);
+      pPart, iPart, nLimit, nMaxBytes, pnBytes, pRes, 0, &bMiss, pzErr);
 }
+
+static int streamPollDeliverAll(StreamCtx*, const char*, const char*, char**);
 
 /* Commit the positions of a member's partitions that moved past the
 ** committed offset.  The caller has checked the membership. */
@@ -405,6 +449,7 @@ int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
   int nPart = 0;
   int rc = sqlite3StreamMemberCheck(p, zGroup, zMember, 0, pzErr);
   *pnCommitted = 0;
+  if( rc==SQLITE_OK ) rc = streamPollDeliverAll(p, zGroup, zMember, pzErr);
   if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart,
                                            pzErr);
   if( rc==SQLITE_OK ) rc = streamCommitPositions(p, zGroup, aPart, nPart,
@@ -535,7 +580,7 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
 }
 
 int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
-                      i64 nMax, i64 nWaitMs, int bMayRerun,
+                      i64 nMax, i64 nCap, i64 nWaitMs, int bMayRerun,
                       StreamPollResult *pRes, char **pzErr){
   StreamMember m;
   StreamPart *aPart = 0;
@@ -544,6 +589,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
 
   pRes->nRow = 0;
   pRes->nArena = 0;
+  pRes->nPart = 0;
   if( nMax==0 || nMax<-1 ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
                             "max_records must be >= 1, got %lld", nMax);
@@ -615,8 +661,13 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     return rc;
   }
   rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
+  if( rc==SQLITE_OK && p->pPollOpen ){
+    /* Rows earlier polls handed out whose positions are not written. */
+    rc = streamPollDeliverAll(p, zGroup, zMember, pzErr);
+  }
   if( rc==SQLITE_OK ){
     if( nMax<0 ) nMax = m.maxPollRecords;
+    if( nCap>0 && nCap<nMax ) nMax = nCap;
     iNow = sqlite3StreamNow(p);
     rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart, pzErr);
   }
@@ -662,22 +713,25 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     for(iPass=0; iPass<2 && nLeft>0 && rc==SQLITE_OK; iPass++){
       int k;
       for(k=0; k<nPart && nLeft>0 && rc==SQLITE_OK; k++){
-        StreamPart *pPart = &aPart[(k + m.pollCursor) % nPart];
+        int iPart = (int)((k + m.pollCursor) % nPart);
+        StreamPart *pPart = &aPart[iPart];
         i64 nLimit;
         if( pPart->bPaused ) continue;
         if( iPass==1 && !pPart->bMore ) continue;
         if( pRes->nRow>0 && nBytes>=m.fetchMaxBytes ) break;
         nLimit = iPass==0 ? (nQuota<nLeft ? nQuota : nLeft) : nLeft;
-        rc = streamFetch(p, zGroup, m.eReset, pPart, nLimit, m.fetchMaxBytes,
-                         &nBytes, pRes, pzErr);
+        rc = streamFetch(p, zGroup, m.eReset, pPart, iPart, nLimit,
+                         m.fetchMaxBytes, &nBytes, pRes, pzErr);
         nLeft = nMax - pRes->nRow;
       }
     }
   }
+  /* Store the positions that auto.offset.reset or a range check moved;
+  ** the rows fetched move them only once delivered (StreamPollOpen). */
   for(i=0; rc==SQLITE_OK && i<nPart; i++){
-    if( aPart[i].nGot>0 || aPart[i].bDirty ){
+    if( aPart[i].bDirty ){
       rc = streamPositionSet(p, zGroup, aPart[i].zTopic, aPart[i].iPartition,
-                             aPart[i].iPos, pzErr);
+                             aPart[i].iStart, pzErr);
     }
   }
   if( rc==SQLITE_OK ){
@@ -696,8 +750,115 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   }
   streamPartsFree(aPart, nPart);
   rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
-  if( rc ) pRes->nRow = 0, pRes->nArena = 0;
+  if( rc ) pRes->nRow = 0, pRes->nArena = 0, pRes->nPart = 0;
   return rc;
+}
+
+void sqlite3StreamPollOpenFree(StreamPollOpen *pOpen){
+  if( pOpen ){
+    sqlite3StreamPollResultFree(&pOpen->res);
+    sqlite3_free(pOpen->zGroup);
+    sqlite3_free(pOpen);
+  }
+}
+
+void sqlite3StreamPollFreeAll(StreamCtx *p){
+  while( p->pPollOpen ){
+    StreamPollOpen *pNext = p->pPollOpen->pNext;
+    sqlite3StreamPollOpenFree(p->pPollOpen);
+    p->pPollOpen = pNext;
+  }
+}
+
+void sqlite3StreamPollRegister(StreamCtx *p, StreamPollOpen *pOpen, int bOn){
+  StreamPollOpen **pp;
+  for(pp=&p->pPollOpen; *pp && *pp!=pOpen; pp=&(*pp)->pNext){}
+  if( bOn && *pp==0 ){
+    pOpen->pNext = p->pPollOpen;
+    p->pPollOpen = pOpen;
+  }else if( !bOn && *pp ){
+    *pp = pOpen->pNext;
+    pOpen->pNext = 0;
+  }
+}
+
+int sqlite3StreamPollDeliver(StreamCtx *p, StreamPollOpen *pOpen,
+                             char **pzErr){
+  StreamPollResult *pRes = &pOpen->res;
+  sqlite3_stmt *pStmt;
+  i64 *aNext;
+  int i, rc, bOpen = 0;
+  if( pOpen->nDelivered<=pOpen->nWritten ) return SQLITE_OK;
+  if( pOpen->bExplicit && (sqlite3_get_autocommit(p->db)
+                           || pOpen->nTxnEnd!=p->nTxnEnd) ){
+    /* The transaction of the poll ended (COMMIT or ROLLBACK while its
+    ** statement ran): what was processed in it cannot be told, so the
+    ** rows come again. */
+    pOpen->nWritten = pOpen->nDelivered;
+    return SQLITE_OK;
+  }
+  aNext = sqlite3_malloc64(sizeof(i64)*(pRes->nPart>0 ? pRes->nPart : 1));
+  if( aNext==0 ) return SQLITE_NOMEM;
+  for(i=0; i<pRes->nPart; i++) aNext[i] = -1;
+  for(i=pOpen->nWritten; i<pOpen->nDelivered; i++){
+    const StreamPollRow *pRow = &pRes->aRow[i];
+    if( pRow->aVal[2]>=aNext[pRow->iPart] ){
+      aNext[pRow->iPart] = pRow->aVal[2] + 1;
+    }
+  }
+  rc = sqlite3StreamAutoBegin(p, "stream_poll", &bOpen, 0, pzErr);
+  if( rc==SQLITE_OK && bOpen ){
+    /* A transaction of its own, after the poll's: the member may have
+    ** been fenced or lost partitions since (the update checks both). */
+    rc = sqlite3StreamMemberCheck(p, pOpen->zGroup, pOpen->zMember, 0, pzErr);
+  }
+  for(i=0; rc==SQLITE_OK && i<pRes->nPart; i++){
+    StreamPollPart *pP = &pRes->aPart[i];
+    if( aNext[i]<0 ) continue;
+    pStmt = sqlite3StreamStmt(p, STREAM_STMT_POSITION_ADVANCE, pzErr);
+    if( pStmt==0 ){ rc = SQLITE_ERROR; break; }
+    sqlite3_bind_text(pStmt, 1, pOpen->zGroup, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, pRes->zArena + pP->iTopic, pP->nTopic,
+                      SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 3, pP->iPartition);
+    sqlite3_bind_text(pStmt, 4, pOpen->zMember, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 5, aNext[i]);
+    sqlite3_bind_int64(pStmt, 6, pP->iStart);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
+  if( rc==SQLITE_OK ){
+    for(i=0; i<pRes->nPart; i++){
+      if( aNext[i]>=0 ) pRes->aPart[i].iStart = aNext[i];
+    }
+    pOpen->nWritten = pOpen->nDelivered;
+  }
+  sqlite3_free(aNext);
+  return rc;
+}
+
+/* Write what the polls of a member (zMember NULL: of any member of the
+** group) have handed out and not written yet; free the orphans done. */
+static int streamPollDeliverAll(StreamCtx *p, const char *zGroup,
+                                const char *zMember, char **pzErr){
+  StreamPollOpen **pp = &p->pPollOpen;
+  while( *pp ){
+    StreamPollOpen *pOpen = *pp;
+    if( strcmp(pOpen->zGroup, zGroup)==0
+     && (zMember==0 || strcmp(pOpen->zMember, zMember)==0) ){
+      int rc = sqlite3StreamPollDeliver(p, pOpen, pzErr);
+      if( rc ) return rc;
+      if( pOpen->bOrphan ){
+        *pp = pOpen->pNext;
+        sqlite3StreamPollOpenFree(pOpen);
+        continue;
+      }
+    }
+    pp = &pOpen->pNext;
+  }
+  return SQLITE_OK;
 }
 
 /* Resolve a seek target: an offset, 'earliest' or 'latest'. */
@@ -742,6 +903,9 @@ int sqlite3StreamSeek(StreamCtx *p, const char *zGroup, const char *zTopic,
   rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
                                                        pzErr);
+  /* Rows handed out before the seek move the position first: the seek
+  ** has the last word. */
+  if( rc==SQLITE_OK ) rc = streamPollDeliverAll(p, zGroup, 0, pzErr);
   if( rc==SQLITE_OK ) rc = streamTarget(p, zTopic, iPartition, pTarget,
                                         piOffset, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
@@ -837,6 +1001,10 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
         "member %s of group %s is not assigned %s/%lld", zMember, zGroup,
         zTopic, iPartition);
   }
+  /* The position below is compared with the message: rows handed out by
+  ** a poll still running move it first. */
+  rc = streamPollDeliverAll(p, zGroup, zMember, pzErr);
+  if( rc ) return rc;
   if( zReason==0 ){
     return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
                             "reason must be text, not NULL");

@@ -26,6 +26,7 @@ static void streamCtxFree(void *pArg){
   sqlite3StreamStickyFree(p);
   sqlite3StreamCacheClear(p);
   sqlite3StreamGroupFree(p);
+  sqlite3StreamPollFreeAll(p);
   if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
   sqlite3_free(p);
 }

@@ -72,6 +72,10 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   [STREAM_STMT_POSITION_SET] =
   "UPDATE _stream_assignments SET position=?4"
   " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  [STREAM_STMT_POSITION_ADVANCE] =
+  "UPDATE _stream_assignments SET position=?5"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3 AND member_id=?4"
+  " AND position=?6",
   [STREAM_STMT_COMMITTED_GET] =
   "SELECT offset FROM _stream_offsets"
   " WHERE group_id=?1 AND topic=?2 AND partition=?3",

@@ -54,6 +54,7 @@ enum {
   STREAM_STMT_OWNS,             /* does a member own a partition */
   STREAM_STMT_ASSIGNED,         /* a member's partitions and positions */
   STREAM_STMT_POSITION_SET,     /* set the position of a partition */
+  STREAM_STMT_POSITION_ADVANCE, /* move a position over delivered rows */
   STREAM_STMT_COMMITTED_GET,    /* committed offset of a partition */
   STREAM_STMT_LOG_START,        /* log start offset of a partition */
   STREAM_STMT_FETCH,            /* read messages from a position */
@@ -79,6 +80,7 @@ typedef struct StreamTopicConfig StreamTopicConfig;
 typedef struct StreamSticky StreamSticky;
 typedef struct StreamCacheTopic StreamCacheTopic;
 typedef struct StreamIncarnation StreamIncarnation;
+typedef struct StreamPollOpen StreamPollOpen;
 
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
@@ -102,6 +104,8 @@ struct StreamCtx {
   sqlite3 *dbAux;                       /* Read connection for long polls */
   int bPollRerun;                       /* Next long poll is a rerun (consume.c) */
   i64 nAutoCommit;                      /* Autocommit calls committed (txn.c) */
+  i64 nTxnEnd;                          /* Enlisted transactions ended (txn.c) */
+  StreamPollOpen *pPollOpen;            /* Polls with rows pending (consume.c) */
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
@@ -453,7 +457,18 @@ typedef struct StreamPollRow StreamPollRow;
 struct StreamPollRow {
   u8 aType[7];                 /* SQLITE_INTEGER, _TEXT, _BLOB or _NULL */
   int aLen[7];                 /* Bytes of a text or blob */
+  int iPart;                   /* Its partition: index in aPart */
   i64 aVal[7];                 /* Integer value, or offset in zArena */
+};
+/* One partition a poll returned rows of. */
+typedef struct StreamPollPart StreamPollPart;
+struct StreamPollPart {
+  i64 iTopic;                  /* Topic name: offset in zArena */
+  int nTopic;                  /* Its bytes */
+  int iPartition;              /* Partition */
+  int iOrder;                  /* Rank in (topic, partition) order */
+  int iTopicRank;              /* Rank of the topic in topic order */
+  i64 iStart;                  /* Stored position: the poll read from it */
 };
 typedef struct StreamPollResult StreamPollResult;
 struct StreamPollResult {
@@ -463,8 +478,46 @@ struct StreamPollResult {
   char *zArena;                /* Bytes of the texts and blobs */
   i64 nArena;                  /* Bytes used in zArena */
   i64 nArenaAlloc;             /* Bytes allocated */
+  int nPart;                   /* Partitions in aPart */
+  int nPartAlloc;              /* Allocated slots */
+  StreamPollPart *aPart;       /* Partitions of the rows */
 };
 void sqlite3StreamPollResultFree(StreamPollResult*);
+
+/* A poll whose rows are being handed out (vtab/poll.c).  A poll does not
+** move positions over the rows it fetched: the cursor counts the rows
+** its caller has been handed (nDelivered), and sqlite3StreamPollDeliver
+** moves each partition's position one past the last of them - at the end
+** of the rows, when the cursor closes early, and before the member's next
+** poll, commitSync or a seek in its group (which would otherwise miss
+** them).  Registered on the StreamCtx while rows are pending.  When the
+** write fails at the end of the statement - typically because another
+** connection committed since the statement's snapshot was taken
+** (SQLITE_BUSY_SNAPSHOT), which no wait can cure while the statement
+** runs - the closing cursor leaves it registered (bOrphan), and those
+** next calls write it from a fresh snapshot. */
+struct StreamPollOpen {
+  StreamPollResult res;        /* The rows, in the order handed out */
+  int nDelivered;              /* Rows [0, nDelivered) were handed out */
+  int nWritten;                /* Rows [0, nWritten) have their positions */
+  char *zGroup;                /* Group (owns the allocation of zMember) */
+  char *zMember;               /* Member */
+  int bExplicit;               /* Polled inside an explicit transaction */
+  i64 nTxnEnd;                 /* StreamCtx.nTxnEnd when polled */
+  int bOrphan;                 /* Its cursor closed: the StreamCtx owns it */
+  StreamPollOpen *pNext;       /* Next registered poll of the connection */
+};
+/* Register pOpen (its rows pending) or, with bOn 0, unregister it. */
+void sqlite3StreamPollRegister(StreamCtx*, StreamPollOpen *pOpen, int bOn);
+/* Free pOpen, its rows and names. */
+void sqlite3StreamPollOpenFree(StreamPollOpen *pOpen);
+/* Free the orphaned polls (connection close). */
+void sqlite3StreamPollFreeAll(StreamCtx*);
+/* Write the positions of the rows pOpen handed out since the last call:
+** in the poll's transaction when it ran in one (nothing, if that
+** transaction has ended: the rows come again), else as a transaction of
+** its own that first checks the membership. */
+int sqlite3StreamPollDeliver(StreamCtx*, StreamPollOpen *pOpen, char **pzErr);
 /* Set ctx to column iCol of row iRow of pRes. */
 void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
                              int iRow, int iCol);
@@ -474,8 +527,10 @@ void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
 #define STREAM_POLL_PREALLOC 4096
 /* bMayRerun: the poll may fail with SQLITE_SCHEMA to have sqlite3_step()
 ** run its statement again with a fresh snapshot (vtab/poll.c). */
+/* nCap > 0: return at most nCap rows (a LIMIT pushed down).  The poll
+** writes no position over the rows it returns: see StreamPollOpen. */
 int sqlite3StreamPoll(StreamCtx*, const char *zGroup, const char *zMember,
-                      i64 nMax, i64 nWaitMs, int bMayRerun,
+                      i64 nMax, i64 nCap, i64 nWaitMs, int bMayRerun,
                       StreamPollResult *pRes, char **pzErr);
 /* Wait until the member has messages to poll or nWaitMs passes; *pnAvail
 ** receives the number of partitions with messages. */

@@ -162,6 +162,7 @@ void sqlite3StreamTxnBegin(StreamCtx *p){
 void sqlite3StreamTxnEnd(StreamCtx *p){
   sqlite3StreamCacheClear(p);
   p->bTxn = 0;
+  p->nTxnEnd++;                /* a poll of that transaction sees it ended */
 }
 void sqlite3StreamTxnRollbackTo(StreamCtx *p){
   sqlite3StreamCacheClear(p);

@@ -8,16 +8,28 @@
 ** offset, key, value, headers, timestamp); hidden arguments group_id,
 ** member_id, max_records (default: the member's max.poll.records) and
 ** wait_ms (default 0).  Each call is one Kafka poll: it checks the
-** membership (heartbeat, fencing, rebalance), auto-commits when due,
-** returns the next messages of the member's partitions and advances their
-** positions, all in the caller's transaction (ext/consume.c).
+** membership (heartbeat, fencing, rebalance), auto-commits when due and
+** returns the next messages of the member's partitions (ext/consume.c).
+**
+** Delivery: xFilter fetches the rows but moves no position over them.
+** The cursor counts the rows handed to the caller - moved past by xNext,
+** or read by xColumn/xRowid - and each partition's position moves one
+** past the last of them: at the last row (xNext), when the cursor closes
+** early (xClose: LIMIT, a reset or finalized statement, an error - before
+** SQLite commits or rolls back the statement, so a failing statement
+** undoes them) or is filtered again, and before a commitSync, next poll or
+** seek of the member (ext/consume.c, StreamPollOpen).  Inside a
+** transaction that is written in it; in autocommit mode as a transaction
+** of its own (the poll's second) or, when that cannot take the write lock
+** (a stale snapshot), by the member's next call.  What SQLite would filter
+** or reorder after the table is refused by xBestIndex (see there).
 **
 ** Long polls: with wait_ms, a poll that finds nothing waits on a private
 ** read-only connection (the statement's own snapshot cannot see new
 ** commits); in autocommit mode it then has sqlite3_step() rerun the
 ** statement with a fresh snapshot (SQLITE_SCHEMA), so the messages come
 ** back in the same call.  Details in ext/consume.c and docs/groups.md.
-** In autocommit mode a poll's writes are one transaction that takes the
+** In autocommit mode xFilter's writes are one transaction that takes the
 ** write lock first (ext/txn.c); when that fails with SQLITE_BUSY_SNAPSHOT
 ** (another connection committed after the statement's snapshot began),
 ** the same rerun starts the statement again from the newest snapshot -
@@ -26,8 +38,7 @@
 ** Called as a scalar, stream_poll(...) is an error that shows the
 ** table-valued form.
 **
-** xBestIndex: idxNum bit i set = argument i (group_id, member_id,
-** max_records, wait_ms) given by "=", passed to xFilter in that order.
+** xBestIndex: idxNum encoding documented above it.
 ** SQLITE_VTAB_DIRECTONLY: a poll writes positions and commits.
 */
 #include "streamInt.h"
@@ -38,6 +49,8 @@
 #define POLL_MEMBER 8
 #define POLL_MAX    9
 #define POLL_WAIT   10
+
+#define POLL_ORDER_SHIFT 8     /* idxNum: ORDER BY terms, 3 bits each */
 
 typedef struct StreamPollVtab StreamPollVtab;
 typedef struct StreamPollCursor StreamPollCursor;
@@ -54,8 +67,9 @@ struct StreamPollVtab {
 
 struct StreamPollCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
-  StreamPollResult res;        /* Rows of this poll */
+  StreamPollOpen *pPoll;       /* Rows of this poll, what was handed out */
   int iRow;                    /* Current row */
+  int bPending;                /* pPoll registered: positions to write */
   i64 nAutoCommit;             /* StreamCtx.nAutoCommit when opened */
 };
 
@@ -88,27 +102,175 @@ static int streamPollDisconnect(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
+static const char *const azPollCol[] = {
+  "topic", "partition", "offset", "key", "value", "headers", "timestamp",
+  "group_id", "member_id", "max_records", "wait_ms"
+};
+
+/*
+** A poll's positions move over the rows handed to its caller, so nothing
+** may drop or reorder rows after the table (docs/groups.md):
+**
+**   - a constraint other than "=" on an argument (a WHERE on a message
+**     column, an OFFSET) is refused: SQLite would filter after the table,
+**     and rows it drops would count as delivered;
+**   - an ORDER BY is satisfied by the table (sorted in xFilter) when its
+**     terms are topic and partition (either direction) and offset
+**     ascending - those keep each partition's rows in offset order, so
+**     what a caller has seen is a prefix of each partition; any other
+**     is refused, since SQLite's sorter would read every row first;
+**   - a LIMIT is pushed down to cap max_records.
+**
+** idxNum: bit i (0-3) set = argument i (group_id, member_id, max_records,
+** wait_ms) given by "=", passed to xFilter in that order; bit 4 = a LIMIT
+** follows them; from bit POLL_ORDER_SHIFT, 3 bits per ORDER BY term
+** (column + 1 in the low two bits, 4 = descending), 0 ending the list.
+*/
 static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
-  int aIdx[4] = {-1, -1, -1, -1};
-  int i, n = 0, idxNum = 0;
-  STREAM_UNUSED(pVtab);
+  int aIdx[5] = {-1, -1, -1, -1, -1};
+  int i, n = 0, idxNum = 0, nTerm = 0, mSeen = 0;
   for(i=0; i<pInfo->nConstraint; i++){
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     int iArg = pC->iColumn - POLL_GROUP;
-    if( iArg<0 || iArg>3 || pC->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
-    if( !pC->usable ) return SQLITE_CONSTRAINT;
-    aIdx[iArg] = i;
+    if( pC->op==SQLITE_INDEX_CONSTRAINT_LIMIT ){
+      if( pC->usable ) aIdx[4] = i;
+      continue;
+    }
+    if( pC->op==SQLITE_INDEX_CONSTRAINT_OFFSET ){
+      sqlite3StreamVtabErr(pVtab, "stream_poll: an OFFSET would skip rows the"
+          " poll has already counted as delivered; poll fewer rows"
+          " (max_records, LIMIT) or use stream_seek");
+      return SQLITE_ERROR;
+    }
+    if( iArg>=0 && iArg<=3 && pC->op==SQLITE_INDEX_CONSTRAINT_EQ ){
+      if( !pC->usable ) return SQLITE_CONSTRAINT;
+      aIdx[iArg] = i;
+      continue;
+    }
+    sqlite3StreamVtabErr(pVtab, "stream_poll: a WHERE on column %s would drop"
+        " rows the poll has already counted as delivered; poll into a"
+        " temporary table and filter that, or use stream_seek",
+        pC->iColumn>=0 && pC->iColumn<=POLL_WAIT ? azPollCol[pC->iColumn]
+                                                 : "rowid");
+    return SQLITE_ERROR;
   }
-  for(i=0; i<4; i++){
+  for(i=0; i<5; i++){
     if( aIdx[i]>=0 ){
       pInfo->aConstraintUsage[aIdx[i]].argvIndex = ++n;
       pInfo->aConstraintUsage[aIdx[i]].omit = 1;
-      idxNum |= 1<<i;   /* i < 4 */
+      idxNum |= 1<<i;   /* i < 5; bit 4: the LIMIT */
     }
   }
+  for(i=0; i<pInfo->nOrderBy; i++){
+    int iCol = pInfo->aOrderBy[i].iColumn;
+    int bDesc = pInfo->aOrderBy[i].desc!=0;
+    if( iCol<0 || iCol>2 || (iCol==2 && bDesc) ){
+      sqlite3StreamVtabErr(pVtab, "stream_poll: ORDER BY %s%s would read every"
+          " row of the poll before returning the first, and count them all as"
+          " delivered; order by topic, partition and offset (ascending), or"
+          " poll into a temporary table and sort that",
+          iCol>=0 && iCol<=POLL_WAIT ? azPollCol[iCol] : "rowid",
+          bDesc ? " DESC" : "");
+      return SQLITE_ERROR;
+    }
+    if( mSeen & (1<<iCol) ) continue;      /* a repeated term adds nothing */
+    mSeen |= 1<<iCol;
+    idxNum |= ((iCol+1) | (bDesc<<2)) << (POLL_ORDER_SHIFT + 3*nTerm++);
+  }
+  if( pInfo->nOrderBy>0 ) pInfo->orderByConsumed = 1;
   pInfo->idxNum = idxNum;
   pInfo->estimatedCost = 1000.0;
   pInfo->estimatedRows = 500;
+  return SQLITE_OK;
+}
+
+/* A sort key of a row: the ORDER BY terms, then (topic, partition) rank
+** and offset, so that each partition's rows stay in offset order. */
+typedef struct StreamPollKey StreamPollKey;
+struct StreamPollKey {
+  i64 a[5];                    /* Up to 3 terms, then rank and offset */
+  int iRow;                    /* Row it sorts */
+};
+
+static int streamPollKeyCmp(const void *pA, const void *pB){
+  const StreamPollKey *x = (const StreamPollKey*)pA;
+  const StreamPollKey *y = (const StreamPollKey*)pB;
+  int i;
+  for(i=0; i<5; i++){
+    if( x->a[i]!=y->a[i] ) return x->a[i]<y->a[i] ? -1 : 1;
+  }
+  return 0;
+}
+
+/* Sort the rows of pRes by the ORDER BY terms of idxNum. */
+static int streamPollSort(StreamPollResult *pRes, int idxNum){
+  StreamPollKey *aKey;
+  StreamPollRow *aTmp;
+  int i, j, n = pRes->nRow;
+  if( n<2 ) return SQLITE_OK;
+  aKey = sqlite3_malloc64((sizeof(*aKey) + sizeof(*aTmp)) * (size_t)n);
+  if( aKey==0 ) return SQLITE_NOMEM;
+  aTmp = (StreamPollRow*)&aKey[n];
+  for(i=0; i<n; i++){
+    const StreamPollRow *pRow = &pRes->aRow[i];
+    const StreamPollPart *pP = &pRes->aPart[pRow->iPart];
+    int t = idxNum >> POLL_ORDER_SHIFT;
+    for(j=0; (t & 3)!=0; j++, t>>=3){
+      i64 v = (t & 3)==1 ? pP->iTopicRank
+            : (t & 3)==2 ? pP->iPartition : pRow->aVal[2];
+      aKey[i].a[j] = (t & 4) ? -v : v;
+    }
+    aKey[i].a[j++] = pP->iOrder;
+    aKey[i].a[j++] = pRow->aVal[2];
+    for(; j<5; j++) aKey[i].a[j] = 0;
+    aKey[i].iRow = i;
+  }
+  qsort(aKey, (size_t)n, sizeof(*aKey), streamPollKeyCmp);
+  for(i=0; i<n; i++) aTmp[i] = pRes->aRow[aKey[i].iRow];
+  memcpy(pRes->aRow, aTmp, sizeof(*aTmp) * (size_t)n);
+  sqlite3_free(aKey);
+  return SQLITE_OK;
+}
+
+/* Write the positions of the rows handed out so far; once written, the
+** poll is unregistered.  Errors are not reported: see streamPollEnd. */
+static int streamPollDeliver(StreamPollCursor *pCur){
+  StreamCtx *p = ((StreamPollVtab*)pCur->base.pVtab)->pCtx;
+  char *zErr = 0;
+  int rc;
+  if( !pCur->bPending ) return SQLITE_OK;
+  rc = sqlite3StreamPollDeliver(p, pCur->pPoll, &zErr);
+  sqlite3_free(zErr);
+  if( rc==SQLITE_OK ){
+    sqlite3StreamPollRegister(p, pCur->pPoll, 0);
+    pCur->bPending = 0;
+  }
+  return rc;
+}
+
+/* End the poll of the cursor: write its positions or, if that fails (a
+** stale snapshot, a busy database), leave the poll registered with the
+** StreamCtx, whose next call for the member writes them (ext/consume.c);
+** the cursor then has no StreamPollOpen until streamPollAlloc. */
+static void streamPollEnd(StreamPollCursor *pCur){
+  if( streamPollDeliver(pCur)!=SQLITE_OK ){
+    pCur->pPoll->bOrphan = 1;
+    pCur->pPoll = 0;
+    pCur->bPending = 0;
+  }
+}
+
+/* Give the cursor a StreamPollOpen (with buffers from spare, if any). */
+static int streamPollAlloc(StreamPollCursor *pCur, StreamPollResult *pSpare){
+  if( pCur->pPoll==0 ){
+    pCur->pPoll = sqlite3_malloc64(sizeof(*pCur->pPoll));
+    if( pCur->pPoll==0 ) return SQLITE_NOMEM;
+    memset(pCur->pPoll, 0, sizeof(*pCur->pPoll));
+    if( pSpare ){
+      pCur->pPoll->res = *pSpare;
+      memset(pSpare, 0, sizeof(*pSpare));
+    }
+  }
   return SQLITE_OK;
 }
 
@@ -117,8 +279,10 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamPollCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
-  pCur->res = pTab->spare;
-  memset(&pTab->spare, 0, sizeof(pTab->spare));
+  if( streamPollAlloc(pCur, &pTab->spare) ){
+    sqlite3_free(pCur);
+    return SQLITE_NOMEM;
+  }
   /* Cursors open when their statement starts (OP_VOpen), before anything
   ** of it runs. */
   pCur->nAutoCommit = pTab->pCtx->nAutoCommit;
@@ -126,17 +290,26 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   return SQLITE_OK;
 }
 
+/* xClose runs when the statement ends - after its last row, at an error,
+** or at sqlite3_reset()/sqlite3_finalize() after fewer steps - and before
+** SQLite commits or rolls back the statement (sqlite3VdbeHalt closes the
+** cursors first): positions written here are undone with a statement
+** that fails.  Errors cannot be reported here (streamPollEnd). */
 static int streamPollClose(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   StreamPollVtab *pTab = (StreamPollVtab*)cur->pVtab;
-  if( pTab->spare.aRow==0 && pTab->spare.zArena==0
-   && pCur->res.nArenaAlloc<=POLL_SPARE_MAX ){
-    pTab->spare = pCur->res;
+  StreamPollOpen *pPoll;
+  streamPollEnd(pCur);
+  pPoll = pCur->pPoll;
+  if( pPoll && pTab->spare.aRow==0 && pTab->spare.zArena==0
+   && pTab->spare.aPart==0 && pPoll->res.nArenaAlloc<=POLL_SPARE_MAX ){
+    pTab->spare = pPoll->res;
     pTab->spare.nRow = 0;
     pTab->spare.nArena = 0;
-  }else{
-    sqlite3StreamPollResultFree(&pCur->res);
+    pTab->spare.nPart = 0;
+    memset(&pPoll->res, 0, sizeof(pPoll->res));
   }
+  sqlite3StreamPollOpenFree(pPoll);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
@@ -146,16 +319,23 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
                             sqlite3_value **argv){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   StreamPollVtab *pTab = (StreamPollVtab*)cur->pVtab;
-  sqlite3_value *aArg[4] = {0, 0, 0, 0};
+  StreamCtx *p = pTab->pCtx;
+  StreamPollOpen *pPoll;
+  sqlite3_value *aArg[5] = {0, 0, 0, 0, 0};
   const char *zGroup, *zMember;
-  i64 nMax = -1, nWait = 0;
+  i64 nMax = -1, nWait = 0, nCap = -1;
   char *zErr = 0;
   int i, j, rc;
   STREAM_UNUSED(idxStr); STREAM_UNUSED(argc);
-  pCur->res.nRow = 0;
-  pCur->res.nArena = 0;
+  /* Filtered again (the inner loop of a join): the previous poll ends. */
+  streamPollEnd(pCur);
+  if( streamPollAlloc(pCur, 0) ) return SQLITE_NOMEM;
+  pPoll = pCur->pPoll;
+  pPoll->res.nRow = 0;
+  pPoll->res.nArena = 0;
+  pPoll->res.nPart = 0;
   pCur->iRow = 0;
-  for(i=0, j=0; i<4; i++){
+  for(i=0, j=0; i<5; i++){
     if( idxNum & (1<<i) ) aArg[i] = argv[j++];
   }
   if( aArg[0]==0 || aArg[1]==0 ){
@@ -189,6 +369,9 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   if( aArg[3] && sqlite3_value_type(aArg[3])==SQLITE_INTEGER ){
     nWait = sqlite3_value_int64(aArg[3]);
   }
+  if( aArg[4] && sqlite3_value_type(aArg[4])==SQLITE_INTEGER ){
+    nCap = sqlite3_value_int64(aArg[4]);     /* LIMIT; < 1: none */
+  }
   zGroup = (const char*)sqlite3_value_text(aArg[0]);
   zMember = (const char*)sqlite3_value_text(aArg[1]);
   if( zGroup==0 || zMember==0 ) return SQLITE_NOMEM;
@@ -203,43 +386,79 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
       return SQLITE_ERROR;
     }
   }
+  sqlite3_free(pPoll->zGroup);
+  pPoll->zGroup = sqlite3_mprintf("%s%c%s", zGroup, 0, zMember);
+  if( pPoll->zGroup==0 ) return SQLITE_NOMEM;
+  pPoll->zMember = pPoll->zGroup + strlen(zGroup) + 1;
+  /* Inside an explicit transaction the positions are written in it, and
+  ** only while it lasts: enlisting makes its end known (nTxnEnd). */
+  pPoll->bExplicit = !sqlite3_get_autocommit(p->db);
+  if( pPoll->bExplicit ) sqlite3StreamTxnEnlist(p);
+  pPoll->nTxnEnd = p->nTxnEnd;
+  pPoll->nDelivered = 0;
+  pPoll->nWritten = 0;
   /* A rerun (SQLITE_SCHEMA) is safe only if nothing this statement did
   ** has been committed yet: in autocommit mode each poll or produce
   ** commits its own writes, and a rerun would run them again. */
-  rc = sqlite3StreamPoll(pTab->pCtx, zGroup, zMember, nMax, nWait,
-                         pCur->nAutoCommit==pTab->pCtx->nAutoCommit,
-                         &pCur->res, &zErr);
+  rc = sqlite3StreamPoll(p, zGroup, zMember, nMax, nCap, nWait,
+                         pCur->nAutoCommit==p->nAutoCommit, &pPoll->res,
+                         &zErr);
+  if( rc==SQLITE_OK && (idxNum>>POLL_ORDER_SHIFT)!=0 ){
+    rc = streamPollSort(&pPoll->res, idxNum);
+    if( rc ) pPoll->res.nRow = 0;
+  }
   if( rc ){
     sqlite3_free(cur->pVtab->zErrMsg);
     cur->pVtab->zErrMsg = zErr;
-    /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs the
-    ** statement again with a fresh snapshot (ext/consume.c). */
+    /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs
+    ** the statement again with a fresh snapshot (ext/consume.c). */
     return rc==SQLITE_NOMEM || rc==SQLITE_SCHEMA ? rc : SQLITE_ERROR;
+  }
+  if( pPoll->res.nRow>0 ){
+    sqlite3StreamPollRegister(p, pPoll, 1);
+    pCur->bPending = 1;
   }
   return SQLITE_OK;
 }
 
+/* A row is handed out once the cursor moves past it, or once a column
+** (or the rowid) of it was read. */
+static void streamPollSeen(StreamPollCursor *pCur){
+  StreamPollOpen *pPoll = pCur->pPoll;
+  if( pPoll->nDelivered<=pCur->iRow && pCur->iRow<pPoll->res.nRow ){
+    pPoll->nDelivered = pCur->iRow + 1;
+  }
+}
+
 static int streamPollNext(sqlite3_vtab_cursor *cur){
-  ((StreamPollCursor*)cur)->iRow++;
+  StreamPollCursor *pCur = (StreamPollCursor*)cur;
+  streamPollSeen(pCur);
+  pCur->iRow++;
+  /* After the last row: write the positions now, as the statement may
+  ** stay open (not reset) for long.  A failure is left to xClose. */
+  if( pCur->iRow>=pCur->pPoll->res.nRow ) streamPollDeliver(pCur);
   return SQLITE_OK;
 }
 
 static int streamPollEof(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
-  return pCur->iRow>=pCur->res.nRow;
+  return pCur->iRow>=pCur->pPoll->res.nRow;
 }
 
 static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                             int iCol){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
+  streamPollSeen(pCur);
   if( iCol<POLL_NCOL ){
-    sqlite3StreamPollColumn(ctx, &pCur->res, pCur->iRow, iCol);
+    sqlite3StreamPollColumn(ctx, &pCur->pPoll->res, pCur->iRow, iCol);
   }
   return SQLITE_OK;
 }
 
 static int streamPollRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  *pRowid = ((StreamPollCursor*)cur)->iRow;
+  StreamPollCursor *pCur = (StreamPollCursor*)cur;
+  streamPollSeen(pCur);
+  *pRowid = pCur->iRow;
   return SQLITE_OK;
 }
 

@@ -15,12 +15,21 @@
 **   4. sqlite3_close() (not _v2) returns SQLITE_OK after produce and reads,
 **      after a ROLLBACK, with a transaction still open and after errors:
 **      the statement cache is finalized through the stream_topics anchor
-**      (ext/schema.c).
+**      (ext/schema.c);
 **   5. sqlite3_stream_init() refuses a connection without json_each (its
 **      module dropped with sqlite3_drop_modules(), as in a SQLite built
 **      with SQLITE_OMIT_JSON) with a message that says so, registering
 **      nothing, and accepts one that keeps json_each; the probe leaves
-**      nothing that a later sqlite3_deserialize() of main breaks.
+**      nothing that a later sqlite3_deserialize() of main breaks;
+**   6. stream_poll driven step by step: a position moves one past the last
+**      row sqlite3_step() returned - after sqlite3_reset() or
+**      sqlite3_finalize() of a statement stopped early, at the last row of
+**      one that is never reset, and for a commitSync run while it is
+**      pending; a poll whose write met a stale snapshot is written by the
+**      next poll, and freed with the connection if there is none;
+**   7. the same with every allocation of a partial poll failing in turn:
+**      never a row skipped, never a position or committed offset past
+**      the rows returned.
 **
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
@@ -465,12 +474,171 @@ static void testNoJson(void){
   checkInt(sqlite3_close(db), SQLITE_OK, "nojson.15 close");
 }
 
+/* One integer from SQL, or -1. */
+static int queryIntCb(void *pArg, int nCol, char **azVal, char **azCol){
+  (void)azCol;
+  if( nCol>0 && azVal[0] ) *(long long*)pArg = atoll(azVal[0]);
+  return 0;
+}
+static long long queryInt(sqlite3 *db, const char *zSql){
+  long long v = -1;
+  sqlite3_exec(db, zSql, queryIntCb, &v, 0);
+  return v;
+}
+
+#define POLL_POS "SELECT position FROM _stream_assignments WHERE group_id='cg'"
+#define POLL_COMMITTED \
+  "SELECT offset FROM stream_offsets WHERE group_id='cg' AND topic='c'"
+
+/* 6. Partial polls through sqlite3_step(). */
+static void testPollSteps(void){
+  const char *zFile = "test_capi_poll.db";
+  sqlite3 *db, *db2;
+  sqlite3_stmt *pStmt = 0;
+  int i, rc;
+  remove(zFile);
+  db = openStream(zFile);
+  execOk(db, "PRAGMA journal_mode=WAL; SELECT stream_create_topic('c', 1);"
+      " WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM n"
+      " WHERE i<19) SELECT stream_produce('c', NULL, '{}') FROM n;"
+      " SELECT stream_join('cg', 'm', '[\"c\"]', '{\"auto.offset.reset\":"
+      "\"earliest\",\"enable.auto.commit\":false}');", "6.0 setup");
+  rc = sqlite3_prepare_v2(db, "SELECT offset FROM stream_poll('cg', 'm', 10)",
+                          -1, &pStmt, 0);
+  checkInt(rc, SQLITE_OK, "6.1 prepare");
+  if( rc ){ sqlite3_close(db); return; }
+
+  /* One step, then sqlite3_reset(): one row delivered. */
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "6.2 step");
+  checkInt(sqlite3_column_int64(pStmt, 0), 0, "6.3 offset 0");
+  checkInt(sqlite3_reset(pStmt), SQLITE_OK, "6.4 reset");
+  checkInt(queryInt(db, POLL_POS), 1, "6.5 position after one step");
+  execOk(db, "SELECT stream_commit_sync('cg', 'm')", "6.6 commit");
+  checkInt(queryInt(db, POLL_COMMITTED), 1, "6.7 committed 1, not 10");
+
+  /* A commitSync while the statement is pending commits what it handed
+  ** out so far. */
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "6.8 step");
+  checkInt(sqlite3_column_int64(pStmt, 0), 1, "6.9 offset 1");
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "6.10 step");
+  execOk(db, "SELECT stream_commit_sync('cg', 'm')", "6.11 commit pending");
+  checkInt(queryInt(db, POLL_COMMITTED), 3, "6.12 committed 3");
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "6.13 step");
+  checkInt(sqlite3_finalize(pStmt), SQLITE_OK, "6.14 finalize");
+  checkInt(queryInt(db, POLL_POS), 4, "6.15 position after finalize");
+
+  /* Every row stepped, the statement neither reset nor finalized yet. */
+  rc = sqlite3_prepare_v2(db, "SELECT offset FROM stream_poll('cg', 'm', 10)",
+                          -1, &pStmt, 0);
+  i = 0;
+  if( rc==SQLITE_OK ){
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ) i++;
+  }
+  checkInt(rc, SQLITE_DONE, "6.16 done");
+  checkInt(i, 10, "6.17 ten rows");
+  checkInt(queryInt(db, POLL_POS), 14, "6.18 position at the last row");
+  sqlite3_reset(pStmt);
+
+  /* Another connection commits while the poll runs: the position cannot
+  ** be written when it ends (stale snapshot); the next poll writes it. */
+  db2 = openStream(zFile);
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "6.19 step");
+  checkInt(sqlite3_column_int64(pStmt, 0), 14, "6.20 offset 14");
+  execOk(db2, "SELECT stream_produce('c', NULL, '{}')", "6.21 produce");
+  checkInt(sqlite3_reset(pStmt), SQLITE_OK, "6.22 reset");
+  checkInt(queryInt(db, POLL_POS), 14, "6.23 not written yet");
+  checkInt(sqlite3_step(pStmt), SQLITE_ROW, "6.24 next poll");
+  checkInt(sqlite3_column_int64(pStmt, 0), 15, "6.25 goes on at 15");
+  execOk(db2, "SELECT stream_produce('c', NULL, '{}')", "6.26 produce");
+  sqlite3_finalize(pStmt);
+  checkInt(queryInt(db, POLL_POS), 15, "6.27 written by the next poll");
+  /* ... and one left pending is freed with the connection. */
+  checkInt(sqlite3_close(db), SQLITE_OK, "6.28 close with a poll pending");
+  checkInt(queryInt(db2, POLL_POS), 15, "6.29 never written");
+  sqlite3_close(db2);
+  remove(zFile);
+  remove("test_capi_poll.db-wal");
+  remove("test_capi_poll.db-shm");
+}
+
+/* Fault injection: allocation number nFailAt (counted from when it is
+** set) fails, and every one after it while bFailRest is set. */
+static sqlite3_mem_methods memOrig;
+static int nFailAt = 0;
+static int nAllocs = 0;
+static int bFailRest = 0;
+static int faultNow(void){
+  if( nFailAt==0 ) return 0;
+  nAllocs++;
+  return nAllocs==nFailAt || (bFailRest && nAllocs>nFailAt);
+}
+static void *faultMalloc(int n){
+  return faultNow() ? 0 : memOrig.xMalloc(n);
+}
+static void *faultRealloc(void *p, int n){
+  return faultNow() ? 0 : memOrig.xRealloc(p, n);
+}
+
+/* 7. Partial polls (three rows of five, then a commitSync) with the n-th
+** allocation failing (with bRest, every one from the n-th), for every n
+** until one runs without reaching it. */
+static void testPollFaults(int bRest){
+  sqlite3 *db = openStream(":memory:");
+  long long iNext = 0, iPos, iCommitted;
+  int n, nBad = 0, nDone = 0;
+  bFailRest = bRest;
+  execOk(db, "SELECT stream_create_topic('f', 1);"
+      " WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c"
+      " WHERE i<999) SELECT count(stream_produce('f', NULL, '{}')) FROM c;"
+      " SELECT stream_join('fg', 'm', '[\"f\"]', '{\"auto.offset.reset\":"
+      "\"earliest\",\"enable.auto.commit\":false}');", "7.0 setup");
+  for(n=1; n<2000 && !nDone; n++){
+    sqlite3_stmt *pStmt = 0;
+    int i;
+    nAllocs = 0;
+    nFailAt = n;
+    if( sqlite3_prepare_v2(db, "SELECT offset FROM stream_poll('fg', 'm', 5)",
+                           -1, &pStmt, 0)==SQLITE_OK ){
+      for(i=0; i<3 && sqlite3_step(pStmt)==SQLITE_ROW; i++){
+        long long iOff = sqlite3_column_int64(pStmt, 0);
+        if( iOff>iNext ) nBad++;                 /* a row skipped */
+        if( iOff+1>iNext ) iNext = iOff + 1;
+      }
+    }
+    sqlite3_finalize(pStmt);
+    sqlite3_exec(db, "SELECT stream_commit_sync('fg', 'm')", 0, 0, 0);
+    nDone = nAllocs<nFailAt;     /* the failure point was not reached */
+    nFailAt = 0;
+    iPos = queryInt(db, "SELECT position FROM _stream_assignments"
+                        " WHERE group_id='fg'");
+    iCommitted = queryInt(db, "SELECT offset FROM stream_offsets"
+                              " WHERE group_id='fg'");
+    if( iPos>iNext || iCommitted>iNext ) nBad++;
+  }
+  check(nDone, "7.1 a run without failures reached", 0);
+  checkInt(nBad, 0, "7.2 no row skipped, nothing past the rows returned");
+  check(iNext>3 && n>20, "7.3 rows were returned, failures injected", 0);
+  if( getenv("STREAM_VERBOSE") ) printf("7: %d runs, %lld rows\n", n, iNext);
+  checkInt(sqlite3_close(db), SQLITE_OK, "7.4 close");
+}
+
 int main(void){
+  /* Before anything initializes SQLite. */
+  sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memOrig);
+  {
+    sqlite3_mem_methods m = memOrig;
+    m.xMalloc = faultMalloc;
+    m.xRealloc = faultRealloc;
+    sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+  }
   testApiGet();
   testCdcHook();
   testClose();
   testRebalanceHook();
   testNoJson();
+  testPollSteps();
+  testPollFaults(0);
+  testPollFaults(1);
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
