@@ -65,16 +65,25 @@ static int groupList(Cli *p){
 
 /* describe G */
 static int groupDescribe(Cli *p, int argc, char **argv){
-  int rc, nHead = 0, nRow = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc, nRow = 0;
   if( argc!=2 || argv[1][0]=='-' ){
     return cliUsage(GROUPS_CMD, "groups describe needs exactly one GROUP");
   }
-  rc = cliQueryTable(p,
+  rc = cliPrepare1(p, "SELECT count(*) FROM (SELECT group_id FROM stream_lag"
+                   " WHERE group_id = ?1 UNION ALL SELECT group_id"
+                   " FROM stream_groups WHERE group_id = ?1)", argv[1], &pStmt);
+  if( rc==CLI_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) nRow = sqlite3_column_int(pStmt, 0);
+    rc = cliRc(p, sqlite3_finalize(pStmt));
+  }
+  if( rc==CLI_OK && nRow==0 ) rc = cliError("no such group: %s", argv[1]);
+  if( rc==CLI_OK ) rc = cliQueryTable(p,
       "SELECT 'Group: ' || group_id || '  Generation: ' || generation"
       " || '  Leader: ' || coalesce(leader, '-') || '  Members: '"
       " || coalesce((SELECT group_concat(value, ', ')"
       "              FROM json_each(members)), '-')"
-      " FROM stream_groups WHERE group_id = ?1", argv[1], 0, &nHead);
+      " FROM stream_groups WHERE group_id = ?1", argv[1], 0, 0);
   if( rc==CLI_OK ){
     rc = cliQueryTable(p,
         "SELECT l.topic, l.partition, l.committed AS current_offset,"
@@ -84,10 +93,7 @@ static int groupDescribe(Cli *p, int argc, char **argv){
         "  WHERE g.group_id = l.group_id AND t.key = l.topic"
         "    AND x.value = l.partition) AS member"
         " FROM stream_lag l WHERE l.group_id = ?1"
-        " ORDER BY l.topic, l.partition", argv[1], 1, &nRow);
-  }
-  if( rc==CLI_OK && nHead==0 && nRow==0 ){
-    rc = cliError("no such group: %s", argv[1]);
+        " ORDER BY l.topic, l.partition", argv[1], 1, 0);
   }
   return rc;
 }
