@@ -82,6 +82,7 @@ struct Consumer {
   sqlite3_int64 nCount;    /* -c, or -1 */
   sqlite3_int64 nBatch;    /* -b */
   int bExit;               /* -e */
+  int bPipeGone;           /* stdout's reader went away (EPIPE) */
   int eFormat;             /* FORMAT_* */
   sqlite3_int64 nDone;     /* messages printed */
 };
@@ -199,7 +200,11 @@ static int consumeRows(Consumer *pc, sqlite3_stmt *pStmt, int *pnRow,
   if( pc->nCount>=0 && pc->nDone>=pc->nCount ) rc = SQLITE_DONE;
   if( rc!=SQLITE_DONE ) return cliSqlError(pc->p);
   if( cliOutputFailed() ){
-    if( errno==EPIPE ){ cliStop = 1; return CLI_OK; }  /* reader gone */
+    if( errno==EPIPE ){   /* the reader is gone: stop, quietly */
+      pc->bPipeGone = 1;
+      cliStop = 1;
+      return CLI_OK;
+    }
     return cliError("cannot write to standard output");
   }
   return CLI_OK;
@@ -344,18 +349,15 @@ static int consumeGroupBatch(Consumer *pc, sqlite3_stmt *pPoll,
     rc = consumeRows(pc, pPoll, pnRow, &iLast);
     sqlite3_reset(pPoll);
   }
-  if( rc==CLI_OK && cliStop && *pnRow>0 && cliOutputFailed() ){
-    rc = CLI_ERROR;   /* the reader went away: do not commit */
-  }
-  if( rc==CLI_OK ){
+  /* Commit what was printed; if the reader went away, nothing. */
+  if( rc==CLI_OK && !pc->bPipeGone ){
     rc = cliStepDone(p, pCommit);
     sqlite3_reset(pCommit);
+    if( rc==CLI_OK ) rc = cliExec(p, "COMMIT");
   }
-  if( rc==CLI_OK ) rc = cliExec(p, "COMMIT");
   if( !sqlite3_get_autocommit(p->db) ){
     sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
   }
-  if( rc==CLI_ERROR && cliStop && errno==EPIPE ) rc = CLI_OK;
   return rc;
 }
 
@@ -517,6 +519,6 @@ int cliConsume(Cli *p, int argc, char **argv){
   sigaction(SIGINT, &sa, 0);
   sigaction(SIGTERM, &sa, 0);
   rc = c.zGroup ? consumeGroup(&c) : consumeAlone(&c);
-  if( cliOutputFailed() && errno==EPIPE ) clearerr(stdout);
+  if( c.bPipeGone ) clearerr(stdout);   /* not an error: see main() */
   return rc;
 }

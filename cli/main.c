@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "stream.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,9 +119,13 @@ int main(int argc, char **argv){
   /* Only "topics create" may create a new database file. */
   rc = cliOpen(&cli, pCmd->bCreate && argc>1 && strcmp(argv[1], "create")==0);
   if( rc==CLI_OK ) rc = pCmd->xRun(&cli, argc, argv);
-  sqlite3_close(cli.db);
-  if( rc==CLI_OK && cliOutputFailed() ){
+  /* A reader that closed the pipe early (consume | head) is not an
+  ** error; any other failure to write is. */
+  if( rc==CLI_OK && cliOutputFailed() && errno!=EPIPE ){
     rc = cliError("cannot write to standard output");
+  }
+  if( sqlite3_close(cli.db)!=SQLITE_OK && rc==CLI_OK ){
+    rc = cliSqlError(&cli);
   }
   return rc;
 }

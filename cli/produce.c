@@ -5,7 +5,7 @@
 **   plain lines   SELECT stream_produce(topic, key, value, NULL, partition)
 **                 the value is sent as a BLOB (bytes, as kcat does), or as
 **                 JSON text with --value-json; -K DELIM splits the key off
-**   --json        SELECT stream_produce_batch(topic, '[' || line || ']')
+**   --json        SELECT stream_produce_batch(topic, json_array(json(line)))
 **                 each line a {key, value, headers, partition, timestamp}
 **                 object, validated by the extension
 **
@@ -315,7 +315,7 @@ int cliProduce(Cli *p, int argc, char **argv){
     }
   }
   rc = cliPrepare(p, pr.bJson
-      ? "SELECT stream_produce_batch(?1, '[' || ?2 || ']')"
+      ? "SELECT stream_produce_batch(?1, json_array(json(?2)))"
       : "SELECT stream_produce(?1, ?2, ?3, NULL, ?4)", &pr.pStmt);
   if( rc==CLI_OK ){
     sqlite3_bind_text(pr.pStmt, 1, pr.zTopic, -1, SQLITE_STATIC);
