@@ -12,6 +12,7 @@
 #ifndef SQLITE_STREAM_CLI_H
 #define SQLITE_STREAM_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 #include "sqlite3.h"
 
@@ -70,6 +71,8 @@ int cliUtf8Valid(const unsigned char *a, int n);
 sqlite3_int64 cliNowMs(void);
 int cliParseTime(const char *z, sqlite3_int64 *piMs);
 int cliOutputFailed(void);
+extern volatile sig_atomic_t cliStop;
+void cliCatchSignals(void);
 int cliPrintTable(Cli *p, sqlite3_stmt *pStmt, int bHeader, int *pnRow);
 
 /* Interface to code in cli/topics.c */
@@ -83,7 +86,6 @@ extern const char cliProduceHelp[];
 /* Interface to code in cli/consume.c */
 int cliConsume(Cli*, int, char**);
 extern const char cliConsumeHelp[];
-extern volatile int cliStop;
 
 /* Interface to code in cli/groups.c */
 int cliGroups(Cli*, int, char**);

@@ -25,7 +25,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +67,6 @@ const char cliConsumeHelp[] =
 #define FORMAT_JSON 1
 #define FORMAT_TSV  2
 
-volatile int cliStop = 0;
 
 typedef struct Consumer Consumer;
 struct Consumer {
@@ -86,11 +84,6 @@ struct Consumer {
   int eFormat;             /* FORMAT_* */
   sqlite3_int64 nDone;     /* messages printed */
 };
-
-static void consumeOnSignal(int sig){
-  (void)sig;
-  cliStop = 1;
-}
 
 /* Sleep ms milliseconds (a signal ends it early). */
 static void consumeNap(int ms){
@@ -433,6 +426,7 @@ static int consumeGroup(Consumer *pc){
     /* Follow: wait outside any transaction; poll at least every 3 s so
     ** that the member stays alive (session and max.poll.interval). */
     while( rc==CLI_OK && !cliStop && cliNowMs()-iLastPoll<3000 ){
+      sqlite3_int64 iWait = cliNowMs();
       int nReady = 0;
       if( sqlite3_step(pWait)==SQLITE_ROW ){
         nReady = sqlite3_column_int(pWait, 0);
@@ -441,6 +435,8 @@ static int consumeGroup(Consumer *pc){
       }
       sqlite3_reset(pWait);
       if( nReady>0 ) break;
+      /* Without WAL the wait returns at once: do not spin. */
+      if( cliNowMs()-iWait<100 ) consumeNap(16);
     }
   }
   sqlite3_finalize(pPoll);
@@ -462,7 +458,6 @@ static int consumeGroup(Consumer *pc){
 
 int cliConsume(Cli *p, int argc, char **argv){
   Consumer c;
-  struct sigaction sa;
   int i, rc = CLI_OK;
   memset(&c, 0, sizeof(c));
   c.p = p;
@@ -513,11 +508,7 @@ int cliConsume(Cli *p, int argc, char **argv){
     return cliUsage(CONSUME_CMD, "--member needs -g GROUP");
   }
 
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = consumeOnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, 0);
-  sigaction(SIGTERM, &sa, 0);
+  cliCatchSignals();
   rc = c.zGroup ? consumeGroup(&c) : consumeAlone(&c);
   if( c.bPipeGone ) clearerr(stdout);   /* not an error: see main() */
   return rc;

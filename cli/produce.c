@@ -9,6 +9,7 @@
 **                 each line a {key, value, headers, partition, timestamp}
 **                 object, validated by the extension
 **
+** SIGINT and SIGTERM commit the complete lines read so far and exit 0.
 ** stdin is read with poll(): a batch is committed when it holds -b lines
 ** or when 100 ms (--linger) have passed since its first line arrived, so a
 ** slow pipe never waits.  Lines are buffered in memory and written in one
@@ -50,7 +51,8 @@ const char cliProduceHelp[] =
 "  --print-offsets     print \"PARTITION<TAB>OFFSET\" for every message\n"
 "\n"
 "A line that the extension refuses fails its whole batch (nothing of it\n"
-"is written; earlier batches stay) and the tool exits with status 1.\n";
+"is written; earlier batches stay) and the tool exits with status 1.\n"
+"SIGINT or SIGTERM commits the lines read so far and exits with 0.\n";
 
 #define PRODUCE_CMD "produce"
 
@@ -219,7 +221,10 @@ static int produceLoop(Producer *pr){
     pfd.events = POLLIN;
     pfd.revents = 0;
     r = poll(&pfd, 1, nWait);
-    if( r<0 && errno==EINTR ) continue;
+    if( r<0 && errno==EINTR ){
+      if( cliStop ) break;   /* SIGINT/SIGTERM: commit what was read */
+      continue;
+    }
     if( r<0 ){ rc = cliError("poll: %s", strerror(errno)); break; }
     if( r>0 ){
       ssize_t nRead;
@@ -231,7 +236,10 @@ static int produceLoop(Producer *pr){
         nAlloc = nAlloc*2+65536;
       }
       nRead = read(0, &aBuf[nBuf], (size_t)(nAlloc-nBuf));
-      if( nRead<0 && errno==EINTR ) continue;
+      if( nRead<0 && errno==EINTR ){
+        if( cliStop ) break;
+        continue;
+      }
       if( nRead<0 ){ rc = cliError("read: %s", strerror(errno)); break; }
       if( nRead==0 ){
         bEof = 1;
@@ -322,6 +330,7 @@ int cliProduce(Cli *p, int argc, char **argv){
     if( !pr.bJson && pr.iPartition>=0 ){
       sqlite3_bind_int64(pr.pStmt, 4, pr.iPartition);
     }
+    cliCatchSignals();
     rc = produceLoop(&pr);
   }
   if( pr.bPrint ){

@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,4 +383,24 @@ int cliPrintTable(Cli *p, sqlite3_stmt *pStmt, int bHeader, int *pnRow){
   sqlite3_free(aWidth);
   sqlite3_finalize(pStmt);
   return rc;
+}
+
+/* Set by SIGINT and SIGTERM once cliCatchSignals() has run: produce and
+** consume finish their batch, leave their group and exit with 0. */
+volatile sig_atomic_t cliStop = 0;
+
+static void cliOnSignal(int sig){
+  (void)sig;
+  cliStop = 1;
+}
+
+/* Catch SIGINT and SIGTERM (without SA_RESTART, so that poll() and
+** read() return early with EINTR). */
+void cliCatchSignals(void){
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = cliOnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, 0);
+  sigaction(SIGTERM, &sa, 0);
 }
