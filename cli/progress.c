@@ -2,7 +2,7 @@
 ** progress.c - the progress line of maintain, tier and compact.
 **
 ** On a terminal (stdout is a tty) one line is redrawn in place with "\r"
-** and erase-to-end-of-line: the step count, rows and bytes done so far, the
+** and erase-to-end-of-line, cut to the terminal's width: the step count, rows and bytes done so far, the
 ** rate, the elapsed time and an estimate of what is left.  A SQL call that
 ** runs long is not silent either: a progress handler
 ** (sqlite3_progress_handler) redraws the elapsed time while it runs, at
@@ -19,6 +19,7 @@
 #include "cli.h"
 
 #include <string.h>
+#include <sys/ioctl.h>
 
 /* Format n bytes as "512 B", "1.5 kB", "2.0 MB", "3.1 GB". */
 static void progressBytes(char *zBuf, int nBuf, double n){
@@ -33,7 +34,8 @@ static void progressDraw(CliProgress *pP){
   sqlite3_int64 iNow = cliNowMs();
   double secs = (double)(iNow - pP->iStart)/1000.0;
   double rate = secs>0.0 ? (double)pP->nRows/secs : 0.0;
-  char zBytes[32], zEta[32];
+  char zBytes[32], zEta[32], zLine[512];
+  struct winsize ws;
   double eta = -1.0;
   progressBytes(zBytes, sizeof(zBytes), (double)pP->nBytes);
   if( pP->nTotal>0 && pP->nRows>0 && rate>0.0 ){
@@ -45,9 +47,17 @@ static void progressDraw(CliProgress *pP){
   }
   if( eta<0.0 ) snprintf(zEta, sizeof(zEta), "ETA ?");
   else snprintf(zEta, sizeof(zEta), "ETA %.0fs", eta<0.0 ? 0.0 : eta);
-  printf("\r%s: %lld/%lld %s  %lld rows  %s  %.0f rows/s  %.1fs  %s\033[K",
-         pP->zWhat, (long long)pP->nStep, (long long)pP->nSteps, pP->zUnit,
-         (long long)pP->nRows, zBytes, rate, secs, zEta);
+  snprintf(zLine, sizeof(zLine),
+           "%s: %lld/%lld %s  %lld rows  %s  %.0f rows/s  %.1fs  %s",
+           pP->zWhat, (long long)pP->nStep, (long long)pP->nSteps, pP->zUnit,
+           (long long)pP->nRows, zBytes, rate, secs, zEta);
+  /* A line longer than the terminal would wrap, and "\r" would then
+  ** redraw only its last row: cut it to the width. */
+  if( ioctl(1, TIOCGWINSZ, &ws)==0 && ws.ws_col>1
+   && strlen(zLine)>=(size_t)ws.ws_col ){
+    zLine[ws.ws_col-1] = 0;
+  }
+  printf("\r%s\033[K", zLine);
   fflush(stdout);
   pP->bDrawn = 1;
   pP->iLast = iNow;
