@@ -26,7 +26,7 @@ const char cliTopicsHelp[] =
 "Without a subcommand, lists the topics: partitions, messages, bytes and\n"
 "the configuration overrides.\n"
 "\n"
-"  create    creates a topic (the database file too, in WAL mode, if it\n"
+"  create    creates a topic (and the database file, in WAL mode, if it\n"
 "            does not exist); -p defaults to 1\n"
 "  alter     merges -c settings into the topic's configuration; -d KEY\n"
 "            puts KEY back to its default; -p N grows the topic to N\n"
@@ -110,7 +110,7 @@ static int topicRun(Cli *p, sqlite3_stmt *pStmt, const TopicArgs *pA){
 }
 
 /*
-** create: stream_create_topic(name, partitions, config), in WAL mode.
+** create: stream_create_topic(name, partitions, config), WAL if new.
 ** alter: stream_alter_topic(name, config) and stream_add_partitions(name,
 ** n) in one transaction, so that a bad setting changes nothing.
 */
@@ -125,8 +125,15 @@ static int topicCreateOrAlter(Cli *p, int argc, char **argv, int bAlter){
   zConfig = sqlite3_str_value(a.pConfig);
   if( rc==CLI_OK && zConfig==0 ) rc = cliError("out of memory");
   if( rc==CLI_OK && !bAlter ){
-    /* WAL lets consumers read while a producer writes (README). */
-    rc = cliExec(p, "PRAGMA journal_mode=WAL");
+    /* A new (empty) database goes to WAL, which lets consumers read while
+    ** a producer writes (README); an existing one keeps its journal mode. */
+    rc = cliPrepare(p, "SELECT count(*) FROM sqlite_schema", &pStmt);
+    if( rc==CLI_OK ){
+      int bEmpty = sqlite3_step(pStmt)==SQLITE_ROW
+                && sqlite3_column_int(pStmt, 0)==0;
+      rc = cliRc(p, sqlite3_finalize(pStmt));
+      if( rc==CLI_OK && bEmpty ) rc = cliExec(p, "PRAGMA journal_mode=WAL");
+    }
     if( rc==CLI_OK ){
       rc = cliPrepare(p, "SELECT stream_create_topic(?1, ?2, ?3)", &pStmt);
     }
