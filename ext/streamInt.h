@@ -563,6 +563,10 @@ int sqlite3StreamRegisterLag(sqlite3 *db, StreamCtx *p);
 
 /* Set the error message of a virtual table (frees the old one). */
 void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...);
+/* Does constraint i of xBestIndex compare with BINARY, the collation of
+** the text columns the tables push down?  (topic = 'x' COLLATE NOCASE
+** is left to SQLite.) */
+int sqlite3StreamVtabBinary(sqlite3_index_info *pInfo, int i);
 
 /**************************************************************************
 ** Interface to code in ext/murmur2.c

@@ -206,7 +206,7 @@ static int streamMsgOrderOk(const sqlite3_index_info *pInfo, int bTopicEq,
 static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int iTopic = -1, iPart = -1, iOffEq = -1, iOffLo = -1, iOffHi = -1;
   int iTsLo = -1, iTsHi = -1, iLimit = -1, bOffset = 0;
-  int idxNum = 0, n = 0, i, bDesc = 0, bOrder;
+  int idxNum = 0, n = 0, i, bDesc = 0, bOrder, bAll = 1, bIn = 0;
   double rCost;
   STREAM_UNUSED(pVtab);
 
@@ -216,9 +216,13 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( !pC->usable ) continue;
     if( op==SQLITE_INDEX_CONSTRAINT_LIMIT ){ iLimit = i; continue; }
     if( op==SQLITE_INDEX_CONSTRAINT_OFFSET ){ bOffset = 1; continue; }
+    /* sqlite3_vtab_in() knows the first 32 constraints only. */
+    if( i>=32 ) continue;
     switch( pC->iColumn ){
       case MSG_COL_TOPIC:
-        if( op==SQLITE_INDEX_CONSTRAINT_EQ && iTopic<0 ) iTopic = i;
+        /* Text: another collation is SQLite's to apply. */
+        if( op==SQLITE_INDEX_CONSTRAINT_EQ && iTopic<0
+         && sqlite3StreamVtabBinary(pInfo, i) ) iTopic = i;
         break;
       case MSG_COL_PARTITION:
         if( op==SQLITE_INDEX_CONSTRAINT_EQ && iPart<0 ) iPart = i;
@@ -263,17 +267,32 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   MSG_USE(iTsHi, MSG_TS_HI);
   MSG_STRICT(iTsHi, SQLITE_INDEX_CONSTRAINT_LT, MSG_TS_HI_X);
 
-  /* Rows come in key order.  With partition IN (...), SQLite runs one
-  ** xFilter per value, so the order holds only within each. */
+  /* Is every WHERE term on the table enforced here (bAll), and is one of
+  ** them an IN (bIn: SQLite then runs one xFilter per value)?  Unusable
+  ** terms count: SQLite evaluates them on our rows. */
+  for(i=0; i<pInfo->nConstraint; i++){
+    int op = pInfo->aConstraint[i].op;
+    if( op==SQLITE_INDEX_CONSTRAINT_LIMIT
+     || op==SQLITE_INDEX_CONSTRAINT_OFFSET ) continue;
+    if( !pInfo->aConstraintUsage[i].omit ){
+      bAll = 0;
+    }else if( sqlite3_vtab_in(pInfo, i, -1) ){
+      bIn = 1;
+    }
+  }
+
+  /* Rows come in key order, within one xFilter: with an IN there is no
+  ** order across the values (SQLite would not take it anyway). */
   bOrder = pInfo->nOrderBy==0
-        || streamMsgOrderOk(pInfo, iTopic>=0,
-               iPart>=0 && !sqlite3_vtab_in(pInfo, iPart, -1), &bDesc);
+        || (!bIn && streamMsgOrderOk(pInfo, iTopic>=0, iPart>=0, &bDesc));
   if( pInfo->nOrderBy>0 && bOrder ){
     pInfo->orderByConsumed = 1;
     if( bDesc ) idxNum |= MSG_DESC;
   }
-  /* LIMIT only when the rows we stop at are the ones SQLite wants. */
-  if( iLimit>=0 && bOrder && !bOffset ){
+  /* LIMIT only when the rows we stop at are the ones SQLite wants: in its
+  ** order, with no WHERE term left for SQLite to drop rows by, and no
+  ** OFFSET to skip (SQLite passes LIMIT without it). */
+  if( iLimit>=0 && bOrder && bAll && !bOffset ){
     MSG_USE(iLimit, MSG_LIMIT);
   }
 #undef MSG_USE

@@ -5,7 +5,8 @@
 ** tables, described by a StreamSqlVtabDef.
 **
 ** xBestIndex: every usable "=" constraint on a column whose bit is set in
-** mEq is pushed down.  idxNum is the bitmask of those columns; the values
+** mEq is pushed down, unless it compares with a collation other than
+** BINARY (name = 'x' COLLATE NOCASE is left to SQLite).  idxNum is the bitmask of those columns; the values
 ** arrive in xFilter in column order.  xFilter runs
 **     SELECT * FROM (<zSql>) WHERE c<i>=?1 AND c<j>=?2 ...
 ** (SQLite pushes the terms into the subquery, so indexes on the storage
@@ -49,6 +50,11 @@ void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...){
   sqlite3_free(pVtab->zErrMsg);
   pVtab->zErrMsg = z ? sqlite3_mprintf(STREAM_ERR "%s", z) : 0;
   sqlite3_free(z);
+}
+
+int sqlite3StreamVtabBinary(sqlite3_index_info *pInfo, int i){
+  const char *zColl = sqlite3_vtab_collation(pInfo, i);
+  return zColl==0 || sqlite3_stricmp(zColl, "BINARY")==0;
 }
 
 static int streamSqlConnect(sqlite3 *db, void *pAux, int argc,
@@ -105,7 +111,8 @@ static int streamSqlBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     if( pC->usable && pC->op==SQLITE_INDEX_CONSTRAINT_EQ
      && pC->iColumn>=0 && pC->iColumn<32
-     && (pTab->pDef->mEq & (1u<<pC->iColumn)) ){
+     && (pTab->pDef->mEq & (1u<<pC->iColumn))
+     && sqlite3StreamVtabBinary(pInfo, i) ){
       aCons[pC->iColumn] = i;
     }
   }
