@@ -546,6 +546,11 @@ struct StreamSqlVtabDef {
   void (*xColumn)(sqlite3_context*, sqlite3_stmt *pStmt, int iCol);
   /* Optional: INSERT/UPDATE/DELETE, as xUpdate; NULL = read-only. */
   int (*xUpdate)(StreamCtx*, int argc, sqlite3_value **argv, char **pzErr);
+  /* The columns that identify a row ("c0, c1"), for a table without a
+  ** rowid column: it is declared WITHOUT ROWID with a hidden PRIMARY KEY
+  ** row_key = json_array(<zKey>) (SQLite needs unique rows: a MULTI-INDEX
+  ** OR plan drops a row whose key it has seen). */
+  const char *zKey;
 };
 int sqlite3StreamRegisterSqlVtab(sqlite3 *db, StreamCtx *p,
                                  const StreamSqlVtabDef *pDef);

@@ -97,6 +97,7 @@
 #define MSG_COL_TIMESTAMP 6
 #define MSG_COL_PRODUCER_ID  7   /* hidden, INSERT only */
 #define MSG_COL_PRODUCER_SEQ 8   /* hidden, INSERT only */
+#define MSG_COL_ROW_KEY   9   /* hidden, the PRIMARY KEY */
 #define MSG_COL_ATTRS     7   /* storage only: not a vtab column */
 
 /* Statements cached per table (one per distinct idxNum in use). */
@@ -153,7 +154,7 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
   rc = sqlite3_declare_vtab(db,
       "CREATE TABLE x(topic TEXT, partition INTEGER, offset INTEGER, key,"
       " value, headers TEXT, timestamp INTEGER, producer_id HIDDEN,"
-      " producer_seq HIDDEN)");
+      " producer_seq HIDDEN, row_key HIDDEN PRIMARY KEY) WITHOUT ROWID");
   if( rc ){
     *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
     return rc;
@@ -781,9 +782,32 @@ static void streamMsgWarmBytes(sqlite3_context *ctx, const void *p, int n,
   }
 }
 
+/*
+** row_key, the table's PRIMARY KEY: json_array(topic, partition, offset).
+** The table is WITHOUT ROWID because offsets repeat across partitions and
+** SQLite needs a unique key per row (a MULTI-INDEX OR plan drops the rows
+** whose key it has seen).  Topic names need no JSON escaping.
+*/
+static int streamMsgRowKey(StreamMsgCursor *pCur, sqlite3_context *ctx){
+  char *z;
+  if( pCur->eCur==MSG_CUR_WARM ){
+    z = sqlite3_mprintf("[\"%s\",%lld,%lld]", pCur->zSegTopic,
+                        pCur->iSegPart, pCur->pRow->iOffset);
+  }else{
+    z = sqlite3_mprintf("[\"%s\",%lld,%lld]",
+        (const char*)sqlite3_column_text(pCur->pStmt, MSG_COL_TOPIC),
+        sqlite3_column_int64(pCur->pStmt, MSG_COL_PARTITION),
+        sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET));
+  }
+  if( z==0 ) return SQLITE_NOMEM;
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+  return SQLITE_OK;
+}
+
 static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                            int iCol){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+  if( iCol==MSG_COL_ROW_KEY ) return streamMsgRowKey(pCur, ctx);
   if( iCol>MSG_COL_TIMESTAMP ) return SQLITE_OK;  /* producer_*: write-only */
   if( pCur->eCur==MSG_CUR_WARM ){
     const StreamPqRow *r = pCur->pRow;
@@ -823,14 +847,15 @@ static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   return SQLITE_OK;
 }
 
+/* Not called: the table is WITHOUT ROWID (row_key). */
 static int streamMsgRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
-  *pRowid = pCur->eCur==MSG_CUR_WARM ? pCur->pRow->iOffset
-          : sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET);
+  STREAM_UNUSED(cur);
+  *pRowid = 0;
   return SQLITE_OK;
 }
 
-/* INSERT INTO stream_messages: argv[2+i] is column i. */
+/* INSERT INTO stream_messages: argv[2+i] is column i; argv[0] and
+** argv[1] are the old and new row_key (WITHOUT ROWID). */
 static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                            sqlite3_int64 *pRowid){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pVtab;
@@ -852,9 +877,11 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                                                         : "another type");
     return SQLITE_CONSTRAINT;
   }
-  if( sqlite3_value_type(aCol[MSG_COL_OFFSET])!=SQLITE_NULL ){
-    sqlite3StreamVtabErr(pVtab, "offset is assigned by the extension: leave"
-                                " it NULL");
+  if( sqlite3_value_type(aCol[MSG_COL_OFFSET])!=SQLITE_NULL
+   || sqlite3_value_type(aCol[MSG_COL_ROW_KEY])!=SQLITE_NULL ){
+    sqlite3StreamVtabErr(pVtab, "%s is assigned by the extension: leave"
+        " it NULL", sqlite3_value_type(aCol[MSG_COL_OFFSET])!=SQLITE_NULL
+                    ? "offset" : "row_key");
     return SQLITE_CONSTRAINT;
   }
   zTopic = (const char*)sqlite3_value_text(aCol[MSG_COL_TOPIC]);
