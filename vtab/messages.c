@@ -43,8 +43,15 @@
 ** idxStr is unused.  The SQL run for an idxNum is built by
 ** streamMsgSql(); rows always come in (topic, partition, offset) order
 ** (or its reverse), so ORDER BY offset is consumed whenever topic and
-** partition are fixed by "=" (not IN), and ORDER BY topic, partition,
-** offset always.
+** partition are fixed by "=", and ORDER BY topic, partition, offset
+** always -- but never with an IN (one xFilter per value).  topic = is
+** used only with the BINARY collation.  LIMIT is used only when SQLite
+** has nothing left to do but count: the order is consumed, there is no
+** OFFSET, and every other constraint is used above with omit (applied
+** exactly, as a table with the declared column types would).
+**
+** The table is WITHOUT ROWID: offsets repeat across partitions, so the
+** PRIMARY KEY is a hidden row_key, json_array(topic, partition, offset).
 **
 ** Two tiers.  xFilter runs the hot SQL above and, beside it, a query of
 ** the warm tier's segment index (_stream_segments, pruned by the same
