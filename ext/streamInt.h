@@ -610,6 +610,11 @@ struct StreamSqlVtabDef {
   void (*xColumn)(sqlite3_context*, sqlite3_stmt *pStmt, int iCol);
   /* Optional: INSERT/UPDATE/DELETE, as xUpdate; NULL = read-only. */
   int (*xUpdate)(StreamCtx*, int argc, sqlite3_value **argv, char **pzErr);
+  /* The columns that identify a row ("c0, c1"), for a table without a
+  ** rowid column: it is declared WITHOUT ROWID with a hidden PRIMARY KEY
+  ** row_key = json_array(<zKey>) (SQLite needs unique rows: a MULTI-INDEX
+  ** OR plan drops a row whose key it has seen). */
+  const char *zKey;
 };
 int sqlite3StreamRegisterSqlVtab(sqlite3 *db, StreamCtx *p,
                                  const StreamSqlVtabDef *pDef);
@@ -627,6 +632,10 @@ int sqlite3StreamRegisterLag(sqlite3 *db, StreamCtx *p);
 
 /* Set the error message of a virtual table (frees the old one). */
 void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...);
+/* Does constraint i of xBestIndex compare with BINARY, the collation of
+** the text columns the tables push down?  (topic = 'x' COLLATE NOCASE
+** is left to SQLite.) */
+int sqlite3StreamVtabBinary(sqlite3_index_info *pInfo, int i);
 
 /**************************************************************************
 ** Interface to code in ext/murmur2.c

@@ -25,7 +25,8 @@ static const StreamSqlVtabDef streamGroupsDef = {
   0,                    /* not the anchor */
   0,                    /* no rowid column */
   0,
-  0
+  0,
+  "c0"                  /* group_id */
 };
 
 static const StreamSqlVtabDef streamLagDef = {
@@ -50,7 +51,8 @@ static const StreamSqlVtabDef streamLagDef = {
   0,                    /* not the anchor */
   0,                    /* no rowid column */
   0,
-  0
+  0,
+  "c0, c1, c2"          /* group_id, topic, partition */
 };
 
 int sqlite3StreamRegisterGroups(sqlite3 *db, StreamCtx *p){

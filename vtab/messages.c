@@ -43,8 +43,15 @@
 ** idxStr is unused.  The SQL run for an idxNum is built by
 ** streamMsgSql(); rows always come in (topic, partition, offset) order
 ** (or its reverse), so ORDER BY offset is consumed whenever topic and
-** partition are fixed by "=" (not IN), and ORDER BY topic, partition,
-** offset always.
+** partition are fixed by "=", and ORDER BY topic, partition, offset
+** always -- but never with an IN (one xFilter per value).  topic = is
+** used only with the BINARY collation.  LIMIT is used only when SQLite
+** has nothing left to do but count: the order is consumed, there is no
+** OFFSET, and every other constraint is used above with omit (applied
+** exactly, as a table with the declared column types would).
+**
+** The table is WITHOUT ROWID: offsets repeat across partitions, so the
+** PRIMARY KEY is a hidden row_key, json_array(topic, partition, offset).
 **
 ** Two tiers.  xFilter runs the hot SQL above and, beside it, a query of
 ** the warm tier's segment index (_stream_segments, pruned by the same
@@ -97,6 +104,7 @@
 #define MSG_COL_TIMESTAMP 6
 #define MSG_COL_PRODUCER_ID  7   /* hidden, INSERT only */
 #define MSG_COL_PRODUCER_SEQ 8   /* hidden, INSERT only */
+#define MSG_COL_ROW_KEY   9   /* hidden, the PRIMARY KEY */
 #define MSG_COL_ATTRS     7   /* storage only: not a vtab column */
 
 /* Statements cached per table (one per distinct idxNum in use). */
@@ -153,7 +161,7 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
   rc = sqlite3_declare_vtab(db,
       "CREATE TABLE x(topic TEXT, partition INTEGER, offset INTEGER, key,"
       " value, headers TEXT, timestamp INTEGER, producer_id HIDDEN,"
-      " producer_seq HIDDEN)");
+      " producer_seq HIDDEN, row_key HIDDEN PRIMARY KEY) WITHOUT ROWID");
   if( rc ){
     *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
     return rc;
@@ -206,7 +214,7 @@ static int streamMsgOrderOk(const sqlite3_index_info *pInfo, int bTopicEq,
 static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int iTopic = -1, iPart = -1, iOffEq = -1, iOffLo = -1, iOffHi = -1;
   int iTsLo = -1, iTsHi = -1, iLimit = -1, bOffset = 0;
-  int idxNum = 0, n = 0, i, bDesc = 0, bOrder;
+  int idxNum = 0, n = 0, i, bDesc = 0, bOrder, bAll = 1, bIn = 0;
   double rCost;
   STREAM_UNUSED(pVtab);
 
@@ -216,9 +224,13 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     if( !pC->usable ) continue;
     if( op==SQLITE_INDEX_CONSTRAINT_LIMIT ){ iLimit = i; continue; }
     if( op==SQLITE_INDEX_CONSTRAINT_OFFSET ){ bOffset = 1; continue; }
+    /* sqlite3_vtab_in() knows the first 32 constraints only. */
+    if( i>=32 ) continue;
     switch( pC->iColumn ){
       case MSG_COL_TOPIC:
-        if( op==SQLITE_INDEX_CONSTRAINT_EQ && iTopic<0 ) iTopic = i;
+        /* Text: another collation is SQLite's to apply. */
+        if( op==SQLITE_INDEX_CONSTRAINT_EQ && iTopic<0
+         && sqlite3StreamVtabBinary(pInfo, i) ) iTopic = i;
         break;
       case MSG_COL_PARTITION:
         if( op==SQLITE_INDEX_CONSTRAINT_EQ && iPart<0 ) iPart = i;
@@ -263,17 +275,32 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   MSG_USE(iTsHi, MSG_TS_HI);
   MSG_STRICT(iTsHi, SQLITE_INDEX_CONSTRAINT_LT, MSG_TS_HI_X);
 
-  /* Rows come in key order.  With partition IN (...), SQLite runs one
-  ** xFilter per value, so the order holds only within each. */
+  /* Is every WHERE term on the table enforced here (bAll), and is one of
+  ** them an IN (bIn: SQLite then runs one xFilter per value)?  Unusable
+  ** terms count: SQLite evaluates them on our rows. */
+  for(i=0; i<pInfo->nConstraint; i++){
+    int op = pInfo->aConstraint[i].op;
+    if( op==SQLITE_INDEX_CONSTRAINT_LIMIT
+     || op==SQLITE_INDEX_CONSTRAINT_OFFSET ) continue;
+    if( !pInfo->aConstraintUsage[i].omit ){
+      bAll = 0;
+    }else if( sqlite3_vtab_in(pInfo, i, -1) ){
+      bIn = 1;
+    }
+  }
+
+  /* Rows come in key order, within one xFilter: with an IN there is no
+  ** order across the values (SQLite would not take it anyway). */
   bOrder = pInfo->nOrderBy==0
-        || streamMsgOrderOk(pInfo, iTopic>=0,
-               iPart>=0 && !sqlite3_vtab_in(pInfo, iPart, -1), &bDesc);
+        || (!bIn && streamMsgOrderOk(pInfo, iTopic>=0, iPart>=0, &bDesc));
   if( pInfo->nOrderBy>0 && bOrder ){
     pInfo->orderByConsumed = 1;
     if( bDesc ) idxNum |= MSG_DESC;
   }
-  /* LIMIT only when the rows we stop at are the ones SQLite wants. */
-  if( iLimit>=0 && bOrder && !bOffset ){
+  /* LIMIT only when the rows we stop at are the ones SQLite wants: in its
+  ** order, with no WHERE term left for SQLite to drop rows by, and no
+  ** OFFSET to skip (SQLite passes LIMIT without it). */
+  if( iLimit>=0 && bOrder && bAll && !bOffset ){
     MSG_USE(iLimit, MSG_LIMIT);
   }
 #undef MSG_USE
@@ -762,9 +789,32 @@ static void streamMsgWarmBytes(sqlite3_context *ctx, const void *p, int n,
   }
 }
 
+/*
+** row_key, the table's PRIMARY KEY: json_array(topic, partition, offset).
+** The table is WITHOUT ROWID because offsets repeat across partitions and
+** SQLite needs a unique key per row (a MULTI-INDEX OR plan drops the rows
+** whose key it has seen).  Topic names need no JSON escaping.
+*/
+static int streamMsgRowKey(StreamMsgCursor *pCur, sqlite3_context *ctx){
+  char *z;
+  if( pCur->eCur==MSG_CUR_WARM ){
+    z = sqlite3_mprintf("[\"%s\",%lld,%lld]", pCur->zSegTopic,
+                        pCur->iSegPart, pCur->pRow->iOffset);
+  }else{
+    z = sqlite3_mprintf("[\"%s\",%lld,%lld]",
+        (const char*)sqlite3_column_text(pCur->pStmt, MSG_COL_TOPIC),
+        sqlite3_column_int64(pCur->pStmt, MSG_COL_PARTITION),
+        sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET));
+  }
+  if( z==0 ) return SQLITE_NOMEM;
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+  return SQLITE_OK;
+}
+
 static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                            int iCol){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+  if( iCol==MSG_COL_ROW_KEY ) return streamMsgRowKey(pCur, ctx);
   if( iCol>MSG_COL_TIMESTAMP ) return SQLITE_OK;  /* producer_*: write-only */
   if( pCur->eCur==MSG_CUR_WARM ){
     const StreamPqRow *r = pCur->pRow;
@@ -804,14 +854,15 @@ static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   return SQLITE_OK;
 }
 
+/* Not called: the table is WITHOUT ROWID (row_key). */
 static int streamMsgRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
-  StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
-  *pRowid = pCur->eCur==MSG_CUR_WARM ? pCur->pRow->iOffset
-          : sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET);
+  STREAM_UNUSED(cur);
+  *pRowid = 0;
   return SQLITE_OK;
 }
 
-/* INSERT INTO stream_messages: argv[2+i] is column i. */
+/* INSERT INTO stream_messages: argv[2+i] is column i; argv[0] and
+** argv[1] are the old and new row_key (WITHOUT ROWID). */
 static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                            sqlite3_int64 *pRowid){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pVtab;
@@ -833,9 +884,11 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                                                         : "another type");
     return SQLITE_CONSTRAINT;
   }
-  if( sqlite3_value_type(aCol[MSG_COL_OFFSET])!=SQLITE_NULL ){
-    sqlite3StreamVtabErr(pVtab, "offset is assigned by the extension: leave"
-                                " it NULL");
+  if( sqlite3_value_type(aCol[MSG_COL_OFFSET])!=SQLITE_NULL
+   || sqlite3_value_type(aCol[MSG_COL_ROW_KEY])!=SQLITE_NULL ){
+    sqlite3StreamVtabErr(pVtab, "%s is assigned by the extension: leave"
+        " it NULL", sqlite3_value_type(aCol[MSG_COL_OFFSET])!=SQLITE_NULL
+                    ? "offset" : "row_key");
     return SQLITE_CONSTRAINT;
   }
   zTopic = (const char*)sqlite3_value_text(aCol[MSG_COL_TOPIC]);

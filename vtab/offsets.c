@@ -81,7 +81,8 @@ static const StreamSqlVtabDef streamOffsetsDef = {
   0,                    /* not the anchor */
   1,                    /* c6 is the rowid */
   0,
-  streamOffsetsUpdate
+  streamOffsetsUpdate,
+  0                     /* a rowid table */
 };
 
 int sqlite3StreamRegisterOffsets(sqlite3 *db, StreamCtx *p){

@@ -51,7 +51,8 @@ static const StreamSqlVtabDef streamPartitionsDef = {
   0,                    /* not the anchor */
   0,                    /* no rowid column */
   0,
-  0
+  0,
+  "c0, c1"              /* topic, partition */
 };
 
 int sqlite3StreamRegisterPartitions(sqlite3 *db, StreamCtx *p){

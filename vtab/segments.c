@@ -29,7 +29,8 @@ static const StreamSqlVtabDef streamSegmentsDef = {
   0,                    /* not the anchor */
   0,                    /* no rowid column */
   0,
-  0
+  0,
+  "c0, c1, c2"          /* topic, partition, first_offset */
 };
 
 int sqlite3StreamRegisterSegments(sqlite3 *db, StreamCtx *p){

@@ -5,12 +5,19 @@
 ** tables, described by a StreamSqlVtabDef.
 **
 ** xBestIndex: every usable "=" constraint on a column whose bit is set in
-** mEq is pushed down.  idxNum is the bitmask of those columns; the values
-** arrive in xFilter in column order.  xFilter runs
+** mEq is pushed down, unless it compares with a collation other than
+** BINARY (name = 'x' COLLATE NOCASE is left to SQLite).  idxNum is the
+** bitmask of those columns; the values arrive in xFilter in column order.
+** xFilter runs
 **     SELECT * FROM (<zSql>) WHERE c<i>=?1 AND c<j>=?2 ...
 ** (SQLite pushes the terms into the subquery, so indexes on the storage
 ** tables are used).  Statements are cached per idxNum on the table and
-** finalized by xDisconnect.
+** finalized by xDisconnect.  Nothing else is pushed down: no LIMIT, no
+** ORDER BY.
+**
+** Rows are unique for SQLite: a table with a rowid column (bRowid) has
+** that rowid, any other is WITHOUT ROWID with a hidden PRIMARY KEY
+** row_key = json_array(<zKey>), the last column of the SELECT.
 **
 ** A database with no sqlite-stream storage yet simply has no rows.
 */
@@ -51,6 +58,11 @@ void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...){
   sqlite3_free(z);
 }
 
+int sqlite3StreamVtabBinary(sqlite3_index_info *pInfo, int i){
+  const char *zColl = sqlite3_vtab_collation(pInfo, i);
+  return zColl==0 || sqlite3_stricmp(zColl, "BINARY")==0;
+}
+
 static int streamSqlConnect(sqlite3 *db, void *pAux, int argc,
                             const char *const *argv, sqlite3_vtab **ppVtab,
                             char **pzErr){
@@ -61,7 +73,12 @@ static int streamSqlConnect(sqlite3 *db, void *pAux, int argc,
   STREAM_UNUSED(argc); STREAM_UNUSED(argv);
   /* pAux points at a {StreamCtx*, def*} pair. */
   pDef = ((const StreamSqlVtabDef**)pAux)[1];
-  zDecl = sqlite3_mprintf("CREATE TABLE x(%s)", pDef->zDecl);
+  if( pDef->zKey ){
+    zDecl = sqlite3_mprintf("CREATE TABLE x(%s, row_key HIDDEN PRIMARY KEY)"
+                            " WITHOUT ROWID", pDef->zDecl);
+  }else{
+    zDecl = sqlite3_mprintf("CREATE TABLE x(%s)", pDef->zDecl);
+  }
   if( zDecl==0 ) return SQLITE_NOMEM;
   rc = sqlite3_declare_vtab(db, zDecl);
   sqlite3_free(zDecl);
@@ -105,7 +122,8 @@ static int streamSqlBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     if( pC->usable && pC->op==SQLITE_INDEX_CONSTRAINT_EQ
      && pC->iColumn>=0 && pC->iColumn<32
-     && (pTab->pDef->mEq & (1u<<pC->iColumn)) ){
+     && (pTab->pDef->mEq & (1u<<pC->iColumn))
+     && sqlite3StreamVtabBinary(pInfo, i) ){
       aCons[pC->iColumn] = i;
     }
   }
@@ -169,7 +187,13 @@ static int streamSqlPrepare(StreamSqlVtab *pTab, int idxNum,
     if( iFree<0 && pTab->aIdx[i]<0 ) iFree = i;
   }
   pStr = sqlite3_str_new(0);
-  sqlite3_str_appendf(pStr, "SELECT * FROM (%s)", pTab->pDef->zSql);
+  if( pTab->pDef->zKey ){
+    /* row_key: the last column. */
+    sqlite3_str_appendf(pStr, "SELECT *, json_array(%s) FROM (%s)",
+                        pTab->pDef->zKey, pTab->pDef->zSql);
+  }else{
+    sqlite3_str_appendf(pStr, "SELECT * FROM (%s)", pTab->pDef->zSql);
+  }
   for(i=0; i<32; i++){
     if( (unsigned)idxNum & (1u<<i) ){
       sqlite3_str_appendf(pStr, "%s\"c%d\"=?", zSep, i);
@@ -235,7 +259,10 @@ static int streamSqlColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                            int iCol){
   StreamSqlCursor *pCur = (StreamSqlCursor*)cur;
   StreamSqlVtab *pTab = (StreamSqlVtab*)cur->pVtab;
-  if( pTab->pDef->xColumn ){
+  if( iCol==pTab->nCol ){
+    int iKey = sqlite3_column_count(pCur->pStmt) - 1;
+    sqlite3_result_value(ctx, sqlite3_column_value(pCur->pStmt, iKey));
+  }else if( pTab->pDef->xColumn ){
     pTab->pDef->xColumn(ctx, pCur->pStmt, iCol);
   }else{
     sqlite3_result_value(ctx, sqlite3_column_value(pCur->pStmt, iCol));

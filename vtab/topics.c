@@ -44,7 +44,8 @@ static const StreamSqlVtabDef streamTopicsDef = {
   1,                    /* anchor */
   0,                    /* no rowid column */
   streamTopicsColumn,
-  0
+  0,
+  "c0"                  /* name */
 };
 
 int sqlite3StreamRegisterTopics(sqlite3 *db, StreamCtx *p){
