@@ -70,6 +70,7 @@ struct StreamPqChunk {
   i64 iStart;                     /* File offset of the first page */
   i64 nBytes;                     /* total_compressed_size */
   i64 nValues;                    /* num_values */
+  i64 nUncompressed;              /* total_uncompressed_size, or -1 */
   int eCodec;                     /* STREAM_CODEC_* */
 };
 
@@ -86,6 +87,8 @@ struct StreamPqCol {
   i64 iPos;                       /* File offset of the next page header */
   i64 iEnd;                       /* End of the chunk */
   i64 nChunkLeft;                 /* Values of the chunk not yet paged in */
+  i64 nUncompLeft;                /* Uncompressed bytes the chunk may still
+                                  ** decode to (-1: the footer says not) */
   int eCodec;                     /* STREAM_CODEC_* */
   u8 *aPage;                      /* Decoded page body (== aBuf) */
   u8 *aBuf;                       /* Page buffer, reused page after page */
@@ -134,6 +137,7 @@ struct StreamPqReader {
   u8 *aComp;                      /* Compressed page scratch (reused) */
   size_t nCompAlloc;              /* Bytes allocated at aComp */
   ZSTD_DCtx *pZstd;               /* ZSTD context (reused), or NULL */
+  i64 nMaxValue;                  /* Longest BYTE_ARRAY value accepted */
 };
 
 /* Make *pa at least n bytes (contents not kept).  SQLITE_NOMEM on failure
@@ -307,7 +311,7 @@ static void streamPqParseChunk(
   int iLast = 0, iId, e;
   int bMeta = 0;
   int eType = -1, eCodec = -1;
-  i64 nValues = -1, nBytes = -1, iData = -1, iDict = -1;
+  i64 nValues = -1, nBytes = -1, iData = -1, iDict = -1, nUncomp = -1;
   i64 iMin = 0, iMax = 0;
   int bMin = 0, bMax = 0;
   const char *zCol = aPqCol[iCol].zName;
@@ -325,9 +329,10 @@ static void streamPqParseChunk(
           int v = sqlite3StreamThriftReadI32(r);
           if( iId==1 ) eType = v; else eCodec = v;
         }else if( e==STREAM_THRIFT_I64
-               && (iId==5 || iId==7 || iId==9 || iId==11) ){
+               && (iId==5 || iId==6 || iId==7 || iId==9 || iId==11) ){
           i64 v = sqlite3StreamThriftReadI64(r);
           if( iId==5 ) nValues = v;
+          if( iId==6 ) nUncomp = v;
           if( iId==7 ) nBytes = v;
           if( iId==9 ) iData = v;
           if( iId==11 ) iDict = v;
@@ -365,6 +370,7 @@ static void streamPqParseChunk(
   pChunk->iStart = (iDict>0 && iDict<iData) ? iDict : iData;
   pChunk->nBytes = nBytes;
   pChunk->nValues = nValues;
+  pChunk->nUncompressed = nUncomp<0 ? -1 : nUncomp;
   if( pChunk->iStart<4 || nBytes>p->nDataEnd
    || pChunk->iStart > p->nDataEnd - nBytes
   ){
@@ -743,6 +749,23 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
           "byte %lld is %lld bytes, limit %d", zCol, iPage,
           h.nUncompressed, STREAM_PQ_MAX_PAGE);
     }
+    /* Decompressed sizes are bounded by what the file claims elsewhere:
+    ** the chunk's total_uncompressed_size and, per value, the longest
+    ** value accepted (the topic's max.message.bytes), so a small page
+    ** cannot claim a huge one. */
+    if( pCol->nUncompLeft>=0 && h.nUncompressed>pCol->nUncompLeft ){
+      return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': page at "
+          "byte %lld claims %lld bytes, more than its column chunk's "
+          "total_uncompressed_size leaves (%lld)", zCol, iPage,
+          h.nUncompressed, pCol->nUncompLeft);
+    }
+    if( h.nUncompressed > 64 + h.nValues*(p->nMaxValue+5) ){
+      return streamPqReaderError(p, SQLITE_TOOBIG, "column '%s': page at "
+          "byte %lld claims %lld bytes for %lld values, more than values of "
+          "at most %lld bytes can take", zCol, iPage, h.nUncompressed,
+          h.nValues, p->nMaxValue);
+    }
+    if( pCol->nUncompLeft>=0 ) pCol->nUncompLeft -= h.nUncompressed;
     if( pCol->eCodec==STREAM_CODEC_NONE && h.nCompressed!=h.nUncompressed ){
       return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': page at "
           "byte %lld: sizes differ without compression", zCol, iPage);
@@ -870,6 +893,19 @@ static int streamPqNextLevel(StreamPqReader *p, int iCol){
   return -1;
 }
 
+/* The error for a BYTE_ARRAY value of n bytes in a page with nLeft
+** bytes left (n > nLeft-4 or n > p->nMaxValue). */
+static int streamPqValueError(StreamPqReader *p, int iCol, u32 n,
+                              size_t nLeft){
+  if( n>nLeft-4 ){
+    return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': value out "
+        "of bounds in page", aPqCol[iCol].zName);
+  }
+  return streamPqReaderError(p, SQLITE_TOOBIG, "column '%s': value of %u "
+      "bytes is longer than the limit of %lld bytes", aPqCol[iCol].zName,
+      n, p->nMaxValue);
+}
+
 /* Next value of column iCol: *pbNull, or the bytes / integer.  For a
 ** BYTE_ARRAY value followed by another value in the page, *pbTerm is set
 ** and (*pa)[*pn] is a 0 byte: the next value's 4-byte length prefix is
@@ -919,7 +955,9 @@ static int streamPqNextValue(
       }else{
         n = streamPqGet32(pCol->pVal);
       }
-      if( n>nLeft-4 || n>INT32_MAX ) goto corrupt;
+      if( n>nLeft-4 || (i64)n>p->nMaxValue ){
+        return streamPqValueError(p, iCol, n, nLeft);
+      }
       *pa = pCol->pVal+4;
       *pn = (int)n;
       pCol->pVal += 4+(size_t)n;
@@ -954,6 +992,7 @@ static void streamPqOpenGroup(StreamPqReader *p){
     pCol->iPos = pGroup->aChunk[i].iStart;
     pCol->iEnd = pGroup->aChunk[i].iStart + pGroup->aChunk[i].nBytes;
     pCol->nChunkLeft = pGroup->aChunk[i].nValues;
+    pCol->nUncompLeft = pGroup->aChunk[i].nUncompressed;
     pCol->eCodec = pGroup->aChunk[i].eCodec;
   }
   p->mSkip = ~p->mWant & ((1u<<STREAM_PQ_NCOL)-1);
@@ -985,6 +1024,7 @@ int sqlite3StreamPqReaderOpen(
   p->nFile = nFile;
   p->iTsDiv = 1000;
   p->mWant = (1u<<STREAM_PQ_NCOL)-1;
+  p->nMaxValue = INT32_MAX;
 
   if( nFile<12 ){
     streamPqReaderError(p, SQLITE_CORRUPT, "file too small (%lld bytes)",
@@ -1082,9 +1122,8 @@ int sqlite3StreamPqReaderSeekGroup(StreamPqReader *p, int iGroup){
     }else{ \
       u32 n_ = pC_->nNextLen; \
       size_t nLeft_ = (size_t)(pC_->pValEnd - pC_->pVal); \
-      if( n_>nLeft_-4 || n_>INT32_MAX ){ \
-        return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': value" \
-            " out of bounds in page", aPqCol[iCol].zName); \
+      if( n_>nLeft_-4 || (i64)n_>p->nMaxValue ){ \
+        return streamPqValueError(p, iCol, n_, nLeft_); \
       } \
       bNull = 0; \
       pC_->bNextLen = 0; \
@@ -1142,6 +1181,10 @@ int sqlite3StreamPqReaderSetColumns(StreamPqReader *p, unsigned mWant){
   p->mWant = (mWant | (1u<<COL_OFFSET) | (1u<<COL_TIMESTAMP) | (1u<<7))
            & ((1u<<STREAM_PQ_NCOL)-1);
   return SQLITE_OK;
+}
+
+void sqlite3StreamPqReaderSetMaxValue(StreamPqReader *p, i64 nMax){
+  p->nMaxValue = (nMax<0 || nMax>INT32_MAX) ? INT32_MAX : nMax;
 }
 
 unsigned sqlite3StreamPqReaderColumns(StreamPqReader *p){

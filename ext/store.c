@@ -359,13 +359,18 @@ static int streamLocalOpen(StreamStore *pStore, const char *zKey,
   if( pF==0 ) return SQLITE_NOMEM;
   pF->zPath = streamLocalPath(p, zKey);
   if( pF->zPath==0 ){ sqlite3_free(pF); return SQLITE_NOMEM; }
-  pF->fd = open(pF->zPath, O_RDONLY|O_CLOEXEC|O_NOFOLLOW);
+  /* O_NONBLOCK: a FIFO (or a device) in place of the file must not block
+  ** the open; only a regular file is read (fstat after the open). */
+  pF->fd = open(pF->zPath, O_RDONLY|O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK);
   if( pF->fd<0 || fstat(pF->fd, &st)!=0 || !S_ISREG(st.st_mode) ){
-    int e = pF->fd<0 ? errno : EINVAL;
+    int e = pF->fd<0 ? errno : 0;
     rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
         "warm segment file %s cannot be opened: %s", pF->zPath,
         e==ENOENT ? "it is missing (deleted outside the extension?)"
-                  : strerror(e));
+        : e ? strerror(e)
+        : S_ISDIR(st.st_mode) ? "it is a directory, not a regular file"
+        : S_ISFIFO(st.st_mode) ? "it is a FIFO, not a regular file"
+        : "it is not a regular file");
     if( pF->fd>=0 ) close(pF->fd);
     sqlite3_free(pF->zPath);
     sqlite3_free(pF);
@@ -521,6 +526,7 @@ static void streamLocalFree(StreamStore *pStore){
   StreamLocalStore *p = (StreamLocalStore*)pStore;
   if( p==0 ) return;
   sqlite3_free(p->base.zUrl);
+  sqlite3_free(p->base.zNs);
   sqlite3_free(p->zRoot);
   sqlite3_free(p);
 }
