@@ -23,6 +23,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <zstd.h>
+#include <zlib.h>
 
 /* Parquet enums (parquet.thrift). */
 #define PQ_INT32        1
@@ -633,6 +634,8 @@ struct StreamPqPageHdr {
   int eType;                      /* PageType */
   i64 nUncompressed;              /* uncompressed_page_size */
   i64 nCompressed;                /* compressed_page_size */
+  int bCrc;                       /* crc is set */
+  u32 crc;                        /* crc: CRC-32 of the page data */
   int bData;                      /* DataPageHeader present */
   i64 nValues;                    /* DataPageHeader.num_values */
   int eEncoding;                  /* DataPageHeader.encoding */
@@ -645,11 +648,12 @@ static void streamPqParsePageHdr(StreamThriftReader *r, StreamPqPageHdr *h){
   h->eType = h->eEncoding = h->eDefEncoding = -1;
   h->nUncompressed = h->nCompressed = h->nValues = -1;
   while( (e = sqlite3StreamThriftNextField(r, &iLast, &iId))!=0 ){
-    if( e==STREAM_THRIFT_I32 && iId>=1 && iId<=3 ){
+    if( e==STREAM_THRIFT_I32 && iId>=1 && iId<=4 ){
       int v = sqlite3StreamThriftReadI32(r);
       if( iId==1 ) h->eType = v;
       if( iId==2 ) h->nUncompressed = v;
       if( iId==3 ) h->nCompressed = v;
+      if( iId==4 ){ h->bCrc = 1; h->crc = (u32)v; }
     }else if( iId==5 && e==STREAM_THRIFT_STRUCT ){
       int iLast2 = 0, iId2, e2;
       h->bData = 1;
@@ -667,6 +671,17 @@ static void streamPqParsePageHdr(StreamThriftReader *r, StreamPqPageHdr *h){
       streamPqSkipField(r, e);
     }
   }
+}
+
+/* The page data a (as stored, h->nCompressed bytes) against the header's
+** crc, if it has one (files of this writer always do). */
+static int streamPqCrcCheck(StreamPqReader *p, const StreamPqPageHdr *h,
+                            const u8 *a, const char *zCol, i64 iPage){
+  if( h->bCrc && (u32)crc32(0L, a, (uInt)h->nCompressed)!=h->crc ){
+    return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': page at "
+        "byte %lld fails its CRC-32 check", zCol, iPage);
+  }
+  return SQLITE_OK;
 }
 
 /* Load the next data page of column iCol.  On success pCol->nPageLeft > 0. */
@@ -783,6 +798,7 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
                        iPage+(i64)r.i) ){
         return p->rc;
       }
+      if( streamPqCrcCheck(p, &h, pCol->aBuf, zCol, iPage) ) return p->rc;
       nOut = (size_t)h.nCompressed;
     }else{
       if( streamPqReserve(&p->aComp, &p->nCompAlloc,
@@ -793,6 +809,7 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
       if( streamPqRead(p, aComp, (size_t)h.nCompressed, iPage+(i64)r.i) ){
         return p->rc;
       }
+      if( streamPqCrcCheck(p, &h, aComp, zCol, iPage) ) return p->rc;
       if( pCol->eCodec==STREAM_CODEC_ZSTD ){
         size_t n;
         if( p->pZstd==0 && (p->pZstd = ZSTD_createDCtx())==0 ){
