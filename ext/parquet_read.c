@@ -21,6 +21,7 @@
 */
 #include "streamInt.h"
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 #include <zlib.h>
@@ -312,7 +313,7 @@ static void streamPqParseChunk(
   int iLast = 0, iId, e;
   int bMeta = 0;
   int eType = -1, eCodec = -1;
-  i64 nValues = -1, nBytes = -1, iData = -1, iDict = -1, nUncomp = -1;
+  i64 nValues = -1, nBytes = -1, iData = -1, nUncomp = -1;
   i64 iMin = 0, iMax = 0;
   int bMin = 0, bMax = 0;
   const char *zCol = aPqCol[iCol].zName;
@@ -330,13 +331,12 @@ static void streamPqParseChunk(
           int v = sqlite3StreamThriftReadI32(r);
           if( iId==1 ) eType = v; else eCodec = v;
         }else if( e==STREAM_THRIFT_I64
-               && (iId==5 || iId==6 || iId==7 || iId==9 || iId==11) ){
+               && (iId==5 || iId==6 || iId==7 || iId==9) ){
           i64 v = sqlite3StreamThriftReadI64(r);
           if( iId==5 ) nValues = v;
           if( iId==6 ) nUncomp = v;
           if( iId==7 ) nBytes = v;
           if( iId==9 ) iData = v;
-          if( iId==11 ) iDict = v;
         }else if( iId==12 && e==STREAM_THRIFT_STRUCT ){
           streamPqParseStats(r, &iMin, &bMin, &iMax, &bMax);
         }else{
@@ -368,7 +368,9 @@ static void streamPqParseChunk(
           "codec %d not supported", iGroup, zCol, eCodec);
       return;
   }
-  pChunk->iStart = (iDict>0 && iDict<iData) ? iDict : iData;
+  /* dictionary_page_offset is not followed: dictionary pages are not
+  ** supported, and a damaged one could lead into another chunk. */
+  pChunk->iStart = iData;
   pChunk->nBytes = nBytes;
   pChunk->nValues = nValues;
   pChunk->nUncompressed = nUncomp<0 ? -1 : nUncomp;
@@ -621,6 +623,37 @@ static int streamPqParseFooter(StreamPqReader *p, const u8 *a, size_t n){
     }
   }
   return SQLITE_OK;
+}
+
+/* Order of two chunks by start (qsort). */
+static int streamPqChunkCmp(const void *a, const void *b){
+  const StreamPqChunk *x = *(const StreamPqChunk*const*)a;
+  const StreamPqChunk *y = *(const StreamPqChunk*const*)b;
+  return x->iStart<y->iStart ? -1 : x->iStart>y->iStart;
+}
+
+/* No two column chunks of the file may share a byte: a damaged offset
+** pointing into another chunk would read that chunk's valid pages as
+** this one's. */
+static int streamPqCheckChunks(StreamPqReader *p){
+  i64 n = (i64)p->nGroup*STREAM_PQ_NCOL, i;
+  StreamPqChunk **a;
+  if( n==0 ) return SQLITE_OK;
+  a = (StreamPqChunk**)sqlite3_malloc64(sizeof(*a)*(u64)n);
+  if( a==0 ) return streamPqReaderOom(p);
+  for(i=0; i<n; i++){
+    a[i] = &p->aGroup[i/STREAM_PQ_NCOL].aChunk[i%STREAM_PQ_NCOL];
+  }
+  qsort(a, (size_t)n, sizeof(*a), streamPqChunkCmp);
+  for(i=1; i<n; i++){
+    if( a[i]->iStart < a[i-1]->iStart + a[i-1]->nBytes ){
+      streamPqReaderError(p, SQLITE_CORRUPT, "column chunks at bytes %lld "
+          "and %lld overlap", a[i-1]->iStart, a[i]->iStart);
+      break;
+    }
+  }
+  sqlite3_free(a);
+  return p->rc;
 }
 
 /**************************************************************************
@@ -1077,7 +1110,9 @@ int sqlite3StreamPqReaderOpen(
     goto open_out;
   }
   if( streamPqRead(p, aFooter, nFooter, p->nDataEnd) ) goto open_out;
-  streamPqParseFooter(p, aFooter, nFooter);
+  if( streamPqParseFooter(p, aFooter, nFooter)==SQLITE_OK ){
+    streamPqCheckChunks(p);
+  }
 
  open_out:
   sqlite3_free(aFooter);
