@@ -10,8 +10,11 @@
 **      FileMetaData into StreamPqGroup structs and checks the schema.
 **   2. sqlite3StreamPqReaderNext() walks the row groups.  Each column has
 **      its own cursor over its chunk: it reads one page header, then one
-**      page, decompresses it (bounded by uncompressed_page_size) and
-**      decodes definition levels lazily, so memory is one page per column.
+**      page, checks its CRC-32 (when the header has one), decompresses it
+**      (bounded by uncompressed_page_size, which is itself bounded by the
+**      chunk's total_uncompressed_size and by the longest value accepted,
+**      sqlite3StreamPqReaderSetMaxValue()) and decodes definition levels
+**      lazily, so memory is one page per column.
 **
 ** Hostile input: every length and count from the file is checked before
 ** use (against the file size, the chunk bounds, the page size, the bytes

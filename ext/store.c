@@ -16,7 +16,8 @@
 ** nothing outside ROOT is ever opened, written or removed; a directory
 ** of a key that is a symbolic link is refused (streamLocalNoLink), the
 ** last component is never followed (O_NOFOLLOW), and symbolic links met
-** while listing are skipped.
+** while listing are skipped.  Files are opened O_NONBLOCK and must be
+** regular (fstat after the open): a FIFO in place of one never blocks.
 */
 #ifndef _XOPEN_SOURCE
 # define _XOPEN_SOURCE 700

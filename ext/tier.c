@@ -11,8 +11,9 @@
 ** of a partition's hot offsets ever moves, so for one partition every warm
 ** offset is below every hot offset.  One move writes one segment file:
 **
-**   <topic>/partition=<p>/date=<YYYY-MM-DD>/<first>-<last>.parquet
+**   db=<id>/<topic>/partition=<p>/date=<YYYY-MM-DD>/<first>-<last>.parquet
 **
+** (db=<id>: the database's namespace in the store, see "Identity" below)
 ** (the UTC date of its messages: a move ends a file before the first
 ** message whose UTC day differs from the first one's; offsets as 20
 ** digits) and goes:
@@ -30,7 +31,10 @@
 ** A crash before 5 commits leaves a file that no segment row names (an
 ** orphan), never a lost or doubled message; the sweep (run by
 ** stream_tier() and stream_maintain() under the write lock) removes
-** orphans and ".tmp" files.  A move inside a transaction that is later
+** orphans and ".tmp" files of this database's namespace, and segment rows
+** whose incarnation is not their topic's (a topic deleted, or deleted and
+** created again): identity, never clocks, decides.  Every file is checked
+** against its row whenever it is opened (streamTierCheckFile()).  A move inside a transaction that is later
 ** rolled back leaves an orphan the same way.  Readers only ever open files
 ** named by a segment row, and merge by (topic, partition, offset) so that
 ** an offset present in both tiers is returned once.
