@@ -34,8 +34,9 @@
 ** orphans and ".tmp" files of this database's namespace, and segment rows
 ** whose incarnation is not their topic's (a topic deleted, or deleted and
 ** created again): identity, never clocks, decides.  Every file is checked
-** against its row whenever it is opened (streamTierCheckFile()).  A move inside a transaction that is later
-** rolled back leaves an orphan the same way.  Readers only ever open files
+** against its row whenever it is opened (streamTierCheckFile()).  A move
+** inside a transaction that is later rolled back leaves an orphan the
+** same way.  Readers only ever open files
 ** named by a segment row, and merge by (topic, partition, offset) so that
 ** an offset present in both tiers is returned once.
 **
@@ -200,10 +201,11 @@ static int streamTierTopicConfig(StreamCtx *p, const char *zTopic,
 **
 ** Every database owns a namespace in a store, "db=<id>/", where <id> is 32
 ** lowercase hex digits of randomness kept in _stream_meta under
-** "database.id" (made with the storage tables, sql/schema.sql).  Moves and rewrites write only
-** there; the sweep lists only there; a file is deleted (retention,
-** compaction, sweep) only if it is there, or in no namespace at all (the
-** layout before namespaces, "<topic>/partition=...").  Two databases on
+** "database.id" (made with the storage tables, sql/schema.sql).  Moves
+** and rewrites write only there; the sweep lists only there; a file is
+** deleted (retention, compaction, sweep) only if it is there, or in no
+** namespace at all (the layout before namespaces,
+** "<topic>/partition=...").  Two databases on
 ** one store therefore never delete each other's files, whatever their
 ** rows say.  ('=' cannot occur in a topic name, so "db=..." is never a
 ** topic's directory.)  A copy of a database file shares the id: see
@@ -272,8 +274,8 @@ static int streamTierCheckFile(StreamPqReader *pR, const StreamSegment *pSeg,
   const char *zLast = sqlite3StreamPqReaderMeta(pR, "stream.last_offset");
   const char *zInc = sqlite3StreamPqReaderMeta(pR, "stream.incarnation");
   char *zWhy = 0;
-  i64 iPrev = pSeg->iFirst;
-  int g, nG = sqlite3StreamPqReaderGroups(pR);
+  i64 iPrevMax = 0;                   /* Largest offset of groups before */
+  int g, bPrev = 0, bBad = 1, nG = sqlite3StreamPqReaderGroups(pR);
   char zNum[4][24];
   sqlite3_snprintf(24, zNum[0], "%d", pSeg->iPartition);
   sqlite3_snprintf(24, zNum[1], "%lld", pSeg->iFirst);
@@ -300,23 +302,30 @@ static int streamTierCheckFile(StreamPqReader *pR, const StreamSegment *pSeg,
     /* (Incarnation 0: a row read from a database not yet upgraded.) */
     zWhy = sqlite3_mprintf("the file is of topic incarnation %s, the row"
         " says %s (a file of another topic of the same name)", zInc, zNum[3]);
+  }else{
+    bBad = 0;
   }
-  for(g=0; zWhy==0 && g<nG; g++){
+  for(g=0; !bBad && g<nG; g++){
     const StreamPqGroupInfo *pI = sqlite3StreamPqReaderGroup(pR, g);
     if( pI->nRows==0 ) continue;
-    if( !pI->bStats || pI->iOffsetMin<iPrev || pI->iOffsetMax<pI->iOffsetMin
-     || pI->iOffsetMax>pSeg->iLast || pI->iOffsetMax-pI->iOffsetMin<pI->nRows-1
-    ){
+    /* (Differences as u64: min <= max is checked first.) */
+    bBad = !pI->bStats || pI->iOffsetMin<pSeg->iFirst
+        || (bPrev && pI->iOffsetMin<=iPrevMax)
+        || pI->iOffsetMax<pI->iOffsetMin || pI->iOffsetMax>pSeg->iLast
+        || (u64)pI->iOffsetMax-(u64)pI->iOffsetMin < (u64)(pI->nRows-1);
+    if( bBad ){
       zWhy = pI->bStats
         ? sqlite3_mprintf("row group %d holds offsets %lld..%lld (%lld rows),"
               " not inside the row's %s..%s after the groups before it", g,
               pI->iOffsetMin, pI->iOffsetMax, pI->nRows, zNum[1], zNum[2])
         : sqlite3_mprintf("row group %d has no offset statistics", g);
     }else{
-      iPrev = pI->iOffsetMax+1;
+      iPrevMax = pI->iOffsetMax;
+      bPrev = 1;
     }
   }
-  if( zWhy==0 ) return SQLITE_OK;
+  if( !bBad ) return SQLITE_OK;
+  if( zWhy==0 ) return SQLITE_NOMEM;
   sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "warm segment %s does not match"
       " its segment row: %s", pSeg->zLocation, zWhy);
   sqlite3_free(zWhy);
