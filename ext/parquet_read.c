@@ -10,8 +10,11 @@
 **      FileMetaData into StreamPqGroup structs and checks the schema.
 **   2. sqlite3StreamPqReaderNext() walks the row groups.  Each column has
 **      its own cursor over its chunk: it reads one page header, then one
-**      page, decompresses it (bounded by uncompressed_page_size) and
-**      decodes definition levels lazily, so memory is one page per column.
+**      page, checks its CRC-32 (when the header has one), decompresses it
+**      (bounded by uncompressed_page_size, which is itself bounded by the
+**      chunk's total_uncompressed_size and by the longest value accepted,
+**      sqlite3StreamPqReaderSetMaxValue()) and decodes definition levels
+**      lazily, so memory is one page per column.
 **
 ** Hostile input: every length and count from the file is checked before
 ** use (against the file size, the chunk bounds, the page size, the bytes
@@ -21,8 +24,10 @@
 */
 #include "streamInt.h"
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
+#include <zlib.h>
 
 /* Parquet enums (parquet.thrift). */
 #define PQ_INT32        1
@@ -70,6 +75,7 @@ struct StreamPqChunk {
   i64 iStart;                     /* File offset of the first page */
   i64 nBytes;                     /* total_compressed_size */
   i64 nValues;                    /* num_values */
+  i64 nUncompressed;              /* total_uncompressed_size, or -1 */
   int eCodec;                     /* STREAM_CODEC_* */
 };
 
@@ -86,6 +92,8 @@ struct StreamPqCol {
   i64 iPos;                       /* File offset of the next page header */
   i64 iEnd;                       /* End of the chunk */
   i64 nChunkLeft;                 /* Values of the chunk not yet paged in */
+  i64 nUncompLeft;                /* Uncompressed bytes the chunk may still
+                                  ** decode to (-1: the footer says not) */
   int eCodec;                     /* STREAM_CODEC_* */
   u8 *aPage;                      /* Decoded page body (== aBuf) */
   u8 *aBuf;                       /* Page buffer, reused page after page */
@@ -134,6 +142,7 @@ struct StreamPqReader {
   u8 *aComp;                      /* Compressed page scratch (reused) */
   size_t nCompAlloc;              /* Bytes allocated at aComp */
   ZSTD_DCtx *pZstd;               /* ZSTD context (reused), or NULL */
+  i64 nMaxValue;                  /* Longest BYTE_ARRAY value accepted */
 };
 
 /* Make *pa at least n bytes (contents not kept).  SQLITE_NOMEM on failure
@@ -307,7 +316,7 @@ static void streamPqParseChunk(
   int iLast = 0, iId, e;
   int bMeta = 0;
   int eType = -1, eCodec = -1;
-  i64 nValues = -1, nBytes = -1, iData = -1, iDict = -1;
+  i64 nValues = -1, nBytes = -1, iData = -1, nUncomp = -1;
   i64 iMin = 0, iMax = 0;
   int bMin = 0, bMax = 0;
   const char *zCol = aPqCol[iCol].zName;
@@ -325,12 +334,12 @@ static void streamPqParseChunk(
           int v = sqlite3StreamThriftReadI32(r);
           if( iId==1 ) eType = v; else eCodec = v;
         }else if( e==STREAM_THRIFT_I64
-               && (iId==5 || iId==7 || iId==9 || iId==11) ){
+               && (iId==5 || iId==6 || iId==7 || iId==9) ){
           i64 v = sqlite3StreamThriftReadI64(r);
           if( iId==5 ) nValues = v;
+          if( iId==6 ) nUncomp = v;
           if( iId==7 ) nBytes = v;
           if( iId==9 ) iData = v;
-          if( iId==11 ) iDict = v;
         }else if( iId==12 && e==STREAM_THRIFT_STRUCT ){
           streamPqParseStats(r, &iMin, &bMin, &iMax, &bMax);
         }else{
@@ -362,9 +371,12 @@ static void streamPqParseChunk(
           "codec %d not supported", iGroup, zCol, eCodec);
       return;
   }
-  pChunk->iStart = (iDict>0 && iDict<iData) ? iDict : iData;
+  /* dictionary_page_offset is not followed: dictionary pages are not
+  ** supported, and a damaged one could lead into another chunk. */
+  pChunk->iStart = iData;
   pChunk->nBytes = nBytes;
   pChunk->nValues = nValues;
+  pChunk->nUncompressed = nUncomp<0 ? -1 : nUncomp;
   if( pChunk->iStart<4 || nBytes>p->nDataEnd
    || pChunk->iStart > p->nDataEnd - nBytes
   ){
@@ -616,6 +628,37 @@ static int streamPqParseFooter(StreamPqReader *p, const u8 *a, size_t n){
   return SQLITE_OK;
 }
 
+/* Order of two chunks by start (qsort). */
+static int streamPqChunkCmp(const void *a, const void *b){
+  const StreamPqChunk *x = *(const StreamPqChunk*const*)a;
+  const StreamPqChunk *y = *(const StreamPqChunk*const*)b;
+  return x->iStart<y->iStart ? -1 : x->iStart>y->iStart;
+}
+
+/* No two column chunks of the file may share a byte: a damaged offset
+** pointing into another chunk would read that chunk's valid pages as
+** this one's. */
+static int streamPqCheckChunks(StreamPqReader *p){
+  i64 n = (i64)p->nGroup*STREAM_PQ_NCOL, i;
+  StreamPqChunk **a;
+  if( n==0 ) return SQLITE_OK;
+  a = (StreamPqChunk**)sqlite3_malloc64(sizeof(*a)*(u64)n);
+  if( a==0 ) return streamPqReaderOom(p);
+  for(i=0; i<n; i++){
+    a[i] = &p->aGroup[i/STREAM_PQ_NCOL].aChunk[i%STREAM_PQ_NCOL];
+  }
+  qsort(a, (size_t)n, sizeof(*a), streamPqChunkCmp);
+  for(i=1; i<n; i++){
+    if( a[i]->iStart < a[i-1]->iStart + a[i-1]->nBytes ){
+      streamPqReaderError(p, SQLITE_CORRUPT, "column chunks at bytes %lld "
+          "and %lld overlap", a[i-1]->iStart, a[i]->iStart);
+      break;
+    }
+  }
+  sqlite3_free(a);
+  return p->rc;
+}
+
 /**************************************************************************
 ** Pages
 */
@@ -627,6 +670,8 @@ struct StreamPqPageHdr {
   int eType;                      /* PageType */
   i64 nUncompressed;              /* uncompressed_page_size */
   i64 nCompressed;                /* compressed_page_size */
+  int bCrc;                       /* crc is set */
+  u32 crc;                        /* crc: CRC-32 of the page data */
   int bData;                      /* DataPageHeader present */
   i64 nValues;                    /* DataPageHeader.num_values */
   int eEncoding;                  /* DataPageHeader.encoding */
@@ -639,11 +684,12 @@ static void streamPqParsePageHdr(StreamThriftReader *r, StreamPqPageHdr *h){
   h->eType = h->eEncoding = h->eDefEncoding = -1;
   h->nUncompressed = h->nCompressed = h->nValues = -1;
   while( (e = sqlite3StreamThriftNextField(r, &iLast, &iId))!=0 ){
-    if( e==STREAM_THRIFT_I32 && iId>=1 && iId<=3 ){
+    if( e==STREAM_THRIFT_I32 && iId>=1 && iId<=4 ){
       int v = sqlite3StreamThriftReadI32(r);
       if( iId==1 ) h->eType = v;
       if( iId==2 ) h->nUncompressed = v;
       if( iId==3 ) h->nCompressed = v;
+      if( iId==4 ){ h->bCrc = 1; h->crc = (u32)v; }
     }else if( iId==5 && e==STREAM_THRIFT_STRUCT ){
       int iLast2 = 0, iId2, e2;
       h->bData = 1;
@@ -661,6 +707,17 @@ static void streamPqParsePageHdr(StreamThriftReader *r, StreamPqPageHdr *h){
       streamPqSkipField(r, e);
     }
   }
+}
+
+/* The page data a (as stored, h->nCompressed bytes) against the header's
+** crc, if it has one (files of this writer always do). */
+static int streamPqCrcCheck(StreamPqReader *p, const StreamPqPageHdr *h,
+                            const u8 *a, const char *zCol, i64 iPage){
+  if( h->bCrc && (u32)crc32(0L, a, (uInt)h->nCompressed)!=h->crc ){
+    return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': page at "
+        "byte %lld fails its CRC-32 check", zCol, iPage);
+  }
+  return SQLITE_OK;
 }
 
 /* Load the next data page of column iCol.  On success pCol->nPageLeft > 0. */
@@ -743,6 +800,23 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
           "byte %lld is %lld bytes, limit %d", zCol, iPage,
           h.nUncompressed, STREAM_PQ_MAX_PAGE);
     }
+    /* Decompressed sizes are bounded by what the file claims elsewhere:
+    ** the chunk's total_uncompressed_size and, per value, the longest
+    ** value accepted (the topic's max.message.bytes), so a small page
+    ** cannot claim a huge one. */
+    if( pCol->nUncompLeft>=0 && h.nUncompressed>pCol->nUncompLeft ){
+      return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': page at "
+          "byte %lld claims %lld bytes, more than its column chunk's "
+          "total_uncompressed_size leaves (%lld)", zCol, iPage,
+          h.nUncompressed, pCol->nUncompLeft);
+    }
+    if( h.nUncompressed > 64 + h.nValues*(p->nMaxValue+5) ){
+      return streamPqReaderError(p, SQLITE_TOOBIG, "column '%s': page at "
+          "byte %lld claims %lld bytes for %lld values, more than values of "
+          "at most %lld bytes can take", zCol, iPage, h.nUncompressed,
+          h.nValues, p->nMaxValue);
+    }
+    if( pCol->nUncompLeft>=0 ) pCol->nUncompLeft -= h.nUncompressed;
     if( pCol->eCodec==STREAM_CODEC_NONE && h.nCompressed!=h.nUncompressed ){
       return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': page at "
           "byte %lld: sizes differ without compression", zCol, iPage);
@@ -760,6 +834,7 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
                        iPage+(i64)r.i) ){
         return p->rc;
       }
+      if( streamPqCrcCheck(p, &h, pCol->aBuf, zCol, iPage) ) return p->rc;
       nOut = (size_t)h.nCompressed;
     }else{
       if( streamPqReserve(&p->aComp, &p->nCompAlloc,
@@ -770,6 +845,7 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
       if( streamPqRead(p, aComp, (size_t)h.nCompressed, iPage+(i64)r.i) ){
         return p->rc;
       }
+      if( streamPqCrcCheck(p, &h, aComp, zCol, iPage) ) return p->rc;
       if( pCol->eCodec==STREAM_CODEC_ZSTD ){
         size_t n;
         if( p->pZstd==0 && (p->pZstd = ZSTD_createDCtx())==0 ){
@@ -870,6 +946,19 @@ static int streamPqNextLevel(StreamPqReader *p, int iCol){
   return -1;
 }
 
+/* The error for a BYTE_ARRAY value of n bytes in a page with nLeft
+** bytes left (n > nLeft-4 or n > p->nMaxValue). */
+static int streamPqValueError(StreamPqReader *p, int iCol, u32 n,
+                              size_t nLeft){
+  if( n>nLeft-4 ){
+    return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': value out "
+        "of bounds in page", aPqCol[iCol].zName);
+  }
+  return streamPqReaderError(p, SQLITE_TOOBIG, "column '%s': value of %u "
+      "bytes is longer than the limit of %lld bytes", aPqCol[iCol].zName,
+      n, p->nMaxValue);
+}
+
 /* Next value of column iCol: *pbNull, or the bytes / integer.  For a
 ** BYTE_ARRAY value followed by another value in the page, *pbTerm is set
 ** and (*pa)[*pn] is a 0 byte: the next value's 4-byte length prefix is
@@ -919,7 +1008,9 @@ static int streamPqNextValue(
       }else{
         n = streamPqGet32(pCol->pVal);
       }
-      if( n>nLeft-4 || n>INT32_MAX ) goto corrupt;
+      if( n>nLeft-4 || (i64)n>p->nMaxValue ){
+        return streamPqValueError(p, iCol, n, nLeft);
+      }
       *pa = pCol->pVal+4;
       *pn = (int)n;
       pCol->pVal += 4+(size_t)n;
@@ -954,6 +1045,7 @@ static void streamPqOpenGroup(StreamPqReader *p){
     pCol->iPos = pGroup->aChunk[i].iStart;
     pCol->iEnd = pGroup->aChunk[i].iStart + pGroup->aChunk[i].nBytes;
     pCol->nChunkLeft = pGroup->aChunk[i].nValues;
+    pCol->nUncompLeft = pGroup->aChunk[i].nUncompressed;
     pCol->eCodec = pGroup->aChunk[i].eCodec;
   }
   p->mSkip = ~p->mWant & ((1u<<STREAM_PQ_NCOL)-1);
@@ -985,6 +1077,7 @@ int sqlite3StreamPqReaderOpen(
   p->nFile = nFile;
   p->iTsDiv = 1000;
   p->mWant = (1u<<STREAM_PQ_NCOL)-1;
+  p->nMaxValue = INT32_MAX;
 
   if( nFile<12 ){
     streamPqReaderError(p, SQLITE_CORRUPT, "file too small (%lld bytes)",
@@ -1020,7 +1113,9 @@ int sqlite3StreamPqReaderOpen(
     goto open_out;
   }
   if( streamPqRead(p, aFooter, nFooter, p->nDataEnd) ) goto open_out;
-  streamPqParseFooter(p, aFooter, nFooter);
+  if( streamPqParseFooter(p, aFooter, nFooter)==SQLITE_OK ){
+    streamPqCheckChunks(p);
+  }
 
  open_out:
   sqlite3_free(aFooter);
@@ -1082,9 +1177,8 @@ int sqlite3StreamPqReaderSeekGroup(StreamPqReader *p, int iGroup){
     }else{ \
       u32 n_ = pC_->nNextLen; \
       size_t nLeft_ = (size_t)(pC_->pValEnd - pC_->pVal); \
-      if( n_>nLeft_-4 || n_>INT32_MAX ){ \
-        return streamPqReaderError(p, SQLITE_CORRUPT, "column '%s': value" \
-            " out of bounds in page", aPqCol[iCol].zName); \
+      if( n_>nLeft_-4 || (i64)n_>p->nMaxValue ){ \
+        return streamPqValueError(p, iCol, n_, nLeft_); \
       } \
       bNull = 0; \
       pC_->bNextLen = 0; \
@@ -1142,6 +1236,10 @@ int sqlite3StreamPqReaderSetColumns(StreamPqReader *p, unsigned mWant){
   p->mWant = (mWant | (1u<<COL_OFFSET) | (1u<<COL_TIMESTAMP) | (1u<<7))
            & ((1u<<STREAM_PQ_NCOL)-1);
   return SQLITE_OK;
+}
+
+void sqlite3StreamPqReaderSetMaxValue(StreamPqReader *p, i64 nMax){
+  p->nMaxValue = (nMax<0 || nMax>INT32_MAX) ? INT32_MAX : nMax;
 }
 
 unsigned sqlite3StreamPqReaderColumns(StreamPqReader *p){

@@ -22,6 +22,7 @@
 ** whole body is compressed.  See /work/shared/notes/formats.md.
 */
 #include "streamInt.h"
+#include <zlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -303,6 +304,9 @@ static int streamPqClosePage(StreamPqWriter *p, int iCol){
   sqlite3StreamThriftI32(&hdr, &iLast, 1, PQ_DATA_PAGE);
   sqlite3StreamThriftI32(&hdr, &iLast, 2, (int)pBody->n);
   sqlite3StreamThriftI32(&hdr, &iLast, 3, (int)nData);
+  /* crc: CRC-32 of the page data as stored (the reader checks it). */
+  sqlite3StreamThriftI32(&hdr, &iLast, 4,
+                         (int)crc32(0L, aData, (uInt)nData));
   sqlite3StreamThriftField(&hdr, &iLast, STREAM_THRIFT_STRUCT, 5);
   sqlite3StreamThriftI32(&hdr, &iLast2, 1, pCol->nPageValues);
   sqlite3StreamThriftI32(&hdr, &iLast2, 2, PQ_PLAIN);

@@ -14,7 +14,24 @@
 #include <stdlib.h>
 
 /* Storage format this build reads and writes. */
-#define STREAM_FORMAT 1
+#define STREAM_FORMAT 2
+
+/* Format 1 -> 2: topic incarnations, recorded in each warm segment row (the
+** sweep decides by identity, not by clocks), and the index of segment rows
+** by location.  A segment row of format 1 belongs to its topic if it was
+** written after the topic was created (the rule format 1 read by); other
+** rows get incarnation 0, which no topic has: dead, removed by the sweep,
+** as format 1 would have. */
+static const char zStreamUpgrade1[] =
+  "ALTER TABLE _stream_topics ADD COLUMN incarnation INTEGER NOT NULL"
+  " DEFAULT 0;"
+  "ALTER TABLE _stream_segments ADD COLUMN incarnation INTEGER NOT NULL"
+  " DEFAULT 0;"
+  "UPDATE _stream_topics SET incarnation=(random()&0x7fffffffffffffff)|1;"
+  "UPDATE _stream_segments AS s SET incarnation=coalesce((SELECT"
+  " t.incarnation FROM _stream_topics t WHERE t.name=s.topic"
+  " AND t.created_at<=s.created_at), 0);"
+  "UPDATE _stream_meta SET value=2 WHERE key='format';";
 
 /* SQL of the cached statements, indexed by STREAM_STMT_*. */
 static const char *const aStmtSql[STREAM_STMT_COUNT] = {
@@ -233,6 +250,23 @@ int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr){
   rc = sqlite3_exec(p->db, zStreamSchemaSql, 0, 0, 0);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   zFormat = sqlite3StreamMetaGet(p, "format", &rc);
+  if( rc==SQLITE_OK && zFormat && atoi(zFormat)==1 && zFormat[1]==0 ){
+    /* Upgrade in place, all or nothing, inside the caller's transaction. */
+    rc = sqlite3_exec(p->db, "SAVEPOINT stream_upgrade", 0, 0, 0);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_exec(p->db, zStreamUpgrade1, 0, 0, 0);
+      if( rc ){
+        sqlite3StreamDbErr(p->db, pzErr, rc);
+        sqlite3_exec(p->db, "ROLLBACK TO stream_upgrade", 0, 0, 0);
+      }
+      sqlite3_exec(p->db, "RELEASE stream_upgrade", 0, 0, 0);
+    }else{
+      sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+    if( rc==SQLITE_OK ) sqlite3StreamCacheClear(p);
+    sqlite3_free(zFormat);
+    return rc;
+  }
   if( rc==SQLITE_OK && (zFormat==0 || atoi(zFormat)!=STREAM_FORMAT) ){
     rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "storage format %s is not supported by this version (format %d)",

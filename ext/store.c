@@ -16,7 +16,8 @@
 ** nothing outside ROOT is ever opened, written or removed; a directory
 ** of a key that is a symbolic link is refused (streamLocalNoLink), the
 ** last component is never followed (O_NOFOLLOW), and symbolic links met
-** while listing are skipped.
+** while listing are skipped.  Files are opened O_NONBLOCK and must be
+** regular (fstat after the open): a FIFO in place of one never blocks.
 */
 #ifndef _XOPEN_SOURCE
 # define _XOPEN_SOURCE 700
@@ -359,13 +360,18 @@ static int streamLocalOpen(StreamStore *pStore, const char *zKey,
   if( pF==0 ) return SQLITE_NOMEM;
   pF->zPath = streamLocalPath(p, zKey);
   if( pF->zPath==0 ){ sqlite3_free(pF); return SQLITE_NOMEM; }
-  pF->fd = open(pF->zPath, O_RDONLY|O_CLOEXEC|O_NOFOLLOW);
+  /* O_NONBLOCK: a FIFO (or a device) in place of the file must not block
+  ** the open; only a regular file is read (fstat after the open). */
+  pF->fd = open(pF->zPath, O_RDONLY|O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK);
   if( pF->fd<0 || fstat(pF->fd, &st)!=0 || !S_ISREG(st.st_mode) ){
-    int e = pF->fd<0 ? errno : EINVAL;
+    int e = pF->fd<0 ? errno : 0;
     rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
         "warm segment file %s cannot be opened: %s", pF->zPath,
         e==ENOENT ? "it is missing (deleted outside the extension?)"
-                  : strerror(e));
+        : e ? strerror(e)
+        : S_ISDIR(st.st_mode) ? "it is a directory, not a regular file"
+        : S_ISFIFO(st.st_mode) ? "it is a FIFO, not a regular file"
+        : "it is not a regular file");
     if( pF->fd>=0 ) close(pF->fd);
     sqlite3_free(pF->zPath);
     sqlite3_free(pF);
@@ -521,6 +527,7 @@ static void streamLocalFree(StreamStore *pStore){
   StreamLocalStore *p = (StreamLocalStore*)pStore;
   if( p==0 ) return;
   sqlite3_free(p->base.zUrl);
+  sqlite3_free(p->base.zNs);
   sqlite3_free(p->zRoot);
   sqlite3_free(p);
 }

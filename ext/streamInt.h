@@ -981,6 +981,10 @@ int sqlite3StreamPqReaderNext(StreamPqReader*, StreamPqRow *pRow);
 ** group opened (SeekGroup/Seek/Next into a new group): the others are
 ** not even read, and their StreamPqRow fields stay NULL / 0. */
 int sqlite3StreamPqReaderSetColumns(StreamPqReader*, unsigned mWant);
+/* Refuse BYTE_ARRAY values (key, value, headers) longer than nMax bytes
+** (default and nMax<0: INT32_MAX), and pages claiming more than their
+** values of that size can take, before anything is decompressed. */
+void sqlite3StreamPqReaderSetMaxValue(StreamPqReader*, sqlite3_int64 nMax);
 /* Columns decoded in the row group being read. */
 unsigned sqlite3StreamPqReaderColumns(StreamPqReader*);
 /* Hand back the row just returned by Next() (its pointers still valid):
@@ -1071,6 +1075,9 @@ struct StreamStore {
   const StreamStoreMethods *pMethods; /* Backend */
   int bLocal;                  /* No network: usable inside produce */
   char *zUrl;                  /* The store's URL (for messages) */
+  char *zNs;                   /* This database's namespace in the store,
+                               ** "db=<id>" (sqlite3StreamTierStore()), or
+                               ** NULL: none yet.  Freed by xFree. */
 };
 
 /* Open the store for URL zUrl ("file:///abs/dir").  bCreate: create the
@@ -1162,6 +1169,24 @@ int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p);
 int sqlite3StreamTierSettingCheck(StreamCtx*, const char *zName,
                                   const char *zValue, char **pzErr);
 
+/* A segment row: what its file must hold.  Every file is checked against
+** its row when it is opened (footer metadata: topic, partition, offset
+** range, topic incarnation; row count; size; row-group statistics inside
+** the range) and its offsets while it is read (inside the range, strictly
+** increasing); a mismatch is an error naming the file, never wrong rows. */
+typedef struct StreamSegment StreamSegment;
+struct StreamSegment {
+  const char *zLocation;       /* Key of the file in the store */
+  const char *zTopic;          /* Topic */
+  int iPartition;              /* Partition */
+  i64 iFirst, iLast;           /* Offset range of the row, inclusive */
+  i64 nMessages;               /* Rows in the file */
+  i64 nBytes;                  /* File size */
+  i64 iIncarnation;            /* Incarnation of the topic */
+  i64 nMaxValue;               /* Longest key, value or headers accepted
+                               ** (the topic's max.message.bytes) */
+};
+
 /*
 ** Warm reader for vtab/messages.c: one segment's rows in offset order
 ** (or reverse), restricted to [iLo, iHi] and timestamps [iTsLo, iTsHi],
@@ -1173,7 +1198,7 @@ typedef struct StreamWarmCache StreamWarmCache;
 /* pCache: NULL, or a cache (one per connection) that the reader is taken
 ** from if it holds this file and returned to at close (ext/tier.c). */
 int sqlite3StreamWarmOpen(StreamStore*, StreamWarmCache *pCache,
-                          const char *zKey, i64 iLo, i64 iHi,
+                          const StreamSegment *pSeg, i64 iLo, i64 iHi,
                           i64 iTsLo, i64 iTsHi, int bDesc,
                           StreamWarmCursor **pp, char **pzErr);
 /* SQLITE_ROW with *ppRow set (valid until the next call), SQLITE_DONE, or

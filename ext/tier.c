@@ -11,8 +11,9 @@
 ** of a partition's hot offsets ever moves, so for one partition every warm
 ** offset is below every hot offset.  One move writes one segment file:
 **
-**   <topic>/partition=<p>/date=<YYYY-MM-DD>/<first>-<last>.parquet
+**   db=<id>/<topic>/partition=<p>/date=<YYYY-MM-DD>/<first>-<last>.parquet
 **
+** (db=<id>: the database's namespace in the store, see "Identity" below)
 ** (the UTC date of its messages: a move ends a file before the first
 ** message whose UTC day differs from the first one's; offsets as 20
 ** digits) and goes:
@@ -30,8 +31,12 @@
 ** A crash before 5 commits leaves a file that no segment row names (an
 ** orphan), never a lost or doubled message; the sweep (run by
 ** stream_tier() and stream_maintain() under the write lock) removes
-** orphans and ".tmp" files.  A move inside a transaction that is later
-** rolled back leaves an orphan the same way.  Readers only ever open files
+** orphans and ".tmp" files of this database's namespace, and segment rows
+** whose incarnation is not their topic's (a topic deleted, or deleted and
+** created again): identity, never clocks, decides.  Every file is checked
+** against its row whenever it is opened (streamTierCheckFile()).  A move
+** inside a transaction that is later rolled back leaves an orphan the
+** same way.  Readers only ever open files
 ** named by a segment row, and merge by (topic, partition, offset) so that
 ** an offset present in both tiers is returned once.
 **
@@ -164,17 +169,20 @@ static int streamTierEnd(StreamCtx *p, int bSp, int rc, char **pzErr){
   return rc;
 }
 
-/* Topic settings from the catalog (config JSON -> StreamTopicConfig). */
+/* Topic settings from the catalog (config JSON -> StreamTopicConfig),
+** partitions and incarnation. */
 static int streamTierTopicConfig(StreamCtx *p, const char *zTopic,
                                  StreamTopicConfig *pCfg, int *pnPart,
-                                 char **pzErr){
+                                 i64 *piInc, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int rc = streamTierPrepare(p, &pStmt, pzErr,
-      "SELECT config, partitions FROM _stream_topics WHERE name=?1");
+      "SELECT config, partitions, incarnation FROM _stream_topics"
+      " WHERE name=?1");
   if( rc ) return rc;
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     *pnPart = sqlite3_column_int(pStmt, 1);
+    *piInc = sqlite3_column_int64(pStmt, 2);
     rc = sqlite3StreamConfigParse(pCfg,
         (const char*)sqlite3_column_text(pStmt, 0), 0, pzErr);
   }else{
@@ -187,6 +195,203 @@ static int streamTierTopicConfig(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
+/**************************************************************************
+** Identity: the database's namespace in the store, and segment files
+** checked against their rows.
+**
+** Every database owns a namespace in a store, "db=<id>/", where <id> is 32
+** lowercase hex digits of randomness kept in _stream_meta under
+** "database.id" (made with the storage tables, sql/schema.sql).  Moves
+** and rewrites write only there; the sweep lists only there; a file is
+** deleted (retention, compaction, sweep) only if it is there, or in no
+** namespace at all (the layout before namespaces,
+** "<topic>/partition=...").  Two databases on
+** one store therefore never delete each other's files, whatever their
+** rows say.  ('=' cannot occur in a topic name, so "db=..." is never a
+** topic's directory.)  A copy of a database file shares the id: see
+** docs/tiering.md.
+*/
+
+/* Set pStore->zNs from database.id; if there is none and bCreate, make
+** one (recorded in the caller's transaction). */
+static int streamTierNamespace(StreamCtx *p, StreamStore *pStore, int bCreate,
+                               char **pzErr){
+  char *zId;
+  int rc, i;
+  if( pStore->zNs ) return SQLITE_OK;
+  zId = sqlite3StreamMetaGet(p, "database.id", &rc);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( zId==0 && bCreate ){
+    /* (sql/schema.sql makes one with the storage; this is for a database
+    ** whose id was removed, e.g. a copy given a namespace of its own.) */
+    rc = streamTierExec(p, "INSERT OR IGNORE INTO _stream_meta(key, value)"
+        " VALUES('database.id', lower(hex(randomblob(16))))", pzErr);
+    if( rc ) return rc;
+    zId = sqlite3StreamMetaGet(p, "database.id", &rc);
+    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( zId==0 ) return SQLITE_OK;
+  for(i=0; zId[i]; i++){
+    if( !((zId[i]>='0' && zId[i]<='9') || (zId[i]>='a' && zId[i]<='f')) ){
+      break;
+    }
+  }
+  if( i!=32 || zId[i] ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "invalid database.id \"%s\""
+        " in _stream_meta: expected 32 lowercase hex digits", zId);
+  }else{
+    pStore->zNs = sqlite3_mprintf("db=%s", zId);
+    if( pStore->zNs==0 ) rc = SQLITE_NOMEM;
+  }
+  sqlite3_free(zId);
+  return rc;
+}
+
+/* Length of the namespace component of location zLoc ("db=<id>"), or 0
+** if it has none (the layout before namespaces). */
+static size_t streamTierNsLen(const char *zLoc){
+  const char *zSlash = strchr(zLoc, '/');
+  size_t n = zSlash ? (size_t)(zSlash-zLoc) : 0;
+  return (n>0 && memchr(zLoc, '=', n)) ? n : 0;
+}
+
+/* True if this database may delete the file at zLoc: it is in its
+** namespace, or in none (written before namespaces, by this database). */
+static int streamTierOwned(const StreamStore *pStore, const char *zLoc){
+  size_t n = streamTierNsLen(zLoc);
+  if( n==0 ) return strchr(zLoc, '/')!=0;
+  return pStore->zNs && strlen(pStore->zNs)==n
+      && memcmp(zLoc, pStore->zNs, n)==0;
+}
+
+/* Check the just-opened file of segment pSeg (nFile bytes, footer in pR)
+** against its row.  nBytes<0 in pSeg: size not checked. */
+static int streamTierCheckFile(StreamPqReader *pR, const StreamSegment *pSeg,
+                               i64 nFile, char **pzErr){
+  const char *zTopic = sqlite3StreamPqReaderMeta(pR, "stream.topic");
+  const char *zPart = sqlite3StreamPqReaderMeta(pR, "stream.partition");
+  const char *zFirst = sqlite3StreamPqReaderMeta(pR, "stream.first_offset");
+  const char *zLast = sqlite3StreamPqReaderMeta(pR, "stream.last_offset");
+  const char *zInc = sqlite3StreamPqReaderMeta(pR, "stream.incarnation");
+  char *zWhy = 0;
+  i64 iPrevMax = 0;                   /* Largest offset of groups before */
+  int g, bPrev = 0, bBad = 1, nG = sqlite3StreamPqReaderGroups(pR);
+  char zNum[4][24];
+  sqlite3_snprintf(24, zNum[0], "%d", pSeg->iPartition);
+  sqlite3_snprintf(24, zNum[1], "%lld", pSeg->iFirst);
+  sqlite3_snprintf(24, zNum[2], "%lld", pSeg->iLast);
+  sqlite3_snprintf(24, zNum[3], "%lld", pSeg->iIncarnation);
+  if( pSeg->nBytes>=0 && nFile!=pSeg->nBytes ){
+    zWhy = sqlite3_mprintf("the file is %lld bytes, the row says %lld",
+                           nFile, pSeg->nBytes);
+  }else if( sqlite3StreamPqReaderRows(pR)!=pSeg->nMessages ){
+    zWhy = sqlite3_mprintf("the file has %lld rows, the row says %lld",
+                           sqlite3StreamPqReaderRows(pR), pSeg->nMessages);
+  }else if( zTopic==0 || strcmp(zTopic, pSeg->zTopic)!=0 ){
+    zWhy = sqlite3_mprintf("the file is of topic \"%s\", the row says"
+        " \"%s\"", zTopic ? zTopic : "(none)", pSeg->zTopic);
+  }else if( zPart==0 || strcmp(zPart, zNum[0])!=0 ){
+    zWhy = sqlite3_mprintf("the file is of partition %s, the row says %s",
+                           zPart ? zPart : "(none)", zNum[0]);
+  }else if( zFirst==0 || zLast==0 || strcmp(zFirst, zNum[1])!=0
+         || strcmp(zLast, zNum[2])!=0 ){
+    zWhy = sqlite3_mprintf("the file holds offsets %s..%s, the row says"
+        " %s..%s", zFirst ? zFirst : "?", zLast ? zLast : "?", zNum[1],
+        zNum[2]);
+  }else if( zInc && pSeg->iIncarnation!=0 && strcmp(zInc, zNum[3])!=0 ){
+    /* (Incarnation 0: a row read from a database not yet upgraded.) */
+    zWhy = sqlite3_mprintf("the file is of topic incarnation %s, the row"
+        " says %s (a file of another topic of the same name)", zInc, zNum[3]);
+  }else{
+    bBad = 0;
+  }
+  for(g=0; !bBad && g<nG; g++){
+    const StreamPqGroupInfo *pI = sqlite3StreamPqReaderGroup(pR, g);
+    if( pI->nRows==0 ) continue;
+    /* (Differences as u64: min <= max is checked first.) */
+    bBad = !pI->bStats || pI->iOffsetMin<pSeg->iFirst
+        || (bPrev && pI->iOffsetMin<=iPrevMax)
+        || pI->iOffsetMax<pI->iOffsetMin || pI->iOffsetMax>pSeg->iLast
+        || (u64)pI->iOffsetMax-(u64)pI->iOffsetMin < (u64)(pI->nRows-1);
+    if( bBad ){
+      zWhy = pI->bStats
+        ? sqlite3_mprintf("row group %d holds offsets %lld..%lld (%lld rows),"
+              " not inside the row's %s..%s after the groups before it", g,
+              pI->iOffsetMin, pI->iOffsetMax, pI->nRows, zNum[1], zNum[2])
+        : sqlite3_mprintf("row group %d has no offset statistics", g);
+    }else{
+      iPrevMax = pI->iOffsetMax;
+      bPrev = 1;
+    }
+  }
+  if( !bBad ) return SQLITE_OK;
+  if( zWhy==0 ) return SQLITE_NOMEM;
+  sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "warm segment %s does not match"
+      " its segment row: %s", pSeg->zLocation, zWhy);
+  sqlite3_free(zWhy);
+  return SQLITE_CORRUPT;
+}
+
+/* A row read from segment pSeg's file: its offset must lie inside the
+** statistics of its row group pI (checked against the row at open) and
+** follow the previous row's (*piPrev, updated). */
+static int streamTierRowCheck(const char *zLoc, const StreamPqGroupInfo *pI,
+                              i64 *piPrev, i64 iOff, char **pzErr){
+  if( pI==0 || iOff<=*piPrev || iOff<pI->iOffsetMin || iOff>pI->iOffsetMax ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "warm segment %s does not"
+        " match its segment row: offset %lld is out of order or outside its"
+        " row group's %lld..%lld", zLoc, iOff, pI ? pI->iOffsetMin : 0,
+        pI ? pI->iOffsetMax : 0);
+  }
+  *piPrev = iOff;
+  return SQLITE_OK;
+}
+
+/* The error for two segment rows of one partition whose ranges overlap. */
+static int streamTierOverlapErr(const StreamSegment *pA,
+                                const StreamSegment *pB, char **pzErr){
+  return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "warm segments %s"
+      " (offsets %lld..%lld) and %s (offsets %lld..%lld) of %s/%d overlap",
+      pA->zLocation, pA->iFirst, pA->iLast, pB->zLocation, pB->iFirst,
+      pB->iLast, pA->zTopic, pA->iPartition);
+}
+
+/* Open the file of segment pSeg for reading (pR over *pH) and check it
+** against its row.  *pnFile gets its size. */
+static int streamTierOpenSegment(StreamStore *pStore, const StreamSegment *pSeg,
+                                 StreamStoreHandle *pH, StreamPqReader **ppR,
+                                 i64 *pnFile, char **pzErr){
+  char *zPqErr = 0;
+  i64 nFile = 0;
+  int rc;
+  pH->pStore = pStore;
+  pH->pFile = 0;
+  *ppR = 0;
+  rc = pStore->pMethods->xOpen(pStore, pSeg->zLocation, &pH->pFile, &nFile,
+                               pzErr);
+  if( rc ) return rc;
+  rc = sqlite3StreamPqReaderOpen(ppR, sqlite3StreamStoreReadFn, pH, nFile,
+                                 &zPqErr);
+  if( rc ){
+    sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
+        "warm segment %s is corrupt or truncated: %s", pSeg->zLocation,
+        zPqErr ? zPqErr : sqlite3_errstr(rc));
+    if( rc!=SQLITE_NOMEM ) rc = SQLITE_CORRUPT;
+    sqlite3_free(zPqErr);
+  }else{
+    sqlite3StreamPqReaderSetMaxValue(*ppR, pSeg->nMaxValue);
+    rc = streamTierCheckFile(*ppR, pSeg, nFile, pzErr);
+  }
+  if( rc ){
+    sqlite3StreamPqReaderClose(*ppR);
+    *ppR = 0;
+    pStore->pMethods->xClose(pH->pFile);
+    pH->pFile = 0;
+  }
+  *pnFile = nFile;
+  return rc;
+}
+
 int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
   char *zUrl;
   int rc;
@@ -195,17 +400,20 @@ int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( zUrl ){
     rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
-    sqlite3_free(zUrl);
-    return rc;
   }else{
     const char *zFile = sqlite3_db_filename(p->db, "main");
     if( zFile==0 || zFile[0]==0 ) return SQLITE_OK;   /* :memory:, temp */
     zUrl = sqlite3_mprintf("file://%s.stream/warm", zFile);
     if( zUrl==0 ) return SQLITE_NOMEM;
     rc = sqlite3StreamStoreOpen(zUrl, 1, pp, pzErr);
-    sqlite3_free(zUrl);
-    return rc;
   }
+  sqlite3_free(zUrl);
+  if( rc==SQLITE_OK ) rc = streamTierNamespace(p, *pp, 0, pzErr);
+  if( rc ){
+    if( *pp ) (*pp)->pMethods->xFree(*pp);
+    *pp = 0;
+  }
+  return rc;
 }
 
 static void streamTierStoreFree(StreamStore *pStore){
@@ -225,7 +433,7 @@ struct StreamTierPart {
 };
 
 static int streamTierEligible(StreamCtx *p, const char *zTopic, int iPart,
-                              const StreamTopicConfig *pCfg,
+                              i64 iInc, const StreamTopicConfig *pCfg,
                               StreamTierPart *pP, char **pzErr){
   i64 iWarmEnd, c1 = -1, c2 = -1;
   int rc;
@@ -235,8 +443,8 @@ static int streamTierEligible(StreamCtx *p, const char *zTopic, int iPart,
   rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &pP->iHwm, pzErr);
   if( rc ) return rc;
   rc = streamTierInt(p, "SELECT max(last_offset)+1 FROM _stream_segments"
-      " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
-      &iWarmEnd, pzErr);
+      " WHERE topic=?1 AND partition=?2 AND incarnation=?3", zTopic, iPart,
+      iInc, 0, 0, &iWarmEnd, pzErr);
   if( rc ) return rc;
   rc = streamTierInt(p, "SELECT offset FROM _stream_messages"
       " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset LIMIT 1",
@@ -280,51 +488,54 @@ static int streamTierSinkWrite(void *pCtx, const void *a, size_t n){
   return pS->pStore->pMethods->xPutWrite(pS->pUp, a, n, &pS->zErr);
 }
 
-/* The object key of a segment. */
-static char *streamTierKey(const char *zTopic, int iPart, i64 iFirstTs,
-                           i64 iFirst, i64 iLast){
+/* The object key of a segment, in namespace zNs. */
+static char *streamTierKey(const char *zNs, const char *zTopic, int iPart,
+                           i64 iFirstTs, i64 iFirst, i64 iLast){
   char zIso[32];
   int i;
   sqlite3StreamIsoTime(iFirstTs<0 ? 0 : iFirstTs, zIso);
   for(i=0; zIso[i] && zIso[i]!='T'; i++){}
-  return sqlite3_mprintf("%s/partition=%d/date=%.*s/%020lld-%020lld.parquet",
-                         zTopic, iPart, i, zIso, iFirst, iLast);
+  return sqlite3_mprintf(
+      "%s/%s/partition=%d/date=%.*s/%020lld-%020lld.parquet",
+      zNs, zTopic, iPart, i, zIso, iFirst, iLast);
 }
 
-/* Check a just-written file: footer, row count, offset range. */
-static int streamTierVerify(StreamStore *pStore, const char *zKey, i64 nRow,
+/* Footer metadata naming the segment a file belongs to (checked against
+** its row whenever it is opened: streamTierCheckFile()). */
+static void streamTierWriteMeta(StreamPqWriter *pW, const StreamSegment *pSeg){
+  char zNum[24];
+  sqlite3StreamPqWriterMeta(pW, "stream.topic", pSeg->zTopic);
+  sqlite3_snprintf(sizeof(zNum), zNum, "%d", pSeg->iPartition);
+  sqlite3StreamPqWriterMeta(pW, "stream.partition", zNum);
+  sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iFirst);
+  sqlite3StreamPqWriterMeta(pW, "stream.first_offset", zNum);
+  sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iLast);
+  sqlite3StreamPqWriterMeta(pW, "stream.last_offset", zNum);
+  sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iIncarnation);
+  sqlite3StreamPqWriterMeta(pW, "stream.incarnation", zNum);
+}
+
+/* Check a just-written file against the row about to name it (pSeg,
+** nBytes not yet known), and that its rows start at iFirst and end at
+** iLast (the first and last offsets written); *pnBytes gets its size. */
+static int streamTierVerify(StreamStore *pStore, const StreamSegment *pSeg,
                             i64 iFirst, i64 iLast, i64 *pnBytes,
                             char **pzErr){
   StreamStoreHandle h;
   StreamPqReader *pR = 0;
-  char *zPqErr = 0;
-  i64 nFile = 0;
-  int rc;
-  h.pStore = pStore;
-  h.pFile = 0;
-  rc = pStore->pMethods->xOpen(pStore, zKey, &h.pFile, &nFile, pzErr);
-  if( rc ) return rc;
-  rc = sqlite3StreamPqReaderOpen(&pR, sqlite3StreamStoreReadFn, &h, nFile,
-                                 &zPqErr);
-  if( rc ){
-    sqlite3StreamErr(pzErr, rc, "warm segment %s failed verification: %s",
-                     zKey, zPqErr ? zPqErr : "cannot read footer");
-  }else{
+  int rc = streamTierOpenSegment(pStore, pSeg, &h, &pR, pnBytes, pzErr);
+  if( rc==SQLITE_OK ){
     int nG = sqlite3StreamPqReaderGroups(pR);
     const StreamPqGroupInfo *g0 = sqlite3StreamPqReaderGroup(pR, 0);
     const StreamPqGroupInfo *gN = sqlite3StreamPqReaderGroup(pR, nG-1);
-    if( sqlite3StreamPqReaderRows(pR)!=nRow || g0==0 || gN==0
-     || !g0->bStats || !gN->bStats
-     || g0->iOffsetMin!=iFirst || gN->iOffsetMax!=iLast ){
+    if( g0==0 || gN==0 || g0->iOffsetMin!=iFirst || gN->iOffsetMax!=iLast ){
       rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
           "warm segment %s failed verification: expected %lld rows, offsets"
-          " %lld..%lld", zKey, nRow, iFirst, iLast);
+          " %lld..%lld", pSeg->zLocation, pSeg->nMessages, iFirst, iLast);
     }
+    sqlite3StreamPqReaderClose(pR);
+    pStore->pMethods->xClose(h.pFile);
   }
-  *pnBytes = nFile;
-  sqlite3_free(zPqErr);
-  sqlite3StreamPqReaderClose(pR);
-  pStore->pMethods->xClose(h.pFile);
   return rc;
 }
 
@@ -400,20 +611,20 @@ static int streamTierColumn(sqlite3_stmt *pSel, int iCol, int bUtf8,
 ** before that message (at most once: every message before it has been
 ** seen to be of the first one's day). */
 static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
-                             const char *zTopic, int iPart,
+                             const char *zTopic, int iPart, i64 iInc,
                              const StreamTopicConfig *pCfg,
                              const StreamTierPart *pP, i64 nMax,
                              StreamTierStats *pStats, char **pzErr){
   sqlite3_stmt *pSel = 0;
   StreamPqWriter *pW = 0;
   StreamTierSink sink;
+  StreamSegment seg;
   char *zKey = 0;
   i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
   i64 iCut = pP->iCut;
   i64 iDayLo, iDayHi;
   int nTopic = (int)strlen(zTopic);
   int eCodec, rc, bSp = 0, bFile = 0, bUtf8 = 0;
-  char zNum[32];
 
   memset(&sink, 0, sizeof(sink));
   sink.pStore = pStore;
@@ -432,6 +643,8 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
 
   rc = streamTierBegin(p, &bSp, pzErr);
   if( rc ) return rc;
+  rc = streamTierNamespace(p, pStore, 1, pzErr);
+  if( rc ) goto out;
 
   /* TEXT is read without a copy when the database is UTF-8 (see
   ** streamTierColumn()). */
@@ -484,7 +697,8 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
       if( iLast<pP->iFrom ) goto out;
     }
 
-    zKey = streamTierKey(zTopic, iPart, pP->iFirstTs, pP->iFrom, iLast);
+    zKey = streamTierKey(pStore->zNs, zTopic, iPart, pP->iFirstTs, pP->iFrom,
+                         iLast);
     if( zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
     rc = pStore->pMethods->xPutBegin(pStore, zKey, &sink.pUp, pzErr);
     if( rc ) goto out;
@@ -573,14 +787,18 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
     zKey = 0;
     iCut = iOther;
   }
+  memset(&seg, 0, sizeof(seg));
+  seg.zLocation = zKey;
+  seg.zTopic = zTopic;
+  seg.iPartition = iPart;
+  seg.iFirst = pP->iFrom;
+  seg.iLast = iLast;
+  seg.nMessages = nRow;
+  seg.nBytes = -1;
+  seg.iIncarnation = iInc;
+  seg.nMaxValue = -1;
   if( rc==SQLITE_OK ){
-    sqlite3StreamPqWriterMeta(pW, "stream.topic", zTopic);
-    sqlite3_snprintf(sizeof(zNum), zNum, "%d", iPart);
-    sqlite3StreamPqWriterMeta(pW, "stream.partition", zNum);
-    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pP->iFrom);
-    sqlite3StreamPqWriterMeta(pW, "stream.first_offset", zNum);
-    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", iLast);
-    sqlite3StreamPqWriterMeta(pW, "stream.last_offset", zNum);
+    streamTierWriteMeta(pW, &seg);
     rc = sqlite3StreamPqWriterFinish(pW);
   }
   if( rc && rc!=SQLITE_NOMEM && (pzErr==0 || *pzErr==0) ){
@@ -599,8 +817,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
     rc = pStore->pMethods->xPutCommit(pUp, pzErr);       /* steps 1-4 */
     if( rc ) goto out;
     bFile = 1;
-    rc = streamTierVerify(pStore, zKey, nRow, pP->iFrom, iLast, &nBytes,
-                          pzErr);
+    rc = streamTierVerify(pStore, &seg, pP->iFrom, iLast, &nBytes, pzErr);
     if( rc ) goto out;
     STREAM_TIER_CRASH(5);
   }else{
@@ -610,20 +827,28 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
     goto out;
   }
 
-  /* The index row and the delete, in the unit's transaction. */
+  /* The index row and the delete, in the unit's transaction.  Rows of an
+  ** earlier topic of the same name (dead: another incarnation) go first:
+  ** the sweep would remove them, and their ranges are not this topic's.
+  ** The _stream_segments_overlap trigger refuses a row overlapping another
+  ** of the partition. */
   {
     char *zSql = sqlite3_mprintf(
         "UPDATE _stream_partitions SET next_offset=max(next_offset, %lld)"
         " WHERE topic=%Q AND partition=%d;"
+        "DELETE FROM _stream_segments WHERE topic=%Q AND partition=%d"
+        " AND incarnation<>%lld;"
         "INSERT INTO _stream_segments(topic, partition, first_offset,"
         " last_offset, first_timestamp, last_timestamp, messages, bytes,"
-        " location, codec, created_at)"
-        " VALUES(%Q, %d, %lld, %lld, %lld, %lld, %lld, %lld, %Q, %d, %lld);"
+        " location, codec, created_at, incarnation)"
+        " VALUES(%Q, %d, %lld, %lld, %lld, %lld, %lld, %lld, %Q, %d, %lld,"
+        " %lld);"
         "DELETE FROM _stream_messages WHERE topic=%Q AND partition=%d"
         " AND offset<=%lld;",
         pP->iHwm, zTopic, iPart,
+        zTopic, iPart, iInc,
         zTopic, iPart, pP->iFrom, iLast, iTsMin, iTsMax, nRow, nBytes, zKey,
-        eCodec, sqlite3StreamNow(p),
+        eCodec, sqlite3StreamNow(p), iInc,
         zTopic, iPart, iLast);
     if( zSql==0 ){ rc = SQLITE_NOMEM; goto out; }
     rc = streamTierExec(p, zSql, pzErr);
@@ -687,7 +912,10 @@ static void streamTierKeysDelete(StreamStore *pStore, StreamTierKeys *pK,
                                  int bDelete){
   int i;
   for(i=0; i<pK->nKey; i++){
-    if( bDelete ) pStore->pMethods->xDelete(pStore, pK->azKey[i], 0);
+    /* Never a file of another database's namespace, whatever a row says. */
+    if( bDelete && streamTierOwned(pStore, pK->azKey[i]) ){
+      pStore->pMethods->xDelete(pStore, pK->azKey[i], 0);
+    }
     sqlite3_free(pK->azKey[i]);
   }
   sqlite3_free(pK->azKey);
@@ -768,71 +996,36 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
   return rc;
 }
 
-/* Parse "<topic>/partition=<p>/date=<d>/<first>-<last>.parquet": the
-** names this file writes.  Returns 1 and fills the out-parameters, or 0
-** for any other name (left alone: not ours). */
-static int streamTierParseKey(const char *zKey, char *zTopic, int *piPart,
-                              i64 *piFirst){
-  const char *z = strchr(zKey, '/');
-  size_t n;
-  int i;
-  i64 v = 0;
-  if( z==0 || (n = (size_t)(z-zKey))==0 || n>STREAM_MAX_TOPIC_NAME ) return 0;
-  memcpy(zTopic, zKey, n);
-  zTopic[n] = 0;
-  z++;
-  if( strncmp(z, "partition=", 10)!=0 ) return 0;
-  z += 10;
-  for(i=0; z[i]>='0' && z[i]<='9' && i<7; i++) v = v*10 + (z[i]-'0');
-  if( i==0 || z[i]!='/' ) return 0;
-  *piPart = (int)v;
-  z += i+1;
-  if( strncmp(z, "date=", 5)!=0 || (z = strchr(z, '/'))==0 ) return 0;
-  z++;
-  for(v=0, i=0; i<20; i++){
-    if( z[i]<'0' || z[i]>'9' ) return 0;
-    v = v*10 + (z[i]-'0');
-  }
-  if( z[20]!='-' || strchr(z+21, '/') ) return 0;
-  n = strlen(z);
-  if( n<8 || strcmp(z+n-8, ".parquet")!=0 ) return 0;
-  *piFirst = v;
-  return 1;
-}
-
 typedef struct StreamTierSweep StreamTierSweep;
 struct StreamTierSweep {
   StreamCtx *p;                /* Connection */
-  sqlite3_stmt *pFind;         /* location of (topic, partition, first) */
+  sqlite3_stmt *pFind;         /* Is there a row with this location? */
   StreamTierKeys keys;         /* Orphans found */
 };
 
+/* A file of this database's namespace is an orphan if it is a temporary
+** file, or a segment file (".parquet") that no row names.  Other files are
+** left alone. */
 static int streamTierSweepCb(void *pArg, const char *zKey){
   StreamTierSweep *pS = (StreamTierSweep*)pArg;
-  char zTopic[STREAM_MAX_TOPIC_NAME+1];
-  int iPart, bOrphan = 0;
-  i64 iFirst;
+  int bOrphan = 0;
   size_t n = strlen(zKey);
   if( n>12 && strcmp(zKey+n-12, ".parquet.tmp")==0 ){
     bOrphan = 1;
-  }else if( streamTierParseKey(zKey, zTopic, &iPart, &iFirst) ){
-    sqlite3_bind_text(pS->pFind, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pS->pFind, 2, iPart);
-    sqlite3_bind_int64(pS->pFind, 3, iFirst);
-    if( sqlite3_step(pS->pFind)!=SQLITE_ROW ){
-      bOrphan = 1;
-    }else{
-      const char *zLoc = (const char*)sqlite3_column_text(pS->pFind, 0);
-      bOrphan = zLoc==0 || strcmp(zLoc, zKey)!=0;
-    }
+  }else if( n>8 && strcmp(zKey+n-8, ".parquet")==0 ){
+    sqlite3_bind_text(pS->pFind, 1, zKey, -1, SQLITE_STATIC);
+    bOrphan = sqlite3_step(pS->pFind)==SQLITE_DONE;
     if( sqlite3_reset(pS->pFind)!=SQLITE_OK ) bOrphan = 0;
   }
   if( bOrphan ) streamTierKeysAdd(&pS->keys, zKey);
   return pS->keys.rc!=SQLITE_OK;
 }
 
-/* Remove segment rows of deleted (or deleted and re-created) topics, then
-** every file under zTopic/ (NULL: the whole store) that no row names. */
+/* Remove segment rows of deleted (or deleted and re-created) topics: rows
+** whose incarnation is not their topic's.  Then every orphan file under
+** this database's namespace (zTopic/ of it if zTopic is not NULL).  Files
+** outside the namespace are never listed, so another database sharing
+** the store is never touched. */
 static int streamTierSweep(StreamCtx *p, StreamStore *pStore,
                            const char *zTopic, StreamTierStats *pStats,
                            char **pzErr){
@@ -848,22 +1041,24 @@ static int streamTierSweep(StreamCtx *p, StreamStore *pStore,
   if( rc ) return rc;
   rc = streamTierExec(p, "DELETE FROM _stream_segments AS s WHERE NOT EXISTS"
       " (SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
-      "  AND t.created_at<=s.created_at)", pzErr);
-  if( rc==SQLITE_OK ){
+      "  AND t.incarnation=s.incarnation)", pzErr);
+  if( rc==SQLITE_OK && pStore->zNs ){
     rc = streamTierPrepare(p, &s.pFind, pzErr,
-        "SELECT location FROM _stream_segments"
-        " WHERE topic=?1 AND partition=?2 AND first_offset=?3");
-  }
-  if( rc==SQLITE_OK ){
-    zPrefix = zTopic ? sqlite3_mprintf("%s/", zTopic) : sqlite3_mprintf("");
-    if( zPrefix==0 ) rc = SQLITE_NOMEM;
-  }
-  if( rc==SQLITE_OK ){
-    rc = pStore->pMethods->xList(pStore, zPrefix, streamTierSweepCb, &s,
-                                 pzErr);
-    if( rc==SQLITE_OK ) rc = s.keys.rc;
+        "SELECT 1 FROM _stream_segments WHERE location=?1");
+    if( rc==SQLITE_OK ){
+      zPrefix = zTopic ? sqlite3_mprintf("%s/%s/", pStore->zNs, zTopic)
+                       : sqlite3_mprintf("%s/", pStore->zNs);
+      if( zPrefix==0 ) rc = SQLITE_NOMEM;
+    }
+    if( rc==SQLITE_OK ){
+      rc = pStore->pMethods->xList(pStore, zPrefix, streamTierSweepCb, &s,
+                                   pzErr);
+      if( rc==SQLITE_OK ) rc = s.keys.rc;
+    }
   }
   sqlite3_finalize(s.pFind);
+  /* Files go only once the row deletions above are committed. */
+  rc = streamTierEnd(p, bSp, rc, pzErr);
   if( rc==SQLITE_OK ){
     pStats->nOrphan += s.keys.nKey;
     streamTierKeysDelete(pStore, &s.keys, bOuter);
@@ -871,7 +1066,7 @@ static int streamTierSweep(StreamCtx *p, StreamStore *pStore,
   for(; s.keys.nKey>0; s.keys.nKey--) sqlite3_free(s.keys.azKey[s.keys.nKey-1]);
   sqlite3_free(s.keys.azKey);
   sqlite3_free(zPrefix);
-  return streamTierEnd(p, bSp, rc, pzErr);
+  return rc;
 }
 
 /**************************************************************************
@@ -884,16 +1079,17 @@ static int streamTierTopic(StreamCtx *p, StreamStore *pStore,
                            char **pzErr){
   StreamTopicConfig cfg;
   int nPart = 0, iPart, rc;
-  rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
+  i64 iInc = 0;
+  rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, &iInc, pzErr);
   for(iPart=0; rc==SQLITE_OK && iPart<nPart; iPart++){
     StreamTierPart part;
     rc = streamTierExpire(p, pStore, zTopic, iPart, &cfg, pStats, pzErr);
     while( rc==SQLITE_OK ){
-      rc = streamTierEligible(p, zTopic, iPart, &cfg, &part, pzErr);
+      rc = streamTierEligible(p, zTopic, iPart, iInc, &cfg, &part, pzErr);
       if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) break;
       {
         i64 nBefore = pStats->nMessage;
-        rc = streamTierMoveOne(p, pStore, zTopic, iPart, &cfg, &part,
+        rc = streamTierMoveOne(p, pStore, zTopic, iPart, iInc, &cfg, &part,
                                STREAM_TIER_MAX_FILE_ROWS, pStats, pzErr);
         if( pStats->nMessage==nBefore ) break;
       }
@@ -954,22 +1150,23 @@ void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
   StreamTierPart part;
   StreamTierStats st;
   int nPart = 0, rc;
+  i64 iInc = 0;
   if( (iOffset+1) % STREAM_TIER_CHECK_EVERY ) return;
   rc = sqlite3StreamTierStore(p, &pStore, 0);
   if( rc || pStore==0 || !pStore->bLocal ) goto out;
-  rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, 0);
+  rc = sqlite3StreamEnsureSchema(p, 0);
   if( rc ) goto out;
-  rc = streamTierEligible(p, zTopic, iPart, &cfg, &part, 0);
+  rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, &iInc, 0);
+  if( rc ) goto out;
+  rc = streamTierEligible(p, zTopic, iPart, iInc, &cfg, &part, 0);
   if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) goto out;
   if( part.iCut-part.iFrom<STREAM_TIER_HOOK_MIN_ROWS
    && (cfg.hotRetentionMs<0
        || part.iFirstTs >= sqlite3StreamNow(p) - 2*cfg.hotRetentionMs) ){
     goto out;
   }
-  rc = sqlite3StreamEnsureSchema(p, 0);
-  if( rc ) goto out;
   memset(&st, 0, sizeof(st));
-  streamTierMoveOne(p, pStore, zTopic, iPart, &cfg, &part,
+  streamTierMoveOne(p, pStore, zTopic, iPart, iInc, &cfg, &part,
                     STREAM_TIER_HOOK_MAX_ROWS, &st, 0);
  out:
   streamTierStoreFree(pStore);
@@ -1036,6 +1233,11 @@ struct StreamWarmCursor {
   StreamStoreHandle h;         /* Open file */
   StreamPqReader *pR;          /* Reader */
   char *zKey;                  /* Object key (messages) */
+  StreamSegment seg;           /* The row the file was checked against
+                               ** (zLocation = zKey, zTopic = zSegTopic) */
+  char *zSegTopic;             /* Topic of seg (owned) */
+  i64 iPrev;                   /* Offset of the row read before, or
+                               ** SMALLEST_INT64 at a group's start */
   StreamStoreId id;            /* Identity of the open file */
   i64 iLo, iHi;                /* Offset bounds, inclusive */
   i64 iTsLo, iTsHi;            /* Timestamp bounds, inclusive */
@@ -1063,6 +1265,8 @@ struct StreamWarmCursor {
 typedef struct StreamWarmEntry StreamWarmEntry;
 struct StreamWarmEntry {
   char *zKey;                  /* Object key, or NULL if the slot is free */
+  StreamSegment seg;           /* Row the file was checked against */
+  char *zSegTopic;             /* Topic of seg (owned) */
   StreamStore *pStore;         /* Store (owned) */
   StreamStoreHandle h;         /* Open file */
   StreamPqReader *pR;          /* Reader */
@@ -1086,7 +1290,16 @@ static void streamWarmEntryClear(StreamWarmEntry *pE){
   if( pE->h.pFile ) pE->pStore->pMethods->xClose(pE->h.pFile);
   if( pE->pStore ) pE->pStore->pMethods->xFree(pE->pStore);
   sqlite3_free(pE->zKey);
+  sqlite3_free(pE->zSegTopic);
   memset(pE, 0, sizeof(*pE));
+}
+
+/* Was the cached file checked against the same row as pSeg? */
+static int streamWarmSameRow(const StreamSegment *pA, const StreamSegment *pB){
+  return strcmp(pA->zTopic, pB->zTopic)==0 && pA->iPartition==pB->iPartition
+      && pA->iFirst==pB->iFirst && pA->iLast==pB->iLast
+      && pA->nMessages==pB->nMessages && pA->nBytes==pB->nBytes
+      && pA->iIncarnation==pB->iIncarnation && pA->nMaxValue==pB->nMaxValue;
 }
 
 int sqlite3StreamWarmCacheNew(StreamWarmCache **pp){
@@ -1118,16 +1331,19 @@ static int streamWarmErr(StreamWarmCursor *pC, int rc, char **pzErr){
                           z ? z : sqlite3_errstr(rc));
 }
 
-/* Take the cached reader of zKey (same store URL, same file identity)
-** into pC.  Returns 1 if it did. */
+/* Take the cached reader of pSeg's file (same store URL, same file
+** identity, checked against the same row) into pC.  Returns 1 if it did. */
 static int streamWarmCacheTake(StreamWarmCache *pCache, StreamStore *pStore,
-                               const char *zKey, StreamWarmCursor *pC){
+                               const StreamSegment *pSeg,
+                               StreamWarmCursor *pC){
+  const char *zKey = pSeg->zLocation;
   int i;
   for(i=0; i<STREAM_WARM_CACHE_SIZE; i++){
     StreamWarmEntry *pE = &pCache->a[i];
     StreamStoreId now;
     if( pE->zKey==0 || strcmp(pE->zKey, zKey)!=0 ) continue;
     if( strcmp(pE->pStore->zUrl, pStore->zUrl)!=0
+     || !streamWarmSameRow(&pE->seg, pSeg)
      || pStore->pMethods->xStat==0
      || pStore->pMethods->xStat(pStore, zKey, &now)!=SQLITE_OK
      || memcmp(&now, &pE->id, sizeof(now))!=0
@@ -1146,6 +1362,7 @@ static int streamWarmCacheTake(StreamWarmCache *pCache, StreamStore *pStore,
     pC->bLast = pE->bLast;
     pC->last = pE->last;
     sqlite3_free(pE->zKey);
+    sqlite3_free(pE->zSegTopic);
     memset(pE, 0, sizeof(*pE));
     pCache->nHit++;
     return 1;
@@ -1171,6 +1388,10 @@ static int streamWarmCachePut(StreamWarmCursor *pC){
   streamWarmEntryClear(pE);
   pE->zKey = pC->zKey;
   pC->zKey = 0;
+  pE->seg = pC->seg;
+  pE->seg.zLocation = pE->zKey;
+  pE->zSegTopic = pC->zSegTopic;
+  pC->zSegTopic = 0;
   pE->pStore = pC->pOwnStore;
   pE->h = pC->h;
   pE->pR = pC->pR;
@@ -1196,11 +1417,10 @@ static int streamWarmCachePut(StreamWarmCursor *pC){
 }
 
 int sqlite3StreamWarmOpen(StreamStore *pStore, StreamWarmCache *pCache,
-                          const char *zKey, i64 iLo,
+                          const StreamSegment *pSeg, i64 iLo,
                           i64 iHi, i64 iTsLo, i64 iTsHi, int bDesc,
                           StreamWarmCursor **pp, char **pzErr){
   StreamWarmCursor *pC;
-  char *zPqErr = 0;
   i64 nFile = 0;
   int rc;
   *pp = 0;
@@ -1211,9 +1431,14 @@ int sqlite3StreamWarmOpen(StreamStore *pStore, StreamWarmCache *pCache,
   pC->pCache = pCache;
   pC->iLo = iLo; pC->iHi = iHi; pC->iTsLo = iTsLo; pC->iTsHi = iTsHi;
   pC->bDesc = bDesc;
-  pC->zKey = sqlite3_mprintf("%s", zKey);
-  if( pC->zKey==0 ){ rc = SQLITE_NOMEM; goto fail; }
-  if( pCache && streamWarmCacheTake(pCache, pStore, zKey, pC) ){
+  pC->iPrev = SMALLEST_INT64;
+  pC->zKey = sqlite3_mprintf("%s", pSeg->zLocation);
+  pC->zSegTopic = sqlite3_mprintf("%s", pSeg->zTopic);
+  if( pC->zKey==0 || pC->zSegTopic==0 ){ rc = SQLITE_NOMEM; goto fail; }
+  pC->seg = *pSeg;
+  pC->seg.zLocation = pC->zKey;
+  pC->seg.zTopic = pC->zSegTopic;
+  if( pCache && streamWarmCacheTake(pCache, pStore, pSeg, pC) ){
     pC->h.pStore = pC->pStore;
     if( bDesc ) pC->bResume = 0;
     goto opened;
@@ -1225,22 +1450,11 @@ int sqlite3StreamWarmOpen(StreamStore *pStore, StreamWarmCache *pCache,
     if( rc ) goto fail;
     pC->pStore = pC->pOwnStore;
   }
-  pC->h.pStore = pC->pStore;
-  rc = pC->pStore->pMethods->xOpen(pC->pStore, zKey, &pC->h.pFile, &nFile,
-                                   pzErr);
+  rc = streamTierOpenSegment(pC->pStore, &pC->seg, &pC->h, &pC->pR, &nFile,
+                             pzErr);
   if( rc ) goto fail;
   if( pC->pStore->pMethods->xFileId ){
     pC->pStore->pMethods->xFileId(pC->h.pFile, &pC->id);
-  }
-  rc = sqlite3StreamPqReaderOpen(&pC->pR, sqlite3StreamStoreReadFn, &pC->h,
-                                 nFile, &zPqErr);
-  if( rc ){
-    sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
-        "warm segment %s is corrupt or truncated: %s", zKey,
-        zPqErr ? zPqErr : sqlite3_errstr(rc));
-    if( rc!=SQLITE_NOMEM ) rc = SQLITE_CORRUPT;
-    sqlite3_free(zPqErr);
-    goto fail;
   }
  opened:
   /* The StreamStoreHandle moved: the reader's callback context too. */
@@ -1320,6 +1534,9 @@ static int streamWarmLoadGroup(StreamWarmCursor *pC, char **pzErr){
       if( rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
       return streamWarmErr(pC, rc, pzErr);
     }
+    if( i==0 ) pC->iPrev = SMALLEST_INT64;
+    rc = streamTierRowCheck(pC->zKey, pI, &pC->iPrev, r.iOffset, pzErr);
+    if( rc ) return rc;
     if( !streamWarmRowOk(pC, &r) ) continue;
     if( pC->nRow==pC->nRowAlloc ){
       int nNew = pC->nRowAlloc ? pC->nRowAlloc*2 : 256;
@@ -1402,6 +1619,7 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
       rc = sqlite3StreamPqReaderSeekGroup(pC->pR, pC->iGroup);
       if( rc ) return streamWarmErr(pC, rc, pzErr);
       pC->bLast = 0;
+      pC->iPrev = SMALLEST_INT64;
       pC->nGroupLeft = sqlite3StreamPqReaderGroup(pC->pR, pC->iGroup)->nRows;
       pC->iPosGroup = pC->iGroup;
       pC->nPosLeft = pC->nGroupLeft;
@@ -1416,6 +1634,10 @@ int sqlite3StreamWarmNext(StreamWarmCursor *pC, const StreamPqRow **ppRow,
     pC->bLast = 1;
     pC->nGroupLeft--;
     pC->nPosLeft--;
+    rc = streamTierRowCheck(pC->zKey,
+        sqlite3StreamPqReaderGroup(pC->pR, pC->iGroup), &pC->iPrev,
+        pC->last.iOffset, pzErr);
+    if( rc ) return rc;
     if( pC->last.iOffset>pC->iHi ){ pC->bDone = 1; return SQLITE_DONE; }
     if( !streamWarmRowOk(pC, &pC->last) ) continue;
     *ppRow = &pC->last;
@@ -1438,6 +1660,7 @@ void sqlite3StreamWarmClose(StreamWarmCursor *pC){
   sqlite3StreamPqBufFree(&pC->buf);
   sqlite3_free(pC->aRow);
   sqlite3_free(pC->zKey);
+  sqlite3_free(pC->zSegTopic);
   sqlite3_free(pC);
 }
 
@@ -1567,32 +1790,6 @@ struct StreamTcRow {
   u8 bKeep;                    /* Decision */
 };
 
-/* Open segment zKey of the store for reading with pR over *pH. */
-static int streamTcOpen(StreamStore *pStore, const char *zKey,
-                        StreamStoreHandle *pH, StreamPqReader **ppR,
-                        char **pzErr){
-  char *zPqErr = 0;
-  i64 nFile = 0;
-  int rc;
-  pH->pStore = pStore;
-  pH->pFile = 0;
-  *ppR = 0;
-  rc = pStore->pMethods->xOpen(pStore, zKey, &pH->pFile, &nFile, pzErr);
-  if( rc ) return rc;
-  rc = sqlite3StreamPqReaderOpen(ppR, sqlite3StreamStoreReadFn, pH, nFile,
-                                 &zPqErr);
-  if( rc ){
-    sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
-        "warm segment %s is corrupt or truncated: %s", zKey,
-        zPqErr ? zPqErr : sqlite3_errstr(rc));
-    if( rc!=SQLITE_NOMEM ) rc = SQLITE_CORRUPT;
-    sqlite3_free(zPqErr);
-    pStore->pMethods->xClose(pH->pFile);
-    pH->pFile = 0;
-  }
-  return rc;
-}
-
 static void streamTcClose(StreamStoreHandle *pH, StreamPqReader *pR){
   sqlite3StreamPqReaderClose(pR);
   if( pH->pFile ) pH->pStore->pMethods->xClose(pH->pFile);
@@ -1602,7 +1799,7 @@ static void streamTcClose(StreamStoreHandle *pH, StreamPqReader *pR){
 /* A segment row. */
 typedef struct StreamTcSeg StreamTcSeg;
 struct StreamTcSeg {
-  i64 iFirst, iLast;           /* Offset range of the row */
+  StreamSegment seg;           /* The row (zLocation owned: zLoc) */
   char *zLoc;                  /* Location */
   int eCodec;                  /* Codec recorded */
 };
@@ -1620,15 +1817,18 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
   StreamPqReader *pR = 0;
   StreamPqWriter *pW = 0;
   StreamTierSink sink;
+  StreamSegment segNew;
   const char *zSlash = strrchr(pSeg->zLoc, '/');
+  const char *zRel = pSeg->zLoc + streamTierNsLen(pSeg->zLoc);
   u8 aRand[8];
-  char zNum[32];
   i64 i, iFirst = -1, iLast = -1, iTsMin = 0, iTsMax = 0, nBytes = 0, nOut = 0;
+  i64 iPrev = SMALLEST_INT64;
   int rc, eCodec = pSeg->eCodec;
 
   memset(&sink, 0, sizeof(sink));
   sink.pStore = pStore;
-  if( zSlash==0 ){
+  if( zRel[0]=='/' ) zRel++;
+  if( zSlash==0 || zSlash<zRel || pStore->zNs==0 ){
     return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
         "invalid warm segment location \"%s\"", pSeg->zLoc);
   }
@@ -1636,14 +1836,16 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
    && eCodec!=STREAM_CODEC_NONE ){
     eCodec = STREAM_CODEC_ZSTD;
   }
+  /* The new file goes to this database's namespace, whichever the old
+  ** one is in. */
   sqlite3_randomness(sizeof(aRand), aRand);
-  *pzNew = sqlite3_mprintf("%.*s/%020lld-%020lld.%02x%02x%02x%02x%02x%02x"
-      "%02x%02x.parquet", (int)(zSlash-pSeg->zLoc), pSeg->zLoc,
-      pSeg->iFirst, pSeg->iLast, aRand[0], aRand[1], aRand[2], aRand[3],
-      aRand[4], aRand[5], aRand[6], aRand[7]);
+  *pzNew = sqlite3_mprintf("%s/%.*s/%020lld-%020lld.%02x%02x%02x%02x%02x%02x"
+      "%02x%02x.parquet", pStore->zNs, (int)(zSlash-zRel), zRel,
+      pSeg->seg.iFirst, pSeg->seg.iLast, aRand[0], aRand[1], aRand[2],
+      aRand[3], aRand[4], aRand[5], aRand[6], aRand[7]);
   if( *pzNew==0 ) return SQLITE_NOMEM;
 
-  rc = streamTcOpen(pStore, pSeg->zLoc, &h, &pR, pzErr);
+  rc = streamTierOpenSegment(pStore, &pSeg->seg, &h, &pR, &nBytes, pzErr);
   if( rc ) return rc;
   rc = pStore->pMethods->xPutBegin(pStore, *pzNew, &sink.pUp, pzErr);
   if( rc==SQLITE_OK ){
@@ -1653,7 +1855,9 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
   for(i=0; rc==SQLITE_OK && i<nRow; i++){
     StreamPqRow r;
     rc = sqlite3StreamPqReaderNext(pR, &r);
-    if( rc!=SQLITE_ROW || r.iOffset!=aRow[i].iOff ){
+    if( rc==SQLITE_ROW && r.iOffset>iPrev && r.iOffset==aRow[i].iOff ){
+      iPrev = r.iOffset;
+    }else{
       if( rc==SQLITE_ROW || rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
       sqlite3StreamErr(pzErr, rc, "warm segment %s changed while it was"
           " compacted (%s)", pSeg->zLoc,
@@ -1674,14 +1878,12 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
     rc = sqlite3StreamPqWriterAdd(pW, &r);
     nOut++;
   }
+  segNew = pSeg->seg;
+  segNew.zLocation = *pzNew;
+  segNew.nMessages = nOut;
+  segNew.nBytes = -1;
   if( rc==SQLITE_OK ){
-    sqlite3StreamPqWriterMeta(pW, "stream.topic", zTopic);
-    sqlite3_snprintf(sizeof(zNum), zNum, "%d", iPart);
-    sqlite3StreamPqWriterMeta(pW, "stream.partition", zNum);
-    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iFirst);
-    sqlite3StreamPqWriterMeta(pW, "stream.first_offset", zNum);
-    sqlite3_snprintf(sizeof(zNum), zNum, "%lld", pSeg->iLast);
-    sqlite3StreamPqWriterMeta(pW, "stream.last_offset", zNum);
+    streamTierWriteMeta(pW, &segNew);
     sqlite3StreamPqWriterMeta(pW, "stream.compacted", "true");
     rc = sqlite3StreamPqWriterFinish(pW);
   }
@@ -1705,8 +1907,7 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
     rc = pStore->pMethods->xPutCommit(pUp, pzErr);   /* tmp, sync, rename */
   }
   if( rc==SQLITE_OK ){
-    rc = streamTierVerify(pStore, *pzNew, nOut, iFirst, iLast, &nBytes,
-                          pzErr);
+    rc = streamTierVerify(pStore, &segNew, iFirst, iLast, &nBytes, pzErr);
   }
   if( rc==SQLITE_OK ){
     char *zSql;
@@ -1715,7 +1916,8 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
         "UPDATE _stream_segments SET location=%Q, messages=%lld, bytes=%lld,"
         " first_timestamp=%lld, last_timestamp=%lld"
         " WHERE topic=%Q AND partition=%d AND first_offset=%lld",
-        *pzNew, nOut, nBytes, iTsMin, iTsMax, zTopic, iPart, pSeg->iFirst);
+        *pzNew, nOut, nBytes, iTsMin, iTsMax, zTopic, iPart,
+        pSeg->seg.iFirst);
     rc = zSql ? streamTierExec(p, zSql, pzErr) : SQLITE_NOMEM;
     sqlite3_free(zSql);
   }
@@ -1753,18 +1955,22 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
   if( rc || pStore==0 ) return rc;
   rc = streamTierBegin(p, &bSp, pzErr);         /* the write lock */
   if( rc ){ streamTierStoreFree(pStore); return rc; }
+  rc = streamTierNamespace(p, pStore, 1, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &cl,
                                                    pzErr);
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
   }
 
-  /* The segments, newest first. */
+  /* The segments of the topic (its incarnation), newest first. */
   if( rc==SQLITE_OK ){
     rc = streamTierPrepare(p, &pStmt, pzErr,
-        "SELECT first_offset, last_offset, location, codec"
-        " FROM _stream_segments WHERE topic=?1 AND partition=?2"
-        " ORDER BY first_offset DESC");
+        "SELECT s.first_offset, s.last_offset, s.location, s.codec,"
+        " s.messages, s.bytes, s.incarnation, t.max_message_bytes"
+        " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic"
+        " AND t.incarnation=s.incarnation"
+        " WHERE s.topic=?1 AND s.partition=?2"
+        " ORDER BY s.first_offset DESC");
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
@@ -1773,11 +1979,22 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
       StreamTcSeg *aNew = sqlite3_realloc64(aSeg, sizeof(*aSeg)*(nSeg+1));
       if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
       aSeg = aNew;
-      aSeg[nSeg].iFirst = sqlite3_column_int64(pStmt, 0);
-      aSeg[nSeg].iLast = sqlite3_column_int64(pStmt, 1);
-      aSeg[nSeg].eCodec = sqlite3_column_int(pStmt, 3);
+      memset(&aSeg[nSeg], 0, sizeof(aSeg[nSeg]));
       aSeg[nSeg].zLoc = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 2));
       if( aSeg[nSeg].zLoc==0 ){ rc = SQLITE_NOMEM; break; }
+      aSeg[nSeg].seg.zLocation = aSeg[nSeg].zLoc;
+      aSeg[nSeg].seg.zTopic = zTopic;
+      aSeg[nSeg].seg.iPartition = iPart;
+      aSeg[nSeg].seg.iFirst = sqlite3_column_int64(pStmt, 0);
+      aSeg[nSeg].seg.iLast = sqlite3_column_int64(pStmt, 1);
+      aSeg[nSeg].eCodec = sqlite3_column_int(pStmt, 3);
+      aSeg[nSeg].seg.nMessages = sqlite3_column_int64(pStmt, 4);
+      aSeg[nSeg].seg.nBytes = sqlite3_column_int64(pStmt, 5);
+      aSeg[nSeg].seg.iIncarnation = sqlite3_column_int64(pStmt, 6);
+      aSeg[nSeg].seg.nMaxValue = sqlite3_column_int64(pStmt, 7);
+      if( nSeg>0 && aSeg[nSeg].seg.iLast>=aSeg[nSeg-1].seg.iFirst ){
+        rc = streamTierOverlapErr(&aSeg[nSeg].seg, &aSeg[nSeg-1].seg, pzErr);
+      }
       nSeg++;
     }
     if( rc==SQLITE_OK ){
@@ -1817,11 +2034,11 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
     StreamTcSeg *pSeg = &aSeg[iSeg];
     StreamStoreHandle h;
     StreamPqReader *pR = 0;
-    i64 nRow = 0, nKey = 0, nKeep = 0, j;
+    i64 nRow = 0, nKey = 0, nKeep = 0, j, nFile, iPrev = SMALLEST_INT64;
     if( nMaxRewrite>=0 && nRewrite>=nMaxRewrite ) break;
 
     /* Pass 1: offsets, keys and tombstones of the file. */
-    rc = streamTcOpen(pStore, pSeg->zLoc, &h, &pR, pzErr);
+    rc = streamTierOpenSegment(pStore, &pSeg->seg, &h, &pR, &nFile, pzErr);
     if( rc ) break;
     sqlite3StreamPqReaderSetColumns(pR, (1u<<3)|(1u<<4));
     while( 1 ){
@@ -1834,6 +2051,16 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
                               z ? z : sqlite3_errstr(rc2));
         break;
       }
+      if( r.iOffset<=iPrev || r.iOffset<pSeg->seg.iFirst
+       || r.iOffset>pSeg->seg.iLast ){
+        StreamPqGroupInfo range;
+        memset(&range, 0, sizeof(range));
+        range.iOffsetMin = pSeg->seg.iFirst;
+        range.iOffsetMax = pSeg->seg.iLast;
+        rc = streamTierRowCheck(pSeg->zLoc, &range, &iPrev, r.iOffset, pzErr);
+        break;
+      }
+      iPrev = r.iOffset;
       if( nRow==nRowAlloc ){
         i64 nNew = nRowAlloc ? nRowAlloc*2 : 4096;
         StreamTcRow *aNew = sqlite3_realloc64(aRow, sizeof(*aNew)*nNew);
@@ -1897,7 +2124,7 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
     if( nKeep==0 ){
       char *zSql = sqlite3_mprintf("DELETE FROM _stream_segments"
           " WHERE topic=%Q AND partition=%d AND first_offset=%lld",
-          zTopic, iPart, pSeg->iFirst);
+          zTopic, iPart, pSeg->seg.iFirst);
       rc = zSql ? streamTierExec(p, zSql, pzErr) : SQLITE_NOMEM;
       sqlite3_free(zSql);
     }else{

@@ -174,8 +174,9 @@ int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
   rc = streamExec(p, pzErr,
       "INSERT INTO _stream_topics(name, partitions, config, max_message_bytes,"
       " timestamp_type, compression, cleanup, created_at,"
-      " backpressure_max_lag, backpressure_block_ms)"
-      " VALUES(%Q, %lld, %Q, %lld, %d, %d, %d, %lld, %lld, %lld)",
+      " backpressure_max_lag, backpressure_block_ms, incarnation)"
+      " VALUES(%Q, %lld, %Q, %lld, %d, %d, %d, %lld, %lld, %lld,"
+      " (random()&0x7fffffffffffffff)|1)",
       zName, nPartition, zNorm, cfg.maxMessageBytes, cfg.eTimestampType,
       cfg.eCompression, cfg.eCleanup, sqlite3StreamNow(p),
       cfg.backpressureMaxLag,

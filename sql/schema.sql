@@ -1,4 +1,4 @@
--- sqlite-stream storage (hot tier), format version 1.
+-- sqlite-stream storage (hot tier), format version 2.
 --
 -- Compiled into the extension at build time (tool/sql2c.tcl) and run with
 -- CREATE ... IF NOT EXISTS on first use, inside the caller's transaction.
@@ -14,7 +14,10 @@ CREATE TABLE IF NOT EXISTS _stream_meta(
 ) WITHOUT ROWID;
 
 -- Topic catalog.  config holds the user's overrides as a JSON object; the
--- integer columns are the hot-path settings derived from it.
+-- integer columns are the hot-path settings derived from it.  incarnation
+-- is a random non-zero id given when the topic is created: warm segments
+-- carry it, so a segment of an earlier topic of the same name is known by
+-- identity, never by comparing clocks.
 CREATE TABLE IF NOT EXISTS _stream_topics(
   name               TEXT PRIMARY KEY,
   partitions         INTEGER NOT NULL,
@@ -25,7 +28,8 @@ CREATE TABLE IF NOT EXISTS _stream_topics(
   cleanup            INTEGER NOT NULL,   -- bit 0 delete, bit 1 compact
   created_at         INTEGER NOT NULL,
   backpressure_max_lag INTEGER NOT NULL DEFAULT -1,
-  backpressure_block_ms INTEGER NOT NULL DEFAULT -1  -- -1: reject
+  backpressure_block_ms INTEGER NOT NULL DEFAULT -1, -- -1: reject
+  incarnation        INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 -- One row per partition.  next_offset is a floor for the high watermark:
@@ -138,14 +142,21 @@ CREATE TABLE IF NOT EXISTS _stream_producers(
   PRIMARY KEY(producer_id, topic, seq)
 ) WITHOUT ROWID;
 
-INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 1);
+INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 2);
+-- The database's id: its namespace "db=<id>/" in a warm store shared with
+-- other databases (ext/tier.c, docs/tiering.md).
+INSERT OR IGNORE INTO _stream_meta(key, value)
+  VALUES('database.id', lower(hex(randomblob(16))));
 
 -- Warm tier segment index (ext/tier.c, docs/tiering.md): one row per
 -- Parquet file holding one partition's offsets first_offset..last_offset.
 -- location is the file's key inside the warm store (relative, checked
 -- before use); timestamps are the min and max of the file's messages (ms);
--- bytes is the file size.  A file no row names is an orphan (a crash or a
--- rolled-back move) and is removed by maintenance.
+-- bytes is the file size; incarnation that of the topic the segment was
+-- written for (a row of another incarnation is dead: never read, removed by
+-- the sweep).  A file of this database's store namespace that no row names
+-- is an orphan (a crash or a rolled-back move) and is removed by
+-- maintenance.
 CREATE TABLE IF NOT EXISTS _stream_segments(
   topic              TEXT NOT NULL,
   partition          INTEGER NOT NULL,
@@ -158,8 +169,21 @@ CREATE TABLE IF NOT EXISTS _stream_segments(
   location           TEXT NOT NULL,
   codec              INTEGER NOT NULL,   -- 0 none, 1 gzip, 2 zstd
   created_at         INTEGER NOT NULL,
+  incarnation        INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY(topic, partition, first_offset)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _stream_segments_location
+  ON _stream_segments(location);
+-- Two rows of one partition (and topic incarnation) never overlap: each
+-- offset is in at most one segment (a reader refuses overlapping rows too).
+CREATE TRIGGER IF NOT EXISTS _stream_segments_overlap
+  BEFORE INSERT ON _stream_segments
+  WHEN EXISTS(SELECT 1 FROM _stream_segments s WHERE s.topic=new.topic
+    AND s.partition=new.partition AND s.incarnation=new.incarnation
+    AND s.last_offset>=new.first_offset AND s.first_offset<=new.last_offset)
+BEGIN
+  SELECT RAISE(ABORT, 'stream: warm segment rows may not overlap');
+END;
 
 -- Retention and compaction state (ext/retention.c, ext/compact.c,
 -- docs/retention.md): one row per partition, created on first use.

@@ -143,6 +143,8 @@ struct StreamMsgCursor {
   char *zSegTopic;             /* Topic of the segment being read */
   int nSegTopic;               /* Bytes in zSegTopic */
   i64 iSegPart;                /* Its partition */
+  char *zSegLoc;               /* Its location */
+  i64 iSegFirst, iSegLast;     /* Its offset range */
   i64 iLo, iHi;                /* Offset bounds (inclusive) */
   i64 iTsLo, iTsHi;            /* Timestamp bounds (inclusive) */
   int bDesc;                   /* Descending order */
@@ -360,18 +362,24 @@ static char *streamMsgSql(int idxNum){
 /*
 ** The segment-index query for a plan: ?1 topic (if bit 1 of iVar), ?2
 ** partition (if bit 2), ?3..?6 the offset and timestamp bounds; rows in
-** (topic, partition, first_offset) order, reversed if bit 4.  Segments
-** older than their topic (a topic deleted and created again) are skipped.
+** (topic, partition, first_offset) order, reversed if bit 4.  Only
+** segments of the topic's incarnation are read (not those of an earlier
+** topic of the same name).  bLegacy: a database of storage format 1, not
+** yet upgraded (no incarnations): its segments written after the topic
+** was created, as format 1 read them.
 */
-static char *streamMsgSegSql(int iVar){
+static char *streamMsgSegSql(int iVar, int bLegacy){
   const char *zDir = (iVar & 4) ? " DESC" : "";
   return sqlite3_mprintf(
-      "SELECT s.topic, s.partition, s.location FROM _stream_segments s"
+      "SELECT s.topic, s.partition, s.location, s.first_offset,"
+      " s.last_offset, s.messages, s.bytes, %s, t.max_message_bytes"
+      " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic"
+      " AND %s"
       " WHERE %s%s s.last_offset>=?3 AND s.first_offset<=?4"
       " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6"
-      " AND EXISTS(SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
-      " AND t.created_at<=s.created_at)"
       " ORDER BY s.topic%s, s.partition%s, s.first_offset%s",
+      bLegacy ? "0" : "s.incarnation",
+      bLegacy ? "t.created_at<=s.created_at" : "t.incarnation=s.incarnation",
       (iVar & 1) ? "s.topic=?1 AND " : "",
       (iVar & 2) ? "s.partition=?2 AND " : "",
       zDir, zDir, zDir);
@@ -423,6 +431,8 @@ static void streamMsgWarmRelease(StreamMsgCursor *pCur){
   pCur->pStore = 0;
   sqlite3_free(pCur->zSegTopic);
   pCur->zSegTopic = 0;
+  sqlite3_free(pCur->zSegLoc);
+  pCur->zSegLoc = 0;
 }
 
 static int streamMsgClose(sqlite3_vtab_cursor *cur){
@@ -474,11 +484,41 @@ static int streamMsgWarmStep(StreamMsgCursor *pCur){
     }else{
       const char *zT = (const char*)sqlite3_column_text(pCur->pSeg, 0);
       const char *zLoc = (const char*)sqlite3_column_text(pCur->pSeg, 2);
+      StreamSegment seg;
+      memset(&seg, 0, sizeof(seg));
+      seg.zLocation = zLoc ? zLoc : "";
+      seg.zTopic = zT ? zT : "";
+      seg.iPartition = sqlite3_column_int(pCur->pSeg, 1);
+      seg.iFirst = sqlite3_column_int64(pCur->pSeg, 3);
+      seg.iLast = sqlite3_column_int64(pCur->pSeg, 4);
+      seg.nMessages = sqlite3_column_int64(pCur->pSeg, 5);
+      seg.nBytes = sqlite3_column_int64(pCur->pSeg, 6);
+      seg.iIncarnation = sqlite3_column_int64(pCur->pSeg, 7);
+      seg.nMaxValue = sqlite3_column_int64(pCur->pSeg, 8);
+      /* Rows come ordered by first_offset: two of one partition overlap
+      ** if and only if two consecutive ones do.  Refused: the file would
+      ** return its messages twice. */
+      if( pCur->zSegLoc && pCur->zSegTopic
+       && strcmp(pCur->zSegTopic, seg.zTopic)==0
+       && pCur->iSegPart==seg.iPartition
+       && (pCur->bDesc ? seg.iLast>=pCur->iSegFirst
+                       : seg.iFirst<=pCur->iSegLast) ){
+        rc = sqlite3StreamErr(&zErr, SQLITE_CORRUPT, "warm segments %s"
+            " (offsets %lld..%lld) and %s (offsets %lld..%lld) of %s/%d"
+            " overlap", pCur->zSegLoc, pCur->iSegFirst, pCur->iSegLast,
+            seg.zLocation, seg.iFirst, seg.iLast, seg.zTopic,
+            seg.iPartition);
+        break;
+      }
       sqlite3_free(pCur->zSegTopic);
-      pCur->zSegTopic = sqlite3_mprintf("%s", zT ? zT : "");
-      if( pCur->zSegTopic==0 ) return SQLITE_NOMEM;
+      sqlite3_free(pCur->zSegLoc);
+      pCur->zSegTopic = sqlite3_mprintf("%s", seg.zTopic);
+      pCur->zSegLoc = sqlite3_mprintf("%s", seg.zLocation);
+      if( pCur->zSegTopic==0 || pCur->zSegLoc==0 ) return SQLITE_NOMEM;
       pCur->nSegTopic = (int)strlen(pCur->zSegTopic);
-      pCur->iSegPart = sqlite3_column_int64(pCur->pSeg, 1);
+      pCur->iSegPart = seg.iPartition;
+      pCur->iSegFirst = seg.iFirst;
+      pCur->iSegLast = seg.iLast;
       if( pCur->pStore==0 ){
         rc = sqlite3StreamTierStore(pTab->pCtx, &pCur->pStore, &zErr);
         if( rc==SQLITE_OK && pCur->pStore==0 ){
@@ -489,8 +529,7 @@ static int streamMsgWarmStep(StreamMsgCursor *pCur){
         }
         if( rc ) break;
       }
-      rc = sqlite3StreamWarmOpen(pCur->pStore, pTab->pWarmCache,
-          zLoc ? zLoc : "",
+      rc = sqlite3StreamWarmOpen(pCur->pStore, pTab->pWarmCache, &seg,
           pCur->iLo, pCur->iHi, pCur->iTsLo, pCur->iTsHi, pCur->bDesc,
           &pCur->pWarm, &zErr);
       if( rc ) break;
@@ -639,12 +678,21 @@ static int streamMsgWarmStart(StreamMsgCursor *pCur, int idxNum,
     pCur->pSeg = pTab->aSeg[iVar];
     pCur->iSegSlot = iVar;
   }else{
-    char *zSql = streamMsgSegSql(iVar);
+    char *zSql = streamMsgSegSql(iVar, 0);
     int bCache = pTab->aSeg[iVar]==0;
     if( zSql==0 ) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v3(db, zSql, -1,
              bCache ? SQLITE_PREPARE_PERSISTENT : 0, &pCur->pSeg, 0);
     sqlite3_free(zSql);
+    if( rc && strstr(sqlite3_errmsg(db), "incarnation") ){
+      /* Storage format 1, not yet upgraded: read as it did (not cached,
+      ** so that the upgrade is seen by the next statement). */
+      bCache = 0;
+      zSql = streamMsgSegSql(iVar, 1);
+      if( zSql==0 ) return SQLITE_NOMEM;
+      rc = sqlite3_prepare_v3(db, zSql, -1, 0, &pCur->pSeg, 0);
+      sqlite3_free(zSql);
+    }
     if( rc ){
       pCur->pSeg = 0;
       if( sqlite3StreamNoStorage(db) ) return SQLITE_OK;  /* no warm tier */

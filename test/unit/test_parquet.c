@@ -165,6 +165,25 @@ static int testReadAll(StreamPqBuf *pBuf, char **pzErr){
   return n;
 }
 
+/* Read every row and compare it with aExpect[0..nExpect).  Returns 1 if
+** the read succeeded with rows other than those (wrong rows, no error). */
+static int testReadWrong(StreamPqBuf *pBuf, const TestRow *aExpect,
+                         int nExpect){
+  StreamPqReader *r = 0;
+  StreamPqRow row;
+  char *zErr = 0;
+  int rc, n = 0, bDiff = 0;
+  rc = testOpen(pBuf, &r, &zErr);
+  sqlite3_free(zErr);
+  if( rc ) return 0;
+  while( (rc = sqlite3StreamPqReaderNext(r, &row))==SQLITE_ROW ){
+    if( n>=nExpect || testRowDiff(&row, &aExpect[n].r) ) bDiff = 1;
+    n++;
+  }
+  sqlite3StreamPqReaderClose(r);
+  return rc==SQLITE_DONE && (bDiff || n!=nExpect);
+}
+
 static void testFreeRows(TestRow *a, int n){
   int i;
   for(i=0; i<n; i++) free(a[i].aBuf);
@@ -412,7 +431,7 @@ static void test_corrupt(void){
   TestRow *aRow = (TestRow*)calloc(8, sizeof(TestRow));
   char *zErr = 0;
   int i, n, eCodec;
-  int nClean = 0, nTotal = 0, nOk = 0;
+  int nClean = 0, nTotal = 0, nOk = 0, nWrong = 0;
   for(i=0; i<8; i++) testMakeRow(&aRow[i], i, "tp");
 
   for(eCodec=0; eCodec<=2; eCodec++){
@@ -444,10 +463,19 @@ static void test_corrupt(void){
         else if( zErr && strncmp(zErr, "parquet: ", 9)==0 ) nClean++;
         else printf("  flip %d/%d: no message\n", i, k);
         sqlite3_free(zErr);
+        if( n>=0 && testReadWrong(&bad, aRow, 8) ){
+          nWrong++;
+          if( nWrong<=3 ) printf("  flip %d/%d: wrong rows\n", i, k);
+        }
       }
     }
     CHECK(nClean+nOk==nTotal, "4.2 %s flips: %d clean errors + %d reads of %d",
           azCodec[eCodec], nClean, nOk, nTotal);
+    /* A read that succeeds returns the rows written: page data carries a
+    ** CRC-32, and every other byte is checked or harmless. */
+    CHECK(nWrong==0, "4.2.1 %s flips: %d reads returned other rows",
+          azCodec[eCodec], nWrong);
+    nWrong = 0;
     free(bad.a);
     sqlite3StreamPqBufFree(&buf);
   }
