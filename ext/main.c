@@ -112,7 +112,9 @@ static void streamCtxPtrFunc(sqlite3_context *ctx, int argc,
 ** json_valid() is looked up by a statement that reads no table, and
 ** json_each in PRAGMA module_list (compiled out, with
 ** SQLITE_OMIT_INTROSPECTION_PRAGMAS, it is a no-op of no columns, and only
-** the function is checked).
+** the function is checked).  SQLite 3.40 lists json_each there; later
+** versions that register it at first use (better-sqlite3 12 bundles one)
+** do not, and only for them is json_each named in a statement.
 */
 static int streamCheckJson(sqlite3 *db, char **pzErrMsg){
   sqlite3_stmt *pStmt = 0;
@@ -129,9 +131,16 @@ static int streamCheckJson(sqlite3 *db, char **pzErrMsg){
       const char *zName = (const char*)sqlite3_column_text(pStmt, 0);
       bFound = zName && strcmp(zName, "json_each")==0;
     }
-    /* An unknown PRAGMA is a statement of no columns. */
+    /* An unknown PRAGMA is a statement of no columns.  Newer SQLite
+    ** registers json_each at its first use, so module_list does not list
+    ** it yet: only there is a statement that names it prepared. */
     if( !bFound && sqlite3_column_count(pStmt)==1 ){
-      zMissing = "no such table: json_each";
+      sqlite3_stmt *pEach = 0;
+      if( sqlite3_prepare_v2(db, "SELECT 1 FROM json_each('[]')", -1,
+                             &pEach, 0)!=SQLITE_OK ){
+        zMissing = "no such table: json_each";
+      }
+      sqlite3_finalize(pEach);
     }
   }
   sqlite3_finalize(pStmt);
