@@ -170,7 +170,7 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
   int n = 0, nAlloc = 0, rc = SQLITE_OK;
   *paPart = 0;
   *pnPart = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -213,7 +213,7 @@ static int streamGetInt(StreamCtx *p, int iStmt, const char *zA,
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
   int rc;
   *pbFound = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   if( iStmt==STREAM_STMT_COMMITTED_GET ){
     sqlite3_bind_text(pStmt, 1, zA, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, zB, -1, SQLITE_STATIC);
@@ -281,7 +281,7 @@ static int streamPositionSet(StreamCtx *p, const char *zGroup,
                              char **pzErr){
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_POSITION_SET, pzErr);
   int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, iPartition);
@@ -304,7 +304,7 @@ static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
   int nTopic = (int)strlen(pPart->zTopic);
   i64 iTopicOff = -1;
   *pbMiss = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, pPart->zTopic, nTopic, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, pPart->iPartition);
   sqlite3_bind_int64(pStmt, 3, pPart->iPos);
@@ -683,7 +683,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   if( rc==SQLITE_OK ){
     sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_BEAT, pzErr);
     if( pStmt==0 ){
-      rc = SQLITE_ERROR;
+      rc = sqlite3StreamStmtErr(p);
     }else{
       sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
       sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);

@@ -45,7 +45,7 @@
 int sqlite3StreamMntStmt(StreamCtx *p, const char *zSql,
                          sqlite3_stmt **ppStmt, char **pzErr){
   *ppStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
-  return *ppStmt ? SQLITE_OK : SQLITE_ERROR;
+  return *ppStmt ? SQLITE_OK : sqlite3StreamStmtErr(p);
 }
 
 int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
@@ -99,7 +99,7 @@ int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
     if( rc ) return rc;
   }
   if( pStmt==0 && (pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr))==0 ){
-    return SQLITE_ERROR;
+    return sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
@@ -166,13 +166,14 @@ int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
 int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
                            char **pzErr){
   char *zSql = sqlite3_mprintf("SAVEPOINT %s", zName);
+  int bAuto = sqlite3_get_autocommit(p->db);
   int rc;
   *pbOpen = 0;
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
   sqlite3_free(zSql);
   if( rc==SQLITE_OK ){
-    *pbOpen = 1;
+    *pbOpen = bAuto ? 2 : 1;
   }else if( rc==SQLITE_BUSY
          && strstr(sqlite3_errmsg(p->db), "statements in progress") ){
     rc = SQLITE_OK;            /* inside a writing statement: no savepoint */
@@ -182,18 +183,28 @@ int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
   return rc;
 }
 
-int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
-                              int rc){
-  if( bOpen ){
-    char *zSql = rc==SQLITE_OK
-        ? sqlite3_mprintf("RELEASE %s", zName)
-        : sqlite3_mprintf("ROLLBACK TO %s; RELEASE %s", zName, zName);
-    int rc2 = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    /* The topic cache may describe rolled back state: drop it. */
-    if( rc!=SQLITE_OK ) sqlite3StreamCacheClear(p);
-    if( rc==SQLITE_OK ) rc = rc2;
+void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
+  char *zSql = sqlite3_mprintf("ROLLBACK TO %s; RELEASE %s", zName, zName);
+  if( zSql ) sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
   }
+  /* The topic cache may describe rolled back state: drop it. */
+  sqlite3StreamCacheClear(p);
+}
+
+int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
+                              int rc, char **pzErr){
+  if( bOpen && rc==SQLITE_OK ){
+    char *zSql = sqlite3_mprintf("RELEASE %s", zName);
+    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc && rc!=SQLITE_NOMEM ){        /* e.g. SQLITE_BUSY at the COMMIT */
+      rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_extended_errcode(p->db));
+    }
+  }
+  if( bOpen && rc!=SQLITE_OK ) sqlite3StreamSavepointAbort(p, zName, bOpen);
   return rc;
 }
 
@@ -303,7 +314,7 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
   if( rc==SQLITE_OK && memcmp(&s, &s0, sizeof(s))!=0 ){
     rc = sqlite3StreamCleanerPut(p, zTopic, iPart, &s, pzErr);
   }
-  rc = sqlite3StreamSavepointEnd(p, STREAM_MNT_SAVEPOINT, bOpen, rc);
+  rc = sqlite3StreamSavepointEnd(p, STREAM_MNT_SAVEPOINT, bOpen, rc, pzErr);
   if( rc==SQLITE_OK ){
     if( pR ){
       pR->nDeleted += nDel;

@@ -167,7 +167,7 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
                                   &iOffset, pzErr);
   if( rc ) return rc;
   pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
-  if( pIns==0 ) return SQLITE_ERROR;
+  if( pIns==0 ) return sqlite3StreamStmtErr(p);
 
   iTs = pMsg->iTimestamp;
   if( iTs==STREAM_UNSET || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
@@ -247,7 +247,7 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
         "producer_seq must be >= 0, got %lld", pMsg->iSeq);
   }
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_LAST, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW
@@ -259,7 +259,7 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
   if( pMsg->iSeq==iLast+1 ) return SQLITE_OK;
   if( pMsg->iSeq<=iLast && pMsg->iSeq>iLast-STREAM_PRODUCER_WINDOW ){
     pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_GET, pzErr);
-    if( pStmt==0 ) return SQLITE_ERROR;
+    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
     sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
     sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
@@ -283,7 +283,7 @@ static int streamProducerRecord(StreamCtx *p, const char *zTopic,
                                 char **pzErr){
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_PUT, pzErr);
   int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
@@ -293,7 +293,7 @@ static int streamProducerRecord(StreamCtx *p, const char *zTopic,
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_TRIM, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, pMsg->iSeq - STREAM_PRODUCER_WINDOW);
@@ -321,7 +321,7 @@ static int streamBackpressure(StreamCtx *p, const char *zTopic,
     i64 iCommitted = 0, iHwm, iLag;
     int rc;
     pStmt = sqlite3StreamStmt(p, STREAM_STMT_SLOWEST_GROUP, pzErr);
-    if( pStmt==0 ) return SQLITE_ERROR;
+    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
     sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
     sqlite3_bind_int(pStmt, 2, iPart);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){

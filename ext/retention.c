@@ -82,7 +82,7 @@ int sqlite3StreamHasWarm(StreamCtx *p, const char *zTopic, int iPart,
       if( pzErr ){ sqlite3_free(*pzErr); *pzErr = 0; }
       return SQLITE_OK;
     }
-    return SQLITE_ERROR;
+    return sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);

@@ -128,10 +128,19 @@ int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
 
 int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc){
   if( pzErr ){
+    const char *zMsg = sqlite3_errmsg(db);
     sqlite3_free(*pzErr);
-    *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
+    /* A message of our own, from a nested statement, keeps its prefix. */
+    *pzErr = sqlite3_mprintf("%s%s", STREAM_HAS_PREFIX(zMsg) ? ""
+                             : STREAM_ERR, zMsg);
   }
   return rc==SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+int sqlite3StreamStmtErr(StreamCtx *p){
+  int rc = p->rcStmt;
+  p->rcStmt = 0;
+  return rc ? rc : SQLITE_ERROR;
 }
 
 int sqlite3StreamNoStorage(sqlite3 *db){
@@ -153,8 +162,12 @@ static int streamAnchor(StreamCtx *p, char **pzErr){
     int rc = sqlite3_prepare_v2(p->db, "SELECT 0 FROM stream_topics WHERE 0",
                                 -1, &pStmt, 0);
     sqlite3_finalize(pStmt);
-    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    if( rc ){
+      p->rcStmt = sqlite3_extended_errcode(p->db);
+      return sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
     if( p->nAnchor==0 ){
+      p->rcStmt = SQLITE_ERROR;
       return sqlite3StreamErr(pzErr, SQLITE_INTERNAL,
                               "cannot connect stream_topics");
     }
@@ -170,6 +183,7 @@ sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
                                 SQLITE_PREPARE_PERSISTENT,
                                 &p->aStmt[iStmt], 0);
     if( rc!=SQLITE_OK ){
+      p->rcStmt = sqlite3_extended_errcode(p->db);
       sqlite3StreamDbErr(p->db, pzErr, rc);
       p->aStmt[iStmt] = 0;
     }
@@ -195,6 +209,7 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
   if( rc ) return 0;
   aNew = sqlite3_realloc64(p->aStatic, sizeof(*aNew)*(p->nStatic+1));
   if( aNew==0 ){
+    p->rcStmt = SQLITE_NOMEM;
     sqlite3StreamErr(pzErr, SQLITE_NOMEM, "out of memory");
     return 0;
   }
@@ -202,6 +217,7 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
                           &aNew[p->nStatic].pStmt, 0);
   if( rc!=SQLITE_OK ){
+    p->rcStmt = sqlite3_extended_errcode(p->db);
     sqlite3StreamDbErr(p->db, pzErr, rc);
     return 0;
   }
@@ -245,7 +261,7 @@ char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc){
   *pRc = SQLITE_OK;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_META_GET, 0);
   if( pStmt==0 ){
-    if( !sqlite3StreamNoStorage(p->db) ) *pRc = SQLITE_ERROR;
+    if( !sqlite3StreamNoStorage(p->db) ) *pRc = sqlite3StreamStmtErr(p);
     return 0;
   }
   sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);

@@ -31,6 +31,9 @@ typedef unsigned int u32;
 
 /* Fixed prefix of every error message the extension produces. */
 #define STREAM_ERR "stream: "
+/* Does message z already start with STREAM_ERR (a nested statement's
+** error passed on)?  Then it is not prefixed again. */
+#define STREAM_HAS_PREFIX(z) ((z)!=0 && strncmp((z), STREAM_ERR, 8)==0)
 
 /**************************************************************************
 ** Per-connection state, shared by every function and virtual table that
@@ -104,6 +107,7 @@ struct StreamCtx {
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
+  int rcStmt;                           /* Code of the last failed prepare */
 };
 
 /**************************************************************************
@@ -121,6 +125,11 @@ int sqlite3StreamNoStorage(sqlite3 *db);
 /* The cached statement iStmt, prepared on first use, or NULL with an error
 ** left in *pzErr (which may be NULL).  Reset it after use. */
 sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr);
+
+/* The code to return when sqlite3StreamStmt() or sqlite3StreamStmtStatic()
+** returned NULL: the prepare's own (extended) code - SQLITE_BUSY when the
+** schema could not be read for a lock, say - or SQLITE_ERROR. */
+int sqlite3StreamStmtErr(StreamCtx *p);
 
 /* Finalize every cached statement.  Called when the anchor (the eponymous
 ** stream_topics table, which sqlite3_close() disconnects before it checks
@@ -563,6 +572,17 @@ int sqlite3StreamRegisterLag(sqlite3 *db, StreamCtx *p);
 
 /* Set the error message of a virtual table (frees the old one). */
 void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...);
+
+/* The code an SQL function or a virtual table method reports for engine
+** code rc: SQLITE_NOMEM, the busy and lock codes, SQLITE_INTERRUPT, I/O
+** errors, SQLITE_FULL and SQLITE_TOOBIG pass unchanged (extended codes
+** such as SQLITE_BUSY_SNAPSHOT included), so that callers can retry;
+** anything else becomes SQLITE_ERROR.  Never SQLITE_CORRUPT: SQLite takes
+** a CORRUPT from any statement inside a transaction for damage of the
+** database file itself and refuses every later write of the transaction
+** ("database disk image is malformed"), so a damaged warm segment or a
+** damaged storage row would poison the connection until ROLLBACK. */
+int sqlite3StreamErrCode(int rc);
 
 /**************************************************************************
 ** Interface to code in ext/murmur2.c
@@ -1216,12 +1236,18 @@ int sqlite3StreamRaiseNext(StreamCtx*, const char *zTopic, int iPart,
 
 /* Open SAVEPOINT zName.  *pbOpen is 0 if it could not be opened because a
 ** statement that writes is running (then the caller's writes belong to
-** that statement). */
+** that statement), 2 if the savepoint began the transaction (autocommit
+** mode), 1 if it nests in the caller's transaction. */
 int sqlite3StreamSavepoint(StreamCtx*, const char *zName, int *pbOpen,
                            char **pzErr);
-/* Release the savepoint (rc==SQLITE_OK) or roll it back and release it. */
+/* Release the savepoint (rc==SQLITE_OK) or roll it back and release it.
+** A failed release (SQLITE_BUSY at the commit) rolls back too, with its
+** message in *pzErr.  A savepoint that began the transaction (bOpen 2)
+** always leaves the connection in autocommit mode: whatever cannot be
+** released is rolled back (sqlite3StreamSavepointAbort). */
 int sqlite3StreamSavepointEnd(StreamCtx*, const char *zName, int bOpen,
-                              int rc);
+                              int rc, char **pzErr);
+void sqlite3StreamSavepointAbort(StreamCtx*, const char *zName, int bOpen);
 
 /* PRAGMA stream_compact[(topic)] and PRAGMA stream_compaction[(topic)]
 ** for the shim VFS: the result text in *pzOut (sqlite3_malloc'd). */

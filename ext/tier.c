@@ -103,7 +103,7 @@ static int streamTierInt(StreamCtx *p, const char *zSql, const char *zTopic,
   ** (these run per partition in stream_tier() and stream_maintain()). */
   sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
   int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
   if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, a3);
@@ -142,13 +142,14 @@ static int streamTierBegin(StreamCtx *p, int *pbSp, char **pzErr){
     if( sqlite3_stmt_busy(pS) && !sqlite3_stmt_readonly(pS) ) break;
   }
   if( pS==0 ){
+    int bAuto = sqlite3_get_autocommit(p->db);
     rc = streamTierExec(p, "SAVEPOINT stream_tier", pzErr);
     if( rc ) return rc;
-    *pbSp = 1;
+    *pbSp = bAuto ? 2 : 1;     /* 2: it began the transaction */
   }
   rc = streamTierExec(p, "DELETE FROM _stream_meta WHERE key IS NULL", pzErr);
   if( rc && *pbSp ){
-    sqlite3_exec(p->db, "ROLLBACK TO stream_tier; RELEASE stream_tier",0,0,0);
+    sqlite3StreamSavepointAbort(p, "stream_tier", *pbSp);
     *pbSp = 0;
   }
   return rc;
@@ -160,7 +161,7 @@ static int streamTierEnd(StreamCtx *p, int bSp, int rc, char **pzErr){
     rc = streamTierExec(p, "RELEASE stream_tier", pzErr);
     if( rc==SQLITE_OK ) return rc;
   }
-  sqlite3_exec(p->db, "ROLLBACK TO stream_tier; RELEASE stream_tier", 0,0,0);
+  sqlite3StreamSavepointAbort(p, "stream_tier", bSp);
   return rc;
 }
 

@@ -49,7 +49,7 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_TOPIC_GET, pzErr);
   if( pStmt==0 ){
     if( sqlite3StreamNoStorage(p->db) ) goto not_found;
-    return SQLITE_ERROR;
+    return sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   rc = sqlite3_step(pStmt);
@@ -108,7 +108,7 @@ int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
     return SQLITE_OK;
   }
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_HWM, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
   rc = sqlite3_step(pStmt);

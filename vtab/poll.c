@@ -211,7 +211,7 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
     cur->pVtab->zErrMsg = zErr;
     /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs the
     ** statement again with a fresh snapshot (ext/consume.c). */
-    return rc==SQLITE_NOMEM || rc==SQLITE_SCHEMA ? rc : SQLITE_ERROR;
+    return rc==SQLITE_SCHEMA ? rc : sqlite3StreamErrCode(rc);
   }
   return SQLITE_OK;
 }
