@@ -431,8 +431,8 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   pS->nCleanCount = nKeep;
   pS->iTarget = -1;
   pS->iCleanedAt = iNow;
-  pS->nRemoved += nRemoved;
-  if( bBytes ) pS->nSizeBytes -= nBytesGone;
+  pS->nRemoved = sqlite3StreamAddSat(pS->nRemoved, nRemoved);
+  if( bBytes ) pS->nSizeBytes = sqlite3StreamAddSat(pS->nSizeBytes, -nBytesGone);
   *pnRemoved = nRemoved;
 
  compact_out:
@@ -467,7 +467,8 @@ static int streamCmpDeleteOne(StreamCtx *p, sqlite3_stmt *pDel, i64 iOff,
   if( sqlite3_step(pDel)==SQLITE_ROW ){
     *pbGone = 1;
     if( pS->iSizeOffset>=0 && iOff<pS->iSizeOffset ){
-      pS->nSizeBytes -= sqlite3_column_int64(pDel, 0);
+      pS->nSizeBytes = sqlite3StreamAddSat(pS->nSizeBytes,
+                                           -sqlite3_column_int64(pDel, 0));
     }
     while( sqlite3_step(pDel)==SQLITE_ROW ){}
   }
@@ -550,7 +551,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
   }
   pScan = 0;
   if( rc ) goto step_out;
-  iNewClean = nMsg==nMax ? aMsg[nMsg-1].iOff+1 : iEnd;
+  iNewClean = nMsg==nMax ? sqlite3StreamOffsetAfter(aMsg[nMsg-1].iOff) : iEnd;
 
   rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
   if( rc==SQLITE_OK ){
@@ -660,7 +661,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
     pS->iTarget = -1;
     pS->iCleanedAt = iNow;
   }
-  pS->nRemoved += nRemoved;
+  pS->nRemoved = sqlite3StreamAddSat(pS->nRemoved, nRemoved);
   *pnRemoved = nRemoved;
 
  step_out:

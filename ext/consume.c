@@ -312,6 +312,12 @@ static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     const StreamPollRow *pRow;
     i64 iOffset = sqlite3_value_int64(sqlite3_column_value(pStmt, 0));
+    if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "partition %s/%d is"
+          " damaged: message offset %lld (0..%lld)", pPart->zTopic,
+          pPart->iPartition, iOffset, STREAM_MAX_OFFSET);
+      break;
+    }
     if( bCheck && nGot==0 && iOffset!=pPart->iPos ) break;
     if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
     if( iTopicOff<0 ){
@@ -413,14 +419,6 @@ int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
   return rc;
 }
 
-/* Sleep for about nUs microseconds. */
-static void streamSleepUs(i64 nUs){
-  struct timespec ts;
-  ts.tv_sec = (time_t)(nUs/1000000);
-  ts.tv_nsec = (long)((nUs%1000000)*1000);
-  nanosleep(&ts, 0);
-}
-
 /* Number of partitions in aPart (resolved positions, or the committed
 ** offset / reset rule without writing) that hold messages at or after
 ** their position, read on connection db (the main one, or the auxiliary
@@ -474,7 +472,8 @@ static int streamWaitOn(StreamCtx *p, sqlite3 *db, const char *zGroup,
     if( rc==SQLITE_BUSY ) rc = SQLITE_OK, *pnAvail = 0;
     if( rc || *pnAvail>0 ) return rc;
     if( sqlite3StreamNow(p) - iStart >= nWaitMs ) return SQLITE_OK;
-    streamSleepUs(nSleep);
+    rc = sqlite3StreamNap(p, nSleep);   /* sqlite3_interrupt() ends it */
+    if( rc ) return rc;
     if( nSleep<8000 ) nSleep *= 2;
   }
 }
@@ -512,9 +511,10 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
   StreamPart *aPart = 0;
   int nPart = 0, rc;
   *pnAvail = 0;
-  if( nWaitMs<0 ){
+  if( nWaitMs<0 || nWaitMs>STREAM_MAX_BLOCK_MS ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
-                            "wait_ms must be >= 0, got %lld", nWaitMs);
+        "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
+        nWaitMs);
   }
   rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
   if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart,
@@ -548,9 +548,10 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
                             "max_records must be >= 1, got %lld", nMax);
   }
-  if( nWaitMs<0 ){
+  if( nWaitMs<0 || nWaitMs>STREAM_MAX_BLOCK_MS ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
-                            "wait_ms must be >= 0, got %lld", nWaitMs);
+        "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
+        nWaitMs);
   }
 
   /* A long poll waits before writing anything: a write lock held while
@@ -840,6 +841,11 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
   if( zReason==0 ){
     return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
                             "reason must be text, not NULL");
+  }
+  if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){   /* iOffset+1 below */
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "offset must be between 0 and %lld, got %lld", STREAM_MAX_OFFSET,
+        iOffset);
   }
   zDlq = sqlite3_mprintf("%s.dlq", zTopic);
   if( zDlq==0 ) return SQLITE_NOMEM;

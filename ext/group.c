@@ -701,7 +701,9 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) iInc = sqlite3_column_int64(pStmt, 0)+1;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    iInc = sqlite3StreamOffsetAfter(sqlite3_column_int64(pStmt, 0));
+  }
   sqlite3_finalize(pStmt);
   pStmt = 0;
   rc = streamRun(p, pzErr,

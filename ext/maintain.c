@@ -114,6 +114,11 @@ int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
     pS->nRemoved = sqlite3_column_int64(pStmt, 7);
     pS->iSizeOffset = sqlite3_column_int64(pStmt, 8);
     pS->nSizeBytes = sqlite3_column_int64(pStmt, 9);
+    /* The byte count is a cache: a damaged one is counted again. */
+    if( pS->nSizeBytes<0 || pS->iSizeOffset<0 ){
+      pS->iSizeOffset = -1;
+      pS->nSizeBytes = 0;
+    }
   }
   rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
@@ -339,7 +344,9 @@ int sqlite3StreamMaintainHook(StreamCtx *p, const char *zTopic, i64 iPart,
   char *zErr = 0;
   int bIsolated = 0;
   int rc;
-  if( ((iOffset+1) % STREAM_MAINTAIN_EVERY)!=0 ) return SQLITE_OK;
+  if( iOffset>=STREAM_MAX_OFFSET || ((iOffset+1) % STREAM_MAINTAIN_EVERY)!=0 ){
+    return SQLITE_OK;
+  }
   rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, 0, &zErr);
   if( rc==SQLITE_OK && streamMntWanted(&cfg) ){
     rc = streamMntPartition(p, zTopic, (int)iPart, &cfg, STREAM_MNT_AUTO,

@@ -133,10 +133,11 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
         "message of %lld bytes exceeds max.message.bytes (%lld) of topic %s",
         nBytes, pT->maxMessageBytes, zTopic);
   }
-  if( pMsg->iTimestamp!=STREAM_UNSET && pMsg->iTimestamp<0 ){
+  if( pMsg->iTimestamp!=STREAM_UNSET
+   && (pMsg->iTimestamp<0 || pMsg->iTimestamp>STREAM_MAX_TIMESTAMP) ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
-        "timestamp must be >= 0 (ms since the epoch), got %lld",
-        pMsg->iTimestamp);
+        "timestamp must be between 0 and %lld (ms since the epoch, up to"
+        " 9999-12-31), got %lld", STREAM_MAX_TIMESTAMP, pMsg->iTimestamp);
   }
   if( pMsg->iPartition!=STREAM_UNSET ){
     rc = sqlite3StreamPartitionCheck(zTopic, pT, pMsg->iPartition, pzErr);
@@ -256,6 +257,11 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
   }
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( iLast<-1 || iLast>STREAM_MAX_OFFSET ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "producer %s is damaged in _stream_producers: sequence %lld of topic"
+        " %s (0..%lld)", pMsg->zProducer, iLast, zTopic, STREAM_MAX_OFFSET);
+  }
   if( pMsg->iSeq==iLast+1 ) return SQLITE_OK;
   if( pMsg->iSeq<=iLast && pMsg->iSeq>iLast-STREAM_PRODUCER_WINDOW ){
     pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_GET, pzErr);
@@ -346,11 +352,13 @@ static int streamBackpressure(StreamCtx *p, const char *zTopic,
       i64 iNow = sqlite3StreamNow(p);
       if( iStart<0 ) iStart = iNow;
       if( iNow - iStart < pT->backpressureBlockMs ){
-        struct timespec ts;
         sqlite3_free(zGroup);
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long)nSleep*1000;
-        nanosleep(&ts, 0);
+        rc = sqlite3StreamNap(p, nSleep);   /* sqlite3_interrupt() ends it */
+        if( rc ){
+          return sqlite3StreamErr(pzErr, rc, "backpressure: interrupted"
+              " while waiting for a consumer of topic %s partition %d",
+              zTopic, iPart);
+        }
         if( nSleep<16000 ) nSleep *= 2;
         continue;
       }

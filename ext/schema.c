@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Storage format this build reads and writes. */
 #define STREAM_FORMAT 1
@@ -45,6 +46,8 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "INSERT INTO stream_txn(enlist) VALUES(0)",
   [STREAM_STMT_WRITE_LOCK] =
   "DELETE FROM _stream_meta WHERE key IS NULL",
+  [STREAM_STMT_INTERRUPT] =
+  "SELECT 1",
   [STREAM_STMT_MEMBER_EXPIRE] =
   "DELETE FROM _stream_members WHERE group_id=?1"
   " AND (heartbeat_at + session_timeout_ms < ?2"
@@ -128,13 +131,47 @@ int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
 
 int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc){
   if( pzErr ){
-    const char *zMsg = sqlite3_errmsg(db);
+    /* An interrupted wait may have checked on another connection. */
+    const char *zMsg = (rc&0xff)==SQLITE_INTERRUPT ? "interrupted"
+                                                   : sqlite3_errmsg(db);
     sqlite3_free(*pzErr);
     /* A message of our own, from a nested statement, keeps its prefix. */
     *pzErr = sqlite3_mprintf("%s%s", STREAM_HAS_PREFIX(zMsg) ? ""
                              : STREAM_ERR, zMsg);
   }
   return rc==SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+i64 sqlite3StreamAddSat(i64 a, i64 b){
+  const i64 mx = (i64)0x7fffffffffffffffLL, mn = -mx - 1;
+  if( b>0 && a>mx-b ) return mx;
+  if( b<0 && a<mn-b ) return mn;
+  return a + b;
+}
+
+i64 sqlite3StreamOffsetAfter(i64 iOffset){
+  return sqlite3StreamAddSat(iOffset, 1);
+}
+
+/*
+** sqlite3_is_interrupted() arrived in SQLite 3.41 (Debian 12 has 3.40), so
+** the flag is read the portable way: while the calling statement runs,
+** sqlite3_interrupt() makes every statement of the connection stop, a
+** nested "SELECT 1" too (or its prepare, on first use).
+*/
+int sqlite3StreamNap(StreamCtx *p, i64 nUs){
+  sqlite3_stmt *pStmt;
+  struct timespec ts;
+  int rc;
+  ts.tv_sec = (time_t)(nUs/1000000);
+  ts.tv_nsec = (long)((nUs%1000000)*1000);
+  nanosleep(&ts, 0);
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_INTERRUPT, 0);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p)==SQLITE_INTERRUPT
+                        ? SQLITE_INTERRUPT : SQLITE_OK;
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  return (rc&0xff)==SQLITE_INTERRUPT ? SQLITE_INTERRUPT : SQLITE_OK;
 }
 
 int sqlite3StreamStmtErr(StreamCtx *p){

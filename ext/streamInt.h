@@ -50,6 +50,7 @@ enum {
   STREAM_STMT_META_GET,         /* read one _stream_meta value */
   STREAM_STMT_TXN_ENLIST,       /* INSERT INTO stream_txn: see ext/txn.c */
   STREAM_STMT_WRITE_LOCK,       /* no-op write: take the write lock */
+  STREAM_STMT_INTERRUPT,        /* SELECT 1: was sqlite3_interrupt() called? */
   STREAM_STMT_MEMBER_EXPIRE,    /* delete dead members of a group */
   STREAM_STMT_MEMBER_GET,       /* one member's settings */
   STREAM_STMT_MEMBER_BEAT,      /* record a heartbeat (and a poll) */
@@ -149,6 +150,17 @@ i64 sqlite3StreamNow(StreamCtx *p);
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...);
 /* Copy db's current error message into *pzErr and return rc. */
 int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc);
+
+/* Arithmetic on values read from storage, which a damaged or hostile
+** database may hold at any value: a + b saturating at the i64 limits;
+** the offset after iOffset (iOffset + 1, at most INT64_MAX). */
+i64 sqlite3StreamAddSat(i64 a, i64 b);
+
+/* Sleep about nUs microseconds inside a wait (a long poll, stream_wait,
+** backpressure), then return SQLITE_INTERRUPT if sqlite3_interrupt() was
+** called on the connection (before or during the nap), else SQLITE_OK. */
+int sqlite3StreamNap(StreamCtx *p, i64 nUs);
+i64 sqlite3StreamOffsetAfter(i64 iOffset);
 
 /* Value of one _stream_meta key as a new sqlite3_malloc'd string, or NULL
 ** (no such key, or an error: *pRc). */
@@ -293,6 +305,22 @@ int sqlite3StreamHighWatermark(StreamCtx*, const char *zTopic, int iPart,
 
 /* "Not given" for StreamMsg.iPartition and .iTimestamp. */
 #define STREAM_UNSET ((i64)(-0x7fffffffffffffffLL - 1))
+
+/* Largest timestamp a producer may give: 9999-12-31T23:59:59.999Z in ms
+** since the epoch (the last instant of a four-digit year).  Kafka's are ms
+** since the epoch too; anything larger cannot be a real time, and bounded
+** timestamps keep the time arithmetic of retention and tiering (a
+** timestamp plus retention.ms, the UTC day of a segment) in range. */
+#define STREAM_MAX_TIMESTAMP ((i64)253402300799999LL)
+
+/* Largest offset: one below INT64_MAX, so that offset + 1 (the next
+** offset, a position after it) never overflows.  An offset read from a
+** damaged database beyond it is refused with a "damaged" error. */
+#define STREAM_MAX_OFFSET ((i64)0x7ffffffffffffffeLL)
+
+/* Largest max.block.ms (backpressure policy block): one hour.  Kafka's
+** default is 60000; a longer wait only holds a connection and a thread. */
+#define STREAM_MAX_BLOCK_MS 3600000
 
 /* Kinds of a key or value. */
 #define STREAM_TYPE_NULL 0

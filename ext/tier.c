@@ -428,7 +428,10 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
   {
     i64 iDay = (pP->iFirstTs<0 ? 0 : pP->iFirstTs) / STREAM_TIER_DAY_MS;
     iDayLo = iDay==0 ? SMALLEST_INT64 : iDay*STREAM_TIER_DAY_MS;
-    iDayHi = (iDay+1)*STREAM_TIER_DAY_MS;
+    /* iDayHi is the day's last ms (inclusive): a crafted row's timestamp
+    ** may be INT64_MAX, in a last day that ends there. */
+    iDayHi = iDay>=0x7fffffffffffffffLL/STREAM_TIER_DAY_MS - 1
+           ? 0x7fffffffffffffffLL : (iDay+1)*STREAM_TIER_DAY_MS - 1;
   }
 
   rc = streamTierBegin(p, &bSp, pzErr);
@@ -461,11 +464,11 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
         " WHERE topic=?1 AND partition=?2 AND offset=?3",
         zTopic, iPart, iLast, 0, 0, &iTsLast, pzErr);
     if( rc ) goto out;
-    if( iTsLast<iDayLo || iTsLast>=iDayHi ){
+    if( iTsLast<iDayLo || iTsLast>iDayHi ){
       sqlite3_stmt *pS = 0;
       rc = streamTierPrepare(p, &pS, pzErr,
           "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
-          " AND offset>?3 AND offset<=?4 AND (+timestamp<?5 OR +timestamp>=?6)"
+          " AND offset>?3 AND offset<=?4 AND (+timestamp<?5 OR +timestamp>?6)"
           " ORDER BY offset LIMIT 1");
       if( rc ) goto out;
       sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
@@ -512,7 +515,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
       size_t nDec = 0;
       r.iOffset = sqlite3_column_int64(pSel, 0);
       r.iTimestampMs = sqlite3_column_int64(pSel, 4);
-      if( r.iTimestampMs<iDayLo || r.iTimestampMs>=iDayHi ){
+      if( r.iTimestampMs<iDayLo || r.iTimestampMs>iDayHi ){
         iOther = r.iOffset;                 /* another day: end before it */
         break;
       }
@@ -738,7 +741,7 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
            || (bSize && nTotal-nBytes>=pCfg->retentionBytes);
     if( !bGo ) break;
     nTotal -= nBytes;
-    iStart = sqlite3_column_int64(pSeg, 1) + 1;
+    iStart = sqlite3StreamOffsetAfter(sqlite3_column_int64(pSeg, 1));
     streamTierKeysAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));
   }
   rc = sqlite3_reset(pSeg);
@@ -955,7 +958,9 @@ void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
   StreamTierPart part;
   StreamTierStats st;
   int nPart = 0, rc;
-  if( (iOffset+1) % STREAM_TIER_CHECK_EVERY ) return;
+  if( iOffset>=STREAM_MAX_OFFSET || (iOffset+1) % STREAM_TIER_CHECK_EVERY ){
+    return;
+  }
   rc = sqlite3StreamTierStore(p, &pStore, 0);
   if( rc || pStore==0 || !pStore->bLocal ) goto out;
   rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, 0);
@@ -964,7 +969,7 @@ void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
   if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) goto out;
   if( part.iCut-part.iFrom<STREAM_TIER_HOOK_MIN_ROWS
    && (cfg.hotRetentionMs<0
-       || part.iFirstTs >= sqlite3StreamNow(p) - 2*cfg.hotRetentionMs) ){
+       || part.iFirstTs/2 >= sqlite3StreamNow(p)/2 - cfg.hotRetentionMs) ){
     goto out;
   }
   rc = sqlite3StreamEnsureSchema(p, 0);
