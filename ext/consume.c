@@ -869,11 +869,15 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
   sqlite3_bind_int64(pStmt, 3, iOffset);
   sqlite3_bind_text(pStmt, 4, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 5, zReason, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    rc = SQLITE_OK;
     pKey = sqlite3_value_dup(sqlite3_column_value(pStmt, 0));
     pValue = sqlite3_value_dup(sqlite3_column_value(pStmt, 1));
     zHeaders = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 2));
     if( !pKey || !pValue || !zHeaders ) rc = SQLITE_NOMEM;
+  }else if( rc!=SQLITE_DONE ){              /* e.g. a damaged segment */
+    rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_reset(pStmt));
   }else{
     rc = sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
         "no message at %s/%lld offset %lld", zTopic, iPartition, iOffset);
