@@ -663,7 +663,9 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     for(iPass=0; iPass<2 && nLeft>0 && rc==SQLITE_OK; iPass++){
       int k;
       for(k=0; k<nPart && nLeft>0 && rc==SQLITE_OK; k++){
-        StreamPart *pPart = &aPart[(k + m.pollCursor) % nPart];
+        /* poll_cursor is read from storage: any i64, negative too. */
+        i64 iRot = m.pollCursor % nPart;
+        StreamPart *pPart = &aPart[(k + iRot + nPart) % nPart];
         i64 nLimit;
         if( pPart->bPaused ) continue;
         if( iPass==1 && !pPart->bMore ) continue;

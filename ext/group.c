@@ -227,9 +227,13 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
     if( azNew==0 || aNew==0 ){ rc = SQLITE_NOMEM; break; }
     azTopic[nTopic] = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
     if( azTopic[nTopic]==0 ){ rc = SQLITE_NOMEM; break; }
-    rc = sqlite3StreamTopicGet(p, azTopic[nTopic], &t, 0);
+    rc = sqlite3StreamTopicGet(p, azTopic[nTopic], &t, pzErr);
     aPart[nTopic] = rc==SQLITE_OK ? t.nPartition : 0;
-    if( rc==SQLITE_NOTFOUND ) rc = SQLITE_OK;
+    if( rc==SQLITE_NOTFOUND ){        /* no partitions: not an error */
+      rc = SQLITE_OK;
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+    }
     nTotal += aPart[nTopic];
     nTopic++;
     if( rc ) break;

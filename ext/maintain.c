@@ -63,8 +63,10 @@ int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zCfg = (const char*)sqlite3_column_text(pStmt, 0);
-    if( pnPart ) *pnPart = sqlite3_column_int(pStmt, 1);
-    rc = sqlite3StreamConfigParse(pCfg, zCfg, 0, pzErr);
+    int nPart = 0;
+    rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, &nPart, pzErr);
+    if( pnPart ) *pnPart = nPart;
+    if( rc==SQLITE_OK ) rc = sqlite3StreamConfigParse(pCfg, zCfg, 0, pzErr);
     sqlite3_finalize(pStmt);
     return rc;
   }

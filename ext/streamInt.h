@@ -280,6 +280,11 @@ int sqlite3StreamTopicNameCheck(const char *zName, char **pzErr);
 int sqlite3StreamTopicGet(StreamCtx*, const char *zTopic, StreamTopic *pT,
                           char **pzErr);
 
+/* The partition count in column iCol of pStmt (a _stream_topics row)
+** into *pnPart, or a "damaged" error if it is not an integer in
+** 1..STREAM_MAX_PARTITIONS (loops run over it). */
+int sqlite3StreamPartitionCount(const char *zTopic, sqlite3_stmt *pStmt,
+                                int iCol, int *pnPart, char **pzErr);
 /* Check that iPartition is a partition of the topic. */
 int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
                                 i64 iPartition, char **pzErr);

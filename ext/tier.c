@@ -175,8 +175,8 @@ static int streamTierTopicConfig(StreamCtx *p, const char *zTopic,
   if( rc ) return rc;
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    *pnPart = sqlite3_column_int(pStmt, 1);
-    rc = sqlite3StreamConfigParse(pCfg,
+    rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, pnPart, pzErr);
+    if( rc==SQLITE_OK ) rc = sqlite3StreamConfigParse(pCfg,
         (const char*)sqlite3_column_text(pStmt, 0), 0, pzErr);
   }else{
     rc = sqlite3_reset(pStmt);
@@ -411,7 +411,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
   char *zKey = 0;
   i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
   i64 iCut = pP->iCut;
-  i64 iDayLo, iDayHi;
+  i64 iDayLo, iDayHi, iFirstTs;
   int nTopic = (int)strlen(zTopic);
   int eCodec, rc, bSp = 0, bFile = 0, bUtf8 = 0;
   char zNum[32];
@@ -424,13 +424,18 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
 
   /* Every row's UTC day must be that of the first one (the date= of the
   ** path).  Timestamps before the epoch count as 1970-01-01, as in the
-  ** path. */
+  ** path; timestamps after STREAM_MAX_TIMESTAMP (only a crafted row can
+  ** have one: producers are refused) as its day, 9999-12-31, and are
+  ** written as STREAM_MAX_TIMESTAMP (the segment format holds
+  ** microseconds; INT64_MAX ms would overflow it and stop tiering).
+  ** iDayHi is the day's last ms, inclusive. */
   {
-    i64 iDay = (pP->iFirstTs<0 ? 0 : pP->iFirstTs) / STREAM_TIER_DAY_MS;
+    i64 iDay;
+    iFirstTs = pP->iFirstTs>STREAM_MAX_TIMESTAMP ? STREAM_MAX_TIMESTAMP
+                                                 : pP->iFirstTs;
+    iDay = (iFirstTs<0 ? 0 : iFirstTs) / STREAM_TIER_DAY_MS;
     iDayLo = iDay==0 ? SMALLEST_INT64 : iDay*STREAM_TIER_DAY_MS;
-    /* iDayHi is the day's last ms (inclusive): a crafted row's timestamp
-    ** may be INT64_MAX, in a last day that ends there. */
-    iDayHi = iDay>=0x7fffffffffffffffLL/STREAM_TIER_DAY_MS - 1
+    iDayHi = iDay==STREAM_MAX_TIMESTAMP/STREAM_TIER_DAY_MS
            ? 0x7fffffffffffffffLL : (iDay+1)*STREAM_TIER_DAY_MS - 1;
   }
 
@@ -488,7 +493,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
       if( iLast<pP->iFrom ) goto out;
     }
 
-    zKey = streamTierKey(zTopic, iPart, pP->iFirstTs, pP->iFrom, iLast);
+    zKey = streamTierKey(zTopic, iPart, iFirstTs, pP->iFrom, iLast);
     if( zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
     rc = pStore->pMethods->xPutBegin(pStore, zKey, &sink.pUp, pzErr);
     if( rc ) goto out;
@@ -518,6 +523,11 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
       if( r.iTimestampMs<iDayLo || r.iTimestampMs>iDayHi ){
         iOther = r.iOffset;                 /* another day: end before it */
         break;
+      }
+      if( r.iTimestampMs>STREAM_MAX_TIMESTAMP ){
+        r.iTimestampMs = STREAM_MAX_TIMESTAMP;
+      }else if( r.iTimestampMs<-STREAM_MAX_TIMESTAMP ){
+        r.iTimestampMs = -STREAM_MAX_TIMESTAMP;
       }
       attrs = sqlite3_column_int(pSel, 5);
       eCodecV = attrs & STREAM_ATTR_CODEC_MASK;

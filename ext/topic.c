@@ -41,6 +41,9 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
   sqlite3_stmt *pStmt;
   StreamCacheTopic *pC;
   int rc;
+  if( zTopic==0 ){           /* a NULL name read from a damaged row */
+    return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: NULL");
+  }
   sqlite3StreamTxnEnlist(p);
   if( (pC = sqlite3StreamCacheFind(p, zTopic))!=0 ){
     *pT = *sqlite3StreamCacheTopic(pC);
@@ -90,6 +93,20 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
  not_found:
   return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
                           zTopic);
+}
+
+int sqlite3StreamPartitionCount(const char *zTopic, sqlite3_stmt *pStmt,
+                                int iCol, int *pnPart, char **pzErr){
+  i64 n = sqlite3_column_int64(pStmt, iCol);
+  if( sqlite3_column_type(pStmt, iCol)!=SQLITE_INTEGER
+   || n<1 || n>STREAM_MAX_PARTITIONS ){
+    *pnPart = 0;
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "topic %s is damaged in _stream_topics: partitions %lld (1..%d)",
+        zTopic, n, STREAM_MAX_PARTITIONS);
+  }
+  *pnPart = (int)n;
+  return SQLITE_OK;
 }
 
 int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
