@@ -130,6 +130,10 @@ int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
 }
 
 int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc){
+  /* The extended code (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_WRITE ...) even
+  ** where the connection hands out primary codes only. */
+  int rcExt = sqlite3_extended_errcode(db);
+  if( rc!=SQLITE_OK && (rcExt&0xff)==(rc&0xff) ) rc = rcExt;
   if( pzErr ){
     /* An interrupted wait may have checked on another connection. */
     const char *zMsg = (rc&0xff)==SQLITE_INTERRUPT ? "interrupted"

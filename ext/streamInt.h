@@ -148,7 +148,8 @@ i64 sqlite3StreamNow(StreamCtx *p);
 /* Error helpers: a new sqlite3_mprintf() message "stream: ..." in *pzErr
 ** (freeing the old one), returning rc. */
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...);
-/* Copy db's current error message into *pzErr and return rc. */
+/* Copy db's current error message into *pzErr and return rc (as its
+** extended code, if db's current error is of the same primary code). */
 int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc);
 
 /* Arithmetic on values read from storage, which a damaged or hostile
