@@ -116,11 +116,17 @@ int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
     pS->nRemoved = sqlite3_column_int64(pStmt, 7);
     pS->iSizeOffset = sqlite3_column_int64(pStmt, 8);
     pS->nSizeBytes = sqlite3_column_int64(pStmt, 9);
-    /* The byte count is a cache: a damaged one is counted again. */
+    /* The byte count is a cache: a damaged one is counted again.  The
+    ** message counts are statistics, incremented one by one: a damaged
+    ** one (negative, or near the i64 limit) restarts at 0. */
     if( pS->nSizeBytes<0 || pS->iSizeOffset<0 ){
       pS->iSizeOffset = -1;
       pS->nSizeBytes = 0;
     }
+    if( pS->nCleanCount<0 || pS->nCleanCount>STREAM_MAX_COUNT ){
+      pS->nCleanCount = 0;
+    }
+    if( pS->nRemoved<0 || pS->nRemoved>STREAM_MAX_COUNT ) pS->nRemoved = 0;
   }
   rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);

@@ -153,6 +153,13 @@ i64 sqlite3StreamAddSat(i64 a, i64 b){
   return a + b;
 }
 
+i64 sqlite3StreamSubSat(i64 a, i64 b){
+  const i64 mx = (i64)0x7fffffffffffffffLL, mn = -mx - 1;
+  if( b<0 && a>mx+b ) return mx;
+  if( b>0 && a<mn+b ) return mn;
+  return a - b;
+}
+
 i64 sqlite3StreamOffsetAfter(i64 iOffset){
   return sqlite3StreamAddSat(iOffset, 1);
 }

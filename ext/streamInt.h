@@ -156,6 +156,7 @@ int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc);
 ** database may hold at any value: a + b saturating at the i64 limits;
 ** the offset after iOffset (iOffset + 1, at most INT64_MAX). */
 i64 sqlite3StreamAddSat(i64 a, i64 b);
+i64 sqlite3StreamSubSat(i64 a, i64 b);
 
 /* Sleep about nUs microseconds inside a wait (a long poll, stream_wait,
 ** backpressure), then return SQLITE_INTERRUPT if sqlite3_interrupt() was
@@ -323,6 +324,10 @@ int sqlite3StreamHighWatermark(StreamCtx*, const char *zTopic, int iPart,
 ** offset, a position after it) never overflows.  An offset read from a
 ** damaged database beyond it is refused with a "damaged" error. */
 #define STREAM_MAX_OFFSET ((i64)0x7ffffffffffffffeLL)
+
+/* Largest message count kept in a counter read back from storage (2^53,
+** exact as a JSON number): larger values are damage. */
+#define STREAM_MAX_COUNT ((i64)1<<53)
 
 /* Largest max.block.ms (backpressure policy block): one hour.  Kafka's
 ** default is 60000; a longer wait only holds a connection and a thread. */
