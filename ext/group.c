@@ -196,12 +196,22 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
       aMem = aNew;
       nAlloc = nNew;
     }
+    const char *zTopics = (const char*)sqlite3_column_text(pStmt, 1);
     pM = &aMem[nMem];
     pM->zId = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    pM->pTopics = cJSON_Parse((const char*)sqlite3_column_text(pStmt, 1));
+    pM->pTopics = 0;
     pM->iJoined = sqlite3_column_int64(pStmt, 2);
     nMem++;
-    if( pM->zId==0 || pM->pTopics==0 ){ rc = SQLITE_NOMEM; break; }
+    if( pM->zId==0 ){ rc = SQLITE_NOMEM; break; }
+    if( zTopics==0 || sqlite3StreamJsonCheck(zTopics, strlen(zTopics))
+                      !=STREAM_JSON_ARRAY ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "member %s of group %s is"
+          " damaged in _stream_members: topics is not a JSON array",
+          pM->zId, zGroup);
+      break;
+    }
+    pM->pTopics = cJSON_Parse(zTopics);
+    if( pM->pTopics==0 ){ rc = SQLITE_NOMEM; break; }
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_finalize(pStmt);
