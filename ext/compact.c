@@ -166,7 +166,7 @@ static void streamCmpMarks(StreamCleaner *pS, i64 iHwm, i64 iNow, i64 nDr){
     pS->iHorizon = iHwm;
     pS->iMarkOffset = iHwm;
     pS->iMarkAt = iNow;
-  }else if( iNow - pS->iMarkAt >= nDr ){
+  }else if( sqlite3StreamSubSat(iNow, pS->iMarkAt) >= nDr ){
     if( pS->iMarkOffset>pS->iHorizon ) pS->iHorizon = pS->iMarkOffset;
     pS->iMarkOffset = iHwm;
     pS->iMarkAt = iNow;
@@ -228,9 +228,10 @@ int sqlite3StreamCompactDue(StreamCtx *p, const char *zTopic, int iPart,
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( iFirst>=0 && iFirst<iUpper ) nDirty = iUpper - iFirst;
   if( nDirty>0 ){
-    *pRatio = (double)nDirty / (double)(pS->nCleanCount + nDirty);
+    *pRatio = (double)nDirty
+            / (double)sqlite3StreamAddSat(pS->nCleanCount, nDirty);
     if( *pRatio>=pCfg->minCleanableRatio ) *pbDue = 1;
-    if( iNow - iTs > pCfg->maxCompactionLagMs ) *pbDue = 1;
+    if( sqlite3StreamSubSat(iNow, iTs) > pCfg->maxCompactionLagMs ) *pbDue = 1;
   }
   return SQLITE_OK;
 }
@@ -434,8 +435,8 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   pS->nCleanCount = nKeep;
   pS->iTarget = -1;
   pS->iCleanedAt = iNow;
-  pS->nRemoved += nRemoved;
-  if( bBytes ) pS->nSizeBytes -= nBytesGone;
+  pS->nRemoved = sqlite3StreamAddSat(pS->nRemoved, nRemoved);
+  if( bBytes ) pS->nSizeBytes = sqlite3StreamSubSat(pS->nSizeBytes, nBytesGone);
   *pnRemoved = nRemoved;
 
  compact_out:
@@ -470,7 +471,8 @@ static int streamCmpDeleteOne(StreamCtx *p, sqlite3_stmt *pDel, i64 iOff,
   if( sqlite3_step(pDel)==SQLITE_ROW ){
     *pbGone = 1;
     if( pS->iSizeOffset>=0 && iOff<pS->iSizeOffset ){
-      pS->nSizeBytes -= sqlite3_column_int64(pDel, 0);
+      pS->nSizeBytes = sqlite3StreamSubSat(pS->nSizeBytes,
+                                           sqlite3_column_int64(pDel, 0));
     }
     while( sqlite3_step(pDel)==SQLITE_ROW ){}
   }
@@ -553,7 +555,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
   }
   pScan = 0;
   if( rc ) goto step_out;
-  iNewClean = nMsg==nMax ? aMsg[nMsg-1].iOff+1 : iEnd;
+  iNewClean = nMsg==nMax ? sqlite3StreamOffsetAfter(aMsg[nMsg-1].iOff) : iEnd;
 
   rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
   if( rc==SQLITE_OK ){
@@ -670,7 +672,7 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
     pS->iTarget = -1;
     pS->iCleanedAt = iNow;
   }
-  pS->nRemoved += nRemoved;
+  pS->nRemoved = sqlite3StreamAddSat(pS->nRemoved, nRemoved);
   *pnRemoved = nRemoved;
 
  step_out:

@@ -67,7 +67,7 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(hotRetentionMessages) },
   { "hot.retention.ms",          STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
                                  OFF(hotRetentionMs) },
-  { "max.block.ms",              STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
+  { "max.block.ms",              STREAM_CFG_INT, 0, STREAM_MAX_BLOCK_MS, 0,0, 0,
                                  OFF(maxBlockMs) },
   { "max.compaction.lag.ms",     STREAM_CFG_INT, 1, I64MAX, 0,0, 0,
                                  OFF(maxCompactionLagMs) },

@@ -207,7 +207,7 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
   int n = 0, nAlloc = 0, rc = SQLITE_OK;
   *paPart = 0;
   *pnPart = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -256,7 +256,7 @@ static int streamGetInt(StreamCtx *p, int iStmt, const char *zA,
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
   int rc;
   *pbFound = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   if( iStmt==STREAM_STMT_COMMITTED_GET ){
     sqlite3_bind_text(pStmt, 1, zA, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, zB, -1, SQLITE_STATIC);
@@ -325,7 +325,7 @@ static int streamPositionSet(StreamCtx *p, const char *zGroup,
                              char **pzErr){
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_POSITION_SET, pzErr);
   int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, iPartition);
@@ -348,7 +348,7 @@ static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
   int rc = SQLITE_OK, nGot = 0;
   *pbMiss = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, pPart->zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, pPart->iPartition);
   sqlite3_bind_int64(pStmt, 3, pPart->iPos);
@@ -356,6 +356,12 @@ static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     const StreamPollRow *pRow;
     i64 iOffset = sqlite3_value_int64(sqlite3_column_value(pStmt, 0));
+    if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "partition %s/%d is"
+          " damaged: message offset %lld (0..%lld)", pPart->zTopic,
+          pPart->iPartition, iOffset, STREAM_MAX_OFFSET);
+      break;
+    }
     if( bCheck && nGot==0 && iOffset!=pPart->iPos ) break;
     if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
     rc = streamResultPart(pRes, pPart, iPart);
@@ -458,14 +464,6 @@ int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
   return rc;
 }
 
-/* Sleep for about nUs microseconds. */
-static void streamSleepUs(i64 nUs){
-  struct timespec ts;
-  ts.tv_sec = (time_t)(nUs/1000000);
-  ts.tv_nsec = (long)((nUs%1000000)*1000);
-  nanosleep(&ts, 0);
-}
-
 /* Number of partitions in aPart (resolved positions, or the committed
 ** offset / reset rule without writing) that hold messages at or after
 ** their position, read on connection db (the main one, or the auxiliary
@@ -519,7 +517,8 @@ static int streamWaitOn(StreamCtx *p, sqlite3 *db, const char *zGroup,
     if( rc==SQLITE_BUSY ) rc = SQLITE_OK, *pnAvail = 0;
     if( rc || *pnAvail>0 ) return rc;
     if( sqlite3StreamNow(p) - iStart >= nWaitMs ) return SQLITE_OK;
-    streamSleepUs(nSleep);
+    rc = sqlite3StreamNap(p, nSleep);   /* sqlite3_interrupt() ends it */
+    if( rc ) return rc;
     if( nSleep<8000 ) nSleep *= 2;
   }
 }
@@ -557,9 +556,10 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
   StreamPart *aPart = 0;
   int nPart = 0, rc;
   *pnAvail = 0;
-  if( nWaitMs<0 ){
+  if( nWaitMs<0 || nWaitMs>STREAM_MAX_BLOCK_MS ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
-                            "wait_ms must be >= 0, got %lld", nWaitMs);
+        "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
+        nWaitMs);
   }
   rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
   if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart,
@@ -594,9 +594,10 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
                             "max_records must be >= 1, got %lld", nMax);
   }
-  if( nWaitMs<0 ){
+  if( nWaitMs<0 || nWaitMs>STREAM_MAX_BLOCK_MS ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
-                            "wait_ms must be >= 0, got %lld", nWaitMs);
+        "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
+        nWaitMs);
   }
 
   /* A long poll waits before writing anything: a write lock held while
@@ -713,7 +714,9 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     for(iPass=0; iPass<2 && nLeft>0 && rc==SQLITE_OK; iPass++){
       int k;
       for(k=0; k<nPart && nLeft>0 && rc==SQLITE_OK; k++){
-        int iPart = (int)((k + m.pollCursor) % nPart);
+        /* poll_cursor is read from storage: any i64, negative too. */
+        i64 iRot = m.pollCursor % nPart;
+        int iPart = (int)((k + iRot + nPart) % nPart);
         StreamPart *pPart = &aPart[iPart];
         i64 nLimit;
         if( pPart->bPaused ) continue;
@@ -737,7 +740,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   if( rc==SQLITE_OK ){
     sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_BEAT, pzErr);
     if( pStmt==0 ){
-      rc = SQLITE_ERROR;
+      rc = sqlite3StreamStmtErr(p);
     }else{
       sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
       sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
@@ -1009,6 +1012,11 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
     return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
                             "reason must be text, not NULL");
   }
+  if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){   /* iOffset+1 below */
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "offset must be between 0 and %lld, got %lld", STREAM_MAX_OFFSET,
+        iOffset);
+  }
   zDlq = sqlite3_mprintf("%s.dlq", zTopic);
   if( zDlq==0 ) return SQLITE_NOMEM;
   if( strlen(zDlq)>STREAM_MAX_TOPIC_NAME ){
@@ -1031,11 +1039,15 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
   sqlite3_bind_int64(pStmt, 3, iOffset);
   sqlite3_bind_text(pStmt, 4, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 5, zReason, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+  rc = sqlite3_step(pStmt);
+  if( rc==SQLITE_ROW ){
+    rc = SQLITE_OK;
     pKey = sqlite3_value_dup(sqlite3_column_value(pStmt, 0));
     pValue = sqlite3_value_dup(sqlite3_column_value(pStmt, 1));
     zHeaders = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 2));
     if( !pKey || !pValue || !zHeaders ) rc = SQLITE_NOMEM;
+  }else if( rc!=SQLITE_DONE ){              /* e.g. a damaged segment */
+    rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_reset(pStmt));
   }else{
     rc = sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
         "no message at %s/%lld offset %lld", zTopic, iPartition, iOffset);

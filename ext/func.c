@@ -33,11 +33,9 @@ void sqlite3StreamResultErr(sqlite3_context *ctx, int rc, char *zErr){
   }else{
     sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
     /* Keep SQLITE_ERROR for ordinary failures so that messages reach the
-    ** caller unchanged; pass I/O, busy and constraint codes through. */
-    if( (rc&0xff)==SQLITE_BUSY || (rc&0xff)==SQLITE_LOCKED
-     || rc==SQLITE_FULL || (rc&0xff)==SQLITE_IOERR || rc==SQLITE_TOOBIG ){
-      sqlite3_result_error_code(ctx, rc);
-    }
+    ** caller unchanged; pass I/O, busy and interrupt codes through. */
+    rc = sqlite3StreamErrCode(rc);
+    if( rc!=SQLITE_ERROR ) sqlite3_result_error_code(ctx, rc);
   }
   sqlite3_free(zErr);
 }

@@ -565,7 +565,7 @@ int sqlite3StreamGroupExpire(StreamCtx *p, const char *zGroup, int *pnLive,
   if( pnLive ) *pnLive = 0;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_EXPIRE, pzErr);
   if( pStmt==0 ){
-    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK : SQLITE_ERROR;
+    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK : sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 2, sqlite3StreamNow(p));
@@ -878,7 +878,9 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) iInc = sqlite3_column_int64(pStmt, 0)+1;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    iInc = sqlite3StreamOffsetAfter(sqlite3_column_int64(pStmt, 0));
+  }
   sqlite3_finalize(pStmt);
   pStmt = 0;
   rc = streamRun(p, pzErr,
@@ -946,7 +948,7 @@ static int streamSnapshotCheck(StreamCtx *p, const char *zGroup,
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GROUP_SNAPSHOT,
                                           pzErr);
   int rc, bChanged = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   while( !bChanged && sqlite3_step(pStmt)==SQLITE_ROW ){
     StreamTopic t;
@@ -983,7 +985,7 @@ int sqlite3StreamMemberCheck(StreamCtx *p, const char *zGroup,
   rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
   if( rc ) return rc;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_GET, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1017,7 +1019,7 @@ int sqlite3StreamMemberCheck(StreamCtx *p, const char *zGroup,
   rc = streamSnapshotCheck(p, zGroup, pzErr);
   if( rc ) return rc;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_BEAT, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, sqlite3StreamNow(p));
@@ -1064,7 +1066,7 @@ int sqlite3StreamOwns(StreamCtx *p, const char *zGroup, const char *zMember,
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_OWNS, pzErr);
   int rc;
   *pbOwns = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, iPartition);

@@ -45,7 +45,7 @@
 int sqlite3StreamMntStmt(StreamCtx *p, const char *zSql,
                          sqlite3_stmt **ppStmt, char **pzErr){
   *ppStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
-  return *ppStmt ? SQLITE_OK : SQLITE_ERROR;
+  return *ppStmt ? SQLITE_OK : sqlite3StreamStmtErr(p);
 }
 
 int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
@@ -63,8 +63,10 @@ int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zCfg = (const char*)sqlite3_column_text(pStmt, 0);
-    if( pnPart ) *pnPart = sqlite3_column_int(pStmt, 1);
-    rc = sqlite3StreamConfigParse(pCfg, zCfg, 0, pzErr);
+    int nPart = 0;
+    rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, &nPart, pzErr);
+    if( pnPart ) *pnPart = nPart;
+    if( rc==SQLITE_OK ) rc = sqlite3StreamConfigParse(pCfg, zCfg, 0, pzErr);
     sqlite3_finalize(pStmt);
     return rc;
   }
@@ -99,7 +101,7 @@ int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
     if( rc ) return rc;
   }
   if( pStmt==0 && (pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr))==0 ){
-    return SQLITE_ERROR;
+    return sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
@@ -114,6 +116,17 @@ int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
     pS->nRemoved = sqlite3_column_int64(pStmt, 7);
     pS->iSizeOffset = sqlite3_column_int64(pStmt, 8);
     pS->nSizeBytes = sqlite3_column_int64(pStmt, 9);
+    /* The byte count is a cache: a damaged one is counted again.  The
+    ** message counts are statistics, incremented one by one: a damaged
+    ** one (negative, or near the i64 limit) restarts at 0. */
+    if( pS->nSizeBytes<0 || pS->iSizeOffset<0 ){
+      pS->iSizeOffset = -1;
+      pS->nSizeBytes = 0;
+    }
+    if( pS->nCleanCount<0 || pS->nCleanCount>STREAM_MAX_COUNT ){
+      pS->nCleanCount = 0;
+    }
+    if( pS->nRemoved<0 || pS->nRemoved>STREAM_MAX_COUNT ) pS->nRemoved = 0;
   }
   rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
@@ -166,13 +179,14 @@ int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
 int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
                            char **pzErr){
   char *zSql = sqlite3_mprintf("SAVEPOINT %s", zName);
+  int bAuto = sqlite3_get_autocommit(p->db);
   int rc;
   *pbOpen = 0;
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
   sqlite3_free(zSql);
   if( rc==SQLITE_OK ){
-    *pbOpen = 1;
+    *pbOpen = bAuto ? 2 : 1;
   }else if( rc==SQLITE_BUSY
          && strstr(sqlite3_errmsg(p->db), "statements in progress") ){
     rc = SQLITE_OK;            /* inside a writing statement: no savepoint */
@@ -182,18 +196,28 @@ int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
   return rc;
 }
 
-int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
-                              int rc){
-  if( bOpen ){
-    char *zSql = rc==SQLITE_OK
-        ? sqlite3_mprintf("RELEASE %s", zName)
-        : sqlite3_mprintf("ROLLBACK TO %s; RELEASE %s", zName, zName);
-    int rc2 = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    /* The topic cache may describe rolled back state: drop it. */
-    if( rc!=SQLITE_OK ) sqlite3StreamCacheClear(p);
-    if( rc==SQLITE_OK ) rc = rc2;
+void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
+  char *zSql = sqlite3_mprintf("ROLLBACK TO %s; RELEASE %s", zName, zName);
+  if( zSql ) sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
   }
+  /* The topic cache may describe rolled back state: drop it. */
+  sqlite3StreamCacheClear(p);
+}
+
+int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
+                              int rc, char **pzErr){
+  if( bOpen && rc==SQLITE_OK ){
+    char *zSql = sqlite3_mprintf("RELEASE %s", zName);
+    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc && rc!=SQLITE_NOMEM ){        /* e.g. SQLITE_BUSY at the COMMIT */
+      rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_extended_errcode(p->db));
+    }
+  }
+  if( bOpen && rc!=SQLITE_OK ) sqlite3StreamSavepointAbort(p, zName, bOpen);
   return rc;
 }
 
@@ -303,7 +327,7 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
   if( rc==SQLITE_OK && memcmp(&s, &s0, sizeof(s))!=0 ){
     rc = sqlite3StreamCleanerPut(p, zTopic, iPart, &s, pzErr);
   }
-  rc = sqlite3StreamSavepointEnd(p, STREAM_MNT_SAVEPOINT, bOpen, rc);
+  rc = sqlite3StreamSavepointEnd(p, STREAM_MNT_SAVEPOINT, bOpen, rc, pzErr);
   if( rc==SQLITE_OK ){
     if( pR ){
       pR->nDeleted += nDel;
@@ -328,7 +352,9 @@ int sqlite3StreamMaintainHook(StreamCtx *p, const char *zTopic, i64 iPart,
   char *zErr = 0;
   int bIsolated = 0;
   int rc;
-  if( ((iOffset+1) % STREAM_MAINTAIN_EVERY)!=0 ) return SQLITE_OK;
+  if( iOffset>=STREAM_MAX_OFFSET || ((iOffset+1) % STREAM_MAINTAIN_EVERY)!=0 ){
+    return SQLITE_OK;
+  }
   rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, 0, &zErr);
   if( rc==SQLITE_OK && streamMntWanted(&cfg) ){
     rc = streamMntPartition(p, zTopic, (int)iPart, &cfg, STREAM_MNT_AUTO,

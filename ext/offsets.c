@@ -92,7 +92,7 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_OFFSET_UPSERT, pzErr);
   if( pStmt==0 ){
     sqlite3_free(zCdc);
-    return SQLITE_ERROR;
+    return sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);

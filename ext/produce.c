@@ -133,10 +133,11 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
         "message of %lld bytes exceeds max.message.bytes (%lld) of topic %s",
         nBytes, pT->maxMessageBytes, zTopic);
   }
-  if( pMsg->iTimestamp!=STREAM_UNSET && pMsg->iTimestamp<0 ){
+  if( pMsg->iTimestamp!=STREAM_UNSET
+   && (pMsg->iTimestamp<0 || pMsg->iTimestamp>STREAM_MAX_TIMESTAMP) ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
-        "timestamp must be >= 0 (ms since the epoch), got %lld",
-        pMsg->iTimestamp);
+        "timestamp must be between 0 and %lld (ms since the epoch, up to"
+        " 9999-12-31), got %lld", STREAM_MAX_TIMESTAMP, pMsg->iTimestamp);
   }
   if( pMsg->iPartition!=STREAM_UNSET ){
     rc = sqlite3StreamPartitionCheck(zTopic, pT, pMsg->iPartition, pzErr);
@@ -167,7 +168,7 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
                                   &iOffset, pzErr);
   if( rc ) return rc;
   pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
-  if( pIns==0 ) return SQLITE_ERROR;
+  if( pIns==0 ) return sqlite3StreamStmtErr(p);
 
   iTs = pMsg->iTimestamp;
   if( iTs==STREAM_UNSET || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
@@ -273,7 +274,7 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
   rc = streamProducerSchema(p, pzErr);
   if( rc ) return rc;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_LAST, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW
@@ -282,11 +283,16 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
   }
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( iLast<-1 || iLast>STREAM_MAX_OFFSET ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "producer %s is damaged in _stream_producers: sequence %lld of topic"
+        " %s (0..%lld)", pMsg->zProducer, iLast, zTopic, STREAM_MAX_OFFSET);
+  }
   if( pMsg->iSeq==iLast+1 ) return SQLITE_OK;
   if( pMsg->iSeq<=iLast ){
     /* the table holds exactly the sequences of the last 5 batches */
     pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_GET, pzErr);
-    if( pStmt==0 ) return SQLITE_ERROR;
+    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
     sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
     sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
@@ -311,7 +317,7 @@ static int streamProducerRecord(StreamCtx *p, const char *zTopic,
                                 char **pzErr){
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_PUT, pzErr);
   int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
@@ -323,7 +329,7 @@ static int streamProducerRecord(StreamCtx *p, const char *zTopic,
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( pMsg->nBatchPrior>0 ) return SQLITE_OK;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_TRIM, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 3, STREAM_PRODUCER_WINDOW);
@@ -351,7 +357,7 @@ static int streamBackpressure(StreamCtx *p, const char *zTopic,
     i64 iCommitted = 0, iHwm, iLag;
     int rc;
     pStmt = sqlite3StreamStmt(p, STREAM_STMT_SLOWEST_GROUP, pzErr);
-    if( pStmt==0 ) return SQLITE_ERROR;
+    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
     sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
     sqlite3_bind_int(pStmt, 2, iPart);
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -376,11 +382,13 @@ static int streamBackpressure(StreamCtx *p, const char *zTopic,
       i64 iNow = sqlite3StreamNow(p);
       if( iStart<0 ) iStart = iNow;
       if( iNow - iStart < pT->backpressureBlockMs ){
-        struct timespec ts;
         sqlite3_free(zGroup);
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long)nSleep*1000;
-        nanosleep(&ts, 0);
+        rc = sqlite3StreamNap(p, nSleep);   /* sqlite3_interrupt() ends it */
+        if( rc ){
+          return sqlite3StreamErr(pzErr, rc, "backpressure: interrupted"
+              " while waiting for a consumer of topic %s partition %d",
+              zTopic, iPart);
+        }
         if( nSleep<16000 ) nSleep *= 2;
         continue;
       }

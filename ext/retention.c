@@ -58,7 +58,7 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( nMax>=0 && n==nMax*4 ){
-    pS->iSizeOffset = iLast+1;   /* more to count next time */
+    pS->iSizeOffset = sqlite3StreamOffsetAfter(iLast);   /* more to count */
     *pbReady = 0;
   }else{
     pS->iSizeOffset = iHwm;
@@ -82,7 +82,7 @@ int sqlite3StreamHasWarm(StreamCtx *p, const char *zTopic, int iPart,
       if( pzErr ){ sqlite3_free(*pzErr); *pzErr = 0; }
       return SQLITE_OK;
     }
-    return SQLITE_ERROR;
+    return sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
@@ -138,7 +138,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     int bExpired = bTime && iTs<iCutoff;
     int bOver = bBytes && nRemain-nByte>=pCfg->retentionBytes;
     if( !bExpired && !bOver ) break;
-    iBound = iOff+1;
+    iBound = sqlite3StreamOffsetAfter(iOff);
     nDel++;
     nRemain -= nByte;
     if( iOff<pS->iSizeOffset ) nDelCounted += nByte;

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Storage format this build reads and writes. */
 #define STREAM_FORMAT 2
@@ -62,6 +63,8 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "INSERT INTO stream_txn(enlist) VALUES(0)",
   [STREAM_STMT_WRITE_LOCK] =
   "DELETE FROM _stream_meta WHERE key IS NULL",
+  [STREAM_STMT_INTERRUPT] =
+  "SELECT 1",
   [STREAM_STMT_MEMBER_EXPIRE] =
   "DELETE FROM _stream_members WHERE group_id=?1"
   " AND (heartbeat_at + session_timeout_ms < ?2"
@@ -150,11 +153,65 @@ int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
 }
 
 int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc){
+  /* The extended code (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_WRITE ...) even
+  ** where the connection hands out primary codes only. */
+  int rcExt = sqlite3_extended_errcode(db);
+  if( rc!=SQLITE_OK && (rcExt&0xff)==(rc&0xff) ) rc = rcExt;
   if( pzErr ){
+    /* An interrupted wait may have checked on another connection. */
+    const char *zMsg = (rc&0xff)==SQLITE_INTERRUPT ? "interrupted"
+                                                   : sqlite3_errmsg(db);
     sqlite3_free(*pzErr);
-    *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
+    /* A message of our own, from a nested statement, keeps its prefix. */
+    *pzErr = sqlite3_mprintf("%s%s", STREAM_HAS_PREFIX(zMsg) ? ""
+                             : STREAM_ERR, zMsg);
   }
   return rc==SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+i64 sqlite3StreamAddSat(i64 a, i64 b){
+  const i64 mx = (i64)0x7fffffffffffffffLL, mn = -mx - 1;
+  if( b>0 && a>mx-b ) return mx;
+  if( b<0 && a<mn-b ) return mn;
+  return a + b;
+}
+
+i64 sqlite3StreamSubSat(i64 a, i64 b){
+  const i64 mx = (i64)0x7fffffffffffffffLL, mn = -mx - 1;
+  if( b<0 && a>mx+b ) return mx;
+  if( b>0 && a<mn+b ) return mn;
+  return a - b;
+}
+
+i64 sqlite3StreamOffsetAfter(i64 iOffset){
+  return sqlite3StreamAddSat(iOffset, 1);
+}
+
+/*
+** sqlite3_is_interrupted() arrived in SQLite 3.41 (Debian 12 has 3.40), so
+** the flag is read the portable way: while the calling statement runs,
+** sqlite3_interrupt() makes every statement of the connection stop, a
+** nested "SELECT 1" too (or its prepare, on first use).
+*/
+int sqlite3StreamNap(StreamCtx *p, i64 nUs){
+  sqlite3_stmt *pStmt;
+  struct timespec ts;
+  int rc;
+  ts.tv_sec = (time_t)(nUs/1000000);
+  ts.tv_nsec = (long)((nUs%1000000)*1000);
+  nanosleep(&ts, 0);
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_INTERRUPT, 0);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p)==SQLITE_INTERRUPT
+                        ? SQLITE_INTERRUPT : SQLITE_OK;
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  return (rc&0xff)==SQLITE_INTERRUPT ? SQLITE_INTERRUPT : SQLITE_OK;
+}
+
+int sqlite3StreamStmtErr(StreamCtx *p){
+  int rc = p->rcStmt;
+  p->rcStmt = 0;
+  return rc ? rc : SQLITE_ERROR;
 }
 
 int sqlite3StreamNoStorage(sqlite3 *db){
@@ -176,8 +233,12 @@ static int streamAnchor(StreamCtx *p, char **pzErr){
     int rc = sqlite3_prepare_v2(p->db, "SELECT 0 FROM stream_topics WHERE 0",
                                 -1, &pStmt, 0);
     sqlite3_finalize(pStmt);
-    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    if( rc ){
+      p->rcStmt = sqlite3_extended_errcode(p->db);
+      return sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
     if( p->nAnchor==0 ){
+      p->rcStmt = SQLITE_ERROR;
       return sqlite3StreamErr(pzErr, SQLITE_INTERNAL,
                               "cannot connect stream_topics");
     }
@@ -193,6 +254,7 @@ sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
                                 SQLITE_PREPARE_PERSISTENT,
                                 &p->aStmt[iStmt], 0);
     if( rc!=SQLITE_OK ){
+      p->rcStmt = sqlite3_extended_errcode(p->db);
       sqlite3StreamDbErr(p->db, pzErr, rc);
       p->aStmt[iStmt] = 0;
     }
@@ -218,6 +280,7 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
   if( rc ) return 0;
   aNew = sqlite3_realloc64(p->aStatic, sizeof(*aNew)*(p->nStatic+1));
   if( aNew==0 ){
+    p->rcStmt = SQLITE_NOMEM;
     sqlite3StreamErr(pzErr, SQLITE_NOMEM, "out of memory");
     return 0;
   }
@@ -225,6 +288,7 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
   rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
                           &aNew[p->nStatic].pStmt, 0);
   if( rc!=SQLITE_OK ){
+    p->rcStmt = sqlite3_extended_errcode(p->db);
     sqlite3StreamDbErr(p->db, pzErr, rc);
     return 0;
   }
@@ -285,7 +349,7 @@ char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc){
   *pRc = SQLITE_OK;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_META_GET, 0);
   if( pStmt==0 ){
-    if( !sqlite3StreamNoStorage(p->db) ) *pRc = SQLITE_ERROR;
+    if( !sqlite3StreamNoStorage(p->db) ) *pRc = sqlite3StreamStmtErr(p);
     return 0;
   }
   sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);

@@ -31,6 +31,9 @@ typedef unsigned int u32;
 
 /* Fixed prefix of every error message the extension produces. */
 #define STREAM_ERR "stream: "
+/* Does message z already start with STREAM_ERR (a nested statement's
+** error passed on)?  Then it is not prefixed again. */
+#define STREAM_HAS_PREFIX(z) ((z)!=0 && strncmp((z), STREAM_ERR, 8)==0)
 
 /**************************************************************************
 ** Per-connection state, shared by every function and virtual table that
@@ -47,6 +50,7 @@ enum {
   STREAM_STMT_META_GET,         /* read one _stream_meta value */
   STREAM_STMT_TXN_ENLIST,       /* INSERT INTO stream_txn: see ext/txn.c */
   STREAM_STMT_WRITE_LOCK,       /* no-op write: take the write lock */
+  STREAM_STMT_INTERRUPT,        /* SELECT 1: was sqlite3_interrupt() called? */
   STREAM_STMT_MEMBER_EXPIRE,    /* delete dead members of a group */
   STREAM_STMT_MEMBER_GET,       /* one member's settings */
   STREAM_STMT_MEMBER_BEAT,      /* record a heartbeat (and a poll) */
@@ -109,6 +113,7 @@ struct StreamCtx {
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
+  int rcStmt;                           /* Code of the last failed prepare */
 };
 
 /**************************************************************************
@@ -127,6 +132,11 @@ int sqlite3StreamNoStorage(sqlite3 *db);
 ** left in *pzErr (which may be NULL).  Reset it after use. */
 sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr);
 
+/* The code to return when sqlite3StreamStmt() or sqlite3StreamStmtStatic()
+** returned NULL: the prepare's own (extended) code - SQLITE_BUSY when the
+** schema could not be read for a lock, say - or SQLITE_ERROR. */
+int sqlite3StreamStmtErr(StreamCtx *p);
+
 /* Finalize every cached statement.  Called when the anchor (the eponymous
 ** stream_topics table, which sqlite3_close() disconnects before it checks
 ** for unfinalized statements) is disconnected. */
@@ -143,8 +153,21 @@ i64 sqlite3StreamNow(StreamCtx *p);
 /* Error helpers: a new sqlite3_mprintf() message "stream: ..." in *pzErr
 ** (freeing the old one), returning rc. */
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...);
-/* Copy db's current error message into *pzErr and return rc. */
+/* Copy db's current error message into *pzErr and return rc (as its
+** extended code, if db's current error is of the same primary code). */
 int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc);
+
+/* Arithmetic on values read from storage, which a damaged or hostile
+** database may hold at any value: a + b saturating at the i64 limits;
+** the offset after iOffset (iOffset + 1, at most INT64_MAX). */
+i64 sqlite3StreamAddSat(i64 a, i64 b);
+i64 sqlite3StreamSubSat(i64 a, i64 b);
+
+/* Sleep about nUs microseconds inside a wait (a long poll, stream_wait,
+** backpressure), then return SQLITE_INTERRUPT if sqlite3_interrupt() was
+** called on the connection (before or during the nap), else SQLITE_OK. */
+int sqlite3StreamNap(StreamCtx *p, i64 nUs);
+i64 sqlite3StreamOffsetAfter(i64 iOffset);
 
 /* Value of one _stream_meta key as a new sqlite3_malloc'd string, or NULL
 ** (no such key, or an error: *pRc). */
@@ -264,6 +287,11 @@ int sqlite3StreamTopicNameCheck(const char *zName, char **pzErr);
 int sqlite3StreamTopicGet(StreamCtx*, const char *zTopic, StreamTopic *pT,
                           char **pzErr);
 
+/* The partition count in column iCol of pStmt (a _stream_topics row)
+** into *pnPart, or a "damaged" error if it is not an integer in
+** 1..STREAM_MAX_PARTITIONS (loops run over it). */
+int sqlite3StreamPartitionCount(const char *zTopic, sqlite3_stmt *pStmt,
+                                int iCol, int *pnPart, char **pzErr);
 /* Check that iPartition is a partition of the topic. */
 int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
                                 i64 iPartition, char **pzErr);
@@ -289,6 +317,26 @@ int sqlite3StreamHighWatermark(StreamCtx*, const char *zTopic, int iPart,
 
 /* "Not given" for StreamMsg.iPartition and .iTimestamp. */
 #define STREAM_UNSET ((i64)(-0x7fffffffffffffffLL - 1))
+
+/* Largest timestamp a producer may give: 9999-12-31T23:59:59.999Z in ms
+** since the epoch (the last instant of a four-digit year).  Kafka's are ms
+** since the epoch too; anything larger cannot be a real time, and bounded
+** timestamps keep the time arithmetic of retention and tiering (a
+** timestamp plus retention.ms, the UTC day of a segment) in range. */
+#define STREAM_MAX_TIMESTAMP ((i64)253402300799999LL)
+
+/* Largest offset: one below INT64_MAX, so that offset + 1 (the next
+** offset, a position after it) never overflows.  An offset read from a
+** damaged database beyond it is refused with a "damaged" error. */
+#define STREAM_MAX_OFFSET ((i64)0x7ffffffffffffffeLL)
+
+/* Largest message count kept in a counter read back from storage (2^53,
+** exact as a JSON number): larger values are damage. */
+#define STREAM_MAX_COUNT ((i64)1<<53)
+
+/* Largest max.block.ms (backpressure policy block): one hour.  Kafka's
+** default is 60000; a longer wait only holds a connection and a thread. */
+#define STREAM_MAX_BLOCK_MS 3600000
 
 /* Kinds of a key or value. */
 #define STREAM_TYPE_NULL 0
@@ -636,6 +684,17 @@ void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...);
 ** the text columns the tables push down?  (topic = 'x' COLLATE NOCASE
 ** is left to SQLite.) */
 int sqlite3StreamVtabBinary(sqlite3_index_info *pInfo, int i);
+
+/* The code an SQL function or a virtual table method reports for engine
+** code rc: SQLITE_NOMEM, the busy and lock codes, SQLITE_INTERRUPT, I/O
+** errors, SQLITE_FULL and SQLITE_TOOBIG pass unchanged (extended codes
+** such as SQLITE_BUSY_SNAPSHOT included), so that callers can retry;
+** anything else becomes SQLITE_ERROR.  Never SQLITE_CORRUPT: SQLite takes
+** a CORRUPT from any statement inside a transaction for damage of the
+** database file itself and refuses every later write of the transaction
+** ("database disk image is malformed"), so a damaged warm segment or a
+** damaged storage row would poison the connection until ROLLBACK. */
+int sqlite3StreamErrCode(int rc);
 
 /**************************************************************************
 ** Interface to code in ext/murmur2.c
@@ -1317,12 +1376,18 @@ int sqlite3StreamRaiseNext(StreamCtx*, const char *zTopic, int iPart,
 
 /* Open SAVEPOINT zName.  *pbOpen is 0 if it could not be opened because a
 ** statement that writes is running (then the caller's writes belong to
-** that statement). */
+** that statement), 2 if the savepoint began the transaction (autocommit
+** mode), 1 if it nests in the caller's transaction. */
 int sqlite3StreamSavepoint(StreamCtx*, const char *zName, int *pbOpen,
                            char **pzErr);
-/* Release the savepoint (rc==SQLITE_OK) or roll it back and release it. */
+/* Release the savepoint (rc==SQLITE_OK) or roll it back and release it.
+** A failed release (SQLITE_BUSY at the commit) rolls back too, with its
+** message in *pzErr.  A savepoint that began the transaction (bOpen 2)
+** always leaves the connection in autocommit mode: whatever cannot be
+** released is rolled back (sqlite3StreamSavepointAbort). */
 int sqlite3StreamSavepointEnd(StreamCtx*, const char *zName, int bOpen,
-                              int rc);
+                              int rc, char **pzErr);
+void sqlite3StreamSavepointAbort(StreamCtx*, const char *zName, int bOpen);
 
 /* PRAGMA stream_compact[(topic)] and PRAGMA stream_compaction[(topic)]
 ** for the shim VFS: the result text in *pzOut (sqlite3_malloc'd). */

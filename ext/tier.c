@@ -108,7 +108,7 @@ static int streamTierInt(StreamCtx *p, const char *zSql, const char *zTopic,
   ** (these run per partition in stream_tier() and stream_maintain()). */
   sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
   int rc;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
   if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, a3);
@@ -147,13 +147,14 @@ static int streamTierBegin(StreamCtx *p, int *pbSp, char **pzErr){
     if( sqlite3_stmt_busy(pS) && !sqlite3_stmt_readonly(pS) ) break;
   }
   if( pS==0 ){
+    int bAuto = sqlite3_get_autocommit(p->db);
     rc = streamTierExec(p, "SAVEPOINT stream_tier", pzErr);
     if( rc ) return rc;
-    *pbSp = 1;
+    *pbSp = bAuto ? 2 : 1;     /* 2: it began the transaction */
   }
   rc = streamTierExec(p, "DELETE FROM _stream_meta WHERE key IS NULL", pzErr);
   if( rc && *pbSp ){
-    sqlite3_exec(p->db, "ROLLBACK TO stream_tier; RELEASE stream_tier",0,0,0);
+    sqlite3StreamSavepointAbort(p, "stream_tier", *pbSp);
     *pbSp = 0;
   }
   return rc;
@@ -165,7 +166,7 @@ static int streamTierEnd(StreamCtx *p, int bSp, int rc, char **pzErr){
     rc = streamTierExec(p, "RELEASE stream_tier", pzErr);
     if( rc==SQLITE_OK ) return rc;
   }
-  sqlite3_exec(p->db, "ROLLBACK TO stream_tier; RELEASE stream_tier", 0,0,0);
+  sqlite3StreamSavepointAbort(p, "stream_tier", bSp);
   return rc;
 }
 
@@ -181,9 +182,9 @@ static int streamTierTopicConfig(StreamCtx *p, const char *zTopic,
   if( rc ) return rc;
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    *pnPart = sqlite3_column_int(pStmt, 1);
+    rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, pnPart, pzErr);
     *piInc = sqlite3_column_int64(pStmt, 2);
-    rc = sqlite3StreamConfigParse(pCfg,
+    if( rc==SQLITE_OK ) rc = sqlite3StreamConfigParse(pCfg,
         (const char*)sqlite3_column_text(pStmt, 0), 0, pzErr);
   }else{
     rc = sqlite3_reset(pStmt);
@@ -622,7 +623,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
   char *zKey = 0;
   i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
   i64 iCut = pP->iCut;
-  i64 iDayLo, iDayHi;
+  i64 iDayLo, iDayHi, iFirstTs;
   int nTopic = (int)strlen(zTopic);
   int eCodec, rc, bSp = 0, bFile = 0, bUtf8 = 0;
 
@@ -634,11 +635,19 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
 
   /* Every row's UTC day must be that of the first one (the date= of the
   ** path).  Timestamps before the epoch count as 1970-01-01, as in the
-  ** path. */
+  ** path; timestamps after STREAM_MAX_TIMESTAMP (only a crafted row can
+  ** have one: producers are refused) as its day, 9999-12-31, and are
+  ** written as STREAM_MAX_TIMESTAMP (the segment format holds
+  ** microseconds; INT64_MAX ms would overflow it and stop tiering).
+  ** iDayHi is the day's last ms, inclusive. */
   {
-    i64 iDay = (pP->iFirstTs<0 ? 0 : pP->iFirstTs) / STREAM_TIER_DAY_MS;
+    i64 iDay;
+    iFirstTs = pP->iFirstTs>STREAM_MAX_TIMESTAMP ? STREAM_MAX_TIMESTAMP
+                                                 : pP->iFirstTs;
+    iDay = (iFirstTs<0 ? 0 : iFirstTs) / STREAM_TIER_DAY_MS;
     iDayLo = iDay==0 ? SMALLEST_INT64 : iDay*STREAM_TIER_DAY_MS;
-    iDayHi = (iDay+1)*STREAM_TIER_DAY_MS;
+    iDayHi = iDay==STREAM_MAX_TIMESTAMP/STREAM_TIER_DAY_MS
+           ? 0x7fffffffffffffffLL : (iDay+1)*STREAM_TIER_DAY_MS - 1;
   }
 
   rc = streamTierBegin(p, &bSp, pzErr);
@@ -673,11 +682,11 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
         " WHERE topic=?1 AND partition=?2 AND offset=?3",
         zTopic, iPart, iLast, 0, 0, &iTsLast, pzErr);
     if( rc ) goto out;
-    if( iTsLast<iDayLo || iTsLast>=iDayHi ){
+    if( iTsLast<iDayLo || iTsLast>iDayHi ){
       sqlite3_stmt *pS = 0;
       rc = streamTierPrepare(p, &pS, pzErr,
           "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
-          " AND offset>?3 AND offset<=?4 AND (+timestamp<?5 OR +timestamp>=?6)"
+          " AND offset>?3 AND offset<=?4 AND (+timestamp<?5 OR +timestamp>?6)"
           " ORDER BY offset LIMIT 1");
       if( rc ) goto out;
       sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
@@ -697,7 +706,7 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
       if( iLast<pP->iFrom ) goto out;
     }
 
-    zKey = streamTierKey(pStore->zNs, zTopic, iPart, pP->iFirstTs, pP->iFrom,
+    zKey = streamTierKey(pStore->zNs, zTopic, iPart, iFirstTs, pP->iFrom,
                          iLast);
     if( zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
     rc = pStore->pMethods->xPutBegin(pStore, zKey, &sink.pUp, pzErr);
@@ -725,9 +734,14 @@ static int streamTierMoveOne(StreamCtx *p, StreamStore *pStore,
       size_t nDec = 0;
       r.iOffset = sqlite3_column_int64(pSel, 0);
       r.iTimestampMs = sqlite3_column_int64(pSel, 4);
-      if( r.iTimestampMs<iDayLo || r.iTimestampMs>=iDayHi ){
+      if( r.iTimestampMs<iDayLo || r.iTimestampMs>iDayHi ){
         iOther = r.iOffset;                 /* another day: end before it */
         break;
+      }
+      if( r.iTimestampMs>STREAM_MAX_TIMESTAMP ){
+        r.iTimestampMs = STREAM_MAX_TIMESTAMP;
+      }else if( r.iTimestampMs<-STREAM_MAX_TIMESTAMP ){
+        r.iTimestampMs = -STREAM_MAX_TIMESTAMP;
       }
       attrs = sqlite3_column_int(pSel, 5);
       eCodecV = attrs & STREAM_ATTR_CODEC_MASK;
@@ -965,7 +979,7 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
            || (bSize && nTotal-nBytes>=pCfg->retentionBytes);
     if( !bGo ) break;
     nTotal -= nBytes;
-    iStart = sqlite3_column_int64(pSeg, 1) + 1;
+    iStart = sqlite3StreamOffsetAfter(sqlite3_column_int64(pSeg, 1));
     streamTierKeysAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));
   }
   rc = sqlite3_reset(pSeg);
@@ -1151,7 +1165,9 @@ void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
   StreamTierStats st;
   int nPart = 0, rc;
   i64 iInc = 0;
-  if( (iOffset+1) % STREAM_TIER_CHECK_EVERY ) return;
+  if( iOffset>=STREAM_MAX_OFFSET || (iOffset+1) % STREAM_TIER_CHECK_EVERY ){
+    return;
+  }
   rc = sqlite3StreamTierStore(p, &pStore, 0);
   if( rc || pStore==0 || !pStore->bLocal ) goto out;
   rc = sqlite3StreamEnsureSchema(p, 0);
@@ -1162,7 +1178,7 @@ void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
   if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) goto out;
   if( part.iCut-part.iFrom<STREAM_TIER_HOOK_MIN_ROWS
    && (cfg.hotRetentionMs<0
-       || part.iFirstTs >= sqlite3StreamNow(p) - 2*cfg.hotRetentionMs) ){
+       || part.iFirstTs/2 >= sqlite3StreamNow(p)/2 - cfg.hotRetentionMs) ){
     goto out;
   }
   memset(&st, 0, sizeof(st));

@@ -41,6 +41,9 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
   sqlite3_stmt *pStmt;
   StreamCacheTopic *pC;
   int rc;
+  if( zTopic==0 ){           /* a NULL name read from a damaged row */
+    return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: NULL");
+  }
   sqlite3StreamTxnEnlist(p);
   if( (pC = sqlite3StreamCacheFind(p, zTopic))!=0 ){
     *pT = *sqlite3StreamCacheTopic(pC);
@@ -49,7 +52,7 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_TOPIC_GET, pzErr);
   if( pStmt==0 ){
     if( sqlite3StreamNoStorage(p->db) ) goto not_found;
-    return SQLITE_ERROR;
+    return sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   rc = sqlite3_step(pStmt);
@@ -61,12 +64,16 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
     /* The row drives array indexes and divisions: refuse a damaged one
     ** (a direct edit of _stream_topics) instead of trusting it. */
     if( nPart<1 || nPart>STREAM_MAX_PARTITIONS
-     || eTs<0 || eTs>1 || eCodec<0 || eCodec>2 || eCleanup<1 || eCleanup>3 ){
+     || eTs<0 || eTs>1 || eCodec<0 || eCodec>2 || eCleanup<1 || eCleanup>3
+     || sqlite3_column_int64(pStmt, 6)>STREAM_MAX_BLOCK_MS ){
+      i64 nBlock = sqlite3_column_int64(pStmt, 6);
       sqlite3_reset(pStmt);
       return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
           "topic %s is damaged in _stream_topics: partitions %lld (1..%d),"
-          " timestamp_type %d, compression %d, cleanup %d", zTopic, nPart,
-          STREAM_MAX_PARTITIONS, eTs, eCodec, eCleanup);
+          " timestamp_type %d, compression %d, cleanup %d,"
+          " backpressure_block_ms %lld (-1..%d)", zTopic, nPart,
+          STREAM_MAX_PARTITIONS, eTs, eCodec, eCleanup, nBlock,
+          STREAM_MAX_BLOCK_MS);
     }
     pT->nPartition = sqlite3_column_int(pStmt, 0);
     pT->maxMessageBytes = sqlite3_column_int64(pStmt, 1);
@@ -86,6 +93,20 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
  not_found:
   return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
                           zTopic);
+}
+
+int sqlite3StreamPartitionCount(const char *zTopic, sqlite3_stmt *pStmt,
+                                int iCol, int *pnPart, char **pzErr){
+  i64 n = sqlite3_column_int64(pStmt, iCol);
+  if( sqlite3_column_type(pStmt, iCol)!=SQLITE_INTEGER
+   || n<1 || n>STREAM_MAX_PARTITIONS ){
+    *pnPart = 0;
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "topic %s is damaged in _stream_topics: partitions %lld (1..%d)",
+        zTopic, n, STREAM_MAX_PARTITIONS);
+  }
+  *pnPart = (int)n;
+  return SQLITE_OK;
 }
 
 int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
@@ -108,11 +129,30 @@ int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
     return SQLITE_OK;
   }
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_HWM, pzErr);
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
   rc = sqlite3_step(pStmt);
-  *piHwm = rc==SQLITE_ROW ? sqlite3_column_int64(pStmt, 0) : 0;
+  *piHwm = 0;
+  if( rc==SQLITE_ROW ){
+    /* A damaged row (next_offset text, a real, INT64_MAX; an offset
+    ** INT64_MAX, whose +1 SQLite makes a real) must not become an
+    ** offset: the next message would overflow it. */
+    i64 iHwm = sqlite3_column_int64(pStmt, 0);
+    if( sqlite3_column_type(pStmt, 0)!=SQLITE_INTEGER
+     || iHwm<0 || iHwm>STREAM_MAX_OFFSET ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      char *zVal = sqlite3_mprintf("%.40s", z ? z : "NULL");
+      sqlite3_reset(pStmt);
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+          "partition %s/%d is damaged: its next offset (_stream_partitions"
+          ".next_offset, or the newest offset + 1) is %s, not an offset in"
+          " 0..%lld", zTopic, iPart, zVal ? zVal : "?", STREAM_MAX_OFFSET);
+      sqlite3_free(zVal);
+      return rc;
+    }
+    *piHwm = iHwm;
+  }
   rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   sqlite3StreamCacheSetNext(p, zTopic, iPart, *piHwm);

@@ -123,14 +123,14 @@ int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
     }else{
-      rc = sqlite3StreamNoStorage(p->db) ? SQLITE_OK : SQLITE_ERROR;
+      rc = sqlite3StreamNoStorage(p->db) ? SQLITE_OK : sqlite3StreamStmtErr(p);
     }
     if( rc!=SQLITE_OK ){
       if( pbStale ){
         *pbStale = sqlite3_extended_errcode(p->db)==SQLITE_BUSY_SNAPSHOT;
       }
       rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-      sqlite3StreamSavepointEnd(p, zName, 1, rc);
+      sqlite3StreamSavepointEnd(p, zName, *pbOpen, rc, 0);
       *pbOpen = 0;
     }
   }
@@ -140,15 +140,8 @@ int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
 int sqlite3StreamAutoEnd(StreamCtx *p, const char *zName, int bOpen, int rc,
                          char **pzErr){
   if( !bOpen ) return rc;
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamSavepointEnd(p, zName, 1, SQLITE_OK);
-    if( rc==SQLITE_OK ){
-      p->nAutoCommit++;
-      return SQLITE_OK;
-    }
-    rc = sqlite3StreamDbErr(p->db, pzErr, rc);     /* e.g. BUSY at COMMIT */
-  }
-  sqlite3StreamSavepointEnd(p, zName, 1, rc);
+  rc = sqlite3StreamSavepointEnd(p, zName, bOpen, rc, pzErr);
+  if( rc==SQLITE_OK ) p->nAutoCommit++;
   return rc;
 }
 

@@ -594,8 +594,8 @@ static int streamMsgNext(sqlite3_vtab_cursor *cur){
   }else{
     return SQLITE_OK;
   }
-  if( rc ) return rc;
-  return streamMsgPick(pCur);
+  if( rc==SQLITE_OK ) rc = streamMsgPick(pCur);
+  return sqlite3StreamErrCode(rc);
 }
 
 /* An offset or timestamp bound from a constraint value, as an inclusive
@@ -762,7 +762,7 @@ static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,
   rc = streamMsgHotStep(pCur);
   if( rc==SQLITE_OK ) rc = streamMsgWarmStart(pCur, idxNum, argv);
   if( rc==SQLITE_OK ) rc = streamMsgPick(pCur);
-  return rc;
+  return sqlite3StreamErrCode(rc);
 }
 
 static int streamMsgEof(sqlite3_vtab_cursor *cur){
@@ -786,7 +786,7 @@ static int streamMsgValue(sqlite3_context *ctx, sqlite3_stmt *pStmt){
       STREAM_MAX_FIELD_BYTES, &pOut, &nOut);
   if( rc ){
     sqlite3_result_error(ctx, STREAM_ERR "corrupt compressed value", -1);
-    return rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT;
+    return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
   }
   if( attrs & STREAM_ATTR_BLOB ){
     sqlite3_result_blob64(ctx, pOut, nOut, sqlite3_free);
@@ -1008,8 +1008,8 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   if( rc ){
     sqlite3_free(pVtab->zErrMsg);
     pVtab->zErrMsg = zErr;
-    return (rc==SQLITE_NOMEM || (rc&0xff)==SQLITE_BUSY || rc==SQLITE_FULL
-            || (rc&0xff)==SQLITE_IOERR) ? rc : SQLITE_CONSTRAINT;
+    rc = sqlite3StreamErrCode(rc);
+    return rc==SQLITE_ERROR ? SQLITE_CONSTRAINT : rc;
   }
   *pRowid = iOffset;
   return SQLITE_OK;

@@ -410,9 +410,9 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   if( rc ){
     sqlite3_free(cur->pVtab->zErrMsg);
     cur->pVtab->zErrMsg = zErr;
-    /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs
-    ** the statement again with a fresh snapshot (ext/consume.c). */
-    return rc==SQLITE_NOMEM || rc==SQLITE_SCHEMA ? rc : SQLITE_ERROR;
+    /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs the
+    ** statement again with a fresh snapshot (ext/consume.c). */
+    return rc==SQLITE_SCHEMA ? rc : sqlite3StreamErrCode(rc);
   }
   if( pPoll->res.nRow>0 ){
     sqlite3StreamPollRegister(p, pPoll, 1);

@@ -54,13 +54,26 @@ void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...){
   z = sqlite3_vmprintf(zFmt, ap);
   va_end(ap);
   sqlite3_free(pVtab->zErrMsg);
-  pVtab->zErrMsg = z ? sqlite3_mprintf(STREAM_ERR "%s", z) : 0;
+  pVtab->zErrMsg = z ? sqlite3_mprintf("%s%s",
+                                       STREAM_HAS_PREFIX(z) ? "" : STREAM_ERR, z)
+                     : 0;
   sqlite3_free(z);
 }
 
 int sqlite3StreamVtabBinary(sqlite3_index_info *pInfo, int i){
   const char *zColl = sqlite3_vtab_collation(pInfo, i);
   return zColl==0 || sqlite3_stricmp(zColl, "BINARY")==0;
+}
+
+int sqlite3StreamErrCode(int rc){
+  switch( rc&0xff ){
+    case SQLITE_OK: case SQLITE_NOMEM: case SQLITE_BUSY: case SQLITE_LOCKED:
+    case SQLITE_INTERRUPT: case SQLITE_IOERR: case SQLITE_FULL:
+    case SQLITE_TOOBIG:
+      return rc;
+    default:
+      return SQLITE_ERROR;
+  }
 }
 
 static int streamSqlConnect(sqlite3 *db, void *pAux, int argc,
@@ -296,7 +309,7 @@ static int streamSqlUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     sqlite3_free(pVtab->zErrMsg);
     pVtab->zErrMsg = zErr;
   }
-  return rc;
+  return (rc&0xff)==SQLITE_CORRUPT ? SQLITE_ERROR : rc;
 }
 
 static const sqlite3_module streamSqlModule = {
