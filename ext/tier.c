@@ -40,6 +40,12 @@
 ** named by a segment row, and merge by (topic, partition, offset) so that
 ** an offset present in both tiers is returned once.
 **
+** Only with a configured store (warm.store): without one the database
+** file holds everything, stream_tier() moves nothing (for a named topic
+** it is an error saying so) and neither do produce and stream_maintain().
+** A database whose segments were written when "<db>.stream/warm" was the
+** default keeps that directory for them (sqlite3StreamTierStore()).
+**
 ** When: stream_tier() and stream_maintain() move everything eligible; the
 ** produce path calls sqlite3StreamTierAfterAppend(), which looks at one
 ** partition every STREAM_TIER_CHECK_EVERY offsets and then moves at most
