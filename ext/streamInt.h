@@ -1146,7 +1146,8 @@ int sqlite3StreamTier(StreamCtx*, const char *zTopic, StreamTierStats*,
 void sqlite3StreamTierAfterAppend(StreamCtx*, const char *zTopic, int iPart,
                                   i64 iOffset);
 
-/* For stream_maintain(): the same as sqlite3StreamTier(). */
+/* For stream_maintain(): the same as sqlite3StreamTier(), but without a
+** configured store a named topic is not an error (nothing to do). */
 int sqlite3StreamTierMaintain(StreamCtx*, const char *zTopic,
                               StreamTierStats*, char **pzErr);
 

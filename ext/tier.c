@@ -1145,8 +1145,10 @@ static int streamTierNoStoreErr(const char *zTopic, const StreamStore *pLegacy,
       " with stream_config('warm.store', 'file:///path'))", zTopic);
 }
 
-int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
-                      StreamTierStats *pStats, char **pzErr){
+/* stream_tier() (bAsked: a topic named without a store is an error) and
+** stream_maintain() (it is not: there is nothing to do). */
+static int streamTierRun(StreamCtx *p, const char *zTopic, int bAsked,
+                         StreamTierStats *pStats, char **pzErr){
   StreamStore *pStore = 0;
   sqlite3_stmt *pList = 0;
   StreamTierKeys topics;
@@ -1159,7 +1161,7 @@ int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
     if( rc ) return rc;
   }
   rc = sqlite3StreamTierStore(p, &pStore, pzErr);
-  if( rc==SQLITE_OK && zTopic && (pStore==0 || pStore->bLegacy) ){
+  if( rc==SQLITE_OK && bAsked && zTopic && (pStore==0 || pStore->bLegacy) ){
     /* Asked to tier this topic: say why nothing can move. */
     rc = streamTierNoStoreErr(zTopic, pStore, pzErr);
   }
@@ -1192,9 +1194,14 @@ int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
+int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
+                      StreamTierStats *pStats, char **pzErr){
+  return streamTierRun(p, zTopic, 1, pStats, pzErr);
+}
+
 int sqlite3StreamTierMaintain(StreamCtx *p, const char *zTopic,
                               StreamTierStats *pStats, char **pzErr){
-  return sqlite3StreamTier(p, zTopic, pStats, pzErr);
+  return streamTierRun(p, zTopic, 0, pStats, pzErr);
 }
 
 void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
