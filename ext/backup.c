@@ -188,11 +188,12 @@ static int streamBackupCopy(StreamBackup *pB, const StreamBackupSeg *pSeg,
   return rc;
 }
 
-/* Remove what an attempt wrote (the files copied, the database). */
+/* Remove what an attempt wrote (the files copied and the directories made
+** for them, the database). */
 static void streamBackupUndo(StreamBackup *pB){
   int i;
   char *z;
-  for(i=0; pB->pDst && i<pB->nCopied; i++){
+  for(i=0; pB->pDst && i<pB->nSeg; i++){
     pB->pDst->pMethods->xDelete(pB->pDst, pB->aSeg[i].zKey, 0);
   }
   rmdir(pB->zWarm);
