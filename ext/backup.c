@@ -198,9 +198,12 @@ static void streamBackupUndo(StreamBackup *pB){
   }
   rmdir(pB->zWarm);
   unlink(pB->zDb);
-  z = sqlite3_mprintf("%s-journal", pB->zDb);
-  if( z ) unlink(z);
-  sqlite3_free(z);
+  for(i=0; i<3; i++){
+    z = sqlite3_mprintf("%s-%s", pB->zDb, i==0 ? "journal" : i==1 ? "wal"
+                                                            : "shm");
+    if( z ) unlink(z);
+    sqlite3_free(z);
+  }
 }
 
 /* The copy's warm.store: its own directory. */
@@ -240,6 +243,7 @@ static int streamBackupAttempt(StreamBackup *pB, int *pbRetry, char **pzErr){
   }
   if( rc==SQLITE_OK && pB->nSeg>0 ){
     rc = sqlite3StreamTierStore(p, &pB->pSrc, pzErr);
+    if( rc==SQLITE_OK && pB->pSrc==0 ) rc = SQLITE_INTERNAL;  /* (a file) */
   }
 
   /* The database. */
