@@ -346,6 +346,36 @@ static int streamLocalPutCommit(StreamStoreUpload *pUp, char **pzErr){
   return rc;
 }
 
+/* A missing file of key zKey (path zPath): if the store's directory, or
+** the top directory of the key in it (the database's namespace), is not
+** there either, the database was most likely copied or moved without its
+** store: SQLITE_CANTOPEN with a message saying so.  SQLITE_OK if that
+** directory exists (only the file is missing). */
+static int streamLocalGone(StreamLocalStore *p, const char *zKey,
+                           const char *zPath, char **pzErr){
+  struct stat st;
+  char *zDir;
+  int rc;
+  if( stat(p->zRoot, &st)!=0 ){
+    zDir = sqlite3_mprintf("%s", p->zRoot);
+  }else{
+    zDir = sqlite3_mprintf("%s/%.*s", p->zRoot, (int)strcspn(zKey, "/"),
+                           zKey);
+    if( zDir && stat(zDir, &st)==0 ){
+      sqlite3_free(zDir);
+      return SQLITE_OK;
+    }
+  }
+  if( zDir==0 ) return SQLITE_NOMEM;
+  rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN, "warm segment file %s is"
+      " missing: the database refers to warm segments in %s, which is not"
+      " there (was the database copied or moved without its warm store?):"
+      " restore the store there or set warm.store to where it is (see"
+      " docs/operations.md)", zPath, zDir);
+  sqlite3_free(zDir);
+  return rc;
+}
+
 static int streamLocalOpen(StreamStore *pStore, const char *zKey,
                            StreamStoreFile **pp, i64 *pnSize, char **pzErr){
   StreamLocalStore *p = (StreamLocalStore*)pStore;
@@ -363,7 +393,10 @@ static int streamLocalOpen(StreamStore *pStore, const char *zKey,
   /* O_NONBLOCK: a FIFO (or a device) in place of the file must not block
   ** the open; only a regular file is read (fstat after the open). */
   pF->fd = open(pF->zPath, O_RDONLY|O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK);
-  if( pF->fd<0 || fstat(pF->fd, &st)!=0 || !S_ISREG(st.st_mode) ){
+  if( pF->fd<0 && errno==ENOENT
+   && (rc = streamLocalGone(p, zKey, pF->zPath, pzErr))!=SQLITE_OK ){
+    /* the store itself is missing: reported */
+  }else if( pF->fd<0 || fstat(pF->fd, &st)!=0 || !S_ISREG(st.st_mode) ){
     int e = pF->fd<0 ? errno : 0;
     rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN,
         "warm segment file %s cannot be opened: %s", pF->zPath,
@@ -372,6 +405,8 @@ static int streamLocalOpen(StreamStore *pStore, const char *zKey,
         : S_ISDIR(st.st_mode) ? "it is a directory, not a regular file"
         : S_ISFIFO(st.st_mode) ? "it is a FIFO, not a regular file"
         : "it is not a regular file");
+  }
+  if( rc ){
     if( pF->fd>=0 ) close(pF->fd);
     sqlite3_free(pF->zPath);
     sqlite3_free(pF);

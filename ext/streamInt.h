@@ -1133,6 +1133,9 @@ struct StreamStoreMethods {
 struct StreamStore {
   const StreamStoreMethods *pMethods; /* Backend */
   int bLocal;                  /* No network: usable inside produce */
+  int bLegacy;                 /* Not configured: the directory beside the
+                               ** database that older versions used by
+                               ** default (sqlite3StreamTierStore()) */
   char *zUrl;                  /* The store's URL (for messages) */
   char *zNs;                   /* This database's namespace in the store,
                                ** "db=<id>" (sqlite3StreamTierStore()), or
@@ -1180,9 +1183,11 @@ struct StreamTierStats {
   i64 nOrphan;                 /* Orphan files removed */
 };
 
-/* The store of this database: the warm.store setting, else the default
-** beside the main database file ("<db>.stream/warm"), else (":memory:" or
-** a temporary database) none: *pp is NULL and SQLITE_OK returned. */
+/* The store of this database: the warm.store setting; else, if the
+** database has segment rows (written when older versions tiered by
+** default), the legacy directory beside the main database file
+** ("<db>.stream/warm", bLegacy set: read, expired, compacted, never moved
+** to); else none: *pp is NULL and SQLITE_OK returned. */
 int sqlite3StreamTierStore(StreamCtx*, StreamStore **pp, char **pzErr);
 
 /* Tier every eligible message of topic zTopic (NULL: every topic), then
@@ -1200,7 +1205,8 @@ int sqlite3StreamTier(StreamCtx*, const char *zTopic, StreamTierStats*,
 void sqlite3StreamTierAfterAppend(StreamCtx*, const char *zTopic, int iPart,
                                   i64 iOffset);
 
-/* For stream_maintain(): the same as sqlite3StreamTier(). */
+/* For stream_maintain(): the same as sqlite3StreamTier(), but without a
+** configured store a named topic is not an error (nothing to do). */
 int sqlite3StreamTierMaintain(StreamCtx*, const char *zTopic,
                               StreamTierStats*, char **pzErr);
 
@@ -1218,6 +1224,14 @@ int sqlite3StreamTierDropTopic(StreamCtx*, const char *zTopic, char **pzErr);
 ** (autocommit), else by the orphan sweep. */
 int sqlite3StreamTierCompact(StreamCtx*, const char *zTopic, int iPart,
                              i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
+
+/**************************************************************************
+** Interface to code in ext/backup.c
+*/
+
+/* Register stream_backup(dest): the database and the warm segment files
+** it names, copied from one snapshot into directory dest. */
+int sqlite3StreamRegisterBackup(sqlite3 *db, StreamCtx *p);
 
 /* Register stream_tier() and the stream_segments virtual table. */
 int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p);

@@ -40,6 +40,12 @@
 ** named by a segment row, and merge by (topic, partition, offset) so that
 ** an offset present in both tiers is returned once.
 **
+** Only with a configured store (warm.store): without one the database
+** file holds everything, stream_tier() moves nothing (for a named topic
+** it is an error saying so) and neither do produce and stream_maintain().
+** A database whose segments were written when "<db>.stream/warm" was the
+** default keeps that directory for them (sqlite3StreamTierStore()).
+**
 ** When: stream_tier() and stream_maintain() move everything eligible; the
 ** produce path calls sqlite3StreamTierAfterAppend(), which looks at one
 ** partition every STREAM_TIER_CHECK_EVERY offsets and then moves at most
@@ -393,6 +399,29 @@ static int streamTierOpenSegment(StreamStore *pStore, const StreamSegment *pSeg,
   return rc;
 }
 
+/* Does the database have segment rows?  (No storage tables: no.) */
+static int streamTierHasSegments(StreamCtx *p, int *pbHas, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM _stream_segments LIMIT 1",
+                              -1, &pStmt, 0);
+  *pbHas = 0;
+  if( rc ){
+    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK
+                                         : sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  *pbHas = sqlite3_step(pStmt)==SQLITE_ROW;
+  rc = sqlite3_finalize(pStmt);
+  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+/*
+** The store: warm.store if it is set.  Without it there is no store (the
+** database file holds everything), except for a database that already has
+** segment rows written when "<db>.stream/warm" beside the database file was
+** the default: that directory is its legacy store (bLegacy), which the
+** existing segments are read, expired, compacted and swept in, but
+** nothing new is moved to.
+*/
 int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
   char *zUrl;
   int rc;
@@ -403,10 +432,14 @@ int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
     rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
   }else{
     const char *zFile = sqlite3_db_filename(p->db, "main");
+    int bHas = 0;
     if( zFile==0 || zFile[0]==0 ) return SQLITE_OK;   /* :memory:, temp */
+    rc = streamTierHasSegments(p, &bHas, pzErr);
+    if( rc || !bHas ) return rc;
     zUrl = sqlite3_mprintf("file://%s.stream/warm", zFile);
     if( zUrl==0 ) return SQLITE_NOMEM;
-    rc = sqlite3StreamStoreOpen(zUrl, 1, pp, pzErr);
+    rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
+    if( rc==SQLITE_OK ) (*pp)->bLegacy = 1;
   }
   sqlite3_free(zUrl);
   if( rc==SQLITE_OK ) rc = streamTierNamespace(p, *pp, 0, pzErr);
@@ -1098,7 +1131,7 @@ static int streamTierTopic(StreamCtx *p, StreamStore *pStore,
   for(iPart=0; rc==SQLITE_OK && iPart<nPart; iPart++){
     StreamTierPart part;
     rc = streamTierExpire(p, pStore, zTopic, iPart, &cfg, pStats, pzErr);
-    while( rc==SQLITE_OK ){
+    while( rc==SQLITE_OK && !pStore->bLegacy ){
       rc = streamTierEligible(p, zTopic, iPart, iInc, &cfg, &part, pzErr);
       if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) break;
       {
@@ -1112,8 +1145,24 @@ static int streamTierTopic(StreamCtx *p, StreamStore *pStore,
   return rc;
 }
 
-int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
-                      StreamTierStats *pStats, char **pzErr){
+/* The error of stream_tier(topic) when no store is configured. */
+static int streamTierNoStoreErr(const char *zTopic, const StreamStore *pLegacy,
+                                char **pzErr){
+  if( pLegacy ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot tier topic %s: no"
+        " warm store is configured; this database's earlier segments are in"
+        " %s, adopt it with stream_config('warm.store', '%s')", zTopic,
+        pLegacy->zUrl+7, pLegacy->zUrl);
+  }
+  return sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot tier topic %s: no warm"
+      " store is configured, messages stay in the database file (set one"
+      " with stream_config('warm.store', 'file:///path'))", zTopic);
+}
+
+/* stream_tier() (bAsked: a topic named without a store is an error) and
+** stream_maintain() (it is not: there is nothing to do). */
+static int streamTierRun(StreamCtx *p, const char *zTopic, int bAsked,
+                         StreamTierStats *pStats, char **pzErr){
   StreamStore *pStore = 0;
   sqlite3_stmt *pList = 0;
   StreamTierKeys topics;
@@ -1126,7 +1175,14 @@ int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
     if( rc ) return rc;
   }
   rc = sqlite3StreamTierStore(p, &pStore, pzErr);
-  if( rc || pStore==0 ) return rc;
+  if( rc==SQLITE_OK && bAsked && zTopic && (pStore==0 || pStore->bLegacy) ){
+    /* Asked to tier this topic: say why nothing can move. */
+    rc = streamTierNoStoreErr(zTopic, pStore, pzErr);
+  }
+  if( rc || pStore==0 ){
+    streamTierStoreFree(pStore);
+    return rc;
+  }
   rc = sqlite3StreamEnsureSchema(p, pzErr);
   if( rc==SQLITE_OK ) rc = streamTierSweep(p, pStore, zTopic, pStats, pzErr);
   if( rc==SQLITE_OK && zTopic ){
@@ -1152,9 +1208,14 @@ int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
+int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
+                      StreamTierStats *pStats, char **pzErr){
+  return streamTierRun(p, zTopic, 1, pStats, pzErr);
+}
+
 int sqlite3StreamTierMaintain(StreamCtx *p, const char *zTopic,
                               StreamTierStats *pStats, char **pzErr){
-  return sqlite3StreamTier(p, zTopic, pStats, pzErr);
+  return streamTierRun(p, zTopic, 0, pStats, pzErr);
 }
 
 void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
@@ -1169,7 +1230,7 @@ void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
     return;
   }
   rc = sqlite3StreamTierStore(p, &pStore, 0);
-  if( rc || pStore==0 || !pStore->bLocal ) goto out;
+  if( rc || pStore==0 || !pStore->bLocal || pStore->bLegacy ) goto out;
   rc = sqlite3StreamEnsureSchema(p, 0);
   if( rc ) goto out;
   rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, &iInc, 0);

@@ -21,7 +21,8 @@
 # EXPECTED of the form /REGEX/ must match the result (a list joined by
 # spaces; for do_eqp_test the joined plan), ~/REGEX/ must not match.
 #   execsql SQL ?DB?, catchsql SQL ?DB?, reset_db, forcedelete FILE...,
-#   stream_load DB, sqlite3_open FILE ?DB?, finish_test
+#   stream_load DB, sqlite3_open FILE ?DB?, stream_use_store ?DB? ?DIR?,
+#   finish_test
 #
 # finish_test prints "N passed, N failed" and exits non-zero on failure.
 # An error raised by SCRIPT or SQL is a failure; a Tcl error outside a
@@ -65,6 +66,18 @@ proc reset_db {} {
   catch { db close }
   forcedelete test.db test.db-journal test.db-wal test.db-shm
   sqlite3_open test.db db
+}
+
+# Give database handle DB a warm store (warm.store): directory DIR, made if
+# missing; by default <database file>.stream/warm, where versions before
+# warm.store became opt-in kept segments by default.  Returns DIR.
+proc stream_use_store {{db db} {dir ""}} {
+  if {$dir eq ""} {
+    set dir "[$db one {SELECT file FROM pragma_database_list WHERE name='main'}].stream/warm"
+  }
+  file mkdir $dir
+  $db eval {SELECT stream_config('warm.store', 'file://' || $dir)}
+  return $dir
 }
 
 proc execsql {sql {db db}} {

@@ -84,6 +84,12 @@ static sqlite3 *openDb(const char *zName, int bFresh){
     fprintf(stderr, "load %s: %s\n", zExt, zErr);
     exit(1);
   }
+  /* The warm store beside the database (--dir must be absolute). */
+  snprintf(zCmd, sizeof(zCmd), "mkdir -p '%s.stream/warm'", zPath);
+  if( system(zCmd)!=0 ) exit(1);
+  snprintf(zCmd, sizeof(zCmd),
+           "SELECT stream_config('warm.store', 'file://%s.stream/warm')", zPath);
+  exec1(db, zCmd);
   return db;
 }
 
