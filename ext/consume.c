@@ -819,7 +819,7 @@ int sqlite3StreamPollDeliver(StreamCtx *p, StreamPollOpen *pOpen,
     StreamPollPart *pP = &pRes->aPart[i];
     if( aNext[i]<0 ) continue;
     pStmt = sqlite3StreamStmt(p, STREAM_STMT_POSITION_ADVANCE, pzErr);
-    if( pStmt==0 ){ rc = SQLITE_ERROR; break; }
+    if( pStmt==0 ){ rc = sqlite3StreamStmtErr(p); break; }
     sqlite3_bind_text(pStmt, 1, pOpen->zGroup, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 2, pRes->zArena + pP->iTopic, pP->nTopic,
                       SQLITE_STATIC);

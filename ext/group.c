@@ -250,7 +250,7 @@ static int streamNextGeneration(StreamCtx *p, const char *zGroup,
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GENERATION, pzErr);
   int rc, eType = SQLITE_NULL;
   i64 iGen = 0;
-  if( pStmt==0 ) return SQLITE_ERROR;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     eType = sqlite3_column_type(pStmt, 0);
