@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 static int aCount[2];           /* Checks passed, failed */
 
@@ -315,15 +316,29 @@ static const char *const azCall[] = {
   "SELECT stream_compact('c')",
 };
 
+/* The warm store of the fault runs, "<cwd>/hostile_fault.db.stream/warm":
+** made (empty) before each run, and named by the template's warm.store
+** (without a store nothing tiers). */
+static void faultStoreMake(char *zUrl, size_t nUrl){
+  char zCwd[4096];
+  if( getcwd(zCwd, sizeof(zCwd))==0 ) zCwd[0] = 0;
+  mkdir("hostile_fault.db.stream", 0777);
+  mkdir("hostile_fault.db.stream/warm", 0777);
+  if( zUrl ) snprintf(zUrl, nUrl, "file://%s/hostile_fault.db.stream/warm", zCwd);
+}
+
 /* The template: topics t (2 partitions), w (tiered), c (compacted), a
 ** member m of group g that has polled (so that commit_sync commits). */
 static void makeTemplate(const char *zFile, const char *zMode){
   sqlite3 *db;
-  char zSql[200];
+  char zSql[4300], zUrl[4200];
   int i;
   removeAll(zFile);
   db = openDb(zFile, 0);
   snprintf(zSql, sizeof(zSql), "PRAGMA journal_mode=%s", zMode);
+  exec(db, zSql);
+  faultStoreMake(zUrl, sizeof(zUrl));
+  snprintf(zSql, sizeof(zSql), "SELECT stream_config('warm.store', '%s')", zUrl);
   exec(db, zSql);
   exec(db, "CREATE TABLE unrelated(x);"
       "SELECT stream_create_topic('t', 2);"
@@ -357,6 +372,7 @@ static void faultRun(const char *zMode){
       char zStore[100];
       snprintf(zStore, sizeof(zStore), "%s.stream", zFile);
       removeAll(zStore);
+      faultStoreMake(0, 0);
       remove("hostile_fault.db-wal");
       remove("hostile_fault.db-shm");
       remove("hostile_fault.db-journal");
