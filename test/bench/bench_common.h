@@ -10,14 +10,14 @@
 #include <time.h>
 
 /* Monotonic clock, in seconds. */
-static double benchNow(void){
+static inline double benchNow(void){
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec*1e-9;
 }
 
 /* Run zSql; print the error and exit on failure. */
-static void benchExec(sqlite3 *db, const char *zSql){
+static inline void benchExec(sqlite3 *db, const char *zSql){
   char *zErr = 0;
   if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
     fprintf(stderr, "%s: %s\n", zSql, zErr);
@@ -26,7 +26,7 @@ static void benchExec(sqlite3 *db, const char *zSql){
 }
 
 /* qsort comparator for doubles (medians). */
-static int benchCmpDouble(const void *a, const void *b){
+static inline int benchCmpDouble(const void *a, const void *b){
   double x = *(const double*)a, y = *(const double*)b;
   return x<y ? -1 : x>y;
 }

@@ -34,26 +34,13 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include "bench_common.h"
 
 #define NPART 8
 
 static const char *zExt;
 static char zDir[512] = "/tmp";
 static char zInterop[512] = "/work/main/test/interop";
-
-static double now(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec*1e-9;
-}
-
-static void exec1(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "%s: %s\n", zSql, zErr);
-    exit(1);
-  }
-}
 
 static long long int1(sqlite3 *db, const char *zSql){
   sqlite3_stmt *p;
@@ -78,7 +65,7 @@ static sqlite3 *openDb(const char *zName, int bFresh){
     if( system(zCmd)!=0 ) exit(1);
   }
   if( sqlite3_open(zPath, &db)!=SQLITE_OK ) exit(1);
-  exec1(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   sqlite3_enable_load_extension(db, 1);
   if( sqlite3_load_extension(db, zExt, 0, &zErr)!=SQLITE_OK ){
     fprintf(stderr, "load %s: %s\n", zExt, zErr);
@@ -89,7 +76,7 @@ static sqlite3 *openDb(const char *zName, int bFresh){
   if( system(zCmd)!=0 ) exit(1);
   snprintf(zCmd, sizeof(zCmd),
            "SELECT stream_config('warm.store', 'file://%s.stream/warm')", zPath);
-  exec1(db, zCmd);
+  benchExec(db, zCmd);
   return db;
 }
 
@@ -110,11 +97,11 @@ static double produce(sqlite3 *db, const char *zTopic, int n){
   int i;
   snprintf(zSql, sizeof(zSql), "SELECT stream_produce('%s', ?1, ?2)", zTopic);
   if( sqlite3_prepare_v2(db, zSql, -1, &p, 0) ) exit(1);
-  t0 = now();
+  t0 = benchNow();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
     int nVal = makeValue(zVal, i);
-    if( i%1000==0 ) exec1(db, "BEGIN");
+    if( i%1000==0 ) benchExec(db, "BEGIN");
     sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
     sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
     if( sqlite3_step(p)!=SQLITE_ROW ){
@@ -122,10 +109,10 @@ static double produce(sqlite3 *db, const char *zTopic, int n){
       exit(1);
     }
     sqlite3_reset(p);
-    if( i%1000==999 || i==n-1 ) exec1(db, "COMMIT");
+    if( i%1000==999 || i==n-1 ) benchExec(db, "COMMIT");
   }
   sqlite3_finalize(p);
-  return now()-t0;
+  return benchNow()-t0;
 }
 
 /* Replay in a child: seconds and peak RSS (KiB) through a pipe. */
@@ -146,14 +133,14 @@ static void replay(const char *zName, long long nExpect, double *pSec,
         "SELECT count(*), sum(length(key)) + sum(length(value)) + sum(offset)"
         " + sum(timestamp) FROM stream_messages WHERE topic='bench'",
         -1, &p, 0) ) _exit(1);
-    t0 = now();
+    t0 = benchNow();
     if( sqlite3_step(p)==SQLITE_ROW ){
       nRow = sqlite3_column_int64(p, 0);
       nSum = sqlite3_column_int64(p, 1);
     }else{
       fprintf(stderr, "replay: %s\n", sqlite3_errmsg(db));
     }
-    r[0] = now()-t0;
+    r[0] = benchNow()-t0;
     sqlite3_finalize(p);
     getrusage(RUSAGE_SELF, &ru);
     r[1] = (double)ru.ru_maxrss;
@@ -198,13 +185,13 @@ static double pollWarm(const char *zName, long long nExpect, int nPoll){
     double t0, res;
     long long nRow = 0, nGot;
     close(fd[0]);
-    exec1(db, "SELECT stream_join('bg', 'm', '[\"bench\"]',"
+    benchExec(db, "SELECT stream_join('bg', 'm', '[\"bench\"]',"
               " '{\"auto.offset.reset\":\"earliest\","
               "\"enable.auto.commit\":false}')");
     snprintf(zSql, sizeof(zSql),
              "SELECT count(*) FROM stream_poll('bg', 'm', %d)", nPoll);
     if( sqlite3_prepare_v2(db, zSql, -1, &p, 0) ) _exit(1);
-    t0 = now();
+    t0 = benchNow();
     do{
       nGot = 0;
       if( sqlite3_step(p)==SQLITE_ROW ) nGot = sqlite3_column_int64(p, 0);
@@ -212,13 +199,13 @@ static double pollWarm(const char *zName, long long nExpect, int nPoll){
       sqlite3_reset(p);
       nRow += nGot;
     }while( nGot>0 );
-    res = now()-t0;
+    res = benchNow()-t0;
     sqlite3_finalize(p);
     if( nRow!=nExpect ){
       fprintf(stderr, "poll read %lld rows, expected %lld\n", nRow, nExpect);
       res = -1;
     }
-    exec1(db, "SELECT stream_leave('bg', 'm')");
+    benchExec(db, "SELECT stream_leave('bg', 'm')");
     if( write(fd[1], &res, sizeof(res))!=sizeof(res) ) _exit(1);
     sqlite3_close(db);
     _exit(0);
@@ -265,7 +252,7 @@ static double duckdb(const char *zStore, long long *pSum){
 }
 
 static long long dbBytes(sqlite3 *db){
-  exec1(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  benchExec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
   return int1(db, "PRAGMA page_count") * int1(db, "PRAGMA page_size")
        - int1(db, "PRAGMA freelist_count") * int1(db, "PRAGMA page_size");
 }
@@ -300,14 +287,14 @@ int main(int argc, char **argv){
          sqlite3_libversion(), bQuick ? "quick" : "full", n);
 
   db = openDb("bench-tier.db", 1);
-  exec1(db, "SELECT stream_create_topic('bench', 8, '{\"hot.retention.ms\":-1,"
+  benchExec(db, "SELECT stream_create_topic('bench', 8, '{\"hot.retention.ms\":-1,"
             "\"hot.retention.messages\":-1,\"retention.ms\":-1}')");
   tProd = produce(db, "bench", n);
-  exec1(db, "SELECT stream_alter_topic('bench', '{\"hot.retention.messages\":0}')");
+  benchExec(db, "SELECT stream_alter_topic('bench', '{\"hot.retention.messages\":0}')");
   {
-    double t0 = now();
-    exec1(db, "SELECT stream_tier('bench')");
-    tTier = now()-t0;
+    double t0 = benchNow();
+    benchExec(db, "SELECT stream_tier('bench')");
+    tTier = benchNow()-t0;
   }
   if( int1(db, "SELECT count(*) FROM _stream_messages")!=0 ){
     fprintf(stderr, "tier left hot messages\n");
@@ -355,17 +342,17 @@ int main(int argc, char **argv){
     char zSql[256];
     long long nHot0, nHot, nWarm;
     db = openDb("bench-size.db", 1);
-    exec1(db, "PRAGMA page_size=4096; VACUUM;");
+    benchExec(db, "PRAGMA page_size=4096; VACUUM;");
     nHot0 = dbBytes(db);
     snprintf(zSql, sizeof(zSql), "SELECT stream_create_topic('s', 8, "
         "'{\"hot.retention.ms\":-1,\"hot.retention.messages\":-1,"
         "\"retention.ms\":-1,\"compression.type\":\"%s\"}')", azCodec[i]);
-    exec1(db, zSql);
+    benchExec(db, zSql);
     nHot0 = dbBytes(db);
     produce(db, "s", nSize);
     nHot = dbBytes(db) - nHot0;
-    exec1(db, "SELECT stream_alter_topic('s', '{\"hot.retention.messages\":0}')");
-    exec1(db, "SELECT stream_tier('s')");
+    benchExec(db, "SELECT stream_alter_topic('s', '{\"hot.retention.messages\":0}')");
+    benchExec(db, "SELECT stream_tier('s')");
     nWarm = int1(db, "SELECT sum(bytes) FROM stream_segments");
     printf("| %s | %.1f | %s | %.1f |\n", azCodec[i], (double)nHot/nSize,
            i==1 ? "GZIP" : "ZSTD", (double)nWarm/nSize);
