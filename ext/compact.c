@@ -42,7 +42,8 @@
 ** Two engines, one invariant:
 **
 **   sqlite3StreamCompactFull(): one pass, newest to oldest, over
-**   [start, upper): an in-memory hash set of the keys seen so far decides
+**   [start, upper): the compaction engine (ext/compactor.c, shared with
+**   the warm tier), with its hash set of the keys seen so far, decides
 **   that a message is superseded (its key was seen) or kept; the runs of
 **   superseded messages between kept ones go with one ranged DELETE each
 **   (a handful of B-tree operations per run, not one per message).  Then
@@ -62,99 +63,6 @@
 */
 #include "streamInt.h"
 #include <string.h>
-
-/**************************************************************************
-** A hash set of keys (bytes), for the one-pass engine.
-*/
-typedef struct StreamCmpSlot StreamCmpSlot;
-struct StreamCmpSlot {
-  u64 h;                       /* Hash of the key (0: empty slot) */
-  i64 iKey;                    /* Offset of the key's bytes in aArena */
-  int nKey;                    /* Bytes in the key */
-};
-
-typedef struct StreamCmpSet StreamCmpSet;
-struct StreamCmpSet {
-  StreamCmpSlot *aSlot;        /* Open addressing, nSlot a power of 2 */
-  u64 nSlot;                   /* Slots allocated */
-  u64 nUsed;                   /* Slots in use */
-  u8 *aArena;                  /* Key bytes, back to back */
-  i64 nArena;                  /* Bytes used in aArena */
-  i64 nArenaAlloc;             /* Bytes allocated */
-};
-
-static u64 streamCmpHash(const u8 *z, int n){
-  u64 h = 0xcbf29ce484222325ULL;           /* FNV-1a, 64 bits */
-  int i;
-  for(i=0; i<n; i++){ h ^= z[i]; h *= 0x100000001b3ULL; }
-  h ^= h>>29;
-  return h ? h : 1;
-}
-
-static void streamCmpSetFree(StreamCmpSet *pSet){
-  sqlite3_free(pSet->aSlot);
-  sqlite3_free(pSet->aArena);
-  memset(pSet, 0, sizeof(*pSet));
-}
-
-static int streamCmpSetGrow(StreamCmpSet *pSet){
-  u64 nNew = pSet->nSlot ? pSet->nSlot*2 : 1024;
-  StreamCmpSlot *aNew = sqlite3_malloc64(sizeof(StreamCmpSlot)*nNew);
-  u64 i;
-  if( aNew==0 ) return SQLITE_NOMEM;
-  memset(aNew, 0, sizeof(StreamCmpSlot)*nNew);
-  for(i=0; i<pSet->nSlot; i++){
-    StreamCmpSlot *pOld = &pSet->aSlot[i];
-    if( pOld->h ){
-      u64 j = pOld->h & (nNew-1);
-      while( aNew[j].h ) j = (j+1) & (nNew-1);
-      aNew[j] = *pOld;
-    }
-  }
-  sqlite3_free(pSet->aSlot);
-  pSet->aSlot = aNew;
-  pSet->nSlot = nNew;
-  return SQLITE_OK;
-}
-
-/* Add a key.  *pbNew is 1 if it was not in the set; *piKey receives the
-** offset of its bytes in the arena. */
-static int streamCmpSetAdd(StreamCmpSet *pSet, const u8 *z, int n,
-                           int *pbNew, i64 *piKey){
-  u64 h = streamCmpHash(z, n), j;
-  int rc;
-  if( (pSet->nUsed+1)*2 > pSet->nSlot ){
-    rc = streamCmpSetGrow(pSet);
-    if( rc ) return rc;
-  }
-  for(j=h & (pSet->nSlot-1); pSet->aSlot[j].h; j=(j+1) & (pSet->nSlot-1)){
-    StreamCmpSlot *pS = &pSet->aSlot[j];
-    if( pS->h==h && pS->nKey==n
-     && (n==0 || memcmp(&pSet->aArena[pS->iKey], z, n)==0) ){
-      *pbNew = 0;
-      *piKey = pS->iKey;
-      return SQLITE_OK;
-    }
-  }
-  if( pSet->nArena+n > pSet->nArenaAlloc ){
-    i64 nNew = pSet->nArenaAlloc ? pSet->nArenaAlloc*2 : 65536;
-    u8 *aNew;
-    while( nNew<pSet->nArena+n ) nNew *= 2;
-    aNew = sqlite3_realloc64(pSet->aArena, nNew);
-    if( aNew==0 ) return SQLITE_NOMEM;
-    pSet->aArena = aNew;
-    pSet->nArenaAlloc = nNew;
-  }
-  if( n>0 ) memcpy(&pSet->aArena[pSet->nArena], z, n);
-  pSet->aSlot[j].h = h;
-  pSet->aSlot[j].iKey = pSet->nArena;
-  pSet->aSlot[j].nKey = n;
-  *piKey = pSet->nArena;
-  pSet->nArena += n;
-  pSet->nUsed++;
-  *pbNew = 1;
-  return SQLITE_OK;
-}
 
 /**************************************************************************
 ** Shared pieces.
@@ -266,7 +174,7 @@ struct StreamCmpRun {
 
 /* Rewrite the key map of a partition from the kept messages. */
 static int streamCmpKeysRewrite(StreamCtx *p, const char *zTopic, int iPart,
-                                const StreamCmpSet *pSet,
+                                const StreamKeySet *pSet,
                                 const StreamCmpKeep *aKeep, i64 nKeep,
                                 char **pzErr){
   sqlite3_stmt *pStmt = 0;
@@ -290,8 +198,7 @@ static int streamCmpKeysRewrite(StreamCtx *p, const char *zTopic, int iPart,
   for(i=nKeep-1; rc==SQLITE_OK && i>=0; i--){
     const StreamCmpKeep *pK = &aKeep[i];
     if( pK->iKey<0 ) continue;
-    sqlite3_bind_blob(pStmt, 3, pSet->aArena ? (const void*)&pSet->aArena[pK->iKey]
-                                             : (const void*)"",
+    sqlite3_bind_blob(pStmt, 3, sqlite3StreamKeySetBytes(pSet, pK->iKey),
                       pK->nKey, SQLITE_STATIC);
     sqlite3_bind_int64(pStmt, 4, pK->iOff);
     sqlite3_bind_int(pStmt, 5, pK->bTomb);
@@ -303,11 +210,37 @@ static int streamCmpKeysRewrite(StreamCtx *p, const char *zTopic, int iPart,
   return rc;
 }
 
+/* The hot log as a record source, newest first: the rows of pScan
+** (offset, key, value IS NULL, ...). */
+typedef struct StreamCmpHotSource StreamCmpHotSource;
+struct StreamCmpHotSource {
+  StreamRecordSource base;     /* Base class - must be first */
+  sqlite3_stmt *pScan;         /* The scan (its error: from its reset) */
+};
+
+static int streamCmpHotNext(StreamRecordSource *pSrc, StreamRecord *pRec){
+  sqlite3_stmt *pScan = ((StreamCmpHotSource*)pSrc)->pScan;
+  if( sqlite3_step(pScan)!=SQLITE_ROW ) return SQLITE_DONE;
+  pRec->iOffset = sqlite3_column_int64(pScan, 0);
+  pRec->bTomb = sqlite3_column_int(pScan, 2);
+  pRec->bHasKey = sqlite3_column_type(pScan, 1)!=SQLITE_NULL;
+  pRec->pKey = 0;
+  pRec->nKey = 0;
+  if( pRec->bHasKey ){
+    pRec->pKey = (const u8*)sqlite3_column_blob(pScan, 1);
+    pRec->nKey = sqlite3_column_bytes(pScan, 1);
+    if( pRec->pKey==0 && pRec->nKey>0 ) return SQLITE_NOMEM;
+  }
+  return SQLITE_ROW;
+}
+
 int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
                              const StreamTopicConfig *pCfg, i64 iNow,
                              StreamCleaner *pS, i64 *pnRemoved,
                              char **pzErr){
-  StreamCmpSet set;
+  StreamCompactor cmp;
+  StreamCmpHotSource src;
+  StreamRecord rec;
   sqlite3_stmt *pScan = 0, *pDel = 0;
   StreamCmpKeep *aKeep = 0;
   StreamCmpRun *aRun = 0;
@@ -315,9 +248,9 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   i64 iHwm = 0, iUpper = 0, nRemoved = 0, nBytesGone = 0, i;
   i64 iRunLo = -1, iRunHi = -1;
   int bBytes = pS->iSizeOffset>=0;
-  int rc;
+  int rc, bKeep = 1;
 
-  memset(&set, 0, sizeof(set));
+  memset(&cmp, 0, sizeof(cmp));
   *pnRemoved = 0;
   rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
   if( rc==SQLITE_OK ){
@@ -326,6 +259,7 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   }
   if( rc ) return rc;
   streamCmpMarks(pS, iHwm, iNow, pCfg->deleteRetentionMs);
+  sqlite3StreamCompactorInit(&cmp, iHwm, pS->iHorizon, !pS->bKeepTombs);
 
   rc = sqlite3StreamMntStmt(p, bBytes
       ? "SELECT offset, key, value IS NULL, " STREAM_MSG_BYTES_SQL
@@ -338,28 +272,12 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_bind_text(pScan, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pScan, 2, iPart);
   sqlite3_bind_int64(pScan, 3, iUpper);
-  while( sqlite3_step(pScan)==SQLITE_ROW ){
-    i64 iOff = sqlite3_column_int64(pScan, 0);
-    int bTomb = sqlite3_column_int(pScan, 2);
-    int bGone = 0;
-    i64 iKey = -1;
-    int nKey = 0;
-    if( sqlite3_column_type(pScan, 1)!=SQLITE_NULL ){
-      const u8 *pKey = (const u8*)sqlite3_column_blob(pScan, 1);
-      int bNew = 0;
-      nKey = sqlite3_column_bytes(pScan, 1);
-      if( pKey==0 && nKey>0 ){ rc = SQLITE_NOMEM; break; }
-      rc = streamCmpSetAdd(&set, pKey ? pKey : (const u8*)"", nKey,
-                           &bNew, &iKey);
-      if( rc ) break;
-      /* Superseded by a newer message of the key, or a tombstone that has
-      ** been in the log for delete.retention.ms. */
-      bGone = !bNew || (bTomb && !pS->bKeepTombs && iOff<pS->iHorizon
-                                   && iOff<iHwm-1);
-    }else{
-      bGone = iOff<iHwm-1;             /* no key: Kafka drops it */
-    }
-    if( bGone ){
+  src.base.xNext = streamCmpHotNext;
+  src.pScan = pScan;
+  while( (rc = sqlite3StreamCompactorStep(&cmp, &src.base, &rec, &bKeep))
+         ==SQLITE_ROW ){
+    i64 iOff = rec.iOffset;
+    if( !bKeep ){
       nRemoved++;
       if( bBytes && iOff<pS->iSizeOffset ){
         nBytesGone += sqlite3_column_int64(pScan, 3);
@@ -389,11 +307,12 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
       nKeepAlloc = nNew;
     }
     aKeep[nKeep].iOff = iOff;
-    aKeep[nKeep].iKey = iKey;
-    aKeep[nKeep].nKey = nKey;
-    aKeep[nKeep].bTomb = bTomb;
+    aKeep[nKeep].iKey = rec.iKey;
+    aKeep[nKeep].nKey = rec.nKey;
+    aKeep[nKeep].bTomb = rec.bTomb;
     nKeep++;
   }
+  if( rc==SQLITE_DONE ) rc = SQLITE_OK;
   if( rc==SQLITE_OK ){
     rc = sqlite3_reset(pScan);
     if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
@@ -428,7 +347,7 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
     }
     if( rc ) goto compact_out;
   }
-  rc = streamCmpKeysRewrite(p, zTopic, iPart, &set, aKeep, nKeep, pzErr);
+  rc = streamCmpKeysRewrite(p, zTopic, iPart, &cmp.set, aKeep, nKeep, pzErr);
   if( rc ) goto compact_out;
 
   if( iUpper>pS->iCleanOffset || nRemoved>0 ) pS->iCleanOffset = iUpper;
@@ -444,7 +363,7 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_reset(pDel);
   sqlite3_free(aKeep);
   sqlite3_free(aRun);
-  streamCmpSetFree(&set);
+  sqlite3StreamCompactorFree(&cmp);
   return rc;
 }
 

@@ -172,6 +172,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     sqlite3StreamRegisterGroups,
     sqlite3StreamRegisterLag,
     sqlite3StreamRegisterTier,
+    sqlite3StreamRegisterSegments,
     sqlite3StreamRegisterBackup,
   };
   StreamCtx *p;

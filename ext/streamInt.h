@@ -1061,8 +1061,7 @@ void sqlite3StreamPqReaderClose(StreamPqReader*);
 /**************************************************************************
 ** The warm tier: the object store
 ** (ext/store.c), tiering of hot messages into Parquet segments
-** (ext/tier.c), and the warm-side readers used by vtab/messages.c and
-** vtab/segments.c.
+** (ext/tier.c drives the tiers; ext/warm*.c is the warm tier).
 */
 
 
@@ -1170,7 +1169,29 @@ struct StreamStoreHandle {
 int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff);
 
 /**************************************************************************
-** Interface to code in ext/tier.c: moving hot messages to warm segments.
+** Interface to code in ext/strlist.c: a growable list of strings.
+*/
+typedef struct StreamStrList StreamStrList;
+struct StreamStrList {
+  char **az;                   /* Strings (each sqlite3_malloc'd) */
+  int n;                       /* Used */
+  int nAlloc;                  /* Allocated */
+  int rc;                      /* SQLITE_NOMEM after a failed append */
+};
+/* Append a copy of z (on failure pList->rc is set, the list unchanged). */
+void sqlite3StreamStrListAdd(StreamStrList *pList, const char *z);
+/* Free every string and the array; the list is empty again. */
+void sqlite3StreamStrListFree(StreamStrList *pList);
+
+/**************************************************************************
+** Interface to code in ext/tier.c: tiers behind one interface.
+**
+** A tier holds messages that left the hot log, below every hot offset of
+** their partition.  Each tier is a StreamTierMethods table (warm, ext/warm*.c,
+** is the first: sqlite3StreamTierWarm); ext/tier.c drives them all (moves,
+** retention, sweep, compaction, dropping a topic) and merges their scans,
+** so a new tier (cold) is one more table in its list, not a change to the
+** read path or to maintenance.
 */
 
 /* What one call moved (stream_tier() returns it as JSON). */
@@ -1183,64 +1204,156 @@ struct StreamTierStats {
   i64 nOrphan;                 /* Orphan files removed */
 };
 
-/* The store of this database: the warm.store setting; else, if the
-** database has segment rows (written when older versions tiered by
-** default), the legacy directory beside the main database file
-** ("<db>.stream/warm", bLegacy set: read, expired, compacted, never moved
-** to); else none: *pp is NULL and SQLITE_OK returned. */
-int sqlite3StreamTierStore(StreamCtx*, StreamStore **pp, char **pzErr);
+typedef struct StreamTier StreamTier;
+typedef struct StreamTierMethods StreamTierMethods;
+typedef struct StreamTierReader StreamTierReader;
+typedef struct StreamTierScan StreamTierScan;
+typedef struct StreamScanRange StreamScanRange;
+
+/* A range to scan: messages of (topic, partition) in order of (topic,
+** partition, offset), or its reverse, within inclusive bounds. */
+struct StreamScanRange {
+  sqlite3_value *pTopic;       /* topic = this (as given), or NULL: all */
+  sqlite3_value *pPartition;   /* partition = this, or NULL: all */
+  i64 iLo, iHi;                /* Offset bounds, inclusive */
+  i64 iTsLo, iTsHi;            /* Timestamp bounds, inclusive */
+  int bDesc;                   /* Descending order */
+  unsigned mCols;              /* Parquet columns of key (1<<3), value
+                               ** (1<<4), headers (1<<5) wanted */
+};
+
+struct StreamTierMethods {
+  const char *zName;           /* "warm" */
+  /* Open the tier of this database; *pp NULL if it is not configured.
+  ** zAsked: stream_tier(topic) asked to move topic zAsked into it (an
+  ** error if it cannot take messages), else NULL. */
+  int (*xOpen)(StreamCtx*, const char *zAsked, StreamTier **pp,
+               char **pzErr);
+  void (*xClose)(StreamTier*);
+  /* Remove what no row names, and rows of deleted topics (zTopic: only
+  ** that topic's files). */
+  int (*xSweep)(StreamTier*, const char *zTopic, StreamTierStats*,
+                char **pzErr);
+  /* Apply retention (retention.ms/.bytes) to one partition's files. */
+  int (*xExpire)(StreamTier*, const char *zTopic, int iPart,
+                 const StreamTopicConfig*, StreamTierStats*, char **pzErr);
+  /* Move what left the hot window of one partition in (bHook: the bounded
+  ** after-append variant, pzErr NULL). */
+  int (*xMoveIn)(StreamTier*, const char *zTopic, int iPart, i64 iInc,
+                 const StreamTopicConfig*, int bHook, StreamTierStats*,
+                 char **pzErr);
+  /* Compact one partition's files (at most nMaxRewrite, <0: no limit). */
+  int (*xCompact)(StreamCtx*, const char *zTopic, int iPart,
+                  i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
+  /* Forget a deleted topic: its rows always, its files best effort. */
+  int (*xDropTopic)(StreamCtx*, const char *zTopic, char **pzErr);
+  /* Per-connection read state (statements, open files). */
+  int (*xReaderNew)(StreamCtx*, StreamTierReader **pp);
+  void (*xReaderFree)(StreamTierReader*);
+  /* A scan of a range; *pp NULL: no rows.  Next gives SQLITE_ROW with
+  ** *ppRow set (topic and partition too; valid until the next call),
+  ** SQLITE_DONE, or an error with its message in *pzErr. */
+  int (*xScanOpen)(StreamTierReader*, const StreamScanRange*,
+                   StreamTierScan **pp, char **pzErr);
+  int (*xScanNext)(StreamTierScan*, const StreamPqRow **ppRow, char **pzErr);
+  void (*xScanClose)(StreamTierScan*);
+};
+
+/* Base classes: each tier's objects start with these. */
+struct StreamTier {
+  const StreamTierMethods *pMethods; /* Implementation - must be first */
+  StreamCtx *pCtx;             /* Connection */
+  int bMoveIn;                 /* Messages may move in (0: read-only) */
+  int bInline;                 /* Cheap enough to move inside produce */
+};
+struct StreamTierReader {
+  const StreamTierMethods *pMethods; /* Implementation - must be first */
+};
+struct StreamTierScan {
+  const StreamTierMethods *pMethods; /* Implementation - must be first */
+};
+
+/* The warm tier (ext/warm.c). */
+extern const StreamTierMethods sqlite3StreamTierWarm;
 
 /* Tier every eligible message of topic zTopic (NULL: every topic), then
-** apply warm retention and remove orphan files.  Runs inside the caller's
-** transaction; files written cannot be rolled back (a rollback leaves
-** orphans, which the next call removes). */
+** apply retention and remove orphan files, in every tier.  Runs inside the
+** caller's transaction; files written cannot be rolled back (a rollback
+** leaves orphans, which the next call removes). */
 int sqlite3StreamTier(StreamCtx*, const char *zTopic, StreamTierStats*,
                       char **pzErr);
-
-/* The amortised hook of the produce path: called after a successful
-** append of offset iOffset to (zTopic, iPart).  Does bounded work (one
-** segment at most), only every STREAM_TIER_CHECK_EVERY offsets, only
-** with a local store, and never fails the produce: errors are dropped
-** (the messages simply stay hot). */
-void sqlite3StreamTierAfterAppend(StreamCtx*, const char *zTopic, int iPart,
-                                  i64 iOffset);
 
 /* For stream_maintain(): the same as sqlite3StreamTier(), but without a
 ** configured store a named topic is not an error (nothing to do). */
 int sqlite3StreamTierMaintain(StreamCtx*, const char *zTopic,
                               StreamTierStats*, char **pzErr);
 
-/* Delete every warm segment (records and files) of a topic: for
+/* The amortised hook of the produce path: called after a successful
+** append of offset iOffset to (zTopic, iPart).  Does bounded work (one
+** segment at most), only every STREAM_TIER_CHECK_EVERY offsets, only into
+** a tier cheap enough (bInline), and never fails the produce: errors are
+** dropped (the messages simply stay hot). */
+void sqlite3StreamTierAfterAppend(StreamCtx*, const char *zTopic, int iPart,
+                                  i64 iOffset);
+
+/* Forget every tiered message (records and files) of a topic: for
 ** stream_delete_topic().  Files that cannot be removed become orphans. */
 int sqlite3StreamTierDropTopic(StreamCtx*, const char *zTopic, char **pzErr);
 
-/* Compaction of the warm segments of one partition of a compacted topic
-** (see ext/tier.c): records superseded by a newer record of their key
-** (warm or hot) and tombstones past the cleaner's horizon are removed by
-** rewriting the segment files (crash-safe order, as a move); segments
-** left empty are dropped.  At most nMaxRewrite segments are rewritten
-** (<0: no limit).  *pnRemoved gets the records removed.  One transaction
-** under the write lock; replaced files are deleted after it commits
+/* Compaction of the tiered messages of one partition of a compacted topic
+** (see ext/warm_compact.c): records superseded by a newer record of their
+** key (in a tier or hot) and tombstones past the cleaner's horizon are
+** removed by rewriting files (crash-safe order, as a move); files left
+** empty are dropped.  At most nMaxRewrite files are rewritten (<0: no
+** limit).  *pnRemoved gets the records removed.  One transaction under
+** the write lock; replaced files are deleted after it commits
 ** (autocommit), else by the orphan sweep. */
 int sqlite3StreamTierCompact(StreamCtx*, const char *zTopic, int iPart,
                              i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
-
-/**************************************************************************
-** Interface to code in ext/backup.c
-*/
-
-/* Register stream_backup(dest): the database and the warm segment files
-** it names, copied from one snapshot into directory dest. */
-int sqlite3StreamRegisterBackup(sqlite3 *db, StreamCtx *p);
-
-/* Register stream_tier() and the stream_segments virtual table. */
-int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p);
 
 /* Settings hook for stream_config(): check a new value of an
 ** extension-wide tier setting ("warm.store").  SQLITE_OK if zName is not a
 ** tier setting. */
 int sqlite3StreamTierSettingCheck(StreamCtx*, const char *zName,
                                   const char *zValue, char **pzErr);
+
+/* Reading every tier: per-connection state, and one scan of a range that
+** merges the tiers' scans by (topic, partition, offset) (an offset in two
+** tiers, a move interrupted between its steps, is returned once). */
+typedef struct StreamTierRead StreamTierRead;
+typedef struct StreamTierMerge StreamTierMerge;
+int sqlite3StreamTierReadNew(StreamCtx*, StreamTierRead **pp);
+void sqlite3StreamTierReadFree(StreamTierRead*);
+/* *pp NULL: no tier has rows in the range. */
+int sqlite3StreamTierScanOpen(StreamTierRead*, const StreamScanRange*,
+                              StreamTierMerge **pp, char **pzErr);
+int sqlite3StreamTierScanNext(StreamTierMerge*, const StreamPqRow **ppRow,
+                              char **pzErr);
+void sqlite3StreamTierScanClose(StreamTierMerge*);
+
+/* Order of two messages by (topic bytes, partition, offset): <0, 0, >0. */
+int sqlite3StreamMsgCompare(const char *zA, int nA, i64 iPartA, i64 iOffA,
+                            const char *zB, int nB, i64 iPartB, i64 iOffB);
+
+/* Test hook: with -DSTREAM_TEST_HOOKS, _exit(99) when the environment
+** variable STREAM_TIER_CRASH equals iStep (see docs/tiering.md). */
+#ifdef STREAM_TEST_HOOKS
+void sqlite3StreamTierCrashPoint(int iStep);
+# define STREAM_TIER_CRASH(n) sqlite3StreamTierCrashPoint(n)
+#else
+# define STREAM_TIER_CRASH(n)
+#endif
+
+/**************************************************************************
+** Interface to code in ext/warm.c beyond the tier interface.
+*/
+
+/* The store of this database: the warm.store setting; else, if the
+** database has segment rows (written when older versions tiered by
+** default), the legacy directory beside the main database file
+** ("<db>.stream/warm", bLegacy set: read, expired, compacted, never moved
+** to); else none: *pp is NULL and SQLITE_OK returned. */
+int sqlite3StreamTierStore(StreamCtx*, StreamStore **pp, char **pzErr);
 
 /* A segment row: what its file must hold.  Every file is checked against
 ** its row when it is opened (footer metadata: topic, partition, offset
@@ -1260,46 +1373,27 @@ struct StreamSegment {
                                ** (the topic's max.message.bytes) */
 };
 
-/*
-** Warm reader for vtab/messages.c: one segment's rows in offset order
-** (or reverse), restricted to [iLo, iHi] and timestamps [iTsLo, iTsHi],
-** row groups pruned by their statistics.  Memory: one page per column
-** (ascending) or one row group (descending).
+/**************************************************************************
+** Interface to code in ext/backup.c
 */
-typedef struct StreamWarmCursor StreamWarmCursor;
-typedef struct StreamWarmCache StreamWarmCache;
-/* pCache: NULL, or a cache (one per connection) that the reader is taken
-** from if it holds this file and returned to at close (ext/tier.c). */
-int sqlite3StreamWarmOpen(StreamStore*, StreamWarmCache *pCache,
-                          const StreamSegment *pSeg, i64 iLo, i64 iHi,
-                          i64 iTsLo, i64 iTsHi, int bDesc,
-                          StreamWarmCursor **pp, char **pzErr);
-/* SQLITE_ROW with *ppRow set (valid until the next call), SQLITE_DONE, or
-** an error with a message naming the file in *pzErr. */
-int sqlite3StreamWarmNext(StreamWarmCursor*, const StreamPqRow **ppRow,
-                          char **pzErr);
-void sqlite3StreamWarmClose(StreamWarmCursor*);
-/* Decode only these Parquet columns (sqlite3StreamPqReaderSetColumns());
-** call before the first sqlite3StreamWarmNext(). */
-void sqlite3StreamWarmColumns(StreamWarmCursor*, unsigned mWant);
 
-/* The cache of open warm readers: at most 8 files, least recently used
-** evicted; every entry is checked against the file's identity (xStat)
-** before reuse.  Stats: readers reused, scans continued in place, files
-** opened. */
-int sqlite3StreamWarmCacheNew(StreamWarmCache **pp);
-void sqlite3StreamWarmCacheFree(StreamWarmCache*);
-void sqlite3StreamWarmCacheStats(StreamWarmCache*, i64 *pnHit,
-                                 i64 *pnResume, i64 *pnMiss);
+/* Register stream_backup(dest): the database and the warm segment files
+** it names, copied from one snapshot into directory dest. */
+int sqlite3StreamRegisterBackup(sqlite3 *db, StreamCtx *p);
 
-/* Test hook: with -DSTREAM_TEST_HOOKS, _exit(99) when the environment
-** variable STREAM_TIER_CRASH equals iStep (see docs/tiering.md). */
-#ifdef STREAM_TEST_HOOKS
-void sqlite3StreamTierCrashPoint(int iStep);
-# define STREAM_TIER_CRASH(n) sqlite3StreamTierCrashPoint(n)
-#else
-# define STREAM_TIER_CRASH(n)
-#endif
+/**************************************************************************
+** Interface to code in ext/func_tier.c
+*/
+
+/* Register stream_tier(). */
+int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p);
+
+/**************************************************************************
+** Interface to code in vtab/segments.c
+*/
+
+/* Register the stream_segments virtual table. */
+int sqlite3StreamRegisterSegments(sqlite3 *db, StreamCtx *p);
 
 /**************************************************************************
 ** Retention, log compaction and the
@@ -1421,6 +1515,71 @@ int sqlite3StreamRetention(StreamCtx*, const char *zTopic, int iPart,
                            const StreamTopicConfig *pCfg, i64 iNow,
                            i64 nMax, StreamCleaner *pS, i64 *pnDeleted,
                            i64 *piLogStart, char **pzErr);
+
+/**************************************************************************
+** Interface to code in ext/compactor.c: the one compaction engine, shared
+** by the hot log (ext/compact.c) and the warm tier (ext/warm_compact.c).
+*/
+
+/* A set of keys (bytes) over an arena. */
+typedef struct StreamKeySlot StreamKeySlot;
+struct StreamKeySlot {
+  u64 h;                       /* Hash of the key (0: empty slot) */
+  i64 iKey;                    /* Offset of the key's bytes in aArena */
+  int nKey;                    /* Bytes in the key */
+};
+typedef struct StreamKeySet StreamKeySet;
+struct StreamKeySet {
+  StreamKeySlot *aSlot;        /* Open addressing, nSlot a power of 2 */
+  u64 nSlot;                   /* Slots allocated */
+  u64 nUsed;                   /* Slots in use */
+  u8 *aArena;                  /* Key bytes, back to back */
+  i64 nArena;                  /* Bytes used in aArena */
+  i64 nArenaAlloc;             /* Bytes allocated */
+};
+/* Add key z[n]: *pbNew is 1 if it was not there; *piKey gets the offset of
+** its bytes in the arena (sqlite3StreamKeySetBytes()). */
+int sqlite3StreamKeySetAdd(StreamKeySet*, const u8 *z, int n, int *pbNew,
+                           i64 *piKey);
+const u8 *sqlite3StreamKeySetBytes(const StreamKeySet*, i64 iKey);
+void sqlite3StreamKeySetFree(StreamKeySet*);
+
+/* A record as the compactor sees it. */
+typedef struct StreamRecord StreamRecord;
+struct StreamRecord {
+  i64 iOffset;                 /* Offset */
+  const u8 *pKey;              /* Key bytes (if bHasKey) */
+  int nKey;                    /* Bytes in the key */
+  int bHasKey;                 /* The key is not NULL */
+  int bTomb;                   /* The value is NULL: a tombstone */
+  i64 iKey;                    /* Set by the engine: the key's bytes in the
+                               ** engine's key set, or -1 (no key) */
+};
+
+/* A source of records, newest first: xNext gives SQLITE_ROW with *pRec
+** filled (pKey valid until the next call), SQLITE_DONE, or an error. */
+typedef struct StreamRecordSource StreamRecordSource;
+struct StreamRecordSource {
+  int (*xNext)(StreamRecordSource*, StreamRecord *pRec);
+};
+
+typedef struct StreamCompactor StreamCompactor;
+struct StreamCompactor {
+  StreamKeySet set;            /* Keys seen (newer records) */
+  i64 iHwm;                    /* High watermark: iHwm-1 never goes */
+  i64 iHorizon;                /* Tombstones below this offset may go */
+  int bDropTombs;              /* Tombstones may go in this pass */
+};
+
+void sqlite3StreamCompactorInit(StreamCompactor*, i64 iHwm, i64 iHorizon,
+                                int bDropTombs);
+/* A key with a newer record outside the source (a hotter tier). */
+int sqlite3StreamCompactorSeed(StreamCompactor*, const u8 *pKey, int nKey);
+/* The next record of pSrc and whether it stays (*pbKeep): SQLITE_ROW,
+** SQLITE_DONE at the end of the source, or an error. */
+int sqlite3StreamCompactorStep(StreamCompactor*, StreamRecordSource *pSrc,
+                               StreamRecord *pRec, int *pbKeep);
+void sqlite3StreamCompactorFree(StreamCompactor*);
 
 /**************************************************************************
 ** Interface to code in ext/compact.c

@@ -37,8 +37,8 @@
 **   0x4000 value not used                             no argv
 **   0x8000 headers not used                           no argv
 **
-** The last three only spare the warm reader the decoding of those Parquet
-** columns (sqlite3StreamWarmColumns()); the hot SQL ignores them.
+** The last three only spare the tiers' readers the decoding of those
+** Parquet columns (StreamScanRange.mCols); the hot SQL ignores them.
 **
 ** idxStr is unused.  The SQL run for an idxNum is built by
 ** streamMsgSql(); rows always come in (topic, partition, offset) order
@@ -53,18 +53,16 @@
 ** The table is WITHOUT ROWID: offsets repeat across partitions, so the
 ** PRIMARY KEY is a hidden row_key, json_array(topic, partition, offset).
 **
-** Two tiers.  xFilter runs the hot SQL above and, beside it, a query of
-** the warm tier's segment index (_stream_segments, pruned by the same
-** topic / partition / offset / timestamp bounds, in the same order; see
-** streamMsgSegSql()).  The cursor merges the two streams by (topic,
-** partition, offset): for one partition every warm offset is below every
-** hot offset, so this is a concatenation per partition, and an offset
-** present in both (a move interrupted between its insert and its delete)
-** is returned once.  Each segment file is read through a
-** StreamWarmCursor (ext/tier.c): row groups pruned by their statistics,
-** one page per column in memory (one row group when descending), so a
-** replay of any length runs in bounded memory.  With no segment in range
-** the cursor is the hot statement alone.  LIMIT stops both streams.
+** Tiers.  xFilter runs the hot SQL above and, beside it, a scan of the
+** tiers (sqlite3StreamTierScanOpen(), ext/tier.c: each tier prunes its
+** index by the same topic / partition / offset / timestamp bounds and
+** returns rows in the same order; the warm tier's is ext/warm_read.c).
+** The cursor merges the two streams by (topic, partition, offset): for
+** one partition every tiered offset is below every hot offset, so this is
+** a concatenation per partition, and an offset present in both (a move
+** interrupted between its insert and its delete) is returned once.  A
+** replay of any length runs in bounded memory.  With no tiered rows in
+** range the cursor is the hot statement alone.  LIMIT stops both streams.
 **
 ** SQLITE_VTAB_DIRECTONLY: INSERT produces messages, so a hostile
 ** database's triggers and views must not reach this table.  TEMP triggers
@@ -109,8 +107,6 @@
 
 /* Statements cached per table (one per distinct idxNum in use). */
 #define MSG_CACHE 16
-/* Segment-index statements: one per (topic =, partition =, DESC). */
-#define MSG_SEG_CACHE 8
 
 /* What the cursor's current row is. */
 #define MSG_CUR_EOF  0
@@ -126,29 +122,16 @@ struct StreamMsgVtab {
   int aIdx[MSG_CACHE];         /* idxNum of aStmt[i], or -1 */
   sqlite3_stmt *aStmt[MSG_CACHE];  /* Cached statements */
   int abUsed[MSG_CACHE];       /* Slot held by an open cursor */
-  sqlite3_stmt *aSeg[MSG_SEG_CACHE];  /* Cached segment-index statements */
-  int abSegUsed[MSG_SEG_CACHE];       /* Held by an open cursor */
-  StreamWarmCache *pWarmCache; /* Open warm readers (ext/tier.c), or NULL */
+  StreamTierRead *pTierRead;   /* Read state of the tiers (ext/tier.c) */
 };
 
 struct StreamMsgCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
   sqlite3_stmt *pStmt;         /* Hot statement on a row, or NULL at EOF */
   int iSlot;                   /* Cache slot of pStmt, or -1 if private */
-  sqlite3_stmt *pSeg;          /* Segment-index statement, or NULL */
-  int iSegSlot;                /* Cache slot of pSeg, or -1 if private */
-  StreamStore *pStore;         /* Warm store, opened on first segment */
-  StreamWarmCursor *pWarm;     /* Segment file being read, or NULL */
-  const StreamPqRow *pRow;     /* Current warm row, or NULL at warm EOF */
-  char *zSegTopic;             /* Topic of the segment being read */
-  int nSegTopic;               /* Bytes in zSegTopic */
-  i64 iSegPart;                /* Its partition */
-  char *zSegLoc;               /* Its location */
-  i64 iSegFirst, iSegLast;     /* Its offset range */
-  i64 iLo, iHi;                /* Offset bounds (inclusive) */
-  i64 iTsLo, iTsHi;            /* Timestamp bounds (inclusive) */
+  StreamTierMerge *pTiers;     /* Scan of the tiers, or NULL at its end */
+  const StreamPqRow *pRow;     /* Current tier row, or NULL at its end */
   int bDesc;                   /* Descending order */
-  unsigned mWarmCols;          /* Parquet columns to decode (bit = column) */
   int eCur;                    /* MSG_CUR_*: source of the current row */
   i64 nLimit;                  /* LIMIT pushed down, or -1 */
   i64 nOut;                    /* Rows returned so far */
@@ -174,9 +157,11 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
   memset(pTab, 0, sizeof(*pTab));
   pTab->pCtx = (StreamCtx*)pAux;
   for(i=0; i<MSG_CACHE; i++) pTab->aIdx[i] = -1;
-  /* Consumers polling a warm backlog reuse open readers across polls.
-  ** Without the memory for it, reads simply open every file. */
-  sqlite3StreamWarmCacheNew(&pTab->pWarmCache);
+  rc = sqlite3StreamTierReadNew(pTab->pCtx, &pTab->pTierRead);
+  if( rc ){
+    sqlite3_free(pTab);
+    return rc;
+  }
   *ppVtab = &pTab->base;
   return SQLITE_OK;
 }
@@ -185,8 +170,7 @@ static int streamMsgDisconnect(sqlite3_vtab *pVtab){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pVtab;
   int i;
   for(i=0; i<MSG_CACHE; i++) sqlite3_finalize(pTab->aStmt[i]);
-  for(i=0; i<MSG_SEG_CACHE; i++) sqlite3_finalize(pTab->aSeg[i]);
-  sqlite3StreamWarmCacheFree(pTab->pWarmCache);
+  sqlite3StreamTierReadFree(pTab->pTierRead);
   sqlite3_free(pTab);
   return SQLITE_OK;
 }
@@ -359,39 +343,12 @@ static char *streamMsgSql(int idxNum){
   return sqlite3_str_finish(p);
 }
 
-/*
-** The segment-index query for a plan: ?1 topic (if bit 1 of iVar), ?2
-** partition (if bit 2), ?3..?6 the offset and timestamp bounds; rows in
-** (topic, partition, first_offset) order, reversed if bit 4.  Only
-** segments of the topic's incarnation are read (not those of an earlier
-** topic of the same name).  bLegacy: a database of storage format 1, not
-** yet upgraded (no incarnations): its segments written after the topic
-** was created, as format 1 read them.
-*/
-static char *streamMsgSegSql(int iVar, int bLegacy){
-  const char *zDir = (iVar & 4) ? " DESC" : "";
-  return sqlite3_mprintf(
-      "SELECT s.topic, s.partition, s.location, s.first_offset,"
-      " s.last_offset, s.messages, s.bytes, %s, t.max_message_bytes"
-      " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic"
-      " AND %s"
-      " WHERE %s%s s.last_offset>=?3 AND s.first_offset<=?4"
-      " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6"
-      " ORDER BY s.topic%s, s.partition%s, s.first_offset%s",
-      bLegacy ? "0" : "s.incarnation",
-      bLegacy ? "t.created_at<=s.created_at" : "t.incarnation=s.incarnation",
-      (iVar & 1) ? "s.topic=?1 AND " : "",
-      (iVar & 2) ? "s.partition=?2 AND " : "",
-      zDir, zDir, zDir);
-}
-
 static int streamMsgOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamMsgCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
   STREAM_UNUSED(pVtab);
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
   pCur->iSlot = -1;
-  pCur->iSegSlot = -1;
   *ppCur = &pCur->base;
   return SQLITE_OK;
 }
@@ -411,28 +368,11 @@ static void streamMsgRelease(StreamMsgCursor *pCur){
   pCur->iSlot = -1;
 }
 
-/* Release the warm side: segment statement, file, store. */
+/* Release the tiers' scan. */
 static void streamMsgWarmRelease(StreamMsgCursor *pCur){
-  StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
-  sqlite3StreamWarmClose(pCur->pWarm);
-  pCur->pWarm = 0;
+  sqlite3StreamTierScanClose(pCur->pTiers);
+  pCur->pTiers = 0;
   pCur->pRow = 0;
-  if( pCur->pSeg ){
-    if( pCur->iSegSlot>=0 ){
-      sqlite3_reset(pCur->pSeg);
-      pTab->abSegUsed[pCur->iSegSlot] = 0;
-    }else{
-      sqlite3_finalize(pCur->pSeg);
-    }
-  }
-  pCur->pSeg = 0;
-  pCur->iSegSlot = -1;
-  if( pCur->pStore ) pCur->pStore->pMethods->xFree(pCur->pStore);
-  pCur->pStore = 0;
-  sqlite3_free(pCur->zSegTopic);
-  pCur->zSegTopic = 0;
-  sqlite3_free(pCur->zSegLoc);
-  pCur->zSegLoc = 0;
 }
 
 static int streamMsgClose(sqlite3_vtab_cursor *cur){
@@ -455,108 +395,35 @@ static int streamMsgHotStep(StreamMsgCursor *pCur){
   return rc;
 }
 
-/* Next warm row: from the open file, else from the next segment. */
+/* Next row of the tiers. */
 static int streamMsgWarmStep(StreamMsgCursor *pCur){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
   char *zErr = 0;
-  int rc = SQLITE_OK;
+  int rc;
   pCur->pRow = 0;
-  while( pCur->pSeg ){
-    if( pCur->pWarm ){
-      rc = sqlite3StreamWarmNext(pCur->pWarm, &pCur->pRow, &zErr);
-      if( rc==SQLITE_ROW ) return SQLITE_OK;
-      pCur->pRow = 0;
-      if( rc!=SQLITE_DONE ) break;
-      rc = SQLITE_OK;
-      sqlite3StreamWarmClose(pCur->pWarm);
-      pCur->pWarm = 0;
-    }
-    rc = sqlite3_step(pCur->pSeg);
-    if( rc!=SQLITE_ROW ){
-      rc = sqlite3_reset(pCur->pSeg);
-      if( rc ){
-        sqlite3StreamVtabErr(&pTab->base, "%s",
-                             sqlite3_errmsg(pTab->pCtx->db));
-        return rc;
-      }
-      streamMsgWarmRelease(pCur);
-      return SQLITE_OK;
-    }else{
-      const char *zT = (const char*)sqlite3_column_text(pCur->pSeg, 0);
-      const char *zLoc = (const char*)sqlite3_column_text(pCur->pSeg, 2);
-      StreamSegment seg;
-      memset(&seg, 0, sizeof(seg));
-      seg.zLocation = zLoc ? zLoc : "";
-      seg.zTopic = zT ? zT : "";
-      seg.iPartition = sqlite3_column_int(pCur->pSeg, 1);
-      seg.iFirst = sqlite3_column_int64(pCur->pSeg, 3);
-      seg.iLast = sqlite3_column_int64(pCur->pSeg, 4);
-      seg.nMessages = sqlite3_column_int64(pCur->pSeg, 5);
-      seg.nBytes = sqlite3_column_int64(pCur->pSeg, 6);
-      seg.iIncarnation = sqlite3_column_int64(pCur->pSeg, 7);
-      seg.nMaxValue = sqlite3_column_int64(pCur->pSeg, 8);
-      /* Rows come ordered by first_offset: two of one partition overlap
-      ** if and only if two consecutive ones do.  Refused: the file would
-      ** return its messages twice. */
-      if( pCur->zSegLoc && pCur->zSegTopic
-       && strcmp(pCur->zSegTopic, seg.zTopic)==0
-       && pCur->iSegPart==seg.iPartition
-       && (pCur->bDesc ? seg.iLast>=pCur->iSegFirst
-                       : seg.iFirst<=pCur->iSegLast) ){
-        rc = sqlite3StreamErr(&zErr, SQLITE_CORRUPT, "warm segments %s"
-            " (offsets %lld..%lld) and %s (offsets %lld..%lld) of %s/%d"
-            " overlap", pCur->zSegLoc, pCur->iSegFirst, pCur->iSegLast,
-            seg.zLocation, seg.iFirst, seg.iLast, seg.zTopic,
-            seg.iPartition);
-        break;
-      }
-      sqlite3_free(pCur->zSegTopic);
-      sqlite3_free(pCur->zSegLoc);
-      pCur->zSegTopic = sqlite3_mprintf("%s", seg.zTopic);
-      pCur->zSegLoc = sqlite3_mprintf("%s", seg.zLocation);
-      if( pCur->zSegTopic==0 || pCur->zSegLoc==0 ) return SQLITE_NOMEM;
-      pCur->nSegTopic = (int)strlen(pCur->zSegTopic);
-      pCur->iSegPart = seg.iPartition;
-      pCur->iSegFirst = seg.iFirst;
-      pCur->iSegLast = seg.iLast;
-      if( pCur->pStore==0 ){
-        rc = sqlite3StreamTierStore(pTab->pCtx, &pCur->pStore, &zErr);
-        if( rc==SQLITE_OK && pCur->pStore==0 ){
-          rc = sqlite3StreamErr(&zErr, SQLITE_ERROR,
-              "warm segment %s is in the index but there is no warm store"
-              " (set one with stream_config('warm.store', 'file:///...'))",
-              zLoc ? zLoc : "?");
-        }
-        if( rc ) break;
-      }
-      rc = sqlite3StreamWarmOpen(pCur->pStore, pTab->pWarmCache, &seg,
-          pCur->iLo, pCur->iHi, pCur->iTsLo, pCur->iTsHi, pCur->bDesc,
-          &pCur->pWarm, &zErr);
-      if( rc ) break;
-      sqlite3StreamWarmColumns(pCur->pWarm, pCur->mWarmCols);
-    }
+  if( pCur->pTiers==0 ) return SQLITE_OK;
+  rc = sqlite3StreamTierScanNext(pCur->pTiers, &pCur->pRow, &zErr);
+  if( rc==SQLITE_ROW ) return SQLITE_OK;
+  pCur->pRow = 0;
+  if( rc==SQLITE_DONE ){
+    streamMsgWarmRelease(pCur);
+    return SQLITE_OK;
   }
-  if( rc ){
-    sqlite3_free(pTab->base.zErrMsg);
-    pTab->base.zErrMsg = zErr ? zErr
-        : sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errstr(rc));
-    return rc;
-  }
-  return SQLITE_OK;
+  sqlite3_free(pTab->base.zErrMsg);
+  pTab->base.zErrMsg = zErr ? zErr
+      : sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errstr(rc));
+  return rc;
 }
 
 /* Order of the warm row against the hot row: <0, 0, >0. */
 static int streamMsgCompare(StreamMsgCursor *pCur){
-  const unsigned char *zT = sqlite3_column_text(pCur->pStmt, MSG_COL_TOPIC);
+  const StreamPqRow *r = pCur->pRow;
+  const char *zT = (const char*)sqlite3_column_text(pCur->pStmt, MSG_COL_TOPIC);
   int nT = sqlite3_column_bytes(pCur->pStmt, MSG_COL_TOPIC);
-  i64 iPart = sqlite3_column_int64(pCur->pStmt, MSG_COL_PARTITION);
-  i64 iOff = sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET);
-  int c = memcmp(pCur->zSegTopic, zT ? (const char*)zT : "",
-                 (size_t)(pCur->nSegTopic<nT ? pCur->nSegTopic : nT));
-  if( c==0 ) c = pCur->nSegTopic - nT;
-  if( c==0 ) c = pCur->iSegPart<iPart ? -1 : pCur->iSegPart>iPart;
-  if( c==0 ) c = pCur->pRow->iOffset<iOff ? -1 : pCur->pRow->iOffset>iOff;
-  return c;
+  return sqlite3StreamMsgCompare(r->zTopic, r->nTopic, r->iPartition,
+      r->iOffset, zT, nT,
+      sqlite3_column_int64(pCur->pStmt, MSG_COL_PARTITION),
+      sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET));
 }
 
 /* Choose the current row from the heads of the two streams. */
@@ -632,87 +499,53 @@ static int streamMsgBound(sqlite3_value *pVal, int bLower, int bStrict,
   return bLower ? 0 : 1;
 }
 
-/* Start the warm side for this plan. */
+/* Start the tiers' scan for this plan. */
 static int streamMsgWarmStart(StreamMsgCursor *pCur, int idxNum,
                               sqlite3_value **argv){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
-  sqlite3 *db = pTab->pCtx->db;
-  int iVar = ((idxNum & MSG_TOPIC) ? 1 : 0) | ((idxNum & MSG_PART) ? 2 : 0)
-           | ((idxNum & MSG_DESC) ? 4 : 0);
+  StreamScanRange r;
+  char *zErr = 0;
   int rc, i = 0;
-  pCur->iLo = SMALLEST_I64; pCur->iHi = LARGEST_I64;
-  pCur->iTsLo = SMALLEST_I64; pCur->iTsHi = LARGEST_I64;
-  pCur->bDesc = (idxNum & MSG_DESC)!=0;
+  memset(&r, 0, sizeof(r));
+  r.iLo = SMALLEST_I64; r.iHi = LARGEST_I64;
+  r.iTsLo = SMALLEST_I64; r.iTsHi = LARGEST_I64;
+  r.bDesc = pCur->bDesc = (idxNum & MSG_DESC)!=0;
   /* Parquet columns 3, 4, 5: key, value, headers (ext/parquet.h); topic
   ** and partition come from the segment row. */
-  pCur->mWarmCols = ((idxNum & MSG_NO_KEY) ? 0 : 1u<<3)
-                  | ((idxNum & MSG_NO_VALUE) ? 0 : 1u<<4)
-                  | ((idxNum & MSG_NO_HDRS) ? 0 : 1u<<5);
+  r.mCols = ((idxNum & MSG_NO_KEY) ? 0 : 1u<<3)
+          | ((idxNum & MSG_NO_VALUE) ? 0 : 1u<<4)
+          | ((idxNum & MSG_NO_HDRS) ? 0 : 1u<<5);
   /* argv order: topic, partition, offset (=, >=, <=), ts, limit. */
-  if( idxNum & MSG_TOPIC ) i++;
-  if( idxNum & MSG_PART ) i++;
+  if( idxNum & MSG_TOPIC ) r.pTopic = argv[i++];
+  if( idxNum & MSG_PART ) r.pPartition = argv[i++];
   if( idxNum & MSG_OFF_EQ ){
-    if( !streamMsgBound(argv[i], 1, 0, &pCur->iLo)
-     || !streamMsgBound(argv[i], 0, 0, &pCur->iHi) ) return SQLITE_OK;
+    if( !streamMsgBound(argv[i], 1, 0, &r.iLo)
+     || !streamMsgBound(argv[i], 0, 0, &r.iHi) ) return SQLITE_OK;
     i++;
   }
   if( idxNum & MSG_OFF_LO ){
     if( !streamMsgBound(argv[i++], 1, (idxNum & MSG_OFF_LO_X)!=0,
-                        &pCur->iLo) ) return SQLITE_OK;
+                        &r.iLo) ) return SQLITE_OK;
   }
   if( idxNum & MSG_OFF_HI ){
     if( !streamMsgBound(argv[i++], 0, (idxNum & MSG_OFF_HI_X)!=0,
-                        &pCur->iHi) ) return SQLITE_OK;
+                        &r.iHi) ) return SQLITE_OK;
   }
   if( idxNum & MSG_TS_LO ){
     if( !streamMsgBound(argv[i++], 1, (idxNum & MSG_TS_LO_X)!=0,
-                        &pCur->iTsLo) ) return SQLITE_OK;
+                        &r.iTsLo) ) return SQLITE_OK;
   }
   if( idxNum & MSG_TS_HI ){
     if( !streamMsgBound(argv[i++], 0, (idxNum & MSG_TS_HI_X)!=0,
-                        &pCur->iTsHi) ) return SQLITE_OK;
+                        &r.iTsHi) ) return SQLITE_OK;
   }
-  if( pCur->iLo>pCur->iHi || pCur->iTsLo>pCur->iTsHi ) return SQLITE_OK;
-
-  if( pTab->aSeg[iVar] && !pTab->abSegUsed[iVar] ){
-    pCur->pSeg = pTab->aSeg[iVar];
-    pCur->iSegSlot = iVar;
-  }else{
-    char *zSql = streamMsgSegSql(iVar, 0);
-    int bCache = pTab->aSeg[iVar]==0;
-    if( zSql==0 ) return SQLITE_NOMEM;
-    rc = sqlite3_prepare_v3(db, zSql, -1,
-             bCache ? SQLITE_PREPARE_PERSISTENT : 0, &pCur->pSeg, 0);
-    sqlite3_free(zSql);
-    if( rc && strstr(sqlite3_errmsg(db), "incarnation") ){
-      /* Storage format 1, not yet upgraded: read as it did (not cached,
-      ** so that the upgrade is seen by the next statement). */
-      bCache = 0;
-      zSql = streamMsgSegSql(iVar, 1);
-      if( zSql==0 ) return SQLITE_NOMEM;
-      rc = sqlite3_prepare_v3(db, zSql, -1, 0, &pCur->pSeg, 0);
-      sqlite3_free(zSql);
-    }
-    if( rc ){
-      pCur->pSeg = 0;
-      if( sqlite3StreamNoStorage(db) ) return SQLITE_OK;  /* no warm tier */
-      sqlite3StreamVtabErr(&pTab->base, "%s", sqlite3_errmsg(db));
-      return rc;
-    }
-    if( bCache ){
-      pTab->aSeg[iVar] = pCur->pSeg;
-      pCur->iSegSlot = iVar;
-    }
+  rc = sqlite3StreamTierScanOpen(pTab->pTierRead, &r, &pCur->pTiers, &zErr);
+  if( rc ){
+    sqlite3_free(pTab->base.zErrMsg);
+    pTab->base.zErrMsg = zErr ? zErr
+        : sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errstr(rc));
+    return rc;
   }
-  if( pCur->iSegSlot>=0 ) pTab->abSegUsed[pCur->iSegSlot] = 1;
-  if( idxNum & MSG_TOPIC ) sqlite3_bind_value(pCur->pSeg, 1, argv[0]);
-  if( idxNum & MSG_PART ){
-    sqlite3_bind_value(pCur->pSeg, 2, argv[(idxNum & MSG_TOPIC) ? 1 : 0]);
-  }
-  sqlite3_bind_int64(pCur->pSeg, 3, pCur->iLo);
-  sqlite3_bind_int64(pCur->pSeg, 4, pCur->iHi);
-  sqlite3_bind_int64(pCur->pSeg, 5, pCur->iTsLo);
-  sqlite3_bind_int64(pCur->pSeg, 6, pCur->iTsHi);
   return streamMsgWarmStep(pCur);
 }
 
@@ -846,8 +679,9 @@ static void streamMsgWarmBytes(sqlite3_context *ctx, const void *p, int n,
 static int streamMsgRowKey(StreamMsgCursor *pCur, sqlite3_context *ctx){
   char *z;
   if( pCur->eCur==MSG_CUR_WARM ){
-    z = sqlite3_mprintf("[\"%s\",%lld,%lld]", pCur->zSegTopic,
-                        pCur->iSegPart, pCur->pRow->iOffset);
+    z = sqlite3_mprintf("[\"%.*s\",%d,%lld]", pCur->pRow->nTopic,
+                        pCur->pRow->zTopic, pCur->pRow->iPartition,
+                        pCur->pRow->iOffset);
   }else{
     z = sqlite3_mprintf("[\"%s\",%lld,%lld]",
         (const char*)sqlite3_column_text(pCur->pStmt, MSG_COL_TOPIC),
@@ -868,11 +702,10 @@ static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
     const StreamPqRow *r = pCur->pRow;
     switch( iCol ){
       case MSG_COL_TOPIC:
-        sqlite3_result_text(ctx, pCur->zSegTopic, pCur->nSegTopic,
-                            SQLITE_TRANSIENT);
+        sqlite3_result_text(ctx, r->zTopic, r->nTopic, SQLITE_TRANSIENT);
         break;
       case MSG_COL_PARTITION:
-        sqlite3_result_int64(ctx, pCur->iSegPart);
+        sqlite3_result_int64(ctx, r->iPartition);
         break;
       case MSG_COL_OFFSET:
         sqlite3_result_int64(ctx, r->iOffset);

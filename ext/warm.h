@@ -1,0 +1,135 @@
+/*
+** warm.h - internal interface of the warm tier (ext/warm*.c), the first
+** implementation of the tier interface (StreamTierMethods, streamInt.h).
+**
+** The warm tier keeps messages that left the hot log as Parquet segment
+** files in an object store (ext/store.c), indexed by _stream_segments.
+** Its files, one concern each:
+**
+**   ext/warm.c          the store of a database, its namespace, segment
+**                       files checked against their rows, the unit of
+**                       work (one transaction), the method table
+**   ext/warm_move.c     eligibility and the crash-ordered move of hot
+**                       messages into one segment file
+**   ext/warm_sweep.c    warm retention, the orphan sweep, dropping a
+**                       topic's segments
+**   ext/warm_read.c     the reader of one segment file, its per-connection
+**                       cache, and the scan of a range over the segment
+**                       index
+**   ext/warm_compact.c  compaction of segment files (the key decisions
+**                       are ext/compactor.c's, shared with the hot log)
+**
+** Only this header's includers see these declarations; everything else
+** reaches the warm tier through sqlite3StreamTierWarm.
+*/
+#ifndef STREAM_WARM_H
+#define STREAM_WARM_H
+#include "streamInt.h"
+
+#ifndef SMALLEST_INT64
+# define SMALLEST_INT64 (-0x7fffffffffffffffLL-1)
+#endif
+
+/* The warm tier as a StreamTier. */
+typedef struct StreamWarmTier StreamWarmTier;
+struct StreamWarmTier {
+  StreamTier base;             /* Base class - must be first */
+  StreamStore *pStore;         /* The store (owned) */
+};
+
+/**************************************************************************
+** Interface to code in ext/warm.c
+*/
+
+/* Prepare zSql into *ppStmt (an error from the database in *pzErr). */
+int sqlite3StreamWarmPrepare(StreamCtx*, sqlite3_stmt **ppStmt, char **pzErr,
+                             const char *zSql);
+/* Run literal zSql (cached) with (topic, partition) and up to two i64 bound
+** as ?1..?4; *piOut gets the first column of the first row, iDefault if
+** there is none or it is NULL. */
+int sqlite3StreamWarmInt(StreamCtx*, const char *zSql, const char *zTopic,
+                         int iPart, i64 a3, i64 a4, i64 iDefault, i64 *piOut,
+                         char **pzErr);
+/* sqlite3_exec() with the database's error in *pzErr. */
+int sqlite3StreamWarmExec(StreamCtx*, const char *zSql, char **pzErr);
+/* One unit of work (a move, an expiry, a sweep, a compaction) is one
+** transaction under the write lock: Begin sets *pbSp for End. */
+int sqlite3StreamWarmBegin(StreamCtx*, int *pbSp, char **pzErr);
+int sqlite3StreamWarmEnd(StreamCtx*, int bSp, int rc, char **pzErr);
+
+/* Free a store (NULL: nothing). */
+void sqlite3StreamWarmStoreFree(StreamStore*);
+
+/* Set pStore->zNs from database.id (made if missing and bCreate). */
+int sqlite3StreamWarmNamespace(StreamCtx*, StreamStore *pStore, int bCreate,
+                               char **pzErr);
+/* Length of the namespace component of location zLoc, 0 if none. */
+size_t sqlite3StreamWarmNsLen(const char *zLoc);
+/* May this database delete the file at zLoc? */
+int sqlite3StreamWarmOwned(const StreamStore *pStore, const char *zLoc);
+
+/* A row read from a segment file: inside its row group's statistics pI and
+** after the previous row's offset *piPrev (updated). */
+int sqlite3StreamWarmRowCheck(const char *zLoc, const StreamPqGroupInfo *pI,
+                              i64 *piPrev, i64 iOff, char **pzErr);
+/* The error for two segment rows of one partition whose ranges overlap. */
+int sqlite3StreamWarmOverlapErr(const StreamSegment *pA,
+                                const StreamSegment *pB, char **pzErr);
+/* Open segment pSeg's file (reader *ppR over *pH) checked against its row;
+** *pnFile gets its size. */
+int sqlite3StreamWarmOpenSegment(StreamStore*, const StreamSegment *pSeg,
+                                 StreamStoreHandle *pH, StreamPqReader **ppR,
+                                 i64 *pnFile, char **pzErr);
+/* Close what sqlite3StreamWarmOpenSegment() opened. */
+void sqlite3StreamWarmCloseSegment(StreamStoreHandle *pH, StreamPqReader *pR);
+
+/* Sink of the Parquet writer: an upload to the store. */
+typedef struct StreamWarmSink StreamWarmSink;
+struct StreamWarmSink {
+  StreamStore *pStore;         /* Store */
+  StreamStoreUpload *pUp;      /* Upload in progress */
+  char *zErr;                  /* Message of the first failure */
+};
+int sqlite3StreamWarmSinkWrite(void *pCtx, const void *a, size_t n);
+/* The error of a failed write of file zKey: the sink's, else the
+** writer's, unless *pzErr already holds one. */
+void sqlite3StreamWarmWriteErr(StreamWarmSink*, StreamPqWriter *pW,
+                               const char *zKey, int rc, char **pzErr);
+/* Footer metadata naming the segment a file belongs to. */
+void sqlite3StreamWarmWriteMeta(StreamPqWriter*, const StreamSegment *pSeg);
+/* Check a just-written file against the row about to name it; its rows
+** must run from iFirst to iLast; *pnBytes gets its size. */
+int sqlite3StreamWarmVerify(StreamStore*, const StreamSegment *pSeg,
+                            i64 iFirst, i64 iLast, i64 *pnBytes,
+                            char **pzErr);
+
+/* Delete every listed key that this database owns (if bDelete: no
+** enclosing transaction holds uncommitted changes; else they are left
+** for the orphan sweep), and empty the list. */
+void sqlite3StreamWarmKeysDelete(StreamStore*, StreamStrList *pK,
+                                 int bDelete);
+
+/**************************************************************************
+** Interface to code in ext/warm_move.c, ext/warm_sweep.c,
+** ext/warm_compact.c and ext/warm_read.c: the methods.
+*/
+int sqlite3StreamWarmMoveIn(StreamTier*, const char *zTopic, int iPart,
+                            i64 iInc, const StreamTopicConfig*, int bHook,
+                            StreamTierStats*, char **pzErr);
+int sqlite3StreamWarmExpire(StreamTier*, const char *zTopic, int iPart,
+                            const StreamTopicConfig*, StreamTierStats*,
+                            char **pzErr);
+int sqlite3StreamWarmSweep(StreamTier*, const char *zTopic,
+                           StreamTierStats*, char **pzErr);
+int sqlite3StreamWarmDropTopic(StreamCtx*, const char *zTopic, char **pzErr);
+int sqlite3StreamWarmCompact(StreamCtx*, const char *zTopic, int iPart,
+                             i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
+int sqlite3StreamWarmReaderNew(StreamCtx*, StreamTierReader **pp);
+void sqlite3StreamWarmReaderFree(StreamTierReader*);
+int sqlite3StreamWarmScanOpen(StreamTierReader*, const StreamScanRange*,
+                              StreamTierScan **pp, char **pzErr);
+int sqlite3StreamWarmScanNext(StreamTierScan*, const StreamPqRow **ppRow,
+                              char **pzErr);
+void sqlite3StreamWarmScanClose(StreamTierScan*);
+
+#endif /* STREAM_WARM_H */

@@ -1,0 +1,468 @@
+/*
+** warm_move.c - moving hot messages into the warm tier: which prefix of a
+** partition's hot offsets has left the hot window (hot.retention.messages,
+** hot.retention.ms), and the crash-ordered move of up to one file of it
+** (the steps are listed at the top of ext/warm.c).
+**
+** stream_tier() and stream_maintain() move everything eligible, one file
+** of at most STREAM_WARM_MAX_FILE_ROWS messages after another; the
+** after-append hook (ext/tier.c, bHook) moves at most
+** STREAM_WARM_HOOK_MAX_ROWS messages (one file), and only when at least
+** STREAM_WARM_HOOK_MIN_ROWS are eligible or the oldest is older than twice
+** hot.retention.ms.
+*/
+#include "warm.h"
+#include <string.h>
+
+/* The after-append hook moves only when at least this many messages are
+** eligible (or the oldest eligible one is older than twice
+** hot.retention.ms) ... */
+#define STREAM_WARM_HOOK_MIN_ROWS  10000
+/* ... and then at most this many (one file). */
+#define STREAM_WARM_HOOK_MAX_ROWS  50000
+/* Largest segment file written by stream_tier(), in messages. */
+#define STREAM_WARM_MAX_FILE_ROWS  1000000
+/* A UTC day, in ms (files never span one: see streamWarmMoveOne()). */
+#define STREAM_WARM_DAY_MS         86400000
+
+/**************************************************************************
+** Eligibility: which prefix of a partition's hot offsets leaves the hot
+** window.
+*/
+typedef struct StreamWarmPart StreamWarmPart;
+struct StreamWarmPart {
+  i64 iHwm;                    /* High watermark */
+  i64 iFrom;                   /* First hot offset above the warm tier */
+  i64 iCut;                    /* Move hot offsets < iCut */
+  i64 iFirstTs;                /* Timestamp of iFrom's message */
+};
+
+static int streamWarmEligible(StreamCtx *p, const char *zTopic, int iPart,
+                              i64 iInc, const StreamTopicConfig *pCfg,
+                              StreamWarmPart *pP, char **pzErr){
+  i64 iWarmEnd, c1 = -1, c2 = -1;
+  int rc;
+  memset(pP, 0, sizeof(*pP));
+  pP->iFrom = -1;
+  if( pCfg->hotRetentionMessages<0 && pCfg->hotRetentionMs<0 ) return 0;
+  rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &pP->iHwm, pzErr);
+  if( rc ) return rc;
+  rc = sqlite3StreamWarmInt(p, "SELECT max(last_offset)+1 FROM _stream_segments"
+      " WHERE topic=?1 AND partition=?2 AND incarnation=?3", zTopic, iPart,
+      iInc, 0, 0, &iWarmEnd, pzErr);
+  if( rc ) return rc;
+  rc = sqlite3StreamWarmInt(p, "SELECT offset FROM _stream_messages"
+      " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset LIMIT 1",
+      zTopic, iPart, iWarmEnd, 0, -1, &pP->iFrom, pzErr);
+  if( rc || pP->iFrom<0 ) return rc;
+  rc = sqlite3StreamWarmInt(p, "SELECT timestamp FROM _stream_messages"
+      " WHERE topic=?1 AND partition=?2 AND offset=?3",
+      zTopic, iPart, pP->iFrom, 0, 0, &pP->iFirstTs, pzErr);
+  if( rc ) return rc;
+  if( pCfg->hotRetentionMessages>=0 ){
+    c1 = pP->iHwm - pCfg->hotRetentionMessages;
+  }
+  if( pCfg->hotRetentionMs>=0 ){
+    /* The first message still inside the time window ends the prefix
+    ** ("+timestamp": walk the primary key, not the timestamp index). */
+    i64 iCutoff = sqlite3StreamNow(p) - pCfg->hotRetentionMs;
+    rc = sqlite3StreamWarmInt(p, "SELECT offset FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND +timestamp>=?4"
+        " ORDER BY offset LIMIT 1",
+        zTopic, iPart, pP->iFrom, iCutoff, pP->iHwm, &c2, pzErr);
+    if( rc ) return rc;
+  }
+  pP->iCut = c1>c2 ? c1 : c2;
+  return SQLITE_OK;
+}
+
+/* The object key of a segment, in namespace zNs. */
+static char *streamWarmKey(const char *zNs, const char *zTopic, int iPart,
+                           i64 iFirstTs, i64 iFirst, i64 iLast){
+  char zIso[32];
+  int i;
+  sqlite3StreamIsoTime(iFirstTs<0 ? 0 : iFirstTs, zIso);
+  for(i=0; zIso[i] && zIso[i]!='T'; i++){}
+  return sqlite3_mprintf(
+      "%s/%s/partition=%d/date=%.*s/%020lld-%020lld.parquet",
+      zNs, zTopic, iPart, i, zIso, iFirst, iLast);
+}
+
+/**************************************************************************
+** Moving one segment.
+*/
+
+/* The last hot offset of a file starting at iFrom: the nMax-th hot offset
+** >= iFrom, or the last one < iCut if there are fewer; -1 if none.  Offsets
+** are distinct integers, so when iCut-iFrom <= nMax the range cannot hold
+** more than nMax rows and one seek (max) answers; otherwise the nMax-th row
+** is counted out (OFFSET). */
+static int streamWarmLastOffset(StreamCtx *p, const char *zTopic, int iPart,
+                                i64 iFrom, i64 iCut, i64 nMax, i64 *piLast,
+                                char **pzErr){
+  i64 iLast = -1;
+  int rc = SQLITE_OK;
+  if( iCut-iFrom>nMax ){
+    rc = sqlite3StreamWarmInt(p, "SELECT offset FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset>=?3"
+        " ORDER BY offset LIMIT 1 OFFSET ?4",
+        zTopic, iPart, iFrom, nMax-1, -1, &iLast, pzErr);
+    if( rc ) return rc;
+    if( iLast>=iCut ) iLast = -1;
+  }
+  if( iLast<0 ){
+    rc = sqlite3StreamWarmInt(p, "SELECT max(offset) FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4",
+        zTopic, iPart, iFrom, iCut, -1, &iLast, pzErr);
+  }
+  *piLast = iLast;
+  return rc;
+}
+
+/* A key, value or headers column of the hot-row select as bytes.  TEXT of
+** a UTF-8 database is read as the record's bytes (sqlite3_value_blob()),
+** which spares the terminated copy sqlite3_value_text() makes; other
+** encodings go through sqlite3_value_text().  Returns SQLITE_NOMEM if
+** SQLite could not materialise the value. */
+static int streamWarmColumn(sqlite3_stmt *pSel, int iCol, int bUtf8,
+                            const void **ppData, int *pnData, int *peType){
+  sqlite3_value *pV = sqlite3_column_value(pSel, iCol);
+  int eT = sqlite3_value_type(pV);
+  const void *pData;
+  *ppData = 0;
+  *pnData = 0;
+  *peType = eT;
+  if( eT==SQLITE_NULL ) return SQLITE_OK;
+  if( eT==SQLITE_BLOB || (eT==SQLITE_TEXT && bUtf8) ){
+    pData = sqlite3_value_blob(pV);
+    *pnData = sqlite3_value_bytes(pV);
+    if( pData==0 ){
+      if( *pnData>0 ) return SQLITE_NOMEM;
+      pData = "";                             /* empty TEXT or BLOB */
+    }
+  }else{
+    pData = sqlite3_value_text(pV);           /* never NULL but on OOM */
+    if( pData==0 ) return SQLITE_NOMEM;
+    *pnData = sqlite3_value_bytes(pV);
+    *peType = SQLITE_TEXT;
+  }
+  *ppData = pData;
+  return SQLITE_OK;
+}
+
+/* Move hot offsets [pP->iFrom, pP->iCut), at most nMax messages, into one
+** segment file.
+**
+** The hot rows are read once, in offset order, by one statement.  The
+** file's name holds its last offset, so that offset is found first
+** (streamWarmLastOffset: one seek unless the range is longer than nMax).
+** A file never spans UTC days: if the message at the last offset is of
+** another day than the first one, the first offset of another day is
+** looked up and the file ends before it; while reading, a message of
+** another day (timestamps need not grow with offsets) ends the attempt:
+** the upload is dropped and the move starts again with the file ending
+** before that message (at most once: every message before it has been
+** seen to be of the first one's day). */
+static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
+                             const char *zTopic, int iPart, i64 iInc,
+                             const StreamTopicConfig *pCfg,
+                             const StreamWarmPart *pP, i64 nMax,
+                             StreamTierStats *pStats, char **pzErr){
+  sqlite3_stmt *pSel = 0;
+  StreamPqWriter *pW = 0;
+  StreamWarmSink sink;
+  StreamSegment seg;
+  char *zKey = 0;
+  i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
+  i64 iCut = pP->iCut;
+  i64 iDayLo, iDayHi, iFirstTs;
+  int nTopic = (int)strlen(zTopic);
+  int eCodec, rc, bSp = 0, bFile = 0, bUtf8 = 0;
+
+  memset(&sink, 0, sizeof(sink));
+  sink.pStore = pStore;
+  eCodec = (!pCfg->bCompressionProducer
+            && pCfg->eCompression!=STREAM_CODEC_NONE)
+         ? pCfg->eCompression : STREAM_CODEC_ZSTD;
+
+  /* Every row's UTC day must be that of the first one (the date= of the
+  ** path).  Timestamps before the epoch count as 1970-01-01, as in the
+  ** path; timestamps after STREAM_MAX_TIMESTAMP (only a crafted row can
+  ** have one: producers are refused) as its day, 9999-12-31, and are
+  ** written as STREAM_MAX_TIMESTAMP (the segment format holds
+  ** microseconds; INT64_MAX ms would overflow it and stop tiering).
+  ** iDayHi is the day's last ms, inclusive. */
+  {
+    i64 iDay;
+    iFirstTs = pP->iFirstTs>STREAM_MAX_TIMESTAMP ? STREAM_MAX_TIMESTAMP
+                                                 : pP->iFirstTs;
+    iDay = (iFirstTs<0 ? 0 : iFirstTs) / STREAM_WARM_DAY_MS;
+    iDayLo = iDay==0 ? SMALLEST_INT64 : iDay*STREAM_WARM_DAY_MS;
+    iDayHi = iDay==STREAM_MAX_TIMESTAMP/STREAM_WARM_DAY_MS
+           ? 0x7fffffffffffffffLL : (iDay+1)*STREAM_WARM_DAY_MS - 1;
+  }
+
+  rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);
+  if( rc ) return rc;
+  rc = sqlite3StreamWarmNamespace(p, pStore, 1, pzErr);
+  if( rc ) goto out;
+
+  /* TEXT is read without a copy when the database is UTF-8 (see
+  ** streamWarmColumn()). */
+  {
+    sqlite3_stmt *pS = 0;
+    rc = sqlite3StreamWarmPrepare(p, &pS, pzErr, "PRAGMA main.encoding");
+    if( rc ) goto out;
+    if( sqlite3_step(pS)==SQLITE_ROW ){
+      const char *zEnc = (const char*)sqlite3_column_text(pS, 0);
+      bUtf8 = zEnc && sqlite3_stricmp(zEnc, "UTF-8")==0;
+    }
+    rc = sqlite3_finalize(pS);
+    if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  }
+
+  while( 1 ){
+    i64 iTsLast = 0, iOther = -1;
+
+    /* Last offset of this file; if its message is of another UTC day, the
+    ** file ends before the first such message. */
+    rc = streamWarmLastOffset(p, zTopic, iPart, pP->iFrom, iCut, nMax,
+                              &iLast, pzErr);
+    if( rc ) goto out;
+    if( iLast<pP->iFrom ) goto out;        /* nothing to move */
+    rc = sqlite3StreamWarmInt(p, "SELECT timestamp FROM _stream_messages"
+        " WHERE topic=?1 AND partition=?2 AND offset=?3",
+        zTopic, iPart, iLast, 0, 0, &iTsLast, pzErr);
+    if( rc ) goto out;
+    if( iTsLast<iDayLo || iTsLast>iDayHi ){
+      sqlite3_stmt *pS = 0;
+      rc = sqlite3StreamWarmPrepare(p, &pS, pzErr,
+          "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
+          " AND offset>?3 AND offset<=?4 AND (+timestamp<?5 OR +timestamp>?6)"
+          " ORDER BY offset LIMIT 1");
+      if( rc ) goto out;
+      sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
+      sqlite3_bind_int(pS, 2, iPart);
+      sqlite3_bind_int64(pS, 3, pP->iFrom);
+      sqlite3_bind_int64(pS, 4, iLast);
+      sqlite3_bind_int64(pS, 5, iDayLo);
+      sqlite3_bind_int64(pS, 6, iDayHi);
+      if( sqlite3_step(pS)==SQLITE_ROW ){
+        iCut = sqlite3_column_int64(pS, 0);
+      }
+      rc = sqlite3_finalize(pS);
+      if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+      rc = streamWarmLastOffset(p, zTopic, iPart, pP->iFrom, iCut, nMax,
+                                &iLast, pzErr);
+      if( rc ) goto out;
+      if( iLast<pP->iFrom ) goto out;
+    }
+
+    zKey = streamWarmKey(pStore->zNs, zTopic, iPart, iFirstTs, pP->iFrom,
+                         iLast);
+    if( zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
+    rc = pStore->pMethods->xPutBegin(pStore, zKey, &sink.pUp, pzErr);
+    if( rc ) goto out;
+    rc = sqlite3StreamPqWriterOpen(&pW, eCodec, 0,
+                                   sqlite3StreamWarmSinkWrite, &sink);
+    if( rc ) goto out;
+
+    if( pSel==0 ){
+      rc = sqlite3StreamWarmPrepare(p, &pSel, pzErr,
+          "SELECT offset, key, value, headers, timestamp, attrs"
+          " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+          " AND offset>=?3 AND offset<=?4 ORDER BY offset");
+      if( rc ) goto out;
+      sqlite3_bind_text(pSel, 1, zTopic, -1, SQLITE_STATIC);
+      sqlite3_bind_int(pSel, 2, iPart);
+      sqlite3_bind_int64(pSel, 3, pP->iFrom);
+    }
+    sqlite3_bind_int64(pSel, 4, iLast);
+    nRow = 0;
+    while( sqlite3_step(pSel)==SQLITE_ROW ){
+      StreamPqRow r;
+      const void *pVal;
+      int nVal, eT, attrs, eCodecV;
+      void *pDec = 0;
+      size_t nDec = 0;
+      r.iOffset = sqlite3_column_int64(pSel, 0);
+      r.iTimestampMs = sqlite3_column_int64(pSel, 4);
+      if( r.iTimestampMs<iDayLo || r.iTimestampMs>iDayHi ){
+        iOther = r.iOffset;                 /* another day: end before it */
+        break;
+      }
+      if( r.iTimestampMs>STREAM_MAX_TIMESTAMP ){
+        r.iTimestampMs = STREAM_MAX_TIMESTAMP;
+      }else if( r.iTimestampMs<-STREAM_MAX_TIMESTAMP ){
+        r.iTimestampMs = -STREAM_MAX_TIMESTAMP;
+      }
+      attrs = sqlite3_column_int(pSel, 5);
+      eCodecV = attrs & STREAM_ATTR_CODEC_MASK;
+      r.zTopic = zTopic;
+      r.nTopic = nTopic;
+      r.iPartition = iPart;
+      r.mTerm = 0;
+      rc = streamWarmColumn(pSel, 1, bUtf8, &r.pKey, &r.nKey, &eT);
+      if( rc ) break;
+      r.eKeyType = eT==SQLITE_NULL ? STREAM_PQ_NULL
+                 : eT==SQLITE_BLOB ? STREAM_PQ_BLOB : STREAM_PQ_TEXT;
+      rc = streamWarmColumn(pSel, 2, bUtf8 || eCodecV!=STREAM_CODEC_NONE,
+                            &pVal, &nVal, &eT);
+      if( rc ) break;
+      if( eCodecV!=STREAM_CODEC_NONE && eT!=SQLITE_NULL ){
+        rc = sqlite3StreamDecompress(eCodecV, pVal, (size_t)nVal,
+            STREAM_MAX_FIELD_BYTES, &pDec, &nDec);
+        if( rc ){
+          rc = sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
+              "corrupt compressed value at %s/%d offset %lld", zTopic, iPart,
+              r.iOffset);
+          break;
+        }
+        r.pValue = pDec ? pDec : (void*)"";
+        r.nValue = (int)nDec;
+        r.eValueType = (attrs & STREAM_ATTR_BLOB) ? STREAM_PQ_BLOB
+                                                  : STREAM_PQ_TEXT;
+      }else{
+        r.pValue = pVal;
+        r.nValue = nVal;
+        r.eValueType = eT==SQLITE_NULL ? STREAM_PQ_NULL
+                     : eT==SQLITE_BLOB ? STREAM_PQ_BLOB : STREAM_PQ_TEXT;
+      }
+      rc = streamWarmColumn(pSel, 3, bUtf8, (const void**)&r.zHeaders,
+                            &r.nHeaders, &eT);
+      if( rc==SQLITE_OK ){
+        if( nRow==0 || r.iTimestampMs<iTsMin ) iTsMin = r.iTimestampMs;
+        if( nRow==0 || r.iTimestampMs>iTsMax ) iTsMax = r.iTimestampMs;
+        rc = sqlite3StreamPqWriterAdd(pW, &r);
+      }
+      sqlite3_free(pDec);
+      if( rc ) break;
+      nRow++;
+    }
+    {
+      int rc2 = sqlite3_reset(pSel);
+      if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
+    }
+    if( rc || iOther<0 ) break;
+
+    /* A message of another day at iOther: start again, ending before it. */
+    pStore->pMethods->xPutAbort(sink.pUp);
+    sink.pUp = 0;
+    sqlite3StreamPqWriterFree(pW);
+    pW = 0;
+    sqlite3_free(zKey);
+    zKey = 0;
+    iCut = iOther;
+  }
+  memset(&seg, 0, sizeof(seg));
+  seg.zLocation = zKey;
+  seg.zTopic = zTopic;
+  seg.iPartition = iPart;
+  seg.iFirst = pP->iFrom;
+  seg.iLast = iLast;
+  seg.nMessages = nRow;
+  seg.nBytes = -1;
+  seg.iIncarnation = iInc;
+  seg.nMaxValue = -1;
+  if( rc==SQLITE_OK ){
+    sqlite3StreamWarmWriteMeta(pW, &seg);
+    rc = sqlite3StreamPqWriterFinish(pW);
+  }
+  sqlite3StreamWarmWriteErr(&sink, pW, zKey, rc, pzErr);
+  if( rc ) goto out;
+  if( nRow!=0 && nRow<=nMax ){
+    StreamStoreUpload *pUp = sink.pUp;
+    sink.pUp = 0;
+    rc = pStore->pMethods->xPutCommit(pUp, pzErr);       /* steps 1-4 */
+    if( rc ) goto out;
+    bFile = 1;
+    rc = sqlite3StreamWarmVerify(pStore, &seg, pP->iFrom, iLast, &nBytes,
+                                 pzErr);
+    if( rc ) goto out;
+    STREAM_TIER_CRASH(5);
+  }else{
+    rc = sqlite3StreamErr(pzErr, SQLITE_INTERNAL,
+        "warm segment %s: %lld rows read, at most %lld expected", zKey, nRow,
+        nMax);
+    goto out;
+  }
+
+  /* The index row and the delete, in the unit's transaction.  Rows of an
+  ** earlier topic of the same name (dead: another incarnation) go first:
+  ** the sweep would remove them, and their ranges are not this topic's.
+  ** The _stream_segments_overlap trigger refuses a row overlapping another
+  ** of the partition. */
+  {
+    char *zSql = sqlite3_mprintf(
+        "UPDATE _stream_partitions SET next_offset=max(next_offset, %lld)"
+        " WHERE topic=%Q AND partition=%d;"
+        "DELETE FROM _stream_segments WHERE topic=%Q AND partition=%d"
+        " AND incarnation<>%lld;"
+        "INSERT INTO _stream_segments(topic, partition, first_offset,"
+        " last_offset, first_timestamp, last_timestamp, messages, bytes,"
+        " location, codec, created_at, incarnation)"
+        " VALUES(%Q, %d, %lld, %lld, %lld, %lld, %lld, %lld, %Q, %d, %lld,"
+        " %lld);"
+        "DELETE FROM _stream_messages WHERE topic=%Q AND partition=%d"
+        " AND offset<=%lld;",
+        pP->iHwm, zTopic, iPart,
+        zTopic, iPart, iInc,
+        zTopic, iPart, pP->iFrom, iLast, iTsMin, iTsMax, nRow, nBytes, zKey,
+        eCodec, sqlite3StreamNow(p), iInc,
+        zTopic, iPart, iLast);
+    if( zSql==0 ){ rc = SQLITE_NOMEM; goto out; }
+    rc = sqlite3StreamWarmExec(p, zSql, pzErr);
+    sqlite3_free(zSql);
+    if( rc ) goto out;
+  }
+  STREAM_TIER_CRASH(6);
+  bFile = 0;
+  pStats->nSegment++;
+  pStats->nMessage += nRow;
+  pStats->nBytes += nBytes;
+
+ out:
+  rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
+  if( rc && bFile ){
+    /* Not recorded: remove it now rather than leave an orphan. */
+    pStore->pMethods->xDelete(pStore, zKey, 0);
+  }
+  if( sink.pUp ) pStore->pMethods->xPutAbort(sink.pUp);
+  sqlite3_finalize(pSel);
+  sqlite3StreamPqWriterFree(pW);
+  sqlite3_free(sink.zErr);
+  sqlite3_free(zKey);
+  return rc;
+}
+
+/* xMoveIn: move every eligible message of one partition (bHook: at most
+** one bounded file, and only when enough is eligible; never an error). */
+int sqlite3StreamWarmMoveIn(StreamTier *pTier, const char *zTopic, int iPart,
+                            i64 iInc, const StreamTopicConfig *pCfg,
+                            int bHook, StreamTierStats *pStats,
+                            char **pzErr){
+  StreamCtx *p = pTier->pCtx;
+  StreamStore *pStore = ((StreamWarmTier*)pTier)->pStore;
+  StreamWarmPart part;
+  int rc = SQLITE_OK;
+  if( bHook ){
+    rc = streamWarmEligible(p, zTopic, iPart, iInc, pCfg, &part, pzErr);
+    if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) return rc;
+    if( part.iCut-part.iFrom<STREAM_WARM_HOOK_MIN_ROWS
+     && (pCfg->hotRetentionMs<0
+         || part.iFirstTs/2 >= sqlite3StreamNow(p)/2 - pCfg->hotRetentionMs) ){
+      return SQLITE_OK;
+    }
+    return streamWarmMoveOne(p, pStore, zTopic, iPart, iInc, pCfg, &part,
+                             STREAM_WARM_HOOK_MAX_ROWS, pStats, pzErr);
+  }
+  while( rc==SQLITE_OK ){
+    i64 nBefore = pStats->nMessage;
+    rc = streamWarmEligible(p, zTopic, iPart, iInc, pCfg, &part, pzErr);
+    if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) break;
+    rc = streamWarmMoveOne(p, pStore, zTopic, iPart, iInc, pCfg, &part,
+                           STREAM_WARM_MAX_FILE_ROWS, pStats, pzErr);
+    if( pStats->nMessage==nBefore ) break;
+  }
+  return rc;
+}

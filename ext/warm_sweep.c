@@ -1,0 +1,193 @@
+/*
+** warm_sweep.c - warm retention (whole segments expire, oldest first), the
+** orphan sweep (files of this database's namespace that no segment row
+** names, and rows of deleted topics), and dropping a topic's segments.
+**
+** Files are deleted only after the rows that named them are gone and
+** committed: inside an enclosing transaction they are left to a later
+** sweep (a ROLLBACK would bring the rows back).
+*/
+#include "warm.h"
+#include <string.h>
+
+int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
+                            const StreamTopicConfig *pCfg,
+                            StreamTierStats *pStats, char **pzErr){
+  StreamCtx *p = pTier->pCtx;
+  StreamStore *pStore = ((StreamWarmTier*)pTier)->pStore;
+  sqlite3_stmt *pSeg = 0;
+  StreamStrList keys;
+  i64 nTotal = 0, iCutoff = 0, iStart = -1;
+  int rc, bSp = 0;
+  int bTime = pCfg->retentionMs>=0;
+  int bSize = pCfg->retentionBytes>=0;
+  memset(&keys, 0, sizeof(keys));
+  if( (pCfg->eCleanup & STREAM_CLEANUP_DELETE)==0 || (!bTime && !bSize) ){
+    return SQLITE_OK;
+  }
+  if( bTime ) iCutoff = sqlite3StreamNow(p) - pCfg->retentionMs;
+  if( bSize ){
+    i64 nWarm = 0, nHot = 0;
+    rc = sqlite3StreamWarmInt(p, "SELECT sum(bytes) FROM _stream_segments"
+        " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
+        &nWarm, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamWarmInt(p,
+          "SELECT sum(coalesce(length(CAST(key AS BLOB)),0)"
+          "+coalesce(length(CAST(value AS BLOB)),0)"
+          "+coalesce(length(CAST(headers AS BLOB)),0))"
+          " FROM _stream_messages WHERE topic=?1 AND partition=?2",
+          zTopic, iPart, 0, 0, 0, &nHot, pzErr);
+    }
+    if( rc ) return rc;
+    nTotal = nWarm + nHot;
+  }
+  pSeg = sqlite3StreamStmtStatic(p,
+      "SELECT first_offset, last_offset, last_timestamp, bytes, location"
+      " FROM _stream_segments WHERE topic=?1 AND partition=?2"
+      " ORDER BY first_offset", pzErr);
+  if( pSeg==0 ) return SQLITE_ERROR;
+  sqlite3_bind_text(pSeg, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pSeg, 2, iPart);
+  while( sqlite3_step(pSeg)==SQLITE_ROW ){
+    i64 nBytes = sqlite3_column_int64(pSeg, 3);
+    int bGo = (bTime && sqlite3_column_int64(pSeg, 2)<iCutoff)
+           || (bSize && nTotal-nBytes>=pCfg->retentionBytes);
+    if( !bGo ) break;
+    nTotal -= nBytes;
+    iStart = sqlite3StreamOffsetAfter(sqlite3_column_int64(pSeg, 1));
+    sqlite3StreamStrListAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));
+  }
+  rc = sqlite3_reset(pSeg);
+  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( rc==SQLITE_OK ) rc = keys.rc;
+  if( rc==SQLITE_OK && keys.n>0 ){
+    char *zSql = sqlite3_mprintf(
+        "UPDATE _stream_partitions SET"
+        " log_start_offset=max(log_start_offset, %lld)"
+        " WHERE topic=%Q AND partition=%d;"
+        "DELETE FROM _stream_segments WHERE topic=%Q AND partition=%d"
+        " AND last_offset<%lld;", iStart, zTopic, iPart, zTopic, iPart, iStart);
+    rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = zSql ? sqlite3StreamWarmExec(p, zSql, pzErr) : SQLITE_NOMEM;
+      rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
+    }
+    sqlite3_free(zSql);
+    if( rc==SQLITE_OK ){
+      pStats->nExpired += keys.n;
+      /* Committed unless an enclosing transaction is still open. */
+      sqlite3StreamWarmKeysDelete(pStore, &keys,
+                           sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE);
+    }
+  }
+  sqlite3StreamStrListFree(&keys);
+  return rc;
+}
+
+typedef struct StreamWarmSweep StreamWarmSweep;
+struct StreamWarmSweep {
+  StreamCtx *p;                /* Connection */
+  sqlite3_stmt *pFind;         /* Is there a row with this location? */
+  StreamStrList keys;         /* Orphans found */
+};
+
+/* A file of this database's namespace is an orphan if it is a temporary
+** file, or a segment file (".parquet") that no row names.  Other files are
+** left alone. */
+static int streamWarmSweepCb(void *pArg, const char *zKey){
+  StreamWarmSweep *pS = (StreamWarmSweep*)pArg;
+  int bOrphan = 0;
+  size_t n = strlen(zKey);
+  if( n>12 && strcmp(zKey+n-12, ".parquet.tmp")==0 ){
+    bOrphan = 1;
+  }else if( n>8 && strcmp(zKey+n-8, ".parquet")==0 ){
+    sqlite3_bind_text(pS->pFind, 1, zKey, -1, SQLITE_STATIC);
+    bOrphan = sqlite3_step(pS->pFind)==SQLITE_DONE;
+    if( sqlite3_reset(pS->pFind)!=SQLITE_OK ) bOrphan = 0;
+  }
+  if( bOrphan ) sqlite3StreamStrListAdd(&pS->keys, zKey);
+  return pS->keys.rc!=SQLITE_OK;
+}
+
+/* Remove segment rows of deleted (or deleted and re-created) topics: rows
+** whose incarnation is not their topic's.  Then every orphan file under
+** this database's namespace (zTopic/ of it if zTopic is not NULL).  Files
+** outside the namespace are never listed, so another database sharing
+** the store is never touched. */
+static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
+                                const char *zTopic, StreamTierStats *pStats,
+                                char **pzErr){
+  StreamWarmSweep s;
+  char *zPrefix = 0;
+  int rc, bSp = 0;
+  /* Under the write lock taken below, only this sweep's own changes are
+  ** uncommitted, unless an enclosing transaction already wrote. */
+  int bOuter = sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE;
+  memset(&s, 0, sizeof(s));
+  s.p = p;
+  rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);       /* the write lock */
+  if( rc ) return rc;
+  rc = sqlite3StreamWarmExec(p,
+      "DELETE FROM _stream_segments AS s WHERE NOT EXISTS"
+      " (SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
+      "  AND t.incarnation=s.incarnation)", pzErr);
+  if( rc==SQLITE_OK && pStore->zNs ){
+    rc = sqlite3StreamWarmPrepare(p, &s.pFind, pzErr,
+        "SELECT 1 FROM _stream_segments WHERE location=?1");
+    if( rc==SQLITE_OK ){
+      zPrefix = zTopic ? sqlite3_mprintf("%s/%s/", pStore->zNs, zTopic)
+                       : sqlite3_mprintf("%s/", pStore->zNs);
+      if( zPrefix==0 ) rc = SQLITE_NOMEM;
+    }
+    if( rc==SQLITE_OK ){
+      rc = pStore->pMethods->xList(pStore, zPrefix, streamWarmSweepCb, &s,
+                                   pzErr);
+      if( rc==SQLITE_OK ) rc = s.keys.rc;
+    }
+  }
+  sqlite3_finalize(s.pFind);
+  /* Files go only once the row deletions above are committed. */
+  rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
+  if( rc==SQLITE_OK ){
+    pStats->nOrphan += s.keys.n;
+    sqlite3StreamWarmKeysDelete(pStore, &s.keys, bOuter);
+  }
+  sqlite3StreamStrListFree(&s.keys);
+  sqlite3_free(zPrefix);
+  return rc;
+}
+
+/* xSweep */
+int sqlite3StreamWarmSweep(StreamTier *pTier, const char *zTopic,
+                           StreamTierStats *pStats, char **pzErr){
+  return streamWarmSweepStore(pTier->pCtx, ((StreamWarmTier*)pTier)->pStore,
+                              zTopic, pStats, pzErr);
+}
+
+/* xDropTopic: every segment row of the topic goes (with or without a
+** store: a database copied without its store can still drop the topic),
+** then its files, best effort (those left are orphans for a later
+** sweep). */
+int sqlite3StreamWarmDropTopic(StreamCtx *p, const char *zTopic,
+                               char **pzErr){
+  StreamStore *pStore = 0;
+  StreamTierStats st;
+  char *zSql;
+  int rc = sqlite3StreamTierStore(p, &pStore, pzErr);
+  if( rc ) return rc;
+  zSql = sqlite3_mprintf("DELETE FROM _stream_segments WHERE topic=%Q",
+                         zTopic);
+  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if( rc && rc!=SQLITE_NOMEM ){
+    if( sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
+    else rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( rc==SQLITE_OK && pStore ){
+    memset(&st, 0, sizeof(st));
+    streamWarmSweepStore(p, pStore, zTopic, &st, 0);     /* best effort */
+  }
+  sqlite3StreamWarmStoreFree(pStore);
+  return rc;
+}
