@@ -106,15 +106,13 @@ static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
   }else if( attrs & STREAM_ATTR_CODEC_MASK ){
     void *pOut = 0;
     size_t nOut = 0;
-    rc = sqlite3StreamDecompress(attrs & STREAM_ATTR_CODEC_MASK,
-        sqlite3_value_blob(pVal), (size_t)sqlite3_value_bytes(pVal),
-        STREAM_MAX_FIELD_BYTES, &pOut, &nOut);
+    int eDec = 0;
+    rc = sqlite3StreamRecordDecode(attrs, sqlite3_value_blob(pVal),
+        sqlite3_value_bytes(pVal), &pOut, &nOut, &eDec);
     if( rc==SQLITE_OK ){
-      pRow->aType[j] = (attrs & STREAM_ATTR_BLOB) ? SQLITE_BLOB : SQLITE_TEXT;
+      pRow->aType[j] = (u8)eDec;
       pRow->aLen[j] = (int)nOut;
       rc = streamArenaPut(pRes, pOut, (int)nOut, &pRow->aVal[j]);
-    }else if( rc!=SQLITE_NOMEM ){
-      rc = SQLITE_CORRUPT;
     }
     sqlite3_free(pOut);
   }else{
@@ -475,10 +473,7 @@ static int streamAvailable(StreamCtx *p, sqlite3 *db, const char *zGroup,
   int rc, i;
   *pnAvail = 0;
   rc = sqlite3_prepare_v2(db,
-      "SELECT max(coalesce((SELECT offset+1 FROM _stream_messages WHERE"
-      " topic=?1 AND partition=?2 ORDER BY offset DESC LIMIT 1), 0),"
-      " coalesce((SELECT next_offset FROM _stream_partitions WHERE topic=?1"
-      " AND partition=?2), 0)),"
+      "SELECT " STREAM_HWM_SQL_BOUND ","
       " (SELECT offset FROM _stream_offsets WHERE group_id=?3 AND topic=?1"
       " AND partition=?2)", -1, &pStmt, 0);
   if( rc ) return rc;

@@ -23,9 +23,6 @@
 /* Bytes sent to a sticky partition before moving on (Kafka's batch.size).*/
 #define STREAM_STICKY_BYTES 16384
 
-/* Values shorter than this are never compressed. */
-#define STREAM_COMPRESS_MIN 128
-
 struct StreamSticky {
   char *zTopic;                /* Topic name */
   int iPartition;              /* Current sticky partition */
@@ -184,22 +181,17 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   }else{
     sqlite3_bind_null(pIns, 4);
   }
-  if( pT->eCompression!=STREAM_CODEC_NONE
-   && pMsg->eValue!=STREAM_TYPE_NULL && pMsg->nValue>=STREAM_COMPRESS_MIN ){
-    rc = sqlite3StreamCompress(pT->eCompression, pMsg->pValue,
-                               (size_t)pMsg->nValue, &pComp, &nComp);
+  if( pMsg->eValue!=STREAM_TYPE_NULL ){
+    rc = sqlite3StreamRecordEncode(pT->eCompression, pMsg->pValue,
+                                   pMsg->nValue,
+                                   pMsg->eValue==STREAM_TYPE_BLOB,
+                                   &pComp, &nComp, &attrs);
     if( rc ){
       sqlite3_reset(pIns);
       return sqlite3StreamErr(pzErr, rc, "cannot compress value");
     }
-    if( nComp>=(size_t)pMsg->nValue ){
-      sqlite3_free(pComp);
-      pComp = 0;
-    }
   }
   if( pComp ){
-    attrs = pT->eCompression
-          | (pMsg->eValue==STREAM_TYPE_BLOB ? STREAM_ATTR_BLOB : 0);
     sqlite3_bind_blob(pIns, 5, pComp, (int)nComp, sqlite3_free);
   }else if( pMsg->eValue==STREAM_TYPE_TEXT ){
     sqlite3_bind_text(pIns, 5, pMsg->pValue, pMsg->nValue, SQLITE_STATIC);

@@ -41,11 +41,7 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   " backpressure_max_lag, backpressure_block_ms"
   " FROM _stream_topics WHERE name=?1",
   [STREAM_STMT_HWM] =
-  "SELECT max(coalesce("
-  "(SELECT offset+1 FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " ORDER BY offset DESC LIMIT 1), 0), coalesce("
-  "(SELECT next_offset FROM _stream_partitions WHERE topic=?1 AND partition=?2),"
-  " 0))",
+  "SELECT " STREAM_HWM_SQL_BOUND,
   [STREAM_STMT_MSG_INSERT] =
   "INSERT INTO _stream_messages"
   "(topic, partition, offset, key, value, headers, timestamp, attrs)"

@@ -307,6 +307,20 @@ int sqlite3StreamTopicAddPartitions(StreamCtx*, const char *zName,
                                     i64 nTotal, char **pzErr);
 int sqlite3StreamTopicDelete(StreamCtx*, const char *zName, char **pzErr);
 
+/* The high watermark rule, the one place it is written: the next offset
+** to be assigned is the newest message's offset + 1 (0 if none), or
+** _stream_partitions.next_offset if that is larger (messages removed by
+** retention, compaction or tiering).  An SQL expression for partition
+** (T, P) (SQL expressions) with next_offset NEXT (an SQL expression). */
+#define STREAM_HWM_SQL(T, P, NEXT) \
+  "max(coalesce((SELECT m.offset+1 FROM _stream_messages m" \
+  " WHERE m.topic=" T " AND m.partition=" P \
+  " ORDER BY m.offset DESC LIMIT 1), 0), " NEXT ")"
+/* ... for ?1 and ?2, next_offset read from _stream_partitions. */
+#define STREAM_HWM_SQL_BOUND STREAM_HWM_SQL("?1", "?2", \
+  "coalesce((SELECT next_offset FROM _stream_partitions" \
+  " WHERE topic=?1 AND partition=?2), 0)")
+
 /* High watermark (next offset to be assigned) of one partition. */
 int sqlite3StreamHighWatermark(StreamCtx*, const char *zTopic, int iPart,
                                i64 *piHwm, char **pzErr);
@@ -371,6 +385,21 @@ int sqlite3StreamMsgField(StreamMsg *pMsg, int bValue, sqlite3_value *pVal,
 /* _stream_messages.attrs bits. */
 #define STREAM_ATTR_CODEC_MASK 0x03  /* STREAM_CODEC_* of the stored value */
 #define STREAM_ATTR_BLOB       0x04  /* compressed value was a BLOB */
+
+/* The record codec (ext/record.c): the stored form of a value.  Encode:
+** the bytes to store for a produced value (bBlob: it is a BLOB) of a topic
+** compressed with eCodec: *ppOut NULL (store it as produced, attrs 0) or a
+** sqlite3_malloc'd compressed form with its *pAttrs. */
+int sqlite3StreamRecordEncode(int eCodec, const void *pValue, int nValue,
+                              int bBlob, void **ppOut, size_t *pnOut,
+                              int *pAttrs);
+/* Decode a stored value with its attrs: *ppOut NULL and *peType 0 if it
+** is stored as produced (the stored value is the value); else the
+** produced bytes (sqlite3_malloc'd, NULL if empty) and their type
+** (SQLITE_TEXT or SQLITE_BLOB).  SQLITE_NOMEM, or SQLITE_CORRUPT if the
+** stored bytes do not decode. */
+int sqlite3StreamRecordDecode(int attrs, const void *pStored, int nStored,
+                              void **ppOut, size_t *pnOut, int *peType);
 
 /* Maximum size of a key, value or headers object before any topic limit
 ** applies (SQLite's own limits are larger). */

@@ -310,18 +310,17 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
                             &pVal, &nVal, &eT);
       if( rc ) break;
       if( eCodecV!=STREAM_CODEC_NONE && eT!=SQLITE_NULL ){
-        rc = sqlite3StreamDecompress(eCodecV, pVal, (size_t)nVal,
-            STREAM_MAX_FIELD_BYTES, &pDec, &nDec);
+        int eDec = 0;
+        rc = sqlite3StreamRecordDecode(attrs, pVal, nVal, &pDec, &nDec,
+                                       &eDec);
         if( rc ){
-          rc = sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
-              "corrupt compressed value at %s/%d offset %lld", zTopic, iPart,
-              r.iOffset);
+          rc = sqlite3StreamErr(pzErr, rc, "corrupt compressed value at"
+              " %s/%d offset %lld", zTopic, iPart, r.iOffset);
           break;
         }
         r.pValue = pDec ? pDec : (void*)"";
         r.nValue = (int)nDec;
-        r.eValueType = (attrs & STREAM_ATTR_BLOB) ? STREAM_PQ_BLOB
-                                                  : STREAM_PQ_TEXT;
+        r.eValueType = eDec==SQLITE_BLOB ? STREAM_PQ_BLOB : STREAM_PQ_TEXT;
       }else{
         r.pValue = pVal;
         r.nValue = nVal;

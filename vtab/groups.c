@@ -38,9 +38,8 @@ static const StreamSqlVtabDef streamLagDef = {
   " FROM (SELECT group_id, topic, partition FROM _stream_offsets"
   "       UNION SELECT group_id, topic, partition FROM _stream_assignments) k"
   " JOIN (SELECT p.topic, p.partition, p.log_start_offset AS lso,"
-  "       max(coalesce((SELECT m.offset+1 FROM _stream_messages m"
-  "         WHERE m.topic=p.topic AND m.partition=p.partition"
-  "         ORDER BY m.offset DESC LIMIT 1), 0), p.next_offset) AS hwm"
+  "       " STREAM_HWM_SQL("p.topic", "p.partition", "p.next_offset")
+  " AS hwm"
   "       FROM _stream_partitions p) h"
   "   ON h.topic=k.topic AND h.partition=k.partition"
   " LEFT JOIN _stream_offsets o ON o.group_id=k.group_id"

@@ -605,23 +605,21 @@ static int streamMsgEof(sqlite3_vtab_cursor *cur){
 /* Result: the stored value, decompressed if its attrs say so. */
 static int streamMsgValue(sqlite3_context *ctx, sqlite3_stmt *pStmt){
   int attrs = sqlite3_column_int(pStmt, MSG_COL_ATTRS);
-  int eCodec = attrs & STREAM_ATTR_CODEC_MASK;
   void *pOut = 0;
   size_t nOut = 0;
-  int rc;
-  if( eCodec==STREAM_CODEC_NONE ){
+  int rc, eType = 0;
+  if( (attrs & STREAM_ATTR_CODEC_MASK)==STREAM_CODEC_NONE ){
     sqlite3_result_value(ctx, sqlite3_column_value(pStmt, MSG_COL_VALUE));
     return SQLITE_OK;
   }
-  rc = sqlite3StreamDecompress(eCodec,
+  rc = sqlite3StreamRecordDecode(attrs,
       sqlite3_column_blob(pStmt, MSG_COL_VALUE),
-      (size_t)sqlite3_column_bytes(pStmt, MSG_COL_VALUE),
-      STREAM_MAX_FIELD_BYTES, &pOut, &nOut);
+      sqlite3_column_bytes(pStmt, MSG_COL_VALUE), &pOut, &nOut, &eType);
   if( rc ){
     sqlite3_result_error(ctx, STREAM_ERR "corrupt compressed value", -1);
     return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
   }
-  if( attrs & STREAM_ATTR_BLOB ){
+  if( eType==SQLITE_BLOB ){
     sqlite3_result_blob64(ctx, pOut, nOut, sqlite3_free);
   }else{
     sqlite3_result_text64(ctx, pOut, nOut, sqlite3_free, SQLITE_UTF8);

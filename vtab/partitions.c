@@ -28,7 +28,7 @@ static const StreamSqlVtabDef streamPartitionsDef = {
   " b+coalesce(wb,0) AS c6, min(coalesce(t0,w0), coalesce(w0,t0)) AS c7,"
   " max(coalesce(t1,w1), coalesce(w1,t1)) AS c8 FROM ("
   "SELECT p.topic AS c0, p.partition AS c1, p.log_start_offset AS c2,"
-  " max(coalesce(max(m.offset)+1, 0), p.next_offset) AS c3,"
+  " " STREAM_HWM_SQL("p.topic", "p.partition", "p.next_offset") " AS c3,"
   " min(m.offset) AS h0,"
   " count(m.offset) AS n,"
   " coalesce(sum(coalesce(length(CAST(m.key AS BLOB)),0)"
