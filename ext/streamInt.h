@@ -1198,6 +1198,72 @@ struct StreamStoreHandle {
 int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff);
 
 /**************************************************************************
+** Interface to code in ext/storage.c: the statements the tiers run on the
+** internal tables.  ?1 is the topic and ?2 the partition of every one;
+** further parameters are listed beside each in ext/storage.c.
+*/
+enum {
+  STREAM_SQL_SEG_END = 0,       /* end of a partition's warm offsets */
+  STREAM_SQL_SEG_COUNT,         /* segments of a partition */
+  STREAM_SQL_SEG_BYTES,         /* their bytes */
+  STREAM_SQL_SEG_OLDEST,        /* segments, oldest first (retention) */
+  STREAM_SQL_SEG_NEWEST,        /* segments, newest first (compaction) */
+  STREAM_SQL_MSG_FIRST_FROM,    /* first hot offset from an offset */
+  STREAM_SQL_MSG_TIMESTAMP,     /* timestamp of a hot message */
+  STREAM_SQL_MSG_FIRST_YOUNG,   /* first hot offset not older than a time */
+  STREAM_SQL_MSG_NTH_FROM,      /* the n-th hot offset from an offset */
+  STREAM_SQL_MSG_LAST_BELOW,    /* last hot offset of a range */
+  STREAM_SQL_MSG_OTHER_DAY,     /* first offset outside a time range */
+  STREAM_SQL_MSG_RANGE,         /* stored rows of a range */
+  STREAM_SQL_MSG_BYTES,         /* bytes of the hot messages */
+  STREAM_SQL_MSG_KEYS,          /* keys of the hot messages */
+  STREAM_SQL_PART_RAISE_NEXT,   /* raise next_offset */
+  STREAM_SQL_SEG_DELETE_DEAD,   /* segment rows of an earlier incarnation */
+  STREAM_SQL_SEG_INSERT,        /* a new segment row */
+  STREAM_SQL_MSG_DELETE_TO,     /* hot rows up to an offset */
+  STREAM_SQL_SEG_REWRITE,       /* a segment row's rewritten file */
+  STREAM_SQL_SEG_DELETE,        /* one segment row */
+  STREAM_SQL_PART_RAISE_START,  /* raise log_start_offset */
+  STREAM_SQL_SEG_DELETE_BELOW,  /* segment rows below an offset */
+  STREAM_SQL_COUNT
+};
+
+typedef struct StreamSegment StreamSegment;
+
+/* Statement eSql (cached; reset it with sqlite3StreamStorageReset()) with
+** ?1 and ?2 bound; NULL on error (sqlite3StreamStmtErr() gives the
+** code). */
+sqlite3_stmt *sqlite3StreamStorageStmt(StreamCtx*, int eSql,
+                                       const char *zTopic, int iPart,
+                                       char **pzErr);
+/* Reset a statement; its error, if any, in *pzErr. */
+int sqlite3StreamStorageReset(StreamCtx*, sqlite3_stmt*, char **pzErr);
+/* Run eSql with ?3 = a3 and ?4 = a4 where it has them: *piOut gets the
+** first column of the first row, iDefault if none or NULL. */
+int sqlite3StreamStorageInt(StreamCtx*, int eSql, const char *zTopic,
+                            int iPart, i64 a3, i64 a4, i64 iDefault,
+                            i64 *piOut, char **pzErr);
+/* Run eSql (a write) with ?3 = a3 where it has it. */
+int sqlite3StreamStorageRun(StreamCtx*, int eSql, const char *zTopic,
+                            int iPart, i64 a3, char **pzErr);
+/* A moved segment recorded: next_offset raised to iHwm, rows of earlier
+** incarnations dropped, its row inserted (the _stream_segments_overlap
+** trigger refuses an overlap), the hot rows up to its last offset
+** deleted. */
+int sqlite3StreamStorageSegmentAdd(StreamCtx*, const StreamSegment *pSeg,
+                                   i64 iHwm, i64 iTsMin, i64 iTsMax,
+                                   int eCodec, char **pzErr);
+/* The segment row at iFirst now names a rewritten file. */
+int sqlite3StreamStorageSegmentRewrite(StreamCtx*, const char *zTopic,
+                                       int iPart, i64 iFirst,
+                                       const char *zLocation, i64 nMessages,
+                                       i64 nBytes, i64 iTsMin, i64 iTsMax,
+                                       char **pzErr);
+/* Retention: the log starts at iStart; segment rows wholly below go. */
+int sqlite3StreamStorageSegmentsExpire(StreamCtx*, const char *zTopic,
+                                       int iPart, i64 iStart, char **pzErr);
+
+/**************************************************************************
 ** Interface to code in ext/strlist.c: a growable list of strings.
 */
 typedef struct StreamStrList StreamStrList;
@@ -1389,7 +1455,6 @@ int sqlite3StreamTierStore(StreamCtx*, StreamStore **pp, char **pzErr);
 ** range, topic incarnation; row count; size; row-group statistics inside
 ** the range) and its offsets while it is read (inside the range, strictly
 ** increasing); a mismatch is an error naming the file, never wrong rows. */
-typedef struct StreamSegment StreamSegment;
 struct StreamSegment {
   const char *zLocation;       /* Key of the file in the store */
   const char *zTopic;          /* Topic */

@@ -74,31 +74,6 @@ int sqlite3StreamWarmPrepare(StreamCtx *p, sqlite3_stmt **ppStmt,
   return SQLITE_OK;
 }
 
-/* Run a statement with (topic, partition) and up to two i64 bound as
-** ?1..?4 and return the first column of the first row as an i64 in
-** *piOut (iDefault if no row or NULL). */
-int sqlite3StreamWarmInt(StreamCtx *p, const char *zSql, const char *zTopic,
-                         int iPart, i64 a3, i64 a4, i64 iDefault, i64 *piOut,
-                         char **pzErr){
-  /* zSql is always a literal: the statement is cached per connection
-  ** (these run per partition in stream_tier() and stream_maintain()). */
-  sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
-  int rc;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, a3);
-  if( sqlite3_bind_parameter_count(pStmt)>=4 ) sqlite3_bind_int64(pStmt, 4, a4);
-  *piOut = iDefault;
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-    *piOut = sqlite3_column_int64(pStmt, 0);
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
-}
-
 int sqlite3StreamWarmExec(StreamCtx *p, const char *zSql, char **pzErr){
   int rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);

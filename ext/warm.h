@@ -44,12 +44,6 @@ struct StreamWarmTier {
 /* Prepare zSql into *ppStmt (an error from the database in *pzErr). */
 int sqlite3StreamWarmPrepare(StreamCtx*, sqlite3_stmt **ppStmt, char **pzErr,
                              const char *zSql);
-/* Run literal zSql (cached) with (topic, partition) and up to two i64 bound
-** as ?1..?4; *piOut gets the first column of the first row, iDefault if
-** there is none or it is NULL. */
-int sqlite3StreamWarmInt(StreamCtx*, const char *zSql, const char *zTopic,
-                         int iPart, i64 a3, i64 a4, i64 iDefault, i64 *piOut,
-                         char **pzErr);
 /* sqlite3_exec() with the database's error in *pzErr. */
 int sqlite3StreamWarmExec(StreamCtx*, const char *zSql, char **pzErr);
 /* One unit of work (a move, an expiry, a sweep, a compaction) is one

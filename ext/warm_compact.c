@@ -175,16 +175,9 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
                                  pzErr);
   }
   if( rc==SQLITE_OK ){
-    char *zSql;
     STREAM_TIER_CRASH(5);
-    zSql = sqlite3_mprintf(
-        "UPDATE _stream_segments SET location=%Q, messages=%lld, bytes=%lld,"
-        " first_timestamp=%lld, last_timestamp=%lld"
-        " WHERE topic=%Q AND partition=%d AND first_offset=%lld",
-        *pzNew, nOut, nBytes, iTsMin, iTsMax, zTopic, iPart,
-        pSeg->seg.iFirst);
-    rc = zSql ? sqlite3StreamWarmExec(p, zSql, pzErr) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
+    rc = sqlite3StreamStorageSegmentRewrite(p, zTopic, iPart,
+        pSeg->seg.iFirst, *pzNew, nOut, nBytes, iTsMin, iTsMax, pzErr);
   }
   if( sink.pUp ) pStore->pMethods->xPutAbort(sink.pUp);
   sqlite3StreamPqWriterFree(pW);
@@ -209,9 +202,8 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
   memset(&cmp, 0, sizeof(cmp));
   memset(&oldKeys, 0, sizeof(oldKeys));
   memset(&newKeys, 0, sizeof(newKeys));
-  rc = sqlite3StreamWarmInt(p, "SELECT count(*) FROM _stream_segments"
-      " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
-      &iHwm, pzErr);
+  rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_COUNT, zTopic, iPart,
+                               0, 0, 0, &iHwm, pzErr);
   if( rc || iHwm==0 ){
     if( rc && sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
     return rc;
@@ -233,17 +225,11 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
 
   /* The segments of the topic (its incarnation), newest first. */
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamWarmPrepare(p, &pStmt, pzErr,
-        "SELECT s.first_offset, s.last_offset, s.location, s.codec,"
-        " s.messages, s.bytes, s.incarnation, t.max_message_bytes"
-        " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic"
-        " AND t.incarnation=s.incarnation"
-        " WHERE s.topic=?1 AND s.partition=?2"
-        " ORDER BY s.first_offset DESC");
+    pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_SEG_NEWEST, zTopic, iPart,
+                                     pzErr);
+    if( pStmt==0 ) rc = sqlite3StreamStmtErr(p);
   }
   if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pStmt, 2, iPart);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       StreamTcSeg *aNew = sqlite3_realloc64(aSeg, sizeof(*aSeg)*(nSeg+1));
       if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
@@ -267,36 +253,26 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
       }
       nSeg++;
     }
-    if( rc==SQLITE_OK ){
-      rc = sqlite3_finalize(pStmt);
-      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-    }else{
-      sqlite3_finalize(pStmt);
-    }
+    if( rc==SQLITE_OK ) rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    else sqlite3_reset(pStmt);
     pStmt = 0;
   }
 
   /* Every hot key supersedes every warm record of it. */
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamWarmPrepare(p, &pStmt, pzErr,
-        "SELECT key FROM _stream_messages WHERE topic=?1 AND partition=?2"
-        " AND key IS NOT NULL");
+    pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_MSG_KEYS, zTopic, iPart,
+                                     pzErr);
+    if( pStmt==0 ) rc = sqlite3StreamStmtErr(p);
   }
   if( rc==SQLITE_OK ){
-    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pStmt, 2, iPart);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       const u8 *z = (const u8*)sqlite3_column_blob(pStmt, 0);
       int n = sqlite3_column_bytes(pStmt, 0);
       if( z==0 && n>0 ){ rc = SQLITE_NOMEM; break; }
       rc = sqlite3StreamCompactorSeed(&cmp, z, n);
     }
-    if( rc==SQLITE_OK ){
-      rc = sqlite3_finalize(pStmt);
-      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-    }else{
-      sqlite3_finalize(pStmt);
-    }
+    if( rc==SQLITE_OK ) rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    else sqlite3_reset(pStmt);
     pStmt = 0;
   }
 
@@ -389,11 +365,8 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
     sqlite3StreamStrListAdd(&oldKeys, pSeg->zLoc);
     if( oldKeys.rc ){ rc = oldKeys.rc; break; }
     if( nKeep==0 ){
-      char *zSql = sqlite3_mprintf("DELETE FROM _stream_segments"
-          " WHERE topic=%Q AND partition=%d AND first_offset=%lld",
-          zTopic, iPart, pSeg->seg.iFirst);
-      rc = zSql ? sqlite3StreamWarmExec(p, zSql, pzErr) : SQLITE_NOMEM;
-      sqlite3_free(zSql);
+      rc = sqlite3StreamStorageRun(p, STREAM_SQL_SEG_DELETE, zTopic, iPart,
+                                   pSeg->seg.iFirst, pzErr);
     }else{
       char *zNew = 0;
       rc = streamTcRewrite(p, pStore, zTopic, iPart, pSeg, aRow, nRow, nKeep,

@@ -47,29 +47,23 @@ static int streamWarmEligible(StreamCtx *p, const char *zTopic, int iPart,
   if( pCfg->hotRetentionMessages<0 && pCfg->hotRetentionMs<0 ) return 0;
   rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &pP->iHwm, pzErr);
   if( rc ) return rc;
-  rc = sqlite3StreamWarmInt(p, "SELECT max(last_offset)+1 FROM _stream_segments"
-      " WHERE topic=?1 AND partition=?2 AND incarnation=?3", zTopic, iPart,
+  rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_END, zTopic, iPart,
       iInc, 0, 0, &iWarmEnd, pzErr);
   if( rc ) return rc;
-  rc = sqlite3StreamWarmInt(p, "SELECT offset FROM _stream_messages"
-      " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset LIMIT 1",
-      zTopic, iPart, iWarmEnd, 0, -1, &pP->iFrom, pzErr);
+  rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_FIRST_FROM, zTopic, iPart,
+      iWarmEnd, 0, -1, &pP->iFrom, pzErr);
   if( rc || pP->iFrom<0 ) return rc;
-  rc = sqlite3StreamWarmInt(p, "SELECT timestamp FROM _stream_messages"
-      " WHERE topic=?1 AND partition=?2 AND offset=?3",
-      zTopic, iPart, pP->iFrom, 0, 0, &pP->iFirstTs, pzErr);
+  rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_TIMESTAMP, zTopic, iPart,
+      pP->iFrom, 0, 0, &pP->iFirstTs, pzErr);
   if( rc ) return rc;
   if( pCfg->hotRetentionMessages>=0 ){
     c1 = pP->iHwm - pCfg->hotRetentionMessages;
   }
   if( pCfg->hotRetentionMs>=0 ){
-    /* The first message still inside the time window ends the prefix
-    ** ("+timestamp": walk the primary key, not the timestamp index). */
+    /* The first message still inside the time window ends the prefix. */
     i64 iCutoff = sqlite3StreamNow(p) - pCfg->hotRetentionMs;
-    rc = sqlite3StreamWarmInt(p, "SELECT offset FROM _stream_messages"
-        " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND +timestamp>=?4"
-        " ORDER BY offset LIMIT 1",
-        zTopic, iPart, pP->iFrom, iCutoff, pP->iHwm, &c2, pzErr);
+    rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_FIRST_YOUNG, zTopic, iPart,
+        pP->iFrom, iCutoff, pP->iHwm, &c2, pzErr);
     if( rc ) return rc;
   }
   pP->iCut = c1>c2 ? c1 : c2;
@@ -103,17 +97,14 @@ static int streamWarmLastOffset(StreamCtx *p, const char *zTopic, int iPart,
   i64 iLast = -1;
   int rc = SQLITE_OK;
   if( iCut-iFrom>nMax ){
-    rc = sqlite3StreamWarmInt(p, "SELECT offset FROM _stream_messages"
-        " WHERE topic=?1 AND partition=?2 AND offset>=?3"
-        " ORDER BY offset LIMIT 1 OFFSET ?4",
-        zTopic, iPart, iFrom, nMax-1, -1, &iLast, pzErr);
+    rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_NTH_FROM, zTopic, iPart,
+        iFrom, nMax-1, -1, &iLast, pzErr);
     if( rc ) return rc;
     if( iLast>=iCut ) iLast = -1;
   }
   if( iLast<0 ){
-    rc = sqlite3StreamWarmInt(p, "SELECT max(offset) FROM _stream_messages"
-        " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4",
-        zTopic, iPart, iFrom, iCut, -1, &iLast, pzErr);
+    rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_LAST_BELOW, zTopic, iPart,
+        iFrom, iCut, -1, &iLast, pzErr);
   }
   *piLast = iLast;
   return rc;
@@ -230,19 +221,13 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
                               &iLast, pzErr);
     if( rc ) goto out;
     if( iLast<pP->iFrom ) goto out;        /* nothing to move */
-    rc = sqlite3StreamWarmInt(p, "SELECT timestamp FROM _stream_messages"
-        " WHERE topic=?1 AND partition=?2 AND offset=?3",
-        zTopic, iPart, iLast, 0, 0, &iTsLast, pzErr);
+    rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_TIMESTAMP, zTopic, iPart,
+        iLast, 0, 0, &iTsLast, pzErr);
     if( rc ) goto out;
     if( iTsLast<iDayLo || iTsLast>iDayHi ){
-      sqlite3_stmt *pS = 0;
-      rc = sqlite3StreamWarmPrepare(p, &pS, pzErr,
-          "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
-          " AND offset>?3 AND offset<=?4 AND (+timestamp<?5 OR +timestamp>?6)"
-          " ORDER BY offset LIMIT 1");
-      if( rc ) goto out;
-      sqlite3_bind_text(pS, 1, zTopic, -1, SQLITE_STATIC);
-      sqlite3_bind_int(pS, 2, iPart);
+      sqlite3_stmt *pS = sqlite3StreamStorageStmt(p, STREAM_SQL_MSG_OTHER_DAY,
+                                                  zTopic, iPart, pzErr);
+      if( pS==0 ){ rc = sqlite3StreamStmtErr(p); goto out; }
       sqlite3_bind_int64(pS, 3, pP->iFrom);
       sqlite3_bind_int64(pS, 4, iLast);
       sqlite3_bind_int64(pS, 5, iDayLo);
@@ -250,8 +235,8 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
       if( sqlite3_step(pS)==SQLITE_ROW ){
         iCut = sqlite3_column_int64(pS, 0);
       }
-      rc = sqlite3_finalize(pS);
-      if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+      rc = sqlite3StreamStorageReset(p, pS, pzErr);
+      if( rc ) goto out;
       rc = streamWarmLastOffset(p, zTopic, iPart, pP->iFrom, iCut, nMax,
                                 &iLast, pzErr);
       if( rc ) goto out;
@@ -268,13 +253,9 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
     if( rc ) goto out;
 
     if( pSel==0 ){
-      rc = sqlite3StreamWarmPrepare(p, &pSel, pzErr,
-          "SELECT offset, key, value, headers, timestamp, attrs"
-          " FROM _stream_messages WHERE topic=?1 AND partition=?2"
-          " AND offset>=?3 AND offset<=?4 ORDER BY offset");
-      if( rc ) goto out;
-      sqlite3_bind_text(pSel, 1, zTopic, -1, SQLITE_STATIC);
-      sqlite3_bind_int(pSel, 2, iPart);
+      pSel = sqlite3StreamStorageStmt(p, STREAM_SQL_MSG_RANGE, zTopic, iPart,
+                                      pzErr);
+      if( pSel==0 ){ rc = sqlite3StreamStmtErr(p); goto out; }
       sqlite3_bind_int64(pSel, 3, pP->iFrom);
     }
     sqlite3_bind_int64(pSel, 4, iLast);
@@ -391,29 +372,10 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
   ** the sweep would remove them, and their ranges are not this topic's.
   ** The _stream_segments_overlap trigger refuses a row overlapping another
   ** of the partition. */
-  {
-    char *zSql = sqlite3_mprintf(
-        "UPDATE _stream_partitions SET next_offset=max(next_offset, %lld)"
-        " WHERE topic=%Q AND partition=%d;"
-        "DELETE FROM _stream_segments WHERE topic=%Q AND partition=%d"
-        " AND incarnation<>%lld;"
-        "INSERT INTO _stream_segments(topic, partition, first_offset,"
-        " last_offset, first_timestamp, last_timestamp, messages, bytes,"
-        " location, codec, created_at, incarnation)"
-        " VALUES(%Q, %d, %lld, %lld, %lld, %lld, %lld, %lld, %Q, %d, %lld,"
-        " %lld);"
-        "DELETE FROM _stream_messages WHERE topic=%Q AND partition=%d"
-        " AND offset<=%lld;",
-        pP->iHwm, zTopic, iPart,
-        zTopic, iPart, iInc,
-        zTopic, iPart, pP->iFrom, iLast, iTsMin, iTsMax, nRow, nBytes, zKey,
-        eCodec, sqlite3StreamNow(p), iInc,
-        zTopic, iPart, iLast);
-    if( zSql==0 ){ rc = SQLITE_NOMEM; goto out; }
-    rc = sqlite3StreamWarmExec(p, zSql, pzErr);
-    sqlite3_free(zSql);
-    if( rc ) goto out;
-  }
+  seg.nBytes = nBytes;
+  rc = sqlite3StreamStorageSegmentAdd(p, &seg, pP->iHwm, iTsMin, iTsMax,
+                                      eCodec, pzErr);
+  if( rc ) goto out;
   STREAM_TIER_CRASH(6);
   bFile = 0;
   pStats->nSegment++;
@@ -427,7 +389,7 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
     pStore->pMethods->xDelete(pStore, zKey, 0);
   }
   if( sink.pUp ) pStore->pMethods->xPutAbort(sink.pUp);
-  sqlite3_finalize(pSel);
+  if( pSel ) sqlite3_reset(pSel);
   sqlite3StreamPqWriterFree(pW);
   sqlite3_free(sink.zErr);
   sqlite3_free(zKey);

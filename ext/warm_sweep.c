@@ -28,27 +28,18 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
   if( bTime ) iCutoff = sqlite3StreamNow(p) - pCfg->retentionMs;
   if( bSize ){
     i64 nWarm = 0, nHot = 0;
-    rc = sqlite3StreamWarmInt(p, "SELECT sum(bytes) FROM _stream_segments"
-        " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
-        &nWarm, pzErr);
+    rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_BYTES, zTopic, iPart,
+                                 0, 0, 0, &nWarm, pzErr);
     if( rc==SQLITE_OK ){
-      rc = sqlite3StreamWarmInt(p,
-          "SELECT sum(coalesce(length(CAST(key AS BLOB)),0)"
-          "+coalesce(length(CAST(value AS BLOB)),0)"
-          "+coalesce(length(CAST(headers AS BLOB)),0))"
-          " FROM _stream_messages WHERE topic=?1 AND partition=?2",
-          zTopic, iPart, 0, 0, 0, &nHot, pzErr);
+      rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_BYTES, zTopic, iPart,
+                                   0, 0, 0, &nHot, pzErr);
     }
     if( rc ) return rc;
     nTotal = nWarm + nHot;
   }
-  pSeg = sqlite3StreamStmtStatic(p,
-      "SELECT first_offset, last_offset, last_timestamp, bytes, location"
-      " FROM _stream_segments WHERE topic=?1 AND partition=?2"
-      " ORDER BY first_offset", pzErr);
+  pSeg = sqlite3StreamStorageStmt(p, STREAM_SQL_SEG_OLDEST, zTopic, iPart,
+                                  pzErr);
   if( pSeg==0 ) return SQLITE_ERROR;
-  sqlite3_bind_text(pSeg, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pSeg, 2, iPart);
   while( sqlite3_step(pSeg)==SQLITE_ROW ){
     i64 nBytes = sqlite3_column_int64(pSeg, 3);
     int bGo = (bTime && sqlite3_column_int64(pSeg, 2)<iCutoff)
@@ -58,22 +49,15 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
     iStart = sqlite3StreamOffsetAfter(sqlite3_column_int64(pSeg, 1));
     sqlite3StreamStrListAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));
   }
-  rc = sqlite3_reset(pSeg);
-  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  rc = sqlite3StreamStorageReset(p, pSeg, pzErr);
   if( rc==SQLITE_OK ) rc = keys.rc;
   if( rc==SQLITE_OK && keys.n>0 ){
-    char *zSql = sqlite3_mprintf(
-        "UPDATE _stream_partitions SET"
-        " log_start_offset=max(log_start_offset, %lld)"
-        " WHERE topic=%Q AND partition=%d;"
-        "DELETE FROM _stream_segments WHERE topic=%Q AND partition=%d"
-        " AND last_offset<%lld;", iStart, zTopic, iPart, zTopic, iPart, iStart);
     rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);
     if( rc==SQLITE_OK ){
-      rc = zSql ? sqlite3StreamWarmExec(p, zSql, pzErr) : SQLITE_NOMEM;
+      rc = sqlite3StreamStorageSegmentsExpire(p, zTopic, iPart, iStart,
+                                              pzErr);
       rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
     }
-    sqlite3_free(zSql);
     if( rc==SQLITE_OK ){
       pStats->nExpired += keys.n;
       /* Committed unless an enclosing transaction is still open. */
