@@ -16,7 +16,8 @@
 ** each unpaused partition, starting at a partition that rotates with every
 ** poll, then fills what is left from the partitions that had more.
 **
-** Messages are read through stream_messages, so a poll spans every tier.
+** Messages are read through the scan API (ext/scan.c), so a poll spans
+** every tier.
 */
 #include "streamInt.h"
 #include <string.h>
@@ -83,46 +84,45 @@ struct StreamPart {
   int iRes;                    /* Its StreamPollResult.aPart entry, or -1 */
 };
 
-/* Store column iCol of pStmt as column j (key, value or headers) of pRow.
-** With bAttrs, a blob is decompressed when the storage attrs (column 5)
-** say so: a compressed value is always stored as a blob. */
+/* Store column iCol of the scan's current row as column j (key, value or
+** headers) of pRow (values come decoded: ext/scan.c). */
 static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
-                        sqlite3_stmt *pStmt, int iCol, int j, int bAttrs){
-  /* One sqlite3_column_value() (which takes the connection mutex), then
-  ** the sqlite3_value_*() accessors (which do not). */
-  sqlite3_value *pVal = sqlite3_column_value(pStmt, iCol);
-  int eType = sqlite3_value_type(pVal);
-  int rc = SQLITE_OK, attrs = 0;
-  if( bAttrs && eType==SQLITE_BLOB ){
-    attrs = sqlite3_value_int(sqlite3_column_value(pStmt, 5));
-  }
-  pRow->aType[j] = (u8)eType;
+                        StreamScan *pScan, int iCol, int j){
+  StreamScanField f;
+  int rc = sqlite3StreamScanColumn(pScan, iCol, &f);
+  if( rc ) return rc;
+  pRow->aType[j] = (u8)f.eType;
   pRow->aLen[j] = 0;
   pRow->aVal[j] = 0;
-  if( eType==SQLITE_NULL ) return SQLITE_OK;
-  if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
-    pRow->aType[j] = SQLITE_INTEGER;
-    pRow->aVal[j] = sqlite3_value_int64(pVal);
-  }else if( attrs & STREAM_ATTR_CODEC_MASK ){
-    void *pOut = 0;
-    size_t nOut = 0;
-    int eDec = 0;
-    rc = sqlite3StreamRecordDecode(attrs, sqlite3_value_blob(pVal),
-        sqlite3_value_bytes(pVal), &pOut, &nOut, &eDec);
-    if( rc==SQLITE_OK ){
-      pRow->aType[j] = (u8)eDec;
-      pRow->aLen[j] = (int)nOut;
-      rc = streamArenaPut(pRes, pOut, (int)nOut, &pRow->aVal[j]);
+  if( f.pValue ){
+    /* One sqlite3_column_value() (which takes the connection mutex), then
+    ** the sqlite3_value_*() accessors (which do not). */
+    sqlite3_value *pVal = f.pValue;
+    if( f.eType==SQLITE_NULL ) return SQLITE_OK;
+    if( f.eType==SQLITE_INTEGER || f.eType==SQLITE_FLOAT ){
+      pRow->aType[j] = SQLITE_INTEGER;
+      pRow->aVal[j] = sqlite3_value_int64(pVal);
+    }else{
+      const void *pData = f.eType==SQLITE_TEXT
+          ? (const void*)sqlite3_value_text(pVal)
+          : sqlite3_value_blob(pVal);
+      pRow->aLen[j] = sqlite3_value_bytes(pVal);
+      rc = streamArenaPut(pRes, pData, pRow->aLen[j], &pRow->aVal[j]);
     }
-    sqlite3_free(pOut);
-  }else{
-    const void *pData = eType==SQLITE_TEXT
-        ? (const void*)sqlite3_value_text(pVal)
-        : sqlite3_value_blob(pVal);
-    pRow->aLen[j] = sqlite3_value_bytes(pVal);
-    rc = streamArenaPut(pRes, pData, pRow->aLen[j], &pRow->aVal[j]);
+  }else if( f.eType==SQLITE_INTEGER ){
+    pRow->aVal[j] = f.iVal;
+  }else if( f.eType!=SQLITE_NULL ){
+    pRow->aLen[j] = f.n;
+    rc = streamArenaPut(pRes, f.p, f.n, &pRow->aVal[j]);
   }
   return rc;
+}
+
+/* The scan's offset or timestamp column as an integer. */
+static i64 streamScanInt(StreamScan *pScan, int iCol){
+  StreamScanField f;
+  sqlite3StreamScanColumn(pScan, iCol, &f);
+  return f.pValue ? sqlite3_value_int64(f.pValue) : f.iVal;
 }
 
 /* Double the array *pa of *pnAlloc elements of sz bytes (to nInit if
@@ -163,8 +163,8 @@ static int streamResultPart(StreamPollResult *pRes, StreamPart *pPart, int i){
 ** codec decompresses the value).  The topic and partition are those of
 ** pPart, result partition iRes; iOffset is the message's offset, already
 ** read. */
-static int streamRowAppend(StreamPollResult *pRes, sqlite3_stmt *pStmt,
-                           int bAttrs, const StreamPart *pPart, i64 iOffset){
+static int streamRowAppend(StreamPollResult *pRes, StreamScan *pScan,
+                           const StreamPart *pPart, i64 iOffset){
   const StreamPollPart *pP = &pRes->aPart[pPart->iRes];
   StreamPollRow *pRow;
   int rc;
@@ -182,10 +182,14 @@ static int streamRowAppend(StreamPollResult *pRes, sqlite3_stmt *pStmt,
   pRow->aType[2] = SQLITE_INTEGER;
   pRow->aVal[2] = iOffset;
   pRow->aType[6] = SQLITE_INTEGER;
-  pRow->aVal[6] = sqlite3_value_int64(sqlite3_column_value(pStmt, 4));
-  rc = streamColPut(pRes, pRow, pStmt, 1, 3, 0);
-  if( rc==SQLITE_OK ) rc = streamColPut(pRes, pRow, pStmt, 2, 4, bAttrs);
-  if( rc==SQLITE_OK ) rc = streamColPut(pRes, pRow, pStmt, 3, 5, 0);
+  pRow->aVal[6] = streamScanInt(pScan, STREAM_SCAN_COL_TIMESTAMP);
+  rc = streamColPut(pRes, pRow, pScan, STREAM_SCAN_COL_KEY, 3);
+  if( rc==SQLITE_OK ){
+    rc = streamColPut(pRes, pRow, pScan, STREAM_SCAN_COL_VALUE, 4);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamColPut(pRes, pRow, pScan, STREAM_SCAN_COL_HEADERS, 5);
+  }
   if( rc==SQLITE_OK ) pRes->nRow++;
   return rc;
 }
@@ -339,21 +343,32 @@ static int streamPositionSet(StreamCtx *p, const char *zGroup,
 ** them in memory only.  With bCheck, the first row must be the one at the
 ** position: if it is not (or there is none), nothing is taken and *pbMiss
 ** is set. */
-static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
+static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
                           int iPart, i64 nLimit, i64 nMaxBytes, i64 *pnBytes,
                           StreamPollResult *pRes, int bCheck, int *pbMiss,
                           char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
-  int rc = SQLITE_OK, nGot = 0;
+  StreamScanner *pScanner = 0;
+  StreamScan *pScan = 0;
+  StreamScanArg aArg[4];
+  int rc, nGot = 0;
   *pbMiss = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, pPart->zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, pPart->iPartition);
-  sqlite3_bind_int64(pStmt, 3, pPart->iPos);
-  sqlite3_bind_int64(pStmt, 4, nLimit);
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+  /* The messages of the partition from the position (the scan API:
+  ** ext/scan.c), of the hot log only if bHot. */
+  memset(aArg, 0, sizeof(aArg));
+  aArg[0].zVal = pPart->zTopic;
+  aArg[1].iVal = pPart->iPartition;
+  aArg[2].iVal = pPart->iPos;
+  aArg[3].iVal = nLimit;
+  rc = sqlite3StreamScannerGet(p, &pScanner);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
+        |STREAM_SCAN_OFF_LO|STREAM_SCAN_LIMIT|(bHot ? STREAM_SCAN_HOT_ONLY:0),
+        4, aArg, &pScan, pzErr);
+  }
+  for(; rc==SQLITE_OK && !sqlite3StreamScanEof(pScan);
+        rc = sqlite3StreamScanNext(pScan, pzErr)){
     const StreamPollRow *pRow;
-    i64 iOffset = sqlite3_value_int64(sqlite3_column_value(pStmt, 0));
+    i64 iOffset = streamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
     if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){
       rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "partition %s/%d is"
           " damaged: message offset %lld (0..%lld)", pPart->zTopic,
@@ -364,24 +379,20 @@ static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
     if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
     rc = streamResultPart(pRes, pPart, iPart);
     if( rc ) break;
-    rc = streamRowAppend(pRes, pStmt, iStmt==STREAM_STMT_FETCH_HOT, pPart,
-                         iOffset);
-    if( rc ) break;
+    rc = streamRowAppend(pRes, pScan, pPart, iOffset);
+    if( rc ){
+      if( rc==SQLITE_CORRUPT ){
+        sqlite3StreamErr(pzErr, rc, "corrupt compressed value in %s/%d",
+                         pPart->zTopic, pPart->iPartition);
+      }
+      break;
+    }
     pRow = &pRes->aRow[pRes->nRow-1];
     *pnBytes += pRow->aLen[3] + pRow->aLen[4] + pRow->aLen[5];
     pPart->iPos = iOffset + 1;
     nGot++;
   }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_reset(pStmt);
-    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
-  }else{
-    sqlite3_reset(pStmt);
-    if( rc==SQLITE_CORRUPT ){
-      sqlite3StreamErr(pzErr, rc, "corrupt compressed value in %s/%d",
-                       pPart->zTopic, pPart->iPartition);
-    }
-  }
+  sqlite3StreamScanClose(pScan);
   if( bCheck && nGot==0 ) *pbMiss = 1;
   pPart->nGot += nGot;
   pPart->bMore = (nGot==nLimit);
@@ -397,15 +408,15 @@ static int streamFetchRun(StreamCtx *p, int iStmt, StreamPart *pPart,
 ** and that every later message is hot (the hot tier is a suffix of the
 ** log).  Otherwise - a first poll, a position at the end of the log, below
 ** the log start offset, in a compaction gap, or in the warm tier - the
-** position is checked (auto.offset.reset) and the messages are read
-** through stream_messages when they are not all hot. */
+** position is checked (auto.offset.reset) and the messages are read from
+** every tier when they are not all hot. */
 static int streamFetch(StreamCtx *p, const char *zGroup, int eReset,
                        StreamPart *pPart, int iPart, i64 nLimit, i64 nMaxBytes,
                        i64 *pnBytes, StreamPollResult *pRes, char **pzErr){
   int rc, bMiss = 0, bFound, bChanged = 0;
   i64 iHotMin = 0;
   if( pPart->bChecked==0 ){
-    rc = streamFetchRun(p, STREAM_STMT_FETCH_HOT, pPart, iPart, nLimit,
+    rc = streamFetchRun(p, 1, pPart, iPart, nLimit,
                         nMaxBytes, pnBytes, pRes, 1, &bMiss, pzErr);
     if( rc || !bMiss ) return rc;
     rc = streamResolve(p, zGroup, eReset, pPart, &bChanged, pzErr);
@@ -416,8 +427,7 @@ static int streamFetch(StreamCtx *p, const char *zGroup, int eReset,
   rc = streamGetInt(p, STREAM_STMT_HOT_MIN, 0, pPart->zTopic,
                     pPart->iPartition, &iHotMin, &bFound, pzErr);
   if( rc ) return rc;
-  return streamFetchRun(p,
-      bFound && pPart->iPos>=iHotMin ? STREAM_STMT_FETCH_HOT : STREAM_STMT_FETCH,
+  return streamFetchRun(p, bFound && pPart->iPos>=iHotMin,
       pPart, iPart, nLimit, nMaxBytes, pnBytes, pRes, 0, &bMiss, pzErr);
 }
 

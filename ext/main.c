@@ -23,6 +23,7 @@ static void streamCtxFree(void *pArg){
   StreamCtx *p = (StreamCtx*)pArg;
   if( p==0 ) return;
   sqlite3StreamStmtFinalizeAll(p);
+  sqlite3StreamScannerFree(p->pScanner);
   sqlite3StreamStickyFree(p);
   sqlite3StreamCacheClear(p);
   sqlite3StreamGroupFree(p);

@@ -98,14 +98,6 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   [STREAM_STMT_LOG_START] =
   "SELECT log_start_offset FROM _stream_partitions"
   " WHERE topic=?1 AND partition=?2",
-  [STREAM_STMT_FETCH] =
-  "SELECT offset, key, value, headers, timestamp"
-  " FROM stream_messages WHERE topic=?1 AND partition=?2 AND offset>=?3"
-  " ORDER BY offset LIMIT ?4",
-  [STREAM_STMT_FETCH_HOT] =
-  "SELECT offset, key, value, headers, timestamp, attrs"
-  " FROM _stream_messages WHERE topic=?1 AND partition=?2 AND offset>=?3"
-  " ORDER BY offset LIMIT ?4",
   [STREAM_STMT_HOT_MIN] =
   "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
   " ORDER BY offset LIMIT 1",
@@ -242,6 +234,24 @@ static int streamAnchor(StreamCtx *p, char **pzErr){
   return SQLITE_OK;
 }
 
+void sqlite3StreamStmtGiveBack(sqlite3_stmt **ppStmt, int *piSlot,
+                               int *abUsed){
+  if( *ppStmt ){
+    if( *piSlot>=0 ){
+      sqlite3_reset(*ppStmt);
+      abUsed[*piSlot] = 0;
+    }else{
+      sqlite3_finalize(*ppStmt);
+    }
+  }
+  *ppStmt = 0;
+  *piSlot = -1;
+}
+
+int sqlite3StreamAnchor(StreamCtx *p, char **pzErr){
+  return streamAnchor(p, pzErr);
+}
+
 sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
   if( p->aStmt[iStmt]==0 ){
     int rc = streamAnchor(p, pzErr);
@@ -294,6 +304,7 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
 
 void sqlite3StreamStmtFinalizeAll(StreamCtx *p){
   int i;
+  sqlite3StreamScannerFinalize(p->pScanner);
   for(i=0; i<STREAM_STMT_COUNT; i++){
     sqlite3_finalize(p->aStmt[i]);
     p->aStmt[i] = 0;

@@ -61,8 +61,6 @@ enum {
   STREAM_STMT_POSITION_ADVANCE, /* move a position over delivered rows */
   STREAM_STMT_COMMITTED_GET,    /* committed offset of a partition */
   STREAM_STMT_LOG_START,        /* log start offset of a partition */
-  STREAM_STMT_FETCH,            /* read messages from a position */
-  STREAM_STMT_FETCH_HOT,        /* the same, hot tier only (faster) */
   STREAM_STMT_HOT_MIN,          /* first hot offset of a partition */
   STREAM_STMT_GENERATION,       /* generation of a group */
   STREAM_STMT_PRODUCER_LAST,    /* an idempotent producer's last seq */
@@ -85,6 +83,7 @@ typedef struct StreamSticky StreamSticky;
 typedef struct StreamCacheTopic StreamCacheTopic;
 typedef struct StreamIncarnation StreamIncarnation;
 typedef struct StreamPollOpen StreamPollOpen;
+typedef struct StreamScanner StreamScanner;
 
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
@@ -114,6 +113,7 @@ struct StreamCtx {
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
   int rcStmt;                           /* Code of the last failed prepare */
+  StreamScanner *pScanner;              /* Scan state (ext/scan.c), or NULL */
 };
 
 /**************************************************************************
@@ -127,6 +127,17 @@ int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr);
 /* True if the last error on db was "no such table" for a storage table,
 ** i.e. the database has no sqlite-stream storage yet. */
 int sqlite3StreamNoStorage(sqlite3 *db);
+
+/* Connect the anchor that finalizes cached statements before the
+** connection closes (see ext/schema.c): call before keeping a prepared
+** statement beyond the current call. */
+int sqlite3StreamAnchor(StreamCtx *p, char **pzErr);
+
+/* Give back a statement taken from a cache of statements with in-use
+** flags: reset and flagged free (*piSlot>=0: its slot in abUsed), or
+** finalized (-1: a private one).  *ppStmt becomes NULL, *piSlot -1. */
+void sqlite3StreamStmtGiveBack(sqlite3_stmt **ppStmt, int *piSlot,
+                               int *abUsed);
 
 /* The cached statement iStmt, prepared on first use, or NULL with an error
 ** left in *pzErr (which may be NULL).  Reset it after use. */
@@ -1308,8 +1319,11 @@ typedef struct StreamScanRange StreamScanRange;
 /* A range to scan: messages of (topic, partition) in order of (topic,
 ** partition, offset), or its reverse, within inclusive bounds. */
 struct StreamScanRange {
-  sqlite3_value *pTopic;       /* topic = this (as given), or NULL: all */
-  sqlite3_value *pPartition;   /* partition = this, or NULL: all */
+  sqlite3_value *pTopic;       /* topic = this (as given), or NULL */
+  const char *zTopic;          /* ... or this, or NULL: all topics */
+  sqlite3_value *pPartition;   /* partition = this (as given), or NULL */
+  int bPartition;              /* ... or iPartition if this is set */
+  int iPartition;              /* Partition (bPartition) */
   i64 iLo, iHi;                /* Offset bounds, inclusive */
   i64 iTsLo, iTsHi;            /* Timestamp bounds, inclusive */
   int bDesc;                   /* Descending order */
@@ -1419,6 +1433,9 @@ typedef struct StreamTierRead StreamTierRead;
 typedef struct StreamTierMerge StreamTierMerge;
 int sqlite3StreamTierReadNew(StreamCtx*, StreamTierRead **pp);
 void sqlite3StreamTierReadFree(StreamTierRead*);
+/* Drop what the read state keeps (statements, open files), before the
+** connection's cached statements go (sqlite3StreamStmtFinalizeAll()). */
+void sqlite3StreamTierReadFinalize(StreamTierRead*);
 /* *pp NULL: no tier has rows in the range. */
 int sqlite3StreamTierScanOpen(StreamTierRead*, const StreamScanRange*,
                               StreamTierMerge **pp, char **pzErr);
@@ -1429,6 +1446,87 @@ void sqlite3StreamTierScanClose(StreamTierMerge*);
 /* Order of two messages by (topic bytes, partition, offset): <0, 0, >0. */
 int sqlite3StreamMsgCompare(const char *zA, int nA, i64 iPartA, i64 iOffA,
                             const char *zB, int nB, i64 iPartB, i64 iOffB);
+
+/**************************************************************************
+** Interface to code in ext/scan.c: the scan API.
+**
+** A plan is a bitmask of the bounds given (vtab/messages.c's idxNum); the
+** values come in StreamScanArg order, each present only if its bit is set:
+*/
+#define STREAM_SCAN_TOPIC     0x0001  /* topic = ?                       */
+#define STREAM_SCAN_PART      0x0002  /* partition = ?                   */
+#define STREAM_SCAN_OFF_EQ    0x0004  /* offset = ?                      */
+#define STREAM_SCAN_OFF_LO    0x0008  /* offset lower bound, >= ?        */
+#define STREAM_SCAN_OFF_LO_X  0x0010  /*   ... strict (>), no value      */
+#define STREAM_SCAN_OFF_HI    0x0020  /* offset upper bound, <= ?        */
+#define STREAM_SCAN_OFF_HI_X  0x0040  /*   ... strict (<), no value      */
+#define STREAM_SCAN_TS_LO     0x0080  /* timestamp lower bound, >= ?     */
+#define STREAM_SCAN_TS_LO_X   0x0100  /*   ... strict (>), no value      */
+#define STREAM_SCAN_TS_HI     0x0200  /* timestamp upper bound, <= ?     */
+#define STREAM_SCAN_TS_HI_X   0x0400  /*   ... strict (<), no value      */
+#define STREAM_SCAN_LIMIT     0x0800  /* LIMIT ? (the last value)        */
+#define STREAM_SCAN_DESC      0x1000  /* descending order, no value      */
+#define STREAM_SCAN_NO_KEY    0x2000  /* key not read, no value          */
+#define STREAM_SCAN_NO_VALUE  0x4000  /* value not read, no value        */
+#define STREAM_SCAN_NO_HDRS   0x8000  /* headers not read, no value      */
+#define STREAM_SCAN_HOT_ONLY  0x10000 /* the hot log only, no value      */
+
+/* Columns of a scanned row. */
+#define STREAM_SCAN_COL_TOPIC     0
+#define STREAM_SCAN_COL_PARTITION 1
+#define STREAM_SCAN_COL_OFFSET    2
+#define STREAM_SCAN_COL_KEY       3
+#define STREAM_SCAN_COL_VALUE     4
+#define STREAM_SCAN_COL_HEADERS   5
+#define STREAM_SCAN_COL_TIMESTAMP 6
+#define STREAM_SCAN_COL_ATTRS     7   /* storage only */
+
+typedef struct StreamScan StreamScan;
+typedef struct StreamScanArg StreamScanArg;
+typedef struct StreamScanField StreamScanField;
+
+/* One value of a plan: an SQL value as given (compared with SQL's rules),
+** else zVal (text) if not NULL, else iVal. */
+struct StreamScanArg {
+  sqlite3_value *pVal;         /* The value, or NULL */
+  const char *zVal;            /* Text, or NULL */
+  i64 iVal;                    /* Integer */
+};
+
+/* A column of the current row.  pValue: a hot column as stored (decoded
+** values excepted), to use as it is; else eType with iVal (INTEGER) or
+** p[n] (TEXT, BLOB; bTerm: a 0 byte follows), valid until the next
+** sqlite3StreamScanNext(). */
+struct StreamScanField {
+  sqlite3_value *pValue;       /* Stored hot value, or NULL */
+  int eType;                   /* SQLITE_NULL, _INTEGER, _TEXT, _BLOB... */
+  i64 iVal;                    /* INTEGER */
+  const void *p;               /* TEXT or BLOB bytes */
+  int n;                       /* Their length */
+  int bTerm;                   /* p[n] is a 0 byte */
+};
+
+/* Per-connection scan state: sqlite3StreamScannerGet() makes it on first
+** use; it is finalized with the cached statements and freed with the
+** connection's context. */
+int sqlite3StreamScannerNew(StreamCtx*, StreamScanner **pp);
+int sqlite3StreamScannerGet(StreamCtx*, StreamScanner **pp);
+void sqlite3StreamScannerFinalize(StreamScanner*);
+void sqlite3StreamScannerFree(StreamScanner*);
+
+/* Open a scan of plan idxNum (nArg values in aArg) on its first row (or
+** at its end: sqlite3StreamScanEof()).  *pp is set even on error (close
+** it); errors come with a message in *pzErr. */
+int sqlite3StreamScanOpen(StreamScanner*, int idxNum, int nArg,
+                          const StreamScanArg *aArg, StreamScan **pp,
+                          char **pzErr);
+int sqlite3StreamScanEof(StreamScan*);
+/* Move to the next row (or the end). */
+int sqlite3StreamScanNext(StreamScan*, char **pzErr);
+/* Column iCol (STREAM_SCAN_COL_*) of the current row; SQLITE_CORRUPT if a
+** stored value does not decode, SQLITE_NOMEM. */
+int sqlite3StreamScanColumn(StreamScan*, int iCol, StreamScanField *pF);
+void sqlite3StreamScanClose(StreamScan*);
 
 /* Test hook: with -DSTREAM_TEST_HOOKS, _exit(99) when the environment
 ** variable STREAM_TIER_CRASH equals iStep (see docs/tiering.md). */

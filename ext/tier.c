@@ -207,7 +207,9 @@ int sqlite3StreamTierSettingCheck(StreamCtx *p, const char *zName,
 */
 
 struct StreamTierRead {
-  StreamTierReader *apReader[STREAM_NTIER];  /* One per tier */
+  StreamCtx *pCtx;             /* Connection */
+  StreamTierReader *apReader[STREAM_NTIER];  /* One per tier, made on the
+                                             ** first scan */
 };
 
 /* A scan of every tier: the head row of each, merged. */
@@ -235,27 +237,25 @@ static int streamTierRowCompare(const StreamPqRow *a, const StreamPqRow *b){
 
 int sqlite3StreamTierReadNew(StreamCtx *p, StreamTierRead **pp){
   StreamTierRead *pRead = sqlite3_malloc64(sizeof(*pRead));
-  int rc = SQLITE_OK, i;
   *pp = 0;
   if( pRead==0 ) return SQLITE_NOMEM;
   memset(pRead, 0, sizeof(*pRead));
-  for(i=0; rc==SQLITE_OK && i<STREAM_NTIER; i++){
-    rc = aTier[i]->xReaderNew(p, &pRead->apReader[i]);
-  }
-  if( rc ){
-    sqlite3StreamTierReadFree(pRead);
-    return rc;
-  }
+  pRead->pCtx = p;
   *pp = pRead;
   return SQLITE_OK;
 }
 
-void sqlite3StreamTierReadFree(StreamTierRead *pRead){
+void sqlite3StreamTierReadFinalize(StreamTierRead *pRead){
   int i;
   if( pRead==0 ) return;
   for(i=0; i<STREAM_NTIER; i++){
     if( pRead->apReader[i] ) aTier[i]->xReaderFree(pRead->apReader[i]);
+    pRead->apReader[i] = 0;
   }
+}
+
+void sqlite3StreamTierReadFree(StreamTierRead *pRead){
+  sqlite3StreamTierReadFinalize(pRead);
   sqlite3_free(pRead);
 }
 
@@ -297,6 +297,10 @@ int sqlite3StreamTierScanOpen(StreamTierRead *pRead,
   pM->bDesc = pRange->bDesc;
   pM->iCur = -1;
   for(i=0; rc==SQLITE_OK && i<STREAM_NTIER; i++){
+    if( pRead->apReader[i]==0 ){
+      rc = aTier[i]->xReaderNew(pRead->pCtx, &pRead->apReader[i]);
+      if( rc ) break;
+    }
     rc = aTier[i]->xScanOpen(pRead->apReader[i], pRange, &pM->apScan[i],
                              pzErr);
     if( pM->apScan[i] ) bAny = 1;

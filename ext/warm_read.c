@@ -573,16 +573,7 @@ static void streamWarmScanRelease(StreamWarmScan *pS){
   StreamWarmReader *pR = pS->pReader;
   streamWarmCursorClose(pS->pWarm);
   pS->pWarm = 0;
-  if( pS->pSeg ){
-    if( pS->iSegSlot>=0 ){
-      sqlite3_reset(pS->pSeg);
-      pR->abSegUsed[pS->iSegSlot] = 0;
-    }else{
-      sqlite3_finalize(pS->pSeg);
-    }
-  }
-  pS->pSeg = 0;
-  pS->iSegSlot = -1;
+  sqlite3StreamStmtGiveBack(&pS->pSeg, &pS->iSegSlot, pR->abSegUsed);
   sqlite3StreamWarmStoreFree(pS->pStore);
   pS->pStore = 0;
   sqlite3_free(pS->zSegTopic);
@@ -604,7 +595,8 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
   StreamWarmReader *pR = (StreamWarmReader*)pBase;
   sqlite3 *db = pR->pCtx->db;
   StreamWarmScan *pS;
-  int iVar = (pRange->pTopic ? 1 : 0) | (pRange->pPartition ? 2 : 0)
+  int iVar = (pRange->pTopic || pRange->zTopic ? 1 : 0)
+           | (pRange->pPartition || pRange->bPartition ? 2 : 0)
            | (pRange->bDesc ? 4 : 0);
   int rc;
   *pp = 0;
@@ -619,13 +611,15 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
   pS->iSegSlot = -1;
   pS->range = *pRange;
   pS->range.pTopic = 0;
+  pS->range.zTopic = 0;
   pS->range.pPartition = 0;
   if( pR->aSeg[iVar] && !pR->abSegUsed[iVar] ){
     pS->pSeg = pR->aSeg[iVar];
     pS->iSegSlot = iVar;
   }else{
     char *zSql = streamWarmSegSql(iVar, 0);
-    int bCache = pR->aSeg[iVar]==0;
+    /* Kept only while the connection's cached statements are. */
+    int bCache = pR->aSeg[iVar]==0 && sqlite3StreamAnchor(pR->pCtx, 0)==0;
     if( zSql==0 ){ sqlite3_free(pS); return SQLITE_NOMEM; }
     rc = sqlite3_prepare_v3(db, zSql, -1,
              bCache ? SQLITE_PREPARE_PERSISTENT : 0, &pS->pSeg, 0);
@@ -650,8 +644,16 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
     }
   }
   if( pS->iSegSlot>=0 ) pR->abSegUsed[pS->iSegSlot] = 1;
-  if( pRange->pTopic ) sqlite3_bind_value(pS->pSeg, 1, pRange->pTopic);
-  if( pRange->pPartition ) sqlite3_bind_value(pS->pSeg, 2, pRange->pPartition);
+  if( pRange->pTopic ){
+    sqlite3_bind_value(pS->pSeg, 1, pRange->pTopic);
+  }else if( pRange->zTopic ){
+    sqlite3_bind_text(pS->pSeg, 1, pRange->zTopic, -1, SQLITE_TRANSIENT);
+  }
+  if( pRange->pPartition ){
+    sqlite3_bind_value(pS->pSeg, 2, pRange->pPartition);
+  }else if( pRange->bPartition ){
+    sqlite3_bind_int(pS->pSeg, 2, pRange->iPartition);
+  }
   sqlite3_bind_int64(pS->pSeg, 3, pRange->iLo);
   sqlite3_bind_int64(pS->pSeg, 4, pRange->iHi);
   sqlite3_bind_int64(pS->pSeg, 5, pRange->iTsLo);

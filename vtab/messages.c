@@ -72,46 +72,36 @@
 #include <string.h>
 #include <math.h>
 
-#define MSG_TOPIC     0x0001
-#define MSG_PART      0x0002
-#define MSG_OFF_EQ    0x0004
-#define MSG_OFF_LO    0x0008
-#define MSG_OFF_LO_X  0x0010
-#define MSG_OFF_HI    0x0020
-#define MSG_OFF_HI_X  0x0040
-#define MSG_TS_LO     0x0080
-#define MSG_TS_LO_X   0x0100
-#define MSG_TS_HI     0x0200
-#define MSG_TS_HI_X   0x0400
-#define MSG_LIMIT     0x0800
-#define MSG_DESC      0x1000
-#define MSG_NO_KEY    0x2000
-#define MSG_NO_VALUE  0x4000
-#define MSG_NO_HDRS   0x8000
+/* The plan bits are the scan API's (streamInt.h, ext/scan.c). */
+#define MSG_TOPIC     STREAM_SCAN_TOPIC
+#define MSG_PART      STREAM_SCAN_PART
+#define MSG_OFF_EQ    STREAM_SCAN_OFF_EQ
+#define MSG_OFF_LO    STREAM_SCAN_OFF_LO
+#define MSG_OFF_LO_X  STREAM_SCAN_OFF_LO_X
+#define MSG_OFF_HI    STREAM_SCAN_OFF_HI
+#define MSG_OFF_HI_X  STREAM_SCAN_OFF_HI_X
+#define MSG_TS_LO     STREAM_SCAN_TS_LO
+#define MSG_TS_LO_X   STREAM_SCAN_TS_LO_X
+#define MSG_TS_HI     STREAM_SCAN_TS_HI
+#define MSG_TS_HI_X   STREAM_SCAN_TS_HI_X
+#define MSG_LIMIT     STREAM_SCAN_LIMIT
+#define MSG_DESC      STREAM_SCAN_DESC
+#define MSG_NO_KEY    STREAM_SCAN_NO_KEY
+#define MSG_NO_VALUE  STREAM_SCAN_NO_VALUE
+#define MSG_NO_HDRS   STREAM_SCAN_NO_HDRS
 
-#define LARGEST_I64  ((i64)0x7fffffffffffffffLL)
-#define SMALLEST_I64 (-LARGEST_I64-1)
-
-/* Column numbers. */
-#define MSG_COL_TOPIC     0
-#define MSG_COL_PARTITION 1
-#define MSG_COL_OFFSET    2
-#define MSG_COL_KEY       3
-#define MSG_COL_VALUE     4
-#define MSG_COL_HEADERS   5
-#define MSG_COL_TIMESTAMP 6
+/* Column numbers (the scan's, then the hidden ones). */
+#define MSG_COL_TOPIC     STREAM_SCAN_COL_TOPIC
+#define MSG_COL_PARTITION STREAM_SCAN_COL_PARTITION
+#define MSG_COL_OFFSET    STREAM_SCAN_COL_OFFSET
+#define MSG_COL_KEY       STREAM_SCAN_COL_KEY
+#define MSG_COL_VALUE     STREAM_SCAN_COL_VALUE
+#define MSG_COL_HEADERS   STREAM_SCAN_COL_HEADERS
+#define MSG_COL_TIMESTAMP STREAM_SCAN_COL_TIMESTAMP
 #define MSG_COL_PRODUCER_ID  7   /* hidden, INSERT only */
 #define MSG_COL_PRODUCER_SEQ 8   /* hidden, INSERT only */
 #define MSG_COL_ROW_KEY   9   /* hidden, the PRIMARY KEY */
-#define MSG_COL_ATTRS     7   /* storage only: not a vtab column */
 
-/* Statements cached per table (one per distinct idxNum in use). */
-#define MSG_CACHE 16
-
-/* What the cursor's current row is. */
-#define MSG_CUR_EOF  0
-#define MSG_CUR_HOT  1
-#define MSG_CUR_WARM 2
 
 typedef struct StreamMsgVtab StreamMsgVtab;
 typedef struct StreamMsgCursor StreamMsgCursor;
@@ -119,29 +109,18 @@ typedef struct StreamMsgCursor StreamMsgCursor;
 struct StreamMsgVtab {
   sqlite3_vtab base;           /* Base class - must be first */
   StreamCtx *pCtx;             /* Connection state - second (StreamVtabHead) */
-  int aIdx[MSG_CACHE];         /* idxNum of aStmt[i], or -1 */
-  sqlite3_stmt *aStmt[MSG_CACHE];  /* Cached statements */
-  int abUsed[MSG_CACHE];       /* Slot held by an open cursor */
-  StreamTierRead *pTierRead;   /* Read state of the tiers (ext/tier.c) */
 };
 
 struct StreamMsgCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
-  sqlite3_stmt *pStmt;         /* Hot statement on a row, or NULL at EOF */
-  int iSlot;                   /* Cache slot of pStmt, or -1 if private */
-  StreamTierMerge *pTiers;     /* Scan of the tiers, or NULL at its end */
-  const StreamPqRow *pRow;     /* Current tier row, or NULL at its end */
-  int bDesc;                   /* Descending order */
-  int eCur;                    /* MSG_CUR_*: source of the current row */
-  i64 nLimit;                  /* LIMIT pushed down, or -1 */
-  i64 nOut;                    /* Rows returned so far */
+  StreamScan *pScan;           /* The scan (ext/scan.c), or NULL */
 };
 
 static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
                             const char *const *argv, sqlite3_vtab **ppVtab,
                             char **pzErr){
   StreamMsgVtab *pTab;
-  int rc, i;
+  int rc;
   STREAM_UNUSED(argc); STREAM_UNUSED(argv);
   rc = sqlite3_declare_vtab(db,
       "CREATE TABLE x(topic TEXT, partition INTEGER, offset INTEGER, key,"
@@ -156,22 +135,12 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
   pTab->pCtx = (StreamCtx*)pAux;
-  for(i=0; i<MSG_CACHE; i++) pTab->aIdx[i] = -1;
-  rc = sqlite3StreamTierReadNew(pTab->pCtx, &pTab->pTierRead);
-  if( rc ){
-    sqlite3_free(pTab);
-    return rc;
-  }
   *ppVtab = &pTab->base;
   return SQLITE_OK;
 }
 
 static int streamMsgDisconnect(sqlite3_vtab *pVtab){
-  StreamMsgVtab *pTab = (StreamMsgVtab*)pVtab;
-  int i;
-  for(i=0; i<MSG_CACHE; i++) sqlite3_finalize(pTab->aStmt[i]);
-  sqlite3StreamTierReadFree(pTab->pTierRead);
-  sqlite3_free(pTab);
+  sqlite3_free(pVtab);
   return SQLITE_OK;
 }
 
@@ -318,313 +287,60 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   return SQLITE_OK;
 }
 
-/* The SQL for one plan. */
-static char *streamMsgSql(int idxNum){
-  sqlite3_str *p = sqlite3_str_new(0);
-  const char *zSep = " WHERE ";
-  const char *zDir = (idxNum & MSG_DESC) ? " DESC" : "";
-  sqlite3_str_appendall(p,
-      "SELECT topic, partition, offset, key, value, headers, timestamp, attrs"
-      " FROM _stream_messages");
-#define MSG_TERM(bit, zTerm) \
-  if( idxNum & (bit) ){ sqlite3_str_appendf(p, "%s%s", zSep, zTerm); \
-                        zSep = " AND "; }
-  MSG_TERM(MSG_TOPIC, "topic=?");
-  MSG_TERM(MSG_PART, "partition=?");
-  MSG_TERM(MSG_OFF_EQ, "offset=?");
-  MSG_TERM(MSG_OFF_LO, (idxNum & MSG_OFF_LO_X) ? "offset>?" : "offset>=?");
-  MSG_TERM(MSG_OFF_HI, (idxNum & MSG_OFF_HI_X) ? "offset<?" : "offset<=?");
-  MSG_TERM(MSG_TS_LO, (idxNum & MSG_TS_LO_X) ? "timestamp>?":"timestamp>=?");
-  MSG_TERM(MSG_TS_HI, (idxNum & MSG_TS_HI_X) ? "timestamp<?":"timestamp<=?");
-#undef MSG_TERM
-  sqlite3_str_appendf(p, " ORDER BY topic%s, partition%s, offset%s",
-                      zDir, zDir, zDir);
-  if( idxNum & MSG_LIMIT ) sqlite3_str_appendall(p, " LIMIT ?");
-  return sqlite3_str_finish(p);
-}
-
 static int streamMsgOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamMsgCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
   STREAM_UNUSED(pVtab);
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
-  pCur->iSlot = -1;
   *ppCur = &pCur->base;
   return SQLITE_OK;
 }
 
-/* Release the hot statement. */
-static void streamMsgRelease(StreamMsgCursor *pCur){
-  StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
-  if( pCur->pStmt ){
-    if( pCur->iSlot>=0 ){
-      sqlite3_reset(pCur->pStmt);
-      pTab->abUsed[pCur->iSlot] = 0;
-    }else{
-      sqlite3_finalize(pCur->pStmt);
-    }
-  }
-  pCur->pStmt = 0;
-  pCur->iSlot = -1;
-}
-
-/* Release the tiers' scan. */
-static void streamMsgWarmRelease(StreamMsgCursor *pCur){
-  sqlite3StreamTierScanClose(pCur->pTiers);
-  pCur->pTiers = 0;
-  pCur->pRow = 0;
-}
-
 static int streamMsgClose(sqlite3_vtab_cursor *cur){
-  streamMsgRelease((StreamMsgCursor*)cur);
-  streamMsgWarmRelease((StreamMsgCursor*)cur);
+  sqlite3StreamScanClose(((StreamMsgCursor*)cur)->pScan);
   sqlite3_free(cur);
   return SQLITE_OK;
 }
 
-/* Step the hot statement; at its end release it. */
-static int streamMsgHotStep(StreamMsgCursor *pCur){
-  int rc = sqlite3_step(pCur->pStmt);
-  if( rc==SQLITE_ROW ) return SQLITE_OK;
-  rc = sqlite3_reset(pCur->pStmt);
-  streamMsgRelease(pCur);
-  if( rc ){
-    StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
-    sqlite3StreamVtabErr(&pTab->base, "%s", sqlite3_errmsg(pTab->pCtx->db));
-  }
-  return rc;
-}
-
-/* Next row of the tiers. */
-static int streamMsgWarmStep(StreamMsgCursor *pCur){
-  StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
-  char *zErr = 0;
-  int rc;
-  pCur->pRow = 0;
-  if( pCur->pTiers==0 ) return SQLITE_OK;
-  rc = sqlite3StreamTierScanNext(pCur->pTiers, &pCur->pRow, &zErr);
-  if( rc==SQLITE_ROW ) return SQLITE_OK;
-  pCur->pRow = 0;
-  if( rc==SQLITE_DONE ){
-    streamMsgWarmRelease(pCur);
-    return SQLITE_OK;
-  }
-  sqlite3_free(pTab->base.zErrMsg);
-  pTab->base.zErrMsg = zErr ? zErr
+/* The scan's error as the table's. */
+static int streamMsgErr(StreamMsgCursor *pCur, int rc, char *zErr){
+  sqlite3_vtab *pVtab = pCur->base.pVtab;
+  if( rc==SQLITE_OK ) return rc;
+  sqlite3_free(pVtab->zErrMsg);
+  pVtab->zErrMsg = zErr ? zErr
       : sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errstr(rc));
-  return rc;
-}
-
-/* Order of the warm row against the hot row: <0, 0, >0. */
-static int streamMsgCompare(StreamMsgCursor *pCur){
-  const StreamPqRow *r = pCur->pRow;
-  const char *zT = (const char*)sqlite3_column_text(pCur->pStmt, MSG_COL_TOPIC);
-  int nT = sqlite3_column_bytes(pCur->pStmt, MSG_COL_TOPIC);
-  return sqlite3StreamMsgCompare(r->zTopic, r->nTopic, r->iPartition,
-      r->iOffset, zT, nT,
-      sqlite3_column_int64(pCur->pStmt, MSG_COL_PARTITION),
-      sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET));
-}
-
-/* Choose the current row from the heads of the two streams. */
-static int streamMsgPick(StreamMsgCursor *pCur){
-  int rc = SQLITE_OK;
-  if( pCur->pRow==0 ){
-    pCur->eCur = pCur->pStmt ? MSG_CUR_HOT : MSG_CUR_EOF;
-  }else{
-    int c = 1;
-    while( pCur->pStmt && (c = streamMsgCompare(pCur))==0 ){
-      rc = streamMsgHotStep(pCur);            /* in both tiers: once */
-      if( rc ) return rc;
-    }
-    if( pCur->pStmt==0 ){
-      pCur->eCur = MSG_CUR_WARM;
-    }else{
-      pCur->eCur = ((c<0) != (pCur->bDesc!=0)) ? MSG_CUR_WARM : MSG_CUR_HOT;
-    }
-  }
-  if( pCur->eCur!=MSG_CUR_EOF ) pCur->nOut++;
-  return rc;
+  return sqlite3StreamErrCode(rc);
 }
 
 static int streamMsgNext(sqlite3_vtab_cursor *cur){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
-  int rc;
-  if( pCur->nLimit>=0 && pCur->nOut>=pCur->nLimit ){
-    pCur->eCur = MSG_CUR_EOF;
-    return SQLITE_OK;
-  }
-  if( pCur->eCur==MSG_CUR_HOT ){
-    rc = streamMsgHotStep(pCur);
-  }else if( pCur->eCur==MSG_CUR_WARM ){
-    rc = streamMsgWarmStep(pCur);
-  }else{
-    return SQLITE_OK;
-  }
-  if( rc==SQLITE_OK ) rc = streamMsgPick(pCur);
-  return sqlite3StreamErrCode(rc);
-}
-
-/* An offset or timestamp bound from a constraint value, as an inclusive
-** integer.  Returns 0 if no row can satisfy the constraint (NULL, NaN, a
-** strict bound at the end of the range, a lower bound that is text). */
-static int streamMsgBound(sqlite3_value *pVal, int bLower, int bStrict,
-                          i64 *piOut){
-  int eType = sqlite3_value_numeric_type(pVal);
-  if( eType==SQLITE_INTEGER ){
-    i64 v = sqlite3_value_int64(pVal);
-    if( bStrict ){
-      if( bLower ){ if( v==LARGEST_I64 ) return 0; v++; }
-      else{ if( v==SMALLEST_I64 ) return 0; v--; }
-    }
-    *piOut = v;
-    return 1;
-  }
-  if( eType==SQLITE_FLOAT ){
-    double r = sqlite3_value_double(pVal);
-    if( r!=r ) return 0;
-    if( bLower ){
-      r = bStrict ? floor(r)+1.0 : ceil(r);
-      if( r>9.2e18 ) return 0;
-      *piOut = r< -9.2e18 ? SMALLEST_I64 : (i64)r;
-    }else{
-      r = bStrict ? ceil(r)-1.0 : floor(r);
-      if( r< -9.2e18 ) return 0;
-      *piOut = r>9.2e18 ? LARGEST_I64 : (i64)r;
-    }
-    return 1;
-  }
-  if( eType==SQLITE_NULL ) return 0;
-  /* Text or blob: every integer is smaller. */
-  return bLower ? 0 : 1;
-}
-
-/* Start the tiers' scan for this plan. */
-static int streamMsgWarmStart(StreamMsgCursor *pCur, int idxNum,
-                              sqlite3_value **argv){
-  StreamMsgVtab *pTab = (StreamMsgVtab*)pCur->base.pVtab;
-  StreamScanRange r;
   char *zErr = 0;
-  int rc, i = 0;
-  memset(&r, 0, sizeof(r));
-  r.iLo = SMALLEST_I64; r.iHi = LARGEST_I64;
-  r.iTsLo = SMALLEST_I64; r.iTsHi = LARGEST_I64;
-  r.bDesc = pCur->bDesc = (idxNum & MSG_DESC)!=0;
-  /* Parquet columns 3, 4, 5: key, value, headers (ext/parquet.h); topic
-  ** and partition come from the segment row. */
-  r.mCols = ((idxNum & MSG_NO_KEY) ? 0 : 1u<<3)
-          | ((idxNum & MSG_NO_VALUE) ? 0 : 1u<<4)
-          | ((idxNum & MSG_NO_HDRS) ? 0 : 1u<<5);
-  /* argv order: topic, partition, offset (=, >=, <=), ts, limit. */
-  if( idxNum & MSG_TOPIC ) r.pTopic = argv[i++];
-  if( idxNum & MSG_PART ) r.pPartition = argv[i++];
-  if( idxNum & MSG_OFF_EQ ){
-    if( !streamMsgBound(argv[i], 1, 0, &r.iLo)
-     || !streamMsgBound(argv[i], 0, 0, &r.iHi) ) return SQLITE_OK;
-    i++;
-  }
-  if( idxNum & MSG_OFF_LO ){
-    if( !streamMsgBound(argv[i++], 1, (idxNum & MSG_OFF_LO_X)!=0,
-                        &r.iLo) ) return SQLITE_OK;
-  }
-  if( idxNum & MSG_OFF_HI ){
-    if( !streamMsgBound(argv[i++], 0, (idxNum & MSG_OFF_HI_X)!=0,
-                        &r.iHi) ) return SQLITE_OK;
-  }
-  if( idxNum & MSG_TS_LO ){
-    if( !streamMsgBound(argv[i++], 1, (idxNum & MSG_TS_LO_X)!=0,
-                        &r.iTsLo) ) return SQLITE_OK;
-  }
-  if( idxNum & MSG_TS_HI ){
-    if( !streamMsgBound(argv[i++], 0, (idxNum & MSG_TS_HI_X)!=0,
-                        &r.iTsHi) ) return SQLITE_OK;
-  }
-  rc = sqlite3StreamTierScanOpen(pTab->pTierRead, &r, &pCur->pTiers, &zErr);
-  if( rc ){
-    sqlite3_free(pTab->base.zErrMsg);
-    pTab->base.zErrMsg = zErr ? zErr
-        : sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errstr(rc));
-    return rc;
-  }
-  return streamMsgWarmStep(pCur);
+  return streamMsgErr(pCur, sqlite3StreamScanNext(pCur->pScan, &zErr), zErr);
 }
 
 static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,
                            const char *idxStr, int argc, sqlite3_value **argv){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
   StreamMsgVtab *pTab = (StreamMsgVtab*)cur->pVtab;
-  sqlite3 *db = pTab->pCtx->db;
-  int i, rc, iFree = -1;
+  StreamScanArg aArg[16];
+  StreamScanner *pScanner = 0;
+  char *zErr = 0;
+  int i, rc;
   STREAM_UNUSED(idxStr);
-  streamMsgRelease(pCur);
-  streamMsgWarmRelease(pCur);
-  pCur->eCur = MSG_CUR_EOF;
-  pCur->nOut = 0;
-  pCur->nLimit = (idxNum & MSG_LIMIT) ? sqlite3_value_int64(argv[argc-1]) : -1;
-  for(i=0; i<MSG_CACHE; i++){
-    if( pTab->aIdx[i]==idxNum && !pTab->abUsed[i] ) break;
-    if( iFree<0 && pTab->aIdx[i]<0 ) iFree = i;
+  sqlite3StreamScanClose(pCur->pScan);
+  pCur->pScan = 0;
+  memset(aArg, 0, sizeof(aArg));
+  for(i=0; i<argc && i<16; i++) aArg[i].pVal = argv[i];
+  rc = sqlite3StreamScannerGet(pTab->pCtx, &pScanner);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamScanOpen(pScanner, idxNum, argc, aArg, &pCur->pScan,
+                               &zErr);
   }
-  if( i<MSG_CACHE ){
-    pCur->pStmt = pTab->aStmt[i];
-    pCur->iSlot = i;
-  }else{
-    char *zSql = streamMsgSql(idxNum);
-    if( zSql==0 ) return SQLITE_NOMEM;
-    rc = sqlite3_prepare_v3(db, zSql, -1,
-             iFree>=0 ? SQLITE_PREPARE_PERSISTENT : 0, &pCur->pStmt, 0);
-    sqlite3_free(zSql);
-    if( rc ){
-      pCur->pStmt = 0;
-      if( sqlite3StreamNoStorage(db) ) return SQLITE_OK;   /* no rows */
-      sqlite3StreamVtabErr(cur->pVtab, "%s", sqlite3_errmsg(db));
-      return rc;
-    }
-    if( iFree>=0 ){
-      pTab->aIdx[iFree] = idxNum;
-      pTab->aStmt[iFree] = pCur->pStmt;
-      pCur->iSlot = iFree;
-    }
-  }
-  if( pCur->iSlot>=0 ) pTab->abUsed[pCur->iSlot] = 1;
-  for(i=0; i<argc; i++) sqlite3_bind_value(pCur->pStmt, i+1, argv[i]);
-  if( pCur->nLimit==0 ){
-    streamMsgRelease(pCur);
-    return SQLITE_OK;
-  }
-  rc = streamMsgHotStep(pCur);
-  if( rc==SQLITE_OK ) rc = streamMsgWarmStart(pCur, idxNum, argv);
-  if( rc==SQLITE_OK ) rc = streamMsgPick(pCur);
-  return sqlite3StreamErrCode(rc);
+  return streamMsgErr(pCur, rc, zErr);
 }
 
 static int streamMsgEof(sqlite3_vtab_cursor *cur){
-  return ((StreamMsgCursor*)cur)->eCur==MSG_CUR_EOF;
-}
-
-/* Result: the stored value, decompressed if its attrs say so. */
-static int streamMsgValue(sqlite3_context *ctx, sqlite3_stmt *pStmt){
-  int attrs = sqlite3_column_int(pStmt, MSG_COL_ATTRS);
-  void *pOut = 0;
-  size_t nOut = 0;
-  int rc, eType = 0;
-  if( (attrs & STREAM_ATTR_CODEC_MASK)==STREAM_CODEC_NONE ){
-    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, MSG_COL_VALUE));
-    return SQLITE_OK;
-  }
-  rc = sqlite3StreamRecordDecode(attrs,
-      sqlite3_column_blob(pStmt, MSG_COL_VALUE),
-      sqlite3_column_bytes(pStmt, MSG_COL_VALUE), &pOut, &nOut, &eType);
-  if( rc ){
-    sqlite3_result_error(ctx, STREAM_ERR "corrupt compressed value", -1);
-    return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
-  }
-  if( eType==SQLITE_BLOB ){
-    sqlite3_result_blob64(ctx, pOut, nOut, sqlite3_free);
-  }else{
-    sqlite3_result_text64(ctx, pOut, nOut, sqlite3_free, SQLITE_UTF8);
-  }
-  return SQLITE_OK;
+  return sqlite3StreamScanEof(((StreamMsgCursor*)cur)->pScan);
 }
 
 /*
@@ -658,16 +374,6 @@ static void streamMsgWarmText(sqlite3_context *ctx, const char *z, int n,
   }
 }
 
-/* A key or value of a warm row. */
-static void streamMsgWarmBytes(sqlite3_context *ctx, const void *p, int n,
-                               int eType, int bTerm){
-  if( eType==STREAM_PQ_TEXT ){
-    streamMsgWarmText(ctx, (const char*)p, n, bTerm);
-  }else if( eType==STREAM_PQ_BLOB ){
-    sqlite3_result_blob(ctx, p, n, streamMsgNoFree);
-  }
-}
-
 /*
 ** row_key, the table's PRIMARY KEY: json_array(topic, partition, offset).
 ** The table is WITHOUT ROWID because offsets repeat across partitions and
@@ -675,16 +381,18 @@ static void streamMsgWarmBytes(sqlite3_context *ctx, const void *p, int n,
 ** whose key it has seen).  Topic names need no JSON escaping.
 */
 static int streamMsgRowKey(StreamMsgCursor *pCur, sqlite3_context *ctx){
+  StreamScanField t, pt, o;
   char *z;
-  if( pCur->eCur==MSG_CUR_WARM ){
-    z = sqlite3_mprintf("[\"%.*s\",%d,%lld]", pCur->pRow->nTopic,
-                        pCur->pRow->zTopic, pCur->pRow->iPartition,
-                        pCur->pRow->iOffset);
-  }else{
+  sqlite3StreamScanColumn(pCur->pScan, MSG_COL_TOPIC, &t);
+  sqlite3StreamScanColumn(pCur->pScan, MSG_COL_PARTITION, &pt);
+  sqlite3StreamScanColumn(pCur->pScan, MSG_COL_OFFSET, &o);
+  if( t.pValue ){
     z = sqlite3_mprintf("[\"%s\",%lld,%lld]",
-        (const char*)sqlite3_column_text(pCur->pStmt, MSG_COL_TOPIC),
-        sqlite3_column_int64(pCur->pStmt, MSG_COL_PARTITION),
-        sqlite3_column_int64(pCur->pStmt, MSG_COL_OFFSET));
+        (const char*)sqlite3_value_text(t.pValue),
+        sqlite3_value_int64(pt.pValue), sqlite3_value_int64(o.pValue));
+  }else{
+    z = sqlite3_mprintf("[\"%.*s\",%lld,%lld]", t.n, (const char*)t.p,
+                        pt.iVal, o.iVal);
   }
   if( z==0 ) return SQLITE_NOMEM;
   sqlite3_result_text(ctx, z, -1, sqlite3_free);
@@ -694,46 +402,29 @@ static int streamMsgRowKey(StreamMsgCursor *pCur, sqlite3_context *ctx){
 static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                            int iCol){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+  StreamScanField f;
+  int rc;
   if( iCol==MSG_COL_ROW_KEY ) return streamMsgRowKey(pCur, ctx);
   if( iCol>MSG_COL_TIMESTAMP ) return SQLITE_OK;  /* producer_*: write-only */
-  if( pCur->eCur==MSG_CUR_WARM ){
-    const StreamPqRow *r = pCur->pRow;
-    switch( iCol ){
-      case MSG_COL_TOPIC:
-        sqlite3_result_text(ctx, r->zTopic, r->nTopic, SQLITE_TRANSIENT);
-        break;
-      case MSG_COL_PARTITION:
-        sqlite3_result_int64(ctx, r->iPartition);
-        break;
-      case MSG_COL_OFFSET:
-        sqlite3_result_int64(ctx, r->iOffset);
-        break;
-      case MSG_COL_KEY:
-        streamMsgWarmBytes(ctx, r->pKey, r->nKey, r->eKeyType,
-                           (r->mTerm & STREAM_PQ_TERM_KEY)!=0);
-        break;
-      case MSG_COL_VALUE:
-        streamMsgWarmBytes(ctx, r->pValue, r->nValue, r->eValueType,
-                           (r->mTerm & STREAM_PQ_TERM_VALUE)!=0);
-        break;
-      case MSG_COL_HEADERS:
-        if( r->zHeaders ){
-          streamMsgWarmText(ctx, r->zHeaders, r->nHeaders,
-                            (r->mTerm & STREAM_PQ_TERM_HEADERS)!=0);
-        }
-        break;
-      default:
-        sqlite3_result_int64(ctx, r->iTimestampMs);
-        break;
-    }
-    return SQLITE_OK;
+  rc = sqlite3StreamScanColumn(pCur->pScan, iCol, &f);
+  if( rc ){
+    sqlite3_result_error(ctx, STREAM_ERR "corrupt compressed value", -1);
+    return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
   }
-  if( iCol==MSG_COL_VALUE ) return streamMsgValue(ctx, pCur->pStmt);
-  sqlite3_result_value(ctx, sqlite3_column_value(pCur->pStmt, iCol));
+  if( f.pValue ){
+    sqlite3_result_value(ctx, f.pValue);
+  }else if( f.eType==SQLITE_INTEGER ){
+    sqlite3_result_int64(ctx, f.iVal);
+  }else if( iCol==MSG_COL_TOPIC ){
+    sqlite3_result_text(ctx, (const char*)f.p, f.n, SQLITE_TRANSIENT);
+  }else if( f.eType==SQLITE_TEXT ){
+    streamMsgWarmText(ctx, (const char*)f.p, f.n, f.bTerm);
+  }else if( f.eType==SQLITE_BLOB ){
+    sqlite3_result_blob(ctx, f.p, f.n, streamMsgNoFree);
+  }
   return SQLITE_OK;
 }
 
-/* Not called: the table is WITHOUT ROWID (row_key). */
 static int streamMsgRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
   STREAM_UNUSED(cur);
   *pRowid = 0;

@@ -165,16 +165,7 @@ static int streamSqlOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
 
 static void streamSqlRelease(StreamSqlCursor *pCur){
   StreamSqlVtab *pTab = (StreamSqlVtab*)pCur->base.pVtab;
-  if( pCur->pStmt ){
-    if( pCur->iSlot>=0 ){
-      sqlite3_reset(pCur->pStmt);
-      pTab->bInUse[pCur->iSlot] = 0;
-    }else{
-      sqlite3_finalize(pCur->pStmt);
-    }
-  }
-  pCur->pStmt = 0;
-  pCur->iSlot = -1;
+  sqlite3StreamStmtGiveBack(&pCur->pStmt, &pCur->iSlot, pTab->bInUse);
 }
 
 static int streamSqlClose(sqlite3_vtab_cursor *cur){

@@ -1,0 +1,513 @@
+/*
+** scan.c - the scan API: the messages of a range, in (topic, partition,
+** offset) order or its reverse, from every tier, values decoded.
+**
+**   sqlite3StreamScanOpen(pScanner, idxNum, nArg, aArg, &pScan, &zErr);
+**   while( sqlite3StreamScanNext(pScan, &zErr)==SQLITE_ROW ){
+**     sqlite3StreamScanColumn(pScan, STREAM_SCAN_COL_VALUE, &field);
+**   }
+**   sqlite3StreamScanClose(pScan);
+**
+** A plan (idxNum, the STREAM_SCAN_* bits, documented in streamInt.h and
+** chosen by vtab/messages.c's xBestIndex) says which bounds are given; the
+** values come in aArg in the order of the bits.  A scan runs the hot SQL
+** for the plan (built by streamScanHotSql(), one cached statement per
+** plan) and, beside it, the scan of the tiers (sqlite3StreamTierScanOpen(),
+** ext/tier.c) over the same bounds, and merges the two streams by (topic,
+** partition, offset): for one partition every tiered offset is below every
+** hot offset, so this is a concatenation per partition, and an offset
+** present in both (a move interrupted between its insert and its delete)
+** is returned once.  LIMIT stops both streams.
+**
+** Values: a hot value stored compressed (ext/record.c) is decoded when its
+** column is read; tiered values are handed out as the reader holds them.
+** Bytes returned are valid until the next sqlite3StreamScanNext() or
+** sqlite3StreamScanClose().
+**
+** A StreamScanner holds what a connection keeps between scans: the hot
+** statements and the tiers' read state (open files).  Its statements are
+** finalized with the connection's other cached statements
+** (sqlite3StreamStmtFinalizeAll()).
+*/
+#include "streamInt.h"
+#include <string.h>
+#include <math.h>
+
+#define LARGEST_I64  ((i64)0x7fffffffffffffffLL)
+#define SMALLEST_I64 (-LARGEST_I64-1)
+
+/* Hot statements cached per scanner (one per distinct plan in use). */
+#define STREAM_SCAN_CACHE 16
+
+/* What the current row is. */
+#define STREAM_SCAN_EOF  0
+#define STREAM_SCAN_HOT  1
+#define STREAM_SCAN_TIER 2
+
+struct StreamScanner {
+  StreamCtx *pCtx;             /* Connection */
+  int aIdx[STREAM_SCAN_CACHE]; /* Plan of aStmt[i], or -1 */
+  sqlite3_stmt *aStmt[STREAM_SCAN_CACHE];  /* Cached hot statements */
+  int abUsed[STREAM_SCAN_CACHE];           /* Held by an open scan */
+  StreamTierRead *pTierRead;   /* Read state of the tiers */
+};
+
+struct StreamScan {
+  StreamScanner *pScanner;     /* Scanner it belongs to */
+  sqlite3_stmt *pStmt;         /* Hot statement on a row, or NULL at EOF */
+  int iSlot;                   /* Cache slot of pStmt, or -1 if private */
+  StreamTierMerge *pTiers;     /* Scan of the tiers, or NULL at its end */
+  const StreamPqRow *pRow;     /* Current tier row, or NULL at its end */
+  int bDesc;                   /* Descending order */
+  int eCur;                    /* STREAM_SCAN_*: source of the current row */
+  i64 nLimit;                  /* LIMIT, or -1 */
+  i64 nOut;                    /* Rows returned so far */
+  void *pDecoded;              /* Decoded value of the current row */
+  size_t nDecoded;             /* Its bytes */
+  int eDecoded;                /* Its type, 0 if not decoded */
+};
+
+/**************************************************************************
+** The scanner.
+*/
+
+int sqlite3StreamScannerNew(StreamCtx *p, StreamScanner **pp){
+  StreamScanner *pS = sqlite3_malloc64(sizeof(*pS));
+  int rc, i;
+  *pp = 0;
+  if( pS==0 ) return SQLITE_NOMEM;
+  memset(pS, 0, sizeof(*pS));
+  pS->pCtx = p;
+  for(i=0; i<STREAM_SCAN_CACHE; i++) pS->aIdx[i] = -1;
+  rc = sqlite3StreamTierReadNew(p, &pS->pTierRead);
+  if( rc ){
+    sqlite3_free(pS);
+    return rc;
+  }
+  *pp = pS;
+  return SQLITE_OK;
+}
+
+void sqlite3StreamScannerFinalize(StreamScanner *pS){
+  int i;
+  if( pS==0 ) return;
+  for(i=0; i<STREAM_SCAN_CACHE; i++){
+    sqlite3_finalize(pS->aStmt[i]);
+    pS->aStmt[i] = 0;
+    pS->aIdx[i] = -1;
+    pS->abUsed[i] = 0;
+  }
+  sqlite3StreamTierReadFinalize(pS->pTierRead);
+}
+
+void sqlite3StreamScannerFree(StreamScanner *pS){
+  if( pS==0 ) return;
+  sqlite3StreamScannerFinalize(pS);
+  sqlite3StreamTierReadFree(pS->pTierRead);
+  sqlite3_free(pS);
+}
+
+int sqlite3StreamScannerGet(StreamCtx *p, StreamScanner **pp){
+  if( p->pScanner==0 ){
+    int rc = sqlite3StreamScannerNew(p, &p->pScanner);
+    if( rc ) return rc;
+  }
+  *pp = p->pScanner;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** The hot side.
+*/
+
+/* The SQL for one plan. */
+static char *streamScanHotSql(int idxNum){
+  sqlite3_str *p = sqlite3_str_new(0);
+  const char *zSep = " WHERE ";
+  const char *zDir = (idxNum & STREAM_SCAN_DESC) ? " DESC" : "";
+  sqlite3_str_appendall(p,
+      "SELECT topic, partition, offset, key, value, headers, timestamp, attrs"
+      " FROM _stream_messages");
+#define SCAN_TERM(bit, zTerm) \
+  if( idxNum & (bit) ){ sqlite3_str_appendf(p, "%s%s", zSep, zTerm); \
+                        zSep = " AND "; }
+  SCAN_TERM(STREAM_SCAN_TOPIC, "topic=?");
+  SCAN_TERM(STREAM_SCAN_PART, "partition=?");
+  SCAN_TERM(STREAM_SCAN_OFF_EQ, "offset=?");
+  SCAN_TERM(STREAM_SCAN_OFF_LO,
+            (idxNum & STREAM_SCAN_OFF_LO_X) ? "offset>?" : "offset>=?");
+  SCAN_TERM(STREAM_SCAN_OFF_HI,
+            (idxNum & STREAM_SCAN_OFF_HI_X) ? "offset<?" : "offset<=?");
+  SCAN_TERM(STREAM_SCAN_TS_LO,
+            (idxNum & STREAM_SCAN_TS_LO_X) ? "timestamp>?":"timestamp>=?");
+  SCAN_TERM(STREAM_SCAN_TS_HI,
+            (idxNum & STREAM_SCAN_TS_HI_X) ? "timestamp<?":"timestamp<=?");
+#undef SCAN_TERM
+  sqlite3_str_appendf(p, " ORDER BY topic%s, partition%s, offset%s",
+                      zDir, zDir, zDir);
+  if( idxNum & STREAM_SCAN_LIMIT ) sqlite3_str_appendall(p, " LIMIT ?");
+  return sqlite3_str_finish(p);
+}
+
+/* The database's message as the scan's error. */
+static int streamScanDbErr(sqlite3 *db, int rc, char **pzErr){
+  const char *z = sqlite3_errmsg(db);
+  if( pzErr ){
+    sqlite3_free(*pzErr);
+    *pzErr = sqlite3_mprintf("%s%s", STREAM_HAS_PREFIX(z) ? "" : STREAM_ERR,
+                             z);
+  }
+  return rc;
+}
+
+/* Release the hot statement. */
+static void streamScanHotRelease(StreamScan *pScan){
+  sqlite3StreamStmtGiveBack(&pScan->pStmt, &pScan->iSlot,
+                           pScan->pScanner->abUsed);
+}
+
+/* Step the hot statement; at its end release it. */
+static int streamScanHotStep(StreamScan *pScan, char **pzErr){
+  int rc = sqlite3_step(pScan->pStmt);
+  if( rc==SQLITE_ROW ) return SQLITE_OK;
+  rc = sqlite3_reset(pScan->pStmt);
+  streamScanHotRelease(pScan);
+  if( rc ) streamScanDbErr(pScan->pScanner->pCtx->db, rc, pzErr);
+  return rc;
+}
+
+/* The hot statement for plan idxNum, bound; NULL pStmt: no rows. */
+static int streamScanHotStart(StreamScan *pScan, int idxNum, int nArg,
+                              const StreamScanArg *aArg, char **pzErr){
+  StreamScanner *pS = pScan->pScanner;
+  sqlite3 *db = pS->pCtx->db;
+  int i, rc, iFree = -1;
+  for(i=0; i<STREAM_SCAN_CACHE; i++){
+    if( pS->aIdx[i]==idxNum && !pS->abUsed[i] ) break;
+    if( iFree<0 && pS->aIdx[i]<0 ) iFree = i;
+  }
+  if( i<STREAM_SCAN_CACHE ){
+    pScan->pStmt = pS->aStmt[i];
+    pScan->iSlot = i;
+  }else{
+    char *zSql;
+    /* Cached statements live while the connection's cache does. */
+    if( iFree>=0 && sqlite3StreamAnchor(pS->pCtx, 0) ) iFree = -1;
+    zSql = streamScanHotSql(idxNum);
+    if( zSql==0 ) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v3(db, zSql, -1,
+             iFree>=0 ? SQLITE_PREPARE_PERSISTENT : 0, &pScan->pStmt, 0);
+    sqlite3_free(zSql);
+    if( rc ){
+      pScan->pStmt = 0;
+      if( sqlite3StreamNoStorage(db) ) return SQLITE_OK;   /* no rows */
+      return streamScanDbErr(db, rc, pzErr);
+    }
+    if( iFree>=0 ){
+      pS->aIdx[iFree] = idxNum;
+      pS->aStmt[iFree] = pScan->pStmt;
+      pScan->iSlot = iFree;
+    }
+  }
+  if( pScan->iSlot>=0 ) pS->abUsed[pScan->iSlot] = 1;
+  for(i=0; i<nArg; i++){
+    const StreamScanArg *pA = &aArg[i];
+    if( pA->pVal ) sqlite3_bind_value(pScan->pStmt, i+1, pA->pVal);
+    else if( pA->zVal ) sqlite3_bind_text(pScan->pStmt, i+1, pA->zVal, -1,
+                                          SQLITE_STATIC);
+    else sqlite3_bind_int64(pScan->pStmt, i+1, pA->iVal);
+  }
+  if( pScan->nLimit==0 ){
+    streamScanHotRelease(pScan);
+    return SQLITE_OK;
+  }
+  return streamScanHotStep(pScan, pzErr);
+}
+
+/**************************************************************************
+** The tiers' side.
+*/
+
+/* Next row of the tiers. */
+static int streamScanTierStep(StreamScan *pScan, char **pzErr){
+  int rc;
+  pScan->pRow = 0;
+  if( pScan->pTiers==0 ) return SQLITE_OK;
+  rc = sqlite3StreamTierScanNext(pScan->pTiers, &pScan->pRow, pzErr);
+  if( rc==SQLITE_ROW ) return SQLITE_OK;
+  pScan->pRow = 0;
+  if( rc==SQLITE_DONE ){
+    sqlite3StreamTierScanClose(pScan->pTiers);
+    pScan->pTiers = 0;
+    return SQLITE_OK;
+  }
+  if( pzErr && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errstr(rc));
+  }
+  return rc;
+}
+
+/* A bound as an inclusive integer.  Returns 0 if no row can satisfy the
+** constraint (NULL, NaN, a strict bound at the end of the range, a lower
+** bound that is text). */
+static int streamScanBound(const StreamScanArg *pA, int bLower, int bStrict,
+                           i64 *piOut){
+  sqlite3_value *pVal = pA->pVal;
+  int eType = pVal ? sqlite3_value_numeric_type(pVal) : SQLITE_INTEGER;
+  if( eType==SQLITE_INTEGER ){
+    i64 v = pVal ? sqlite3_value_int64(pVal) : pA->iVal;
+    if( bStrict ){
+      if( bLower ){ if( v==LARGEST_I64 ) return 0; v++; }
+      else{ if( v==SMALLEST_I64 ) return 0; v--; }
+    }
+    *piOut = v;
+    return 1;
+  }
+  if( eType==SQLITE_FLOAT ){
+    double r = sqlite3_value_double(pVal);
+    if( r!=r ) return 0;
+    if( bLower ){
+      r = bStrict ? floor(r)+1.0 : ceil(r);
+      if( r>9.2e18 ) return 0;
+      *piOut = r< -9.2e18 ? SMALLEST_I64 : (i64)r;
+    }else{
+      r = bStrict ? ceil(r)-1.0 : floor(r);
+      if( r< -9.2e18 ) return 0;
+      *piOut = r>9.2e18 ? LARGEST_I64 : (i64)r;
+    }
+    return 1;
+  }
+  if( eType==SQLITE_NULL ) return 0;
+  /* Text or blob: every integer is smaller. */
+  return bLower ? 0 : 1;
+}
+
+/* Start the tiers' scan for plan idxNum. */
+static int streamScanTierStart(StreamScan *pScan, int idxNum, int nArg,
+                               const StreamScanArg *aArg, char **pzErr){
+  StreamScanRange r;
+  int rc, i = 0;
+  STREAM_UNUSED(nArg);
+  memset(&r, 0, sizeof(r));
+  if( idxNum & STREAM_SCAN_HOT_ONLY ) return SQLITE_OK;
+  r.iLo = SMALLEST_I64; r.iHi = LARGEST_I64;
+  r.iTsLo = SMALLEST_I64; r.iTsHi = LARGEST_I64;
+  r.bDesc = pScan->bDesc;
+  /* Parquet columns 3, 4, 5: key, value, headers (ext/parquet.h); topic
+  ** and partition come from the segment row. */
+  r.mCols = ((idxNum & STREAM_SCAN_NO_KEY) ? 0 : 1u<<3)
+          | ((idxNum & STREAM_SCAN_NO_VALUE) ? 0 : 1u<<4)
+          | ((idxNum & STREAM_SCAN_NO_HDRS) ? 0 : 1u<<5);
+  if( idxNum & STREAM_SCAN_TOPIC ){
+    r.pTopic = aArg[i].pVal;
+    r.zTopic = aArg[i++].zVal;
+  }
+  if( idxNum & STREAM_SCAN_PART ){
+    r.pPartition = aArg[i].pVal;
+    r.bPartition = 1;
+    r.iPartition = (int)aArg[i++].iVal;
+  }
+  if( idxNum & STREAM_SCAN_OFF_EQ ){
+    if( !streamScanBound(&aArg[i], 1, 0, &r.iLo)
+     || !streamScanBound(&aArg[i], 0, 0, &r.iHi) ) return SQLITE_OK;
+    i++;
+  }
+  {
+    /* The range bounds, in argument order. */
+    const struct { int bit, bitStrict, bLower; i64 *p; } aBound[] = {
+      { STREAM_SCAN_OFF_LO, STREAM_SCAN_OFF_LO_X, 1, &r.iLo },
+      { STREAM_SCAN_OFF_HI, STREAM_SCAN_OFF_HI_X, 0, &r.iHi },
+      { STREAM_SCAN_TS_LO,  STREAM_SCAN_TS_LO_X,  1, &r.iTsLo },
+      { STREAM_SCAN_TS_HI,  STREAM_SCAN_TS_HI_X,  0, &r.iTsHi },
+    };
+    int k;
+    for(k=0; k<(int)(sizeof(aBound)/sizeof(aBound[0])); k++){
+      if( (idxNum & aBound[k].bit)==0 ) continue;
+      if( !streamScanBound(&aArg[i++], aBound[k].bLower,
+                           (idxNum & aBound[k].bitStrict)!=0, aBound[k].p) ){
+        return SQLITE_OK;                 /* no row can match */
+      }
+    }
+  }
+  rc = sqlite3StreamTierScanOpen(pScan->pScanner->pTierRead, &r,
+                                 &pScan->pTiers, pzErr);
+  if( rc ){
+    if( pzErr && *pzErr==0 ){
+      *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errstr(rc));
+    }
+    return rc;
+  }
+  return streamScanTierStep(pScan, pzErr);
+}
+
+/**************************************************************************
+** The merge.
+*/
+
+/* Order of the tier row against the hot row: <0, 0, >0. */
+static int streamScanCompare(StreamScan *pScan){
+  const StreamPqRow *r = pScan->pRow;
+  const char *zT = (const char*)sqlite3_column_text(pScan->pStmt, 0);
+  int nT = sqlite3_column_bytes(pScan->pStmt, 0);
+  return sqlite3StreamMsgCompare(r->zTopic, r->nTopic, r->iPartition,
+      r->iOffset, zT, nT, sqlite3_column_int64(pScan->pStmt, 1),
+      sqlite3_column_int64(pScan->pStmt, 2));
+}
+
+/* Choose the current row from the heads of the two streams. */
+static int streamScanPick(StreamScan *pScan, char **pzErr){
+  int rc = SQLITE_OK;
+  if( pScan->pRow==0 ){
+    pScan->eCur = pScan->pStmt ? STREAM_SCAN_HOT : STREAM_SCAN_EOF;
+  }else{
+    int c = 1;
+    while( pScan->pStmt && (c = streamScanCompare(pScan))==0 ){
+      rc = streamScanHotStep(pScan, pzErr);     /* in both tiers: once */
+      if( rc ) return rc;
+    }
+    if( pScan->pStmt==0 ){
+      pScan->eCur = STREAM_SCAN_TIER;
+    }else{
+      pScan->eCur = ((c<0) != (pScan->bDesc!=0)) ? STREAM_SCAN_TIER
+                                                 : STREAM_SCAN_HOT;
+    }
+  }
+  if( pScan->eCur!=STREAM_SCAN_EOF ) pScan->nOut++;
+  return rc;
+}
+
+static void streamScanDecodedFree(StreamScan *pScan){
+  sqlite3_free(pScan->pDecoded);
+  pScan->pDecoded = 0;
+  pScan->nDecoded = 0;
+  pScan->eDecoded = 0;
+}
+
+int sqlite3StreamScanOpen(StreamScanner *pS, int idxNum, int nArg,
+                          const StreamScanArg *aArg, StreamScan **pp,
+                          char **pzErr){
+  StreamScan *pScan = sqlite3_malloc64(sizeof(*pScan));
+  int rc;
+  *pp = 0;
+  if( pScan==0 ) return SQLITE_NOMEM;
+  memset(pScan, 0, sizeof(*pScan));
+  pScan->pScanner = pS;
+  pScan->iSlot = -1;
+  pScan->bDesc = (idxNum & STREAM_SCAN_DESC)!=0;
+  pScan->nLimit = -1;
+  if( idxNum & STREAM_SCAN_LIMIT ){
+    const StreamScanArg *pA = &aArg[nArg-1];
+    pScan->nLimit = pA->pVal ? sqlite3_value_int64(pA->pVal) : pA->iVal;
+  }
+  *pp = pScan;
+  rc = streamScanHotStart(pScan, idxNum, nArg, aArg, pzErr);
+  if( rc==SQLITE_OK && pScan->nLimit!=0 ){
+    rc = streamScanTierStart(pScan, idxNum, nArg, aArg, pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = streamScanPick(pScan, pzErr);
+  return rc;
+}
+
+int sqlite3StreamScanEof(StreamScan *pScan){
+  return pScan==0 || pScan->eCur==STREAM_SCAN_EOF;
+}
+
+int sqlite3StreamScanNext(StreamScan *pScan, char **pzErr){
+  int rc;
+  streamScanDecodedFree(pScan);
+  if( pScan->nLimit>=0 && pScan->nOut>=pScan->nLimit ){
+    pScan->eCur = STREAM_SCAN_EOF;
+    return SQLITE_OK;
+  }
+  if( pScan->eCur==STREAM_SCAN_HOT ){
+    rc = streamScanHotStep(pScan, pzErr);
+  }else if( pScan->eCur==STREAM_SCAN_TIER ){
+    rc = streamScanTierStep(pScan, pzErr);
+  }else{
+    return SQLITE_OK;
+  }
+  if( rc==SQLITE_OK ) rc = streamScanPick(pScan, pzErr);
+  return rc;
+}
+
+void sqlite3StreamScanClose(StreamScan *pScan){
+  if( pScan==0 ) return;
+  streamScanHotRelease(pScan);
+  sqlite3StreamTierScanClose(pScan->pTiers);
+  streamScanDecodedFree(pScan);
+  sqlite3_free(pScan);
+}
+
+/**************************************************************************
+** The current row.
+*/
+
+/* A key, value or headers field of a tier row. */
+static void streamScanTierBytes(StreamScanField *pF, const void *p, int n,
+                                int eType, int bTerm){
+  pF->eType = eType==STREAM_PQ_TEXT ? SQLITE_TEXT
+            : eType==STREAM_PQ_BLOB ? SQLITE_BLOB : SQLITE_NULL;
+  pF->p = pF->eType==SQLITE_NULL ? 0 : p;
+  pF->n = pF->eType==SQLITE_NULL ? 0 : n;
+  pF->bTerm = bTerm;
+}
+
+int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
+  memset(pF, 0, sizeof(*pF));
+  if( pScan->eCur==STREAM_SCAN_TIER ){
+    const StreamPqRow *r = pScan->pRow;
+    switch( iCol ){
+      case STREAM_SCAN_COL_TOPIC:
+        pF->eType = SQLITE_TEXT;
+        pF->p = r->zTopic;
+        pF->n = r->nTopic;
+        break;
+      case STREAM_SCAN_COL_PARTITION:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->iPartition;
+        break;
+      case STREAM_SCAN_COL_OFFSET:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->iOffset;
+        break;
+      case STREAM_SCAN_COL_KEY:
+        streamScanTierBytes(pF, r->pKey, r->nKey, r->eKeyType,
+                            (r->mTerm & STREAM_PQ_TERM_KEY)!=0);
+        break;
+      case STREAM_SCAN_COL_VALUE:
+        streamScanTierBytes(pF, r->pValue, r->nValue, r->eValueType,
+                            (r->mTerm & STREAM_PQ_TERM_VALUE)!=0);
+        break;
+      case STREAM_SCAN_COL_HEADERS:
+        streamScanTierBytes(pF, r->zHeaders, r->nHeaders,
+                            r->zHeaders ? STREAM_PQ_TEXT : STREAM_PQ_NULL,
+                            (r->mTerm & STREAM_PQ_TERM_HEADERS)!=0);
+        break;
+      default:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->iTimestampMs;
+        break;
+    }
+    return SQLITE_OK;
+  }
+  if( pScan->eCur!=STREAM_SCAN_HOT ) return SQLITE_OK;
+  if( iCol==STREAM_SCAN_COL_VALUE ){
+    int attrs = sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS);
+    if( (attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ){
+      if( pScan->eDecoded==0 ){
+        int rc = sqlite3StreamRecordDecode(attrs,
+            sqlite3_column_blob(pScan->pStmt, STREAM_SCAN_COL_VALUE),
+            sqlite3_column_bytes(pScan->pStmt, STREAM_SCAN_COL_VALUE),
+            &pScan->pDecoded, &pScan->nDecoded, &pScan->eDecoded);
+        if( rc ) return rc;
+      }
+      pF->eType = pScan->eDecoded;
+      pF->p = pScan->pDecoded ? pScan->pDecoded : (void*)"";
+      pF->n = (int)pScan->nDecoded;
+      return SQLITE_OK;
+    }
+  }
+  pF->pValue = sqlite3_column_value(pScan->pStmt, iCol);
+  pF->eType = sqlite3_value_type(pF->pValue);
+  return SQLITE_OK;
+}
