@@ -366,7 +366,7 @@ static int streamBackupDest(StreamBackup *pB, const char *zArg,
   return SQLITE_OK;
 }
 
-static void streamBackupFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamBackupFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
   StreamBackup b;
   const char *zArg;
@@ -407,9 +407,4 @@ static void streamBackupFunc(sqlite3_context *ctx, int argc,
   sqlite3_free(b.zDir);
   sqlite3_free(b.zDb);
   sqlite3_free(b.zWarm);
-}
-
-int sqlite3StreamRegisterBackup(sqlite3 *db, StreamCtx *p){
-  return sqlite3_create_function(db, "stream_backup", 1,
-      SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamBackupFunc, 0, 0);
 }

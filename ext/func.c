@@ -14,14 +14,8 @@
 **   stream_commit(group, topic, partition, offset [, metadata]) -> offset
 **   stream_config(name [, value])                      -> value
 **
-** Security: every function that writes, or reads settings, is registered
-** SQLITE_DIRECTONLY.  A database file can carry triggers and views; were
-** these functions callable from them, opening a hostile database and
-** running an innocent-looking query could produce messages, move committed
-** offsets or delete topics behind the application's back.  TEMP triggers
-** and views (which the application creates on its own connection) may
-** still call them: that is how the transactional outbox works.  Only the
-** pure functions (version, murmur2, partition) are SQLITE_INNOCUOUS.
+** They are registered from one table, with their security flags and the
+** reasons for them, in ext/main.c (aFunc[]).
 */
 #include "streamInt.h"
 #include <string.h>
@@ -125,7 +119,7 @@ static void streamVersionFunc(sqlite3_context *ctx, int argc,
   sqlite3_result_text(ctx, SQLITE_STREAM_VERSION, -1, SQLITE_STATIC);
 }
 
-static void streamDebugFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamDebugFunc(sqlite3_context *ctx, int argc,
                             sqlite3_value **argv){
   char *z;
   STREAM_UNUSED(argc); STREAM_UNUSED(argv);
@@ -177,7 +171,7 @@ static int streamArgKey(sqlite3_context *ctx, sqlite3_value *pVal,
   return 1;
 }
 
-static void streamMurmur2Func(sqlite3_context *ctx, int argc,
+void sqlite3StreamMurmur2Func(sqlite3_context *ctx, int argc,
                               sqlite3_value **argv){
   const void *p; int n;
   STREAM_UNUSED(argc);
@@ -186,7 +180,7 @@ static void streamMurmur2Func(sqlite3_context *ctx, int argc,
   sqlite3_result_int(ctx, sqlite3StreamMurmur2(p, n));
 }
 
-static void streamPartitionFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamPartitionFunc(sqlite3_context *ctx, int argc,
                                 sqlite3_value **argv){
   const void *p; int n; i64 nPart;
   STREAM_UNUSED(argc);
@@ -204,92 +198,110 @@ static void streamPartitionFunc(sqlite3_context *ctx, int argc,
   sqlite3_result_int(ctx, sqlite3StreamPartitionForKey(p, n, (int)nPart));
 }
 
-static void streamCreateTopicFunc(sqlite3_context *ctx, int argc,
-                                  sqlite3_value **argv){
+/*
+** The one-call-one-transaction trampoline: run xCall(p, pArgs, &zErr) as
+** one transaction (sqlite3StreamAutoBegin(): a savepoint in autocommit
+** mode, the caller's transaction otherwise) and report a failure on ctx
+** by the one error policy (sqlite3StreamResultErr()).  Returns 1 if the
+** call succeeded.  Arguments are checked before: a bad argument is
+** reported without taking the write lock.
+*/
+int sqlite3StreamCallTxn(sqlite3_context *ctx,
+                         int (*xCall)(StreamCtx*, StreamCallArgs*, char**),
+                         StreamCallArgs *pArgs){
   StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zName, *zConfig = 0;
   char *zErr = 0;
-  i64 nPart;
-  int rc, bOk = 1;
-  int bAuto;
-  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  if( !sqlite3StreamArgInt(ctx, argv, 1, "partitions", &nPart) ) return;
-  if( argc>2 ){
-    zConfig = streamArgJson(ctx, argv, 2, "topic config", 1, &bOk);
-    if( !bOk ) return;
-  }
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamTopicCreate(p, zName, nPart, zConfig, &zErr);
-  }
+  int bAuto = 0;
+  int rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  if( rc==SQLITE_OK ) rc = xCall(p, pArgs, &zErr);
   rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
-  sqlite3_result_int64(ctx, nPart);
+  if( rc ){
+    sqlite3StreamResultErr(ctx, rc, zErr);
+    return 0;
+  }
+  return 1;
 }
 
-static void streamAlterTopicFunc(sqlite3_context *ctx, int argc,
-                                 sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zName, *zConfig;
-  char *zErr = 0, *zOut;
-  int rc, bOk;
-  int bAuto;
-  StreamTopicConfig cfg;
-  STREAM_UNUSED(argc);
-  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  zConfig = streamArgJson(ctx, argv, 1, "topic config", 0, &bOk);
-  if( !bOk ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamTopicAlter(p, zName, zConfig, &cfg, &zErr);
+static int streamCallCreateTopic(StreamCtx *p, StreamCallArgs *a,
+                                 char **pzErr){
+  return sqlite3StreamTopicCreate(p, a->az[0], a->ai[0], a->az[1], pzErr);
+}
+static int streamCallAlterTopic(StreamCtx *p, StreamCallArgs *a,
+                                char **pzErr){
+  return sqlite3StreamTopicAlter(p, a->az[0], a->az[1],
+                                 (StreamTopicConfig*)a->pOut, pzErr);
+}
+static int streamCallAddPartitions(StreamCtx *p, StreamCallArgs *a,
+                                   char **pzErr){
+  return sqlite3StreamTopicAddPartitions(p, a->az[0], a->ai[0], pzErr);
+}
+static int streamCallDeleteTopic(StreamCtx *p, StreamCallArgs *a,
+                                 char **pzErr){
+  return sqlite3StreamTopicDelete(p, a->az[0], pzErr);
+}
+static int streamCallCommit(StreamCtx *p, StreamCallArgs *a, char **pzErr){
+  return sqlite3StreamCommit(p, a->az[0], a->az[1], a->ai[0], a->ai[1],
+                             a->az[2], a->az[3], pzErr);
+}
+
+void sqlite3StreamCreateTopicFunc(sqlite3_context *ctx, int argc,
+                                  sqlite3_value **argv){
+  StreamCallArgs a;
+  int bOk = 1;
+  memset(&a, 0, sizeof(a));
+  if( (a.az[0] = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 1, "partitions", &a.ai[0]) ) return;
+  if( argc>2 ){
+    a.az[1] = streamArgJson(ctx, argv, 2, "topic config", 1, &bOk);
+    if( !bOk ) return;
   }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
+  if( !sqlite3StreamCallTxn(ctx, streamCallCreateTopic, &a) ) return;
+  sqlite3_result_int64(ctx, a.ai[0]);
+}
+
+void sqlite3StreamAlterTopicFunc(sqlite3_context *ctx, int argc,
+                                 sqlite3_value **argv){
+  StreamCallArgs a;
+  StreamTopicConfig cfg;
+  char *zOut;
+  int bOk;
+  STREAM_UNUSED(argc);
+  memset(&a, 0, sizeof(a));
+  if( (a.az[0] = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  a.az[1] = streamArgJson(ctx, argv, 1, "topic config", 0, &bOk);
+  if( !bOk ) return;
+  a.pOut = &cfg;
+  if( !sqlite3StreamCallTxn(ctx, streamCallAlterTopic, &a) ) return;
   zOut = sqlite3StreamConfigRender(&cfg);
   if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
 }
 
-static void streamAddPartitionsFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamAddPartitionsFunc(sqlite3_context *ctx, int argc,
                                     sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zName;
-  char *zErr = 0;
-  i64 nTotal;
-  int rc;
-  int bAuto;
+  StreamCallArgs a;
   STREAM_UNUSED(argc);
-  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  if( !sqlite3StreamArgInt(ctx, argv, 1, "total partitions", &nTotal) ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamTopicAddPartitions(p, zName, nTotal, &zErr);
+  memset(&a, 0, sizeof(a));
+  if( (a.az[0] = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 1, "total partitions", &a.ai[0]) ){
+    return;
   }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
-  sqlite3_result_int64(ctx, nTotal);
+  if( !sqlite3StreamCallTxn(ctx, streamCallAddPartitions, &a) ) return;
+  sqlite3_result_int64(ctx, a.ai[0]);
 }
 
-static void streamDeleteTopicFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamDeleteTopicFunc(sqlite3_context *ctx, int argc,
                                   sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zName;
-  char *zErr = 0;
-  int rc;
-  int bAuto;
+  StreamCallArgs a;
   STREAM_UNUSED(argc);
-  if( (zName = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamTopicDelete(p, zName, &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
+  memset(&a, 0, sizeof(a));
+  if( (a.az[0] = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
+  if( !sqlite3StreamCallTxn(ctx, streamCallDeleteTopic, &a) ) return;
   sqlite3_result_int(ctx, 1);
 }
 
-static void streamProduceFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamProduceFunc(sqlite3_context *ctx, int argc,
                               sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
   const char *zTopic;
@@ -319,7 +331,7 @@ static void streamProduceFunc(sqlite3_context *ctx, int argc,
   sqlite3_result_int64(ctx, iOffset);
 }
 
-static void streamProduceBatchFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamProduceBatchFunc(sqlite3_context *ctx, int argc,
                                    sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
   const char *zTopic, *zJson;
@@ -334,38 +346,30 @@ static void streamProduceBatchFunc(sqlite3_context *ctx, int argc,
   sqlite3_result_int64(ctx, n);
 }
 
-static void streamCommitFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamCommitFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zTopic, *zMeta = 0, *zMember = 0;
-  char *zErr = 0;
-  i64 iPart, iOffset;
-  int rc;
-  int bAuto;
-  if( (zGroup = sqlite3StreamArgText(ctx, argv, 0, "group id"))==0 ) return;
-  if( (zTopic = sqlite3StreamArgText(ctx, argv, 1, "topic name"))==0 ) return;
-  if( !sqlite3StreamArgInt(ctx, argv, 2, "partition", &iPart) ) return;
-  if( !sqlite3StreamArgInt(ctx, argv, 3, "offset", &iOffset) ) return;
+  StreamCallArgs a;
+  memset(&a, 0, sizeof(a));
+  if( (a.az[0] = sqlite3StreamArgText(ctx, argv, 0, "group id"))==0 ) return;
+  if( (a.az[1] = sqlite3StreamArgText(ctx, argv, 1, "topic name"))==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 2, "partition", &a.ai[0]) ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 3, "offset", &a.ai[1]) ) return;
   if( argc>4 && sqlite3_value_type(argv[4])!=SQLITE_NULL ){
-    if( (zMeta = sqlite3StreamArgText(ctx, argv, 4, "metadata"))==0 ) return;
+    a.az[2] = sqlite3StreamArgText(ctx, argv, 4, "metadata");
+    if( a.az[2]==0 ) return;
   }
   if( argc>5 ){
-    if( (zMember = sqlite3StreamArgText(ctx, argv, 5, "member id"))==0 ) return;
+    a.az[3] = sqlite3StreamArgText(ctx, argv, 5, "member id");
+    if( a.az[3]==0 ) return;
   }
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamCommit(p, zGroup, zTopic, iPart, iOffset, zMeta, zMember,
-        &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
-  sqlite3_result_int64(ctx, iOffset);
+  if( !sqlite3StreamCallTxn(ctx, streamCallCommit, &a) ) return;
+  sqlite3_result_int64(ctx, a.ai[1]);
 }
 
 /* Extension-wide settings, kept in _stream_meta under their own names. */
 static const char *const azSetting[] = { "cdc.topic", "warm.store", 0 };
 
-static void streamConfigFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamConfigFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
   const char *zName;
@@ -405,44 +409,6 @@ static void streamConfigFunc(sqlite3_context *ctx, int argc,
   zVal = sqlite3StreamMetaGet(p, zName, &rc);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, 0); return; }
   if( zVal ) sqlite3_result_text(ctx, zVal, -1, sqlite3_free);
-}
-
-int sqlite3StreamRegisterFunctions(sqlite3 *db, StreamCtx *p){
-  static const struct {
-    const char *zName;
-    int nArg;
-    int eKind;                 /* 0 DIRECTONLY, 1 pure, 2 innocuous only */
-    void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
-  } aFunc[] = {
-    { "stream_debug",          0, 2, streamDebugFunc },
-    { "stream_murmur2",        1, 1, streamMurmur2Func },
-    { "stream_partition",      2, 1, streamPartitionFunc },
-    { "stream_create_topic",   2, 0, streamCreateTopicFunc },
-    { "stream_create_topic",   3, 0, streamCreateTopicFunc },
-    { "stream_alter_topic",    2, 0, streamAlterTopicFunc },
-    { "stream_add_partitions", 2, 0, streamAddPartitionsFunc },
-    { "stream_delete_topic",   1, 0, streamDeleteTopicFunc },
-    { "stream_produce",        3, 0, streamProduceFunc },
-    { "stream_produce",        4, 0, streamProduceFunc },
-    { "stream_produce",        5, 0, streamProduceFunc },
-    { "stream_produce_batch",  2, 0, streamProduceBatchFunc },
-    { "stream_commit",         4, 0, streamCommitFunc },
-    { "stream_commit",         5, 0, streamCommitFunc },
-    { "stream_commit",         6, 0, streamCommitFunc },
-    { "stream_config",         1, 0, streamConfigFunc },
-    { "stream_config",         2, 0, streamConfigFunc },
-  };
-  int rc = SQLITE_OK;
-  size_t i;
-  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
-    static const int aFlags[] = {
-      SQLITE_DIRECTONLY, SQLITE_INNOCUOUS|SQLITE_DETERMINISTIC, SQLITE_INNOCUOUS
-    };
-    int flags = SQLITE_UTF8 | aFlags[aFunc[i].eKind];
-    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg, flags,
-                                 p, aFunc[i].xFunc, 0, 0);
-  }
-  return rc;
 }
 
 /* stream_version() is registered by main.c: it owns the StreamCtx. */

@@ -11,7 +11,7 @@
 */
 #include "streamInt.h"
 
-static void streamTierFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamTierFunc(sqlite3_context *ctx, int argc,
                            sqlite3_value **argv){
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   const char *zTopic = 0;
@@ -28,16 +28,7 @@ static void streamTierFunc(sqlite3_context *ctx, int argc,
   }
   rc = sqlite3StreamTier(p, zTopic, &st, &zErr);
   if( rc ){
-    if( rc==SQLITE_NOMEM ){
-      sqlite3_result_error_nomem(ctx);
-    }else{
-      sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-      if( (rc&0xff)==SQLITE_BUSY || rc==SQLITE_FULL
-       || (rc&0xff)==SQLITE_IOERR ){
-        sqlite3_result_error_code(ctx, rc);
-      }
-    }
-    sqlite3_free(zErr);
+    sqlite3StreamResultErr(ctx, rc, zErr);
     return;
   }
   zOut = sqlite3_mprintf("{\"segments\":%lld,\"messages\":%lld,"
@@ -46,14 +37,4 @@ static void streamTierFunc(sqlite3_context *ctx, int argc,
   if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
-}
-
-int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p){
-  int rc = sqlite3_create_function(db, "stream_tier", 0,
-      SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamTierFunc, 0, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "stream_tier", 1,
-        SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamTierFunc, 0, 0);
-  }
-  return rc;
 }

@@ -155,13 +155,70 @@ static int streamCheckJson(sqlite3 *db, char **pzErrMsg){
   return SQLITE_ERROR;
 }
 
+/*
+** Every SQL function but stream_version() (registered first, below: it
+** owns the StreamCtx) and those of ext/func_group.c and vtab/poll.c.
+**
+** Security: every function that writes, or reads settings, or touches
+** files is SQLITE_DIRECTONLY.  A database file can carry triggers and
+** views; were these functions callable from them, opening a hostile
+** database and running an innocent-looking query could produce messages,
+** move committed offsets, delete topics or write files behind the
+** application's back.  TEMP triggers and views (which the application
+** creates on its own connection) may still call them: that is how the
+** transactional outbox works.  Only the pure functions (murmur2,
+** partition) are SQLITE_INNOCUOUS|SQLITE_DETERMINISTIC; stream_debug() is
+** innocuous (it reads nothing of the database).
+*/
+#define STREAM_FN_WRITE  SQLITE_DIRECTONLY
+#define STREAM_FN_PURE   (SQLITE_INNOCUOUS|SQLITE_DETERMINISTIC)
+static const struct {
+  const char *zName;           /* SQL name */
+  int nArg;                    /* Number of arguments */
+  int flags;                   /* STREAM_FN_* or SQLITE_INNOCUOUS */
+  void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+} aFunc[] = {
+  /* ext/func.c */
+  { "stream_debug",          0, SQLITE_INNOCUOUS, sqlite3StreamDebugFunc },
+  { "stream_murmur2",        1, STREAM_FN_PURE,   sqlite3StreamMurmur2Func },
+  { "stream_partition",      2, STREAM_FN_PURE,   sqlite3StreamPartitionFunc },
+  { "stream_create_topic",   2, STREAM_FN_WRITE, sqlite3StreamCreateTopicFunc },
+  { "stream_create_topic",   3, STREAM_FN_WRITE, sqlite3StreamCreateTopicFunc },
+  { "stream_alter_topic",    2, STREAM_FN_WRITE, sqlite3StreamAlterTopicFunc },
+  { "stream_add_partitions", 2, STREAM_FN_WRITE,
+                                           sqlite3StreamAddPartitionsFunc },
+  { "stream_delete_topic",   1, STREAM_FN_WRITE, sqlite3StreamDeleteTopicFunc },
+  { "stream_produce",        3, STREAM_FN_WRITE, sqlite3StreamProduceFunc },
+  { "stream_produce",        4, STREAM_FN_WRITE, sqlite3StreamProduceFunc },
+  { "stream_produce",        5, STREAM_FN_WRITE, sqlite3StreamProduceFunc },
+  { "stream_produce_batch",  2, STREAM_FN_WRITE,
+                                           sqlite3StreamProduceBatchFunc },
+  { "stream_commit",         4, STREAM_FN_WRITE, sqlite3StreamCommitFunc },
+  { "stream_commit",         5, STREAM_FN_WRITE, sqlite3StreamCommitFunc },
+  { "stream_commit",         6, STREAM_FN_WRITE, sqlite3StreamCommitFunc },
+  { "stream_config",         1, STREAM_FN_WRITE, sqlite3StreamConfigFunc },
+  { "stream_config",         2, STREAM_FN_WRITE, sqlite3StreamConfigFunc },
+  /* ext/maintain.c */
+  { "stream_maintain",       0, STREAM_FN_WRITE, sqlite3StreamMaintainFunc },
+  { "stream_maintain",       1, STREAM_FN_WRITE, sqlite3StreamMaintainFunc },
+  { "stream_compact",        1, STREAM_FN_WRITE, sqlite3StreamCompactFunc },
+  { "stream_compact",        2, STREAM_FN_WRITE, sqlite3StreamCompactFunc },
+  { "stream_compaction",     0, STREAM_FN_WRITE, sqlite3StreamCompactionFunc },
+  { "stream_compaction",     1, STREAM_FN_WRITE, sqlite3StreamCompactionFunc },
+  { "stream_vfs_default",    1, STREAM_FN_WRITE, sqlite3StreamVfsDefaultFunc },
+  /* ext/func_tier.c */
+  { "stream_tier",           0, STREAM_FN_WRITE, sqlite3StreamTierFunc },
+  { "stream_tier",           1, STREAM_FN_WRITE, sqlite3StreamTierFunc },
+  /* ext/backup.c */
+  { "stream_backup",         1, STREAM_FN_WRITE, sqlite3StreamBackupFunc },
+};
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
 int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
                         const sqlite3_api_routines *pApi){
   static int (*const aReg[])(sqlite3*, StreamCtx*) = {
-    sqlite3StreamRegisterFunctions,
     sqlite3StreamRegisterTopics,
     sqlite3StreamRegisterPartitions,
     sqlite3StreamRegisterMessages,
@@ -172,9 +229,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     sqlite3StreamRegisterPoll,
     sqlite3StreamRegisterGroups,
     sqlite3StreamRegisterLag,
-    sqlite3StreamRegisterTier,
     sqlite3StreamRegisterSegments,
-    sqlite3StreamRegisterBackup,
   };
   StreamCtx *p;
   int rc;
@@ -210,6 +265,11 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function(db, "stream_ctx_ptr", 1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamCtxPtrFunc, 0, 0);
+  }
+  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
+    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg,
+                                 SQLITE_UTF8 | aFunc[i].flags, p,
+                                 aFunc[i].xFunc, 0, 0);
   }
   for(i=0; rc==SQLITE_OK && i<sizeof(aReg)/sizeof(aReg[0]); i++){
     rc = aReg[i](db, p);

@@ -627,19 +627,6 @@ int sqlite3StreamPragma(StreamCtx *p, const char *zPragma, const char *zArg,
 ** SQL functions.
 */
 
-static void streamMntResultErr(sqlite3_context *ctx, int rc, char *zErr){
-  if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
-  }else{
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    if( (rc&0xff)==SQLITE_BUSY || (rc&0xff)==SQLITE_LOCKED
-     || rc==SQLITE_FULL || (rc&0xff)==SQLITE_IOERR ){
-      sqlite3_result_error_code(ctx, rc);
-    }
-  }
-  sqlite3_free(zErr);
-}
-
 /* Optional topic-name argument: 1 and *pz (NULL for "all") if valid. */
 static int streamMntArgTopic(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv, const char **pz){
@@ -655,7 +642,7 @@ static int streamMntArgTopic(sqlite3_context *ctx, int argc,
 }
 
 /* stream_maintain([topic]) */
-static void streamMntMaintainFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamMaintainFunc(sqlite3_context *ctx, int argc,
                                   sqlite3_value **argv){
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   StreamMntReport r;
@@ -681,7 +668,7 @@ static void streamMntMaintainFunc(sqlite3_context *ctx, int argc,
   }
   if( rc ){
     sqlite3_free(sqlite3_str_finish(r.pTasks));
-    streamMntResultErr(ctx, rc, zErr);
+    sqlite3StreamResultErr(ctx, rc, zErr);
     return;
   }
   zOut = streamMntReportFinish(&r, 1);
@@ -691,7 +678,7 @@ static void streamMntMaintainFunc(sqlite3_context *ctx, int argc,
 }
 
 /* stream_compact(topic [, partition]) */
-static void streamMntCompactFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamCompactFunc(sqlite3_context *ctx, int argc,
                                  sqlite3_value **argv){
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   const char *zTopic;
@@ -716,17 +703,17 @@ static void streamMntCompactFunc(sqlite3_context *ctx, int argc,
       if( rc==SQLITE_OK ){
         rc = sqlite3StreamPartitionCheck(zTopic, &t, iPart, &zErr);
       }
-      streamMntResultErr(ctx, rc, zErr);
+      sqlite3StreamResultErr(ctx, rc, zErr);
       return;
     }
   }
   rc = streamMntRun(p, zTopic, iPart, STREAM_MNT_COMPACT, 0, &nRemoved, &zErr);
-  if( rc ){ streamMntResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, nRemoved);
 }
 
 /* stream_compaction([topic]) */
-static void streamMntStatusFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamCompactionFunc(sqlite3_context *ctx, int argc,
                                 sqlite3_value **argv){
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   const char *zTopic;
@@ -734,13 +721,13 @@ static void streamMntStatusFunc(sqlite3_context *ctx, int argc,
   int rc;
   if( !streamMntArgTopic(ctx, argc, argv, &zTopic) ) return;
   rc = streamMntStatus(p, zTopic, &zOut, &zErr);
-  if( rc ){ streamMntResultErr(ctx, rc, zErr); return; }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
 }
 
 /* stream_vfs_default(on): process-wide, like sqlite3_vfs_register(). */
-static void streamMntVfsDefaultFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamVfsDefaultFunc(sqlite3_context *ctx, int argc,
                                     sqlite3_value **argv){
   const char *zName;
   i64 bOn = 0;
@@ -758,30 +745,12 @@ static void streamMntVfsDefaultFunc(sqlite3_context *ctx, int argc,
 }
 
 int sqlite3StreamRegisterMaintain(sqlite3 *db, StreamCtx *p){
-  static const struct {
-    const char *zName;
-    int nArg;
-    void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
-  } aFunc[] = {
-    { "stream_maintain",    0, streamMntMaintainFunc },
-    { "stream_maintain",    1, streamMntMaintainFunc },
-    { "stream_compact",     1, streamMntCompactFunc },
-    { "stream_compact",     2, streamMntCompactFunc },
-    { "stream_compaction",  0, streamMntStatusFunc },
-    { "stream_compaction",  1, streamMntStatusFunc },
-    { "stream_vfs_default", 1, streamMntVfsDefaultFunc },
-  };
-  int rc = SQLITE_OK;
-  size_t i;
-  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
-    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg,
-                                 SQLITE_UTF8|SQLITE_DIRECTONLY, p,
-                                 aFunc[i].xFunc, 0, 0);
-  }
+  int rc;
+  STREAM_UNUSED(db); STREAM_UNUSED(p);
 #ifdef STREAM_VFS_DEFAULT
-  if( rc==SQLITE_OK ) rc = sqlite3StreamVfsRegister(1);
+  rc = sqlite3StreamVfsRegister(1);
 #else
-  if( rc==SQLITE_OK ) rc = sqlite3StreamVfsRegister(0);
+  rc = sqlite3StreamVfsRegister(0);
 #endif
   return rc;
 }

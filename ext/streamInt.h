@@ -661,12 +661,48 @@ char *sqlite3StreamCdcTopic(StreamCtx*, int *pRc);
 void sqlite3StreamIsoTime(i64 iMs, char *z);
 
 /**************************************************************************
-** Interface to code in ext/func.c (scalar SQL functions)
+** The SQL functions, registered from one table in ext/main.c (aFunc[]):
+** ext/func.c (catalog, produce, commit, settings), ext/maintain.c
+** (maintenance), ext/func_tier.c (tiering), ext/backup.c (backup).
+** Each is an xFunc whose user data is the StreamCtx.
 */
-int sqlite3StreamRegisterFunctions(sqlite3 *db, StreamCtx *p);
 void sqlite3StreamVersionFunc(sqlite3_context*, int, sqlite3_value**);
-/* Report an engine error (rc, message) on ctx; frees zErr. */
+void sqlite3StreamDebugFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamMurmur2Func(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamPartitionFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamCreateTopicFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamAlterTopicFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamAddPartitionsFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamDeleteTopicFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamProduceFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamProduceBatchFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamCommitFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamConfigFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamMaintainFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamCompactFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamCompactionFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamVfsDefaultFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamTierFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamBackupFunc(sqlite3_context*, int, sqlite3_value**);
+
+/**************************************************************************
+** Interface to code in ext/func.c: helpers of every SQL function.
+*/
+/* The one error policy: report an engine error (rc, message) on ctx --
+** SQLITE_NOMEM as such, else the message (or the code's text) with
+** SQLITE_ERROR, or the code itself for busy, locked, interrupt, I/O,
+** full and too-big (sqlite3StreamErrCode()); frees zErr. */
 void sqlite3StreamResultErr(sqlite3_context *ctx, int rc, char *zErr);
+/* One call, one transaction (ext/func.c): the arguments of xCall. */
+typedef struct StreamCallArgs StreamCallArgs;
+struct StreamCallArgs {
+  const char *az[4];           /* Text arguments */
+  i64 ai[2];                   /* Integer arguments */
+  void *pOut;                  /* Output of the call, or NULL */
+};
+int sqlite3StreamCallTxn(sqlite3_context *ctx,
+                         int (*xCall)(StreamCtx*, StreamCallArgs*, char**),
+                         StreamCallArgs *pArgs);
 /* Argument iArg as text / as an integer, or NULL / 0 after reporting an
 ** error that names zWhat. */
 const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
@@ -1569,16 +1605,9 @@ struct StreamSegment {
 ** Interface to code in ext/backup.c
 */
 
-/* Register stream_backup(dest): the database and the warm segment files
-** it names, copied from one snapshot into directory dest. */
-int sqlite3StreamRegisterBackup(sqlite3 *db, StreamCtx *p);
-
-/**************************************************************************
-** Interface to code in ext/func_tier.c
-*/
-
-/* Register stream_tier(). */
-int sqlite3StreamRegisterTier(sqlite3 *db, StreamCtx *p);
+/* stream_backup(dest) (sqlite3StreamBackupFunc()): the database and the
+** warm segment files it names, copied from one snapshot into directory
+** dest. */
 
 /**************************************************************************
 ** Interface to code in vtab/segments.c
@@ -1632,8 +1661,8 @@ struct StreamCleaner {
 ** Interface to code in ext/maintain.c
 */
 
-/* Register stream_maintain(), stream_compact(), stream_compaction(),
-** stream_vfs_default() and the shim VFS (once per process). */
+/* Register the shim VFS (once per process); the SQL functions of this
+** file are in ext/main.c's table. */
 int sqlite3StreamRegisterMaintain(sqlite3 *db, StreamCtx *p);
 
 /* Called by sqlite3StreamAppend() after each message is stored at offset
