@@ -96,3 +96,46 @@ void sqlite3StreamIsoTime(i64 iMs, char *z){
   sqlite3_snprintf(25, z, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ",
       y, m, d, iRem/3600000, (iRem/60000)%60, (iRem/1000)%60, iRem%1000);
 }
+
+/* The after-append hook: the stream.produce event of the message. */
+int sqlite3StreamCdcAfterAppend(StreamCtx *p, const StreamAppended *pA,
+                                char **pzErr){
+  const StreamMsg *pMsg = pA->pMsg;
+  char zTime[32];
+  sqlite3_str *pStr;
+  char *zEvent;
+  i64 iTs = pMsg->iTimestamp;
+  int rc;
+  if( pA->zCdc==0 && (p->xCdc==0 || pA->bCdcSelf) ) return SQLITE_OK;
+  pStr = sqlite3_str_new(p->db);
+  if( iTs==STREAM_UNSET || pA->pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
+    iTs = sqlite3StreamNow(p);
+  }
+  sqlite3StreamIsoTime(iTs, zTime);
+  sqlite3_str_appendall(pStr, "{\"type\":\"stream.produce\",\"topic\":");
+  sqlite3StreamJsonQuote(pStr, pA->zTopic, (int)strlen(pA->zTopic));
+  sqlite3_str_appendf(pStr, ",\"partition\":%lld,\"offset\":%lld,\"key\":",
+                      pMsg->iPartition, pA->iOffset);
+  if( pMsg->eKey==STREAM_TYPE_TEXT ){
+    sqlite3StreamJsonQuote(pStr, pMsg->pKey, pMsg->nKey);
+  }else if( pMsg->eKey==STREAM_TYPE_BLOB ){
+    /* Binary keys are shown in hex: JSON has no byte strings. */
+    int i;
+    sqlite3_str_appendchar(pStr, 1, '"');
+    for(i=0; i<pMsg->nKey; i++){
+      sqlite3_str_appendf(pStr, "%02x", ((const u8*)pMsg->pKey)[i]);
+    }
+    sqlite3_str_appendchar(pStr, 1, '"');
+  }else{
+    sqlite3_str_appendall(pStr, "null");
+  }
+  sqlite3_str_appendf(pStr, ",\"timestamp\":\"%s\"}", zTime);
+  zEvent = sqlite3_str_finish(pStr);
+  if( zEvent==0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    rc = sqlite3StreamCdcEmit(p, pA->zCdc, pA->zTopic, zEvent, pzErr);
+  }
+  sqlite3_free(zEvent);
+  return rc;
+}

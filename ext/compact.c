@@ -604,3 +604,82 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_free(aBuf);
   return rc;
 }
+
+/**************************************************************************
+** The cleaner state of a partition (_stream_cleaner).
+*/
+
+static void streamCleanerDefaults(StreamCleaner *pS){
+  memset(pS, 0, sizeof(*pS));
+  pS->iTarget = -1;
+  pS->iCleanedAt = -1;
+  pS->iSizeOffset = -1;
+}
+
+int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
+                            StreamCleaner *pS, char **pzErr){
+  static const char zSql[] =
+      "SELECT clean_offset, clean_count, coalesce(target_offset,-1),"
+      " mark_offset, mark_at, horizon_offset, coalesce(cleaned_at,-1),"
+      " removed, coalesce(size_offset,-1), size_bytes"
+      " FROM _stream_cleaner WHERE topic=?1 AND partition=?2";
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  streamCleanerDefaults(pS);
+  pStmt = sqlite3StreamStmtStatic(p, zSql, 0);
+  if( pStmt==0 && sqlite3StreamNoStorage(p->db) ){
+    /* A database made before these tables existed: create them. */
+    rc = sqlite3StreamEnsureSchema(p, pzErr);
+    if( rc ) return rc;
+  }
+  if( pStmt==0 && (pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr))==0 ){
+    return sqlite3StreamStmtErr(p);
+  }
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    pS->iCleanOffset = sqlite3_column_int64(pStmt, 0);
+    pS->nCleanCount = sqlite3_column_int64(pStmt, 1);
+    pS->iTarget = sqlite3_column_int64(pStmt, 2);
+    pS->iMarkOffset = sqlite3_column_int64(pStmt, 3);
+    pS->iMarkAt = sqlite3_column_int64(pStmt, 4);
+    pS->iHorizon = sqlite3_column_int64(pStmt, 5);
+    pS->iCleanedAt = sqlite3_column_int64(pStmt, 6);
+    pS->nRemoved = sqlite3_column_int64(pStmt, 7);
+    pS->iSizeOffset = sqlite3_column_int64(pStmt, 8);
+    pS->nSizeBytes = sqlite3_column_int64(pStmt, 9);
+    /* The byte count is a cache: a damaged one is counted again.  The
+    ** message counts are statistics, incremented one by one: a damaged
+    ** one (negative, or near the i64 limit) restarts at 0. */
+    if( pS->nSizeBytes<0 || pS->iSizeOffset<0 ){
+      pS->iSizeOffset = -1;
+      pS->nSizeBytes = 0;
+    }
+    if( pS->nCleanCount<0 || pS->nCleanCount>STREAM_MAX_COUNT ){
+      pS->nCleanCount = 0;
+    }
+    if( pS->nRemoved<0 || pS->nRemoved>STREAM_MAX_COUNT ) pS->nRemoved = 0;
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamCleanerPut(StreamCtx *p, const char *zTopic, int iPart,
+                            const StreamCleaner *pS, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_CLEANER_PUT,
+                                                 zTopic, iPart, pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_int64(pStmt, 3, pS->iCleanOffset);
+  sqlite3_bind_int64(pStmt, 4, pS->nCleanCount);
+  if( pS->iTarget>=0 ) sqlite3_bind_int64(pStmt, 5, pS->iTarget);
+  sqlite3_bind_int64(pStmt, 6, pS->iMarkOffset);
+  sqlite3_bind_int64(pStmt, 7, pS->iMarkAt);
+  sqlite3_bind_int64(pStmt, 8, pS->iHorizon);
+  if( pS->iCleanedAt>=0 ) sqlite3_bind_int64(pStmt, 9, pS->iCleanedAt);
+  sqlite3_bind_int64(pStmt, 10, pS->nRemoved);
+  if( pS->iSizeOffset>=0 ) sqlite3_bind_int64(pStmt, 11, pS->iSizeOffset);
+  sqlite3_bind_int64(pStmt, 12, pS->nSizeBytes);
+  sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}

@@ -213,6 +213,14 @@ static const struct {
   { "stream_backup",         1, STREAM_FN_WRITE, sqlite3StreamBackupFunc },
 };
 
+/* After each append: amortised retention and compaction, then tiering,
+** then the CDC event. */
+static const StreamAfterAppend aAfterAppend[] = {
+  sqlite3StreamMaintainAfterAppend,
+  sqlite3StreamTierAfterAppend,
+  sqlite3StreamCdcAfterAppend,
+};
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
@@ -265,6 +273,11 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function(db, "stream_ctx_ptr", 1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamCtxPtrFunc, 0, 0);
+  }
+  /* The append path's after-append hooks, in this order. */
+  for(i=0; rc==SQLITE_OK && i<sizeof(aAfterAppend)/sizeof(aAfterAppend[0]);
+      i++){
+    rc = sqlite3StreamAfterAppendAdd(p, aAfterAppend[i]);
   }
   for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
     rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg,

@@ -15,8 +15,8 @@
 **
 ** Three ways in, one set of engines (ext/retention.c, ext/compact.c):
 **
-**   - amortised, inside produce: sqlite3StreamMaintainHook() looks at a
-**     partition once every STREAM_MAINTAIN_EVERY messages (when the new
+**   - amortised, inside produce: the after-append hook
+**     (sqlite3StreamMaintainAfterAppend()) looks at a partition once every STREAM_MAINTAIN_EVERY messages (when the new
 **     offset o has (o+1) % EVERY == 0, so no counter is kept) and then
 **     deletes at most STREAM_MAINTAIN_BATCH expired messages and cleans at
 **     most as many dirty ones.  Bounded work in 1 produce call in 256.
@@ -41,12 +41,6 @@
 
 /* Name of the savepoint wrapping each unit of maintenance. */
 #define STREAM_MNT_SAVEPOINT "stream_maintain"
-
-int sqlite3StreamMntStmt(StreamCtx *p, const char *zSql,
-                         sqlite3_stmt **ppStmt, char **pzErr){
-  *ppStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
-  return *ppStmt ? SQLITE_OK : sqlite3StreamStmtErr(p);
-}
 
 int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
                              StreamTopicConfig *pCfg, int *pnPart,
@@ -75,150 +69,6 @@ int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
  not_found:
   return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
                           zTopic);
-}
-
-static void streamMntDefaults(StreamCleaner *pS){
-  memset(pS, 0, sizeof(*pS));
-  pS->iTarget = -1;
-  pS->iCleanedAt = -1;
-  pS->iSizeOffset = -1;
-}
-
-int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
-                            StreamCleaner *pS, char **pzErr){
-  static const char zSql[] =
-      "SELECT clean_offset, clean_count, coalesce(target_offset,-1),"
-      " mark_offset, mark_at, horizon_offset, coalesce(cleaned_at,-1),"
-      " removed, coalesce(size_offset,-1), size_bytes"
-      " FROM _stream_cleaner WHERE topic=?1 AND partition=?2";
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  streamMntDefaults(pS);
-  pStmt = sqlite3StreamStmtStatic(p, zSql, 0);
-  if( pStmt==0 && sqlite3StreamNoStorage(p->db) ){
-    /* A database made before these tables existed: create them. */
-    rc = sqlite3StreamEnsureSchema(p, pzErr);
-    if( rc ) return rc;
-  }
-  if( pStmt==0 && (pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr))==0 ){
-    return sqlite3StreamStmtErr(p);
-  }
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    pS->iCleanOffset = sqlite3_column_int64(pStmt, 0);
-    pS->nCleanCount = sqlite3_column_int64(pStmt, 1);
-    pS->iTarget = sqlite3_column_int64(pStmt, 2);
-    pS->iMarkOffset = sqlite3_column_int64(pStmt, 3);
-    pS->iMarkAt = sqlite3_column_int64(pStmt, 4);
-    pS->iHorizon = sqlite3_column_int64(pStmt, 5);
-    pS->iCleanedAt = sqlite3_column_int64(pStmt, 6);
-    pS->nRemoved = sqlite3_column_int64(pStmt, 7);
-    pS->iSizeOffset = sqlite3_column_int64(pStmt, 8);
-    pS->nSizeBytes = sqlite3_column_int64(pStmt, 9);
-    /* The byte count is a cache: a damaged one is counted again.  The
-    ** message counts are statistics, incremented one by one: a damaged
-    ** one (negative, or near the i64 limit) restarts at 0. */
-    if( pS->nSizeBytes<0 || pS->iSizeOffset<0 ){
-      pS->iSizeOffset = -1;
-      pS->nSizeBytes = 0;
-    }
-    if( pS->nCleanCount<0 || pS->nCleanCount>STREAM_MAX_COUNT ){
-      pS->nCleanCount = 0;
-    }
-    if( pS->nRemoved<0 || pS->nRemoved>STREAM_MAX_COUNT ) pS->nRemoved = 0;
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
-}
-
-int sqlite3StreamCleanerPut(StreamCtx *p, const char *zTopic, int iPart,
-                            const StreamCleaner *pS, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3StreamMntStmt(p,
-      "INSERT OR REPLACE INTO _stream_cleaner(topic, partition, clean_offset,"
-      " clean_count, target_offset, mark_offset, mark_at, horizon_offset,"
-      " cleaned_at, removed, size_offset, size_bytes)"
-      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)", &pStmt, pzErr);
-  if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  sqlite3_bind_int64(pStmt, 3, pS->iCleanOffset);
-  sqlite3_bind_int64(pStmt, 4, pS->nCleanCount);
-  if( pS->iTarget>=0 ) sqlite3_bind_int64(pStmt, 5, pS->iTarget);
-  sqlite3_bind_int64(pStmt, 6, pS->iMarkOffset);
-  sqlite3_bind_int64(pStmt, 7, pS->iMarkAt);
-  sqlite3_bind_int64(pStmt, 8, pS->iHorizon);
-  if( pS->iCleanedAt>=0 ) sqlite3_bind_int64(pStmt, 9, pS->iCleanedAt);
-  sqlite3_bind_int64(pStmt, 10, pS->nRemoved);
-  if( pS->iSizeOffset>=0 ) sqlite3_bind_int64(pStmt, 11, pS->iSizeOffset);
-  sqlite3_bind_int64(pStmt, 12, pS->nSizeBytes);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
-}
-
-int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
-                           i64 iHwm, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3StreamMntStmt(p,
-      "UPDATE _stream_partitions SET next_offset=?3"
-      " WHERE topic=?1 AND partition=?2 AND next_offset<?3", &pStmt, pzErr);
-  if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  sqlite3_bind_int64(pStmt, 3, iHwm);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
-}
-
-int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
-                           char **pzErr){
-  char *zSql = sqlite3_mprintf("SAVEPOINT %s", zName);
-  int bAuto = sqlite3_get_autocommit(p->db);
-  int rc;
-  *pbOpen = 0;
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
-  if( rc==SQLITE_OK ){
-    *pbOpen = bAuto ? 2 : 1;
-  }else if( rc==SQLITE_BUSY
-         && strstr(sqlite3_errmsg(p->db), "statements in progress") ){
-    rc = SQLITE_OK;            /* inside a writing statement: no savepoint */
-  }else{
-    rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  return rc;
-}
-
-void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
-  char *zSql = sqlite3_mprintf("ROLLBACK TO %s; RELEASE %s", zName, zName);
-  if( zSql ) sqlite3_exec(p->db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
-  if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
-    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
-  }
-  /* The topic cache may describe rolled back state: drop it. */
-  sqlite3StreamCacheClear(p);
-}
-
-int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
-                              int rc, char **pzErr){
-  if( bOpen && rc==SQLITE_OK ){
-    char *zSql = sqlite3_mprintf("RELEASE %s", zName);
-    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    if( rc && rc!=SQLITE_NOMEM ){        /* e.g. SQLITE_BUSY at the COMMIT */
-      rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_extended_errcode(p->db));
-    }
-  }
-  if( bOpen && rc!=SQLITE_OK ) sqlite3StreamSavepointAbort(p, zName, bOpen);
-  return rc;
 }
 
 /* Does the configuration ask for any maintenance at all? */
@@ -346,8 +196,8 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
   return rc;
 }
 
-int sqlite3StreamMaintainHook(StreamCtx *p, const char *zTopic, i64 iPart,
-                              i64 iOffset, char **pzErr){
+static int streamMntHook(StreamCtx *p, const char *zTopic, i64 iPart,
+                         i64 iOffset, char **pzErr){
   StreamTopicConfig cfg;
   char *zErr = 0;
   int bIsolated = 0;
@@ -375,6 +225,14 @@ int sqlite3StreamMaintainHook(StreamCtx *p, const char *zTopic, i64 iPart,
   }
   return rc;
 }
+
+/* The after-append hook: amortised retention and compaction. */
+int sqlite3StreamMaintainAfterAppend(StreamCtx *p, const StreamAppended *pA,
+                                     char **pzErr){
+  return streamMntHook(p, pA->zTopic, pA->pMsg->iPartition, pA->iOffset,
+                       pzErr);
+}
+
 
 /* Compaction of the warm segments of a partition: everything for
 ** stream_compact(), at most STREAM_MNT_WARM_REWRITES segment rewrites

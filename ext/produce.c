@@ -397,6 +397,12 @@ static int streamBackpressure(StreamCtx *p, const char *zTopic,
   }
 }
 
+int sqlite3StreamAfterAppendAdd(StreamCtx *p, StreamAfterAppend xHook){
+  if( p->nAfterAppend>=STREAM_MAX_AFTER_APPEND ) return SQLITE_FULL;
+  p->aAfterAppend[p->nAfterAppend++] = xHook;
+  return SQLITE_OK;
+}
+
 int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
                         const StreamTopic *pT, const StreamMsg *pMsg,
                         i64 *piOffset, char **pzErr){
@@ -427,47 +433,18 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
   if( rc==SQLITE_OK && pMsg->zProducer ){
     rc = streamProducerRecord(p, zTopic, pMsg, *piOffset, pzErr);
   }
-  if( rc==SQLITE_OK ){   /* amortised retention/compaction: ext/maintain.c */
-    rc = sqlite3StreamMaintainHook(p, zTopic, pMsg->iPartition, *piOffset,
-                                   pzErr);
-  }
   if( rc==SQLITE_OK ){
-    sqlite3StreamTierAfterAppend(p, zTopic, (int)pMsg->iPartition, *piOffset);
-  }
-  if( rc==SQLITE_OK && (zCdc || (p->xCdc && !bCdcSelf)) ){
-    char zTime[32];
-    sqlite3_str *pStr = sqlite3_str_new(p->db);
-    char *zEvent;
-    i64 iTs = pMsg->iTimestamp;
-    if( iTs==STREAM_UNSET || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
-      iTs = sqlite3StreamNow(p);
+    StreamAppended app;
+    int i;
+    app.zTopic = zTopic;
+    app.pT = pT;
+    app.pMsg = pMsg;
+    app.iOffset = *piOffset;
+    app.zCdc = zCdc;
+    app.bCdcSelf = bCdcSelf;
+    for(i=0; rc==SQLITE_OK && i<p->nAfterAppend; i++){
+      rc = p->aAfterAppend[i](p, &app, pzErr);
     }
-    sqlite3StreamIsoTime(iTs, zTime);
-    sqlite3_str_appendall(pStr, "{\"type\":\"stream.produce\",\"topic\":");
-    sqlite3StreamJsonQuote(pStr, zTopic, (int)strlen(zTopic));
-    sqlite3_str_appendf(pStr, ",\"partition\":%lld,\"offset\":%lld,\"key\":",
-                        pMsg->iPartition, *piOffset);
-    if( pMsg->eKey==STREAM_TYPE_TEXT ){
-      sqlite3StreamJsonQuote(pStr, pMsg->pKey, pMsg->nKey);
-    }else if( pMsg->eKey==STREAM_TYPE_BLOB ){
-      /* Binary keys are shown in hex: JSON has no byte strings. */
-      int i;
-      sqlite3_str_appendchar(pStr, 1, '"');
-      for(i=0; i<pMsg->nKey; i++){
-        sqlite3_str_appendf(pStr, "%02x", ((const u8*)pMsg->pKey)[i]);
-      }
-      sqlite3_str_appendchar(pStr, 1, '"');
-    }else{
-      sqlite3_str_appendall(pStr, "null");
-    }
-    sqlite3_str_appendf(pStr, ",\"timestamp\":\"%s\"}", zTime);
-    zEvent = sqlite3_str_finish(pStr);
-    if( zEvent==0 ){
-      rc = SQLITE_NOMEM;
-    }else{
-      rc = sqlite3StreamCdcEmit(p, zCdc, zTopic, zEvent, pzErr);
-    }
-    sqlite3_free(zEvent);
   }
   sqlite3_free(zCdc);
   return rc;

@@ -1,7 +1,7 @@
 /*
 ** storage.c - the storage layer of the log and the tiers: the statements
 ** on the internal tables (_stream_messages, _stream_segments,
-** _stream_partitions) that the tiers run, as one table of SQL (aSql[],
+** _stream_partitions, _stream_cleaner) that the tiers and compaction run, as one table of SQL (aSql[],
 ** indexed by STREAM_SQL_*) with typed accessors, in the manner of
 ** fts5_storage.c.  Callers never write SQL on these tables themselves:
 ** they ask for a statement by its number (its parameters documented
@@ -89,6 +89,18 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   [STREAM_SQL_PART_RAISE_NEXT] =
   "UPDATE _stream_partitions SET next_offset=max(next_offset, ?3)"
   " WHERE topic=?1 AND partition=?2",
+  /* ?3 high watermark (only upwards) */
+  [STREAM_SQL_PART_SET_NEXT] =
+  "UPDATE _stream_partitions SET next_offset=?3"
+  " WHERE topic=?1 AND partition=?2 AND next_offset<?3",
+  /* ?3 clean_offset, ?4 clean_count, ?5 target_offset, ?6 mark_offset,
+  ** ?7 mark_at, ?8 horizon_offset, ?9 cleaned_at, ?10 removed,
+  ** ?11 size_offset, ?12 size_bytes: the cleaner state (ext/compact.c) */
+  [STREAM_SQL_CLEANER_PUT] =
+  "INSERT OR REPLACE INTO _stream_cleaner(topic, partition, clean_offset,"
+  " clean_count, target_offset, mark_offset, mark_at, horizon_offset,"
+  " cleaned_at, removed, size_offset, size_bytes)"
+  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
   /* ?3 incarnation: rows of an earlier topic of the same name */
   [STREAM_SQL_SEG_DELETE_DEAD] =
   "DELETE FROM _stream_segments WHERE topic=?1 AND partition=?2"
@@ -230,4 +242,10 @@ int sqlite3StreamStorageSegmentsExpire(StreamCtx *p, const char *zTopic,
                                  iPart, iStart, pzErr);
   }
   return rc;
+}
+
+int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
+                           i64 iHwm, char **pzErr){
+  return sqlite3StreamStorageRun(p, STREAM_SQL_PART_SET_NEXT, zTopic, iPart,
+                                 iHwm, pzErr);
 }

@@ -84,6 +84,16 @@ typedef struct StreamCacheTopic StreamCacheTopic;
 typedef struct StreamIncarnation StreamIncarnation;
 typedef struct StreamPollOpen StreamPollOpen;
 typedef struct StreamScanner StreamScanner;
+typedef struct StreamMsg StreamMsg;
+typedef struct StreamAppended StreamAppended;
+
+/* An after-append hook (ext/produce.c): run after each message is stored,
+** in the order registered; the first failure fails the append.
+** Maintenance, tiering and CDC register into the list at load
+** (ext/main.c), so the append path calls none of them by name. */
+typedef int (*StreamAfterAppend)(StreamCtx*, const StreamAppended*,
+                                 char **pzErr);
+#define STREAM_MAX_AFTER_APPEND 8
 
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
@@ -114,6 +124,8 @@ struct StreamCtx {
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
   int rcStmt;                           /* Code of the last failed prepare */
   StreamScanner *pScanner;              /* Scan state (ext/scan.c), or NULL */
+  StreamAfterAppend aAfterAppend[STREAM_MAX_AFTER_APPEND]; /* Hooks */
+  int nAfterAppend;                     /* Entries in aAfterAppend */
 };
 
 /**************************************************************************
@@ -127,6 +139,12 @@ int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr);
 /* True if the last error on db was "no such table" for a storage table,
 ** i.e. the database has no sqlite-stream storage yet. */
 int sqlite3StreamNoStorage(sqlite3 *db);
+
+/* The statement for zSql, cached per connection (zSql must have static
+** storage: sqlite3StreamStmtStatic; ext/schema.c): reset it after use, never finalize
+** it. */
+int sqlite3StreamMntStmt(StreamCtx*, const char *zSql,
+                         sqlite3_stmt **ppStmt, char **pzErr);
 
 /* Connect the anchor that finalizes cached statements before the
 ** connection closes (see ext/schema.c): call before keeping a prepared
@@ -187,6 +205,21 @@ char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc);
 /**************************************************************************
 ** Interface to code in ext/txn.c
 */
+
+/* Open SAVEPOINT zName.  *pbOpen is 0 if it could not be opened because a
+** statement that writes is running (then the caller's writes belong to
+** that statement), 2 if the savepoint began the transaction (autocommit
+** mode), 1 if it nests in the caller's transaction. */
+int sqlite3StreamSavepoint(StreamCtx*, const char *zName, int *pbOpen,
+                           char **pzErr);
+/* Release the savepoint (rc==SQLITE_OK) or roll it back and release it.
+** A failed release (SQLITE_BUSY at the commit) rolls back too, with its
+** message in *pzErr.  A savepoint that began the transaction (bOpen 2)
+** always leaves the connection in autocommit mode: whatever cannot be
+** released is rolled back (sqlite3StreamSavepointAbort). */
+int sqlite3StreamSavepointEnd(StreamCtx*, const char *zName, int bOpen,
+                              int rc, char **pzErr);
+void sqlite3StreamSavepointAbort(StreamCtx*, const char *zName, int bOpen);
 void sqlite3StreamCacheClear(StreamCtx*);
 StreamCacheTopic *sqlite3StreamCacheFind(StreamCtx*, const char *zTopic);
 const StreamTopic *sqlite3StreamCacheTopic(StreamCacheTopic*);
@@ -369,7 +402,6 @@ int sqlite3StreamHighWatermark(StreamCtx*, const char *zTopic, int iPart,
 #define STREAM_TYPE_BLOB 2
 
 /* One message to produce.  Bytes are borrowed from the caller. */
-typedef struct StreamMsg StreamMsg;
 struct StreamMsg {
   const void *pKey;            /* Key bytes (NULL for a NULL key) */
   int nKey;                    /* Bytes in pKey */
@@ -422,8 +454,23 @@ int sqlite3StreamMsgCheck(StreamCtx*, const char *zTopic,
                           const StreamTopic *pT, StreamMsg *pMsg,
                           char **pzErr);
 
-/* Append one checked message; *piOffset receives its offset.  Emits the
-** CDC event when configured. */
+/* What an after-append hook is told: the message stored, and the CDC
+** topic to write its event to (checked before the append: NULL if none,
+** or if the message is itself of the CDC topic). */
+struct StreamAppended {
+  const char *zTopic;          /* Topic */
+  const StreamTopic *pT;       /* Its settings */
+  const StreamMsg *pMsg;       /* The message (iPartition resolved) */
+  i64 iOffset;                 /* Its offset */
+  const char *zCdc;            /* CDC topic for its event, or NULL */
+  int bCdcSelf;                /* The message is of the CDC topic */
+};
+
+/* Register an after-append hook on this connection. */
+int sqlite3StreamAfterAppendAdd(StreamCtx*, StreamAfterAppend xHook);
+
+/* Append one checked message; *piOffset receives its offset.  Then the
+** after-append hooks run (maintenance, tiering, CDC). */
 int sqlite3StreamAppend(StreamCtx*, const char *zTopic,
                         const StreamTopic *pT, const StreamMsg *pMsg,
                         i64 *piOffset, char **pzErr);
@@ -651,6 +698,9 @@ int sqlite3StreamDeadLetter(StreamCtx*, const char *zGroup,
 ** the configured CDC topic does not exist: call it before any write. */
 int sqlite3StreamCdcPrepare(StreamCtx*, const char *zSkipTopic,
                             char **pzCdc, char **pzErr);
+/* The after-append hook of CDC: the stream.produce event. */
+int sqlite3StreamCdcAfterAppend(StreamCtx*, const StreamAppended*,
+                                char **pzErr);
 /* Append the event (JSON object text) keyed by zKey to topic zCdc (if not
 ** NULL) and hand it to the C callback (if any). */
 int sqlite3StreamCdcEmit(StreamCtx*, const char *zCdc, const char *zKey,
@@ -1264,7 +1314,9 @@ enum {
   STREAM_SQL_MSG_RANGE,         /* stored rows of a range */
   STREAM_SQL_MSG_BYTES,         /* bytes of the hot messages */
   STREAM_SQL_MSG_KEYS,          /* keys of the hot messages */
-  STREAM_SQL_PART_RAISE_NEXT,   /* raise next_offset */
+  STREAM_SQL_PART_RAISE_NEXT,   /* raise next_offset (max) */
+  STREAM_SQL_PART_SET_NEXT,     /* raise next_offset (only if below) */
+  STREAM_SQL_CLEANER_PUT,       /* store a partition's cleaner state */
   STREAM_SQL_SEG_DELETE_DEAD,   /* segment rows of an earlier incarnation */
   STREAM_SQL_SEG_INSERT,        /* a new segment row */
   STREAM_SQL_MSG_DELETE_TO,     /* hot rows up to an offset */
@@ -1276,6 +1328,11 @@ enum {
 };
 
 typedef struct StreamSegment StreamSegment;
+
+/* Raise _stream_partitions.next_offset to iHwm: done before any delete so
+** that the high watermark never moves back. */
+int sqlite3StreamRaiseNext(StreamCtx*, const char *zTopic, int iPart,
+                           i64 iHwm, char **pzErr);
 
 /* Statement eSql (cached; reset it with sqlite3StreamStorageReset()) with
 ** ?1 and ?2 bound; NULL on error (sqlite3StreamStmtErr() gives the
@@ -1438,8 +1495,8 @@ int sqlite3StreamTierMaintain(StreamCtx*, const char *zTopic,
 ** segment at most), only every STREAM_TIER_CHECK_EVERY offsets, only into
 ** a tier cheap enough (bInline), and never fails the produce: errors are
 ** dropped (the messages simply stay hot). */
-void sqlite3StreamTierAfterAppend(StreamCtx*, const char *zTopic, int iPart,
-                                  i64 iOffset);
+int sqlite3StreamTierAfterAppend(StreamCtx*, const StreamAppended*,
+                                 char **pzErr);
 
 /* Forget every tiered message (records and files) of a topic: for
 ** stream_delete_topic().  Files that cannot be removed become orphans. */
@@ -1671,8 +1728,8 @@ int sqlite3StreamRegisterMaintain(sqlite3 *db, StreamCtx *p);
 ** and ignored, except when it cannot isolate them in a savepoint (the
 ** produce runs inside a statement that writes): then the error is
 ** returned so that the statement fails as a whole. */
-int sqlite3StreamMaintainHook(StreamCtx*, const char *zTopic, i64 iPart,
-                              i64 iOffset, char **pzErr);
+int sqlite3StreamMaintainAfterAppend(StreamCtx*, const StreamAppended*,
+                                     char **pzErr);
 
 /* The full configuration of a topic and its number of partitions;
 ** SQLITE_NOTFOUND with "stream: no such topic: X" if there is none. */
@@ -1680,43 +1737,10 @@ int sqlite3StreamTopicConfig(StreamCtx*, const char *zTopic,
                              StreamTopicConfig *pCfg, int *pnPart,
                              char **pzErr);
 
-/* Read the cleaner state of a partition (defaults if it has none yet;
-** creates the storage tables of an older database on first use). */
-int sqlite3StreamCleanerGet(StreamCtx*, const char *zTopic, int iPart,
-                            StreamCleaner *pS, char **pzErr);
-/* Store it. */
-int sqlite3StreamCleanerPut(StreamCtx*, const char *zTopic, int iPart,
-                            const StreamCleaner *pS, char **pzErr);
-
-/* The statement for zSql, cached per connection (zSql must have static
-** storage: sqlite3StreamStmtStatic): reset it after use, never finalize
-** it. */
-int sqlite3StreamMntStmt(StreamCtx*, const char *zSql,
-                         sqlite3_stmt **ppStmt, char **pzErr);
-
 /* Does the partition have warm segments? (ext/retention.c) */
 int sqlite3StreamHasWarm(StreamCtx*, const char *zTopic, int iPart,
                          int *pbWarm, char **pzErr);
 
-/* Raise _stream_partitions.next_offset to iHwm: done before any delete so
-** that the high watermark never moves back. */
-int sqlite3StreamRaiseNext(StreamCtx*, const char *zTopic, int iPart,
-                           i64 iHwm, char **pzErr);
-
-/* Open SAVEPOINT zName.  *pbOpen is 0 if it could not be opened because a
-** statement that writes is running (then the caller's writes belong to
-** that statement), 2 if the savepoint began the transaction (autocommit
-** mode), 1 if it nests in the caller's transaction. */
-int sqlite3StreamSavepoint(StreamCtx*, const char *zName, int *pbOpen,
-                           char **pzErr);
-/* Release the savepoint (rc==SQLITE_OK) or roll it back and release it.
-** A failed release (SQLITE_BUSY at the commit) rolls back too, with its
-** message in *pzErr.  A savepoint that began the transaction (bOpen 2)
-** always leaves the connection in autocommit mode: whatever cannot be
-** released is rolled back (sqlite3StreamSavepointAbort). */
-int sqlite3StreamSavepointEnd(StreamCtx*, const char *zName, int bOpen,
-                              int rc, char **pzErr);
-void sqlite3StreamSavepointAbort(StreamCtx*, const char *zName, int bOpen);
 
 /* PRAGMA stream_compact[(topic)] and PRAGMA stream_compaction[(topic)]
 ** for the shim VFS: the result text in *pzOut (sqlite3_malloc'd). */
@@ -1805,6 +1829,15 @@ void sqlite3StreamCompactorFree(StreamCompactor*);
 /**************************************************************************
 ** Interface to code in ext/compact.c
 */
+
+/* Read the cleaner state of a partition (defaults if it has none yet;
+** creates the storage tables of an older database on first use). */
+int sqlite3StreamCleanerGet(StreamCtx*, const char *zTopic, int iPart,
+                            StreamCleaner *pS, char **pzErr);
+/* Store it. */
+int sqlite3StreamCleanerPut(StreamCtx*, const char *zTopic, int iPart,
+                            const StreamCleaner *pS, char **pzErr);
+
 
 /* The offset below which messages may be compacted: the high watermark
 ** less compaction.head.messages, and below the first message newer than

@@ -151,15 +151,19 @@ int sqlite3StreamTierMaintain(StreamCtx *p, const char *zTopic,
   return streamTierRun(p, zTopic, 0, pStats, pzErr);
 }
 
-void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
-                                  i64 iOffset){
+int sqlite3StreamTierAfterAppend(StreamCtx *p, const StreamAppended *pA,
+                                 char **pzErr){
+  const char *zTopic = pA->zTopic;
+  int iPart = (int)pA->pMsg->iPartition;
+  i64 iOffset = pA->iOffset;
   StreamTier *pTier = 0;
   StreamTopicConfig cfg;
   StreamTierStats st;
   int nPart = 0, rc;
   i64 iInc = 0;
+  STREAM_UNUSED(pzErr);           /* never fails the produce */
   if( iOffset>=STREAM_MAX_OFFSET || (iOffset+1) % STREAM_TIER_CHECK_EVERY ){
-    return;
+    return SQLITE_OK;
   }
   /* Only the first tier takes hot messages. */
   rc = aTier[0]->xOpen(p, 0, &pTier, 0);
@@ -172,6 +176,7 @@ void sqlite3StreamTierAfterAppend(StreamCtx *p, const char *zTopic, int iPart,
   aTier[0]->xMoveIn(pTier, zTopic, iPart, iInc, &cfg, 1, &st, 0);
  out:
   if( pTier ) aTier[0]->xClose(pTier);
+  return SQLITE_OK;
 }
 
 int sqlite3StreamTierDropTopic(StreamCtx *p, const char *zTopic,

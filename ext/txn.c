@@ -302,3 +302,53 @@ static const sqlite3_module streamTxnModule = {
 int sqlite3StreamRegisterTxn(sqlite3 *db, StreamCtx *p){
   return sqlite3_create_module(db, "stream_txn", &streamTxnModule, p);
 }
+
+/**************************************************************************
+** Savepoints: a unit of work as one transaction (maintenance, tiering,
+** autocommit calls).
+*/
+
+int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
+                           char **pzErr){
+  char *zSql = sqlite3_mprintf("SAVEPOINT %s", zName);
+  int bAuto = sqlite3_get_autocommit(p->db);
+  int rc;
+  *pbOpen = 0;
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK ){
+    *pbOpen = bAuto ? 2 : 1;
+  }else if( rc==SQLITE_BUSY
+         && strstr(sqlite3_errmsg(p->db), "statements in progress") ){
+    rc = SQLITE_OK;            /* inside a writing statement: no savepoint */
+  }else{
+    rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  return rc;
+}
+
+void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
+  char *zSql = sqlite3_mprintf("ROLLBACK TO %s; RELEASE %s", zName, zName);
+  if( zSql ) sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
+    sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+  }
+  /* The topic cache may describe rolled back state: drop it. */
+  sqlite3StreamCacheClear(p);
+}
+
+int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
+                              int rc, char **pzErr){
+  if( bOpen && rc==SQLITE_OK ){
+    char *zSql = sqlite3_mprintf("RELEASE %s", zName);
+    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    if( rc && rc!=SQLITE_NOMEM ){        /* e.g. SQLITE_BUSY at the COMMIT */
+      rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_extended_errcode(p->db));
+    }
+  }
+  if( bOpen && rc!=SQLITE_OK ) sqlite3StreamSavepointAbort(p, zName, bOpen);
+  return rc;
+}
