@@ -1,6 +1,7 @@
 /*
-** bench.h - shared declarations of the comparative benchmark driver
-** (bench/streambench): the utilities in bench_util.c and the interface
+** bench.h - shared declarations of the benchmarks in bench/: the
+** utilities in bench_util.c (linked by every benchmark program), and for
+** the comparative benchmark driver (bench/streambench) the interface
 ** every compared system implements (bench_sqlite.c, bench_redis.c,
 ** bench_pg.c).  The workloads live in bench_main.c.
 **
@@ -28,6 +29,10 @@
 #endif
 
 #include <sys/types.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 typedef long long i64;
 
@@ -129,6 +134,10 @@ i64 benchValueTs(const char *zVal, int nVal);
 double benchMedian(double *a, int n);
 double benchPercentile(double *aSorted, int n, double p);
 void benchSortD(double *a, int n);
+int benchCmpDouble(const void *a, const void *b);
+/* SQLite helpers (sqlite3*): exit with the message on failure. */
+void benchExec(sqlite3 *db, const char *zSql);
+void benchCheck(sqlite3 *db, int rc, const char *zWhat);
 void benchFatal(const char *zFmt, ...);
 BenchPos *benchPos(BenchSys *p, const char *zGroup, int iPart, int *pbNew);
 

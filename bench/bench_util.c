@@ -1,6 +1,9 @@
 /*
-** bench_util.c - clocks, CPU accounting, payloads, partitioner and
-** statistics shared by the benchmark driver.
+** bench_util.c - clocks, CPU accounting, payloads, partitioner,
+** statistics and SQLite helpers shared by every benchmark in bench/: the
+** comparative driver (streambench) and the engine benchmarks
+** (bench_produce, bench_consume, bench_compact, bench_tier, bench_group),
+** which link it.
 **
 ** CPU-seconds: the driver's own from getrusage(RUSAGE_SELF); a server's
 ** from /proc/<pid>/stat (utime + stime, every thread), summed over the
@@ -10,6 +13,7 @@
 */
 #define _GNU_SOURCE
 #include "bench.h"
+#include <sqlite3.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -139,13 +143,13 @@ i64 benchValueTs(const char *zVal, int nVal){
   return strtoll(z+5, 0, 10);
 }
 
-static int benchCmpD(const void *a, const void *b){
+int benchCmpDouble(const void *a, const void *b){
   double x = *(const double*)a, y = *(const double*)b;
   return x<y ? -1 : x>y;
 }
 
 void benchSortD(double *a, int n){
-  qsort(a, n, sizeof(double), benchCmpD);
+  qsort(a, n, sizeof(double), benchCmpDouble);
 }
 
 double benchMedian(double *a, int n){
@@ -191,4 +195,21 @@ BenchPos *benchPos(BenchSys *p, const char *zGroup, int iPart, int *pbNew){
   p->aPos[i].iNext = 0;
   *pbNew = 1;
   return &p->aPos[i];
+}
+
+/* Run zSql on an SQLite connection; print the error and exit on failure. */
+void benchExec(sqlite3 *db, const char *zSql){
+  char *zErr = 0;
+  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
+    fprintf(stderr, "%s: %s\n", zSql, zErr);
+    exit(1);
+  }
+}
+
+/* Exit with the connection's message unless rc is OK, ROW or DONE. */
+void benchCheck(sqlite3 *db, int rc, const char *zWhat){
+  if( rc!=SQLITE_OK && rc!=SQLITE_ROW && rc!=SQLITE_DONE ){
+    fprintf(stderr, "%s: %s\n", zWhat, sqlite3_errmsg(db));
+    exit(1);
+  }
 }

@@ -97,8 +97,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- Driver -----------------------------------------------------------------
+# (the driver's files only: bench/ also holds the engine benchmarks, each
+# a program of its own linking bench_util.c)
 gcc -std=c11 -O2 -Wall -Wextra -I/usr/include/postgresql -o "$WORK/streambench" \
-    "$HERE"/bench_*.c -lsqlite3 -lhiredis -lpq
+    "$HERE"/bench_main.c "$HERE"/bench_util.c "$HERE"/bench_sqlite.c \
+    "$HERE"/bench_redis.c "$HERE"/bench_pg.c -lsqlite3 -lhiredis -lpq
 
 # ---- Redis: three servers, one per persistence setting ----------------------
 free_port() {  # a free loopback TCP port from $1 upwards

@@ -20,6 +20,7 @@
 ** and never fails on a number.
 */
 #include <sqlite3.h>
+#include "bench.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,23 +33,10 @@
 static const char *zExt;
 static char zDir[512] = "/tmp";
 
-static double now(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec*1e-9;
-}
 static long long wallUs(void){
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return ts.tv_sec*1000000LL + ts.tv_nsec/1000;
-}
-
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "%s: %s\n", zSql, zErr);
-    exit(1);
-  }
 }
 
 static sqlite3 *openDb(const char *zName, int bNew, int bStream){
@@ -63,7 +51,7 @@ static sqlite3 *openDb(const char *zName, int bNew, int bStream){
   }
   if( sqlite3_open(zPath, &db) ){ fprintf(stderr, "open\n"); exit(1); }
   sqlite3_busy_timeout(db, 10000);
-  exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   if( bStream ){
     char *zErr = 0;
     sqlite3_enable_load_extension(db, 1);
@@ -90,8 +78,8 @@ static void fill(sqlite3 *dbS, sqlite3 *dbR, int n){
   char zVal[128], zKey[32];
   int i;
   /* hot only: the warm tier is measured by bench_tier */
-  exec(dbS, "SELECT stream_create_topic('bench', 8, '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')");
-  exec(dbR,
+  benchExec(dbS, "SELECT stream_create_topic('bench', 8, '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')");
+  benchExec(dbR,
     "CREATE TABLE stream_messages(topic TEXT NOT NULL, partition INTEGER NOT"
     " NULL, offset INTEGER NOT NULL, key TEXT, value JSON NOT NULL, headers"
     " JSON, timestamp INTEGER NOT NULL, PRIMARY KEY (topic, partition,"
@@ -106,7 +94,7 @@ static void fill(sqlite3 *dbS, sqlite3 *dbR, int n){
       " partition) VALUES('bench', ?1, ?2, ?3)", -1, &pS, 0);
   sqlite3_prepare_v2(dbR, "INSERT INTO stream_messages VALUES('bench', ?3,"
       " ?4, ?1, ?2, NULL, 0)", -1, &pR, 0);
-  exec(dbS, "BEGIN"); exec(dbR, "BEGIN");
+  benchExec(dbS, "BEGIN"); benchExec(dbR, "BEGIN");
   for(i=0; i<n; i++){
     int nV = makeValue(zVal, i);
     int nK = snprintf(zKey, sizeof(zKey), "key-%d", i);
@@ -120,7 +108,7 @@ static void fill(sqlite3 *dbS, sqlite3 *dbR, int n){
     sqlite3_bind_text(pR, 4, zVal, nV, SQLITE_STATIC);
     sqlite3_step(pR); sqlite3_reset(pR);
   }
-  exec(dbS, "COMMIT"); exec(dbR, "COMMIT");
+  benchExec(dbS, "COMMIT"); benchExec(dbR, "COMMIT");
   sqlite3_finalize(pS); sqlite3_finalize(pR);
 }
 
@@ -133,27 +121,27 @@ static double consumeStream(sqlite3 *db, int n, int iRun){
   snprintf(zSql, sizeof(zSql), "SELECT stream_join('%s', 'm', '[\"bench\"]',"
            " '{\"auto.offset.reset\":\"earliest\",\"enable.auto.commit\":false,"
            "\"max.poll.records\":1000}')", zGroup);
-  exec(db, zSql);
+  benchExec(db, zSql);
   sqlite3_prepare_v2(db, "SELECT offset, key, value, timestamp FROM"
       " stream_poll(?1, 'm', 1000)", -1, &pPoll, 0);
   sqlite3_prepare_v2(db, "SELECT stream_commit_sync(?1, 'm')", -1, &pCommit, 0);
   sqlite3_bind_text(pPoll, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pCommit, 1, zGroup, -1, SQLITE_STATIC);
-  t0 = now();
+  t0 = benchNow();
   while( got<n ){
     int nBatch = 0;
-    exec(db, "BEGIN");
+    benchExec(db, "BEGIN");
     while( sqlite3_step(pPoll)==SQLITE_ROW ){
       (void)sqlite3_column_bytes(pPoll, 2);
       nBatch++;
     }
     sqlite3_reset(pPoll);
     sqlite3_step(pCommit); sqlite3_reset(pCommit);
-    exec(db, "COMMIT");
+    benchExec(db, "COMMIT");
     if( nBatch==0 ){ fprintf(stderr, "stream: stalled at %d\n", got); exit(1); }
     got += nBatch;
   }
-  t0 = now() - t0;
+  t0 = benchNow() - t0;
   sqlite3_finalize(pPoll); sqlite3_finalize(pCommit);
   return t0;
 }
@@ -172,7 +160,7 @@ static double consumeRaw(sqlite3 *db, int n, int iRun){
     for(i=0; i<NPART; i++){
       snprintf(zSql, sizeof(zSql), "INSERT INTO stream_offsets VALUES('g%d',"
                " 'bench', %d, 0, NULL, 0)", iRun, i);
-      exec(db, zSql);
+      benchExec(db, zSql);
     }
   }
   sqlite3_prepare_v2(db, "SELECT offset, key, value, timestamp FROM"
@@ -182,10 +170,10 @@ static double consumeRaw(sqlite3 *db, int n, int iRun){
            " committed_at=?3 WHERE group_id='g%d' AND topic='bench' AND"
            " partition=?1", iRun);
   sqlite3_prepare_v2(db, zSql, -1, &pUp, 0);
-  t0 = now();
+  t0 = benchNow();
   while( got<n ){
     int nBatch = 0, k;
-    exec(db, "BEGIN");
+    benchExec(db, "BEGIN");
     /* 1,000 per batch, spread over the partitions like a poll */
     for(k=0; k<NPART && nBatch<1000; k++){
       int p = (iPart + k) % NPART;
@@ -204,25 +192,20 @@ static double consumeRaw(sqlite3 *db, int n, int iRun){
       sqlite3_step(pUp); sqlite3_reset(pUp);
     }
     iPart++;
-    exec(db, "COMMIT");
+    benchExec(db, "COMMIT");
     if( nBatch==0 ){ fprintf(stderr, "raw: stalled\n"); exit(1); }
     got += nBatch;
   }
-  t0 = now() - t0;
+  t0 = benchNow() - t0;
   sqlite3_finalize(pSel); sqlite3_finalize(pUp);
   return t0;
-}
-
-static int cmpd(const void *a, const void *b){
-  double x = *(const double*)a, y = *(const double*)b;
-  return x<y ? -1 : x>y;
 }
 
 static void latency(int nMsg, int nRate){
   sqlite3 *db = openDb("bench-lat.db", 1, 1);
   pid_t pid;
   int fd[2];
-  exec(db, "SELECT stream_create_topic('lat', 1)");
+  benchExec(db, "SELECT stream_create_topic('lat', 1)");
   sqlite3_close(db);
   if( pipe(fd) ) exit(1);
   pid = fork();
@@ -233,7 +216,7 @@ static void latency(int nMsg, int nRate){
     double *aLat = malloc(sizeof(double)*nMsg);
     int got = 0;
     close(fd[0]);
-    exec(dbC, "SELECT stream_join('lg', 'c', '[\"lat\"]',"
+    benchExec(dbC, "SELECT stream_join('lg', 'c', '[\"lat\"]',"
               " '{\"auto.offset.reset\":\"earliest\",\"auto.commit.interval.ms\":0}')");
     /* A long poll in autocommit mode: returns as soon as messages come. */
     sqlite3_prepare_v2(dbC, "SELECT value->>'us' FROM"
@@ -249,7 +232,7 @@ static void latency(int nMsg, int nRate){
     {
       int nSkip = nMsg/10, n = nMsg - nSkip;   /* warm-up discarded */
       double *a = aLat + nSkip;
-      qsort(a, n, sizeof(double), cmpd);
+      qsort(a, n, sizeof(double), benchCmpDouble);
       printf("| latency @%5d msg/s | %7.3f | %7.3f | %7.3f | %7.3f |\n",
              nRate, a[n/2], a[(int)(n*0.99)], a[(int)(n*0.999)], a[n-1]);
       fflush(stdout);
@@ -268,10 +251,10 @@ static void latency(int nMsg, int nRate){
                        " json_object('us', ?1, 'pad', 'xxxxxxxxxxxxxxxxxxxx'))",
                        -1, &pProd, 0);
     for(i=0; i<nMsg; i++){
-      double tNext = now() + 1.0/nRate;
+      double tNext = benchNow() + 1.0/nRate;
       sqlite3_bind_int64(pProd, 1, wallUs());
       sqlite3_step(pProd); sqlite3_reset(pProd);
-      while( now()<tNext ){}
+      while( benchNow()<tNext ){}
     }
     sqlite3_finalize(pProd);
     sqlite3_close(dbP);
@@ -283,24 +266,24 @@ static void rebalance(void){
   sqlite3 *db = openDb("bench-reb.db", 1, 1);
   double a[5], b[5];
   int r;
-  exec(db, "SELECT stream_create_topic('rb', 32)");
+  benchExec(db, "SELECT stream_create_topic('rb', 32)");
   for(r=0; r<5; r++){
     char zSql[200];
-    double t0 = now();
+    double t0 = benchNow();
     int m;
     for(m=0; m<10; m++){
       snprintf(zSql, sizeof(zSql), "SELECT stream_join('rg%d', 'member-%02d',"
                " '[\"rb\"]')", r, m);
-      exec(db, zSql);
+      benchExec(db, zSql);
     }
-    a[r] = (now() - t0)*1000.0/10;
-    t0 = now();
+    a[r] = (benchNow() - t0)*1000.0/10;
+    t0 = benchNow();
     snprintf(zSql, sizeof(zSql), "SELECT stream_leave('rg%d', 'member-03')", r);
-    exec(db, zSql);
-    b[r] = (now() - t0)*1000.0;
+    benchExec(db, zSql);
+    b[r] = (benchNow() - t0)*1000.0;
   }
-  qsort(a, 5, sizeof(double), cmpd);
-  qsort(b, 5, sizeof(double), cmpd);
+  qsort(a, 5, sizeof(double), benchCmpDouble);
+  qsort(b, 5, sizeof(double), benchCmpDouble);
   printf("\n| rebalance (32 partitions) | ms |\n|---|---|\n"
          "| join, per member, 10 members (each a rebalance) | %.3f |\n"
          "| leave of one of 10 (a rebalance) | %.3f |\n", a[2], b[2]);
@@ -329,14 +312,14 @@ int main(int argc, char **argv){
     sqlite3 *dbS = openDb("bench-cs.db", 1, 1);
     sqlite3 *dbR = openDb("bench-cr.db", 1, 0);
     /* keep the whole backlog hot: tiering is measured elsewhere */
-    exec(dbS, "SELECT 1");
+    benchExec(dbS, "SELECT 1");
     fill(dbS, dbR, nMsg);
     for(i=0; i<nRep; i++){
       aS[i] = consumeStream(dbS, nMsg, i);
       aR[i] = consumeRaw(dbR, nMsg, i);
     }
-    qsort(aS, nRep, sizeof(double), cmpd);
-    qsort(aR, nRep, sizeof(double), cmpd);
+    qsort(aS, nRep, sizeof(double), benchCmpDouble);
+    qsort(aR, nRep, sizeof(double), benchCmpDouble);
     printf("| workload | messages | stream msg/s | raw msg/s | ratio |\n");
     printf("|---|---|---|---|---|\n");
     printf("| poll + commit, batches of 1,000 | %d | %.0f | %.0f | %.2f |\n",

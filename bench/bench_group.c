@@ -19,7 +19,7 @@
 */
 #include <string.h>
 #include <unistd.h>
-#include "bench_common.h"
+#include "bench.h"
 
 static const char *zExt;
 static char zDir[512] = "/tmp";

@@ -27,6 +27,7 @@
 ** prints figures; it never fails on a number.
 */
 #include <sqlite3.h>
+#include "bench.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,27 +36,6 @@
 
 static const char *zExt;
 static char zDir[512] = "/tmp";
-
-static double now(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec*1e-9;
-}
-
-static void check(sqlite3 *db, int rc, const char *zWhat){
-  if( rc!=SQLITE_OK && rc!=SQLITE_ROW && rc!=SQLITE_DONE ){
-    fprintf(stderr, "%s: %s\n", zWhat, db ? sqlite3_errmsg(db) : "?");
-    exit(1);
-  }
-}
-
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "%s: %s\n", zSql, zErr);
-    exit(1);
-  }
-}
 
 static void path(char *z, size_t n, const char *zName){
   snprintf(z, n, "%s/%s", zDir, zName);
@@ -83,9 +63,9 @@ static sqlite3 *openDb(const char *zName, int bStream, const char *zVfs){
   char z[700];
   sqlite3 *db;
   path(z, sizeof(z), zName);
-  check(0, sqlite3_open_v2(z, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE,
+  benchCheck(0, sqlite3_open_v2(z, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE,
                            zVfs), "open");
-  exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+  benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
            " PRAGMA cache_size=-65536;");
   if( bStream ) loadExt(db);
   return db;
@@ -107,17 +87,9 @@ static void copyFile(const char *zFrom, const char *zTo){
   fclose(out);
 }
 
-static int cmpd(const void *a, const void *b){
-  double x = *(const double*)a, y = *(const double*)b;
-  return x<y ? -1 : x>y;
-}
-static double median(double *a, int n){
-  qsort(a, n, sizeof(double), cmpd);
-  return n%2 ? a[n/2] : (a[n/2-1]+a[n/2])/2;
-}
 static double pct(double *a, int n, double p){
   int i = (int)(p*(n-1) + 0.5);
-  qsort(a, n, sizeof(double), cmpd);
+  qsort(a, n, sizeof(double), benchCmpDouble);
   return a[i];
 }
 
@@ -134,25 +106,25 @@ static void benchCompaction(int nMsg, int nKey, int nRep){
   /* Templates, filled once. */
   removeDb("cmp-stream-t.db");
   db = openDb("cmp-stream-t.db", 1, 0);
-  exec(db, "SELECT stream_create_topic('c', 1, '{\"cleanup.policy\":"
+  benchExec(db, "SELECT stream_create_topic('c', 1, '{\"cleanup.policy\":"
            "\"compact\",\"compaction.head.messages\":0,"
            "\"hot.retention.ms\":-1,\"hot.retention.messages\":-1,"
            "\"min.cleanable.dirty.ratio\":1}')");
-  exec(db, "BEGIN");
+  benchExec(db, "BEGIN");
   zSql = sqlite3_mprintf(
       "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c"
       " WHERE i<%d) INSERT INTO stream_messages(topic, key, value)"
       " SELECT 'c', 'key-' || (i %% %d),"
       " printf('{\"id\":%%d,\"customer\":\"cust_%%06d\",\"note\":\"%%.*c\"}',"
       "  i, i %% 1000000, 56, 'x') FROM c", nMsg-1, nKey);
-  exec(db, zSql);
+  benchExec(db, zSql);
   sqlite3_free(zSql);
-  exec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
+  benchExec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
   sqlite3_close(db);
 
   removeDb("cmp-raw-t.db");
   db = openDb("cmp-raw-t.db", 0, 0);
-  exec(db,
+  benchExec(db,
     "CREATE TABLE stream_messages("
     " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
     " offset INTEGER NOT NULL, key TEXT, value JSON NOT NULL,"
@@ -167,10 +139,10 @@ static void benchCompaction(int nMsg, int nKey, int nRep){
       " SELECT 'c', 0, i, 'key-' || (i %% %d),"
       " printf('{\"id\":%%d,\"customer\":\"cust_%%06d\",\"note\":\"%%.*c\"}',"
       "  i, i %% 1000000, 56, 'x'), 1700000000000 FROM c", nMsg-1, nKey);
-  exec(db, "BEGIN");
-  exec(db, zSql);
+  benchExec(db, "BEGIN");
+  benchExec(db, zSql);
   sqlite3_free(zSql);
-  exec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
+  benchExec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
   sqlite3_close(db);
 
   for(i=0; i<nRep; i++){
@@ -178,15 +150,15 @@ static void benchCompaction(int nMsg, int nKey, int nRep){
     double t0;
     copyFile("cmp-stream-t.db", "cmp-stream.db");
     db = openDb("cmp-stream.db", 1, 0);
-    exec(db, "SELECT count(*) FROM _stream_messages");   /* warm the cache */
-    check(db, sqlite3_prepare_v2(db, "SELECT stream_compact('c')", -1, &p, 0),
+    benchExec(db, "SELECT count(*) FROM _stream_messages");   /* warm the cache */
+    benchCheck(db, sqlite3_prepare_v2(db, "SELECT stream_compact('c')", -1, &p, 0),
           "prepare");
-    t0 = now();
-    check(db, sqlite3_step(p), "compact");
-    aS[i] = now()-t0;
+    t0 = benchNow();
+    benchCheck(db, sqlite3_step(p), "compact");
+    aS[i] = benchNow()-t0;
     nRemoved = sqlite3_column_int64(p, 0);
     sqlite3_finalize(p);
-    check(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM _stream_messages",
+    benchCheck(db, sqlite3_prepare_v2(db, "SELECT count(*) FROM _stream_messages",
                                  -1, &p, 0), "prepare");
     sqlite3_step(p);
     nKept = sqlite3_column_int64(p, 0);
@@ -195,18 +167,18 @@ static void benchCompaction(int nMsg, int nKey, int nRep){
 
     copyFile("cmp-raw-t.db", "cmp-raw.db");
     db = openDb("cmp-raw.db", 0, 0);
-    exec(db, "SELECT count(*) FROM stream_messages");
-    t0 = now();
-    exec(db, "BEGIN;"
+    benchExec(db, "SELECT count(*) FROM stream_messages");
+    t0 = benchNow();
+    benchExec(db, "BEGIN;"
       "DELETE FROM stream_messages WHERE topic='c' AND partition=0"
       " AND offset NOT IN (SELECT max(offset) FROM stream_messages"
       "  WHERE topic='c' AND partition=0 GROUP BY key);"
       "COMMIT;");
-    aR[i] = now()-t0;
+    aR[i] = benchNow()-t0;
     sqlite3_close(db);
   }
   {
-    double s = median(aS, nRep), r = median(aR, nRep);
+    double s = benchMedian(aS, nRep), r = benchMedian(aR, nRep);
     printf("| compaction (%d msgs, %d keys) | %.0f msg/s examined:"
            " %.0f removed/s, %.0f kept/s | %.0f msg/s | %.2f |\n",
            nMsg, nKey, nMsg/s, nRemoved/s, nKept/s, nMsg/r, r/s);
@@ -230,23 +202,23 @@ static void produceLatency(const char *zCfg, int n, double *pP50,
   removeDb("lat.db");
   db = openDb("lat.db", 1, 0);
   zSql = sqlite3_mprintf("SELECT stream_create_topic('t', 1, %Q)", zCfg);
-  exec(db, zSql);
+  benchExec(db, zSql);
   sqlite3_free(zSql);
-  check(db, sqlite3_prepare_v2(db, "SELECT stream_produce('t', ?1, ?2)", -1,
+  benchCheck(db, sqlite3_prepare_v2(db, "SELECT stream_produce('t', ?1, ?2)", -1,
                                &p, 0), "prepare");
   for(i=0; i<n; i++){
     double t0;
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i % 1000);
     int nVal = snprintf(zVal, sizeof(zVal),
         "{\"id\":%d,\"customer\":\"cust_%06d\",\"note\":\"%056d\"}", i, i, 0);
-    if( i%1000==0 ) exec(db, "BEGIN");
+    if( i%1000==0 ) benchExec(db, "BEGIN");
     sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
     sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
-    t0 = now();
-    check(db, sqlite3_step(p), "produce");
+    t0 = benchNow();
+    benchCheck(db, sqlite3_step(p), "produce");
     sqlite3_reset(p);
-    a[i] = (now()-t0)*1e6;
-    if( i%1000==999 || i==n-1 ) exec(db, "COMMIT");
+    a[i] = (benchNow()-t0)*1e6;
+    if( i%1000==999 || i==n-1 ) benchExec(db, "COMMIT");
   }
   sqlite3_finalize(p);
   sqlite3_close(db);
@@ -280,10 +252,10 @@ static void benchLatency(int n, int nRep){
     }
   }
   {
-    double off99 = median(a99[0], nRep);
+    double off99 = benchMedian(a99[0], nRep);
     for(j=0; j<4; j++){
-      double p50 = median(a50[j], nRep), p99 = median(a99[j], nRep);
-      double p999 = median(a999[j], nRep);
+      double p50 = benchMedian(a50[j], nRep), p99 = benchMedian(a99[j], nRep);
+      double p999 = benchMedian(a999[j], nRep);
       printf("| produce: %s | p50 %.1f us, p99 %.1f us (p99.9 %.1f us) |"
              " | %.2f |\n", aCfg[j].zName, p50, p99, p999, p99/off99);
     }
@@ -301,23 +273,23 @@ static double produceThroughput(const char *zVfs, int n, int nBatch){
   int i;
   removeDb("vfs.db");
   db = openDb("vfs.db", 1, zVfs);
-  exec(db, "SELECT stream_create_topic('bench', 8, '{\"hot.retention.ms\":-1,"
+  benchExec(db, "SELECT stream_create_topic('bench', 8, '{\"hot.retention.ms\":-1,"
            "\"hot.retention.messages\":-1}')");
-  check(db, sqlite3_prepare_v2(db, "SELECT stream_produce('bench', ?1, ?2)",
+  benchCheck(db, sqlite3_prepare_v2(db, "SELECT stream_produce('bench', ?1, ?2)",
                                -1, &p, 0), "prepare");
-  t0 = now();
+  t0 = benchNow();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
     int nVal = snprintf(zVal, sizeof(zVal),
         "{\"id\":%d,\"customer\":\"cust_%06d\",\"note\":\"%056d\"}", i, i, 0);
-    if( i%nBatch==0 ) exec(db, "BEGIN");
+    if( i%nBatch==0 ) benchExec(db, "BEGIN");
     sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
     sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
-    check(db, sqlite3_step(p), "produce");
+    benchCheck(db, sqlite3_step(p), "produce");
     sqlite3_reset(p);
-    if( i%nBatch==nBatch-1 || i==n-1 ) exec(db, "COMMIT");
+    if( i%nBatch==nBatch-1 || i==n-1 ) benchExec(db, "COMMIT");
   }
-  t0 = now()-t0;
+  t0 = benchNow()-t0;
   sqlite3_finalize(p);
   sqlite3_close(db);
   removeDb("vfs.db");
@@ -337,8 +309,8 @@ static void benchShim(int nBatchMsgs, int nSingle, int nRep){
     }
   }
   printf("| shim VFS: produce, 1000/txn | %.0f msg/s via \"stream\" |"
-         " %.0f msg/s default VFS | %.3f |\n", median(aS, nRep),
-         median(aD, nRep), median(aS, nRep)/median(aD, nRep));
+         " %.0f msg/s default VFS | %.3f |\n", benchMedian(aS, nRep),
+         benchMedian(aD, nRep), benchMedian(aS, nRep)/benchMedian(aD, nRep));
   for(i=0; i<nRep; i++){
     if( i&1 ){
       aS[i] = produceThroughput("stream", nSingle, 1);
@@ -349,8 +321,8 @@ static void benchShim(int nBatchMsgs, int nSingle, int nRep){
     }
   }
   printf("| shim VFS: produce, 1/txn | %.0f msg/s via \"stream\" |"
-         " %.0f msg/s default VFS | %.3f |\n", median(aS, nRep),
-         median(aD, nRep), median(aS, nRep)/median(aD, nRep));
+         " %.0f msg/s default VFS | %.3f |\n", benchMedian(aS, nRep),
+         benchMedian(aD, nRep), benchMedian(aS, nRep)/benchMedian(aD, nRep));
 }
 
 int main(int argc, char **argv){
@@ -369,7 +341,7 @@ int main(int argc, char **argv){
   }
   nRep = bQuick ? 3 : 5;
   /* Register the extension (and its VFS) once for the whole process. */
-  check(0, sqlite3_open(":memory:", &db), "open");
+  benchCheck(0, sqlite3_open(":memory:", &db), "open");
   loadExt(db);
 
   printf("sqlite-stream bench_compact: SQLite %s, %s mode, %d repetitions"

@@ -18,6 +18,7 @@
 ** throughput).  It prints figures; it never fails on a number.
 */
 #include <sqlite3.h>
+#include "bench.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,27 +30,6 @@
 static const char *zExt;
 static char zDir[512] = "/tmp";
 
-static double now(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec*1e-9;
-}
-
-static void check(sqlite3 *db, int rc, const char *zWhat){
-  if( rc!=SQLITE_OK && rc!=SQLITE_ROW && rc!=SQLITE_DONE ){
-    fprintf(stderr, "%s: %s\n", zWhat, sqlite3_errmsg(db));
-    exit(1);
-  }
-}
-
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "%s: %s\n", zSql, zErr);
-    exit(1);
-  }
-}
-
 static sqlite3 *openDb(const char *zName, int bStream){
   char zPath[700];
   sqlite3 *db;
@@ -60,8 +40,8 @@ static sqlite3 *openDb(const char *zName, int bStream){
     snprintf(z2, sizeof(z2), "%s-wal", zPath); unlink(z2);
     snprintf(z2, sizeof(z2), "%s-shm", zPath); unlink(z2);
   }
-  check(0, sqlite3_open(zPath, &db), "open");
-  exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+  benchCheck(0, sqlite3_open(zPath, &db), "open");
+  benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   if( bStream ){
     char *zErr = 0;
     sqlite3_enable_load_extension(db, 1);
@@ -70,10 +50,10 @@ static sqlite3 *openDb(const char *zName, int bStream){
       exit(1);
     }
     /* hot only: the warm tier has its own benchmark (bench_tier) */
-    exec(db, "SELECT stream_create_topic('bench', 8,"
+    benchExec(db, "SELECT stream_create_topic('bench', 8,"
              " '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')");
   }else{
-    exec(db,
+    benchExec(db,
       "CREATE TABLE stream_messages("
       " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
       " offset INTEGER NOT NULL, key TEXT, value JSON NOT NULL,"
@@ -105,81 +85,63 @@ static double produceStream(sqlite3 *db, int n, int nBatch, int iBase){
   char zKey[32], zVal[128];
   double t0;
   int i;
-  check(db, sqlite3_prepare_v2(db,
+  benchCheck(db, sqlite3_prepare_v2(db,
       "SELECT stream_produce('bench', ?1, ?2)", -1, &p, 0), "prepare");
-  t0 = now();
+  t0 = benchNow();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", iBase+i);
     int nVal = makeValue(zVal, iBase+i);
-    if( i%nBatch==0 ) exec(db, "BEGIN");
+    if( i%nBatch==0 ) benchExec(db, "BEGIN");
     sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
     sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
-    check(db, sqlite3_step(p), "produce");
+    benchCheck(db, sqlite3_step(p), "produce");
     sqlite3_reset(p);
-    if( i%nBatch==nBatch-1 || i==n-1 ) exec(db, "COMMIT");
+    if( i%nBatch==nBatch-1 || i==n-1 ) benchExec(db, "COMMIT");
   }
   sqlite3_finalize(p);
-  return now()-t0;
+  return benchNow()-t0;
 }
 
 /* Murmur2 partitioner, as the application would compute it. */
-static int murmur2(const unsigned char *d, int n){
-  const unsigned int m = 0x5bd1e995u; const int r = 24;
-  unsigned int h = 0x9747b28cu ^ (unsigned)n;
-  int i, n4 = n/4;
-  for(i=0; i<n4; i++){
-    unsigned int k = d[4*i] | (d[4*i+1]<<8) | (d[4*i+2]<<16)
-                   | ((unsigned)d[4*i+3]<<24);
-    k *= m; k ^= k>>r; k *= m; h *= m; h ^= k;
-  }
-  switch( n%4 ){
-    case 3: h ^= (unsigned)d[(n&~3)+2]<<16; /* fall through */
-    case 2: h ^= (unsigned)d[(n&~3)+1]<<8;  /* fall through */
-    case 1: h ^= d[n&~3]; h *= m;
-  }
-  h ^= h>>13; h *= m; h ^= h>>15;
-  return (int)h;
-}
-
 static double produceRaw(sqlite3 *db, int n, int nBatch, int iBase,
                          long long *aNext){
   sqlite3_stmt *p;
   char zKey[32], zVal[128];
   double t0;
   int i;
-  check(db, sqlite3_prepare_v2(db,
+  benchCheck(db, sqlite3_prepare_v2(db,
       "INSERT INTO stream_messages(topic, partition, offset, key, value,"
       " headers, timestamp) VALUES('bench', ?1, ?2, ?3, ?4, NULL, ?5)",
       -1, &p, 0), "prepare");
-  t0 = now();
+  t0 = benchNow();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", iBase+i);
     int nVal = makeValue(zVal, iBase+i);
-    int iPart = (murmur2((const unsigned char*)zKey, nKey) & 0x7fffffff)
+    int iPart = (benchMurmur2((const unsigned char*)zKey, nKey) & 0x7fffffff)
               % NPART;
     struct timespec ts;
-    if( i%nBatch==0 ) exec(db, "BEGIN");
+    if( i%nBatch==0 ) benchExec(db, "BEGIN");
     clock_gettime(CLOCK_REALTIME, &ts);
     sqlite3_bind_int(p, 1, iPart);
     sqlite3_bind_int64(p, 2, aNext[iPart]++);
     sqlite3_bind_text(p, 3, zKey, nKey, SQLITE_STATIC);
     sqlite3_bind_text(p, 4, zVal, nVal, SQLITE_STATIC);
     sqlite3_bind_int64(p, 5, ts.tv_sec*1000LL + ts.tv_nsec/1000000);
-    check(db, sqlite3_step(p), "insert");
+    benchCheck(db, sqlite3_step(p), "insert");
     sqlite3_reset(p);
-    if( i%nBatch==nBatch-1 || i==n-1 ) exec(db, "COMMIT");
+    if( i%nBatch==nBatch-1 || i==n-1 ) benchExec(db, "COMMIT");
   }
   sqlite3_finalize(p);
-  return now()-t0;
+  return benchNow()-t0;
 }
 
 /* Read every message partition by partition; returns seconds. */
 static double readAll(sqlite3 *db, long long *pnRow, long long *pnByte){
   sqlite3_stmt *p;
-  double t0 = now();
+  double t0 = benchNow();
   int iPart;
   *pnRow = 0; *pnByte = 0;
-  check(db, sqlite3_prepare_v2(db,
+  benchCheck(db, sqlite3_prepare_v2(db,
       "SELECT offset, key, value, timestamp FROM stream_messages"
       " WHERE topic='bench' AND partition=?1 AND offset>=?2 ORDER BY offset",
       -1, &p, 0), "prepare read");
@@ -195,20 +157,11 @@ static double readAll(sqlite3 *db, long long *pnRow, long long *pnByte){
     sqlite3_reset(p);
   }
   sqlite3_finalize(p);
-  return now()-t0;
-}
-
-static int cmpd(const void *a, const void *b){
-  double x = *(const double*)a, y = *(const double*)b;
-  return x<y ? -1 : x>y;
-}
-static double median(double *a, int n){
-  qsort(a, n, sizeof(double), cmpd);
-  return n%2 ? a[n/2] : (a[n/2-1]+a[n/2])/2;
+  return benchNow()-t0;
 }
 
 static void report(const char *zName, int n, double *aS, double *aR, int nRep){
-  double s = n/median(aS, nRep), r = n/median(aR, nRep);
+  double s = n/benchMedian(aS, nRep), r = n/benchMedian(aR, nRep);
   printf("| %-15s | %9d | %12.0f | %12.0f | %5.2f |\n", zName, n, s, r, s/r);
   fflush(stdout);
 }
