@@ -429,7 +429,8 @@ int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
   zUrl = sqlite3StreamMetaGet(p, "warm.store", &rc);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( zUrl ){
-    rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
+    rc = sqlite3StreamStoreGet(p, zUrl, pp, pzErr);
+    if( rc==SQLITE_OK ) (*pp)->bLegacy = 0;
   }else{
     const char *zFile = sqlite3_db_filename(p->db, "main");
     int bHas = 0;
@@ -438,20 +439,26 @@ int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
     if( rc || !bHas ) return rc;
     zUrl = sqlite3_mprintf("file://%s.stream/warm", zFile);
     if( zUrl==0 ) return SQLITE_NOMEM;
-    rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
+    rc = sqlite3StreamStoreGet(p, zUrl, pp, pzErr);
     if( rc==SQLITE_OK ) (*pp)->bLegacy = 1;
   }
   sqlite3_free(zUrl);
-  if( rc==SQLITE_OK ) rc = streamTierNamespace(p, *pp, 0, pzErr);
+  if( rc==SQLITE_OK ){
+    /* (A cached store: the namespace is read again, database.id may have
+    ** changed since.) */
+    sqlite3_free((*pp)->zNs);
+    (*pp)->zNs = 0;
+    rc = streamTierNamespace(p, *pp, 0, pzErr);
+  }
   if( rc ){
-    if( *pp ) (*pp)->pMethods->xFree(*pp);
+    sqlite3StreamStoreUnref(*pp);
     *pp = 0;
   }
   return rc;
 }
 
 static void streamTierStoreFree(StreamStore *pStore){
-  if( pStore ) pStore->pMethods->xFree(pStore);
+  sqlite3StreamStoreUnref(pStore);
 }
 
 /**************************************************************************
@@ -957,14 +964,17 @@ static void streamTierKeysAdd(StreamTierKeys *pK, const char *zKey){
 ** Files left alone are orphans for a later sweep. */
 static void streamTierKeysDelete(StreamStore *pStore, StreamTierKeys *pK,
                                  int bDelete){
-  int i;
+  int i, nDel = 0;
   for(i=0; i<pK->nKey; i++){
     /* Never a file of another database's namespace, whatever a row says. */
     if( bDelete && streamTierOwned(pStore, pK->azKey[i]) ){
-      pStore->pMethods->xDelete(pStore, pK->azKey[i], 0);
+      char *z = pK->azKey[nDel];
+      pK->azKey[nDel++] = pK->azKey[i];
+      pK->azKey[i] = z;
     }
-    sqlite3_free(pK->azKey[i]);
   }
+  sqlite3StreamStoreDeleteMany(pStore, pK->azKey, nDel, 0);
+  for(i=0; i<pK->nKey; i++) sqlite3_free(pK->azKey[i]);
   sqlite3_free(pK->azKey);
   memset(pK, 0, sizeof(*pK));
 }
@@ -1365,7 +1375,7 @@ struct StreamWarmCache {
 static void streamWarmEntryClear(StreamWarmEntry *pE){
   sqlite3StreamPqReaderClose(pE->pR);
   if( pE->h.pFile ) pE->pStore->pMethods->xClose(pE->h.pFile);
-  if( pE->pStore ) pE->pStore->pMethods->xFree(pE->pStore);
+  sqlite3StreamStoreUnref(pE->pStore);
   sqlite3_free(pE->zKey);
   sqlite3_free(pE->zSegTopic);
   memset(pE, 0, sizeof(*pE));
@@ -1523,8 +1533,7 @@ int sqlite3StreamWarmOpen(StreamStore *pStore, StreamWarmCache *pCache,
   if( pCache ){
     /* The cache keeps the reader beyond this statement: its own store. */
     pCache->nMiss++;
-    rc = sqlite3StreamStoreOpen(pStore->zUrl, 0, &pC->pOwnStore, pzErr);
-    if( rc ) goto fail;
+    pC->pOwnStore = sqlite3StreamStoreRef(pStore);
     pC->pStore = pC->pOwnStore;
   }
   rc = streamTierOpenSegment(pC->pStore, &pC->seg, &pC->h, &pC->pR, &nFile,
@@ -1733,7 +1742,7 @@ void sqlite3StreamWarmClose(StreamWarmCursor *pC){
     sqlite3StreamPqReaderClose(pC->pR);
     if( pC->h.pFile ) pC->pStore->pMethods->xClose(pC->h.pFile);
   }
-  if( pC->pOwnStore ) pC->pOwnStore->pMethods->xFree(pC->pOwnStore);
+  sqlite3StreamStoreUnref(pC->pOwnStore);
   sqlite3StreamPqBufFree(&pC->buf);
   sqlite3_free(pC->aRow);
   sqlite3_free(pC->zKey);

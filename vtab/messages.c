@@ -427,7 +427,7 @@ static void streamMsgWarmRelease(StreamMsgCursor *pCur){
   }
   pCur->pSeg = 0;
   pCur->iSegSlot = -1;
-  if( pCur->pStore ) pCur->pStore->pMethods->xFree(pCur->pStore);
+  sqlite3StreamStoreUnref(pCur->pStore);
   pCur->pStore = 0;
   sqlite3_free(pCur->zSegTopic);
   pCur->zSegTopic = 0;
