@@ -132,6 +132,14 @@ static size_t streamHttpWriteCb(char *a, size_t sz, size_t nmemb, void *pArg){
   StreamHttpReq *pReq = (StreamHttpReq*)pArg;
   size_t n = sz*nmemb;
   if( pReq->aOut && pReq->iStatus>=200 && pReq->iStatus<300 ){
+    if( pReq->bSuffix && pReq->nGot==0 && pReq->nTotal>=0 ){
+      i64 nWant = pReq->nTotal<(i64)pReq->nOut ? pReq->nTotal : (i64)pReq->nOut;
+      i64 iFirst = pReq->iRangeFirst<0 ? 0 : pReq->iRangeFirst;
+      if( iFirst!=pReq->nTotal-nWant ){
+        pReq->bRangeWrong = 1;
+        return 0;                        /* Not the tail: stop */
+      }
+    }
     if( pReq->nGot+n > pReq->nOut ){
       pReq->bOverflow = 1;
       return 0;                          /* Abort: more than asked for */
@@ -184,6 +192,7 @@ static size_t streamHttpHeaderCb(char *a, size_t sz, size_t nmemb,
     pReq->iStatus = zSp ? strtol(zSp+1, 0, 10) : 0;
     pReq->zEtag[0] = 0;
     pReq->nTotal = -1;
+    pReq->iRangeFirst = -1;
     pReq->nGot = 0;
   }else if( (nVal = streamHttpHeaderIs(a, n, "etag", &zVal))>=0 ){
     if( (size_t)nVal<sizeof(pReq->zEtag) ){
@@ -193,6 +202,9 @@ static size_t streamHttpHeaderCb(char *a, size_t sz, size_t nmemb,
   }else if( (nVal = streamHttpHeaderIs(a, n, "content-range", &zVal))>=0 ){
     const char *zSlash = memchr(zVal, '/', nVal);
     if( zSlash && zSlash[1]!='*' ) pReq->nTotal = strtoll(zSlash+1, 0, 10);
+    if( nVal>6 && memcmp(zVal, "bytes ", 6)==0 ){
+      pReq->iRangeFirst = strtoll(zVal+6, 0, 10);
+    }
   }else if( (nVal = streamHttpHeaderIs(a, n, "content-length", &zVal))>=0 ){
     if( pReq->nTotal<0 && pReq->iStatus==200 ){
       pReq->nTotal = strtoll(zVal, 0, 10);
@@ -216,11 +228,6 @@ static CURL *streamHttpEasy(StreamHttp *p, StreamHttpReq *pReq){
     char *z = sqlite3_mprintf("x-amz-security-token: %s", p->zToken);
     struct curl_slist *pNew = z ? curl_slist_append(pList, z) : 0;
     streamHttpWipe(z);
-    if( pNew==0 ) bOk = 0; else pList = pNew;
-  }
-  if( bOk ){
-    /* No "Expect: 100-continue" round trip before a body. */
-    struct curl_slist *pNew = curl_slist_append(pList, "Expect:");
     if( pNew==0 ) bOk = 0; else pList = pNew;
   }
   if( !bOk ){
@@ -247,6 +254,10 @@ static CURL *streamHttpEasy(StreamHttp *p, StreamHttpReq *pReq){
   curl_easy_setopt(pE, CURLOPT_HEADERDATA, pReq);
   curl_easy_setopt(pE, CURLOPT_PRIVATE, pReq);
   curl_easy_setopt(pE, CURLOPT_USERAGENT, "sqlite-stream");
+  /* (Not "Expect:" in the headers to avoid the 100-continue wait: libcurl
+  ** 7.88 would sign that empty header, which is never sent, and every
+  ** such request would fail the service's check.  A short wait instead.) */
+  curl_easy_setopt(pE, CURLOPT_EXPECT_100_TIMEOUT_MS, 50L);
   if( strcmp(pReq->zMethod, "PUT")==0 ){
     curl_easy_setopt(pE, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(pE, CURLOPT_READFUNCTION, streamHttpReadCb);
@@ -274,6 +285,8 @@ int sqlite3StreamHttpStart(StreamHttp *p, StreamHttpReq *pReq){
   pReq->nGot = 0;
   pReq->nSent = 0;
   pReq->bOverflow = 0;
+  pReq->bRangeWrong = 0;
+  pReq->iRangeFirst = -1;
   pReq->bDone = 0;
   pE = streamHttpEasy(p, pReq);
   if( pE==0 ) return SQLITE_NOMEM;

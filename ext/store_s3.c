@@ -125,6 +125,7 @@ struct StreamS3Upload {
   int nPartUsed;               /* Entries of apPart */
   int nPartAlloc;              /* Allocated */
   i64 nTotal;                  /* Bytes written */
+  StreamMd5 md5All;            /* MD5 of every byte written */
   int bFirst;                  /* No byte written yet (crash point 0) */
   int rc;                      /* Sticky error of a background part */
   char *zErr;                  /* ... and its message */
@@ -578,6 +579,32 @@ static char *streamS3XmlTag(const char *zXml, const char *zTag,
       {"&apos;",'\''}
     };
     size_t k;
+    if( zA[i]=='&' && zA+i+2<zB && zA[i+1]=='#' ){
+      /* A character reference: &#NN; or &#xHH; (as UTF-8). */
+      const char *zNum = &zA[i+2];
+      char *zEnd = 0;
+      unsigned long c = (*zNum=='x' || *zNum=='X') ? strtoul(zNum+1, &zEnd, 16)
+                                                  : strtoul(zNum, &zEnd, 10);
+      if( zEnd && zEnd<zB && *zEnd==';' && c>0 && c<0x110000 ){
+        if( c<0x80 ){
+          zOut[j++] = (char)c;
+        }else if( c<0x800 ){
+          zOut[j++] = (char)(0xc0|(c>>6));
+          zOut[j++] = (char)(0x80|(c&0x3f));
+        }else if( c<0x10000 ){
+          zOut[j++] = (char)(0xe0|(c>>12));
+          zOut[j++] = (char)(0x80|((c>>6)&0x3f));
+          zOut[j++] = (char)(0x80|(c&0x3f));
+        }else{
+          zOut[j++] = (char)(0xf0|(c>>18));
+          zOut[j++] = (char)(0x80|((c>>12)&0x3f));
+          zOut[j++] = (char)(0x80|((c>>6)&0x3f));
+          zOut[j++] = (char)(0x80|(c&0x3f));
+        }
+        i = (int)(zEnd-zA);
+        continue;
+      }
+    }
     if( zA[i]=='&' ){
       for(k=0; k<sizeof(aEnt)/sizeof(aEnt[0]); k++){
         size_t nE = strlen(aEnt[k].z);
@@ -614,6 +641,7 @@ static int streamS3Retryable(StreamHttpReq *pReq){
         return 1;          /* Timeouts, resets, refused, short bodies */
     }
   }
+  if( pReq->iStatus==501 ) return 0;                /* NotImplemented */
   if( pReq->iStatus>=500 || pReq->iStatus==429 ) return 1;
   if( pReq->iStatus==400 ){
     char *zCode = streamS3Code(pReq);
@@ -776,6 +804,7 @@ static int streamS3PutBegin(StreamStore *pStore, const char *zKey,
   pUp->base.pStore = pStore;
   pUp->p = p;
   pUp->bFirst = 1;
+  sqlite3StreamMd5Init(&pUp->md5All);
   pUp->zKey = streamS3Key(p, zKey);
   if( pUp->zKey==0 ){ sqlite3_free(pUp); return SQLITE_NOMEM; }
   *pp = &pUp->base;
@@ -940,6 +969,7 @@ static int streamS3PutWrite(StreamStoreUpload *pBase, const void *pData,
     }
     if( nTake>n ) nTake = n;
     memcpy(pPart->a+pPart->n, a, nTake);
+    sqlite3StreamMd5Update(&pUp->md5All, a, nTake);
     pPart->n += nTake;
     pUp->nTotal += nTake;
     a += nTake;
@@ -1023,13 +1053,24 @@ static int streamS3EtagEq(const char *zA, const char *zB){
   return nA==nB && sqlite3_strnicmp(zA, zB, (int)nA)==0;
 }
 
+/* True if zEtag is the MD5-form ETag of pUp's bytes: MD5(parts' MD5s)-N
+** for a multipart upload (S3, R2), or the MD5 of all the bytes (a single
+** PUT; some services, s3rver among them, for multipart too). */
+static int streamS3EtagIsOurs(StreamS3Upload *pUp, const char *zEtag){
+  char zExp[96], zWhole[40];
+  StreamMd5 md5 = pUp->md5All;
+  unsigned char aMd5[16];
+  streamS3ExpectedEtag(pUp, zExp);
+  sqlite3StreamMd5Final(&md5, aMd5);
+  sqlite3StreamHex(aMd5, 16, zWhole);
+  return streamS3EtagEq(zEtag, zExp) || streamS3EtagEq(zEtag, zWhole);
+}
+
 /* Is the object at pUp's key the bytes of pUp?  *pbOurs set: by its ETag
 ** (MD5 form) or, if the service's ETags are of another form, its size. */
 static int streamS3IsOurs(StreamS3Upload *pUp, const char *zEtag, i64 nSize,
                           int *pbOurs){
-  char zExp[96];
-  streamS3ExpectedEtag(pUp, zExp);
-  if( streamS3EtagEq(zEtag, zExp) ){
+  if( streamS3EtagIsOurs(pUp, zEtag) ){
     *pbOurs = 1;
   }else{
     /* An MD5-form ETag ("32 hex" or "32 hex-N") that differs: other
@@ -1054,7 +1095,7 @@ static int streamS3Verify(StreamS3Upload *pUp, const char *zEtagAck,
   i64 nSize = -1;
   int bExists = 0, bOurs = 0, rc;
   streamS3ExpectedEtag(pUp, zExp);
-  if( zEtagAck && streamS3EtagEq(zEtagAck, zExp) ) return SQLITE_OK;
+  if( zEtagAck && streamS3EtagIsOurs(pUp, zEtagAck) ) return SQLITE_OK;
   rc = streamS3Head(p, pUp->zKey, &bExists, &nSize, zEtag, pzErr);
   if( rc ) return rc;
   if( bExists ) streamS3IsOurs(pUp, zEtag, nSize, &bOurs);
@@ -1383,6 +1424,7 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
   StreamS3File *pF;
   StreamHttpReq req;
   unsigned char *a = 0;
+  i64 nKnown = -1;                   /* Size, once a response told it */
   int rc = streamS3Alloc(zKey, sizeof(*pF), (void**)&pF, pzErr), iTry;
   *pp = 0;
   if( rc ) return rc;
@@ -1397,12 +1439,24 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
     if( iTry>0 ) streamS3Backoff(iTry);
     rc = streamS3Req(p, &req, "GET", pF->zKey, 0, 0, 0);
     if( rc==SQLITE_OK ){
-      rc = sqlite3StreamHttpHeader(&req, "Range: bytes=-%d", STREAM_S3_TAIL);
+      rc = nKnown<0
+        ? sqlite3StreamHttpHeader(&req, "Range: bytes=-%d", STREAM_S3_TAIL)
+        : sqlite3StreamHttpHeader(&req, "Range: bytes=%lld-%lld",
+              nKnown-(nKnown<STREAM_S3_TAIL ? nKnown : STREAM_S3_TAIL),
+              nKnown-1);
     }
     if( rc ) goto out;
     req.aOut = a;
     req.nOut = STREAM_S3_TAIL;
+    req.bSuffix = 1;
     sqlite3StreamHttpRun(p->pHttp, &req);
+    if( req.bRangeWrong && nKnown<0 ){
+      /* The server ignored the suffix range (s3rver does): ask for the
+      ** explicit range now that the size is known. */
+      nKnown = req.nTotal;
+      iTry--;
+      continue;
+    }
     if( req.eCurl==0 && (req.iStatus==206 || req.iStatus==200)
      && req.nTotal>=0 && req.zEtag[0]
      && (i64)req.nGot==(req.nTotal<STREAM_S3_TAIL ? req.nTotal : STREAM_S3_TAIL) ){

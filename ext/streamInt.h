@@ -1289,6 +1289,13 @@ struct StreamHttpReq {
   size_t nGot;                 /* Body bytes received */
   unsigned char *aResp;        /* Body when aOut is NULL (sqlite3_malloc) */
   int bOverflow;               /* Body longer than aOut / the cap */
+  int bSuffix;                 /* A suffix range ("bytes=-N", N = nOut)
+                               ** was asked for: a response that is not
+                               ** the object's last bytes is stopped, with
+                               ** bRangeWrong set (some servers answer
+                               ** with the first N bytes instead) */
+  int bRangeWrong;             /* ... it was */
+  i64 iRangeFirst;             /* First byte of Content-Range, or -1 */
   int bDone;                   /* Finished (successfully or not) */
   /* Private */
   void *pEasy;                 /* CURL* while started */
