@@ -62,6 +62,7 @@ const server = http.createServer((req, res) => {
   if (url.startsWith('/__proxy/')) {
     const u = new URL(url, 'http://x');
     if (u.pathname === '/__proxy/set') {
+      downUntil = 0;
       if (u.searchParams.has('faults')) faultRate = Number(u.searchParams.get('faults'));
       if (u.searchParams.has('latency')) [latMin, latMax] = u.searchParams.get('latency').split('-').map(Number);
     } else if (u.pathname === '/__proxy/down') {
