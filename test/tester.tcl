@@ -118,7 +118,8 @@ proc s3rver_start {dir bucket {lax 0}} {
   # (lax: any well-formed signature is accepted, whatever the secret; the
   # signatures are then checked by botocore, test/s3_sigcheck.py.)
   set opt [expr {$lax ? "--allow-mismatched-signatures" : ""}]
-  set fd [open "|$node $bin -d $dir -a 127.0.0.1 -p 0 --silent $opt --configure-bucket $bucket 2>@1" r]
+  # (Node runs without the sanitizer preload of an ASan build.)
+  set fd [open "|env -u LD_PRELOAD -u ASAN_OPTIONS -u LSAN_OPTIONS -u UBSAN_OPTIONS $node $bin -d $dir -a 127.0.0.1 -p 0 --silent $opt --configure-bucket $bucket 2>@1" r]
   fconfigure $fd -buffering line
   set port ""
   set t0 [clock seconds]
