@@ -290,8 +290,8 @@ static int streamBackupAttempt(StreamBackup *pB, int *pbRetry, char **pzErr){
   sqlite3_exec(p->db, "RELEASE stream_backup", 0, 0, 0);
   if( rc ) streamBackupUndo(pB);
   sqlite3_free(zStore);
-  if( pB->pSrc ) pB->pSrc->pMethods->xFree(pB->pSrc);
-  if( pB->pDst ) pB->pDst->pMethods->xFree(pB->pDst);
+  sqlite3StreamStoreUnref(pB->pSrc);
+  sqlite3StreamStoreUnref(pB->pDst);
   pB->pSrc = pB->pDst = 0;
   return rc;
 }

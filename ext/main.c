@@ -28,6 +28,7 @@ static void streamCtxFree(void *pArg){
   sqlite3StreamCacheClear(p);
   sqlite3StreamGroupFree(p);
   sqlite3StreamPollFreeAll(p);
+  sqlite3StreamStoreCacheFree(p);
   if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
   sqlite3_free(p);
 }

@@ -46,7 +46,9 @@ struct StreamLocalStore {
   int bCreate;                 /* Create the root when first written */
 };
 
-struct StreamStoreUpload {
+typedef struct StreamLocalUpload StreamLocalUpload;
+struct StreamLocalUpload {
+  StreamStoreUpload base;      /* Base class - must be first */
   StreamLocalStore *pStore;    /* Store written to */
   int fd;                      /* Temporary file */
   char *zTmp;                  /* Its path */
@@ -54,7 +56,9 @@ struct StreamStoreUpload {
   int bFirst;                  /* No byte written yet (crash point 0) */
 };
 
-struct StreamStoreFile {
+typedef struct StreamLocalFile StreamLocalFile;
+struct StreamLocalFile {
+  StreamStoreFile base;        /* Base class - must be first */
   int fd;                      /* Open file */
   char *zPath;                 /* Its path (for messages) */
   StreamStoreId id;            /* Identity when opened */
@@ -67,29 +71,48 @@ static void streamLocalId(const struct stat *pSt, StreamStoreId *pId){
   pId->iVersion2 = ((i64)pSt->st_dev<<32) ^ (i64)pSt->st_ino;
 }
 
+/* The forms the registry accepts, for messages. */
+#ifdef HAVE_LIBCURL
+# define STREAM_STORE_FORMS "file:///absolute/path or s3://bucket/prefix"
+#else
+# define STREAM_STORE_FORMS "file:///absolute/path (this build has no s3://)"
+#endif
+
+/* The error for a URL that is not of the form zForm, never echoing
+** credentials: "s3://KEY:SECRET@host/b" is shown as
+** "s3://(credentials removed)@host/b". */
+static int streamStoreUrlBad(const char *zUrl, const char *zForm,
+                             char **pzErr){
+  const char *zAuth = zUrl ? strstr(zUrl, "://") : 0;
+  const char *zAt = 0;
+  size_t i;
+  if( zAuth ){
+    size_t nAuth;
+    zAuth += 3;
+    nAuth = strcspn(zAuth, "/");
+    for(i=0; i<nAuth; i++) if( zAuth[i]=='@' ) zAt = &zAuth[i];
+  }
+  if( zAt ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "invalid warm.store URL \"%.*s(credentials removed)%s\": expected %s",
+        (int)(zAuth-zUrl), zUrl, zAt, zForm);
+  }
+  return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+      "invalid warm.store URL \"%s\": expected %s", zUrl ? zUrl : "", zForm);
+}
+
 int sqlite3StreamStoreUrlCheck(const char *zUrl, char **pzErr){
+  const StreamStoreScheme *pScheme = sqlite3StreamStoreScheme(zUrl);
+  if( pScheme ) return pScheme->xUrlCheck(zUrl, pzErr);
+  return streamStoreUrlBad(zUrl, STREAM_STORE_FORMS, pzErr);
+}
+
+/* file:///absolute/path */
+static int streamLocalUrlCheck(const char *zUrl, char **pzErr){
   const char *zPath;
   size_t i;
-  if( zUrl==0 || strncmp(zUrl, "file://", 7)!=0 || zUrl[7]!='/' ){
-    /* Never echo credentials: "s3://KEY:SECRET@host/b" is shown as
-    ** "s3://(credentials removed)@host/b". */
-    const char *zAuth = zUrl ? strstr(zUrl, "://") : 0;
-    const char *zAt = 0;
-    if( zAuth ){
-      size_t nAuth;
-      zAuth += 3;
-      nAuth = strcspn(zAuth, "/");
-      for(i=0; i<nAuth; i++) if( zAuth[i]=='@' ) zAt = &zAuth[i];
-    }
-    if( zAt ){
-      return sqlite3StreamErr(pzErr, SQLITE_ERROR,
-          "invalid warm.store URL \"%.*s(credentials removed)%s\": expected"
-          " file:///absolute/path (the only store this build supports)",
-          (int)(zAuth-zUrl), zUrl, zAt);
-    }
-    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
-        "invalid warm.store URL \"%s\": expected file:///absolute/path"
-        " (the only store this build supports)", zUrl ? zUrl : "");
+  if( zUrl[7]!='/' ){
+    return streamStoreUrlBad(zUrl, "file:///absolute/path", pzErr);
   }
   zPath = &zUrl[7];
   for(i=0; zPath[i]; i++){
@@ -139,6 +162,20 @@ int sqlite3StreamStoreKeyCheck(const char *zKey, char **pzErr){
   return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
       "invalid warm segment location \"%s\": not a key inside the store",
       zKey ? zKey : "");
+}
+
+int sqlite3StreamStorePrefixCheck(const char *zPrefix, char **pzErr){
+  size_t n = strlen(zPrefix);
+  char *zDir;
+  int rc;
+  if( n==0 ) return SQLITE_OK;
+  /* Only directory prefixes ("topic/") are used. */
+  if( zPrefix[n-1]!='/' ) return SQLITE_MISUSE;
+  zDir = sqlite3_mprintf("%.*s", (int)n-1, zPrefix);
+  if( zDir==0 ) return SQLITE_NOMEM;
+  rc = sqlite3StreamStoreKeyCheck(zDir, pzErr);
+  sqlite3_free(zDir);
+  return rc;
 }
 
 /* SQLITE_OK if no directory of zKey below the root (ROOT/a, ROOT/a/b, ...
@@ -214,7 +251,7 @@ static int streamLocalMkdirs(StreamLocalStore *p, const char *zPath,
 static int streamLocalPutBegin(StreamStore *pStore, const char *zKey,
                                StreamStoreUpload **pp, char **pzErr){
   StreamLocalStore *p = (StreamLocalStore*)pStore;
-  StreamStoreUpload *pUp;
+  StreamLocalUpload *pUp;
   int rc;
   *pp = 0;
   rc = sqlite3StreamStoreKeyCheck(zKey, pzErr);
@@ -224,6 +261,7 @@ static int streamLocalPutBegin(StreamStore *pStore, const char *zKey,
   if( pUp==0 ) return SQLITE_NOMEM;
   memset(pUp, 0, sizeof(*pUp));
   pUp->fd = -1;
+  pUp->base.pStore = pStore;
   pUp->pStore = p;
   pUp->bFirst = 1;
   pUp->zPath = streamLocalPath(p, zKey);
@@ -240,7 +278,7 @@ static int streamLocalPutBegin(StreamStore *pStore, const char *zKey,
         "cannot create warm segment file %s: %s", pUp->zTmp, strerror(errno));
     goto fail;
   }
-  *pp = pUp;
+  *pp = &pUp->base;
   return SQLITE_OK;
  fail:
   sqlite3_free(pUp->zPath);
@@ -254,8 +292,9 @@ static int streamLocalErrCode(int e, int rcDefault){
   return (e==ENOSPC || e==EFBIG || e==EDQUOT) ? SQLITE_FULL : rcDefault;
 }
 
-static int streamLocalPutWrite(StreamStoreUpload *pUp, const void *pData,
+static int streamLocalPutWrite(StreamStoreUpload *pBase, const void *pData,
                                size_t n, char **pzErr){
+  StreamLocalUpload *pUp = (StreamLocalUpload*)pBase;
   const char *a = (const char*)pData;
   while( n>0 ){
     ssize_t w = write(pUp->fd, a, n);
@@ -275,7 +314,8 @@ static int streamLocalPutWrite(StreamStoreUpload *pUp, const void *pData,
   return SQLITE_OK;
 }
 
-static void streamLocalPutAbort(StreamStoreUpload *pUp){
+static void streamLocalPutAbort(StreamStoreUpload *pBase){
+  StreamLocalUpload *pUp = (StreamLocalUpload*)pBase;
   if( pUp==0 ) return;
   if( pUp->fd>=0 ){
     close(pUp->fd);
@@ -301,7 +341,12 @@ static int streamLocalSyncDir(const char *zPath){
   return rc;
 }
 
-static int streamLocalPutCommit(StreamStoreUpload *pUp, char **pzErr){
+/* Commit: fsync, then rename over the final name (bNew: link() to it
+** instead, which fails if it exists: an exclusive create), fsync the
+** directory. */
+static int streamLocalCommit(StreamStoreUpload *pBase, int bNew,
+                             char **pzErr){
+  StreamLocalUpload *pUp = (StreamLocalUpload*)pBase;
   int rc = SQLITE_OK, e;
   STREAM_TIER_CRASH(1);
   if( fsync(pUp->fd)!=0 ){
@@ -320,7 +365,19 @@ static int streamLocalPutCommit(StreamStoreUpload *pUp, char **pzErr){
     goto out;
   }
   pUp->fd = -1;
-  if( rename(pUp->zTmp, pUp->zPath)!=0 ){
+  if( bNew ){
+    if( link(pUp->zTmp, pUp->zPath)!=0 ){
+      e = errno;
+      unlink(pUp->zTmp);
+      rc = e==EEXIST
+        ? sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT, "%s already exists"
+              " (create-only put)", pUp->zPath)
+        : sqlite3StreamErr(pzErr, SQLITE_IOERR, "cannot link %s to %s: %s",
+              pUp->zTmp, pUp->zPath, strerror(e));
+      goto out;
+    }
+    unlink(pUp->zTmp);
+  }else if( rename(pUp->zTmp, pUp->zPath)!=0 ){
     e = errno;
     unlink(pUp->zTmp);
     rc = sqlite3StreamErr(pzErr, SQLITE_IOERR,
@@ -344,6 +401,14 @@ static int streamLocalPutCommit(StreamStoreUpload *pUp, char **pzErr){
   sqlite3_free(pUp->zTmp);
   sqlite3_free(pUp);
   return rc;
+}
+
+static int streamLocalPutCommit(StreamStoreUpload *pUp, char **pzErr){
+  return streamLocalCommit(pUp, 0, pzErr);
+}
+
+static int streamLocalPutCommitNew(StreamStoreUpload *pUp, char **pzErr){
+  return streamLocalCommit(pUp, 1, pzErr);
 }
 
 /* A missing file of key zKey (path zPath): if the store's directory, or
@@ -379,7 +444,7 @@ static int streamLocalGone(StreamLocalStore *p, const char *zKey,
 static int streamLocalOpen(StreamStore *pStore, const char *zKey,
                            StreamStoreFile **pp, i64 *pnSize, char **pzErr){
   StreamLocalStore *p = (StreamLocalStore*)pStore;
-  StreamStoreFile *pF;
+  StreamLocalFile *pF;
   struct stat st;
   int rc;
   *pp = 0;
@@ -388,6 +453,7 @@ static int streamLocalOpen(StreamStore *pStore, const char *zKey,
   if( rc ) return rc;
   pF = sqlite3_malloc64(sizeof(*pF));
   if( pF==0 ) return SQLITE_NOMEM;
+  pF->base.pStore = pStore;
   pF->zPath = streamLocalPath(p, zKey);
   if( pF->zPath==0 ){ sqlite3_free(pF); return SQLITE_NOMEM; }
   /* O_NONBLOCK: a FIFO (or a device) in place of the file must not block
@@ -414,7 +480,7 @@ static int streamLocalOpen(StreamStore *pStore, const char *zKey,
   }
   *pnSize = (i64)st.st_size;
   streamLocalId(&st, &pF->id);
-  *pp = pF;
+  *pp = &pF->base;
   return SQLITE_OK;
 }
 
@@ -437,12 +503,13 @@ static int streamLocalStat(StreamStore *pStore, const char *zKey,
   return rc;
 }
 
-static void streamLocalFileId(StreamStoreFile *pF, StreamStoreId *pId){
-  *pId = pF->id;
+static void streamLocalFileId(StreamStoreFile *pBase, StreamStoreId *pId){
+  *pId = ((StreamLocalFile*)pBase)->id;
 }
 
-static int streamLocalRead(StreamStoreFile *pF, void *pBuf, size_t n,
+static int streamLocalRead(StreamStoreFile *pBase, void *pBuf, size_t n,
                            i64 iOff){
+  StreamLocalFile *pF = (StreamLocalFile*)pBase;
   char *a = (char*)pBuf;
   while( n>0 ){
     ssize_t r = pread(pF->fd, a, n, (off_t)iOff);
@@ -458,7 +525,8 @@ static int streamLocalRead(StreamStoreFile *pF, void *pBuf, size_t n,
   return SQLITE_OK;
 }
 
-static void streamLocalClose(StreamStoreFile *pF){
+static void streamLocalClose(StreamStoreFile *pBase){
+  StreamLocalFile *pF = (StreamLocalFile*)pBase;
   if( pF==0 ) return;
   close(pF->fd);
   sqlite3_free(pF->zPath);
@@ -518,18 +586,8 @@ static int streamLocalList(StreamStore *pStore, const char *zPrefix,
                            int (*xCb)(void*, const char*), void *pArg,
                            char **pzErr){
   StreamLocalStore *p = (StreamLocalStore*)pStore;
-  int rc;
-  if( zPrefix[0] ){
-    /* Only directory prefixes ("topic/") are used. */
-    size_t n = strlen(zPrefix);
-    char *zDir;
-    if( zPrefix[n-1]!='/' ) return SQLITE_MISUSE;
-    zDir = sqlite3_mprintf("%.*s", (int)n-1, zPrefix);
-    if( zDir==0 ) return SQLITE_NOMEM;
-    rc = sqlite3StreamStoreKeyCheck(zDir, pzErr);
-    sqlite3_free(zDir);
-    if( rc ) return rc;
-  }
+  int rc = sqlite3StreamStorePrefixCheck(zPrefix, pzErr);
+  if( rc ) return rc;
   rc = streamLocalWalk(p, zPrefix, 0, xCb, pArg, pzErr);
   return rc==SQLITE_DONE ? SQLITE_OK : rc;
 }
@@ -579,22 +637,24 @@ static const StreamStoreMethods streamLocalMethods = {
   streamLocalDelete,     /* xDelete */
   streamLocalFree,       /* xFree */
   streamLocalStat,       /* xStat */
-  streamLocalFileId      /* xFileId */
+  streamLocalFileId,     /* xFileId */
+  streamLocalPutCommitNew /* xPutCommitNew */
 };
 
-int sqlite3StreamStoreOpen(const char *zUrl, int bCreate, StreamStore **pp,
-                           char **pzErr){
+static int streamLocalOpenStore(const char *zUrl, int bCreate,
+                               StreamStore **pp, char **pzErr){
   StreamLocalStore *p;
   size_t n;
   int rc;
   *pp = 0;
-  rc = sqlite3StreamStoreUrlCheck(zUrl, pzErr);
+  rc = streamLocalUrlCheck(zUrl, pzErr);
   if( rc ) return rc;
   p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
   p->base.pMethods = &streamLocalMethods;
   p->base.bLocal = 1;
+  p->base.mCaps = STREAM_STORE_ATOMIC_RENAME|STREAM_STORE_CREATE_ONLY;
   p->bCreate = bCreate;
   p->base.zUrl = sqlite3_mprintf("%s", zUrl);
   p->zRoot = sqlite3_mprintf("%s", zUrl+7);
@@ -606,6 +666,132 @@ int sqlite3StreamStoreOpen(const char *zUrl, int bCreate, StreamStore **pp,
   while( n>1 && p->zRoot[n-1]=='/' ) p->zRoot[--n] = 0;
   *pp = &p->base;
   return SQLITE_OK;
+}
+
+/**************************************************************************
+** The registry of schemes, and the connection's cache of open stores.
+*/
+
+#ifndef HAVE_LIBCURL
+/* s3:// in a build without libcurl: refused, saying why. */
+static int streamNoCurlUrlCheck(const char *zUrl, char **pzErr){
+  STREAM_UNUSED(zUrl);
+  return sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL:"
+      " s3:// stores need libcurl, and this build has none (it was"
+      " configured --without-curl); file:///absolute/path works");
+}
+static int streamNoCurlOpen(const char *zUrl, int bCreate, StreamStore **pp,
+                            char **pzErr){
+  STREAM_UNUSED(bCreate);
+  *pp = 0;
+  return streamNoCurlUrlCheck(zUrl, pzErr);
+}
+#endif
+
+static const StreamStoreScheme aStreamScheme[] = {
+  { "file", "file:///absolute/path", streamLocalUrlCheck,
+    streamLocalOpenStore, 0 },
+#ifdef HAVE_LIBCURL
+  { "s3", "s3://bucket/prefix", sqlite3StreamS3UrlCheck, sqlite3StreamS3Open,
+    sqlite3StreamS3DeleteMany },
+#else
+  { "s3", "s3://bucket/prefix", streamNoCurlUrlCheck, streamNoCurlOpen, 0 },
+#endif
+};
+
+const StreamStoreScheme *sqlite3StreamStoreScheme(const char *zUrl){
+  size_t i;
+  if( zUrl==0 ) return 0;
+  for(i=0; i<sizeof(aStreamScheme)/sizeof(aStreamScheme[0]); i++){
+    size_t n = strlen(aStreamScheme[i].zScheme);
+    if( strncmp(zUrl, aStreamScheme[i].zScheme, n)==0
+     && strncmp(&zUrl[n], "://", 3)==0 ){
+      return &aStreamScheme[i];
+    }
+  }
+  return 0;
+}
+
+int sqlite3StreamStoreOpen(const char *zUrl, int bCreate, StreamStore **pp,
+                           char **pzErr){
+  const StreamStoreScheme *pScheme = sqlite3StreamStoreScheme(zUrl);
+  int rc;
+  *pp = 0;
+  if( pScheme==0 ) return sqlite3StreamStoreUrlCheck(zUrl, pzErr);
+  rc = pScheme->xOpen(zUrl, bCreate, pp, pzErr);
+  if( rc==SQLITE_OK ){
+    (*pp)->pScheme = pScheme;
+    (*pp)->nRef = 1;
+  }
+  return rc;
+}
+
+/* Drop the cache's references to the stores of list pS. */
+static void streamStoreDropList(StreamStore *pS){
+  while( pS ){
+    StreamStore *pNext = pS->pNextCached;
+    pS->pNextCached = 0;
+    sqlite3StreamStoreUnref(pS);
+    pS = pNext;
+  }
+}
+
+/* Stores a connection keeps open (least recently used dropped). */
+#define STREAM_STORE_CACHE 4
+
+int sqlite3StreamStoreGet(StreamCtx *p, const char *zUrl, StreamStore **pp,
+                          char **pzErr){
+  StreamStore **ppS, *pS;
+  int n = 0, rc;
+  for(ppS=&p->pStoreCache; (pS = *ppS)!=0; ppS=&pS->pNextCached){
+    if( strcmp(pS->zUrl, zUrl)==0 ){
+      *ppS = pS->pNextCached;                 /* To the front */
+      pS->pNextCached = p->pStoreCache;
+      p->pStoreCache = pS;
+      *pp = sqlite3StreamStoreRef(pS);
+      return SQLITE_OK;
+    }
+    if( ++n>=STREAM_STORE_CACHE && pS->pNextCached ){
+      streamStoreDropList(pS->pNextCached);   /* Drop the rest */
+      pS->pNextCached = 0;
+      break;
+    }
+  }
+  rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
+  if( rc==SQLITE_OK ){
+    (*pp)->pNextCached = p->pStoreCache;
+    p->pStoreCache = sqlite3StreamStoreRef(*pp);
+  }
+  return rc;
+}
+
+StreamStore *sqlite3StreamStoreRef(StreamStore *pStore){
+  pStore->nRef++;
+  return pStore;
+}
+
+void sqlite3StreamStoreUnref(StreamStore *pStore){
+  if( pStore && --pStore->nRef<=0 ) pStore->pMethods->xFree(pStore);
+}
+
+void sqlite3StreamStoreCacheFree(StreamCtx *p){
+  StreamStore *pS = p->pStoreCache;
+  p->pStoreCache = 0;
+  streamStoreDropList(pS);
+}
+
+int sqlite3StreamStoreDeleteMany(StreamStore *pStore, char **azKey, int nKey,
+                                 char **pzErr){
+  int i, rc = SQLITE_OK;
+  if( nKey<=0 ) return SQLITE_OK;
+  if( pStore->pScheme && pStore->pScheme->xDeleteMany ){
+    return pStore->pScheme->xDeleteMany(pStore, azKey, nKey, pzErr);
+  }
+  for(i=0; i<nKey; i++){
+    int rc2 = pStore->pMethods->xDelete(pStore, azKey[i], pzErr);
+    if( rc2 && rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
 }
 
 int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff){

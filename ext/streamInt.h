@@ -72,6 +72,7 @@ enum {
 };
 
 typedef struct StreamCtx StreamCtx;
+typedef struct StreamStore StreamStore;
 typedef struct StreamStaticStmt StreamStaticStmt;
 struct StreamStaticStmt {
   const char *zSql;            /* SQL text with static storage: the key */
@@ -126,6 +127,7 @@ struct StreamCtx {
   StreamScanner *pScanner;              /* Scan state (ext/scan.c), or NULL */
   StreamAfterAppend aAfterAppend[STREAM_MAX_AFTER_APPEND]; /* Hooks */
   int nAfterAppend;                     /* Entries in aAfterAppend */
+  StreamStore *pStoreCache;             /* Open stores (ext/store.c) */
 };
 
 /**************************************************************************
@@ -1229,6 +1231,15 @@ typedef struct StreamStoreUpload StreamStoreUpload;
 typedef struct StreamStoreFile StreamStoreFile;
 typedef struct StreamStoreId StreamStoreId;
 
+/* An upload and an open object: each backend extends these (its own
+** struct with the base first, as sqlite3_file is extended by a VFS). */
+struct StreamStoreUpload {
+  StreamStore *pStore;         /* Store written to */
+};
+struct StreamStoreFile {
+  StreamStore *pStore;         /* Store read from */
+};
+
 struct StreamStoreId {
   i64 nSize;                   /* Bytes */
   i64 iVersion;                /* Local: st_mtime in ns */
@@ -1253,10 +1264,40 @@ struct StreamStoreMethods {
   void (*xFree)(StreamStore*);
   int (*xStat)(StreamStore*, const char *zKey, StreamStoreId *pId);
   void (*xFileId)(StreamStoreFile*, StreamStoreId *pId);
+  int (*xPutCommitNew)(StreamStoreUpload*, char **pzErr); /* like xPutCommit, but create-only: if the key exists, nothing is written and SQLITE_CONSTRAINT is returned with *pzErr naming the key */
+};
+
+/* Capabilities of a backend (StreamStore.mCaps). */
+#define STREAM_STORE_ATOMIC_RENAME 0x01  /* Commit renames a finished
+                                         ** temporary object (file://) */
+#define STREAM_STORE_ETAG          0x02  /* Objects carry a content tag the
+                                         ** service computes (S3 ETag),
+                                         ** checked at commit */
+#define STREAM_STORE_RANGED        0x04  /* Reads are ranged requests over
+                                         ** a network (cached, prefetched) */
+#define STREAM_STORE_CREATE_ONLY   0x08  /* xPutCommitNew is atomic on the
+                                         ** service (else check-then-put) */
+
+/* A URL scheme and its backend (ext/store.c keeps the registry). */
+typedef struct StreamStoreScheme StreamStoreScheme;
+struct StreamStoreScheme {
+  const char *zScheme;         /* "file", "s3" */
+  const char *zForm;           /* Accepted form, for messages */
+  /* SQLITE_OK if zUrl (of this scheme) is valid, else *pzErr says why. */
+  int (*xUrlCheck)(const char *zUrl, char **pzErr);
+  /* Open a store for zUrl (checked).  bCreate: see sqlite3StreamStoreOpen. */
+  int (*xOpen)(const char *zUrl, int bCreate, StreamStore **pp, char **pzErr);
+  /* Delete nKey objects in as few requests as the service allows, or NULL
+  ** (sqlite3StreamStoreDeleteMany() then calls xDelete per key). */
+  int (*xDeleteMany)(StreamStore*, char **azKey, int nKey, char **pzErr);
 };
 
 struct StreamStore {
   const StreamStoreMethods *pMethods; /* Backend */
+  const StreamStoreScheme *pScheme;   /* Its scheme */
+  unsigned mCaps;              /* STREAM_STORE_* capabilities */
+  int nRef;                    /* References (sqlite3StreamStoreUnref()) */
+  StreamStore *pNextCached;    /* Next in the connection's store cache */
   int bLocal;                  /* No network: usable inside produce */
   int bLegacy;                 /* Not configured: the directory beside the
                                ** database that older versions used by
@@ -1267,11 +1308,30 @@ struct StreamStore {
                                ** NULL: none yet.  Freed by xFree. */
 };
 
-/* Open the store for URL zUrl ("file:///abs/dir").  bCreate: create the
-** directory (with parents) when missing, as for the default store beside
-** the database; otherwise a missing directory is an error. */
+/* Open a new store for URL zUrl ("file:///abs/dir", "s3://bucket/prefix"),
+** with one reference.  bCreate: create the directory (with parents) when
+** missing, as for a backup's store; otherwise a missing directory is an
+** error. */
 int sqlite3StreamStoreOpen(const char *zUrl, int bCreate, StreamStore **pp,
                            char **pzErr);
+
+/* The connection's store for zUrl: taken from its cache of open stores
+** (so a network store keeps its connections, credentials and read cache
+** between statements) or opened and cached.  A new reference: give it back
+** with sqlite3StreamStoreUnref(). */
+int sqlite3StreamStoreGet(StreamCtx*, const char *zUrl, StreamStore **pp,
+                          char **pzErr);
+/* Another reference to pStore. */
+StreamStore *sqlite3StreamStoreRef(StreamStore *pStore);
+/* Drop a reference; the last one frees the store (xFree). */
+void sqlite3StreamStoreUnref(StreamStore *pStore);
+/* Drop the connection's cache of stores (at close). */
+void sqlite3StreamStoreCacheFree(StreamCtx*);
+/* Delete nKey objects (failures are reported, the rest still deleted). */
+int sqlite3StreamStoreDeleteMany(StreamStore*, char **azKey, int nKey,
+                                 char **pzErr);
+/* The registry: the scheme of zUrl, or NULL. */
+const StreamStoreScheme *sqlite3StreamStoreScheme(const char *zUrl);
 
 /* SQLITE_OK if zUrl is a store URL this build supports, else an error in
 ** *pzErr naming the URL and what is accepted. */
@@ -1284,6 +1344,9 @@ int sqlite3StreamStoreUrlCheck(const char *zUrl, char **pzErr);
 ** reach outside the store. */
 int sqlite3StreamStoreKeyCheck(const char *zKey, char **pzErr);
 
+/* SQLITE_OK if zPrefix is "" or a key followed by '/' (the xList prefix). */
+int sqlite3StreamStorePrefixCheck(const char *zPrefix, char **pzErr);
+
 /* An open object and its store: the pCtx of sqlite3StreamStoreReadFn. */
 typedef struct StreamStoreHandle StreamStoreHandle;
 struct StreamStoreHandle {
@@ -1293,6 +1356,114 @@ struct StreamStoreHandle {
 
 /* The Parquet read callback (StreamPqReadFn) over a StreamStoreHandle. */
 int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff);
+
+/**************************************************************************
+** Interface to code in ext/hash.c: SHA-256 and MD5 of request bodies.
+*/
+typedef struct StreamSha256 StreamSha256;
+struct StreamSha256 {
+  u32 h[8];                    /* State */
+  u64 nByte;                   /* Bytes hashed */
+  unsigned char aBuf[64];      /* Partial block */
+};
+typedef struct StreamMd5 StreamMd5;
+struct StreamMd5 {
+  u32 h[4];                    /* State */
+  u64 nByte;                   /* Bytes hashed */
+  unsigned char aBuf[64];      /* Partial block */
+};
+void sqlite3StreamSha256Init(StreamSha256*);
+void sqlite3StreamSha256Update(StreamSha256*, const void*, size_t);
+void sqlite3StreamSha256Final(StreamSha256*, unsigned char aOut[32]);
+void sqlite3StreamMd5Init(StreamMd5*);
+void sqlite3StreamMd5Update(StreamMd5*, const void*, size_t);
+void sqlite3StreamMd5Final(StreamMd5*, unsigned char aOut[16]);
+/* n bytes as 2n lowercase hex digits / as base64, NUL-terminated. */
+void sqlite3StreamHex(const unsigned char *a, int n, char *zOut);
+void sqlite3StreamBase64(const unsigned char *a, int n, char *zOut);
+
+#ifdef HAVE_LIBCURL
+/**************************************************************************
+** Interface to code in ext/http.c: HTTP requests over libcurl, signed
+** with CURLOPT_AWS_SIGV4, on a pool of reused connections (one curl multi
+** handle per StreamHttp, so several requests can run at once).
+*/
+typedef struct StreamHttp StreamHttp;
+typedef struct StreamHttpReq StreamHttpReq;
+
+#define STREAM_HTTP_MAX_HEADER 8
+
+struct StreamHttpReq {
+  /* Set by the caller */
+  const char *zMethod;         /* "GET", "PUT", "POST", "DELETE", "HEAD" */
+  char *zUrl;                  /* URL, query pre-sorted and pre-encoded */
+  char *azHeader[STREAM_HTTP_MAX_HEADER]; /* "Name: value" (owned: freed
+                               ** by sqlite3StreamHttpReqClear()) */
+  int nHeader;                 /* Used entries of azHeader */
+  const unsigned char *aBody;  /* Request body (borrowed), or NULL */
+  size_t nBody;                /* Its size */
+  unsigned char *aOut;         /* GET: body into this buffer, or NULL */
+  size_t nOut;                 /* ... of this size */
+  /* Set by the request */
+  long iStatus;                /* HTTP status, 0 if no response */
+  int eCurl;                   /* CURLcode, 0 if the transfer completed */
+  char zErr[160];              /* curl's message for eCurl */
+  char zEtag[96];              /* ETag header, quotes included */
+  i64 nTotal;                  /* Object size from Content-Range, else
+                               ** Content-Length, else -1 */
+  size_t nGot;                 /* Body bytes received */
+  unsigned char *aResp;        /* Body when aOut is NULL (sqlite3_malloc) */
+  int bOverflow;               /* Body longer than aOut / the cap */
+  int bSuffix;                 /* A suffix range ("bytes=-N", N = nOut)
+                               ** was asked for: a response that is not
+                               ** the object's last bytes is stopped, with
+                               ** bRangeWrong set (some servers answer
+                               ** with the first N bytes instead) */
+  int bRangeWrong;             /* ... it was */
+  i64 iRangeFirst;             /* First byte of Content-Range, or -1 */
+  int bDone;                   /* Finished (successfully or not) */
+  /* Private */
+  void *pEasy;                 /* CURL* while started */
+  void *pList;                 /* struct curl_slist* */
+  size_t nSent;                /* Body bytes handed to curl */
+  size_t nAlloc;               /* Allocated bytes of aResp */
+};
+
+/* A pool.  zSigV4 "aws:amz:<region>:s3"; zUser/zPass the access key and
+** secret (copied, wiped at free); zToken a session token or NULL;
+** msTimeout the limit of one request. */
+int sqlite3StreamHttpNew(StreamHttp **pp, const char *zSigV4,
+                         const char *zUser, const char *zPass,
+                         const char *zToken, long msTimeout);
+void sqlite3StreamHttpFree(StreamHttp*);
+/* Start a request (it runs while the pool is waited on). */
+int sqlite3StreamHttpStart(StreamHttp*, StreamHttpReq*);
+/* Run the pool until pReq is done (NULL: until some request is done, or
+** none is running). */
+void sqlite3StreamHttpWait(StreamHttp*, StreamHttpReq *pReq);
+/* Progress without blocking. */
+void sqlite3StreamHttpPump(StreamHttp*);
+/* Stop a started request (its connection is closed). */
+void sqlite3StreamHttpCancel(StreamHttp*, StreamHttpReq*);
+/* Start + wait. */
+void sqlite3StreamHttpRun(StreamHttp*, StreamHttpReq*);
+/* Free what a request holds (headers, response, URL) and reset it for
+** reuse; cancels it if it is running. */
+void sqlite3StreamHttpReqClear(StreamHttp*, StreamHttpReq*);
+/* Add a header ("Name: value", printf-style) to pReq; SQLITE_NOMEM. */
+int sqlite3StreamHttpHeader(StreamHttpReq*, const char *zFmt, ...);
+/* Requests a pool started (for stream_debug and benchmarks). */
+i64 sqlite3StreamHttpCount(StreamHttp*);
+
+/**************************************************************************
+** Interface to code in ext/store_s3.c: the s3:// backend.
+*/
+int sqlite3StreamS3UrlCheck(const char *zUrl, char **pzErr);
+int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
+                        char **pzErr);
+int sqlite3StreamS3DeleteMany(StreamStore*, char **azKey, int nKey,
+                              char **pzErr);
+#endif /* HAVE_LIBCURL */
 
 /**************************************************************************
 ** Interface to code in ext/storage.c: the statements the tiers run on the

@@ -350,7 +350,8 @@ int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
   zUrl = sqlite3StreamMetaGet(p, "warm.store", &rc);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   if( zUrl ){
-    rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
+    rc = sqlite3StreamStoreGet(p, zUrl, pp, pzErr);
+    if( rc==SQLITE_OK ) (*pp)->bLegacy = 0;
   }else{
     const char *zFile = sqlite3_db_filename(p->db, "main");
     int bHas = 0;
@@ -359,20 +360,26 @@ int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
     if( rc || !bHas ) return rc;
     zUrl = sqlite3_mprintf("file://%s.stream/warm", zFile);
     if( zUrl==0 ) return SQLITE_NOMEM;
-    rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
+    rc = sqlite3StreamStoreGet(p, zUrl, pp, pzErr);
     if( rc==SQLITE_OK ) (*pp)->bLegacy = 1;
   }
   sqlite3_free(zUrl);
-  if( rc==SQLITE_OK ) rc = sqlite3StreamWarmNamespace(p, *pp, 0, pzErr);
+  if( rc==SQLITE_OK ){
+    /* (A cached store: the namespace is read again, database.id may have
+    ** changed since.) */
+    sqlite3_free((*pp)->zNs);
+    (*pp)->zNs = 0;
+    rc = sqlite3StreamWarmNamespace(p, *pp, 0, pzErr);
+  }
   if( rc ){
-    if( *pp ) (*pp)->pMethods->xFree(*pp);
+    sqlite3StreamStoreUnref(*pp);
     *pp = 0;
   }
   return rc;
 }
 
 void sqlite3StreamWarmStoreFree(StreamStore *pStore){
-  if( pStore ) pStore->pMethods->xFree(pStore);
+  sqlite3StreamStoreUnref(pStore);
 }
 
 /* Sink of the Parquet writer: the store upload. */
@@ -449,13 +456,16 @@ void sqlite3StreamWarmWriteErr(StreamWarmSink *pSink, StreamPqWriter *pW,
 ** Files left alone are orphans for a later sweep. */
 void sqlite3StreamWarmKeysDelete(StreamStore *pStore, StreamStrList *pK,
                                  int bDelete){
-  int i;
+  int i, nDel = 0;
   for(i=0; i<pK->n; i++){
     /* Never a file of another database's namespace, whatever a row says. */
     if( bDelete && sqlite3StreamWarmOwned(pStore, pK->az[i]) ){
-      pStore->pMethods->xDelete(pStore, pK->az[i], 0);
+      char *z = pK->az[nDel];
+      pK->az[nDel++] = pK->az[i];
+      pK->az[i] = z;
     }
   }
+  sqlite3StreamStoreDeleteMany(pStore, pK->az, nDel, 0);
   sqlite3StreamStrListFree(pK);
 }
 

@@ -99,7 +99,7 @@ struct StreamWarmCache {
 static void streamWarmEntryClear(StreamWarmEntry *pE){
   sqlite3StreamPqReaderClose(pE->pR);
   if( pE->h.pFile ) pE->pStore->pMethods->xClose(pE->h.pFile);
-  if( pE->pStore ) pE->pStore->pMethods->xFree(pE->pStore);
+  sqlite3StreamStoreUnref(pE->pStore);
   sqlite3_free(pE->zKey);
   sqlite3_free(pE->zSegTopic);
   memset(pE, 0, sizeof(*pE));
@@ -250,8 +250,7 @@ static int streamWarmCursorOpen(StreamStore *pStore, StreamWarmCache *pCache,
   if( pCache ){
     /* The cache keeps the reader beyond this statement: its own store. */
     pCache->nMiss++;
-    rc = sqlite3StreamStoreOpen(pStore->zUrl, 0, &pC->pOwnStore, pzErr);
-    if( rc ) goto fail;
+    pC->pOwnStore = sqlite3StreamStoreRef(pStore);
     pC->pStore = pC->pOwnStore;
   }
   rc = sqlite3StreamWarmOpenSegment(pC->pStore, &pC->seg, &pC->h, &pC->pR,
@@ -460,7 +459,7 @@ static void streamWarmCursorClose(StreamWarmCursor *pC){
     sqlite3StreamPqReaderClose(pC->pR);
     if( pC->h.pFile ) pC->pStore->pMethods->xClose(pC->h.pFile);
   }
-  if( pC->pOwnStore ) pC->pOwnStore->pMethods->xFree(pC->pOwnStore);
+  sqlite3StreamStoreUnref(pC->pOwnStore);
   sqlite3StreamPqBufFree(&pC->buf);
   sqlite3_free(pC->aRow);
   sqlite3_free(pC->zKey);

@@ -71,13 +71,76 @@ proc reset_db {} {
 # Give database handle DB a warm store (warm.store): directory DIR, made if
 # missing; by default <database file>.stream/warm, where versions before
 # warm.store became opt-in kept segments by default.  Returns DIR.
+#
+# With STREAM_TEST_S3 set to "ENDPOINT DATADIR BUCKET" (test/s3.test runs the
+# warm-tier tests so, against s3rver), the store is the prefix "p<DIR>" of
+# the bucket instead, and DIR still names it in the tests: store_path DIR
+# LOC is where the bytes of object LOC lie on disk either way (s3rver keeps
+# them in DATADIR/BUCKET/<key>._S3rver_object).
+proc stream_s3 {} {
+  expr {[info exists ::env(STREAM_TEST_S3)] && $::env(STREAM_TEST_S3) ne ""}
+}
+proc stream_store_url {dir} {
+  if {![stream_s3]} { return "file://$dir" }
+  lassign $::env(STREAM_TEST_S3) endpoint datadir bucket
+  return "s3://$bucket/p$dir?endpoint=$endpoint&region=us-east-1&retries=2&timeout_ms=20000"
+}
+proc store_path {dir {loc ""}} {
+  if {![stream_s3]} {
+    return [expr {$loc eq "" ? $dir : [file join $dir $loc]}]
+  }
+  lassign $::env(STREAM_TEST_S3) endpoint datadir bucket
+  set d [file join $datadir $bucket p [string trimleft $dir /]]
+  return [expr {$loc eq "" ? $d : "[file join $d $loc]._S3rver_object"}]
+}
 proc stream_use_store {{db db} {dir ""}} {
   if {$dir eq ""} {
     set dir "[$db one {SELECT file FROM pragma_database_list WHERE name='main'}].stream/warm"
   }
   file mkdir $dir
-  $db eval {SELECT stream_config('warm.store', 'file://' || $dir)}
+  set url [stream_store_url $dir]
+  $db eval {SELECT stream_config('warm.store', $url)}
   return $dir
+}
+
+# Start s3rver (test/interop) on 127.0.0.1 at a random port with bucket
+# BUCKET, data in DIR (emptied first).  Returns "ENDPOINT DIR BUCKET" (STREAM_TEST_S3's
+# form), or "" with the reason in ::s3rver_why if node or s3rver is missing.
+proc s3rver_start {dir bucket {lax 0}} {
+  set node [auto_execok node]
+  set bin [file join $::testdir interop node_modules s3rver bin s3rver.js]
+  if {$node eq "" || ![file exists $bin]} {
+    set ::s3rver_why "node or test/interop/node_modules/s3rver is missing"
+    return ""
+  }
+  file delete -force $dir
+  file mkdir $dir
+  # (lax: any well-formed signature is accepted, whatever the secret; the
+  # signatures are then checked by botocore, test/s3_sigcheck.py.)
+  set opt [expr {$lax ? "--allow-mismatched-signatures" : ""}]
+  # (Node runs without the sanitizer preload of an ASan build.)
+  set fd [open "|env -u LD_PRELOAD -u ASAN_OPTIONS -u LSAN_OPTIONS -u UBSAN_OPTIONS $node $bin -d $dir -a 127.0.0.1 -p 0 --silent $opt --configure-bucket $bucket 2>@1" r]
+  fconfigure $fd -buffering line
+  set port ""
+  set t0 [clock seconds]
+  while {$port eq "" && [clock seconds]-$t0 < 30 && [gets $fd line]>=0} {
+    regexp {listening on [0-9.]+:([0-9]+)} $line -> port
+  }
+  if {$port eq ""} {
+    catch {close $fd}
+    set ::s3rver_why "s3rver did not start"
+    return ""
+  }
+  set ::s3rver_fd $fd
+  set ::s3rver_pid [pid $fd]
+  return [list "http://127.0.0.1:$port" $dir $bucket]
+}
+proc s3rver_stop {} {
+  if {[info exists ::s3rver_pid]} {
+    foreach p $::s3rver_pid { catch {exec kill $p} }
+    catch {close $::s3rver_fd}
+    unset ::s3rver_pid ::s3rver_fd
+  }
 }
 
 proc execsql {sql {db db}} {

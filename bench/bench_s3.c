@@ -1,0 +1,249 @@
+/*
+** bench_s3.c - the warm tier on an s3:// store against file://, in one run.
+**
+**   bench_s3 EXTENSION_PATH [--quick] [--dir DIR] [--interop DIR]
+**            [--rtt MS]
+**
+** Starts s3rver (--interop DIR/node_modules) on 127.0.0.1 at a random
+** port and test/s3proxy.mjs in front of it adding --rtt ms (default 20)
+** to every request, then, on the same produced messages (100-byte JSON
+** values, 4 partitions, tiering off while producing):
+**
+**   tier     SELECT stream_tier('bench'), every message hot -> warm, to
+**            file://, to s3rver directly, and to s3rver behind the proxy
+**            (messages per second, and the ratio to file://)
+**   replay   every message read back from the warm tier through
+**            stream_messages on a new connection (count and sum of value
+**            lengths), from each store
+**   first    time to the first row of a warm read (a new connection,
+**            "offset >= X LIMIT 1" in the middle of a partition): median
+**            of 15, from each store
+**
+** s3rver runs on loopback: without the proxy the network costs nothing,
+** which is why the proxy run (the realistic case for R2) is shown too.
+** It prints a Markdown table; it never fails on a number.
+*/
+#define _DEFAULT_SOURCE
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include "bench.h"
+
+static const char *zExt;
+static char zDir[512] = "/tmp";
+static char zInterop[512] = "/work/main/test/interop";
+static char zSrcTest[600] = "";
+
+/* A child process (node) whose first line of output names its port. */
+typedef struct Server Server;
+struct Server { pid_t pid; int port; };
+
+static Server startServer(const char *zCmd, const char *zMarker){
+  Server s = {0, 0};
+  int fds[2];
+  char buf[4096];
+  size_t n = 0;
+  if( pipe(fds) ) exit(1);
+  s.pid = fork();
+  if( s.pid==0 ){
+    dup2(fds[1], 1);
+    close(fds[0]);
+    execl("/bin/sh", "sh", "-c", zCmd, (char*)0);
+    _exit(127);
+  }
+  close(fds[1]);
+  while( n<sizeof(buf)-1 ){
+    ssize_t r = read(fds[0], buf+n, sizeof(buf)-1-n);
+    char *z;
+    if( r<=0 ) break;
+    n += (size_t)r;
+    buf[n] = 0;
+    if( (z = strstr(buf, zMarker))!=0 && strchr(z, '\n') ){
+      z += strlen(zMarker);
+      while( *z && (*z<'0' || *z>'9') ) z++;
+      s.port = atoi(z);
+      break;
+    }
+  }
+  if( s.port==0 ){
+    fprintf(stderr, "cannot start: %s\n", zCmd);
+    exit(1);
+  }
+  return s;
+}
+
+static void stopServer(Server *s){
+  if( s->pid>0 ){
+    kill(-s->pid, SIGTERM);
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, 0, 0);
+  }
+}
+
+static sqlite3 *openDb(const char *zPath){
+  sqlite3 *db;
+  char *zErr = 0;
+  if( sqlite3_open(zPath, &db)!=SQLITE_OK ) exit(1);
+  sqlite3_enable_load_extension(db, 1);
+  if( sqlite3_load_extension(db, zExt, "sqlite3_stream_init", &zErr) ){
+    fprintf(stderr, "load: %s\n", zErr);
+    exit(1);
+  }
+  benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
+  return db;
+}
+
+static long long int1(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *p;
+  long long v = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
+    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
+    exit(1);
+  }
+  if( sqlite3_step(p)==SQLITE_ROW ) v = sqlite3_column_int64(p, 0);
+  else { fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db)); exit(1); }
+  sqlite3_finalize(p);
+  return v;
+}
+
+typedef struct Result Result;
+struct Result {
+  const char *zName;
+  double tTier, tReplay, tFirst;
+  long long nReplay;
+};
+
+static int run(const char *zCmd){
+  int rc = system(zCmd);
+  return rc;
+}
+
+/* One store: copy the produced database, tier, replay, first row. */
+static void measure(const char *zName, const char *zUrl, long long nMsg,
+                    Result *pR){
+  char zDb[700], zCmd[4000], zSql[1400];
+  sqlite3 *db;
+  double t0, a[15];
+  int i;
+  snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s.db", zDir, zName);
+  snprintf(zCmd, sizeof(zCmd), "rm -f %s %s-wal %s-shm && cp %s/bench-s3-src.db %s",
+           zDb, zDb, zDb, zDir, zDb);
+  if( run(zCmd) ) exit(1);
+  db = openDb(zDb);
+  snprintf(zSql, sizeof(zSql), "SELECT stream_config('warm.store', '%s');"
+           "SELECT stream_alter_topic('bench', '{\"hot.retention.messages\":0}')",
+           zUrl);
+  benchExec(db, zSql);
+  t0 = benchNow();
+  benchExec(db, "SELECT stream_tier('bench')");
+  pR->tTier = benchNow()-t0;
+  if( int1(db, "SELECT count(*) FROM _stream_messages")!=0 ){
+    fprintf(stderr, "%s: not everything moved\n", zName);
+    exit(1);
+  }
+  sqlite3_close(db);
+  db = openDb(zDb);
+  t0 = benchNow();
+  pR->nReplay = int1(db, "SELECT count(*) + 0*sum(length(value))"
+                         " FROM stream_messages WHERE topic='bench'");
+  pR->tReplay = benchNow()-t0;
+  sqlite3_close(db);
+  if( pR->nReplay!=nMsg ){
+    fprintf(stderr, "%s: replay read %lld of %lld\n", zName, pR->nReplay, nMsg);
+    exit(1);
+  }
+  for(i=0; i<15; i++){
+    sqlite3_stmt *p;
+    db = openDb(zDb);
+    snprintf(zSql, sizeof(zSql), "SELECT value FROM stream_messages WHERE"
+             " topic='bench' AND partition=%d AND offset>=%lld LIMIT 1",
+             i%4, (nMsg/4/2) + i*997);
+    t0 = benchNow();
+    if( sqlite3_prepare_v2(db, zSql, -1, &p, 0) || sqlite3_step(p)!=SQLITE_ROW ){
+      fprintf(stderr, "%s: %s\n", zName, sqlite3_errmsg(db));
+      exit(1);
+    }
+    a[i] = benchNow()-t0;
+    sqlite3_finalize(p);
+    sqlite3_close(db);
+  }
+  qsort(a, 15, sizeof(a[0]), benchCmpDouble);
+  pR->tFirst = a[7];
+}
+
+int main(int argc, char **argv){
+  long long nMsg = 400000;
+  int rtt = 20, i;
+  char zCmd[3000], zUrl[600];
+  Server s3, proxy;
+  Result aR[3];
+  sqlite3 *db;
+  if( argc<2 ){
+    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR] [--interop DIR] [--rtt MS]\n", argv[0]);
+    return 1;
+  }
+  zExt = argv[1];
+  for(i=2; i<argc; i++){
+    if( strcmp(argv[i], "--quick")==0 ) nMsg = 100000;
+    else if( strcmp(argv[i], "--dir")==0 && i+1<argc ) snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
+    else if( strcmp(argv[i], "--interop")==0 && i+1<argc ) snprintf(zInterop, sizeof(zInterop), "%s", argv[++i]);
+    else if( strcmp(argv[i], "--rtt")==0 && i+1<argc ) rtt = atoi(argv[++i]);
+  }
+  snprintf(zSrcTest, sizeof(zSrcTest), "%s/..", zInterop);
+  setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+
+  snprintf(zCmd, sizeof(zCmd), "rm -rf %s/bench-s3-data %s/bench-s3-warm && mkdir -p %s/bench-s3-data %s/bench-s3-warm",
+           zDir, zDir, zDir, zDir);
+  if( run(zCmd) ) return 1;
+  snprintf(zCmd, sizeof(zCmd), "exec node %s/node_modules/s3rver/bin/s3rver.js -d %s/bench-s3-data"
+           " -a 127.0.0.1 -p 0 --silent --configure-bucket bench", zInterop, zDir);
+  s3 = startServer(zCmd, "listening on 127.0.0.1:");
+  snprintf(zCmd, sizeof(zCmd), "exec node %s/s3proxy.mjs %d --latency %d-%d",
+           zSrcTest, s3.port, rtt, rtt);
+  proxy = startServer(zCmd, "proxy listening on");
+
+  /* The messages, produced once. */
+  snprintf(zCmd, sizeof(zCmd), "rm -f %s/bench-s3-src.db*", zDir);
+  if( run(zCmd) ) return 1;
+  snprintf(zCmd, sizeof(zCmd), "%s/bench-s3-src.db", zDir);
+  db = openDb(zCmd);
+  benchExec(db, "SELECT stream_create_topic('bench', 4, '{\"hot.retention.messages\":-1,"
+                "\"hot.retention.ms\":-1,\"retention.ms\":-1}')");
+  for(i=0; i<nMsg; i+=10000){
+    benchExec(db, "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n<10000)"
+                  " INSERT INTO stream_messages(topic, key, value)"
+                  " SELECT 'bench', 'key-' || (n % 1000),"
+                  " json_object('n', n, 'pad', printf('%.60c', 'x')) FROM c");
+  }
+  benchExec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  sqlite3_close(db);
+
+  snprintf(zUrl, sizeof(zUrl), "file://%s/bench-s3-warm", zDir);
+  aR[0].zName = "file://";
+  measure("file", zUrl, nMsg, &aR[0]);
+  snprintf(zUrl, sizeof(zUrl), "s3://bench/direct?endpoint=http://127.0.0.1:%d", s3.port);
+  aR[1].zName = "s3:// (s3rver, loopback)";
+  measure("s3", zUrl, nMsg, &aR[1]);
+  snprintf(zUrl, sizeof(zUrl), "s3://bench/rtt?endpoint=http://127.0.0.1:%d", proxy.port);
+  aR[2].zName = "s3:// behind the proxy";
+  measure("rtt", zUrl, nMsg, &aR[2]);
+  stopServer(&proxy);
+  stopServer(&s3);
+
+  printf("bench_s3: %lld messages (100-byte JSON values, 4 partitions), proxy"
+         " adds %d ms per request\n\n", nMsg, rtt);
+  printf("| store | tier msg/s | vs file:// | replay msg/s | vs file:// | first row (median of 15) |\n");
+  printf("|---|---:|---:|---:|---:|---:|\n");
+  for(i=0; i<3; i++){
+    printf("| %s | %.0f | %.2fx | %.0f | %.2fx | %.1f ms |\n", aR[i].zName,
+           nMsg/aR[i].tTier, aR[0].tTier/aR[i].tTier,
+           nMsg/aR[i].tReplay, aR[0].tReplay/aR[i].tReplay,
+           aR[i].tFirst*1000);
+  }
+  return 0;
+}

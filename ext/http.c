@@ -1,0 +1,390 @@
+/*
+** http.c - HTTP requests over libcurl for the object-store backends
+** (ext/store_s3.c): one concern, the curl plumbing.
+**
+** A pool (StreamHttp) is one curl multi handle: every request runs on it,
+** so its connection cache is shared by all of them (no TCP or TLS
+** handshake per request) and several requests can be in flight at once
+** (multipart parts, read prefetch).  Requests are signed by libcurl
+** (CURLOPT_AWS_SIGV4 with CURLOPT_USERNAME / CURLOPT_PASSWORD); the
+** session token goes in x-amz-security-token.  Nothing here retries:
+** whether a request may be repeated is the caller's decision.
+**
+** Secrets are copied into the pool, given to curl only, and wiped when
+** the pool is freed; no message built here ever contains them (curl's own
+** error strings do not carry credentials, and URLs hold none).
+*/
+#include "streamInt.h"
+#ifdef HAVE_LIBCURL
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <stdlib.h>
+
+/* Largest response body kept when no output buffer is given (listings,
+** error documents). */
+#define STREAM_HTTP_MAX_RESP (16*1024*1024)
+/* Easy handles kept for reuse. */
+#define STREAM_HTTP_POOL 8
+
+struct StreamHttp {
+  CURLM *pMulti;               /* The multi handle (connection cache) */
+  CURL *aIdle[STREAM_HTTP_POOL]; /* Easy handles not in use */
+  int nIdle;                   /* Entries of aIdle */
+  int nRunning;                /* Requests started and not done */
+  char *zSigV4;                /* CURLOPT_AWS_SIGV4 */
+  char *zUser;                 /* Access key id */
+  char *zPass;                 /* Secret access key */
+  char *zToken;                /* Session token, or NULL */
+  long msTimeout;              /* Per-request limit */
+  i64 nRequest;                /* Requests started */
+};
+
+/* curl_global_init() once per process. */
+static int streamHttpGlobal(void){
+  static int bDone = 0;
+  static CURLcode rcInit = CURLE_OK;
+  sqlite3_mutex *pMutex = sqlite3_mutex_alloc(SQLITE_MUTEX_STATIC_MAIN);
+  sqlite3_mutex_enter(pMutex);
+  if( !bDone ){
+    rcInit = curl_global_init(CURL_GLOBAL_DEFAULT);
+    bDone = 1;
+  }
+  sqlite3_mutex_leave(pMutex);
+  return rcInit==CURLE_OK ? SQLITE_OK : SQLITE_ERROR;
+}
+
+/* Overwrite then free a secret. */
+static void streamHttpWipe(char *z){
+  if( z ){
+    volatile char *v = z;
+    while( *v ) *v++ = 0;
+    sqlite3_free(z);
+  }
+}
+
+int sqlite3StreamHttpNew(StreamHttp **pp, const char *zSigV4,
+                         const char *zUser, const char *zPass,
+                         const char *zToken, long msTimeout){
+  StreamHttp *p;
+  *pp = 0;
+  if( streamHttpGlobal() ) return SQLITE_ERROR;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->pMulti = curl_multi_init();
+  p->zSigV4 = sqlite3_mprintf("%s", zSigV4);
+  p->zUser = sqlite3_mprintf("%s", zUser ? zUser : "");
+  p->zPass = sqlite3_mprintf("%s", zPass ? zPass : "");
+  p->zToken = zToken && zToken[0] ? sqlite3_mprintf("%s", zToken) : 0;
+  p->msTimeout = msTimeout;
+  if( p->pMulti==0 || p->zSigV4==0 || p->zUser==0 || p->zPass==0
+   || (zToken && zToken[0] && p->zToken==0) ){
+    sqlite3StreamHttpFree(p);
+    return SQLITE_NOMEM;
+  }
+  /* Keep a few connections per host open between statements. */
+  curl_multi_setopt(p->pMulti, CURLMOPT_MAXCONNECTS, (long)16);
+  *pp = p;
+  return SQLITE_OK;
+}
+
+void sqlite3StreamHttpFree(StreamHttp *p){
+  int i;
+  if( p==0 ) return;
+  for(i=0; i<p->nIdle; i++) curl_easy_cleanup(p->aIdle[i]);
+  if( p->pMulti ) curl_multi_cleanup(p->pMulti);
+  sqlite3_free(p->zSigV4);
+  streamHttpWipe(p->zUser);
+  streamHttpWipe(p->zPass);
+  streamHttpWipe(p->zToken);
+  sqlite3_free(p);
+}
+
+i64 sqlite3StreamHttpCount(StreamHttp *p){
+  return p ? p->nRequest : 0;
+}
+
+int sqlite3StreamHttpHeader(StreamHttpReq *pReq, const char *zFmt, ...){
+  va_list ap;
+  char *z;
+  if( pReq->nHeader>=STREAM_HTTP_MAX_HEADER ) return SQLITE_MISUSE;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( z==0 ) return SQLITE_NOMEM;
+  pReq->azHeader[pReq->nHeader++] = z;
+  return SQLITE_OK;
+}
+
+/* Request body for curl (uploads). */
+static size_t streamHttpReadCb(char *a, size_t sz, size_t nmemb, void *pArg){
+  StreamHttpReq *pReq = (StreamHttpReq*)pArg;
+  size_t n = sz*nmemb;
+  if( n>pReq->nBody-pReq->nSent ) n = pReq->nBody-pReq->nSent;
+  if( n ) memcpy(a, pReq->aBody+pReq->nSent, n);
+  pReq->nSent += n;
+  return n;
+}
+
+/* Response body from curl. */
+static size_t streamHttpWriteCb(char *a, size_t sz, size_t nmemb, void *pArg){
+  StreamHttpReq *pReq = (StreamHttpReq*)pArg;
+  size_t n = sz*nmemb;
+  if( pReq->aOut && pReq->iStatus>=200 && pReq->iStatus<300 ){
+    if( pReq->bSuffix && pReq->nGot==0 && pReq->nTotal>=0 ){
+      i64 nWant = pReq->nTotal<(i64)pReq->nOut ? pReq->nTotal : (i64)pReq->nOut;
+      i64 iFirst = pReq->iRangeFirst<0 ? 0 : pReq->iRangeFirst;
+      if( iFirst!=pReq->nTotal-nWant ){
+        pReq->bRangeWrong = 1;
+        return 0;                        /* Not the tail: stop */
+      }
+    }
+    if( pReq->nGot+n > pReq->nOut ){
+      pReq->bOverflow = 1;
+      return 0;                          /* Abort: more than asked for */
+    }
+    memcpy(pReq->aOut+pReq->nGot, a, n);
+  }else{
+    if( pReq->nGot+n > STREAM_HTTP_MAX_RESP ){
+      pReq->bOverflow = 1;
+      return 0;
+    }
+    if( pReq->nGot+n+1 > pReq->nAlloc ){
+      size_t nNew = (pReq->nGot+n+1)*2;
+      unsigned char *aNew = sqlite3_realloc64(pReq->aResp, nNew);
+      if( aNew==0 ) return 0;
+      pReq->aResp = aNew;
+      pReq->nAlloc = nNew;
+    }
+    memcpy(pReq->aResp+pReq->nGot, a, n);
+    pReq->aResp[pReq->nGot+n] = 0;
+  }
+  pReq->nGot += n;
+  return n;
+}
+
+/* Length of the header value of line a[0..n) named zName, with *pzVal
+** set to it (trimmed), or -1 if the line is another header. */
+static int streamHttpHeaderIs(const char *a, size_t n, const char *zName,
+                              const char **pzVal){
+  size_t nName = strlen(zName);
+  size_t i;
+  if( n<=nName || sqlite3_strnicmp(a, zName, (int)nName)!=0
+   || a[nName]!=':' ){
+    return -1;
+  }
+  for(i=nName+1; i<n && (a[i]==' ' || a[i]=='\t'); i++){}
+  while( n>i && (a[n-1]=='\r' || a[n-1]=='\n' || a[n-1]==' ') ) n--;
+  *pzVal = &a[i];
+  return (int)(n-i);
+}
+
+static size_t streamHttpHeaderCb(char *a, size_t sz, size_t nmemb,
+                                 void *pArg){
+  StreamHttpReq *pReq = (StreamHttpReq*)pArg;
+  size_t n = sz*nmemb;
+  const char *zVal;
+  int nVal;
+  if( n>5 && memcmp(a, "HTTP/", 5)==0 ){
+    /* A new response (after "100 Continue", say): forget the last one. */
+    const char *zSp = memchr(a, ' ', n);
+    pReq->iStatus = zSp ? strtol(zSp+1, 0, 10) : 0;
+    pReq->zEtag[0] = 0;
+    pReq->nTotal = -1;
+    pReq->iRangeFirst = -1;
+    pReq->nGot = 0;
+  }else if( (nVal = streamHttpHeaderIs(a, n, "etag", &zVal))>=0 ){
+    if( (size_t)nVal<sizeof(pReq->zEtag) ){
+      memcpy(pReq->zEtag, zVal, nVal);
+      pReq->zEtag[nVal] = 0;
+    }
+  }else if( (nVal = streamHttpHeaderIs(a, n, "content-range", &zVal))>=0 ){
+    const char *zSlash = memchr(zVal, '/', nVal);
+    if( zSlash && zSlash[1]!='*' ) pReq->nTotal = strtoll(zSlash+1, 0, 10);
+    if( nVal>6 && memcmp(zVal, "bytes ", 6)==0 ){
+      pReq->iRangeFirst = strtoll(zVal+6, 0, 10);
+    }
+  }else if( (nVal = streamHttpHeaderIs(a, n, "content-length", &zVal))>=0 ){
+    if( pReq->nTotal<0 && pReq->iStatus==200 ){
+      pReq->nTotal = strtoll(zVal, 0, 10);
+    }
+  }
+  return n;
+}
+
+/* A request's easy handle, configured. */
+static CURL *streamHttpEasy(StreamHttp *p, StreamHttpReq *pReq){
+  CURL *pE = p->nIdle ? p->aIdle[--p->nIdle] : curl_easy_init();
+  struct curl_slist *pList = 0;
+  int i, bOk = 1;
+  if( pE==0 ) return 0;
+  curl_easy_reset(pE);
+  for(i=0; bOk && i<pReq->nHeader; i++){
+    struct curl_slist *pNew = curl_slist_append(pList, pReq->azHeader[i]);
+    if( pNew==0 ) bOk = 0; else pList = pNew;
+  }
+  if( bOk && p->zToken ){
+    char *z = sqlite3_mprintf("x-amz-security-token: %s", p->zToken);
+    struct curl_slist *pNew = z ? curl_slist_append(pList, z) : 0;
+    streamHttpWipe(z);
+    if( pNew==0 ) bOk = 0; else pList = pNew;
+  }
+  if( !bOk ){
+    curl_slist_free_all(pList);
+    curl_easy_cleanup(pE);
+    return 0;
+  }
+  pReq->pList = pList;
+  curl_easy_setopt(pE, CURLOPT_URL, pReq->zUrl);
+  curl_easy_setopt(pE, CURLOPT_HTTPHEADER, pList);
+  curl_easy_setopt(pE, CURLOPT_AWS_SIGV4, p->zSigV4);
+  curl_easy_setopt(pE, CURLOPT_USERNAME, p->zUser);
+  curl_easy_setopt(pE, CURLOPT_PASSWORD, p->zPass);
+  curl_easy_setopt(pE, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(pE, CURLOPT_TIMEOUT_MS, p->msTimeout);
+  curl_easy_setopt(pE, CURLOPT_CONNECTTIMEOUT_MS,
+                   p->msTimeout<10000 ? p->msTimeout : 10000L);
+  curl_easy_setopt(pE, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(pE, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(pE, CURLOPT_ERRORBUFFER, pReq->zErr);
+  curl_easy_setopt(pE, CURLOPT_WRITEFUNCTION, streamHttpWriteCb);
+  curl_easy_setopt(pE, CURLOPT_WRITEDATA, pReq);
+  curl_easy_setopt(pE, CURLOPT_HEADERFUNCTION, streamHttpHeaderCb);
+  curl_easy_setopt(pE, CURLOPT_HEADERDATA, pReq);
+  curl_easy_setopt(pE, CURLOPT_PRIVATE, pReq);
+  curl_easy_setopt(pE, CURLOPT_USERAGENT, "sqlite-stream");
+  /* (Not "Expect:" in the headers to avoid the 100-continue wait: libcurl
+  ** 7.88 would sign that empty header, which is never sent, and every
+  ** such request would fail the service's check.  A short wait instead.) */
+  curl_easy_setopt(pE, CURLOPT_EXPECT_100_TIMEOUT_MS, 50L);
+  if( strcmp(pReq->zMethod, "PUT")==0 ){
+    curl_easy_setopt(pE, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(pE, CURLOPT_READFUNCTION, streamHttpReadCb);
+    curl_easy_setopt(pE, CURLOPT_READDATA, pReq);
+    curl_easy_setopt(pE, CURLOPT_INFILESIZE_LARGE, (curl_off_t)pReq->nBody);
+  }else if( strcmp(pReq->zMethod, "POST")==0 ){
+    curl_easy_setopt(pE, CURLOPT_POST, 1L);
+    curl_easy_setopt(pE, CURLOPT_POSTFIELDS, pReq->aBody ? (const char*)pReq->aBody : "");
+    curl_easy_setopt(pE, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pReq->nBody);
+  }else if( strcmp(pReq->zMethod, "HEAD")==0 ){
+    curl_easy_setopt(pE, CURLOPT_NOBODY, 1L);
+  }else if( strcmp(pReq->zMethod, "GET")!=0 ){
+    curl_easy_setopt(pE, CURLOPT_CUSTOMREQUEST, pReq->zMethod);
+  }
+  return pE;
+}
+
+int sqlite3StreamHttpStart(StreamHttp *p, StreamHttpReq *pReq){
+  CURL *pE;
+  pReq->iStatus = 0;
+  pReq->eCurl = 0;
+  pReq->zErr[0] = 0;
+  pReq->zEtag[0] = 0;
+  pReq->nTotal = -1;
+  pReq->nGot = 0;
+  pReq->nSent = 0;
+  pReq->bOverflow = 0;
+  pReq->bRangeWrong = 0;
+  pReq->iRangeFirst = -1;
+  pReq->bDone = 0;
+  pE = streamHttpEasy(p, pReq);
+  if( pE==0 ) return SQLITE_NOMEM;
+  if( curl_multi_add_handle(p->pMulti, pE)!=CURLM_OK ){
+    curl_slist_free_all((struct curl_slist*)pReq->pList);
+    pReq->pList = 0;
+    curl_easy_cleanup(pE);
+    return SQLITE_NOMEM;
+  }
+  pReq->pEasy = pE;
+  p->nRunning++;
+  p->nRequest++;
+  return SQLITE_OK;
+}
+
+/* A finished or cancelled request gives its handle back to the pool. */
+static void streamHttpRelease(StreamHttp *p, StreamHttpReq *pReq, int bKeep){
+  CURL *pE = (CURL*)pReq->pEasy;
+  if( pE==0 ) return;
+  curl_multi_remove_handle(p->pMulti, pE);
+  if( bKeep && p->nIdle<STREAM_HTTP_POOL ){
+    p->aIdle[p->nIdle++] = pE;
+  }else{
+    curl_easy_cleanup(pE);
+  }
+  curl_slist_free_all((struct curl_slist*)pReq->pList);
+  pReq->pList = 0;
+  pReq->pEasy = 0;
+  p->nRunning--;
+}
+
+/* Collect the requests curl has finished. */
+static int streamHttpCollect(StreamHttp *p){
+  CURLMsg *pMsg;
+  int nLeft, nDone = 0;
+  while( (pMsg = curl_multi_info_read(p->pMulti, &nLeft))!=0 ){
+    StreamHttpReq *pReq = 0;
+    if( pMsg->msg!=CURLMSG_DONE ) continue;
+    curl_easy_getinfo(pMsg->easy_handle, CURLINFO_PRIVATE, (char**)&pReq);
+    if( pReq==0 ) continue;
+    pReq->eCurl = (int)pMsg->data.result;
+    if( pReq->eCurl && pReq->zErr[0]==0 ){
+      sqlite3_snprintf(sizeof(pReq->zErr), pReq->zErr, "%s",
+                       curl_easy_strerror(pMsg->data.result));
+    }
+    if( pReq->eCurl==CURLE_OK ){
+      long iCode = 0;
+      curl_easy_getinfo(pMsg->easy_handle, CURLINFO_RESPONSE_CODE, &iCode);
+      pReq->iStatus = iCode;
+    }
+    pReq->bDone = 1;
+    streamHttpRelease(p, pReq, pReq->eCurl==CURLE_OK);
+    nDone++;
+  }
+  return nDone;
+}
+
+void sqlite3StreamHttpPump(StreamHttp *p){
+  int nRun = 0;
+  curl_multi_perform(p->pMulti, &nRun);
+  streamHttpCollect(p);
+}
+
+void sqlite3StreamHttpWait(StreamHttp *p, StreamHttpReq *pReq){
+  for(;;){
+    int nRun = 0;
+    curl_multi_perform(p->pMulti, &nRun);
+    if( streamHttpCollect(p) && pReq==0 ) return;
+    if( pReq ? (pReq->bDone || pReq->pEasy==0) : p->nRunning==0 ) return;
+    curl_multi_poll(p->pMulti, 0, 0, 100, 0);
+  }
+}
+
+void sqlite3StreamHttpCancel(StreamHttp *p, StreamHttpReq *pReq){
+  if( pReq->pEasy ){
+    streamHttpRelease(p, pReq, 0);
+    pReq->eCurl = CURLE_ABORTED_BY_CALLBACK;
+    pReq->bDone = 1;
+  }
+}
+
+void sqlite3StreamHttpRun(StreamHttp *p, StreamHttpReq *pReq){
+  if( sqlite3StreamHttpStart(p, pReq)!=SQLITE_OK ){
+    pReq->eCurl = CURLE_OUT_OF_MEMORY;
+    sqlite3_snprintf(sizeof(pReq->zErr), pReq->zErr, "out of memory");
+    pReq->bDone = 1;
+    return;
+  }
+  sqlite3StreamHttpWait(p, pReq);
+}
+
+void sqlite3StreamHttpReqClear(StreamHttp *p, StreamHttpReq *pReq){
+  int i;
+  if( p ) sqlite3StreamHttpCancel(p, pReq);
+  for(i=0; i<pReq->nHeader; i++) sqlite3_free(pReq->azHeader[i]);
+  sqlite3_free(pReq->aResp);
+  sqlite3_free(pReq->zUrl);
+  memset(pReq, 0, sizeof(*pReq));
+}
+
+#endif /* HAVE_LIBCURL */

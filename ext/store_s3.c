@@ -1,0 +1,2050 @@
+/*
+** store_s3.c - the s3:// object store: AWS S3, Cloudflare R2, MinIO and
+** other S3-compatible services, over libcurl (ext/http.c).
+**
+**   stream_config('warm.store', 's3://bucket/prefix')
+**   stream_config('warm.store', 's3://bucket/prefix?endpoint='
+**        || 'https://ACCOUNT.r2.cloudflarestorage.com&region=auto')
+**
+** URL options (after '?', '&'-separated; docs/tiering.md):
+**   endpoint=URL        http(s)://host[:port]; default AWS_ENDPOINT_URL, else
+**                       https://s3.<region>.amazonaws.com
+**   region=NAME         signing region; default AWS_REGION,
+**                       AWS_DEFAULT_REGION, else us-east-1 (R2: auto)
+**   addressing=path|virtual  /bucket/key or bucket.host/key; default path
+**                       with an endpoint, virtual for AWS
+**   timeout_ms=N        limit of one request (default 30000)
+**   retries=N           attempts after the first (default 5)
+**   part_size_mb=N      multipart part size, 5..512 (default 8): objects
+**                       larger than one part are uploaded in parts
+**   cache_mb=N          read cache per store and connection (default 32)
+**   credentials=PATH    an AWS-style credentials file (INI); profile=NAME
+**                       picks its section (default AWS_PROFILE, else
+**                       "default").  Without it: AWS_ACCESS_KEY_ID,
+**                       AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+** Credentials are never part of the URL (refused), never stored in the
+** database and never put in a message.
+**
+** Requests: signed by libcurl (CURLOPT_AWS_SIGV4, region and service "s3"
+** given explicitly); the query string pre-sorted and pre-encoded, and
+** x-amz-content-sha256 always sent (libcurl 7.88 signs both as given).
+**
+** Uploads: the bytes are buffered in parts of part_size_mb.  An object of
+** one part is one PUT with Content-MD5; a larger one is a multipart upload
+** whose parts go up to STREAM_S3_PARALLEL at a time while the next part is
+** being written (curl multi).  Commit returns SQLITE_OK only once the
+** service acknowledged the object and its ETag is the MD5 of what was sent
+** (for a multipart object, the MD5 of the parts' MD5s, "-N"), or, for a
+** service whose ETags are not MD5s, once a HEAD shows its size; the
+** Content-MD5 of every request makes the service check the bytes.  An
+** interrupted multipart upload is aborted; one left by a crash shows in
+** xList as "<key>.tmp" (the interface's temporary-upload convention), and
+** deleting that aborts it.
+**
+** Create-only commit (xPutCommitNew): If-None-Match: * (R2, S3), after a
+** HEAD that finds no object (the fallback for services that ignore the
+** header: then only the check is done, not an atomic create).
+**
+** Retries: bounded exponential backoff with full jitter on 5xx, 429,
+** SlowDown, RequestTimeout, timeouts and broken connections, for
+** idempotent requests only (GET, HEAD, PUT of whole bytes, UploadPart,
+** DELETE, list).  A request whose outcome is unknown (CompleteMultipart,
+** a create-only PUT) is resolved by reading the object's state (HEAD and
+** its ETag), never by guessing.  Errors name the bucket, the key, the HTTP
+** status and the S3 error code.
+**
+** Reads: xOpen fetches the last STREAM_S3_TAIL bytes (the Parquet footer
+** and, for a small file, all of it) with one ranged GET, which also gives
+** the size and ETag; xRead serves ranges from a bounded per-store cache of
+** blocks (LRU, cache_mb), fetching missing ones in aligned blocks; a read
+** in the second half of a block starts a GET of the next one in the
+** background (sequential replay).
+*/
+#include "streamInt.h"
+#ifdef HAVE_LIBCURL
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#define STREAM_S3_PARALLEL   4          /* Parts in flight per upload */
+#define STREAM_S3_TAIL       (64*1024)  /* Bytes read at open */
+#define STREAM_S3_BLOCK      (256*1024) /* Read cache granularity */
+#define STREAM_S3_MAX_PARTS  10000
+#define STREAM_S3_DELETE_MAX 1000       /* Keys per DeleteObjects */
+
+typedef struct StreamS3Store StreamS3Store;
+typedef struct StreamS3Block StreamS3Block;
+typedef struct StreamS3Part StreamS3Part;
+typedef struct StreamS3Upload StreamS3Upload;
+typedef struct StreamS3File StreamS3File;
+
+/* A cached range of an object. */
+struct StreamS3Block {
+  char *zKey;                  /* Object key (full, with prefix) */
+  char *zEtag;                 /* Its ETag when read */
+  i64 iOff;                    /* First byte */
+  i64 n;                       /* Bytes */
+  unsigned char *a;            /* The bytes */
+  StreamS3Block *pNext;        /* Next, most recently used first */
+};
+
+struct StreamS3Store {
+  StreamStore base;            /* Base class - must be first */
+  StreamHttp *pHttp;           /* Connection pool, signing */
+  char *zBucket;               /* Bucket */
+  char *zPrefix;               /* Key prefix, "" or ending in '/' */
+  char *zBase;                 /* "scheme://host[:port]" of requests */
+  char *zRegion;               /* Signing region */
+  int bVirtual;                /* bucket.host addressing */
+  int nRetry;                  /* Attempts after the first */
+  i64 nPart;                   /* Part size */
+  i64 nCacheMax;               /* Read cache limit, bytes */
+  i64 nCache;                  /* Bytes in the read cache */
+  StreamS3Block *pBlock;       /* Read cache, MRU first */
+  int bNoUploadList;           /* ListMultipartUploads not implemented */
+};
+
+struct StreamS3Part {
+  StreamHttpReq req;           /* The UploadPart request */
+  unsigned char *a;            /* Bytes of the part */
+  size_t n;                    /* Used */
+  unsigned char aMd5[16];      /* MD5 of the bytes */
+  char zEtag[96];              /* ETag the service returned */
+  int nTry;                    /* Attempts made */
+  int bDone;                   /* Acknowledged and checked */
+};
+
+struct StreamS3Upload {
+  StreamStoreUpload base;      /* Base class - must be first */
+  StreamS3Store *p;            /* Store */
+  char *zKey;                  /* Full object key */
+  char *zUploadId;             /* Multipart upload id, or NULL */
+  StreamS3Part **apPart;       /* Parts (last = being filled) */
+  int nPartUsed;               /* Entries of apPart */
+  int nPartAlloc;              /* Allocated */
+  i64 nTotal;                  /* Bytes written */
+  StreamMd5 md5All;            /* MD5 of every byte written */
+  int bFirst;                  /* No byte written yet (crash point 0) */
+  int rc;                      /* Sticky error of a background part */
+  char *zErr;                  /* ... and its message */
+};
+
+struct StreamS3File {
+  StreamStoreFile base;        /* Base class - must be first */
+  StreamS3Store *p;            /* Store */
+  char *zKey;                  /* Full object key */
+  i64 nSize;                   /* Size */
+  char zEtag[96];              /* ETag at open */
+  StreamHttpReq pre;           /* Prefetch of the next block, if started */
+  unsigned char *aPre;         /* Its buffer */
+  i64 iPreOff;                 /* Its first byte */
+  i64 nPre;                    /* Its length */
+};
+
+/**************************************************************************
+** URLs and options
+*/
+
+/* The option zName=zVal of a store URL, checked; values returned through
+** the pointers that are not NULL. */
+typedef struct StreamS3Opts StreamS3Opts;
+struct StreamS3Opts {
+  char *zEndpoint;             /* endpoint= */
+  char *zRegion;               /* region= */
+  int eAddr;                   /* 0 default, 1 path, 2 virtual */
+  long msTimeout;              /* timeout_ms= */
+  int nRetry;                  /* retries= */
+  i64 nPartMb;                 /* part_size_mb= */
+  i64 nCacheMb;                /* cache_mb= */
+  char *zCreds;                /* credentials= */
+  char *zProfile;              /* profile= */
+};
+
+static void streamS3OptsFree(StreamS3Opts *o){
+  sqlite3_free(o->zEndpoint);
+  sqlite3_free(o->zRegion);
+  sqlite3_free(o->zCreds);
+  sqlite3_free(o->zProfile);
+  memset(o, 0, sizeof(*o));
+}
+
+static int streamS3IsUnreserved(int c){
+  return (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+      || c=='-' || c=='.' || c=='_' || c=='~';
+}
+
+/* A prefix character: the key characters and a few more that need
+** percent-encoding in a request. */
+static int streamS3PrefixChar(int c){
+  return streamS3IsUnreserved(c) || c=='=' || c=='+' || c=='!' || c=='*'
+      || c=='(' || c==')' || c==',' || c==';' || c=='\'';
+}
+
+/* Percent-decode a[0..n) into a new string (options), or NULL if it
+** holds a bad escape (or %00). */
+static char *streamS3Unescape(const char *a, int n){
+  char *z = sqlite3_malloc64(n+1);
+  int i, j = 0;
+  if( z==0 ) return 0;
+  for(i=0; i<n; i++){
+    if( a[i]=='%' ){
+      int h = 0, k;
+      if( i+2>=n ){ sqlite3_free(z); return 0; }
+      for(k=1; k<=2; k++){
+        char c = a[i+k];
+        h = h*16 + (c>='0' && c<='9' ? c-'0' : c>='a' && c<='f' ? c-'a'+10
+                    : c>='A' && c<='F' ? c-'A'+10 : -1000);
+      }
+      if( h<=0 ){ sqlite3_free(z); return 0; }
+      z[j++] = (char)h;
+      i += 2;
+    }else{
+      z[j++] = a[i];
+    }
+  }
+  z[j] = 0;
+  return z;
+}
+
+/* An integer option value in [iMin, iMax]. */
+static int streamS3OptInt(const char *zUrl, const char *zName,
+                          const char *zVal, i64 iMin, i64 iMax, i64 *piOut,
+                          char **pzErr){
+  char *zEnd = 0;
+  long long v;
+  errno = 0;
+  v = strtoll(zVal, &zEnd, 10);
+  if( zVal[0]==0 || *zEnd || errno || v<iMin || v>iMax ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+        " \"%s\": %s must be an integer from %lld to %lld", zUrl, zName,
+        iMin, iMax);
+  }
+  *piOut = v;
+  return SQLITE_OK;
+}
+
+/* *pz = a copy of zVal (the last one given wins). */
+static int streamS3OptStr(char **pz, const char *zVal){
+  sqlite3_free(*pz);
+  *pz = sqlite3_mprintf("%s", zVal);
+  return *pz ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Parse zUrl: bucket (*pzBucket), prefix (*pzPrefix, "" or ending '/')
+** and options.  Any pointer may be NULL (a check only). */
+static int streamS3Parse(const char *zUrl, char **pzBucket, char **pzPrefix,
+                         StreamS3Opts *pOpt, char **pzErr){
+  const char *z = zUrl+5;              /* After "s3://" */
+  const char *zQ = strchr(z, '?');
+  int nPath = zQ ? (int)(zQ-z) : (int)strlen(z);
+  int nBucket = 0, i, rc = SQLITE_OK;
+  StreamS3Opts o;
+  memset(&o, 0, sizeof(o));
+  o.msTimeout = 30000;
+  o.nRetry = 5;
+  o.nPartMb = 8;
+  o.nCacheMb = 32;
+  if( pzBucket ) *pzBucket = 0;
+  if( pzPrefix ) *pzPrefix = 0;
+  while( nBucket<nPath && z[nBucket]!='/' ) nBucket++;
+  for(i=0; i<nBucket; i++){
+    if( z[i]=='@' || z[i]==':' ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+          " \"s3://(credentials removed)%s\": credentials do not belong in"
+          " the URL (use AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or"
+          " credentials=/path/to/file)", strrchr(z, '@') ? strrchr(z, '@')
+          : "@...");
+    }
+  }
+  if( nBucket<3 || nBucket>63 ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+        " \"%s\": expected s3://bucket/prefix with a bucket name of 3 to 63"
+        " characters", zUrl);
+  }
+  for(i=0; i<nBucket; i++){
+    char c = z[i];
+    if( !((c>='a' && c<='z') || (c>='0' && c<='9') || c=='-' || c=='.') ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+          " \"%s\": a bucket name is lowercase letters, digits, '-' and '.'",
+          zUrl);
+    }
+  }
+  /* The prefix: components of prefix characters, no "." or "..". */
+  {
+    int iComp = nBucket+1;
+    for(i=nBucket+1; i<=nPath; i++){
+      if( i==nPath || z[i]=='/' ){
+        int n = i-iComp;
+        if( (n==0 && i<nPath) || (n==1 && z[iComp]=='.')
+         || (n==2 && z[iComp]=='.' && z[iComp+1]=='.') ){
+          return sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store"
+              " URL \"%s\": the prefix has an empty, \".\" or \"..\""
+              " component", zUrl);
+        }
+        iComp = i+1;
+      }else if( !streamS3PrefixChar((unsigned char)z[i]) ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+            " \"%s\": a prefix is made of letters, digits and -._~=+!*(),;'",
+            zUrl);
+      }
+    }
+    if( nPath>900 ){
+      return sqlite3StreamErr(pzErr, SQLITE_TOOBIG, "invalid warm.store URL:"
+          " bucket and prefix longer than 900 bytes");
+    }
+  }
+  /* Options. */
+  if( zQ ){
+    const char *zOpt = zQ+1;
+    while( rc==SQLITE_OK && *zOpt ){
+      int n = (int)strcspn(zOpt, "&");
+      const char *zEq = memchr(zOpt, '=', n);
+      int nName = zEq ? (int)(zEq-zOpt) : n;
+      char *zVal = zEq ? streamS3Unescape(zEq+1, n-nName-1) : 0;
+      i64 v;
+      if( zEq==0 || zVal==0 ){
+        rc = zEq && zVal==0 && n-nName-1>=0
+          ? sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+                " \"%s\": bad %%-escape in option %.*s", zUrl, nName, zOpt)
+          : sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+                " \"%s\": expected name=value options after '?'", zUrl);
+      }else if( nName==8 && memcmp(zOpt, "endpoint", 8)==0 ){
+        size_t k, nHost;
+        const char *zHost = strncmp(zVal, "https://", 8)==0 ? zVal+8
+                          : strncmp(zVal, "http://", 7)==0 ? zVal+7 : 0;
+        nHost = zHost ? strcspn(zHost, "/") : 0;
+        for(k=0; zHost && k<nHost; k++){
+          char c = zHost[k];
+          if( !(streamS3IsUnreserved(c) || c==':' || c=='[' || c==']') ){
+            zHost = 0;
+          }
+        }
+        if( zHost==0 || nHost==0 || (zHost[nHost] && strcmp(&zHost[nHost], "/")) ){
+          rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+              " \"%s\": endpoint must be http(s)://host[:port] (no user,"
+              " path or query)", zUrl);
+        }else{
+          sqlite3_free(o.zEndpoint);
+          o.zEndpoint = sqlite3_mprintf("%.*s", (int)(zHost-zVal+nHost), zVal);
+          if( o.zEndpoint==0 ) rc = SQLITE_NOMEM;
+        }
+      }else if( nName==6 && memcmp(zOpt, "region", 6)==0 ){
+        size_t k;
+        for(k=0; zVal[k] && ((zVal[k]>='a' && zVal[k]<='z')
+                 || (zVal[k]>='0' && zVal[k]<='9') || zVal[k]=='-'); k++){}
+        if( k==0 || zVal[k] || k>40 ){
+          rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+              " \"%s\": region must be lowercase letters, digits and '-'"
+              " (R2: auto)", zUrl);
+        }else{
+          rc = streamS3OptStr(&o.zRegion, zVal);
+        }
+      }else if( nName==10 && memcmp(zOpt, "addressing", 10)==0 ){
+        if( strcmp(zVal, "path")==0 ) o.eAddr = 1;
+        else if( strcmp(zVal, "virtual")==0 ) o.eAddr = 2;
+        else rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store"
+            " URL \"%s\": addressing must be path or virtual", zUrl);
+      }else if( nName==10 && memcmp(zOpt, "timeout_ms", 10)==0 ){
+        rc = streamS3OptInt(zUrl, "timeout_ms", zVal, 100, 3600000, &v, pzErr);
+        o.msTimeout = (long)v;
+      }else if( nName==7 && memcmp(zOpt, "retries", 7)==0 ){
+        rc = streamS3OptInt(zUrl, "retries", zVal, 0, 20, &v, pzErr);
+        o.nRetry = (int)v;
+      }else if( nName==12 && memcmp(zOpt, "part_size_mb", 12)==0 ){
+        rc = streamS3OptInt(zUrl, "part_size_mb", zVal, 5, 512, &v, pzErr);
+        o.nPartMb = v;
+      }else if( nName==8 && memcmp(zOpt, "cache_mb", 8)==0 ){
+        rc = streamS3OptInt(zUrl, "cache_mb", zVal, 0, 65536, &v, pzErr);
+        o.nCacheMb = v;
+      }else if( nName==11 && memcmp(zOpt, "credentials", 11)==0 ){
+        if( zVal[0]!='/' ){
+          rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+              " \"%s\": credentials must be an absolute file path", zUrl);
+        }else{
+          rc = streamS3OptStr(&o.zCreds, zVal);
+        }
+      }else if( nName==7 && memcmp(zOpt, "profile", 7)==0 ){
+        rc = streamS3OptStr(&o.zProfile, zVal);
+      }else{
+        rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
+            " \"%s\": unknown option \"%.*s\" (known: endpoint, region,"
+            " addressing, timeout_ms, retries, part_size_mb, cache_mb,"
+            " credentials, profile)", zUrl, nName, zOpt);
+      }
+      sqlite3_free(zVal);
+      zOpt += n;
+      if( *zOpt=='&' ) zOpt++;
+    }
+  }
+  if( rc==SQLITE_OK && pzBucket ){
+    *pzBucket = sqlite3_mprintf("%.*s", nBucket, z);
+    *pzPrefix = nPath>nBucket+1
+      ? sqlite3_mprintf("%.*s/", nPath-nBucket-1, z+nBucket+1)
+      : sqlite3_mprintf("");
+    if( *pzBucket==0 || *pzPrefix==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && pOpt ){
+    *pOpt = o;
+  }else{
+    streamS3OptsFree(&o);
+  }
+  return rc;
+}
+
+int sqlite3StreamS3UrlCheck(const char *zUrl, char **pzErr){
+  return streamS3Parse(zUrl, 0, 0, 0, pzErr);
+}
+
+/* Append the S3 encoding of a[0..n) to buffer z (room assumed): every
+** byte but the unreserved ones (and '/' if bSlash) as %XX. */
+static int streamS3Encode(char *z, const char *a, size_t n, int bSlash){
+  static const char aHex[] = "0123456789ABCDEF";
+  size_t i;
+  int j = 0;
+  for(i=0; i<n; i++){
+    unsigned char c = (unsigned char)a[i];
+    if( streamS3IsUnreserved(c) || (bSlash && c=='/') ){
+      z[j++] = (char)c;
+    }else{
+      z[j++] = '%';
+      z[j++] = aHex[c>>4];
+      z[j++] = aHex[c&15];
+    }
+  }
+  z[j] = 0;
+  return j;
+}
+
+/* A new string: the encoding of z. */
+static char *streamS3Enc(const char *z, int bSlash){
+  size_t n = strlen(z);
+  char *zOut = sqlite3_malloc64(n*3+1);
+  if( zOut ) streamS3Encode(zOut, z, n, bSlash);
+  return zOut;
+}
+
+/* The URL of full key zKey (NULL: the bucket), with query zQuery (sorted,
+** encoded) or NULL. */
+static char *streamS3Url(StreamS3Store *p, const char *zKey,
+                         const char *zQuery){
+  char *zEnc = streamS3Enc(zKey ? zKey : "", 1);
+  char *zUrl;
+  const char *zHost = strstr(p->zBase, "://")+3;
+  if( zEnc==0 ) return 0;
+  if( p->bVirtual ){
+    zUrl = sqlite3_mprintf("%.*s%s.%s/%s%s%s", (int)(zHost-p->zBase),
+        p->zBase, p->zBucket, zHost, zEnc, zQuery ? "?" : "",
+        zQuery ? zQuery : "");
+  }else{
+    zUrl = sqlite3_mprintf("%s/%s%s%s%s%s", p->zBase, p->zBucket,
+        zKey ? "/" : "", zEnc, zQuery ? "?" : "", zQuery ? zQuery : "");
+  }
+  sqlite3_free(zEnc);
+  return zUrl;
+}
+
+/**************************************************************************
+** Credentials
+*/
+
+/* Read key zName of section [zProfile] (or [profile zProfile]) of an
+** AWS credentials file; NULL if absent. */
+static char *streamS3IniGet(const char *zText, const char *zProfile,
+                            const char *zName){
+  const char *z = zText;
+  int bIn = 0;
+  size_t nProf = strlen(zProfile), nName = strlen(zName);
+  while( *z ){
+    size_t n = strcspn(z, "\n");
+    const char *zLine = z, *zEnd = z+n;
+    while( zLine<zEnd && (*zLine==' ' || *zLine=='\t') ) zLine++;
+    while( zEnd>zLine && (zEnd[-1]=='\r' || zEnd[-1]==' ' || zEnd[-1]=='\t') ) zEnd--;
+    if( zLine<zEnd && *zLine=='[' ){
+      const char *zS = zLine+1;
+      size_t nS;
+      while( zS<zEnd && *zS==' ' ) zS++;
+      if( (size_t)(zEnd-zS)>8 && memcmp(zS, "profile ", 8)==0 ) zS += 8;
+      nS = (size_t)(zEnd-zS);
+      if( nS>0 && zS[nS-1]==']' ) nS--;
+      while( nS>0 && zS[nS-1]==' ' ) nS--;
+      bIn = nS==nProf && memcmp(zS, zProfile, nProf)==0;
+    }else if( bIn && (size_t)(zEnd-zLine)>nName
+           && memcmp(zLine, zName, nName)==0 ){
+      const char *zV = zLine+nName;
+      while( zV<zEnd && (*zV==' ' || *zV=='\t') ) zV++;
+      if( zV<zEnd && *zV=='=' ){
+        zV++;
+        while( zV<zEnd && (*zV==' ' || *zV=='\t') ) zV++;
+        return sqlite3_mprintf("%.*s", (int)(zEnd-zV), zV);
+      }
+    }
+    z += n;
+    if( *z ) z++;
+  }
+  return 0;
+}
+
+/* Wipe then free. */
+static void streamS3Wipe(char *z){
+  if( z ){
+    volatile char *v = z;
+    while( *v ) *v++ = 0;
+    sqlite3_free(z);
+  }
+}
+
+/* Load credentials: the named file, else the environment. */
+static int streamS3Creds(const char *zUrl, const StreamS3Opts *o,
+                         char **pzKey, char **pzSecret, char **pzToken,
+                         char **pzErr){
+  *pzKey = *pzSecret = *pzToken = 0;
+  if( o->zCreds ){
+    FILE *f = fopen(o->zCreds, "rb");
+    char *zText;
+    size_t n;
+    const char *zProfile = o->zProfile ? o->zProfile
+                         : getenv("AWS_PROFILE") ? getenv("AWS_PROFILE")
+                         : "default";
+    if( f==0 ){
+      return sqlite3StreamErr(pzErr, SQLITE_CANTOPEN, "cannot read the"
+          " credentials file %s of store %s: %s", o->zCreds, zUrl,
+          strerror(errno));
+    }
+    zText = sqlite3_malloc64(65537);
+    if( zText==0 ){ fclose(f); return SQLITE_NOMEM; }
+    n = fread(zText, 1, 65536, f);
+    fclose(f);
+    zText[n] = 0;
+    *pzKey = streamS3IniGet(zText, zProfile, "aws_access_key_id");
+    *pzSecret = streamS3IniGet(zText, zProfile, "aws_secret_access_key");
+    *pzToken = streamS3IniGet(zText, zProfile, "aws_session_token");
+    memset(zText, 0, n);
+    sqlite3_free(zText);
+    if( *pzKey==0 || *pzSecret==0 ){
+      streamS3Wipe(*pzKey); streamS3Wipe(*pzSecret); streamS3Wipe(*pzToken);
+      *pzKey = *pzSecret = *pzToken = 0;
+      return sqlite3StreamErr(pzErr, SQLITE_AUTH, "the credentials file %s"
+          " of store %s has no aws_access_key_id and aws_secret_access_key"
+          " in profile [%s]", o->zCreds, zUrl, zProfile);
+    }
+    return SQLITE_OK;
+  }else{
+    const char *zK = getenv("AWS_ACCESS_KEY_ID");
+    const char *zS = getenv("AWS_SECRET_ACCESS_KEY");
+    const char *zT = getenv("AWS_SESSION_TOKEN");
+    if( zK==0 || zK[0]==0 || zS==0 || zS[0]==0 ){
+      return sqlite3StreamErr(pzErr, SQLITE_AUTH, "no credentials for store"
+          " %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and"
+          " AWS_SESSION_TOKEN for temporary ones) in the environment, or"
+          " name a credentials file with credentials=/path", zUrl);
+    }
+    *pzKey = sqlite3_mprintf("%s", zK);
+    *pzSecret = sqlite3_mprintf("%s", zS);
+    *pzToken = zT && zT[0] ? sqlite3_mprintf("%s", zT) : 0;
+    if( *pzKey==0 || *pzSecret==0 || (zT && zT[0] && *pzToken==0) ){
+      return SQLITE_NOMEM;
+    }
+    return SQLITE_OK;
+  }
+}
+
+/**************************************************************************
+** Requests, errors and retries
+*/
+
+/* The text of the first <zTag>...</zTag> of XML zXml, entity-decoded, or
+** NULL.  *pzAfter (if not NULL) is set past it. */
+static char *streamS3XmlTag(const char *zXml, const char *zTag,
+                            const char **pzAfter){
+  char zOpen[64], zClose[64];
+  const char *zA, *zB;
+  char *zOut;
+  int i, j;
+  if( zXml==0 ) return 0;
+  sqlite3_snprintf(sizeof(zOpen), zOpen, "<%s>", zTag);
+  sqlite3_snprintf(sizeof(zClose), zClose, "</%s>", zTag);
+  zA = strstr(zXml, zOpen);
+  if( zA==0 ) return 0;
+  zA += strlen(zOpen);
+  zB = strstr(zA, zClose);
+  if( zB==0 ) return 0;
+  if( pzAfter ) *pzAfter = zB+strlen(zClose);
+  zOut = sqlite3_malloc64(zB-zA+1);
+  if( zOut==0 ) return 0;
+  for(i=0, j=0; zA+i<zB; i++){
+    static const struct { const char *z; char c; } aEnt[] = {
+      {"&amp;",'&'}, {"&lt;",'<'}, {"&gt;",'>'}, {"&quot;",'"'},
+      {"&apos;",'\''}
+    };
+    size_t k;
+    if( zA[i]=='&' && zA+i+2<zB && zA[i+1]=='#' ){
+      /* A character reference: &#NN; or &#xHH; (as UTF-8). */
+      const char *zNum = &zA[i+2];
+      char *zEnd = 0;
+      unsigned long c = (*zNum=='x' || *zNum=='X') ? strtoul(zNum+1, &zEnd, 16)
+                                                  : strtoul(zNum, &zEnd, 10);
+      if( zEnd && zEnd<zB && *zEnd==';' && c>0 && c<0x110000 ){
+        if( c<0x80 ){
+          zOut[j++] = (char)c;
+        }else if( c<0x800 ){
+          zOut[j++] = (char)(0xc0|(c>>6));
+          zOut[j++] = (char)(0x80|(c&0x3f));
+        }else if( c<0x10000 ){
+          zOut[j++] = (char)(0xe0|(c>>12));
+          zOut[j++] = (char)(0x80|((c>>6)&0x3f));
+          zOut[j++] = (char)(0x80|(c&0x3f));
+        }else{
+          zOut[j++] = (char)(0xf0|(c>>18));
+          zOut[j++] = (char)(0x80|((c>>12)&0x3f));
+          zOut[j++] = (char)(0x80|((c>>6)&0x3f));
+          zOut[j++] = (char)(0x80|(c&0x3f));
+        }
+        i = (int)(zEnd-zA);
+        continue;
+      }
+    }
+    if( zA[i]=='&' ){
+      for(k=0; k<sizeof(aEnt)/sizeof(aEnt[0]); k++){
+        size_t nE = strlen(aEnt[k].z);
+        if( (size_t)(zB-zA-i)>=nE && memcmp(&zA[i], aEnt[k].z, nE)==0 ){
+          zOut[j++] = aEnt[k].c;
+          i += (int)nE-1;
+          break;
+        }
+      }
+      if( k<sizeof(aEnt)/sizeof(aEnt[0]) ) continue;
+    }
+    zOut[j++] = zA[i];
+  }
+  zOut[j] = 0;
+  return zOut;
+}
+
+/* The S3 error code of a response (<Code>), or NULL. */
+static char *streamS3Code(StreamHttpReq *pReq){
+  return pReq->aResp ? streamS3XmlTag((char*)pReq->aResp, "Code", 0) : 0;
+}
+
+/* True if pReq failed in a way worth retrying (an idempotent request). */
+static int streamS3Retryable(StreamHttpReq *pReq){
+  if( pReq->eCurl ){
+    switch( pReq->eCurl ){
+      case CURLE_OUT_OF_MEMORY:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+      case CURLE_URL_MALFORMAT:
+      case CURLE_BAD_FUNCTION_ARGUMENT:
+      case CURLE_COULDNT_RESOLVE_HOST:
+        return 0;
+      default:
+        return 1;          /* Timeouts, resets, refused, short bodies */
+    }
+  }
+  if( pReq->iStatus==501 ) return 0;                /* NotImplemented */
+  if( pReq->iStatus>=500 || pReq->iStatus==429 ) return 1;
+  if( pReq->iStatus==400 ){
+    char *zCode = streamS3Code(pReq);
+    int b = zCode && (strcmp(zCode, "RequestTimeout")==0
+                   || strcmp(zCode, "SlowDown")==0);
+    sqlite3_free(zCode);
+    return b;
+  }
+  return 0;
+}
+
+/* Sleep before attempt iTry (1, 2, ...): full jitter on an exponential
+** ceiling of 50 ms * 2^(iTry-1), at most 2 s. */
+static void streamS3Backoff(int iTry){
+  unsigned r;
+  int msCap = 50<<(iTry>6 ? 6 : iTry-1);
+  if( msCap>2000 ) msCap = 2000;
+  sqlite3_randomness(sizeof(r), &r);
+  sqlite3_sleep((int)(r % (unsigned)msCap) + 1);
+}
+
+/* The error for failed request pReq on key zKey (full key; NULL: the
+** bucket): names bucket, key, status and S3 code; SQLite code returned. */
+static int streamS3Err(StreamS3Store *p, StreamHttpReq *pReq,
+                       const char *zWhat, const char *zKey, int nTry,
+                       char **pzErr){
+  char *zCode = streamS3Code(pReq);
+  char *zMsg = pReq->aResp ? streamS3XmlTag((char*)pReq->aResp, "Message", 0)
+                           : 0;
+  char zTries[40];
+  int rc;
+  zTries[0] = 0;
+  if( nTry>1 ) sqlite3_snprintf(sizeof(zTries), zTries, " (after %d attempts)", nTry);
+  if( pReq->eCurl ){
+    rc = pReq->eCurl==CURLE_OUT_OF_MEMORY ? SQLITE_NOMEM : SQLITE_IOERR;
+    sqlite3StreamErr(pzErr, rc, "s3 %s of bucket %s, key %s failed: no"
+        " response: %s%s", zWhat, p->zBucket, zKey ? zKey : "(none)",
+        pReq->zErr[0] ? pReq->zErr : "network error", zTries);
+  }else{
+    long s = pReq->iStatus;
+    rc = s==404 ? SQLITE_CANTOPEN : (s==401 || s==403) ? SQLITE_AUTH
+       : s==412 ? SQLITE_CONSTRAINT : SQLITE_IOERR;
+    sqlite3StreamErr(pzErr, rc, "s3 %s of bucket %s, key %s failed: HTTP"
+        " %ld %s%s%s%s", zWhat, p->zBucket, zKey ? zKey : "(none)", s,
+        zCode ? zCode : "(no S3 error code)", zMsg ? ": " : "",
+        zMsg ? zMsg : "", zTries);
+  }
+  sqlite3_free(zCode);
+  sqlite3_free(zMsg);
+  return rc;
+}
+
+/* The x-amz-content-sha256 and Content-MD5 headers of a body. */
+static int streamS3BodyHeaders(StreamHttpReq *pReq, const unsigned char *a,
+                               size_t n, unsigned char *aMd5Out){
+  StreamSha256 sha;
+  StreamMd5 md5;
+  unsigned char aSha[32], aMd5[16];
+  char zHex[65], zB64[32];
+  int rc;
+  sqlite3StreamSha256Init(&sha);
+  sqlite3StreamSha256Update(&sha, a, n);
+  sqlite3StreamSha256Final(&sha, aSha);
+  sqlite3StreamHex(aSha, 32, zHex);
+  rc = sqlite3StreamHttpHeader(pReq, "x-amz-content-sha256: %s", zHex);
+  if( rc==SQLITE_OK && a ){
+    sqlite3StreamMd5Init(&md5);
+    sqlite3StreamMd5Update(&md5, a, n);
+    sqlite3StreamMd5Final(&md5, aMd5);
+    sqlite3StreamBase64(aMd5, 16, zB64);
+    rc = sqlite3StreamHttpHeader(pReq, "Content-MD5: %s", zB64);
+    if( aMd5Out ) memcpy(aMd5Out, aMd5, 16);
+  }
+  return rc;
+}
+
+/* Prepare pReq (cleared) for zMethod on full key zKey with query zQuery
+** and body a[0..n). */
+static int streamS3Req(StreamS3Store *p, StreamHttpReq *pReq,
+                       const char *zMethod, const char *zKey,
+                       const char *zQuery, const unsigned char *a, size_t n){
+  sqlite3StreamHttpReqClear(p->pHttp, pReq);
+  pReq->zMethod = zMethod;
+  pReq->zUrl = streamS3Url(p, zKey, zQuery);
+  pReq->aBody = a;
+  pReq->nBody = n;
+  if( pReq->zUrl==0 ) return SQLITE_NOMEM;
+  return streamS3BodyHeaders(pReq, a, n, 0);
+}
+
+/* Run an idempotent request (prepared) with retries; *pnTry gets the
+** attempts made.  Returns when it succeeded (2xx, or a status listed in
+** aOk) or failed for good. */
+static void streamS3Run(StreamS3Store *p, StreamHttpReq *pReq, int *pnTry){
+  int iTry;
+  for(iTry=0; ; iTry++){
+    if( iTry>0 ) streamS3Backoff(iTry);
+    sqlite3StreamHttpRun(p->pHttp, pReq);
+    if( iTry>=p->nRetry || !streamS3Retryable(pReq) ) break;
+  }
+  *pnTry = iTry+1;
+}
+
+static int streamS3Ok(StreamHttpReq *pReq){
+  return pReq->eCurl==0 && pReq->iStatus>=200 && pReq->iStatus<300;
+}
+
+/* The full key of store key zKey, or NULL. */
+static char *streamS3Key(StreamS3Store *p, const char *zKey){
+  return sqlite3_mprintf("%s%s", p->zPrefix, zKey);
+}
+
+/* *pp = n zeroed bytes for an object of store key zKey (checked). */
+static int streamS3Alloc(const char *zKey, size_t n, void **pp,
+                         char **pzErr){
+  int rc = sqlite3StreamStoreKeyCheck(zKey, pzErr);
+  *pp = 0;
+  if( rc ) return rc;
+  *pp = sqlite3_malloc64(n);
+  if( *pp==0 ) return SQLITE_NOMEM;
+  memset(*pp, 0, n);
+  return SQLITE_OK;
+}
+
+/* HEAD of full key zKey: *pbExists, *pnSize, zEtag (96 bytes, may be 0). */
+static int streamS3Head(StreamS3Store *p, const char *zKey, int *pbExists,
+                        i64 *pnSize, char *zEtag, char **pzErr){
+  StreamHttpReq req;
+  int rc, nTry;
+  memset(&req, 0, sizeof(req));
+  *pbExists = 0;
+  rc = streamS3Req(p, &req, "HEAD", zKey, 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    streamS3Run(p, &req, &nTry);
+    if( streamS3Ok(&req) ){
+      *pbExists = 1;
+      if( pnSize ) *pnSize = req.nTotal;
+      if( zEtag ) memcpy(zEtag, req.zEtag, sizeof(req.zEtag));
+    }else if( req.eCurl==0 && req.iStatus==404 ){
+      *pbExists = 0;
+    }else{
+      rc = streamS3Err(p, &req, "HEAD", zKey, nTry, pzErr);
+    }
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  return rc;
+}
+
+/**************************************************************************
+** Uploads
+*/
+
+static int streamS3PutBegin(StreamStore *pStore, const char *zKey,
+                            StreamStoreUpload **pp, char **pzErr){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  StreamS3Upload *pUp;
+  int rc = streamS3Alloc(zKey, sizeof(*pUp), (void**)&pUp, pzErr);
+  *pp = 0;
+  if( rc ) return rc;
+  pUp->base.pStore = pStore;
+  pUp->p = p;
+  pUp->bFirst = 1;
+  sqlite3StreamMd5Init(&pUp->md5All);
+  pUp->zKey = streamS3Key(p, zKey);
+  if( pUp->zKey==0 ){ sqlite3_free(pUp); return SQLITE_NOMEM; }
+  *pp = &pUp->base;
+  return SQLITE_OK;
+}
+
+static void streamS3PartFree(StreamS3Store *p, StreamS3Part *pPart){
+  if( pPart==0 ) return;
+  sqlite3StreamHttpReqClear(p->pHttp, &pPart->req);
+  sqlite3_free(pPart->a);
+  sqlite3_free(pPart);
+}
+
+/* A new empty part at the end of pUp. */
+static int streamS3PartNew(StreamS3Upload *pUp){
+  StreamS3Part *pPart;
+  if( pUp->nPartUsed>=STREAM_S3_MAX_PARTS ){
+    return sqlite3StreamErr(&pUp->zErr, SQLITE_TOOBIG, "s3 upload of bucket"
+        " %s, key %s: more than %d parts of %lld bytes (raise part_size_mb)",
+        pUp->p->zBucket, pUp->zKey, STREAM_S3_MAX_PARTS, pUp->p->nPart);
+  }
+  if( pUp->nPartUsed==pUp->nPartAlloc ){
+    int nNew = pUp->nPartAlloc ? pUp->nPartAlloc*2 : 8;
+    StreamS3Part **aNew = sqlite3_realloc64(pUp->apPart, sizeof(*aNew)*nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pUp->apPart = aNew;
+    pUp->nPartAlloc = nNew;
+  }
+  pPart = sqlite3_malloc64(sizeof(*pPart));
+  if( pPart==0 ) return SQLITE_NOMEM;
+  memset(pPart, 0, sizeof(*pPart));
+  pPart->a = sqlite3_malloc64(pUp->p->nPart);
+  if( pPart->a==0 ){ sqlite3_free(pPart); return SQLITE_NOMEM; }
+  pUp->apPart[pUp->nPartUsed++] = pPart;
+  return SQLITE_OK;
+}
+
+/* Start CreateMultipartUpload (once). */
+static int streamS3MultiCreate(StreamS3Upload *pUp){
+  StreamS3Store *p = pUp->p;
+  StreamHttpReq req;
+  int rc, nTry;
+  memset(&req, 0, sizeof(req));
+  rc = streamS3Req(p, &req, "POST", pUp->zKey, "uploads=", 0, 0);
+  if( rc==SQLITE_OK ){
+    /* Idempotent enough: a retry after a lost response leaves an unused
+    ** upload id, which the sweep aborts (xList shows it as "<key>.tmp"). */
+    streamS3Run(p, &req, &nTry);
+    if( streamS3Ok(&req) ){
+      pUp->zUploadId = streamS3XmlTag((char*)req.aResp, "UploadId", 0);
+      if( pUp->zUploadId==0 ){
+        rc = sqlite3StreamErr(&pUp->zErr, SQLITE_IOERR, "s3 CreateMultipart"
+            "Upload of bucket %s, key %s: no UploadId in the response",
+            p->zBucket, pUp->zKey);
+      }
+    }else{
+      rc = streamS3Err(p, &req, "CreateMultipartUpload", pUp->zKey, nTry,
+                       &pUp->zErr);
+    }
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  return rc;
+}
+
+/* Start the UploadPart request of part iPart (0-based). */
+static int streamS3PartStart(StreamS3Upload *pUp, int iPart){
+  StreamS3Store *p = pUp->p;
+  StreamS3Part *pPart = pUp->apPart[iPart];
+  char *zEncId = streamS3Enc(pUp->zUploadId, 0);
+  char *zQuery = zEncId ? sqlite3_mprintf("partNumber=%d&uploadId=%s",
+                                          iPart+1, zEncId) : 0;
+  int rc;
+  sqlite3_free(zEncId);
+  if( zQuery==0 ) return SQLITE_NOMEM;
+  sqlite3StreamHttpReqClear(p->pHttp, &pPart->req);
+  pPart->req.zMethod = "PUT";
+  pPart->req.zUrl = streamS3Url(p, pUp->zKey, zQuery);
+  pPart->req.aBody = pPart->a;
+  pPart->req.nBody = pPart->n;
+  sqlite3_free(zQuery);
+  if( pPart->req.zUrl==0 ) return SQLITE_NOMEM;
+  rc = streamS3BodyHeaders(&pPart->req, pPart->a, pPart->n, pPart->aMd5);
+  if( rc==SQLITE_OK ){
+    if( pPart->nTry>0 ) streamS3Backoff(pPart->nTry);
+    pPart->nTry++;
+    rc = sqlite3StreamHttpStart(p->pHttp, &pPart->req);
+  }
+  return rc;
+}
+
+/* Check finished parts: acknowledged ones are done (ETag = MD5 of the
+** part, or any ETag from a service whose ETags are not MD5s: the
+** Content-MD5 made it check the bytes); retryable failures restart.
+** *pnBusy gets the parts still in flight. */
+static int streamS3PartsReap(StreamS3Upload *pUp, int *pnBusy){
+  StreamS3Store *p = pUp->p;
+  int i, nBusy = 0, rc = SQLITE_OK;
+  for(i=0; rc==SQLITE_OK && i<pUp->nPartUsed; i++){
+    StreamS3Part *pPart = pUp->apPart[i];
+    if( pPart->bDone || pPart->req.zUrl==0 ) continue;
+    if( !pPart->req.bDone ){ nBusy++; continue; }
+    if( streamS3Ok(&pPart->req) && pPart->req.zEtag[0] ){
+      sqlite3_snprintf(sizeof(pPart->zEtag), pPart->zEtag, "%s",
+                       pPart->req.zEtag);
+      pPart->bDone = 1;
+      sqlite3StreamHttpReqClear(p->pHttp, &pPart->req);
+    }else if( streamS3Retryable(&pPart->req) && pPart->nTry<=p->nRetry ){
+      rc = streamS3PartStart(pUp, i);
+      nBusy++;
+    }else{
+      char zWhat[40];
+      sqlite3_snprintf(sizeof(zWhat), zWhat, "UploadPart %d", i+1);
+      rc = streamS3Err(p, &pPart->req, zWhat, pUp->zKey, pPart->nTry,
+                       &pUp->zErr);
+    }
+  }
+  *pnBusy = nBusy;
+  return rc;
+}
+
+/* Send the full part at the end of pUp (starting the multipart upload
+** first if needed), keeping at most STREAM_S3_PARALLEL in flight. */
+static int streamS3PartSend(StreamS3Upload *pUp){
+  int rc = SQLITE_OK, nBusy = 0;
+  if( pUp->zUploadId==0 ) rc = streamS3MultiCreate(pUp);
+  if( rc==SQLITE_OK ) rc = streamS3PartStart(pUp, pUp->nPartUsed-1);
+  while( rc==SQLITE_OK ){
+    sqlite3StreamHttpPump(pUp->p->pHttp);
+    rc = streamS3PartsReap(pUp, &nBusy);
+    if( rc || nBusy<STREAM_S3_PARALLEL ) break;
+    sqlite3StreamHttpWait(pUp->p->pHttp, 0);
+  }
+  return rc;
+}
+
+/* Move an error of a part (kept in pUp->zErr) to *pzErr. */
+static int streamS3UpErr(StreamS3Upload *pUp, int rc, char **pzErr){
+  if( pUp->zErr ){
+    if( pzErr ){ sqlite3_free(*pzErr); *pzErr = pUp->zErr; }
+    else sqlite3_free(pUp->zErr);
+    pUp->zErr = 0;
+  }
+  return rc;
+}
+
+static int streamS3PutWrite(StreamStoreUpload *pBase, const void *pData,
+                            size_t n, char **pzErr){
+  StreamS3Upload *pUp = (StreamS3Upload*)pBase;
+  StreamS3Store *p = pUp->p;
+  const unsigned char *a = (const unsigned char*)pData;
+  int rc = pUp->rc;
+  if( rc ) return rc;
+  if( pUp->nPartUsed==0 ) rc = streamS3PartNew(pUp);
+  while( rc==SQLITE_OK && n>0 ){
+    StreamS3Part *pPart = pUp->apPart[pUp->nPartUsed-1];
+    size_t nTake = (size_t)p->nPart - pPart->n;
+    if( nTake==0 ){
+      /* The part is full and more follows: send it, start another. */
+      rc = streamS3PartSend(pUp);
+      if( rc==SQLITE_OK ) rc = streamS3PartNew(pUp);
+      continue;
+    }
+    if( nTake>n ) nTake = n;
+    memcpy(pPart->a+pPart->n, a, nTake);
+    sqlite3StreamMd5Update(&pUp->md5All, a, nTake);
+    pPart->n += nTake;
+    pUp->nTotal += nTake;
+    a += nTake;
+    n -= nTake;
+  }
+  if( rc==SQLITE_OK && pUp->bFirst ){
+    pUp->bFirst = 0;
+    STREAM_TIER_CRASH(0);
+  }
+  if( rc ) pUp->rc = rc;
+  return streamS3UpErr(pUp, rc, pzErr);
+}
+
+/* Abort the multipart upload of pUp, if any (best effort, retried). */
+static void streamS3MultiAbort(StreamS3Upload *pUp){
+  StreamS3Store *p = pUp->p;
+  StreamHttpReq req;
+  char *zEncId, *zQuery;
+  int nTry;
+  if( pUp->zUploadId==0 ) return;
+  zEncId = streamS3Enc(pUp->zUploadId, 0);
+  zQuery = zEncId ? sqlite3_mprintf("uploadId=%s", zEncId) : 0;
+  memset(&req, 0, sizeof(req));
+  if( zQuery && streamS3Req(p, &req, "DELETE", pUp->zKey, zQuery, 0, 0)==0 ){
+    streamS3Run(p, &req, &nTry);
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  sqlite3_free(zEncId);
+  sqlite3_free(zQuery);
+}
+
+static void streamS3UploadFree(StreamS3Upload *pUp){
+  int i;
+  for(i=0; i<pUp->nPartUsed; i++) streamS3PartFree(pUp->p, pUp->apPart[i]);
+  sqlite3_free(pUp->apPart);
+  sqlite3_free(pUp->zUploadId);
+  sqlite3_free(pUp->zKey);
+  sqlite3_free(pUp->zErr);
+  sqlite3_free(pUp);
+}
+
+static void streamS3PutAbort(StreamStoreUpload *pBase){
+  StreamS3Upload *pUp = (StreamS3Upload*)pBase;
+  int i;
+  if( pUp==0 ) return;
+  for(i=0; i<pUp->nPartUsed; i++){
+    sqlite3StreamHttpCancel(pUp->p->pHttp, &pUp->apPart[i]->req);
+  }
+  streamS3MultiAbort(pUp);
+  streamS3UploadFree(pUp);
+}
+
+/* The ETag a service that uses MD5 ETags gives the object: the MD5 of a
+** single PUT, or MD5(part MD5s)-N. */
+static void streamS3ExpectedEtag(StreamS3Upload *pUp, char *zOut){
+  unsigned char aMd5[16];
+  char zHex[33];
+  if( pUp->zUploadId==0 ){
+    sqlite3StreamHex(pUp->apPart[0]->aMd5, 16, zHex);
+    sqlite3_snprintf(96, zOut, "\"%s\"", zHex);
+  }else{
+    StreamMd5 md5;
+    int i;
+    sqlite3StreamMd5Init(&md5);
+    for(i=0; i<pUp->nPartUsed; i++){
+      sqlite3StreamMd5Update(&md5, pUp->apPart[i]->aMd5, 16);
+    }
+    sqlite3StreamMd5Final(&md5, aMd5);
+    sqlite3StreamHex(aMd5, 16, zHex);
+    sqlite3_snprintf(96, zOut, "\"%s-%d\"", zHex, pUp->nPartUsed);
+  }
+}
+
+/* ETags compared without quotes and case. */
+static int streamS3EtagEq(const char *zA, const char *zB){
+  size_t nA, nB;
+  if( *zA=='"' ) zA++;
+  if( *zB=='"' ) zB++;
+  nA = strcspn(zA, "\"");
+  nB = strcspn(zB, "\"");
+  return nA==nB && sqlite3_strnicmp(zA, zB, (int)nA)==0;
+}
+
+/* True if zEtag is the MD5-form ETag of pUp's bytes: MD5(parts' MD5s)-N
+** for a multipart upload (S3, R2), or the MD5 of all the bytes (a single
+** PUT; some services, s3rver among them, for multipart too). */
+static int streamS3EtagIsOurs(StreamS3Upload *pUp, const char *zEtag){
+  char zExp[96], zWhole[40];
+  StreamMd5 md5 = pUp->md5All;
+  unsigned char aMd5[16];
+  streamS3ExpectedEtag(pUp, zExp);
+  sqlite3StreamMd5Final(&md5, aMd5);
+  sqlite3StreamHex(aMd5, 16, zWhole);
+  return streamS3EtagEq(zEtag, zExp) || streamS3EtagEq(zEtag, zWhole);
+}
+
+/* Is the object at pUp's key the bytes of pUp?  *pbOurs set: by its ETag
+** (MD5 form) or, if the service's ETags are of another form, its size. */
+static int streamS3IsOurs(StreamS3Upload *pUp, const char *zEtag, i64 nSize,
+                          int *pbOurs){
+  if( streamS3EtagIsOurs(pUp, zEtag) ){
+    *pbOurs = 1;
+  }else{
+    /* An MD5-form ETag ("32 hex" or "32 hex-N") that differs: other
+    ** bytes.  Another form (SSE-KMS, some services): trust the size, as
+    ** Content-MD5 made the service check every byte it stored. */
+    const char *z = zEtag[0]=='"' ? zEtag+1 : zEtag;
+    size_t nHex = 0;
+    while( nHex<32 && ((z[nHex]>='0' && z[nHex]<='9')
+                    || (z[nHex]>='a' && z[nHex]<='f')
+                    || (z[nHex]>='A' && z[nHex]<='F')) ) nHex++;
+    *pbOurs = nHex<32 && nSize==pUp->nTotal;
+  }
+  return SQLITE_OK;
+}
+
+/* Check a committed object: it must exist with our ETag (or size). */
+static int streamS3Verify(StreamS3Upload *pUp, const char *zEtagAck,
+                          char **pzErr){
+  StreamS3Store *p = pUp->p;
+  char zEtag[96];
+  char zExp[96];
+  i64 nSize = -1;
+  int bExists = 0, bOurs = 0, rc;
+  streamS3ExpectedEtag(pUp, zExp);
+  if( zEtagAck && streamS3EtagIsOurs(pUp, zEtagAck) ) return SQLITE_OK;
+  rc = streamS3Head(p, pUp->zKey, &bExists, &nSize, zEtag, pzErr);
+  if( rc ) return rc;
+  if( bExists ) streamS3IsOurs(pUp, zEtag, nSize, &bOurs);
+  if( !bOurs ){
+    return sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 upload of bucket %s,"
+        " key %s was acknowledged but the object %s (ETag %s, %lld bytes;"
+        " sent %lld bytes, ETag %s)", p->zBucket, pUp->zKey,
+        bExists ? "differs" : "is missing", bExists ? zEtag : "-", nSize,
+        pUp->nTotal, zExp);
+  }
+  return SQLITE_OK;
+}
+
+/* The error of a create-only put whose key exists. */
+static int streamS3Exists(StreamS3Upload *pUp, char **pzErr){
+  return sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT, "s3 object %s of bucket"
+      " %s already exists (create-only put)", pUp->zKey, pUp->p->zBucket);
+}
+
+/* Single PUT of the one part of pUp.  bNew: create-only. */
+static int streamS3PutSingle(StreamS3Upload *pUp, int bNew, char **pzErr){
+  StreamS3Store *p = pUp->p;
+  StreamS3Part *pPart = pUp->apPart[0];
+  StreamHttpReq req;
+  int rc, iTry;
+  memset(&req, 0, sizeof(req));
+  for(iTry=0; ; iTry++){
+    int bOurs = 0;
+    if( iTry>0 ) streamS3Backoff(iTry);
+    rc = streamS3Req(p, &req, "PUT", pUp->zKey, 0, pPart->a, pPart->n);
+    if( rc==SQLITE_OK ){
+      StreamMd5 md5;
+      sqlite3StreamMd5Init(&md5);
+      sqlite3StreamMd5Update(&md5, pPart->a, pPart->n);
+      sqlite3StreamMd5Final(&md5, pPart->aMd5);
+      if( bNew ) rc = sqlite3StreamHttpHeader(&req, "If-None-Match: *");
+    }
+    if( rc ) break;
+    sqlite3StreamHttpRun(p->pHttp, &req);
+    if( streamS3Ok(&req) ){
+      STREAM_TIER_CRASH(3);
+      rc = streamS3Verify(pUp, req.zEtag, pzErr);
+      break;
+    }
+    if( bNew && req.eCurl==0 && req.iStatus==412 && iTry==0 ){
+      rc = streamS3Exists(pUp, pzErr);
+      break;
+    }
+    if( bNew && (req.eCurl || req.iStatus==412) ){
+      /* Outcome unknown (or our own earlier attempt landed): read the
+      ** object's state instead of guessing. */
+      i64 nSize = -1;
+      char zEtag[96];
+      int bExists = 0;
+      char *zHeadErr = 0;
+      if( streamS3Head(p, pUp->zKey, &bExists, &nSize, zEtag, &zHeadErr)==0
+       && bExists ){
+        streamS3IsOurs(pUp, zEtag, nSize, &bOurs);
+        if( bOurs ){ rc = SQLITE_OK; sqlite3_free(zHeadErr); break; }
+        rc = streamS3Exists(pUp, pzErr);
+        sqlite3_free(zHeadErr);
+        break;
+      }
+      sqlite3_free(zHeadErr);
+    }
+    if( iTry>=p->nRetry || !streamS3Retryable(&req) ){
+      rc = streamS3Err(p, &req, "PUT", pUp->zKey, iTry+1, pzErr);
+      break;
+    }
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  return rc;
+}
+
+/* CompleteMultipartUpload of pUp (every part done). */
+static int streamS3MultiComplete(StreamS3Upload *pUp, int bNew,
+                                 char **pzErr){
+  StreamS3Store *p = pUp->p;
+  StreamHttpReq req;
+  char *zXml = sqlite3_mprintf("<CompleteMultipartUpload>");
+  char *zEncId = streamS3Enc(pUp->zUploadId, 0);
+  char *zQuery = zEncId ? sqlite3_mprintf("uploadId=%s", zEncId) : 0;
+  int i, rc = SQLITE_OK, iTry;
+  memset(&req, 0, sizeof(req));
+  for(i=0; zXml && i<pUp->nPartUsed; i++){
+    char *zNew = sqlite3_mprintf("%z<Part><PartNumber>%d</PartNumber>"
+        "<ETag>%s</ETag></Part>", zXml, i+1, pUp->apPart[i]->zEtag);
+    zXml = zNew;
+  }
+  if( zXml ) zXml = sqlite3_mprintf("%z</CompleteMultipartUpload>", zXml);
+  if( zXml==0 || zQuery==0 ) rc = SQLITE_NOMEM;
+  for(iTry=0; rc==SQLITE_OK; iTry++){
+    char zEtag[96];
+    i64 nSize = -1;
+    int bExists = 0, bOurs = 0;
+    char *zHeadErr = 0;
+    if( iTry>0 ) streamS3Backoff(iTry);
+    rc = streamS3Req(p, &req, "POST", pUp->zKey, zQuery,
+                     (const unsigned char*)zXml, strlen(zXml));
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamHttpHeader(&req, "Content-Type: application/xml");
+    }
+    if( rc==SQLITE_OK && bNew ){
+      rc = sqlite3StreamHttpHeader(&req, "If-None-Match: *");
+    }
+    if( rc ) break;
+    sqlite3StreamHttpRun(p->pHttp, &req);
+    /* S3 may answer 200 with an <Error> document. */
+    if( streamS3Ok(&req) && req.aResp
+     && strstr((char*)req.aResp, "<Error>")==0
+     && strstr((char*)req.aResp, "CompleteMultipartUploadResult") ){
+      char *zTag = streamS3XmlTag((char*)req.aResp, "ETag", 0);
+      STREAM_TIER_CRASH(3);
+      rc = streamS3Verify(pUp, zTag, pzErr);
+      sqlite3_free(zTag);
+      break;
+    }
+    if( bNew && req.eCurl==0 && req.iStatus==412 && iTry==0 ){
+      rc = streamS3Exists(pUp, pzErr);
+      break;
+    }
+    /* Not idempotent: resolve the outcome by reading the object. */
+    if( streamS3Head(p, pUp->zKey, &bExists, &nSize, zEtag, &zHeadErr)==0
+     && bExists ){
+      streamS3IsOurs(pUp, zEtag, nSize, &bOurs);
+      sqlite3_free(zHeadErr);
+      if( bOurs ){
+        sqlite3_free(pUp->zUploadId);      /* Completed: nothing to abort */
+        pUp->zUploadId = 0;
+        break;
+      }
+      if( bNew ){
+        rc = streamS3Exists(pUp, pzErr);
+        break;
+      }
+    }else{
+      sqlite3_free(zHeadErr);
+    }
+    if( iTry>=p->nRetry || !(streamS3Retryable(&req) || streamS3Ok(&req)) ){
+      rc = streamS3Err(p, &req, "CompleteMultipartUpload", pUp->zKey,
+                       iTry+1, pzErr);
+      if( rc==SQLITE_OK ) rc = SQLITE_IOERR;
+      break;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_free(pUp->zUploadId);
+    pUp->zUploadId = 0;
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  sqlite3_free(zXml);
+  sqlite3_free(zEncId);
+  sqlite3_free(zQuery);
+  return rc;
+}
+
+static int streamS3Commit(StreamStoreUpload *pBase, int bNew, char **pzErr){
+  StreamS3Upload *pUp = (StreamS3Upload*)pBase;
+  StreamS3Store *p = pUp->p;
+  int rc = pUp->rc;
+  STREAM_TIER_CRASH(1);
+  if( rc==SQLITE_OK && pUp->nPartUsed==0 ) rc = streamS3PartNew(pUp);
+  if( rc==SQLITE_OK && bNew ){
+    /* The fallback for services that ignore If-None-Match: look first. */
+    int bExists = 0;
+    rc = streamS3Head(p, pUp->zKey, &bExists, 0, 0, pzErr);
+    if( rc==SQLITE_OK && bExists ){
+      rc = streamS3Exists(pUp, pzErr);
+    }
+  }
+  if( rc==SQLITE_OK && pUp->zUploadId==0 ){
+    rc = streamS3PutSingle(pUp, bNew, pzErr);
+  }else if( rc==SQLITE_OK ){
+    int nBusy = 0;
+    rc = streamS3PartSend(pUp);
+    while( rc==SQLITE_OK ){
+      rc = streamS3PartsReap(pUp, &nBusy);
+      if( rc || nBusy==0 ) break;
+      sqlite3StreamHttpWait(p->pHttp, 0);
+    }
+    STREAM_TIER_CRASH(2);
+    if( rc==SQLITE_OK ) rc = streamS3MultiComplete(pUp, bNew, pzErr);
+    rc = streamS3UpErr(pUp, rc, pzErr);
+  }else{
+    rc = streamS3UpErr(pUp, rc, pzErr);
+  }
+  if( rc==SQLITE_OK ){ STREAM_TIER_CRASH(4); }
+  if( rc ){
+    int i;
+    for(i=0; i<pUp->nPartUsed; i++){
+      sqlite3StreamHttpCancel(p->pHttp, &pUp->apPart[i]->req);
+    }
+    streamS3MultiAbort(pUp);
+  }
+  streamS3UploadFree(pUp);
+  return rc;
+}
+
+static int streamS3PutCommit(StreamStoreUpload *pUp, char **pzErr){
+  return streamS3Commit(pUp, 0, pzErr);
+}
+static int streamS3PutCommitNew(StreamStoreUpload *pUp, char **pzErr){
+  return streamS3Commit(pUp, 1, pzErr);
+}
+
+/**************************************************************************
+** Reads and the read cache
+*/
+
+/* Drop least recently used blocks until nNeed more bytes fit. */
+static void streamS3CacheTrim(StreamS3Store *p, i64 nNeed){
+  while( p->pBlock && p->nCache+nNeed>p->nCacheMax ){
+    StreamS3Block **pp = &p->pBlock, *pB;
+    while( (*pp)->pNext ) pp = &(*pp)->pNext;
+    pB = *pp;
+    *pp = 0;
+    p->nCache -= pB->n;
+    sqlite3_free(pB->zKey);
+    sqlite3_free(pB->zEtag);
+    sqlite3_free(pB->a);
+    sqlite3_free(pB);
+  }
+}
+
+/* Add a[0..n) of (zKey, zEtag) at iOff to the cache (takes a; frees it
+** if it does not fit). */
+static void streamS3CacheAdd(StreamS3Store *p, const char *zKey,
+                             const char *zEtag, i64 iOff, unsigned char *a,
+                             i64 n){
+  StreamS3Block *pB;
+  if( n>p->nCacheMax ){ sqlite3_free(a); return; }
+  streamS3CacheTrim(p, n);
+  pB = sqlite3_malloc64(sizeof(*pB));
+  if( pB ){
+    pB->zKey = sqlite3_mprintf("%s", zKey);
+    pB->zEtag = sqlite3_mprintf("%s", zEtag);
+  }
+  if( pB==0 || pB->zKey==0 || pB->zEtag==0 ){
+    if( pB ){ sqlite3_free(pB->zKey); sqlite3_free(pB->zEtag); }
+    sqlite3_free(pB);
+    sqlite3_free(a);
+    return;
+  }
+  pB->iOff = iOff;
+  pB->n = n;
+  pB->a = a;
+  pB->pNext = p->pBlock;
+  p->pBlock = pB;
+  p->nCache += n;
+}
+
+/* The cached block of pF holding byte iOff (moved to the front), or NULL. */
+static StreamS3Block *streamS3CacheFind(StreamS3File *pF, i64 iOff){
+  StreamS3Store *p = pF->p;
+  StreamS3Block **pp;
+  for(pp=&p->pBlock; *pp; pp=&(*pp)->pNext){
+    StreamS3Block *pB = *pp;
+    if( iOff>=pB->iOff && iOff<pB->iOff+pB->n && strcmp(pB->zKey, pF->zKey)==0
+     && strcmp(pB->zEtag, pF->zEtag)==0 ){
+      *pp = pB->pNext;
+      pB->pNext = p->pBlock;
+      p->pBlock = pB;
+      return pB;
+    }
+  }
+  return 0;
+}
+
+static void streamS3FreeFile(StreamS3File *pF){
+  if( pF==0 ) return;
+  sqlite3StreamHttpReqClear(pF->p->pHttp, &pF->pre);
+  sqlite3_free(pF->aPre);
+  sqlite3_free(pF->zKey);
+  sqlite3_free(pF);
+}
+
+/* Ranged GET of [iOff, iOff+n) of pF into a (with retries); checks the
+** object is still the one opened (ETag). */
+static int streamS3GetRange(StreamS3File *pF, StreamHttpReq *pReq,
+                            unsigned char *a, i64 iOff, i64 n, int bStart,
+                            char **pzErr){
+  StreamS3Store *p = pF->p;
+  int rc = streamS3Req(p, pReq, "GET", pF->zKey, 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamHttpHeader(pReq, "Range: bytes=%lld-%lld", iOff,
+                                 iOff+n-1);
+  }
+  if( rc==SQLITE_OK && pF->zEtag[0] ){
+    rc = sqlite3StreamHttpHeader(pReq, "If-Match: %s", pF->zEtag);
+  }
+  if( rc ) return rc;
+  pReq->aOut = a;
+  pReq->nOut = (size_t)n;
+  if( bStart ) return sqlite3StreamHttpStart(p->pHttp, pReq);
+  {
+    int iTry;
+    for(iTry=0; ; iTry++){
+      if( iTry>0 ) streamS3Backoff(iTry);
+      sqlite3StreamHttpRun(p->pHttp, pReq);
+      if( pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
+       && pReq->nGot==(size_t)n ){
+        return SQLITE_OK;
+      }
+      if( iTry>=p->nRetry || !(streamS3Retryable(pReq) || (pReq->eCurl==0
+           && pReq->iStatus/100==2)) ){
+        break;
+      }
+    }
+    if( pReq->eCurl==0 && pReq->iStatus/100==2 ){
+      return sqlite3StreamErr(pzErr, SQLITE_IOERR_SHORT_READ, "s3 GET of"
+          " bucket %s, key %s: %lld bytes at %lld asked, %lld received",
+          p->zBucket, pF->zKey, n, iOff, (i64)pReq->nGot);
+    }
+    if( pReq->eCurl==0 && pReq->iStatus==412 ){
+      return sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 object %s of bucket"
+          " %s changed while it was read (ETag no longer %s)", pF->zKey,
+          p->zBucket, pF->zEtag);
+    }
+    return streamS3Err(p, pReq, "GET", pF->zKey, iTry+1, pzErr);
+  }
+}
+
+static int streamS3Open(StreamStore *pStore, const char *zKey,
+                        StreamStoreFile **pp, i64 *pnSize, char **pzErr){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  StreamS3File *pF;
+  StreamHttpReq req;
+  unsigned char *a = 0;
+  i64 nKnown = -1;                   /* Size, once a response told it */
+  int rc = streamS3Alloc(zKey, sizeof(*pF), (void**)&pF, pzErr), iTry;
+  *pp = 0;
+  if( rc ) return rc;
+  pF->base.pStore = pStore;
+  pF->p = p;
+  pF->zKey = streamS3Key(p, zKey);
+  a = sqlite3_malloc64(STREAM_S3_TAIL);
+  memset(&req, 0, sizeof(req));
+  if( pF->zKey==0 || a==0 ){ rc = SQLITE_NOMEM; goto out; }
+  /* One request: the tail (footer) of the object, its size and ETag. */
+  for(iTry=0; ; iTry++){
+    if( iTry>0 ) streamS3Backoff(iTry);
+    rc = streamS3Req(p, &req, "GET", pF->zKey, 0, 0, 0);
+    if( rc==SQLITE_OK ){
+      rc = nKnown<0
+        ? sqlite3StreamHttpHeader(&req, "Range: bytes=-%d", STREAM_S3_TAIL)
+        : sqlite3StreamHttpHeader(&req, "Range: bytes=%lld-%lld",
+              nKnown-(nKnown<STREAM_S3_TAIL ? nKnown : STREAM_S3_TAIL),
+              nKnown-1);
+    }
+    if( rc ) goto out;
+    req.aOut = a;
+    req.nOut = STREAM_S3_TAIL;
+    req.bSuffix = 1;
+    sqlite3StreamHttpRun(p->pHttp, &req);
+    if( req.bRangeWrong && nKnown<0 ){
+      /* The server ignored the suffix range (s3rver does): ask for the
+      ** explicit range now that the size is known. */
+      nKnown = req.nTotal;
+      iTry--;
+      continue;
+    }
+    if( req.eCurl==0 && (req.iStatus==206 || req.iStatus==200)
+     && req.nTotal>=0 && req.zEtag[0]
+     && (i64)req.nGot==(req.nTotal<STREAM_S3_TAIL ? req.nTotal : STREAM_S3_TAIL) ){
+      break;
+    }
+    if( req.eCurl==0 && req.iStatus==416 ){
+      /* An empty object: no range of it is satisfiable. */
+      req.nTotal = 0;
+      req.nGot = 0;
+      break;
+    }
+    if( iTry>=p->nRetry || !(streamS3Retryable(&req)
+          || (req.eCurl==0 && req.iStatus/100==2)) ){
+      if( req.eCurl==0 && req.iStatus==404 ){
+        char *zCode = streamS3Code(&req);
+        if( zCode && strcmp(zCode, "NoSuchBucket")==0 ){
+          rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN, "warm segment %s"
+              " cannot be read: bucket %s does not exist (HTTP 404"
+              " NoSuchBucket; was warm.store changed, or the bucket"
+              " deleted?)", pF->zKey, p->zBucket);
+        }else{
+          rc = sqlite3StreamErr(pzErr, SQLITE_CANTOPEN, "warm segment %s"
+              " cannot be opened: it is missing from bucket %s (HTTP 404 %s;"
+              " deleted outside the extension?)", pF->zKey, p->zBucket,
+              zCode ? zCode : "NoSuchKey");
+        }
+        sqlite3_free(zCode);
+      }else{
+        rc = streamS3Err(p, &req, "GET", pF->zKey, iTry+1, pzErr);
+      }
+      goto out;
+    }
+  }
+  pF->nSize = req.nTotal;
+  sqlite3_snprintf(sizeof(pF->zEtag), pF->zEtag, "%s", req.zEtag);
+  if( req.nGot>0 ){
+    unsigned char *aTail = sqlite3_realloc64(a, req.nGot);
+    if( aTail ) a = aTail;
+    streamS3CacheAdd(p, pF->zKey, pF->zEtag, pF->nSize-(i64)req.nGot, a,
+                     (i64)req.nGot);
+    a = 0;
+  }
+  *pnSize = pF->nSize;
+  *pp = &pF->base;
+  pF = 0;
+ out:
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  sqlite3_free(a);
+  streamS3FreeFile(pF);
+  return rc;
+}
+
+/* Start fetching the block after iEnd in the background, if there is one
+** and neither it nor a prefetch is under way. */
+static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
+  i64 n;
+  if( pF->aPre || iEnd>=pF->nSize || streamS3CacheFind(pF, iEnd) ) return;
+  n = pF->nSize-iEnd < STREAM_S3_BLOCK ? pF->nSize-iEnd : STREAM_S3_BLOCK;
+  pF->aPre = sqlite3_malloc64(n);
+  if( pF->aPre==0 ) return;
+  pF->iPreOff = iEnd;
+  pF->nPre = n;
+  if( streamS3GetRange(pF, &pF->pre, pF->aPre, iEnd, n, 1, 0) ){
+    sqlite3StreamHttpReqClear(pF->p->pHttp, &pF->pre);
+    sqlite3_free(pF->aPre);
+    pF->aPre = 0;
+  }
+}
+
+/* Finish the prefetch: into the cache if it succeeded, dropped if not. */
+static void streamS3PrefetchEnd(StreamS3File *pF, int bWait){
+  StreamHttpReq *pReq = &pF->pre;
+  if( pF->aPre==0 ) return;
+  if( bWait ) sqlite3StreamHttpWait(pF->p->pHttp, pReq);
+  if( !pReq->bDone ) return;
+  if( pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
+   && (i64)pReq->nGot==pF->nPre ){
+    streamS3CacheAdd(pF->p, pF->zKey, pF->zEtag, pF->iPreOff, pF->aPre,
+                     pF->nPre);
+  }else{
+    sqlite3_free(pF->aPre);
+  }
+  pF->aPre = 0;
+  sqlite3StreamHttpReqClear(pF->p->pHttp, pReq);
+}
+
+static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
+                        i64 iOff){
+  StreamS3File *pF = (StreamS3File*)pBase;
+  StreamS3Store *p = pF->p;
+  unsigned char *a = (unsigned char*)pBuf;
+  int rc = SQLITE_OK;
+  if( iOff<0 || iOff+(i64)n>pF->nSize ) return SQLITE_IOERR_SHORT_READ;
+  streamS3PrefetchEnd(pF, 0);
+  while( n>0 && rc==SQLITE_OK ){
+    StreamS3Block *pB = streamS3CacheFind(pF, iOff);
+    if( pB==0 && pF->aPre && iOff>=pF->iPreOff && iOff<pF->iPreOff+pF->nPre ){
+      streamS3PrefetchEnd(pF, 1);
+      pB = streamS3CacheFind(pF, iOff);
+    }
+    if( pB ){
+      i64 nCopy = pB->iOff+pB->n-iOff;
+      if( nCopy>(i64)n ) nCopy = (i64)n;
+      memcpy(a, pB->a+(iOff-pB->iOff), (size_t)nCopy);
+      /* Sequential reading into the second half of a block: fetch the
+      ** next one meanwhile. */
+      if( iOff+nCopy-pB->iOff > pB->n/2 ) streamS3Prefetch(pF, pB->iOff+pB->n);
+      a += nCopy;
+      iOff += nCopy;
+      n -= (size_t)nCopy;
+    }else{
+      /* Fetch the aligned blocks covering what is left (at least one). */
+      StreamHttpReq req;
+      i64 iStart = iOff - iOff%STREAM_S3_BLOCK;
+      i64 iEnd = iOff+(i64)n;
+      unsigned char *aNew;
+      char *zErr = 0;
+      iEnd += (STREAM_S3_BLOCK - iEnd%STREAM_S3_BLOCK) % STREAM_S3_BLOCK;
+      if( iEnd>pF->nSize ) iEnd = pF->nSize;
+      aNew = sqlite3_malloc64(iEnd-iStart);
+      if( aNew==0 ) return SQLITE_NOMEM;
+      memset(&req, 0, sizeof(req));
+      rc = streamS3GetRange(pF, &req, aNew, iStart, iEnd-iStart, 0, &zErr);
+      sqlite3StreamHttpReqClear(p->pHttp, &req);
+      sqlite3_free(zErr);
+      if( rc ){
+        sqlite3_free(aNew);
+        return rc==SQLITE_NOMEM ? rc : SQLITE_IOERR_READ;
+      }
+      if( iEnd-iStart>p->nCacheMax ){
+        /* Too big to cache: copy what was asked for directly. */
+        memcpy(a, aNew+(iOff-iStart), n);
+        sqlite3_free(aNew);
+        return SQLITE_OK;
+      }
+      streamS3CacheAdd(p, pF->zKey, pF->zEtag, iStart, aNew, iEnd-iStart);
+      if( streamS3CacheFind(pF, iOff)==0 ){
+        /* Cache too small to keep it: read uncached. */
+        return SQLITE_IOERR_READ;
+      }
+    }
+  }
+  return rc;
+}
+
+static void streamS3Close(StreamStoreFile *pBase){
+  StreamS3File *pF = (StreamS3File*)pBase;
+  if( pF==0 ) return;
+  streamS3PrefetchEnd(pF, 0);
+  if( pF->aPre ){
+    sqlite3StreamHttpCancel(pF->p->pHttp, &pF->pre);
+    sqlite3_free(pF->aPre);
+    pF->aPre = 0;
+  }
+  streamS3FreeFile(pF);
+}
+
+/* Identity from size and ETag (FNV-1a of the ETag). */
+static void streamS3IdOf(i64 nSize, const char *zEtag, StreamStoreId *pId){
+  u64 h = 0xcbf29ce484222325ULL;
+  for(; *zEtag; zEtag++){ h ^= (unsigned char)*zEtag; h *= 0x100000001b3ULL; }
+  pId->nSize = nSize;
+  pId->iVersion = (i64)h;
+  pId->iVersion2 = 0;
+}
+
+static void streamS3FileId(StreamStoreFile *pBase, StreamStoreId *pId){
+  StreamS3File *pF = (StreamS3File*)pBase;
+  streamS3IdOf(pF->nSize, pF->zEtag, pId);
+}
+
+static int streamS3Stat(StreamStore *pStore, const char *zKey,
+                        StreamStoreId *pId){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  char *zFull;
+  char zEtag[96];
+  i64 nSize = -1;
+  int bExists = 0, rc;
+  memset(pId, 0, sizeof(*pId));
+  if( sqlite3StreamStoreKeyCheck(zKey, 0) ) return SQLITE_NOTFOUND;
+  zFull = streamS3Key(p, zKey);
+  if( zFull==0 ) return SQLITE_NOMEM;
+  zEtag[0] = 0;
+  rc = streamS3Head(p, zFull, &bExists, &nSize, zEtag, 0);
+  sqlite3_free(zFull);
+  if( rc ) return rc;
+  if( !bExists ) return SQLITE_NOTFOUND;
+  streamS3IdOf(nSize, zEtag, pId);
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Listing and deleting
+*/
+
+/* List multipart uploads under full prefix zFull: each as "<key>.tmp". */
+static int streamS3ListUploads(StreamS3Store *p, const char *zFull,
+                               int (*xCb)(void*, const char*), void *pArg,
+                               int *pbStop, char **pzErr){
+  StreamHttpReq req;
+  char *zKeyMarker = 0, *zIdMarker = 0;
+  int rc = SQLITE_OK, nTry;
+  memset(&req, 0, sizeof(req));
+  while( rc==SQLITE_OK && !*pbStop && !p->bNoUploadList ){
+    char *zEncP = streamS3Enc(zFull, 0);
+    char *zEncK = zKeyMarker ? streamS3Enc(zKeyMarker, 0) : 0;
+    char *zEncI = zIdMarker ? streamS3Enc(zIdMarker, 0) : 0;
+    /* Sorted: key-marker, prefix, upload-id-marker, uploads. */
+    char *zQuery = sqlite3_mprintf("%s%s%sprefix=%s%s%s%suploads=",
+        zEncK ? "key-marker=" : "", zEncK ? zEncK : "", zEncK ? "&" : "",
+        zEncP ? zEncP : "", zEncI ? "&upload-id-marker=" : "",
+        zEncI ? zEncI : "", "&");
+    const char *z;
+    char *zTrunc;
+    sqlite3_free(zEncP); sqlite3_free(zEncK); sqlite3_free(zEncI);
+    if( zQuery==0 ){ rc = SQLITE_NOMEM; break; }
+    rc = streamS3Req(p, &req, "GET", 0, zQuery, 0, 0);
+    sqlite3_free(zQuery);
+    if( rc ) break;
+    streamS3Run(p, &req, &nTry);
+    if( !streamS3Ok(&req) ){
+      char *zCode = streamS3Code(&req);
+      if( req.eCurl==0 && (req.iStatus==501 || (zCode
+           && strcmp(zCode, "NotImplemented")==0)) ){
+        p->bNoUploadList = 1;       /* The service cannot list them */
+      }else{
+        rc = streamS3Err(p, &req, "ListMultipartUploads", zFull, nTry, pzErr);
+      }
+      sqlite3_free(zCode);
+      break;
+    }
+    z = (char*)req.aResp;
+    while( z && !*pbStop ){
+      const char *zAfter = 0;
+      char *zUp = streamS3XmlTag(z, "Upload", &zAfter);
+      char *zKey = zUp ? streamS3XmlTag(zUp, "Key", 0) : 0;
+      if( zUp==0 ) break;
+      if( zKey && strncmp(zKey, p->zPrefix, strlen(p->zPrefix))==0 ){
+        char *zTmp = sqlite3_mprintf("%s.tmp", zKey+strlen(p->zPrefix));
+        if( zTmp==0 ) rc = SQLITE_NOMEM;
+        else if( xCb(pArg, zTmp) ) *pbStop = 1;
+        sqlite3_free(zTmp);
+      }
+      sqlite3_free(zKey);
+      sqlite3_free(zUp);
+      z = zAfter;
+      if( rc ) break;
+    }
+    zTrunc = streamS3XmlTag((char*)req.aResp, "IsTruncated", 0);
+    sqlite3_free(zKeyMarker);
+    sqlite3_free(zIdMarker);
+    zKeyMarker = streamS3XmlTag((char*)req.aResp, "NextKeyMarker", 0);
+    zIdMarker = streamS3XmlTag((char*)req.aResp, "NextUploadIdMarker", 0);
+    if( zTrunc==0 || strcmp(zTrunc, "true")!=0 || zKeyMarker==0 ){
+      sqlite3_free(zTrunc);
+      break;
+    }
+    sqlite3_free(zTrunc);
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  sqlite3_free(zKeyMarker);
+  sqlite3_free(zIdMarker);
+  return rc;
+}
+
+static int streamS3List(StreamStore *pStore, const char *zPrefix,
+                        int (*xCb)(void*, const char*), void *pArg,
+                        char **pzErr){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  StreamHttpReq req;
+  char *zToken = 0;
+  char *zFull;
+  int rc = SQLITE_OK, nTry, bStop = 0;
+  size_t nPre = strlen(p->zPrefix);
+  rc = sqlite3StreamStorePrefixCheck(zPrefix, pzErr);
+  if( rc ) return rc;
+  zFull = streamS3Key(p, zPrefix);
+  if( zFull==0 ) return SQLITE_NOMEM;
+  memset(&req, 0, sizeof(req));
+  for(;;){
+    char *zEncP = streamS3Enc(zFull, 0);
+    char *zEncT = zToken ? streamS3Enc(zToken, 0) : 0;
+    /* Sorted: continuation-token, list-type, prefix. */
+    char *zQuery = sqlite3_mprintf("%s%s%slist-type=2&prefix=%s",
+        zEncT ? "continuation-token=" : "", zEncT ? zEncT : "",
+        zEncT ? "&" : "", zEncP ? zEncP : "");
+    const char *z;
+    char *zTrunc;
+    sqlite3_free(zEncP);
+    sqlite3_free(zEncT);
+    if( zQuery==0 ){ rc = SQLITE_NOMEM; break; }
+    rc = streamS3Req(p, &req, "GET", 0, zQuery, 0, 0);
+    sqlite3_free(zQuery);
+    if( rc ) break;
+    for(nTry=0; ; nTry++){
+      /* A truncated listing (a broken response) is retried too. */
+      int nRun;
+      streamS3Run(p, &req, &nRun);
+      nTry += nRun-1;
+      if( !streamS3Ok(&req) || (req.aResp
+          && strstr((char*)req.aResp, "</ListBucketResult>")) ){
+        break;
+      }
+      if( nTry>=p->nRetry ) break;
+      streamS3Backoff(nTry+1);
+    }
+    if( !streamS3Ok(&req) || req.aResp==0
+     || strstr((char*)req.aResp, "</ListBucketResult>")==0 ){
+      if( streamS3Ok(&req) ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 ListObjectsV2 of"
+            " bucket %s, prefix %s: incomplete response", p->zBucket, zFull);
+      }else{
+        rc = streamS3Err(p, &req, "ListObjectsV2", zFull, nTry+1, pzErr);
+      }
+      break;
+    }
+    z = (char*)req.aResp;
+    while( z && !bStop ){
+      const char *zAfter = 0;
+      char *zC = streamS3XmlTag(z, "Contents", &zAfter);
+      char *zKey = zC ? streamS3XmlTag(zC, "Key", 0) : 0;
+      if( zC==0 ) break;
+      if( zKey && strncmp(zKey, p->zPrefix, nPre)==0 ){
+        if( xCb(pArg, zKey+nPre) ) bStop = 1;
+      }
+      sqlite3_free(zKey);
+      sqlite3_free(zC);
+      z = zAfter;
+    }
+    zTrunc = streamS3XmlTag((char*)req.aResp, "IsTruncated", 0);
+    sqlite3_free(zToken);
+    zToken = streamS3XmlTag((char*)req.aResp, "NextContinuationToken", 0);
+    if( bStop || zTrunc==0 || strcmp(zTrunc, "true")!=0 || zToken==0 ){
+      sqlite3_free(zTrunc);
+      break;
+    }
+    sqlite3_free(zTrunc);
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  if( rc==SQLITE_OK && !bStop ){
+    rc = streamS3ListUploads(p, zFull, xCb, pArg, &bStop, pzErr);
+  }
+  sqlite3_free(zToken);
+  sqlite3_free(zFull);
+  return rc;
+}
+
+/* Abort the multipart uploads of full key zFull. */
+static int streamS3AbortUploads(StreamS3Store *p, const char *zFull,
+                                char **pzErr){
+  StreamHttpReq req;
+  char *zEncP = streamS3Enc(zFull, 0);
+  char *zQuery = zEncP ? sqlite3_mprintf("prefix=%s&uploads=", zEncP) : 0;
+  int rc, nTry;
+  memset(&req, 0, sizeof(req));
+  sqlite3_free(zEncP);
+  if( zQuery==0 ) return SQLITE_NOMEM;
+  rc = streamS3Req(p, &req, "GET", 0, zQuery, 0, 0);
+  sqlite3_free(zQuery);
+  if( rc==SQLITE_OK ){
+    streamS3Run(p, &req, &nTry);
+    if( streamS3Ok(&req) && req.aResp ){
+      const char *z = (char*)req.aResp;
+      char *zResp = (char*)req.aResp;
+      req.aResp = 0;                  /* Kept while requests are made */
+      while( z && rc==SQLITE_OK ){
+        const char *zAfter = 0;
+        char *zUp = streamS3XmlTag(z, "Upload", &zAfter);
+        char *zKey = zUp ? streamS3XmlTag(zUp, "Key", 0) : 0;
+        char *zId = zUp ? streamS3XmlTag(zUp, "UploadId", 0) : 0;
+        if( zUp==0 ) break;
+        if( zKey && zId && strcmp(zKey, zFull)==0 ){
+          char *zEncId = streamS3Enc(zId, 0);
+          char *zQ = zEncId ? sqlite3_mprintf("uploadId=%s", zEncId) : 0;
+          StreamHttpReq del;
+          memset(&del, 0, sizeof(del));
+          if( zQ==0 ) rc = SQLITE_NOMEM;
+          else rc = streamS3Req(p, &del, "DELETE", zFull, zQ, 0, 0);
+          if( rc==SQLITE_OK ){
+            streamS3Run(p, &del, &nTry);
+            if( !streamS3Ok(&del) && !(del.eCurl==0 && del.iStatus==404) ){
+              rc = streamS3Err(p, &del, "AbortMultipartUpload", zFull, nTry,
+                               pzErr);
+            }
+          }
+          sqlite3StreamHttpReqClear(p->pHttp, &del);
+          sqlite3_free(zEncId);
+          sqlite3_free(zQ);
+        }
+        sqlite3_free(zKey);
+        sqlite3_free(zId);
+        sqlite3_free(zUp);
+        z = zAfter;
+      }
+      sqlite3_free(zResp);
+    }
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  return rc;
+}
+
+static int streamS3Delete(StreamStore *pStore, const char *zKey,
+                          char **pzErr){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  StreamHttpReq req;
+  char *zFull;
+  size_t n;
+  int rc = sqlite3StreamStoreKeyCheck(zKey, pzErr), nTry;
+  if( rc ) return rc;
+  zFull = streamS3Key(p, zKey);
+  if( zFull==0 ) return SQLITE_NOMEM;
+  n = strlen(zFull);
+  if( n>4 && strcmp(zFull+n-4, ".tmp")==0 && !p->bNoUploadList ){
+    /* A temporary upload: abort the multipart uploads of the key. */
+    zFull[n-4] = 0;
+    rc = streamS3AbortUploads(p, zFull, pzErr);
+    zFull[n-4] = '.';
+  }
+  memset(&req, 0, sizeof(req));
+  if( rc==SQLITE_OK ) rc = streamS3Req(p, &req, "DELETE", zFull, 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    streamS3Run(p, &req, &nTry);
+    if( !streamS3Ok(&req) && !(req.eCurl==0 && req.iStatus==404) ){
+      rc = streamS3Err(p, &req, "DELETE", zFull, nTry, pzErr);
+    }
+  }
+  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  sqlite3_free(zFull);
+  return rc;
+}
+
+/* DeleteObjects in batches of up to 1000 keys; temporary uploads (".tmp")
+** one by one (xDelete aborts their multipart uploads). */
+int sqlite3StreamS3DeleteMany(StreamStore *pStore, char **azKey, int nKey,
+                              char **pzErr){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  int i = 0, rc = SQLITE_OK;
+  while( i<nKey ){
+    StreamHttpReq req;
+    char *zXml = sqlite3_mprintf("<Delete><Quiet>true</Quiet>");
+    int nBatch = 0, nTry, rc2;
+    for(; zXml && i<nKey && nBatch<STREAM_S3_DELETE_MAX; i++){
+      size_t n = strlen(azKey[i]);
+      if( sqlite3StreamStoreKeyCheck(azKey[i], 0)
+       || (n>4 && strcmp(azKey[i]+n-4, ".tmp")==0) ){
+        rc2 = streamS3Delete(pStore, azKey[i], pzErr);
+        if( rc2 && rc==SQLITE_OK ) rc = rc2;
+        continue;
+      }
+      zXml = sqlite3_mprintf("%z<Object><Key>%s%s</Key></Object>", zXml,
+                             p->zPrefix, azKey[i]);
+      nBatch++;
+    }
+    if( zXml==0 ) return SQLITE_NOMEM;
+    zXml = sqlite3_mprintf("%z</Delete>", zXml);
+    if( zXml==0 ) return SQLITE_NOMEM;
+    if( nBatch==0 ){ sqlite3_free(zXml); continue; }
+    memset(&req, 0, sizeof(req));
+    rc2 = streamS3Req(p, &req, "POST", 0, "delete=",
+                      (const unsigned char*)zXml, strlen(zXml));
+    if( rc2==SQLITE_OK ){
+      rc2 = sqlite3StreamHttpHeader(&req, "Content-Type: application/xml");
+    }
+    if( rc2==SQLITE_OK ){
+      streamS3Run(p, &req, &nTry);     /* Deleting again is harmless */
+      if( !streamS3Ok(&req) ){
+        rc2 = streamS3Err(p, &req, "DeleteObjects", 0, nTry, pzErr);
+      }else if( req.aResp && strstr((char*)req.aResp, "<Error>") ){
+        char *zErrXml = streamS3XmlTag((char*)req.aResp, "Error", 0);
+        char *zK = zErrXml ? streamS3XmlTag(zErrXml, "Key", 0) : 0;
+        char *zC = zErrXml ? streamS3XmlTag(zErrXml, "Code", 0) : 0;
+        rc2 = sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 DeleteObjects of"
+            " bucket %s, key %s failed: %s", p->zBucket, zK ? zK : "?",
+            zC ? zC : "?");
+        sqlite3_free(zErrXml);
+        sqlite3_free(zK);
+        sqlite3_free(zC);
+      }
+    }
+    sqlite3StreamHttpReqClear(p->pHttp, &req);
+    sqlite3_free(zXml);
+    if( rc2 && rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
+}
+
+/**************************************************************************
+** The store
+*/
+
+static void streamS3Free(StreamStore *pStore){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  if( p==0 ) return;
+  streamS3CacheTrim(p, p->nCacheMax+1);
+  sqlite3StreamHttpFree(p->pHttp);
+  sqlite3_free(p->base.zUrl);
+  sqlite3_free(p->base.zNs);
+  sqlite3_free(p->zBucket);
+  sqlite3_free(p->zPrefix);
+  sqlite3_free(p->zBase);
+  sqlite3_free(p->zRegion);
+  sqlite3_free(p);
+}
+
+static const StreamStoreMethods streamS3Methods = {
+  streamS3PutBegin,      /* xPutBegin */
+  streamS3PutWrite,      /* xPutWrite */
+  streamS3PutCommit,     /* xPutCommit */
+  streamS3PutAbort,      /* xPutAbort */
+  streamS3Open,          /* xOpen */
+  streamS3Read,          /* xRead */
+  streamS3Close,         /* xClose */
+  streamS3List,          /* xList */
+  streamS3Delete,        /* xDelete */
+  streamS3Free,          /* xFree */
+  streamS3Stat,          /* xStat */
+  streamS3FileId,        /* xFileId */
+  streamS3PutCommitNew   /* xPutCommitNew */
+};
+
+int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
+                        char **pzErr){
+  StreamS3Store *p;
+  StreamS3Opts o;
+  char *zKey = 0, *zSecret = 0, *zToken = 0, *zSigV4 = 0;
+  const char *zEnv;
+  int rc;
+  STREAM_UNUSED(bCreate);
+  *pp = 0;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->base.pMethods = &streamS3Methods;
+  rc = streamS3Parse(zUrl, &p->zBucket, &p->zPrefix, &o, pzErr);
+  if( rc ){ sqlite3_free(p); return rc; }
+  p->base.zUrl = sqlite3_mprintf("%s", zUrl);
+  p->base.mCaps = STREAM_STORE_ETAG|STREAM_STORE_RANGED;
+  p->nRetry = o.nRetry;
+  p->nPart = o.nPartMb*1024*1024;
+  p->nCacheMax = o.nCacheMb*1024*1024;
+  p->zRegion = o.zRegion ? sqlite3_mprintf("%s", o.zRegion)
+      : (zEnv = getenv("AWS_REGION"))!=0 && zEnv[0] ? sqlite3_mprintf("%s", zEnv)
+      : (zEnv = getenv("AWS_DEFAULT_REGION"))!=0 && zEnv[0]
+        ? sqlite3_mprintf("%s", zEnv) : sqlite3_mprintf("us-east-1");
+  if( o.zEndpoint ){
+    p->zBase = sqlite3_mprintf("%s", o.zEndpoint);
+  }else if( (zEnv = getenv("AWS_ENDPOINT_URL"))!=0 && zEnv[0] ){
+    size_t n = strlen(zEnv);
+    while( n>0 && zEnv[n-1]=='/' ) n--;
+    p->zBase = sqlite3_mprintf("%.*s", (int)n, zEnv);
+  }else if( p->zRegion ){
+    p->zBase = sqlite3_mprintf("https://s3.%s.amazonaws.com", p->zRegion);
+  }
+  if( p->zBase ){
+    size_t n = strlen(p->zBase);
+    if( n>0 && p->zBase[n-1]=='/' ) p->zBase[n-1] = 0;
+  }
+  p->bVirtual = o.eAddr==2 || (o.eAddr==0 && o.zEndpoint==0
+                               && (zEnv = getenv("AWS_ENDPOINT_URL"))==0);
+  if( p->base.zUrl==0 || p->zRegion==0 || p->zBase==0 ){
+    rc = SQLITE_NOMEM;
+  }else if( strncmp(p->zBase, "http://", 7)!=0
+         && strncmp(p->zBase, "https://", 8)!=0 ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "store %s: AWS_ENDPOINT_URL"
+        " must be an http(s):// URL", zUrl);
+  }
+  if( rc==SQLITE_OK ) rc = streamS3Creds(zUrl, &o, &zKey, &zSecret, &zToken,
+                                         pzErr);
+  if( rc==SQLITE_OK ){
+    zSigV4 = sqlite3_mprintf("aws:amz:%s:s3", p->zRegion);
+    rc = zSigV4 ? sqlite3StreamHttpNew(&p->pHttp, zSigV4, zKey, zSecret,
+                                       zToken, o.msTimeout) : SQLITE_NOMEM;
+    if( rc==SQLITE_ERROR ){
+      rc = sqlite3StreamErr(pzErr, rc, "store %s: libcurl could not be"
+          " initialised", zUrl);
+    }
+  }
+  sqlite3_free(zSigV4);
+  streamS3Wipe(zKey);
+  streamS3Wipe(zSecret);
+  streamS3Wipe(zToken);
+  streamS3OptsFree(&o);
+  if( rc ){
+    streamS3Free(&p->base);
+    return rc;
+  }
+  *pp = &p->base;
+  return SQLITE_OK;
+}
+
+#endif /* HAVE_LIBCURL */
