@@ -197,6 +197,13 @@ int sqlite3StreamCompactUpper(StreamCtx *p, const char *zTopic, int iPart,
     rc = sqlite3_reset(pStmt);
     if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   }
+  if( pCfg->coldEnabled ){
+    /* Cold tier: never compact what is not archived yet (ext/cold.c). */
+    i64 iHold = 0;
+    rc = sqlite3StreamColdHold(p, zTopic, iPart, pCfg, &iHold, pzErr);
+    if( rc ) return rc;
+    if( iHold<iUpper ) iUpper = iHold;
+  }
   *piUpper = iUpper;
   return rc;
 }

@@ -363,7 +363,8 @@ static void streamCommitFunc(sqlite3_context *ctx, int argc,
 }
 
 /* Extension-wide settings, kept in _stream_meta under their own names. */
-static const char *const azSetting[] = { "cdc.topic", "warm.store", 0 };
+static const char *const azSetting[] = { "cdc.topic", "warm.store",
+                                         "cold.store", 0 };
 
 static void streamConfigFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
@@ -374,7 +375,7 @@ static void streamConfigFunc(sqlite3_context *ctx, int argc,
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "setting name"))==0 ) return;
   for(i=0; azSetting[i] && strcmp(azSetting[i], zName)!=0; i++){}
   if( azSetting[i]==0 ){
-    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %s (known: cdc.topic, warm.store)",
+    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %s (known: cdc.topic, warm.store, cold.store)",
                            zName);
     sqlite3StreamResultErr(ctx, SQLITE_ERROR, zErr);
     return;

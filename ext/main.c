@@ -173,6 +173,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     sqlite3StreamRegisterLag,
     sqlite3StreamRegisterTier,
     sqlite3StreamRegisterBackup,
+    sqlite3StreamRegisterCold,          /* cold tier (ext/cold.c) */
   };
   StreamCtx *p;
   int rc;

@@ -227,7 +227,20 @@ static int streamLocalPutBegin(StreamStore *pStore, const char *zKey,
   pUp->pStore = p;
   pUp->bFirst = 1;
   pUp->zPath = streamLocalPath(p, zKey);
-  pUp->zTmp = sqlite3_mprintf("%s/%s.tmp", p->zRoot, zKey);
+  {
+    /* A temporary name of its own ("a/b.<16 hex>.parquet.tmp"), so that
+    ** two uploads of one key never write the same file (the create-only
+    ** commit of the cold tier relies on it); it keeps the key's extension
+    ** before ".tmp" for the warm tier's sweep. */
+    const char *zBase = strrchr(zKey, '/');
+    const char *zDot = strrchr(zBase ? zBase : zKey, '.');
+    u64 r;
+    sqlite3_randomness(sizeof(r), &r);
+    if( zDot==0 ) zDot = zKey + strlen(zKey);
+    pUp->zTmp = sqlite3_mprintf("%s/%.*s.%016llx%s.tmp", p->zRoot,
+                                (int)(zDot-zKey), zKey,
+                                (unsigned long long)r, zDot);
+  }
   if( pUp->zPath==0 || pUp->zTmp==0 ){ rc = SQLITE_NOMEM; goto fail; }
   rc = streamLocalMkdirs(p, pUp->zPath, pzErr);
   if( rc ) goto fail;
@@ -340,6 +353,36 @@ static int streamLocalPutCommit(StreamStoreUpload *pUp, char **pzErr){
     close(pUp->fd);
     unlink(pUp->zTmp);
   }
+  sqlite3_free(pUp->zPath);
+  sqlite3_free(pUp->zTmp);
+  sqlite3_free(pUp);
+  return rc;
+}
+
+/* xPutCommitNew (the cold tier's create-only commit of Iceberg metadata):
+** as streamLocalPutCommit, but link() instead of rename(), so that an
+** existing object is never replaced (EEXIST: SQLITE_CONSTRAINT naming
+** the key) and readers never see a partial file. */
+static int streamLocalPutCommitNew(StreamStoreUpload *pUp, char **pzErr){
+  int rc = SQLITE_OK, e;
+  if( fsync(pUp->fd)!=0 || close(pUp->fd)!=0 ){
+    e = errno;
+    close(pUp->fd);
+    pUp->fd = -1;
+    rc = sqlite3StreamErr(pzErr, streamLocalErrCode(e, SQLITE_IOERR_FSYNC),
+        "cannot sync %s: %s", pUp->zTmp, strerror(e));
+  }else if( (pUp->fd = -1, link(pUp->zTmp, pUp->zPath))!=0 ){
+    e = errno;
+    rc = e==EEXIST
+      ? sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT, "%s already exists",
+                         pUp->zPath)
+      : sqlite3StreamErr(pzErr, SQLITE_IOERR, "cannot link %s to %s: %s",
+                         pUp->zTmp, pUp->zPath, strerror(e));
+  }else if( (e = streamLocalSyncDir(pUp->zPath))!=0 ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_IOERR_DIR_FSYNC,
+        "cannot sync the directory of %s: %s", pUp->zPath, strerror(e));
+  }
+  unlink(pUp->zTmp);
   sqlite3_free(pUp->zPath);
   sqlite3_free(pUp->zTmp);
   sqlite3_free(pUp);
@@ -579,7 +622,8 @@ static const StreamStoreMethods streamLocalMethods = {
   streamLocalDelete,     /* xDelete */
   streamLocalFree,       /* xFree */
   streamLocalStat,       /* xStat */
-  streamLocalFileId      /* xFileId */
+  streamLocalFileId,     /* xFileId */
+  streamLocalPutCommitNew /* xPutCommitNew (cold tier) */
 };
 
 int sqlite3StreamStoreOpen(const char *zUrl, int bCreate, StreamStore **pp,

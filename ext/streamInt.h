@@ -239,6 +239,11 @@ struct StreamTopicConfig {
   int eBackpressurePolicy;     /* backpressure.policy: 0 reject, 1 block */
   i64 maxBlockMs;              /* max.block.ms */
   i64 compactionHeadMessages;  /* compaction.head.messages */
+  /* The cold tier (ext/cold.c) */
+  i64 coldEnabled;             /* cold.enabled (0 or 1) */
+  i64 coldRetentionMs;         /* cold.retention.ms (-1 = forever) */
+  i64 coldCommitIntervalMs;    /* cold.commit.interval.ms */
+  i64 coldCommitBytes;         /* cold.commit.bytes */
 };
 
 /* Fill *pCfg with the defaults, then apply the overrides in the JSON
@@ -986,6 +991,10 @@ int sqlite3StreamPqWriterFinish(StreamPqWriter*);
 sqlite3_int64 sqlite3StreamPqWriterBytes(StreamPqWriter*);
 const char *sqlite3StreamPqWriterErrmsg(StreamPqWriter*);
 void sqlite3StreamPqWriterFree(StreamPqWriter*);
+/* Cold tier (Iceberg) files: value annotated as plain binary and headers
+** as STRING (Iceberg types binary and string), whatever the values are.
+** Call before the first row. */
+void sqlite3StreamPqWriterIceberg(StreamPqWriter*);
 
 /* Per-row-group facts from the footer, for pruning.  The min/max fields
 ** are valid only when bStats is set (files from this writer always). */
@@ -1128,6 +1137,7 @@ struct StreamStoreMethods {
   void (*xFree)(StreamStore*);
   int (*xStat)(StreamStore*, const char *zKey, StreamStoreId *pId);
   void (*xFileId)(StreamStoreFile*, StreamStoreId *pId);
+  int (*xPutCommitNew)(StreamStoreUpload*, char **pzErr); /* like xPutCommit, but create-only: if the key exists, nothing is written and SQLITE_CONSTRAINT is returned with *pzErr naming the key */
 };
 
 struct StreamStore {
@@ -1464,5 +1474,98 @@ int sqlite3StreamVfsRegister(int bDefault);
 /* Make the shim the default VFS (bOn) or give the default back to the VFS
 ** it wraps.  Returns the name of the default VFS afterwards. */
 const char *sqlite3StreamVfsDefault(int bOn);
+
+/**************************************************************************
+** The cold tier: Avro (ext/avro.c), Iceberg tables (ext/iceberg.c) and
+** archiving + stream_history (ext/cold.c).  See docs/tiering.md.
+*/
+struct cJSON;
+
+/* Avro binary values and an object container file of one block, codec
+** null, header metadata azMeta (key, value, ..., NULL). */
+void sqlite3StreamAvroLong(StreamPqBuf*, i64 v);
+void sqlite3StreamAvroBytes(StreamPqBuf*, const void *p, size_t n);
+void sqlite3StreamAvroString(StreamPqBuf*, const char *z);
+int sqlite3StreamAvroContainer(StreamPqBuf *pOut, const char *zSchema,
+                               const char *const *azMeta, i64 nRecord,
+                               const StreamPqBuf *pRecords);
+/* Encode cJSON value pVal with (parsed) Avro schema pSchema: longs as raw
+** or plain JSON numbers, bytes and fixed as hex strings, NULL or JSON null
+** for the null branch of a union. */
+int sqlite3StreamAvroEncode(StreamPqBuf*, const struct cJSON *pSchema,
+                            const struct cJSON *pVal, char **pzErr);
+/* Decode a container file (codec null) into its header metadata (object)
+** and its records (array), in the same representation. */
+int sqlite3StreamAvroRead(const u8 *a, size_t n, struct cJSON **ppMeta,
+                          struct cJSON **ppRecords, char **pzErr);
+/* A JSON integer (number, raw number or numeric string), or iDefault. */
+i64 sqlite3StreamJsonI64(const struct cJSON *p, i64 iDefault);
+/* A little-endian integer from 1..8 bytes of lowercase hex (4 bytes are
+** sign-extended); 0 if z is not such a string. */
+int sqlite3StreamHexLe(const char *z, i64 *pv);
+
+/* One data file of an Iceberg table. */
+typedef struct StreamIceFile StreamIceFile;
+struct StreamIceFile {
+  const char *zRel;            /* Writing: path below the table location */
+  const char *zTopic;          /* Writing: topic (bounds of field 1) */
+  char *zKey;                  /* Reading: store key (owned) */
+  i64 nBytes, nRecords;        /* Size, rows */
+  int iDay;                    /* day(timestamp) partition value */
+  int iPartition;              /* Stream partition (every row) */
+  i64 iOffLo, iOffHi;          /* Offset bounds */
+  i64 iTsLo, iTsHi;            /* Timestamp bounds, microseconds */
+  i64 nNullKey, nNullValue, nNullHeaders;  /* NULL counts */
+};
+
+typedef struct StreamIceTable StreamIceTable;
+/* Open the table under key prefix zPrefix of pStore (not owned): loads the
+** newest vN.metadata.json, or none (version 0) if there is no table yet. */
+int sqlite3StreamIceOpen(StreamStore *pStore, const char *zPrefix,
+                         StreamIceTable **pp, char **pzErr);
+void sqlite3StreamIceClose(StreamIceTable*);
+int sqlite3StreamIceVersion(StreamIceTable*);
+/* Walking back from the current snapshot through the parents, the
+** summary value zWant of the first snapshot whose summary has zKey equal
+** to zValue ("" if it lacks zWant); NULL if there is none. */
+const char *sqlite3StreamIceLastCommit(StreamIceTable*, const char *zKey,
+                                       const char *zValue, const char *zWant);
+/* Append data files (already uploaded below the table's location) as a new
+** snapshot whose summary carries azSummary (key, value, ..., NULL): the
+** manifest, the manifest list, then vN+1.metadata.json created with
+** xPutCommitNew; on a conflict, reload, xCheck (may refuse), rebase,
+** retry; then version-hint.text (best effort).  *piSnap: the snapshot. */
+int sqlite3StreamIceAppend(StreamIceTable*, const StreamIceFile *aFile,
+                           int nFile, const char *zTopic, i64 iNow,
+                           const char *const *azSummary,
+                           int (*xCheck)(void*, StreamIceTable*, char**),
+                           void *pCheckArg, i64 *piSnap, char **pzErr);
+/* The data files of the current snapshot (zKey, bounds, counts set). */
+int sqlite3StreamIceDataFiles(StreamIceTable*, StreamIceFile **paFile,
+                              int *pnFile, char **pzErr);
+void sqlite3StreamIceFreeFiles(StreamIceFile*, int nFile);
+/* Whole object zKey into *pOut (NUL-terminated), at most 64 MiB. */
+int sqlite3StreamIceGet(StreamStore*, const char *zKey, StreamPqBuf *pOut,
+                        char **pzErr);
+
+/* Cold tier.  The first offset of a partition not yet archived, below
+** which retention and compaction may remove messages (*piHold), for a
+** topic with cold.enabled; INT64_MAX otherwise. */
+int sqlite3StreamColdHold(StreamCtx*, const char *zTopic, int iPart,
+                          const StreamTopicConfig *pCfg, i64 *piHold,
+                          char **pzErr);
+/* Archive the topics (zTopic, or every topic with cold.enabled) whose
+** batch is due (bForce: whatever is pending).  *pzJson: a report. */
+int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
+                             i64 *pnMessages, i64 *pnFiles, char **pzErr);
+/* Register stream_archive() and stream_history. */
+int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
+
+#ifdef STREAM_TEST_HOOKS
+void sqlite3StreamColdCrashPoint(int iStep);
+# define STREAM_COLD_CRASH(n) sqlite3StreamColdCrashPoint(n)
+#else
+# define STREAM_COLD_CRASH(n) ((void)0)
+#endif
 
 #endif /* STREAM_INT_H */

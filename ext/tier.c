@@ -976,6 +976,7 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
   sqlite3_stmt *pSeg = 0;
   StreamTierKeys keys;
   i64 nTotal = 0, iCutoff = 0, iStart = -1;
+  i64 iColdHold = 0;           /* cold tier: first offset not archived */
   int rc, bSp = 0;
   int bTime = pCfg->retentionMs>=0;
   int bSize = pCfg->retentionBytes>=0;
@@ -1006,11 +1007,17 @@ static int streamTierExpire(StreamCtx *p, StreamStore *pStore,
   if( pSeg==0 ) return SQLITE_ERROR;
   sqlite3_bind_text(pSeg, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pSeg, 2, iPart);
+  {
+    /* Cold tier: never expire what is not archived yet (ext/cold.c). */
+    rc = sqlite3StreamColdHold(p, zTopic, iPart, pCfg, &iColdHold, pzErr);
+    if( rc ){ sqlite3_reset(pSeg); return rc; }
+  }
   while( sqlite3_step(pSeg)==SQLITE_ROW ){
     i64 nBytes = sqlite3_column_int64(pSeg, 3);
     int bGo = (bTime && sqlite3_column_int64(pSeg, 2)<iCutoff)
            || (bSize && nTotal-nBytes>=pCfg->retentionBytes);
     if( !bGo ) break;
+    if( sqlite3_column_int64(pSeg, 1)>=iColdHold ) break;   /* cold hold */
     nTotal -= nBytes;
     iStart = sqlite3StreamOffsetAfter(sqlite3_column_int64(pSeg, 1));
     streamTierKeysAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));
@@ -1275,7 +1282,9 @@ int sqlite3StreamTierDropTopic(StreamCtx *p, const char *zTopic,
 int sqlite3StreamTierSettingCheck(StreamCtx *p, const char *zName,
                                   const char *zValue, char **pzErr){
   STREAM_UNUSED(p);
-  if( strcmp(zName, "warm.store")!=0 || zValue==0 ) return SQLITE_OK;
+  /* cold.store (ext/cold.c) takes the same URLs as warm.store. */
+  if( (strcmp(zName, "warm.store")!=0 && strcmp(zName, "cold.store")!=0)
+   || zValue==0 ) return SQLITE_OK;
   return sqlite3StreamStoreUrlCheck(zValue, pzErr);
 }
 
@@ -2027,6 +2036,24 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
   if( rc || iHwm==0 ){
     if( rc && sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
     return rc;
+  }
+  {
+    /* Cold tier: no warm compaction while a segment holds messages not
+    ** archived yet (ext/cold.c). */
+    StreamTopicConfig cfgC;
+    int nPartC;
+    i64 iHold = 0, iMaxLast = 0;
+    rc = sqlite3StreamTopicConfig(p, zTopic, &cfgC, &nPartC, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamColdHold(p, zTopic, iPart, &cfgC, &iHold, pzErr);
+    }
+    if( rc==SQLITE_OK && cfgC.coldEnabled ){
+      rc = streamTierInt(p, "SELECT max(last_offset) FROM _stream_segments"
+          " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
+          &iMaxLast, pzErr);
+      if( rc==SQLITE_OK && iMaxLast>=iHold ) return SQLITE_OK;
+    }
+    if( rc ) return rc;
   }
   rc = sqlite3StreamTierStore(p, &pStore, pzErr);
   if( rc || pStore==0 ) return rc;
