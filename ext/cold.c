@@ -522,12 +522,19 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
                        " WHERE topic=?1", zTopic, 0, 0, 0, &iLast, pzErr);
     if( rc ) goto out;
     if( iNow - iLast < cfg.coldCommitIntervalMs ){
+      /* Pending bytes: stored bytes of the hot messages, plus the file
+      ** bytes of warm segments holding pending messages. */
       for(i=0; i<nPart && rc==SQLITE_OK; i++){
-        i64 n = 0;
+        i64 n = 0, w = 0;
         rc = streamColdInt(p, "SELECT sum(" STREAM_MSG_BYTES_SQL ")"
             " FROM _stream_messages WHERE topic=?1 AND partition=?2"
             " AND offset>=?3", zTopic, i, aStart[i], 0, &n, pzErr);
-        nBytes += n;
+        if( rc==SQLITE_OK ){
+          rc = streamColdInt(p, "SELECT sum(bytes) FROM _stream_segments"
+              " WHERE topic=?1 AND partition=?2 AND last_offset>=?3",
+              zTopic, i, aStart[i], 0, &w, pzErr);
+        }
+        nBytes += n + w;
       }
       if( rc || nBytes<cfg.coldCommitBytes ) goto out;
     }

@@ -1285,7 +1285,12 @@ int sqlite3StreamTierSettingCheck(StreamCtx *p, const char *zName,
   /* cold.store (ext/cold.c) takes the same URLs as warm.store. */
   if( (strcmp(zName, "warm.store")!=0 && strcmp(zName, "cold.store")!=0)
    || zValue==0 ) return SQLITE_OK;
-  return sqlite3StreamStoreUrlCheck(zValue, pzErr);
+  {
+    int rc = sqlite3StreamStoreUrlCheck(zValue, pzErr);
+    char *z = rc && pzErr && *pzErr ? strstr(*pzErr, "warm.store") : 0;
+    if( z && zName[0]=='c' ) memcpy(z, "cold", 4);   /* name the setting */
+    return rc;
+  }
 }
 
 /**************************************************************************
