@@ -466,6 +466,7 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   if( rc==SQLITE_OK ) rc = sqlite3StreamIceOpen(pStore, zPrefix, &t, pzErr);
   if( rc ) goto out;
 
+  sqlite3StreamIceRepairHint(t);
   /* 1. Our last commit. */
   zPrevInc = sqlite3StreamIceLastCommit(t, "stream.database-id", zDbId,
                                         "stream.topic-incarnation");

@@ -267,6 +267,29 @@ static char *streamIceLocation(StreamStore *pStore, const char *zPrefix){
   return sqlite3_mprintf("%.*s/%s", (int)n, zUrl, zPrefix);
 }
 
+/* Integers of parsed metadata back to integer text (cJSON would print
+** some as 1.5e+15).  SQLITE_RANGE if one is not exact (2^53 or more: a
+** 64-bit snapshot id of another writer, which a double cannot hold). */
+static int streamIceIntegers(cJSON *p){
+  cJSON *pC;
+  if( cJSON_IsNumber(p) && p->valuedouble==(double)(i64)p->valuedouble ){
+    char z[24];
+    if( p->valuedouble>=9007199254740992.0
+     || p->valuedouble<=-9007199254740992.0 ) return SQLITE_RANGE;
+    snprintf(z, sizeof(z), "%lld", (long long)p->valuedouble);
+    p->type = cJSON_Raw;
+    p->valuestring = cJSON_malloc(strlen(z)+1);
+    if( p->valuestring==0 ) return SQLITE_NOMEM;
+    memcpy(p->valuestring, z, strlen(z)+1);
+    return SQLITE_OK;
+  }
+  for(pC=p->child; pC; pC=pC->next){
+    int rc = streamIceIntegers(pC);
+    if( rc ) return rc;
+  }
+  return SQLITE_OK;
+}
+
 static int streamIceReload(StreamIceTable *t, char **pzErr){
   StreamIceList ls;
   char *zDir = sqlite3_mprintf("%s/metadata/", t->zPrefix);
@@ -289,7 +312,11 @@ static int streamIceReload(StreamIceTable *t, char **pzErr){
       if( t->pMeta==0 || !cJSON_IsObject(t->pMeta) ){
         rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg metadata %s is"
             " not a JSON object", zKey);
-      }else{
+      }else if( (rc = streamIceIntegers(t->pMeta))==SQLITE_RANGE ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_RANGE, "iceberg metadata %s"
+            " holds an integer of 2^53 or more (a snapshot id of another"
+            " writer?): not supported", zKey);
+      }else if( rc==SQLITE_OK ){
         t->iVersion = ls.iMax;
       }
     }
@@ -329,6 +356,36 @@ void sqlite3StreamIceClose(StreamIceTable *t){
 }
 
 int sqlite3StreamIceVersion(StreamIceTable *t){ return t->iVersion; }
+
+/* version-hint.text := the current version (best effort: errors ignored). */
+static void streamIceHint(StreamIceTable *t){
+  char *zHint = sqlite3_mprintf("%s/metadata/version-hint.text", t->zPrefix);
+  char zV[16], *zIgnore = 0;
+  StreamPqBuf b;
+  memset(&b, 0, sizeof(b));
+  snprintf(zV, sizeof(zV), "%d", t->iVersion);
+  sqlite3StreamPqBufAppend(&b, zV, strlen(zV));
+  if( zHint ) streamIcePut(t->pStore, zHint, &b, 0, &zIgnore);
+  sqlite3_free(zIgnore);
+  sqlite3_free(zHint);
+  sqlite3StreamPqBufFree(&b);
+}
+
+void sqlite3StreamIceRepairHint(StreamIceTable *t){
+  StreamPqBuf b;
+  char *zHint, *zIgnore = 0;
+  if( t->iVersion==0 ) return;
+  zHint = sqlite3_mprintf("%s/metadata/version-hint.text", t->zPrefix);
+  memset(&b, 0, sizeof(b));
+  if( zHint==0 ) return;
+  if( sqlite3StreamIceGet(t->pStore, zHint, &b, &zIgnore)!=SQLITE_OK
+   || atoi((const char*)b.a)!=t->iVersion ){
+    streamIceHint(t);
+  }
+  sqlite3_free(zIgnore);
+  sqlite3_free(zHint);
+  sqlite3StreamPqBufFree(&b);
+}
 
 /* Snapshot of id iId in the metadata, or NULL. */
 static cJSON *streamIceSnapshot(cJSON *pMeta, i64 iId){
@@ -787,19 +844,7 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
       t->pMeta = pM;
       pM = 0;
       t->iVersion++;
-      /* version-hint.text: best effort. */
-      {
-        char *zHint = sqlite3_mprintf("%s/metadata/version-hint.text",
-                                      t->zPrefix);
-        char zV[16];
-        char *zIgnore = 0;
-        snprintf(zV, sizeof(zV), "%d", t->iVersion);
-        sqlite3StreamPqBufReset(&meta);
-        sqlite3StreamPqBufAppend(&meta, zV, strlen(zV));
-        if( zHint ) streamIcePut(t->pStore, zHint, &meta, 0, &zIgnore);
-        sqlite3_free(zIgnore);
-        sqlite3_free(zHint);
-      }
+      streamIceHint(t);              /* version-hint.text: best effort */
       STREAM_COLD_CRASH(4);
     }
     cJSON_Delete(pM);

@@ -1525,6 +1525,9 @@ int sqlite3StreamIceOpen(StreamStore *pStore, const char *zPrefix,
                          StreamIceTable **pp, char **pzErr);
 void sqlite3StreamIceClose(StreamIceTable*);
 int sqlite3StreamIceVersion(StreamIceTable*);
+/* Rewrite version-hint.text if it does not name the current version (a
+** crash between the metadata commit and the hint).  Best effort. */
+void sqlite3StreamIceRepairHint(StreamIceTable*);
 /* Walking back from the current snapshot through the parents, the
 ** summary value zWant of the first snapshot whose summary has zKey equal
 ** to zValue ("" if it lacks zWant); NULL if there is none. */
