@@ -751,6 +751,9 @@ static int streamHistConnect(sqlite3 *db, void *pAux, int argc,
       " tier TEXT, topic HIDDEN, from_ts HIDDEN, to_ts HIDDEN,"
       " store HIDDEN, namespace HIDDEN)");
   if( rc ) return rc;
+  /* DIRECTONLY: it opens stores named by its arguments, so a hostile
+  ** schema (a view, a trigger) must not reach it. */
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
   v = sqlite3_malloc(sizeof(*v));
   if( v==0 ) return SQLITE_NOMEM;
   memset(v, 0, sizeof(*v));
