@@ -35,53 +35,6 @@ static const char *zExt;
 static char zDir[512] = "/tmp";
 static char zInterop[512] = "/work/main/test/interop";
 
-static long long int1(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *p;
-  long long v = 0;
-  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
-    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
-    exit(1);
-  }
-  if( sqlite3_step(p)==SQLITE_ROW ) v = sqlite3_column_int64(p, 0);
-  else{ fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db)); exit(1); }
-  sqlite3_finalize(p);
-  return v;
-}
-
-static int makeValue(char *z, int i){
-  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
-                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
-                   i % 1000, i % 100);
-  while( n<98 ) z[n++] = 'x';
-  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
-  return n;
-}
-
-static double produce(sqlite3 *db, int n){
-  sqlite3_stmt *p;
-  char zKey[32], zVal[128];
-  double t0;
-  int i;
-  if( sqlite3_prepare_v2(db, "SELECT stream_produce('bench', ?1, ?2)", -1,
-                         &p, 0) ) exit(1);
-  t0 = benchNow();
-  for(i=0; i<n; i++){
-    int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
-    int nVal = makeValue(zVal, i);
-    if( i%1000==0 ) benchExec(db, "BEGIN");
-    sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
-    sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
-    if( sqlite3_step(p)!=SQLITE_ROW ){
-      fprintf(stderr, "produce: %s\n", sqlite3_errmsg(db));
-      exit(1);
-    }
-    sqlite3_reset(p);
-    if( i%1000==999 || i==n-1 ) benchExec(db, "COMMIT");
-  }
-  sqlite3_finalize(p);
-  return benchNow()-t0;
-}
-
 static const char zAgg[] =
   "SELECT count(*), sum(length(CAST(key AS BLOB))) + sum(length(value))"
   " + sum(offset) + sum(timestamp) FROM stream_history('bench')";
@@ -167,8 +120,8 @@ int main(int argc, char **argv){
                 "\"retention.ms\":-1,\"cold.commit.interval.ms\":"
                 "86400000000,\"cold.commit.bytes\":1000000000000}')");
 
-  tProduce = produce(db, n);
-  nDbBytes = int1(db, "SELECT sum(bytes) FROM stream_partitions"
+  tProduce = benchProduce(db, "bench", n);
+  nDbBytes = benchInt1(db, "SELECT sum(bytes) FROM stream_partitions"
                       " WHERE topic='bench'");
   {
     double t0 = benchNow();
@@ -191,7 +144,7 @@ int main(int argc, char **argv){
   /* Empty the live log: stream_history then reads the table alone. */
   benchExec(db, "SELECT stream_alter_topic('bench', '{\"retention.ms\":0}')");
   benchExec(db, "SELECT stream_maintain()");
-  if( int1(db, "SELECT count(*) FROM stream_messages WHERE topic='bench'") ){
+  if( benchInt1(db, "SELECT count(*) FROM stream_messages WHERE topic='bench'") ){
     fprintf(stderr, "the live log is not empty\n");
   }
   for(k=0; k<3; k++){

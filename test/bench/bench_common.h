@@ -31,4 +31,55 @@ static inline int benchCmpDouble(const void *a, const void *b){
   return x<y ? -1 : x>y;
 }
 
+/* A 100-byte JSON value for message i (z has room for 128 bytes). */
+static inline int benchMakeValue(char *z, int i){
+  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
+                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
+                   i % 1000, i % 100);
+  while( n<98 ) z[n++] = 'x';
+  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
+  return n;
+}
+
+/* The first column of the first row of zSql; print the error and exit if
+** there is none. */
+static inline long long benchInt1(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *p;
+  long long v = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
+    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
+    exit(1);
+  }
+  if( sqlite3_step(p)==SQLITE_ROW ) v = sqlite3_column_int64(p, 0);
+  sqlite3_finalize(p);
+  return v;
+}
+
+/* Produce n messages ("key-<i>", benchMakeValue) into zTopic with
+** stream_produce(), in transactions of 1,000; returns seconds. */
+static inline double benchProduce(sqlite3 *db, const char *zTopic, int n){
+  sqlite3_stmt *p;
+  char zKey[32], zVal[128], zSql[128];
+  double t0;
+  int i;
+  snprintf(zSql, sizeof(zSql), "SELECT stream_produce('%s', ?1, ?2)", zTopic);
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0) ) exit(1);
+  t0 = benchNow();
+  for(i=0; i<n; i++){
+    int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
+    int nVal = benchMakeValue(zVal, i);
+    if( i%1000==0 ) benchExec(db, "BEGIN");
+    sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
+    sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
+    if( sqlite3_step(p)!=SQLITE_ROW ){
+      fprintf(stderr, "produce: %s\n", sqlite3_errmsg(db));
+      exit(1);
+    }
+    sqlite3_reset(p);
+    if( i%1000==999 || i==n-1 ) benchExec(db, "COMMIT");
+  }
+  sqlite3_finalize(p);
+  return benchNow()-t0;
+}
+
 #endif /* BENCH_COMMON_H */

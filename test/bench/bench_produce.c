@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_common.h"
 
 #define NPART 8
 
@@ -89,16 +90,6 @@ static void closeDb(sqlite3 *db){
   sqlite3_close(db);
 }
 
-/* A 100-byte JSON value for message i. */
-static int makeValue(char *z, int i){
-  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
-                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
-                   i % 1000, i % 100);
-  while( n<98 ) z[n++] = 'x';
-  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
-  return n;
-}
-
 /* Produce n messages in transactions of nBatch; returns seconds. */
 static double produceStream(sqlite3 *db, int n, int nBatch, int iBase){
   sqlite3_stmt *p;
@@ -110,7 +101,7 @@ static double produceStream(sqlite3 *db, int n, int nBatch, int iBase){
   t0 = now();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", iBase+i);
-    int nVal = makeValue(zVal, iBase+i);
+    int nVal = benchMakeValue(zVal, iBase+i);
     if( i%nBatch==0 ) exec(db, "BEGIN");
     sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
     sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
@@ -154,7 +145,7 @@ static double produceRaw(sqlite3 *db, int n, int nBatch, int iBase,
   t0 = now();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", iBase+i);
-    int nVal = makeValue(zVal, iBase+i);
+    int nVal = benchMakeValue(zVal, iBase+i);
     int iPart = (murmur2((const unsigned char*)zKey, nKey) & 0x7fffffff)
               % NPART;
     struct timespec ts;
