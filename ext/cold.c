@@ -144,6 +144,19 @@ int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_stmt *pStmt = 0;
   int rc;
   *piHold = (i64)0x7fffffffffffffffLL;
+  if( pCfg->pipelineEnabled ){
+    /* The Pipelines sink holds back to its watermark too. */
+    i64 iPipe = 0;
+    StreamTopicConfig cfg;
+    rc = sqlite3StreamPipelineHold(p, zTopic, iPart, &iPipe, pzErr);
+    if( rc ) return rc;
+    if( !pCfg->coldEnabled ){ *piHold = iPipe; return SQLITE_OK; }
+    cfg = *pCfg;
+    cfg.pipelineEnabled = 0;
+    rc = sqlite3StreamColdHold(p, zTopic, iPart, &cfg, piHold, pzErr);
+    if( rc==SQLITE_OK && iPipe<*piHold ) *piHold = iPipe;
+    return rc;
+  }
   if( !pCfg->coldEnabled ) return SQLITE_OK;
   *piHold = 0;                        /* nothing archived: hold everything */
   rc = sqlite3_prepare_v2(p->db, "SELECT next_offset FROM _stream_cold"

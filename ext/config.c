@@ -89,6 +89,11 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(minCleanableRatio) },
   { "min.compaction.lag.ms",     STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
                                  OFF(minCompactionLagMs) },
+  /* The Pipelines sink (ext/pipeline.c). */
+  { "pipeline.enabled",          STREAM_CFG_INT, 0, 1, 0,0, 0,
+                                 OFF(pipelineEnabled) },
+  { "pipeline.timeout.ms",       STREAM_CFG_INT, 1, 600000, 0,0, 0,
+                                 OFF(pipelineTimeoutMs) },
   { "retention.bytes",           STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
                                  OFF(retentionBytes) },
   { "retention.ms",              STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
@@ -117,6 +122,8 @@ static void streamCfgDefaults(StreamTopicConfig *p){
   p->coldRetentionMs = -1;              /* forever */
   p->coldCommitIntervalMs = 60000;      /* 1 minute */
   p->coldCommitBytes = 16*1024*1024;    /* 16 MiB */
+  p->pipelineEnabled = 0;               /* no Pipelines sink */
+  p->pipelineTimeoutMs = 10000;         /* 10 s per request */
 }
 
 static const StreamCfgDef *streamCfgFind(const char *zKey){
@@ -348,6 +355,9 @@ char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg){
     const char *pField = (const char*)pCfg + pDef->iField;
     /* The cold tier's keys are shown only for a topic that uses it. */
     if( !pCfg->coldEnabled && strncmp(pDef->zKey, "cold.", 5)==0 ) continue;
+    if( !pCfg->pipelineEnabled && strncmp(pDef->zKey, "pipeline.", 9)==0 ){
+      continue;
+    }
     sqlite3_str_appendf(p, "%s\"%s\":", i ? "," : "{", pDef->zKey);
     if( pDef->eType==STREAM_CFG_INT ){
       sqlite3_str_appendf(p, "%lld", *(const i64*)pField);

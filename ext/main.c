@@ -174,6 +174,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     sqlite3StreamRegisterTier,
     sqlite3StreamRegisterBackup,
     sqlite3StreamRegisterCold,          /* cold tier (ext/cold.c) */
+    sqlite3StreamRegisterPipeline,      /* Pipelines sink (ext/pipeline.c) */
   };
   StreamCtx *p;
   int rc;

@@ -674,6 +674,8 @@ static void streamMntMaintainFunc(sqlite3_context *ctx, int argc,
   {
     i64 nColdMsg = 0, nColdFile = 0;
     rc = sqlite3StreamColdArchive(p, zTopic, 0, &nColdMsg, &nColdFile, &zErr);
+    /* The Pipelines sink (ext/pipeline.c): failures wait for next time. */
+    if( rc==SQLITE_OK ) rc = sqlite3StreamPipelineMaintain(p, zTopic);
   }
   if( rc==SQLITE_OK ){
     rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, &zErr);

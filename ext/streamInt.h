@@ -244,6 +244,9 @@ struct StreamTopicConfig {
   i64 coldRetentionMs;         /* cold.retention.ms (-1 = forever) */
   i64 coldCommitIntervalMs;    /* cold.commit.interval.ms */
   i64 coldCommitBytes;         /* cold.commit.bytes */
+  /* The Pipelines sink (ext/pipeline.c) */
+  i64 pipelineEnabled;         /* pipeline.enabled (0 or 1) */
+  i64 pipelineTimeoutMs;       /* pipeline.timeout.ms */
 };
 
 /* Fill *pCfg with the defaults, then apply the overrides in the JSON
@@ -1563,6 +1566,17 @@ int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
                              i64 *pnMessages, i64 *pnFiles, char **pzErr);
 /* Register stream_archive() and stream_history. */
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
+
+/* The Pipelines sink (ext/pipeline.c).  Check a new value of setting
+** pipeline.url or pipeline.token.env; the first offset of a partition not
+** delivered yet (0 if none was); ship from stream_maintain() (delivery
+** failures wait for the next run); register stream_pipeline_ship(). */
+int sqlite3StreamPipelineSettingCheck(const char *zName, const char *zValue,
+                                      char **pzErr);
+int sqlite3StreamPipelineHold(StreamCtx*, const char *zTopic, int iPart,
+                              i64 *piHold, char **pzErr);
+int sqlite3StreamPipelineMaintain(StreamCtx*, const char *zTopic);
+int sqlite3StreamRegisterPipeline(sqlite3 *db, StreamCtx *p);
 
 #ifdef STREAM_TEST_HOOKS
 void sqlite3StreamColdCrashPoint(int iStep);

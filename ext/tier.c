@@ -2052,7 +2052,7 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
     if( rc==SQLITE_OK ){
       rc = sqlite3StreamColdHold(p, zTopic, iPart, &cfgC, &iHold, pzErr);
     }
-    if( rc==SQLITE_OK && cfgC.coldEnabled ){
+    if( rc==SQLITE_OK && (cfgC.coldEnabled || cfgC.pipelineEnabled) ){
       rc = streamTierInt(p, "SELECT max(last_offset) FROM _stream_segments"
           " WHERE topic=?1 AND partition=?2", zTopic, iPart, 0, 0, 0,
           &iMaxLast, pzErr);
