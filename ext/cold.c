@@ -138,31 +138,19 @@ static char *streamColdPrefix(const char *zNs, const char *zTopic,
 ** The hold on retention and compaction
 */
 
-int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
-                          const StreamTopicConfig *pCfg, i64 *piHold,
-                          char **pzErr){
+int sqlite3StreamWatermark(StreamCtx *p, const char *zTable,
+                           const char *zTopic, int iPart, i64 *piNext,
+                           char **pzErr){
   sqlite3_stmt *pStmt = 0;
+  char *zSql = sqlite3_mprintf("SELECT next_offset FROM %s"
+                               " WHERE topic=?1 AND partition=?2", zTable);
   int rc;
-  *piHold = (i64)0x7fffffffffffffffLL;
-  if( pCfg->pipelineEnabled ){
-    /* The Pipelines sink holds back to its watermark too. */
-    i64 iPipe = 0;
-    StreamTopicConfig cfg;
-    rc = sqlite3StreamPipelineHold(p, zTopic, iPart, &iPipe, pzErr);
-    if( rc ) return rc;
-    if( !pCfg->coldEnabled ){ *piHold = iPipe; return SQLITE_OK; }
-    cfg = *pCfg;
-    cfg.pipelineEnabled = 0;
-    rc = sqlite3StreamColdHold(p, zTopic, iPart, &cfg, piHold, pzErr);
-    if( rc==SQLITE_OK && iPipe<*piHold ) *piHold = iPipe;
-    return rc;
-  }
-  if( !pCfg->coldEnabled ) return SQLITE_OK;
-  *piHold = 0;                        /* nothing archived: hold everything */
-  rc = sqlite3_prepare_v2(p->db, "SELECT next_offset FROM _stream_cold"
-      " WHERE topic=?1 AND partition=?2", -1, &pStmt, 0);
+  *piNext = 0;                    /* nothing done yet: hold everything */
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
   if( rc ){
-    /* No mirror table yet: nothing was ever archived. */
+    /* No table yet: nothing was ever archived or delivered. */
     if( sqlite3_strglob("no such table:*", sqlite3_errmsg(p->db))==0 ){
       return SQLITE_OK;
     }
@@ -170,9 +158,27 @@ int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int(pStmt, 2, iPart);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piHold = sqlite3_column_int64(pStmt, 0);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piNext = sqlite3_column_int64(pStmt, 0);
   rc = sqlite3_finalize(pStmt);
   return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
+                          const StreamTopicConfig *pCfg, i64 *piHold,
+                          char **pzErr){
+  i64 iCold = 0x7fffffffffffffffLL, iPipe = 0x7fffffffffffffffLL;
+  int rc = SQLITE_OK;
+  if( pCfg->coldEnabled ){
+    rc = sqlite3StreamWatermark(p, "_stream_cold", zTopic, iPart, &iCold,
+                                pzErr);
+  }
+  if( rc==SQLITE_OK && pCfg->pipelineEnabled ){
+    /* The Pipelines sink holds back to its watermark too. */
+    rc = sqlite3StreamWatermark(p, "_stream_pipeline", zTopic, iPart,
+                                &iPipe, pzErr);
+  }
+  *piHold = iCold<iPipe ? iCold : iPipe;
+  return rc;
 }
 
 /**************************************************************************

@@ -97,26 +97,6 @@ int sqlite3StreamPipelineSettingCheck(const char *zName, const char *zValue,
   return SQLITE_OK;
 }
 
-int sqlite3StreamPipelineHold(StreamCtx *p, const char *zTopic, int iPart,
-                              i64 *piHold, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  *piHold = 0;                      /* nothing delivered: hold everything */
-  rc = sqlite3_prepare_v2(p->db, "SELECT next_offset FROM _stream_pipeline"
-      " WHERE topic=?1 AND partition=?2", -1, &pStmt, 0);
-  if( rc ){
-    if( sqlite3_strglob("no such table:*", sqlite3_errmsg(p->db))==0 ){
-      return SQLITE_OK;
-    }
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piHold = sqlite3_column_int64(pStmt, 0);
-  rc = sqlite3_finalize(pStmt);
-  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
-}
-
 #ifdef HAVE_LIBCURL
 
 /* Base64 (RFC 4648) of n bytes, appended to s inside quotes. */
@@ -262,7 +242,8 @@ static int streamPipePartition(StreamCtx *p, const char *zTopic, int iPart,
     size_t nBody;
     int nTry;
 
-    rc = sqlite3StreamPipelineHold(p, zTopic, iPart, &iNext, pzErr);
+    rc = sqlite3StreamWatermark(p, "_stream_pipeline", zTopic, iPart, &iNext,
+                                pzErr);
     if( rc || iNext>=iHwm ) break;
     /* The batch: records from the watermark while the body stays under
     ** the limit. */

@@ -1554,12 +1554,17 @@ void sqlite3StreamIceFreeFiles(StreamIceFile*, int nFile);
 int sqlite3StreamIceGet(StreamStore*, const char *zKey, StreamPqBuf *pOut,
                         char **pzErr);
 
-/* Cold tier.  The first offset of a partition not yet archived, below
-** which retention and compaction may remove messages (*piHold), for a
-** topic with cold.enabled; INT64_MAX otherwise. */
+/* Cold tier.  The first offset of a partition not yet archived (cold
+** tier) or delivered (Pipelines sink), below which retention and
+** compaction may remove messages (*piHold); INT64_MAX for a topic with
+** neither. */
 int sqlite3StreamColdHold(StreamCtx*, const char *zTopic, int iPart,
                           const StreamTopicConfig *pCfg, i64 *piHold,
                           char **pzErr);
+/* next_offset of (zTopic, iPart) in watermark table zTable (_stream_cold,
+** _stream_pipeline), 0 if it has no row or the table does not exist. */
+int sqlite3StreamWatermark(StreamCtx*, const char *zTable, const char *zTopic,
+                           int iPart, i64 *piNext, char **pzErr);
 /* Archive the topics (zTopic, or every topic with cold.enabled) whose
 ** batch is due (bForce: whatever is pending).  *pzJson: a report. */
 int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
@@ -1568,13 +1573,10 @@ int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
 
 /* The Pipelines sink (ext/pipeline.c).  Check a new value of setting
-** pipeline.url or pipeline.token.env; the first offset of a partition not
-** delivered yet (0 if none was); ship from stream_maintain() (delivery
+** pipeline.url or pipeline.token.env; ship from stream_maintain() (delivery
 ** failures wait for the next run); register stream_pipeline_ship(). */
 int sqlite3StreamPipelineSettingCheck(const char *zName, const char *zValue,
                                       char **pzErr);
-int sqlite3StreamPipelineHold(StreamCtx*, const char *zTopic, int iPart,
-                              i64 *piHold, char **pzErr);
 int sqlite3StreamPipelineMaintain(StreamCtx*, const char *zTopic);
 int sqlite3StreamRegisterPipeline(sqlite3 *db, StreamCtx *p);
 

@@ -40,33 +40,13 @@ static const char zAgg[] =
   " + sum(offset) + sum(timestamp) FROM stream_history('bench')";
 
 static double duckdb(const char *zTable, long long *pN, long long *pSum){
-  char zCmd[4096];
-  FILE *f;
-  double sec = -1;
-  snprintf(zCmd, sizeof(zCmd),
-    "cd '%s' && node --input-type=module -e \""
-    "import { DuckDBInstance } from '@duckdb/node-api';"
-    "const i = await DuckDBInstance.create(':memory:');"
-    "const c = await i.connect();"
-    "await c.run('SET threads=1');"
-    "const q = \\\"SELECT count(*) + 0 AS n, (sum(octet_length(key))"
-    " + sum(octet_length(value)) + sum(\\\\\\\"offset\\\\\\\")"
-    " + sum(epoch_ms(timestamp)))::BIGINT AS s FROM read_parquet('%s/data/**/*.parquet',"
-    " hive_partitioning=false)\\\";"
-    "let best = 1e9, r;"
-    "for (let k = 0; k < 4; k++) {"
-    "  const t0 = performance.now();"
-    "  r = await c.runAndReadAll(q);"
-    "  if (k > 0) best = Math.min(best, performance.now()-t0);"
-    "}"
-    "const row = r.getRowObjects()[0];"
-    "console.log((best/1000).toFixed(4), String(row.n), String(row.s));"
-    "\" 2>&1", zInterop, zTable);
-  f = popen(zCmd, "r");
-  if( f==0 ) return -1;
-  if( fscanf(f, "%lf %lld %lld", &sec, pN, pSum)!=3 ) sec = -1;
-  pclose(f);
-  return sec;
+  char zQuery[1500];
+  snprintf(zQuery, sizeof(zQuery), "SELECT count(*) + 0 AS n,"
+    " (sum(octet_length(key)) + sum(octet_length(value)) + sum(\"offset\")"
+    " + sum(epoch_ms(timestamp)))::BIGINT AS s"
+    " FROM read_parquet('%s/data/**/*.parquet', hive_partitioning=false)",
+    zTable);
+  return benchDuckdb(zInterop, zQuery, pN, pSum);
 }
 
 static long long duBytes(const char *zPath){

@@ -82,4 +82,37 @@ static inline double benchProduce(sqlite3 *db, const char *zTopic, int n){
   return benchNow()-t0;
 }
 
+/* DuckDB (@duckdb/node-api from zInterop/node_modules, SET threads=1)
+** running zQuery (passed in the environment: no quoting) four times: the
+** best of the last three in seconds (node startup and module load
+** excluded), or -1 if node or the package is missing.  The first row's
+** columns n and s are stored in *pN and *pSum. */
+static inline double benchDuckdb(const char *zInterop, const char *zQuery,
+                                 long long *pN, long long *pSum){
+  char zCmd[2048];
+  FILE *f;
+  double sec = -1;
+  if( setenv("BENCH_DUCKDB_QUERY", zQuery, 1) ) return -1;
+  snprintf(zCmd, sizeof(zCmd),
+    "cd '%s' && node --input-type=module -e \""
+    "import { DuckDBInstance } from '@duckdb/node-api';"
+    "const i = await DuckDBInstance.create(':memory:');"
+    "const c = await i.connect();"
+    "await c.run('SET threads=1');"
+    "let best = 1e9, r;"
+    "for (let k = 0; k < 4; k++) {"
+    "  const t0 = performance.now();"
+    "  r = await c.runAndReadAll(process.env.BENCH_DUCKDB_QUERY);"
+    "  if (k > 0) best = Math.min(best, performance.now()-t0);"
+    "}"
+    "const row = r.getRowObjects()[0];"
+    "console.log((best/1000).toFixed(4), String(row.n), String(row.s));"
+    "\" 2>&1", zInterop);
+  f = popen(zCmd, "r");
+  if( f==0 ) return -1;
+  if( fscanf(f, "%lf %lld %lld", &sec, pN, pSum)!=3 ) sec = -1;
+  pclose(f);
+  return sec;
+}
+
 #endif /* BENCH_COMMON_H */

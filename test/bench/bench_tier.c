@@ -173,35 +173,14 @@ static double pollWarm(const char *zName, long long nExpect, int nPoll){
 /* DuckDB over the same files: seconds of the query (node startup and
 ** module load excluded), or -1 if node or the package is missing. */
 static double duckdb(const char *zStore, long long *pSum){
-  char zCmd[4096];
-  FILE *f;
-  double sec = -1;
-  long long sum = 0;
-  snprintf(zCmd, sizeof(zCmd),
-    "cd '%s' && node --input-type=module -e \""
-    "import { DuckDBInstance } from '@duckdb/node-api';"
-    "const i = await DuckDBInstance.create(':memory:');"
-    "const c = await i.connect();"
-    "await c.run('SET threads=1');"
-    "const q = \\\"SELECT count(*) + 0 AS n, (sum(octet_length(key))"
-    " + sum(strlen(value::VARCHAR)) + sum(\\\\\\\"offset\\\\\\\")"
-    " + sum(epoch_ms(timestamp)))::BIGINT AS s FROM read_parquet('%s/bench/**/*.parquet',"
-    " hive_partitioning=false)\\\";"
-    "let best = 1e9, r;"
-    "for (let k = 0; k < 4; k++) {"
-    "  const t0 = performance.now();"
-    "  r = await c.runAndReadAll(q);"
-    "  if (k > 0) best = Math.min(best, performance.now()-t0);"
-    "}"
-    "const row = r.getRowObjects()[0];"
-    "console.log((best/1000).toFixed(4), String(row.s));"
-    "\" 2>&1", zInterop, zStore);
-  f = popen(zCmd, "r");
-  if( f==0 ) return -1;
-  if( fscanf(f, "%lf %lld", &sec, &sum)!=2 ) sec = -1;
-  pclose(f);
-  *pSum = sum;
-  return sec;
+  char zQuery[1500];
+  long long n = 0;
+  snprintf(zQuery, sizeof(zQuery), "SELECT count(*) + 0 AS n,"
+    " (sum(octet_length(key)) + sum(strlen(value::VARCHAR)) + sum(\"offset\")"
+    " + sum(epoch_ms(timestamp)))::BIGINT AS s"
+    " FROM read_parquet('%s/db=*/bench/**/*.parquet', hive_partitioning=false)",
+    zStore);
+  return benchDuckdb(zInterop, zQuery, &n, pSum);
 }
 
 static long long dbBytes(sqlite3 *db){
