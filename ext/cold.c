@@ -750,6 +750,7 @@ struct StreamHistCursor {
   i64 iFrom, iTo;              /* Timestamp range, ms, [iFrom, iTo) */
   int iPart;                   /* Partition being read */
   int iFile;                   /* Next file of the partition, index */
+  unsigned mCols;              /* Parquet columns to decode */
   i64 iColdNext;               /* Offset after the partition's cold files */
   StreamStoreHandle h;         /* Open data file */
   StreamPqReader *pR;          /* Its reader */
@@ -807,6 +808,11 @@ static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
       mask |= 1<<i;
     }
   }
+  /* Parquet columns the statement uses (key 3, value 4, headers 5 of the
+  ** file layout), in bits 8..15: the others are not decoded. */
+  if( pIdx->colUsed & (1<<2) ) mask |= 1<<(8+3);
+  if( pIdx->colUsed & (1<<3) ) mask |= 1<<(8+4);
+  if( pIdx->colUsed & (1<<4) ) mask |= 1<<(8+5);
   pIdx->idxNum = mask;
   pIdx->estimatedCost = 1000;
   if( pIdx->nOrderBy==2
@@ -916,6 +922,7 @@ static int streamHistStep(StreamHistCursor *c){
         rc = sqlite3StreamPqReaderOpen(&c->pR, sqlite3StreamStoreReadFn,
                                        &c->h, nSize, &zErr);
       }
+      if( rc==SQLITE_OK ) rc = sqlite3StreamPqReaderSetColumns(c->pR, c->mCols);
       if( rc ){
         char *z = sqlite3_mprintf(STREAM_ERR "cold data file %s: %s",
                                   f->zKey, zErr ? zErr : sqlite3_errstr(rc));
@@ -970,6 +977,7 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   c->iPart = 0;
   c->iFile = 0;
   c->iColdNext = 0;
+  c->mCols = (((unsigned)idxNum >> 8) & 0xff) | (1u<<1);  /* + partition */
   if( (idxNum & 1)==0 ){
     return streamHistErr(c, SQLITE_ERROR, sqlite3_mprintf(STREAM_ERR
         "stream_history: a topic is required: stream_history(topic [,"
