@@ -1061,12 +1061,20 @@ static int streamHistEof(sqlite3_vtab_cursor *pCur){
   return ((StreamHistCursor*)pCur)->bEof;
 }
 
+/* Cold bytes are handed over without a copy, as vtab/messages.c does for
+** warm ones: they live in the reader's decoded page until the next
+** xNext, and a destructor that does nothing (not SQLITE_STATIC) makes
+** SQLite copy them wherever it keeps a value beyond the row.  Text the
+** reader ended with a 0 byte (bTerm) goes with length -1, so SQLite uses
+** it in place as NUL-terminated. */
+static void streamHistNoFree(void *p){ STREAM_UNUSED(p); }
 static void streamHistBytes(sqlite3_context *ctx, int eType, const void *a,
-                            int n){
+                            int n, int bTerm){
   if( eType==STREAM_PQ_TEXT ){
-    sqlite3_result_text(ctx, (const char*)a, n, SQLITE_TRANSIENT);
+    int bNul = bTerm && strlen((const char*)a)==(size_t)n;
+    sqlite3_result_text(ctx, (const char*)a, bNul ? -1 : n, streamHistNoFree);
   }else if( eType==STREAM_PQ_BLOB ){
-    sqlite3_result_blob(ctx, a ? a : "", n, SQLITE_TRANSIENT);
+    sqlite3_result_blob(ctx, a ? a : "", n, streamHistNoFree);
   }
 }
 
@@ -1084,15 +1092,18 @@ static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
   switch( i ){
     case 0: sqlite3_result_int(ctx, c->row.iPartition); break;
     case 1: sqlite3_result_int64(ctx, c->row.iOffset); break;
-    case 2: streamHistBytes(ctx, c->row.eKeyType, c->row.pKey, c->row.nKey);
+    case 2: streamHistBytes(ctx, c->row.eKeyType, c->row.pKey, c->row.nKey,
+                            (c->row.mTerm & STREAM_PQ_TERM_KEY)!=0);
             break;
     case 3: streamHistBytes(ctx, c->row.eValueType, c->row.pValue,
-                            c->row.nValue);
+                            c->row.nValue,
+                            (c->row.mTerm & STREAM_PQ_TERM_VALUE)!=0);
             break;
     case 4:
       if( c->row.zHeaders ){
-        sqlite3_result_text(ctx, c->row.zHeaders, c->row.nHeaders,
-                            SQLITE_TRANSIENT);
+        streamHistBytes(ctx, STREAM_PQ_TEXT, c->row.zHeaders,
+                        c->row.nHeaders,
+                        (c->row.mTerm & STREAM_PQ_TERM_HEADERS)!=0);
       }
       break;
     case 5: sqlite3_result_int64(ctx, c->row.iTimestampMs); break;
