@@ -445,8 +445,8 @@ static int streamColdMirror(StreamCtx *p, const char *zTopic, int nPart,
 ** committed. */
 static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
                            const char *zDbId, const char *zTopic, int bForce,
-                           i64 *pnMsg, i64 *pnFile, int *pbMore,
-                           char **pzErr){
+                           i64 *pnMsg, i64 *pnFile, i64 *pnOrphan,
+                           int *pbMore, char **pzErr){
   StreamTopicConfig cfg;
   StreamColdRun r;
   StreamIceTable *t = 0;
@@ -486,6 +486,14 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   if( rc ) goto out;
 
   sqlite3StreamIceRepairHint(t);
+  /* Files of an earlier attempt that crashed or failed before its commit
+  ** (we hold the write lock: no commit of this database is running). */
+  {
+    int nOrphan = 0;
+    rc = sqlite3StreamIceSweep(t, &nOrphan, pzErr);
+    *pnOrphan += nOrphan;
+    if( rc ) goto out;
+  }
   /* 1. Our last commit. */
   zPrevInc = sqlite3StreamIceLastCommit(t, "stream.database-id", zDbId,
                                         "stream.topic-incarnation");
@@ -625,12 +633,13 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
 }
 
 int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
-                             i64 *pnMessages, i64 *pnFiles, char **pzErr){
+                             i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
+                             char **pzErr){
   StreamStore *pStore = 0;
   sqlite3_stmt *pStmt = 0;
   char *zId = 0;
   int rc;
-  *pnMessages = *pnFiles = 0;
+  *pnMessages = *pnFiles = *pnOrphans = 0;
   rc = streamColdStore(p, 0, &pStore, pzErr);
   if( rc ) return rc;
   if( pStore==0 ){
@@ -651,7 +660,7 @@ int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
     if( rc==SQLITE_OK && (cfg.coldEnabled || bForce) ){
       while( rc==SQLITE_OK && bMore ){
         rc = streamColdTopic(p, pStore, zId, zTopic, bForce, pnMessages,
-                             pnFiles, &bMore, pzErr);
+                             pnFiles, pnOrphans, &bMore, pzErr);
       }
     }
   }else{
@@ -668,7 +677,7 @@ int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
       if( zName==0 ){ rc = SQLITE_NOMEM; break; }
       while( rc==SQLITE_OK && bMore ){
         rc = streamColdTopic(p, pStore, zId, zName, bForce, pnMessages,
-                             pnFiles, &bMore, pzErr);
+                             pnFiles, pnOrphans, &bMore, pzErr);
       }
       sqlite3_free(zName);
     }
@@ -691,13 +700,13 @@ static void streamArchiveFunc(sqlite3_context *ctx, int argc,
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   const char *zTopic = 0;
   char *zErr = 0;
-  i64 nMsg = 0, nFile = 0;
+  i64 nMsg = 0, nFile = 0, nOrphan = 0;
   int rc;
   if( argc>0 && sqlite3_value_type(argv[0])!=SQLITE_NULL
    && (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ){
     return;
   }
-  rc = sqlite3StreamColdArchive(p, zTopic, 1, &nMsg, &nFile, &zErr);
+  rc = sqlite3StreamColdArchive(p, zTopic, 1, &nMsg, &nFile, &nOrphan, &zErr);
   if( rc ){
     sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
     if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
@@ -706,8 +715,9 @@ static void streamArchiveFunc(sqlite3_context *ctx, int argc,
     return;
   }
   {
-    char *z = sqlite3_mprintf("{\"messages\":%lld,\"files\":%lld}",
-                              (long long)nMsg, (long long)nFile);
+    char *z = sqlite3_mprintf("{\"messages\":%lld,\"files\":%lld,"
+                              "\"orphans\":%lld}", (long long)nMsg,
+                              (long long)nFile, (long long)nOrphan);
     if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
     sqlite3_result_text(ctx, z, -1, sqlite3_free);
     sqlite3_result_subtype(ctx, 'J');

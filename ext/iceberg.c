@@ -961,3 +961,140 @@ void sqlite3StreamIceFreeFiles(StreamIceFile *aFile, int nFile){
   for(i=0; i<nFile; i++) sqlite3_free(aFile[i].zKey);
   sqlite3_free(aFile);
 }
+
+/**************************************************************************
+** Orphan sweep: files under the table's prefix that no snapshot
+** references (data files, manifests and manifest lists of a commit that
+** crashed or failed before its metadata was created, temporary uploads).
+*/
+
+typedef struct StreamIceKeys StreamIceKeys;
+struct StreamIceKeys {
+  char **azKey;                /* Keys (owned) */
+  int nKey, nAlloc;
+  int rc;                      /* SQLITE_NOMEM if an add failed */
+};
+
+static void streamIceKeysAdd(StreamIceKeys *p, char *zKey){
+  if( zKey==0 ){ p->rc = SQLITE_NOMEM; return; }
+  if( p->nKey>=p->nAlloc ){
+    int nNew = p->nAlloc ? p->nAlloc*2 : 64;
+    char **azNew = sqlite3_realloc64(p->azKey, sizeof(char*)*(u64)nNew);
+    if( azNew==0 ){ sqlite3_free(zKey); p->rc = SQLITE_NOMEM; return; }
+    p->azKey = azNew;
+    p->nAlloc = nNew;
+  }
+  p->azKey[p->nKey++] = zKey;
+}
+static int streamIceKeysCb(void *pArg, const char *zKey){
+  streamIceKeysAdd((StreamIceKeys*)pArg, sqlite3_mprintf("%s", zKey));
+  return 0;
+}
+static void streamIceKeysFree(StreamIceKeys *p){
+  int i;
+  for(i=0; i<p->nKey; i++) sqlite3_free(p->azKey[i]);
+  sqlite3_free(p->azKey);
+}
+static int streamIceKeyCmp(const void *a, const void *b){
+  return strcmp(*(char*const*)a, *(char*const*)b);
+}
+
+/* Add the store key of metadata path zPath to pRef. */
+static void streamIceRef(StreamIceTable *t, StreamIceKeys *pRef,
+                         const char *zPath){
+  char *zKey = 0;
+  if( zPath && streamIceKeyOf(t, zPath, &zKey) ) streamIceKeysAdd(pRef, zKey);
+}
+
+int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
+  StreamIceKeys all, ref;
+  cJSON *pS, *pList = 0, *pListMeta = 0, *pMf;
+  char *zDir = sqlite3_mprintf("%s/", t->zPrefix);
+  size_t nPre = strlen(t->zPrefix);
+  i64 nExpData = 0, nExpAvro = 0, nData = 0, nAvro = 0, nTmp = 0;
+  int rc, i;
+  i64 iCur = streamIceCurrent(t->pMeta);
+
+  *pnDeleted = 0;
+  memset(&all, 0, sizeof(all));
+  memset(&ref, 0, sizeof(ref));
+  if( zDir==0 ) return SQLITE_NOMEM;
+  rc = t->pStore->pMethods->xList(t->pStore, zDir, streamIceKeysCb, &all,
+                                  pzErr);
+  if( rc==SQLITE_OK ) rc = all.rc;
+  if( rc ) goto out;
+  for(i=0; i<all.nKey; i++){
+    const char *z = all.azKey[i] + nPre;
+    size_t n = strlen(z);
+    if( n>4 && strcmp(&z[n-4], ".tmp")==0 ) nTmp++;
+    else if( strncmp(z, "/data/", 6)==0 ) nData++;
+    else if( n>5 && strcmp(&z[n-5], ".avro")==0 ) nAvro++;
+  }
+  /* What an append-only table references: a manifest list per snapshot,
+  ** the manifests of the current list (each snapshot added one and kept
+  ** the others), their data files. */
+  if( iCur>=0 ){
+    cJSON *pCur = streamIceSnapshot(t->pMeta, iCur);
+    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pCur, "manifest-list");
+    if( cJSON_IsString(pMl) ){
+      rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
+      if( rc ) goto out;
+    }
+  }
+  cJSON_ArrayForEach(pS, cJSON_GetObjectItemCaseSensitive(t->pMeta,
+                                                          "snapshots")){
+    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pS, "manifest-list");
+    if( cJSON_IsString(pMl) ){
+      streamIceRef(t, &ref, pMl->valuestring);
+      nExpAvro++;
+    }
+  }
+  cJSON_ArrayForEach(pMf, pList){
+    nExpAvro++;
+    nExpData += sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pMf,
+                  "added_files_count"), 0)
+              + sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pMf,
+                  "existing_files_count"), 0);
+  }
+  if( nTmp==0 && nData==nExpData && nAvro==nExpAvro ) goto out;
+
+  /* Something is left over: find what is referenced, delete the rest. */
+  cJSON_ArrayForEach(pMf, pList){
+    cJSON *pPath = cJSON_GetObjectItemCaseSensitive(pMf, "manifest_path");
+    cJSON *pMeta = 0, *pEnts = 0, *pE;
+    if( !cJSON_IsString(pPath) ) continue;
+    streamIceRef(t, &ref, pPath->valuestring);
+    rc = streamIceReadAvro(t, pPath->valuestring, &pMeta, &pEnts, pzErr);
+    cJSON_ArrayForEach(pE, pEnts){
+      cJSON *pFp = cJSON_GetObjectItemCaseSensitive(
+          cJSON_GetObjectItemCaseSensitive(pE, "data_file"), "file_path");
+      if( cJSON_IsString(pFp) ) streamIceRef(t, &ref, pFp->valuestring);
+    }
+    cJSON_Delete(pMeta);
+    cJSON_Delete(pEnts);
+    if( rc ) goto out;
+  }
+  if( ref.rc ){ rc = ref.rc; goto out; }
+  qsort(ref.azKey, (size_t)ref.nKey, sizeof(char*), streamIceKeyCmp);
+  for(i=0; i<all.nKey && rc==SQLITE_OK; i++){
+    const char *zKey = all.azKey[i];
+    const char *z = zKey + nPre;
+    size_t n = strlen(z);
+    if( strncmp(z, "/metadata/", 10)==0 && (strcmp(&z[10],
+          "version-hint.text")==0 || (n>14 && z[10]=='v'
+          && strcmp(&z[n-14], ".metadata.json")==0)) ){
+      continue;                     /* metadata versions are never orphans */
+    }
+    if( bsearch(&zKey, ref.azKey, (size_t)ref.nKey, sizeof(char*),
+                streamIceKeyCmp) ) continue;
+    rc = t->pStore->pMethods->xDelete(t->pStore, zKey, pzErr);
+    if( rc==SQLITE_OK ) (*pnDeleted)++;
+  }
+ out:
+  cJSON_Delete(pList);
+  cJSON_Delete(pListMeta);
+  streamIceKeysFree(&all);
+  streamIceKeysFree(&ref);
+  sqlite3_free(zDir);
+  return rc;
+}

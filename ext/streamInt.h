@@ -1550,6 +1550,12 @@ int sqlite3StreamIceAppend(StreamIceTable*, const StreamIceFile *aFile,
 int sqlite3StreamIceDataFiles(StreamIceTable*, StreamIceFile **paFile,
                               int *pnFile, char **pzErr);
 void sqlite3StreamIceFreeFiles(StreamIceFile*, int nFile);
+/* Delete the files under the table's prefix that no snapshot references
+** (left by a commit that crashed or failed before its metadata), and
+** temporary uploads; metadata versions are kept.  Cheap when there is
+** nothing to do (one listing, counts against the current manifest list).
+** Call it only while no commit to the table is in progress. */
+int sqlite3StreamIceSweep(StreamIceTable*, int *pnDeleted, char **pzErr);
 /* Whole object zKey into *pOut (NUL-terminated), at most 64 MiB. */
 int sqlite3StreamIceGet(StreamStore*, const char *zKey, StreamPqBuf *pOut,
                         char **pzErr);
@@ -1566,9 +1572,11 @@ int sqlite3StreamColdHold(StreamCtx*, const char *zTopic, int iPart,
 int sqlite3StreamWatermark(StreamCtx*, const char *zTable, const char *zTopic,
                            int iPart, i64 *piNext, char **pzErr);
 /* Archive the topics (zTopic, or every topic with cold.enabled) whose
-** batch is due (bForce: whatever is pending).  *pzJson: a report. */
+** batch is due (bForce: whatever is pending); messages and data files
+** committed, orphan files of earlier attempts removed. */
 int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
-                             i64 *pnMessages, i64 *pnFiles, char **pzErr);
+                             i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
+                             char **pzErr);
 /* Register stream_archive() and stream_history. */
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
 

@@ -210,6 +210,23 @@ for mf in mfiles:
         bad("%s: row counts in the list differ from the manifest" % mpath)
     records += rows
 
+# Every file of the table is referenced (no orphans): manifest lists of
+# all snapshots, manifests of the current list, their data files, and the
+# metadata versions and version hint.
+referenced = {path_of(s["manifest-list"]) for s in meta["snapshots"]}
+referenced |= {path_of(mf["manifest_path"]) for mf in mfiles}
+for mf in mfiles:
+    for e in read_avro(path_of(mf["manifest_path"]))[1]:
+        referenced.add(path_of(e["data_file"]["file_path"]))
+for root, dirs, files in os.walk(table):
+    for name in files:
+        full = os.path.join(root, name)
+        if root == mdir and (name == "version-hint.text" or
+                             (name.startswith("v") and name.endswith(".metadata.json"))):
+            continue
+        if os.path.abspath(full) not in {os.path.abspath(r) for r in referenced}:
+            bad("orphan file %s" % full)
+
 if errors:
     for m in errors[:20]:
         print("BAD " + m)
