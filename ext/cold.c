@@ -55,8 +55,8 @@
 static const char zColdMirrorSql[] =
   "CREATE TABLE IF NOT EXISTS _stream_cold("
   " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
-  " next_offset INTEGER NOT NULL, PRIMARY KEY(topic, partition))"
-  " WITHOUT ROWID;"
+  " next_offset INTEGER NOT NULL, incarnation INTEGER,"
+  " PRIMARY KEY(topic, partition)) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS _stream_cold_commits("
   " topic TEXT PRIMARY KEY NOT NULL, incarnation INTEGER,"
   " snapshot_id INTEGER, version INTEGER, committed_at INTEGER)"
@@ -142,8 +142,11 @@ int sqlite3StreamWatermark(StreamCtx *p, const char *zTable,
                            const char *zTopic, int iPart, i64 *piNext,
                            char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  char *zSql = sqlite3_mprintf("SELECT next_offset FROM %s"
-                               " WHERE topic=?1 AND partition=?2", zTable);
+  /* A row of an earlier topic of the same name (another incarnation:
+  ** deleted and created again) does not count. */
+  char *zSql = sqlite3_mprintf("SELECT w.next_offset FROM %s w"
+      " JOIN _stream_topics t ON t.name=w.topic AND t.incarnation=w.incarnation"
+      " WHERE w.topic=?1 AND w.partition=?2", zTable);
   int rc;
   *piNext = 0;                    /* nothing done yet: hold everything */
   if( zSql==0 ) return SQLITE_NOMEM;
@@ -433,8 +436,9 @@ static int streamColdMirror(StreamCtx *p, const char *zTopic, int nPart,
   int i, rc = SQLITE_OK;
   for(i=0; i<nPart && rc==SQLITE_OK; i++){
     char *zSql = sqlite3_mprintf("INSERT OR REPLACE INTO _stream_cold"
-        "(topic, partition, next_offset) VALUES(%Q, %d, %lld)", zTopic, i,
-        (long long)aNext[i]);
+        "(topic, partition, next_offset, incarnation) VALUES(%Q, %d, %lld,"
+        " (SELECT incarnation FROM _stream_topics WHERE name=%Q))", zTopic,
+        i, (long long)aNext[i], zTopic);
     rc = zSql ? streamColdExec(p, zSql, pzErr) : SQLITE_NOMEM;
     sqlite3_free(zSql);
   }

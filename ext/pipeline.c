@@ -52,8 +52,8 @@
 static const char zPipeTableSql[] =
   "CREATE TABLE IF NOT EXISTS _stream_pipeline("
   " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
-  " next_offset INTEGER NOT NULL, PRIMARY KEY(topic, partition))"
-  " WITHOUT ROWID";
+  " next_offset INTEGER NOT NULL, incarnation INTEGER,"
+  " PRIMARY KEY(topic, partition)) WITHOUT ROWID";
 
 int sqlite3StreamPipelineSettingCheck(const char *zName, const char *zValue,
                                       char **pzErr){
@@ -346,11 +346,15 @@ static int streamPipePartition(StreamCtx *p, const char *zTopic, int iPart,
 
     /* Delivered: the watermark, in its own short transaction. */
     {
+      /* (A row of an earlier topic of the same name is replaced.) */
       char *zSql = sqlite3_mprintf("%s; INSERT INTO _stream_pipeline"
-          "(topic, partition, next_offset) VALUES(%Q, %d, %lld)"
+          "(topic, partition, next_offset, incarnation) VALUES(%Q, %d, %lld,"
+          " (SELECT incarnation FROM _stream_topics WHERE name=%Q))"
           " ON CONFLICT(topic, partition) DO UPDATE SET next_offset ="
-          " max(next_offset, excluded.next_offset)", zPipeTableSql, zTopic,
-          iPart, (long long)(iLast+1));
+          " CASE WHEN incarnation IS excluded.incarnation"
+          " THEN max(next_offset, excluded.next_offset)"
+          " ELSE excluded.next_offset END, incarnation=excluded.incarnation",
+          zPipeTableSql, zTopic, iPart, (long long)(iLast+1), zTopic);
       rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
       if( rc && rc!=SQLITE_NOMEM ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
       sqlite3_free(zSql);
