@@ -250,11 +250,13 @@ static int streamIceListCb(void *pArg, const char *zKey){
 }
 
 /* The location URL of a store key prefix: the store URL without any
-** user information (credentials are never written into metadata). */
+** user information (credentials are never written into metadata) and
+** without its options ("s3://bucket/prefix?endpoint=..." gives
+** "s3://bucket/prefix/<key prefix>"). */
 static char *streamIceLocation(StreamStore *pStore, const char *zPrefix){
   const char *zUrl = pStore->zUrl;
   const char *zAuth = strstr(zUrl, "://");
-  size_t n = strlen(zUrl);
+  size_t n = strcspn(zUrl, "?#");
   while( n>0 && zUrl[n-1]=='/' ) n--;
   if( zAuth ){
     const char *zHost = zAuth+3, *zAt = 0, *z;
