@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include "bench_common.h"
 
 #define NPART 8
 
@@ -63,15 +64,6 @@ static sqlite3 *openDb(const char *zName, int bNew, int bStream){
   return db;
 }
 
-static int makeValue(char *z, int i){
-  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
-                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
-                   i % 1000, i % 100);
-  while( n<98 ) z[n++] = 'x';
-  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
-  return n;
-}
-
 /* Fill both databases with n messages (8 partitions, round robin). */
 static void fill(sqlite3 *dbS, sqlite3 *dbR, int n){
   sqlite3_stmt *pS, *pR;
@@ -96,7 +88,7 @@ static void fill(sqlite3 *dbS, sqlite3 *dbR, int n){
       " ?4, ?1, ?2, NULL, 0)", -1, &pR, 0);
   benchExec(dbS, "BEGIN"); benchExec(dbR, "BEGIN");
   for(i=0; i<n; i++){
-    int nV = makeValue(zVal, i);
+    int nV = benchMakeValue(zVal, i);
     int nK = snprintf(zKey, sizeof(zKey), "key-%d", i);
     sqlite3_bind_text(pS, 1, zKey, nK, SQLITE_STATIC);
     sqlite3_bind_text(pS, 2, zVal, nV, SQLITE_STATIC);

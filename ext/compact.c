@@ -105,6 +105,14 @@ int sqlite3StreamCompactUpper(StreamCtx *p, const char *zTopic, int iPart,
     rc = sqlite3_reset(pStmt);
     if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   }
+  if( pCfg->coldEnabled || pCfg->pipelineEnabled ){
+    /* Cold tier, Pipelines sink: never compact what is not archived or
+    ** delivered yet (ext/cold.c). */
+    i64 iHold = 0;
+    rc = sqlite3StreamColdHold(p, zTopic, iPart, pCfg, &iHold, pzErr);
+    if( rc ) return rc;
+    if( iHold<iUpper ) iUpper = iHold;
+  }
   *piUpper = iUpper;
   return rc;
 }

@@ -57,6 +57,16 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(eBackpressurePolicy) },
   { "cleanup.policy",            STREAM_CFG_ENUM, 0,0, 0,0, azCleanup,
                                  OFF(eCleanup) },
+  /* The cold tier (ext/cold.c). */
+  { "cold.commit.bytes",         STREAM_CFG_INT, 1, I64MAX, 0,0, 0,
+                                 OFF(coldCommitBytes) },
+  { "cold.commit.interval.ms",   STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
+                                 OFF(coldCommitIntervalMs) },
+  { "cold.enabled",              STREAM_CFG_INT, 0, 1, 0,0, 0,
+                                 OFF(coldEnabled) },
+  /* -1 (forever) only, until expiry of cold data exists. */
+  { "cold.retention.ms",         STREAM_CFG_INT, -1, -1, 0,0, 0,
+                                 OFF(coldRetentionMs) },
   { "compaction.head.messages",  STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
                                  OFF(compactionHeadMessages) },
   { "compression.type",          STREAM_CFG_ENUM, 0,0, 0,0, azCodec,
@@ -79,6 +89,11 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(minCleanableRatio) },
   { "min.compaction.lag.ms",     STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
                                  OFF(minCompactionLagMs) },
+  /* The Pipelines sink (ext/pipeline.c). */
+  { "pipeline.enabled",          STREAM_CFG_INT, 0, 1, 0,0, 0,
+                                 OFF(pipelineEnabled) },
+  { "pipeline.timeout.ms",       STREAM_CFG_INT, 1, 600000, 0,0, 0,
+                                 OFF(pipelineTimeoutMs) },
   { "retention.bytes",           STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
                                  OFF(retentionBytes) },
   { "retention.ms",              STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
@@ -103,6 +118,12 @@ static void streamCfgDefaults(StreamTopicConfig *p){
   p->eBackpressurePolicy = 0;           /* reject */
   p->maxBlockMs = 60000;                /* Kafka's default */
   p->compactionHeadMessages = 1000;     /* never compacted (ext/compact.c) */
+  p->coldEnabled = 0;                   /* cold tier off (ext/cold.c) */
+  p->coldRetentionMs = -1;              /* forever */
+  p->coldCommitIntervalMs = 60000;      /* 1 minute */
+  p->coldCommitBytes = 16*1024*1024;    /* 16 MiB */
+  p->pipelineEnabled = 0;               /* no Pipelines sink */
+  p->pipelineTimeoutMs = 10000;         /* 10 s per request */
 }
 
 static const StreamCfgDef *streamCfgFind(const char *zKey){
@@ -332,6 +353,11 @@ char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg){
   for(i=0; i<sizeof(aCfgDef)/sizeof(aCfgDef[0]); i++){
     const StreamCfgDef *pDef = &aCfgDef[i];
     const char *pField = (const char*)pCfg + pDef->iField;
+    /* The cold tier's keys are shown only for a topic that uses it. */
+    if( !pCfg->coldEnabled && strncmp(pDef->zKey, "cold.", 5)==0 ) continue;
+    if( !pCfg->pipelineEnabled && strncmp(pDef->zKey, "pipeline.", 9)==0 ){
+      continue;
+    }
     sqlite3_str_appendf(p, "%s\"%s\":", i ? "," : "{", pDef->zKey);
     if( pDef->eType==STREAM_CFG_INT ){
       sqlite3_str_appendf(p, "%lld", *(const i64*)pField);

@@ -367,7 +367,9 @@ void sqlite3StreamCommitFunc(sqlite3_context *ctx, int argc,
 }
 
 /* Extension-wide settings, kept in _stream_meta under their own names. */
-static const char *const azSetting[] = { "cdc.topic", "warm.store", 0 };
+static const char *const azSetting[] = { "cdc.topic", "warm.store",
+                                         "cold.store", "pipeline.url",
+                                         "pipeline.token.env", 0 };
 
 void sqlite3StreamConfigFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
@@ -378,7 +380,7 @@ void sqlite3StreamConfigFunc(sqlite3_context *ctx, int argc,
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "setting name"))==0 ) return;
   for(i=0; azSetting[i] && strcmp(azSetting[i], zName)!=0; i++){}
   if( azSetting[i]==0 ){
-    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %s (known: cdc.topic, warm.store)",
+    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %s (known: cdc.topic, warm.store, cold.store, pipeline.url, pipeline.token.env)",
                            zName);
     sqlite3StreamResultErr(ctx, SQLITE_ERROR, zErr);
     return;
@@ -390,6 +392,8 @@ void sqlite3StreamConfigFunc(sqlite3_context *ctx, int argc,
       if( (zNew = sqlite3StreamArgText(ctx, argv, 1, zName))==0 ) return;
       rc = strcmp(zName, "cdc.topic")==0
          ? sqlite3StreamTopicGet(p, zNew, &t, &zErr)
+         : strncmp(zName, "pipeline.", 9)==0        /* ext/pipeline.c */
+         ? sqlite3StreamPipelineSettingCheck(zName, zNew, &zErr)
          : sqlite3StreamTierSettingCheck(p, zName, zNew, &zErr);
       if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
     }

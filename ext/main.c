@@ -239,6 +239,8 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     sqlite3StreamRegisterGroups,
     sqlite3StreamRegisterLag,
     sqlite3StreamRegisterSegments,
+    sqlite3StreamRegisterCold,          /* cold tier (ext/cold.c) */
+    sqlite3StreamRegisterPipeline,      /* Pipelines sink (ext/pipeline.c) */
   };
   StreamCtx *p;
   int rc;

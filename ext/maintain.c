@@ -514,7 +514,18 @@ void sqlite3StreamMaintainFunc(sqlite3_context *ctx, int argc,
   ** then tiering (hot -> warm, warm retention, orphan sweep: ext/tier.c),
   ** then hot retention again if warm segments went (the hot prefix may now
   ** be the start of the partition), then compaction where due. */
-  rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, &zErr);
+  /* Cold tier first (ext/cold.c): due batches are archived before
+  ** retention runs, which is held back to the cold watermark anyway. */
+  {
+    i64 nColdMsg = 0, nColdFile = 0, nColdOrphan = 0;
+    rc = sqlite3StreamColdArchive(p, zTopic, 0, &nColdMsg, &nColdFile,
+                                  &nColdOrphan, &zErr);
+    /* The Pipelines sink (ext/pipeline.c): failures wait for next time. */
+    if( rc==SQLITE_OK ) rc = sqlite3StreamPipelineMaintain(p, zTopic);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, &zErr);
+  }
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamTierMaintain(p, zTopic, &r.tier, &zErr);
   }

@@ -131,6 +131,7 @@ struct StreamPqWriter {
   i64 iFirstOffset;               /* Offset of the first row */
   i64 iLastOffset;                /* Offset of the last row */
   int bValueBlob;                 /* Some value is a BLOB: no JSON type */
+  int bIceberg;                   /* Cold tier: value binary, headers STRING */
   char *zTopic;                   /* Topic of the first row */
   int iPartition;                 /* Partition of the first row */
   int nMeta;                      /* Extra key_value_metadata pairs */
@@ -440,10 +441,13 @@ static void streamPqSchemaElement(StreamPqWriter *p, StreamPqBuf *b, int iCol){
   const char *zName = aPqWriteCol[iCol].zName;
   switch( iCol ){
     case COL_TOPIC:     eCt = PQ_CT_UTF8;  eLt = 1;  break;
-    case COL_HEADERS:   eCt = PQ_CT_JSON;  eLt = 12; break;
+    case COL_HEADERS:
+      if( p->bIceberg ){ eCt = PQ_CT_UTF8; eLt = 1; }
+      else{ eCt = PQ_CT_JSON;  eLt = 12; }
+      break;
     case COL_TIMESTAMP: eCt = PQ_CT_TS_MICROS; eLt = 8; break;
     case COL_VALUE:
-      if( !p->bValueBlob ){ eCt = PQ_CT_JSON; eLt = 12; }
+      if( !p->bValueBlob && !p->bIceberg ){ eCt = PQ_CT_JSON; eLt = 12; }
       break;
   }
   sqlite3StreamThriftI32(b, &iLast, 1, aPqWriteCol[iCol].eType);
@@ -736,6 +740,10 @@ sqlite3_int64 sqlite3StreamPqWriterBytes(StreamPqWriter *p){
 
 const char *sqlite3StreamPqWriterErrmsg(StreamPqWriter *p){
   return p ? p->zErr : 0;
+}
+
+void sqlite3StreamPqWriterIceberg(StreamPqWriter *p){
+  p->bIceberg = 1;
 }
 
 void sqlite3StreamPqWriterFree(StreamPqWriter *p){

@@ -21,6 +21,9 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   [STREAM_SQL_SEG_END] =
   "SELECT max(last_offset)+1 FROM _stream_segments"
   " WHERE topic=?1 AND partition=?2 AND incarnation=?3",
+  [STREAM_SQL_SEG_LAST] =
+  "SELECT max(last_offset) FROM _stream_segments"
+  " WHERE topic=?1 AND partition=?2",
   [STREAM_SQL_SEG_COUNT] =
   "SELECT count(*) FROM _stream_segments WHERE topic=?1 AND partition=?2",
   [STREAM_SQL_SEG_BYTES] =

@@ -285,6 +285,14 @@ struct StreamTopicConfig {
   int eBackpressurePolicy;     /* backpressure.policy: 0 reject, 1 block */
   i64 maxBlockMs;              /* max.block.ms */
   i64 compactionHeadMessages;  /* compaction.head.messages */
+  /* The cold tier (ext/cold.c) */
+  i64 coldEnabled;             /* cold.enabled (0 or 1) */
+  i64 coldRetentionMs;         /* cold.retention.ms (-1 = forever) */
+  i64 coldCommitIntervalMs;    /* cold.commit.interval.ms */
+  i64 coldCommitBytes;         /* cold.commit.bytes */
+  /* The Pipelines sink (ext/pipeline.c) */
+  i64 pipelineEnabled;         /* pipeline.enabled (0 or 1) */
+  i64 pipelineTimeoutMs;       /* pipeline.timeout.ms */
 };
 
 /* Fill *pCfg with the defaults, then apply the overrides in the JSON
@@ -1114,6 +1122,10 @@ int sqlite3StreamPqWriterFinish(StreamPqWriter*);
 sqlite3_int64 sqlite3StreamPqWriterBytes(StreamPqWriter*);
 const char *sqlite3StreamPqWriterErrmsg(StreamPqWriter*);
 void sqlite3StreamPqWriterFree(StreamPqWriter*);
+/* Cold tier (Iceberg) files: value annotated as plain binary and headers
+** as STRING (Iceberg types binary and string), whatever the values are.
+** Call before the first row. */
+void sqlite3StreamPqWriterIceberg(StreamPqWriter*);
 
 /* Per-row-group facts from the footer, for pruning.  The min/max fields
 ** are valid only when bStats is set (files from this writer always). */
@@ -1472,6 +1484,7 @@ int sqlite3StreamS3DeleteMany(StreamStore*, char **azKey, int nKey,
 */
 enum {
   STREAM_SQL_SEG_END = 0,       /* end of a partition's warm offsets */
+  STREAM_SQL_SEG_LAST,          /* last warm offset of a partition */
   STREAM_SQL_SEG_COUNT,         /* segments of a partition */
   STREAM_SQL_SEG_BYTES,         /* their bytes */
   STREAM_SQL_SEG_OLDEST,        /* segments, oldest first (retention) */
@@ -2048,5 +2061,122 @@ int sqlite3StreamVfsRegister(int bDefault);
 /* Make the shim the default VFS (bOn) or give the default back to the VFS
 ** it wraps.  Returns the name of the default VFS afterwards. */
 const char *sqlite3StreamVfsDefault(int bOn);
+
+/**************************************************************************
+** The cold tier: Avro (ext/avro.c), Iceberg tables (ext/iceberg.c) and
+** archiving + stream_history (ext/cold.c).  See docs/tiering.md.
+*/
+struct cJSON;
+
+/* Avro binary values and an object container file of one block, codec
+** null, header metadata azMeta (key, value, ..., NULL). */
+void sqlite3StreamAvroLong(StreamPqBuf*, i64 v);
+void sqlite3StreamAvroBytes(StreamPqBuf*, const void *p, size_t n);
+void sqlite3StreamAvroString(StreamPqBuf*, const char *z);
+int sqlite3StreamAvroContainer(StreamPqBuf *pOut, const char *zSchema,
+                               const char *const *azMeta, i64 nRecord,
+                               const StreamPqBuf *pRecords);
+/* Encode cJSON value pVal with (parsed) Avro schema pSchema: longs as raw
+** or plain JSON numbers, bytes and fixed as hex strings, NULL or JSON null
+** for the null branch of a union. */
+int sqlite3StreamAvroEncode(StreamPqBuf*, const struct cJSON *pSchema,
+                            const struct cJSON *pVal, char **pzErr);
+/* Decode a container file (codec null) into its header metadata (object)
+** and its records (array), in the same representation. */
+int sqlite3StreamAvroRead(const u8 *a, size_t n, struct cJSON **ppMeta,
+                          struct cJSON **ppRecords, char **pzErr);
+/* A JSON integer (number, raw number or numeric string), or iDefault. */
+i64 sqlite3StreamJsonI64(const struct cJSON *p, i64 iDefault);
+/* A little-endian integer from 1..8 bytes of lowercase hex (4 bytes are
+** sign-extended); 0 if z is not such a string. */
+int sqlite3StreamHexLe(const char *z, i64 *pv);
+
+/* One data file of an Iceberg table. */
+typedef struct StreamIceFile StreamIceFile;
+struct StreamIceFile {
+  const char *zRel;            /* Writing: path below the table location */
+  const char *zTopic;          /* Writing: topic (bounds of field 1) */
+  char *zKey;                  /* Reading: store key (owned) */
+  i64 nBytes, nRecords;        /* Size, rows */
+  int iDay;                    /* day(timestamp) partition value */
+  int iPartition;              /* Stream partition (every row) */
+  i64 iOffLo, iOffHi;          /* Offset bounds */
+  i64 iTsLo, iTsHi;            /* Timestamp bounds, microseconds */
+  i64 nNullKey, nNullValue, nNullHeaders;  /* NULL counts */
+};
+
+typedef struct StreamIceTable StreamIceTable;
+/* Open the table under key prefix zPrefix of pStore (not owned): loads the
+** newest vN.metadata.json, or none (version 0) if there is no table yet. */
+int sqlite3StreamIceOpen(StreamStore *pStore, const char *zPrefix,
+                         StreamIceTable **pp, char **pzErr);
+void sqlite3StreamIceClose(StreamIceTable*);
+int sqlite3StreamIceVersion(StreamIceTable*);
+/* Rewrite version-hint.text if it does not name the current version (a
+** crash between the metadata commit and the hint).  Best effort. */
+void sqlite3StreamIceRepairHint(StreamIceTable*);
+/* Walking back from the current snapshot through the parents, the
+** summary value zWant of the first snapshot whose summary has zKey equal
+** to zValue ("" if it lacks zWant); NULL if there is none. */
+const char *sqlite3StreamIceLastCommit(StreamIceTable*, const char *zKey,
+                                       const char *zValue, const char *zWant);
+/* Append data files (already uploaded below the table's location) as a new
+** snapshot whose summary carries azSummary (key, value, ..., NULL): the
+** manifest, the manifest list, then vN+1.metadata.json created with
+** xPutCommitNew; on a conflict, reload, xCheck (may refuse), rebase,
+** retry; then version-hint.text (best effort).  *piSnap: the snapshot. */
+int sqlite3StreamIceAppend(StreamIceTable*, const StreamIceFile *aFile,
+                           int nFile, const char *zTopic, i64 iNow,
+                           const char *const *azSummary,
+                           int (*xCheck)(void*, StreamIceTable*, char**),
+                           void *pCheckArg, i64 *piSnap, char **pzErr);
+/* The data files of the current snapshot (zKey, bounds, counts set). */
+int sqlite3StreamIceDataFiles(StreamIceTable*, StreamIceFile **paFile,
+                              int *pnFile, char **pzErr);
+void sqlite3StreamIceFreeFiles(StreamIceFile*, int nFile);
+/* Delete the files under the table's prefix that no snapshot references
+** (left by a commit that crashed or failed before its metadata), and
+** temporary uploads; metadata versions are kept.  Cheap when there is
+** nothing to do (one listing, counts against the current manifest list).
+** Call it only while no commit to the table is in progress. */
+int sqlite3StreamIceSweep(StreamIceTable*, int *pnDeleted, char **pzErr);
+/* Whole object zKey into *pOut (NUL-terminated), at most 64 MiB. */
+int sqlite3StreamIceGet(StreamStore*, const char *zKey, StreamPqBuf *pOut,
+                        char **pzErr);
+
+/* Cold tier.  The first offset of a partition not yet archived (cold
+** tier) or delivered (Pipelines sink), below which retention and
+** compaction may remove messages (*piHold); INT64_MAX for a topic with
+** neither. */
+int sqlite3StreamColdHold(StreamCtx*, const char *zTopic, int iPart,
+                          const StreamTopicConfig *pCfg, i64 *piHold,
+                          char **pzErr);
+/* next_offset of (zTopic, iPart) in watermark table zTable (_stream_cold,
+** _stream_pipeline), 0 if it has no row or the table does not exist. */
+int sqlite3StreamWatermark(StreamCtx*, const char *zTable, const char *zTopic,
+                           int iPart, i64 *piNext, char **pzErr);
+/* Archive the topics (zTopic, or every topic with cold.enabled) whose
+** batch is due (bForce: whatever is pending); messages and data files
+** committed, orphan files of earlier attempts removed. */
+int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
+                             i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
+                             char **pzErr);
+/* Register stream_archive() and stream_history. */
+int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
+
+/* The Pipelines sink (ext/pipeline.c).  Check a new value of setting
+** pipeline.url or pipeline.token.env; ship from stream_maintain() (delivery
+** failures wait for the next run); register stream_pipeline_ship(). */
+int sqlite3StreamPipelineSettingCheck(const char *zName, const char *zValue,
+                                      char **pzErr);
+int sqlite3StreamPipelineMaintain(StreamCtx*, const char *zTopic);
+int sqlite3StreamRegisterPipeline(sqlite3 *db, StreamCtx *p);
+
+#ifdef STREAM_TEST_HOOKS
+void sqlite3StreamColdCrashPoint(int iStep);
+# define STREAM_COLD_CRASH(n) sqlite3StreamColdCrashPoint(n)
+#else
+# define STREAM_COLD_CRASH(n) ((void)0)
+#endif
 
 #endif /* STREAM_INT_H */

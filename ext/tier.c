@@ -202,9 +202,16 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
 
 int sqlite3StreamTierSettingCheck(StreamCtx *p, const char *zName,
                                   const char *zValue, char **pzErr){
+  int rc;
+  char *z;
   STREAM_UNUSED(p);
-  if( strcmp(zName, "warm.store")!=0 || zValue==0 ) return SQLITE_OK;
-  return sqlite3StreamStoreUrlCheck(zValue, pzErr);
+  /* cold.store (ext/cold.c) takes the same URLs as warm.store. */
+  if( (strcmp(zName, "warm.store")!=0 && strcmp(zName, "cold.store")!=0)
+   || zValue==0 ) return SQLITE_OK;
+  rc = sqlite3StreamStoreUrlCheck(zValue, pzErr);
+  z = rc && pzErr && *pzErr ? strstr(*pzErr, "warm.store") : 0;
+  if( z && zName[0]=='c' ) memcpy(z, "cold", 4);   /* name the setting */
+  return rc;
 }
 
 /**************************************************************************

@@ -208,6 +208,23 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
     if( rc && sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
     return rc;
   }
+  {
+    /* Cold tier: no warm compaction while a segment holds messages not
+    ** archived yet (ext/cold.c). */
+    StreamTopicConfig cfgC;
+    int nPartC;
+    i64 iHold = 0, iMaxLast = 0;
+    rc = sqlite3StreamTopicConfig(p, zTopic, &cfgC, &nPartC, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamColdHold(p, zTopic, iPart, &cfgC, &iHold, pzErr);
+    }
+    if( rc==SQLITE_OK && (cfgC.coldEnabled || cfgC.pipelineEnabled) ){
+      rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_LAST, zTopic, iPart,
+                                   0, 0, -1, &iMaxLast, pzErr);
+      if( rc==SQLITE_OK && iMaxLast>=iHold ) return SQLITE_OK;
+    }
+    if( rc ) return rc;
+  }
   rc = sqlite3StreamTierStore(p, &pStore, pzErr);
   if( rc || pStore==0 ) return rc;
   rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);         /* the write lock */

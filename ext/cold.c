@@ -1,0 +1,1157 @@
+/*
+** cold.c - the cold tier: every message of a topic with cold.enabled kept
+** in an Apache Iceberg table (ext/iceberg.c) on the cold store, and
+** stream_history(), which reads a topic's whole history.
+**
+**   SELECT stream_config('cold.store', 'file:///var/lib/app/cold');
+**   SELECT stream_alter_topic('orders', '{"cold.enabled":1}');
+**   SELECT stream_archive('orders');             -- or stream_maintain()
+**   SELECT * FROM stream_history('orders');
+**
+** Tables.  Topic T of the database with id D is the table
+** "iceberg/db_D/T" of the store: namespace db_D, table T.  Several
+** databases can write to one store without conflicts; any one of them can
+** read another's tables (stream_history with a store URL and namespace).
+**
+** Archiving (sqlite3StreamColdArchive: stream_maintain(), stream_archive())
+** for one topic, under the database's write lock:
+**
+**   1. load the table; find this database's last commit by walking the
+**      snapshots back from the current one: its summary holds
+**      "stream.database-id" and "stream.next-offsets" (the next offset to
+**      archive per partition).  That is the truth; the local mirror
+**      (_stream_cold) is brought to it (a crash after the metadata commit
+**      and before the mirror's update is repaired here);
+**   2. if the batch is due (cold.commit.interval.ms since the last commit,
+**      or cold.commit.bytes pending) read every message from there to the
+**      high watermark (at most STREAM_COLD_MAX_BATCH) from the live log
+**      (stream_messages: hot and warm), one Parquet file per partition and
+**      UTC day (unique names);
+**   3. commit (sqlite3StreamIceAppend: manifest, manifest list, then the
+**      create-only vN+1.metadata.json; reload, check, rebase on a
+**      conflict);
+**   4. update the mirror, then commit the SQLite transaction.
+**
+** A crash anywhere before 3 leaves unreferenced files (orphans) and the
+** next run archives the same messages again into new files; a crash after
+** 3 is repaired by step 1.  So each offset is in the table exactly once.
+**
+** Retention and compaction of the live log (hot and warm) never remove a
+** message at or above the mirror's next offset of a cold-enabled topic
+** (sqlite3StreamColdHold): they are held back to the cold watermark.
+*/
+#include "streamInt.h"
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Most messages archived by one commit (the rest: the next commit). */
+#define STREAM_COLD_MAX_BATCH 1000000
+/* Most rows in one data file. */
+#define STREAM_COLD_FILE_ROWS 1000000
+
+static const char zColdMirrorSql[] =
+  "CREATE TABLE IF NOT EXISTS _stream_cold("
+  " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+  " next_offset INTEGER NOT NULL, incarnation INTEGER,"
+  " PRIMARY KEY(topic, partition)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS _stream_cold_commits("
+  " topic TEXT PRIMARY KEY NOT NULL, incarnation INTEGER,"
+  " snapshot_id INTEGER, version INTEGER, committed_at INTEGER)"
+  " WITHOUT ROWID;";
+
+/**************************************************************************
+** Small helpers
+*/
+
+static int streamColdExec(StreamCtx *p, const char *zSql, char **pzErr){
+  int rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+/* First column of the first row of zSql with ?1 topic, ?2 partition, ?3 a3
+** (iDefault if no row or NULL). */
+static int streamColdInt(StreamCtx *p, const char *zSql, const char *zTopic,
+                         int iPart, i64 a3, i64 iDefault, i64 *piOut,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  if( sqlite3_bind_parameter_count(pStmt)>=2 ) sqlite3_bind_int(pStmt, 2, iPart);
+  if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, a3);
+  *piOut = iDefault;
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    *piOut = sqlite3_column_int64(pStmt, 0);
+  }
+  rc = sqlite3_finalize(pStmt);
+  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+/* The cold store (cold.store), or NULL if none is configured. */
+static int streamColdStore(StreamCtx *p, const char *zUrl, StreamStore **pp,
+                           char **pzErr){
+  char *zSet = 0;
+  int rc = SQLITE_OK;
+  *pp = 0;
+  if( zUrl==0 ){
+    zSet = sqlite3StreamMetaGet(p, "cold.store", &rc);
+    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    if( zSet==0 ) return SQLITE_OK;
+    zUrl = zSet;
+  }
+  rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
+  sqlite3_free(zSet);
+  return rc;
+}
+
+/* This database's id (32 hex digits), made if missing when bCreate. */
+static char *streamColdDbId(StreamCtx *p, int bCreate, int *pRc){
+  char *zId = sqlite3StreamMetaGet(p, "database.id", pRc);
+  if( zId==0 && *pRc==SQLITE_OK && bCreate ){
+    *pRc = sqlite3_exec(p->db, "INSERT OR IGNORE INTO _stream_meta(key, value)"
+        " VALUES('database.id', lower(hex(randomblob(16))))", 0, 0, 0);
+    if( *pRc==SQLITE_OK ) zId = sqlite3StreamMetaGet(p, "database.id", pRc);
+  }
+  return zId;
+}
+
+/* Key prefix of a topic's table in namespace zNs ("db_<id>"). */
+static char *streamColdPrefix(const char *zNs, const char *zTopic,
+                              char **pzErr, int *pRc){
+  char *z = sqlite3_mprintf("iceberg/%s/%s", zNs, zTopic);
+  *pRc = z ? sqlite3StreamStoreKeyCheck(z, 0) : SQLITE_NOMEM;
+  if( *pRc && z ){
+    *pRc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "cold tier: namespace \"%s\""
+        " and topic \"%s\" do not make a valid table location (letters,"
+        " digits, '.', '_', '-' and '=' only)", zNs, zTopic);
+    sqlite3_free(z);
+    z = 0;
+  }
+  return z;
+}
+
+/**************************************************************************
+** The hold on retention and compaction
+*/
+
+int sqlite3StreamWatermark(StreamCtx *p, const char *zTable,
+                           const char *zTopic, int iPart, i64 *piNext,
+                           char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  /* A row of an earlier topic of the same name (another incarnation:
+  ** deleted and created again) does not count. */
+  char *zSql = sqlite3_mprintf("SELECT w.next_offset FROM %s w"
+      " JOIN _stream_topics t ON t.name=w.topic AND t.incarnation=w.incarnation"
+      " WHERE w.topic=?1 AND w.partition=?2", zTable);
+  int rc;
+  *piNext = 0;                    /* nothing done yet: hold everything */
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  sqlite3_free(zSql);
+  if( rc ){
+    /* No table yet: nothing was ever archived or delivered. */
+    if( sqlite3_strglob("no such table:*", sqlite3_errmsg(p->db))==0 ){
+      return SQLITE_OK;
+    }
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piNext = sqlite3_column_int64(pStmt, 0);
+  rc = sqlite3_finalize(pStmt);
+  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
+                          const StreamTopicConfig *pCfg, i64 *piHold,
+                          char **pzErr){
+  i64 iCold = 0x7fffffffffffffffLL, iPipe = 0x7fffffffffffffffLL;
+  int rc = SQLITE_OK;
+  if( pCfg->coldEnabled ){
+    rc = sqlite3StreamWatermark(p, "_stream_cold", zTopic, iPart, &iCold,
+                                pzErr);
+  }
+  if( rc==SQLITE_OK && pCfg->pipelineEnabled ){
+    /* The Pipelines sink holds back to its watermark too. */
+    rc = sqlite3StreamWatermark(p, "_stream_pipeline", zTopic, iPart,
+                                &iPipe, pzErr);
+  }
+  *piHold = iCold<iPipe ? iCold : iPipe;
+  return rc;
+}
+
+/**************************************************************************
+** Archiving
+*/
+
+/* The Parquet sink: a store upload. */
+typedef struct StreamColdSink StreamColdSink;
+struct StreamColdSink {
+  StreamStore *pStore;
+  StreamStoreUpload *pUp;
+  char *zErr;
+};
+static int streamColdSinkWrite(void *pCtx, const void *a, size_t n){
+  StreamColdSink *s = (StreamColdSink*)pCtx;
+  return s->pStore->pMethods->xPutWrite(s->pUp, a, n, &s->zErr);
+}
+
+/* One topic's archiving state. */
+typedef struct StreamColdRun StreamColdRun;
+struct StreamColdRun {
+  StreamCtx *p;
+  StreamStore *pStore;
+  const char *zTopic;
+  const char *zDbId;
+  char *zBase;                 /* Our last commit's next offsets, or NULL */
+  StreamIceFile *aFile;        /* Data files written */
+  int nFile, nFileAlloc;
+  char **azRel;                /* Their paths (owned) */
+  i64 nMessages;               /* Messages written */
+};
+
+/* xCheck of the commit: after a conflict, the table must still have our
+** last commit where we started from, else another writer with this
+** database id archived the same messages. */
+static int streamColdCheck(void *pArg, StreamIceTable *t, char **pzErr){
+  StreamColdRun *r = (StreamColdRun*)pArg;
+  const char *z = sqlite3StreamIceLastCommit(t, "stream.database-id",
+                                             r->zDbId, "stream.next-offsets");
+  if( (z==0)!=(r->zBase==0) || (z && strcmp(z, r->zBase)!=0) ){
+    return sqlite3StreamErr(pzErr, SQLITE_BUSY, "cold tier: table of topic %s"
+        " was committed to by another writer with this database's id (a"
+        " copy of the database?): nothing committed, try again",
+        r->zTopic);
+  }
+  return SQLITE_OK;
+}
+
+static void streamColdRunFree(StreamColdRun *r){
+  int i;
+  for(i=0; i<r->nFile; i++) sqlite3_free(r->azRel[i]);
+  sqlite3_free(r->azRel);
+  sqlite3_free(r->aFile);
+  sqlite3_free(r->zBase);
+}
+
+/* Days since the epoch of a timestamp in ms. */
+static int streamColdDay(i64 iMs){
+  i64 d = iMs>=0 ? iMs/86400000 : -((-iMs+86399999)/86400000);
+  return (int)d;
+}
+
+/* Copy one column of a stream_messages row into the Parquet row. */
+static void streamColdColumn(sqlite3_stmt *pSel, int iCol, const void **pp,
+                             int *pn, int *peType){
+  int eType = sqlite3_column_type(pSel, iCol);
+  if( eType==SQLITE_NULL ){
+    *pp = 0; *pn = 0; *peType = STREAM_PQ_NULL;
+  }else if( eType==SQLITE_BLOB ){
+    *pp = sqlite3_column_blob(pSel, iCol);
+    *pn = sqlite3_column_bytes(pSel, iCol);
+    *peType = STREAM_PQ_BLOB;
+  }else{
+    *pp = sqlite3_column_text(pSel, iCol);
+    *pn = sqlite3_column_bytes(pSel, iCol);
+    *peType = STREAM_PQ_TEXT;
+  }
+}
+
+/* Finish the open file (if any) and record it. */
+static int streamColdFileEnd(StreamColdRun *r, StreamPqWriter **ppW,
+                             StreamColdSink *pSink, StreamIceFile *pF,
+                             char **pzErr){
+  StreamPqWriter *pW = *ppW;
+  int rc;
+  if( pW==0 ) return SQLITE_OK;
+  *ppW = 0;
+  rc = sqlite3StreamPqWriterFinish(pW);
+  pF->nBytes = sqlite3StreamPqWriterBytes(pW);
+  if( rc ){
+    if( pSink->zErr ){
+      sqlite3_free(*pzErr);
+      *pzErr = pSink->zErr;
+      pSink->zErr = 0;
+    }else{
+      sqlite3StreamErr(pzErr, rc, "cold tier: %s",
+          sqlite3StreamPqWriterErrmsg(pW) ? sqlite3StreamPqWriterErrmsg(pW)
+                                          : "cannot write a data file");
+    }
+    sqlite3StreamPqWriterFree(pW);
+    r->pStore->pMethods->xPutAbort(pSink->pUp);
+    pSink->pUp = 0;
+    return rc;
+  }
+  sqlite3StreamPqWriterFree(pW);
+  rc = r->pStore->pMethods->xPutCommit(pSink->pUp, pzErr);
+  pSink->pUp = 0;
+  if( rc ) return rc;
+  if( r->nFile>=r->nFileAlloc ){
+    int nNew = r->nFileAlloc ? r->nFileAlloc*2 : 8;
+    StreamIceFile *aNew = sqlite3_realloc64(r->aFile, sizeof(*aNew)*nNew);
+    char **azNew;
+    if( aNew==0 ) return SQLITE_NOMEM;
+    r->aFile = aNew;
+    azNew = sqlite3_realloc64(r->azRel, sizeof(char*)*nNew);
+    if( azNew==0 ) return SQLITE_NOMEM;
+    r->azRel = azNew;
+    r->nFileAlloc = nNew;
+  }
+  r->azRel[r->nFile] = (char*)pF->zRel;
+  r->aFile[r->nFile] = *pF;
+  r->nFile++;
+  pF->zRel = 0;
+  return SQLITE_OK;
+}
+
+/* Write the messages [iStart, iEnd) of partition iPart to data files;
+** *piNext: the offset after the last one read (iEnd if all were). */
+static int streamColdPartition(StreamColdRun *r, const char *zPrefix,
+                               int iPart, i64 iStart, i64 iEnd, int eCodec,
+                               i64 nMax, i64 *piNext, char **pzErr){
+  StreamCtx *p = r->p;
+  sqlite3_stmt *pSel = 0;
+  StreamPqWriter *pW = 0;
+  StreamColdSink sink;
+  StreamIceFile f;
+  i64 nRows = 0;
+  int rc;
+
+  memset(&sink, 0, sizeof(sink));
+  memset(&f, 0, sizeof(f));
+  sink.pStore = r->pStore;
+  *piNext = iEnd;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT offset, key, value, headers, timestamp FROM stream_messages"
+      " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4"
+      " ORDER BY offset", -1, &pSel, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pSel, 1, r->zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pSel, 2, iPart);
+  sqlite3_bind_int64(pSel, 3, iStart);
+  sqlite3_bind_int64(pSel, 4, iEnd);
+  while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+    StreamPqRow row;
+    i64 iOff = sqlite3_column_int64(pSel, 0);
+    i64 iTs = sqlite3_column_int64(pSel, 4);
+    int iDay = streamColdDay(iTs);
+    const void *pH;
+    if( r->nMessages>=nMax ){
+      *piNext = iOff;                 /* the rest: the next commit */
+      break;
+    }
+    if( pW && (iDay!=f.iDay || f.nRecords>=STREAM_COLD_FILE_ROWS) ){
+      rc = streamColdFileEnd(r, &pW, &sink, &f, pzErr);
+      if( rc ) break;
+    }
+    if( pW==0 ){
+      char zDate[16];
+      char *zKey;
+      u64 rnd;
+      i64 iSec = (i64)iDay*86400;
+      time_t tt = (time_t)iSec;
+      struct tm tm;
+      gmtime_r(&tt, &tm);
+      strftime(zDate, sizeof(zDate), "%Y-%m-%d", &tm);
+      sqlite3_randomness(sizeof(rnd), &rnd);
+      memset(&f, 0, sizeof(f));
+      f.zRel = sqlite3_mprintf("data/timestamp_day=%s/%d-%020lld-%016llx"
+                               ".parquet", zDate, iPart, (long long)iOff,
+                               (unsigned long long)rnd);
+      zKey = f.zRel ? sqlite3_mprintf("%s/%s", zPrefix, f.zRel) : 0;
+      if( zKey==0 ){ rc = SQLITE_NOMEM; break; }
+      rc = r->pStore->pMethods->xPutBegin(r->pStore, zKey, &sink.pUp, pzErr);
+      sqlite3_free(zKey);
+      if( rc ){ sqlite3_free((char*)f.zRel); f.zRel = 0; break; }
+      rc = sqlite3StreamPqWriterOpen(&pW, eCodec, 0, streamColdSinkWrite,
+                                     &sink);
+      if( rc ){
+        r->pStore->pMethods->xPutAbort(sink.pUp);
+        sqlite3_free((char*)f.zRel);
+        f.zRel = 0;
+        break;
+      }
+      sqlite3StreamPqWriterIceberg(pW);
+      sqlite3StreamPqWriterMeta(pW, "stream.topic", r->zTopic);
+      f.zTopic = r->zTopic;
+      f.iDay = iDay;
+      f.iPartition = iPart;
+      f.iOffLo = iOff;
+      f.iTsLo = f.iTsHi = iTs*1000;
+    }
+    memset(&row, 0, sizeof(row));
+    row.zTopic = r->zTopic;
+    row.nTopic = (int)strlen(r->zTopic);
+    row.iPartition = iPart;
+    row.iOffset = iOff;
+    streamColdColumn(pSel, 1, &row.pKey, &row.nKey, &row.eKeyType);
+    streamColdColumn(pSel, 2, &row.pValue, &row.nValue, &row.eValueType);
+    {
+      int eH;
+      streamColdColumn(pSel, 3, &pH, &row.nHeaders, &eH);
+      row.zHeaders = (const char*)pH;
+    }
+    row.iTimestampMs = iTs;
+    rc = sqlite3StreamPqWriterAdd(pW, &row);
+    if( rc ){
+      sqlite3StreamErr(pzErr, rc, "cold tier: %s",
+                       sqlite3StreamPqWriterErrmsg(pW));
+      break;
+    }
+    f.nRecords++;
+    f.iOffHi = iOff;
+    if( iTs*1000<f.iTsLo ) f.iTsLo = iTs*1000;
+    if( iTs*1000>f.iTsHi ) f.iTsHi = iTs*1000;
+    if( row.eKeyType==STREAM_PQ_NULL ) f.nNullKey++;
+    if( row.eValueType==STREAM_PQ_NULL ) f.nNullValue++;
+    if( row.zHeaders==0 ) f.nNullHeaders++;
+    r->nMessages++;
+    nRows++;
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_finalize(pSel);
+    pSel = 0;
+    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  sqlite3_finalize(pSel);
+  if( rc==SQLITE_OK ){
+    rc = streamColdFileEnd(r, &pW, &sink, &f, pzErr);
+  }
+  if( pW ){
+    sqlite3StreamPqWriterFree(pW);
+    r->pStore->pMethods->xPutAbort(sink.pUp);
+  }
+  sqlite3_free((char*)f.zRel);
+  sqlite3_free(sink.zErr);
+  return rc;
+}
+
+/* Set the mirror (_stream_cold) of every partition to aNext[]. */
+static int streamColdMirror(StreamCtx *p, const char *zTopic, int nPart,
+                            const i64 *aNext, char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; i<nPart && rc==SQLITE_OK; i++){
+    char *zSql = sqlite3_mprintf("INSERT OR REPLACE INTO _stream_cold"
+        "(topic, partition, next_offset, incarnation) VALUES(%Q, %d, %lld,"
+        " (SELECT incarnation FROM _stream_topics WHERE name=%Q))", zTopic,
+        i, (long long)aNext[i], zTopic);
+    rc = zSql ? streamColdExec(p, zSql, pzErr) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+  }
+  return rc;
+}
+
+/* Archive one topic (see the header comment).  *pbDone: something was
+** committed. */
+static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
+                           const char *zDbId, const char *zTopic, int bForce,
+                           i64 *pnMsg, i64 *pnFile, i64 *pnOrphan,
+                           int *pbMore, char **pzErr){
+  StreamTopicConfig cfg;
+  StreamColdRun r;
+  StreamIceTable *t = 0;
+  char *zPrefix = 0, *zNs = 0, *zNext = 0, zInc[24];
+  cJSON *pBase = 0;
+  i64 *aStart = 0, *aHwm = 0, *aNext = 0, iInc = 0, nPending = 0;
+  int nPart = 0, i, rc, bOpen = 0;
+  const char *zPrevInc;
+
+  *pbMore = 0;
+  memset(&r, 0, sizeof(r));
+  r.p = p;
+  r.pStore = pStore;
+  r.zTopic = zTopic;
+  r.zDbId = zDbId;
+  rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
+  if( rc ) return rc;
+  if( !cfg.coldEnabled ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot archive topic %s:"
+        " cold.enabled is not set for it", zTopic);
+  }
+  rc = streamColdInt(p, "SELECT incarnation FROM _stream_topics"
+                     " WHERE name=?1", zTopic, 0, 0, 0, &iInc, pzErr);
+  if( rc ) return rc;
+  snprintf(zInc, sizeof(zInc), "%lld", (long long)iInc);
+
+  rc = sqlite3StreamSavepoint(p, "stream_cold", &bOpen, pzErr);
+  if( rc ) return rc;
+  /* The write lock first: nothing changes while the batch is cut, and no
+  ** other connection of this database archives at the same time. */
+  rc = streamColdExec(p, "DELETE FROM _stream_meta WHERE key IS NULL", pzErr);
+  if( rc==SQLITE_OK ) rc = streamColdExec(p, zColdMirrorSql, pzErr);
+  zNs = sqlite3_mprintf("db_%s", zDbId);
+  if( rc==SQLITE_OK && zNs==0 ) rc = SQLITE_NOMEM;
+  if( rc==SQLITE_OK ) zPrefix = streamColdPrefix(zNs, zTopic, pzErr, &rc);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamIceOpen(pStore, zPrefix, &t, pzErr);
+  if( rc ) goto out;
+
+  sqlite3StreamIceRepairHint(t);
+  /* Files of an earlier attempt that crashed or failed before its commit
+  ** (we hold the write lock: no commit of this database is running). */
+  {
+    int nOrphan = 0;
+    rc = sqlite3StreamIceSweep(t, &nOrphan, pzErr);
+    *pnOrphan += nOrphan;
+    if( rc ) goto out;
+  }
+  /* 1. Our last commit. */
+  zPrevInc = sqlite3StreamIceLastCommit(t, "stream.database-id", zDbId,
+                                        "stream.topic-incarnation");
+  if( zPrevInc && strcmp(zPrevInc, zInc)!=0 ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot archive topic %s:"
+        " its cold table %s/%s holds an earlier topic of the same name"
+        " (incarnation %s, this one is %s); move that table away first",
+        zTopic, pStore->zUrl, zPrefix, zPrevInc, zInc);
+    goto out;
+  }
+  {
+    const char *z = sqlite3StreamIceLastCommit(t, "stream.database-id",
+                                               zDbId, "stream.next-offsets");
+    if( z ){
+      r.zBase = sqlite3_mprintf("%s", z);
+      pBase = cJSON_Parse(z);
+      if( r.zBase==0 ){ rc = SQLITE_NOMEM; goto out; }
+      if( !cJSON_IsObject(pBase) ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "cold table %s: bad"
+            " stream.next-offsets in the snapshot summary", zPrefix);
+        goto out;
+      }
+    }
+  }
+  aStart = sqlite3_malloc64(sizeof(i64)*3*(u64)(nPart ? nPart : 1));
+  if( aStart==0 ){ rc = SQLITE_NOMEM; goto out; }
+  aHwm = &aStart[nPart];
+  aNext = &aHwm[nPart];
+  for(i=0; i<nPart && rc==SQLITE_OK; i++){
+    char zP[16];
+    cJSON *pV;
+    snprintf(zP, sizeof(zP), "%d", i);
+    pV = cJSON_GetObjectItemCaseSensitive(pBase, zP);
+    if( pV ){
+      aStart[i] = sqlite3StreamJsonI64(pV, 0);
+    }else{
+      rc = streamColdInt(p, "SELECT log_start_offset FROM _stream_partitions"
+          " WHERE topic=?1 AND partition=?2", zTopic, i, 0, 0, &aStart[i],
+          pzErr);
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamHighWatermark(p, zTopic, i, &aHwm[i], pzErr);
+    }
+    if( rc==SQLITE_OK && aStart[i]<aHwm[i] ) nPending += aHwm[i]-aStart[i];
+  }
+  /* The mirror follows the table (repairs a crash after a commit). */
+  if( rc==SQLITE_OK ) rc = streamColdMirror(p, zTopic, nPart, aStart, pzErr);
+  if( rc || nPending==0 ) goto out;
+
+  /* 2. Due? */
+  if( !bForce ){
+    i64 iLast = 0, nBytes = 0, iNow = sqlite3StreamNow(p);
+    rc = streamColdInt(p, "SELECT committed_at FROM _stream_cold_commits"
+                       " WHERE topic=?1", zTopic, 0, 0, 0, &iLast, pzErr);
+    if( rc ) goto out;
+    if( iNow - iLast < cfg.coldCommitIntervalMs ){
+      /* Pending bytes: stored bytes of the hot messages, plus the file
+      ** bytes of warm segments holding pending messages. */
+      for(i=0; i<nPart && rc==SQLITE_OK; i++){
+        i64 n = 0, w = 0;
+        rc = streamColdInt(p, "SELECT sum(" STREAM_MSG_BYTES_SQL ")"
+            " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+            " AND offset>=?3", zTopic, i, aStart[i], 0, &n, pzErr);
+        if( rc==SQLITE_OK ){
+          rc = streamColdInt(p, "SELECT sum(bytes) FROM _stream_segments"
+              " WHERE topic=?1 AND partition=?2 AND last_offset>=?3",
+              zTopic, i, aStart[i], 0, &w, pzErr);
+        }
+        nBytes += n + w;
+      }
+      if( rc || nBytes<cfg.coldCommitBytes ) goto out;
+    }
+  }
+
+  /* 3. Data files. */
+  for(i=0; i<nPart && rc==SQLITE_OK; i++){
+    aNext[i] = aStart[i];
+    if( aStart[i]>=aHwm[i] ) continue;
+    rc = streamColdPartition(&r, zPrefix, i, aStart[i], aHwm[i],
+        cfg.eCompression==STREAM_CODEC_GZIP ? STREAM_CODEC_GZIP
+                                            : STREAM_CODEC_ZSTD,
+        STREAM_COLD_MAX_BATCH, &aNext[i], pzErr);
+    if( rc==SQLITE_OK && aNext[i]<aHwm[i] ) *pbMore = 1;
+  }
+  if( rc ) goto out;
+  STREAM_COLD_CRASH(0);
+
+  /* 4. The commit. */
+  {
+    sqlite3_str *pStr = sqlite3_str_new(0);
+    i64 iSnap = 0;
+    for(i=0; i<nPart; i++){
+      sqlite3_str_appendf(pStr, "%s\"%d\":%lld", i ? "," : "{", i,
+                          (long long)aNext[i]);
+    }
+    sqlite3_str_appendall(pStr, nPart ? "}" : "{}");
+    zNext = sqlite3_str_finish(pStr);
+    if( zNext==0 ){ rc = SQLITE_NOMEM; goto out; }
+    {
+      const char *azSum[] = {
+        "stream.database-id", zDbId, "stream.topic", zTopic,
+        "stream.topic-incarnation", zInc, "stream.next-offsets", zNext, 0
+      };
+      for(i=0; i<r.nFile; i++) r.aFile[i].zRel = r.azRel[i];
+      rc = sqlite3StreamIceAppend(t, r.aFile, r.nFile, zTopic,
+                                  sqlite3StreamNow(p), azSum,
+                                  streamColdCheck, &r, &iSnap, pzErr);
+    }
+    if( rc==SQLITE_OK ) rc = streamColdMirror(p, zTopic, nPart, aNext, pzErr);
+    if( rc==SQLITE_OK ){
+      char *zSql = sqlite3_mprintf("INSERT OR REPLACE INTO _stream_cold_commits"
+          "(topic, incarnation, snapshot_id, version, committed_at)"
+          " VALUES(%Q, %lld, %lld, %d, %lld)", zTopic, (long long)iInc,
+          (long long)iSnap, sqlite3StreamIceVersion(t),
+          (long long)sqlite3StreamNow(p));
+      rc = zSql ? streamColdExec(p, zSql, pzErr) : SQLITE_NOMEM;
+      sqlite3_free(zSql);
+    }
+    if( rc==SQLITE_OK ){
+      STREAM_COLD_CRASH(5);
+      *pnMsg += r.nMessages;
+      *pnFile += r.nFile;
+    }
+  }
+
+ out:
+  rc = sqlite3StreamSavepointEnd(p, "stream_cold", bOpen, rc, pzErr);
+  if( rc==SQLITE_OK ) STREAM_COLD_CRASH(6);
+  cJSON_Delete(pBase);
+  sqlite3_free(aStart);
+  sqlite3_free(zNext);
+  sqlite3_free(zPrefix);
+  sqlite3_free(zNs);
+  sqlite3StreamIceClose(t);
+  streamColdRunFree(&r);
+  return rc;
+}
+
+int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
+                             i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
+                             char **pzErr){
+  StreamStore *pStore = 0;
+  sqlite3_stmt *pStmt = 0;
+  char *zId = 0;
+  int rc;
+  *pnMessages = *pnFiles = *pnOrphans = 0;
+  rc = streamColdStore(p, 0, &pStore, pzErr);
+  if( rc ) return rc;
+  if( pStore==0 ){
+    if( zTopic && bForce ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot archive topic %s:"
+          " no cold store is configured (set one with"
+          " stream_config('cold.store', 'file:///path'))", zTopic);
+    }
+    return SQLITE_OK;
+  }
+  zId = streamColdDbId(p, 1, &rc);
+  if( rc==SQLITE_OK && zId==0 ) rc = SQLITE_NOMEM;
+  if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  if( zTopic ){
+    StreamTopicConfig cfg;
+    int nPart, bMore = 1;
+    rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
+    if( rc==SQLITE_OK && (cfg.coldEnabled || bForce) ){
+      while( rc==SQLITE_OK && bMore ){
+        rc = streamColdTopic(p, pStore, zId, zTopic, bForce, pnMessages,
+                             pnFiles, pnOrphans, &bMore, pzErr);
+      }
+    }
+  }else{
+    /* Every topic with cold.enabled. */
+    rc = sqlite3_prepare_v2(p->db, "SELECT name FROM _stream_topics"
+        " WHERE config->>'$.\"cold.enabled\"'=1 ORDER BY name", -1, &pStmt, 0);
+    if( rc ){
+      rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+      goto out;
+    }
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      char *zName = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+      int bMore = 1;
+      if( zName==0 ){ rc = SQLITE_NOMEM; break; }
+      while( rc==SQLITE_OK && bMore ){
+        rc = streamColdTopic(p, pStore, zId, zName, bForce, pnMessages,
+                             pnFiles, pnOrphans, &bMore, pzErr);
+      }
+      sqlite3_free(zName);
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_finalize(pStmt);
+      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }else{
+      sqlite3_finalize(pStmt);
+    }
+  }
+ out:
+  sqlite3_free(zId);
+  pStore->pMethods->xFree(pStore);
+  return rc;
+}
+
+/* stream_archive([topic]): commit whatever is pending now. */
+static void streamArchiveFunc(sqlite3_context *ctx, int argc,
+                              sqlite3_value **argv){
+  StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
+  const char *zTopic = 0;
+  char *zErr = 0;
+  i64 nMsg = 0, nFile = 0, nOrphan = 0;
+  int rc;
+  if( argc>0 && sqlite3_value_type(argv[0])!=SQLITE_NULL
+   && (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ){
+    return;
+  }
+  rc = sqlite3StreamColdArchive(p, zTopic, 1, &nMsg, &nFile, &nOrphan, &zErr);
+  if( rc ){
+    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+    if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
+    else if( (rc&0xff)==SQLITE_BUSY ) sqlite3_result_error_code(ctx, rc);
+    sqlite3_free(zErr);
+    return;
+  }
+  {
+    char *z = sqlite3_mprintf("{\"messages\":%lld,\"files\":%lld,"
+                              "\"orphans\":%lld}", (long long)nMsg,
+                              (long long)nFile, (long long)nOrphan);
+    if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
+    sqlite3_result_text(ctx, z, -1, sqlite3_free);
+    sqlite3_result_subtype(ctx, 'J');
+  }
+}
+
+/**************************************************************************
+** stream_history(topic [, from_ts [, to_ts [, store, namespace]]])
+**
+** Rows (partition, offset, key, value, headers, timestamp, tier) of the
+** topic's whole history in (partition, offset) order: for each partition,
+** the cold table's data files (pruned by their timestamp bounds), then
+** the live log (stream_messages) from the offset after the last archived
+** one, so no offset comes twice.  from_ts <= timestamp < to_ts (ms).  With
+** a store URL and a namespace ("db_<id>"), only that table is read: the
+** history of another database's topic.
+*/
+#define HIST_TOPIC 7
+#define HIST_FROM  8
+#define HIST_TO    9
+#define HIST_STORE 10
+#define HIST_NS    11
+
+typedef struct StreamHistVtab StreamHistVtab;
+struct StreamHistVtab {
+  sqlite3_vtab base;
+  StreamCtx *p;
+};
+
+typedef struct StreamHistCursor StreamHistCursor;
+struct StreamHistCursor {
+  sqlite3_vtab_cursor base;
+  StreamCtx *p;
+  StreamStore *pStore;         /* Cold store, or NULL */
+  StreamIceFile *aFile;        /* Data files, by (partition, first offset) */
+  int nFile;
+  char *zTopic;
+  int bLive;                   /* Read the live log too (own database) */
+  int nPart;                   /* Partitions to visit */
+  i64 iFrom, iTo;              /* Timestamp range, ms, [iFrom, iTo) */
+  int iPart;                   /* Partition being read */
+  int iFile;                   /* Next file of the partition, index */
+  unsigned mCols;              /* Parquet columns to decode */
+  i64 iColdNext;               /* Offset after the partition's cold files */
+  StreamStoreHandle h;         /* Open data file */
+  StreamPqReader *pR;          /* Its reader */
+  sqlite3_stmt *pLive;         /* Live rows of the partition */
+  int eSrc;                    /* 1 cold row, 2 live row */
+  StreamPqRow row;             /* Current cold row */
+  int bEof;
+};
+
+static int streamHistConnect(sqlite3 *db, void *pAux, int argc,
+                             const char *const *argv, sqlite3_vtab **ppVtab,
+                             char **pzErr){
+  StreamHistVtab *v;
+  int rc;
+  STREAM_UNUSED(argc); STREAM_UNUSED(argv); STREAM_UNUSED(pzErr);
+  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(partition INTEGER,"
+      " offset INTEGER, key, value, headers TEXT, timestamp INTEGER,"
+      " tier TEXT, topic HIDDEN, from_ts HIDDEN, to_ts HIDDEN,"
+      " store HIDDEN, namespace HIDDEN)");
+  if( rc ) return rc;
+  /* DIRECTONLY: it opens stores named by its arguments, so a hostile
+  ** schema (a view, a trigger) must not reach it. */
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  v = sqlite3_malloc(sizeof(*v));
+  if( v==0 ) return SQLITE_NOMEM;
+  memset(v, 0, sizeof(*v));
+  v->p = (StreamCtx*)pAux;
+  *ppVtab = &v->base;
+  return SQLITE_OK;
+}
+
+static int streamHistDisconnect(sqlite3_vtab *pVtab){
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
+  int i, aUse[5] = {-1,-1,-1,-1,-1}, n = 0, mask = 0;
+  STREAM_UNUSED(pVtab);
+  for(i=0; i<pIdx->nConstraint; i++){
+    const struct sqlite3_index_constraint *c = &pIdx->aConstraint[i];
+    if( c->iColumn<HIST_TOPIC || c->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
+    if( !c->usable ) return SQLITE_CONSTRAINT;
+    aUse[c->iColumn-HIST_TOPIC] = i;
+  }
+  if( aUse[0]<0 ){
+    pIdx->estimatedCost = 1e99;
+    pIdx->idxNum = 0;
+    return SQLITE_OK;
+  }
+  for(i=0; i<5; i++){
+    if( aUse[i]>=0 ){
+      pIdx->aConstraintUsage[aUse[i]].argvIndex = ++n;
+      pIdx->aConstraintUsage[aUse[i]].omit = 1;
+      mask |= 1<<i;
+    }
+  }
+  /* Parquet columns the statement uses (key 3, value 4, headers 5 of the
+  ** file layout), in bits 8..15: the others are not decoded. */
+  if( pIdx->colUsed & (1<<2) ) mask |= 1<<(8+3);
+  if( pIdx->colUsed & (1<<3) ) mask |= 1<<(8+4);
+  if( pIdx->colUsed & (1<<4) ) mask |= 1<<(8+5);
+  pIdx->idxNum = mask;
+  pIdx->estimatedCost = 1000;
+  if( pIdx->nOrderBy==2
+   && pIdx->aOrderBy[0].iColumn==0 && !pIdx->aOrderBy[0].desc
+   && pIdx->aOrderBy[1].iColumn==1 && !pIdx->aOrderBy[1].desc ){
+    pIdx->orderByConsumed = 1;
+  }
+  return SQLITE_OK;
+}
+
+static int streamHistOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **pp){
+  StreamHistCursor *c = sqlite3_malloc(sizeof(*c));
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  c->p = ((StreamHistVtab*)pVtab)->p;
+  c->bEof = 1;
+  *pp = &c->base;
+  return SQLITE_OK;
+}
+
+static void streamHistReset(StreamHistCursor *c){
+  if( c->pR ) sqlite3StreamPqReaderClose(c->pR);
+  c->pR = 0;
+  if( c->h.pFile ) c->pStore->pMethods->xClose(c->h.pFile);
+  c->h.pFile = 0;
+  sqlite3_finalize(c->pLive);
+  c->pLive = 0;
+  sqlite3StreamIceFreeFiles(c->aFile, c->nFile);
+  c->aFile = 0;
+  c->nFile = 0;
+  if( c->pStore ) c->pStore->pMethods->xFree(c->pStore);
+  c->pStore = 0;
+  sqlite3_free(c->zTopic);
+  c->zTopic = 0;
+  c->bEof = 1;
+}
+
+static int streamHistClose(sqlite3_vtab_cursor *pCur){
+  streamHistReset((StreamHistCursor*)pCur);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+static int streamHistFileCmp(const void *a, const void *b){
+  const StreamIceFile *x = (const StreamIceFile*)a;
+  const StreamIceFile *y = (const StreamIceFile*)b;
+  if( x->iPartition!=y->iPartition ) return x->iPartition<y->iPartition?-1:1;
+  if( x->iOffLo!=y->iOffLo ) return x->iOffLo<y->iOffLo ? -1 : 1;
+  return 0;
+}
+
+static int streamHistErr(StreamHistCursor *c, int rc, char *zErr){
+  sqlite3_free(c->base.pVtab->zErrMsg);
+  c->base.pVtab->zErrMsg = zErr ? zErr
+                         : sqlite3_mprintf("%s", sqlite3_errstr(rc));
+  return rc;
+}
+
+/* Move to the next row (or to EOF). */
+static int streamHistStep(StreamHistCursor *c){
+  char *zErr = 0;
+  int rc;
+  while( 1 ){
+    if( c->pR ){
+      rc = sqlite3StreamPqReaderNext(c->pR, &c->row);
+      if( rc==SQLITE_ROW ){
+        if( c->row.iTimestampMs<c->iFrom || c->row.iTimestampMs>=c->iTo ){
+          continue;
+        }
+        c->eSrc = 1;
+        return SQLITE_OK;
+      }
+      if( rc!=SQLITE_DONE ){
+        return streamHistErr(c, rc, sqlite3_mprintf(STREAM_ERR "cold data"
+            " file %s: %s", c->aFile[c->iFile-1].zKey,
+            sqlite3StreamPqReaderErrmsg(c->pR)));
+      }
+      sqlite3StreamPqReaderClose(c->pR);
+      c->pR = 0;
+      c->pStore->pMethods->xClose(c->h.pFile);
+      c->h.pFile = 0;
+    }
+    if( c->pLive ){
+      if( sqlite3_step(c->pLive)==SQLITE_ROW ){
+        c->eSrc = 2;
+        return SQLITE_OK;
+      }
+      rc = sqlite3_finalize(c->pLive);
+      c->pLive = 0;
+      if( rc ){
+        return streamHistErr(c, rc, sqlite3_mprintf("%s",
+                                                    sqlite3_errmsg(c->p->db)));
+      }
+      c->iPart++;
+      c->iColdNext = 0;
+    }
+    /* Next cold file of this partition? */
+    if( c->iFile<c->nFile && c->aFile[c->iFile].iPartition==c->iPart ){
+      StreamIceFile *f = &c->aFile[c->iFile++];
+      i64 nSize = 0;
+      if( f->iOffHi+1>c->iColdNext ) c->iColdNext = f->iOffHi+1;
+      if( f->iTsHi/1000<c->iFrom || f->iTsLo/1000>=c->iTo ) continue;
+      rc = c->pStore->pMethods->xOpen(c->pStore, f->zKey, &c->h.pFile,
+                                      &nSize, &zErr);
+      if( rc==SQLITE_OK ){
+        c->h.pStore = c->pStore;
+        rc = sqlite3StreamPqReaderOpen(&c->pR, sqlite3StreamStoreReadFn,
+                                       &c->h, nSize, &zErr);
+      }
+      if( rc==SQLITE_OK ) rc = sqlite3StreamPqReaderSetColumns(c->pR, c->mCols);
+      if( rc ){
+        char *z = sqlite3_mprintf(STREAM_ERR "cold data file %s: %s",
+                                  f->zKey, zErr ? zErr : sqlite3_errstr(rc));
+        sqlite3_free(zErr);
+        return streamHistErr(c, rc, z);
+      }
+      continue;
+    }
+    /* The live log of this partition. */
+    if( c->bLive && c->iPart<c->nPart ){
+      rc = sqlite3_prepare_v2(c->p->db,
+          "SELECT partition, offset, key, value, headers, timestamp"
+          " FROM stream_messages WHERE topic=?1 AND partition=?2"
+          " AND offset>=?3 AND timestamp>=?4 AND timestamp<?5"
+          " ORDER BY offset", -1, &c->pLive, 0);
+      if( rc ){
+        return streamHistErr(c, rc, sqlite3_mprintf("%s",
+                                                    sqlite3_errmsg(c->p->db)));
+      }
+      sqlite3_bind_text(c->pLive, 1, c->zTopic, -1, SQLITE_STATIC);
+      sqlite3_bind_int(c->pLive, 2, c->iPart);
+      sqlite3_bind_int64(c->pLive, 3, c->iColdNext);
+      sqlite3_bind_int64(c->pLive, 4, c->iFrom);
+      sqlite3_bind_int64(c->pLive, 5, c->iTo);
+      continue;
+    }
+    /* Next partition with cold files. */
+    if( c->iFile<c->nFile ){
+      c->iPart = c->aFile[c->iFile].iPartition;
+      c->iColdNext = 0;
+      if( c->bLive && c->iPart>=c->nPart ) c->bLive = 0;
+      continue;
+    }
+    c->bEof = 1;
+    return SQLITE_OK;
+  }
+}
+
+static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
+                            const char *idxStr, int argc,
+                            sqlite3_value **argv){
+  StreamHistCursor *c = (StreamHistCursor*)pCur;
+  StreamCtx *p = c->p;
+  const char *zStore = 0, *zNs = 0;
+  char *zErr = 0, *zId = 0, *zNsOwn = 0, *zPrefix = 0;
+  StreamIceTable *t = 0;
+  int rc = SQLITE_OK, i, j = 0;
+  STREAM_UNUSED(idxStr); STREAM_UNUSED(argc);
+  streamHistReset(c);
+  c->iFrom = (i64)-0x7fffffffffffffffLL;
+  c->iTo = (i64)0x7fffffffffffffffLL;
+  c->iPart = 0;
+  c->iFile = 0;
+  c->iColdNext = 0;
+  c->mCols = (((unsigned)idxNum >> 8) & 0xff) | (1u<<1);  /* + partition */
+  if( (idxNum & 1)==0 ){
+    return streamHistErr(c, SQLITE_ERROR, sqlite3_mprintf(STREAM_ERR
+        "stream_history: a topic is required: stream_history(topic [,"
+        " from_ts [, to_ts [, store, namespace]]])"));
+  }
+  for(i=0; i<5; i++){
+    sqlite3_value *v;
+    if( (idxNum & (1<<i))==0 ) continue;
+    v = argv[j++];
+    if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
+    switch( i ){
+      case 0:
+        c->zTopic = sqlite3_mprintf("%s", sqlite3_value_text(v));
+        if( c->zTopic==0 ) return SQLITE_NOMEM;
+        break;
+      case 1: case 2:
+        if( sqlite3_value_type(v)!=SQLITE_INTEGER ){
+          return streamHistErr(c, SQLITE_MISMATCH, sqlite3_mprintf(
+              STREAM_ERR "stream_history: %s must be an integer (ms since"
+              " the epoch)", i==1 ? "from_ts" : "to_ts"));
+        }
+        if( i==1 ) c->iFrom = sqlite3_value_int64(v);
+        else c->iTo = sqlite3_value_int64(v);
+        break;
+      case 3: zStore = (const char*)sqlite3_value_text(v); break;
+      case 4: zNs = (const char*)sqlite3_value_text(v); break;
+    }
+  }
+  if( c->zTopic==0 ){
+    return streamHistErr(c, SQLITE_ERROR, sqlite3_mprintf(STREAM_ERR
+        "stream_history: topic must not be NULL"));
+  }
+  if( (zStore==0)!=(zNs==0) ){
+    return streamHistErr(c, SQLITE_ERROR, sqlite3_mprintf(STREAM_ERR
+        "stream_history: give both a store URL and a namespace, or neither"));
+  }
+  if( zStore==0 ){
+    /* This database: the topic must exist. */
+    StreamTopicConfig cfg;
+    rc = sqlite3StreamTopicConfig(p, c->zTopic, &cfg, &c->nPart, &zErr);
+    if( rc ) return streamHistErr(c, rc, zErr);
+    c->bLive = 1;
+    zId = streamColdDbId(p, 0, &rc);
+    if( rc ) return streamHistErr(c, rc, 0);
+    if( zId ){
+      zNsOwn = sqlite3_mprintf("db_%s", zId);
+      if( zNsOwn==0 ){ sqlite3_free(zId); return SQLITE_NOMEM; }
+      zNs = zNsOwn;
+    }
+  }
+  if( zNs ) rc = streamColdStore(p, zStore, &c->pStore, &zErr);
+  if( rc==SQLITE_OK && c->pStore ){
+    zPrefix = streamColdPrefix(zNs, c->zTopic, &zErr, &rc);
+    if( rc==SQLITE_OK ) rc = sqlite3StreamIceOpen(c->pStore, zPrefix, &t,
+                                                  &zErr);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamIceDataFiles(t, &c->aFile, &c->nFile, &zErr);
+    }
+    if( rc==SQLITE_OK && c->nFile>1 ){
+      qsort(c->aFile, (size_t)c->nFile, sizeof(c->aFile[0]),
+            streamHistFileCmp);
+    }
+  }
+  sqlite3StreamIceClose(t);
+  sqlite3_free(zPrefix);
+  sqlite3_free(zNsOwn);
+  sqlite3_free(zId);
+  if( rc ) return streamHistErr(c, rc, zErr);
+  if( c->nFile>0 && (!c->bLive || c->aFile[0].iPartition<0) ){
+    c->iPart = c->aFile[0].iPartition;
+  }
+  c->bEof = 0;
+  return streamHistStep(c);
+}
+
+static int streamHistNext(sqlite3_vtab_cursor *pCur){
+  return streamHistStep((StreamHistCursor*)pCur);
+}
+
+static int streamHistEof(sqlite3_vtab_cursor *pCur){
+  return ((StreamHistCursor*)pCur)->bEof;
+}
+
+/* Cold bytes are handed over without a copy, as vtab/messages.c does for
+** warm ones: they live in the reader's decoded page until the next
+** xNext, and a destructor that does nothing (not SQLITE_STATIC) makes
+** SQLite copy them wherever it keeps a value beyond the row.  Text the
+** reader ended with a 0 byte (bTerm) goes with length -1, so SQLite uses
+** it in place as NUL-terminated. */
+static void streamHistNoFree(void *p){ STREAM_UNUSED(p); }
+static void streamHistBytes(sqlite3_context *ctx, int eType, const void *a,
+                            int n, int bTerm){
+  if( eType==STREAM_PQ_TEXT ){
+    int bNul = bTerm && strlen((const char*)a)==(size_t)n;
+    sqlite3_result_text(ctx, (const char*)a, bNul ? -1 : n, streamHistNoFree);
+  }else if( eType==STREAM_PQ_BLOB ){
+    sqlite3_result_blob(ctx, a ? a : "", n, streamHistNoFree);
+  }
+}
+
+static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
+                            int i){
+  StreamHistCursor *c = (StreamHistCursor*)pCur;
+  if( c->eSrc==2 ){
+    if( i<=5 ) sqlite3_result_value(ctx, sqlite3_column_value(c->pLive, i));
+    else if( i==6 ) sqlite3_result_text(ctx, "live", -1, SQLITE_STATIC);
+    else if( i==HIST_TOPIC ){
+      sqlite3_result_text(ctx, c->zTopic, -1, SQLITE_TRANSIENT);
+    }
+    return SQLITE_OK;
+  }
+  switch( i ){
+    case 0: sqlite3_result_int(ctx, c->row.iPartition); break;
+    case 1: sqlite3_result_int64(ctx, c->row.iOffset); break;
+    case 2: streamHistBytes(ctx, c->row.eKeyType, c->row.pKey, c->row.nKey,
+                            (c->row.mTerm & STREAM_PQ_TERM_KEY)!=0);
+            break;
+    case 3: streamHistBytes(ctx, c->row.eValueType, c->row.pValue,
+                            c->row.nValue,
+                            (c->row.mTerm & STREAM_PQ_TERM_VALUE)!=0);
+            break;
+    case 4:
+      if( c->row.zHeaders ){
+        streamHistBytes(ctx, STREAM_PQ_TEXT, c->row.zHeaders,
+                        c->row.nHeaders,
+                        (c->row.mTerm & STREAM_PQ_TERM_HEADERS)!=0);
+      }
+      break;
+    case 5: sqlite3_result_int64(ctx, c->row.iTimestampMs); break;
+    case 6: sqlite3_result_text(ctx, "cold", -1, SQLITE_STATIC); break;
+    case HIST_TOPIC:
+      sqlite3_result_text(ctx, c->zTopic, -1, SQLITE_TRANSIENT);
+      break;
+  }
+  return SQLITE_OK;
+}
+
+static int streamHistRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid){
+  StreamHistCursor *c = (StreamHistCursor*)pCur;
+  i64 iOff = c->eSrc==2 ? sqlite3_column_int64(c->pLive, 1) : c->row.iOffset;
+  *pRowid = iOff;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module streamHistModule = {
+  0, 0, streamHistConnect, streamHistBestIndex, streamHistDisconnect, 0,
+  streamHistOpen, streamHistClose, streamHistFilter, streamHistNext,
+  streamHistEof, streamHistColumn, streamHistRowid,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p){
+  int rc = sqlite3_create_module(db, "stream_history", &streamHistModule, p);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function(db, "stream_archive", 0,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamArchiveFunc, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_function(db, "stream_archive", 1,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamArchiveFunc, 0, 0);
+  }
+  return rc;
+}

@@ -1,0 +1,1102 @@
+/*
+** iceberg.c - Apache Iceberg (format v2) tables on an object store: table
+** metadata JSON, manifests and manifest lists (Avro, ext/avro.c), and the
+** commit of an append.  Used by the cold tier (ext/cold.c).
+**
+** A table lives under a key prefix of the store ("iceberg/db_<id>/<topic>"):
+**
+**   <prefix>/data/timestamp_day=<YYYY-MM-DD>/<file>.parquet   data files
+**   <prefix>/metadata/<snapshot>-<rand>-m0.avro               manifests
+**   <prefix>/metadata/snap-<snapshot>-<attempt>-<rand>.avro   manifest lists
+**   <prefix>/metadata/v<N>.metadata.json                      table metadata
+**   <prefix>/metadata/version-hint.text                       N (best effort)
+**
+** The current version is the largest N of a vN.metadata.json in the
+** listing: metadata files are created with create-only semantics
+** (xPutCommitNew), so that N is authoritative and version-hint.text is
+** only a convenience for readers that use it.
+**
+** The commit (sqlite3StreamIceAppend) writes, in order: the manifest of the
+** new data files (already uploaded by the caller), then a manifest list
+** (the parent snapshot's manifests plus the new one), then creates
+** v<N+1>.metadata.json.  If another writer created it first, the table is
+** reloaded and the manifest list and metadata are built again on the new
+** parent (rebase), up to STREAM_ICE_RETRIES times.  Then version-hint.text
+** is overwritten, ignoring errors.  This function is the one place a
+** catalog commit (an Iceberg REST catalog) would plug in.
+**
+** Schema (field ids): 1 topic string, 2 partition int, 3 offset long,
+** 4 key binary, 5 value binary, 6 headers string, 7 timestamp timestamptz,
+** 8 attributes int (bit 0: key was a BLOB, bit 1: value was a BLOB);
+** identifier fields (partition, offset); partition spec day(timestamp)
+** (field 1000 "timestamp_day"); sort order 1: partition, offset.
+**
+** Snapshot ids are random positive integers below 2^53, so that readers
+** that parse JSON numbers as doubles (and cJSON) keep them exact.
+*/
+#include "streamInt.h"
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STREAM_ICE_RETRIES 8
+
+static const char zIceSchema[] =
+  "{\"type\":\"struct\",\"schema-id\":0,\"identifier-field-ids\":[2,3],"
+  "\"fields\":["
+  "{\"id\":1,\"name\":\"topic\",\"required\":true,\"type\":\"string\"},"
+  "{\"id\":2,\"name\":\"partition\",\"required\":true,\"type\":\"int\"},"
+  "{\"id\":3,\"name\":\"offset\",\"required\":true,\"type\":\"long\"},"
+  "{\"id\":4,\"name\":\"key\",\"required\":false,\"type\":\"binary\"},"
+  "{\"id\":5,\"name\":\"value\",\"required\":false,\"type\":\"binary\"},"
+  "{\"id\":6,\"name\":\"headers\",\"required\":false,\"type\":\"string\"},"
+  "{\"id\":7,\"name\":\"timestamp\",\"required\":true,"
+  "\"type\":\"timestamptz\"},"
+  "{\"id\":8,\"name\":\"attributes\",\"required\":true,\"type\":\"int\"}]}";
+
+static const char zIceSpecFields[] =
+  "[{\"name\":\"timestamp_day\",\"transform\":\"day\",\"source-id\":7,"
+  "\"field-id\":1000}]";
+
+static const char zIceSortOrder[] =
+  "{\"order-id\":1,\"fields\":["
+  "{\"transform\":\"identity\",\"source-id\":2,\"direction\":\"asc\","
+  "\"null-order\":\"nulls-first\"},"
+  "{\"transform\":\"identity\",\"source-id\":3,\"direction\":\"asc\","
+  "\"null-order\":\"nulls-first\"}]}";
+
+/* An Avro map<int,X> as Iceberg writes it: an array of key/value records. */
+#define ICE_MAP(name, id, kid, vid, vtype) \
+  "{\"name\":\"" name "\",\"type\":[\"null\",{\"type\":\"array\"," \
+  "\"logicalType\":\"map\",\"items\":{\"type\":\"record\",\"name\":\"k" \
+  #kid "_v" #vid "\",\"fields\":[{\"name\":\"key\",\"type\":\"int\"," \
+  "\"field-id\":" #kid "},{\"name\":\"value\",\"type\":\"" vtype "\"," \
+  "\"field-id\":" #vid "}]}}],\"default\":null,\"field-id\":" #id "}"
+
+static const char zIceManifestAvro[] =
+  "{\"type\":\"record\",\"name\":\"manifest_entry\",\"fields\":["
+  "{\"name\":\"status\",\"type\":\"int\",\"field-id\":0},"
+  "{\"name\":\"snapshot_id\",\"type\":[\"null\",\"long\"],\"default\":null,"
+  "\"field-id\":1},"
+  "{\"name\":\"sequence_number\",\"type\":[\"null\",\"long\"],"
+  "\"default\":null,\"field-id\":3},"
+  "{\"name\":\"file_sequence_number\",\"type\":[\"null\",\"long\"],"
+  "\"default\":null,\"field-id\":4},"
+  "{\"name\":\"data_file\",\"field-id\":2,\"type\":{\"type\":\"record\","
+  "\"name\":\"r2\",\"fields\":["
+  "{\"name\":\"content\",\"type\":\"int\",\"field-id\":134},"
+  "{\"name\":\"file_path\",\"type\":\"string\",\"field-id\":100},"
+  "{\"name\":\"file_format\",\"type\":\"string\",\"field-id\":101},"
+  "{\"name\":\"partition\",\"field-id\":102,\"type\":{\"type\":\"record\","
+  "\"name\":\"r102\",\"fields\":[{\"name\":\"timestamp_day\","
+  "\"type\":[\"null\",\"int\"],\"default\":null,\"field-id\":1000}]}},"
+  "{\"name\":\"record_count\",\"type\":\"long\",\"field-id\":103},"
+  "{\"name\":\"file_size_in_bytes\",\"type\":\"long\",\"field-id\":104},"
+  ICE_MAP("value_counts", 109, 119, 120, "long") ","
+  ICE_MAP("null_value_counts", 110, 121, 122, "long") ","
+  ICE_MAP("lower_bounds", 125, 126, 127, "bytes") ","
+  ICE_MAP("upper_bounds", 128, 129, 130, "bytes") ","
+  "{\"name\":\"key_metadata\",\"type\":[\"null\",\"bytes\"],"
+  "\"default\":null,\"field-id\":131},"
+  "{\"name\":\"split_offsets\",\"type\":[\"null\",{\"type\":\"array\","
+  "\"items\":\"long\",\"element-id\":133}],\"default\":null,"
+  "\"field-id\":132},"
+  "{\"name\":\"equality_ids\",\"type\":[\"null\",{\"type\":\"array\","
+  "\"items\":\"int\",\"element-id\":136}],\"default\":null,"
+  "\"field-id\":135},"
+  "{\"name\":\"sort_order_id\",\"type\":[\"null\",\"int\"],"
+  "\"default\":null,\"field-id\":140}]}}]}";
+
+static const char zIceListAvro[] =
+  "{\"type\":\"record\",\"name\":\"manifest_file\",\"fields\":["
+  "{\"name\":\"manifest_path\",\"type\":\"string\",\"field-id\":500},"
+  "{\"name\":\"manifest_length\",\"type\":\"long\",\"field-id\":501},"
+  "{\"name\":\"partition_spec_id\",\"type\":\"int\",\"field-id\":502},"
+  "{\"name\":\"content\",\"type\":\"int\",\"field-id\":517},"
+  "{\"name\":\"sequence_number\",\"type\":\"long\",\"field-id\":515},"
+  "{\"name\":\"min_sequence_number\",\"type\":\"long\",\"field-id\":516},"
+  "{\"name\":\"added_snapshot_id\",\"type\":\"long\",\"field-id\":503},"
+  "{\"name\":\"added_files_count\",\"type\":\"int\",\"field-id\":504},"
+  "{\"name\":\"existing_files_count\",\"type\":\"int\",\"field-id\":505},"
+  "{\"name\":\"deleted_files_count\",\"type\":\"int\",\"field-id\":506},"
+  "{\"name\":\"added_rows_count\",\"type\":\"long\",\"field-id\":512},"
+  "{\"name\":\"existing_rows_count\",\"type\":\"long\",\"field-id\":513},"
+  "{\"name\":\"deleted_rows_count\",\"type\":\"long\",\"field-id\":514},"
+  "{\"name\":\"partitions\",\"type\":[\"null\",{\"type\":\"array\","
+  "\"element-id\":508,\"items\":{\"type\":\"record\",\"name\":\"r508\","
+  "\"fields\":["
+  "{\"name\":\"contains_null\",\"type\":\"boolean\",\"field-id\":509},"
+  "{\"name\":\"contains_nan\",\"type\":[\"null\",\"boolean\"],"
+  "\"default\":null,\"field-id\":518},"
+  "{\"name\":\"lower_bound\",\"type\":[\"null\",\"bytes\"],"
+  "\"default\":null,\"field-id\":510},"
+  "{\"name\":\"upper_bound\",\"type\":[\"null\",\"bytes\"],"
+  "\"default\":null,\"field-id\":511}]}}],\"default\":null,"
+  "\"field-id\":507},"
+  "{\"name\":\"key_metadata\",\"type\":[\"null\",\"bytes\"],"
+  "\"default\":null,\"field-id\":519}]}";
+
+struct StreamIceTable {
+  StreamStore *pStore;         /* Store (not owned) */
+  char *zPrefix;               /* Key prefix of the table */
+  char *zLocation;             /* Its URL, as written in the metadata */
+  int iVersion;                /* N of the current vN.metadata.json, or 0 */
+  cJSON *pMeta;                /* That metadata, or NULL (no table yet) */
+};
+
+/**************************************************************************
+** Store helpers
+*/
+
+/* Upload buffer b as key zKey (bNew: create-only). */
+static int streamIcePut(StreamStore *pStore, const char *zKey,
+                        const StreamPqBuf *b, int bNew, char **pzErr){
+  StreamStoreUpload *pUp = 0;
+  const StreamStoreMethods *m = pStore->pMethods;
+  int rc;
+  if( b->rc ) return b->rc;
+  rc = m->xPutBegin(pStore, zKey, &pUp, pzErr);
+  if( rc ) return rc;
+  rc = m->xPutWrite(pUp, b->a, b->n, pzErr);
+  if( rc ){ m->xPutAbort(pUp); return rc; }
+  return bNew ? m->xPutCommitNew(pUp, pzErr) : m->xPutCommit(pUp, pzErr);
+}
+
+int sqlite3StreamIceGet(StreamStore *pStore, const char *zKey,
+                        StreamPqBuf *pOut, char **pzErr){
+  StreamStoreFile *pF = 0;
+  i64 nSize = 0;
+  int rc = pStore->pMethods->xOpen(pStore, zKey, &pF, &nSize, pzErr);
+  if( rc ) return rc;
+  if( nSize>STREAM_PQ_MAX_FOOTER ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_TOOBIG, "iceberg file %s is larger"
+        " than %d bytes", zKey, STREAM_PQ_MAX_FOOTER);
+  }else if( sqlite3StreamPqBufReserve(pOut, (size_t)nSize+1) ){
+    rc = SQLITE_NOMEM;
+  }else{
+    rc = pStore->pMethods->xRead(pF, pOut->a, (size_t)nSize, 0);
+    if( rc ){
+      rc = sqlite3StreamErr(pzErr, rc, "cannot read iceberg file %s", zKey);
+    }else{
+      pOut->n = (size_t)nSize;
+      pOut->a[nSize] = 0;
+    }
+  }
+  pStore->pMethods->xClose(pF);
+  return rc;
+}
+
+/* The store key of a path written in the metadata (location + "/..."). */
+static const char *streamIceKeyOf(StreamIceTable *t, const char *zPath,
+                                  char **pzKey){
+  size_t n = strlen(t->zLocation);
+  *pzKey = 0;
+  if( strncmp(zPath, t->zLocation, n)!=0 || zPath[n]!='/' ) return 0;
+  *pzKey = sqlite3_mprintf("%s%s", t->zPrefix, &zPath[n]);
+  return *pzKey;
+}
+
+/* Read an Avro file named by its metadata path. */
+static int streamIceReadAvro(StreamIceTable *t, const char *zPath,
+                             cJSON **ppMeta, cJSON **ppRecs, char **pzErr){
+  StreamPqBuf b;
+  char *zKey = 0;
+  int rc;
+  memset(&b, 0, sizeof(b));
+  *ppMeta = *ppRecs = 0;
+  if( streamIceKeyOf(t, zPath, &zKey)==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s: file"
+        " %s is not inside the table's location", t->zLocation, zPath);
+  }
+  rc = sqlite3StreamIceGet(t->pStore, zKey, &b, pzErr);
+  if( rc==SQLITE_OK ){
+    char *zErr = 0;
+    rc = sqlite3StreamAvroRead(b.a, b.n, ppMeta, ppRecs, &zErr);
+    if( rc && rc!=SQLITE_NOMEM ){
+      sqlite3StreamErr(pzErr, rc, "iceberg file %s: %s", zKey,
+                       zErr ? zErr : "bad");
+    }
+    sqlite3_free(zErr);
+  }
+  sqlite3StreamPqBufFree(&b);
+  sqlite3_free(zKey);
+  return rc;
+}
+
+/**************************************************************************
+** Loading a table
+*/
+
+typedef struct StreamIceList StreamIceList;
+struct StreamIceList {
+  const char *zDir;            /* "<prefix>/metadata/" */
+  int iMax;                    /* Largest N seen */
+};
+
+static int streamIceListCb(void *pArg, const char *zKey){
+  StreamIceList *p = (StreamIceList*)pArg;
+  size_t n = strlen(p->zDir);
+  const char *z;
+  char *zEnd = 0;
+  long v;
+  if( strncmp(zKey, p->zDir, n)!=0 ) return 0;
+  z = &zKey[n];
+  if( z[0]!='v' || z[1]<'1' || z[1]>'9' ) return 0;
+  v = strtol(&z[1], &zEnd, 10);
+  if( zEnd==0 || strcmp(zEnd, ".metadata.json")!=0 ) return 0;
+  if( v>p->iMax && v<0x7fffffff ) p->iMax = (int)v;
+  return 0;
+}
+
+/* The location URL of a store key prefix: the store URL without any
+** user information (credentials are never written into metadata) and
+** without its options ("s3://bucket/prefix?endpoint=..." gives
+** "s3://bucket/prefix/<key prefix>"). */
+static char *streamIceLocation(StreamStore *pStore, const char *zPrefix){
+  const char *zUrl = pStore->zUrl;
+  const char *zAuth = strstr(zUrl, "://");
+  size_t n = strcspn(zUrl, "?#");
+  while( n>0 && zUrl[n-1]=='/' ) n--;
+  if( zAuth ){
+    const char *zHost = zAuth+3, *zAt = 0, *z;
+    for(z=zHost; *z && *z!='/'; z++) if( *z=='@' ) zAt = z;
+    if( zAt ){
+      return sqlite3_mprintf("%.*s%.*s/%s", (int)(zHost-zUrl), zUrl,
+                             (int)(n - (size_t)(zAt+1-zUrl)), zAt+1, zPrefix);
+    }
+  }
+  return sqlite3_mprintf("%.*s/%s", (int)n, zUrl, zPrefix);
+}
+
+/* Integers of parsed metadata back to integer text (cJSON would print
+** some as 1.5e+15).  SQLITE_RANGE if one is not exact (2^53 or more: a
+** 64-bit snapshot id of another writer, which a double cannot hold). */
+static int streamIceIntegers(cJSON *p){
+  cJSON *pC;
+  if( cJSON_IsNumber(p) && p->valuedouble==(double)(i64)p->valuedouble ){
+    char z[24];
+    if( p->valuedouble>=9007199254740992.0
+     || p->valuedouble<=-9007199254740992.0 ) return SQLITE_RANGE;
+    snprintf(z, sizeof(z), "%lld", (long long)p->valuedouble);
+    p->type = cJSON_Raw;
+    p->valuestring = cJSON_malloc(strlen(z)+1);
+    if( p->valuestring==0 ) return SQLITE_NOMEM;
+    memcpy(p->valuestring, z, strlen(z)+1);
+    return SQLITE_OK;
+  }
+  for(pC=p->child; pC; pC=pC->next){
+    int rc = streamIceIntegers(pC);
+    if( rc ) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static int streamIceReload(StreamIceTable *t, char **pzErr){
+  StreamIceList ls;
+  char *zDir = sqlite3_mprintf("%s/metadata/", t->zPrefix);
+  int rc;
+  if( zDir==0 ) return SQLITE_NOMEM;
+  ls.zDir = zDir;
+  ls.iMax = 0;
+  rc = t->pStore->pMethods->xList(t->pStore, zDir, streamIceListCb, &ls,
+                                  pzErr);
+  cJSON_Delete(t->pMeta);
+  t->pMeta = 0;
+  t->iVersion = 0;
+  if( rc==SQLITE_OK && ls.iMax>0 ){
+    StreamPqBuf b;
+    char *zKey = sqlite3_mprintf("%sv%d.metadata.json", zDir, ls.iMax);
+    memset(&b, 0, sizeof(b));
+    rc = zKey ? sqlite3StreamIceGet(t->pStore, zKey, &b, pzErr) : SQLITE_NOMEM;
+    if( rc==SQLITE_OK ){
+      t->pMeta = cJSON_ParseWithLength((const char*)b.a, b.n);
+      if( t->pMeta==0 || !cJSON_IsObject(t->pMeta) ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg metadata %s is"
+            " not a JSON object", zKey);
+      }else if( (rc = streamIceIntegers(t->pMeta))==SQLITE_RANGE ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_RANGE, "iceberg metadata %s"
+            " holds an integer of 2^53 or more (a snapshot id of another"
+            " writer?): not supported", zKey);
+      }else if( rc==SQLITE_OK ){
+        t->iVersion = ls.iMax;
+      }
+    }
+    sqlite3StreamPqBufFree(&b);
+    sqlite3_free(zKey);
+  }
+  sqlite3_free(zDir);
+  return rc;
+}
+
+int sqlite3StreamIceOpen(StreamStore *pStore, const char *zPrefix,
+                         StreamIceTable **pp, char **pzErr){
+  StreamIceTable *t = sqlite3_malloc64(sizeof(*t));
+  int rc;
+  *pp = 0;
+  if( t==0 ) return SQLITE_NOMEM;
+  memset(t, 0, sizeof(*t));
+  t->pStore = pStore;
+  t->zPrefix = sqlite3_mprintf("%s", zPrefix);
+  t->zLocation = streamIceLocation(pStore, zPrefix);
+  if( t->zPrefix==0 || t->zLocation==0 ){
+    sqlite3StreamIceClose(t);
+    return SQLITE_NOMEM;
+  }
+  rc = streamIceReload(t, pzErr);
+  if( rc ){ sqlite3StreamIceClose(t); return rc; }
+  *pp = t;
+  return SQLITE_OK;
+}
+
+void sqlite3StreamIceClose(StreamIceTable *t){
+  if( t==0 ) return;
+  cJSON_Delete(t->pMeta);
+  sqlite3_free(t->zPrefix);
+  sqlite3_free(t->zLocation);
+  sqlite3_free(t);
+}
+
+int sqlite3StreamIceVersion(StreamIceTable *t){ return t->iVersion; }
+
+/* version-hint.text := the current version (best effort: errors ignored). */
+static void streamIceHint(StreamIceTable *t){
+  char *zHint = sqlite3_mprintf("%s/metadata/version-hint.text", t->zPrefix);
+  char zV[16], *zIgnore = 0;
+  StreamPqBuf b;
+  memset(&b, 0, sizeof(b));
+  snprintf(zV, sizeof(zV), "%d", t->iVersion);
+  sqlite3StreamPqBufAppend(&b, zV, strlen(zV));
+  if( zHint ) streamIcePut(t->pStore, zHint, &b, 0, &zIgnore);
+  sqlite3_free(zIgnore);
+  sqlite3_free(zHint);
+  sqlite3StreamPqBufFree(&b);
+}
+
+void sqlite3StreamIceRepairHint(StreamIceTable *t){
+  StreamPqBuf b;
+  char *zHint, *zIgnore = 0;
+  if( t->iVersion==0 ) return;
+  zHint = sqlite3_mprintf("%s/metadata/version-hint.text", t->zPrefix);
+  memset(&b, 0, sizeof(b));
+  if( zHint==0 ) return;
+  if( sqlite3StreamIceGet(t->pStore, zHint, &b, &zIgnore)!=SQLITE_OK
+   || atoi((const char*)b.a)!=t->iVersion ){
+    streamIceHint(t);
+  }
+  sqlite3_free(zIgnore);
+  sqlite3_free(zHint);
+  sqlite3StreamPqBufFree(&b);
+}
+
+/* Snapshot of id iId in the metadata, or NULL. */
+static cJSON *streamIceSnapshot(cJSON *pMeta, i64 iId){
+  cJSON *pS;
+  cJSON_ArrayForEach(pS, cJSON_GetObjectItemCaseSensitive(pMeta, "snapshots")){
+    if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pS,
+            "snapshot-id"), -2)==iId ) return pS;
+  }
+  return 0;
+}
+
+static i64 streamIceCurrent(cJSON *pMeta){
+  return pMeta ? sqlite3StreamJsonI64(
+      cJSON_GetObjectItemCaseSensitive(pMeta, "current-snapshot-id"), -1) : -1;
+}
+
+const char *sqlite3StreamIceLastCommit(StreamIceTable *t, const char *zKey,
+                                       const char *zValue, const char *zWant){
+  i64 iId = streamIceCurrent(t->pMeta);
+  int nHop = 0;
+  while( iId>=0 && nHop++<1000000 ){
+    cJSON *pS = streamIceSnapshot(t->pMeta, iId);
+    cJSON *pSum = cJSON_GetObjectItemCaseSensitive(pS, "summary");
+    cJSON *pV = cJSON_GetObjectItemCaseSensitive(pSum, zKey);
+    if( pS==0 ) break;
+    if( cJSON_IsString(pV) && strcmp(pV->valuestring, zValue)==0 ){
+      pV = cJSON_GetObjectItemCaseSensitive(pSum, zWant);
+      return cJSON_IsString(pV) ? pV->valuestring : "";
+    }
+    iId = sqlite3StreamJsonI64(
+        cJSON_GetObjectItemCaseSensitive(pS, "parent-snapshot-id"), -1);
+  }
+  return 0;
+}
+
+/**************************************************************************
+** Writing
+*/
+
+static cJSON *streamIceRaw(i64 v){
+  char z[24];
+  snprintf(z, sizeof(z), "%lld", (long long)v);
+  return cJSON_CreateRaw(z);
+}
+
+/* An 8-byte (or 4-byte) little-endian bound as hex. */
+static cJSON *streamIceBound(i64 v, int nByte){
+  char z[17];
+  int i;
+  for(i=0; i<nByte; i++){
+    snprintf(&z[i*2], 3, "%02x", (unsigned)(((u64)v >> (8*i)) & 0xff));
+  }
+  z[nByte*2] = 0;
+  return cJSON_CreateString(z);
+}
+
+static void streamIceMapAdd(cJSON *pArr, int iKey, cJSON *pVal){
+  cJSON *pKv = cJSON_CreateObject();
+  if( pKv==0 ){ cJSON_Delete(pVal); return; }
+  cJSON_AddItemToObject(pKv, "key", streamIceRaw(iKey));
+  cJSON_AddItemToObject(pKv, "value", pVal);
+  cJSON_AddItemToArray(pArr, pKv);
+}
+
+/* The manifest entry of one data file, as a cJSON record. */
+static cJSON *streamIceEntry(StreamIceTable *t, i64 iSnap,
+                             const StreamIceFile *f){
+  cJSON *pE = cJSON_CreateObject();
+  cJSON *pD = cJSON_CreateObject();
+  cJSON *pPart = cJSON_CreateObject();
+  cJSON *pVc = cJSON_CreateArray(), *pNc = cJSON_CreateArray();
+  cJSON *pLo = cJSON_CreateArray(), *pHi = cJSON_CreateArray();
+  char *zPath = sqlite3_mprintf("%s/%s", t->zLocation, f->zRel);
+  int i;
+  if( !pE || !pD || !pPart || !pVc || !pNc || !pLo || !pHi || !zPath ){
+    cJSON_Delete(pE); cJSON_Delete(pD); cJSON_Delete(pPart);
+    cJSON_Delete(pVc); cJSON_Delete(pNc); cJSON_Delete(pLo); cJSON_Delete(pHi);
+    sqlite3_free(zPath);
+    return 0;
+  }
+  cJSON_AddItemToObject(pE, "status", streamIceRaw(1));         /* ADDED */
+  cJSON_AddItemToObject(pE, "snapshot_id", streamIceRaw(iSnap));
+  cJSON_AddNullToObject(pE, "sequence_number");     /* inherited */
+  cJSON_AddNullToObject(pE, "file_sequence_number");
+  cJSON_AddItemToObject(pD, "content", streamIceRaw(0));
+  cJSON_AddStringToObject(pD, "file_path", zPath);
+  cJSON_AddStringToObject(pD, "file_format", "PARQUET");
+  cJSON_AddItemToObject(pPart, "timestamp_day", streamIceRaw(f->iDay));
+  cJSON_AddItemToObject(pD, "partition", pPart);
+  cJSON_AddItemToObject(pD, "record_count", streamIceRaw(f->nRecords));
+  cJSON_AddItemToObject(pD, "file_size_in_bytes", streamIceRaw(f->nBytes));
+  for(i=1; i<=8; i++){
+    i64 nNull = i==4 ? f->nNullKey : i==5 ? f->nNullValue
+              : i==6 ? f->nNullHeaders : 0;
+    streamIceMapAdd(pVc, i, streamIceRaw(f->nRecords));
+    streamIceMapAdd(pNc, i, streamIceRaw(nNull));
+  }
+  /* Bounds: topic (the name as UTF-8), partition, offset, timestamp. */
+  {
+    char *zHex = sqlite3_malloc64(strlen(f->zTopic)*2+1);
+    if( zHex ){
+      size_t k;
+      for(k=0; f->zTopic[k]; k++){
+        snprintf(&zHex[k*2], 3, "%02x", (unsigned char)f->zTopic[k]);
+      }
+      zHex[k*2] = 0;
+      streamIceMapAdd(pLo, 1, cJSON_CreateString(zHex));
+      streamIceMapAdd(pHi, 1, cJSON_CreateString(zHex));
+      sqlite3_free(zHex);
+    }
+  }
+  streamIceMapAdd(pLo, 2, streamIceBound(f->iPartition, 4));
+  streamIceMapAdd(pHi, 2, streamIceBound(f->iPartition, 4));
+  streamIceMapAdd(pLo, 3, streamIceBound(f->iOffLo, 8));
+  streamIceMapAdd(pHi, 3, streamIceBound(f->iOffHi, 8));
+  streamIceMapAdd(pLo, 7, streamIceBound(f->iTsLo, 8));
+  streamIceMapAdd(pHi, 7, streamIceBound(f->iTsHi, 8));
+  cJSON_AddItemToObject(pD, "value_counts", pVc);
+  cJSON_AddItemToObject(pD, "null_value_counts", pNc);
+  cJSON_AddItemToObject(pD, "lower_bounds", pLo);
+  cJSON_AddItemToObject(pD, "upper_bounds", pHi);
+  cJSON_AddNullToObject(pD, "key_metadata");
+  cJSON_AddNullToObject(pD, "split_offsets");
+  cJSON_AddNullToObject(pD, "equality_ids");
+  cJSON_AddItemToObject(pD, "sort_order_id", streamIceRaw(1));
+  cJSON_AddItemToObject(pE, "data_file", pD);
+  sqlite3_free(zPath);
+  return pE;
+}
+
+/* Encode an array of cJSON records with schema zSchema into a container
+** file in *pOut. */
+static int streamIceContainer(StreamPqBuf *pOut, const char *zSchema,
+                              const char *const *azMeta, cJSON *pRecs,
+                              char **pzErr){
+  StreamPqBuf recs;
+  cJSON *pSchema = cJSON_Parse(zSchema);
+  cJSON *pR;
+  int rc = pSchema ? SQLITE_OK : SQLITE_NOMEM;
+  i64 n = 0;
+  memset(&recs, 0, sizeof(recs));
+  cJSON_ArrayForEach(pR, pRecs){
+    if( rc ) break;
+    rc = sqlite3StreamAvroEncode(&recs, pSchema, pR, pzErr);
+    n++;
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamAvroContainer(pOut, zSchema, azMeta, n, &recs);
+  }
+  sqlite3StreamPqBufFree(&recs);
+  cJSON_Delete(pSchema);
+  return rc;
+}
+
+/* pObj[zKey] = [pItem] */
+static void streamIceAddOne(cJSON *pObj, const char *zKey, cJSON *pItem){
+  cJSON *pArr = cJSON_CreateArray();
+  if( pArr ) cJSON_AddItemToArray(pArr, pItem);
+  else cJSON_Delete(pItem);
+  cJSON_AddItemToObject(pObj, zKey, pArr);
+}
+
+/* Fresh table metadata (no snapshot yet). */
+static cJSON *streamIceNewMeta(StreamIceTable *t, const char *zTopic,
+                               i64 iNow){
+  cJSON *pM = cJSON_CreateObject();
+  char zUuid[37];
+  u8 a[16];
+  int i, j = 0;
+  if( pM==0 ) return 0;
+  sqlite3_randomness(16, a);
+  a[6] = (a[6] & 0x0f) | 0x40;
+  a[8] = (a[8] & 0x3f) | 0x80;
+  for(i=0; i<16; i++){
+    if( i==4 || i==6 || i==8 || i==10 ) zUuid[j++] = '-';
+    snprintf(&zUuid[j], 3, "%02x", a[i]);
+    j += 2;
+  }
+  zUuid[j] = 0;
+  cJSON_AddNumberToObject(pM, "format-version", 2);
+  cJSON_AddStringToObject(pM, "table-uuid", zUuid);
+  cJSON_AddStringToObject(pM, "location", t->zLocation);
+  cJSON_AddItemToObject(pM, "last-sequence-number", streamIceRaw(0));
+  cJSON_AddItemToObject(pM, "last-updated-ms", streamIceRaw(iNow));
+  cJSON_AddNumberToObject(pM, "last-column-id", 8);
+  streamIceAddOne(pM, "schemas", cJSON_Parse(zIceSchema));
+  cJSON_AddNumberToObject(pM, "current-schema-id", 0);
+  {
+    cJSON *pSpec = cJSON_CreateObject();
+    cJSON_AddNumberToObject(pSpec, "spec-id", 0);
+    cJSON_AddItemToObject(pSpec, "fields", cJSON_Parse(zIceSpecFields));
+    streamIceAddOne(pM, "partition-specs", pSpec);
+  }
+  cJSON_AddNumberToObject(pM, "default-spec-id", 0);
+  cJSON_AddNumberToObject(pM, "last-partition-id", 1000);
+  streamIceAddOne(pM, "sort-orders", cJSON_Parse(zIceSortOrder));
+  cJSON_AddNumberToObject(pM, "default-sort-order-id", 1);
+  {
+    cJSON *pProp = cJSON_CreateObject();
+    cJSON_AddStringToObject(pProp, "write.format.default", "parquet");
+    cJSON_AddStringToObject(pProp, "stream.topic", zTopic);
+    cJSON_AddItemToObject(pM, "properties", pProp);
+  }
+  cJSON_AddItemToObject(pM, "current-snapshot-id", streamIceRaw(-1));
+  cJSON_AddItemToObject(pM, "snapshots", cJSON_CreateArray());
+  cJSON_AddItemToObject(pM, "snapshot-log", cJSON_CreateArray());
+  cJSON_AddItemToObject(pM, "metadata-log", cJSON_CreateArray());
+  cJSON_AddItemToObject(pM, "refs", cJSON_CreateObject());
+  return pM;
+}
+
+/* Replace (or add) key zKey of object pObj. */
+static void streamIceSet(cJSON *pObj, const char *zKey, cJSON *pVal){
+  if( cJSON_GetObjectItemCaseSensitive(pObj, zKey) ){
+    cJSON_ReplaceItemInObjectCaseSensitive(pObj, zKey, pVal);
+  }else{
+    cJSON_AddItemToObject(pObj, zKey, pVal);
+  }
+}
+
+/* Crash points of a commit (tests; see docs/tiering.md). */
+#ifdef STREAM_TEST_HOOKS
+# include <signal.h>
+void sqlite3StreamColdCrashPoint(int iStep){
+  const char *z = getenv("STREAM_COLD_CRASH");
+  if( z && atoi(z)==iStep ) raise(SIGKILL);
+}
+#endif
+
+int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
+                           int nFile, const char *zTopic, i64 iNow,
+                           const char *const *azSummary,
+                           int (*xCheck)(void*, StreamIceTable*, char**),
+                           void *pCheckArg, i64 *piSnap, char **pzErr){
+  StreamPqBuf man, list, meta;
+  cJSON *pEntries = cJSON_CreateArray();
+  char *zManKey = 0, *zManPath = 0;
+  i64 iSnap, nRows = 0, nBytes = 0, iDayLo = 0, iDayHi = 0;
+  int rc = SQLITE_OK, i, iTry;
+  char zSnap[24];
+  u64 r;
+
+  memset(&man, 0, sizeof(man));
+  memset(&list, 0, sizeof(list));
+  memset(&meta, 0, sizeof(meta));
+  if( pEntries==0 ) return SQLITE_NOMEM;
+  sqlite3_randomness(sizeof(r), &r);
+  iSnap = (i64)(r & (((u64)1<<53)-1));
+  if( iSnap==0 ) iSnap = 1;
+  *piSnap = iSnap;
+  snprintf(zSnap, sizeof(zSnap), "%lld", (long long)iSnap);
+
+  /* 1. The manifest of the new data files. */
+  for(i=0; i<nFile; i++){
+    cJSON *pE = streamIceEntry(t, iSnap, &aFile[i]);
+    if( pE==0 ){ rc = SQLITE_NOMEM; break; }
+    cJSON_AddItemToArray(pEntries, pE);
+    nRows += aFile[i].nRecords;
+    nBytes += aFile[i].nBytes;
+    if( i==0 || aFile[i].iDay<iDayLo ) iDayLo = aFile[i].iDay;
+    if( i==0 || aFile[i].iDay>iDayHi ) iDayHi = aFile[i].iDay;
+  }
+  if( rc==SQLITE_OK ){
+    static const char *azHdr[] = {
+      "schema", zIceSchema, "schema-id", "0",
+      "partition-spec", zIceSpecFields, "partition-spec-id", "0",
+      "format-version", "2", "content", "data", 0
+    };
+    u64 r2;
+    sqlite3_randomness(sizeof(r2), &r2);
+    zManKey = sqlite3_mprintf("%s/metadata/%s-%016llx-m0.avro", t->zPrefix,
+                              zSnap, (unsigned long long)r2);
+    if( zManKey==0 ) rc = SQLITE_NOMEM;
+    if( rc==SQLITE_OK ){
+      rc = streamIceContainer(&man, zIceManifestAvro, azHdr, pEntries, pzErr);
+    }
+    if( rc==SQLITE_OK ) rc = streamIcePut(t->pStore, zManKey, &man, 0, pzErr);
+    if( rc==SQLITE_OK ){
+      zManPath = sqlite3_mprintf("%s%s", t->zLocation,
+                                 &zManKey[strlen(t->zPrefix)]);
+      if( zManPath==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  STREAM_COLD_CRASH(1);
+
+  /* 2..4: manifest list and metadata on the current parent; rebase on a
+  ** conflict. */
+  for(iTry=0; rc==SQLITE_OK && iTry<STREAM_ICE_RETRIES; iTry++){
+    cJSON *pList = 0, *pListMeta = 0, *pNew = 0, *pM, *pSnap, *pMf;
+    i64 iParent = streamIceCurrent(t->pMeta), iSeq;
+    char *zListKey = 0, *zListPath = 0, *zMetaKey = 0, *zText = 0;
+    u64 r3;
+
+    if( iTry>0 ){
+      rc = streamIceReload(t, pzErr);
+      if( rc==SQLITE_OK && xCheck ) rc = xCheck(pCheckArg, t, pzErr);
+      if( rc ) break;
+      iParent = streamIceCurrent(t->pMeta);
+    }
+    /* The parent's manifests, carried forward. */
+    if( iParent>=0 ){
+      cJSON *pPar = streamIceSnapshot(t->pMeta, iParent);
+      cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pPar, "manifest-list");
+      if( !cJSON_IsString(pMl) ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s:"
+            " snapshot %lld has no manifest list", t->zLocation,
+            (long long)iParent);
+        break;
+      }
+      rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
+      cJSON_Delete(pListMeta);
+      if( rc ) break;
+    }else{
+      pList = cJSON_CreateArray();
+      if( pList==0 ){ rc = SQLITE_NOMEM; break; }
+    }
+    pM = t->pMeta ? cJSON_Duplicate(t->pMeta, 1)
+                  : streamIceNewMeta(t, zTopic, iNow);
+    if( pM==0 ){ cJSON_Delete(pList); rc = SQLITE_NOMEM; break; }
+    iSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pM,
+               "last-sequence-number"), 0) + 1;
+
+    /* The new manifest's entry in the list. */
+    pMf = cJSON_CreateObject();
+    if( pMf ){
+      cJSON *pParts = cJSON_CreateArray(), *pFs = cJSON_CreateObject();
+      cJSON_AddStringToObject(pMf, "manifest_path", zManPath);
+      cJSON_AddItemToObject(pMf, "manifest_length", streamIceRaw((i64)man.n));
+      cJSON_AddItemToObject(pMf, "partition_spec_id", streamIceRaw(0));
+      cJSON_AddItemToObject(pMf, "content", streamIceRaw(0));
+      cJSON_AddItemToObject(pMf, "sequence_number", streamIceRaw(iSeq));
+      cJSON_AddItemToObject(pMf, "min_sequence_number", streamIceRaw(iSeq));
+      cJSON_AddItemToObject(pMf, "added_snapshot_id", streamIceRaw(iSnap));
+      cJSON_AddItemToObject(pMf, "added_files_count", streamIceRaw(nFile));
+      cJSON_AddItemToObject(pMf, "existing_files_count", streamIceRaw(0));
+      cJSON_AddItemToObject(pMf, "deleted_files_count", streamIceRaw(0));
+      cJSON_AddItemToObject(pMf, "added_rows_count", streamIceRaw(nRows));
+      cJSON_AddItemToObject(pMf, "existing_rows_count", streamIceRaw(0));
+      cJSON_AddItemToObject(pMf, "deleted_rows_count", streamIceRaw(0));
+      cJSON_AddBoolToObject(pFs, "contains_null", 0);
+      cJSON_AddFalseToObject(pFs, "contains_nan");
+      cJSON_AddItemToObject(pFs, "lower_bound", streamIceBound(iDayLo, 4));
+      cJSON_AddItemToObject(pFs, "upper_bound", streamIceBound(iDayHi, 4));
+      cJSON_AddItemToArray(pParts, pFs);
+      cJSON_AddItemToObject(pMf, "partitions", pParts);
+      cJSON_AddNullToObject(pMf, "key_metadata");
+      cJSON_AddItemToArray(pList, pMf);
+    }
+    sqlite3_randomness(sizeof(r3), &r3);
+    zListKey = sqlite3_mprintf("%s/metadata/snap-%s-%d-%016llx.avro",
+                               t->zPrefix, zSnap, iTry,
+                               (unsigned long long)r3);
+    zMetaKey = sqlite3_mprintf("%s/metadata/v%d.metadata.json", t->zPrefix,
+                               t->iVersion+1);
+    if( pMf==0 || zListKey==0 || zMetaKey==0 ) rc = SQLITE_NOMEM;
+    if( rc==SQLITE_OK ){
+      char zSeq[24], zPar[24];
+      const char *azHdr[] = {
+        "snapshot-id", zSnap, "sequence-number", zSeq,
+        "format-version", "2", "parent-snapshot-id", zPar, 0
+      };
+      snprintf(zSeq, sizeof(zSeq), "%lld", (long long)iSeq);
+      snprintf(zPar, sizeof(zPar), "%lld", (long long)iParent);
+      if( iParent<0 ) azHdr[6] = 0;        /* no parent: key left out */
+      sqlite3StreamPqBufReset(&list);
+      rc = streamIceContainer(&list, zIceListAvro, azHdr, pList, pzErr);
+      if( rc==SQLITE_OK ) rc = streamIcePut(t->pStore, zListKey, &list, 0,
+                                            pzErr);
+    }
+    cJSON_Delete(pList);
+    if( rc==SQLITE_OK && iTry==0 ) STREAM_COLD_CRASH(2);
+
+    /* The new metadata. */
+    if( rc==SQLITE_OK ){
+      cJSON *pSum = cJSON_CreateObject(), *pRef, *pLog;
+      char zN[24];
+      zListPath = sqlite3_mprintf("%s%s", t->zLocation,
+                                  &zListKey[strlen(t->zPrefix)]);
+      pSnap = cJSON_CreateObject();
+      if( pSum==0 || pSnap==0 || zListPath==0 ){
+        cJSON_Delete(pSum); cJSON_Delete(pSnap);
+        rc = SQLITE_NOMEM;
+      }else{
+        cJSON_AddItemToObject(pSnap, "snapshot-id", streamIceRaw(iSnap));
+        if( iParent>=0 ){
+          cJSON_AddItemToObject(pSnap, "parent-snapshot-id",
+                                streamIceRaw(iParent));
+        }
+        cJSON_AddItemToObject(pSnap, "sequence-number", streamIceRaw(iSeq));
+        cJSON_AddItemToObject(pSnap, "timestamp-ms", streamIceRaw(iNow));
+        cJSON_AddStringToObject(pSnap, "manifest-list", zListPath);
+        cJSON_AddStringToObject(pSum, "operation", "append");
+        snprintf(zN, sizeof(zN), "%d", nFile);
+        cJSON_AddStringToObject(pSum, "added-data-files", zN);
+        snprintf(zN, sizeof(zN), "%lld", (long long)nRows);
+        cJSON_AddStringToObject(pSum, "added-records", zN);
+        snprintf(zN, sizeof(zN), "%lld", (long long)nBytes);
+        cJSON_AddStringToObject(pSum, "added-files-size", zN);
+        for(i=0; azSummary && azSummary[i]; i+=2){
+          cJSON_AddStringToObject(pSum, azSummary[i], azSummary[i+1]);
+        }
+        cJSON_AddItemToObject(pSnap, "summary", pSum);
+        cJSON_AddNumberToObject(pSnap, "schema-id", 0);
+        cJSON_AddItemToArray(cJSON_GetObjectItem(pM, "snapshots"), pSnap);
+        streamIceSet(pM, "current-snapshot-id", streamIceRaw(iSnap));
+        streamIceSet(pM, "last-sequence-number", streamIceRaw(iSeq));
+        streamIceSet(pM, "last-updated-ms", streamIceRaw(iNow));
+        pLog = cJSON_CreateObject();
+        cJSON_AddItemToObject(pLog, "timestamp-ms", streamIceRaw(iNow));
+        cJSON_AddItemToObject(pLog, "snapshot-id", streamIceRaw(iSnap));
+        cJSON_AddItemToArray(cJSON_GetObjectItem(pM, "snapshot-log"), pLog);
+        if( t->iVersion>0 ){
+          char *zPrev = sqlite3_mprintf("%s/metadata/v%d.metadata.json",
+                                        t->zLocation, t->iVersion);
+          pLog = cJSON_CreateObject();
+          cJSON_AddItemToObject(pLog, "timestamp-ms", streamIceRaw(iNow));
+          cJSON_AddStringToObject(pLog, "metadata-file", zPrev ? zPrev : "");
+          cJSON_AddItemToArray(cJSON_GetObjectItem(pM, "metadata-log"), pLog);
+          sqlite3_free(zPrev);
+        }
+        pRef = cJSON_CreateObject();
+        cJSON_AddItemToObject(pRef, "snapshot-id", streamIceRaw(iSnap));
+        cJSON_AddStringToObject(pRef, "type", "branch");
+        pNew = cJSON_GetObjectItem(pM, "refs");
+        if( pNew ) streamIceSet(pNew, "main", pRef);
+        else cJSON_Delete(pRef);
+        zText = cJSON_Print(pM);
+        if( zText==0 ) rc = SQLITE_NOMEM;
+      }
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3StreamPqBufReset(&meta);
+      sqlite3StreamPqBufAppend(&meta, zText, strlen(zText));
+      rc = streamIcePut(t->pStore, zMetaKey, &meta, 1, pzErr);
+      if( rc==SQLITE_CONSTRAINT ){
+        /* Another writer made this version: rebase on it. */
+        sqlite3_free(*pzErr);
+        *pzErr = 0;
+        rc = SQLITE_OK;
+        cJSON_Delete(pM);
+        cJSON_free(zText);
+        sqlite3_free(zListKey);
+        sqlite3_free(zListPath);
+        sqlite3_free(zMetaKey);
+        if( iTry==STREAM_ICE_RETRIES-1 ){
+          rc = sqlite3StreamErr(pzErr, SQLITE_BUSY, "iceberg table %s: commit"
+              " conflicted %d times with other writers", t->zLocation,
+              STREAM_ICE_RETRIES);
+        }
+        continue;
+      }
+    }
+    if( rc==SQLITE_OK ){
+      STREAM_COLD_CRASH(3);
+      cJSON_Delete(t->pMeta);
+      t->pMeta = pM;
+      pM = 0;
+      t->iVersion++;
+      streamIceHint(t);              /* version-hint.text: best effort */
+      STREAM_COLD_CRASH(4);
+    }
+    cJSON_Delete(pM);
+    cJSON_free(zText);
+    sqlite3_free(zListKey);
+    sqlite3_free(zListPath);
+    sqlite3_free(zMetaKey);
+    break;
+  }
+  cJSON_Delete(pEntries);
+  sqlite3StreamPqBufFree(&man);
+  sqlite3StreamPqBufFree(&list);
+  sqlite3StreamPqBufFree(&meta);
+  sqlite3_free(zManKey);
+  sqlite3_free(zManPath);
+  return rc;
+}
+
+/**************************************************************************
+** Reading: the data files of the current snapshot.
+*/
+
+static i64 streamIceBoundOf(cJSON *pD, const char *zMap, int iField,
+                            i64 iDefault){
+  cJSON *pKv;
+  cJSON_ArrayForEach(pKv, cJSON_GetObjectItemCaseSensitive(pD, zMap)){
+    i64 v;
+    if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pKv, "key"), -1)
+        == iField
+     && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pKv, "value"))
+     && sqlite3StreamHexLe(
+          cJSON_GetObjectItemCaseSensitive(pKv, "value")->valuestring, &v) ){
+      return v;
+    }
+  }
+  return iDefault;
+}
+
+int sqlite3StreamIceDataFiles(StreamIceTable *t, StreamIceFile **paFile,
+                              int *pnFile, char **pzErr){
+  StreamIceFile *aFile = 0;
+  int nFile = 0, rc = SQLITE_OK;
+  i64 iCur = streamIceCurrent(t->pMeta);
+  cJSON *pList = 0, *pListMeta = 0, *pMf;
+  *paFile = 0;
+  *pnFile = 0;
+  if( iCur<0 ) return SQLITE_OK;
+  {
+    cJSON *pS = streamIceSnapshot(t->pMeta, iCur);
+    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pS, "manifest-list");
+    if( !cJSON_IsString(pMl) ){
+      return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s: no"
+          " manifest list for snapshot %lld", t->zLocation, (long long)iCur);
+    }
+    rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
+    cJSON_Delete(pListMeta);
+    if( rc ) return rc;
+  }
+  cJSON_ArrayForEach(pMf, pList){
+    cJSON *pMeta = 0, *pEnts = 0, *pE;
+    cJSON *pPath = cJSON_GetObjectItemCaseSensitive(pMf, "manifest_path");
+    if( rc ) break;
+    if( !cJSON_IsString(pPath) ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s: a"
+          " manifest list entry has no path", t->zLocation);
+      break;
+    }
+    rc = streamIceReadAvro(t, pPath->valuestring, &pMeta, &pEnts, pzErr);
+    cJSON_ArrayForEach(pE, pEnts){
+      cJSON *pD = cJSON_GetObjectItemCaseSensitive(pE, "data_file");
+      cJSON *pFp = cJSON_GetObjectItemCaseSensitive(pD, "file_path");
+      StreamIceFile *f;
+      if( rc ) break;
+      if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE, "status"),
+                               -1)==2 ) continue;               /* DELETED */
+      if( !cJSON_IsString(pFp) ) continue;
+      f = sqlite3_realloc64(aFile, sizeof(*aFile)*(u64)(nFile+1));
+      if( f==0 ){ rc = SQLITE_NOMEM; break; }
+      aFile = f;
+      f = &aFile[nFile];
+      memset(f, 0, sizeof(*f));
+      if( streamIceKeyOf(t, pFp->valuestring, &f->zKey)==0 ){
+        rc = f->zKey ? sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg"
+            " table %s: data file %s is not inside the table's location",
+            t->zLocation, pFp->valuestring) : SQLITE_NOMEM;
+        break;
+      }
+      nFile++;
+      f->nRecords = sqlite3StreamJsonI64(
+          cJSON_GetObjectItemCaseSensitive(pD, "record_count"), 0);
+      f->nBytes = sqlite3StreamJsonI64(
+          cJSON_GetObjectItemCaseSensitive(pD, "file_size_in_bytes"), 0);
+      f->iPartition = (int)streamIceBoundOf(pD, "lower_bounds", 2, -1);
+      f->iOffLo = streamIceBoundOf(pD, "lower_bounds", 3, 0);
+      f->iOffHi = streamIceBoundOf(pD, "upper_bounds", 3, (i64)1<<62);
+      f->iTsLo = streamIceBoundOf(pD, "lower_bounds", 7, -((i64)1<<62));
+      f->iTsHi = streamIceBoundOf(pD, "upper_bounds", 7, (i64)1<<62);
+    }
+    cJSON_Delete(pMeta);
+    cJSON_Delete(pEnts);
+  }
+  cJSON_Delete(pList);
+  if( rc ){
+    sqlite3StreamIceFreeFiles(aFile, nFile);
+    return rc;
+  }
+  *paFile = aFile;
+  *pnFile = nFile;
+  return SQLITE_OK;
+}
+
+void sqlite3StreamIceFreeFiles(StreamIceFile *aFile, int nFile){
+  int i;
+  for(i=0; i<nFile; i++) sqlite3_free(aFile[i].zKey);
+  sqlite3_free(aFile);
+}
+
+/**************************************************************************
+** Orphan sweep: files under the table's prefix that no snapshot
+** references (data files, manifests and manifest lists of a commit that
+** crashed or failed before its metadata was created, temporary uploads).
+*/
+
+typedef struct StreamIceKeys StreamIceKeys;
+struct StreamIceKeys {
+  char **azKey;                /* Keys (owned) */
+  int nKey, nAlloc;
+  int rc;                      /* SQLITE_NOMEM if an add failed */
+};
+
+static void streamIceKeysAdd(StreamIceKeys *p, char *zKey){
+  if( zKey==0 ){ p->rc = SQLITE_NOMEM; return; }
+  if( p->nKey>=p->nAlloc ){
+    int nNew = p->nAlloc ? p->nAlloc*2 : 64;
+    char **azNew = sqlite3_realloc64(p->azKey, sizeof(char*)*(u64)nNew);
+    if( azNew==0 ){ sqlite3_free(zKey); p->rc = SQLITE_NOMEM; return; }
+    p->azKey = azNew;
+    p->nAlloc = nNew;
+  }
+  p->azKey[p->nKey++] = zKey;
+}
+static int streamIceKeysCb(void *pArg, const char *zKey){
+  streamIceKeysAdd((StreamIceKeys*)pArg, sqlite3_mprintf("%s", zKey));
+  return 0;
+}
+static void streamIceKeysFree(StreamIceKeys *p){
+  int i;
+  for(i=0; i<p->nKey; i++) sqlite3_free(p->azKey[i]);
+  sqlite3_free(p->azKey);
+}
+static int streamIceKeyCmp(const void *a, const void *b){
+  return strcmp(*(char*const*)a, *(char*const*)b);
+}
+
+/* Add the store key of metadata path zPath to pRef. */
+static void streamIceRef(StreamIceTable *t, StreamIceKeys *pRef,
+                         const char *zPath){
+  char *zKey = 0;
+  if( zPath && streamIceKeyOf(t, zPath, &zKey) ) streamIceKeysAdd(pRef, zKey);
+}
+
+int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
+  StreamIceKeys all, ref;
+  cJSON *pS, *pList = 0, *pListMeta = 0, *pMf;
+  char *zDir = sqlite3_mprintf("%s/", t->zPrefix);
+  size_t nPre = strlen(t->zPrefix);
+  i64 nExpData = 0, nExpAvro = 0, nData = 0, nAvro = 0, nTmp = 0;
+  int rc, i;
+  i64 iCur = streamIceCurrent(t->pMeta);
+
+  *pnDeleted = 0;
+  memset(&all, 0, sizeof(all));
+  memset(&ref, 0, sizeof(ref));
+  if( zDir==0 ) return SQLITE_NOMEM;
+  rc = t->pStore->pMethods->xList(t->pStore, zDir, streamIceKeysCb, &all,
+                                  pzErr);
+  if( rc==SQLITE_OK ) rc = all.rc;
+  if( rc ) goto out;
+  for(i=0; i<all.nKey; i++){
+    const char *z = all.azKey[i] + nPre;
+    size_t n = strlen(z);
+    if( n>4 && strcmp(&z[n-4], ".tmp")==0 ) nTmp++;
+    else if( strncmp(z, "/data/", 6)==0 ) nData++;
+    else if( n>5 && strcmp(&z[n-5], ".avro")==0 ) nAvro++;
+  }
+  /* What an append-only table references: a manifest list per snapshot,
+  ** the manifests of the current list (each snapshot added one and kept
+  ** the others), their data files. */
+  if( iCur>=0 ){
+    cJSON *pCur = streamIceSnapshot(t->pMeta, iCur);
+    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pCur, "manifest-list");
+    if( cJSON_IsString(pMl) ){
+      rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
+      if( rc ) goto out;
+    }
+  }
+  cJSON_ArrayForEach(pS, cJSON_GetObjectItemCaseSensitive(t->pMeta,
+                                                          "snapshots")){
+    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pS, "manifest-list");
+    if( cJSON_IsString(pMl) ){
+      streamIceRef(t, &ref, pMl->valuestring);
+      nExpAvro++;
+    }
+  }
+  cJSON_ArrayForEach(pMf, pList){
+    nExpAvro++;
+    nExpData += sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pMf,
+                  "added_files_count"), 0)
+              + sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pMf,
+                  "existing_files_count"), 0);
+  }
+  if( nTmp==0 && nData==nExpData && nAvro==nExpAvro ) goto out;
+
+  /* Something is left over: find what is referenced, delete the rest. */
+  cJSON_ArrayForEach(pMf, pList){
+    cJSON *pPath = cJSON_GetObjectItemCaseSensitive(pMf, "manifest_path");
+    cJSON *pMeta = 0, *pEnts = 0, *pE;
+    if( !cJSON_IsString(pPath) ) continue;
+    streamIceRef(t, &ref, pPath->valuestring);
+    rc = streamIceReadAvro(t, pPath->valuestring, &pMeta, &pEnts, pzErr);
+    cJSON_ArrayForEach(pE, pEnts){
+      cJSON *pFp = cJSON_GetObjectItemCaseSensitive(
+          cJSON_GetObjectItemCaseSensitive(pE, "data_file"), "file_path");
+      if( cJSON_IsString(pFp) ) streamIceRef(t, &ref, pFp->valuestring);
+    }
+    cJSON_Delete(pMeta);
+    cJSON_Delete(pEnts);
+    if( rc ) goto out;
+  }
+  if( ref.rc ){ rc = ref.rc; goto out; }
+  qsort(ref.azKey, (size_t)ref.nKey, sizeof(char*), streamIceKeyCmp);
+  for(i=0; i<all.nKey && rc==SQLITE_OK; i++){
+    const char *zKey = all.azKey[i];
+    const char *z = zKey + nPre;
+    size_t n = strlen(z);
+    if( strncmp(z, "/metadata/", 10)==0 && (strcmp(&z[10],
+          "version-hint.text")==0 || (n>14 && z[10]=='v'
+          && strcmp(&z[n-14], ".metadata.json")==0)) ){
+      continue;                     /* metadata versions are never orphans */
+    }
+    if( bsearch(&zKey, ref.azKey, (size_t)ref.nKey, sizeof(char*),
+                streamIceKeyCmp) ) continue;
+    rc = t->pStore->pMethods->xDelete(t->pStore, zKey, pzErr);
+    if( rc==SQLITE_OK ) (*pnDeleted)++;
+  }
+ out:
+  cJSON_Delete(pList);
+  cJSON_Delete(pListMeta);
+  streamIceKeysFree(&all);
+  streamIceKeysFree(&ref);
+  sqlite3_free(zDir);
+  return rc;
+}
