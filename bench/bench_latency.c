@@ -22,7 +22,7 @@
 **
 **   cc -O2 -o bench_latency bench/bench_latency.c -lsqlite3
 **   ./bench_latency ./stream0.so [--quick] [--seconds S] [--runs N]
-**                   [--dir DIR]
+**                   [--rate 1000|10000] [--groups 1|5] [--dir DIR]
 **
 ** WAL mode, synchronous=NORMAL for both systems.  Not part of make check
 ** (a build-only check is): figures are reported, never asserted.
@@ -297,7 +297,7 @@ int main(int argc, char **argv){
   static const int aRate[] = { 1000, 10000 };
   static const int aGroups[] = { 1, 5 };
   double nSec = 10.0;
-  int nRuns = 3, i, j, k, s;
+  int nRuns = 3, i, j, k, s, nOnlyRate = 0, nOnlyGroups = 0;
   const char *zDir = "/tmp";
   for(i=1; i<argc; i++){
     if( strcmp(argv[i], "--quick")==0 ){ nSec = 2.0; nRuns = 1; }
@@ -305,13 +305,18 @@ int main(int argc, char **argv){
       nSec = atof(argv[++i]);
     }else if( strcmp(argv[i], "--runs")==0 && i+1<argc ){
       nRuns = atoi(argv[++i]);
+    }else if( strcmp(argv[i], "--rate")==0 && i+1<argc ){
+      nOnlyRate = atoi(argv[++i]);
+    }else if( strcmp(argv[i], "--groups")==0 && i+1<argc ){
+      nOnlyGroups = atoi(argv[++i]);
     }else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
       zDir = argv[++i];
     }else if( argv[i][0]!='-' ){
       zSo = argv[i];
     }else{
       fprintf(stderr, "usage: %s [stream0.so] [--quick] [--seconds S]"
-                      " [--runs N] [--dir DIR]\n", argv[0]);
+                      " [--runs N] [--rate 1000|10000] [--groups 1|5]"
+                      " [--dir DIR]\n", argv[0]);
       return 2;
     }
   }
@@ -328,6 +333,8 @@ int main(int argc, char **argv){
   for(i=0; i<2; i++){
     for(j=0; j<2; j++){
       double aP99[2] = {0, 0};
+      if( nOnlyRate && nOnlyRate!=aRate[i] ) continue;
+      if( nOnlyGroups && nOnlyGroups!=aGroups[j] ) continue;
       for(s=1; s>=0; s--){
         double aR[16], a50[16], a99[16], a999[16], aMax[16];
         long long nErr = 0, nProd = 0, nLost = 0;

@@ -372,17 +372,18 @@ static StreamPosition *streamPosGet(StreamCtx *p, StreamIncarnation *pInc,
   return pPos;
 }
 
-/* The member's assigned partitions, in (topic, partition) order, with
-** their positions (reconciled with the marks: see above). */
-static int streamPartsLoad(StreamCtx *p, const char *zGroup,
+/* The member's assigned partitions, in (topic, partition) order, read
+** through pRead (p or its reader), with their positions in p (reconciled
+** with the marks: see above). */
+static int streamPartsRead(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                            const char *zMember, StreamIncarnation *pInc,
                            StreamPart **paPart, int *pnPart, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_ASSIGNED, pzErr);
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(pRead, STREAM_STMT_ASSIGNED, pzErr);
   StreamPart *a = 0;
   int n = 0, nAlloc = 0, rc = SQLITE_OK;
   *paPart = 0;
   *pnPart = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -422,7 +423,7 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_reset(pStmt);
-    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+    if( rc ) sqlite3StreamDbErr(pRead->db, pzErr, rc);
   }else{
     sqlite3_reset(pStmt);
   }
@@ -433,6 +434,11 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
   *paPart = a;
   *pnPart = n;
   return SQLITE_OK;
+}
+static int streamPartsLoad(StreamCtx *p, const char *zGroup,
+                           const char *zMember, StreamIncarnation *pInc,
+                           StreamPart **paPart, int *pnPart, char **pzErr){
+  return streamPartsRead(p, p, zGroup, zMember, pInc, paPart, pnPart, pzErr);
 }
 
 /* Read one integer with a cached statement taking (?1 text, ?2, ?3 int)
@@ -597,9 +603,15 @@ static int streamFetch(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
   int rc, bMiss = 0, bFound, bChanged = 0;
   i64 iHotMin = 0;
   if( pPart->bChecked==0 ){
+    i64 iHwm = -1;
     rc = streamFetchRun(pRead, STREAM_STMT_FETCH_HOT, pPart, iPart, nLimit,
                         nMaxBytes, pnBytes, pRes, 1, &bMiss, pzErr);
     if( rc || !bMiss ) return rc;
+    /* A consumer that has caught up (its position at the high watermark,
+    ** which is in range) has nothing to read: one query, not four. */
+    rc = sqlite3StreamHighWatermark(pRead, pPart->zTopic, pPart->iPartition,
+                                    &iHwm, pzErr);
+    if( rc || pPart->iPos==iHwm ) return rc;
     rc = streamResolve(pRead, zGroup, eReset, pPart, &bChanged, pzErr);
     if( rc ) return rc;
     if( bChanged ) streamPosSet(p, pPart->pPos, pPart->iPos);
@@ -777,14 +789,14 @@ static int streamDataVersion(StreamCtx *pRead, i64 *piVersion){
 
 /* Shortest and longest nap of a wait, in microseconds. */
 #define STREAM_WAIT_NAP_MIN 50
-#define STREAM_WAIT_NAP_MAX 200
+#define STREAM_WAIT_NAP_MAX 400
 
 /*
 ** Wait up to nWaitMs for messages on the partitions, reading through
 ** pRead.  The check is cheap while nothing is committed: PRAGMA
 ** data_version (the WAL index header) after each nap; the partitions are
 ** looked at again only when it changed.  A nap doubles from 50 us to
-** 200 us, so a commit is seen within about a quarter of a millisecond.
+** 400 us, so a commit is seen within about half a millisecond.
 ** With pRes (a long poll in autocommit mode), the messages are fetched
 ** through pRead when they come, and the wait goes on if none could be
 ** taken.  *pnAvail: partitions with messages.  sqlite3_interrupt() on p
@@ -832,7 +844,7 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
         "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
         nWaitMs);
   }
-  rc = sqlite3StreamMemberPeek(p, zGroup, zMember, &m, pzErr);
+  rc = sqlite3StreamMemberPeek(p, p, zGroup, zMember, &m, pzErr);
   if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, m.pInc, &aPart,
                                            &nPart, pzErr);
   if( rc==SQLITE_OK ){
@@ -853,33 +865,38 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
 
 /*
 ** One Kafka poll.  It writes only what is due, in one transaction (in
-** autocommit mode, ext/txn.c) before it reads: an expiry, a rebalance or a
-** heartbeat (sqlite3StreamMemberPeek), and an auto-commit of the positions
-** the previous polls handed out, when auto.commit.interval.ms has passed
-** and a position differs from its committed offset (Kafka's
-** enable.auto.commit commits at the start of poll()).  With nothing due it
-** is a read: it takes no write lock and works under PRAGMA query_only.
+** autocommit mode, ext/txn.c) that also holds its fetch, so that a failed
+** poll changes nothing: an expiry, a rebalance or a heartbeat
+** (sqlite3StreamMemberPeek), and an auto-commit of the positions the
+** previous polls handed out, when auto.commit.interval.ms has passed and a
+** position differs from its committed offset (Kafka's enable.auto.commit
+** commits at the start of poll()).  With nothing due it is a read: it
+** takes no write lock and works under PRAGMA query_only.
 **
-** When those writes cannot take the write lock because another connection
-** committed after the statement's snapshot began (SQLITE_BUSY_SNAPSHOT,
-** which no wait cures), they are left to the next poll; the membership was
+** In autocommit mode the reads go through the reader connection
+** (streamAux) when there is one: the statement itself then never opens a
+** read transaction on main (stream_poll lives in temp, vtab/poll.c), so it
+** pins no WAL snapshot - a pinned snapshot, poll after poll, would keep
+** every checkpoint from finishing and the WAL from restarting - and its
+** due writes start from a fresh snapshot, so that the busy timeout
+** applies.  When they cannot take the write lock all the same (busy, or a
+** snapshot gone stale), they are left to the next poll; the membership was
 ** checked already, so fencing holds.
 **
 ** A long poll (nWaitMs) that finds nothing waits for new commits on the
-** reader connection (streamWaitOn) and, in autocommit mode, fetches the
-** messages through it: a statement reads the snapshot taken when it began,
-** which cannot see them, and the reader's statements are short, so no
-** snapshot is held longer than the wait.  Inside an explicit transaction
-** the snapshot cannot move: there a long poll waits only while the
-** transaction holds no write lock (before it takes one), and when messages
-** arrive it returns no rows (a write from the stale snapshot would fail);
-** the next poll returns them at once.
+** reader (streamWaitOn) and, in autocommit mode, fetches the messages
+** through it as they come.  Inside an explicit transaction the snapshot
+** cannot move: there a long poll waits only while the transaction holds no
+** write lock (before it takes one), and when messages arrive it returns no
+** rows (a write from the stale snapshot would fail); the next poll returns
+** them at once.
 */
 int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
                       i64 nMax, i64 nCap, i64 nWaitMs,
                       StreamPollResult *pRes, char **pzErr){
   StreamMember m;
   StreamPart *aPart = 0;
+  StreamCtx *pRead = p;
   int nPart = 0, i, rc, bOpen = 0, bStale = 0, bAutoDue;
   int bExplicit = !sqlite3_get_autocommit(p->db);
   i64 iNow, iRot = 0, nDue = 0;
@@ -896,7 +913,11 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
         "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
         nWaitMs);
   }
-  rc = sqlite3StreamMemberPeek(p, zGroup, zMember, &m, pzErr);
+  if( !bExplicit && sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE ){
+    StreamCtx *pAux = streamAux(p);
+    if( pAux ) pRead = pAux;
+  }
+  rc = sqlite3StreamMemberPeek(p, pRead, zGroup, zMember, &m, pzErr);
   if( rc ) return rc;
 
   if( bExplicit && nWaitMs>0
@@ -935,9 +956,10 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
       || sqlite3StreamSubSat(iNow, m.pInc->iAutoCommitAt)
          >=m.autoCommitIntervalMs);
   if( bAutoDue ){
-    rc = streamPartsLoad(p, zGroup, zMember, m.pInc, &aPart, &nPart, pzErr);
-    if( rc==SQLITE_OK ) rc = streamCommitPositions(p, zGroup, aPart, nPart, 0,
-                                                   &nDue, pzErr);
+    rc = streamPartsRead(p, pRead, zGroup, zMember, m.pInc, &aPart, &nPart,
+                         pzErr);
+    if( rc==SQLITE_OK ) rc = streamCommitPositions(pRead, zGroup, aPart, nPart,
+                                                   0, &nDue, pzErr);
     streamPartsFree(aPart, nPart);
     aPart = 0;
     nPart = 0;
@@ -949,8 +971,8 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   }
   if( m.bWriteDue || bAutoDue ){
     rc = sqlite3StreamAutoBegin(p, "stream_poll", &bOpen, &bStale, pzErr);
-    if( rc && bStale ){
-      sqlite3_free(*pzErr);
+    if( rc && !bExplicit && (bStale || (rc & 0xff)==SQLITE_BUSY) ){
+      sqlite3_free(*pzErr);     /* left to the next poll */
       *pzErr = 0;
       rc = SQLITE_OK;
     }else{
@@ -971,6 +993,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
         if( rc==SQLITE_OK ) m.pInc->iAutoCommitAt = iNow;
       }
       if( rc ) return sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
+      pRead = p;                  /* the fetch joins the writes */
     }
   }
 
@@ -978,7 +1001,8 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   ** fails changes nothing. */
   if( nMax<0 ) nMax = m.maxPollRecords;
   if( nCap>0 && nCap<nMax ) nMax = nCap;
-  rc = streamPartsLoad(p, zGroup, zMember, m.pInc, &aPart, &nPart, pzErr);
+  rc = streamPartsRead(p, pRead, zGroup, zMember, m.pInc, &aPart, &nPart,
+                       pzErr);
   if( rc==SQLITE_OK ){
     /* The rotation is rolled back with the positions: the same rows come
     ** again in the same order. */
@@ -991,14 +1015,14 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   for(i=0; rc==SQLITE_OK && i<nPart; i++){
     int bChanged;
     if( aPart[i].bPaused || aPart[i].iPos>=0 ) continue;
-    rc = streamResolve(p, zGroup, m.eReset, &aPart[i], &bChanged, pzErr);
+    rc = streamResolve(pRead, zGroup, m.eReset, &aPart[i], &bChanged, pzErr);
     aPart[i].bChecked = 1;
     if( rc==SQLITE_OK && bChanged ){
       streamPosSet(p, aPart[i].pPos, aPart[i].iPos);
     }
   }
   if( rc==SQLITE_OK ){
-    rc = streamFetchAll(p, p, zGroup, &m, aPart, nPart, nMax, iRot, pRes,
+    rc = streamFetchAll(p, pRead, zGroup, &m, aPart, nPart, nMax, iRot, pRes,
                         pzErr);
   }
   rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);

@@ -967,7 +967,7 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
 static int streamSnapshotChanged(StreamCtx *p, const char *zGroup,
                                  int *pbChanged, char **pzErr){
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GROUP_SNAPSHOT,
-                                          pzErr);
+                                          pzErr);  /* p: the reader */
   int rc, bChanged = 0;
   *pbChanged = 0;
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
@@ -1012,9 +1012,10 @@ static const char zMemberSql[] =
 ** that a member that keeps calling is never seen expired; a poll writes
 ** the first poll time at once.
 */
-static int streamMemberRead(StreamCtx *p, const char *zGroup,
-                            const char *zMember, StreamMember *pM, int bPoll,
-                            int *pbExpire, int *pbBeat, char **pzErr){
+static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
+                            const char *zGroup, const char *zMember,
+                            StreamMember *pM, int bPoll, int *pbExpire,
+                            int *pbBeat, char **pzErr){
   StreamIncarnation **pp;
   sqlite3_stmt *pStmt;
   i64 iInc = -1, iNow = sqlite3StreamNow(p);
@@ -1030,8 +1031,8 @@ static int streamMemberRead(StreamCtx *p, const char *zGroup,
         "member %s has not joined group %s on this connection"
         " (call stream_join first)", zMember, zGroup);
   }
-  pStmt = sqlite3StreamStmtStatic(p, zMemberSql, pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  pStmt = sqlite3StreamStmtStatic(pRead, zMemberSql, pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, iNow);
@@ -1052,7 +1053,7 @@ static int streamMemberRead(StreamCtx *p, const char *zGroup,
                    >= nThird));
   }
   rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
   if( iInc<0 ){
     streamIncarnForget(p, zGroup, zMember);
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
@@ -1071,13 +1072,14 @@ static int streamMemberRead(StreamCtx *p, const char *zGroup,
   return SQLITE_OK;
 }
 
-int sqlite3StreamMemberPeek(StreamCtx *p, const char *zGroup,
-                            const char *zMember, StreamMember *pM,
-                            char **pzErr){
+int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
+                            const char *zGroup, const char *zMember,
+                            StreamMember *pM, char **pzErr){
   int bExpire, bBeat, bChanged = 0;
-  int rc = streamMemberRead(p, zGroup, zMember, pM, 1, &bExpire, &bBeat,
-                            pzErr);
-  if( rc==SQLITE_OK ) rc = streamSnapshotChanged(p, zGroup, &bChanged, pzErr);
+  int rc = streamMemberRead(p, pRead, zGroup, zMember, pM, 1, &bExpire,
+                            &bBeat, pzErr);
+  if( rc==SQLITE_OK ) rc = streamSnapshotChanged(pRead, zGroup, &bChanged,
+                                                 pzErr);
   if( rc==SQLITE_OK ) pM->bWriteDue = bExpire || bBeat || bChanged;
   return rc;
 }
@@ -1094,19 +1096,19 @@ static int streamMemberCheck(StreamCtx *p, const char *zGroup,
   StreamMember m;
   int bExpire, bBeat, bChanged = 0, rc;
   if( pM==0 ) pM = &m;
-  rc = streamMemberRead(p, zGroup, zMember, pM, bPoll, &bExpire, &bBeat,
+  rc = streamMemberRead(p, p, zGroup, zMember, pM, bPoll, &bExpire, &bBeat,
                         pzErr);
   if( rc==SQLITE_OK && bExpire ){
     rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
     /* this member may be one of them */
-    if( rc==SQLITE_OK ) rc = streamMemberRead(p, zGroup, zMember, pM, bPoll,
-                                              &bExpire, &bBeat, pzErr);
+    if( rc==SQLITE_OK ) rc = streamMemberRead(p, p, zGroup, zMember, pM,
+                                              bPoll, &bExpire, &bBeat, pzErr);
   }
   if( rc==SQLITE_OK ) rc = streamSnapshotChanged(p, zGroup, &bChanged, pzErr);
   if( rc==SQLITE_OK && bChanged ){
     rc = streamRebalance(p, zGroup, pzErr);
-    if( rc==SQLITE_OK ) rc = streamMemberRead(p, zGroup, zMember, pM, bPoll,
-                                              &bExpire, &bBeat, pzErr);
+    if( rc==SQLITE_OK ) rc = streamMemberRead(p, p, zGroup, zMember, pM,
+                                              bPoll, &bExpire, &bBeat, pzErr);
   }
   if( rc==SQLITE_OK && bBeat ){
     sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zBeat, pzErr);

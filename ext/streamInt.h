@@ -498,10 +498,11 @@ int sqlite3StreamMemberPoll(StreamCtx*, const char *zGroup,
 /* The checks of sqlite3StreamMemberCheck without writing anything: the
 ** fencing errors, and pM->bWriteDue set when the group has an expired
 ** member, a subscribed topic changed its partition count, or this
-** member's heartbeat is due. */
-int sqlite3StreamMemberPeek(StreamCtx*, const char *zGroup,
-                            const char *zMember, StreamMember *pM,
-                            char **pzErr);
+** member's heartbeat is due.  The reads go through pRead: p, or the
+** long-poll reader of p (ext/consume.c). */
+int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
+                            const char *zGroup, const char *zMember,
+                            StreamMember *pM, char **pzErr);
 int sqlite3StreamLeave(StreamCtx*, const char *zGroup, const char *zMember,
                        char **pzErr);
 /* The member's assignment as JSON {"topic":[p,...]}, no checks. */

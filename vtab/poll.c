@@ -404,11 +404,11 @@ static int streamPollRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
 
 static const sqlite3_module streamPollModule = {
   0,                    /* iVersion */
-  0,                    /* xCreate: eponymous only */
+  streamPollConnect,    /* xCreate: eponymous, and temp.stream_poll */
   streamPollConnect,    /* xConnect */
   streamPollBestIndex,  /* xBestIndex */
   streamPollDisconnect, /* xDisconnect */
-  0,                    /* xDestroy */
+  streamPollDisconnect, /* xDestroy */
   streamPollOpen,       /* xOpen */
   streamPollClose,      /* xClose */
   streamPollFilter,     /* xFilter */
@@ -438,11 +438,24 @@ static void streamPollScalarFunc(sqlite3_context *ctx, int argc,
       "[, max_records [, wait_ms]])", -1);
 }
 
+/*
+** The module is eponymous (main.stream_poll), and is also created as
+** temp.stream_poll, which the name finds first: a statement reading a
+** table of main opens a read transaction on main when it starts, and
+** would hold that WAL snapshot through a long poll's wait; a statement
+** on a temp table does not, and a poll in autocommit mode reads through
+** its reader connection (ext/consume.c).  If temp cannot be written, the
+** eponymous table serves, pinning its snapshot while it runs.
+*/
 int sqlite3StreamRegisterPoll(sqlite3 *db, StreamCtx *p){
   int rc = sqlite3_create_module(db, "stream_poll", &streamPollModule, p);
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function(db, "stream_poll", -1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, 0, streamPollScalarFunc, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stream_poll"
+                     " USING stream_poll", 0, 0, 0);
   }
   return rc;
 }
