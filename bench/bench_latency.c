@@ -27,6 +27,7 @@
 ** WAL mode, synchronous=NORMAL for both systems.  Not part of make check
 ** (a build-only check is): figures are reported, never asserted.
 */
+#define _POSIX_C_SOURCE 200809L   /* clock_nanosleep, fork, pipe */
 #include <sqlite3.h>
 #include <errno.h>
 #include <signal.h>
