@@ -787,6 +787,19 @@ static int streamDataVersion(StreamCtx *pRead, i64 *piVersion){
   return sqlite3_reset(pStmt);
 }
 
+/* The reader's reads of one poll (or of one look during a wait) share one
+** read transaction: one snapshot, and a few lock calls instead of a few
+** per statement. */
+static void streamReadTxn(StreamCtx *pRead, int bBegin){
+  if( bBegin ){
+    if( sqlite3_get_autocommit(pRead->db) ){
+      sqlite3_exec(pRead->db, "BEGIN", 0, 0, 0);
+    }
+  }else if( !sqlite3_get_autocommit(pRead->db) ){
+    sqlite3_exec(pRead->db, "COMMIT", 0, 0, 0);
+  }
+}
+
 /* Shortest and longest nap of a wait, in microseconds. */
 #define STREAM_WAIT_NAP_MIN 50
 #define STREAM_WAIT_NAP_MAX 400
@@ -814,15 +827,20 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     rc = streamDataVersion(pRead, &iVersion);
     if( rc==SQLITE_BUSY ) rc = SQLITE_OK, iVersion = iSeen;
     if( rc==SQLITE_OK && iVersion!=iSeen ){
+      int bTxn = pRead!=p && sqlite3_get_autocommit(pRead->db);
       iSeen = iVersion;
       nNap = STREAM_WAIT_NAP_MIN;
+      if( bTxn ) streamReadTxn(pRead, 1);
       rc = streamAvailable(pRead, zGroup, pM->eReset, aPart, nPart, pnAvail);
       if( rc==SQLITE_BUSY ) rc = SQLITE_OK, iSeen = -1, *pnAvail = 0;
-      if( rc==SQLITE_OK && *pnAvail>0 ){
-        if( pRes==0 ) return SQLITE_OK;
+      if( rc==SQLITE_OK && *pnAvail>0 && pRes ){
         rc = streamFetchAll(p, pRead, zGroup, pM, aPart, nPart, nMax, iRot,
                             pRes, pzErr);
+        if( bTxn ) streamReadTxn(pRead, 0);
         if( rc || pRes->nRow>0 ) return rc;
+      }else{
+        if( bTxn ) streamReadTxn(pRead, 0);
+        if( rc==SQLITE_OK && *pnAvail>0 ) return SQLITE_OK;
       }
     }
     if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
@@ -891,12 +909,31 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
 ** rows (a write from the stale snapshot would fail); the next poll returns
 ** them at once.
 */
+static int streamPollRun(StreamCtx*, StreamCtx*, const char*, const char*,
+                         i64, i64, i64, StreamPollResult*, char**);
 int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
                       i64 nMax, i64 nCap, i64 nWaitMs,
                       StreamPollResult *pRes, char **pzErr){
+  StreamCtx *pAux = 0;
+  int rc;
+  if( sqlite3_get_autocommit(p->db)
+   && sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE ){
+    pAux = streamAux(p);
+  }
+  if( pAux ) streamReadTxn(pAux, 1);
+  rc = streamPollRun(p, pAux ? pAux : p, zGroup, zMember, nMax, nCap, nWaitMs,
+                     pRes, pzErr);
+  if( pAux ) streamReadTxn(pAux, 0);
+  return rc;
+}
+
+/* The poll, reading through pRead (p, or its reader in autocommit mode). */
+static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                         const char *zMember, i64 nMax, i64 nCap, i64 nWaitMs,
+                         StreamPollResult *pRes, char **pzErr){
   StreamMember m;
   StreamPart *aPart = 0;
-  StreamCtx *pRead = p;
+  StreamCtx *pReader = pRead;
   int nPart = 0, i, rc, bOpen = 0, bStale = 0, bAutoDue;
   int bExplicit = !sqlite3_get_autocommit(p->db);
   i64 iNow, iRot = 0, nDue = 0;
@@ -912,10 +949,6 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
         "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
         nWaitMs);
-  }
-  if( !bExplicit && sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE ){
-    StreamCtx *pAux = streamAux(p);
-    if( pAux ) pRead = pAux;
   }
   rc = sqlite3StreamMemberPeek(p, pRead, zGroup, zMember, &m, pzErr);
   if( rc ) return rc;
@@ -1026,6 +1059,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
                         pzErr);
   }
   rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
+  if( pReader!=p ) streamReadTxn(pReader, 0);     /* before any wait */
   if( rc==SQLITE_OK && pRes->nRow==0 && nWaitMs>0 && nPart>0 && !bExplicit
    && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ){
     StreamCtx *pAux = streamAux(p);

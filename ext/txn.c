@@ -105,10 +105,9 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
 **
 ** When the lock cannot be taken because the statement's snapshot is older
 ** than the newest commit, SQLite answers SQLITE_BUSY_SNAPSHOT at once
-** (waiting cannot help); *pbStale is set so that a poll can have the
-** statement run again (vtab/poll.c).  p->nAutoCommit counts the
-** transactions these calls committed: a statement may be rerun only if
-** none committed since it began.
+** (waiting cannot help); *pbStale is set so that a poll can leave its due
+** writes to its next call (ext/consume.c).  p->nAutoCommit counts the
+** transactions these calls committed.
 */
 int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
                            int *pbStale, char **pzErr){
