@@ -21,6 +21,9 @@
 ** consumers; producer errors are counted apart.
 **
 **   cc -O2 -o bench_latency bench/bench_latency.c -lsqlite3
+** CPU: microseconds of CPU (user + system) per message, of the producer
+** process and of each consumer process (mean over the groups).
+**
 **   ./bench_latency ./stream0.so [--quick] [--seconds S] [--runs N]
 **                   [--rate 1000|10000] [--groups 1|5] [--dir DIR]
 **
@@ -34,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,7 +102,15 @@ struct Result {
   long long nGot;              /* messages received */
   long long nErr;              /* poll errors */
   double p50, p99, p999, max;  /* latency, microseconds (after warm-up) */
+  double cpu;                  /* CPU seconds of the consumer process */
 };
+
+static double cpuSeconds(void){
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec*1e-6
+       + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec*1e-6;
+}
 
 static void percentiles(double *a, long long n, Result *r){
   if( n<=0 ){ r->p50 = r->p99 = r->p999 = r->max = -1; return; }
@@ -208,6 +220,7 @@ static void consume(int bStream, int iGroup, long long nMsg, long long tEnd,
     }
   }
   percentiles(aLat, nLat, pRes);
+  pRes->cpu = cpuSeconds();
   free(aLat);
   sqlite3_finalize(pPoll);
   sqlite3_finalize(pCommit);
@@ -219,6 +232,7 @@ static void consume(int bStream, int iGroup, long long nMsg, long long tEnd,
 typedef struct Run Run;
 struct Run {
   double rate, p50, p99, p999, max;
+  double cpuProd, cpuCons;     /* CPU us per message: producer, consumers */
   long long nPollErr, nProdErr, nLost;
 };
 
@@ -264,7 +278,10 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
     if( read(aReady[0], &c, 1)!=1 ) exit(1);
   }
   tStart = nowNs() + 20000000LL;
+  pRun->cpuProd = cpuSeconds();
   pRun->nProdErr = produce(bStream, nRate, nMsg, tStart, &elapsed);
+  pRun->cpuProd = (cpuSeconds() - pRun->cpuProd)*1e6/nMsg;
+  pRun->cpuCons = 0;
   pRun->rate = nMsg/elapsed;
   pRun->p50 = pRun->p99 = pRun->p999 = pRun->max = 0;
   pRun->nPollErr = 0;
@@ -283,6 +300,7 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
     if( r.p999>pRun->p999 ) pRun->p999 = r.p999;
     if( r.max>pRun->max ) pRun->max = r.max;
     pRun->nPollErr += r.nErr;
+    pRun->cpuCons += r.cpu*1e6/nMsg/nGroup;
     pRun->nLost += nMsg - r.nGot;
   }
   close(aReady[0]);
@@ -329,15 +347,16 @@ int main(int argc, char **argv){
          nSec, nRuns);
   printf("| rate msg/s | groups | system | achieved msg/s | p50 us | p99 us"
          " | p99.9 us | max us | poll errors | producer errors | lost |"
-         " p99 vs raw |\n");
-  printf("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+         " producer CPU us/msg | consumer CPU us/msg | p99 vs raw |\n");
+  printf("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+         "---:|\n");
   for(i=0; i<2; i++){
     for(j=0; j<2; j++){
       double aP99[2] = {0, 0};
       if( nOnlyRate && nOnlyRate!=aRate[i] ) continue;
       if( nOnlyGroups && nOnlyGroups!=aGroups[j] ) continue;
       for(s=1; s>=0; s--){
-        double aR[16], a50[16], a99[16], a999[16], aMax[16];
+        double aR[16], a50[16], a99[16], a999[16], aMax[16], aCp[16], aCc[16];
         long long nErr = 0, nProd = 0, nLost = 0;
         for(k=0; k<nRuns && k<16; k++){
           Run run;
@@ -347,16 +366,19 @@ int main(int argc, char **argv){
           a99[k] = run.p99;
           a999[k] = run.p999;
           aMax[k] = run.max;
+          aCp[k] = run.cpuProd;
+          aCc[k] = run.cpuCons;
           nErr += run.nPollErr;
           nProd += run.nProdErr;
           nLost += run.nLost;
         }
         aP99[s] = median(a99, k);
         printf("| %d | %d | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %lld |"
-               " %lld | %lld | ", aRate[i], aGroups[j],
+               " %lld | %lld | %.1f | %.1f | ", aRate[i], aGroups[j],
                s ? "sqlite-stream (long poll)" : "raw SQLite (commit every 100 ms)",
                median(aR, k), median(a50, k), aP99[s], median(a999, k),
-               median(aMax, k), nErr, nProd, nLost);
+               median(aMax, k), nErr, nProd, nLost, median(aCp, k),
+               median(aCc, k));
         if( s ) printf("|\n");
         else printf("%.2fx |\n", aP99[1]>0 ? aP99[0]/aP99[1] : 0.0);
         fflush(stdout);

@@ -831,14 +831,29 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
       iSeen = iVersion;
       nNap = STREAM_WAIT_NAP_MIN;
       if( bTxn ) streamReadTxn(pRead, 1);
-      rc = streamAvailable(pRead, zGroup, pM->eReset, aPart, nPart, pnAvail);
-      if( rc==SQLITE_BUSY ) rc = SQLITE_OK, iSeen = -1, *pnAvail = 0;
-      if( rc==SQLITE_OK && *pnAvail>0 && pRes ){
+      if( pRes ){
+        /* Fetch at once: a fetch from a checked position costs one query
+        ** when it finds rows, two when it finds none. */
+        int j;
+        for(j=0; j<nPart; j++) aPart[j].bChecked = 0;
         rc = streamFetchAll(p, pRead, zGroup, pM, aPart, nPart, nMax, iRot,
                             pRes, pzErr);
         if( bTxn ) streamReadTxn(pRead, 0);
-        if( rc || pRes->nRow>0 ) return rc;
+        if( rc==SQLITE_BUSY ){
+          sqlite3_free(*pzErr);
+          *pzErr = 0;
+          rc = SQLITE_OK;
+          iSeen = -1;
+          pRes->nRow = 0, pRes->nArena = 0, pRes->nPart = 0;
+        }
+        if( rc ) return rc;
+        if( pRes->nRow>0 ){
+          *pnAvail = pRes->nPart;
+          return SQLITE_OK;
+        }
       }else{
+        rc = streamAvailable(pRead, zGroup, pM->eReset, aPart, nPart, pnAvail);
+        if( rc==SQLITE_BUSY ) rc = SQLITE_OK, iSeen = -1, *pnAvail = 0;
         if( bTxn ) streamReadTxn(pRead, 0);
         if( rc==SQLITE_OK && *pnAvail>0 ) return SQLITE_OK;
       }
