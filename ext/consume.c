@@ -78,10 +78,10 @@ struct StreamPart {
   int nGot;                    /* Messages taken by this poll */
   int bMore;                   /* Its quota was filled: may have more */
   int bChecked;                /* Position checked by streamResolve */
-  int bDirty;                  /* Position changed: write it */
-  i64 iStart;                  /* The position, as stored after the poll */
+  i64 iStart;                  /* The position the poll reads from */
   int iTopicRank;              /* Rank of its topic among the member's */
   int iRes;                    /* Its StreamPollResult.aPart entry, or -1 */
+  StreamPosition *pPos;        /* The member's position (connection) */
 };
 
 /* Store column iCol of the scan's current row as column j (key, value or
@@ -154,6 +154,8 @@ static int streamResultPart(StreamPollResult *pRes, StreamPart *pPart, int i){
   pP->iOrder = i;
   pP->iTopicRank = pPart->iTopicRank;
   pP->iStart = pPart->iPos;    /* before its first row: where it reads from */
+  pP->pPos = pPart->pPos;
+  pP->iVer = pPart->pPos ? pPart->pPos->iVer : 0;
   pPart->iRes = pRes->nPart++;
   return SQLITE_OK;
 }
@@ -200,19 +202,195 @@ static void streamPartsFree(StreamPart *a, int n){
   sqlite3_free(a);
 }
 
-/* The member's assigned partitions, in (topic, partition) order. */
-static int streamPartsLoad(StreamCtx *p, const char *zGroup,
-                           const char *zMember, StreamPart **paPart,
-                           int *pnPart, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_ASSIGNED, pzErr);
+/*
+** Positions.  A member's positions live in the StreamIncarnation of the
+** connection that joined it, as a Kafka client keeps them: a poll reads
+** them and the cursor moves them over the rows it hands out, in memory;
+** only a commit (auto-commit, stream_commit_sync) writes them, as
+** committed offsets.  So a poll writes nothing unless a heartbeat, an
+** expiry, a rebalance or an auto-commit is due.
+**
+** Rebalances and seeks by other connections reach a connection through
+** the position column of _stream_assignments, a mark: a rebalance that
+** moves a partition (or assigns it anew) stores -(generation)-1 there, a
+** seek stores its target.  Each position remembers the mark it last read
+** (iMark); a different mark restarts it - from the committed offset, or
+** from the seek target.
+**
+** Transactions: a position change made while the connection's transaction
+** is enlisted (stream_txn, see streamPosEnlist) is logged, and a ROLLBACK
+** or ROLLBACK TO (a statement that fails, too) undoes it, so that rolled
+** back rows come again.  Uncommitted positions die with the connection or
+** the membership: the next owner starts from the committed offset
+** (at-least-once, as in Kafka).
+*/
+#define STREAM_MARK_NULL ((i64)(-0x7fffffffffffffffLL - 1))
+
+/* Undo the logged changes from the newest down to entry iTo. */
+static void streamUndoTo(StreamCtx *p, int iTo){
+  while( p->nUndo>iTo ){
+    StreamPosUndo *pU = &p->aUndo[--p->nUndo];
+    if( pU->pPos ){
+      pU->pPos->iPos = pU->iPos;
+      pU->pPos->iVer = ++p->nPosVer;
+    }else if( pU->pInc ){
+      pU->pInc->iPollCursor = pU->iPos;
+    }
+  }
+}
+
+void sqlite3StreamPosTxn(StreamCtx *p, int eOp, int iSavepoint){
+  switch( eOp ){
+    case STREAM_POSTXN_BEGIN:
+      p->bPosTxn = 1;
+      p->nUndo = 0;
+      p->nUndoMark = 0;
+      break;
+    case STREAM_POSTXN_SAVEPOINT:
+      if( iSavepoint>=0 ){
+        if( iSavepoint>=p->nUndoMark ){
+          int *aNew = sqlite3_realloc64(p->aUndoMark,
+                                        sizeof(int)*((i64)iSavepoint+1));
+          if( aNew==0 ) break;  /* a later ROLLBACK TO undoes more: safe */
+          p->aUndoMark = aNew;
+          while( p->nUndoMark<iSavepoint ) p->aUndoMark[p->nUndoMark++] = 0;
+          p->nUndoMark = iSavepoint+1;
+        }
+        p->aUndoMark[iSavepoint] = p->nUndo;
+      }
+      break;
+    case STREAM_POSTXN_ROLLBACKTO:
+      /* A savepoint opened before the enlisting has no mark: everything
+      ** logged came after it. */
+      streamUndoTo(p, iSavepoint>=0 && iSavepoint<p->nUndoMark
+                      ? p->aUndoMark[iSavepoint] : 0);
+      break;
+    case STREAM_POSTXN_ROLLBACK:
+      streamUndoTo(p, 0);
+      /* fall through */
+    default:
+      p->bPosTxn = 0;
+      p->nUndo = 0;
+      p->nUndoMark = 0;
+      break;
+  }
+}
+
+/* Enlist stream_txn in the connection's transaction, so that its end and
+** rollbacks reach sqlite3StreamPosTxn: inside an explicit transaction, and
+** in autocommit mode inside a writing statement (INSERT ... SELECT FROM
+** stream_poll, whose failure undoes the positions with its rows).  A
+** read-only autocommit statement is not enlisted (it would take the write
+** lock): what it hands out stays handed out.  When enlisting fails
+** (PRAGMA query_only, a busy database), changes are not logged. */
+static int streamPosEnlist(StreamCtx *p){
+  sqlite3_stmt *pStmt;
+  if( p->bPosTxn ) return SQLITE_OK;
+  if( sqlite3_get_autocommit(p->db)
+   && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ) return SQLITE_OK;
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+/* Set a position (logged for a rollback while enlisted).  Every set, even
+** to the same value, gets a new version: a poll cursor moves a position
+** only while its version is the one the cursor last saw. */
+static void streamUndoLog(StreamCtx *p, StreamPosition *pPos,
+                          StreamIncarnation *pInc, i64 iOld){
+  if( p->nUndo==p->nUndoAlloc ){
+    int nNew = p->nUndoAlloc ? p->nUndoAlloc*2 : 64;
+    StreamPosUndo *aNew = sqlite3_realloc64(p->aUndo, sizeof(*aNew)*nNew);
+    if( aNew==0 ) return;      /* not undone: the rows count as handed out */
+    p->aUndo = aNew;
+    p->nUndoAlloc = nNew;
+  }
+  p->aUndo[p->nUndo].pPos = pPos;
+  p->aUndo[p->nUndo].pInc = pInc;
+  p->aUndo[p->nUndo].iPos = iOld;
+  p->nUndo++;
+}
+static void streamPosSet(StreamCtx *p, StreamPosition *pPos, i64 iPos){
+  if( p->bPosTxn && pPos->iPos!=iPos ) streamUndoLog(p, pPos, 0, pPos->iPos);
+  pPos->iPos = iPos;
+  pPos->iVer = ++p->nPosVer;
+}
+
+void sqlite3StreamPositionsFree(StreamCtx *p, StreamIncarnation *pInc){
+  StreamPosition *pPos;
+  int i;
+  for(i=0; i<p->nUndo; i++){
+    if( p->aUndo[i].pInc==pInc ) p->aUndo[i].pInc = 0;
+  }
+  if( pInc->pPos==0 ) return;
+  for(pPos=pInc->pPos; pPos; pPos=pPos->pNext) pPos->iVer = -1;
+  for(i=0; i<p->nUndo; i++){
+    if( p->aUndo[i].pPos && p->aUndo[i].pPos->iVer==-1 ) p->aUndo[i].pPos = 0;
+  }
+  while( pInc->pPos ){
+    pPos = pInc->pPos->pNext;
+    sqlite3_free(pInc->pPos);
+    pInc->pPos = pPos;
+  }
+  p->nPosEpoch++;              /* poll cursors look their pointers up again */
+}
+
+/* The position of (zTopic, iPartition) in pInc, or NULL. nTopic: bytes of
+** zTopic, or -1. */
+static StreamPosition *streamPosFind(StreamIncarnation *pInc,
+                                     const char *zTopic, int nTopic,
+                                     i64 iPartition){
+  StreamPosition *pPos;
+  if( nTopic<0 ) nTopic = (int)strlen(zTopic);
+  for(pPos=pInc->pPos; pPos; pPos=pPos->pNext){
+    if( pPos->iPartition==iPartition
+     && strncmp(pPos->zTopic, zTopic, nTopic)==0 && pPos->zTopic[nTopic]==0 ){
+      return pPos;
+    }
+  }
+  return 0;
+}
+
+/* The position of (zTopic, iPartition) in pInc, added if missing (not
+** started, mark iMark). */
+static StreamPosition *streamPosGet(StreamCtx *p, StreamIncarnation *pInc,
+                                    const char *zTopic, i64 iPartition,
+                                    i64 iMark){
+  StreamPosition *pPos = streamPosFind(pInc, zTopic, -1, iPartition);
+  size_t n;
+  if( pPos ) return pPos;
+  n = strlen(zTopic);
+  pPos = sqlite3_malloc64(sizeof(*pPos) + n + 1);
+  if( pPos==0 ) return 0;
+  pPos->zTopic = (char*)&pPos[1];
+  memcpy(pPos->zTopic, zTopic, n+1);
+  pPos->iPartition = (int)iPartition;
+  pPos->iPos = iMark>=0 ? iMark : -1;
+  pPos->iMark = iMark;
+  pPos->iVer = ++p->nPosVer;
+  pPos->pNext = pInc->pPos;
+  pInc->pPos = pPos;
+  return pPos;
+}
+
+/* The member's assigned partitions, in (topic, partition) order, read
+** through pRead (p or its reader), with their positions in p (reconciled
+** with the marks: see above). */
+static int streamPartsRead(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                           const char *zMember, StreamIncarnation *pInc,
+                           StreamPart **paPart, int *pnPart, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(pRead, STREAM_STMT_ASSIGNED, pzErr);
   StreamPart *a = 0;
   int n = 0, nAlloc = 0, rc = SQLITE_OK;
   *paPart = 0;
   *pnPart = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    StreamPosition *pPos;
+    i64 iMark;
     if( n==nAlloc ){
       int nNew = nAlloc ? nAlloc*2 : 16;
       StreamPart *aNew = sqlite3_realloc64(a, sizeof(*aNew)*nNew);
@@ -223,13 +401,23 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
     memset(&a[n], 0, sizeof(a[n]));
     a[n].zTopic = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
     a[n].iPartition = sqlite3_column_int(pStmt, 1);
-    a[n].iPos = sqlite3_column_type(pStmt, 2)==SQLITE_NULL ? -1
-              : sqlite3_column_int64(pStmt, 2);
+    iMark = sqlite3_column_type(pStmt, 2)==SQLITE_NULL ? STREAM_MARK_NULL
+          : sqlite3_column_int64(pStmt, 2);
     a[n].bPaused = sqlite3_column_int(pStmt, 3);
-    a[n].iStart = a[n].iPos;
     a[n].iRes = -1;
     n++;
     if( a[n-1].zTopic==0 ){ rc = SQLITE_NOMEM; break; }
+    pPos = streamPosGet(p, pInc, a[n-1].zTopic, a[n-1].iPartition, iMark);
+    if( pPos==0 ){ rc = SQLITE_NOMEM; break; }
+    if( pPos->iMark!=iMark ){
+      /* Moved by a rebalance (or sought) since this connection last
+      ** looked: start again from the committed offset (or the target). */
+      pPos->iMark = iMark;
+      pPos->iPos = iMark>=0 ? iMark : -1;
+      pPos->iVer = ++p->nPosVer;
+    }
+    a[n-1].pPos = pPos;
+    a[n-1].iPos = a[n-1].iStart = pPos->iPos;
     if( n>1 ){
       a[n-1].iTopicRank = a[n-2].iTopicRank
                         + (strcmp(a[n-1].zTopic, a[n-2].zTopic)!=0);
@@ -237,7 +425,7 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_reset(pStmt);
-    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+    if( rc ) sqlite3StreamDbErr(pRead->db, pzErr, rc);
   }else{
     sqlite3_reset(pStmt);
   }
@@ -248,6 +436,11 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
   *paPart = a;
   *pnPart = n;
   return SQLITE_OK;
+}
+static int streamPartsLoad(StreamCtx *p, const char *zGroup,
+                           const char *zMember, StreamIncarnation *pInc,
+                           StreamPart **paPart, int *pnPart, char **pzErr){
+  return streamPartsRead(p, p, zGroup, zMember, pInc, paPart, pnPart, pzErr);
 }
 
 /* Read one integer with a cached statement taking (?1 text, ?2, ?3 int)
@@ -400,7 +593,8 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
 }
 
 /* Fetch up to nLimit messages of one partition from its position into
-** pRes; *pnBytes accumulates value+key+headers bytes.
+** pRes, reading through pRead (p, or the long poll's reader, ext/main.c);
+** *pnBytes accumulates value+key+headers bytes.
 **
 ** The common case costs one statement: the hot storage table is read from
 ** the position, and a first row at exactly the position proves that the
@@ -408,36 +602,84 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
 ** and that every later message is hot (the hot tier is a suffix of the
 ** log).  Otherwise - a first poll, a position at the end of the log, below
 ** the log start offset, in a compaction gap, or in the warm tier - the
-** position is checked (auto.offset.reset) and the messages are read from
-** every tier when they are not all hot. */
-static int streamFetch(StreamCtx *p, const char *zGroup, int eReset,
-                       StreamPart *pPart, int iPart, i64 nLimit, i64 nMaxBytes,
-                       i64 *pnBytes, StreamPollResult *pRes, char **pzErr){
+** position is checked (auto.offset.reset, which moves the position in
+** p's memory) and the messages are read from every tier (the scan API)
+** when they are not all hot. */
+static int streamFetch(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                       int eReset, StreamPart *pPart, int iPart, i64 nLimit,
+                       i64 nMaxBytes, i64 *pnBytes, StreamPollResult *pRes,
+                       char **pzErr){
   int rc, bMiss = 0, bFound, bChanged = 0;
   i64 iHotMin = 0;
   if( pPart->bChecked==0 ){
-    rc = streamFetchRun(p, 1, pPart, iPart, nLimit,
+    i64 iHwm = -1;
+    rc = streamFetchRun(pRead, 1, pPart, iPart, nLimit,
                         nMaxBytes, pnBytes, pRes, 1, &bMiss, pzErr);
     if( rc || !bMiss ) return rc;
-    rc = streamResolve(p, zGroup, eReset, pPart, &bChanged, pzErr);
+    /* A consumer that has caught up (its position at the high watermark,
+    ** which is in range) has nothing to read: one query, not four. */
+    rc = sqlite3StreamHighWatermark(pRead, pPart->zTopic, pPart->iPartition,
+                                    &iHwm, pzErr);
+    if( rc || pPart->iPos==iHwm ) return rc;
+    rc = streamResolve(pRead, zGroup, eReset, pPart, &bChanged, pzErr);
     if( rc ) return rc;
-    if( bChanged ) pPart->bDirty = 1;
+    if( bChanged ) streamPosSet(p, pPart->pPos, pPart->iPos);
     pPart->bChecked = 1;
   }
-  rc = streamGetInt(p, STREAM_STMT_HOT_MIN, 0, pPart->zTopic,
+  rc = streamGetInt(pRead, STREAM_STMT_HOT_MIN, 0, pPart->zTopic,
                     pPart->iPartition, &iHotMin, &bFound, pzErr);
   if( rc ) return rc;
-  return streamFetchRun(p, bFound && pPart->iPos>=iHotMin,
+  return streamFetchRun(pRead, bFound && pPart->iPos>=iHotMin,
       pPart, iPart, nLimit, nMaxBytes, pnBytes, pRes, 0, &bMiss, pzErr);
 }
 
-static int streamPollDeliverAll(StreamCtx*, const char*, const char*, char**);
+/* Fetch one poll into pRes through pRead: up to nMax messages, a quota per
+** unpaused partition from the rotating start iRot, then the rest from the
+** partitions that had more. */
+static int streamFetchAll(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                          const StreamMember *pM, StreamPart *aPart,
+                          int nPart, i64 nMax, i64 iRot,
+                          StreamPollResult *pRes, char **pzErr){
+  int nActive = 0, i, iPass, rc = SQLITE_OK;
+  i64 nBytes = 0, nQuota, nLeft = nMax;
+  for(i=0; i<nPart; i++){
+    aPart[i].nGot = 0;
+    aPart[i].bMore = 0;
+    aPart[i].iRes = -1;
+    if( !aPart[i].bPaused ) nActive++;
+  }
+  if( nActive==0 ) return SQLITE_OK;
+  nQuota = (nMax + nActive - 1) / nActive;
+  if( pRes->nAlloc<nMax && nMax<=STREAM_POLL_PREALLOC ){
+    StreamPollRow *aNew = sqlite3_realloc64(pRes->aRow, sizeof(*aNew)*nMax);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pRes->aRow = aNew;
+    pRes->nAlloc = (int)nMax;
+  }
+  for(iPass=0; iPass<2 && nLeft>0 && rc==SQLITE_OK; iPass++){
+    int k;
+    for(k=0; k<nPart && nLeft>0 && rc==SQLITE_OK; k++){
+      int iPart = (int)((k + iRot%nPart) % nPart);
+      StreamPart *pPart = &aPart[iPart];
+      i64 nLimit;
+      if( pPart->bPaused ) continue;
+      if( iPass==1 && !pPart->bMore ) continue;
+      if( pRes->nRow>0 && nBytes>=pM->fetchMaxBytes ) break;
+      nLimit = iPass==0 ? (nQuota<nLeft ? nQuota : nLeft) : nLeft;
+      rc = streamFetch(p, pRead, zGroup, pM->eReset, pPart, iPart, nLimit,
+                       pM->fetchMaxBytes, &nBytes, pRes, pzErr);
+      nLeft = nMax - pRes->nRow;
+    }
+  }
+  return rc;
+}
 
-/* Commit the positions of a member's partitions that moved past the
-** committed offset.  The caller has checked the membership. */
+/* Commit (bWrite) or count the started positions of a member's partitions
+** that differ from the committed offsets.  The caller has checked the
+** membership. */
 static int streamCommitPositions(StreamCtx *p, const char *zGroup,
                                  const StreamPart *aPart, int nPart,
-                                 i64 *pnCommitted, char **pzErr){
+                                 int bWrite, i64 *pnCommitted, char **pzErr){
   int i, rc = SQLITE_OK;
   *pnCommitted = 0;
   for(i=0; rc==SQLITE_OK && i<nPart; i++){
@@ -447,9 +689,11 @@ static int streamCommitPositions(StreamCtx *p, const char *zGroup,
     rc = streamGetInt(p, STREAM_STMT_COMMITTED_GET, zGroup, aPart[i].zTopic,
                       aPart[i].iPartition, &iCommitted, &bFound, pzErr);
     if( rc==SQLITE_OK && (!bFound || iCommitted!=aPart[i].iPos) ){
-      rc = sqlite3StreamCommitRaw(p, zGroup, aPart[i].zTopic,
-                                  aPart[i].iPartition, aPart[i].iPos, 0,
-                                  pzErr);
+      if( bWrite ){
+        rc = sqlite3StreamCommitRaw(p, zGroup, aPart[i].zTopic,
+                                    aPart[i].iPartition, aPart[i].iPos, 0,
+                                    pzErr);
+      }
       (*pnCommitted)++;
     }
   }
@@ -459,35 +703,33 @@ static int streamCommitPositions(StreamCtx *p, const char *zGroup,
 int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
                             const char *zMember, i64 *pnCommitted,
                             char **pzErr){
+  StreamMember m;
   StreamPart *aPart = 0;
   int nPart = 0;
-  int rc = sqlite3StreamMemberCheck(p, zGroup, zMember, 0, pzErr);
+  int rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
   *pnCommitted = 0;
-  if( rc==SQLITE_OK ) rc = streamPollDeliverAll(p, zGroup, zMember, pzErr);
-  if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart,
-                                           pzErr);
-  if( rc==SQLITE_OK ) rc = streamCommitPositions(p, zGroup, aPart, nPart,
+  if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, m.pInc, &aPart,
+                                           &nPart, pzErr);
+  if( rc==SQLITE_OK ) rc = streamCommitPositions(p, zGroup, aPart, nPart, 1,
                                                  pnCommitted, pzErr);
   streamPartsFree(aPart, nPart);
   return rc;
 }
 
-/* Number of partitions in aPart (resolved positions, or the committed
-** offset / reset rule without writing) that hold messages at or after
-** their position, read on connection db (the main one, or the auxiliary
-** one for a long poll inside a statement). */
-static int streamAvailable(StreamCtx *p, sqlite3 *db, const char *zGroup,
-                           int eReset, const StreamPart *aPart, int nPart,
-                           i64 *pnAvail){
-  sqlite3_stmt *pStmt = 0;
-  int rc, i;
-  *pnAvail = 0;
-  rc = sqlite3_prepare_v2(db,
+/* Number of partitions in aPart (started positions, or the committed
+** offset / reset rule for the others) that hold messages at or after
+** their position, read through pRead (its snapshot). */
+static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
+                           const StreamPart *aPart, int nPart, i64 *pnAvail){
+  static const char zSql[] =
       "SELECT " STREAM_HWM_SQL_BOUND ","
       " (SELECT offset FROM _stream_offsets WHERE group_id=?3 AND topic=?1"
-      " AND partition=?2)", -1, &pStmt, 0);
-  if( rc ) return rc;
-  for(i=0; i<nPart; i++){
+      " AND partition=?2)";
+  sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(pRead, zSql, 0);
+  int rc = SQLITE_OK, i;
+  *pnAvail = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
+  for(i=0; rc==SQLITE_OK && i<nPart; i++){
     if( aPart[i].bPaused ) continue;
     sqlite3_bind_text(pStmt, 1, aPart[i].zTopic, -1, SQLITE_STATIC);
     sqlite3_bind_int(pStmt, 2, aPart[i].iPartition);
@@ -504,37 +746,21 @@ static int streamAvailable(StreamCtx *p, sqlite3 *db, const char *zGroup,
       }
       if( iHwm>iPos ) (*pnAvail)++;
     }
-    sqlite3_reset(pStmt);
+    rc = sqlite3_reset(pStmt);
   }
-  STREAM_UNUSED(p);
-  return sqlite3_finalize(pStmt);
+  return rc;
 }
 
-/* Wait up to nWaitMs for messages on the partitions, checking on db. */
-static int streamWaitOn(StreamCtx *p, sqlite3 *db, const char *zGroup,
-                        int eReset, const StreamPart *aPart, int nPart,
-                        i64 nWaitMs, i64 *pnAvail){
-  i64 iStart = sqlite3StreamNow(p);
-  i64 nSleep = 250;            /* microseconds, doubling to 8 ms */
-  int rc;
-  for(;;){
-    rc = streamAvailable(p, db, zGroup, eReset, aPart, nPart, pnAvail);
-    if( rc==SQLITE_BUSY ) rc = SQLITE_OK, *pnAvail = 0;
-    if( rc || *pnAvail>0 ) return rc;
-    if( sqlite3StreamNow(p) - iStart >= nWaitMs ) return SQLITE_OK;
-    rc = sqlite3StreamNap(p, nSleep);   /* sqlite3_interrupt() ends it */
-    if( rc ) return rc;
-    if( nSleep<8000 ) nSleep *= 2;
-  }
-}
-
-/* The auxiliary read-only connection for long polls inside a statement,
-** or NULL if the database has no file (memory, temporary) or is not in
-** WAL mode (in rollback mode our read lock would keep producers out). */
-static sqlite3 *streamAuxDb(StreamCtx *p){
+/* The reader for long polls: a private read-only connection with the
+** extension loaded (ext/main.c), whose every statement reads the newest
+** commits; NULL if the database has no file (memory, temporary) or is
+** not in WAL mode (in rollback mode its read lock would keep producers
+** out). */
+static StreamCtx *streamAux(StreamCtx *p){
   const char *zFile = sqlite3_db_filename(p->db, "main");
   sqlite3_stmt *pStmt = 0;
   int bWal = 0;
+  if( p->pAux ) return p->pAux;
   if( zFile==0 || zFile[0]==0 ) return 0;
   if( sqlite3_prepare_v2(p->db, "PRAGMA main.journal_mode", -1, &pStmt, 0)
       ==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -543,16 +769,106 @@ static sqlite3 *streamAuxDb(StreamCtx *p){
   }
   sqlite3_finalize(pStmt);
   if( !bWal ) return 0;
-  if( p->dbAux==0 ){
-    if( sqlite3_open_v2(zFile, &p->dbAux, SQLITE_OPEN_READONLY, 0)
-        !=SQLITE_OK ){
-      sqlite3_close_v2(p->dbAux);
-      p->dbAux = 0;
-      return 0;
-    }
+  if( sqlite3_open_v2(zFile, &p->dbAux, SQLITE_OPEN_READONLY, 0)==SQLITE_OK ){
     sqlite3_busy_timeout(p->dbAux, 100);
+    p->pAux = sqlite3StreamCtxLoad(p->dbAux);
   }
-  return p->dbAux;
+  if( p->pAux==0 ){
+    sqlite3_close_v2(p->dbAux);
+    p->dbAux = 0;
+  }
+  return p->pAux;
+}
+
+/* PRAGMA data_version of pRead's connection: it changes when another
+** connection (of any process) commits. */
+static int streamDataVersion(StreamCtx *pRead, i64 *piVersion){
+  static const char zSql[] = "PRAGMA data_version";
+  sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(pRead, zSql, 0);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *piVersion = sqlite3_column_int64(pStmt, 0);
+  }
+  return sqlite3_reset(pStmt);
+}
+
+/* The reader's reads of one poll (or of one look during a wait) share one
+** read transaction: one snapshot, and a few lock calls instead of a few
+** per statement. */
+static void streamReadTxn(StreamCtx *pRead, int bBegin){
+  if( bBegin ){
+    if( sqlite3_get_autocommit(pRead->db) ){
+      sqlite3_exec(pRead->db, "BEGIN", 0, 0, 0);
+    }
+  }else if( !sqlite3_get_autocommit(pRead->db) ){
+    sqlite3_exec(pRead->db, "COMMIT", 0, 0, 0);
+  }
+}
+
+/* Shortest and longest nap of a wait, in microseconds. */
+#define STREAM_WAIT_NAP_MIN 50
+#define STREAM_WAIT_NAP_MAX 400
+
+/*
+** Wait up to nWaitMs for messages on the partitions, reading through
+** pRead.  The check is cheap while nothing is committed: PRAGMA
+** data_version (the WAL index header) after each nap; the partitions are
+** looked at again only when it changed.  A nap doubles from 50 us to
+** 400 us, so a commit is seen within about half a millisecond.
+** With pRes (a long poll in autocommit mode), the messages are fetched
+** through pRead when they come, and the wait goes on if none could be
+** taken.  *pnAvail: partitions with messages.  sqlite3_interrupt() on p
+** ends the wait (SQLITE_INTERRUPT).
+*/
+static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                        const StreamMember *pM, StreamPart *aPart, int nPart,
+                        i64 nWaitMs, i64 nMax, i64 iRot,
+                        StreamPollResult *pRes, i64 *pnAvail, char **pzErr){
+  i64 iStart = sqlite3StreamNow(p);
+  i64 iSeen = -1, iVersion = 0, nNap = STREAM_WAIT_NAP_MIN;
+  int rc;
+  *pnAvail = 0;
+  for(;;){
+    rc = streamDataVersion(pRead, &iVersion);
+    if( rc==SQLITE_BUSY ) rc = SQLITE_OK, iVersion = iSeen;
+    if( rc==SQLITE_OK && iVersion!=iSeen ){
+      int bTxn = pRead!=p && sqlite3_get_autocommit(pRead->db);
+      iSeen = iVersion;
+      nNap = STREAM_WAIT_NAP_MIN;
+      if( bTxn ) streamReadTxn(pRead, 1);
+      if( pRes ){
+        /* Fetch at once: a fetch from a checked position costs one query
+        ** when it finds rows, two when it finds none. */
+        int j;
+        for(j=0; j<nPart; j++) aPart[j].bChecked = 0;
+        rc = streamFetchAll(p, pRead, zGroup, pM, aPart, nPart, nMax, iRot,
+                            pRes, pzErr);
+        if( bTxn ) streamReadTxn(pRead, 0);
+        if( rc==SQLITE_BUSY ){
+          sqlite3_free(*pzErr);
+          *pzErr = 0;
+          rc = SQLITE_OK;
+          iSeen = -1;
+          pRes->nRow = 0, pRes->nArena = 0, pRes->nPart = 0;
+        }
+        if( rc ) return rc;
+        if( pRes->nRow>0 ){
+          *pnAvail = pRes->nPart;
+          return SQLITE_OK;
+        }
+      }else{
+        rc = streamAvailable(pRead, zGroup, pM->eReset, aPart, nPart, pnAvail);
+        if( rc==SQLITE_BUSY ) rc = SQLITE_OK, iSeen = -1, *pnAvail = 0;
+        if( bTxn ) streamReadTxn(pRead, 0);
+        if( rc==SQLITE_OK && *pnAvail>0 ) return SQLITE_OK;
+      }
+    }
+    if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
+    if( sqlite3StreamNow(p) - iStart >= nWaitMs ) return SQLITE_OK;
+    rc = sqlite3StreamNap(p, nNap);     /* sqlite3_interrupt() ends it */
+    if( rc ) return sqlite3StreamErr(pzErr, rc, "interrupted");
+    if( nNap<STREAM_WAIT_NAP_MAX ) nNap *= 2;
+  }
 }
 
 int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
@@ -566,31 +882,81 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
         "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
         nWaitMs);
   }
-  rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
-  if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart,
-                                           pzErr);
+  rc = sqlite3StreamMemberPeek(p, p, zGroup, zMember, &m, pzErr);
+  if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, m.pInc, &aPart,
+                                           &nPart, pzErr);
   if( rc==SQLITE_OK ){
-    /* Called as the only thing in its statement (SELECT stream_wait(...)),
-    ** with no transaction open, each check sees the latest commits. */
-    sqlite3 *db = p->db;
-    if( !sqlite3_get_autocommit(p->db) ){
-      db = streamAuxDb(p);
-      if( db==0 ) nWaitMs = 0, db = p->db;
+    /* The reader sees the newest commits, inside a transaction too.
+    ** Without one, a stream_wait that is the only thing in its statement
+    ** (SELECT stream_wait(...)) sees them on this connection. */
+    StreamCtx *pRead = streamAux(p);
+    if( pRead==0 ){
+      pRead = p;
+      if( !sqlite3_get_autocommit(p->db) ) nWaitMs = 0;
     }
-    rc = streamWaitOn(p, db, zGroup, m.eReset, aPart, nPart, nWaitMs, pnAvail);
-    if( rc ) rc = sqlite3StreamDbErr(db, pzErr, rc);
+    rc = streamWaitOn(p, pRead, zGroup, &m, aPart, nPart, nWaitMs, 0, 0, 0,
+                      pnAvail, pzErr);
   }
   streamPartsFree(aPart, nPart);
   return rc;
 }
 
+/*
+** One Kafka poll.  It writes only what is due, in one transaction (in
+** autocommit mode, ext/txn.c) that also holds its fetch, so that a failed
+** poll changes nothing: an expiry, a rebalance or a heartbeat
+** (sqlite3StreamMemberPeek), and an auto-commit of the positions the
+** previous polls handed out, when auto.commit.interval.ms has passed and a
+** position differs from its committed offset (Kafka's enable.auto.commit
+** commits at the start of poll()).  With nothing due it is a read: it
+** takes no write lock and works under PRAGMA query_only.
+**
+** In autocommit mode the reads go through the reader connection
+** (streamAux) when there is one: the statement itself then never opens a
+** read transaction on main (stream_poll lives in temp, vtab/poll.c), so it
+** pins no WAL snapshot - a pinned snapshot, poll after poll, would keep
+** every checkpoint from finishing and the WAL from restarting - and its
+** due writes start from a fresh snapshot, so that the busy timeout
+** applies.  When they cannot take the write lock all the same (busy, or a
+** snapshot gone stale), they are left to the next poll; the membership was
+** checked already, so fencing holds.
+**
+** A long poll (nWaitMs) that finds nothing waits for new commits on the
+** reader (streamWaitOn) and, in autocommit mode, fetches the messages
+** through it as they come.  Inside an explicit transaction the snapshot
+** cannot move: there a long poll waits only while the transaction holds no
+** write lock (before it takes one), and when messages arrive it returns no
+** rows (a write from the stale snapshot would fail); the next poll returns
+** them at once.
+*/
+static int streamPollRun(StreamCtx*, StreamCtx*, const char*, const char*,
+                         i64, i64, i64, StreamPollResult*, char**);
 int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
-                      i64 nMax, i64 nCap, i64 nWaitMs, int bMayRerun,
+                      i64 nMax, i64 nCap, i64 nWaitMs,
                       StreamPollResult *pRes, char **pzErr){
+  StreamCtx *pAux = 0;
+  int rc;
+  if( sqlite3_get_autocommit(p->db)
+   && sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE ){
+    pAux = streamAux(p);
+  }
+  if( pAux ) streamReadTxn(pAux, 1);
+  rc = streamPollRun(p, pAux ? pAux : p, zGroup, zMember, nMax, nCap, nWaitMs,
+                     pRes, pzErr);
+  if( pAux ) streamReadTxn(pAux, 0);
+  return rc;
+}
+
+/* The poll, reading through pRead (p, or its reader in autocommit mode). */
+static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                         const char *zMember, i64 nMax, i64 nCap, i64 nWaitMs,
+                         StreamPollResult *pRes, char **pzErr){
   StreamMember m;
   StreamPart *aPart = 0;
-  int nPart = 0, nActive = 0, i, rc, bOpen = 0, bStaleLock = 0;
-  i64 nBytes = 0, iNow, nQuota, nLeft;
+  StreamCtx *pReader = pRead;
+  int nPart = 0, i, rc, bOpen = 0, bStale = 0, bAutoDue;
+  int bExplicit = !sqlite3_get_autocommit(p->db);
+  i64 iNow, iRot = 0, nDue = 0;
 
   pRes->nRow = 0;
   pRes->nArena = 0;
@@ -604,160 +970,126 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
         "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
         nWaitMs);
   }
+  rc = sqlite3StreamMemberPeek(p, pRead, zGroup, zMember, &m, pzErr);
+  if( rc ) return rc;
 
-  /* A long poll waits before writing anything: a write lock held while
-  ** waiting would keep the producers out.
-  **
-  ** The statement running this poll reads one snapshot of the database,
-  ** taken when it started, so messages committed by others during the
-  ** wait are not visible to it.  The wait therefore watches them on a
-  ** private read-only connection; when they arrive and the statement runs
-  ** in autocommit mode, the poll fails with SQLITE_SCHEMA, which makes
-  ** sqlite3_step() (of a statement from sqlite3_prepare_v2/v3) reset the
-  ** statement - ending its snapshot - and run it again at once.  The rerun
-  ** does not wait: it returns the new messages (and its writes do not
-  ** meet a stale snapshot).  Inside an explicit transaction the snapshot
-  ** cannot move: when messages arrive, the poll returns no rows and writes
-  ** nothing (a write from a stale snapshot would fail with SQLITE_BUSY);
-  ** the next poll returns them at once. */
-  if( nWaitMs>0 && p->bPollRerun ){
-    p->bPollRerun = 0;
-    nWaitMs = 0;
-  }
-  if( nWaitMs>0 && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ){
-    int bRerun = 0, bStale = 0;
-    rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart, pzErr);
-    if( rc==SQLITE_OK && nPart>0 ){
-      sqlite3 *dbAux = streamAuxDb(p);
-      i64 nAvail = 0;
-      rc = streamAvailable(p, p->db, zGroup, STREAM_RESET_LATEST, aPart, nPart,
-                           &nAvail);
-      if( rc==SQLITE_OK && nAvail==0 && dbAux ){
-        rc = streamWaitOn(p, dbAux, zGroup, STREAM_RESET_LATEST, aPart, nPart,
-                          nWaitMs, &nAvail);
-        if( sqlite3_get_autocommit(p->db) ){
-          bRerun = rc==SQLITE_OK && bMayRerun;
-        }else{
-          bStale = rc==SQLITE_OK && nAvail>0;
-        }
-      }
-      if( rc ) rc = sqlite3StreamDbErr(dbAux ? dbAux : p->db, pzErr, rc);
+  if( bExplicit && nWaitMs>0
+   && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ){
+    /* Wait before the transaction takes the write lock (below). */
+    StreamCtx *pAux = streamAux(p);
+    i64 nAvail = 0;
+    rc = streamPartsLoad(p, zGroup, zMember, m.pInc, &aPart, &nPart, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = streamAvailable(p, zGroup, m.eReset, aPart, nPart, &nAvail);
+      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+    if( rc==SQLITE_OK && nAvail==0 && pAux ){
+      /* What arrives is not in the transaction's snapshot. */
+      rc = streamWaitOn(p, pAux, zGroup, &m, aPart, nPart, nWaitMs, 0, 0, 0,
+                        &nAvail, pzErr);
+      nAvail = 0;
     }
     streamPartsFree(aPart, nPart);
     aPart = 0;
     nPart = 0;
+    if( rc || nAvail==0 ) return rc;
+  }
+
+  /* Position changes are logged while the transaction is enlisted. */
+  rc = streamPosEnlist(p);
+  if( rc && bExplicit && (rc & 0xff)!=SQLITE_READONLY ){
+    /* A ROLLBACK could not bring the rows back (PRAGMA query_only aside,
+    ** where nothing can be written anyway). */
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  rc = SQLITE_OK;
+
+  iNow = sqlite3StreamNow(p);
+  bAutoDue = m.bAutoCommit && (m.pInc->iAutoCommitAt<0
+      || sqlite3StreamSubSat(iNow, m.pInc->iAutoCommitAt)
+         >=m.autoCommitIntervalMs);
+  if( bAutoDue ){
+    rc = streamPartsRead(p, pRead, zGroup, zMember, m.pInc, &aPart, &nPart,
+                         pzErr);
+    if( rc==SQLITE_OK ) rc = streamCommitPositions(pRead, zGroup, aPart, nPart,
+                                                   0, &nDue, pzErr);
+    streamPartsFree(aPart, nPart);
+    aPart = 0;
+    nPart = 0;
     if( rc ) return rc;
-    if( bStale ) return SQLITE_OK;
-    if( bRerun ){
-      p->bPollRerun = 1;
-      return sqlite3StreamErr(pzErr, SQLITE_SCHEMA, "stream_poll: messages"
-          " arrived during the wait: run the statement again to read them");
+    if( nDue==0 ){
+      m.pInc->iAutoCommitAt = iNow;       /* nothing moved since */
+      bAutoDue = 0;
     }
   }
-
-  /* In autocommit mode the writes of the poll are one transaction. */
-  rc = sqlite3StreamAutoBegin(p, "stream_poll", &bOpen, &bStaleLock, pzErr);
-  if( rc ){
-    if( bStaleLock && bMayRerun ){
-      sqlite3_free(*pzErr);
+  if( m.bWriteDue || bAutoDue ){
+    rc = sqlite3StreamAutoBegin(p, "stream_poll", &bOpen, &bStale, pzErr);
+    if( rc && !bExplicit && (bStale || (rc & 0xff)==SQLITE_BUSY) ){
+      sqlite3_free(*pzErr);     /* left to the next poll */
       *pzErr = 0;
-      return sqlite3StreamErr(pzErr, SQLITE_SCHEMA, "stream_poll: the"
-          " statement's snapshot is stale: run the statement again");
+      rc = SQLITE_OK;
+    }else{
+      if( rc==SQLITE_OK ){
+        rc = sqlite3StreamMemberPoll(p, zGroup, zMember, &m, pzErr);
+      }
+      if( rc==SQLITE_OK && bAutoDue ){
+        /* Auto-commit what the previous polls handed out (Kafka's
+        ** at-least-once). */
+        rc = streamPartsLoad(p, zGroup, zMember, m.pInc, &aPart, &nPart,
+                             pzErr);
+        if( rc==SQLITE_OK ){
+          rc = streamCommitPositions(p, zGroup, aPart, nPart, 1, &nDue, pzErr);
+        }
+        streamPartsFree(aPart, nPart);
+        aPart = 0;
+        nPart = 0;
+        if( rc==SQLITE_OK ) m.pInc->iAutoCommitAt = iNow;
+      }
+      if( rc ) return sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
+      pRead = p;                  /* the fetch joins the writes */
     }
-    return rc;
   }
-  rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
-  if( rc==SQLITE_OK && p->pPollOpen ){
-    /* Rows earlier polls handed out whose positions are not written. */
-    rc = streamPollDeliverAll(p, zGroup, zMember, pzErr);
-  }
-  if( rc==SQLITE_OK ){
-    if( nMax<0 ) nMax = m.maxPollRecords;
-    if( nCap>0 && nCap<nMax ) nMax = nCap;
-    iNow = sqlite3StreamNow(p);
-    rc = streamPartsLoad(p, zGroup, zMember, &aPart, &nPart, pzErr);
-  }
-  if( rc ) return sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
 
-  /* Auto-commit what the previous polls returned (Kafka's at-least-once). */
-  if( m.bAutoCommit
-   && (m.autoCommittedAt<0 || iNow - m.autoCommittedAt>=m.autoCommitIntervalMs)){
-    i64 n;
-    rc = streamCommitPositions(p, zGroup, aPart, nPart, &n, pzErr);
-    if( rc==SQLITE_OK ){
-      char *zSql = sqlite3_mprintf("UPDATE _stream_members SET"
-          " autocommitted_at=%lld WHERE group_id=%Q AND member_id=%Q",
-          iNow, zGroup, zMember);
-      rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-      sqlite3_free(zSql);
-      if( rc && rc!=SQLITE_NOMEM ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-    }
+  /* The fetch runs in that transaction, if there is one: a poll that
+  ** fails changes nothing. */
+  if( nMax<0 ) nMax = m.maxPollRecords;
+  if( nCap>0 && nCap<nMax ) nMax = nCap;
+  rc = streamPartsRead(p, pRead, zGroup, zMember, m.pInc, &aPart, &nPart,
+                       pzErr);
+  if( rc==SQLITE_OK ){
+    /* The rotation is rolled back with the positions: the same rows come
+    ** again in the same order. */
+    iRot = m.pInc->iPollCursor++;
+    if( p->bPosTxn ) streamUndoLog(p, 0, m.pInc, iRot);
   }
 
   /* Start the partitions that have no position yet (committed offset or
   ** auto.offset.reset); the others are checked by their fetch. */
   for(i=0; rc==SQLITE_OK && i<nPart; i++){
     int bChanged;
-    if( aPart[i].bPaused ) continue;
-    nActive++;
-    if( aPart[i].iPos>=0 ) continue;
-    rc = streamResolve(p, zGroup, m.eReset, &aPart[i], &bChanged, pzErr);
+    if( aPart[i].bPaused || aPart[i].iPos>=0 ) continue;
+    rc = streamResolve(pRead, zGroup, m.eReset, &aPart[i], &bChanged, pzErr);
     aPart[i].bChecked = 1;
-    aPart[i].bDirty = bChanged;
-  }
-
-  /* Fetch: a quota per partition from a rotating start, then the rest. */
-  if( rc==SQLITE_OK && nActive>0 ){
-    int iPass;
-    nQuota = (nMax + nActive - 1) / nActive;
-    nLeft = nMax;
-    if( pRes->nAlloc<nMax && nMax<=STREAM_POLL_PREALLOC ){
-      StreamPollRow *aNew = sqlite3_realloc64(pRes->aRow, sizeof(*aNew)*nMax);
-      if( aNew==0 ) rc = SQLITE_NOMEM;
-      else pRes->aRow = aNew, pRes->nAlloc = (int)nMax;
-    }
-    for(iPass=0; iPass<2 && nLeft>0 && rc==SQLITE_OK; iPass++){
-      int k;
-      for(k=0; k<nPart && nLeft>0 && rc==SQLITE_OK; k++){
-        /* poll_cursor is read from storage: any i64, negative too. */
-        i64 iRot = m.pollCursor % nPart;
-        int iPart = (int)((k + iRot + nPart) % nPart);
-        StreamPart *pPart = &aPart[iPart];
-        i64 nLimit;
-        if( pPart->bPaused ) continue;
-        if( iPass==1 && !pPart->bMore ) continue;
-        if( pRes->nRow>0 && nBytes>=m.fetchMaxBytes ) break;
-        nLimit = iPass==0 ? (nQuota<nLeft ? nQuota : nLeft) : nLeft;
-        rc = streamFetch(p, zGroup, m.eReset, pPart, iPart, nLimit,
-                         m.fetchMaxBytes, &nBytes, pRes, pzErr);
-        nLeft = nMax - pRes->nRow;
-      }
-    }
-  }
-  /* Store the positions that auto.offset.reset or a range check moved;
-  ** the rows fetched move them only once delivered (StreamPollOpen). */
-  for(i=0; rc==SQLITE_OK && i<nPart; i++){
-    if( aPart[i].bDirty ){
-      rc = streamPositionSet(p, zGroup, aPart[i].zTopic, aPart[i].iPartition,
-                             aPart[i].iStart, pzErr);
+    if( rc==SQLITE_OK && bChanged ){
+      streamPosSet(p, aPart[i].pPos, aPart[i].iPos);
     }
   }
   if( rc==SQLITE_OK ){
-    sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_BEAT, pzErr);
-    if( pStmt==0 ){
-      rc = sqlite3StreamStmtErr(p);
-    }else{
-      sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-      sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(pStmt, 3, iNow);
-      sqlite3_bind_int(pStmt, 4, 1);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-      if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+    rc = streamFetchAll(p, pRead, zGroup, &m, aPart, nPart, nMax, iRot, pRes,
+                        pzErr);
+  }
+  rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
+  if( pReader!=p ) streamReadTxn(pReader, 0);     /* before any wait */
+  if( rc==SQLITE_OK && pRes->nRow==0 && nWaitMs>0 && nPart>0 && !bExplicit
+   && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ){
+    StreamCtx *pAux = streamAux(p);
+    i64 nAvail = 0;
+    if( pAux ){
+      rc = streamWaitOn(p, pAux, zGroup, &m, aPart, nPart, nWaitMs, nMax, iRot,
+                        pRes, &nAvail, pzErr);
     }
   }
   streamPartsFree(aPart, nPart);
-  rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
   if( rc ) pRes->nRow = 0, pRes->nArena = 0, pRes->nPart = 0;
   return rc;
 }
@@ -770,103 +1102,68 @@ void sqlite3StreamPollOpenFree(StreamPollOpen *pOpen){
   }
 }
 
-void sqlite3StreamPollFreeAll(StreamCtx *p){
-  while( p->pPollOpen ){
-    StreamPollOpen *pNext = p->pPollOpen->pNext;
-    sqlite3StreamPollOpenFree(p->pPollOpen);
-    p->pPollOpen = pNext;
-  }
-}
-
-void sqlite3StreamPollRegister(StreamCtx *p, StreamPollOpen *pOpen, int bOn){
-  StreamPollOpen **pp;
-  for(pp=&p->pPollOpen; *pp && *pp!=pOpen; pp=&(*pp)->pNext){}
-  if( bOn && *pp==0 ){
-    pOpen->pNext = p->pPollOpen;
-    p->pPollOpen = pOpen;
-  }else if( !bOn && *pp ){
-    *pp = pOpen->pNext;
-    pOpen->pNext = 0;
-  }
-}
-
-int sqlite3StreamPollDeliver(StreamCtx *p, StreamPollOpen *pOpen,
-                             char **pzErr){
+/*
+** Rows [nDelivered, nTo) of a poll were handed out: each moves its
+** partition's position one past it, provided the position is still the
+** one this poll moved last (same version): a seek, a rebalance, a
+** rollback or another poll that moved it since has the last word.  A poll
+** of an explicit transaction that has ended (COMMIT or ROLLBACK while its
+** statement runs) moves nothing more: the rows it hands out after that
+** come again.
+*/
+void sqlite3StreamPollHandOut(StreamCtx *p, StreamPollOpen *pOpen, int nTo){
   StreamPollResult *pRes = &pOpen->res;
-  sqlite3_stmt *pStmt;
-  i64 *aNext;
-  int i, rc, bOpen = 0;
-  if( pOpen->nDelivered<=pOpen->nWritten ) return SQLITE_OK;
+  int i;
+  if( nTo>pRes->nRow ) nTo = pRes->nRow;
+  if( nTo<=pOpen->nDelivered ) return;
   if( pOpen->bExplicit && (sqlite3_get_autocommit(p->db)
                            || pOpen->nTxnEnd!=p->nTxnEnd) ){
-    /* The transaction of the poll ended (COMMIT or ROLLBACK while its
-    ** statement ran): what was processed in it cannot be told, so the
-    ** rows come again. */
-    pOpen->nWritten = pOpen->nDelivered;
-    return SQLITE_OK;
+    pOpen->nDelivered = nTo;
+    return;
   }
-  aNext = sqlite3_malloc64(sizeof(i64)*(pRes->nPart>0 ? pRes->nPart : 1));
-  if( aNext==0 ) return SQLITE_NOMEM;
-  for(i=0; i<pRes->nPart; i++) aNext[i] = -1;
-  for(i=pOpen->nWritten; i<pOpen->nDelivered; i++){
-    const StreamPollRow *pRow = &pRes->aRow[i];
-    if( pRow->aVal[2]>=aNext[pRow->iPart] ){
-      aNext[pRow->iPart] = pRow->aVal[2] + 1;
-    }
-  }
-  rc = sqlite3StreamAutoBegin(p, "stream_poll", &bOpen, 0, pzErr);
-  if( rc==SQLITE_OK && bOpen ){
-    /* A transaction of its own, after the poll's: the member may have
-    ** been fenced or lost partitions since (the update checks both). */
-    rc = sqlite3StreamMemberCheck(p, pOpen->zGroup, pOpen->zMember, 0, pzErr);
-  }
-  for(i=0; rc==SQLITE_OK && i<pRes->nPart; i++){
-    StreamPollPart *pP = &pRes->aPart[i];
-    if( aNext[i]<0 ) continue;
-    pStmt = sqlite3StreamStmt(p, STREAM_STMT_POSITION_ADVANCE, pzErr);
-    if( pStmt==0 ){ rc = sqlite3StreamStmtErr(p); break; }
-    sqlite3_bind_text(pStmt, 1, pOpen->zGroup, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, pRes->zArena + pP->iTopic, pP->nTopic,
-                      SQLITE_STATIC);
-    sqlite3_bind_int(pStmt, 3, pP->iPartition);
-    sqlite3_bind_text(pStmt, 4, pOpen->zMember, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 5, aNext[i]);
-    sqlite3_bind_int64(pStmt, 6, pP->iStart);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
-  if( rc==SQLITE_OK ){
+  if( pOpen->nEpoch!=p->nPosEpoch ){
+    /* Positions were freed since the poll: look them up again. */
+    StreamIncarnation *pInc = sqlite3StreamIncarnGet(p, pOpen->zGroup,
+                                                     pOpen->zMember);
     for(i=0; i<pRes->nPart; i++){
-      if( aNext[i]>=0 ) pRes->aPart[i].iStart = aNext[i];
+      StreamPollPart *pP = &pRes->aPart[i];
+      pP->pPos = pInc ? streamPosFind(pInc, pRes->zArena + pP->iTopic,
+                                      pP->nTopic, pP->iPartition) : 0;
     }
-    pOpen->nWritten = pOpen->nDelivered;
+    pOpen->nEpoch = p->nPosEpoch;
   }
-  sqlite3_free(aNext);
-  return rc;
+  for(i=pOpen->nDelivered; i<nTo; i++){
+    const StreamPollRow *pRow = &pRes->aRow[i];
+    StreamPollPart *pP = &pRes->aPart[pRow->iPart];
+    if( pP->pPos && pP->pPos->iVer==pP->iVer ){
+      streamPosSet(p, pP->pPos, pRow->aVal[2] + 1);
+      pP->iVer = pP->pPos->iVer;
+    }
+  }
+  pOpen->nDelivered = nTo;
 }
 
-/* Write what the polls of a member (zMember NULL: of any member of the
-** group) have handed out and not written yet; free the orphans done. */
-static int streamPollDeliverAll(StreamCtx *p, const char *zGroup,
-                                const char *zMember, char **pzErr){
-  StreamPollOpen **pp = &p->pPollOpen;
-  while( *pp ){
-    StreamPollOpen *pOpen = *pp;
-    if( strcmp(pOpen->zGroup, zGroup)==0
-     && (zMember==0 || strcmp(pOpen->zMember, zMember)==0) ){
-      int rc = sqlite3StreamPollDeliver(p, pOpen, pzErr);
-      if( rc ) return rc;
-      if( pOpen->bOrphan ){
-        *pp = pOpen->pNext;
-        sqlite3StreamPollOpenFree(pOpen);
-        continue;
-      }
-    }
-    pp = &pOpen->pNext;
+int sqlite3StreamPosition(StreamCtx *p, const char *zGroup, const char *zMember,
+                          const char *zTopic, i64 iPartition, i64 *piPos,
+                          char **pzErr){
+  StreamIncarnation *pInc = sqlite3StreamIncarnGet(p, zGroup, zMember);
+  StreamPart *aPart = 0;
+  int nPart = 0, i, rc;
+  *piPos = -1;
+  if( pInc==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "member %s has not joined group %s on this connection"
+        " (call stream_join first)", zMember, zGroup);
   }
-  return SQLITE_OK;
+  /* As the next poll sees it: reconciled with the rebalances and seeks. */
+  rc = streamPartsLoad(p, zGroup, zMember, pInc, &aPart, &nPart, pzErr);
+  for(i=0; rc==SQLITE_OK && i<nPart; i++){
+    if( aPart[i].iPartition==iPartition && strcmp(aPart[i].zTopic, zTopic)==0 ){
+      *piPos = aPart[i].iPos;
+    }
+  }
+  streamPartsFree(aPart, nPart);
+  return rc;
 }
 
 /* Resolve a seek target: an offset, 'earliest' or 'latest'. */
@@ -904,36 +1201,55 @@ int sqlite3StreamSeek(StreamCtx *p, const char *zGroup, const char *zTopic,
                       char **pzErr){
   StreamTopic t;
   sqlite3_stmt *pStmt = 0;
-  int rc, bAssigned = 0;
+  char *zOwner = 0;
+  int rc;
   if( zGroup==0 || zGroup[0]==0 ){
     return sqlite3StreamErr(pzErr, SQLITE_MISUSE, "group id must be text");
   }
   rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
                                                        pzErr);
-  /* Rows handed out before the seek move the position first: the seek
-  ** has the last word. */
-  if( rc==SQLITE_OK ) rc = streamPollDeliverAll(p, zGroup, 0, pzErr);
   if( rc==SQLITE_OK ) rc = streamTarget(p, zTopic, iPartition, pTarget,
                                         piOffset, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
   if( rc ) return rc;
-  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM _stream_assignments"
+  rc = sqlite3_prepare_v2(p->db, "SELECT member_id FROM _stream_assignments"
       " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pStmt, 0);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, iPartition);
-  bAssigned = sqlite3_step(pStmt)==SQLITE_ROW;
-  sqlite3_finalize(pStmt);
-  if( bAssigned ){
-    /* Kafka's seek: the owner's next poll starts there. */
-    return streamPositionSet(p, zGroup, zTopic, iPartition, *piOffset, pzErr);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    zOwner = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( zOwner==0 ) rc = SQLITE_NOMEM;
   }
-  /* No live owner: reset the committed offset (kafka-consumer-groups
-  ** --reset-offsets). */
-  return sqlite3StreamCommitRaw(p, zGroup, zTopic, iPartition, *piOffset, 0,
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK && zOwner ){
+    /* Kafka's seek: the owner's next poll starts there.  The target is
+    ** the partition's mark, which the owner's connection reads at its next
+    ** poll; on the owner's own connection the position moves at once (a
+    ** poll still running stops moving it: the seek has the last word). */
+    StreamIncarnation *pInc = sqlite3StreamIncarnGet(p, zGroup, zOwner);
+    rc = streamPositionSet(p, zGroup, zTopic, iPartition, *piOffset, pzErr);
+    if( rc==SQLITE_OK && pInc ){
+      StreamPosition *pPos = streamPosGet(p, pInc, zTopic, iPartition,
+                                          *piOffset);
+      streamPosEnlist(p);
+      if( pPos==0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        pPos->iMark = *piOffset;
+        streamPosSet(p, pPos, *piOffset);
+      }
+    }
+  }else if( rc==SQLITE_OK ){
+    /* No live owner: reset the committed offset (kafka-consumer-groups
+    ** --reset-offsets). */
+    rc = sqlite3StreamCommitRaw(p, zGroup, zTopic, iPartition, *piOffset, 0,
                                 pzErr);
+  }
+  sqlite3_free(zOwner);
+  return rc;
 }
 
 int sqlite3StreamPause(StreamCtx *p, const char *zGroup, const char *zMember,
@@ -994,7 +1310,7 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
   StreamMsg msg;
   char *zDlq = 0, *zHeaders = 0;
   sqlite3_value *pKey = 0, *pValue = 0;
-  i64 iPos = -1, n;
+  i64 n;
   int bOwns, rc, bFound;
 
   rc = sqlite3StreamMemberCheck(p, zGroup, zMember, 0, pzErr);
@@ -1009,10 +1325,6 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
         "member %s of group %s is not assigned %s/%lld", zMember, zGroup,
         zTopic, iPartition);
   }
-  /* The position below is compared with the message: rows handed out by
-  ** a poll still running move it first. */
-  rc = streamPollDeliverAll(p, zGroup, zMember, pzErr);
-  if( rc ) return rc;
   if( zReason==0 ){
     return sqlite3StreamErr(pzErr, SQLITE_MISUSE,
                             "reason must be text, not NULL");
@@ -1081,20 +1393,21 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
   if( rc ) goto out;
 
   /* Commit past the message (and move the position there if behind). */
-  rc = sqlite3_prepare_v2(p->db, "SELECT position FROM _stream_assignments"
-      " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pStmt, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, iPartition);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-    iPos = sqlite3_column_int64(pStmt, 0);
-  }
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
-  if( iPos<iOffset+1 ){
-    rc = streamPositionSet(p, zGroup, zTopic, iPartition, iOffset+1, pzErr);
+  {
+    StreamIncarnation *pInc = sqlite3StreamIncarnGet(p, zGroup, zMember);
+    StreamPart *aPart = 0;
+    int nPart = 0;
+    rc = pInc ? streamPartsLoad(p, zGroup, zMember, pInc, &aPart, &nPart,
+                                pzErr) : SQLITE_OK;
+    streamPartsFree(aPart, nPart);
+    if( rc ) goto out;
+    if( pInc ){
+      StreamPosition *pPos = streamPosFind(pInc, zTopic, -1, iPartition);
+      if( pPos && pPos->iPos<iOffset+1 ){
+        streamPosEnlist(p);
+        streamPosSet(p, pPos, iOffset+1);
+      }
+    }
   }
   if( rc==SQLITE_OK ){
     rc = streamGetInt(p, STREAM_STMT_COMMITTED_GET, zGroup, zTopic, iPartition,

@@ -14,6 +14,8 @@
 **   stream_dead_letter(group, member, topic, partition, offset, reason)
 **                                                  -> offset in <topic>.dlq
 **   stream_wait(group, member [, wait_ms])         -> partitions ready
+**   stream_position(group, member, topic, partition)
+**                  -> the member's position on this connection, or NULL
 **
 ** All are SQLITE_DIRECTONLY (they write, or depend on this connection's
 ** membership): see the security note in ext/func.c.
@@ -228,6 +230,26 @@ static void streamDeadLetterFunc(sqlite3_context *ctx, int argc,
   sqlite3_result_int64(ctx, iDlq);
 }
 
+/* Kafka's consumer.position(): the next offset the member's poll hands
+** out on the partition, kept by this connection; NULL while it has not
+** started (the next poll starts from the committed offset). */
+static void streamPositionFunc(sqlite3_context *ctx, int argc,
+                               sqlite3_value **argv){
+  StreamCtx *p = sqlite3_user_data(ctx);
+  const char *zGroup, *zMember, *zTopic;
+  char *zErr = 0;
+  i64 iPart, iPos;
+  int rc;
+  STREAM_UNUSED(argc);
+  if( (zGroup = GROUP_ARG(0))==0 ) return;
+  if( (zMember = MEMBER_ARG(1))==0 ) return;
+  if( (zTopic = TOPIC_ARG(2))==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 3, "partition", &iPart) ) return;
+  rc = sqlite3StreamPosition(p, zGroup, zMember, zTopic, iPart, &iPos, &zErr);
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
+  if( iPos>=0 ) sqlite3_result_int64(ctx, iPos);
+}
+
 static void streamWaitFunc(sqlite3_context *ctx, int argc,
                            sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
@@ -260,6 +282,7 @@ int sqlite3StreamRegisterGroupFunctions(sqlite3 *db, StreamCtx *p){
     { "stream_dead_letter",     6, streamDeadLetterFunc },
     { "stream_wait",            2, streamWaitFunc },
     { "stream_wait",            3, streamWaitFunc },
+    { "stream_position",        4, streamPositionFunc },
     { "stream_pause",           4, streamPauseFunc },
     { "stream_resume",          4, streamResumeFunc },
   };

@@ -31,22 +31,26 @@
 /* Largest group generation (an SQLite integer). */
 #define STREAM_MAX_GENERATION 0x7fffffffffffffffLL
 
-struct StreamIncarnation {
-  char *zGroup;                /* Group id (same allocation) */
-  char *zMember;               /* Member id (same allocation) */
-  i64 iIncarnation;            /* Incarnation joined on this connection */
-  StreamIncarnation *pNext;    /* Next entry */
-};
+static void streamIncarnFree(StreamCtx *p, StreamIncarnation *pInc){
+  sqlite3StreamPositionsFree(p, pInc);
+  sqlite3_free(pInc);
+}
 
 void sqlite3StreamGroupFree(StreamCtx *p){
   while( p->pIncarn ){
     StreamIncarnation *pNext = p->pIncarn->pNext;
-    sqlite3_free(p->pIncarn);
+    streamIncarnFree(p, p->pIncarn);
     p->pIncarn = pNext;
   }
+  sqlite3_free(p->aUndo);
+  sqlite3_free(p->aUndoMark);
+  p->aUndo = 0;
+  p->aUndoMark = 0;
+  p->nUndo = p->nUndoAlloc = p->nUndoMark = 0;
   if( p->dbAux ){
-    sqlite3_close_v2(p->dbAux);
+    sqlite3_close_v2(p->dbAux);   /* frees p->pAux too */
     p->dbAux = 0;
+    p->pAux = 0;
   }
   if( p->xRebalanceDestroy ) p->xRebalanceDestroy(p->pRebalanceArg);
   p->xRebalanceDestroy = 0;
@@ -62,13 +66,18 @@ static StreamIncarnation **streamIncarnFind(StreamCtx *p, const char *zGroup,
   return pp;
 }
 
+StreamIncarnation *sqlite3StreamIncarnGet(StreamCtx *p, const char *zGroup,
+                                          const char *zMember){
+  return *streamIncarnFind(p, zGroup, zMember);
+}
+
 static void streamIncarnForget(StreamCtx *p, const char *zGroup,
                                const char *zMember){
   StreamIncarnation **pp = streamIncarnFind(p, zGroup, zMember);
   if( *pp ){
     StreamIncarnation *pDel = *pp;
     *pp = pDel->pNext;
-    sqlite3_free(pDel);
+    streamIncarnFree(p, pDel);
   }
 }
 
@@ -84,6 +93,9 @@ static int streamIncarnSet(StreamCtx *p, const char *zGroup,
   memcpy(pNew->zGroup, zGroup, nG+1);
   memcpy(pNew->zMember, zMember, nM+1);
   pNew->iIncarnation = iInc;
+  pNew->pPos = 0;
+  pNew->iPollCursor = 0;
+  pNew->iAutoCommitAt = -1;
   pNew->pNext = p->pIncarn;
   p->pIncarn = pNew;
   return SQLITE_OK;
@@ -274,15 +286,19 @@ static int streamNextGeneration(StreamCtx *p, const char *zGroup,
 }
 
 /* Run one cached-for-the-call statement with group, topic, partition and
-** (if zMember) member bound. */
+** (if zMember) member and the move mark iMark bound. */
 static int streamAssignWrite(StreamCtx *p, sqlite3_stmt *pStmt,
                              const char *zGroup, const char *zTopic,
-                             i64 iPart, const char *zMember, char **pzErr){
+                             i64 iPart, const char *zMember, i64 iMark,
+                             char **pzErr){
   int rc;
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, iPart);
-  if( zMember ) sqlite3_bind_text(pStmt, 4, zMember, -1, SQLITE_STATIC);
+  if( zMember ){
+    sqlite3_bind_text(pStmt, 4, zMember, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 5, iMark);
+  }
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
@@ -293,6 +309,11 @@ static int streamAssignWrite(StreamCtx *p, sqlite3_stmt *pStmt,
 ** Store the new owners: read the stored assignment once, then delete,
 ** move (a partition that changes owner starts again from the committed
 ** offset, and loses its pause) or insert only the rows that change.
+** A moved or new row gets position -(generation)-1, a mark unique to this
+** rebalance: the connection of a member compares it with the mark it last
+** read, so that a partition that left the member and came back (without
+** a poll in between) restarts from the committed offset too (the
+** positions themselves live in the connections: ext/consume.c).
 ** aOwner[aBase[j]+iP] is the owner (index into aMem) of partition iP of
 ** azTopic[j], or -1.
 */
@@ -300,7 +321,7 @@ static int streamAssignStore(StreamCtx *p, const char *zGroup,
                              const StreamGrpMember *aMem,
                              const char *const *azTopic, const int *aPart,
                              const int *aBase, int nTopic, const int *aOwner,
-                             int nTotal, char **pzErr){
+                             int nTotal, i64 iGen, char **pzErr){
   sqlite3_stmt *pSel = 0, *pDel = 0, *pMove = 0, *pIns = 0;
   u8 *aSeen = 0;
   i64 *aGone = 0;              /* partitions of the rows to delete */
@@ -316,11 +337,11 @@ static int streamAssignStore(StreamCtx *p, const char *zGroup,
       "DELETE FROM _stream_assignments"
       " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pDel, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
-      "UPDATE _stream_assignments SET member_id=?4, position=NULL, paused=0"
+      "UPDATE _stream_assignments SET member_id=?4, position=?5, paused=0"
       " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pMove, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
-      "INSERT INTO _stream_assignments(group_id, topic, partition, member_id)"
-      " VALUES(?1,?2,?3,?4)", -1, &pIns, 0);
+      "INSERT INTO _stream_assignments(group_id, topic, partition, member_id,"
+      " position) VALUES(?1,?2,?3,?4,?5)", -1, &pIns, 0);
   if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
 
   /* Pass 1: classify the stored rows (nothing is written while the
@@ -359,14 +380,14 @@ static int streamAssignStore(StreamCtx *p, const char *zGroup,
 
   /* Pass 2: write the differences. */
   for(j=0; rc==SQLITE_OK && j<nGone; j++){
-    rc = streamAssignWrite(p, pDel, zGroup, azGone[j], aGone[j], 0, pzErr);
+    rc = streamAssignWrite(p, pDel, zGroup, azGone[j], aGone[j], 0, 0, pzErr);
   }
   for(j=0, k=0; rc==SQLITE_OK && j<nTopic; j++){
     int iP;
     for(iP=0; rc==SQLITE_OK && iP<aPart[j]; iP++, k++){
       if( aOwner[k]<0 || aSeen[k]==1 ) continue;
       rc = streamAssignWrite(p, aSeen[k] ? pMove : pIns, zGroup, azTopic[j],
-                             iP, aMem[aOwner[k]].zId, pzErr);
+                             iP, aMem[aOwner[k]].zId, -iGen-1, pzErr);
     }
   }
 
@@ -530,7 +551,7 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
       zMembers, zAssign, iNow, zSnap, iGen);
   if( rc ) goto out;
   rc = streamAssignStore(p, zGroup, aMem, azTopic, aPart, aBase, nTopic,
-                         aOwner, nTotal, pzErr);
+                         aOwner, nTotal, iGen, pzErr);
   if( rc ) goto out;
   rc = streamRebalanceEvent(p, zGroup, iGen, zMembers, zAssign, pzErr);
 
@@ -941,13 +962,14 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   return rc;
 }
 
-/* Rebalance if a subscribed topic's partition count changed (or the topic
+/* *pbChanged: a subscribed topic's partition count changed (or the topic
 ** was deleted) since the assignment was computed. */
-static int streamSnapshotCheck(StreamCtx *p, const char *zGroup,
-                               char **pzErr){
+static int streamSnapshotChanged(StreamCtx *p, const char *zGroup,
+                                 int *pbChanged, char **pzErr){
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GROUP_SNAPSHOT,
-                                          pzErr);
+                                          pzErr);  /* p: the reader */
   int rc, bChanged = 0;
+  *pbChanged = 0;
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   while( !bChanged && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -961,18 +983,45 @@ static int streamSnapshotCheck(StreamCtx *p, const char *zGroup,
   }
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  if( bChanged ) return streamRebalance(p, zGroup, pzErr);
+  *pbChanged = bChanged;
   return SQLITE_OK;
 }
 
-int sqlite3StreamMemberCheck(StreamCtx *p, const char *zGroup,
-                             const char *zMember, StreamMember *pM,
-                             char **pzErr){
+/* The member, its group's generation and its options; whether the group
+** has an expired member (the condition of STREAM_STMT_MEMBER_EXPIRE);
+** min(session.timeout.ms, max.poll.interval.ms), heartbeat_at, polled_at. */
+static const char zMemberSql[] =
+  "SELECT m.incarnation, g.generation, m.auto_commit,"
+  " m.auto_commit_interval_ms, m.max_poll_records, m.fetch_max_bytes,"
+  " m.auto_offset_reset, EXISTS(SELECT 1 FROM _stream_members x"
+  "  WHERE x.group_id=?1 AND (x.heartbeat_at + x.session_timeout_ms < ?3"
+  "   OR (x.polled_at IS NOT NULL"
+  "       AND x.polled_at + x.max_poll_interval_ms < ?3))),"
+  " min(m.session_timeout_ms, m.max_poll_interval_ms), m.heartbeat_at,"
+  " m.polled_at"
+  " FROM _stream_members m JOIN _stream_groups g USING(group_id)"
+  " WHERE m.group_id=?1 AND m.member_id=?2";
+
+/*
+** Read the member (no writes) and check it: joined on this connection,
+** still a member, not fenced.  *pbExpire: the group has an expired member.
+** *pbBeat: this member's heartbeat is due - a heartbeat (and, with bPoll,
+** the poll time that max.poll.interval.ms watches) is written at most
+** every min(session.timeout.ms, max.poll.interval.ms)/3, as a Kafka
+** client's heartbeat.interval.ms is a third of its session timeout, so
+** that a member that keeps calling is never seen expired; a poll writes
+** the first poll time at once.
+*/
+static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
+                            const char *zGroup, const char *zMember,
+                            StreamMember *pM, int bPoll, int *pbExpire,
+                            int *pbBeat, char **pzErr){
   StreamIncarnation **pp;
   sqlite3_stmt *pStmt;
-  i64 iInc = -1;
+  i64 iInc = -1, iNow = sqlite3StreamNow(p);
   int rc;
 
+  *pbExpire = *pbBeat = 0;
   rc = streamIdCheck(zGroup, "group id", pzErr);
   if( rc==SQLITE_OK ) rc = streamIdCheck(zMember, "member id", pzErr);
   if( rc ) return rc;
@@ -982,27 +1031,29 @@ int sqlite3StreamMemberCheck(StreamCtx *p, const char *zGroup,
         "member %s has not joined group %s on this connection"
         " (call stream_join first)", zMember, zGroup);
   }
-  rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
-  if( rc ) return rc;
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_GET, pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  pStmt = sqlite3StreamStmtStatic(pRead, zMemberSql, pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, iNow);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    i64 nThird = sqlite3_column_int64(pStmt, 8) / 3;
     iInc = sqlite3_column_int64(pStmt, 0);
-    if( pM ){
-      pM->iGeneration = sqlite3_column_int64(pStmt, 1);
-      pM->bAutoCommit = sqlite3_column_int(pStmt, 2);
-      pM->autoCommitIntervalMs = sqlite3_column_int64(pStmt, 3);
-      pM->maxPollRecords = sqlite3_column_int64(pStmt, 4);
-      pM->fetchMaxBytes = sqlite3_column_int64(pStmt, 5);
-      pM->eReset = sqlite3_column_int(pStmt, 6);
-      pM->autoCommittedAt = sqlite3_column_int64(pStmt, 7);
-      pM->pollCursor = sqlite3_column_int64(pStmt, 8);
-    }
+    pM->iGeneration = sqlite3_column_int64(pStmt, 1);
+    pM->bAutoCommit = sqlite3_column_int(pStmt, 2);
+    pM->autoCommitIntervalMs = sqlite3_column_int64(pStmt, 3);
+    pM->maxPollRecords = sqlite3_column_int64(pStmt, 4);
+    pM->fetchMaxBytes = sqlite3_column_int64(pStmt, 5);
+    pM->eReset = sqlite3_column_int(pStmt, 6);
+    *pbExpire = sqlite3_column_int(pStmt, 7);
+    *pbBeat = sqlite3StreamSubSat(iNow, sqlite3_column_int64(pStmt, 9))
+              >= nThird
+           || (bPoll && (sqlite3_column_type(pStmt, 10)==SQLITE_NULL
+                || sqlite3StreamSubSat(iNow, sqlite3_column_int64(pStmt, 10))
+                   >= nThird));
   }
   rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
   if( iInc<0 ){
     streamIncarnForget(p, zGroup, zMember);
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
@@ -1016,29 +1067,73 @@ int sqlite3StreamMemberCheck(StreamCtx *p, const char *zGroup,
         "member %s of group %s was fenced: it joined again elsewhere"
         " (Kafka's FENCED_INSTANCE_ID)", zMember, zGroup);
   }
-  rc = streamSnapshotCheck(p, zGroup, pzErr);
-  if( rc ) return rc;
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_BEAT, pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, sqlite3StreamNow(p));
-  sqlite3_bind_int(pStmt, 4, 0);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  if( pM ){
-    /* the generation may have moved with a rebalance just now */
-    sqlite3_stmt *pG = sqlite3StreamStmt(p, STREAM_STMT_GENERATION, pzErr);
-    if( pG==0 ) return SQLITE_ERROR;
-    sqlite3_bind_text(pG, 1, zGroup, -1, SQLITE_STATIC);
-    if( sqlite3_step(pG)==SQLITE_ROW ){
-      pM->iGeneration = sqlite3_column_int64(pG, 0);
-    }
-    rc = sqlite3_reset(pG);
+  pM->pInc = *pp;
+  pM->bWriteDue = 0;
+  return SQLITE_OK;
+}
+
+int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
+                            const char *zGroup, const char *zMember,
+                            StreamMember *pM, char **pzErr){
+  int bExpire, bBeat, bChanged = 0;
+  int rc = streamMemberRead(p, pRead, zGroup, zMember, pM, 1, &bExpire,
+                            &bBeat, pzErr);
+  if( rc==SQLITE_OK ) rc = streamSnapshotChanged(pRead, zGroup, &bChanged,
+                                                 pzErr);
+  if( rc==SQLITE_OK ) pM->bWriteDue = bExpire || bBeat || bChanged;
+  return rc;
+}
+
+/* Check the member, expire the dead and rebalance as needed, and write
+** the heartbeat when due (bPoll: a poll's). */
+static int streamMemberCheck(StreamCtx *p, const char *zGroup,
+                             const char *zMember, StreamMember *pM,
+                             int bPoll, char **pzErr){
+  static const char zBeat[] =
+    "UPDATE _stream_members SET heartbeat_at=?3,"
+    " polled_at=CASE WHEN ?4 THEN ?3 ELSE polled_at END"
+    " WHERE group_id=?1 AND member_id=?2";
+  StreamMember m;
+  int bExpire, bBeat, bChanged = 0, rc;
+  if( pM==0 ) pM = &m;
+  rc = streamMemberRead(p, p, zGroup, zMember, pM, bPoll, &bExpire, &bBeat,
+                        pzErr);
+  if( rc==SQLITE_OK && bExpire ){
+    rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
+    /* this member may be one of them */
+    if( rc==SQLITE_OK ) rc = streamMemberRead(p, p, zGroup, zMember, pM,
+                                              bPoll, &bExpire, &bBeat, pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = streamSnapshotChanged(p, zGroup, &bChanged, pzErr);
+  if( rc==SQLITE_OK && bChanged ){
+    rc = streamRebalance(p, zGroup, pzErr);
+    if( rc==SQLITE_OK ) rc = streamMemberRead(p, p, zGroup, zMember, pM,
+                                              bPoll, &bExpire, &bBeat, pzErr);
+  }
+  if( rc==SQLITE_OK && bBeat ){
+    sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zBeat, pzErr);
+    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+    sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 3, sqlite3StreamNow(p));
+    sqlite3_bind_int(pStmt, 4, bPoll);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
     if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   }
-  return SQLITE_OK;
+  return rc;
+}
+
+int sqlite3StreamMemberCheck(StreamCtx *p, const char *zGroup,
+                             const char *zMember, StreamMember *pM,
+                             char **pzErr){
+  return streamMemberCheck(p, zGroup, zMember, pM, 0, pzErr);
+}
+
+int sqlite3StreamMemberPoll(StreamCtx *p, const char *zGroup,
+                            const char *zMember, StreamMember *pM,
+                            char **pzErr){
+  return streamMemberCheck(p, zGroup, zMember, pM, 1, pzErr);
 }
 
 int sqlite3StreamLeave(StreamCtx *p, const char *zGroup, const char *zMember,

@@ -27,7 +27,6 @@ static void streamCtxFree(void *pArg){
   sqlite3StreamStickyFree(p);
   sqlite3StreamCacheClear(p);
   sqlite3StreamGroupFree(p);
-  sqlite3StreamPollFreeAll(p);
   sqlite3StreamStoreCacheFree(p);
   if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
   sqlite3_free(p);
@@ -44,6 +43,16 @@ static StreamCtx *streamCtxOf(sqlite3 *db){
     rc = sqlite3_finalize(pStmt);
   }
   return rc==SQLITE_OK ? p : 0;
+}
+
+StreamCtx *sqlite3StreamCtxLoad(sqlite3 *db){
+  /* SQLITE_OK_LOAD_PERMANENTLY is success too */
+#ifndef SQLITE_CORE
+  if( (sqlite3_stream_init(db, 0, sqlite3_api) & 0xff)!=SQLITE_OK ) return 0;
+#else
+  if( (sqlite3_stream_init(db, 0, 0) & 0xff)!=SQLITE_OK ) return 0;
+#endif
+  return streamCtxOf(db);
 }
 
 /* sqlite3_stream_api.xCdcHook */

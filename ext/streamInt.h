@@ -95,6 +95,8 @@ typedef struct StreamAppended StreamAppended;
 typedef int (*StreamAfterAppend)(StreamCtx*, const StreamAppended*,
                                  char **pzErr);
 #define STREAM_MAX_AFTER_APPEND 8
+typedef struct StreamPosition StreamPosition;
+typedef struct StreamPosUndo StreamPosUndo;
 
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
@@ -116,10 +118,16 @@ struct StreamCtx {
   sqlite3_vfs *pVfs;                    /* Default VFS, for the clock */
   StreamIncarnation *pIncarn;           /* Members joined on this conn */
   sqlite3 *dbAux;                       /* Read connection for long polls */
-  int bPollRerun;                       /* Next long poll is a rerun (consume.c) */
+  StreamCtx *pAux;                      /* The StreamCtx of dbAux */
   i64 nAutoCommit;                      /* Autocommit calls committed (txn.c) */
   i64 nTxnEnd;                          /* Enlisted transactions ended (txn.c) */
-  StreamPollOpen *pPollOpen;            /* Polls with rows pending (consume.c) */
+  int bPosTxn;                          /* stream_txn enlisted (consume.c) */
+  StreamPosUndo *aUndo;                 /* Position changes of the txn */
+  int nUndo, nUndoAlloc;                /* Entries used, allocated */
+  int *aUndoMark;                       /* nUndo at each savepoint level */
+  int nUndoMark;                        /* Entries in aUndoMark */
+  i64 nPosEpoch;                        /* Bumped when positions are freed */
+  i64 nPosVer;                          /* Last StreamPosition.iVer given */
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
@@ -563,8 +571,9 @@ struct StreamMember {
   i64 maxPollRecords;          /* max.poll.records */
   i64 fetchMaxBytes;           /* fetch.max.bytes */
   int eReset;                  /* auto.offset.reset: STREAM_RESET_* */
-  i64 autoCommittedAt;         /* Last auto-commit (ms), or -1 */
-  i64 pollCursor;              /* Rotation of the partition order */
+  StreamIncarnation *pInc;     /* Its entry on this connection */
+  int bWriteDue;               /* sqlite3StreamMemberPeek: an expiry, a
+                               ** rebalance or a heartbeat is due */
 };
 
 /* Join (or re-join) a group; *pzJson receives the join result JSON. */
@@ -577,6 +586,20 @@ int sqlite3StreamJoin(StreamCtx*, const char *zGroup, const char *zMember,
 int sqlite3StreamMemberCheck(StreamCtx*, const char *zGroup,
                              const char *zMember, StreamMember *pM,
                              char **pzErr);
+/* The same for a poll: the heartbeat also records the poll (liveness for
+** max.poll.interval.ms).  Heartbeats are written only when due: at most
+** every min(session.timeout.ms, max.poll.interval.ms)/3. */
+int sqlite3StreamMemberPoll(StreamCtx*, const char *zGroup,
+                            const char *zMember, StreamMember *pM,
+                            char **pzErr);
+/* The checks of sqlite3StreamMemberCheck without writing anything: the
+** fencing errors, and pM->bWriteDue set when the group has an expired
+** member, a subscribed topic changed its partition count, or this
+** member's heartbeat is due.  The reads go through pRead: p, or the
+** long-poll reader of p (ext/consume.c). */
+int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
+                            const char *zGroup, const char *zMember,
+                            StreamMember *pM, char **pzErr);
 int sqlite3StreamLeave(StreamCtx*, const char *zGroup, const char *zMember,
                        char **pzErr);
 /* The member's assignment as JSON {"topic":[p,...]}, no checks. */
@@ -613,7 +636,9 @@ struct StreamPollPart {
   int iPartition;              /* Partition */
   int iOrder;                  /* Rank in (topic, partition) order */
   int iTopicRank;              /* Rank of the topic in topic order */
-  i64 iStart;                  /* Stored position: the poll read from it */
+  i64 iStart;                  /* Position the poll read from */
+  StreamPosition *pPos;        /* The member's position, or NULL */
+  i64 iVer;                    /* pPos->iVer after this poll's last move */
 };
 typedef struct StreamPollResult StreamPollResult;
 struct StreamPollResult {
@@ -629,40 +654,73 @@ struct StreamPollResult {
 };
 void sqlite3StreamPollResultFree(StreamPollResult*);
 
-/* A poll whose rows are being handed out (vtab/poll.c).  A poll does not
-** move positions over the rows it fetched: the cursor counts the rows
-** its caller has been handed (nDelivered), and sqlite3StreamPollDeliver
-** moves each partition's position one past the last of them - at the end
-** of the rows, when the cursor closes early, and before the member's next
-** poll, commitSync or a seek in its group (which would otherwise miss
-** them).  Registered on the StreamCtx while rows are pending.  When the
-** write fails at the end of the statement - typically because another
-** connection committed since the statement's snapshot was taken
-** (SQLITE_BUSY_SNAPSHOT), which no wait can cure while the statement
-** runs - the closing cursor leaves it registered (bOrphan), and those
-** next calls write it from a fresh snapshot. */
+/* A member's position on one partition, kept by the connection that
+** joined it (as a Kafka client keeps its positions): the next offset a
+** poll hands out.  Written to the database only by a commit (ext/consume.c
+** has the rules). */
+struct StreamPosition {
+  char *zTopic;                /* Topic (same allocation) */
+  int iPartition;              /* Partition */
+  i64 iPos;                    /* Next offset to hand out, or -1: not started */
+  i64 iMark;                   /* _stream_assignments.position last read */
+  i64 iVer;                    /* Bumped at every change of iPos */
+  StreamPosition *pNext;       /* Next position of the member */
+};
+/* A position change in the open transaction, undone by its rollback. */
+struct StreamPosUndo {
+  StreamPosition *pPos;        /* Changed position, or NULL */
+  StreamIncarnation *pInc;     /* Or: member whose poll cursor moved */
+  i64 iPos;                    /* The value before */
+};
+/* A member joined on this connection: its incarnation (fencing) and its
+** client-side state. */
+struct StreamIncarnation {
+  char *zGroup;                /* Group id (same allocation) */
+  char *zMember;               /* Member id (same allocation) */
+  i64 iIncarnation;            /* Incarnation joined on this connection */
+  StreamPosition *pPos;        /* Positions (ext/consume.c) */
+  i64 iPollCursor;             /* Polls so far: rotates the partition order */
+  i64 iAutoCommitAt;           /* Last auto-commit (ms), or -1 */
+  StreamIncarnation *pNext;    /* Next entry */
+};
+/* The entry of (zGroup, zMember) joined on this connection, or NULL. */
+StreamIncarnation *sqlite3StreamIncarnGet(StreamCtx*, const char *zGroup,
+                                          const char *zMember);
+/* Free the positions of pInc (leave, re-join, fencing, close). */
+void sqlite3StreamPositionsFree(StreamCtx*, StreamIncarnation *pInc);
+/* Transaction events of stream_txn (ext/txn.c) for the positions. */
+#define STREAM_POSTXN_BEGIN      0
+#define STREAM_POSTXN_SAVEPOINT  1
+#define STREAM_POSTXN_ROLLBACKTO 2
+#define STREAM_POSTXN_COMMIT     3
+#define STREAM_POSTXN_ROLLBACK   4
+void sqlite3StreamPosTxn(StreamCtx*, int eOp, int iSavepoint);
+
+/* A poll whose rows are being handed out (vtab/poll.c).  The cursor
+** counts the rows its caller has been handed (nDelivered); each one moves
+** its partition's position one past it at once, in memory
+** (sqlite3StreamPollHandOut). */
 struct StreamPollOpen {
   StreamPollResult res;        /* The rows, in the order handed out */
   int nDelivered;              /* Rows [0, nDelivered) were handed out */
-  int nWritten;                /* Rows [0, nWritten) have their positions */
   char *zGroup;                /* Group (owns the allocation of zMember) */
   char *zMember;               /* Member */
   int bExplicit;               /* Polled inside an explicit transaction */
   i64 nTxnEnd;                 /* StreamCtx.nTxnEnd when polled */
-  int bOrphan;                 /* Its cursor closed: the StreamCtx owns it */
-  StreamPollOpen *pNext;       /* Next registered poll of the connection */
+  i64 nEpoch;                  /* StreamCtx.nPosEpoch of the aPart pointers */
 };
-/* Register pOpen (its rows pending) or, with bOn 0, unregister it. */
-void sqlite3StreamPollRegister(StreamCtx*, StreamPollOpen *pOpen, int bOn);
 /* Free pOpen, its rows and names. */
 void sqlite3StreamPollOpenFree(StreamPollOpen *pOpen);
-/* Free the orphaned polls (connection close). */
-void sqlite3StreamPollFreeAll(StreamCtx*);
-/* Write the positions of the rows pOpen handed out since the last call:
-** in the poll's transaction when it ran in one (nothing, if that
-** transaction has ended: the rows come again), else as a transaction of
-** its own that first checks the membership. */
-int sqlite3StreamPollDeliver(StreamCtx*, StreamPollOpen *pOpen, char **pzErr);
+/* Load the extension on db, another connection of this process (the long
+** poll's reader, ext/consume.c): its StreamCtx, or NULL (ext/main.c). */
+StreamCtx *sqlite3StreamCtxLoad(sqlite3 *db);
+/* Rows [pOpen->nDelivered, nTo) were handed out: move their positions. */
+void sqlite3StreamPollHandOut(StreamCtx*, StreamPollOpen *pOpen, int nTo);
+/* The member's position on a partition (its next offset), or -1 if not
+** started on this connection. */
+int sqlite3StreamPosition(StreamCtx*, const char *zGroup, const char *zMember,
+                          const char *zTopic, i64 iPartition, i64 *piPos,
+                          char **pzErr);
 /* Set ctx to column iCol of row iRow of pRes. */
 void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
                              int iRow, int iCol);
@@ -670,12 +728,10 @@ void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
 ** reused; on error pRes holds no rows.  Rows are preallocated for polls of
 ** up to STREAM_POLL_PREALLOC records. */
 #define STREAM_POLL_PREALLOC 4096
-/* bMayRerun: the poll may fail with SQLITE_SCHEMA to have sqlite3_step()
-** run its statement again with a fresh snapshot (vtab/poll.c). */
 /* nCap > 0: return at most nCap rows (a LIMIT pushed down).  The poll
-** writes no position over the rows it returns: see StreamPollOpen. */
+** moves no position over the rows it returns: see StreamPollOpen. */
 int sqlite3StreamPoll(StreamCtx*, const char *zGroup, const char *zMember,
-                      i64 nMax, i64 nCap, i64 nWaitMs, int bMayRerun,
+                      i64 nMax, i64 nCap, i64 nWaitMs,
                       StreamPollResult *pRes, char **pzErr);
 /* Wait until the member has messages to poll or nWaitMs passes; *pnAvail
 ** receives the number of partitions with messages. */

@@ -105,10 +105,9 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
 **
 ** When the lock cannot be taken because the statement's snapshot is older
 ** than the newest commit, SQLite answers SQLITE_BUSY_SNAPSHOT at once
-** (waiting cannot help); *pbStale is set so that a poll can have the
-** statement run again (vtab/poll.c).  p->nAutoCommit counts the
-** transactions these calls committed: a statement may be rerun only if
-** none committed since it began.
+** (waiting cannot help); *pbStale is set so that a poll can leave its due
+** writes to its next call (ext/consume.c).  p->nAutoCommit counts the
+** transactions these calls committed.
 */
 int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
                            int *pbStale, char **pzErr){
@@ -272,6 +271,35 @@ int sqlite3StreamVtabRollbackTo(sqlite3_vtab *pVtab, int i){
   return SQLITE_OK;
 }
 
+/* stream_txn's own transaction methods also tell the consume path, whose
+** in-memory positions follow the transaction (ext/consume.c); the shared
+** ones above serve stream_messages too. */
+static int streamTxnBegin(sqlite3_vtab *pVtab){
+  StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
+  sqlite3StreamPosTxn(p, STREAM_POSTXN_BEGIN, 0);
+  return sqlite3StreamVtabBegin(pVtab);
+}
+static int streamTxnCommit(sqlite3_vtab *pVtab){
+  StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
+  sqlite3StreamPosTxn(p, STREAM_POSTXN_COMMIT, 0);
+  return sqlite3StreamVtabEnd(pVtab);
+}
+static int streamTxnRollback(sqlite3_vtab *pVtab){
+  StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
+  sqlite3StreamPosTxn(p, STREAM_POSTXN_ROLLBACK, 0);
+  return sqlite3StreamVtabEnd(pVtab);
+}
+static int streamTxnSavepoint(sqlite3_vtab *pVtab, int i){
+  sqlite3StreamPosTxn(((StreamVtabHead*)pVtab)->pCtx,
+                      STREAM_POSTXN_SAVEPOINT, i);
+  return SQLITE_OK;
+}
+static int streamTxnRollbackTo(sqlite3_vtab *pVtab, int i){
+  sqlite3StreamPosTxn(((StreamVtabHead*)pVtab)->pCtx,
+                      STREAM_POSTXN_ROLLBACKTO, i);
+  return sqlite3StreamVtabRollbackTo(pVtab, i);
+}
+
 static const sqlite3_module streamTxnModule = {
   2,                    /* iVersion: savepoint methods */
   0,                    /* xCreate: eponymous only */
@@ -287,15 +315,15 @@ static const sqlite3_module streamTxnModule = {
   streamTxnColumn,      /* xColumn */
   streamTxnRowid,       /* xRowid */
   streamTxnUpdate,      /* xUpdate */
-  sqlite3StreamVtabBegin,      /* xBegin */
+  streamTxnBegin,       /* xBegin */
   sqlite3StreamVtabSync,       /* xSync */
-  sqlite3StreamVtabEnd,        /* xCommit */
-  sqlite3StreamVtabEnd,        /* xRollback */
+  streamTxnCommit,      /* xCommit */
+  streamTxnRollback,    /* xRollback */
   0,                    /* xFindFunction */
   0,                    /* xRename */
-  sqlite3StreamVtabSavepoint,  /* xSavepoint */
+  streamTxnSavepoint,   /* xSavepoint */
   sqlite3StreamVtabSavepoint,  /* xRelease */
-  sqlite3StreamVtabRollbackTo, /* xRollbackTo */
+  streamTxnRollbackTo,  /* xRollbackTo */
   0                     /* xShadowName */
 };
 

@@ -13,33 +13,25 @@
 **
 ** Delivery: xFilter fetches the rows but moves no position over them.
 ** The cursor counts the rows handed to the caller - moved past by xNext,
-** or read by xColumn/xRowid - and each partition's position moves one
-** past the last of them: at the last row (xNext), when the cursor closes
-** early (xClose: LIMIT, a reset or finalized statement, an error - before
-** SQLite commits or rolls back the statement, so a failing statement
-** undoes them) or is filtered again, and before a commitSync, next poll or
-** seek of the member (ext/consume.c, StreamPollOpen).  Inside a
-** transaction that is written in it; in autocommit mode as a transaction
-** of its own (the poll's second) or, when that cannot take the write lock
-** (a stale snapshot), by the member's next call.  What SQLite would filter
-** or reorder after the table is refused by xBestIndex (see there).
+** or read by xColumn/xRowid - and each one moves its partition's position
+** one past it at once (sqlite3StreamPollHandOut).  Positions live in the
+** connection (ext/consume.c): a poll writes nothing unless a heartbeat,
+** a rebalance or an auto-commit is due, so with nothing due it is a read
+** and takes no write lock.  Inside a transaction, and in a writing
+** statement, the moves are undone by a rollback (a failing INSERT ...
+** SELECT too).  What SQLite would filter or reorder after the table is
+** refused by xBestIndex (see there).
 **
-** Long polls: with wait_ms, a poll that finds nothing waits on a private
-** read-only connection (the statement's own snapshot cannot see new
-** commits); in autocommit mode it then has sqlite3_step() rerun the
-** statement with a fresh snapshot (SQLITE_SCHEMA), so the messages come
-** back in the same call.  Details in ext/consume.c and docs/groups.md.
-** In autocommit mode xFilter's writes are one transaction that takes the
-** write lock first (ext/txn.c); when that fails with SQLITE_BUSY_SNAPSHOT
-** (another connection committed after the statement's snapshot began),
-** the same rerun starts the statement again from the newest snapshot -
-** provided nothing of the statement was committed yet.
+** Long polls: with wait_ms, a poll that finds nothing waits for commits
+** on a private reader connection and, in autocommit mode, returns the
+** messages read through it (the statement's own snapshot cannot see
+** them).  Details in ext/consume.c and docs/groups.md.
 **
 ** Called as a scalar, stream_poll(...) is an error that shows the
 ** table-valued form.
 **
 ** xBestIndex: idxNum encoding documented above it.
-** SQLITE_VTAB_DIRECTONLY: a poll writes positions and commits.
+** SQLITE_VTAB_DIRECTONLY: a poll may write heartbeats and commits.
 */
 #include "streamInt.h"
 #include <string.h>
@@ -69,8 +61,6 @@ struct StreamPollCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
   StreamPollOpen *pPoll;       /* Rows of this poll, what was handed out */
   int iRow;                    /* Current row */
-  int bPending;                /* pPoll registered: positions to write */
-  i64 nAutoCommit;             /* StreamCtx.nAutoCommit when opened */
 };
 
 static int streamPollConnect(sqlite3 *db, void *pAux, int argc,
@@ -232,34 +222,6 @@ static int streamPollSort(StreamPollResult *pRes, int idxNum){
   return SQLITE_OK;
 }
 
-/* Write the positions of the rows handed out so far; once written, the
-** poll is unregistered.  Errors are not reported: see streamPollEnd. */
-static int streamPollDeliver(StreamPollCursor *pCur){
-  StreamCtx *p = ((StreamPollVtab*)pCur->base.pVtab)->pCtx;
-  char *zErr = 0;
-  int rc;
-  if( !pCur->bPending ) return SQLITE_OK;
-  rc = sqlite3StreamPollDeliver(p, pCur->pPoll, &zErr);
-  sqlite3_free(zErr);
-  if( rc==SQLITE_OK ){
-    sqlite3StreamPollRegister(p, pCur->pPoll, 0);
-    pCur->bPending = 0;
-  }
-  return rc;
-}
-
-/* End the poll of the cursor: write its positions or, if that fails (a
-** stale snapshot, a busy database), leave the poll registered with the
-** StreamCtx, whose next call for the member writes them (ext/consume.c);
-** the cursor then has no StreamPollOpen until streamPollAlloc. */
-static void streamPollEnd(StreamPollCursor *pCur){
-  if( streamPollDeliver(pCur)!=SQLITE_OK ){
-    pCur->pPoll->bOrphan = 1;
-    pCur->pPoll = 0;
-    pCur->bPending = 0;
-  }
-}
-
 /* Give the cursor a StreamPollOpen (with buffers from spare, if any). */
 static int streamPollAlloc(StreamPollCursor *pCur, StreamPollResult *pSpare){
   if( pCur->pPoll==0 ){
@@ -283,24 +245,17 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
     sqlite3_free(pCur);
     return SQLITE_NOMEM;
   }
-  /* Cursors open when their statement starts (OP_VOpen), before anything
-  ** of it runs. */
-  pCur->nAutoCommit = pTab->pCtx->nAutoCommit;
   *ppCur = &pCur->base;
   return SQLITE_OK;
 }
 
 /* xClose runs when the statement ends - after its last row, at an error,
-** or at sqlite3_reset()/sqlite3_finalize() after fewer steps - and before
-** SQLite commits or rolls back the statement (sqlite3VdbeHalt closes the
-** cursors first): positions written here are undone with a statement
-** that fails.  Errors cannot be reported here (streamPollEnd). */
+** or at sqlite3_reset()/sqlite3_finalize() after fewer steps.  The rows
+** handed out have moved their positions already. */
 static int streamPollClose(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   StreamPollVtab *pTab = (StreamPollVtab*)cur->pVtab;
-  StreamPollOpen *pPoll;
-  streamPollEnd(pCur);
-  pPoll = pCur->pPoll;
+  StreamPollOpen *pPoll = pCur->pPoll;
   if( pPoll && pTab->spare.aRow==0 && pTab->spare.zArena==0
    && pTab->spare.aPart==0 && pPoll->res.nArenaAlloc<=POLL_SPARE_MAX ){
     pTab->spare = pPoll->res;
@@ -328,7 +283,6 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   int i, j, rc;
   STREAM_UNUSED(idxStr); STREAM_UNUSED(argc);
   /* Filtered again (the inner loop of a join): the previous poll ends. */
-  streamPollEnd(pCur);
   if( streamPollAlloc(pCur, 0) ) return SQLITE_NOMEM;
   pPoll = pCur->pPoll;
   pPoll->res.nRow = 0;
@@ -390,19 +344,13 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   pPoll->zGroup = sqlite3_mprintf("%s%c%s", zGroup, 0, zMember);
   if( pPoll->zGroup==0 ) return SQLITE_NOMEM;
   pPoll->zMember = pPoll->zGroup + strlen(zGroup) + 1;
-  /* Inside an explicit transaction the positions are written in it, and
-  ** only while it lasts: enlisting makes its end known (nTxnEnd). */
   pPoll->bExplicit = !sqlite3_get_autocommit(p->db);
-  if( pPoll->bExplicit ) sqlite3StreamTxnEnlist(p);
-  pPoll->nTxnEnd = p->nTxnEnd;
   pPoll->nDelivered = 0;
-  pPoll->nWritten = 0;
-  /* A rerun (SQLITE_SCHEMA) is safe only if nothing this statement did
-  ** has been committed yet: in autocommit mode each poll or produce
-  ** commits its own writes, and a rerun would run them again. */
-  rc = sqlite3StreamPoll(p, zGroup, zMember, nMax, nCap, nWait,
-                         pCur->nAutoCommit==p->nAutoCommit, &pPoll->res,
+  rc = sqlite3StreamPoll(p, zGroup, zMember, nMax, nCap, nWait, &pPoll->res,
                          &zErr);
+  /* The poll enlisted the transaction: its end is now known (nTxnEnd). */
+  pPoll->nTxnEnd = p->nTxnEnd;
+  pPoll->nEpoch = p->nPosEpoch;
   if( rc==SQLITE_OK && (idxNum>>POLL_ORDER_SHIFT)!=0 ){
     rc = streamPollSort(&pPoll->res, idxNum);
     if( rc ) pPoll->res.nRow = 0;
@@ -410,13 +358,7 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   if( rc ){
     sqlite3_free(cur->pVtab->zErrMsg);
     cur->pVtab->zErrMsg = zErr;
-    /* SQLITE_SCHEMA: a long poll saw new messages; sqlite3_step() runs the
-    ** statement again with a fresh snapshot (ext/consume.c). */
-    return rc==SQLITE_SCHEMA ? rc : sqlite3StreamErrCode(rc);
-  }
-  if( pPoll->res.nRow>0 ){
-    sqlite3StreamPollRegister(p, pPoll, 1);
-    pCur->bPending = 1;
+    return sqlite3StreamErrCode(rc);
   }
   return SQLITE_OK;
 }
@@ -426,7 +368,8 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
 static void streamPollSeen(StreamPollCursor *pCur){
   StreamPollOpen *pPoll = pCur->pPoll;
   if( pPoll->nDelivered<=pCur->iRow && pCur->iRow<pPoll->res.nRow ){
-    pPoll->nDelivered = pCur->iRow + 1;
+    sqlite3StreamPollHandOut(((StreamPollVtab*)pCur->base.pVtab)->pCtx,
+                             pPoll, pCur->iRow + 1);
   }
 }
 
@@ -434,9 +377,6 @@ static int streamPollNext(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   streamPollSeen(pCur);
   pCur->iRow++;
-  /* After the last row: write the positions now, as the statement may
-  ** stay open (not reset) for long.  A failure is left to xClose. */
-  if( pCur->iRow>=pCur->pPoll->res.nRow ) streamPollDeliver(pCur);
   return SQLITE_OK;
 }
 
@@ -464,11 +404,11 @@ static int streamPollRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
 
 static const sqlite3_module streamPollModule = {
   0,                    /* iVersion */
-  0,                    /* xCreate: eponymous only */
+  streamPollConnect,    /* xCreate: eponymous, and temp.stream_poll */
   streamPollConnect,    /* xConnect */
   streamPollBestIndex,  /* xBestIndex */
   streamPollDisconnect, /* xDisconnect */
-  0,                    /* xDestroy */
+  streamPollDisconnect, /* xDestroy */
   streamPollOpen,       /* xOpen */
   streamPollClose,      /* xClose */
   streamPollFilter,     /* xFilter */
@@ -498,11 +438,24 @@ static void streamPollScalarFunc(sqlite3_context *ctx, int argc,
       "[, max_records [, wait_ms]])", -1);
 }
 
+/*
+** The module is eponymous (main.stream_poll), and is also created as
+** temp.stream_poll, which the name finds first: a statement reading a
+** table of main opens a read transaction on main when it starts, and
+** would hold that WAL snapshot through a long poll's wait; a statement
+** on a temp table does not, and a poll in autocommit mode reads through
+** its reader connection (ext/consume.c).  If temp cannot be written, the
+** eponymous table serves, pinning its snapshot while it runs.
+*/
 int sqlite3StreamRegisterPoll(sqlite3 *db, StreamCtx *p){
   int rc = sqlite3_create_module(db, "stream_poll", &streamPollModule, p);
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function(db, "stream_poll", -1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, 0, streamPollScalarFunc, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stream_poll"
+                     " USING stream_poll", 0, 0, 0);
   }
   return rc;
 }

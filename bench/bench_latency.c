@@ -1,0 +1,394 @@
+/*
+** bench_latency.c - produce-to-consume latency across processes (issue #12
+** part C): one producer process sends one message per transaction at a
+** fixed rate; 1 or 5 consumer processes (one consumer group each) read
+** them, each with ONE prepared statement reused in a loop
+** (sqlite3_reset + sqlite3_step), the normal client pattern:
+**
+**   sqlite-stream: SELECT value FROM stream_poll(group, member, 500, 100)
+**                  (a long poll; auto-commit at Kafka's defaults)
+**   raw SQLite:    SELECT id, t FROM msgs WHERE id > ?1 ORDER BY id
+**                  LIMIT 500, a nap of 50 us doubling to 1 ms while empty,
+**                  and the consumer's offset committed (an UPDATE) at
+**                  most every 100 ms: "raw SQLite with periodic commits",
+**                  the baseline of BENCHMARKS-compare.md W3.
+**
+** Latency = receipt time - scheduled send time (CLOCK_MONOTONIC, shared by
+** the processes), so a producer that falls behind shows up in it.  The
+** first 20% of the messages are a warm-up and are discarded.  Each cell
+** runs --runs times (default 3); the table shows the medians of the runs'
+** figures.  Poll errors: steps that returned an error (any code) in the
+** consumers; producer errors are counted apart.
+**
+**   cc -O2 -o bench_latency bench/bench_latency.c -lsqlite3
+** CPU: microseconds of CPU (user + system) per message, of the producer
+** process and of each consumer process (mean over the groups).
+**
+**   ./bench_latency ./stream0.so [--quick] [--seconds S] [--runs N]
+**                   [--rate 1000|10000] [--groups 1|5] [--dir DIR]
+**
+** WAL mode, synchronous=NORMAL for both systems.  Not part of make check
+** (a build-only check is): figures are reported, never asserted.
+*/
+#define _POSIX_C_SOURCE 200809L   /* clock_nanosleep, fork, pipe */
+#include <sqlite3.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "bench.h"
+
+#define MAX_GROUPS 5
+
+static const char *zSo = "./stream0.so";
+static char zDb[4096];
+
+static long long nowNs(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec*1000000000LL + ts.tv_nsec;
+}
+
+static void sleepUntilNs(long long t){
+  struct timespec ts;
+  ts.tv_sec = (time_t)(t/1000000000LL);
+  ts.tv_nsec = (long)(t%1000000000LL);
+  while( clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, 0)==EINTR ){}
+}
+
+static void napUs(long us){
+  struct timespec ts;
+  ts.tv_sec = us/1000000;
+  ts.tv_nsec = (us%1000000)*1000;
+  nanosleep(&ts, 0);
+}
+
+static sqlite3 *openDb(int bStream){
+  sqlite3 *db = 0;
+  if( sqlite3_open(zDb, &db)!=SQLITE_OK ){
+    fprintf(stderr, "open %s: %s\n", zDb, sqlite3_errmsg(db));
+    exit(1);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  if( bStream ){
+    char *zErr = 0;
+    sqlite3_enable_load_extension(db, 1);
+    if( sqlite3_load_extension(db, zSo, 0, &zErr)!=SQLITE_OK ){
+      fprintf(stderr, "load %s: %s\n", zSo, zErr);
+      exit(1);
+    }
+  }
+  benchExec(db, "PRAGMA synchronous=NORMAL");
+  return db;
+}
+
+static sqlite3_stmt *prep(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *pStmt = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)!=SQLITE_OK ){
+    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
+    exit(1);
+  }
+  return pStmt;
+}
+
+/* A consumer's figures, sent to the parent through a pipe. */
+typedef struct Result Result;
+struct Result {
+  long long nGot;              /* messages received */
+  long long nErr;              /* poll errors */
+  double p50, p99, p999, max;  /* latency, microseconds (after warm-up) */
+  double cpu;                  /* CPU seconds of the consumer process */
+};
+
+static double cpuSeconds(void){
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec*1e-6
+       + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec*1e-6;
+}
+
+static void percentiles(double *a, long long n, Result *r){
+  if( n<=0 ){ r->p50 = r->p99 = r->p999 = r->max = -1; return; }
+  qsort(a, (size_t)n, sizeof(double), benchCmpDouble);
+  r->p50 = a[(long long)(0.50*(n-1))];
+  r->p99 = a[(long long)(0.99*(n-1))];
+  r->p999 = a[(long long)(0.999*(n-1))];
+  r->max = a[n-1];
+}
+
+/* Producer: nMsg messages at nRate per second from tStart, one per
+** transaction.  Returns the errors; *pElapsed the seconds it took. */
+static long long produce(int bStream, int nRate, long long nMsg,
+                         long long tStart, double *pElapsed){
+  sqlite3 *db = openDb(bStream);
+  sqlite3_stmt *pStmt = prep(db, bStream
+      ? "SELECT stream_produce('lat', NULL, ?1, NULL, 0)"
+      : "INSERT INTO msgs(t, v) VALUES(?2, ?1)");
+  char zVal[128];
+  long long i, nErr = 0;
+  for(i=0; i<nMsg; i++){
+    long long t = tStart + i*1000000000LL/nRate;
+    int rc;
+    sleepUntilNs(t);
+    /* ~100 bytes, as W3: the scheduled time and padding. */
+    snprintf(zVal, sizeof(zVal), "{\"t\":%lld,\"pad\":\"%0*d\"}", t,
+             100 - 30, 0);
+    sqlite3_bind_text(pStmt, 1, zVal, -1, SQLITE_STATIC);
+    if( !bStream ) sqlite3_bind_int64(pStmt, 2, t);
+    do{
+      rc = sqlite3_step(pStmt);
+      sqlite3_reset(pStmt);
+      if( rc!=SQLITE_ROW && rc!=SQLITE_DONE ) nErr++;
+    }while( rc!=SQLITE_ROW && rc!=SQLITE_DONE && nErr<1000000 );
+  }
+  *pElapsed = (nowNs() - tStart)/1e9;
+  sqlite3_finalize(pStmt);
+  sqlite3_close(db);
+  return nErr;
+}
+
+/* Consumer of group iGroup: reads until nMsg messages came or tEnd. */
+static void consume(int bStream, int iGroup, long long nMsg, long long tEnd,
+                    int fdReady, Result *pRes){
+  sqlite3 *db = openDb(bStream);
+  sqlite3_stmt *pPoll, *pCommit = 0;
+  double *aLat = malloc(sizeof(double)*(size_t)(nMsg+1));
+  long long nWarm = nMsg/5, nLat = 0, iLast = 0, nNap = 50;
+  long long tCommit = nowNs();
+  char zGroup[32];
+  snprintf(zGroup, sizeof(zGroup), "g%d", iGroup);
+  memset(pRes, 0, sizeof(*pRes));
+  if( bStream ){
+    sqlite3_stmt *pJoin = prep(db, "SELECT stream_join(?1, 'm', '[\"lat\"]',"
+        " '{\"auto.offset.reset\":\"earliest\"}')");
+    sqlite3_bind_text(pJoin, 1, zGroup, -1, SQLITE_STATIC);
+    if( sqlite3_step(pJoin)!=SQLITE_ROW ){
+      fprintf(stderr, "join: %s\n", sqlite3_errmsg(db));
+      exit(1);
+    }
+    sqlite3_finalize(pJoin);
+    pPoll = prep(db, "SELECT value FROM stream_poll(?1, 'm', 500, 100)");
+    sqlite3_bind_text(pPoll, 1, zGroup, -1, SQLITE_STATIC);
+  }else{
+    pPoll = prep(db, "SELECT id, t FROM msgs WHERE id>?1 ORDER BY id"
+                     " LIMIT 500");
+    pCommit = prep(db, "UPDATE offs SET pos=?2 WHERE g=?1");
+    sqlite3_bind_int(pCommit, 1, iGroup);
+  }
+  if( write(fdReady, "r", 1)!=1 ) exit(1);
+  while( pRes->nGot<nMsg && nowNs()<tEnd ){
+    int rc, nRow = 0;
+    if( !bStream ) sqlite3_bind_int64(pPoll, 1, iLast);
+    while( (rc = sqlite3_step(pPoll))==SQLITE_ROW ){
+      long long t, now = nowNs();
+      if( bStream ){
+        const char *z = (const char*)sqlite3_column_text(pPoll, 0);
+        t = z ? strtoll(z+5, 0, 10) : now;
+      }else{
+        iLast = sqlite3_column_int64(pPoll, 0);
+        t = sqlite3_column_int64(pPoll, 1);
+      }
+      if( pRes->nGot>=nWarm ) aLat[nLat++] = (now - t)/1e3;
+      pRes->nGot++;
+      nRow++;
+    }
+    if( rc!=SQLITE_DONE ){
+      pRes->nErr++;
+      if( pRes->nErr<=3 ){
+        fprintf(stderr, "  poll error: %s\n", sqlite3_errmsg(db));
+      }
+    }
+    sqlite3_reset(pPoll);
+    if( !bStream ){
+      if( nowNs() - tCommit >= 100000000LL ){  /* periodic commit */
+        sqlite3_bind_int64(pCommit, 2, iLast);
+        if( sqlite3_step(pCommit)!=SQLITE_DONE ) pRes->nErr++;
+        sqlite3_reset(pCommit);
+        tCommit = nowNs();
+      }
+      if( nRow==0 ){
+        napUs(nNap);
+        if( nNap<1000 ) nNap *= 2;
+      }else{
+        nNap = 50;
+      }
+    }
+  }
+  percentiles(aLat, nLat, pRes);
+  pRes->cpu = cpuSeconds();
+  free(aLat);
+  sqlite3_finalize(pPoll);
+  sqlite3_finalize(pCommit);
+  sqlite3_close(db);
+}
+
+/* One run of one cell: figures of consumers (worst p99 of the groups,
+** summed errors), the producer's achieved rate and errors. */
+typedef struct Run Run;
+struct Run {
+  double rate, p50, p99, p999, max;
+  double cpuProd, cpuCons;     /* CPU us per message: producer, consumers */
+  long long nPollErr, nProdErr, nLost;
+};
+
+static void runCell(int bStream, int nRate, int nGroup, double nSec,
+                    Run *pRun){
+  long long nMsg = (long long)(nRate*nSec), tStart, tEnd;
+  int aFd[MAX_GROUPS][2], aReady[2], i;
+  pid_t aPid[MAX_GROUPS];
+  Result r;
+  sqlite3 *db;
+  double elapsed = 0;
+
+  unlink(zDb);
+  {
+    char z[4200];
+    snprintf(z, sizeof(z), "%s-wal", zDb); unlink(z);
+    snprintf(z, sizeof(z), "%s-shm", zDb); unlink(z);
+  }
+  db = openDb(bStream);
+  benchExec(db, "PRAGMA journal_mode=WAL");
+  if( bStream ){
+    benchExec(db, "SELECT stream_create_topic('lat', 1)");
+  }else{
+    benchExec(db, "CREATE TABLE msgs(id INTEGER PRIMARY KEY, t INTEGER,"
+                  " v BLOB); CREATE TABLE offs(g INTEGER PRIMARY KEY, pos);"
+                  " INSERT INTO offs SELECT value, 0 FROM json_each("
+                  "'[0,1,2,3,4]');");
+  }
+  sqlite3_close(db);
+  if( pipe(aReady) ) exit(1);
+  tEnd = nowNs() + (long long)((nSec + 10)*1e9);
+  for(i=0; i<nGroup; i++){
+    if( pipe(aFd[i]) ) exit(1);
+    aPid[i] = fork();
+    if( aPid[i]==0 ){
+      consume(bStream, i, nMsg, tEnd, aReady[1], &r);
+      if( write(aFd[i][1], &r, sizeof(r))!=(ssize_t)sizeof(r) ) _exit(1);
+      _exit(0);
+    }
+  }
+  for(i=0; i<nGroup; i++){
+    char c;
+    if( read(aReady[0], &c, 1)!=1 ) exit(1);
+  }
+  tStart = nowNs() + 20000000LL;
+  pRun->cpuProd = cpuSeconds();
+  pRun->nProdErr = produce(bStream, nRate, nMsg, tStart, &elapsed);
+  pRun->cpuProd = (cpuSeconds() - pRun->cpuProd)*1e6/nMsg;
+  pRun->cpuCons = 0;
+  pRun->rate = nMsg/elapsed;
+  pRun->p50 = pRun->p99 = pRun->p999 = pRun->max = 0;
+  pRun->nPollErr = 0;
+  pRun->nLost = 0;
+  for(i=0; i<nGroup; i++){
+    int st;
+    if( read(aFd[i][0], &r, sizeof(r))!=(ssize_t)sizeof(r) ){
+      memset(&r, 0, sizeof(r));
+      r.nErr = 1;
+    }
+    waitpid(aPid[i], &st, 0);
+    close(aFd[i][0]);
+    close(aFd[i][1]);
+    if( r.p50>pRun->p50 ) pRun->p50 = r.p50;
+    if( r.p99>pRun->p99 ) pRun->p99 = r.p99;
+    if( r.p999>pRun->p999 ) pRun->p999 = r.p999;
+    if( r.max>pRun->max ) pRun->max = r.max;
+    pRun->nPollErr += r.nErr;
+    pRun->cpuCons += r.cpu*1e6/nMsg/nGroup;
+    pRun->nLost += nMsg - r.nGot;
+  }
+  close(aReady[0]);
+  close(aReady[1]);
+}
+
+static double median(double *a, int n){
+  qsort(a, (size_t)n, sizeof(double), benchCmpDouble);
+  return a[n/2];
+}
+
+int main(int argc, char **argv){
+  static const int aRate[] = { 1000, 10000 };
+  static const int aGroups[] = { 1, 5 };
+  double nSec = 10.0;
+  int nRuns = 3, i, j, k, s, nOnlyRate = 0, nOnlyGroups = 0;
+  const char *zDir = "/tmp";
+  for(i=1; i<argc; i++){
+    if( strcmp(argv[i], "--quick")==0 ){ nSec = 2.0; nRuns = 1; }
+    else if( strcmp(argv[i], "--seconds")==0 && i+1<argc ){
+      nSec = atof(argv[++i]);
+    }else if( strcmp(argv[i], "--runs")==0 && i+1<argc ){
+      nRuns = atoi(argv[++i]);
+    }else if( strcmp(argv[i], "--rate")==0 && i+1<argc ){
+      nOnlyRate = atoi(argv[++i]);
+    }else if( strcmp(argv[i], "--groups")==0 && i+1<argc ){
+      nOnlyGroups = atoi(argv[++i]);
+    }else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
+      zDir = argv[++i];
+    }else if( argv[i][0]!='-' ){
+      zSo = argv[i];
+    }else{
+      fprintf(stderr, "usage: %s [stream0.so] [--quick] [--seconds S]"
+                      " [--runs N] [--rate 1000|10000] [--groups 1|5]"
+                      " [--dir DIR]\n", argv[0]);
+      return 2;
+    }
+  }
+  if( nRuns<1 ) nRuns = 1;
+  snprintf(zDb, sizeof(zDb), "%s/bench_latency_%d.db", zDir, (int)getpid());
+  signal(SIGPIPE, SIG_IGN);
+  printf("Produce-to-consume latency, one message per transaction, %.0f s"
+         " per run, median of %d run(s); latency in us (worst group)\n\n",
+         nSec, nRuns);
+  printf("| rate msg/s | groups | system | achieved msg/s | p50 us | p99 us"
+         " | p99.9 us | max us | poll errors | producer errors | lost |"
+         " producer CPU us/msg | consumer CPU us/msg | p99 vs raw |\n");
+  printf("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+         "---:|\n");
+  for(i=0; i<2; i++){
+    for(j=0; j<2; j++){
+      double aP99[2] = {0, 0};
+      if( nOnlyRate && nOnlyRate!=aRate[i] ) continue;
+      if( nOnlyGroups && nOnlyGroups!=aGroups[j] ) continue;
+      for(s=1; s>=0; s--){
+        double aR[16], a50[16], a99[16], a999[16], aMax[16], aCp[16], aCc[16];
+        long long nErr = 0, nProd = 0, nLost = 0;
+        for(k=0; k<nRuns && k<16; k++){
+          Run run;
+          runCell(s, aRate[i], aGroups[j], nSec, &run);
+          aR[k] = run.rate;
+          a50[k] = run.p50;
+          a99[k] = run.p99;
+          a999[k] = run.p999;
+          aMax[k] = run.max;
+          aCp[k] = run.cpuProd;
+          aCc[k] = run.cpuCons;
+          nErr += run.nPollErr;
+          nProd += run.nProdErr;
+          nLost += run.nLost;
+        }
+        aP99[s] = median(a99, k);
+        printf("| %d | %d | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %lld |"
+               " %lld | %lld | %.1f | %.1f | ", aRate[i], aGroups[j],
+               s ? "sqlite-stream (long poll)" : "raw SQLite (commit every 100 ms)",
+               median(aR, k), median(a50, k), aP99[s], median(a999, k),
+               median(aMax, k), nErr, nProd, nLost, median(aCp, k),
+               median(aCc, k));
+        if( s ) printf("|\n");
+        else printf("%.2fx |\n", aP99[1]>0 ? aP99[0]/aP99[1] : 0.0);
+        fflush(stdout);
+      }
+    }
+  }
+  printf("\npoll errors, producer errors and lost are totals over the runs"
+         " (lost: messages a consumer had not received when it stopped).\n"
+         "p99 vs raw: raw SQLite's p99 / sqlite-stream's (above 1:"
+         " sqlite-stream is ahead).\n");
+  unlink(zDb);
+  return 0;
+}
