@@ -1171,7 +1171,17 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
     cJSON *pMeta = 0, *pEnts = 0, *pE, *pNew = 0;
     i64 nExist = 0, nGone = 0, nExistRows = 0, nGoneRows = 0, iMin = -1;
     int bAny = 0;
+    i64 iDayLo = 0;
+    cJSON *pLo = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(pMf, "partitions"), 0), "lower_bound");
     if( !cJSON_IsString(pPath) ) continue;
+    if( cJSON_IsString(pLo) && sqlite3StreamHexLe(pLo->valuestring, &iDayLo)
+     && iDayLo*(i64)86400000000 >= iCutoffUs ){
+      /* Every file of it is of that day or later: none expires, and the
+      ** manifest is not even read. */
+      cJSON_AddItemToArray(pNewList, cJSON_Duplicate(pMf, 1));
+      continue;
+    }
     rc = streamIceReadAvro(t, pPath->valuestring, &pMeta, &pEnts, pzErr);
     if( rc ) break;
     cJSON_ArrayForEach(pE, pEnts){
