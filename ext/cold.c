@@ -450,7 +450,7 @@ static int streamColdMirror(StreamCtx *p, const char *zTopic, int nPart,
 static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
                            const char *zDbId, const char *zTopic, int bForce,
                            i64 *pnMsg, i64 *pnFile, i64 *pnOrphan,
-                           int *pbMore, char **pzErr){
+                           i64 *pnExpired, int *pbMore, char **pzErr){
   StreamTopicConfig cfg;
   StreamColdRun r;
   StreamIceTable *t = 0;
@@ -521,6 +521,24 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
         goto out;
       }
     }
+  }
+  /* cold.retention.ms: expire old data files (a "delete" snapshot that
+  ** carries this database's last commit forward), then sweep them. */
+  if( cfg.coldRetentionMs>=0 && r.zBase ){
+    const char *azSum[] = {
+      "stream.database-id", zDbId, "stream.topic", zTopic,
+      "stream.topic-incarnation", zInc, "stream.next-offsets", r.zBase, 0
+    };
+    int nExp = 0, nOrphan = 0;
+    i64 iNowMs = sqlite3StreamNow(p);
+    i64 iCut = iNowMs - cfg.coldRetentionMs;
+    rc = sqlite3StreamIceExpire(t, iCut<=0 ? 0 : iCut*1000, iNowMs, azSum,
+                                &nExp, pzErr);
+    if( rc==SQLITE_OK && nExp>0 ){
+      rc = sqlite3StreamIceSweep(t, &nOrphan, pzErr);
+      *pnExpired += nExp;
+    }
+    if( rc ) goto out;
   }
   aStart = sqlite3_malloc64(sizeof(i64)*3*(u64)(nPart ? nPart : 1));
   if( aStart==0 ){ rc = SQLITE_NOMEM; goto out; }
@@ -638,12 +656,12 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
 
 int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
                              i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
-                             char **pzErr){
+                             i64 *pnExpired, char **pzErr){
   StreamStore *pStore = 0;
   sqlite3_stmt *pStmt = 0;
   char *zId = 0;
   int rc;
-  *pnMessages = *pnFiles = *pnOrphans = 0;
+  *pnMessages = *pnFiles = *pnOrphans = *pnExpired = 0;
   rc = streamColdStore(p, 0, &pStore, pzErr);
   if( rc ) return rc;
   if( pStore==0 ){
@@ -664,7 +682,8 @@ int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
     if( rc==SQLITE_OK && (cfg.coldEnabled || bForce) ){
       while( rc==SQLITE_OK && bMore ){
         rc = streamColdTopic(p, pStore, zId, zTopic, bForce, pnMessages,
-                             pnFiles, pnOrphans, &bMore, pzErr);
+                             pnFiles, pnOrphans, pnExpired, &bMore,
+                             pzErr);
       }
     }
   }else{
@@ -681,7 +700,8 @@ int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
       if( zName==0 ){ rc = SQLITE_NOMEM; break; }
       while( rc==SQLITE_OK && bMore ){
         rc = streamColdTopic(p, pStore, zId, zName, bForce, pnMessages,
-                             pnFiles, pnOrphans, &bMore, pzErr);
+                             pnFiles, pnOrphans, pnExpired, &bMore,
+                             pzErr);
       }
       sqlite3_free(zName);
     }
@@ -704,13 +724,14 @@ static void streamArchiveFunc(sqlite3_context *ctx, int argc,
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   const char *zTopic = 0;
   char *zErr = 0;
-  i64 nMsg = 0, nFile = 0, nOrphan = 0;
+  i64 nMsg = 0, nFile = 0, nOrphan = 0, nExpired = 0;
   int rc;
   if( argc>0 && sqlite3_value_type(argv[0])!=SQLITE_NULL
    && (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ){
     return;
   }
-  rc = sqlite3StreamColdArchive(p, zTopic, 1, &nMsg, &nFile, &nOrphan, &zErr);
+  rc = sqlite3StreamColdArchive(p, zTopic, 1, &nMsg, &nFile, &nOrphan,
+                                &nExpired, &zErr);
   if( rc ){
     sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
     if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
@@ -720,8 +741,9 @@ static void streamArchiveFunc(sqlite3_context *ctx, int argc,
   }
   {
     char *z = sqlite3_mprintf("{\"messages\":%lld,\"files\":%lld,"
-                              "\"orphans\":%lld}", (long long)nMsg,
-                              (long long)nFile, (long long)nOrphan);
+                              "\"orphans\":%lld,\"expired\":%lld}",
+                              (long long)nMsg, (long long)nFile,
+                              (long long)nOrphan, (long long)nExpired);
     if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
     sqlite3_result_text(ctx, z, -1, sqlite3_free);
     sqlite3_result_subtype(ctx, 'J');

@@ -64,8 +64,7 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(coldCommitIntervalMs) },
   { "cold.enabled",              STREAM_CFG_INT, 0, 1, 0,0, 0,
                                  OFF(coldEnabled) },
-  /* -1 (forever) only, until expiry of cold data exists. */
-  { "cold.retention.ms",         STREAM_CFG_INT, -1, -1, 0,0, 0,
+  { "cold.retention.ms",         STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
                                  OFF(coldRetentionMs) },
   { "compaction.head.messages",  STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
                                  OFF(compactionHeadMessages) },

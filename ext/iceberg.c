@@ -1070,6 +1070,8 @@ int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
     cJSON_ArrayForEach(pE, pEnts){
       cJSON *pFp = cJSON_GetObjectItemCaseSensitive(
           cJSON_GetObjectItemCaseSensitive(pE, "data_file"), "file_path");
+      if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+              "status"), 0)==2 ) continue;          /* deleted: unreferenced */
       if( cJSON_IsString(pFp) ) streamIceRef(t, &ref, pFp->valuestring);
     }
     cJSON_Delete(pMeta);
@@ -1098,5 +1100,254 @@ int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
   streamIceKeysFree(&all);
   streamIceKeysFree(&ref);
   sqlite3_free(zDir);
+  return rc;
+}
+
+/**************************************************************************
+** Expiry (cold.retention.ms): a "delete" snapshot without the data files
+** whose newest timestamp is older than the cutoff, the older snapshots
+** expired, then the sweep removes what nothing references any more.
+*/
+
+/* Copy of manifest entry pE as EXISTING (bDel 0) or DELETED by iSnap,
+** with the sequence numbers it inherited written out. */
+static cJSON *streamIceEntryCopy(const cJSON *pE, const cJSON *pMf, int bDel,
+                                 i64 iSnap, i64 *piDataSeq){
+  cJSON *p = cJSON_Duplicate(pE, 1);
+  i64 iSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+                 "sequence_number"), -1);
+  i64 iFileSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+                 "file_sequence_number"), -1);
+  i64 iAdded = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+                 "snapshot_id"), -1);
+  i64 iMfSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pMf,
+                 "sequence_number"), 0);
+  if( p==0 ) return 0;
+  if( iSeq<0 ) iSeq = iMfSeq;
+  if( iFileSeq<0 ) iFileSeq = iMfSeq;
+  if( iAdded<0 ) iAdded = sqlite3StreamJsonI64(
+      cJSON_GetObjectItemCaseSensitive(pMf, "added_snapshot_id"), 0);
+  streamIceSet(p, "status", streamIceRaw(bDel ? 2 : 0));
+  streamIceSet(p, "snapshot_id", streamIceRaw(bDel ? iSnap : iAdded));
+  streamIceSet(p, "sequence_number", streamIceRaw(iSeq));
+  streamIceSet(p, "file_sequence_number", streamIceRaw(iFileSeq));
+  *piDataSeq = iSeq;
+  return p;
+}
+
+int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
+                           const char *const *azSummary, int *pnExpired,
+                           char **pzErr){
+  cJSON *pList = 0, *pListMeta = 0, *pNewList = 0, *pMf, *pM = 0;
+  i64 iCur = streamIceCurrent(t->pMeta), iSnap, iSeq, nDelRows = 0;
+  StreamPqBuf b;
+  char zSnap[24], zSeq[24], zPar[24], *zKey = 0, *zText = 0;
+  int rc = SQLITE_OK, nDel = 0, i;
+  u64 r;
+
+  *pnExpired = 0;
+  memset(&b, 0, sizeof(b));
+  if( iCur<0 ) return SQLITE_OK;
+  {
+    cJSON *pS = streamIceSnapshot(t->pMeta, iCur);
+    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pS, "manifest-list");
+    if( !cJSON_IsString(pMl) ) return SQLITE_OK;
+    rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
+    cJSON_Delete(pListMeta);
+    if( rc ) return rc;
+  }
+  sqlite3_randomness(sizeof(r), &r);
+  iSnap = (i64)(r & (((u64)1<<53)-1)) | 1;
+  iSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(t->pMeta,
+             "last-sequence-number"), 0) + 1;
+  snprintf(zSnap, sizeof(zSnap), "%lld", (long long)iSnap);
+  snprintf(zSeq, sizeof(zSeq), "%lld", (long long)iSeq);
+  snprintf(zPar, sizeof(zPar), "%lld", (long long)iCur);
+  pNewList = cJSON_CreateArray();
+  if( pNewList==0 ){ rc = SQLITE_NOMEM; goto out; }
+
+  cJSON_ArrayForEach(pMf, pList){
+    cJSON *pPath = cJSON_GetObjectItemCaseSensitive(pMf, "manifest_path");
+    cJSON *pMeta = 0, *pEnts = 0, *pE, *pNew = 0;
+    i64 nExist = 0, nGone = 0, nExistRows = 0, nGoneRows = 0, iMin = -1;
+    int bAny = 0;
+    i64 iDayLo = 0;
+    cJSON *pLo = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(pMf, "partitions"), 0), "lower_bound");
+    if( !cJSON_IsString(pPath) ) continue;
+    if( cJSON_IsString(pLo) && sqlite3StreamHexLe(pLo->valuestring, &iDayLo)
+     && iDayLo*(i64)86400000000 >= iCutoffUs ){
+      /* Every file of it is of that day or later: none expires, and the
+      ** manifest is not even read. */
+      cJSON_AddItemToArray(pNewList, cJSON_Duplicate(pMf, 1));
+      continue;
+    }
+    rc = streamIceReadAvro(t, pPath->valuestring, &pMeta, &pEnts, pzErr);
+    if( rc ) break;
+    cJSON_ArrayForEach(pE, pEnts){
+      cJSON *pD = cJSON_GetObjectItemCaseSensitive(pE, "data_file");
+      if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE, "status"),
+                               0)==2 ) continue;
+      if( streamIceBoundOf(pD, "upper_bounds", 7, (i64)1<<62)<iCutoffUs ){
+        bAny = 1;
+      }
+    }
+    if( !bAny ){
+      cJSON_AddItemToArray(pNewList, cJSON_Duplicate(pMf, 1));
+    }else{
+      pNew = cJSON_CreateArray();
+      cJSON_ArrayForEach(pE, pEnts){
+        cJSON *pD = cJSON_GetObjectItemCaseSensitive(pE, "data_file");
+        i64 nRows = sqlite3StreamJsonI64(
+            cJSON_GetObjectItemCaseSensitive(pD, "record_count"), 0), iDs = 0;
+        int bGone;
+        if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+                "status"), 0)==2 ) continue;
+        bGone = streamIceBoundOf(pD, "upper_bounds", 7, (i64)1<<62)
+                < iCutoffUs;
+        cJSON_AddItemToArray(pNew, streamIceEntryCopy(pE, pMf, bGone, iSnap,
+                                                      &iDs));
+        if( bGone ){ nGone++; nGoneRows += nRows; }
+        else{ nExist++; nExistRows += nRows; }
+        if( iMin<0 || iDs<iMin ) iMin = iDs;
+      }
+      {
+        StreamPqBuf man;
+        u64 r2;
+        char *zManKey;
+        static const char *azHdr[] = {
+          "schema", zIceSchema, "schema-id", "0",
+          "partition-spec", zIceSpecFields, "partition-spec-id", "0",
+          "format-version", "2", "content", "data", 0
+        };
+        memset(&man, 0, sizeof(man));
+        sqlite3_randomness(sizeof(r2), &r2);
+        zManKey = sqlite3_mprintf("%s/metadata/%s-%016llx-m0.avro",
+                                  t->zPrefix, zSnap, (unsigned long long)r2);
+        rc = zManKey ? streamIceContainer(&man, zIceManifestAvro, azHdr,
+                                          pNew, pzErr) : SQLITE_NOMEM;
+        if( rc==SQLITE_OK ) rc = streamIcePut(t->pStore, zManKey, &man, 0,
+                                              pzErr);
+        if( rc==SQLITE_OK ){
+          cJSON *pF = cJSON_Duplicate(pMf, 1);
+          char *zPath = sqlite3_mprintf("%s%s", t->zLocation,
+                                        &zManKey[strlen(t->zPrefix)]);
+          if( pF && zPath ){
+            streamIceSet(pF, "manifest_path", cJSON_CreateString(zPath));
+            streamIceSet(pF, "manifest_length", streamIceRaw((i64)man.n));
+            streamIceSet(pF, "sequence_number", streamIceRaw(iSeq));
+            streamIceSet(pF, "min_sequence_number", streamIceRaw(iMin<0 ? iSeq
+                                                                  : iMin));
+            streamIceSet(pF, "added_snapshot_id", streamIceRaw(iSnap));
+            streamIceSet(pF, "added_files_count", streamIceRaw(0));
+            streamIceSet(pF, "existing_files_count", streamIceRaw(nExist));
+            streamIceSet(pF, "deleted_files_count", streamIceRaw(nGone));
+            streamIceSet(pF, "added_rows_count", streamIceRaw(0));
+            streamIceSet(pF, "existing_rows_count", streamIceRaw(nExistRows));
+            streamIceSet(pF, "deleted_rows_count", streamIceRaw(nGoneRows));
+            cJSON_AddItemToArray(pNewList, pF);
+          }else{
+            cJSON_Delete(pF);
+            rc = SQLITE_NOMEM;
+          }
+          sqlite3_free(zPath);
+        }
+        sqlite3StreamPqBufFree(&man);
+        sqlite3_free(zManKey);
+      }
+      nDel += (int)nGone;
+      nDelRows += nGoneRows;
+    }
+    cJSON_Delete(pNew);
+    cJSON_Delete(pMeta);
+    cJSON_Delete(pEnts);
+    if( rc ) break;
+  }
+  if( rc || nDel==0 ) goto out;
+
+  /* The manifest list, then the metadata: this snapshot alone (the older
+  ** ones expire with the data), created create-only. */
+  {
+    const char *azHdr[] = {
+      "snapshot-id", zSnap, "sequence-number", zSeq,
+      "format-version", "2", "parent-snapshot-id", zPar, 0
+    };
+    u64 r3;
+    sqlite3_randomness(sizeof(r3), &r3);
+    zKey = sqlite3_mprintf("%s/metadata/snap-%s-0-%016llx.avro", t->zPrefix,
+                           zSnap, (unsigned long long)r3);
+    rc = zKey ? streamIceContainer(&b, zIceListAvro, azHdr, pNewList, pzErr)
+              : SQLITE_NOMEM;
+    if( rc==SQLITE_OK ) rc = streamIcePut(t->pStore, zKey, &b, 0, pzErr);
+  }
+  if( rc ) goto out;
+  pM = cJSON_Duplicate(t->pMeta, 1);
+  if( pM==0 ){ rc = SQLITE_NOMEM; goto out; }
+  {
+    cJSON *pSnap = cJSON_CreateObject(), *pSum = cJSON_CreateObject();
+    cJSON *pArr = cJSON_CreateArray(), *pLog = cJSON_CreateArray();
+    cJSON *pEnt = cJSON_CreateObject(), *pRef = cJSON_CreateObject();
+    char *zPath = sqlite3_mprintf("%s%s", t->zLocation,
+                                  &zKey[strlen(t->zPrefix)]);
+    char zN[24];
+    if( !pSnap || !pSum || !pArr || !pLog || !pEnt || !pRef || !zPath ){
+      cJSON_Delete(pSnap); cJSON_Delete(pSum); cJSON_Delete(pArr);
+      cJSON_Delete(pLog); cJSON_Delete(pEnt); cJSON_Delete(pRef);
+      sqlite3_free(zPath);
+      rc = SQLITE_NOMEM;
+      goto out;
+    }
+    cJSON_AddStringToObject(pSum, "operation", "delete");
+    snprintf(zN, sizeof(zN), "%d", nDel);
+    cJSON_AddStringToObject(pSum, "deleted-data-files", zN);
+    snprintf(zN, sizeof(zN), "%lld", (long long)nDelRows);
+    cJSON_AddStringToObject(pSum, "deleted-records", zN);
+    for(i=0; azSummary && azSummary[i]; i+=2){
+      cJSON_AddStringToObject(pSum, azSummary[i], azSummary[i+1]);
+    }
+    cJSON_AddItemToObject(pSnap, "snapshot-id", streamIceRaw(iSnap));
+    cJSON_AddItemToObject(pSnap, "parent-snapshot-id", streamIceRaw(iCur));
+    cJSON_AddItemToObject(pSnap, "sequence-number", streamIceRaw(iSeq));
+    cJSON_AddItemToObject(pSnap, "timestamp-ms", streamIceRaw(iNow));
+    cJSON_AddStringToObject(pSnap, "manifest-list", zPath);
+    cJSON_AddItemToObject(pSnap, "summary", pSum);
+    cJSON_AddNumberToObject(pSnap, "schema-id", 0);
+    cJSON_AddItemToArray(pArr, pSnap);
+    streamIceSet(pM, "snapshots", pArr);
+    cJSON_AddItemToObject(pEnt, "timestamp-ms", streamIceRaw(iNow));
+    cJSON_AddItemToObject(pEnt, "snapshot-id", streamIceRaw(iSnap));
+    cJSON_AddItemToArray(pLog, pEnt);
+    streamIceSet(pM, "snapshot-log", pLog);
+    streamIceSet(pM, "current-snapshot-id", streamIceRaw(iSnap));
+    streamIceSet(pM, "last-sequence-number", streamIceRaw(iSeq));
+    streamIceSet(pM, "last-updated-ms", streamIceRaw(iNow));
+    cJSON_AddItemToObject(pRef, "snapshot-id", streamIceRaw(iSnap));
+    cJSON_AddStringToObject(pRef, "type", "branch");
+    streamIceSet(cJSON_GetObjectItem(pM, "refs"), "main", pRef);
+    sqlite3_free(zPath);
+  }
+  zText = cJSON_Print(pM);
+  sqlite3_free(zKey);
+  zKey = sqlite3_mprintf("%s/metadata/v%d.metadata.json", t->zPrefix,
+                         t->iVersion+1);
+  if( zText==0 || zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
+  sqlite3StreamPqBufReset(&b);
+  sqlite3StreamPqBufAppend(&b, zText, strlen(zText));
+  rc = streamIcePut(t->pStore, zKey, &b, 1, pzErr);
+  if( rc==SQLITE_OK ){
+    cJSON_Delete(t->pMeta);
+    t->pMeta = pM;
+    pM = 0;
+    t->iVersion++;
+    streamIceHint(t);
+    *pnExpired = nDel;
+  }
+ out:
+  cJSON_Delete(pM);
+  cJSON_free(zText);
+  cJSON_Delete(pList);
+  cJSON_Delete(pNewList);
+  sqlite3StreamPqBufFree(&b);
+  sqlite3_free(zKey);
   return rc;
 }

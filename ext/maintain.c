@@ -517,9 +517,9 @@ void sqlite3StreamMaintainFunc(sqlite3_context *ctx, int argc,
   /* Cold tier first (ext/cold.c): due batches are archived before
   ** retention runs, which is held back to the cold watermark anyway. */
   {
-    i64 nColdMsg = 0, nColdFile = 0, nColdOrphan = 0;
+    i64 nColdMsg = 0, nColdFile = 0, nColdOrphan = 0, nColdExp = 0;
     rc = sqlite3StreamColdArchive(p, zTopic, 0, &nColdMsg, &nColdFile,
-                                  &nColdOrphan, &zErr);
+                                  &nColdOrphan, &nColdExp, &zErr);
     /* The Pipelines sink (ext/pipeline.c): failures wait for next time. */
     if( rc==SQLITE_OK ) rc = sqlite3StreamPipelineMaintain(p, zTopic);
   }

@@ -265,7 +265,20 @@ static int streamLocalPutBegin(StreamStore *pStore, const char *zKey,
   pUp->pStore = p;
   pUp->bFirst = 1;
   pUp->zPath = streamLocalPath(p, zKey);
-  pUp->zTmp = sqlite3_mprintf("%s/%s.tmp", p->zRoot, zKey);
+  {
+    /* A temporary name of its own ("a/b.<16 hex>.parquet.tmp"), so that
+    ** two uploads of one key never write the same file (the create-only
+    ** commit of the cold tier relies on it); it keeps the key's extension
+    ** before ".tmp" for the warm tier's sweep. */
+    const char *zBase = strrchr(zKey, '/');
+    const char *zDot = strrchr(zBase ? zBase : zKey, '.');
+    u64 r;
+    sqlite3_randomness(sizeof(r), &r);
+    if( zDot==0 ) zDot = zKey + strlen(zKey);
+    pUp->zTmp = sqlite3_mprintf("%s/%.*s.%016llx%s.tmp", p->zRoot,
+                                (int)(zDot-zKey), zKey,
+                                (unsigned long long)r, zDot);
+  }
   if( pUp->zPath==0 || pUp->zTmp==0 ){ rc = SQLITE_NOMEM; goto fail; }
   rc = streamLocalMkdirs(p, pUp->zPath, pzErr);
   if( rc ) goto fail;

@@ -2196,6 +2196,14 @@ void sqlite3StreamIceFreeFiles(StreamIceFile*, int nFile);
 ** nothing to do (one listing, counts against the current manifest list).
 ** Call it only while no commit to the table is in progress. */
 int sqlite3StreamIceSweep(StreamIceTable*, int *pnDeleted, char **pzErr);
+/* Expiry: a "delete" snapshot (summary azSummary) without the data files
+** whose newest timestamp is below iCutoffUs, replacing every older
+** snapshot; *pnExpired files.  Nothing when none is that old.  A conflict
+** on the metadata's name is SQLITE_CONSTRAINT (try again later).  The
+** files go with the next sqlite3StreamIceSweep(). */
+int sqlite3StreamIceExpire(StreamIceTable*, i64 iCutoffUs, i64 iNow,
+                           const char *const *azSummary, int *pnExpired,
+                           char **pzErr);
 /* Whole object zKey into *pOut (NUL-terminated), at most 64 MiB. */
 int sqlite3StreamIceGet(StreamStore*, const char *zKey, StreamPqBuf *pOut,
                         char **pzErr);
@@ -2213,10 +2221,11 @@ int sqlite3StreamWatermark(StreamCtx*, const char *zTable, const char *zTopic,
                            int iPart, i64 *piNext, char **pzErr);
 /* Archive the topics (zTopic, or every topic with cold.enabled) whose
 ** batch is due (bForce: whatever is pending); messages and data files
-** committed, orphan files of earlier attempts removed. */
+** committed, orphan files of earlier attempts removed, data files expired
+** by cold.retention.ms. */
 int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
                              i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
-                             char **pzErr);
+                             i64 *pnExpired, char **pzErr);
 /* Register stream_archive() and stream_history. */
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
 

@@ -185,6 +185,14 @@ for mf in mfiles:
         if e.get("snapshot_id") is None and e["status"] != 1:
             bad("entry without snapshot_id")
         fpath = path_of(d["file_path"])
+        if e["status"] == 2:
+            # DELETED (expired): explicit sequence numbers, and gone
+            if e.get("sequence_number") is None or e.get("file_sequence_number") is None:
+                bad("deleted entry without sequence numbers")
+            deleted_rows = d["record_count"]
+            if mf["deleted_rows_count"] < deleted_rows:
+                bad("%s: deleted_rows_count too small" % mpath)
+            continue
         if not os.path.exists(fpath) or os.path.getsize(fpath) != d["file_size_in_bytes"]:
             bad("%s: missing or size differs" % fpath)
         vc = {kv["key"]: kv["value"] for kv in d["value_counts"]}
@@ -217,7 +225,8 @@ referenced = {path_of(s["manifest-list"]) for s in meta["snapshots"]}
 referenced |= {path_of(mf["manifest_path"]) for mf in mfiles}
 for mf in mfiles:
     for e in read_avro(path_of(mf["manifest_path"]))[1]:
-        referenced.add(path_of(e["data_file"]["file_path"]))
+        if e["status"] != 2:
+            referenced.add(path_of(e["data_file"]["file_path"]))
 for root, dirs, files in os.walk(table):
     for name in files:
         full = os.path.join(root, name)
