@@ -22,6 +22,11 @@
 #include "streamInt.h"
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+# include <poll.h>
+# include <sys/inotify.h>
+# include <unistd.h>
+#endif
 
 void sqlite3StreamPollResultFree(StreamPollResult *pRes){
   sqlite3_free(pRes->aRow);
@@ -805,16 +810,70 @@ static void streamReadTxn(StreamCtx *pRead, int bBegin){
   }
 }
 
+/*
+** On Linux a wait also sleeps on an inotify watch of the -wal file, which
+** every commit (of any process) writes: it wakes at once, and costs
+** nothing while nothing is written.  The watch is opened once per
+** connection; without it (another system, no -wal yet, inotify refused)
+** the naps alone serve.
+*/
+void sqlite3StreamWatchClose(StreamCtx *p){
+#ifdef __linux__
+  if( p->fdWalWatch>0 ) close(p->fdWalWatch - 1);
+#endif
+  p->fdWalWatch = 0;
+}
+
+/* Sleep up to nUs microseconds, less if the -wal file is written. */
+static void streamWatchSleep(StreamCtx *p, i64 nUs){
+#ifdef __linux__
+  if( p->fdWalWatch==0 ){
+    const char *zFile = sqlite3_db_filename(p->db, "main");
+    const char *zWal = zFile && zFile[0] ? sqlite3_filename_wal(zFile) : 0;
+    int fd = zWal ? inotify_init1(IN_NONBLOCK|IN_CLOEXEC) : -1;
+    p->fdWalWatch = -1;                     /* tried */
+    if( fd>=0 ){
+      if( zWal && zWal[0] && inotify_add_watch(fd, zWal, IN_MODIFY)>=0 ){
+        p->fdWalWatch = fd + 1;
+      }else{
+        close(fd);
+      }
+    }
+  }
+  if( p->fdWalWatch>0 ){
+    struct pollfd pfd;
+    char aBuf[4096];
+    pfd.fd = p->fdWalWatch - 1;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if( poll(&pfd, 1, (int)((nUs + 999)/1000))>0 ){
+      while( read(pfd.fd, aBuf, sizeof(aBuf))>0 ){}
+    }
+    return;
+  }
+#endif
+  {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(nUs/1000000);
+    ts.tv_nsec = (long)((nUs%1000000)*1000);
+    nanosleep(&ts, 0);
+  }
+}
+
 /* Shortest and longest nap of a wait, in microseconds. */
 #define STREAM_WAIT_NAP_MIN 50
 #define STREAM_WAIT_NAP_MAX 400
+/* Longest sleep on the watch: a safety net for writes it cannot see. */
+#define STREAM_WAIT_WATCH_MAX 2000
 
 /*
 ** Wait up to nWaitMs for messages on the partitions, reading through
 ** pRead.  The check is cheap while nothing is committed: PRAGMA
-** data_version (the WAL index header) after each nap; the partitions are
-** looked at again only when it changed.  A nap doubles from 50 us to
-** 400 us, so a commit is seen within about half a millisecond.
+** data_version (the WAL index header) after each sleep; the partitions
+** are looked at again only when it changed.  A sleep ends when the -wal
+** file is written (streamWatchSleep, Linux) or after a nap that doubles
+** from 50 us to 400 us, so a commit is seen at once, or within about half
+** a millisecond.
 ** With pRes (a long poll in autocommit mode), the messages are fetched
 ** through pRead when they come, and the wait goes on if none could be
 ** taken.  *pnAvail: partitions with messages.  sqlite3_interrupt() on p
@@ -865,7 +924,8 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     }
     if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
     if( sqlite3StreamNow(p) - iStart >= nWaitMs ) return SQLITE_OK;
-    rc = sqlite3StreamNap(p, nNap);     /* sqlite3_interrupt() ends it */
+    streamWatchSleep(p, p->fdWalWatch>0 ? STREAM_WAIT_WATCH_MAX : nNap);
+    rc = sqlite3StreamNap(p, 0);        /* sqlite3_interrupt() ends it */
     if( rc ) return sqlite3StreamErr(pzErr, rc, "interrupted");
     if( nNap<STREAM_WAIT_NAP_MAX ) nNap *= 2;
   }

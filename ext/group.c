@@ -47,6 +47,7 @@ void sqlite3StreamGroupFree(StreamCtx *p){
   p->aUndo = 0;
   p->aUndoMark = 0;
   p->nUndo = p->nUndoAlloc = p->nUndoMark = 0;
+  sqlite3StreamWatchClose(p);
   if( p->dbAux ){
     sqlite3_close_v2(p->dbAux);   /* frees p->pAux too */
     p->dbAux = 0;

@@ -118,6 +118,7 @@ struct StreamCtx {
   sqlite3_vfs *pVfs;                    /* Default VFS, for the clock */
   StreamIncarnation *pIncarn;           /* Members joined on this conn */
   sqlite3 *dbAux;                       /* Read connection for long polls */
+  int fdWalWatch;                       /* inotify fd + 1 on the -wal, or 0 */
   StreamCtx *pAux;                      /* The StreamCtx of dbAux */
   i64 nAutoCommit;                      /* Autocommit calls committed (txn.c) */
   i64 nTxnEnd;                          /* Enlisted transactions ended (txn.c) */
@@ -686,6 +687,8 @@ struct StreamIncarnation {
 /* The entry of (zGroup, zMember) joined on this connection, or NULL. */
 StreamIncarnation *sqlite3StreamIncarnGet(StreamCtx*, const char *zGroup,
                                           const char *zMember);
+/* Close the long polls' watch of the -wal file (connection close). */
+void sqlite3StreamWatchClose(StreamCtx*);
 /* Free the positions of pInc (leave, re-join, fencing, close). */
 void sqlite3StreamPositionsFree(StreamCtx*, StreamIncarnation *pInc);
 /* Transaction events of stream_txn (ext/txn.c) for the positions. */
