@@ -69,7 +69,8 @@
 #include <errno.h>
 
 #define STREAM_S3_PARALLEL   4          /* Parts in flight per upload */
-#define STREAM_S3_TAIL       (64*1024)  /* Bytes read at open */
+#define STREAM_S3_TAIL       (256*1024) /* Bytes read at open: the footer,
+                                        ** and all of a small file */
 #define STREAM_S3_BLOCK      (256*1024) /* Read cache granularity */
 #define STREAM_S3_MAX_PARTS  10000
 #define STREAM_S3_DELETE_MAX 1000       /* Keys per DeleteObjects */
