@@ -912,6 +912,8 @@ static int streamS3PartsReap(StreamS3Upload *pUp, int *pnBusy){
                        pPart->req.zEtag);
       pPart->bDone = 1;
       sqlite3StreamHttpReqClear(p->pHttp, &pPart->req);
+      sqlite3_free(pPart->a);        /* Only its MD5 and ETag are needed now */
+      pPart->a = 0;
     }else if( streamS3Retryable(&pPart->req) && pPart->nTry<=p->nRetry ){
       rc = streamS3PartStart(pUp, i);
       nBusy++;
