@@ -69,8 +69,10 @@
 #include <errno.h>
 
 #define STREAM_S3_PARALLEL   4          /* Parts in flight per upload */
-#define STREAM_S3_TAIL       (64*1024)  /* Bytes read at open */
+#define STREAM_S3_TAIL       (256*1024) /* Bytes read at open: the footer,
+                                        ** and all of a small file */
 #define STREAM_S3_BLOCK      (256*1024) /* Read cache granularity */
+#define STREAM_S3_PREFETCH   4          /* Blocks fetched ahead */
 #define STREAM_S3_MAX_PARTS  10000
 #define STREAM_S3_DELETE_MAX 1000       /* Keys per DeleteObjects */
 
@@ -79,6 +81,15 @@ typedef struct StreamS3Block StreamS3Block;
 typedef struct StreamS3Part StreamS3Part;
 typedef struct StreamS3Upload StreamS3Upload;
 typedef struct StreamS3File StreamS3File;
+typedef struct StreamS3Pre StreamS3Pre;
+
+/* A block being fetched ahead of a sequential reader. */
+struct StreamS3Pre {
+  StreamHttpReq req;           /* The ranged GET */
+  unsigned char *a;            /* Its buffer, or NULL: slot free */
+  i64 iOff;                    /* First byte */
+  i64 n;                       /* Length */
+};
 
 /* A cached range of an object. */
 struct StreamS3Block {
@@ -137,10 +148,7 @@ struct StreamS3File {
   char *zKey;                  /* Full object key */
   i64 nSize;                   /* Size */
   char zEtag[96];              /* ETag at open */
-  StreamHttpReq pre;           /* Prefetch of the next block, if started */
-  unsigned char *aPre;         /* Its buffer */
-  i64 iPreOff;                 /* Its first byte */
-  i64 nPre;                    /* Its length */
+  StreamS3Pre aPre[STREAM_S3_PREFETCH];  /* Blocks being prefetched */
 };
 
 /**************************************************************************
@@ -911,6 +919,8 @@ static int streamS3PartsReap(StreamS3Upload *pUp, int *pnBusy){
                        pPart->req.zEtag);
       pPart->bDone = 1;
       sqlite3StreamHttpReqClear(p->pHttp, &pPart->req);
+      sqlite3_free(pPart->a);        /* Only its MD5 and ETag are needed now */
+      pPart->a = 0;
     }else if( streamS3Retryable(&pPart->req) && pPart->nTry<=p->nRetry ){
       rc = streamS3PartStart(pUp, i);
       nBusy++;
@@ -1365,9 +1375,12 @@ static StreamS3Block *streamS3CacheFind(StreamS3File *pF, i64 iOff){
 }
 
 static void streamS3FreeFile(StreamS3File *pF){
+  int i;
   if( pF==0 ) return;
-  sqlite3StreamHttpReqClear(pF->p->pHttp, &pF->pre);
-  sqlite3_free(pF->aPre);
+  for(i=0; i<STREAM_S3_PREFETCH; i++){
+    sqlite3StreamHttpReqClear(pF->p->pHttp, &pF->aPre[i].req);
+    sqlite3_free(pF->aPre[i].a);
+  }
   sqlite3_free(pF->zKey);
   sqlite3_free(pF);
 }
@@ -1509,38 +1522,71 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
   return rc;
 }
 
-/* Start fetching the block after iEnd in the background, if there is one
-** and neither it nor a prefetch is under way. */
-static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
-  i64 n;
-  if( pF->aPre || iEnd>=pF->nSize || streamS3CacheFind(pF, iEnd) ) return;
-  n = pF->nSize-iEnd < STREAM_S3_BLOCK ? pF->nSize-iEnd : STREAM_S3_BLOCK;
-  pF->aPre = sqlite3_malloc64(n);
-  if( pF->aPre==0 ) return;
-  pF->iPreOff = iEnd;
-  pF->nPre = n;
-  if( streamS3GetRange(pF, &pF->pre, pF->aPre, iEnd, n, 1, 0) ){
-    sqlite3StreamHttpReqClear(pF->p->pHttp, &pF->pre);
-    sqlite3_free(pF->aPre);
-    pF->aPre = 0;
+/* The prefetch slot of pF whose block holds byte iOff, or -1. */
+static int streamS3PreFind(StreamS3File *pF, i64 iOff){
+  int i;
+  for(i=0; i<STREAM_S3_PREFETCH; i++){
+    StreamS3Pre *pP = &pF->aPre[i];
+    if( pP->a && iOff>=pP->iOff && iOff<pP->iOff+pP->n ) return i;
   }
+  return -1;
 }
 
-/* Finish the prefetch: into the cache if it succeeded, dropped if not. */
-static void streamS3PrefetchEnd(StreamS3File *pF, int bWait){
-  StreamHttpReq *pReq = &pF->pre;
-  if( pF->aPre==0 ) return;
+/* Start fetching the STREAM_S3_PREFETCH blocks from iEnd on in the
+** background (those neither cached nor under way), and send the requests
+** now, so the service works while the reader decodes. */
+static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
+  int k, bStarted = 0;
+  for(k=0; k<STREAM_S3_PREFETCH; k++){
+    i64 iOff = iEnd + (i64)k*STREAM_S3_BLOCK, n;
+    StreamS3Pre *pP = 0;
+    int i;
+    if( iOff>=pF->nSize ) break;
+    if( streamS3PreFind(pF, iOff)>=0 || streamS3CacheFind(pF, iOff) ) continue;
+    for(i=0; i<STREAM_S3_PREFETCH && pF->aPre[i].a; i++){}
+    if( i==STREAM_S3_PREFETCH ) break;
+    pP = &pF->aPre[i];
+    n = pF->nSize-iOff < STREAM_S3_BLOCK ? pF->nSize-iOff : STREAM_S3_BLOCK;
+    pP->a = sqlite3_malloc64(n);
+    if( pP->a==0 ) break;
+    pP->iOff = iOff;
+    pP->n = n;
+    if( streamS3GetRange(pF, &pP->req, pP->a, iOff, n, 1, 0) ){
+      sqlite3StreamHttpReqClear(pF->p->pHttp, &pP->req);
+      sqlite3_free(pP->a);
+      pP->a = 0;
+      break;
+    }
+    bStarted = 1;
+  }
+  if( bStarted ) sqlite3StreamHttpPump(pF->p->pHttp);
+}
+
+/* Finish prefetch slot i (waiting for it if bWait): into the cache if it
+** succeeded, dropped if not; nothing if it is still running. */
+static void streamS3PrefetchEnd(StreamS3File *pF, int i, int bWait){
+  StreamS3Pre *pP = &pF->aPre[i];
+  StreamHttpReq *pReq = &pP->req;
+  if( pP->a==0 ) return;
   if( bWait ) sqlite3StreamHttpWait(pF->p->pHttp, pReq);
   if( !pReq->bDone ) return;
   if( pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
-   && (i64)pReq->nGot==pF->nPre ){
-    streamS3CacheAdd(pF->p, pF->zKey, pF->zEtag, pF->iPreOff, pF->aPre,
-                     pF->nPre);
+   && (i64)pReq->nGot==pP->n ){
+    streamS3CacheAdd(pF->p, pF->zKey, pF->zEtag, pP->iOff, pP->a, pP->n);
   }else{
-    sqlite3_free(pF->aPre);
+    sqlite3_free(pP->a);
   }
-  pF->aPre = 0;
+  pP->a = 0;
   sqlite3StreamHttpReqClear(pF->p->pHttp, pReq);
+}
+
+/* Let the prefetches progress (without blocking) and take those done. */
+static void streamS3PrefetchReap(StreamS3File *pF){
+  int i, bAny = 0;
+  for(i=0; i<STREAM_S3_PREFETCH; i++) bAny |= pF->aPre[i].a!=0;
+  if( !bAny ) return;
+  sqlite3StreamHttpPump(pF->p->pHttp);
+  for(i=0; i<STREAM_S3_PREFETCH; i++) streamS3PrefetchEnd(pF, i, 0);
 }
 
 static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
@@ -1550,11 +1596,12 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
   unsigned char *a = (unsigned char*)pBuf;
   int rc = SQLITE_OK;
   if( iOff<0 || iOff+(i64)n>pF->nSize ) return SQLITE_IOERR_SHORT_READ;
-  streamS3PrefetchEnd(pF, 0);
+  streamS3PrefetchReap(pF);
   while( n>0 && rc==SQLITE_OK ){
     StreamS3Block *pB = streamS3CacheFind(pF, iOff);
-    if( pB==0 && pF->aPre && iOff>=pF->iPreOff && iOff<pF->iPreOff+pF->nPre ){
-      streamS3PrefetchEnd(pF, 1);
+    int iPre = pB ? -1 : streamS3PreFind(pF, iOff);
+    if( iPre>=0 ){
+      streamS3PrefetchEnd(pF, iPre, 1);
       pB = streamS3CacheFind(pF, iOff);
     }
     if( pB ){
@@ -1562,7 +1609,7 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
       if( nCopy>(i64)n ) nCopy = (i64)n;
       memcpy(a, pB->a+(iOff-pB->iOff), (size_t)nCopy);
       /* Sequential reading into the second half of a block: fetch the
-      ** next one meanwhile. */
+      ** next ones meanwhile. */
       if( iOff+nCopy-pB->iOff > pB->n/2 ) streamS3Prefetch(pF, pB->iOff+pB->n);
       a += nCopy;
       iOff += nCopy;
@@ -1605,13 +1652,8 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
 static void streamS3Close(StreamStoreFile *pBase){
   StreamS3File *pF = (StreamS3File*)pBase;
   if( pF==0 ) return;
-  streamS3PrefetchEnd(pF, 0);
-  if( pF->aPre ){
-    sqlite3StreamHttpCancel(pF->p->pHttp, &pF->pre);
-    sqlite3_free(pF->aPre);
-    pF->aPre = 0;
-  }
-  streamS3FreeFile(pF);
+  streamS3PrefetchReap(pF);           /* Keep what has arrived */
+  streamS3FreeFile(pF);               /* Cancel the rest */
 }
 
 /* Identity from size and ETag (FNV-1a of the ETag). */

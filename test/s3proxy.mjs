@@ -14,6 +14,11 @@
 //              response headers and part of the body (outcome unknown)
 //   truncate   the request done, the body cut short (Content-Length kept)
 // --latency adds MIN..MAX ms before each request is forwarded.
+// --suffix-ranges answers "Range: bytes=-N" as S3 and R2 do (s3rver
+// answers it with the first bytes instead): the proxy asks the size with
+// a HEAD (on loopback, no added latency) and forwards an explicit range;
+// the server must then accept any well-formed signature
+// (s3rver --allow-mismatched-signatures), as the Range header changed.
 // Control (not forwarded): GET /__proxy/stats (counts as JSON),
 // GET /__proxy/set?faults=R&latency=A-B, GET /__proxy/down?ms=N (every
 // connection dropped at once for N ms: a store down for a while).
@@ -29,11 +34,13 @@ let faultRate = 0;
 let latMin = 0, latMax = 0;
 let seed = 1;
 let capture = null;
+let suffixRanges = false;
 for (let i = 1; i < args.length; i++) {
   if (args[i] === '--faults') faultRate = Number(args[++i]);
   else if (args[i] === '--latency') [latMin, latMax] = args[++i].split('-').map(Number);
   else if (args[i] === '--seed') seed = Number(args[++i]);
   else if (args[i] === '--capture') capture = fs.openSync(args[++i], 'a');
+  else if (args[i] === '--suffix-ranges') suffixRanges = true;
 }
 
 // A small deterministic generator (mulberry32), so a failing run can be
@@ -107,6 +114,22 @@ const server = http.createServer((req, res) => {
     }
     if (fault === '500') { stats['500']++; xmlError(res, 500, 'InternalError', 'injected'); return; }
     if (fault === '503') { stats['503']++; xmlError(res, 503, 'SlowDown', 'Please reduce your request rate.'); return; }
+    const m = /^bytes=-(\d+)$/.exec(req.headers['range'] || '');
+    if (suffixRanges && m) {
+      const headers = { ...req.headers };
+      delete headers['range'];
+      const head = http.request({ host: '127.0.0.1', port: upstreamPort, method: 'HEAD', path: req.url, headers }, (hr) => {
+        hr.resume();
+        const size = Number(hr.headers['content-length']);
+        if (hr.statusCode === 200 && size > 0) {
+          req.headers['range'] = `bytes=${Math.max(0, size - Number(m[1]))}-${size - 1}`;
+        }
+        setTimeout(() => forward(req, res, body, fault), delay);
+      });
+      head.on('error', () => req.socket.destroy());
+      head.end();
+      return;
+    }
     setTimeout(() => forward(req, res, body, fault), delay);
   });
 });

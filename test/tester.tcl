@@ -103,6 +103,23 @@ proc stream_use_store {{db db} {dir ""}} {
   return $dir
 }
 
+# Start shell command CMD (a server) in the background, its output read
+# from the channel returned; it runs without the sanitizer preload of an
+# ASan build, and a watchdog stops it when this test process is gone
+# (killed, or ended by an error before it stopped its servers).  Stop it
+# with stream_spawn_stop.
+proc stream_spawn {cmd} {
+  set me [pid]
+  set sh "$cmd & c=\$!; trap 'kill \$c 2>/dev/null; exit 0' TERM; while kill -0 $me 2>/dev/null && kill -0 \$c 2>/dev/null; do sleep 1; done; kill \$c 2>/dev/null"
+  set fd [open [list |env -u LD_PRELOAD -u ASAN_OPTIONS -u LSAN_OPTIONS -u UBSAN_OPTIONS sh -c $sh 2>@1] r]
+  fconfigure $fd -buffering line
+  return $fd
+}
+proc stream_spawn_stop {fd} {
+  foreach p [pid $fd] { catch {exec kill $p} }
+  catch {close $fd}
+}
+
 # Start s3rver (test/interop) on 127.0.0.1 at a random port with bucket
 # BUCKET, data in DIR (emptied first).  Returns "ENDPOINT DIR BUCKET" (STREAM_TEST_S3's
 # form), or "" with the reason in ::s3rver_why if node or s3rver is missing.
@@ -118,8 +135,7 @@ proc s3rver_start {dir bucket {lax 0}} {
   # (lax: any well-formed signature is accepted, whatever the secret; the
   # signatures are then checked by botocore, test/s3_sigcheck.py.)
   set opt [expr {$lax ? "--allow-mismatched-signatures" : ""}]
-  # (Node runs without the sanitizer preload of an ASan build.)
-  set fd [open "|env -u LD_PRELOAD -u ASAN_OPTIONS -u LSAN_OPTIONS -u UBSAN_OPTIONS $node $bin -d $dir -a 127.0.0.1 -p 0 --silent $opt --configure-bucket $bucket 2>@1" r]
+  set fd [stream_spawn "$node $bin -d $dir -a 127.0.0.1 -p 0 --silent $opt --configure-bucket $bucket"]
   fconfigure $fd -buffering line
   set port ""
   set t0 [clock seconds]
@@ -136,9 +152,8 @@ proc s3rver_start {dir bucket {lax 0}} {
   return [list "http://127.0.0.1:$port" $dir $bucket]
 }
 proc s3rver_stop {} {
-  if {[info exists ::s3rver_pid]} {
-    foreach p $::s3rver_pid { catch {exec kill $p} }
-    catch {close $::s3rver_fd}
+  if {[info exists ::s3rver_fd]} {
+    stream_spawn_stop $::s3rver_fd
     unset ::s3rver_pid ::s3rver_fd
   }
 }
