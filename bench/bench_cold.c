@@ -31,6 +31,20 @@
 #include <unistd.h>
 #include "bench.h"
 
+/* The first column of the first row of zSql; print the error and exit if
+** there is none. */
+static long long benchInt1(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *p;
+  long long v = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
+    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
+    exit(1);
+  }
+  if( sqlite3_step(p)==SQLITE_ROW ) v = sqlite3_column_int64(p, 0);
+  sqlite3_finalize(p);
+  return v;
+}
+
 /* Produce n messages ("key-<i>", benchMakeValue) into zTopic with
 ** stream_produce(), in transactions of 1,000; returns seconds. */
 static double benchProduce(sqlite3 *db, const char *zTopic, int n){
