@@ -138,6 +138,21 @@ int benchCmpDouble(const void *a, const void *b);
 /* SQLite helpers (sqlite3*): exit with the message on failure. */
 void benchExec(sqlite3 *db, const char *zSql);
 void benchCheck(sqlite3 *db, int rc, const char *zWhat);
+void benchLoadExt(sqlite3 *db, const char *zExt);
+/* Raw SQLite: the seed's table of messages, as written in the seed. */
+#define BENCH_SEED_DDL \
+  "CREATE TABLE stream_messages(" \
+  " topic TEXT NOT NULL, partition INTEGER NOT NULL," \
+  " offset INTEGER NOT NULL, key TEXT, value JSON NOT NULL," \
+  " headers JSON, timestamp INTEGER NOT NULL," \
+  " PRIMARY KEY (topic, partition, offset));" \
+  "CREATE INDEX idx_messages_topic" \
+  " ON stream_messages(topic, partition, timestamp);"
+/* The engine benchmarks' payload and command line. */
+int benchValue100(char *z, int i);
+const char *benchEngineArgs(int argc, char **argv, int *pbQuick,
+                            char *zDir, int nDir, const char *zUsage,
+                            int (*xOpt)(const char *zOpt, const char *zVal));
 void benchFatal(const char *zFmt, ...);
 BenchPos *benchPos(BenchSys *p, const char *zGroup, int iPart, int *pbNew);
 

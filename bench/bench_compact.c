@@ -50,15 +50,6 @@ static void removeDb(const char *zName){
   snprintf(z2, sizeof(z2), "%s-journal", z); unlink(z2);
 }
 
-static void loadExt(sqlite3 *db){
-  char *zErr = 0;
-  sqlite3_enable_load_extension(db, 1);
-  if( sqlite3_load_extension(db, zExt, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "load %s: %s\n", zExt, zErr);
-    exit(1);
-  }
-}
-
 static sqlite3 *openDb(const char *zName, int bStream, const char *zVfs){
   char z[700];
   sqlite3 *db;
@@ -67,7 +58,7 @@ static sqlite3 *openDb(const char *zName, int bStream, const char *zVfs){
                            zVfs), "open");
   benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
            " PRAGMA cache_size=-65536;");
-  if( bStream ) loadExt(db);
+  if( bStream ) benchLoadExt(db, zExt);
   return db;
 }
 
@@ -124,14 +115,7 @@ static void benchCompaction(int nMsg, int nKey, int nRep){
 
   removeDb("cmp-raw-t.db");
   db = openDb("cmp-raw-t.db", 0, 0);
-  benchExec(db,
-    "CREATE TABLE stream_messages("
-    " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
-    " offset INTEGER NOT NULL, key TEXT, value JSON NOT NULL,"
-    " headers JSON, timestamp INTEGER NOT NULL,"
-    " PRIMARY KEY (topic, partition, offset));"
-    "CREATE INDEX idx_messages_topic"
-    " ON stream_messages(topic, partition, timestamp);");
+  benchExec(db, BENCH_SEED_DDL);
   zSql = sqlite3_mprintf(
       "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c"
       " WHERE i<%d) INSERT INTO stream_messages(topic, partition, offset,"
@@ -326,23 +310,13 @@ static void benchShim(int nBatchMsgs, int nSingle, int nRep){
 }
 
 int main(int argc, char **argv){
-  int bQuick = 0, i, nRep;
+  int bQuick = 0, nRep;
   sqlite3 *db;
-  if( argc<2 ){
-    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR]\n", argv[0]);
-    return 2;
-  }
-  zExt = argv[1];
-  for(i=2; i<argc; i++){
-    if( strcmp(argv[i], "--quick")==0 ) bQuick = 1;
-    else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
-      snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
-    }
-  }
+  zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir), 0, 0);
   nRep = bQuick ? 3 : 5;
   /* Register the extension (and its VFS) once for the whole process. */
   benchCheck(0, sqlite3_open(":memory:", &db), "open");
-  loadExt(db);
+  benchLoadExt(db, zExt);
 
   printf("sqlite-stream bench_compact: SQLite %s, %s mode, %d repetitions"
          " (medians)\n\n", sqlite3_libversion(), bQuick ? "quick" : "full",

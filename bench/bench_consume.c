@@ -53,23 +53,9 @@ static sqlite3 *openDb(const char *zName, int bNew, int bStream){
   sqlite3_busy_timeout(db, 10000);
   benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   if( bStream ){
-    char *zErr = 0;
-    sqlite3_enable_load_extension(db, 1);
-    if( sqlite3_load_extension(db, zExt, 0, &zErr)!=SQLITE_OK ){
-      fprintf(stderr, "load %s: %s\n", zExt, zErr);
-      exit(1);
-    }
+    benchLoadExt(db, zExt);
   }
   return db;
-}
-
-static int makeValue(char *z, int i){
-  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
-                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
-                   i % 1000, i % 100);
-  while( n<98 ) z[n++] = 'x';
-  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
-  return n;
 }
 
 /* Fill both databases with n messages (8 partitions, round robin). */
@@ -96,7 +82,7 @@ static void fill(sqlite3 *dbS, sqlite3 *dbR, int n){
       " ?4, ?1, ?2, NULL, 0)", -1, &pR, 0);
   benchExec(dbS, "BEGIN"); benchExec(dbR, "BEGIN");
   for(i=0; i<n; i++){
-    int nV = makeValue(zVal, i);
+    int nV = benchValue100(zVal, i);
     int nK = snprintf(zKey, sizeof(zKey), "key-%d", i);
     sqlite3_bind_text(pS, 1, zKey, nK, SQLITE_STATIC);
     sqlite3_bind_text(pS, 2, zVal, nV, SQLITE_STATIC);
@@ -293,17 +279,7 @@ static void rebalance(void){
 int main(int argc, char **argv){
   int bQuick = 0, i, nRep, nMsg;
   double aS[5], aR[5];
-  if( argc<2 ){
-    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR]\n", argv[0]);
-    return 2;
-  }
-  zExt = argv[1];
-  for(i=2; i<argc; i++){
-    if( strcmp(argv[i], "--quick")==0 ) bQuick = 1;
-    else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
-      snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
-    }
-  }
+  zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir), 0, 0);
   nRep = 3;
   nMsg = bQuick ? 200000 : 1000000;
   printf("sqlite-stream bench_consume: SQLite %s, %s mode\n\n",

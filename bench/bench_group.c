@@ -34,7 +34,6 @@ static double timed(sqlite3 *db, const char *zSql){
 
 static sqlite3 *openDb(const char *zName){
   char zPath[700], z2[720];
-  char *zErr = 0;
   sqlite3 *db;
   snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
   unlink(zPath);
@@ -42,11 +41,7 @@ static sqlite3 *openDb(const char *zName){
   snprintf(z2, sizeof(z2), "%s-shm", zPath); unlink(z2);
   if( sqlite3_open(zPath, &db) ){ fprintf(stderr, "open\n"); exit(1); }
   benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-  sqlite3_enable_load_extension(db, 1);
-  if( sqlite3_load_extension(db, zExt, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "load %s: %s\n", zExt, zErr);
-    exit(1);
-  }
+  benchLoadExt(db, zExt);
   return db;
 }
 
@@ -110,26 +105,18 @@ static void oneMemberRun(int nMem, int nPart, double *a){
   sqlite3_close(db);
 }
 
+/* --max-seconds S */
+static int groupOpt(const char *zOpt, const char *zVal){
+  if( strcmp(zOpt, "--max-seconds")!=0 ) return 0;
+  mxSeconds = atof(zVal);
+  return 1;
+}
+
 int main(int argc, char **argv){
   static const int aPart[] = { 1000, 10000, 100000 };
   int bQuick = 0, i, r, nRep, bSkip = 0;
-  if( argc<2 ){
-    fprintf(stderr, "usage: %s EXTENSION [--quick] [--max-seconds S]"
-            " [--dir DIR]\n", argv[0]);
-    return 2;
-  }
-  zExt = argv[1];
-  for(i=2; i<argc; i++){
-    if( strcmp(argv[i], "--quick")==0 ) bQuick = 1;
-    else if( strcmp(argv[i], "--max-seconds")==0 && i+1<argc ){
-      mxSeconds = atof(argv[++i]);
-    }else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
-      snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
-    }else{
-      fprintf(stderr, "unknown option %s\n", argv[i]);
-      return 2;
-    }
-  }
+  zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir),
+                         " [--max-seconds S]", groupOpt);
   nRep = bQuick ? 1 : 3;
   printf("sqlite-stream bench_group: SQLite %s, %d run(s) per size (median)\n\n",
          sqlite3_libversion(), nRep);

@@ -43,24 +43,12 @@ static sqlite3 *openDb(const char *zName, int bStream){
   benchCheck(0, sqlite3_open(zPath, &db), "open");
   benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
   if( bStream ){
-    char *zErr = 0;
-    sqlite3_enable_load_extension(db, 1);
-    if( sqlite3_load_extension(db, zExt, 0, &zErr)!=SQLITE_OK ){
-      fprintf(stderr, "load %s: %s\n", zExt, zErr);
-      exit(1);
-    }
+    benchLoadExt(db, zExt);
     /* hot only: the warm tier has its own benchmark (bench_tier) */
     benchExec(db, "SELECT stream_create_topic('bench', 8,"
              " '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')");
   }else{
-    benchExec(db,
-      "CREATE TABLE stream_messages("
-      " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
-      " offset INTEGER NOT NULL, key TEXT, value JSON NOT NULL,"
-      " headers JSON, timestamp INTEGER NOT NULL,"
-      " PRIMARY KEY (topic, partition, offset));"
-      "CREATE INDEX idx_messages_topic"
-      " ON stream_messages(topic, partition, timestamp);");
+    benchExec(db, BENCH_SEED_DDL);
   }
   return db;
 }
@@ -70,15 +58,6 @@ static void closeDb(sqlite3 *db){
 }
 
 /* A 100-byte JSON value for message i. */
-static int makeValue(char *z, int i){
-  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
-                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
-                   i % 1000, i % 100);
-  while( n<98 ) z[n++] = 'x';
-  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
-  return n;
-}
-
 /* Produce n messages in transactions of nBatch; returns seconds. */
 static double produceStream(sqlite3 *db, int n, int nBatch, int iBase){
   sqlite3_stmt *p;
@@ -90,7 +69,7 @@ static double produceStream(sqlite3 *db, int n, int nBatch, int iBase){
   t0 = benchNow();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", iBase+i);
-    int nVal = makeValue(zVal, iBase+i);
+    int nVal = benchValue100(zVal, iBase+i);
     if( i%nBatch==0 ) benchExec(db, "BEGIN");
     sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
     sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
@@ -116,7 +95,7 @@ static double produceRaw(sqlite3 *db, int n, int nBatch, int iBase,
   t0 = benchNow();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", iBase+i);
-    int nVal = makeValue(zVal, iBase+i);
+    int nVal = benchValue100(zVal, iBase+i);
     int iPart = (benchMurmur2((const unsigned char*)zKey, nKey) & 0x7fffffff)
               % NPART;
     struct timespec ts;
@@ -170,17 +149,7 @@ int main(int argc, char **argv){
   int bQuick = 0, i, nRep;
   int nBatchMsgs, nSingle, nRead;
   double aS[9], aR[9];
-  if( argc<2 ){
-    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR]\n", argv[0]);
-    return 2;
-  }
-  zExt = argv[1];
-  for(i=2; i<argc; i++){
-    if( strcmp(argv[i], "--quick")==0 ) bQuick = 1;
-    else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
-      snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
-    }
-  }
+  zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir), 0, 0);
   nRep = bQuick ? 3 : 5;
   nBatchMsgs = bQuick ? 50000 : 200000;
   nSingle = bQuick ? 5000 : 20000;

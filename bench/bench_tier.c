@@ -57,7 +57,6 @@ static long long int1(sqlite3 *db, const char *zSql){
 static sqlite3 *openDb(const char *zName, int bFresh){
   char zPath[700], zCmd[3000];
   sqlite3 *db;
-  char *zErr = 0;
   snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
   if( bFresh ){
     snprintf(zCmd, sizeof(zCmd), "rm -rf '%s' '%s-wal' '%s-shm' '%s.stream'",
@@ -66,11 +65,7 @@ static sqlite3 *openDb(const char *zName, int bFresh){
   }
   if( sqlite3_open(zPath, &db)!=SQLITE_OK ) exit(1);
   benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-  sqlite3_enable_load_extension(db, 1);
-  if( sqlite3_load_extension(db, zExt, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "load %s: %s\n", zExt, zErr);
-    exit(1);
-  }
+  benchLoadExt(db, zExt);
   /* The warm store beside the database (--dir must be absolute). */
   snprintf(zCmd, sizeof(zCmd), "mkdir -p '%s.stream/warm'", zPath);
   if( system(zCmd)!=0 ) exit(1);
@@ -81,15 +76,6 @@ static sqlite3 *openDb(const char *zName, int bFresh){
 }
 
 /* A 100-byte JSON value for message i (as bench_produce.c). */
-static int makeValue(char *z, int i){
-  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
-                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
-                   i % 1000, i % 100);
-  while( n<98 ) z[n++] = 'x';
-  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
-  return n;
-}
-
 static double produce(sqlite3 *db, const char *zTopic, int n){
   sqlite3_stmt *p;
   char zKey[32], zVal[128], zSql[128];
@@ -100,7 +86,7 @@ static double produce(sqlite3 *db, const char *zTopic, int n){
   t0 = benchNow();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
-    int nVal = makeValue(zVal, i);
+    int nVal = benchValue100(zVal, i);
     if( i%1000==0 ) benchExec(db, "BEGIN");
     sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
     sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
@@ -257,6 +243,13 @@ static long long dbBytes(sqlite3 *db){
        - int1(db, "PRAGMA freelist_count") * int1(db, "PRAGMA page_size");
 }
 
+/* --interop DIR */
+static int tierOpt(const char *zOpt, const char *zVal){
+  if( strcmp(zOpt, "--interop")!=0 ) return 0;
+  snprintf(zInterop, sizeof(zInterop), "%s", zVal);
+  return 1;
+}
+
 int main(int argc, char **argv){
   int bQuick = 0, i, n, nSize;
   double tProd, tTier, tReplay = 0, tDuck, tPoll;
@@ -266,20 +259,8 @@ int main(int argc, char **argv){
   sqlite3 *db;
   static const char *azCodec[] = { "uncompressed", "gzip", "zstd" };
 
-  if( argc<2 ){
-    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR]"
-                    " [--interop DIR]\n", argv[0]);
-    return 2;
-  }
-  zExt = argv[1];
-  for(i=2; i<argc; i++){
-    if( strcmp(argv[i], "--quick")==0 ) bQuick = 1;
-    else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
-      snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
-    }else if( strcmp(argv[i], "--interop")==0 && i+1<argc ){
-      snprintf(zInterop, sizeof(zInterop), "%s", argv[++i]);
-    }
-  }
+  zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir),
+                         " [--interop DIR]", tierOpt);
   n = bQuick ? 200000 : 1000000;
   nSize = bQuick ? 50000 : 200000;
 

@@ -206,10 +206,59 @@ void benchExec(sqlite3 *db, const char *zSql){
   }
 }
 
+/* Load the extension zExt on db; print the error and exit on failure. */
+void benchLoadExt(sqlite3 *db, const char *zExt){
+  char *zErr = 0;
+  sqlite3_enable_load_extension(db, 1);
+  if( sqlite3_load_extension(db, zExt, 0, &zErr)!=SQLITE_OK ){
+    fprintf(stderr, "load %s: %s\n", zExt, zErr);
+    exit(1);
+  }
+}
+
 /* Exit with the connection's message unless rc is OK, ROW or DONE. */
 void benchCheck(sqlite3 *db, int rc, const char *zWhat){
   if( rc!=SQLITE_OK && rc!=SQLITE_ROW && rc!=SQLITE_DONE ){
     fprintf(stderr, "%s: %s\n", zWhat, sqlite3_errmsg(db));
     exit(1);
   }
+}
+
+/* The ~100-byte JSON value of message i used by the engine benchmarks
+** (z holds at least 128 bytes); returns its length. */
+int benchValue100(char *z, int i){
+  int n = snprintf(z, 128, "{\"id\":%d,\"customer\":\"cust_%06d\","
+                   "\"total\":%d.%02d,\"note\":\"", i, i % 1000000,
+                   i % 1000, i % 100);
+  while( n<98 ) z[n++] = 'x';
+  z[n++] = '"'; z[n++] = '}'; z[n] = 0;
+  return n;
+}
+
+/* The command line of an engine benchmark: EXTENSION [--quick] [--dir DIR]
+** and the options xOpt takes (each with a value: xOpt returns 1 if it knew
+** zOpt; zUsage lists them).  Returns the extension path; exits with the
+** usage on a bad command line. */
+const char *benchEngineArgs(int argc, char **argv, int *pbQuick,
+                            char *zDir, int nDir, const char *zUsage,
+                            int (*xOpt)(const char *zOpt, const char *zVal)){
+  int i;
+  if( argc<2 ){
+    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR]%s\n", argv[0],
+            zUsage ? zUsage : "");
+    exit(2);
+  }
+  for(i=2; i<argc; i++){
+    if( strcmp(argv[i], "--quick")==0 ){
+      *pbQuick = 1;
+    }else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
+      snprintf(zDir, nDir, "%s", argv[++i]);
+    }else if( i+1<argc && xOpt && xOpt(argv[i], argv[i+1]) ){
+      i++;
+    }else{
+      fprintf(stderr, "unknown option %s\n", argv[i]);
+      exit(2);
+    }
+  }
+  return argv[1];
 }
