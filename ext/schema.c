@@ -310,7 +310,6 @@ int sqlite3StreamMntStmt(StreamCtx *p, const char *zSql,
 
 void sqlite3StreamStmtFinalizeAll(StreamCtx *p){
   int i;
-  sqlite3StreamScannerFinalize(p->pScanner);
   for(i=0; i<STREAM_STMT_COUNT; i++){
     sqlite3_finalize(p->aStmt[i]);
     p->aStmt[i] = 0;

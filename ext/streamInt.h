@@ -206,6 +206,9 @@ char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc);
 ** Interface to code in ext/txn.c
 */
 
+/* The CDC topic's name if configured (sqlite3_malloc'd), else NULL. */
+char *sqlite3StreamCdcTopic(StreamCtx*, int *pRc);
+
 /* Open SAVEPOINT zName.  *pbOpen is 0 if it could not be opened because a
 ** statement that writes is running (then the caller's writes belong to
 ** that statement), 2 if the savepoint began the transaction (autocommit
@@ -705,8 +708,6 @@ int sqlite3StreamCdcAfterAppend(StreamCtx*, const StreamAppended*,
 ** NULL) and hand it to the C callback (if any). */
 int sqlite3StreamCdcEmit(StreamCtx*, const char *zCdc, const char *zKey,
                          const char *zEvent, char **pzErr);
-/* The CDC topic's name if configured (sqlite3_malloc'd), else NULL. */
-char *sqlite3StreamCdcTopic(StreamCtx*, int *pRc);
 /* Format an ISO-8601 UTC time with milliseconds into z (>= 25 bytes). */
 void sqlite3StreamIsoTime(i64 iMs, char *z);
 
