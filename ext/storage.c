@@ -101,6 +101,27 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   " clean_count, target_offset, mark_offset, mark_at, horizon_offset,"
   " cleaned_at, removed, size_offset, size_bytes)"
   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+  /* ?3 offset, ?4 limit: offsets and byte sizes from ?3 (retention) */
+  [STREAM_SQL_MSG_SIZES_FROM] =
+  "SELECT offset, " STREAM_MSG_BYTES_SQL " FROM _stream_messages"
+  " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
+  " LIMIT ?4",
+  /* ?3 limit: the oldest messages: offset, timestamp, bytes (retention) */
+  [STREAM_SQL_MSG_OLDEST] =
+  "SELECT offset, timestamp, " STREAM_MSG_BYTES_SQL
+  " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " ORDER BY offset LIMIT ?3",
+  /* ?3 offset: the hot messages below it */
+  [STREAM_SQL_MSG_DELETE_BELOW] =
+  "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " AND offset<?3",
+  /* ?3 high watermark: the log starts at the first hot message (or at ?3
+  ** if none is left); returns the new log start offset */
+  [STREAM_SQL_PART_START_AT_HOT] =
+  "UPDATE _stream_partitions SET log_start_offset=max(log_start_offset,"
+  " coalesce((SELECT offset FROM _stream_messages WHERE topic=?1"
+  " AND partition=?2 ORDER BY offset LIMIT 1), ?3))"
+  " WHERE topic=?1 AND partition=?2 RETURNING log_start_offset",
   /* ?3 incarnation: rows of an earlier topic of the same name */
   [STREAM_SQL_SEG_DELETE_DEAD] =
   "DELETE FROM _stream_segments WHERE topic=?1 AND partition=?2"

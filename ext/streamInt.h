@@ -1318,6 +1318,10 @@ enum {
   STREAM_SQL_PART_RAISE_NEXT,   /* raise next_offset (max) */
   STREAM_SQL_PART_SET_NEXT,     /* raise next_offset (only if below) */
   STREAM_SQL_CLEANER_PUT,       /* store a partition's cleaner state */
+  STREAM_SQL_MSG_SIZES_FROM,    /* offsets and sizes from an offset */
+  STREAM_SQL_MSG_OLDEST,        /* the oldest messages */
+  STREAM_SQL_MSG_DELETE_BELOW,  /* hot rows below an offset */
+  STREAM_SQL_PART_START_AT_HOT, /* log start at the first hot message */
   STREAM_SQL_SEG_DELETE_DEAD,   /* segment rows of an earlier incarnation */
   STREAM_SQL_SEG_INSERT,        /* a new segment row */
   STREAM_SQL_MSG_DELETE_TO,     /* hot rows up to an offset */
