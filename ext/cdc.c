@@ -14,23 +14,6 @@
 #include "streamInt.h"
 #include <string.h>
 
-char *sqlite3StreamCdcTopic(StreamCtx *p, int *pRc){
-  char *z;
-  if( p->bTxn && p->bCdcCache ){
-    *pRc = SQLITE_OK;
-    if( p->zCdcCache==0 ) return 0;
-    z = sqlite3_mprintf("%s", p->zCdcCache);
-    if( z==0 ) *pRc = SQLITE_NOMEM;
-    return z;
-  }
-  z = sqlite3StreamMetaGet(p, "cdc.topic", pRc);
-  if( *pRc==SQLITE_OK && p->bTxn ){
-    p->zCdcCache = z ? sqlite3_mprintf("%s", z) : 0;
-    p->bCdcCache = (z==0 || p->zCdcCache!=0);
-  }
-  return z;
-}
-
 int sqlite3StreamCdcPrepare(StreamCtx *p, const char *zSkipTopic,
                             char **pzCdc, char **pzErr){
   int rc = SQLITE_OK;

@@ -89,13 +89,9 @@ int sqlite3StreamCompactUpper(StreamCtx *p, const char *zTopic, int iPart,
   if( pCfg->compactionHeadMessages>iHwm ) iUpper = 0;
   if( pCfg->minCompactionLagMs>0 && iUpper>0 ){
     sqlite3_stmt *pStmt = 0;
-    rc = sqlite3StreamMntStmt(p,
-        "SELECT min(offset) FROM _stream_messages INDEXED BY"
-        " _stream_messages_ts WHERE topic=?1 AND partition=?2"
-        " AND timestamp>?3", &pStmt, pzErr);
+    rc = sqlite3StreamStorageGet(p, STREAM_SQL_CMP_YOUNGEST,
+                                 zTopic, iPart, &pStmt, pzErr);
     if( rc ) return rc;
-    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pStmt, 2, iPart);
     sqlite3_bind_int64(pStmt, 3, iNow - pCfg->minCompactionLagMs);
     if( sqlite3_step(pStmt)==SQLITE_ROW
      && sqlite3_column_type(pStmt, 0)==SQLITE_INTEGER ){
@@ -128,13 +124,9 @@ int sqlite3StreamCompactDue(StreamCtx *p, const char *zTopic, int iPart,
   *pbDue = 0;
   /* The first dirty message: where the dirty section really starts (the
   ** log may start above the clean point) and how old it is. */
-  rc = sqlite3StreamMntStmt(p,
-      "SELECT offset, timestamp FROM _stream_messages"
-      " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
-      " LIMIT 1", &pStmt, pzErr);
+  rc = sqlite3StreamStorageGet(p, STREAM_SQL_CMP_FIRST_DIRTY,
+                               zTopic, iPart, &pStmt, pzErr);
   if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
   sqlite3_bind_int64(pStmt, 3, pS->iCleanOffset);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     iFirst = sqlite3_column_int64(pStmt, 0);
@@ -187,21 +179,15 @@ static int streamCmpKeysRewrite(StreamCtx *p, const char *zTopic, int iPart,
                                 char **pzErr){
   sqlite3_stmt *pStmt = 0;
   i64 i;
-  int rc = sqlite3StreamMntStmt(p,
-      "DELETE FROM _stream_cleaner_keys WHERE topic=?1 AND partition=?2",
-      &pStmt, pzErr);
+  int rc = sqlite3StreamStorageGet(p, STREAM_SQL_CLEANER_KEYS_CLEAR,
+                                   zTopic, iPart, &pStmt, pzErr);
   if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  rc = sqlite3StreamMntStmt(p,
-      "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
-      " VALUES(?1,?2,?3,?4,?5)", &pStmt, pzErr);
+  rc = sqlite3StreamStorageGet(p, STREAM_SQL_CLEANER_KEYS_ADD,
+                               zTopic, iPart, &pStmt, pzErr);
   if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
   /* Ascending offsets: appends at the end of each B-tree page run. */
   for(i=nKeep-1; rc==SQLITE_OK && i>=0; i--){
     const StreamCmpKeep *pK = &aKeep[i];
@@ -269,16 +255,10 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   streamCmpMarks(pS, iHwm, iNow, pCfg->deleteRetentionMs);
   sqlite3StreamCompactorInit(&cmp, iHwm, pS->iHorizon, !pS->bKeepTombs);
 
-  rc = sqlite3StreamMntStmt(p, bBytes
-      ? "SELECT offset, key, value IS NULL, " STREAM_MSG_BYTES_SQL
-        " FROM _stream_messages WHERE topic=?1 AND partition=?2"
-        " AND offset<?3 ORDER BY offset DESC"
-      : "SELECT offset, key, value IS NULL FROM _stream_messages"
-        " WHERE topic=?1 AND partition=?2 AND offset<?3"
-        " ORDER BY offset DESC", &pScan, pzErr);
+  rc = sqlite3StreamStorageGet(p, bBytes ? STREAM_SQL_CMP_SCAN_DESC_BYTES
+                                        : STREAM_SQL_CMP_SCAN_DESC,
+                               zTopic, iPart, &pScan, pzErr);
   if( rc ) goto compact_out;
-  sqlite3_bind_text(pScan, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pScan, 2, iPart);
   sqlite3_bind_int64(pScan, 3, iUpper);
   src.base.xNext = streamCmpHotNext;
   src.pScan = pScan;
@@ -343,12 +323,9 @@ int sqlite3StreamCompactFull(StreamCtx *p, const char *zTopic, int iPart,
   if( nRemoved>0 ){
     rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
     if( rc ) goto compact_out;
-    rc = sqlite3StreamMntStmt(p,
-        "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
-        " AND offset>=?3 AND offset<=?4", &pDel, pzErr);
+    rc = sqlite3StreamStorageGet(p, STREAM_SQL_MSG_DELETE_RANGE,
+                                 zTopic, iPart, &pDel, pzErr);
     if( rc ) goto compact_out;
-    sqlite3_bind_text(pDel, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pDel, 2, iPart);
     /* Runs were found newest first; delete oldest first. */
     for(i=nRun-1; rc==SQLITE_OK && i>=0; i--){
       rc = streamCmpDeleteRange(p, pDel, aRun[i].iLo, aRun[i].iHi, pzErr);
@@ -438,13 +415,9 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
   iEnd = pS->iTarget<iUpper ? pS->iTarget : iUpper;
 
   /* Load at most nMax dirty messages (the table changes below). */
-  rc = sqlite3StreamMntStmt(p,
-      "SELECT offset, key, value IS NULL FROM _stream_messages"
-      " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4"
-      " ORDER BY offset LIMIT ?5", &pScan, pzErr);
+  rc = sqlite3StreamStorageGet(p, STREAM_SQL_CMP_SCAN_DIRTY,
+                               zTopic, iPart, &pScan, pzErr);
   if( rc ) goto step_out;
-  sqlite3_bind_text(pScan, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pScan, 2, iPart);
   sqlite3_bind_int64(pScan, 3, pS->iCleanOffset);
   sqlite3_bind_int64(pScan, 4, iEnd);
   sqlite3_bind_int64(pScan, 5, nMax);
@@ -486,30 +459,18 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
 
   rc = sqlite3StreamRaiseNext(p, zTopic, iPart, iHwm, pzErr);
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamMntStmt(p,
-        "SELECT offset FROM _stream_cleaner_keys"
-        " WHERE topic=?1 AND partition=?2 AND key=?3", &pGet, pzErr);
+    rc = sqlite3StreamStorageGet(p, STREAM_SQL_CLEANER_KEY_GET,
+                                 zTopic, iPart, &pGet, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamMntStmt(p,
-        "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
-        " AND offset>=?3 AND offset<=?4 RETURNING " STREAM_MSG_BYTES_SQL,
-        &pDel, pzErr);
+    rc = sqlite3StreamStorageGet(p, STREAM_SQL_MSG_DELETE_RANGE_BYTES,
+                                 zTopic, iPart, &pDel, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamMntStmt(p,
-        "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
-        " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(topic, partition, key)"
-        " DO UPDATE SET offset=excluded.offset, tomb=excluded.tomb",
-        &pPut, pzErr);
+    rc = sqlite3StreamStorageGet(p, STREAM_SQL_CLEANER_KEY_PUT,
+                                 zTopic, iPart, &pPut, pzErr);
   }
   if( rc ) goto step_out;
-  sqlite3_bind_text(pGet, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pGet, 2, iPart);
-  sqlite3_bind_text(pDel, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pDel, 2, iPart);
-  sqlite3_bind_text(pPut, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pPut, 2, iPart);
 
   for(i=0; rc==SQLITE_OK && i<nMsg; i++){
     StreamCmpMsg *pM = &aMsg[i];
@@ -553,13 +514,9 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
     if( iLimit>iHwm-1 ) iLimit = iHwm-1;    /* never the newest message */
     i64 nTomb = 0;
     sqlite3_stmt *pTomb = 0;
-    rc = sqlite3StreamMntStmt(p,
-        "SELECT offset FROM _stream_cleaner_keys"
-        " WHERE topic=?1 AND partition=?2 AND tomb AND offset<?3"
-        " ORDER BY offset LIMIT ?4", &pTomb, pzErr);
+    rc = sqlite3StreamStorageGet(p, STREAM_SQL_CLEANER_TOMBS,
+                                 zTopic, iPart, &pTomb, pzErr);
     if( rc ) goto step_out;
-    sqlite3_bind_text(pTomb, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pTomb, 2, iPart);
     sqlite3_bind_int64(pTomb, 3, iLimit);
     sqlite3_bind_int64(pTomb, 4, nMax);
     /* Reuse aMsg for the offsets: nMax entries at most. */
@@ -569,13 +526,9 @@ int sqlite3StreamCompactStep(StreamCtx *p, const char *zTopic, int iPart,
     rc = sqlite3_reset(pTomb);
     if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto step_out; }
     if( nTomb>0 ){
-      rc = sqlite3StreamMntStmt(p,
-          "DELETE FROM _stream_cleaner_keys"
-          " WHERE topic=?1 AND partition=?2 AND tomb AND offset=?3",
-          &pDrop, pzErr);
+      rc = sqlite3StreamStorageGet(p, STREAM_SQL_CLEANER_TOMB_DROP,
+                                   zTopic, iPart, &pDrop, pzErr);
       if( rc ) goto step_out;
-      sqlite3_bind_text(pDrop, 1, zTopic, -1, SQLITE_STATIC);
-      sqlite3_bind_int(pDrop, 2, iPart);
     }
     for(i=0; rc==SQLITE_OK && i<nTomb; i++){
       int bGone = 0;

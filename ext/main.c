@@ -22,8 +22,8 @@ SQLITE_EXTENSION_INIT1
 static void streamCtxFree(void *pArg){
   StreamCtx *p = (StreamCtx*)pArg;
   if( p==0 ) return;
-  sqlite3StreamStmtFinalizeAll(p);
   sqlite3StreamScannerFree(p->pScanner);
+  sqlite3StreamStmtFinalizeAll(p);
   sqlite3StreamStickyFree(p);
   sqlite3StreamCacheClear(p);
   sqlite3StreamGroupFree(p);

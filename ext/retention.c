@@ -41,13 +41,9 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
     pS->iSizeOffset = 0;
     pS->nSizeBytes = 0;
   }
-  rc = sqlite3StreamMntStmt(p,
-      "SELECT offset, " STREAM_MSG_BYTES_SQL " FROM _stream_messages"
-      " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
-      " LIMIT ?4", &pStmt, pzErr);
-  if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
+  pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_MSG_SIZES_FROM, zTopic,
+                                   iPart, pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_int64(pStmt, 3, pS->iSizeOffset);
   sqlite3_bind_int64(pStmt, 4, nMax<0 ? -1 : nMax*4);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -55,8 +51,8 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
     pS->nSizeBytes += sqlite3_column_int64(pStmt, 1);
     n++;
   }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc ) return rc;
   if( nMax>=0 && n==nMax*4 ){
     pS->iSizeOffset = sqlite3StreamOffsetAfter(iLast);   /* more to count */
     *pbReady = 0;
@@ -127,13 +123,9 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
   }
 
   /* The prefix to delete. */
-  rc = sqlite3StreamMntStmt(p,
-      "SELECT offset, timestamp, " STREAM_MSG_BYTES_SQL
-      " FROM _stream_messages WHERE topic=?1 AND partition=?2"
-      " ORDER BY offset LIMIT ?3", &pStmt, pzErr);
-  if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
+  pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_MSG_OLDEST, zTopic, iPart,
+                                   pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_int64(pStmt, 3, nMax);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     i64 iOff = sqlite3_column_int64(pStmt, 0);
@@ -149,8 +141,8 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     if( iOff<pS->iSizeOffset ) nDelCounted += nByte;
     if( iOff<pS->iCleanOffset ) nDelClean++;
   }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc ) return rc;
   if( nDel==0 ) return SQLITE_OK;
 
   /* next_offset first, the byte count before the rows (a failure half-way
@@ -173,32 +165,12 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     pS->iCleanOffset = iBound;
     pS->nCleanCount = 0;
   }
-  rc = sqlite3StreamMntStmt(p,
-      "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
-      " AND offset<?3", &pStmt, pzErr);
+  rc = sqlite3StreamStorageRun(p, STREAM_SQL_MSG_DELETE_BELOW, zTopic, iPart,
+                               iBound, pzErr);
   if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  sqlite3_bind_int64(pStmt, 3, iBound);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-
-  rc = sqlite3StreamMntStmt(p,
-      "UPDATE _stream_partitions SET log_start_offset=max(log_start_offset,"
-      " coalesce((SELECT offset FROM _stream_messages WHERE topic=?1"
-      " AND partition=?2 ORDER BY offset LIMIT 1), ?3))"
-      " WHERE topic=?1 AND partition=?2 RETURNING log_start_offset",
-      &pStmt, pzErr);
+  rc = sqlite3StreamStorageInt(p, STREAM_SQL_PART_START_AT_HOT, zTopic, iPart,
+                               iHwm, 0, *piLogStart, piLogStart, pzErr);
   if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  sqlite3_bind_int64(pStmt, 3, iHwm);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    *piLogStart = sqlite3_column_int64(pStmt, 0);
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   *pnDeleted = nDel;
   return SQLITE_OK;
 }

@@ -26,8 +26,8 @@
 **
 ** A StreamScanner holds what a connection keeps between scans: the hot
 ** statements and the tiers' read state (open files).  Its statements are
-** finalized with the connection's other cached statements
-** (sqlite3StreamStmtFinalizeAll()).
+** finalized when the connection's other cached statements are (at the
+** anchor's disconnect, vtab/sqlvtab.c).
 */
 #include "streamInt.h"
 #include <string.h>

@@ -302,15 +302,8 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
   return aNew[p->nStatic++].pStmt;
 }
 
-int sqlite3StreamMntStmt(StreamCtx *p, const char *zSql,
-                         sqlite3_stmt **ppStmt, char **pzErr){
-  *ppStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
-  return *ppStmt ? SQLITE_OK : sqlite3StreamStmtErr(p);
-}
-
 void sqlite3StreamStmtFinalizeAll(StreamCtx *p){
   int i;
-  sqlite3StreamScannerFinalize(p->pScanner);
   for(i=0; i<STREAM_STMT_COUNT; i++){
     sqlite3_finalize(p->aStmt[i]);
     p->aStmt[i] = 0;

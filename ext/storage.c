@@ -1,7 +1,8 @@
 /*
 ** storage.c - the storage layer of the log and the tiers: the statements
 ** on the internal tables (_stream_messages, _stream_segments,
-** _stream_partitions, _stream_cleaner) that the tiers and compaction run, as one table of SQL (aSql[],
+** _stream_partitions, _stream_cleaner, _stream_cleaner_keys) that the
+** tiers, retention and compaction run, as one table of SQL (aSql[],
 ** indexed by STREAM_SQL_*) with typed accessors, in the manner of
 ** fts5_storage.c.  Callers never write SQL on these tables themselves:
 ** they ask for a statement by its number (its parameters documented
@@ -9,9 +10,8 @@
 **
 ** Statements are prepared once per connection and kept
 ** (sqlite3StreamStmtStatic(), ext/schema.c).  The group and poll
-** statements still live in ext/schema.c's table (STREAM_STMT_*), and the
-** compaction and retention statements of the hot log in ext/compact.c and
-** ext/retention.c: see docs/architecture.md.
+** statements still live in ext/schema.c's table (STREAM_STMT_*): see
+** docs/architecture.md.
 */
 #include "streamInt.h"
 
@@ -104,6 +104,85 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   " clean_count, target_offset, mark_offset, mark_at, horizon_offset,"
   " cleaned_at, removed, size_offset, size_bytes)"
   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+  /* ?3 offset, ?4 limit: offsets and byte sizes from ?3 (retention) */
+  [STREAM_SQL_MSG_SIZES_FROM] =
+  "SELECT offset, " STREAM_MSG_BYTES_SQL " FROM _stream_messages"
+  " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
+  " LIMIT ?4",
+  /* ?3 limit: the oldest messages: offset, timestamp, bytes (retention) */
+  [STREAM_SQL_MSG_OLDEST] =
+  "SELECT offset, timestamp, " STREAM_MSG_BYTES_SQL
+  " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " ORDER BY offset LIMIT ?3",
+  /* ?3 offset: the hot messages below it */
+  [STREAM_SQL_MSG_DELETE_BELOW] =
+  "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " AND offset<?3",
+  /* ?3 high watermark: the log starts at the first hot message (or at ?3
+  ** if none is left); returns the new log start offset */
+  [STREAM_SQL_PART_START_AT_HOT] =
+  "UPDATE _stream_partitions SET log_start_offset=max(log_start_offset,"
+  " coalesce((SELECT offset FROM _stream_messages WHERE topic=?1"
+  " AND partition=?2 ORDER BY offset LIMIT 1), ?3))"
+  " WHERE topic=?1 AND partition=?2 RETURNING log_start_offset",
+  /* ?3 time: the first offset of a message younger (compaction lag) */
+  [STREAM_SQL_CMP_YOUNGEST] =
+  "SELECT min(offset) FROM _stream_messages INDEXED BY"
+  " _stream_messages_ts WHERE topic=?1 AND partition=?2"
+  " AND timestamp>?3",
+  /* ?3 clean offset: the first message from it: offset, timestamp */
+  [STREAM_SQL_CMP_FIRST_DIRTY] =
+  "SELECT offset, timestamp FROM _stream_messages"
+  " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
+  " LIMIT 1",
+  /* the key map of a partition, emptied */
+  [STREAM_SQL_CLEANER_KEYS_CLEAR] =
+  "DELETE FROM _stream_cleaner_keys WHERE topic=?1 AND partition=?2",
+  /* ?3 key, ?4 offset, ?5 tomb: one entry of the key map */
+  [STREAM_SQL_CLEANER_KEYS_ADD] =
+  "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
+  " VALUES(?1,?2,?3,?4,?5)",
+  /* ?3 upper: offset, key, tombstone, bytes, newest first */
+  [STREAM_SQL_CMP_SCAN_DESC_BYTES] =
+  "SELECT offset, key, value IS NULL, " STREAM_MSG_BYTES_SQL
+  " FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " AND offset<?3 ORDER BY offset DESC",
+  /* ?3 upper: offset, key, tombstone, newest first */
+  [STREAM_SQL_CMP_SCAN_DESC] =
+  "SELECT offset, key, value IS NULL FROM _stream_messages"
+  " WHERE topic=?1 AND partition=?2 AND offset<?3"
+  " ORDER BY offset DESC",
+  /* ?3, ?4: the hot rows of [?3, ?4] */
+  [STREAM_SQL_MSG_DELETE_RANGE] =
+  "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " AND offset>=?3 AND offset<=?4",
+  /* ?3, ?4, ?5: offset, key, tombstone of [?3, ?4), at most ?5 */
+  [STREAM_SQL_CMP_SCAN_DIRTY] =
+  "SELECT offset, key, value IS NULL FROM _stream_messages"
+  " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4"
+  " ORDER BY offset LIMIT ?5",
+  /* ?3 key: its offset in the key map */
+  [STREAM_SQL_CLEANER_KEY_GET] =
+  "SELECT offset FROM _stream_cleaner_keys"
+  " WHERE topic=?1 AND partition=?2 AND key=?3",
+  /* ?3, ?4: the hot rows of [?3, ?4], returning their bytes */
+  [STREAM_SQL_MSG_DELETE_RANGE_BYTES] =
+  "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  " AND offset>=?3 AND offset<=?4 RETURNING " STREAM_MSG_BYTES_SQL,
+  /* ?3 key, ?4 offset, ?5 tomb: set a key's entry */
+  [STREAM_SQL_CLEANER_KEY_PUT] =
+  "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
+  " VALUES(?1,?2,?3,?4,?5) ON CONFLICT(topic, partition, key)"
+  " DO UPDATE SET offset=excluded.offset, tomb=excluded.tomb",
+  /* ?3 limit offset, ?4 count: tombstones of the key map below ?3 */
+  [STREAM_SQL_CLEANER_TOMBS] =
+  "SELECT offset FROM _stream_cleaner_keys"
+  " WHERE topic=?1 AND partition=?2 AND tomb AND offset<?3"
+  " ORDER BY offset LIMIT ?4",
+  /* ?3 offset: a tombstone's entry */
+  [STREAM_SQL_CLEANER_TOMB_DROP] =
+  "DELETE FROM _stream_cleaner_keys"
+  " WHERE topic=?1 AND partition=?2 AND tomb AND offset=?3",
   /* ?3 incarnation: rows of an earlier topic of the same name */
   [STREAM_SQL_SEG_DELETE_DEAD] =
   "DELETE FROM _stream_segments WHERE topic=?1 AND partition=?2"
@@ -155,6 +234,12 @@ int sqlite3StreamStorageReset(StreamCtx *p, sqlite3_stmt *pStmt,
                               char **pzErr){
   int rc = sqlite3_reset(pStmt);
   return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+int sqlite3StreamStorageGet(StreamCtx *p, int eSql, const char *zTopic,
+                            int iPart, sqlite3_stmt **ppStmt, char **pzErr){
+  *ppStmt = sqlite3StreamStorageStmt(p, eSql, zTopic, iPart, pzErr);
+  return *ppStmt ? SQLITE_OK : sqlite3StreamStmtErr(p);
 }
 
 int sqlite3StreamStorageInt(StreamCtx *p, int eSql, const char *zTopic,

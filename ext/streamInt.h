@@ -151,11 +151,6 @@ int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr);
 ** i.e. the database has no sqlite-stream storage yet. */
 int sqlite3StreamNoStorage(sqlite3 *db);
 
-/* The statement for zSql, cached per connection (zSql must have static
-** storage: sqlite3StreamStmtStatic; ext/schema.c): reset it after use, never finalize
-** it. */
-int sqlite3StreamMntStmt(StreamCtx*, const char *zSql,
-                         sqlite3_stmt **ppStmt, char **pzErr);
 
 /* Connect the anchor that finalizes cached statements before the
 ** connection closes (see ext/schema.c): call before keeping a prepared
@@ -216,6 +211,9 @@ char *sqlite3StreamMetaGet(StreamCtx *p, const char *zKey, int *pRc);
 /**************************************************************************
 ** Interface to code in ext/txn.c
 */
+
+/* The CDC topic's name if configured (sqlite3_malloc'd), else NULL. */
+char *sqlite3StreamCdcTopic(StreamCtx*, int *pRc);
 
 /* Open SAVEPOINT zName.  *pbOpen is 0 if it could not be opened because a
 ** statement that writes is running (then the caller's writes belong to
@@ -774,8 +772,6 @@ int sqlite3StreamCdcAfterAppend(StreamCtx*, const StreamAppended*,
 ** NULL) and hand it to the C callback (if any). */
 int sqlite3StreamCdcEmit(StreamCtx*, const char *zCdc, const char *zKey,
                          const char *zEvent, char **pzErr);
-/* The CDC topic's name if configured (sqlite3_malloc'd), else NULL. */
-char *sqlite3StreamCdcTopic(StreamCtx*, int *pRc);
 /* Format an ISO-8601 UTC time with milliseconds into z (>= 25 bytes). */
 void sqlite3StreamIsoTime(i64 iMs, char *z);
 
@@ -1560,6 +1556,23 @@ enum {
   STREAM_SQL_PART_RAISE_NEXT,   /* raise next_offset (max) */
   STREAM_SQL_PART_SET_NEXT,     /* raise next_offset (only if below) */
   STREAM_SQL_CLEANER_PUT,       /* store a partition's cleaner state */
+  STREAM_SQL_MSG_SIZES_FROM,    /* offsets and sizes from an offset */
+  STREAM_SQL_MSG_OLDEST,        /* the oldest messages */
+  STREAM_SQL_MSG_DELETE_BELOW,  /* hot rows below an offset */
+  STREAM_SQL_PART_START_AT_HOT, /* log start at the first hot message */
+  STREAM_SQL_CMP_YOUNGEST,
+  STREAM_SQL_CMP_FIRST_DIRTY,
+  STREAM_SQL_CLEANER_KEYS_CLEAR,
+  STREAM_SQL_CLEANER_KEYS_ADD,
+  STREAM_SQL_CMP_SCAN_DESC_BYTES,
+  STREAM_SQL_CMP_SCAN_DESC,
+  STREAM_SQL_MSG_DELETE_RANGE,
+  STREAM_SQL_CMP_SCAN_DIRTY,
+  STREAM_SQL_CLEANER_KEY_GET,
+  STREAM_SQL_MSG_DELETE_RANGE_BYTES,
+  STREAM_SQL_CLEANER_KEY_PUT,
+  STREAM_SQL_CLEANER_TOMBS,
+  STREAM_SQL_CLEANER_TOMB_DROP,
   STREAM_SQL_SEG_DELETE_DEAD,   /* segment rows of an earlier incarnation */
   STREAM_SQL_SEG_INSERT,        /* a new segment row */
   STREAM_SQL_MSG_DELETE_TO,     /* hot rows up to an offset */
@@ -1583,6 +1596,9 @@ int sqlite3StreamRaiseNext(StreamCtx*, const char *zTopic, int iPart,
 sqlite3_stmt *sqlite3StreamStorageStmt(StreamCtx*, int eSql,
                                        const char *zTopic, int iPart,
                                        char **pzErr);
+/* The same, as *ppStmt and a return code. */
+int sqlite3StreamStorageGet(StreamCtx*, int eSql, const char *zTopic,
+                            int iPart, sqlite3_stmt **ppStmt, char **pzErr);
 /* Reset a statement; its error, if any, in *pzErr. */
 int sqlite3StreamStorageReset(StreamCtx*, sqlite3_stmt*, char **pzErr);
 /* Run eSql with ?3 = a3 and ?4 = a4 where it has them: *piOut gets the

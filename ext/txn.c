@@ -1,5 +1,7 @@
 /*
-** txn.c - the transaction-scoped cache of topic settings and next offsets.
+** txn.c - transactions: the transaction-scoped cache of topic settings,
+** next offsets and the CDC setting; one call as one transaction
+** (sqlite3StreamAutoBegin/End); savepoints as units of work.
 **
 ** Producing a message needs the topic's settings, the partition's next
 ** offset and the CDC setting: three B-tree searches that cost more than the
@@ -329,6 +331,25 @@ static const sqlite3_module streamTxnModule = {
 
 int sqlite3StreamRegisterTxn(sqlite3 *db, StreamCtx *p){
   return sqlite3_create_module(db, "stream_txn", &streamTxnModule, p);
+}
+
+/* The cdc.topic setting, cached with the topic settings while the
+** transaction is known (see the top of this file). */
+char *sqlite3StreamCdcTopic(StreamCtx *p, int *pRc){
+  char *z;
+  if( p->bTxn && p->bCdcCache ){
+    *pRc = SQLITE_OK;
+    if( p->zCdcCache==0 ) return 0;
+    z = sqlite3_mprintf("%s", p->zCdcCache);
+    if( z==0 ) *pRc = SQLITE_NOMEM;
+    return z;
+  }
+  z = sqlite3StreamMetaGet(p, "cdc.topic", pRc);
+  if( *pRc==SQLITE_OK && p->bTxn ){
+    p->zCdcCache = z ? sqlite3_mprintf("%s", z) : 0;
+    p->bCdcCache = (z==0 || p->zCdcCache!=0);
+  }
+  return z;
 }
 
 /**************************************************************************

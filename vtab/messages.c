@@ -315,7 +315,8 @@ static int streamMsgErr(StreamMsgCursor *pCur, int rc, char *zErr){
 static int streamMsgNext(sqlite3_vtab_cursor *cur){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
   char *zErr = 0;
-  return streamMsgErr(pCur, sqlite3StreamScanNext(pCur->pScan, &zErr), zErr);
+  int rc = sqlite3StreamScanNext(pCur->pScan, &zErr);
+  return streamMsgErr(pCur, rc, zErr);
 }
 
 static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,

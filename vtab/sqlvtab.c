@@ -120,6 +120,9 @@ static int streamSqlDisconnect(sqlite3_vtab *pVtab){
   int i;
   for(i=0; i<STREAM_SQLVTAB_CACHE; i++) sqlite3_finalize(pTab->aStmt[i]);
   if( pTab->pDef->bAnchor && --pTab->pCtx->nAnchor==0 ){
+    /* The last moment to finalize cached statements (ext/schema.c): the
+    ** scanner's (ext/scan.c), then the engine's. */
+    sqlite3StreamScannerFinalize(pTab->pCtx->pScanner);
     sqlite3StreamStmtFinalizeAll(pTab->pCtx);
   }
   sqlite3_free(pTab);
