@@ -109,15 +109,19 @@ static const char *zExt;
 static char zDir[512] = "/tmp";
 static char zInterop[512] = "test/interop";
 
+/* Timestamps count from 2023-11-14 (1.7e12 ms): the sum of 10M epoch
+** milliseconds would overflow a 64-bit integer (SQLite's sum() raises an
+** error then). */
 static const char zAgg[] =
   "SELECT count(*), sum(length(CAST(key AS BLOB))) + sum(length(value))"
-  " + sum(offset) + sum(timestamp) FROM stream_history('bench')";
+  " + sum(offset) + sum(timestamp - 1700000000000)"
+  " FROM stream_history('bench')";
 
 static double duckdb(const char *zTable, long long *pN, long long *pSum){
   char zQuery[1500];
   snprintf(zQuery, sizeof(zQuery), "SELECT count(*) + 0 AS n,"
     " (sum(octet_length(key)) + sum(octet_length(value)) + sum(\"offset\")"
-    " + sum(epoch_ms(timestamp)))::BIGINT AS s"
+    " + sum(epoch_ms(timestamp) - 1700000000000))::BIGINT AS s"
     " FROM read_parquet('%s/data/**/*.parquet', hive_partitioning=false)",
     zTable);
   return benchDuckdb(zInterop, zQuery, pN, pSum);
@@ -209,7 +213,10 @@ int main(int argc, char **argv){
       nHist = sqlite3_column_int64(p, 0);
       sHist = sqlite3_column_int64(p, 1);
     }
-    sqlite3_finalize(p);
+    if( sqlite3_finalize(p)!=SQLITE_OK ){
+      fprintf(stderr, "stream_history: %s\n", sqlite3_errmsg(db));
+      return 1;
+    }
     if( benchNow()-t0<tHist ) tHist = benchNow()-t0;
   }
   tDuck = duckdb(zTable, &nDuck, &sDuck);
