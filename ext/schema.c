@@ -65,17 +65,6 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "DELETE FROM _stream_members WHERE group_id=?1"
   " AND (heartbeat_at + session_timeout_ms < ?2"
   "  OR (polled_at IS NOT NULL AND polled_at + max_poll_interval_ms < ?2))",
-  [STREAM_STMT_MEMBER_GET] =
-  "SELECT m.incarnation, g.generation, m.auto_commit,"
-  " m.auto_commit_interval_ms, m.max_poll_records, m.fetch_max_bytes,"
-  " m.auto_offset_reset, coalesce(m.autocommitted_at, -1), m.poll_cursor"
-  " FROM _stream_members m JOIN _stream_groups g USING(group_id)"
-  " WHERE m.group_id=?1 AND m.member_id=?2",
-  [STREAM_STMT_MEMBER_BEAT] =
-  "UPDATE _stream_members SET heartbeat_at=?3,"
-  " polled_at=CASE WHEN ?4 THEN ?3 ELSE polled_at END,"
-  " poll_cursor=poll_cursor+?4"
-  " WHERE group_id=?1 AND member_id=?2",
   [STREAM_STMT_GROUP_SNAPSHOT] =
   "SELECT j.key, j.value FROM _stream_groups g,"
   " json_each(g.topic_partitions) j WHERE g.group_id=?1",
@@ -88,10 +77,6 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   [STREAM_STMT_POSITION_SET] =
   "UPDATE _stream_assignments SET position=?4"
   " WHERE group_id=?1 AND topic=?2 AND partition=?3",
-  [STREAM_STMT_POSITION_ADVANCE] =
-  "UPDATE _stream_assignments SET position=?5"
-  " WHERE group_id=?1 AND topic=?2 AND partition=?3 AND member_id=?4"
-  " AND position=?6",
   [STREAM_STMT_COMMITTED_GET] =
   "SELECT offset FROM _stream_offsets"
   " WHERE group_id=?1 AND topic=?2 AND partition=?3",

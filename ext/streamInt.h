@@ -52,13 +52,10 @@ enum {
   STREAM_STMT_WRITE_LOCK,       /* no-op write: take the write lock */
   STREAM_STMT_INTERRUPT,        /* SELECT 1: was sqlite3_interrupt() called? */
   STREAM_STMT_MEMBER_EXPIRE,    /* delete dead members of a group */
-  STREAM_STMT_MEMBER_GET,       /* one member's settings */
-  STREAM_STMT_MEMBER_BEAT,      /* record a heartbeat (and a poll) */
   STREAM_STMT_GROUP_SNAPSHOT,   /* topic_partitions of a group */
   STREAM_STMT_OWNS,             /* does a member own a partition */
   STREAM_STMT_ASSIGNED,         /* a member's partitions and positions */
   STREAM_STMT_POSITION_SET,     /* set the position of a partition */
-  STREAM_STMT_POSITION_ADVANCE, /* move a position over delivered rows */
   STREAM_STMT_COMMITTED_GET,    /* committed offset of a partition */
   STREAM_STMT_LOG_START,        /* log start offset of a partition */
   STREAM_STMT_HOT_MIN,          /* first hot offset of a partition */
