@@ -114,7 +114,8 @@ struct StreamS3Store {
   i64 nCacheMax;               /* Read cache limit, bytes */
   i64 nCache;                  /* Bytes in the read cache */
   StreamS3Block *pBlock;       /* Read cache, MRU first */
-  int bNoUploadList;           /* ListMultipartUploads not implemented */
+  int bNoUploadList;           /* The service answered ListMultipartUploads
+                               ** with 501 (s3rver): skip that listing */
 };
 
 struct StreamS3Part {
