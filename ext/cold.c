@@ -719,7 +719,7 @@ int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
 }
 
 /* stream_archive([topic]): commit whatever is pending now. */
-static void streamArchiveFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamArchiveFunc(sqlite3_context *ctx, int argc,
                               sqlite3_value **argv){
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   const char *zTopic = 0;
@@ -732,13 +732,7 @@ static void streamArchiveFunc(sqlite3_context *ctx, int argc,
   }
   rc = sqlite3StreamColdArchive(p, zTopic, 1, &nMsg, &nFile, &nOrphan,
                                 &nExpired, &zErr);
-  if( rc ){
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
-    else if( (rc&0xff)==SQLITE_BUSY ) sqlite3_result_error_code(ctx, rc);
-    sqlite3_free(zErr);
-    return;
-  }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   {
     char *z = sqlite3_mprintf("{\"messages\":%lld,\"files\":%lld,"
                               "\"orphans\":%lld,\"expired\":%lld}",
@@ -1165,15 +1159,8 @@ static const sqlite3_module streamHistModule = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
+/* The stream_history module; stream_archive() is registered from
+** ext/main.c's aFunc[]. */
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p){
-  int rc = sqlite3_create_module(db, "stream_history", &streamHistModule, p);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "stream_archive", 0,
-        SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamArchiveFunc, 0, 0);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "stream_archive", 1,
-        SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamArchiveFunc, 0, 0);
-  }
-  return rc;
+  return sqlite3_create_module(db, "stream_history", &streamHistModule, p);
 }

@@ -18,7 +18,8 @@
 **                  -> the member's position on this connection, or NULL
 **
 ** All are SQLITE_DIRECTONLY (they write, or depend on this connection's
-** membership): see the security note in ext/func.c.
+** membership), and registered from ext/main.c's aFunc[] with the reasons.
+** Those that write run as one transaction by sqlite3StreamCallTxn().
 */
 #include "streamInt.h"
 #include <string.h>
@@ -27,160 +28,155 @@
 #define MEMBER_ARG(i) sqlite3StreamArgText(ctx, argv, i, "member id")
 #define TOPIC_ARG(i)  sqlite3StreamArgText(ctx, argv, i, "topic name")
 
-static void streamJoinFunc(sqlite3_context *ctx, int argc,
+/* The calls that write, each run as one transaction by
+** sqlite3StreamCallTxn(): az[0] the group, az[1] the member. */
+static int streamCallJoin(StreamCtx *p, StreamCallArgs *a, char **pzErr){
+  return sqlite3StreamJoin(p, a->az[0], a->az[1], a->az[2], a->az[3],
+                           (char**)a->pOut, pzErr);
+}
+static int streamCallHeartbeat(StreamCtx *p, StreamCallArgs *a,
+                               char **pzErr){
+  StreamMember m;
+  int rc = sqlite3StreamMemberCheck(p, a->az[0], a->az[1], &m, pzErr);
+  if( rc==SQLITE_OK ) a->iOut = m.iGeneration;
+  return rc;
+}
+static int streamCallLeave(StreamCtx *p, StreamCallArgs *a, char **pzErr){
+  return sqlite3StreamLeave(p, a->az[0], a->az[1], pzErr);
+}
+static int streamCallCommitSync(StreamCtx *p, StreamCallArgs *a,
+                                char **pzErr){
+  return sqlite3StreamCommitSync(p, a->az[0], a->az[1], &a->iOut, pzErr);
+}
+/* az[1] is the topic here: stream_seek() names no member. */
+static int streamCallSeek(StreamCtx *p, StreamCallArgs *a, char **pzErr){
+  return sqlite3StreamSeek(p, a->az[0], a->az[1], a->ai[0], a->pVal,
+                           &a->iOut, pzErr);
+}
+/* ai[1] is 1 to pause, 0 to resume. */
+static int streamCallPause(StreamCtx *p, StreamCallArgs *a, char **pzErr){
+  return sqlite3StreamPause(p, a->az[0], a->az[1], a->az[2], a->ai[0],
+                            (int)a->ai[1], pzErr);
+}
+static int streamCallDeadLetter(StreamCtx *p, StreamCallArgs *a,
+                                char **pzErr){
+  return sqlite3StreamDeadLetter(p, a->az[0], a->az[1], a->az[2], a->ai[0],
+                                 a->ai[1], a->az[3], &a->iOut, pzErr);
+}
+
+/* The group and member arguments 0 and 1 into a->az[0..1]; 0 after
+** reporting an error. */
+static int streamArgGroupMember(sqlite3_context *ctx, sqlite3_value **argv,
+                                StreamCallArgs *a){
+  memset(a, 0, sizeof(*a));
+  if( (a->az[0] = GROUP_ARG(0))==0 ) return 0;
+  if( (a->az[1] = MEMBER_ARG(1))==0 ) return 0;
+  return 1;
+}
+
+void sqlite3StreamJoinFunc(sqlite3_context *ctx, int argc,
                            sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zMember, *zTopics, *zOpts = 0;
-  char *zErr = 0, *zJson = 0;
-  int rc;
-  int bAuto;
-  if( (zGroup = GROUP_ARG(0))==0 ) return;
-  if( (zMember = MEMBER_ARG(1))==0 ) return;
-  if( (zTopics = sqlite3StreamArgText(ctx, argv, 2, "topics"))==0 ) return;
+  StreamCallArgs a;
+  char *zJson = 0;
+  if( !streamArgGroupMember(ctx, argv, &a) ) return;
+  if( (a.az[2] = sqlite3StreamArgText(ctx, argv, 2, "topics"))==0 ) return;
   if( argc>3 && sqlite3_value_type(argv[3])!=SQLITE_NULL ){
-    if( (zOpts = sqlite3StreamArgText(ctx, argv, 3, "join options"))==0 ){
+    if( (a.az[3] = sqlite3StreamArgText(ctx, argv, 3, "join options"))==0 ){
       return;
     }
   }
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamJoin(p, zGroup, zMember, zTopics, zOpts, &zJson, &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
+  a.pOut = &zJson;
+  if( !sqlite3StreamCallTxn(ctx, streamCallJoin, &a) ) return;
   sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
 }
 
-static void streamHeartbeatFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamHeartbeatFunc(sqlite3_context *ctx, int argc,
                                 sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zMember;
-  char *zErr = 0;
-  StreamMember m;
-  int rc;
-  int bAuto;
+  StreamCallArgs a;
   STREAM_UNUSED(argc);
-  if( (zGroup = GROUP_ARG(0))==0 ) return;
-  if( (zMember = MEMBER_ARG(1))==0 ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
-  sqlite3_result_int64(ctx, m.iGeneration);
+  if( !streamArgGroupMember(ctx, argv, &a) ) return;
+  if( !sqlite3StreamCallTxn(ctx, streamCallHeartbeat, &a) ) return;
+  sqlite3_result_int64(ctx, a.iOut);
 }
 
-static void streamLeaveFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamLeaveFunc(sqlite3_context *ctx, int argc,
                             sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zMember;
-  char *zErr = 0;
-  int rc;
-  int bAuto;
+  StreamCallArgs a;
   STREAM_UNUSED(argc);
-  if( (zGroup = GROUP_ARG(0))==0 ) return;
-  if( (zMember = MEMBER_ARG(1))==0 ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamLeave(p, zGroup, zMember, &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
+  if( !streamArgGroupMember(ctx, argv, &a) ) return;
+  if( !sqlite3StreamCallTxn(ctx, streamCallLeave, &a) ) return;
   sqlite3_result_int(ctx, 1);
 }
 
-static void streamAssignmentFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamAssignmentFunc(sqlite3_context *ctx, int argc,
                                  sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zMember;
+  StreamCallArgs a;
   char *zErr = 0, *zJson = 0;
   int rc;
   STREAM_UNUSED(argc);
-  if( (zGroup = GROUP_ARG(0))==0 ) return;
-  if( (zMember = MEMBER_ARG(1))==0 ) return;
-  rc = sqlite3StreamAssignmentJson(p, zGroup, zMember, &zJson, &zErr);
+  if( !streamArgGroupMember(ctx, argv, &a) ) return;
+  rc = sqlite3StreamAssignmentJson(p, a.az[0], a.az[1], &zJson, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
 }
 
-static void streamCommitSyncFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamCommitSyncFunc(sqlite3_context *ctx, int argc,
                                  sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zMember;
-  char *zErr = 0;
-  i64 n;
-  int rc;
-  int bAuto;
+  StreamCallArgs a;
   STREAM_UNUSED(argc);
-  if( (zGroup = GROUP_ARG(0))==0 ) return;
-  if( (zMember = MEMBER_ARG(1))==0 ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamCommitSync(p, zGroup, zMember, &n, &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
-  sqlite3_result_int64(ctx, n);
+  if( !streamArgGroupMember(ctx, argv, &a) ) return;
+  if( !sqlite3StreamCallTxn(ctx, streamCallCommitSync, &a) ) return;
+  sqlite3_result_int64(ctx, a.iOut);
 }
 
-static void streamSeekFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamSeekFunc(sqlite3_context *ctx, int argc,
                            sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zTopic;
-  char *zErr = 0;
-  i64 iPart, iOffset;
-  int rc;
-  int bAuto;
+  StreamCallArgs a;
   STREAM_UNUSED(argc);
-  if( (zGroup = GROUP_ARG(0))==0 ) return;
-  if( (zTopic = TOPIC_ARG(1))==0 ) return;
-  if( !sqlite3StreamArgInt(ctx, argv, 2, "partition", &iPart) ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamSeek(p, zGroup, zTopic, iPart, argv[3], &iOffset, &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
-  sqlite3_result_int64(ctx, iOffset);
+  memset(&a, 0, sizeof(a));
+  if( (a.az[0] = GROUP_ARG(0))==0 ) return;
+  if( (a.az[1] = TOPIC_ARG(1))==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 2, "partition", &a.ai[0]) ) return;
+  a.pVal = argv[3];
+  if( !sqlite3StreamCallTxn(ctx, streamCallSeek, &a) ) return;
+  sqlite3_result_int64(ctx, a.iOut);
+}
+
+/* The arguments (group, member, topic, partition) of stream_pause(),
+** stream_resume() and stream_dead_letter(); 0 after reporting an error. */
+static int streamArgMemberPartition(sqlite3_context *ctx,
+                                    sqlite3_value **argv,
+                                    StreamCallArgs *a){
+  if( !streamArgGroupMember(ctx, argv, a) ) return 0;
+  if( (a->az[2] = TOPIC_ARG(2))==0 ) return 0;
+  return sqlite3StreamArgInt(ctx, argv, 3, "partition", &a->ai[0]);
 }
 
 static void streamPauseResume(sqlite3_context *ctx, sqlite3_value **argv,
                               int bPause){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zMember, *zTopic;
-  char *zErr = 0;
-  i64 iPart;
-  int rc;
-  int bAuto;
-  if( (zGroup = GROUP_ARG(0))==0 ) return;
-  if( (zMember = MEMBER_ARG(1))==0 ) return;
-  if( (zTopic = TOPIC_ARG(2))==0 ) return;
-  if( !sqlite3StreamArgInt(ctx, argv, 3, "partition", &iPart) ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamPause(p, zGroup, zMember, zTopic, iPart, bPause, &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
+  StreamCallArgs a;
+  if( !streamArgMemberPartition(ctx, argv, &a) ) return;
+  a.ai[1] = bPause;
+  if( !sqlite3StreamCallTxn(ctx, streamCallPause, &a) ) return;
   sqlite3_result_int(ctx, 1);
 }
 
-static void streamPauseFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamPauseFunc(sqlite3_context *ctx, int argc,
                             sqlite3_value **argv){
   STREAM_UNUSED(argc);
   streamPauseResume(ctx, argv, 1);
 }
 
-static void streamResumeFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamResumeFunc(sqlite3_context *ctx, int argc,
                              sqlite3_value **argv){
   STREAM_UNUSED(argc);
   streamPauseResume(ctx, argv, 0);
 }
 
-static void streamOffsetForTimeFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamOffsetForTimeFunc(sqlite3_context *ctx, int argc,
                                     sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
   const char *zTopic;
@@ -205,35 +201,21 @@ static void streamOffsetForTimeFunc(sqlite3_context *ctx, int argc,
   if( iOffset>=0 ) sqlite3_result_int64(ctx, iOffset);
 }
 
-static void streamDeadLetterFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamDeadLetterFunc(sqlite3_context *ctx, int argc,
                                  sqlite3_value **argv){
-  StreamCtx *p = sqlite3_user_data(ctx);
-  const char *zGroup, *zMember, *zTopic, *zReason;
-  char *zErr = 0;
-  i64 iPart, iOffset, iDlq;
-  int rc;
-  int bAuto;
+  StreamCallArgs a;
   STREAM_UNUSED(argc);
-  if( (zGroup = GROUP_ARG(0))==0 ) return;
-  if( (zMember = MEMBER_ARG(1))==0 ) return;
-  if( (zTopic = TOPIC_ARG(2))==0 ) return;
-  if( !sqlite3StreamArgInt(ctx, argv, 3, "partition", &iPart) ) return;
-  if( !sqlite3StreamArgInt(ctx, argv, 4, "offset", &iOffset) ) return;
-  if( (zReason = sqlite3StreamArgText(ctx, argv, 5, "reason"))==0 ) return;
-  rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamDeadLetter(p, zGroup, zMember, zTopic, iPart, iOffset,
-        zReason, &iDlq, &zErr);
-  }
-  rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
-  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
-  sqlite3_result_int64(ctx, iDlq);
+  if( !streamArgMemberPartition(ctx, argv, &a) ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 4, "offset", &a.ai[1]) ) return;
+  if( (a.az[3] = sqlite3StreamArgText(ctx, argv, 5, "reason"))==0 ) return;
+  if( !sqlite3StreamCallTxn(ctx, streamCallDeadLetter, &a) ) return;
+  sqlite3_result_int64(ctx, a.iOut);
 }
 
 /* Kafka's consumer.position(): the next offset the member's poll hands
 ** out on the partition, kept by this connection; NULL while it has not
 ** started (the next poll starts from the committed offset). */
-static void streamPositionFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamPositionFunc(sqlite3_context *ctx, int argc,
                                sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
   const char *zGroup, *zMember, *zTopic;
@@ -250,7 +232,7 @@ static void streamPositionFunc(sqlite3_context *ctx, int argc,
   if( iPos>=0 ) sqlite3_result_int64(ctx, iPos);
 }
 
-static void streamWaitFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamWaitFunc(sqlite3_context *ctx, int argc,
                            sqlite3_value **argv){
   StreamCtx *p = sqlite3_user_data(ctx);
   const char *zGroup, *zMember;
@@ -263,34 +245,4 @@ static void streamWaitFunc(sqlite3_context *ctx, int argc,
   rc = sqlite3StreamWait(p, zGroup, zMember, nWait, &nAvail, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, nAvail);
-}
-
-int sqlite3StreamRegisterGroupFunctions(sqlite3 *db, StreamCtx *p){
-  static const struct {
-    const char *zName;
-    int nArg;
-    void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
-  } aFunc[] = {
-    { "stream_join",            3, streamJoinFunc },
-    { "stream_join",            4, streamJoinFunc },
-    { "stream_heartbeat",       2, streamHeartbeatFunc },
-    { "stream_leave",           2, streamLeaveFunc },
-    { "stream_assignment",      2, streamAssignmentFunc },
-    { "stream_commit_sync",     2, streamCommitSyncFunc },
-    { "stream_seek",            4, streamSeekFunc },
-    { "stream_offset_for_time", 3, streamOffsetForTimeFunc },
-    { "stream_dead_letter",     6, streamDeadLetterFunc },
-    { "stream_wait",            2, streamWaitFunc },
-    { "stream_wait",            3, streamWaitFunc },
-    { "stream_position",        4, streamPositionFunc },
-    { "stream_pause",           4, streamPauseFunc },
-    { "stream_resume",          4, streamResumeFunc },
-  };
-  int rc = SQLITE_OK;
-  size_t i;
-  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
-    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg,
-        SQLITE_UTF8|SQLITE_DIRECTONLY, p, aFunc[i].xFunc, 0, 0);
-  }
-  return rc;
 }

@@ -167,10 +167,14 @@ static int streamCheckJson(sqlite3 *db, char **pzErrMsg){
 
 /*
 ** Every SQL function but stream_version() (registered first, below: it
-** owns the StreamCtx) and those of ext/func_group.c and vtab/poll.c.
+** owns the StreamCtx), each under every argument count from nArgMin to
+** nArgMax (-1: any).  Each reports errors by the one policy
+** (sqlite3StreamResultErr()) and runs a call that writes as one
+** transaction by the one trampoline (sqlite3StreamCallTxn(), ext/func.c).
 **
 ** Security: every function that writes, or reads settings, or touches
-** files is SQLITE_DIRECTONLY.  A database file can carry triggers and
+** files, or depends on this connection's group membership is
+** SQLITE_DIRECTONLY.  A database file can carry triggers and
 ** views; were these functions callable from them, opening a hostile
 ** database and running an innocent-looking query could produce messages,
 ** move committed offsets, delete topics or write files behind the
@@ -178,50 +182,93 @@ static int streamCheckJson(sqlite3 *db, char **pzErrMsg){
 ** creates on its own connection) may still call them: that is how the
 ** transactional outbox works.  Only the pure functions (murmur2,
 ** partition) are SQLITE_INNOCUOUS|SQLITE_DETERMINISTIC; stream_debug() is
-** innocuous (it reads nothing of the database).
+** innocuous (it reads nothing of the database).  stream_poll() as a
+** scalar only says how to call the table; it is SQLITE_DIRECTONLY like
+** the table, so that a schema gets the same "unsafe use" answer for both.
 */
 #define STREAM_FN_WRITE  SQLITE_DIRECTONLY
 #define STREAM_FN_PURE   (SQLITE_INNOCUOUS|SQLITE_DETERMINISTIC)
+typedef void (*StreamSqlFunc)(sqlite3_context*, int, sqlite3_value**);
 static const struct {
   const char *zName;           /* SQL name */
-  int nArg;                    /* Number of arguments */
+  signed char nArgMin;         /* Fewest arguments (-1: any number) */
+  signed char nArgMax;         /* Most arguments */
   int flags;                   /* STREAM_FN_* or SQLITE_INNOCUOUS */
-  void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+  StreamSqlFunc xFunc;         /* Implementation */
 } aFunc[] = {
   /* ext/func.c */
-  { "stream_debug",          0, SQLITE_INNOCUOUS, sqlite3StreamDebugFunc },
-  { "stream_murmur2",        1, STREAM_FN_PURE,   sqlite3StreamMurmur2Func },
-  { "stream_partition",      2, STREAM_FN_PURE,   sqlite3StreamPartitionFunc },
-  { "stream_create_topic",   2, STREAM_FN_WRITE, sqlite3StreamCreateTopicFunc },
-  { "stream_create_topic",   3, STREAM_FN_WRITE, sqlite3StreamCreateTopicFunc },
-  { "stream_alter_topic",    2, STREAM_FN_WRITE, sqlite3StreamAlterTopicFunc },
-  { "stream_add_partitions", 2, STREAM_FN_WRITE,
-                                           sqlite3StreamAddPartitionsFunc },
-  { "stream_delete_topic",   1, STREAM_FN_WRITE, sqlite3StreamDeleteTopicFunc },
-  { "stream_produce",        3, STREAM_FN_WRITE, sqlite3StreamProduceFunc },
-  { "stream_produce",        4, STREAM_FN_WRITE, sqlite3StreamProduceFunc },
-  { "stream_produce",        5, STREAM_FN_WRITE, sqlite3StreamProduceFunc },
-  { "stream_produce_batch",  2, STREAM_FN_WRITE,
-                                           sqlite3StreamProduceBatchFunc },
-  { "stream_commit",         4, STREAM_FN_WRITE, sqlite3StreamCommitFunc },
-  { "stream_commit",         5, STREAM_FN_WRITE, sqlite3StreamCommitFunc },
-  { "stream_commit",         6, STREAM_FN_WRITE, sqlite3StreamCommitFunc },
-  { "stream_config",         1, STREAM_FN_WRITE, sqlite3StreamConfigFunc },
-  { "stream_config",         2, STREAM_FN_WRITE, sqlite3StreamConfigFunc },
+  { "stream_debug",           0, 0, SQLITE_INNOCUOUS, sqlite3StreamDebugFunc },
+  { "stream_murmur2",         1, 1, STREAM_FN_PURE,  sqlite3StreamMurmur2Func },
+  { "stream_partition",       2, 2, STREAM_FN_PURE, sqlite3StreamPartitionFunc},
+  { "stream_create_topic",    2, 3, STREAM_FN_WRITE,
+                                            sqlite3StreamCreateTopicFunc },
+  { "stream_alter_topic",     2, 2, STREAM_FN_WRITE,
+                                            sqlite3StreamAlterTopicFunc },
+  { "stream_add_partitions",  2, 2, STREAM_FN_WRITE,
+                                            sqlite3StreamAddPartitionsFunc },
+  { "stream_delete_topic",    1, 1, STREAM_FN_WRITE,
+                                            sqlite3StreamDeleteTopicFunc },
+  { "stream_produce",         3, 5, STREAM_FN_WRITE, sqlite3StreamProduceFunc },
+  { "stream_produce_batch",   2, 2, STREAM_FN_WRITE,
+                                            sqlite3StreamProduceBatchFunc },
+  { "stream_commit",          4, 6, STREAM_FN_WRITE, sqlite3StreamCommitFunc },
+  { "stream_config",          1, 2, STREAM_FN_WRITE, sqlite3StreamConfigFunc },
+  /* ext/func_group.c */
+  { "stream_join",            3, 4, STREAM_FN_WRITE, sqlite3StreamJoinFunc },
+  { "stream_heartbeat",       2, 2, STREAM_FN_WRITE,
+                                            sqlite3StreamHeartbeatFunc },
+  { "stream_leave",           2, 2, STREAM_FN_WRITE, sqlite3StreamLeaveFunc },
+  { "stream_assignment",      2, 2, STREAM_FN_WRITE,
+                                            sqlite3StreamAssignmentFunc },
+  { "stream_commit_sync",     2, 2, STREAM_FN_WRITE,
+                                            sqlite3StreamCommitSyncFunc },
+  { "stream_seek",            4, 4, STREAM_FN_WRITE, sqlite3StreamSeekFunc },
+  { "stream_offset_for_time", 3, 3, STREAM_FN_WRITE,
+                                            sqlite3StreamOffsetForTimeFunc },
+  { "stream_dead_letter",     6, 6, STREAM_FN_WRITE,
+                                            sqlite3StreamDeadLetterFunc },
+  { "stream_wait",            2, 3, STREAM_FN_WRITE, sqlite3StreamWaitFunc },
+  { "stream_position",        4, 4, STREAM_FN_WRITE,
+                                            sqlite3StreamPositionFunc },
+  { "stream_pause",           4, 4, STREAM_FN_WRITE, sqlite3StreamPauseFunc },
+  { "stream_resume",          4, 4, STREAM_FN_WRITE, sqlite3StreamResumeFunc },
+  /* vtab/poll.c */
+  { "stream_poll",           -1,-1, STREAM_FN_WRITE,
+                                            sqlite3StreamPollScalarFunc },
   /* ext/maintain.c */
-  { "stream_maintain",       0, STREAM_FN_WRITE, sqlite3StreamMaintainFunc },
-  { "stream_maintain",       1, STREAM_FN_WRITE, sqlite3StreamMaintainFunc },
-  { "stream_compact",        1, STREAM_FN_WRITE, sqlite3StreamCompactFunc },
-  { "stream_compact",        2, STREAM_FN_WRITE, sqlite3StreamCompactFunc },
-  { "stream_compaction",     0, STREAM_FN_WRITE, sqlite3StreamCompactionFunc },
-  { "stream_compaction",     1, STREAM_FN_WRITE, sqlite3StreamCompactionFunc },
-  { "stream_vfs_default",    1, STREAM_FN_WRITE, sqlite3StreamVfsDefaultFunc },
+  { "stream_maintain",        0, 1, STREAM_FN_WRITE,
+                                            sqlite3StreamMaintainFunc },
+  { "stream_compact",         1, 2, STREAM_FN_WRITE, sqlite3StreamCompactFunc },
+  { "stream_compaction",      0, 1, STREAM_FN_WRITE,
+                                            sqlite3StreamCompactionFunc },
+  { "stream_vfs_default",     1, 1, STREAM_FN_WRITE,
+                                            sqlite3StreamVfsDefaultFunc },
   /* ext/func_tier.c */
-  { "stream_tier",           0, STREAM_FN_WRITE, sqlite3StreamTierFunc },
-  { "stream_tier",           1, STREAM_FN_WRITE, sqlite3StreamTierFunc },
+  { "stream_tier",            0, 1, STREAM_FN_WRITE, sqlite3StreamTierFunc },
+  /* ext/cold.c */
+  { "stream_archive",         0, 1, STREAM_FN_WRITE, sqlite3StreamArchiveFunc },
+  /* ext/pipeline.c */
+  { "stream_pipeline_ship",   0, 1, STREAM_FN_WRITE,
+                                            sqlite3StreamPipelineShipFunc },
   /* ext/backup.c */
-  { "stream_backup",         1, STREAM_FN_WRITE, sqlite3StreamBackupFunc },
+  { "stream_backup",          1, 1, STREAM_FN_WRITE, sqlite3StreamBackupFunc },
 };
+
+/* Register aFunc[], stopping at the first failure. */
+static int streamRegisterFunctions(sqlite3 *db, StreamCtx *p){
+  int rc = SQLITE_OK;
+  size_t i;
+  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
+    int nArg;
+    for(nArg=aFunc[i].nArgMin; rc==SQLITE_OK && nArg<=aFunc[i].nArgMax;
+        nArg++){
+      rc = sqlite3_create_function(db, aFunc[i].zName, nArg,
+                                   SQLITE_UTF8 | aFunc[i].flags, p,
+                                   aFunc[i].xFunc, 0, 0);
+    }
+  }
+  return rc;
+}
 
 /* After each append: amortised retention and compaction, then tiering,
 ** then the CDC event. */
@@ -243,13 +290,11 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     sqlite3StreamRegisterOffsets,
     sqlite3StreamRegisterTxn,
     sqlite3StreamRegisterMaintain,
-    sqlite3StreamRegisterGroupFunctions,
     sqlite3StreamRegisterPoll,
     sqlite3StreamRegisterGroups,
     sqlite3StreamRegisterLag,
     sqlite3StreamRegisterSegments,
-    sqlite3StreamRegisterCold,          /* cold tier (ext/cold.c) */
-    sqlite3StreamRegisterPipeline,      /* Pipelines sink (ext/pipeline.c) */
+    sqlite3StreamRegisterCold,          /* stream_history (ext/cold.c) */
   };
   StreamCtx *p;
   int rc;
@@ -291,11 +336,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
       i++){
     rc = sqlite3StreamAfterAppendAdd(p, aAfterAppend[i]);
   }
-  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
-    rc = sqlite3_create_function(db, aFunc[i].zName, aFunc[i].nArg,
-                                 SQLITE_UTF8 | aFunc[i].flags, p,
-                                 aFunc[i].xFunc, 0, 0);
-  }
+  if( rc==SQLITE_OK ) rc = streamRegisterFunctions(db, p);
   for(i=0; rc==SQLITE_OK && i<sizeof(aReg)/sizeof(aReg[0]); i++){
     rc = aReg[i](db, p);
   }

@@ -456,7 +456,7 @@ int sqlite3StreamPipelineMaintain(StreamCtx *p, const char *zTopic){
 }
 
 /* stream_pipeline_ship([topic]) */
-static void streamPipelineShipFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamPipelineShipFunc(sqlite3_context *ctx, int argc,
                                    sqlite3_value **argv){
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   const char *zTopic = 0;
@@ -475,13 +475,7 @@ static void streamPipelineShipFunc(sqlite3_context *ctx, int argc,
     if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   }
   rc = streamPipeShip(p, zTopic, 1, &st, &zErr);
-  if( rc ){
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
-    else if( (rc&0xff)==SQLITE_BUSY ) sqlite3_result_error_code(ctx, rc);
-    sqlite3_free(zErr);
-    return;
-  }
+  if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   {
     char *z = sqlite3_mprintf("{\"messages\":%lld,\"requests\":%lld,"
         "\"retries\":%lld}", st.nMessages, st.nRequests, st.nRetries);
@@ -489,14 +483,4 @@ static void streamPipelineShipFunc(sqlite3_context *ctx, int argc,
     sqlite3_result_text(ctx, z, -1, sqlite3_free);
     sqlite3_result_subtype(ctx, 'J');
   }
-}
-
-int sqlite3StreamRegisterPipeline(sqlite3 *db, StreamCtx *p){
-  int rc = sqlite3_create_function(db, "stream_pipeline_ship", 0,
-      SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamPipelineShipFunc, 0, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "stream_pipeline_ship", 1,
-        SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamPipelineShipFunc, 0, 0);
-  }
-  return rc;
 }

@@ -810,7 +810,9 @@ typedef struct StreamCallArgs StreamCallArgs;
 struct StreamCallArgs {
   const char *az[4];           /* Text arguments */
   i64 ai[2];                   /* Integer arguments */
-  void *pOut;                  /* Output of the call, or NULL */
+  sqlite3_value *pVal;         /* A value argument, or NULL */
+  i64 iOut;                    /* Integer result of the call */
+  void *pOut;                  /* Other output of the call, or NULL */
 };
 int sqlite3StreamCallTxn(sqlite3_context *ctx,
                          int (*xCall)(StreamCtx*, StreamCallArgs*, char**),
@@ -823,9 +825,21 @@ int sqlite3StreamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
                        int iArg, const char *zWhat, i64 *pi);
 
 /**************************************************************************
-** Interface to code in ext/func_group.c (consumer group SQL functions)
+** Interface to code in ext/func_group.c (consumer group SQL functions),
+** registered from ext/main.c's aFunc[]
 */
-int sqlite3StreamRegisterGroupFunctions(sqlite3 *db, StreamCtx *p);
+void sqlite3StreamJoinFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamHeartbeatFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamLeaveFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamAssignmentFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamCommitSyncFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamSeekFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamPauseFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamResumeFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamOffsetForTimeFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamDeadLetterFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamWaitFunc(sqlite3_context*, int, sqlite3_value**);
+void sqlite3StreamPositionFunc(sqlite3_context*, int, sqlite3_value**);
 
 /**************************************************************************
 ** Interface to code in vtab/sqlvtab.c: a read-only (optionally writable)
@@ -863,6 +877,8 @@ int sqlite3StreamRegisterOffsets(sqlite3 *db, StreamCtx *p);
 int sqlite3StreamRegisterTopics(sqlite3 *db, StreamCtx *p);
 int sqlite3StreamRegisterPartitions(sqlite3 *db, StreamCtx *p);
 int sqlite3StreamRegisterPoll(sqlite3 *db, StreamCtx *p);
+/* stream_poll(...) called as a scalar function: says how to call it. */
+void sqlite3StreamPollScalarFunc(sqlite3_context*, int, sqlite3_value**);
 int sqlite3StreamRegisterGroups(sqlite3 *db, StreamCtx *p);
 int sqlite3StreamRegisterLag(sqlite3 *db, StreamCtx *p);
 
@@ -2242,16 +2258,18 @@ int sqlite3StreamWatermark(StreamCtx*, const char *zTable, const char *zTopic,
 int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
                              i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
                              i64 *pnExpired, char **pzErr);
-/* Register stream_archive() and stream_history. */
+/* stream_archive([topic]) (registered from ext/main.c's aFunc[]); the
+** stream_history module. */
+void sqlite3StreamArchiveFunc(sqlite3_context*, int, sqlite3_value**);
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
 
 /* The Pipelines sink (ext/pipeline.c).  Check a new value of setting
 ** pipeline.url or pipeline.token.env; ship from stream_maintain() (delivery
-** failures wait for the next run); register stream_pipeline_ship(). */
+** failures wait for the next run); stream_pipeline_ship([topic]). */
 int sqlite3StreamPipelineSettingCheck(const char *zName, const char *zValue,
                                       char **pzErr);
 int sqlite3StreamPipelineMaintain(StreamCtx*, const char *zTopic);
-int sqlite3StreamRegisterPipeline(sqlite3 *db, StreamCtx *p);
+void sqlite3StreamPipelineShipFunc(sqlite3_context*, int, sqlite3_value**);
 
 #ifdef STREAM_TEST_HOOKS
 void sqlite3StreamColdCrashPoint(int iStep);

@@ -430,7 +430,7 @@ static const sqlite3_module streamPollModule = {
 ** Say how to call it.  SQLITE_DIRECTONLY like the table, so that a schema
 ** gets the same "unsafe use" answer for both forms.
 */
-static void streamPollScalarFunc(sqlite3_context *ctx, int argc,
+void sqlite3StreamPollScalarFunc(sqlite3_context *ctx, int argc,
                                  sqlite3_value **argv){
   STREAM_UNUSED(argc); STREAM_UNUSED(argv);
   sqlite3_result_error(ctx, STREAM_ERR "stream_poll is a table-valued "
@@ -449,10 +449,6 @@ static void streamPollScalarFunc(sqlite3_context *ctx, int argc,
 */
 int sqlite3StreamRegisterPoll(sqlite3 *db, StreamCtx *p){
   int rc = sqlite3_create_module(db, "stream_poll", &streamPollModule, p);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_create_function(db, "stream_poll", -1,
-        SQLITE_UTF8|SQLITE_DIRECTONLY, 0, streamPollScalarFunc, 0, 0);
-  }
   if( rc==SQLITE_OK ){
     sqlite3_exec(db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stream_poll"
                      " USING stream_poll", 0, 0, 0);
