@@ -131,7 +131,7 @@ append out "/*
 **
 ** Without either, the extension would call SQLite through a NULL API
 ** table and crash at its first call: the build stops here instead.
-** Link with -lsqlite3 -lz -lzstd -lcjson -lm (and -lcurl with
+** Link with -lsqlite3 -lz -lzstd -lm (and -lcurl with
 ** -DHAVE_LIBCURL).
 */
 #if !defined(SQLITE_CORE) && !defined(STREAM_BUILD_LOADABLE)

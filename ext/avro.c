@@ -17,7 +17,7 @@
 ** custom header metadata: see /work/shared/notes/formats.md).
 **
 ** Reader: sqlite3StreamAvroRead() decodes a container file written with the
-** null codec against the schema in its own header into a cJSON array of
+** null codec against the schema in its own header into a StreamJson array of
 ** records (long values as raw JSON numbers, so 64-bit values survive; bytes
 ** and fixed as lowercase hex strings).  It supports the types Iceberg
 ** metadata uses: null, boolean, int, long, float, double, bytes, string,
@@ -25,7 +25,6 @@
 ** against the bytes left, nesting is bounded.
 */
 #include "streamInt.h"
-#include <cjson/cJSON.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +84,7 @@ typedef struct StreamAvroIn StreamAvroIn;
 struct StreamAvroIn {
   const u8 *a;                 /* Next byte */
   const u8 *aEnd;              /* One past the last byte */
-  cJSON *pNamed;               /* Named types seen: name -> schema */
+  StreamJson *pNamed;               /* Named types seen: name -> schema */
   char *zErr;                  /* First error */
 };
 
@@ -120,10 +119,10 @@ static int streamAvroReadLen(StreamAvroIn *p, i64 *pn){
   return SQLITE_OK;
 }
 
-static cJSON *streamAvroHex(const u8 *a, i64 n){
+static StreamJson *streamAvroHex(const u8 *a, i64 n){
   static const char aHex[] = "0123456789abcdef";
   char *z = sqlite3_malloc64((u64)n*2+1);
-  cJSON *pOut;
+  StreamJson *pOut;
   i64 i;
   if( z==0 ) return 0;
   for(i=0; i<n; i++){
@@ -131,17 +130,19 @@ static cJSON *streamAvroHex(const u8 *a, i64 n){
     z[i*2+1] = aHex[a[i]&15];
   }
   z[n*2] = 0;
-  pOut = cJSON_CreateString(z);
+  pOut = sqlite3StreamJsonNewString(z);
   sqlite3_free(z);
   return pOut;
 }
 
-static int streamAvroValue(StreamAvroIn *p, const cJSON *pSchema, int nDepth,
-                           cJSON **ppOut);
+static int streamAvroValue(StreamAvroIn *p, const StreamJson *pSchema,
+                           int nDepth,
+                           StreamJson **ppOut);
 
 /* Decode the blocks of an array (pItems set) or map (pValues set). */
-static int streamAvroBlocks(StreamAvroIn *p, const cJSON *pItems,
-                            const cJSON *pValues, int nDepth, cJSON *pOut){
+static int streamAvroBlocks(StreamAvroIn *p, const StreamJson *pItems,
+                            const StreamJson *pValues, int nDepth,
+                            StreamJson *pOut){
   while( 1 ){
     i64 n, i;
     int rc = streamAvroReadLong(p, &n);
@@ -154,11 +155,11 @@ static int streamAvroBlocks(StreamAvroIn *p, const cJSON *pItems,
     }
     if( n>(i64)(p->aEnd - p->a) ) return streamAvroFail(p, "bad block count");
     for(i=0; i<n; i++){
-      cJSON *pV = 0;
+      StreamJson *pV = 0;
       if( pItems ){
         rc = streamAvroValue(p, pItems, nDepth+1, &pV);
         if( rc ) return rc;
-        cJSON_AddItemToArray(pOut, pV);
+        sqlite3StreamJsonAppend(pOut, pV);
       }else{
         i64 nKey;
         char *zKey;
@@ -167,7 +168,7 @@ static int streamAvroBlocks(StreamAvroIn *p, const cJSON *pItems,
         if( zKey==0 ) return SQLITE_NOMEM;
         p->a += nKey;
         rc = streamAvroValue(p, pValues, nDepth+1, &pV);
-        if( rc==SQLITE_OK ) cJSON_AddItemToObject(pOut, zKey, pV);
+        if( rc==SQLITE_OK ) sqlite3StreamJsonAdd(pOut, zKey, pV);
         sqlite3_free(zKey);
         if( rc ) return rc;
       }
@@ -175,95 +176,100 @@ static int streamAvroBlocks(StreamAvroIn *p, const cJSON *pItems,
   }
 }
 
-static int streamAvroValue(StreamAvroIn *p, const cJSON *pSchema, int nDepth,
-                           cJSON **ppOut){
+static int streamAvroValue(StreamAvroIn *p, const StreamJson *pSchema,
+                           int nDepth,
+                           StreamJson **ppOut){
   const char *zType;
-  cJSON *pOut = 0;
+  StreamJson *pOut = 0;
   i64 v = 0;
   int rc = SQLITE_OK;
   *ppOut = 0;
   if( nDepth>STREAM_AVRO_MAX_DEPTH ) return streamAvroFail(p, "too deep");
-  if( cJSON_IsArray(pSchema) ){                   /* union */
-    const cJSON *pBranch;
+  if( sqlite3StreamJsonIsArray(pSchema) ){                   /* union */
+    const StreamJson *pBranch;
     rc = streamAvroReadLong(p, &v);
     if( rc ) return rc;
-    pBranch = v>=0 && v<cJSON_GetArraySize(pSchema)
-            ? cJSON_GetArrayItem(pSchema, (int)v) : 0;
+    pBranch = v>=0 && v<sqlite3StreamJsonCount(pSchema)
+            ? sqlite3StreamJsonAt(pSchema, (int)v) : 0;
     if( pBranch==0 ) return streamAvroFail(p, "bad union branch");
     return streamAvroValue(p, pBranch, nDepth+1, ppOut);
   }
-  if( cJSON_IsObject(pSchema) ){
-    const cJSON *pT = cJSON_GetObjectItemCaseSensitive(pSchema, "type");
-    const cJSON *pName = cJSON_GetObjectItemCaseSensitive(pSchema, "name");
-    if( cJSON_IsString(pName)
-     && !cJSON_GetObjectItemCaseSensitive(p->pNamed, pName->valuestring) ){
-      cJSON *pRef = cJSON_CreateObjectReference(pSchema);
+  if( sqlite3StreamJsonIsObject(pSchema) ){
+    const StreamJson *pT = sqlite3StreamJsonGet(pSchema, "type");
+    const StreamJson *pName = sqlite3StreamJsonGet(pSchema, "name");
+    if( sqlite3StreamJsonIsString(pName)
+     && !sqlite3StreamJsonGet(p->pNamed, pName->zValue) ){
+      StreamJson *pRef = sqlite3StreamJsonNewRef(pSchema);
       if( pRef==0 ) return SQLITE_NOMEM;
-      cJSON_AddItemToObject(p->pNamed, pName->valuestring, pRef);
+      sqlite3StreamJsonAdd(p->pNamed, pName->zValue, pRef);
     }
-    if( !cJSON_IsString(pT) ){
+    if( !sqlite3StreamJsonIsString(pT) ){
       return pT ? streamAvroValue(p, pT, nDepth+1, ppOut)
                 : streamAvroFail(p, "schema without a type");
     }
-    zType = pT->valuestring;
+    zType = pT->zValue;
     if( strcmp(zType, "record")==0 ){
-      const cJSON *pF;
-      pOut = cJSON_CreateObject();
+      const StreamJson *pF;
+      pOut = sqlite3StreamJsonNewObject();
       if( pOut==0 ) return SQLITE_NOMEM;
-      cJSON_ArrayForEach(pF, cJSON_GetObjectItemCaseSensitive(pSchema,
-                                                              "fields")){
-        const cJSON *pFN = cJSON_GetObjectItemCaseSensitive(pF, "name");
-        cJSON *pV = 0;
-        if( !cJSON_IsString(pFN) ){ rc = streamAvroFail(p, "bad field"); break; }
-        rc = streamAvroValue(p, cJSON_GetObjectItemCaseSensitive(pF, "type"),
+      STREAM_JSON_FOREACH(pF, sqlite3StreamJsonGet(pSchema, "fields")){
+        const StreamJson *pFN = sqlite3StreamJsonGet(pF, "name");
+        StreamJson *pV = 0;
+        if( !sqlite3StreamJsonIsString(pFN) ){
+          rc = streamAvroFail(p, "bad field");
+          break;
+        }
+        rc = streamAvroValue(p, sqlite3StreamJsonGet(pF, "type"),
                              nDepth+1, &pV);
         if( rc ) break;
-        cJSON_AddItemToObject(pOut, pFN->valuestring, pV);
+        sqlite3StreamJsonAdd(pOut, pFN->zValue, pV);
       }
     }else if( strcmp(zType, "array")==0 || strcmp(zType, "map")==0 ){
       int bArray = zType[0]=='a';
-      pOut = bArray ? cJSON_CreateArray() : cJSON_CreateObject();
+      pOut = bArray ? sqlite3StreamJsonNewArray()
+                    : sqlite3StreamJsonNewObject();
       if( pOut==0 ) return SQLITE_NOMEM;
       rc = streamAvroBlocks(p,
-          bArray ? cJSON_GetObjectItemCaseSensitive(pSchema, "items") : 0,
-          bArray ? 0 : cJSON_GetObjectItemCaseSensitive(pSchema, "values"),
+          bArray ? sqlite3StreamJsonGet(pSchema, "items") : 0,
+          bArray ? 0 : sqlite3StreamJsonGet(pSchema, "values"),
           nDepth, pOut);
     }else if( strcmp(zType, "fixed")==0 ){
-      const cJSON *pSize = cJSON_GetObjectItemCaseSensitive(pSchema, "size");
-      i64 n = cJSON_IsNumber(pSize) ? (i64)pSize->valuedouble : -1;
+      const StreamJson *pSize = sqlite3StreamJsonGet(pSchema, "size");
+      i64 n = sqlite3StreamJsonIsNumber(pSize) ? (i64)pSize->rValue : -1;
       if( n<0 || n>(i64)(p->aEnd - p->a) ){
         return streamAvroFail(p, "bad fixed");
       }
       pOut = streamAvroHex(p->a, n);
       p->a += n;
     }else if( strcmp(zType, "enum")==0 ){
-      const cJSON *pSym = cJSON_GetObjectItemCaseSensitive(pSchema, "symbols");
-      const cJSON *pS;
+      const StreamJson *pSym = sqlite3StreamJsonGet(pSchema, "symbols");
+      const StreamJson *pS;
       if( (rc = streamAvroReadLong(p, &v))!=0 ) return rc;
-      pS = v>=0 && v<cJSON_GetArraySize(pSym)
-         ? cJSON_GetArrayItem(pSym, (int)v) : 0;
-      if( !cJSON_IsString(pS) ) return streamAvroFail(p, "bad enum");
-      pOut = cJSON_CreateString(pS->valuestring);
+      pS = v>=0 && v<sqlite3StreamJsonCount(pSym)
+         ? sqlite3StreamJsonAt(pSym, (int)v) : 0;
+      if( !sqlite3StreamJsonIsString(pS) ) return streamAvroFail(p, "bad enum");
+      pOut = sqlite3StreamJsonNewString(pS->zValue);
     }else{
       return streamAvroValue(p, pT, nDepth+1, ppOut);   /* {"type":"long"} */
     }
-    if( rc ){ cJSON_Delete(pOut); return rc; }
+    if( rc ){ sqlite3StreamJsonFree(pOut); return rc; }
     if( pOut==0 ) return SQLITE_NOMEM;
     *ppOut = pOut;
     return SQLITE_OK;
   }
-  if( !cJSON_IsString(pSchema) ) return streamAvroFail(p, "bad schema");
-  zType = pSchema->valuestring;
+  if( !sqlite3StreamJsonIsString(pSchema) ) return streamAvroFail(p,
+                                                                  "bad schema");
+  zType = pSchema->zValue;
   if( strcmp(zType, "null")==0 ){
-    pOut = cJSON_CreateNull();
+    pOut = sqlite3StreamJsonNew(STREAM_JSON_NULL);
   }else if( strcmp(zType, "boolean")==0 ){
     if( p->a>=p->aEnd ) return streamAvroFail(p, "truncated boolean");
-    pOut = cJSON_CreateBool(*p->a++ != 0);
+    pOut = sqlite3StreamJsonNewBool(*p->a++ != 0);
   }else if( strcmp(zType, "int")==0 || strcmp(zType, "long")==0 ){
     char zNum[24];
     if( (rc = streamAvroReadLong(p, &v))!=0 ) return rc;
     snprintf(zNum, sizeof(zNum), "%lld", (long long)v);
-    pOut = cJSON_CreateRaw(zNum);
+    pOut = sqlite3StreamJsonNewRaw(zNum);
   }else if( strcmp(zType, "float")==0 || strcmp(zType, "double")==0 ){
     int n = zType[0]=='f' ? 4 : 8;
     u64 u = 0;
@@ -274,11 +280,11 @@ static int streamAvroValue(StreamAvroIn *p, const cJSON *pSchema, int nDepth,
     if( n==4 ){
       float f; u32 u32v = (u32)u;
       memcpy(&f, &u32v, 4);
-      pOut = cJSON_CreateNumber(f);
+      pOut = sqlite3StreamJsonNewNumber(f);
     }else{
       double d;
       memcpy(&d, &u, 8);
-      pOut = cJSON_CreateNumber(d);
+      pOut = sqlite3StreamJsonNewNumber(d);
     }
   }else if( strcmp(zType, "bytes")==0 || strcmp(zType, "string")==0 ){
     i64 n;
@@ -288,25 +294,25 @@ static int streamAvroValue(StreamAvroIn *p, const cJSON *pSchema, int nDepth,
     }else{
       char *z = sqlite3_mprintf("%.*s", (int)n, p->a);
       if( z==0 ) return SQLITE_NOMEM;
-      pOut = cJSON_CreateString(z);
+      pOut = sqlite3StreamJsonNewString(z);
       sqlite3_free(z);
     }
     p->a += n;
   }else{
-    const cJSON *pRef = cJSON_GetObjectItemCaseSensitive(p->pNamed, zType);
+    const StreamJson *pRef = sqlite3StreamJsonGet(p->pNamed, zType);
     if( pRef==0 ) return streamAvroFail(p, "unknown type");
-    return streamAvroValue(p, pRef, nDepth+1, ppOut);
+    return streamAvroValue(p, pRef->pChild, nDepth+1, ppOut);
   }
   if( pOut==0 ) return SQLITE_NOMEM;
   *ppOut = pOut;
   return SQLITE_OK;
 }
 
-int sqlite3StreamAvroRead(const u8 *a, size_t n, cJSON **ppMeta,
-                          cJSON **ppRecords, char **pzErr){
+int sqlite3StreamAvroRead(const u8 *a, size_t n, StreamJson **ppMeta,
+                          StreamJson **ppRecords, char **pzErr){
   StreamAvroIn in;
-  cJSON *pMeta = 0, *pRecs = 0, *pSchema = 0;
-  const cJSON *pCodec, *pSchemaText;
+  StreamJson *pMeta = 0, *pRecs = 0, *pSchema = 0;
+  const StreamJson *pCodec, *pSchemaText;
   u8 aSync[16];
   int rc;
   memset(&in, 0, sizeof(in));
@@ -314,9 +320,9 @@ int sqlite3StreamAvroRead(const u8 *a, size_t n, cJSON **ppMeta,
   *ppRecords = 0;
   in.a = a;
   in.aEnd = a + n;
-  in.pNamed = cJSON_CreateObject();
-  pMeta = cJSON_CreateObject();
-  pRecs = cJSON_CreateArray();
+  in.pNamed = sqlite3StreamJsonNewObject();
+  pMeta = sqlite3StreamJsonNewObject();
+  pRecs = sqlite3StreamJsonNewArray();
   if( in.pNamed==0 || pMeta==0 || pRecs==0 ){ rc = SQLITE_NOMEM; goto out; }
   if( n<4 || memcmp(a, "Obj\x01", 4)!=0 ){
     rc = streamAvroFail(&in, "not an Avro object container file");
@@ -324,21 +330,21 @@ int sqlite3StreamAvroRead(const u8 *a, size_t n, cJSON **ppMeta,
   }
   in.a += 4;
   {
-    cJSON *pStr = cJSON_CreateString("string");
+    StreamJson *pStr = sqlite3StreamJsonNewString("string");
     rc = pStr ? streamAvroBlocks(&in, 0, pStr, 0, pMeta) : SQLITE_NOMEM;
-    cJSON_Delete(pStr);
+    sqlite3StreamJsonFree(pStr);
   }
   if( rc ) goto out;
   if( in.aEnd - in.a < 16 ){ rc = streamAvroFail(&in, "no sync marker"); goto out; }
   memcpy(aSync, in.a, 16);
   in.a += 16;
-  pCodec = cJSON_GetObjectItemCaseSensitive(pMeta, "avro.codec");
-  if( pCodec && strcmp(pCodec->valuestring, "null")!=0 ){
+  pCodec = sqlite3StreamJsonGet(pMeta, "avro.codec");
+  if( pCodec && strcmp(pCodec->zValue, "null")!=0 ){
     rc = streamAvroFail(&in, "unsupported codec (only null is read)");
     goto out;
   }
-  pSchemaText = cJSON_GetObjectItemCaseSensitive(pMeta, "avro.schema");
-  pSchema = pSchemaText ? cJSON_Parse(pSchemaText->valuestring) : 0;
+  pSchemaText = sqlite3StreamJsonGet(pMeta, "avro.schema");
+  pSchema = pSchemaText ? sqlite3StreamJsonParse(pSchemaText->zValue, -1) : 0;
   if( pSchema==0 ){ rc = streamAvroFail(&in, "bad avro.schema"); goto out; }
   while( rc==SQLITE_OK && in.a<in.aEnd ){
     i64 nRec, nSize, i;
@@ -348,9 +354,9 @@ int sqlite3StreamAvroRead(const u8 *a, size_t n, cJSON **ppMeta,
     aBlockEnd = in.a + nSize;
     if( nRec<0 || nRec>nSize ){ rc = streamAvroFail(&in, "bad block"); break; }
     for(i=0; rc==SQLITE_OK && i<nRec; i++){
-      cJSON *pV = 0;
+      StreamJson *pV = 0;
       rc = streamAvroValue(&in, pSchema, 0, &pV);
-      if( rc==SQLITE_OK ) cJSON_AddItemToArray(pRecs, pV);
+      if( rc==SQLITE_OK ) sqlite3StreamJsonAppend(pRecs, pV);
     }
     if( rc ) break;
     if( in.a!=aBlockEnd || in.aEnd - in.a < 16 || memcmp(in.a, aSync, 16) ){
@@ -364,25 +370,25 @@ int sqlite3StreamAvroRead(const u8 *a, size_t n, cJSON **ppMeta,
     if( rc!=SQLITE_NOMEM ){
       sqlite3StreamErr(pzErr, rc, "avro: %s", in.zErr ? in.zErr : "error");
     }
-    cJSON_Delete(pMeta);
-    cJSON_Delete(pRecs);
+    sqlite3StreamJsonFree(pMeta);
+    sqlite3StreamJsonFree(pRecs);
   }else{
     *ppMeta = pMeta;
     *ppRecords = pRecs;
   }
-  cJSON_Delete(pSchema);
-  cJSON_Delete(in.pNamed);
+  sqlite3StreamJsonFree(pSchema);
+  sqlite3StreamJsonFree(in.pNamed);
   sqlite3_free(in.zErr);
   return rc;
 }
 
-i64 sqlite3StreamJsonI64(const cJSON *p, i64 iDefault){
-  if( cJSON_IsRaw(p) || cJSON_IsString(p) ){
+i64 sqlite3StreamJsonI64(const StreamJson *p, i64 iDefault){
+  if( sqlite3StreamJsonIsRaw(p) || sqlite3StreamJsonIsString(p) ){
     char *zEnd = 0;
-    long long v = strtoll(p->valuestring, &zEnd, 10);
-    return (zEnd && *zEnd==0 && zEnd!=p->valuestring) ? (i64)v : iDefault;
+    long long v = strtoll(p->zValue, &zEnd, 10);
+    return (zEnd && *zEnd==0 && zEnd!=p->zValue) ? (i64)v : iDefault;
   }
-  if( cJSON_IsNumber(p) ) return (i64)p->valuedouble;
+  if( sqlite3StreamJsonIsNumber(p) ) return (i64)p->rValue;
   return iDefault;
 }
 
@@ -425,37 +431,38 @@ static int streamAvroHexBytes(StreamPqBuf *b, const char *z, int bLen){
   return SQLITE_OK;
 }
 
-static int streamAvroEnc(StreamPqBuf *b, const cJSON *pSchema,
-                         const cJSON *pVal, int nDepth){
+static int streamAvroEnc(StreamPqBuf *b, const StreamJson *pSchema,
+                         const StreamJson *pVal, int nDepth){
   const char *zType;
   int rc = SQLITE_OK;
   if( nDepth>STREAM_AVRO_MAX_DEPTH ) return SQLITE_ERROR;
-  if( cJSON_IsArray(pSchema) ){                 /* union */
+  if( sqlite3StreamJsonIsArray(pSchema) ){                 /* union */
     int i = 0, iPick = -1;
-    const cJSON *pB;
-    int bNull = pVal==0 || cJSON_IsNull(pVal);
-    cJSON_ArrayForEach(pB, pSchema){
-      int bIsNull = cJSON_IsString(pB) && strcmp(pB->valuestring, "null")==0;
+    const StreamJson *pB;
+    int bNull = pVal==0 || sqlite3StreamJsonIsNull(pVal);
+    STREAM_JSON_FOREACH(pB, pSchema){
+      int bIsNull = sqlite3StreamJsonIsString(pB) && strcmp(pB->zValue,
+                                                            "null")==0;
       if( bIsNull==bNull ){ iPick = i; break; }
       i++;
     }
     if( iPick<0 ) return SQLITE_ERROR;
     sqlite3StreamAvroLong(b, iPick);
-    return streamAvroEnc(b, cJSON_GetArrayItem(pSchema, iPick), pVal,
+    return streamAvroEnc(b, sqlite3StreamJsonAt(pSchema, iPick), pVal,
                          nDepth+1);
   }
-  if( cJSON_IsObject(pSchema) ){
-    const cJSON *pT = cJSON_GetObjectItemCaseSensitive(pSchema, "type");
-    if( !cJSON_IsString(pT) ) return streamAvroEnc(b, pT, pVal, nDepth+1);
-    zType = pT->valuestring;
+  if( sqlite3StreamJsonIsObject(pSchema) ){
+    const StreamJson *pT = sqlite3StreamJsonGet(pSchema, "type");
+    if( !sqlite3StreamJsonIsString(pT) ) return streamAvroEnc(b, pT, pVal,
+                                                              nDepth+1);
+    zType = pT->zValue;
     if( strcmp(zType, "record")==0 ){
-      const cJSON *pF;
-      cJSON_ArrayForEach(pF, cJSON_GetObjectItemCaseSensitive(pSchema,
-                                                              "fields")){
-        const cJSON *pN = cJSON_GetObjectItemCaseSensitive(pF, "name");
-        if( !cJSON_IsString(pN) ) return SQLITE_ERROR;
-        rc = streamAvroEnc(b, cJSON_GetObjectItemCaseSensitive(pF, "type"),
-                 cJSON_GetObjectItemCaseSensitive(pVal, pN->valuestring),
+      const StreamJson *pF;
+      STREAM_JSON_FOREACH(pF, sqlite3StreamJsonGet(pSchema, "fields")){
+        const StreamJson *pN = sqlite3StreamJsonGet(pF, "name");
+        if( !sqlite3StreamJsonIsString(pN) ) return SQLITE_ERROR;
+        rc = streamAvroEnc(b, sqlite3StreamJsonGet(pF, "type"),
+                 sqlite3StreamJsonGet(pVal, pN->zValue),
                  nDepth+1);
         if( rc ) return rc;
       }
@@ -463,14 +470,14 @@ static int streamAvroEnc(StreamPqBuf *b, const cJSON *pSchema,
     }
     if( strcmp(zType, "array")==0 || strcmp(zType, "map")==0 ){
       int bArray = zType[0]=='a';
-      const cJSON *pSub = cJSON_GetObjectItemCaseSensitive(pSchema,
+      const StreamJson *pSub = sqlite3StreamJsonGet(pSchema,
                                               bArray ? "items" : "values");
-      const cJSON *pI;
-      int n = cJSON_GetArraySize(pVal);
+      const StreamJson *pI;
+      int n = sqlite3StreamJsonCount(pVal);
       if( n>0 ){
         sqlite3StreamAvroLong(b, n);
-        cJSON_ArrayForEach(pI, pVal){
-          if( !bArray ) sqlite3StreamAvroString(b, pI->string);
+        STREAM_JSON_FOREACH(pI, pVal){
+          if( !bArray ) sqlite3StreamAvroString(b, pI->zKey);
           rc = streamAvroEnc(b, pSub, pI, nDepth+1);
           if( rc ) return rc;
         }
@@ -479,34 +486,34 @@ static int streamAvroEnc(StreamPqBuf *b, const cJSON *pSchema,
       return SQLITE_OK;
     }
     if( strcmp(zType, "fixed")==0 ){
-      return cJSON_IsString(pVal) ? streamAvroHexBytes(b, pVal->valuestring, 0)
-                                  : SQLITE_ERROR;
+      return sqlite3StreamJsonIsString(pVal)
+           ? streamAvroHexBytes(b, pVal->zValue, 0) : SQLITE_ERROR;
     }
     return streamAvroEnc(b, pT, pVal, nDepth+1);
   }
-  if( !cJSON_IsString(pSchema) ) return SQLITE_ERROR;
-  zType = pSchema->valuestring;
+  if( !sqlite3StreamJsonIsString(pSchema) ) return SQLITE_ERROR;
+  zType = pSchema->zValue;
   if( strcmp(zType, "null")==0 ) return SQLITE_OK;
   if( pVal==0 ) return SQLITE_ERROR;
   if( strcmp(zType, "boolean")==0 ){
-    u8 c = cJSON_IsTrue(pVal) ? 1 : 0;
+    u8 c = sqlite3StreamJsonIsTrue(pVal) ? 1 : 0;
     sqlite3StreamPqBufAppend(b, &c, 1);
   }else if( strcmp(zType, "int")==0 || strcmp(zType, "long")==0 ){
     sqlite3StreamAvroLong(b, sqlite3StreamJsonI64(pVal, 0));
   }else if( strcmp(zType, "string")==0 ){
-    if( !cJSON_IsString(pVal) ) return SQLITE_ERROR;
-    sqlite3StreamAvroString(b, pVal->valuestring);
+    if( !sqlite3StreamJsonIsString(pVal) ) return SQLITE_ERROR;
+    sqlite3StreamAvroString(b, pVal->zValue);
   }else if( strcmp(zType, "bytes")==0 ){
-    if( !cJSON_IsString(pVal) ) return SQLITE_ERROR;
-    return streamAvroHexBytes(b, pVal->valuestring, 1);
+    if( !sqlite3StreamJsonIsString(pVal) ) return SQLITE_ERROR;
+    return streamAvroHexBytes(b, pVal->zValue, 1);
   }else{
     return SQLITE_ERROR;
   }
   return SQLITE_OK;
 }
 
-int sqlite3StreamAvroEncode(StreamPqBuf *b, const cJSON *pSchema,
-                            const cJSON *pVal, char **pzErr){
+int sqlite3StreamAvroEncode(StreamPqBuf *b, const StreamJson *pSchema,
+                            const StreamJson *pVal, char **pzErr){
   int rc = streamAvroEnc(b, pSchema, pVal, 0);
   if( rc==SQLITE_OK ) rc = b->rc;
   if( rc && rc!=SQLITE_NOMEM ){

@@ -41,7 +41,6 @@
 ** (sqlite3StreamColdHold): they are held back to the cold watermark.
 */
 #include "streamInt.h"
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,7 +454,7 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   StreamColdRun r;
   StreamIceTable *t = 0;
   char *zPrefix = 0, *zNs = 0, *zNext = 0, zInc[24];
-  cJSON *pBase = 0;
+  StreamJson *pBase = 0;
   i64 *aStart = 0, *aHwm = 0, *aNext = 0, iInc = 0, nPending = 0;
   int nPart = 0, i, rc, bOpen = 0;
   const char *zPrevInc;
@@ -513,9 +512,9 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
                                                zDbId, "stream.next-offsets");
     if( z ){
       r.zBase = sqlite3_mprintf("%s", z);
-      pBase = cJSON_Parse(z);
+      pBase = sqlite3StreamJsonParse(z, -1);
       if( r.zBase==0 ){ rc = SQLITE_NOMEM; goto out; }
-      if( !cJSON_IsObject(pBase) ){
+      if( !sqlite3StreamJsonIsObject(pBase) ){
         rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "cold table %s: bad"
             " stream.next-offsets in the snapshot summary", zPrefix);
         goto out;
@@ -546,9 +545,9 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   aNext = &aHwm[nPart];
   for(i=0; i<nPart && rc==SQLITE_OK; i++){
     char zP[16];
-    cJSON *pV;
+    StreamJson *pV;
     snprintf(zP, sizeof(zP), "%d", i);
-    pV = cJSON_GetObjectItemCaseSensitive(pBase, zP);
+    pV = sqlite3StreamJsonGet(pBase, zP);
     if( pV ){
       aStart[i] = sqlite3StreamJsonI64(pV, 0);
     }else{
@@ -644,7 +643,7 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
  out:
   rc = sqlite3StreamSavepointEnd(p, "stream_cold", bOpen, rc, pzErr);
   if( rc==SQLITE_OK ) STREAM_COLD_CRASH(6);
-  cJSON_Delete(pBase);
+  sqlite3StreamJsonFree(pBase);
   sqlite3_free(aStart);
   sqlite3_free(zNext);
   sqlite3_free(zPrefix);

@@ -9,7 +9,6 @@
 ** errors that name the key and the limit.
 */
 #include "streamInt.h"
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,20 +133,21 @@ static const StreamCfgDef *streamCfgFind(const char *zKey){
 }
 
 /* Parse an integer from a JSON number or a numeric string. */
-static int streamCfgInt(const cJSON *pVal, i64 *piOut){
-  if( cJSON_IsNumber(pVal) ){
-    double r = pVal->valuedouble;
+static int streamCfgInt(const StreamJson *pVal, i64 *piOut){
+  if( sqlite3StreamJsonIsNumber(pVal) ){
+    double r = pVal->rValue;
     if( r!=floor(r) || !isfinite(r) ) return 0;
     if( r>=9.2233720368547758e18 ){ *piOut = I64MAX; return 1; }
     if( r<-9.2233720368547758e18 ) return 0;
     *piOut = (i64)r;
     return 1;
   }
-  if( (cJSON_IsString(pVal) || cJSON_IsRaw(pVal)) && pVal->valuestring[0] ){
+  if( (sqlite3StreamJsonIsString(pVal) || sqlite3StreamJsonIsRaw(pVal))
+     && pVal->zValue[0] ){
     char *zEnd = 0;
     long long v;
     errno = 0;
-    v = strtoll(pVal->valuestring, &zEnd, 10);
+    v = strtoll(pVal->zValue, &zEnd, 10);
     if( errno || *zEnd ) return 0;
     *piOut = (i64)v;
     return 1;
@@ -155,14 +155,14 @@ static int streamCfgInt(const cJSON *pVal, i64 *piOut){
   return 0;
 }
 
-static int streamCfgReal(const cJSON *pVal, double *prOut){
-  if( cJSON_IsNumber(pVal) ){
-    *prOut = pVal->valuedouble;
+static int streamCfgReal(const StreamJson *pVal, double *prOut){
+  if( sqlite3StreamJsonIsNumber(pVal) ){
+    *prOut = pVal->rValue;
     return isfinite(*prOut);
   }
-  if( cJSON_IsString(pVal) && pVal->valuestring[0] ){
+  if( sqlite3StreamJsonIsString(pVal) && pVal->zValue[0] ){
     char *zEnd = 0;
-    *prOut = strtod(pVal->valuestring, &zEnd);
+    *prOut = strtod(pVal->zValue, &zEnd);
     return *zEnd==0 && isfinite(*prOut);
   }
   return 0;
@@ -171,9 +171,10 @@ static int streamCfgReal(const cJSON *pVal, double *prOut){
 /* Apply one key/value to pCfg; on success, if pNorm is not NULL, add the
 ** normalised value to it. */
 static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
-                          const cJSON *pVal, cJSON *pNorm, char **pzErr){
+                          const StreamJson *pVal, StreamJson *pNorm,
+                          char **pzErr){
   const StreamCfgDef *pDef = streamCfgFind(zKey);
-  cJSON *pNew = 0;
+  StreamJson *pNew = 0;
   char *pField;
   if( pDef==0 ){
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
@@ -196,7 +197,7 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
       if( pNorm ){
         char zBuf[32];
         sqlite3_snprintf(sizeof(zBuf), zBuf, "%lld", v);
-        pNew = cJSON_CreateRaw(zBuf);
+        pNew = sqlite3StreamJsonNewRaw(zBuf);
       }
       break;
     }
@@ -212,12 +213,12 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
             zKey, pDef->rMin, pDef->rMax, r);
       }
       *(double*)pField = r;
-      if( pNorm ) pNew = cJSON_CreateNumber(r);
+      if( pNorm ) pNew = sqlite3StreamJsonNewNumber(r);
       break;
     }
     default: {
       int i;
-      const char *z = cJSON_IsString(pVal) ? pVal->valuestring : 0;
+      const char *z = sqlite3StreamJsonIsString(pVal) ? pVal->zValue : 0;
       for(i=0; z && pDef->azEnum[i]; i++){
         if( sqlite3_stricmp(pDef->azEnum[i], z)==0 ) break;
       }
@@ -235,14 +236,14 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
         return SQLITE_ERROR;
       }
       *(int*)pField = i;
-      if( pNorm ) pNew = cJSON_CreateString(pDef->azEnum[i]);
+      if( pNorm ) pNew = sqlite3StreamJsonNewString(pDef->azEnum[i]);
       break;
     }
   }
   if( pNorm ){
     if( pNew==0 ) return SQLITE_NOMEM;
-    cJSON_DeleteItemFromObjectCaseSensitive(pNorm, zKey);
-    cJSON_AddItemToObject(pNorm, zKey, pNew);
+    sqlite3StreamJsonRemove(pNorm, zKey);
+    sqlite3StreamJsonAdd(pNorm, zKey, pNew);
   }
   return SQLITE_OK;
 }
@@ -261,9 +262,9 @@ static int streamCfgFinish(StreamTopicConfig *pCfg, char **pzErr){
   return SQLITE_OK;
 }
 
-static cJSON *streamCfgParseObject(const char *zJson, const char *zWhat,
+static StreamJson *streamCfgParseObject(const char *zJson, const char *zWhat,
                                    int *pRc, char **pzErr){
-  cJSON *p;
+  StreamJson *p;
   size_t n = strlen(zJson);
   int eKind = sqlite3StreamJsonCheck(zJson, n);
   if( eKind==STREAM_JSON_INVALID ){
@@ -278,26 +279,26 @@ static cJSON *streamCfgParseObject(const char *zJson, const char *zWhat,
                             "%s must be a JSON object", zWhat);
     return 0;
   }
-  p = cJSON_Parse(zJson);
+  p = sqlite3StreamJsonParse(zJson, -1);
   if( p==0 ) *pRc = SQLITE_NOMEM;
   return p;
 }
 
 /* Apply every key of pObj (null values skipped: they mean "default"). */
-static int streamCfgApplyAll(StreamTopicConfig *pCfg, const cJSON *pObj,
-                             cJSON *pNorm, char **pzErr){
-  const cJSON *pItem;
-  cJSON_ArrayForEach(pItem, pObj){
+static int streamCfgApplyAll(StreamTopicConfig *pCfg, const StreamJson *pObj,
+                             StreamJson *pNorm, char **pzErr){
+  const StreamJson *pItem;
+  STREAM_JSON_FOREACH(pItem, pObj){
     int rc;
-    if( cJSON_IsNull(pItem) ){
-      if( streamCfgFind(pItem->string)==0 ){
+    if( sqlite3StreamJsonIsNull(pItem) ){
+      if( streamCfgFind(pItem->zKey)==0 ){
         return sqlite3StreamErr(pzErr, SQLITE_ERROR,
-                                "unknown topic config key: %s", pItem->string);
+                                "unknown topic config key: %s", pItem->zKey);
       }
-      if( pNorm ) cJSON_DeleteItemFromObjectCaseSensitive(pNorm, pItem->string);
+      if( pNorm ) sqlite3StreamJsonRemove(pNorm, pItem->zKey);
       continue;
     }
-    rc = streamCfgApply(pCfg, pItem->string, pItem, pNorm, pzErr);
+    rc = streamCfgApply(pCfg, pItem->zKey, pItem, pNorm, pzErr);
     if( rc ) return rc;
   }
   return SQLITE_OK;
@@ -307,10 +308,10 @@ int sqlite3StreamConfigMerge(const char *zOld, const char *zDelta,
                              StreamTopicConfig *pCfg, char **pzNew,
                              char **pzErr){
   int rc = SQLITE_OK;
-  cJSON *pOld = 0, *pDelta = 0, *pNorm = 0;
+  StreamJson *pOld = 0, *pDelta = 0, *pNorm = 0;
   streamCfgDefaults(pCfg);
   if( pzNew ) *pzNew = 0;
-  pNorm = cJSON_CreateObject();
+  pNorm = sqlite3StreamJsonNewObject();
   if( pNorm==0 ) return SQLITE_NOMEM;
   if( zOld && zOld[0] ){
     pOld = streamCfgParseObject(zOld, "stored topic config", &rc, pzErr);
@@ -328,16 +329,16 @@ int sqlite3StreamConfigMerge(const char *zOld, const char *zDelta,
   }
   if( rc==SQLITE_OK ) rc = streamCfgFinish(pCfg, pzErr);
   if( rc==SQLITE_OK && pzNew ){
-    char *z = cJSON_PrintUnformatted(pNorm);
+    char *z = sqlite3StreamJsonPrint(pNorm, 0);
     if( z ){
       *pzNew = sqlite3_mprintf("%s", z);
-      cJSON_free(z);
+      sqlite3_free(z);
     }
     if( *pzNew==0 ) rc = SQLITE_NOMEM;
   }
-  cJSON_Delete(pOld);
-  cJSON_Delete(pDelta);
-  cJSON_Delete(pNorm);
+  sqlite3StreamJsonFree(pOld);
+  sqlite3StreamJsonFree(pDelta);
+  sqlite3StreamJsonFree(pNorm);
   return rc;
 }
 

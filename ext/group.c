@@ -21,7 +21,6 @@
 **     elsewhere - gets a clear error and cannot commit or poll.
 */
 #include "streamInt.h"
-#include <cjson/cJSON.h>
 #include <string.h>
 
 /* Longest group or member id. */
@@ -146,7 +145,7 @@ static int streamRun(StreamCtx *p, char **pzErr, const char *zSql,
 typedef struct StreamGrpMember StreamGrpMember;
 struct StreamGrpMember {
   char *zId;                   /* Member id */
-  cJSON *pTopics;              /* Subscription (JSON array of strings) */
+  StreamJson *pTopics;              /* Subscription (JSON array of strings) */
   i64 iJoined;                 /* joined_at */
 };
 
@@ -216,7 +215,7 @@ static int streamLoadMembers(StreamCtx *p, const char *zGroup,
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     StreamGrpMember *pM;
     const char *zTopics = (const char*)sqlite3_column_text(pStmt, 1);
-    const cJSON *pT;
+    const StreamJson *pT;
     if( nMem==nAlloc ){
       int nNew = nAlloc ? nAlloc*2 : 8;
       StreamGrpMember *aNew = sqlite3_realloc64(aMem, sizeof(*aNew)*nNew);
@@ -231,10 +230,10 @@ static int streamLoadMembers(StreamCtx *p, const char *zGroup,
     if( pM->zId==0 ){ rc = SQLITE_NOMEM; break; }
     if( zTopics
      && sqlite3StreamJsonCheck(zTopics, strlen(zTopics))==STREAM_JSON_ARRAY ){
-      pM->pTopics = cJSON_Parse(zTopics);
+      pM->pTopics = sqlite3StreamJsonParse(zTopics, -1);
       pT = 0;
-      cJSON_ArrayForEach(pT, pM->pTopics){
-        if( !cJSON_IsString(pT) ) break;
+      STREAM_JSON_FOREACH(pT, pM->pTopics){
+        if( !sqlite3StreamJsonIsString(pT) ) break;
       }
       if( pM->pTopics && pT==0 ) continue;
     }
@@ -416,11 +415,11 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
   const char **azTopic = 0;    /* Subscribed topics (point into aMem) */
   int *aPart = 0, *aBase = 0, *aOwner = 0;
   int *aArrTopic = 0;          /* Per member: topic of apArr[i], or -1 */
-  cJSON **apObj = 0, **apArr = 0;
+  StreamJson **apObj = 0, **apArr = 0;
   u8 *aSub = 0;
   int nTopic = 0, nTotal = 0, nSub = 0;
   char *zStrategy = 0;
-  cJSON *pAssign = 0, *pMembers = 0, *pSnap = 0;
+  StreamJson *pAssign = 0, *pMembers = 0, *pSnap = 0;
   char *zAssign = 0, *zMembers = 0, *zSnap = 0;
   int rc, i, j, k;
   i64 iGen = 0, iNow = sqlite3StreamNow(p);
@@ -432,12 +431,12 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
   if( rc ) goto out;
 
   /* Topics: the union of the subscriptions, sorted, with partitions. */
-  for(i=0; i<nMem; i++) nSub += cJSON_GetArraySize(aMem[i].pTopics);
+  for(i=0; i<nMem; i++) nSub += sqlite3StreamJsonCount(aMem[i].pTopics);
   azTopic = sqlite3_malloc64(sizeof(char*)*((i64)nSub + 1));
   if( azTopic==0 ){ rc = SQLITE_NOMEM; goto out; }
   for(i=0; i<nMem; i++){
-    const cJSON *pT;
-    cJSON_ArrayForEach(pT, aMem[i].pTopics) azTopic[nTopic++] = pT->valuestring;
+    const StreamJson *pT;
+    STREAM_JSON_FOREACH(pT, aMem[i].pTopics) azTopic[nTopic++] = pT->zValue;
   }
   qsort(azTopic, nTopic, sizeof(char*), streamNameCmp);
   for(i=j=0; i<nTopic; i++){
@@ -464,9 +463,9 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
   memset(aSub, 0, (size_t)nMem*nTopic + 1);
   for(i=0; i<nTotal; i++) aOwner[i] = -1;
   for(i=0; i<nMem; i++){
-    const cJSON *pT;
-    cJSON_ArrayForEach(pT, aMem[i].pTopics){
-      j = streamNameFind(azTopic, nTopic, pT->valuestring);
+    const StreamJson *pT;
+    STREAM_JSON_FOREACH(pT, aMem[i].pTopics){
+      j = streamNameFind(azTopic, nTopic, pT->zValue);
       if( j>=0 ) aSub[(i64)i*nTopic+j] = 1;
     }
     if( iLeader<0 || aMem[i].iJoined<aMem[iLeader].iJoined ) iLeader = i;
@@ -494,46 +493,47 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
 
   /* The JSON forms, in one pass over the partitions: assignment
   ** {member:{topic:[p]}}, members, topic_partitions. */
-  pAssign = cJSON_CreateObject();
-  pMembers = cJSON_CreateArray();
-  pSnap = cJSON_CreateObject();
-  apObj = sqlite3_malloc64(sizeof(cJSON*)*((i64)nMem + 1));
-  apArr = sqlite3_malloc64(sizeof(cJSON*)*((i64)nMem + 1));
+  pAssign = sqlite3StreamJsonNewObject();
+  pMembers = sqlite3StreamJsonNewArray();
+  pSnap = sqlite3StreamJsonNewObject();
+  apObj = sqlite3_malloc64(sizeof(StreamJson*)*((i64)nMem + 1));
+  apArr = sqlite3_malloc64(sizeof(StreamJson*)*((i64)nMem + 1));
   aArrTopic = sqlite3_malloc64(sizeof(int)*((i64)nMem + 1));
   if( !pAssign || !pMembers || !pSnap || !apObj || !apArr || !aArrTopic ){
     rc = SQLITE_NOMEM;
     goto out;
   }
   for(i=0; i<nMem; i++){
-    apObj[i] = cJSON_AddObjectToObject(pAssign, aMem[i].zId);
+    apObj[i] = sqlite3StreamJsonAddObject(pAssign, aMem[i].zId);
     apArr[i] = 0;
     aArrTopic[i] = -1;
-    if( apObj[i]==0 || !cJSON_AddItemToArray(pMembers,
-                                         cJSON_CreateString(aMem[i].zId)) ){
+    if( apObj[i]==0
+     || !sqlite3StreamJsonAppend(pMembers,
+                                 sqlite3StreamJsonNewString(aMem[i].zId)) ){
       rc = SQLITE_NOMEM; goto out;
     }
   }
   for(j=0, k=0; j<nTopic; j++){
     int iP;
-    if( cJSON_AddNumberToObject(pSnap, azTopic[j], aPart[j])==0 ){
+    if( sqlite3StreamJsonAddNumber(pSnap, azTopic[j], aPart[j])==0 ){
       rc = SQLITE_NOMEM; goto out;
     }
     for(iP=0; iP<aPart[j]; iP++, k++){
       i = aOwner[k];
       if( i<0 ) continue;
       if( aArrTopic[i]!=j ){
-        apArr[i] = cJSON_AddArrayToObject(apObj[i], azTopic[j]);
+        apArr[i] = sqlite3StreamJsonAddArray(apObj[i], azTopic[j]);
         aArrTopic[i] = j;
       }
       if( apArr[i]==0
-       || !cJSON_AddItemToArray(apArr[i], cJSON_CreateNumber(iP)) ){
+       || !sqlite3StreamJsonAppend(apArr[i], sqlite3StreamJsonNewNumber(iP)) ){
         rc = SQLITE_NOMEM; goto out;
       }
     }
   }
-  zAssign = cJSON_PrintUnformatted(pAssign);
-  zMembers = cJSON_PrintUnformatted(pMembers);
-  zSnap = cJSON_PrintUnformatted(pSnap);
+  zAssign = sqlite3StreamJsonPrint(pAssign, 0);
+  zMembers = sqlite3StreamJsonPrint(pMembers, 0);
+  zSnap = sqlite3StreamJsonPrint(pSnap, 0);
   if( !zAssign || !zMembers || !zSnap ){
     rc = SQLITE_NOMEM;
     goto out;
@@ -559,7 +559,7 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
  out:
   for(i=0; i<nMem; i++){
     sqlite3_free(aMem[i].zId);
-    cJSON_Delete(aMem[i].pTopics);
+    sqlite3StreamJsonFree(aMem[i].pTopics);
   }
   sqlite3_free(aMem);
   sqlite3_free(azTopic);
@@ -571,12 +571,12 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
   sqlite3_free(apArr);
   sqlite3_free(aArrTopic);
   sqlite3_free(zStrategy);
-  cJSON_Delete(pAssign);
-  cJSON_Delete(pMembers);
-  cJSON_Delete(pSnap);
-  cJSON_free(zAssign);
-  cJSON_free(zMembers);
-  cJSON_free(zSnap);
+  sqlite3StreamJsonFree(pAssign);
+  sqlite3StreamJsonFree(pMembers);
+  sqlite3StreamJsonFree(pSnap);
+  sqlite3_free(zAssign);
+  sqlite3_free(zMembers);
+  sqlite3_free(zSnap);
   return rc;
 }
 
@@ -626,14 +626,14 @@ struct StreamJoinOpts {
 
 static const char *const azReset[] = { "earliest", "latest", "none", 0 };
 
-static int streamOptInt(const cJSON *pV, i64 iMin, i64 iMax, i64 *pOut,
+static int streamOptInt(const StreamJson *pV, i64 iMin, i64 iMax, i64 *pOut,
                         const char *zKey, char **pzErr){
   i64 v;
-  if( cJSON_IsNumber(pV) && pV->valuedouble==(double)(i64)pV->valuedouble ){
-    v = (i64)pV->valuedouble;
-  }else if( cJSON_IsString(pV) && pV->valuestring[0] ){
+  if( sqlite3StreamJsonIsNumber(pV) && pV->rValue==(double)(i64)pV->rValue ){
+    v = (i64)pV->rValue;
+  }else if( sqlite3StreamJsonIsString(pV) && pV->zValue[0] ){
     char *zEnd = 0;
-    v = strtoll(pV->valuestring, &zEnd, 10);
+    v = strtoll(pV->zValue, &zEnd, 10);
     if( *zEnd ) goto bad;
   }else{
     goto bad;
@@ -652,8 +652,8 @@ static int streamOptInt(const cJSON *pV, i64 iMin, i64 iMax, i64 *pOut,
 
 static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
                              char **pzNorm, char **pzErr){
-  cJSON *pRoot = 0, *pNorm = 0;
-  const cJSON *pItem;
+  StreamJson *pRoot = 0, *pNorm = 0;
+  const StreamJson *pItem;
   int rc = SQLITE_OK;
   pO->zStrategy = "range";
   pO->sessionTimeoutMs = 45000;
@@ -668,21 +668,21 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
       return sqlite3StreamErr(pzErr, SQLITE_ERROR,
                               "join options must be a JSON object");
     }
-    pRoot = cJSON_Parse(zJson);
+    pRoot = sqlite3StreamJsonParse(zJson, -1);
     if( pRoot==0 ) return SQLITE_NOMEM;
   }
-  cJSON_ArrayForEach(pItem, pRoot){
-    const char *zKey = pItem->string;
+  STREAM_JSON_FOREACH(pItem, pRoot){
+    const char *zKey = pItem->zKey;
     if( strcmp(zKey, "strategy")==0 ){
-      const char *z = cJSON_IsString(pItem) ? pItem->valuestring : "";
+      const char *z = sqlite3StreamJsonIsString(pItem) ? pItem->zValue : "";
       if( strcmp(z, "range")==0 ) pO->zStrategy = "range";
       else if( strcmp(z, "roundrobin")==0 ) pO->zStrategy = "roundrobin";
       else{
         rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
             "unknown strategy %s%s%s: use range or roundrobin",
-            cJSON_IsString(pItem) ? "\"" : "",
-            cJSON_IsString(pItem) ? z : "(not a string)",
-            cJSON_IsString(pItem) ? "\"" : "");
+            sqlite3StreamJsonIsString(pItem) ? "\"" : "",
+            sqlite3StreamJsonIsString(pItem) ? z : "(not a string)",
+            sqlite3StreamJsonIsString(pItem) ? "\"" : "");
       }
     }else if( strcmp(zKey, "session.timeout.ms")==0 ){
       rc = streamOptInt(pItem, 1, 86400000, &pO->sessionTimeoutMs, zKey, pzErr);
@@ -698,12 +698,12 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
     }else if( strcmp(zKey, "fetch.max.bytes")==0 ){
       rc = streamOptInt(pItem, 0, 2147483647, &pO->fetchMaxBytes, zKey, pzErr);
     }else if( strcmp(zKey, "enable.auto.commit")==0 ){
-      if( cJSON_IsBool(pItem) ){
-        pO->bAutoCommit = cJSON_IsTrue(pItem);
-      }else if( cJSON_IsString(pItem)
-             && (strcmp(pItem->valuestring, "true")==0
-              || strcmp(pItem->valuestring, "false")==0) ){
-        pO->bAutoCommit = pItem->valuestring[0]=='t';
+      if( sqlite3StreamJsonIsBool(pItem) ){
+        pO->bAutoCommit = sqlite3StreamJsonIsTrue(pItem);
+      }else if( sqlite3StreamJsonIsString(pItem)
+             && (strcmp(pItem->zValue, "true")==0
+              || strcmp(pItem->zValue, "false")==0) ){
+        pO->bAutoCommit = pItem->zValue[0]=='t';
       }else{
         rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                               "option enable.auto.commit must be true or false");
@@ -711,7 +711,8 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
     }else if( strcmp(zKey, "auto.offset.reset")==0 ){
       int i;
       for(i=0; azReset[i]; i++){
-        if( cJSON_IsString(pItem) && strcmp(pItem->valuestring, azReset[i])==0 ){
+        if( sqlite3StreamJsonIsString(pItem) && strcmp(pItem->zValue,
+                                                       azReset[i])==0 ){
           break;
         }
       }
@@ -730,28 +731,29 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
     }
     if( rc ) break;
   }
-  cJSON_Delete(pRoot);
+  sqlite3StreamJsonFree(pRoot);
   if( rc ) return rc;
-  pNorm = cJSON_CreateObject();
+  pNorm = sqlite3StreamJsonNewObject();
   if( pNorm==0 ) return SQLITE_NOMEM;
-  cJSON_AddStringToObject(pNorm, "strategy", pO->zStrategy);
-  cJSON_AddNumberToObject(pNorm, "session.timeout.ms",
+  sqlite3StreamJsonAddString(pNorm, "strategy", pO->zStrategy);
+  sqlite3StreamJsonAddNumber(pNorm, "session.timeout.ms",
                           (double)pO->sessionTimeoutMs);
-  cJSON_AddNumberToObject(pNorm, "max.poll.interval.ms",
+  sqlite3StreamJsonAddNumber(pNorm, "max.poll.interval.ms",
                           (double)pO->maxPollIntervalMs);
-  cJSON_AddStringToObject(pNorm, "auto.offset.reset", azReset[pO->eReset]);
-  cJSON_AddBoolToObject(pNorm, "enable.auto.commit", pO->bAutoCommit);
-  cJSON_AddNumberToObject(pNorm, "auto.commit.interval.ms",
+  sqlite3StreamJsonAddString(pNorm, "auto.offset.reset", azReset[pO->eReset]);
+  sqlite3StreamJsonAddBool(pNorm, "enable.auto.commit", pO->bAutoCommit);
+  sqlite3StreamJsonAddNumber(pNorm, "auto.commit.interval.ms",
                           (double)pO->autoCommitIntervalMs);
-  cJSON_AddNumberToObject(pNorm, "max.poll.records",
+  sqlite3StreamJsonAddNumber(pNorm, "max.poll.records",
                           (double)pO->maxPollRecords);
-  cJSON_AddNumberToObject(pNorm, "fetch.max.bytes", (double)pO->fetchMaxBytes);
+  sqlite3StreamJsonAddNumber(pNorm, "fetch.max.bytes",
+                             (double)pO->fetchMaxBytes);
   {
-    char *z = cJSON_PrintUnformatted(pNorm);
+    char *z = sqlite3StreamJsonPrint(pNorm, 0);
     *pzNorm = z ? sqlite3_mprintf("%s", z) : 0;
-    cJSON_free(z);
+    sqlite3_free(z);
   }
-  cJSON_Delete(pNorm);
+  sqlite3StreamJsonFree(pNorm);
   return *pzNorm ? SQLITE_OK : SQLITE_NOMEM;
 }
 
@@ -761,17 +763,17 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
 ** without duplicates. */
 static int streamJoinTopics(const char *zJson, char **pzSorted,
                             char **pzErr){
-  cJSON *pRoot, *pOut = 0;
-  const cJSON *pItem;
+  StreamJson *pRoot, *pOut = 0;
+  const StreamJson *pItem;
   const char **az = 0;
   int n = 0, i, j, rc = SQLITE_OK;
   if( sqlite3StreamJsonCheck(zJson, strlen(zJson))!=STREAM_JSON_ARRAY ){
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "topics must be a JSON array of topic names, e.g. '[\"orders\"]'");
   }
-  pRoot = cJSON_Parse(zJson);
+  pRoot = sqlite3StreamJsonParse(zJson, -1);
   if( pRoot==0 ) return SQLITE_NOMEM;
-  n = cJSON_GetArraySize(pRoot);
+  n = sqlite3StreamJsonCount(pRoot);
   if( n>STREAM_MAX_SUBSCRIPTION ){
     rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "topics must name at most %d topics, got %d",
@@ -781,32 +783,32 @@ static int streamJoinTopics(const char *zJson, char **pzSorted,
   az = sqlite3_malloc64(sizeof(char*)*((i64)n + 1));
   if( az==0 ){ rc = SQLITE_NOMEM; goto out; }
   i = 0;
-  cJSON_ArrayForEach(pItem, pRoot){
-    if( !cJSON_IsString(pItem) ){
+  STREAM_JSON_FOREACH(pItem, pRoot){
+    if( !sqlite3StreamJsonIsString(pItem) ){
       rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                             "topics must be a JSON array of strings");
       goto out;
     }
-    rc = sqlite3StreamTopicNameCheck(pItem->valuestring, pzErr);
+    rc = sqlite3StreamTopicNameCheck(pItem->zValue, pzErr);
     if( rc ) goto out;
-    az[i++] = pItem->valuestring;
+    az[i++] = pItem->zValue;
   }
   qsort(az, i, sizeof(char*), streamNameCmp);
   for(n=i, i=j=0; i<n; i++){
     if( j==0 || strcmp(az[j-1], az[i])!=0 ) az[j++] = az[i];
   }
-  pOut = cJSON_CreateStringArray(az, j);
+  pOut = sqlite3StreamJsonNewStringArray(az, j);
   if( pOut==0 ){ rc = SQLITE_NOMEM; goto out; }
   {
-    char *z = cJSON_PrintUnformatted(pOut);
+    char *z = sqlite3StreamJsonPrint(pOut, 0);
     *pzSorted = z ? sqlite3_mprintf("%s", z) : 0;
-    cJSON_free(z);
+    sqlite3_free(z);
     if( *pzSorted==0 ) rc = SQLITE_NOMEM;
   }
  out:
   sqlite3_free(az);
-  cJSON_Delete(pOut);
-  cJSON_Delete(pRoot);
+  sqlite3StreamJsonFree(pOut);
+  sqlite3StreamJsonFree(pRoot);
   return rc;
 }
 

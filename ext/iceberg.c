@@ -32,10 +32,9 @@
 ** (field 1000 "timestamp_day"); sort order 1: partition, offset.
 **
 ** Snapshot ids are random positive integers below 2^53, so that readers
-** that parse JSON numbers as doubles (and cJSON) keep them exact.
+** that parse JSON numbers as doubles (and StreamJson) keep them exact.
 */
 #include "streamInt.h"
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +141,7 @@ struct StreamIceTable {
   char *zPrefix;               /* Key prefix of the table */
   char *zLocation;             /* Its URL, as written in the metadata */
   int iVersion;                /* N of the current vN.metadata.json, or 0 */
-  cJSON *pMeta;                /* That metadata, or NULL (no table yet) */
+  StreamJson *pMeta;                /* That metadata, or NULL (no table yet) */
 };
 
 /**************************************************************************
@@ -199,7 +198,8 @@ static const char *streamIceKeyOf(StreamIceTable *t, const char *zPath,
 
 /* Read an Avro file named by its metadata path. */
 static int streamIceReadAvro(StreamIceTable *t, const char *zPath,
-                             cJSON **ppMeta, cJSON **ppRecs, char **pzErr){
+                             StreamJson **ppMeta, StreamJson **ppRecs,
+                             char **pzErr){
   StreamPqBuf b;
   char *zKey = 0;
   int rc;
@@ -269,23 +269,23 @@ static char *streamIceLocation(StreamStore *pStore, const char *zPrefix){
   return sqlite3_mprintf("%.*s/%s", (int)n, zUrl, zPrefix);
 }
 
-/* Integers of parsed metadata back to integer text (cJSON would print
+/* Integers of parsed metadata back to integer text (StreamJson would print
 ** some as 1.5e+15).  SQLITE_RANGE if one is not exact (2^53 or more: a
 ** 64-bit snapshot id of another writer, which a double cannot hold). */
-static int streamIceIntegers(cJSON *p){
-  cJSON *pC;
-  if( cJSON_IsNumber(p) && p->valuedouble==(double)(i64)p->valuedouble ){
+static int streamIceIntegers(StreamJson *p){
+  StreamJson *pC;
+  if( sqlite3StreamJsonIsNumber(p) && p->rValue==(double)(i64)p->rValue ){
     char z[24];
-    if( p->valuedouble>=9007199254740992.0
-     || p->valuedouble<=-9007199254740992.0 ) return SQLITE_RANGE;
-    snprintf(z, sizeof(z), "%lld", (long long)p->valuedouble);
-    p->type = cJSON_Raw;
-    p->valuestring = cJSON_malloc(strlen(z)+1);
-    if( p->valuestring==0 ) return SQLITE_NOMEM;
-    memcpy(p->valuestring, z, strlen(z)+1);
+    if( p->rValue>=9007199254740992.0
+     || p->rValue<=-9007199254740992.0 ) return SQLITE_RANGE;
+    snprintf(z, sizeof(z), "%lld", (long long)p->rValue);
+    p->eType = STREAM_JSON_RAW;
+    p->zValue = sqlite3_malloc64(strlen(z)+1);
+    if( p->zValue==0 ) return SQLITE_NOMEM;
+    memcpy(p->zValue, z, strlen(z)+1);
     return SQLITE_OK;
   }
-  for(pC=p->child; pC; pC=pC->next){
+  for(pC=p->pChild; pC; pC=pC->pNext){
     int rc = streamIceIntegers(pC);
     if( rc ) return rc;
   }
@@ -301,7 +301,7 @@ static int streamIceReload(StreamIceTable *t, char **pzErr){
   ls.iMax = 0;
   rc = t->pStore->pMethods->xList(t->pStore, zDir, streamIceListCb, &ls,
                                   pzErr);
-  cJSON_Delete(t->pMeta);
+  sqlite3StreamJsonFree(t->pMeta);
   t->pMeta = 0;
   t->iVersion = 0;
   if( rc==SQLITE_OK && ls.iMax>0 ){
@@ -310,8 +310,8 @@ static int streamIceReload(StreamIceTable *t, char **pzErr){
     memset(&b, 0, sizeof(b));
     rc = zKey ? sqlite3StreamIceGet(t->pStore, zKey, &b, pzErr) : SQLITE_NOMEM;
     if( rc==SQLITE_OK ){
-      t->pMeta = cJSON_ParseWithLength((const char*)b.a, b.n);
-      if( t->pMeta==0 || !cJSON_IsObject(t->pMeta) ){
+      t->pMeta = sqlite3StreamJsonParse((const char*)b.a, b.n);
+      if( t->pMeta==0 || !sqlite3StreamJsonIsObject(t->pMeta) ){
         rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg metadata %s is"
             " not a JSON object", zKey);
       }else if( (rc = streamIceIntegers(t->pMeta))==SQLITE_RANGE ){
@@ -351,7 +351,7 @@ int sqlite3StreamIceOpen(StreamStore *pStore, const char *zPrefix,
 
 void sqlite3StreamIceClose(StreamIceTable *t){
   if( t==0 ) return;
-  cJSON_Delete(t->pMeta);
+  sqlite3StreamJsonFree(t->pMeta);
   sqlite3_free(t->zPrefix);
   sqlite3_free(t->zLocation);
   sqlite3_free(t);
@@ -390,18 +390,18 @@ void sqlite3StreamIceRepairHint(StreamIceTable *t){
 }
 
 /* Snapshot of id iId in the metadata, or NULL. */
-static cJSON *streamIceSnapshot(cJSON *pMeta, i64 iId){
-  cJSON *pS;
-  cJSON_ArrayForEach(pS, cJSON_GetObjectItemCaseSensitive(pMeta, "snapshots")){
-    if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pS,
+static StreamJson *streamIceSnapshot(StreamJson *pMeta, i64 iId){
+  StreamJson *pS;
+  STREAM_JSON_FOREACH(pS, sqlite3StreamJsonGet(pMeta, "snapshots")){
+    if( sqlite3StreamJsonI64(sqlite3StreamJsonGet(pS,
             "snapshot-id"), -2)==iId ) return pS;
   }
   return 0;
 }
 
-static i64 streamIceCurrent(cJSON *pMeta){
+static i64 streamIceCurrent(StreamJson *pMeta){
   return pMeta ? sqlite3StreamJsonI64(
-      cJSON_GetObjectItemCaseSensitive(pMeta, "current-snapshot-id"), -1) : -1;
+      sqlite3StreamJsonGet(pMeta, "current-snapshot-id"), -1) : -1;
 }
 
 const char *sqlite3StreamIceLastCommit(StreamIceTable *t, const char *zKey,
@@ -409,16 +409,16 @@ const char *sqlite3StreamIceLastCommit(StreamIceTable *t, const char *zKey,
   i64 iId = streamIceCurrent(t->pMeta);
   int nHop = 0;
   while( iId>=0 && nHop++<1000000 ){
-    cJSON *pS = streamIceSnapshot(t->pMeta, iId);
-    cJSON *pSum = cJSON_GetObjectItemCaseSensitive(pS, "summary");
-    cJSON *pV = cJSON_GetObjectItemCaseSensitive(pSum, zKey);
+    StreamJson *pS = streamIceSnapshot(t->pMeta, iId);
+    StreamJson *pSum = sqlite3StreamJsonGet(pS, "summary");
+    StreamJson *pV = sqlite3StreamJsonGet(pSum, zKey);
     if( pS==0 ) break;
-    if( cJSON_IsString(pV) && strcmp(pV->valuestring, zValue)==0 ){
-      pV = cJSON_GetObjectItemCaseSensitive(pSum, zWant);
-      return cJSON_IsString(pV) ? pV->valuestring : "";
+    if( sqlite3StreamJsonIsString(pV) && strcmp(pV->zValue, zValue)==0 ){
+      pV = sqlite3StreamJsonGet(pSum, zWant);
+      return sqlite3StreamJsonIsString(pV) ? pV->zValue : "";
     }
     iId = sqlite3StreamJsonI64(
-        cJSON_GetObjectItemCaseSensitive(pS, "parent-snapshot-id"), -1);
+        sqlite3StreamJsonGet(pS, "parent-snapshot-id"), -1);
   }
   return 0;
 }
@@ -427,58 +427,62 @@ const char *sqlite3StreamIceLastCommit(StreamIceTable *t, const char *zKey,
 ** Writing
 */
 
-static cJSON *streamIceRaw(i64 v){
+static StreamJson *streamIceRaw(i64 v){
   char z[24];
   snprintf(z, sizeof(z), "%lld", (long long)v);
-  return cJSON_CreateRaw(z);
+  return sqlite3StreamJsonNewRaw(z);
 }
 
 /* An 8-byte (or 4-byte) little-endian bound as hex. */
-static cJSON *streamIceBound(i64 v, int nByte){
+static StreamJson *streamIceBound(i64 v, int nByte){
   char z[17];
   int i;
   for(i=0; i<nByte; i++){
     snprintf(&z[i*2], 3, "%02x", (unsigned)(((u64)v >> (8*i)) & 0xff));
   }
   z[nByte*2] = 0;
-  return cJSON_CreateString(z);
+  return sqlite3StreamJsonNewString(z);
 }
 
-static void streamIceMapAdd(cJSON *pArr, int iKey, cJSON *pVal){
-  cJSON *pKv = cJSON_CreateObject();
-  if( pKv==0 ){ cJSON_Delete(pVal); return; }
-  cJSON_AddItemToObject(pKv, "key", streamIceRaw(iKey));
-  cJSON_AddItemToObject(pKv, "value", pVal);
-  cJSON_AddItemToArray(pArr, pKv);
+static void streamIceMapAdd(StreamJson *pArr, int iKey, StreamJson *pVal){
+  StreamJson *pKv = sqlite3StreamJsonNewObject();
+  if( pKv==0 ){ sqlite3StreamJsonFree(pVal); return; }
+  sqlite3StreamJsonAdd(pKv, "key", streamIceRaw(iKey));
+  sqlite3StreamJsonAdd(pKv, "value", pVal);
+  sqlite3StreamJsonAppend(pArr, pKv);
 }
 
-/* The manifest entry of one data file, as a cJSON record. */
-static cJSON *streamIceEntry(StreamIceTable *t, i64 iSnap,
+/* The manifest entry of one data file, as a StreamJson record. */
+static StreamJson *streamIceEntry(StreamIceTable *t, i64 iSnap,
                              const StreamIceFile *f){
-  cJSON *pE = cJSON_CreateObject();
-  cJSON *pD = cJSON_CreateObject();
-  cJSON *pPart = cJSON_CreateObject();
-  cJSON *pVc = cJSON_CreateArray(), *pNc = cJSON_CreateArray();
-  cJSON *pLo = cJSON_CreateArray(), *pHi = cJSON_CreateArray();
+  StreamJson *pE = sqlite3StreamJsonNewObject();
+  StreamJson *pD = sqlite3StreamJsonNewObject();
+  StreamJson *pPart = sqlite3StreamJsonNewObject();
+  StreamJson *pVc = sqlite3StreamJsonNewArray();
+  StreamJson *pNc = sqlite3StreamJsonNewArray();
+  StreamJson *pLo = sqlite3StreamJsonNewArray();
+  StreamJson *pHi = sqlite3StreamJsonNewArray();
   char *zPath = sqlite3_mprintf("%s/%s", t->zLocation, f->zRel);
   int i;
   if( !pE || !pD || !pPart || !pVc || !pNc || !pLo || !pHi || !zPath ){
-    cJSON_Delete(pE); cJSON_Delete(pD); cJSON_Delete(pPart);
-    cJSON_Delete(pVc); cJSON_Delete(pNc); cJSON_Delete(pLo); cJSON_Delete(pHi);
+    sqlite3StreamJsonFree(pE); sqlite3StreamJsonFree(pD);
+    sqlite3StreamJsonFree(pPart); sqlite3StreamJsonFree(pVc);
+    sqlite3StreamJsonFree(pNc); sqlite3StreamJsonFree(pLo);
+    sqlite3StreamJsonFree(pHi);
     sqlite3_free(zPath);
     return 0;
   }
-  cJSON_AddItemToObject(pE, "status", streamIceRaw(1));         /* ADDED */
-  cJSON_AddItemToObject(pE, "snapshot_id", streamIceRaw(iSnap));
-  cJSON_AddNullToObject(pE, "sequence_number");     /* inherited */
-  cJSON_AddNullToObject(pE, "file_sequence_number");
-  cJSON_AddItemToObject(pD, "content", streamIceRaw(0));
-  cJSON_AddStringToObject(pD, "file_path", zPath);
-  cJSON_AddStringToObject(pD, "file_format", "PARQUET");
-  cJSON_AddItemToObject(pPart, "timestamp_day", streamIceRaw(f->iDay));
-  cJSON_AddItemToObject(pD, "partition", pPart);
-  cJSON_AddItemToObject(pD, "record_count", streamIceRaw(f->nRecords));
-  cJSON_AddItemToObject(pD, "file_size_in_bytes", streamIceRaw(f->nBytes));
+  sqlite3StreamJsonAdd(pE, "status", streamIceRaw(1));         /* ADDED */
+  sqlite3StreamJsonAdd(pE, "snapshot_id", streamIceRaw(iSnap));
+  sqlite3StreamJsonAddNull(pE, "sequence_number");     /* inherited */
+  sqlite3StreamJsonAddNull(pE, "file_sequence_number");
+  sqlite3StreamJsonAdd(pD, "content", streamIceRaw(0));
+  sqlite3StreamJsonAddString(pD, "file_path", zPath);
+  sqlite3StreamJsonAddString(pD, "file_format", "PARQUET");
+  sqlite3StreamJsonAdd(pPart, "timestamp_day", streamIceRaw(f->iDay));
+  sqlite3StreamJsonAdd(pD, "partition", pPart);
+  sqlite3StreamJsonAdd(pD, "record_count", streamIceRaw(f->nRecords));
+  sqlite3StreamJsonAdd(pD, "file_size_in_bytes", streamIceRaw(f->nBytes));
   for(i=1; i<=8; i++){
     i64 nNull = i==4 ? f->nNullKey : i==5 ? f->nNullValue
               : i==6 ? f->nNullHeaders : 0;
@@ -494,8 +498,8 @@ static cJSON *streamIceEntry(StreamIceTable *t, i64 iSnap,
         snprintf(&zHex[k*2], 3, "%02x", (unsigned char)f->zTopic[k]);
       }
       zHex[k*2] = 0;
-      streamIceMapAdd(pLo, 1, cJSON_CreateString(zHex));
-      streamIceMapAdd(pHi, 1, cJSON_CreateString(zHex));
+      streamIceMapAdd(pLo, 1, sqlite3StreamJsonNewString(zHex));
+      streamIceMapAdd(pHi, 1, sqlite3StreamJsonNewString(zHex));
       sqlite3_free(zHex);
     }
   }
@@ -505,31 +509,31 @@ static cJSON *streamIceEntry(StreamIceTable *t, i64 iSnap,
   streamIceMapAdd(pHi, 3, streamIceBound(f->iOffHi, 8));
   streamIceMapAdd(pLo, 7, streamIceBound(f->iTsLo, 8));
   streamIceMapAdd(pHi, 7, streamIceBound(f->iTsHi, 8));
-  cJSON_AddItemToObject(pD, "value_counts", pVc);
-  cJSON_AddItemToObject(pD, "null_value_counts", pNc);
-  cJSON_AddItemToObject(pD, "lower_bounds", pLo);
-  cJSON_AddItemToObject(pD, "upper_bounds", pHi);
-  cJSON_AddNullToObject(pD, "key_metadata");
-  cJSON_AddNullToObject(pD, "split_offsets");
-  cJSON_AddNullToObject(pD, "equality_ids");
-  cJSON_AddItemToObject(pD, "sort_order_id", streamIceRaw(1));
-  cJSON_AddItemToObject(pE, "data_file", pD);
+  sqlite3StreamJsonAdd(pD, "value_counts", pVc);
+  sqlite3StreamJsonAdd(pD, "null_value_counts", pNc);
+  sqlite3StreamJsonAdd(pD, "lower_bounds", pLo);
+  sqlite3StreamJsonAdd(pD, "upper_bounds", pHi);
+  sqlite3StreamJsonAddNull(pD, "key_metadata");
+  sqlite3StreamJsonAddNull(pD, "split_offsets");
+  sqlite3StreamJsonAddNull(pD, "equality_ids");
+  sqlite3StreamJsonAdd(pD, "sort_order_id", streamIceRaw(1));
+  sqlite3StreamJsonAdd(pE, "data_file", pD);
   sqlite3_free(zPath);
   return pE;
 }
 
-/* Encode an array of cJSON records with schema zSchema into a container
+/* Encode an array of StreamJson records with schema zSchema into a container
 ** file in *pOut. */
 static int streamIceContainer(StreamPqBuf *pOut, const char *zSchema,
-                              const char *const *azMeta, cJSON *pRecs,
+                              const char *const *azMeta, StreamJson *pRecs,
                               char **pzErr){
   StreamPqBuf recs;
-  cJSON *pSchema = cJSON_Parse(zSchema);
-  cJSON *pR;
+  StreamJson *pSchema = sqlite3StreamJsonParse(zSchema, -1);
+  StreamJson *pR;
   int rc = pSchema ? SQLITE_OK : SQLITE_NOMEM;
   i64 n = 0;
   memset(&recs, 0, sizeof(recs));
-  cJSON_ArrayForEach(pR, pRecs){
+  STREAM_JSON_FOREACH(pR, pRecs){
     if( rc ) break;
     rc = sqlite3StreamAvroEncode(&recs, pSchema, pR, pzErr);
     n++;
@@ -538,22 +542,23 @@ static int streamIceContainer(StreamPqBuf *pOut, const char *zSchema,
     rc = sqlite3StreamAvroContainer(pOut, zSchema, azMeta, n, &recs);
   }
   sqlite3StreamPqBufFree(&recs);
-  cJSON_Delete(pSchema);
+  sqlite3StreamJsonFree(pSchema);
   return rc;
 }
 
 /* pObj[zKey] = [pItem] */
-static void streamIceAddOne(cJSON *pObj, const char *zKey, cJSON *pItem){
-  cJSON *pArr = cJSON_CreateArray();
-  if( pArr ) cJSON_AddItemToArray(pArr, pItem);
-  else cJSON_Delete(pItem);
-  cJSON_AddItemToObject(pObj, zKey, pArr);
+static void streamIceAddOne(StreamJson *pObj, const char *zKey,
+                            StreamJson *pItem){
+  StreamJson *pArr = sqlite3StreamJsonNewArray();
+  if( pArr ) sqlite3StreamJsonAppend(pArr, pItem);
+  else sqlite3StreamJsonFree(pItem);
+  sqlite3StreamJsonAdd(pObj, zKey, pArr);
 }
 
 /* Fresh table metadata (no snapshot yet). */
-static cJSON *streamIceNewMeta(StreamIceTable *t, const char *zTopic,
+static StreamJson *streamIceNewMeta(StreamIceTable *t, const char *zTopic,
                                i64 iNow){
-  cJSON *pM = cJSON_CreateObject();
+  StreamJson *pM = sqlite3StreamJsonNewObject();
   char zUuid[37];
   u8 a[16];
   int i, j = 0;
@@ -567,44 +572,48 @@ static cJSON *streamIceNewMeta(StreamIceTable *t, const char *zTopic,
     j += 2;
   }
   zUuid[j] = 0;
-  cJSON_AddNumberToObject(pM, "format-version", 2);
-  cJSON_AddStringToObject(pM, "table-uuid", zUuid);
-  cJSON_AddStringToObject(pM, "location", t->zLocation);
-  cJSON_AddItemToObject(pM, "last-sequence-number", streamIceRaw(0));
-  cJSON_AddItemToObject(pM, "last-updated-ms", streamIceRaw(iNow));
-  cJSON_AddNumberToObject(pM, "last-column-id", 8);
-  streamIceAddOne(pM, "schemas", cJSON_Parse(zIceSchema));
-  cJSON_AddNumberToObject(pM, "current-schema-id", 0);
+  sqlite3StreamJsonAddNumber(pM, "format-version", 2);
+  sqlite3StreamJsonAddString(pM, "table-uuid", zUuid);
+  sqlite3StreamJsonAddString(pM, "location", t->zLocation);
+  sqlite3StreamJsonAdd(pM, "last-sequence-number", streamIceRaw(0));
+  sqlite3StreamJsonAdd(pM, "last-updated-ms", streamIceRaw(iNow));
+  sqlite3StreamJsonAddNumber(pM, "last-column-id", 8);
+  streamIceAddOne(pM, "schemas", sqlite3StreamJsonParse(zIceSchema, -1));
+  sqlite3StreamJsonAddNumber(pM, "current-schema-id", 0);
   {
-    cJSON *pSpec = cJSON_CreateObject();
-    cJSON_AddNumberToObject(pSpec, "spec-id", 0);
-    cJSON_AddItemToObject(pSpec, "fields", cJSON_Parse(zIceSpecFields));
+    StreamJson *pSpec = sqlite3StreamJsonNewObject();
+    sqlite3StreamJsonAddNumber(pSpec, "spec-id", 0);
+    sqlite3StreamJsonAdd(pSpec, "fields",
+                         sqlite3StreamJsonParse(zIceSpecFields, -1));
     streamIceAddOne(pM, "partition-specs", pSpec);
   }
-  cJSON_AddNumberToObject(pM, "default-spec-id", 0);
-  cJSON_AddNumberToObject(pM, "last-partition-id", 1000);
-  streamIceAddOne(pM, "sort-orders", cJSON_Parse(zIceSortOrder));
-  cJSON_AddNumberToObject(pM, "default-sort-order-id", 1);
+  sqlite3StreamJsonAddNumber(pM, "default-spec-id", 0);
+  sqlite3StreamJsonAddNumber(pM, "last-partition-id", 1000);
+  streamIceAddOne(pM, "sort-orders", sqlite3StreamJsonParse(zIceSortOrder, -1));
+  sqlite3StreamJsonAddNumber(pM, "default-sort-order-id", 1);
   {
-    cJSON *pProp = cJSON_CreateObject();
-    cJSON_AddStringToObject(pProp, "write.format.default", "parquet");
-    cJSON_AddStringToObject(pProp, "stream.topic", zTopic);
-    cJSON_AddItemToObject(pM, "properties", pProp);
+    StreamJson *pProp = sqlite3StreamJsonNewObject();
+    sqlite3StreamJsonAddString(pProp, "write.format.default", "parquet");
+    sqlite3StreamJsonAddString(pProp, "stream.topic", zTopic);
+    sqlite3StreamJsonAdd(pM, "properties", pProp);
   }
-  cJSON_AddItemToObject(pM, "current-snapshot-id", streamIceRaw(-1));
-  cJSON_AddItemToObject(pM, "snapshots", cJSON_CreateArray());
-  cJSON_AddItemToObject(pM, "snapshot-log", cJSON_CreateArray());
-  cJSON_AddItemToObject(pM, "metadata-log", cJSON_CreateArray());
-  cJSON_AddItemToObject(pM, "refs", cJSON_CreateObject());
+  sqlite3StreamJsonAdd(pM, "current-snapshot-id", streamIceRaw(-1));
+  sqlite3StreamJsonAdd(pM, "snapshots",
+                       sqlite3StreamJsonNewArray());
+  sqlite3StreamJsonAdd(pM, "snapshot-log",
+                       sqlite3StreamJsonNewArray());
+  sqlite3StreamJsonAdd(pM, "metadata-log",
+                       sqlite3StreamJsonNewArray());
+  sqlite3StreamJsonAdd(pM, "refs", sqlite3StreamJsonNewObject());
   return pM;
 }
 
 /* Replace (or add) key zKey of object pObj. */
-static void streamIceSet(cJSON *pObj, const char *zKey, cJSON *pVal){
-  if( cJSON_GetObjectItemCaseSensitive(pObj, zKey) ){
-    cJSON_ReplaceItemInObjectCaseSensitive(pObj, zKey, pVal);
+static void streamIceSet(StreamJson *pObj, const char *zKey, StreamJson *pVal){
+  if( sqlite3StreamJsonGet(pObj, zKey) ){
+    sqlite3StreamJsonReplace(pObj, zKey, pVal);
   }else{
-    cJSON_AddItemToObject(pObj, zKey, pVal);
+    sqlite3StreamJsonAdd(pObj, zKey, pVal);
   }
 }
 
@@ -623,7 +632,7 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
                            int (*xCheck)(void*, StreamIceTable*, char**),
                            void *pCheckArg, i64 *piSnap, char **pzErr){
   StreamPqBuf man, list, meta;
-  cJSON *pEntries = cJSON_CreateArray();
+  StreamJson *pEntries = sqlite3StreamJsonNewArray();
   char *zManKey = 0, *zManPath = 0;
   i64 iSnap, nRows = 0, nBytes = 0, iDayLo = 0, iDayHi = 0;
   int rc = SQLITE_OK, i, iTry;
@@ -642,9 +651,9 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
 
   /* 1. The manifest of the new data files. */
   for(i=0; i<nFile; i++){
-    cJSON *pE = streamIceEntry(t, iSnap, &aFile[i]);
+    StreamJson *pE = streamIceEntry(t, iSnap, &aFile[i]);
     if( pE==0 ){ rc = SQLITE_NOMEM; break; }
-    cJSON_AddItemToArray(pEntries, pE);
+    sqlite3StreamJsonAppend(pEntries, pE);
     nRows += aFile[i].nRecords;
     nBytes += aFile[i].nBytes;
     if( i==0 || aFile[i].iDay<iDayLo ) iDayLo = aFile[i].iDay;
@@ -676,7 +685,7 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
   /* 2..4: manifest list and metadata on the current parent; rebase on a
   ** conflict. */
   for(iTry=0; rc==SQLITE_OK && iTry<STREAM_ICE_RETRIES; iTry++){
-    cJSON *pList = 0, *pListMeta = 0, *pNew = 0, *pM, *pSnap, *pMf;
+    StreamJson *pList = 0, *pListMeta = 0, *pNew = 0, *pM, *pSnap, *pMf;
     i64 iParent = streamIceCurrent(t->pMeta), iSeq;
     char *zListKey = 0, *zListPath = 0, *zMetaKey = 0, *zText = 0;
     u64 r3;
@@ -689,52 +698,53 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
     }
     /* The parent's manifests, carried forward. */
     if( iParent>=0 ){
-      cJSON *pPar = streamIceSnapshot(t->pMeta, iParent);
-      cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pPar, "manifest-list");
-      if( !cJSON_IsString(pMl) ){
+      StreamJson *pPar = streamIceSnapshot(t->pMeta, iParent);
+      StreamJson *pMl = sqlite3StreamJsonGet(pPar, "manifest-list");
+      if( !sqlite3StreamJsonIsString(pMl) ){
         rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s:"
             " snapshot %lld has no manifest list", t->zLocation,
             (long long)iParent);
         break;
       }
-      rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
-      cJSON_Delete(pListMeta);
+      rc = streamIceReadAvro(t, pMl->zValue, &pListMeta, &pList, pzErr);
+      sqlite3StreamJsonFree(pListMeta);
       if( rc ) break;
     }else{
-      pList = cJSON_CreateArray();
+      pList = sqlite3StreamJsonNewArray();
       if( pList==0 ){ rc = SQLITE_NOMEM; break; }
     }
-    pM = t->pMeta ? cJSON_Duplicate(t->pMeta, 1)
+    pM = t->pMeta ? sqlite3StreamJsonCopy(t->pMeta)
                   : streamIceNewMeta(t, zTopic, iNow);
-    if( pM==0 ){ cJSON_Delete(pList); rc = SQLITE_NOMEM; break; }
-    iSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pM,
+    if( pM==0 ){ sqlite3StreamJsonFree(pList); rc = SQLITE_NOMEM; break; }
+    iSeq = sqlite3StreamJsonI64(sqlite3StreamJsonGet(pM,
                "last-sequence-number"), 0) + 1;
 
     /* The new manifest's entry in the list. */
-    pMf = cJSON_CreateObject();
+    pMf = sqlite3StreamJsonNewObject();
     if( pMf ){
-      cJSON *pParts = cJSON_CreateArray(), *pFs = cJSON_CreateObject();
-      cJSON_AddStringToObject(pMf, "manifest_path", zManPath);
-      cJSON_AddItemToObject(pMf, "manifest_length", streamIceRaw((i64)man.n));
-      cJSON_AddItemToObject(pMf, "partition_spec_id", streamIceRaw(0));
-      cJSON_AddItemToObject(pMf, "content", streamIceRaw(0));
-      cJSON_AddItemToObject(pMf, "sequence_number", streamIceRaw(iSeq));
-      cJSON_AddItemToObject(pMf, "min_sequence_number", streamIceRaw(iSeq));
-      cJSON_AddItemToObject(pMf, "added_snapshot_id", streamIceRaw(iSnap));
-      cJSON_AddItemToObject(pMf, "added_files_count", streamIceRaw(nFile));
-      cJSON_AddItemToObject(pMf, "existing_files_count", streamIceRaw(0));
-      cJSON_AddItemToObject(pMf, "deleted_files_count", streamIceRaw(0));
-      cJSON_AddItemToObject(pMf, "added_rows_count", streamIceRaw(nRows));
-      cJSON_AddItemToObject(pMf, "existing_rows_count", streamIceRaw(0));
-      cJSON_AddItemToObject(pMf, "deleted_rows_count", streamIceRaw(0));
-      cJSON_AddBoolToObject(pFs, "contains_null", 0);
-      cJSON_AddFalseToObject(pFs, "contains_nan");
-      cJSON_AddItemToObject(pFs, "lower_bound", streamIceBound(iDayLo, 4));
-      cJSON_AddItemToObject(pFs, "upper_bound", streamIceBound(iDayHi, 4));
-      cJSON_AddItemToArray(pParts, pFs);
-      cJSON_AddItemToObject(pMf, "partitions", pParts);
-      cJSON_AddNullToObject(pMf, "key_metadata");
-      cJSON_AddItemToArray(pList, pMf);
+      StreamJson *pParts = sqlite3StreamJsonNewArray();
+      StreamJson *pFs = sqlite3StreamJsonNewObject();
+      sqlite3StreamJsonAddString(pMf, "manifest_path", zManPath);
+      sqlite3StreamJsonAdd(pMf, "manifest_length", streamIceRaw((i64)man.n));
+      sqlite3StreamJsonAdd(pMf, "partition_spec_id", streamIceRaw(0));
+      sqlite3StreamJsonAdd(pMf, "content", streamIceRaw(0));
+      sqlite3StreamJsonAdd(pMf, "sequence_number", streamIceRaw(iSeq));
+      sqlite3StreamJsonAdd(pMf, "min_sequence_number", streamIceRaw(iSeq));
+      sqlite3StreamJsonAdd(pMf, "added_snapshot_id", streamIceRaw(iSnap));
+      sqlite3StreamJsonAdd(pMf, "added_files_count", streamIceRaw(nFile));
+      sqlite3StreamJsonAdd(pMf, "existing_files_count", streamIceRaw(0));
+      sqlite3StreamJsonAdd(pMf, "deleted_files_count", streamIceRaw(0));
+      sqlite3StreamJsonAdd(pMf, "added_rows_count", streamIceRaw(nRows));
+      sqlite3StreamJsonAdd(pMf, "existing_rows_count", streamIceRaw(0));
+      sqlite3StreamJsonAdd(pMf, "deleted_rows_count", streamIceRaw(0));
+      sqlite3StreamJsonAddBool(pFs, "contains_null", 0);
+      sqlite3StreamJsonAddFalse(pFs, "contains_nan");
+      sqlite3StreamJsonAdd(pFs, "lower_bound", streamIceBound(iDayLo, 4));
+      sqlite3StreamJsonAdd(pFs, "upper_bound", streamIceBound(iDayHi, 4));
+      sqlite3StreamJsonAppend(pParts, pFs);
+      sqlite3StreamJsonAdd(pMf, "partitions", pParts);
+      sqlite3StreamJsonAddNull(pMf, "key_metadata");
+      sqlite3StreamJsonAppend(pList, pMf);
     }
     sqlite3_randomness(sizeof(r3), &r3);
     zListKey = sqlite3_mprintf("%s/metadata/snap-%s-%d-%016llx.avro",
@@ -757,64 +767,67 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
       if( rc==SQLITE_OK ) rc = streamIcePut(t->pStore, zListKey, &list, 0,
                                             pzErr);
     }
-    cJSON_Delete(pList);
+    sqlite3StreamJsonFree(pList);
     if( rc==SQLITE_OK && iTry==0 ) STREAM_COLD_CRASH(2);
 
     /* The new metadata. */
     if( rc==SQLITE_OK ){
-      cJSON *pSum = cJSON_CreateObject(), *pRef, *pLog;
+      StreamJson *pSum = sqlite3StreamJsonNewObject(), *pRef, *pLog;
       char zN[24];
       zListPath = sqlite3_mprintf("%s%s", t->zLocation,
                                   &zListKey[strlen(t->zPrefix)]);
-      pSnap = cJSON_CreateObject();
+      pSnap = sqlite3StreamJsonNewObject();
       if( pSum==0 || pSnap==0 || zListPath==0 ){
-        cJSON_Delete(pSum); cJSON_Delete(pSnap);
+        sqlite3StreamJsonFree(pSum); sqlite3StreamJsonFree(pSnap);
         rc = SQLITE_NOMEM;
       }else{
-        cJSON_AddItemToObject(pSnap, "snapshot-id", streamIceRaw(iSnap));
+        sqlite3StreamJsonAdd(pSnap, "snapshot-id", streamIceRaw(iSnap));
         if( iParent>=0 ){
-          cJSON_AddItemToObject(pSnap, "parent-snapshot-id",
+          sqlite3StreamJsonAdd(pSnap, "parent-snapshot-id",
                                 streamIceRaw(iParent));
         }
-        cJSON_AddItemToObject(pSnap, "sequence-number", streamIceRaw(iSeq));
-        cJSON_AddItemToObject(pSnap, "timestamp-ms", streamIceRaw(iNow));
-        cJSON_AddStringToObject(pSnap, "manifest-list", zListPath);
-        cJSON_AddStringToObject(pSum, "operation", "append");
+        sqlite3StreamJsonAdd(pSnap, "sequence-number", streamIceRaw(iSeq));
+        sqlite3StreamJsonAdd(pSnap, "timestamp-ms", streamIceRaw(iNow));
+        sqlite3StreamJsonAddString(pSnap, "manifest-list", zListPath);
+        sqlite3StreamJsonAddString(pSum, "operation", "append");
         snprintf(zN, sizeof(zN), "%d", nFile);
-        cJSON_AddStringToObject(pSum, "added-data-files", zN);
+        sqlite3StreamJsonAddString(pSum, "added-data-files", zN);
         snprintf(zN, sizeof(zN), "%lld", (long long)nRows);
-        cJSON_AddStringToObject(pSum, "added-records", zN);
+        sqlite3StreamJsonAddString(pSum, "added-records", zN);
         snprintf(zN, sizeof(zN), "%lld", (long long)nBytes);
-        cJSON_AddStringToObject(pSum, "added-files-size", zN);
+        sqlite3StreamJsonAddString(pSum, "added-files-size", zN);
         for(i=0; azSummary && azSummary[i]; i+=2){
-          cJSON_AddStringToObject(pSum, azSummary[i], azSummary[i+1]);
+          sqlite3StreamJsonAddString(pSum, azSummary[i], azSummary[i+1]);
         }
-        cJSON_AddItemToObject(pSnap, "summary", pSum);
-        cJSON_AddNumberToObject(pSnap, "schema-id", 0);
-        cJSON_AddItemToArray(cJSON_GetObjectItem(pM, "snapshots"), pSnap);
+        sqlite3StreamJsonAdd(pSnap, "summary", pSum);
+        sqlite3StreamJsonAddNumber(pSnap, "schema-id", 0);
+        sqlite3StreamJsonAppend(sqlite3StreamJsonGetNoCase(pM, "snapshots"),
+                                pSnap);
         streamIceSet(pM, "current-snapshot-id", streamIceRaw(iSnap));
         streamIceSet(pM, "last-sequence-number", streamIceRaw(iSeq));
         streamIceSet(pM, "last-updated-ms", streamIceRaw(iNow));
-        pLog = cJSON_CreateObject();
-        cJSON_AddItemToObject(pLog, "timestamp-ms", streamIceRaw(iNow));
-        cJSON_AddItemToObject(pLog, "snapshot-id", streamIceRaw(iSnap));
-        cJSON_AddItemToArray(cJSON_GetObjectItem(pM, "snapshot-log"), pLog);
+        pLog = sqlite3StreamJsonNewObject();
+        sqlite3StreamJsonAdd(pLog, "timestamp-ms", streamIceRaw(iNow));
+        sqlite3StreamJsonAdd(pLog, "snapshot-id", streamIceRaw(iSnap));
+        sqlite3StreamJsonAppend(sqlite3StreamJsonGetNoCase(pM, "snapshot-log"),
+                                pLog);
         if( t->iVersion>0 ){
           char *zPrev = sqlite3_mprintf("%s/metadata/v%d.metadata.json",
                                         t->zLocation, t->iVersion);
-          pLog = cJSON_CreateObject();
-          cJSON_AddItemToObject(pLog, "timestamp-ms", streamIceRaw(iNow));
-          cJSON_AddStringToObject(pLog, "metadata-file", zPrev ? zPrev : "");
-          cJSON_AddItemToArray(cJSON_GetObjectItem(pM, "metadata-log"), pLog);
+          pLog = sqlite3StreamJsonNewObject();
+          sqlite3StreamJsonAdd(pLog, "timestamp-ms", streamIceRaw(iNow));
+          sqlite3StreamJsonAddString(pLog, "metadata-file", zPrev ? zPrev : "");
+          sqlite3StreamJsonAppend(
+              sqlite3StreamJsonGetNoCase(pM, "metadata-log"), pLog);
           sqlite3_free(zPrev);
         }
-        pRef = cJSON_CreateObject();
-        cJSON_AddItemToObject(pRef, "snapshot-id", streamIceRaw(iSnap));
-        cJSON_AddStringToObject(pRef, "type", "branch");
-        pNew = cJSON_GetObjectItem(pM, "refs");
+        pRef = sqlite3StreamJsonNewObject();
+        sqlite3StreamJsonAdd(pRef, "snapshot-id", streamIceRaw(iSnap));
+        sqlite3StreamJsonAddString(pRef, "type", "branch");
+        pNew = sqlite3StreamJsonGetNoCase(pM, "refs");
         if( pNew ) streamIceSet(pNew, "main", pRef);
-        else cJSON_Delete(pRef);
-        zText = cJSON_Print(pM);
+        else sqlite3StreamJsonFree(pRef);
+        zText = sqlite3StreamJsonPrint(pM, 1);
         if( zText==0 ) rc = SQLITE_NOMEM;
       }
     }
@@ -827,8 +840,8 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
         sqlite3_free(*pzErr);
         *pzErr = 0;
         rc = SQLITE_OK;
-        cJSON_Delete(pM);
-        cJSON_free(zText);
+        sqlite3StreamJsonFree(pM);
+        sqlite3_free(zText);
         sqlite3_free(zListKey);
         sqlite3_free(zListPath);
         sqlite3_free(zMetaKey);
@@ -842,21 +855,21 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
     }
     if( rc==SQLITE_OK ){
       STREAM_COLD_CRASH(3);
-      cJSON_Delete(t->pMeta);
+      sqlite3StreamJsonFree(t->pMeta);
       t->pMeta = pM;
       pM = 0;
       t->iVersion++;
       streamIceHint(t);              /* version-hint.text: best effort */
       STREAM_COLD_CRASH(4);
     }
-    cJSON_Delete(pM);
-    cJSON_free(zText);
+    sqlite3StreamJsonFree(pM);
+    sqlite3_free(zText);
     sqlite3_free(zListKey);
     sqlite3_free(zListPath);
     sqlite3_free(zMetaKey);
     break;
   }
-  cJSON_Delete(pEntries);
+  sqlite3StreamJsonFree(pEntries);
   sqlite3StreamPqBufFree(&man);
   sqlite3StreamPqBufFree(&list);
   sqlite3StreamPqBufFree(&meta);
@@ -869,16 +882,16 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
 ** Reading: the data files of the current snapshot.
 */
 
-static i64 streamIceBoundOf(cJSON *pD, const char *zMap, int iField,
+static i64 streamIceBoundOf(StreamJson *pD, const char *zMap, int iField,
                             i64 iDefault){
-  cJSON *pKv;
-  cJSON_ArrayForEach(pKv, cJSON_GetObjectItemCaseSensitive(pD, zMap)){
+  StreamJson *pKv;
+  STREAM_JSON_FOREACH(pKv, sqlite3StreamJsonGet(pD, zMap)){
     i64 v;
-    if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pKv, "key"), -1)
+    if( sqlite3StreamJsonI64(sqlite3StreamJsonGet(pKv, "key"), -1)
         == iField
-     && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pKv, "value"))
+     && sqlite3StreamJsonIsString(sqlite3StreamJsonGet(pKv, "value"))
      && sqlite3StreamHexLe(
-          cJSON_GetObjectItemCaseSensitive(pKv, "value")->valuestring, &v) ){
+          sqlite3StreamJsonGet(pKv, "value")->zValue, &v) ){
       return v;
     }
   }
@@ -890,65 +903,65 @@ int sqlite3StreamIceDataFiles(StreamIceTable *t, StreamIceFile **paFile,
   StreamIceFile *aFile = 0;
   int nFile = 0, rc = SQLITE_OK;
   i64 iCur = streamIceCurrent(t->pMeta);
-  cJSON *pList = 0, *pListMeta = 0, *pMf;
+  StreamJson *pList = 0, *pListMeta = 0, *pMf;
   *paFile = 0;
   *pnFile = 0;
   if( iCur<0 ) return SQLITE_OK;
   {
-    cJSON *pS = streamIceSnapshot(t->pMeta, iCur);
-    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pS, "manifest-list");
-    if( !cJSON_IsString(pMl) ){
+    StreamJson *pS = streamIceSnapshot(t->pMeta, iCur);
+    StreamJson *pMl = sqlite3StreamJsonGet(pS, "manifest-list");
+    if( !sqlite3StreamJsonIsString(pMl) ){
       return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s: no"
           " manifest list for snapshot %lld", t->zLocation, (long long)iCur);
     }
-    rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
-    cJSON_Delete(pListMeta);
+    rc = streamIceReadAvro(t, pMl->zValue, &pListMeta, &pList, pzErr);
+    sqlite3StreamJsonFree(pListMeta);
     if( rc ) return rc;
   }
-  cJSON_ArrayForEach(pMf, pList){
-    cJSON *pMeta = 0, *pEnts = 0, *pE;
-    cJSON *pPath = cJSON_GetObjectItemCaseSensitive(pMf, "manifest_path");
+  STREAM_JSON_FOREACH(pMf, pList){
+    StreamJson *pMeta = 0, *pEnts = 0, *pE;
+    StreamJson *pPath = sqlite3StreamJsonGet(pMf, "manifest_path");
     if( rc ) break;
-    if( !cJSON_IsString(pPath) ){
+    if( !sqlite3StreamJsonIsString(pPath) ){
       rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s: a"
           " manifest list entry has no path", t->zLocation);
       break;
     }
-    rc = streamIceReadAvro(t, pPath->valuestring, &pMeta, &pEnts, pzErr);
-    cJSON_ArrayForEach(pE, pEnts){
-      cJSON *pD = cJSON_GetObjectItemCaseSensitive(pE, "data_file");
-      cJSON *pFp = cJSON_GetObjectItemCaseSensitive(pD, "file_path");
+    rc = streamIceReadAvro(t, pPath->zValue, &pMeta, &pEnts, pzErr);
+    STREAM_JSON_FOREACH(pE, pEnts){
+      StreamJson *pD = sqlite3StreamJsonGet(pE, "data_file");
+      StreamJson *pFp = sqlite3StreamJsonGet(pD, "file_path");
       StreamIceFile *f;
       if( rc ) break;
-      if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE, "status"),
+      if( sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE, "status"),
                                -1)==2 ) continue;               /* DELETED */
-      if( !cJSON_IsString(pFp) ) continue;
+      if( !sqlite3StreamJsonIsString(pFp) ) continue;
       f = sqlite3_realloc64(aFile, sizeof(*aFile)*(u64)(nFile+1));
       if( f==0 ){ rc = SQLITE_NOMEM; break; }
       aFile = f;
       f = &aFile[nFile];
       memset(f, 0, sizeof(*f));
-      if( streamIceKeyOf(t, pFp->valuestring, &f->zKey)==0 ){
+      if( streamIceKeyOf(t, pFp->zValue, &f->zKey)==0 ){
         rc = f->zKey ? sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg"
             " table %s: data file %s is not inside the table's location",
-            t->zLocation, pFp->valuestring) : SQLITE_NOMEM;
+            t->zLocation, pFp->zValue) : SQLITE_NOMEM;
         break;
       }
       nFile++;
       f->nRecords = sqlite3StreamJsonI64(
-          cJSON_GetObjectItemCaseSensitive(pD, "record_count"), 0);
+          sqlite3StreamJsonGet(pD, "record_count"), 0);
       f->nBytes = sqlite3StreamJsonI64(
-          cJSON_GetObjectItemCaseSensitive(pD, "file_size_in_bytes"), 0);
+          sqlite3StreamJsonGet(pD, "file_size_in_bytes"), 0);
       f->iPartition = (int)streamIceBoundOf(pD, "lower_bounds", 2, -1);
       f->iOffLo = streamIceBoundOf(pD, "lower_bounds", 3, 0);
       f->iOffHi = streamIceBoundOf(pD, "upper_bounds", 3, (i64)1<<62);
       f->iTsLo = streamIceBoundOf(pD, "lower_bounds", 7, -((i64)1<<62));
       f->iTsHi = streamIceBoundOf(pD, "upper_bounds", 7, (i64)1<<62);
     }
-    cJSON_Delete(pMeta);
-    cJSON_Delete(pEnts);
+    sqlite3StreamJsonFree(pMeta);
+    sqlite3StreamJsonFree(pEnts);
   }
-  cJSON_Delete(pList);
+  sqlite3StreamJsonFree(pList);
   if( rc ){
     sqlite3StreamIceFreeFiles(aFile, nFile);
     return rc;
@@ -1010,7 +1023,7 @@ static void streamIceRef(StreamIceTable *t, StreamIceKeys *pRef,
 
 int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
   StreamIceKeys all, ref;
-  cJSON *pS, *pList = 0, *pListMeta = 0, *pMf;
+  StreamJson *pS, *pList = 0, *pListMeta = 0, *pMf;
   char *zDir = sqlite3_mprintf("%s/", t->zPrefix);
   size_t nPre = strlen(t->zPrefix);
   i64 nExpData = 0, nExpAvro = 0, nData = 0, nAvro = 0, nTmp = 0;
@@ -1036,46 +1049,46 @@ int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
   ** the manifests of the current list (each snapshot added one and kept
   ** the others), their data files. */
   if( iCur>=0 ){
-    cJSON *pCur = streamIceSnapshot(t->pMeta, iCur);
-    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pCur, "manifest-list");
-    if( cJSON_IsString(pMl) ){
-      rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
+    StreamJson *pCur = streamIceSnapshot(t->pMeta, iCur);
+    StreamJson *pMl = sqlite3StreamJsonGet(pCur, "manifest-list");
+    if( sqlite3StreamJsonIsString(pMl) ){
+      rc = streamIceReadAvro(t, pMl->zValue, &pListMeta, &pList, pzErr);
       if( rc ) goto out;
     }
   }
-  cJSON_ArrayForEach(pS, cJSON_GetObjectItemCaseSensitive(t->pMeta,
+  STREAM_JSON_FOREACH(pS, sqlite3StreamJsonGet(t->pMeta,
                                                           "snapshots")){
-    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pS, "manifest-list");
-    if( cJSON_IsString(pMl) ){
-      streamIceRef(t, &ref, pMl->valuestring);
+    StreamJson *pMl = sqlite3StreamJsonGet(pS, "manifest-list");
+    if( sqlite3StreamJsonIsString(pMl) ){
+      streamIceRef(t, &ref, pMl->zValue);
       nExpAvro++;
     }
   }
-  cJSON_ArrayForEach(pMf, pList){
+  STREAM_JSON_FOREACH(pMf, pList){
     nExpAvro++;
-    nExpData += sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pMf,
+    nExpData += sqlite3StreamJsonI64(sqlite3StreamJsonGet(pMf,
                   "added_files_count"), 0)
-              + sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pMf,
+              + sqlite3StreamJsonI64(sqlite3StreamJsonGet(pMf,
                   "existing_files_count"), 0);
   }
   if( nTmp==0 && nData==nExpData && nAvro==nExpAvro ) goto out;
 
   /* Something is left over: find what is referenced, delete the rest. */
-  cJSON_ArrayForEach(pMf, pList){
-    cJSON *pPath = cJSON_GetObjectItemCaseSensitive(pMf, "manifest_path");
-    cJSON *pMeta = 0, *pEnts = 0, *pE;
-    if( !cJSON_IsString(pPath) ) continue;
-    streamIceRef(t, &ref, pPath->valuestring);
-    rc = streamIceReadAvro(t, pPath->valuestring, &pMeta, &pEnts, pzErr);
-    cJSON_ArrayForEach(pE, pEnts){
-      cJSON *pFp = cJSON_GetObjectItemCaseSensitive(
-          cJSON_GetObjectItemCaseSensitive(pE, "data_file"), "file_path");
-      if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+  STREAM_JSON_FOREACH(pMf, pList){
+    StreamJson *pPath = sqlite3StreamJsonGet(pMf, "manifest_path");
+    StreamJson *pMeta = 0, *pEnts = 0, *pE;
+    if( !sqlite3StreamJsonIsString(pPath) ) continue;
+    streamIceRef(t, &ref, pPath->zValue);
+    rc = streamIceReadAvro(t, pPath->zValue, &pMeta, &pEnts, pzErr);
+    STREAM_JSON_FOREACH(pE, pEnts){
+      StreamJson *pFp = sqlite3StreamJsonGet(
+          sqlite3StreamJsonGet(pE, "data_file"), "file_path");
+      if( sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE,
               "status"), 0)==2 ) continue;          /* deleted: unreferenced */
-      if( cJSON_IsString(pFp) ) streamIceRef(t, &ref, pFp->valuestring);
+      if( sqlite3StreamJsonIsString(pFp) ) streamIceRef(t, &ref, pFp->zValue);
     }
-    cJSON_Delete(pMeta);
-    cJSON_Delete(pEnts);
+    sqlite3StreamJsonFree(pMeta);
+    sqlite3StreamJsonFree(pEnts);
     if( rc ) goto out;
   }
   if( ref.rc ){ rc = ref.rc; goto out; }
@@ -1095,8 +1108,8 @@ int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
     if( rc==SQLITE_OK ) (*pnDeleted)++;
   }
  out:
-  cJSON_Delete(pList);
-  cJSON_Delete(pListMeta);
+  sqlite3StreamJsonFree(pList);
+  sqlite3StreamJsonFree(pListMeta);
   streamIceKeysFree(&all);
   streamIceKeysFree(&ref);
   sqlite3_free(zDir);
@@ -1111,22 +1124,23 @@ int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
 
 /* Copy of manifest entry pE as EXISTING (bDel 0) or DELETED by iSnap,
 ** with the sequence numbers it inherited written out. */
-static cJSON *streamIceEntryCopy(const cJSON *pE, const cJSON *pMf, int bDel,
+static StreamJson *streamIceEntryCopy(const StreamJson *pE,
+                                      const StreamJson *pMf, int bDel,
                                  i64 iSnap, i64 *piDataSeq){
-  cJSON *p = cJSON_Duplicate(pE, 1);
-  i64 iSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+  StreamJson *p = sqlite3StreamJsonCopy(pE);
+  i64 iSeq = sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE,
                  "sequence_number"), -1);
-  i64 iFileSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+  i64 iFileSeq = sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE,
                  "file_sequence_number"), -1);
-  i64 iAdded = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+  i64 iAdded = sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE,
                  "snapshot_id"), -1);
-  i64 iMfSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pMf,
+  i64 iMfSeq = sqlite3StreamJsonI64(sqlite3StreamJsonGet(pMf,
                  "sequence_number"), 0);
   if( p==0 ) return 0;
   if( iSeq<0 ) iSeq = iMfSeq;
   if( iFileSeq<0 ) iFileSeq = iMfSeq;
   if( iAdded<0 ) iAdded = sqlite3StreamJsonI64(
-      cJSON_GetObjectItemCaseSensitive(pMf, "added_snapshot_id"), 0);
+      sqlite3StreamJsonGet(pMf, "added_snapshot_id"), 0);
   streamIceSet(p, "status", streamIceRaw(bDel ? 2 : 0));
   streamIceSet(p, "snapshot_id", streamIceRaw(bDel ? iSnap : iAdded));
   streamIceSet(p, "sequence_number", streamIceRaw(iSeq));
@@ -1138,7 +1152,7 @@ static cJSON *streamIceEntryCopy(const cJSON *pE, const cJSON *pMf, int bDel,
 int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
                            const char *const *azSummary, int *pnExpired,
                            char **pzErr){
-  cJSON *pList = 0, *pListMeta = 0, *pNewList = 0, *pMf, *pM = 0;
+  StreamJson *pList = 0, *pListMeta = 0, *pNewList = 0, *pMf, *pM = 0;
   i64 iCur = streamIceCurrent(t->pMeta), iSnap, iSeq, nDelRows = 0;
   StreamPqBuf b;
   char zSnap[24], zSeq[24], zPar[24], *zKey = 0, *zText = 0;
@@ -1149,63 +1163,64 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
   memset(&b, 0, sizeof(b));
   if( iCur<0 ) return SQLITE_OK;
   {
-    cJSON *pS = streamIceSnapshot(t->pMeta, iCur);
-    cJSON *pMl = cJSON_GetObjectItemCaseSensitive(pS, "manifest-list");
-    if( !cJSON_IsString(pMl) ) return SQLITE_OK;
-    rc = streamIceReadAvro(t, pMl->valuestring, &pListMeta, &pList, pzErr);
-    cJSON_Delete(pListMeta);
+    StreamJson *pS = streamIceSnapshot(t->pMeta, iCur);
+    StreamJson *pMl = sqlite3StreamJsonGet(pS, "manifest-list");
+    if( !sqlite3StreamJsonIsString(pMl) ) return SQLITE_OK;
+    rc = streamIceReadAvro(t, pMl->zValue, &pListMeta, &pList, pzErr);
+    sqlite3StreamJsonFree(pListMeta);
     if( rc ) return rc;
   }
   sqlite3_randomness(sizeof(r), &r);
   iSnap = (i64)(r & (((u64)1<<53)-1)) | 1;
-  iSeq = sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(t->pMeta,
+  iSeq = sqlite3StreamJsonI64(sqlite3StreamJsonGet(t->pMeta,
              "last-sequence-number"), 0) + 1;
   snprintf(zSnap, sizeof(zSnap), "%lld", (long long)iSnap);
   snprintf(zSeq, sizeof(zSeq), "%lld", (long long)iSeq);
   snprintf(zPar, sizeof(zPar), "%lld", (long long)iCur);
-  pNewList = cJSON_CreateArray();
+  pNewList = sqlite3StreamJsonNewArray();
   if( pNewList==0 ){ rc = SQLITE_NOMEM; goto out; }
 
-  cJSON_ArrayForEach(pMf, pList){
-    cJSON *pPath = cJSON_GetObjectItemCaseSensitive(pMf, "manifest_path");
-    cJSON *pMeta = 0, *pEnts = 0, *pE, *pNew = 0;
+  STREAM_JSON_FOREACH(pMf, pList){
+    StreamJson *pPath = sqlite3StreamJsonGet(pMf, "manifest_path");
+    StreamJson *pMeta = 0, *pEnts = 0, *pE, *pNew = 0;
     i64 nExist = 0, nGone = 0, nExistRows = 0, nGoneRows = 0, iMin = -1;
     int bAny = 0;
     i64 iDayLo = 0;
-    cJSON *pLo = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(pMf, "partitions"), 0), "lower_bound");
-    if( !cJSON_IsString(pPath) ) continue;
-    if( cJSON_IsString(pLo) && sqlite3StreamHexLe(pLo->valuestring, &iDayLo)
+    StreamJson *pLo = sqlite3StreamJsonGet(sqlite3StreamJsonAt(
+        sqlite3StreamJsonGet(pMf, "partitions"), 0), "lower_bound");
+    if( !sqlite3StreamJsonIsString(pPath) ) continue;
+    if( sqlite3StreamJsonIsString(pLo) && sqlite3StreamHexLe(pLo->zValue,
+                                                             &iDayLo)
      && iDayLo*(i64)86400000000 >= iCutoffUs ){
       /* Every file of it is of that day or later: none expires, and the
       ** manifest is not even read. */
-      cJSON_AddItemToArray(pNewList, cJSON_Duplicate(pMf, 1));
+      sqlite3StreamJsonAppend(pNewList, sqlite3StreamJsonCopy(pMf));
       continue;
     }
-    rc = streamIceReadAvro(t, pPath->valuestring, &pMeta, &pEnts, pzErr);
+    rc = streamIceReadAvro(t, pPath->zValue, &pMeta, &pEnts, pzErr);
     if( rc ) break;
-    cJSON_ArrayForEach(pE, pEnts){
-      cJSON *pD = cJSON_GetObjectItemCaseSensitive(pE, "data_file");
-      if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE, "status"),
+    STREAM_JSON_FOREACH(pE, pEnts){
+      StreamJson *pD = sqlite3StreamJsonGet(pE, "data_file");
+      if( sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE, "status"),
                                0)==2 ) continue;
       if( streamIceBoundOf(pD, "upper_bounds", 7, (i64)1<<62)<iCutoffUs ){
         bAny = 1;
       }
     }
     if( !bAny ){
-      cJSON_AddItemToArray(pNewList, cJSON_Duplicate(pMf, 1));
+      sqlite3StreamJsonAppend(pNewList, sqlite3StreamJsonCopy(pMf));
     }else{
-      pNew = cJSON_CreateArray();
-      cJSON_ArrayForEach(pE, pEnts){
-        cJSON *pD = cJSON_GetObjectItemCaseSensitive(pE, "data_file");
+      pNew = sqlite3StreamJsonNewArray();
+      STREAM_JSON_FOREACH(pE, pEnts){
+        StreamJson *pD = sqlite3StreamJsonGet(pE, "data_file");
         i64 nRows = sqlite3StreamJsonI64(
-            cJSON_GetObjectItemCaseSensitive(pD, "record_count"), 0), iDs = 0;
+            sqlite3StreamJsonGet(pD, "record_count"), 0), iDs = 0;
         int bGone;
-        if( sqlite3StreamJsonI64(cJSON_GetObjectItemCaseSensitive(pE,
+        if( sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE,
                 "status"), 0)==2 ) continue;
         bGone = streamIceBoundOf(pD, "upper_bounds", 7, (i64)1<<62)
                 < iCutoffUs;
-        cJSON_AddItemToArray(pNew, streamIceEntryCopy(pE, pMf, bGone, iSnap,
+        sqlite3StreamJsonAppend(pNew, streamIceEntryCopy(pE, pMf, bGone, iSnap,
                                                       &iDs));
         if( bGone ){ nGone++; nGoneRows += nRows; }
         else{ nExist++; nExistRows += nRows; }
@@ -1229,11 +1244,12 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
         if( rc==SQLITE_OK ) rc = streamIcePut(t->pStore, zManKey, &man, 0,
                                               pzErr);
         if( rc==SQLITE_OK ){
-          cJSON *pF = cJSON_Duplicate(pMf, 1);
+          StreamJson *pF = sqlite3StreamJsonCopy(pMf);
           char *zPath = sqlite3_mprintf("%s%s", t->zLocation,
                                         &zManKey[strlen(t->zPrefix)]);
           if( pF && zPath ){
-            streamIceSet(pF, "manifest_path", cJSON_CreateString(zPath));
+            streamIceSet(pF, "manifest_path",
+                         sqlite3StreamJsonNewString(zPath));
             streamIceSet(pF, "manifest_length", streamIceRaw((i64)man.n));
             streamIceSet(pF, "sequence_number", streamIceRaw(iSeq));
             streamIceSet(pF, "min_sequence_number", streamIceRaw(iMin<0 ? iSeq
@@ -1245,9 +1261,9 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
             streamIceSet(pF, "added_rows_count", streamIceRaw(0));
             streamIceSet(pF, "existing_rows_count", streamIceRaw(nExistRows));
             streamIceSet(pF, "deleted_rows_count", streamIceRaw(nGoneRows));
-            cJSON_AddItemToArray(pNewList, pF);
+            sqlite3StreamJsonAppend(pNewList, pF);
           }else{
-            cJSON_Delete(pF);
+            sqlite3StreamJsonFree(pF);
             rc = SQLITE_NOMEM;
           }
           sqlite3_free(zPath);
@@ -1258,9 +1274,9 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
       nDel += (int)nGone;
       nDelRows += nGoneRows;
     }
-    cJSON_Delete(pNew);
-    cJSON_Delete(pMeta);
-    cJSON_Delete(pEnts);
+    sqlite3StreamJsonFree(pNew);
+    sqlite3StreamJsonFree(pMeta);
+    sqlite3StreamJsonFree(pEnts);
     if( rc ) break;
   }
   if( rc || nDel==0 ) goto out;
@@ -1281,52 +1297,56 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
     if( rc==SQLITE_OK ) rc = streamIcePut(t->pStore, zKey, &b, 0, pzErr);
   }
   if( rc ) goto out;
-  pM = cJSON_Duplicate(t->pMeta, 1);
+  pM = sqlite3StreamJsonCopy(t->pMeta);
   if( pM==0 ){ rc = SQLITE_NOMEM; goto out; }
   {
-    cJSON *pSnap = cJSON_CreateObject(), *pSum = cJSON_CreateObject();
-    cJSON *pArr = cJSON_CreateArray(), *pLog = cJSON_CreateArray();
-    cJSON *pEnt = cJSON_CreateObject(), *pRef = cJSON_CreateObject();
+    StreamJson *pSnap = sqlite3StreamJsonNewObject();
+    StreamJson *pSum = sqlite3StreamJsonNewObject();
+    StreamJson *pArr = sqlite3StreamJsonNewArray();
+    StreamJson *pLog = sqlite3StreamJsonNewArray();
+    StreamJson *pEnt = sqlite3StreamJsonNewObject();
+    StreamJson *pRef = sqlite3StreamJsonNewObject();
     char *zPath = sqlite3_mprintf("%s%s", t->zLocation,
                                   &zKey[strlen(t->zPrefix)]);
     char zN[24];
     if( !pSnap || !pSum || !pArr || !pLog || !pEnt || !pRef || !zPath ){
-      cJSON_Delete(pSnap); cJSON_Delete(pSum); cJSON_Delete(pArr);
-      cJSON_Delete(pLog); cJSON_Delete(pEnt); cJSON_Delete(pRef);
+      sqlite3StreamJsonFree(pSnap); sqlite3StreamJsonFree(pSum);
+      sqlite3StreamJsonFree(pArr); sqlite3StreamJsonFree(pLog);
+      sqlite3StreamJsonFree(pEnt); sqlite3StreamJsonFree(pRef);
       sqlite3_free(zPath);
       rc = SQLITE_NOMEM;
       goto out;
     }
-    cJSON_AddStringToObject(pSum, "operation", "delete");
+    sqlite3StreamJsonAddString(pSum, "operation", "delete");
     snprintf(zN, sizeof(zN), "%d", nDel);
-    cJSON_AddStringToObject(pSum, "deleted-data-files", zN);
+    sqlite3StreamJsonAddString(pSum, "deleted-data-files", zN);
     snprintf(zN, sizeof(zN), "%lld", (long long)nDelRows);
-    cJSON_AddStringToObject(pSum, "deleted-records", zN);
+    sqlite3StreamJsonAddString(pSum, "deleted-records", zN);
     for(i=0; azSummary && azSummary[i]; i+=2){
-      cJSON_AddStringToObject(pSum, azSummary[i], azSummary[i+1]);
+      sqlite3StreamJsonAddString(pSum, azSummary[i], azSummary[i+1]);
     }
-    cJSON_AddItemToObject(pSnap, "snapshot-id", streamIceRaw(iSnap));
-    cJSON_AddItemToObject(pSnap, "parent-snapshot-id", streamIceRaw(iCur));
-    cJSON_AddItemToObject(pSnap, "sequence-number", streamIceRaw(iSeq));
-    cJSON_AddItemToObject(pSnap, "timestamp-ms", streamIceRaw(iNow));
-    cJSON_AddStringToObject(pSnap, "manifest-list", zPath);
-    cJSON_AddItemToObject(pSnap, "summary", pSum);
-    cJSON_AddNumberToObject(pSnap, "schema-id", 0);
-    cJSON_AddItemToArray(pArr, pSnap);
+    sqlite3StreamJsonAdd(pSnap, "snapshot-id", streamIceRaw(iSnap));
+    sqlite3StreamJsonAdd(pSnap, "parent-snapshot-id", streamIceRaw(iCur));
+    sqlite3StreamJsonAdd(pSnap, "sequence-number", streamIceRaw(iSeq));
+    sqlite3StreamJsonAdd(pSnap, "timestamp-ms", streamIceRaw(iNow));
+    sqlite3StreamJsonAddString(pSnap, "manifest-list", zPath);
+    sqlite3StreamJsonAdd(pSnap, "summary", pSum);
+    sqlite3StreamJsonAddNumber(pSnap, "schema-id", 0);
+    sqlite3StreamJsonAppend(pArr, pSnap);
     streamIceSet(pM, "snapshots", pArr);
-    cJSON_AddItemToObject(pEnt, "timestamp-ms", streamIceRaw(iNow));
-    cJSON_AddItemToObject(pEnt, "snapshot-id", streamIceRaw(iSnap));
-    cJSON_AddItemToArray(pLog, pEnt);
+    sqlite3StreamJsonAdd(pEnt, "timestamp-ms", streamIceRaw(iNow));
+    sqlite3StreamJsonAdd(pEnt, "snapshot-id", streamIceRaw(iSnap));
+    sqlite3StreamJsonAppend(pLog, pEnt);
     streamIceSet(pM, "snapshot-log", pLog);
     streamIceSet(pM, "current-snapshot-id", streamIceRaw(iSnap));
     streamIceSet(pM, "last-sequence-number", streamIceRaw(iSeq));
     streamIceSet(pM, "last-updated-ms", streamIceRaw(iNow));
-    cJSON_AddItemToObject(pRef, "snapshot-id", streamIceRaw(iSnap));
-    cJSON_AddStringToObject(pRef, "type", "branch");
-    streamIceSet(cJSON_GetObjectItem(pM, "refs"), "main", pRef);
+    sqlite3StreamJsonAdd(pRef, "snapshot-id", streamIceRaw(iSnap));
+    sqlite3StreamJsonAddString(pRef, "type", "branch");
+    streamIceSet(sqlite3StreamJsonGetNoCase(pM, "refs"), "main", pRef);
     sqlite3_free(zPath);
   }
-  zText = cJSON_Print(pM);
+  zText = sqlite3StreamJsonPrint(pM, 1);
   sqlite3_free(zKey);
   zKey = sqlite3_mprintf("%s/metadata/v%d.metadata.json", t->zPrefix,
                          t->iVersion+1);
@@ -1335,7 +1355,7 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
   sqlite3StreamPqBufAppend(&b, zText, strlen(zText));
   rc = streamIcePut(t->pStore, zKey, &b, 1, pzErr);
   if( rc==SQLITE_OK ){
-    cJSON_Delete(t->pMeta);
+    sqlite3StreamJsonFree(t->pMeta);
     t->pMeta = pM;
     pM = 0;
     t->iVersion++;
@@ -1343,10 +1363,10 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
     *pnExpired = nDel;
   }
  out:
-  cJSON_Delete(pM);
-  cJSON_free(zText);
-  cJSON_Delete(pList);
-  cJSON_Delete(pNewList);
+  sqlite3StreamJsonFree(pM);
+  sqlite3_free(zText);
+  sqlite3StreamJsonFree(pList);
+  sqlite3StreamJsonFree(pNewList);
   sqlite3StreamPqBufFree(&b);
   sqlite3_free(zKey);
   return rc;

@@ -29,8 +29,20 @@
 ** (an offset and an excerpt), for error messages such as the topic
 ** config's.  sqlite3StreamJsonQuote() appends a JSON string literal to a
 ** sqlite3_str.
+**
+** The JSON tree (StreamJson, at the end of the file) is the one JSON
+** reader and writer of the extension: topic configs, join options, Avro
+** schemas, Iceberg metadata, the cold tier's summaries.  It parses only
+** what sqlite3StreamJsonCheck() accepts, allocates with sqlite3_malloc64()
+** (no process-wide allocator hooks, unlike a general-purpose library),
+** and prints text a reader of the files written before it (by cJSON)
+** reads the same way.
 */
 #include "streamInt.h"
+#include <float.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -515,4 +527,426 @@ int sqlite3StreamUtf8Check(const char *z, size_t n){
     i += len;
   }
   return 1;
+}
+
+/**************************************************************************
+** The JSON tree: parse (strict, as sqlite3StreamJsonCheck()), build,
+** look up, print.  Every allocation is sqlite3_malloc64(), freed by
+** sqlite3StreamJsonFree() (trees) or sqlite3_free() (printed text), so
+** nothing here touches a process-wide allocator setting.
+*/
+
+/* A new node of kind eType, or NULL when out of memory. */
+StreamJson *sqlite3StreamJsonNew(int eType){
+  StreamJson *p = sqlite3_malloc64(sizeof(*p));
+  if( p ){
+    memset(p, 0, sizeof(*p));
+    p->eType = eType;
+  }
+  return p;
+}
+
+void sqlite3StreamJsonFree(StreamJson *p){
+  while( p ){
+    StreamJson *pNext = p->pNext;
+    if( p->eType!=STREAM_JSON_REF ) sqlite3StreamJsonFree(p->pChild);
+    sqlite3_free(p->zKey);
+    sqlite3_free(p->zValue);
+    sqlite3_free(p);
+    p = pNext;
+  }
+}
+
+int sqlite3StreamJsonType(const StreamJson *p){
+  return p ? p->eType : STREAM_JSON_INVALID;
+}
+
+/* A string (eType STREAM_JSON_STRING) or raw (STREAM_JSON_RAW) node
+** holding a copy of z. */
+static StreamJson *streamJsonNewText(int eType, const char *z){
+  StreamJson *p;
+  if( z==0 ) return 0;
+  p = sqlite3StreamJsonNew(eType);
+  if( p && (p->zValue = sqlite3_mprintf("%s", z))==0 ){
+    sqlite3_free(p);
+    p = 0;
+  }
+  return p;
+}
+StreamJson *sqlite3StreamJsonNewString(const char *z){
+  return streamJsonNewText(STREAM_JSON_STRING, z);
+}
+StreamJson *sqlite3StreamJsonNewRaw(const char *z){
+  return streamJsonNewText(STREAM_JSON_RAW, z);
+}
+StreamJson *sqlite3StreamJsonNewNumber(double r){
+  StreamJson *p = sqlite3StreamJsonNew(STREAM_JSON_NUMBER);
+  if( p ) p->rValue = r;
+  return p;
+}
+StreamJson *sqlite3StreamJsonNewRef(const StreamJson *pTarget){
+  StreamJson *p = sqlite3StreamJsonNew(STREAM_JSON_REF);
+  if( p ) p->pChild = (StreamJson*)pTarget;
+  return p;
+}
+StreamJson *sqlite3StreamJsonNewStringArray(const char *const *az, int n){
+  StreamJson *pArr = sqlite3StreamJsonNew(STREAM_JSON_ARRAY);
+  int i;
+  for(i=0; pArr && i<n; i++){
+    StreamJson *pStr = sqlite3StreamJsonNewString(az[i]);
+    if( !sqlite3StreamJsonAppend(pArr, pStr) ){
+      sqlite3StreamJsonFree(pStr);
+      sqlite3StreamJsonFree(pArr);
+      pArr = 0;
+    }
+  }
+  return pArr;
+}
+
+int sqlite3StreamJsonAppend(StreamJson *pArr, StreamJson *pItem){
+  if( pArr==0 || pItem==0 || pArr==pItem ) return 0;
+  pItem->pNext = 0;
+  if( pArr->pChild==0 ){
+    pArr->pChild = pItem;
+  }else{
+    pArr->pLast->pNext = pItem;
+  }
+  pArr->pLast = pItem;
+  return 1;
+}
+
+int sqlite3StreamJsonAdd(StreamJson *pObj, const char *zKey,
+                         StreamJson *pItem){
+  char *z;
+  if( pObj==0 || pItem==0 || zKey==0 || pObj==pItem ) return 0;
+  if( (z = sqlite3_mprintf("%s", zKey))==0 ) return 0;
+  sqlite3_free(pItem->zKey);
+  pItem->zKey = z;
+  return sqlite3StreamJsonAppend(pObj, pItem);
+}
+
+/* Add pItem to pObj under zKey and return it; free it and return NULL if
+** that fails. */
+static StreamJson *streamJsonAddOrFree(StreamJson *pObj, const char *zKey,
+                                       StreamJson *pItem){
+  if( sqlite3StreamJsonAdd(pObj, zKey, pItem) ) return pItem;
+  sqlite3StreamJsonFree(pItem);
+  return 0;
+}
+StreamJson *sqlite3StreamJsonAddNew(StreamJson *pObj, const char *zKey,
+                                    int eType){
+  return streamJsonAddOrFree(pObj, zKey, sqlite3StreamJsonNew(eType));
+}
+StreamJson *sqlite3StreamJsonAddString(StreamJson *pObj, const char *zKey,
+                                       const char *z){
+  return streamJsonAddOrFree(pObj, zKey, sqlite3StreamJsonNewString(z));
+}
+StreamJson *sqlite3StreamJsonAddNumber(StreamJson *pObj, const char *zKey,
+                                       double r){
+  return streamJsonAddOrFree(pObj, zKey, sqlite3StreamJsonNewNumber(r));
+}
+StreamJson *sqlite3StreamJsonAddBool(StreamJson *pObj, const char *zKey,
+                                     int b){
+  return sqlite3StreamJsonAddNew(pObj, zKey,
+                                 b ? STREAM_JSON_TRUE : STREAM_JSON_FALSE);
+}
+
+/* The first member of pObj named zKey (bNoCase: ASCII case ignored), and
+** the member before it in *ppPrev. */
+static StreamJson *streamJsonFind(const StreamJson *pObj, const char *zKey,
+                                  int bNoCase, StreamJson **ppPrev){
+  StreamJson *p, *pPrev = 0;
+  if( pObj==0 || zKey==0 || pObj->eType==STREAM_JSON_REF ) return 0;
+  for(p=pObj->pChild; p; pPrev=p, p=p->pNext){
+    if( p->zKey==0 ) continue;
+    if( bNoCase ? sqlite3_stricmp(p->zKey, zKey)==0
+                : strcmp(p->zKey, zKey)==0 ){
+      break;
+    }
+  }
+  if( ppPrev ) *ppPrev = pPrev;
+  return p;
+}
+StreamJson *sqlite3StreamJsonGet(const StreamJson *pObj, const char *zKey){
+  return streamJsonFind(pObj, zKey, 0, 0);
+}
+StreamJson *sqlite3StreamJsonGetNoCase(const StreamJson *pObj,
+                                       const char *zKey){
+  return streamJsonFind(pObj, zKey, 1, 0);
+}
+
+/* Unlink p (whose predecessor is pPrev) from pParent's children. */
+static void streamJsonUnlink(StreamJson *pParent, StreamJson *pPrev,
+                             StreamJson *p){
+  if( pPrev ) pPrev->pNext = p->pNext;
+  else pParent->pChild = p->pNext;
+  if( pParent->pLast==p ) pParent->pLast = pPrev;
+  p->pNext = 0;
+}
+
+void sqlite3StreamJsonRemove(StreamJson *pObj, const char *zKey){
+  StreamJson *pPrev;
+  StreamJson *p = streamJsonFind(pObj, zKey, 0, &pPrev);
+  if( p ){
+    streamJsonUnlink(pObj, pPrev, p);
+    sqlite3StreamJsonFree(p);
+  }
+}
+
+int sqlite3StreamJsonReplace(StreamJson *pObj, const char *zKey,
+                             StreamJson *pNew){
+  StreamJson *pPrev;
+  StreamJson *p = streamJsonFind(pObj, zKey, 0, &pPrev);
+  char *z;
+  if( p==0 || pNew==0 ) return 0;
+  if( (z = sqlite3_mprintf("%s", zKey))==0 ) return 0;
+  sqlite3_free(pNew->zKey);
+  pNew->zKey = z;
+  pNew->pNext = p->pNext;
+  if( pPrev ) pPrev->pNext = pNew;
+  else pObj->pChild = pNew;
+  if( pObj->pLast==p ) pObj->pLast = pNew;
+  p->pNext = 0;
+  sqlite3StreamJsonFree(p);
+  return 1;
+}
+
+int sqlite3StreamJsonCount(const StreamJson *pArr){
+  const StreamJson *p;
+  int n = 0;
+  STREAM_JSON_FOREACH(p, pArr) n++;
+  return n;
+}
+
+StreamJson *sqlite3StreamJsonAt(const StreamJson *pArr, int i){
+  StreamJson *p;
+  if( i<0 ) return 0;
+  STREAM_JSON_FOREACH(p, pArr){
+    if( i--==0 ) return p;
+  }
+  return 0;
+}
+
+StreamJson *sqlite3StreamJsonCopy(const StreamJson *p){
+  StreamJson *pNew;
+  const StreamJson *pC;
+  if( p==0 ) return 0;
+  pNew = sqlite3StreamJsonNew(p->eType);
+  if( pNew==0 ) return 0;
+  pNew->rValue = p->rValue;
+  if( (p->zValue && (pNew->zValue = sqlite3_mprintf("%s", p->zValue))==0)
+   || (p->zKey && (pNew->zKey = sqlite3_mprintf("%s", p->zKey))==0) ){
+    sqlite3StreamJsonFree(pNew);
+    return 0;
+  }
+  if( p->eType==STREAM_JSON_REF ){
+    pNew->pChild = p->pChild;
+    return pNew;
+  }
+  STREAM_JSON_FOREACH(pC, p){
+    StreamJson *pCopy = sqlite3StreamJsonCopy(pC);
+    if( pCopy==0 ){
+      sqlite3StreamJsonFree(pNew);
+      return 0;
+    }
+    sqlite3StreamJsonAppend(pNew, pCopy);
+  }
+  return pNew;
+}
+
+/* Append the UTF-8 encoding of code point c at z; return its length. */
+static int streamJsonUtf8(u8 *z, u32 c){
+  if( c<0x80 ){ z[0] = (u8)c; return 1; }
+  if( c<0x800 ){
+    z[0] = (u8)(0xc0 | (c>>6));
+    z[1] = (u8)(0x80 | (c & 0x3f));
+    return 2;
+  }
+  if( c<0x10000 ){
+    z[0] = (u8)(0xe0 | (c>>12));
+    z[1] = (u8)(0x80 | ((c>>6) & 0x3f));
+    z[2] = (u8)(0x80 | (c & 0x3f));
+    return 3;
+  }
+  z[0] = (u8)(0xf0 | (c>>18));
+  z[1] = (u8)(0x80 | ((c>>12) & 0x3f));
+  z[2] = (u8)(0x80 | ((c>>6) & 0x3f));
+  z[3] = (u8)(0x80 | (c & 0x3f));
+  return 4;
+}
+
+/* The string whose opening '"' is at *pp (valid JSON), unescaped, in a
+** new buffer; *pp moves past its closing '"'.  NULL when out of memory. */
+static char *streamJsonDecode(const u8 **pp, const u8 *pEnd){
+  const u8 *p = *pp + 1;
+  const u8 *pClose = streamJsonString(p, pEnd) - 1;
+  u8 *zOut = sqlite3_malloc64((u64)(pClose - p) + 1);
+  int i = 0;
+  *pp = pClose + 1;
+  if( zOut==0 ) return 0;
+  while( p<pClose ){
+    if( *p!='\\' ){
+      zOut[i++] = *p++;
+      continue;
+    }
+    switch( p[1] ){
+      case 'b': zOut[i++] = '\b'; break;
+      case 'f': zOut[i++] = '\f'; break;
+      case 'n': zOut[i++] = '\n'; break;
+      case 'r': zOut[i++] = '\r'; break;
+      case 't': zOut[i++] = '\t'; break;
+      case 'u': {
+        u32 c = (u32)streamJsonHex4(p+2);
+        if( c>=0xd800 && c<=0xdbff ){
+          u32 w = (u32)streamJsonHex4(p+8);
+          c = 0x10000 + ((c - 0xd800)<<10) + (w - 0xdc00);
+          p += 6;
+        }
+        i += streamJsonUtf8(&zOut[i], c);
+        p += 4;
+        break;
+      }
+      default:  zOut[i++] = p[1]; break;     /* '"', '\\', '/' */
+    }
+    p += 2;
+  }
+  zOut[i] = 0;
+  return (char*)zOut;
+}
+
+/* The value at *pp (valid JSON, nesting bounded by the check), as a new
+** node; *pp moves past it.  NULL when out of memory. */
+static StreamJson *streamJsonBuild(const u8 **pp, const u8 *pEnd){
+  const u8 *p = streamJsonSkipSpace(*pp, pEnd);
+  StreamJson *pNode = 0;
+  switch( *p ){
+    case '{': case '[': {
+      int bObj = *p=='{';
+      pNode = sqlite3StreamJsonNew(bObj ? STREAM_JSON_OBJECT
+                                        : STREAM_JSON_ARRAY);
+      if( pNode==0 ) return 0;
+      p = streamJsonSkipSpace(p+1, pEnd);
+      while( *p!='}' && *p!=']' ){
+        char *zKey = 0;
+        StreamJson *pItem;
+        if( bObj ){
+          zKey = streamJsonDecode(&p, pEnd);
+          if( zKey==0 ) goto oom;
+          p = streamJsonSkipSpace(p, pEnd) + 1;      /* past ':' */
+        }
+        pItem = streamJsonBuild(&p, pEnd);
+        if( pItem==0 ){ sqlite3_free(zKey); goto oom; }
+        pItem->zKey = zKey;
+        sqlite3StreamJsonAppend(pNode, pItem);
+        p = streamJsonSkipSpace(p, pEnd);
+        if( *p==',' ) p = streamJsonSkipSpace(p+1, pEnd);
+      }
+      p++;
+      break;
+    }
+    case '"':
+      pNode = sqlite3StreamJsonNew(STREAM_JSON_STRING);
+      if( pNode==0 || (pNode->zValue = streamJsonDecode(&p, pEnd))==0 ){
+        goto oom;
+      }
+      break;
+    case 't': pNode = sqlite3StreamJsonNew(STREAM_JSON_TRUE);  p += 4; break;
+    case 'f': pNode = sqlite3StreamJsonNew(STREAM_JSON_FALSE); p += 5; break;
+    case 'n': pNode = sqlite3StreamJsonNew(STREAM_JSON_NULL);  p += 4; break;
+    default: {                                            /* a number */
+      const u8 *pNumEnd = streamJsonNumber(p, pEnd);
+      char *zNum = sqlite3_mprintf("%.*s", (int)(pNumEnd - p), p);
+      if( zNum ) pNode = sqlite3StreamJsonNewNumber(strtod(zNum, 0));
+      sqlite3_free(zNum);
+      p = pNumEnd;
+      break;
+    }
+  }
+  *pp = p;
+  return pNode;
+ oom:
+  sqlite3StreamJsonFree(pNode);
+  return 0;
+}
+
+StreamJson *sqlite3StreamJsonParse(const char *z, i64 n){
+  const u8 *p = (const u8*)z;
+  if( z==0 ) return 0;
+  if( n<0 ) n = (i64)strlen(z);
+  if( streamJsonParse(z, (size_t)n, 0)==STREAM_JSON_INVALID ) return 0;
+  return streamJsonBuild(&p, p + n);
+}
+
+/* A number as cJSON prints it, which the files written so far use: an
+** integer that fits in an int as such, else the shortest of %1.15g and
+** %1.17g that reads back as the same double (to a relative epsilon);
+** NaN and infinities as null. */
+static void streamJsonPrintNumber(sqlite3_str *pStr, double r){
+  char zBuf[32];
+  int iv;
+  if( r!=r || r>DBL_MAX || r<-DBL_MAX ){
+    sqlite3_str_appendall(pStr, "null");
+    return;
+  }
+  iv = r>=(double)INT_MAX ? INT_MAX : r<=(double)INT_MIN ? INT_MIN : (int)r;
+  if( r==(double)iv ){
+    snprintf(zBuf, sizeof(zBuf), "%d", iv);
+  }else{
+    double t, rAbs = r<0 ? -r : r, tAbs, rDiff, rMax;
+    snprintf(zBuf, sizeof(zBuf), "%1.15g", r);
+    t = strtod(zBuf, 0);
+    tAbs = t<0 ? -t : t;
+    rDiff = t>r ? t-r : r-t;
+    rMax = tAbs>rAbs ? tAbs : rAbs;
+    if( !(rDiff<=rMax*DBL_EPSILON) ) snprintf(zBuf, sizeof(zBuf), "%1.17g", r);
+  }
+  sqlite3_str_appendall(pStr, zBuf);
+}
+
+/* Append p to pStr: compact, or (bFormat) cJSON's layout: one member of
+** an object a line, indented by tabs, "key":<tab>value; arrays on one
+** line, ", " between items. */
+static void streamJsonPrintNode(sqlite3_str *pStr, const StreamJson *p,
+                                int bFormat, int iDepth){
+  const StreamJson *pC;
+  int bObj;
+  switch( p->eType ){
+    case STREAM_JSON_NULL:  sqlite3_str_appendall(pStr, "null"); return;
+    case STREAM_JSON_TRUE:  sqlite3_str_appendall(pStr, "true"); return;
+    case STREAM_JSON_FALSE: sqlite3_str_appendall(pStr, "false"); return;
+    case STREAM_JSON_NUMBER: streamJsonPrintNumber(pStr, p->rValue); return;
+    case STREAM_JSON_RAW:
+      if( p->zValue ) sqlite3_str_appendall(pStr, p->zValue);
+      return;
+    case STREAM_JSON_STRING: sqlite3StreamJsonQuote(pStr, p->zValue, -1);
+      return;
+    case STREAM_JSON_REF:
+      if( p->pChild ) streamJsonPrintNode(pStr, p->pChild, bFormat, iDepth);
+      return;
+  }
+  bObj = p->eType==STREAM_JSON_OBJECT;
+  sqlite3_str_appendchar(pStr, 1, bObj ? '{' : '[');
+  if( bObj && bFormat ) sqlite3_str_appendchar(pStr, 1, '\n');
+  STREAM_JSON_FOREACH(pC, p){
+    if( bObj ){
+      if( bFormat ) sqlite3_str_appendchar(pStr, iDepth+1, '\t');
+      sqlite3StreamJsonQuote(pStr, pC->zKey, -1);
+      sqlite3_str_append(pStr, ":\t", bFormat ? 2 : 1);
+    }
+    streamJsonPrintNode(pStr, pC, bFormat, iDepth+1);
+    if( pC->pNext ){
+      sqlite3_str_append(pStr, ", ", bFormat && !bObj ? 2 : 1);
+    }
+    if( bObj && bFormat ) sqlite3_str_appendchar(pStr, 1, '\n');
+  }
+  if( bObj && bFormat ) sqlite3_str_appendchar(pStr, iDepth, '\t');
+  sqlite3_str_appendchar(pStr, 1, bObj ? '}' : ']');
+}
+
+char *sqlite3StreamJsonPrint(const StreamJson *p, int bFormat){
+  sqlite3_str *pStr;
+  if( p==0 ) return 0;
+  pStr = sqlite3_str_new(0);
+  streamJsonPrintNode(pStr, p, bFormat, 0);
+  return sqlite3_str_finish(pStr);
 }

@@ -37,7 +37,6 @@
 ** only in the Authorization header and never appears in an error.
 */
 #include "streamInt.h"
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,12 +121,12 @@ static void streamPipeBase64(sqlite3_str *s, const u8 *a, int n){
 /* A JSON string literal of n bytes of UTF-8 text. */
 static void streamPipeString(sqlite3_str *s, const char *z, int n){
   char *zCopy = sqlite3_mprintf("%.*s", n, z);
-  cJSON *pStr = zCopy ? cJSON_CreateString(zCopy) : 0;
-  char *zOut = pStr ? cJSON_PrintUnformatted(pStr) : 0;
+  StreamJson *pStr = zCopy ? sqlite3StreamJsonNewString(zCopy) : 0;
+  char *zOut = pStr ? sqlite3StreamJsonPrint(pStr, 0) : 0;
   if( zOut ) sqlite3_str_appendall(s, zOut);
   else sqlite3_str_append(s, "null", 4);
-  cJSON_free(zOut);
-  cJSON_Delete(pStr);
+  sqlite3_free(zOut);
+  sqlite3StreamJsonFree(pStr);
   sqlite3_free(zCopy);
 }
 

@@ -942,6 +942,96 @@ char *sqlite3StreamJsonErrWhere(const char *z, size_t n);
 ** sqlite3_str, with quotes and escapes. */
 void sqlite3StreamJsonQuote(sqlite3_str *p, const char *z, int n);
 
+/* The JSON tree.  A node's kind is one of STREAM_JSON_OBJECT..NULL above,
+** or RAW (text printed as it is: exact 64-bit integers), or REF (a
+** reference to pChild, which it does not own). */
+#define STREAM_JSON_RAW     8
+#define STREAM_JSON_REF     9
+typedef struct StreamJson StreamJson;
+struct StreamJson {
+  StreamJson *pNext;           /* Next member or item of the parent */
+  StreamJson *pChild;          /* First member or item; REF: the target */
+  StreamJson *pLast;           /* Last member or item (appends are O(1)) */
+  int eType;                   /* STREAM_JSON_* */
+  char *zKey;                  /* Name in the parent object, or NULL */
+  char *zValue;                /* STRING: unescaped text; RAW: JSON text */
+  double rValue;               /* NUMBER */
+};
+#define STREAM_JSON_FOREACH(pItem, pParent) \
+  for((pItem)=(pParent) ? (pParent)->pChild : 0; (pItem); \
+      (pItem)=(pItem)->pNext)
+/* Parse n bytes at z (n<0: NUL-terminated) into a new tree: NULL if the
+** text is not what sqlite3StreamJsonCheck() accepts, or out of memory. */
+StreamJson *sqlite3StreamJsonParse(const char *z, i64 n);
+/* The text of a tree, compact or (bFormat) one member a line, in a
+** sqlite3_malloc() buffer; NULL when out of memory. */
+char *sqlite3StreamJsonPrint(const StreamJson*, int bFormat);
+void sqlite3StreamJsonFree(StreamJson*);
+/* The kind of a node; STREAM_JSON_INVALID for NULL. */
+int sqlite3StreamJsonType(const StreamJson*);
+#define sqlite3StreamJsonIsObject(p) \
+  (sqlite3StreamJsonType(p)==STREAM_JSON_OBJECT)
+#define sqlite3StreamJsonIsArray(p) \
+  (sqlite3StreamJsonType(p)==STREAM_JSON_ARRAY)
+#define sqlite3StreamJsonIsString(p) \
+  (sqlite3StreamJsonType(p)==STREAM_JSON_STRING)
+#define sqlite3StreamJsonIsNumber(p) \
+  (sqlite3StreamJsonType(p)==STREAM_JSON_NUMBER)
+#define sqlite3StreamJsonIsTrue(p) (sqlite3StreamJsonType(p)==STREAM_JSON_TRUE)
+#define sqlite3StreamJsonIsNull(p) (sqlite3StreamJsonType(p)==STREAM_JSON_NULL)
+#define sqlite3StreamJsonIsRaw(p)  (sqlite3StreamJsonType(p)==STREAM_JSON_RAW)
+#define sqlite3StreamJsonIsBool(p) \
+  ((unsigned)(sqlite3StreamJsonType(p)-STREAM_JSON_TRUE)<2u)
+/* New nodes (NULL when out of memory): of a kind (an empty container,
+** true, false, null), a copy of text, a number, a reference, an array of
+** strings, a deep copy. */
+StreamJson *sqlite3StreamJsonNew(int eType);
+StreamJson *sqlite3StreamJsonNewString(const char *z);
+StreamJson *sqlite3StreamJsonNewRaw(const char *z);
+StreamJson *sqlite3StreamJsonNewNumber(double r);
+StreamJson *sqlite3StreamJsonNewRef(const StreamJson *pTarget);
+StreamJson *sqlite3StreamJsonNewStringArray(const char *const *az, int n);
+StreamJson *sqlite3StreamJsonCopy(const StreamJson*);
+/* Append pItem to an array / to an object under a copy of zKey; 0 (pItem
+** not taken, not freed) if either is NULL or out of memory. */
+int sqlite3StreamJsonAppend(StreamJson *pArr, StreamJson *pItem);
+int sqlite3StreamJsonAdd(StreamJson *pObj, const char *zKey,
+                         StreamJson *pItem);
+/* Add a new member and return it; NULL (nothing added) on failure. */
+StreamJson *sqlite3StreamJsonAddNew(StreamJson *pObj, const char *zKey,
+                                    int eType);
+StreamJson *sqlite3StreamJsonAddString(StreamJson *pObj, const char *zKey,
+                                       const char *z);
+StreamJson *sqlite3StreamJsonAddNumber(StreamJson *pObj, const char *zKey,
+                                       double r);
+StreamJson *sqlite3StreamJsonAddBool(StreamJson *pObj, const char *zKey,
+                                     int b);
+#define sqlite3StreamJsonNewObject() sqlite3StreamJsonNew(STREAM_JSON_OBJECT)
+#define sqlite3StreamJsonNewArray()  sqlite3StreamJsonNew(STREAM_JSON_ARRAY)
+#define sqlite3StreamJsonNewBool(b) \
+  sqlite3StreamJsonNew((b) ? STREAM_JSON_TRUE : STREAM_JSON_FALSE)
+#define sqlite3StreamJsonAddNull(pObj, zKey) \
+  sqlite3StreamJsonAddNew(pObj, zKey, STREAM_JSON_NULL)
+#define sqlite3StreamJsonAddFalse(pObj, zKey) \
+  sqlite3StreamJsonAddBool(pObj, zKey, 0)
+#define sqlite3StreamJsonAddObject(pObj, zKey) \
+  sqlite3StreamJsonAddNew(pObj, zKey, STREAM_JSON_OBJECT)
+#define sqlite3StreamJsonAddArray(pObj, zKey) \
+  sqlite3StreamJsonAddNew(pObj, zKey, STREAM_JSON_ARRAY)
+/* The first member named zKey (exactly; or ignoring ASCII case), or
+** NULL. */
+StreamJson *sqlite3StreamJsonGet(const StreamJson *pObj, const char *zKey);
+StreamJson *sqlite3StreamJsonGetNoCase(const StreamJson *pObj,
+                                       const char *zKey);
+/* Remove (and free) the first member named zKey; replace it by pNew
+** (0 if there is none: pNew is then not taken). */
+void sqlite3StreamJsonRemove(StreamJson *pObj, const char *zKey);
+int sqlite3StreamJsonReplace(StreamJson *pObj, const char *zKey,
+                             StreamJson *pNew);
+/* The number of items (or members); item i, or NULL. */
+int sqlite3StreamJsonCount(const StreamJson*);
+StreamJson *sqlite3StreamJsonAt(const StreamJson*, int i);
+
 /* True if the n bytes at z are valid UTF-8 (NUL bytes allowed).  TEXT
 ** keys and names are checked with it: they end up in JSON (CDC events,
 ** join results), which must stay valid. */
@@ -2154,7 +2244,6 @@ const char *sqlite3StreamVfsDefault(int bOn);
 ** The cold tier: Avro (ext/avro.c), Iceberg tables (ext/iceberg.c) and
 ** archiving + stream_history (ext/cold.c).  See docs/tiering.md.
 */
-struct cJSON;
 
 /* Avro binary values and an object container file of one block, codec
 ** null, header metadata azMeta (key, value, ..., NULL). */
@@ -2164,17 +2253,17 @@ void sqlite3StreamAvroString(StreamPqBuf*, const char *z);
 int sqlite3StreamAvroContainer(StreamPqBuf *pOut, const char *zSchema,
                                const char *const *azMeta, i64 nRecord,
                                const StreamPqBuf *pRecords);
-/* Encode cJSON value pVal with (parsed) Avro schema pSchema: longs as raw
+/* Encode StreamJson value pVal with (parsed) Avro schema pSchema: longs as raw
 ** or plain JSON numbers, bytes and fixed as hex strings, NULL or JSON null
 ** for the null branch of a union. */
-int sqlite3StreamAvroEncode(StreamPqBuf*, const struct cJSON *pSchema,
-                            const struct cJSON *pVal, char **pzErr);
+int sqlite3StreamAvroEncode(StreamPqBuf*, const StreamJson *pSchema,
+                            const StreamJson *pVal, char **pzErr);
 /* Decode a container file (codec null) into its header metadata (object)
 ** and its records (array), in the same representation. */
-int sqlite3StreamAvroRead(const u8 *a, size_t n, struct cJSON **ppMeta,
-                          struct cJSON **ppRecords, char **pzErr);
+int sqlite3StreamAvroRead(const u8 *a, size_t n, StreamJson **ppMeta,
+                          StreamJson **ppRecords, char **pzErr);
 /* A JSON integer (number, raw number or numeric string), or iDefault. */
-i64 sqlite3StreamJsonI64(const struct cJSON *p, i64 iDefault);
+i64 sqlite3StreamJsonI64(const StreamJson *p, i64 iDefault);
 /* A little-endian integer from 1..8 bytes of lowercase hex (4 bytes are
 ** sign-extended); 0 if z is not such a string. */
 int sqlite3StreamHexLe(const char *z, i64 *pv);

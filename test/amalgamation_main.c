@@ -3,7 +3,7 @@
 **
 ** Built by test/build.test as
 **   cc -DSQLITE_CORE -Iamalgamation amalgamation/sqlite-stream.c \
-**      test/amalgamation_main.c -lsqlite3 -lz -lzstd -lcjson -lm
+**      test/amalgamation_main.c -lsqlite3 -lz -lzstd -lm
 ** It calls sqlite3_stream_init() directly on an in-memory database, runs
 ** a few statements and prints one line per result row.
 */

@@ -9,7 +9,9 @@
 **   1. sqlite3StreamJsonCheck() (ext/json.c), the strict RFC 8259
 **      validator, on an exact-size buffer (ASan catches a read past it).
 **      Whatever it accepts, SQLite's json_valid() must accept too, and
-**      cJSON must parse when the text holds no NUL byte.
+**      The JSON tree (sqlite3StreamJsonParse()) must parse it when the text
+**      holds no NUL byte, and its printed text, compact and formatted,
+**      must validate again as a value of the same kind.
 **   2. sqlite3StreamJsonQuote(): the quoted input (when it is UTF-8) must
 **      validate as one JSON string.
 **   3. The topic configuration parser (ext/config.c): Parse, Merge in both
@@ -26,7 +28,6 @@
 */
 #include "streamInt.h"
 #include "stream.h"
-#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
   }
   if( eKind!=STREAM_JSON_INVALID && bNoNul ){
     sqlite3_stmt *pStmt = 0;
-    cJSON *pJson;
+    StreamJson *pJson;
     sqlite3_prepare_v2(db, "SELECT json_valid(?1)", -1, &pStmt, 0);
     sqlite3_bind_text(pStmt, 1, z, (int)nData, SQLITE_STATIC);
     if( sqlite3_step(pStmt)!=SQLITE_ROW ) fail("json_valid", sqlite3_errmsg(db));
@@ -160,9 +161,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *aData, size_t nData){
       fail("accepted by sqlite3StreamJsonCheck, refused by json_valid", z);
     }
     sqlite3_finalize(pStmt);
-    pJson = cJSON_Parse(z);
-    if( pJson==0 ) fail("accepted by sqlite3StreamJsonCheck, refused by cJSON", z);
-    cJSON_Delete(pJson);
+    pJson = sqlite3StreamJsonParse(z, -1);
+    if( pJson==0 ){
+      fail("accepted by sqlite3StreamJsonCheck, refused by the tree", z);
+    }else{
+      int bFormat;
+      for(bFormat=0; bFormat<2; bFormat++){
+        char *zOut = sqlite3StreamJsonPrint(pJson, bFormat);
+        /* Numbers print as cJSON printed them: NaN never comes from
+        ** parsing, but a huge exponent reads as an infinity, printed
+        ** null, so a number may come back as null. */
+        int eOut = zOut ? sqlite3StreamJsonCheck(zOut, strlen(zOut)) : eKind;
+        if( eOut!=eKind && !(eKind==STREAM_JSON_NUMBER
+                             && eOut==STREAM_JSON_NULL) ){
+          fail("the tree printed another kind of value", zOut);
+        }
+        sqlite3_free(zOut);
+      }
+    }
+    sqlite3StreamJsonFree(pJson);
   }
 
   /* 2. Quoting. */

@@ -12,7 +12,6 @@
 ** commits v(N+2) with both data files (or stops when its check refuses).
 */
 #include "streamInt.h"
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +44,8 @@ static void testAvro(void){
     "\"d\":{\"x\":-1,\"y\":2147483647},\"e\":true}",
   };
   const char *azMeta[] = { "format-version", "2", "content", "data", 0 };
-  cJSON *pSchema = cJSON_Parse(zSchema);
-  cJSON *pMeta = 0, *pRecs = 0;
+  StreamJson *pSchema = sqlite3StreamJsonParse(zSchema, -1);
+  StreamJson *pMeta = 0, *pRecs = 0;
   StreamPqBuf recs, file;
   char *zErr = 0;
   int i, rc, nBad = 0;
@@ -54,35 +53,40 @@ static void testAvro(void){
   memset(&recs, 0, sizeof(recs));
   memset(&file, 0, sizeof(file));
   for(i=0; i<2; i++){
-    cJSON *pV = cJSON_Parse(azRec[i]);
+    StreamJson *pV = sqlite3StreamJsonParse(azRec[i], -1);
     rc = sqlite3StreamAvroEncode(&recs, pSchema, pV, &zErr);
     CHECK(rc==SQLITE_OK, "encode %d: %s", i, zErr ? zErr : "");
-    cJSON_Delete(pV);
+    sqlite3StreamJsonFree(pV);
   }
   rc = sqlite3StreamAvroContainer(&file, zSchema, azMeta, 2, &recs);
   CHECK(rc==SQLITE_OK, "container");
   rc = sqlite3StreamAvroRead(file.a, file.n, &pMeta, &pRecs, &zErr);
   CHECK(rc==SQLITE_OK, "read: %s", zErr ? zErr : "");
   if( rc==SQLITE_OK ){
-    cJSON *p0 = cJSON_GetArrayItem(pRecs, 0), *p1 = cJSON_GetArrayItem(pRecs, 1);
-    CHECK(cJSON_GetArraySize(pRecs)==2, "two records");
-    CHECK(sqlite3StreamJsonI64(cJSON_GetObjectItem(p0, "a"), 0)
+    StreamJson *p0 = sqlite3StreamJsonAt(pRecs,
+                                         0), *p1 = sqlite3StreamJsonAt(pRecs,
+                                                                       1);
+    CHECK(sqlite3StreamJsonCount(pRecs)==2, "two records");
+    CHECK(sqlite3StreamJsonI64(sqlite3StreamJsonGetNoCase(p0, "a"), 0)
           ==-9007199254740991LL, "long");
-    CHECK(cJSON_IsNull(cJSON_GetObjectItem(p0, "b")), "null branch");
-    CHECK(strcmp(cJSON_GetObjectItem(p1, "b")->valuestring, "h\xc3\xa9")==0,
+    CHECK(sqlite3StreamJsonIsNull(sqlite3StreamJsonGetNoCase(p0, "b")),
+          "null branch");
+    CHECK(strcmp(sqlite3StreamJsonGetNoCase(p1, "b")->zValue, "h\xc3\xa9")==0,
           "string");
-    CHECK(strcmp(cJSON_GetArrayItem(cJSON_GetObjectItem(p1, "c"), 0)
-                 ->valuestring, "00ff")==0, "bytes as hex");
-    CHECK(sqlite3StreamJsonI64(cJSON_GetObjectItem(cJSON_GetObjectItem(p1,
-          "d"), "y"), 0)==2147483647, "map");
-    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(p1, "e")), "boolean");
-    CHECK(strcmp(cJSON_GetObjectItem(pMeta, "content")->valuestring,
+    CHECK(strcmp(sqlite3StreamJsonAt(sqlite3StreamJsonGetNoCase(p1, "c"), 0)
+                 ->zValue, "00ff")==0, "bytes as hex");
+    CHECK(sqlite3StreamJsonI64(sqlite3StreamJsonGetNoCase(
+              sqlite3StreamJsonGetNoCase(p1, "d"), "y"), 0)==2147483647,
+          "map");
+    CHECK(sqlite3StreamJsonIsTrue(sqlite3StreamJsonGetNoCase(p1, "e")),
+          "boolean");
+    CHECK(strcmp(sqlite3StreamJsonGetNoCase(pMeta, "content")->zValue,
                  "data")==0, "header metadata");
-    CHECK(strcmp(cJSON_GetObjectItem(pMeta, "avro.schema")->valuestring,
+    CHECK(strcmp(sqlite3StreamJsonGetNoCase(pMeta, "avro.schema")->zValue,
                  zSchema)==0, "schema kept as written (field-id)");
   }
-  cJSON_Delete(pMeta);
-  cJSON_Delete(pRecs);
+  sqlite3StreamJsonFree(pMeta);
+  sqlite3StreamJsonFree(pRecs);
   sqlite3_free(zErr);
   zErr = 0;
 
@@ -92,9 +96,9 @@ static void testAvro(void){
     rc = sqlite3StreamAvroRead(file.a, n, &pMeta, &pRecs, &zErr);
     /* (Cut right after the header it is a valid file of no records.) */
     if( rc==SQLITE_OK ){
-      if( cJSON_GetArraySize(pRecs)!=0 ) nBad++;
-      cJSON_Delete(pMeta);
-      cJSON_Delete(pRecs);
+      if( sqlite3StreamJsonCount(pRecs)!=0 ) nBad++;
+      sqlite3StreamJsonFree(pMeta);
+      sqlite3StreamJsonFree(pRecs);
     }
     sqlite3_free(zErr);
     zErr = 0;
@@ -104,7 +108,10 @@ static void testAvro(void){
     u8 save = file.a[n];
     file.a[n] ^= 0x5a;
     rc = sqlite3StreamAvroRead(file.a, file.n, &pMeta, &pRecs, &zErr);
-    if( rc==SQLITE_OK ){ cJSON_Delete(pMeta); cJSON_Delete(pRecs); }
+    if( rc==SQLITE_OK ){
+      sqlite3StreamJsonFree(pMeta);
+      sqlite3StreamJsonFree(pRecs);
+    }
     else CHECK(zErr && strncmp(zErr, "stream: avro: ", 14)==0,
                "error message at byte %d", (int)n);
     sqlite3_free(zErr);
@@ -113,14 +120,15 @@ static void testAvro(void){
   }
   {
     /* A value that does not match its schema. */
-    cJSON *pV = cJSON_Parse("{\"a\":1,\"b\":null,\"c\":[\"zz\"]}");
+    StreamJson *pV =
+        sqlite3StreamJsonParse("{\"a\":1,\"b\":null,\"c\":[\"zz\"]}", -1);
     sqlite3StreamPqBufReset(&recs);
     rc = sqlite3StreamAvroEncode(&recs, pSchema, pV, &zErr);
     CHECK(rc==SQLITE_INTERNAL && zErr, "bad value refused");
-    cJSON_Delete(pV);
+    sqlite3StreamJsonFree(pV);
     sqlite3_free(zErr);
   }
-  cJSON_Delete(pSchema);
+  sqlite3StreamJsonFree(pSchema);
   sqlite3StreamPqBufFree(&recs);
   sqlite3StreamPqBufFree(&file);
 }

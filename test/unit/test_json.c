@@ -8,7 +8,8 @@
 ** short, and nesting at STREAM_JSON_MAX_DEPTH and one beyond.  Then
 ** sqlite3StreamJsonQuote(): exact output for fixed inputs, and round trips
 ** (quote, validate, unquote) for every byte value and for UTF-8 text.
-** Last, sqlite3StreamJsonErrWhere(): the offset and excerpt of a fault.
+** Then sqlite3StreamJsonErrWhere(): the offset and excerpt of a fault.
+** Last, the JSON tree (testTree()).
 **
 **   gcc -std=c11 -Wall -Wextra -DSQLITE_CORE -Iext \
 **       test/unit/test_json.c ext/json.c -lsqlite3 -o test_json
@@ -547,10 +548,194 @@ static void testErrWhere(void){
   }
 }
 
+/* Print p compactly (bFormat 0) or formatted and compare with zWant. */
+static void checkPrint(const char *zName, const StreamJson *p, int bFormat,
+                       const char *zWant){
+  char *zGot = sqlite3StreamJsonPrint(p, bFormat);
+  check(zGot && strcmp(zGot, zWant)==0, zName, zGot ? zGot : "NULL");
+  sqlite3_free(zGot);
+}
+
+/*
+** The JSON tree: every case of the table parses exactly when it is valid
+** and prints back as a value of the same kind; exact printed text (the
+** layout files written by cJSON have, numbers included: 15 significant
+** digits when they read back within a relative DBL_EPSILON, which is why
+** exact 64-bit integers are RAW nodes); unescaping; look
+** up, remove, replace, copy, references, appends after edits.
+*/
+static void testTree(void){
+  int i;
+  char zName[64];
+  int nCase = (int)(sizeof(aCase)/sizeof(aCase[0]));
+  for(i=0; i<nCase; i++){
+    const struct JsonCase *pC = &aCase[i];
+    i64 n = pC->n<0 ? (i64)strlen(pC->z) : pC->n;
+    StreamJson *p = sqlite3StreamJsonParse(pC->z, n);
+    snprintf(zName, sizeof(zName), "tree-parse.%d", i+1);
+    check((p!=0)==(pC->eWant!=INV), zName, pC->zWhat);
+    if( p ){
+      char *z = sqlite3StreamJsonPrint(p, 0);
+      int eOut = z ? sqlite3StreamJsonCheck(z, strlen(z)) : INV;
+      snprintf(zName, sizeof(zName), "tree-print.%d", i+1);
+      /* A number too large for a double prints as null, as cJSON's did. */
+      check(eOut==pC->eWant || (pC->eWant==NUM && eOut==NUL), zName,
+            z ? z : "NULL");
+      sqlite3_free(z);
+    }
+    sqlite3StreamJsonFree(p);
+  }
+  check(sqlite3StreamJsonParse(0, 0)==0, "tree-null", "NULL text");
+  check(sqlite3StreamJsonParse("{} x", -1)==0, "tree-trailing", "{} x");
+  check(sqlite3StreamJsonParse("[01]", -1)==0, "tree-leading-zero", "[01]");
+  check(sqlite3StreamJsonParse("[1,2] ", 3)==0, "tree-length", "cut short");
+  {
+    StreamJson *p = sqlite3StreamJsonParse("[1,2] junk", 5);
+    check(sqlite3StreamJsonCount(p)==2, "tree-length.2", "5 bytes of 10");
+    sqlite3StreamJsonFree(p);
+  }
+  {
+    const char *zDoc =
+        "{ \"a\" : 1, \"b\":[1,2.5,-3e20,1e15,9007199254740993,0.1,"
+        "1.0000000000000002,3000000000,-2147483648,1e400],"
+        "\"c\":{\"d\":\"x\\ty\\u00e9\\ud83d\\ude00\\/\\\"\\u0001\"},"
+        "\"e\":{},\"f\":[],\"g\":true,\"h\":null,\"i\":false}";
+    StreamJson *p = sqlite3StreamJsonParse(zDoc, -1);
+    StreamJson *pD = sqlite3StreamJsonGet(sqlite3StreamJsonGet(p, "c"), "d");
+    check(p!=0, "tree-doc", zDoc);
+    check(pD && strcmp(pD->zValue, "x\ty\xc3\xa9\xf0\x9f\x98\x80/\"\x01")==0,
+          "tree-unescape", pD ? pD->zValue : "NULL");
+    checkPrint("tree-compact", p, 0,
+        "{\"a\":1,\"b\":[1,2.5,-3e+20,1e+15,9.00719925474099e+15,0.1,"
+        "1,3000000000,-2147483648,null],"
+        "\"c\":{\"d\":\"x\\ty\xc3\xa9\xf0\x9f\x98\x80/\\\"\\u0001\"},"
+        "\"e\":{},\"f\":[],\"g\":true,\"h\":null,\"i\":false}");
+    checkPrint("tree-format", sqlite3StreamJsonGet(p, "c"), 1,
+               "{\n\t\"d\":\t\"x\\ty\xc3\xa9\xf0\x9f\x98\x80/\\\"\\u0001\"\n}");
+    checkPrint("tree-format.2", p, 1,
+        "{\n\t\"a\":\t1,\n\t\"b\":\t[1, 2.5, -3e+20, 1e+15,"
+        " 9.00719925474099e+15, 0.1, 1, 3000000000, -2147483648, null],\n"
+        "\t\"c\":\t{\n\t\t\"d\":\t"
+        "\"x\\ty\xc3\xa9\xf0\x9f\x98\x80/\\\"\\u0001\"\n"
+        "\t},\n\t\"e\":\t{\n\t},\n\t\"f\":\t[],\n\t\"g\":\ttrue,\n"
+        "\t\"h\":\tnull,\n\t\"i\":\tfalse\n}");
+    check(sqlite3StreamJsonGet(p, "A")==0
+          && sqlite3StreamJsonGetNoCase(p, "A")==sqlite3StreamJsonGet(p, "a"),
+          "tree-nocase", "Get is exact, GetNoCase ignores ASCII case");
+    check(sqlite3StreamJsonCount(sqlite3StreamJsonGet(p, "b"))==10
+          && sqlite3StreamJsonAt(sqlite3StreamJsonGet(p, "b"), 1)->rValue==2.5
+          && sqlite3StreamJsonAt(sqlite3StreamJsonGet(p, "b"), 10)==0
+          && sqlite3StreamJsonAt(sqlite3StreamJsonGet(p, "b"), -1)==0,
+          "tree-at", "count and items");
+    check(sqlite3StreamJsonIsBool(sqlite3StreamJsonGet(p, "g"))
+          && sqlite3StreamJsonIsBool(sqlite3StreamJsonGet(p, "i"))
+          && !sqlite3StreamJsonIsBool(sqlite3StreamJsonGet(p, "h"))
+          && sqlite3StreamJsonType(0)==INV, "tree-kinds", "IsBool, NULL");
+    {
+      StreamJson *pCopy = sqlite3StreamJsonCopy(p);
+      char *z1 = sqlite3StreamJsonPrint(p, 0);
+      char *z2 = sqlite3StreamJsonPrint(pCopy, 0);
+      check(pCopy!=p && z1 && z2 && strcmp(z1, z2)==0, "tree-copy", z2);
+      sqlite3_free(z1);
+      sqlite3_free(z2);
+      sqlite3StreamJsonFree(pCopy);
+    }
+    /* Remove the last member, then append: the tail follows. */
+    sqlite3StreamJsonRemove(p, "i");
+    sqlite3StreamJsonRemove(p, "nothing");
+    sqlite3StreamJsonAddBool(p, "j", 1);
+    /* Replace the first and the (new) last member. */
+    check(sqlite3StreamJsonReplace(p, "a",
+              sqlite3StreamJsonNewRaw("12345678901234567890")),
+          "tree-replace", "first");
+    check(sqlite3StreamJsonReplace(p, "j", sqlite3StreamJsonNewString("z")),
+          "tree-replace.2", "last");
+    {
+      StreamJson *pNew = sqlite3StreamJsonNewNumber(1);
+      check(!sqlite3StreamJsonReplace(p, "missing", pNew), "tree-replace.3",
+            "no such member: not taken");
+      sqlite3StreamJsonFree(pNew);
+    }
+    sqlite3StreamJsonAddNumber(p, "k", 0.5);
+    sqlite3StreamJsonRemove(p, "b");
+    sqlite3StreamJsonRemove(p, "c");
+    checkPrint("tree-edit", p, 0,
+        "{\"a\":12345678901234567890,\"e\":{},\"f\":[],\"g\":true,"
+        "\"h\":null,\"j\":\"z\",\"k\":0.5}");
+    sqlite3StreamJsonFree(p);
+  }
+  {
+    /* A reference prints its target and does not free it. */
+    const char *az[] = { "x", "y\"" };
+    StreamJson *pArr = sqlite3StreamJsonNewStringArray(az, 2);
+    StreamJson *pObj = sqlite3StreamJsonNewObject();
+    sqlite3StreamJsonAdd(pObj, "ref", sqlite3StreamJsonNewRef(pArr));
+    check(!sqlite3StreamJsonAdd(pObj, "self", pObj), "tree-self", "refused");
+    check(!sqlite3StreamJsonAdd(pObj, "none", 0), "tree-add-null", "refused");
+    checkPrint("tree-ref", pObj, 0, "{\"ref\":[\"x\",\"y\\\"\"]}");
+    sqlite3StreamJsonFree(pObj);
+    checkPrint("tree-ref.2", pArr, 0, "[\"x\",\"y\\\"\"]");
+    sqlite3StreamJsonFree(pArr);
+  }
+}
+
+/* Fault injection: allocation number nFailAt (counted from when it is
+** set) fails. */
+static sqlite3_mem_methods memOrig;
+static int nFailAt = 0;
+static int nAllocs = 0;
+static void *faultMalloc(int n){
+  if( nFailAt && ++nAllocs==nFailAt ) return 0;
+  return memOrig.xMalloc(n);
+}
+static void *faultRealloc(void *p, int n){
+  if( nFailAt && ++nAllocs==nFailAt ) return 0;
+  return memOrig.xRealloc(p, n);
+}
+
+/* Parse, copy, edit and print with the n-th allocation failing, for every
+** n until a run does not reach it: each step either succeeds with the
+** right text or returns NULL/0, and nothing leaks (ASan builds). */
+static void testTreeFaults(void){
+  const char *zDoc = "{\"a\":[1,\"x\\u00e9\",{\"b\":null}],\"c\":true}";
+  const char *zWant = "{\"a\":[1,\"x\xc3\xa9\",{\"b\":null}],\"c\":true,"
+                      "\"d\":\"e\"}";
+  int n, nDone = 0, nBad = 0;
+  for(n=1; n<500 && !nDone; n++){
+    StreamJson *p, *pCopy = 0;
+    char *z = 0;
+    nAllocs = 0;
+    nFailAt = n;
+    p = sqlite3StreamJsonParse(zDoc, -1);
+    if( p ) pCopy = sqlite3StreamJsonCopy(p);
+    if( pCopy && sqlite3StreamJsonAddString(pCopy, "d", "e") ){
+      z = sqlite3StreamJsonPrint(pCopy, 0);
+      if( z && strcmp(z, zWant)!=0 ) nBad++;
+    }
+    nDone = nAllocs<nFailAt;
+    nFailAt = 0;
+    if( nDone && z==0 ) nBad++;
+    sqlite3_free(z);
+    sqlite3StreamJsonFree(pCopy);
+    sqlite3StreamJsonFree(p);
+  }
+  check(nDone && n>10, "tree-oom", "a run without failures reached");
+  check(nBad==0, "tree-oom.2", "every step right or NULL");
+}
+
 int main(void){
   int i;
   char zName[64];
   int nCase = (int)(sizeof(aCase)/sizeof(aCase[0]));
+
+  /* Before anything initializes SQLite. */
+  sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memOrig);
+  {
+    sqlite3_mem_methods m = memOrig;
+    m.xMalloc = faultMalloc;
+    m.xRealloc = faultRealloc;
+    sqlite3_config(SQLITE_CONFIG_MALLOC, &m);
+  }
 
   for(i=0; i<nCase; i++){
     const struct JsonCase *pC = &aCase[i];
@@ -613,6 +798,8 @@ int main(void){
   testNesting();
   testQuote();
   testErrWhere();
+  testTree();
+  testTreeFaults();
 
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
