@@ -154,6 +154,12 @@ const char *benchEngineArgs(int argc, char **argv, int *pbQuick,
                             char *zDir, int nDir, const char *zUsage,
                             int (*xOpt)(const char *zOpt, const char *zVal));
 void benchFatal(const char *zFmt, ...);
+/* Shared by bench_tier.c, bench_s3.c and bench_cold.c. */
+long long benchInt1(sqlite3 *db, const char *zSql);
+double benchProduceBatched(sqlite3 *db, const char *zTopic, int n,
+                           int (*xValue)(char *z, int i));
+double benchDuckdb(const char *zInterop, const char *zQuery,
+                   long long *pN, long long *pSum);
 BenchPos *benchPos(BenchSys *p, const char *zGroup, int iPart, int *pbNew);
 
 /* Interface to bench_sqlite.c, bench_redis.c, bench_pg.c */

@@ -108,19 +108,6 @@ static sqlite3 *openDb(const char *zPath){
   return db;
 }
 
-static long long int1(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *p;
-  long long v = 0;
-  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
-    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
-    exit(1);
-  }
-  if( sqlite3_step(p)==SQLITE_ROW ) v = sqlite3_column_int64(p, 0);
-  else { fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db)); exit(1); }
-  sqlite3_finalize(p);
-  return v;
-}
-
 typedef struct Result Result;
 struct Result {
   const char *zName;
@@ -152,14 +139,14 @@ static void measure(const char *zName, const char *zUrl, long long nMsg,
   t0 = benchNow();
   benchExec(db, "SELECT stream_tier('bench')");
   pR->tTier = benchNow()-t0;
-  if( int1(db, "SELECT count(*) FROM _stream_messages")!=0 ){
+  if( benchInt1(db, "SELECT count(*) FROM _stream_messages")!=0 ){
     fprintf(stderr, "%s: not everything moved\n", zName);
     exit(1);
   }
   sqlite3_close(db);
   db = openDb(zDb);
   t0 = benchNow();
-  pR->nReplay = int1(db, "SELECT count(*) + 0*sum(length(value))"
+  pR->nReplay = benchInt1(db, "SELECT count(*) + 0*sum(length(value))"
                          " FROM stream_messages WHERE topic='bench'");
   pR->tReplay = benchNow()-t0;
   sqlite3_close(db);

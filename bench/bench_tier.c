@@ -42,18 +42,6 @@ static const char *zExt;
 static char zDir[512] = "/tmp";
 static char zInterop[512] = "/work/main/test/interop";
 
-static long long int1(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *p;
-  long long v = 0;
-  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
-    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
-    exit(1);
-  }
-  if( sqlite3_step(p)==SQLITE_ROW ) v = sqlite3_column_int64(p, 0);
-  sqlite3_finalize(p);
-  return v;
-}
-
 static sqlite3 *openDb(const char *zName, int bFresh){
   char zPath[700], zCmd[3000];
   sqlite3 *db;
@@ -73,32 +61,6 @@ static sqlite3 *openDb(const char *zName, int bFresh){
            "SELECT stream_config('warm.store', 'file://%s.stream/warm')", zPath);
   benchExec(db, zCmd);
   return db;
-}
-
-/* A 100-byte JSON value for message i (as bench_produce.c). */
-static double produce(sqlite3 *db, const char *zTopic, int n){
-  sqlite3_stmt *p;
-  char zKey[32], zVal[128], zSql[128];
-  double t0;
-  int i;
-  snprintf(zSql, sizeof(zSql), "SELECT stream_produce('%s', ?1, ?2)", zTopic);
-  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0) ) exit(1);
-  t0 = benchNow();
-  for(i=0; i<n; i++){
-    int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
-    int nVal = benchValue100(zVal, i);
-    if( i%1000==0 ) benchExec(db, "BEGIN");
-    sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
-    sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
-    if( sqlite3_step(p)!=SQLITE_ROW ){
-      fprintf(stderr, "produce: %s\n", sqlite3_errmsg(db));
-      exit(1);
-    }
-    sqlite3_reset(p);
-    if( i%1000==999 || i==n-1 ) benchExec(db, "COMMIT");
-  }
-  sqlite3_finalize(p);
-  return benchNow()-t0;
 }
 
 /* Replay in a child: seconds and peak RSS (KiB) through a pipe. */
@@ -203,44 +165,24 @@ static double pollWarm(const char *zName, long long nExpect, int nPoll){
   return r;
 }
 
-/* DuckDB over the same files: seconds of the query (node startup and
-** module load excluded), or -1 if node or the package is missing. */
+/* DuckDB over the same files (benchDuckdb): seconds of the query, or -1
+** if node or the package is missing. */
 static double duckdb(const char *zStore, long long *pSum){
-  char zCmd[4096];
-  FILE *f;
-  double sec = -1;
-  long long sum = 0;
-  snprintf(zCmd, sizeof(zCmd),
-    "cd '%s' && node --input-type=module -e \""
-    "import { DuckDBInstance } from '@duckdb/node-api';"
-    "const i = await DuckDBInstance.create(':memory:');"
-    "const c = await i.connect();"
-    "await c.run('SET threads=1');"
-    "const q = \\\"SELECT count(*) + 0 AS n, (sum(octet_length(key))"
-    " + sum(strlen(value::VARCHAR)) + sum(\\\\\\\"offset\\\\\\\")"
-    " + sum(epoch_ms(timestamp)))::BIGINT AS s FROM read_parquet('%s/bench/**/*.parquet',"
-    " hive_partitioning=false)\\\";"
-    "let best = 1e9, r;"
-    "for (let k = 0; k < 4; k++) {"
-    "  const t0 = performance.benchNow();"
-    "  r = await c.runAndReadAll(q);"
-    "  if (k > 0) best = Math.min(best, performance.benchNow()-t0);"
-    "}"
-    "const row = r.getRowObjects()[0];"
-    "console.log((best/1000).toFixed(4), String(row.s));"
-    "\" 2>&1", zInterop, zStore);
-  f = popen(zCmd, "r");
-  if( f==0 ) return -1;
-  if( fscanf(f, "%lf %lld", &sec, &sum)!=2 ) sec = -1;
-  pclose(f);
-  *pSum = sum;
-  return sec;
+  char zQuery[1024];
+  long long n = 0;
+  snprintf(zQuery, sizeof(zQuery),
+    "SELECT count(*) + 0 AS n, (sum(octet_length(key))"
+    " + sum(strlen(value::VARCHAR)) + sum(\"offset\")"
+    " + sum(epoch_ms(timestamp)))::BIGINT AS s"
+    " FROM read_parquet('%s/db=*/bench/**/*.parquet', hive_partitioning=false)",
+    zStore);
+  return benchDuckdb(zInterop, zQuery, &n, pSum);
 }
 
 static long long dbBytes(sqlite3 *db){
   benchExec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-  return int1(db, "PRAGMA page_count") * int1(db, "PRAGMA page_size")
-       - int1(db, "PRAGMA freelist_count") * int1(db, "PRAGMA page_size");
+  return benchInt1(db, "PRAGMA page_count") * benchInt1(db, "PRAGMA page_size")
+       - benchInt1(db, "PRAGMA freelist_count") * benchInt1(db, "PRAGMA page_size");
 }
 
 /* --interop DIR */
@@ -270,14 +212,14 @@ int main(int argc, char **argv){
   db = openDb("bench-tier.db", 1);
   benchExec(db, "SELECT stream_create_topic('bench', 8, '{\"hot.retention.ms\":-1,"
             "\"hot.retention.messages\":-1,\"retention.ms\":-1}')");
-  tProd = produce(db, "bench", n);
+  tProd = benchProduceBatched(db, "bench", n, benchValue100);
   benchExec(db, "SELECT stream_alter_topic('bench', '{\"hot.retention.messages\":0}')");
   {
     double t0 = benchNow();
     benchExec(db, "SELECT stream_tier('bench')");
     tTier = benchNow()-t0;
   }
-  if( int1(db, "SELECT count(*) FROM _stream_messages")!=0 ){
+  if( benchInt1(db, "SELECT count(*) FROM _stream_messages")!=0 ){
     fprintf(stderr, "tier left hot messages\n");
     return 1;
   }
@@ -330,11 +272,11 @@ int main(int argc, char **argv){
         "\"retention.ms\":-1,\"compression.type\":\"%s\"}')", azCodec[i]);
     benchExec(db, zSql);
     nHot0 = dbBytes(db);
-    produce(db, "s", nSize);
+    benchProduceBatched(db, "s", nSize, benchValue100);
     nHot = dbBytes(db) - nHot0;
     benchExec(db, "SELECT stream_alter_topic('s', '{\"hot.retention.messages\":0}')");
     benchExec(db, "SELECT stream_tier('s')");
-    nWarm = int1(db, "SELECT sum(bytes) FROM stream_segments");
+    nWarm = benchInt1(db, "SELECT sum(bytes) FROM stream_segments");
     printf("| %s | %.1f | %s | %.1f |\n", azCodec[i], (double)nHot/nSize,
            i==1 ? "GZIP" : "ZSTD", (double)nWarm/nSize);
     sqlite3_close(db);

@@ -262,3 +262,84 @@ const char *benchEngineArgs(int argc, char **argv, int *pbQuick,
   }
   return argv[1];
 }
+
+/* The first column of the first row of zSql; prints the error and exits if
+** the statement fails or returns no row. */
+long long benchInt1(sqlite3 *db, const char *zSql){
+  sqlite3_stmt *p;
+  long long v = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &p, 0)!=SQLITE_OK ){
+    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
+    exit(1);
+  }
+  if( sqlite3_step(p)==SQLITE_ROW ){
+    v = sqlite3_column_int64(p, 0);
+  }else{
+    fprintf(stderr, "%s: %s\n", zSql, sqlite3_errmsg(db));
+    exit(1);
+  }
+  sqlite3_finalize(p);
+  return v;
+}
+
+/* Produce n messages ("key-<i>", value xValue(z, i), z of 128 bytes) into
+** zTopic with stream_produce(), in transactions of 1,000; returns the
+** seconds taken. */
+double benchProduceBatched(sqlite3 *db, const char *zTopic, int n,
+                           int (*xValue)(char *z, int i)){
+  sqlite3_stmt *p;
+  char zKey[32], zVal[128], zSql[128];
+  double t0;
+  int i;
+  snprintf(zSql, sizeof(zSql), "SELECT stream_produce('%s', ?1, ?2)", zTopic);
+  benchCheck(db, sqlite3_prepare_v2(db, zSql, -1, &p, 0), "prepare produce");
+  t0 = benchNow();
+  for(i=0; i<n; i++){
+    int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
+    int nVal = xValue(zVal, i);
+    if( i%1000==0 ) benchExec(db, "BEGIN");
+    sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
+    sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
+    if( sqlite3_step(p)!=SQLITE_ROW ){
+      fprintf(stderr, "produce: %s\n", sqlite3_errmsg(db));
+      exit(1);
+    }
+    sqlite3_reset(p);
+    if( i%1000==999 || i==n-1 ) benchExec(db, "COMMIT");
+  }
+  sqlite3_finalize(p);
+  return benchNow()-t0;
+}
+
+/* DuckDB (@duckdb/node-api from zInterop/node_modules, SET threads=1)
+** running zQuery (passed in the environment: no quoting) four times: the
+** best of the last three in seconds (node startup and module load
+** excluded), or -1 if node or the package is missing or the query fails.
+** The first row's columns n and s are stored in *pN and *pSum. */
+double benchDuckdb(const char *zInterop, const char *zQuery,
+                   long long *pN, long long *pSum){
+  char zCmd[2048];
+  FILE *f;
+  double sec = -1;
+  if( setenv("BENCH_DUCKDB_QUERY", zQuery, 1) ) return -1;
+  snprintf(zCmd, sizeof(zCmd),
+    "cd '%s' && node --input-type=module -e \""
+    "import { DuckDBInstance } from '@duckdb/node-api';"
+    "const i = await DuckDBInstance.create(':memory:');"
+    "const c = await i.connect();"
+    "await c.run('SET threads=1');"
+    "let best = 1e9, r;"
+    "for (let k = 0; k < 4; k++) {"
+    "  const t0 = performance.now();"
+    "  r = await c.runAndReadAll(process.env.BENCH_DUCKDB_QUERY);"
+    "  if (k > 0) best = Math.min(best, performance.now()-t0);"
+    "}"
+    "const row = r.getRowObjects()[0];"
+    "console.log((best/1000).toFixed(4), String(row.n), String(row.s));"
+    "\" 2>&1", zInterop);
+  f = popen(zCmd, "r");
+  if( f==0 ) return -1;
+  if( fscanf(f, "%lf %lld %lld", &sec, pN, pSum)!=3 ) sec = -1;
+  pclose(f);
+  return sec;
+}

@@ -36,6 +36,12 @@
 ** next run archives the same messages again into new files; a crash after
 ** 3 is repaired by step 1.  So each offset is in the table exactly once.
 **
+** Between 1 and 2, bounded housekeeping (streamColdHousekeep): expiry by
+** cold.retention.ms, snapshot expiry (never past this database's last
+** commit, so step 1 keeps working from the current snapshot's summary),
+** the files only expired snapshots reached, orphans older than
+** cold.orphan.grace.ms, old metadata versions.
+**
 ** Retention and compaction of the live log (hot and warm) never remove a
 ** message at or above the mirror's next offset of a cold-enabled topic
 ** (sqlite3StreamColdHold): they are held back to the cold watermark.
@@ -50,6 +56,20 @@
 #define STREAM_COLD_MAX_BATCH 1000000
 /* Most rows in one data file. */
 #define STREAM_COLD_FILE_ROWS 1000000
+/* Most files one archiving call deletes per topic (housekeeping: the
+** rest wait for the next calls), and most snapshots it expires. */
+#define STREAM_COLD_MAX_DELETE 1000
+#define STREAM_COLD_MAX_EXPIRE 1000
+
+/* What one archiving call did (stream_archive() returns it as JSON). */
+typedef struct StreamColdStats StreamColdStats;
+struct StreamColdStats {
+  i64 nMessages;               /* Messages committed */
+  i64 nFiles;                  /* Data files committed */
+  i64 nOrphans;                /* Orphan files deleted */
+  i64 nExpired;                /* Data files expired (cold.retention.ms) */
+  i64 nSnapshots;              /* Snapshots expired */
+};
 
 static const char zColdMirrorSql[] =
   "CREATE TABLE IF NOT EXISTS _stream_cold("
@@ -59,7 +79,10 @@ static const char zColdMirrorSql[] =
   "CREATE TABLE IF NOT EXISTS _stream_cold_commits("
   " topic TEXT PRIMARY KEY NOT NULL, incarnation INTEGER,"
   " snapshot_id INTEGER, version INTEGER, committed_at INTEGER)"
-  " WITHOUT ROWID;";
+  " WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS _stream_cold_orphans("
+  " topic TEXT NOT NULL, key TEXT NOT NULL, seen_at INTEGER NOT NULL,"
+  " PRIMARY KEY(topic, key)) WITHOUT ROWID;";
 
 /**************************************************************************
 ** Small helpers
@@ -219,7 +242,8 @@ struct StreamColdRun {
 static int streamColdCheck(void *pArg, StreamIceTable *t, char **pzErr){
   StreamColdRun *r = (StreamColdRun*)pArg;
   const char *z = sqlite3StreamIceLastCommit(t, "stream.database-id",
-                                             r->zDbId, "stream.next-offsets");
+                                             r->zDbId, "stream.next-offsets",
+                                             0);
   if( (z==0)!=(r->zBase==0) || (z && strcmp(z, r->zBase)!=0) ){
     return sqlite3StreamErr(pzErr, SQLITE_BUSY, "cold tier: table of topic %s"
         " was committed to by another writer with this database's id (a"
@@ -444,12 +468,174 @@ static int streamColdMirror(StreamCtx *p, const char *zTopic, int nPart,
   return rc;
 }
 
+/**************************************************************************
+** Housekeeping (each archiving run, before it archives): snapshot expiry,
+** then the deletion of what only the expired snapshots reached, then the
+** orphans, at most STREAM_COLD_MAX_DELETE files in all.
+**
+** Orphans (files the current metadata does not reach) are deleted only
+** once they have been orphans for cold.orphan.grace.ms: an upload of
+** another writer still committing looks the same.  _stream_cold_orphans
+** remembers when each was first seen; rows of files that are referenced
+** or gone by the next listing go.  The listing is skipped while every
+** known orphan is still in its grace period.  Files of expired snapshots
+** beyond the bound are queued there as due at once.  Every step is safe
+** to kill: the metadata commit is atomic, and a file left behind is an
+** orphan for a later run.
+*/
+
+static int streamColdMaxDelete(void){
+#ifdef STREAM_TEST_HOOKS
+  const char *z = getenv("STREAM_COLD_MAX_DELETE");
+  if( z && atoi(z)>0 ) return atoi(z);
+#endif
+  return STREAM_COLD_MAX_DELETE;
+}
+
+/* Run zSql with ?1 topic, ?2 key, ?3 integer. */
+static int streamColdOrphanSql(StreamCtx *p, const char *zSql,
+                               const char *zTopic, const char *zKey, i64 a3,
+                               char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, a3);
+  sqlite3_step(pStmt);
+  rc = sqlite3_finalize(pStmt);
+  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+/* Delete the orphans of zTopic first seen at or before iDue, at most
+** *pnBudget (decremented); *pnDeleted counts them. */
+static int streamColdOrphansDue(StreamCtx *p, StreamStore *pStore,
+                                const char *zTopic, i64 iDue, int *pnBudget,
+                                i64 *pnDeleted, char **pzErr){
+  StreamStrList due;
+  sqlite3_stmt *pStmt = 0;
+  int rc, i;
+  memset(&due, 0, sizeof(due));
+  rc = sqlite3_prepare_v2(p->db, "SELECT key FROM _stream_cold_orphans"
+      " WHERE topic=?1 AND seen_at<=?2 ORDER BY seen_at, key LIMIT ?3", -1,
+      &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iDue);
+  sqlite3_bind_int(pStmt, 3, *pnBudget);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    sqlite3StreamStrListAdd(&due, (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( rc==SQLITE_OK ) rc = due.rc;
+  for(i=0; i<due.n && rc==SQLITE_OK; i++){
+    rc = pStore->pMethods->xDelete(pStore, due.az[i], pzErr);
+    if( rc ) break;
+    (*pnBudget)--;
+    (*pnDeleted)++;
+    STREAM_COLD_CRASH(10);
+    rc = streamColdOrphanSql(p, "DELETE FROM _stream_cold_orphans"
+                             " WHERE topic=?1 AND key=?2", zTopic, due.az[i],
+                             0, pzErr);
+  }
+  sqlite3StreamStrListFree(&due);
+  return rc;
+}
+
+static int streamColdHousekeep(StreamCtx *p, StreamStore *pStore,
+                               StreamIceTable *t,
+                               const StreamTopicConfig *pCfg,
+                               const char *zTopic, const char *zDbId,
+                               StreamStrList *pGone, StreamColdStats *pSt,
+                               char **pzErr){
+  StreamStrList orph, oldMeta;
+  i64 iNow = sqlite3StreamNow(p), nRows = 0, nDue = 0;
+  i64 iDue = iNow - pCfg->coldOrphanGraceMs;
+  int nBudget = streamColdMaxDelete(), nExp = 0, i, rc;
+
+  memset(&orph, 0, sizeof(orph));
+  memset(&oldMeta, 0, sizeof(oldMeta));
+  /* 1. Snapshot expiry. */
+  rc = sqlite3StreamIceExpireSnapshots(t,
+      pCfg->coldSnapshotRetentionMs>iNow ? 0
+                                         : iNow-pCfg->coldSnapshotRetentionMs,
+      (int)pCfg->coldSnapshotMin, "stream.database-id", zDbId,
+      STREAM_COLD_MAX_EXPIRE, iNow, &nExp, pGone, pzErr);
+  pSt->nSnapshots += nExp;
+  if( rc ) return rc;
+
+  /* 2. What only expired snapshots (or expired data) reached: no grace
+  ** (readers had cold.snapshot.retention.ms); the rest of the bound's
+  ** overflow is queued, due at once. */
+  for(i=0; i<pGone->n && rc==SQLITE_OK; i++){
+    if( nBudget>0 ){
+      rc = pStore->pMethods->xDelete(pStore, pGone->az[i], pzErr);
+      if( rc==SQLITE_OK ){
+        nBudget--;
+        STREAM_COLD_CRASH(8);
+      }
+    }else{
+      rc = streamColdOrphanSql(p, "INSERT OR REPLACE INTO _stream_cold_orphans"
+          "(topic, key, seen_at) VALUES(?1, ?2, ?3)", zTopic, pGone->az[i],
+          0, pzErr);
+    }
+  }
+  if( rc || nBudget<=0 ) return rc;
+
+  /* 3. Orphans: list only if no known orphan is still in its grace. */
+  rc = streamColdInt(p, "SELECT count(*) FROM _stream_cold_orphans"
+                     " WHERE topic=?1", zTopic, 0, 0, 0, &nRows, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = streamColdInt(p, "SELECT count(*) FROM _stream_cold_orphans"
+                       " WHERE topic=?1 AND seen_at<=?3", zTopic,
+                       0, iDue, 0, &nDue, pzErr);
+  }
+  if( rc || (nRows>0 && nDue==0) ) return rc;
+  rc = sqlite3StreamIceOrphans(t, &orph, &oldMeta, pzErr);
+  if( rc==SQLITE_OK ){
+    /* Forget the rows of files no longer orphans, record the new ones. */
+    StreamJson *pArr = sqlite3StreamJsonNew(STREAM_JSON_ARRAY);
+    char *zJson = 0;
+    for(i=0; pArr && i<orph.n; i++){
+      sqlite3StreamJsonAppend(pArr, sqlite3StreamJsonNewString(orph.az[i]));
+    }
+    zJson = pArr ? sqlite3StreamJsonPrint(pArr, 0) : 0;
+    sqlite3StreamJsonFree(pArr);
+    if( zJson==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      rc = streamColdOrphanSql(p, "DELETE FROM _stream_cold_orphans"
+          " WHERE topic=?1 AND key NOT IN (SELECT value FROM json_each(?2))",
+          zTopic, zJson, 0, pzErr);
+      sqlite3_free(zJson);
+    }
+  }
+  for(i=0; i<orph.n && rc==SQLITE_OK; i++){
+    rc = streamColdOrphanSql(p, "INSERT OR IGNORE INTO _stream_cold_orphans"
+        "(topic, key, seen_at) VALUES(?1, ?2, ?3)", zTopic, orph.az[i], iNow,
+        pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamColdOrphansDue(p, pStore, zTopic, iDue, &nBudget,
+                              &pSt->nOrphans, pzErr);
+  }
+  /* 4. Metadata versions older than the kept ones. */
+  for(i=0; i<oldMeta.n && rc==SQLITE_OK && nBudget>0; i++){
+    rc = pStore->pMethods->xDelete(pStore, oldMeta.az[i], pzErr);
+    nBudget--;
+    STREAM_COLD_CRASH(11);
+  }
+  sqlite3StreamStrListFree(&orph);
+  sqlite3StreamStrListFree(&oldMeta);
+  return rc;
+}
+
 /* Archive one topic (see the header comment).  *pbDone: something was
 ** committed. */
 static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
                            const char *zDbId, const char *zTopic, int bForce,
-                           i64 *pnMsg, i64 *pnFile, i64 *pnOrphan,
-                           i64 *pnExpired, int *pbMore, char **pzErr){
+                           StreamColdStats *pSt, int *pbMore, char **pzErr){
   StreamTopicConfig cfg;
   StreamColdRun r;
   StreamIceTable *t = 0;
@@ -458,9 +644,11 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   i64 *aStart = 0, *aHwm = 0, *aNext = 0, iInc = 0, nPending = 0;
   int nPart = 0, i, rc, bOpen = 0;
   const char *zPrevInc;
+  StreamStrList gone;
 
   *pbMore = 0;
   memset(&r, 0, sizeof(r));
+  memset(&gone, 0, sizeof(gone));
   r.p = p;
   r.pStore = pStore;
   r.zTopic = zTopic;
@@ -489,17 +677,24 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   if( rc ) goto out;
 
   sqlite3StreamIceRepairHint(t);
-  /* Files of an earlier attempt that crashed or failed before its commit
-  ** (we hold the write lock: no commit of this database is running). */
-  {
-    int nOrphan = 0;
-    rc = sqlite3StreamIceSweep(t, &nOrphan, pzErr);
-    *pnOrphan += nOrphan;
-    if( rc ) goto out;
-  }
+  sqlite3StreamIceSetKeepVersions(t, (int)cfg.coldMetadataVersionsMax);
   /* 1. Our last commit. */
-  zPrevInc = sqlite3StreamIceLastCommit(t, "stream.database-id", zDbId,
-                                        "stream.topic-incarnation");
+  {
+    int bBroken = 0;
+    zPrevInc = sqlite3StreamIceLastCommit(t, "stream.database-id", zDbId,
+                                          "stream.topic-incarnation",
+                                          &bBroken);
+    if( zPrevInc==0 && bBroken ){
+      /* Snapshots expired by another writer took our last commit with
+      ** them: where to resume is unknown, and guessing would archive
+      ** messages twice or skip some. */
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "cannot archive topic %s:"
+          " the snapshots of its cold table %s/%s no longer reach this"
+          " database's last commit (expired by another writer?)", zTopic,
+          pStore->zUrl, zPrefix);
+      goto out;
+    }
+  }
   if( zPrevInc && strcmp(zPrevInc, zInc)!=0 ){
     rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot archive topic %s:"
         " its cold table %s/%s holds an earlier topic of the same name"
@@ -509,7 +704,8 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   }
   {
     const char *z = sqlite3StreamIceLastCommit(t, "stream.database-id",
-                                               zDbId, "stream.next-offsets");
+                                               zDbId, "stream.next-offsets",
+                                               0);
     if( z ){
       r.zBase = sqlite3_mprintf("%s", z);
       pBase = sqlite3StreamJsonParse(z, -1);
@@ -522,23 +718,24 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
     }
   }
   /* cold.retention.ms: expire old data files (a "delete" snapshot that
-  ** carries this database's last commit forward), then sweep them. */
+  ** carries this database's last commit forward). */
   if( cfg.coldRetentionMs>=0 && r.zBase ){
     const char *azSum[] = {
       "stream.database-id", zDbId, "stream.topic", zTopic,
       "stream.topic-incarnation", zInc, "stream.next-offsets", r.zBase, 0
     };
-    int nExp = 0, nOrphan = 0;
+    int nExp = 0;
     i64 iNowMs = sqlite3StreamNow(p);
     i64 iCut = iNowMs - cfg.coldRetentionMs;
     rc = sqlite3StreamIceExpire(t, iCut<=0 ? 0 : iCut*1000, iNowMs, azSum,
-                                &nExp, pzErr);
-    if( rc==SQLITE_OK && nExp>0 ){
-      rc = sqlite3StreamIceSweep(t, &nOrphan, pzErr);
-      *pnExpired += nExp;
-    }
+                                &nExp, &gone, pzErr);
+    pSt->nExpired += nExp;
     if( rc ) goto out;
   }
+  /* Housekeeping: old snapshots, the files they alone reached, orphans. */
+  rc = streamColdHousekeep(p, pStore, t, &cfg, zTopic, zDbId, &gone, pSt,
+                           pzErr);
+  if( rc ) goto out;
   aStart = sqlite3_malloc64(sizeof(i64)*3*(u64)(nPart ? nPart : 1));
   if( aStart==0 ){ rc = SQLITE_NOMEM; goto out; }
   aHwm = &aStart[nPart];
@@ -635,8 +832,8 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
     }
     if( rc==SQLITE_OK ){
       STREAM_COLD_CRASH(5);
-      *pnMsg += r.nMessages;
-      *pnFile += r.nFile;
+      pSt->nMessages += r.nMessages;
+      pSt->nFiles += r.nFile;
     }
   }
 
@@ -650,17 +847,17 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   sqlite3_free(zNs);
   sqlite3StreamIceClose(t);
   streamColdRunFree(&r);
+  sqlite3StreamStrListFree(&gone);
   return rc;
 }
 
-int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
-                             i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
-                             i64 *pnExpired, char **pzErr){
+static int streamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
+                             StreamColdStats *pSt, char **pzErr){
   StreamStore *pStore = 0;
   sqlite3_stmt *pStmt = 0;
   char *zId = 0;
   int rc;
-  *pnMessages = *pnFiles = *pnOrphans = *pnExpired = 0;
+  memset(pSt, 0, sizeof(*pSt));
   rc = streamColdStore(p, 0, &pStore, pzErr);
   if( rc ) return rc;
   if( pStore==0 ){
@@ -680,8 +877,7 @@ int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
     rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
     if( rc==SQLITE_OK && (cfg.coldEnabled || bForce) ){
       while( rc==SQLITE_OK && bMore ){
-        rc = streamColdTopic(p, pStore, zId, zTopic, bForce, pnMessages,
-                             pnFiles, pnOrphans, pnExpired, &bMore,
+        rc = streamColdTopic(p, pStore, zId, zTopic, bForce, pSt, &bMore,
                              pzErr);
       }
     }
@@ -698,8 +894,7 @@ int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
       int bMore = 1;
       if( zName==0 ){ rc = SQLITE_NOMEM; break; }
       while( rc==SQLITE_OK && bMore ){
-        rc = streamColdTopic(p, pStore, zId, zName, bForce, pnMessages,
-                             pnFiles, pnOrphans, pnExpired, &bMore,
+        rc = streamColdTopic(p, pStore, zId, zName, bForce, pSt, &bMore,
                              pzErr);
       }
       sqlite3_free(zName);
@@ -717,26 +912,39 @@ int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
   return rc;
 }
 
+int sqlite3StreamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
+                             i64 *pnMessages, i64 *pnFiles, i64 *pnOrphans,
+                             i64 *pnExpired, char **pzErr){
+  StreamColdStats st;
+  int rc = streamColdArchive(p, zTopic, bForce, &st, pzErr);
+  *pnMessages = st.nMessages;
+  *pnFiles = st.nFiles;
+  *pnOrphans = st.nOrphans;
+  *pnExpired = st.nExpired;
+  return rc;
+}
+
 /* stream_archive([topic]): commit whatever is pending now. */
 void sqlite3StreamArchiveFunc(sqlite3_context *ctx, int argc,
                               sqlite3_value **argv){
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   const char *zTopic = 0;
   char *zErr = 0;
-  i64 nMsg = 0, nFile = 0, nOrphan = 0, nExpired = 0;
+  StreamColdStats st;
   int rc;
   if( argc>0 && sqlite3_value_type(argv[0])!=SQLITE_NULL
    && (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ){
     return;
   }
-  rc = sqlite3StreamColdArchive(p, zTopic, 1, &nMsg, &nFile, &nOrphan,
-                                &nExpired, &zErr);
+  rc = streamColdArchive(p, zTopic, 1, &st, &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   {
     char *z = sqlite3_mprintf("{\"messages\":%lld,\"files\":%lld,"
-                              "\"orphans\":%lld,\"expired\":%lld}",
-                              (long long)nMsg, (long long)nFile,
-                              (long long)nOrphan, (long long)nExpired);
+                              "\"orphans\":%lld,\"expired\":%lld,"
+                              "\"snapshots\":%lld}",
+                              (long long)st.nMessages, (long long)st.nFiles,
+                              (long long)st.nOrphans, (long long)st.nExpired,
+                              (long long)st.nSnapshots);
     if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
     sqlite3_result_text(ctx, z, -1, sqlite3_free);
     sqlite3_result_subtype(ctx, 'J');

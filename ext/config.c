@@ -63,8 +63,16 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(coldCommitIntervalMs) },
   { "cold.enabled",              STREAM_CFG_INT, 0, 1, 0,0, 0,
                                  OFF(coldEnabled) },
+  { "cold.metadata.versions.max",STREAM_CFG_INT, 1, 1000000, 0,0, 0,
+                                 OFF(coldMetadataVersionsMax) },
+  { "cold.orphan.grace.ms",      STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
+                                 OFF(coldOrphanGraceMs) },
   { "cold.retention.ms",         STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
                                  OFF(coldRetentionMs) },
+  { "cold.snapshot.min",         STREAM_CFG_INT, 1, 1000000, 0,0, 0,
+                                 OFF(coldSnapshotMin) },
+  { "cold.snapshot.retention.ms",STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
+                                 OFF(coldSnapshotRetentionMs) },
   { "compaction.head.messages",  STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
                                  OFF(compactionHeadMessages) },
   { "compression.type",          STREAM_CFG_ENUM, 0,0, 0,0, azCodec,
@@ -120,6 +128,10 @@ static void streamCfgDefaults(StreamTopicConfig *p){
   p->coldRetentionMs = -1;              /* forever */
   p->coldCommitIntervalMs = 60000;      /* 1 minute */
   p->coldCommitBytes = 16*1024*1024;    /* 16 MiB */
+  p->coldSnapshotRetentionMs = 432000000; /* 5 days (Iceberg's default) */
+  p->coldSnapshotMin = 1;
+  p->coldOrphanGraceMs = 259200000;     /* 3 days (Iceberg's default) */
+  p->coldMetadataVersionsMax = 100;     /* Iceberg's default */
   p->pipelineEnabled = 0;               /* no Pipelines sink */
   p->pipelineTimeoutMs = 10000;         /* 10 s per request */
 }

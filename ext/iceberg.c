@@ -40,6 +40,9 @@
 #include <string.h>
 
 #define STREAM_ICE_RETRIES 8
+/* Previous metadata versions kept by default (Iceberg's
+** write.metadata.previous-versions-max). */
+#define STREAM_ICE_KEEP_VERSIONS 100
 
 static const char zIceSchema[] =
   "{\"type\":\"struct\",\"schema-id\":0,\"identifier-field-ids\":[2,3],"
@@ -142,6 +145,8 @@ struct StreamIceTable {
   char *zLocation;             /* Its URL, as written in the metadata */
   int iVersion;                /* N of the current vN.metadata.json, or 0 */
   StreamJson *pMeta;                /* That metadata, or NULL (no table yet) */
+  int nKeepVersions;           /* Previous metadata versions kept (the
+                               ** metadata-log's length) */
 };
 
 /**************************************************************************
@@ -196,19 +201,13 @@ static const char *streamIceKeyOf(StreamIceTable *t, const char *zPath,
   return *pzKey;
 }
 
-/* Read an Avro file named by its metadata path. */
-static int streamIceReadAvro(StreamIceTable *t, const char *zPath,
-                             StreamJson **ppMeta, StreamJson **ppRecs,
-                             char **pzErr){
+/* Read the Avro file of store key zKey. */
+static int streamIceReadAvroKey(StreamIceTable *t, const char *zKey,
+                                StreamJson **ppMeta, StreamJson **ppRecs, char **pzErr){
   StreamPqBuf b;
-  char *zKey = 0;
   int rc;
   memset(&b, 0, sizeof(b));
   *ppMeta = *ppRecs = 0;
-  if( streamIceKeyOf(t, zPath, &zKey)==0 ){
-    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s: file"
-        " %s is not inside the table's location", t->zLocation, zPath);
-  }
   rc = sqlite3StreamIceGet(t->pStore, zKey, &b, pzErr);
   if( rc==SQLITE_OK ){
     char *zErr = 0;
@@ -220,6 +219,20 @@ static int streamIceReadAvro(StreamIceTable *t, const char *zPath,
     sqlite3_free(zErr);
   }
   sqlite3StreamPqBufFree(&b);
+  return rc;
+}
+
+/* Read an Avro file named by its metadata path. */
+static int streamIceReadAvro(StreamIceTable *t, const char *zPath,
+                             StreamJson **ppMeta, StreamJson **ppRecs, char **pzErr){
+  char *zKey = 0;
+  int rc;
+  *ppMeta = *ppRecs = 0;
+  if( streamIceKeyOf(t, zPath, &zKey)==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "iceberg table %s: file"
+        " %s is not inside the table's location", t->zLocation, zPath);
+  }
+  rc = streamIceReadAvroKey(t, zKey, ppMeta, ppRecs, pzErr);
   sqlite3_free(zKey);
   return rc;
 }
@@ -337,6 +350,7 @@ int sqlite3StreamIceOpen(StreamStore *pStore, const char *zPrefix,
   if( t==0 ) return SQLITE_NOMEM;
   memset(t, 0, sizeof(*t));
   t->pStore = pStore;
+  t->nKeepVersions = STREAM_ICE_KEEP_VERSIONS;
   t->zPrefix = sqlite3_mprintf("%s", zPrefix);
   t->zLocation = streamIceLocation(pStore, zPrefix);
   if( t->zPrefix==0 || t->zLocation==0 ){
@@ -390,6 +404,14 @@ void sqlite3StreamIceRepairHint(StreamIceTable *t){
 }
 
 /* Snapshot of id iId in the metadata, or NULL. */
+/* Append a copy of pItem to array pArr; 0 if out of memory. */
+static int streamIceAppendCopy(StreamJson *pArr, const StreamJson *pItem){
+  StreamJson *pCopy = sqlite3StreamJsonCopy(pItem);
+  if( pCopy && sqlite3StreamJsonAppend(pArr, pCopy) ) return 1;
+  sqlite3StreamJsonFree(pCopy);
+  return 0;
+}
+
 static StreamJson *streamIceSnapshot(StreamJson *pMeta, i64 iId){
   StreamJson *pS;
   STREAM_JSON_FOREACH(pS, sqlite3StreamJsonGet(pMeta, "snapshots")){
@@ -405,14 +427,21 @@ static i64 streamIceCurrent(StreamJson *pMeta){
 }
 
 const char *sqlite3StreamIceLastCommit(StreamIceTable *t, const char *zKey,
-                                       const char *zValue, const char *zWant){
+                                       const char *zValue, const char *zWant,
+                                       int *pbBroken){
   i64 iId = streamIceCurrent(t->pMeta);
   int nHop = 0;
+  if( pbBroken ) *pbBroken = 0;
   while( iId>=0 && nHop++<1000000 ){
     StreamJson *pS = streamIceSnapshot(t->pMeta, iId);
     StreamJson *pSum = sqlite3StreamJsonGet(pS, "summary");
     StreamJson *pV = sqlite3StreamJsonGet(pSum, zKey);
-    if( pS==0 ) break;
+    if( pS==0 ){
+      /* The chain goes on into expired snapshots: what they held is
+      ** unknown. */
+      if( pbBroken ) *pbBroken = 1;
+      break;
+    }
     if( sqlite3StreamJsonIsString(pV) && strcmp(pV->zValue, zValue)==0 ){
       pV = sqlite3StreamJsonGet(pSum, zWant);
       return sqlite3StreamJsonIsString(pV) ? pV->zValue : "";
@@ -421,6 +450,10 @@ const char *sqlite3StreamIceLastCommit(StreamIceTable *t, const char *zKey,
         sqlite3StreamJsonGet(pS, "parent-snapshot-id"), -1);
   }
   return 0;
+}
+
+void sqlite3StreamIceSetKeepVersions(StreamIceTable *t, int nKeep){
+  t->nKeepVersions = nKeep<1 ? 1 : nKeep;
 }
 
 /**************************************************************************
@@ -617,6 +650,33 @@ static void streamIceSet(StreamJson *pObj, const char *zKey, StreamJson *pVal){
   }
 }
 
+/* The metadata-log of new metadata pM (replacing the current version):
+** the current version's file appended, then only the newest
+** t->nKeepVersions entries kept (older versions are deleted by the
+** housekeeping, sqlite3StreamIceOrphans()). */
+static void streamIceMetaLog(StreamIceTable *t, StreamJson *pM, i64 iNow){
+  StreamJson *pArr = sqlite3StreamJsonGetNoCase(pM, "metadata-log");
+  if( pArr==0 ){
+    pArr = sqlite3StreamJsonNew(STREAM_JSON_ARRAY);
+    if( pArr==0 ) return;
+    sqlite3StreamJsonAdd(pM, "metadata-log", pArr);
+  }
+  if( t->iVersion>0 ){
+    char *zPrev = sqlite3_mprintf("%s/metadata/v%d.metadata.json",
+                                  t->zLocation, t->iVersion);
+    StreamJson *pLog = sqlite3StreamJsonNew(STREAM_JSON_OBJECT);
+    if( pLog ){
+      sqlite3StreamJsonAdd(pLog, "timestamp-ms", streamIceRaw(iNow));
+      sqlite3StreamJsonAddString(pLog, "metadata-file", zPrev ? zPrev : "");
+      sqlite3StreamJsonAppend(pArr, pLog);
+    }
+    sqlite3_free(zPrev);
+  }
+  while( sqlite3StreamJsonCount(pArr)>t->nKeepVersions ){
+    sqlite3StreamJsonRemoveFirst(pArr);
+  }
+}
+
 /* Crash points of a commit (tests; see docs/tiering.md). */
 #ifdef STREAM_TEST_HOOKS
 # include <signal.h>
@@ -806,22 +866,12 @@ int sqlite3StreamIceAppend(StreamIceTable *t, const StreamIceFile *aFile,
         streamIceSet(pM, "current-snapshot-id", streamIceRaw(iSnap));
         streamIceSet(pM, "last-sequence-number", streamIceRaw(iSeq));
         streamIceSet(pM, "last-updated-ms", streamIceRaw(iNow));
-        pLog = sqlite3StreamJsonNewObject();
+        pLog = sqlite3StreamJsonNew(STREAM_JSON_OBJECT);
         sqlite3StreamJsonAdd(pLog, "timestamp-ms", streamIceRaw(iNow));
         sqlite3StreamJsonAdd(pLog, "snapshot-id", streamIceRaw(iSnap));
-        sqlite3StreamJsonAppend(sqlite3StreamJsonGetNoCase(pM, "snapshot-log"),
-                                pLog);
-        if( t->iVersion>0 ){
-          char *zPrev = sqlite3_mprintf("%s/metadata/v%d.metadata.json",
-                                        t->zLocation, t->iVersion);
-          pLog = sqlite3StreamJsonNewObject();
-          sqlite3StreamJsonAdd(pLog, "timestamp-ms", streamIceRaw(iNow));
-          sqlite3StreamJsonAddString(pLog, "metadata-file", zPrev ? zPrev : "");
-          sqlite3StreamJsonAppend(
-              sqlite3StreamJsonGetNoCase(pM, "metadata-log"), pLog);
-          sqlite3_free(zPrev);
-        }
-        pRef = sqlite3StreamJsonNewObject();
+        sqlite3StreamJsonAppend(sqlite3StreamJsonGetNoCase(pM, "snapshot-log"), pLog);
+        streamIceMetaLog(t, pM, iNow);
+        pRef = sqlite3StreamJsonNew(STREAM_JSON_OBJECT);
         sqlite3StreamJsonAdd(pRef, "snapshot-id", streamIceRaw(iSnap));
         sqlite3StreamJsonAddString(pRef, "type", "branch");
         pNew = sqlite3StreamJsonGetNoCase(pM, "refs");
@@ -978,76 +1028,430 @@ void sqlite3StreamIceFreeFiles(StreamIceFile *aFile, int nFile){
 }
 
 /**************************************************************************
-** Orphan sweep: files under the table's prefix that no snapshot
-** references (data files, manifests and manifest lists of a commit that
-** crashed or failed before its metadata was created, temporary uploads).
+** Housekeeping: what the metadata references, snapshot expiry, orphans.
+**
+** Reachable from a metadata: the manifest list of every snapshot, every
+** manifest those lists name, and the data files those manifests have live
+** (not DELETED).  Snapshot expiry drops old snapshots from the metadata
+** (a create-only commit, as an append) and returns the files only they
+** reached; the orphan listing finds files nothing reaches (a commit that
+** crashed or failed before its metadata, temporary uploads, expired files
+** not deleted yet) and metadata versions older than the kept ones.
+** Deleting is the caller's (ext/cold.c: bounded, after a grace period).
 */
 
-typedef struct StreamIceKeys StreamIceKeys;
-struct StreamIceKeys {
-  char **azKey;                /* Keys (owned) */
-  int nKey, nAlloc;
-  int rc;                      /* SQLITE_NOMEM if an add failed */
-};
-
-static void streamIceKeysAdd(StreamIceKeys *p, char *zKey){
-  if( zKey==0 ){ p->rc = SQLITE_NOMEM; return; }
-  if( p->nKey>=p->nAlloc ){
-    int nNew = p->nAlloc ? p->nAlloc*2 : 64;
-    char **azNew = sqlite3_realloc64(p->azKey, sizeof(char*)*(u64)nNew);
-    if( azNew==0 ){ sqlite3_free(zKey); p->rc = SQLITE_NOMEM; return; }
-    p->azKey = azNew;
-    p->nAlloc = nNew;
-  }
-  p->azKey[p->nKey++] = zKey;
-}
-static int streamIceKeysCb(void *pArg, const char *zKey){
-  streamIceKeysAdd((StreamIceKeys*)pArg, sqlite3_mprintf("%s", zKey));
-  return 0;
-}
-static void streamIceKeysFree(StreamIceKeys *p){
-  int i;
-  for(i=0; i<p->nKey; i++) sqlite3_free(p->azKey[i]);
-  sqlite3_free(p->azKey);
-}
 static int streamIceKeyCmp(const void *a, const void *b){
   return strcmp(*(char*const*)a, *(char*const*)b);
 }
 
-/* Add the store key of metadata path zPath to pRef. */
-static void streamIceRef(StreamIceTable *t, StreamIceKeys *pRef,
-                         const char *zPath){
-  char *zKey = 0;
-  if( zPath && streamIceKeyOf(t, zPath, &zKey) ) streamIceKeysAdd(pRef, zKey);
+/* Sort key list p and drop duplicates. */
+static void streamIceSortUniq(StreamStrList *p){
+  int i, j = 0;
+  if( p->n>1 ) qsort(p->az, (size_t)p->n, sizeof(char*), streamIceKeyCmp);
+  for(i=0; i<p->n; i++){
+    if( j>0 && strcmp(p->az[j-1], p->az[i])==0 ){
+      sqlite3_free(p->az[i]);
+      continue;
+    }
+    p->az[j++] = p->az[i];
+  }
+  p->n = j;
 }
 
-int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
-  StreamIceKeys all, ref;
-  StreamJson *pS, *pList = 0, *pListMeta = 0, *pMf;
+/* Is zKey in sorted list p? */
+static int streamIceHas(const StreamStrList *p, const char *zKey){
+  return p->n>0 && bsearch(&zKey, p->az, (size_t)p->n, sizeof(char*),
+                           streamIceKeyCmp)!=0;
+}
+
+/* Add the store key of metadata path zPath to p (paths outside the
+** table's location are not the table's to delete: left out). */
+static void streamIceRef(StreamIceTable *t, StreamStrList *p,
+                         const char *zPath){
+  char *zKey = 0;
+  size_t n = strlen(t->zLocation);
+  if( strncmp(zPath, t->zLocation, n)!=0 || zPath[n]!='/' ) return;
+  if( streamIceKeyOf(t, zPath, &zKey)==0 ){
+    if( p->rc==SQLITE_OK ) p->rc = SQLITE_NOMEM;
+    return;
+  }
+  sqlite3StreamStrListAdd(p, zKey);
+  sqlite3_free(zKey);
+}
+
+/* The manifest lists of the snapshots in array pSnaps (into pLists, if
+** not NULL) and the manifests they name (into pMans, if not NULL; the
+** lists are read only then).  Both sorted, without duplicates. */
+static int streamIceManifests(StreamIceTable *t, const StreamJson *pSnaps,
+                              StreamStrList *pLists, StreamStrList *pMans,
+                              char **pzErr){
+  const StreamJson *pS;
+  int rc = SQLITE_OK;
+  STREAM_JSON_FOREACH(pS, pSnaps){
+    StreamJson *pMl = sqlite3StreamJsonGet(pS, "manifest-list");
+    StreamJson *pMeta = 0, *pList = 0, *pMf;
+    if( !sqlite3StreamJsonIsString(pMl) ) continue;
+    if( pLists ) streamIceRef(t, pLists, pMl->zValue);
+    if( pMans==0 ) continue;
+    rc = streamIceReadAvro(t, pMl->zValue, &pMeta, &pList, pzErr);
+    STREAM_JSON_FOREACH(pMf, pList){
+      StreamJson *pP = sqlite3StreamJsonGet(pMf, "manifest_path");
+      if( sqlite3StreamJsonIsString(pP) ) streamIceRef(t, pMans, pP->zValue);
+    }
+    sqlite3StreamJsonFree(pMeta);
+    sqlite3StreamJsonFree(pList);
+    if( rc ) break;
+  }
+  if( rc==SQLITE_OK && pLists ) rc = pLists->rc;
+  if( rc==SQLITE_OK && pMans ) rc = pMans->rc;
+  if( pLists ) streamIceSortUniq(pLists);
+  if( pMans ) streamIceSortUniq(pMans);
+  return rc;
+}
+
+/* The data files that the manifests of store keys pMans name (bLive: only
+** entries not DELETED), into pData, sorted, without duplicates. */
+static int streamIceDataOf(StreamIceTable *t, const StreamStrList *pMans,
+                           int bLive, StreamStrList *pData, char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; i<pMans->n && rc==SQLITE_OK; i++){
+    StreamJson *pMeta = 0, *pEnts = 0, *pE;
+    rc = streamIceReadAvroKey(t, pMans->az[i], &pMeta, &pEnts, pzErr);
+    STREAM_JSON_FOREACH(pE, pEnts){
+      StreamJson *pFp = sqlite3StreamJsonGet(
+          sqlite3StreamJsonGet(pE, "data_file"), "file_path");
+      if( bLive && sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE,
+              "status"), 0)==2 ) continue;
+      if( sqlite3StreamJsonIsString(pFp) ) streamIceRef(t, pData, pFp->zValue);
+    }
+    sqlite3StreamJsonFree(pMeta);
+    sqlite3StreamJsonFree(pEnts);
+  }
+  if( rc==SQLITE_OK ) rc = pData->rc;
+  streamIceSortUniq(pData);
+  return rc;
+}
+
+/* Add to pOut the keys of pA that are not in (sorted) pB. */
+static void streamIceMinus(const StreamStrList *pA, const StreamStrList *pB,
+                           StreamStrList *pOut){
+  int i;
+  for(i=0; i<pA->n; i++){
+    if( !streamIceHas(pB, pA->az[i]) ) sqlite3StreamStrListAdd(pOut, pA->az[i]);
+  }
+}
+
+/* The files the snapshots of pOld reached that the current metadata no
+** longer reaches, into pGone: the manifest lists of the snapshots that are
+** gone, the manifests only they named, the data files only those
+** manifests had.  An append-only history (every manifest still in the
+** current list) costs a read of the lists that are gone and the current
+** one; the other manifests are read only when a manifest is gone. */
+static int streamIceGone(StreamIceTable *t, const StreamJson *pOld,
+                         StreamStrList *pGone, char **pzErr){
+  StreamJson *pSnaps = sqlite3StreamJsonNew(STREAM_JSON_ARRAY), *pCur = sqlite3StreamJsonNew(STREAM_JSON_ARRAY);
+  const StreamJson *pS;
+  StreamStrList goneLists, goneMans, keepMans, cand, candData, keepData;
+  int rc = SQLITE_OK;
+  memset(&goneLists, 0, sizeof(goneLists));
+  memset(&goneMans, 0, sizeof(goneMans));
+  memset(&keepMans, 0, sizeof(keepMans));
+  memset(&cand, 0, sizeof(cand));
+  memset(&candData, 0, sizeof(candData));
+  memset(&keepData, 0, sizeof(keepData));
+  if( pSnaps==0 || pCur==0 ){ rc = SQLITE_NOMEM; goto out; }
+  STREAM_JSON_FOREACH(pS, sqlite3StreamJsonGet(pOld, "snapshots")){
+    i64 iId = sqlite3StreamJsonI64(sqlite3StreamJsonGet(pS,
+                  "snapshot-id"), -2);
+    if( streamIceSnapshot(t->pMeta, iId)==0 ){
+      if( !streamIceAppendCopy(pSnaps, pS) ){
+        rc = SQLITE_NOMEM;
+        goto out;
+      }
+    }
+  }
+  if( sqlite3StreamJsonCount(pSnaps)==0 ) goto out;
+  rc = streamIceManifests(t, pSnaps, &goneLists, &goneMans, pzErr);
+  if( rc ) goto out;
+  pS = streamIceSnapshot(t->pMeta, streamIceCurrent(t->pMeta));
+  if( pS && !streamIceAppendCopy(pCur, pS) ){
+    rc = SQLITE_NOMEM;
+    goto out;
+  }
+  rc = streamIceManifests(t, pCur, 0, &keepMans, pzErr);
+  if( rc==SQLITE_OK ){
+    streamIceMinus(&goneMans, &keepMans, &cand);
+    rc = cand.rc;
+  }
+  if( rc==SQLITE_OK && cand.n>0 ){
+    /* A manifest is not in the current list: is any snapshot left
+    ** naming it?  Then which of its data files does nothing left have? */
+    StreamStrList c2;
+    memset(&c2, 0, sizeof(c2));
+    sqlite3StreamStrListFree(&keepMans);
+    rc = streamIceManifests(t, sqlite3StreamJsonGet(t->pMeta,
+                            "snapshots"), 0, &keepMans, pzErr);
+    if( rc==SQLITE_OK ){
+      streamIceMinus(&cand, &keepMans, &c2);
+      rc = c2.rc;
+    }
+    sqlite3StreamStrListFree(&cand);
+    cand = c2;
+    if( rc==SQLITE_OK && cand.n>0 ){
+      rc = streamIceDataOf(t, &cand, 0, &candData, pzErr);
+      if( rc==SQLITE_OK ) rc = streamIceDataOf(t, &keepMans, 1, &keepData,
+                                               pzErr);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    int i;
+    for(i=0; i<goneLists.n; i++) sqlite3StreamStrListAdd(pGone,
+                                                         goneLists.az[i]);
+    for(i=0; i<cand.n; i++) sqlite3StreamStrListAdd(pGone, cand.az[i]);
+    streamIceMinus(&candData, &keepData, pGone);
+    rc = pGone->rc;
+  }
+ out:
+  sqlite3StreamJsonFree(pSnaps);
+  sqlite3StreamJsonFree(pCur);
+  sqlite3StreamStrListFree(&goneLists);
+  sqlite3StreamStrListFree(&goneMans);
+  sqlite3StreamStrListFree(&keepMans);
+  sqlite3StreamStrListFree(&cand);
+  sqlite3StreamStrListFree(&candData);
+  sqlite3StreamStrListFree(&keepData);
+  return rc;
+}
+
+/* Create metadata pM as the next version, create-only.  SQLITE_OK: it is
+** the table's metadata now (pM taken), and version-hint.text follows,
+** best effort.  SQLITE_CONSTRAINT: another writer made that version; the
+** table is reloaded (pM freed).  Other errors: pM freed.  *ppOld gets
+** the metadata replaced (the caller frees it), NULL if none was. */
+static int streamIceCommitMeta(StreamIceTable *t, StreamJson *pM, StreamJson **ppOld,
+                               char **pzErr){
+  char *zText = sqlite3StreamJsonPrint(pM, 1);
+  char *zKey = sqlite3_mprintf("%s/metadata/v%d.metadata.json", t->zPrefix,
+                               t->iVersion+1);
+  StreamPqBuf b;
+  int rc;
+  memset(&b, 0, sizeof(b));
+  *ppOld = 0;
+  if( zText==0 || zKey==0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    sqlite3StreamPqBufAppend(&b, zText, strlen(zText));
+    rc = streamIcePut(t->pStore, zKey, &b, 1, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    *ppOld = t->pMeta;
+    t->pMeta = pM;
+    pM = 0;
+    t->iVersion++;
+    streamIceHint(t);
+  }else if( rc==SQLITE_CONSTRAINT ){
+    int rc2;
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    rc2 = streamIceReload(t, pzErr);
+    if( rc2 ) rc = rc2;
+  }
+  sqlite3StreamJsonFree(pM);
+  sqlite3_free(zText);
+  sqlite3_free(zKey);
+  sqlite3StreamPqBufFree(&b);
+  return rc;
+}
+
+/* Index of snapshot iId in array pSnaps, or -1. */
+static int streamIceSnapIndex(const StreamJson *pSnaps, i64 iId){
+  const StreamJson *pS;
+  int i = 0;
+  STREAM_JSON_FOREACH(pS, pSnaps){
+    if( sqlite3StreamJsonI64(sqlite3StreamJsonGet(pS,
+            "snapshot-id"), -2)==iId ) return i;
+    i++;
+  }
+  return -1;
+}
+
+static int streamIceI64Cmp(const void *a, const void *b){
+  i64 x = *(const i64*)a, y = *(const i64*)b;
+  return x<y ? -1 : x>y;
+}
+
+int sqlite3StreamIceExpireSnapshots(StreamIceTable *t, i64 iOlderThanMs,
+                                    int nMinKeep, const char *zOwnKey,
+                                    const char *zOwnValue, int nMax,
+                                    i64 iNow, int *pnExpired,
+                                    StreamStrList *pGone, char **pzErr){
+  StreamJson *pSnaps = sqlite3StreamJsonGet(t->pMeta, "snapshots");
+  StreamJson *pS, *pM = 0, *pOld = 0, *pNew, *pLog, *pNewLog, *pRef;
+  int nSnap = sqlite3StreamJsonCount(pSnaps), i, nHop, nCand = 0, bOwn;
+  u8 *aKeep = 0;
+  i64 iId, *aTs = 0, iCutTs = 0;
+  int rc = SQLITE_OK;
+
+  *pnExpired = 0;
+  if( streamIceCurrent(t->pMeta)<0 || nSnap<=1 ) return SQLITE_OK;
+  aKeep = sqlite3_malloc64((u64)nSnap);
+  aTs = sqlite3_malloc64(sizeof(i64)*(u64)nSnap);
+  if( aKeep==0 || aTs==0 ){ rc = SQLITE_NOMEM; goto out; }
+  memset(aKeep, 0, (size_t)nSnap);
+
+  /* Kept: the current snapshot and its ancestors back to the newest
+  ** commit of the owner (zOwnKey = zOwnValue in its summary: where the
+  ** exactly-once recovery finds its offsets), and back to nMinKeep
+  ** snapshots; the snapshots of every ref; those not older than
+  ** iOlderThanMs.  Without an owner's commit the whole chain is kept. */
+  bOwn = zOwnKey==0;
+  iId = streamIceCurrent(t->pMeta);
+  for(nHop=0; iId>=0 && nHop<nSnap; nHop++){
+    int k = streamIceSnapIndex(pSnaps, iId);
+    StreamJson *pSum, *pV;
+    if( k<0 ) break;
+    pS = sqlite3StreamJsonAt(pSnaps, k);
+    if( nHop<nMinKeep || !bOwn ) aKeep[k] = 1;
+    pSum = sqlite3StreamJsonGet(pS, "summary");
+    pV = zOwnKey ? sqlite3StreamJsonGet(pSum, zOwnKey) : 0;
+    if( sqlite3StreamJsonIsString(pV) && strcmp(pV->zValue, zOwnValue)==0 ){
+      bOwn = 1;
+    }
+    iId = sqlite3StreamJsonI64(sqlite3StreamJsonGet(pS,
+              "parent-snapshot-id"), -1);
+  }
+  STREAM_JSON_FOREACH(pRef, sqlite3StreamJsonGet(t->pMeta,
+                                                           "refs")){
+    int k = streamIceSnapIndex(pSnaps, sqlite3StreamJsonI64(
+        sqlite3StreamJsonGet(pRef, "snapshot-id"), -2));
+    if( k>=0 ) aKeep[k] = 1;
+  }
+  i = 0;
+  STREAM_JSON_FOREACH(pS, pSnaps){
+    i64 iTs = sqlite3StreamJsonI64(sqlite3StreamJsonGet(pS,
+                  "timestamp-ms"), 0);
+    if( iTs>=iOlderThanMs ) aKeep[i] = 1;
+    if( !aKeep[i] ) aTs[nCand++] = iTs;
+    i++;
+  }
+  if( nCand==0 ) goto out;
+  /* At most nMax go, the oldest first. */
+  if( nCand>nMax ){
+    qsort(aTs, (size_t)nCand, sizeof(i64), streamIceI64Cmp);
+    iCutTs = aTs[nMax>0 ? nMax-1 : 0];
+    i = 0;
+    nCand = 0;
+    STREAM_JSON_FOREACH(pS, pSnaps){
+      if( !aKeep[i] ){
+        if( nMax<=0 || nCand>=nMax || sqlite3StreamJsonI64(
+              sqlite3StreamJsonGet(pS, "timestamp-ms"), 0)
+            > iCutTs ){
+          aKeep[i] = 1;
+        }else{
+          nCand++;
+        }
+      }
+      i++;
+    }
+    if( nCand==0 ) goto out;
+  }
+
+  /* The new metadata: the kept snapshots, the snapshot-log without the
+  ** expired ones. */
+  pM = sqlite3StreamJsonCopy(t->pMeta);
+  pNew = sqlite3StreamJsonNew(STREAM_JSON_ARRAY);
+  pNewLog = sqlite3StreamJsonNew(STREAM_JSON_ARRAY);
+  if( pM==0 || pNew==0 || pNewLog==0 ){
+    sqlite3StreamJsonFree(pNew);
+    sqlite3StreamJsonFree(pNewLog);
+    rc = SQLITE_NOMEM;
+    goto out;
+  }
+  i = 0;
+  STREAM_JSON_FOREACH(pS, pSnaps){
+    if( aKeep[i++] ) sqlite3StreamJsonAppend(pNew, sqlite3StreamJsonCopy(pS));
+  }
+  STREAM_JSON_FOREACH(pLog, sqlite3StreamJsonGet(t->pMeta,
+                                                           "snapshot-log")){
+    int k = streamIceSnapIndex(pSnaps, sqlite3StreamJsonI64(
+        sqlite3StreamJsonGet(pLog, "snapshot-id"), -2));
+    if( k>=0 && aKeep[k] ){
+      sqlite3StreamJsonAppend(pNewLog, sqlite3StreamJsonCopy(pLog));
+    }
+  }
+  streamIceSet(pM, "snapshots", pNew);
+  streamIceSet(pM, "snapshot-log", pNewLog);
+  streamIceSet(pM, "last-updated-ms", streamIceRaw(iNow));
+  streamIceMetaLog(t, pM, iNow);
+
+  rc = streamIceCommitMeta(t, pM, &pOld, pzErr);
+  pM = 0;
+  if( rc==SQLITE_CONSTRAINT ){
+    rc = SQLITE_OK;                   /* another writer: try another time */
+    goto out;
+  }
+  if( rc ) goto out;
+  *pnExpired = nCand;
+  STREAM_COLD_CRASH(7);
+  rc = streamIceGone(t, pOld, pGone, pzErr);
+
+ out:
+  sqlite3StreamJsonFree(pOld);
+  sqlite3_free(aKeep);
+  sqlite3_free(aTs);
+  return rc;
+}
+
+/* xList callback collecting every key. */
+static int streamIceKeysCb(void *pArg, const char *zKey){
+  StreamStrList *p = (StreamStrList*)pArg;
+  sqlite3StreamStrListAdd(p, zKey);
+  return p->rc!=SQLITE_OK;
+}
+
+int sqlite3StreamIceOrphans(StreamIceTable *t, StreamStrList *pOrphans,
+                            StreamStrList *pOldMeta, char **pzErr){
+  StreamStrList all, lists, mans, data;
   char *zDir = sqlite3_mprintf("%s/", t->zPrefix);
   size_t nPre = strlen(t->zPrefix);
   i64 nExpData = 0, nExpAvro = 0, nData = 0, nAvro = 0, nTmp = 0;
   int rc, i;
   i64 iCur = streamIceCurrent(t->pMeta);
+  StreamJson *pList = 0, *pListMeta = 0, *pMf;
 
-  *pnDeleted = 0;
   memset(&all, 0, sizeof(all));
-  memset(&ref, 0, sizeof(ref));
+  memset(&lists, 0, sizeof(lists));
+  memset(&mans, 0, sizeof(mans));
+  memset(&data, 0, sizeof(data));
   if( zDir==0 ) return SQLITE_NOMEM;
   rc = t->pStore->pMethods->xList(t->pStore, zDir, streamIceKeysCb, &all,
                                   pzErr);
   if( rc==SQLITE_OK ) rc = all.rc;
   if( rc ) goto out;
-  for(i=0; i<all.nKey; i++){
-    const char *z = all.azKey[i] + nPre;
+  for(i=0; i<all.n; i++){
+    const char *z = all.az[i] + nPre;
     size_t n = strlen(z);
-    if( n>4 && strcmp(&z[n-4], ".tmp")==0 ) nTmp++;
-    else if( strncmp(z, "/data/", 6)==0 ) nData++;
-    else if( n>5 && strcmp(&z[n-5], ".avro")==0 ) nAvro++;
+    if( strncmp(z, "/metadata/v", 11)==0 && n>25
+     && strcmp(&z[n-14], ".metadata.json")==0 ){
+      /* vN.metadata.json: older than the kept versions? */
+      char *zEnd = 0;
+      long v = strtol(&z[11], &zEnd, 10);
+      if( zEnd && strcmp(zEnd, ".metadata.json")==0
+       && v < (long)t->iVersion - t->nKeepVersions ){
+        sqlite3StreamStrListAdd(pOldMeta, all.az[i]);
+      }
+    }else if( n>4 && strcmp(&z[n-4], ".tmp")==0 ){
+      nTmp++;
+    }else if( strncmp(z, "/data/", 6)==0 ){
+      nData++;
+    }else if( strncmp(z, "/metadata/", 10)==0 && n>5
+           && strcmp(&z[n-5], ".avro")==0 ){
+      nAvro++;
+    }
   }
-  /* What an append-only table references: a manifest list per snapshot,
-  ** the manifests of the current list (each snapshot added one and kept
-  ** the others), their data files. */
+  /* Counts first: what the current list names (in an append-only
+  ** history every snapshot's manifests are in it), one manifest list per
+  ** snapshot. */
   if( iCur>=0 ){
     StreamJson *pCur = streamIceSnapshot(t->pMeta, iCur);
     StreamJson *pMl = sqlite3StreamJsonGet(pCur, "manifest-list");
@@ -1056,14 +1460,8 @@ int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
       if( rc ) goto out;
     }
   }
-  STREAM_JSON_FOREACH(pS, sqlite3StreamJsonGet(t->pMeta,
-                                                          "snapshots")){
-    StreamJson *pMl = sqlite3StreamJsonGet(pS, "manifest-list");
-    if( sqlite3StreamJsonIsString(pMl) ){
-      streamIceRef(t, &ref, pMl->zValue);
-      nExpAvro++;
-    }
-  }
+  nExpAvro = sqlite3StreamJsonCount(sqlite3StreamJsonGet(t->pMeta,
+                                                                "snapshots"));
   STREAM_JSON_FOREACH(pMf, pList){
     nExpAvro++;
     nExpData += sqlite3StreamJsonI64(sqlite3StreamJsonGet(pMf,
@@ -1073,45 +1471,33 @@ int sqlite3StreamIceSweep(StreamIceTable *t, int *pnDeleted, char **pzErr){
   }
   if( nTmp==0 && nData==nExpData && nAvro==nExpAvro ) goto out;
 
-  /* Something is left over: find what is referenced, delete the rest. */
-  STREAM_JSON_FOREACH(pMf, pList){
-    StreamJson *pPath = sqlite3StreamJsonGet(pMf, "manifest_path");
-    StreamJson *pMeta = 0, *pEnts = 0, *pE;
-    if( !sqlite3StreamJsonIsString(pPath) ) continue;
-    streamIceRef(t, &ref, pPath->zValue);
-    rc = streamIceReadAvro(t, pPath->zValue, &pMeta, &pEnts, pzErr);
-    STREAM_JSON_FOREACH(pE, pEnts){
-      StreamJson *pFp = sqlite3StreamJsonGet(
-          sqlite3StreamJsonGet(pE, "data_file"), "file_path");
-      if( sqlite3StreamJsonI64(sqlite3StreamJsonGet(pE,
-              "status"), 0)==2 ) continue;          /* deleted: unreferenced */
-      if( sqlite3StreamJsonIsString(pFp) ) streamIceRef(t, &ref, pFp->zValue);
-    }
-    sqlite3StreamJsonFree(pMeta);
-    sqlite3StreamJsonFree(pEnts);
-    if( rc ) goto out;
-  }
-  if( ref.rc ){ rc = ref.rc; goto out; }
-  qsort(ref.azKey, (size_t)ref.nKey, sizeof(char*), streamIceKeyCmp);
-  for(i=0; i<all.nKey && rc==SQLITE_OK; i++){
-    const char *zKey = all.azKey[i];
+  /* Something is left over: what every snapshot reaches; the rest of the
+  ** data files, manifests, manifest lists and temporary uploads go. */
+  rc = streamIceManifests(t, sqlite3StreamJsonGet(t->pMeta,
+                          "snapshots"), &lists, &mans, pzErr);
+  if( rc==SQLITE_OK ) rc = streamIceDataOf(t, &mans, 1, &data, pzErr);
+  if( rc ) goto out;
+  for(i=0; i<all.n; i++){
+    const char *zKey = all.az[i];
     const char *z = zKey + nPre;
     size_t n = strlen(z);
-    if( strncmp(z, "/metadata/", 10)==0 && (strcmp(&z[10],
-          "version-hint.text")==0 || (n>14 && z[10]=='v'
-          && strcmp(&z[n-14], ".metadata.json")==0)) ){
-      continue;                     /* metadata versions are never orphans */
-    }
-    if( bsearch(&zKey, ref.azKey, (size_t)ref.nKey, sizeof(char*),
-                streamIceKeyCmp) ) continue;
-    rc = t->pStore->pMethods->xDelete(t->pStore, zKey, pzErr);
-    if( rc==SQLITE_OK ) (*pnDeleted)++;
+    int bCand = (n>4 && strcmp(&z[n-4], ".tmp")==0)
+             || (strncmp(z, "/data/", 6)==0)
+             || (strncmp(z, "/metadata/", 10)==0 && n>5
+                 && strcmp(&z[n-5], ".avro")==0);
+    if( !bCand ) continue;
+    if( streamIceHas(&lists, zKey) || streamIceHas(&mans, zKey)
+     || streamIceHas(&data, zKey) ) continue;
+    sqlite3StreamStrListAdd(pOrphans, zKey);
   }
  out:
+  if( rc==SQLITE_OK ) rc = pOrphans->rc ? pOrphans->rc : pOldMeta->rc;
   sqlite3StreamJsonFree(pList);
   sqlite3StreamJsonFree(pListMeta);
-  streamIceKeysFree(&all);
-  streamIceKeysFree(&ref);
+  sqlite3StreamStrListFree(&all);
+  sqlite3StreamStrListFree(&lists);
+  sqlite3StreamStrListFree(&mans);
+  sqlite3StreamStrListFree(&data);
   sqlite3_free(zDir);
   return rc;
 }
@@ -1151,11 +1537,11 @@ static StreamJson *streamIceEntryCopy(const StreamJson *pE,
 
 int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
                            const char *const *azSummary, int *pnExpired,
-                           char **pzErr){
-  StreamJson *pList = 0, *pListMeta = 0, *pNewList = 0, *pMf, *pM = 0;
+                           StreamStrList *pGone, char **pzErr){
+  StreamJson *pList = 0, *pListMeta = 0, *pNewList = 0, *pMf, *pM = 0, *pOld = 0;
   i64 iCur = streamIceCurrent(t->pMeta), iSnap, iSeq, nDelRows = 0;
   StreamPqBuf b;
-  char zSnap[24], zSeq[24], zPar[24], *zKey = 0, *zText = 0;
+  char zSnap[24], zSeq[24], zPar[24], *zKey = 0;
   int rc = SQLITE_OK, nDel = 0, i;
   u64 r;
 
@@ -1346,25 +1732,18 @@ int sqlite3StreamIceExpire(StreamIceTable *t, i64 iCutoffUs, i64 iNow,
     streamIceSet(sqlite3StreamJsonGetNoCase(pM, "refs"), "main", pRef);
     sqlite3_free(zPath);
   }
-  zText = sqlite3StreamJsonPrint(pM, 1);
-  sqlite3_free(zKey);
-  zKey = sqlite3_mprintf("%s/metadata/v%d.metadata.json", t->zPrefix,
-                         t->iVersion+1);
-  if( zText==0 || zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
-  sqlite3StreamPqBufReset(&b);
-  sqlite3StreamPqBufAppend(&b, zText, strlen(zText));
-  rc = streamIcePut(t->pStore, zKey, &b, 1, pzErr);
-  if( rc==SQLITE_OK ){
-    sqlite3StreamJsonFree(t->pMeta);
-    t->pMeta = pM;
-    pM = 0;
-    t->iVersion++;
-    streamIceHint(t);
+  streamIceMetaLog(t, pM, iNow);
+  rc = streamIceCommitMeta(t, pM, &pOld, pzErr);
+  pM = 0;
+  if( rc==SQLITE_CONSTRAINT ){
+    rc = SQLITE_OK;                   /* another writer: try another time */
+  }else if( rc==SQLITE_OK ){
     *pnExpired = nDel;
+    rc = streamIceGone(t, pOld, pGone, pzErr);
   }
  out:
   sqlite3StreamJsonFree(pM);
-  sqlite3_free(zText);
+  sqlite3StreamJsonFree(pOld);
   sqlite3StreamJsonFree(pList);
   sqlite3StreamJsonFree(pNewList);
   sqlite3StreamPqBufFree(&b);

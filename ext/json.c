@@ -693,6 +693,15 @@ void sqlite3StreamJsonRemove(StreamJson *pObj, const char *zKey){
   }
 }
 
+/* Remove and free the first item of array pArr, if any. */
+void sqlite3StreamJsonRemoveFirst(StreamJson *pArr){
+  StreamJson *p = pArr ? pArr->pChild : 0;
+  if( p && pArr->eType!=STREAM_JSON_REF ){
+    streamJsonUnlink(pArr, 0, p);
+    sqlite3StreamJsonFree(p);
+  }
+}
+
 int sqlite3StreamJsonReplace(StreamJson *pObj, const char *zKey,
                              StreamJson *pNew){
   StreamJson *pPrev;

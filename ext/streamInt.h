@@ -294,6 +294,10 @@ struct StreamTopicConfig {
   i64 coldRetentionMs;         /* cold.retention.ms (-1 = forever) */
   i64 coldCommitIntervalMs;    /* cold.commit.interval.ms */
   i64 coldCommitBytes;         /* cold.commit.bytes */
+  i64 coldSnapshotRetentionMs; /* cold.snapshot.retention.ms */
+  i64 coldSnapshotMin;         /* cold.snapshot.min */
+  i64 coldOrphanGraceMs;       /* cold.orphan.grace.ms */
+  i64 coldMetadataVersionsMax; /* cold.metadata.versions.max */
   /* The Pipelines sink (ext/pipeline.c) */
   i64 pipelineEnabled;         /* pipeline.enabled (0 or 1) */
   i64 pipelineTimeoutMs;       /* pipeline.timeout.ms */
@@ -1026,6 +1030,7 @@ StreamJson *sqlite3StreamJsonGetNoCase(const StreamJson *pObj,
 /* Remove (and free) the first member named zKey; replace it by pNew
 ** (0 if there is none: pNew is then not taken). */
 void sqlite3StreamJsonRemove(StreamJson *pObj, const char *zKey);
+void sqlite3StreamJsonRemoveFirst(StreamJson *pArr);
 int sqlite3StreamJsonReplace(StreamJson *pObj, const char *zKey,
                              StreamJson *pNew);
 /* The number of items (or members); item i, or NULL. */
@@ -2294,9 +2299,18 @@ int sqlite3StreamIceVersion(StreamIceTable*);
 void sqlite3StreamIceRepairHint(StreamIceTable*);
 /* Walking back from the current snapshot through the parents, the
 ** summary value zWant of the first snapshot whose summary has zKey equal
-** to zValue ("" if it lacks zWant); NULL if there is none. */
+** to zValue ("" if it lacks zWant); NULL if there is none.  *pbBroken (if
+** not NULL) is set when the walk ended at a parent that is not in the
+** metadata (expired): a NULL then does not prove there is no such
+** commit. */
 const char *sqlite3StreamIceLastCommit(StreamIceTable*, const char *zKey,
-                                       const char *zValue, const char *zWant);
+                                       const char *zValue, const char *zWant,
+                                       int *pbBroken);
+/* Previous metadata versions to keep (default 100, Iceberg's
+** write.metadata.previous-versions-max): the metadata-log of the next
+** commits is that long, and sqlite3StreamIceOrphans() lists the older
+** vN.metadata.json files. */
+void sqlite3StreamIceSetKeepVersions(StreamIceTable*, int nKeep);
 /* Append data files (already uploaded below the table's location) as a new
 ** snapshot whose summary carries azSummary (key, value, ..., NULL): the
 ** manifest, the manifest list, then vN+1.metadata.json created with
@@ -2311,20 +2325,37 @@ int sqlite3StreamIceAppend(StreamIceTable*, const StreamIceFile *aFile,
 int sqlite3StreamIceDataFiles(StreamIceTable*, StreamIceFile **paFile,
                               int *pnFile, char **pzErr);
 void sqlite3StreamIceFreeFiles(StreamIceFile*, int nFile);
-/* Delete the files under the table's prefix that no snapshot references
-** (left by a commit that crashed or failed before its metadata), and
-** temporary uploads; metadata versions are kept.  Cheap when there is
-** nothing to do (one listing, counts against the current manifest list).
-** Call it only while no commit to the table is in progress. */
-int sqlite3StreamIceSweep(StreamIceTable*, int *pnDeleted, char **pzErr);
+/* Orphans: the data files, manifests, manifest lists and temporary
+** uploads under the table's prefix that no snapshot of the current
+** metadata reaches (left by a commit that crashed or failed before its
+** metadata, or by another writer still committing: the caller deletes
+** them only after a grace period), into pOrphans; the vN.metadata.json
+** files older than the kept versions into pOldMeta.  Cheap when there is
+** nothing to do (one listing, counts against the current manifest list). */
+int sqlite3StreamIceOrphans(StreamIceTable*, StreamStrList *pOrphans,
+                            StreamStrList *pOldMeta, char **pzErr);
+/* Snapshot expiry (Iceberg's expire_snapshots): drop from the metadata,
+** with a create-only commit, the snapshots older than iOlderThanMs (ms),
+** at most nMax of them, the oldest first, keeping always the current
+** snapshot, the nMinKeep newest of its ancestry, the snapshots of the
+** refs, and every ancestor back to the newest one whose summary has
+** zOwnKey = zOwnValue (the exactly-once recovery needs it; without one
+** the whole ancestry is kept).  *pnExpired: snapshots dropped; pGone gets
+** the files only they reached (manifest lists, manifests, data files), to
+** delete.  Nothing if another writer committed first (try again later). */
+int sqlite3StreamIceExpireSnapshots(StreamIceTable*, i64 iOlderThanMs,
+                                    int nMinKeep, const char *zOwnKey,
+                                    const char *zOwnValue, int nMax,
+                                    i64 iNow, int *pnExpired,
+                                    StreamStrList *pGone, char **pzErr);
 /* Expiry: a "delete" snapshot (summary azSummary) without the data files
 ** whose newest timestamp is below iCutoffUs, replacing every older
-** snapshot; *pnExpired files.  Nothing when none is that old.  A conflict
-** on the metadata's name is SQLITE_CONSTRAINT (try again later).  The
-** files go with the next sqlite3StreamIceSweep(). */
+** snapshot; *pnExpired files; pGone gets the files nothing reaches any
+** more, to delete.  Nothing when none is that old, or if another writer
+** committed first (try again later). */
 int sqlite3StreamIceExpire(StreamIceTable*, i64 iCutoffUs, i64 iNow,
                            const char *const *azSummary, int *pnExpired,
-                           char **pzErr);
+                           StreamStrList *pGone, char **pzErr);
 /* Whole object zKey into *pOut (NUL-terminated), at most 64 MiB. */
 int sqlite3StreamIceGet(StreamStore*, const char *zKey, StreamPqBuf *pOut,
                         char **pzErr);

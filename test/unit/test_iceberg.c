@@ -10,6 +10,11 @@
 ** append to one table from the same version conflict on
 ** vN+1.metadata.json, and the second reloads, rebases on the first and
 ** commits v(N+2) with both data files (or stops when its check refuses).
+** Snapshot expiry keeps the current snapshot, the minimum count and the
+** chain back to the owner's last commit, expires the oldest first within
+** its bound, and names the files only the expired snapshots reached;
+** the walk to the owner's commit reports a chain cut by expiry; the
+** orphan listing finds a stray file and the old metadata versions.
 */
 #include "streamInt.h"
 #include <stdio.h>
@@ -210,9 +215,9 @@ static void testCommit(const char *zDir){
         nFile);
   sqlite3StreamIceFreeFiles(aFile, nFile);
   CHECK(sqlite3StreamIceLastCommit(t2, "stream.database-id", "abc",
-        "stream.next-offsets")!=0, "last commit found by its summary");
+        "stream.next-offsets", 0)!=0, "last commit found by its summary");
   CHECK(sqlite3StreamIceLastCommit(t2, "stream.database-id", "zzz",
-        "stream.next-offsets")==0, "no commit of another database");
+        "stream.next-offsets", 0)==0, "no commit of another database");
 
   /* A third, stale at version 0, whose check refuses: nothing written. */
   nCheck = 0;
@@ -235,12 +240,118 @@ static void testCommit(const char *zDir){
   sqlite3_free(zErr);
 }
 
+/* Append one (imaginary) data file as database zDb at time iNow. */
+static int appendAs(StreamIceTable *t, const char *zRel, const char *zDb,
+                    i64 iNow, char **pzErr){
+  StreamIceFile f;
+  i64 iSnap = 0;
+  const char *azSum[] = { "stream.database-id", 0,
+                          "stream.next-offsets", "{\"0\":1}", 0 };
+  azSum[1] = zDb;
+  memset(&f, 0, sizeof(f));
+  f.zTopic = "t";
+  f.nBytes = 10;
+  f.nRecords = 1;
+  f.iDay = 19736;
+  f.zRel = zRel;
+  return sqlite3StreamIceAppend(t, &f, 1, "t", iNow, azSum, 0, 0, &iSnap,
+                                pzErr);
+}
+
+/* Is database zDb's last commit found by the walk? */
+static int foundCommit(StreamIceTable *t, const char *zDb, int *pbBroken){
+  return sqlite3StreamIceLastCommit(t, "stream.database-id", zDb,
+                                    "stream.next-offsets", pbBroken)!=0;
+}
+
+static void testExpire(const char *zDir){
+  StreamStore *pStore = 0;
+  StreamIceTable *t = 0;
+  StreamStrList gone, orph, old;
+  char *zErr = 0, *zUrl = sqlite3_mprintf("file://%s", zDir);
+  int rc, nExp = 0, bBroken = 0, i;
+  static const char *azRel[] = {
+    "data/e0.parquet", "data/e1.parquet", "data/e2.parquet",
+    "data/e3.parquet", "data/e4.parquet"
+  };
+  static const char *azDb[] = { "abc", "abc", "zzz", "zzz", "zzz" };
+
+  memset(&gone, 0, sizeof(gone));
+  memset(&orph, 0, sizeof(orph));
+  memset(&old, 0, sizeof(old));
+  rc = sqlite3StreamStoreOpen(zUrl, 0, &pStore, &zErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamIceOpen(pStore, "iceberg/db_y/t", &t,
+                                                &zErr);
+  for(i=0; rc==SQLITE_OK && i<5; i++){
+    rc = appendAs(t, azRel[i], azDb[i], 1000*(i+1), &zErr);
+  }
+  CHECK(rc==SQLITE_OK && sqlite3StreamIceVersion(t)==5, "five commits: %s",
+        zErr ? zErr : "");
+  if( rc ) goto out;
+
+  /* Everything is old; "abc"'s last commit is the 2nd: the 1st goes. */
+  rc = sqlite3StreamIceExpireSnapshots(t, 100000, 1, "stream.database-id",
+                                       "abc", 100, 6000, &nExp, &gone, &zErr);
+  CHECK(rc==SQLITE_OK && nExp==1 && sqlite3StreamIceVersion(t)==6,
+        "expiry keeps the chain back to the owner's commit: %d %d", rc, nExp);
+  CHECK(gone.n==1 && strstr(gone.az[0], "/metadata/snap-")!=0,
+        "the expired snapshot's manifest list is gone (%d files)", gone.n);
+  CHECK(foundCommit(t, "abc", &bBroken) && !bBroken,
+        "the owner's commit is still found");
+  sqlite3StreamStrListFree(&gone);
+
+  /* Bounded: at most 1, the oldest (the 2nd commit, time 2000). */
+  rc = sqlite3StreamIceExpireSnapshots(t, 100000, 1, 0, 0, 1, 7000, &nExp,
+                                       &gone, &zErr);
+  CHECK(rc==SQLITE_OK && nExp==1 && gone.n==1, "bounded expiry: %d", nExp);
+  CHECK(!foundCommit(t, "abc", &bBroken) && bBroken,
+        "the owner's commit expired: the walk reports the cut chain");
+  CHECK(foundCommit(t, "zzz", &bBroken) && !bBroken,
+        "the other writer's commit is still found");
+  sqlite3StreamStrListFree(&gone);
+
+  /* The two older than the cutoff go; then nothing is left to expire
+  ** (the current one stays), and nothing is written. */
+  rc = sqlite3StreamIceExpireSnapshots(t, 4500, 1, 0, 0, 100, 8000, &nExp,
+                                       &gone, &zErr);
+  CHECK(rc==SQLITE_OK && nExp==2 && sqlite3StreamIceVersion(t)==8,
+        "only the snapshot older than the cutoff: %d v%d", nExp,
+        sqlite3StreamIceVersion(t));
+  sqlite3StreamStrListFree(&gone);
+  rc = sqlite3StreamIceExpireSnapshots(t, 4500, 1, 0, 0, 100, 9000, &nExp,
+                                       &gone, &zErr);
+  CHECK(rc==SQLITE_OK && nExp==0 && gone.n==0
+        && sqlite3StreamIceVersion(t)==8, "nothing left to expire");
+
+  /* Orphans: a stray data file; metadata versions older than the 2 kept. */
+  rc = put(pStore, "iceberg/db_y/t/data/stray.parquet", "x", 0, &zErr);
+  sqlite3StreamIceSetKeepVersions(t, 2);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamIceOrphans(t, &orph, &old, &zErr);
+  CHECK(rc==SQLITE_OK && orph.n>=1, "orphans listed: %d", orph.n);
+  for(i=0; i<orph.n; i++){
+    CHECK(strstr(orph.az[i], "/metadata/v")==0
+          && strstr(orph.az[i], "e4.parquet")==0, "not an orphan: %s",
+          orph.az[i]);
+  }
+  CHECK(old.n==5, "metadata versions 1-5 are older than the 2 kept: %d",
+        old.n);
+ out:
+  sqlite3StreamStrListFree(&gone);
+  sqlite3StreamStrListFree(&orph);
+  sqlite3StreamStrListFree(&old);
+  sqlite3StreamIceClose(t);
+  if( pStore ) pStore->pMethods->xFree(pStore);
+  sqlite3_free(zUrl);
+  sqlite3_free(zErr);
+}
+
 int main(void){
   char zDir[] = "/tmp/test_iceberg.XXXXXX";
   char *zCmd;
   if( mkdtemp(zDir)==0 ){ perror("mkdtemp"); return 1; }
   testAvro();
   testCommit(zDir);
+  testExpire(zDir);
   zCmd = sqlite3_mprintf("rm -rf '%s'", zDir);
   if( zCmd && system(zCmd)!=0 ) printf("cannot remove %s\n", zDir);
   sqlite3_free(zCmd);
