@@ -12,7 +12,15 @@
 **   4. an aborted upload leaves nothing (a multipart one on s3:// is
 **      aborted: nothing listed), a multipart object (three 5 MiB parts)
 **      reads back byte for byte;
-**   5. a missing object: xOpen fails with SQLITE_CANTOPEN naming it.
+**   5. a missing object: xOpen fails with SQLITE_CANTOPEN naming it;
+**   6. (s3:// behind test/s3proxy.mjs --data, STREAM_TEST_S3_CTL set to its
+**      control URL) stale multipart uploads: two writers killed after
+**      their first part leave uploads that xList shows as "<key>.tmp"
+**      (over several pages), and xDelete of "<key>.tmp" aborts them; a
+**      create-only put that loses a race (the object appears after the
+**      HEAD: 412 Precondition Failed) is refused with SQLITE_CONSTRAINT
+**      and writes nothing; one whose response is lost (outcome unknown)
+**      is resolved by reading the object, not retried blindly.
 **
 ** Run by "make check" with a file:// store in a temporary directory; run
 ** again by test/s3.test with STREAM_TEST_S3="ENDPOINT DIR BUCKET" and AWS
@@ -26,6 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
+#ifdef HAVE_LIBCURL
+#include <curl/curl.h>
+#endif
 
 static int nPass = 0;
 static int nFail = 0;
@@ -113,6 +125,103 @@ static int listed(ListAcc *p, const char *zKey){
   for(i=0; i<p->n; i++) if( strcmp(p->az[i], zKey)==0 ) return 1;
   return 0;
 }
+
+#ifdef HAVE_LIBCURL
+/* GET zCtl/zPath (the test proxy's control URL); true if it answered. */
+static size_t discardCb(char *a, size_t sz, size_t n, void *p){
+  (void)a; (void)p;
+  return sz*n;
+}
+static int proxySet(const char *zCtl, const char *zPath){
+  char zUrl[512];
+  CURL *pE = curl_easy_init();
+  long iCode = 0;
+  if( pE==0 ) return 0;
+  snprintf(zUrl, sizeof(zUrl), "%s/%s", zCtl, zPath);
+  curl_easy_setopt(pE, CURLOPT_URL, zUrl);
+  curl_easy_setopt(pE, CURLOPT_WRITEFUNCTION, discardCb);
+  if( curl_easy_perform(pE)==CURLE_OK ){
+    curl_easy_getinfo(pE, CURLINFO_RESPONSE_CODE, &iCode);
+  }
+  curl_easy_cleanup(pE);
+  return iCode==200;
+}
+
+/* A writer that dies after sending the first part of zKey: a child
+** process, with a store of its own (its own connections), that writes
+** a[0..n) and exits without committing or aborting. */
+static void staleUpload(const char *zUrl, const char *zKey,
+                        const unsigned char *a, size_t n){
+  pid_t pid = fork();
+  if( pid==0 ){
+    StreamStore *p = 0;
+    StreamStoreUpload *pUp = 0;
+    char *zErr = 0;
+    int rc = sqlite3StreamStoreOpen(zUrl, 1, &p, &zErr);
+    if( rc==SQLITE_OK ) rc = p->pMethods->xPutBegin(p, zKey, &pUp, &zErr);
+    if( rc==SQLITE_OK ) rc = p->pMethods->xPutWrite(pUp, a, n, &zErr);
+    _exit(rc==SQLITE_OK ? 0 : 1);
+  }else if( pid>0 ){
+    int st = 0;
+    waitpid(pid, &st, 0);
+    check(WIFEXITED(st) && WEXITSTATUS(st)==0, "stale upload: writer", 0);
+  }
+}
+
+/* 6. Stale uploads, a lost create-only race, a lost response. */
+static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
+                       const unsigned char *aBig, size_t nBig,
+                       const unsigned char *aSmall, size_t nSmall){
+  ListAcc acc;
+  char *zErr = 0;
+  int rc;
+  char zOwn[700];
+  /* The writers' store must not be this one (shared by URL): another
+  ** retries= gives another store, the same bucket and prefix. */
+  snprintf(zOwn, sizeof(zOwn), "%s&timeout_ms=29999", zUrl);
+  staleUpload(zOwn, "ns/d/stale1.bin", aBig, nBig);
+  staleUpload(zOwn, "ns/d/stale2.bin", aBig, nBig);
+  memset(&acc, 0, sizeof(acc));
+  rc = p->pMethods->xList(p, "ns/d/", listCb, &acc, &zErr);
+  check(rc==SQLITE_OK && acc.n==2 && listed(&acc, "ns/d/stale1.bin.tmp")
+        && listed(&acc, "ns/d/stale2.bin.tmp"), "stale uploads listed",
+        zErr ? zErr : acc.n ? acc.az[0] : "none");
+  sqlite3_free(zErr); zErr = 0;
+  rc = p->pMethods->xDelete(p, "ns/d/stale1.bin.tmp", &zErr);
+  if( rc==SQLITE_OK ) rc = p->pMethods->xDelete(p, "ns/d/stale2.bin.tmp", &zErr);
+  check(rc==SQLITE_OK, "stale uploads aborted", zErr);
+  memset(&acc, 0, sizeof(acc));
+  sqlite3_free(zErr); zErr = 0;
+  rc = p->pMethods->xList(p, "ns/d/", listCb, &acc, &zErr);
+  check(rc==SQLITE_OK && acc.n==0, "stale uploads gone",
+        zErr ? zErr : acc.n ? acc.az[0] : 0);
+
+  /* The object appears between the HEAD and the create-only PUT. */
+  sqlite3_free(zErr); zErr = 0;
+  rc = put(p, "ns/e/race.bin", aSmall, nSmall, 0, &zErr);
+  check(rc==SQLITE_OK, "race: first writer", zErr);
+  check(proxySet(zCtl, "set?hidehead=1"), "race: proxy", 0);
+  sqlite3_free(zErr); zErr = 0;
+  rc = put(p, "ns/e/race.bin", aBig, 1000, 1, &zErr);
+  check(rc==SQLITE_CONSTRAINT && zErr && strstr(zErr, "ns/e/race.bin")
+        && strstr(zErr, "already exists"), "race: 412 refused", zErr);
+  check(readBack(p, "ns/e/race.bin", aSmall, nSmall), "race: bytes kept", 0);
+
+  /* The response of a create-only PUT lost after the service did it. */
+  check(proxySet(zCtl, "set?dropput=1"), "lost response: proxy", 0);
+  sqlite3_free(zErr); zErr = 0;
+  rc = put(p, "ns/e/lost.bin", aBig, 2000, 1, &zErr);
+  check(rc==SQLITE_OK, "lost response: resolved", zErr);
+  check(readBack(p, "ns/e/lost.bin", aBig, 2000), "lost response: read", 0);
+  {
+    char *azDel[2] = { "ns/e/race.bin", "ns/e/lost.bin" };
+    sqlite3_free(zErr); zErr = 0;
+    rc = sqlite3StreamStoreDeleteMany(p, azDel, 2, &zErr);
+    check(rc==SQLITE_OK, "race: cleaned", zErr);
+  }
+  sqlite3_free(zErr);
+}
+#endif
 
 static void runStore(const char *zUrl){
   StreamStore *p = 0;
@@ -202,6 +311,14 @@ static void runStore(const char *zUrl){
   sqlite3_free(zErr); zErr = 0;
   rc = p->pMethods->xDelete(p, "ns/a/one.bin", &zErr);
   check(rc==SQLITE_OK, "delete missing is not an error", zErr);
+#ifdef HAVE_LIBCURL
+  {
+    const char *zCtl = getenv("STREAM_TEST_S3_CTL");
+    if( zCtl && zCtl[0] && strncmp(zUrl, "s3://", 5)==0 ){
+      runProxied(p, zUrl, zCtl, aBig, nBig, aSmall, nSmall);
+    }
+  }
+#endif
  out:
   sqlite3_free(zErr);
   sqlite3StreamStoreUnref(p);
