@@ -142,7 +142,9 @@ proc s3rver_start {dir bucket {lax 0}} {
   # (lax: any well-formed signature is accepted, whatever the secret; the
   # signatures are then checked by botocore, test/s3_sigcheck.py.)
   set opt [expr {$lax ? "--allow-mismatched-signatures" : ""}]
-  set fd [stream_spawn "$node $bin -d $dir -a 127.0.0.1 -p 0 --silent $opt --configure-bucket $bucket"]
+  # (--service-endpoint localhost: virtual-host requests to
+  # BUCKET.s3.localhost, a name libcurl resolves to the loopback itself.)
+  set fd [stream_spawn "$node $bin -d $dir -a 127.0.0.1 -p 0 --silent $opt --service-endpoint localhost --configure-bucket $bucket"]
   fconfigure $fd -buffering line
   set port ""
   set t0 [clock seconds]
