@@ -20,7 +20,11 @@
 **      create-only put that loses a race (the object appears after the
 **      HEAD: 412 Precondition Failed) is refused with SQLITE_CONSTRAINT
 **      and writes nothing; one whose response is lost (outcome unknown)
-**      is resolved by reading the object, not retried blindly.
+**      is resolved by reading the object, not retried blindly; an object
+**      hinted with xPrefetch is opened and read with no request of its own
+**      (the prefetched answer is used: one GET in all), a hinted missing
+**      object still fails to open with its message, a hint never used is
+**      dropped with the store.
 **
 ** Run by "make check" with a file:// store in a temporary directory; run
 ** again by test/s3.test with STREAM_TEST_S3="ENDPOINT DIR BUCKET" and AWS
@@ -127,24 +131,48 @@ static int listed(ListAcc *p, const char *zKey){
 }
 
 #ifdef HAVE_LIBCURL
-/* GET zCtl/zPath (the test proxy's control URL); true if it answered. */
-static size_t discardCb(char *a, size_t sz, size_t n, void *p){
-  (void)a; (void)p;
+/* The test proxy's control URL (GET zCtl/...), its answer kept. */
+typedef struct CtlBody CtlBody;
+struct CtlBody { char a[2048]; size_t n; };
+static size_t keepCb(char *a, size_t sz, size_t n, void *p){
+  CtlBody *pB = (CtlBody*)p;
+  size_t k = sz*n;
+  if( k>sizeof(pB->a)-1-pB->n ) k = sizeof(pB->a)-1-pB->n;
+  memcpy(pB->a+pB->n, a, k);
+  pB->n += k;
+  pB->a[pB->n] = 0;
   return sz*n;
 }
-static int proxySet(const char *zCtl, const char *zPath){
-  char zUrl[512];
+/* GET zCtl/zPath; the value of its JSON counter zStat if zStat is not
+** NULL, else 1 if it answered 200 (-1: no answer). */
+static long long proxyGet(const char *zCtl, const char *zPath,
+                          const char *zStat){
+  char zUrl[512], zPat[64];
+  CtlBody body;
   CURL *pE = curl_easy_init();
   long iCode = 0;
-  if( pE==0 ) return 0;
+  const char *z;
+  if( pE==0 ) return -1;
+  memset(&body, 0, sizeof(body));
   snprintf(zUrl, sizeof(zUrl), "%s/%s", zCtl, zPath);
   curl_easy_setopt(pE, CURLOPT_URL, zUrl);
-  curl_easy_setopt(pE, CURLOPT_WRITEFUNCTION, discardCb);
+  curl_easy_setopt(pE, CURLOPT_WRITEFUNCTION, keepCb);
+  curl_easy_setopt(pE, CURLOPT_WRITEDATA, &body);
   if( curl_easy_perform(pE)==CURLE_OK ){
     curl_easy_getinfo(pE, CURLINFO_RESPONSE_CODE, &iCode);
   }
   curl_easy_cleanup(pE);
-  return iCode==200;
+  if( iCode!=200 ) return -1;
+  if( zStat==0 ) return 1;
+  snprintf(zPat, sizeof(zPat), "\"%s\":", zStat);
+  z = strstr(body.a, zPat);
+  return z ? atoll(z+strlen(zPat)) : -1;
+}
+static int proxySet(const char *zCtl, const char *zPath){
+  return proxyGet(zCtl, zPath, 0)==1;
+}
+static long long proxyRequests(const char *zCtl){
+  return proxyGet(zCtl, "stats", "requests");
 }
 
 /* A writer that dies after sending the first part of zKey: a child
@@ -213,10 +241,40 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
   rc = put(p, "ns/e/lost.bin", aBig, 2000, 1, &zErr);
   check(rc==SQLITE_OK, "lost response: resolved", zErr);
   check(readBack(p, "ns/e/lost.bin", aBig, 2000), "lost response: read", 0);
+  /* xPrefetch: the open takes the answer fetched ahead. */
   {
-    char *azDel[2] = { "ns/e/race.bin", "ns/e/lost.bin" };
+    StreamStoreFile *pF = 0;
+    unsigned char *b = malloc(nSmall);
+    i64 n = 0;
+    long long r0, r1;
     sqlite3_free(zErr); zErr = 0;
-    rc = sqlite3StreamStoreDeleteMany(p, azDel, 2, &zErr);
+    rc = put(p, "ns/e/ahead.bin", aSmall, 100000, 0, &zErr);
+    check(rc==SQLITE_OK, "ahead: put", zErr);
+    r0 = proxyRequests(zCtl);
+    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin");
+    sqlite3_free(zErr); zErr = 0;
+    rc = p->pMethods->xOpen(p, "ns/e/ahead.bin", &pF, &n, &zErr);
+    check(rc==SQLITE_OK && n==100000 && b
+          && p->pMethods->xRead(pF, b, 100000, 0)==SQLITE_OK
+          && memcmp(b, aSmall, 100000)==0, "ahead: read", zErr);
+    if( pF ) p->pMethods->xClose(pF);
+    r1 = proxyRequests(zCtl);
+    check(r0>0 && r1-r0==1, "ahead: one GET", r1-r0==2 ? "two" : "not one");
+    /* A missing object: the ahead answer (404) is not taken for one. */
+    pF = 0;
+    sqlite3StreamStorePrefetch(p, "ns/e/none.bin");
+    sqlite3_free(zErr); zErr = 0;
+    rc = p->pMethods->xOpen(p, "ns/e/none.bin", &pF, &n, &zErr);
+    check(rc==SQLITE_CANTOPEN && pF==0 && zErr
+          && strstr(zErr, "ns/e/none.bin"), "ahead: missing", zErr);
+    /* A hint never used: dropped when the store is freed. */
+    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin");
+    free(b);
+  }
+  {
+    char *azDel[3] = { "ns/e/race.bin", "ns/e/lost.bin", "ns/e/ahead.bin" };
+    sqlite3_free(zErr); zErr = 0;
+    rc = sqlite3StreamStoreDeleteMany(p, azDel, 3, &zErr);
     check(rc==SQLITE_OK, "race: cleaned", zErr);
   }
   sqlite3_free(zErr);
