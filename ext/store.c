@@ -703,12 +703,12 @@ static int streamNoCurlOpen(const char *zUrl, int bCreate, StreamStore **pp,
 
 static const StreamStoreScheme aStreamScheme[] = {
   { "file", "file:///absolute/path", streamLocalUrlCheck,
-    streamLocalOpenStore, 0 },
+    streamLocalOpenStore, 0, 0 },
 #ifdef HAVE_LIBCURL
   { "s3", "s3://bucket/prefix", sqlite3StreamS3UrlCheck, sqlite3StreamS3Open,
-    sqlite3StreamS3DeleteMany },
+    sqlite3StreamS3DeleteMany, sqlite3StreamS3Prefetch },
 #else
-  { "s3", "s3://bucket/prefix", streamNoCurlUrlCheck, streamNoCurlOpen, 0 },
+  { "s3", "s3://bucket/prefix", streamNoCurlUrlCheck, streamNoCurlOpen, 0, 0 },
 #endif
 };
 
@@ -805,6 +805,12 @@ int sqlite3StreamStoreDeleteMany(StreamStore *pStore, char **azKey, int nKey,
     if( rc2 && rc==SQLITE_OK ) rc = rc2;
   }
   return rc;
+}
+
+void sqlite3StreamStorePrefetch(StreamStore *pStore, const char *zKey){
+  if( pStore->pScheme && pStore->pScheme->xPrefetch ){
+    pStore->pScheme->xPrefetch(pStore, zKey);
+  }
 }
 
 int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff){

@@ -58,7 +58,11 @@
 ** the size and ETag; xRead serves ranges from a bounded per-store cache of
 ** blocks (LRU, cache_mb), fetching missing ones in aligned blocks; a read
 ** in the second half of a block starts a GET of the next one in the
-** background (sequential replay).
+** background (sequential replay).  xPrefetch (a sequential scan's next
+** segments) starts the GET of an object's tail in the background; the
+** xOpen of that key within STREAM_S3_AHEAD_MS takes its answer instead of
+** asking again, so the round trip of opening the next file overlaps the
+** decoding of the current one.
 */
 #include "streamInt.h"
 #ifdef HAVE_LIBCURL
@@ -67,6 +71,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <time.h>
 
 #define STREAM_S3_PARALLEL   4          /* Parts in flight per upload */
 #define STREAM_S3_TAIL       (256*1024) /* Bytes read at open: the footer,
@@ -75,6 +80,8 @@
 #define STREAM_S3_PREFETCH   4          /* Blocks fetched ahead */
 #define STREAM_S3_MAX_PARTS  10000
 #define STREAM_S3_DELETE_MAX 1000       /* Keys per DeleteObjects */
+#define STREAM_S3_AHEAD      4          /* Object tails fetched ahead */
+#define STREAM_S3_AHEAD_MS   2000       /* ... and how long one is used */
 
 typedef struct StreamS3Store StreamS3Store;
 typedef struct StreamS3Block StreamS3Block;
@@ -82,6 +89,15 @@ typedef struct StreamS3Part StreamS3Part;
 typedef struct StreamS3Upload StreamS3Upload;
 typedef struct StreamS3File StreamS3File;
 typedef struct StreamS3Pre StreamS3Pre;
+typedef struct StreamS3Ahead StreamS3Ahead;
+
+/* The tail of an object fetched ahead of its xOpen (xPrefetch). */
+struct StreamS3Ahead {
+  char *zKey;                  /* Full key, or NULL: slot free */
+  StreamHttpReq req;           /* GET of its last STREAM_S3_TAIL bytes */
+  unsigned char *a;            /* Their buffer */
+  i64 msStart;                 /* When the GET started (monotonic ms) */
+};
 
 /* A block being fetched ahead of a sequential reader. */
 struct StreamS3Pre {
@@ -116,6 +132,7 @@ struct StreamS3Store {
   StreamS3Block *pBlock;       /* Read cache, MRU first */
   int bNoUploadList;           /* The service answered ListMultipartUploads
                                ** with 501 (s3rver): skip that listing */
+  StreamS3Ahead aAhead[STREAM_S3_AHEAD];  /* Tails fetched ahead */
 };
 
 struct StreamS3Part {
@@ -1432,6 +1449,108 @@ static int streamS3GetRange(StreamS3File *pF, StreamHttpReq *pReq,
   }
 }
 
+/* Monotonic milliseconds. */
+static i64 streamS3Ms(void){
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (i64)t.tv_sec*1000 + t.tv_nsec/1000000;
+}
+
+static void streamS3AheadFree(StreamS3Store *p, StreamS3Ahead *pA){
+  sqlite3StreamHttpReqClear(p->pHttp, &pA->req);   /* Cancels it if busy */
+  sqlite3_free(pA->a);
+  sqlite3_free(pA->zKey);
+  memset(pA, 0, sizeof(*pA));
+}
+
+void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  StreamS3Ahead *pFree = 0;
+  char *zFull;
+  i64 msNow = streamS3Ms();
+  int i;
+  if( sqlite3StreamStoreKeyCheck(zKey, 0) ) return;
+  zFull = streamS3Key(p, zKey);
+  if( zFull==0 ) return;
+  for(i=0; i<STREAM_S3_AHEAD; i++){
+    StreamS3Ahead *pA = &p->aAhead[i];
+    if( pA->zKey && msNow-pA->msStart>STREAM_S3_AHEAD_MS ){
+      streamS3AheadFree(p, pA);              /* Never opened: dropped */
+    }
+    if( pA->zKey && strcmp(pA->zKey, zFull)==0 ){
+      sqlite3_free(zFull);                   /* Already under way */
+      return;
+    }
+    if( pA->zKey==0 && pFree==0 ) pFree = pA;
+  }
+  if( pFree==0 ){ sqlite3_free(zFull); return; }
+  pFree->zKey = zFull;
+  pFree->msStart = msNow;
+  pFree->a = sqlite3_malloc64(STREAM_S3_TAIL);
+  if( pFree->a==0
+   || streamS3Req(p, &pFree->req, "GET", zFull, 0, 0, 0)
+   || sqlite3StreamHttpHeader(&pFree->req, "Range: bytes=-%d", STREAM_S3_TAIL) ){
+    streamS3AheadFree(p, pFree);
+    return;
+  }
+  pFree->req.aOut = pFree->a;
+  pFree->req.nOut = STREAM_S3_TAIL;
+  pFree->req.bSuffix = 1;
+  if( sqlite3StreamHttpStart(p->pHttp, &pFree->req) ){
+    streamS3AheadFree(p, pFree);
+    return;
+  }
+  sqlite3StreamHttpPump(p->pHttp);
+}
+
+/* Let the GETs of tails fetched ahead progress (a new connection's, say),
+** without blocking. */
+static void streamS3AheadPump(StreamS3Store *p){
+  int i;
+  for(i=0; i<STREAM_S3_AHEAD; i++){
+    if( p->aAhead[i].zKey && !p->aAhead[i].req.bDone ){
+      sqlite3StreamHttpPump(p->pHttp);
+      return;
+    }
+  }
+}
+
+/* True if pReq, a GET of the last STREAM_S3_TAIL bytes of an object, has
+** them all, with the object's size and ETag. */
+static int streamS3TailOk(StreamHttpReq *pReq){
+  return pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
+      && pReq->nTotal>=0 && pReq->zEtag[0]
+      && (i64)pReq->nGot==(pReq->nTotal<STREAM_S3_TAIL ? pReq->nTotal
+                                                       : STREAM_S3_TAIL);
+}
+
+/* The tail of full key zKey fetched ahead, if a GET of it was started
+** (and not too long ago): waited for, and if it is a usable answer moved
+** to *pReq and *pa (returns 1).  Its slot is freed either way. */
+static int streamS3AheadTake(StreamS3Store *p, const char *zKey,
+                             StreamHttpReq *pReq, unsigned char **pa){
+  int i, bOk = 0;
+  for(i=0; i<STREAM_S3_AHEAD; i++){
+    StreamS3Ahead *pA = &p->aAhead[i];
+    if( pA->zKey==0 || strcmp(pA->zKey, zKey)!=0 ) continue;
+    if( streamS3Ms()-pA->msStart<=STREAM_S3_AHEAD_MS ){
+      sqlite3StreamHttpWait(p->pHttp, &pA->req);
+      bOk = pA->req.bDone && !pA->req.bRangeWrong && streamS3TailOk(&pA->req);
+    }
+    if( bOk ){
+      sqlite3StreamHttpReqClear(p->pHttp, pReq);
+      *pReq = pA->req;
+      memset(&pA->req, 0, sizeof(pA->req));
+      sqlite3_free(*pa);
+      *pa = pA->a;
+      pA->a = 0;
+    }
+    streamS3AheadFree(p, pA);
+    break;
+  }
+  return bOk;
+}
+
 static int streamS3Open(StreamStore *pStore, const char *zKey,
                         StreamStoreFile **pp, i64 *pnSize, char **pzErr){
   StreamS3Store *p = (StreamS3Store*)pStore;
@@ -1440,6 +1559,7 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
   unsigned char *a = 0;
   i64 nKnown = -1;                   /* Size, once a response told it */
   int rc = streamS3Alloc(zKey, sizeof(*pF), (void**)&pF, pzErr), iTry;
+  int bAhead;                        /* The tail was fetched ahead */
   *pp = 0;
   if( rc ) return rc;
   pF->base.pStore = pStore;
@@ -1448,8 +1568,10 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
   a = sqlite3_malloc64(STREAM_S3_TAIL);
   memset(&req, 0, sizeof(req));
   if( pF->zKey==0 || a==0 ){ rc = SQLITE_NOMEM; goto out; }
-  /* One request: the tail (footer) of the object, its size and ETag. */
-  for(iTry=0; ; iTry++){
+  /* One request: the tail (footer) of the object, its size and ETag
+  ** (unless it was fetched ahead). */
+  bAhead = streamS3AheadTake(p, pF->zKey, &req, &a);
+  for(iTry=0; !bAhead; iTry++){
     if( iTry>0 ) streamS3Backoff(iTry);
     rc = streamS3Req(p, &req, "GET", pF->zKey, 0, 0, 0);
     if( rc==SQLITE_OK ){
@@ -1471,11 +1593,7 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
       iTry--;
       continue;
     }
-    if( req.eCurl==0 && (req.iStatus==206 || req.iStatus==200)
-     && req.nTotal>=0 && req.zEtag[0]
-     && (i64)req.nGot==(req.nTotal<STREAM_S3_TAIL ? req.nTotal : STREAM_S3_TAIL) ){
-      break;
-    }
+    if( streamS3TailOk(&req) ) break;
     if( req.eCurl==0 && req.iStatus==416 ){
       /* An empty object: no range of it is satisfiable. */
       req.nTotal = 0;
@@ -1598,6 +1716,7 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
   int rc = SQLITE_OK;
   if( iOff<0 || iOff+(i64)n>pF->nSize ) return SQLITE_IOERR_SHORT_READ;
   streamS3PrefetchReap(pF);
+  streamS3AheadPump(p);
   while( n>0 && rc==SQLITE_OK ){
     StreamS3Block *pB = streamS3CacheFind(pF, iOff);
     int iPre = pB ? -1 : streamS3PreFind(pF, iOff);
@@ -1992,8 +2111,10 @@ int sqlite3StreamS3DeleteMany(StreamStore *pStore, char **azKey, int nKey,
 
 static void streamS3Free(StreamStore *pStore){
   StreamS3Store *p = (StreamS3Store*)pStore;
+  int i;
   if( p==0 ) return;
   streamS3CacheTrim(p, p->nCacheMax+1);
+  for(i=0; i<STREAM_S3_AHEAD; i++) streamS3AheadFree(p, &p->aAhead[i]);
   sqlite3StreamHttpFree(p->pHttp);
   sqlite3_free(p->base.zUrl);
   sqlite3_free(p->base.zNs);

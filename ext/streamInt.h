@@ -1465,6 +1465,9 @@ struct StreamStoreScheme {
   /* Delete nKey objects in as few requests as the service allows, or NULL
   ** (sqlite3StreamStoreDeleteMany() then calls xDelete per key). */
   int (*xDeleteMany)(StreamStore*, char **azKey, int nKey, char **pzErr);
+  /* A hint that key zKey will be opened soon (a sequential reader's next
+  ** segment): start fetching its footer in the background, or NULL. */
+  void (*xPrefetch)(StreamStore*, const char *zKey);
 };
 
 struct StreamStore {
@@ -1505,6 +1508,9 @@ void sqlite3StreamStoreCacheFree(StreamCtx*);
 /* Delete nKey objects (failures are reported, the rest still deleted). */
 int sqlite3StreamStoreDeleteMany(StreamStore*, char **azKey, int nKey,
                                  char **pzErr);
+/* Hint that zKey will be opened soon (xPrefetch; nothing if the backend
+** has none). */
+void sqlite3StreamStorePrefetch(StreamStore*, const char *zKey);
 /* The registry: the scheme of zUrl, or NULL. */
 const StreamStoreScheme *sqlite3StreamStoreScheme(const char *zUrl);
 
@@ -1638,6 +1644,7 @@ int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
                         char **pzErr);
 int sqlite3StreamS3DeleteMany(StreamStore*, char **azKey, int nKey,
                               char **pzErr);
+void sqlite3StreamS3Prefetch(StreamStore*, const char *zKey);
 #endif /* HAVE_LIBCURL */
 
 /**************************************************************************

@@ -482,6 +482,14 @@ static void streamWarmCursorClose(StreamWarmCursor *pC){
 /* Segment-index statements: one per (topic =, partition =, DESC). */
 #define STREAM_WARM_SEG_CACHE 8
 
+/* A scan of a remote store (STREAM_STORE_RANGED) that has read this many
+** rows of a segment hints the store (xPrefetch) at the next
+** STREAM_WARM_AHEAD segments it will read, so that their opening round
+** trips overlap the decoding of this one.  (Not at once: a LIMIT 1 read or
+** a short poll would only pay for requests it never uses.) */
+#define STREAM_WARM_AHEAD_ROWS 256
+#define STREAM_WARM_AHEAD      2
+
 /* Per-connection read state (xReaderNew). */
 typedef struct StreamWarmReader StreamWarmReader;
 struct StreamWarmReader {
@@ -508,6 +516,9 @@ struct StreamWarmScan {
   char *zSegLoc;               /* Its location */
   i64 iSegFirst, iSegLast;     /* Its offset range */
   StreamScanRange range;       /* Bounds (pTopic, pPartition not kept) */
+  int iVar;                    /* Bits of the segment-index query */
+  i64 nSegRows;                /* Rows returned from the open segment */
+  sqlite3_stmt *pAhead;        /* The next segments' locations, or NULL */
 };
 
 /*
@@ -579,6 +590,8 @@ static void streamWarmScanRelease(StreamWarmScan *pS){
   pS->zSegTopic = 0;
   sqlite3_free(pS->zSegLoc);
   pS->zSegLoc = 0;
+  sqlite3_finalize(pS->pAhead);
+  pS->pAhead = 0;
 }
 
 void sqlite3StreamWarmScanClose(StreamTierScan *pBase){
@@ -612,6 +625,7 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
   pS->range.pTopic = 0;
   pS->range.zTopic = 0;
   pS->range.pPartition = 0;
+  pS->iVar = iVar;
   if( pR->aSeg[iVar] && !pR->abSegUsed[iVar] ){
     pS->pSeg = pR->aSeg[iVar];
     pS->iSegSlot = iVar;
@@ -705,6 +719,7 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
   pS->iSegPart = seg.iPartition;
   pS->iSegFirst = seg.iFirst;
   pS->iSegLast = seg.iLast;
+  pS->nSegRows = 0;
   if( pS->pStore==0 ){
     rc = sqlite3StreamTierStore(pR->pCtx, &pS->pStore, pzErr);
     if( rc==SQLITE_OK && pS->pStore==0 ){
@@ -723,6 +738,47 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
   return SQLITE_OK;
 }
 
+/* Hint the store at the next STREAM_WARM_AHEAD segments of the scan
+** (after the open one, in the scan's order, within its bounds).  Best
+** effort: a failure only means no prefetch. */
+static void streamWarmScanAhead(StreamWarmScan *pS){
+  sqlite3 *db = pS->pReader->pCtx->db;
+  const char *zDir = pS->range.bDesc ? " DESC" : "";
+  if( pS->pAhead==0 ){
+    char *zSql = sqlite3_mprintf(
+        "SELECT s.location FROM _stream_segments s JOIN _stream_topics t"
+        " ON t.name=s.topic AND t.incarnation=s.incarnation"
+        " WHERE %s%s s.last_offset>=?3 AND s.first_offset<=?4"
+        " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6"
+        " AND (s.topic, s.partition, s.first_offset) %s (?1, ?2, ?7)"
+        " ORDER BY s.topic%s, s.partition%s, s.first_offset%s LIMIT %d",
+        (pS->iVar & 1) ? "s.topic=?1 AND " : "",
+        (pS->iVar & 2) ? "s.partition=?2 AND " : "",
+        pS->range.bDesc ? "<" : ">", zDir, zDir, zDir, STREAM_WARM_AHEAD);
+    if( zSql==0 ) return;
+    if( sqlite3_prepare_v2(db, zSql, -1, &pS->pAhead, 0) ){
+      sqlite3_finalize(pS->pAhead);     /* (A format 1 database, say) */
+      pS->pAhead = 0;
+    }
+    sqlite3_free(zSql);
+    if( pS->pAhead==0 ) return;
+  }
+  sqlite3_bind_text(pS->pAhead, 1, pS->zSegTopic, pS->nSegTopic,
+                    SQLITE_STATIC);
+  sqlite3_bind_int(pS->pAhead, 2, pS->iSegPart);
+  sqlite3_bind_int64(pS->pAhead, 3, pS->range.iLo);
+  sqlite3_bind_int64(pS->pAhead, 4, pS->range.iHi);
+  sqlite3_bind_int64(pS->pAhead, 5, pS->range.iTsLo);
+  sqlite3_bind_int64(pS->pAhead, 6, pS->range.iTsHi);
+  sqlite3_bind_int64(pS->pAhead, 7, pS->iSegFirst);
+  while( sqlite3_step(pS->pAhead)==SQLITE_ROW ){
+    const char *zLoc = (const char*)sqlite3_column_text(pS->pAhead, 0);
+    if( zLoc ) sqlite3StreamStorePrefetch(pS->pStore, zLoc);
+  }
+  sqlite3_reset(pS->pAhead);
+  sqlite3_clear_bindings(pS->pAhead);
+}
+
 /* Next row: from the open file, else from the next segment. */
 int sqlite3StreamWarmScanNext(StreamTierScan *pBase, const StreamPqRow **ppRow,
                               char **pzErr){
@@ -734,6 +790,10 @@ int sqlite3StreamWarmScanNext(StreamTierScan *pBase, const StreamPqRow **ppRow,
       const StreamPqRow *pRow = 0;
       rc = streamWarmCursorNext(pS->pWarm, &pRow, pzErr);
       if( rc==SQLITE_ROW ){
+        if( ++pS->nSegRows==STREAM_WARM_AHEAD_ROWS
+         && (pS->pStore->mCaps & STREAM_STORE_RANGED) ){
+          streamWarmScanAhead(pS);
+        }
         pS->row = *pRow;
         pS->row.zTopic = pS->zSegTopic;
         pS->row.nTopic = pS->nSegTopic;

@@ -24,9 +24,35 @@
 // connection dropped at once for N ms: a store down for a while).
 // --capture writes one JSON line per request: method, url, headers as
 // received, sha256 of the body.
+//
+// --data DIR (s3rver's directory) makes the proxy a small test S3 endpoint
+// for what s3rver lacks, following the published S3 API contract:
+//   ListMultipartUploads  GET /bucket?uploads[&prefix=&key-marker=
+//                         &upload-id-marker=&max-uploads=]: the uploads
+//                         s3rver keeps in DIR/bucket/._S3rver_uploads/ID/,
+//                         sorted by key then upload id, paginated
+//                         (--page N: at most N per page, default 1000);
+//   AbortMultipartUpload  DELETE /bucket/key?uploadId=ID: the upload's
+//                         directory removed, 204; 404 NoSuchUpload if it is
+//                         not an upload of that key;
+//   If-None-Match: *      on PutObject and CompleteMultipartUpload: 412
+//                         PreconditionFailed if the object exists (s3rver
+//                         ignores the header).
+// Signatures of the requests it answers itself are not checked (s3rver
+// checks the others; test/s3_sigcheck.py checks captured ones).  The
+// bucket comes from the path, or from the Host header with virtual-host
+// addressing (bucket.s3.localhost).
+// Knobs for deterministic cases (GET /__proxy/set?...):
+//   hidehead=N     the next N HEADs of existing objects answer 404 (the
+//                  object appears just after the client looked: a racing
+//                  writer);
+//   dropput=N      the next N PUT/POST requests that reach S3 are done by
+//                  it, then the connection is dropped before the response
+//                  (outcome unknown to the client).
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 
 const args = process.argv.slice(2);
 const upstreamPort = Number(args[0]);
@@ -35,12 +61,18 @@ let latMin = 0, latMax = 0;
 let seed = 1;
 let capture = null;
 let suffixRanges = false;
+let dataDir = null;
+let pageSize = 1000;
+let hideHead = 0;
+let dropPut = 0;
 for (let i = 1; i < args.length; i++) {
   if (args[i] === '--faults') faultRate = Number(args[++i]);
   else if (args[i] === '--latency') [latMin, latMax] = args[++i].split('-').map(Number);
   else if (args[i] === '--seed') seed = Number(args[++i]);
   else if (args[i] === '--capture') capture = fs.openSync(args[++i], 'a');
   else if (args[i] === '--suffix-ranges') suffixRanges = true;
+  else if (args[i] === '--data') dataDir = args[++i];
+  else if (args[i] === '--page') pageSize = Number(args[++i]);
 }
 
 // A small deterministic generator (mulberry32), so a failing run can be
@@ -54,7 +86,8 @@ function rand() {
 }
 
 const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate'];
-const stats = { requests: 0, forwarded: 0, down: 0 };
+const stats = { requests: 0, forwarded: 0, down: 0, listuploads: 0,
+                abort: 0, precondition: 0, hidehead: 0, dropput: 0 };
 for (const k of kinds) stats[k] = 0;
 let downUntil = 0;
 
@@ -72,6 +105,8 @@ const server = http.createServer((req, res) => {
       downUntil = 0;
       if (u.searchParams.has('faults')) faultRate = Number(u.searchParams.get('faults'));
       if (u.searchParams.has('latency')) [latMin, latMax] = u.searchParams.get('latency').split('-').map(Number);
+      if (u.searchParams.has('hidehead')) hideHead = Number(u.searchParams.get('hidehead'));
+      if (u.searchParams.has('dropput')) dropPut = Number(u.searchParams.get('dropput'));
     } else if (u.pathname === '/__proxy/down') {
       downUntil = Date.now() + Number(u.searchParams.get('ms'));
     }
@@ -113,6 +148,7 @@ const server = http.createServer((req, res) => {
       return;
     }
     if (fault === '500') { stats['500']++; xmlError(res, 500, 'InternalError', 'injected'); return; }
+    if (dataDir !== null && emulate(req, res)) return;
     if (fault === '503') { stats['503']++; xmlError(res, 503, 'SlowDown', 'Please reduce your request rate.'); return; }
     const m = /^bytes=-(\d+)$/.exec(req.headers['range'] || '');
     if (suffixRanges && m) {
@@ -134,7 +170,127 @@ const server = http.createServer((req, res) => {
   });
 });
 
+// The test S3 endpoint (--data): bucket and key of a request.
+function target(req) {
+  const u = new URL(req.url, 'http://x');
+  const host = (req.headers.host || '').replace(/:\d+$/, '');
+  const m = /^(.+)\.s3\.localhost$/.exec(host);
+  let p = decodeURIComponent(u.pathname);
+  let bucket;
+  if (m) {
+    bucket = m[1];
+  } else {
+    const i = p.indexOf('/', 1);
+    bucket = i < 0 ? p.slice(1) : p.slice(1, i);
+    p = i < 0 ? '/' : p.slice(i);
+  }
+  return { u, bucket, key: p.slice(1) };
+}
+
+function xmlEsc(s) {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+// The multipart uploads s3rver keeps for a bucket: [{key, id, initiated}].
+function uploadsOf(bucket) {
+  const dir = path.join(dataDir, bucket, '._S3rver_uploads');
+  let ids = [];
+  try { ids = fs.readdirSync(dir); } catch { return []; }
+  const out = [];
+  for (const id of ids) {
+    try {
+      const key = fs.readFileSync(path.join(dir, id, 'key'), 'utf8');
+      const initiated = fs.statSync(path.join(dir, id, 'key')).mtime;
+      out.push({ key, id, initiated });
+    } catch { /* completed or aborted meanwhile */ }
+  }
+  return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1
+                            : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+function objectPath(bucket, key) {
+  return path.join(dataDir, bucket, `${key}._S3rver_object`);
+}
+
+function sendXml(res, status, body) {
+  res.writeHead(status, { 'Content-Type': 'application/xml',
+                          'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+// Answer the request here if it is one s3rver lacks; true if answered.
+function emulate(req, res) {
+  const { u, bucket, key } = target(req);
+  const q = u.searchParams;
+  if (req.method === 'GET' && key === '' && q.has('uploads')) {
+    stats.listuploads++;
+    const prefix = q.get('prefix') || '';
+    const keyMarker = q.get('key-marker') || '';
+    const idMarker = q.get('upload-id-marker') || '';
+    const max = Math.min(Number(q.get('max-uploads') || 1000), pageSize);
+    const all = uploadsOf(bucket).filter((x) => x.key.startsWith(prefix)
+      && (keyMarker === '' || x.key > keyMarker
+          || (idMarker !== '' && x.key === keyMarker && x.id > idMarker)));
+    const page = all.slice(0, max);
+    const trunc = all.length > page.length;
+    const last = page[page.length - 1];
+    let body = '<?xml version="1.0" encoding="UTF-8"?>\n'
+      + '<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+      + `<Bucket>${xmlEsc(bucket)}</Bucket><KeyMarker>${xmlEsc(keyMarker)}</KeyMarker>`
+      + `<UploadIdMarker>${xmlEsc(idMarker)}</UploadIdMarker>`
+      + (trunc ? `<NextKeyMarker>${xmlEsc(last.key)}</NextKeyMarker>`
+               + `<NextUploadIdMarker>${xmlEsc(last.id)}</NextUploadIdMarker>` : '')
+      + `<Prefix>${xmlEsc(prefix)}</Prefix><MaxUploads>${max}</MaxUploads>`
+      + `<IsTruncated>${trunc}</IsTruncated>`;
+    for (const x of page) {
+      body += `<Upload><Key>${xmlEsc(x.key)}</Key><UploadId>${x.id}</UploadId>`
+        + '<Initiator><ID>S3RVER</ID><DisplayName>S3RVER</DisplayName></Initiator>'
+        + '<Owner><ID>S3RVER</ID><DisplayName>S3RVER</DisplayName></Owner>'
+        + `<StorageClass>STANDARD</StorageClass><Initiated>${x.initiated.toISOString()}</Initiated></Upload>`;
+    }
+    sendXml(res, 200, body + '</ListMultipartUploadsResult>');
+    return true;
+  }
+  if (req.method === 'DELETE' && key !== '' && q.has('uploadId')) {
+    const id = q.get('uploadId');
+    const up = uploadsOf(bucket).find((x) => x.id === id && x.key === key);
+    if (!up || !/^[0-9a-f]+$/.test(id)) {
+      xmlError(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
+      return true;
+    }
+    stats.abort++;
+    fs.rmSync(path.join(dataDir, bucket, '._S3rver_uploads', id), { recursive: true, force: true });
+    res.writeHead(204);
+    res.end();
+    return true;
+  }
+  if (req.method === 'HEAD' && key !== '' && hideHead > 0
+      && fs.existsSync(objectPath(bucket, key))) {
+    hideHead--;
+    stats.hidehead++;
+    res.writeHead(404);
+    res.end();
+    return true;
+  }
+  if (req.headers['if-none-match'] === '*' && key !== ''
+      && ((req.method === 'PUT' && !q.has('uploadId'))
+          || (req.method === 'POST' && q.has('uploadId')))
+      && fs.existsSync(objectPath(bucket, key))) {
+    stats.precondition++;
+    xmlError(res, 412, 'PreconditionFailed',
+             'At least one of the pre-conditions you specified did not hold');
+    return true;
+  }
+  return false;
+}
+
 function forward(req, res, body, fault) {
+  if (dropPut > 0 && (req.method === 'PUT' || req.method === 'POST')) {
+    dropPut--;
+    stats.dropput++;
+    fault = 'dropall';
+  }
   stats.forwarded++;
   const up = http.request({
     host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url,
@@ -145,6 +301,10 @@ function forward(req, res, body, fault) {
     ur.on('end', () => {
       const data = Buffer.concat(parts);
       const headers = { ...ur.headers };
+      if (fault === 'dropall') {           // done by S3, no answer at all
+        req.socket.destroy();
+        return;
+      }
       if (fault === 'dropresp') {
         stats.dropresp++;
         res.writeHead(ur.statusCode, headers);

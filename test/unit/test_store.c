@@ -12,7 +12,19 @@
 **   4. an aborted upload leaves nothing (a multipart one on s3:// is
 **      aborted: nothing listed), a multipart object (three 5 MiB parts)
 **      reads back byte for byte;
-**   5. a missing object: xOpen fails with SQLITE_CANTOPEN naming it.
+**   5. a missing object: xOpen fails with SQLITE_CANTOPEN naming it;
+**   6. (s3:// behind test/s3proxy.mjs --data, STREAM_TEST_S3_CTL set to its
+**      control URL) stale multipart uploads: two writers killed after
+**      their first part leave uploads that xList shows as "<key>.tmp"
+**      (over several pages), and xDelete of "<key>.tmp" aborts them; a
+**      create-only put that loses a race (the object appears after the
+**      HEAD: 412 Precondition Failed) is refused with SQLITE_CONSTRAINT
+**      and writes nothing; one whose response is lost (outcome unknown)
+**      is resolved by reading the object, not retried blindly; an object
+**      hinted with xPrefetch is opened and read with no request of its own
+**      (the prefetched answer is used: one GET in all), a hinted missing
+**      object still fails to open with its message, a hint never used is
+**      dropped with the store.
 **
 ** Run by "make check" with a file:// store in a temporary directory; run
 ** again by test/s3.test with STREAM_TEST_S3="ENDPOINT DIR BUCKET" and AWS
@@ -26,6 +38,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
+#ifdef HAVE_LIBCURL
+#include <curl/curl.h>
+#endif
 
 static int nPass = 0;
 static int nFail = 0;
@@ -113,6 +129,157 @@ static int listed(ListAcc *p, const char *zKey){
   for(i=0; i<p->n; i++) if( strcmp(p->az[i], zKey)==0 ) return 1;
   return 0;
 }
+
+#ifdef HAVE_LIBCURL
+/* The test proxy's control URL (GET zCtl/...), its answer kept. */
+typedef struct CtlBody CtlBody;
+struct CtlBody { char a[2048]; size_t n; };
+static size_t keepCb(char *a, size_t sz, size_t n, void *p){
+  CtlBody *pB = (CtlBody*)p;
+  size_t k = sz*n;
+  if( k>sizeof(pB->a)-1-pB->n ) k = sizeof(pB->a)-1-pB->n;
+  memcpy(pB->a+pB->n, a, k);
+  pB->n += k;
+  pB->a[pB->n] = 0;
+  return sz*n;
+}
+/* GET zCtl/zPath; the value of its JSON counter zStat if zStat is not
+** NULL, else 1 if it answered 200 (-1: no answer). */
+static long long proxyGet(const char *zCtl, const char *zPath,
+                          const char *zStat){
+  char zUrl[512], zPat[64];
+  CtlBody body;
+  CURL *pE = curl_easy_init();
+  long iCode = 0;
+  const char *z;
+  if( pE==0 ) return -1;
+  memset(&body, 0, sizeof(body));
+  snprintf(zUrl, sizeof(zUrl), "%s/%s", zCtl, zPath);
+  curl_easy_setopt(pE, CURLOPT_URL, zUrl);
+  curl_easy_setopt(pE, CURLOPT_WRITEFUNCTION, keepCb);
+  curl_easy_setopt(pE, CURLOPT_WRITEDATA, &body);
+  if( curl_easy_perform(pE)==CURLE_OK ){
+    curl_easy_getinfo(pE, CURLINFO_RESPONSE_CODE, &iCode);
+  }
+  curl_easy_cleanup(pE);
+  if( iCode!=200 ) return -1;
+  if( zStat==0 ) return 1;
+  snprintf(zPat, sizeof(zPat), "\"%s\":", zStat);
+  z = strstr(body.a, zPat);
+  return z ? atoll(z+strlen(zPat)) : -1;
+}
+static int proxySet(const char *zCtl, const char *zPath){
+  return proxyGet(zCtl, zPath, 0)==1;
+}
+static long long proxyRequests(const char *zCtl){
+  return proxyGet(zCtl, "stats", "requests");
+}
+
+/* A writer that dies after sending the first part of zKey: a child
+** process, with a store of its own (its own connections), that writes
+** a[0..n) and exits without committing or aborting. */
+static void staleUpload(const char *zUrl, const char *zKey,
+                        const unsigned char *a, size_t n){
+  pid_t pid = fork();
+  if( pid==0 ){
+    StreamStore *p = 0;
+    StreamStoreUpload *pUp = 0;
+    char *zErr = 0;
+    int rc = sqlite3StreamStoreOpen(zUrl, 1, &p, &zErr);
+    if( rc==SQLITE_OK ) rc = p->pMethods->xPutBegin(p, zKey, &pUp, &zErr);
+    if( rc==SQLITE_OK ) rc = p->pMethods->xPutWrite(pUp, a, n, &zErr);
+    _exit(rc==SQLITE_OK ? 0 : 1);
+  }else if( pid>0 ){
+    int st = 0;
+    waitpid(pid, &st, 0);
+    check(WIFEXITED(st) && WEXITSTATUS(st)==0, "stale upload: writer", 0);
+  }
+}
+
+/* 6. Stale uploads, a lost create-only race, a lost response. */
+static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
+                       const unsigned char *aBig, size_t nBig,
+                       const unsigned char *aSmall, size_t nSmall){
+  ListAcc acc;
+  char *zErr = 0;
+  int rc;
+  char zOwn[700];
+  /* The writers' store must not be this one (shared by URL): another
+  ** retries= gives another store, the same bucket and prefix. */
+  snprintf(zOwn, sizeof(zOwn), "%s&timeout_ms=29999", zUrl);
+  staleUpload(zOwn, "ns/d/stale1.bin", aBig, nBig);
+  staleUpload(zOwn, "ns/d/stale2.bin", aBig, nBig);
+  memset(&acc, 0, sizeof(acc));
+  rc = p->pMethods->xList(p, "ns/d/", listCb, &acc, &zErr);
+  check(rc==SQLITE_OK && acc.n==2 && listed(&acc, "ns/d/stale1.bin.tmp")
+        && listed(&acc, "ns/d/stale2.bin.tmp"), "stale uploads listed",
+        zErr ? zErr : acc.n ? acc.az[0] : "none");
+  sqlite3_free(zErr); zErr = 0;
+  rc = p->pMethods->xDelete(p, "ns/d/stale1.bin.tmp", &zErr);
+  if( rc==SQLITE_OK ) rc = p->pMethods->xDelete(p, "ns/d/stale2.bin.tmp", &zErr);
+  check(rc==SQLITE_OK, "stale uploads aborted", zErr);
+  memset(&acc, 0, sizeof(acc));
+  sqlite3_free(zErr); zErr = 0;
+  rc = p->pMethods->xList(p, "ns/d/", listCb, &acc, &zErr);
+  check(rc==SQLITE_OK && acc.n==0, "stale uploads gone",
+        zErr ? zErr : acc.n ? acc.az[0] : 0);
+
+  /* The object appears between the HEAD and the create-only PUT. */
+  sqlite3_free(zErr); zErr = 0;
+  rc = put(p, "ns/e/race.bin", aSmall, nSmall, 0, &zErr);
+  check(rc==SQLITE_OK, "race: first writer", zErr);
+  check(proxySet(zCtl, "set?hidehead=1"), "race: proxy", 0);
+  sqlite3_free(zErr); zErr = 0;
+  rc = put(p, "ns/e/race.bin", aBig, 1000, 1, &zErr);
+  check(rc==SQLITE_CONSTRAINT && zErr && strstr(zErr, "ns/e/race.bin")
+        && strstr(zErr, "already exists"), "race: 412 refused", zErr);
+  check(readBack(p, "ns/e/race.bin", aSmall, nSmall), "race: bytes kept", 0);
+
+  /* The response of a create-only PUT lost after the service did it. */
+  check(proxySet(zCtl, "set?dropput=1"), "lost response: proxy", 0);
+  sqlite3_free(zErr); zErr = 0;
+  rc = put(p, "ns/e/lost.bin", aBig, 2000, 1, &zErr);
+  check(rc==SQLITE_OK, "lost response: resolved", zErr);
+  check(readBack(p, "ns/e/lost.bin", aBig, 2000), "lost response: read", 0);
+  /* xPrefetch: the open takes the answer fetched ahead. */
+  {
+    StreamStoreFile *pF = 0;
+    unsigned char *b = malloc(nSmall);
+    i64 n = 0;
+    long long r0, r1;
+    sqlite3_free(zErr); zErr = 0;
+    rc = put(p, "ns/e/ahead.bin", aSmall, 100000, 0, &zErr);
+    check(rc==SQLITE_OK, "ahead: put", zErr);
+    r0 = proxyRequests(zCtl);
+    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin");
+    sqlite3_free(zErr); zErr = 0;
+    rc = p->pMethods->xOpen(p, "ns/e/ahead.bin", &pF, &n, &zErr);
+    check(rc==SQLITE_OK && n==100000 && b
+          && p->pMethods->xRead(pF, b, 100000, 0)==SQLITE_OK
+          && memcmp(b, aSmall, 100000)==0, "ahead: read", zErr);
+    if( pF ) p->pMethods->xClose(pF);
+    r1 = proxyRequests(zCtl);
+    check(r0>0 && r1-r0==1, "ahead: one GET", r1-r0==2 ? "two" : "not one");
+    /* A missing object: the ahead answer (404) is not taken for one. */
+    pF = 0;
+    sqlite3StreamStorePrefetch(p, "ns/e/none.bin");
+    sqlite3_free(zErr); zErr = 0;
+    rc = p->pMethods->xOpen(p, "ns/e/none.bin", &pF, &n, &zErr);
+    check(rc==SQLITE_CANTOPEN && pF==0 && zErr
+          && strstr(zErr, "ns/e/none.bin"), "ahead: missing", zErr);
+    /* A hint never used: dropped when the store is freed. */
+    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin");
+    free(b);
+  }
+  {
+    char *azDel[3] = { "ns/e/race.bin", "ns/e/lost.bin", "ns/e/ahead.bin" };
+    sqlite3_free(zErr); zErr = 0;
+    rc = sqlite3StreamStoreDeleteMany(p, azDel, 3, &zErr);
+    check(rc==SQLITE_OK, "race: cleaned", zErr);
+  }
+  sqlite3_free(zErr);
+}
+#endif
 
 static void runStore(const char *zUrl){
   StreamStore *p = 0;
@@ -202,6 +369,14 @@ static void runStore(const char *zUrl){
   sqlite3_free(zErr); zErr = 0;
   rc = p->pMethods->xDelete(p, "ns/a/one.bin", &zErr);
   check(rc==SQLITE_OK, "delete missing is not an error", zErr);
+#ifdef HAVE_LIBCURL
+  {
+    const char *zCtl = getenv("STREAM_TEST_S3_CTL");
+    if( zCtl && zCtl[0] && strncmp(zUrl, "s3://", 5)==0 ){
+      runProxied(p, zUrl, zCtl, aBig, nBig, aSmall, nSmall);
+    }
+  }
+#endif
  out:
   sqlite3_free(zErr);
   sqlite3StreamStoreUnref(p);
