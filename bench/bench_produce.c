@@ -1,21 +1,31 @@
 /*
 ** bench_produce.c - produce and read throughput of sqlite-stream against
-** raw SQLite doing the same work on a plain table with the seed's schema,
-** in the same run.
+** raw SQLite doing the same work, in the same run, on three raw layouts:
+**
+**   seed   the seed's DDL as written: a rowid table with PRIMARY KEY
+**          (topic, partition, offset) (an automatic index) and the index
+**          (topic, partition, timestamp)
+**   wr     WITHOUT ROWID, clustered on (topic, partition, offset), no
+**          other index
+**   ipk    INTEGER PRIMARY KEY id = (partition << 40) | offset, no other
+**          index (an integer-keyed append, the value inline)
 **
 **   bench_produce EXTENSION_PATH [--quick] [--dir DIR]
 **
-** Workloads (100-byte JSON values, 8 partitions, WAL, synchronous=NORMAL):
-**   produce-batch   stream_produce() in transactions of 1,000 messages vs
-**                   prepared INSERTs of the same rows (the application
-**                   computing partitions and offsets itself)
-**   produce-single  one message per transaction, same comparison
-**   read-range      1,000,000 messages read back partition by partition
-**                   through stream_messages vs the same SELECT on the
-**                   plain table
-** Each measurement is repeated (alternating systems) and the median is
-** reported with the ratio sqlite-stream / raw (higher is better for
-** throughput).  It prints figures; it never fails on a number.
+** Workloads, at 100-byte and 1 KiB JSON values (8 partitions, WAL,
+** synchronous=NORMAL, keyed messages, murmur2 partitions):
+**   batch    1,000 messages a transaction: SELECT stream_produce() vs a
+**            prepared INSERT (the application computing partition, offset
+**            and timestamp itself)
+**   single   one message a transaction, same comparison
+**   read     every message read back partition by partition: the range
+**            SELECT on stream_messages vs the same SELECT on each raw
+**            layout; and a consumer group polling stream_poll() (1,000 a
+**            poll, no commit) through the same rows
+** Each measurement is repeated (systems alternating) and the median
+** reported; the ratio is sqlite-stream / the fastest raw layout of that
+** workload (higher is better).  It prints figures; it never fails on a
+** number.
 */
 #include <sqlite3.h>
 #include "bench.h"
@@ -26,101 +36,123 @@
 #include <unistd.h>
 
 #define NPART 8
+#define NREP_MAX 9
 
 static const char *zExt;
 static char zDir[512] = "/tmp";
 
-static sqlite3 *openDb(const char *zName, int bStream){
-  char zPath[700];
+/* Systems: the three raw layouts and the extension. */
+#define SYS_SEED   0
+#define SYS_WR     1
+#define SYS_IPK    2
+#define SYS_STREAM 3
+#define NSYS       4
+static const char *const azSys[NSYS] = { "seed", "wr", "ipk", "stream" };
+
+static const char *const azDdl[3] = {
+  BENCH_SEED_DDL,
+  "CREATE TABLE stream_messages("
+  " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+  " offset INTEGER NOT NULL, key TEXT, value JSON NOT NULL,"
+  " headers JSON, timestamp INTEGER NOT NULL,"
+  " PRIMARY KEY (topic, partition, offset)) WITHOUT ROWID;",
+  "CREATE TABLE stream_messages(id INTEGER PRIMARY KEY, key TEXT,"
+  " value JSON NOT NULL, headers JSON, timestamp INTEGER NOT NULL);",
+};
+
+static void dbPath(char *zPath, int n, int eSys){
+  snprintf(zPath, n, "%s/bench-produce-%s.db", zDir, azSys[eSys]);
+}
+
+static sqlite3 *openDb(int eSys){
+  char zPath[700], z2[720];
   sqlite3 *db;
-  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  dbPath(zPath, sizeof(zPath), eSys);
   unlink(zPath);
-  {
-    char z2[720];
-    snprintf(z2, sizeof(z2), "%s-wal", zPath); unlink(z2);
-    snprintf(z2, sizeof(z2), "%s-shm", zPath); unlink(z2);
-  }
+  snprintf(z2, sizeof(z2), "%s-wal", zPath); unlink(z2);
+  snprintf(z2, sizeof(z2), "%s-shm", zPath); unlink(z2);
   benchCheck(0, sqlite3_open(zPath, &db), "open");
   benchExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-  if( bStream ){
+  if( eSys==SYS_STREAM ){
     benchLoadExt(db, zExt);
     /* hot only: the warm tier has its own benchmark (bench_tier) */
     benchExec(db, "SELECT stream_create_topic('bench', 8,"
              " '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')");
   }else{
-    benchExec(db, BENCH_SEED_DDL);
+    benchExec(db, azDdl[eSys]);
   }
   return db;
 }
 
-static void closeDb(sqlite3 *db){
-  sqlite3_close(db);
+static void removeDb(int eSys){
+  char zPath[700], z2[720];
+  dbPath(zPath, sizeof(zPath), eSys);
+  unlink(zPath);
+  snprintf(z2, sizeof(z2), "%s-wal", zPath); unlink(z2);
+  snprintf(z2, sizeof(z2), "%s-shm", zPath); unlink(z2);
 }
 
-/* A 100-byte JSON value for message i. */
-/* Produce n messages in transactions of nBatch; returns seconds. */
-static double produceStream(sqlite3 *db, int n, int nBatch, int iBase){
+/* The JSON value of message i, of nSize bytes (100 or 1024). */
+static int makeValue(char *z, int nSize, int i){
+  if( nSize<=100 ) return benchValue100(z, i);
+  return benchMakeValue(z, nSize+1, i, 1700000000000000000LL + i);
+}
+
+/* Produce n messages of nSize-byte values in transactions of nBatch
+** messages into system eSys; returns seconds. */
+static double produce(sqlite3 *db, int eSys, int n, int nBatch, int nSize){
   sqlite3_stmt *p;
-  char zKey[32], zVal[128];
+  char zKey[32], *zVal = malloc(nSize+32);
+  long long aNext[NPART] = {0};
   double t0;
   int i;
-  benchCheck(db, sqlite3_prepare_v2(db,
-      "SELECT stream_produce('bench', ?1, ?2)", -1, &p, 0), "prepare");
+  static const char *const azIns[NSYS] = {
+    "INSERT INTO stream_messages(topic, partition, offset, key, value,"
+    " headers, timestamp) VALUES('bench', ?1, ?2, ?3, ?4, NULL, ?5)",
+    "INSERT INTO stream_messages(topic, partition, offset, key, value,"
+    " headers, timestamp) VALUES('bench', ?1, ?2, ?3, ?4, NULL, ?5)",
+    "INSERT INTO stream_messages(id, key, value, headers, timestamp)"
+    " VALUES((?1<<40)|?2, ?3, ?4, NULL, ?5)",
+    "SELECT stream_produce('bench', ?3, ?4)",
+  };
+  if( zVal==0 ) benchFatal("out of memory");
+  benchCheck(db, sqlite3_prepare_v2(db, azIns[eSys], -1, &p, 0), "prepare");
   t0 = benchNow();
   for(i=0; i<n; i++){
-    int nKey = snprintf(zKey, sizeof(zKey), "key-%d", iBase+i);
-    int nVal = benchValue100(zVal, iBase+i);
+    int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
+    int nVal = makeValue(zVal, nSize, i);
     if( i%nBatch==0 ) benchExec(db, "BEGIN");
-    sqlite3_bind_text(p, 1, zKey, nKey, SQLITE_STATIC);
-    sqlite3_bind_text(p, 2, zVal, nVal, SQLITE_STATIC);
+    if( eSys!=SYS_STREAM ){
+      /* the application's own partitioner, offsets and clock */
+      int iPart = benchPartition(zKey, nKey, NPART);
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      sqlite3_bind_int(p, 1, iPart);
+      sqlite3_bind_int64(p, 2, aNext[iPart]++);
+      sqlite3_bind_int64(p, 5, ts.tv_sec*1000LL + ts.tv_nsec/1000000);
+    }
+    sqlite3_bind_text(p, 3, zKey, nKey, SQLITE_STATIC);
+    sqlite3_bind_text(p, 4, zVal, nVal, SQLITE_STATIC);
     benchCheck(db, sqlite3_step(p), "produce");
     sqlite3_reset(p);
     if( i%nBatch==nBatch-1 || i==n-1 ) benchExec(db, "COMMIT");
   }
   sqlite3_finalize(p);
+  free(zVal);
   return benchNow()-t0;
 }
 
-/* Murmur2 partitioner, as the application would compute it. */
-static double produceRaw(sqlite3 *db, int n, int nBatch, int iBase,
-                         long long *aNext){
-  sqlite3_stmt *p;
-  char zKey[32], zVal[128];
-  double t0;
-  int i;
-  benchCheck(db, sqlite3_prepare_v2(db,
-      "INSERT INTO stream_messages(topic, partition, offset, key, value,"
-      " headers, timestamp) VALUES('bench', ?1, ?2, ?3, ?4, NULL, ?5)",
-      -1, &p, 0), "prepare");
-  t0 = benchNow();
-  for(i=0; i<n; i++){
-    int nKey = snprintf(zKey, sizeof(zKey), "key-%d", iBase+i);
-    int nVal = benchValue100(zVal, iBase+i);
-    int iPart = (benchMurmur2((const unsigned char*)zKey, nKey) & 0x7fffffff)
-              % NPART;
-    struct timespec ts;
-    if( i%nBatch==0 ) benchExec(db, "BEGIN");
-    clock_gettime(CLOCK_REALTIME, &ts);
-    sqlite3_bind_int(p, 1, iPart);
-    sqlite3_bind_int64(p, 2, aNext[iPart]++);
-    sqlite3_bind_text(p, 3, zKey, nKey, SQLITE_STATIC);
-    sqlite3_bind_text(p, 4, zVal, nVal, SQLITE_STATIC);
-    sqlite3_bind_int64(p, 5, ts.tv_sec*1000LL + ts.tv_nsec/1000000);
-    benchCheck(db, sqlite3_step(p), "insert");
-    sqlite3_reset(p);
-    if( i%nBatch==nBatch-1 || i==n-1 ) benchExec(db, "COMMIT");
-  }
-  sqlite3_finalize(p);
-  return benchNow()-t0;
-}
-
-/* Read every message partition by partition; returns seconds. */
-static double readAll(sqlite3 *db, long long *pnRow, long long *pnByte){
+/* Read every message partition by partition (a range scan); returns
+** seconds.  *pnRow counts the rows. */
+static double readAll(sqlite3 *db, int eSys, long long *pnRow){
   sqlite3_stmt *p;
   double t0 = benchNow();
+  long long nByte = 0;
   int iPart;
-  *pnRow = 0; *pnByte = 0;
-  benchCheck(db, sqlite3_prepare_v2(db,
+  *pnRow = 0;
+  benchCheck(db, sqlite3_prepare_v2(db, eSys==SYS_IPK ?
+      "SELECT id&0xffffffffff, key, value, timestamp FROM stream_messages"
+      " WHERE id>=(?1<<40)+?2 AND id<((?1+1)<<40) ORDER BY id" :
       "SELECT offset, key, value, timestamp FROM stream_messages"
       " WHERE topic='bench' AND partition=?1 AND offset>=?2 ORDER BY offset",
       -1, &p, 0), "prepare read");
@@ -129,75 +161,132 @@ static double readAll(sqlite3 *db, long long *pnRow, long long *pnByte){
     sqlite3_bind_int64(p, 2, 0);
     while( sqlite3_step(p)==SQLITE_ROW ){
       (*pnRow)++;
-      *pnByte += sqlite3_column_bytes(p, 2) + sqlite3_column_bytes(p, 1);
+      nByte += sqlite3_column_bytes(p, 2) + sqlite3_column_bytes(p, 1);
       (void)sqlite3_column_int64(p, 0);
       (void)sqlite3_column_int64(p, 3);
     }
     sqlite3_reset(p);
   }
   sqlite3_finalize(p);
+  if( nByte==0 ) benchFatal("read no bytes");
   return benchNow()-t0;
 }
 
-static void report(const char *zName, int n, double *aS, double *aR, int nRep){
-  double s = n/benchMedian(aS, nRep), r = n/benchMedian(aR, nRep);
-  printf("| %-15s | %9d | %12.0f | %12.0f | %5.2f |\n", zName, n, s, r, s/r);
+/* A fresh consumer group polls every message (1,000 a poll, no commit);
+** returns seconds. */
+static double pollAll(sqlite3 *db, int iRun, long long *pnRow){
+  sqlite3_stmt *p;
+  char zSql[300], zGroup[32];
+  double t0;
+  snprintf(zGroup, sizeof(zGroup), "g%d", iRun);
+  snprintf(zSql, sizeof(zSql), "SELECT stream_join('%s', 'm', '[\"bench\"]',"
+           " '{\"auto.offset.reset\":\"earliest\",\"enable.auto.commit\":false,"
+           "\"max.poll.records\":1000}')", zGroup);
+  benchExec(db, zSql);
+  benchCheck(db, sqlite3_prepare_v2(db, "SELECT offset, key, value, timestamp"
+      " FROM stream_poll(?1, 'm', 1000)", -1, &p, 0), "prepare poll");
+  sqlite3_bind_text(p, 1, zGroup, -1, SQLITE_STATIC);
+  *pnRow = 0;
+  t0 = benchNow();
+  for(;;){
+    int nGot = 0, rc;
+    while( (rc = sqlite3_step(p))==SQLITE_ROW ){
+      (void)sqlite3_column_int64(p, 0);
+      (void)sqlite3_column_bytes(p, 1);
+      (void)sqlite3_column_bytes(p, 2);
+      (void)sqlite3_column_int64(p, 3);
+      nGot++;
+    }
+    benchCheck(db, rc==SQLITE_DONE ? SQLITE_OK : rc, "poll");
+    sqlite3_reset(p);
+    if( nGot==0 ) break;
+    *pnRow += nGot;
+  }
+  t0 = benchNow()-t0;
+  sqlite3_finalize(p);
+  snprintf(zSql, sizeof(zSql), "SELECT stream_leave('%s', 'm')", zGroup);
+  benchExec(db, zSql);
+  return t0;
+}
+
+/* One table row: medians of aT[eSys][rep] as msg/s, the ratio of the
+** stream to the fastest raw layout. */
+static void report(const char *zWork, int nSize, int n,
+                   double aT[NSYS][NREP_MAX], int nRep){
+  double aRate[NSYS], best = 0;
+  int e, eBest = 0;
+  for(e=0; e<NSYS; e++){
+    aRate[e] = n/benchMedian(aT[e], nRep);
+    if( e!=SYS_STREAM && aRate[e]>best ){ best = aRate[e]; eBest = e; }
+  }
+  printf("| %-11s | %5d | %9d | %9.0f | %9.0f | %9.0f | %9.0f | %-4s | %5.2f |\n",
+         zWork, nSize, n, aRate[SYS_SEED], aRate[SYS_WR], aRate[SYS_IPK],
+         aRate[SYS_STREAM], azSys[eBest], aRate[SYS_STREAM]/best);
   fflush(stdout);
 }
 
 int main(int argc, char **argv){
-  int bQuick = 0, i, nRep;
+  static const int aSize[2] = { 100, 1024 };
+  int bQuick = 0, nRep, iSize;
   int nBatchMsgs, nSingle, nRead;
-  double aS[9], aR[9];
+  double aT[NSYS][NREP_MAX];
+  double aPoll[NREP_MAX];
   zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir), 0, 0);
   nRep = bQuick ? 3 : 5;
-  nBatchMsgs = bQuick ? 50000 : 200000;
-  nSingle = bQuick ? 5000 : 20000;
-  nRead = bQuick ? 200000 : 1000000;
+  nBatchMsgs = bQuick ? 30000 : 100000;
+  nSingle = bQuick ? 3000 : 10000;
+  nRead = bQuick ? 100000 : 300000;
 
   printf("sqlite-stream bench_produce: SQLite %s, %s mode, %d repetitions"
-         " (medians)\n\n", sqlite3_libversion(), bQuick ? "quick" : "full",
-         nRep);
-  printf("| workload        |  messages | stream msg/s |    raw msg/s | ratio |\n");
-  printf("|-----------------|-----------|--------------|--------------|-------|\n");
+         " (medians, msg/s)\n\n", sqlite3_libversion(),
+         bQuick ? "quick" : "full", nRep);
+  printf("| workload    | value |  messages |      seed |        wr |"
+         "       ipk |    stream | best | ratio |\n");
+  printf("|-------------|-------|-----------|-----------|-----------|"
+         "-----------|-----------|------|-------|\n");
 
-  for(i=0; i<nRep; i++){
-    long long aNext[NPART] = {0};
-    sqlite3 *db = openDb("bench-stream.db", 1);
-    aS[i] = produceStream(db, nBatchMsgs, 1000, 0);
-    closeDb(db);
-    db = openDb("bench-raw.db", 0);
-    aR[i] = produceRaw(db, nBatchMsgs, 1000, 0, aNext);
-    closeDb(db);
-  }
-  report("produce-batch", nBatchMsgs, aS, aR, nRep);
-
-  for(i=0; i<nRep; i++){
-    long long aNext[NPART] = {0};
-    sqlite3 *db = openDb("bench-stream.db", 1);
-    aS[i] = produceStream(db, nSingle, 1, 0);
-    closeDb(db);
-    db = openDb("bench-raw.db", 0);
-    aR[i] = produceRaw(db, nSingle, 1, 0, aNext);
-    closeDb(db);
-  }
-  report("produce-single", nSingle, aS, aR, nRep);
-
-  {
-    long long aNext[NPART] = {0}, nRow, nByte;
-    sqlite3 *dbS = openDb("bench-stream.db", 1);
-    sqlite3 *dbR = openDb("bench-raw.db", 0);
-    produceStream(dbS, nRead, 10000, 0);
-    produceRaw(dbR, nRead, 10000, 0, aNext);
+  for(iSize=0; iSize<2; iSize++){
+    int nSize = aSize[iSize];
+    int i, e;
     for(i=0; i<nRep; i++){
-      aS[i] = readAll(dbS, &nRow, &nByte);
-      if( nRow!=nRead ){ fprintf(stderr, "stream read %lld rows\n", nRow); return 1; }
-      aR[i] = readAll(dbR, &nRow, &nByte);
-      if( nRow!=nRead ){ fprintf(stderr, "raw read %lld rows\n", nRow); return 1; }
+      for(e=0; e<NSYS; e++){
+        sqlite3 *db = openDb(e);
+        aT[e][i] = produce(db, e, nBatchMsgs, 1000, nSize);
+        sqlite3_close(db);
+      }
     }
-    report("read-range", nRead, aS, aR, nRep);
-    closeDb(dbS);
-    closeDb(dbR);
+    report("batch", nSize, nBatchMsgs, aT, nRep);
+    for(i=0; i<nRep; i++){
+      for(e=0; e<NSYS; e++){
+        sqlite3 *db = openDb(e);
+        aT[e][i] = produce(db, e, nSingle, 1, nSize);
+        sqlite3_close(db);
+      }
+    }
+    report("single", nSize, nSingle, aT, nRep);
+    {
+      sqlite3 *aDb[NSYS];
+      long long nRow;
+      for(e=0; e<NSYS; e++){
+        aDb[e] = openDb(e);
+        produce(aDb[e], e, nRead, 10000, nSize);
+      }
+      for(i=0; i<nRep; i++){
+        for(e=0; e<NSYS; e++){
+          aT[e][i] = readAll(aDb[e], e, &nRow);
+          if( nRow!=nRead ) benchFatal("%s read %lld rows", azSys[e], nRow);
+        }
+        aPoll[i] = pollAll(aDb[SYS_STREAM], i, &nRow);
+        if( nRow!=nRead ) benchFatal("poll read %lld rows", nRow);
+      }
+      report("read", nSize, nRead, aT, nRep);
+      memcpy(aT[SYS_STREAM], aPoll, sizeof(aPoll));
+      report("read-poll", nSize, nRead, aT, nRep);
+      for(e=0; e<NSYS; e++){
+        sqlite3_close(aDb[e]);
+        removeDb(e);
+      }
+    }
   }
   return 0;
 }
