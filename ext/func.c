@@ -235,9 +235,14 @@ static int streamCallAddPartitions(StreamCtx *p, StreamCallArgs *a,
                                    char **pzErr){
   return sqlite3StreamTopicAddPartitions(p, a->az[0], a->ai[0], pzErr);
 }
+/* The catalog drops the topic, then each tier forgets it, in the same
+** transaction (its files go once that commits: see the tiers'
+** xDropTopic). */
 static int streamCallDeleteTopic(StreamCtx *p, StreamCallArgs *a,
                                  char **pzErr){
-  return sqlite3StreamTopicDelete(p, a->az[0], pzErr);
+  int rc = sqlite3StreamTopicDelete(p, a->az[0], pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamTierDropTopic(p, a->az[0], pzErr);
+  return rc;
 }
 static int streamCallCommit(StreamCtx *p, StreamCallArgs *a, char **pzErr){
   return sqlite3StreamCommit(p, a->az[0], a->az[1], a->ai[0], a->ai[1],

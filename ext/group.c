@@ -923,8 +923,7 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
       " max_poll_records=excluded.max_poll_records,"
       " fetch_max_bytes=excluded.fetch_max_bytes,"
       " auto_offset_reset=excluded.auto_offset_reset,"
-      " heartbeat_at=excluded.heartbeat_at, polled_at=NULL,"
-      " autocommitted_at=NULL",
+      " heartbeat_at=excluded.heartbeat_at, polled_at=NULL",
       "ttittiiiiiiii", zGroup, zMember, iInc, zSorted, zNorm,
       o.sessionTimeoutMs, o.maxPollIntervalMs, (i64)o.bAutoCommit,
       o.autoCommitIntervalMs, o.maxPollRecords, o.fetchMaxBytes,

@@ -299,15 +299,58 @@ static int streamMntTopics(StreamCtx *p, const char *zTopic,
   return SQLITE_OK;
 }
 
+/* Maintenance of topic zName (streamMntRun()): zTopic is the topic the
+** caller named, or NULL. */
+static int streamMntTopic(StreamCtx *p, const char *zName,
+                          const char *zTopic, i64 iPart, int eMode,
+                          StreamMntReport *pR, i64 *pnRemoved, char **pzErr){
+  StreamTopicConfig cfg;
+  int nPart = 0, j;
+  int rc = sqlite3StreamTopicConfig(p, zName, &cfg, &nPart, pzErr);
+  if( rc ) return rc;
+  if( (eMode==STREAM_MNT_COMPACT || eMode==STREAM_MNT_COMPACT_DUE)
+   && (cfg.eCleanup & STREAM_CLEANUP_COMPACT)==0 ){
+    if( zTopic && eMode==STREAM_MNT_COMPACT ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "cannot compact topic %s: its cleanup.policy is \"delete\""
+          " (compaction needs \"compact\" or \"compact,delete\")",
+          zName);
+    }
+    return rc;
+  }
+  if( iPart>=0 && iPart>=nPart ){
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "partition %lld out of range for topic %s (0..%d)",
+        iPart, zName, nPart-1);
+  }
+  if( !streamMntWanted(&cfg) ) return SQLITE_OK;
+  for(j=0; rc==SQLITE_OK && j<nPart; j++){
+    if( iPart>=0 && j!=iPart ) continue;
+    if( (eMode==STREAM_MNT_COMPACT || eMode==STREAM_MNT_COMPACT_DUE)
+     && (cfg.eCleanup & STREAM_CLEANUP_COMPACT) ){
+      /* Warm segments first (ext/tier.c), while the hot tombstones that
+      ** supersede warm records are still there. */
+      rc = streamMntWarmCompact(p, zName, j, &cfg, eMode, pR, pnRemoved,
+                                pzErr);
+      if( rc ) break;
+    }
+    rc = streamMntPartition(p, zName, j, &cfg, eMode, pR, pnRemoved, 0,
+                            pzErr);
+  }
+  return rc;
+}
+
 /*
 ** Run maintenance over one topic or all of them.  eMode as for
 ** streamMntPartition; with STREAM_MNT_COMPACT only compacted topics are
 ** visited (bCheckPolicy: a topic named explicitly must be one).
-** iPart>=0 restricts it to one partition of zTopic.
+** iPart>=0 restricts it to one partition of zTopic.  With pErrs, an error
+** of one topic is recorded there and the next topic visited
+** (sqlite3StreamTopicErr()).
 */
 static int streamMntRun(StreamCtx *p, const char *zTopic, i64 iPart,
                         int eMode, StreamMntReport *pR, i64 *pnRemoved,
-                        char **pzErr){
+                        StreamTopicErrs *pErrs, char **pzErr){
   sqlite3_stmt *pList = 0;
   char **azName = 0;
   int nName = 0, i, rc;
@@ -327,39 +370,11 @@ static int streamMntRun(StreamCtx *p, const char *zTopic, i64 iPart,
     if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
   }
   for(i=0; rc==SQLITE_OK && i<nName; i++){
-    StreamTopicConfig cfg;
-    int nPart = 0, j;
-    rc = sqlite3StreamTopicConfig(p, azName[i], &cfg, &nPart, pzErr);
-    if( rc ) break;
-    if( (eMode==STREAM_MNT_COMPACT || eMode==STREAM_MNT_COMPACT_DUE)
-     && (cfg.eCleanup & STREAM_CLEANUP_COMPACT)==0 ){
-      if( zTopic && eMode==STREAM_MNT_COMPACT ){
-        rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
-            "cannot compact topic %s: its cleanup.policy is \"delete\""
-            " (compaction needs \"compact\" or \"compact,delete\")",
-            azName[i]);
-      }
-      continue;
-    }
-    if( iPart>=0 && iPart>=nPart ){
-      rc = sqlite3StreamErr(pzErr, SQLITE_RANGE,
-          "partition %lld out of range for topic %s (0..%d)",
-          iPart, azName[i], nPart-1);
-      break;
-    }
-    if( !streamMntWanted(&cfg) ) continue;
-    for(j=0; rc==SQLITE_OK && j<nPart; j++){
-      if( iPart>=0 && j!=iPart ) continue;
-      if( (eMode==STREAM_MNT_COMPACT || eMode==STREAM_MNT_COMPACT_DUE)
-       && (cfg.eCleanup & STREAM_CLEANUP_COMPACT) ){
-        /* Warm segments first (ext/tier.c), while the hot tombstones that
-        ** supersede warm records are still there. */
-        rc = streamMntWarmCompact(p, azName[i], j, &cfg, eMode, pR,
-                                  pnRemoved, pzErr);
-        if( rc ) break;
-      }
-      rc = streamMntPartition(p, azName[i], j, &cfg, eMode, pR, pnRemoved,
-                              0, pzErr);
+    rc = streamMntTopic(p, azName[i], zTopic, iPart, eMode, pR, pnRemoved,
+                        pzErr);
+    if( rc ){
+      rc = sqlite3StreamTopicErr(p->db, pErrs, azName[i],
+          eMode==STREAM_MNT_RETAIN ? "retention" : "compaction", rc, pzErr);
     }
   }
   for(i=0; i<nName; i++) sqlite3_free(azName[i]);
@@ -469,7 +484,7 @@ int sqlite3StreamPragma(StreamCtx *p, const char *zPragma, const char *zArg,
     ** compact it now, as stream_compact(topic) does. */
     rc = streamMntRun(p, zArg, -1,
                       zArg ? STREAM_MNT_COMPACT : STREAM_MNT_COMPACT_DUE,
-                      &r, 0, pzErr);
+                      &r, 0, 0, pzErr);
     if( rc==SQLITE_OK ){
       /* Only compaction: PRAGMA stream_compact runs no retention. */
       *pzOut = streamMntReportFinish(&r, 0);
@@ -499,48 +514,100 @@ static int streamMntArgTopic(sqlite3_context *ctx, int argc,
   return 1;
 }
 
-/* stream_maintain([topic]) */
+/* The cold tier's archiving of every cold.enabled topic (zTopic NULL,
+** one topic at a time, an error of one recorded in pErrs) or of zTopic. */
+static int streamMntCold(StreamCtx *p, const char *zTopic,
+                         StreamTopicErrs *pErrs, char **pzErr){
+  i64 nMsg = 0, nFile = 0, nOrphan = 0, nExp = 0;
+  sqlite3_stmt *pList = 0;
+  int rc;
+  if( zTopic ){
+    return sqlite3StreamColdArchive(p, zTopic, 0, &nMsg, &nFile, &nOrphan,
+                                    &nExp, pzErr);
+  }
+  rc = streamMntTopics(p, 0, &pList, pzErr);
+  while( rc==SQLITE_OK && pList && sqlite3_step(pList)==SQLITE_ROW ){
+    char *zName = sqlite3_mprintf("%s", sqlite3_column_text(pList, 0));
+    StreamTopicConfig cfg;
+    int nPart;
+    if( zName==0 ){ rc = SQLITE_NOMEM; break; }
+    rc = sqlite3StreamTopicConfig(p, zName, &cfg, &nPart, pzErr);
+    if( rc==SQLITE_OK && cfg.coldEnabled ){
+      rc = sqlite3StreamColdArchive(p, zName, 0, &nMsg, &nFile, &nOrphan,
+                                    &nExp, pzErr);
+    }
+    if( rc ) rc = sqlite3StreamTopicErr(p->db, pErrs, zName, "archive", rc,
+                                        pzErr);
+    sqlite3_free(zName);
+  }
+  if( pList ){
+    int rc2 = sqlite3_finalize(pList);
+    if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
+  }
+  return rc;
+}
+
+/*
+** stream_maintain([topic]).  Over every topic, an error of one topic
+** (its cold archive, its warm store, a damaged row of its own) does not
+** stop the others: it is reported in "errors" ([{"topic", "task",
+** "error"}], present only when there is one) and the run carries on
+** (sqlite3StreamTopicErr() says which errors stop it).  A named topic's
+** error is the call's error.
+*/
 void sqlite3StreamMaintainFunc(sqlite3_context *ctx, int argc,
-                                  sqlite3_value **argv){
+                               sqlite3_value **argv){
   StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
   StreamMntReport r;
+  StreamTopicErrs errs;
+  StreamTopicErrs *pErrs;
   const char *zTopic;
-  char *zErr = 0, *zOut;
+  char *zErr = 0, *zOut, *zErrs;
   int rc;
   if( !streamMntArgTopic(ctx, argc, argv, &zTopic) ) return;
   memset(&r, 0, sizeof(r));
   r.pTasks = sqlite3_str_new(0);
-  /* Hot retention first (an expired hot prefix is not worth tiering),
-  ** then tiering (hot -> warm, warm retention, orphan sweep: ext/tier.c),
-  ** then hot retention again if warm segments went (the hot prefix may now
-  ** be the start of the partition), then compaction where due. */
+  sqlite3StreamTopicErrsInit(p->db, &errs);
+  pErrs = zTopic ? 0 : &errs;
   /* Cold tier first (ext/cold.c): due batches are archived before
-  ** retention runs, which is held back to the cold watermark anyway. */
-  {
-    i64 nColdMsg = 0, nColdFile = 0, nColdOrphan = 0, nColdExp = 0;
-    rc = sqlite3StreamColdArchive(p, zTopic, 0, &nColdMsg, &nColdFile,
-                                  &nColdOrphan, &nColdExp, &zErr);
-    /* The Pipelines sink (ext/pipeline.c): failures wait for next time. */
-    if( rc==SQLITE_OK ) rc = sqlite3StreamPipelineMaintain(p, zTopic);
+  ** retention runs, which is held back to the cold watermark anyway.
+  ** Then hot retention (an expired hot prefix is not worth tiering), then
+  ** tiering (hot -> warm, warm retention, orphan sweep: ext/tier.c), then
+  ** hot retention again if warm segments went (the hot prefix may now be
+  ** the start of the partition), then compaction where due. */
+  rc = streamMntCold(p, zTopic, pErrs, &zErr);
+  /* The Pipelines sink (ext/pipeline.c): failures wait for next time. */
+  if( rc==SQLITE_OK ) rc = sqlite3StreamPipelineMaintain(p, zTopic);
+  if( rc==SQLITE_OK ){
+    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, pErrs, &zErr);
   }
   if( rc==SQLITE_OK ){
-    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, &zErr);
-  }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamTierMaintain(p, zTopic, &r.tier, &zErr);
+    rc = sqlite3StreamTierMaintain(p, zTopic, &r.tier, pErrs, &zErr);
   }
   if( rc==SQLITE_OK && r.tier.nExpired>0 ){
-    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, &zErr);
+    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_RETAIN, &r, 0, pErrs, &zErr);
   }
   if( rc==SQLITE_OK ){
-    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_COMPACT_DUE, &r, 0, &zErr);
+    rc = streamMntRun(p, zTopic, -1, STREAM_MNT_COMPACT_DUE, &r, 0, pErrs,
+                      &zErr);
   }
+  zErrs = errs.pJson ? sqlite3_str_finish(errs.pJson) : 0;
+  if( rc==SQLITE_OK && errs.n && zErrs==0 ) rc = SQLITE_NOMEM;
   if( rc ){
+    sqlite3_free(zErrs);
     sqlite3_free(sqlite3_str_finish(r.pTasks));
     sqlite3StreamResultErr(ctx, rc, zErr);
     return;
   }
   zOut = streamMntReportFinish(&r, 1);
+  if( zOut && zErrs ){
+    /* {...} becomes {...,"errors":[...]} */
+    char *z = sqlite3_mprintf("%.*s,\"errors\":%s]}",
+                              (int)strlen(zOut)-1, zOut, zErrs);
+    sqlite3_free(zOut);
+    zOut = z;
+  }
+  sqlite3_free(zErrs);
   if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
@@ -576,7 +643,8 @@ void sqlite3StreamCompactFunc(sqlite3_context *ctx, int argc,
       return;
     }
   }
-  rc = streamMntRun(p, zTopic, iPart, STREAM_MNT_COMPACT, 0, &nRemoved, &zErr);
+  rc = streamMntRun(p, zTopic, iPart, STREAM_MNT_COMPACT, 0, &nRemoved, 0,
+                    &zErr);
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   sqlite3_result_int64(ctx, nRemoved);
 }

@@ -142,6 +142,39 @@ int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc){
   return rc==SQLITE_OK ? SQLITE_ERROR : rc;
 }
 
+void sqlite3StreamTopicErrsInit(sqlite3 *db, StreamTopicErrs *pErrs){
+  memset(pErrs, 0, sizeof(*pErrs));
+  pErrs->bTxn = !sqlite3_get_autocommit(db);
+}
+
+int sqlite3StreamTopicErr(sqlite3 *db, StreamTopicErrs *pErrs,
+                          const char *zTopic, const char *zTask, int rc,
+                          char **pzErr){
+  switch( rc&0xff ){
+    case SQLITE_OK: case SQLITE_NOMEM: case SQLITE_BUSY: case SQLITE_LOCKED:
+    case SQLITE_INTERRUPT: case SQLITE_FULL: case SQLITE_READONLY:
+    case SQLITE_MISUSE: case SQLITE_AUTH:
+      return rc;
+  }
+  if( pErrs==0 || (pErrs->bTxn && sqlite3_get_autocommit(db)) ) return rc;
+  if( pErrs->pJson==0 ) pErrs->pJson = sqlite3_str_new(0);
+  sqlite3_str_appendall(pErrs->pJson, pErrs->n ? ",{\"topic\":"
+                                                : "[{\"topic\":");
+  if( zTopic ) sqlite3StreamJsonQuote(pErrs->pJson, zTopic, -1);
+  else sqlite3_str_appendall(pErrs->pJson, "null");
+  sqlite3_str_appendall(pErrs->pJson, ",\"task\":");
+  sqlite3StreamJsonQuote(pErrs->pJson, zTask, -1);
+  sqlite3_str_appendall(pErrs->pJson, ",\"error\":");
+  sqlite3StreamJsonQuote(pErrs->pJson, *pzErr ? *pzErr : sqlite3_errstr(rc),
+                         -1);
+  sqlite3_str_appendchar(pErrs->pJson, 1, '}');
+  pErrs->n++;
+  sqlite3_free(*pzErr);
+  *pzErr = 0;
+  return sqlite3_str_errcode(pErrs->pJson)==SQLITE_NOMEM ? SQLITE_NOMEM
+                                                         : SQLITE_OK;
+}
+
 i64 sqlite3StreamAddSat(i64 a, i64 b){
   const i64 mx = (i64)0x7fffffffffffffffLL, mn = -mx - 1;
   if( b>0 && a>mx-b ) return mx;

@@ -189,6 +189,28 @@ int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...);
 ** extended code, if db's current error is of the same primary code). */
 int sqlite3StreamDbErr(sqlite3 *db, char **pzErr, int rc);
 
+/* The errors of single topics that a run over every topic
+** (stream_maintain()) reports and carries on past: a JSON array
+** [{"topic":..., "task":..., "error":...}, ...] being built. */
+typedef struct StreamTopicErrs StreamTopicErrs;
+struct StreamTopicErrs {
+  sqlite3_str *pJson;          /* "[{...},{...}" so far, or NULL */
+  int n;                       /* Errors recorded */
+  int bTxn;                    /* A transaction was open when the run began */
+};
+/* Begin a run (records whether a transaction is open). */
+void sqlite3StreamTopicErrsInit(sqlite3 *db, StreamTopicErrs *pErrs);
+/* Error rc of zTopic (NULL: not one topic's) in task zTask: if pErrs is
+** not NULL and the error concerns that topic alone, record it with the
+** message *pzErr (then freed) and return SQLITE_OK to carry on; else
+** return rc.  Not one topic's alone: running out of memory, busy, locked,
+** interrupted, a full disk, a read-only database, a misuse (a call from a
+** statement that writes), an authorizer's refusal, or an error that
+** ended the transaction the run began in. */
+int sqlite3StreamTopicErr(sqlite3 *db, StreamTopicErrs *pErrs,
+                          const char *zTopic, const char *zTask, int rc,
+                          char **pzErr);
+
 /* Arithmetic on values read from storage, which a damaged or hostile
 ** database may hold at any value: a + b saturating at the i64 limits;
 ** the offset after iOffset (iOffset + 1, at most INT64_MAX). */
@@ -1860,9 +1882,12 @@ int sqlite3StreamTier(StreamCtx*, const char *zTopic, StreamTierStats*,
                       char **pzErr);
 
 /* For stream_maintain(): the same as sqlite3StreamTier(), but without a
-** configured store a named topic is not an error (nothing to do). */
+** configured store a named topic is not an error (nothing to do), and
+** with pErrs an error of one topic is recorded there and the others go
+** on (sqlite3StreamTopicErr()). */
 int sqlite3StreamTierMaintain(StreamCtx*, const char *zTopic,
-                              StreamTierStats*, char **pzErr);
+                              StreamTierStats*, StreamTopicErrs *pErrs,
+                              char **pzErr);
 
 /* The amortised hook of the produce path: called after a successful
 ** append of offset iOffset to (zTopic, iPart).  Does bounded work (one

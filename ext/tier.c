@@ -92,16 +92,23 @@ static int streamTierTopics(StreamCtx *p, const char *zTopic,
   return pList->rc;
 }
 
-/* One tier: sweep, then for each topic and partition expire and move. */
+/* One tier: sweep, then for each topic and partition expire and move
+** (pErrs: an error of one topic, or of the sweep, is recorded there and
+** the run goes on). */
 static int streamTierRunOne(StreamTier *pTier, const char *zTopic,
-                            StreamTierStats *pStats, char **pzErr){
+                            StreamTierStats *pStats, StreamTopicErrs *pErrs,
+                            char **pzErr){
   StreamCtx *p = pTier->pCtx;
   const StreamTierMethods *pM = pTier->pMethods;
   StreamStrList topics;
   int rc, i;
   memset(&topics, 0, sizeof(topics));
   rc = sqlite3StreamEnsureSchema(p, pzErr);
-  if( rc==SQLITE_OK ) rc = pM->xSweep(pTier, zTopic, pStats, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = pM->xSweep(pTier, zTopic, pStats, pzErr);
+    if( rc ) rc = sqlite3StreamTopicErr(p->db, pErrs, zTopic, "sweep", rc,
+                                        pzErr);
+  }
   if( rc==SQLITE_OK ) rc = streamTierTopics(p, zTopic, &topics, pzErr);
   for(i=0; rc==SQLITE_OK && i<topics.n; i++){
     StreamTopicConfig cfg;
@@ -115,6 +122,8 @@ static int streamTierRunOne(StreamTier *pTier, const char *zTopic,
                          pzErr);
       }
     }
+    if( rc ) rc = sqlite3StreamTopicErr(p->db, pErrs, topics.az[i],
+                                        "tiering", rc, pzErr);
   }
   sqlite3StreamStrListFree(&topics);
   return rc;
@@ -123,7 +132,8 @@ static int streamTierRunOne(StreamTier *pTier, const char *zTopic,
 /* stream_tier() (bAsked: a topic named that the first tier cannot take is
 ** an error) and stream_maintain() (it is not: there is nothing to do). */
 static int streamTierRun(StreamCtx *p, const char *zTopic, int bAsked,
-                         StreamTierStats *pStats, char **pzErr){
+                         StreamTierStats *pStats, StreamTopicErrs *pErrs,
+                         char **pzErr){
   int rc = SQLITE_OK, i;
   memset(pStats, 0, sizeof(*pStats));
   if( zTopic ){
@@ -134,8 +144,12 @@ static int streamTierRun(StreamCtx *p, const char *zTopic, int bAsked,
   for(i=0; rc==SQLITE_OK && i<STREAM_NTIER; i++){
     StreamTier *pTier = 0;
     rc = aTier[i]->xOpen(p, (bAsked && i==0) ? zTopic : 0, &pTier, pzErr);
-    if( rc || pTier==0 ) continue;
-    rc = streamTierRunOne(pTier, zTopic, pStats, pzErr);
+    if( rc ){
+      rc = sqlite3StreamTopicErr(p->db, pErrs, zTopic, "tiering", rc, pzErr);
+      continue;
+    }
+    if( pTier==0 ) continue;
+    rc = streamTierRunOne(pTier, zTopic, pStats, pErrs, pzErr);
     aTier[i]->xClose(pTier);
   }
   return rc;
@@ -143,12 +157,13 @@ static int streamTierRun(StreamCtx *p, const char *zTopic, int bAsked,
 
 int sqlite3StreamTier(StreamCtx *p, const char *zTopic,
                       StreamTierStats *pStats, char **pzErr){
-  return streamTierRun(p, zTopic, 1, pStats, pzErr);
+  return streamTierRun(p, zTopic, 1, pStats, 0, pzErr);
 }
 
 int sqlite3StreamTierMaintain(StreamCtx *p, const char *zTopic,
-                              StreamTierStats *pStats, char **pzErr){
-  return streamTierRun(p, zTopic, 0, pStats, pzErr);
+                              StreamTierStats *pStats,
+                              StreamTopicErrs *pErrs, char **pzErr){
+  return streamTierRun(p, zTopic, 0, pStats, pErrs, pzErr);
 }
 
 int sqlite3StreamTierAfterAppend(StreamCtx *p, const StreamAppended *pA,

@@ -154,17 +154,20 @@ int sqlite3StreamWarmSweep(StreamTier *pTier, const char *zTopic,
                               zTopic, pStats, pzErr);
 }
 
-/* xDropTopic: every segment row of the topic goes (with or without a
-** store: a database copied without its store can still drop the topic),
-** then its files, best effort (those left are orphans for a later
-** sweep). */
+/* xDropTopic: every segment row of the topic goes, in the caller's
+** transaction (with or without a store: a database copied without its
+** store can still drop the topic).  Its files go only once that is
+** committed: called outside a write transaction, the store is opened and
+** the topic's files swept now, best effort; inside one (stream_delete_topic()
+** always runs in one), they are orphans for the next sweep of
+** stream_tier() / stream_maintain(), and the store is not even opened, so
+** deleting a topic needs no store I/O. */
 int sqlite3StreamWarmDropTopic(StreamCtx *p, const char *zTopic,
                                char **pzErr){
   StreamStore *pStore = 0;
   StreamTierStats st;
   char *zSql;
-  int rc = sqlite3StreamTierStore(p, &pStore, pzErr);
-  if( rc ) return rc;
+  int rc;
   zSql = sqlite3_mprintf("DELETE FROM _stream_segments WHERE topic=%Q",
                          zTopic);
   rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
@@ -173,10 +176,11 @@ int sqlite3StreamWarmDropTopic(StreamCtx *p, const char *zTopic,
     if( sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
     else rc = sqlite3StreamDbErr(p->db, pzErr, rc);
   }
-  if( rc==SQLITE_OK && pStore ){
+  if( rc || sqlite3_txn_state(p->db, 0)==SQLITE_TXN_WRITE ) return rc;
+  if( sqlite3StreamTierStore(p, &pStore, 0)==SQLITE_OK && pStore ){
     memset(&st, 0, sizeof(st));
     streamWarmSweepStore(p, pStore, zTopic, &st, 0);     /* best effort */
   }
   sqlite3StreamWarmStoreFree(pStore);
-  return rc;
+  return SQLITE_OK;
 }

@@ -108,8 +108,8 @@ CREATE TABLE IF NOT EXISTS _stream_members(
   joined_at          INTEGER NOT NULL,
   heartbeat_at       INTEGER NOT NULL,
   polled_at          INTEGER,
-  autocommitted_at   INTEGER,
-  poll_cursor        INTEGER NOT NULL DEFAULT 0,
+  autocommitted_at   INTEGER,              -- not written or read any more
+  poll_cursor        INTEGER NOT NULL DEFAULT 0, -- (nor this): see storage.md
   PRIMARY KEY(group_id, member_id)
 ) WITHOUT ROWID;
 
