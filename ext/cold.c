@@ -43,8 +43,9 @@
 ** cold.orphan.grace.ms, old metadata versions.
 **
 ** Retention and compaction of the live log (hot and warm) never remove a
-** message at or above the mirror's next offset of a cold-enabled topic
-** (sqlite3StreamColdHold): they are held back to the cold watermark.
+** message at or above the mirror's next offset of a cold-enabled topic:
+** the cold tier's xHold (sqlite3StreamTierCold), which the tier driver
+** asks (sqlite3StreamTierHold), holds them back to the cold watermark.
 */
 #include "streamInt.h"
 #include <cjson/cJSON.h>
@@ -189,7 +190,10 @@ int sqlite3StreamWatermark(StreamCtx *p, const char *zTable,
   return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
 }
 
-int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
+/* xHold of the cold tier: the first offset not archived yet, and (the
+** Pipelines sink being the other way to the same history, ext/pipeline.c)
+** not delivered yet; INT64_MAX for a topic with neither. */
+static int streamColdHold(StreamCtx *p, const char *zTopic, int iPart,
                           const StreamTopicConfig *pCfg, i64 *piHold,
                           char **pzErr){
   i64 iCold = 0x7fffffffffffffffLL, iPipe = 0x7fffffffffffffffLL;
@@ -206,6 +210,40 @@ int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
   *piHold = iCold<iPipe ? iCold : iPipe;
   return rc;
 }
+
+/* The cold tier on the tier interface (ext/tier.c).  It keeps a copy, so
+** only its hold matters to the driver: xOpen gives no tier (archiving is
+** one Iceberg commit per topic, with every partition's watermark in one
+** snapshot summary, from stream_maintain() and stream_archive(); the
+** driver's moves are per partition and take messages out of the hot
+** log), stream_messages does not read it (Kafka's live-log semantics:
+** stream_history() does), it is never compacted, and deleting a topic
+** keeps its table (history; the mirror rows of the old incarnation count
+** as none). */
+static int streamColdOpen(StreamCtx *p, const char *zAsked, StreamTier **pp,
+                          char **pzErr){
+  STREAM_UNUSED(p); STREAM_UNUSED(zAsked); STREAM_UNUSED(pzErr);
+  *pp = 0;
+  return SQLITE_OK;
+}
+static void streamColdClose(StreamTier *pTier){ STREAM_UNUSED(pTier); }
+
+const StreamTierMethods sqlite3StreamTierCold = {
+  "cold",                          /* zName */
+  streamColdOpen,                  /* xOpen: never a tier to drive */
+  streamColdClose,                 /* xClose */
+  0,                               /* xSweep: housekeeping in archiving */
+  0,                               /* xExpire: cold.retention.ms, idem */
+  0,                               /* xMoveIn: stream_archive() */
+  0,                               /* xCompact: history is not compacted */
+  0,                               /* xDropTopic: the table is history */
+  0,                               /* xReaderNew: stream_history() reads */
+  0,                               /* xReaderFree */
+  0,                               /* xScanOpen */
+  0,                               /* xScanNext */
+  0,                               /* xScanClose */
+  streamColdHold,                  /* xHold */
+};
 
 /**************************************************************************
 ** Archiving
