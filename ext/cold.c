@@ -819,6 +819,9 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   /* Housekeeping: old snapshots, the files they alone reached, orphans. */
   rc = streamColdHousekeep(p, pStore, t, &cfg, zTopic, zDbId, &gone, pSt,
                            pzErr);
+  /* An expiry that lost a race reloaded the table: our last commit must
+  ** still be the one the batch starts from. */
+  if( rc==SQLITE_OK ) rc = streamColdCheck(&r, t, pzErr);
   if( rc ) goto out;
   aStart = sqlite3_malloc64(sizeof(i64)*3*(u64)(nPart ? nPart : 1));
   if( aStart==0 ){ rc = SQLITE_NOMEM; goto out; }
