@@ -18,9 +18,17 @@
 **             test/interop/node_modules, SET threads=1) computing the same
 **             aggregates over the same data files with read_parquet (best
 **             of three runs each, after one warm-up for DuckDB)
+**   housekeeping  a second topic committed to in C small commits (one
+**             message each, 4 partitions), so its table has C snapshots:
+**             the time of a commit at the end (the metadata carries every
+**             snapshot), then one stream_archive() after
+**             cold.snapshot.retention.ms is set to 0 (snapshot expiry of
+**             C-1 snapshots and deletion of their manifest lists), then a
+**             commit on the expired table; and a run with nothing to do
+**             (the orphan listing's fast path)
 **
-** N defaults to 1,000,000 messages (--quick: 100,000).  It prints a
-** Markdown table; it never fails on a number.
+** N defaults to 1,000,000 messages (--quick: 100,000), C to 500 (--quick:
+** 200).  It prints Markdown tables; it never fails on a number.
 */
 #define _DEFAULT_SOURCE
 #include <sqlite3.h>
@@ -34,6 +42,54 @@
 /* The 100-byte value of message i (benchMakeValue, timestamp 0). */
 static int coldValue(char *z, int i){
   return benchMakeValue(z, 100, i, 0);
+}
+
+/* One small commit (a message) to topic hk; seconds. */
+static double hkCommit(sqlite3 *db, int i){
+  char zSql[200];
+  double t0;
+  snprintf(zSql, sizeof(zSql), "INSERT INTO stream_messages(topic, key,"
+           " value, timestamp) VALUES('hk', 'k%d', '{}', 1700000000000)", i);
+  benchExec(db, zSql);
+  t0 = benchNow();
+  benchExec(db, "SELECT stream_archive('hk')");
+  return benchNow()-t0;
+}
+
+/* The housekeeping figures (see the header comment). */
+static void benchHousekeeping(sqlite3 *db, int nCommit){
+  double tFirst = 0, tLast = 0, tExpire, tAfter, tIdle;
+  long long nSnap;
+  int i;
+  benchExec(db, "SELECT stream_create_topic('hk', 4, '{\"cold.enabled\":1,"
+                "\"retention.ms\":-1}')");
+  for(i=0; i<nCommit; i++){
+    double t = hkCommit(db, i);
+    if( i<10 ) tFirst += t/10;
+    if( i>=nCommit-10 ) tLast += t/10;
+  }
+  benchExec(db, "SELECT stream_alter_topic('hk',"
+                " '{\"cold.snapshot.retention.ms\":0}')");
+  {
+    double t0 = benchNow();
+    nSnap = benchInt1(db, "SELECT stream_archive('hk') ->> '$.snapshots'");
+    tExpire = benchNow()-t0;
+  }
+  tAfter = hkCommit(db, nCommit);
+  {
+    double t0 = benchNow();
+    benchExec(db, "SELECT stream_archive('hk')");
+    tIdle = benchNow()-t0;
+  }
+  printf("\n| housekeeping, %d commits of 1 message | time |\n|---|---|\n",
+         nCommit);
+  printf("| a commit, first 10 (mean) | %.2f ms |\n", tFirst*1000);
+  printf("| a commit, last 10 (mean; %d snapshots in the metadata) | %.2f ms"
+         " |\n", nCommit, tLast*1000);
+  printf("| snapshot expiry of %lld snapshots (one stream_archive) | %.2f ms"
+         " |\n", nSnap, tExpire*1000);
+  printf("| a commit after the expiry | %.2f ms |\n", tAfter*1000);
+  printf("| stream_archive with nothing to do | %.2f ms |\n", tIdle*1000);
 }
 
 static const char *zExt;
@@ -175,6 +231,7 @@ int main(int argc, char **argv){
   printf("\nchecks: history %lld rows, DuckDB %lld rows, aggregates %s\n",
          nHist, nDuck, tDuck<0 ? "(not compared)"
          : (nHist==nDuck && sHist==sDuck) ? "equal" : "DIFFER");
+  benchHousekeeping(db, n>=1000000 ? 500 : 200);
   sqlite3_close(db);
   return 0;
 }

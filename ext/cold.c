@@ -25,8 +25,8 @@
 **   2. if the batch is due (cold.commit.interval.ms since the last commit,
 **      or cold.commit.bytes pending) read every message from there to the
 **      high watermark (at most STREAM_COLD_MAX_BATCH) from the live log
-**      (stream_messages: hot and warm), one Parquet file per partition and
-**      UTC day (unique names);
+**      (the scan API, ext/scan.c: hot and warm), one Parquet file per
+**      partition and UTC day (unique names);
 **   3. commit (sqlite3StreamIceAppend: manifest, manifest list, then the
 **      create-only vN+1.metadata.json; reload, check, rebase on a
 **      conflict);
@@ -43,8 +43,9 @@
 ** cold.orphan.grace.ms, old metadata versions.
 **
 ** Retention and compaction of the live log (hot and warm) never remove a
-** message at or above the mirror's next offset of a cold-enabled topic
-** (sqlite3StreamColdHold): they are held back to the cold watermark.
+** message at or above the mirror's next offset of a cold-enabled topic:
+** the cold tier's xHold (sqlite3StreamTierCold), which the tier driver
+** asks (sqlite3StreamTierHold), holds them back to the cold watermark.
 */
 #include "streamInt.h"
 #include <stdio.h>
@@ -188,7 +189,10 @@ int sqlite3StreamWatermark(StreamCtx *p, const char *zTable,
   return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
 }
 
-int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
+/* xHold of the cold tier: the first offset not archived yet, and (the
+** Pipelines sink being the other way to the same history, ext/pipeline.c)
+** not delivered yet; INT64_MAX for a topic with neither. */
+static int streamColdHold(StreamCtx *p, const char *zTopic, int iPart,
                           const StreamTopicConfig *pCfg, i64 *piHold,
                           char **pzErr){
   i64 iCold = 0x7fffffffffffffffLL, iPipe = 0x7fffffffffffffffLL;
@@ -205,6 +209,40 @@ int sqlite3StreamColdHold(StreamCtx *p, const char *zTopic, int iPart,
   *piHold = iCold<iPipe ? iCold : iPipe;
   return rc;
 }
+
+/* The cold tier on the tier interface (ext/tier.c).  It keeps a copy, so
+** only its hold matters to the driver: xOpen gives no tier (archiving is
+** one Iceberg commit per topic, with every partition's watermark in one
+** snapshot summary, from stream_maintain() and stream_archive(); the
+** driver's moves are per partition and take messages out of the hot
+** log), stream_messages does not read it (Kafka's live-log semantics:
+** stream_history() does), it is never compacted, and deleting a topic
+** keeps its table (history; the mirror rows of the old incarnation count
+** as none). */
+static int streamColdOpen(StreamCtx *p, const char *zAsked, StreamTier **pp,
+                          char **pzErr){
+  STREAM_UNUSED(p); STREAM_UNUSED(zAsked); STREAM_UNUSED(pzErr);
+  *pp = 0;
+  return SQLITE_OK;
+}
+static void streamColdClose(StreamTier *pTier){ STREAM_UNUSED(pTier); }
+
+const StreamTierMethods sqlite3StreamTierCold = {
+  "cold",                          /* zName */
+  streamColdOpen,                  /* xOpen: never a tier to drive */
+  streamColdClose,                 /* xClose */
+  0,                               /* xSweep: housekeeping in archiving */
+  0,                               /* xExpire: cold.retention.ms, idem */
+  0,                               /* xMoveIn: stream_archive() */
+  0,                               /* xCompact: history is not compacted */
+  0,                               /* xDropTopic: the table is history */
+  0,                               /* xReaderNew: stream_history() reads */
+  0,                               /* xReaderFree */
+  0,                               /* xScanOpen */
+  0,                               /* xScanNext */
+  0,                               /* xScanClose */
+  streamColdHold,                  /* xHold */
+};
 
 /**************************************************************************
 ** Archiving
@@ -267,21 +305,48 @@ static int streamColdDay(i64 iMs){
   return (int)d;
 }
 
-/* Copy one column of a stream_messages row into the Parquet row. */
-static void streamColdColumn(sqlite3_stmt *pSel, int iCol, const void **pp,
-                             int *pn, int *peType){
-  int eType = sqlite3_column_type(pSel, iCol);
-  if( eType==SQLITE_NULL ){
-    *pp = 0; *pn = 0; *peType = STREAM_PQ_NULL;
-  }else if( eType==SQLITE_BLOB ){
-    *pp = sqlite3_column_blob(pSel, iCol);
-    *pn = sqlite3_column_bytes(pSel, iCol);
+/* The live log is read through the scan API (ext/scan.c: hot and warm,
+** values decoded), not SQL on the storage tables. */
+
+/* The offset, timestamp or partition of the scan's current row. */
+static i64 streamColdScanInt(StreamScan *pScan, int iCol){
+  StreamScanField f;
+  sqlite3StreamScanColumn(pScan, iCol, &f);
+  return f.pValue ? sqlite3_value_int64(f.pValue) : f.iVal;
+}
+
+/* Key, value or headers (iCol) of the scan's current row as a Parquet
+** column: STREAM_PQ_NULL, a BLOB, or else its text (what stream_messages
+** gives); *pbTerm: a 0 byte follows the bytes.  *ppVal: the stored SQL
+** value when there is one (else NULL). */
+static int streamColdScanBytes(StreamScan *pScan, int iCol, const void **pp,
+                               int *pn, int *peType, int *pbTerm,
+                               sqlite3_value **ppVal){
+  StreamScanField f;
+  int rc = sqlite3StreamScanColumn(pScan, iCol, &f);
+  *pp = 0;
+  *pn = 0;
+  *peType = STREAM_PQ_NULL;
+  *pbTerm = 0;
+  if( ppVal ) *ppVal = f.pValue;
+  if( rc || f.eType==SQLITE_NULL ) return rc;
+  if( f.pValue && f.eType==SQLITE_BLOB ){
+    *pp = sqlite3_value_blob(f.pValue);
+    *pn = sqlite3_value_bytes(f.pValue);
     *peType = STREAM_PQ_BLOB;
-  }else{
-    *pp = sqlite3_column_text(pSel, iCol);
-    *pn = sqlite3_column_bytes(pSel, iCol);
+  }else if( f.pValue ){
+    *pp = sqlite3_value_text(f.pValue);
+    if( *pp==0 ) return SQLITE_NOMEM;
+    *pn = sqlite3_value_bytes(f.pValue);
     *peType = STREAM_PQ_TEXT;
+    *pbTerm = 1;
+  }else{
+    *pp = f.p ? f.p : "";
+    *pn = f.n;
+    *peType = f.eType==SQLITE_BLOB ? STREAM_PQ_BLOB : STREAM_PQ_TEXT;
+    *pbTerm = f.bTerm;
   }
+  return SQLITE_OK;
 }
 
 /* Finish the open file (if any) and record it. */
@@ -337,7 +402,7 @@ static int streamColdPartition(StreamColdRun *r, const char *zPrefix,
                                int iPart, i64 iStart, i64 iEnd, int eCodec,
                                i64 nMax, i64 *piNext, char **pzErr){
   StreamCtx *p = r->p;
-  sqlite3_stmt *pSel = 0;
+  StreamScan *pSel = 0;
   StreamPqWriter *pW = 0;
   StreamColdSink sink;
   StreamIceFile f;
@@ -348,19 +413,30 @@ static int streamColdPartition(StreamColdRun *r, const char *zPrefix,
   memset(&f, 0, sizeof(f));
   sink.pStore = r->pStore;
   *piNext = iEnd;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT offset, key, value, headers, timestamp FROM stream_messages"
-      " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4"
-      " ORDER BY offset", -1, &pSel, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_text(pSel, 1, r->zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pSel, 2, iPart);
-  sqlite3_bind_int64(pSel, 3, iStart);
-  sqlite3_bind_int64(pSel, 4, iEnd);
-  while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+  {
+    StreamScanner *pScanner = 0;
+    StreamScanArg aArg[4];
+    memset(aArg, 0, sizeof(aArg));
+    aArg[0].zVal = r->zTopic;
+    aArg[1].iVal = iPart;
+    aArg[2].iVal = iStart;
+    aArg[3].iVal = iEnd;
+    rc = sqlite3StreamScannerGet(p, &pScanner);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
+          |STREAM_SCAN_OFF_LO|STREAM_SCAN_OFF_HI|STREAM_SCAN_OFF_HI_X, 4,
+          aArg, &pSel, pzErr);
+    }
+    if( rc ){
+      sqlite3StreamScanClose(pSel);
+      return rc;
+    }
+  }
+  for(; rc==SQLITE_OK && !sqlite3StreamScanEof(pSel);
+        rc = sqlite3StreamScanNext(pSel, pzErr)){
     StreamPqRow row;
-    i64 iOff = sqlite3_column_int64(pSel, 0);
-    i64 iTs = sqlite3_column_int64(pSel, 4);
+    i64 iOff = streamColdScanInt(pSel, STREAM_SCAN_COL_OFFSET);
+    i64 iTs = streamColdScanInt(pSel, STREAM_SCAN_COL_TIMESTAMP);
     int iDay = streamColdDay(iTs);
     const void *pH;
     if( r->nMessages>=nMax ){
@@ -411,11 +487,23 @@ static int streamColdPartition(StreamColdRun *r, const char *zPrefix,
     row.nTopic = (int)strlen(r->zTopic);
     row.iPartition = iPart;
     row.iOffset = iOff;
-    streamColdColumn(pSel, 1, &row.pKey, &row.nKey, &row.eKeyType);
-    streamColdColumn(pSel, 2, &row.pValue, &row.nValue, &row.eValueType);
     {
-      int eH;
-      streamColdColumn(pSel, 3, &pH, &row.nHeaders, &eH);
+      int eH, bTerm;
+      rc = streamColdScanBytes(pSel, STREAM_SCAN_COL_KEY, &row.pKey,
+                               &row.nKey, &row.eKeyType, &bTerm, 0);
+      if( rc==SQLITE_OK ){
+        rc = streamColdScanBytes(pSel, STREAM_SCAN_COL_VALUE, &row.pValue,
+                                 &row.nValue, &row.eValueType, &bTerm, 0);
+      }
+      if( rc==SQLITE_OK ){
+        rc = streamColdScanBytes(pSel, STREAM_SCAN_COL_HEADERS, &pH,
+                                 &row.nHeaders, &eH, &bTerm, 0);
+      }
+      if( rc ){
+        sqlite3StreamErr(pzErr, rc, "cold tier: cannot read message %s/%d"
+                         " offset %lld", r->zTopic, iPart, (long long)iOff);
+        break;
+      }
       row.zHeaders = (const char*)pH;
     }
     row.iTimestampMs = iTs;
@@ -435,12 +523,7 @@ static int streamColdPartition(StreamColdRun *r, const char *zPrefix,
     r->nMessages++;
     nRows++;
   }
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_finalize(pSel);
-    pSel = 0;
-    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  sqlite3_finalize(pSel);
+  sqlite3StreamScanClose(pSel);
   if( rc==SQLITE_OK ){
     rc = streamColdFileEnd(r, &pW, &sink, &f, pzErr);
   }
@@ -735,6 +818,9 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   /* Housekeeping: old snapshots, the files they alone reached, orphans. */
   rc = streamColdHousekeep(p, pStore, t, &cfg, zTopic, zDbId, &gone, pSt,
                            pzErr);
+  /* An expiry that lost a race reloaded the table: our last commit must
+  ** still be the one the batch starts from. */
+  if( rc==SQLITE_OK ) rc = streamColdCheck(&r, t, pzErr);
   if( rc ) goto out;
   aStart = sqlite3_malloc64(sizeof(i64)*3*(u64)(nPart ? nPart : 1));
   if( aStart==0 ){ rc = SQLITE_NOMEM; goto out; }
@@ -957,7 +1043,7 @@ void sqlite3StreamArchiveFunc(sqlite3_context *ctx, int argc,
 ** Rows (partition, offset, key, value, headers, timestamp, tier) of the
 ** topic's whole history in (partition, offset) order: for each partition,
 ** the cold table's data files (pruned by their timestamp bounds), then
-** the live log (stream_messages) from the offset after the last archived
+** the live log (the scan API) from the offset after the last archived
 ** one, so no offset comes twice.  from_ts <= timestamp < to_ts (ms).  With
 ** a store URL and a namespace ("db_<id>"), only that table is read: the
 ** history of another database's topic.
@@ -991,7 +1077,8 @@ struct StreamHistCursor {
   i64 iColdNext;               /* Offset after the partition's cold files */
   StreamStoreHandle h;         /* Open data file */
   StreamPqReader *pR;          /* Its reader */
-  sqlite3_stmt *pLive;         /* Live rows of the partition */
+  StreamScan *pLive;           /* Live rows of the partition (scan API) */
+  int bLiveRow;                /* pLive was on a row already returned */
   int eSrc;                    /* 1 cold row, 2 live row */
   StreamPqRow row;             /* Current cold row */
   int bEof;
@@ -1075,8 +1162,9 @@ static void streamHistReset(StreamHistCursor *c){
   c->pR = 0;
   if( c->h.pFile ) c->pStore->pMethods->xClose(c->h.pFile);
   c->h.pFile = 0;
-  sqlite3_finalize(c->pLive);
+  sqlite3StreamScanClose(c->pLive);
   c->pLive = 0;
+  c->bLiveRow = 0;
   sqlite3StreamIceFreeFiles(c->aFile, c->nFile);
   c->aFile = 0;
   c->nFile = 0;
@@ -1133,16 +1221,18 @@ static int streamHistStep(StreamHistCursor *c){
       c->h.pFile = 0;
     }
     if( c->pLive ){
-      if( sqlite3_step(c->pLive)==SQLITE_ROW ){
+      if( c->bLiveRow ){
+        rc = sqlite3StreamScanNext(c->pLive, &zErr);
+        if( rc ) return streamHistErr(c, rc, zErr);
+      }
+      if( !sqlite3StreamScanEof(c->pLive) ){
+        c->bLiveRow = 1;
         c->eSrc = 2;
         return SQLITE_OK;
       }
-      rc = sqlite3_finalize(c->pLive);
+      sqlite3StreamScanClose(c->pLive);
       c->pLive = 0;
-      if( rc ){
-        return streamHistErr(c, rc, sqlite3_mprintf("%s",
-                                                    sqlite3_errmsg(c->p->db)));
-      }
+      c->bLiveRow = 0;
       c->iPart++;
       c->iColdNext = 0;
     }
@@ -1170,20 +1260,29 @@ static int streamHistStep(StreamHistCursor *c){
     }
     /* The live log of this partition. */
     if( c->bLive && c->iPart<c->nPart ){
-      rc = sqlite3_prepare_v2(c->p->db,
-          "SELECT partition, offset, key, value, headers, timestamp"
-          " FROM stream_messages WHERE topic=?1 AND partition=?2"
-          " AND offset>=?3 AND timestamp>=?4 AND timestamp<?5"
-          " ORDER BY offset", -1, &c->pLive, 0);
-      if( rc ){
-        return streamHistErr(c, rc, sqlite3_mprintf("%s",
-                                                    sqlite3_errmsg(c->p->db)));
+      StreamScanner *pScanner = 0;
+      StreamScanArg aArg[5];
+      int idx = STREAM_SCAN_TOPIC|STREAM_SCAN_PART|STREAM_SCAN_OFF_LO
+              |STREAM_SCAN_TS_LO|STREAM_SCAN_TS_HI|STREAM_SCAN_TS_HI_X;
+      if( (c->mCols & (1u<<3))==0 ) idx |= STREAM_SCAN_NO_KEY;
+      if( (c->mCols & (1u<<4))==0 ) idx |= STREAM_SCAN_NO_VALUE;
+      if( (c->mCols & (1u<<5))==0 ) idx |= STREAM_SCAN_NO_HDRS;
+      memset(aArg, 0, sizeof(aArg));
+      aArg[0].zVal = c->zTopic;
+      aArg[1].iVal = c->iPart;
+      aArg[2].iVal = c->iColdNext;
+      aArg[3].iVal = c->iFrom;
+      aArg[4].iVal = c->iTo;
+      rc = sqlite3StreamScannerGet(c->p, &pScanner);
+      if( rc==SQLITE_OK ){
+        rc = sqlite3StreamScanOpen(pScanner, idx, 5, aArg, &c->pLive, &zErr);
       }
-      sqlite3_bind_text(c->pLive, 1, c->zTopic, -1, SQLITE_STATIC);
-      sqlite3_bind_int(c->pLive, 2, c->iPart);
-      sqlite3_bind_int64(c->pLive, 3, c->iColdNext);
-      sqlite3_bind_int64(c->pLive, 4, c->iFrom);
-      sqlite3_bind_int64(c->pLive, 5, c->iTo);
+      c->bLiveRow = 0;
+      if( rc ){
+        sqlite3StreamScanClose(c->pLive);
+        c->pLive = 0;
+        return streamHistErr(c, rc, zErr);
+      }
       continue;
     }
     /* Next partition with cold files. */
@@ -1319,9 +1418,27 @@ static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
                             int i){
   StreamHistCursor *c = (StreamHistCursor*)pCur;
   if( c->eSrc==2 ){
-    if( i<=5 ) sqlite3_result_value(ctx, sqlite3_column_value(c->pLive, i));
-    else if( i==6 ) sqlite3_result_text(ctx, "live", -1, SQLITE_STATIC);
-    else if( i==HIST_TOPIC ){
+    /* A live row: key, value and headers as stored (an SQL value) or as
+    ** the scan decoded them. */
+    static const int aCol[] = {
+      STREAM_SCAN_COL_PARTITION, STREAM_SCAN_COL_OFFSET, STREAM_SCAN_COL_KEY,
+      STREAM_SCAN_COL_VALUE, STREAM_SCAN_COL_HEADERS,
+      STREAM_SCAN_COL_TIMESTAMP
+    };
+    if( i==0 || i==1 || i==5 ){
+      sqlite3_result_int64(ctx, streamColdScanInt(c->pLive, aCol[i]));
+    }else if( i<=4 ){
+      const void *a;
+      int n, eType, bTerm, rc;
+      sqlite3_value *pVal = 0;
+      rc = streamColdScanBytes(c->pLive, aCol[i], &a, &n, &eType, &bTerm,
+                               &pVal);
+      if( rc ) return rc;
+      if( pVal ) sqlite3_result_value(ctx, pVal);
+      else streamHistBytes(ctx, eType, a, n, bTerm);
+    }else if( i==6 ){
+      sqlite3_result_text(ctx, "live", -1, SQLITE_STATIC);
+    }else if( i==HIST_TOPIC ){
       sqlite3_result_text(ctx, c->zTopic, -1, SQLITE_TRANSIENT);
     }
     return SQLITE_OK;
@@ -1354,7 +1471,8 @@ static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
 
 static int streamHistRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid){
   StreamHistCursor *c = (StreamHistCursor*)pCur;
-  i64 iOff = c->eSrc==2 ? sqlite3_column_int64(c->pLive, 1) : c->row.iOffset;
+  i64 iOff = c->eSrc==2 ? streamColdScanInt(c->pLive, STREAM_SCAN_COL_OFFSET)
+                        : c->row.iOffset;
   *pRowid = iOff;
   return SQLITE_OK;
 }

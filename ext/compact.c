@@ -101,11 +101,11 @@ int sqlite3StreamCompactUpper(StreamCtx *p, const char *zTopic, int iPart,
     rc = sqlite3_reset(pStmt);
     if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   }
-  if( pCfg->coldEnabled || pCfg->pipelineEnabled ){
-    /* Cold tier, Pipelines sink: never compact what is not archived or
-    ** delivered yet (ext/cold.c). */
+  {
+    /* The tiers' hold: never compact what a tier (cold, and the Pipelines
+    ** sink with it) has not taken yet. */
     i64 iHold = 0;
-    rc = sqlite3StreamColdHold(p, zTopic, iPart, pCfg, &iHold, pzErr);
+    rc = sqlite3StreamTierHold(p, zTopic, iPart, pCfg, &iHold, pzErr);
     if( rc ) return rc;
     if( iHold<iUpper ) iUpper = iHold;
   }

@@ -30,7 +30,7 @@
 ** and the next call starts again at the watermark (a batch may then be
 ** sent twice: only after a failure).  Other 4xx answers stop at once.
 ** Retention and compaction of the topic are held back to the watermark
-** (sqlite3StreamColdHold(), ext/cold.c).
+** (the cold tier's xHold, ext/cold.c, asked by sqlite3StreamTierHold()).
 **
 ** The token.  It is never stored in the database: pipeline.token.env
 ** names an environment variable of the process that holds it.  It is sent

@@ -96,7 +96,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
   i64 iHwm = 0, iBound = -1, nDel = 0, nDelClean = 0, nDelCounted = 0;
   i64 nRemain = 0, iCutoff = 0;
   int bBytes = 0, bTime, bWarm = 0, rc;
-  i64 iColdHold = 0;           /* cold tier: first offset not archived */
+  i64 iHold = 0;               /* the tiers' hold (cold: not archived) */
 
   *pnDeleted = 0;
   if( (pCfg->eCleanup & STREAM_CLEANUP_DELETE)==0 ) return SQLITE_OK;
@@ -108,8 +108,8 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
   }
   rc = sqlite3StreamHasWarm(p, zTopic, iPart, &bWarm, pzErr);
   if( rc || bWarm ) return rc;
-  /* Cold tier: never delete what is not archived yet (ext/cold.c). */
-  rc = sqlite3StreamColdHold(p, zTopic, iPart, pCfg, &iColdHold, pzErr);
+  /* The tiers' hold: never delete what a tier (cold) has not taken. */
+  rc = sqlite3StreamTierHold(p, zTopic, iPart, pCfg, &iHold, pzErr);
   if( rc ) return rc;
   rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
   if( rc ) return rc;
@@ -134,7 +134,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     int bExpired = bTime && iTs<iCutoff;
     int bOver = bBytes && nRemain-nByte>=pCfg->retentionBytes;
     if( !bExpired && !bOver ) break;
-    if( iOff>=iColdHold ) break;                /* cold tier hold */
+    if( iOff>=iHold ) break;                    /* the tiers' hold */
     iBound = sqlite3StreamOffsetAfter(iOff);
     nDel++;
     nRemain -= nByte;

@@ -1832,17 +1832,21 @@ struct StreamTierMethods {
   ** that topic's files). */
   int (*xSweep)(StreamTier*, const char *zTopic, StreamTierStats*,
                 char **pzErr);
-  /* Apply retention (retention.ms/.bytes) to one partition's files. */
+  /* Apply retention (retention.ms/.bytes) to one partition's files,
+  ** never removing an offset at or above iHold (the colder tiers' hold,
+  ** xHold; INT64_MAX: none). */
   int (*xExpire)(StreamTier*, const char *zTopic, int iPart,
-                 const StreamTopicConfig*, StreamTierStats*, char **pzErr);
+                 const StreamTopicConfig*, i64 iHold, StreamTierStats*,
+                 char **pzErr);
   /* Move what left the hot window of one partition in (bHook: the bounded
   ** after-append variant, pzErr NULL). */
   int (*xMoveIn)(StreamTier*, const char *zTopic, int iPart, i64 iInc,
                  const StreamTopicConfig*, int bHook, StreamTierStats*,
                  char **pzErr);
-  /* Compact one partition's files (at most nMaxRewrite, <0: no limit). */
+  /* Compact one partition's files (at most nMaxRewrite, <0: no limit),
+  ** not while they hold an offset at or above iHold (as xExpire). */
   int (*xCompact)(StreamCtx*, const char *zTopic, int iPart,
-                  i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
+                  i64 nMaxRewrite, i64 iHold, i64 *pnRemoved, char **pzErr);
   /* Forget a deleted topic: its rows always, its files best effort. */
   int (*xDropTopic)(StreamCtx*, const char *zTopic, char **pzErr);
   /* Per-connection read state (statements, open files). */
@@ -1855,7 +1859,21 @@ struct StreamTierMethods {
                    StreamTierScan **pp, char **pzErr);
   int (*xScanNext)(StreamTierScan*, const StreamPqRow **ppRow, char **pzErr);
   void (*xScanClose)(StreamTierScan*);
+  /* The hold: the first offset of (zTopic, iPart) this tier has not taken
+  ** yet and still needs from the live log (a tier that copies instead of
+  ** moving, as cold).  Retention and compaction of the hot log and of the
+  ** tiers before it never remove an offset at or above it.  INT64_MAX:
+  ** nothing held.  Works without xOpen (a hold stands even while the
+  ** tier's store is not configured). */
+  int (*xHold)(StreamCtx*, const char *zTopic, int iPart,
+               const StreamTopicConfig*, i64 *piHold, char **pzErr);
 };
+
+/* Optional slots: a tier that never opens (xOpen gives no tier) leaves
+** xSweep, xExpire and xMoveIn NULL; one that stream_messages does not read
+** leaves xReaderNew, xReaderFree and the scan slots NULL; xCompact,
+** xDropTopic and xHold may be NULL (nothing to do).  tier.c skips NULL
+** slots. */
 
 /* Base classes: each tier's objects start with these. */
 struct StreamTier {
@@ -1871,8 +1889,16 @@ struct StreamTierScan {
   const StreamTierMethods *pMethods; /* Implementation - must be first */
 };
 
-/* The warm tier (ext/warm.c). */
+/* The warm tier (ext/warm.c) and the cold tier (ext/cold.c). */
 extern const StreamTierMethods sqlite3StreamTierWarm;
+extern const StreamTierMethods sqlite3StreamTierCold;
+
+/* The hold of every tier on (zTopic, iPart): the smallest xHold, INT64_MAX
+** if none holds anything.  Retention and compaction of the hot log stop
+** below it. */
+int sqlite3StreamTierHold(StreamCtx*, const char *zTopic, int iPart,
+                          const StreamTopicConfig*, i64 *piHold,
+                          char **pzErr);
 
 /* Tier every eligible message of topic zTopic (NULL: every topic), then
 ** apply retention and remove orphan files, in every tier.  Runs inside the
@@ -2392,13 +2418,6 @@ int sqlite3StreamIceExpire(StreamIceTable*, i64 iCutoffUs, i64 iNow,
 int sqlite3StreamIceGet(StreamStore*, const char *zKey, StreamPqBuf *pOut,
                         char **pzErr);
 
-/* Cold tier.  The first offset of a partition not yet archived (cold
-** tier) or delivered (Pipelines sink), below which retention and
-** compaction may remove messages (*piHold); INT64_MAX for a topic with
-** neither. */
-int sqlite3StreamColdHold(StreamCtx*, const char *zTopic, int iPart,
-                          const StreamTopicConfig *pCfg, i64 *piHold,
-                          char **pzErr);
 /* next_offset of (zTopic, iPart) in watermark table zTable (_stream_cold,
 ** _stream_pipeline), 0 if it has no row or the table does not exist. */
 int sqlite3StreamWatermark(StreamCtx*, const char *zTable, const char *zTopic,

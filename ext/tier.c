@@ -32,9 +32,14 @@
 #define STREAM_TIER_CHECK_EVERY    1000
 
 /* The tiers, hottest first.  The first is the one stream_tier(topic) asks
-** to take messages (its error says why it cannot). */
+** to take messages (its error says why it cannot).  Cold (ext/cold.c)
+** keeps a copy: it never opens here (it archives from stream_maintain()
+** and stream_archive(), one commit per topic), is not read by
+** stream_messages, and holds retention and compaction of the tiers before
+** it back to its watermark (xHold). */
 static const StreamTierMethods *const aTier[] = {
   &sqlite3StreamTierWarm,
+  &sqlite3StreamTierCold,
 };
 #define STREAM_NTIER ((int)(sizeof(aTier)/sizeof(aTier[0])))
 
@@ -44,6 +49,27 @@ void sqlite3StreamTierCrashPoint(int iStep){
   if( z && z[0]>='0' && z[0]<='9' && atoi(z)==iStep ) _exit(99);
 }
 #endif
+
+/* The hold of tiers iFirst.. on (zTopic, iPart): their smallest xHold. */
+static int streamTierHoldFrom(StreamCtx *p, int iFirst, const char *zTopic,
+                              int iPart, const StreamTopicConfig *pCfg,
+                              i64 *piHold, char **pzErr){
+  int rc = SQLITE_OK, i;
+  *piHold = (i64)0x7fffffffffffffffLL;
+  for(i=iFirst; rc==SQLITE_OK && i<STREAM_NTIER; i++){
+    i64 iHold = (i64)0x7fffffffffffffffLL;
+    if( aTier[i]->xHold==0 ) continue;
+    rc = aTier[i]->xHold(p, zTopic, iPart, pCfg, &iHold, pzErr);
+    if( iHold<*piHold ) *piHold = iHold;
+  }
+  return rc;
+}
+
+int sqlite3StreamTierHold(StreamCtx *p, const char *zTopic, int iPart,
+                          const StreamTopicConfig *pCfg, i64 *piHold,
+                          char **pzErr){
+  return streamTierHoldFrom(p, 0, zTopic, iPart, pCfg, piHold, pzErr);
+}
 
 /* Topic settings from the catalog (config JSON -> StreamTopicConfig),
 ** partitions and incarnation. */
@@ -92,10 +118,10 @@ static int streamTierTopics(StreamCtx *p, const char *zTopic,
   return pList->rc;
 }
 
-/* One tier: sweep, then for each topic and partition expire and move
-** (pErrs: an error of one topic, or of the sweep, is recorded there and
-** the run goes on). */
-static int streamTierRunOne(StreamTier *pTier, const char *zTopic,
+/* One tier (aTier[iTier]): sweep, then for each topic and partition
+** expire (held back by the colder tiers) and move (pErrs: an error of one
+** topic, or of the sweep, is recorded there and the run goes on). */
+static int streamTierRunOne(StreamTier *pTier, int iTier, const char *zTopic,
                             StreamTierStats *pStats, StreamTopicErrs *pErrs,
                             char **pzErr){
   StreamCtx *p = pTier->pCtx;
@@ -116,7 +142,12 @@ static int streamTierRunOne(StreamTier *pTier, const char *zTopic,
     i64 iInc = 0;
     rc = streamTierTopicConfig(p, topics.az[i], &cfg, &nPart, &iInc, pzErr);
     for(iPart=0; rc==SQLITE_OK && iPart<nPart; iPart++){
-      rc = pM->xExpire(pTier, topics.az[i], iPart, &cfg, pStats, pzErr);
+      i64 iHold = 0;
+      rc = streamTierHoldFrom(p, iTier+1, topics.az[i], iPart, &cfg, &iHold,
+                              pzErr);
+      if( rc ) break;
+      rc = pM->xExpire(pTier, topics.az[i], iPart, &cfg, iHold, pStats,
+                       pzErr);
       if( rc==SQLITE_OK && pTier->bMoveIn ){
         rc = pM->xMoveIn(pTier, topics.az[i], iPart, iInc, &cfg, 0, pStats,
                          pzErr);
@@ -149,7 +180,7 @@ static int streamTierRun(StreamCtx *p, const char *zTopic, int bAsked,
       continue;
     }
     if( pTier==0 ) continue;
-    rc = streamTierRunOne(pTier, zTopic, pStats, pErrs, pzErr);
+    rc = streamTierRunOne(pTier, i, zTopic, pStats, pErrs, pzErr);
     aTier[i]->xClose(pTier);
   }
   return rc;
@@ -198,7 +229,7 @@ int sqlite3StreamTierDropTopic(StreamCtx *p, const char *zTopic,
                                char **pzErr){
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<STREAM_NTIER; i++){
-    rc = aTier[i]->xDropTopic(p, zTopic, pzErr);
+    if( aTier[i]->xDropTopic ) rc = aTier[i]->xDropTopic(p, zTopic, pzErr);
   }
   return rc;
 }
@@ -208,8 +239,18 @@ int sqlite3StreamTierCompact(StreamCtx *p, const char *zTopic, int iPart,
   int rc = SQLITE_OK, i;
   *pnRemoved = 0;
   for(i=0; rc==SQLITE_OK && i<STREAM_NTIER; i++){
-    i64 n = 0;
-    rc = aTier[i]->xCompact(p, zTopic, iPart, nMaxRewrite, &n, pzErr);
+    i64 n = 0, iHold = 0;
+    StreamTopicConfig cfg;
+    int nPart = 0;
+    if( aTier[i]->xCompact==0 ) continue;
+    rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = streamTierHoldFrom(p, i+1, zTopic, iPart, &cfg, &iHold, pzErr);
+    }
+    if( rc==SQLITE_OK ){
+      rc = aTier[i]->xCompact(p, zTopic, iPart, nMaxRewrite, iHold, &n,
+                              pzErr);
+    }
     *pnRemoved += n;
   }
   return rc;
@@ -324,6 +365,7 @@ int sqlite3StreamTierScanOpen(StreamTierRead *pRead,
   pM->bDesc = pRange->bDesc;
   pM->iCur = -1;
   for(i=0; rc==SQLITE_OK && i<STREAM_NTIER; i++){
+    if( aTier[i]->xReaderNew==0 ) continue;       /* not read here */
     if( pRead->apReader[i]==0 ){
       rc = aTier[i]->xReaderNew(pRead->pCtx, &pRead->apReader[i]);
       if( rc ) break;

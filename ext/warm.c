@@ -536,4 +536,5 @@ const StreamTierMethods sqlite3StreamTierWarm = {
   sqlite3StreamWarmScanOpen,       /* xScanOpen */
   sqlite3StreamWarmScanNext,       /* xScanNext */
   sqlite3StreamWarmScanClose,      /* xScanClose */
+  0,                               /* xHold: warm moves, holds nothing */
 };

@@ -111,13 +111,14 @@ int sqlite3StreamWarmMoveIn(StreamTier*, const char *zTopic, int iPart,
                             i64 iInc, const StreamTopicConfig*, int bHook,
                             StreamTierStats*, char **pzErr);
 int sqlite3StreamWarmExpire(StreamTier*, const char *zTopic, int iPart,
-                            const StreamTopicConfig*, StreamTierStats*,
-                            char **pzErr);
+                            const StreamTopicConfig*, i64 iHold,
+                            StreamTierStats*, char **pzErr);
 int sqlite3StreamWarmSweep(StreamTier*, const char *zTopic,
                            StreamTierStats*, char **pzErr);
 int sqlite3StreamWarmDropTopic(StreamCtx*, const char *zTopic, char **pzErr);
 int sqlite3StreamWarmCompact(StreamCtx*, const char *zTopic, int iPart,
-                             i64 nMaxRewrite, i64 *pnRemoved, char **pzErr);
+                             i64 nMaxRewrite, i64 iHold, i64 *pnRemoved,
+                             char **pzErr);
 int sqlite3StreamWarmReaderNew(StreamCtx*, StreamTierReader **pp);
 void sqlite3StreamWarmReaderFree(StreamTierReader*);
 int sqlite3StreamWarmScanOpen(StreamTierReader*, const StreamScanRange*,

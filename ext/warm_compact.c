@@ -186,7 +186,8 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
 }
 
 int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
-                             i64 nMaxRewrite, i64 *pnRemoved, char **pzErr){
+                             i64 nMaxRewrite, i64 iHold, i64 *pnRemoved,
+                             char **pzErr){
   StreamStore *pStore = 0;
   StreamCompactor cmp;
   StreamTcSeg *aSeg = 0;
@@ -208,22 +209,14 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
     if( rc && sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
     return rc;
   }
-  {
-    /* Cold tier: no warm compaction while a segment holds messages not
-    ** archived yet (ext/cold.c). */
-    StreamTopicConfig cfgC;
-    int nPartC;
-    i64 iHold = 0, iMaxLast = 0;
-    rc = sqlite3StreamTopicConfig(p, zTopic, &cfgC, &nPartC, pzErr);
-    if( rc==SQLITE_OK ){
-      rc = sqlite3StreamColdHold(p, zTopic, iPart, &cfgC, &iHold, pzErr);
-    }
-    if( rc==SQLITE_OK && (cfgC.coldEnabled || cfgC.pipelineEnabled) ){
-      rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_LAST, zTopic, iPart,
-                                   0, 0, -1, &iMaxLast, pzErr);
-      if( rc==SQLITE_OK && iMaxLast>=iHold ) return SQLITE_OK;
-    }
+  if( iHold<(i64)0x7fffffffffffffffLL ){
+    /* The colder tiers' hold (the cold tier, xHold): no warm compaction
+    ** while a segment holds messages they have not taken yet. */
+    i64 iMaxLast = 0;
+    rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_LAST, zTopic, iPart,
+                                 0, 0, -1, &iMaxLast, pzErr);
     if( rc ) return rc;
+    if( iMaxLast>=iHold ) return SQLITE_OK;
   }
   rc = sqlite3StreamTierStore(p, &pStore, pzErr);
   if( rc || pStore==0 ) return rc;

@@ -11,14 +11,13 @@
 #include <string.h>
 
 int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
-                            const StreamTopicConfig *pCfg,
+                            const StreamTopicConfig *pCfg, i64 iHold,
                             StreamTierStats *pStats, char **pzErr){
   StreamCtx *p = pTier->pCtx;
   StreamStore *pStore = ((StreamWarmTier*)pTier)->pStore;
   sqlite3_stmt *pSeg = 0;
   StreamStrList keys;
   i64 nTotal = 0, iCutoff = 0, iStart = -1;
-  i64 iColdHold = 0;           /* cold tier: first offset not archived */
   int rc, bSp = 0;
   int bTime = pCfg->retentionMs>=0;
   int bSize = pCfg->retentionBytes>=0;
@@ -38,9 +37,6 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
     if( rc ) return rc;
     nTotal = nWarm + nHot;
   }
-  /* Cold tier: never expire what is not archived yet (ext/cold.c). */
-  rc = sqlite3StreamColdHold(p, zTopic, iPart, pCfg, &iColdHold, pzErr);
-  if( rc ) return rc;
   pSeg = sqlite3StreamStorageStmt(p, STREAM_SQL_SEG_OLDEST, zTopic, iPart,
                                   pzErr);
   if( pSeg==0 ) return SQLITE_ERROR;
@@ -49,7 +45,8 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
     int bGo = (bTime && sqlite3_column_int64(pSeg, 2)<iCutoff)
            || (bSize && nTotal-nBytes>=pCfg->retentionBytes);
     if( !bGo ) break;
-    if( sqlite3_column_int64(pSeg, 1)>=iColdHold ) break;   /* cold hold */
+    /* The colder tiers' hold: never expire what they have not taken. */
+    if( sqlite3_column_int64(pSeg, 1)>=iHold ) break;
     nTotal -= nBytes;
     iStart = sqlite3StreamOffsetAfter(sqlite3_column_int64(pSeg, 1));
     sqlite3StreamStrListAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));

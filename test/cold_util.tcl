@@ -36,6 +36,9 @@ proc iceberg_check {expected dirs} {
   if {[catch {exec_host $node $mjs $expected {*}$urls} out]} {
     return "FAIL [lrange [split $out \n] end-8 end]"
   }
+  foreach l [split $out \n] {
+    if {[string match "duckdb iceberg_scan*" $l]} { puts "  $l" }
+  }
   set out [lindex [split [string trim $out] \n] end]
   puts "  iceberg_check: $out"
   return $out

@@ -25,6 +25,9 @@
 //   {"topic":"t","partition":0,"offset":"5","key":null|{"hex":".."},
 //    "value":null|{"hex":".."},"headers":null|"text",
 //    "timestamp_us":"...","attributes":0}
+// 3. DuckDB's iceberg extension, if it is installed already (it is never
+//    fetched: on the test machines it is not, and a line says so):
+//    iceberg_scan over each table, count and sum of offsets.
 // Exit 0 if everything agrees.
 import { readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -137,5 +140,24 @@ for (let i = 0; i < Math.min(duck.length, expected.length); i++) {
   if (a !== e) complain(`duckdb row ${i}:\n  got      ${a}\n  expected ${e}`)
 }
 if (duck.length !== expected.length) complain(`duckdb: ${duck.length} rows, expected ${expected.length}`)
+
+// 3. DuckDB's iceberg extension (iceberg_scan over each table's metadata),
+// only if it is already installed: nothing is fetched (autoinstall off).
+await conn.run('SET autoinstall_known_extensions=false')
+await conn.run('SET autoload_known_extensions=false')
+let iceExt = null
+try { await conn.run('LOAD iceberg'); iceExt = true } catch (e) { iceExt = String(e.message ?? e).split('\n')[0] }
+if (iceExt === true) {
+  let n = 0, sum = 0n
+  for (const t of tables) {
+    const dir = fileURLToPath(t).replace(/'/g, "''")
+    const r = (await conn.runAndReadAll(`SELECT count(*) AS n, sum("offset")::VARCHAR AS s FROM iceberg_scan('${dir}', allow_moved_paths=true)`)).getRowObjectsJS()[0]
+    n += Number(r.n); sum += BigInt(r.s ?? 0)
+  }
+  if (n !== expected.length || sum !== wantSum) complain(`duckdb iceberg_scan: count ${n} sum ${sum}, expected ${expected.length} ${wantSum}`)
+  else console.log(`duckdb iceberg_scan: ${n} rows agree`)
+} else {
+  console.log(`duckdb iceberg_scan: skipped (DuckDB's iceberg extension is not installed and is not fetched: ${iceExt})`)
+}
 console.log(bad ? `FAIL: ${bad} mismatches` : `OK: ${expected.length} rows in ${dataFiles.length} data files of ${tables.length} table(s); icebird and duckdb agree`)
 process.exit(bad ? 1 : 0)
