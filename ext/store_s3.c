@@ -62,7 +62,10 @@
 ** segments) starts the GET of an object's tail in the background; the
 ** xOpen of that key within STREAM_S3_AHEAD_MS takes its answer instead of
 ** asking again, so the round trip of opening the next file overlaps the
-** decoding of the current one.
+** decoding of the current one.  The tail of an object just put in one
+** part, whose ETag the service gave as the MD5 of the bytes, is kept the
+** same way (streamS3Known()): the move's footer check reads it without a
+** GET.
 */
 #include "streamInt.h"
 #ifdef HAVE_LIBCURL
@@ -156,6 +159,8 @@ struct StreamS3Upload {
   i64 nTotal;                  /* Bytes written */
   StreamMd5 md5All;            /* MD5 of every byte written */
   int bFirst;                  /* No byte written yet (crash point 0) */
+  char zEtagOk[96];            /* The object's ETag, once it was seen to be
+                               ** the MD5 form of what was sent */
   int rc;                      /* Sticky error of a background part */
   char *zErr;                  /* ... and its message */
 };
@@ -1123,10 +1128,16 @@ static int streamS3Verify(StreamS3Upload *pUp, const char *zEtagAck,
   i64 nSize = -1;
   int bExists = 0, bOurs = 0, rc;
   streamS3ExpectedEtag(pUp, zExp);
-  if( zEtagAck && streamS3EtagIsOurs(pUp, zEtagAck) ) return SQLITE_OK;
+  if( zEtagAck && streamS3EtagIsOurs(pUp, zEtagAck) ){
+    sqlite3_snprintf(sizeof(pUp->zEtagOk), pUp->zEtagOk, "%s", zEtagAck);
+    return SQLITE_OK;
+  }
   rc = streamS3Head(p, pUp->zKey, &bExists, &nSize, zEtag, pzErr);
   if( rc ) return rc;
   if( bExists ) streamS3IsOurs(pUp, zEtag, nSize, &bOurs);
+  if( bOurs && streamS3EtagIsOurs(pUp, zEtag) ){
+    sqlite3_snprintf(sizeof(pUp->zEtagOk), pUp->zEtagOk, "%s", zEtag);
+  }
   if( !bOurs ){
     return sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 upload of bucket %s,"
         " key %s was acknowledged but the object %s (ETag %s, %lld bytes;"
@@ -1280,10 +1291,13 @@ static int streamS3MultiComplete(StreamS3Upload *pUp, int bNew,
   return rc;
 }
 
+static void streamS3Known(StreamS3Store*, const char *zKey,
+                          const unsigned char *a, i64 n, const char *zEtag);
+
 static int streamS3Commit(StreamStoreUpload *pBase, int bNew, char **pzErr){
   StreamS3Upload *pUp = (StreamS3Upload*)pBase;
   StreamS3Store *p = pUp->p;
-  int rc = pUp->rc;
+  int rc = pUp->rc, bSingle = 0;
   STREAM_TIER_CRASH(1);
   if( rc==SQLITE_OK && pUp->nPartUsed==0 ) rc = streamS3PartNew(pUp);
   if( rc==SQLITE_OK && bNew ){
@@ -1296,6 +1310,7 @@ static int streamS3Commit(StreamStoreUpload *pBase, int bNew, char **pzErr){
   }
   if( rc==SQLITE_OK && pUp->zUploadId==0 ){
     rc = streamS3PutSingle(pUp, bNew, pzErr);
+    bSingle = 1;
   }else if( rc==SQLITE_OK ){
     int nBusy = 0;
     rc = streamS3PartSend(pUp);
@@ -1310,7 +1325,14 @@ static int streamS3Commit(StreamStoreUpload *pBase, int bNew, char **pzErr){
   }else{
     rc = streamS3UpErr(pUp, rc, pzErr);
   }
-  if( rc==SQLITE_OK ){ STREAM_TIER_CRASH(4); }
+  if( rc==SQLITE_OK ){
+    STREAM_TIER_CRASH(4);
+    if( bSingle && pUp->zEtagOk[0] ){
+      /* Its tail is known: the footer read that follows needs no GET. */
+      StreamS3Part *pPart = pUp->apPart[0];
+      streamS3Known(p, pUp->zKey, pPart->a, (i64)pPart->n, pUp->zEtagOk);
+    }
+  }
   if( rc ){
     int i;
     for(i=0; i<pUp->nPartUsed; i++){
@@ -1513,6 +1535,40 @@ static void streamS3AheadPump(StreamS3Store *p){
       return;
     }
   }
+}
+
+/* An object just written and acknowledged (size n, ETag zEtag checked to
+** be the MD5 of a[0..n)): its tail kept as if fetched ahead, so that the
+** xOpen that reads its footer back (the move's check, within
+** STREAM_S3_AHEAD_MS) takes it without a request.  The service vouched for
+** these bytes by their MD5; an older entry makes room if needed. */
+static void streamS3Known(StreamS3Store *p, const char *zKey,
+                          const unsigned char *a, i64 n, const char *zEtag){
+  StreamS3Ahead *pA = 0;
+  i64 nTail = n<STREAM_S3_TAIL ? n : STREAM_S3_TAIL;
+  int i;
+  for(i=0; i<STREAM_S3_AHEAD; i++){
+    StreamS3Ahead *pI = &p->aAhead[i];
+    if( pI->zKey && strcmp(pI->zKey, zKey)==0 ){ pA = pI; break; }
+    if( pA==0 || (pA->zKey && (pI->zKey==0 || pI->msStart<pA->msStart)) ){
+      pA = pI;
+    }
+  }
+  streamS3AheadFree(p, pA);
+  pA->zKey = sqlite3_mprintf("%s", zKey);
+  pA->a = sqlite3_malloc64(nTail>0 ? nTail : 1);
+  if( pA->zKey==0 || pA->a==0 ){
+    streamS3AheadFree(p, pA);
+    return;
+  }
+  memcpy(pA->a, a+(n-nTail), (size_t)nTail);
+  pA->msStart = streamS3Ms();
+  pA->req.bDone = 1;
+  pA->req.iStatus = 206;
+  pA->req.nTotal = n;
+  pA->req.nGot = (size_t)nTail;
+  pA->req.iRangeFirst = n-nTail;
+  sqlite3_snprintf(sizeof(pA->req.zEtag), pA->req.zEtag, "%s", zEtag);
 }
 
 /* True if pReq, a GET of the last STREAM_S3_TAIL bytes of an object, has

@@ -199,6 +199,7 @@ function uploadsOf(bucket) {
   try { ids = fs.readdirSync(dir); } catch { return []; }
   const out = [];
   for (const id of ids) {
+    if (abortsWaiting.has(id)) continue;     // aborted: gone for the API
     try {
       const key = fs.readFileSync(path.join(dir, id, 'key'), 'utf8');
       const initiated = fs.statSync(path.join(dir, id, 'key')).mtime;
@@ -207,6 +208,23 @@ function uploadsOf(bucket) {
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1
                             : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+// UploadPart requests forwarded and not answered yet, by upload id, and the
+// aborts waiting for them: s3rver would fail (and may stop) writing a part
+// into a directory removed under it, so an abort removes the upload's
+// directory once its parts in flight are done (S3: a part in progress
+// during an abort may or may not succeed).
+const partsInFlight = new Map();
+const abortsWaiting = new Set();
+function uploadDir(bucket, id) {
+  return path.join(dataDir, bucket, '._S3rver_uploads', id);
+}
+function partDone(bucket, id) {
+  const n = (partsInFlight.get(id) || 1) - 1;
+  if (n > 0) { partsInFlight.set(id, n); return; }
+  partsInFlight.delete(id);
+  if (abortsWaiting.delete(id)) fs.rmSync(uploadDir(bucket, id), { recursive: true, force: true });
 }
 
 function objectPath(bucket, key) {
@@ -260,7 +278,8 @@ function emulate(req, res) {
       return true;
     }
     stats.abort++;
-    fs.rmSync(path.join(dataDir, bucket, '._S3rver_uploads', id), { recursive: true, force: true });
+    if (partsInFlight.has(id)) abortsWaiting.add(id);
+    else fs.rmSync(uploadDir(bucket, id), { recursive: true, force: true });
     res.writeHead(204);
     res.end();
     return true;
@@ -291,6 +310,15 @@ function forward(req, res, body, fault) {
     stats.dropput++;
     fault = 'dropall';
   }
+  let part = null;
+  if (dataDir !== null && req.method === 'PUT') {
+    const { u, bucket } = target(req);
+    if (u.searchParams.has('uploadId')) {
+      part = { bucket, id: u.searchParams.get('uploadId') };
+      partsInFlight.set(part.id, (partsInFlight.get(part.id) || 0) + 1);
+    }
+  }
+  const settle = () => { if (part) { partDone(part.bucket, part.id); part = null; } };
   stats.forwarded++;
   const up = http.request({
     host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url,
@@ -299,6 +327,7 @@ function forward(req, res, body, fault) {
     const parts = [];
     ur.on('data', (c) => parts.push(c));
     ur.on('end', () => {
+      settle();
       const data = Buffer.concat(parts);
       const headers = { ...ur.headers };
       if (fault === 'dropall') {           // done by S3, no answer at all
@@ -324,7 +353,7 @@ function forward(req, res, body, fault) {
       res.end(data);
     });
   });
-  up.on('error', () => req.socket.destroy());
+  up.on('error', () => { settle(); req.socket.destroy(); });
   up.end(body);
 }
 

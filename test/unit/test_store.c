@@ -24,7 +24,8 @@
 **      hinted with xPrefetch is opened and read with no request of its own
 **      (the prefetched answer is used: one GET in all), a hinted missing
 **      object still fails to open with its message, a hint never used is
-**      dropped with the store.
+**      dropped with the store; an object just put (one part) is opened
+**      once with no request (its acknowledged tail), then with one.
 **
 ** Run by "make check" with a file:// store in a temporary directory; run
 ** again by test/s3.test with STREAM_TEST_S3="ENDPOINT DIR BUCKET" and AWS
@@ -196,6 +197,30 @@ static void staleUpload(const char *zUrl, const char *zKey,
   }
 }
 
+/* Open zKey (hinted first with xPrefetch if bHint), read it all and
+** compare with a[0..n): the number of requests the proxy saw, or -1 if
+** the bytes differ. */
+static long long openCount(StreamStore *p, const char *zCtl,
+                           const char *zKey, const unsigned char *a,
+                           size_t n, int bHint){
+  StreamStoreFile *pF = 0;
+  unsigned char *b = malloc(n);
+  char *zErr = 0;
+  i64 nSize = 0;
+  long long r0 = proxyRequests(zCtl), r1;
+  int bOk;
+  if( bHint ) sqlite3StreamStorePrefetch(p, zKey);
+  bOk = b && p->pMethods->xOpen(p, zKey, &pF, &nSize, &zErr)==SQLITE_OK
+     && nSize==(i64)n && p->pMethods->xRead(pF, b, n, 0)==SQLITE_OK
+     && memcmp(a, b, n)==0;
+  if( pF ) p->pMethods->xClose(pF);
+  r1 = proxyRequests(zCtl);
+  if( zErr ) printf("  (%s)\n", zErr);
+  sqlite3_free(zErr);
+  free(b);
+  return bOk && r0>0 ? r1-r0 : -1;
+}
+
 /* 6. Stale uploads, a lost create-only race, a lost response. */
 static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
                        const unsigned char *aBig, size_t nBig,
@@ -244,22 +269,20 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
   /* xPrefetch: the open takes the answer fetched ahead. */
   {
     StreamStoreFile *pF = 0;
-    unsigned char *b = malloc(nSmall);
     i64 n = 0;
-    long long r0, r1;
+    int k;
     sqlite3_free(zErr); zErr = 0;
     rc = put(p, "ns/e/ahead.bin", aSmall, 100000, 0, &zErr);
     check(rc==SQLITE_OK, "ahead: put", zErr);
-    r0 = proxyRequests(zCtl);
-    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin");
-    sqlite3_free(zErr); zErr = 0;
-    rc = p->pMethods->xOpen(p, "ns/e/ahead.bin", &pF, &n, &zErr);
-    check(rc==SQLITE_OK && n==100000 && b
-          && p->pMethods->xRead(pF, b, 100000, 0)==SQLITE_OK
-          && memcmp(b, aSmall, 100000)==0, "ahead: read", zErr);
-    if( pF ) p->pMethods->xClose(pF);
-    r1 = proxyRequests(zCtl);
-    check(r0>0 && r1-r0==1, "ahead: one GET", r1-r0==2 ? "two" : "not one");
+    /* Just put: the first open needs no request, the next one GET. */
+    for(k=0; k<2; k++){
+      check(openCount(p, zCtl, "ns/e/ahead.bin", aSmall, 100000, 0)==k,
+            "known: requests", k ? "not one" : "not none");
+    }
+    /* Hinted (lost.bin was put and read back before; smaller than the
+    ** tail, so that s3rver's answer to a suffix range is right). */
+    check(openCount(p, zCtl, "ns/e/lost.bin", aBig, 2000, 1)==1,
+          "ahead: one GET", 0);
     /* A missing object: the ahead answer (404) is not taken for one. */
     pF = 0;
     sqlite3StreamStorePrefetch(p, "ns/e/none.bin");
@@ -269,7 +292,6 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
           && strstr(zErr, "ns/e/none.bin"), "ahead: missing", zErr);
     /* A hint never used: dropped when the store is freed. */
     sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin");
-    free(b);
   }
   {
     char *azDel[3] = { "ns/e/race.bin", "ns/e/lost.bin", "ns/e/ahead.bin" };
