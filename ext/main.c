@@ -344,6 +344,10 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     *pzErrMsg = sqlite3_mprintf(STREAM_ERR "registration failed: %s",
                                 sqlite3_errstr(rc));
   }
+  /* A database of an earlier storage format is upgraded now if it can be
+  ** (no statement reads yet); if not, its first use tries again and
+  ** reports why (ext/schema.c). */
+  if( rc==SQLITE_OK ) sqlite3StreamUpgradeAtLoad(p);
 #ifndef SQLITE_CORE
   /* The "stream" VFS (ext/vfs.c) lives in this library: keep it loaded. */
   if( rc==SQLITE_OK ) rc = SQLITE_OK_LOAD_PERMANENTLY;

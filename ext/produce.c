@@ -3,12 +3,14 @@
 ** offset assignment and the batch form.
 **
 ** Offsets: the next offset of a partition is its high watermark, read in
-** the caller's transaction (STREAM_STMT_HWM) just before the insert; the
-** (topic, partition, offset) primary key makes reuse impossible even if two
-** connections raced (the second fails with SQLITE_BUSY or a constraint
-** error, never with a duplicate).  Nothing is cached across calls, so a
-** ROLLBACK, a ROLLBACK TO or another connection's commit can never leave a
-** stale offset behind.
+** the caller's transaction (STREAM_STMT_HWM, with the partition's id) just
+** before the insert, or taken from the transaction's cache (ext/txn.c);
+** the row's key (partition id << 40) | offset makes reuse impossible even
+** if two connections raced (the second fails with SQLITE_BUSY or a
+** constraint error, never with a duplicate).  Nothing is cached across
+** transactions, so a ROLLBACK, a ROLLBACK TO or another connection's
+** commit can never leave a stale offset behind.  Every 64th offset adds a
+** time index entry (sql/schema.sql, _stream_timeindex).
 **
 ** Partitioning: an explicit partition is checked; a non-NULL key goes to
 ** Kafka's murmur2 partition; a NULL key uses sticky partitioning (Kafka >=
@@ -150,6 +152,58 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
   return SQLITE_OK;
 }
 
+/* Keep the time index (sql/schema.sql, _stream_timeindex) after the
+** message at iOffset of timestamp iTs was stored: at every 64th offset, an
+** entry holding the largest timestamp of the partition's messages up to
+** it.  Within a transaction the running maximum is kept in the
+** transaction cache (ext/txn.c) once known; else it is computed from the
+** newest entry and the messages after it.  Plain statements: no
+** statement journal, no temporary table. */
+static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
+                           i64 iPid, i64 iOffset, i64 iTs, char **pzErr){
+  sqlite3_stmt *pStmt;
+  i64 iMax = sqlite3StreamCacheTsMax(p, zTopic, iPart);
+  i64 iFrom = 0, iBase = iPid<<STREAM_LOG_SHIFT;
+  int rc;
+  if( iMax>=0 && iTs>iMax ) iMax = iTs;
+  if( (iOffset+1) % STREAM_TIX_EVERY ){
+    if( iMax>=0 ) sqlite3StreamCacheSetTsMax(p, zTopic, iPart, iMax);
+    return SQLITE_OK;
+  }
+  if( iMax<0 ){
+    iMax = 0;
+    pStmt = sqlite3StreamStmt(p, STREAM_STMT_TIX_LAST, pzErr);
+    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+    sqlite3_bind_int64(pStmt, 1, iPid);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      iMax = sqlite3_column_int64(pStmt, 0);
+      iFrom = sqlite3_column_int64(pStmt, 1) + 1;
+    }
+    rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    if( rc ) return rc;
+    if( iFrom<0 || iFrom>iOffset ) iFrom = 0;     /* a damaged entry */
+    pStmt = sqlite3StreamStmt(p, STREAM_STMT_TIX_MAX, pzErr);
+    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+    sqlite3_bind_int64(pStmt, 1, iBase + iFrom);
+    sqlite3_bind_int64(pStmt, 2, iBase + iOffset);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      i64 iRow = sqlite3_column_int64(pStmt, 0);
+      if( iRow>iMax ) iMax = iRow;
+    }
+    rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    if( rc ) return rc;
+  }
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_TIX_PUT, pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_int64(pStmt, 1, iPid);
+  sqlite3_bind_int64(pStmt, 2, iMax);
+  sqlite3_bind_int64(pStmt, 3, iOffset);
+  sqlite3_step(pStmt);
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc==SQLITE_OK ) sqlite3StreamCacheSetTsMax(p, zTopic, iPart, iMax);
+  return rc;
+}
+
 /* Insert one message row; no CDC. */
 static int streamInsert(StreamCtx *p, const char *zTopic,
                         const StreamTopic *pT, const StreamMsg *pMsg,
@@ -158,12 +212,23 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   void *pComp = 0;
   size_t nComp = 0;
   int attrs = 0;
-  i64 iOffset, iTs;
+  i64 iOffset, iTs, iPid;
   int rc;
 
-  rc = sqlite3StreamHighWatermark(p, zTopic, (int)pMsg->iPartition,
-                                  &iOffset, pzErr);
+  rc = sqlite3StreamLogPosition(p, zTopic, (int)pMsg->iPartition,
+                                &iOffset, &iPid, pzErr);
   if( rc ) return rc;
+  if( iPid==0 ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "partition %s/%lld is damaged: its row in _stream_partitions is"
+        " missing or has no id in 1..%lld", zTopic, pMsg->iPartition,
+        STREAM_MAX_PID);
+  }
+  if( iOffset>STREAM_MAX_LOG_OFFSET ){
+    return sqlite3StreamErr(pzErr, SQLITE_FULL,
+        "partition %s/%lld is full: offsets end at %lld", zTopic,
+        pMsg->iPartition, STREAM_MAX_LOG_OFFSET);
+  }
   pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
   if( pIns==0 ) return sqlite3StreamStmtErr(p);
 
@@ -171,15 +236,13 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   if( iTs==STREAM_UNSET || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
     iTs = sqlite3StreamNow(p);
   }
-  sqlite3_bind_text(pIns, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pIns, 2, pMsg->iPartition);
-  sqlite3_bind_int64(pIns, 3, iOffset);
+  sqlite3_bind_int64(pIns, 1, (iPid<<STREAM_LOG_SHIFT) | iOffset);
   if( pMsg->eKey==STREAM_TYPE_TEXT ){
-    sqlite3_bind_text(pIns, 4, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
+    sqlite3_bind_text(pIns, 2, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
   }else if( pMsg->eKey==STREAM_TYPE_BLOB ){
-    sqlite3_bind_blob(pIns, 4, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
+    sqlite3_bind_blob(pIns, 2, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
   }else{
-    sqlite3_bind_null(pIns, 4);
+    sqlite3_bind_null(pIns, 2);
   }
   if( pMsg->eValue!=STREAM_TYPE_NULL ){
     rc = sqlite3StreamRecordEncode(pT->eCompression, pMsg->pValue,
@@ -192,28 +255,33 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
     }
   }
   if( pComp ){
-    sqlite3_bind_blob(pIns, 5, pComp, (int)nComp, sqlite3_free);
+    sqlite3_bind_blob(pIns, 3, pComp, (int)nComp, sqlite3_free);
   }else if( pMsg->eValue==STREAM_TYPE_TEXT ){
-    sqlite3_bind_text(pIns, 5, pMsg->pValue, pMsg->nValue, SQLITE_STATIC);
+    sqlite3_bind_text(pIns, 3, pMsg->pValue, pMsg->nValue, SQLITE_STATIC);
   }else if( pMsg->eValue==STREAM_TYPE_BLOB ){
-    sqlite3_bind_blob(pIns, 5, pMsg->pValue, pMsg->nValue, SQLITE_STATIC);
+    sqlite3_bind_blob(pIns, 3, pMsg->pValue, pMsg->nValue, SQLITE_STATIC);
   }else{
-    sqlite3_bind_null(pIns, 5);
+    sqlite3_bind_null(pIns, 3);
   }
   if( pMsg->zHeaders ){
-    sqlite3_bind_text(pIns, 6, pMsg->zHeaders, pMsg->nHeaders, SQLITE_STATIC);
+    sqlite3_bind_text(pIns, 4, pMsg->zHeaders, pMsg->nHeaders, SQLITE_STATIC);
   }else{
-    sqlite3_bind_null(pIns, 6);
+    sqlite3_bind_null(pIns, 4);
   }
-  sqlite3_bind_int64(pIns, 7, iTs);
-  sqlite3_bind_int(pIns, 8, attrs);
+  sqlite3_bind_int64(pIns, 5, iTs);
+  sqlite3_bind_int(pIns, 6, attrs);
   sqlite3_step(pIns);
   rc = sqlite3_reset(pIns);
   /* The message first: a successful bind clears the connection's error. */
   if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_null(pIns, 5);   /* release the compressed buffer now */
+  sqlite3_bind_null(pIns, 3);   /* release the compressed buffer now */
+  if( rc==SQLITE_OK ){
+    rc = streamTimeIndex(p, zTopic, (int)pMsg->iPartition, iPid, iOffset,
+                         iTs, pzErr);
+  }
   if( rc ) return rc;
-  sqlite3StreamCacheSetNext(p, zTopic, (int)pMsg->iPartition, iOffset+1);
+  sqlite3StreamCacheSetNext(p, zTopic, (int)pMsg->iPartition, iOffset+1,
+                            iPid);
   *piOffset = iOffset;
   return SQLITE_OK;
 }

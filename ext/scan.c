@@ -120,32 +120,88 @@ int sqlite3StreamScannerGet(StreamCtx *p, StreamScanner **pp){
 ** The hot side.
 */
 
-/* The SQL for one plan. */
+/*
+** The SQL for one plan.  The hot log is read as _stream_partitions joined
+** to the rowid range of each partition's messages in _stream_log
+** (sql/schema.sql); each plan value is the parameter ?N of its position.
+** An offset value restricts the rowid range (one lower and one upper
+** bound, so that SQLite seeks by them) when it is a number; the exact
+** comparison, with the INTEGER affinity of the seed's offset column, is
+** always made too (CAST gives the expression that affinity).  A
+** timestamp lower bound starts the range after the last time index entry
+** below it (no message there can match).
+*/
+#define SCAN_OFF "CAST(m.id-(p.id<<40) AS INTEGER)"
+/* The exact term of an offset bound ?iArg (operator zOp) and, in zOut (400
+** bytes), the rowid range's bound for it: the value if a number (clamped
+** to the partition), else no restriction. */
+static void streamScanOffTerm(sqlite3_str *p, char *zOut, int iArg,
+                              const char *zOp, int bUpper){
+  sqlite3_str_appendf(p, " AND " SCAN_OFF "%s?%d", zOp, iArg);
+  sqlite3_snprintf(400, zOut, "%s(%s,%s(%s,CASE WHEN typeof(?%d) IN"
+      " ('integer','real') THEN ?%d ELSE %s END))",
+      bUpper ? "min" : "max", bUpper ? STREAM_LOG_M : "0",
+      bUpper ? "max" : "min", bUpper ? "-1" : STREAM_LOG_M "+1",
+      iArg, iArg, bUpper ? STREAM_LOG_M : "0");
+}
+
 static char *streamScanHotSql(int idxNum){
   sqlite3_str *p = sqlite3_str_new(0);
-  const char *zSep = " WHERE ";
   const char *zDir = (idxNum & STREAM_SCAN_DESC) ? " DESC" : "";
+  char zLo[400], zHi[400];
+  int iArg = 0, iTs;
+  sqlite3_snprintf(sizeof(zLo), zLo, "0");
+  sqlite3_snprintf(sizeof(zHi), zHi, "%s", STREAM_LOG_M);
   sqlite3_str_appendall(p,
-      "SELECT topic, partition, offset, key, value, headers, timestamp, attrs"
-      " FROM _stream_messages");
-#define SCAN_TERM(bit, zTerm) \
-  if( idxNum & (bit) ){ sqlite3_str_appendf(p, "%s%s", zSep, zTerm); \
-                        zSep = " AND "; }
-  SCAN_TERM(STREAM_SCAN_TOPIC, "topic=?");
-  SCAN_TERM(STREAM_SCAN_PART, "partition=?");
-  SCAN_TERM(STREAM_SCAN_OFF_EQ, "offset=?");
-  SCAN_TERM(STREAM_SCAN_OFF_LO,
-            (idxNum & STREAM_SCAN_OFF_LO_X) ? "offset>?" : "offset>=?");
-  SCAN_TERM(STREAM_SCAN_OFF_HI,
-            (idxNum & STREAM_SCAN_OFF_HI_X) ? "offset<?" : "offset<=?");
-  SCAN_TERM(STREAM_SCAN_TS_LO,
-            (idxNum & STREAM_SCAN_TS_LO_X) ? "timestamp>?":"timestamp>=?");
-  SCAN_TERM(STREAM_SCAN_TS_HI,
-            (idxNum & STREAM_SCAN_TS_HI_X) ? "timestamp<?":"timestamp<=?");
-#undef SCAN_TERM
-  sqlite3_str_appendf(p, " ORDER BY topic%s, partition%s, offset%s",
+      "SELECT p.topic, p.partition, m.id-(p.id<<40), m.key, m.value,"
+      " m.headers, m.timestamp, m.attrs FROM _stream_partitions p"
+      " JOIN _stream_log m WHERE 1");
+  if( idxNum & STREAM_SCAN_TOPIC ){
+    sqlite3_str_appendf(p, " AND p.topic=?%d", ++iArg);
+  }
+  if( idxNum & STREAM_SCAN_PART ){
+    sqlite3_str_appendf(p, " AND p.partition=?%d", ++iArg);
+  }
+  if( idxNum & STREAM_SCAN_OFF_EQ ){
+    ++iArg;
+    sqlite3_str_appendf(p, " AND " SCAN_OFF "=?%d", iArg);
+    sqlite3_snprintf(sizeof(zLo), zLo, "max(0,min(" STREAM_LOG_M ",CAST(?%d AS"
+             " INTEGER)))", iArg);
+    sqlite3_snprintf(sizeof(zHi), zHi, "%s", zLo);
+  }
+  if( idxNum & STREAM_SCAN_OFF_LO ){
+    streamScanOffTerm(p, zLo, ++iArg,
+                      (idxNum & STREAM_SCAN_OFF_LO_X) ? ">" : ">=", 0);
+  }
+  if( idxNum & STREAM_SCAN_OFF_HI ){
+    streamScanOffTerm(p, zHi, ++iArg,
+                      (idxNum & STREAM_SCAN_OFF_HI_X) ? "<" : "<=", 1);
+  }
+  iTs = 0;
+  if( idxNum & STREAM_SCAN_TS_LO ){
+    iTs = ++iArg;
+    sqlite3_str_appendf(p, " AND m.timestamp%s?%d",
+                        (idxNum & STREAM_SCAN_TS_LO_X) ? ">" : ">=", iArg);
+  }
+  if( idxNum & STREAM_SCAN_TS_HI ){
+    sqlite3_str_appendf(p, " AND m.timestamp%s?%d",
+                        (idxNum & STREAM_SCAN_TS_HI_X) ? "<" : "<=", ++iArg);
+  }
+  /* The range: one lower and one upper bound on m.id. */
+  sqlite3_str_appendf(p, " AND m.id>=(p.id<<40)+%s(%s", iTs ? "max" : "",
+                      zLo);
+  if( iTs ){
+    sqlite3_str_appendf(p, ",coalesce((SELECT offset+1 FROM _stream_timeindex"
+        " WHERE pid=p.id AND timestamp%s?%d ORDER BY timestamp DESC,"
+        " offset DESC LIMIT 1),0)",
+        (idxNum & STREAM_SCAN_TS_LO_X) ? "<=" : "<", iTs);
+  }
+  sqlite3_str_appendf(p, ") AND m.id<=(p.id<<40)+%s", zHi);
+  sqlite3_str_appendf(p, " ORDER BY p.topic%s, p.partition%s, m.id%s",
                       zDir, zDir, zDir);
-  if( idxNum & STREAM_SCAN_LIMIT ) sqlite3_str_appendall(p, " LIMIT ?");
+  if( idxNum & STREAM_SCAN_LIMIT ){
+    sqlite3_str_appendf(p, " LIMIT ?%d", ++iArg);
+  }
   return sqlite3_str_finish(p);
 }
 
@@ -182,6 +238,9 @@ static int streamScanHotStart(StreamScan *pScan, int idxNum, int nArg,
   StreamScanner *pS = pScan->pScanner;
   sqlite3 *db = pS->pCtx->db;
   int i, rc, iFree = -1;
+  /* A database of an earlier format is upgraded first (or refused). */
+  rc = sqlite3StreamFormatCheck(pS->pCtx, pzErr);
+  if( rc ) return rc;
   for(i=0; i<STREAM_SCAN_CACHE; i++){
     if( pS->aIdx[i]==idxNum && !pS->abUsed[i] ) break;
     if( iFree<0 && pS->aIdx[i]<0 ) iFree = i;

@@ -15,7 +15,7 @@
 #include <time.h>
 
 /* Storage format this build reads and writes. */
-#define STREAM_FORMAT 2
+#define STREAM_FORMAT 3
 
 /* Format 1 -> 2: topic incarnations, recorded in each warm segment row (the
 ** sweep decides by identity, not by clocks), and the index of segment rows
@@ -34,6 +34,34 @@ static const char zStreamUpgrade1[] =
   " AND t.created_at<=s.created_at), 0);"
   "UPDATE _stream_meta SET value=2 WHERE key='format';";
 
+/* Format 2 -> 3: the hot log becomes _stream_log, a rowid table keyed by
+** (partition id << 40) | offset, with the sparse time index
+** _stream_timeindex instead of an index entry per message; every
+** partition gets its id; _stream_messages becomes a view.  Run after
+** streamUpgrade2Check() and before the schema script is run again (which
+** creates the view); then zStreamUpgrade2Tix fills the time index. */
+static const char zStreamUpgrade2[] =
+  "ALTER TABLE _stream_partitions ADD COLUMN id INTEGER;"
+  "UPDATE _stream_partitions AS p SET id=r.n FROM (SELECT topic, partition,"
+  " row_number() OVER (ORDER BY topic, partition) AS n"
+  " FROM _stream_partitions) AS r"
+  " WHERE r.topic=p.topic AND r.partition=p.partition;"
+  "INSERT INTO _stream_log(id, key, value, headers, timestamp, attrs)"
+  " SELECT (p.id<<40)+m.offset, m.key, m.value, m.headers, m.timestamp,"
+  " m.attrs FROM _stream_partitions p JOIN _stream_messages m"
+  " ON m.topic=p.topic AND m.partition=p.partition ORDER BY 1;"
+  "DROP TABLE _stream_messages;";
+static const char zStreamUpgrade2Tix[] =
+  "INSERT INTO _stream_timeindex(pid, timestamp, offset)"
+  " SELECT id>>40, mx, id&" STREAM_LOG_M " FROM (SELECT id, max(timestamp)"
+  " OVER (PARTITION BY id>>40 ORDER BY id) AS mx FROM _stream_log)"
+  " WHERE ((id&" STREAM_LOG_M ")+1)%64=0;"
+  "UPDATE _stream_meta SET value=3 WHERE key='format';";
+/* Run after the schema script and any upgrade. */
+static const char zStreamSchemaPost[] =
+  "CREATE UNIQUE INDEX IF NOT EXISTS _stream_partitions_id"
+  " ON _stream_partitions(id);";
+
 /* SQL of the cached statements, indexed by STREAM_STMT_*. */
 static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   [STREAM_STMT_TOPIC_GET] =
@@ -41,11 +69,11 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   " backpressure_max_lag, backpressure_block_ms"
   " FROM _stream_topics WHERE name=?1",
   [STREAM_STMT_HWM] =
-  "SELECT " STREAM_HWM_SQL_BOUND,
+  "SELECT " STREAM_HWM_SQL("p.id", "p.next_offset") ", p.id"
+  " FROM _stream_partitions p WHERE p.topic=?1 AND p.partition=?2",
   [STREAM_STMT_MSG_INSERT] =
-  "INSERT INTO _stream_messages"
-  "(topic, partition, offset, key, value, headers, timestamp, attrs)"
-  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+  "INSERT INTO _stream_log(id, key, value, headers, timestamp, attrs)"
+  " VALUES(?1,?2,?3,?4,?5,?6)",
   [STREAM_STMT_OFFSET_UPSERT] =
   "INSERT INTO _stream_offsets"
   "(group_id, topic, partition, offset, metadata, committed_at)"
@@ -84,8 +112,8 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "SELECT log_start_offset FROM _stream_partitions"
   " WHERE topic=?1 AND partition=?2",
   [STREAM_STMT_HOT_MIN] =
-  "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " ORDER BY offset LIMIT 1",
+  "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE " STREAM_LOG_ALL
+  " ORDER BY id LIMIT 1",
   [STREAM_STMT_GENERATION] =
   "SELECT generation FROM _stream_groups WHERE group_id=?1",
   [STREAM_STMT_PRODUCER_LAST] =
@@ -109,6 +137,16 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   " LEFT JOIN _stream_offsets o ON o.group_id=g.group_id AND o.topic=?1"
   "   AND o.partition=?2"
   " ORDER BY committed, g.group_id LIMIT 1",
+  /* ?1 partition id: the newest time index entry, timestamp and offset */
+  [STREAM_STMT_TIX_LAST] =
+  "SELECT timestamp, offset FROM _stream_timeindex WHERE pid=?1"
+  " ORDER BY timestamp DESC, offset DESC LIMIT 1",
+  /* ?1, ?2 rowids: the largest timestamp of the messages in [?1, ?2] */
+  [STREAM_STMT_TIX_MAX] =
+  "SELECT max(timestamp) FROM _stream_log WHERE id BETWEEN ?1 AND ?2",
+  /* ?1 partition id, ?2 timestamp, ?3 offset */
+  [STREAM_STMT_TIX_PUT] =
+  "INSERT INTO _stream_timeindex(pid, timestamp, offset) VALUES(?1,?2,?3)",
 };
 
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
@@ -273,6 +311,7 @@ int sqlite3StreamAnchor(StreamCtx *p, char **pzErr){
 sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
   if( p->aStmt[iStmt]==0 ){
     int rc = streamAnchor(p, pzErr);
+    if( rc==SQLITE_OK ) rc = sqlite3StreamFormatCheck(p, pzErr);
     if( rc ) return 0;
     rc = sqlite3_prepare_v3(p->db, aStmtSql[iStmt], -1,
                                 SQLITE_PREPARE_PERSISTENT,
@@ -301,6 +340,7 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
     }
   }
   rc = streamAnchor(p, pzErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamFormatCheck(p, pzErr);
   if( rc ) return 0;
   aNew = sqlite3_realloc64(p->aStatic, sizeof(*aNew)*(p->nStatic+1));
   if( aNew==0 ){
@@ -332,37 +372,150 @@ void sqlite3StreamStmtFinalizeAll(StreamCtx *p){
   p->nStatic = 0;
 }
 
-int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr){
-  int rc;
-  char *zFormat;
-  rc = sqlite3_exec(p->db, zStreamSchemaSql, 0, 0, 0);
-  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  zFormat = sqlite3StreamMetaGet(p, "format", &rc);
-  if( rc==SQLITE_OK && zFormat && atoi(zFormat)==1 && zFormat[1]==0 ){
-    /* Upgrade in place, all or nothing, inside the caller's transaction. */
-    rc = sqlite3_exec(p->db, "SAVEPOINT stream_upgrade", 0, 0, 0);
-    if( rc==SQLITE_OK ){
-      rc = sqlite3_exec(p->db, zStreamUpgrade1, 0, 0, 0);
-      if( rc ){
-        sqlite3StreamDbErr(p->db, pzErr, rc);
-        sqlite3_exec(p->db, "ROLLBACK TO stream_upgrade", 0, 0, 0);
-      }
-      sqlite3_exec(p->db, "RELEASE stream_upgrade", 0, 0, 0);
-    }else{
-      sqlite3StreamDbErr(p->db, pzErr, rc);
-    }
-    if( rc==SQLITE_OK ) sqlite3StreamCacheClear(p);
-    sqlite3_free(zFormat);
-    return rc;
+/* Format 2 -> 3 refuses rows it cannot key: an offset outside
+** 0..STREAM_MAX_LOG_OFFSET, a message of no partition row. */
+static int streamUpgrade2Check(StreamCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  i64 nBad = 0;
+  int rc = sqlite3_prepare_v2(p->db,
+      "SELECT count(*) FROM _stream_messages m WHERE m.offset NOT BETWEEN 0"
+      " AND " STREAM_LOG_M " OR NOT EXISTS(SELECT 1 FROM _stream_partitions"
+      " p WHERE p.topic=m.topic AND p.partition=m.partition)", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) nBad = sqlite3_column_int64(pStmt, 0);
+    rc = sqlite3_finalize(pStmt);
   }
-  if( rc==SQLITE_OK && (zFormat==0 || atoi(zFormat)!=STREAM_FORMAT) ){
-    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
-        "storage format %s is not supported by this version (format %d)",
-        zFormat ? zFormat : "(missing)", STREAM_FORMAT);
-  }else if( rc!=SQLITE_OK ){
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( nBad ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+        "cannot upgrade storage format 2 to 3: %lld rows of _stream_messages"
+        " have an offset outside 0..%lld or no row in _stream_partitions",
+        nBad, STREAM_MAX_LOG_OFFSET);
+  }
+  return SQLITE_OK;
+}
+
+/* Upgrade from format iFrom (1 or 2) to STREAM_FORMAT, all or nothing,
+** inside the caller's transaction. */
+static int streamUpgrade(StreamCtx *p, int iFrom, char **pzErr){
+  int rc = sqlite3_exec(p->db, "SAVEPOINT stream_upgrade", 0, 0, 0);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  rc = sqlite3_exec(p->db, zStreamSchemaSql, 0, 0, 0);
+  if( rc==SQLITE_OK && iFrom==1 ){
+    rc = sqlite3_exec(p->db, zStreamUpgrade1, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamUpgrade2Check(p, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_exec(p->db, zStreamUpgrade2, 0, 0, 0);
+      if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, zStreamSchemaSql, 0, 0, 0);
+      if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, zStreamUpgrade2Tix, 0,0,0);
+      if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+  }else{
     sqlite3StreamDbErr(p->db, pzErr, rc);
   }
+  if( rc ){
+    const char *zWhy = (pzErr && *pzErr) ? *pzErr + sizeof(STREAM_ERR) - 1
+                                         : sqlite3_errstr(rc);
+    char *zMsg = sqlite3_mprintf(STREAM_ERR "upgrade of storage format %d to"
+                                 " %d failed: %s", iFrom, STREAM_FORMAT, zWhy);
+    sqlite3_exec(p->db, "ROLLBACK TO stream_upgrade", 0, 0, 0);
+    if( pzErr ){
+      sqlite3_free(*pzErr);
+      *pzErr = zMsg;
+    }else{
+      sqlite3_free(zMsg);
+    }
+  }
+  sqlite3_exec(p->db, "RELEASE stream_upgrade", 0, 0, 0);
+  sqlite3StreamCacheClear(p);
+  return rc;
+}
+
+/* The stored format: 0 if the database has no storage. */
+static int streamFormatGet(StreamCtx *p, char **pzFormat){
+  int rc;
+  p->bFormatBusy++;
+  *pzFormat = sqlite3StreamMetaGet(p, "format", &rc);
+  p->bFormatBusy--;
+  return rc;
+}
+
+int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr){
+  int rc, iFormat = 0;
+  char *zFormat = 0;
+  rc = streamFormatGet(p, &zFormat);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( zFormat && (zFormat[0]=='1' || zFormat[0]=='2') && zFormat[1]==0 ){
+    iFormat = zFormat[0] - '0';
+  }
+  if( iFormat ){
+    rc = streamUpgrade(p, iFormat, pzErr);
+  }else{
+    rc = sqlite3_exec(p->db, zStreamSchemaSql, 0, 0, 0);
+    if( rc!=SQLITE_OK ){
+      sqlite3_free(zFormat);
+      return sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+    if( zFormat==0 ) rc = streamFormatGet(p, &zFormat);
+    if( rc==SQLITE_OK && (zFormat==0 || atoi(zFormat)!=STREAM_FORMAT) ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "storage format %s is not supported by this version (format %d)",
+          zFormat ? zFormat : "(missing)", STREAM_FORMAT);
+    }else if( rc!=SQLITE_OK ){
+      sqlite3StreamDbErr(p->db, pzErr, rc);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_exec(p->db, zStreamSchemaPost, 0, 0, 0);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( rc==SQLITE_OK ) p->bFormatOk = 1;
   sqlite3_free(zFormat);
+  return rc;
+}
+
+void sqlite3StreamUpgradeAtLoad(StreamCtx *p){
+  sqlite3_stmt *pStmt = 0;
+  int iFormat = 0;
+  char *zErr = 0;
+  if( sqlite3_prepare_v2(p->db, "SELECT value FROM main._stream_meta"
+                         " WHERE key='format'", -1, &pStmt, 0)==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) iFormat = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( iFormat>0 && iFormat<STREAM_FORMAT ){
+    sqlite3StreamEnsureSchema(p, &zErr);
+    sqlite3_free(zErr);
+  }
+}
+
+/*
+** The first statement a connection prepares checks the storage format
+** (and the scans, ext/scan.c): a database of an earlier format is
+** upgraded then (on its first use, if loading could not), in the caller's
+** transaction; one of a later format is refused.  A database without
+** storage is checked again at the next statement.
+*/
+int sqlite3StreamFormatCheck(StreamCtx *p, char **pzErr){
+  char *zFormat;
+  int rc;
+  if( p->bFormatOk || p->bFormatBusy ) return SQLITE_OK;
+  rc = streamFormatGet(p, &zFormat);
+  if( rc ){
+    rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  }else if( zFormat ){
+    if( atoi(zFormat)==STREAM_FORMAT ){
+      p->bFormatOk = 1;
+    }else{
+      p->bFormatBusy++;
+      rc = sqlite3StreamEnsureSchema(p, pzErr);
+      p->bFormatBusy--;
+    }
+  }
+  sqlite3_free(zFormat);
+  if( rc ) p->rcStmt = rc;
   return rc;
 }
 

@@ -15,6 +15,16 @@
 */
 #include "streamInt.h"
 
+/* The rowid where a walk for the first message of a time starts: after
+** the last time index entry of the partition whose timestamp is CMP (an
+** SQL comparison with the time, "<?4"), or at the partition's start.
+** Entries hold running maxima, so no message at or below such an entry
+** can match (sql/schema.sql). */
+#define STREAM_TIX_AFTER(CMP) \
+  "(" STREAM_LOG_B "+coalesce((SELECT offset+1 FROM _stream_timeindex" \
+  " WHERE pid=" STREAM_LOG_PID " AND timestamp" CMP \
+  " ORDER BY timestamp DESC, offset DESC LIMIT 1), 0))"
+
 /* ?1 topic and ?2 partition in every statement. */
 static const char *const aSql[STREAM_SQL_COUNT] = {
   /* ?3 incarnation */
@@ -45,48 +55,48 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   " ORDER BY s.first_offset DESC",
   /* ?3 offset: the first hot offset >= it */
   [STREAM_SQL_MSG_FIRST_FROM] =
-  "SELECT offset FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset LIMIT 1",
+  "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE id BETWEEN "
+  STREAM_LOG_AT("?3") " AND " STREAM_LOG_END " ORDER BY id LIMIT 1",
   /* ?3 offset: its timestamp */
   [STREAM_SQL_MSG_TIMESTAMP] =
-  "SELECT timestamp FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset=?3",
-  /* ?3 offset, ?4 time: the first offset >= ?3 of a message not older
-  ** ("+timestamp": walk the primary key, not the timestamp index) */
+  "SELECT timestamp FROM _stream_log WHERE id=" STREAM_LOG_AT("?3")
+  " AND ?3 BETWEEN 0 AND " STREAM_LOG_M,
+  /* ?3 offset, ?4 time: the first offset >= ?3 of a message not older:
+  ** the walk starts after the last time index entry older than ?4 */
   [STREAM_SQL_MSG_FIRST_YOUNG] =
-  "SELECT offset FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND +timestamp>=?4"
-  " ORDER BY offset LIMIT 1",
+  "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE id BETWEEN max("
+  STREAM_LOG_AT("?3") "," STREAM_TIX_AFTER("<?4") ") AND " STREAM_LOG_END
+  " AND timestamp>=?4 ORDER BY id LIMIT 1",
   /* ?3 offset, ?4 n: the (n+1)-th hot offset >= ?3 */
   [STREAM_SQL_MSG_NTH_FROM] =
-  "SELECT offset FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset>=?3"
-  " ORDER BY offset LIMIT 1 OFFSET ?4",
+  "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE id BETWEEN "
+  STREAM_LOG_AT("?3") " AND " STREAM_LOG_END
+  " ORDER BY id LIMIT 1 OFFSET ?4",
   /* ?3, ?4: the last hot offset in [?3, ?4) */
   [STREAM_SQL_MSG_LAST_BELOW] =
-  "SELECT max(offset) FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4",
+  "SELECT max(id)&" STREAM_LOG_M " FROM _stream_log WHERE id>="
+  STREAM_LOG_AT("?3") " AND id<" STREAM_LOG_AT("?4")
+  " AND id<=" STREAM_LOG_END,
   /* ?3, ?4, ?5, ?6: the first offset in (?3, ?4] whose timestamp is
   ** outside [?5, ?6] */
   [STREAM_SQL_MSG_OTHER_DAY] =
-  "SELECT offset FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " AND offset>?3 AND offset<=?4 AND (+timestamp<?5 OR +timestamp>?6)"
-  " ORDER BY offset LIMIT 1",
+  "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE id>" STREAM_LOG_AT("?3")
+  " AND id<=min(" STREAM_LOG_AT("?4") "," STREAM_LOG_END ")"
+  " AND (timestamp<?5 OR timestamp>?6) ORDER BY id LIMIT 1",
   /* ?3, ?4: the stored rows of [?3, ?4]: offset, key, value, headers,
   ** timestamp, attrs */
   [STREAM_SQL_MSG_RANGE] =
-  "SELECT offset, key, value, headers, timestamp, attrs"
-  " FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " AND offset>=?3 AND offset<=?4 ORDER BY offset",
+  "SELECT " STREAM_LOG_OFF ", key, value, headers, timestamp, attrs"
+  " FROM _stream_log WHERE " STREAM_LOG_RANGE("?3", "?4") " ORDER BY id",
   /* bytes of the hot messages (key + value + headers) */
   [STREAM_SQL_MSG_BYTES] =
   "SELECT sum(coalesce(length(CAST(key AS BLOB)),0)"
   "+coalesce(length(CAST(value AS BLOB)),0)"
   "+coalesce(length(CAST(headers AS BLOB)),0))"
-  " FROM _stream_messages WHERE topic=?1 AND partition=?2",
+  " FROM _stream_log WHERE " STREAM_LOG_ALL,
   /* the keys of the hot messages that have one */
   [STREAM_SQL_MSG_KEYS] =
-  "SELECT key FROM _stream_messages WHERE topic=?1 AND partition=?2"
+  "SELECT key FROM _stream_log WHERE " STREAM_LOG_ALL
   " AND key IS NOT NULL",
   /* ?3 high watermark */
   [STREAM_SQL_PART_RAISE_NEXT] =
@@ -106,35 +116,34 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
   /* ?3 offset, ?4 limit: offsets and byte sizes from ?3 (retention) */
   [STREAM_SQL_MSG_SIZES_FROM] =
-  "SELECT offset, " STREAM_MSG_BYTES_SQL " FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
-  " LIMIT ?4",
+  "SELECT " STREAM_LOG_OFF ", " STREAM_MSG_BYTES_SQL " FROM _stream_log"
+  " WHERE id BETWEEN " STREAM_LOG_AT("?3") " AND " STREAM_LOG_END
+  " ORDER BY id LIMIT ?4",
   /* ?3 limit: the oldest messages: offset, timestamp, bytes (retention) */
   [STREAM_SQL_MSG_OLDEST] =
-  "SELECT offset, timestamp, " STREAM_MSG_BYTES_SQL
-  " FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " ORDER BY offset LIMIT ?3",
+  "SELECT " STREAM_LOG_OFF ", timestamp, " STREAM_MSG_BYTES_SQL
+  " FROM _stream_log WHERE " STREAM_LOG_ALL " ORDER BY id LIMIT ?3",
   /* ?3 offset: the hot messages below it */
   [STREAM_SQL_MSG_DELETE_BELOW] =
-  "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " AND offset<?3",
+  "DELETE FROM _stream_log WHERE id>=" STREAM_LOG_B
+  " AND id<" STREAM_LOG_AT("?3"),
   /* ?3 high watermark: the log starts at the first hot message (or at ?3
   ** if none is left); returns the new log start offset */
   [STREAM_SQL_PART_START_AT_HOT] =
   "UPDATE _stream_partitions SET log_start_offset=max(log_start_offset,"
-  " coalesce((SELECT offset FROM _stream_messages WHERE topic=?1"
-  " AND partition=?2 ORDER BY offset LIMIT 1), ?3))"
+  " coalesce((SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE "
+  STREAM_LOG_ALL " ORDER BY id LIMIT 1), ?3))"
   " WHERE topic=?1 AND partition=?2 RETURNING log_start_offset",
-  /* ?3 time: the first offset of a message younger (compaction lag) */
+  /* ?3 time: the first offset of a message younger (compaction lag),
+  ** found as MSG_FIRST_YOUNG finds it */
   [STREAM_SQL_CMP_YOUNGEST] =
-  "SELECT min(offset) FROM _stream_messages INDEXED BY"
-  " _stream_messages_ts WHERE topic=?1 AND partition=?2"
-  " AND timestamp>?3",
+  "SELECT (SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE id BETWEEN "
+  STREAM_TIX_AFTER("<=?3") " AND " STREAM_LOG_END " AND timestamp>?3"
+  " ORDER BY id LIMIT 1)",
   /* ?3 clean offset: the first message from it: offset, timestamp */
   [STREAM_SQL_CMP_FIRST_DIRTY] =
-  "SELECT offset, timestamp FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset>=?3 ORDER BY offset"
-  " LIMIT 1",
+  "SELECT " STREAM_LOG_OFF ", timestamp FROM _stream_log WHERE id BETWEEN "
+  STREAM_LOG_AT("?3") " AND " STREAM_LOG_END " ORDER BY id LIMIT 1",
   /* the key map of a partition, emptied */
   [STREAM_SQL_CLEANER_KEYS_CLEAR] =
   "DELETE FROM _stream_cleaner_keys WHERE topic=?1 AND partition=?2",
@@ -144,31 +153,30 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   " VALUES(?1,?2,?3,?4,?5)",
   /* ?3 upper: offset, key, tombstone, bytes, newest first */
   [STREAM_SQL_CMP_SCAN_DESC_BYTES] =
-  "SELECT offset, key, value IS NULL, " STREAM_MSG_BYTES_SQL
-  " FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " AND offset<?3 ORDER BY offset DESC",
+  "SELECT " STREAM_LOG_OFF ", key, value IS NULL, " STREAM_MSG_BYTES_SQL
+  " FROM _stream_log WHERE id>=" STREAM_LOG_B " AND id<" STREAM_LOG_AT("?3")
+  " ORDER BY id DESC",
   /* ?3 upper: offset, key, tombstone, newest first */
   [STREAM_SQL_CMP_SCAN_DESC] =
-  "SELECT offset, key, value IS NULL FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset<?3"
-  " ORDER BY offset DESC",
+  "SELECT " STREAM_LOG_OFF ", key, value IS NULL FROM _stream_log"
+  " WHERE id>=" STREAM_LOG_B " AND id<" STREAM_LOG_AT("?3")
+  " ORDER BY id DESC",
   /* ?3, ?4: the hot rows of [?3, ?4] */
   [STREAM_SQL_MSG_DELETE_RANGE] =
-  "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " AND offset>=?3 AND offset<=?4",
+  "DELETE FROM _stream_log WHERE " STREAM_LOG_RANGE("?3", "?4"),
   /* ?3, ?4, ?5: offset, key, tombstone of [?3, ?4), at most ?5 */
   [STREAM_SQL_CMP_SCAN_DIRTY] =
-  "SELECT offset, key, value IS NULL FROM _stream_messages"
-  " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4"
-  " ORDER BY offset LIMIT ?5",
+  "SELECT " STREAM_LOG_OFF ", key, value IS NULL FROM _stream_log"
+  " WHERE id>=" STREAM_LOG_AT("?3") " AND id<" STREAM_LOG_AT("?4")
+  " AND id<=" STREAM_LOG_END " ORDER BY id LIMIT ?5",
   /* ?3 key: its offset in the key map */
   [STREAM_SQL_CLEANER_KEY_GET] =
   "SELECT offset FROM _stream_cleaner_keys"
   " WHERE topic=?1 AND partition=?2 AND key=?3",
   /* ?3, ?4: the hot rows of [?3, ?4], returning their bytes */
   [STREAM_SQL_MSG_DELETE_RANGE_BYTES] =
-  "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " AND offset>=?3 AND offset<=?4 RETURNING " STREAM_MSG_BYTES_SQL,
+  "DELETE FROM _stream_log WHERE " STREAM_LOG_RANGE("?3", "?4")
+  " RETURNING " STREAM_MSG_BYTES_SQL,
   /* ?3 key, ?4 offset, ?5 tomb: set a key's entry */
   [STREAM_SQL_CLEANER_KEY_PUT] =
   "INSERT INTO _stream_cleaner_keys(topic, partition, key, offset, tomb)"
@@ -196,8 +204,8 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
   /* ?3 last offset: the hot rows up to it */
   [STREAM_SQL_MSG_DELETE_TO] =
-  "DELETE FROM _stream_messages WHERE topic=?1 AND partition=?2"
-  " AND offset<=?3",
+  "DELETE FROM _stream_log WHERE id>=" STREAM_LOG_B
+  " AND id<=min(" STREAM_LOG_AT("?3") "," STREAM_LOG_END ")",
   /* ?3 first_offset (the row), ?4 location, ?5 messages, ?6 bytes,
   ** ?7 first ts, ?8 last ts */
   [STREAM_SQL_SEG_REWRITE] =
@@ -213,6 +221,9 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   "UPDATE _stream_partitions SET"
   " log_start_offset=max(log_start_offset, ?3)"
   " WHERE topic=?1 AND partition=?2",
+  /* ?3 offset: the time index entries below it (with the messages) */
+  [STREAM_SQL_TIX_DELETE_BELOW] =
+  "DELETE FROM _stream_timeindex WHERE pid=" STREAM_LOG_PID " AND offset<?3",
   /* ?3 new log start offset: the segments wholly below it */
   [STREAM_SQL_SEG_DELETE_BELOW] =
   "DELETE FROM _stream_segments WHERE topic=?1 AND partition=?2"
@@ -260,12 +271,21 @@ int sqlite3StreamStorageInt(StreamCtx *p, int eSql, const char *zTopic,
 
 int sqlite3StreamStorageRun(StreamCtx *p, int eSql, const char *zTopic,
                             int iPart, i64 a3, char **pzErr){
+  int rc;
   sqlite3_stmt *pStmt = sqlite3StreamStorageStmt(p, eSql, zTopic, iPart,
                                                  pzErr);
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, a3);
   sqlite3_step(pStmt);
-  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  /* The time index follows the head of the log away. */
+  if( rc==SQLITE_OK && (eSql==STREAM_SQL_MSG_DELETE_BELOW
+                     || eSql==STREAM_SQL_MSG_DELETE_TO) ){
+    rc = sqlite3StreamStorageRun(p, STREAM_SQL_TIX_DELETE_BELOW, zTopic, iPart,
+        eSql==STREAM_SQL_MSG_DELETE_TO ? sqlite3StreamOffsetAfter(a3) : a3,
+        pzErr);
+  }
+  return rc;
 }
 
 int sqlite3StreamStorageSegmentAdd(StreamCtx *p, const StreamSegment *pSeg,

@@ -44,7 +44,7 @@ typedef unsigned int u32;
 ** after use).  The SQL of each lives in ext/schema.c, aStmtSql[]. */
 enum {
   STREAM_STMT_TOPIC_GET = 0,    /* hot-path columns of one topic */
-  STREAM_STMT_HWM,              /* high watermark of one partition */
+  STREAM_STMT_HWM,              /* high watermark and id of a partition */
   STREAM_STMT_MSG_INSERT,       /* append one message */
   STREAM_STMT_OFFSET_UPSERT,    /* commit an offset */
   STREAM_STMT_META_GET,         /* read one _stream_meta value */
@@ -65,6 +65,9 @@ enum {
   STREAM_STMT_PRODUCER_PUT,     /* record a seq */
   STREAM_STMT_PRODUCER_TRIM,    /* forget batches older than the window */
   STREAM_STMT_SLOWEST_GROUP,    /* backpressure: slowest subscribed group */
+  STREAM_STMT_TIX_LAST,         /* newest time index entry of a partition */
+  STREAM_STMT_TIX_MAX,          /* newest timestamp of a range of the log */
+  STREAM_STMT_TIX_PUT,          /* add a time index entry */
   STREAM_STMT_COUNT
 };
 
@@ -108,6 +111,8 @@ struct StreamCtx {
   int nAnchor;                          /* stream_topics connections */
   int bLastDup;                         /* Last append was a retry (no-op) */
   int bProducerBatchCol;                /* _stream_producers.batch_seq seen */
+  int bFormatOk;                        /* storage seen at this format */
+  int bFormatBusy;                      /* format check in progress */
   int bTxn;                             /* Enlisted in the transaction */
   StreamCacheTopic *pCache;             /* Transaction-scoped topic cache */
   int bCdcCache;                        /* zCdcCache is valid */
@@ -143,6 +148,11 @@ struct StreamCtx {
 /* Create the storage tables if they do not exist (in the caller's
 ** transaction) and check the format version. */
 int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr);
+/* Check the storage format once per connection, upgrading an earlier
+** one (ext/schema.c). */
+int sqlite3StreamFormatCheck(StreamCtx *p, char **pzErr);
+/* At load: upgrade a database of an earlier format, if it can be now. */
+void sqlite3StreamUpgradeAtLoad(StreamCtx *p);
 
 /* True if the last error on db was "no such table" for a storage table,
 ** i.e. the database has no sqlite-stream storage yet. */
@@ -252,10 +262,17 @@ void sqlite3StreamCacheClear(StreamCtx*);
 StreamCacheTopic *sqlite3StreamCacheFind(StreamCtx*, const char *zTopic);
 const StreamTopic *sqlite3StreamCacheTopic(StreamCacheTopic*);
 void sqlite3StreamCacheAdd(StreamCtx*, const char *zTopic, const StreamTopic*);
-/* Cached next offset of a partition, or -1 if unknown. */
-i64 sqlite3StreamCacheNext(StreamCtx*, const char *zTopic, int iPart);
+/* Cached next offset of a partition, or -1 if unknown; *piPid (if not
+** NULL) its partition id (0 if unknown). */
+i64 sqlite3StreamCacheNext(StreamCtx*, const char *zTopic, int iPart,
+                           i64 *piPid);
 void sqlite3StreamCacheSetNext(StreamCtx*, const char *zTopic, int iPart,
-                               i64 iNext);
+                               i64 iNext, i64 iPid);
+/* Cached largest timestamp of a partition's messages up to its next
+** offset, or -1 if unknown (the time index, ext/produce.c). */
+i64 sqlite3StreamCacheTsMax(StreamCtx*, const char *zTopic, int iPart);
+void sqlite3StreamCacheSetTsMax(StreamCtx*, const char *zTopic, int iPart,
+                                i64 iTsMax);
 /* Enlist in the current explicit transaction (no-op in autocommit). */
 void sqlite3StreamTxnEnlist(StreamCtx*);
 /* Run the writes of one autocommit call as one transaction that takes the
@@ -391,23 +408,58 @@ int sqlite3StreamTopicAddPartitions(StreamCtx*, const char *zName,
                                     i64 nTotal, char **pzErr);
 int sqlite3StreamTopicDelete(StreamCtx*, const char *zName, char **pzErr);
 
+/* The hot log (_stream_log, sql/schema.sql): message (partition id,
+** offset) is the row (id << 40) | offset, so offsets of a partition run
+** from 0 to STREAM_MAX_LOG_OFFSET; a partition's messages are one range of
+** rowids.  STREAM_LOG_M is the mask (2^40-1) as SQL text. */
+#define STREAM_LOG_SHIFT 40
+#define STREAM_MAX_LOG_OFFSET ((((i64)1)<<STREAM_LOG_SHIFT) - 1)
+#define STREAM_LOG_M "1099511627775"
+/* Largest partition id: (id << 40) | offset stays a positive int64. */
+#define STREAM_MAX_PID ((((i64)1)<<(63-STREAM_LOG_SHIFT)) - 1)
+/* The time index (_stream_timeindex) has an entry at every offset o with
+** (o+1) % STREAM_TIX_EVERY == 0. */
+#define STREAM_TIX_EVERY 64
+
+/* SQL for the statements on partition (?1 topic, ?2 partition): its id;
+** the first rowid of its messages; the rowid of offset X (an SQL
+** expression) clamped to the partition (X below 0 is 0, X above the
+** largest offset is the rowid after it); the last rowid it may hold; the
+** offset of the current row. */
+#define STREAM_LOG_PID \
+  "(SELECT id FROM _stream_partitions WHERE topic=?1 AND partition=?2)"
+#define STREAM_LOG_B "(" STREAM_LOG_PID "<<40)"
+#define STREAM_LOG_AT(X) \
+  "(" STREAM_LOG_B "+min(max(" X ",0)," STREAM_LOG_M "+1))"
+#define STREAM_LOG_END "(" STREAM_LOG_B "+" STREAM_LOG_M ")"
+#define STREAM_LOG_OFF "(id&" STREAM_LOG_M ")"
+/* All of the partition's rows, and those of offsets [LO, HI]. */
+#define STREAM_LOG_ALL "id BETWEEN " STREAM_LOG_B " AND " STREAM_LOG_END
+#define STREAM_LOG_RANGE(LO, HI) \
+  "id BETWEEN " STREAM_LOG_AT(LO) " AND min(" STREAM_LOG_AT(HI) "," \
+  STREAM_LOG_END ")"
+
 /* The high watermark rule, the one place it is written: the next offset
 ** to be assigned is the newest message's offset + 1 (0 if none), or
 ** _stream_partitions.next_offset if that is larger (messages removed by
-** retention, compaction or tiering).  An SQL expression for partition
-** (T, P) (SQL expressions) with next_offset NEXT (an SQL expression). */
-#define STREAM_HWM_SQL(T, P, NEXT) \
-  "max(coalesce((SELECT m.offset+1 FROM _stream_messages m" \
-  " WHERE m.topic=" T " AND m.partition=" P \
-  " ORDER BY m.offset DESC LIMIT 1), 0), " NEXT ")"
-/* ... for ?1 and ?2, next_offset read from _stream_partitions. */
-#define STREAM_HWM_SQL_BOUND STREAM_HWM_SQL("?1", "?2", \
-  "coalesce((SELECT next_offset FROM _stream_partitions" \
-  " WHERE topic=?1 AND partition=?2), 0)")
+** retention, compaction or tiering).  An SQL expression for the partition
+** of id PID (an SQL expression) with next_offset NEXT (an SQL
+** expression). */
+#define STREAM_HWM_SQL(PID, NEXT) \
+  "max(coalesce((SELECT (m.id&" STREAM_LOG_M ")+1 FROM _stream_log m" \
+  " WHERE m.id BETWEEN (" PID ")<<40 AND ((" PID ")<<40)+" STREAM_LOG_M \
+  " ORDER BY m.id DESC LIMIT 1), 0), " NEXT ")"
+/* ... for ?1 and ?2 (0 for a partition that does not exist). */
+#define STREAM_HWM_SQL_BOUND \
+  "coalesce((SELECT " STREAM_HWM_SQL("p.id", "p.next_offset") \
+  " FROM _stream_partitions p WHERE p.topic=?1 AND p.partition=?2), 0)"
 
 /* High watermark (next offset to be assigned) of one partition. */
 int sqlite3StreamHighWatermark(StreamCtx*, const char *zTopic, int iPart,
                                i64 *piHwm, char **pzErr);
+/* ... and the partition's id in _stream_partitions (the append path). */
+int sqlite3StreamLogPosition(StreamCtx*, const char *zTopic, int iPart,
+                             i64 *piHwm, i64 *piPid, char **pzErr);
 
 /**************************************************************************
 ** Interface to code in ext/produce.c
@@ -1717,6 +1769,7 @@ enum {
   STREAM_SQL_SEG_DELETE,        /* one segment row */
   STREAM_SQL_PART_RAISE_START,  /* raise log_start_offset */
   STREAM_SQL_SEG_DELETE_BELOW,  /* segment rows below an offset */
+  STREAM_SQL_TIX_DELETE_BELOW,  /* time index entries below an offset */
   STREAM_SQL_COUNT
 };
 

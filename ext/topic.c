@@ -119,13 +119,15 @@ int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
   return SQLITE_OK;
 }
 
-int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
-                               i64 *piHwm, char **pzErr){
+int sqlite3StreamLogPosition(StreamCtx *p, const char *zTopic, int iPart,
+                             i64 *piHwm, i64 *piPid, char **pzErr){
   sqlite3_stmt *pStmt;
   int rc;
-  i64 iNext = sqlite3StreamCacheNext(p, zTopic, iPart);
+  i64 iPid = 0;
+  i64 iNext = sqlite3StreamCacheNext(p, zTopic, iPart, &iPid);
   if( iNext>=0 ){
     *piHwm = iNext;
+    *piPid = iPid;
     return SQLITE_OK;
   }
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_HWM, pzErr);
@@ -134,6 +136,7 @@ int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_bind_int(pStmt, 2, iPart);
   rc = sqlite3_step(pStmt);
   *piHwm = 0;
+  *piPid = 0;
   if( rc==SQLITE_ROW ){
     /* A damaged row (next_offset text, a real, INT64_MAX; an offset
     ** INT64_MAX, whose +1 SQLite makes a real) must not become an
@@ -152,11 +155,23 @@ int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
       return rc;
     }
     *piHwm = iHwm;
+    /* 0 (not an id) if damaged: the append refuses it */
+    iPid = sqlite3_column_int64(pStmt, 1);
+    if( sqlite3_column_type(pStmt, 1)==SQLITE_INTEGER
+     && iPid>0 && iPid<=STREAM_MAX_PID ){
+      *piPid = iPid;
+    }
   }
   rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3StreamCacheSetNext(p, zTopic, iPart, *piHwm);
+  sqlite3StreamCacheSetNext(p, zTopic, iPart, *piHwm, *piPid);
   return SQLITE_OK;
+}
+
+int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
+                               i64 *piHwm, char **pzErr){
+  i64 iPid;
+  return sqlite3StreamLogPosition(p, zTopic, iPart, piHwm, &iPid, pzErr);
 }
 
 /* Run one statement with bound arguments given as a printf-style SQL text
@@ -176,14 +191,30 @@ static int streamExec(StreamCtx *p, char **pzErr, const char *zFmt, ...){
   return SQLITE_OK;
 }
 
-/* Insert the partition rows [iFrom, iTo) of a topic. */
+/* Insert the partition rows [iFrom, iTo) of a topic, with the next free
+** partition ids (the keys of their messages in _stream_log). */
 static int streamAddPartitionRows(StreamCtx *p, const char *zName,
                                   i64 iFrom, i64 iTo, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  i64 iMax = 0;
+  int rc = sqlite3_prepare_v2(p->db,
+      "SELECT coalesce(max(id), 0) FROM _stream_partitions", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) iMax = sqlite3_column_int64(pStmt, 0);
+    rc = sqlite3_finalize(pStmt);
+  }
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( iMax<0 || iMax>STREAM_MAX_PID - (iTo - iFrom) ){
+    return sqlite3StreamErr(pzErr, SQLITE_FULL,
+        "cannot add %lld partitions: partition ids would pass %lld (the"
+        " largest id is %lld)", iTo - iFrom, STREAM_MAX_PID, iMax);
+  }
   return streamExec(p, pzErr,
       "WITH RECURSIVE p(i) AS (SELECT %lld UNION ALL SELECT i+1 FROM p"
       " WHERE i+1<%lld)"
-      " INSERT INTO _stream_partitions(topic, partition) SELECT %Q, i FROM p",
-      iFrom, iTo, zName);
+      " INSERT INTO _stream_partitions(topic, partition, id)"
+      " SELECT %Q, i, %lld+i FROM p",
+      iFrom, iTo, zName, iMax + 1 - iFrom);
 }
 
 int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
@@ -310,9 +341,13 @@ int sqlite3StreamTopicDelete(StreamCtx *p, const char *zName, char **pzErr){
   }
   sqlite3_free(zCdc);
   return streamExec(p, pzErr,
-      "DELETE FROM _stream_messages WHERE topic=%Q;"
+      "DELETE FROM _stream_log WHERE id IN (SELECT m.id FROM"
+      " _stream_partitions p, _stream_log m WHERE p.topic=%Q AND m.id"
+      " BETWEEN p.id<<40 AND (p.id<<40)+" STREAM_LOG_M ");"
+      "DELETE FROM _stream_timeindex WHERE pid IN"
+      " (SELECT id FROM _stream_partitions WHERE topic=%Q);"
       "DELETE FROM _stream_partitions WHERE topic=%Q;"
       "DELETE FROM _stream_offsets WHERE topic=%Q;"
       "DELETE FROM _stream_topics WHERE name=%Q;",
-      zName, zName, zName, zName);
+      zName, zName, zName, zName, zName);
 }

@@ -28,6 +28,9 @@ struct StreamCacheTopic {
   char *zName;                 /* Topic name (same allocation) */
   StreamTopic t;               /* Settings */
   i64 *aNext;                  /* Next offset per partition, or -1 */
+  i64 *aPid;                   /* Partition id per partition */
+  i64 *aTsMax;                 /* Largest timestamp up to the next offset,
+                               ** or -1 if unknown (the time index) */
   StreamCacheTopic *pNext;     /* Next cached topic */
 };
 
@@ -61,27 +64,46 @@ void sqlite3StreamCacheAdd(StreamCtx *p, const char *zTopic,
   StreamCacheTopic *pC;
   int i;
   if( !p->bTxn || pT->nPartition<=0 ) return;
-  pC = sqlite3_malloc64(sizeof(*pC) + sizeof(i64)*pT->nPartition + n + 1);
+  pC = sqlite3_malloc64(sizeof(*pC) + sizeof(i64)*3*pT->nPartition + n + 1);
   if( pC==0 ) return;          /* no cache: correct, only slower */
   pC->aNext = (i64*)&pC[1];
-  pC->zName = (char*)&pC->aNext[pT->nPartition];
+  pC->aPid = &pC->aNext[pT->nPartition];
+  pC->aTsMax = &pC->aPid[pT->nPartition];
+  pC->zName = (char*)&pC->aTsMax[pT->nPartition];
   memcpy(pC->zName, zTopic, n+1);
   pC->t = *pT;
-  for(i=0; i<pT->nPartition; i++) pC->aNext[i] = -1;
+  for(i=0; i<pT->nPartition; i++) pC->aNext[i] = pC->aTsMax[i] = -1;
   pC->pNext = p->pCache;
   p->pCache = pC;
 }
 
-i64 sqlite3StreamCacheNext(StreamCtx *p, const char *zTopic, int iPart){
+i64 sqlite3StreamCacheNext(StreamCtx *p, const char *zTopic, int iPart,
+                           i64 *piPid){
   StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
   if( pC==0 || iPart<0 || iPart>=pC->t.nPartition ) return -1;
+  if( piPid ) *piPid = pC->aPid[iPart];
   return pC->aNext[iPart];
 }
 
 void sqlite3StreamCacheSetNext(StreamCtx *p, const char *zTopic, int iPart,
-                               i64 iNext){
+                               i64 iNext, i64 iPid){
   StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
-  if( pC && iPart>=0 && iPart<pC->t.nPartition ) pC->aNext[iPart] = iNext;
+  if( pC && iPart>=0 && iPart<pC->t.nPartition ){
+    pC->aNext[iPart] = iNext;
+    pC->aPid[iPart] = iPid;
+  }
+}
+
+i64 sqlite3StreamCacheTsMax(StreamCtx *p, const char *zTopic, int iPart){
+  StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
+  if( pC==0 || iPart<0 || iPart>=pC->t.nPartition ) return -1;
+  return pC->aTsMax[iPart];
+}
+
+void sqlite3StreamCacheSetTsMax(StreamCtx *p, const char *zTopic, int iPart,
+                                i64 iTsMax){
+  StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
+  if( pC && iPart>=0 && iPart<pC->t.nPartition ) pC->aTsMax[iPart] = iTsMax;
 }
 
 void sqlite3StreamTxnEnlist(StreamCtx *p){

@@ -1,4 +1,4 @@
--- sqlite-stream storage (hot tier), format version 2.
+-- sqlite-stream storage (hot tier), format version 3.
 --
 -- Compiled into the extension at build time (tool/sql2c.tcl) and run with
 -- CREATE ... IF NOT EXISTS on first use, inside the caller's transaction.
@@ -36,30 +36,55 @@ CREATE TABLE IF NOT EXISTS _stream_topics(
 -- the high watermark is the larger of max(offset)+1 over the partition's
 -- hot messages and next_offset.  Whoever deletes messages (retention,
 -- compaction, tiering) raises next_offset to the high watermark first.
+-- id is the partition's number in the database (1, 2, ...; unique, index
+-- _stream_partitions_id, created in ext/schema.c after any upgrade): its
+-- messages are the rows (id << 40) | offset of _stream_log.
 CREATE TABLE IF NOT EXISTS _stream_partitions(
   topic              TEXT NOT NULL,
   partition          INTEGER NOT NULL,
   log_start_offset   INTEGER NOT NULL DEFAULT 0,
   next_offset        INTEGER NOT NULL DEFAULT 0,
+  id                 INTEGER,
   PRIMARY KEY(topic, partition)
 ) WITHOUT ROWID;
 
--- Messages (the seed's stream_messages), clustered on the seed's key.
--- attrs: bits 0-1 codec of value (0 none, 1 gzip, 2 zstd), bit 2 the
--- compressed value was a BLOB (else JSON text).
-CREATE TABLE IF NOT EXISTS _stream_messages(
-  topic              TEXT NOT NULL,
-  partition          INTEGER NOT NULL,
-  offset             INTEGER NOT NULL,
+-- Messages: one row each, keyed by (partition id << 40) | offset, so that
+-- every append is an integer-keyed append with the value inline, and a
+-- partition's messages are one range of rowids.  Offsets of a partition
+-- run from 0 to 2^40-1 (STREAM_MAX_LOG_OFFSET).  attrs: bits 0-1 codec of
+-- value (0 none, 1 gzip, 2 zstd), bit 2 the compressed value was a BLOB
+-- (else JSON text).  No per-message index: _stream_timeindex below.
+CREATE TABLE IF NOT EXISTS _stream_log(
+  id                 INTEGER PRIMARY KEY,
   key,
   value,
   headers            TEXT,
   timestamp          INTEGER NOT NULL,
-  attrs              INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY(topic, partition, offset)
+  attrs              INTEGER NOT NULL DEFAULT 0
+);
+
+-- The sparse time index (Kafka's .timeindex): an entry for every 64th
+-- offset of a partition (offset % 64 = 63) holding the running maximum
+-- timestamp: no hot message of the partition at or below offset has a
+-- larger timestamp.  The values grow with the offset, so the last entry
+-- below a time T is found by the key, and the first message at or after T
+-- lies after it (ext/storage.c).  Entries are removed with the messages
+-- below them.
+CREATE TABLE IF NOT EXISTS _stream_timeindex(
+  pid                INTEGER NOT NULL,   -- _stream_partitions.id
+  timestamp          INTEGER NOT NULL,
+  offset             INTEGER NOT NULL,
+  PRIMARY KEY(pid, timestamp, offset)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS _stream_messages_ts
-  ON _stream_messages(topic, partition, timestamp);
+
+-- The seed's stream_messages columns over _stream_log, for inspection
+-- (the engine reads _stream_log itself).
+CREATE VIEW IF NOT EXISTS _stream_messages(topic, partition, offset, key,
+  value, headers, timestamp, attrs) AS
+  SELECT p.topic, p.partition, m.id - (p.id << 40), m.key, m.value,
+         m.headers, m.timestamp, m.attrs
+  FROM _stream_partitions p JOIN _stream_log m
+    ON m.id BETWEEN p.id << 40 AND (p.id << 40) + 1099511627775;
 
 -- Committed offsets (the seed's stream_offsets): the next offset to read.
 -- A rowid table (as in the seed), so that stream_offsets can expose the
@@ -142,7 +167,7 @@ CREATE TABLE IF NOT EXISTS _stream_producers(
   PRIMARY KEY(producer_id, topic, seq)
 ) WITHOUT ROWID;
 
-INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 2);
+INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 3);
 -- The database's id: its namespace "db=<id>/" in a warm store shared with
 -- other databases (ext/tier.c, docs/tiering.md).
 INSERT OR IGNORE INTO _stream_meta(key, value)

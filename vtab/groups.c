@@ -38,7 +38,7 @@ static const StreamSqlVtabDef streamLagDef = {
   " FROM (SELECT group_id, topic, partition FROM _stream_offsets"
   "       UNION SELECT group_id, topic, partition FROM _stream_assignments) k"
   " JOIN (SELECT p.topic, p.partition, p.log_start_offset AS lso,"
-  "       " STREAM_HWM_SQL("p.topic", "p.partition", "p.next_offset")
+  "       " STREAM_HWM_SQL("p.id", "p.next_offset")
   " AS hwm"
   "       FROM _stream_partitions p) h"
   "   ON h.topic=k.topic AND h.partition=k.partition"

@@ -28,9 +28,9 @@ static const StreamSqlVtabDef streamPartitionsDef = {
   " b+coalesce(wb,0) AS c6, min(coalesce(t0,w0), coalesce(w0,t0)) AS c7,"
   " max(coalesce(t1,w1), coalesce(w1,t1)) AS c8 FROM ("
   "SELECT p.topic AS c0, p.partition AS c1, p.log_start_offset AS c2,"
-  " " STREAM_HWM_SQL("p.topic", "p.partition", "p.next_offset") " AS c3,"
-  " min(m.offset) AS h0,"
-  " count(m.offset) AS n,"
+  " " STREAM_HWM_SQL("p.id", "p.next_offset") " AS c3,"
+  " min(m.id)&" STREAM_LOG_M " AS h0,"
+  " count(m.id) AS n,"
   " coalesce(sum(coalesce(length(CAST(m.key AS BLOB)),0)"
   "   +coalesce(length(CAST(m.value AS BLOB)),0)"
   "   +coalesce(length(CAST(m.headers AS BLOB)),0)),0) AS b,"
@@ -43,8 +43,8 @@ static const StreamSqlVtabDef streamPartitionsDef = {
   "   WHERE s.topic=p.topic AND s.partition=p.partition) AS w0,"
   " (SELECT max(last_timestamp) FROM _stream_segments s"
   "   WHERE s.topic=p.topic AND s.partition=p.partition) AS w1"
-  " FROM _stream_partitions p LEFT JOIN _stream_messages m"
-  "   ON m.topic=p.topic AND m.partition=p.partition"
+  " FROM _stream_partitions p LEFT JOIN _stream_log m"
+  "   ON m.id BETWEEN p.id<<40 AND (p.id<<40)+" STREAM_LOG_M
   " GROUP BY p.topic, p.partition)",
   0x03,                 /* topic =, partition = */
   0,                    /* innocuous: read-only */

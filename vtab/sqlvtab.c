@@ -247,6 +247,17 @@ static int streamSqlFilter(sqlite3_vtab_cursor *cur, int idxNum,
   STREAM_UNUSED(idxStr);
   streamSqlRelease(pCur);
   pCur->iRowid = 0;
+  {
+    /* A database of an earlier storage format: upgraded first, or an
+    ** error (never read as if it had no storage). */
+    char *zErr = 0;
+    rc = sqlite3StreamFormatCheck(pTab->pCtx, &zErr);
+    if( rc ){
+      sqlite3StreamVtabErr(cur->pVtab, "%s", zErr ? zErr : "error");
+      sqlite3_free(zErr);
+      return rc;
+    }
+  }
   rc = streamSqlPrepare(pTab, idxNum, &pCur->pStmt, &pCur->iSlot);
   if( rc ){
     pCur->pStmt = 0;
