@@ -259,17 +259,10 @@ static int streamLoadMembers(StreamCtx *p, const char *zGroup,
 /* The generation after iGen, or an error at the largest one. */
 static int streamNextGeneration(StreamCtx *p, const char *zGroup,
                                 i64 *piGen, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GENERATION, pzErr);
-  int rc, eType = SQLITE_NULL;
-  i64 iGen = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    eType = sqlite3_column_type(pStmt, 0);
-    iGen = sqlite3_column_int64(pStmt, 0);
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  int eType;
+  i64 iGen;
+  int rc = sqlite3StreamCatGeneration(p, zGroup, &eType, &iGen, pzErr);
+  if( rc ) return rc;
   if( eType!=SQLITE_NULL && eType!=SQLITE_INTEGER ){
     return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
         "damaged row in _stream_groups (group %s): generation is not an"
@@ -582,19 +575,11 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
 
 int sqlite3StreamGroupExpire(StreamCtx *p, const char *zGroup, int *pnLive,
                              char **pzErr){
-  sqlite3_stmt *pStmt;
   int rc, nDel;
   if( pnLive ) *pnLive = 0;
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_EXPIRE, pzErr);
-  if( pStmt==0 ){
-    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK : sqlite3StreamStmtErr(p);
-  }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, sqlite3StreamNow(p));
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  nDel = sqlite3_changes(p->db);
+  rc = sqlite3StreamCatMembersExpire(p, zGroup, sqlite3StreamNow(p), &nDel,
+                                     pzErr);
+  if( rc ) return rc;
   if( nDel>0 ){
     rc = streamRebalance(p, zGroup, pzErr);
     if( rc ) return rc;
@@ -968,8 +953,8 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
 ** was deleted) since the assignment was computed. */
 static int streamSnapshotChanged(StreamCtx *p, const char *zGroup,
                                  int *pbChanged, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GROUP_SNAPSHOT,
-                                          pzErr);  /* p: the reader */
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_GROUP_SNAPSHOT,
+                                             pzErr);  /* p: the reader */
   int rc, bChanged = 0;
   *pbChanged = 0;
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
@@ -990,7 +975,7 @@ static int streamSnapshotChanged(StreamCtx *p, const char *zGroup,
 }
 
 /* The member, its group's generation and its options; whether the group
-** has an expired member (the condition of STREAM_STMT_MEMBER_EXPIRE);
+** has an expired member (the condition of STREAM_CAT_MEMBER_EXPIRE);
 ** min(session.timeout.ms, max.poll.interval.ms), heartbeat_at, polled_at. */
 static const char zMemberSql[] =
   "SELECT m.incarnation, g.generation, m.auto_commit,"
@@ -1160,16 +1145,6 @@ int sqlite3StreamLeave(StreamCtx *p, const char *zGroup, const char *zMember,
 int sqlite3StreamOwns(StreamCtx *p, const char *zGroup, const char *zMember,
                       const char *zTopic, i64 iPartition, int *pbOwns,
                       char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_OWNS, pzErr);
-  int rc;
-  *pbOwns = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, iPartition);
-  sqlite3_bind_text(pStmt, 4, zMember, -1, SQLITE_STATIC);
-  *pbOwns = sqlite3_step(pStmt)==SQLITE_ROW;
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
+  return sqlite3StreamCatOwns(p, zGroup, zMember, zTopic, iPartition, pbOwns,
+                              pzErr);
 }

@@ -9,8 +9,15 @@
 ** beside it) or call an accessor that runs it.
 **
 ** Statements are prepared once per connection and kept
-** (sqlite3StreamStmtStatic(), ext/schema.c).  The group and poll
-** statements still live in ext/schema.c's table (STREAM_STMT_*): see
+** (sqlite3StreamStmtStatic(), ext/schema.c).
+**
+** A second table (aCatSql[], STREAM_CAT_*, at the end of the file) holds
+** the catalog and group statements (_stream_topics, _stream_partitions,
+** _stream_meta, _stream_groups, _stream_members, _stream_assignments,
+** _stream_offsets) with their accessors (sqlite3StreamCat*()).  Still
+** elsewhere: the append and producer statements and the offset commit
+** (ext/schema.c's STREAM_STMT_*, run by the hot log's files), and the
+** one-off statements of ext/topic.c, ext/group.c and ext/consume.c: see
 ** docs/architecture.md.
 */
 #include "streamInt.h"
@@ -336,4 +343,172 @@ int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
                            i64 iHwm, char **pzErr){
   return sqlite3StreamStorageRun(p, STREAM_SQL_PART_SET_NEXT, zTopic, iPart,
                                  iHwm, pzErr);
+}
+
+/**************************************************************************
+** The catalog and the groups: the statements on _stream_topics,
+** _stream_partitions, _stream_meta, _stream_groups, _stream_members,
+** _stream_assignments and _stream_offsets, indexed by STREAM_CAT_*, and
+** the typed accessors that run them.  (_stream_meta is read by
+** sqlite3StreamMetaGet() in ext/schema.c, which checks the storage
+** format with it before anything else runs; the idempotent producers'
+** statements and the offset commit live with the hot log, ext/schema.c.)
+*/
+static const char *const aCatSql[STREAM_CAT_COUNT] = {
+  /* ?1 name: partitions, max_message_bytes, timestamp_type, compression,
+  ** cleanup, backpressure_max_lag, backpressure_block_ms */
+  [STREAM_CAT_TOPIC_GET] =
+  "SELECT partitions, max_message_bytes, timestamp_type, compression, cleanup,"
+  " backpressure_max_lag, backpressure_block_ms"
+  " FROM _stream_topics WHERE name=?1",
+  /* ?1 topic, ?3 partition (?3 as in the others: see streamCatBind()) */
+  [STREAM_CAT_LOG_START] =
+  "SELECT log_start_offset FROM _stream_partitions"
+  " WHERE topic=?1 AND partition=?3",
+  /* ?1 key, ?2 value */
+  [STREAM_CAT_META_SET] =
+  "INSERT OR REPLACE INTO _stream_meta(key, value) VALUES(?1, ?2)",
+  /* ?1 key */
+  [STREAM_CAT_META_DELETE] =
+  "DELETE FROM _stream_meta WHERE key=?1",
+  /* ?1 group */
+  [STREAM_CAT_GENERATION] =
+  "SELECT generation FROM _stream_groups WHERE group_id=?1",
+  /* ?1 group: (topic, partitions) when the assignment was computed */
+  [STREAM_CAT_GROUP_SNAPSHOT] =
+  "SELECT j.key, j.value FROM _stream_groups g,"
+  " json_each(g.topic_partitions) j WHERE g.group_id=?1",
+  /* ?1 group, ?2 now */
+  [STREAM_CAT_MEMBER_EXPIRE] =
+  "DELETE FROM _stream_members WHERE group_id=?1"
+  " AND (heartbeat_at + session_timeout_ms < ?2"
+  "  OR (polled_at IS NOT NULL AND polled_at + max_poll_interval_ms < ?2))",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 member */
+  [STREAM_CAT_OWNS] =
+  "SELECT 1 FROM _stream_assignments WHERE group_id=?1 AND topic=?2"
+  " AND partition=?3 AND member_id=?4",
+  /* ?1 group, ?2 member: topic, partition, position (the mark), paused */
+  [STREAM_CAT_ASSIGNED] =
+  "SELECT topic, partition, position, paused FROM _stream_assignments"
+  " WHERE group_id=?1 AND member_id=?2 ORDER BY topic, partition",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 mark */
+  [STREAM_CAT_POSITION_SET] =
+  "UPDATE _stream_assignments SET position=?4"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 group, ?2 topic, ?3 partition */
+  [STREAM_CAT_COMMITTED_GET] =
+  "SELECT offset FROM _stream_offsets"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+};
+
+sqlite3_stmt *sqlite3StreamCatStmt(StreamCtx *p, int eCat, char **pzErr){
+  return sqlite3StreamStmtStatic(p, aCatSql[eCat], pzErr);
+}
+
+/* Bind ?1..?4 of pStmt from the text zA, zB, the integer iC and the text
+** zD; a NULL text leaves its parameter (and those after it) alone. */
+static void streamCatBind(sqlite3_stmt *pStmt, const char *zA,
+                          const char *zB, i64 iC, const char *zD){
+  if( zA ) sqlite3_bind_text(pStmt, 1, zA, -1, SQLITE_STATIC);
+  if( zB ) sqlite3_bind_text(pStmt, 2, zB, -1, SQLITE_STATIC);
+  if( sqlite3_bind_parameter_count(pStmt)>=3 ){
+    sqlite3_bind_int64(pStmt, 3, iC);
+  }
+  if( zD ) sqlite3_bind_text(pStmt, 4, zD, -1, SQLITE_STATIC);
+}
+
+/* Run eCat, bound by streamCatBind(): *pbRow says whether a row came
+** back, *peType and *piOut hold its first column (when not NULL). */
+static int streamCatRun(StreamCtx *p, int eCat, const char *zA,
+                        const char *zB, i64 iC, const char *zD,
+                        int *pbRow, int *peType, i64 *piOut, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
+  int bRow;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  streamCatBind(pStmt, zA, zB, iC, zD);
+  bRow = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( pbRow ) *pbRow = bRow;
+  if( bRow && peType ) *peType = sqlite3_column_type(pStmt, 0);
+  if( bRow && piOut ) *piOut = sqlite3_column_int64(pStmt, 0);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+/* An integer read by eCat: *pbFound unless there is no row or it is
+** NULL. */
+static int streamCatInt(StreamCtx *p, int eCat, const char *zA,
+                        const char *zB, i64 iC, i64 *piOut, int *pbFound,
+                        char **pzErr){
+  int bRow = 0, eType = SQLITE_NULL;
+  i64 v = 0;
+  int rc = streamCatRun(p, eCat, zA, zB, iC, 0, &bRow, &eType, &v, pzErr);
+  *pbFound = rc==SQLITE_OK && bRow && eType!=SQLITE_NULL;
+  if( *pbFound ) *piOut = v;
+  return rc;
+}
+
+int sqlite3StreamCatLogStart(StreamCtx *p, const char *zTopic, i64 iPart,
+                             i64 *piOut, int *pbFound, char **pzErr){
+  return streamCatInt(p, STREAM_CAT_LOG_START, zTopic, 0, iPart, piOut,
+                      pbFound, pzErr);
+}
+
+int sqlite3StreamCatCommitted(StreamCtx *p, const char *zGroup,
+                              const char *zTopic, i64 iPart, i64 *piOut,
+                              int *pbFound, char **pzErr){
+  return streamCatInt(p, STREAM_CAT_COMMITTED_GET, zGroup, zTopic, iPart,
+                      piOut, pbFound, pzErr);
+}
+
+int sqlite3StreamCatMetaSet(StreamCtx *p, const char *zKey,
+                            const char *zValue, char **pzErr){
+  return streamCatRun(p, zValue ? STREAM_CAT_META_SET : STREAM_CAT_META_DELETE,
+                      zKey, zValue, 0, 0, 0, 0, 0, pzErr);
+}
+
+int sqlite3StreamCatGeneration(StreamCtx *p, const char *zGroup, int *peType,
+                               i64 *piGen, char **pzErr){
+  *peType = SQLITE_NULL;
+  *piGen = 0;
+  return streamCatRun(p, STREAM_CAT_GENERATION, zGroup, 0, 0, 0, 0, peType,
+                      piGen, pzErr);
+}
+
+int sqlite3StreamCatMembersExpire(StreamCtx *p, const char *zGroup, i64 iNow,
+                                  int *pnDeleted, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_MEMBER_EXPIRE,
+                                             pzErr);
+  int rc;
+  *pnDeleted = 0;
+  if( pStmt==0 ){
+    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK : sqlite3StreamStmtErr(p);
+  }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iNow);
+  sqlite3_step(pStmt);
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc==SQLITE_OK ) *pnDeleted = sqlite3_changes(p->db);
+  return rc;
+}
+
+int sqlite3StreamCatOwns(StreamCtx *p, const char *zGroup, const char *zMember,
+                         const char *zTopic, i64 iPart, int *pbOwns,
+                         char **pzErr){
+  int rc;
+  *pbOwns = 0;
+  rc = streamCatRun(p, STREAM_CAT_OWNS, zGroup, zTopic, iPart, zMember,
+                    pbOwns, 0, 0, pzErr);
+  if( rc ) *pbOwns = 0;
+  return rc;
+}
+
+int sqlite3StreamCatPositionSet(StreamCtx *p, const char *zGroup,
+                                const char *zTopic, i64 iPart, i64 iMark,
+                                char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_POSITION_SET,
+                                             pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  streamCatBind(pStmt, zGroup, zTopic, iPart, 0);
+  sqlite3_bind_int64(pStmt, 4, iMark);
+  sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
 }

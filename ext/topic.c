@@ -49,7 +49,7 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
     *pT = *sqlite3StreamCacheTopic(pC);
     return SQLITE_OK;
   }
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_TOPIC_GET, pzErr);
+  pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_TOPIC_GET, pzErr);
   if( pStmt==0 ){
     if( sqlite3StreamNoStorage(p->db) ) goto not_found;
     return sqlite3StreamStmtErr(p);
