@@ -399,6 +399,33 @@ static const char *const aCatSql[STREAM_CAT_COUNT] = {
   [STREAM_CAT_COMMITTED_GET] =
   "SELECT offset FROM _stream_offsets"
   " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 name, ?2 config (the overrides), ?3 partitions, ?4..?9 the columns
+  ** of sqlite3StreamCatTopicUpdate(), ?10 created_at */
+  [STREAM_CAT_TOPIC_INSERT] =
+  "INSERT INTO _stream_topics(name, partitions, config, max_message_bytes,"
+  " timestamp_type, compression, cleanup, created_at,"
+  " backpressure_max_lag, backpressure_block_ms, incarnation)"
+  " VALUES(?1, ?3, ?2, ?4, ?5, ?6, ?7, ?10, ?8, ?9,"
+  " (random()&0x7fffffffffffffff)|1)",
+  /* ?1 name */
+  [STREAM_CAT_TOPIC_CONFIG] =
+  "SELECT config FROM _stream_topics WHERE name=?1",
+  /* ?1 name, ?2 config, ?4 max_message_bytes, ?5 timestamp_type,
+  ** ?6 compression, ?7 cleanup, ?8 backpressure_max_lag,
+  ** ?9 backpressure_block_ms */
+  [STREAM_CAT_TOPIC_UPDATE] =
+  "UPDATE _stream_topics SET config=?2, max_message_bytes=?4,"
+  " timestamp_type=?5, compression=?6, cleanup=?7,"
+  " backpressure_max_lag=?8, backpressure_block_ms=?9"
+  " WHERE name=?1",
+  /* ?1 name, ?3 partitions */
+  [STREAM_CAT_TOPIC_GROW] =
+  "UPDATE _stream_topics SET partitions=?3 WHERE name=?1",
+  /* ?1 topic, ?2 first partition, ?3 end (excluded) */
+  [STREAM_CAT_PARTITIONS_ADD] =
+  "WITH RECURSIVE p(i) AS (SELECT ?2 UNION ALL SELECT i+1 FROM p"
+  " WHERE i+1<?3)"
+  " INSERT INTO _stream_partitions(topic, partition) SELECT ?1, i FROM p",
 };
 
 sqlite3_stmt *sqlite3StreamCatStmt(StreamCtx *p, int eCat, char **pzErr){
@@ -510,5 +537,90 @@ int sqlite3StreamCatPositionSet(StreamCtx *p, const char *zGroup,
   streamCatBind(pStmt, zGroup, zTopic, iPart, 0);
   sqlite3_bind_int64(pStmt, 4, iMark);
   sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+/* Bind the settings columns ?4..?9 of STREAM_CAT_TOPIC_INSERT/UPDATE. */
+static void streamCatBindSettings(sqlite3_stmt *pStmt,
+                                  const StreamTopicConfig *pCfg){
+  sqlite3_bind_int64(pStmt, 4, pCfg->maxMessageBytes);
+  sqlite3_bind_int(pStmt, 5, pCfg->eTimestampType);
+  sqlite3_bind_int(pStmt, 6, pCfg->eCompression);
+  sqlite3_bind_int(pStmt, 7, pCfg->eCleanup);
+  sqlite3_bind_int64(pStmt, 8, pCfg->backpressureMaxLag);
+  sqlite3_bind_int64(pStmt, 9, pCfg->eBackpressurePolicy ? pCfg->maxBlockMs
+                                                          : (i64)-1);
+}
+
+/* Run eCat (a write on _stream_topics) for zName with ?2 zNorm, ?3 n and,
+** with pCfg, the settings and ?10 iNow. */
+static int streamCatTopicWrite(StreamCtx *p, int eCat, const char *zName,
+                               const char *zNorm, i64 n,
+                               const StreamTopicConfig *pCfg, i64 iNow,
+                               char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( zNorm ) sqlite3_bind_text(pStmt, 2, zNorm, -1, SQLITE_STATIC);
+  if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, n);
+  if( pCfg ){
+    streamCatBindSettings(pStmt, pCfg);
+    if( sqlite3_bind_parameter_count(pStmt)>=10 ){
+      sqlite3_bind_int64(pStmt, 10, iNow);
+    }
+  }
+  sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamCatTopicInsert(StreamCtx *p, const char *zName, i64 nPart,
+                                const char *zNorm,
+                                const StreamTopicConfig *pCfg, i64 iNow,
+                                char **pzErr){
+  return streamCatTopicWrite(p, STREAM_CAT_TOPIC_INSERT, zName, zNorm, nPart,
+                             pCfg, iNow, pzErr);
+}
+
+int sqlite3StreamCatTopicUpdate(StreamCtx *p, const char *zName,
+                                const char *zNorm,
+                                const StreamTopicConfig *pCfg, char **pzErr){
+  return streamCatTopicWrite(p, STREAM_CAT_TOPIC_UPDATE, zName, zNorm, 0,
+                             pCfg, 0, pzErr);
+}
+
+int sqlite3StreamCatTopicGrow(StreamCtx *p, const char *zName, i64 nTotal,
+                              char **pzErr){
+  return streamCatTopicWrite(p, STREAM_CAT_TOPIC_GROW, zName, 0, nTotal, 0, 0,
+                             pzErr);
+}
+
+int sqlite3StreamCatPartitionsAdd(StreamCtx *p, const char *zName, i64 iFrom,
+                                  i64 iTo, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_PARTITIONS_ADD,
+                                             pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iFrom);
+  sqlite3_bind_int64(pStmt, 3, iTo);
+  sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamCatTopicConfig(StreamCtx *p, const char *zName,
+                                char **pzConfig, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_TOPIC_CONFIG,
+                                             pzErr);
+  int rc = SQLITE_OK;
+  *pzConfig = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pzConfig = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( *pzConfig==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc ){
+    sqlite3_reset(pStmt);
+    return rc;
+  }
   return sqlite3StreamStorageReset(p, pStmt, pzErr);
 }

@@ -1758,6 +1758,11 @@ enum {
   STREAM_CAT_ASSIGNED,          /* a member's partitions and marks */
   STREAM_CAT_POSITION_SET,      /* set the mark of a partition */
   STREAM_CAT_COMMITTED_GET,     /* committed offset of a partition */
+  STREAM_CAT_TOPIC_INSERT,      /* a new topic's row */
+  STREAM_CAT_TOPIC_CONFIG,      /* a topic's stored overrides */
+  STREAM_CAT_TOPIC_UPDATE,      /* a topic's new settings */
+  STREAM_CAT_TOPIC_GROW,        /* a topic's new partition count */
+  STREAM_CAT_PARTITIONS_ADD,    /* partition rows of a range */
   STREAM_CAT_COUNT
 };
 /* Statement eCat, cached and unbound (the caller binds, steps and resets
@@ -1786,6 +1791,22 @@ int sqlite3StreamCatMembersExpire(StreamCtx*, const char *zGroup, i64 iNow,
 int sqlite3StreamCatOwns(StreamCtx*, const char *zGroup, const char *zMember,
                          const char *zTopic, i64 iPart, int *pbOwns,
                          char **pzErr);
+/* The catalog changes of ext/topic.c: a new topic's row (settings from
+** *pCfg, overrides zNorm, a fresh incarnation), its stored overrides
+** (*pzConfig sqlite3_malloc'd, NULL without a row), new settings, a new
+** partition count, partition rows [iFrom, iTo). */
+int sqlite3StreamCatTopicInsert(StreamCtx*, const char *zName, i64 nPart,
+                                const char *zNorm, const StreamTopicConfig*,
+                                i64 iNow, char **pzErr);
+int sqlite3StreamCatTopicConfig(StreamCtx*, const char *zName,
+                                char **pzConfig, char **pzErr);
+int sqlite3StreamCatTopicUpdate(StreamCtx*, const char *zName,
+                                const char *zNorm, const StreamTopicConfig*,
+                                char **pzErr);
+int sqlite3StreamCatTopicGrow(StreamCtx*, const char *zName, i64 nTotal,
+                              char **pzErr);
+int sqlite3StreamCatPartitionsAdd(StreamCtx*, const char *zName, i64 iFrom,
+                                  i64 iTo, char **pzErr);
 /* Store the mark of an assigned partition (ext/consume.c). */
 int sqlite3StreamCatPositionSet(StreamCtx*, const char *zGroup,
                                 const char *zTopic, i64 iPart, i64 iMark,
