@@ -421,6 +421,9 @@ static const char *const aCatSql[STREAM_CAT_COUNT] = {
   /* ?1 name, ?3 partitions */
   [STREAM_CAT_TOPIC_GROW] =
   "UPDATE _stream_topics SET partitions=?3 WHERE name=?1",
+  /* ?1 name: config, partitions, incarnation */
+  [STREAM_CAT_TOPIC_ROW] =
+  "SELECT config, partitions, incarnation FROM _stream_topics WHERE name=?1",
   /* ?1 topic, ?2 first partition, ?3 end (excluded) */
   [STREAM_CAT_PARTITIONS_ADD] =
   "WITH RECURSIVE p(i) AS (SELECT ?2 UNION ALL SELECT i+1 FROM p"
@@ -623,4 +626,34 @@ int sqlite3StreamCatTopicConfig(StreamCtx *p, const char *zName,
     return rc;
   }
   return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamCatTopicRow(StreamCtx *p, const char *zTopic,
+                             StreamTopicConfig *pCfg, int *pnPart,
+                             i64 *piInc, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_TOPIC_ROW, pzErr);
+  int rc;
+  if( pStmt==0 ){
+    if( !sqlite3StreamNoStorage(p->db) ) return sqlite3StreamStmtErr(p);
+    sqlite3StreamStmtErr(p);                  /* (clears the saved code) */
+    return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
+                            zTopic);
+  }
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    int nPart = 0;
+    rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, &nPart, pzErr);
+    if( pnPart ) *pnPart = nPart;
+    if( piInc ) *piInc = sqlite3_column_int64(pStmt, 2);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamConfigParse(pCfg,
+          (const char*)sqlite3_column_text(pStmt, 0), 0, pzErr);
+    }
+    sqlite3_reset(pStmt);
+    return rc;
+  }
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc ) return rc;
+  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
+                          zTopic);
 }

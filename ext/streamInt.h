@@ -1763,6 +1763,7 @@ enum {
   STREAM_CAT_TOPIC_UPDATE,      /* a topic's new settings */
   STREAM_CAT_TOPIC_GROW,        /* a topic's new partition count */
   STREAM_CAT_PARTITIONS_ADD,    /* partition rows of a range */
+  STREAM_CAT_TOPIC_ROW,         /* config, partitions, incarnation */
   STREAM_CAT_COUNT
 };
 /* Statement eCat, cached and unbound (the caller binds, steps and resets
@@ -1807,6 +1808,12 @@ int sqlite3StreamCatTopicGrow(StreamCtx*, const char *zName, i64 nTotal,
                               char **pzErr);
 int sqlite3StreamCatPartitionsAdd(StreamCtx*, const char *zName, i64 iFrom,
                                   i64 iTo, char **pzErr);
+/* A topic's full configuration (its overrides parsed over the defaults),
+** partition count and incarnation (piInc may be NULL);
+** SQLITE_NOTFOUND with "stream: no such topic: X" if there is none. */
+int sqlite3StreamCatTopicRow(StreamCtx*, const char *zTopic,
+                             StreamTopicConfig *pCfg, int *pnPart,
+                             i64 *piInc, char **pzErr);
 /* Store the mark of an assigned partition (ext/consume.c). */
 int sqlite3StreamCatPositionSet(StreamCtx*, const char *zGroup,
                                 const char *zTopic, i64 iPart, i64 iMark,
