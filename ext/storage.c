@@ -17,10 +17,11 @@
 ** _stream_offsets) with their accessors (sqlite3StreamCat*()).  Still
 ** elsewhere: the append and producer statements and the offset commit
 ** (ext/schema.c's STREAM_STMT_*, run by the hot log's files), and the
-** one-off statements of ext/topic.c, ext/group.c and ext/consume.c: see
-** docs/architecture.md.
+** reads of ext/group.c and ext/consume.c's pause, seek and dead letter:
+** see docs/architecture.md.
 */
 #include "streamInt.h"
+#include <stdarg.h>
 
 /* ?1 topic and ?2 partition in every statement. */
 static const char *const aSql[STREAM_SQL_COUNT] = {
@@ -421,6 +422,48 @@ static const char *const aCatSql[STREAM_CAT_COUNT] = {
   /* ?1 name, ?3 partitions */
   [STREAM_CAT_TOPIC_GROW] =
   "UPDATE _stream_topics SET partitions=?3 WHERE name=?1",
+  /* ?1 group, ?2 leader, ?3 members, ?4 assignment, ?5 updated_at,
+  ** ?6 topic_partitions, ?7 generation: a rebalance's result */
+  [STREAM_CAT_GROUP_STORE] =
+  "INSERT INTO _stream_groups(group_id, generation, leader, members,"
+  " assignment, updated_at, topic_partitions)"
+  " VALUES(?1, ?7, ?2, ?3, ?4, ?5, ?6)"
+  " ON CONFLICT(group_id) DO UPDATE SET generation=excluded.generation,"
+  " leader=excluded.leader, members=excluded.members,"
+  " assignment=excluded.assignment, updated_at=excluded.updated_at,"
+  " topic_partitions=excluded.topic_partitions",
+  /* ?1 group, ?2 now, ?3 strategy: the group row of a join */
+  [STREAM_CAT_GROUP_ENSURE] =
+  "INSERT INTO _stream_groups(group_id, generation, members, assignment,"
+  " updated_at, strategy) VALUES(?1, 0, '[]', '{}', ?2, ?3)"
+  " ON CONFLICT(group_id) DO UPDATE SET strategy=excluded.strategy",
+  /* ?1 group, ?2 member, ?3 incarnation, ?4 topics, ?5 options,
+  ** ?6..?12 the settings, ?13 now: a join */
+  [STREAM_CAT_MEMBER_UPSERT] =
+  "INSERT INTO _stream_members(group_id, member_id, incarnation, topics,"
+  " options, session_timeout_ms, max_poll_interval_ms, auto_commit,"
+  " auto_commit_interval_ms, max_poll_records, fetch_max_bytes,"
+  " auto_offset_reset, joined_at, heartbeat_at)"
+  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)"
+  " ON CONFLICT(group_id, member_id) DO UPDATE SET"
+  " incarnation=excluded.incarnation, topics=excluded.topics,"
+  " options=excluded.options,"
+  " session_timeout_ms=excluded.session_timeout_ms,"
+  " max_poll_interval_ms=excluded.max_poll_interval_ms,"
+  " auto_commit=excluded.auto_commit,"
+  " auto_commit_interval_ms=excluded.auto_commit_interval_ms,"
+  " max_poll_records=excluded.max_poll_records,"
+  " fetch_max_bytes=excluded.fetch_max_bytes,"
+  " auto_offset_reset=excluded.auto_offset_reset,"
+  " heartbeat_at=excluded.heartbeat_at, polled_at=NULL",
+  /* ?1 group, ?2 member: a leave */
+  [STREAM_CAT_MEMBER_DELETE] =
+  "DELETE FROM _stream_members WHERE group_id=?1 AND member_id=?2",
+  /* ?1 group, ?2 member: a re-joining member starts again from the
+  ** committed offsets */
+  [STREAM_CAT_MARKS_CLEAR] =
+  "UPDATE _stream_assignments SET position=NULL, paused=0"
+  " WHERE group_id=?1 AND member_id=?2",
   /* ?1 name: config, partitions, incarnation */
   [STREAM_CAT_TOPIC_ROW] =
   "SELECT config, partitions, incarnation FROM _stream_topics WHERE name=?1",
@@ -656,4 +699,24 @@ int sqlite3StreamCatTopicRow(StreamCtx *p, const char *zTopic,
   if( rc ) return rc;
   return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
                           zTopic);
+}
+
+int sqlite3StreamCatRun(StreamCtx *p, int eCat, char **pzErr,
+                        const char *zTypes, ...){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
+  va_list ap;
+  int i;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  va_start(ap, zTypes);
+  for(i=0; zTypes[i]; i++){
+    if( zTypes[i]=='t' ){
+      const char *z = va_arg(ap, const char*);
+      sqlite3_bind_text(pStmt, i+1, z, -1, SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_int64(pStmt, i+1, va_arg(ap, i64));
+    }
+  }
+  va_end(ap);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){}
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
 }

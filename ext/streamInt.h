@@ -1763,6 +1763,11 @@ enum {
   STREAM_CAT_TOPIC_UPDATE,      /* a topic's new settings */
   STREAM_CAT_TOPIC_GROW,        /* a topic's new partition count */
   STREAM_CAT_PARTITIONS_ADD,    /* partition rows of a range */
+  STREAM_CAT_GROUP_STORE,       /* a rebalance's group row */
+  STREAM_CAT_GROUP_ENSURE,      /* the group row of a join */
+  STREAM_CAT_MEMBER_UPSERT,     /* a member's row (join) */
+  STREAM_CAT_MEMBER_DELETE,     /* a member leaves */
+  STREAM_CAT_MARKS_CLEAR,       /* a re-joining member's marks */
   STREAM_CAT_TOPIC_ROW,         /* config, partitions, incarnation */
   STREAM_CAT_COUNT
 };
@@ -1814,6 +1819,11 @@ int sqlite3StreamCatPartitionsAdd(StreamCtx*, const char *zName, i64 iFrom,
 int sqlite3StreamCatTopicRow(StreamCtx*, const char *zTopic,
                              StreamTopicConfig *pCfg, int *pnPart,
                              i64 *piInc, char **pzErr);
+/* Run eCat (a write) with its parameters bound in order from the
+** arguments, as zTypes says: 't' a const char* (NULL binds NULL), 'i' an
+** i64. */
+int sqlite3StreamCatRun(StreamCtx*, int eCat, char **pzErr,
+                        const char *zTypes, ...);
 /* Store the mark of an assigned partition (ext/consume.c). */
 int sqlite3StreamCatPositionSet(StreamCtx*, const char *zGroup,
                                 const char *zTopic, i64 iPart, i64 iMark,
