@@ -385,7 +385,8 @@ static StreamPosition *streamPosGet(StreamCtx *p, StreamIncarnation *pInc,
 static int streamPartsRead(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                            const char *zMember, StreamIncarnation *pInc,
                            StreamPart **paPart, int *pnPart, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(pRead, STREAM_STMT_ASSIGNED, pzErr);
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(pRead, STREAM_CAT_ASSIGNED,
+                                             pzErr);
   StreamPart *a = 0;
   int n = 0, nAlloc = 0, rc = SQLITE_OK;
   *paPart = 0;
@@ -448,23 +449,17 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
   return streamPartsRead(p, p, zGroup, zMember, pInc, paPart, pnPart, pzErr);
 }
 
-/* Read one integer with a cached statement taking (?1 text, ?2, ?3 int)
-** arguments per iStmt; *pbFound says whether a row came back. */
-static int streamGetInt(StreamCtx *p, int iStmt, const char *zA,
-                        const char *zB, i64 iC, i64 *piOut, int *pbFound,
-                        char **pzErr){
+/* Read one integer with a cached statement taking (?1 topic, ?2
+** partition) (iStmt: STREAM_STMT_HOT_MIN); *pbFound says whether a row
+** came back. */
+static int streamGetInt(StreamCtx *p, int iStmt, const char *zB, i64 iC,
+                        i64 *piOut, int *pbFound, char **pzErr){
   sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
   int rc;
   *pbFound = 0;
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  if( iStmt==STREAM_STMT_COMMITTED_GET ){
-    sqlite3_bind_text(pStmt, 1, zA, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, zB, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 3, iC);
-  }else{
-    sqlite3_bind_text(pStmt, 1, zB, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 2, iC);
-  }
+  sqlite3_bind_text(pStmt, 1, zB, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iC);
   if( sqlite3_step(pStmt)==SQLITE_ROW
    && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
     *piOut = sqlite3_column_int64(pStmt, 0);
@@ -484,13 +479,11 @@ static int streamResolve(StreamCtx *p, const char *zGroup, int eReset,
   const char *zT = pPart->zTopic;
   int iP = pPart->iPartition;
   *pbChanged = 0;
-  rc = streamGetInt(p, STREAM_STMT_LOG_START, 0, zT, iP, &iLso, &bFound,
-                    pzErr);
+  rc = sqlite3StreamCatLogStart(p, zT, iP, &iLso, &bFound, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamHighWatermark(p, zT, iP, &iHwm, pzErr);
   if( rc ) return rc;
   if( iPos<0 ){
-    rc = streamGetInt(p, STREAM_STMT_COMMITTED_GET, zGroup, zT, iP, &iPos,
-                      &bFound, pzErr);
+    rc = sqlite3StreamCatCommitted(p, zGroup, zT, iP, &iPos, &bFound, pzErr);
     if( rc ) return rc;
     if( !bFound ){
       if( eReset==STREAM_RESET_NONE ){
@@ -523,17 +516,8 @@ static int streamResolve(StreamCtx *p, const char *zGroup, int eReset,
 static int streamPositionSet(StreamCtx *p, const char *zGroup,
                              const char *zTopic, i64 iPartition, i64 iPos,
                              char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_POSITION_SET, pzErr);
-  int rc;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, iPartition);
-  sqlite3_bind_int64(pStmt, 4, iPos);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
+  return sqlite3StreamCatPositionSet(p, zGroup, zTopic, iPartition, iPos,
+                                     pzErr);
 }
 
 /* Run one fetch statement (iStmt) from pPart's position (pPart is
@@ -631,7 +615,7 @@ static int streamFetch(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     if( bChanged ) streamPosSet(p, pPart->pPos, pPart->iPos);
     pPart->bChecked = 1;
   }
-  rc = streamGetInt(pRead, STREAM_STMT_HOT_MIN, 0, pPart->zTopic,
+  rc = streamGetInt(pRead, STREAM_STMT_HOT_MIN, pPart->zTopic,
                     pPart->iPartition, &iHotMin, &bFound, pzErr);
   if( rc ) return rc;
   return streamFetchRun(pRead, bFound && pPart->iPos>=iHotMin,
@@ -691,8 +675,9 @@ static int streamCommitPositions(StreamCtx *p, const char *zGroup,
     i64 iCommitted = -1;
     int bFound;
     if( aPart[i].iPos<0 ) continue;
-    rc = streamGetInt(p, STREAM_STMT_COMMITTED_GET, zGroup, aPart[i].zTopic,
-                      aPart[i].iPartition, &iCommitted, &bFound, pzErr);
+    rc = sqlite3StreamCatCommitted(p, zGroup, aPart[i].zTopic,
+                                   aPart[i].iPartition, &iCommitted, &bFound,
+                                   pzErr);
     if( rc==SQLITE_OK && (!bFound || iCommitted!=aPart[i].iPos) ){
       if( bWrite ){
         rc = sqlite3StreamCommitRaw(p, zGroup, aPart[i].zTopic,
@@ -1231,8 +1216,7 @@ static int streamTarget(StreamCtx *p, const char *zTopic, i64 iPartition,
                         sqlite3_value *pTarget, i64 *piOffset, char **pzErr){
   i64 iLso = 0, iHwm;
   int bFound, rc;
-  rc = streamGetInt(p, STREAM_STMT_LOG_START, 0, zTopic, iPartition, &iLso,
-                    &bFound, pzErr);
+  rc = sqlite3StreamCatLogStart(p, zTopic, iPartition, &iLso, &bFound, pzErr);
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamHighWatermark(p, zTopic, (int)iPartition, &iHwm, pzErr);
   }
@@ -1470,8 +1454,8 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
     }
   }
   if( rc==SQLITE_OK ){
-    rc = streamGetInt(p, STREAM_STMT_COMMITTED_GET, zGroup, zTopic, iPartition,
-                      &n, &bFound, pzErr);
+    rc = sqlite3StreamCatCommitted(p, zGroup, zTopic, iPartition, &n, &bFound,
+                                   pzErr);
   }
   if( rc==SQLITE_OK && (!bFound || n<iOffset+1) ){
     rc = sqlite3StreamCommitRaw(p, zGroup, zTopic, iPartition, iOffset+1, 0,

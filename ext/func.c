@@ -404,14 +404,8 @@ void sqlite3StreamConfigFunc(sqlite3_context *ctx, int argc,
     }
     rc = sqlite3StreamEnsureSchema(p, &zErr);
     if( rc==SQLITE_OK ){
-      char *zSql = zNew
-        ? sqlite3_mprintf("INSERT OR REPLACE INTO _stream_meta(key, value)"
-                          " VALUES(%Q, %Q)", zName, zNew)
-        : sqlite3_mprintf("DELETE FROM _stream_meta WHERE key=%Q", zName);
       sqlite3StreamCacheClear(p);
-      rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-      sqlite3_free(zSql);
-      if( rc && rc!=SQLITE_NOMEM ) rc = sqlite3StreamDbErr(p->db, &zErr, rc);
+      rc = sqlite3StreamCatMetaSet(p, zName, zNew, &zErr);
     }
     if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   }

@@ -115,32 +115,6 @@ static int streamIdCheck(const char *zId, const char *zWhat, char **pzErr){
   return SQLITE_OK;
 }
 
-/* Run zSql with text/integer arguments bound from a format string:
-** 't' = const char*, 'i' = i64.  Returns the step's result code mapped to
-** SQLITE_OK (DONE/ROW) or the error. */
-static int streamRun(StreamCtx *p, char **pzErr, const char *zSql,
-                     const char *zTypes, ...){
-  sqlite3_stmt *pStmt = 0;
-  va_list ap;
-  int rc, i;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  va_start(ap, zTypes);
-  for(i=0; zTypes[i]; i++){
-    if( zTypes[i]=='t' ){
-      const char *z = va_arg(ap, const char*);
-      sqlite3_bind_text(pStmt, i+1, z, -1, SQLITE_TRANSIENT);
-    }else{
-      sqlite3_bind_int64(pStmt, i+1, va_arg(ap, i64));
-    }
-  }
-  va_end(ap);
-  while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){}
-  rc = sqlite3_finalize(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
-}
-
 /* A loaded member, for the assignor. */
 typedef struct StreamGrpMember StreamGrpMember;
 struct StreamGrpMember {
@@ -259,17 +233,10 @@ static int streamLoadMembers(StreamCtx *p, const char *zGroup,
 /* The generation after iGen, or an error at the largest one. */
 static int streamNextGeneration(StreamCtx *p, const char *zGroup,
                                 i64 *piGen, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GENERATION, pzErr);
-  int rc, eType = SQLITE_NULL;
-  i64 iGen = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    eType = sqlite3_column_type(pStmt, 0);
-    iGen = sqlite3_column_int64(pStmt, 0);
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  int eType;
+  i64 iGen;
+  int rc = sqlite3StreamCatGeneration(p, zGroup, &eType, &iGen, pzErr);
+  if( rc ) return rc;
   if( eType!=SQLITE_NULL && eType!=SQLITE_INTEGER ){
     return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
         "damaged row in _stream_groups (group %s): generation is not an"
@@ -540,14 +507,7 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
   }
 
   /* Store: group row, then the assignment rows that change. */
-  rc = streamRun(p, pzErr,
-      "INSERT INTO _stream_groups(group_id, generation, leader, members,"
-      " assignment, updated_at, topic_partitions)"
-      " VALUES(?1, ?7, ?2, ?3, ?4, ?5, ?6)"
-      " ON CONFLICT(group_id) DO UPDATE SET generation=excluded.generation,"
-      " leader=excluded.leader, members=excluded.members,"
-      " assignment=excluded.assignment, updated_at=excluded.updated_at,"
-      " topic_partitions=excluded.topic_partitions",
+  rc = sqlite3StreamCatRun(p, STREAM_CAT_GROUP_STORE, pzErr,
       "ttttiti", zGroup, iLeader>=0 ? aMem[iLeader].zId : (const char*)0,
       zMembers, zAssign, iNow, zSnap, iGen);
   if( rc ) goto out;
@@ -582,19 +542,11 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
 
 int sqlite3StreamGroupExpire(StreamCtx *p, const char *zGroup, int *pnLive,
                              char **pzErr){
-  sqlite3_stmt *pStmt;
   int rc, nDel;
   if( pnLive ) *pnLive = 0;
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_MEMBER_EXPIRE, pzErr);
-  if( pStmt==0 ){
-    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK : sqlite3StreamStmtErr(p);
-  }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, sqlite3StreamNow(p));
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  nDel = sqlite3_changes(p->db);
+  rc = sqlite3StreamCatMembersExpire(p, zGroup, sqlite3StreamNow(p), &nDel,
+                                     pzErr);
+  if( rc ) return rc;
   if( nDel>0 ){
     rc = streamRebalance(p, zGroup, pzErr);
     if( rc ) return rc;
@@ -890,10 +842,7 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   }
 
   iNow = sqlite3StreamNow(p);
-  rc = streamRun(p, pzErr,
-      "INSERT INTO _stream_groups(group_id, generation, members, assignment,"
-      " updated_at, strategy) VALUES(?1, 0, '[]', '{}', ?2, ?3)"
-      " ON CONFLICT(group_id) DO UPDATE SET strategy=excluded.strategy",
+  rc = sqlite3StreamCatRun(p, STREAM_CAT_GROUP_ENSURE, pzErr,
       "tit", zGroup, iNow, o.zStrategy);
   if( rc ) goto out;
   rc = sqlite3_prepare_v2(p->db,
@@ -907,32 +856,15 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   }
   sqlite3_finalize(pStmt);
   pStmt = 0;
-  rc = streamRun(p, pzErr,
-      "INSERT INTO _stream_members(group_id, member_id, incarnation, topics,"
-      " options, session_timeout_ms, max_poll_interval_ms, auto_commit,"
-      " auto_commit_interval_ms, max_poll_records, fetch_max_bytes,"
-      " auto_offset_reset, joined_at, heartbeat_at)"
-      " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)"
-      " ON CONFLICT(group_id, member_id) DO UPDATE SET"
-      " incarnation=excluded.incarnation, topics=excluded.topics,"
-      " options=excluded.options,"
-      " session_timeout_ms=excluded.session_timeout_ms,"
-      " max_poll_interval_ms=excluded.max_poll_interval_ms,"
-      " auto_commit=excluded.auto_commit,"
-      " auto_commit_interval_ms=excluded.auto_commit_interval_ms,"
-      " max_poll_records=excluded.max_poll_records,"
-      " fetch_max_bytes=excluded.fetch_max_bytes,"
-      " auto_offset_reset=excluded.auto_offset_reset,"
-      " heartbeat_at=excluded.heartbeat_at, polled_at=NULL",
+  rc = sqlite3StreamCatRun(p, STREAM_CAT_MEMBER_UPSERT, pzErr,
       "ttittiiiiiiii", zGroup, zMember, iInc, zSorted, zNorm,
       o.sessionTimeoutMs, o.maxPollIntervalMs, (i64)o.bAutoCommit,
       o.autoCommitIntervalMs, o.maxPollRecords, o.fetchMaxBytes,
       (i64)o.eReset, iNow);
   if( rc ) goto out;
   /* A re-joining member starts again from the committed offsets. */
-  rc = streamRun(p, pzErr,
-      "UPDATE _stream_assignments SET position=NULL, paused=0"
-      " WHERE group_id=?1 AND member_id=?2", "tt", zGroup, zMember);
+  rc = sqlite3StreamCatRun(p, STREAM_CAT_MARKS_CLEAR, pzErr, "tt", zGroup,
+                           zMember);
   if( rc ) goto out;
   rc = streamRebalance(p, zGroup, pzErr);
   if( rc ) goto out;
@@ -968,8 +900,8 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
 ** was deleted) since the assignment was computed. */
 static int streamSnapshotChanged(StreamCtx *p, const char *zGroup,
                                  int *pbChanged, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_GROUP_SNAPSHOT,
-                                          pzErr);  /* p: the reader */
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_GROUP_SNAPSHOT,
+                                             pzErr);  /* p: the reader */
   int rc, bChanged = 0;
   *pbChanged = 0;
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
@@ -990,7 +922,7 @@ static int streamSnapshotChanged(StreamCtx *p, const char *zGroup,
 }
 
 /* The member, its group's generation and its options; whether the group
-** has an expired member (the condition of STREAM_STMT_MEMBER_EXPIRE);
+** has an expired member (the condition of STREAM_CAT_MEMBER_EXPIRE);
 ** min(session.timeout.ms, max.poll.interval.ms), heartbeat_at, polled_at. */
 static const char zMemberSql[] =
   "SELECT m.incarnation, g.generation, m.auto_commit,"
@@ -1149,8 +1081,7 @@ int sqlite3StreamLeave(StreamCtx *p, const char *zGroup, const char *zMember,
     rc = sqlite3StreamCommitSync(p, zGroup, zMember, &n, pzErr);
     if( rc ) return rc;
   }
-  rc = streamRun(p, pzErr,
-      "DELETE FROM _stream_members WHERE group_id=?1 AND member_id=?2",
+  rc = sqlite3StreamCatRun(p, STREAM_CAT_MEMBER_DELETE, pzErr,
       "tt", zGroup, zMember);
   if( rc==SQLITE_OK ) rc = streamRebalance(p, zGroup, pzErr);
   if( rc==SQLITE_OK ) streamIncarnForget(p, zGroup, zMember);
@@ -1160,16 +1091,6 @@ int sqlite3StreamLeave(StreamCtx *p, const char *zGroup, const char *zMember,
 int sqlite3StreamOwns(StreamCtx *p, const char *zGroup, const char *zMember,
                       const char *zTopic, i64 iPartition, int *pbOwns,
                       char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_OWNS, pzErr);
-  int rc;
-  *pbOwns = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, iPartition);
-  sqlite3_bind_text(pStmt, 4, zMember, -1, SQLITE_STATIC);
-  *pbOwns = sqlite3_step(pStmt)==SQLITE_ROW;
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
+  return sqlite3StreamCatOwns(p, zGroup, zMember, zTopic, iPartition, pbOwns,
+                              pzErr);
 }

@@ -41,6 +41,7 @@
 #include "streamInt.h"
 #include <float.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -823,6 +824,23 @@ static char *streamJsonDecode(const u8 **pp, const u8 *pEnd){
   return (char*)zOut;
 }
 
+/*
+** JSON numbers use '.', strtod() and printf() the decimal point of the
+** C locale in force, which a host program may have set (LC_NUMERIC=de_DE
+** reads "0.5" as 0): swap the two, as cJSON did.
+*/
+static char streamJsonDecimalPoint(void){
+  const struct lconv *pL = localeconv();
+  return (pL && pL->decimal_point && pL->decimal_point[0])
+       ? pL->decimal_point[0] : '.';
+}
+static void streamJsonSwapPoint(char *z, char cFrom, char cTo){
+  if( cFrom==cTo ) return;
+  for(; *z; z++){
+    if( *z==cFrom ) *z = cTo;
+  }
+}
+
 /* The value at *pp (valid JSON, nesting bounded by the check), as a new
 ** node; *pp moves past it.  NULL when out of memory. */
 static StreamJson *streamJsonBuild(const u8 **pp, const u8 *pEnd){
@@ -865,7 +883,10 @@ static StreamJson *streamJsonBuild(const u8 **pp, const u8 *pEnd){
     default: {                                            /* a number */
       const u8 *pNumEnd = streamJsonNumber(p, pEnd);
       char *zNum = sqlite3_mprintf("%.*s", (int)(pNumEnd - p), p);
-      if( zNum ) pNode = sqlite3StreamJsonNewNumber(strtod(zNum, 0));
+      if( zNum ){
+        streamJsonSwapPoint(zNum, '.', streamJsonDecimalPoint());
+        pNode = sqlite3StreamJsonNewNumber(strtod(zNum, 0));
+      }
       sqlite3_free(zNum);
       p = pNumEnd;
       break;
@@ -903,11 +924,12 @@ static void streamJsonPrintNumber(sqlite3_str *pStr, double r){
   }else{
     double t, rAbs = r<0 ? -r : r, tAbs, rDiff, rMax;
     snprintf(zBuf, sizeof(zBuf), "%1.15g", r);
-    t = strtod(zBuf, 0);
+    t = strtod(zBuf, 0);                  /* (in the locale's own form) */
     tAbs = t<0 ? -t : t;
     rDiff = t>r ? t-r : r-t;
     rMax = tAbs>rAbs ? tAbs : rAbs;
     if( !(rDiff<=rMax*DBL_EPSILON) ) snprintf(zBuf, sizeof(zBuf), "%1.17g", r);
+    streamJsonSwapPoint(zBuf, streamJsonDecimalPoint(), '.');
   }
   sqlite3_str_appendall(pStr, zBuf);
 }

@@ -45,30 +45,7 @@
 int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
                              StreamTopicConfig *pCfg, int *pnPart,
                              char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT config, partitions FROM _stream_topics WHERE name=?1",
-      -1, &pStmt, 0);
-  if( rc!=SQLITE_OK ){
-    if( sqlite3StreamNoStorage(p->db) ) goto not_found;
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    const char *zCfg = (const char*)sqlite3_column_text(pStmt, 0);
-    int nPart = 0;
-    rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, &nPart, pzErr);
-    if( pnPart ) *pnPart = nPart;
-    if( rc==SQLITE_OK ) rc = sqlite3StreamConfigParse(pCfg, zCfg, 0, pzErr);
-    sqlite3_finalize(pStmt);
-    return rc;
-  }
-  rc = sqlite3_finalize(pStmt);
-  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
- not_found:
-  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
-                          zTopic);
+  return sqlite3StreamCatTopicRow(p, zTopic, pCfg, pnPart, 0, pzErr);
 }
 
 /* Does the configuration ask for any maintenance at all? */

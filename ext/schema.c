@@ -62,12 +62,10 @@ static const char zStreamSchemaPost[] =
   "CREATE UNIQUE INDEX IF NOT EXISTS _stream_partitions_id"
   " ON _stream_partitions(id);";
 
-/* SQL of the cached statements, indexed by STREAM_STMT_*. */
+/* SQL of the cached statements, indexed by STREAM_STMT_*: the hot log's,
+** the producers', the transactions' and _stream_meta's read.  The catalog
+** and group statements live in ext/storage.c (STREAM_CAT_*). */
 static const char *const aStmtSql[STREAM_STMT_COUNT] = {
-  [STREAM_STMT_TOPIC_GET] =
-  "SELECT partitions, max_message_bytes, timestamp_type, compression, cleanup,"
-  " backpressure_max_lag, backpressure_block_ms"
-  " FROM _stream_topics WHERE name=?1",
   [STREAM_STMT_HWM] =
   "SELECT " STREAM_HWM_SQL("p.id", "p.next_offset") ", p.id"
   " FROM _stream_partitions p WHERE p.topic=?1 AND p.partition=?2",
@@ -89,33 +87,9 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "DELETE FROM _stream_meta WHERE key IS NULL",
   [STREAM_STMT_INTERRUPT] =
   "SELECT 1",
-  [STREAM_STMT_MEMBER_EXPIRE] =
-  "DELETE FROM _stream_members WHERE group_id=?1"
-  " AND (heartbeat_at + session_timeout_ms < ?2"
-  "  OR (polled_at IS NOT NULL AND polled_at + max_poll_interval_ms < ?2))",
-  [STREAM_STMT_GROUP_SNAPSHOT] =
-  "SELECT j.key, j.value FROM _stream_groups g,"
-  " json_each(g.topic_partitions) j WHERE g.group_id=?1",
-  [STREAM_STMT_OWNS] =
-  "SELECT 1 FROM _stream_assignments WHERE group_id=?1 AND topic=?2"
-  " AND partition=?3 AND member_id=?4",
-  [STREAM_STMT_ASSIGNED] =
-  "SELECT topic, partition, position, paused FROM _stream_assignments"
-  " WHERE group_id=?1 AND member_id=?2 ORDER BY topic, partition",
-  [STREAM_STMT_POSITION_SET] =
-  "UPDATE _stream_assignments SET position=?4"
-  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
-  [STREAM_STMT_COMMITTED_GET] =
-  "SELECT offset FROM _stream_offsets"
-  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
-  [STREAM_STMT_LOG_START] =
-  "SELECT log_start_offset FROM _stream_partitions"
-  " WHERE topic=?1 AND partition=?2",
   [STREAM_STMT_HOT_MIN] =
   "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE " STREAM_LOG_ALL
   " ORDER BY id LIMIT 1",
-  [STREAM_STMT_GENERATION] =
-  "SELECT generation FROM _stream_groups WHERE group_id=?1",
   [STREAM_STMT_PRODUCER_LAST] =
   "SELECT max(seq) FROM _stream_producers WHERE producer_id=?1 AND topic=?2",
   [STREAM_STMT_PRODUCER_GET] =

@@ -9,11 +9,19 @@
 ** beside it) or call an accessor that runs it.
 **
 ** Statements are prepared once per connection and kept
-** (sqlite3StreamStmtStatic(), ext/schema.c).  The group and poll
-** statements still live in ext/schema.c's table (STREAM_STMT_*): see
-** docs/architecture.md.
+** (sqlite3StreamStmtStatic(), ext/schema.c).
+**
+** A second table (aCatSql[], STREAM_CAT_*, at the end of the file) holds
+** the catalog and group statements (_stream_topics, _stream_partitions,
+** _stream_meta, _stream_groups, _stream_members, _stream_assignments,
+** _stream_offsets) with their accessors (sqlite3StreamCat*()).  Still
+** elsewhere: the append and producer statements and the offset commit
+** (ext/schema.c's STREAM_STMT_*, run by the hot log's files), and the
+** reads of ext/group.c and ext/consume.c's pause, seek and dead letter:
+** see docs/architecture.md.
 */
 #include "streamInt.h"
+#include <stdarg.h>
 
 /* The rowid where a walk for the first message of a time starts: after
 ** the last time index entry of the partition whose timestamp is CMP (an
@@ -356,4 +364,394 @@ int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
                            i64 iHwm, char **pzErr){
   return sqlite3StreamStorageRun(p, STREAM_SQL_PART_SET_NEXT, zTopic, iPart,
                                  iHwm, pzErr);
+}
+
+/**************************************************************************
+** The catalog and the groups: the statements on _stream_topics,
+** _stream_partitions, _stream_meta, _stream_groups, _stream_members,
+** _stream_assignments and _stream_offsets, indexed by STREAM_CAT_*, and
+** the typed accessors that run them.  (_stream_meta is read by
+** sqlite3StreamMetaGet() in ext/schema.c, which checks the storage
+** format with it before anything else runs; the idempotent producers'
+** statements and the offset commit live with the hot log, ext/schema.c.)
+*/
+static const char *const aCatSql[STREAM_CAT_COUNT] = {
+  /* ?1 name: partitions, max_message_bytes, timestamp_type, compression,
+  ** cleanup, backpressure_max_lag, backpressure_block_ms */
+  [STREAM_CAT_TOPIC_GET] =
+  "SELECT partitions, max_message_bytes, timestamp_type, compression, cleanup,"
+  " backpressure_max_lag, backpressure_block_ms"
+  " FROM _stream_topics WHERE name=?1",
+  /* ?1 topic, ?3 partition (?3 as in the others: see streamCatBind()) */
+  [STREAM_CAT_LOG_START] =
+  "SELECT log_start_offset FROM _stream_partitions"
+  " WHERE topic=?1 AND partition=?3",
+  /* ?1 key, ?2 value */
+  [STREAM_CAT_META_SET] =
+  "INSERT OR REPLACE INTO _stream_meta(key, value) VALUES(?1, ?2)",
+  /* ?1 key */
+  [STREAM_CAT_META_DELETE] =
+  "DELETE FROM _stream_meta WHERE key=?1",
+  /* ?1 group */
+  [STREAM_CAT_GENERATION] =
+  "SELECT generation FROM _stream_groups WHERE group_id=?1",
+  /* ?1 group: (topic, partitions) when the assignment was computed */
+  [STREAM_CAT_GROUP_SNAPSHOT] =
+  "SELECT j.key, j.value FROM _stream_groups g,"
+  " json_each(g.topic_partitions) j WHERE g.group_id=?1",
+  /* ?1 group, ?2 now */
+  [STREAM_CAT_MEMBER_EXPIRE] =
+  "DELETE FROM _stream_members WHERE group_id=?1"
+  " AND (heartbeat_at + session_timeout_ms < ?2"
+  "  OR (polled_at IS NOT NULL AND polled_at + max_poll_interval_ms < ?2))",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 member */
+  [STREAM_CAT_OWNS] =
+  "SELECT 1 FROM _stream_assignments WHERE group_id=?1 AND topic=?2"
+  " AND partition=?3 AND member_id=?4",
+  /* ?1 group, ?2 member: topic, partition, position (the mark), paused */
+  [STREAM_CAT_ASSIGNED] =
+  "SELECT topic, partition, position, paused FROM _stream_assignments"
+  " WHERE group_id=?1 AND member_id=?2 ORDER BY topic, partition",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 mark */
+  [STREAM_CAT_POSITION_SET] =
+  "UPDATE _stream_assignments SET position=?4"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 group, ?2 topic, ?3 partition */
+  [STREAM_CAT_COMMITTED_GET] =
+  "SELECT offset FROM _stream_offsets"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 name, ?2 config (the overrides), ?3 partitions, ?4..?9 the columns
+  ** of sqlite3StreamCatTopicUpdate(), ?10 created_at */
+  [STREAM_CAT_TOPIC_INSERT] =
+  "INSERT INTO _stream_topics(name, partitions, config, max_message_bytes,"
+  " timestamp_type, compression, cleanup, created_at,"
+  " backpressure_max_lag, backpressure_block_ms, incarnation)"
+  " VALUES(?1, ?3, ?2, ?4, ?5, ?6, ?7, ?10, ?8, ?9,"
+  " (random()&0x7fffffffffffffff)|1)",
+  /* ?1 name */
+  [STREAM_CAT_TOPIC_CONFIG] =
+  "SELECT config FROM _stream_topics WHERE name=?1",
+  /* ?1 name, ?2 config, ?4 max_message_bytes, ?5 timestamp_type,
+  ** ?6 compression, ?7 cleanup, ?8 backpressure_max_lag,
+  ** ?9 backpressure_block_ms */
+  [STREAM_CAT_TOPIC_UPDATE] =
+  "UPDATE _stream_topics SET config=?2, max_message_bytes=?4,"
+  " timestamp_type=?5, compression=?6, cleanup=?7,"
+  " backpressure_max_lag=?8, backpressure_block_ms=?9"
+  " WHERE name=?1",
+  /* ?1 name, ?3 partitions */
+  [STREAM_CAT_TOPIC_GROW] =
+  "UPDATE _stream_topics SET partitions=?3 WHERE name=?1",
+  /* ?1 group, ?2 leader, ?3 members, ?4 assignment, ?5 updated_at,
+  ** ?6 topic_partitions, ?7 generation: a rebalance's result */
+  [STREAM_CAT_GROUP_STORE] =
+  "INSERT INTO _stream_groups(group_id, generation, leader, members,"
+  " assignment, updated_at, topic_partitions)"
+  " VALUES(?1, ?7, ?2, ?3, ?4, ?5, ?6)"
+  " ON CONFLICT(group_id) DO UPDATE SET generation=excluded.generation,"
+  " leader=excluded.leader, members=excluded.members,"
+  " assignment=excluded.assignment, updated_at=excluded.updated_at,"
+  " topic_partitions=excluded.topic_partitions",
+  /* ?1 group, ?2 now, ?3 strategy: the group row of a join */
+  [STREAM_CAT_GROUP_ENSURE] =
+  "INSERT INTO _stream_groups(group_id, generation, members, assignment,"
+  " updated_at, strategy) VALUES(?1, 0, '[]', '{}', ?2, ?3)"
+  " ON CONFLICT(group_id) DO UPDATE SET strategy=excluded.strategy",
+  /* ?1 group, ?2 member, ?3 incarnation, ?4 topics, ?5 options,
+  ** ?6..?12 the settings, ?13 now: a join */
+  [STREAM_CAT_MEMBER_UPSERT] =
+  "INSERT INTO _stream_members(group_id, member_id, incarnation, topics,"
+  " options, session_timeout_ms, max_poll_interval_ms, auto_commit,"
+  " auto_commit_interval_ms, max_poll_records, fetch_max_bytes,"
+  " auto_offset_reset, joined_at, heartbeat_at)"
+  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)"
+  " ON CONFLICT(group_id, member_id) DO UPDATE SET"
+  " incarnation=excluded.incarnation, topics=excluded.topics,"
+  " options=excluded.options,"
+  " session_timeout_ms=excluded.session_timeout_ms,"
+  " max_poll_interval_ms=excluded.max_poll_interval_ms,"
+  " auto_commit=excluded.auto_commit,"
+  " auto_commit_interval_ms=excluded.auto_commit_interval_ms,"
+  " max_poll_records=excluded.max_poll_records,"
+  " fetch_max_bytes=excluded.fetch_max_bytes,"
+  " auto_offset_reset=excluded.auto_offset_reset,"
+  " heartbeat_at=excluded.heartbeat_at, polled_at=NULL",
+  /* ?1 group, ?2 member: a leave */
+  [STREAM_CAT_MEMBER_DELETE] =
+  "DELETE FROM _stream_members WHERE group_id=?1 AND member_id=?2",
+  /* ?1 group, ?2 member: a re-joining member starts again from the
+  ** committed offsets */
+  [STREAM_CAT_MARKS_CLEAR] =
+  "UPDATE _stream_assignments SET position=NULL, paused=0"
+  " WHERE group_id=?1 AND member_id=?2",
+  /* ?1 name: config, partitions, incarnation */
+  [STREAM_CAT_TOPIC_ROW] =
+  "SELECT config, partitions, incarnation FROM _stream_topics WHERE name=?1",
+  /* ?1 topic, ?2 first partition, ?3 end (excluded), ?4 the id of
+  ** partition 0 (partition i gets id ?4+i: the key of its messages in
+  ** _stream_log) */
+  [STREAM_CAT_PARTITIONS_ADD] =
+  "WITH RECURSIVE p(i) AS (SELECT ?2 UNION ALL SELECT i+1 FROM p"
+  " WHERE i+1<?3)"
+  " INSERT INTO _stream_partitions(topic, partition, id)"
+  " SELECT ?1, i, ?4+i FROM p",
+  [STREAM_CAT_PARTITION_MAX_ID] =
+  "SELECT coalesce(max(id), 0) FROM _stream_partitions",
+};
+
+sqlite3_stmt *sqlite3StreamCatStmt(StreamCtx *p, int eCat, char **pzErr){
+  return sqlite3StreamStmtStatic(p, aCatSql[eCat], pzErr);
+}
+
+/* Bind ?1..?4 of pStmt from the text zA, zB, the integer iC and the text
+** zD; a NULL text leaves its parameter (and those after it) alone. */
+static void streamCatBind(sqlite3_stmt *pStmt, const char *zA,
+                          const char *zB, i64 iC, const char *zD){
+  if( zA ) sqlite3_bind_text(pStmt, 1, zA, -1, SQLITE_STATIC);
+  if( zB ) sqlite3_bind_text(pStmt, 2, zB, -1, SQLITE_STATIC);
+  if( sqlite3_bind_parameter_count(pStmt)>=3 ){
+    sqlite3_bind_int64(pStmt, 3, iC);
+  }
+  if( zD ) sqlite3_bind_text(pStmt, 4, zD, -1, SQLITE_STATIC);
+}
+
+/* Run eCat, bound by streamCatBind(): *pbRow says whether a row came
+** back, *peType and *piOut hold its first column (when not NULL). */
+static int streamCatRun(StreamCtx *p, int eCat, const char *zA,
+                        const char *zB, i64 iC, const char *zD,
+                        int *pbRow, int *peType, i64 *piOut, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
+  int bRow;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  streamCatBind(pStmt, zA, zB, iC, zD);
+  bRow = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( pbRow ) *pbRow = bRow;
+  if( bRow && peType ) *peType = sqlite3_column_type(pStmt, 0);
+  if( bRow && piOut ) *piOut = sqlite3_column_int64(pStmt, 0);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+/* An integer read by eCat: *pbFound unless there is no row or it is
+** NULL. */
+static int streamCatInt(StreamCtx *p, int eCat, const char *zA,
+                        const char *zB, i64 iC, i64 *piOut, int *pbFound,
+                        char **pzErr){
+  int bRow = 0, eType = SQLITE_NULL;
+  i64 v = 0;
+  int rc = streamCatRun(p, eCat, zA, zB, iC, 0, &bRow, &eType, &v, pzErr);
+  *pbFound = rc==SQLITE_OK && bRow && eType!=SQLITE_NULL;
+  if( *pbFound ) *piOut = v;
+  return rc;
+}
+
+int sqlite3StreamCatLogStart(StreamCtx *p, const char *zTopic, i64 iPart,
+                             i64 *piOut, int *pbFound, char **pzErr){
+  return streamCatInt(p, STREAM_CAT_LOG_START, zTopic, 0, iPart, piOut,
+                      pbFound, pzErr);
+}
+
+int sqlite3StreamCatCommitted(StreamCtx *p, const char *zGroup,
+                              const char *zTopic, i64 iPart, i64 *piOut,
+                              int *pbFound, char **pzErr){
+  return streamCatInt(p, STREAM_CAT_COMMITTED_GET, zGroup, zTopic, iPart,
+                      piOut, pbFound, pzErr);
+}
+
+int sqlite3StreamCatMetaSet(StreamCtx *p, const char *zKey,
+                            const char *zValue, char **pzErr){
+  return streamCatRun(p, zValue ? STREAM_CAT_META_SET : STREAM_CAT_META_DELETE,
+                      zKey, zValue, 0, 0, 0, 0, 0, pzErr);
+}
+
+int sqlite3StreamCatGeneration(StreamCtx *p, const char *zGroup, int *peType,
+                               i64 *piGen, char **pzErr){
+  *peType = SQLITE_NULL;
+  *piGen = 0;
+  return streamCatRun(p, STREAM_CAT_GENERATION, zGroup, 0, 0, 0, 0, peType,
+                      piGen, pzErr);
+}
+
+int sqlite3StreamCatMembersExpire(StreamCtx *p, const char *zGroup, i64 iNow,
+                                  int *pnDeleted, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_MEMBER_EXPIRE,
+                                             pzErr);
+  int rc;
+  *pnDeleted = 0;
+  if( pStmt==0 ){
+    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK : sqlite3StreamStmtErr(p);
+  }
+  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iNow);
+  sqlite3_step(pStmt);
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc==SQLITE_OK ) *pnDeleted = sqlite3_changes(p->db);
+  return rc;
+}
+
+int sqlite3StreamCatOwns(StreamCtx *p, const char *zGroup, const char *zMember,
+                         const char *zTopic, i64 iPart, int *pbOwns,
+                         char **pzErr){
+  int rc;
+  *pbOwns = 0;
+  rc = streamCatRun(p, STREAM_CAT_OWNS, zGroup, zTopic, iPart, zMember,
+                    pbOwns, 0, 0, pzErr);
+  if( rc ) *pbOwns = 0;
+  return rc;
+}
+
+int sqlite3StreamCatPositionSet(StreamCtx *p, const char *zGroup,
+                                const char *zTopic, i64 iPart, i64 iMark,
+                                char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_POSITION_SET,
+                                             pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  streamCatBind(pStmt, zGroup, zTopic, iPart, 0);
+  sqlite3_bind_int64(pStmt, 4, iMark);
+  sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+/* Bind the settings columns ?4..?9 of STREAM_CAT_TOPIC_INSERT/UPDATE. */
+static void streamCatBindSettings(sqlite3_stmt *pStmt,
+                                  const StreamTopicConfig *pCfg){
+  sqlite3_bind_int64(pStmt, 4, pCfg->maxMessageBytes);
+  sqlite3_bind_int(pStmt, 5, pCfg->eTimestampType);
+  sqlite3_bind_int(pStmt, 6, pCfg->eCompression);
+  sqlite3_bind_int(pStmt, 7, pCfg->eCleanup);
+  sqlite3_bind_int64(pStmt, 8, pCfg->backpressureMaxLag);
+  sqlite3_bind_int64(pStmt, 9, pCfg->eBackpressurePolicy ? pCfg->maxBlockMs
+                                                          : (i64)-1);
+}
+
+/* Run eCat (a write on _stream_topics) for zName with ?2 zNorm, ?3 n and,
+** with pCfg, the settings and ?10 iNow. */
+static int streamCatTopicWrite(StreamCtx *p, int eCat, const char *zName,
+                               const char *zNorm, i64 n,
+                               const StreamTopicConfig *pCfg, i64 iNow,
+                               char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( zNorm ) sqlite3_bind_text(pStmt, 2, zNorm, -1, SQLITE_STATIC);
+  if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, n);
+  if( pCfg ){
+    streamCatBindSettings(pStmt, pCfg);
+    if( sqlite3_bind_parameter_count(pStmt)>=10 ){
+      sqlite3_bind_int64(pStmt, 10, iNow);
+    }
+  }
+  sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamCatTopicInsert(StreamCtx *p, const char *zName, i64 nPart,
+                                const char *zNorm,
+                                const StreamTopicConfig *pCfg, i64 iNow,
+                                char **pzErr){
+  return streamCatTopicWrite(p, STREAM_CAT_TOPIC_INSERT, zName, zNorm, nPart,
+                             pCfg, iNow, pzErr);
+}
+
+int sqlite3StreamCatTopicUpdate(StreamCtx *p, const char *zName,
+                                const char *zNorm,
+                                const StreamTopicConfig *pCfg, char **pzErr){
+  return streamCatTopicWrite(p, STREAM_CAT_TOPIC_UPDATE, zName, zNorm, 0,
+                             pCfg, 0, pzErr);
+}
+
+int sqlite3StreamCatTopicGrow(StreamCtx *p, const char *zName, i64 nTotal,
+                              char **pzErr){
+  return streamCatTopicWrite(p, STREAM_CAT_TOPIC_GROW, zName, 0, nTotal, 0, 0,
+                             pzErr);
+}
+
+int sqlite3StreamCatPartitionMaxId(StreamCtx *p, i64 *piMax, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_PARTITION_MAX_ID,
+                                             pzErr);
+  *piMax = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piMax = sqlite3_column_int64(pStmt, 0);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamCatPartitionsAdd(StreamCtx *p, const char *zName, i64 iFrom,
+                                  i64 iTo, i64 iId0, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_PARTITIONS_ADD,
+                                             pzErr);
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iFrom);
+  sqlite3_bind_int64(pStmt, 3, iTo);
+  sqlite3_bind_int64(pStmt, 4, iId0);
+  sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamCatTopicConfig(StreamCtx *p, const char *zName,
+                                char **pzConfig, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_TOPIC_CONFIG,
+                                             pzErr);
+  int rc = SQLITE_OK;
+  *pzConfig = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pzConfig = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    if( *pzConfig==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc ){
+    sqlite3_reset(pStmt);
+    return rc;
+  }
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamCatTopicRow(StreamCtx *p, const char *zTopic,
+                             StreamTopicConfig *pCfg, int *pnPart,
+                             i64 *piInc, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_TOPIC_ROW, pzErr);
+  int rc;
+  if( pStmt==0 ){
+    if( !sqlite3StreamNoStorage(p->db) ) return sqlite3StreamStmtErr(p);
+    sqlite3StreamStmtErr(p);                  /* (clears the saved code) */
+    return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
+                            zTopic);
+  }
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    int nPart = 0;
+    rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, &nPart, pzErr);
+    if( pnPart ) *pnPart = nPart;
+    if( piInc ) *piInc = sqlite3_column_int64(pStmt, 2);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamConfigParse(pCfg,
+          (const char*)sqlite3_column_text(pStmt, 0), 0, pzErr);
+    }
+    sqlite3_reset(pStmt);
+    return rc;
+  }
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc ) return rc;
+  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
+                          zTopic);
+}
+
+int sqlite3StreamCatRun(StreamCtx *p, int eCat, char **pzErr,
+                        const char *zTypes, ...){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
+  va_list ap;
+  int i;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  va_start(ap, zTypes);
+  for(i=0; zTypes[i]; i++){
+    if( zTypes[i]=='t' ){
+      const char *z = va_arg(ap, const char*);
+      sqlite3_bind_text(pStmt, i+1, z, -1, SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_int64(pStmt, i+1, va_arg(ap, i64));
+    }
+  }
+  va_end(ap);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){}
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
 }

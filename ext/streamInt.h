@@ -43,23 +43,14 @@ typedef unsigned int u32;
 /* Cached statements (prepared once with SQLITE_PREPARE_PERSISTENT, reset
 ** after use).  The SQL of each lives in ext/schema.c, aStmtSql[]. */
 enum {
-  STREAM_STMT_TOPIC_GET = 0,    /* hot-path columns of one topic */
-  STREAM_STMT_HWM,              /* high watermark and id of a partition */
+  STREAM_STMT_HWM = 0,          /* high watermark and id of a partition */
   STREAM_STMT_MSG_INSERT,       /* append one message */
   STREAM_STMT_OFFSET_UPSERT,    /* commit an offset */
   STREAM_STMT_META_GET,         /* read one _stream_meta value */
   STREAM_STMT_TXN_ENLIST,       /* INSERT INTO stream_txn: see ext/txn.c */
   STREAM_STMT_WRITE_LOCK,       /* no-op write: take the write lock */
   STREAM_STMT_INTERRUPT,        /* SELECT 1: was sqlite3_interrupt() called? */
-  STREAM_STMT_MEMBER_EXPIRE,    /* delete dead members of a group */
-  STREAM_STMT_GROUP_SNAPSHOT,   /* topic_partitions of a group */
-  STREAM_STMT_OWNS,             /* does a member own a partition */
-  STREAM_STMT_ASSIGNED,         /* a member's partitions and positions */
-  STREAM_STMT_POSITION_SET,     /* set the position of a partition */
-  STREAM_STMT_COMMITTED_GET,    /* committed offset of a partition */
-  STREAM_STMT_LOG_START,        /* log start offset of a partition */
   STREAM_STMT_HOT_MIN,          /* first hot offset of a partition */
-  STREAM_STMT_GENERATION,       /* generation of a group */
   STREAM_STMT_PRODUCER_LAST,    /* an idempotent producer's last seq */
   STREAM_STMT_PRODUCER_GET,     /* where one seq was written */
   STREAM_STMT_PRODUCER_PUT,     /* record a seq */
@@ -1815,6 +1806,95 @@ int sqlite3StreamStorageSegmentRewrite(StreamCtx*, const char *zTopic,
 /* Retention: the log starts at iStart; segment rows wholly below go. */
 int sqlite3StreamStorageSegmentsExpire(StreamCtx*, const char *zTopic,
                                        int iPart, i64 iStart, char **pzErr);
+
+/* The catalog and group statements (ext/storage.c, aCatSql[]): on
+** _stream_topics, _stream_partitions, _stream_meta, _stream_groups,
+** _stream_members, _stream_assignments and _stream_offsets.  Their
+** parameters are listed beside each. */
+enum {
+  STREAM_CAT_TOPIC_GET = 0,     /* hot-path columns of one topic */
+  STREAM_CAT_LOG_START,         /* log start offset of a partition */
+  STREAM_CAT_META_SET,          /* set one _stream_meta value */
+  STREAM_CAT_META_DELETE,       /* remove one _stream_meta value */
+  STREAM_CAT_GENERATION,        /* generation of a group */
+  STREAM_CAT_GROUP_SNAPSHOT,    /* topic_partitions of a group */
+  STREAM_CAT_MEMBER_EXPIRE,     /* delete dead members of a group */
+  STREAM_CAT_OWNS,              /* does a member own a partition */
+  STREAM_CAT_ASSIGNED,          /* a member's partitions and marks */
+  STREAM_CAT_POSITION_SET,      /* set the mark of a partition */
+  STREAM_CAT_COMMITTED_GET,     /* committed offset of a partition */
+  STREAM_CAT_TOPIC_INSERT,      /* a new topic's row */
+  STREAM_CAT_TOPIC_CONFIG,      /* a topic's stored overrides */
+  STREAM_CAT_TOPIC_UPDATE,      /* a topic's new settings */
+  STREAM_CAT_TOPIC_GROW,        /* a topic's new partition count */
+  STREAM_CAT_PARTITIONS_ADD,    /* partition rows of a range */
+  STREAM_CAT_PARTITION_MAX_ID,  /* the largest partition id */
+  STREAM_CAT_GROUP_STORE,       /* a rebalance's group row */
+  STREAM_CAT_GROUP_ENSURE,      /* the group row of a join */
+  STREAM_CAT_MEMBER_UPSERT,     /* a member's row (join) */
+  STREAM_CAT_MEMBER_DELETE,     /* a member leaves */
+  STREAM_CAT_MARKS_CLEAR,       /* a re-joining member's marks */
+  STREAM_CAT_TOPIC_ROW,         /* config, partitions, incarnation */
+  STREAM_CAT_COUNT
+};
+/* Statement eCat, cached and unbound (the caller binds, steps and resets
+** it with sqlite3StreamStorageReset()); NULL on error
+** (sqlite3StreamStmtErr() gives the code). */
+sqlite3_stmt *sqlite3StreamCatStmt(StreamCtx*, int eCat, char **pzErr);
+/* Log start offset of a partition, committed offset of a group on one;
+** *pbFound 0 (and *piOut unchanged) if there is none. */
+int sqlite3StreamCatLogStart(StreamCtx*, const char *zTopic, i64 iPart,
+                             i64 *piOut, int *pbFound, char **pzErr);
+int sqlite3StreamCatCommitted(StreamCtx*, const char *zGroup,
+                              const char *zTopic, i64 iPart, i64 *piOut,
+                              int *pbFound, char **pzErr);
+/* Set (zValue not NULL) or remove a _stream_meta value. */
+int sqlite3StreamCatMetaSet(StreamCtx*, const char *zKey, const char *zValue,
+                            char **pzErr);
+/* A group's generation as stored: its type (SQLITE_NULL when there is no
+** row) and value. */
+int sqlite3StreamCatGeneration(StreamCtx*, const char *zGroup, int *peType,
+                               i64 *piGen, char **pzErr);
+/* Delete the members of a group whose session or poll interval expired
+** at iNow; *pnDeleted of them (0 without storage). */
+int sqlite3StreamCatMembersExpire(StreamCtx*, const char *zGroup, i64 iNow,
+                                  int *pnDeleted, char **pzErr);
+/* Is (zTopic, iPart) assigned to zMember in zGroup? */
+int sqlite3StreamCatOwns(StreamCtx*, const char *zGroup, const char *zMember,
+                         const char *zTopic, i64 iPart, int *pbOwns,
+                         char **pzErr);
+/* The catalog changes of ext/topic.c: a new topic's row (settings from
+** *pCfg, overrides zNorm, a fresh incarnation), its stored overrides
+** (*pzConfig sqlite3_malloc'd, NULL without a row), new settings, a new
+** partition count, partition rows [iFrom, iTo). */
+int sqlite3StreamCatTopicInsert(StreamCtx*, const char *zName, i64 nPart,
+                                const char *zNorm, const StreamTopicConfig*,
+                                i64 iNow, char **pzErr);
+int sqlite3StreamCatTopicConfig(StreamCtx*, const char *zName,
+                                char **pzConfig, char **pzErr);
+int sqlite3StreamCatTopicUpdate(StreamCtx*, const char *zName,
+                                const char *zNorm, const StreamTopicConfig*,
+                                char **pzErr);
+int sqlite3StreamCatTopicGrow(StreamCtx*, const char *zName, i64 nTotal,
+                              char **pzErr);
+int sqlite3StreamCatPartitionMaxId(StreamCtx*, i64 *piMax, char **pzErr);
+int sqlite3StreamCatPartitionsAdd(StreamCtx*, const char *zName, i64 iFrom,
+                                  i64 iTo, i64 iId0, char **pzErr);
+/* A topic's full configuration (its overrides parsed over the defaults),
+** partition count and incarnation (piInc may be NULL);
+** SQLITE_NOTFOUND with "stream: no such topic: X" if there is none. */
+int sqlite3StreamCatTopicRow(StreamCtx*, const char *zTopic,
+                             StreamTopicConfig *pCfg, int *pnPart,
+                             i64 *piInc, char **pzErr);
+/* Run eCat (a write) with its parameters bound in order from the
+** arguments, as zTypes says: 't' a const char* (NULL binds NULL), 'i' an
+** i64. */
+int sqlite3StreamCatRun(StreamCtx*, int eCat, char **pzErr,
+                        const char *zTypes, ...);
+/* Store the mark of an assigned partition (ext/consume.c). */
+int sqlite3StreamCatPositionSet(StreamCtx*, const char *zGroup,
+                                const char *zTopic, i64 iPart, i64 iMark,
+                                char **pzErr);
 
 /**************************************************************************
 ** Interface to code in ext/strlist.c: a growable list of strings.

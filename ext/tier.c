@@ -71,33 +71,6 @@ int sqlite3StreamTierHold(StreamCtx *p, const char *zTopic, int iPart,
   return streamTierHoldFrom(p, 0, zTopic, iPart, pCfg, piHold, pzErr);
 }
 
-/* Topic settings from the catalog (config JSON -> StreamTopicConfig),
-** partitions and incarnation. */
-static int streamTierTopicConfig(StreamCtx *p, const char *zTopic,
-                                 StreamTopicConfig *pCfg, int *pnPart,
-                                 i64 *piInc, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db,
-      "SELECT config, partitions, incarnation FROM _stream_topics"
-      " WHERE name=?1", -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, pnPart, pzErr);
-    *piInc = sqlite3_column_int64(pStmt, 2);
-    if( rc==SQLITE_OK ) rc = sqlite3StreamConfigParse(pCfg,
-        (const char*)sqlite3_column_text(pStmt, 0), 0, pzErr);
-  }else{
-    rc = sqlite3_reset(pStmt);
-    if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-    else rc = sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
-                               zTopic);
-  }
-  sqlite3_finalize(pStmt);
-  return rc;
-}
-
-
 /* Every topic name (zTopic: just that one) into *pList. */
 static int streamTierTopics(StreamCtx *p, const char *zTopic,
                             StreamStrList *pList, char **pzErr){
@@ -140,7 +113,7 @@ static int streamTierRunOne(StreamTier *pTier, int iTier, const char *zTopic,
     StreamTopicConfig cfg;
     int nPart = 0, iPart;
     i64 iInc = 0;
-    rc = streamTierTopicConfig(p, topics.az[i], &cfg, &nPart, &iInc, pzErr);
+    rc = sqlite3StreamCatTopicRow(p, topics.az[i], &cfg, &nPart, &iInc, pzErr);
     for(iPart=0; rc==SQLITE_OK && iPart<nPart; iPart++){
       i64 iHold = 0;
       rc = streamTierHoldFrom(p, iTier+1, topics.az[i], iPart, &cfg, &iHold,
@@ -216,7 +189,7 @@ int sqlite3StreamTierAfterAppend(StreamCtx *p, const StreamAppended *pA,
   if( rc || pTier==0 || !pTier->bInline ) goto out;
   rc = sqlite3StreamEnsureSchema(p, 0);
   if( rc ) goto out;
-  rc = streamTierTopicConfig(p, zTopic, &cfg, &nPart, &iInc, 0);
+  rc = sqlite3StreamCatTopicRow(p, zTopic, &cfg, &nPart, &iInc, 0);
   if( rc ) goto out;
   memset(&st, 0, sizeof(st));
   aTier[0]->xMoveIn(pTier, zTopic, iPart, iInc, &cfg, 1, &st, 0);

@@ -49,7 +49,7 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
     *pT = *sqlite3StreamCacheTopic(pC);
     return SQLITE_OK;
   }
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_TOPIC_GET, pzErr);
+  pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_TOPIC_GET, pzErr);
   if( pStmt==0 ){
     if( sqlite3StreamNoStorage(p->db) ) goto not_found;
     return sqlite3StreamStmtErr(p);
@@ -195,26 +195,17 @@ static int streamExec(StreamCtx *p, char **pzErr, const char *zFmt, ...){
 ** partition ids (the keys of their messages in _stream_log). */
 static int streamAddPartitionRows(StreamCtx *p, const char *zName,
                                   i64 iFrom, i64 iTo, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
   i64 iMax = 0;
-  int rc = sqlite3_prepare_v2(p->db,
-      "SELECT coalesce(max(id), 0) FROM _stream_partitions", -1, &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    if( sqlite3_step(pStmt)==SQLITE_ROW ) iMax = sqlite3_column_int64(pStmt, 0);
-    rc = sqlite3_finalize(pStmt);
-  }
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  int rc = sqlite3StreamCatPartitionMaxId(p, &iMax, pzErr);
+  if( rc ) return rc;
   if( iMax<0 || iMax>STREAM_MAX_PID - (iTo - iFrom) ){
     return sqlite3StreamErr(pzErr, SQLITE_FULL,
         "cannot add %lld partitions: partition ids would pass %lld (the"
         " largest id is %lld)", iTo - iFrom, STREAM_MAX_PID, iMax);
   }
-  return streamExec(p, pzErr,
-      "WITH RECURSIVE p(i) AS (SELECT %lld UNION ALL SELECT i+1 FROM p"
-      " WHERE i+1<%lld)"
-      " INSERT INTO _stream_partitions(topic, partition, id)"
-      " SELECT %Q, i, %lld+i FROM p",
-      iFrom, iTo, zName, iMax + 1 - iFrom);
+  sqlite3StreamCacheClear(p);
+  return sqlite3StreamCatPartitionsAdd(p, zName, iFrom, iTo, iMax + 1 - iFrom,
+                                       pzErr);
 }
 
 int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
@@ -242,39 +233,12 @@ int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
   if( rc!=SQLITE_NOTFOUND ) goto out;
   rc = sqlite3StreamEnsureSchema(p, pzErr);
   if( rc ) goto out;
-  rc = streamExec(p, pzErr,
-      "INSERT INTO _stream_topics(name, partitions, config, max_message_bytes,"
-      " timestamp_type, compression, cleanup, created_at,"
-      " backpressure_max_lag, backpressure_block_ms, incarnation)"
-      " VALUES(%Q, %lld, %Q, %lld, %d, %d, %d, %lld, %lld, %lld,"
-      " (random()&0x7fffffffffffffff)|1)",
-      zName, nPartition, zNorm, cfg.maxMessageBytes, cfg.eTimestampType,
-      cfg.eCompression, cfg.eCleanup, sqlite3StreamNow(p),
-      cfg.backpressureMaxLag,
-      cfg.eBackpressurePolicy ? cfg.maxBlockMs : (i64)-1);
+  sqlite3StreamCacheClear(p);
+  rc = sqlite3StreamCatTopicInsert(p, zName, nPartition, zNorm, &cfg,
+                                   sqlite3StreamNow(p), pzErr);
   if( rc==SQLITE_OK ) rc = streamAddPartitionRows(p, zName, 0, nPartition, pzErr);
  out:
   sqlite3_free(zNorm);
-  return rc;
-}
-
-/* Read a topic's stored overrides into *pzConfig (sqlite3_malloc'd). */
-static int streamTopicConfigGet(StreamCtx *p, const char *zName,
-                                char **pzConfig, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  *pzConfig = 0;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT config FROM _stream_topics WHERE name=?1", -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    *pzConfig = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if( *pzConfig==0 ) rc = SQLITE_NOMEM;
-  }
-  if( sqlite3_finalize(pStmt)!=SQLITE_OK && rc==SQLITE_OK ){
-    rc = sqlite3StreamDbErr(p->db, pzErr, SQLITE_ERROR);
-  }
   return rc;
 }
 
@@ -285,19 +249,13 @@ int sqlite3StreamTopicAlter(StreamCtx *p, const char *zName,
   char *zOld = 0, *zNew = 0;
   int rc = sqlite3StreamTopicGet(p, zName, &t, pzErr);
   if( rc ) return rc;
-  rc = streamTopicConfigGet(p, zName, &zOld, pzErr);
+  rc = sqlite3StreamCatTopicConfig(p, zName, &zOld, pzErr);
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamConfigMerge(zOld, zConfig, pCfg, &zNew, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = streamExec(p, pzErr,
-        "UPDATE _stream_topics SET config=%Q, max_message_bytes=%lld,"
-        " timestamp_type=%d, compression=%d, cleanup=%d,"
-        " backpressure_max_lag=%lld, backpressure_block_ms=%lld"
-        " WHERE name=%Q",
-        zNew, pCfg->maxMessageBytes, pCfg->eTimestampType, pCfg->eCompression,
-        pCfg->eCleanup, pCfg->backpressureMaxLag,
-        pCfg->eBackpressurePolicy ? pCfg->maxBlockMs : (i64)-1, zName);
+    sqlite3StreamCacheClear(p);
+    rc = sqlite3StreamCatTopicUpdate(p, zName, zNew, pCfg, pzErr);
   }
   sqlite3_free(zOld);
   sqlite3_free(zNew);
@@ -319,9 +277,8 @@ int sqlite3StreamTopicAddPartitions(StreamCtx *p, const char *zName,
         "partitions must be between 1 and %d, got %lld",
         STREAM_MAX_PARTITIONS, nTotal);
   }
-  rc = streamExec(p, pzErr,
-      "UPDATE _stream_topics SET partitions=%lld WHERE name=%Q",
-      nTotal, zName);
+  sqlite3StreamCacheClear(p);
+  rc = sqlite3StreamCatTopicGrow(p, zName, nTotal, pzErr);
   if( rc ) return rc;
   return streamAddPartitionRows(p, zName, t.nPartition, nTotal, pzErr);
 }

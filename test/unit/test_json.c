@@ -18,6 +18,7 @@
 ** if anything failed.
 */
 #include "streamInt.h"
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -679,6 +680,25 @@ static void testTree(void){
   }
 }
 
+/* Under a locale whose decimal point is ',' (de_DE, when installed or
+** built with localedef into $LOCPATH) numbers still read and print with
+** '.'. */
+static void testTreeLocale(void){
+  StreamJson *p;
+  if( setlocale(LC_NUMERIC, "de_DE.UTF-8")==0
+   && setlocale(LC_NUMERIC, "de_DE.utf8")==0 ){
+    printf("tree-locale: skipped (no de_DE locale)\n");
+    return;
+  }
+  p = sqlite3StreamJsonParse("[0.5,-1.25e-3,3]", -1);
+  check(p && sqlite3StreamJsonAt(p, 0)->rValue==0.5
+          && sqlite3StreamJsonAt(p, 1)->rValue==-1.25e-3,
+        "tree-locale", "read with '.'");
+  checkPrint("tree-locale.2", p, 0, "[0.5,-0.00125,3]");
+  sqlite3StreamJsonFree(p);
+  setlocale(LC_NUMERIC, "C");
+}
+
 /* Fault injection: allocation number nFailAt (counted from when it is
 ** set) fails. */
 static sqlite3_mem_methods memOrig;
@@ -800,6 +820,7 @@ int main(void){
   testErrWhere();
   testTree();
   testTreeFaults();
+  testTreeLocale();
 
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
