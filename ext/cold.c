@@ -306,22 +306,43 @@ static int streamColdDay(i64 iMs){
 }
 
 /* The live log is read through the scan API (ext/scan.c: hot and warm,
-** values decoded), not SQL on the storage tables. */
-
-/* The offset, timestamp or partition of the scan's current row. */
-static i64 streamColdScanInt(StreamScan *pScan, int iCol){
+** values decoded), not SQL on the storage tables (streamInt.h). */
+i64 sqlite3StreamColdScanInt(StreamScan *pScan, int iCol){
   StreamScanField f;
   sqlite3StreamScanColumn(pScan, iCol, &f);
   return f.pValue ? sqlite3_value_int64(f.pValue) : f.iVal;
 }
 
-/* Key, value or headers (iCol) of the scan's current row as a Parquet
-** column: STREAM_PQ_NULL, a BLOB, or else its text (what stream_messages
-** gives); *pbTerm: a 0 byte follows the bytes.  *ppVal: the stored SQL
-** value when there is one (else NULL). */
-static int streamColdScanBytes(StreamScan *pScan, int iCol, const void **pp,
-                               int *pn, int *peType, int *pbTerm,
-                               sqlite3_value **ppVal){
+int sqlite3StreamColdScanRange(StreamCtx *p, const char *zTopic, int iPart,
+                               i64 iFrom, i64 iTo, int nLimit,
+                               StreamScan **pp, char **pzErr){
+  StreamScanner *pScanner = 0;
+  StreamScanArg aArg[5];
+  int rc;
+  *pp = 0;
+  memset(aArg, 0, sizeof(aArg));
+  aArg[0].zVal = zTopic;
+  aArg[1].iVal = iPart;
+  aArg[2].iVal = iFrom;
+  aArg[3].iVal = iTo;
+  aArg[4].iVal = nLimit;
+  rc = sqlite3StreamScannerGet(p, &pScanner);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
+        |STREAM_SCAN_OFF_LO|STREAM_SCAN_OFF_HI|STREAM_SCAN_OFF_HI_X
+        |(nLimit>0 ? STREAM_SCAN_LIMIT : 0), nLimit>0 ? 5 : 4, aArg, pp,
+        pzErr);
+  }
+  if( rc ){
+    sqlite3StreamScanClose(*pp);
+    *pp = 0;
+  }
+  return rc;
+}
+
+int sqlite3StreamColdScanBytes(StreamScan *pScan, int iCol,
+                               const void **pp, int *pn, int *peType,
+                               int *pbTerm, sqlite3_value **ppVal){
   StreamScanField f;
   int rc = sqlite3StreamScanColumn(pScan, iCol, &f);
   *pp = 0;
@@ -413,30 +434,14 @@ static int streamColdPartition(StreamColdRun *r, const char *zPrefix,
   memset(&f, 0, sizeof(f));
   sink.pStore = r->pStore;
   *piNext = iEnd;
-  {
-    StreamScanner *pScanner = 0;
-    StreamScanArg aArg[4];
-    memset(aArg, 0, sizeof(aArg));
-    aArg[0].zVal = r->zTopic;
-    aArg[1].iVal = iPart;
-    aArg[2].iVal = iStart;
-    aArg[3].iVal = iEnd;
-    rc = sqlite3StreamScannerGet(p, &pScanner);
-    if( rc==SQLITE_OK ){
-      rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
-          |STREAM_SCAN_OFF_LO|STREAM_SCAN_OFF_HI|STREAM_SCAN_OFF_HI_X, 4,
-          aArg, &pSel, pzErr);
-    }
-    if( rc ){
-      sqlite3StreamScanClose(pSel);
-      return rc;
-    }
-  }
+  rc = sqlite3StreamColdScanRange(p, r->zTopic, iPart, iStart, iEnd, 0,
+                                  &pSel, pzErr);
+  if( rc ) return rc;
   for(; rc==SQLITE_OK && !sqlite3StreamScanEof(pSel);
         rc = sqlite3StreamScanNext(pSel, pzErr)){
     StreamPqRow row;
-    i64 iOff = streamColdScanInt(pSel, STREAM_SCAN_COL_OFFSET);
-    i64 iTs = streamColdScanInt(pSel, STREAM_SCAN_COL_TIMESTAMP);
+    i64 iOff = sqlite3StreamColdScanInt(pSel, STREAM_SCAN_COL_OFFSET);
+    i64 iTs = sqlite3StreamColdScanInt(pSel, STREAM_SCAN_COL_TIMESTAMP);
     int iDay = streamColdDay(iTs);
     const void *pH;
     if( r->nMessages>=nMax ){
@@ -489,15 +494,16 @@ static int streamColdPartition(StreamColdRun *r, const char *zPrefix,
     row.iOffset = iOff;
     {
       int eH, bTerm;
-      rc = streamColdScanBytes(pSel, STREAM_SCAN_COL_KEY, &row.pKey,
-                               &row.nKey, &row.eKeyType, &bTerm, 0);
+      rc = sqlite3StreamColdScanBytes(pSel, STREAM_SCAN_COL_KEY, &row.pKey,
+                                      &row.nKey, &row.eKeyType, &bTerm, 0);
       if( rc==SQLITE_OK ){
-        rc = streamColdScanBytes(pSel, STREAM_SCAN_COL_VALUE, &row.pValue,
-                                 &row.nValue, &row.eValueType, &bTerm, 0);
+        rc = sqlite3StreamColdScanBytes(pSel, STREAM_SCAN_COL_VALUE,
+                                        &row.pValue, &row.nValue,
+                                        &row.eValueType, &bTerm, 0);
       }
       if( rc==SQLITE_OK ){
-        rc = streamColdScanBytes(pSel, STREAM_SCAN_COL_HEADERS, &pH,
-                                 &row.nHeaders, &eH, &bTerm, 0);
+        rc = sqlite3StreamColdScanBytes(pSel, STREAM_SCAN_COL_HEADERS, &pH,
+                                        &row.nHeaders, &eH, &bTerm, 0);
       }
       if( rc ){
         sqlite3StreamErr(pzErr, rc, "cold tier: cannot read message %s/%d"
@@ -1426,13 +1432,13 @@ static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
       STREAM_SCAN_COL_TIMESTAMP
     };
     if( i==0 || i==1 || i==5 ){
-      sqlite3_result_int64(ctx, streamColdScanInt(c->pLive, aCol[i]));
+      sqlite3_result_int64(ctx, sqlite3StreamColdScanInt(c->pLive, aCol[i]));
     }else if( i<=4 ){
       const void *a;
       int n, eType, bTerm, rc;
       sqlite3_value *pVal = 0;
-      rc = streamColdScanBytes(c->pLive, aCol[i], &a, &n, &eType, &bTerm,
-                               &pVal);
+      rc = sqlite3StreamColdScanBytes(c->pLive, aCol[i], &a, &n, &eType,
+                                      &bTerm, &pVal);
       if( rc ) return rc;
       if( pVal ) sqlite3_result_value(ctx, pVal);
       else streamHistBytes(ctx, eType, a, n, bTerm);
@@ -1471,8 +1477,9 @@ static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
 
 static int streamHistRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid){
   StreamHistCursor *c = (StreamHistCursor*)pCur;
-  i64 iOff = c->eSrc==2 ? streamColdScanInt(c->pLive, STREAM_SCAN_COL_OFFSET)
-                        : c->row.iOffset;
+  i64 iOff = c->eSrc==2
+      ? sqlite3StreamColdScanInt(c->pLive, STREAM_SCAN_COL_OFFSET)
+      : c->row.iOffset;
   *pRowid = iOff;
   return SQLITE_OK;
 }

@@ -130,48 +130,55 @@ static void streamPipeString(sqlite3_str *s, const char *z, int n){
   sqlite3_free(zCopy);
 }
 
-/* Append the record of the current row of pSel (offset, key, value,
-** headers, timestamp). */
-static void streamPipeRecord(sqlite3_str *s, const char *zTopic, int iPart,
-                             sqlite3_stmt *pSel){
-  int eKey = sqlite3_column_type(pSel, 1);
-  int eVal = sqlite3_column_type(pSel, 2);
+/* Append the record of the scan's current row. */
+static int streamPipeRecord(sqlite3_str *s, const char *zTopic, int iPart,
+                            StreamScan *pScan){
+  const void *aKey, *aVal, *aHdr;
+  int nKey, nVal, nHdr, eKey, eVal, eHdr, bTerm, rc;
+  rc = sqlite3StreamColdScanBytes(pScan, STREAM_SCAN_COL_KEY, &aKey, &nKey,
+                                  &eKey, &bTerm, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamColdScanBytes(pScan, STREAM_SCAN_COL_VALUE, &aVal,
+                                    &nVal, &eVal, &bTerm, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamColdScanBytes(pScan, STREAM_SCAN_COL_HEADERS, &aHdr,
+                                    &nHdr, &eHdr, &bTerm, 0);
+  }
+  if( rc ) return rc;
   sqlite3_str_appendall(s, "{\"topic\":");
   streamPipeString(s, zTopic, (int)strlen(zTopic));
   sqlite3_str_appendf(s, ",\"partition\":%d,\"offset\":%lld,"
-      "\"timestamp\":%lld,", iPart, sqlite3_column_int64(pSel, 0),
-      sqlite3_column_int64(pSel, 4));
-  if( eKey==SQLITE_BLOB ){
+      "\"timestamp\":%lld,", iPart,
+      sqlite3StreamColdScanInt(pScan, STREAM_SCAN_COL_OFFSET),
+      sqlite3StreamColdScanInt(pScan, STREAM_SCAN_COL_TIMESTAMP));
+  if( eKey==STREAM_PQ_BLOB ){
     sqlite3_str_appendall(s, "\"key_base64\":");
-    streamPipeBase64(s, sqlite3_column_blob(pSel, 1),
-                     sqlite3_column_bytes(pSel, 1));
-  }else if( eKey==SQLITE_NULL ){
+    streamPipeBase64(s, aKey, nKey);
+  }else if( eKey==STREAM_PQ_NULL ){
     sqlite3_str_appendall(s, "\"key\":null");
   }else{
     sqlite3_str_appendall(s, "\"key\":");
-    streamPipeString(s, (const char*)sqlite3_column_text(pSel, 1),
-                     sqlite3_column_bytes(pSel, 1));
+    streamPipeString(s, (const char*)aKey, nKey);
   }
-  if( eVal==SQLITE_BLOB ){
+  if( eVal==STREAM_PQ_BLOB ){
     sqlite3_str_appendall(s, ",\"value_base64\":");
-    streamPipeBase64(s, sqlite3_column_blob(pSel, 2),
-                     sqlite3_column_bytes(pSel, 2));
-  }else if( eVal==SQLITE_NULL ){
+    streamPipeBase64(s, aVal, nVal);
+  }else if( eVal==STREAM_PQ_NULL ){
     sqlite3_str_appendall(s, ",\"value\":null");
   }else{
     /* Text values are JSON (produce checks it): embedded as they are. */
     sqlite3_str_appendall(s, ",\"value\":");
-    sqlite3_str_append(s, (const char*)sqlite3_column_text(pSel, 2),
-                       sqlite3_column_bytes(pSel, 2));
+    sqlite3_str_append(s, (const char*)aVal, nVal);
   }
   sqlite3_str_appendall(s, ",\"headers\":");
-  if( sqlite3_column_type(pSel, 3)==SQLITE_NULL ){
+  if( eHdr==STREAM_PQ_NULL ){
     sqlite3_str_append(s, "null", 4);
   }else{
-    sqlite3_str_append(s, (const char*)sqlite3_column_text(pSel, 3),
-                       sqlite3_column_bytes(pSel, 3));
+    sqlite3_str_append(s, (const char*)aHdr, nHdr);
   }
   sqlite3_str_appendchar(s, 1, '}');
+  return SQLITE_OK;
 }
 
 static size_t streamPipeDiscard(char *p, size_t sz, size_t n, void *pArg){
@@ -234,7 +241,7 @@ static int streamPipePartition(StreamCtx *p, const char *zTopic, int iPart,
                                char **pzErr){
   int rc = SQLITE_OK;
   while( rc==SQLITE_OK ){
-    sqlite3_stmt *pSel = 0;
+    StreamScan *pSel = 0;
     sqlite3_str *s;
     i64 iNext = 0, iLast = -1, nRec = 0;
     char *zBody;
@@ -246,32 +253,34 @@ static int streamPipePartition(StreamCtx *p, const char *zTopic, int iPart,
     if( rc || iNext>=iHwm ) break;
     /* The batch: records from the watermark while the body stays under
     ** the limit. */
-    rc = sqlite3_prepare_v2(p->db,
-        "SELECT offset, key, value, headers, timestamp FROM stream_messages"
-        " WHERE topic=?1 AND partition=?2 AND offset>=?3 AND offset<?4"
-        " ORDER BY offset LIMIT ?5", -1, &pSel, 0);
-    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-    sqlite3_bind_text(pSel, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pSel, 2, iPart);
-    sqlite3_bind_int64(pSel, 3, iNext);
-    sqlite3_bind_int64(pSel, 4, iHwm);
-    sqlite3_bind_int(pSel, 5, STREAM_PIPELINE_BATCH);
+    rc = sqlite3StreamColdScanRange(p, zTopic, iPart, iNext, iHwm,
+                                    STREAM_PIPELINE_BATCH, &pSel, pzErr);
+    if( rc ) return rc;
     s = sqlite3_str_new(0);
     sqlite3_str_appendchar(s, 1, '[');
-    while( sqlite3_step(pSel)==SQLITE_ROW ){
+    for(; rc==SQLITE_OK && !sqlite3StreamScanEof(pSel);
+          rc = sqlite3StreamScanNext(pSel, pzErr)){
       sqlite3_str *r = sqlite3_str_new(0);
       int nR;
       char *zR;
-      streamPipeRecord(r, zTopic, iPart, pSel);
+      rc = streamPipeRecord(r, zTopic, iPart, pSel);
       nR = sqlite3_str_length(r);
       zR = sqlite3_str_finish(r);
+      if( rc ){
+        sqlite3_free(zR);
+        sqlite3StreamErr(pzErr, rc, "pipeline: cannot read %s/%d offset %lld",
+            zTopic, iPart,
+            sqlite3StreamColdScanInt(pSel, STREAM_SCAN_COL_OFFSET));
+        break;
+      }
       if( zR==0 ){ rc = SQLITE_NOMEM; break; }
       if( (size_t)sqlite3_str_length(s) + nR + 2 > STREAM_PIPELINE_MAX_BODY ){
         if( nRec==0 ){
           rc = sqlite3StreamErr(pzErr, SQLITE_TOOBIG, "pipeline: the record"
               " of %s/%d offset %lld is %d bytes, more than the %d bytes a"
               " request may carry", zTopic, iPart,
-              sqlite3_column_int64(pSel, 0), nR, STREAM_PIPELINE_MAX_BODY);
+              sqlite3StreamColdScanInt(pSel, STREAM_SCAN_COL_OFFSET), nR,
+              STREAM_PIPELINE_MAX_BODY);
         }
         sqlite3_free(zR);
         break;
@@ -279,15 +288,10 @@ static int streamPipePartition(StreamCtx *p, const char *zTopic, int iPart,
       if( nRec ) sqlite3_str_appendchar(s, 1, ',');
       sqlite3_str_append(s, zR, nR);
       sqlite3_free(zR);
-      iLast = sqlite3_column_int64(pSel, 0);
+      iLast = sqlite3StreamColdScanInt(pSel, STREAM_SCAN_COL_OFFSET);
       nRec++;
     }
-    if( rc==SQLITE_OK ){
-      rc = sqlite3_finalize(pSel);
-      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-    }else{
-      sqlite3_finalize(pSel);
-    }
+    sqlite3StreamScanClose(pSel);
     sqlite3_str_appendchar(s, 1, ']');
     nBody = (size_t)sqlite3_str_length(s);
     zBody = sqlite3_str_finish(s);

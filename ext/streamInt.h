@@ -2565,6 +2565,21 @@ int sqlite3StreamColdArchive(StreamCtx*, const char *zTopic, int bForce,
 /* stream_archive([topic]) (registered from ext/main.c's aFunc[]); the
 ** stream_history module. */
 void sqlite3StreamArchiveFunc(sqlite3_context*, int, sqlite3_value**);
+/* The live log as the cold tier and the Pipelines sink read it (the scan
+** API, ext/scan.c, in ext/cold.c).  A scan of the offsets [iFrom, iTo) of
+** (zTopic, iPart), at most nLimit rows if nLimit > 0 (*pp NULL on error);
+** the offset, timestamp or partition (iCol, STREAM_SCAN_COL_*) of its
+** current row; its key, value or headers as bytes and a type,
+** STREAM_PQ_NULL, _BLOB, or else _TEXT (its text, as stream_messages gives
+** it); *pbTerm: a 0 byte follows the bytes; *ppVal (if not NULL): the
+** stored SQL value when there is one, else NULL. */
+int sqlite3StreamColdScanRange(StreamCtx*, const char *zTopic, int iPart,
+                               i64 iFrom, i64 iTo, int nLimit,
+                               StreamScan **pp, char **pzErr);
+i64 sqlite3StreamColdScanInt(StreamScan*, int iCol);
+int sqlite3StreamColdScanBytes(StreamScan*, int iCol, const void **pp,
+                               int *pn, int *peType, int *pbTerm,
+                               sqlite3_value **ppVal);
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
 
 /* The Pipelines sink (ext/pipeline.c).  Check a new value of setting
