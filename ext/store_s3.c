@@ -1497,6 +1497,15 @@ static void streamS3DiskScan(StreamS3Store *p, int bTrim){
     size_t nName = strlen(pEnt->d_name);
     struct stat st;
     char *zPath;
+    if( bTrim && nName>4 && strcmp(pEnt->d_name+nName-4, ".tmp")==0 ){
+      /* Left by a process that died while writing it (an hour ago). */
+      zPath = sqlite3_mprintf("%s/%s", p->base.zCacheDir, pEnt->d_name);
+      if( zPath && stat(zPath, &st)==0 && st.st_mtime+3600<time(0) ){
+        (void)unlink(zPath);
+      }
+      sqlite3_free(zPath);
+      continue;
+    }
     if( nName<5 || strcmp(pEnt->d_name+nName-4, ".blk")!=0 ) continue;
     zPath = sqlite3_mprintf("%s/%s", p->base.zCacheDir, pEnt->d_name);
     if( zPath==0 || stat(zPath, &st) || !S_ISREG(st.st_mode) ){
@@ -1614,8 +1623,8 @@ static void streamS3DiskPut(StreamS3Store *p, const char *zKey,
     return;
   }
   zPath = streamS3DiskPath(p, zKey, zEtag, iOff);
-  zTmp = zPath ? sqlite3_mprintf("%s.%d.%u.tmp", zPath, (int)getpid(),
-                                 ++nTmp) : 0;
+  zTmp = zPath ? sqlite3_mprintf("%s.%d.%p.%u.tmp", zPath, (int)getpid(),
+                                 (void*)p, ++nTmp) : 0;
   if( zTmp==0 ){ sqlite3_free(zPath); return; }
   memcpy(aHdr, "SSB1", 4);
   streamS3Put32(aHdr+4, (u32)nKey);
@@ -1636,7 +1645,7 @@ static void streamS3DiskPut(StreamS3Store *p, const char *zKey,
   if( bOk && rename(zTmp, zPath)==0 ){
     p->nDisk += STREAM_S3_DISK_HDR+(i64)(nKey+nEtag)+n;
     if( p->nDisk>p->nDiskMax ) streamS3DiskScan(p, 1);
-  }else{
+  }else if( fd>=0 ){
     (void)unlink(zTmp);                 /* A full disk, say: not cached */
   }
   sqlite3_free(zTmp);
