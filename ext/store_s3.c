@@ -18,6 +18,8 @@
 **   part_size_mb=N      multipart part size, 5..512 (default 8): objects
 **                       larger than one part are uploaded in parts
 **   cache_mb=N          read cache per store and connection (default 32)
+**   disk_cache_mb=N     a disk cache of fetched blocks beside the
+**                       database, <db>.stream/cache (default 0: none)
 **   credentials=PATH    an AWS-style credentials file (INI); profile=NAME
 **                       picks its section (default AWS_PROFILE, else
 **                       "default").  Without it: AWS_ACCESS_KEY_ID,
@@ -62,7 +64,12 @@
 ** segments) starts the GET of an object's tail in the background; the
 ** xOpen of that key within STREAM_S3_AHEAD_MS takes its answer instead of
 ** asking again, so the round trip of opening the next file overlaps the
-** decoding of the current one.  The tail of an object just put in one
+** decoding of the current one.  With disk_cache_mb, blocks fetched by
+** xRead are also kept in files beside the database (StreamStore.zCacheDir),
+** each with the key, ETag, offset and SHA-256 of its bytes: a block
+** missing from memory is read from there (checked: a damaged or foreign
+** file is deleted and the block fetched again), and the oldest files go
+** while the directory holds more than disk_cache_mb.  The tail of an object just put in one
 ** part, whose ETag the service gave as the MD5 of the bytes, is kept the
 ** same way (streamS3Known()): the move's footer check reads it without a
 ** GET.
@@ -75,6 +82,10 @@
 #include <string.h>
 #include <errno.h>
 #include <time.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define STREAM_S3_PARALLEL   4          /* Parts in flight per upload */
 #define STREAM_S3_TAIL       (256*1024) /* Bytes read at open: the footer,
@@ -136,6 +147,9 @@ struct StreamS3Store {
   int bNoUploadList;           /* The service answered ListMultipartUploads
                                ** with 501 (s3rver): skip that listing */
   StreamS3Ahead aAhead[STREAM_S3_AHEAD];  /* Tails fetched ahead */
+  i64 nDiskMax;                /* disk_cache_mb in bytes, 0: no disk cache */
+  i64 nDisk;                   /* Bytes in the disk cache, -1: not known */
+  int bDiskOff;                /* The directory cannot be made: off */
 };
 
 struct StreamS3Part {
@@ -189,6 +203,7 @@ struct StreamS3Opts {
   int nRetry;                  /* retries= */
   i64 nPartMb;                 /* part_size_mb= */
   i64 nCacheMb;                /* cache_mb= */
+  i64 nDiskMb;                 /* disk_cache_mb= */
   char *zCreds;                /* credentials= */
   char *zProfile;              /* profile= */
 };
@@ -389,6 +404,10 @@ static int streamS3Parse(const char *zUrl, char **pzBucket, char **pzPrefix,
       }else if( nName==8 && memcmp(zOpt, "cache_mb", 8)==0 ){
         rc = streamS3OptInt(zUrl, "cache_mb", zVal, 0, 65536, &v, pzErr);
         o.nCacheMb = v;
+      }else if( nName==13 && memcmp(zOpt, "disk_cache_mb", 13)==0 ){
+        rc = streamS3OptInt(zUrl, "disk_cache_mb", zVal, 0, 1048576, &v,
+                            pzErr);
+        o.nDiskMb = v;
       }else if( nName==11 && memcmp(zOpt, "credentials", 11)==0 ){
         if( zVal[0]!='/' ){
           rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
@@ -402,7 +421,7 @@ static int streamS3Parse(const char *zUrl, char **pzBucket, char **pzPrefix,
         rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "invalid warm.store URL"
             " \"%s\": unknown option \"%.*s\" (known: endpoint, region,"
             " addressing, timeout_ms, retries, part_size_mb, cache_mb,"
-            " credentials, profile)", zUrl, nName, zOpt);
+            " disk_cache_mb, credentials, profile)", zUrl, nName, zOpt);
       }
       sqlite3_free(zVal);
       zOpt += n;
@@ -1414,6 +1433,250 @@ static StreamS3Block *streamS3CacheFind(StreamS3File *pF, i64 iOff){
   return 0;
 }
 
+/**************************************************************************
+** The disk cache (disk_cache_mb)
+**
+** One file per block, <zCacheDir>/<16 hex>-<offset>.blk (the hex: FNV-1a
+** of key and ETag), written to a temporary name and renamed:
+**
+**   "SSB1" | key bytes (u32) | ETag bytes (u32) | 0 (u32) | offset (i64)
+**   | length (i64) | SHA-256 of the block (32) | key | ETag | block
+**
+** (integers little-endian).  A file is used only if all of it checks
+** against what is asked; otherwise it is deleted and the block fetched
+** again.  A hit sets the file's mtime: the oldest files go first.
+*/
+#define STREAM_S3_DISK_HDR 64
+
+static void streamS3Put32(unsigned char *a, u32 v){
+  int i;
+  for(i=0; i<4; i++) a[i] = (unsigned char)(v>>(8*i));
+}
+static void streamS3Put64(unsigned char *a, u64 v){
+  int i;
+  for(i=0; i<8; i++) a[i] = (unsigned char)(v>>(8*i));
+}
+static u64 streamS3Get64(const unsigned char *a, int n){
+  u64 v = 0;
+  int i;
+  for(i=n-1; i>=0; i--) v = (v<<8) | a[i];
+  return v;
+}
+
+/* The file of block (zKey, zEtag, iOff), or NULL. */
+static char *streamS3DiskPath(StreamS3Store *p, const char *zKey,
+                              const char *zEtag, i64 iOff){
+  u64 h = 0xcbf29ce484222325ULL;
+  const char *z;
+  for(z=zKey; *z; z++){ h ^= (unsigned char)*z; h *= 0x100000001b3ULL; }
+  h ^= '\n'; h *= 0x100000001b3ULL;
+  for(z=zEtag; *z; z++){ h ^= (unsigned char)*z; h *= 0x100000001b3ULL; }
+  return sqlite3_mprintf("%s/%016llx-%lld.blk", p->base.zCacheDir,
+                         (unsigned long long)h, iOff);
+}
+
+typedef struct StreamS3DiskEnt StreamS3DiskEnt;
+struct StreamS3DiskEnt { char *zPath; i64 nSize; i64 iTime; };
+
+static int streamS3DiskEntCmp(const void *pA, const void *pB){
+  const StreamS3DiskEnt *a = (const StreamS3DiskEnt*)pA;
+  const StreamS3DiskEnt *b = (const StreamS3DiskEnt*)pB;
+  return a->iTime<b->iTime ? -1 : a->iTime>b->iTime;
+}
+
+/* Count the cache's bytes; if bTrim, delete the least recently used
+** files until at most nDiskMax bytes remain. */
+static void streamS3DiskScan(StreamS3Store *p, int bTrim){
+  DIR *pDir = opendir(p->base.zCacheDir);
+  struct dirent *pEnt;
+  StreamS3DiskEnt *a = 0;
+  int n = 0, nAlloc = 0, i;
+  i64 nTotal = 0;
+  if( pDir==0 ){ p->nDisk = 0; return; }
+  while( (pEnt = readdir(pDir))!=0 ){
+    size_t nName = strlen(pEnt->d_name);
+    struct stat st;
+    char *zPath;
+    if( bTrim && nName>4 && strcmp(pEnt->d_name+nName-4, ".tmp")==0 ){
+      /* Left by a process that died while writing it (an hour ago). */
+      zPath = sqlite3_mprintf("%s/%s", p->base.zCacheDir, pEnt->d_name);
+      if( zPath && stat(zPath, &st)==0 && st.st_mtime+3600<time(0) ){
+        (void)unlink(zPath);
+      }
+      sqlite3_free(zPath);
+      continue;
+    }
+    if( nName<5 || strcmp(pEnt->d_name+nName-4, ".blk")!=0 ) continue;
+    zPath = sqlite3_mprintf("%s/%s", p->base.zCacheDir, pEnt->d_name);
+    if( zPath==0 || stat(zPath, &st) || !S_ISREG(st.st_mode) ){
+      sqlite3_free(zPath);
+      continue;
+    }
+    nTotal += st.st_size;
+    if( n==nAlloc ){
+      StreamS3DiskEnt *aNew = sqlite3_realloc64(a, sizeof(*a)*(nAlloc*2+16));
+      if( aNew==0 ){ sqlite3_free(zPath); break; }
+      a = aNew;
+      nAlloc = nAlloc*2+16;
+    }
+    a[n].zPath = zPath;
+    a[n].nSize = st.st_size;
+    a[n].iTime = (i64)st.st_mtim.tv_sec*1000000000 + st.st_mtim.tv_nsec;
+    n++;
+  }
+  closedir(pDir);
+  if( bTrim && nTotal>p->nDiskMax ){
+    qsort(a, n, sizeof(*a), streamS3DiskEntCmp);
+    for(i=0; i<n && nTotal>p->nDiskMax; i++){
+      if( unlink(a[i].zPath)==0 ) nTotal -= a[i].nSize;
+    }
+  }
+  for(i=0; i<n; i++) sqlite3_free(a[i].zPath);
+  sqlite3_free(a);
+  p->nDisk = nTotal;
+}
+
+/* True if the disk cache is in use (its directory made, its size known). */
+static int streamS3DiskOn(StreamS3Store *p){
+  if( p->nDiskMax<=0 || p->bDiskOff || p->base.zCacheDir==0 ) return 0;
+  if( p->nDisk<0 ){
+    char *zParent = sqlite3_mprintf("%s", p->base.zCacheDir);
+    char *zSlash = zParent ? strrchr(zParent, '/') : 0;
+    if( zSlash ){ *zSlash = 0; (void)mkdir(zParent, 0700); }
+    sqlite3_free(zParent);
+    if( mkdir(p->base.zCacheDir, 0700) && errno!=EEXIST ){
+      p->bDiskOff = 1;
+      return 0;
+    }
+    streamS3DiskScan(p, 1);
+  }
+  return 1;
+}
+
+/* Block (zKey, zEtag) at iOff from the disk cache: *pa (sqlite3_malloc)
+** and *pn, 1 returned; 0 if there is none (a bad file is deleted). */
+static int streamS3DiskGet(StreamS3Store *p, const char *zKey,
+                           const char *zEtag, i64 iOff, unsigned char **pa,
+                           i64 *pn){
+  char *zPath;
+  unsigned char aHdr[STREAM_S3_DISK_HDR], aSha[32];
+  unsigned char *a = 0, *aKey = 0;
+  size_t nKey = strlen(zKey), nEtag = strlen(zEtag);
+  i64 n = 0;
+  int fd, bOk = 0;
+  struct stat st;
+  *pa = 0;
+  *pn = 0;
+  if( !streamS3DiskOn(p) ) return 0;
+  zPath = streamS3DiskPath(p, zKey, zEtag, iOff);
+  if( zPath==0 ) return 0;
+  fd = open(zPath, O_RDONLY|O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC);
+  if( fd<0 ){ sqlite3_free(zPath); return 0; }
+  if( fstat(fd, &st)==0 && S_ISREG(st.st_mode)
+   && read(fd, aHdr, sizeof(aHdr))==(ssize_t)sizeof(aHdr)
+   && memcmp(aHdr, "SSB1", 4)==0
+   && streamS3Get64(aHdr+4, 4)==nKey && streamS3Get64(aHdr+8, 4)==nEtag
+   && (i64)streamS3Get64(aHdr+16, 8)==iOff ){
+    n = (i64)streamS3Get64(aHdr+24, 8);
+    if( n>0 && n<=p->nDiskMax
+     && st.st_size==(off_t)(STREAM_S3_DISK_HDR+nKey+nEtag+n) ){
+      aKey = sqlite3_malloc64(nKey+nEtag+1);
+      a = sqlite3_malloc64(n);
+    }
+    if( a && aKey
+     && read(fd, aKey, nKey+nEtag)==(ssize_t)(nKey+nEtag)
+     && memcmp(aKey, zKey, nKey)==0 && memcmp(aKey+nKey, zEtag, nEtag)==0
+     && read(fd, a, (size_t)n)==(ssize_t)n ){
+      StreamSha256 sha;
+      sqlite3StreamSha256Init(&sha);
+      sqlite3StreamSha256Update(&sha, a, (size_t)n);
+      sqlite3StreamSha256Final(&sha, aSha);
+      bOk = memcmp(aSha, aHdr+32, 32)==0;
+    }
+  }
+  close(fd);
+  sqlite3_free(aKey);
+  if( bOk ){
+    (void)utimensat(AT_FDCWD, zPath, 0, 0);         /* Recently used */
+    *pa = a;
+    *pn = n;
+  }else{
+    if( unlink(zPath)==0 ) p->nDisk -= st.st_size;  /* Damaged: refetch */
+    sqlite3_free(a);
+  }
+  sqlite3_free(zPath);
+  return bOk;
+}
+
+/* Keep block a[0..n) of (zKey, zEtag) at iOff in the disk cache. */
+static void streamS3DiskPut(StreamS3Store *p, const char *zKey,
+                            const char *zEtag, i64 iOff,
+                            const unsigned char *a, i64 n){
+  static unsigned nTmp = 0;
+  unsigned char aHdr[STREAM_S3_DISK_HDR];
+  size_t nKey = strlen(zKey), nEtag = strlen(zEtag);
+  char *zPath, *zTmp;
+  StreamSha256 sha;
+  int fd, bOk;
+  if( n<=0 || !streamS3DiskOn(p)
+   || STREAM_S3_DISK_HDR+(i64)(nKey+nEtag)+n>p->nDiskMax ){
+    return;
+  }
+  zPath = streamS3DiskPath(p, zKey, zEtag, iOff);
+  zTmp = zPath ? sqlite3_mprintf("%s.%d.%p.%u.tmp", zPath, (int)getpid(),
+                                 (void*)p, ++nTmp) : 0;
+  if( zTmp==0 ){ sqlite3_free(zPath); return; }
+  memcpy(aHdr, "SSB1", 4);
+  streamS3Put32(aHdr+4, (u32)nKey);
+  streamS3Put32(aHdr+8, (u32)nEtag);
+  streamS3Put32(aHdr+12, 0);
+  streamS3Put64(aHdr+16, (u64)iOff);
+  streamS3Put64(aHdr+24, (u64)n);
+  sqlite3StreamSha256Init(&sha);
+  sqlite3StreamSha256Update(&sha, a, (size_t)n);
+  sqlite3StreamSha256Final(&sha, aHdr+32);
+  fd = open(zTmp, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600);
+  bOk = fd>=0
+     && write(fd, aHdr, sizeof(aHdr))==(ssize_t)sizeof(aHdr)
+     && write(fd, zKey, nKey)==(ssize_t)nKey
+     && write(fd, zEtag, nEtag)==(ssize_t)nEtag
+     && write(fd, a, (size_t)n)==(ssize_t)n;
+  if( fd>=0 ) close(fd);
+  if( bOk && rename(zTmp, zPath)==0 ){
+    p->nDisk += STREAM_S3_DISK_HDR+(i64)(nKey+nEtag)+n;
+    if( p->nDisk>p->nDiskMax ) streamS3DiskScan(p, 1);
+  }else if( fd>=0 ){
+    (void)unlink(zTmp);                 /* A full disk, say: not cached */
+  }
+  sqlite3_free(zTmp);
+  sqlite3_free(zPath);
+}
+
+/* True if the disk cache has a file for block (zKey, zEtag) at iOff (not
+** checked yet: that is done when it is read). */
+static int streamS3DiskHas(StreamS3Store *p, const char *zKey,
+                           const char *zEtag, i64 iOff){
+  char *zPath;
+  int bHas;
+  if( !streamS3DiskOn(p) ) return 0;
+  zPath = streamS3DiskPath(p, zKey, zEtag, iOff);
+  bHas = zPath && access(zPath, R_OK)==0;
+  sqlite3_free(zPath);
+  return bHas;
+}
+
+/* Keep a[0..n) of (zKey, zEtag), from aligned offset iStart on, in the
+** disk cache as blocks of STREAM_S3_BLOCK (what xRead looks up). */
+static void streamS3DiskPutBlocks(StreamS3Store *p, const char *zKey,
+                                  const char *zEtag, i64 iStart,
+                                  const unsigned char *a, i64 n){
+  i64 i;
+  for(i=0; i<n && p->nDiskMax>0; i+=STREAM_S3_BLOCK){
+    streamS3DiskPut(p, zKey, zEtag, iStart+i, a+i,
+                    n-i<STREAM_S3_BLOCK ? n-i : STREAM_S3_BLOCK);
+  }
+}
+
 static void streamS3FreeFile(StreamS3File *pF){
   int i;
   if( pF==0 ) return;
@@ -1717,7 +1980,10 @@ static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
     StreamS3Pre *pP = 0;
     int i;
     if( iOff>=pF->nSize ) break;
-    if( streamS3PreFind(pF, iOff)>=0 || streamS3CacheFind(pF, iOff) ) continue;
+    if( streamS3PreFind(pF, iOff)>=0 || streamS3CacheFind(pF, iOff)
+     || streamS3DiskHas(pF->p, pF->zKey, pF->zEtag, iOff) ){
+      continue;
+    }
     for(i=0; i<STREAM_S3_PREFETCH && pF->aPre[i].a; i++){}
     if( i==STREAM_S3_PREFETCH ) break;
     pP = &pF->aPre[i];
@@ -1747,6 +2013,8 @@ static void streamS3PrefetchEnd(StreamS3File *pF, int i, int bWait){
   if( !pReq->bDone ) return;
   if( pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
    && (i64)pReq->nGot==pP->n ){
+    streamS3DiskPutBlocks(pF->p, pF->zKey, pF->zEtag, pP->iOff, pP->a,
+                          pP->n);
     streamS3CacheAdd(pF->p, pF->zKey, pF->zEtag, pP->iOff, pP->a, pP->n);
   }else{
     sqlite3_free(pP->a);
@@ -1769,6 +2037,8 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
   StreamS3File *pF = (StreamS3File*)pBase;
   StreamS3Store *p = pF->p;
   unsigned char *a = (unsigned char*)pBuf;
+  unsigned char *aDisk = 0;            /* A block from the disk cache */
+  i64 nDisk = 0;
   int rc = SQLITE_OK;
   if( iOff<0 || iOff+(i64)n>pF->nSize ) return SQLITE_IOERR_SHORT_READ;
   streamS3PrefetchReap(pF);
@@ -1790,6 +2060,25 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
       a += nCopy;
       iOff += nCopy;
       n -= (size_t)nCopy;
+    }else if( streamS3DiskGet(p, pF->zKey, pF->zEtag,
+                              iOff - iOff%STREAM_S3_BLOCK, &aDisk, &nDisk)
+           && iOff < iOff - iOff%STREAM_S3_BLOCK + nDisk
+           && iOff - iOff%STREAM_S3_BLOCK + nDisk <= pF->nSize ){
+      /* From the disk cache: what is asked of it copied, the block kept in
+      ** the memory cache if it fits there. */
+      i64 iStart = iOff - iOff%STREAM_S3_BLOCK;
+      i64 nCopy = iStart+nDisk-iOff;
+      if( nCopy>(i64)n ) nCopy = (i64)n;
+      memcpy(a, aDisk+(iOff-iStart), (size_t)nCopy);
+      if( nDisk<=p->nCacheMax ){
+        streamS3CacheAdd(p, pF->zKey, pF->zEtag, iStart, aDisk, nDisk);
+      }else{
+        sqlite3_free(aDisk);
+      }
+      aDisk = 0;
+      a += nCopy;
+      iOff += nCopy;
+      n -= (size_t)nCopy;
     }else{
       /* Fetch the aligned blocks covering what is left (at least one). */
       StreamHttpReq req;
@@ -1797,6 +2086,8 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
       i64 iEnd = iOff+(i64)n;
       unsigned char *aNew;
       char *zErr = 0;
+      sqlite3_free(aDisk);                /* (Not covering iOff) */
+      aDisk = 0;
       iEnd += (STREAM_S3_BLOCK - iEnd%STREAM_S3_BLOCK) % STREAM_S3_BLOCK;
       if( iEnd>pF->nSize ) iEnd = pF->nSize;
       aNew = sqlite3_malloc64(iEnd-iStart);
@@ -1809,6 +2100,8 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
         sqlite3_free(aNew);
         return rc==SQLITE_NOMEM ? rc : SQLITE_IOERR_READ;
       }
+      streamS3DiskPutBlocks(p, pF->zKey, pF->zEtag, iStart, aNew,
+                            iEnd-iStart);
       if( iEnd-iStart>p->nCacheMax ){
         /* Too big to cache: copy what was asked for directly. */
         memcpy(a, aNew+(iOff-iStart), n);
@@ -2172,6 +2465,7 @@ static void streamS3Free(StreamStore *pStore){
   streamS3CacheTrim(p, p->nCacheMax+1);
   for(i=0; i<STREAM_S3_AHEAD; i++) streamS3AheadFree(p, &p->aAhead[i]);
   sqlite3StreamHttpFree(p->pHttp);
+  sqlite3_free(p->base.zCacheDir);
   sqlite3_free(p->base.zUrl);
   sqlite3_free(p->base.zNs);
   sqlite3_free(p->zBucket);
@@ -2217,6 +2511,8 @@ int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
   p->nRetry = o.nRetry;
   p->nPart = o.nPartMb*1024*1024;
   p->nCacheMax = o.nCacheMb*1024*1024;
+  p->nDiskMax = o.nDiskMb*1024*1024;
+  p->nDisk = -1;
   p->zRegion = o.zRegion ? sqlite3_mprintf("%s", o.zRegion)
       : (zEnv = getenv("AWS_REGION"))!=0 && zEnv[0] ? sqlite3_mprintf("%s", zEnv)
       : (zEnv = getenv("AWS_DEFAULT_REGION"))!=0 && zEnv[0]

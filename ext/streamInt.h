@@ -1546,6 +1546,11 @@ struct StreamStore {
                                ** database that older versions used by
                                ** default (sqlite3StreamTierStore()) */
   char *zUrl;                  /* The store's URL (for messages) */
+  char *zCacheDir;             /* A directory beside the database for a
+                               ** backend's disk cache ("<db>.stream/cache",
+                               ** set by sqlite3StreamTierStore() for a
+                               ** store that is not bLocal), or NULL.
+                               ** Freed by xFree. */
   char *zNs;                   /* This database's namespace in the store,
                                ** "db=<id>" (sqlite3StreamTierStore()), or
                                ** NULL: none yet.  Freed by xFree. */

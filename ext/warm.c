@@ -364,6 +364,14 @@ int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
     if( rc==SQLITE_OK ) (*pp)->bLegacy = 1;
   }
   sqlite3_free(zUrl);
+  if( rc==SQLITE_OK && (*pp)->zCacheDir==0 && !(*pp)->bLocal ){
+    /* Where a network store may keep a disk cache: beside the database. */
+    const char *zFile = sqlite3_db_filename(p->db, "main");
+    if( zFile && zFile[0] ){
+      (*pp)->zCacheDir = sqlite3_mprintf("%s.stream/cache", zFile);
+      if( (*pp)->zCacheDir==0 ) rc = SQLITE_NOMEM;
+    }
+  }
   if( rc==SQLITE_OK ){
     /* (A cached store: the namespace is read again, database.id may have
     ** changed since.) */
