@@ -45,14 +45,17 @@
 int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
                              StreamTopicConfig *pCfg, int *pnPart,
                              char **pzErr){
-  sqlite3_stmt *pStmt = 0;
+  static const char zSql[] =
+      "SELECT config, partitions FROM _stream_topics WHERE name=?1";
+  sqlite3_stmt *pStmt;
   int rc;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT config, partitions FROM _stream_topics WHERE name=?1",
-      -1, &pStmt, 0);
-  if( rc!=SQLITE_OK ){
+  /* Within a known transaction the parsed configuration is cached
+  ** (ext/txn.c): the amortised maintenance of the append path reads it. */
+  if( sqlite3StreamCacheConfig(p, zTopic, pCfg, pnPart) ) return SQLITE_OK;
+  pStmt = sqlite3StreamStmtStatic(p, zSql, 0);
+  if( pStmt==0 ){
     if( sqlite3StreamNoStorage(p->db) ) goto not_found;
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
+    return sqlite3StreamDbErr(p->db, pzErr, sqlite3StreamStmtErr(p));
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -61,10 +64,11 @@ int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
     rc = sqlite3StreamPartitionCount(zTopic, pStmt, 1, &nPart, pzErr);
     if( pnPart ) *pnPart = nPart;
     if( rc==SQLITE_OK ) rc = sqlite3StreamConfigParse(pCfg, zCfg, 0, pzErr);
-    sqlite3_finalize(pStmt);
+    sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) sqlite3StreamCacheSetConfig(p, zTopic, pCfg, nPart);
     return rc;
   }
-  rc = sqlite3_finalize(pStmt);
+  rc = sqlite3_reset(pStmt);
   if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
  not_found:
   return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
