@@ -9,6 +9,10 @@
 **          other index
 **   ipk    INTEGER PRIMARY KEY id = (partition << 40) | offset, no other
 **          index (an integer-keyed append, the value inline)
+**   packed (shown for information, not a baseline of the ratio) the ipk
+**          key with up to 16 messages of one partition and transaction in
+**          one row, as Kafka's record batches: what sharing rows could
+**          buy (the application packs and unpacks them itself)
 **
 **   bench_produce EXTENSION_PATH [--quick] [--dir DIR]
 **
@@ -46,8 +50,11 @@ static char zDir[512] = "/tmp";
 #define SYS_WR     1
 #define SYS_IPK    2
 #define SYS_STREAM 3
-#define NSYS       4
-static const char *const azSys[NSYS] = { "seed", "wr", "ipk", "stream" };
+#define SYS_PACK   4
+#define NSYS       5
+static const char *const azSys[NSYS] = {
+  "seed", "wr", "ipk", "stream", "packed" };
+#define PACK_N 16              /* messages a packed row holds at most */
 
 static const char *const azDdl[3] = {
   BENCH_SEED_DDL,
@@ -59,6 +66,9 @@ static const char *const azDdl[3] = {
   "CREATE TABLE stream_messages(id INTEGER PRIMARY KEY, key TEXT,"
   " value JSON NOT NULL, headers JSON, timestamp INTEGER NOT NULL);",
 };
+static const char zPackDdl[] =
+  "CREATE TABLE stream_messages(id INTEGER PRIMARY KEY, n INTEGER NOT NULL,"
+  " body BLOB NOT NULL);";
 
 static void dbPath(char *zPath, int n, int eSys){
   snprintf(zPath, n, "%s/bench-produce-%s.db", zDir, azSys[eSys]);
@@ -79,7 +89,7 @@ static sqlite3 *openDb(int eSys){
     benchExec(db, "SELECT stream_create_topic('bench', 8,"
              " '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')");
   }else{
-    benchExec(db, azDdl[eSys]);
+    benchExec(db, eSys==SYS_PACK ? zPackDdl : azDdl[eSys]);
   }
   return db;
 }
@@ -98,6 +108,38 @@ static int makeValue(char *z, int nSize, int i){
   return benchMakeValue(z, nSize+1, i, 1700000000000000000LL + i);
 }
 
+/* The packed rows being filled, one per partition. */
+typedef struct Pack Pack;
+struct Pack {
+  char *a;                     /* Body: (u32 key len, key, u32 value len,
+                               ** value, i64 timestamp) per message */
+  int n, nMsg;                 /* Bytes and messages in a */
+  long long iFirst;            /* Offset of the first message */
+};
+
+/* Write partition iPart's packed row, if it holds any message. */
+static void packFlush(sqlite3 *db, sqlite3_stmt *p, Pack *pk, int iPart){
+  if( pk->nMsg==0 ) return;
+  sqlite3_bind_int64(p, 1, ((long long)iPart<<40) | pk->iFirst);
+  sqlite3_bind_int(p, 2, pk->nMsg);
+  sqlite3_bind_blob(p, 3, pk->a, pk->n, SQLITE_STATIC);
+  benchCheck(db, sqlite3_step(p), "insert packed");
+  sqlite3_reset(p);
+  pk->n = pk->nMsg = 0;
+}
+
+static void packAdd(Pack *pk, long long iOff, const char *zKey, int nKey,
+                    const char *zVal, int nVal, long long iTs){
+  unsigned int u;
+  if( pk->nMsg==0 ) pk->iFirst = iOff;
+  u = (unsigned)nKey; memcpy(&pk->a[pk->n], &u, 4); pk->n += 4;
+  memcpy(&pk->a[pk->n], zKey, nKey); pk->n += nKey;
+  u = (unsigned)nVal; memcpy(&pk->a[pk->n], &u, 4); pk->n += 4;
+  memcpy(&pk->a[pk->n], zVal, nVal); pk->n += nVal;
+  memcpy(&pk->a[pk->n], &iTs, 8); pk->n += 8;
+  pk->nMsg++;
+}
+
 /* Produce n messages of nSize-byte values in transactions of nBatch
 ** messages into system eSys; returns seconds. */
 static double produce(sqlite3 *db, int eSys, int n, int nBatch, int nSize){
@@ -114,14 +156,34 @@ static double produce(sqlite3 *db, int eSys, int n, int nBatch, int nSize){
     "INSERT INTO stream_messages(id, key, value, headers, timestamp)"
     " VALUES((?1<<40)|?2, ?3, ?4, NULL, ?5)",
     "SELECT stream_produce('bench', ?3, ?4)",
+    "INSERT INTO stream_messages(id, n, body) VALUES(?1, ?2, ?3)",
   };
+  Pack aPack[NPART];
   if( zVal==0 ) benchFatal("out of memory");
+  memset(aPack, 0, sizeof(aPack));
+  for(i=0; eSys==SYS_PACK && i<NPART; i++){
+    aPack[i].a = malloc(PACK_N*(nSize+64));
+    if( aPack[i].a==0 ) benchFatal("out of memory");
+  }
   benchCheck(db, sqlite3_prepare_v2(db, azIns[eSys], -1, &p, 0), "prepare");
   t0 = benchNow();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
     int nVal = makeValue(zVal, nSize, i);
     if( i%nBatch==0 ) benchExec(db, "BEGIN");
+    if( eSys==SYS_PACK ){
+      int iPart = benchPartition(zKey, nKey, NPART), j;
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      packAdd(&aPack[iPart], aNext[iPart]++, zKey, nKey, zVal, nVal,
+              ts.tv_sec*1000LL + ts.tv_nsec/1000000);
+      if( aPack[iPart].nMsg==PACK_N ) packFlush(db, p, &aPack[iPart], iPart);
+      if( i%nBatch==nBatch-1 || i==n-1 ){
+        for(j=0; j<NPART; j++) packFlush(db, p, &aPack[j], j);
+        benchExec(db, "COMMIT");
+      }
+      continue;
+    }
     if( eSys!=SYS_STREAM ){
       /* the application's own partitioner, offsets and clock */
       int iPart = benchPartition(zKey, nKey, NPART);
@@ -137,9 +199,11 @@ static double produce(sqlite3 *db, int eSys, int n, int nBatch, int nSize){
     sqlite3_reset(p);
     if( i%nBatch==nBatch-1 || i==n-1 ) benchExec(db, "COMMIT");
   }
+  t0 = benchNow()-t0;
   sqlite3_finalize(p);
   free(zVal);
-  return benchNow()-t0;
+  for(i=0; i<NPART; i++) free(aPack[i].a);
+  return t0;
 }
 
 /* Read every message partition by partition (a range scan); returns
@@ -150,7 +214,10 @@ static double readAll(sqlite3 *db, int eSys, long long *pnRow){
   long long nByte = 0;
   int iPart;
   *pnRow = 0;
-  benchCheck(db, sqlite3_prepare_v2(db, eSys==SYS_IPK ?
+  benchCheck(db, sqlite3_prepare_v2(db, eSys==SYS_PACK ?
+      "SELECT id&0xffffffffff, n, body FROM stream_messages"
+      " WHERE id>=(?1<<40)+?2 AND id<((?1+1)<<40) ORDER BY id" :
+      eSys==SYS_IPK ?
       "SELECT id&0xffffffffff, key, value, timestamp FROM stream_messages"
       " WHERE id>=(?1<<40)+?2 AND id<((?1+1)<<40) ORDER BY id" :
       "SELECT offset, key, value, timestamp FROM stream_messages"
@@ -160,6 +227,21 @@ static double readAll(sqlite3 *db, int eSys, long long *pnRow){
     sqlite3_bind_int(p, 1, iPart);
     sqlite3_bind_int64(p, 2, 0);
     while( sqlite3_step(p)==SQLITE_ROW ){
+      if( eSys==SYS_PACK ){
+        /* unpack: each message's offset, key, value and timestamp */
+        const unsigned char *a = sqlite3_column_blob(p, 2);
+        int nMsg = sqlite3_column_int(p, 1), j, k = 0;
+        long long iOff = sqlite3_column_int64(p, 0), iTs;
+        for(j=0; j<nMsg; j++){
+          unsigned int nK, nV;
+          memcpy(&nK, &a[k], 4); k += 4 + nK;
+          memcpy(&nV, &a[k], 4); k += 4 + nV;
+          memcpy(&iTs, &a[k], 8); k += 8;
+          nByte += nK + nV + (iTs>0) + (iOff+j>=0);
+          (*pnRow)++;
+        }
+        continue;
+      }
       (*pnRow)++;
       nByte += sqlite3_column_bytes(p, 2) + sqlite3_column_bytes(p, 1);
       (void)sqlite3_column_int64(p, 0);
@@ -217,11 +299,13 @@ static void report(const char *zWork, int nSize, int n,
   int e, eBest = 0;
   for(e=0; e<NSYS; e++){
     aRate[e] = n/benchMedian(aT[e], nRep);
-    if( e!=SYS_STREAM && aRate[e]>best ){ best = aRate[e]; eBest = e; }
+    if( e<SYS_STREAM && aRate[e]>best ){ best = aRate[e]; eBest = e; }
   }
-  printf("| %-11s | %5d | %9d | %9.0f | %9.0f | %9.0f | %9.0f | %-4s | %5.2f |\n",
+  printf("| %-11s | %5d | %9d | %9.0f | %9.0f | %9.0f | %9.0f | %-4s | %5.2f"
+         " | %9.0f |\n",
          zWork, nSize, n, aRate[SYS_SEED], aRate[SYS_WR], aRate[SYS_IPK],
-         aRate[SYS_STREAM], azSys[eBest], aRate[SYS_STREAM]/best);
+         aRate[SYS_STREAM], azSys[eBest], aRate[SYS_STREAM]/best,
+         aRate[SYS_PACK]);
   fflush(stdout);
 }
 
@@ -241,9 +325,9 @@ int main(int argc, char **argv){
          " (medians, msg/s)\n\n", sqlite3_libversion(),
          bQuick ? "quick" : "full", nRep);
   printf("| workload    | value |  messages |      seed |        wr |"
-         "       ipk |    stream | best | ratio |\n");
+         "       ipk |    stream | best | ratio |    packed |\n");
   printf("|-------------|-------|-----------|-----------|-----------|"
-         "-----------|-----------|------|-------|\n");
+         "-----------|-----------|------|-------|-----------|\n");
 
   for(iSize=0; iSize<2; iSize++){
     int nSize = aSize[iSize];

@@ -45,7 +45,15 @@
 int sqlite3StreamTopicConfig(StreamCtx *p, const char *zTopic,
                              StreamTopicConfig *pCfg, int *pnPart,
                              char **pzErr){
-  return sqlite3StreamCatTopicRow(p, zTopic, pCfg, pnPart, 0, pzErr);
+  int nPart = 0;
+  int rc;
+  /* Within a known transaction the parsed configuration is cached
+  ** (ext/txn.c): the amortised maintenance of the append path reads it. */
+  if( sqlite3StreamCacheConfig(p, zTopic, pCfg, pnPart) ) return SQLITE_OK;
+  rc = sqlite3StreamCatTopicRow(p, zTopic, pCfg, &nPart, 0, pzErr);
+  if( pnPart ) *pnPart = nPart;
+  if( rc==SQLITE_OK ) sqlite3StreamCacheSetConfig(p, zTopic, pCfg, nPart);
+  return rc;
 }
 
 /* Does the configuration ask for any maintenance at all? */

@@ -132,11 +132,25 @@ int sqlite3StreamScannerGet(StreamCtx *p, StreamScanner **pp){
 ** below it (no message there can match).
 */
 #define SCAN_OFF "CAST(m.id-(p.id<<40) AS INTEGER)"
+/* Internal plan bit (never set by xBestIndex): every offset value is an
+** integer, so the rowid range alone is the exact comparison. */
+#define SCAN_INT_OFFSETS 0x40000000
+
 /* The exact term of an offset bound ?iArg (operator zOp) and, in zOut (400
 ** bytes), the rowid range's bound for it: the value if a number (clamped
-** to the partition), else no restriction. */
+** to the partition), else no restriction.  With bInt (an integer value)
+** the range is exact by itself: offsets lie in 0..STREAM_LOG_M, so
+** "offset >= v" is "offset >= max(0,v)" and "offset <= v" is
+** "offset <= min(STREAM_LOG_M,v)". */
 static void streamScanOffTerm(sqlite3_str *p, char *zOut, int iArg,
-                              const char *zOp, int bUpper){
+                              const char *zOp, int bUpper, int bInt){
+  if( bInt ){
+    int bStrict = zOp[1]==0 && zOp[0]!='=';
+    sqlite3_snprintf(400, zOut, "%s(%s,?%d%s)", bUpper ? "min" : "max",
+        bUpper ? STREAM_LOG_M : "0", iArg,
+        !bStrict ? "" : bUpper ? "-1" : "+1");
+    return;
+  }
   sqlite3_str_appendf(p, " AND " SCAN_OFF "%s?%d", zOp, iArg);
   sqlite3_snprintf(400, zOut, "%s(%s,%s(%s,CASE WHEN typeof(?%d) IN"
       " ('integer','real') THEN ?%d ELSE %s END))",
@@ -164,18 +178,25 @@ static char *streamScanHotSql(int idxNum){
   }
   if( idxNum & STREAM_SCAN_OFF_EQ ){
     ++iArg;
-    sqlite3_str_appendf(p, " AND " SCAN_OFF "=?%d", iArg);
-    sqlite3_snprintf(sizeof(zLo), zLo, "max(0,min(" STREAM_LOG_M ",CAST(?%d AS"
-             " INTEGER)))", iArg);
-    sqlite3_snprintf(sizeof(zHi), zHi, "%s", zLo);
+    if( idxNum & SCAN_INT_OFFSETS ){
+      streamScanOffTerm(p, zLo, iArg, ">=", 0, 1);
+      streamScanOffTerm(p, zHi, iArg, "<=", 1, 1);
+    }else{
+      sqlite3_str_appendf(p, " AND " SCAN_OFF "=?%d", iArg);
+      sqlite3_snprintf(sizeof(zLo), zLo, "max(0,min(" STREAM_LOG_M ",CAST(?%d"
+                       " AS INTEGER)))", iArg);
+      sqlite3_snprintf(sizeof(zHi), zHi, "%s", zLo);
+    }
   }
   if( idxNum & STREAM_SCAN_OFF_LO ){
     streamScanOffTerm(p, zLo, ++iArg,
-                      (idxNum & STREAM_SCAN_OFF_LO_X) ? ">" : ">=", 0);
+                      (idxNum & STREAM_SCAN_OFF_LO_X) ? ">" : ">=", 0,
+                      (idxNum & SCAN_INT_OFFSETS)!=0);
   }
   if( idxNum & STREAM_SCAN_OFF_HI ){
     streamScanOffTerm(p, zHi, ++iArg,
-                      (idxNum & STREAM_SCAN_OFF_HI_X) ? "<" : "<=", 1);
+                      (idxNum & STREAM_SCAN_OFF_HI_X) ? "<" : "<=", 1,
+                      (idxNum & SCAN_INT_OFFSETS)!=0);
   }
   iTs = 0;
   if( idxNum & STREAM_SCAN_TS_LO ){
@@ -241,6 +262,19 @@ static int streamScanHotStart(StreamScan *pScan, int idxNum, int nArg,
   /* A database of an earlier format is upgraded first (or refused). */
   rc = sqlite3StreamFormatCheck(pS->pCtx, pzErr);
   if( rc ) return rc;
+  if( idxNum & (STREAM_SCAN_OFF_EQ|STREAM_SCAN_OFF_LO|STREAM_SCAN_OFF_HI) ){
+    /* The offset values follow the topic and partition values. */
+    int iOff = ((idxNum & STREAM_SCAN_TOPIC)!=0) + ((idxNum & STREAM_SCAN_PART)!=0);
+    int nOff = ((idxNum & STREAM_SCAN_OFF_EQ)!=0)
+             + ((idxNum & STREAM_SCAN_OFF_LO)!=0)
+             + ((idxNum & STREAM_SCAN_OFF_HI)!=0);
+    for(i=iOff; i<iOff+nOff && i<nArg; i++){
+      if( aArg[i].pVal
+       && sqlite3_value_type(aArg[i].pVal)!=SQLITE_INTEGER ) break;
+      if( aArg[i].pVal==0 && aArg[i].zVal ) break;
+    }
+    if( i==iOff+nOff ) idxNum |= SCAN_INT_OFFSETS;
+  }
   for(i=0; i<STREAM_SCAN_CACHE; i++){
     if( pS->aIdx[i]==idxNum && !pS->abUsed[i] ) break;
     if( iFree<0 && pS->aIdx[i]<0 ) iFree = i;

@@ -264,6 +264,12 @@ void sqlite3StreamCacheSetNext(StreamCtx*, const char *zTopic, int iPart,
 i64 sqlite3StreamCacheTsMax(StreamCtx*, const char *zTopic, int iPart);
 void sqlite3StreamCacheSetTsMax(StreamCtx*, const char *zTopic, int iPart,
                                 i64 iTsMax);
+/* A topic's full configuration, cached with its settings while the
+** transaction is known (sqlite3StreamTopicConfig()): 1 if it was. */
+int sqlite3StreamCacheConfig(StreamCtx*, const char *zTopic,
+                             StreamTopicConfig *pCfg, int *pnPart);
+void sqlite3StreamCacheSetConfig(StreamCtx*, const char *zTopic,
+                                 const StreamTopicConfig *pCfg, int nPart);
 /* Enlist in the current explicit transaction (no-op in autocommit). */
 void sqlite3StreamTxnEnlist(StreamCtx*);
 /* Run the writes of one autocommit call as one transaction that takes the

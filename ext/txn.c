@@ -31,6 +31,9 @@ struct StreamCacheTopic {
   i64 *aPid;                   /* Partition id per partition */
   i64 *aTsMax;                 /* Largest timestamp up to the next offset,
                                ** or -1 if unknown (the time index) */
+  int bCfg;                    /* cfg and nPartCfg are valid */
+  int nPartCfg;                /* Partitions, as read with cfg */
+  StreamTopicConfig cfg;       /* Full configuration (maintenance) */
   StreamCacheTopic *pNext;     /* Next cached topic */
 };
 
@@ -72,6 +75,7 @@ void sqlite3StreamCacheAdd(StreamCtx *p, const char *zTopic,
   pC->zName = (char*)&pC->aTsMax[pT->nPartition];
   memcpy(pC->zName, zTopic, n+1);
   pC->t = *pT;
+  pC->bCfg = 0;
   for(i=0; i<pT->nPartition; i++) pC->aNext[i] = pC->aTsMax[i] = -1;
   pC->pNext = p->pCache;
   p->pCache = pC;
@@ -104,6 +108,25 @@ void sqlite3StreamCacheSetTsMax(StreamCtx *p, const char *zTopic, int iPart,
                                 i64 iTsMax){
   StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
   if( pC && iPart>=0 && iPart<pC->t.nPartition ) pC->aTsMax[iPart] = iTsMax;
+}
+
+int sqlite3StreamCacheConfig(StreamCtx *p, const char *zTopic,
+                             StreamTopicConfig *pCfg, int *pnPart){
+  StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
+  if( pC==0 || !pC->bCfg ) return 0;
+  *pCfg = pC->cfg;
+  if( pnPart ) *pnPart = pC->nPartCfg;
+  return 1;
+}
+
+void sqlite3StreamCacheSetConfig(StreamCtx *p, const char *zTopic,
+                                 const StreamTopicConfig *pCfg, int nPart){
+  StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
+  if( pC ){
+    pC->cfg = *pCfg;
+    pC->nPartCfg = nPart;
+    pC->bCfg = 1;
+  }
 }
 
 void sqlite3StreamTxnEnlist(StreamCtx *p){
