@@ -864,13 +864,11 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
       ** bytes of warm segments holding pending messages. */
       for(i=0; i<nPart && rc==SQLITE_OK; i++){
         i64 n = 0, w = 0;
-        rc = streamColdInt(p, "SELECT sum(" STREAM_MSG_BYTES_SQL ")"
-            " FROM _stream_log WHERE id BETWEEN " STREAM_LOG_AT("?3")
-            " AND " STREAM_LOG_END, zTopic, i, aStart[i], 0, &n, pzErr);
+        rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_BYTES_FROM, zTopic,
+                                     i, aStart[i], 0, 0, &n, pzErr);
         if( rc==SQLITE_OK ){
-          rc = streamColdInt(p, "SELECT sum(bytes) FROM _stream_segments"
-              " WHERE topic=?1 AND partition=?2 AND last_offset>=?3",
-              zTopic, i, aStart[i], 0, &w, pzErr);
+          rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_BYTES_FROM, zTopic,
+                                       i, aStart[i], 0, 0, &w, pzErr);
         }
         nBytes += n + w;
       }

@@ -102,6 +102,14 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   "+coalesce(length(CAST(value AS BLOB)),0)"
   "+coalesce(length(CAST(headers AS BLOB)),0))"
   " FROM _stream_log WHERE " STREAM_LOG_ALL,
+  /* ?3 offset: stored bytes of the hot messages from it (cold tier) */
+  [STREAM_SQL_MSG_BYTES_FROM] =
+  "SELECT sum(" STREAM_MSG_BYTES_SQL ") FROM _stream_log"
+  " WHERE id BETWEEN " STREAM_LOG_AT("?3") " AND " STREAM_LOG_END,
+  /* ?3 offset: file bytes of the segments holding offsets from it */
+  [STREAM_SQL_SEG_BYTES_FROM] =
+  "SELECT sum(bytes) FROM _stream_segments"
+  " WHERE topic=?1 AND partition=?2 AND last_offset>=?3",
   /* the keys of the hot messages that have one */
   [STREAM_SQL_MSG_KEYS] =
   "SELECT key FROM _stream_log WHERE " STREAM_LOG_ALL

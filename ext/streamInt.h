@@ -1743,6 +1743,8 @@ enum {
   STREAM_SQL_MSG_OTHER_DAY,     /* first offset outside a time range */
   STREAM_SQL_MSG_RANGE,         /* stored rows of a range */
   STREAM_SQL_MSG_BYTES,         /* bytes of the hot messages */
+  STREAM_SQL_MSG_BYTES_FROM,    /* ... from an offset (cold tier) */
+  STREAM_SQL_SEG_BYTES_FROM,    /* segment bytes from an offset (cold) */
   STREAM_SQL_MSG_KEYS,          /* keys of the hot messages */
   STREAM_SQL_PART_RAISE_NEXT,   /* raise next_offset (max) */
   STREAM_SQL_PART_SET_NEXT,     /* raise next_offset (only if below) */
