@@ -287,6 +287,9 @@ sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
     int rc = streamAnchor(p, pzErr);
     if( rc==SQLITE_OK ) rc = sqlite3StreamFormatCheck(p, pzErr);
     if( rc ) return 0;
+    /* The format check reads through STREAM_STMT_META_GET: it may have
+    ** prepared this very statement. */
+    if( p->aStmt[iStmt] ) return p->aStmt[iStmt];
     rc = sqlite3_prepare_v3(p->db, aStmtSql[iStmt], -1,
                                 SQLITE_PREPARE_PERSISTENT,
                                 &p->aStmt[iStmt], 0);
@@ -316,6 +319,9 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
   rc = streamAnchor(p, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamFormatCheck(p, pzErr);
   if( rc ) return 0;
+  for(i=0; i<p->nStatic; i++){          /* prepared by the format check */
+    if( p->aStatic[i].zSql==zSql ) return p->aStatic[i].pStmt;
+  }
   aNew = sqlite3_realloc64(p->aStatic, sizeof(*aNew)*(p->nStatic+1));
   if( aNew==0 ){
     p->rcStmt = SQLITE_NOMEM;
