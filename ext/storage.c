@@ -684,15 +684,8 @@ int sqlite3StreamCatPartitionMaxId(StreamCtx *p, i64 *piMax, char **pzErr){
 
 int sqlite3StreamCatPartitionsAdd(StreamCtx *p, const char *zName, i64 iFrom,
                                   i64 iTo, i64 iId0, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_PARTITIONS_ADD,
-                                             pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iFrom);
-  sqlite3_bind_int64(pStmt, 3, iTo);
-  sqlite3_bind_int64(pStmt, 4, iId0);
-  sqlite3_step(pStmt);
-  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+  return sqlite3StreamCatRun(p, STREAM_CAT_PARTITIONS_ADD, pzErr, "tiii",
+                             zName, iFrom, iTo, iId0);
 }
 
 int sqlite3StreamCatTopicConfig(StreamCtx *p, const char *zName,
