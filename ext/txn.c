@@ -158,18 +158,31 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
 */
 int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
                            int *pbStale, char **pzErr){
-  int rc;
+  int rc, rcPrep = SQLITE_OK;
+  sqlite3_stmt *pStmt;
   *pbOpen = 0;
   if( pbStale ) *pbStale = 0;
   if( !sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
+  /* Prepared before the savepoint opens: the first preparation on a
+  ** connection runs the storage format check, a read, which inside the
+  ** savepoint would start the transaction's snapshot before the write lock
+  ** is asked for - and a commit by another connection in between would
+  ** then make the lock fail at once (SQLITE_BUSY_SNAPSHOT) instead of
+  ** waiting under busy_timeout. */
+  pStmt = sqlite3StreamStmt(p, STREAM_STMT_WRITE_LOCK, 0);
+  if( pStmt==0 ){
+    /* No storage yet (the call creates it): nothing to lock ahead. */
+    int bNone = sqlite3StreamNoStorage(p->db);
+    rcPrep = sqlite3StreamStmtErr(p);           /* (clears the saved code) */
+    if( bNone ) rcPrep = SQLITE_OK;
+  }
   rc = sqlite3StreamSavepoint(p, zName, pbOpen, pzErr);
   if( rc==SQLITE_OK && *pbOpen ){
-    sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_WRITE_LOCK, 0);
     if( pStmt ){
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
     }else{
-      rc = sqlite3StreamNoStorage(p->db) ? SQLITE_OK : sqlite3StreamStmtErr(p);
+      rc = rcPrep;
     }
     if( rc!=SQLITE_OK ){
       if( pbStale ){
