@@ -158,7 +158,7 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
 */
 int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
                            int *pbStale, char **pzErr){
-  int rc, rcPrep = SQLITE_OK;
+  int rc;
   sqlite3_stmt *pStmt;
   *pbOpen = 0;
   if( pbStale ) *pbStale = 0;
@@ -173,16 +173,14 @@ int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
   if( pStmt==0 ){
     /* No storage yet (the call creates it): nothing to lock ahead. */
     int bNone = sqlite3StreamNoStorage(p->db);
-    rcPrep = sqlite3StreamStmtErr(p);           /* (clears the saved code) */
-    if( bNone ) rcPrep = SQLITE_OK;
+    rc = sqlite3StreamStmtErr(p);               /* (clears the saved code) */
+    if( !bNone ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   }
   rc = sqlite3StreamSavepoint(p, zName, pbOpen, pzErr);
   if( rc==SQLITE_OK && *pbOpen ){
     if( pStmt ){
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
-    }else{
-      rc = rcPrep;
     }
     if( rc!=SQLITE_OK ){
       if( pbStale ){
