@@ -526,22 +526,19 @@ struct StreamWarmScan {
 ** bit 2), ?3..?6 the offset and timestamp bounds; rows in (topic,
 ** partition, first_offset) order, reversed if bit 4.  Only segments of
 ** the topic's incarnation are read (not those of an earlier topic of the
-** same name).  bLegacy: a database of storage format 1, not yet upgraded
-** (no incarnations): its segments written after the topic was created,
-** as format 1 read them.
+** same name).  (A database of an earlier storage format is upgraded
+** before anything reads it: ext/schema.c, sqlite3StreamFormatCheck.)
 */
-static char *streamWarmSegSql(int iVar, int bLegacy){
+static char *streamWarmSegSql(int iVar){
   const char *zDir = (iVar & 4) ? " DESC" : "";
   return sqlite3_mprintf(
       "SELECT s.topic, s.partition, s.location, s.first_offset,"
-      " s.last_offset, s.messages, s.bytes, %s, t.max_message_bytes"
+      " s.last_offset, s.messages, s.bytes, s.incarnation, t.max_message_bytes"
       " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic"
-      " AND %s"
+      " AND t.incarnation=s.incarnation"
       " WHERE %s%s s.last_offset>=?3 AND s.first_offset<=?4"
       " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6"
       " ORDER BY s.topic%s, s.partition%s, s.first_offset%s",
-      bLegacy ? "0" : "s.incarnation",
-      bLegacy ? "t.created_at<=s.created_at" : "t.incarnation=s.incarnation",
       (iVar & 1) ? "s.topic=?1 AND " : "",
       (iVar & 2) ? "s.partition=?2 AND " : "",
       zDir, zDir, zDir);
@@ -630,22 +627,13 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
     pS->pSeg = pR->aSeg[iVar];
     pS->iSegSlot = iVar;
   }else{
-    char *zSql = streamWarmSegSql(iVar, 0);
+    char *zSql = streamWarmSegSql(iVar);
     /* Kept only while the connection's cached statements are. */
     int bCache = pR->aSeg[iVar]==0 && sqlite3StreamAnchor(pR->pCtx, 0)==0;
     if( zSql==0 ){ sqlite3_free(pS); return SQLITE_NOMEM; }
     rc = sqlite3_prepare_v3(db, zSql, -1,
              bCache ? SQLITE_PREPARE_PERSISTENT : 0, &pS->pSeg, 0);
     sqlite3_free(zSql);
-    if( rc && strstr(sqlite3_errmsg(db), "incarnation") ){
-      /* Storage format 1, not yet upgraded: read as it did (not cached,
-      ** so that the upgrade is seen by the next statement). */
-      bCache = 0;
-      zSql = streamWarmSegSql(iVar, 1);
-      if( zSql==0 ){ sqlite3_free(pS); return SQLITE_NOMEM; }
-      rc = sqlite3_prepare_v3(db, zSql, -1, 0, &pS->pSeg, 0);
-      sqlite3_free(zSql);
-    }
     if( rc ){
       sqlite3_free(pS);
       if( sqlite3StreamNoStorage(db) ) return SQLITE_OK;  /* no warm tier */
