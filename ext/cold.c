@@ -944,7 +944,6 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
 static int streamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
                              StreamColdStats *pSt, char **pzErr){
   StreamStore *pStore = 0;
-  sqlite3_stmt *pStmt = 0;
   char *zId = 0;
   int rc;
   memset(pSt, 0, sizeof(*pSt));
@@ -973,28 +972,18 @@ static int streamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
     }
   }else{
     /* Every topic with cold.enabled. */
-    rc = sqlite3_prepare_v2(p->db, "SELECT name FROM _stream_topics"
-        " WHERE config->>'$.\"cold.enabled\"'=1 ORDER BY name", -1, &pStmt, 0);
-    if( rc ){
-      rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-      goto out;
-    }
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      char *zName = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    StreamStrList names;
+    int i;
+    memset(&names, 0, sizeof(names));
+    rc = sqlite3StreamCatTopicList(p, 0, "cold.enabled", &names, pzErr);
+    for(i=0; rc==SQLITE_OK && i<names.n; i++){
       int bMore = 1;
-      if( zName==0 ){ rc = SQLITE_NOMEM; break; }
       while( rc==SQLITE_OK && bMore ){
-        rc = streamColdTopic(p, pStore, zId, zName, bForce, pSt, &bMore,
+        rc = streamColdTopic(p, pStore, zId, names.az[i], bForce, pSt, &bMore,
                              pzErr);
       }
-      sqlite3_free(zName);
     }
-    if( rc==SQLITE_OK ){
-      rc = sqlite3_finalize(pStmt);
-      if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-    }else{
-      sqlite3_finalize(pStmt);
-    }
+    sqlite3StreamStrListFree(&names);
   }
  out:
   sqlite3_free(zId);

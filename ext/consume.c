@@ -1244,7 +1244,6 @@ int sqlite3StreamSeek(StreamCtx *p, const char *zGroup, const char *zTopic,
                       i64 iPartition, sqlite3_value *pTarget, i64 *piOffset,
                       char **pzErr){
   StreamTopic t;
-  sqlite3_stmt *pStmt = 0;
   char *zOwner = 0;
   int rc;
   if( zGroup==0 || zGroup[0]==0 ){
@@ -1257,17 +1256,7 @@ int sqlite3StreamSeek(StreamCtx *p, const char *zGroup, const char *zTopic,
                                         piOffset, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
   if( rc ) return rc;
-  rc = sqlite3_prepare_v2(p->db, "SELECT member_id FROM _stream_assignments"
-      " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, iPartition);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    zOwner = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if( zOwner==0 ) rc = SQLITE_NOMEM;
-  }
-  sqlite3_finalize(pStmt);
+  rc = sqlite3StreamCatOwner(p, zGroup, zTopic, iPartition, &zOwner, pzErr);
   if( rc==SQLITE_OK && zOwner ){
     /* Kafka's seek: the owner's next poll starts there.  The target is
     ** the partition's mark, which the owner's connection reads at its next
@@ -1300,7 +1289,6 @@ int sqlite3StreamPause(StreamCtx *p, const char *zGroup, const char *zMember,
                        const char *zTopic, i64 iPartition, int bPause,
                        char **pzErr){
   int bOwns, rc;
-  char *zSql;
   rc = sqlite3StreamMemberCheck(p, zGroup, zMember, 0, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamOwns(p, zGroup, zMember, zTopic,
                                              iPartition, &bOwns, pzErr);
@@ -1310,13 +1298,8 @@ int sqlite3StreamPause(StreamCtx *p, const char *zGroup, const char *zMember,
         "member %s of group %s is not assigned %s/%lld", zMember, zGroup,
         zTopic, iPartition);
   }
-  zSql = sqlite3_mprintf("UPDATE _stream_assignments SET paused=%d"
-      " WHERE group_id=%Q AND topic=%Q AND partition=%lld",
-      bPause, zGroup, zTopic, iPartition);
-  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
-  if( rc && rc!=SQLITE_NOMEM ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return rc;
+  return sqlite3StreamCatRun(p, STREAM_CAT_PAUSE, pzErr, "ttii", zGroup,
+                             zTopic, iPartition, (i64)bPause);
 }
 
 int sqlite3StreamOffsetForTime(StreamCtx *p, const char *zTopic,

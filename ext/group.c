@@ -178,13 +178,12 @@ static int streamRebalanceEvent(StreamCtx *p, const char *zGroup,
 static int streamLoadMembers(StreamCtx *p, const char *zGroup,
                              StreamGrpMember **paMem, int *pnMem,
                              char **pzErr){
-  sqlite3_stmt *pStmt = 0;
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_MEMBERS, pzErr);
   StreamGrpMember *aMem = 0;
-  int nMem = 0, nAlloc = 0, rc;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT member_id, topics, joined_at FROM _stream_members"
-      " WHERE group_id=?1", -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  int nMem = 0, nAlloc = 0, rc = SQLITE_OK;
+  *paMem = 0;
+  *pnMem = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     StreamGrpMember *pM;
@@ -217,10 +216,9 @@ static int streamLoadMembers(StreamCtx *p, const char *zGroup,
     break;
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3_finalize(pStmt);
-    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+    rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
   }else{
-    sqlite3_finalize(pStmt);
+    sqlite3_reset(pStmt);
   }
   if( rc==SQLITE_OK && nMem>1 ){
     qsort(aMem, nMem, sizeof(*aMem), streamMemberCmp);
@@ -252,13 +250,12 @@ static int streamNextGeneration(StreamCtx *p, const char *zGroup,
   return SQLITE_OK;
 }
 
-/* Run one cached-for-the-call statement with group, topic, partition and
+/* Run one cached statement with group, topic, partition and
 ** (if zMember) member and the move mark iMark bound. */
 static int streamAssignWrite(StreamCtx *p, sqlite3_stmt *pStmt,
                              const char *zGroup, const char *zTopic,
                              i64 iPart, const char *zMember, i64 iMark,
                              char **pzErr){
-  int rc;
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, iPart);
@@ -267,9 +264,7 @@ static int streamAssignWrite(StreamCtx *p, sqlite3_stmt *pStmt,
     sqlite3_bind_int64(pStmt, 5, iMark);
   }
   sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
 }
 
 /*
@@ -289,27 +284,22 @@ static int streamAssignStore(StreamCtx *p, const char *zGroup,
                              const char *const *azTopic, const int *aPart,
                              const int *aBase, int nTopic, const int *aOwner,
                              int nTotal, i64 iGen, char **pzErr){
-  sqlite3_stmt *pSel = 0, *pDel = 0, *pMove = 0, *pIns = 0;
+  sqlite3_stmt *pSel, *pDel, *pMove, *pIns;
   u8 *aSeen = 0;
   i64 *aGone = 0;              /* partitions of the rows to delete */
   char **azGone = 0;           /* topics of the rows to delete */
-  int nGone = 0, nGoneAlloc = 0, rc, j, k;
+  int nGone = 0, nGoneAlloc = 0, rc = SQLITE_OK, j, k;
 
+  /* The statements, cached: each is reset after every use. */
+  if( (pSel = sqlite3StreamCatStmt(p, STREAM_CAT_ASSIGN_ROWS, pzErr))==0
+   || (pDel = sqlite3StreamCatStmt(p, STREAM_CAT_ASSIGN_DELETE, pzErr))==0
+   || (pMove = sqlite3StreamCatStmt(p, STREAM_CAT_ASSIGN_MOVE, pzErr))==0
+   || (pIns = sqlite3StreamCatStmt(p, STREAM_CAT_ASSIGN_INSERT, pzErr))==0 ){
+    return sqlite3StreamStmtErr(p);
+  }
   aSeen = sqlite3_malloc64((i64)nTotal + 1);
   if( aSeen==0 ) return SQLITE_NOMEM;
   memset(aSeen, 0, (size_t)nTotal + 1);
-  rc = sqlite3_prepare_v2(p->db, "SELECT topic, partition, member_id"
-      " FROM _stream_assignments WHERE group_id=?1", -1, &pSel, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
-      "DELETE FROM _stream_assignments"
-      " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pDel, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
-      "UPDATE _stream_assignments SET member_id=?4, position=?5, paused=0"
-      " WHERE group_id=?1 AND topic=?2 AND partition=?3", -1, &pMove, 0);
-  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
-      "INSERT INTO _stream_assignments(group_id, topic, partition, member_id,"
-      " position) VALUES(?1,?2,?3,?4,?5)", -1, &pIns, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
 
   /* Pass 1: classify the stored rows (nothing is written while the
   ** SELECT runs). */
@@ -340,8 +330,9 @@ static int streamAssignStore(StreamCtx *p, const char *zGroup,
     if( azGone[nGone++]==0 ){ rc = SQLITE_NOMEM; break; }
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3_reset(pSel);
-    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+    rc = sqlite3StreamStorageReset(p, pSel, pzErr);
+  }else{
+    sqlite3_reset(pSel);
   }
   if( rc ) goto out;
 
@@ -359,10 +350,6 @@ static int streamAssignStore(StreamCtx *p, const char *zGroup,
   }
 
  out:
-  sqlite3_finalize(pSel);
-  sqlite3_finalize(pDel);
-  sqlite3_finalize(pMove);
-  sqlite3_finalize(pIns);
   for(j=0; j<nGone; j++) sqlite3_free(azGone[j]);
   sqlite3_free(azGone);
   sqlite3_free(aGone);
@@ -376,7 +363,6 @@ static int streamAssignStore(StreamCtx *p, const char *zGroup,
 ** sorts), and it writes only the assignment rows that change.
 */
 static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
   StreamGrpMember *aMem = 0;
   int nMem = 0;
   const char **azTopic = 0;    /* Subscribed topics (point into aMem) */
@@ -388,7 +374,7 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
   char *zStrategy = 0;
   StreamJson *pAssign = 0, *pMembers = 0, *pSnap = 0;
   char *zAssign = 0, *zMembers = 0, *zSnap = 0;
-  int rc, i, j, k;
+  int rc, i, j, k, nOthers;
   i64 iGen = 0, iNow = sqlite3StreamNow(p);
   int iLeader = -1;
 
@@ -437,15 +423,9 @@ static int streamRebalance(StreamCtx *p, const char *zGroup, char **pzErr){
     }
     if( iLeader<0 || aMem[i].iJoined<aMem[iLeader].iJoined ) iLeader = i;
   }
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT strategy FROM _stream_groups WHERE group_id=?1", -1, &pStmt, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    zStrategy = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-  }
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
+  rc = sqlite3StreamCatGroupStrategy(p, zGroup, 0, &zStrategy, &nOthers,
+                                     pzErr);
+  if( rc ) goto out;
   if( nMem>0 && nTopic>0 ){
     StreamAssignInput in;
     in.nMember = nMem;
@@ -552,15 +532,9 @@ int sqlite3StreamGroupExpire(StreamCtx *p, const char *zGroup, int *pnLive,
     if( rc ) return rc;
   }
   if( pnLive ){
-    sqlite3_stmt *pCnt = 0;
-    rc = sqlite3_prepare_v2(p->db,
-        "SELECT count(*) FROM _stream_members WHERE group_id=?1", -1, &pCnt, 0);
-    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-    sqlite3_bind_text(pCnt, 1, zGroup, -1, SQLITE_STATIC);
-    if( sqlite3_step(pCnt)==SQLITE_ROW ) *pnLive = sqlite3_column_int(pCnt, 0);
-    sqlite3_finalize(pCnt);
+    rc = sqlite3StreamCatMemberCount(p, zGroup, pnLive, pzErr);
   }
-  return SQLITE_OK;
+  return rc;
 }
 
 /* Parsed join options. */
@@ -769,28 +743,9 @@ static int streamJoinTopics(const char *zJson, char **pzSorted,
 int sqlite3StreamAssignmentJson(StreamCtx *p, const char *zGroup,
                                 const char *zMember, char **pzJson,
                                 char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc;
-  *pzJson = 0;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT j.value FROM _stream_groups g, json_each(g.assignment) j"
-      " WHERE g.group_id=?1 AND j.key=?2", -1, &pStmt, 0);
-  if( rc ){
-    if( sqlite3StreamNoStorage(p->db) ) goto unknown;
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-    *pzJson = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if( *pzJson==0 ) rc = SQLITE_NOMEM;
-  }
-  if( sqlite3_finalize(pStmt)!=SQLITE_OK && rc==SQLITE_OK ){
-    return sqlite3StreamDbErr(p->db, pzErr, SQLITE_ERROR);
-  }
+  int rc = sqlite3StreamCatMemberAssignment(p, zGroup, zMember, pzJson,
+                                            pzErr);
   if( rc || *pzJson ) return rc;
- unknown:
   return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
                           "unknown member %s of group %s", zMember, zGroup);
 }
@@ -800,9 +755,8 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
                       char **pzJson, char **pzErr){
   StreamJoinOpts o;
   char *zSorted = 0, *zNorm = 0, *zAssign = 0, *zStrategy = 0;
-  sqlite3_stmt *pStmt = 0;
-  i64 iInc = 1, iGen = 0, iNow;
-  int rc, nLive = 0;
+  i64 iInc = 1, iNow;
+  int rc, nLive = 0, nOthers = 0, bFound = 0;
 
   *pzJson = 0;
   rc = streamIdCheck(zGroup, "group id", pzErr);
@@ -819,21 +773,10 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   /* Expire the dead, then check the strategy against the live others. */
   rc = sqlite3StreamGroupExpire(p, zGroup, &nLive, pzErr);
   if( rc ) goto out;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT g.strategy, (SELECT count(*) FROM _stream_members m"
-      " WHERE m.group_id=g.group_id AND m.member_id<>?2)"
-      " FROM _stream_groups g WHERE g.group_id=?1", -1, &pStmt, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_int(pStmt, 1)>0 ){
-    zStrategy = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if( zStrategy==0 ) rc = SQLITE_NOMEM;
-  }
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
+  rc = sqlite3StreamCatGroupStrategy(p, zGroup, zMember, &zStrategy, &nOthers,
+                                     pzErr);
   if( rc ) goto out;
-  if( zStrategy && strcmp(zStrategy, o.zStrategy)!=0 ){
+  if( nOthers>0 && zStrategy && strcmp(zStrategy, o.zStrategy)!=0 ){
     rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "group %s uses strategy %s; member %s asked for %s"
         " (Kafka's INCONSISTENT_GROUP_PROTOCOL)",
@@ -845,17 +788,10 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   rc = sqlite3StreamCatRun(p, STREAM_CAT_GROUP_ENSURE, pzErr,
       "tit", zGroup, iNow, o.zStrategy);
   if( rc ) goto out;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT incarnation FROM _stream_members"
-      " WHERE group_id=?1 AND member_id=?2", -1, &pStmt, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    iInc = sqlite3StreamOffsetAfter(sqlite3_column_int64(pStmt, 0));
-  }
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
+  rc = sqlite3StreamCatMemberIncarnation(p, zGroup, zMember, &iInc, &bFound,
+                                         pzErr);
+  if( rc ) goto out;
+  iInc = bFound ? sqlite3StreamOffsetAfter(iInc) : 1;
   rc = sqlite3StreamCatRun(p, STREAM_CAT_MEMBER_UPSERT, pzErr,
       "ttittiiiiiiii", zGroup, zMember, iInc, zSorted, zNorm,
       o.sessionTimeoutMs, o.maxPollIntervalMs, (i64)o.bAutoCommit,
@@ -873,20 +809,7 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
 
   rc = sqlite3StreamAssignmentJson(p, zGroup, zMember, &zAssign, pzErr);
   if( rc ) goto out;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT json_object('generation', generation, 'leader', leader,"
-      " 'assignment', json(?2)) FROM _stream_groups WHERE group_id=?1",
-      -1, &pStmt, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zAssign, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    *pzJson = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if( *pzJson==0 ) rc = SQLITE_NOMEM;
-  }
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
-  STREAM_UNUSED(iGen);
+  rc = sqlite3StreamCatJoinAnswer(p, zGroup, zAssign, pzJson, pzErr);
 
  out:
   sqlite3_free(zSorted);
@@ -921,21 +844,6 @@ static int streamSnapshotChanged(StreamCtx *p, const char *zGroup,
   return SQLITE_OK;
 }
 
-/* The member, its group's generation and its options; whether the group
-** has an expired member (the condition of STREAM_CAT_MEMBER_EXPIRE);
-** min(session.timeout.ms, max.poll.interval.ms), heartbeat_at, polled_at. */
-static const char zMemberSql[] =
-  "SELECT m.incarnation, g.generation, m.auto_commit,"
-  " m.auto_commit_interval_ms, m.max_poll_records, m.fetch_max_bytes,"
-  " m.auto_offset_reset, EXISTS(SELECT 1 FROM _stream_members x"
-  "  WHERE x.group_id=?1 AND (x.heartbeat_at + x.session_timeout_ms < ?3"
-  "   OR (x.polled_at IS NOT NULL"
-  "       AND x.polled_at + x.max_poll_interval_ms < ?3))),"
-  " min(m.session_timeout_ms, m.max_poll_interval_ms), m.heartbeat_at,"
-  " m.polled_at"
-  " FROM _stream_members m JOIN _stream_groups g USING(group_id)"
-  " WHERE m.group_id=?1 AND m.member_id=?2";
-
 /*
 ** Read the member (no writes) and check it: joined on this connection,
 ** still a member, not fenced.  *pbExpire: the group has an expired member.
@@ -965,7 +873,7 @@ static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
         "member %s has not joined group %s on this connection"
         " (call stream_join first)", zMember, zGroup);
   }
-  pStmt = sqlite3StreamStmtStatic(pRead, zMemberSql, pzErr);
+  pStmt = sqlite3StreamCatStmt(pRead, STREAM_CAT_MEMBER_READ, pzErr);
   if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
@@ -986,8 +894,8 @@ static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
                 || sqlite3StreamSubSat(iNow, sqlite3_column_int64(pStmt, 10))
                    >= nThird));
   }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
+  rc = sqlite3StreamStorageReset(pRead, pStmt, pzErr);
+  if( rc ) return rc;
   if( iInc<0 ){
     streamIncarnForget(p, zGroup, zMember);
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
@@ -1023,10 +931,6 @@ int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
 static int streamMemberCheck(StreamCtx *p, const char *zGroup,
                              const char *zMember, StreamMember *pM,
                              int bPoll, char **pzErr){
-  static const char zBeat[] =
-    "UPDATE _stream_members SET heartbeat_at=?3,"
-    " polled_at=CASE WHEN ?4 THEN ?3 ELSE polled_at END"
-    " WHERE group_id=?1 AND member_id=?2";
   StreamMember m;
   int bExpire, bBeat, bChanged = 0, rc;
   if( pM==0 ) pM = &m;
@@ -1045,15 +949,8 @@ static int streamMemberCheck(StreamCtx *p, const char *zGroup,
                                               bPoll, &bExpire, &bBeat, pzErr);
   }
   if( rc==SQLITE_OK && bBeat ){
-    sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zBeat, pzErr);
-    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-    sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 3, sqlite3StreamNow(p));
-    sqlite3_bind_int(pStmt, 4, bPoll);
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    rc = sqlite3StreamCatRun(p, STREAM_CAT_HEARTBEAT, pzErr, "ttii", zGroup,
+                             zMember, sqlite3StreamNow(p), (i64)bPoll);
   }
   return rc;
 }

@@ -263,25 +263,16 @@ static int streamMntWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
   return rc;
 }
 
-/* Names of the topics to visit: one (checked) or all, in name order. */
+/* Names of the topics to visit: one (checked) or all, in name order,
+** collected first (the work on them changes the tables). */
 static int streamMntTopics(StreamCtx *p, const char *zTopic,
-                           sqlite3_stmt **ppStmt, char **pzErr){
-  int rc;
+                           StreamStrList *pList, char **pzErr){
   if( zTopic ){
     StreamTopic t;
-    rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+    int rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
     if( rc ) return rc;
   }
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT name FROM _stream_topics WHERE ?1 IS NULL OR name=?1"
-      " ORDER BY name", -1, ppStmt, 0);
-  if( rc!=SQLITE_OK ){
-    *ppStmt = 0;
-    if( sqlite3StreamNoStorage(p->db) ) return SQLITE_OK;  /* no topics */
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  if( zTopic ) sqlite3_bind_text(*ppStmt, 1, zTopic, -1, SQLITE_TRANSIENT);
-  return SQLITE_OK;
+  return sqlite3StreamCatTopicList(p, zTopic, 0, pList, pzErr);
 }
 
 /* Maintenance of topic zName (streamMntRun()): zTopic is the topic the
@@ -336,34 +327,20 @@ static int streamMntTopic(StreamCtx *p, const char *zName,
 static int streamMntRun(StreamCtx *p, const char *zTopic, i64 iPart,
                         int eMode, StreamMntReport *pR, i64 *pnRemoved,
                         StreamTopicErrs *pErrs, char **pzErr){
-  sqlite3_stmt *pList = 0;
-  char **azName = 0;
-  int nName = 0, i, rc;
+  StreamStrList names;
+  int i, rc;
 
-  /* Collect the names first: the work below changes the tables. */
-  rc = streamMntTopics(p, zTopic, &pList, pzErr);
-  while( rc==SQLITE_OK && pList && sqlite3_step(pList)==SQLITE_ROW ){
-    char **aNew = sqlite3_realloc64(azName, sizeof(char*)*(nName+1));
-    if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-    azName = aNew;
-    azName[nName] = sqlite3_mprintf("%s", sqlite3_column_text(pList, 0));
-    if( azName[nName]==0 ){ rc = SQLITE_NOMEM; break; }
-    nName++;
-  }
-  if( pList ){
-    int rc2 = sqlite3_finalize(pList);
-    if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
-  }
-  for(i=0; rc==SQLITE_OK && i<nName; i++){
-    rc = streamMntTopic(p, azName[i], zTopic, iPart, eMode, pR, pnRemoved,
+  memset(&names, 0, sizeof(names));
+  rc = streamMntTopics(p, zTopic, &names, pzErr);
+  for(i=0; rc==SQLITE_OK && i<names.n; i++){
+    rc = streamMntTopic(p, names.az[i], zTopic, iPart, eMode, pR, pnRemoved,
                         pzErr);
     if( rc ){
-      rc = sqlite3StreamTopicErr(p->db, pErrs, azName[i],
+      rc = sqlite3StreamTopicErr(p->db, pErrs, names.az[i],
           eMode==STREAM_MNT_RETAIN ? "retention" : "compaction", rc, pzErr);
     }
   }
-  for(i=0; i<nName; i++) sqlite3_free(azName[i]);
-  sqlite3_free(azName);
+  sqlite3StreamStrListFree(&names);
   return rc;
 }
 
@@ -392,16 +369,17 @@ static char *streamMntReportFinish(StreamMntReport *pR, int bRetention){
 */
 static int streamMntStatus(StreamCtx *p, const char *zTopic, char **pzOut,
                            char **pzErr){
-  sqlite3_stmt *pList = 0;
+  StreamStrList names;
   sqlite3_str *pOut = sqlite3_str_new(0);
   i64 iNow = sqlite3StreamNow(p);
-  int n = 0, rc;
+  int n = 0, i, rc;
 
   *pzOut = 0;
+  memset(&names, 0, sizeof(names));
   sqlite3_str_appendall(pOut, "[");
-  rc = streamMntTopics(p, zTopic, &pList, pzErr);
-  while( rc==SQLITE_OK && pList && sqlite3_step(pList)==SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pList, 0);
+  rc = streamMntTopics(p, zTopic, &names, pzErr);
+  for(i=0; rc==SQLITE_OK && i<names.n; i++){
+    const char *zName = names.az[i];
     StreamTopicConfig cfg;
     int nPart = 0, j;
     rc = sqlite3StreamTopicConfig(p, zName, &cfg, &nPart, pzErr);
@@ -441,10 +419,7 @@ static int streamMntStatus(StreamCtx *p, const char *zTopic, char **pzOut,
       sqlite3_str_appendf(pOut, ",\"removed\":%lld}", s.nRemoved);
     }
   }
-  if( pList ){
-    int rc2 = sqlite3_finalize(pList);
-    if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
-  }
+  sqlite3StreamStrListFree(&names);
   sqlite3_str_appendall(pOut, "]");
   if( rc==SQLITE_OK ){
     *pzOut = sqlite3_str_finish(pOut);
@@ -504,18 +479,18 @@ static int streamMntArgTopic(sqlite3_context *ctx, int argc,
 static int streamMntCold(StreamCtx *p, const char *zTopic,
                          StreamTopicErrs *pErrs, char **pzErr){
   i64 nMsg = 0, nFile = 0, nOrphan = 0, nExp = 0;
-  sqlite3_stmt *pList = 0;
-  int rc;
+  StreamStrList names;
+  int i, rc;
   if( zTopic ){
     return sqlite3StreamColdArchive(p, zTopic, 0, &nMsg, &nFile, &nOrphan,
                                     &nExp, pzErr);
   }
-  rc = streamMntTopics(p, 0, &pList, pzErr);
-  while( rc==SQLITE_OK && pList && sqlite3_step(pList)==SQLITE_ROW ){
-    char *zName = sqlite3_mprintf("%s", sqlite3_column_text(pList, 0));
+  memset(&names, 0, sizeof(names));
+  rc = streamMntTopics(p, 0, &names, pzErr);
+  for(i=0; rc==SQLITE_OK && i<names.n; i++){
+    const char *zName = names.az[i];
     StreamTopicConfig cfg;
     int nPart;
-    if( zName==0 ){ rc = SQLITE_NOMEM; break; }
     rc = sqlite3StreamTopicConfig(p, zName, &cfg, &nPart, pzErr);
     if( rc==SQLITE_OK && cfg.coldEnabled ){
       rc = sqlite3StreamColdArchive(p, zName, 0, &nMsg, &nFile, &nOrphan,
@@ -523,12 +498,8 @@ static int streamMntCold(StreamCtx *p, const char *zTopic,
     }
     if( rc ) rc = sqlite3StreamTopicErr(p->db, pErrs, zName, "archive", rc,
                                         pzErr);
-    sqlite3_free(zName);
   }
-  if( pList ){
-    int rc2 = sqlite3_finalize(pList);
-    if( rc==SQLITE_OK && rc2 ) rc = sqlite3StreamDbErr(p->db, pzErr, rc2);
-  }
+  sqlite3StreamStrListFree(&names);
   return rc;
 }
 

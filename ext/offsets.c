@@ -67,7 +67,6 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
                            const char *zTopic, i64 iPartition, i64 iOffset,
                            const char *zMeta, char **pzErr){
   StreamTopic t;
-  sqlite3_stmt *pStmt;
   i64 iHwm;
   char *zCdc = 0;
   int rc;
@@ -89,26 +88,12 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
   }
   rc = sqlite3StreamCdcPrepare(p, 0, &zCdc, pzErr);
   if( rc ) return rc;
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_OFFSET_UPSERT, pzErr);
-  if( pStmt==0 ){
-    sqlite3_free(zCdc);
-    return sqlite3StreamStmtErr(p);
-  }
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, iPartition);
-  sqlite3_bind_int64(pStmt, 4, iOffset);
-  if( zMeta ){
-    sqlite3_bind_text(pStmt, 5, zMeta, -1, SQLITE_STATIC);
-  }else{
-    sqlite3_bind_null(pStmt, 5);
-  }
-  sqlite3_bind_int64(pStmt, 6, sqlite3StreamNow(p));
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
+  rc = sqlite3StreamCatRun(p, STREAM_CAT_OFFSET_COMMIT, pzErr, "ttiiti",
+                           zGroup, zTopic, iPartition, iOffset, zMeta,
+                           sqlite3StreamNow(p));
   if( rc ){
     sqlite3_free(zCdc);
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
+    return rc;
   }
   if( zCdc || p->xCdc ){
     sqlite3_str *pStr = sqlite3_str_new(p->db);
@@ -129,33 +114,16 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
 }
 
 int sqlite3StreamCommitDelete(StreamCtx *p, i64 iRowid, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db,
-      "DELETE FROM _stream_offsets WHERE rowid=?1", -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_int64(pStmt, 1, iRowid);
-  sqlite3_step(pStmt);
-  rc = sqlite3_finalize(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
+  return sqlite3StreamCatRun(p, STREAM_CAT_OFFSET_DELETE, pzErr, "i", iRowid);
 }
 
 int sqlite3StreamCommitReplace(StreamCtx *p, i64 iRowid, const char *zGroup,
                                const char *zTopic, i64 iPartition,
                                i64 iOffset, const char *zMeta, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
   int bSame = 0;
-  int rc = sqlite3_prepare_v2(p->db,
-      "SELECT 1 FROM _stream_offsets WHERE rowid=?1"
-      " AND group_id=?2 AND topic=?3 AND partition=?4", -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_int64(pStmt, 1, iRowid);
-  sqlite3_bind_text(pStmt, 2, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 3, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 4, iPartition);
-  bSame = sqlite3_step(pStmt)==SQLITE_ROW;
-  rc = sqlite3_finalize(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  int rc = sqlite3StreamCatOffsetRowIs(p, iRowid, zGroup, zTopic, iPartition,
+                                       &bSame, pzErr);
+  if( rc ) return rc;
   rc = sqlite3StreamCommit(p, zGroup, zTopic, iPartition, iOffset, zMeta, 0,
                            pzErr);
   if( rc==SQLITE_OK && !bSame ) rc = sqlite3StreamCommitDelete(p, iRowid, pzErr);

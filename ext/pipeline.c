@@ -369,10 +369,11 @@ static int streamPipePartition(StreamCtx *p, const char *zTopic, int iPart,
 /* Ship the topics (zTopic, or every topic with pipeline.enabled). */
 static int streamPipeShip(StreamCtx *p, const char *zTopic, int bAsked,
                           StreamPipeStats *pSt, char **pzErr){
-  sqlite3_stmt *pT = 0;
+  StreamStrList names;
   char *zUrl = 0, *zEnv = 0;
   const char *zToken = 0;
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, j;
+  memset(&names, 0, sizeof(names));
   zUrl = sqlite3StreamMetaGet(p, "pipeline.url", &rc);
   if( rc==SQLITE_OK ) zEnv = sqlite3StreamMetaGet(p, "pipeline.token.env", &rc);
   if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
@@ -392,15 +393,10 @@ static int streamPipeShip(StreamCtx *p, const char *zTopic, int bAsked,
       goto out;
     }
   }
-  rc = sqlite3_prepare_v2(p->db, zTopic
-      ? "SELECT name, config FROM _stream_topics WHERE name=?1"
-      : "SELECT name, config FROM _stream_topics"
-        " WHERE config->>'$.\"pipeline.enabled\"'=1 ORDER BY name",
-      -1, &pT, 0);
-  if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  if( zTopic ) sqlite3_bind_text(pT, 1, zTopic, -1, SQLITE_STATIC);
-  while( rc==SQLITE_OK && sqlite3_step(pT)==SQLITE_ROW ){
-    const char *zName = (const char*)sqlite3_column_text(pT, 0);
+  rc = sqlite3StreamCatTopicList(p, zTopic, zTopic ? 0 : "pipeline.enabled",
+                                 &names, pzErr);
+  for(j=0; rc==SQLITE_OK && j<names.n; j++){
+    const char *zName = names.az[j];
     StreamTopicConfig cfg;
     int nPart, i;
     rc = sqlite3StreamTopicConfig(p, zName, &cfg, &nPart, pzErr);
@@ -419,8 +415,8 @@ static int streamPipeShip(StreamCtx *p, const char *zTopic, int bAsked,
       }
     }
   }
-  sqlite3_finalize(pT);
  out:
+  sqlite3StreamStrListFree(&names);
   sqlite3_free(zUrl);
   sqlite3_free(zEnv);
   return rc;

@@ -72,13 +72,6 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   [STREAM_STMT_MSG_INSERT] =
   "INSERT INTO _stream_log(id, key, value, headers, timestamp, attrs)"
   " VALUES(?1,?2,?3,?4,?5,?6)",
-  [STREAM_STMT_OFFSET_UPSERT] =
-  "INSERT INTO _stream_offsets"
-  "(group_id, topic, partition, offset, metadata, committed_at)"
-  " VALUES(?1,?2,?3,?4,?5,?6)"
-  " ON CONFLICT(group_id, topic, partition) DO UPDATE SET"
-  " offset=excluded.offset, metadata=excluded.metadata,"
-  " committed_at=excluded.committed_at",
   [STREAM_STMT_META_GET] =
   "SELECT value FROM _stream_meta WHERE key=?1",
   [STREAM_STMT_TXN_ENLIST] =

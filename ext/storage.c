@@ -505,6 +505,97 @@ static const char *const aCatSql[STREAM_CAT_COUNT] = {
   " SELECT ?1, i, ?4+i FROM p",
   [STREAM_CAT_PARTITION_MAX_ID] =
   "SELECT coalesce(max(id), 0) FROM _stream_partitions",
+  /* ?1 group: member_id, topics, joined_at (a rebalance's members) */
+  [STREAM_CAT_MEMBERS] =
+  "SELECT member_id, topics, joined_at FROM _stream_members"
+  " WHERE group_id=?1",
+  /* ?1 group: topic, partition, member_id (a rebalance reads them once) */
+  [STREAM_CAT_ASSIGN_ROWS] =
+  "SELECT topic, partition, member_id FROM _stream_assignments"
+  " WHERE group_id=?1",
+  /* ?1 group, ?2 topic, ?3 partition */
+  [STREAM_CAT_ASSIGN_DELETE] =
+  "DELETE FROM _stream_assignments"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 member, ?5 mark: a new owner
+  ** starts from the committed offset, not paused */
+  [STREAM_CAT_ASSIGN_MOVE] =
+  "UPDATE _stream_assignments SET member_id=?4, position=?5, paused=0"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 member, ?5 mark */
+  [STREAM_CAT_ASSIGN_INSERT] =
+  "INSERT INTO _stream_assignments(group_id, topic, partition, member_id,"
+  " position) VALUES(?1,?2,?3,?4,?5)",
+  /* ?1 group, ?2 member (or NULL): strategy, the number of the other
+  ** members */
+  [STREAM_CAT_GROUP_STRATEGY] =
+  "SELECT g.strategy, (SELECT count(*) FROM _stream_members m"
+  " WHERE m.group_id=g.group_id AND m.member_id IS NOT ?2)"
+  " FROM _stream_groups g WHERE g.group_id=?1",
+  /* ?1 group */
+  [STREAM_CAT_MEMBER_COUNT] =
+  "SELECT count(*) FROM _stream_members WHERE group_id=?1",
+  /* ?1 group, ?2 member (bound, never spliced into a JSON path) */
+  [STREAM_CAT_MEMBER_ASSIGNMENT] =
+  "SELECT j.value FROM _stream_groups g, json_each(g.assignment) j"
+  " WHERE g.group_id=?1 AND j.key=?2",
+  /* ?1 group, ?2 member */
+  [STREAM_CAT_MEMBER_INCARNATION] =
+  "SELECT incarnation FROM _stream_members"
+  " WHERE group_id=?1 AND member_id=?2",
+  /* ?1 group, ?2 the member's assignment (JSON) */
+  [STREAM_CAT_JOIN_ANSWER] =
+  "SELECT json_object('generation', generation, 'leader', leader,"
+  " 'assignment', json(?2)) FROM _stream_groups WHERE group_id=?1",
+  /* ?1 group, ?2 member, ?3 now: the member, its group's generation and
+  ** its options; whether the group has an expired member (the condition
+  ** of STREAM_CAT_MEMBER_EXPIRE); min(session.timeout.ms,
+  ** max.poll.interval.ms), heartbeat_at, polled_at (ext/group.c) */
+  [STREAM_CAT_MEMBER_READ] =
+  "SELECT m.incarnation, g.generation, m.auto_commit,"
+  " m.auto_commit_interval_ms, m.max_poll_records, m.fetch_max_bytes,"
+  " m.auto_offset_reset, EXISTS(SELECT 1 FROM _stream_members x"
+  "  WHERE x.group_id=?1 AND (x.heartbeat_at + x.session_timeout_ms < ?3"
+  "   OR (x.polled_at IS NOT NULL"
+  "       AND x.polled_at + x.max_poll_interval_ms < ?3))),"
+  " min(m.session_timeout_ms, m.max_poll_interval_ms), m.heartbeat_at,"
+  " m.polled_at"
+  " FROM _stream_members m JOIN _stream_groups g USING(group_id)"
+  " WHERE m.group_id=?1 AND m.member_id=?2",
+  /* ?1 group, ?2 member, ?3 now, ?4 a poll's (polled_at too) */
+  [STREAM_CAT_HEARTBEAT] =
+  "UPDATE _stream_members SET heartbeat_at=?3,"
+  " polled_at=CASE WHEN ?4 THEN ?3 ELSE polled_at END"
+  " WHERE group_id=?1 AND member_id=?2",
+  /* ?1 group, ?2 topic, ?3 partition */
+  [STREAM_CAT_OWNER] =
+  "SELECT member_id FROM _stream_assignments"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 paused */
+  [STREAM_CAT_PAUSE] =
+  "UPDATE _stream_assignments SET paused=?4"
+  " WHERE group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 offset, ?5 metadata,
+  ** ?6 committed_at */
+  [STREAM_CAT_OFFSET_COMMIT] =
+  "INSERT INTO _stream_offsets"
+  "(group_id, topic, partition, offset, metadata, committed_at)"
+  " VALUES(?1,?2,?3,?4,?5,?6)"
+  " ON CONFLICT(group_id, topic, partition) DO UPDATE SET"
+  " offset=excluded.offset, metadata=excluded.metadata,"
+  " committed_at=excluded.committed_at",
+  /* ?1 rowid */
+  [STREAM_CAT_OFFSET_DELETE] =
+  "DELETE FROM _stream_offsets WHERE rowid=?1",
+  /* ?1 group, ?2 topic, ?3 partition, ?4 rowid */
+  [STREAM_CAT_OFFSET_ROW_IS] =
+  "SELECT 1 FROM _stream_offsets WHERE rowid=?4"
+  " AND group_id=?1 AND topic=?2 AND partition=?3",
+  /* ?1 name or NULL (all), ?2 a configuration key or NULL: the topics
+  ** (with that key set to true) */
+  [STREAM_CAT_TOPIC_LIST] =
+  "SELECT name FROM _stream_topics WHERE (?1 IS NULL OR name=?1)"
+  " AND (?2 IS NULL OR config->>('$.\"' || ?2 || '\"')=1) ORDER BY name",
 };
 
 sqlite3_stmt *sqlite3StreamCatStmt(StreamCtx *p, int eCat, char **pzErr){
@@ -550,6 +641,43 @@ static int streamCatInt(StreamCtx *p, int eCat, const char *zA,
   *pbFound = rc==SQLITE_OK && bRow && eType!=SQLITE_NULL;
   if( *pbFound ) *piOut = v;
   return rc;
+}
+
+/* Error rc of a read, or SQLITE_OK (and no message) if it failed for want
+** of storage: a database without storage has no rows. */
+static int streamCatNoStorage(StreamCtx *p, int rc, char **pzErr){
+  if( !sqlite3StreamNoStorage(p->db) ) return rc;
+  if( pzErr ){
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+  }
+  return SQLITE_OK;
+}
+
+/* The text of the first column of eCat's row, bound by streamCatBind():
+** *pzOut sqlite3_malloc'd, NULL if there is no row or it is NULL; with
+** pn1, the second column as an integer (0 without a row). */
+static int streamCatText(StreamCtx *p, int eCat, const char *zA,
+                         const char *zB, i64 iC, char **pzOut, int *pn1,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
+  int rc = SQLITE_OK;
+  *pzOut = 0;
+  if( pn1 ) *pn1 = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  streamCatBind(pStmt, zA, zB, iC, 0);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( pn1 ) *pn1 = sqlite3_column_int(pStmt, 1);
+    if( sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+      *pzOut = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+      if( *pzOut==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc ){
+    sqlite3_reset(pStmt);
+    return rc;
+  }
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
 }
 
 int sqlite3StreamCatLogStart(StreamCtx *p, const char *zTopic, i64 iPart,
@@ -607,16 +735,27 @@ int sqlite3StreamCatOwns(StreamCtx *p, const char *zGroup, const char *zMember,
   return rc;
 }
 
+/* Run eCat with ?1 group, ?2 topic, ?3 partition and the integer ?4;
+** *pbRow (if not NULL): whether a row came back. */
+static int streamCatPartRun(StreamCtx *p, int eCat, const char *zGroup,
+                            const char *zTopic, i64 iPart, i64 i4, int *pbRow,
+                            char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
+  int bRow;
+  if( pbRow ) *pbRow = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  streamCatBind(pStmt, zGroup, zTopic, iPart, 0);
+  sqlite3_bind_int64(pStmt, 4, i4);
+  bRow = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( pbRow ) *pbRow = bRow;
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
 int sqlite3StreamCatPositionSet(StreamCtx *p, const char *zGroup,
                                 const char *zTopic, i64 iPart, i64 iMark,
                                 char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_POSITION_SET,
-                                             pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  streamCatBind(pStmt, zGroup, zTopic, iPart, 0);
-  sqlite3_bind_int64(pStmt, 4, iMark);
-  sqlite3_step(pStmt);
-  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+  return streamCatPartRun(p, STREAM_CAT_POSITION_SET, zGroup, zTopic, iPart,
+                          iMark, 0, pzErr);
 }
 
 /* Bind the settings columns ?4..?9 of STREAM_CAT_TOPIC_INSERT/UPDATE. */
@@ -690,21 +829,8 @@ int sqlite3StreamCatPartitionsAdd(StreamCtx *p, const char *zName, i64 iFrom,
 
 int sqlite3StreamCatTopicConfig(StreamCtx *p, const char *zName,
                                 char **pzConfig, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_TOPIC_CONFIG,
-                                             pzErr);
-  int rc = SQLITE_OK;
-  *pzConfig = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    *pzConfig = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    if( *pzConfig==0 ) rc = SQLITE_NOMEM;
-  }
-  if( rc ){
-    sqlite3_reset(pStmt);
-    return rc;
-  }
-  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+  return streamCatText(p, STREAM_CAT_TOPIC_CONFIG, zName, 0, 0, pzConfig, 0,
+                       pzErr);
 }
 
 int sqlite3StreamCatTopicRow(StreamCtx *p, const char *zTopic,
@@ -754,5 +880,75 @@ int sqlite3StreamCatRun(StreamCtx *p, int eCat, char **pzErr,
   }
   va_end(ap);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){}
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamCatGroupStrategy(StreamCtx *p, const char *zGroup,
+                                  const char *zMember, char **pzStrategy,
+                                  int *pnOthers, char **pzErr){
+  return streamCatText(p, STREAM_CAT_GROUP_STRATEGY, zGroup, zMember, 0,
+                       pzStrategy, pnOthers, pzErr);
+}
+
+int sqlite3StreamCatMemberCount(StreamCtx *p, const char *zGroup, int *pn,
+                                char **pzErr){
+  i64 n = 0;
+  int bFound = 0;
+  int rc = streamCatInt(p, STREAM_CAT_MEMBER_COUNT, zGroup, 0, 0, &n, &bFound,
+                        pzErr);
+  *pn = (int)n;
+  return rc;
+}
+
+int sqlite3StreamCatMemberIncarnation(StreamCtx *p, const char *zGroup,
+                                      const char *zMember, i64 *piInc,
+                                      int *pbFound, char **pzErr){
+  return streamCatInt(p, STREAM_CAT_MEMBER_INCARNATION, zGroup, zMember, 0,
+                      piInc, pbFound, pzErr);
+}
+
+int sqlite3StreamCatMemberAssignment(StreamCtx *p, const char *zGroup,
+                                     const char *zMember, char **pzOut,
+                                     char **pzErr){
+  int rc = streamCatText(p, STREAM_CAT_MEMBER_ASSIGNMENT, zGroup, zMember, 0,
+                         pzOut, 0, pzErr);
+  return rc ? streamCatNoStorage(p, rc, pzErr) : SQLITE_OK;
+}
+
+int sqlite3StreamCatJoinAnswer(StreamCtx *p, const char *zGroup,
+                               const char *zAssign, char **pzOut,
+                               char **pzErr){
+  return streamCatText(p, STREAM_CAT_JOIN_ANSWER, zGroup, zAssign, 0, pzOut,
+                       0, pzErr);
+}
+
+int sqlite3StreamCatOwner(StreamCtx *p, const char *zGroup, const char *zTopic,
+                          i64 iPart, char **pzOut, char **pzErr){
+  return streamCatText(p, STREAM_CAT_OWNER, zGroup, zTopic, iPart, pzOut,
+                       0, pzErr);
+}
+
+int sqlite3StreamCatOffsetRowIs(StreamCtx *p, i64 iRowid, const char *zGroup,
+                                const char *zTopic, i64 iPart, int *pbSame,
+                                char **pzErr){
+  int rc = streamCatPartRun(p, STREAM_CAT_OFFSET_ROW_IS, zGroup, zTopic,
+                            iPart, iRowid, pbSame, pzErr);
+  if( rc ) *pbSame = 0;
+  return rc;
+}
+
+int sqlite3StreamCatTopicList(StreamCtx *p, const char *zTopic,
+                              const char *zFlag, StreamStrList *pList,
+                              char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_TOPIC_LIST, pzErr);
+  if( pStmt==0 ) return streamCatNoStorage(p, sqlite3StreamStmtErr(p), pzErr);
+  streamCatBind(pStmt, zTopic, zFlag, 0, 0);
+  while( pList->rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    sqlite3StreamStrListAdd(pList, (const char*)sqlite3_column_text(pStmt, 0));
+  }
+  if( pList->rc ){
+    sqlite3_reset(pStmt);
+    return pList->rc;
+  }
   return sqlite3StreamStorageReset(p, pStmt, pzErr);
 }

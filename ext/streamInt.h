@@ -45,7 +45,6 @@ typedef unsigned int u32;
 enum {
   STREAM_STMT_HWM = 0,          /* high watermark and id of a partition */
   STREAM_STMT_MSG_INSERT,       /* append one message */
-  STREAM_STMT_OFFSET_UPSERT,    /* commit an offset */
   STREAM_STMT_META_GET,         /* read one _stream_meta value */
   STREAM_STMT_TXN_ENLIST,       /* INSERT INTO stream_txn: see ext/txn.c */
   STREAM_STMT_WRITE_LOCK,       /* no-op write: take the write lock */
@@ -1848,6 +1847,24 @@ enum {
   STREAM_CAT_MEMBER_DELETE,     /* a member leaves */
   STREAM_CAT_MARKS_CLEAR,       /* a re-joining member's marks */
   STREAM_CAT_TOPIC_ROW,         /* config, partitions, incarnation */
+  STREAM_CAT_MEMBERS,           /* a rebalance's members */
+  STREAM_CAT_ASSIGN_ROWS,       /* a rebalance's stored assignment */
+  STREAM_CAT_ASSIGN_DELETE,     /* a partition leaves the assignment */
+  STREAM_CAT_ASSIGN_MOVE,       /* a partition changes owner */
+  STREAM_CAT_ASSIGN_INSERT,     /* a partition gets its first owner */
+  STREAM_CAT_GROUP_STRATEGY,    /* a group's strategy, its other members */
+  STREAM_CAT_MEMBER_COUNT,      /* members of a group */
+  STREAM_CAT_MEMBER_ASSIGNMENT, /* a member's entry of the assignment */
+  STREAM_CAT_MEMBER_INCARNATION,/* a member's incarnation */
+  STREAM_CAT_JOIN_ANSWER,       /* a join's result */
+  STREAM_CAT_MEMBER_READ,       /* the member check */
+  STREAM_CAT_HEARTBEAT,         /* a member's heartbeat (and poll time) */
+  STREAM_CAT_OWNER,             /* the owner of a partition (seek) */
+  STREAM_CAT_PAUSE,             /* pause or resume a partition */
+  STREAM_CAT_OFFSET_COMMIT,     /* commit an offset */
+  STREAM_CAT_OFFSET_DELETE,     /* a committed offset's row goes */
+  STREAM_CAT_OFFSET_ROW_IS,     /* is a row of _stream_offsets this one */
+  STREAM_CAT_TOPIC_LIST,        /* the topics, in name order */
   STREAM_CAT_COUNT
 };
 /* Statement eCat, cached and unbound (the caller binds, steps and resets
@@ -1908,6 +1925,41 @@ int sqlite3StreamCatRun(StreamCtx*, int eCat, char **pzErr,
 int sqlite3StreamCatPositionSet(StreamCtx*, const char *zGroup,
                                 const char *zTopic, i64 iPart, i64 iMark,
                                 char **pzErr);
+/* The groups' reads (ext/group.c, ext/consume.c): a group's strategy
+** (*pzStrategy sqlite3_malloc'd, NULL without a group row) and the number
+** of its members other than zMember (which may be NULL); its member count;
+** a member's incarnation (*pbFound 0 without a row); the text reads (each
+** *pzOut sqlite3_malloc'd, NULL without a row): a member's entry of the
+** assignment (NULL too without storage), a join's answer
+** ({generation, leader, assignment: zAssign}), a partition's owner. */
+int sqlite3StreamCatGroupStrategy(StreamCtx*, const char *zGroup,
+                                  const char *zMember, char **pzStrategy,
+                                  int *pnOthers, char **pzErr);
+int sqlite3StreamCatMemberCount(StreamCtx*, const char *zGroup, int *pn,
+                                char **pzErr);
+int sqlite3StreamCatMemberIncarnation(StreamCtx*, const char *zGroup,
+                                      const char *zMember, i64 *piInc,
+                                      int *pbFound, char **pzErr);
+int sqlite3StreamCatMemberAssignment(StreamCtx*, const char *zGroup,
+                                     const char *zMember, char **pzOut,
+                                     char **pzErr);
+int sqlite3StreamCatJoinAnswer(StreamCtx*, const char *zGroup,
+                               const char *zAssign, char **pzOut,
+                               char **pzErr);
+int sqlite3StreamCatOwner(StreamCtx*, const char *zGroup, const char *zTopic,
+                          i64 iPart, char **pzOut, char **pzErr);
+/* Is row iRowid of _stream_offsets the one of (zGroup, zTopic, iPart)? */
+int sqlite3StreamCatOffsetRowIs(StreamCtx*, i64 iRowid, const char *zGroup,
+                                const char *zTopic, i64 iPart, int *pbSame,
+                                char **pzErr);
+/* The names of the topics, in name order, appended to *pList: zTopic
+** only (if it exists) or all, and of those only the ones whose
+** configuration sets zFlag (e.g. "cold.enabled") to true, if zFlag is not
+** NULL.  A database without storage has none. */
+struct StreamStrList;
+int sqlite3StreamCatTopicList(StreamCtx*, const char *zTopic,
+                              const char *zFlag, struct StreamStrList *pList,
+                              char **pzErr);
 
 /**************************************************************************
 ** Interface to code in ext/strlist.c: a growable list of strings.

@@ -74,21 +74,11 @@ int sqlite3StreamTierHold(StreamCtx *p, const char *zTopic, int iPart,
 /* Every topic name (zTopic: just that one) into *pList. */
 static int streamTierTopics(StreamCtx *p, const char *zTopic,
                             StreamStrList *pList, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc;
   if( zTopic ){
     sqlite3StreamStrListAdd(pList, zTopic);
     return pList->rc;
   }
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT name FROM _stream_topics ORDER BY name", -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
-    sqlite3StreamStrListAdd(pList, (const char*)sqlite3_column_text(pStmt, 0));
-  }
-  rc = sqlite3_finalize(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return pList->rc;
+  return sqlite3StreamCatTopicList(p, 0, 0, pList, pzErr);
 }
 
 /* One tier (aTier[iTier]): sweep, then for each topic and partition
