@@ -1306,26 +1306,32 @@ int sqlite3StreamOffsetForTime(StreamCtx *p, const char *zTopic,
                                i64 iPartition, i64 iTime, i64 *piOffset,
                                char **pzErr){
   StreamTopic t;
-  sqlite3_stmt *pStmt = 0;
+  StreamScanner *pScanner = 0;
+  StreamScan *pScan = 0;
+  StreamScanArg aArg[4];
   int rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
                                                        pzErr);
   if( rc ) return rc;
   *piOffset = -1;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT min(offset) FROM stream_messages WHERE topic=?1 AND"
-      " partition=?2 AND timestamp>=?3", -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iPartition);
-  sqlite3_bind_int64(pStmt, 3, iTime);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-    *piOffset = sqlite3_column_int64(pStmt, 0);
+  /* The first message (in offset order, every tier: the scan API) whose
+  ** timestamp is not older. */
+  memset(aArg, 0, sizeof(aArg));
+  aArg[0].zVal = zTopic;
+  aArg[1].iVal = iPartition;
+  aArg[2].iVal = iTime;
+  aArg[3].iVal = 1;
+  rc = sqlite3StreamScannerGet(p, &pScanner);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
+        |STREAM_SCAN_TS_LO|STREAM_SCAN_LIMIT|STREAM_SCAN_NO_KEY
+        |STREAM_SCAN_NO_VALUE|STREAM_SCAN_NO_HDRS, 4, aArg, &pScan, pzErr);
   }
-  rc = sqlite3_finalize(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
+  if( rc==SQLITE_OK && !sqlite3StreamScanEof(pScan) ){
+    *piOffset = streamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
+  }
+  sqlite3StreamScanClose(pScan);
+  return rc;
 }
 
 int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
