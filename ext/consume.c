@@ -1334,11 +1334,99 @@ int sqlite3StreamOffsetForTime(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
+/* Bind column iCol of the scan's row to parameter iParam, as
+** stream_messages returns it. */
+static int streamScanBind(StreamScan *pScan, int iCol, sqlite3_stmt *pStmt,
+                          int iParam){
+  StreamScanField f;
+  int rc = sqlite3StreamScanColumn(pScan, iCol, &f);
+  if( rc ) return rc;
+  if( f.pValue ) return sqlite3_bind_value(pStmt, iParam, f.pValue);
+  switch( f.eType ){
+    case SQLITE_INTEGER: return sqlite3_bind_int64(pStmt, iParam, f.iVal);
+    case SQLITE_TEXT:
+      return sqlite3_bind_text(pStmt, iParam, (const char*)f.p, f.n,
+                               SQLITE_STATIC);
+    case SQLITE_BLOB:
+      return sqlite3_bind_blob(pStmt, iParam, f.p, f.n, SQLITE_STATIC);
+  }
+  return sqlite3_bind_null(pStmt, iParam);
+}
+
+/* The key and value (copies) of the message at iOffset, and its headers
+** with the dead letter's added (Kafka Connect's DLQ context headers). */
+static int streamDeadLetterRead(StreamCtx *p, const char *zGroup,
+                                const char *zTopic, i64 iPartition,
+                                i64 iOffset, const char *zReason,
+                                sqlite3_value **ppKey, sqlite3_value **ppValue,
+                                char **pzHeaders, char **pzErr){
+  /* Reads no table: an expression over the message's columns. */
+  static const char zSql[] =
+    "SELECT ?1, ?2, json_patch(coalesce(?3, '{}'), json_object("
+    "'dlq.topic', ?4, 'dlq.partition', ?5, 'dlq.offset', ?6,"
+    " 'dlq.group', ?7, 'dlq.reason', ?8, 'dlq.timestamp', ?9))";
+  StreamScanner *pScanner = 0;
+  StreamScan *pScan = 0;
+  StreamScanArg aArg[3];
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  memset(aArg, 0, sizeof(aArg));
+  aArg[0].zVal = zTopic;
+  aArg[1].iVal = iPartition;
+  aArg[2].iVal = iOffset;
+  rc = sqlite3StreamScannerGet(p, &pScanner);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
+        |STREAM_SCAN_OFF_EQ, 3, aArg, &pScan, pzErr);
+  }
+  if( rc==SQLITE_OK && sqlite3StreamScanEof(pScan) ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
+        "no message at %s/%lld offset %lld", zTopic, iPartition, iOffset);
+  }
+  if( rc==SQLITE_OK ){
+    pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
+    if( pStmt==0 ) rc = sqlite3StreamStmtErr(p);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamScanBind(pScan, STREAM_SCAN_COL_KEY, pStmt, 1);
+    if( rc==SQLITE_OK ){
+      rc = streamScanBind(pScan, STREAM_SCAN_COL_VALUE, pStmt, 2);
+    }
+    if( rc==SQLITE_OK ){
+      rc = streamScanBind(pScan, STREAM_SCAN_COL_HEADERS, pStmt, 3);
+    }
+    if( rc==SQLITE_CORRUPT ){                /* as stream_messages says */
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "corrupt compressed value");
+    }
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 4, zTopic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 5, iPartition);
+    sqlite3_bind_int64(pStmt, 6, iOffset);
+    sqlite3_bind_text(pStmt, 7, zGroup, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 8, zReason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 9, streamScanInt(pScan, STREAM_SCAN_COL_TIMESTAMP));
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      *ppKey = sqlite3_value_dup(sqlite3_column_value(pStmt, 0));
+      *ppValue = sqlite3_value_dup(sqlite3_column_value(pStmt, 1));
+      *pzHeaders = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 2));
+      if( !*ppKey || !*ppValue || !*pzHeaders ) rc = SQLITE_NOMEM;
+    }
+    if( rc ){
+      sqlite3_reset(pStmt);
+    }else{
+      rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    }
+  }
+  if( pStmt ) sqlite3_clear_bindings(pStmt);     /* they point into pScan */
+  sqlite3StreamScanClose(pScan);
+  return rc;
+}
+
 int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
                             const char *zMember, const char *zTopic,
                             i64 iPartition, i64 iOffset, const char *zReason,
                             i64 *piDlqOffset, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
   StreamTopic t;
   StreamMsg msg;
   char *zDlq = 0, *zHeaders = 0;
@@ -1376,34 +1464,9 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
     goto out;
   }
 
-  /* The message and its new headers. */
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT key, value, json_patch(coalesce(headers, '{}'), json_object("
-      "'dlq.topic', topic, 'dlq.partition', partition, 'dlq.offset', offset,"
-      " 'dlq.group', ?4, 'dlq.reason', ?5, 'dlq.timestamp', timestamp))"
-      " FROM stream_messages WHERE topic=?1 AND partition=?2 AND offset=?3",
-      -1, &pStmt, 0);
-  if( rc ){ sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iPartition);
-  sqlite3_bind_int64(pStmt, 3, iOffset);
-  sqlite3_bind_text(pStmt, 4, zGroup, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 5, zReason, -1, SQLITE_STATIC);
-  rc = sqlite3_step(pStmt);
-  if( rc==SQLITE_ROW ){
-    rc = SQLITE_OK;
-    pKey = sqlite3_value_dup(sqlite3_column_value(pStmt, 0));
-    pValue = sqlite3_value_dup(sqlite3_column_value(pStmt, 1));
-    zHeaders = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 2));
-    if( !pKey || !pValue || !zHeaders ) rc = SQLITE_NOMEM;
-  }else if( rc!=SQLITE_DONE ){              /* e.g. a damaged segment */
-    rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_reset(pStmt));
-  }else{
-    rc = sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
-        "no message at %s/%lld offset %lld", zTopic, iPartition, iOffset);
-  }
-  sqlite3_finalize(pStmt);
-  pStmt = 0;
+  /* The message (the scan API, every tier) and its new headers. */
+  rc = streamDeadLetterRead(p, zGroup, zTopic, iPartition, iOffset, zReason,
+                            &pKey, &pValue, &zHeaders, pzErr);
   if( rc ) goto out;
 
   /* The dead-letter topic, created like its source if missing. */
