@@ -308,36 +308,16 @@ static int streamColdDay(i64 iMs){
 /* The live log is read through the scan API (ext/scan.c: hot and warm,
 ** values decoded), not SQL on the storage tables (streamInt.h). */
 i64 sqlite3StreamColdScanInt(StreamScan *pScan, int iCol){
-  StreamScanField f;
-  sqlite3StreamScanColumn(pScan, iCol, &f);
-  return f.pValue ? sqlite3_value_int64(f.pValue) : f.iVal;
+  return sqlite3StreamScanInt(pScan, iCol);
 }
 
 int sqlite3StreamColdScanRange(StreamCtx *p, const char *zTopic, int iPart,
                                i64 iFrom, i64 iTo, int nLimit,
                                StreamScan **pp, char **pzErr){
-  StreamScanner *pScanner = 0;
-  StreamScanArg aArg[5];
-  int rc;
-  *pp = 0;
-  memset(aArg, 0, sizeof(aArg));
-  aArg[0].zVal = zTopic;
-  aArg[1].iVal = iPart;
-  aArg[2].iVal = iFrom;
-  aArg[3].iVal = iTo;
-  aArg[4].iVal = nLimit;
-  rc = sqlite3StreamScannerGet(p, &pScanner);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
-        |STREAM_SCAN_OFF_LO|STREAM_SCAN_OFF_HI|STREAM_SCAN_OFF_HI_X
-        |(nLimit>0 ? STREAM_SCAN_LIMIT : 0), nLimit>0 ? 5 : 4, aArg, pp,
-        pzErr);
-  }
-  if( rc ){
-    sqlite3StreamScanClose(*pp);
-    *pp = 0;
-  }
-  return rc;
+  const i64 aInt[3] = { iFrom, iTo, nLimit };
+  return sqlite3StreamScanPartition(p, zTopic, iPart, STREAM_SCAN_OFF_LO
+      |STREAM_SCAN_OFF_HI|STREAM_SCAN_OFF_HI_X
+      |(nLimit>0 ? STREAM_SCAN_LIMIT : 0), nLimit>0 ? 3 : 2, aInt, pp, pzErr);
 }
 
 int sqlite3StreamColdScanBytes(StreamScan *pScan, int iCol,

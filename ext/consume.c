@@ -124,11 +124,6 @@ static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
 }
 
 /* The scan's offset or timestamp column as an integer. */
-static i64 streamScanInt(StreamScan *pScan, int iCol){
-  StreamScanField f;
-  sqlite3StreamScanColumn(pScan, iCol, &f);
-  return f.pValue ? sqlite3_value_int64(f.pValue) : f.iVal;
-}
 
 /* Double the array *pa of *pnAlloc elements of sz bytes (to nInit if
 ** empty). */
@@ -189,7 +184,7 @@ static int streamRowAppend(StreamPollResult *pRes, StreamScan *pScan,
   pRow->aType[2] = SQLITE_INTEGER;
   pRow->aVal[2] = iOffset;
   pRow->aType[6] = SQLITE_INTEGER;
-  pRow->aVal[6] = streamScanInt(pScan, STREAM_SCAN_COL_TIMESTAMP);
+  pRow->aVal[6] = sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_TIMESTAMP);
   rc = streamColPut(pRes, pRow, pScan, STREAM_SCAN_COL_KEY, 3);
   if( rc==SQLITE_OK ){
     rc = streamColPut(pRes, pRow, pScan, STREAM_SCAN_COL_VALUE, 4);
@@ -529,28 +524,21 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
                           int iPart, i64 nLimit, i64 nMaxBytes, i64 *pnBytes,
                           StreamPollResult *pRes, int bCheck, int *pbMiss,
                           char **pzErr){
-  StreamScanner *pScanner = 0;
   StreamScan *pScan = 0;
-  StreamScanArg aArg[4];
+  i64 aInt[2];
   int rc, nGot = 0;
   *pbMiss = 0;
   /* The messages of the partition from the position (the scan API:
   ** ext/scan.c), of the hot log only if bHot. */
-  memset(aArg, 0, sizeof(aArg));
-  aArg[0].zVal = pPart->zTopic;
-  aArg[1].iVal = pPart->iPartition;
-  aArg[2].iVal = pPart->iPos;
-  aArg[3].iVal = nLimit;
-  rc = sqlite3StreamScannerGet(p, &pScanner);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
-        |STREAM_SCAN_OFF_LO|STREAM_SCAN_LIMIT|(bHot ? STREAM_SCAN_HOT_ONLY:0),
-        4, aArg, &pScan, pzErr);
-  }
+  aInt[0] = pPart->iPos;
+  aInt[1] = nLimit;
+  rc = sqlite3StreamScanPartition(p, pPart->zTopic, pPart->iPartition,
+      STREAM_SCAN_OFF_LO|STREAM_SCAN_LIMIT|(bHot ? STREAM_SCAN_HOT_ONLY : 0),
+      2, aInt, &pScan, pzErr);
   for(; rc==SQLITE_OK && !sqlite3StreamScanEof(pScan);
         rc = sqlite3StreamScanNext(pScan, pzErr)){
     const StreamPollRow *pRow;
-    i64 iOffset = streamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
+    i64 iOffset = sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
     if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){
       rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "partition %s/%d is"
           " damaged: message offset %lld (0..%lld)", pPart->zTopic,
@@ -1306,9 +1294,8 @@ int sqlite3StreamOffsetForTime(StreamCtx *p, const char *zTopic,
                                i64 iPartition, i64 iTime, i64 *piOffset,
                                char **pzErr){
   StreamTopic t;
-  StreamScanner *pScanner = 0;
   StreamScan *pScan = 0;
-  StreamScanArg aArg[4];
+  i64 aInt[2] = { 0, 1 };
   int rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
                                                        pzErr);
@@ -1316,19 +1303,12 @@ int sqlite3StreamOffsetForTime(StreamCtx *p, const char *zTopic,
   *piOffset = -1;
   /* The first message (in offset order, every tier: the scan API) whose
   ** timestamp is not older. */
-  memset(aArg, 0, sizeof(aArg));
-  aArg[0].zVal = zTopic;
-  aArg[1].iVal = iPartition;
-  aArg[2].iVal = iTime;
-  aArg[3].iVal = 1;
-  rc = sqlite3StreamScannerGet(p, &pScanner);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
-        |STREAM_SCAN_TS_LO|STREAM_SCAN_LIMIT|STREAM_SCAN_NO_KEY
-        |STREAM_SCAN_NO_VALUE|STREAM_SCAN_NO_HDRS, 4, aArg, &pScan, pzErr);
-  }
+  aInt[0] = iTime;
+  rc = sqlite3StreamScanPartition(p, zTopic, iPartition, STREAM_SCAN_TS_LO
+      |STREAM_SCAN_LIMIT|STREAM_SCAN_NO_KEY|STREAM_SCAN_NO_VALUE
+      |STREAM_SCAN_NO_HDRS, 2, aInt, &pScan, pzErr);
   if( rc==SQLITE_OK && !sqlite3StreamScanEof(pScan) ){
-    *piOffset = streamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
+    *piOffset = sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
   }
   sqlite3StreamScanClose(pScan);
   return rc;
@@ -1365,20 +1345,11 @@ static int streamDeadLetterRead(StreamCtx *p, const char *zGroup,
     "SELECT ?1, ?2, json_patch(coalesce(?3, '{}'), json_object("
     "'dlq.topic', ?4, 'dlq.partition', ?5, 'dlq.offset', ?6,"
     " 'dlq.group', ?7, 'dlq.reason', ?8, 'dlq.timestamp', ?9))";
-  StreamScanner *pScanner = 0;
   StreamScan *pScan = 0;
-  StreamScanArg aArg[3];
   sqlite3_stmt *pStmt = 0;
-  int rc;
-  memset(aArg, 0, sizeof(aArg));
-  aArg[0].zVal = zTopic;
-  aArg[1].iVal = iPartition;
-  aArg[2].iVal = iOffset;
-  rc = sqlite3StreamScannerGet(p, &pScanner);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
-        |STREAM_SCAN_OFF_EQ, 3, aArg, &pScan, pzErr);
-  }
+  int rc = sqlite3StreamScanPartition(p, zTopic, iPartition,
+                                      STREAM_SCAN_OFF_EQ, 1, &iOffset, &pScan,
+                                      pzErr);
   if( rc==SQLITE_OK && sqlite3StreamScanEof(pScan) ){
     rc = sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
         "no message at %s/%lld offset %lld", zTopic, iPartition, iOffset);
@@ -1405,7 +1376,7 @@ static int streamDeadLetterRead(StreamCtx *p, const char *zGroup,
     sqlite3_bind_int64(pStmt, 6, iOffset);
     sqlite3_bind_text(pStmt, 7, zGroup, -1, SQLITE_STATIC);
     sqlite3_bind_text(pStmt, 8, zReason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 9, streamScanInt(pScan, STREAM_SCAN_COL_TIMESTAMP));
+    sqlite3_bind_int64(pStmt, 9, sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_TIMESTAMP));
     if( sqlite3_step(pStmt)==SQLITE_ROW ){
       *ppKey = sqlite3_value_dup(sqlite3_column_value(pStmt, 0));
       *ppValue = sqlite3_value_dup(sqlite3_column_value(pStmt, 1));

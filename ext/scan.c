@@ -604,3 +604,38 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
   pF->eType = sqlite3_value_type(pF->pValue);
   return SQLITE_OK;
 }
+
+/**************************************************************************
+** Conveniences for the engine's readers (polls, dead letters, the cold
+** tier, the Pipelines sink).
+*/
+
+i64 sqlite3StreamScanInt(StreamScan *pScan, int iCol){
+  StreamScanField f;
+  sqlite3StreamScanColumn(pScan, iCol, &f);
+  return f.pValue ? sqlite3_value_int64(f.pValue) : f.iVal;
+}
+
+int sqlite3StreamScanPartition(StreamCtx *p, const char *zTopic, i64 iPart,
+                               int mPlan, int nInt, const i64 *aInt,
+                               StreamScan **pp, char **pzErr){
+  StreamScanner *pScanner = 0;
+  StreamScanArg aArg[8];
+  int rc, i;
+  *pp = 0;
+  if( nInt<0 || nInt>6 ) return SQLITE_MISUSE;
+  memset(aArg, 0, sizeof(aArg));
+  aArg[0].zVal = zTopic;
+  aArg[1].iVal = iPart;
+  for(i=0; i<nInt; i++) aArg[2+i].iVal = aInt[i];
+  rc = sqlite3StreamScannerGet(p, &pScanner);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamScanOpen(pScanner, STREAM_SCAN_TOPIC|STREAM_SCAN_PART
+                               |mPlan, 2+nInt, aArg, pp, pzErr);
+  }
+  if( rc ){
+    sqlite3StreamScanClose(*pp);
+    *pp = 0;
+  }
+  return rc;
+}

@@ -2243,6 +2243,14 @@ int sqlite3StreamScanNext(StreamScan*, char **pzErr);
 ** stored value does not decode, SQLITE_NOMEM. */
 int sqlite3StreamScanColumn(StreamScan*, int iCol, StreamScanField *pF);
 void sqlite3StreamScanClose(StreamScan*);
+/* Column iCol of the current row as an integer (offset, timestamp...). */
+i64 sqlite3StreamScanInt(StreamScan*, int iCol);
+/* Open a scan of one partition: plan STREAM_SCAN_TOPIC|STREAM_SCAN_PART
+** |mPlan, whose other values are the nInt (0..6) integers aInt; on error
+** *pp is NULL (nothing to close). */
+int sqlite3StreamScanPartition(StreamCtx*, const char *zTopic, i64 iPart,
+                               int mPlan, int nInt, const i64 *aInt,
+                               StreamScan **pp, char **pzErr);
 
 /* Test hook: with -DSTREAM_TEST_HOOKS, _exit(99) when the environment
 ** variable STREAM_TIER_CRASH equals iStep (see docs/tiering.md). */
