@@ -200,10 +200,15 @@ static int streamLoadMembers(StreamCtx *p, const char *zGroup,
     pM->zId = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
     pM->pTopics = 0;
     pM->iJoined = sqlite3_column_int64(pStmt, 2);
-    if( pM->zId==0 ){ rc = SQLITE_NOMEM; break; }
+    if( pM->zId==0
+     || (zTopics==0 && sqlite3_column_type(pStmt, 1)!=SQLITE_NULL) ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
     if( zTopics
      && sqlite3StreamJsonCheck(zTopics, strlen(zTopics))==STREAM_JSON_ARRAY ){
       pM->pTopics = sqlite3StreamJsonParse(zTopics, -1);
+      if( pM->pTopics==0 ){ rc = SQLITE_NOMEM; break; }  /* it was valid */
       pT = 0;
       STREAM_JSON_FOREACH(pT, pM->pTopics){
         if( !sqlite3StreamJsonIsString(pT) ) break;

@@ -30,7 +30,17 @@
 **      the connection (issue #12: positions live in the connection);
 **   7. the same with every allocation of a partial poll failing in turn:
 **      never a row skipped, never a position or committed offset past
-**      the rows returned.
+**      the rows returned;
+**   8. the group, seek, pause, commit, dead-letter and maintenance calls
+**      (whose statements live in ext/storage.c) with every allocation
+**      failing in turn (and with every one from it): each call succeeds (and then leaves no
+**      transaction open) or fails with SQLITE_NOMEM, and a failed call
+**      changes no row of the groups, members, assignments, offsets,
+**      topics, partitions or messages once the application has rolled
+**      back as SQLite advises after SQLITE_NOMEM (an allocation that
+**      fails inside a statement without FROM leaves the call's
+**      transaction open: SQLite keeps failing every nested statement
+**      until the outer one ends, ROLLBACK included).
 **
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
@@ -623,6 +633,137 @@ static void testPollFaults(int bRest){
   checkInt(sqlite3_close(db), SQLITE_OK, "7.4 close");
 }
 
+/* 8. Calls with the n-th allocation failing (with bRest, every one from
+** the n-th), for every n until one runs without reaching it.  Each run starts from the state the setup makes
+** (a fresh database after a call that succeeded). */
+static const char zFaultSetup[] =
+  "SELECT stream_create_topic('f', 4);"
+  " WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c"
+  " WHERE i<19) SELECT count(stream_produce('f', 'k'||i, '{}', NULL, i%4))"
+  " FROM c;"
+  " SELECT stream_join('fg', 'a', '[\"f\"]', '{\"auto.offset.reset\":"
+  "\"earliest\",\"enable.auto.commit\":false}');"
+  " SELECT stream_commit('og', 'f', 0, 1);";
+static const char zFaultDigest[] =
+  "SELECT (SELECT group_concat(x, ';') FROM (SELECT group_id||'/'"
+  "||generation||'/'||coalesce(leader,'')||'/'||members||'/'||assignment"
+  " AS x FROM _stream_groups ORDER BY 1))"
+  "||'|'||(SELECT group_concat(x, ';') FROM (SELECT group_id||'/'"
+  "||member_id||'/'||incarnation||'/'||heartbeat_at||'/'"
+  "||coalesce(polled_at,'') AS x FROM _stream_members ORDER BY 1))"
+  "||'|'||(SELECT group_concat(x, ';') FROM (SELECT group_id||'/'||topic"
+  "||'/'||partition||'/'||member_id||'/'||coalesce(position,'')||'/'"
+  "||paused AS x FROM _stream_assignments ORDER BY 1))"
+  "||'|'||(SELECT group_concat(x, ';') FROM (SELECT group_id||'/'||topic"
+  "||'/'||partition||'/'||offset||'/'||coalesce(metadata,'') AS x"
+  " FROM _stream_offsets ORDER BY 1))"
+  "||'|'||(SELECT group_concat(x, ';') FROM (SELECT name||'/'||partitions"
+  "||'/'||config AS x FROM _stream_topics ORDER BY 1))"
+  "||'|'||(SELECT group_concat(x, ';') FROM (SELECT topic||'/'||partition"
+  "||'/'||next_offset||'/'||log_start_offset AS x FROM _stream_partitions"
+  " ORDER BY 1))"
+  "||'|'||(SELECT count(*) FROM stream_messages)";
+
+static char *faultDigest(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  char *z = 0;
+  if( sqlite3_prepare_v2(db, zFaultDigest, -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    z = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  return z;
+}
+
+static sqlite3 *faultOpen(void){
+  sqlite3 *db = openStream(":memory:");
+  execOk(db, zFaultSetup, "8.0 setup");
+  return db;
+}
+
+static void testCallFaults(int bRest){
+  static const char *const azCall[] = {
+    "SELECT stream_join('fg', 'b', '[\"f\"]', '{\"auto.offset.reset\":"
+      "\"earliest\",\"enable.auto.commit\":false}')",
+    "SELECT stream_join('fg', 'a', '[\"f\"]', '{\"auto.offset.reset\":"
+      "\"earliest\",\"enable.auto.commit\":false}')",
+    "SELECT stream_leave('fg', 'a')",
+    "SELECT count(*) FROM stream_poll('fg', 'a')",
+    "SELECT stream_assignment('fg', 'a')",
+    "SELECT stream_pause('fg', 'a', 'f', 0)",
+    "SELECT stream_seek('fg', 'f', 1, 'earliest')",
+    "SELECT stream_seek('og', 'f', 1, 'latest')",
+    "SELECT stream_commit('fg', 'f', 0, 2, 'm', 'a')",
+    "SELECT stream_dead_letter('fg', 'a', 'f', 2, 1, 'bad')",
+    "SELECT stream_offset_for_time('f', 3, 0)",
+    "UPDATE stream_offsets SET offset=0 WHERE group_id='og'",
+    "DELETE FROM stream_offsets WHERE group_id='og'",
+    "SELECT stream_maintain()",
+    "SELECT stream_compaction()",
+  };
+  int i, nBad = 0, nRuns = 0, nOpen = 0;
+  bFailRest = bRest;
+  for(i=0; i<(int)(sizeof(azCall)/sizeof(azCall[0])); i++){
+    sqlite3 *db = faultOpen();
+    int n, bDone = 0, nOk = 0;
+    for(n=1; n<20000 && !bDone; n++){
+      char *zBefore = faultDigest(db), *zAfter;
+      char *zErr = 0;
+      int rc;
+      nAllocs = 0;
+      nFailAt = n;
+      rc = sqlite3_exec(db, azCall[i], 0, 0, &zErr);
+      bDone = nAllocs<nFailAt;
+      nFailAt = 0;
+      nRuns++;
+      if( rc!=SQLITE_OK && !sqlite3_get_autocommit(db) ){
+        nOpen++;                         /* the application rolls back */
+        if( sqlite3_exec(db, "ROLLBACK", 0, 0, 0)!=SQLITE_OK
+         && nBad++<10 ){
+          printf("FAIL 8.2 %s (allocation %d): ROLLBACK failed\n",
+                 azCall[i], n);
+        }
+      }
+      zAfter = faultDigest(db);
+      if( rc!=SQLITE_OK && (rc&0xff)!=SQLITE_NOMEM ){
+        if( nBad++<10 ) printf("FAIL 8.1 %s (allocation %d): %d %s\n",
+                               azCall[i], n, rc, zErr ? zErr : "");
+      }else if( !sqlite3_get_autocommit(db) ){
+        if( nBad++<10 ) printf("FAIL 8.2 %s (allocation %d): the call"
+                               " succeeded, its transaction is open\n",
+                               azCall[i], n);
+      }else if( rc!=SQLITE_OK && (zBefore==0 || zAfter==0
+                                  || strcmp(zBefore, zAfter)!=0) ){
+        if( nBad++<10 ) printf("FAIL 8.3 %s (allocation %d): changed\n"
+                               "  before: %s\n  after:  %s\n", azCall[i], n,
+                               zBefore ? zBefore : "?", zAfter ? zAfter : "?");
+      }
+      sqlite3_free(zErr);
+      sqlite3_free(zBefore);
+      sqlite3_free(zAfter);
+      if( rc==SQLITE_OK && !bDone ){
+        nOk++;                           /* start again from the setup */
+        sqlite3_close(db);
+        db = faultOpen();
+      }
+    }
+    if( !bDone && nBad++<10 ){
+      printf("FAIL 8.4 %s: no run without failures\n", azCall[i]);
+    }
+    if( getenv("STREAM_VERBOSE") ){
+      printf("8: %s: %d runs, %d succeeded with a failed allocation\n",
+             azCall[i], n-1, nOk);
+    }
+    checkInt(sqlite3_close(db), SQLITE_OK, "8.5 close");
+  }
+  checkInt(nBad, 0, "8.1-8.4 every call succeeds or fails cleanly");
+  if( getenv("STREAM_VERBOSE") ){
+    printf("8: %d of %d runs left the transaction to roll back\n", nOpen,
+           nRuns);
+  }
+  check(nRuns>1000, "8.6 failures injected", 0);
+}
+
 int main(void){
   /* Before anything initializes SQLite. */
   sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memOrig);
@@ -640,6 +781,8 @@ int main(void){
   testPollSteps();
   testPollFaults(0);
   testPollFaults(1);
+  testCallFaults(0);
+  testCallFaults(1);
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
