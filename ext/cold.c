@@ -722,15 +722,12 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   r.pStore = pStore;
   r.zTopic = zTopic;
   r.zDbId = zDbId;
-  rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
+  rc = sqlite3StreamCatTopicRow(p, zTopic, &cfg, &nPart, &iInc, pzErr);
   if( rc ) return rc;
   if( !cfg.coldEnabled ){
     return sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot archive topic %s:"
         " cold.enabled is not set for it", zTopic);
   }
-  rc = streamColdInt(p, "SELECT incarnation FROM _stream_topics"
-                     " WHERE name=?1", zTopic, 0, 0, 0, &iInc, pzErr);
-  if( rc ) return rc;
   snprintf(zInc, sizeof(zInc), "%lld", (long long)iInc);
 
   rc = sqlite3StreamSavepoint(p, "stream_cold", &bOpen, pzErr);
@@ -820,9 +817,9 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
     if( pV ){
       aStart[i] = sqlite3StreamJsonI64(pV, 0);
     }else{
-      rc = streamColdInt(p, "SELECT log_start_offset FROM _stream_partitions"
-          " WHERE topic=?1 AND partition=?2", zTopic, i, 0, 0, &aStart[i],
-          pzErr);
+      int bFound = 0;
+      aStart[i] = 0;
+      rc = sqlite3StreamCatLogStart(p, zTopic, i, &aStart[i], &bFound, pzErr);
     }
     if( rc==SQLITE_OK ){
       rc = sqlite3StreamHighWatermark(p, zTopic, i, &aHwm[i], pzErr);
