@@ -333,17 +333,70 @@ void sqlite3StreamPositionsFree(StreamCtx *p, StreamIncarnation *pInc){
     sqlite3_free(pInc->pPos);
     pInc->pPos = pPos;
   }
+  sqlite3_free(pInc->apHash);
+  pInc->apHash = 0;
+  pInc->nHash = pInc->nPos = 0;
   p->nPosEpoch++;              /* poll cursors look their pointers up again */
 }
 
 /* The position of (zTopic, iPartition) in pInc, or NULL. nTopic: bytes of
 ** zTopic, or -1. */
+/* Bucket of (zTopic[0..nTopic-1], iPartition) in a table of nHash (a
+** power of two). */
+static int streamPosHash(const char *zTopic, int nTopic, i64 iPartition,
+                         int nHash){
+  u32 h = 2166136261u;
+  int i;
+  for(i=0; i<nTopic; i++) h = (h ^ (u8)zTopic[i]) * 16777619u;
+  h = (h ^ (u32)iPartition) * 16777619u;
+  return (int)(h & (u32)(nHash-1));
+}
+
+/* Index pPos in pInc's hash table, grown to twice the positions as they
+** grow (lookups stay constant-time, so that a poll or commit of a member
+** with many partitions is linear); without memory for a bigger table,
+** the lookups only get slower (streamPosFind() walks the list when there
+** is no table). */
+static void streamPosIndex(StreamIncarnation *pInc, StreamPosition *pPos){
+  int h;
+  if( pInc->nPos*2>pInc->nHash || pInc->apHash==0 ){
+    int nNew = pInc->nHash ? pInc->nHash*2 : 64;
+    StreamPosition **aNew;
+    while( nNew<pInc->nPos*2 ) nNew *= 2;
+    aNew = sqlite3_malloc64(sizeof(*aNew)*(size_t)nNew);
+    if( aNew ){
+      StreamPosition *pP;
+      memset(aNew, 0, sizeof(*aNew)*(size_t)nNew);
+      for(pP=pInc->pPos; pP; pP=pP->pNext){
+        if( pP==pPos ) continue;
+        h = streamPosHash(pP->zTopic, (int)strlen(pP->zTopic),
+                          pP->iPartition, nNew);
+        pP->pHashNext = aNew[h];
+        aNew[h] = pP;
+      }
+      sqlite3_free(pInc->apHash);
+      pInc->apHash = aNew;
+      pInc->nHash = nNew;
+    }else if( pInc->apHash==0 ){
+      return;
+    }
+  }
+  h = streamPosHash(pPos->zTopic, (int)strlen(pPos->zTopic), pPos->iPartition,
+                    pInc->nHash);
+  pPos->pHashNext = pInc->apHash[h];
+  pInc->apHash[h] = pPos;
+}
+
 static StreamPosition *streamPosFind(StreamIncarnation *pInc,
                                      const char *zTopic, int nTopic,
                                      i64 iPartition){
   StreamPosition *pPos;
+  int bHash = pInc->apHash!=0;
   if( nTopic<0 ) nTopic = (int)strlen(zTopic);
-  for(pPos=pInc->pPos; pPos; pPos=pPos->pNext){
+  pPos = bHash ? pInc->apHash[streamPosHash(zTopic, nTopic, iPartition,
+                                            pInc->nHash)]
+               : pInc->pPos;
+  for(; pPos; pPos = bHash ? pPos->pHashNext : pPos->pNext){
     if( pPos->iPartition==iPartition
      && strncmp(pPos->zTopic, zTopic, nTopic)==0 && pPos->zTopic[nTopic]==0 ){
       return pPos;
@@ -370,7 +423,10 @@ static StreamPosition *streamPosGet(StreamCtx *p, StreamIncarnation *pInc,
   pPos->iMark = iMark;
   pPos->iVer = ++p->nPosVer;
   pPos->pNext = pInc->pPos;
+  pPos->pHashNext = 0;
   pInc->pPos = pPos;
+  pInc->nPos++;
+  streamPosIndex(pInc, pPos);
   return pPos;
 }
 

@@ -94,6 +94,8 @@ static int streamIncarnSet(StreamCtx *p, const char *zGroup,
   memcpy(pNew->zMember, zMember, nM+1);
   pNew->iIncarnation = iInc;
   pNew->pPos = 0;
+  pNew->apHash = 0;
+  pNew->nHash = pNew->nPos = 0;
   pNew->iPollCursor = 0;
   pNew->iAutoCommitAt = -1;
   pNew->pNext = p->pIncarn;

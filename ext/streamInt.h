@@ -735,6 +735,7 @@ struct StreamPosition {
   i64 iMark;                   /* _stream_assignments.position last read */
   i64 iVer;                    /* Bumped at every change of iPos */
   StreamPosition *pNext;       /* Next position of the member */
+  StreamPosition *pHashNext;   /* Next in its bucket of apHash */
 };
 /* A position change in the open transaction, undone by its rollback. */
 struct StreamPosUndo {
@@ -749,6 +750,9 @@ struct StreamIncarnation {
   char *zMember;               /* Member id (same allocation) */
   i64 iIncarnation;            /* Incarnation joined on this connection */
   StreamPosition *pPos;        /* Positions (ext/consume.c) */
+  StreamPosition **apHash;     /* pPos by (topic, partition), or NULL */
+  int nHash;                   /* Buckets of apHash */
+  int nPos;                    /* Positions in pPos */
   i64 iPollCursor;             /* Polls so far: rotates the partition order */
   i64 iAutoCommitAt;           /* Last auto-commit (ms), or -1 */
   StreamIncarnation *pNext;    /* Next entry */
