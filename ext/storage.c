@@ -14,11 +14,12 @@
 ** A second table (aCatSql[], STREAM_CAT_*, at the end of the file) holds
 ** the catalog and group statements (_stream_topics, _stream_partitions,
 ** _stream_meta, _stream_groups, _stream_members, _stream_assignments,
-** _stream_offsets) with their accessors (sqlite3StreamCat*()).  Still
-** elsewhere: the append and producer statements and the offset commit
-** (ext/schema.c's STREAM_STMT_*, run by the hot log's files), and the
-** reads of ext/group.c and ext/consume.c's pause, seek and dead letter:
-** see docs/architecture.md.
+** _stream_offsets) with their accessors (sqlite3StreamCat*()): every
+** statement of ext/group.c, ext/offsets.c and ext/consume.c's pause and
+** seek, and the topic lists of the maintenance and the tiers.  Still
+** elsewhere: the append, producer and backpressure statements
+** (ext/schema.c's STREAM_STMT_*, run by the hot log's files) and the
+** others listed in docs/architecture.md ("Not there yet").
 */
 #include "streamInt.h"
 #include <stdarg.h>
@@ -381,7 +382,7 @@ int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
 ** the typed accessors that run them.  (_stream_meta is read by
 ** sqlite3StreamMetaGet() in ext/schema.c, which checks the storage
 ** format with it before anything else runs; the idempotent producers'
-** statements and the offset commit live with the hot log, ext/schema.c.)
+** statements live with the hot log, ext/schema.c.)
 */
 static const char *const aCatSql[STREAM_CAT_COUNT] = {
   /* ?1 name: partitions, max_message_bytes, timestamp_type, compression,
