@@ -86,7 +86,10 @@ void sqlite3StreamJoinFunc(sqlite3_context *ctx, int argc,
     }
   }
   a.pOut = &zJson;
-  if( !sqlite3StreamCallTxn(ctx, streamCallJoin, &a) ) return;
+  if( !sqlite3StreamCallTxn(ctx, streamCallJoin, &a) ){
+    sqlite3_free(zJson);              /* the join's, if its commit failed */
+    return;
+  }
   sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
 }

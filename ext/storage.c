@@ -670,15 +670,21 @@ static int streamCatText(StreamCtx *p, int eCat, const char *zA,
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     if( pn1 ) *pn1 = sqlite3_column_int(pStmt, 1);
     if( sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-      *pzOut = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+      const unsigned char *z = sqlite3_column_text(pStmt, 0);
+      *pzOut = z ? sqlite3_mprintf("%s", z) : 0;
       if( *pzOut==0 ) rc = SQLITE_NOMEM;
     }
   }
   if( rc ){
     sqlite3_reset(pStmt);
-    return rc;
+  }else{
+    rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
   }
-  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc ){
+    sqlite3_free(*pzOut);
+    *pzOut = 0;
+  }
+  return rc;
 }
 
 int sqlite3StreamCatLogStart(StreamCtx *p, const char *zTopic, i64 iPart,
