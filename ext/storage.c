@@ -130,14 +130,19 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   " clean_count, target_offset, mark_offset, mark_at, horizon_offset,"
   " cleaned_at, removed, size_offset, size_bytes)"
   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-  /* ?3 offset, ?4 limit: offsets and byte sizes from ?3 (retention) */
+  /* ?3 offset, ?4 limit: the rows from ?3 (retention): last offset and
+  ** bytes of each (?3 is a row's first offset: whole rows are counted) */
   [STREAM_SQL_MSG_SIZES_FROM] =
-  "SELECT " STREAM_LOG_OFF ", " STREAM_MSG_BYTES_SQL " FROM _stream_log"
+  "SELECT " STREAM_LOG_OFF "+" STREAM_BATCH_LAST_SQL("_stream_log") ", "
+  STREAM_MSG_BYTES_SQL " FROM _stream_log"
   " WHERE id BETWEEN " STREAM_LOG_AT("?3") " AND " STREAM_LOG_END
   " ORDER BY id LIMIT ?4",
-  /* ?3 limit: the oldest messages: offset, timestamp, bytes (retention) */
+  /* ?3 limit: the oldest rows (retention removes whole rows: a record
+  ** batch goes when all its messages may go): last offset, timestamp (a
+  ** batch's largest), bytes, messages */
   [STREAM_SQL_MSG_OLDEST] =
-  "SELECT " STREAM_LOG_OFF ", timestamp, " STREAM_MSG_BYTES_SQL
+  "SELECT " STREAM_LOG_OFF "+" STREAM_BATCH_LAST_SQL("_stream_log")
+  ", timestamp, " STREAM_MSG_BYTES_SQL ", " STREAM_BATCH_COUNT_SQL
   " FROM _stream_log WHERE " STREAM_LOG_ALL " ORDER BY id LIMIT ?3",
   /* ?3 offset: the hot messages below it */
   [STREAM_SQL_MSG_DELETE_BELOW] =
