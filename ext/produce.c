@@ -229,12 +229,14 @@ struct StreamPending {
   int nRec;                    /* Records */
   i64 iTsMax;                  /* Largest timestamp */
   i64 nBytes;                  /* Stored key + value + headers bytes */
-  sqlite3_str *pBuf;           /* The records (ext/record.c) */
   StreamPending *pNext;        /* Next partition's batch */
+  int n;                       /* Bytes of a[] used */
+  u8 a[STREAM_BATCH_BYTES];    /* The records (ext/record.c): allocated
+                               ** with the batch, so that appending a
+                               ** record never fails for memory */
 };
 
 static void streamPendingFree(StreamPending *pP){
-  sqlite3_free(sqlite3_str_finish(pP->pBuf));
   sqlite3_free(pP);
 }
 
@@ -261,8 +263,8 @@ static void streamBindField(sqlite3_stmt *pStmt, int i, int eType,
 /* Write one pending batch as a row. */
 static int streamPendingWrite(StreamCtx *p, StreamPending *pP, char **pzErr){
   sqlite3_stmt *pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
-  const u8 *a = (const u8*)sqlite3_str_value(pP->pBuf);
-  int n = sqlite3_str_length(pP->pBuf);
+  const u8 *a = pP->a;
+  int n = pP->n;
   int rc;
   if( pIns==0 ) return sqlite3StreamStmtErr(p);
   sqlite3_bind_int64(pIns, 1, (pP->iPid<<STREAM_LOG_SHIFT) | pP->iBase);
@@ -323,9 +325,13 @@ int sqlite3StreamPendingFlush(StreamCtx *p, char **pzErr){
 }
 
 /* May a message of zTopic go into a pending batch?  In a known
-** transaction, of a topic neither compacted nor tiered. */
+** transaction, of a topic not compacted (bFull: nor archived by the cold
+** tier or a pipeline, which needs the topic's configuration: asked only
+** when a second record would join a batch, so that a transaction of one
+** message reads nothing more). */
 static int streamBatchable(StreamCtx *p, const char *zTopic,
-                           const StreamTopic *pT, int *pbYes, char **pzErr){
+                           const StreamTopic *pT, int bFull, int *pbYes,
+                           char **pzErr){
   StreamTopicConfig cfg;
   int nPart = 0, rc = SQLITE_OK;
   *pbYes = 0;
@@ -333,8 +339,14 @@ static int streamBatchable(StreamCtx *p, const char *zTopic,
    || (pT->eCleanup & STREAM_CLEANUP_COMPACT) ){
     return SQLITE_OK;
   }
+  *pbYes = 1;
+  if( !bFull ) return SQLITE_OK;
+  *pbYes = 0;
   if( !sqlite3StreamCacheConfig(p, zTopic, &cfg, &nPart) ){
+    /* A catalog read: the pending batches need not be written first. */
+    p->bFlushing++;
     rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
+    p->bFlushing--;
     if( rc ) return rc;
   }
   *pbYes = !cfg.coldEnabled && !cfg.pipelineEnabled
@@ -345,46 +357,52 @@ static int streamBatchable(StreamCtx *p, const char *zTopic,
 /* Append a record at iOffset of partition iPid to its pending batch,
 ** writing the batch out when it is full.  *pbDone 0: the record does not
 ** fit a batch (write it as a row). */
-static int streamPendingAdd(StreamCtx *p, i64 iPid, i64 iOffset, i64 iTs,
-                            const StreamMsg *pMsg, int attrs,
+static int streamPendingAdd(StreamCtx *p, const char *zTopic,
+                            const StreamTopic *pT, i64 iPid, i64 iOffset,
+                            i64 iTs, const StreamMsg *pMsg, int attrs,
                             const void *pVal, int nVal, int *pbDone,
                             char **pzErr){
   StreamPending **ppP, *pP;
   i64 nBytes = (i64)pMsg->nKey + nVal + pMsg->nHeaders;
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, bYes = 1;
   *pbDone = 0;
   for(ppP=&p->pPending; *ppP && (*ppP)->iPid!=iPid; ppP=&(*ppP)->pNext){}
   pP = *ppP;
-  if( pP && (pP->iNext!=iOffset || pP->nRec>=STREAM_BATCH_MAX
-          || sqlite3_str_length(pP->pBuf)+nBytes+32>STREAM_BATCH_BYTES) ){
+  if( pP && pP->nRec==1 ){
+    /* (in case reading the configuration wrote the batches out) */
+    rc = streamBatchable(p, zTopic, pT, 1, &bYes, pzErr);
+    if( rc ) return rc;
+    for(ppP=&p->pPending; *ppP && (*ppP)->iPid!=iPid; ppP=&(*ppP)->pNext){}
+    pP = *ppP;
+  }
+  /* A record's framing (six varints) is below 32 bytes. */
+  if( pP && (!bYes || pP->iNext!=iOffset || pP->nRec>=STREAM_BATCH_MAX
+          || pP->n+nBytes+32>STREAM_BATCH_BYTES) ){
     rc = streamPendingFlushOne(p, ppP, pzErr);
     if( rc ) return rc;
     pP = 0;
   }
+  if( !bYes ) return SQLITE_OK;                          /* a row alone */
   if( nBytes+32>STREAM_BATCH_BYTES ) return SQLITE_OK;   /* a row alone */
   if( pP==0 ){
     pP = sqlite3_malloc64(sizeof(*pP));
     if( pP==0 ) return SQLITE_NOMEM;
-    memset(pP, 0, sizeof(*pP));
-    pP->pBuf = sqlite3_str_new(p->db);
+    memset(pP, 0, offsetof(StreamPending, a));
     pP->iPid = iPid;
     pP->iBase = iOffset;
     pP->iNext = iOffset;
     pP->pNext = p->pPending;
     p->pPending = pP;
   }
-  rc = sqlite3StreamBatchAppend(pP->pBuf, iOffset - pP->iBase, iTs, attrs,
+  rc = sqlite3StreamBatchAppend(pP->a, (int)sizeof(pP->a), &pP->n,
+      iOffset - pP->iBase, iTs, attrs,
       pMsg->eKey==STREAM_TYPE_NULL ? STREAM_TYPE_NULL : pMsg->eKey,
       pMsg->pKey, pMsg->nKey,
       pVal==0 ? STREAM_TYPE_NULL
               : (attrs || pMsg->eValue==STREAM_TYPE_BLOB) ? STREAM_TYPE_BLOB
               : STREAM_TYPE_TEXT,
       pVal, nVal, pMsg->zHeaders, pMsg->nHeaders);
-  if( rc ){
-    /* the buffer is unusable: drop the record's batch, which can only
-    ** fail the statement (the caller rolls it back) */
-    return rc;
-  }
+  if( rc ) return SQLITE_OK;        /* cannot happen: a row of its own */
   pP->nRec++;
   pP->iNext = iOffset + 1;
   pP->nBytes += nBytes;
@@ -437,9 +455,9 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   }
   {
     int bBatch = 0, bDone = 0;
-    rc = streamBatchable(p, zTopic, pT, &bBatch, pzErr);
+    rc = streamBatchable(p, zTopic, pT, 0, &bBatch, pzErr);
     if( rc==SQLITE_OK && bBatch ){
-      rc = streamPendingAdd(p, iPid, iOffset, iTs, pMsg, attrs,
+      rc = streamPendingAdd(p, zTopic, pT, iPid, iOffset, iTs, pMsg, attrs,
                pComp ? pComp : pMsg->eValue==STREAM_TYPE_NULL ? 0
                      : pMsg->pValue ? pMsg->pValue : "",
                pComp ? (int)nComp : pMsg->nValue, &bDone, pzErr);

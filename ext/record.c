@@ -11,6 +11,7 @@
 ** encodes through sqlite3StreamRecordEncode(): the format lives here.
 */
 #include "streamInt.h"
+#include <string.h>
 
 /* Values shorter than this are stored as they are. */
 #define STREAM_RECORD_COMPRESS_MIN 128
@@ -69,43 +70,68 @@ int sqlite3StreamRecordDecode(int attrs, const void *pStored, int nStored,
 ** ext/streamInt.h.
 */
 
-static void streamVarintPut(sqlite3_str *pBuf, u64 v){
-  char a[10];
+/* The batch being built: a[*pn] of nMax bytes. */
+typedef struct StreamBatchBuf StreamBatchBuf;
+struct StreamBatchBuf {
+  u8 *a;                       /* Buffer */
+  int n;                       /* Bytes used */
+  int nMax;                    /* Its size */
+  int bFull;                   /* Something did not fit */
+};
+
+static void streamBufPut(StreamBatchBuf *pB, const void *p, int n){
+  if( pB->bFull || n>pB->nMax-pB->n ){
+    pB->bFull = 1;
+    return;
+  }
+  if( n>0 ) memcpy(&pB->a[pB->n], p, n);
+  pB->n += n;
+}
+
+static void streamVarintPut(StreamBatchBuf *pB, u64 v){
+  u8 a[10];
   int n = 0;
   do{
-    a[n++] = (char)((v & 0x7f) | (v>0x7f ? 0x80 : 0));
+    a[n++] = (u8)((v & 0x7f) | (v>0x7f ? 0x80 : 0));
     v >>= 7;
   }while( v );
-  sqlite3_str_append(pBuf, a, n);
+  streamBufPut(pB, a, n);
 }
 
 /* A field: its header and bytes. */
-static void streamFieldPut(sqlite3_str *pBuf, int eType, const void *p,
+static void streamFieldPut(StreamBatchBuf *pB, int eType, const void *p,
                            int n){
   if( eType==STREAM_TYPE_NULL ){
-    streamVarintPut(pBuf, 0);
+    streamVarintPut(pB, 0);
     return;
   }
-  streamVarintPut(pBuf, ((u64)n<<2) | (eType==STREAM_TYPE_TEXT ? 1 : 2));
-  if( n>0 ) sqlite3_str_append(pBuf, (const char*)p, n);
+  streamVarintPut(pB, ((u64)n<<2) | (eType==STREAM_TYPE_TEXT ? 1 : 2));
+  streamBufPut(pB, p, n);
 }
 
-int sqlite3StreamBatchAppend(sqlite3_str *pBuf, i64 iDelta, i64 iTs,
+int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
                              int attrs, int eKey, const void *pKey, int nKey,
                              int eValue, const void *pValue, int nValue,
                              const char *zHeaders, int nHeaders){
-  streamVarintPut(pBuf, (u64)iDelta);
-  streamVarintPut(pBuf, (u64)iTs);
-  streamVarintPut(pBuf, (u64)attrs);
-  streamFieldPut(pBuf, eKey, pKey, nKey);
-  streamFieldPut(pBuf, eValue, pValue, nValue);
+  StreamBatchBuf b;
+  b.a = a;
+  b.n = *pn;
+  b.nMax = nMax;
+  b.bFull = 0;
+  streamVarintPut(&b, (u64)iDelta);
+  streamVarintPut(&b, (u64)iTs);
+  streamVarintPut(&b, (u64)attrs);
+  streamFieldPut(&b, eKey, pKey, nKey);
+  streamFieldPut(&b, eValue, pValue, nValue);
   if( zHeaders==0 ){
-    streamVarintPut(pBuf, 0);
+    streamVarintPut(&b, 0);
   }else{
-    streamVarintPut(pBuf, (u64)nHeaders + 1);
-    if( nHeaders>0 ) sqlite3_str_append(pBuf, zHeaders, nHeaders);
+    streamVarintPut(&b, (u64)nHeaders + 1);
+    streamBufPut(&b, zHeaders, nHeaders);
   }
-  return sqlite3_str_errcode(pBuf)==SQLITE_OK ? SQLITE_OK : SQLITE_NOMEM;
+  if( b.bFull ) return SQLITE_FULL;    /* *pn unchanged: the batch intact */
+  *pn = b.n;
+  return SQLITE_OK;
 }
 
 /* Read a varint at *piPos of a[n]: 0 if it runs past the end. */
