@@ -1029,18 +1029,15 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
-/* Rewrite one batch row (id iId, records a[n]) as one row per message. */
-static int streamUnbatchRow(StreamCtx *p, i64 iId, const u8 *a, int n,
-                            char **pzErr){
-  static const char zDel[] = "DELETE FROM _stream_log WHERE id=?1";
-  sqlite3_stmt *pDel = sqlite3StreamStmtStatic(p, zDel, pzErr);
+/* Rewrite one batch row of partition iPart of zTopic (id iId, records
+** a[n]) as one row per message. */
+static int streamUnbatchRow(StreamCtx *p, const char *zTopic, int iPart,
+                            i64 iId, const u8 *a, int n, char **pzErr){
   sqlite3_stmt *pIns;
   StreamBatchRec r;
   int iPos = 0, rc;
-  if( pDel==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_int64(pDel, 1, iId);
-  sqlite3_step(pDel);
-  rc = sqlite3StreamStorageReset(p, pDel, pzErr);
+  rc = sqlite3StreamStorageRun(p, STREAM_SQL_MSG_DELETE_AT, zTopic, iPart,
+                               iId & STREAM_MAX_LOG_OFFSET, pzErr);
   if( rc ) return rc;
   pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
   if( pIns==0 ) return sqlite3StreamStmtErr(p);
@@ -1082,21 +1079,15 @@ static int streamUnbatchRange(StreamCtx *p, const char *zTopic, int iPart,
                               i64 iLo, i64 iHi, char **pzErr){
   /* Each step finds the first batch row after the last one rewritten; a
   ** batch holding iLo starts at most 255 offsets before it. */
-  static const char zNext[] =
-    "SELECT m.id, m.value FROM _stream_log m WHERE m.id BETWEEN"
-    " " STREAM_LOG_AT("?3") " AND min(" STREAM_LOG_AT("?4") ","
-    STREAM_LOG_END ") AND m.attrs&8 AND (m.id&" STREAM_LOG_M ")+(m.key&255)"
-    ">=?5 ORDER BY m.id LIMIT 1";
   i64 iAfter = iLo>255 ? iLo-255 : 0;
   int rc = SQLITE_OK;
   while( rc==SQLITE_OK ){
-    sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zNext, pzErr);
+    sqlite3_stmt *pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_BATCH_NEXT,
+                                                   zTopic, iPart, pzErr);
     i64 iId;
     void *a;
     int n;
     if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pStmt, 2, iPart);
     sqlite3_bind_int64(pStmt, 3, iAfter);
     sqlite3_bind_int64(pStmt, 4, iHi);
     sqlite3_bind_int64(pStmt, 5, iLo);
@@ -1109,7 +1100,7 @@ static int streamUnbatchRange(StreamCtx *p, const char *zTopic, int iPart,
     if( a ) memcpy(a, sqlite3_column_blob(pStmt, 1), n);
     sqlite3_reset(pStmt);
     if( a==0 ) return SQLITE_NOMEM;
-    rc = streamUnbatchRow(p, iId, a, n, pzErr);
+    rc = streamUnbatchRow(p, zTopic, iPart, iId, a, n, pzErr);
     sqlite3_free(a);
     iAfter = (iId & STREAM_MAX_LOG_OFFSET) + 1;
   }

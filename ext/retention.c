@@ -94,15 +94,11 @@ int sqlite3StreamHasWarm(StreamCtx *p, const char *zTopic, int iPart,
 static int streamRetBatchHead(StreamCtx *p, const char *zTopic, int iPart,
                               i64 iFirst, i64 *piTs, i64 *pnBytes,
                               int *pbFound, char **pzErr){
-  static const char zSql[] =
-    "SELECT value FROM _stream_log WHERE id=" STREAM_LOG_AT("?3")
-    " AND attrs&8";
-  sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
+  sqlite3_stmt *pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_BATCH_AT,
+                                                 zTopic, iPart, pzErr);
   int rc = SQLITE_OK;
   *pbFound = 0;
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
   sqlite3_bind_int64(pStmt, 3, iFirst);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     StreamBatchRec r;

@@ -245,6 +245,19 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   /* ?3 offset: the time index entries below it (with the messages) */
   [STREAM_SQL_TIX_DELETE_BELOW] =
   "DELETE FROM _stream_timeindex WHERE pid=" STREAM_LOG_PID " AND offset<?3",
+  /* ?3 from, ?4 to, ?5 offset: the first record batch whose first offset
+  ** is in [?3, ?4] and whose last is >= ?5: id, value */
+  [STREAM_SQL_BATCH_NEXT] =
+  "SELECT id, value FROM _stream_log WHERE id BETWEEN " STREAM_LOG_AT("?3")
+  " AND min(" STREAM_LOG_AT("?4") "," STREAM_LOG_END ") AND attrs&8"
+  " AND " STREAM_LOG_OFF "+(key&255)>=?5 ORDER BY id LIMIT 1",
+  /* ?3 offset: the records of the batch starting at it */
+  [STREAM_SQL_BATCH_AT] =
+  "SELECT value FROM _stream_log WHERE id=" STREAM_LOG_AT("?3")
+  " AND attrs&8",
+  /* ?3 offset: the row at it */
+  [STREAM_SQL_MSG_DELETE_AT] =
+  "DELETE FROM _stream_log WHERE id=" STREAM_LOG_AT("?3"),
   /* ?3 new log start offset: the segments wholly below it */
   [STREAM_SQL_SEG_DELETE_BELOW] =
   "DELETE FROM _stream_segments WHERE topic=?1 AND partition=?2"

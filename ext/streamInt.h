@@ -1846,6 +1846,9 @@ enum {
   STREAM_SQL_PART_RAISE_START,  /* raise log_start_offset */
   STREAM_SQL_SEG_DELETE_BELOW,  /* segment rows below an offset */
   STREAM_SQL_TIX_DELETE_BELOW,  /* time index entries below an offset */
+  STREAM_SQL_BATCH_NEXT,        /* next record batch of a range */
+  STREAM_SQL_BATCH_AT,          /* the record batch at an offset */
+  STREAM_SQL_MSG_DELETE_AT,     /* the row at an offset */
   STREAM_SQL_COUNT
 };
 
