@@ -198,6 +198,19 @@ void sqlite3StreamPartitionFunc(sqlite3_context *ctx, int argc,
   sqlite3_result_int(ctx, sqlite3StreamPartitionForKey(p, n, (int)nPart));
 }
 
+/* stream_log_batching([on]): this connection's record batching
+** (ext/produce.c), off unless turned on; returns the setting before the
+** call, and with an argument sets it (0 off, other integers on). */
+void sqlite3StreamLogBatchingFunc(sqlite3_context *ctx, int argc,
+                                  sqlite3_value **argv){
+  StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
+  i64 v;
+  sqlite3_result_int(ctx, p->bBatchOn);
+  if( argc==0 ) return;
+  if( !sqlite3StreamArgInt(ctx, argv, 0, "on", &v) ) return;
+  p->bBatchOn = v!=0;
+}
+
 /*
 ** The one-call-one-transaction trampoline: run xCall(p, pArgs, &zErr) as
 ** one transaction (sqlite3StreamAutoBegin(): a savepoint in autocommit
@@ -213,6 +226,9 @@ int sqlite3StreamCallTxn(sqlite3_context *ctx,
   char *zErr = 0;
   int bAuto = 0;
   int rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
+  /* Catalog and group calls see (and delete) the transaction's pending
+  ** record batches as rows (ext/produce.c). */
+  if( rc==SQLITE_OK ) rc = sqlite3StreamPendingFlush(p, &zErr);
   if( rc==SQLITE_OK ) rc = xCall(p, pArgs, &zErr);
   rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){

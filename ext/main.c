@@ -25,6 +25,7 @@ static void streamCtxFree(void *pArg){
   sqlite3StreamScannerFree(p->pScanner);
   sqlite3StreamStmtFinalizeAll(p);
   sqlite3StreamStickyFree(p);
+  sqlite3StreamPendingDrop(p);
   sqlite3StreamCacheClear(p);
   sqlite3StreamGroupFree(p);
   sqlite3StreamStoreCacheFree(p);
@@ -200,6 +201,8 @@ static const struct {
   { "stream_debug",           0, 0, SQLITE_INNOCUOUS, sqlite3StreamDebugFunc },
   { "stream_murmur2",         1, 1, STREAM_FN_PURE,  sqlite3StreamMurmur2Func },
   { "stream_partition",       2, 2, STREAM_FN_PURE, sqlite3StreamPartitionFunc},
+  { "stream_log_batching",    0, 1, SQLITE_DIRECTONLY,
+                                            sqlite3StreamLogBatchingFunc },
   { "stream_create_topic",    2, 3, STREAM_FN_WRITE,
                                             sqlite3StreamCreateTopicFunc },
   { "stream_alter_topic",     2, 2, STREAM_FN_WRITE,
@@ -286,6 +289,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
   static int (*const aReg[])(sqlite3*, StreamCtx*) = {
     sqlite3StreamRegisterTopics,
     sqlite3StreamRegisterPartitions,
+    sqlite3StreamRegisterRecords,
     sqlite3StreamRegisterMessages,
     sqlite3StreamRegisterOffsets,
     sqlite3StreamRegisterTxn,
@@ -318,6 +322,7 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
   p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
+  p->bBatchOn = STREAM_BATCH_DEFAULT;
   p->db = db;
   /* stream_version() owns the context: its destructor frees it when the
   ** connection closes or the extension is loaded again. */

@@ -204,6 +204,213 @@ static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
   return rc;
 }
 
+/*
+** Record batches (storage format 4, ext/record.c).  Inside a transaction
+** the extension knows about (p->bTxn, ext/txn.c), a message of a topic
+** that is not compacted and has neither cold.enabled nor
+** pipeline.enabled (those paths remove or read single rows; the warm
+** move rewrites the batches it takes, sqlite3StreamUnbatchRange()) gets its
+** offset as any other, but its record is appended to its partition's
+** pending batch (p->pPending) instead of being inserted.  A batch is
+** written as one row when it holds STREAM_BATCH_MAX records or
+** STREAM_BATCH_BYTES bytes, and always before anything of this
+** connection reads _stream_log or _stream_timeindex: the statement cache
+** flushes before handing out any statement that may read them
+** (ext/schema.c), the scan before it runs its hot statement, the
+** enlisted virtual tables at xSync (the commit) and xSavepoint (so that a
+** ROLLBACK TO drops exactly the pending records, all produced after the
+** savepoint); xRollback and xRollbackTo drop them (ext/txn.c).  A batch
+** of one record is written as a plain row.
+*/
+struct StreamPending {
+  i64 iPid;                    /* Partition id */
+  i64 iBase;                   /* First offset */
+  i64 iNext;                   /* Offset after the last record */
+  int nRec;                    /* Records */
+  i64 iTsMax;                  /* Largest timestamp */
+  i64 nBytes;                  /* Stored key + value + headers bytes */
+  StreamPending *pNext;        /* Next partition's batch */
+  int n;                       /* Bytes of a[] used */
+  u8 a[STREAM_BATCH_BYTES];    /* The records (ext/record.c): allocated
+                               ** with the batch, so that appending a
+                               ** record never fails for memory */
+};
+
+static void streamPendingFree(StreamPending *pP){
+  sqlite3_free(pP);
+}
+
+void sqlite3StreamPendingDrop(StreamCtx *p){
+  while( p->pPending ){
+    StreamPending *pNext = p->pPending->pNext;
+    streamPendingFree(p->pPending);
+    p->pPending = pNext;
+  }
+}
+
+/* Bind a key or value field (SQLITE_TEXT, _BLOB, _NULL) to pStmt. */
+static void streamBindField(sqlite3_stmt *pStmt, int i, int eType,
+                            const void *pData, int n){
+  if( eType==SQLITE_TEXT ){
+    sqlite3_bind_text(pStmt, i, pData, n, SQLITE_STATIC);
+  }else if( eType==SQLITE_BLOB ){
+    sqlite3_bind_blob(pStmt, i, pData ? pData : "", n, SQLITE_STATIC);
+  }else{
+    sqlite3_bind_null(pStmt, i);
+  }
+}
+
+/* Write one pending batch as a row. */
+static int streamPendingWrite(StreamCtx *p, StreamPending *pP, char **pzErr){
+  sqlite3_stmt *pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
+  const u8 *a = pP->a;
+  int n = pP->n;
+  int rc;
+  if( pIns==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_int64(pIns, 1, (pP->iPid<<STREAM_LOG_SHIFT) | pP->iBase);
+  if( pP->nRec==1 ){
+    StreamBatchRec r;
+    int iPos = 0;
+    if( sqlite3StreamBatchNext(a, n, &iPos, pP->iBase, &r)!=SQLITE_ROW ){
+      return SQLITE_CORRUPT;             /* cannot happen: we wrote it */
+    }
+    streamBindField(pIns, 2, r.eKey, r.pKey, r.nKey);
+    streamBindField(pIns, 3, r.eValue, r.pValue, r.nValue);
+    streamBindField(pIns, 4, r.eHeaders, r.pHeaders, r.nHeaders);
+    sqlite3_bind_int64(pIns, 5, r.iTimestamp);
+    sqlite3_bind_int(pIns, 6, r.attrs);
+  }else{
+    sqlite3_bind_int64(pIns, 2, (pP->nBytes<<8) | (pP->iNext-1-pP->iBase));
+    sqlite3_bind_blob(pIns, 3, a, n, SQLITE_STATIC);
+    sqlite3_bind_null(pIns, 4);
+    sqlite3_bind_int64(pIns, 5, pP->iTsMax);
+    sqlite3_bind_int(pIns, 6, STREAM_ATTR_BATCH);
+  }
+  sqlite3_step(pIns);
+  rc = sqlite3_reset(pIns);
+  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  sqlite3_bind_null(pIns, 2);
+  sqlite3_bind_null(pIns, 3);
+  sqlite3_bind_null(pIns, 4);
+  return rc;
+}
+
+/* Write out pending batch *ppP and unlink it. */
+static int streamPendingFlushOne(StreamCtx *p, StreamPending **ppP,
+                                 char **pzErr){
+  StreamPending *pP = *ppP;
+  int rc;
+  p->bFlushing++;
+  rc = streamPendingWrite(p, pP, pzErr);
+  p->bFlushing--;
+  if( rc==SQLITE_OK ){
+    *ppP = pP->pNext;
+    streamPendingFree(pP);
+  }
+  return rc;
+}
+
+int sqlite3StreamPendingFlush(StreamCtx *p, char **pzErr){
+  int rc = SQLITE_OK;
+  i64 iRowid;
+  if( p->bFlushing || p->pPending==0 ) return SQLITE_OK;
+  /* The rows are the extension's own: the caller's last_insert_rowid()
+  ** stays as its statements left it. */
+  iRowid = sqlite3_last_insert_rowid(p->db);
+  while( rc==SQLITE_OK && p->pPending ){
+    rc = streamPendingFlushOne(p, &p->pPending, pzErr);
+  }
+  sqlite3_set_last_insert_rowid(p->db, iRowid);
+  return rc;
+}
+
+/* May a message of zTopic go into a pending batch?  In a known
+** transaction, of a topic not compacted (bFull: nor archived by the cold
+** tier or a pipeline, which needs the topic's configuration: asked only
+** when a second record would join a batch, so that a transaction of one
+** message reads nothing more). */
+static int streamBatchable(StreamCtx *p, const char *zTopic,
+                           const StreamTopic *pT, int bFull, int *pbYes,
+                           char **pzErr){
+  StreamTopicConfig cfg;
+  int nPart = 0, rc = SQLITE_OK;
+  *pbYes = 0;
+  if( !p->bBatchOn || !p->bTxn || p->bFlushing
+   || (pT->eCleanup & STREAM_CLEANUP_COMPACT) ){
+    return SQLITE_OK;
+  }
+  *pbYes = 1;
+  if( !bFull ) return SQLITE_OK;
+  *pbYes = 0;
+  if( !sqlite3StreamCacheConfig(p, zTopic, &cfg, &nPart) ){
+    /* A catalog read: the pending batches need not be written first. */
+    p->bFlushing++;
+    rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, &nPart, pzErr);
+    p->bFlushing--;
+    if( rc ) return rc;
+  }
+  *pbYes = !cfg.coldEnabled && !cfg.pipelineEnabled
+        && (cfg.eCleanup & STREAM_CLEANUP_COMPACT)==0;
+  return SQLITE_OK;
+}
+
+/* Append a record at iOffset of partition iPid to its pending batch,
+** writing the batch out when it is full.  *pbDone 0: the record does not
+** fit a batch (write it as a row). */
+static int streamPendingAdd(StreamCtx *p, const char *zTopic,
+                            const StreamTopic *pT, i64 iPid, i64 iOffset,
+                            i64 iTs, const StreamMsg *pMsg, int attrs,
+                            const void *pVal, int nVal, int *pbDone,
+                            char **pzErr){
+  StreamPending **ppP, *pP;
+  i64 nBytes = (i64)pMsg->nKey + nVal + pMsg->nHeaders;
+  int rc = SQLITE_OK, bYes = 1;
+  *pbDone = 0;
+  for(ppP=&p->pPending; *ppP && (*ppP)->iPid!=iPid; ppP=&(*ppP)->pNext){}
+  pP = *ppP;
+  if( pP && pP->nRec==1 ){
+    /* (in case reading the configuration wrote the batches out) */
+    rc = streamBatchable(p, zTopic, pT, 1, &bYes, pzErr);
+    if( rc ) return rc;
+    for(ppP=&p->pPending; *ppP && (*ppP)->iPid!=iPid; ppP=&(*ppP)->pNext){}
+    pP = *ppP;
+  }
+  /* A record's framing (six varints) is below 32 bytes. */
+  if( pP && (!bYes || pP->iNext!=iOffset || pP->nRec>=STREAM_BATCH_MAX
+          || pP->n+nBytes+32>STREAM_BATCH_BYTES) ){
+    rc = streamPendingFlushOne(p, ppP, pzErr);
+    if( rc ) return rc;
+    pP = 0;
+  }
+  if( !bYes ) return SQLITE_OK;                          /* a row alone */
+  if( nBytes+32>STREAM_BATCH_BYTES ) return SQLITE_OK;   /* a row alone */
+  if( pP==0 ){
+    pP = sqlite3_malloc64(sizeof(*pP));
+    if( pP==0 ) return SQLITE_NOMEM;
+    memset(pP, 0, offsetof(StreamPending, a));
+    pP->iPid = iPid;
+    pP->iBase = iOffset;
+    pP->iNext = iOffset;
+    pP->pNext = p->pPending;
+    p->pPending = pP;
+  }
+  rc = sqlite3StreamBatchAppend(pP->a, (int)sizeof(pP->a), &pP->n,
+      iOffset - pP->iBase, iTs, attrs,
+      pMsg->eKey==STREAM_TYPE_NULL ? STREAM_TYPE_NULL : pMsg->eKey,
+      pMsg->pKey, pMsg->nKey,
+      pVal==0 ? STREAM_TYPE_NULL
+              : (attrs || pMsg->eValue==STREAM_TYPE_BLOB) ? STREAM_TYPE_BLOB
+              : STREAM_TYPE_TEXT,
+      pVal, nVal, pMsg->zHeaders, pMsg->nHeaders);
+  if( rc ) return SQLITE_OK;        /* cannot happen: a row of its own */
+  pP->nRec++;
+  pP->iNext = iOffset + 1;
+  pP->nBytes += nBytes;
+  if( iTs>pP->iTsMax ) pP->iTsMax = iTs;
+  *pbDone = 1;
+  return SQLITE_OK;
+}
+
 /* Insert one message row; no CDC. */
 static int streamInsert(StreamCtx *p, const char *zTopic,
                         const StreamTopic *pT, const StreamMsg *pMsg,
@@ -236,14 +443,6 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
   if( iTs==STREAM_UNSET || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
     iTs = sqlite3StreamNow(p);
   }
-  sqlite3_bind_int64(pIns, 1, (iPid<<STREAM_LOG_SHIFT) | iOffset);
-  if( pMsg->eKey==STREAM_TYPE_TEXT ){
-    sqlite3_bind_text(pIns, 2, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
-  }else if( pMsg->eKey==STREAM_TYPE_BLOB ){
-    sqlite3_bind_blob(pIns, 2, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
-  }else{
-    sqlite3_bind_null(pIns, 2);
-  }
   if( pMsg->eValue!=STREAM_TYPE_NULL ){
     rc = sqlite3StreamRecordEncode(pT->eCompression, pMsg->pValue,
                                    pMsg->nValue,
@@ -253,6 +452,37 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
       sqlite3_reset(pIns);
       return sqlite3StreamErr(pzErr, rc, "cannot compress value");
     }
+  }
+  {
+    int bBatch = 0, bDone = 0;
+    rc = streamBatchable(p, zTopic, pT, 0, &bBatch, pzErr);
+    if( rc==SQLITE_OK && bBatch ){
+      rc = streamPendingAdd(p, zTopic, pT, iPid, iOffset, iTs, pMsg, attrs,
+               pComp ? pComp : pMsg->eValue==STREAM_TYPE_NULL ? 0
+                     : pMsg->pValue ? pMsg->pValue : "",
+               pComp ? (int)nComp : pMsg->nValue, &bDone, pzErr);
+    }
+    if( rc || bDone ){
+      sqlite3_free(pComp);
+      if( rc==SQLITE_OK ){
+        rc = streamTimeIndex(p, zTopic, (int)pMsg->iPartition, iPid,
+                             iOffset, iTs, pzErr);
+      }
+      if( rc ) return rc;
+      sqlite3StreamCacheSetNext(p, zTopic, (int)pMsg->iPartition, iOffset+1,
+                                iPid);
+      *piOffset = iOffset;
+      return SQLITE_OK;
+    }
+  }
+  /* (bound after the batch decision: writing a batch out uses pIns) */
+  sqlite3_bind_int64(pIns, 1, (iPid<<STREAM_LOG_SHIFT) | iOffset);
+  if( pMsg->eKey==STREAM_TYPE_TEXT ){
+    sqlite3_bind_text(pIns, 2, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
+  }else if( pMsg->eKey==STREAM_TYPE_BLOB ){
+    sqlite3_bind_blob(pIns, 2, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
+  }else{
+    sqlite3_bind_null(pIns, 2);
   }
   if( pComp ){
     sqlite3_bind_blob(pIns, 3, pComp, (int)nComp, sqlite3_free);
@@ -796,5 +1026,94 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
   }
   rc = streamProduceEnd(p, bOpen, rc, pzErr);
   if( rc ) *pnProduced = 0;
+  return rc;
+}
+
+/* Rewrite one batch row of partition iPart of zTopic (id iId, records
+** a[n]) as one row per message. */
+static int streamUnbatchRow(StreamCtx *p, const char *zTopic, int iPart,
+                            i64 iId, const u8 *a, int n, char **pzErr){
+  sqlite3_stmt *pIns;
+  StreamBatchRec r;
+  int iPos = 0, rc;
+  rc = sqlite3StreamStorageRun(p, STREAM_SQL_MSG_DELETE_AT, zTopic, iPart,
+                               iId & STREAM_MAX_LOG_OFFSET, pzErr);
+  if( rc ) return rc;
+  pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
+  if( pIns==0 ) return sqlite3StreamStmtErr(p);
+  while( (rc = sqlite3StreamBatchNext(a, n, &iPos, iId & STREAM_MAX_LOG_OFFSET,
+                                      &r))==SQLITE_ROW ){
+    sqlite3_bind_int64(pIns, 1, (iId & ~STREAM_MAX_LOG_OFFSET) | r.iOffset);
+    streamBindField(pIns, 2, r.eKey, r.pKey, r.nKey);
+    streamBindField(pIns, 3, r.eValue, r.pValue, r.nValue);
+    streamBindField(pIns, 4, r.eHeaders, r.pHeaders, r.nHeaders);
+    sqlite3_bind_int64(pIns, 5, r.iTimestamp);
+    sqlite3_bind_int(pIns, 6, r.attrs);
+    sqlite3_step(pIns);
+    rc = sqlite3StreamStorageReset(p, pIns, pzErr);
+    if( rc ) return rc;
+  }
+  if( rc!=SQLITE_DONE ){
+    return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "damaged record batch in"
+                            " row %lld of _stream_log", iId);
+  }
+  return SQLITE_OK;
+}
+
+static int streamUnbatchRange(StreamCtx *p, const char *zTopic, int iPart,
+                              i64 iLo, i64 iHi, char **pzErr);
+
+/* One transaction (a savepoint), so that a crash never keeps the delete
+** of a batch row without its messages' rows (the warm move's eligibility
+** runs outside its unit's transaction). */
+int sqlite3StreamUnbatchRange(StreamCtx *p, const char *zTopic, int iPart,
+                              i64 iLo, i64 iHi, char **pzErr){
+  int bOpen = 0;
+  int rc = sqlite3StreamSavepoint(p, "stream_unbatch", &bOpen, pzErr);
+  if( rc ) return rc;
+  rc = streamUnbatchRange(p, zTopic, iPart, iLo, iHi, pzErr);
+  return sqlite3StreamSavepointEnd(p, "stream_unbatch", bOpen, rc, pzErr);
+}
+
+static int streamUnbatchRange(StreamCtx *p, const char *zTopic, int iPart,
+                              i64 iLo, i64 iHi, char **pzErr){
+  /* Each step finds the first batch row after the last one rewritten; a
+  ** batch holding iLo starts at most 255 offsets before it. */
+  i64 iAfter = iLo>255 ? iLo-255 : 0;
+  int rc = SQLITE_OK;
+  while( rc==SQLITE_OK ){
+    sqlite3_stmt *pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_BATCH_NEXT,
+                                                   zTopic, iPart, pzErr);
+    i64 iId;
+    void *a;
+    int n;
+    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+    sqlite3_bind_int64(pStmt, 3, iAfter);
+    sqlite3_bind_int64(pStmt, 4, iHi);
+    sqlite3_bind_int64(pStmt, 5, iLo);
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+      return sqlite3StreamStorageReset(p, pStmt, pzErr);
+    }
+    iId = sqlite3_column_int64(pStmt, 0);
+    n = sqlite3_column_bytes(pStmt, 1);
+    a = sqlite3_malloc64(n>0 ? n : 1);
+    if( a ) memcpy(a, sqlite3_column_blob(pStmt, 1), n);
+    sqlite3_reset(pStmt);
+    if( a==0 ) return SQLITE_NOMEM;
+    rc = streamUnbatchRow(p, zTopic, iPart, iId, a, n, pzErr);
+    sqlite3_free(a);
+    iAfter = (iId & STREAM_MAX_LOG_OFFSET) + 1;
+  }
+  return rc;
+}
+
+int sqlite3StreamUnbatchTopic(StreamCtx *p, const char *zTopic, char **pzErr){
+  StreamTopic t;
+  int rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+  int i;
+  for(i=0; rc==SQLITE_OK && i<t.nPartition; i++){
+    rc = sqlite3StreamUnbatchRange(p, zTopic, i, 0, STREAM_MAX_LOG_OFFSET,
+                                   pzErr);
+  }
   return rc;
 }

@@ -11,6 +11,7 @@
 ** encodes through sqlite3StreamRecordEncode(): the format lives here.
 */
 #include "streamInt.h"
+#include <string.h>
 
 /* Values shorter than this are stored as they are. */
 #define STREAM_RECORD_COMPRESS_MIN 128
@@ -51,4 +52,148 @@ int sqlite3StreamRecordDecode(int attrs, const void *pStored, int nStored,
   if( rc ) return rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT;
   *peType = (attrs & STREAM_ATTR_BLOB) ? SQLITE_BLOB : SQLITE_TEXT;
   return SQLITE_OK;
+}
+
+/*
+** Record batches (storage format 4).  A batch row's value is its records
+** one after the other, each:
+**
+**   varint  offset delta (from the row's first offset)
+**   varint  timestamp
+**   varint  attrs of the value (STREAM_ATTR_CODEC_MASK | STREAM_ATTR_BLOB)
+**   varint  key:     0 NULL, else (bytes << 2) | 1 TEXT, | 2 BLOB; bytes
+**   varint  value:   the same; the value as a single row would store it
+**   varint  headers: 0 NULL, else bytes + 1; the JSON text
+**
+** Varints are little-endian base 128 (7 bits a byte, high bit: more).
+** The row's other columns are described beside STREAM_BATCH_LAST_SQL in
+** ext/streamInt.h.
+*/
+
+/* The batch being built: a[*pn] of nMax bytes. */
+typedef struct StreamBatchBuf StreamBatchBuf;
+struct StreamBatchBuf {
+  u8 *a;                       /* Buffer */
+  int n;                       /* Bytes used */
+  int nMax;                    /* Its size */
+  int bFull;                   /* Something did not fit */
+};
+
+static void streamBufPut(StreamBatchBuf *pB, const void *p, int n){
+  if( pB->bFull || n>pB->nMax-pB->n ){
+    pB->bFull = 1;
+    return;
+  }
+  if( n>0 ) memcpy(&pB->a[pB->n], p, n);
+  pB->n += n;
+}
+
+static void streamVarintPut(StreamBatchBuf *pB, u64 v){
+  u8 a[10];
+  int n = 0;
+  do{
+    a[n++] = (u8)((v & 0x7f) | (v>0x7f ? 0x80 : 0));
+    v >>= 7;
+  }while( v );
+  streamBufPut(pB, a, n);
+}
+
+/* A field: its header and bytes. */
+static void streamFieldPut(StreamBatchBuf *pB, int eType, const void *p,
+                           int n){
+  if( eType==STREAM_TYPE_NULL ){
+    streamVarintPut(pB, 0);
+    return;
+  }
+  streamVarintPut(pB, ((u64)n<<2) | (eType==STREAM_TYPE_TEXT ? 1 : 2));
+  streamBufPut(pB, p, n);
+}
+
+int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
+                             int attrs, int eKey, const void *pKey, int nKey,
+                             int eValue, const void *pValue, int nValue,
+                             const char *zHeaders, int nHeaders){
+  StreamBatchBuf b;
+  b.a = a;
+  b.n = *pn;
+  b.nMax = nMax;
+  b.bFull = 0;
+  streamVarintPut(&b, (u64)iDelta);
+  streamVarintPut(&b, (u64)iTs);
+  streamVarintPut(&b, (u64)attrs);
+  streamFieldPut(&b, eKey, pKey, nKey);
+  streamFieldPut(&b, eValue, pValue, nValue);
+  if( zHeaders==0 ){
+    streamVarintPut(&b, 0);
+  }else{
+    streamVarintPut(&b, (u64)nHeaders + 1);
+    streamBufPut(&b, zHeaders, nHeaders);
+  }
+  if( b.bFull ) return SQLITE_FULL;    /* *pn unchanged: the batch intact */
+  *pn = b.n;
+  return SQLITE_OK;
+}
+
+/* Read a varint at *piPos of a[n]: 0 if it runs past the end. */
+static int streamVarintGet(const u8 *a, int n, int *piPos, u64 *pv){
+  u64 v = 0;
+  int i = *piPos, s = 0;
+  while( i<n && s<64 ){
+    v |= (u64)(a[i] & 0x7f) << s;
+    s += 7;
+    if( (a[i++] & 0x80)==0 ){
+      *piPos = i;
+      *pv = v;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* A key or value field: 0 if damaged. */
+static int streamFieldGet(const u8 *a, int n, int *piPos, int *peType,
+                          const u8 **pp, int *pn){
+  u64 h;
+  if( !streamVarintGet(a, n, piPos, &h) ) return 0;
+  *pp = 0;
+  *pn = 0;
+  if( h==0 ){
+    *peType = SQLITE_NULL;
+    return 1;
+  }
+  if( (h & 3)==0 || (h & 3)==3 || (h>>2)>(u64)(n - *piPos) ) return 0;
+  *peType = (h & 3)==1 ? SQLITE_TEXT : SQLITE_BLOB;
+  *pn = (int)(h>>2);
+  *pp = &a[*piPos];
+  *piPos += *pn;
+  return 1;
+}
+
+int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
+                           StreamBatchRec *pRec){
+  u64 iDelta, iTs, attrs, h;
+  if( *piPos>=n ) return SQLITE_DONE;
+  if( !streamVarintGet(a, n, piPos, &iDelta) || iDelta>STREAM_MAX_LOG_OFFSET
+   || !streamVarintGet(a, n, piPos, &iTs) || iTs>(u64)STREAM_MAX_TIMESTAMP
+   || !streamVarintGet(a, n, piPos, &attrs) || attrs>0xff
+   || !streamFieldGet(a, n, piPos, &pRec->eKey, &pRec->pKey, &pRec->nKey)
+   || !streamFieldGet(a, n, piPos, &pRec->eValue, &pRec->pValue,
+                      &pRec->nValue)
+   || !streamVarintGet(a, n, piPos, &h) || h>(u64)(n - *piPos) + 1 ){
+    return SQLITE_CORRUPT;
+  }
+  pRec->iOffset = iBase + (i64)iDelta;
+  pRec->iTimestamp = (i64)iTs;
+  pRec->attrs = (int)attrs;
+  if( h==0 ){
+    pRec->eHeaders = SQLITE_NULL;
+    pRec->pHeaders = 0;
+    pRec->nHeaders = 0;
+  }else{
+    pRec->eHeaders = SQLITE_TEXT;
+    pRec->nHeaders = (int)(h-1);
+    pRec->pHeaders = &a[*piPos];
+    *piPos += pRec->nHeaders;
+  }
+  return SQLITE_ROW;
 }

@@ -88,6 +88,35 @@ int sqlite3StreamHasWarm(StreamCtx *p, const char *zTopic, int iPart,
   return SQLITE_OK;
 }
 
+/* The first record of the batch row at offset iFirst: its timestamp and
+** bytes (as STREAM_MSG_BYTES_SQL counts them); *pbFound 0 if there is
+** no such row. */
+static int streamRetBatchHead(StreamCtx *p, const char *zTopic, int iPart,
+                              i64 iFirst, i64 *piTs, i64 *pnBytes,
+                              int *pbFound, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_BATCH_AT,
+                                                 zTopic, iPart, pzErr);
+  int rc = SQLITE_OK;
+  *pbFound = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_int64(pStmt, 3, iFirst);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    StreamBatchRec r;
+    int iPos = 0;
+    if( sqlite3StreamBatchNext(sqlite3_column_blob(pStmt, 0),
+            sqlite3_column_bytes(pStmt, 0), &iPos, iFirst, &r)==SQLITE_ROW ){
+      *piTs = r.iTimestamp;
+      *pnBytes = (i64)r.nKey + r.nValue + r.nHeaders;
+      *pbFound = 1;
+    }else{
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "damaged record batch at"
+                            " %s/%d offset %lld", zTopic, iPart, iFirst);
+    }
+  }
+  sqlite3_reset(pStmt);
+  return rc;
+}
+
 int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
                            const StreamTopicConfig *pCfg, i64 iNow,
                            i64 nMax, StreamCleaner *pS, i64 *pnDeleted,
@@ -95,7 +124,7 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
   sqlite3_stmt *pStmt = 0;
   i64 iHwm = 0, iBound = -1, nDel = 0, nDelClean = 0, nDelCounted = 0;
   i64 nRemain = 0, iCutoff = 0;
-  int bBytes = 0, bTime, bWarm = 0, rc;
+  int bBytes = 0, bTime, bWarm = 0, bSplit = 0, rc;
   i64 iHold = 0;               /* the tiers' hold (cold: not archived) */
 
   *pnDeleted = 0;
@@ -122,7 +151,15 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     pS->nSizeBytes = 0;
   }
 
-  /* The prefix to delete. */
+  /* The prefix to delete, whole rows.  The row it stops at may be a
+  ** record batch of which only a first part may go: then that row is
+  ** rewritten as one row per message (ext/produce.c) and the prefix read
+  ** again (once: retention stays exact per message; a batch is rewritten
+  ** only when it straddles the retention point). */
+ again:
+  iBound = -1;
+  nDel = nDelClean = nDelCounted = 0;
+  nRemain = bBytes ? pS->nSizeBytes : 0;
   pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_MSG_OLDEST, zTopic, iPart,
                                    pzErr);
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
@@ -131,18 +168,39 @@ int sqlite3StreamRetention(StreamCtx *p, const char *zTopic, int iPart,
     i64 iOff = sqlite3_column_int64(pStmt, 0);
     i64 iTs = sqlite3_column_int64(pStmt, 1);
     i64 nByte = sqlite3_column_int64(pStmt, 2);
+    i64 nMsg = sqlite3_column_int64(pStmt, 3);  /* >1: a record batch */
     int bExpired = bTime && iTs<iCutoff;
     int bOver = bBytes && nRemain-nByte>=pCfg->retentionBytes;
-    if( !bExpired && !bOver ) break;
-    if( iOff>=iHold ) break;                    /* the tiers' hold */
+    if( nMax>=0 && nDel>0 && nDel+nMsg>nMax ) break;   /* the bound */
+    if( (!bExpired && !bOver) || iOff>=iHold ){
+      i64 iFirst = iOff - nMsg + 1, iTs0 = 0, nByte0 = 0;
+      int bFound = 0;
+      if( nMsg<=1 || bSplit || iFirst>=iHold ) break;
+      sqlite3_reset(pStmt);
+      rc = streamRetBatchHead(p, zTopic, iPart, iFirst, &iTs0, &nByte0,
+                              &bFound, pzErr);
+      if( rc ) return rc;
+      bSplit = 1;
+      if( bFound && ((bTime && iTs0<iCutoff)
+                  || (bBytes && nRemain-nByte0>=pCfg->retentionBytes)) ){
+        rc = sqlite3StreamUnbatchRange(p, zTopic, iPart, iFirst, iFirst,
+                                       pzErr);
+        if( rc ) return rc;
+        goto again;
+      }
+      pStmt = 0;
+      break;
+    }
     iBound = sqlite3StreamOffsetAfter(iOff);
-    nDel++;
+    nDel += nMsg;
     nRemain -= nByte;
     if( iOff<pS->iSizeOffset ) nDelCounted += nByte;
-    if( iOff<pS->iCleanOffset ) nDelClean++;
+    if( iOff<pS->iCleanOffset ) nDelClean += nMsg;
   }
-  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
-  if( rc ) return rc;
+  if( pStmt ){
+    rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    if( rc ) return rc;
+  }
   if( nDel==0 ) return SQLITE_OK;
 
   /* next_offset first, the byte count before the rows (a failure half-way

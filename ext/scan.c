@@ -62,6 +62,12 @@ struct StreamScan {
   int eCur;                    /* STREAM_SCAN_*: source of the current row */
   i64 nLimit;                  /* LIMIT, or -1 */
   i64 nOut;                    /* Rows returned so far */
+  StreamBatchRec *aRec;          /* Records of the current hot row if it is
+                               ** a batch (STREAM_BATCH_MAX_RECORDS) */
+  int nRec;                    /* Records in aRec (0: not a batch) */
+  int iRec;                    /* The current one */
+  int bRange;                  /* Some row can match the range below */
+  i64 iLo, iHi, iTsLo, iTsHi;  /* Bounds (inclusive) for batch records */
   void *pDecoded;              /* Decoded value of the current row */
   size_t nDecoded;             /* Its bytes */
   int eDecoded;                /* Its type, 0 if not decoded */
@@ -151,7 +157,7 @@ static void streamScanOffTerm(sqlite3_str *p, char *zOut, int iArg,
         !bStrict ? "" : bUpper ? "-1" : "+1");
     return;
   }
-  sqlite3_str_appendf(p, " AND " SCAN_OFF "%s?%d", zOp, iArg);
+  sqlite3_str_appendf(p, " AND (m.attrs&8 OR " SCAN_OFF "%s?%d)", zOp, iArg);
   sqlite3_snprintf(400, zOut, "%s(%s,%s(%s,CASE WHEN typeof(?%d) IN"
       " ('integer','real') THEN ?%d ELSE %s END))",
       bUpper ? "min" : "max", bUpper ? STREAM_LOG_M : "0",
@@ -162,7 +168,7 @@ static void streamScanOffTerm(sqlite3_str *p, char *zOut, int iArg,
 static char *streamScanHotSql(int idxNum){
   sqlite3_str *p = sqlite3_str_new(0);
   const char *zDir = (idxNum & STREAM_SCAN_DESC) ? " DESC" : "";
-  char zLo[400], zHi[400];
+  char zLo[400], zHi[400], zTs[200];
   int iArg = 0, iTs;
   sqlite3_snprintf(sizeof(zLo), zLo, "0");
   sqlite3_snprintf(sizeof(zHi), zHi, "%s", STREAM_LOG_M);
@@ -182,7 +188,7 @@ static char *streamScanHotSql(int idxNum){
       streamScanOffTerm(p, zLo, iArg, ">=", 0, 1);
       streamScanOffTerm(p, zHi, iArg, "<=", 1, 1);
     }else{
-      sqlite3_str_appendf(p, " AND " SCAN_OFF "=?%d", iArg);
+      sqlite3_str_appendf(p, " AND (m.attrs&8 OR " SCAN_OFF "=?%d)", iArg);
       sqlite3_snprintf(sizeof(zLo), zLo, "max(0,min(" STREAM_LOG_M ",CAST(?%d"
                        " AS INTEGER)))", iArg);
       sqlite3_snprintf(sizeof(zHi), zHi, "%s", zLo);
@@ -199,30 +205,40 @@ static char *streamScanHotSql(int idxNum){
                       (idxNum & SCAN_INT_OFFSETS)!=0);
   }
   iTs = 0;
+  zTs[0] = 0;
   if( idxNum & STREAM_SCAN_TS_LO ){
     iTs = ++iArg;
     sqlite3_str_appendf(p, " AND m.timestamp%s?%d",
                         (idxNum & STREAM_SCAN_TS_LO_X) ? ">" : ">=", iArg);
-  }
-  if( idxNum & STREAM_SCAN_TS_HI ){
-    sqlite3_str_appendf(p, " AND m.timestamp%s?%d",
-                        (idxNum & STREAM_SCAN_TS_HI_X) ? "<" : "<=", ++iArg);
-  }
-  /* The range: one lower and one upper bound on m.id. */
-  sqlite3_str_appendf(p, " AND m.id>=(p.id<<40)+%s(%s", iTs ? "max" : "",
-                      zLo);
-  if( iTs ){
-    sqlite3_str_appendf(p, ",coalesce((SELECT offset+1 FROM _stream_timeindex"
-        " WHERE pid=p.id AND timestamp%s?%d ORDER BY timestamp DESC,"
-        " offset DESC LIMIT 1),0)",
+    /* the walk starts after the last time index entry below the time */
+    sqlite3_snprintf(sizeof(zTs), zTs, ",coalesce((SELECT offset+1 FROM"
+        " _stream_timeindex WHERE pid=p.id AND timestamp%s?%d ORDER BY"
+        " timestamp DESC, offset DESC LIMIT 1),0)",
         (idxNum & STREAM_SCAN_TS_LO_X) ? "<=" : "<", iTs);
   }
-  sqlite3_str_appendf(p, ") AND m.id<=(p.id<<40)+%s", zHi);
+  if( idxNum & STREAM_SCAN_TS_HI ){
+    sqlite3_str_appendf(p, " AND (m.attrs&8 OR m.timestamp%s?%d)",
+                        (idxNum & STREAM_SCAN_TS_HI_X) ? "<" : "<=", ++iArg);
+  }
+  /* The range: one lower and one upper bound on m.id.  The lower bound
+  ** is the row of the first offset wanted (X), or the record batch
+  ** holding it: the row before X if it is a batch reaching X. */
+  {
+    char *zX = sqlite3_mprintf("((p.id<<40)+%s(%s%s))", iTs ? "max" : "",
+        zLo, zTs);
+    if( zX==0 ){
+      sqlite3_free(sqlite3_str_finish(p));
+      return 0;
+    }
+    sqlite3_str_appendf(p, " AND m.id>=coalesce((SELECT CASE WHEN c.attrs&8"
+        " AND c.id+(c.key&255)>=%s THEN c.id END FROM _stream_log c WHERE"
+        " c.id BETWEEN p.id<<40 AND %s ORDER BY c.id DESC LIMIT 1), %s)"
+        " AND m.id<=(p.id<<40)+%s", zX, zX, zX, zHi);
+    sqlite3_free(zX);
+  }
   sqlite3_str_appendf(p, " ORDER BY p.topic%s, p.partition%s, m.id%s",
                       zDir, zDir, zDir);
-  if( idxNum & STREAM_SCAN_LIMIT ){
-    sqlite3_str_appendf(p, " LIMIT ?%d", ++iArg);
-  }
+  /* No LIMIT: it counts messages, not rows; the scan stops (nLimit). */
   return sqlite3_str_finish(p);
 }
 
@@ -243,14 +259,80 @@ static void streamScanHotRelease(StreamScan *pScan){
                            pScan->pScanner->abUsed);
 }
 
-/* Step the hot statement; at its end release it. */
+/* Does record r of a batch lie inside the scan's bounds? */
+static int streamScanRecordIn(const StreamScan *pScan, const StreamBatchRec *r){
+  return pScan->bRange && r->iOffset>=pScan->iLo && r->iOffset<=pScan->iHi
+      && r->iTimestamp>=pScan->iTsLo && r->iTimestamp<=pScan->iTsHi;
+}
+
+/* The hot statement is on a record batch: decode its records into aRec
+** and move to the first one inside the bounds (in the scan's order);
+** nRec 0 if none is. */
+static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
+  sqlite3_stmt *pStmt = pScan->pStmt;
+  const u8 *a = sqlite3_column_blob(pStmt, STREAM_SCAN_COL_VALUE);
+  int n = sqlite3_column_bytes(pStmt, STREAM_SCAN_COL_VALUE);
+  i64 iBase = sqlite3_column_int64(pStmt, STREAM_SCAN_COL_OFFSET);
+  int iPos = 0, nOut = 0, rc;
+  if( pScan->aRec==0 ){
+    pScan->aRec = sqlite3_malloc64(sizeof(StreamBatchRec)*256);
+    if( pScan->aRec==0 ) return SQLITE_NOMEM;
+  }
+  while( nOut<256
+      && (rc = sqlite3StreamBatchNext(a, n, &iPos, iBase,
+                                      &pScan->aRec[nOut]))==SQLITE_ROW ){
+    if( streamScanRecordIn(pScan, &pScan->aRec[nOut]) ) nOut++;
+  }
+  if( nOut<256 && rc!=SQLITE_DONE ){
+    if( pzErr ){
+      sqlite3_free(*pzErr);
+      *pzErr = sqlite3_mprintf(STREAM_ERR "damaged record batch at"
+          " partition %lld offset %lld", sqlite3_column_int64(pStmt,
+          STREAM_SCAN_COL_PARTITION), iBase);
+    }
+    return SQLITE_CORRUPT;
+  }
+  pScan->nRec = nOut;
+  pScan->iRec = pScan->bDesc ? nOut-1 : 0;
+  return SQLITE_OK;
+}
+
+/* Step the hot statement (past batches with no record inside the
+** bounds); at its end release it. */
 static int streamScanHotStep(StreamScan *pScan, char **pzErr){
-  int rc = sqlite3_step(pScan->pStmt);
-  if( rc==SQLITE_ROW ) return SQLITE_OK;
+  int rc;
+  pScan->nRec = 0;
+  while( (rc = sqlite3_step(pScan->pStmt))==SQLITE_ROW ){
+    if( (sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS)
+         & STREAM_ATTR_BATCH)==0 ) return SQLITE_OK;
+    rc = streamScanBatchStart(pScan, pzErr);
+    if( rc ){
+      sqlite3_reset(pScan->pStmt);
+      streamScanHotRelease(pScan);
+      return rc;
+    }
+    if( pScan->nRec ) return SQLITE_OK;
+  }
   rc = sqlite3_reset(pScan->pStmt);
   streamScanHotRelease(pScan);
   if( rc ) streamScanDbErr(pScan->pScanner->pCtx->db, rc, pzErr);
   return rc;
+}
+
+/* The next hot message: the next record of the batch, else the next
+** row. */
+static int streamScanHotNext(StreamScan *pScan, char **pzErr){
+  if( pScan->nRec ){
+    pScan->iRec += pScan->bDesc ? -1 : 1;
+    if( pScan->iRec>=0 && pScan->iRec<pScan->nRec ) return SQLITE_OK;
+  }
+  return streamScanHotStep(pScan, pzErr);
+}
+
+/* Offset of the current hot message. */
+static i64 streamScanHotOffset(StreamScan *pScan){
+  if( pScan->nRec ) return pScan->aRec[pScan->iRec].iOffset;
+  return sqlite3_column_int64(pScan->pStmt, STREAM_SCAN_COL_OFFSET);
 }
 
 /* The hot statement for plan idxNum, bound; NULL pStmt: no rows. */
@@ -261,6 +343,9 @@ static int streamScanHotStart(StreamScan *pScan, int idxNum, int nArg,
   int i, rc, iFree = -1;
   /* A database of an earlier format is upgraded first (or refused). */
   rc = sqlite3StreamFormatCheck(pS->pCtx, pzErr);
+  if( rc ) return rc;
+  /* The transaction's pending record batches are read as rows. */
+  rc = sqlite3StreamPendingFlush(pS->pCtx, pzErr);
   if( rc ) return rc;
   if( idxNum & (STREAM_SCAN_OFF_EQ|STREAM_SCAN_OFF_LO|STREAM_SCAN_OFF_HI) ){
     /* The offset values follow the topic and partition values. */
@@ -375,14 +460,13 @@ static int streamScanBound(const StreamScanArg *pA, int bLower, int bStrict,
   return bLower ? 0 : 1;
 }
 
-/* Start the tiers' scan for plan idxNum. */
-static int streamScanTierStart(StreamScan *pScan, int idxNum, int nArg,
-                               const StreamScanArg *aArg, char **pzErr){
+/* The range of plan idxNum as integers in *pR: 0 if no row can match. */
+static int streamScanRangeOf(StreamScan *pScan, int idxNum,
+                             const StreamScanArg *aArg, StreamScanRange *pR){
   StreamScanRange r;
-  int rc, i = 0;
-  STREAM_UNUSED(nArg);
+  int i = 0;
+  memset(pR, 0, sizeof(*pR));
   memset(&r, 0, sizeof(r));
-  if( idxNum & STREAM_SCAN_HOT_ONLY ) return SQLITE_OK;
   r.iLo = SMALLEST_I64; r.iHi = LARGEST_I64;
   r.iTsLo = SMALLEST_I64; r.iTsHi = LARGEST_I64;
   r.bDesc = pScan->bDesc;
@@ -402,7 +486,7 @@ static int streamScanTierStart(StreamScan *pScan, int idxNum, int nArg,
   }
   if( idxNum & STREAM_SCAN_OFF_EQ ){
     if( !streamScanBound(&aArg[i], 1, 0, &r.iLo)
-     || !streamScanBound(&aArg[i], 0, 0, &r.iHi) ) return SQLITE_OK;
+     || !streamScanBound(&aArg[i], 0, 0, &r.iHi) ) return 0;
     i++;
   }
   {
@@ -418,10 +502,22 @@ static int streamScanTierStart(StreamScan *pScan, int idxNum, int nArg,
       if( (idxNum & aBound[k].bit)==0 ) continue;
       if( !streamScanBound(&aArg[i++], aBound[k].bLower,
                            (idxNum & aBound[k].bitStrict)!=0, aBound[k].p) ){
-        return SQLITE_OK;                 /* no row can match */
+        return 0;                         /* no row can match */
       }
     }
   }
+  *pR = r;
+  return 1;
+}
+
+/* Start the tiers' scan for plan idxNum. */
+static int streamScanTierStart(StreamScan *pScan, int idxNum, int nArg,
+                               const StreamScanArg *aArg, char **pzErr){
+  StreamScanRange r;
+  int rc;
+  STREAM_UNUSED(nArg);
+  if( idxNum & STREAM_SCAN_HOT_ONLY ) return SQLITE_OK;
+  if( !streamScanRangeOf(pScan, idxNum, aArg, &r) ) return SQLITE_OK;
   rc = sqlite3StreamTierScanOpen(pScan->pScanner->pTierRead, &r,
                                  &pScan->pTiers, pzErr);
   if( rc ){
@@ -444,7 +540,7 @@ static int streamScanCompare(StreamScan *pScan){
   int nT = sqlite3_column_bytes(pScan->pStmt, 0);
   return sqlite3StreamMsgCompare(r->zTopic, r->nTopic, r->iPartition,
       r->iOffset, zT, nT, sqlite3_column_int64(pScan->pStmt, 1),
-      sqlite3_column_int64(pScan->pStmt, 2));
+      streamScanHotOffset(pScan));
 }
 
 /* Choose the current row from the heads of the two streams. */
@@ -455,7 +551,7 @@ static int streamScanPick(StreamScan *pScan, char **pzErr){
   }else{
     int c = 1;
     while( pScan->pStmt && (c = streamScanCompare(pScan))==0 ){
-      rc = streamScanHotStep(pScan, pzErr);     /* in both tiers: once */
+      rc = streamScanHotNext(pScan, pzErr);     /* in both tiers: once */
       if( rc ) return rc;
     }
     if( pScan->pStmt==0 ){
@@ -493,6 +589,12 @@ int sqlite3StreamScanOpen(StreamScanner *pS, int idxNum, int nArg,
     pScan->nLimit = pA->pVal ? sqlite3_value_int64(pA->pVal) : pA->iVal;
   }
   *pp = pScan;
+  {
+    StreamScanRange r;
+    pScan->bRange = streamScanRangeOf(pScan, idxNum, aArg, &r);
+    pScan->iLo = r.iLo; pScan->iHi = r.iHi;
+    pScan->iTsLo = r.iTsLo; pScan->iTsHi = r.iTsHi;
+  }
   rc = streamScanHotStart(pScan, idxNum, nArg, aArg, pzErr);
   if( rc==SQLITE_OK && pScan->nLimit!=0 ){
     rc = streamScanTierStart(pScan, idxNum, nArg, aArg, pzErr);
@@ -513,7 +615,7 @@ int sqlite3StreamScanNext(StreamScan *pScan, char **pzErr){
     return SQLITE_OK;
   }
   if( pScan->eCur==STREAM_SCAN_HOT ){
-    rc = streamScanHotStep(pScan, pzErr);
+    rc = streamScanHotNext(pScan, pzErr);
   }else if( pScan->eCur==STREAM_SCAN_TIER ){
     rc = streamScanTierStep(pScan, pzErr);
   }else{
@@ -528,6 +630,7 @@ void sqlite3StreamScanClose(StreamScan *pScan){
   streamScanHotRelease(pScan);
   sqlite3StreamTierScanClose(pScan->pTiers);
   streamScanDecodedFree(pScan);
+  sqlite3_free(pScan->aRec);
   sqlite3_free(pScan);
 }
 
@@ -584,13 +687,45 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
     return SQLITE_OK;
   }
   if( pScan->eCur!=STREAM_SCAN_HOT ) return SQLITE_OK;
+  if( pScan->nRec && iCol>STREAM_SCAN_COL_PARTITION ){
+    const StreamBatchRec *r = &pScan->aRec[pScan->iRec];
+    switch( iCol ){
+      case STREAM_SCAN_COL_OFFSET:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->iOffset;
+        return SQLITE_OK;
+      case STREAM_SCAN_COL_KEY:
+        pF->eType = r->eKey; pF->p = r->pKey; pF->n = r->nKey;
+        return SQLITE_OK;
+      case STREAM_SCAN_COL_HEADERS:
+        pF->eType = r->eHeaders; pF->p = r->pHeaders; pF->n = r->nHeaders;
+        return SQLITE_OK;
+      case STREAM_SCAN_COL_VALUE:
+        if( (r->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) break;
+        pF->eType = r->eValue; pF->p = r->pValue; pF->n = r->nValue;
+        return SQLITE_OK;
+      case STREAM_SCAN_COL_ATTRS:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->attrs;
+        return SQLITE_OK;
+      default:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->iTimestamp;
+        return SQLITE_OK;
+    }
+  }
   if( iCol==STREAM_SCAN_COL_VALUE ){
-    int attrs = sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS);
+    int bRec = pScan->nRec>0;
+    const StreamBatchRec *r = bRec ? &pScan->aRec[pScan->iRec] : 0;
+    int attrs = bRec ? r->attrs
+                : sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS);
     if( (attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ){
       if( pScan->eDecoded==0 ){
         int rc = sqlite3StreamRecordDecode(attrs,
-            sqlite3_column_blob(pScan->pStmt, STREAM_SCAN_COL_VALUE),
-            sqlite3_column_bytes(pScan->pStmt, STREAM_SCAN_COL_VALUE),
+            bRec ? r->pValue
+                 : sqlite3_column_blob(pScan->pStmt, STREAM_SCAN_COL_VALUE),
+            bRec ? r->nValue
+                 : sqlite3_column_bytes(pScan->pStmt, STREAM_SCAN_COL_VALUE),
             &pScan->pDecoded, &pScan->nDecoded, &pScan->eDecoded);
         if( rc ) return rc;
       }

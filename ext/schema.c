@@ -15,7 +15,7 @@
 #include <time.h>
 
 /* Storage format this build reads and writes. */
-#define STREAM_FORMAT 3
+#define STREAM_FORMAT 4
 
 /* Format 1 -> 2: topic incarnations, recorded in each warm segment row (the
 ** sweep decides by identity, not by clocks), and the index of segment rows
@@ -57,6 +57,14 @@ static const char zStreamUpgrade2Tix[] =
   " OVER (PARTITION BY id>>40 ORDER BY id) AS mx FROM _stream_log)"
   " WHERE ((id&" STREAM_LOG_M ")+1)%64=0;"
   "UPDATE _stream_meta SET value=3 WHERE key='format';";
+/* Format 3 -> 4: rows of _stream_log may be record batches (attrs bit 8,
+** ext/record.c); format 3 rows are valid format 4 rows, so only the
+** _stream_messages view changes (it unpacks batches), recreated by the
+** schema script run after this.  An older extension then refuses the
+** database ("later format"). */
+static const char zStreamUpgrade3[] =
+  "DROP VIEW IF EXISTS _stream_messages;"
+  "UPDATE _stream_meta SET value=4 WHERE key='format';";
 /* Run after the schema script and any upgrade. */
 static const char zStreamSchemaPost[] =
   "CREATE UNIQUE INDEX IF NOT EXISTS _stream_partitions_id"
@@ -109,8 +117,13 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "SELECT timestamp, offset FROM _stream_timeindex WHERE pid=?1"
   " ORDER BY timestamp DESC, offset DESC LIMIT 1",
   /* ?1, ?2 rowids: the largest timestamp of the messages in [?1, ?2] */
+  /* (from the row before ?1, which may be a batch holding ?1: its
+  ** timestamp is its records' largest, so the result may be larger than
+  ** the exact one, never smaller) */
   [STREAM_STMT_TIX_MAX] =
-  "SELECT max(timestamp) FROM _stream_log WHERE id BETWEEN ?1 AND ?2",
+  "SELECT max(timestamp) FROM _stream_log WHERE id BETWEEN coalesce((SELECT"
+  " max(id) FROM _stream_log WHERE id BETWEEN (?1>>40)<<40 AND ?1), ?1)"
+  " AND ?2",
   /* ?1 partition id, ?2 timestamp, ?3 offset */
   [STREAM_STMT_TIX_PUT] =
   "INSERT INTO _stream_timeindex(pid, timestamp, offset) VALUES(?1,?2,?3)",
@@ -275,7 +288,26 @@ int sqlite3StreamAnchor(StreamCtx *p, char **pzErr){
   return streamAnchor(p, pzErr);
 }
 
+/* Before a statement that may read _stream_log or _stream_timeindex runs,
+** the transaction's pending record batches are written (ext/produce.c);
+** if that fails, no statement is given (p->rcStmt says why). */
+static int streamStmtFlush(StreamCtx *p, char **pzErr){
+  int rc;
+  if( p->pPending==0 || p->bFlushing ) return SQLITE_OK;
+  rc = sqlite3StreamPendingFlush(p, pzErr);
+  if( rc ) p->rcStmt = rc;
+  return rc;
+}
+
 sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
+  switch( iStmt ){
+    case STREAM_STMT_HWM:
+    case STREAM_STMT_HOT_MIN:
+    case STREAM_STMT_TIX_LAST:
+    case STREAM_STMT_TIX_MAX:
+      if( streamStmtFlush(p, pzErr) ) return 0;
+      break;
+  }
   if( p->aStmt[iStmt]==0 ){
     int rc = streamAnchor(p, pzErr);
     if( rc==SQLITE_OK ) rc = sqlite3StreamFormatCheck(p, pzErr);
@@ -301,6 +333,7 @@ sqlite3_stmt *sqlite3StreamStmtStatic(StreamCtx *p, const char *zSql,
                                       char **pzErr){
   int i, rc;
   StreamStaticStmt *aNew;
+  if( streamStmtFlush(p, pzErr) ) return 0;
   for(i=0; i<p->nStatic; i++){
     if( p->aStatic[i].zSql==zSql ){
       /* Parameters a caller leaves unbound must read as NULL again, as
@@ -368,8 +401,8 @@ static int streamUpgrade2Check(StreamCtx *p, char **pzErr){
   return SQLITE_OK;
 }
 
-/* Upgrade from format iFrom (1 or 2) to STREAM_FORMAT, all or nothing,
-** inside the caller's transaction. */
+/* Upgrade from format iFrom (1, 2 or 3) to STREAM_FORMAT, all or
+** nothing, inside the caller's transaction. */
 static int streamUpgrade(StreamCtx *p, int iFrom, char **pzErr){
   int rc = sqlite3_exec(p->db, "SAVEPOINT stream_upgrade", 0, 0, 0);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
@@ -377,7 +410,7 @@ static int streamUpgrade(StreamCtx *p, int iFrom, char **pzErr){
   if( rc==SQLITE_OK && iFrom==1 ){
     rc = sqlite3_exec(p->db, zStreamUpgrade1, 0, 0, 0);
   }
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && iFrom<3 ){
     rc = streamUpgrade2Check(p, pzErr);
     if( rc==SQLITE_OK ){
       rc = sqlite3_exec(p->db, zStreamUpgrade2, 0, 0, 0);
@@ -385,8 +418,13 @@ static int streamUpgrade(StreamCtx *p, int iFrom, char **pzErr){
       if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, zStreamUpgrade2Tix, 0,0,0);
       if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
     }
-  }else{
+  }else if( rc ){
     sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_exec(p->db, zStreamUpgrade3, 0, 0, 0);
+    if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, zStreamSchemaSql, 0, 0, 0);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
   }
   if( rc ){
     const char *zWhy = (pzErr && *pzErr) ? *pzErr + sizeof(STREAM_ERR) - 1
@@ -420,7 +458,7 @@ int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr){
   char *zFormat = 0;
   rc = streamFormatGet(p, &zFormat);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  if( zFormat && (zFormat[0]=='1' || zFormat[0]=='2') && zFormat[1]==0 ){
+  if( zFormat && zFormat[0]>='1' && zFormat[0]<='3' && zFormat[1]==0 ){
     iFormat = zFormat[0] - '0';
   }
   if( iFormat ){

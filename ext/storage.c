@@ -131,14 +131,19 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   " clean_count, target_offset, mark_offset, mark_at, horizon_offset,"
   " cleaned_at, removed, size_offset, size_bytes)"
   " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-  /* ?3 offset, ?4 limit: offsets and byte sizes from ?3 (retention) */
+  /* ?3 offset, ?4 limit: the rows from ?3 (retention): last offset and
+  ** bytes of each (?3 is a row's first offset: whole rows are counted) */
   [STREAM_SQL_MSG_SIZES_FROM] =
-  "SELECT " STREAM_LOG_OFF ", " STREAM_MSG_BYTES_SQL " FROM _stream_log"
+  "SELECT " STREAM_LOG_OFF "+" STREAM_BATCH_LAST_SQL("_stream_log") ", "
+  STREAM_MSG_BYTES_SQL " FROM _stream_log"
   " WHERE id BETWEEN " STREAM_LOG_AT("?3") " AND " STREAM_LOG_END
   " ORDER BY id LIMIT ?4",
-  /* ?3 limit: the oldest messages: offset, timestamp, bytes (retention) */
+  /* ?3 limit: the oldest rows (retention removes whole rows: a record
+  ** batch goes when all its messages may go): last offset, timestamp (a
+  ** batch's largest), bytes, messages */
   [STREAM_SQL_MSG_OLDEST] =
-  "SELECT " STREAM_LOG_OFF ", timestamp, " STREAM_MSG_BYTES_SQL
+  "SELECT " STREAM_LOG_OFF "+" STREAM_BATCH_LAST_SQL("_stream_log")
+  ", timestamp, " STREAM_MSG_BYTES_SQL ", " STREAM_BATCH_COUNT_SQL
   " FROM _stream_log WHERE " STREAM_LOG_ALL " ORDER BY id LIMIT ?3",
   /* ?3 offset: the hot messages below it */
   [STREAM_SQL_MSG_DELETE_BELOW] =
@@ -241,6 +246,19 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   /* ?3 offset: the time index entries below it (with the messages) */
   [STREAM_SQL_TIX_DELETE_BELOW] =
   "DELETE FROM _stream_timeindex WHERE pid=" STREAM_LOG_PID " AND offset<?3",
+  /* ?3 from, ?4 to, ?5 offset: the first record batch whose first offset
+  ** is in [?3, ?4] and whose last is >= ?5: id, value */
+  [STREAM_SQL_BATCH_NEXT] =
+  "SELECT id, value FROM _stream_log WHERE id BETWEEN " STREAM_LOG_AT("?3")
+  " AND min(" STREAM_LOG_AT("?4") "," STREAM_LOG_END ") AND attrs&8"
+  " AND " STREAM_LOG_OFF "+(key&255)>=?5 ORDER BY id LIMIT 1",
+  /* ?3 offset: the records of the batch starting at it */
+  [STREAM_SQL_BATCH_AT] =
+  "SELECT value FROM _stream_log WHERE id=" STREAM_LOG_AT("?3")
+  " AND attrs&8",
+  /* ?3 offset: the row at it */
+  [STREAM_SQL_MSG_DELETE_AT] =
+  "DELETE FROM _stream_log WHERE id=" STREAM_LOG_AT("?3"),
   /* ?3 new log start offset: the segments wholly below it */
   [STREAM_SQL_SEG_DELETE_BELOW] =
   "DELETE FROM _stream_segments WHERE topic=?1 AND partition=?2"

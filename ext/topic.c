@@ -257,6 +257,12 @@ int sqlite3StreamTopicAlter(StreamCtx *p, const char *zName,
     sqlite3StreamCacheClear(p);
     rc = sqlite3StreamCatTopicUpdate(p, zName, zNew, pCfg, pzErr);
   }
+  if( rc==SQLITE_OK
+   && ((pCfg->eCleanup & STREAM_CLEANUP_COMPACT) || pCfg->coldEnabled
+    || pCfg->pipelineEnabled) ){
+    /* Compaction and the archivers work on single rows (ext/produce.c) */
+    rc = sqlite3StreamUnbatchTopic(p, zName, pzErr);
+  }
   sqlite3_free(zOld);
   sqlite3_free(zNew);
   return rc;

@@ -210,11 +210,15 @@ void sqlite3StreamTxnBegin(StreamCtx *p){
   }
 }
 void sqlite3StreamTxnEnd(StreamCtx *p){
+  sqlite3StreamPendingDrop(p);   /* a rollback (a commit flushed at xSync) */
   sqlite3StreamCacheClear(p);
   p->bTxn = 0;
   p->nTxnEnd++;                /* a poll of that transaction sees it ended */
 }
 void sqlite3StreamTxnRollbackTo(StreamCtx *p){
+  /* Every pending record was produced after the newest savepoint (each
+  ** xSavepoint flushes): all of them go. */
+  sqlite3StreamPendingDrop(p);
   sqlite3StreamCacheClear(p);
 }
 
@@ -311,17 +315,27 @@ int sqlite3StreamVtabBegin(sqlite3_vtab *pVtab){
   sqlite3StreamTxnBegin(((StreamVtabHead*)pVtab)->pCtx);
   return SQLITE_OK;
 }
+/* The commit: the pending record batches are written (ext/produce.c). */
 int sqlite3StreamVtabSync(sqlite3_vtab *pVtab){
-  STREAM_UNUSED(pVtab);
-  return SQLITE_OK;
+  StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
+  char *zErr = 0;
+  int rc = sqlite3StreamPendingFlush(p, &zErr);
+  if( rc ){
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = zErr;
+  }
+  return rc;
 }
 int sqlite3StreamVtabEnd(sqlite3_vtab *pVtab){
   sqlite3StreamTxnEnd(((StreamVtabHead*)pVtab)->pCtx);
   return SQLITE_OK;
 }
+/* A savepoint opens (or is released): the pending record batches are
+** written first, so that a ROLLBACK TO drops exactly those produced
+** after it. */
 int sqlite3StreamVtabSavepoint(sqlite3_vtab *pVtab, int i){
-  STREAM_UNUSED(pVtab); STREAM_UNUSED(i);
-  return SQLITE_OK;
+  STREAM_UNUSED(i);
+  return sqlite3StreamVtabSync(pVtab);
 }
 int sqlite3StreamVtabRollbackTo(sqlite3_vtab *pVtab, int i){
   STREAM_UNUSED(i);
@@ -350,7 +364,7 @@ static int streamTxnRollback(sqlite3_vtab *pVtab){
 static int streamTxnSavepoint(sqlite3_vtab *pVtab, int i){
   sqlite3StreamPosTxn(((StreamVtabHead*)pVtab)->pCtx,
                       STREAM_POSTXN_SAVEPOINT, i);
-  return SQLITE_OK;
+  return sqlite3StreamVtabSavepoint(pVtab, i);
 }
 static int streamTxnRollbackTo(sqlite3_vtab *pVtab, int i){
   sqlite3StreamPosTxn(((StreamVtabHead*)pVtab)->pCtx,

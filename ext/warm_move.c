@@ -53,21 +53,36 @@ static int streamWarmEligible(StreamCtx *p, const char *zTopic, int iPart,
   rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_FIRST_FROM, zTopic, iPart,
       iWarmEnd, 0, -1, &pP->iFrom, pzErr);
   if( rc || pP->iFrom<0 ) return rc;
-  rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_TIMESTAMP, zTopic, iPart,
-      pP->iFrom, 0, 0, &pP->iFirstTs, pzErr);
-  if( rc ) return rc;
   if( pCfg->hotRetentionMessages>=0 ){
     c1 = pP->iHwm - pCfg->hotRetentionMessages;
   }
   if( pCfg->hotRetentionMs>=0 ){
-    /* The first message still inside the time window ends the prefix. */
+    /* The first message still inside the time window ends the prefix (a
+    ** record batch counts as young as its youngest record). */
     i64 iCutoff = sqlite3StreamNow(p) - pCfg->hotRetentionMs;
     rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_FIRST_YOUNG, zTopic, iPart,
         pP->iFrom, iCutoff, pP->iHwm, &c2, pzErr);
+    if( rc==SQLITE_OK && c2>pP->iFrom ){
+      /* Exact: the batches up to it (the one found included) become
+      ** single rows, then the first young message is looked up again. */
+      rc = sqlite3StreamUnbatchRange(p, zTopic, iPart, pP->iFrom, c2, pzErr);
+      if( rc==SQLITE_OK ){
+        rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_FIRST_YOUNG, zTopic,
+            iPart, pP->iFrom, iCutoff, pP->iHwm, &c2, pzErr);
+      }
+    }
     if( rc ) return rc;
   }
   pP->iCut = c1>c2 ? c1 : c2;
-  return SQLITE_OK;
+  if( pP->iCut>pP->iFrom ){
+    /* The move reads and removes single rows: the record batches it may
+    ** take become rows of one message first (ext/produce.c). */
+    rc = sqlite3StreamUnbatchRange(p, zTopic, iPart, pP->iFrom, pP->iCut,
+                                   pzErr);
+    if( rc ) return rc;
+  }
+  return sqlite3StreamStorageInt(p, STREAM_SQL_MSG_TIMESTAMP, zTopic, iPart,
+      pP->iFrom, 0, 0, &pP->iFirstTs, pzErr);
 }
 
 /* The object key of a segment, in namespace zNs. */

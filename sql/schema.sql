@@ -1,4 +1,4 @@
--- sqlite-stream storage (hot tier), format version 3.
+-- sqlite-stream storage (hot tier), format version 4.
 --
 -- Compiled into the extension at build time (tool/sql2c.tcl) and run with
 -- CREATE ... IF NOT EXISTS on first use, inside the caller's transaction.
@@ -48,12 +48,17 @@ CREATE TABLE IF NOT EXISTS _stream_partitions(
   PRIMARY KEY(topic, partition)
 ) WITHOUT ROWID;
 
--- Messages: one row each, keyed by (partition id << 40) | offset, so that
--- every append is an integer-keyed append with the value inline, and a
--- partition's messages are one range of rowids.  Offsets of a partition
--- run from 0 to 2^40-1 (STREAM_MAX_LOG_OFFSET).  attrs: bits 0-1 codec of
+-- Messages, keyed by (partition id << 40) | offset, so that every append
+-- is an integer-keyed append with the value inline, and a partition's
+-- messages are one range of rowids.  Offsets of a partition run from 0 to
+-- 2^40-1 (STREAM_MAX_LOG_OFFSET).  A row holds one message, or (format 4)
+-- a record batch: several messages of one partition produced in one
+-- transaction, its id the first one's offset.  attrs: bits 0-1 codec of
 -- value (0 none, 1 gzip, 2 zstd), bit 2 the compressed value was a BLOB
--- (else JSON text).  No per-message index: _stream_timeindex below.
+-- (else JSON text), bit 3 (8) a record batch: then key is the integer
+-- (bytes << 8) | (last offset - first offset), value the records
+-- (ext/record.c), headers NULL and timestamp the records' largest.  No
+-- per-message index: _stream_timeindex below.
 CREATE TABLE IF NOT EXISTS _stream_log(
   id                 INTEGER PRIMARY KEY,
   key,
@@ -77,14 +82,18 @@ CREATE TABLE IF NOT EXISTS _stream_timeindex(
   PRIMARY KEY(pid, timestamp, offset)
 ) WITHOUT ROWID;
 
--- The seed's stream_messages columns over _stream_log, for inspection
--- (the engine reads _stream_log itself).
+-- The seed's stream_messages columns over _stream_log, one row per
+-- message (record batches unpacked by stream_log_records(),
+-- vtab/records.c), values as stored, for inspection (the engine reads
+-- _stream_log itself).
 CREATE VIEW IF NOT EXISTS _stream_messages(topic, partition, offset, key,
   value, headers, timestamp, attrs) AS
-  SELECT p.topic, p.partition, m.id - (p.id << 40), m.key, m.value,
-         m.headers, m.timestamp, m.attrs
+  SELECT p.topic, p.partition, r.offset, r.key, r.value, r.headers,
+         r.timestamp, r.attrs
   FROM _stream_partitions p JOIN _stream_log m
-    ON m.id BETWEEN p.id << 40 AND (p.id << 40) + 1099511627775;
+    ON m.id BETWEEN p.id << 40 AND (p.id << 40) + 1099511627775
+  JOIN stream_log_records(m.id, m.key, m.value, m.headers, m.timestamp,
+                          m.attrs) r;
 
 -- Committed offsets (the seed's stream_offsets): the next offset to read.
 -- A rowid table (as in the seed), so that stream_offsets can expose the
@@ -167,7 +176,7 @@ CREATE TABLE IF NOT EXISTS _stream_producers(
   PRIMARY KEY(producer_id, topic, seq)
 ) WITHOUT ROWID;
 
-INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 3);
+INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 4);
 -- The database's id: its namespace "db=<id>/" in a warm store shared with
 -- other databases (ext/tier.c, docs/tiering.md).
 INSERT OR IGNORE INTO _stream_meta(key, value)

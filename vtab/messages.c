@@ -388,9 +388,11 @@ static int streamMsgRowKey(StreamMsgCursor *pCur, sqlite3_context *ctx){
   sqlite3StreamScanColumn(pCur->pScan, MSG_COL_PARTITION, &pt);
   sqlite3StreamScanColumn(pCur->pScan, MSG_COL_OFFSET, &o);
   if( t.pValue ){
+    /* (a record of a batch has its offset as an integer) */
     z = sqlite3_mprintf("[\"%s\",%lld,%lld]",
         (const char*)sqlite3_value_text(t.pValue),
-        sqlite3_value_int64(pt.pValue), sqlite3_value_int64(o.pValue));
+        sqlite3_value_int64(pt.pValue),
+        o.pValue ? sqlite3_value_int64(o.pValue) : o.iVal);
   }else{
     z = sqlite3_mprintf("[\"%.*s\",%lld,%lld]", t.n, (const char*)t.p,
                         pt.iVal, o.iVal);

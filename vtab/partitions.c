@@ -30,11 +30,9 @@ static const StreamSqlVtabDef streamPartitionsDef = {
   "SELECT p.topic AS c0, p.partition AS c1, p.log_start_offset AS c2,"
   " " STREAM_HWM_SQL("p.id", "p.next_offset") " AS c3,"
   " min(m.id)&" STREAM_LOG_M " AS h0,"
-  " count(m.id) AS n,"
-  " coalesce(sum(coalesce(length(CAST(m.key AS BLOB)),0)"
-  "   +coalesce(length(CAST(m.value AS BLOB)),0)"
-  "   +coalesce(length(CAST(m.headers AS BLOB)),0)),0) AS b,"
-  " min(m.timestamp) AS t0, max(m.timestamp) AS t1,"
+  " count(r.offset) AS n,"
+  " coalesce(sum(r.bytes),0) AS b,"
+  " min(r.timestamp) AS t0, max(r.timestamp) AS t1,"
   " (SELECT sum(messages) FROM _stream_segments s WHERE s.topic=p.topic"
   "   AND s.partition=p.partition) AS wn,"
   " (SELECT sum(bytes) FROM _stream_segments s WHERE s.topic=p.topic"
@@ -45,6 +43,8 @@ static const StreamSqlVtabDef streamPartitionsDef = {
   "   WHERE s.topic=p.topic AND s.partition=p.partition) AS w1"
   " FROM _stream_partitions p LEFT JOIN _stream_log m"
   "   ON m.id BETWEEN p.id<<40 AND (p.id<<40)+" STREAM_LOG_M
+  " LEFT JOIN stream_log_records(m.id, m.key, m.value, m.headers,"
+  "   m.timestamp, m.attrs) r"
   " GROUP BY p.topic, p.partition)",
   0x03,                 /* topic =, partition = */
   0,                    /* innocuous: read-only */

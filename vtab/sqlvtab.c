@@ -252,6 +252,8 @@ static int streamSqlFilter(sqlite3_vtab_cursor *cur, int idxNum,
     ** error (never read as if it had no storage). */
     char *zErr = 0;
     rc = sqlite3StreamFormatCheck(pTab->pCtx, &zErr);
+    /* The transaction's pending record batches are read as rows. */
+    if( rc==SQLITE_OK ) rc = sqlite3StreamPendingFlush(pTab->pCtx, &zErr);
     if( rc ){
       sqlite3StreamVtabErr(cur->pVtab, "%s", zErr ? zErr : "error");
       sqlite3_free(zErr);

@@ -764,6 +764,57 @@ static void testCallFaults(int bRest){
   check(nRuns>1000, "8.6 failures injected", 0);
 }
 
+/* 9. Record batches (ext/produce.c) with the n-th allocation failing
+** (with bRest, every one from the n-th): a transaction of 40 produces,
+** then COMMIT (ROLLBACK if that fails).  After every run the partition
+** is gap-free and, if the commit succeeded, holds one more message for
+** every produce that succeeded; reads inside the transaction see them. */
+static void testBatchFaults(int bRest){
+  sqlite3 *db = openStream(":memory:");
+  int n, nBad = 0, nDone = 0, nCommitted = 0;
+  bFailRest = bRest;
+  execOk(db, "SELECT stream_create_topic('b', 2, '{\"retention.ms\":-1}')",
+         "9.0 setup");
+  for(n=1; n<3000 && !nDone; n++){
+    long long nBefore = queryInt(db, "SELECT count(*) FROM stream_messages"
+                                     " WHERE topic='b'");
+    int i, nOk = 0, rc;
+    nAllocs = 0;
+    nFailAt = n;
+    rc = sqlite3_exec(db, "BEGIN", 0, 0, 0);
+    for(i=0; rc==SQLITE_OK && i<40; i++){
+      if( sqlite3_exec(db, "SELECT stream_produce('b', NULL,"
+              " '{\"some\":\"value\"}', NULL, 0)", 0, 0, 0)==SQLITE_OK ){
+        nOk++;
+      }
+    }
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_exec(db, "COMMIT", 0, 0, 0);
+      if( rc ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+    }
+    nDone = nAllocs<nFailAt;     /* the failure point was not reached */
+    nFailAt = 0;
+    if( !sqlite3_get_autocommit(db) ) sqlite3_exec(db, "ROLLBACK", 0, 0, 0);
+    if( queryInt(db, "SELECT count(*) FROM stream_messages WHERE topic='b'"
+                     " AND partition=0")
+        !=queryInt(db, "SELECT high_watermark FROM stream_partitions"
+                       " WHERE topic='b' AND partition=0") ){
+      nBad++;                                    /* a gap */
+    }
+    if( rc==SQLITE_OK ){
+      nCommitted++;
+      if( queryInt(db, "SELECT count(*) FROM stream_messages"
+                       " WHERE topic='b'")!=nBefore+nOk ) nBad++;
+    }
+  }
+  check(nDone, "9.1 a run without failures reached", 0);
+  checkInt(nBad, 0, "9.2 gap-free, every committed produce kept");
+  check(nCommitted>0 && n>40, "9.3 commits made, failures injected", 0);
+  check(queryInt(db, "SELECT count(*) FROM _stream_log WHERE attrs&8")>0,
+        "9.4 batches written", 0);
+  checkInt(sqlite3_close(db), SQLITE_OK, "9.5 close");
+}
+
 int main(void){
   /* Before anything initializes SQLite. */
   sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memOrig);
@@ -783,6 +834,8 @@ int main(void){
   testPollFaults(1);
   testCallFaults(0);
   testCallFaults(1);
+  testBatchFaults(0);
+  testBatchFaults(1);
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
