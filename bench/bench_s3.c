@@ -2,7 +2,7 @@
 ** bench_s3.c - the warm tier on an s3:// store against file://, in one run.
 **
 **   bench_s3 EXTENSION_PATH [--quick] [--dir DIR] [--interop DIR]
-**            [--rtt MS]
+**            [--rtt MS] [--timing FILE]
 **
 ** Starts s3rver (--interop DIR/node_modules) on 127.0.0.1 at a random
 ** port and test/s3proxy.mjs in front of it adding --rtt ms (default 20)
@@ -25,6 +25,9 @@
 ** extension then asks again with an explicit range, one more request per
 ** file opened in the direct run; the proxy answers them as S3 does
 ** (--suffix-ranges), so the proxy run counts the requests R2 would see.
+** --timing FILE: the proxy writes there one JSON line per request it
+** answered (method, url, range, when it began and ended, in ms), to see
+** which requests of the proxy run overlapped (test/s3proxy.mjs).
 ** It prints a Markdown table; it never fails on a number.
 */
 #define _DEFAULT_SOURCE
@@ -41,6 +44,7 @@ static const char *zExt;
 static char zDir[512] = "/tmp";
 static char zInterop[512] = "/work/main/test/interop";
 static char zSrcTest[600] = "";
+static char zTiming[600] = "";
 
 /* A child process (node) whose first line of output names its port. */
 typedef struct Server Server;
@@ -180,7 +184,7 @@ int main(int argc, char **argv){
   Result aR[3];
   sqlite3 *db;
   if( argc<2 ){
-    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR] [--interop DIR] [--rtt MS]\n", argv[0]);
+    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR] [--interop DIR] [--rtt MS] [--timing FILE]\n", argv[0]);
     return 1;
   }
   zExt = argv[1];
@@ -189,6 +193,9 @@ int main(int argc, char **argv){
     else if( strcmp(argv[i], "--dir")==0 && i+1<argc ) snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
     else if( strcmp(argv[i], "--interop")==0 && i+1<argc ) snprintf(zInterop, sizeof(zInterop), "%s", argv[++i]);
     else if( strcmp(argv[i], "--rtt")==0 && i+1<argc ) rtt = atoi(argv[++i]);
+    else if( strcmp(argv[i], "--timing")==0 && i+1<argc ){
+      snprintf(zTiming, sizeof(zTiming), " --timing %s", argv[++i]);
+    }
   }
   snprintf(zSrcTest, sizeof(zSrcTest), "%s/..", zInterop);
   setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
@@ -203,7 +210,7 @@ int main(int argc, char **argv){
   atexit(stopAll);
   s3 = startServer(zCmd, "listening on 127.0.0.1:");
   snprintf(zCmd, sizeof(zCmd), "exec node %s/s3proxy.mjs %d --latency %d-%d"
-           " --suffix-ranges", zSrcTest, s3.port, rtt, rtt);
+           " --suffix-ranges%s", zSrcTest, s3.port, rtt, rtt, zTiming);
   proxy = startServer(zCmd, "proxy listening on");
 
   /* The messages, produced once. */

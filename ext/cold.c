@@ -242,6 +242,7 @@ const StreamTierMethods sqlite3StreamTierCold = {
   0,                               /* xScanNext */
   0,                               /* xScanClose */
   streamColdHold,                  /* xHold */
+  0,                               /* xMoveEnd: no moves */
 };
 
 /**************************************************************************

@@ -346,6 +346,7 @@ static int streamHttpCollect(StreamHttp *p){
 
 void sqlite3StreamHttpPump(StreamHttp *p){
   int nRun = 0;
+  if( p->nRunning==0 ) return;           /* (Cheap when idle) */
   curl_multi_perform(p->pMulti, &nRun);
   streamHttpCollect(p);
 }

@@ -651,7 +651,9 @@ static const StreamStoreMethods streamLocalMethods = {
   streamLocalFree,       /* xFree */
   streamLocalStat,       /* xStat */
   streamLocalFileId,     /* xFileId */
-  streamLocalPutCommitNew /* xPutCommitNew */
+  streamLocalPutCommitNew, /* xPutCommitNew */
+  0                      /* xPutStart: a local commit is not worth
+                         ** overlapping (an fsync and a rename) */
 };
 
 static int streamLocalOpenStore(const char *zUrl, int bCreate,

@@ -175,6 +175,8 @@ struct StreamS3Upload {
   int bFirst;                  /* No byte written yet (crash point 0) */
   char zEtagOk[96];            /* The object's ETag, once it was seen to be
                                ** the MD5 form of what was sent */
+  StreamHttpReq reqPut;        /* The single PUT (started by xPutStart) */
+  int bStarted;                /* xPutStart sent the last bytes */
   int rc;                      /* Sticky error of a background part */
   char *zErr;                  /* ... and its message */
 };
@@ -1009,6 +1011,8 @@ static int streamS3PutWrite(StreamStoreUpload *pBase, const void *pData,
   const unsigned char *a = (const unsigned char*)pData;
   int rc = pUp->rc;
   if( rc ) return rc;
+  /* Requests of other uploads started (xPutStart) progress meanwhile. */
+  sqlite3StreamHttpPump(p->pHttp);
   if( pUp->nPartUsed==0 ) rc = streamS3PartNew(pUp);
   while( rc==SQLITE_OK && n>0 ){
     StreamS3Part *pPart = pUp->apPart[pUp->nPartUsed-1];
@@ -1055,6 +1059,7 @@ static void streamS3MultiAbort(StreamS3Upload *pUp){
 
 static void streamS3UploadFree(StreamS3Upload *pUp){
   int i;
+  sqlite3StreamHttpReqClear(pUp->p->pHttp, &pUp->reqPut); /* Cancels it */
   for(i=0; i<pUp->nPartUsed; i++) streamS3PartFree(pUp->p, pUp->apPart[i]);
   sqlite3_free(pUp->apPart);
   sqlite3_free(pUp->zUploadId);
@@ -1173,36 +1178,47 @@ static int streamS3Exists(StreamS3Upload *pUp, char **pzErr){
       " %s already exists (create-only put)", pUp->zKey, pUp->p->zBucket);
 }
 
-/* Single PUT of the one part of pUp.  bNew: create-only. */
+/* Prepare pUp->reqPut, the single PUT of its one part (bNew: create-only),
+** and the part's MD5. */
+static int streamS3SingleReq(StreamS3Upload *pUp, int bNew){
+  StreamS3Part *pPart = pUp->apPart[0];
+  StreamMd5 md5;
+  int rc = streamS3Req(pUp->p, &pUp->reqPut, "PUT", pUp->zKey, 0, pPart->a,
+                       pPart->n);
+  if( rc ) return rc;
+  sqlite3StreamMd5Init(&md5);
+  sqlite3StreamMd5Update(&md5, pPart->a, pPart->n);
+  sqlite3StreamMd5Final(&md5, pPart->aMd5);
+  if( bNew ) rc = sqlite3StreamHttpHeader(&pUp->reqPut, "If-None-Match: *");
+  return rc;
+}
+
+/* Single PUT of the one part of pUp.  bNew: create-only.  If xPutStart
+** sent it, the first attempt is that request, waited for here. */
 static int streamS3PutSingle(StreamS3Upload *pUp, int bNew, char **pzErr){
   StreamS3Store *p = pUp->p;
-  StreamS3Part *pPart = pUp->apPart[0];
-  StreamHttpReq req;
-  int rc, iTry;
-  memset(&req, 0, sizeof(req));
+  StreamHttpReq *pReq = &pUp->reqPut;
+  int rc = SQLITE_OK, iTry;
   for(iTry=0; ; iTry++){
     int bOurs = 0;
-    if( iTry>0 ) streamS3Backoff(iTry);
-    rc = streamS3Req(p, &req, "PUT", pUp->zKey, 0, pPart->a, pPart->n);
-    if( rc==SQLITE_OK ){
-      StreamMd5 md5;
-      sqlite3StreamMd5Init(&md5);
-      sqlite3StreamMd5Update(&md5, pPart->a, pPart->n);
-      sqlite3StreamMd5Final(&md5, pPart->aMd5);
-      if( bNew ) rc = sqlite3StreamHttpHeader(&req, "If-None-Match: *");
+    if( iTry>0 || !pUp->bStarted ){
+      if( iTry>0 ) streamS3Backoff(iTry);
+      rc = streamS3SingleReq(pUp, bNew);
+      if( rc ) break;
+      sqlite3StreamHttpRun(p->pHttp, pReq);
+    }else{
+      sqlite3StreamHttpWait(p->pHttp, pReq);
     }
-    if( rc ) break;
-    sqlite3StreamHttpRun(p->pHttp, &req);
-    if( streamS3Ok(&req) ){
+    if( streamS3Ok(pReq) ){
       STREAM_TIER_CRASH(3);
-      rc = streamS3Verify(pUp, req.zEtag, pzErr);
+      rc = streamS3Verify(pUp, pReq->zEtag, pzErr);
       break;
     }
-    if( bNew && req.eCurl==0 && req.iStatus==412 && iTry==0 ){
+    if( bNew && pReq->eCurl==0 && pReq->iStatus==412 && iTry==0 ){
       rc = streamS3Exists(pUp, pzErr);
       break;
     }
-    if( bNew && (req.eCurl || req.iStatus==412) ){
+    if( bNew && (pReq->eCurl || pReq->iStatus==412) ){
       /* Outcome unknown (or our own earlier attempt landed): read the
       ** object's state instead of guessing. */
       i64 nSize = -1;
@@ -1219,12 +1235,12 @@ static int streamS3PutSingle(StreamS3Upload *pUp, int bNew, char **pzErr){
       }
       sqlite3_free(zHeadErr);
     }
-    if( iTry>=p->nRetry || !streamS3Retryable(&req) ){
-      rc = streamS3Err(p, &req, "PUT", pUp->zKey, iTry+1, pzErr);
+    if( iTry>=p->nRetry || !streamS3Retryable(pReq) ){
+      rc = streamS3Err(p, pReq, "PUT", pUp->zKey, iTry+1, pzErr);
       break;
     }
   }
-  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  sqlite3StreamHttpReqClear(p->pHttp, pReq);
   return rc;
 }
 
@@ -1317,7 +1333,7 @@ static int streamS3Commit(StreamStoreUpload *pBase, int bNew, char **pzErr){
   StreamS3Upload *pUp = (StreamS3Upload*)pBase;
   StreamS3Store *p = pUp->p;
   int rc = pUp->rc, bSingle = 0;
-  STREAM_TIER_CRASH(1);
+  if( !pUp->bStarted ){ STREAM_TIER_CRASH(1); }
   if( rc==SQLITE_OK && pUp->nPartUsed==0 ) rc = streamS3PartNew(pUp);
   if( rc==SQLITE_OK && bNew ){
     /* The fallback for services that ignore If-None-Match: look first. */
@@ -1332,7 +1348,7 @@ static int streamS3Commit(StreamStoreUpload *pBase, int bNew, char **pzErr){
     bSingle = 1;
   }else if( rc==SQLITE_OK ){
     int nBusy = 0;
-    rc = streamS3PartSend(pUp);
+    if( !pUp->bStarted ) rc = streamS3PartSend(pUp);
     while( rc==SQLITE_OK ){
       rc = streamS3PartsReap(pUp, &nBusy);
       if( rc || nBusy==0 ) break;
@@ -1365,6 +1381,32 @@ static int streamS3Commit(StreamStoreUpload *pBase, int bNew, char **pzErr){
 
 static int streamS3PutCommit(StreamStoreUpload *pUp, char **pzErr){
   return streamS3Commit(pUp, 0, pzErr);
+}
+
+/* xPutStart: the single PUT, or the last part of a multipart upload, sent
+** without waiting; xPutCommit then waits for it (and retries it if need
+** be), completes a multipart upload and checks the ETag as usual.  (Not
+** for create-only puts, whose commit looks first.) */
+static int streamS3PutStart(StreamStoreUpload *pBase, char **pzErr){
+  StreamS3Upload *pUp = (StreamS3Upload*)pBase;
+  StreamS3Store *p = pUp->p;
+  int rc = pUp->rc;
+  if( rc==SQLITE_OK && pUp->bStarted ) return SQLITE_MISUSE;
+  STREAM_TIER_CRASH(1);
+  if( rc==SQLITE_OK && pUp->nPartUsed==0 ) rc = streamS3PartNew(pUp);
+  if( rc==SQLITE_OK && pUp->zUploadId==0 ){
+    rc = streamS3SingleReq(pUp, 0);
+    if( rc==SQLITE_OK ) rc = sqlite3StreamHttpStart(p->pHttp, &pUp->reqPut);
+  }else if( rc==SQLITE_OK ){
+    rc = streamS3PartSend(pUp);
+  }
+  if( rc==SQLITE_OK ){
+    pUp->bStarted = 1;
+    sqlite3StreamHttpPump(p->pHttp);
+  }else{
+    pUp->rc = rc;
+  }
+  return streamS3UpErr(pUp, rc, pzErr);
 }
 static int streamS3PutCommitNew(StreamStoreUpload *pUp, char **pzErr){
   return streamS3Commit(pUp, 1, pzErr);
@@ -1748,12 +1790,19 @@ static void streamS3AheadFree(StreamS3Store *p, StreamS3Ahead *pA){
   memset(pA, 0, sizeof(*pA));
 }
 
+static void streamS3AheadPump(StreamS3Store *p);
+
 void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey){
   StreamS3Store *p = (StreamS3Store*)pStore;
   StreamS3Ahead *pFree = 0;
   char *zFull;
-  i64 msNow = streamS3Ms();
+  i64 msNow;
   int i;
+  if( zKey==0 ){
+    streamS3AheadPump(p);                /* Progress only */
+    return;
+  }
+  msNow = streamS3Ms();
   if( sqlite3StreamStoreKeyCheck(zKey, 0) ) return;
   zFull = streamS3Key(p, zKey);
   if( zFull==0 ) return;
@@ -2488,7 +2537,8 @@ static const StreamStoreMethods streamS3Methods = {
   streamS3Free,          /* xFree */
   streamS3Stat,          /* xStat */
   streamS3FileId,        /* xFileId */
-  streamS3PutCommitNew   /* xPutCommitNew */
+  streamS3PutCommitNew,  /* xPutCommitNew */
+  streamS3PutStart       /* xPutStart */
 };
 
 int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,

@@ -1541,6 +1541,14 @@ void sqlite3StreamPqReaderClose(StreamPqReader*);
 **   xFileId     identity of an object opened with xOpen, as it was opened.
 **               Equal identities mean the same immutable bytes (the warm
 **               reader cache relies on it).
+**   xPutStart   (NULL if the backend has none) send every byte written so
+**               far and start the request that makes the object durable,
+**               without waiting for it: the caller works meanwhile (the
+**               next segment is encoded) and then calls xPutCommit, which
+**               waits for the answer and checks it as usual, or xPutAbort.
+**               Nothing counts as durable before xPutCommit returns
+**               SQLITE_OK.  On an error the upload must still be given to
+**               xPutCommit (which returns the error) or xPutAbort.
 **
 ** Every method returns SQLITE_OK or an error code; those that take pzErr
 ** leave a "stream: ..." message there naming the object.  bLocal is true
@@ -1586,6 +1594,7 @@ struct StreamStoreMethods {
   int (*xStat)(StreamStore*, const char *zKey, StreamStoreId *pId);
   void (*xFileId)(StreamStoreFile*, StreamStoreId *pId);
   int (*xPutCommitNew)(StreamStoreUpload*, char **pzErr); /* like xPutCommit, but create-only: if the key exists, nothing is written and SQLITE_CONSTRAINT is returned with *pzErr naming the key */
+  int (*xPutStart)(StreamStoreUpload*, char **pzErr);
 };
 
 /* Capabilities of a backend (StreamStore.mCaps). */
@@ -1612,7 +1621,10 @@ struct StreamStoreScheme {
   ** (sqlite3StreamStoreDeleteMany() then calls xDelete per key). */
   int (*xDeleteMany)(StreamStore*, char **azKey, int nKey, char **pzErr);
   /* A hint that key zKey will be opened soon (a sequential reader's next
-  ** segment): start fetching its footer in the background, or NULL. */
+  ** segment): start fetching its footer in the background, or NULL.
+  ** zKey NULL: only let the fetches under way progress (a reader busy
+  ** decoding calls it now and then, so that their answers are taken in
+  ** while it works, not when it next opens a file). */
   void (*xPrefetch)(StreamStore*, const char *zKey);
 };
 
@@ -1660,7 +1672,7 @@ void sqlite3StreamStoreCacheFree(StreamCtx*);
 int sqlite3StreamStoreDeleteMany(StreamStore*, char **azKey, int nKey,
                                  char **pzErr);
 /* Hint that zKey will be opened soon (xPrefetch; nothing if the backend
-** has none). */
+** has none); zKey NULL: let the fetches under way progress. */
 void sqlite3StreamStorePrefetch(StreamStore*, const char *zKey);
 /* The registry: the scheme of zUrl, or NULL. */
 const StreamStoreScheme *sqlite3StreamStoreScheme(const char *zUrl);
@@ -2144,13 +2156,19 @@ struct StreamTierMethods {
   ** tier's store is not configured). */
   int (*xHold)(StreamCtx*, const char *zTopic, int iPart,
                const StreamTopicConfig*, i64 *piHold, char **pzErr);
+  /* After the xMoveIn calls of one topic: finish what they left under way
+  ** (a tier over a network store keeps the last upload in flight while
+  ** the next file is encoded: it is waited for and recorded here) and
+  ** end their transaction.  Called whatever xMoveIn returned; NULL:
+  ** nothing is ever left under way. */
+  int (*xMoveEnd)(StreamTier*, StreamTierStats*, char **pzErr);
 };
 
 /* Optional slots: a tier that never opens (xOpen gives no tier) leaves
 ** xSweep, xExpire and xMoveIn NULL; one that stream_messages does not read
 ** leaves xReaderNew, xReaderFree and the scan slots NULL; xCompact,
-** xDropTopic and xHold may be NULL (nothing to do).  tier.c skips NULL
-** slots. */
+** xDropTopic, xHold and xMoveEnd may be NULL (nothing to do).  tier.c
+** skips NULL slots. */
 
 /* Base classes: each tier's objects start with these. */
 struct StreamTier {

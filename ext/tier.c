@@ -104,6 +104,9 @@ static int streamTierRunOne(StreamTier *pTier, int iTier, const char *zTopic,
     int nPart = 0, iPart;
     i64 iInc = 0;
     rc = sqlite3StreamCatTopicRow(p, topics.az[i], &cfg, &nPart, &iInc, pzErr);
+    /* Expiry of every partition first, then the moves: a tier may keep a
+    ** move under way from one partition to the next (an upload in flight
+    ** while the next file is encoded), which xMoveEnd finishes. */
     for(iPart=0; rc==SQLITE_OK && iPart<nPart; iPart++){
       i64 iHold = 0;
       rc = streamTierHoldFrom(p, iTier+1, topics.az[i], iPart, &cfg, &iHold,
@@ -111,9 +114,18 @@ static int streamTierRunOne(StreamTier *pTier, int iTier, const char *zTopic,
       if( rc ) break;
       rc = pM->xExpire(pTier, topics.az[i], iPart, &cfg, iHold, pStats,
                        pzErr);
-      if( rc==SQLITE_OK && pTier->bMoveIn ){
+    }
+    if( rc==SQLITE_OK && pTier->bMoveIn ){
+      for(iPart=0; rc==SQLITE_OK && iPart<nPart; iPart++){
         rc = pM->xMoveIn(pTier, topics.az[i], iPart, iInc, &cfg, 0, pStats,
                          pzErr);
+      }
+      if( pM->xMoveEnd ){
+        /* (After an error, the first error is the one reported.) */
+        char *zErr2 = 0;
+        int rc2 = pM->xMoveEnd(pTier, pStats, rc ? &zErr2 : pzErr);
+        sqlite3_free(zErr2);
+        if( rc==SQLITE_OK ) rc = rc2;
       }
     }
     if( rc ) rc = sqlite3StreamTopicErr(p->db, pErrs, topics.az[i],

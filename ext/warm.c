@@ -525,6 +525,7 @@ static int streamWarmOpen(StreamCtx *p, const char *zAsked, StreamTier **pp,
 
 static void streamWarmClose(StreamTier *pTier){
   if( pTier ){
+    sqlite3StreamWarmMoveDrop((StreamWarmTier*)pTier);
     sqlite3StreamWarmStoreFree(((StreamWarmTier*)pTier)->pStore);
     sqlite3_free(pTier);
   }
@@ -545,4 +546,5 @@ const StreamTierMethods sqlite3StreamTierWarm = {
   sqlite3StreamWarmScanNext,       /* xScanNext */
   sqlite3StreamWarmScanClose,      /* xScanClose */
   0,                               /* xHold: warm moves, holds nothing */
+  sqlite3StreamWarmMoveEnd,        /* xMoveEnd */
 };

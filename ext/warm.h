@@ -32,9 +32,15 @@
 
 /* The warm tier as a StreamTier. */
 typedef struct StreamWarmTier StreamWarmTier;
+typedef struct StreamWarmMove StreamWarmMove;
 struct StreamWarmTier {
   StreamTier base;             /* Base class - must be first */
   StreamStore *pStore;         /* The store (owned) */
+  /* Chained moves (ext/warm_move.c) */
+  StreamWarmMove *pPend;       /* The move whose upload is in flight */
+  int bChain;                  /* The chain's transaction is open */
+  int bChainSp;                /* ... its sqlite3StreamWarmBegin() flag */
+  i64 msChain;                 /* ... when it began (sqlite3StreamNow()) */
 };
 
 /**************************************************************************
@@ -110,6 +116,10 @@ void sqlite3StreamWarmKeysDelete(StreamStore*, StreamStrList *pK,
 int sqlite3StreamWarmMoveIn(StreamTier*, const char *zTopic, int iPart,
                             i64 iInc, const StreamTopicConfig*, int bHook,
                             StreamTierStats*, char **pzErr);
+int sqlite3StreamWarmMoveEnd(StreamTier*, StreamTierStats*, char **pzErr);
+/* Drop a chained move still under way (upload aborted, its transaction
+** rolled back): the tier is closed without xMoveEnd. */
+void sqlite3StreamWarmMoveDrop(StreamWarmTier*);
 int sqlite3StreamWarmExpire(StreamTier*, const char *zTopic, int iPart,
                             const StreamTopicConfig*, i64 iHold,
                             StreamTierStats*, char **pzErr);

@@ -10,6 +10,23 @@
 ** STREAM_WARM_HOOK_MAX_ROWS messages (one file), and only when at least
 ** STREAM_WARM_HOOK_MIN_ROWS are eligible or the oldest is older than twice
 ** hot.retention.ms.
+**
+** Chained moves.  To a store whose commit is a network round trip (s3://:
+** xPutStart), stream_tier() and stream_maintain() keep the upload of one
+** file in flight while the next file is encoded: the file is encoded,
+** its upload started (xPutStart); the next one (of the same partition or
+** the next) is encoded; only then is the first upload waited for and
+** checked (xPutCommit, the footer check) and its segment recorded, in a
+** savepoint of its own, before the second upload starts; xMoveEnd
+** (sqlite3StreamWarmMoveEnd) finishes the last one.  The rules of
+** ext/warm.c hold for each file: its hot rows are deleted only once the
+** service acknowledged it (size and ETag checked) and only in the
+** statement that records it.  The hot rows read and the records made
+** must see the same log, so all of a topic's chained moves run in one
+** transaction (opened by the first, ended by xMoveEnd, or before a move
+** once it is STREAM_WARM_CHAIN_MS old) under the write lock; a record
+** that fails is rolled back alone, the records before it stay and are
+** committed, the upload in flight is aborted.
 */
 #include "warm.h"
 #include <string.h>
@@ -22,6 +39,20 @@
 #define STREAM_WARM_HOOK_MAX_ROWS  50000
 /* Largest segment file written by stream_tier(), in messages. */
 #define STREAM_WARM_MAX_FILE_ROWS  1000000
+/* A chain of moves (see below) that has held its transaction this long
+** ends before its next move, so that other writers wait no longer than
+** about this plus one file's move. */
+#define STREAM_WARM_CHAIN_MS       1000
+#ifdef STREAM_TEST_HOOKS
+/* (The hooked test library reads it from STREAM_WARM_CHAIN_MS.) */
+# include <stdlib.h>
+static i64 streamWarmChainMs(void){
+  const char *z = getenv("STREAM_WARM_CHAIN_MS");
+  return z && z[0] ? atoll(z) : STREAM_WARM_CHAIN_MS;
+}
+#else
+# define streamWarmChainMs() STREAM_WARM_CHAIN_MS
+#endif
 /* A UTC day, in ms (files never span one: see streamWarmMoveOne()). */
 #define STREAM_WARM_DAY_MS         86400000
 
@@ -37,8 +68,12 @@ struct StreamWarmPart {
   i64 iFirstTs;                /* Timestamp of iFrom's message */
 };
 
+/* The eligible prefix of (zTopic, iPart) from the end of the warm tier or
+** from iAfter if that is beyond it (a chained move of the partition not
+** yet recorded ends before iAfter). */
 static int streamWarmEligible(StreamCtx *p, const char *zTopic, int iPart,
-                              i64 iInc, const StreamTopicConfig *pCfg,
+                              i64 iInc, i64 iAfter,
+                              const StreamTopicConfig *pCfg,
                               StreamWarmPart *pP, char **pzErr){
   i64 iWarmEnd, c1 = -1, c2 = -1;
   int rc;
@@ -50,6 +85,7 @@ static int streamWarmEligible(StreamCtx *p, const char *zTopic, int iPart,
   rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_END, zTopic, iPart,
       iInc, 0, 0, &iWarmEnd, pzErr);
   if( rc ) return rc;
+  if( iAfter>iWarmEnd ) iWarmEnd = iAfter;
   rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_FIRST_FROM, zTopic, iPart,
       iWarmEnd, 0, -1, &pP->iFrom, pzErr);
   if( rc || pP->iFrom<0 ) return rc;
@@ -156,8 +192,78 @@ static int streamWarmColumn(sqlite3_stmt *pSel, int iCol, int bUtf8,
   return SQLITE_OK;
 }
 
+/* A segment file written and not yet recorded: its upload (started, if
+** the move is chained), and what its segment row will say. */
+struct StreamWarmMove {
+  StreamStoreUpload *pUp;      /* The upload (given to xPutCommit once) */
+  StreamSegment seg;           /* Its row (zLocation = zKey, zTopic) */
+  char *zKey;                  /* Object key (owned) */
+  char *zTopic;                /* Topic (owned) */
+  i64 iHwm;                    /* High watermark when it was read */
+  i64 iTsMin, iTsMax;          /* Timestamp range of its messages */
+  int eCodec;                  /* Codec of the file */
+};
+
+static void streamWarmMoveFree(StreamStore *pStore, StreamWarmMove *pMv){
+  if( pMv==0 ) return;
+  if( pMv->pUp ) pStore->pMethods->xPutAbort(pMv->pUp);
+  sqlite3_free(pMv->zKey);
+  sqlite3_free(pMv->zTopic);
+  sqlite3_free(pMv);
+}
+
+/* Finish a move (pMv, freed here): the upload made durable and checked
+** (xPutCommit: steps 1-4 of ext/warm.c; if xPutStart started it, this
+** waits for the answer), the footer read back (step 5), then in a
+** savepoint of its own the segment row and the delete of the hot rows
+** (step 6).  A file that is not recorded is deleted at once rather than
+** left to the sweep. */
+static int streamWarmRecord(StreamCtx *p, StreamStore *pStore,
+                            StreamWarmMove *pMv, StreamTierStats *pStats,
+                            char **pzErr){
+  StreamStoreUpload *pUp = pMv->pUp;
+  i64 nBytes = 0;
+  int rc, bSp = 0, bFile = 0;
+  pMv->pUp = 0;
+  rc = pStore->pMethods->xPutCommit(pUp, pzErr);          /* steps 1-4 */
+  if( rc==SQLITE_OK ){
+    bFile = 1;
+    rc = sqlite3StreamWarmVerify(pStore, &pMv->seg, pMv->seg.iFirst,
+                                 pMv->seg.iLast, &nBytes, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    STREAM_TIER_CRASH(5);
+    rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    /* The index row and the delete.  Rows of an earlier topic of the same
+    ** name (dead: another incarnation) go first: the sweep would remove
+    ** them, and their ranges are not this topic's.  The
+    ** _stream_segments_overlap trigger refuses a row overlapping another
+    ** of the partition. */
+    pMv->seg.nBytes = nBytes;
+    rc = sqlite3StreamStorageSegmentAdd(p, &pMv->seg, pMv->iHwm,
+        pMv->iTsMin, pMv->iTsMax, pMv->eCodec, pzErr);
+    if( rc==SQLITE_OK ){ STREAM_TIER_CRASH(6); }
+    rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    pStats->nSegment++;
+    pStats->nMessage += pMv->seg.nMessages;
+    pStats->nBytes += nBytes;
+  }else if( bFile ){
+    /* Not recorded: remove it now rather than leave an orphan. */
+    pStore->pMethods->xDelete(pStore, pMv->zKey, 0);
+  }
+  streamWarmMoveFree(pStore, pMv);
+  return rc;
+}
+
 /* Move hot offsets [pP->iFrom, pP->iCut), at most nMax messages, into one
-** segment file.
+** segment file; *piLast gets the last offset moved, -1 if none.  bChain:
+** a chained move (see the top of this file): the transaction is the
+** chain's, the move before it (pT->pPend) is recorded once this file is
+** encoded, and this one's upload is started and left in pT->pPend.
 **
 ** The hot rows are read once, in offset order, by one statement.  The
 ** file's name holds its last offset, so that offset is found first
@@ -169,21 +275,24 @@ static int streamWarmColumn(sqlite3_stmt *pSel, int iCol, int bUtf8,
 ** the upload is dropped and the move starts again with the file ending
 ** before that message (at most once: every message before it has been
 ** seen to be of the first one's day). */
-static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
+static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
                              const char *zTopic, int iPart, i64 iInc,
                              const StreamTopicConfig *pCfg,
-                             const StreamWarmPart *pP, i64 nMax,
-                             StreamTierStats *pStats, char **pzErr){
+                             const StreamWarmPart *pP, i64 nMax, int bChain,
+                             StreamTierStats *pStats, i64 *piLast,
+                             char **pzErr){
+  StreamStore *pStore = pT->pStore;
   sqlite3_stmt *pSel = 0;
   StreamPqWriter *pW = 0;
   StreamWarmSink sink;
   StreamSegment seg;
+  StreamWarmMove *pMv = 0;
   char *zKey = 0;
-  i64 iLast = -1, nRow = 0, nBytes = 0, iTsMin = 0, iTsMax = 0;
+  i64 iLast = -1, nRow = 0, iTsMin = 0, iTsMax = 0;
   i64 iCut = pP->iCut;
   i64 iDayLo, iDayHi, iFirstTs;
   int nTopic = (int)strlen(zTopic);
-  int eCodec, rc, bSp = 0, bFile = 0, bUtf8 = 0;
+  int eCodec, rc, bSp = 0, bUtf8 = 0;
 
   memset(&sink, 0, sizeof(sink));
   sink.pStore = pStore;
@@ -208,7 +317,21 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
            ? 0x7fffffffffffffffLL : (iDay+1)*STREAM_WARM_DAY_MS - 1;
   }
 
-  rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);
+  *piLast = -1;
+  rc = SQLITE_OK;
+  if( bChain && pT->bChain
+   && sqlite3StreamNow(p) - pT->msChain >= streamWarmChainMs() ){
+    /* Long enough: let other writers in before going on. */
+    rc = sqlite3StreamWarmMoveEnd(&pT->base, pStats, pzErr);
+  }
+  if( rc ) return rc;
+  if( !bChain ){
+    rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);
+  }else if( !pT->bChain ){
+    rc = sqlite3StreamWarmBegin(p, &pT->bChainSp, pzErr);
+    pT->bChain = rc==SQLITE_OK;
+    pT->msChain = sqlite3StreamNow(p);
+  }
   if( rc ) return rc;
   rc = sqlite3StreamWarmNamespace(p, pStore, 1, pzErr);
   if( rc ) goto out;
@@ -365,44 +488,50 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
   }
   sqlite3StreamWarmWriteErr(&sink, pW, zKey, rc, pzErr);
   if( rc ) goto out;
-  if( nRow!=0 && nRow<=nMax ){
-    StreamStoreUpload *pUp = sink.pUp;
-    sink.pUp = 0;
-    rc = pStore->pMethods->xPutCommit(pUp, pzErr);       /* steps 1-4 */
-    if( rc ) goto out;
-    bFile = 1;
-    rc = sqlite3StreamWarmVerify(pStore, &seg, pP->iFrom, iLast, &nBytes,
-                                 pzErr);
-    if( rc ) goto out;
-    STREAM_TIER_CRASH(5);
-  }else{
+  if( nRow==0 || nRow>nMax ){
     rc = sqlite3StreamErr(pzErr, SQLITE_INTERNAL,
         "warm segment %s: %lld rows read, at most %lld expected", zKey, nRow,
         nMax);
     goto out;
   }
-
-  /* The index row and the delete, in the unit's transaction.  Rows of an
-  ** earlier topic of the same name (dead: another incarnation) go first:
-  ** the sweep would remove them, and their ranges are not this topic's.
-  ** The _stream_segments_overlap trigger refuses a row overlapping another
-  ** of the partition. */
-  seg.nBytes = nBytes;
-  rc = sqlite3StreamStorageSegmentAdd(p, &seg, pP->iHwm, iTsMin, iTsMax,
-                                      eCodec, pzErr);
-  if( rc ) goto out;
-  STREAM_TIER_CRASH(6);
-  bFile = 0;
-  pStats->nSegment++;
-  pStats->nMessage += nRow;
-  pStats->nBytes += nBytes;
+  pMv = sqlite3_malloc64(sizeof(*pMv));
+  if( pMv==0 ){ rc = SQLITE_NOMEM; goto out; }
+  memset(pMv, 0, sizeof(*pMv));
+  pMv->pUp = sink.pUp;
+  sink.pUp = 0;
+  pMv->zKey = zKey;
+  zKey = 0;
+  pMv->zTopic = sqlite3_mprintf("%s", zTopic);
+  if( pMv->zTopic==0 ){ rc = SQLITE_NOMEM; goto out; }
+  pMv->seg = seg;
+  pMv->seg.zLocation = pMv->zKey;
+  pMv->seg.zTopic = pMv->zTopic;
+  pMv->iHwm = pP->iHwm;
+  pMv->iTsMin = iTsMin;
+  pMv->iTsMax = iTsMax;
+  pMv->eCodec = eCodec;
+  *piLast = iLast;
+  if( bChain ){
+    /* The move before this one is recorded now that this file is encoded,
+    ** then this one's upload starts and is left under way. */
+    StreamWarmMove *pPrev = pT->pPend;
+    pT->pPend = 0;
+    if( pPrev ) rc = streamWarmRecord(p, pStore, pPrev, pStats, pzErr);
+    if( rc==SQLITE_OK ) rc = pStore->pMethods->xPutStart(pMv->pUp, pzErr);
+    if( rc==SQLITE_OK ){
+      pT->pPend = pMv;
+      pMv = 0;
+    }
+  }else{
+    StreamWarmMove *pNow = pMv;
+    pMv = 0;
+    rc = streamWarmRecord(p, pStore, pNow, pStats, pzErr);
+  }
 
  out:
-  rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
-  if( rc && bFile ){
-    /* Not recorded: remove it now rather than leave an orphan. */
-    pStore->pMethods->xDelete(pStore, zKey, 0);
-  }
+  if( !bChain ) rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
+  if( rc ) *piLast = -1;
+  streamWarmMoveFree(pStore, pMv);
   if( sink.pUp ) pStore->pMethods->xPutAbort(sink.pUp);
   if( pSel ) sqlite3_reset(pSel);
   sqlite3StreamPqWriterFree(pW);
@@ -412,33 +541,77 @@ static int streamWarmMoveOne(StreamCtx *p, StreamStore *pStore,
 }
 
 /* xMoveIn: move every eligible message of one partition (bHook: at most
-** one bounded file, and only when enough is eligible; never an error). */
+** one bounded file, and only when enough is eligible; never an error).
+** Moves to a store that can start an upload and finish it later
+** (xPutStart) are chained, except in the produce hook. */
 int sqlite3StreamWarmMoveIn(StreamTier *pTier, const char *zTopic, int iPart,
                             i64 iInc, const StreamTopicConfig *pCfg,
                             int bHook, StreamTierStats *pStats,
                             char **pzErr){
   StreamCtx *p = pTier->pCtx;
-  StreamStore *pStore = ((StreamWarmTier*)pTier)->pStore;
+  StreamWarmTier *pT = (StreamWarmTier*)pTier;
+  int bChain = !bHook && pT->pStore->pMethods->xPutStart!=0;
   StreamWarmPart part;
+  i64 iAfter = -1, iLast = -1;
   int rc = SQLITE_OK;
   if( bHook ){
-    rc = streamWarmEligible(p, zTopic, iPart, iInc, pCfg, &part, pzErr);
+    rc = streamWarmEligible(p, zTopic, iPart, iInc, -1, pCfg, &part, pzErr);
     if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) return rc;
     if( part.iCut-part.iFrom<STREAM_WARM_HOOK_MIN_ROWS
      && (pCfg->hotRetentionMs<0
          || part.iFirstTs/2 >= sqlite3StreamNow(p)/2 - pCfg->hotRetentionMs) ){
       return SQLITE_OK;
     }
-    return streamWarmMoveOne(p, pStore, zTopic, iPart, iInc, pCfg, &part,
-                             STREAM_WARM_HOOK_MAX_ROWS, pStats, pzErr);
+    return streamWarmMoveOne(p, pT, zTopic, iPart, iInc, pCfg, &part,
+                             STREAM_WARM_HOOK_MAX_ROWS, 0, pStats, &iLast,
+                             pzErr);
+  }
+  if( pT->pPend && pT->pPend->seg.iPartition==iPart
+   && strcmp(pT->pPend->zTopic, zTopic)==0 ){
+    iAfter = pT->pPend->seg.iLast+1;         /* (Not recorded yet) */
   }
   while( rc==SQLITE_OK ){
-    i64 nBefore = pStats->nMessage;
-    rc = streamWarmEligible(p, zTopic, iPart, iInc, pCfg, &part, pzErr);
+    rc = streamWarmEligible(p, zTopic, iPart, iInc, iAfter, pCfg, &part,
+                            pzErr);
     if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) break;
-    rc = streamWarmMoveOne(p, pStore, zTopic, iPart, iInc, pCfg, &part,
-                           STREAM_WARM_MAX_FILE_ROWS, pStats, pzErr);
-    if( pStats->nMessage==nBefore ) break;
+    rc = streamWarmMoveOne(p, pT, zTopic, iPart, iInc, pCfg, &part,
+                           STREAM_WARM_MAX_FILE_ROWS, bChain, pStats, &iLast,
+                           pzErr);
+    if( iLast<0 ) break;
+    iAfter = iLast+1;
   }
   return rc;
+}
+
+/* xMoveEnd: record the chained move still under way, and end the chain's
+** transaction (the records made are committed even if this last one
+** failed: each was complete in its own savepoint). */
+int sqlite3StreamWarmMoveEnd(StreamTier *pTier, StreamTierStats *pStats,
+                             char **pzErr){
+  StreamWarmTier *pT = (StreamWarmTier*)pTier;
+  StreamWarmMove *pMv = pT->pPend;
+  int rc = SQLITE_OK;
+  pT->pPend = 0;
+  if( pMv ) rc = streamWarmRecord(pTier->pCtx, pT->pStore, pMv, pStats, pzErr);
+  if( pT->bChain ){
+    char *zErr = 0;
+    int rc2;
+    pT->bChain = 0;
+    rc2 = sqlite3StreamWarmEnd(pTier->pCtx, pT->bChainSp, SQLITE_OK,
+                               rc ? &zErr : pzErr);
+    sqlite3_free(zErr);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
+}
+
+/* A chained move left by an error path: its upload aborted, its
+** transaction rolled back (xClose). */
+void sqlite3StreamWarmMoveDrop(StreamWarmTier *pT){
+  streamWarmMoveFree(pT->pStore, pT->pPend);
+  pT->pPend = 0;
+  if( pT->bChain ){
+    pT->bChain = 0;
+    sqlite3StreamWarmEnd(pT->base.pCtx, pT->bChainSp, SQLITE_ABORT, 0);
+  }
 }

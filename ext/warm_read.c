@@ -486,9 +486,13 @@ static void streamWarmCursorClose(StreamWarmCursor *pC){
 ** rows of a segment hints the store (xPrefetch) at the next
 ** STREAM_WARM_AHEAD segments it will read, so that their opening round
 ** trips overlap the decoding of this one.  (Not at once: a LIMIT 1 read or
-** a short poll would only pay for requests it never uses.) */
+** a short poll would only pay for requests it never uses.)  Then, every
+** STREAM_WARM_PUMP_ROWS rows, it lets those fetches progress (xPrefetch
+** with no key): the answers are taken in while this segment is decoded,
+** not only once the next one is opened. */
 #define STREAM_WARM_AHEAD_ROWS 256
-#define STREAM_WARM_AHEAD      2
+#define STREAM_WARM_AHEAD      3
+#define STREAM_WARM_PUMP_ROWS  1024
 
 /* Per-connection read state (xReaderNew). */
 typedef struct StreamWarmReader StreamWarmReader;
@@ -778,9 +782,13 @@ int sqlite3StreamWarmScanNext(StreamTierScan *pBase, const StreamPqRow **ppRow,
       const StreamPqRow *pRow = 0;
       rc = streamWarmCursorNext(pS->pWarm, &pRow, pzErr);
       if( rc==SQLITE_ROW ){
-        if( ++pS->nSegRows==STREAM_WARM_AHEAD_ROWS
+        if( (++pS->nSegRows % STREAM_WARM_PUMP_ROWS)==STREAM_WARM_AHEAD_ROWS
          && (pS->pStore->mCaps & STREAM_STORE_RANGED) ){
-          streamWarmScanAhead(pS);
+          if( pS->nSegRows==STREAM_WARM_AHEAD_ROWS ){
+            streamWarmScanAhead(pS);
+          }else{
+            sqlite3StreamStorePrefetch(pS->pStore, 0);
+          }
         }
         pS->row = *pRow;
         pS->row.zTopic = pS->zSegTopic;

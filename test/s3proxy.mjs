@@ -24,6 +24,10 @@
 // connection dropped at once for N ms: a store down for a while).
 // --capture writes one JSON line per request: method, url, headers as
 // received, sha256 of the body.
+// --timing FILE writes one JSON line per request when its response is
+// done: method, url, range, t0 (the request began to arrive) and t1 (the
+// response finished or the connection closed), in ms since the proxy
+// started: which requests overlapped (bench/bench_s3.c --timing).
 //
 // --data DIR (s3rver's directory) makes the proxy a small test S3 endpoint
 // for what s3rver lacks, following the published S3 API contract:
@@ -48,7 +52,9 @@
 //                  writer);
 //   dropput=N      the next N PUT/POST requests that reach S3 are done by
 //                  it, then the connection is dropped before the response
-//                  (outcome unknown to the client).
+//                  (outcome unknown to the client);
+//   failput=K      the K-th PUT/POST request from now (1: the next) is
+//                  answered 500 InternalError without reaching S3.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -60,16 +66,20 @@ let faultRate = 0;
 let latMin = 0, latMax = 0;
 let seed = 1;
 let capture = null;
+let timing = null;
+const tStart = performance.now();
 let suffixRanges = false;
 let dataDir = null;
 let pageSize = 1000;
 let hideHead = 0;
 let dropPut = 0;
+let failPut = 0;
 for (let i = 1; i < args.length; i++) {
   if (args[i] === '--faults') faultRate = Number(args[++i]);
   else if (args[i] === '--latency') [latMin, latMax] = args[++i].split('-').map(Number);
   else if (args[i] === '--seed') seed = Number(args[++i]);
   else if (args[i] === '--capture') capture = fs.openSync(args[++i], 'a');
+  else if (args[i] === '--timing') timing = fs.openSync(args[++i], 'a');
   else if (args[i] === '--suffix-ranges') suffixRanges = true;
   else if (args[i] === '--data') dataDir = args[++i];
   else if (args[i] === '--page') pageSize = Number(args[++i]);
@@ -87,7 +97,8 @@ function rand() {
 
 const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate'];
 const stats = { requests: 0, forwarded: 0, down: 0, listuploads: 0,
-                abort: 0, precondition: 0, hidehead: 0, dropput: 0 };
+                abort: 0, precondition: 0, hidehead: 0, dropput: 0,
+                failput: 0 };
 for (const k of kinds) stats[k] = 0;
 let downUntil = 0;
 
@@ -107,6 +118,7 @@ const server = http.createServer((req, res) => {
       if (u.searchParams.has('latency')) [latMin, latMax] = u.searchParams.get('latency').split('-').map(Number);
       if (u.searchParams.has('hidehead')) hideHead = Number(u.searchParams.get('hidehead'));
       if (u.searchParams.has('dropput')) dropPut = Number(u.searchParams.get('dropput'));
+      if (u.searchParams.has('failput')) failPut = Number(u.searchParams.get('failput'));
     } else if (u.pathname === '/__proxy/down') {
       downUntil = Date.now() + Number(u.searchParams.get('ms'));
     }
@@ -116,6 +128,16 @@ const server = http.createServer((req, res) => {
     return;
   }
   stats.requests++;
+  if (timing !== null) {
+    const t0 = performance.now() - tStart;
+    res.on('close', () => {
+      fs.writeSync(timing, JSON.stringify({
+        method: req.method, url, range: req.headers['range'] || '',
+        t0: Math.round(t0 * 10) / 10,
+        t1: Math.round((performance.now() - tStart) * 10) / 10,
+      }) + '\n');
+    });
+  }
   if (Date.now() < downUntil) {
     stats.down++;
     req.socket.destroy();
@@ -148,6 +170,11 @@ const server = http.createServer((req, res) => {
       return;
     }
     if (fault === '500') { stats['500']++; xmlError(res, 500, 'InternalError', 'injected'); return; }
+    if ((req.method === 'PUT' || req.method === 'POST') && failPut > 0 && --failPut === 0) {
+      stats.failput++;
+      xmlError(res, 500, 'InternalError', 'injected (failput)');
+      return;
+    }
     if (dataDir !== null && emulate(req, res)) return;
     if (fault === '503') { stats['503']++; xmlError(res, 503, 'SlowDown', 'Please reduce your request rate.'); return; }
     const m = /^bytes=-(\d+)$/.exec(req.headers['range'] || '');
