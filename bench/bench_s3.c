@@ -11,10 +11,11 @@
 **
 **   tier     SELECT stream_tier('bench'), every message hot -> warm, to
 **            file://, to s3rver directly, and to s3rver behind the proxy
-**            (messages per second, and the ratio to file://)
+**            (messages per second, and the ratio to file://): median of
+**            3, each on its own copy and store prefix, the stores in turn
 **   replay   every message read back from the warm tier through
 **            stream_messages on a new connection (count and sum of value
-**            lengths), from each store
+**            lengths), from each store: median of 5, the stores in turn
 **   first    time to the first row of a warm read (a new connection,
 **            "offset >= X LIMIT 1" in the middle of a partition): median
 **            of 15, from each store
@@ -45,6 +46,10 @@ static char zDir[512] = "/tmp";
 static char zInterop[512] = "/work/main/test/interop";
 static char zSrcTest[600] = "";
 static char zTiming[600] = "";
+
+/* Repetitions per store (medians are reported). */
+#define BENCH_S3_TIER_REPS   3
+#define BENCH_S3_REPLAY_REPS 5
 
 /* A child process (node) whose first line of output names its port. */
 typedef struct Server Server;
@@ -114,8 +119,12 @@ static sqlite3 *openDb(const char *zPath){
 
 typedef struct Result Result;
 struct Result {
-  const char *zName;
-  double tTier, tReplay, tFirst;
+  const char *zName;           /* Row label */
+  const char *zTag;            /* File names: bench-s3-TAG-R.db */
+  char zUrlFmt[600];           /* warm.store, %d: the repetition */
+  double aTier[BENCH_S3_TIER_REPS];
+  double aReplay[BENCH_S3_REPLAY_REPS];
+  double tTier, tReplay, tFirst;   /* Medians */
   long long nReplay;
 };
 
@@ -124,17 +133,22 @@ static int run(const char *zCmd){
   return rc;
 }
 
-/* One store: copy the produced database, tier, replay, first row. */
-static void measure(const char *zName, const char *zUrl, long long nMsg,
-                    Result *pR){
-  char zDb[700], zCmd[4000], zSql[1400];
+static double median(double *a, int n){
+  qsort(a, n, sizeof(a[0]), benchCmpDouble);
+  return a[n/2];
+}
+
+/* Repetition iRep of the tiering to store pR: copy the produced database
+** (its own file, its own store prefix), move every message. */
+static double tierOnce(Result *pR, int iRep){
+  char zDb[700], zCmd[4000], zSql[1400], zUrl[700];
   sqlite3 *db;
-  double t0, a[15];
-  int i;
-  snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s.db", zDir, zName);
+  double t0, t;
+  snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s-%d.db", zDir, pR->zTag, iRep);
   snprintf(zCmd, sizeof(zCmd), "rm -f %s %s-wal %s-shm && cp %s/bench-s3-src.db %s",
            zDb, zDb, zDb, zDir, zDb);
   if( run(zCmd) ) exit(1);
+  snprintf(zUrl, sizeof(zUrl), pR->zUrlFmt, iRep);
   db = openDb(zDb);
   snprintf(zSql, sizeof(zSql), "SELECT stream_config('warm.store', '%s');"
            "SELECT stream_alter_topic('bench', '{\"hot.retention.messages\":0}')",
@@ -142,45 +156,64 @@ static void measure(const char *zName, const char *zUrl, long long nMsg,
   benchExec(db, zSql);
   t0 = benchNow();
   benchExec(db, "SELECT stream_tier('bench')");
-  pR->tTier = benchNow()-t0;
+  t = benchNow()-t0;
   if( benchInt1(db, "SELECT count(*) FROM _stream_messages")!=0 ){
-    fprintf(stderr, "%s: not everything moved\n", zName);
+    fprintf(stderr, "%s: not everything moved\n", pR->zName);
     exit(1);
   }
   sqlite3_close(db);
+  return t;
+}
+
+/* Every message read back on a new connection (repetition 0's copy). */
+static double replayOnce(Result *pR, long long nMsg){
+  char zDb[700];
+  sqlite3 *db;
+  double t0, t;
+  snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s-0.db", zDir, pR->zTag);
   db = openDb(zDb);
   t0 = benchNow();
   pR->nReplay = benchInt1(db, "SELECT count(*) + 0*sum(length(value))"
                          " FROM stream_messages WHERE topic='bench'");
-  pR->tReplay = benchNow()-t0;
+  t = benchNow()-t0;
   sqlite3_close(db);
   if( pR->nReplay!=nMsg ){
-    fprintf(stderr, "%s: replay read %lld of %lld\n", zName, pR->nReplay, nMsg);
+    fprintf(stderr, "%s: replay read %lld of %lld\n", pR->zName, pR->nReplay,
+            nMsg);
     exit(1);
   }
+  return t;
+}
+
+/* Time to the first row of a warm read on a new connection: median of 15. */
+static double firstRow(Result *pR, long long nMsg){
+  char zDb[700], zSql[1400];
+  double a[15];
+  int i;
+  snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s-0.db", zDir, pR->zTag);
   for(i=0; i<15; i++){
     sqlite3_stmt *p;
-    db = openDb(zDb);
+    sqlite3 *db = openDb(zDb);
+    double t0;
     snprintf(zSql, sizeof(zSql), "SELECT value FROM stream_messages WHERE"
              " topic='bench' AND partition=%d AND offset>=%lld LIMIT 1",
              i%4, nMsg/16 + i*97);
     t0 = benchNow();
     if( sqlite3_prepare_v2(db, zSql, -1, &p, 0) || sqlite3_step(p)!=SQLITE_ROW ){
-      fprintf(stderr, "%s: %s\n", zName, sqlite3_errmsg(db));
+      fprintf(stderr, "%s: %s\n", pR->zName, sqlite3_errmsg(db));
       exit(1);
     }
     a[i] = benchNow()-t0;
     sqlite3_finalize(p);
     sqlite3_close(db);
   }
-  qsort(a, 15, sizeof(a[0]), benchCmpDouble);
-  pR->tFirst = a[7];
+  return median(a, 15);
 }
 
 int main(int argc, char **argv){
   long long nMsg = 400000;
-  int rtt = 20, i;
-  char zCmd[3000], zUrl[600];
+  int rtt = 20, i, j;
+  char zCmd[3000];
   Result aR[3];
   sqlite3 *db;
   if( argc<2 ){
@@ -229,19 +262,41 @@ int main(int argc, char **argv){
   benchExec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
   sqlite3_close(db);
 
-  snprintf(zUrl, sizeof(zUrl), "file://%s/bench-s3-warm", zDir);
+  snprintf(aR[0].zUrlFmt, sizeof(aR[0].zUrlFmt), "file://%s/bench-s3-warm/r%%d",
+           zDir);
   aR[0].zName = "file://";
-  measure("file", zUrl, nMsg, &aR[0]);
-  snprintf(zUrl, sizeof(zUrl), "s3://bench/direct?endpoint=http://127.0.0.1:%d", s3.port);
+  aR[0].zTag = "file";
+  snprintf(aR[1].zUrlFmt, sizeof(aR[1].zUrlFmt),
+           "s3://bench/direct%%d?endpoint=http://127.0.0.1:%d", s3.port);
   aR[1].zName = "s3:// (s3rver, loopback)";
-  measure("s3", zUrl, nMsg, &aR[1]);
-  snprintf(zUrl, sizeof(zUrl), "s3://bench/rtt?endpoint=http://127.0.0.1:%d", proxy.port);
+  aR[1].zTag = "s3";
+  snprintf(aR[2].zUrlFmt, sizeof(aR[2].zUrlFmt),
+           "s3://bench/rtt%%d?endpoint=http://127.0.0.1:%d", proxy.port);
   aR[2].zName = "s3:// behind the proxy";
-  measure("rtt", zUrl, nMsg, &aR[2]);
+  aR[2].zTag = "rtt";
+  /* The stores in turn, repetition after repetition, so that a change of
+  ** the machine's load falls on all three alike. */
+  for(j=0; j<BENCH_S3_TIER_REPS; j++){
+    for(i=0; i<3; i++){
+      snprintf(zCmd, sizeof(zCmd), "mkdir -p %s/bench-s3-warm/r%d", zDir, j);
+      if( i==0 && run(zCmd) ) return 1;
+      aR[i].aTier[j] = tierOnce(&aR[i], j);
+    }
+  }
+  for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
+    for(i=0; i<3; i++) aR[i].aReplay[j] = replayOnce(&aR[i], nMsg);
+  }
+  for(i=0; i<3; i++){
+    aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
+    aR[i].tReplay = median(aR[i].aReplay, BENCH_S3_REPLAY_REPS);
+    aR[i].tFirst = firstRow(&aR[i], nMsg);
+  }
   stopAll();
 
   printf("bench_s3: %lld messages (100-byte JSON values, 4 partitions), proxy"
-         " adds %d ms per request\n\n", nMsg, rtt);
+         " adds %d ms per request; medians of %d tierings and %d replays per"
+         " store, taken in turn\n\n", nMsg, rtt, BENCH_S3_TIER_REPS,
+         BENCH_S3_REPLAY_REPS);
   printf("| store | tier msg/s | vs file:// | replay msg/s | vs file:// | first row (median of 15) |\n");
   printf("|---|---:|---:|---:|---:|---:|\n");
   for(i=0; i<3; i++){

@@ -491,7 +491,7 @@ static void streamWarmCursorClose(StreamWarmCursor *pC){
 ** with no key): the answers are taken in while this segment is decoded,
 ** not only once the next one is opened. */
 #define STREAM_WARM_AHEAD_ROWS 256
-#define STREAM_WARM_AHEAD      3
+#define STREAM_WARM_AHEAD      2
 #define STREAM_WARM_PUMP_ROWS  1024
 
 /* Per-connection read state (xReaderNew). */
