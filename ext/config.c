@@ -255,7 +255,7 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
   if( pNorm ){
     if( pNew==0 ) return SQLITE_NOMEM;
     sqlite3StreamJsonRemove(pNorm, zKey);
-    sqlite3StreamJsonAdd(pNorm, zKey, pNew);
+    if( !sqlite3StreamJsonAdd(pNorm, zKey, pNew) ) return SQLITE_NOMEM;
   }
   return SQLITE_OK;
 }

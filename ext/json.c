@@ -619,8 +619,11 @@ int sqlite3StreamJsonAppend(StreamJson *pArr, StreamJson *pItem){
 int sqlite3StreamJsonAdd(StreamJson *pObj, const char *zKey,
                          StreamJson *pItem){
   char *z;
-  if( pObj==0 || pItem==0 || zKey==0 || pObj==pItem ) return 0;
-  if( (z = sqlite3_mprintf("%s", zKey))==0 ) return 0;
+  if( pItem==0 || pObj==pItem ) return 0;
+  if( pObj==0 || zKey==0 || (z = sqlite3_mprintf("%s", zKey))==0 ){
+    sqlite3StreamJsonFree(pItem);         /* not taken: freed */
+    return 0;
+  }
   sqlite3_free(pItem->zKey);
   pItem->zKey = z;
   return sqlite3StreamJsonAppend(pObj, pItem);
@@ -630,9 +633,7 @@ int sqlite3StreamJsonAdd(StreamJson *pObj, const char *zKey,
 ** that fails. */
 static StreamJson *streamJsonAddOrFree(StreamJson *pObj, const char *zKey,
                                        StreamJson *pItem){
-  if( sqlite3StreamJsonAdd(pObj, zKey, pItem) ) return pItem;
-  sqlite3StreamJsonFree(pItem);
-  return 0;
+  return sqlite3StreamJsonAdd(pObj, zKey, pItem) ? pItem : 0;
 }
 StreamJson *sqlite3StreamJsonAddNew(StreamJson *pObj, const char *zKey,
                                     int eType){

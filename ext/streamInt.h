@@ -1142,8 +1142,10 @@ StreamJson *sqlite3StreamJsonNewNumber(double r);
 StreamJson *sqlite3StreamJsonNewRef(const StreamJson *pTarget);
 StreamJson *sqlite3StreamJsonNewStringArray(const char *const *az, int n);
 StreamJson *sqlite3StreamJsonCopy(const StreamJson*);
-/* Append pItem to an array / to an object under a copy of zKey; 0 (pItem
-** not taken, not freed) if either is NULL or out of memory. */
+/* Append pItem to an array / to an object under a copy of zKey.  Append:
+** 0 (pItem not taken, not freed) if either is NULL.  Add: 0 if pObj or
+** zKey is NULL or out of memory, and pItem is then freed (so a caller
+** that ignores the result leaks nothing), unless it is NULL or pObj. */
 int sqlite3StreamJsonAppend(StreamJson *pArr, StreamJson *pItem);
 int sqlite3StreamJsonAdd(StreamJson *pObj, const char *zKey,
                          StreamJson *pItem);
