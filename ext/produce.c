@@ -236,14 +236,10 @@ struct StreamPending {
                                ** record never fails for memory */
 };
 
-static void streamPendingFree(StreamPending *pP){
-  sqlite3_free(pP);
-}
-
 void sqlite3StreamPendingDrop(StreamCtx *p){
   while( p->pPending ){
     StreamPending *pNext = p->pPending->pNext;
-    streamPendingFree(p->pPending);
+    sqlite3_free(p->pPending);
     p->pPending = pNext;
   }
 }
@@ -260,6 +256,18 @@ static void streamBindField(sqlite3_stmt *pStmt, int i, int eType,
   }
 }
 
+/* Bind record r, decoded from a batch, as the row of id iId (columns of
+** STREAM_STMT_MSG_INSERT). */
+static void streamBindRec(sqlite3_stmt *pIns, i64 iId,
+                          const StreamBatchRec *r){
+  sqlite3_bind_int64(pIns, 1, iId);
+  streamBindField(pIns, 2, r->eKey, r->pKey, r->nKey);
+  streamBindField(pIns, 3, r->eValue, r->pValue, r->nValue);
+  streamBindField(pIns, 4, r->eHeaders, r->pHeaders, r->nHeaders);
+  sqlite3_bind_int64(pIns, 5, r->iTimestamp);
+  sqlite3_bind_int(pIns, 6, r->attrs);
+}
+
 /* Write one pending batch as a row. */
 static int streamPendingWrite(StreamCtx *p, StreamPending *pP, char **pzErr){
   sqlite3_stmt *pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
@@ -267,19 +275,15 @@ static int streamPendingWrite(StreamCtx *p, StreamPending *pP, char **pzErr){
   int n = pP->n;
   int rc;
   if( pIns==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_int64(pIns, 1, (pP->iPid<<STREAM_LOG_SHIFT) | pP->iBase);
   if( pP->nRec==1 ){
     StreamBatchRec r;
     int iPos = 0;
     if( sqlite3StreamBatchNext(a, n, &iPos, pP->iBase, &r)!=SQLITE_ROW ){
       return SQLITE_CORRUPT;             /* cannot happen: we wrote it */
     }
-    streamBindField(pIns, 2, r.eKey, r.pKey, r.nKey);
-    streamBindField(pIns, 3, r.eValue, r.pValue, r.nValue);
-    streamBindField(pIns, 4, r.eHeaders, r.pHeaders, r.nHeaders);
-    sqlite3_bind_int64(pIns, 5, r.iTimestamp);
-    sqlite3_bind_int(pIns, 6, r.attrs);
+    streamBindRec(pIns, (pP->iPid<<STREAM_LOG_SHIFT) | pP->iBase, &r);
   }else{
+    sqlite3_bind_int64(pIns, 1, (pP->iPid<<STREAM_LOG_SHIFT) | pP->iBase);
     sqlite3_bind_int64(pIns, 2, (pP->nBytes<<8) | (pP->iNext-1-pP->iBase));
     sqlite3_bind_blob(pIns, 3, a, n, SQLITE_STATIC);
     sqlite3_bind_null(pIns, 4);
@@ -305,7 +309,7 @@ static int streamPendingFlushOne(StreamCtx *p, StreamPending **ppP,
   p->bFlushing--;
   if( rc==SQLITE_OK ){
     *ppP = pP->pNext;
-    streamPendingFree(pP);
+    sqlite3_free(pP);
   }
   return rc;
 }
@@ -396,8 +400,7 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
   }
   rc = sqlite3StreamBatchAppend(pP->a, (int)sizeof(pP->a), &pP->n,
       iOffset - pP->iBase, iTs, attrs,
-      pMsg->eKey==STREAM_TYPE_NULL ? STREAM_TYPE_NULL : pMsg->eKey,
-      pMsg->pKey, pMsg->nKey,
+      pMsg->eKey, pMsg->pKey, pMsg->nKey,
       pVal==0 ? STREAM_TYPE_NULL
               : (attrs || pMsg->eValue==STREAM_TYPE_BLOB) ? STREAM_TYPE_BLOB
               : STREAM_TYPE_TEXT,
@@ -1043,12 +1046,7 @@ static int streamUnbatchRow(StreamCtx *p, const char *zTopic, int iPart,
   if( pIns==0 ) return sqlite3StreamStmtErr(p);
   while( (rc = sqlite3StreamBatchNext(a, n, &iPos, iId & STREAM_MAX_LOG_OFFSET,
                                       &r))==SQLITE_ROW ){
-    sqlite3_bind_int64(pIns, 1, (iId & ~STREAM_MAX_LOG_OFFSET) | r.iOffset);
-    streamBindField(pIns, 2, r.eKey, r.pKey, r.nKey);
-    streamBindField(pIns, 3, r.eValue, r.pValue, r.nValue);
-    streamBindField(pIns, 4, r.eHeaders, r.pHeaders, r.nHeaders);
-    sqlite3_bind_int64(pIns, 5, r.iTimestamp);
-    sqlite3_bind_int(pIns, 6, r.attrs);
+    streamBindRec(pIns, (iId & ~STREAM_MAX_LOG_OFFSET) | r.iOffset, &r);
     sqlite3_step(pIns);
     rc = sqlite3StreamStorageReset(p, pIns, pzErr);
     if( rc ) return rc;
@@ -1078,8 +1076,9 @@ int sqlite3StreamUnbatchRange(StreamCtx *p, const char *zTopic, int iPart,
 static int streamUnbatchRange(StreamCtx *p, const char *zTopic, int iPart,
                               i64 iLo, i64 iHi, char **pzErr){
   /* Each step finds the first batch row after the last one rewritten; a
-  ** batch holding iLo starts at most 255 offsets before it. */
-  i64 iAfter = iLo>255 ? iLo-255 : 0;
+  ** batch holding iLo starts at most STREAM_BATCH_SPAN-1 offsets before
+  ** it. */
+  i64 iAfter = iLo>STREAM_BATCH_SPAN-1 ? iLo-(STREAM_BATCH_SPAN-1) : 0;
   int rc = SQLITE_OK;
   while( rc==SQLITE_OK ){
     sqlite3_stmt *pStmt = sqlite3StreamStorageStmt(p, STREAM_SQL_BATCH_NEXT,

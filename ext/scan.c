@@ -63,7 +63,7 @@ struct StreamScan {
   i64 nLimit;                  /* LIMIT, or -1 */
   i64 nOut;                    /* Rows returned so far */
   StreamBatchRec *aRec;          /* Records of the current hot row if it is
-                               ** a batch (STREAM_BATCH_MAX_RECORDS) */
+                               ** a batch (at most STREAM_BATCH_SPAN) */
   int nRec;                    /* Records in aRec (0: not a batch) */
   int iRec;                    /* The current one */
   int bRange;                  /* Some row can match the range below */
@@ -274,16 +274,17 @@ static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
   int n = sqlite3_column_bytes(pStmt, STREAM_SCAN_COL_VALUE);
   i64 iBase = sqlite3_column_int64(pStmt, STREAM_SCAN_COL_OFFSET);
   int iPos = 0, nOut = 0, rc;
+  StreamBatchRec r;
   if( pScan->aRec==0 ){
-    pScan->aRec = sqlite3_malloc64(sizeof(StreamBatchRec)*256);
+    pScan->aRec = sqlite3_malloc64(sizeof(StreamBatchRec)*STREAM_BATCH_SPAN);
     if( pScan->aRec==0 ) return SQLITE_NOMEM;
   }
-  while( nOut<256
-      && (rc = sqlite3StreamBatchNext(a, n, &iPos, iBase,
-                                      &pScan->aRec[nOut]))==SQLITE_ROW ){
-    if( streamScanRecordIn(pScan, &pScan->aRec[nOut]) ) nOut++;
+  while( (rc = sqlite3StreamBatchNext(a, n, &iPos, iBase, &r))==SQLITE_ROW ){
+    if( !streamScanRecordIn(pScan, &r) ) continue;
+    if( nOut==STREAM_BATCH_SPAN ) break;  /* more records than offsets */
+    pScan->aRec[nOut++] = r;
   }
-  if( nOut<256 && rc!=SQLITE_DONE ){
+  if( rc!=SQLITE_DONE ){
     if( pzErr ){
       sqlite3_free(*pzErr);
       *pzErr = sqlite3_mprintf(STREAM_ERR "damaged record batch at"

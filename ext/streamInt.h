@@ -450,6 +450,7 @@ int sqlite3StreamTopicDelete(StreamCtx*, const char *zName, char **pzErr);
 ** every offset of base..base+delta (nothing removes single records from
 ** it: compacted and tiered topics are not batched).  The offsets after
 ** a row's first, as SQL, for the row alias M. */
+#define STREAM_BATCH_SPAN 256  /* offsets a batch row spans at most */
 #define STREAM_BATCH_LAST_SQL(M) \
   "(CASE WHEN " M ".attrs&8 THEN " M ".key&255 ELSE 0 END)"
 /* Messages in the current row. */
