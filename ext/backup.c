@@ -107,14 +107,11 @@ static void streamBackupSegsFree(StreamBackup *pB){
 
 /* The segment rows of the snapshot (none without storage tables). */
 static int streamBackupSegs(StreamBackup *pB, char **pzErr){
-  sqlite3 *db = pB->p->db;
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(db, "SELECT location, bytes FROM"
-      " _stream_segments ORDER BY location", -1, &pStmt, 0);
-  if( rc ){
-    return sqlite3StreamNoStorage(db) ? SQLITE_OK
-                                      : sqlite3StreamDbErr(db, pzErr, rc);
-  }
+  StreamCtx *p = pB->p;
+  sqlite3_stmt *pStmt = sqlite3StreamAuxStmt(p, STREAM_AUX_SEG_FILES, pzErr);
+  int rc = SQLITE_OK;
+  if( pStmt==0 ) return sqlite3StreamAuxNoStorage(p, sqlite3StreamStmtErr(p),
+                                                  pzErr);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
     StreamBackupSeg *aNew = sqlite3_realloc64(pB->aSeg,
                                               sizeof(*aNew)*(pB->nSeg+1));
@@ -127,10 +124,10 @@ static int streamBackupSegs(StreamBackup *pB, char **pzErr){
     pB->nSeg++;
   }
   if( rc==SQLITE_OK ){
-    rc = sqlite3_finalize(pStmt);
-    return rc ? sqlite3StreamDbErr(db, pzErr, rc) : SQLITE_OK;
+    rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    return rc ? sqlite3StreamAuxNoStorage(p, rc, pzErr) : SQLITE_OK;
   }
-  sqlite3_finalize(pStmt);
+  sqlite3_reset(pStmt);
   return rc;
 }
 
@@ -209,18 +206,17 @@ static void streamBackupUndo(StreamBackup *pB){
 /* The copy's warm.store: its own directory. */
 static int streamBackupSetStore(StreamBackup *pB, sqlite3 *pDest,
                                 char **pzErr){
-  char *zSql;
+  char *zUrl;
   int rc;
   if( mkdir(pB->zWarm, 0777)!=0 && errno!=EEXIST ){
     return sqlite3StreamErr(pzErr, SQLITE_CANTOPEN, "cannot create %s: %s",
                             pB->zWarm, strerror(errno));
   }
-  zSql = sqlite3_mprintf("INSERT OR REPLACE INTO _stream_meta(key, value)"
-                         " VALUES('warm.store', 'file://%q')", pB->zWarm);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_exec(pDest, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
-  return rc ? sqlite3StreamDbErr(pDest, pzErr, rc) : SQLITE_OK;
+  zUrl = sqlite3_mprintf("file://%s", pB->zWarm);
+  if( zUrl==0 ) return SQLITE_NOMEM;
+  rc = sqlite3StreamMetaSetOn(pDest, "warm.store", zUrl, pzErr);
+  sqlite3_free(zUrl);
+  return rc;
 }
 
 /* One attempt: snapshot, database, files, warm.store of the copy. */

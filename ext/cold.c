@@ -72,47 +72,9 @@ struct StreamColdStats {
   i64 nSnapshots;              /* Snapshots expired */
 };
 
-static const char zColdMirrorSql[] =
-  "CREATE TABLE IF NOT EXISTS _stream_cold("
-  " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
-  " next_offset INTEGER NOT NULL, incarnation INTEGER,"
-  " PRIMARY KEY(topic, partition)) WITHOUT ROWID;"
-  "CREATE TABLE IF NOT EXISTS _stream_cold_commits("
-  " topic TEXT PRIMARY KEY NOT NULL, incarnation INTEGER,"
-  " snapshot_id INTEGER, version INTEGER, committed_at INTEGER)"
-  " WITHOUT ROWID;"
-  "CREATE TABLE IF NOT EXISTS _stream_cold_orphans("
-  " topic TEXT NOT NULL, key TEXT NOT NULL, seen_at INTEGER NOT NULL,"
-  " PRIMARY KEY(topic, key)) WITHOUT ROWID;";
-
 /**************************************************************************
 ** Small helpers
 */
-
-static int streamColdExec(StreamCtx *p, const char *zSql, char **pzErr){
-  int rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
-}
-
-/* First column of the first row of zSql with ?1 topic, ?2 partition, ?3 a3
-** (iDefault if no row or NULL). */
-static int streamColdInt(StreamCtx *p, const char *zSql, const char *zTopic,
-                         int iPart, i64 a3, i64 iDefault, i64 *piOut,
-                         char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  if( sqlite3_bind_parameter_count(pStmt)>=2 ) sqlite3_bind_int(pStmt, 2, iPart);
-  if( sqlite3_bind_parameter_count(pStmt)>=3 ) sqlite3_bind_int64(pStmt, 3, a3);
-  *piOut = iDefault;
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-    *piOut = sqlite3_column_int64(pStmt, 0);
-  }
-  rc = sqlite3_finalize(pStmt);
-  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
-}
 
 /* The cold store (cold.store), or NULL if none is configured. */
 static int streamColdStore(StreamCtx *p, const char *zUrl, StreamStore **pp,
@@ -129,17 +91,6 @@ static int streamColdStore(StreamCtx *p, const char *zUrl, StreamStore **pp,
   rc = sqlite3StreamStoreOpen(zUrl, 0, pp, pzErr);
   sqlite3_free(zSet);
   return rc;
-}
-
-/* This database's id (32 hex digits), made if missing when bCreate. */
-static char *streamColdDbId(StreamCtx *p, int bCreate, int *pRc){
-  char *zId = sqlite3StreamMetaGet(p, "database.id", pRc);
-  if( zId==0 && *pRc==SQLITE_OK && bCreate ){
-    *pRc = sqlite3_exec(p->db, "INSERT OR IGNORE INTO _stream_meta(key, value)"
-        " VALUES('database.id', lower(hex(randomblob(16))))", 0, 0, 0);
-    if( *pRc==SQLITE_OK ) zId = sqlite3StreamMetaGet(p, "database.id", pRc);
-  }
-  return zId;
 }
 
 /* Key prefix of a topic's table in namespace zNs ("db_<id>"). */
@@ -161,34 +112,6 @@ static char *streamColdPrefix(const char *zNs, const char *zTopic,
 ** The hold on retention and compaction
 */
 
-int sqlite3StreamWatermark(StreamCtx *p, const char *zTable,
-                           const char *zTopic, int iPart, i64 *piNext,
-                           char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  /* A row of an earlier topic of the same name (another incarnation:
-  ** deleted and created again) does not count. */
-  char *zSql = sqlite3_mprintf("SELECT w.next_offset FROM %s w"
-      " JOIN _stream_topics t ON t.name=w.topic AND t.incarnation=w.incarnation"
-      " WHERE w.topic=?1 AND w.partition=?2", zTable);
-  int rc;
-  *piNext = 0;                    /* nothing done yet: hold everything */
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  sqlite3_free(zSql);
-  if( rc ){
-    /* No table yet: nothing was ever archived or delivered. */
-    if( sqlite3_strglob("no such table:*", sqlite3_errmsg(p->db))==0 ){
-      return SQLITE_OK;
-    }
-    return sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piNext = sqlite3_column_int64(pStmt, 0);
-  rc = sqlite3_finalize(pStmt);
-  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
-}
-
 /* xHold of the cold tier: the first offset not archived yet, and (the
 ** Pipelines sink being the other way to the same history, ext/pipeline.c)
 ** not delivered yet; INT64_MAX for a topic with neither. */
@@ -198,13 +121,11 @@ static int streamColdHold(StreamCtx *p, const char *zTopic, int iPart,
   i64 iCold = 0x7fffffffffffffffLL, iPipe = 0x7fffffffffffffffLL;
   int rc = SQLITE_OK;
   if( pCfg->coldEnabled ){
-    rc = sqlite3StreamWatermark(p, "_stream_cold", zTopic, iPart, &iCold,
-                                pzErr);
+    rc = sqlite3StreamWatermark(p, 0, zTopic, iPart, &iCold, pzErr);
   }
   if( rc==SQLITE_OK && pCfg->pipelineEnabled ){
     /* The Pipelines sink holds back to its watermark too. */
-    rc = sqlite3StreamWatermark(p, "_stream_pipeline", zTopic, iPart,
-                                &iPipe, pzErr);
+    rc = sqlite3StreamWatermark(p, 1, zTopic, iPart, &iPipe, pzErr);
   }
   *piHold = iCold<iPipe ? iCold : iPipe;
   return rc;
@@ -528,12 +449,8 @@ static int streamColdMirror(StreamCtx *p, const char *zTopic, int nPart,
                             const i64 *aNext, char **pzErr){
   int i, rc = SQLITE_OK;
   for(i=0; i<nPart && rc==SQLITE_OK; i++){
-    char *zSql = sqlite3_mprintf("INSERT OR REPLACE INTO _stream_cold"
-        "(topic, partition, next_offset, incarnation) VALUES(%Q, %d, %lld,"
-        " (SELECT incarnation FROM _stream_topics WHERE name=%Q))", zTopic,
-        i, (long long)aNext[i], zTopic);
-    rc = zSql ? streamColdExec(p, zSql, pzErr) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_COLD_MIRROR_SET, pzErr, "tii",
+                             zTopic, (i64)i, aNext[i]);
   }
   return rc;
 }
@@ -562,52 +479,24 @@ static int streamColdMaxDelete(void){
   return STREAM_COLD_MAX_DELETE;
 }
 
-/* Run zSql with ?1 topic, ?2 key, ?3 integer. */
-static int streamColdOrphanSql(StreamCtx *p, const char *zSql,
-                               const char *zTopic, const char *zKey, i64 a3,
-                               char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zKey, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, a3);
-  sqlite3_step(pStmt);
-  rc = sqlite3_finalize(pStmt);
-  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
-}
-
 /* Delete the orphans of zTopic first seen at or before iDue, at most
 ** *pnBudget (decremented); *pnDeleted counts them. */
 static int streamColdOrphansDue(StreamCtx *p, StreamStore *pStore,
                                 const char *zTopic, i64 iDue, int *pnBudget,
                                 i64 *pnDeleted, char **pzErr){
   StreamStrList due;
-  sqlite3_stmt *pStmt = 0;
   int rc, i;
   memset(&due, 0, sizeof(due));
-  rc = sqlite3_prepare_v2(p->db, "SELECT key FROM _stream_cold_orphans"
-      " WHERE topic=?1 AND seen_at<=?2 ORDER BY seen_at, key LIMIT ?3", -1,
-      &pStmt, 0);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iDue);
-  sqlite3_bind_int(pStmt, 3, *pnBudget);
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
-    sqlite3StreamStrListAdd(&due, (const char*)sqlite3_column_text(pStmt, 0));
-  }
-  rc = sqlite3_finalize(pStmt);
-  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-  if( rc==SQLITE_OK ) rc = due.rc;
+  rc = sqlite3StreamAuxList(p, STREAM_AUX_COLD_ORPHANS_DUE, &due, pzErr,
+                            "tii", zTopic, iDue, (i64)*pnBudget);
   for(i=0; i<due.n && rc==SQLITE_OK; i++){
     rc = pStore->pMethods->xDelete(pStore, due.az[i], pzErr);
     if( rc ) break;
     (*pnBudget)--;
     (*pnDeleted)++;
     STREAM_COLD_CRASH(10);
-    rc = streamColdOrphanSql(p, "DELETE FROM _stream_cold_orphans"
-                             " WHERE topic=?1 AND key=?2", zTopic, due.az[i],
-                             0, pzErr);
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_COLD_ORPHAN_DROP, pzErr, "tt",
+                             zTopic, due.az[i]);
   }
   sqlite3StreamStrListFree(&due);
   return rc;
@@ -646,20 +535,18 @@ static int streamColdHousekeep(StreamCtx *p, StreamStore *pStore,
         STREAM_COLD_CRASH(8);
       }
     }else{
-      rc = streamColdOrphanSql(p, "INSERT OR REPLACE INTO _stream_cold_orphans"
-          "(topic, key, seen_at) VALUES(?1, ?2, ?3)", zTopic, pGone->az[i],
-          0, pzErr);
+      rc = sqlite3StreamAuxRun(p, STREAM_AUX_COLD_ORPHAN_PUT, pzErr, "tti",
+                               zTopic, pGone->az[i], (i64)0);
     }
   }
   if( rc || nBudget<=0 ) return rc;
 
   /* 3. Orphans: list only if no known orphan is still in its grace. */
-  rc = streamColdInt(p, "SELECT count(*) FROM _stream_cold_orphans"
-                     " WHERE topic=?1", zTopic, 0, 0, 0, &nRows, pzErr);
+  rc = sqlite3StreamAuxInt(p, STREAM_AUX_COLD_ORPHAN_COUNT, &nRows, pzErr,
+                           "t", zTopic);
   if( rc==SQLITE_OK ){
-    rc = streamColdInt(p, "SELECT count(*) FROM _stream_cold_orphans"
-                       " WHERE topic=?1 AND seen_at<=?3", zTopic,
-                       0, iDue, 0, &nDue, pzErr);
+    rc = sqlite3StreamAuxInt(p, STREAM_AUX_COLD_ORPHAN_DUE_COUNT, &nDue,
+                             pzErr, "ti", zTopic, iDue);
   }
   if( rc || (nRows>0 && nDue==0) ) return rc;
   rc = sqlite3StreamIceOrphans(t, &orph, &oldMeta, pzErr);
@@ -675,16 +562,14 @@ static int streamColdHousekeep(StreamCtx *p, StreamStore *pStore,
     if( zJson==0 ){
       rc = SQLITE_NOMEM;
     }else{
-      rc = streamColdOrphanSql(p, "DELETE FROM _stream_cold_orphans"
-          " WHERE topic=?1 AND key NOT IN (SELECT value FROM json_each(?2))",
-          zTopic, zJson, 0, pzErr);
+      rc = sqlite3StreamAuxRun(p, STREAM_AUX_COLD_ORPHANS_KEEP, pzErr, "tt",
+                               zTopic, zJson);
       sqlite3_free(zJson);
     }
   }
   for(i=0; i<orph.n && rc==SQLITE_OK; i++){
-    rc = streamColdOrphanSql(p, "INSERT OR IGNORE INTO _stream_cold_orphans"
-        "(topic, key, seen_at) VALUES(?1, ?2, ?3)", zTopic, orph.az[i], iNow,
-        pzErr);
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_COLD_ORPHAN_ADD, pzErr, "tti",
+                             zTopic, orph.az[i], iNow);
   }
   if( rc==SQLITE_OK ){
     rc = streamColdOrphansDue(p, pStore, zTopic, iDue, &nBudget,
@@ -735,8 +620,10 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   if( rc ) return rc;
   /* The write lock first: nothing changes while the batch is cut, and no
   ** other connection of this database archives at the same time. */
-  rc = streamColdExec(p, "DELETE FROM _stream_meta WHERE key IS NULL", pzErr);
-  if( rc==SQLITE_OK ) rc = streamColdExec(p, zColdMirrorSql, pzErr);
+  rc = sqlite3StreamWriteLock(p, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamAuxExec(p, STREAM_AUX_COLD_TABLES, pzErr);
+  }
   zNs = sqlite3_mprintf("db_%s", zDbId);
   if( rc==SQLITE_OK && zNs==0 ) rc = SQLITE_NOMEM;
   if( rc==SQLITE_OK ) zPrefix = streamColdPrefix(zNs, zTopic, pzErr, &rc);
@@ -834,8 +721,8 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
   /* 2. Due? */
   if( !bForce ){
     i64 iLast = 0, nBytes = 0, iNow = sqlite3StreamNow(p);
-    rc = streamColdInt(p, "SELECT committed_at FROM _stream_cold_commits"
-                       " WHERE topic=?1", zTopic, 0, 0, 0, &iLast, pzErr);
+    rc = sqlite3StreamAuxInt(p, STREAM_AUX_COLD_COMMITTED_AT, &iLast, pzErr,
+                             "t", zTopic);
     if( rc ) goto out;
     if( iNow - iLast < cfg.coldCommitIntervalMs ){
       /* Pending bytes: stored bytes of the hot messages, plus the file
@@ -890,13 +777,10 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
     }
     if( rc==SQLITE_OK ) rc = streamColdMirror(p, zTopic, nPart, aNext, pzErr);
     if( rc==SQLITE_OK ){
-      char *zSql = sqlite3_mprintf("INSERT OR REPLACE INTO _stream_cold_commits"
-          "(topic, incarnation, snapshot_id, version, committed_at)"
-          " VALUES(%Q, %lld, %lld, %d, %lld)", zTopic, (long long)iInc,
-          (long long)iSnap, sqlite3StreamIceVersion(t),
-          (long long)sqlite3StreamNow(p));
-      rc = zSql ? streamColdExec(p, zSql, pzErr) : SQLITE_NOMEM;
-      sqlite3_free(zSql);
+      rc = sqlite3StreamAuxRun(p, STREAM_AUX_COLD_COMMIT_PUT, pzErr, "tiiii",
+                               zTopic, iInc, iSnap,
+                               (i64)sqlite3StreamIceVersion(t),
+                               sqlite3StreamNow(p));
     }
     if( rc==SQLITE_OK ){
       STREAM_COLD_CRASH(5);
@@ -935,9 +819,11 @@ static int streamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
     }
     return SQLITE_OK;
   }
-  zId = streamColdDbId(p, 1, &rc);
-  if( rc==SQLITE_OK && zId==0 ) rc = SQLITE_NOMEM;
-  if( rc ){ rc = sqlite3StreamDbErr(p->db, pzErr, rc); goto out; }
+  rc = sqlite3StreamDbId(p, 1, &zId, pzErr);
+  if( rc==SQLITE_OK && zId==0 ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_NOMEM, "out of memory");
+  }
+  if( rc ) goto out;
   if( zTopic ){
     StreamTopicConfig cfg;
     int nPart, bMore = 1;
@@ -1327,7 +1213,7 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     rc = sqlite3StreamTopicConfig(p, c->zTopic, &cfg, &c->nPart, &zErr);
     if( rc ) return streamHistErr(c, rc, zErr);
     c->bLive = 1;
-    zId = streamColdDbId(p, 0, &rc);
+    zId = sqlite3StreamMetaGet(p, "database.id", &rc);
     if( rc ) return streamHistErr(c, rc, 0);
     if( zId ){
       zNsOwn = sqlite3_mprintf("db_%s", zId);

@@ -579,21 +579,17 @@ static void streamCleanerDefaults(StreamCleaner *pS){
 
 int sqlite3StreamCleanerGet(StreamCtx *p, const char *zTopic, int iPart,
                             StreamCleaner *pS, char **pzErr){
-  static const char zSql[] =
-      "SELECT clean_offset, clean_count, coalesce(target_offset,-1),"
-      " mark_offset, mark_at, horizon_offset, coalesce(cleaned_at,-1),"
-      " removed, coalesce(size_offset,-1), size_bytes"
-      " FROM _stream_cleaner WHERE topic=?1 AND partition=?2";
   sqlite3_stmt *pStmt = 0;
   int rc;
   streamCleanerDefaults(pS);
-  pStmt = sqlite3StreamStmtStatic(p, zSql, 0);
+  pStmt = sqlite3StreamAuxStmt(p, STREAM_AUX_CLEANER_GET, 0);
   if( pStmt==0 && sqlite3StreamNoStorage(p->db) ){
     /* A database made before these tables existed: create them. */
     rc = sqlite3StreamEnsureSchema(p, pzErr);
     if( rc ) return rc;
   }
-  if( pStmt==0 && (pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr))==0 ){
+  if( pStmt==0
+   && (pStmt = sqlite3StreamAuxStmt(p, STREAM_AUX_CLEANER_GET, pzErr))==0 ){
     return sqlite3StreamStmtErr(p);
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);

@@ -48,12 +48,6 @@
 #define STREAM_PIPELINE_TRIES    6
 #define STREAM_PIPELINE_BATCH    10000     /* rows read per request, at most */
 
-static const char zPipeTableSql[] =
-  "CREATE TABLE IF NOT EXISTS _stream_pipeline("
-  " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
-  " next_offset INTEGER NOT NULL, incarnation INTEGER,"
-  " PRIMARY KEY(topic, partition)) WITHOUT ROWID";
-
 int sqlite3StreamPipelineSettingCheck(const char *zName, const char *zValue,
                                       char **pzErr){
   size_t i;
@@ -248,8 +242,7 @@ static int streamPipePartition(StreamCtx *p, const char *zTopic, int iPart,
     size_t nBody;
     int nTry;
 
-    rc = sqlite3StreamWatermark(p, "_stream_pipeline", zTopic, iPart, &iNext,
-                                pzErr);
+    rc = sqlite3StreamWatermark(p, 1, zTopic, iPart, &iNext, pzErr);
     if( rc || iNext>=iHwm ) break;
     /* The batch: records from the watermark while the body stays under
     ** the limit. */
@@ -348,19 +341,10 @@ static int streamPipePartition(StreamCtx *p, const char *zTopic, int iPart,
     if( rc ) break;
 
     /* Delivered: the watermark, in its own short transaction. */
-    {
-      /* (A row of an earlier topic of the same name is replaced.) */
-      char *zSql = sqlite3_mprintf("%s; INSERT INTO _stream_pipeline"
-          "(topic, partition, next_offset, incarnation) VALUES(%Q, %d, %lld,"
-          " (SELECT incarnation FROM _stream_topics WHERE name=%Q))"
-          " ON CONFLICT(topic, partition) DO UPDATE SET next_offset ="
-          " CASE WHEN incarnation IS excluded.incarnation"
-          " THEN max(next_offset, excluded.next_offset)"
-          " ELSE excluded.next_offset END, incarnation=excluded.incarnation",
-          zPipeTableSql, zTopic, iPart, (long long)(iLast+1), zTopic);
-      rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-      if( rc && rc!=SQLITE_NOMEM ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-      sqlite3_free(zSql);
+    rc = sqlite3StreamAuxExec(p, STREAM_AUX_PIPE_TABLE, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3StreamAuxRun(p, STREAM_AUX_PIPE_NEXT_SET, pzErr, "tii",
+                               zTopic, (i64)iPart, iLast+1);
     }
   }
   return rc;

@@ -66,26 +66,11 @@ static int streamRetCount(StreamCtx *p, const char *zTopic, int iPart,
 /* Does the partition still have warm segments (below its hot messages)? */
 int sqlite3StreamHasWarm(StreamCtx *p, const char *zTopic, int iPart,
                          int *pbWarm, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  static const char zSql[] =
-      "SELECT 1 FROM _stream_segments WHERE topic=?1 AND partition=?2"
-      " LIMIT 1";
-  int rc;
-  *pbWarm = 0;
-  pStmt = sqlite3StreamStmtStatic(p, zSql, pzErr);
-  if( pStmt==0 ){
-    if( sqlite3StreamNoStorage(p->db) ){     /* no tier */
-      if( pzErr ){ sqlite3_free(*pzErr); *pzErr = 0; }
-      return SQLITE_OK;
-    }
-    return sqlite3StreamStmtErr(p);
-  }
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pbWarm = 1;
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
+  i64 bWarm = 0;                                /* (no storage: no tier) */
+  int rc = sqlite3StreamAuxInt(p, STREAM_AUX_SEG_PART_ANY, &bWarm, pzErr,
+                               "ti", zTopic, (i64)iPart);
+  *pbWarm = (int)bWarm;
+  return rc;
 }
 
 /* The first record of the batch row at offset iFirst: its timestamp and

@@ -20,6 +20,12 @@
 ** elsewhere: the append, producer and backpressure statements
 ** (ext/schema.c's STREAM_STMT_*, run by the hot log's files) and the
 ** others listed in docs/architecture.md ("Not there yet").
+**
+** A third table (aAuxSql[], STREAM_AUX_*, last in the file) holds the
+** tiers' own tables (the warm segment index as the warm tier scans,
+** sweeps and drops it, the cold tier's and the Pipelines sink's tables)
+** and the one-off writes (the write lock, the database id, a topic's
+** delete), with their accessors (sqlite3StreamAux*()).
 */
 #include "streamInt.h"
 #include <stdarg.h>
@@ -976,4 +982,337 @@ int sqlite3StreamCatTopicList(StreamCtx *p, const char *zTopic,
     return pList->rc;
   }
   return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+/**************************************************************************
+** The tiers' own tables and the one-off writes: the warm segment index as
+** the warm tier scans, sweeps and drops it (and retention, compaction and
+** stream_backup() read it), the cold tier's tables (_stream_cold,
+** _stream_cold_orphans, _stream_cold_commits), the Pipelines watermark
+** (_stream_pipeline), the _stream_meta writes of the units of work (the
+** write lock, the database id) and a topic's delete, indexed by
+** STREAM_AUX_*, with their accessors (sqlite3StreamAux*()).
+**
+** The cold and Pipelines tables are made on first use (their DDL is
+** here too, run with sqlite3_exec()); until then, and in a database
+** without storage, a read finds no row.
+*/
+
+/* The segment-index scan of the warm tier: ?1 topic (if T), ?2 partition
+** (if P), ?3..?6 the offset and timestamp bounds; rows in (topic,
+** partition, first_offset) order, reversed if D is " DESC".  Only
+** segments of the topic's incarnation (not those of an earlier topic of
+** the same name). */
+#define STREAM_SEG_SCAN(T, P, D) \
+  "SELECT s.topic, s.partition, s.location, s.first_offset," \
+  " s.last_offset, s.messages, s.bytes, s.incarnation, t.max_message_bytes" \
+  " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic" \
+  " AND t.incarnation=s.incarnation" \
+  " WHERE " T P "s.last_offset>=?3 AND s.first_offset<=?4" \
+  " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6" \
+  " ORDER BY s.topic" D ", s.partition" D ", s.first_offset" D
+#define STREAM_SEG_T "s.topic=?1 AND "
+#define STREAM_SEG_P "s.partition=?2 AND "
+
+/* next_offset of a watermark table W (?1 topic, ?2 partition): a row of
+** an earlier topic of the same name (another incarnation: deleted and
+** created again) does not count. */
+#define STREAM_WATERMARK(W) \
+  "SELECT w.next_offset FROM " W " w" \
+  " JOIN _stream_topics t ON t.name=w.topic AND t.incarnation=w.incarnation" \
+  " WHERE w.topic=?1 AND w.partition=?2"
+
+static const char *const aAuxSql[STREAM_AUX_COUNT] = {
+  /* the segment-index scans, one per bit set of the scan (1 topic =,
+  ** 2 partition =, 4 descending) */
+  [STREAM_AUX_SEG_SCAN+0] = STREAM_SEG_SCAN("", "", ""),
+  [STREAM_AUX_SEG_SCAN+1] = STREAM_SEG_SCAN(STREAM_SEG_T, "", ""),
+  [STREAM_AUX_SEG_SCAN+2] = STREAM_SEG_SCAN("", STREAM_SEG_P, ""),
+  [STREAM_AUX_SEG_SCAN+3] = STREAM_SEG_SCAN(STREAM_SEG_T, STREAM_SEG_P, ""),
+  [STREAM_AUX_SEG_SCAN+4] = STREAM_SEG_SCAN("", "", " DESC"),
+  [STREAM_AUX_SEG_SCAN+5] = STREAM_SEG_SCAN(STREAM_SEG_T, "", " DESC"),
+  [STREAM_AUX_SEG_SCAN+6] = STREAM_SEG_SCAN("", STREAM_SEG_P, " DESC"),
+  [STREAM_AUX_SEG_SCAN+7] = STREAM_SEG_SCAN(STREAM_SEG_T, STREAM_SEG_P,
+                                            " DESC"),
+  [STREAM_AUX_SEG_ANY] =
+  "SELECT 1 FROM _stream_segments LIMIT 1",
+  /* ?1 topic, ?2 partition */
+  [STREAM_AUX_SEG_PART_ANY] =
+  "SELECT 1 FROM _stream_segments WHERE topic=?1 AND partition=?2"
+  " LIMIT 1",
+  /* the rows of deleted (or deleted and re-created) topics */
+  [STREAM_AUX_SEG_DELETE_DEAD] =
+  "DELETE FROM _stream_segments AS s WHERE NOT EXISTS"
+  " (SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
+  "  AND t.incarnation=s.incarnation)",
+  /* ?1 location */
+  [STREAM_AUX_SEG_AT] =
+  "SELECT 1 FROM _stream_segments WHERE location=?1",
+  /* ?1 topic */
+  [STREAM_AUX_SEG_DROP_TOPIC] =
+  "DELETE FROM _stream_segments WHERE topic=?1",
+  /* location, bytes of every segment (stream_backup()) */
+  [STREAM_AUX_SEG_FILES] =
+  "SELECT location, bytes FROM _stream_segments ORDER BY location",
+  /* ?1 topic, ?2 partition: the cleaner state (ext/compact.c) */
+  [STREAM_AUX_CLEANER_GET] =
+  "SELECT clean_offset, clean_count, coalesce(target_offset,-1),"
+  " mark_offset, mark_at, horizon_offset, coalesce(cleaned_at,-1),"
+  " removed, coalesce(size_offset,-1), size_bytes"
+  " FROM _stream_cleaner WHERE topic=?1 AND partition=?2",
+  /* a no-op write: takes the write lock, as BEGIN IMMEDIATE does */
+  [STREAM_AUX_WRITE_LOCK] =
+  "DELETE FROM _stream_meta WHERE key IS NULL",
+  /* (the storage tables make one; this is for a database whose id was
+  ** removed, e.g. a copy given a namespace of its own) */
+  [STREAM_AUX_DB_ID_MAKE] =
+  "INSERT OR IGNORE INTO _stream_meta(key, value)"
+  " VALUES('database.id', lower(hex(randomblob(16))))",
+  /* ?1 topic: a topic's delete, in this order */
+  [STREAM_AUX_TOPIC_DELETE_LOG] =
+  "DELETE FROM _stream_log WHERE id IN (SELECT m.id FROM"
+  " _stream_partitions p, _stream_log m WHERE p.topic=?1 AND m.id"
+  " BETWEEN p.id<<40 AND (p.id<<40)+" STREAM_LOG_M ")",
+  [STREAM_AUX_TOPIC_DELETE_TIX] =
+  "DELETE FROM _stream_timeindex WHERE pid IN"
+  " (SELECT id FROM _stream_partitions WHERE topic=?1)",
+  [STREAM_AUX_TOPIC_DELETE_PARTS] =
+  "DELETE FROM _stream_partitions WHERE topic=?1",
+  [STREAM_AUX_TOPIC_DELETE_OFFSETS] =
+  "DELETE FROM _stream_offsets WHERE topic=?1",
+  [STREAM_AUX_TOPIC_DELETE_TOPIC] =
+  "DELETE FROM _stream_topics WHERE name=?1",
+  /* the cold tier's tables (several statements: sqlite3_exec()) */
+  [STREAM_AUX_COLD_TABLES] =
+  "CREATE TABLE IF NOT EXISTS _stream_cold("
+  " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+  " next_offset INTEGER NOT NULL, incarnation INTEGER,"
+  " PRIMARY KEY(topic, partition)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS _stream_cold_commits("
+  " topic TEXT PRIMARY KEY NOT NULL, incarnation INTEGER,"
+  " snapshot_id INTEGER, version INTEGER, committed_at INTEGER)"
+  " WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS _stream_cold_orphans("
+  " topic TEXT NOT NULL, key TEXT NOT NULL, seen_at INTEGER NOT NULL,"
+  " PRIMARY KEY(topic, key)) WITHOUT ROWID;",
+  /* ?1 topic, ?2 partition */
+  [STREAM_AUX_COLD_NEXT] = STREAM_WATERMARK("_stream_cold"),
+  /* ?1 topic, ?2 partition, ?3 next offset: the mirror of the table */
+  [STREAM_AUX_COLD_MIRROR_SET] =
+  "INSERT OR REPLACE INTO _stream_cold(topic, partition, next_offset,"
+  " incarnation) VALUES(?1, ?2, ?3,"
+  " (SELECT incarnation FROM _stream_topics WHERE name=?1))",
+  /* ?1 topic, ?2 due (seen_at at or before it), ?3 limit: keys */
+  [STREAM_AUX_COLD_ORPHANS_DUE] =
+  "SELECT key FROM _stream_cold_orphans"
+  " WHERE topic=?1 AND seen_at<=?2 ORDER BY seen_at, key LIMIT ?3",
+  /* ?1 topic, ?2 key */
+  [STREAM_AUX_COLD_ORPHAN_DROP] =
+  "DELETE FROM _stream_cold_orphans WHERE topic=?1 AND key=?2",
+  /* ?1 topic, ?2 key, ?3 seen_at */
+  [STREAM_AUX_COLD_ORPHAN_PUT] =
+  "INSERT OR REPLACE INTO _stream_cold_orphans(topic, key, seen_at)"
+  " VALUES(?1, ?2, ?3)",
+  /* ?1 topic, ?2 key, ?3 seen_at: a new orphan (a known one keeps its
+  ** first sighting) */
+  [STREAM_AUX_COLD_ORPHAN_ADD] =
+  "INSERT OR IGNORE INTO _stream_cold_orphans(topic, key, seen_at)"
+  " VALUES(?1, ?2, ?3)",
+  /* ?1 topic */
+  [STREAM_AUX_COLD_ORPHAN_COUNT] =
+  "SELECT count(*) FROM _stream_cold_orphans WHERE topic=?1",
+  /* ?1 topic, ?2 due */
+  [STREAM_AUX_COLD_ORPHAN_DUE_COUNT] =
+  "SELECT count(*) FROM _stream_cold_orphans WHERE topic=?1"
+  " AND seen_at<=?2",
+  /* ?1 topic, ?2 the orphans listed (a JSON array): the rows of files
+  ** that are no longer orphans */
+  [STREAM_AUX_COLD_ORPHANS_KEEP] =
+  "DELETE FROM _stream_cold_orphans"
+  " WHERE topic=?1 AND key NOT IN (SELECT value FROM json_each(?2))",
+  /* ?1 topic */
+  [STREAM_AUX_COLD_COMMITTED_AT] =
+  "SELECT committed_at FROM _stream_cold_commits WHERE topic=?1",
+  /* ?1 topic, ?2 incarnation, ?3 snapshot_id, ?4 version,
+  ** ?5 committed_at */
+  [STREAM_AUX_COLD_COMMIT_PUT] =
+  "INSERT OR REPLACE INTO _stream_cold_commits"
+  "(topic, incarnation, snapshot_id, version, committed_at)"
+  " VALUES(?1, ?2, ?3, ?4, ?5)",
+  /* the Pipelines sink's table (sqlite3_exec()) */
+  [STREAM_AUX_PIPE_TABLE] =
+  "CREATE TABLE IF NOT EXISTS _stream_pipeline("
+  " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+  " next_offset INTEGER NOT NULL, incarnation INTEGER,"
+  " PRIMARY KEY(topic, partition)) WITHOUT ROWID",
+  /* ?1 topic, ?2 partition */
+  [STREAM_AUX_PIPE_NEXT] = STREAM_WATERMARK("_stream_pipeline"),
+  /* ?1 topic, ?2 partition, ?3 next offset: a delivery (a row of an
+  ** earlier topic of the same name is replaced) */
+  [STREAM_AUX_PIPE_NEXT_SET] =
+  "INSERT INTO _stream_pipeline(topic, partition, next_offset, incarnation)"
+  " VALUES(?1, ?2, ?3, (SELECT incarnation FROM _stream_topics"
+  " WHERE name=?1))"
+  " ON CONFLICT(topic, partition) DO UPDATE SET next_offset ="
+  " CASE WHEN incarnation IS excluded.incarnation"
+  " THEN max(next_offset, excluded.next_offset)"
+  " ELSE excluded.next_offset END, incarnation=excluded.incarnation",
+};
+
+sqlite3_stmt *sqlite3StreamAuxStmt(StreamCtx *p, int eAux, char **pzErr){
+  return sqlite3StreamStmtStatic(p, aAuxSql[eAux], pzErr);
+}
+
+int sqlite3StreamAuxPrepare(StreamCtx *p, int eAux, unsigned int mFlags,
+                            sqlite3_stmt **ppStmt){
+  return sqlite3_prepare_v3(p->db, aAuxSql[eAux], -1, mFlags, ppStmt, 0);
+}
+
+int sqlite3StreamAuxExec(StreamCtx *p, int eAux, char **pzErr){
+  int rc = sqlite3_exec(p->db, aAuxSql[eAux], 0, 0, 0);
+  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+/* Bind the parameters of pStmt in order from ap, as zTypes says: 't' a
+** const char* (NULL binds NULL), 'i' an i64.  A failed bind is the
+** statement's failure (a value silently NULL would be a wrong answer). */
+static int streamAuxBind(StreamCtx *p, sqlite3_stmt *pStmt,
+                         const char *zTypes, va_list ap, char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; zTypes[i] && rc==SQLITE_OK; i++){
+    if( zTypes[i]=='t' ){
+      rc = sqlite3_bind_text(pStmt, i+1, va_arg(ap, const char*), -1,
+                             SQLITE_STATIC);
+    }else{
+      rc = sqlite3_bind_int64(pStmt, i+1, va_arg(ap, i64));
+    }
+  }
+  if( rc ){
+    sqlite3_reset(pStmt);
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  return SQLITE_OK;
+}
+
+/* Run eAux bound from ap: every row is stepped; *piOut (if not NULL) gets
+** the first column of the first row unless NULL, pList (if not NULL) the
+** text of the first column of every row.  With bRead, a table not made
+** yet (or no storage) reads as no row. */
+static int streamAuxRunV(StreamCtx *p, int eAux, int bRead, i64 *piOut,
+                         StreamStrList *pList, char **pzErr,
+                         const char *zTypes, va_list ap){
+  sqlite3_stmt *pStmt = sqlite3StreamAuxStmt(p, eAux, pzErr);
+  int rc, bFirst = 1;
+  if( pStmt==0 ){
+    rc = sqlite3StreamStmtErr(p);
+    return bRead ? sqlite3StreamAuxNoStorage(p, rc, pzErr) : rc;
+  }
+  rc = streamAuxBind(p, pStmt, zTypes, ap, pzErr);
+  if( rc ) return rc;
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( bFirst && piOut && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+      *piOut = sqlite3_column_int64(pStmt, 0);
+    }
+    bFirst = 0;
+    if( pList ){
+      sqlite3StreamStrListAdd(pList, (const char*)sqlite3_column_text(pStmt,
+                                                                      0));
+      if( pList->rc ){
+        sqlite3_reset(pStmt);
+        return pList->rc;
+      }
+    }else if( piOut ){
+      break;
+    }
+  }
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  /* (A statement prepared while the table existed finds it gone if the
+  ** transaction that made it rolled back.) */
+  return rc && bRead ? sqlite3StreamAuxNoStorage(p, rc, pzErr) : rc;
+}
+
+int sqlite3StreamAuxRun(StreamCtx *p, int eAux, char **pzErr,
+                        const char *zTypes, ...){
+  va_list ap;
+  int rc;
+  va_start(ap, zTypes);
+  rc = streamAuxRunV(p, eAux, 0, 0, 0, pzErr, zTypes, ap);
+  va_end(ap);
+  return rc;
+}
+
+int sqlite3StreamAuxInt(StreamCtx *p, int eAux, i64 *piOut, char **pzErr,
+                        const char *zTypes, ...){
+  va_list ap;
+  int rc;
+  va_start(ap, zTypes);
+  rc = streamAuxRunV(p, eAux, 1, piOut, 0, pzErr, zTypes, ap);
+  va_end(ap);
+  return rc;
+}
+
+int sqlite3StreamAuxList(StreamCtx *p, int eAux, StreamStrList *pList,
+                         char **pzErr, const char *zTypes, ...){
+  va_list ap;
+  int rc;
+  va_start(ap, zTypes);
+  rc = streamAuxRunV(p, eAux, 1, 0, pList, pzErr, zTypes, ap);
+  va_end(ap);
+  return rc;
+}
+
+int sqlite3StreamAuxNoStorage(StreamCtx *p, int rc, char **pzErr){
+  /* (Out of memory, say, is never taken for a missing table.) */
+  return (rc&0xff)==SQLITE_ERROR ? streamCatNoStorage(p, rc, pzErr) : rc;
+}
+
+int sqlite3StreamWriteLock(StreamCtx *p, char **pzErr){
+  return sqlite3StreamAuxRun(p, STREAM_AUX_WRITE_LOCK, pzErr, "");
+}
+
+int sqlite3StreamDbId(StreamCtx *p, int bCreate, char **pzId, char **pzErr){
+  int rc = SQLITE_OK;
+  *pzId = sqlite3StreamMetaGet(p, "database.id", &rc);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( *pzId || !bCreate ) return SQLITE_OK;
+  rc = sqlite3StreamAuxRun(p, STREAM_AUX_DB_ID_MAKE, pzErr, "");
+  if( rc ) return rc;
+  *pzId = sqlite3StreamMetaGet(p, "database.id", &rc);
+  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+}
+
+int sqlite3StreamAuxTopicDelete(StreamCtx *p, const char *zName,
+                                char **pzErr){
+  int e, rc = SQLITE_OK;
+  for(e=STREAM_AUX_TOPIC_DELETE_LOG;
+      e<=STREAM_AUX_TOPIC_DELETE_TOPIC && rc==SQLITE_OK; e++){
+    rc = sqlite3StreamAuxRun(p, e, pzErr, "t", zName);
+  }
+  return rc;
+}
+
+int sqlite3StreamWatermark(StreamCtx *p, int bPipeline, const char *zTopic,
+                           int iPart, i64 *piNext, char **pzErr){
+  *piNext = 0;                    /* nothing done yet: hold everything */
+  return sqlite3StreamAuxInt(p, bPipeline ? STREAM_AUX_PIPE_NEXT
+                                          : STREAM_AUX_COLD_NEXT,
+                             piNext, pzErr, "ti", zTopic, (i64)iPart);
+}
+
+int sqlite3StreamMetaSetOn(sqlite3 *db, const char *zKey, const char *zValue,
+                           char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, aCatSql[STREAM_CAT_META_SET], -1, &pStmt,
+                              0);
+  if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 1, zKey, -1,
+                                             SQLITE_STATIC);
+  if( rc==SQLITE_OK ) rc = sqlite3_bind_text(pStmt, 2, zValue, -1,
+                                             SQLITE_STATIC);
+  if( rc==SQLITE_OK ) sqlite3_step(pStmt);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_finalize(pStmt);
+  }else{
+    sqlite3_finalize(pStmt);
+  }
+  return rc ? sqlite3StreamDbErr(db, pzErr, rc) : SQLITE_OK;
 }

@@ -2055,6 +2055,92 @@ int sqlite3StreamCatTopicList(StreamCtx*, const char *zTopic,
                               const char *zFlag, struct StreamStrList *pList,
                               char **pzErr);
 
+/* The tiers' own tables and the one-off writes (ext/storage.c,
+** aAuxSql[]): the warm segment index as the warm tier, retention,
+** compaction and stream_backup() read it, the cold tier's and the
+** Pipelines sink's tables, the _stream_meta writes of the units of work,
+** a topic's delete.  Their parameters are listed beside each. */
+enum {
+  STREAM_AUX_SEG_SCAN = 0,      /* the segment-index scans: +1 topic =, */
+  STREAM_AUX_SEG_SCAN_END = 7,  /*   +2 partition =, +4 descending */
+  STREAM_AUX_SEG_ANY,           /* are there segment rows */
+  STREAM_AUX_SEG_PART_ANY,      /* ... of a partition */
+  STREAM_AUX_SEG_DELETE_DEAD,   /* rows of deleted topics (the sweep) */
+  STREAM_AUX_SEG_AT,            /* is there a row with this location */
+  STREAM_AUX_SEG_DROP_TOPIC,    /* a topic's rows */
+  STREAM_AUX_SEG_FILES,         /* every segment's location and bytes */
+  STREAM_AUX_CLEANER_GET,       /* a partition's cleaner state */
+  STREAM_AUX_WRITE_LOCK,        /* no-op write: take the write lock */
+  STREAM_AUX_DB_ID_MAKE,        /* make database.id if missing */
+  STREAM_AUX_TOPIC_DELETE_LOG,  /* a topic's delete, in this order: */
+  STREAM_AUX_TOPIC_DELETE_TIX,  /*   hot rows, time index entries, */
+  STREAM_AUX_TOPIC_DELETE_PARTS,/*   partitions, committed offsets, */
+  STREAM_AUX_TOPIC_DELETE_OFFSETS,
+  STREAM_AUX_TOPIC_DELETE_TOPIC,/*   the topic's row */
+  STREAM_AUX_COLD_TABLES,       /* DDL of the cold tier's tables (exec) */
+  STREAM_AUX_COLD_NEXT,         /* cold watermark of a partition */
+  STREAM_AUX_COLD_MIRROR_SET,   /* set it */
+  STREAM_AUX_COLD_ORPHANS_DUE,  /* orphans past their grace */
+  STREAM_AUX_COLD_ORPHAN_DROP,  /* an orphan deleted */
+  STREAM_AUX_COLD_ORPHAN_PUT,   /* an orphan (seen_at replaced) */
+  STREAM_AUX_COLD_ORPHAN_ADD,   /* a new orphan (seen_at kept) */
+  STREAM_AUX_COLD_ORPHAN_COUNT, /* a topic's known orphans */
+  STREAM_AUX_COLD_ORPHAN_DUE_COUNT, /* ... past their grace */
+  STREAM_AUX_COLD_ORPHANS_KEEP, /* forget those no longer orphans */
+  STREAM_AUX_COLD_COMMITTED_AT, /* time of a topic's last cold commit */
+  STREAM_AUX_COLD_COMMIT_PUT,   /* record a cold commit */
+  STREAM_AUX_PIPE_TABLE,        /* DDL of the Pipelines table (exec) */
+  STREAM_AUX_PIPE_NEXT,         /* Pipelines watermark of a partition */
+  STREAM_AUX_PIPE_NEXT_SET,     /* advance it after a delivery */
+  STREAM_AUX_COUNT
+};
+/* Statement eAux, cached and unbound (the caller binds, steps and resets
+** it with sqlite3StreamStorageReset()); NULL on error
+** (sqlite3StreamStmtErr() gives the code). */
+sqlite3_stmt *sqlite3StreamAuxStmt(StreamCtx*, int eAux, char **pzErr);
+/* A private copy of eAux (sqlite3_prepare_v3() with mFlags), for a
+** reader that keeps several open at once (the warm tier's scans); the
+** caller finalizes it.  Returns the prepare's code. */
+int sqlite3StreamAuxPrepare(StreamCtx*, int eAux, unsigned int mFlags,
+                            sqlite3_stmt **ppStmt);
+/* Run the DDL eAux (STREAM_AUX_COLD_TABLES, STREAM_AUX_PIPE_TABLE). */
+int sqlite3StreamAuxExec(StreamCtx*, int eAux, char **pzErr);
+/* Run eAux with its parameters bound in order from the arguments, as
+** zTypes says: 't' a const char* (NULL binds NULL), 'i' an i64.  Run: a
+** write.  Int: *piOut gets the first column of the first row (left alone
+** without a row or if NULL).  List: the text of the first column of
+** every row appended to *pList.  Int and List read a table not made yet
+** (or a database without storage) as no row. */
+int sqlite3StreamAuxRun(StreamCtx*, int eAux, char **pzErr,
+                        const char *zTypes, ...);
+int sqlite3StreamAuxInt(StreamCtx*, int eAux, i64 *piOut, char **pzErr,
+                        const char *zTypes, ...);
+int sqlite3StreamAuxList(StreamCtx*, int eAux, struct StreamStrList *pList,
+                         char **pzErr, const char *zTypes, ...);
+/* Error rc of a statement on a tier's table, or SQLITE_OK (and no
+** message) if it failed for want of the table (no storage yet). */
+int sqlite3StreamAuxNoStorage(StreamCtx*, int rc, char **pzErr);
+/* The write lock, taken by a no-op write (a unit of work's first
+** statement). */
+int sqlite3StreamWriteLock(StreamCtx*, char **pzErr);
+/* This database's id (database.id in _stream_meta), made first if it is
+** missing and bCreate (in the caller's transaction): *pzId
+** sqlite3_malloc'd, NULL if there is none. */
+int sqlite3StreamDbId(StreamCtx*, int bCreate, char **pzId, char **pzErr);
+/* A topic's rows: its hot messages, time index entries, partitions,
+** committed offsets and its row (the tiers drop their own). */
+int sqlite3StreamAuxTopicDelete(StreamCtx*, const char *zName, char **pzErr);
+/* next_offset of (zTopic, iPart) in the cold tier's watermark table
+** (_stream_cold), or the Pipelines sink's (bPipeline: _stream_pipeline);
+** 0 if it has no row (of the topic's incarnation) or the table does not
+** exist yet. */
+int sqlite3StreamWatermark(StreamCtx*, int bPipeline, const char *zTopic,
+                           int iPart, i64 *piNext, char **pzErr);
+/* Set a _stream_meta value in another database connection (the copy
+** stream_backup() makes). */
+int sqlite3StreamMetaSetOn(sqlite3 *db, const char *zKey, const char *zValue,
+                           char **pzErr);
+
 /**************************************************************************
 ** Interface to code in ext/strlist.c: a growable list of strings.
 */
@@ -2725,10 +2811,6 @@ int sqlite3StreamIceExpire(StreamIceTable*, i64 iCutoffUs, i64 iNow,
 int sqlite3StreamIceGet(StreamStore*, const char *zKey, StreamPqBuf *pOut,
                         char **pzErr);
 
-/* next_offset of (zTopic, iPart) in watermark table zTable (_stream_cold,
-** _stream_pipeline), 0 if it has no row or the table does not exist. */
-int sqlite3StreamWatermark(StreamCtx*, const char *zTable, const char *zTopic,
-                           int iPart, i64 *piNext, char **pzErr);
 /* Archive the topics (zTopic, or every topic with cold.enabled) whose
 ** batch is due (bForce: whatever is pending); messages and data files
 ** committed, orphan files of earlier attempts removed, data files expired

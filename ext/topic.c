@@ -174,23 +174,6 @@ int sqlite3StreamHighWatermark(StreamCtx *p, const char *zTopic, int iPart,
   return sqlite3StreamLogPosition(p, zTopic, iPart, piHwm, &iPid, pzErr);
 }
 
-/* Run one statement with bound arguments given as a printf-style SQL text
-** (values quoted with %Q/%q); used for the rare catalog changes. */
-static int streamExec(StreamCtx *p, char **pzErr, const char *zFmt, ...){
-  va_list ap;
-  char *zSql;
-  int rc;
-  va_start(ap, zFmt);
-  zSql = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  sqlite3StreamCacheClear(p);
-  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
-  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
-}
-
 /* Insert the partition rows [iFrom, iTo) of a topic, with the next free
 ** partition ids (the keys of their messages in _stream_log). */
 static int streamAddPartitionRows(StreamCtx *p, const char *zName,
@@ -303,14 +286,6 @@ int sqlite3StreamTopicDelete(StreamCtx *p, const char *zName, char **pzErr){
         "stream_config('cdc.topic', NULL)", zName);
   }
   sqlite3_free(zCdc);
-  return streamExec(p, pzErr,
-      "DELETE FROM _stream_log WHERE id IN (SELECT m.id FROM"
-      " _stream_partitions p, _stream_log m WHERE p.topic=%Q AND m.id"
-      " BETWEEN p.id<<40 AND (p.id<<40)+" STREAM_LOG_M ");"
-      "DELETE FROM _stream_timeindex WHERE pid IN"
-      " (SELECT id FROM _stream_partitions WHERE topic=%Q);"
-      "DELETE FROM _stream_partitions WHERE topic=%Q;"
-      "DELETE FROM _stream_offsets WHERE topic=%Q;"
-      "DELETE FROM _stream_topics WHERE name=%Q;",
-      zName, zName, zName, zName, zName);
+  sqlite3StreamCacheClear(p);
+  return sqlite3StreamAuxTopicDelete(p, zName, pzErr);
 }

@@ -169,7 +169,7 @@ int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
   ** is asked for - and a commit by another connection in between would
   ** then make the lock fail at once (SQLITE_BUSY_SNAPSHOT) instead of
   ** waiting under busy_timeout. */
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_WRITE_LOCK, 0);
+  pStmt = sqlite3StreamAuxStmt(p, STREAM_AUX_WRITE_LOCK, 0);
   if( pStmt==0 ){
     /* No storage yet (the call creates it): nothing to lock ahead. */
     int bNone = sqlite3StreamNoStorage(p->db);

@@ -103,8 +103,7 @@ int sqlite3StreamWarmBegin(StreamCtx *p, int *pbSp, char **pzErr){
     if( rc ) return rc;
     *pbSp = bAuto ? 2 : 1;     /* 2: it began the transaction */
   }
-  rc = sqlite3StreamWarmExec(p, "DELETE FROM _stream_meta WHERE key IS NULL",
-                             pzErr);
+  rc = sqlite3StreamWriteLock(p, pzErr);
   if( rc && *pbSp ){
     sqlite3StreamSavepointAbort(p, "stream_tier", *pbSp);
     *pbSp = 0;
@@ -146,18 +145,8 @@ int sqlite3StreamWarmNamespace(StreamCtx *p, StreamStore *pStore, int bCreate,
   char *zId;
   int rc, i;
   if( pStore->zNs ) return SQLITE_OK;
-  zId = sqlite3StreamMetaGet(p, "database.id", &rc);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  if( zId==0 && bCreate ){
-    /* (sql/schema.sql makes one with the storage; this is for a database
-    ** whose id was removed, e.g. a copy given a namespace of its own.) */
-    rc = sqlite3StreamWarmExec(p,
-        "INSERT OR IGNORE INTO _stream_meta(key, value)"
-        " VALUES('database.id', lower(hex(randomblob(16))))", pzErr);
-    if( rc ) return rc;
-    zId = sqlite3StreamMetaGet(p, "database.id", &rc);
-    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
+  rc = sqlite3StreamDbId(p, bCreate, &zId, pzErr);
+  if( rc ) return rc;
   if( zId==0 ) return SQLITE_OK;
   for(i=0; zId[i]; i++){
     if( !((zId[i]>='0' && zId[i]<='9') || (zId[i]>='a' && zId[i]<='f')) ){
@@ -322,17 +311,10 @@ int sqlite3StreamWarmOpenSegment(StreamStore *pStore, const StreamSegment *pSeg,
 
 /* Does the database have segment rows?  (No storage tables: no.) */
 static int streamWarmHasSegments(StreamCtx *p, int *pbHas, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM _stream_segments LIMIT 1",
-                              -1, &pStmt, 0);
-  *pbHas = 0;
-  if( rc ){
-    return sqlite3StreamNoStorage(p->db) ? SQLITE_OK
-                                         : sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
-  *pbHas = sqlite3_step(pStmt)==SQLITE_ROW;
-  rc = sqlite3_finalize(pStmt);
-  return rc ? sqlite3StreamDbErr(p->db, pzErr, rc) : SQLITE_OK;
+  i64 bHas = 0;
+  int rc = sqlite3StreamAuxInt(p, STREAM_AUX_SEG_ANY, &bHas, pzErr, "");
+  *pbHas = (int)bHas;
+  return rc;
 }
 
 /*

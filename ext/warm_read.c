@@ -474,7 +474,8 @@ static void streamWarmCursorClose(StreamWarmCursor *pC){
 **
 ** A query of _stream_segments, pruned by the range's topic / partition /
 ** offset / timestamp bounds, in (topic, partition, first_offset) order
-** or its reverse (streamWarmSegSql()); each segment named is read through
+** or its reverse (STREAM_AUX_SEG_SCAN, ext/storage.c: only segments of
+** the topic's incarnation); each segment named is read through
 ** a StreamWarmCursor.  The statements are cached per connection in the
 ** reader, one per (topic =, partition =, DESC).
 */
@@ -524,29 +525,6 @@ struct StreamWarmScan {
   i64 nSegRows;                /* Rows returned from the open segment */
   sqlite3_stmt *pAhead;        /* The next segments' locations, or NULL */
 };
-
-/*
-** The segment-index query: ?1 topic (if bit 1 of iVar), ?2 partition (if
-** bit 2), ?3..?6 the offset and timestamp bounds; rows in (topic,
-** partition, first_offset) order, reversed if bit 4.  Only segments of
-** the topic's incarnation are read (not those of an earlier topic of the
-** same name).  (A database of an earlier storage format is upgraded
-** before anything reads it: ext/schema.c, sqlite3StreamFormatCheck.)
-*/
-static char *streamWarmSegSql(int iVar){
-  const char *zDir = (iVar & 4) ? " DESC" : "";
-  return sqlite3_mprintf(
-      "SELECT s.topic, s.partition, s.location, s.first_offset,"
-      " s.last_offset, s.messages, s.bytes, s.incarnation, t.max_message_bytes"
-      " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic"
-      " AND t.incarnation=s.incarnation"
-      " WHERE %s%s s.last_offset>=?3 AND s.first_offset<=?4"
-      " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6"
-      " ORDER BY s.topic%s, s.partition%s, s.first_offset%s",
-      (iVar & 1) ? "s.topic=?1 AND " : "",
-      (iVar & 2) ? "s.partition=?2 AND " : "",
-      zDir, zDir, zDir);
-}
 
 /* The database's message as the scan's error. */
 static int streamWarmScanDbErr(sqlite3 *db, int rc, char **pzErr){
@@ -631,13 +609,10 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
     pS->pSeg = pR->aSeg[iVar];
     pS->iSegSlot = iVar;
   }else{
-    char *zSql = streamWarmSegSql(iVar);
     /* Kept only while the connection's cached statements are. */
     int bCache = pR->aSeg[iVar]==0 && sqlite3StreamAnchor(pR->pCtx, 0)==0;
-    if( zSql==0 ){ sqlite3_free(pS); return SQLITE_NOMEM; }
-    rc = sqlite3_prepare_v3(db, zSql, -1,
-             bCache ? SQLITE_PREPARE_PERSISTENT : 0, &pS->pSeg, 0);
-    sqlite3_free(zSql);
+    rc = sqlite3StreamAuxPrepare(pR->pCtx, STREAM_AUX_SEG_SCAN+iVar,
+             bCache ? SQLITE_PREPARE_PERSISTENT : 0, &pS->pSeg);
     if( rc ){
       sqlite3_free(pS);
       if( sqlite3StreamNoStorage(db) ) return SQLITE_OK;  /* no warm tier */

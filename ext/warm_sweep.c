@@ -114,13 +114,10 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
   s.p = p;
   rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);       /* the write lock */
   if( rc ) return rc;
-  rc = sqlite3StreamWarmExec(p,
-      "DELETE FROM _stream_segments AS s WHERE NOT EXISTS"
-      " (SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
-      "  AND t.incarnation=s.incarnation)", pzErr);
+  rc = sqlite3StreamAuxRun(p, STREAM_AUX_SEG_DELETE_DEAD, pzErr, "");
   if( rc==SQLITE_OK && pStore->zNs ){
-    rc = sqlite3StreamWarmPrepare(p, &s.pFind, pzErr,
-        "SELECT 1 FROM _stream_segments WHERE location=?1");
+    s.pFind = sqlite3StreamAuxStmt(p, STREAM_AUX_SEG_AT, pzErr);
+    if( s.pFind==0 ) rc = sqlite3StreamStmtErr(p);
     if( rc==SQLITE_OK ){
       zPrefix = zTopic ? sqlite3_mprintf("%s/%s/", pStore->zNs, zTopic)
                        : sqlite3_mprintf("%s/", pStore->zNs);
@@ -132,7 +129,7 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
       if( rc==SQLITE_OK ) rc = s.keys.rc;
     }
   }
-  sqlite3_finalize(s.pFind);
+  if( s.pFind ) sqlite3_reset(s.pFind);
   /* Files go only once the row deletions above are committed. */
   rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
   if( rc==SQLITE_OK ){
@@ -163,16 +160,9 @@ int sqlite3StreamWarmDropTopic(StreamCtx *p, const char *zTopic,
                                char **pzErr){
   StreamStore *pStore = 0;
   StreamTierStats st;
-  char *zSql;
-  int rc;
-  zSql = sqlite3_mprintf("DELETE FROM _stream_segments WHERE topic=%Q",
-                         zTopic);
-  rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
-  if( rc && rc!=SQLITE_NOMEM ){
-    if( sqlite3StreamNoStorage(p->db) ) rc = SQLITE_OK;
-    else rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-  }
+  int rc = sqlite3StreamAuxRun(p, STREAM_AUX_SEG_DROP_TOPIC, pzErr, "t",
+                               zTopic);
+  if( rc ) rc = sqlite3StreamAuxNoStorage(p, rc, pzErr);   /* no index */
   if( rc || sqlite3_txn_state(p->db, 0)==SQLITE_TXN_WRITE ) return rc;
   if( sqlite3StreamTierStore(p, &pStore, 0)==SQLITE_OK && pStore ){
     memset(&st, 0, sizeof(st));
