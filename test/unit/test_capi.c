@@ -700,6 +700,7 @@ static void testCallFaults(int bRest){
     "DELETE FROM stream_offsets WHERE group_id='og'",
     "SELECT stream_maintain()",
     "SELECT stream_compaction()",
+    "SELECT stream_delete_topic('f')",
   };
   int i, nBad = 0, nRuns = 0, nOpen = 0;
   bFailRest = bRest;
