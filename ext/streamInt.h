@@ -114,6 +114,8 @@ struct StreamCtx {
   int fdWalWatch;                       /* inotify fd + 1 on the -wal, or 0 */
   StreamCtx *pAux;                      /* The StreamCtx of dbAux */
   i64 nAutoCommit;                      /* Autocommit calls committed (txn.c) */
+  int iLeftOpen;                        /* A call's transaction left open:
+                                        ** 1 + total changes then (txn.c) */
   i64 nTxnEnd;                          /* Enlisted transactions ended (txn.c) */
   int bPosTxn;                          /* stream_txn enlisted (consume.c) */
   StreamPosUndo *aUndo;                 /* Position changes of the txn */

@@ -162,6 +162,22 @@ int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
   sqlite3_stmt *pStmt;
   *pbOpen = 0;
   if( pbStale ) *pbStale = 0;
+  if( p->iLeftOpen ){
+    /* A call's transaction left open (sqlite3StreamSavepointAbort()): if
+    ** it is still open and nothing was written since (the application
+    ** did not roll back as SQLite advises after SQLITE_NOMEM, but did
+    ** not write either), roll it back now, so that this call is not part
+    ** of it and its changes never commit. */
+    if( !sqlite3_get_autocommit(p->db)
+     && sqlite3_total_changes(p->db)+1==p->iLeftOpen ){
+      sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+      sqlite3StreamCacheClear(p);
+    }
+    if( sqlite3_get_autocommit(p->db)
+     || sqlite3_total_changes(p->db)+1!=p->iLeftOpen ){
+      p->iLeftOpen = 0;
+    }
+  }
   if( !sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
   /* Prepared before the savepoint opens: the first preparation on a
   ** connection runs the storage format check, a read, which inside the
@@ -453,6 +469,13 @@ void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
   sqlite3_free(zSql);
   if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
     sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
+  }
+  if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
+    /* Out of memory: SQLite fails every statement nested in the calling
+    ** one, this ROLLBACK too, and the calling statement (one that reads
+    ** no table, SELECT stream_x()) does not roll back when it ends.  The
+    ** next call does it (sqlite3StreamAutoBegin). */
+    p->iLeftOpen = sqlite3_total_changes(p->db) + 1;
   }
   /* The topic cache may describe rolled back state: drop it. */
   sqlite3StreamCacheClear(p);

@@ -702,7 +702,7 @@ static void testCallFaults(int bRest){
     "SELECT stream_compaction()",
     "SELECT stream_delete_topic('f')",
   };
-  int i, nBad = 0, nRuns = 0, nOpen = 0;
+  int i, nBad = 0, nRuns = 0, nOpen = 0, nLeft = 0;
   bFailRest = bRest;
   for(i=0; i<(int)(sizeof(azCall)/sizeof(azCall[0])); i++){
     sqlite3 *db = faultOpen();
@@ -717,6 +717,17 @@ static void testCallFaults(int bRest){
       bDone = nAllocs<nFailAt;
       nFailAt = 0;
       nRuns++;
+      if( rc!=SQLITE_OK && !sqlite3_get_autocommit(db) && (n & 1) ){
+        /* The application goes on without the ROLLBACK: the next call
+        ** (one that fails, changing nothing) rolls the first one back. */
+        nLeft++;
+        sqlite3_exec(db, "SELECT stream_pause('fg', 'nobody', 'f', 0)", 0,
+                     0, 0);
+        if( !sqlite3_get_autocommit(db) && nBad++<10 ){
+          printf("FAIL 8.7 %s (allocation %d): the next call did not roll"
+                 " back the transaction left open\n", azCall[i], n);
+        }
+      }
       if( rc!=SQLITE_OK && !sqlite3_get_autocommit(db) ){
         nOpen++;                         /* the application rolls back */
         if( sqlite3_exec(db, "ROLLBACK", 0, 0, 0)!=SQLITE_OK
@@ -763,6 +774,8 @@ static void testCallFaults(int bRest){
            nRuns);
   }
   check(nRuns>1000, "8.6 failures injected", 0);
+  check(nLeft>100, "8.7 transactions left open rolled back by the next call",
+        0);
 }
 
 /* 9. Record batches (ext/produce.c) with the n-th allocation failing
