@@ -71,6 +71,7 @@ struct StreamScan {
   void *pDecoded;              /* Decoded value of the current row */
   size_t nDecoded;             /* Its bytes */
   int eDecoded;                /* Its type, 0 if not decoded */
+  int attrs;                   /* attrs of the hot statement's row */
 };
 
 /**************************************************************************
@@ -188,8 +189,8 @@ static int streamScanHotStep(StreamScan *pScan, char **pzErr){
   int rc;
   pScan->nRec = 0;
   while( (rc = sqlite3_step(pScan->pStmt))==SQLITE_ROW ){
-    if( (sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS)
-         & STREAM_ATTR_BATCH)==0 ) return SQLITE_OK;
+    pScan->attrs = sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS);
+    if( (pScan->attrs & STREAM_ATTR_BATCH)==0 ) return SQLITE_OK;
     rc = streamScanBatchStart(pScan, pzErr);
     if( rc ){
       sqlite3_reset(pScan->pStmt);
@@ -602,8 +603,7 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
   if( iCol==STREAM_SCAN_COL_VALUE ){
     int bRec = pScan->nRec>0;
     const StreamBatchRec *r = bRec ? &pScan->aRec[pScan->iRec] : 0;
-    int attrs = bRec ? r->attrs
-                : sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS);
+    int attrs = bRec ? r->attrs : pScan->attrs;
     if( (attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ){
       if( pScan->eDecoded==0 ){
         int rc = sqlite3StreamRecordDecode(attrs,
