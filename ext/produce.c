@@ -355,7 +355,10 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
     pP = 0;
   }
   if( !bYes ) return SQLITE_OK;                          /* a row alone */
-  if( nBytes+32>STREAM_BATCH_BYTES ) return SQLITE_OK;   /* a row alone */
+  /* A record that fills more than half a batch starts none: another of
+  ** its size could not join it (1 KiB values), so encoding it into a
+  ** batch and decoding it back into a row of one would be wasted. */
+  if( pP==0 && 2*(nBytes+32)>STREAM_BATCH_BYTES ) return SQLITE_OK;
   if( pP==0 ){
     pP = sqlite3_malloc64(sizeof(*pP));
     if( pP==0 ) return SQLITE_NOMEM;

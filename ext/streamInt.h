@@ -565,7 +565,8 @@ int sqlite3StreamMsgField(StreamMsg *pMsg, int bValue, sqlite3_value *pVal,
 ** STREAM_BATCH_MAX records or STREAM_BATCH_BYTES bytes: two such rows fit
 ** a 4 KiB page (a 2-3 KiB row would take a page alone, doubling the pages
 ** written: measured 0.66x against 0.90x at 1 KiB values in
-** bench_produce), so 1 KiB messages stay rows of their own and 100-byte
+** bench_produce), so 1 KiB messages stay rows of their own (a record of
+** more than half of STREAM_BATCH_BYTES starts no batch) and 100-byte
 ** ones go 16 a row. */
 #define STREAM_BATCH_MAX   16
 /* Batching on in a new connection (stream_log_batching() changes it). */
