@@ -14,7 +14,15 @@
 **          one row, as Kafka's record batches: what sharing rows could
 **          buy (the application packs and unpacks them itself)
 **
-**   bench_produce EXTENSION_PATH [--quick] [--dir DIR]
+**   bench_produce EXTENSION_PATH [--quick] [--dir DIR] [--only S:W:N]
+**
+** --only SYSTEM:WORKLOAD:SIZE (e.g. stream:read:100, ipk:single:1024)
+** runs one workload of one system once, untimed, for an instruction
+** count that noise does not move:
+**   valgrind --tool=callgrind --toggle-collect=produce \
+**     bench/bench_produce ./stream0.so --quick --only stream:batch:100
+** (--toggle-collect=readAll for read, pollAll for read-poll), divided by
+** the messages (--quick: batch 30,000, single 3,000, read 100,000).
 **
 ** Workloads, at 100-byte and 1 KiB JSON values (8 partitions, WAL,
 ** synchronous=NORMAL, keyed messages, murmur2 partitions):
@@ -40,6 +48,12 @@
 #include <unistd.h>
 
 #define NPART 8
+/* Kept out of line, so that callgrind's --toggle-collect finds them. */
+#if defined(__GNUC__)
+# define NOINLINE __attribute__((noinline))
+#else
+# define NOINLINE
+#endif
 #define NREP_MAX 9
 
 static const char *zExt;
@@ -142,7 +156,8 @@ static void packAdd(Pack *pk, long long iOff, const char *zKey, int nKey,
 
 /* Produce n messages of nSize-byte values in transactions of nBatch
 ** messages into system eSys; returns seconds. */
-static double produce(sqlite3 *db, int eSys, int n, int nBatch, int nSize){
+static NOINLINE double produce(sqlite3 *db, int eSys, int n, int nBatch,
+                               int nSize){
   sqlite3_stmt *p;
   char zKey[32], *zVal = malloc(nSize+32);
   long long aNext[NPART] = {0};
@@ -208,7 +223,7 @@ static double produce(sqlite3 *db, int eSys, int n, int nBatch, int nSize){
 
 /* Read every message partition by partition (a range scan); returns
 ** seconds.  *pnRow counts the rows. */
-static double readAll(sqlite3 *db, int eSys, long long *pnRow){
+static NOINLINE double readAll(sqlite3 *db, int eSys, long long *pnRow){
   sqlite3_stmt *p;
   double t0 = benchNow();
   long long nByte = 0;
@@ -256,7 +271,7 @@ static double readAll(sqlite3 *db, int eSys, long long *pnRow){
 
 /* A fresh consumer group polls every message (1,000 a poll, no commit);
 ** returns seconds. */
-static double pollAll(sqlite3 *db, int iRun, long long *pnRow){
+static NOINLINE double pollAll(sqlite3 *db, int iRun, long long *pnRow){
   sqlite3_stmt *p;
   char zSql[300], zGroup[32];
   double t0;
@@ -309,17 +324,60 @@ static void report(const char *zWork, int nSize, int n,
   fflush(stdout);
 }
 
+/* --only SYSTEM:WORKLOAD:SIZE */
+static char zOnly[64];
+static int onlyOpt(const char *zOpt, const char *zVal){
+  if( strcmp(zOpt, "--only")!=0 ) return 0;
+  snprintf(zOnly, sizeof(zOnly), "%s", zVal);
+  return 1;
+}
+
+/* Run the workload zOnly names once. */
+static int runOnly(int nBatchMsgs, int nSingle, int nRead){
+  char zSys[16], zWork[16];
+  int nSize = 0, e;
+  long long nRow = 0;
+  sqlite3 *db;
+  if( sscanf(zOnly, "%15[^:]:%15[^:]:%d", zSys, zWork, &nSize)!=3 ){
+    benchFatal("--only wants SYSTEM:WORKLOAD:SIZE, got %s", zOnly);
+  }
+  for(e=0; e<NSYS && strcmp(azSys[e], zSys)!=0; e++){}
+  if( e==NSYS ) benchFatal("no system %s", zSys);
+  db = openDb(e);
+  if( strcmp(zWork, "batch")==0 ){
+    produce(db, e, nBatchMsgs, 1000, nSize);
+  }else if( strcmp(zWork, "single")==0 ){
+    produce(db, e, nSingle, 1, nSize);
+  }else if( strcmp(zWork, "read")==0 || strcmp(zWork, "read-poll")==0 ){
+    produce(db, e, nRead, 10000, nSize);
+    if( zWork[4] ){
+      if( e!=SYS_STREAM ) benchFatal("read-poll is the stream's only");
+      pollAll(db, 0, &nRow);
+    }else{
+      readAll(db, e, &nRow);
+    }
+    if( nRow!=nRead ) benchFatal("%s read %lld rows", zSys, nRow);
+  }else{
+    benchFatal("no workload %s", zWork);
+  }
+  sqlite3_close(db);
+  removeDb(e);
+  return 0;
+}
+
 int main(int argc, char **argv){
   static const int aSize[2] = { 100, 1024 };
   int bQuick = 0, nRep, iSize;
   int nBatchMsgs, nSingle, nRead;
   double aT[NSYS][NREP_MAX];
   double aPoll[NREP_MAX];
-  zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir), 0, 0);
+  zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir),
+                         " [--only SYSTEM:WORKLOAD:SIZE]", onlyOpt);
   nRep = bQuick ? 3 : 5;
   nBatchMsgs = bQuick ? 30000 : 100000;
   nSingle = bQuick ? 3000 : 10000;
   nRead = bQuick ? 100000 : 300000;
+  if( zOnly[0] ) return runOnly(nBatchMsgs, nSingle, nRead);
 
   printf("sqlite-stream bench_produce: SQLite %s, %s mode, %d repetitions"
          " (medians, msg/s)\n\n", sqlite3_libversion(),

@@ -3,8 +3,9 @@
 ** offset assignment and the batch form.
 **
 ** Offsets: the next offset of a partition is its high watermark, read in
-** the caller's transaction (STREAM_STMT_HWM, with the partition's id) just
-** before the insert, or taken from the transaction's cache (ext/txn.c);
+** the caller's transaction (with the partition's id: STREAM_HOT_HWM,
+** ext/storage.c, which owns every statement this file runs) just before
+** the insert, or taken from the transaction's cache (ext/txn.c);
 ** the row's key (partition id << 40) | offset makes reuse impossible even
 ** if two connections raced (the second fails with SQLITE_BUSY or a
 ** constraint error, never with a duplicate).  Nothing is cached across
@@ -161,7 +162,6 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
 ** statement journal, no temporary table. */
 static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
                            i64 iPid, i64 iOffset, i64 iTs, char **pzErr){
-  sqlite3_stmt *pStmt;
   i64 iMax = sqlite3StreamCacheTsMax(p, zTopic, iPart);
   i64 iFrom = 0, iBase = iPid<<STREAM_LOG_SHIFT;
   int rc;
@@ -171,35 +171,19 @@ static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
     return SQLITE_OK;
   }
   if( iMax<0 ){
+    i64 iTs2 = 0;
+    int bFound = 0;
     iMax = 0;
-    pStmt = sqlite3StreamStmt(p, STREAM_STMT_TIX_LAST, pzErr);
-    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-    sqlite3_bind_int64(pStmt, 1, iPid);
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      iMax = sqlite3_column_int64(pStmt, 0);
-      iFrom = sqlite3_column_int64(pStmt, 1) + 1;
-    }
-    rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    rc = sqlite3StreamHotTixLast(p, iPid, &iMax, &iFrom, &bFound, pzErr);
     if( rc ) return rc;
+    if( bFound ) iFrom++;
     if( iFrom<0 || iFrom>iOffset ) iFrom = 0;     /* a damaged entry */
-    pStmt = sqlite3StreamStmt(p, STREAM_STMT_TIX_MAX, pzErr);
-    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-    sqlite3_bind_int64(pStmt, 1, iBase + iFrom);
-    sqlite3_bind_int64(pStmt, 2, iBase + iOffset);
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      i64 iRow = sqlite3_column_int64(pStmt, 0);
-      if( iRow>iMax ) iMax = iRow;
-    }
-    rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+    rc = sqlite3StreamHotTixMax(p, iBase + iFrom, iBase + iOffset, &iTs2,
+                                &bFound, pzErr);
     if( rc ) return rc;
+    if( bFound && iTs2>iMax ) iMax = iTs2;
   }
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_TIX_PUT, pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_int64(pStmt, 1, iPid);
-  sqlite3_bind_int64(pStmt, 2, iMax);
-  sqlite3_bind_int64(pStmt, 3, iOffset);
-  sqlite3_step(pStmt);
-  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  rc = sqlite3StreamHotTixPut(p, iPid, iMax, iOffset, pzErr);
   if( rc==SQLITE_OK ) sqlite3StreamCacheSetTsMax(p, zTopic, iPart, iMax);
   return rc;
 }
@@ -244,59 +228,43 @@ void sqlite3StreamPendingDrop(StreamCtx *p){
   }
 }
 
-/* Bind a key or value field (SQLITE_TEXT, _BLOB, _NULL) to pStmt. */
-static void streamBindField(sqlite3_stmt *pStmt, int i, int eType,
-                            const void *pData, int n){
-  if( eType==SQLITE_TEXT ){
-    sqlite3_bind_text(pStmt, i, pData, n, SQLITE_STATIC);
-  }else if( eType==SQLITE_BLOB ){
-    sqlite3_bind_blob(pStmt, i, pData ? pData : "", n, SQLITE_STATIC);
-  }else{
-    sqlite3_bind_null(pStmt, i);
-  }
-}
-
-/* Bind record r, decoded from a batch, as the row of id iId (columns of
-** STREAM_STMT_MSG_INSERT). */
-static void streamBindRec(sqlite3_stmt *pIns, i64 iId,
-                          const StreamBatchRec *r){
-  sqlite3_bind_int64(pIns, 1, iId);
-  streamBindField(pIns, 2, r->eKey, r->pKey, r->nKey);
-  streamBindField(pIns, 3, r->eValue, r->pValue, r->nValue);
-  streamBindField(pIns, 4, r->eHeaders, r->pHeaders, r->nHeaders);
-  sqlite3_bind_int64(pIns, 5, r->iTimestamp);
-  sqlite3_bind_int(pIns, 6, r->attrs);
+/* Record r, decoded from a batch, as the row of id iId. */
+static void streamRecRow(StreamHotRow *pRow, i64 iId, const StreamBatchRec *r){
+  pRow->iId = iId;
+  pRow->eKey = r->eKey; pRow->pKey = r->pKey; pRow->nKey = r->nKey;
+  pRow->eValue = r->eValue; pRow->pValue = r->pValue;
+  pRow->nValue = r->nValue;
+  pRow->eHeaders = r->eHeaders; pRow->pHeaders = r->pHeaders;
+  pRow->nHeaders = r->nHeaders;
+  pRow->iTimestamp = r->iTimestamp;
+  pRow->attrs = r->attrs;
 }
 
 /* Write one pending batch as a row. */
 static int streamPendingWrite(StreamCtx *p, StreamPending *pP, char **pzErr){
-  sqlite3_stmt *pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
-  const u8 *a = pP->a;
-  int n = pP->n;
-  int rc;
-  if( pIns==0 ) return sqlite3StreamStmtErr(p);
+  StreamHotRow row;
+  i64 iId = (pP->iPid<<STREAM_LOG_SHIFT) | pP->iBase;
+  memset(&row, 0, sizeof(row));
   if( pP->nRec==1 ){
     StreamBatchRec r;
     int iPos = 0;
-    if( sqlite3StreamBatchNext(a, n, &iPos, pP->iBase, &r)!=SQLITE_ROW ){
+    if( sqlite3StreamBatchNext(pP->a, pP->n, &iPos, pP->iBase, &r)
+          !=SQLITE_ROW ){
       return SQLITE_CORRUPT;             /* cannot happen: we wrote it */
     }
-    streamBindRec(pIns, (pP->iPid<<STREAM_LOG_SHIFT) | pP->iBase, &r);
+    streamRecRow(&row, iId, &r);
   }else{
-    sqlite3_bind_int64(pIns, 1, (pP->iPid<<STREAM_LOG_SHIFT) | pP->iBase);
-    sqlite3_bind_int64(pIns, 2, (pP->nBytes<<8) | (pP->iNext-1-pP->iBase));
-    sqlite3_bind_blob(pIns, 3, a, n, SQLITE_STATIC);
-    sqlite3_bind_null(pIns, 4);
-    sqlite3_bind_int64(pIns, 5, pP->iTsMax);
-    sqlite3_bind_int(pIns, 6, STREAM_ATTR_BATCH);
+    row.iId = iId;
+    row.eKey = SQLITE_INTEGER;
+    row.iKey = (pP->nBytes<<8) | (pP->iNext-1-pP->iBase);
+    row.eValue = SQLITE_BLOB;
+    row.pValue = pP->a;
+    row.nValue = pP->n;
+    row.eHeaders = SQLITE_NULL;
+    row.iTimestamp = pP->iTsMax;
+    row.attrs = STREAM_ATTR_BATCH;
   }
-  sqlite3_step(pIns);
-  rc = sqlite3_reset(pIns);
-  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_null(pIns, 2);
-  sqlite3_bind_null(pIns, 3);
-  sqlite3_bind_null(pIns, 4);
-  return rc;
+  return sqlite3StreamHotAppend(p, &row, pzErr);
 }
 
 /* Write out pending batch *ppP and unlink it. */
@@ -387,7 +355,10 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
     pP = 0;
   }
   if( !bYes ) return SQLITE_OK;                          /* a row alone */
-  if( nBytes+32>STREAM_BATCH_BYTES ) return SQLITE_OK;   /* a row alone */
+  /* A record that fills more than half a batch starts none: another of
+  ** its size could not join it (1 KiB values), so encoding it into a
+  ** batch and decoding it back into a row of one would be wasted. */
+  if( pP==0 && 2*(nBytes+32)>STREAM_BATCH_BYTES ) return SQLITE_OK;
   if( pP==0 ){
     pP = sqlite3_malloc64(sizeof(*pP));
     if( pP==0 ) return SQLITE_NOMEM;
@@ -418,7 +389,6 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
 static int streamInsert(StreamCtx *p, const char *zTopic,
                         const StreamTopic *pT, const StreamMsg *pMsg,
                         i64 *piOffset, char **pzErr){
-  sqlite3_stmt *pIns;
   void *pComp = 0;
   size_t nComp = 0;
   int attrs = 0;
@@ -439,9 +409,6 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
         "partition %s/%lld is full: offsets end at %lld", zTopic,
         pMsg->iPartition, STREAM_MAX_LOG_OFFSET);
   }
-  pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
-  if( pIns==0 ) return sqlite3StreamStmtErr(p);
-
   iTs = pMsg->iTimestamp;
   if( iTs==STREAM_UNSET || pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
     iTs = sqlite3StreamNow(p);
@@ -451,10 +418,7 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
                                    pMsg->nValue,
                                    pMsg->eValue==STREAM_TYPE_BLOB,
                                    &pComp, &nComp, &attrs);
-    if( rc ){
-      sqlite3_reset(pIns);
-      return sqlite3StreamErr(pzErr, rc, "cannot compress value");
-    }
+    if( rc ) return sqlite3StreamErr(pzErr, rc, "cannot compress value");
   }
   {
     int bBatch = 0, bDone = 0;
@@ -478,36 +442,25 @@ static int streamInsert(StreamCtx *p, const char *zTopic,
       return SQLITE_OK;
     }
   }
-  /* (bound after the batch decision: writing a batch out uses pIns) */
-  sqlite3_bind_int64(pIns, 1, (iPid<<STREAM_LOG_SHIFT) | iOffset);
-  if( pMsg->eKey==STREAM_TYPE_TEXT ){
-    sqlite3_bind_text(pIns, 2, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
-  }else if( pMsg->eKey==STREAM_TYPE_BLOB ){
-    sqlite3_bind_blob(pIns, 2, pMsg->pKey, pMsg->nKey, SQLITE_STATIC);
-  }else{
-    sqlite3_bind_null(pIns, 2);
+  {
+    static const int aType[] = { SQLITE_NULL, SQLITE_TEXT, SQLITE_BLOB };
+    StreamHotRow row;
+    row.iId = (iPid<<STREAM_LOG_SHIFT) | iOffset;
+    row.iTimestamp = iTs;
+    row.attrs = attrs;
+    row.eKey = aType[pMsg->eKey];
+    row.pKey = pMsg->pKey;
+    row.nKey = pMsg->nKey;
+    row.eValue = pComp ? SQLITE_BLOB : aType[pMsg->eValue];
+    row.pValue = pComp ? pComp : pMsg->pValue;
+    row.nValue = pComp ? (int)nComp : pMsg->nValue;
+    row.eHeaders = pMsg->zHeaders ? SQLITE_TEXT : SQLITE_NULL;
+    row.pHeaders = pMsg->zHeaders;
+    row.nHeaders = pMsg->nHeaders;
+    row.iKey = 0;
+    rc = sqlite3StreamHotAppend(p, &row, pzErr);
+    sqlite3_free(pComp);
   }
-  if( pComp ){
-    sqlite3_bind_blob(pIns, 3, pComp, (int)nComp, sqlite3_free);
-  }else if( pMsg->eValue==STREAM_TYPE_TEXT ){
-    sqlite3_bind_text(pIns, 3, pMsg->pValue, pMsg->nValue, SQLITE_STATIC);
-  }else if( pMsg->eValue==STREAM_TYPE_BLOB ){
-    sqlite3_bind_blob(pIns, 3, pMsg->pValue, pMsg->nValue, SQLITE_STATIC);
-  }else{
-    sqlite3_bind_null(pIns, 3);
-  }
-  if( pMsg->zHeaders ){
-    sqlite3_bind_text(pIns, 4, pMsg->zHeaders, pMsg->nHeaders, SQLITE_STATIC);
-  }else{
-    sqlite3_bind_null(pIns, 4);
-  }
-  sqlite3_bind_int64(pIns, 5, iTs);
-  sqlite3_bind_int(pIns, 6, attrs);
-  sqlite3_step(pIns);
-  rc = sqlite3_reset(pIns);
-  /* The message first: a successful bind clears the connection's error. */
-  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
-  sqlite3_bind_null(pIns, 3);   /* release the compressed buffer now */
   if( rc==SQLITE_OK ){
     rc = streamTimeIndex(p, zTopic, (int)pMsg->iPartition, iPid, iOffset,
                          iTs, pzErr);
@@ -556,7 +509,6 @@ static int streamProducerSchema(StreamCtx *p, char **pzErr){
 static int streamProducerCheck(StreamCtx *p, const char *zTopic,
                                const StreamMsg *pMsg, int *pbDup,
                                i64 *piOffset, char **pzErr){
-  sqlite3_stmt *pStmt;
   i64 iLast = -1;
   int rc;
   *pbDup = 0;
@@ -566,16 +518,9 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
   }
   rc = streamProducerSchema(p, pzErr);
   if( rc ) return rc;
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_LAST, pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-    iLast = sqlite3_column_int64(pStmt, 0);
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  rc = sqlite3StreamHotProducerLast(p, pMsg->zProducer, zTopic, &iLast,
+                                    pzErr);
+  if( rc ) return rc;
   if( iLast<-1 || iLast>STREAM_MAX_OFFSET ){
     return sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
         "producer %s is damaged in _stream_producers: sequence %lld of topic"
@@ -584,17 +529,9 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
   if( pMsg->iSeq==iLast+1 ) return SQLITE_OK;
   if( pMsg->iSeq<=iLast ){
     /* the table holds exactly the sequences of the last 5 batches */
-    pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_GET, pzErr);
-    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-    sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      *piOffset = sqlite3_column_int64(pStmt, 1);
-      *pbDup = 1;
-    }
-    rc = sqlite3_reset(pStmt);
-    if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+    rc = sqlite3StreamHotProducerGet(p, pMsg->zProducer, zTopic, pMsg->iSeq,
+                                     piOffset, pbDup, pzErr);
+    if( rc ) return rc;
     if( *pbDup ) return SQLITE_OK;
   }
   return sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT,
@@ -608,28 +545,12 @@ static int streamProducerCheck(StreamCtx *p, const char *zTopic,
 static int streamProducerRecord(StreamCtx *p, const char *zTopic,
                                 const StreamMsg *pMsg, i64 iOffset,
                                 char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_PUT, pzErr);
-  int rc;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, pMsg->iSeq);
-  sqlite3_bind_int64(pStmt, 4, pMsg->iPartition);
-  sqlite3_bind_int64(pStmt, 5, iOffset);
-  sqlite3_bind_int64(pStmt, 6, pMsg->iSeq - pMsg->nBatchPrior);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  if( pMsg->nBatchPrior>0 ) return SQLITE_OK;
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_PRODUCER_TRIM, pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, pMsg->zProducer, -1, SQLITE_STATIC);
-  sqlite3_bind_text(pStmt, 2, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 3, STREAM_PRODUCER_WINDOW);
-  sqlite3_step(pStmt);
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
+  int rc = sqlite3StreamHotProducerPut(p, pMsg->zProducer, zTopic,
+      pMsg->iSeq, pMsg->iPartition, iOffset, pMsg->iSeq - pMsg->nBatchPrior,
+      pzErr);
+  if( rc || pMsg->nBatchPrior>0 ) return rc;
+  return sqlite3StreamHotProducerTrim(p, pMsg->zProducer, zTopic,
+                                      STREAM_PRODUCER_WINDOW, pzErr);
 }
 
 /*
@@ -645,24 +566,12 @@ static int streamBackpressure(StreamCtx *p, const char *zTopic,
                               const StreamTopic *pT, int iPart, char **pzErr){
   i64 iStart = -1, nSleep = 500;
   for(;;){
-    sqlite3_stmt *pStmt;
     char *zGroup = 0;
     i64 iCommitted = 0, iHwm, iLag;
     int rc;
-    pStmt = sqlite3StreamStmt(p, STREAM_STMT_SLOWEST_GROUP, pzErr);
-    if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-    sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pStmt, 2, iPart);
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      zGroup = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-      iCommitted = sqlite3_column_int64(pStmt, 1);
-      if( zGroup==0 ){ sqlite3_reset(pStmt); return SQLITE_NOMEM; }
-    }
-    rc = sqlite3_reset(pStmt);
-    if( rc ){
-      sqlite3_free(zGroup);
-      return sqlite3StreamDbErr(p->db, pzErr, rc);
-    }
+    rc = sqlite3StreamHotSlowestGroup(p, zTopic, iPart, &zGroup, &iCommitted,
+                                      pzErr);
+    if( rc ) return rc;
     if( zGroup==0 ) return SQLITE_OK;           /* no subscribed group */
     rc = sqlite3StreamHighWatermark(p, zTopic, iPart, &iHwm, pzErr);
     iLag = iHwm - iCommitted;
@@ -1036,19 +945,17 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
 ** a[n]) as one row per message. */
 static int streamUnbatchRow(StreamCtx *p, const char *zTopic, int iPart,
                             i64 iId, const u8 *a, int n, char **pzErr){
-  sqlite3_stmt *pIns;
   StreamBatchRec r;
+  StreamHotRow row;
   int iPos = 0, rc;
   rc = sqlite3StreamStorageRun(p, STREAM_SQL_MSG_DELETE_AT, zTopic, iPart,
                                iId & STREAM_MAX_LOG_OFFSET, pzErr);
   if( rc ) return rc;
-  pIns = sqlite3StreamStmt(p, STREAM_STMT_MSG_INSERT, pzErr);
-  if( pIns==0 ) return sqlite3StreamStmtErr(p);
+  memset(&row, 0, sizeof(row));
   while( (rc = sqlite3StreamBatchNext(a, n, &iPos, iId & STREAM_MAX_LOG_OFFSET,
                                       &r))==SQLITE_ROW ){
-    streamBindRec(pIns, (iId & ~STREAM_MAX_LOG_OFFSET) | r.iOffset, &r);
-    sqlite3_step(pIns);
-    rc = sqlite3StreamStorageReset(p, pIns, pzErr);
+    streamRecRow(&row, (iId & ~STREAM_MAX_LOG_OFFSET) | r.iOffset, &r);
+    rc = sqlite3StreamHotAppend(p, &row, pzErr);
     if( rc ) return rc;
   }
   if( rc!=SQLITE_DONE ){

@@ -11,8 +11,8 @@
 ** A plan (idxNum, the STREAM_SCAN_* bits, documented in streamInt.h and
 ** chosen by vtab/messages.c's xBestIndex) says which bounds are given; the
 ** values come in aArg in the order of the bits.  A scan runs the hot SQL
-** for the plan (built by streamScanHotSql(), one cached statement per
-** plan) and, beside it, the scan of the tiers (sqlite3StreamTierScanOpen(),
+** for the plan (sqlite3StreamHotScanSql(), ext/storage.c; one cached
+** statement per plan) and, beside it, the scan of the tiers (sqlite3StreamTierScanOpen(),
 ** ext/tier.c) over the same bounds, and merges the two streams by (topic,
 ** partition, offset): for one partition every tiered offset is below every
 ** hot offset, so this is a concatenation per partition, and an offset
@@ -71,6 +71,7 @@ struct StreamScan {
   void *pDecoded;              /* Decoded value of the current row */
   size_t nDecoded;             /* Its bytes */
   int eDecoded;                /* Its type, 0 if not decoded */
+  int attrs;                   /* attrs of the hot statement's row */
 };
 
 /**************************************************************************
@@ -125,122 +126,6 @@ int sqlite3StreamScannerGet(StreamCtx *p, StreamScanner **pp){
 /**************************************************************************
 ** The hot side.
 */
-
-/*
-** The SQL for one plan.  The hot log is read as _stream_partitions joined
-** to the rowid range of each partition's messages in _stream_log
-** (sql/schema.sql); each plan value is the parameter ?N of its position.
-** An offset value restricts the rowid range (one lower and one upper
-** bound, so that SQLite seeks by them) when it is a number; the exact
-** comparison, with the INTEGER affinity of the seed's offset column, is
-** always made too (CAST gives the expression that affinity).  A
-** timestamp lower bound starts the range after the last time index entry
-** below it (no message there can match).
-*/
-#define SCAN_OFF "CAST(m.id-(p.id<<40) AS INTEGER)"
-/* Internal plan bit (never set by xBestIndex): every offset value is an
-** integer, so the rowid range alone is the exact comparison. */
-#define SCAN_INT_OFFSETS 0x40000000
-
-/* The exact term of an offset bound ?iArg (operator zOp) and, in zOut (400
-** bytes), the rowid range's bound for it: the value if a number (clamped
-** to the partition), else no restriction.  With bInt (an integer value)
-** the range is exact by itself: offsets lie in 0..STREAM_LOG_M, so
-** "offset >= v" is "offset >= max(0,v)" and "offset <= v" is
-** "offset <= min(STREAM_LOG_M,v)". */
-static void streamScanOffTerm(sqlite3_str *p, char *zOut, int iArg,
-                              const char *zOp, int bUpper, int bInt){
-  if( bInt ){
-    int bStrict = zOp[1]==0 && zOp[0]!='=';
-    sqlite3_snprintf(400, zOut, "%s(%s,?%d%s)", bUpper ? "min" : "max",
-        bUpper ? STREAM_LOG_M : "0", iArg,
-        !bStrict ? "" : bUpper ? "-1" : "+1");
-    return;
-  }
-  sqlite3_str_appendf(p, " AND (m.attrs&8 OR " SCAN_OFF "%s?%d)", zOp, iArg);
-  sqlite3_snprintf(400, zOut, "%s(%s,%s(%s,CASE WHEN typeof(?%d) IN"
-      " ('integer','real') THEN ?%d ELSE %s END))",
-      bUpper ? "min" : "max", bUpper ? STREAM_LOG_M : "0",
-      bUpper ? "max" : "min", bUpper ? "-1" : STREAM_LOG_M "+1",
-      iArg, iArg, bUpper ? STREAM_LOG_M : "0");
-}
-
-static char *streamScanHotSql(int idxNum){
-  sqlite3_str *p = sqlite3_str_new(0);
-  const char *zDir = (idxNum & STREAM_SCAN_DESC) ? " DESC" : "";
-  char zLo[400], zHi[400], zTs[200];
-  int iArg = 0, iTs;
-  sqlite3_snprintf(sizeof(zLo), zLo, "0");
-  sqlite3_snprintf(sizeof(zHi), zHi, "%s", STREAM_LOG_M);
-  sqlite3_str_appendall(p,
-      "SELECT p.topic, p.partition, m.id-(p.id<<40), m.key, m.value,"
-      " m.headers, m.timestamp, m.attrs FROM _stream_partitions p"
-      " JOIN _stream_log m WHERE 1");
-  if( idxNum & STREAM_SCAN_TOPIC ){
-    sqlite3_str_appendf(p, " AND p.topic=?%d", ++iArg);
-  }
-  if( idxNum & STREAM_SCAN_PART ){
-    sqlite3_str_appendf(p, " AND p.partition=?%d", ++iArg);
-  }
-  if( idxNum & STREAM_SCAN_OFF_EQ ){
-    ++iArg;
-    if( idxNum & SCAN_INT_OFFSETS ){
-      streamScanOffTerm(p, zLo, iArg, ">=", 0, 1);
-      streamScanOffTerm(p, zHi, iArg, "<=", 1, 1);
-    }else{
-      sqlite3_str_appendf(p, " AND (m.attrs&8 OR " SCAN_OFF "=?%d)", iArg);
-      sqlite3_snprintf(sizeof(zLo), zLo, "max(0,min(" STREAM_LOG_M ",CAST(?%d"
-                       " AS INTEGER)))", iArg);
-      sqlite3_snprintf(sizeof(zHi), zHi, "%s", zLo);
-    }
-  }
-  if( idxNum & STREAM_SCAN_OFF_LO ){
-    streamScanOffTerm(p, zLo, ++iArg,
-                      (idxNum & STREAM_SCAN_OFF_LO_X) ? ">" : ">=", 0,
-                      (idxNum & SCAN_INT_OFFSETS)!=0);
-  }
-  if( idxNum & STREAM_SCAN_OFF_HI ){
-    streamScanOffTerm(p, zHi, ++iArg,
-                      (idxNum & STREAM_SCAN_OFF_HI_X) ? "<" : "<=", 1,
-                      (idxNum & SCAN_INT_OFFSETS)!=0);
-  }
-  iTs = 0;
-  zTs[0] = 0;
-  if( idxNum & STREAM_SCAN_TS_LO ){
-    iTs = ++iArg;
-    sqlite3_str_appendf(p, " AND m.timestamp%s?%d",
-                        (idxNum & STREAM_SCAN_TS_LO_X) ? ">" : ">=", iArg);
-    /* the walk starts after the last time index entry below the time */
-    sqlite3_snprintf(sizeof(zTs), zTs, ",coalesce((SELECT offset+1 FROM"
-        " _stream_timeindex WHERE pid=p.id AND timestamp%s?%d ORDER BY"
-        " timestamp DESC, offset DESC LIMIT 1),0)",
-        (idxNum & STREAM_SCAN_TS_LO_X) ? "<=" : "<", iTs);
-  }
-  if( idxNum & STREAM_SCAN_TS_HI ){
-    sqlite3_str_appendf(p, " AND (m.attrs&8 OR m.timestamp%s?%d)",
-                        (idxNum & STREAM_SCAN_TS_HI_X) ? "<" : "<=", ++iArg);
-  }
-  /* The range: one lower and one upper bound on m.id.  The lower bound
-  ** is the row of the first offset wanted (X), or the record batch
-  ** holding it: the row before X if it is a batch reaching X. */
-  {
-    char *zX = sqlite3_mprintf("((p.id<<40)+%s(%s%s))", iTs ? "max" : "",
-        zLo, zTs);
-    if( zX==0 ){
-      sqlite3_free(sqlite3_str_finish(p));
-      return 0;
-    }
-    sqlite3_str_appendf(p, " AND m.id>=coalesce((SELECT CASE WHEN c.attrs&8"
-        " AND c.id+(c.key&255)>=%s THEN c.id END FROM _stream_log c WHERE"
-        " c.id BETWEEN p.id<<40 AND %s ORDER BY c.id DESC LIMIT 1), %s)"
-        " AND m.id<=(p.id<<40)+%s", zX, zX, zX, zHi);
-    sqlite3_free(zX);
-  }
-  sqlite3_str_appendf(p, " ORDER BY p.topic%s, p.partition%s, m.id%s",
-                      zDir, zDir, zDir);
-  /* No LIMIT: it counts messages, not rows; the scan stops (nLimit). */
-  return sqlite3_str_finish(p);
-}
 
 /* The database's message as the scan's error. */
 static int streamScanDbErr(sqlite3 *db, int rc, char **pzErr){
@@ -304,8 +189,8 @@ static int streamScanHotStep(StreamScan *pScan, char **pzErr){
   int rc;
   pScan->nRec = 0;
   while( (rc = sqlite3_step(pScan->pStmt))==SQLITE_ROW ){
-    if( (sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS)
-         & STREAM_ATTR_BATCH)==0 ) return SQLITE_OK;
+    pScan->attrs = sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS);
+    if( (pScan->attrs & STREAM_ATTR_BATCH)==0 ) return SQLITE_OK;
     rc = streamScanBatchStart(pScan, pzErr);
     if( rc ){
       sqlite3_reset(pScan->pStmt);
@@ -359,7 +244,7 @@ static int streamScanHotStart(StreamScan *pScan, int idxNum, int nArg,
        && sqlite3_value_type(aArg[i].pVal)!=SQLITE_INTEGER ) break;
       if( aArg[i].pVal==0 && aArg[i].zVal ) break;
     }
-    if( i==iOff+nOff ) idxNum |= SCAN_INT_OFFSETS;
+    if( i==iOff+nOff ) idxNum |= STREAM_SCAN_INT_OFFSETS;
   }
   for(i=0; i<STREAM_SCAN_CACHE; i++){
     if( pS->aIdx[i]==idxNum && !pS->abUsed[i] ) break;
@@ -372,7 +257,7 @@ static int streamScanHotStart(StreamScan *pScan, int idxNum, int nArg,
     char *zSql;
     /* Cached statements live while the connection's cache does. */
     if( iFree>=0 && sqlite3StreamAnchor(pS->pCtx, 0) ) iFree = -1;
-    zSql = streamScanHotSql(idxNum);
+    zSql = sqlite3StreamHotScanSql(idxNum);
     if( zSql==0 ) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v3(db, zSql, -1,
              iFree>=0 ? SQLITE_PREPARE_PERSISTENT : 0, &pScan->pStmt, 0);
@@ -718,8 +603,7 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
   if( iCol==STREAM_SCAN_COL_VALUE ){
     int bRec = pScan->nRec>0;
     const StreamBatchRec *r = bRec ? &pScan->aRec[pScan->iRec] : 0;
-    int attrs = bRec ? r->attrs
-                : sqlite3_column_int(pScan->pStmt, STREAM_SCAN_COL_ATTRS);
+    int attrs = bRec ? r->attrs : pScan->attrs;
     if( (attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ){
       if( pScan->eDecoded==0 ){
         int rc = sqlite3StreamRecordDecode(attrs,

@@ -70,63 +70,17 @@ static const char zStreamSchemaPost[] =
   "CREATE UNIQUE INDEX IF NOT EXISTS _stream_partitions_id"
   " ON _stream_partitions(id);";
 
-/* SQL of the cached statements, indexed by STREAM_STMT_*: the hot log's,
-** the producers', the transactions' and _stream_meta's read.  The catalog
-** and group statements live in ext/storage.c (STREAM_CAT_*). */
+/* SQL of the cached statements, indexed by STREAM_STMT_*: the
+** transactions' and _stream_meta's read.  The hot log's statements
+** (STREAM_HOT_*) and the catalog and group statements (STREAM_CAT_*)
+** live in ext/storage.c. */
 static const char *const aStmtSql[STREAM_STMT_COUNT] = {
-  [STREAM_STMT_HWM] =
-  "SELECT " STREAM_HWM_SQL("p.id", "p.next_offset") ", p.id"
-  " FROM _stream_partitions p WHERE p.topic=?1 AND p.partition=?2",
-  [STREAM_STMT_MSG_INSERT] =
-  "INSERT INTO _stream_log(id, key, value, headers, timestamp, attrs)"
-  " VALUES(?1,?2,?3,?4,?5,?6)",
   [STREAM_STMT_META_GET] =
   "SELECT value FROM _stream_meta WHERE key=?1",
   [STREAM_STMT_TXN_ENLIST] =
   "INSERT INTO stream_txn(enlist) VALUES(0)",
-  [STREAM_STMT_WRITE_LOCK] =
-  "DELETE FROM _stream_meta WHERE key IS NULL",
   [STREAM_STMT_INTERRUPT] =
   "SELECT 1",
-  [STREAM_STMT_HOT_MIN] =
-  "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE " STREAM_LOG_ALL
-  " ORDER BY id LIMIT 1",
-  [STREAM_STMT_PRODUCER_LAST] =
-  "SELECT max(seq) FROM _stream_producers WHERE producer_id=?1 AND topic=?2",
-  [STREAM_STMT_PRODUCER_GET] =
-  "SELECT partition, offset FROM _stream_producers"
-  " WHERE producer_id=?1 AND topic=?2 AND seq=?3",
-  [STREAM_STMT_PRODUCER_PUT] =
-  "INSERT INTO _stream_producers(producer_id, topic, seq, partition, offset,"
-  " batch_seq) VALUES(?1,?2,?3,?4,?5,?6)",
-  [STREAM_STMT_PRODUCER_TRIM] =
-  "DELETE FROM _stream_producers WHERE producer_id=?1 AND topic=?2"
-  " AND coalesce(batch_seq, seq)<(SELECT min(b) FROM"
-  "  (SELECT DISTINCT coalesce(batch_seq, seq) AS b FROM _stream_producers"
-  "   WHERE producer_id=?1 AND topic=?2 ORDER BY b DESC LIMIT ?3))",
-  [STREAM_STMT_SLOWEST_GROUP] =
-  "SELECT g.group_id, coalesce(o.offset, p.log_start_offset) AS committed"
-  " FROM (SELECT DISTINCT m.group_id FROM _stream_members m,"
-  "   json_each(m.topics) j WHERE j.value=?1) g"
-  " JOIN _stream_partitions p ON p.topic=?1 AND p.partition=?2"
-  " LEFT JOIN _stream_offsets o ON o.group_id=g.group_id AND o.topic=?1"
-  "   AND o.partition=?2"
-  " ORDER BY committed, g.group_id LIMIT 1",
-  /* ?1 partition id: the newest time index entry, timestamp and offset */
-  [STREAM_STMT_TIX_LAST] =
-  "SELECT timestamp, offset FROM _stream_timeindex WHERE pid=?1"
-  " ORDER BY timestamp DESC, offset DESC LIMIT 1",
-  /* ?1, ?2 rowids: the largest timestamp of the messages in [?1, ?2] */
-  /* (from the row before ?1, which may be a batch holding ?1: its
-  ** timestamp is its records' largest, so the result may be larger than
-  ** the exact one, never smaller) */
-  [STREAM_STMT_TIX_MAX] =
-  "SELECT max(timestamp) FROM _stream_log WHERE id BETWEEN coalesce((SELECT"
-  " max(id) FROM _stream_log WHERE id BETWEEN (?1>>40)<<40 AND ?1), ?1)"
-  " AND ?2",
-  /* ?1 partition id, ?2 timestamp, ?3 offset */
-  [STREAM_STMT_TIX_PUT] =
-  "INSERT INTO _stream_timeindex(pid, timestamp, offset) VALUES(?1,?2,?3)",
 };
 
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
@@ -299,32 +253,34 @@ static int streamStmtFlush(StreamCtx *p, char **pzErr){
   return rc;
 }
 
-sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
-  switch( iStmt ){
-    case STREAM_STMT_HWM:
-    case STREAM_STMT_HOT_MIN:
-    case STREAM_STMT_TIX_LAST:
-    case STREAM_STMT_TIX_MAX:
-      if( streamStmtFlush(p, pzErr) ) return 0;
-      break;
-  }
-  if( p->aStmt[iStmt]==0 ){
+sqlite3_stmt *sqlite3StreamStmtCached(StreamCtx *p, sqlite3_stmt **ppSlot,
+                                      const char *zSql, int bFlush,
+                                      char **pzErr){
+  if( bFlush && streamStmtFlush(p, pzErr) ) return 0;
+  if( *ppSlot==0 ){
     int rc = streamAnchor(p, pzErr);
     if( rc==SQLITE_OK ) rc = sqlite3StreamFormatCheck(p, pzErr);
     if( rc ) return 0;
     /* The format check reads through STREAM_STMT_META_GET: it may have
     ** prepared this very statement. */
-    if( p->aStmt[iStmt] ) return p->aStmt[iStmt];
-    rc = sqlite3_prepare_v3(p->db, aStmtSql[iStmt], -1,
-                                SQLITE_PREPARE_PERSISTENT,
-                                &p->aStmt[iStmt], 0);
+    if( *ppSlot ) return *ppSlot;
+    rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                            ppSlot, 0);
     if( rc!=SQLITE_OK ){
       p->rcStmt = sqlite3_extended_errcode(p->db);
       sqlite3StreamDbErr(p->db, pzErr, rc);
-      p->aStmt[iStmt] = 0;
+      *ppSlot = 0;
     }
   }
-  return p->aStmt[iStmt];
+  return *ppSlot;
+}
+
+sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
+  if( iStmt>=STREAM_STMT_COUNT ){              /* STREAM_STMT_HOT_MIN */
+    return sqlite3StreamHotStmt(p, iStmt - STREAM_STMT_COUNT, pzErr);
+  }
+  return sqlite3StreamStmtCached(p, &p->aStmt[iStmt], aStmtSql[iStmt], 0,
+                                 pzErr);
 }
 
 /* The cached statement for zSql, a string with static storage whose
@@ -371,6 +327,10 @@ void sqlite3StreamStmtFinalizeAll(StreamCtx *p){
   for(i=0; i<STREAM_STMT_COUNT; i++){
     sqlite3_finalize(p->aStmt[i]);
     p->aStmt[i] = 0;
+  }
+  for(i=0; i<STREAM_HOT_COUNT; i++){
+    sqlite3_finalize(p->aHot[i]);
+    p->aHot[i] = 0;
   }
   for(i=0; i<p->nStatic; i++) sqlite3_finalize(p->aStatic[i].pStmt);
   sqlite3_free(p->aStatic);

@@ -16,16 +16,18 @@
 ** _stream_meta, _stream_groups, _stream_members, _stream_assignments,
 ** _stream_offsets) with their accessors (sqlite3StreamCat*()): every
 ** statement of ext/group.c, ext/offsets.c and ext/consume.c's pause and
-** seek, and the topic lists of the maintenance and the tiers.  Still
-** elsewhere: the append, producer and backpressure statements
-** (ext/schema.c's STREAM_STMT_*, run by the hot log's files) and the
-** others listed in docs/architecture.md ("Not there yet").
+** seek, and the topic lists of the maintenance and the tiers.
 **
-** A third table (aAuxSql[], STREAM_AUX_*, last in the file) holds the
+** A third table (aAuxSql[], STREAM_AUX_*, its own section) holds the
 ** tiers' own tables (the warm segment index as the warm tier scans,
 ** sweeps and drops it, the cold tier's and the Pipelines sink's tables)
 ** and the one-off writes (the write lock, the database id, a topic's
 ** delete), with their accessors (sqlite3StreamAux*()).
+**
+** A fourth (aHotSql[], STREAM_HOT_*, last in the file) holds the hot
+** log's: the append, the producers, backpressure, the time index and the
+** scan's hot query.  Still elsewhere: those listed in
+** docs/architecture.md ("Not there yet").
 */
 #include "streamInt.h"
 #include <stdarg.h>
@@ -1315,4 +1317,405 @@ int sqlite3StreamMetaSetOn(sqlite3 *db, const char *zKey, const char *zValue,
     sqlite3_finalize(pStmt);
   }
   return rc ? sqlite3StreamDbErr(db, pzErr, rc) : SQLITE_OK;
+}
+
+/**************************************************************************
+** The hot log: the statements the append path, the idempotent producers,
+** backpressure and the time index run on _stream_log, _stream_timeindex
+** and _stream_producers (indexed by STREAM_HOT_*, prepared once per
+** connection in StreamCtx.aHot[]), their typed accessors
+** (sqlite3StreamHot*()), and the SQL of the scan's hot query
+** (sqlite3StreamHotScanSql(), one statement per plan, kept by
+** ext/scan.c).
+*/
+static const struct {
+  const char *zSql;
+  int bRead;                   /* reads _stream_log or _stream_timeindex:
+                               ** pending record batches are written first */
+} aHotSql[STREAM_HOT_COUNT] = {
+  /* ?1 topic, ?2 partition: high watermark, id */
+  [STREAM_HOT_HWM] = {
+  "SELECT " STREAM_HWM_SQL("p.id", "p.next_offset") ", p.id"
+  " FROM _stream_partitions p WHERE p.topic=?1 AND p.partition=?2", 1 },
+  /* ?1 id, ?2 key, ?3 value, ?4 headers, ?5 timestamp, ?6 attrs */
+  [STREAM_HOT_APPEND] = {
+  "INSERT INTO _stream_log(id, key, value, headers, timestamp, attrs)"
+  " VALUES(?1,?2,?3,?4,?5,?6)", 0 },
+  /* ?1 topic, ?2 partition */
+  [STREAM_HOT_FIRST] = {
+  "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE " STREAM_LOG_ALL
+  " ORDER BY id LIMIT 1", 1 },
+  /* ?1 producer, ?2 topic */
+  [STREAM_HOT_PRODUCER_LAST] = {
+  "SELECT max(seq) FROM _stream_producers WHERE producer_id=?1 AND topic=?2",
+  0 },
+  /* ?1 producer, ?2 topic, ?3 seq: partition, offset */
+  [STREAM_HOT_PRODUCER_GET] = {
+  "SELECT partition, offset FROM _stream_producers"
+  " WHERE producer_id=?1 AND topic=?2 AND seq=?3", 0 },
+  /* ?1 producer, ?2 topic, ?3 seq, ?4 partition, ?5 offset, ?6 batch_seq */
+  [STREAM_HOT_PRODUCER_PUT] = {
+  "INSERT INTO _stream_producers(producer_id, topic, seq, partition, offset,"
+  " batch_seq) VALUES(?1,?2,?3,?4,?5,?6)", 0 },
+  /* ?1 producer, ?2 topic, ?3 batches kept */
+  [STREAM_HOT_PRODUCER_TRIM] = {
+  "DELETE FROM _stream_producers WHERE producer_id=?1 AND topic=?2"
+  " AND coalesce(batch_seq, seq)<(SELECT min(b) FROM"
+  "  (SELECT DISTINCT coalesce(batch_seq, seq) AS b FROM _stream_producers"
+  "   WHERE producer_id=?1 AND topic=?2 ORDER BY b DESC LIMIT ?3))", 0 },
+  /* ?1 topic, ?2 partition: group, committed */
+  [STREAM_HOT_SLOWEST_GROUP] = {
+  "SELECT g.group_id, coalesce(o.offset, p.log_start_offset) AS committed"
+  " FROM (SELECT DISTINCT m.group_id FROM _stream_members m,"
+  "   json_each(m.topics) j WHERE j.value=?1) g"
+  " JOIN _stream_partitions p ON p.topic=?1 AND p.partition=?2"
+  " LEFT JOIN _stream_offsets o ON o.group_id=g.group_id AND o.topic=?1"
+  "   AND o.partition=?2"
+  " ORDER BY committed, g.group_id LIMIT 1", 0 },
+  /* ?1 partition id: the newest time index entry, timestamp and offset */
+  [STREAM_HOT_TIX_LAST] = {
+  "SELECT timestamp, offset FROM _stream_timeindex WHERE pid=?1"
+  " ORDER BY timestamp DESC, offset DESC LIMIT 1", 1 },
+  /* ?1, ?2 rowids: the largest timestamp of the messages in [?1, ?2]
+  ** (from the row before ?1, which may be a batch holding ?1: its
+  ** timestamp is its records' largest, so the result may be larger than
+  ** the exact one, never smaller) */
+  [STREAM_HOT_TIX_MAX] = {
+  "SELECT max(timestamp) FROM _stream_log WHERE id BETWEEN coalesce((SELECT"
+  " max(id) FROM _stream_log WHERE id BETWEEN (?1>>40)<<40 AND ?1), ?1)"
+  " AND ?2", 1 },
+  /* ?1 partition id, ?2 timestamp, ?3 offset */
+  [STREAM_HOT_TIX_PUT] = {
+  "INSERT INTO _stream_timeindex(pid, timestamp, offset) VALUES(?1,?2,?3)",
+  0 },
+};
+
+sqlite3_stmt *sqlite3StreamHotStmt(StreamCtx *p, int eHot, char **pzErr){
+  return sqlite3StreamStmtCached(p, &p->aHot[eHot], aHotSql[eHot].zSql,
+                                 aHotSql[eHot].bRead, pzErr);
+}
+
+/* Bind a key, value or headers field of a row. */
+static void streamHotBind(sqlite3_stmt *pStmt, int i, int eType,
+                          const void *pData, int n){
+  if( eType==SQLITE_TEXT ){
+    sqlite3_bind_text(pStmt, i, pData, n, SQLITE_STATIC);
+  }else if( eType==SQLITE_BLOB ){
+    sqlite3_bind_blob(pStmt, i, pData ? pData : "", n, SQLITE_STATIC);
+  }else{
+    sqlite3_bind_null(pStmt, i);
+  }
+}
+
+int sqlite3StreamHotAppend(StreamCtx *p, const StreamHotRow *pRow,
+                           char **pzErr){
+  sqlite3_stmt *pIns = sqlite3StreamHotStmt(p, STREAM_HOT_APPEND, pzErr);
+  int rc;
+  if( pIns==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_int64(pIns, 1, pRow->iId);
+  if( pRow->eKey==SQLITE_INTEGER ){
+    sqlite3_bind_int64(pIns, 2, pRow->iKey);
+  }else{
+    streamHotBind(pIns, 2, pRow->eKey, pRow->pKey, pRow->nKey);
+  }
+  streamHotBind(pIns, 3, pRow->eValue, pRow->pValue, pRow->nValue);
+  streamHotBind(pIns, 4, pRow->eHeaders, pRow->pHeaders, pRow->nHeaders);
+  sqlite3_bind_int64(pIns, 5, pRow->iTimestamp);
+  sqlite3_bind_int(pIns, 6, pRow->attrs);
+  sqlite3_step(pIns);
+  rc = sqlite3_reset(pIns);
+  /* The message first: a successful bind clears the connection's error. */
+  if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
+  /* The caller's buffers are not referenced beyond the call. */
+  sqlite3_bind_null(pIns, 2);
+  sqlite3_bind_null(pIns, 3);
+  sqlite3_bind_null(pIns, 4);
+  return rc;
+}
+
+int sqlite3StreamHotPosition(StreamCtx *p, const char *zTopic, int iPart,
+                             i64 *piHwm, i64 *piPid, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamHotStmt(p, STREAM_HOT_HWM, pzErr);
+  int rc;
+  *piHwm = 0;
+  *piPid = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    /* A damaged row (next_offset text, a real, INT64_MAX; an offset
+    ** INT64_MAX, whose +1 SQLite makes a real) must not become an
+    ** offset: the next message would overflow it. */
+    i64 iHwm = sqlite3_column_int64(pStmt, 0), iPid;
+    if( sqlite3_column_type(pStmt, 0)!=SQLITE_INTEGER
+     || iHwm<0 || iHwm>STREAM_MAX_OFFSET ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      char *zVal = sqlite3_mprintf("%.40s", z ? z : "NULL");
+      sqlite3_reset(pStmt);
+      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
+          "partition %s/%d is damaged: its next offset (_stream_partitions"
+          ".next_offset, or the newest offset + 1) is %s, not an offset in"
+          " 0..%lld", zTopic, iPart, zVal ? zVal : "?", STREAM_MAX_OFFSET);
+      sqlite3_free(zVal);
+      return rc;
+    }
+    *piHwm = iHwm;
+    iPid = sqlite3_column_int64(pStmt, 1);
+    if( sqlite3_column_type(pStmt, 1)==SQLITE_INTEGER
+     && iPid>0 && iPid<=STREAM_MAX_PID ){
+      *piPid = iPid;
+    }
+  }
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+/* Step eHot, bound by the caller: *pbFound if a row came back whose first
+** column is not NULL, then columns 0 and 1 in *pi0 and *pi1 (either may
+** be NULL). */
+static int streamHotInts(StreamCtx *p, sqlite3_stmt *pStmt, i64 *pi0,
+                         i64 *pi1, int *pbFound, char **pzErr){
+  int bFound = sqlite3_step(pStmt)==SQLITE_ROW
+            && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL;
+  if( bFound && pi0 ) *pi0 = sqlite3_column_int64(pStmt, 0);
+  if( bFound && pi1 ) *pi1 = sqlite3_column_int64(pStmt, 1);
+  if( pbFound ) *pbFound = bFound;
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+/* eHot with the text ?1, ?2 and the integer ?3 (where it has them). */
+static sqlite3_stmt *streamHotBound(StreamCtx *p, int eHot, const char *z1,
+                                    const char *z2, i64 i3, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamHotStmt(p, eHot, pzErr);
+  if( pStmt ){
+    sqlite3_bind_text(pStmt, 1, z1, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, z2, -1, SQLITE_STATIC);
+    if( sqlite3_bind_parameter_count(pStmt)>=3 ){
+      sqlite3_bind_int64(pStmt, 3, i3);
+    }
+  }
+  return pStmt;
+}
+
+/* Bind a[0..n-1] to ?i0.. of pStmt (NULL: an error already reported),
+** run it, reset it. */
+static int streamHotExec(StreamCtx *p, sqlite3_stmt *pStmt, int i0, int n,
+                         const i64 *a, char **pzErr){
+  int i;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  for(i=0; i<n; i++) sqlite3_bind_int64(pStmt, i0+i, a[i]);
+  sqlite3_step(pStmt);
+  return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamHotFirst(StreamCtx *p, const char *zTopic, i64 iPart,
+                          i64 *piOffset, int *pbFound, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamHotStmt(p, STREAM_HOT_FIRST, pzErr);
+  *pbFound = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iPart);
+  return streamHotInts(p, pStmt, piOffset, 0, pbFound, pzErr);
+}
+
+int sqlite3StreamHotProducerLast(StreamCtx *p, const char *zProducer,
+                                 const char *zTopic, i64 *piLast,
+                                 char **pzErr){
+  sqlite3_stmt *pStmt = streamHotBound(p, STREAM_HOT_PRODUCER_LAST, zProducer,
+                                       zTopic, 0, pzErr);
+  *piLast = -1;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  return streamHotInts(p, pStmt, piLast, 0, 0, pzErr);
+}
+
+int sqlite3StreamHotProducerGet(StreamCtx *p, const char *zProducer,
+                                const char *zTopic, i64 iSeq,
+                                i64 *piOffset, int *pbFound, char **pzErr){
+  sqlite3_stmt *pStmt = streamHotBound(p, STREAM_HOT_PRODUCER_GET, zProducer,
+                                       zTopic, iSeq, pzErr);
+  *pbFound = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  return streamHotInts(p, pStmt, 0, piOffset, pbFound, pzErr);
+}
+
+int sqlite3StreamHotProducerPut(StreamCtx *p, const char *zProducer,
+                                const char *zTopic, i64 iSeq, i64 iPart,
+                                i64 iOffset, i64 iBatchSeq, char **pzErr){
+  i64 a[3];
+  a[0] = iPart; a[1] = iOffset; a[2] = iBatchSeq;
+  return streamHotExec(p, streamHotBound(p, STREAM_HOT_PRODUCER_PUT,
+                       zProducer, zTopic, iSeq, pzErr), 4, 3, a, pzErr);
+}
+
+int sqlite3StreamHotProducerTrim(StreamCtx *p, const char *zProducer,
+                                 const char *zTopic, int nWindow,
+                                 char **pzErr){
+  return streamHotExec(p, streamHotBound(p, STREAM_HOT_PRODUCER_TRIM,
+                       zProducer, zTopic, nWindow, pzErr), 0, 0, 0, pzErr);
+}
+
+int sqlite3StreamHotSlowestGroup(StreamCtx *p, const char *zTopic, int iPart,
+                                 char **pzGroup, i64 *piCommitted,
+                                 char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamHotStmt(p, STREAM_HOT_SLOWEST_GROUP,
+                                             pzErr);
+  int rc;
+  *pzGroup = 0;
+  *piCommitted = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pzGroup = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
+    *piCommitted = sqlite3_column_int64(pStmt, 1);
+    if( *pzGroup==0 ){
+      sqlite3_reset(pStmt);
+      return SQLITE_NOMEM;
+    }
+  }
+  rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
+  if( rc ){
+    sqlite3_free(*pzGroup);
+    *pzGroup = 0;
+  }
+  return rc;
+}
+
+int sqlite3StreamHotTixLast(StreamCtx *p, i64 iPid, i64 *piTs, i64 *piOffset,
+                            int *pbFound, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamHotStmt(p, STREAM_HOT_TIX_LAST, pzErr);
+  *pbFound = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_int64(pStmt, 1, iPid);
+  return streamHotInts(p, pStmt, piTs, piOffset, pbFound, pzErr);
+}
+
+int sqlite3StreamHotTixMax(StreamCtx *p, i64 iLo, i64 iHi, i64 *piTs,
+                           int *pbFound, char **pzErr){
+  sqlite3_stmt *pStmt = sqlite3StreamHotStmt(p, STREAM_HOT_TIX_MAX, pzErr);
+  *pbFound = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_int64(pStmt, 1, iLo);
+  sqlite3_bind_int64(pStmt, 2, iHi);
+  return streamHotInts(p, pStmt, piTs, 0, pbFound, pzErr);
+}
+
+int sqlite3StreamHotTixPut(StreamCtx *p, i64 iPid, i64 iTs, i64 iOffset,
+                           char **pzErr){
+  i64 a[3];
+  a[0] = iPid; a[1] = iTs; a[2] = iOffset;
+  return streamHotExec(p, sqlite3StreamHotStmt(p, STREAM_HOT_TIX_PUT, pzErr),
+                       1, 3, a, pzErr);
+}
+
+/*
+** The scan's hot query: the SQL for one plan (ext/scan.c).  The hot log is read as _stream_partitions joined
+** to the rowid range of each partition's messages in _stream_log
+** (sql/schema.sql); each plan value is the parameter ?N of its position.
+** An offset value restricts the rowid range (one lower and one upper
+** bound, so that SQLite seeks by them) when it is a number; the exact
+** comparison, with the INTEGER affinity of the seed's offset column, is
+** always made too (CAST gives the expression that affinity).  A
+** timestamp lower bound starts the range after the last time index entry
+** below it (no message there can match).
+*/
+#define HOT_SCAN_OFF "CAST(m.id-(p.id<<40) AS INTEGER)"
+
+/* The exact term of an offset bound ?iArg (operator zOp) and, in zOut (400
+** bytes), the rowid range's bound for it: the value if a number (clamped
+** to the partition), else no restriction.  With bInt (an integer value)
+** the range is exact by itself: offsets lie in 0..STREAM_LOG_M, so
+** "offset >= v" is "offset >= max(0,v)" and "offset <= v" is
+** "offset <= min(STREAM_LOG_M,v)". */
+static void streamScanOffTerm(sqlite3_str *p, char *zOut, int iArg,
+                              const char *zOp, int bUpper, int bInt){
+  if( bInt ){
+    int bStrict = zOp[1]==0 && zOp[0]!='=';
+    sqlite3_snprintf(400, zOut, "%s(%s,?%d%s)", bUpper ? "min" : "max",
+        bUpper ? STREAM_LOG_M : "0", iArg,
+        !bStrict ? "" : bUpper ? "-1" : "+1");
+    return;
+  }
+  sqlite3_str_appendf(p, " AND (m.attrs&8 OR " HOT_SCAN_OFF "%s?%d)", zOp, iArg);
+  sqlite3_snprintf(400, zOut, "%s(%s,%s(%s,CASE WHEN typeof(?%d) IN"
+      " ('integer','real') THEN ?%d ELSE %s END))",
+      bUpper ? "min" : "max", bUpper ? STREAM_LOG_M : "0",
+      bUpper ? "max" : "min", bUpper ? "-1" : STREAM_LOG_M "+1",
+      iArg, iArg, bUpper ? STREAM_LOG_M : "0");
+}
+
+char *sqlite3StreamHotScanSql(int idxNum){
+  sqlite3_str *p = sqlite3_str_new(0);
+  const char *zDir = (idxNum & STREAM_SCAN_DESC) ? " DESC" : "";
+  char zLo[400], zHi[400], zTs[200];
+  int iArg = 0, iTs;
+  sqlite3_snprintf(sizeof(zLo), zLo, "0");
+  sqlite3_snprintf(sizeof(zHi), zHi, "%s", STREAM_LOG_M);
+  sqlite3_str_appendall(p,
+      "SELECT p.topic, p.partition, m.id-(p.id<<40), m.key, m.value,"
+      " m.headers, m.timestamp, m.attrs FROM _stream_partitions p"
+      " JOIN _stream_log m WHERE 1");
+  if( idxNum & STREAM_SCAN_TOPIC ){
+    sqlite3_str_appendf(p, " AND p.topic=?%d", ++iArg);
+  }
+  if( idxNum & STREAM_SCAN_PART ){
+    sqlite3_str_appendf(p, " AND p.partition=?%d", ++iArg);
+  }
+  if( idxNum & STREAM_SCAN_OFF_EQ ){
+    ++iArg;
+    if( idxNum & STREAM_SCAN_INT_OFFSETS ){
+      streamScanOffTerm(p, zLo, iArg, ">=", 0, 1);
+      streamScanOffTerm(p, zHi, iArg, "<=", 1, 1);
+    }else{
+      sqlite3_str_appendf(p, " AND (m.attrs&8 OR " HOT_SCAN_OFF "=?%d)", iArg);
+      sqlite3_snprintf(sizeof(zLo), zLo, "max(0,min(" STREAM_LOG_M ",CAST(?%d"
+                       " AS INTEGER)))", iArg);
+      sqlite3_snprintf(sizeof(zHi), zHi, "%s", zLo);
+    }
+  }
+  if( idxNum & STREAM_SCAN_OFF_LO ){
+    streamScanOffTerm(p, zLo, ++iArg,
+                      (idxNum & STREAM_SCAN_OFF_LO_X) ? ">" : ">=", 0,
+                      (idxNum & STREAM_SCAN_INT_OFFSETS)!=0);
+  }
+  if( idxNum & STREAM_SCAN_OFF_HI ){
+    streamScanOffTerm(p, zHi, ++iArg,
+                      (idxNum & STREAM_SCAN_OFF_HI_X) ? "<" : "<=", 1,
+                      (idxNum & STREAM_SCAN_INT_OFFSETS)!=0);
+  }
+  iTs = 0;
+  zTs[0] = 0;
+  if( idxNum & STREAM_SCAN_TS_LO ){
+    iTs = ++iArg;
+    sqlite3_str_appendf(p, " AND m.timestamp%s?%d",
+                        (idxNum & STREAM_SCAN_TS_LO_X) ? ">" : ">=", iArg);
+    /* the walk starts after the last time index entry below the time */
+    sqlite3_snprintf(sizeof(zTs), zTs, ",coalesce((SELECT offset+1 FROM"
+        " _stream_timeindex WHERE pid=p.id AND timestamp%s?%d ORDER BY"
+        " timestamp DESC, offset DESC LIMIT 1),0)",
+        (idxNum & STREAM_SCAN_TS_LO_X) ? "<=" : "<", iTs);
+  }
+  if( idxNum & STREAM_SCAN_TS_HI ){
+    sqlite3_str_appendf(p, " AND (m.attrs&8 OR m.timestamp%s?%d)",
+                        (idxNum & STREAM_SCAN_TS_HI_X) ? "<" : "<=", ++iArg);
+  }
+  /* The range: one lower and one upper bound on m.id.  The lower bound
+  ** is the row of the first offset wanted (X), or the record batch
+  ** holding it: the row before X if it is a batch reaching X. */
+  {
+    char *zX = sqlite3_mprintf("((p.id<<40)+%s(%s%s))", iTs ? "max" : "",
+        zLo, zTs);
+    if( zX==0 ){
+      sqlite3_free(sqlite3_str_finish(p));
+      return 0;
+    }
+    sqlite3_str_appendf(p, " AND m.id>=coalesce((SELECT CASE WHEN c.attrs&8"
+        " AND c.id+(c.key&255)>=%s THEN c.id END FROM _stream_log c WHERE"
+        " c.id BETWEEN p.id<<40 AND %s ORDER BY c.id DESC LIMIT 1), %s)"
+        " AND m.id<=(p.id<<40)+%s", zX, zX, zX, zHi);
+    sqlite3_free(zX);
+  }
+  sqlite3_str_appendf(p, " ORDER BY p.topic%s, p.partition%s, m.id%s",
+                      zDir, zDir, zDir);
+  /* No LIMIT: it counts messages, not rows; the scan stops (nLimit). */
+  return sqlite3_str_finish(p);
 }

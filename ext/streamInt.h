@@ -43,23 +43,34 @@ typedef unsigned int u32;
 /* Cached statements (prepared once with SQLITE_PREPARE_PERSISTENT, reset
 ** after use).  The SQL of each lives in ext/schema.c, aStmtSql[]. */
 enum {
-  STREAM_STMT_HWM = 0,          /* high watermark and id of a partition */
-  STREAM_STMT_MSG_INSERT,       /* append one message */
-  STREAM_STMT_META_GET,         /* read one _stream_meta value */
+  STREAM_STMT_META_GET = 0,     /* read one _stream_meta value */
   STREAM_STMT_TXN_ENLIST,       /* INSERT INTO stream_txn: see ext/txn.c */
-  STREAM_STMT_WRITE_LOCK,       /* no-op write: take the write lock */
   STREAM_STMT_INTERRUPT,        /* SELECT 1: was sqlite3_interrupt() called? */
-  STREAM_STMT_HOT_MIN,          /* first hot offset of a partition */
-  STREAM_STMT_PRODUCER_LAST,    /* an idempotent producer's last seq */
-  STREAM_STMT_PRODUCER_GET,     /* where one seq was written */
-  STREAM_STMT_PRODUCER_PUT,     /* record a seq */
-  STREAM_STMT_PRODUCER_TRIM,    /* forget batches older than the window */
-  STREAM_STMT_SLOWEST_GROUP,    /* backpressure: slowest subscribed group */
-  STREAM_STMT_TIX_LAST,         /* newest time index entry of a partition */
-  STREAM_STMT_TIX_MAX,          /* newest timestamp of a range of the log */
-  STREAM_STMT_TIX_PUT,          /* add a time index entry */
   STREAM_STMT_COUNT
 };
+
+/* The hot log's statements (on _stream_log, _stream_timeindex,
+** _stream_producers): their SQL and typed accessors are ext/storage.c's
+** (aHotSql[], sqlite3StreamHot*()); each connection keeps them prepared
+** in StreamCtx.aHot[]. */
+enum {
+  STREAM_HOT_HWM = 0,           /* high watermark and id of a partition */
+  STREAM_HOT_APPEND,            /* append one row */
+  STREAM_HOT_FIRST,             /* first hot offset of a partition */
+  STREAM_HOT_PRODUCER_LAST,     /* an idempotent producer's last seq */
+  STREAM_HOT_PRODUCER_GET,      /* where one seq was written */
+  STREAM_HOT_PRODUCER_PUT,      /* record a seq */
+  STREAM_HOT_PRODUCER_TRIM,     /* forget batches older than the window */
+  STREAM_HOT_SLOWEST_GROUP,     /* backpressure: slowest subscribed group */
+  STREAM_HOT_TIX_LAST,          /* newest time index entry of a partition */
+  STREAM_HOT_TIX_MAX,           /* newest timestamp of a range of the log */
+  STREAM_HOT_TIX_PUT,           /* add a time index entry */
+  STREAM_HOT_COUNT
+};
+/* Transitional: ext/consume.c asks sqlite3StreamStmt() for the first hot
+** offset (?1 topic, ?2 partition) by this number; sqlite3StreamHotFirst()
+** is its accessor. */
+#define STREAM_STMT_HOT_MIN (STREAM_STMT_COUNT + STREAM_HOT_FIRST)
 
 typedef struct StreamCtx StreamCtx;
 typedef struct StreamStore StreamStore;
@@ -92,6 +103,7 @@ typedef struct StreamPosUndo StreamPosUndo;
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
   sqlite3_stmt *aStmt[STREAM_STMT_COUNT]; /* Cached statements, or NULL */
+  sqlite3_stmt *aHot[STREAM_HOT_COUNT]; /* The hot log's (ext/storage.c) */
   StreamStaticStmt *aStatic;            /* sqlite3StreamStmtStatic() cache */
   int nStatic;                          /* Entries in aStatic */
   StreamSticky *pSticky;                /* Sticky partitions for NULL keys */
@@ -170,6 +182,13 @@ void sqlite3StreamStmtGiveBack(sqlite3_stmt **ppStmt, int *piSlot,
 /* The cached statement iStmt, prepared on first use, or NULL with an error
 ** left in *pzErr (which may be NULL).  Reset it after use. */
 sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr);
+/* The statement of SQL zSql cached in *ppSlot (one of StreamCtx's
+** arrays), prepared on first use; bFlush: it may read _stream_log or
+** _stream_timeindex, so the transaction's pending record batches are
+** written first.  NULL on error, as sqlite3StreamStmt(). */
+sqlite3_stmt *sqlite3StreamStmtCached(StreamCtx *p, sqlite3_stmt **ppSlot,
+                                      const char *zSql, int bFlush,
+                                      char **pzErr);
 
 /* The code to return when sqlite3StreamStmt() or sqlite3StreamStmtStatic()
 ** returned NULL: the prepare's own (extended) code - SQLITE_BUSY when the
@@ -547,7 +566,8 @@ int sqlite3StreamMsgField(StreamMsg *pMsg, int bValue, sqlite3_value *pVal,
 ** STREAM_BATCH_MAX records or STREAM_BATCH_BYTES bytes: two such rows fit
 ** a 4 KiB page (a 2-3 KiB row would take a page alone, doubling the pages
 ** written: measured 0.66x against 0.90x at 1 KiB values in
-** bench_produce), so 1 KiB messages stay rows of their own and 100-byte
+** bench_produce), so 1 KiB messages stay rows of their own (a record of
+** more than half of STREAM_BATCH_BYTES starts no batch) and 100-byte
 ** ones go 16 a row. */
 #define STREAM_BATCH_MAX   16
 /* Batching on in a new connection (stream_log_batching() changes it). */
@@ -2142,6 +2162,72 @@ int sqlite3StreamWatermark(StreamCtx*, int bPipeline, const char *zTopic,
 ** stream_backup() makes). */
 int sqlite3StreamMetaSetOn(sqlite3 *db, const char *zKey, const char *zValue,
                            char **pzErr);
+/* The hot log's statements (ext/storage.c, aHotSql[], STREAM_HOT_*) and
+** their accessors, used by ext/produce.c, ext/topic.c and ext/scan.c.  The
+** reads write the transaction's pending record batches first. */
+/* One row of _stream_log: (partition id << 40) | offset; key, value and
+** headers as SQLITE_TEXT, SQLITE_BLOB or SQLITE_NULL (a record batch's
+** key: SQLITE_INTEGER, iKey); bound without a copy. */
+typedef struct StreamHotRow StreamHotRow;
+struct StreamHotRow {
+  i64 iId;                     /* Rowid */
+  i64 iTimestamp;              /* Timestamp (a batch: its largest) */
+  int attrs;                   /* Attrs (codec, blob, batch) */
+  int eKey, eValue, eHeaders;  /* Types */
+  const void *pKey, *pValue, *pHeaders;  /* Bytes */
+  int nKey, nValue, nHeaders;  /* Their lengths */
+  i64 iKey;                    /* Key when eKey is SQLITE_INTEGER */
+};
+/* The cached statement eHot, unbound (bind, step, reset it with
+** sqlite3StreamStorageReset()); NULL on error (sqlite3StreamStmtErr()). */
+sqlite3_stmt *sqlite3StreamHotStmt(StreamCtx*, int eHot, char **pzErr);
+/* Append one row. */
+int sqlite3StreamHotAppend(StreamCtx*, const StreamHotRow*, char **pzErr);
+/* The stored high watermark of a partition (STREAM_HWM_SQL) and its id,
+** both 0 if the partition has no row; the id 0 as well if it is damaged
+** (not in 1..STREAM_MAX_PID: the append refuses it);
+** SQLITE_CORRUPT if the high watermark is not an offset. */
+int sqlite3StreamHotPosition(StreamCtx*, const char *zTopic, int iPart,
+                             i64 *piHwm, i64 *piPid, char **pzErr);
+/* The first hot offset of a partition; *pbFound 0 if it has none. */
+int sqlite3StreamHotFirst(StreamCtx*, const char *zTopic, i64 iPart,
+                          i64 *piOffset, int *pbFound, char **pzErr);
+/* An idempotent producer's last sequence on a topic (-1 if none, as read:
+** the caller checks it); where sequence iSeq was written (*pbFound). */
+int sqlite3StreamHotProducerLast(StreamCtx*, const char *zProducer,
+                                 const char *zTopic, i64 *piLast,
+                                 char **pzErr);
+int sqlite3StreamHotProducerGet(StreamCtx*, const char *zProducer,
+                                const char *zTopic, i64 iSeq,
+                                i64 *piOffset, int *pbFound, char **pzErr);
+/* Record a sequence (written at iPart/iOffset, of the batch starting at
+** iBatchSeq); forget the batches before the newest nWindow. */
+int sqlite3StreamHotProducerPut(StreamCtx*, const char *zProducer,
+                                const char *zTopic, i64 iSeq, i64 iPart,
+                                i64 iOffset, i64 iBatchSeq, char **pzErr);
+int sqlite3StreamHotProducerTrim(StreamCtx*, const char *zProducer,
+                                 const char *zTopic, int nWindow,
+                                 char **pzErr);
+/* Backpressure: the subscribed group furthest behind on a partition
+** (*pzGroup sqlite3_malloc'd, NULL if no group subscribes) and its
+** committed offset (the log start without a commit). */
+int sqlite3StreamHotSlowestGroup(StreamCtx*, const char *zTopic, int iPart,
+                                 char **pzGroup, i64 *piCommitted,
+                                 char **pzErr);
+/* The time index: the newest entry of partition iPid (timestamp, offset;
+** *pbFound), the largest timestamp of rowids [iLo, iHi] (from the row
+** holding iLo: see aHotSql[]) if any (*pbFound), a new entry. */
+int sqlite3StreamHotTixLast(StreamCtx*, i64 iPid, i64 *piTs, i64 *piOffset,
+                            int *pbFound, char **pzErr);
+int sqlite3StreamHotTixMax(StreamCtx*, i64 iLo, i64 iHi, i64 *piTs,
+                           int *pbFound, char **pzErr);
+int sqlite3StreamHotTixPut(StreamCtx*, i64 iPid, i64 iTs, i64 iOffset,
+                           char **pzErr);
+/* The SQL of the scan's hot query for plan idxNum (STREAM_SCAN_* bits,
+** STREAM_SCAN_INT_OFFSETS included), sqlite3_malloc'd, NULL on OOM:
+** columns topic, partition, offset, key, value, headers, timestamp,
+** attrs (STREAM_SCAN_COL_*), one parameter per plan value in order. */
+char *sqlite3StreamHotScanSql(int idxNum);
 
 /**************************************************************************
 ** Interface to code in ext/strlist.c: a growable list of strings.
@@ -2374,6 +2460,10 @@ int sqlite3StreamMsgCompare(const char *zA, int nA, i64 iPartA, i64 iOffA,
 #define STREAM_SCAN_NO_VALUE  0x4000  /* value not read, no value        */
 #define STREAM_SCAN_NO_HDRS   0x8000  /* headers not read, no value      */
 #define STREAM_SCAN_HOT_ONLY  0x10000 /* the hot log only, no value      */
+/* Internal plan bit (never set by xBestIndex, ext/scan.c sets it): every
+** offset value is an integer, so the rowid range alone is the exact
+** comparison (sqlite3StreamHotScanSql()). */
+#define STREAM_SCAN_INT_OFFSETS 0x40000000
 
 /* Columns of a scanned row. */
 #define STREAM_SCAN_COL_TOPIC     0

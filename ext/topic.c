@@ -121,7 +121,6 @@ int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
 
 int sqlite3StreamLogPosition(StreamCtx *p, const char *zTopic, int iPart,
                              i64 *piHwm, i64 *piPid, char **pzErr){
-  sqlite3_stmt *pStmt;
   int rc;
   i64 iPid = 0;
   i64 iNext = sqlite3StreamCacheNext(p, zTopic, iPart, &iPid);
@@ -130,40 +129,8 @@ int sqlite3StreamLogPosition(StreamCtx *p, const char *zTopic, int iPart,
     *piPid = iPid;
     return SQLITE_OK;
   }
-  pStmt = sqlite3StreamStmt(p, STREAM_STMT_HWM, pzErr);
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
-  sqlite3_bind_int(pStmt, 2, iPart);
-  rc = sqlite3_step(pStmt);
-  *piHwm = 0;
-  *piPid = 0;
-  if( rc==SQLITE_ROW ){
-    /* A damaged row (next_offset text, a real, INT64_MAX; an offset
-    ** INT64_MAX, whose +1 SQLite makes a real) must not become an
-    ** offset: the next message would overflow it. */
-    i64 iHwm = sqlite3_column_int64(pStmt, 0);
-    if( sqlite3_column_type(pStmt, 0)!=SQLITE_INTEGER
-     || iHwm<0 || iHwm>STREAM_MAX_OFFSET ){
-      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
-      char *zVal = sqlite3_mprintf("%.40s", z ? z : "NULL");
-      sqlite3_reset(pStmt);
-      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT,
-          "partition %s/%d is damaged: its next offset (_stream_partitions"
-          ".next_offset, or the newest offset + 1) is %s, not an offset in"
-          " 0..%lld", zTopic, iPart, zVal ? zVal : "?", STREAM_MAX_OFFSET);
-      sqlite3_free(zVal);
-      return rc;
-    }
-    *piHwm = iHwm;
-    /* 0 (not an id) if damaged: the append refuses it */
-    iPid = sqlite3_column_int64(pStmt, 1);
-    if( sqlite3_column_type(pStmt, 1)==SQLITE_INTEGER
-     && iPid>0 && iPid<=STREAM_MAX_PID ){
-      *piPid = iPid;
-    }
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc!=SQLITE_OK ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  rc = sqlite3StreamHotPosition(p, zTopic, iPart, piHwm, piPid, pzErr);
+  if( rc ) return rc;
   sqlite3StreamCacheSetNext(p, zTopic, iPart, *piHwm, *piPid);
   return SQLITE_OK;
 }

@@ -345,33 +345,24 @@ static int streamMsgEof(sqlite3_vtab_cursor *cur){
 }
 
 /*
-** Warm bytes are handed to SQLite without a copy: they live in the
-** reader's decoded page until the next xNext/xFilter/xClose, which is as
-** long as SQLite reads a column result of the current row.  A destructor
-** that does nothing (rather than SQLITE_STATIC) makes SQLite copy the
-** value wherever it keeps one beyond the row (sqlite3VdbeMemCopy() and
-** OP_Copy deep-copy anything not MEM_Static, e.g. for max(value) or an
-** ephemeral table), so no copy outlives the page.
+** Text and blobs are handed to SQLite as copies (SQLITE_TRANSIENT): the
+** bytes the scan gives (a hot row's column, a record of a batch row, a
+** warm reader's decoded page) change at the next xNext, and SQLite may
+** read a column result after it.  A destructor that does nothing would
+** not do: OP_Move hands the Mem itself on, with the pointer, to a register
+** read after the next row (an ordered GROUP BY's previous key and its
+** bare columns, a partly satisfied ORDER BY's previous key, a
+** co-routine's results), which then read the next row's bytes (batch.test
+** 9.*).  A transient copy goes into the result register's own buffer,
+** which SQLite keeps from row to row: a memcpy, no malloc (unlike
+** sqlite3_result_value(), which allocates a new buffer for every value).
 */
-static void streamMsgNoFree(void *p){
-  STREAM_UNUSED(p);
-}
-
-/*
-** Warm text.  When the reader says a 0 byte follows it (bTerm) and the
-** text holds no 0 byte itself, it is passed with length -1: SQLite then
-** marks it NUL-terminated and sqlite3_value_text() (length(), LIKE, json
-** functions, ...) uses it in place instead of copying it into a new
-** buffer to add the terminator -- a malloc, memcpy and free per value,
-** about a sixth of a replay's time.  SQLite's own strlen() then finds
-** the same length.
-*/
-static void streamMsgWarmText(sqlite3_context *ctx, const char *z, int n,
-                              int bTerm){
-  if( bTerm && strlen(z)==(size_t)n ){
-    sqlite3_result_text(ctx, z, -1, streamMsgNoFree);
+static void streamMsgBytes(sqlite3_context *ctx, int eType, const void *p,
+                           int n){
+  if( eType==SQLITE_BLOB ){
+    sqlite3_result_blob(ctx, p ? p : "", n, SQLITE_TRANSIENT);
   }else{
-    sqlite3_result_text(ctx, z, n, streamMsgNoFree);
+    sqlite3_result_text(ctx, p ? (const char*)p : "", n, SQLITE_TRANSIENT);
   }
 }
 
@@ -415,15 +406,29 @@ static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
     return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
   }
   if( f.pValue ){
-    sqlite3_result_value(ctx, f.pValue);
+    /* A column of the hot statement (SQLite's own text is terminated) */
+    switch( f.eType ){
+      case SQLITE_TEXT: {
+        const unsigned char *z = sqlite3_value_text(f.pValue);
+        if( z==0 ){
+          sqlite3_result_error_nomem(ctx);
+          return SQLITE_NOMEM;
+        }
+        streamMsgBytes(ctx, SQLITE_TEXT, z, sqlite3_value_bytes(f.pValue));
+        break;
+      }
+      case SQLITE_BLOB:
+        streamMsgBytes(ctx, SQLITE_BLOB, sqlite3_value_blob(f.pValue),
+                       sqlite3_value_bytes(f.pValue));
+        break;
+      default:
+        sqlite3_result_value(ctx, f.pValue);
+        break;
+    }
   }else if( f.eType==SQLITE_INTEGER ){
     sqlite3_result_int64(ctx, f.iVal);
-  }else if( iCol==MSG_COL_TOPIC ){
-    sqlite3_result_text(ctx, (const char*)f.p, f.n, SQLITE_TRANSIENT);
-  }else if( f.eType==SQLITE_TEXT ){
-    streamMsgWarmText(ctx, (const char*)f.p, f.n, f.bTerm);
-  }else if( f.eType==SQLITE_BLOB ){
-    sqlite3_result_blob(ctx, f.p, f.n, streamMsgNoFree);
+  }else if( f.eType==SQLITE_TEXT || f.eType==SQLITE_BLOB ){
+    streamMsgBytes(ctx, f.eType, f.p, f.n);
   }
   return SQLITE_OK;
 }
