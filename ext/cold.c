@@ -1254,20 +1254,17 @@ static int streamHistEof(sqlite3_vtab_cursor *pCur){
   return ((StreamHistCursor*)pCur)->bEof;
 }
 
-/* Cold bytes are handed over without a copy, as vtab/messages.c does for
-** warm ones: they live in the reader's decoded page until the next
-** xNext, and a destructor that does nothing (not SQLITE_STATIC) makes
-** SQLite copy them wherever it keeps a value beyond the row.  Text the
-** reader ended with a 0 byte (bTerm) goes with length -1, so SQLite uses
-** it in place as NUL-terminated. */
-static void streamHistNoFree(void *p){ STREAM_UNUSED(p); }
+/* Cold bytes are handed to SQLite as copies (SQLITE_TRANSIENT), as
+** vtab/messages.c does for warm ones: they live in the reader's decoded
+** page only until the next xNext, and SQLite may keep a value beyond the
+** row (an ordered GROUP BY's bare columns): a value handed out without a
+** copy then read the next row's bytes (cold.test 1.15). */
 static void streamHistBytes(sqlite3_context *ctx, int eType, const void *a,
-                            int n, int bTerm){
+                            int n){
   if( eType==STREAM_PQ_TEXT ){
-    int bNul = bTerm && strlen((const char*)a)==(size_t)n;
-    sqlite3_result_text(ctx, (const char*)a, bNul ? -1 : n, streamHistNoFree);
+    sqlite3_result_text(ctx, a ? (const char*)a : "", n, SQLITE_TRANSIENT);
   }else if( eType==STREAM_PQ_BLOB ){
-    sqlite3_result_blob(ctx, a ? a : "", n, streamHistNoFree);
+    sqlite3_result_blob(ctx, a ? a : "", n, SQLITE_TRANSIENT);
   }
 }
 
@@ -1292,7 +1289,7 @@ static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
                                       &bTerm, &pVal);
       if( rc ) return rc;
       if( pVal ) sqlite3_result_value(ctx, pVal);
-      else streamHistBytes(ctx, eType, a, n, bTerm);
+      else streamHistBytes(ctx, eType, a, n);
     }else if( i==6 ){
       sqlite3_result_text(ctx, "live", -1, SQLITE_STATIC);
     }else if( i==HIST_TOPIC ){
@@ -1303,18 +1300,15 @@ static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
   switch( i ){
     case 0: sqlite3_result_int(ctx, c->row.iPartition); break;
     case 1: sqlite3_result_int64(ctx, c->row.iOffset); break;
-    case 2: streamHistBytes(ctx, c->row.eKeyType, c->row.pKey, c->row.nKey,
-                            (c->row.mTerm & STREAM_PQ_TERM_KEY)!=0);
+    case 2: streamHistBytes(ctx, c->row.eKeyType, c->row.pKey, c->row.nKey);
             break;
     case 3: streamHistBytes(ctx, c->row.eValueType, c->row.pValue,
-                            c->row.nValue,
-                            (c->row.mTerm & STREAM_PQ_TERM_VALUE)!=0);
+                            c->row.nValue);
             break;
     case 4:
       if( c->row.zHeaders ){
         streamHistBytes(ctx, STREAM_PQ_TEXT, c->row.zHeaders,
-                        c->row.nHeaders,
-                        (c->row.mTerm & STREAM_PQ_TERM_HEADERS)!=0);
+                        c->row.nHeaders);
       }
       break;
     case 5: sqlite3_result_int64(ctx, c->row.iTimestampMs); break;
