@@ -900,18 +900,25 @@ int sqlite3StreamCatRun(StreamCtx *p, int eCat, char **pzErr,
                         const char *zTypes, ...){
   sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, eCat, pzErr);
   va_list ap;
-  int i;
+  int i, rc = SQLITE_OK;
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
   va_start(ap, zTypes);
-  for(i=0; zTypes[i]; i++){
+  for(i=0; zTypes[i] && rc==SQLITE_OK; i++){
+    /* Text is bound SQLITE_STATIC: the caller's strings outlive the step.
+    ** A failed bind fails the statement: run with a NULL parameter, a
+    ** DELETE ... WHERE topic=? would change nothing and report success. */
     if( zTypes[i]=='t' ){
       const char *z = va_arg(ap, const char*);
-      sqlite3_bind_text(pStmt, i+1, z, -1, SQLITE_TRANSIENT);
+      rc = sqlite3_bind_text(pStmt, i+1, z, -1, SQLITE_STATIC);
     }else{
-      sqlite3_bind_int64(pStmt, i+1, va_arg(ap, i64));
+      rc = sqlite3_bind_int64(pStmt, i+1, va_arg(ap, i64));
     }
   }
   va_end(ap);
+  if( rc ){
+    sqlite3_reset(pStmt);
+    return sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
   while( sqlite3_step(pStmt)==SQLITE_ROW ){}
   return sqlite3StreamStorageReset(p, pStmt, pzErr);
 }
