@@ -1209,9 +1209,9 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   }
   /* What the poll's reads see, for its wait: it looks again only after a
   ** later commit. */
-  if( pAux ) streamReadBegin(pAux, &seen);
+  if( pAux ) streamReadBegin(pAux, nWaitMs>0 ? &seen : 0);
   rc = streamPollRun(p, pAux ? pAux : p, zGroup, zMember, nMax, nCap, nWaitMs,
-                     pAux ? &seen : 0, pRes, pzErr);
+                     pAux && nWaitMs>0 ? &seen : 0, pRes, pzErr);
   if( pAux ) streamReadTxn(pAux, 0);
   return rc;
 }
