@@ -909,6 +909,11 @@ static void streamReadTxn(StreamCtx *pRead, int bBegin){
 ** first (pSeen, if not NULL): the header before the snapshot, the data
 ** version of the snapshot. */
 static void streamReadBegin(StreamCtx *pRead, StreamSeen *pSeen){
+  if( pSeen && !sqlite3_get_autocommit(pRead->db) ){
+    /* A transaction already open has an older snapshot: nothing seen. */
+    memset(pSeen, 0, sizeof(*pSeen));
+    pSeen = 0;
+  }
   if( pSeen ){
     pSeen->bHdr = streamWalHdr(pRead->db, pSeen->aHdr);
   }
