@@ -814,8 +814,63 @@ static StreamCtx *streamAux(StreamCtx *p){
   return p->pAux;
 }
 
+/*
+** What a reader last saw of the database, to tell cheaply whether another
+** connection (of any process) has committed since:
+**
+**   - the WAL-index header, read lock-free from the shared memory of the
+**     reader's database file (the xShmMap method of its VFS, region 0: the
+**     first of its two copies, 48 bytes, which every commit changes - its
+**     change counter, last frame and checksums - and which SQLite itself
+**     reads without a lock before it takes one).  No statement, no system
+**     call, no lock: a wake-up that finds it unchanged costs nothing;
+**   - PRAGMA data_version, the portable check, which costs a read
+**     transaction (lock calls): when the header cannot be mapped (another
+**     VFS, or no shared memory), and at least every STREAM_WAIT_DV_MS as
+**     a safety net (a journal-mode change away from WAL leaves a stale
+**     mapping that no longer moves).
+**
+** The state is captured before the read transaction of a look begins, so
+** that a commit after the capture shows as a change and one before it is
+** in the look's snapshot.
+*/
+#define STREAM_WALHDR_SIZE 48          /* one copy of the WAL-index header */
+#define STREAM_WAL_REGION 32768        /* SQLite's wal-index region size */
+typedef struct StreamSeen StreamSeen;
+struct StreamSeen {
+  int bHdr;                            /* aHdr is set */
+  int bVersion;                        /* iVersion is set */
+  unsigned char aHdr[STREAM_WALHDR_SIZE]; /* WAL-index header seen */
+  i64 iVersion;                        /* PRAGMA data_version seen */
+  i64 iVersionAt;                      /* When it was read (ms) */
+};
+#define STREAM_WAIT_DV_MS 2
+
+/* Copy the WAL-index header of db's main file into aHdr; 0 if it cannot
+** be read (no shared memory mapped by this VFS). */
+static int streamWalHdr(sqlite3 *db, unsigned char *aHdr){
+  sqlite3_file *pFile = 0;
+  volatile void *pMap = 0;
+  const volatile unsigned char *a;
+  int i;
+  if( sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &pFile)
+   || pFile==0 || pFile->pMethods==0 || pFile->pMethods->iVersion<2
+   || pFile->pMethods->xShmMap==0 ){
+    return 0;
+  }
+  /* bExtend 0: an existing region or none; never creates one. */
+  if( pFile->pMethods->xShmMap(pFile, 0, STREAM_WAL_REGION, 0, &pMap)
+   || pMap==0 ){
+    return 0;
+  }
+  a = (const volatile unsigned char*)pMap;
+  for(i=0; i<STREAM_WALHDR_SIZE; i++) aHdr[i] = a[i];
+  return 1;
+}
+
 /* PRAGMA data_version of pRead's connection: it changes when another
-** connection (of any process) commits. */
+** connection (of any process) commits.  Inside a read transaction it
+** starts the snapshot (and reads it). */
 static int streamDataVersion(StreamCtx *pRead, i64 *piVersion){
   static const char zSql[] = "PRAGMA data_version";
   sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(pRead, zSql, 0);
@@ -828,15 +883,68 @@ static int streamDataVersion(StreamCtx *pRead, i64 *piVersion){
 
 /* The reader's reads of one poll (or of one look during a wait) share one
 ** read transaction: one snapshot, and a few lock calls instead of a few
-** per statement. */
+** per statement.  BEGIN and COMMIT are cached statements. */
 static void streamReadTxn(StreamCtx *pRead, int bBegin){
+  static const char zBegin[] = "BEGIN";
+  static const char zCommit[] = "COMMIT";
+  sqlite3_stmt *pStmt = 0;
   if( bBegin ){
     if( sqlite3_get_autocommit(pRead->db) ){
-      sqlite3_exec(pRead->db, "BEGIN", 0, 0, 0);
+      pStmt = sqlite3StreamStmtStatic(pRead, zBegin, 0);
     }
   }else if( !sqlite3_get_autocommit(pRead->db) ){
-    sqlite3_exec(pRead->db, "COMMIT", 0, 0, 0);
+    pStmt = sqlite3StreamStmtStatic(pRead, zCommit, 0);
+    if( pStmt==0 ){
+      sqlite3_exec(pRead->db, "COMMIT", 0, 0, 0);
+      return;
+    }
   }
+  if( pStmt ){
+    sqlite3_step(pStmt);
+    sqlite3_reset(pStmt);
+  }
+}
+
+/* Begin a read transaction on the reader, capturing what it has seen
+** first (pSeen, if not NULL): the header before the snapshot, the data
+** version of the snapshot. */
+static void streamReadBegin(StreamCtx *pRead, StreamSeen *pSeen){
+  if( pSeen && !sqlite3_get_autocommit(pRead->db) ){
+    /* A transaction already open has an older snapshot: nothing seen. */
+    memset(pSeen, 0, sizeof(*pSeen));
+    pSeen = 0;
+  }
+  if( pSeen ){
+    pSeen->bHdr = streamWalHdr(pRead->db, pSeen->aHdr);
+  }
+  streamReadTxn(pRead, 1);
+  if( pSeen ){
+    pSeen->bVersion = streamDataVersion(pRead, &pSeen->iVersion)==SQLITE_OK;
+    pSeen->iVersionAt = sqlite3StreamNow(pRead);
+  }
+}
+
+/* *pbDue: something was committed since pSeen (or nothing was seen yet).
+** The header check is free; data_version is read when there is no header,
+** or when bSlow and STREAM_WAIT_DV_MS passed since it was last read.
+** SQLITE_BUSY reads as no change (the next check sees it). */
+static int streamLookDue(StreamCtx *pRead, const StreamSeen *pSeen,
+                         int bSlow, int *pbDue){
+  unsigned char aHdr[STREAM_WALHDR_SIZE];
+  int bHdr = streamWalHdr(pRead->db, aHdr);
+  *pbDue = !pSeen->bVersion;
+  if( bHdr && (!pSeen->bHdr || memcmp(aHdr, pSeen->aHdr, sizeof(aHdr))) ){
+    *pbDue = 1;
+  }
+  if( !*pbDue && (!bHdr || (bSlow && sqlite3StreamSubSat(
+          sqlite3StreamNow(pRead), pSeen->iVersionAt)>=STREAM_WAIT_DV_MS)) ){
+    i64 iVersion = pSeen->iVersion;
+    int rc = streamDataVersion(pRead, &iVersion);
+    if( rc==SQLITE_BUSY ) return SQLITE_OK;
+    if( rc ) return rc;
+    *pbDue = iVersion!=pSeen->iVersion;
+  }
+  return SQLITE_OK;
 }
 
 /*
@@ -845,6 +953,15 @@ static void streamReadTxn(StreamCtx *pRead, int bBegin){
 ** nothing while nothing is written.  The watch is opened once per
 ** connection; without it (another system, no -wal yet, inotify refused)
 ** the naps alone serve.
+**
+** A commit writes its frames first and publishes them (the WAL-index
+** header) last, so the first wake-up of a commit usually comes before it
+** can be seen, and one commit may write several times.  A wake-up whose
+** header is unchanged is therefore followed by short naps (a commit in
+** progress ends within microseconds), not by another sleep on the watch
+** (which its last write may have woken already); and the watch is drained
+** just before a look, so that the writes of the commit the look sees do
+** not wake the wait again.
 */
 void sqlite3StreamWatchClose(StreamCtx *p){
 #ifdef __linux__
@@ -853,8 +970,8 @@ void sqlite3StreamWatchClose(StreamCtx *p){
   p->fdWalWatch = 0;
 }
 
-/* Sleep up to nUs microseconds, less if the -wal file is written. */
-static void streamWatchSleep(StreamCtx *p, i64 nUs){
+/* Open the watch of the -wal file if not tried yet; 1 if there is one. */
+static int streamWatchOpen(StreamCtx *p){
 #ifdef __linux__
   if( p->fdWalWatch==0 ){
     const char *zFile = sqlite3_db_filename(p->db, "main");
@@ -869,40 +986,75 @@ static void streamWatchSleep(StreamCtx *p, i64 nUs){
       }
     }
   }
-  if( p->fdWalWatch>0 ){
-    struct pollfd pfd;
-    char aBuf[4096];
-    pfd.fd = p->fdWalWatch - 1;
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    if( poll(&pfd, 1, (int)((nUs + 999)/1000))>0 ){
-      while( read(pfd.fd, aBuf, sizeof(aBuf))>0 ){}
-    }
-    return;
-  }
 #endif
-  {
-    struct timespec ts;
-    ts.tv_sec = (time_t)(nUs/1000000);
-    ts.tv_nsec = (long)((nUs%1000000)*1000);
-    nanosleep(&ts, 0);
+  return p->fdWalWatch>0;
+}
+
+/* Read every pending event of the watch: one read() unless the buffer
+** fills (repeated events of one watch are merged into one). */
+static void streamWatchDrain(StreamCtx *p){
+#ifdef __linux__
+  if( p->fdWalWatch>0 ){
+    char aBuf[4096];
+    while( read(p->fdWalWatch - 1, aBuf, sizeof(aBuf))>=(ssize_t)sizeof(aBuf)-256 ){}
   }
+#else
+  STREAM_UNUSED(p);
+#endif
+}
+
+/* Sleep on the watch up to nMs milliseconds; 1 if a write woke it. */
+static int streamWatchSleep(StreamCtx *p, i64 nMs){
+#ifdef __linux__
+  struct pollfd pfd;
+  pfd.fd = p->fdWalWatch - 1;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  if( poll(&pfd, 1, (int)nMs)>0 ){
+    streamWatchDrain(p);
+    return 1;
+  }
+#else
+  STREAM_UNUSED(p); STREAM_UNUSED(nMs);
+#endif
+  return 0;
+}
+
+static void streamNapUs(i64 nUs){
+  struct timespec ts;
+  ts.tv_sec = (time_t)(nUs/1000000);
+  ts.tv_nsec = (long)((nUs%1000000)*1000);
+  nanosleep(&ts, 0);
+}
+
+/* SQLITE_INTERRUPT if sqlite3_interrupt() was called on p's connection
+** (SQLite 3.40 has no sqlite3_is_interrupted(): a trivial statement sees
+** it). */
+static int streamInterrupted(StreamCtx *p){
+  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, STREAM_STMT_INTERRUPT, 0);
+  int rc;
+  if( pStmt==0 ){
+    return sqlite3StreamStmtErr(p)==SQLITE_INTERRUPT ? SQLITE_INTERRUPT : 0;
+  }
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  return (rc&0xff)==SQLITE_INTERRUPT ? SQLITE_INTERRUPT : SQLITE_OK;
 }
 
 /* Shortest and longest nap of a wait, in microseconds. */
 #define STREAM_WAIT_NAP_MIN 50
 #define STREAM_WAIT_NAP_MAX 400
 /* Longest sleep on the watch: a safety net for writes it cannot see. */
-#define STREAM_WAIT_WATCH_MAX 2000
+#define STREAM_WAIT_WATCH_MAX 2
 
 /*
 ** Wait up to nWaitMs for messages on the partitions, reading through
-** pRead.  The check is cheap while nothing is committed: PRAGMA
-** data_version (the WAL index header) after each sleep; the partitions
-** are looked at again only when it changed.  A sleep ends when the -wal
-** file is written (streamWatchSleep, Linux) or after a nap that doubles
-** from 50 us to 400 us, so a commit is seen at once, or within about half
-** a millisecond.
+** pRead (a connection of its own: the wait looks again as commits come).
+** pSeen: what the poll's own look saw (the wait looks again only after a
+** commit), or NULL (it looks at once).  A look happens when something was
+** committed since the last one (streamLookDue); between looks the wait
+** sleeps on the watch of the -wal file (Linux), or naps from 50 us to
+** 400 us, so a commit is seen at once, or within about half a millisecond.
 ** With pRes (a long poll in autocommit mode), the messages are fetched
 ** through pRead when they come, and the wait goes on if none could be
 ** taken.  *pnAvail: partitions with messages.  sqlite3_interrupt() on p
@@ -911,19 +1063,31 @@ static void streamWatchSleep(StreamCtx *p, i64 nUs){
 static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                         const StreamMember *pM, StreamPart *aPart, int nPart,
                         i64 nWaitMs, i64 nMax, i64 iRot,
-                        StreamPollResult *pRes, i64 *pnAvail, char **pzErr){
-  i64 iStart = sqlite3StreamNow(p);
-  i64 iSeen = -1, iVersion = 0, nNap = STREAM_WAIT_NAP_MIN;
-  int rc;
+                        const StreamSeen *pSeen, StreamPollResult *pRes,
+                        i64 *pnAvail, char **pzErr){
+  i64 iStart = sqlite3StreamNow(p), nNap = STREAM_WAIT_NAP_MIN;
+  StreamSeen seen;
+  int rc, bWatch = pRead!=p && streamWatchOpen(p);
+  int bWriting = 0;            /* woken by a write not yet published */
+  int bSlow = 0;               /* the last sleep was a full one */
   *pnAvail = 0;
+  if( pSeen ) seen = *pSeen;
+  else memset(&seen, 0, sizeof(seen));
   for(;;){
-    rc = streamDataVersion(pRead, &iVersion);
-    if( rc==SQLITE_BUSY ) rc = SQLITE_OK, iVersion = iSeen;
-    if( rc==SQLITE_OK && iVersion!=iSeen ){
+    int bDue = 0;
+    rc = streamLookDue(pRead, &seen, bSlow || !bWatch, &bDue);
+    if( rc==SQLITE_OK && bDue ){
       int bTxn = pRead!=p && sqlite3_get_autocommit(pRead->db);
-      iSeen = iVersion;
+      bWriting = 0;
       nNap = STREAM_WAIT_NAP_MIN;
-      if( bTxn ) streamReadTxn(pRead, 1);
+      if( bWatch ) streamWatchDrain(p);
+      if( bTxn ){
+        streamReadBegin(pRead, &seen);
+      }else{
+        seen.bHdr = streamWalHdr(pRead->db, seen.aHdr);
+        seen.bVersion = streamDataVersion(pRead, &seen.iVersion)==SQLITE_OK;
+        seen.iVersionAt = sqlite3StreamNow(pRead);
+      }
       if( pRes ){
         /* Fetch at once: a fetch from a checked position costs one query
         ** when it finds rows, two when it finds none. */
@@ -936,7 +1100,7 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
           sqlite3_free(*pzErr);
           *pzErr = 0;
           rc = SQLITE_OK;
-          iSeen = -1;
+          memset(&seen, 0, sizeof(seen));     /* look again */
           pRes->nRow = 0, pRes->nArena = 0, pRes->nPart = 0;
         }
         if( rc ) return rc;
@@ -946,17 +1110,34 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
         }
       }else{
         rc = streamAvailable(pRead, zGroup, pM->eReset, aPart, nPart, pnAvail);
-        if( rc==SQLITE_BUSY ) rc = SQLITE_OK, iSeen = -1, *pnAvail = 0;
+        if( rc==SQLITE_BUSY ){
+          rc = SQLITE_OK, *pnAvail = 0;
+          memset(&seen, 0, sizeof(seen));
+        }
         if( bTxn ) streamReadTxn(pRead, 0);
         if( rc==SQLITE_OK && *pnAvail>0 ) return SQLITE_OK;
       }
     }
     if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
-    if( sqlite3StreamNow(p) - iStart >= nWaitMs ) return SQLITE_OK;
-    streamWatchSleep(p, p->fdWalWatch>0 ? STREAM_WAIT_WATCH_MAX : nNap);
-    rc = sqlite3StreamNap(p, 0);        /* sqlite3_interrupt() ends it */
+    {
+      i64 nLeft = nWaitMs - (sqlite3StreamNow(p) - iStart);
+      if( nLeft<=0 ) return SQLITE_OK;
+      bSlow = 0;
+      if( bWatch && !bWriting ){
+        /* Sleep until a write (or the safety net). */
+        bWriting = streamWatchSleep(p, nLeft<STREAM_WAIT_WATCH_MAX
+                                       ? nLeft : STREAM_WAIT_WATCH_MAX);
+        bSlow = !bWriting;
+        nNap = STREAM_WAIT_NAP_MIN;
+      }else{
+        /* A commit in progress (or no watch): a short nap. */
+        streamNapUs(nNap);
+        if( nNap<STREAM_WAIT_NAP_MAX ) nNap *= 2;
+        else bWriting = 0;       /* a long write: back to the watch */
+      }
+    }
+    rc = streamInterrupted(p);         /* sqlite3_interrupt() ends it */
     if( rc ) return sqlite3StreamErr(pzErr, rc, "interrupted");
-    if( nNap<STREAM_WAIT_NAP_MAX ) nNap *= 2;
   }
 }
 
@@ -984,7 +1165,7 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
       if( !sqlite3_get_autocommit(p->db) ) nWaitMs = 0;
     }
     rc = streamWaitOn(p, pRead, zGroup, &m, aPart, nPart, nWaitMs, 0, 0, 0,
-                      pnAvail, pzErr);
+                      0, pnAvail, pzErr);
   }
   streamPartsFree(aPart, nPart);
   return rc;
@@ -1019,19 +1200,23 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
 ** them at once.
 */
 static int streamPollRun(StreamCtx*, StreamCtx*, const char*, const char*,
-                         i64, i64, i64, StreamPollResult*, char**);
+                         i64, i64, i64, const StreamSeen*, StreamPollResult*,
+                         char**);
 int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
                       i64 nMax, i64 nCap, i64 nWaitMs,
                       StreamPollResult *pRes, char **pzErr){
   StreamCtx *pAux = 0;
+  StreamSeen seen;
   int rc;
   if( sqlite3_get_autocommit(p->db)
    && sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE ){
     pAux = streamAux(p);
   }
-  if( pAux ) streamReadTxn(pAux, 1);
+  /* What the poll's reads see, for its wait: it looks again only after a
+  ** later commit. */
+  if( pAux ) streamReadBegin(pAux, nWaitMs>0 ? &seen : 0);
   rc = streamPollRun(p, pAux ? pAux : p, zGroup, zMember, nMax, nCap, nWaitMs,
-                     pRes, pzErr);
+                     pAux && nWaitMs>0 ? &seen : 0, pRes, pzErr);
   if( pAux ) streamReadTxn(pAux, 0);
   return rc;
 }
@@ -1039,7 +1224,8 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
 /* The poll, reading through pRead (p, or its reader in autocommit mode). */
 static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                          const char *zMember, i64 nMax, i64 nCap, i64 nWaitMs,
-                         StreamPollResult *pRes, char **pzErr){
+                         const StreamSeen *pSeen, StreamPollResult *pRes,
+                         char **pzErr){
   StreamMember m;
   StreamPart *aPart = 0;
   StreamCtx *pReader = pRead;
@@ -1075,7 +1261,7 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     if( rc==SQLITE_OK && nAvail==0 && pAux ){
       /* What arrives is not in the transaction's snapshot. */
       rc = streamWaitOn(p, pAux, zGroup, &m, aPart, nPart, nWaitMs, 0, 0, 0,
-                        &nAvail, pzErr);
+                        0, &nAvail, pzErr);
       nAvail = 0;
     }
     streamPartsFree(aPart, nPart);
@@ -1175,7 +1361,7 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     i64 nAvail = 0;
     if( pAux ){
       rc = streamWaitOn(p, pAux, zGroup, &m, aPart, nPart, nWaitMs, nMax, iRot,
-                        pRes, &nAvail, pzErr);
+                        pAux==pReader ? pSeen : 0, pRes, &nAvail, pzErr);
     }
   }
   streamPartsFree(aPart, nPart);
