@@ -500,27 +500,6 @@ static int streamPartsLoad(StreamCtx *p, const char *zGroup,
   return streamPartsRead(p, p, zGroup, zMember, pInc, paPart, pnPart, pzErr);
 }
 
-/* Read one integer with a cached statement taking (?1 topic, ?2
-** partition) (iStmt: STREAM_STMT_HOT_MIN); *pbFound says whether a row
-** came back. */
-static int streamGetInt(StreamCtx *p, int iStmt, const char *zB, i64 iC,
-                        i64 *piOut, int *pbFound, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamStmt(p, iStmt, pzErr);
-  int rc;
-  *pbFound = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zB, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-    *piOut = sqlite3_column_int64(pStmt, 0);
-    *pbFound = 1;
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  return SQLITE_OK;
-}
-
 /* Resolve the position of one partition (committed offset, range check,
 ** auto.offset.reset).  *pbChanged is set if it differs from pPart->iPos. */
 static int streamResolve(StreamCtx *p, const char *zGroup, int eReset,
@@ -659,8 +638,8 @@ static int streamFetch(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     if( bChanged ) streamPosSet(p, pPart->pPos, pPart->iPos);
     pPart->bChecked = 1;
   }
-  rc = streamGetInt(pRead, STREAM_STMT_HOT_MIN, pPart->zTopic,
-                    pPart->iPartition, &iHotMin, &bFound, pzErr);
+  rc = sqlite3StreamHotFirst(pRead, pPart->zTopic, pPart->iPartition,
+                             &iHotMin, &bFound, pzErr);
   if( rc ) return rc;
   return streamFetchRun(pRead, bFound && pPart->iPos>=iHotMin,
       pPart, iPart, nLimit, nMaxBytes, pnBytes, pRes, 0, &bMiss, pzErr);
@@ -755,32 +734,23 @@ int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
 ** their position, read through pRead (its snapshot). */
 static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
                            const StreamPart *aPart, int nPart, i64 *pnAvail){
-  static const char zSql[] =
-      "SELECT " STREAM_HWM_SQL_BOUND ","
-      " (SELECT offset FROM _stream_offsets WHERE group_id=?3 AND topic=?1"
-      " AND partition=?2)";
-  sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(pRead, zSql, 0);
   int rc = SQLITE_OK, i;
   *pnAvail = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   for(i=0; rc==SQLITE_OK && i<nPart; i++){
+    i64 iHwm, iCommitted = 0, iPos = aPart[i].iPos;
+    int bCommitted;
     if( aPart[i].bPaused ) continue;
-    sqlite3_bind_text(pStmt, 1, aPart[i].zTopic, -1, SQLITE_STATIC);
-    sqlite3_bind_int(pStmt, 2, aPart[i].iPartition);
-    sqlite3_bind_text(pStmt, 3, zGroup, -1, SQLITE_STATIC);
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      i64 iHwm = sqlite3_column_int64(pStmt, 0);
-      i64 iPos = aPart[i].iPos;
-      if( iPos<0 ){
-        if( sqlite3_column_type(pStmt, 1)!=SQLITE_NULL ){
-          iPos = sqlite3_column_int64(pStmt, 1);
-        }else{
-          iPos = eReset==STREAM_RESET_EARLIEST ? 0 : iHwm;
-        }
+    rc = sqlite3StreamHotAvailable(pRead, aPart[i].zTopic, aPart[i].iPartition,
+                                   zGroup, &iHwm, &iCommitted, &bCommitted);
+    if( rc ) break;
+    if( iPos<0 ){
+      if( bCommitted ){
+        iPos = iCommitted;
+      }else{
+        iPos = eReset==STREAM_RESET_EARLIEST ? 0 : iHwm;
       }
-      if( iHwm>iPos ) (*pnAvail)++;
     }
-    rc = sqlite3_reset(pStmt);
+    if( iHwm>iPos ) (*pnAvail)++;
   }
   return rc;
 }

@@ -276,9 +276,6 @@ sqlite3_stmt *sqlite3StreamStmtCached(StreamCtx *p, sqlite3_stmt **ppSlot,
 }
 
 sqlite3_stmt *sqlite3StreamStmt(StreamCtx *p, int iStmt, char **pzErr){
-  if( iStmt>=STREAM_STMT_COUNT ){              /* STREAM_STMT_HOT_MIN */
-    return sqlite3StreamHotStmt(p, iStmt - STREAM_STMT_COUNT, pzErr);
-  }
   return sqlite3StreamStmtCached(p, &p->aStmt[iStmt], aStmtSql[iStmt], 0,
                                  pzErr);
 }

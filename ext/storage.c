@@ -1352,6 +1352,10 @@ static const struct {
   [STREAM_HOT_FIRST] = {
   "SELECT " STREAM_LOG_OFF " FROM _stream_log WHERE " STREAM_LOG_ALL
   " ORDER BY id LIMIT 1", 1 },
+  /* ?1 topic, ?2 partition, ?3 group: high watermark, committed offset */
+  [STREAM_HOT_AVAILABLE] = {
+  "SELECT " STREAM_HWM_SQL_BOUND ", (SELECT offset FROM _stream_offsets"
+  " WHERE group_id=?3 AND topic=?1 AND partition=?2)", 1 },
   /* ?1 producer, ?2 topic */
   [STREAM_HOT_PRODUCER_LAST] = {
   "SELECT max(seq) FROM _stream_producers WHERE producer_id=?1 AND topic=?2",
@@ -1512,6 +1516,26 @@ static int streamHotExec(StreamCtx *p, sqlite3_stmt *pStmt, int i0, int n,
   for(i=0; i<n; i++) sqlite3_bind_int64(pStmt, i0+i, a[i]);
   sqlite3_step(pStmt);
   return sqlite3StreamStorageReset(p, pStmt, pzErr);
+}
+
+int sqlite3StreamHotAvailable(StreamCtx *p, const char *zTopic, int iPart,
+                              const char *zGroup, i64 *piHwm,
+                              i64 *piCommitted, int *pbCommitted){
+  sqlite3_stmt *pStmt = sqlite3StreamHotStmt(p, STREAM_HOT_AVAILABLE, 0);
+  *piHwm = 0;
+  *pbCommitted = 0;
+  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
+  sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iPart);
+  sqlite3_bind_text(pStmt, 3, zGroup, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *piHwm = sqlite3_column_int64(pStmt, 0);
+    if( sqlite3_column_type(pStmt, 1)!=SQLITE_NULL ){
+      *piCommitted = sqlite3_column_int64(pStmt, 1);
+      *pbCommitted = 1;
+    }
+  }
+  return sqlite3_reset(pStmt);
 }
 
 int sqlite3StreamHotFirst(StreamCtx *p, const char *zTopic, i64 iPart,

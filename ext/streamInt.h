@@ -65,12 +65,9 @@ enum {
   STREAM_HOT_TIX_LAST,          /* newest time index entry of a partition */
   STREAM_HOT_TIX_MAX,           /* newest timestamp of a range of the log */
   STREAM_HOT_TIX_PUT,           /* add a time index entry */
+  STREAM_HOT_AVAILABLE,         /* the long poll's look: hwm, committed */
   STREAM_HOT_COUNT
 };
-/* Transitional: ext/consume.c asks sqlite3StreamStmt() for the first hot
-** offset (?1 topic, ?2 partition) by this number; sqlite3StreamHotFirst()
-** is its accessor. */
-#define STREAM_STMT_HOT_MIN (STREAM_STMT_COUNT + STREAM_HOT_FIRST)
 
 typedef struct StreamCtx StreamCtx;
 typedef struct StreamStore StreamStore;
@@ -2223,6 +2220,13 @@ int sqlite3StreamHotTixMax(StreamCtx*, i64 iLo, i64 iHi, i64 *piTs,
                            int *pbFound, char **pzErr);
 int sqlite3StreamHotTixPut(StreamCtx*, i64 iPid, i64 iTs, i64 iOffset,
                            char **pzErr);
+/* The long poll's look at one partition (ext/consume.c): its high
+** watermark (0 if it does not exist) and group zGroup's committed offset
+** (*pbCommitted 0 when there is none).  Returns sqlite3_reset()'s code
+** as it is (SQLITE_BUSY: the caller looks again later), no message. */
+int sqlite3StreamHotAvailable(StreamCtx*, const char *zTopic, int iPart,
+                              const char *zGroup, i64 *piHwm,
+                              i64 *piCommitted, int *pbCommitted);
 /* The SQL of the scan's hot query for plan idxNum (STREAM_SCAN_* bits,
 ** STREAM_SCAN_INT_OFFSETS included), sqlite3_malloc'd, NULL on OOM:
 ** columns topic, partition, offset, key, value, headers, timestamp,
