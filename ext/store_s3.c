@@ -61,7 +61,8 @@
 ** blocks (LRU, cache_mb), fetching missing ones in aligned blocks; a read
 ** in the second half of a block starts a GET of the next one in the
 ** background (sequential replay).  xPrefetch (a sequential scan's next
-** segments) starts the GET of an object's tail in the background; the
+** segments) starts the GET of an object's tail in the background (of all
+** of it, if the hinted size is at most STREAM_S3_WHOLE); the
 ** xOpen of that key within STREAM_S3_AHEAD_MS takes its answer instead of
 ** asking again, so the round trip of opening the next file overlaps the
 ** decoding of the current one.  With disk_cache_mb, blocks fetched by
@@ -96,6 +97,10 @@
 #define STREAM_S3_DELETE_MAX 1000       /* Keys per DeleteObjects */
 #define STREAM_S3_AHEAD      4          /* Object tails fetched ahead */
 #define STREAM_S3_AHEAD_MS   2000       /* ... and how long one is used */
+#define STREAM_S3_WHOLE      (4*1024*1024) /* An object hinted (xPrefetch)
+                                        ** with a size up to this, and up
+                                        ** to an 8th of cache_mb, is
+                                        ** fetched whole in one request */
 
 typedef struct StreamS3Store StreamS3Store;
 typedef struct StreamS3Block StreamS3Block;
@@ -108,8 +113,9 @@ typedef struct StreamS3Ahead StreamS3Ahead;
 /* The tail of an object fetched ahead of its xOpen (xPrefetch). */
 struct StreamS3Ahead {
   char *zKey;                  /* Full key, or NULL: slot free */
-  StreamHttpReq req;           /* GET of its last STREAM_S3_TAIL bytes */
-  unsigned char *a;            /* Their buffer */
+  StreamHttpReq req;           /* GET of its last STREAM_S3_TAIL bytes, or
+                               ** of all of it (size hinted, small) */
+  unsigned char *a;            /* Their buffer (req.nOut bytes) */
   i64 msStart;                 /* When the GET started (monotonic ms) */
 };
 
@@ -1792,12 +1798,21 @@ static void streamS3AheadFree(StreamS3Store *p, StreamS3Ahead *pA){
 
 static void streamS3AheadPump(StreamS3Store *p);
 
-void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey){
+void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
+                             i64 nSize){
   StreamS3Store *p = (StreamS3Store*)pStore;
   StreamS3Ahead *pFree = 0;
   char *zFull;
   i64 msNow;
-  int i;
+  int i, rc;
+  /* With the size hinted (the segment index's), the range is explicit
+  ** (servers that ignore suffix ranges answer it right), and a small
+  ** object is fetched whole, footer and column chunks in one round trip.
+  ** The answer is taken only if it is the object's end (bSuffix), so a
+  ** wrong hint costs a request, never a wrong byte. */
+  int bWhole = nSize>STREAM_S3_TAIL && nSize<=STREAM_S3_WHOLE
+            && nSize<=p->nCacheMax/8;
+  i64 nBuf = bWhole ? nSize : STREAM_S3_TAIL;
   if( zKey==0 ){
     streamS3AheadPump(p);                /* Progress only */
     return;
@@ -1820,15 +1835,22 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey){
   if( pFree==0 ){ sqlite3_free(zFull); return; }
   pFree->zKey = zFull;
   pFree->msStart = msNow;
-  pFree->a = sqlite3_malloc64(STREAM_S3_TAIL);
-  if( pFree->a==0
-   || streamS3Req(p, &pFree->req, "GET", zFull, 0, 0, 0)
-   || sqlite3StreamHttpHeader(&pFree->req, "Range: bytes=-%d", STREAM_S3_TAIL) ){
+  pFree->a = sqlite3_malloc64(nBuf);
+  rc = pFree->a==0 ? SQLITE_NOMEM
+     : streamS3Req(p, &pFree->req, "GET", zFull, 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = nSize>0
+      ? sqlite3StreamHttpHeader(&pFree->req, "Range: bytes=%lld-%lld",
+                                nSize-(nSize<nBuf ? nSize : nBuf), nSize-1)
+      : sqlite3StreamHttpHeader(&pFree->req, "Range: bytes=-%d",
+                                STREAM_S3_TAIL);
+  }
+  if( rc ){
     streamS3AheadFree(p, pFree);
     return;
   }
   pFree->req.aOut = pFree->a;
-  pFree->req.nOut = STREAM_S3_TAIL;
+  pFree->req.nOut = (size_t)nBuf;
   pFree->req.bSuffix = 1;
   if( sqlite3StreamHttpStart(p->pHttp, &pFree->req) ){
     streamS3AheadFree(p, pFree);
@@ -1879,17 +1901,21 @@ static void streamS3Known(StreamS3Store *p, const char *zKey,
   pA->req.iStatus = 206;
   pA->req.nTotal = n;
   pA->req.nGot = (size_t)nTail;
+  pA->req.nOut = STREAM_S3_TAIL;
   pA->req.iRangeFirst = n-nTail;
   sqlite3_snprintf(sizeof(pA->req.zEtag), pA->req.zEtag, "%s", zEtag);
 }
 
-/* True if pReq, a GET of the last STREAM_S3_TAIL bytes of an object, has
-** them all, with the object's size and ETag. */
+/* True if pReq, a GET of the last nOut bytes of an object (at least
+** STREAM_S3_TAIL: its footer), has them all, with the object's size and
+** ETag. */
 static int streamS3TailOk(StreamHttpReq *pReq){
+  i64 nWant = (i64)pReq->nOut;
   return pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
-      && pReq->nTotal>=0 && pReq->zEtag[0]
-      && (i64)pReq->nGot==(pReq->nTotal<STREAM_S3_TAIL ? pReq->nTotal
-                                                       : STREAM_S3_TAIL);
+      && pReq->nTotal>=0 && pReq->zEtag[0] && nWant>=STREAM_S3_TAIL
+      && (i64)pReq->nGot==(pReq->nTotal<nWant ? pReq->nTotal : nWant)
+      && (pReq->iRangeFirst<0 ? 0 : pReq->iRangeFirst)
+         ==pReq->nTotal-(i64)pReq->nGot;
 }
 
 /* The tail of full key zKey fetched ahead, if a GET of it was started

@@ -351,6 +351,14 @@ function forward(req, res, body, fault) {
     host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url,
     headers: req.headers,
   }, (ur) => {
+    if (fault === null) {
+      // No fault to inject: the answer streamed as it arrives, as a
+      // network would carry it (not held until its last byte).
+      ur.on('end', settle);
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.pipe(res);
+      return;
+    }
     const parts = [];
     ur.on('data', (c) => parts.push(c));
     ur.on('end', () => {

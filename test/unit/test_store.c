@@ -197,19 +197,19 @@ static void staleUpload(const char *zUrl, const char *zKey,
   }
 }
 
-/* Open zKey (hinted first with xPrefetch if bHint), read it all and
-** compare with a[0..n): the number of requests the proxy saw, or -1 if
-** the bytes differ. */
+/* Open zKey (hinted first with xPrefetch if nHint: with the size nHint,
+** or -1 for none), read it all and compare with a[0..n): the number of
+** requests the proxy saw, or -1 if the bytes differ. */
 static long long openCount(StreamStore *p, const char *zCtl,
                            const char *zKey, const unsigned char *a,
-                           size_t n, int bHint){
+                           size_t n, i64 nHint){
   StreamStoreFile *pF = 0;
   unsigned char *b = malloc(n);
   char *zErr = 0;
   i64 nSize = 0;
   long long r0 = proxyRequests(zCtl), r1;
   int bOk;
-  if( bHint ) sqlite3StreamStorePrefetch(p, zKey);
+  if( nHint ) sqlite3StreamStorePrefetch(p, zKey, nHint);
   bOk = b && p->pMethods->xOpen(p, zKey, &pF, &nSize, &zErr)==SQLITE_OK
      && nSize==(i64)n && p->pMethods->xRead(pF, b, n, 0)==SQLITE_OK
      && memcmp(a, b, n)==0;
@@ -281,22 +281,48 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
     }
     /* Hinted (lost.bin was put and read back before; smaller than the
     ** tail, so that s3rver's answer to a suffix range is right). */
-    check(openCount(p, zCtl, "ns/e/lost.bin", aBig, 2000, 1)==1,
+    check(openCount(p, zCtl, "ns/e/lost.bin", aBig, 2000, -1)==1,
           "ahead: one GET", 0);
+    /* Hinted with its size (the segment index's): an object larger than
+    ** the tail comes whole in one GET, footer and the rest.  Each case on
+    ** a store of its own (another timeout_ms=), so no block is cached. */
+    sqlite3_free(zErr); zErr = 0;
+    rc = put(p, "ns/e/whole.bin", aSmall, nSmall, 0, &zErr);
+    check(rc==SQLITE_OK, "whole: put", zErr);
+    for(k=0; k<3; k++){
+      static const i64 aDelta[3] = { 0, 50000, -1 };
+      StreamStore *p2 = 0;
+      long long nReq;
+      char zUrl2[700];
+      snprintf(zUrl2, sizeof(zUrl2), "%s&timeout_ms=%d", zUrl, 29990+k);
+      sqlite3_free(zErr); zErr = 0;
+      rc = sqlite3StreamStoreOpen(zUrl2, 0, &p2, &zErr);
+      check(rc==SQLITE_OK, "whole: store", zErr);
+      if( rc ) continue;
+      nReq = openCount(p2, zCtl, "ns/e/whole.bin", aSmall, nSmall,
+                       (i64)nSmall+aDelta[k]);
+      /* The right size, or one too large (the service gives what there
+      ** is): one GET.  Too small: its answer is not the object's end, so
+      ** the open asks again; the bytes are right all the same. */
+      check(k<2 ? nReq==1 : nReq>=2, "whole: requests",
+            k==0 ? "right size" : k==1 ? "size too large" : "size too small");
+      sqlite3StreamStoreUnref(p2);
+    }
     /* A missing object: the ahead answer (404) is not taken for one. */
     pF = 0;
-    sqlite3StreamStorePrefetch(p, "ns/e/none.bin");
+    sqlite3StreamStorePrefetch(p, "ns/e/none.bin", -1);
     sqlite3_free(zErr); zErr = 0;
     rc = p->pMethods->xOpen(p, "ns/e/none.bin", &pF, &n, &zErr);
     check(rc==SQLITE_CANTOPEN && pF==0 && zErr
           && strstr(zErr, "ns/e/none.bin"), "ahead: missing", zErr);
     /* A hint never used: dropped when the store is freed. */
-    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin");
+    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin", -1);
   }
   {
-    char *azDel[3] = { "ns/e/race.bin", "ns/e/lost.bin", "ns/e/ahead.bin" };
+    char *azDel[4] = { "ns/e/race.bin", "ns/e/lost.bin", "ns/e/ahead.bin",
+                       "ns/e/whole.bin" };
     sqlite3_free(zErr); zErr = 0;
-    rc = sqlite3StreamStoreDeleteMany(p, azDel, 3, &zErr);
+    rc = sqlite3StreamStoreDeleteMany(p, azDel, 4, &zErr);
     check(rc==SQLITE_OK, "race: cleaned", zErr);
   }
   sqlite3_free(zErr);
