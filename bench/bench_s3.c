@@ -1,13 +1,17 @@
 /*
 ** bench_s3.c - the warm tier on an s3:// store against file://, in one run.
 **
-**   bench_s3 EXTENSION_PATH [--quick] [--dir DIR] [--interop DIR]
-**            [--rtt MS] [--timing FILE]
+**   bench_s3 EXTENSION_PATH [--quick] [--repeated|--random] [--dir DIR]
+**            [--interop DIR] [--rtt MS] [--timing FILE]
 **
 ** Starts s3rver (--interop DIR/node_modules) on 127.0.0.1 at a random
 ** port and test/s3proxy.mjs in front of it adding --rtt ms (default 20)
-** to every request, then, on the same produced messages (100-byte JSON
-** values, 4 partitions, tiering off while producing):
+** to every request, then, for each of two data sets (100-byte JSON
+** values, 4 partitions, tiering off while producing) whose 60-byte pad
+** is one repeated character (--repeated: ~170 KB of Parquet a
+** partition, less than the 256 KiB tail an open fetches) or 30 random
+** bytes in hex (--random: ~3.5 MB a partition, so the column chunks are
+** fetched too); by default both, one after the other:
 **
 **   tier     SELECT stream_tier('bench'), every message hot -> warm, to
 **            file://, to s3rver directly, and to s3rver behind the proxy
@@ -24,7 +28,8 @@
 ** which is why the proxy run (the realistic case for R2) is shown too.
 ** s3rver ignores suffix ranges ("bytes=-N", which S3 and R2 honour): the
 ** extension then asks again with an explicit range, one more request per
-** file opened in the direct run; the proxy answers them as S3 does
+** file opened without its size hinted (xPrefetch) in the direct run; the
+** proxy answers them as S3 does
 ** (--suffix-ranges), so the proxy run counts the requests R2 would see.
 ** --timing FILE: the proxy writes there one JSON line per request it
 ** answered (method, url, range, when it began and ended, in ms), to see
@@ -210,14 +215,85 @@ static double firstRow(Result *pR, long long nMsg){
   return median(a, 15);
 }
 
-int main(int argc, char **argv){
-  long long nMsg = 400000;
-  int rtt = 20, i, j;
+/* One data set (bRandom: the random pad), produced once, then tiered and
+** replayed with every store; prints its table.  iSet keeps its store
+** prefixes apart from the other set's. */
+static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   char zCmd[3000];
   Result aR[3];
   sqlite3 *db;
+  int i, j;
+  /* The messages, produced once. */
+  snprintf(zCmd, sizeof(zCmd), "rm -f %s/bench-s3-src.db*", zDir);
+  if( run(zCmd) ) return 1;
+  snprintf(zCmd, sizeof(zCmd), "%s/bench-s3-src.db", zDir);
+  db = openDb(zCmd);
+  benchExec(db, "SELECT stream_create_topic('bench', 4, '{\"hot.retention.messages\":-1,"
+                "\"hot.retention.ms\":-1,\"retention.ms\":-1}')");
+  snprintf(zCmd, sizeof(zCmd),
+           "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n<10000)"
+           " INSERT INTO stream_messages(topic, key, value)"
+           " SELECT 'bench', 'key-' || (n %% 1000),"
+           " json_object('n', n, 'pad', %s) FROM c",
+           bRandom ? "hex(randomblob(30))" : "printf('%.60c', 'x')");
+  for(i=0; i<nMsg; i+=10000) benchExec(db, zCmd);
+  benchExec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  sqlite3_close(db);
+
+  snprintf(aR[0].zUrlFmt, sizeof(aR[0].zUrlFmt),
+           "file://%s/bench-s3-warm/s%dr%%d", zDir, iSet);
+  aR[0].zName = "file://";
+  aR[0].zTag = "file";
+  snprintf(aR[1].zUrlFmt, sizeof(aR[1].zUrlFmt),
+           "s3://bench/s%ddirect%%d?endpoint=http://127.0.0.1:%d", iSet,
+           s3.port);
+  aR[1].zName = "s3:// (s3rver, loopback)";
+  aR[1].zTag = "s3";
+  snprintf(aR[2].zUrlFmt, sizeof(aR[2].zUrlFmt),
+           "s3://bench/s%drtt%%d?endpoint=http://127.0.0.1:%d", iSet,
+           proxy.port);
+  aR[2].zName = "s3:// behind the proxy";
+  aR[2].zTag = "rtt";
+  /* The stores in turn, repetition after repetition, so that a change of
+  ** the machine's load falls on all three alike. */
+  for(j=0; j<BENCH_S3_TIER_REPS; j++){
+    for(i=0; i<3; i++){
+      snprintf(zCmd, sizeof(zCmd), "mkdir -p %s/bench-s3-warm/s%dr%d", zDir,
+               iSet, j);
+      if( i==0 && run(zCmd) ) return 1;
+      aR[i].aTier[j] = tierOnce(&aR[i], j);
+    }
+  }
+  for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
+    for(i=0; i<3; i++) aR[i].aReplay[j] = replayOnce(&aR[i], nMsg);
+  }
+  for(i=0; i<3; i++){
+    aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
+    aR[i].tReplay = median(aR[i].aReplay, BENCH_S3_REPLAY_REPS);
+    aR[i].tFirst = firstRow(&aR[i], nMsg);
+  }
+  printf("\nbench_s3: %lld messages (100-byte JSON values, %s pad,"
+         " 4 partitions), proxy adds %d ms per request; medians of %d"
+         " tierings and %d replays per store, taken in turn\n\n", nMsg,
+         bRandom ? "random" : "repeated", rtt, BENCH_S3_TIER_REPS,
+         BENCH_S3_REPLAY_REPS);
+  printf("| store | tier msg/s | vs file:// | replay msg/s | vs file:// | first row (median of 15) |\n");
+  printf("|---|---:|---:|---:|---:|---:|\n");
+  for(i=0; i<3; i++){
+    printf("| %s | %.0f | %.2fx | %.0f | %.2fx | %.1f ms |\n", aR[i].zName,
+           nMsg/aR[i].tTier, aR[0].tTier/aR[i].tTier,
+           nMsg/aR[i].tReplay, aR[0].tReplay/aR[i].tReplay,
+           aR[i].tFirst*1000);
+  }
+  return 0;
+}
+
+int main(int argc, char **argv){
+  long long nMsg = 400000;
+  int rtt = 20, i, mSets = 3;          /* Bit 0: repeated pad, 1: random */
+  char zCmd[3000];
   if( argc<2 ){
-    fprintf(stderr, "usage: %s EXTENSION [--quick] [--dir DIR] [--interop DIR] [--rtt MS] [--timing FILE]\n", argv[0]);
+    fprintf(stderr, "usage: %s EXTENSION [--quick] [--repeated|--random] [--dir DIR] [--interop DIR] [--rtt MS] [--timing FILE]\n", argv[0]);
     return 1;
   }
   zExt = argv[1];
@@ -225,6 +301,8 @@ int main(int argc, char **argv){
     if( strcmp(argv[i], "--quick")==0 ) nMsg = 100000;
     else if( strcmp(argv[i], "--dir")==0 && i+1<argc ) snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
     else if( strcmp(argv[i], "--interop")==0 && i+1<argc ) snprintf(zInterop, sizeof(zInterop), "%s", argv[++i]);
+    else if( strcmp(argv[i], "--random")==0 ) mSets = 2;
+    else if( strcmp(argv[i], "--repeated")==0 ) mSets = 1;
     else if( strcmp(argv[i], "--rtt")==0 && i+1<argc ) rtt = atoi(argv[++i]);
     else if( strcmp(argv[i], "--timing")==0 && i+1<argc ){
       snprintf(zTiming, sizeof(zTiming), " --timing %s", argv[++i]);
@@ -246,64 +324,9 @@ int main(int argc, char **argv){
            " --suffix-ranges%s", zSrcTest, s3.port, rtt, rtt, zTiming);
   proxy = startServer(zCmd, "proxy listening on");
 
-  /* The messages, produced once. */
-  snprintf(zCmd, sizeof(zCmd), "rm -f %s/bench-s3-src.db*", zDir);
-  if( run(zCmd) ) return 1;
-  snprintf(zCmd, sizeof(zCmd), "%s/bench-s3-src.db", zDir);
-  db = openDb(zCmd);
-  benchExec(db, "SELECT stream_create_topic('bench', 4, '{\"hot.retention.messages\":-1,"
-                "\"hot.retention.ms\":-1,\"retention.ms\":-1}')");
-  for(i=0; i<nMsg; i+=10000){
-    benchExec(db, "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n<10000)"
-                  " INSERT INTO stream_messages(topic, key, value)"
-                  " SELECT 'bench', 'key-' || (n % 1000),"
-                  " json_object('n', n, 'pad', printf('%.60c', 'x')) FROM c");
-  }
-  benchExec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
-  sqlite3_close(db);
-
-  snprintf(aR[0].zUrlFmt, sizeof(aR[0].zUrlFmt), "file://%s/bench-s3-warm/r%%d",
-           zDir);
-  aR[0].zName = "file://";
-  aR[0].zTag = "file";
-  snprintf(aR[1].zUrlFmt, sizeof(aR[1].zUrlFmt),
-           "s3://bench/direct%%d?endpoint=http://127.0.0.1:%d", s3.port);
-  aR[1].zName = "s3:// (s3rver, loopback)";
-  aR[1].zTag = "s3";
-  snprintf(aR[2].zUrlFmt, sizeof(aR[2].zUrlFmt),
-           "s3://bench/rtt%%d?endpoint=http://127.0.0.1:%d", proxy.port);
-  aR[2].zName = "s3:// behind the proxy";
-  aR[2].zTag = "rtt";
-  /* The stores in turn, repetition after repetition, so that a change of
-  ** the machine's load falls on all three alike. */
-  for(j=0; j<BENCH_S3_TIER_REPS; j++){
-    for(i=0; i<3; i++){
-      snprintf(zCmd, sizeof(zCmd), "mkdir -p %s/bench-s3-warm/r%d", zDir, j);
-      if( i==0 && run(zCmd) ) return 1;
-      aR[i].aTier[j] = tierOnce(&aR[i], j);
-    }
-  }
-  for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
-    for(i=0; i<3; i++) aR[i].aReplay[j] = replayOnce(&aR[i], nMsg);
-  }
-  for(i=0; i<3; i++){
-    aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
-    aR[i].tReplay = median(aR[i].aReplay, BENCH_S3_REPLAY_REPS);
-    aR[i].tFirst = firstRow(&aR[i], nMsg);
+  for(i=0; i<2; i++){
+    if( (mSets & (1<<i)) && runSet(nMsg, rtt, i, i) ) return 1;
   }
   stopAll();
-
-  printf("bench_s3: %lld messages (100-byte JSON values, 4 partitions), proxy"
-         " adds %d ms per request; medians of %d tierings and %d replays per"
-         " store, taken in turn\n\n", nMsg, rtt, BENCH_S3_TIER_REPS,
-         BENCH_S3_REPLAY_REPS);
-  printf("| store | tier msg/s | vs file:// | replay msg/s | vs file:// | first row (median of 15) |\n");
-  printf("|---|---:|---:|---:|---:|---:|\n");
-  for(i=0; i<3; i++){
-    printf("| %s | %.0f | %.2fx | %.0f | %.2fx | %.1f ms |\n", aR[i].zName,
-           nMsg/aR[i].tTier, aR[0].tTier/aR[i].tTier,
-           nMsg/aR[i].tReplay, aR[0].tReplay/aR[i].tReplay,
-           aR[i].tFirst*1000);
-  }
   return 0;
 }

@@ -809,9 +809,10 @@ int sqlite3StreamStoreDeleteMany(StreamStore *pStore, char **azKey, int nKey,
   return rc;
 }
 
-void sqlite3StreamStorePrefetch(StreamStore *pStore, const char *zKey){
+void sqlite3StreamStorePrefetch(StreamStore *pStore, const char *zKey,
+                                i64 nSize){
   if( pStore->pScheme && pStore->pScheme->xPrefetch ){
-    pStore->pScheme->xPrefetch(pStore, zKey);
+    pStore->pScheme->xPrefetch(pStore, zKey, nSize);
   }
 }
 

@@ -59,9 +59,14 @@
 ** and, for a small file, all of it) with one ranged GET, which also gives
 ** the size and ETag; xRead serves ranges from a bounded per-store cache of
 ** blocks (LRU, cache_mb), fetching missing ones in aligned blocks; a read
-** in the second half of a block starts a GET of the next one in the
-** background (sequential replay).  xPrefetch (a sequential scan's next
-** segments) starts the GET of an object's tail in the background; the
+** in the second half of a cached range starts GETs of what follows in the
+** background (up to STREAM_S3_PREFETCH of STREAM_S3_PRE_SPAN bytes), as
+** does a reader's second wait in one file (sequential replay).
+** xPrefetch (the segment a scan opens and its next ones, with their sizes
+** from the segment index) starts the GET of an object's tail in the
+** background: of all of it if the size is at most STREAM_S3_WHOLE, else
+** the tail and, at once, its first STREAM_S3_PRE_SPAN bytes (the magic
+** and the first column chunks, handed to the open file); the
 ** xOpen of that key within STREAM_S3_AHEAD_MS takes its answer instead of
 ** asking again, so the round trip of opening the next file overlaps the
 ** decoding of the current one.  With disk_cache_mb, blocks fetched by
@@ -91,11 +96,18 @@
 #define STREAM_S3_TAIL       (256*1024) /* Bytes read at open: the footer,
                                         ** and all of a small file */
 #define STREAM_S3_BLOCK      (256*1024) /* Read cache granularity */
-#define STREAM_S3_PREFETCH   4          /* Blocks fetched ahead */
+#define STREAM_S3_PREFETCH   4          /* Ranged GETs in flight ahead of
+                                        ** a sequential reader... */
+#define STREAM_S3_PRE_SPAN   (1024*1024) /* ... each of up to this: 4 MiB
+                                        ** a round trip (200 MB/s at 20 ms) */
 #define STREAM_S3_MAX_PARTS  10000
 #define STREAM_S3_DELETE_MAX 1000       /* Keys per DeleteObjects */
 #define STREAM_S3_AHEAD      4          /* Object tails fetched ahead */
 #define STREAM_S3_AHEAD_MS   2000       /* ... and how long one is used */
+#define STREAM_S3_WHOLE      (4*1024*1024) /* An object hinted (xPrefetch)
+                                        ** with a size up to this, and up
+                                        ** to an 8th of cache_mb, is
+                                        ** fetched whole in one request */
 
 typedef struct StreamS3Store StreamS3Store;
 typedef struct StreamS3Block StreamS3Block;
@@ -108,8 +120,13 @@ typedef struct StreamS3Ahead StreamS3Ahead;
 /* The tail of an object fetched ahead of its xOpen (xPrefetch). */
 struct StreamS3Ahead {
   char *zKey;                  /* Full key, or NULL: slot free */
-  StreamHttpReq req;           /* GET of its last STREAM_S3_TAIL bytes */
-  unsigned char *a;            /* Their buffer */
+  StreamHttpReq req;           /* GET of its last STREAM_S3_TAIL bytes, or
+                               ** of all of it (size hinted, small) */
+  unsigned char *a;            /* Their buffer (req.nOut bytes) */
+  StreamHttpReq reqHead;       /* With a larger size hinted: GET of its
+                               ** first bytes (where the column chunks
+                               ** begin), handed to the open file */
+  unsigned char *aHead;        /* Their buffer, or NULL: none */
   i64 msStart;                 /* When the GET started (monotonic ms) */
 };
 
@@ -119,6 +136,9 @@ struct StreamS3Pre {
   unsigned char *a;            /* Its buffer, or NULL: slot free */
   i64 iOff;                    /* First byte */
   i64 n;                       /* Length */
+  int bEtag;                   /* Sent without If-Match (before the ETag
+                               ** was known): kept only if its ETag is the
+                               ** file's */
 };
 
 /* A cached range of an object. */
@@ -187,7 +207,8 @@ struct StreamS3File {
   char *zKey;                  /* Full object key */
   i64 nSize;                   /* Size */
   char zEtag[96];              /* ETag at open */
-  StreamS3Pre aPre[STREAM_S3_PREFETCH];  /* Blocks being prefetched */
+  int nMiss;                   /* Reads that had to wait for a GET */
+  StreamS3Pre aPre[STREAM_S3_PREFETCH];  /* Ranges being prefetched */
 };
 
 /**************************************************************************
@@ -1785,6 +1806,8 @@ static i64 streamS3Ms(void){
 
 static void streamS3AheadFree(StreamS3Store *p, StreamS3Ahead *pA){
   sqlite3StreamHttpReqClear(p->pHttp, &pA->req);   /* Cancels it if busy */
+  sqlite3StreamHttpReqClear(p->pHttp, &pA->reqHead);
+  sqlite3_free(pA->aHead);
   sqlite3_free(pA->a);
   sqlite3_free(pA->zKey);
   memset(pA, 0, sizeof(*pA));
@@ -1792,12 +1815,21 @@ static void streamS3AheadFree(StreamS3Store *p, StreamS3Ahead *pA){
 
 static void streamS3AheadPump(StreamS3Store *p);
 
-void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey){
+void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
+                             i64 nSize){
   StreamS3Store *p = (StreamS3Store*)pStore;
   StreamS3Ahead *pFree = 0;
   char *zFull;
   i64 msNow;
-  int i;
+  int i, rc;
+  /* With the size hinted (the segment index's), the range is explicit
+  ** (servers that ignore suffix ranges answer it right), and a small
+  ** object is fetched whole, footer and column chunks in one round trip.
+  ** The answer is taken only if it is the object's end (bSuffix), so a
+  ** wrong hint costs a request, never a wrong byte. */
+  int bWhole = nSize>STREAM_S3_TAIL && nSize<=STREAM_S3_WHOLE
+            && nSize<=p->nCacheMax/8;
+  i64 nBuf = bWhole ? nSize : STREAM_S3_TAIL;
   if( zKey==0 ){
     streamS3AheadPump(p);                /* Progress only */
     return;
@@ -1820,19 +1852,45 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey){
   if( pFree==0 ){ sqlite3_free(zFull); return; }
   pFree->zKey = zFull;
   pFree->msStart = msNow;
-  pFree->a = sqlite3_malloc64(STREAM_S3_TAIL);
-  if( pFree->a==0
-   || streamS3Req(p, &pFree->req, "GET", zFull, 0, 0, 0)
-   || sqlite3StreamHttpHeader(&pFree->req, "Range: bytes=-%d", STREAM_S3_TAIL) ){
+  pFree->a = sqlite3_malloc64(nBuf);
+  rc = pFree->a==0 ? SQLITE_NOMEM
+     : streamS3Req(p, &pFree->req, "GET", zFull, 0, 0, 0);
+  if( rc==SQLITE_OK ){
+    rc = nSize>0
+      ? sqlite3StreamHttpHeader(&pFree->req, "Range: bytes=%lld-%lld",
+                                nSize-(nSize<nBuf ? nSize : nBuf), nSize-1)
+      : sqlite3StreamHttpHeader(&pFree->req, "Range: bytes=-%d",
+                                STREAM_S3_TAIL);
+  }
+  if( rc ){
     streamS3AheadFree(p, pFree);
     return;
   }
   pFree->req.aOut = pFree->a;
-  pFree->req.nOut = STREAM_S3_TAIL;
+  pFree->req.nOut = (size_t)nBuf;
   pFree->req.bSuffix = 1;
   if( sqlite3StreamHttpStart(p->pHttp, &pFree->req) ){
     streamS3AheadFree(p, pFree);
     return;
+  }
+  if( nSize>nBuf && STREAM_S3_PRE_SPAN<=p->nCacheMax/8 && p->nDiskMax==0 ){
+    /* Larger than what that brings: its first bytes too, where a reader
+    ** starts (the magic, then the first column chunks), so that its
+    ** first read does not wait a round trip of its own.  Best effort; not
+    ** with a disk cache, which may hold them already. */
+    i64 nHead = nSize-nBuf<STREAM_S3_PRE_SPAN ? nSize-nBuf : STREAM_S3_PRE_SPAN;
+    pFree->aHead = sqlite3_malloc64(nHead);
+    if( pFree->aHead==0
+     || streamS3Req(p, &pFree->reqHead, "GET", zFull, 0, 0, 0)
+     || sqlite3StreamHttpHeader(&pFree->reqHead, "Range: bytes=0-%lld",
+                                nHead-1)
+     || (pFree->reqHead.aOut = pFree->aHead,
+         pFree->reqHead.nOut = (size_t)nHead,
+         sqlite3StreamHttpStart(p->pHttp, &pFree->reqHead)) ){
+      sqlite3StreamHttpReqClear(p->pHttp, &pFree->reqHead);
+      sqlite3_free(pFree->aHead);
+      pFree->aHead = 0;
+    }
   }
   sqlite3StreamHttpPump(p->pHttp);
 }
@@ -1879,24 +1937,30 @@ static void streamS3Known(StreamS3Store *p, const char *zKey,
   pA->req.iStatus = 206;
   pA->req.nTotal = n;
   pA->req.nGot = (size_t)nTail;
+  pA->req.nOut = STREAM_S3_TAIL;
   pA->req.iRangeFirst = n-nTail;
   sqlite3_snprintf(sizeof(pA->req.zEtag), pA->req.zEtag, "%s", zEtag);
 }
 
-/* True if pReq, a GET of the last STREAM_S3_TAIL bytes of an object, has
-** them all, with the object's size and ETag. */
+/* True if pReq, a GET of the last nOut bytes of an object (at least
+** STREAM_S3_TAIL: its footer), has them all, with the object's size and
+** ETag. */
 static int streamS3TailOk(StreamHttpReq *pReq){
+  i64 nWant = (i64)pReq->nOut;
   return pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
-      && pReq->nTotal>=0 && pReq->zEtag[0]
-      && (i64)pReq->nGot==(pReq->nTotal<STREAM_S3_TAIL ? pReq->nTotal
-                                                       : STREAM_S3_TAIL);
+      && pReq->nTotal>=0 && pReq->zEtag[0] && nWant>=STREAM_S3_TAIL
+      && (i64)pReq->nGot==(pReq->nTotal<nWant ? pReq->nTotal : nWant)
+      && (pReq->iRangeFirst<0 ? 0 : pReq->iRangeFirst)
+         ==pReq->nTotal-(i64)pReq->nGot;
 }
 
 /* The tail of full key zKey fetched ahead, if a GET of it was started
 ** (and not too long ago): waited for, and if it is a usable answer moved
-** to *pReq and *pa (returns 1).  Its slot is freed either way. */
+** to *pReq and *pa (returns 1), and the GET of its first bytes, if there
+** is one, to pHead (done).  Its slot is freed either way. */
 static int streamS3AheadTake(StreamS3Store *p, const char *zKey,
-                             StreamHttpReq *pReq, unsigned char **pa){
+                             StreamHttpReq *pReq, unsigned char **pa,
+                             StreamS3Pre *pHead){
   int i, bOk = 0;
   for(i=0; i<STREAM_S3_AHEAD; i++){
     StreamS3Ahead *pA = &p->aAhead[i];
@@ -1912,6 +1976,18 @@ static int streamS3AheadTake(StreamS3Store *p, const char *zKey,
       sqlite3_free(*pa);
       *pa = pA->a;
       pA->a = 0;
+      if( pA->aHead ){
+        /* Waited for too: a request is moved only once done (libcurl
+        ** holds its address while it runs).  Both went out together. */
+        sqlite3StreamHttpWait(p->pHttp, &pA->reqHead);
+        pHead->req = pA->reqHead;
+        memset(&pA->reqHead, 0, sizeof(pA->reqHead));
+        pHead->a = pA->aHead;
+        pHead->iOff = 0;
+        pHead->n = (i64)pHead->req.nOut;
+        pHead->bEtag = 1;
+        pA->aHead = 0;
+      }
     }
     streamS3AheadFree(p, pA);
     break;
@@ -1938,7 +2014,7 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
   if( pF->zKey==0 || a==0 ){ rc = SQLITE_NOMEM; goto out; }
   /* One request: the tail (footer) of the object, its size and ETag
   ** (unless it was fetched ahead). */
-  bAhead = streamS3AheadTake(p, pF->zKey, &req, &a);
+  bAhead = streamS3AheadTake(p, pF->zKey, &req, &a, &pF->aPre[0]);
   for(iTry=0; !bAhead; iTry++){
     if( iTry>0 ) streamS3Backoff(iTry);
     rc = streamS3Req(p, &req, "GET", pF->zKey, 0, 0, 0);
@@ -2019,24 +2095,51 @@ static int streamS3PreFind(StreamS3File *pF, i64 iOff){
   return -1;
 }
 
-/* Start fetching the STREAM_S3_PREFETCH blocks from iEnd on in the
-** background (those neither cached nor under way), and send the requests
-** now, so the service works while the reader decodes. */
-static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
-  int k, bStarted = 0;
-  for(k=0; k<STREAM_S3_PREFETCH; k++){
-    i64 iOff = iEnd + (i64)k*STREAM_S3_BLOCK, n;
-    StreamS3Pre *pP = 0;
-    int i;
-    if( iOff>=pF->nSize ) break;
+/* The first byte at or after iOff that is held (cached, on the disk,
+** being fetched), within [iOff, iLimit); iLimit if none. */
+static i64 streamS3HeldFrom(StreamS3File *pF, i64 iOff, i64 iLimit){
+  for(; iOff<iLimit; iOff+=STREAM_S3_BLOCK){
     if( streamS3PreFind(pF, iOff)>=0 || streamS3CacheFind(pF, iOff)
      || streamS3DiskHas(pF->p, pF->zKey, pF->zEtag, iOff) ){
+      return iOff;
+    }
+  }
+  return iLimit;
+}
+
+/* Start fetching what follows iEnd, up to STREAM_S3_PREFETCH ranges of up
+** to STREAM_S3_PRE_SPAN bytes, in the background (what is neither cached
+** nor under way), and send the requests now, so the service works while
+** the reader decodes.  The cache stays bounded: a range lands in it (LRU,
+** cache_mb) only once it is read. */
+static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
+  i64 iOff = iEnd;
+  i64 iLimit = iEnd + (i64)STREAM_S3_PREFETCH*STREAM_S3_PRE_SPAN;
+  int bStarted = 0;
+  if( iLimit>pF->nSize ) iLimit = pF->nSize;
+  while( iOff<iLimit ){
+    StreamS3Pre *pP = 0;
+    i64 n, iHeld;
+    int i = streamS3PreFind(pF, iOff);
+    StreamS3Block *pB;
+    if( i>=0 ){                              /* Under way: past it */
+      iOff = pF->aPre[i].iOff + pF->aPre[i].n;
+      continue;
+    }
+    if( (pB = streamS3CacheFind(pF, iOff))!=0 ){
+      iOff = pB->iOff + pB->n;
+      continue;
+    }
+    if( streamS3DiskHas(pF->p, pF->zKey, pF->zEtag, iOff) ){
+      iOff += STREAM_S3_BLOCK;
       continue;
     }
     for(i=0; i<STREAM_S3_PREFETCH && pF->aPre[i].a; i++){}
     if( i==STREAM_S3_PREFETCH ) break;
     pP = &pF->aPre[i];
-    n = pF->nSize-iOff < STREAM_S3_BLOCK ? pF->nSize-iOff : STREAM_S3_BLOCK;
+    n = iLimit-iOff < STREAM_S3_PRE_SPAN ? iLimit-iOff : STREAM_S3_PRE_SPAN;
+    iHeld = streamS3HeldFrom(pF, iOff+STREAM_S3_BLOCK, iOff+n);
+    n = iHeld-iOff;
     pP->a = sqlite3_malloc64(n);
     if( pP->a==0 ) break;
     pP->iOff = iOff;
@@ -2048,6 +2151,7 @@ static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
       break;
     }
     bStarted = 1;
+    iOff += n;
   }
   if( bStarted ) sqlite3StreamHttpPump(pF->p->pHttp);
 }
@@ -2061,7 +2165,8 @@ static void streamS3PrefetchEnd(StreamS3File *pF, int i, int bWait){
   if( bWait ) sqlite3StreamHttpWait(pF->p->pHttp, pReq);
   if( !pReq->bDone ) return;
   if( pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
-   && (i64)pReq->nGot==pP->n ){
+   && (i64)pReq->nGot==pP->n && pP->iOff+pP->n<=pF->nSize
+   && (!pP->bEtag || strcmp(pReq->zEtag, pF->zEtag)==0) ){
     streamS3DiskPutBlocks(pF->p, pF->zKey, pF->zEtag, pP->iOff, pP->a,
                           pP->n);
     streamS3CacheAdd(pF->p, pF->zKey, pF->zEtag, pP->iOff, pP->a, pP->n);
@@ -2069,6 +2174,7 @@ static void streamS3PrefetchEnd(StreamS3File *pF, int i, int bWait){
     sqlite3_free(pP->a);
   }
   pP->a = 0;
+  pP->bEtag = 0;
   sqlite3StreamHttpReqClear(pF->p->pHttp, pReq);
 }
 
@@ -2139,6 +2245,9 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
       aDisk = 0;
       iEnd += (STREAM_S3_BLOCK - iEnd%STREAM_S3_BLOCK) % STREAM_S3_BLOCK;
       if( iEnd>pF->nSize ) iEnd = pF->nSize;
+      /* A reader that waits a second time in this file is taken for a
+      ** sequential one: what follows is sent for before this wait. */
+      if( pF->nMiss++>0 ) streamS3Prefetch(pF, iEnd);
       aNew = sqlite3_malloc64(iEnd-iStart);
       if( aNew==0 ) return SQLITE_NOMEM;
       memset(&req, 0, sizeof(req));

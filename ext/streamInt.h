@@ -1644,10 +1644,13 @@ struct StreamStoreScheme {
   int (*xDeleteMany)(StreamStore*, char **azKey, int nKey, char **pzErr);
   /* A hint that key zKey will be opened soon (a sequential reader's next
   ** segment): start fetching its footer in the background, or NULL.
-  ** zKey NULL: only let the fetches under way progress (a reader busy
-  ** decoding calls it now and then, so that their answers are taken in
-  ** while it works, not when it next opens a file). */
-  void (*xPrefetch)(StreamStore*, const char *zKey);
+  ** nSize: the object's size as the caller knows it (the segment index),
+  ** or -1; a hint only (the answer is checked), it lets a backend fetch
+  ** a small object whole in one request.  zKey NULL: only let the
+  ** fetches under way progress (a reader busy decoding calls it now and
+  ** then, so that their answers are taken in while it works, not when it
+  ** next opens a file). */
+  void (*xPrefetch)(StreamStore*, const char *zKey, i64 nSize);
 };
 
 struct StreamStore {
@@ -1695,7 +1698,7 @@ int sqlite3StreamStoreDeleteMany(StreamStore*, char **azKey, int nKey,
                                  char **pzErr);
 /* Hint that zKey will be opened soon (xPrefetch; nothing if the backend
 ** has none); zKey NULL: let the fetches under way progress. */
-void sqlite3StreamStorePrefetch(StreamStore*, const char *zKey);
+void sqlite3StreamStorePrefetch(StreamStore*, const char *zKey, i64 nSize);
 /* The registry: the scheme of zUrl, or NULL. */
 const StreamStoreScheme *sqlite3StreamStoreScheme(const char *zUrl);
 
@@ -1829,7 +1832,7 @@ int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
                         char **pzErr);
 int sqlite3StreamS3DeleteMany(StreamStore*, char **azKey, int nKey,
                               char **pzErr);
-void sqlite3StreamS3Prefetch(StreamStore*, const char *zKey);
+void sqlite3StreamS3Prefetch(StreamStore*, const char *zKey, i64 nSize);
 #endif /* HAVE_LIBCURL */
 
 /**************************************************************************

@@ -253,6 +253,11 @@ static int streamWarmCursorOpen(StreamStore *pStore, StreamWarmCache *pCache,
     pC->pOwnStore = sqlite3StreamStoreRef(pStore);
     pC->pStore = pC->pOwnStore;
   }
+  if( pStore->mCaps & STREAM_STORE_RANGED ){
+    /* Its size is known here: a small file comes whole in the open's one
+    ** round trip (the next segment's hint went out just before). */
+    sqlite3StreamStorePrefetch(pStore, pSeg->zLocation, pSeg->nBytes);
+  }
   rc = sqlite3StreamWarmOpenSegment(pC->pStore, &pC->seg, &pC->h, &pC->pR,
                                     &nFile, pzErr);
   if( rc ) goto fail;
@@ -483,16 +488,20 @@ static void streamWarmCursorClose(StreamWarmCursor *pC){
 /* Segment-index statements: one per (topic =, partition =, DESC). */
 #define STREAM_WARM_SEG_CACHE 8
 
-/* A scan of a remote store (STREAM_STORE_RANGED) that has read this many
-** rows of a segment hints the store (xPrefetch) at the next
-** STREAM_WARM_AHEAD segments it will read, so that their opening round
-** trips overlap the decoding of this one.  (Not at once: a LIMIT 1 read or
-** a short poll would only pay for requests it never uses.)  Then, every
+/* A scan of a remote store (STREAM_STORE_RANGED) hints the store
+** (xPrefetch) at the next segment it will read as it opens a segment,
+** before it waits for that one's first round trip, so that the two round
+** trips overlap (a sequential replay then never waits twice in a row; a
+** LIMIT 1 read or a short poll pays at most that one request, in the
+** background).  Once it has read STREAM_WARM_AHEAD_ROWS rows of a segment
+** it hints at the next STREAM_WARM_AHEAD, so that their opening round
+** trips overlap the decoding of this one.  Then, every
 ** STREAM_WARM_PUMP_ROWS rows, it lets those fetches progress (xPrefetch
 ** with no key): the answers are taken in while this segment is decoded,
 ** not only once the next one is opened. */
 #define STREAM_WARM_AHEAD_ROWS 256
-#define STREAM_WARM_AHEAD      2
+#define STREAM_WARM_AHEAD      3
+#define STREAM_WARM_AHEAD_OPEN 1
 #define STREAM_WARM_PUMP_ROWS  1024
 
 /* Per-connection read state (xReaderNew). */
@@ -642,6 +651,8 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
   return SQLITE_OK;
 }
 
+static void streamWarmScanAhead(StreamWarmScan *pS, int nAhead);
+
 /* Open the file of the segment row pS->pSeg is on. */
 static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
   StreamWarmReader *pR = pS->pReader;
@@ -697,6 +708,9 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
     }
     if( rc ) return rc;
   }
+  if( pS->pStore->mCaps & STREAM_STORE_RANGED ){
+    streamWarmScanAhead(pS, STREAM_WARM_AHEAD_OPEN);
+  }
   rc = streamWarmCursorOpen(pS->pStore, pR->pCache, &seg,
       pS->range.iLo, pS->range.iHi, pS->range.iTsLo, pS->range.iTsHi,
       pS->range.bDesc, &pS->pWarm, pzErr);
@@ -705,16 +719,16 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
   return SQLITE_OK;
 }
 
-/* Hint the store at the next STREAM_WARM_AHEAD segments of the scan
-** (after the open one, in the scan's order, within its bounds).  Best
-** effort: a failure only means no prefetch. */
-static void streamWarmScanAhead(StreamWarmScan *pS){
+/* Hint the store at the next nAhead (at most STREAM_WARM_AHEAD) segments
+** of the scan (after the open one, in the scan's order, within its
+** bounds).  Best effort: a failure only means no prefetch. */
+static void streamWarmScanAhead(StreamWarmScan *pS, int nAhead){
   sqlite3 *db = pS->pReader->pCtx->db;
   const char *zDir = pS->range.bDesc ? " DESC" : "";
   if( pS->pAhead==0 ){
     char *zSql = sqlite3_mprintf(
-        "SELECT s.location FROM _stream_segments s JOIN _stream_topics t"
-        " ON t.name=s.topic AND t.incarnation=s.incarnation"
+        "SELECT s.location, s.bytes FROM _stream_segments s"
+        " JOIN _stream_topics t ON t.name=s.topic AND t.incarnation=s.incarnation"
         " WHERE %s%s s.last_offset>=?3 AND s.first_offset<=?4"
         " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6"
         " AND (s.topic, s.partition, s.first_offset) %s (?1, ?2, ?7)"
@@ -738,9 +752,12 @@ static void streamWarmScanAhead(StreamWarmScan *pS){
   sqlite3_bind_int64(pS->pAhead, 5, pS->range.iTsLo);
   sqlite3_bind_int64(pS->pAhead, 6, pS->range.iTsHi);
   sqlite3_bind_int64(pS->pAhead, 7, pS->iSegFirst);
-  while( sqlite3_step(pS->pAhead)==SQLITE_ROW ){
+  while( nAhead-- > 0 && sqlite3_step(pS->pAhead)==SQLITE_ROW ){
     const char *zLoc = (const char*)sqlite3_column_text(pS->pAhead, 0);
-    if( zLoc ) sqlite3StreamStorePrefetch(pS->pStore, zLoc);
+    if( zLoc ){
+      sqlite3StreamStorePrefetch(pS->pStore, zLoc,
+                                 sqlite3_column_int64(pS->pAhead, 1));
+    }
   }
   sqlite3_reset(pS->pAhead);
   sqlite3_clear_bindings(pS->pAhead);
@@ -760,9 +777,9 @@ int sqlite3StreamWarmScanNext(StreamTierScan *pBase, const StreamPqRow **ppRow,
         if( (++pS->nSegRows % STREAM_WARM_PUMP_ROWS)==STREAM_WARM_AHEAD_ROWS
          && (pS->pStore->mCaps & STREAM_STORE_RANGED) ){
           if( pS->nSegRows==STREAM_WARM_AHEAD_ROWS ){
-            streamWarmScanAhead(pS);
+            streamWarmScanAhead(pS, STREAM_WARM_AHEAD);
           }else{
-            sqlite3StreamStorePrefetch(pS->pStore, 0);
+            sqlite3StreamStorePrefetch(pS->pStore, 0, -1);
           }
         }
         pS->row = *pRow;

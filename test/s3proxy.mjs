@@ -9,6 +9,7 @@
 // port).  Faults, each chosen at random for a share RATE of requests:
 //   500        a 500 InternalError answer (the request never reaches S3)
 //   503        a 503 SlowDown answer
+//   429        a 429 TooManyRequests answer (R2's rate limit)
 //   dropreq    the connection closed while the request body arrives
 //   dropresp   the request done by S3, the connection closed after the
 //              response headers and part of the body (outcome unknown)
@@ -19,7 +20,8 @@
 // a HEAD (on loopback, no added latency) and forwards an explicit range;
 // the server must then accept any well-formed signature
 // (s3rver --allow-mismatched-signatures), as the Range header changed.
-// Control (not forwarded): GET /__proxy/stats (counts as JSON),
+// Control (not forwarded): GET /__proxy/stats (counts as JSON, with the
+// TCP connections accepted),
 // GET /__proxy/set?faults=R&latency=A-B, GET /__proxy/down?ms=N (every
 // connection dropped at once for N ms: a store down for a while).
 // --capture writes one JSON line per request: method, url, headers as
@@ -95,8 +97,8 @@ function rand() {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate'];
-const stats = { requests: 0, forwarded: 0, down: 0, listuploads: 0,
+const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate', '429'];
+const stats = { requests: 0, connections: 0, forwarded: 0, down: 0, listuploads: 0,
                 abort: 0, precondition: 0, hidehead: 0, dropput: 0,
                 failput: 0 };
 for (const k of kinds) stats[k] = 0;
@@ -177,6 +179,7 @@ const server = http.createServer((req, res) => {
     }
     if (dataDir !== null && emulate(req, res)) return;
     if (fault === '503') { stats['503']++; xmlError(res, 503, 'SlowDown', 'Please reduce your request rate.'); return; }
+    if (fault === '429') { stats['429']++; xmlError(res, 429, 'TooManyRequests', 'Please reduce your request rate.'); return; }
     const m = /^bytes=-(\d+)$/.exec(req.headers['range'] || '');
     if (suffixRanges && m) {
       const headers = { ...req.headers };
@@ -351,6 +354,14 @@ function forward(req, res, body, fault) {
     host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url,
     headers: req.headers,
   }, (ur) => {
+    if (fault === null) {
+      // No fault to inject: the answer streamed as it arrives, as a
+      // network would carry it (not held until its last byte).
+      ur.on('end', settle);
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.pipe(res);
+      return;
+    }
     const parts = [];
     ur.on('data', (c) => parts.push(c));
     ur.on('end', () => {
@@ -384,6 +395,8 @@ function forward(req, res, body, fault) {
   up.end(body);
 }
 
+// TCP connections accepted (stats.connections): requests reuse them.
+server.on('connection', () => { stats.connections++; });
 server.keepAliveTimeout = 30000;
 server.listen(0, '127.0.0.1', () => {
   console.log(`proxy listening on ${server.address().port}`);

@@ -6,7 +6,8 @@
 **   1. the registry: file:// and s3:// found, others not; capability flags;
 **   2. put/commit, then read back by ranges (first, middle, across
 **      blocks, last byte), identity (xFileId equals xStat), list by prefix,
-**      delete, DeleteMany;
+**      delete, DeleteMany; 1,005 keys (more than a listing page and a
+**      DeleteObjects batch): each listed once, all deleted, none left;
 **   3. xPutCommitNew: a new key is written; an existing key is refused with
 **      SQLITE_CONSTRAINT and a message naming the key, and keeps its bytes;
 **   4. an aborted upload leaves nothing (a multipart one on s3:// is
@@ -131,6 +132,51 @@ static int listed(ListAcc *p, const char *zKey){
   return 0;
 }
 
+/* More keys than one listing page or one DeleteObjects holds (1,000):
+** every key listed exactly once (ListObjectsV2 continuation tokens), all
+** deleted by one DeleteMany (batches), none listed after. */
+#define MANY_KEYS 1005
+typedef struct ManyAcc ManyAcc;
+struct ManyAcc { unsigned char aSeen[MANY_KEYS]; int nBad; };
+static int manyCb(void *pArg, const char *zKey){
+  ManyAcc *p = (ManyAcc*)pArg;
+  int i;
+  if( sscanf(zKey, "ns/m/k%d.bin", &i)==1 && i>=0 && i<MANY_KEYS ){
+    p->aSeen[i]++;
+  }else{
+    p->nBad++;
+  }
+  return 0;
+}
+static void runMany(StreamStore *p){
+  static char azKey[MANY_KEYS][32];
+  char *azDel[MANY_KEYS];
+  ManyAcc acc;
+  char *zErr = 0;
+  int i, rc = SQLITE_OK, nOnce = 0;
+  for(i=0; i<MANY_KEYS && rc==SQLITE_OK; i++){
+    snprintf(azKey[i], sizeof(azKey[i]), "ns/m/k%d.bin", i);
+    azDel[i] = azKey[i];
+    rc = put(p, azKey[i], (const unsigned char*)azKey[i], 1, 0, &zErr);
+  }
+  check(rc==SQLITE_OK, "many: put", zErr);
+  memset(&acc, 0, sizeof(acc));
+  sqlite3_free(zErr); zErr = 0;
+  rc = p->pMethods->xList(p, "ns/m/", manyCb, &acc, &zErr);
+  for(i=0; i<MANY_KEYS; i++) nOnce += acc.aSeen[i]==1;
+  check(rc==SQLITE_OK && nOnce==MANY_KEYS && acc.nBad==0,
+        "many: every key listed once", zErr);
+  sqlite3_free(zErr); zErr = 0;
+  rc = sqlite3StreamStoreDeleteMany(p, azDel, MANY_KEYS, &zErr);
+  check(rc==SQLITE_OK, "many: deleted in batches", zErr);
+  memset(&acc, 0, sizeof(acc));
+  sqlite3_free(zErr); zErr = 0;
+  rc = p->pMethods->xList(p, "ns/m/", manyCb, &acc, &zErr);
+  for(i=0, nOnce=0; i<MANY_KEYS; i++) nOnce += acc.aSeen[i];
+  check(rc==SQLITE_OK && nOnce==0 && acc.nBad==0, "many: none left", zErr);
+  sqlite3_free(zErr);
+}
+
 #ifdef HAVE_LIBCURL
 /* The test proxy's control URL (GET zCtl/...), its answer kept. */
 typedef struct CtlBody CtlBody;
@@ -197,19 +243,19 @@ static void staleUpload(const char *zUrl, const char *zKey,
   }
 }
 
-/* Open zKey (hinted first with xPrefetch if bHint), read it all and
-** compare with a[0..n): the number of requests the proxy saw, or -1 if
-** the bytes differ. */
+/* Open zKey (hinted first with xPrefetch if nHint: with the size nHint,
+** or -1 for none), read it all and compare with a[0..n): the number of
+** requests the proxy saw, or -1 if the bytes differ. */
 static long long openCount(StreamStore *p, const char *zCtl,
                            const char *zKey, const unsigned char *a,
-                           size_t n, int bHint){
+                           size_t n, i64 nHint){
   StreamStoreFile *pF = 0;
   unsigned char *b = malloc(n);
   char *zErr = 0;
   i64 nSize = 0;
   long long r0 = proxyRequests(zCtl), r1;
   int bOk;
-  if( bHint ) sqlite3StreamStorePrefetch(p, zKey);
+  if( nHint ) sqlite3StreamStorePrefetch(p, zKey, nHint);
   bOk = b && p->pMethods->xOpen(p, zKey, &pF, &nSize, &zErr)==SQLITE_OK
      && nSize==(i64)n && p->pMethods->xRead(pF, b, n, 0)==SQLITE_OK
      && memcmp(a, b, n)==0;
@@ -281,22 +327,78 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
     }
     /* Hinted (lost.bin was put and read back before; smaller than the
     ** tail, so that s3rver's answer to a suffix range is right). */
-    check(openCount(p, zCtl, "ns/e/lost.bin", aBig, 2000, 1)==1,
+    check(openCount(p, zCtl, "ns/e/lost.bin", aBig, 2000, -1)==1,
           "ahead: one GET", 0);
+    /* Hinted with its size (the segment index's): an object larger than
+    ** the tail comes whole in one GET, footer and the rest.  Each case on
+    ** a store of its own (another timeout_ms=), so no block is cached. */
+    sqlite3_free(zErr); zErr = 0;
+    rc = put(p, "ns/e/whole.bin", aSmall, nSmall, 0, &zErr);
+    check(rc==SQLITE_OK, "whole: put", zErr);
+    for(k=0; k<3; k++){
+      static const i64 aDelta[3] = { 0, 50000, -1 };
+      StreamStore *p2 = 0;
+      long long nReq;
+      char zUrl2[700];
+      snprintf(zUrl2, sizeof(zUrl2), "%s&timeout_ms=%d", zUrl, 29990+k);
+      sqlite3_free(zErr); zErr = 0;
+      rc = sqlite3StreamStoreOpen(zUrl2, 0, &p2, &zErr);
+      check(rc==SQLITE_OK, "whole: store", zErr);
+      if( rc ) continue;
+      nReq = openCount(p2, zCtl, "ns/e/whole.bin", aSmall, nSmall,
+                       (i64)nSmall+aDelta[k]);
+      /* The right size, or one too large (the service gives what there
+      ** is): one GET.  Too small: its answer is not the object's end, so
+      ** the open asks again; the bytes are right all the same. */
+      check(k<2 ? nReq==1 : nReq>=2, "whole: requests",
+            k==0 ? "right size" : k==1 ? "size too large" : "size too small");
+      sqlite3StreamStoreUnref(p2);
+    }
+    /* Larger than STREAM_S3_WHOLE (4 MiB): its tail and its first MiB
+    ** go out together; the open takes both, so reading the magic at 0
+    ** and the footer asks nothing more. */
+    sqlite3_free(zErr); zErr = 0;
+    rc = put(p, "ns/e/whole.bin", aBig, nBig, 0, &zErr);
+    check(rc==SQLITE_OK, "head: put", zErr);
+    {
+      StreamStore *p2 = 0;
+      char zUrl2[700];
+      unsigned char aHead[4], aEnd[8];
+      long long r0 = proxyRequests(zCtl);
+      snprintf(zUrl2, sizeof(zUrl2), "%s&timeout_ms=29989", zUrl);
+      sqlite3_free(zErr); zErr = 0;
+      rc = sqlite3StreamStoreOpen(zUrl2, 0, &p2, &zErr);
+      check(rc==SQLITE_OK, "head: store", zErr);
+      if( rc==SQLITE_OK ){
+        sqlite3StreamStorePrefetch(p2, "ns/e/whole.bin", (i64)nBig);
+        pF = 0;
+        sqlite3_free(zErr); zErr = 0;
+        rc = p2->pMethods->xOpen(p2, "ns/e/whole.bin", &pF, &n, &zErr);
+        check(rc==SQLITE_OK && n==(i64)nBig
+              && p2->pMethods->xRead(pF, aHead, 4, 0)==SQLITE_OK
+              && p2->pMethods->xRead(pF, aEnd, 8, n-8)==SQLITE_OK
+              && memcmp(aHead, aBig, 4)==0
+              && memcmp(aEnd, aBig+nBig-8, 8)==0, "head: bytes", zErr);
+        check(proxyRequests(zCtl)-r0==2, "head: two GETs, both ahead", 0);
+        if( pF ) p2->pMethods->xClose(pF);
+        sqlite3StreamStoreUnref(p2);
+      }
+    }
     /* A missing object: the ahead answer (404) is not taken for one. */
     pF = 0;
-    sqlite3StreamStorePrefetch(p, "ns/e/none.bin");
+    sqlite3StreamStorePrefetch(p, "ns/e/none.bin", -1);
     sqlite3_free(zErr); zErr = 0;
     rc = p->pMethods->xOpen(p, "ns/e/none.bin", &pF, &n, &zErr);
     check(rc==SQLITE_CANTOPEN && pF==0 && zErr
           && strstr(zErr, "ns/e/none.bin"), "ahead: missing", zErr);
     /* A hint never used: dropped when the store is freed. */
-    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin");
+    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin", -1);
   }
   {
-    char *azDel[3] = { "ns/e/race.bin", "ns/e/lost.bin", "ns/e/ahead.bin" };
+    char *azDel[4] = { "ns/e/race.bin", "ns/e/lost.bin", "ns/e/ahead.bin",
+                       "ns/e/whole.bin" };
     sqlite3_free(zErr); zErr = 0;
-    rc = sqlite3StreamStoreDeleteMany(p, azDel, 3, &zErr);
+    rc = sqlite3StreamStoreDeleteMany(p, azDel, 4, &zErr);
     check(rc==SQLITE_OK, "race: cleaned", zErr);
   }
   sqlite3_free(zErr);
@@ -391,6 +493,7 @@ static void runStore(const char *zUrl){
   sqlite3_free(zErr); zErr = 0;
   rc = p->pMethods->xDelete(p, "ns/a/one.bin", &zErr);
   check(rc==SQLITE_OK, "delete missing is not an error", zErr);
+  runMany(p);
 #ifdef HAVE_LIBCURL
   {
     const char *zCtl = getenv("STREAM_TEST_S3_CTL");
