@@ -89,7 +89,7 @@ void sqlite3StreamCacheCheck(StreamCtx *p){
 
 /* The data version of database zDb, or 0 where it has none (temp before
 ** its first use). */
-static unsigned int streamDataVersion(StreamCtx *p, const char *zDb){
+static unsigned int streamTxnFileDv(StreamCtx *p, const char *zDb){
   unsigned int v = 0;
   if( sqlite3_file_control(p->db, zDb, SQLITE_FCNTL_DATA_VERSION, &v) ){
     return 0;
@@ -97,7 +97,7 @@ static unsigned int streamDataVersion(StreamCtx *p, const char *zDb){
   return v;
 }
 static unsigned int streamCacheDv(StreamCtx *p){
-  return streamDataVersion(p, "main")*31u + streamDataVersion(p, "temp");
+  return streamTxnFileDv(p, "main")*31u + streamTxnFileDv(p, "temp");
 }
 
 StreamCacheTopic *sqlite3StreamCacheFind(StreamCtx *p, const char *zTopic){
