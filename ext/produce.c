@@ -920,10 +920,14 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
 int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
                          i64 *piPartition, i64 *piOffset, char **pzErr){
   int bOpen;
-  int rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
+  int rc;
+  sqlite3StreamCacheCheck(p);    /* nothing else wrote since (ext/txn.c) */
+  rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
   if( rc==SQLITE_OK ){
     rc = streamProduceOne(p, zTopic, pMsg, piPartition, piOffset, pzErr);
   }
+  /* The call's writes are its own: the cache knows them (ext/txn.c). */
+  if( rc==SQLITE_OK ) sqlite3StreamCacheMark(p);
   return streamProduceEnd(p, bOpen, rc, pzErr);
 }
 
@@ -931,11 +935,14 @@ int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
                               const char *zJson, i64 *pnProduced,
                               char **pzErr){
   int bOpen;
-  int rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
+  int rc;
+  sqlite3StreamCacheCheck(p);
+  rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
   *pnProduced = 0;
   if( rc==SQLITE_OK ){
     rc = streamProduceBatch(p, zTopic, zJson, pnProduced, pzErr);
   }
+  if( rc==SQLITE_OK ) sqlite3StreamCacheMark(p);
   rc = streamProduceEnd(p, bOpen, rc, pzErr);
   if( rc ) *pnProduced = 0;
   return rc;

@@ -117,6 +117,10 @@ struct StreamCtx {
   StreamCacheTopic *pCache;             /* Transaction-scoped topic cache */
   int bCdcCache;                        /* zCdcCache is valid */
   char *zCdcCache;                      /* Cached cdc.topic (or NULL) */
+  int bCacheKept;                       /* Cache kept past a commit (txn.c) */
+  int bCacheDirty;                      /* Others wrote: not to be kept */
+  unsigned int iCacheDv;                /* main's data version then */
+  sqlite3_int64 iCacheChanges;          /* Total changes the cache knows */
   sqlite3_vfs *pVfs;                    /* Default VFS, for the clock */
   StreamIncarnation *pIncarn;           /* Members joined on this conn */
   sqlite3 *dbAux;                       /* Read connection for long polls */
@@ -302,6 +306,8 @@ int sqlite3StreamAutoEnd(StreamCtx*, const char *zName, int bOpen, int rc,
                          char **pzErr);
 void sqlite3StreamTxnBegin(StreamCtx*);
 void sqlite3StreamTxnEnd(StreamCtx*);
+void sqlite3StreamCacheMark(StreamCtx*);
+void sqlite3StreamCacheCheck(StreamCtx*);
 void sqlite3StreamTxnRollbackTo(StreamCtx*);
 int sqlite3StreamRegisterTxn(sqlite3 *db, StreamCtx *p);
 

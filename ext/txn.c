@@ -9,8 +9,30 @@
 ** our back (SQLite has one writer), except through our own catalog
 ** functions (which clear the cache) and through rollbacks.  So the cache
 ** lives only while the connection's transaction is known to us, and is
-** dropped at every COMMIT, ROLLBACK and ROLLBACK TO (statement rollbacks
+** dropped at every ROLLBACK and ROLLBACK TO (statement rollbacks
 ** included).
+**
+** A COMMIT keeps it for the connection's next transaction (a transaction
+** of one message would otherwise read the topic's row, the partition's
+** next offset and the CDC setting again each time), but only while
+** nothing else can have changed what it holds:
+** - every change counted by sqlite3_total_changes64() since the cache
+**   was last checked must be the extension's own (p->iCacheChanges: the
+**   count when a produce call ended, or the pending batches were written,
+**   sqlite3StreamCacheMark()); any other write of this connection - the
+**   application's own DELETE FROM _stream_log or UPDATE _stream_topics,
+**   stream_maintain, retention, a poll's writes, the rows of an INSERT
+**   INTO stream_messages - drops it at the commit (seen by
+**   sqlite3StreamCacheCheck() as a produce call starts and at the commit)
+**   or at the next transaction's start;
+** - the data version of main and temp (SQLITE_FCNTL_DATA_VERSION, which
+**   changes with every commit to the file, this connection's own or
+**   another connection's or process's, as noticed when a read
+**   transaction starts) must be the one seen at the commit, checked when
+**   the next transaction enlists, after its read transaction has started
+**   (else the cache is dropped).  temp's too: a temporary table of the
+**   same name would hide main's;
+** - catalog calls, rollbacks and failed calls drop it as before.
 **
 ** SQLite tells an extension about transactions only through the
 ** xBegin/xCommit/xRollback/xSavepoint/xRollbackTo methods of virtual
@@ -46,6 +68,36 @@ void sqlite3StreamCacheClear(StreamCtx *p){
   sqlite3_free(p->zCdcCache);
   p->zCdcCache = 0;
   p->bCdcCache = 0;
+  p->bCacheKept = 0;
+  p->bCacheDirty = 0;
+}
+
+/* Everything written so far is known to the cache (see the top of this
+** file): called when a produce call ends and after the pending batches
+** are written. */
+void sqlite3StreamCacheMark(StreamCtx *p){
+  p->iCacheChanges = sqlite3_total_changes64(p->db);
+}
+
+/* Something other than the extension wrote since
+** sqlite3StreamCacheMark(): the cache is not kept past the commit.  (Within
+** the transaction it is used as before: an INSERT INTO stream_messages
+** statement counts its rows when it ends, and must not end its batch.) */
+void sqlite3StreamCacheCheck(StreamCtx *p){
+  if( sqlite3_total_changes64(p->db)!=p->iCacheChanges ) p->bCacheDirty = 1;
+}
+
+/* The data version of database zDb, or 0 where it has none (temp before
+** its first use). */
+static unsigned int streamTxnFileDv(StreamCtx *p, const char *zDb){
+  unsigned int v = 0;
+  if( sqlite3_file_control(p->db, zDb, SQLITE_FCNTL_DATA_VERSION, &v) ){
+    return 0;
+  }
+  return v;
+}
+static unsigned int streamCacheDv(StreamCtx *p){
+  return streamTxnFileDv(p, "main")*31u + streamTxnFileDv(p, "temp");
 }
 
 StreamCacheTopic *sqlite3StreamCacheFind(StreamCtx *p, const char *zTopic){
@@ -135,7 +187,13 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
   if( pStmt ){
     sqlite3_step(pStmt);
-    sqlite3_reset(pStmt);      /* on failure: simply no cache */
+    /* on failure: simply no cache.  A cache kept from the previous
+    ** transaction passed its check at xBegin (sqlite3StreamTxnBegin);
+    ** the enlisting row is ours. */
+    if( sqlite3_reset(pStmt)==SQLITE_OK && p->bTxn
+     && (p->pCache || p->bCdcCache) ){
+      sqlite3StreamCacheMark(p);
+    }
   }
 }
 
@@ -221,7 +279,17 @@ int sqlite3StreamAutoEnd(StreamCtx *p, const char *zName, int bOpen, int rc,
 /* The transaction methods, shared by stream_txn and stream_messages. */
 void sqlite3StreamTxnBegin(StreamCtx *p){
   if( !p->bTxn ){
-    sqlite3StreamCacheClear(p);
+    /* The cache kept by the previous commit stays only if nothing wrote
+    ** since, here or elsewhere.  The data version is current only once
+    ** the read transaction has started (it has: the enlisting statement
+    ** started it; if not, drop). */
+    if( !p->bCacheKept
+     || sqlite3_total_changes64(p->db)!=p->iCacheChanges
+     || sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE
+     || streamCacheDv(p)!=p->iCacheDv ){
+      sqlite3StreamCacheClear(p);
+    }
+    p->bCacheKept = 0;
     p->bTxn = 1;
   }
 }
@@ -230,6 +298,21 @@ void sqlite3StreamTxnEnd(StreamCtx *p){
   sqlite3StreamCacheClear(p);
   p->bTxn = 0;
   p->nTxnEnd++;                /* a poll of that transaction sees it ended */
+}
+/* A commit: the cache is kept if everything written since it was last
+** checked is the extension's own (see the top of this file). */
+static void streamTxnCommitEnd(StreamCtx *p){
+  int bKeep = p->bTxn && p->pPending==0 && (p->pCache || p->bCdcCache)
+           && !p->bCacheDirty
+           && sqlite3_total_changes64(p->db)==p->iCacheChanges;
+  if( !bKeep ){
+    sqlite3StreamTxnEnd(p);
+    return;
+  }
+  p->iCacheDv = streamCacheDv(p);      /* this commit's included */
+  p->bCacheKept = 1;
+  p->bTxn = 0;
+  p->nTxnEnd++;
 }
 void sqlite3StreamTxnRollbackTo(StreamCtx *p){
   /* Every pending record was produced after the newest savepoint (each
@@ -335,7 +418,10 @@ int sqlite3StreamVtabBegin(sqlite3_vtab *pVtab){
 int sqlite3StreamVtabSync(sqlite3_vtab *pVtab){
   StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
   char *zErr = 0;
-  int rc = sqlite3StreamPendingFlush(p, &zErr);
+  int rc;
+  sqlite3StreamCacheCheck(p);
+  rc = sqlite3StreamPendingFlush(p, &zErr);
+  if( rc==SQLITE_OK ) sqlite3StreamCacheMark(p);  /* the batches: ours */
   if( rc ){
     sqlite3_free(pVtab->zErrMsg);
     pVtab->zErrMsg = zErr;
@@ -370,7 +456,8 @@ static int streamTxnBegin(sqlite3_vtab *pVtab){
 static int streamTxnCommit(sqlite3_vtab *pVtab){
   StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
   sqlite3StreamPosTxn(p, STREAM_POSTXN_COMMIT, 0);
-  return sqlite3StreamVtabEnd(pVtab);
+  streamTxnCommitEnd(p);
+  return SQLITE_OK;
 }
 static int streamTxnRollback(sqlite3_vtab *pVtab){
   StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
