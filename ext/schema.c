@@ -329,6 +329,7 @@ void sqlite3StreamStmtFinalizeAll(StreamCtx *p){
     sqlite3_finalize(p->aHot[i]);
     p->aHot[i] = 0;
   }
+  sqlite3StreamSavepointFinalize(p);
   for(i=0; i<p->nStatic; i++) sqlite3_finalize(p->aStatic[i].pStmt);
   sqlite3_free(p->aStatic);
   p->aStatic = 0;

@@ -69,6 +69,9 @@ enum {
   STREAM_HOT_COUNT
 };
 
+/* Savepoint names whose statements a connection keeps prepared (ext/txn.c):
+** the units of work's, each a string literal. */
+#define STREAM_SP_CACHE 8
 typedef struct StreamCtx StreamCtx;
 typedef struct StreamStore StreamStore;
 typedef struct StreamStaticStmt StreamStaticStmt;
@@ -103,6 +106,10 @@ struct StreamCtx {
   sqlite3_stmt *aHot[STREAM_HOT_COUNT]; /* The hot log's (ext/storage.c) */
   StreamStaticStmt *aStatic;            /* sqlite3StreamStmtStatic() cache */
   int nStatic;                          /* Entries in aStatic */
+  struct StreamSpStmt {                 /* Savepoint statements (txn.c) */
+    const char *zName;                  /* Savepoint name (static storage) */
+    sqlite3_stmt *ap[3];                /* SAVEPOINT, RELEASE, ROLLBACK TO */
+  } aSp[STREAM_SP_CACHE];
   StreamSticky *pSticky;                /* Sticky partitions for NULL keys */
   void (*xCdc)(void*, const char*, int);/* C CDC callback, or NULL */
   void *pCdcArg;                        /* First argument of xCdc */
@@ -274,6 +281,8 @@ int sqlite3StreamSavepoint(StreamCtx*, const char *zName, int *pbOpen,
 ** released is rolled back (sqlite3StreamSavepointAbort). */
 int sqlite3StreamSavepointEnd(StreamCtx*, const char *zName, int bOpen,
                               int rc, char **pzErr);
+/* Finalize the savepoint statements (before sqlite3_close()). */
+void sqlite3StreamSavepointFinalize(StreamCtx*);
 void sqlite3StreamSavepointAbort(StreamCtx*, const char *zName, int bOpen);
 void sqlite3StreamCacheClear(StreamCtx*);
 StreamCacheTopic *sqlite3StreamCacheFind(StreamCtx*, const char *zTopic);

@@ -530,15 +530,64 @@ char *sqlite3StreamCdcTopic(StreamCtx *p, int *pRc){
 ** autocommit calls).
 */
 
+/*
+** SAVEPOINT, RELEASE and ROLLBACK TO of a unit of work's savepoint, kept
+** prepared per connection for each name (string literals, compared by
+** address, then by value): parsing them again for every autocommit call
+** cost about as much as the call's INSERT.  A name beyond the cache, or
+** a statement that cannot be prepared, runs through sqlite3_exec().
+** Returns the step's code (its message in sqlite3_errmsg()).
+*/
+#define STREAM_SP_BEGIN    0
+#define STREAM_SP_RELEASE  1
+#define STREAM_SP_ROLLBACK 2
+static int streamSpRun(StreamCtx *p, const char *zName, int eOp){
+  static const char *const azOp[] = { "SAVEPOINT", "RELEASE", "ROLLBACK TO" };
+  sqlite3_stmt **ppStmt = 0;
+  char *zSql;
+  int i, rc;
+  for(i=0; i<STREAM_SP_CACHE && p->aSp[i].zName; i++){
+    if( p->aSp[i].zName==zName || strcmp(p->aSp[i].zName, zName)==0 ) break;
+  }
+  if( i<STREAM_SP_CACHE ){
+    if( p->aSp[i].zName==0 ) p->aSp[i].zName = zName;
+    ppStmt = &p->aSp[i].ap[eOp];
+    if( *ppStmt ){
+      sqlite3_step(*ppStmt);
+      return sqlite3_reset(*ppStmt);
+    }
+  }
+  zSql = sqlite3_mprintf("%s %s", azOp[eOp], zName);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  if( ppStmt
+   && sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt,
+                         0)==SQLITE_OK ){
+    sqlite3_free(zSql);
+    sqlite3_step(*ppStmt);
+    return sqlite3_reset(*ppStmt);
+  }
+  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+void sqlite3StreamSavepointFinalize(StreamCtx *p){
+  int i, j;
+  for(i=0; i<STREAM_SP_CACHE; i++){
+    for(j=0; j<3; j++){
+      sqlite3_finalize(p->aSp[i].ap[j]);
+      p->aSp[i].ap[j] = 0;
+    }
+    p->aSp[i].zName = 0;
+  }
+}
+
 int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
                            char **pzErr){
-  char *zSql = sqlite3_mprintf("SAVEPOINT %s", zName);
   int bAuto = sqlite3_get_autocommit(p->db);
   int rc;
   *pbOpen = 0;
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
+  rc = streamSpRun(p, zName, STREAM_SP_BEGIN);
   if( rc==SQLITE_OK ){
     *pbOpen = bAuto ? 2 : 1;
   }else if( rc==SQLITE_BUSY
@@ -551,9 +600,9 @@ int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
 }
 
 void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
-  char *zSql = sqlite3_mprintf("ROLLBACK TO %s; RELEASE %s", zName, zName);
-  if( zSql ) sqlite3_exec(p->db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
+  if( streamSpRun(p, zName, STREAM_SP_ROLLBACK)==SQLITE_OK ){
+    streamSpRun(p, zName, STREAM_SP_RELEASE);
+  }
   if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
     sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
   }
@@ -571,9 +620,7 @@ void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
 int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
                               int rc, char **pzErr){
   if( bOpen && rc==SQLITE_OK ){
-    char *zSql = sqlite3_mprintf("RELEASE %s", zName);
-    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
+    rc = streamSpRun(p, zName, STREAM_SP_RELEASE);
     if( rc && rc!=SQLITE_NOMEM ){        /* e.g. SQLITE_BUSY at the COMMIT */
       rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_extended_errcode(p->db));
     }

@@ -774,7 +774,10 @@ static void testCallFaults(int bRest){
            nRuns);
   }
   check(nRuns>1000, "8.6 failures injected", 0);
-  check(nLeft>100, "8.7 transactions left open rolled back by the next call",
+  if( getenv("STREAM_VERBOSE") ) printf("8.7: %d left open\n", nLeft);
+  /* Fewer since the savepoint statements are kept prepared (ext/txn.c):
+  ** a ROLLBACK TO that needs no allocation ends most failed calls. */
+  check(nLeft>20, "8.7 transactions left open rolled back by the next call",
         0);
 }
 
