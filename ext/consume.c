@@ -823,10 +823,19 @@ struct StreamSeen {
 /* Copy the WAL-index header of db's main file into aHdr; 0 if it cannot
 ** be read (no shared memory mapped by this VFS). */
 static int streamWalHdr(sqlite3 *db, unsigned char *aHdr){
-  sqlite3_file *pFile = 0;
+  sqlite3_file *pFile = 0, *pWal = 0;
   volatile void *pMap = 0;
   const volatile unsigned char *a;
   int i;
+  /* Only while SQLite has the WAL open (its journal pointer is then the
+  ** open -wal file; a read-only connection opens no rollback journal to
+  ** read): it then holds the shared memory, and maps and unmaps it.  A
+  ** map before that (no read yet) or after a change away from WAL would
+  ** attach a shared memory that nothing unmaps (a leak at close). */
+  if( sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &pWal)
+   || pWal==0 || pWal->pMethods==0 ){
+    return 0;
+  }
   if( sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &pFile)
    || pFile==0 || pFile->pMethods==0 || pFile->pMethods->iVersion<2
    || pFile->pMethods->xShmMap==0 ){

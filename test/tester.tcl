@@ -146,7 +146,8 @@ proc s3rver_start {dir bucket {lax 0}} {
   # OpenSSL 3 has only in its legacy provider: without it a listing of
   # more than 1,000 keys fails with HTTP 500.)
   set legacy ""
-  if {![catch {exec $node --openssl-legacy-provider -e 0}]} {
+  # (exec_host: without the sanitizer's preload, under which node fails.)
+  if {![catch {exec_host $node --openssl-legacy-provider -e 0}]} {
     set legacy "--openssl-legacy-provider"
   }
   # (--service-endpoint localhost: virtual-host requests to
