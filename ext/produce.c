@@ -678,16 +678,23 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
 static int streamProduceBegin(StreamCtx *p, const char *zTopic,
                               int *pbOpen, char **pzErr){
   StreamTopic t;
+  int rc;
   *pbOpen = 0;
   if( !sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
-  /* backpressure.policy block waits for consumers outside any transaction
+  /* The topic is read inside the call's transaction, where the cache kept
+  ** from the previous one serves it (ext/txn.c).  backpressure.policy
+  ** block waits for consumers outside any transaction
   ** (streamBackpressure): such a topic keeps the statement-by-statement
-  ** behaviour.  A missing topic is reported by the caller. */
-  if( sqlite3StreamTopicGet(p, zTopic, &t, 0)!=SQLITE_OK
-   || (t.backpressureMaxLag>=0 && t.backpressureBlockMs>=0) ){
-    return SQLITE_OK;
+  ** behaviour, so its savepoint, which wrote nothing, is released.  A
+  ** missing topic is reported by the caller. */
+  rc = sqlite3StreamAutoBegin(p, "stream_produce", pbOpen, 0, pzErr);
+  if( rc==SQLITE_OK && *pbOpen
+   && sqlite3StreamTopicGet(p, zTopic, &t, 0)==SQLITE_OK
+   && t.backpressureMaxLag>=0 && t.backpressureBlockMs>=0 ){
+    rc = sqlite3StreamAutoEnd(p, "stream_produce", *pbOpen, SQLITE_OK, pzErr);
+    *pbOpen = 0;
   }
-  return sqlite3StreamAutoBegin(p, "stream_produce", pbOpen, 0, pzErr);
+  return rc;
 }
 
 static int streamProduceEnd(StreamCtx *p, int bOpen, int rc, char **pzErr){
