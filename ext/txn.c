@@ -243,12 +243,27 @@ int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
   ** is asked for - and a commit by another connection in between would
   ** then make the lock fail at once (SQLITE_BUSY_SNAPSHOT) instead of
   ** waiting under busy_timeout. */
-  pStmt = sqlite3StreamAuxStmt(p, STREAM_AUX_WRITE_LOCK, 0);
-  if( pStmt==0 ){
-    /* No storage yet (the call creates it): nothing to lock ahead. */
-    int bNone = sqlite3StreamNoStorage(p->db);
-    rc = sqlite3StreamStmtErr(p);               /* (clears the saved code) */
-    if( !bNone ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  {
+    char *zErr = 0;
+    pStmt = sqlite3StreamAuxStmt(p, STREAM_AUX_WRITE_LOCK, &zErr);
+    if( pStmt==0 ){
+      /* No storage yet (the call creates it): nothing to lock ahead.
+      ** Otherwise the preparation's own message (e.g. the storage
+      ** format check's), not the connection's. */
+      int bNone = sqlite3StreamNoStorage(p->db);
+      rc = sqlite3StreamStmtErr(p);             /* (clears the saved code) */
+      if( !bNone ){
+        if( zErr==0 ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+        if( pzErr ){
+          sqlite3_free(*pzErr);
+          *pzErr = zErr;
+        }else{
+          sqlite3_free(zErr);
+        }
+        return rc;
+      }
+    }
+    sqlite3_free(zErr);
   }
   rc = sqlite3StreamSavepoint(p, zName, pbOpen, pzErr);
   if( rc==SQLITE_OK && *pbOpen ){
