@@ -567,23 +567,20 @@ static int streamSpRun(StreamCtx *p, const char *zName, int eOp){
   if( i<STREAM_SP_CACHE ){
     if( p->aSp[i].zName==0 ) p->aSp[i].zName = zName;
     ppStmt = &p->aSp[i].ap[eOp];
-    if( *ppStmt ){
-      sqlite3_step(*ppStmt);
-      return sqlite3_reset(*ppStmt);
+  }
+  if( ppStmt==0 || *ppStmt==0 ){
+    zSql = sqlite3_mprintf("%s %s", azOp[eOp], zName);
+    if( zSql==0 ) return SQLITE_NOMEM;
+    if( ppStmt==0 || sqlite3_prepare_v3(p->db, zSql, -1,
+                         SQLITE_PREPARE_PERSISTENT, ppStmt, 0)!=SQLITE_OK ){
+      rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
+      sqlite3_free(zSql);
+      return rc;
     }
-  }
-  zSql = sqlite3_mprintf("%s %s", azOp[eOp], zName);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  if( ppStmt
-   && sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, ppStmt,
-                         0)==SQLITE_OK ){
     sqlite3_free(zSql);
-    sqlite3_step(*ppStmt);
-    return sqlite3_reset(*ppStmt);
   }
-  rc = sqlite3_exec(p->db, zSql, 0, 0, 0);
-  sqlite3_free(zSql);
-  return rc;
+  sqlite3_step(*ppStmt);
+  return sqlite3_reset(*ppStmt);
 }
 
 void sqlite3StreamSavepointFinalize(StreamCtx *p){
