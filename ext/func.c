@@ -334,9 +334,9 @@ void sqlite3StreamProduceFunc(sqlite3_context *ctx, int argc,
   m.iPartition = STREAM_UNSET;
   m.iTimestamp = STREAM_UNSET;
   if( (zTopic = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
-  rc = sqlite3StreamMsgField(&m, 0, argv[1], "key", &zErr);
+  rc = sqlite3StreamMsgFieldCtx(p, &m, 0, argv[1], "key", &zErr);
   if( rc==SQLITE_OK ){
-    rc = sqlite3StreamMsgField(&m, 1, argv[2], "value", &zErr);
+    rc = sqlite3StreamMsgFieldCtx(p, &m, 1, argv[2], "value", &zErr);
   }
   if( rc ){ sqlite3StreamResultErr(ctx, rc, zErr); return; }
   if( argc>3 ){

@@ -70,8 +70,35 @@ static int streamStickyPartition(StreamCtx *p, const char *zTopic, int nPart,
   return pS->iPartition;
 }
 
+/* Is main's text encoding UTF-8?  Asked once per transaction the
+** extension knows (p->bTxn; the answer goes with the transaction cache,
+** ext/txn.c, whose checks also notice a database replaced under the
+** connection); 0 outside one, or if it cannot be read. */
+static int streamTextUtf8(StreamCtx *p){
+  if( p==0 || !p->bTxn ) return 0;
+  if( p->eTextEnc==0 ){
+    sqlite3_stmt *pStmt = 0;
+    int eEnc = 0;
+    if( sqlite3_prepare_v2(p->db, "PRAGMA main.encoding", -1, &pStmt, 0)
+          ==SQLITE_OK
+     && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      if( z ) eEnc = sqlite3_stricmp(z, "UTF-8")==0 ? 1 : 2;
+    }
+    sqlite3_finalize(pStmt);
+    p->eTextEnc = eEnc;
+  }
+  return p->eTextEnc==1;
+}
+
 int sqlite3StreamMsgField(StreamMsg *pMsg, int bValue, sqlite3_value *pVal,
                           const char *zWhat, char **pzErr){
+  return sqlite3StreamMsgFieldCtx(0, pMsg, bValue, pVal, zWhat, pzErr);
+}
+
+int sqlite3StreamMsgFieldCtx(StreamCtx *p, StreamMsg *pMsg, int bValue,
+                             sqlite3_value *pVal, const char *zWhat,
+                             char **pzErr){
   const void *pData = 0;
   int n = 0, eType;
   switch( sqlite3_value_type(pVal) ){
@@ -79,8 +106,16 @@ int sqlite3StreamMsgField(StreamMsg *pMsg, int bValue, sqlite3_value *pVal,
       eType = STREAM_TYPE_NULL;
       break;
     case SQLITE_TEXT:
-      pData = sqlite3_value_text(pVal);
-      n = sqlite3_value_bytes(pVal);
+      /* The bytes as stored when they are UTF-8 (every user of pMsg
+      ** takes the length, none needs the terminator); else converted. */
+      if( streamTextUtf8(p) ){
+        pData = sqlite3_value_blob(pVal);
+        n = sqlite3_value_bytes(pVal);
+        if( pData==0 && n==0 ) pData = "";
+      }else{
+        pData = sqlite3_value_text(pVal);
+        n = sqlite3_value_bytes(pVal);
+      }
       eType = STREAM_TYPE_TEXT;
       if( pData==0 ) return SQLITE_NOMEM;
       if( !bValue && !sqlite3StreamUtf8Check(pData, (size_t)n) ){
@@ -687,7 +722,7 @@ static int streamProduceBegin(StreamCtx *p, const char *zTopic,
   ** (streamBackpressure): such a topic keeps the statement-by-statement
   ** behaviour, so its savepoint, which wrote nothing, is released.  A
   ** missing topic is reported by the caller. */
-  rc = sqlite3StreamAutoBegin(p, "stream_produce", pbOpen, 0, pzErr);
+  rc = sqlite3StreamAutoBeginEnlist(p, "stream_produce", pbOpen, pzErr);
   if( rc==SQLITE_OK && *pbOpen
    && sqlite3StreamTopicGet(p, zTopic, &t, 0)==SQLITE_OK
    && t.backpressureMaxLag>=0 && t.backpressureBlockMs>=0 ){

@@ -127,6 +127,9 @@ struct StreamCtx {
   int bCacheKept;                       /* Cache kept past a commit (txn.c) */
   int bCacheDirty;                      /* Others wrote: not to be kept */
   unsigned int iCacheDv;                /* main's data version then */
+  int eTextEnc;                         /* 1: main is UTF-8, 2: not, 0:
+                                        ** unknown; cleared with the
+                                        ** cache (ext/produce.c) */
   sqlite3_int64 iCacheChanges;          /* Total changes the cache knows */
   sqlite3_vfs *pVfs;                    /* Default VFS, for the clock */
   StreamIncarnation *pIncarn;           /* Members joined on this conn */
@@ -311,6 +314,9 @@ void sqlite3StreamTxnEnlist(StreamCtx*);
 ** write lock first (no-op inside a transaction); see ext/txn.c. */
 int sqlite3StreamAutoBegin(StreamCtx*, const char *zName, int *pbOpen,
                            int *pbStale, char **pzErr);
+/* The same, the write lock taken by enlisting (ext/txn.c). */
+int sqlite3StreamAutoBeginEnlist(StreamCtx*, const char *zName, int *pbOpen,
+                                 char **pzErr);
 int sqlite3StreamAutoEnd(StreamCtx*, const char *zName, int bOpen, int rc,
                          char **pzErr);
 void sqlite3StreamTxnBegin(StreamCtx*);
@@ -568,6 +574,12 @@ struct StreamMsg {
 ** an error names zWhat if the type is not TEXT, BLOB or NULL. */
 int sqlite3StreamMsgField(StreamMsg *pMsg, int bValue, sqlite3_value *pVal,
                           const char *zWhat, char **pzErr);
+/* The same, for a call on connection p: inside a transaction the
+** extension knows, TEXT of a UTF-8 database is taken without the
+** terminated copy sqlite3_value_text() makes of an unterminated value. */
+int sqlite3StreamMsgFieldCtx(StreamCtx *p, StreamMsg *pMsg, int bValue,
+                             sqlite3_value *pVal, const char *zWhat,
+                             char **pzErr);
 
 /* _stream_messages.attrs bits. */
 #define STREAM_ATTR_CODEC_MASK 0x03  /* STREAM_CODEC_* of the stored value */

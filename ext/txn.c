@@ -70,6 +70,7 @@ void sqlite3StreamCacheClear(StreamCtx *p){
   p->bCdcCache = 0;
   p->bCacheKept = 0;
   p->bCacheDirty = 0;
+  p->eTextEnc = 0;
 }
 
 /* Everything written so far is known to the cache (see the top of this
@@ -214,8 +215,23 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
 ** writes to its next call (ext/consume.c).  p->nAutoCommit counts the
 ** transactions these calls committed.
 */
+static int streamAutoBegin(StreamCtx *p, const char *zName, int bEnlist,
+                           int *pbOpen, int *pbStale, char **pzErr);
 int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
                            int *pbStale, char **pzErr){
+  return streamAutoBegin(p, zName, 0, pbOpen, pbStale, pzErr);
+}
+/* The same for a call that enlists in its transaction anyway (a produce):
+** the enlisting row of stream_txn is its no-op write.  A virtual table's
+** INSERT takes main's write lock as any INSERT does (before xBegin), so
+** the one statement does both: one statement a call less. */
+int sqlite3StreamAutoBeginEnlist(StreamCtx *p, const char *zName,
+                                 int *pbOpen, char **pzErr){
+  return streamAutoBegin(p, zName, 1, pbOpen, 0, pzErr);
+}
+
+static int streamAutoBegin(StreamCtx *p, const char *zName, int bEnlist,
+                           int *pbOpen, int *pbStale, char **pzErr){
   int rc;
   sqlite3_stmt *pStmt;
   *pbOpen = 0;
@@ -267,6 +283,19 @@ int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
   }
   rc = sqlite3StreamSavepoint(p, zName, pbOpen, pzErr);
   if( rc==SQLITE_OK && *pbOpen ){
+    if( pStmt && bEnlist && !p->bTxn ){
+      /* (prepared above all the same: the storage format check) */
+      sqlite3_stmt *pEnlist = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
+      if( pEnlist ){
+        pStmt = pEnlist;
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+        if( rc==SQLITE_OK && p->bTxn && (p->pCache || p->bCdcCache) ){
+          sqlite3StreamCacheMark(p);             /* the row is ours */
+        }
+        pStmt = 0;
+      }
+    }
     if( pStmt ){
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
