@@ -45,6 +45,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+# include <emmintrin.h>
+# define STREAM_JSON_SSE2 1      /* x86-64 always has it */
+#endif
 
 /*
 ** Byte classes inside a JSON string, the values of aStreamJsonClass[].
@@ -140,7 +144,25 @@ static int streamJsonHex4(const u8 *p){
 static const u8 *streamJsonString(const u8 *p, const u8 *pEnd){
   for(;;){
     u8 c;
-    /* Fast path: 8 bytes of plain ASCII at a time. */
+#ifdef STREAM_JSON_SSE2
+    /* Fast path: 16 bytes at a time.  A signed compare below 0x20 also
+    ** catches every byte >= 0x80 (negative), which the byte loop below
+    ** then classifies. */
+    while( pEnd-p>=16 ){
+      __m128i v = _mm_loadu_si128((const __m128i*)p);
+      __m128i m = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+          _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+      int bits = _mm_movemask_epi8(m);
+      if( bits ){
+        p += __builtin_ctz((unsigned)bits);
+        break;
+      }
+      p += 16;
+    }
+#endif
+    /* 8 bytes of plain ASCII at a time. */
     while( pEnd-p>=8 ){
       uint64_t x;
       memcpy(&x, p, 8);

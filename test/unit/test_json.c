@@ -785,6 +785,35 @@ int main(void){
     checkKind(zName, aBuf, n+1, INV, pC->zWhat);
   }
 
+  /* Each special byte at every position of a long run of plain bytes
+  ** (the 16- and 8-byte fast paths, and the tail they leave): a string
+  ** of 70 bytes with one of them at position k. */
+  {
+    static const struct { const char *z; int eWant; } aIns[] = {
+      { "\\n", STR }, { "\xc3\xa9", STR }, { "\x7f", STR },
+      { "\xe2\x82\xac", STR }, { "\\u00e9", STR },
+      { "\x01", INV }, { "\x1f", INV }, { "\x80", INV }, { "\xff", INV },
+      { "\"", INV },                       /* ends early: trailing bytes */
+      { "\\x", INV }, { "\xc3", INV },    /* a bad escape, a cut char */
+    };
+    int j, k, nBad = 0;
+    for(j=0; j<(int)(sizeof(aIns)/sizeof(aIns[0])); j++){
+      for(k=0; k<70; k++){
+        char aBuf[100];
+        int nIns = (int)strlen(aIns[j].z), n = 0;
+        aBuf[n++] = '"';
+        memset(&aBuf[n], 'a', k); n += k;
+        memcpy(&aBuf[n], aIns[j].z, nIns); n += nIns;
+        memset(&aBuf[n], 'b', 70-k); n += 70-k;
+        aBuf[n++] = '"';
+        if( sqlite3StreamJsonCheck(aBuf, n)!=aIns[j].eWant ){
+          if( nBad++<5 ) printf("  insert %d at %d: wrong\n", j, k);
+        }
+      }
+    }
+    if( nBad==0 ){ nPass++; }else{ nFail++; printf("FAIL json-runs\n"); }
+  }
+
   /* Every strict prefix of a valid object is invalid. */
   {
     const char *zDoc = "{\"id\":12,"
