@@ -342,7 +342,7 @@ static int streamBatchable(StreamCtx *p, const char *zTopic,
   StreamTopicConfig cfg;
   int nPart = 0, rc = SQLITE_OK;
   *pbYes = 0;
-  if( !p->bBatchOn || !p->bTxn || p->bFlushing
+  if( !p->bBatchOn || !p->bTxn || p->bFlushing || p->bOneMsgTxn
    || (pT->eCleanup & STREAM_CLEANUP_COMPACT) ){
     return SQLITE_OK;
   }
@@ -965,7 +965,18 @@ int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
   int rc;
   sqlite3StreamCacheCheck(p);    /* nothing else wrote since (ext/txn.c) */
   rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && bOpen==2 ){
+    /* The call is its transaction (autocommit): its one message is
+    ** written as a row at once, not encoded into a pending batch to be
+    ** decoded again at the commit.  Its row is the extension's own: the
+    ** caller's last_insert_rowid() stays (as sqlite3StreamPendingFlush()
+    ** keeps it). */
+    i64 iRowid = sqlite3_last_insert_rowid(p->db);
+    p->bOneMsgTxn = 1;
+    rc = streamProduceOne(p, zTopic, pMsg, piPartition, piOffset, pzErr);
+    p->bOneMsgTxn = 0;
+    sqlite3_set_last_insert_rowid(p->db, iRowid);
+  }else if( rc==SQLITE_OK ){
     rc = streamProduceOne(p, zTopic, pMsg, piPartition, piOffset, pzErr);
   }
   /* The call's writes are its own: the cache knows them (ext/txn.c). */

@@ -127,6 +127,8 @@ struct StreamCtx {
   int bCacheKept;                       /* Cache kept past a commit (txn.c) */
   int bCacheDirty;                      /* Others wrote: not to be kept */
   unsigned int iCacheDv;                /* main's data version then */
+  int bOneMsgTxn;                       /* the produce call is the whole
+                                        ** transaction: no pending batch */
   int eTextEnc;                         /* 1: main is UTF-8, 2: not, 0:
                                         ** unknown; cleared with the
                                         ** cache (ext/produce.c) */
