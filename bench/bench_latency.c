@@ -26,6 +26,7 @@
 **
 **   ./bench_latency ./stream0.so [--quick] [--seconds S] [--runs N]
 **                   [--rate 1000|10000] [--groups 1|5] [--dir DIR]
+**                   [--only-produce stream|raw N]  (see onlyProduce())
 **
 ** WAL mode, synchronous=NORMAL for both systems.  Not part of make check
 ** (a build-only check is): figures are reported, never asserted.
@@ -121,20 +122,25 @@ static void percentiles(double *a, long long n, Result *r){
   r->max = a[n-1];
 }
 
-/* Producer: nMsg messages at nRate per second from tStart, one per
-** transaction.  Returns the errors; *pElapsed the seconds it took. */
-static long long produce(int bStream, int nRate, long long nMsg,
-                         long long tStart, double *pElapsed){
-  sqlite3 *db = openDb(bStream);
-  sqlite3_stmt *pStmt = prep(db, bStream
-      ? "SELECT stream_produce('lat', NULL, ?1, NULL, 0)"
-      : "INSERT INTO msgs(t, v) VALUES(?2, ?1)");
+/* Kept out of line, so that callgrind's --toggle-collect finds it. */
+#if defined(__GNUC__)
+# define NOINLINE __attribute__((noinline))
+#else
+# define NOINLINE
+#endif
+
+/* The producer's loop: nMsg messages through pStmt at nRate per second
+** from tStart (nRate 0: at once), one per transaction; returns the
+** errors. */
+static NOINLINE long long produceLoop(sqlite3_stmt *pStmt, int bStream,
+                                      int nRate, long long nMsg,
+                                      long long tStart){
   char zVal[128];
   long long i, nErr = 0;
   for(i=0; i<nMsg; i++){
-    long long t = tStart + i*1000000000LL/nRate;
+    long long t = nRate ? tStart + i*1000000000LL/nRate : tStart + i;
     int rc;
-    sleepUntilNs(t);
+    if( nRate ) sleepUntilNs(t);
     /* ~100 bytes, as W3: the scheduled time and padding. */
     snprintf(zVal, sizeof(zVal), "{\"t\":%lld,\"pad\":\"%0*d\"}", t,
              100 - 30, 0);
@@ -146,6 +152,18 @@ static long long produce(int bStream, int nRate, long long nMsg,
       if( rc!=SQLITE_ROW && rc!=SQLITE_DONE ) nErr++;
     }while( rc!=SQLITE_ROW && rc!=SQLITE_DONE && nErr<1000000 );
   }
+  return nErr;
+}
+
+/* Producer: nMsg messages at nRate per second from tStart, one per
+** transaction.  Returns the errors; *pElapsed the seconds it took. */
+static long long produce(int bStream, int nRate, long long nMsg,
+                         long long tStart, double *pElapsed){
+  sqlite3 *db = openDb(bStream);
+  sqlite3_stmt *pStmt = prep(db, bStream
+      ? "SELECT stream_produce('lat', NULL, ?1, NULL, 0)"
+      : "INSERT INTO msgs(t, v) VALUES(?2, ?1)");
+  long long nErr = produceLoop(pStmt, bStream, nRate, nMsg, tStart);
   *pElapsed = (nowNs() - tStart)/1e9;
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
@@ -236,21 +254,13 @@ struct Run {
   long long nPollErr, nProdErr, nLost;
 };
 
-static void runCell(int bStream, int nRate, int nGroup, double nSec,
-                    Run *pRun){
-  long long nMsg = (long long)(nRate*nSec), tStart, tEnd;
-  int aFd[MAX_GROUPS][2], aReady[2], i;
-  pid_t aPid[MAX_GROUPS];
-  Result r;
+/* A fresh database zDb with the topic (or the raw tables). */
+static void dbFresh(int bStream){
   sqlite3 *db;
-  double elapsed = 0;
-
+  char z[4200];
   unlink(zDb);
-  {
-    char z[4200];
-    snprintf(z, sizeof(z), "%s-wal", zDb); unlink(z);
-    snprintf(z, sizeof(z), "%s-shm", zDb); unlink(z);
-  }
+  snprintf(z, sizeof(z), "%s-wal", zDb); unlink(z);
+  snprintf(z, sizeof(z), "%s-shm", zDb); unlink(z);
   db = openDb(bStream);
   benchExec(db, "PRAGMA journal_mode=WAL");
   if( bStream ){
@@ -262,6 +272,32 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
                   "'[0,1,2,3,4]');");
   }
   sqlite3_close(db);
+}
+
+/* --only-produce stream|raw N: N autocommit produces at once, no
+** consumer, for an instruction count that noise does not move:
+**   valgrind --tool=callgrind --toggle-collect=produceLoop \
+**     bench/bench_latency ./stream0.so --only-produce stream 3000
+** divided by N (the producer's statement, its commit included). */
+static void onlyProduce(int bStream, long long nMsg){
+  double elapsed = 0;
+  long long nErr;
+  dbFresh(bStream);
+  nErr = produce(bStream, 0, nMsg, nowNs(), &elapsed);
+  printf("%s: %lld autocommit produces, %lld errors\n",
+         bStream ? "stream" : "raw", nMsg, nErr);
+  unlink(zDb);
+}
+
+static void runCell(int bStream, int nRate, int nGroup, double nSec,
+                    Run *pRun){
+  long long nMsg = (long long)(nRate*nSec), tStart, tEnd;
+  int aFd[MAX_GROUPS][2], aReady[2], i;
+  pid_t aPid[MAX_GROUPS];
+  Result r;
+  double elapsed = 0;
+
+  dbFresh(bStream);
   if( pipe(aReady) ) exit(1);
   tEnd = nowNs() + (long long)((nSec + 10)*1e9);
   for(i=0; i<nGroup; i++){
@@ -317,6 +353,8 @@ int main(int argc, char **argv){
   static const int aGroups[] = { 1, 5 };
   double nSec = 10.0;
   int nRuns = 3, i, j, k, s, nOnlyRate = 0, nOnlyGroups = 0;
+  int bOnlyProduce = 0;
+  long long nOnlyProduce = 0;
   const char *zDir = "/tmp";
   for(i=1; i<argc; i++){
     if( strcmp(argv[i], "--quick")==0 ){ nSec = 2.0; nRuns = 1; }
@@ -330,18 +368,26 @@ int main(int argc, char **argv){
       nOnlyGroups = atoi(argv[++i]);
     }else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
       zDir = argv[++i];
+    }else if( strcmp(argv[i], "--only-produce")==0 && i+2<argc ){
+      bOnlyProduce = strcmp(argv[++i], "raw")==0 ? 1 : 2;
+      nOnlyProduce = atoll(argv[++i]);
     }else if( argv[i][0]!='-' ){
       zSo = argv[i];
     }else{
       fprintf(stderr, "usage: %s [stream0.so] [--quick] [--seconds S]"
                       " [--runs N] [--rate 1000|10000] [--groups 1|5]"
-                      " [--dir DIR]\n", argv[0]);
+                      " [--dir DIR] [--only-produce stream|raw N]\n",
+              argv[0]);
       return 2;
     }
   }
   if( nRuns<1 ) nRuns = 1;
   snprintf(zDb, sizeof(zDb), "%s/bench_latency_%d.db", zDir, (int)getpid());
   signal(SIGPIPE, SIG_IGN);
+  if( bOnlyProduce ){
+    onlyProduce(bOnlyProduce==2, nOnlyProduce);
+    return 0;
+  }
   printf("Produce-to-consume latency, one message per transaction, %.0f s"
          " per run, median of %d run(s); latency in us (worst group)\n\n",
          nSec, nRuns);
