@@ -294,8 +294,7 @@ static int streamPosEnlist(StreamCtx *p){
    && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ) return SQLITE_OK;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
   if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_step(pStmt);
-  return sqlite3_reset(pStmt);
+  return sqlite3StreamEnlistStep(p, pStmt);
 }
 
 /* Set a position (logged for a rollback while enlisted).  Every set, even

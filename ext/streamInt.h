@@ -312,6 +312,7 @@ void sqlite3StreamCacheSetConfig(StreamCtx*, const char *zTopic,
                                  const StreamTopicConfig *pCfg, int nPart);
 /* Enlist in the current explicit transaction (no-op in autocommit). */
 void sqlite3StreamTxnEnlist(StreamCtx*);
+int sqlite3StreamEnlistStep(StreamCtx*, sqlite3_stmt*);
 /* Run the writes of one autocommit call as one transaction that takes the
 ** write lock first (no-op inside a transaction); see ext/txn.c. */
 int sqlite3StreamAutoBegin(StreamCtx*, const char *zName, int *pbOpen,

@@ -185,7 +185,7 @@ void sqlite3StreamCacheSetConfig(StreamCtx *p, const char *zTopic,
 /* Step the enlisting statement.  Its row is the extension's own: the
 ** caller's last_insert_rowid() stays as its statements left it (a virtual
 ** table's INSERT sets it).  Returns the step's code (the reset's). */
-static int streamEnlistStep(StreamCtx *p, sqlite3_stmt *pStmt){
+int sqlite3StreamEnlistStep(StreamCtx *p, sqlite3_stmt *pStmt){
   i64 iRowid = sqlite3_last_insert_rowid(p->db);
   sqlite3_step(pStmt);
   sqlite3_set_last_insert_rowid(p->db, iRowid);
@@ -200,7 +200,7 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
     /* on failure: simply no cache.  A cache kept from the previous
     ** transaction passed its check at xBegin (sqlite3StreamTxnBegin);
     ** the enlisting row is ours. */
-    if( streamEnlistStep(p, pStmt)==SQLITE_OK && p->bTxn
+    if( sqlite3StreamEnlistStep(p, pStmt)==SQLITE_OK && p->bTxn
      && (p->pCache || p->bCdcCache) ){
       sqlite3StreamCacheMark(p);
     }
@@ -296,7 +296,7 @@ static int streamAutoBegin(StreamCtx *p, const char *zName, int bEnlist,
       /* (prepared above all the same: the storage format check) */
       sqlite3_stmt *pEnlist = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
       if( pEnlist ){
-        rc = streamEnlistStep(p, pEnlist);
+        rc = sqlite3StreamEnlistStep(p, pEnlist);
         if( rc==SQLITE_OK && p->bTxn && (p->pCache || p->bCdcCache) ){
           sqlite3StreamCacheMark(p);             /* the row is ours */
         }
