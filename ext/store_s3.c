@@ -1508,6 +1508,13 @@ static void streamS3CacheAdd(StreamS3Store *p, const char *zKey,
   p->nCache += n;
 }
 
+void sqlite3StreamS3CacheUsage(StreamStore *pStore, i64 *pnUsed,
+                               i64 *pnMax){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  *pnUsed = p->nCache;
+  *pnMax = p->nCacheMax;
+}
+
 /* The cached block of pF holding byte iOff (moved to the front), or NULL. */
 static StreamS3Block *streamS3CacheFind(StreamS3File *pF, i64 iOff){
   StreamS3Store *p = pF->p;

@@ -1851,6 +1851,9 @@ int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
 int sqlite3StreamS3DeleteMany(StreamStore*, char **azKey, int nKey,
                               char **pzErr);
 void sqlite3StreamS3Prefetch(StreamStore*, const char *zKey, i64 nSize);
+/* Bytes held by the read cache of an s3:// store, and its bound (cache_mb
+** in bytes): what test/unit/test_store.c checks the bound with. */
+void sqlite3StreamS3CacheUsage(StreamStore*, i64 *pnUsed, i64 *pnMax);
 #endif /* HAVE_LIBCURL */
 
 /**************************************************************************
