@@ -29,7 +29,9 @@
 **      once with no request (its acknowledged tail), then with one;
 **   7. (s3://) the read cache stays within cache_mb (1 MiB) while four
 **      objects of 1.5 MiB are read through three times (forwards,
-**      backwards, with prefetch hints), and holds nothing with cache_mb=0.
+**      backwards, with prefetch hints), and holds nothing with cache_mb=0;
+**   8. the connection's store cache: one URL, one store object; two URLs,
+**      two.
 **
 ** Run by "make check" with a file:// store in a temporary directory; run
 ** again by test/s3.test with STREAM_TEST_S3="ENDPOINT DIR BUCKET" and AWS
@@ -581,6 +583,42 @@ static void runCacheBound(const char *zEndpoint, const char *zBucket,
 }
 #endif
 
+/* 8. The connection's cache of open stores (sqlite3StreamStoreGet(), what
+** the warm tier opens the database's and each topic's own warm.store
+** through): one URL, one store object (referenced again); two URLs, two
+** objects; a store dropped from the cache stays valid while referenced. */
+static void runStoreCache(const char *zDir){
+  sqlite3 *db = 0;
+  StreamCtx *p;
+  StreamStore *a1 = 0, *a2 = 0, *b = 0;
+  char zA[300], zB[300];
+  char *zErr = 0;
+  int rc;
+  snprintf(zA, sizeof(zA), "file://%s", zDir);
+  snprintf(zB, sizeof(zB), "file://%s/", zDir);
+  rc = sqlite3_open(":memory:", &db);
+  p = rc==SQLITE_OK ? sqlite3StreamCtxLoad(db) : 0;
+  check(p!=0, "8.0 connection", 0);
+  if( p==0 ){ sqlite3_close(db); return; }
+  rc = sqlite3StreamStoreGet(p, zA, &a1, &zErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamStoreGet(p, zA, &a2, &zErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamStoreGet(p, zB, &b, &zErr);
+  check(rc==SQLITE_OK, "8.1 get", zErr);
+  check(a1!=0 && a1==a2, "8.2 one URL, one store", 0);
+  check(b!=0 && b!=a1 && strcmp(b->zUrl, zB)==0 && strcmp(a1->zUrl, zA)==0,
+        "8.3 two URLs, two stores", 0);
+  /* Cached and referenced by the caller: 3 references to a (cache, a1,
+  ** a2), 2 to b. */
+  check(a1 && b && a1->nRef==3 && b->nRef==2, "8.4 references", 0);
+  sqlite3StreamStoreUnref(a2);
+  sqlite3StreamStoreUnref(b);
+  sqlite3_close(db);                 /* drops the cache's references */
+  check(a1 && a1->nRef==1 && strcmp(a1->zUrl, zA)==0, "8.5 kept by its user",
+        0);
+  sqlite3StreamStoreUnref(a1);
+  sqlite3_free(zErr);
+}
+
 int main(void){
   char zDir[] = "/tmp/test_store_XXXXXX";
   const char *zS3 = getenv("STREAM_TEST_S3");
@@ -591,6 +629,7 @@ int main(void){
     char zUrl[64], zCmd[96];
     snprintf(zUrl, sizeof(zUrl), "file://%s", zDir);
     runStore(zUrl);
+    runStoreCache(zDir);
     snprintf(zCmd, sizeof(zCmd), "rm -rf %s", zDir);
     if( system(zCmd) ){ /* leave it */ }
   }
