@@ -129,7 +129,7 @@ void sqlite3StreamDebugFunc(sqlite3_context *ctx, int argc,
       "sqlite (running): %s\n"
       "build: %s%s\n"
       "compiler: %s\n"
-      "storage format: 1",
+      "storage format: %d",
       SQLITE_STREAM_VERSION, SQLITE_VERSION, sqlite3_libversion(),
 #ifdef SQLITE_CORE
       "static",
@@ -142,10 +142,11 @@ void sqlite3StreamDebugFunc(sqlite3_context *ctx, int argc,
       "",
 #endif
 #ifdef __VERSION__
-      __VERSION__
+      __VERSION__,
 #else
-      "unknown"
+      "unknown",
 #endif
+      STREAM_FORMAT
   );
   if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, z, -1, sqlite3_free);

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* Storage format this build reads and writes. */
-#define STREAM_FORMAT 5
+/* (STREAM_FORMAT, the storage format this build reads and writes, is in
+** streamInt.h: stream_debug() shows it.) */
 
 /* Format 1 -> 2: topic incarnations, recorded in each warm segment row (the
 ** sweep decides by identity, not by clocks), and the index of segment rows

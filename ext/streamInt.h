@@ -2182,6 +2182,9 @@ int sqlite3StreamAuxTopicDelete(StreamCtx*, const char *zName, char **pzErr);
 ** exist yet. */
 int sqlite3StreamWatermark(StreamCtx*, int bPipeline, const char *zTopic,
                            int iPart, i64 *piNext, char **pzErr);
+/* The storage format this build reads and writes (ext/schema.c upgrades
+** earlier ones; docs/storage.md). */
+#define STREAM_FORMAT 5
 /* Set a _stream_meta value in another database connection (the copy
 ** stream_backup() makes). */
 /* In the copy stream_backup() makes (every segment file in its own
