@@ -1049,8 +1049,9 @@ static const char *const aAuxSql[STREAM_AUX_COUNT] = {
   [STREAM_AUX_SEG_SCAN+6] = STREAM_SEG_SCAN("", STREAM_SEG_P, " DESC"),
   [STREAM_AUX_SEG_SCAN+7] = STREAM_SEG_SCAN(STREAM_SEG_T, STREAM_SEG_P,
                                             " DESC"),
+  /* (in the database's store: a topic's own store is no legacy store) */
   [STREAM_AUX_SEG_ANY] =
-  "SELECT 1 FROM _stream_segments LIMIT 1",
+  "SELECT 1 FROM _stream_segments WHERE store IS NULL LIMIT 1",
   /* ?1 topic, ?2 partition */
   [STREAM_AUX_SEG_PART_ANY] =
   "SELECT 1 FROM _stream_segments WHERE topic=?1 AND partition=?2"

@@ -2106,7 +2106,7 @@ int sqlite3StreamCatTopicList(StreamCtx*, const char *zTopic,
 enum {
   STREAM_AUX_SEG_SCAN = 0,      /* the segment-index scans: +1 topic =, */
   STREAM_AUX_SEG_SCAN_END = 7,  /*   +2 partition =, +4 descending */
-  STREAM_AUX_SEG_ANY,           /* are there segment rows */
+  STREAM_AUX_SEG_ANY,           /* segment rows in the database's store */
   STREAM_AUX_SEG_PART_ANY,      /* ... of a partition */
   STREAM_AUX_SEG_DELETE_DEAD,   /* rows of deleted topics (the sweep) */
   STREAM_AUX_SEG_AT,            /* is there a row with this location */

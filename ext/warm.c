@@ -309,7 +309,8 @@ int sqlite3StreamWarmOpenSegment(StreamStore *pStore, const StreamSegment *pSeg,
   return rc;
 }
 
-/* Does the database have segment rows?  (No storage tables: no.) */
+/* Does the database have segment rows in its own store (not in a topic's
+** own warm.store)?  (No storage tables: no.) */
 static int streamWarmHasSegments(StreamCtx *p, int *pbHas, char **pzErr){
   i64 bHas = 0;
   int rc = sqlite3StreamAuxInt(p, STREAM_AUX_SEG_ANY, &bHas, pzErr, "");
