@@ -16,7 +16,11 @@
 **
 ** and, when the database has segment rows or a warm.store, the copy's
 ** warm.store becomes 'file://<dest>/warm': the copy reads its own files and
-** never writes into, or sweeps, the original's store.  database.id is
+** never writes into, or sweeps, the original's store.  Segments of topics
+** with a warm.store of their own are copied too, from their store, into
+** the same directory: in the copy every segment row is in that one store
+** and no topic keeps a store of its own (topic config warm.store removed),
+** so the copy never writes into any store of the original either.  database.id is
 ** kept: a backup restored in place of the original continues its
 ** namespace.  Without segment rows and warm.store, dest holds the
 ** database file only.  The result: segment files copied and their bytes.
@@ -58,6 +62,7 @@ typedef struct StreamBackupSeg StreamBackupSeg;
 struct StreamBackupSeg {
   char *zKey;                  /* location */
   i64 nBytes;                  /* bytes */
+  char *zAt;                   /* store ("": the database's warm.store) */
 };
 
 typedef struct StreamBackup StreamBackup;
@@ -74,6 +79,8 @@ struct StreamBackup {
   i64 nBytes;                  /* Their bytes */
   char *zMissing;              /* Key found missing by an attempt */
   StreamStore *pSrc;           /* The database's store, or NULL */
+  int bDb;                     /* Some segment row is in pSrc */
+  int bOwn;                    /* Some is in a topic's own store */
   StreamStore *pDst;           /* zWarm as a store, or NULL */
 };
 
@@ -97,12 +104,16 @@ static void streamBackupPause(void){
 
 static void streamBackupSegsFree(StreamBackup *pB){
   int i;
-  for(i=0; i<pB->nSeg; i++) sqlite3_free(pB->aSeg[i].zKey);
+  for(i=0; i<pB->nSeg; i++){
+    sqlite3_free(pB->aSeg[i].zKey);
+    sqlite3_free(pB->aSeg[i].zAt);
+  }
   sqlite3_free(pB->aSeg);
   pB->aSeg = 0;
   pB->nSeg = 0;
   pB->nCopied = 0;
   pB->nBytes = 0;
+  pB->bDb = pB->bOwn = 0;
 }
 
 /* The segment rows of the snapshot (none without storage tables). */
@@ -120,8 +131,16 @@ static int streamBackupSegs(StreamBackup *pB, char **pzErr){
     aNew[pB->nSeg].zKey = sqlite3_mprintf("%s",
                                           sqlite3_column_text(pStmt, 0));
     aNew[pB->nSeg].nBytes = sqlite3_column_int64(pStmt, 1);
-    if( aNew[pB->nSeg].zKey==0 ){ rc = SQLITE_NOMEM; break; }
+    aNew[pB->nSeg].zAt = sqlite3_mprintf("%s",
+        sqlite3_column_type(pStmt, 2)==SQLITE_NULL ? ""
+        : (const char*)sqlite3_column_text(pStmt, 2));
     pB->nSeg++;
+    if( aNew[pB->nSeg-1].zKey==0 || aNew[pB->nSeg-1].zAt==0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    if( aNew[pB->nSeg-1].zAt[0] ) pB->bOwn = 1;
+    else pB->bDb = 1;
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
@@ -136,21 +155,32 @@ static int streamBackupSegs(StreamBackup *pB, char **pzErr){
 ** it). */
 static int streamBackupCopy(StreamBackup *pB, const StreamBackupSeg *pSeg,
                             int *pbRetry, char **pzErr){
-  const StreamStoreMethods *pM = pB->pSrc->pMethods;
+  const StreamStoreMethods *pM;
+  StreamStore *pSrc = 0;
   StreamStoreFile *pF = 0;
   StreamStoreUpload *pUp = 0;
   StreamStoreId id;
   u8 *aBuf = 0;
   i64 nFile = 0, iOff;
-  int rc = pM->xOpen(pB->pSrc, pSeg->zKey, &pF, &nFile, pzErr);
+  /* Its store: the database's, or its topic's own. */
+  int rc = sqlite3StreamWarmSegStore(pB->p, pB->pSrc, pSeg->zAt, &pSrc,
+                                     pzErr);
+  if( rc==SQLITE_OK && pSrc==0 ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "warm segment %s is in the"
+        " index but there is no warm store", pSeg->zKey);
+  }
+  if( rc ) return rc;
+  pM = pSrc->pMethods;
+  rc = pM->xOpen(pSrc, pSeg->zKey, &pF, &nFile, pzErr);
   if( rc ){
     if( rc!=SQLITE_NOMEM && pB->bRenew && pM->xStat
-     && pM->xStat(pB->pSrc, pSeg->zKey, &id)==SQLITE_NOTFOUND
+     && pM->xStat(pSrc, pSeg->zKey, &id)==SQLITE_NOTFOUND
      && (pB->zMissing==0 || strcmp(pB->zMissing, pSeg->zKey)!=0) ){
       sqlite3_free(pB->zMissing);
       pB->zMissing = sqlite3_mprintf("%s", pSeg->zKey);
       *pbRetry = pB->zMissing!=0;
     }
+    sqlite3StreamStoreUnref(pSrc);
     return rc;
   }
   if( nFile!=pSeg->nBytes ){
@@ -182,6 +212,7 @@ static int streamBackupCopy(StreamBackup *pB, const StreamBackupSeg *pSeg,
   if( pUp ) pB->pDst->pMethods->xPutAbort(pUp);
   sqlite3_free(aBuf);
   pM->xClose(pF);
+  sqlite3StreamStoreUnref(pSrc);
   return rc;
 }
 
@@ -237,9 +268,17 @@ static int streamBackupAttempt(StreamBackup *pB, int *pbRetry, char **pzErr){
     zStore = sqlite3StreamMetaGet(p, "warm.store", &rc);
     if( rc ) rc = sqlite3StreamDbErr(p->db, pzErr, rc);
   }
-  if( rc==SQLITE_OK && pB->nSeg>0 ){
+  if( rc==SQLITE_OK && pB->bDb ){
     rc = sqlite3StreamTierStore(p, &pB->pSrc, pzErr);
     if( rc==SQLITE_OK && pB->pSrc==0 ) rc = SQLITE_INTERNAL;  /* (a file) */
+  }
+  if( rc==SQLITE_OK && !pB->bOwn ){
+    /* Topics with a store of their own but no segment there yet. */
+    StreamStrList l;
+    memset(&l, 0, sizeof(l));
+    rc = sqlite3StreamAuxList(p, STREAM_AUX_STORES, &l, pzErr, "");
+    pB->bOwn = l.n>0;
+    sqlite3StreamStrListFree(&l);
   }
 
   /* The database. */
@@ -267,7 +306,7 @@ static int streamBackupAttempt(StreamBackup *pB, int *pbRetry, char **pzErr){
 #endif
 
   /* The files. */
-  if( rc==SQLITE_OK && (pB->nSeg>0 || zStore) ){
+  if( rc==SQLITE_OK && (pB->nSeg>0 || zStore || pB->bOwn) ){
     char *zUrl = sqlite3_mprintf("file://%s", pB->zWarm);
     rc = zUrl ? sqlite3StreamStoreOpen(zUrl, 1, &pB->pDst, pzErr)
               : SQLITE_NOMEM;
@@ -277,6 +316,9 @@ static int streamBackupAttempt(StreamBackup *pB, int *pbRetry, char **pzErr){
       if( rc==SQLITE_OK ) pB->nCopied++;
     }
     if( rc==SQLITE_OK ) rc = streamBackupSetStore(pB, pDest, pzErr);
+    if( rc==SQLITE_OK && pB->bOwn ){
+      rc = sqlite3StreamBackupOneStore(pDest, pzErr);
+    }
   }
   rc2 = sqlite3_close(pDest);
   if( rc==SQLITE_OK && rc2 ){

@@ -17,6 +17,8 @@
 #define STREAM_CFG_INT   1     /* integer in [iMin, iMax] */
 #define STREAM_CFG_REAL  2     /* real in [rMin, rMax] */
 #define STREAM_CFG_ENUM  3     /* one of azEnum (maps to its index) */
+#define STREAM_CFG_STR   4     /* a store URL (the only string key), kept
+                               ** in the overrides only (no field) */
 
 typedef struct StreamCfgDef StreamCfgDef;
 struct StreamCfgDef {
@@ -104,6 +106,9 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(retentionBytes) },
   { "retention.ms",              STREAM_CFG_INT, -1, I64MAX, 0,0, 0,
                                  OFF(retentionMs) },
+  /* The topic's own warm store (ext/warm.c; default: the database's
+  ** warm.store setting). */
+  { "warm.store",                STREAM_CFG_STR, 0,0, 0,0, 0, 0 },
 };
 
 static void streamCfgDefaults(StreamTopicConfig *p){
@@ -226,6 +231,18 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
       }
       *(double*)pField = r;
       if( pNorm ) pNew = sqlite3StreamJsonNewNumber(r);
+      break;
+    }
+    case STREAM_CFG_STR: {
+      const char *z = sqlite3StreamJsonIsString(pVal) ? pVal->zValue : 0;
+      int rc;
+      if( z==0 ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "config %s must be a string", zKey);
+      }
+      rc = sqlite3StreamStoreUrlCheck(z, pzErr);
+      if( rc ) return rc;
+      if( pNorm ) pNew = sqlite3StreamJsonNewString(z);
       break;
     }
     default: {
@@ -359,12 +376,25 @@ int sqlite3StreamConfigParse(StreamTopicConfig *pCfg, const char *zJson,
   return sqlite3StreamConfigMerge(0, zJson, pCfg, pzNormal, pzErr);
 }
 
-char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg){
+char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg,
+                                const char *zOver){
   sqlite3_str *p = sqlite3_str_new(0);
+  StreamJson *pOver = zOver && zOver[0] ? sqlite3StreamJsonParse(zOver, -1)
+                                        : 0;
   size_t i;
   for(i=0; i<sizeof(aCfgDef)/sizeof(aCfgDef[0]); i++){
     const StreamCfgDef *pDef = &aCfgDef[i];
     const char *pField = (const char*)pCfg + pDef->iField;
+    if( pDef->eType==STREAM_CFG_STR ){
+      /* Shown only when set (no default of its own). */
+      const StreamJson *pV = pOver ? sqlite3StreamJsonGet(pOver, pDef->zKey)
+                                   : 0;
+      if( pV && sqlite3StreamJsonIsString(pV) ){
+        sqlite3_str_appendf(p, ",\"%s\":", pDef->zKey);
+        sqlite3StreamJsonQuote(p, pV->zValue, -1);
+      }
+      continue;
+    }
     /* The cold tier's keys are shown only for a topic that uses it. */
     if( !pCfg->coldEnabled && strncmp(pDef->zKey, "cold.", 5)==0 ) continue;
     if( !pCfg->pipelineEnabled && strncmp(pDef->zKey, "pipeline.", 9)==0 ){
@@ -391,5 +421,6 @@ char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg){
     }
   }
   sqlite3_str_appendall(p, "}");
+  sqlite3StreamJsonFree(pOver);
   return sqlite3_str_finish(p);
 }

@@ -129,7 +129,7 @@ void sqlite3StreamDebugFunc(sqlite3_context *ctx, int argc,
       "sqlite (running): %s\n"
       "build: %s%s\n"
       "compiler: %s\n"
-      "storage format: 1",
+      "storage format: %d",
       SQLITE_STREAM_VERSION, SQLITE_VERSION, sqlite3_libversion(),
 #ifdef SQLITE_CORE
       "static",
@@ -142,10 +142,11 @@ void sqlite3StreamDebugFunc(sqlite3_context *ctx, int argc,
       "",
 #endif
 #ifdef __VERSION__
-      __VERSION__
+      __VERSION__,
 #else
-      "unknown"
+      "unknown",
 #endif
+      STREAM_FORMAT
   );
   if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
   sqlite3_result_text(ctx, z, -1, sqlite3_free);
@@ -244,8 +245,8 @@ static int streamCallCreateTopic(StreamCtx *p, StreamCallArgs *a,
 }
 static int streamCallAlterTopic(StreamCtx *p, StreamCallArgs *a,
                                 char **pzErr){
-  return sqlite3StreamTopicAlter(p, a->az[0], a->az[1],
-                                 (StreamTopicConfig*)a->pOut, pzErr);
+  return sqlite3StreamTopicAlter(p, a->az[0], a->az[1], (char**)a->pOut,
+                                 pzErr);
 }
 static int streamCallAddPartitions(StreamCtx *p, StreamCallArgs *a,
                                    char **pzErr){
@@ -283,18 +284,18 @@ void sqlite3StreamCreateTopicFunc(sqlite3_context *ctx, int argc,
 void sqlite3StreamAlterTopicFunc(sqlite3_context *ctx, int argc,
                                  sqlite3_value **argv){
   StreamCallArgs a;
-  StreamTopicConfig cfg;
-  char *zOut;
+  char *zOut = 0;
   int bOk;
   STREAM_UNUSED(argc);
   memset(&a, 0, sizeof(a));
   if( (a.az[0] = sqlite3StreamArgText(ctx, argv, 0, "topic name"))==0 ) return;
   a.az[1] = streamArgJson(ctx, argv, 1, "topic config", 0, &bOk);
   if( !bOk ) return;
-  a.pOut = &cfg;
-  if( !sqlite3StreamCallTxn(ctx, streamCallAlterTopic, &a) ) return;
-  zOut = sqlite3StreamConfigRender(&cfg);
-  if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  a.pOut = &zOut;
+  if( !sqlite3StreamCallTxn(ctx, streamCallAlterTopic, &a) ){
+    sqlite3_free(zOut);
+    return;
+  }
   sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
 }

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* Storage format this build reads and writes. */
-#define STREAM_FORMAT 4
+/* (STREAM_FORMAT, the storage format this build reads and writes, is in
+** streamInt.h: stream_debug() shows it.) */
 
 /* Format 1 -> 2: topic incarnations, recorded in each warm segment row (the
 ** sweep decides by identity, not by clocks), and the index of segment rows
@@ -65,6 +65,34 @@ static const char zStreamUpgrade2Tix[] =
 static const char zStreamUpgrade3[] =
   "DROP VIEW IF EXISTS _stream_messages;"
   "UPDATE _stream_meta SET value=4 WHERE key='format';";
+/* Format 4 -> 5: a segment row names its store (store: the URL of a
+** topic's own warm.store; NULL, as every earlier row, the database's
+** warm.store), so that a topic may keep its segments in a store of its
+** own (docs/tiering.md).  An older extension then refuses the database. */
+static const char zStreamUpgrade4[] =
+  "ALTER TABLE _stream_segments ADD COLUMN store TEXT;";
+static const char zStreamUpgrade4Done[] =
+  "UPDATE _stream_meta SET value=5 WHERE key='format';";
+
+/* Format 4 -> 5 (after the schema script): the store column, unless the
+** table has it (made by this version's schema script, or a database of
+** format 5 marked earlier by hand). */
+static int streamUpgrade4(StreamCtx *p){
+  sqlite3_stmt *pStmt = 0;
+  int bHas = 0;
+  int rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM"
+      " pragma_table_info('_stream_segments') WHERE name='store'", -1,
+      &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    bHas = sqlite3_step(pStmt)==SQLITE_ROW;
+    rc = sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_OK && !bHas ){
+    rc = sqlite3_exec(p->db, zStreamUpgrade4, 0, 0, 0);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, zStreamUpgrade4Done, 0, 0, 0);
+  return rc;
+}
 /* Run after the schema script and any upgrade. */
 static const char zStreamSchemaPost[] =
   "CREATE UNIQUE INDEX IF NOT EXISTS _stream_partitions_id"
@@ -359,7 +387,7 @@ static int streamUpgrade2Check(StreamCtx *p, char **pzErr){
   return SQLITE_OK;
 }
 
-/* Upgrade from format iFrom (1, 2 or 3) to STREAM_FORMAT, all or
+/* Upgrade from format iFrom (1 to 4) to STREAM_FORMAT, all or
 ** nothing, inside the caller's transaction. */
 static int streamUpgrade(StreamCtx *p, int iFrom, char **pzErr){
   int rc = sqlite3_exec(p->db, "SAVEPOINT stream_upgrade", 0, 0, 0);
@@ -379,9 +407,13 @@ static int streamUpgrade(StreamCtx *p, int iFrom, char **pzErr){
   }else if( rc ){
     sqlite3StreamDbErr(p->db, pzErr, rc);
   }
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && iFrom<4 ){
     rc = sqlite3_exec(p->db, zStreamUpgrade3, 0, 0, 0);
     if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, zStreamSchemaSql, 0, 0, 0);
+    if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamUpgrade4(p);
     if( rc ) sqlite3StreamDbErr(p->db, pzErr, rc);
   }
   if( rc ){
@@ -416,7 +448,8 @@ int sqlite3StreamEnsureSchema(StreamCtx *p, char **pzErr){
   char *zFormat = 0;
   rc = streamFormatGet(p, &zFormat);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  if( zFormat && zFormat[0]>='1' && zFormat[0]<='3' && zFormat[1]==0 ){
+  if( zFormat && zFormat[0]>='1' && zFormat[0]<'0'+STREAM_FORMAT
+   && zFormat[1]==0 ){
     iFormat = zFormat[0] - '0';
   }
   if( iFormat ){

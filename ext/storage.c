@@ -56,16 +56,17 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   [STREAM_SQL_SEG_BYTES] =
   "SELECT sum(bytes) FROM _stream_segments WHERE topic=?1 AND partition=?2",
   /* oldest first: first_offset, last_offset, last_timestamp, bytes,
-  ** location */
+  ** location, store */
   [STREAM_SQL_SEG_OLDEST] =
-  "SELECT first_offset, last_offset, last_timestamp, bytes, location"
+  "SELECT first_offset, last_offset, last_timestamp, bytes, location, store"
   " FROM _stream_segments WHERE topic=?1 AND partition=?2"
   " ORDER BY first_offset",
   /* newest first, of the topic's incarnation: first_offset, last_offset,
-  ** location, codec, messages, bytes, incarnation, max_message_bytes */
+  ** location, codec, messages, bytes, incarnation, max_message_bytes,
+  ** store */
   [STREAM_SQL_SEG_NEWEST] =
   "SELECT s.first_offset, s.last_offset, s.location, s.codec,"
-  " s.messages, s.bytes, s.incarnation, t.max_message_bytes"
+  " s.messages, s.bytes, s.incarnation, t.max_message_bytes, s.store"
   " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic"
   " AND t.incarnation=s.incarnation"
   " WHERE s.topic=?1 AND s.partition=?2"
@@ -226,12 +227,12 @@ static const char *const aSql[STREAM_SQL_COUNT] = {
   "DELETE FROM _stream_segments WHERE topic=?1 AND partition=?2"
   " AND incarnation<>?3",
   /* ?3 first, ?4 last, ?5 first ts, ?6 last ts, ?7 messages, ?8 bytes,
-  ** ?9 location, ?10 codec, ?11 created_at, ?12 incarnation */
+  ** ?9 location, ?10 codec, ?11 created_at, ?12 incarnation, ?13 store */
   [STREAM_SQL_SEG_INSERT] =
   "INSERT INTO _stream_segments(topic, partition, first_offset,"
   " last_offset, first_timestamp, last_timestamp, messages, bytes,"
-  " location, codec, created_at, incarnation)"
-  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+  " location, codec, created_at, incarnation, store)"
+  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
   /* ?3 last offset: the hot rows up to it */
   [STREAM_SQL_MSG_DELETE_TO] =
   "DELETE FROM _stream_log WHERE id>=" STREAM_LOG_B
@@ -357,6 +358,11 @@ int sqlite3StreamStorageSegmentAdd(StreamCtx *p, const StreamSegment *pSeg,
   sqlite3_bind_int(pIns, 10, eCodec);
   sqlite3_bind_int64(pIns, 11, sqlite3StreamNow(p));
   sqlite3_bind_int64(pIns, 12, pSeg->iIncarnation);
+  if( pSeg->zStore ){
+    sqlite3_bind_text(pIns, 13, pSeg->zStore, -1, SQLITE_STATIC);
+  }else{
+    sqlite3_bind_null(pIns, 13);
+  }
   sqlite3_step(pIns);
   rc = sqlite3StreamStorageReset(p, pIns, pzErr);
   if( rc==SQLITE_OK ){
@@ -1014,8 +1020,8 @@ int sqlite3StreamCatTopicList(StreamCtx *p, const char *zTopic,
 ** the same name). */
 #define STREAM_SEG_SCAN(T, P, D) \
   "SELECT s.topic, s.partition, s.location, s.first_offset," \
-  " s.last_offset, s.messages, s.bytes, s.incarnation, t.max_message_bytes" \
-  " FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic" \
+  " s.last_offset, s.messages, s.bytes, s.incarnation, t.max_message_bytes," \
+  " s.store FROM _stream_segments s JOIN _stream_topics t ON t.name=s.topic" \
   " AND t.incarnation=s.incarnation" \
   " WHERE " T P "s.last_offset>=?3 AND s.first_offset<=?4" \
   " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6" \
@@ -1043,8 +1049,9 @@ static const char *const aAuxSql[STREAM_AUX_COUNT] = {
   [STREAM_AUX_SEG_SCAN+6] = STREAM_SEG_SCAN("", STREAM_SEG_P, " DESC"),
   [STREAM_AUX_SEG_SCAN+7] = STREAM_SEG_SCAN(STREAM_SEG_T, STREAM_SEG_P,
                                             " DESC"),
+  /* (in the database's store: a topic's own store is no legacy store) */
   [STREAM_AUX_SEG_ANY] =
-  "SELECT 1 FROM _stream_segments LIMIT 1",
+  "SELECT 1 FROM _stream_segments WHERE store IS NULL LIMIT 1",
   /* ?1 topic, ?2 partition */
   [STREAM_AUX_SEG_PART_ANY] =
   "SELECT 1 FROM _stream_segments WHERE topic=?1 AND partition=?2"
@@ -1060,9 +1067,23 @@ static const char *const aAuxSql[STREAM_AUX_COUNT] = {
   /* ?1 topic */
   [STREAM_AUX_SEG_DROP_TOPIC] =
   "DELETE FROM _stream_segments WHERE topic=?1",
-  /* location, bytes of every segment (stream_backup()) */
+  /* location, bytes, store of every segment (stream_backup()) */
   [STREAM_AUX_SEG_FILES] =
-  "SELECT location, bytes FROM _stream_segments ORDER BY location",
+  "SELECT location, bytes, store FROM _stream_segments ORDER BY location",
+  /* ?1 topic: its own warm.store (NULL: the database's) */
+  [STREAM_AUX_TOPIC_STORE] =
+  "SELECT json_extract(config, '$.\"warm.store\"') FROM _stream_topics"
+  " WHERE name=?1",
+  /* every store other than warm.store that segments are or may be
+  ** written to: the stores of segment rows, the topics' own */
+  [STREAM_AUX_STORES] =
+  "SELECT url FROM _stream_stores"
+  " UNION SELECT store FROM _stream_segments WHERE store IS NOT NULL",
+  /* ?1 a topic's config (JSON): remember its own warm.store */
+  [STREAM_AUX_STORE_REMEMBER] =
+  "INSERT OR IGNORE INTO _stream_stores(url)"
+  " SELECT json_extract(?1, '$.\"warm.store\"')"
+  " WHERE json_extract(?1, '$.\"warm.store\"') IS NOT NULL",
   /* ?1 topic, ?2 partition: the cleaner state (ext/compact.c) */
   [STREAM_AUX_CLEANER_GET] =
   "SELECT clean_offset, clean_count, coalesce(target_offset,-1),"
@@ -1306,6 +1327,16 @@ int sqlite3StreamWatermark(StreamCtx *p, int bPipeline, const char *zTopic,
   return sqlite3StreamAuxInt(p, bPipeline ? STREAM_AUX_PIPE_NEXT
                                           : STREAM_AUX_COLD_NEXT,
                              piNext, pzErr, "ti", zTopic, (i64)iPart);
+}
+
+int sqlite3StreamBackupOneStore(sqlite3 *db, char **pzErr){
+  int rc = sqlite3_exec(db,
+      "UPDATE _stream_segments SET store=NULL WHERE store IS NOT NULL;"
+      "UPDATE _stream_topics SET config=json_remove(config,"
+      " '$.\"warm.store\"') WHERE json_extract(config, '$.\"warm.store\"')"
+      " IS NOT NULL;"
+      "DELETE FROM _stream_stores;", 0, 0, 0);
+  return rc ? sqlite3StreamDbErr(db, pzErr, rc) : SQLITE_OK;
 }
 
 int sqlite3StreamMetaSetOn(sqlite3 *db, const char *zKey, const char *zValue,

@@ -968,10 +968,26 @@ static int streamS3PartStart(StreamS3Upload *pUp, int iPart){
   return rc;
 }
 
+/* Is zEtag, the ETag a part was acknowledged with, right for its bytes:
+** the MD5 of the part when it has the MD5 form (32 hex digits), else
+** anything (a service whose ETags are not MD5s: the Content-MD5 made it
+** check the bytes)? */
+static int streamS3PartEtagOk(const StreamS3Part *pPart, const char *zEtag){
+  char zHex[33];
+  size_t n;
+  if( *zEtag=='"' ) zEtag++;
+  n = strcspn(zEtag, "\"");
+  if( n!=32 || strspn(zEtag, "0123456789abcdefABCDEF")<32 ) return 1;
+  sqlite3StreamHex(pPart->aMd5, 16, zHex);
+  return sqlite3_strnicmp(zEtag, zHex, 32)==0;
+}
+
 /* Check finished parts: acknowledged ones are done (ETag = MD5 of the
 ** part, or any ETag from a service whose ETags are not MD5s: the
-** Content-MD5 made it check the bytes); retryable failures restart.
-** *pnBusy gets the parts still in flight. */
+** Content-MD5 made it check the bytes); retryable failures restart, and
+** so does a part acknowledged with an MD5 that is not its bytes' (the
+** service holds other bytes: never counted as durable).  *pnBusy gets
+** the parts still in flight. */
 static int streamS3PartsReap(StreamS3Upload *pUp, int *pnBusy){
   StreamS3Store *p = pUp->p;
   int i, nBusy = 0, rc = SQLITE_OK;
@@ -979,7 +995,20 @@ static int streamS3PartsReap(StreamS3Upload *pUp, int *pnBusy){
     StreamS3Part *pPart = pUp->apPart[i];
     if( pPart->bDone || pPart->req.zUrl==0 ) continue;
     if( !pPart->req.bDone ){ nBusy++; continue; }
-    if( streamS3Ok(&pPart->req) && pPart->req.zEtag[0] ){
+    if( streamS3Ok(&pPart->req) && pPart->req.zEtag[0]
+     && !streamS3PartEtagOk(pPart, pPart->req.zEtag) ){
+      if( pPart->nTry<=p->nRetry ){
+        rc = streamS3PartStart(pUp, i);
+        nBusy++;
+      }else{
+        char zHex[33];
+        sqlite3StreamHex(pPart->aMd5, 16, zHex);
+        rc = sqlite3StreamErr(&pUp->zErr, SQLITE_IOERR, "s3 UploadPart %d of"
+            " bucket %s, key %s was acknowledged with ETag %s, not the MD5 of"
+            " the bytes sent (\"%s\"), %d attempts", i+1, p->zBucket,
+            pUp->zKey, pPart->req.zEtag, zHex, pPart->nTry);
+      }
+    }else if( streamS3Ok(&pPart->req) && pPart->req.zEtag[0] ){
       sqlite3_snprintf(sizeof(pPart->zEtag), pPart->zEtag, "%s",
                        pPart->req.zEtag);
       pPart->bDone = 1;
@@ -1477,6 +1506,13 @@ static void streamS3CacheAdd(StreamS3Store *p, const char *zKey,
   pB->pNext = p->pBlock;
   p->pBlock = pB;
   p->nCache += n;
+}
+
+void sqlite3StreamS3CacheUsage(StreamStore *pStore, i64 *pnUsed,
+                               i64 *pnMax){
+  StreamS3Store *p = (StreamS3Store*)pStore;
+  *pnUsed = p->nCache;
+  *pnMax = p->nCacheMax;
 }
 
 /* The cached block of pF holding byte iOff (moved to the front), or NULL. */

@@ -398,9 +398,11 @@ int sqlite3StreamConfigMerge(const char *zOld, const char *zDelta,
                              StreamTopicConfig *pCfg, char **pzNew,
                              char **pzErr);
 
-/* The full configuration (every key, defaults included) as a JSON object,
-** sqlite3_malloc'd, or NULL on OOM. */
-char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg);
+/* The full configuration (every key, defaults included; warm.store only
+** if the overrides zOver set it) as a JSON object, sqlite3_malloc'd, or
+** NULL on OOM. */
+char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg,
+                                const char *zOver);
 
 /**************************************************************************
 ** Interface to code in ext/topic.c
@@ -442,9 +444,10 @@ int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
 
 int sqlite3StreamTopicCreate(StreamCtx*, const char *zName, i64 nPartition,
                              const char *zConfig, char **pzErr);
-/* Apply the config changes zConfig; *pCfg receives the resolved config.*/
+/* Apply the config changes zConfig; *pzOut receives the resolved config,
+** rendered (sqlite3StreamConfigRender()). */
 int sqlite3StreamTopicAlter(StreamCtx*, const char *zName,
-                            const char *zConfig, StreamTopicConfig *pCfg,
+                            const char *zConfig, char **pzOut,
                             char **pzErr);
 
 int sqlite3StreamTopicAddPartitions(StreamCtx*, const char *zName,
@@ -1863,6 +1866,9 @@ int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
 int sqlite3StreamS3DeleteMany(StreamStore*, char **azKey, int nKey,
                               char **pzErr);
 void sqlite3StreamS3Prefetch(StreamStore*, const char *zKey, i64 nSize);
+/* Bytes held by the read cache of an s3:// store, and its bound (cache_mb
+** in bytes): what test/unit/test_store.c checks the bound with. */
+void sqlite3StreamS3CacheUsage(StreamStore*, i64 *pnUsed, i64 *pnMax);
 #endif /* HAVE_LIBCURL */
 
 /**************************************************************************
@@ -2115,12 +2121,15 @@ int sqlite3StreamCatTopicList(StreamCtx*, const char *zTopic,
 enum {
   STREAM_AUX_SEG_SCAN = 0,      /* the segment-index scans: +1 topic =, */
   STREAM_AUX_SEG_SCAN_END = 7,  /*   +2 partition =, +4 descending */
-  STREAM_AUX_SEG_ANY,           /* are there segment rows */
+  STREAM_AUX_SEG_ANY,           /* segment rows in the database's store */
   STREAM_AUX_SEG_PART_ANY,      /* ... of a partition */
   STREAM_AUX_SEG_DELETE_DEAD,   /* rows of deleted topics (the sweep) */
   STREAM_AUX_SEG_AT,            /* is there a row with this location */
   STREAM_AUX_SEG_DROP_TOPIC,    /* a topic's rows */
-  STREAM_AUX_SEG_FILES,         /* every segment's location and bytes */
+  STREAM_AUX_SEG_FILES,         /* every segment's location, bytes, store */
+  STREAM_AUX_TOPIC_STORE,       /* a topic's own warm.store */
+  STREAM_AUX_STORES,            /* stores other than warm.store in use */
+  STREAM_AUX_STORE_REMEMBER,    /* record a topic's own warm.store */
   STREAM_AUX_CLEANER_GET,       /* a partition's cleaner state */
   STREAM_AUX_WRITE_LOCK,        /* no-op write: take the write lock */
   STREAM_AUX_DB_ID_MAKE,        /* make database.id if missing */
@@ -2188,8 +2197,15 @@ int sqlite3StreamAuxTopicDelete(StreamCtx*, const char *zName, char **pzErr);
 ** exist yet. */
 int sqlite3StreamWatermark(StreamCtx*, int bPipeline, const char *zTopic,
                            int iPart, i64 *piNext, char **pzErr);
+/* The storage format this build reads and writes (ext/schema.c upgrades
+** earlier ones; docs/storage.md). */
+#define STREAM_FORMAT 5
 /* Set a _stream_meta value in another database connection (the copy
 ** stream_backup() makes). */
+/* In the copy stream_backup() makes (every segment file in its own
+** directory): every segment row in the database's store, no topic with a
+** store of its own. */
+int sqlite3StreamBackupOneStore(sqlite3 *db, char **pzErr);
 int sqlite3StreamMetaSetOn(sqlite3 *db, const char *zKey, const char *zValue,
                            char **pzErr);
 /* The hot log's statements (ext/storage.c, aHotSql[], STREAM_HOT_*) and
@@ -2586,6 +2602,12 @@ void sqlite3StreamTierCrashPoint(int iStep);
 ** ("<db>.stream/warm", bLegacy set: read, expired, compacted, never moved
 ** to); else none: *pp is NULL and SQLITE_OK returned. */
 int sqlite3StreamTierStore(StreamCtx*, StreamStore **pp, char **pzErr);
+/* The store of a segment row whose store column is zAt: that URL (a
+** topic's own warm.store), or (NULL or "") the database's store: pDefault
+** if not NULL (a new reference), else sqlite3StreamTierStore(). */
+int sqlite3StreamWarmSegStore(StreamCtx*, StreamStore *pDefault,
+                              const char *zAt, StreamStore **pp,
+                              char **pzErr);
 
 /* A segment row: what its file must hold.  Every file is checked against
 ** its row when it is opened (footer metadata: topic, partition, offset
@@ -2602,6 +2624,8 @@ struct StreamSegment {
   i64 iIncarnation;            /* Incarnation of the topic */
   i64 nMaxValue;               /* Longest key, value or headers accepted
                                ** (the topic's max.message.bytes) */
+  const char *zStore;          /* URL of its store (the topic's own
+                               ** warm.store), NULL: the database's */
 };
 
 /**************************************************************************

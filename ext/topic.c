@@ -186,6 +186,9 @@ int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
   sqlite3StreamCacheClear(p);
   rc = sqlite3StreamCatTopicInsert(p, zName, nPartition, zNorm, &cfg,
                                    sqlite3StreamNow(p), pzErr);
+  if( rc==SQLITE_OK ){       /* (its own warm.store, swept from now on) */
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_STORE_REMEMBER, pzErr, "t", zNorm);
+  }
   if( rc==SQLITE_OK ) rc = streamAddPartitionRows(p, zName, 0, nPartition, pzErr);
  out:
   sqlite3_free(zNorm);
@@ -193,8 +196,9 @@ int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
 }
 
 int sqlite3StreamTopicAlter(StreamCtx *p, const char *zName,
-                            const char *zConfig, StreamTopicConfig *pCfg,
+                            const char *zConfig, char **pzOut,
                             char **pzErr){
+  StreamTopicConfig cfg, *pCfg = &cfg;
   StreamTopic t;
   char *zOld = 0, *zNew = 0;
   int rc = sqlite3StreamTopicGet(p, zName, &t, pzErr);
@@ -207,11 +211,18 @@ int sqlite3StreamTopicAlter(StreamCtx *p, const char *zName,
     sqlite3StreamCacheClear(p);
     rc = sqlite3StreamCatTopicUpdate(p, zName, zNew, pCfg, pzErr);
   }
+  if( rc==SQLITE_OK ){       /* (its own warm.store, swept from now on) */
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_STORE_REMEMBER, pzErr, "t", zNew);
+  }
   if( rc==SQLITE_OK
    && ((pCfg->eCleanup & STREAM_CLEANUP_COMPACT) || pCfg->coldEnabled
     || pCfg->pipelineEnabled) ){
     /* Compaction and the archivers work on single rows (ext/produce.c) */
     rc = sqlite3StreamUnbatchTopic(p, zName, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    *pzOut = sqlite3StreamConfigRender(pCfg, zNew);
+    if( *pzOut==0 ) rc = SQLITE_NOMEM;
   }
   sqlite3_free(zOld);
   sqlite3_free(zNew);

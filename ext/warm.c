@@ -309,7 +309,8 @@ int sqlite3StreamWarmOpenSegment(StreamStore *pStore, const StreamSegment *pSeg,
   return rc;
 }
 
-/* Does the database have segment rows?  (No storage tables: no.) */
+/* Does the database have segment rows in its own store (not in a topic's
+** own warm.store)?  (No storage tables: no.) */
 static int streamWarmHasSegments(StreamCtx *p, int *pbHas, char **pzErr){
   i64 bHas = 0;
   int rc = sqlite3StreamAuxInt(p, STREAM_AUX_SEG_ANY, &bHas, pzErr, "");
@@ -326,11 +327,18 @@ static int streamWarmHasSegments(StreamCtx *p, int *pbHas, char **pzErr){
 ** nothing new is moved to.
 */
 int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
+  return sqlite3StreamWarmStoreAt(p, 0, pp, pzErr);
+}
+
+int sqlite3StreamWarmStoreAt(StreamCtx *p, const char *zAt, StreamStore **pp,
+                             char **pzErr){
   char *zUrl;
-  int rc;
+  int rc = SQLITE_OK;
   *pp = 0;
-  zUrl = sqlite3StreamMetaGet(p, "warm.store", &rc);
+  zUrl = zAt ? sqlite3_mprintf("%s", zAt)
+             : sqlite3StreamMetaGet(p, "warm.store", &rc);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  if( zAt && zUrl==0 ) return SQLITE_NOMEM;
   if( zUrl ){
     rc = sqlite3StreamStoreGet(p, zUrl, pp, pzErr);
     if( rc==SQLITE_OK ) (*pp)->bLegacy = 0;
@@ -370,6 +378,36 @@ int sqlite3StreamTierStore(StreamCtx *p, StreamStore **pp, char **pzErr){
 
 void sqlite3StreamWarmStoreFree(StreamStore *pStore){
   sqlite3StreamStoreUnref(pStore);
+}
+
+int sqlite3StreamWarmTopicStore(StreamCtx *p, const char *zTopic,
+                                char **pzUrl, char **pzErr){
+  StreamStrList l;
+  int rc;
+  memset(&l, 0, sizeof(l));
+  *pzUrl = 0;
+  rc = sqlite3StreamAuxList(p, STREAM_AUX_TOPIC_STORE, &l, pzErr, "t",
+                            zTopic);
+  if( rc==SQLITE_OK && l.n>0 && l.az[0] && l.az[0][0] ){
+    *pzUrl = l.az[0];
+    l.az[0] = 0;
+  }
+  sqlite3StreamStrListFree(&l);
+  return rc;
+}
+
+int sqlite3StreamWarmStores(StreamCtx *p, StreamStrList *pList,
+                            char **pzErr){
+  return sqlite3StreamAuxList(p, STREAM_AUX_STORES, pList, pzErr, "");
+}
+
+int sqlite3StreamWarmSegStore(StreamCtx *p, StreamStore *pDefault,
+                              const char *zAt, StreamStore **pp,
+                              char **pzErr){
+  if( zAt && zAt[0] ) return sqlite3StreamWarmStoreAt(p, zAt, pp, pzErr);
+  *pp = pDefault ? sqlite3StreamStoreRef(pDefault) : 0;
+  if( pDefault ) return SQLITE_OK;
+  return sqlite3StreamTierStore(p, pp, pzErr);
 }
 
 /* Sink of the Parquet writer: the store upload. */
@@ -444,6 +482,33 @@ void sqlite3StreamWarmWriteErr(StreamWarmSink *pSink, StreamPqWriter *pW,
 ** stream_maintain() ... COMMIT, or INSERT ... SELECT stream_tier()) a
 ** ROLLBACK or a crash would bring back segment rows naming deleted files.
 ** Files left alone are orphans for a later sweep. */
+void sqlite3StreamWarmKeysDeleteAt(StreamCtx *p, StreamStore *pDefault,
+                                   StreamStrList *pK, StreamStrList *pAt,
+                                   int bDelete){
+  int i, j;
+  for(i=0; bDelete && i<pAt->n; i++){
+    StreamStrList one;
+    StreamStore *pStore = 0;
+    if( pAt->az[i]==0 ) continue;            /* (done with an earlier) */
+    memset(&one, 0, sizeof(one));
+    for(j=i; j<pAt->n && j<pK->n; j++){
+      if( pAt->az[j] && strcmp(pAt->az[j], pAt->az[i])==0 ){
+        if( j>i ){ sqlite3_free(pAt->az[j]); pAt->az[j] = 0; }
+        sqlite3StreamStrListAdd(&one, pK->az[j]);
+      }
+    }
+    if( one.rc==SQLITE_OK
+     && sqlite3StreamWarmSegStore(p, pDefault, pAt->az[i], &pStore, 0)==0
+     && pStore ){
+      sqlite3StreamWarmKeysDelete(pStore, &one, 1);
+    }
+    sqlite3StreamWarmStoreFree(pStore);
+    sqlite3StreamStrListFree(&one);
+  }
+  sqlite3StreamStrListFree(pK);
+  sqlite3StreamStrListFree(pAt);
+}
+
 void sqlite3StreamWarmKeysDelete(StreamStore *pStore, StreamStrList *pK,
                                  int bDelete){
   int i, nDel = 0;
@@ -471,9 +536,21 @@ static int streamWarmOpen(StreamCtx *p, const char *zAsked, StreamTier **pp,
                           char **pzErr){
   StreamStore *pStore = 0;
   StreamWarmTier *pTier;
+  char *zOwn = 0;
+  int bOwn = 0;                /* Some topic has (or had) a store of its own */
   int rc = sqlite3StreamTierStore(p, &pStore, pzErr);
   *pp = 0;
-  if( rc==SQLITE_OK && zAsked && (pStore==0 || pStore->bLegacy) ){
+  if( rc==SQLITE_OK && (pStore==0 || pStore->bLegacy) ){
+    StreamStrList l;
+    memset(&l, 0, sizeof(l));
+    rc = sqlite3StreamWarmStores(p, &l, pzErr);
+    bOwn = l.n>0;
+    sqlite3StreamStrListFree(&l);
+    if( rc==SQLITE_OK && zAsked ){
+      rc = sqlite3StreamWarmTopicStore(p, zAsked, &zOwn, pzErr);
+    }
+  }
+  if( rc==SQLITE_OK && zAsked && zOwn==0 && (pStore==0 || pStore->bLegacy) ){
     if( pStore ){
       rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot tier topic %s: no"
           " warm store is configured; this database's earlier segments are"
@@ -486,7 +563,8 @@ static int streamWarmOpen(StreamCtx *p, const char *zAsked, StreamTier **pp,
           zAsked);
     }
   }
-  if( rc || pStore==0 ){
+  sqlite3_free(zOwn);
+  if( rc || (pStore==0 && !bOwn) ){
     sqlite3StreamWarmStoreFree(pStore);
     return rc;
   }
@@ -498,8 +576,11 @@ static int streamWarmOpen(StreamCtx *p, const char *zAsked, StreamTier **pp,
   memset(pTier, 0, sizeof(*pTier));
   pTier->base.pMethods = &sqlite3StreamTierWarm;
   pTier->base.pCtx = p;
-  pTier->base.bMoveIn = !pStore->bLegacy;
-  pTier->base.bInline = !pStore->bLegacy && pStore->bLocal;
+  /* A topic of its own store moves there whatever the database's store
+  ** (xMoveIn resolves the store of each topic, and in the produce hook
+  ** moves only into a local one). */
+  pTier->base.bMoveIn = bOwn || !pStore->bLegacy;
+  pTier->base.bInline = bOwn || (!pStore->bLegacy && pStore->bLocal);
   pTier->pStore = pStore;
   *pp = &pTier->base;
   return SQLITE_OK;

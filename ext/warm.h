@@ -35,7 +35,8 @@ typedef struct StreamWarmTier StreamWarmTier;
 typedef struct StreamWarmMove StreamWarmMove;
 struct StreamWarmTier {
   StreamTier base;             /* Base class - must be first */
-  StreamStore *pStore;         /* The store (owned) */
+  StreamStore *pStore;         /* The database's store (owned), NULL if
+                               ** only topics have stores of their own */
   /* Chained moves (ext/warm_move.c) */
   StreamWarmMove *pPend;       /* The move whose upload is in flight */
   int bChain;                  /* The chain's transaction is open */
@@ -59,6 +60,17 @@ int sqlite3StreamWarmEnd(StreamCtx*, int bSp, int rc, char **pzErr);
 
 /* Free a store (NULL: nothing). */
 void sqlite3StreamWarmStoreFree(StreamStore*);
+/* The store at URL zAt for this database (its namespace set), or with
+** zAt NULL the database's (sqlite3StreamTierStore()). */
+int sqlite3StreamWarmStoreAt(StreamCtx*, const char *zAt, StreamStore **pp,
+                             char **pzErr);
+/* A topic's own warm.store (*pzUrl sqlite3_malloc'd; NULL: none, the
+** database's applies). */
+int sqlite3StreamWarmTopicStore(StreamCtx*, const char *zTopic, char **pzUrl,
+                                char **pzErr);
+/* Every store other than the database's that segments are in or may be
+** written to (segment rows' stores, topics' own warm.store). */
+int sqlite3StreamWarmStores(StreamCtx*, StreamStrList *pList, char **pzErr);
 
 /* Set pStore->zNs from database.id (made if missing and bCreate). */
 int sqlite3StreamWarmNamespace(StreamCtx*, StreamStore *pStore, int bCreate,
@@ -108,6 +120,12 @@ int sqlite3StreamWarmVerify(StreamStore*, const StreamSegment *pSeg,
 ** for the orphan sweep), and empty the list. */
 void sqlite3StreamWarmKeysDelete(StreamStore*, StreamStrList *pK,
                                  int bDelete);
+/* The same for keys in several stores: pAt->az[i] is the store column of
+** key pK->az[i] ("" for the database's store, pDefault if not NULL); both
+** lists are emptied. */
+void sqlite3StreamWarmKeysDeleteAt(StreamCtx*, StreamStore *pDefault,
+                                   StreamStrList *pK, StreamStrList *pAt,
+                                   int bDelete);
 
 /**************************************************************************
 ** Interface to code in ext/warm_move.c, ext/warm_sweep.c,

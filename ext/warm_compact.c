@@ -72,6 +72,8 @@ typedef struct StreamTcSeg StreamTcSeg;
 struct StreamTcSeg {
   StreamSegment seg;           /* The row (zLocation owned: zLoc) */
   char *zLoc;                  /* Location */
+  char *zAt;                   /* Its store column ("": the database's) */
+  StreamStore *pStore;         /* Its store (a reference) */
   int eCodec;                  /* Codec recorded */
 };
 
@@ -192,7 +194,8 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
   StreamCompactor cmp;
   StreamTcSeg *aSeg = 0;
   StreamTcRow *aRow = 0;
-  StreamStrList oldKeys, newKeys;
+  StreamStrList oldKeys, newKeys;   /* Files replaced, written ... */
+  StreamStrList oldAts, newAts;     /* ... and the store of each */
   StreamCleaner cl;
   u8 *aKey = 0;
   i64 nKeyAlloc = 0, nRowAlloc = 0, iHwm = 0, nRewrite = 0, nRemoved = 0;
@@ -203,6 +206,8 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
   memset(&cmp, 0, sizeof(cmp));
   memset(&oldKeys, 0, sizeof(oldKeys));
   memset(&newKeys, 0, sizeof(newKeys));
+  memset(&oldAts, 0, sizeof(oldAts));
+  memset(&newAts, 0, sizeof(newAts));
   rc = sqlite3StreamStorageInt(p, STREAM_SQL_SEG_COUNT, zTopic, iPart,
                                0, 0, 0, &iHwm, pzErr);
   if( rc || iHwm==0 ){
@@ -218,11 +223,13 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
     if( rc ) return rc;
     if( iMaxLast>=iHold ) return SQLITE_OK;
   }
+  /* The database's store (NULL: the segments are all in topics' own
+  ** stores, each segment's is opened below). */
   rc = sqlite3StreamTierStore(p, &pStore, pzErr);
-  if( rc || pStore==0 ) return rc;
+  if( rc ) return rc;
   rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);         /* the write lock */
   if( rc ){ sqlite3StreamWarmStoreFree(pStore); return rc; }
-  rc = sqlite3StreamWarmNamespace(p, pStore, 1, pzErr);
+  if( pStore ) rc = sqlite3StreamWarmNamespace(p, pStore, 1, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamCleanerGet(p, zTopic, iPart, &cl,
                                                    pzErr);
   if( rc==SQLITE_OK ){
@@ -257,6 +264,10 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
       aSeg[nSeg].seg.nBytes = sqlite3_column_int64(pStmt, 5);
       aSeg[nSeg].seg.iIncarnation = sqlite3_column_int64(pStmt, 6);
       aSeg[nSeg].seg.nMaxValue = sqlite3_column_int64(pStmt, 7);
+      aSeg[nSeg].zAt = sqlite3_mprintf("%s", sqlite3_column_type(pStmt, 8)
+          ==SQLITE_NULL ? "" : (const char*)sqlite3_column_text(pStmt, 8));
+      if( aSeg[nSeg].zAt==0 ){ rc = SQLITE_NOMEM; nSeg++; break; }
+      aSeg[nSeg].seg.zStore = aSeg[nSeg].zAt[0] ? aSeg[nSeg].zAt : 0;
       if( nSeg>0 && aSeg[nSeg].seg.iLast>=aSeg[nSeg-1].seg.iFirst ){
         rc = sqlite3StreamWarmOverlapErr(&aSeg[nSeg].seg, &aSeg[nSeg-1].seg,
                                          pzErr);
@@ -293,9 +304,16 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
     i64 nRow = 0, nKey = 0, nKeep = 0, nFile, iPrev = SMALLEST_INT64;
     if( nMaxRewrite>=0 && nRewrite>=nMaxRewrite ) break;
 
-    /* Pass 1: offsets, keys and tombstones of the file. */
-    rc = sqlite3StreamWarmOpenSegment(pStore, &pSeg->seg, &h, &pR, &nFile,
-                                      pzErr);
+    /* Pass 1: offsets, keys and tombstones of the file (in its store). */
+    rc = sqlite3StreamWarmSegStore(p, pStore, pSeg->zAt, &pSeg->pStore,
+                                   pzErr);
+    if( rc==SQLITE_OK && pSeg->pStore==0 ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "warm segment %s is in the"
+          " index but there is no warm store", pSeg->zLoc);
+    }
+    if( rc ) break;
+    rc = sqlite3StreamWarmOpenSegment(pSeg->pStore, &pSeg->seg, &h, &pR,
+                                      &nFile, pzErr);
     if( rc ) break;
     sqlite3StreamPqReaderSetColumns(pR, (1u<<3)|(1u<<4));
     while( 1 ){
@@ -373,18 +391,20 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
     nRewrite++;
     nRemoved += nRow - nKeep;
     sqlite3StreamStrListAdd(&oldKeys, pSeg->zLoc);
-    if( oldKeys.rc ){ rc = oldKeys.rc; break; }
+    sqlite3StreamStrListAdd(&oldAts, pSeg->zAt);
+    if( oldKeys.rc || oldAts.rc ){ rc = SQLITE_NOMEM; break; }
     if( nKeep==0 ){
       rc = sqlite3StreamStorageRun(p, STREAM_SQL_SEG_DELETE, zTopic, iPart,
                                    pSeg->seg.iFirst, pzErr);
     }else{
       char *zNew = 0;
-      rc = streamTcRewrite(p, pStore, zTopic, iPart, pSeg, aRow, nRow, nKeep,
-                           &zNew, pzErr);
+      rc = streamTcRewrite(p, pSeg->pStore, zTopic, iPart, pSeg, aRow, nRow,
+                           nKeep, &zNew, pzErr);
       if( zNew ){
         sqlite3StreamStrListAdd(&newKeys, zNew);
+        sqlite3StreamStrListAdd(&newAts, pSeg->zAt);
         sqlite3_free(zNew);
-        if( rc==SQLITE_OK ) rc = newKeys.rc;
+        if( rc==SQLITE_OK && (newKeys.rc || newAts.rc) ) rc = SQLITE_NOMEM;
       }
     }
     STREAM_TIER_CRASH(6);
@@ -395,15 +415,21 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
     *pnRemoved = nRemoved;
     /* Committed (autocommit): the replaced files can go now.  Inside the
     ** caller's transaction they stay until the orphan sweep. */
-    sqlite3StreamWarmKeysDelete(pStore, &oldKeys,
-                                sqlite3_get_autocommit(p->db));
+    sqlite3StreamWarmKeysDeleteAt(p, pStore, &oldKeys, &oldAts,
+                                  sqlite3_get_autocommit(p->db));
   }else{
     /* Not recorded: the new files go rather than stay as orphans. */
-    sqlite3StreamWarmKeysDelete(pStore, &newKeys, 1);
+    sqlite3StreamWarmKeysDeleteAt(p, pStore, &newKeys, &newAts, 1);
   }
   sqlite3StreamStrListFree(&oldKeys);
   sqlite3StreamStrListFree(&newKeys);
-  for(i=0; i<nSeg; i++) sqlite3_free(aSeg[i].zLoc);
+  sqlite3StreamStrListFree(&oldAts);
+  sqlite3StreamStrListFree(&newAts);
+  for(i=0; i<nSeg; i++){
+    sqlite3_free(aSeg[i].zLoc);
+    sqlite3_free(aSeg[i].zAt);
+    sqlite3StreamWarmStoreFree(aSeg[i].pStore);
+  }
   sqlite3_free(aSeg);
   sqlite3_free(aRow);
   sqlite3_free(aKey);

@@ -194,7 +194,16 @@ static int streamWarmColumn(sqlite3_stmt *pSel, int iCol, int bUtf8,
 
 /* A segment file written and not yet recorded: its upload (started, if
 ** the move is chained), and what its segment row will say. */
+/* Where a topic's moves go: its store and its rows' store column. */
+typedef struct StreamWarmAt StreamWarmAt;
+struct StreamWarmAt {
+  StreamStore *pStore;         /* The store (a reference) */
+  char *zStore;                /* The topic's own warm.store, or NULL */
+};
+
 struct StreamWarmMove {
+  StreamStore *pStore;         /* Its store (a reference) */
+  char *zStore;                /* Its row's store column (owned), or NULL */
   StreamStoreUpload *pUp;      /* The upload (given to xPutCommit once) */
   StreamSegment seg;           /* Its row (zLocation = zKey, zTopic) */
   char *zKey;                  /* Object key (owned) */
@@ -204,9 +213,11 @@ struct StreamWarmMove {
   int eCodec;                  /* Codec of the file */
 };
 
-static void streamWarmMoveFree(StreamStore *pStore, StreamWarmMove *pMv){
+static void streamWarmMoveFree(StreamWarmMove *pMv){
   if( pMv==0 ) return;
-  if( pMv->pUp ) pStore->pMethods->xPutAbort(pMv->pUp);
+  if( pMv->pUp ) pMv->pStore->pMethods->xPutAbort(pMv->pUp);
+  sqlite3StreamWarmStoreFree(pMv->pStore);
+  sqlite3_free(pMv->zStore);
   sqlite3_free(pMv->zKey);
   sqlite3_free(pMv->zTopic);
   sqlite3_free(pMv);
@@ -218,9 +229,9 @@ static void streamWarmMoveFree(StreamStore *pStore, StreamWarmMove *pMv){
 ** savepoint of its own the segment row and the delete of the hot rows
 ** (step 6).  A file that is not recorded is deleted at once rather than
 ** left to the sweep. */
-static int streamWarmRecord(StreamCtx *p, StreamStore *pStore,
-                            StreamWarmMove *pMv, StreamTierStats *pStats,
-                            char **pzErr){
+static int streamWarmRecord(StreamCtx *p, StreamWarmMove *pMv,
+                            StreamTierStats *pStats, char **pzErr){
+  StreamStore *pStore = pMv->pStore;
   StreamStoreUpload *pUp = pMv->pUp;
   i64 nBytes = 0;
   int rc, bSp = 0, bFile = 0;
@@ -255,7 +266,7 @@ static int streamWarmRecord(StreamCtx *p, StreamStore *pStore,
     /* Not recorded: remove it now rather than leave an orphan. */
     pStore->pMethods->xDelete(pStore, pMv->zKey, 0);
   }
-  streamWarmMoveFree(pStore, pMv);
+  streamWarmMoveFree(pMv);
   return rc;
 }
 
@@ -276,18 +287,18 @@ static int streamWarmRecord(StreamCtx *p, StreamStore *pStore,
 ** before that message (at most once: every message before it has been
 ** seen to be of the first one's day). */
 static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
-                             const char *zTopic, int iPart, i64 iInc,
+                             const StreamWarmAt *pAt, const char *zTopic, int iPart, i64 iInc,
                              const StreamTopicConfig *pCfg,
                              const StreamWarmPart *pP, i64 nMax, int bChain,
                              StreamTierStats *pStats, i64 *piLast,
                              char **pzErr){
-  StreamStore *pStore = pT->pStore;
   sqlite3_stmt *pSel = 0;
   StreamPqWriter *pW = 0;
   StreamWarmSink sink;
   StreamSegment seg;
   StreamWarmMove *pMv = 0;
   char *zKey = 0;
+  StreamStore *pStore = pAt->pStore;
   i64 iLast = -1, nRow = 0, iTsMin = 0, iTsMax = 0;
   i64 iCut = pP->iCut;
   i64 iDayLo, iDayHi, iFirstTs;
@@ -497,6 +508,11 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
   pMv = sqlite3_malloc64(sizeof(*pMv));
   if( pMv==0 ){ rc = SQLITE_NOMEM; goto out; }
   memset(pMv, 0, sizeof(*pMv));
+  pMv->pStore = sqlite3StreamStoreRef(pStore);
+  if( pAt->zStore ){
+    pMv->zStore = sqlite3_mprintf("%s", pAt->zStore);
+    if( pMv->zStore==0 ){ rc = SQLITE_NOMEM; goto out; }
+  }
   pMv->pUp = sink.pUp;
   sink.pUp = 0;
   pMv->zKey = zKey;
@@ -506,6 +522,7 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
   pMv->seg = seg;
   pMv->seg.zLocation = pMv->zKey;
   pMv->seg.zTopic = pMv->zTopic;
+  pMv->seg.zStore = pMv->zStore;
   pMv->iHwm = pP->iHwm;
   pMv->iTsMin = iTsMin;
   pMv->iTsMax = iTsMax;
@@ -516,7 +533,7 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
     ** then this one's upload starts and is left under way. */
     StreamWarmMove *pPrev = pT->pPend;
     pT->pPend = 0;
-    if( pPrev ) rc = streamWarmRecord(p, pStore, pPrev, pStats, pzErr);
+    if( pPrev ) rc = streamWarmRecord(p, pPrev, pStats, pzErr);
     if( rc==SQLITE_OK ) rc = pStore->pMethods->xPutStart(pMv->pUp, pzErr);
     if( rc==SQLITE_OK ){
       pT->pPend = pMv;
@@ -525,13 +542,13 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
   }else{
     StreamWarmMove *pNow = pMv;
     pMv = 0;
-    rc = streamWarmRecord(p, pStore, pNow, pStats, pzErr);
+    rc = streamWarmRecord(p, pNow, pStats, pzErr);
   }
 
  out:
   if( !bChain ) rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
   if( rc ) *piLast = -1;
-  streamWarmMoveFree(pStore, pMv);
+  streamWarmMoveFree(pMv);
   if( sink.pUp ) pStore->pMethods->xPutAbort(sink.pUp);
   if( pSel ) sqlite3_reset(pSel);
   sqlite3StreamPqWriterFree(pW);
@@ -550,36 +567,53 @@ int sqlite3StreamWarmMoveIn(StreamTier *pTier, const char *zTopic, int iPart,
                             char **pzErr){
   StreamCtx *p = pTier->pCtx;
   StreamWarmTier *pT = (StreamWarmTier*)pTier;
-  int bChain = !bHook && pT->pStore->pMethods->xPutStart!=0;
   StreamWarmPart part;
+  StreamWarmAt at;
   i64 iAfter = -1, iLast = -1;
-  int rc = SQLITE_OK;
+  int bChain, rc;
+  /* The topic's own store, else the database's (never the legacy one). */
+  memset(&at, 0, sizeof(at));
+  rc = sqlite3StreamWarmTopicStore(p, zTopic, &at.zStore, bHook ? 0 : pzErr);
+  if( rc==SQLITE_OK && at.zStore ){
+    rc = sqlite3StreamWarmStoreAt(p, at.zStore, &at.pStore,
+                                  bHook ? 0 : pzErr);
+  }else if( rc==SQLITE_OK && pT->pStore && !pT->pStore->bLegacy ){
+    at.pStore = sqlite3StreamStoreRef(pT->pStore);
+  }
+  if( rc || at.pStore==0 || (bHook && !at.pStore->bLocal) ){
+    sqlite3_free(at.zStore);
+    sqlite3StreamWarmStoreFree(at.pStore);
+    return rc;
+  }
+  bChain = !bHook && at.pStore->pMethods->xPutStart!=0;
   if( bHook ){
     rc = streamWarmEligible(p, zTopic, iPart, iInc, -1, pCfg, &part, pzErr);
-    if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) return rc;
-    if( part.iCut-part.iFrom<STREAM_WARM_HOOK_MIN_ROWS
-     && (pCfg->hotRetentionMs<0
-         || part.iFirstTs/2 >= sqlite3StreamNow(p)/2 - pCfg->hotRetentionMs) ){
-      return SQLITE_OK;
-    }
-    return streamWarmMoveOne(p, pT, zTopic, iPart, iInc, pCfg, &part,
+    if( rc==SQLITE_OK && part.iFrom>=0 && part.iCut>part.iFrom
+     && (part.iCut-part.iFrom>=STREAM_WARM_HOOK_MIN_ROWS
+      || (pCfg->hotRetentionMs>=0
+       && part.iFirstTs/2 < sqlite3StreamNow(p)/2 - pCfg->hotRetentionMs)) ){
+      rc = streamWarmMoveOne(p, pT, &at, zTopic, iPart, iInc, pCfg, &part,
                              STREAM_WARM_HOOK_MAX_ROWS, 0, pStats, &iLast,
                              pzErr);
+    }
+  }else{
+    if( pT->pPend && pT->pPend->seg.iPartition==iPart
+     && strcmp(pT->pPend->zTopic, zTopic)==0 ){
+      iAfter = pT->pPend->seg.iLast+1;         /* (Not recorded yet) */
+    }
+    while( rc==SQLITE_OK ){
+      rc = streamWarmEligible(p, zTopic, iPart, iInc, iAfter, pCfg, &part,
+                              pzErr);
+      if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) break;
+      rc = streamWarmMoveOne(p, pT, &at, zTopic, iPart, iInc, pCfg, &part,
+                             STREAM_WARM_MAX_FILE_ROWS, bChain, pStats,
+                             &iLast, pzErr);
+      if( iLast<0 ) break;
+      iAfter = iLast+1;
+    }
   }
-  if( pT->pPend && pT->pPend->seg.iPartition==iPart
-   && strcmp(pT->pPend->zTopic, zTopic)==0 ){
-    iAfter = pT->pPend->seg.iLast+1;         /* (Not recorded yet) */
-  }
-  while( rc==SQLITE_OK ){
-    rc = streamWarmEligible(p, zTopic, iPart, iInc, iAfter, pCfg, &part,
-                            pzErr);
-    if( rc || part.iFrom<0 || part.iCut<=part.iFrom ) break;
-    rc = streamWarmMoveOne(p, pT, zTopic, iPart, iInc, pCfg, &part,
-                           STREAM_WARM_MAX_FILE_ROWS, bChain, pStats, &iLast,
-                           pzErr);
-    if( iLast<0 ) break;
-    iAfter = iLast+1;
-  }
+  sqlite3_free(at.zStore);
+  sqlite3StreamWarmStoreFree(at.pStore);
   return rc;
 }
 
@@ -592,7 +626,7 @@ int sqlite3StreamWarmMoveEnd(StreamTier *pTier, StreamTierStats *pStats,
   StreamWarmMove *pMv = pT->pPend;
   int rc = SQLITE_OK;
   pT->pPend = 0;
-  if( pMv ) rc = streamWarmRecord(pTier->pCtx, pT->pStore, pMv, pStats, pzErr);
+  if( pMv ) rc = streamWarmRecord(pTier->pCtx, pMv, pStats, pzErr);
   if( pT->bChain ){
     char *zErr = 0;
     int rc2;
@@ -608,7 +642,7 @@ int sqlite3StreamWarmMoveEnd(StreamTier *pTier, StreamTierStats *pStats,
 /* A chained move left by an error path: its upload aborted, its
 ** transaction rolled back (xClose). */
 void sqlite3StreamWarmMoveDrop(StreamWarmTier *pT){
-  streamWarmMoveFree(pT->pStore, pT->pPend);
+  streamWarmMoveFree(pT->pPend);
   pT->pPend = 0;
   if( pT->bChain ){
     pT->bChain = 0;

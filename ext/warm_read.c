@@ -521,7 +521,8 @@ struct StreamWarmScan {
   StreamWarmReader *pReader;   /* Reader it belongs to */
   sqlite3_stmt *pSeg;          /* Segment-index statement, or NULL: done */
   int iSegSlot;                /* Cache slot of pSeg, or -1 if private */
-  StreamStore *pStore;         /* Store, opened at the first segment */
+  StreamStore *pStore;         /* Store of the open segment */
+  char *zAt;                   /* Its store column ("": the database's) */
   StreamWarmCursor *pWarm;     /* Segment file being read, or NULL */
   StreamPqRow row;             /* Current row, topic and partition set */
   char *zSegTopic;             /* Topic of the segment being read */
@@ -574,6 +575,8 @@ static void streamWarmScanRelease(StreamWarmScan *pS){
   sqlite3StreamStmtGiveBack(&pS->pSeg, &pS->iSegSlot, pR->abSegUsed);
   sqlite3StreamWarmStoreFree(pS->pStore);
   pS->pStore = 0;
+  sqlite3_free(pS->zAt);
+  pS->zAt = 0;
   sqlite3_free(pS->zSegTopic);
   pS->zSegTopic = 0;
   sqlite3_free(pS->zSegLoc);
@@ -659,6 +662,7 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
   sqlite3_stmt *pSeg = pS->pSeg;
   const char *zT = (const char*)sqlite3_column_text(pSeg, 0);
   const char *zLoc = (const char*)sqlite3_column_text(pSeg, 2);
+  const char *zAt = (const char*)sqlite3_column_text(pSeg, 9);
   StreamSegment seg;
   int rc;
   memset(&seg, 0, sizeof(seg));
@@ -698,8 +702,17 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
   pS->iSegFirst = seg.iFirst;
   pS->iSegLast = seg.iLast;
   pS->nSegRows = 0;
+  if( zAt==0 ) zAt = "";
+  if( pS->pStore && strcmp(pS->zAt, zAt)!=0 ){
+    /* Another store (a topic's own warm.store, or the database's). */
+    sqlite3StreamWarmStoreFree(pS->pStore);
+    pS->pStore = 0;
+  }
   if( pS->pStore==0 ){
-    rc = sqlite3StreamTierStore(pR->pCtx, &pS->pStore, pzErr);
+    sqlite3_free(pS->zAt);
+    pS->zAt = sqlite3_mprintf("%s", zAt);
+    if( pS->zAt==0 ) return SQLITE_NOMEM;
+    rc = sqlite3StreamWarmSegStore(pR->pCtx, 0, zAt, &pS->pStore, pzErr);
     if( rc==SQLITE_OK && pS->pStore==0 ){
       rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
           "warm segment %s is in the index but there is no warm store"
@@ -727,7 +740,8 @@ static void streamWarmScanAhead(StreamWarmScan *pS, int nAhead){
   const char *zDir = pS->range.bDesc ? " DESC" : "";
   if( pS->pAhead==0 ){
     char *zSql = sqlite3_mprintf(
-        "SELECT s.location, s.bytes FROM _stream_segments s"
+        "SELECT s.location, s.bytes, coalesce(s.store, '')"
+        " FROM _stream_segments s"
         " JOIN _stream_topics t ON t.name=s.topic AND t.incarnation=s.incarnation"
         " WHERE %s%s s.last_offset>=?3 AND s.first_offset<=?4"
         " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6"
@@ -754,7 +768,8 @@ static void streamWarmScanAhead(StreamWarmScan *pS, int nAhead){
   sqlite3_bind_int64(pS->pAhead, 7, pS->iSegFirst);
   while( nAhead-- > 0 && sqlite3_step(pS->pAhead)==SQLITE_ROW ){
     const char *zLoc = (const char*)sqlite3_column_text(pS->pAhead, 0);
-    if( zLoc ){
+    const char *zAt = (const char*)sqlite3_column_text(pS->pAhead, 2);
+    if( zLoc && zAt && pS->zAt && strcmp(zAt, pS->zAt)==0 ){
       sqlite3StreamStorePrefetch(pS->pStore, zLoc,
                                  sqlite3_column_int64(pS->pAhead, 1));
     }

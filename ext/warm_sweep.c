@@ -16,12 +16,13 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
   StreamCtx *p = pTier->pCtx;
   StreamStore *pStore = ((StreamWarmTier*)pTier)->pStore;
   sqlite3_stmt *pSeg = 0;
-  StreamStrList keys;
+  StreamStrList keys, ats;     /* Files to delete, the store of each */
   i64 nTotal = 0, iCutoff = 0, iStart = -1;
   int rc, bSp = 0;
   int bTime = pCfg->retentionMs>=0;
   int bSize = pCfg->retentionBytes>=0;
   memset(&keys, 0, sizeof(keys));
+  memset(&ats, 0, sizeof(ats));
   if( (pCfg->eCleanup & STREAM_CLEANUP_DELETE)==0 || (!bTime && !bSize) ){
     return SQLITE_OK;
   }
@@ -50,9 +51,11 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
     nTotal -= nBytes;
     iStart = sqlite3StreamOffsetAfter(sqlite3_column_int64(pSeg, 1));
     sqlite3StreamStrListAdd(&keys, (const char*)sqlite3_column_text(pSeg, 4));
+    sqlite3StreamStrListAdd(&ats, sqlite3_column_type(pSeg, 5)==SQLITE_NULL
+                            ? "" : (const char*)sqlite3_column_text(pSeg, 5));
   }
   rc = sqlite3StreamStorageReset(p, pSeg, pzErr);
-  if( rc==SQLITE_OK ) rc = keys.rc;
+  if( rc==SQLITE_OK ) rc = keys.rc ? keys.rc : ats.rc;
   if( rc==SQLITE_OK && keys.n>0 ){
     rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);
     if( rc==SQLITE_OK ){
@@ -63,11 +66,12 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
     if( rc==SQLITE_OK ){
       pStats->nExpired += keys.n;
       /* Committed unless an enclosing transaction is still open. */
-      sqlite3StreamWarmKeysDelete(pStore, &keys,
+      sqlite3StreamWarmKeysDeleteAt(p, pStore, &keys, &ats,
                            sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE);
     }
   }
   sqlite3StreamStrListFree(&keys);
+  sqlite3StreamStrListFree(&ats);
   return rc;
 }
 
@@ -141,11 +145,47 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
   return rc;
 }
 
+/* Sweep the database's store (pDefault, else opened here) and every
+** store of a segment row or of a topic's own warm.store: each of them
+** even after an error in another (the first error is returned).  A file
+** is an orphan only if no row of any store names its location, so a
+** store shared by several topics (or the database's store named again as
+** a topic's) never loses a file another row names. */
+static int streamWarmSweepAll(StreamCtx *p, StreamStore *pDefault,
+                              const char *zTopic, StreamTierStats *pStats,
+                              char **pzErr){
+  StreamStrList l;
+  StreamStore *pDb = 0;
+  int rc, i;
+  memset(&l, 0, sizeof(l));
+  rc = sqlite3StreamWarmSegStore(p, pDefault, 0, &pDb, pzErr);
+  if( rc==SQLITE_OK && pDb ){
+    rc = streamWarmSweepStore(p, pDb, zTopic, pStats, pzErr);
+  }
+  if( sqlite3StreamWarmStores(p, &l, rc ? 0 : pzErr) && rc==SQLITE_OK ){
+    rc = SQLITE_ERROR;
+  }
+  for(i=0; i<l.n; i++){
+    StreamStore *pStore = 0;
+    int rc2;
+    if( pDb && strcmp(pDb->zUrl, l.az[i])==0 ) continue;   /* (done) */
+    rc2 = sqlite3StreamWarmStoreAt(p, l.az[i], &pStore, rc ? 0 : pzErr);
+    if( rc2==SQLITE_OK ){
+      rc2 = streamWarmSweepStore(p, pStore, zTopic, pStats, rc ? 0 : pzErr);
+    }
+    sqlite3StreamWarmStoreFree(pStore);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  sqlite3StreamStrListFree(&l);
+  sqlite3StreamWarmStoreFree(pDb);
+  return rc;
+}
+
 /* xSweep */
 int sqlite3StreamWarmSweep(StreamTier *pTier, const char *zTopic,
                            StreamTierStats *pStats, char **pzErr){
-  return streamWarmSweepStore(pTier->pCtx, ((StreamWarmTier*)pTier)->pStore,
-                              zTopic, pStats, pzErr);
+  return streamWarmSweepAll(pTier->pCtx, ((StreamWarmTier*)pTier)->pStore,
+                            zTopic, pStats, pzErr);
 }
 
 /* xDropTopic: every segment row of the topic goes, in the caller's
@@ -158,16 +198,12 @@ int sqlite3StreamWarmSweep(StreamTier *pTier, const char *zTopic,
 ** deleting a topic needs no store I/O. */
 int sqlite3StreamWarmDropTopic(StreamCtx *p, const char *zTopic,
                                char **pzErr){
-  StreamStore *pStore = 0;
   StreamTierStats st;
   int rc = sqlite3StreamAuxRun(p, STREAM_AUX_SEG_DROP_TOPIC, pzErr, "t",
                                zTopic);
   if( rc ) rc = sqlite3StreamAuxNoStorage(p, rc, pzErr);   /* no index */
   if( rc || sqlite3_txn_state(p->db, 0)==SQLITE_TXN_WRITE ) return rc;
-  if( sqlite3StreamTierStore(p, &pStore, 0)==SQLITE_OK && pStore ){
-    memset(&st, 0, sizeof(st));
-    streamWarmSweepStore(p, pStore, zTopic, &st, 0);     /* best effort */
-  }
-  sqlite3StreamWarmStoreFree(pStore);
+  memset(&st, 0, sizeof(st));
+  streamWarmSweepAll(p, 0, zTopic, &st, 0);              /* best effort */
   return SQLITE_OK;
 }

@@ -176,7 +176,7 @@ CREATE TABLE IF NOT EXISTS _stream_producers(
   PRIMARY KEY(producer_id, topic, seq)
 ) WITHOUT ROWID;
 
-INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 4);
+INSERT OR IGNORE INTO _stream_meta(key, value) VALUES('format', 5);
 -- The database's id: its namespace "db=<id>/" in a warm store shared with
 -- other databases (ext/tier.c, docs/tiering.md).
 INSERT OR IGNORE INTO _stream_meta(key, value)
@@ -204,7 +204,15 @@ CREATE TABLE IF NOT EXISTS _stream_segments(
   codec              INTEGER NOT NULL,   -- 0 none, 1 gzip, 2 zstd
   created_at         INTEGER NOT NULL,
   incarnation        INTEGER NOT NULL DEFAULT 0,
+  store              TEXT,               -- URL of its store; NULL: warm.store
   PRIMARY KEY(topic, partition, first_offset)
+) WITHOUT ROWID;
+-- Every store other than warm.store that a topic of this database was
+-- given as its own warm.store (recorded with the topic's config, before
+-- any file can be written there): the orphan sweep covers each of them,
+-- even after the topic is deleted or given another store.
+CREATE TABLE IF NOT EXISTS _stream_stores(
+  url                TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS _stream_segments_location
   ON _stream_segments(location);

@@ -56,7 +56,13 @@
 //                  it, then the connection is dropped before the response
 //                  (outcome unknown to the client);
 //   failput=K      the K-th PUT/POST request from now (1: the next) is
-//                  answered 500 InternalError without reaching S3.
+//                  answered 500 InternalError without reaching S3;
+//   badetag=N      the next N PUTs (PutObject, UploadPart) done by S3 are
+//                  answered with a wrong ETag (an MD5 that is not the
+//                  bytes'); the key of a PutObject so answered keeps
+//                  answering HEADs and GETs with that wrong ETag until it
+//                  is PUT again without the fault (the service appears to
+//                  hold other bytes than were sent).
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -76,6 +82,8 @@ let pageSize = 1000;
 let hideHead = 0;
 let dropPut = 0;
 let failPut = 0;
+let badEtag = 0;
+const liedKeys = new Map();      // request path -> the wrong ETag given
 for (let i = 1; i < args.length; i++) {
   if (args[i] === '--faults') faultRate = Number(args[++i]);
   else if (args[i] === '--latency') [latMin, latMax] = args[++i].split('-').map(Number);
@@ -100,7 +108,7 @@ function rand() {
 const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate', '429'];
 const stats = { requests: 0, connections: 0, forwarded: 0, down: 0, listuploads: 0,
                 abort: 0, precondition: 0, hidehead: 0, dropput: 0,
-                failput: 0 };
+                failput: 0, badetag: 0 };
 for (const k of kinds) stats[k] = 0;
 let downUntil = 0;
 
@@ -121,6 +129,7 @@ const server = http.createServer((req, res) => {
       if (u.searchParams.has('hidehead')) hideHead = Number(u.searchParams.get('hidehead'));
       if (u.searchParams.has('dropput')) dropPut = Number(u.searchParams.get('dropput'));
       if (u.searchParams.has('failput')) failPut = Number(u.searchParams.get('failput'));
+      if (u.searchParams.has('badetag')) badEtag = Number(u.searchParams.get('badetag'));
     } else if (u.pathname === '/__proxy/down') {
       downUntil = Date.now() + Number(u.searchParams.get('ms'));
     }
@@ -350,6 +359,21 @@ function forward(req, res, body, fault) {
   }
   const settle = () => { if (part) { partDone(part.bucket, part.id); part = null; } };
   stats.forwarded++;
+  // badetag: this PUT's answer lies about the ETag; a lied-about key's
+  // HEADs and GETs too.
+  const objPath = req.url.split('?')[0];
+  let lie = null;
+  if (req.method === 'PUT' && badEtag > 0) {
+    badEtag--;
+    lie = 'put';
+    if (fault === null) fault = 'none';
+  } else if ((req.method === 'HEAD' || req.method === 'GET') && liedKeys.has(objPath)) {
+    lie = 'read';
+    if (fault === null) fault = 'none';
+  }
+  if (req.method === 'PUT' && liedKeys.has(objPath) && fault === null) {
+    fault = 'none';                 // (a clean PUT of it ends the lie)
+  }
   const up = http.request({
     host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url,
     headers: req.headers,
@@ -368,6 +392,21 @@ function forward(req, res, body, fault) {
       settle();
       const data = Buffer.concat(parts);
       const headers = { ...ur.headers };
+      if (req.method === 'PUT' && !req.url.includes('uploadId=')) {
+        if (lie !== null && ur.statusCode === 200) {
+          liedKeys.set(objPath, '"' + crypto.createHash('md5').update(objPath + ':lie').digest('hex') + '"');
+        } else if (lie === null && ur.statusCode === 200) {
+          liedKeys.delete(objPath);
+        }
+      }
+      if (lie === 'put' && ur.statusCode === 200 && headers['etag']) {
+        stats.badetag++;
+        headers['etag'] = liedKeys.get(objPath)
+          || '"' + crypto.createHash('md5').update(req.url + ':lie').digest('hex') + '"';
+      }
+      if (lie === 'read' && headers['etag'] && liedKeys.has(objPath)) {
+        headers['etag'] = liedKeys.get(objPath);
+      }
       if (fault === 'dropall') {           // done by S3, no answer at all
         req.socket.destroy();
         return;

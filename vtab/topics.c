@@ -24,7 +24,7 @@ static void streamTopicsColumn(sqlite3_context *ctx, sqlite3_stmt *pStmt,
       sqlite3_free(zErr);
       return;
     }
-    zOut = sqlite3StreamConfigRender(&cfg);
+    zOut = sqlite3StreamConfigRender(&cfg, zOver);
     if( zOut==0 ){ sqlite3_result_error_nomem(ctx); return; }
     sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
     sqlite3_result_subtype(ctx, 'J');

@@ -85,7 +85,7 @@ static void cfgCheck(int rc, StreamTopicConfig *pCfg, char *zNorm,
     if( sqlite3StreamJsonCheck(zNorm, strlen(zNorm))!=STREAM_JSON_OBJECT ){
       fail("normalised overrides are not a JSON object", zNorm);
     }
-    zR1 = sqlite3StreamConfigRender(pCfg);
+    zR1 = sqlite3StreamConfigRender(pCfg, zNorm);
     if( zR1==0 ) fail("render: out of memory", 0);
     if( sqlite3StreamJsonCheck(zR1, strlen(zR1))!=STREAM_JSON_OBJECT ){
       fail("rendered config is not a JSON object", zR1);
@@ -93,7 +93,7 @@ static void cfgCheck(int rc, StreamTopicConfig *pCfg, char *zNorm,
     if( sqlite3StreamConfigParse(&cfg2, zNorm, &zNorm2, &zErr2) ){
       fail("normalised overrides refused when parsed again", zErr2);
     }
-    zR2 = sqlite3StreamConfigRender(&cfg2);
+    zR2 = sqlite3StreamConfigRender(&cfg2, zNorm2);
     if( zR2==0 || strcmp(zR1, zR2)!=0 ){
       fail("config differs after a round trip through its overrides", zNorm);
     }

@@ -26,7 +26,12 @@
 **      (the prefetched answer is used: one GET in all), a hinted missing
 **      object still fails to open with its message, a hint never used is
 **      dropped with the store; an object just put (one part) is opened
-**      once with no request (its acknowledged tail), then with one.
+**      once with no request (its acknowledged tail), then with one;
+**   7. (s3://) the read cache stays within cache_mb (1 MiB) while four
+**      objects of 1.5 MiB are read through three times (forwards,
+**      backwards, with prefetch hints), and holds nothing with cache_mb=0;
+**   8. the connection's store cache: one URL, one store object; two URLs,
+**      two.
 **
 ** Run by "make check" with a file:// store in a temporary directory; run
 ** again by test/s3.test with STREAM_TEST_S3="ENDPOINT DIR BUCKET" and AWS
@@ -510,6 +515,110 @@ static void runStore(const char *zUrl){
   free(aOther);
 }
 
+#ifdef HAVE_LIBCURL
+/* 7. The read cache's bound (cache_mb): objects larger than the cache
+** read through, sequentially, backwards and by prefetch hints, several
+** times over; the cache holds bytes (so the check can fail) and never
+** more than cache_mb.  cache_mb=0: nothing is kept. */
+static void runCacheBound(const char *zEndpoint, const char *zBucket,
+                          int nMb){
+  char zUrl[600], zKey[64];
+  StreamStore *p = 0;
+  char *zErr = 0;
+  size_t n = 1536*1024, nPiece = 65536;
+  unsigned char *a = malloc(n), *b = malloc(n);
+  i64 nUsed = 0, nMax = -1, nPeak = 0;
+  int i, k, bOk = 1, rc;
+  snprintf(zUrl, sizeof(zUrl), "s3://%s/cache+%d?endpoint=%s&cache_mb=%d"
+           "&retries=8", zBucket, (int)getpid(), zEndpoint, nMb);
+  rc = sqlite3StreamStoreOpen(zUrl, 1, &p, &zErr);
+  check(rc==SQLITE_OK && a && b, "7.0 open", zErr);
+  if( rc || a==0 || b==0 ) goto out;
+  for(i=0; bOk && i<4; i++){
+    snprintf(zKey, sizeof(zKey), "c%d", i);
+    fill(a, n, 900+i);
+    bOk = put(p, zKey, a, n, 0, &zErr)==SQLITE_OK;
+  }
+  check(bOk, "7.1 put", zErr);
+  for(k=0; bOk && k<3; k++){
+    for(i=0; bOk && i<4; i++){
+      StreamStoreFile *pF = 0;
+      i64 nSize = 0;
+      size_t j;
+      snprintf(zKey, sizeof(zKey), "c%d", k==1 ? 3-i : i);
+      if( k==2 ) sqlite3StreamStorePrefetch(p, zKey, (i64)n);
+      bOk = p->pMethods->xOpen(p, zKey, &pF, &nSize, &zErr)==SQLITE_OK
+         && nSize==(i64)n;
+      fill(a, n, 900+(k==1 ? 3-i : i));
+      for(j=0; bOk && j<n; j+=nPiece){
+        /* k==1: the pieces backwards. */
+        size_t off = k==1 ? n-nPiece-j : j;
+        bOk = p->pMethods->xRead(pF, b+off, nPiece, (i64)off)==SQLITE_OK
+           && memcmp(a+off, b+off, nPiece)==0;
+        sqlite3StreamS3CacheUsage(p, &nUsed, &nMax);
+        if( nUsed>nPeak ) nPeak = nUsed;
+        if( nUsed>nMax ) bOk = 0;
+      }
+      if( pF ) p->pMethods->xClose(pF);
+    }
+  }
+  {
+    char zDetail[200];
+    snprintf(zDetail, sizeof(zDetail), "cache_mb=%d: peak %lld bytes,"
+             " bound %lld", nMb, nPeak, nMax);
+    printf("  7.2 %s\n", zDetail);
+    check(bOk && nMax==(i64)nMb*1024*1024 && nPeak<=nMax
+          && (nMb==0 ? nPeak==0 : nPeak>nMax/2), "7.2 cache bound", zDetail);
+    if( zErr ) printf("  (%s)\n", zErr);
+  }
+  for(i=0; i<4; i++){
+    snprintf(zKey, sizeof(zKey), "c%d", i);
+    p->pMethods->xDelete(p, zKey, 0);
+  }
+ out:
+  sqlite3_free(zErr);
+  sqlite3StreamStoreUnref(p);
+  free(a);
+  free(b);
+}
+#endif
+
+/* 8. The connection's cache of open stores (sqlite3StreamStoreGet(), what
+** the warm tier opens the database's and each topic's own warm.store
+** through): one URL, one store object (referenced again); two URLs, two
+** objects; a store dropped from the cache stays valid while referenced. */
+static void runStoreCache(const char *zDir){
+  sqlite3 *db = 0;
+  StreamCtx *p;
+  StreamStore *a1 = 0, *a2 = 0, *b = 0;
+  char zA[300], zB[300];
+  char *zErr = 0;
+  int rc;
+  snprintf(zA, sizeof(zA), "file://%s", zDir);
+  snprintf(zB, sizeof(zB), "file://%s/", zDir);
+  rc = sqlite3_open(":memory:", &db);
+  p = rc==SQLITE_OK ? sqlite3StreamCtxLoad(db) : 0;
+  check(p!=0, "8.0 connection", 0);
+  if( p==0 ){ sqlite3_close(db); return; }
+  rc = sqlite3StreamStoreGet(p, zA, &a1, &zErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamStoreGet(p, zA, &a2, &zErr);
+  if( rc==SQLITE_OK ) rc = sqlite3StreamStoreGet(p, zB, &b, &zErr);
+  check(rc==SQLITE_OK, "8.1 get", zErr);
+  check(a1!=0 && a1==a2, "8.2 one URL, one store", 0);
+  check(b!=0 && b!=a1 && strcmp(b->zUrl, zB)==0 && strcmp(a1->zUrl, zA)==0,
+        "8.3 two URLs, two stores", 0);
+  /* Cached and referenced by the caller: 3 references to a (cache, a1,
+  ** a2), 2 to b. */
+  check(a1 && b && a1->nRef==3 && b->nRef==2, "8.4 references", 0);
+  sqlite3StreamStoreUnref(a2);
+  sqlite3StreamStoreUnref(b);
+  sqlite3_close(db);                 /* drops the cache's references */
+  check(a1 && a1->nRef==1 && strcmp(a1->zUrl, zA)==0, "8.5 kept by its user",
+        0);
+  sqlite3StreamStoreUnref(a1);
+  sqlite3_free(zErr);
+}
+
 int main(void){
   char zDir[] = "/tmp/test_store_XXXXXX";
   const char *zS3 = getenv("STREAM_TEST_S3");
@@ -520,6 +629,7 @@ int main(void){
     char zUrl[64], zCmd[96];
     snprintf(zUrl, sizeof(zUrl), "file://%s", zDir);
     runStore(zUrl);
+    runStoreCache(zDir);
     snprintf(zCmd, sizeof(zCmd), "rm -rf %s", zDir);
     if( system(zCmd) ){ /* leave it */ }
   }
@@ -530,6 +640,8 @@ int main(void){
       snprintf(zUrl, sizeof(zUrl), "s3://%s/unit+%d?endpoint=%s&part_size_mb=5"
                "&retries=8", zBucket, (int)getpid(), zEndpoint);
       runStore(zUrl);
+      runCacheBound(zEndpoint, zBucket, 1);
+      runCacheBound(zEndpoint, zBucket, 0);
     }
   }
 #else
