@@ -939,6 +939,9 @@ struct StreamHistCursor {
   int eSrc;                    /* 1 cold row, 2 live row */
   StreamPqRow row;             /* Current cold row */
   int bEof;
+  sqlite3_value *aArg[4];      /* from_ts .. namespace as given: the hidden
+                               ** columns (a WHERE term on one that SQLite
+                               ** checks must see the argument, not NULL) */
 };
 
 static int streamHistConnect(sqlite3 *db, void *pAux, int argc,
@@ -1015,6 +1018,7 @@ static int streamHistOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **pp){
 }
 
 static void streamHistReset(StreamHistCursor *c){
+  int i;
   if( c->pR ) sqlite3StreamPqReaderClose(c->pR);
   c->pR = 0;
   if( c->h.pFile ) c->pStore->pMethods->xClose(c->h.pFile);
@@ -1030,6 +1034,10 @@ static void streamHistReset(StreamHistCursor *c){
   sqlite3_free(c->zTopic);
   c->zTopic = 0;
   c->bEof = 1;
+  for(i=0; i<4; i++){
+    sqlite3_value_free(c->aArg[i]);
+    c->aArg[i] = 0;
+  }
 }
 
 static int streamHistClose(sqlite3_vtab_cursor *pCur){
@@ -1180,6 +1188,9 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     sqlite3_value *v;
     if( (idxNum & (1<<i))==0 ) continue;
     v = argv[j++];
+    if( i>0 && (c->aArg[i-1] = sqlite3_value_dup(v))==0 ){
+      return SQLITE_NOMEM;
+    }
     if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
     switch( i ){
       case 0:
@@ -1271,6 +1282,10 @@ static void streamHistBytes(sqlite3_context *ctx, int eType, const void *a,
 static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
                             int i){
   StreamHistCursor *c = (StreamHistCursor*)pCur;
+  if( i>HIST_TOPIC ){
+    if( c->aArg[i-HIST_FROM] ) sqlite3_result_value(ctx, c->aArg[i-HIST_FROM]);
+    return SQLITE_OK;
+  }
   if( c->eSrc==2 ){
     /* A live row: key, value and headers as stored (an SQL value) or as
     ** the scan decoded them. */
