@@ -75,8 +75,9 @@ static int streamPollConnect(sqlite3 *db, void *pAux, int argc,
   STREAM_UNUSED(argc); STREAM_UNUSED(argv);
   rc = sqlite3_declare_vtab(db,
       "CREATE TABLE x(topic TEXT, partition INTEGER, offset INTEGER, key,"
-      " value, headers TEXT, timestamp INTEGER, group_id HIDDEN,"
-      " member_id HIDDEN, max_records HIDDEN, wait_ms HIDDEN)");
+      " value, headers TEXT, timestamp INTEGER, group_id TEXT HIDDEN,"
+      " member_id TEXT HIDDEN, max_records INTEGER HIDDEN,"
+      " wait_ms INTEGER HIDDEN)");
   if( rc ){
     *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
     return rc;
@@ -129,7 +130,7 @@ static const char *const azPollCol[] = {
 static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int aIdx[5] = {-1, -1, -1, -1, -1};
   int aDup[POLL_MAX_DUP];
-  char zDup[POLL_MAX_DUP+1];
+  char zDup[POLL_MAX_DUP];
   int i, n = 0, idxNum = 0, nTerm = 0, mSeen = 0, nDup = 0;
   for(i=0; i<pInfo->nConstraint; i++){
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
@@ -178,15 +179,8 @@ static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       idxNum |= 1<<i;   /* i < 5; bit 4: the LIMIT */
     }
   }
-  for(i=0; i<nDup; i++){
-    pInfo->aConstraintUsage[aDup[i]].argvIndex = ++n;
-    pInfo->aConstraintUsage[aDup[i]].omit = 1;
-  }
-  if( nDup>0 ){
-    zDup[nDup] = 0;
-    pInfo->idxStr = sqlite3_mprintf("%s", zDup);
-    if( pInfo->idxStr==0 ) return SQLITE_NOMEM;
-    pInfo->needToFreeIdxStr = 1;
+  if( sqlite3StreamVtabDupArgs(pInfo, n, aDup, zDup, nDup) ){
+    return SQLITE_NOMEM;
   }
   for(i=0; i<pInfo->nOrderBy; i++){
     int iCol = pInfo->aOrderBy[i].iColumn;
@@ -294,38 +288,6 @@ static void streamPollArgsFree(StreamPollCursor *pCur){
   }
 }
 
-/*
-** Whether SQLite's "a = b" holds for two values of which neither has an
-** affinity (a hidden argument column and a term's value): numbers compare
-** as numbers, text and blobs byte by byte, NULL and mixed types never.
-*/
-static int streamPollSame(sqlite3_value *a, sqlite3_value *b){
-  int ta = sqlite3_value_type(a), tb = sqlite3_value_type(b);
-  if( (ta==SQLITE_INTEGER || ta==SQLITE_FLOAT)
-   && (tb==SQLITE_INTEGER || tb==SQLITE_FLOAT) ){
-    if( ta==SQLITE_INTEGER && tb==SQLITE_INTEGER ){
-      return sqlite3_value_int64(a)==sqlite3_value_int64(b);
-    }
-    return sqlite3_value_double(a)==sqlite3_value_double(b);
-  }
-  if( ta!=tb || (ta!=SQLITE_TEXT && ta!=SQLITE_BLOB) ) return 0;
-  if( ta==SQLITE_TEXT ){
-    const unsigned char *x = sqlite3_value_text(a);
-    const unsigned char *y = sqlite3_value_text(b);
-    if( x==0 || y==0 ) return 0;
-  }else{
-    sqlite3_value_blob(a);
-    sqlite3_value_blob(b);
-  }
-  return sqlite3_value_bytes(a)==sqlite3_value_bytes(b)
-      && (sqlite3_value_bytes(a)==0
-          || memcmp(ta==SQLITE_TEXT ? (const void*)sqlite3_value_text(a)
-                                    : sqlite3_value_blob(a),
-                    ta==SQLITE_TEXT ? (const void*)sqlite3_value_text(b)
-                                    : sqlite3_value_blob(b),
-                    (size_t)sqlite3_value_bytes(a))==0);
-}
-
 /* xClose runs when the statement ends - after its last row, at an error,
 ** or at sqlite3_reset()/sqlite3_finalize() after fewer steps.  The rows
 ** handed out have moved their positions already. */
@@ -412,7 +374,11 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   }
   for(i=0; idxStr && idxStr[i]; i++){
     /* Another value of an argument: no poll (no rows) unless equal. */
-    if( !streamPollSame(aArg[idxStr[i]-'0'], argv[j++]) ) return SQLITE_OK;
+    int k = idxStr[i]-'0';
+    rc = sqlite3StreamVtabSame(aArg[k], argv[j++],
+                               k<2 ? SQLITE_TEXT : SQLITE_INTEGER);
+    if( rc<0 ) return SQLITE_NOMEM;
+    if( rc==0 ) return SQLITE_OK;
   }
   zGroup = (const char*)sqlite3_value_text(aArg[0]);
   zMember = (const char*)sqlite3_value_text(aArg[1]);
