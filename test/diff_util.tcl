@@ -496,7 +496,7 @@ proc diff_query_kept {} {
       set gq [join [lmap c [split $g ,] {string cat "quote($c)"}] ,]
       set d [pick {ASC DESC}]
       return [list ordered "SELECT $gq, count(*), quote(min(value)),
-         quote(max(key)), group_concat(quote(value), ';' ORDER BY topic, partition, offset),
+         quote(max(key)), count(DISTINCT value), total(length(value)),
          quote(min([diff_uk {}])) FROM @T[diff_where {}]
          GROUP BY $g ORDER BY [join [lmap c [split $g ,] {
            string cat "$c $d"}] ,]"]
@@ -519,9 +519,8 @@ proc diff_query_kept {} {
       set part [pick {{topic, partition} topic key {key, topic} value}]
       set ord [pick {offset {offset DESC} {timestamp, offset}}]
       if {$part ne "topic, partition"} {
-        set ord "[pick {offset timestamp {}}] [pick {{} DESC}]"
-        set ord "[string trim $ord], topic, partition, offset"
-        set ord [string trimleft $ord " ,"]
+        set ord "[pick {{offset, } {offset DESC, } {timestamp, }
+                        {timestamp DESC, } {}}]topic, partition, offset"
       }
       set n [expr {1 + [rnd 2]}]
       return [list bag "SELECT quote(topic), quote(partition), quote(offset),
@@ -729,6 +728,7 @@ proc diff_cat_query {t} {
   for {set i [rnd 4]} {$i > 0} {incr i -1} { lappend terms [diff_cat_term $t] }
   set w [expr {[llength $terms] ? " WHERE [join $terms { AND }]" : ""}]
   set cols [join [lmap c $::catcols($t) {string cat "quote($c)"}] {, }]
+  if {[chance 0.4]} { return [diff_cat_kept $t $w $cols] }
   if {[chance 0.3]} {
     return [list ordered "SELECT $cols FROM @T$w ORDER BY
       [join $::catcols($t) {, }] LIMIT [rnd 4]"]
@@ -738,6 +738,37 @@ proc diff_cat_query {t} {
                         FROM @T$w"]
   }
   return [list bag "SELECT $cols FROM @T$w"]
+}
+
+# Catalog queries whose values SQLite keeps beyond the row: bare columns
+# of max() over a row's unique text (uk), self-joins and the plain table j
+# outside, windows.
+proc diff_cat_kept {t w cols} {
+  lassign $::catcols($t) c0 c1
+  set uk [join [lmap c $::catcols($t) {string cat "quote($c)"}] "||'|'||"]
+  set bk [join [lmap c $::catcols($t) {string cat "quote(b.$c)"}] "||'|'||"]
+  switch [rnd 4] {
+    0 {
+      set sql "SELECT quote($c0), quote([pick {max min}]($uk)), $cols
+               FROM @T$w GROUP BY $c0"
+      if {[chance 0.5]} { return [list ordered "$sql ORDER BY $c0 DESC"] }
+      return [list bag $sql]
+    }
+    1 {
+      return [list bag "SELECT quote(a.$c0), quote(a.$c1), quote(max($bk)),
+        quote(b.$c1), count(*) FROM (SELECT * FROM @T$w) a CROSS JOIN @T b
+        ON b.$c0 = a.$c0 GROUP BY a.$c0, a.$c1"]
+    }
+    2 {
+      return [list bag "SELECT quote(j.id), quote(max($bk)), quote(b.$c1)
+        FROM j CROSS JOIN @T b ON b.$c0 = j.t GROUP BY j.id"]
+    }
+    default {
+      return [list bag "SELECT $cols, quote(lag($c1) OVER w),
+        quote(first_value($c1) OVER w) FROM @T$w
+        WINDOW w AS (PARTITION BY $c0 ORDER BY $uk)"]
+    }
+  }
 }
 
 # Queries inside the producing transaction (odd seeds): the connection's
