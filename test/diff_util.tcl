@@ -664,6 +664,17 @@ proc diff_run {q {vt stream_messages} {pt pm} {vmap {}} {pmap {}}} {
       set ok [expr {[llength $rv] == 1 && (
         ([llength $all] == 0 && $v eq "") || [lsearch -exact $all $v] >= 0)}]
     }
+    bare {
+      # Each row: a row's unique key (quoted, diff_uk), then its columns
+      # as extra (with @UK for the key) selects them from the plain table.
+      set ok 1
+      foreach r $rv {
+        set want [lindex [diff_rows [string map [list @T $pt \
+          @UK [lindex $r 0]] $extra]] 0]
+        set n [llength $want]
+        if {$n == 0 || [lrange $r 1 $n] ne $want} { set ok 0; break }
+      }
+    }
     limit {
       set all [diff_rows [string map [list @T $pt] $extra]]
       set ok [expr {[llength $rv] == [llength $rp]}]
