@@ -939,6 +939,9 @@ struct StreamHistCursor {
   int eSrc;                    /* 1 cold row, 2 live row */
   StreamPqRow row;             /* Current cold row */
   int bEof;
+  sqlite3_value *aArg[4];      /* from_ts .. namespace as given: the hidden
+                               ** columns (a WHERE term on one that SQLite
+                               ** checks must see the argument, not NULL) */
 };
 
 static int streamHistConnect(sqlite3 *db, void *pAux, int argc,
@@ -949,8 +952,8 @@ static int streamHistConnect(sqlite3 *db, void *pAux, int argc,
   STREAM_UNUSED(argc); STREAM_UNUSED(argv); STREAM_UNUSED(pzErr);
   rc = sqlite3_declare_vtab(db, "CREATE TABLE x(partition INTEGER,"
       " offset INTEGER, key, value, headers TEXT, timestamp INTEGER,"
-      " tier TEXT, topic HIDDEN, from_ts HIDDEN, to_ts HIDDEN,"
-      " store HIDDEN, namespace HIDDEN)");
+      " tier TEXT, topic TEXT HIDDEN, from_ts INTEGER HIDDEN,"
+      " to_ts INTEGER HIDDEN, store TEXT HIDDEN, namespace TEXT HIDDEN)");
   if( rc ) return rc;
   /* DIRECTONLY: it opens stores named by its arguments, so a hostile
   ** schema (a view, a trigger) must not reach it. */
@@ -968,14 +971,47 @@ static int streamHistDisconnect(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
+/*
+** The arguments are the "=" terms on the hidden columns.  An argument
+** constrained twice (stream_history('t') WHERE topic = j.t, or a
+** MULTI-INDEX OR's branch topic = 'u') gets both values, the extra one
+** after the arguments in argv and named by idxStr ('0'..'4' per value):
+** xFilter returns no rows unless they are equal.  (Either one taken as
+** the argument alone read that topic, or failed with "no such topic".)
+** An extra term with another collation is left to SQLite, which compares
+** it with the hidden column (the argument).
+*/
+#define HIST_MAX_DUP 8
 static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
-  int i, aUse[5] = {-1,-1,-1,-1,-1}, n = 0, mask = 0;
+  int i, aUse[5] = {-1,-1,-1,-1,-1}, n = 0, mask = 0, nDup = 0;
+  int aDup[HIST_MAX_DUP];
+  char zDup[HIST_MAX_DUP];
   STREAM_UNUSED(pVtab);
   for(i=0; i<pIdx->nConstraint; i++){
     const struct sqlite3_index_constraint *c = &pIdx->aConstraint[i];
-    if( c->iColumn<HIST_TOPIC || c->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
-    if( !c->usable ) return SQLITE_CONSTRAINT;
-    aUse[c->iColumn-HIST_TOPIC] = i;
+    int k = c->iColumn-HIST_TOPIC;
+    if( k<0 || c->op!=SQLITE_INDEX_CONSTRAINT_EQ || c->usable ) continue;
+    /* An argument not available in this plan (a join's, or a correlated
+    ** subquery's outer column) - unless another term gives it: that term
+    ** is the argument, and SQLite checks this one against it. */
+    for(n=0; n<pIdx->nConstraint; n++){
+      const struct sqlite3_index_constraint *d = &pIdx->aConstraint[n];
+      if( d->iColumn==c->iColumn && d->usable
+       && d->op==SQLITE_INDEX_CONSTRAINT_EQ ) break;
+    }
+    if( n==pIdx->nConstraint ) return SQLITE_CONSTRAINT;
+  }
+  n = 0;
+  for(i=0; i<pIdx->nConstraint; i++){
+    const struct sqlite3_index_constraint *c = &pIdx->aConstraint[i];
+    int k = c->iColumn-HIST_TOPIC;
+    if( k<0 || c->op!=SQLITE_INDEX_CONSTRAINT_EQ || !c->usable ) continue;
+    if( aUse[k]<0 ){
+      aUse[k] = i;
+    }else if( nDup<HIST_MAX_DUP && sqlite3StreamVtabBinary(pIdx, i) ){
+      aDup[nDup] = i;
+      zDup[nDup++] = (char)('0' + k);
+    }
   }
   if( aUse[0]<0 ){
     pIdx->estimatedCost = 1e99;
@@ -988,6 +1024,9 @@ static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
       pIdx->aConstraintUsage[aUse[i]].omit = 1;
       mask |= 1<<i;
     }
+  }
+  if( sqlite3StreamVtabDupArgs(pIdx, n, aDup, zDup, nDup) ){
+    return SQLITE_NOMEM;
   }
   /* Parquet columns the statement uses (key 3, value 4, headers 5 of the
   ** file layout), in bits 8..15: the others are not decoded. */
@@ -1015,6 +1054,7 @@ static int streamHistOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **pp){
 }
 
 static void streamHistReset(StreamHistCursor *c){
+  int i;
   if( c->pR ) sqlite3StreamPqReaderClose(c->pR);
   c->pR = 0;
   if( c->h.pFile ) c->pStore->pMethods->xClose(c->h.pFile);
@@ -1030,6 +1070,10 @@ static void streamHistReset(StreamHistCursor *c){
   sqlite3_free(c->zTopic);
   c->zTopic = 0;
   c->bEof = 1;
+  for(i=0; i<4; i++){
+    sqlite3_value_free(c->aArg[i]);
+    c->aArg[i] = 0;
+  }
 }
 
 static int streamHistClose(sqlite3_vtab_cursor *pCur){
@@ -1163,7 +1207,7 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   char *zErr = 0, *zId = 0, *zNsOwn = 0, *zPrefix = 0;
   StreamIceTable *t = 0;
   int rc = SQLITE_OK, i, j = 0;
-  STREAM_UNUSED(idxStr); STREAM_UNUSED(argc);
+  STREAM_UNUSED(argc);
   streamHistReset(c);
   c->iFrom = (i64)-0x7fffffffffffffffLL;
   c->iTo = (i64)0x7fffffffffffffffLL;
@@ -1176,10 +1220,23 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
         "stream_history: a topic is required: stream_history(topic [,"
         " from_ts [, to_ts [, store, namespace]]])"));
   }
+  for(i=0; idxStr && idxStr[i]; i++){
+    /* An argument given twice: no rows unless the values are equal. */
+    int k = idxStr[i]-'0', iArg = 0, m;
+    for(m=0; m<k; m++) iArg += (idxNum>>m) & 1;
+    rc = sqlite3StreamVtabSame(argv[iArg], argv[argc-(int)strlen(idxStr)+i],
+                               k==1 || k==2 ? SQLITE_INTEGER : SQLITE_TEXT);
+    if( rc<0 ) return SQLITE_NOMEM;
+    if( rc==0 ) return SQLITE_OK;           /* bEof from streamHistReset */
+    rc = SQLITE_OK;
+  }
   for(i=0; i<5; i++){
     sqlite3_value *v;
     if( (idxNum & (1<<i))==0 ) continue;
     v = argv[j++];
+    if( i>0 && (c->aArg[i-1] = sqlite3_value_dup(v))==0 ){
+      return SQLITE_NOMEM;
+    }
     if( sqlite3_value_type(v)==SQLITE_NULL ) continue;
     switch( i ){
       case 0:
@@ -1271,6 +1328,10 @@ static void streamHistBytes(sqlite3_context *ctx, int eType, const void *a,
 static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
                             int i){
   StreamHistCursor *c = (StreamHistCursor*)pCur;
+  if( i>HIST_TOPIC ){
+    if( c->aArg[i-HIST_FROM] ) sqlite3_result_value(ctx, c->aArg[i-HIST_FROM]);
+    return SQLITE_OK;
+  }
   if( c->eSrc==2 ){
     /* A live row: key, value and headers as stored (an SQL value) or as
     ** the scan decoded them. */

@@ -1091,6 +1091,15 @@ void sqlite3StreamVtabErr(sqlite3_vtab *pVtab, const char *zFmt, ...);
 ** the text columns the tables push down?  (topic = 'x' COLLATE NOCASE
 ** is left to SQLite.) */
 int sqlite3StreamVtabBinary(sqlite3_index_info *pInfo, int i);
+/* Does "a = b" hold for a hidden argument column of affinity eAff
+** (SQLITE_TEXT, SQLITE_INTEGER) holding a, and a term's value b (an
+** argument given twice to a table-valued function)?  1 yes, 0 no, -1 out
+** of memory. */
+int sqlite3StreamVtabSame(sqlite3_value *a, sqlite3_value *b, int eAff);
+/* Pass the extra "=" terms aDup (arguments named by zDup) to xFilter
+** after the n values numbered so far; idxStr = zDup. */
+int sqlite3StreamVtabDupArgs(sqlite3_index_info *pInfo, int n,
+                             const int *aDup, const char *zDup, int nDup);
 
 /* The code an SQL function or a virtual table method reports for engine
 ** code rc: SQLITE_NOMEM, the busy and lock codes, SQLITE_INTERRUPT, I/O

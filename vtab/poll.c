@@ -61,7 +61,11 @@ struct StreamPollCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
   StreamPollOpen *pPoll;       /* Rows of this poll, what was handed out */
   int iRow;                    /* Current row */
+  sqlite3_value *aArg[4];      /* Copies of the arguments: hidden columns */
 };
+
+/* Most "=" terms on an argument column beyond the first (idxStr). */
+#define POLL_MAX_DUP 8
 
 static int streamPollConnect(sqlite3 *db, void *pAux, int argc,
                              const char *const *argv, sqlite3_vtab **ppVtab,
@@ -71,8 +75,9 @@ static int streamPollConnect(sqlite3 *db, void *pAux, int argc,
   STREAM_UNUSED(argc); STREAM_UNUSED(argv);
   rc = sqlite3_declare_vtab(db,
       "CREATE TABLE x(topic TEXT, partition INTEGER, offset INTEGER, key,"
-      " value, headers TEXT, timestamp INTEGER, group_id HIDDEN,"
-      " member_id HIDDEN, max_records HIDDEN, wait_ms HIDDEN)");
+      " value, headers TEXT, timestamp INTEGER, group_id TEXT HIDDEN,"
+      " member_id TEXT HIDDEN, max_records INTEGER HIDDEN,"
+      " wait_ms INTEGER HIDDEN)");
   if( rc ){
     *pzErr = sqlite3_mprintf(STREAM_ERR "%s", sqlite3_errmsg(db));
     return rc;
@@ -109,7 +114,13 @@ static const char *const azPollCol[] = {
 **     ascending - those keep each partition's rows in offset order, so
 **     what a caller has seen is a prefix of each partition; any other
 **     is refused, since SQLite's sorter would read every row first;
-**   - a LIMIT is pushed down to cap max_records.
+**   - a LIMIT is pushed down to cap max_records;
+**   - an argument constrained twice (stream_poll('g', 'm') WHERE
+**     group_id = ?) gets every value: xFilter polls only if the others
+**     equal the first (SQLite would otherwise compare the hidden column
+**     after the poll and drop rows it had delivered); each such extra
+**     value follows the arguments and the LIMIT in argv, and idxStr names
+**     their argument ('0'..'3', one character each).
 **
 ** idxNum: bit i (0-3) set = argument i (group_id, member_id, max_records,
 ** wait_ms) given by "=", passed to xFilter in that order; bit 4 = a LIMIT
@@ -118,7 +129,9 @@ static const char *const azPollCol[] = {
 */
 static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int aIdx[5] = {-1, -1, -1, -1, -1};
-  int i, n = 0, idxNum = 0, nTerm = 0, mSeen = 0;
+  int aDup[POLL_MAX_DUP];
+  char zDup[POLL_MAX_DUP];
+  int i, n = 0, idxNum = 0, nTerm = 0, mSeen = 0, nDup = 0;
   for(i=0; i<pInfo->nConstraint; i++){
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     int iArg = pC->iColumn - POLL_GROUP;
@@ -134,6 +147,21 @@ static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     }
     if( iArg>=0 && iArg<=3 && pC->op==SQLITE_INDEX_CONSTRAINT_EQ ){
       if( !pC->usable ) return SQLITE_CONSTRAINT;
+      if( aIdx[iArg]>=0 ){
+        /* The last term is the argument (a table-valued function's
+        ** arguments follow the WHERE terms); an earlier one is checked
+        ** against it. */
+        int iPrev = aIdx[iArg];
+        if( !sqlite3StreamVtabBinary(pInfo, iPrev) || nDup>=POLL_MAX_DUP ){
+          sqlite3StreamVtabErr(pVtab, "stream_poll: %s is constrained more"
+              " than once%s; give each argument once",
+              azPollCol[pC->iColumn],
+              nDup>=POLL_MAX_DUP ? "" : " with another collation");
+          return SQLITE_ERROR;
+        }
+        aDup[nDup] = iPrev;
+        zDup[nDup++] = (char)('0' + iArg);
+      }
       aIdx[iArg] = i;
       continue;
     }
@@ -150,6 +178,9 @@ static int streamPollBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       pInfo->aConstraintUsage[aIdx[i]].omit = 1;
       idxNum |= 1<<i;   /* i < 5; bit 4: the LIMIT */
     }
+  }
+  if( sqlite3StreamVtabDupArgs(pInfo, n, aDup, zDup, nDup) ){
+    return SQLITE_NOMEM;
   }
   for(i=0; i<pInfo->nOrderBy; i++){
     int iCol = pInfo->aOrderBy[i].iColumn;
@@ -249,6 +280,14 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   return SQLITE_OK;
 }
 
+static void streamPollArgsFree(StreamPollCursor *pCur){
+  int i;
+  for(i=0; i<4; i++){
+    sqlite3_value_free(pCur->aArg[i]);
+    pCur->aArg[i] = 0;
+  }
+}
+
 /* xClose runs when the statement ends - after its last row, at an error,
 ** or at sqlite3_reset()/sqlite3_finalize() after fewer steps.  The rows
 ** handed out have moved their positions already. */
@@ -265,6 +304,7 @@ static int streamPollClose(sqlite3_vtab_cursor *cur){
     memset(&pPoll->res, 0, sizeof(pPoll->res));
   }
   sqlite3StreamPollOpenFree(pPoll);
+  streamPollArgsFree(pCur);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
@@ -281,7 +321,7 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   i64 nMax = -1, nWait = 0, nCap = -1;
   char *zErr = 0;
   int i, j, rc;
-  STREAM_UNUSED(idxStr); STREAM_UNUSED(argc);
+  STREAM_UNUSED(argc);
   /* Filtered again (the inner loop of a join): the previous poll ends. */
   if( streamPollAlloc(pCur, 0) ) return SQLITE_NOMEM;
   pPoll = pCur->pPoll;
@@ -289,6 +329,7 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   pPoll->res.nArena = 0;
   pPoll->res.nPart = 0;
   pCur->iRow = 0;
+  streamPollArgsFree(pCur);
   for(i=0, j=0; i<5; i++){
     if( idxNum & (1<<i) ) aArg[i] = argv[j++];
   }
@@ -325,6 +366,19 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   }
   if( aArg[4] && sqlite3_value_type(aArg[4])==SQLITE_INTEGER ){
     nCap = sqlite3_value_int64(aArg[4]);     /* LIMIT; < 1: none */
+  }
+  for(i=0; i<4; i++){
+    if( aArg[i] && (pCur->aArg[i] = sqlite3_value_dup(aArg[i]))==0 ){
+      return SQLITE_NOMEM;
+    }
+  }
+  for(i=0; idxStr && idxStr[i]; i++){
+    /* Another value of an argument: no poll (no rows) unless equal. */
+    int k = idxStr[i]-'0';
+    rc = sqlite3StreamVtabSame(aArg[k], argv[j++],
+                               k<2 ? SQLITE_TEXT : SQLITE_INTEGER);
+    if( rc<0 ) return SQLITE_NOMEM;
+    if( rc==0 ) return SQLITE_OK;
   }
   zGroup = (const char*)sqlite3_value_text(aArg[0]);
   zMember = (const char*)sqlite3_value_text(aArg[1]);
@@ -391,6 +445,10 @@ static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   streamPollSeen(pCur);
   if( iCol<POLL_NCOL ){
     sqlite3StreamPollColumn(ctx, &pCur->pPoll->res, pCur->iRow, iCol);
+  }else if( iCol<=POLL_WAIT && pCur->aArg[iCol-POLL_GROUP] ){
+    /* A hidden argument column: the argument, as a table's row would
+    ** hold the value its "=" term selected. */
+    sqlite3_result_value(ctx, pCur->aArg[iCol-POLL_GROUP]);
   }
   return SQLITE_OK;
 }

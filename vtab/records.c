@@ -57,7 +57,10 @@ static int recDisconnect(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
-/* Every argument must be given ("=" on each hidden column). */
+/* Every argument must be given (a usable "=" on each hidden column, else
+** SQLITE_CONSTRAINT).  A second "=" on an argument is left to SQLite,
+** which compares it with the hidden column (the argument): giving both the
+** same argvIndex was an "xBestIndex malfunction". */
 static int recBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int i, m = 0;
   STREAM_UNUSED(pVtab);
@@ -65,7 +68,7 @@ static int recBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     int iArg = pC->iColumn - REC_NCOL;
     if( iArg<0 || pC->op!=SQLITE_INDEX_CONSTRAINT_EQ ) continue;
-    if( !pC->usable ) return SQLITE_CONSTRAINT;
+    if( !pC->usable || (m & (1<<iArg))!=0 ) continue;  /* checked below */
     pInfo->aConstraintUsage[i].argvIndex = iArg + 1;
     pInfo->aConstraintUsage[i].omit = 1;
     m |= 1<<iArg;

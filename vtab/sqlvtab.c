@@ -65,6 +65,79 @@ int sqlite3StreamVtabBinary(sqlite3_index_info *pInfo, int i){
   return zColl==0 || sqlite3_stricmp(zColl, "BINARY")==0;
 }
 
+/*
+** Whether SQLite's "a = b" holds for a hidden argument column of affinity
+** eAff (SQLITE_TEXT or SQLITE_INTEGER) holding a and a term's value b
+** (an argument given twice): the column's affinity is applied to both
+** (a number compares with text as its text under TEXT, text that looks
+** like a number as that number under INTEGER), then numbers compare as
+** numbers, text and blobs byte by byte; NULL and mixed types never.
+** 1 if it holds, 0 if not, -1 out of memory.
+*/
+int sqlite3StreamVtabSame(sqlite3_value *a, sqlite3_value *b, int eAff){
+  sqlite3_value *x = sqlite3_value_dup(a), *y = sqlite3_value_dup(b);
+  int tx, ty, n, rc = 0;
+  const void *px, *py;
+  if( x==0 || y==0 ){
+    rc = -1;
+    goto same_out;
+  }
+  if( eAff==SQLITE_INTEGER ){
+    sqlite3_value_numeric_type(x);
+    sqlite3_value_numeric_type(y);
+  }
+  tx = sqlite3_value_type(x);
+  ty = sqlite3_value_type(y);
+  if( (tx==SQLITE_INTEGER || tx==SQLITE_FLOAT)
+   && (ty==SQLITE_INTEGER || ty==SQLITE_FLOAT) ){
+    rc = tx==SQLITE_INTEGER && ty==SQLITE_INTEGER
+       ? sqlite3_value_int64(x)==sqlite3_value_int64(y)
+       : sqlite3_value_double(x)==sqlite3_value_double(y);
+    goto same_out;
+  }
+  if( eAff==SQLITE_TEXT && (tx==SQLITE_TEXT || ty==SQLITE_TEXT) ){
+    if( tx==SQLITE_INTEGER || tx==SQLITE_FLOAT ) tx = SQLITE_TEXT;
+    if( ty==SQLITE_INTEGER || ty==SQLITE_FLOAT ) ty = SQLITE_TEXT;
+  }
+  if( tx!=ty || (tx!=SQLITE_TEXT && tx!=SQLITE_BLOB) ) goto same_out;
+  px = tx==SQLITE_TEXT ? (const void*)sqlite3_value_text(x)
+                       : sqlite3_value_blob(x);
+  py = tx==SQLITE_TEXT ? (const void*)sqlite3_value_text(y)
+                       : sqlite3_value_blob(y);
+  n = sqlite3_value_bytes(x);
+  if( n!=sqlite3_value_bytes(y) ) goto same_out;
+  if( n>0 && (px==0 || py==0) ){
+    rc = -1;
+  }else{
+    rc = n==0 || memcmp(px, py, (size_t)n)==0;
+  }
+same_out:
+  sqlite3_value_free(x);
+  sqlite3_value_free(y);
+  return rc;
+}
+
+/*
+** The extra "=" terms of a table-valued function's arguments (one given
+** twice): aDup[0..nDup-1], named by zDup (one character each), go to
+** xFilter after the n values already numbered, omitted by SQLite (xFilter
+** compares them, sqlite3StreamVtabSame), and idxStr is zDup.
+*/
+int sqlite3StreamVtabDupArgs(sqlite3_index_info *pInfo, int n,
+                             const int *aDup, const char *zDup, int nDup){
+  int i;
+  for(i=0; i<nDup; i++){
+    pInfo->aConstraintUsage[aDup[i]].argvIndex = ++n;
+    pInfo->aConstraintUsage[aDup[i]].omit = 1;
+  }
+  if( nDup>0 ){
+    pInfo->idxStr = sqlite3_mprintf("%.*s", nDup, zDup);
+    if( pInfo->idxStr==0 ) return SQLITE_NOMEM;
+    pInfo->needToFreeIdxStr = 1;
+  }
+  return SQLITE_OK;
+}
+
 int sqlite3StreamErrCode(int rc){
   switch( rc&0xff ){
     case SQLITE_OK: case SQLITE_NOMEM: case SQLITE_BUSY: case SQLITE_LOCKED:
