@@ -246,6 +246,14 @@ static int streamScanHotStart(StreamScan *pScan, int idxNum, int nArg,
     }
     if( i==iOff+nOff ) idxNum |= STREAM_SCAN_INT_OFFSETS;
   }
+  if( (idxNum & STREAM_SCAN_TOPIC) && (idxNum & STREAM_SCAN_PART) && nArg>=2
+   && (aArg[0].pVal ? sqlite3_value_type(aArg[0].pVal)==SQLITE_TEXT
+                    : aArg[0].zVal!=0)
+   && (aArg[1].pVal ? sqlite3_value_type(aArg[1].pVal)==SQLITE_INTEGER
+                    : aArg[1].zVal==0) ){
+    /* Text topic, integer partition: they are the row's as stored. */
+    idxNum |= STREAM_SCAN_KEY_ARGS;
+  }
   for(i=0; i<STREAM_SCAN_CACHE; i++){
     if( pS->aIdx[i]==idxNum && !pS->abUsed[i] ) break;
     if( iFree<0 && pS->aIdx[i]<0 ) iFree = i;
@@ -534,6 +542,13 @@ static void streamScanTierBytes(StreamScanField *pF, const void *p, int n,
   pF->bTerm = bTerm;
 }
 
+sqlite3_value *sqlite3StreamScanHotValue(StreamScan *pScan, int iCol){
+  if( pScan->eCur!=STREAM_SCAN_HOT || pScan->nRec ) return 0;
+  if( iCol==STREAM_SCAN_COL_VALUE
+   && (pScan->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) return 0;
+  return sqlite3_column_value(pScan->pStmt, iCol);
+}
+
 int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
   memset(pF, 0, sizeof(*pF));
   if( pScan->eCur==STREAM_SCAN_TIER ){
@@ -632,6 +647,9 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
 
 i64 sqlite3StreamScanInt(StreamScan *pScan, int iCol){
   StreamScanField f;
+  if( pScan->eCur==STREAM_SCAN_HOT && pScan->nRec==0 ){
+    return sqlite3_column_int64(pScan->pStmt, iCol);  /* a hot row */
+  }
   sqlite3StreamScanColumn(pScan, iCol, &f);
   return f.pValue ? sqlite3_value_int64(f.pValue) : f.iVal;
 }

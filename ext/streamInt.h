@@ -2246,9 +2246,11 @@ int sqlite3StreamHotAvailable(StreamCtx*, const char *zTopic, int iPart,
                               const char *zGroup, i64 *piHwm,
                               i64 *piCommitted, int *pbCommitted);
 /* The SQL of the scan's hot query for plan idxNum (STREAM_SCAN_* bits,
-** STREAM_SCAN_INT_OFFSETS included), sqlite3_malloc'd, NULL on OOM:
-** columns topic, partition, offset, key, value, headers, timestamp,
-** attrs (STREAM_SCAN_COL_*), one parameter per plan value in order. */
+** STREAM_SCAN_INT_OFFSETS and STREAM_SCAN_KEY_ARGS included),
+** sqlite3_malloc'd, NULL on OOM: columns topic, partition, offset, key,
+** value, headers, timestamp, attrs (STREAM_SCAN_COL_*; key and headers
+** NULL on rows that are not batches under STREAM_SCAN_NO_KEY and
+** STREAM_SCAN_NO_HDRS), one parameter per plan value in order. */
 char *sqlite3StreamHotScanSql(int idxNum);
 
 /**************************************************************************
@@ -2486,6 +2488,11 @@ int sqlite3StreamMsgCompare(const char *zA, int nA, i64 iPartA, i64 iOffA,
 ** offset value is an integer, so the rowid range alone is the exact
 ** comparison (sqlite3StreamHotScanSql()). */
 #define STREAM_SCAN_INT_OFFSETS 0x40000000
+/* Internal plan bit (ext/scan.c sets it): topic and partition are given,
+** the topic value is text and the partition value an integer, so they are
+** the row's topic and partition as stored, and the hot query reads one
+** partition's rowid range with no join (sqlite3StreamHotScanSql()). */
+#define STREAM_SCAN_KEY_ARGS    0x20000000
 
 /* Columns of a scanned row. */
 #define STREAM_SCAN_COL_TOPIC     0
@@ -2542,6 +2549,11 @@ int sqlite3StreamScanNext(StreamScan*, char **pzErr);
 /* Column iCol (STREAM_SCAN_COL_*) of the current row; SQLITE_CORRUPT if a
 ** stored value does not decode, SQLITE_NOMEM. */
 int sqlite3StreamScanColumn(StreamScan*, int iCol, StreamScanField *pF);
+/* The fast form of sqlite3StreamScanColumn(): column iCol of the current
+** row as the hot statement holds it, valid until the next
+** sqlite3StreamScanNext(); NULL if the row is not a hot row of its own
+** (a tier row, a record of a batch) or iCol is a compressed value. */
+sqlite3_value *sqlite3StreamScanHotValue(StreamScan*, int iCol);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */
 i64 sqlite3StreamScanInt(StreamScan*, int iCol);
