@@ -534,12 +534,11 @@ void sqlite3StreamScanClose(StreamScan *pScan){
 
 /* A key, value or headers field of a tier row. */
 static void streamScanTierBytes(StreamScanField *pF, const void *p, int n,
-                                int eType, int bTerm){
+                                int eType){
   pF->eType = eType==STREAM_PQ_TEXT ? SQLITE_TEXT
             : eType==STREAM_PQ_BLOB ? SQLITE_BLOB : SQLITE_NULL;
   pF->p = pF->eType==SQLITE_NULL ? 0 : p;
   pF->n = pF->eType==SQLITE_NULL ? 0 : n;
-  pF->bTerm = bTerm;
 }
 
 sqlite3_value *sqlite3StreamScanHotValue(StreamScan *pScan, int iCol){
@@ -568,17 +567,14 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
         pF->iVal = r->iOffset;
         break;
       case STREAM_SCAN_COL_KEY:
-        streamScanTierBytes(pF, r->pKey, r->nKey, r->eKeyType,
-                            (r->mTerm & STREAM_PQ_TERM_KEY)!=0);
+        streamScanTierBytes(pF, r->pKey, r->nKey, r->eKeyType);
         break;
       case STREAM_SCAN_COL_VALUE:
-        streamScanTierBytes(pF, r->pValue, r->nValue, r->eValueType,
-                            (r->mTerm & STREAM_PQ_TERM_VALUE)!=0);
+        streamScanTierBytes(pF, r->pValue, r->nValue, r->eValueType);
         break;
       case STREAM_SCAN_COL_HEADERS:
         streamScanTierBytes(pF, r->zHeaders, r->nHeaders,
-                            r->zHeaders ? STREAM_PQ_TEXT : STREAM_PQ_NULL,
-                            (r->mTerm & STREAM_PQ_TERM_HEADERS)!=0);
+                            r->zHeaders ? STREAM_PQ_TEXT : STREAM_PQ_NULL);
         break;
       default:
         pF->eType = SQLITE_INTEGER;

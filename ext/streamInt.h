@@ -1412,18 +1412,7 @@ struct StreamPqRow {
   int eValueType;                   /* _NULL (tombstone), _TEXT (JSON), _BLOB*/
   const char *zHeaders; int nHeaders; /* JSON text, or NULL if none */
   sqlite3_int64 iTimestampMs;       /* ms since the epoch */
-  int mTerm;                        /* Reader only: STREAM_PQ_TERM_* bits of
-                                    ** the fields followed by a 0 byte */
 };
-
-/* Bits of StreamPqRow.mTerm: pKey[nKey], pValue[nValue] or
-** zHeaders[nHeaders] is a 0 byte that the row may be read up to (the
-** reader writes it in place of the next value's length prefix, which it
-** has already decoded).  Text so terminated can be handed to SQLite as
-** NUL-terminated, which spares SQLite a copy (sqlite3_value_text()). */
-#define STREAM_PQ_TERM_KEY     0x01
-#define STREAM_PQ_TERM_VALUE   0x02
-#define STREAM_PQ_TERM_HEADERS 0x04
 
 /* Sink and source callbacks.  xWrite must consume all n bytes; xRead must
 ** fill all n bytes read from file offset iOff.  Both return SQLITE_OK or
@@ -2518,7 +2507,7 @@ struct StreamScanArg {
 
 /* A column of the current row.  pValue: a hot column as stored (decoded
 ** values excepted), to use as it is; else eType with iVal (INTEGER) or
-** p[n] (TEXT, BLOB; bTerm: a 0 byte follows), valid until the next
+** p[n] (TEXT, BLOB), valid until the next
 ** sqlite3StreamScanNext(). */
 struct StreamScanField {
   sqlite3_value *pValue;       /* Stored hot value, or NULL */
@@ -2526,7 +2515,6 @@ struct StreamScanField {
   i64 iVal;                    /* INTEGER */
   const void *p;               /* TEXT or BLOB bytes */
   int n;                       /* Their length */
-  int bTerm;                   /* p[n] is a 0 byte */
 };
 
 /* Per-connection scan state: sqlite3StreamScannerGet() makes it on first
@@ -2953,15 +2941,14 @@ void sqlite3StreamArchiveFunc(sqlite3_context*, int, sqlite3_value**);
 ** the offset, timestamp or partition (iCol, STREAM_SCAN_COL_*) of its
 ** current row; its key, value or headers as bytes and a type,
 ** STREAM_PQ_NULL, _BLOB, or else _TEXT (its text, as stream_messages gives
-** it); *pbTerm: a 0 byte follows the bytes; *ppVal (if not NULL): the
+** it); *ppVal (if not NULL): the
 ** stored SQL value when there is one, else NULL. */
 int sqlite3StreamColdScanRange(StreamCtx*, const char *zTopic, int iPart,
                                i64 iFrom, i64 iTo, int nLimit,
                                StreamScan **pp, char **pzErr);
 i64 sqlite3StreamColdScanInt(StreamScan*, int iCol);
 int sqlite3StreamColdScanBytes(StreamScan*, int iCol, const void **pp,
-                               int *pn, int *peType, int *pbTerm,
-                               sqlite3_value **ppVal);
+                               int *pn, int *peType, sqlite3_value **ppVal);
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
 
 /* The Pipelines sink (ext/pipeline.c).  Check a new value of setting
