@@ -37,8 +37,9 @@
 **   0x4000 value not used                             no argv
 **   0x8000 headers not used                           no argv
 **
-** The last three only spare the tiers' readers the decoding of those
-** Parquet columns (StreamScanRange.mCols); the hot SQL ignores them.
+** The last three spare the tiers' readers the decoding of those Parquet
+** columns (StreamScanRange.mCols); the hot SQL reads NULL for an unused
+** key or headers (a record batch's records carry their own).
 **
 ** idxStr is unused.  The SQL run for an idxNum is built by
 ** streamMsgSql(); rows always come in (topic, partition, offset) order
