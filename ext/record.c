@@ -145,6 +145,20 @@ static inline int streamVarintGet(const u8 *a, int n, int *piPos, u64 *pv){
     *piPos = i+1;
     return 1;
   }
+  if( n-i>=10 ){
+    /* Ten bytes left, the most a varint reads: no bound check a byte. */
+    while( s<64 ){
+      u8 c = a[i++];
+      v |= (u64)(c & 0x7f) << s;
+      s += 7;
+      if( c<0x80 ){
+        *piPos = i;
+        *pv = v;
+        return 1;
+      }
+    }
+    return 0;
+  }
   while( i<n && s<64 ){
     v |= (u64)(a[i] & 0x7f) << s;
     s += 7;

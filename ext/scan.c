@@ -503,7 +503,7 @@ int sqlite3StreamScanEof(StreamScan *pScan){
 
 int sqlite3StreamScanNext(StreamScan *pScan, char **pzErr){
   int rc;
-  streamScanDecodedFree(pScan);
+  if( pScan->eDecoded || pScan->pDecoded ) streamScanDecodedFree(pScan);
   if( pScan->nLimit>=0 && pScan->nOut>=pScan->nLimit ){
     pScan->eCur = STREAM_SCAN_EOF;
     return SQLITE_OK;
