@@ -32,11 +32,13 @@
 **   single   one message a transaction, same comparison
 **   read     every message read back partition by partition: the range
 **            SELECT on stream_messages vs the same SELECT on each raw
-**            layout; and a consumer group polling stream_poll() (1,000 a
+**            layout (and on ceil_messages, the vtab column); and a consumer group polling stream_poll() (1,000 a
 **            poll, no commit) through the same rows
 ** Each measurement is repeated (systems alternating) and the median
 ** reported; the ratio is sqlite-stream / the fastest raw layout of that
-** workload (higher is better).  It prints figures; it never fails on a
+** workload (higher is better); vtab/ipk is the ceiling table's rate over
+** ipk's, the best any virtual table could do (read-poll repeats the read
+** row's vtab figures beside the poll).  It prints figures; it never fails on a
 ** number.
 */
 #include <sqlite3.h>
@@ -65,9 +67,10 @@ static char zDir[512] = "/tmp";
 #define SYS_IPK    2
 #define SYS_STREAM 3
 #define SYS_PACK   4
-#define NSYS       5
+#define SYS_VTAB   5
+#define NSYS       6
 static const char *const azSys[NSYS] = {
-  "seed", "wr", "ipk", "stream", "packed" };
+  "seed", "wr", "ipk", "stream", "packed", "vtab" };
 #define PACK_N 16              /* messages a packed row holds at most */
 
 static const char *const azDdl[3] = {
@@ -83,6 +86,175 @@ static const char *const azDdl[3] = {
 static const char zPackDdl[] =
   "CREATE TABLE stream_messages(id INTEGER PRIMARY KEY, n INTEGER NOT NULL,"
   " body BLOB NOT NULL);";
+
+/*
+** ceil_messages: the ceiling of a virtual table over the ipk layout.  The
+** columns are the stream's (topic, partition, offset, key, value, headers,
+** timestamp); xBestIndex takes topic =, partition = and offset >= (the
+** read's plan), consumes ORDER BY offset; xFilter runs one prepared range
+** SELECT over the ipk table; xColumn copies the inner statement's column
+** straight into the result (SQLITE_TRANSIENT), nothing else.
+*/
+typedef struct CeilTab CeilTab;
+struct CeilTab {
+  sqlite3_vtab base;
+  sqlite3 *db;
+};
+typedef struct CeilCur CeilCur;
+struct CeilCur {
+  sqlite3_vtab_cursor base;
+  sqlite3_stmt *pStmt;         /* id, key, value, headers, timestamp */
+  int bEof;
+  long long iPart;
+};
+
+static int ceilConnect(sqlite3 *db, void *pAux, int argc,
+                       const char *const *argv, sqlite3_vtab **ppVtab,
+                       char **pzErr){
+  CeilTab *p;
+  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(topic TEXT,"
+      " partition INTEGER, offset INTEGER, key, value, headers TEXT,"
+      " timestamp INTEGER)");
+  (void)pAux; (void)argc; (void)argv; (void)pzErr;
+  if( rc ) return rc;
+  p = sqlite3_malloc(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+static int ceilDisconnect(sqlite3_vtab *p){
+  sqlite3_free(p);
+  return SQLITE_OK;
+}
+
+/* idxNum 1: partition = ? and offset >= ? given (argv 1, 2), topic = ?
+** (argv 3, checked once in xFilter); else a full scan is refused. */
+static int ceilBestIndex(sqlite3_vtab *p, sqlite3_index_info *pInfo){
+  int i, iTopic = -1, iPart = -1, iOff = -1;
+  (void)p;
+  for(i=0; i<pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    if( !pC->usable ) continue;
+    if( pC->iColumn==0 && pC->op==SQLITE_INDEX_CONSTRAINT_EQ ) iTopic = i;
+    if( pC->iColumn==1 && pC->op==SQLITE_INDEX_CONSTRAINT_EQ ) iPart = i;
+    if( pC->iColumn==2 && pC->op==SQLITE_INDEX_CONSTRAINT_GE ) iOff = i;
+  }
+  if( iTopic<0 || iPart<0 || iOff<0 ){
+    pInfo->estimatedCost = 1e12;
+    return SQLITE_OK;
+  }
+  pInfo->aConstraintUsage[iPart].argvIndex = 1;
+  pInfo->aConstraintUsage[iOff].argvIndex = 2;
+  pInfo->aConstraintUsage[iTopic].argvIndex = 3;
+  pInfo->aConstraintUsage[iPart].omit = 1;
+  pInfo->aConstraintUsage[iOff].omit = 1;
+  pInfo->aConstraintUsage[iTopic].omit = 1;
+  if( pInfo->nOrderBy==1 && pInfo->aOrderBy[0].iColumn==2
+   && !pInfo->aOrderBy[0].desc ){
+    pInfo->orderByConsumed = 1;
+  }
+  pInfo->idxNum = 1;
+  pInfo->estimatedCost = 10;
+  return SQLITE_OK;
+}
+
+static int ceilOpen(sqlite3_vtab *p, sqlite3_vtab_cursor **pp){
+  CeilCur *pCur = sqlite3_malloc(sizeof(*pCur));
+  (void)p;
+  if( pCur==0 ) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  pCur->bEof = 1;
+  *pp = &pCur->base;
+  return SQLITE_OK;
+}
+
+static int ceilClose(sqlite3_vtab_cursor *cur){
+  sqlite3_finalize(((CeilCur*)cur)->pStmt);
+  sqlite3_free(cur);
+  return SQLITE_OK;
+}
+
+static int ceilNext(sqlite3_vtab_cursor *cur){
+  CeilCur *pCur = (CeilCur*)cur;
+  int rc = sqlite3_step(pCur->pStmt);
+  if( rc==SQLITE_ROW ) return SQLITE_OK;
+  pCur->bEof = 1;
+  rc = sqlite3_reset(pCur->pStmt);
+  return rc;
+}
+
+static int ceilFilter(sqlite3_vtab_cursor *cur, int idxNum,
+                      const char *idxStr, int argc, sqlite3_value **argv){
+  CeilCur *pCur = (CeilCur*)cur;
+  const unsigned char *zTopic;
+  (void)idxStr; (void)argc;
+  pCur->bEof = 1;
+  if( idxNum!=1 ) return SQLITE_ERROR;
+  zTopic = sqlite3_value_text(argv[2]);
+  if( zTopic==0 || strcmp((const char*)zTopic, "bench")!=0 ) return SQLITE_OK;
+  if( pCur->pStmt==0 ){
+    int rc = sqlite3_prepare_v3(((CeilTab*)cur->pVtab)->db, "SELECT id,"
+        " key, value, headers, timestamp FROM stream_messages"
+        " WHERE id>=(?1<<40)+?2 AND id<((?1+1)<<40) ORDER BY id", -1,
+        SQLITE_PREPARE_PERSISTENT, &pCur->pStmt, 0);
+    if( rc ) return rc;
+  }
+  pCur->iPart = sqlite3_value_int64(argv[0]);
+  sqlite3_bind_int64(pCur->pStmt, 1, pCur->iPart);
+  sqlite3_bind_value(pCur->pStmt, 2, argv[1]);
+  pCur->bEof = 0;
+  return ceilNext(cur);
+}
+
+static int ceilEof(sqlite3_vtab_cursor *cur){
+  return ((CeilCur*)cur)->bEof;
+}
+
+static int ceilColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
+                      int iCol){
+  sqlite3_stmt *p = ((CeilCur*)cur)->pStmt;
+  switch( iCol ){
+    case 0:
+      sqlite3_result_text(ctx, "bench", 5, SQLITE_STATIC);
+      break;
+    case 1:
+      sqlite3_result_int64(ctx, ((CeilCur*)cur)->iPart);
+      break;
+    case 2:
+      sqlite3_result_int64(ctx, sqlite3_column_int64(p, 0) & 0xffffffffffLL);
+      break;
+    case 6:
+      sqlite3_result_int64(ctx, sqlite3_column_int64(p, 4));
+      break;
+    default: {
+      /* key 1, value 2, headers 3: one sqlite3_column_value() (one mutex
+      ** round), then the value accessors (none) */
+      sqlite3_value *pVal = sqlite3_column_value(p, iCol-2);
+      const unsigned char *z = sqlite3_value_text(pVal);
+      if( z ){
+        sqlite3_result_text(ctx, (const char*)z, sqlite3_value_bytes(pVal),
+                            SQLITE_TRANSIENT);
+      }
+      break;
+    }
+  }
+  return SQLITE_OK;
+}
+
+static int ceilRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *piRowid){
+  *piRowid = sqlite3_column_int64(((CeilCur*)cur)->pStmt, 0);
+  return SQLITE_OK;
+}
+
+static const sqlite3_module ceilModule = {
+  .xConnect = ceilConnect, .xBestIndex = ceilBestIndex,
+  .xDisconnect = ceilDisconnect, .xOpen = ceilOpen, .xClose = ceilClose,
+  .xFilter = ceilFilter, .xNext = ceilNext, .xEof = ceilEof,
+  .xColumn = ceilColumn, .xRowid = ceilRowid,
+};
 
 static void dbPath(char *zPath, int n, int eSys){
   snprintf(zPath, n, "%s/bench-produce-%s.db", zDir, azSys[eSys]);
@@ -103,7 +275,12 @@ static sqlite3 *openDb(int eSys){
     benchExec(db, "SELECT stream_create_topic('bench', 8,"
              " '{\"hot.retention.messages\":-1,\"hot.retention.ms\":-1}')");
   }else{
-    benchExec(db, eSys==SYS_PACK ? zPackDdl : azDdl[eSys]);
+    benchExec(db, eSys==SYS_PACK ? zPackDdl
+                  : azDdl[eSys==SYS_VTAB ? SYS_IPK : eSys]);
+    if( eSys==SYS_VTAB ){
+      benchCheck(db, sqlite3_create_module(db, "ceil_messages", &ceilModule,
+                                           0), "create module");
+    }
   }
   return db;
 }
@@ -172,6 +349,8 @@ static NOINLINE double produce(sqlite3 *db, int eSys, int n, int nBatch,
     " VALUES((?1<<40)|?2, ?3, ?4, NULL, ?5)",
     "SELECT stream_produce('bench', ?3, ?4)",
     "INSERT INTO stream_messages(id, n, body) VALUES(?1, ?2, ?3)",
+    "INSERT INTO stream_messages(id, key, value, headers, timestamp)"
+    " VALUES((?1<<40)|?2, ?3, ?4, NULL, ?5)",
   };
   Pack aPack[NPART];
   if( zVal==0 ) benchFatal("out of memory");
@@ -235,6 +414,9 @@ static NOINLINE double readAll(sqlite3 *db, int eSys, long long *pnRow){
       eSys==SYS_IPK ?
       "SELECT id&0xffffffffff, key, value, timestamp FROM stream_messages"
       " WHERE id>=(?1<<40)+?2 AND id<((?1+1)<<40) ORDER BY id" :
+      eSys==SYS_VTAB ?
+      "SELECT offset, key, value, timestamp FROM ceil_messages"
+      " WHERE topic='bench' AND partition=?1 AND offset>=?2 ORDER BY offset" :
       "SELECT offset, key, value, timestamp FROM stream_messages"
       " WHERE topic='bench' AND partition=?1 AND offset>=?2 ORDER BY offset",
       -1, &p, 0), "prepare read");
@@ -307,20 +489,28 @@ static NOINLINE double pollAll(sqlite3 *db, int iRun, long long *pnRow){
 }
 
 /* One table row: medians of aT[eSys][rep] as msg/s, the ratio of the
-** stream to the fastest raw layout. */
+** stream to the fastest raw layout; with bVtab the ceiling table's rate
+** and its ratio to ipk (read rows only). */
 static void report(const char *zWork, int nSize, int n,
-                   double aT[NSYS][NREP_MAX], int nRep){
+                   double aT[NSYS][NREP_MAX], int nRep, int bVtab){
   double aRate[NSYS], best = 0;
+  char zVtab[48];
   int e, eBest = 0;
   for(e=0; e<NSYS; e++){
-    aRate[e] = n/benchMedian(aT[e], nRep);
+    aRate[e] = (e==SYS_VTAB && !bVtab) ? 0 : n/benchMedian(aT[e], nRep);
     if( e<SYS_STREAM && aRate[e]>best ){ best = aRate[e]; eBest = e; }
   }
+  if( bVtab ){
+    snprintf(zVtab, sizeof(zVtab), "%9.0f | %8.2f", aRate[SYS_VTAB],
+             aRate[SYS_VTAB]/aRate[SYS_IPK]);
+  }else{
+    snprintf(zVtab, sizeof(zVtab), "%9s | %8s", "-", "-");
+  }
   printf("| %-11s | %5d | %9d | %9.0f | %9.0f | %9.0f | %9.0f | %-4s | %5.2f"
-         " | %9.0f |\n",
+         " | %9.0f | %s |\n",
          zWork, nSize, n, aRate[SYS_SEED], aRate[SYS_WR], aRate[SYS_IPK],
          aRate[SYS_STREAM], azSys[eBest], aRate[SYS_STREAM]/best,
-         aRate[SYS_PACK]);
+         aRate[SYS_PACK], zVtab);
   fflush(stdout);
 }
 
@@ -383,29 +573,31 @@ int main(int argc, char **argv){
          " (medians, msg/s)\n\n", sqlite3_libversion(),
          bQuick ? "quick" : "full", nRep);
   printf("| workload    | value |  messages |      seed |        wr |"
-         "       ipk |    stream | best | ratio |    packed |\n");
+         "       ipk |    stream | best | ratio |    packed |"
+         "      vtab | vtab/ipk |\n");
   printf("|-------------|-------|-----------|-----------|-----------|"
-         "-----------|-----------|------|-------|-----------|\n");
+         "-----------|-----------|------|-------|-----------|"
+         "-----------|----------|\n");
 
   for(iSize=0; iSize<2; iSize++){
     int nSize = aSize[iSize];
     int i, e;
     for(i=0; i<nRep; i++){
-      for(e=0; e<NSYS; e++){
+      for(e=0; e<SYS_VTAB; e++){
         sqlite3 *db = openDb(e);
         aT[e][i] = produce(db, e, nBatchMsgs, 1000, nSize);
         sqlite3_close(db);
       }
     }
-    report("batch", nSize, nBatchMsgs, aT, nRep);
+    report("batch", nSize, nBatchMsgs, aT, nRep, 0);
     for(i=0; i<nRep; i++){
-      for(e=0; e<NSYS; e++){
+      for(e=0; e<SYS_VTAB; e++){
         sqlite3 *db = openDb(e);
         aT[e][i] = produce(db, e, nSingle, 1, nSize);
         sqlite3_close(db);
       }
     }
-    report("single", nSize, nSingle, aT, nRep);
+    report("single", nSize, nSingle, aT, nRep, 0);
     {
       sqlite3 *aDb[NSYS];
       long long nRow;
@@ -421,9 +613,9 @@ int main(int argc, char **argv){
         aPoll[i] = pollAll(aDb[SYS_STREAM], i, &nRow);
         if( nRow!=nRead ) benchFatal("poll read %lld rows", nRow);
       }
-      report("read", nSize, nRead, aT, nRep);
+      report("read", nSize, nRead, aT, nRep, 1);
       memcpy(aT[SYS_STREAM], aPoll, sizeof(aPoll));
-      report("read-poll", nSize, nRead, aT, nRep);
+      report("read-poll", nSize, nRead, aT, nRep, 1);
       for(e=0; e<NSYS; e++){
         sqlite3_close(aDb[e]);
         removeDb(e);

@@ -244,13 +244,12 @@ int sqlite3StreamColdScanRange(StreamCtx *p, const char *zTopic, int iPart,
 
 int sqlite3StreamColdScanBytes(StreamScan *pScan, int iCol,
                                const void **pp, int *pn, int *peType,
-                               int *pbTerm, sqlite3_value **ppVal){
+                               sqlite3_value **ppVal){
   StreamScanField f;
   int rc = sqlite3StreamScanColumn(pScan, iCol, &f);
   *pp = 0;
   *pn = 0;
   *peType = STREAM_PQ_NULL;
-  *pbTerm = 0;
   if( ppVal ) *ppVal = f.pValue;
   if( rc || f.eType==SQLITE_NULL ) return rc;
   if( f.pValue && f.eType==SQLITE_BLOB ){
@@ -262,12 +261,10 @@ int sqlite3StreamColdScanBytes(StreamScan *pScan, int iCol,
     if( *pp==0 ) return SQLITE_NOMEM;
     *pn = sqlite3_value_bytes(f.pValue);
     *peType = STREAM_PQ_TEXT;
-    *pbTerm = 1;
   }else{
     *pp = f.p ? f.p : "";
     *pn = f.n;
     *peType = f.eType==SQLITE_BLOB ? STREAM_PQ_BLOB : STREAM_PQ_TEXT;
-    *pbTerm = f.bTerm;
   }
   return SQLITE_OK;
 }
@@ -395,17 +392,17 @@ static int streamColdPartition(StreamColdRun *r, const char *zPrefix,
     row.iPartition = iPart;
     row.iOffset = iOff;
     {
-      int eH, bTerm;
+      int eH;
       rc = sqlite3StreamColdScanBytes(pSel, STREAM_SCAN_COL_KEY, &row.pKey,
-                                      &row.nKey, &row.eKeyType, &bTerm, 0);
+                                      &row.nKey, &row.eKeyType, 0);
       if( rc==SQLITE_OK ){
         rc = sqlite3StreamColdScanBytes(pSel, STREAM_SCAN_COL_VALUE,
                                         &row.pValue, &row.nValue,
-                                        &row.eValueType, &bTerm, 0);
+                                        &row.eValueType, 0);
       }
       if( rc==SQLITE_OK ){
         rc = sqlite3StreamColdScanBytes(pSel, STREAM_SCAN_COL_HEADERS, &pH,
-                                        &row.nHeaders, &eH, &bTerm, 0);
+                                        &row.nHeaders, &eH, 0);
       }
       if( rc ){
         sqlite3StreamErr(pzErr, rc, "cold tier: cannot read message %s/%d"
@@ -1344,10 +1341,10 @@ static int streamHistColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
       sqlite3_result_int64(ctx, sqlite3StreamColdScanInt(c->pLive, aCol[i]));
     }else if( i<=4 ){
       const void *a;
-      int n, eType, bTerm, rc;
+      int n, eType, rc;
       sqlite3_value *pVal = 0;
       rc = sqlite3StreamColdScanBytes(c->pLive, aCol[i], &a, &n, &eType,
-                                      &bTerm, &pVal);
+                                      &pVal);
       if( rc ) return rc;
       if( pVal ) sqlite3_result_value(ctx, pVal);
       else streamHistBytes(ctx, eType, a, n);

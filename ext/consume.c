@@ -98,8 +98,16 @@ struct StreamPart {
 static int streamColPut(StreamPollResult *pRes, StreamPollRow *pRow,
                         StreamScan *pScan, int iCol, int j){
   StreamScanField f;
-  int rc = sqlite3StreamScanColumn(pScan, iCol, &f);
-  if( rc ) return rc;
+  int rc;
+  /* A hot row of its own: the statement's value, no field. */
+  f.pValue = sqlite3StreamScanHotValue(pScan, iCol);
+  if( f.pValue ){
+    f.eType = sqlite3_value_type(f.pValue);
+  }else{
+    rc = sqlite3StreamScanColumn(pScan, iCol, &f);
+    if( rc ) return rc;
+  }
+  rc = SQLITE_OK;
   pRow->aType[j] = (u8)f.eType;
   pRow->aLen[j] = 0;
   pRow->aVal[j] = 0;

@@ -108,10 +108,6 @@ struct StreamPqCol {
   u64 nBp;                        /* Levels left in the bit-packed run */
   const u8 *pBp;                  /* Bit-packed bytes */
   u64 iBpBit;                     /* Next bit in pBp */
-  int bNextLen;                   /* nNextLen holds the next value's length */
-  u32 nNextLen;                   /* Length prefix of the next BYTE_ARRAY
-                                  ** value (its bytes were overwritten by the
-                                  ** previous value's 0 terminator) */
 };
 
 struct StreamPqReader {
@@ -728,7 +724,6 @@ static int streamPqNextPage(StreamPqReader *p, int iCol){
   pCol->pVal = pCol->pValEnd = 0;
   pCol->pLvl = pCol->pLvlEnd = 0;
   pCol->nRle = pCol->nBp = 0;
-  pCol->bNextLen = 0;
   while( p->rc==SQLITE_OK ){
     StreamThriftReader r;
     StreamPqPageHdr h;
@@ -959,13 +954,9 @@ static int streamPqValueError(StreamPqReader *p, int iCol, u32 n,
       n, p->nMaxValue);
 }
 
-/* Next value of column iCol: *pbNull, or the bytes / integer.  For a
-** BYTE_ARRAY value followed by another value in the page, *pbTerm is set
-** and (*pa)[*pn] is a 0 byte: the next value's 4-byte length prefix is
-** decoded now, kept in nNextLen, and its first byte overwritten. */
+/* Next value of column iCol: *pbNull, or the bytes / integer. */
 static int streamPqNextValue(
-  StreamPqReader *p, int iCol, int *pbNull, const u8 **pa, int *pn, i64 *pi,
-  int *pbTerm
+  StreamPqReader *p, int iCol, int *pbNull, const u8 **pa, int *pn, i64 *pi
 ){
   StreamPqCol *pCol = &p->aCol[iCol];
   size_t nLeft;
@@ -1000,28 +991,14 @@ static int streamPqNextValue(
       break;
     default: {
       u32 n;
-      u8 *pNext;
       if( nLeft<4 ) goto corrupt;
-      if( pCol->bNextLen ){
-        n = pCol->nNextLen;
-        pCol->bNextLen = 0;
-      }else{
-        n = streamPqGet32(pCol->pVal);
-      }
+      n = streamPqGet32(pCol->pVal);
       if( n>nLeft-4 || (i64)n>p->nMaxValue ){
         return streamPqValueError(p, iCol, n, nLeft);
       }
       *pa = pCol->pVal+4;
       *pn = (int)n;
       pCol->pVal += 4+(size_t)n;
-      /* pVal points into aPage, which this reader owns: writable. */
-      pNext = pCol->aPage + (pCol->pVal - pCol->aPage);
-      if( pCol->pValEnd - pCol->pVal >= 4 ){
-        pCol->nNextLen = streamPqGet32(pNext);
-        pCol->bNextLen = 1;
-        pNext[0] = 0;
-        *pbTerm = 1;
-      }
       break;
     }
   }
@@ -1163,37 +1140,28 @@ int sqlite3StreamPqReaderSeekGroup(StreamPqReader *p, int iGroup){
 }
 
 /* Next value of OPTIONAL BYTE_ARRAY column iCol, inline while the page
-** holds it and the definition levels are in an RLE run, with the length
-** prefix already decoded (see streamPqNextValue()); else through
-** streamPqNextValue().  Sets bNull, a, n and bTerm. */
+** holds its length prefix and the definition levels are in an RLE run;
+** else through streamPqNextValue().  Sets bNull, a and n. */
 #define PQ_NEXT_BYTES(iCol) { \
   StreamPqCol *pC_ = &p->aCol[iCol]; \
   if( pC_->nPageLeft>0 && pC_->nRle>0 && p->abOptional[iCol] \
-   && (pC_->iRleVal==0 || pC_->bNextLen) ){ \
+   && (pC_->iRleVal==0 || pC_->pValEnd - pC_->pVal >= 4) ){ \
     pC_->nPageLeft--; \
     pC_->nRle--; \
     if( pC_->iRleVal==0 ){ \
       bNull = 1; \
     }else{ \
-      u32 n_ = pC_->nNextLen; \
+      u32 n_ = streamPqGet32(pC_->pVal); \
       size_t nLeft_ = (size_t)(pC_->pValEnd - pC_->pVal); \
       if( n_>nLeft_-4 || (i64)n_>p->nMaxValue ){ \
         return streamPqValueError(p, iCol, n_, nLeft_); \
       } \
       bNull = 0; \
-      pC_->bNextLen = 0; \
       a = pC_->pVal+4; \
       n = (int)n_; \
       pC_->pVal += 4+(size_t)n_; \
-      if( pC_->pValEnd - pC_->pVal >= 4 ){ \
-        u8 *pNext_ = pC_->aPage + (pC_->pVal - pC_->aPage); \
-        pC_->nNextLen = streamPqGet32(pNext_); \
-        pC_->bNextLen = 1; \
-        pNext_[0] = 0; \
-        bTerm = 1; \
-      } \
     } \
-  }else if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v, &bTerm) ){ \
+  }else if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v) ){ \
     return p->rc; \
   } \
 }
@@ -1208,7 +1176,7 @@ int sqlite3StreamPqReaderSeekGroup(StreamPqReader *p, int iGroup){
     pC_->nPageLeft--; \
   }else{ \
     i64 v_ = 0; \
-    if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v_, &bTerm) ){ \
+    if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v_) ){ \
       return p->rc; \
     } \
     X = v_; \
@@ -1225,7 +1193,7 @@ int sqlite3StreamPqReaderSeekGroup(StreamPqReader *p, int iGroup){
     pC_->nPageLeft--; \
   }else{ \
     i64 v_ = 0; \
-    if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v_, &bTerm) ){ \
+    if( streamPqNextValue(p, iCol, &bNull, &a, &n, &v_) ){ \
       return p->rc; \
     } \
     X = v_; \
@@ -1277,7 +1245,7 @@ void sqlite3StreamPqReaderSetSource(StreamPqReader *p, void *pCtx){
 
 int sqlite3StreamPqReaderNext(StreamPqReader *p, StreamPqRow *pRow){
   const u8 *a;
-  int n, bNull, i, bTerm = 0;
+  int n, bNull, i;
   i64 v, attr;
   StreamPqRow row;
 
@@ -1305,38 +1273,32 @@ int sqlite3StreamPqReaderNext(StreamPqReader *p, StreamPqRow *pRow){
   memset(&row, 0, sizeof(row));
   a = 0; n = 0; v = 0; attr = 0;
   if( (p->mSkip & (1u<<0))==0 ){
-    if( streamPqNextValue(p, 0, &bNull, &a, &n, &v, &bTerm) ) return p->rc;
+    if( streamPqNextValue(p, 0, &bNull, &a, &n, &v) ) return p->rc;
     row.zTopic = (const char*)a; row.nTopic = n;
   }
   if( (p->mSkip & (1u<<1))==0 ){
-    if( streamPqNextValue(p, 1, &bNull, &a, &n, &v, &bTerm) ) return p->rc;
+    if( streamPqNextValue(p, 1, &bNull, &a, &n, &v) ) return p->rc;
     row.iPartition = (int)v;
   }
   PQ_NEXT_INT64(COL_OFFSET, row.iOffset);
   if( (p->mSkip & (1u<<3))==0 ){
-    bTerm = 0;
     PQ_NEXT_BYTES(3);
     if( !bNull ){
       row.pKey = a; row.nKey = n; row.eKeyType = STREAM_PQ_TEXT;
-      if( bTerm ) row.mTerm |= STREAM_PQ_TERM_KEY;
     }
   }
   if( (p->mSkip & (1u<<4))==0 ){
-    bTerm = 0;
     PQ_NEXT_BYTES(4);
     if( !bNull ){
       row.pValue = a; row.nValue = n; row.eValueType = STREAM_PQ_TEXT;
-      if( bTerm ) row.mTerm |= STREAM_PQ_TERM_VALUE;
     }
   }
   if( (p->mSkip & (1u<<5))==0 ){
-    bTerm = 0;
     PQ_NEXT_BYTES(5);
     if( !bNull ){
       /* An empty header text still needs a non-NULL pointer. */
       row.zHeaders = a ? (const char*)a : "";
       row.nHeaders = n;
-      if( bTerm && a ) row.mTerm |= STREAM_PQ_TERM_HEADERS;
     }
   }
   PQ_NEXT_INT64(COL_TIMESTAMP, v);

@@ -128,16 +128,16 @@ static void streamPipeString(sqlite3_str *s, const char *z, int n){
 static int streamPipeRecord(sqlite3_str *s, const char *zTopic, int iPart,
                             StreamScan *pScan){
   const void *aKey, *aVal, *aHdr;
-  int nKey, nVal, nHdr, eKey, eVal, eHdr, bTerm, rc;
+  int nKey, nVal, nHdr, eKey, eVal, eHdr, rc;
   rc = sqlite3StreamColdScanBytes(pScan, STREAM_SCAN_COL_KEY, &aKey, &nKey,
-                                  &eKey, &bTerm, 0);
+                                  &eKey, 0);
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamColdScanBytes(pScan, STREAM_SCAN_COL_VALUE, &aVal,
-                                    &nVal, &eVal, &bTerm, 0);
+                                    &nVal, &eVal, 0);
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamColdScanBytes(pScan, STREAM_SCAN_COL_HEADERS, &aHdr,
-                                    &nHdr, &eHdr, &bTerm, 0);
+                                    &nHdr, &eHdr, 0);
   }
   if( rc ) return rc;
   sqlite3_str_appendall(s, "{\"topic\":");

@@ -134,10 +134,31 @@ int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
   return SQLITE_OK;
 }
 
-/* Read a varint at *piPos of a[n]: 0 if it runs past the end. */
-static int streamVarintGet(const u8 *a, int n, int *piPos, u64 *pv){
+/* Read a varint at *piPos of a[n]: 0 if it runs past the end.  (One
+** byte, the common case for every field but a large value's length and
+** a timestamp, takes the first branch.) */
+static inline int streamVarintGet(const u8 *a, int n, int *piPos, u64 *pv){
   u64 v = 0;
   int i = *piPos, s = 0;
+  if( i<n && a[i]<0x80 ){
+    *pv = a[i];
+    *piPos = i+1;
+    return 1;
+  }
+  if( n-i>=10 ){
+    /* Ten bytes left, the most a varint reads: no bound check a byte. */
+    while( s<64 ){
+      u8 c = a[i++];
+      v |= (u64)(c & 0x7f) << s;
+      s += 7;
+      if( c<0x80 ){
+        *piPos = i;
+        *pv = v;
+        return 1;
+      }
+    }
+    return 0;
+  }
   while( i<n && s<64 ){
     v |= (u64)(a[i] & 0x7f) << s;
     s += 7;
@@ -151,7 +172,7 @@ static int streamVarintGet(const u8 *a, int n, int *piPos, u64 *pv){
 }
 
 /* A key or value field: 0 if damaged. */
-static int streamFieldGet(const u8 *a, int n, int *piPos, int *peType,
+static inline int streamFieldGet(const u8 *a, int n, int *piPos, int *peType,
                           const u8 **pp, int *pn){
   u64 h;
   if( !streamVarintGet(a, n, piPos, &h) ) return 0;

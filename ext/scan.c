@@ -246,6 +246,14 @@ static int streamScanHotStart(StreamScan *pScan, int idxNum, int nArg,
     }
     if( i==iOff+nOff ) idxNum |= STREAM_SCAN_INT_OFFSETS;
   }
+  if( (idxNum & STREAM_SCAN_TOPIC) && (idxNum & STREAM_SCAN_PART) && nArg>=2
+   && (aArg[0].pVal ? sqlite3_value_type(aArg[0].pVal)==SQLITE_TEXT
+                    : aArg[0].zVal!=0)
+   && (aArg[1].pVal ? sqlite3_value_type(aArg[1].pVal)==SQLITE_INTEGER
+                    : aArg[1].zVal==0) ){
+    /* Text topic, integer partition: they are the row's as stored. */
+    idxNum |= STREAM_SCAN_KEY_ARGS;
+  }
   for(i=0; i<STREAM_SCAN_CACHE; i++){
     if( pS->aIdx[i]==idxNum && !pS->abUsed[i] ) break;
     if( iFree<0 && pS->aIdx[i]<0 ) iFree = i;
@@ -495,7 +503,7 @@ int sqlite3StreamScanEof(StreamScan *pScan){
 
 int sqlite3StreamScanNext(StreamScan *pScan, char **pzErr){
   int rc;
-  streamScanDecodedFree(pScan);
+  if( pScan->eDecoded || pScan->pDecoded ) streamScanDecodedFree(pScan);
   if( pScan->nLimit>=0 && pScan->nOut>=pScan->nLimit ){
     pScan->eCur = STREAM_SCAN_EOF;
     return SQLITE_OK;
@@ -526,12 +534,18 @@ void sqlite3StreamScanClose(StreamScan *pScan){
 
 /* A key, value or headers field of a tier row. */
 static void streamScanTierBytes(StreamScanField *pF, const void *p, int n,
-                                int eType, int bTerm){
+                                int eType){
   pF->eType = eType==STREAM_PQ_TEXT ? SQLITE_TEXT
             : eType==STREAM_PQ_BLOB ? SQLITE_BLOB : SQLITE_NULL;
   pF->p = pF->eType==SQLITE_NULL ? 0 : p;
   pF->n = pF->eType==SQLITE_NULL ? 0 : n;
-  pF->bTerm = bTerm;
+}
+
+sqlite3_value *sqlite3StreamScanHotValue(StreamScan *pScan, int iCol){
+  if( pScan->eCur!=STREAM_SCAN_HOT || pScan->nRec ) return 0;
+  if( iCol==STREAM_SCAN_COL_VALUE
+   && (pScan->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) return 0;
+  return sqlite3_column_value(pScan->pStmt, iCol);
 }
 
 int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
@@ -553,17 +567,14 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
         pF->iVal = r->iOffset;
         break;
       case STREAM_SCAN_COL_KEY:
-        streamScanTierBytes(pF, r->pKey, r->nKey, r->eKeyType,
-                            (r->mTerm & STREAM_PQ_TERM_KEY)!=0);
+        streamScanTierBytes(pF, r->pKey, r->nKey, r->eKeyType);
         break;
       case STREAM_SCAN_COL_VALUE:
-        streamScanTierBytes(pF, r->pValue, r->nValue, r->eValueType,
-                            (r->mTerm & STREAM_PQ_TERM_VALUE)!=0);
+        streamScanTierBytes(pF, r->pValue, r->nValue, r->eValueType);
         break;
       case STREAM_SCAN_COL_HEADERS:
         streamScanTierBytes(pF, r->zHeaders, r->nHeaders,
-                            r->zHeaders ? STREAM_PQ_TEXT : STREAM_PQ_NULL,
-                            (r->mTerm & STREAM_PQ_TERM_HEADERS)!=0);
+                            r->zHeaders ? STREAM_PQ_TEXT : STREAM_PQ_NULL);
         break;
       default:
         pF->eType = SQLITE_INTEGER;
@@ -632,6 +643,9 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
 
 i64 sqlite3StreamScanInt(StreamScan *pScan, int iCol){
   StreamScanField f;
+  if( pScan->eCur==STREAM_SCAN_HOT && pScan->nRec==0 ){
+    return sqlite3_column_int64(pScan->pStmt, iCol);  /* a hot row */
+  }
   sqlite3StreamScanColumn(pScan, iCol, &f);
   return f.pValue ? sqlite3_value_int64(f.pValue) : f.iVal;
 }

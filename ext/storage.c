@@ -1670,8 +1670,8 @@ int sqlite3StreamHotTixPut(StreamCtx *p, i64 iPid, i64 iTs, i64 iOffset,
 }
 
 /*
-** The scan's hot query: the SQL for one plan (ext/scan.c).  The hot log is read as _stream_partitions joined
-** to the rowid range of each partition's messages in _stream_log
+** The scan's hot query: the SQL for one plan (ext/scan.c).  The hot log is
+** read as _stream_partitions joined to the rowid range of each partition's messages in _stream_log
 ** (sql/schema.sql); each plan value is the parameter ?N of its position.
 ** An offset value restricts the rowid range (one lower and one upper
 ** bound, so that SQLite seeks by them) when it is a number; the exact
@@ -1712,10 +1712,17 @@ char *sqlite3StreamHotScanSql(int idxNum){
   int iArg = 0, iTs;
   sqlite3_snprintf(sizeof(zLo), zLo, "0");
   sqlite3_snprintf(sizeof(zHi), zHi, "%s", STREAM_LOG_M);
-  sqlite3_str_appendall(p,
-      "SELECT p.topic, p.partition, m.id-(p.id<<40), m.key, m.value,"
-      " m.headers, m.timestamp, m.attrs FROM _stream_partitions p"
-      " JOIN _stream_log m WHERE 1");
+  /* Per row only what is needed: with KEY_ARGS the topic and partition
+  ** are the values ?1 and ?2 (no column of p read for every row: the
+  ** range of m.id is one partition's, so its offset is m.id's low bits);
+  ** a key or headers column the statement does not use is NULL (a batch
+  ** row's records carry their own, in its value). */
+  sqlite3_str_appendf(p, "SELECT %s, %s, m.value, %s, m.timestamp, m.attrs"
+      " FROM _stream_partitions p JOIN _stream_log m WHERE 1",
+      (idxNum & STREAM_SCAN_KEY_ARGS) ? "?1, ?2, m.id&" STREAM_LOG_M
+                                 : "p.topic, p.partition, m.id-(p.id<<40)",
+      (idxNum & STREAM_SCAN_NO_KEY) ? "NULL" : "m.key",
+      (idxNum & STREAM_SCAN_NO_HDRS) ? "NULL" : "m.headers");
   if( idxNum & STREAM_SCAN_TOPIC ){
     sqlite3_str_appendf(p, " AND p.topic=?%d", ++iArg);
   }

@@ -1439,18 +1439,7 @@ struct StreamPqRow {
   int eValueType;                   /* _NULL (tombstone), _TEXT (JSON), _BLOB*/
   const char *zHeaders; int nHeaders; /* JSON text, or NULL if none */
   sqlite3_int64 iTimestampMs;       /* ms since the epoch */
-  int mTerm;                        /* Reader only: STREAM_PQ_TERM_* bits of
-                                    ** the fields followed by a 0 byte */
 };
-
-/* Bits of StreamPqRow.mTerm: pKey[nKey], pValue[nValue] or
-** zHeaders[nHeaders] is a 0 byte that the row may be read up to (the
-** reader writes it in place of the next value's length prefix, which it
-** has already decoded).  Text so terminated can be handed to SQLite as
-** NUL-terminated, which spares SQLite a copy (sqlite3_value_text()). */
-#define STREAM_PQ_TERM_KEY     0x01
-#define STREAM_PQ_TERM_VALUE   0x02
-#define STREAM_PQ_TERM_HEADERS 0x04
 
 /* Sink and source callbacks.  xWrite must consume all n bytes; xRead must
 ** fill all n bytes read from file offset iOff.  Both return SQLITE_OK or
@@ -2286,9 +2275,11 @@ int sqlite3StreamHotAvailable(StreamCtx*, const char *zTopic, int iPart,
                               const char *zGroup, i64 *piHwm,
                               i64 *piCommitted, int *pbCommitted);
 /* The SQL of the scan's hot query for plan idxNum (STREAM_SCAN_* bits,
-** STREAM_SCAN_INT_OFFSETS included), sqlite3_malloc'd, NULL on OOM:
-** columns topic, partition, offset, key, value, headers, timestamp,
-** attrs (STREAM_SCAN_COL_*), one parameter per plan value in order. */
+** STREAM_SCAN_INT_OFFSETS and STREAM_SCAN_KEY_ARGS included),
+** sqlite3_malloc'd, NULL on OOM: columns topic, partition, offset, key,
+** value, headers, timestamp, attrs (STREAM_SCAN_COL_*; key and headers
+** NULL on rows that are not batches under STREAM_SCAN_NO_KEY and
+** STREAM_SCAN_NO_HDRS), one parameter per plan value in order. */
 char *sqlite3StreamHotScanSql(int idxNum);
 
 /**************************************************************************
@@ -2526,6 +2517,11 @@ int sqlite3StreamMsgCompare(const char *zA, int nA, i64 iPartA, i64 iOffA,
 ** offset value is an integer, so the rowid range alone is the exact
 ** comparison (sqlite3StreamHotScanSql()). */
 #define STREAM_SCAN_INT_OFFSETS 0x40000000
+/* Internal plan bit (ext/scan.c sets it): topic and partition are given,
+** the topic value is text and the partition value an integer, so they are
+** the row's topic and partition as stored, and the hot query reads one
+** partition's rowid range with no join (sqlite3StreamHotScanSql()). */
+#define STREAM_SCAN_KEY_ARGS    0x20000000
 
 /* Columns of a scanned row. */
 #define STREAM_SCAN_COL_TOPIC     0
@@ -2551,7 +2547,7 @@ struct StreamScanArg {
 
 /* A column of the current row.  pValue: a hot column as stored (decoded
 ** values excepted), to use as it is; else eType with iVal (INTEGER) or
-** p[n] (TEXT, BLOB; bTerm: a 0 byte follows), valid until the next
+** p[n] (TEXT, BLOB), valid until the next
 ** sqlite3StreamScanNext(). */
 struct StreamScanField {
   sqlite3_value *pValue;       /* Stored hot value, or NULL */
@@ -2559,7 +2555,6 @@ struct StreamScanField {
   i64 iVal;                    /* INTEGER */
   const void *p;               /* TEXT or BLOB bytes */
   int n;                       /* Their length */
-  int bTerm;                   /* p[n] is a 0 byte */
 };
 
 /* Per-connection scan state: sqlite3StreamScannerGet() makes it on first
@@ -2582,6 +2577,11 @@ int sqlite3StreamScanNext(StreamScan*, char **pzErr);
 /* Column iCol (STREAM_SCAN_COL_*) of the current row; SQLITE_CORRUPT if a
 ** stored value does not decode, SQLITE_NOMEM. */
 int sqlite3StreamScanColumn(StreamScan*, int iCol, StreamScanField *pF);
+/* The fast form of sqlite3StreamScanColumn(): column iCol of the current
+** row as the hot statement holds it, valid until the next
+** sqlite3StreamScanNext(); NULL if the row is not a hot row of its own
+** (a tier row, a record of a batch) or iCol is a compressed value. */
+sqlite3_value *sqlite3StreamScanHotValue(StreamScan*, int iCol);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */
 i64 sqlite3StreamScanInt(StreamScan*, int iCol);
@@ -2989,15 +2989,14 @@ void sqlite3StreamArchiveFunc(sqlite3_context*, int, sqlite3_value**);
 ** the offset, timestamp or partition (iCol, STREAM_SCAN_COL_*) of its
 ** current row; its key, value or headers as bytes and a type,
 ** STREAM_PQ_NULL, _BLOB, or else _TEXT (its text, as stream_messages gives
-** it); *pbTerm: a 0 byte follows the bytes; *ppVal (if not NULL): the
+** it); *ppVal (if not NULL): the
 ** stored SQL value when there is one, else NULL. */
 int sqlite3StreamColdScanRange(StreamCtx*, const char *zTopic, int iPart,
                                i64 iFrom, i64 iTo, int nLimit,
                                StreamScan **pp, char **pzErr);
 i64 sqlite3StreamColdScanInt(StreamScan*, int iCol);
 int sqlite3StreamColdScanBytes(StreamScan*, int iCol, const void **pp,
-                               int *pn, int *peType, int *pbTerm,
-                               sqlite3_value **ppVal);
+                               int *pn, int *peType, sqlite3_value **ppVal);
 int sqlite3StreamRegisterCold(sqlite3 *db, StreamCtx *p);
 
 /* The Pipelines sink (ext/pipeline.c).  Check a new value of setting

@@ -431,7 +431,6 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
       r.zTopic = zTopic;
       r.nTopic = nTopic;
       r.iPartition = iPart;
-      r.mTerm = 0;
       rc = streamWarmColumn(pSel, 1, bUtf8, &r.pKey, &r.nKey, &eT);
       if( rc ) break;
       r.eKeyType = eT==SQLITE_NULL ? STREAM_PQ_NULL

@@ -354,18 +354,15 @@ static int streamWarmLoadGroup(StreamWarmCursor *pC, char **pzErr){
       pC->nRowAlloc = nNew;
     }
     /* Store byte offsets; turned into pointers when returned. */
-    /* Each field is followed by a 0 byte (see STREAM_PQ_TERM_*). */
-#define WARM_KEEP(PTR, NBYTE, BIT) \
+#define WARM_KEEP(PTR, NBYTE) \
     if( PTR ){ size_t o = pC->buf.n; \
       sqlite3StreamPqBufAppend(&pC->buf, PTR, (size_t)(NBYTE)); \
-      sqlite3StreamPqBufAppend(&pC->buf, "", 1); \
-      PTR = (void*)(o+1); r.mTerm |= (BIT); }
-    r.mTerm = 0;
-    WARM_KEEP(r.pKey, r.nKey, STREAM_PQ_TERM_KEY);
-    WARM_KEEP(r.pValue, r.nValue, STREAM_PQ_TERM_VALUE);
+      PTR = (void*)(o+1); }
+    WARM_KEEP(r.pKey, r.nKey);
+    WARM_KEEP(r.pValue, r.nValue);
     {
       const void *pH = r.zHeaders;
-      WARM_KEEP(pH, r.nHeaders, STREAM_PQ_TERM_HEADERS);
+      WARM_KEEP(pH, r.nHeaders);
       r.zHeaders = (const char*)pH;
     }
     r.zTopic = 0;

@@ -37,8 +37,9 @@
 **   0x4000 value not used                             no argv
 **   0x8000 headers not used                           no argv
 **
-** The last three only spare the tiers' readers the decoding of those
-** Parquet columns (StreamScanRange.mCols); the hot SQL ignores them.
+** The last three spare the tiers' readers the decoding of those Parquet
+** columns (StreamScanRange.mCols); the hot SQL reads NULL for an unused
+** key or headers (a record batch's records carry their own).
 **
 ** idxStr is unused.  The SQL run for an idxNum is built by
 ** streamMsgSql(); rows always come in (topic, partition, offset) order
@@ -393,38 +394,56 @@ static int streamMsgRowKey(StreamMsgCursor *pCur, sqlite3_context *ctx){
   return SQLITE_OK;
 }
 
+/* A hot statement's value as the result (SQLite's own text is
+** terminated; integers without sqlite3_result_value()'s copy). */
+static int streamMsgValue(sqlite3_context *ctx, sqlite3_value *pVal){
+  switch( sqlite3_value_type(pVal) ){
+    case SQLITE_INTEGER:
+      sqlite3_result_int64(ctx, sqlite3_value_int64(pVal));
+      break;
+    case SQLITE_TEXT: {
+      const unsigned char *z = sqlite3_value_text(pVal);
+      if( z==0 ){
+        sqlite3_result_error_nomem(ctx);
+        return SQLITE_NOMEM;
+      }
+      streamMsgBytes(ctx, SQLITE_TEXT, z, sqlite3_value_bytes(pVal));
+      break;
+    }
+    case SQLITE_BLOB:
+      streamMsgBytes(ctx, SQLITE_BLOB, sqlite3_value_blob(pVal),
+                     sqlite3_value_bytes(pVal));
+      break;
+    case SQLITE_NULL:
+      break;
+    default:
+      sqlite3_result_value(ctx, pVal);
+      break;
+  }
+  return SQLITE_OK;
+}
+
 static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
                            int iCol){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
   StreamScanField f;
+  sqlite3_value *pVal;
   int rc;
-  if( iCol==MSG_COL_ROW_KEY ) return streamMsgRowKey(pCur, ctx);
-  if( iCol>MSG_COL_TIMESTAMP ) return SQLITE_OK;  /* producer_*: write-only */
+  if( iCol>MSG_COL_TIMESTAMP ){
+    if( iCol==MSG_COL_ROW_KEY ) return streamMsgRowKey(pCur, ctx);
+    return SQLITE_OK;                           /* producer_*: write-only */
+  }
+  /* A hot row of its own (the common case): its column straight from the
+  ** hot statement, still on the row, into the result. */
+  pVal = sqlite3StreamScanHotValue(pCur->pScan, iCol);
+  if( pVal ) return streamMsgValue(ctx, pVal);
   rc = sqlite3StreamScanColumn(pCur->pScan, iCol, &f);
   if( rc ){
     sqlite3_result_error(ctx, STREAM_ERR "corrupt compressed value", -1);
     return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
   }
   if( f.pValue ){
-    /* A column of the hot statement (SQLite's own text is terminated) */
-    switch( f.eType ){
-      case SQLITE_TEXT: {
-        const unsigned char *z = sqlite3_value_text(f.pValue);
-        if( z==0 ){
-          sqlite3_result_error_nomem(ctx);
-          return SQLITE_NOMEM;
-        }
-        streamMsgBytes(ctx, SQLITE_TEXT, z, sqlite3_value_bytes(f.pValue));
-        break;
-      }
-      case SQLITE_BLOB:
-        streamMsgBytes(ctx, SQLITE_BLOB, sqlite3_value_blob(f.pValue),
-                       sqlite3_value_bytes(f.pValue));
-        break;
-      default:
-        sqlite3_result_value(ctx, f.pValue);
-        break;
-    }
+    return streamMsgValue(ctx, f.pValue);
   }else if( f.eType==SQLITE_INTEGER ){
     sqlite3_result_int64(ctx, f.iVal);
   }else if( f.eType==SQLITE_TEXT || f.eType==SQLITE_BLOB ){
