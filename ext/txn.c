@@ -192,19 +192,23 @@ int sqlite3StreamEnlistStep(StreamCtx *p, sqlite3_stmt *pStmt){
   return sqlite3_reset(pStmt);
 }
 
+/* Enlist with pStmt (STREAM_STMT_TXN_ENLIST).  On failure: simply no
+** cache.  A cache kept from the previous transaction passed its check at
+** xBegin (sqlite3StreamTxnBegin); the enlisting row is ours, so the cache
+** is marked after it.  Returns the step's code. */
+static int streamEnlistMark(StreamCtx *p, sqlite3_stmt *pStmt){
+  int rc = sqlite3StreamEnlistStep(p, pStmt);
+  if( rc==SQLITE_OK && p->bTxn && (p->pCache || p->bCdcCache) ){
+    sqlite3StreamCacheMark(p);
+  }
+  return rc;
+}
+
 void sqlite3StreamTxnEnlist(StreamCtx *p){
   sqlite3_stmt *pStmt;
   if( p->bTxn || sqlite3_get_autocommit(p->db) ) return;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
-  if( pStmt ){
-    /* on failure: simply no cache.  A cache kept from the previous
-    ** transaction passed its check at xBegin (sqlite3StreamTxnBegin);
-    ** the enlisting row is ours. */
-    if( sqlite3StreamEnlistStep(p, pStmt)==SQLITE_OK && p->bTxn
-     && (p->pCache || p->bCdcCache) ){
-      sqlite3StreamCacheMark(p);
-    }
-  }
+  if( pStmt ) streamEnlistMark(p, pStmt);
 }
 
 /*
@@ -296,10 +300,7 @@ static int streamAutoBegin(StreamCtx *p, const char *zName, int bEnlist,
       /* (prepared above all the same: the storage format check) */
       sqlite3_stmt *pEnlist = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
       if( pEnlist ){
-        rc = sqlite3StreamEnlistStep(p, pEnlist);
-        if( rc==SQLITE_OK && p->bTxn && (p->pCache || p->bCdcCache) ){
-          sqlite3StreamCacheMark(p);             /* the row is ours */
-        }
+        rc = streamEnlistMark(p, pEnlist);
         pStmt = 0;
       }
     }
