@@ -25,19 +25,33 @@
 ** process and of each consumer process (mean over the groups).
 **
 **   ./bench_latency ./stream0.so [--quick] [--seconds S] [--runs N]
-**                   [--rate 1000|10000] [--groups 1|5] [--dir DIR]
+**                   [--rate R] [--groups 1..5] [--dir DIR]
+**                   [--system stream|raw] [--lockstep N [GAP_US]]
 **                   [--only-produce stream|raw N]  (see onlyProduce())
+**
+** --system runs one of the two systems only (for strace, perf or
+** callgrind: valgrind follows the forked consumers; each writes its own
+** callgrind.out.PID, and --toggle-collect=consumeLoop /
+** --toggle-collect=produceLoop keep the loops only).
+**
+** --lockstep N: N messages, each produced GAP_US (default 3000) after
+** every consumer received the one before: every message finds the
+** consumers waiting, whatever the machine's load, so that the CPU (or
+** callgrind's instructions) per message of each side is that of one
+** message per wake-up, comparable from run to run.
 **
 ** WAL mode, synchronous=NORMAL for both systems.  Not part of make check
 ** (a build-only check is): figures are reported, never asserted.
 */
 #define _POSIX_C_SOURCE 200809L   /* clock_nanosleep, fork, pipe */
+#define _DEFAULT_SOURCE           /* MAP_ANONYMOUS */
 #include <sqlite3.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -48,6 +62,14 @@
 
 static const char *zSo = "./stream0.so";
 static char zDb[4096];
+
+/* --lockstep: messages, the producer's gap, and the messages each group
+** has received (shared with the forked consumers). */
+static long long nLockstep = 0;
+static int nLockGroups = 0;
+static long nLockGapUs = 3000;
+static volatile long long *aLockGot = 0;
+static int iLockGroup = 0;           /* the consumer's group (its slot) */
 
 static long long nowNs(void){
   struct timespec ts;
@@ -101,6 +123,7 @@ static sqlite3_stmt *prep(sqlite3 *db, const char *zSql){
 typedef struct Result Result;
 struct Result {
   long long nGot;              /* messages received */
+  long long nPoll;             /* statement executions (polls) */
   long long nErr;              /* poll errors */
   double p50, p99, p999, max;  /* latency, microseconds (after warm-up) */
   double cpu;                  /* CPU seconds of the consumer process */
@@ -163,45 +186,41 @@ static long long produce(int bStream, int nRate, long long nMsg,
   sqlite3_stmt *pStmt = prep(db, bStream
       ? "SELECT stream_produce('lat', NULL, ?1, NULL, 0)"
       : "INSERT INTO msgs(t, v) VALUES(?2, ?1)");
-  long long nErr = produceLoop(pStmt, bStream, nRate, nMsg, tStart);
+  long long nErr = 0, i;
+  int g;
+  if( aLockGot ){
+    /* Lockstep: each message GAP_US after every group received the one
+    ** before. */
+    for(i=0; i<nMsg; i++){
+      for(g=0; g<nLockGroups; g++){
+        while( aLockGot[g]<i ) napUs(50);
+      }
+      napUs(nLockGapUs);
+      nErr += produceLoop(pStmt, bStream, 0, 1, nowNs());
+    }
+  }else{
+    nErr = produceLoop(pStmt, bStream, nRate, nMsg, tStart);
+  }
   *pElapsed = (nowNs() - tStart)/1e9;
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
   return nErr;
 }
 
-/* Consumer of group iGroup: reads until nMsg messages came or tEnd. */
-static void consume(int bStream, int iGroup, long long nMsg, long long tEnd,
-                    int fdReady, Result *pRes){
-  sqlite3 *db = openDb(bStream);
-  sqlite3_stmt *pPoll, *pCommit = 0;
-  double *aLat = malloc(sizeof(double)*(size_t)(nMsg+1));
+/* The consumer's loop: polls through pPoll (and commits through pCommit,
+** raw) until nMsg messages came or tEnd; latencies after the warm-up go to
+** aLat.  Returns their number. */
+static NOINLINE long long consumeLoop(sqlite3 *db, int bStream,
+                                      sqlite3_stmt *pPoll,
+                                      sqlite3_stmt *pCommit, long long nMsg,
+                                      long long tEnd, double *aLat,
+                                      Result *pRes){
   long long nWarm = nMsg/5, nLat = 0, iLast = 0, nNap = 50;
   long long tCommit = nowNs();
-  char zGroup[32];
-  snprintf(zGroup, sizeof(zGroup), "g%d", iGroup);
-  memset(pRes, 0, sizeof(*pRes));
-  if( bStream ){
-    sqlite3_stmt *pJoin = prep(db, "SELECT stream_join(?1, 'm', '[\"lat\"]',"
-        " '{\"auto.offset.reset\":\"earliest\"}')");
-    sqlite3_bind_text(pJoin, 1, zGroup, -1, SQLITE_STATIC);
-    if( sqlite3_step(pJoin)!=SQLITE_ROW ){
-      fprintf(stderr, "join: %s\n", sqlite3_errmsg(db));
-      exit(1);
-    }
-    sqlite3_finalize(pJoin);
-    pPoll = prep(db, "SELECT value FROM stream_poll(?1, 'm', 500, 100)");
-    sqlite3_bind_text(pPoll, 1, zGroup, -1, SQLITE_STATIC);
-  }else{
-    pPoll = prep(db, "SELECT id, t FROM msgs WHERE id>?1 ORDER BY id"
-                     " LIMIT 500");
-    pCommit = prep(db, "UPDATE offs SET pos=?2 WHERE g=?1");
-    sqlite3_bind_int(pCommit, 1, iGroup);
-  }
-  if( write(fdReady, "r", 1)!=1 ) exit(1);
   while( pRes->nGot<nMsg && nowNs()<tEnd ){
     int rc, nRow = 0;
     if( !bStream ) sqlite3_bind_int64(pPoll, 1, iLast);
+    pRes->nPoll++;
     while( (rc = sqlite3_step(pPoll))==SQLITE_ROW ){
       long long t, now = nowNs();
       if( bStream ){
@@ -214,6 +233,7 @@ static void consume(int bStream, int iGroup, long long nMsg, long long tEnd,
       if( pRes->nGot>=nWarm ) aLat[nLat++] = (now - t)/1e3;
       pRes->nGot++;
       nRow++;
+      if( aLockGot ) aLockGot[iLockGroup] = pRes->nGot;
     }
     if( rc!=SQLITE_DONE ){
       pRes->nErr++;
@@ -237,6 +257,38 @@ static void consume(int bStream, int iGroup, long long nMsg, long long tEnd,
       }
     }
   }
+  return nLat;
+}
+
+/* Consumer of group iGroup: reads until nMsg messages came or tEnd. */
+static void consume(int bStream, int iGroup, long long nMsg, long long tEnd,
+                    int fdReady, Result *pRes){
+  sqlite3 *db = openDb(bStream);
+  sqlite3_stmt *pPoll, *pCommit = 0;
+  double *aLat = malloc(sizeof(double)*(size_t)(nMsg+1));
+  long long nLat;
+  char zGroup[32];
+  snprintf(zGroup, sizeof(zGroup), "g%d", iGroup);
+  memset(pRes, 0, sizeof(*pRes));
+  if( bStream ){
+    sqlite3_stmt *pJoin = prep(db, "SELECT stream_join(?1, 'm', '[\"lat\"]',"
+        " '{\"auto.offset.reset\":\"earliest\"}')");
+    sqlite3_bind_text(pJoin, 1, zGroup, -1, SQLITE_STATIC);
+    if( sqlite3_step(pJoin)!=SQLITE_ROW ){
+      fprintf(stderr, "join: %s\n", sqlite3_errmsg(db));
+      exit(1);
+    }
+    sqlite3_finalize(pJoin);
+    pPoll = prep(db, "SELECT value FROM stream_poll(?1, 'm', 500, 100)");
+    sqlite3_bind_text(pPoll, 1, zGroup, -1, SQLITE_STATIC);
+  }else{
+    pPoll = prep(db, "SELECT id, t FROM msgs WHERE id>?1 ORDER BY id"
+                     " LIMIT 500");
+    pCommit = prep(db, "UPDATE offs SET pos=?2 WHERE g=?1");
+    sqlite3_bind_int(pCommit, 1, iGroup);
+  }
+  if( write(fdReady, "r", 1)!=1 ) exit(1);
+  nLat = consumeLoop(db, bStream, pPoll, pCommit, nMsg, tEnd, aLat, pRes);
   percentiles(aLat, nLat, pRes);
   pRes->cpu = cpuSeconds();
   free(aLat);
@@ -251,6 +303,7 @@ typedef struct Run Run;
 struct Run {
   double rate, p50, p99, p999, max;
   double cpuProd, cpuCons;     /* CPU us per message: producer, consumers */
+  double pollsPerMsg;          /* polls per message received (mean) */
   long long nPollErr, nProdErr, nLost;
 };
 
@@ -291,7 +344,8 @@ static void onlyProduce(int bStream, long long nMsg){
 
 static void runCell(int bStream, int nRate, int nGroup, double nSec,
                     Run *pRun){
-  long long nMsg = (long long)(nRate*nSec), tStart, tEnd;
+  long long nMsg = nLockstep>0 ? nLockstep : (long long)(nRate*nSec);
+  long long tStart, tEnd;
   int aFd[MAX_GROUPS][2], aReady[2], i;
   pid_t aPid[MAX_GROUPS];
   Result r;
@@ -300,10 +354,22 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
   dbFresh(bStream);
   if( pipe(aReady) ) exit(1);
   tEnd = nowNs() + (long long)((nSec + 10)*1e9);
+  if( nLockstep>0 ){
+    tEnd = nowNs() + 3600*1000000000LL;
+    nLockGroups = nGroup;
+    if( aLockGot==0 ){
+      void *pMap = mmap(0, sizeof(long long)*MAX_GROUPS,
+                        PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0);
+      if( pMap==MAP_FAILED ){ perror("mmap"); exit(1); }
+      aLockGot = (volatile long long*)pMap;
+    }
+    for(i=0; i<MAX_GROUPS; i++) aLockGot[i] = 0;
+  }
   for(i=0; i<nGroup; i++){
     if( pipe(aFd[i]) ) exit(1);
     aPid[i] = fork();
     if( aPid[i]==0 ){
+      iLockGroup = i;
       consume(bStream, i, nMsg, tEnd, aReady[1], &r);
       if( write(aFd[i][1], &r, sizeof(r))!=(ssize_t)sizeof(r) ) _exit(1);
       _exit(0);
@@ -318,6 +384,7 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
   pRun->nProdErr = produce(bStream, nRate, nMsg, tStart, &elapsed);
   pRun->cpuProd = (cpuSeconds() - pRun->cpuProd)*1e6/nMsg;
   pRun->cpuCons = 0;
+  pRun->pollsPerMsg = 0;
   pRun->rate = nMsg/elapsed;
   pRun->p50 = pRun->p99 = pRun->p999 = pRun->max = 0;
   pRun->nPollErr = 0;
@@ -337,6 +404,7 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
     if( r.max>pRun->max ) pRun->max = r.max;
     pRun->nPollErr += r.nErr;
     pRun->cpuCons += r.cpu*1e6/nMsg/nGroup;
+    pRun->pollsPerMsg += r.nGot>0 ? (double)r.nPoll/r.nGot/nGroup : 0;
     pRun->nLost += nMsg - r.nGot;
   }
   close(aReady[0]);
@@ -349,11 +417,11 @@ static double median(double *a, int n){
 }
 
 int main(int argc, char **argv){
-  static const int aRate[] = { 1000, 10000 };
-  static const int aGroups[] = { 1, 5 };
+  int aRate[] = { 1000, 10000 };
+  int aGroups[] = { 1, 5 };
   double nSec = 10.0;
   int nRuns = 3, i, j, k, s, nOnlyRate = 0, nOnlyGroups = 0;
-  int bOnlyProduce = 0;
+  int bOnlyProduce = 0, iOnlySys = -1;
   long long nOnlyProduce = 0;
   const char *zDir = "/tmp";
   for(i=1; i<argc; i++){
@@ -368,6 +436,13 @@ int main(int argc, char **argv){
       nOnlyGroups = atoi(argv[++i]);
     }else if( strcmp(argv[i], "--dir")==0 && i+1<argc ){
       zDir = argv[++i];
+    }else if( strcmp(argv[i], "--lockstep")==0 && i+1<argc ){
+      nLockstep = atoll(argv[++i]);
+      if( i+1<argc && argv[i+1][0]>='0' && argv[i+1][0]<='9' ){
+        nLockGapUs = atol(argv[++i]);
+      }
+    }else if( strcmp(argv[i], "--system")==0 && i+1<argc ){
+      iOnlySys = strcmp(argv[++i], "raw")==0 ? 0 : 1;
     }else if( strcmp(argv[i], "--only-produce")==0 && i+2<argc ){
       bOnlyProduce = strcmp(argv[++i], "raw")==0 ? 1 : 2;
       nOnlyProduce = atoll(argv[++i]);
@@ -375,35 +450,50 @@ int main(int argc, char **argv){
       zSo = argv[i];
     }else{
       fprintf(stderr, "usage: %s [stream0.so] [--quick] [--seconds S]"
-                      " [--runs N] [--rate 1000|10000] [--groups 1|5]"
-                      " [--dir DIR] [--only-produce stream|raw N]\n",
+                      " [--runs N] [--rate R] [--groups 1..5]"
+                      " [--dir DIR] [--system stream|raw]"
+                      " [--lockstep N [GAP_US]]"
+                      " [--only-produce stream|raw N]\n",
               argv[0]);
       return 2;
     }
   }
   if( nRuns<1 ) nRuns = 1;
+  /* Another rate or group count (e.g. a low rate under callgrind): that
+  ** cell only. */
+  if( nOnlyRate>0 ) aRate[0] = aRate[1] = nOnlyRate;
+  if( nOnlyGroups>=1 && nOnlyGroups<=MAX_GROUPS ){
+    aGroups[0] = aGroups[1] = nOnlyGroups;
+  }
   snprintf(zDb, sizeof(zDb), "%s/bench_latency_%d.db", zDir, (int)getpid());
   signal(SIGPIPE, SIG_IGN);
   if( bOnlyProduce ){
     onlyProduce(bOnlyProduce==2, nOnlyProduce);
     return 0;
   }
-  printf("Produce-to-consume latency, one message per transaction, %.0f s"
-         " per run, median of %d run(s); latency in us (worst group)\n\n",
-         nSec, nRuns);
+  if( nLockstep>0 ){
+    printf("Lockstep: %lld messages, each %ld us after every group received"
+           " the one before (latency: not a rate figure), median of %d"
+           " run(s)\n\n", nLockstep, nLockGapUs, nRuns);
+  }else{
+    printf("Produce-to-consume latency, one message per transaction, %.0f s"
+           " per run, median of %d run(s); latency in us (worst group)\n\n",
+           nSec, nRuns);
+  }
   printf("| rate msg/s | groups | system | achieved msg/s | p50 us | p99 us"
          " | p99.9 us | max us | poll errors | producer errors | lost |"
-         " producer CPU us/msg | consumer CPU us/msg | p99 vs raw |\n");
+         " producer CPU us/msg | consumer CPU us/msg | polls/msg |"
+         " p99 vs raw |\n");
   printf("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-         "---:|\n");
-  for(i=0; i<2; i++){
-    for(j=0; j<2; j++){
+         "---:|---:|\n");
+  for(i=0; i<(nOnlyRate>0 ? 1 : 2); i++){
+    for(j=0; j<(nOnlyGroups>=1 && nOnlyGroups<=MAX_GROUPS ? 1 : 2); j++){
       double aP99[2] = {0, 0};
-      if( nOnlyRate && nOnlyRate!=aRate[i] ) continue;
-      if( nOnlyGroups && nOnlyGroups!=aGroups[j] ) continue;
       for(s=1; s>=0; s--){
         double aR[16], a50[16], a99[16], a999[16], aMax[16], aCp[16], aCc[16];
+        double aPm[16];
         long long nErr = 0, nProd = 0, nLost = 0;
+        if( iOnlySys>=0 && s!=iOnlySys ) continue;
         for(k=0; k<nRuns && k<16; k++){
           Run run;
           runCell(s, aRate[i], aGroups[j], nSec, &run);
@@ -414,17 +504,18 @@ int main(int argc, char **argv){
           aMax[k] = run.max;
           aCp[k] = run.cpuProd;
           aCc[k] = run.cpuCons;
+          aPm[k] = run.pollsPerMsg;
           nErr += run.nPollErr;
           nProd += run.nProdErr;
           nLost += run.nLost;
         }
         aP99[s] = median(a99, k);
         printf("| %d | %d | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %lld |"
-               " %lld | %lld | %.1f | %.1f | ", aRate[i], aGroups[j],
+               " %lld | %lld | %.1f | %.1f | %.2f | ", aRate[i], aGroups[j],
                s ? "sqlite-stream (long poll)" : "raw SQLite (commit every 100 ms)",
                median(aR, k), median(a50, k), aP99[s], median(a999, k),
                median(aMax, k), nErr, nProd, nLost, median(aCp, k),
-               median(aCc, k));
+               median(aCc, k), median(aPm, k));
         if( s ) printf("|\n");
         else printf("%.2fx |\n", aP99[1]>0 ? aP99[0]/aP99[1] : 0.0);
         fflush(stdout);
@@ -434,7 +525,9 @@ int main(int argc, char **argv){
   printf("\npoll errors, producer errors and lost are totals over the runs"
          " (lost: messages a consumer had not received when it stopped).\n"
          "p99 vs raw: raw SQLite's p99 / sqlite-stream's (above 1:"
-         " sqlite-stream is ahead).\n");
+         " sqlite-stream is ahead).\n"
+         "polls/msg: a consumer's statement executions per message received"
+         " (a long poll is one).\n");
   unlink(zDb);
   return 0;
 }

@@ -86,6 +86,7 @@ struct StreamPart {
   int bPaused;                 /* Paused by stream_pause */
   int nGot;                    /* Messages taken by this poll */
   int bMore;                   /* Its quota was filled: may have more */
+  int bEnd;                    /* Its fetch read to the end of the log */
   int bChecked;                /* Position checked by streamResolve */
   i64 iStart;                  /* The position the poll reads from */
   int iTopicRank;              /* Rank of its topic among the member's */
@@ -328,9 +329,11 @@ static void streamPosSet(StreamCtx *p, StreamPosition *pPos, i64 iPos){
   pPos->iVer = ++p->nPosVer;
 }
 
+static void streamLookClear(StreamCtx*);
 void sqlite3StreamPositionsFree(StreamCtx *p, StreamIncarnation *pInc){
   StreamPosition *pPos;
   int i;
+  if( p->pLook ) streamLookClear(p);     /* it points at positions */
   for(i=0; i<p->nUndo; i++){
     if( p->aUndo[i].pInc==pInc ) p->aUndo[i].pInc = 0;
   }
@@ -608,6 +611,11 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
     pPart->iPos = iOffset + 1;
     nGot++;
   }
+  /* Every message of the snapshot from the position was taken: the end
+  ** of the scan, below the limit (not a fetch.max.bytes stop, not a
+  ** position to check first). */
+  pPart->bEnd = rc==SQLITE_OK && pScan && sqlite3StreamScanEof(pScan)
+             && nGot<nLimit && !(bCheck && nGot==0);
   sqlite3StreamScanClose(pScan);
   if( bCheck && nGot==0 ) *pbMiss = 1;
   pPart->nGot += nGot;
@@ -643,7 +651,11 @@ static int streamFetch(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     ** which is in range) has nothing to read: one query, not four. */
     rc = sqlite3StreamHighWatermark(pRead, pPart->zTopic, pPart->iPartition,
                                     &iHwm, pzErr);
-    if( rc || pPart->iPos==iHwm ) return rc;
+    if( rc ) return rc;
+    if( pPart->iPos==iHwm ){
+      pPart->bEnd = 1;                     /* caught up: nothing more */
+      return SQLITE_OK;
+    }
     rc = streamResolve(pRead, zGroup, eReset, pPart, &bChanged, pzErr);
     if( rc ) return rc;
     if( bChanged ) streamPosSet(p, pPart->pPos, pPart->iPos);
@@ -668,6 +680,7 @@ static int streamFetchAll(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
   for(i=0; i<nPart; i++){
     aPart[i].nGot = 0;
     aPart[i].bMore = 0;
+    aPart[i].bEnd = 0;
     aPart[i].iRes = -1;
     if( !aPart[i].bPaused ) nActive++;
   }
@@ -896,19 +909,21 @@ static void streamReadTxn(StreamCtx *pRead, int bBegin){
 }
 
 /* Begin a read transaction on the reader, capturing what it has seen
-** first (pSeen, if not NULL): the header before the snapshot, the data
-** version of the snapshot. */
-static void streamReadBegin(StreamCtx *pRead, StreamSeen *pSeen){
+** first (pSeen, if not NULL): the header before the snapshot, and with
+** bVersion the data version of the snapshot (a statement: only a wait
+** needs it). */
+static void streamReadBegin(StreamCtx *pRead, StreamSeen *pSeen,
+                            int bVersion){
+  if( pSeen ) memset(pSeen, 0, sizeof(*pSeen));
   if( pSeen && !sqlite3_get_autocommit(pRead->db) ){
     /* A transaction already open has an older snapshot: nothing seen. */
-    memset(pSeen, 0, sizeof(*pSeen));
     pSeen = 0;
   }
   if( pSeen ){
     pSeen->bHdr = streamWalHdr(pRead->db, pSeen->aHdr);
   }
   streamReadTxn(pRead, 1);
-  if( pSeen ){
+  if( pSeen && bVersion ){
     pSeen->bVersion = streamDataVersion(pRead, &pSeen->iVersion)==SQLITE_OK;
     pSeen->iVersionAt = sqlite3StreamNow(pRead);
   }
@@ -954,6 +969,7 @@ static int streamLookDue(StreamCtx *pRead, const StreamSeen *pSeen,
 ** not wake the wait again.
 */
 void sqlite3StreamWatchClose(StreamCtx *p){
+  streamLookClear(p);
 #ifdef __linux__
   if( p->fdWalWatch>0 ) close(p->fdWalWatch - 1);
 #endif
@@ -1050,7 +1066,11 @@ static int streamInterrupted(StreamCtx *p){
 ** taken.  *pnAvail: partitions with messages.  sqlite3_interrupt() on p
 ** ends the wait (SQLITE_INTERRUPT).
 */
+static int streamLookCheck(StreamCtx*, StreamCtx*, const char*, const char*,
+                           const StreamPart*, int, const StreamSeen*,
+                           char**);
 static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                        const char *zMember,
                         const StreamMember *pM, StreamPart *aPart, int nPart,
                         i64 nWaitMs, i64 nMax, i64 iRot,
                         const StreamSeen *pSeen, StreamPollResult *pRes,
@@ -1072,7 +1092,7 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
       nNap = STREAM_WAIT_NAP_MIN;
       if( bWatch ) streamWatchDrain(p);
       if( bTxn ){
-        streamReadBegin(pRead, &seen);
+        streamReadBegin(pRead, &seen, 1);
       }else{
         seen.bHdr = streamWalHdr(pRead->db, seen.aHdr);
         seen.bVersion = streamDataVersion(pRead, &seen.iVersion)==SQLITE_OK;
@@ -1085,6 +1105,12 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
         for(j=0; j<nPart; j++) aPart[j].bChecked = 0;
         rc = streamFetchAll(p, pRead, zGroup, pM, aPart, nPart, nMax, iRot,
                             pRes, pzErr);
+        if( rc==SQLITE_OK && bTxn && pRes->nRow>0 ){
+          /* The membership at this snapshot: the next poll may need no
+          ** look of its own (streamLookCheck). */
+          rc = streamLookCheck(p, pRead, zGroup, zMember, aPart, nPart, &seen,
+                               pzErr);
+        }
         if( bTxn ) streamReadTxn(pRead, 0);
         if( rc==SQLITE_BUSY ){
           sqlite3_free(*pzErr);
@@ -1154,10 +1180,161 @@ int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,
       pRead = p;
       if( !sqlite3_get_autocommit(p->db) ) nWaitMs = 0;
     }
-    rc = streamWaitOn(p, pRead, zGroup, &m, aPart, nPart, nWaitMs, 0, 0, 0,
-                      0, pnAvail, pzErr);
+    rc = streamWaitOn(p, pRead, zGroup, zMember, &m, aPart, nPart, nWaitMs,
+                      0, 0, 0, 0, pnAvail, pzErr);
   }
   streamPartsFree(aPart, nPart);
+  return rc;
+}
+
+/*
+** A poll's look, kept for the next poll of the same member on the same
+** connection (autocommit polls through the reader).  A look reads the
+** membership, the assignment and the messages in one read transaction of
+** the reader.  When it wrote nothing and read every partition to the end
+** of the log, the next poll knows its own look's answer without reading
+** anything, provided that:
+**   - nothing was committed since: the WAL-index header is the one seen
+**     before the look's snapshot began (every commit changes it);
+**   - the clock shows the same millisecond as the look's membership check
+**     (which compares the heartbeats, the sessions and the auto-commit
+**     interval with it);
+**   - every position is where the look left it: its rows were all handed
+**     out, and no rollback moved one (seeks and rebalances commit; freed
+**     positions drop the look).
+** That answer: the member is live and current, nothing is due, and no
+** partition has a message after its position.  The poll then returns
+** nothing at once, or (a long poll) waits at once, and its wait looks
+** again at the next commit, reading the membership as the look did.
+*/
+struct StreamLook {
+  StreamIncarnation *pInc;     /* Member of the look */
+  i64 iNow;                    /* Clock of its membership check (ms) */
+  StreamSeen seen;             /* What it saw before its snapshot began */
+  StreamMember m;              /* Its membership check */
+  StreamPart *aPart;           /* Its partitions, positions at their end */
+  int nPart;                   /* Entries of aPart */
+};
+
+static void streamLookClear(StreamCtx *p){
+  if( p->pLook ){
+    streamPartsFree(p->pLook->aPart, p->pLook->nPart);
+    sqlite3_free(p->pLook);
+    p->pLook = 0;
+  }
+}
+
+/* Keep the look of a poll whose membership check (*pM) read the clock at
+** iNow and whose fetch left the partitions *paPart (taken, if kept) at
+** the end of the snapshot seen as *pSeen. */
+static void streamLookKeep(StreamCtx *p, const StreamMember *pM, i64 iNow,
+                           const StreamSeen *pSeen, StreamPart **paPart,
+                           int nPart){
+  StreamLook *pLook;
+  int i;
+  streamLookClear(p);
+  if( !pSeen->bHdr || nPart==0 ) return;
+  for(i=0; i<nPart; i++){
+    if( !(*paPart)[i].bPaused && !(*paPart)[i].bEnd ) return;
+  }
+  pLook = sqlite3_malloc64(sizeof(*pLook));
+  if( pLook==0 ) return;                  /* no look kept: only slower */
+  pLook->pInc = pM->pInc;
+  pLook->iNow = iNow;
+  pLook->seen = *pSeen;
+  pLook->m = *pM;
+  pLook->aPart = *paPart;
+  pLook->nPart = nPart;
+  *paPart = 0;
+  p->pLook = pLook;
+}
+
+/* The kept look, if it answers for a poll of pInc at iNow reading through
+** pRead (the reader, no transaction open); else NULL. */
+static StreamLook *streamLookValid(StreamCtx *p, StreamCtx *pRead,
+                                   StreamIncarnation *pInc, i64 iNow){
+  StreamLook *pLook = p->pLook;
+  unsigned char aHdr[STREAM_WALHDR_SIZE];
+  int i;
+  if( pLook==0 || pLook->pInc!=pInc || pLook->iNow!=iNow ) return 0;
+  if( !sqlite3_get_autocommit(pRead->db)
+   || !streamWalHdr(pRead->db, aHdr)
+   || memcmp(aHdr, pLook->seen.aHdr, sizeof(aHdr))!=0 ){
+    return 0;
+  }
+  if( pLook->m.bAutoCommit && (pInc->iAutoCommitAt<0
+      || sqlite3StreamSubSat(iNow, pInc->iAutoCommitAt)
+         >=pLook->m.autoCommitIntervalMs) ){
+    return 0;                              /* an auto-commit is due */
+  }
+  for(i=0; i<pLook->nPart; i++){
+    if( pLook->aPart[i].pPos->iPos!=pLook->aPart[i].iPos ) return 0;
+  }
+  return pLook;
+}
+
+/*
+** A long poll's wait fetched rows (aPart: the partitions after the fetch)
+** in a read transaction of the reader that saw *pSeen: check the
+** membership there too, as the next poll's look would, so that the next
+** poll, if nothing is committed before it in the same millisecond, needs
+** no look (streamLookValid).  A member that left, expired or was fenced
+** fails the poll with its error (its rows are not handed out); anything
+** due (a heartbeat, an expiry, a rebalance) or a changed assignment keeps
+** no look, and the next poll does the work.
+*/
+static int streamLookCheck(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                           const char *zMember, const StreamPart *aPart,
+                           int nPart, const StreamSeen *pSeen, char **pzErr){
+  StreamMember m;
+  StreamPart *a = 0;
+  int n = 0, i, rc;
+  i64 iNow = sqlite3StreamNow(p);
+  rc = sqlite3StreamMemberPeek(p, pRead, zGroup, zMember, &m, pzErr);
+  if( rc || m.bWriteDue ) return rc;
+  rc = streamPartsRead(p, pRead, zGroup, zMember, m.pInc, &a, &n, pzErr);
+  if( rc ) return rc;
+  for(i=0; i<n && n==nPart; i++){
+    if( a[i].pPos!=aPart[i].pPos || a[i].bPaused!=aPart[i].bPaused ) break;
+    a[i].iPos = aPart[i].iPos;            /* where the fetch left it */
+    a[i].bEnd = aPart[i].bEnd;
+  }
+  if( i==n && n==nPart && sqlite3StreamNow(p)==iNow ){
+    streamLookKeep(p, &m, iNow, pSeen, &a, n);
+    if( a==0 ) n = 0;                     /* taken */
+  }
+  streamPartsFree(a, n);
+  return SQLITE_OK;
+}
+
+/* A poll answered by the kept look (streamLookValid): nothing now; a long
+** poll waits for the next commit (the look ends: its wait takes the
+** partitions). */
+static int streamLookPoll(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                          const char *zMember, i64 nMax, i64 nCap, i64 nWaitMs,
+                          StreamPollResult *pRes, char **pzErr){
+  StreamLook *pLook = p->pLook;
+  StreamMember m = pLook->m;
+  StreamSeen seen = pLook->seen;
+  StreamPart *aPart;
+  i64 iRot, nAvail = 0;
+  int nPart, rc;
+  pRes->nRow = 0;
+  pRes->nArena = 0;
+  pRes->nPart = 0;
+  if( nMax<0 ) nMax = m.maxPollRecords;
+  if( nCap>0 && nCap<nMax ) nMax = nCap;
+  iRot = m.pInc->iPollCursor++;
+  if( nWaitMs<=0 ) return SQLITE_OK;
+  aPart = pLook->aPart;
+  nPart = pLook->nPart;
+  pLook->aPart = 0;
+  pLook->nPart = 0;
+  streamLookClear(p);
+  rc = streamWaitOn(p, pRead, zGroup, zMember, &m, aPart, nPart, nWaitMs,
+                    nMax, iRot, &seen, pRes, &nAvail, pzErr);
+  streamPartsFree(aPart, nPart);
+  if( rc ) pRes->nRow = 0, pRes->nArena = 0, pRes->nPart = 0;
   return rc;
 }
 
@@ -1202,11 +1379,21 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
    && sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE ){
     pAux = streamAux(p);
   }
-  /* What the poll's reads see, for its wait: it looks again only after a
-  ** later commit. */
-  if( pAux ) streamReadBegin(pAux, nWaitMs>0 ? &seen : 0);
+  if( pAux && p->pLook && (nMax==-1 || nMax>=1)
+   && nWaitMs>=0 && nWaitMs<=STREAM_MAX_BLOCK_MS ){
+    /* Nothing committed since the last look, in the same millisecond:
+    ** its answer holds (arguments in range: errors come from the poll). */
+    StreamIncarnation *pInc = sqlite3StreamIncarnGet(p, zGroup, zMember);
+    if( pInc && streamLookValid(p, pAux, pInc, sqlite3StreamNow(p)) ){
+      return streamLookPoll(p, pAux, zGroup, zMember, nMax, nCap, nWaitMs,
+                            pRes, pzErr);
+    }
+  }
+  /* What the poll's reads see, for its look and its wait: it looks again
+  ** only after a later commit. */
+  if( pAux ) streamReadBegin(pAux, &seen, nWaitMs>0);
   rc = streamPollRun(p, pAux ? pAux : p, zGroup, zMember, nMax, nCap, nWaitMs,
-                     pAux && nWaitMs>0 ? &seen : 0, pRes, pzErr);
+                     pAux ? &seen : 0, pRes, pzErr);
   if( pAux ) streamReadTxn(pAux, 0);
   return rc;
 }
@@ -1221,7 +1408,7 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
   StreamCtx *pReader = pRead;
   int nPart = 0, i, rc, bOpen = 0, bStale = 0, bAutoDue;
   int bExplicit = !sqlite3_get_autocommit(p->db);
-  i64 iNow, iRot = 0, nDue = 0;
+  i64 iNow, iRot = 0, nDue = 0, iChecked = sqlite3StreamNow(p);
 
   pRes->nRow = 0;
   pRes->nArena = 0;
@@ -1250,8 +1437,8 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     }
     if( rc==SQLITE_OK && nAvail==0 && pAux ){
       /* What arrives is not in the transaction's snapshot. */
-      rc = streamWaitOn(p, pAux, zGroup, &m, aPart, nPart, nWaitMs, 0, 0, 0,
-                        0, &nAvail, pzErr);
+      rc = streamWaitOn(p, pAux, zGroup, zMember, &m, aPart, nPart, nWaitMs,
+                        0, 0, 0, 0, &nAvail, pzErr);
       nAvail = 0;
     }
     streamPartsFree(aPart, nPart);
@@ -1345,13 +1532,27 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
   }
   rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
   if( pReader!=p ) streamReadTxn(pReader, 0);     /* before any wait */
+  if( pReader!=p ){
+    /* A look that wrote nothing, in one millisecond (the clock before the
+    ** membership check is the clock after it), that returns (rows, or no
+    ** wait): kept for the next poll (streamLookValid).  Any other look
+    ** drops the kept one. */
+    if( rc==SQLITE_OK && pRead==pReader && pSeen && !m.bWriteDue
+     && !bAutoDue && iChecked==iNow && (pRes->nRow>0 || nWaitMs<=0) ){
+      streamLookKeep(p, &m, iNow, pSeen, &aPart, nPart);
+      if( aPart==0 ) nPart = 0;          /* taken */
+    }else{
+      streamLookClear(p);
+    }
+  }
   if( rc==SQLITE_OK && pRes->nRow==0 && nWaitMs>0 && nPart>0 && !bExplicit
    && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ){
     StreamCtx *pAux = streamAux(p);
     i64 nAvail = 0;
     if( pAux ){
-      rc = streamWaitOn(p, pAux, zGroup, &m, aPart, nPart, nWaitMs, nMax, iRot,
-                        pAux==pReader ? pSeen : 0, pRes, &nAvail, pzErr);
+      rc = streamWaitOn(p, pAux, zGroup, zMember, &m, aPart, nPart, nWaitMs,
+                        nMax, iRot, pAux==pReader ? pSeen : 0, pRes, &nAvail,
+                        pzErr);
     }
   }
   streamPartsFree(aPart, nPart);

@@ -98,6 +98,7 @@ typedef int (*StreamAfterAppend)(StreamCtx*, const StreamAppended*,
                                  char **pzErr);
 #define STREAM_MAX_AFTER_APPEND 8
 typedef struct StreamPosition StreamPosition;
+typedef struct StreamLook StreamLook;
 typedef struct StreamPosUndo StreamPosUndo;
 
 struct StreamCtx {
@@ -149,6 +150,7 @@ struct StreamCtx {
   int nUndoMark;                        /* Entries in aUndoMark */
   i64 nPosEpoch;                        /* Bumped when positions are freed */
   i64 nPosVer;                          /* Last StreamPosition.iVer given */
+  StreamLook *pLook;                    /* A poll's last look (consume.c) */
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */

@@ -204,9 +204,13 @@ static int streamEnlistMark(StreamCtx *p, sqlite3_stmt *pStmt){
   return rc;
 }
 
+/* A read-only connection (a long poll's reader, ext/consume.c) is never
+** enlisted: the row of stream_txn would fail there, a statement each time
+** for nothing. */
 void sqlite3StreamTxnEnlist(StreamCtx *p){
   sqlite3_stmt *pStmt;
   if( p->bTxn || sqlite3_get_autocommit(p->db) ) return;
+  if( sqlite3_db_readonly(p->db, "main")==1 ) return;
   pStmt = sqlite3StreamStmt(p, STREAM_STMT_TXN_ENLIST, 0);
   if( pStmt ) streamEnlistMark(p, pStmt);
 }

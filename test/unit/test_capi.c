@@ -40,7 +40,13 @@
 **      back as SQLite advises after SQLITE_NOMEM (an allocation that
 **      fails inside a statement without FROM leaves the call's
 **      transaction open: SQLite keeps failing every nested statement
-**      until the outer one ends, ROLLBACK included).
+**      until the outer one ends, ROLLBACK included);
+**   9. a poll in autocommit mode that comes, with nothing committed
+**      since, in the millisecond of the previous poll's look (a clock
+**      frozen by a shim VFS, which also counts the reads and WAL locks of
+**      the database), answers from that look: no read at all; a new
+**      commit, a poll that stopped early, a seek and fencing each make
+**      the next poll look again, with the right rows or error.
 **
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
@@ -573,6 +579,169 @@ static void testPollSteps(void){
   remove("test_capi_poll.db-shm");
 }
 
+/* ---------------------------------------------------------------------- */
+/* 9. A shim VFS with a frozen clock that counts the reads and the shared
+** memory locks of the main database and its WAL. */
+typedef struct LookFile LookFile;
+struct LookFile {
+  sqlite3_file base;
+  sqlite3_file *pReal;         /* The real file (follows this struct) */
+  int bCount;                  /* A main database or WAL: counted */
+};
+static sqlite3_vfs *pLookReal = 0;
+static sqlite3_vfs lookVfs;
+static sqlite3_int64 iLookClock = 210866760000000LL + 1700000000000LL;
+static int nLookIo = 0;
+
+#define LOOK_REAL(f) (((LookFile*)(f))->pReal)
+static int lookClose(sqlite3_file *f){
+  return LOOK_REAL(f)->pMethods->xClose(LOOK_REAL(f));
+}
+static int lookRead(sqlite3_file *f, void *p, int n, sqlite3_int64 o){
+  if( ((LookFile*)f)->bCount ) nLookIo++;
+  return LOOK_REAL(f)->pMethods->xRead(LOOK_REAL(f), p, n, o);
+}
+static int lookWrite(sqlite3_file *f, const void *p, int n, sqlite3_int64 o){
+  return LOOK_REAL(f)->pMethods->xWrite(LOOK_REAL(f), p, n, o);
+}
+static int lookTruncate(sqlite3_file *f, sqlite3_int64 n){
+  return LOOK_REAL(f)->pMethods->xTruncate(LOOK_REAL(f), n);
+}
+static int lookSync(sqlite3_file *f, int flags){
+  return LOOK_REAL(f)->pMethods->xSync(LOOK_REAL(f), flags);
+}
+static int lookFileSize(sqlite3_file *f, sqlite3_int64 *pn){
+  return LOOK_REAL(f)->pMethods->xFileSize(LOOK_REAL(f), pn);
+}
+static int lookLock(sqlite3_file *f, int e){
+  return LOOK_REAL(f)->pMethods->xLock(LOOK_REAL(f), e);
+}
+static int lookUnlock(sqlite3_file *f, int e){
+  return LOOK_REAL(f)->pMethods->xUnlock(LOOK_REAL(f), e);
+}
+static int lookReserved(sqlite3_file *f, int *pb){
+  return LOOK_REAL(f)->pMethods->xCheckReservedLock(LOOK_REAL(f), pb);
+}
+static int lookFcntl(sqlite3_file *f, int op, void *pArg){
+  return LOOK_REAL(f)->pMethods->xFileControl(LOOK_REAL(f), op, pArg);
+}
+static int lookSector(sqlite3_file *f){
+  return LOOK_REAL(f)->pMethods->xSectorSize(LOOK_REAL(f));
+}
+static int lookDevice(sqlite3_file *f){
+  return LOOK_REAL(f)->pMethods->xDeviceCharacteristics(LOOK_REAL(f));
+}
+static int lookShmMap(sqlite3_file *f, int i, int sz, int b, void volatile **pp){
+  return LOOK_REAL(f)->pMethods->xShmMap(LOOK_REAL(f), i, sz, b, pp);
+}
+static int lookShmLock(sqlite3_file *f, int ofst, int n, int flags){
+  if( ((LookFile*)f)->bCount ) nLookIo++;
+  return LOOK_REAL(f)->pMethods->xShmLock(LOOK_REAL(f), ofst, n, flags);
+}
+static void lookShmBarrier(sqlite3_file *f){
+  LOOK_REAL(f)->pMethods->xShmBarrier(LOOK_REAL(f));
+}
+static int lookShmUnmap(sqlite3_file *f, int bDelete){
+  return LOOK_REAL(f)->pMethods->xShmUnmap(LOOK_REAL(f), bDelete);
+}
+static const sqlite3_io_methods lookIo = {
+  2, lookClose, lookRead, lookWrite, lookTruncate, lookSync, lookFileSize,
+  lookLock, lookUnlock, lookReserved, lookFcntl, lookSector, lookDevice,
+  lookShmMap, lookShmLock, lookShmBarrier, lookShmUnmap, 0, 0
+};
+static int lookOpen(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f,
+                    int flags, int *pOut){
+  LookFile *p = (LookFile*)f;
+  int rc;
+  (void)pVfs;
+  memset(p, 0, sizeof(*p));
+  p->pReal = (sqlite3_file*)&p[1];
+  p->bCount = (flags & (SQLITE_OPEN_MAIN_DB|SQLITE_OPEN_WAL))!=0;
+  rc = pLookReal->xOpen(pLookReal, zName, p->pReal, flags, pOut);
+  p->base.pMethods = p->pReal->pMethods ? &lookIo : 0;
+  return rc;
+}
+static int lookTime(sqlite3_vfs *pVfs, sqlite3_int64 *p){
+  (void)pVfs;
+  *p = iLookClock;
+  return SQLITE_OK;
+}
+
+static long long lookQuery(sqlite3 *db, const char *zSql, int *pnIo){
+  long long v;
+  nLookIo = 0;
+  v = queryInt(db, zSql);
+  *pnIo = nLookIo;
+  return v;
+}
+
+#define LOOK_POLL "SELECT count(*) FROM stream_poll('lg', 'm')"
+#define LOOK_PRODUCE "SELECT stream_produce('lk', NULL, '{}')"
+
+/* 9. A poll answered by the previous poll's look. */
+static void testPollLook(void){
+  const char *zFile = "test_capi_look.db";
+  sqlite3 *db, *db2;
+  char *zErr = 0;
+  int nIo = 0, rc;
+  pLookReal = sqlite3_vfs_find(0);
+  lookVfs = *pLookReal;
+  lookVfs.iVersion = 2;
+  lookVfs.zName = "lookvfs";
+  lookVfs.pNext = 0;
+  lookVfs.szOsFile = (int)sizeof(LookFile) + pLookReal->szOsFile;
+  lookVfs.xOpen = lookOpen;
+  lookVfs.xCurrentTimeInt64 = lookTime;
+  sqlite3_vfs_register(&lookVfs, 1);
+  remove(zFile);
+  db = openStream(zFile);
+  db2 = openStream(zFile);
+  execOk(db2, "PRAGMA journal_mode=WAL; SELECT stream_create_topic('lk', 1);"
+      " SELECT stream_produce('lk', NULL, '{}') FROM json_each('[1,2,3]');",
+      "9.0 setup");
+  execOk(db, "SELECT stream_join('lg', 'm', '[\"lk\"]', '{\"auto.offset."
+      "reset\":\"earliest\",\"enable.auto.commit\":false}')", "9.0 join");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 3, "9.1 first poll: 3 rows");
+  check(nIo>0, "9.2 first poll reads", "no read counted");
+  /* The first poll wrote its poll time (a commit): the next one looks. */
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "9.3 nothing new");
+  check(nIo>0, "9.4 after the first poll's write it reads", "no read");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "9.5 again");
+  checkInt(nIo, 0, "9.6 again: no read, no lock");
+
+  /* A commit: the next poll looks. */
+  execOk(db2, LOOK_PRODUCE, "9.7 produce");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 1, "9.8 the new message");
+  check(nIo>0, "9.9 after a commit the poll reads", "no read counted");
+
+  /* A poll stopped early (LIMIT): its look does not answer for the next
+  ** one, which returns the rest; then that one's look does. */
+  execOk(db2, LOOK_PRODUCE "; " LOOK_PRODUCE, "9.10 produce two");
+  checkInt(lookQuery(db, "SELECT offset FROM stream_poll('lg', 'm') LIMIT 1",
+                     &nIo), 4, "9.11 one of two");
+  checkInt(lookQuery(db, "SELECT group_concat(offset) FROM"
+                     " stream_poll('lg', 'm')", &nIo), 5, "9.12 the other");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "9.13 then nothing");
+  checkInt(nIo, 0, "9.14 then no read");
+
+  /* A seek writes (a commit): the next poll reads from the target. */
+  execOk(db, "SELECT stream_seek('lg', 'lk', 0, 1)", "9.15 seek");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 5, "9.16 from the seek target");
+
+  /* Fenced by a join elsewhere: the next poll says so. */
+  execOk(db2, "SELECT stream_join('lg', 'm', '[\"lk\"]')", "9.17 rejoin");
+  rc = sqlite3_exec(db, LOOK_POLL, 0, 0, &zErr);
+  check(rc!=SQLITE_OK && zErr && strstr(zErr, "fenced")!=0,
+        "9.18 fenced", zErr ? zErr : "no error");
+  sqlite3_free(zErr);
+  sqlite3_close(db);
+  sqlite3_close(db2);
+  sqlite3_vfs_unregister(&lookVfs);
+  remove(zFile);
+  remove("test_capi_look.db-wal");
+  remove("test_capi_look.db-shm");
+}
+
 /* Fault injection: allocation number nFailAt (counted from when it is
 ** set) fails, and every one after it while bFailRest is set. */
 static sqlite3_mem_methods memOrig;
@@ -847,6 +1016,7 @@ int main(void){
   testRebalanceHook();
   testNoJson();
   testPollSteps();
+  testPollLook();
   testPollFaults(0);
   testPollFaults(1);
   testCallFaults(0);
