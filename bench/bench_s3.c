@@ -34,7 +34,11 @@
 ** --timing FILE: the proxy writes there one JSON line per request it
 ** answered (method, url, range, when it began and ended, in ms), to see
 ** which requests of the proxy run overlapped (test/s3proxy.mjs).
-** It prints a Markdown table; it never fails on a number.
+** Last, what the proxy adds to one request (a 1-byte GET, a 3.5 MB GET
+** and PUT, straight to s3rver and through the proxy, timed by the curl
+** program if it is installed): the latency added plus the cost of the
+** second Node hop, which a 3.5 MB transfer pays in bandwidth.
+** It prints Markdown tables; it never fails on a number.
 */
 #define _DEFAULT_SOURCE
 #include <sqlite3.h>
@@ -288,6 +292,68 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   return 0;
 }
 
+/* Median seconds of nRep runs of shell command zCmd, each printing one
+** time in seconds (curl -w), or -1 if it fails. */
+static double medianOf(const char *zCmd, int nRep){
+  double a[31];
+  int i, n = 0;
+  for(i=0; i<nRep && i<31; i++){
+    FILE *f = popen(zCmd, "r");
+    double t = -1;
+    if( f==0 ) return -1;
+    if( fscanf(f, "%lf", &t)!=1 ) t = -1;
+    if( pclose(f)!=0 || t<0 ) return -1;
+    a[n++] = t;
+  }
+  return n ? median(a, n) : -1;
+}
+
+/* What the proxy adds to one request: the curl program (if installed)
+** times GETs of a 1-byte and a 3.5 MB object and PUTs of the 3.5 MB one,
+** straight to s3rver and through the proxy, each a median of 15 (a new
+** connection each: the same for both); prints a table. */
+static void proxyCost(int rtt){
+  static const char *azWhat[] = { "GET 1 byte", "GET 3.5 MB", "PUT 3.5 MB" };
+  char zCmd[4000], zFile[700];
+  double a[3][2];
+  int i, j;
+  const char *zAuth = "--aws-sigv4 aws:amz:us-east-1:s3 --user S3RVER:S3RVER";
+  snprintf(zFile, sizeof(zFile), "%s/bench-s3-probe", zDir);
+  snprintf(zCmd, sizeof(zCmd), "command -v curl >/dev/null && head -c 3500000"
+           " /dev/urandom > %s.big && printf x > %s.small && for f in big small;"
+           " do curl -sf -o /dev/null %s -H \"x-amz-content-sha256: $(sha256sum"
+           " %s.$f | cut -d' ' -f1)\" -T %s.$f http://127.0.0.1:%d/bench/probe-$f"
+           " || exit 1; done", zFile, zFile, zAuth, zFile, zFile, s3.port);
+  if( run(zCmd) ){
+    printf("\n(the curl program is missing or failed: no per-request cost)\n");
+    return;
+  }
+  for(i=0; i<3; i++){
+    for(j=0; j<2; j++){
+      int port = j ? proxy.port : s3.port;
+      if( i<2 ){
+        snprintf(zCmd, sizeof(zCmd), "curl -sf -o /dev/null -w '%%{time_total}'"
+            " %s -H 'x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb924"
+            "27ae41e4649b934ca495991b7852b855' http://127.0.0.1:%d/bench/"
+            "probe-%s", zAuth, port, i ? "big" : "small");
+      }else{
+        snprintf(zCmd, sizeof(zCmd), "curl -sf -o /dev/null -w '%%{time_total}'"
+            " %s -H \"x-amz-content-sha256: $(sha256sum %s.big | cut -d' ' -f1)"
+            "\" -T %s.big http://127.0.0.1:%d/bench/probe-put", zAuth, zFile,
+            zFile, port);
+      }
+      a[i][j] = medianOf(zCmd, 15);
+    }
+  }
+  printf("\nOne request, s3rver straight and through the proxy (+%d ms),"
+         " median of 15 (curl, a new connection each):\n\n", rtt);
+  printf("| request | s3rver | proxy | the proxy adds |\n|---|---:|---:|---:|\n");
+  for(i=0; i<3; i++){
+    printf("| %s | %.1f ms | %.1f ms | %.1f ms |\n", azWhat[i], a[i][0]*1000,
+           a[i][1]*1000, (a[i][1]-a[i][0])*1000);
+  }
+}
+
 int main(int argc, char **argv){
   long long nMsg = 400000;
   int rtt = 20, i, mSets = 3;          /* Bit 0: repeated pad, 1: random */
@@ -327,6 +393,7 @@ int main(int argc, char **argv){
   for(i=0; i<2; i++){
     if( (mSets & (1<<i)) && runSet(nMsg, rtt, i, i) ) return 1;
   }
+  proxyCost(rtt);
   stopAll();
   return 0;
 }

@@ -24,6 +24,8 @@
 /* Largest response body kept when no output buffer is given (listings,
 ** error documents). */
 #define STREAM_HTTP_MAX_RESP (16*1024*1024)
+/* Upload buffer of a PUT (CURLOPT_UPLOAD_BUFFERSIZE, at most 2 MiB). */
+#define STREAM_HTTP_UPLOAD_BUFFER (512*1024)
 /* Easy handles kept for reuse. */
 #define STREAM_HTTP_POOL 8
 
@@ -263,6 +265,12 @@ static CURL *streamHttpEasy(StreamHttp *p, StreamHttpReq *pReq){
     curl_easy_setopt(pE, CURLOPT_READFUNCTION, streamHttpReadCb);
     curl_easy_setopt(pE, CURLOPT_READDATA, pReq);
     curl_easy_setopt(pE, CURLOPT_INFILESIZE_LARGE, (curl_off_t)pReq->nBody);
+    /* Each pump of the pool may hand this much of the body to the socket
+    ** (curl's default, 64 KiB, is one buffer per call): an upload started
+    ** in the background (xPutStart) goes out in the few pumps a writer
+    ** busy encoding the next file makes. */
+    curl_easy_setopt(pE, CURLOPT_UPLOAD_BUFFERSIZE,
+                     (long)STREAM_HTTP_UPLOAD_BUFFER);
   }else if( strcmp(pReq->zMethod, "POST")==0 ){
     curl_easy_setopt(pE, CURLOPT_POST, 1L);
     curl_easy_setopt(pE, CURLOPT_POSTFIELDS, pReq->aBody ? (const char*)pReq->aBody : "");

@@ -767,9 +767,12 @@ static int streamS3Err(StreamS3Store *p, StreamHttpReq *pReq,
   return rc;
 }
 
-/* The x-amz-content-sha256 and Content-MD5 headers of a body. */
+/* The x-amz-content-sha256 and Content-MD5 headers of a body.  aMd5Known:
+** its MD5 if the caller has it already (else computed, and copied to
+** aMd5Out if that is not NULL). */
 static int streamS3BodyHeaders(StreamHttpReq *pReq, const unsigned char *a,
-                               size_t n, unsigned char *aMd5Out){
+                               size_t n, const unsigned char *aMd5Known,
+                               unsigned char *aMd5Out){
   StreamSha256 sha;
   StreamMd5 md5;
   unsigned char aSha[32], aMd5[16];
@@ -781,9 +784,13 @@ static int streamS3BodyHeaders(StreamHttpReq *pReq, const unsigned char *a,
   sqlite3StreamHex(aSha, 32, zHex);
   rc = sqlite3StreamHttpHeader(pReq, "x-amz-content-sha256: %s", zHex);
   if( rc==SQLITE_OK && a ){
-    sqlite3StreamMd5Init(&md5);
-    sqlite3StreamMd5Update(&md5, a, n);
-    sqlite3StreamMd5Final(&md5, aMd5);
+    if( aMd5Known ){
+      memcpy(aMd5, aMd5Known, 16);
+    }else{
+      sqlite3StreamMd5Init(&md5);
+      sqlite3StreamMd5Update(&md5, a, n);
+      sqlite3StreamMd5Final(&md5, aMd5);
+    }
     sqlite3StreamBase64(aMd5, 16, zB64);
     rc = sqlite3StreamHttpHeader(pReq, "Content-MD5: %s", zB64);
     if( aMd5Out ) memcpy(aMd5Out, aMd5, 16);
@@ -792,30 +799,44 @@ static int streamS3BodyHeaders(StreamHttpReq *pReq, const unsigned char *a,
 }
 
 /* Prepare pReq (cleared) for zMethod on full key zKey with query zQuery
-** and body a[0..n). */
-static int streamS3Req(StreamS3Store *p, StreamHttpReq *pReq,
-                       const char *zMethod, const char *zKey,
-                       const char *zQuery, const unsigned char *a, size_t n){
+** and body a[0..n), whose MD5 is aMd5 (NULL: computed). */
+static int streamS3ReqMd5(StreamS3Store *p, StreamHttpReq *pReq,
+                          const char *zMethod, const char *zKey,
+                          const char *zQuery, const unsigned char *a,
+                          size_t n, const unsigned char *aMd5){
   sqlite3StreamHttpReqClear(p->pHttp, pReq);
   pReq->zMethod = zMethod;
   pReq->zUrl = streamS3Url(p, zKey, zQuery);
   pReq->aBody = a;
   pReq->nBody = n;
   if( pReq->zUrl==0 ) return SQLITE_NOMEM;
-  return streamS3BodyHeaders(pReq, a, n, 0);
+  return streamS3BodyHeaders(pReq, a, n, aMd5, 0);
+}
+static int streamS3Req(StreamS3Store *p, StreamHttpReq *pReq,
+                       const char *zMethod, const char *zKey,
+                       const char *zQuery, const unsigned char *a, size_t n){
+  return streamS3ReqMd5(p, pReq, zMethod, zKey, zQuery, a, n, 0);
 }
 
 /* Run an idempotent request (prepared) with retries; *pnTry gets the
 ** attempts made.  Returns when it succeeded (2xx, or a status listed in
 ** aOk) or failed for good. */
-static void streamS3Run(StreamS3Store *p, StreamHttpReq *pReq, int *pnTry){
+static void streamS3RunFrom(StreamS3Store *p, StreamHttpReq *pReq,
+                            int bStarted, int *pnTry){
   int iTry;
   for(iTry=0; ; iTry++){
     if( iTry>0 ) streamS3Backoff(iTry);
-    sqlite3StreamHttpRun(p->pHttp, pReq);
+    if( iTry==0 && bStarted ){
+      sqlite3StreamHttpWait(p->pHttp, pReq);    /* Its first attempt */
+    }else{
+      sqlite3StreamHttpRun(p->pHttp, pReq);
+    }
     if( iTry>=p->nRetry || !streamS3Retryable(pReq) ) break;
   }
   *pnTry = iTry+1;
+}
+static void streamS3Run(StreamS3Store *p, StreamHttpReq *pReq, int *pnTry){
+  streamS3RunFrom(p, pReq, 0, pnTry);
 }
 
 static int streamS3Ok(StreamHttpReq *pReq){
@@ -959,7 +980,7 @@ static int streamS3PartStart(StreamS3Upload *pUp, int iPart){
   pPart->req.nBody = pPart->n;
   sqlite3_free(zQuery);
   if( pPart->req.zUrl==0 ) return SQLITE_NOMEM;
-  rc = streamS3BodyHeaders(&pPart->req, pPart->a, pPart->n, pPart->aMd5);
+  rc = streamS3BodyHeaders(&pPart->req, pPart->a, pPart->n, 0, pPart->aMd5);
   if( rc==SQLITE_OK ){
     if( pPart->nTry>0 ) streamS3Backoff(pPart->nTry);
     pPart->nTry++;
@@ -1229,16 +1250,16 @@ static int streamS3Exists(StreamS3Upload *pUp, char **pzErr){
 }
 
 /* Prepare pUp->reqPut, the single PUT of its one part (bNew: create-only),
-** and the part's MD5. */
+** and the part's MD5: that of every byte written (the part holds them
+** all), taken from the running MD5 rather than computed again. */
 static int streamS3SingleReq(StreamS3Upload *pUp, int bNew){
   StreamS3Part *pPart = pUp->apPart[0];
-  StreamMd5 md5;
-  int rc = streamS3Req(pUp->p, &pUp->reqPut, "PUT", pUp->zKey, 0, pPart->a,
-                       pPart->n);
-  if( rc ) return rc;
-  sqlite3StreamMd5Init(&md5);
-  sqlite3StreamMd5Update(&md5, pPart->a, pPart->n);
+  StreamMd5 md5 = pUp->md5All;
+  int rc;
   sqlite3StreamMd5Final(&md5, pPart->aMd5);
+  rc = streamS3ReqMd5(pUp->p, &pUp->reqPut, "PUT", pUp->zKey, 0, pPart->a,
+                      pPart->n, pPart->aMd5);
+  if( rc ) return rc;
   if( bNew ) rc = sqlite3StreamHttpHeader(&pUp->reqPut, "If-None-Match: *");
   return rc;
 }
@@ -1867,7 +1888,9 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
             && nSize<=p->nCacheMax/8;
   i64 nBuf = bWhole ? nSize : STREAM_S3_TAIL;
   if( zKey==0 ){
-    streamS3AheadPump(p);                /* Progress only */
+    /* Progress only: of every transfer under way (the tails fetched
+    ** ahead, a file's prefetches, an upload started by xPutStart). */
+    sqlite3StreamHttpPump(p->pHttp);
     return;
   }
   msNow = streamS3Ms();
@@ -1944,14 +1967,16 @@ static void streamS3AheadPump(StreamS3Store *p){
 }
 
 /* An object just written and acknowledged (size n, ETag zEtag checked to
-** be the MD5 of a[0..n)): its tail kept as if fetched ahead, so that the
-** xOpen that reads its footer back (the move's check, within
-** STREAM_S3_AHEAD_MS) takes it without a request.  The service vouched for
-** these bytes by their MD5; an older entry makes room if needed. */
+** be the MD5 of a[0..n)): its tail kept as if fetched ahead, and its first
+** block (the magic) as if fetched with it, so that the xOpen that reads
+** the file back (the move's check, within STREAM_S3_AHEAD_MS) takes them
+** without a request.  The service vouched for these bytes by their MD5;
+** an older entry makes room if needed. */
 static void streamS3Known(StreamS3Store *p, const char *zKey,
                           const unsigned char *a, i64 n, const char *zEtag){
   StreamS3Ahead *pA = 0;
   i64 nTail = n<STREAM_S3_TAIL ? n : STREAM_S3_TAIL;
+  i64 nHead = n-nTail<STREAM_S3_BLOCK ? n-nTail : STREAM_S3_BLOCK;
   int i;
   for(i=0; i<STREAM_S3_AHEAD; i++){
     StreamS3Ahead *pI = &p->aAhead[i];
@@ -1976,6 +2001,16 @@ static void streamS3Known(StreamS3Store *p, const char *zKey,
   pA->req.nOut = STREAM_S3_TAIL;
   pA->req.iRangeFirst = n-nTail;
   sqlite3_snprintf(sizeof(pA->req.zEtag), pA->req.zEtag, "%s", zEtag);
+  if( nHead>0 && (pA->aHead = sqlite3_malloc64(nHead))!=0 ){
+    memcpy(pA->aHead, a, (size_t)nHead);
+    pA->reqHead.bDone = 1;
+    pA->reqHead.iStatus = 206;
+    pA->reqHead.nTotal = n;
+    pA->reqHead.nGot = (size_t)nHead;
+    pA->reqHead.nOut = (size_t)nHead;
+    pA->reqHead.iRangeFirst = 0;
+    memcpy(pA->reqHead.zEtag, pA->req.zEtag, sizeof(pA->reqHead.zEtag));
+  }
 }
 
 /* True if pReq, a GET of the last nOut bytes of an object (at least
@@ -2357,43 +2392,57 @@ static int streamS3Stat(StreamStore *pStore, const char *zKey,
 ** Listing and deleting
 */
 
-/* List multipart uploads under full prefix zFull: each as "<key>.tmp". */
+/* Prepare pReq: ListMultipartUploads of full prefix zFull from the
+** markers (NULL: the first page). */
+static int streamS3UploadsReq(StreamS3Store *p, StreamHttpReq *pReq,
+                              const char *zFull, const char *zKeyMarker,
+                              const char *zIdMarker){
+  char *zEncP = streamS3Enc(zFull, 0);
+  char *zEncK = zKeyMarker ? streamS3Enc(zKeyMarker, 0) : 0;
+  char *zEncI = zIdMarker ? streamS3Enc(zIdMarker, 0) : 0;
+  /* Sorted: key-marker, prefix, upload-id-marker, uploads. */
+  char *zQuery = sqlite3_mprintf("%s%s%sprefix=%s%s%s%suploads=",
+      zEncK ? "key-marker=" : "", zEncK ? zEncK : "", zEncK ? "&" : "",
+      zEncP ? zEncP : "", zEncI ? "&upload-id-marker=" : "",
+      zEncI ? zEncI : "", "&");
+  int rc;
+  sqlite3_free(zEncP); sqlite3_free(zEncK); sqlite3_free(zEncI);
+  if( zQuery==0 ) return SQLITE_NOMEM;
+  rc = streamS3Req(p, pReq, "GET", 0, zQuery, 0, 0);
+  sqlite3_free(zQuery);
+  return rc;
+}
+
+/* List multipart uploads under full prefix zFull: each as "<key>.tmp".
+** pReq: the request to use (cleared here); bStarted: it is the first
+** page's, already started (streamS3List sends it beside its own). */
 static int streamS3ListUploads(StreamS3Store *p, const char *zFull,
                                int (*xCb)(void*, const char*), void *pArg,
-                               int *pbStop, char **pzErr){
-  StreamHttpReq req;
+                               int *pbStop, StreamHttpReq *pReq,
+                               int bStarted, char **pzErr){
   char *zKeyMarker = 0, *zIdMarker = 0;
   int rc = SQLITE_OK, nTry;
-  memset(&req, 0, sizeof(req));
   while( rc==SQLITE_OK && !*pbStop && !p->bNoUploadList ){
-    char *zEncP = streamS3Enc(zFull, 0);
-    char *zEncK = zKeyMarker ? streamS3Enc(zKeyMarker, 0) : 0;
-    char *zEncI = zIdMarker ? streamS3Enc(zIdMarker, 0) : 0;
-    /* Sorted: key-marker, prefix, upload-id-marker, uploads. */
-    char *zQuery = sqlite3_mprintf("%s%s%sprefix=%s%s%s%suploads=",
-        zEncK ? "key-marker=" : "", zEncK ? zEncK : "", zEncK ? "&" : "",
-        zEncP ? zEncP : "", zEncI ? "&upload-id-marker=" : "",
-        zEncI ? zEncI : "", "&");
     const char *z;
     char *zTrunc;
-    sqlite3_free(zEncP); sqlite3_free(zEncK); sqlite3_free(zEncI);
-    if( zQuery==0 ){ rc = SQLITE_NOMEM; break; }
-    rc = streamS3Req(p, &req, "GET", 0, zQuery, 0, 0);
-    sqlite3_free(zQuery);
-    if( rc ) break;
-    streamS3Run(p, &req, &nTry);
-    if( !streamS3Ok(&req) ){
-      char *zCode = streamS3Code(&req);
-      if( req.eCurl==0 && (req.iStatus==501 || (zCode
+    if( !bStarted ){
+      rc = streamS3UploadsReq(p, pReq, zFull, zKeyMarker, zIdMarker);
+      if( rc ) break;
+    }
+    streamS3RunFrom(p, pReq, bStarted, &nTry);
+    bStarted = 0;
+    if( !streamS3Ok(pReq) ){
+      char *zCode = streamS3Code(pReq);
+      if( pReq->eCurl==0 && (pReq->iStatus==501 || (zCode
            && strcmp(zCode, "NotImplemented")==0)) ){
         p->bNoUploadList = 1;       /* The service cannot list them */
       }else{
-        rc = streamS3Err(p, &req, "ListMultipartUploads", zFull, nTry, pzErr);
+        rc = streamS3Err(p, pReq, "ListMultipartUploads", zFull, nTry, pzErr);
       }
       sqlite3_free(zCode);
       break;
     }
-    z = (char*)req.aResp;
+    z = (char*)pReq->aResp;
     while( z && !*pbStop ){
       const char *zAfter = 0;
       char *zUp = streamS3XmlTag(z, "Upload", &zAfter);
@@ -2410,18 +2459,18 @@ static int streamS3ListUploads(StreamS3Store *p, const char *zFull,
       z = zAfter;
       if( rc ) break;
     }
-    zTrunc = streamS3XmlTag((char*)req.aResp, "IsTruncated", 0);
+    zTrunc = streamS3XmlTag((char*)pReq->aResp, "IsTruncated", 0);
     sqlite3_free(zKeyMarker);
     sqlite3_free(zIdMarker);
-    zKeyMarker = streamS3XmlTag((char*)req.aResp, "NextKeyMarker", 0);
-    zIdMarker = streamS3XmlTag((char*)req.aResp, "NextUploadIdMarker", 0);
+    zKeyMarker = streamS3XmlTag((char*)pReq->aResp, "NextKeyMarker", 0);
+    zIdMarker = streamS3XmlTag((char*)pReq->aResp, "NextUploadIdMarker", 0);
     if( zTrunc==0 || strcmp(zTrunc, "true")!=0 || zKeyMarker==0 ){
       sqlite3_free(zTrunc);
       break;
     }
     sqlite3_free(zTrunc);
   }
-  sqlite3StreamHttpReqClear(p->pHttp, &req);
+  sqlite3StreamHttpReqClear(p->pHttp, pReq);
   sqlite3_free(zKeyMarker);
   sqlite3_free(zIdMarker);
   return rc;
@@ -2431,16 +2480,24 @@ static int streamS3List(StreamStore *pStore, const char *zPrefix,
                         int (*xCb)(void*, const char*), void *pArg,
                         char **pzErr){
   StreamS3Store *p = (StreamS3Store*)pStore;
-  StreamHttpReq req;
+  StreamHttpReq req, reqUp;
   char *zToken = 0;
   char *zFull;
-  int rc = SQLITE_OK, nTry, bStop = 0;
+  int rc = SQLITE_OK, nTry, bStop = 0, bUpStarted = 0;
   size_t nPre = strlen(p->zPrefix);
   rc = sqlite3StreamStorePrefixCheck(zPrefix, pzErr);
   if( rc ) return rc;
   zFull = streamS3Key(p, zPrefix);
   if( zFull==0 ) return SQLITE_NOMEM;
   memset(&req, 0, sizeof(req));
+  memset(&reqUp, 0, sizeof(reqUp));
+  /* The first page of ListMultipartUploads goes out with the first of
+  ** ListObjectsV2: two round trips overlapped (a sweep runs them both). */
+  if( !p->bNoUploadList
+   && streamS3UploadsReq(p, &reqUp, zFull, 0, 0)==SQLITE_OK
+   && sqlite3StreamHttpStart(p->pHttp, &reqUp)==SQLITE_OK ){
+    bUpStarted = 1;
+  }
   for(;;){
     char *zEncP = streamS3Enc(zFull, 0);
     char *zEncT = zToken ? streamS3Enc(zToken, 0) : 0;
@@ -2502,8 +2559,10 @@ static int streamS3List(StreamStore *pStore, const char *zPrefix,
   }
   sqlite3StreamHttpReqClear(p->pHttp, &req);
   if( rc==SQLITE_OK && !bStop ){
-    rc = streamS3ListUploads(p, zFull, xCb, pArg, &bStop, pzErr);
+    rc = streamS3ListUploads(p, zFull, xCb, pArg, &bStop, &reqUp,
+                             bUpStarted, pzErr);
   }
+  sqlite3StreamHttpReqClear(p->pHttp, &reqUp);   /* (Cancelled if busy) */
   sqlite3_free(zToken);
   sqlite3_free(zFull);
   return rc;

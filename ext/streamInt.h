@@ -1680,9 +1680,10 @@ struct StreamStoreScheme {
   ** nSize: the object's size as the caller knows it (the segment index),
   ** or -1; a hint only (the answer is checked), it lets a backend fetch
   ** a small object whole in one request.  zKey NULL: only let the
-  ** fetches under way progress (a reader busy decoding calls it now and
+  ** transfers under way progress (a reader busy decoding calls it now and
   ** then, so that their answers are taken in while it works, not when it
-  ** next opens a file). */
+  ** next opens a file; a chained move encoding the next file, so that the
+  ** upload in flight goes out meanwhile). */
   void (*xPrefetch)(StreamStore*, const char *zKey, i64 nSize);
 };
 

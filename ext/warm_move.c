@@ -15,9 +15,12 @@
 ** xPutStart), stream_tier() and stream_maintain() keep the upload of one
 ** file in flight while the next file is encoded: the file is encoded,
 ** its upload started (xPutStart); the next one (of the same partition or
-** the next) is encoded; only then is the first upload waited for and
-** checked (xPutCommit, the footer check) and its segment recorded, in a
-** savepoint of its own, before the second upload starts; xMoveEnd
+** the next) is encoded, the upload in flight pumped every
+** STREAM_WARM_PUMP_ROWS rows; then the second upload starts, and only
+** then is the first one waited for and checked (xPutCommit, the footer
+** check) and its segment recorded, in a savepoint of its own, while the
+** second is in flight (if that record fails, the second upload is
+** aborted and nothing of it recorded); xMoveEnd
 ** (sqlite3StreamWarmMoveEnd) finishes the last one.  The rules of
 ** ext/warm.c hold for each file: its hot rows are deleted only once the
 ** service acknowledged it (size and ETag checked) and only in the
@@ -30,6 +33,7 @@
 */
 #include "warm.h"
 #include <string.h>
+
 
 /* The after-append hook moves only when at least this many messages are
 ** eligible (or the oldest eligible one is older than twice
@@ -53,6 +57,9 @@ static i64 streamWarmChainMs(void){
 #else
 # define streamWarmChainMs() STREAM_WARM_CHAIN_MS
 #endif
+/* A chained move lets the upload in flight progress every this many
+** rows it encodes (the store's xPrefetch with no key). */
+#define STREAM_WARM_PUMP_ROWS      1024
 /* A UTC day, in ms (files never span one: see streamWarmMoveOne()). */
 #define STREAM_WARM_DAY_MS         86400000
 
@@ -466,6 +473,11 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
       sqlite3_free(pDec);
       if( rc ) break;
       nRow++;
+      if( bChain && (nRow % STREAM_WARM_PUMP_ROWS)==0 ){
+        /* The upload in flight (the file before this one) progresses
+        ** while this one is encoded, not only when it is waited for. */
+        sqlite3StreamStorePrefetch(pStore, 0, -1);
+      }
     }
     {
       int rc2 = sqlite3_reset(pSel);
@@ -528,12 +540,23 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
   pMv->eCodec = eCodec;
   *piLast = iLast;
   if( bChain ){
-    /* The move before this one is recorded now that this file is encoded,
-    ** then this one's upload starts and is left under way. */
+    /* This file's upload starts now that it is encoded, then the move
+    ** before it is recorded (its upload waited for and checked) while
+    ** this one is in flight; this one is left under way.  If that record
+    ** fails, this upload is aborted (freed below): nothing of it is
+    ** recorded, whatever reached the store is an orphan for the sweep.
+    ** The earlier file's error comes first. */
     StreamWarmMove *pPrev = pT->pPend;
+    char *zStartErr = 0;
+    int rcStart;
     pT->pPend = 0;
+    rcStart = pStore->pMethods->xPutStart(pMv->pUp, &zStartErr);
     if( pPrev ) rc = streamWarmRecord(p, pPrev, pStats, pzErr);
-    if( rc==SQLITE_OK ) rc = pStore->pMethods->xPutStart(pMv->pUp, pzErr);
+    if( rc==SQLITE_OK && rcStart ){
+      rc = rcStart;
+      if( pzErr ){ sqlite3_free(*pzErr); *pzErr = zStartErr; zStartErr = 0; }
+    }
+    sqlite3_free(zStartErr);
     if( rc==SQLITE_OK ){
       pT->pPend = pMv;
       pMv = 0;

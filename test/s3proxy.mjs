@@ -21,7 +21,8 @@
 // the server must then accept any well-formed signature
 // (s3rver --allow-mismatched-signatures), as the Range header changed.
 // Control (not forwarded): GET /__proxy/stats (counts as JSON, with the
-// TCP connections accepted),
+// TCP connections accepted, and "upstream": the requests forwarded to S3
+// whose answer has not ended yet, even if their client has gone),
 // GET /__proxy/set?faults=R&latency=A-B, GET /__proxy/down?ms=N (every
 // connection dropped at once for N ms: a store down for a while).
 // --capture writes one JSON line per request: method, url, headers as
@@ -106,7 +107,7 @@ function rand() {
 }
 
 const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate', '429'];
-const stats = { requests: 0, connections: 0, forwarded: 0, down: 0, listuploads: 0,
+const stats = { requests: 0, connections: 0, forwarded: 0, upstream: 0, down: 0, listuploads: 0,
                 abort: 0, precondition: 0, hidehead: 0, dropput: 0,
                 failput: 0, badetag: 0 };
 for (const k of kinds) stats[k] = 0;
@@ -357,8 +358,13 @@ function forward(req, res, body, fault) {
       partsInFlight.set(part.id, (partsInFlight.get(part.id) || 0) + 1);
     }
   }
-  const settle = () => { if (part) { partDone(part.bucket, part.id); part = null; } };
+  let open = true;
+  const settle = () => {
+    if (open) { open = false; stats.upstream--; }
+    if (part) { partDone(part.bucket, part.id); part = null; }
+  };
   stats.forwarded++;
+  stats.upstream++;
   // badetag: this PUT's answer lies about the ETag; a lied-about key's
   // HEADs and GETs too.
   const objPath = req.url.split('?')[0];
@@ -382,6 +388,7 @@ function forward(req, res, body, fault) {
       // No fault to inject: the answer streamed as it arrives, as a
       // network would carry it (not held until its last byte).
       ur.on('end', settle);
+      ur.on('error', settle);
       res.writeHead(ur.statusCode, ur.headers);
       ur.pipe(res);
       return;
