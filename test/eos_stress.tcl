@@ -98,5 +98,6 @@ for {set r 0} {$r < $rounds} {incr r} {
   db close
   foreach f [glob -nocomplain $dbfile*] { file delete $f }
 }
+catch { file delete $dir }          ;# empty by now
 puts "eos_stress: $rounds rounds, $bad bad (seed $seed)"
 exit [expr {$bad ? 1 : 0}]
