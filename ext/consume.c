@@ -245,6 +245,7 @@ static void streamUndoTo(StreamCtx *p, int iTo){
     StreamPosUndo *pU = &p->aUndo[--p->nUndo];
     if( pU->pPos ){
       pU->pPos->iPos = pU->iPos;
+      pU->pPos->iMark = pU->iMark;
       pU->pPos->iVer = ++p->nPosVer;
     }else if( pU->pInc ){
       pU->pInc->iPollCursor = pU->iPos;
@@ -306,11 +307,12 @@ static int streamPosEnlist(StreamCtx *p){
   return sqlite3StreamEnlistStep(p, pStmt);
 }
 
-/* Set a position (logged for a rollback while enlisted).  Every set, even
+/* Set a position (logged for a rollback while enlisted, with its mark,
+** and for a hand-out the offset it reached: iHandedTo).  Every set, even
 ** to the same value, gets a new version: a poll cursor moves a position
 ** only while its version is the one the cursor last saw. */
 static void streamUndoLog(StreamCtx *p, StreamPosition *pPos,
-                          StreamIncarnation *pInc, i64 iOld){
+                          StreamIncarnation *pInc, i64 iOld, i64 iHandedTo){
   if( p->nUndo==p->nUndoAlloc ){
     int nNew = p->nUndoAlloc ? p->nUndoAlloc*2 : 64;
     StreamPosUndo *aNew = sqlite3_realloc64(p->aUndo, sizeof(*aNew)*nNew);
@@ -321,11 +323,29 @@ static void streamUndoLog(StreamCtx *p, StreamPosition *pPos,
   p->aUndo[p->nUndo].pPos = pPos;
   p->aUndo[p->nUndo].pInc = pInc;
   p->aUndo[p->nUndo].iPos = iOld;
+  p->aUndo[p->nUndo].iMark = pPos ? pPos->iMark : 0;
+  p->aUndo[p->nUndo].iHandedTo = iHandedTo;
   p->nUndo++;
 }
-static void streamPosSet(StreamCtx *p, StreamPosition *pPos, i64 iPos){
-  if( p->bPosTxn && pPos->iPos!=iPos ) streamUndoLog(p, pPos, 0, pPos->iPos);
+static void streamPosMove(StreamCtx *p, StreamPosition *pPos, i64 iPos,
+                          i64 iHandedTo){
+  if( p->bPosTxn && pPos->iPos!=iPos ){
+    streamUndoLog(p, pPos, 0, pPos->iPos, iHandedTo);
+  }
   pPos->iPos = iPos;
+  pPos->iVer = ++p->nPosVer;
+}
+static void streamPosSet(StreamCtx *p, StreamPosition *pPos, i64 iPos){
+  streamPosMove(p, pPos, iPos, 0);
+}
+/* A new mark (a rebalance moved the partition, or a seek): the position
+** restarts from the committed offset (-1) or the seek target.  Logged
+** with the old mark, so that a rollback (which takes the new mark out of
+** the database too) brings both back. */
+static void streamPosRestart(StreamCtx *p, StreamPosition *pPos, i64 iMark){
+  if( p->bPosTxn ) streamUndoLog(p, pPos, 0, pPos->iPos, 0);
+  pPos->iMark = iMark;
+  pPos->iPos = iMark>=0 ? iMark : -1;
   pPos->iVer = ++p->nPosVer;
 }
 
@@ -483,9 +503,7 @@ static int streamPartsRead(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     if( pPos->iMark!=iMark ){
       /* Moved by a rebalance (or sought) since this connection last
       ** looked: start again from the committed offset (or the target). */
-      pPos->iMark = iMark;
-      pPos->iPos = iMark>=0 ? iMark : -1;
-      pPos->iVer = ++p->nPosVer;
+      streamPosRestart(p, pPos, iMark);
     }
     a[n-1].pPos = pPos;
     a[n-1].iPos = a[n-1].iStart = pPos->iPos;
@@ -737,16 +755,69 @@ static int streamCommitPositions(StreamCtx *p, const char *zGroup,
   return rc;
 }
 
+/*
+** Rows handed out in this transaction from a partition that the member no
+** longer owns under the same mark (a rebalance of this transaction took
+** it - a second poll's, a heartbeat's - and maybe gave it back) cannot be
+** committed by this member: committing the rest would let the
+** transaction's outputs commit without their offsets, and the next owner
+** would read those rows again.  The commit fails instead, as Kafka's
+** commitSync does after a rebalance (CommitFailedException); the caller
+** rolls back, and the rows come again to their owner.  Rows the committed
+** offset already covers (an earlier commit of this transaction) are not
+** lost.  Checked from the undo log of the transaction (aPart: the
+** member's partitions, just read).
+*/
+static int streamRevokedCheck(StreamCtx *p, const char *zGroup,
+                              const StreamMember *pM, const StreamPart *aPart,
+                              int nPart, char **pzErr){
+  int i, j, k, rc = SQLITE_OK;
+  for(i=0; rc==SQLITE_OK && i<p->nUndo; i=k){
+    StreamPosition *pPos = p->aUndo[i].pPos;
+    i64 iTo = 0, iCommitted = -1;
+    int bFound = 0;
+    /* A run of entries of one position (a poll hands out a partition's
+    ** rows in a row): checked once, up to the furthest offset it reached. */
+    for(k=i; k<p->nUndo && p->aUndo[k].pPos==pPos
+                         && p->aUndo[k].iMark==p->aUndo[i].iMark; k++){
+      if( p->aUndo[k].iHandedTo>iTo ) iTo = p->aUndo[k].iHandedTo;
+    }
+    if( iTo<=0 || pPos==0 ) continue;
+    if( streamPosFind(pM->pInc, pPos->zTopic, -1, pPos->iPartition)!=pPos ){
+      continue;                       /* another member's position */
+    }
+    for(j=0; j<nPart && aPart[j].pPos!=pPos; j++){}
+    if( j<nPart && (pPos->iMark==p->aUndo[i].iMark || pPos->iMark>=0) ){
+      continue;                       /* still its own (or sought since) */
+    }
+    rc = sqlite3StreamCatCommitted(p, zGroup, pPos->zTopic, pPos->iPartition,
+                                   &iCommitted, &bFound, pzErr);
+    if( rc==SQLITE_OK && (!bFound || iCommitted<iTo) ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "member %s of group %s lost %s/%d to a rebalance (generation %lld)"
+          " after this transaction handed out its offsets up to %lld: they"
+          " cannot be committed and will be delivered again; roll back the"
+          " transaction (Kafka's CommitFailedException)",
+          pM->pInc->zMember, zGroup, pPos->zTopic, pPos->iPartition,
+          pM->iGeneration, iTo - 1);
+    }
+  }
+  return rc;
+}
+
 int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
                             const char *zMember, i64 *pnCommitted,
                             char **pzErr){
   StreamMember m;
   StreamPart *aPart = 0;
   int nPart = 0;
-  int rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
+  int rc = sqlite3StreamMemberFence(p, zGroup, zMember, &m, pzErr);
   *pnCommitted = 0;
   if( rc==SQLITE_OK ) rc = streamPartsLoad(p, zGroup, zMember, m.pInc, &aPart,
                                            &nPart, pzErr);
+  if( rc==SQLITE_OK && p->bPosTxn ){
+    rc = streamRevokedCheck(p, zGroup, &m, aPart, nPart, pzErr);
+  }
   if( rc==SQLITE_OK ) rc = streamCommitPositions(p, zGroup, aPart, nPart, 1,
                                                  pnCommitted, pzErr);
   streamPartsFree(aPart, nPart);
@@ -1512,7 +1583,7 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     /* The rotation is rolled back with the positions: the same rows come
     ** again in the same order. */
     iRot = m.pInc->iPollCursor++;
-    if( p->bPosTxn ) streamUndoLog(p, 0, m.pInc, iRot);
+    if( p->bPosTxn ) streamUndoLog(p, 0, m.pInc, iRot, 0);
   }
 
   /* Start the partitions that have no position yet (committed offset or
@@ -1602,7 +1673,7 @@ void sqlite3StreamPollHandOut(StreamCtx *p, StreamPollOpen *pOpen, int nTo){
     const StreamPollRow *pRow = &pRes->aRow[i];
     StreamPollPart *pP = &pRes->aPart[pRow->iPart];
     if( pP->pPos && pP->pPos->iVer==pP->iVer ){
-      streamPosSet(p, pP->pPos, pRow->aVal[2] + 1);
+      streamPosMove(p, pP->pPos, pRow->aVal[2] + 1, pRow->aVal[2] + 1);
       pP->iVer = pP->pPos->iVer;
     }
   }
@@ -1692,8 +1763,7 @@ int sqlite3StreamSeek(StreamCtx *p, const char *zGroup, const char *zTopic,
       if( pPos==0 ){
         rc = SQLITE_NOMEM;
       }else{
-        pPos->iMark = *piOffset;
-        streamPosSet(p, pPos, *piOffset);
+        streamPosRestart(p, pPos, *piOffset);
       }
     }
   }else if( rc==SQLITE_OK ){
@@ -1838,7 +1908,7 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
   i64 n;
   int bOwns, rc, bFound;
 
-  rc = sqlite3StreamMemberCheck(p, zGroup, zMember, 0, pzErr);
+  rc = sqlite3StreamMemberFence(p, zGroup, zMember, 0, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition,
                                                        pzErr);

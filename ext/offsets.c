@@ -38,7 +38,7 @@ int sqlite3StreamCommit(StreamCtx *p, const char *zGroup, const char *zTopic,
     /* Fenced: only the current owner of the partition may commit it. */
     int bOwns = 0;
     StreamMember m;
-    rc = sqlite3StreamMemberCheck(p, zGroup, zMember, &m, pzErr);
+    rc = sqlite3StreamMemberFence(p, zGroup, zMember, &m, pzErr);
     if( rc==SQLITE_OK ) rc = sqlite3StreamOwns(p, zGroup, zMember, zTopic,
                                                iPartition, &bOwns, pzErr);
     if( rc ) return rc;

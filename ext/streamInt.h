@@ -786,6 +786,11 @@ int sqlite3StreamMemberCheck(StreamCtx*, const char *zGroup,
 int sqlite3StreamMemberPoll(StreamCtx*, const char *zGroup,
                             const char *zMember, StreamMember *pM,
                             char **pzErr);
+/* The check of a member's commit: fencing and the heartbeat, no expiry
+** and no rebalance (ext/group.c). */
+int sqlite3StreamMemberFence(StreamCtx*, const char *zGroup,
+                             const char *zMember, StreamMember *pM,
+                             char **pzErr);
 /* The checks of sqlite3StreamMemberCheck without writing anything: the
 ** fencing errors, and pM->bWriteDue set when the group has an expired
 ** member, a subscribed topic changed its partition count, or this
@@ -866,6 +871,10 @@ struct StreamPosUndo {
   StreamPosition *pPos;        /* Changed position, or NULL */
   StreamIncarnation *pInc;     /* Or: member whose poll cursor moved */
   i64 iPos;                    /* The value before */
+  i64 iMark;                   /* The position's mark before */
+  i64 iHandedTo;               /* A poll handed out rows up to this offset
+                               ** (excluded), or 0: a commit checks that
+                               ** the partition was not reassigned since */
 };
 /* A member joined on this connection: its incarnation (fencing) and its
 ** client-side state. */

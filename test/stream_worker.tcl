@@ -2,11 +2,12 @@
 #
 #   tclsh stream_worker.tcl EXT DB MODE ARGS...
 #
-# MODE eos GROUP MEMBER IN OUT BATCH ?SESSION_MS? ?IDLE_MS?
+# MODE eos GROUP MEMBER IN OUT BATCH ?SESSION_MS? ?IDLE_MS? ?WORK_MS?
 #     consume-transform-produce, one SQLite transaction per batch:
 #     poll IN, produce one OUT message per input (value = its origin),
-#     commit_sync, COMMIT; exits after IDLE_MS (default 200) without
-#     messages.
+#     wait WORK_MS (default 0: the processing time, which widens the
+#     window between the poll and the commit), commit_sync, COMMIT;
+#     exits after IDLE_MS (default 200) without messages.
 # MODE auto GROUP MEMBER IN SECONDS
 #     auto-commit consumer: records every message it sees in table seen
 #     (in the poll's own transaction); runs for SECONDS.
@@ -36,10 +37,11 @@ proc retry {script} {
 
 switch -- $mode {
   eos {
-    lassign $args group member in out batch session idle
+    lassign $args group member in out batch session idle work
     set batch [expr {int($batch)}]
     if {$session eq ""} { set session 60000 }
     if {$idle eq ""} { set idle 200 }
+    if {$work eq ""} { set work 0 }
     set opts [format {{"auto.offset.reset":"earliest","enable.auto.commit":false,"session.timeout.ms":%d}} $session]
     retry { db eval { SELECT stream_join($group, $member, json_array($in), $opts) } }
     set lastseen [clock milliseconds]
@@ -47,12 +49,19 @@ switch -- $mode {
       set n [retry {
         db eval { BEGIN IMMEDIATE }
         set n 0
+        set parts {}
         db eval { SELECT topic, partition, offset, key FROM stream_poll($group, $member, $batch) } r {
+          if {$r(partition) ni $parts} { lappend parts $r(partition) }
           db eval { SELECT stream_produce($out, $r(key),
             json_object('p', $r(partition), 'o', $r(offset))) }
           incr n
         }
-        db eval { SELECT stream_commit_sync($group, $member) }
+        if {$n > 0 && $work > 0} { after $work }
+        set c [db eval { SELECT stream_commit_sync($group, $member) }]
+        if {[info exists ::env(EOS_TRACE)] && $n > 0} {
+          # the stress driver's trace: rows polled, partitions committed
+          puts stderr "eos-trace $member polled $n from [llength $parts] committed $c"
+        }
         db eval { COMMIT }
         set n
       }]
