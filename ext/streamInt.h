@@ -2595,6 +2595,10 @@ int sqlite3StreamScanColumn(StreamScan*, int iCol, StreamScanField *pF);
 ** sqlite3StreamScanNext(); NULL if the row is not a hot row of its own
 ** (a tier row, a record of a batch) or iCol is a compressed value. */
 sqlite3_value *sqlite3StreamScanHotValue(StreamScan*, int iCol);
+/* ... for a record of a batch: the record (its bytes valid until the next
+** sqlite3StreamScanNext()), or NULL if the current row is not one or its
+** value is compressed (sqlite3StreamScanColumn() decodes it). */
+const StreamBatchRec *sqlite3StreamScanRecord(StreamScan*);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */
 i64 sqlite3StreamScanInt(StreamScan*, int iCol);
