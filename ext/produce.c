@@ -257,12 +257,18 @@ struct StreamPending {
   i64 nBytes;                  /* Stored key + value + headers bytes */
   StreamPending *pNext;        /* Next partition's batch */
   int n;                       /* Bytes of a[] used */
-  int nMax;                    /* Size of a[]: sqlite3StreamBatchBytes() */
-  u8 a[1];                     /* The records (ext/record.c): allocated
-                               ** with the batch (nMax bytes), so that
-                               ** appending a record never fails for
-                               ** memory */
+  int nAlloc;                  /* Size of a[]: at most
+                               ** sqlite3StreamBatchBytes(), grown as the
+                               ** batch fills (64 KiB pages would take
+                               ** 64 KiB a partition at once) */
+  u8 a[1];                     /* The records (ext/record.c), allocated
+                               ** with the batch; a record that finds no
+                               ** room and no memory to grow it writes the
+                               ** batch out first */
 };
+
+/* The first size of a batch's buffer. */
+#define STREAM_PENDING_FIRST 4096
 
 void sqlite3StreamPendingDrop(StreamCtx *p){
   while( p->pPending ){
@@ -408,23 +414,41 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
     if( rc ) return rc;
     pP = 0;
   }
+  if( pP && pP->n+nBytes+32>pP->nAlloc ){
+    /* Room for the record, up to the batch's limit. */
+    i64 nNew = 2*(i64)pP->nAlloc;
+    StreamPending *pNew;
+    if( nNew<pP->n+nBytes+32 ) nNew = pP->n+nBytes+32;
+    if( nNew>nMax ) nNew = nMax;
+    pNew = sqlite3_realloc64(pP, offsetof(StreamPending, a) + nNew);
+    if( pNew ){
+      pNew->nAlloc = (int)nNew;
+      *ppP = pP = pNew;
+    }else{
+      rc = streamPendingFlushOne(p, ppP, pzErr);
+      if( rc ) return rc;
+      pP = 0;
+    }
+  }
   if( !bYes ) return SQLITE_OK;                          /* a row alone */
   /* A record that fills more than half a batch starts none: another of
   ** its size could not join it (1 KiB values), so encoding it into a
   ** batch and decoding it back into a row of one would be wasted. */
   if( pP==0 && 2*(nBytes+32)>nMax ) return SQLITE_OK;
   if( pP==0 ){
-    pP = sqlite3_malloc64(offsetof(StreamPending, a) + nMax);
+    int nAlloc = nMax<STREAM_PENDING_FIRST ? nMax : STREAM_PENDING_FIRST;
+    if( nAlloc<nBytes+32 ) nAlloc = (int)nBytes+32;
+    pP = sqlite3_malloc64(offsetof(StreamPending, a) + nAlloc);
     if( pP==0 ) return SQLITE_NOMEM;
     memset(pP, 0, offsetof(StreamPending, a));
-    pP->nMax = nMax;
+    pP->nAlloc = nAlloc;
     pP->iPid = iPid;
     pP->iBase = iOffset;
     pP->iNext = iOffset;
     pP->pNext = p->pPending;
     p->pPending = pP;
   }
-  rc = sqlite3StreamBatchAppend(pP->a, pP->nMax, &pP->n,
+  rc = sqlite3StreamBatchAppend(pP->a, pP->nAlloc, &pP->n,
       iOffset - pP->iBase, iTs, attrs,
       pMsg->eKey, pMsg->pKey, pMsg->nKey,
       pVal==0 ? STREAM_TYPE_NULL

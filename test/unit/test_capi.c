@@ -786,12 +786,18 @@ static void testCallFaults(int bRest){
 ** then COMMIT (ROLLBACK if that fails).  After every run the partition
 ** is gap-free and, if the commit succeeded, holds one more message for
 ** every produce that succeeded; reads inside the transaction see them. */
-static void testBatchFaults(int bRest){
+static void testBatchFaults(int bRest, int nPage){
   sqlite3 *db = openStream(":memory:");
   int n, nBad = 0, nDone = 0, nCommitted = 0;
+  char zPage[64];
   bFailRest = bRest;
+  /* 64 KiB pages: a batch's buffer grows as it fills (ext/produce.c), and
+  ** a failed growth writes the batch out first. */
+  snprintf(zPage, sizeof(zPage), "PRAGMA page_size=%d", nPage);
+  execOk(db, zPage, "9.0 page size");
   execOk(db, "SELECT stream_create_topic('b', 2, '{\"retention.ms\":-1}')",
          "9.0 setup");
+  checkInt(queryInt(db, "PRAGMA page_size"), nPage, "9.0 page size set");
   for(n=1; n<3000 && !nDone; n++){
     long long nBefore = queryInt(db, "SELECT count(*) FROM stream_messages"
                                      " WHERE topic='b'");
@@ -800,7 +806,9 @@ static void testBatchFaults(int bRest){
     nFailAt = n;
     rc = sqlite3_exec(db, "BEGIN", 0, 0, 0);
     for(i=0; rc==SQLITE_OK && i<40; i++){
-      if( sqlite3_exec(db, "SELECT stream_produce('b', NULL,"
+      if( sqlite3_exec(db, nPage>4096 ? "SELECT stream_produce('b', NULL,"
+              " json_quote(printf('%.*c', 900, 'v')), NULL, 0)"
+              : "SELECT stream_produce('b', NULL,"
               " '{\"some\":\"value\"}', NULL, 0)", 0, 0, 0)==SQLITE_OK ){
         nOk++;
       }
@@ -851,8 +859,10 @@ int main(void){
   testPollFaults(1);
   testCallFaults(0);
   testCallFaults(1);
-  testBatchFaults(0);
-  testBatchFaults(1);
+  testBatchFaults(0, 4096);
+  testBatchFaults(1, 4096);
+  testBatchFaults(0, 65536);
+  testBatchFaults(1, 65536);
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
