@@ -23,6 +23,8 @@
 **     bench/bench_produce ./stream0.so --quick --only stream:batch:100
 ** (--toggle-collect=readAll for read, pollAll for read-poll), divided by
 ** the messages (--quick: batch 30,000, single 3,000, read 100,000).
+** For the stream it then prints how the hot log was laid out (rows,
+** record batch rows, messages a row, pages by type) to stderr.
 **
 ** Workloads, at 100-byte and 1 KiB JSON values (8 partitions, WAL,
 ** synchronous=NORMAL, keyed messages, murmur2 partitions):
@@ -522,6 +524,30 @@ static int onlyOpt(const char *zOpt, const char *zVal){
   return 1;
 }
 
+/* How the stream's hot log was laid out (to stderr): rows, record batch
+** rows, messages a row, and pages (dbstat, if this SQLite has it). */
+static void logLayout(sqlite3 *db){
+  sqlite3_stmt *p;
+  if( sqlite3_prepare_v2(db, "SELECT count(*), sum(attrs&8>0),"
+        " sum(CASE WHEN attrs&8 THEN (key&255)+1 ELSE 1 END),"
+        " (SELECT group_concat(pagetype||' '||n, ', ') FROM"
+        "  (SELECT pagetype, count(*) AS n FROM dbstat"
+        "   WHERE name='_stream_log' GROUP BY 1))"
+        " FROM _stream_log", -1, &p, 0)!=SQLITE_OK ){
+    sqlite3_prepare_v2(db, "SELECT count(*), sum(attrs&8>0),"
+        " sum(CASE WHEN attrs&8 THEN (key&255)+1 ELSE 1 END), 'no dbstat'"
+        " FROM _stream_log", -1, &p, 0);
+  }
+  if( p && sqlite3_step(p)==SQLITE_ROW ){
+    fprintf(stderr, "_stream_log: %lld rows, %lld batch rows, %.2f messages"
+        " a row; pages: %s\n", sqlite3_column_int64(p, 0),
+        sqlite3_column_int64(p, 1), sqlite3_column_int64(p, 0) ?
+        (double)sqlite3_column_int64(p, 2)/sqlite3_column_int64(p, 0) : 0.0,
+        (const char*)sqlite3_column_text(p, 3));
+  }
+  sqlite3_finalize(p);
+}
+
 /* Run the workload zOnly names once. */
 static int runOnly(int nBatchMsgs, int nSingle, int nRead){
   char zSys[16], zWork[16];
@@ -550,6 +576,7 @@ static int runOnly(int nBatchMsgs, int nSingle, int nRead){
   }else{
     benchFatal("no workload %s", zWork);
   }
+  if( e==SYS_STREAM ) logLayout(db);
   sqlite3_close(db);
   removeDb(e);
   return 0;

@@ -195,6 +195,7 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
 ** transaction cache (ext/txn.c) once known; else it is computed from the
 ** newest entry and the messages after it.  Plain statements: no
 ** statement journal, no temporary table. */
+static i64 streamPendingTsMax(StreamCtx*, i64 iPid);
 static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
                            i64 iPid, i64 iOffset, i64 iTs, char **pzErr){
   i64 iMax = sqlite3StreamCacheTsMax(p, zTopic, iPart);
@@ -217,6 +218,11 @@ static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
                                 &bFound, pzErr);
     if( rc ) return rc;
     if( bFound && iTs2>iMax ) iMax = iTs2;
+    /* The partition's pending batch, not in the log yet (it holds this
+    ** message if the message was batched). */
+    iTs2 = streamPendingTsMax(p, iPid);
+    if( iTs2>iMax ) iMax = iTs2;
+    if( iTs>iMax ) iMax = iTs;
   }
   rc = sqlite3StreamHotTixPut(p, iPid, iMax, iOffset, pzErr);
   if( rc==SQLITE_OK ) sqlite3StreamCacheSetTsMax(p, zTopic, iPart, iMax);
@@ -231,8 +237,9 @@ static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
 ** move rewrites the batches it takes, sqlite3StreamUnbatchRange()) gets its
 ** offset as any other, but its record is appended to its partition's
 ** pending batch (p->pPending) instead of being inserted.  A batch is
-** written as one row when it holds STREAM_BATCH_MAX records or
-** STREAM_BATCH_BYTES bytes, and always before anything of this
+** written as one row when it holds STREAM_BATCH_MAX records or another
+** would take its value beyond sqlite3StreamBatchBytes() (the row stays in
+** one page), and always before anything of this
 ** connection reads _stream_log or _stream_timeindex: the statement cache
 ** flushes before handing out any statement that may read them
 ** (ext/schema.c), the scan before it runs its hot statement, the
@@ -250,10 +257,18 @@ struct StreamPending {
   i64 nBytes;                  /* Stored key + value + headers bytes */
   StreamPending *pNext;        /* Next partition's batch */
   int n;                       /* Bytes of a[] used */
-  u8 a[STREAM_BATCH_BYTES];    /* The records (ext/record.c): allocated
-                               ** with the batch, so that appending a
-                               ** record never fails for memory */
+  int nAlloc;                  /* Size of a[]: at most
+                               ** sqlite3StreamBatchBytes(), grown as the
+                               ** batch fills (64 KiB pages would take
+                               ** 64 KiB a partition at once) */
+  u8 a[1];                     /* The records (ext/record.c), allocated
+                               ** with the batch; a record that finds no
+                               ** room and no memory to grow it writes the
+                               ** batch out first */
 };
+
+/* The first size of a batch's buffer. */
+#define STREAM_PENDING_FIRST 4096
 
 void sqlite3StreamPendingDrop(StreamCtx *p){
   while( p->pPending ){
@@ -261,6 +276,15 @@ void sqlite3StreamPendingDrop(StreamCtx *p){
     sqlite3_free(p->pPending);
     p->pPending = pNext;
   }
+}
+
+/* The largest timestamp of partition iPid's pending batch (-1: none). */
+static i64 streamPendingTsMax(StreamCtx *p, i64 iPid){
+  StreamPending *pP;
+  for(pP=p->pPending; pP; pP=pP->pNext){
+    if( pP->iPid==iPid ) return pP->iTsMax;
+  }
+  return -1;
 }
 
 /* Record r, decoded from a batch, as the row of id iId. */
@@ -372,6 +396,7 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
   StreamPending **ppP, *pP;
   i64 nBytes = (i64)pMsg->nKey + nVal + pMsg->nHeaders;
   int rc = SQLITE_OK, bYes = 1;
+  int nMax = sqlite3StreamBatchBytes(p);
   *pbDone = 0;
   for(ppP=&p->pPending; *ppP && (*ppP)->iPid!=iPid; ppP=&(*ppP)->pNext){}
   pP = *ppP;
@@ -384,27 +409,46 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
   }
   /* A record's framing (six varints) is below 32 bytes. */
   if( pP && (!bYes || pP->iNext!=iOffset || pP->nRec>=STREAM_BATCH_MAX
-          || pP->n+nBytes+32>STREAM_BATCH_BYTES) ){
+          || pP->n+nBytes+32>nMax) ){
     rc = streamPendingFlushOne(p, ppP, pzErr);
     if( rc ) return rc;
     pP = 0;
+  }
+  if( pP && pP->n+nBytes+32>pP->nAlloc ){
+    /* Room for the record, up to the batch's limit. */
+    i64 nNew = 2*(i64)pP->nAlloc;
+    StreamPending *pNew;
+    if( nNew<pP->n+nBytes+32 ) nNew = pP->n+nBytes+32;
+    if( nNew>nMax ) nNew = nMax;
+    pNew = sqlite3_realloc64(pP, offsetof(StreamPending, a) + nNew);
+    if( pNew ){
+      pNew->nAlloc = (int)nNew;
+      *ppP = pP = pNew;
+    }else{
+      rc = streamPendingFlushOne(p, ppP, pzErr);
+      if( rc ) return rc;
+      pP = 0;
+    }
   }
   if( !bYes ) return SQLITE_OK;                          /* a row alone */
   /* A record that fills more than half a batch starts none: another of
   ** its size could not join it (1 KiB values), so encoding it into a
   ** batch and decoding it back into a row of one would be wasted. */
-  if( pP==0 && 2*(nBytes+32)>STREAM_BATCH_BYTES ) return SQLITE_OK;
+  if( pP==0 && 2*(nBytes+32)>nMax ) return SQLITE_OK;
   if( pP==0 ){
-    pP = sqlite3_malloc64(sizeof(*pP));
+    int nAlloc = nMax<STREAM_PENDING_FIRST ? nMax : STREAM_PENDING_FIRST;
+    if( nAlloc<nBytes+32 ) nAlloc = (int)nBytes+32;
+    pP = sqlite3_malloc64(offsetof(StreamPending, a) + nAlloc);
     if( pP==0 ) return SQLITE_NOMEM;
     memset(pP, 0, offsetof(StreamPending, a));
+    pP->nAlloc = nAlloc;
     pP->iPid = iPid;
     pP->iBase = iOffset;
     pP->iNext = iOffset;
     pP->pNext = p->pPending;
     p->pPending = pP;
   }
-  rc = sqlite3StreamBatchAppend(pP->a, (int)sizeof(pP->a), &pP->n,
+  rc = sqlite3StreamBatchAppend(pP->a, pP->nAlloc, &pP->n,
       iOffset - pP->iBase, iTs, attrs,
       pMsg->eKey, pMsg->pKey, pMsg->nKey,
       pVal==0 ? STREAM_TYPE_NULL

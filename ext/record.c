@@ -218,3 +218,26 @@ int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
   }
   return SQLITE_ROW;
 }
+
+int sqlite3StreamBatchBytes(StreamCtx *p){
+  if( p->nBatchBytes==0 ){
+    sqlite3_stmt *pStmt = 0;
+    int nPage = 4096, nReserve = -1;
+    if( sqlite3_prepare_v2(p->db, "PRAGMA main.page_size", -1, &pStmt, 0)
+          ==SQLITE_OK
+     && sqlite3_step(pStmt)==SQLITE_ROW ){
+      nPage = sqlite3_column_int(pStmt, 0);
+    }
+    sqlite3_finalize(pStmt);
+    if( nPage<512 || nPage>65536 ) nPage = 4096;
+    /* A negative argument only asks (reserved bytes: encryption, page
+    ** checksums). */
+    if( sqlite3_file_control(p->db, "main", SQLITE_FCNTL_RESERVE_BYTES,
+                             &nReserve)!=SQLITE_OK
+     || nReserve<0 || nReserve>255 ){
+      nReserve = 0;
+    }
+    p->nBatchBytes = nPage - nReserve - 35 - STREAM_BATCH_ROW_OVERHEAD;
+  }
+  return p->nBatchBytes;
+}

@@ -548,7 +548,48 @@ sqlite3_value *sqlite3StreamScanHotValue(StreamScan *pScan, int iCol){
   return sqlite3_column_value(pScan->pStmt, iCol);
 }
 
+const StreamBatchRec *sqlite3StreamScanRecord(StreamScan *pScan){
+  const StreamBatchRec *r;
+  if( pScan->eCur!=STREAM_SCAN_HOT || pScan->nRec==0 ) return 0;
+  r = &pScan->aRec[pScan->iRec];
+  if( (r->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) return 0;
+  return r;
+}
+
 int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
+  /* A record of a batch first (a poll's every column): no memset. */
+  if( pScan->eCur==STREAM_SCAN_HOT && pScan->nRec
+   && iCol>STREAM_SCAN_COL_PARTITION ){
+    const StreamBatchRec *r = &pScan->aRec[pScan->iRec];
+    pF->pValue = 0;
+    pF->p = 0;
+    pF->n = 0;
+    pF->iVal = 0;
+    switch( iCol ){
+      case STREAM_SCAN_COL_OFFSET:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->iOffset;
+        return SQLITE_OK;
+      case STREAM_SCAN_COL_KEY:
+        pF->eType = r->eKey; pF->p = r->pKey; pF->n = r->nKey;
+        return SQLITE_OK;
+      case STREAM_SCAN_COL_HEADERS:
+        pF->eType = r->eHeaders; pF->p = r->pHeaders; pF->n = r->nHeaders;
+        return SQLITE_OK;
+      case STREAM_SCAN_COL_VALUE:
+        if( (r->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) break;
+        pF->eType = r->eValue; pF->p = r->pValue; pF->n = r->nValue;
+        return SQLITE_OK;
+      case STREAM_SCAN_COL_ATTRS:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->attrs;
+        return SQLITE_OK;
+      default:
+        pF->eType = SQLITE_INTEGER;
+        pF->iVal = r->iTimestamp;
+        return SQLITE_OK;
+    }
+  }
   memset(pF, 0, sizeof(*pF));
   if( pScan->eCur==STREAM_SCAN_TIER ){
     const StreamPqRow *r = pScan->pRow;
@@ -584,33 +625,6 @@ int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){
     return SQLITE_OK;
   }
   if( pScan->eCur!=STREAM_SCAN_HOT ) return SQLITE_OK;
-  if( pScan->nRec && iCol>STREAM_SCAN_COL_PARTITION ){
-    const StreamBatchRec *r = &pScan->aRec[pScan->iRec];
-    switch( iCol ){
-      case STREAM_SCAN_COL_OFFSET:
-        pF->eType = SQLITE_INTEGER;
-        pF->iVal = r->iOffset;
-        return SQLITE_OK;
-      case STREAM_SCAN_COL_KEY:
-        pF->eType = r->eKey; pF->p = r->pKey; pF->n = r->nKey;
-        return SQLITE_OK;
-      case STREAM_SCAN_COL_HEADERS:
-        pF->eType = r->eHeaders; pF->p = r->pHeaders; pF->n = r->nHeaders;
-        return SQLITE_OK;
-      case STREAM_SCAN_COL_VALUE:
-        if( (r->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) break;
-        pF->eType = r->eValue; pF->p = r->pValue; pF->n = r->nValue;
-        return SQLITE_OK;
-      case STREAM_SCAN_COL_ATTRS:
-        pF->eType = SQLITE_INTEGER;
-        pF->iVal = r->attrs;
-        return SQLITE_OK;
-      default:
-        pF->eType = SQLITE_INTEGER;
-        pF->iVal = r->iTimestamp;
-        return SQLITE_OK;
-    }
-  }
   if( iCol==STREAM_SCAN_COL_VALUE ){
     int bRec = pScan->nRec>0;
     const StreamBatchRec *r = bRec ? &pScan->aRec[pScan->iRec] : 0;

@@ -1414,18 +1414,21 @@ static const struct {
   " LEFT JOIN _stream_offsets o ON o.group_id=g.group_id AND o.topic=?1"
   "   AND o.partition=?2"
   " ORDER BY committed, g.group_id LIMIT 1", 0 },
-  /* ?1 partition id: the newest time index entry, timestamp and offset */
+  /* ?1 partition id: the newest time index entry, timestamp and offset
+  ** (the append path's: pending batches never hold index entries) */
   [STREAM_HOT_TIX_LAST] = {
   "SELECT timestamp, offset FROM _stream_timeindex WHERE pid=?1"
-  " ORDER BY timestamp DESC, offset DESC LIMIT 1", 1 },
+  " ORDER BY timestamp DESC, offset DESC LIMIT 1", 0 },
   /* ?1, ?2 rowids: the largest timestamp of the messages in [?1, ?2]
   ** (from the row before ?1, which may be a batch holding ?1: its
   ** timestamp is its records' largest, so the result may be larger than
-  ** the exact one, never smaller) */
+  ** the exact one, never smaller).  The append path's, which adds the
+  ** partition's pending batch itself (writing every pending batch out at
+  ** each partition's first index entry of a connection cut them short). */
   [STREAM_HOT_TIX_MAX] = {
   "SELECT max(timestamp) FROM _stream_log WHERE id BETWEEN coalesce((SELECT"
   " max(id) FROM _stream_log WHERE id BETWEEN (?1>>40)<<40 AND ?1), ?1)"
-  " AND ?2", 1 },
+  " AND ?2", 0 },
   /* ?1 partition id, ?2 timestamp, ?3 offset */
   [STREAM_HOT_TIX_PUT] = {
   "INSERT INTO _stream_timeindex(pid, timestamp, offset) VALUES(?1,?2,?3)",

@@ -163,6 +163,9 @@ struct StreamCtx {
                                         ** transaction (ext/produce.c) */
   int bFlushing;                        /* Writing them out now */
   int bBatchOn;                         /* Record batching on (produce.c) */
+  int nBatchBytes;                      /* Largest batch value (bytes) for
+                                        ** the page size, 0: not yet read
+                                        ** (sqlite3StreamBatchBytes()) */
 };
 
 /**************************************************************************
@@ -595,18 +598,28 @@ int sqlite3StreamMsgFieldCtx(StreamCtx *p, StreamMsg *pMsg, int bValue,
 #define STREAM_ATTR_BATCH      0x08  /* a record batch (format 4) */
 
 /* Record batches (ext/record.c).  A batch is written when it holds
-** STREAM_BATCH_MAX records or STREAM_BATCH_BYTES bytes: two such rows fit
-** a 4 KiB page (a 2-3 KiB row would take a page alone, doubling the pages
-** written: measured 0.66x against 0.90x at 1 KiB values in
-** bench_produce), so 1 KiB messages stay rows of their own (a record of
-** more than half of STREAM_BATCH_BYTES starts no batch) and 100-byte
-** ones go 16 a row. */
-#define STREAM_BATCH_MAX   16
+** STREAM_BATCH_MAX records or sqlite3StreamBatchBytes() bytes: its row
+** then stays within one table-leaf page of the database (SQLite keeps a
+** row's payload local up to the usable page size - 35 bytes; no overflow
+** page), so a page holds one batch row (4 KiB pages: 3 messages of 1 KiB,
+** about 35 of 100 bytes).  A record of more than half of that starts no
+** batch (another of its size could not join it).  At most STREAM_BATCH_SPAN
+** records a row (the row's key holds the last offset's delta in 8 bits). */
+#ifndef STREAM_BATCH_MAX
+# define STREAM_BATCH_MAX STREAM_BATCH_SPAN
+#endif
 /* Batching on in a new connection (stream_log_batching() changes it). */
 #ifndef STREAM_BATCH_DEFAULT
 # define STREAM_BATCH_DEFAULT 1
 #endif
-#define STREAM_BATCH_BYTES 1960
+/* Bytes of a batch row's payload besides its value: the record header
+** (its size, six serial types, the value's taking 3 bytes up to 64 KiB)
+** and the key, timestamp and attrs integers (8 + 8 + 1). */
+#define STREAM_BATCH_ROW_OVERHEAD 26
+/* The largest batch value (records) whose row stays local in a leaf
+** page of the database's main schema (page size less reserved bytes, read
+** once a connection into p->nBatchBytes). */
+int sqlite3StreamBatchBytes(StreamCtx*);
 /* One record of a batch row, pointing into the row's value. */
 typedef struct StreamBatchRec StreamBatchRec;
 struct StreamBatchRec {
@@ -2594,6 +2607,10 @@ int sqlite3StreamScanColumn(StreamScan*, int iCol, StreamScanField *pF);
 ** sqlite3StreamScanNext(); NULL if the row is not a hot row of its own
 ** (a tier row, a record of a batch) or iCol is a compressed value. */
 sqlite3_value *sqlite3StreamScanHotValue(StreamScan*, int iCol);
+/* ... for a record of a batch: the record (its bytes valid until the next
+** sqlite3StreamScanNext()), or NULL if the current row is not one or its
+** value is compressed (sqlite3StreamScanColumn() decodes it). */
+const StreamBatchRec *sqlite3StreamScanRecord(StreamScan*);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */
 i64 sqlite3StreamScanInt(StreamScan*, int iCol);

@@ -428,10 +428,40 @@ static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
   StreamScanField f;
   sqlite3_value *pVal;
+  const StreamBatchRec *r;
   int rc;
   if( iCol>MSG_COL_TIMESTAMP ){
     if( iCol==MSG_COL_ROW_KEY ) return streamMsgRowKey(pCur, ctx);
     return SQLITE_OK;                           /* producer_*: write-only */
+  }
+  /* A record of a batch: its field straight into the result (the topic
+  ** and partition are the row's, below). */
+  if( iCol>MSG_COL_PARTITION
+   && (r = sqlite3StreamScanRecord(pCur->pScan))!=0 ){
+    switch( iCol ){
+      case MSG_COL_OFFSET:
+        sqlite3_result_int64(ctx, r->iOffset);
+        break;
+      case MSG_COL_TIMESTAMP:
+        sqlite3_result_int64(ctx, r->iTimestamp);
+        break;
+      case MSG_COL_KEY:
+        if( r->eKey!=SQLITE_NULL ){
+          streamMsgBytes(ctx, r->eKey, r->pKey, r->nKey);
+        }
+        break;
+      case MSG_COL_VALUE:
+        if( r->eValue!=SQLITE_NULL ){
+          streamMsgBytes(ctx, r->eValue, r->pValue, r->nValue);
+        }
+        break;
+      default:
+        if( r->eHeaders!=SQLITE_NULL ){
+          streamMsgBytes(ctx, r->eHeaders, r->pHeaders, r->nHeaders);
+        }
+        break;
+    }
+    return SQLITE_OK;
   }
   /* A hot row of its own (the common case): its column straight from the
   ** hot statement, still on the row, into the result. */

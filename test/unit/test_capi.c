@@ -955,12 +955,18 @@ static void testCallFaults(int bRest){
 ** then COMMIT (ROLLBACK if that fails).  After every run the partition
 ** is gap-free and, if the commit succeeded, holds one more message for
 ** every produce that succeeded; reads inside the transaction see them. */
-static void testBatchFaults(int bRest){
+static void testBatchFaults(int bRest, int nPage){
   sqlite3 *db = openStream(":memory:");
   int n, nBad = 0, nDone = 0, nCommitted = 0;
+  char zPage[64];
   bFailRest = bRest;
+  /* 64 KiB pages: a batch's buffer grows as it fills (ext/produce.c), and
+  ** a failed growth writes the batch out first. */
+  snprintf(zPage, sizeof(zPage), "PRAGMA page_size=%d", nPage);
+  execOk(db, zPage, "9.0 page size");
   execOk(db, "SELECT stream_create_topic('b', 2, '{\"retention.ms\":-1}')",
          "9.0 setup");
+  checkInt(queryInt(db, "PRAGMA page_size"), nPage, "9.0 page size set");
   for(n=1; n<3000 && !nDone; n++){
     long long nBefore = queryInt(db, "SELECT count(*) FROM stream_messages"
                                      " WHERE topic='b'");
@@ -969,7 +975,9 @@ static void testBatchFaults(int bRest){
     nFailAt = n;
     rc = sqlite3_exec(db, "BEGIN", 0, 0, 0);
     for(i=0; rc==SQLITE_OK && i<40; i++){
-      if( sqlite3_exec(db, "SELECT stream_produce('b', NULL,"
+      if( sqlite3_exec(db, nPage>4096 ? "SELECT stream_produce('b', NULL,"
+              " json_quote(printf('%.*c', 900, 'v')), NULL, 0)"
+              : "SELECT stream_produce('b', NULL,"
               " '{\"some\":\"value\"}', NULL, 0)", 0, 0, 0)==SQLITE_OK ){
         nOk++;
       }
@@ -1001,6 +1009,36 @@ static void testBatchFaults(int bRest){
   checkInt(sqlite3_close(db), SQLITE_OK, "9.5 close");
 }
 
+/* 10. The batch limit counts the page's reserved bytes (page size 4096,
+** 32 reserved: records of 1,970 bytes start no batch there, 4 096 - 32 -
+** 35 - 26 = 4,003 < 2 * (1,970 + 32); with no reserved bytes two share a
+** row), and no batch row takes an overflow page. */
+static void testReserveBytes(void){
+  int iRes;
+  for(iRes=0; iRes<=32; iRes+=32){
+    sqlite3 *db = openStream(":memory:");
+    int n = iRes;
+    checkInt(sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &n),
+             SQLITE_OK, "10.1 reserve bytes set");
+    execOk(db, "SELECT stream_create_topic('r', 1); BEGIN;"
+        " WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c"
+        " WHERE i<5) SELECT count(stream_produce('r', NULL,"
+        " json_quote(printf('%.*c', 1968, 'x')))) FROM c; COMMIT;",
+        "10.2 produce");
+    n = -1;
+    sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &n);
+    checkInt(n, iRes, "10.3 reserve bytes kept");
+    checkInt(queryInt(db, "SELECT count(*) FROM _stream_log WHERE attrs&8"),
+             iRes ? 0 : 3, "10.4 batches by the usable size");
+    checkInt(queryInt(db, "SELECT count(*) FROM stream_messages"
+                          " WHERE length(value)=1970"), 6, "10.5 read back");
+    checkInt(queryInt(db, "SELECT count(*) FROM dbstat WHERE"
+                          " name='_stream_log' AND pagetype='overflow'"),
+             0, "10.6 no overflow page");
+    checkInt(sqlite3_close(db), SQLITE_OK, "10.7 close");
+  }
+}
+
 int main(void){
   /* Before anything initializes SQLite. */
   sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memOrig);
@@ -1021,8 +1059,11 @@ int main(void){
   testPollFaults(1);
   testCallFaults(0);
   testCallFaults(1);
-  testBatchFaults(0);
-  testBatchFaults(1);
+  testBatchFaults(0, 4096);
+  testBatchFaults(1, 4096);
+  testBatchFaults(0, 65536);
+  testBatchFaults(1, 65536);
+  testReserveBytes();
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
