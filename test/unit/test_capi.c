@@ -698,41 +698,41 @@ static void testPollLook(void){
   db2 = openStream(zFile);
   execOk(db2, "PRAGMA journal_mode=WAL; SELECT stream_create_topic('lk', 1);"
       " SELECT stream_produce('lk', NULL, '{}') FROM json_each('[1,2,3]');",
-      "9.0 setup");
+      "11.0 setup");
   execOk(db, "SELECT stream_join('lg', 'm', '[\"lk\"]', '{\"auto.offset."
-      "reset\":\"earliest\",\"enable.auto.commit\":false}')", "9.0 join");
-  checkInt(lookQuery(db, LOOK_POLL, &nIo), 3, "9.1 first poll: 3 rows");
-  check(nIo>0, "9.2 first poll reads", "no read counted");
+      "reset\":\"earliest\",\"enable.auto.commit\":false}')", "11.0 join");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 3, "11.1 first poll: 3 rows");
+  check(nIo>0, "11.2 first poll reads", "no read counted");
   /* The first poll wrote its poll time (a commit): the next one looks. */
-  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "9.3 nothing new");
-  check(nIo>0, "9.4 after the first poll's write it reads", "no read");
-  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "9.5 again");
-  checkInt(nIo, 0, "9.6 again: no read, no lock");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "11.3 nothing new");
+  check(nIo>0, "11.4 after the first poll's write it reads", "no read");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "11.5 again");
+  checkInt(nIo, 0, "11.6 again: no read, no lock");
 
   /* A commit: the next poll looks. */
-  execOk(db2, LOOK_PRODUCE, "9.7 produce");
-  checkInt(lookQuery(db, LOOK_POLL, &nIo), 1, "9.8 the new message");
-  check(nIo>0, "9.9 after a commit the poll reads", "no read counted");
+  execOk(db2, LOOK_PRODUCE, "11.7 produce");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 1, "11.8 the new message");
+  check(nIo>0, "11.9 after a commit the poll reads", "no read counted");
 
   /* A poll stopped early (LIMIT): its look does not answer for the next
   ** one, which returns the rest; then that one's look does. */
-  execOk(db2, LOOK_PRODUCE "; " LOOK_PRODUCE, "9.10 produce two");
+  execOk(db2, LOOK_PRODUCE "; " LOOK_PRODUCE, "11.10 produce two");
   checkInt(lookQuery(db, "SELECT offset FROM stream_poll('lg', 'm') LIMIT 1",
-                     &nIo), 4, "9.11 one of two");
+                     &nIo), 4, "11.11 one of two");
   checkInt(lookQuery(db, "SELECT group_concat(offset) FROM"
-                     " stream_poll('lg', 'm')", &nIo), 5, "9.12 the other");
-  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "9.13 then nothing");
-  checkInt(nIo, 0, "9.14 then no read");
+                     " stream_poll('lg', 'm')", &nIo), 5, "11.12 the other");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "11.13 then nothing");
+  checkInt(nIo, 0, "11.14 then no read");
 
   /* A seek writes (a commit): the next poll reads from the target. */
-  execOk(db, "SELECT stream_seek('lg', 'lk', 0, 1)", "9.15 seek");
-  checkInt(lookQuery(db, LOOK_POLL, &nIo), 5, "9.16 from the seek target");
+  execOk(db, "SELECT stream_seek('lg', 'lk', 0, 1)", "11.15 seek");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 5, "11.16 from the seek target");
 
   /* Fenced by a join elsewhere: the next poll says so. */
-  execOk(db2, "SELECT stream_join('lg', 'm', '[\"lk\"]')", "9.17 rejoin");
+  execOk(db2, "SELECT stream_join('lg', 'm', '[\"lk\"]')", "11.17 rejoin");
   rc = sqlite3_exec(db, LOOK_POLL, 0, 0, &zErr);
   check(rc!=SQLITE_OK && zErr && strstr(zErr, "fenced")!=0,
-        "9.18 fenced", zErr ? zErr : "no error");
+        "11.18 fenced", zErr ? zErr : "no error");
   sqlite3_free(zErr);
   sqlite3_close(db);
   sqlite3_close(db2);
