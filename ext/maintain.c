@@ -20,6 +20,10 @@
 **     offset o has (o+1) % EVERY == 0, so no counter is kept) and then
 **     deletes at most STREAM_MAINTAIN_BATCH expired messages and cleans at
 **     most as many dirty ones.  Bounded work in 1 produce call in 256.
+**     The transaction's pending record batches (ext/produce.c) are held
+**     meanwhile, not written, so that they are not cut short
+**     (streamMntPending() says why the look decides as it would have
+**     with them written).
 **   - explicit: stream_maintain() runs every due task completely:
 **     retention (exact byte count), and a full compaction of each
 **     partition whose dirty ratio or max.compaction.lag.ms says so.
@@ -99,10 +103,9 @@ static void streamMntTask(StreamMntReport *pR, const char *zTopic, int iPart,
 
 static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
                               const StreamTopicConfig *pCfg, int eMode,
-                              StreamMntReport *pR, i64 *pnRemoved,
+                              i64 iNow, StreamMntReport *pR, i64 *pnRemoved,
                               int *pbIsolated, char **pzErr){
   StreamCleaner s, s0;
-  i64 iNow = sqlite3StreamNow(p);
   i64 nDel = 0, nComp = 0, iLogStart = 0;
   int bOpen = 0, bRan = 0;
   int rc;
@@ -181,6 +184,49 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
   return rc;
 }
 
+/*
+** The amortised look and the transaction's pending record batches
+** (ext/produce.c).  Opening the look's savepoint would write them all out,
+** and every partition's batch would be cut short at each look.  So they
+** are held instead (*pbHold, sqlite3StreamPendingHold()): the look sees
+** the log as written, which ends where the batches start (its high
+** watermark too: sqlite3StreamCacheNext() gives a held partition's
+** batch's first offset, so that retention removing every written message
+** moves the log start there, not past the batch).  It decides as
+** it would have with them written, except where one of them could change
+** its decision; then that one, the looked-at partition's own, is written
+** first:
+**   - a byte limit (retention.bytes) counts every message;
+**   - a message of it that retention.ms has expired may go (the prefix
+**     rule: otherwise the written log's end, or the first young message
+**     before it, stops retention as the batch's first message would);
+**   - a compacted topic (never batched: a safeguard).
+** In autocommit mode (a produce call opens its own savepoint first) the
+** look's savepoint may be the transaction itself, its RELEASE the commit:
+** nothing is held (nor batched: a statement's own transaction makes no
+** batches).  A batch that cannot be found (no transaction cache, so no
+** partition id) is not held either: the savepoint writes every batch, as
+** before.  Inside a writing statement (INSERT INTO stream_messages) no
+** savepoint opens and the look runs in the statement: held all the same.
+*/
+static int streamMntPending(StreamCtx *p, const char *zTopic, int iPart,
+                            const StreamTopicConfig *pCfg, i64 iNow,
+                            int *pbHold, char **pzErr){
+  i64 iPid = 0, iTsMin = 0;
+  *pbHold = 0;
+  if( sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
+  if( sqlite3StreamCacheNext(p, zTopic, iPart, &iPid)<0 ) return SQLITE_OK;
+  *pbHold = 1;
+  if( !sqlite3StreamPendingInfo(p, iPid, 0, &iTsMin) ) return SQLITE_OK;
+  if( (pCfg->eCleanup & STREAM_CLEANUP_COMPACT)
+   || ((pCfg->eCleanup & STREAM_CLEANUP_DELETE)
+       && (pCfg->retentionBytes>=0
+        || (pCfg->retentionMs>=0 && iTsMin<iNow-pCfg->retentionMs))) ){
+    return sqlite3StreamPendingFlushPart(p, iPid, pzErr);
+  }
+  return SQLITE_OK;
+}
+
 static int streamMntHook(StreamCtx *p, const char *zTopic, i64 iPart,
                          i64 iOffset, char **pzErr){
   StreamTopicConfig cfg;
@@ -192,8 +238,15 @@ static int streamMntHook(StreamCtx *p, const char *zTopic, i64 iPart,
   }
   rc = sqlite3StreamTopicConfig(p, zTopic, &cfg, 0, &zErr);
   if( rc==SQLITE_OK && streamMntWanted(&cfg) ){
-    rc = streamMntPartition(p, zTopic, (int)iPart, &cfg, STREAM_MNT_AUTO,
-                            0, 0, &bIsolated, &zErr);
+    i64 iNow = sqlite3StreamNow(p);
+    int bHold = 0;
+    rc = streamMntPending(p, zTopic, (int)iPart, &cfg, iNow, &bHold, &zErr);
+    if( rc==SQLITE_OK ){
+      if( bHold ) sqlite3StreamPendingHold(p, 1);
+      rc = streamMntPartition(p, zTopic, (int)iPart, &cfg, STREAM_MNT_AUTO,
+                              iNow, 0, 0, &bIsolated, &zErr);
+      if( bHold ) sqlite3StreamPendingHold(p, 0);
+    }
   }
   if( rc!=SQLITE_OK && bIsolated ){
     /* Isolated and rolled back: the next look (or stream_maintain())
@@ -310,8 +363,8 @@ static int streamMntTopic(StreamCtx *p, const char *zName,
                                 pzErr);
       if( rc ) break;
     }
-    rc = streamMntPartition(p, zName, j, &cfg, eMode, pR, pnRemoved, 0,
-                            pzErr);
+    rc = streamMntPartition(p, zName, j, &cfg, eMode, sqlite3StreamNow(p),
+                            pR, pnRemoved, 0, pzErr);
   }
   return rc;
 }

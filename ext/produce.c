@@ -247,6 +247,19 @@ static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
 ** ROLLBACK TO drops exactly the pending records, all produced after the
 ** savepoint); xRollback and xRollbackTo drop them (ext/txn.c).  A batch
 ** of one record is written as a plain row.
+**
+** The one exception: the amortised maintenance of the append path
+** (ext/maintain.c), which runs every STREAM_MAINTAIN_EVERY offsets of a
+** partition, holds them (sqlite3StreamPendingHold()): writing them there
+** would cut every partition's batch short at each look.  It neither needs
+** nor sees them: the pending records of a partition are all at or above
+** its high watermark as written (their first offset was read from it, and
+** nothing writes a partition's rows while its batch is pending), so
+** retention, which removes a prefix, and compaction, whose topics are
+** never batched, see a consistent log that merely ends earlier, as if the
+** look had come a few messages sooner.  Its savepoint is opened and
+** released without writing them, and a ROLLBACK TO of it (its failure, or
+** a statement's inside it) keeps them: they were produced before it.
 */
 struct StreamPending {
   i64 iPid;                    /* Partition id */
@@ -254,6 +267,7 @@ struct StreamPending {
   i64 iNext;                   /* Offset after the last record */
   int nRec;                    /* Records */
   i64 iTsMax;                  /* Largest timestamp */
+  i64 iTsMin;                  /* Smallest timestamp */
   i64 nBytes;                  /* Stored key + value + headers bytes */
   StreamPending *pNext;        /* Next partition's batch */
   int n;                       /* Bytes of a[] used */
@@ -276,6 +290,15 @@ void sqlite3StreamPendingDrop(StreamCtx *p){
     sqlite3_free(p->pPending);
     p->pPending = pNext;
   }
+}
+
+void sqlite3StreamPendingHold(StreamCtx *p, int bHold){
+  /* bFlushing makes every writer of the batches a no-op (the statement
+  ** cache's, the scan's, xSync's and xSavepoint's); nPendingHold keeps
+  ** them through xRollbackTo (ext/txn.c). */
+  int d = bHold ? 1 : -1;
+  p->bFlushing += d;
+  p->nPendingHold += d;
 }
 
 /* The largest timestamp of partition iPid's pending batch (-1: none). */
@@ -341,18 +364,45 @@ static int streamPendingFlushOne(StreamCtx *p, StreamPending **ppP,
   return rc;
 }
 
-int sqlite3StreamPendingFlush(StreamCtx *p, char **pzErr){
+/* Write out the pending batches: every one (iPid<0) or partition iPid's. */
+static int streamPendingFlushPid(StreamCtx *p, i64 iPid, char **pzErr){
   int rc = SQLITE_OK;
+  StreamPending **ppP = &p->pPending;
   i64 iRowid;
   if( p->bFlushing || p->pPending==0 ) return SQLITE_OK;
   /* The rows are the extension's own: the caller's last_insert_rowid()
   ** stays as its statements left it. */
   iRowid = sqlite3_last_insert_rowid(p->db);
-  while( rc==SQLITE_OK && p->pPending ){
-    rc = streamPendingFlushOne(p, &p->pPending, pzErr);
+  while( rc==SQLITE_OK && *ppP ){
+    if( iPid>=0 && (*ppP)->iPid!=iPid ){
+      ppP = &(*ppP)->pNext;
+    }else{
+      rc = streamPendingFlushOne(p, ppP, pzErr);
+    }
   }
   sqlite3_set_last_insert_rowid(p->db, iRowid);
   return rc;
+}
+
+int sqlite3StreamPendingFlush(StreamCtx *p, char **pzErr){
+  return streamPendingFlushPid(p, -1, pzErr);
+}
+
+int sqlite3StreamPendingFlushPart(StreamCtx *p, i64 iPid, char **pzErr){
+  return streamPendingFlushPid(p, iPid < 0 ? 0 : iPid, pzErr);
+}
+
+int sqlite3StreamPendingInfo(StreamCtx *p, i64 iPid, i64 *piBase,
+                             i64 *piTsMin){
+  StreamPending *pP;
+  for(pP=p->pPending; pP; pP=pP->pNext){
+    if( pP->iPid==iPid ){
+      if( piBase ) *piBase = pP->iBase;
+      if( piTsMin ) *piTsMin = pP->iTsMin;
+      return 1;
+    }
+  }
+  return 0;
 }
 
 /* May a message of zTopic go into a pending batch?  In a known
@@ -456,6 +506,7 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
               : STREAM_TYPE_TEXT,
       pVal, nVal, pMsg->zHeaders, pMsg->nHeaders);
   if( rc ) return SQLITE_OK;        /* cannot happen: a row of its own */
+  if( pP->nRec==0 || iTs<pP->iTsMin ) pP->iTsMin = iTs;
   pP->nRec++;
   pP->iNext = iOffset + 1;
   pP->nBytes += nBytes;

@@ -162,6 +162,9 @@ struct StreamCtx {
   StreamPending *pPending;              /* Pending record batches of the
                                         ** transaction (ext/produce.c) */
   int bFlushing;                        /* Writing them out now */
+  int nPendingHold;                     /* Held through amortised
+                                        ** maintenance: neither written
+                                        ** nor dropped (produce.c) */
   int bBatchOn;                         /* Record batching on (produce.c) */
   int nBatchBytes;                      /* Largest batch value (bytes) for
                                         ** the page size, 0: not yet read
@@ -647,6 +650,17 @@ int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
 ** drop them (a rollback). */
 int sqlite3StreamPendingFlush(StreamCtx*, char **pzErr);
 void sqlite3StreamPendingDrop(StreamCtx*);
+/* Hold them (bHold 1) through a unit of work that neither needs nor may
+** see them (the amortised maintenance of ext/maintain.c): they are not
+** written, and a ROLLBACK TO of a savepoint opened while they are held
+** keeps them (they were produced before it); release (bHold 0). */
+void sqlite3StreamPendingHold(StreamCtx*, int bHold);
+/* Write out partition iPid's pending batch only; is there one (1: its
+** first offset in *piBase, its smallest timestamp in *piTsMin; either may
+** be NULL)? */
+int sqlite3StreamPendingFlushPart(StreamCtx*, i64 iPid, char **pzErr);
+int sqlite3StreamPendingInfo(StreamCtx*, i64 iPid, i64 *piBase,
+                             i64 *piTsMin);
 /* Rewrite the batch rows of a topic as one row per message (a topic that
 ** becomes compacted, or archived to the cold tier or a pipeline); ... of
 ** one partition holding offsets in [iLo, iHi] (the warm move). */

@@ -186,8 +186,12 @@ int sqlite3StreamTierAfterAppend(StreamCtx *p, const StreamAppended *pA,
   if( iOffset>=STREAM_MAX_OFFSET || (iOffset+1) % STREAM_TIER_CHECK_EVERY ){
     return SQLITE_OK;
   }
-  /* Only the first tier takes hot messages. */
+  /* Only the first tier takes hot messages.  Whether it can (its store)
+  ** is read without writing the transaction's pending record batches
+  ** (sqlite3StreamPendingHold(), ext/produce.c): that would cut them. */
+  sqlite3StreamPendingHold(p, 1);
   rc = aTier[0]->xOpen(p, 0, &pTier, 0);
+  sqlite3StreamPendingHold(p, 0);
   if( rc || pTier==0 || !pTier->bInline ) goto out;
   rc = sqlite3StreamEnsureSchema(p, 0);
   if( rc ) goto out;

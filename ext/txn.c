@@ -137,8 +137,16 @@ void sqlite3StreamCacheAdd(StreamCtx *p, const char *zTopic,
 i64 sqlite3StreamCacheNext(StreamCtx *p, const char *zTopic, int iPart,
                            i64 *piPid){
   StreamCacheTopic *pC = sqlite3StreamCacheFind(p, zTopic);
+  i64 iBase;
   if( pC==0 || iPart<0 || iPart>=pC->t.nPartition ) return -1;
   if( piPid ) *piPid = pC->aPid[iPart];
+  /* Pending batches held (sqlite3StreamPendingHold()): the work sees the
+  ** log as written, which ends where the partition's batch starts (its
+  ** high watermark as read from the database would be that too). */
+  if( p->nPendingHold && pC->aNext[iPart]>=0
+   && sqlite3StreamPendingInfo(p, pC->aPid[iPart], &iBase, 0) ){
+    return iBase;
+  }
   return pC->aNext[iPart];
 }
 
@@ -372,8 +380,10 @@ static void streamTxnCommitEnd(StreamCtx *p){
 }
 void sqlite3StreamTxnRollbackTo(StreamCtx *p){
   /* Every pending record was produced after the newest savepoint (each
-  ** xSavepoint flushes): all of them go. */
-  sqlite3StreamPendingDrop(p);
+  ** xSavepoint flushes): all of them go.  Except while they are held
+  ** (sqlite3StreamPendingHold(): the amortised maintenance's savepoint, or
+  ** a statement inside it, opened after them): then none goes. */
+  if( p->nPendingHold==0 ) sqlite3StreamPendingDrop(p);
   sqlite3StreamCacheClear(p);
 }
 
@@ -475,6 +485,10 @@ int sqlite3StreamVtabSync(sqlite3_vtab *pVtab){
   StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
   char *zErr = 0;
   int rc;
+  /* Held (sqlite3StreamPendingHold()): a savepoint of the produce call's
+  ** own unit of work (its amortised maintenance), whose writes are the
+  ** call's, which marks them when it ends: nothing to write or check. */
+  if( p->nPendingHold ) return SQLITE_OK;
   sqlite3StreamCacheCheck(p);
   rc = sqlite3StreamPendingFlush(p, &zErr);
   if( rc==SQLITE_OK ) sqlite3StreamCacheMark(p);  /* the batches: ours */
