@@ -290,6 +290,19 @@ void sqlite3StreamPendingDrop(StreamCtx *p){
     sqlite3_free(p->pPending);
     p->pPending = pNext;
   }
+  sqlite3_free(p->pPendingSpare);
+  p->pPendingSpare = 0;
+}
+
+/* A batch written out: its buffer, if of the first size, is kept for the
+** next batch to start (a transaction of one message starts and writes one
+** each time: an allocation and a free of 4 KiB a message less). */
+static void streamPendingRecycle(StreamCtx *p, StreamPending *pP){
+  if( p->pPendingSpare==0 && pP->nAlloc<=STREAM_PENDING_FIRST ){
+    p->pPendingSpare = pP;
+  }else{
+    sqlite3_free(pP);
+  }
 }
 
 void sqlite3StreamPendingHold(StreamCtx *p, int bHold){
@@ -359,7 +372,7 @@ static int streamPendingFlushOne(StreamCtx *p, StreamPending **ppP,
   p->bFlushing--;
   if( rc==SQLITE_OK ){
     *ppP = pP->pNext;
-    sqlite3_free(pP);
+    streamPendingRecycle(p, pP);
   }
   return rc;
 }
@@ -488,8 +501,14 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
   if( pP==0 ){
     int nAlloc = nMax<STREAM_PENDING_FIRST ? nMax : STREAM_PENDING_FIRST;
     if( nAlloc<nBytes+32 ) nAlloc = (int)nBytes+32;
-    pP = sqlite3_malloc64(offsetof(StreamPending, a) + nAlloc);
-    if( pP==0 ) return SQLITE_NOMEM;
+    if( p->pPendingSpare && p->pPendingSpare->nAlloc>=nAlloc ){
+      pP = p->pPendingSpare;
+      nAlloc = pP->nAlloc;
+      p->pPendingSpare = 0;
+    }else{
+      pP = sqlite3_malloc64(offsetof(StreamPending, a) + nAlloc);
+      if( pP==0 ) return SQLITE_NOMEM;
+    }
     memset(pP, 0, offsetof(StreamPending, a));
     pP->nAlloc = nAlloc;
     pP->iPid = iPid;

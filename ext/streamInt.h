@@ -162,6 +162,8 @@ struct StreamCtx {
   StreamPending *pPending;              /* Pending record batches of the
                                         ** transaction (ext/produce.c) */
   int bFlushing;                        /* Writing them out now */
+  StreamPending *pPendingSpare;         /* A written batch's buffer, for
+                                        ** the next (produce.c) */
   int nPendingHold;                     /* Held through amortised
                                         ** maintenance: neither written
                                         ** nor dropped (produce.c) */
