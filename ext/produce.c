@@ -810,8 +810,28 @@ static const char zBatchSql[] =
   "   ('key','value','headers','partition','timestamp','producer_id',"
   "    'producer_seq')),"                                 /* 11 */
   " json_type(e.value,'$.producer_id'), e.value->>'$.producer_id'," /* 12,13 */
-  " json_type(e.value,'$.producer_seq'), e.value->>'$.producer_seq'" /* 14,15 */
+  " json_type(e.value,'$.producer_seq'), e.value->>'$.producer_seq'," /* 14,15 */
+  " iif(?2, e.value->'$.key', NULL),"                    /* 16 */
+  " iif(?2, e.value->'$.producer_id', NULL)"              /* 17 */
   " FROM json_each(?1) e";
+
+/*
+** True if JSON text z[0..n) (valid JSON) holds the escape \u0000.  SQLite
+** (3.40) ends the text ->> returns at a decoded NUL, which would make the
+** key "a\u0000b" the key "a", and the producer id "p\u0000q" the producer
+** "p", so those are refused; values and headers are stored as JSON text
+** and keep the escape.
+*/
+static int streamJsonHasNulEscape(const char *z, int n){
+  int i;
+  for(i=0; i+5<n; i++){
+    if( z[i]=='\\' ){
+      if( memcmp(&z[i+1], "u0000", 5)==0 ) return 1;
+      i++;
+    }
+  }
+  return 0;
+}
 
 typedef struct StreamBatchMsg StreamBatchMsg;
 struct StreamBatchMsg {
@@ -841,6 +861,8 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
   rc = sqlite3_prepare_v2(p->db, zBatchSql, -1, &pStmt, 0);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2,
+                   streamJsonHasNulEscape(zJson, (int)strlen(zJson)));
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     StreamBatchMsg *pB;
     const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
@@ -918,6 +940,17 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
       }
       pB->m.iSeq = bI ? sqlite3_column_int64(pStmt, 15) : 0;
       nP = bI ? sqlite3_column_bytes(pStmt, 13) : -1;
+    }
+    for(i=16; i<=17; i++){
+      if( streamJsonHasNulEscape((const char*)sqlite3_column_text(pStmt, i),
+                                 sqlite3_column_bytes(pStmt, i)) ) break;
+    }
+    if( i<=17 ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH, "batch element %d: %s"
+          " must not contain \\u0000 (a NUL byte%s)", nMsg,
+          i==16 ? "key" : "producer_id", i==16 ? "; a key with NUL bytes"
+          " goes to stream_produce() as a BLOB" : "");
+      break;
     }
     nK = (zKT && strcmp(zKT, "text")==0) ? sqlite3_column_bytes(pStmt, 2) : -1;
     nV = strcmp(zVT, "null")!=0 ? sqlite3_column_bytes(pStmt, 4) : -1;
