@@ -1036,12 +1036,45 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
+/*
+** Inside the caller's transaction, a call that can fail after it wrote
+** runs in a savepoint of its own, so that a failure changes nothing, as
+** in autocommit mode: with a CDC topic (whose event, appended after the
+** message, the CDC topic may refuse), and a batch on a topic with
+** backpressure (a later message may be refused).  Only then: a savepoint
+** writes out the transaction's pending record batches (ext/txn.c).
+** Inside a writing statement there is none (*pbSp 0): its statement
+** journal undoes it.
+*/
+#define STREAM_PRODUCE_SP "stream_produce_call"
+static int streamProduceSavepoint(StreamCtx *p, const char *zTopic,
+                                  int bBatch, int *pbSp, char **pzErr){
+  int rc = SQLITE_OK, bNeed;
+  char *zCdc;
+  *pbSp = 0;
+  if( sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
+  zCdc = sqlite3StreamCdcTopic(p, &rc);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  bNeed = zCdc && strcmp(zCdc, zTopic)!=0;
+  sqlite3_free(zCdc);
+  if( !bNeed && bBatch ){
+    StreamTopic t;
+    bNeed = sqlite3StreamTopicGet(p, zTopic, &t, 0)==SQLITE_OK
+         && t.backpressureMaxLag>=0;
+  }
+  return bNeed ? sqlite3StreamSavepoint(p, STREAM_PRODUCE_SP, pbSp, pzErr)
+               : SQLITE_OK;
+}
+
 int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
                          i64 *piPartition, i64 *piOffset, char **pzErr){
-  int bOpen;
+  int bOpen, bSp = 0;
   int rc;
   sqlite3StreamCacheCheck(p);    /* nothing else wrote since (ext/txn.c) */
   rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
+  if( rc==SQLITE_OK && !bOpen ){
+    rc = streamProduceSavepoint(p, zTopic, 0, &bSp, pzErr);
+  }
   if( rc==SQLITE_OK && bOpen==2 ){
     /* The call is its transaction (autocommit): its one message is
     ** written as a row at once, not encoded into a pending batch to be
@@ -1056,6 +1089,7 @@ int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
   }else if( rc==SQLITE_OK ){
     rc = streamProduceOne(p, zTopic, pMsg, piPartition, piOffset, pzErr);
   }
+  rc = sqlite3StreamSavepointEnd(p, STREAM_PRODUCE_SP, bSp, rc, pzErr);
   /* The call's writes are its own: the cache knows them (ext/txn.c). */
   if( rc==SQLITE_OK ) sqlite3StreamCacheMark(p);
   return streamProduceEnd(p, bOpen, rc, pzErr);
@@ -1064,14 +1098,18 @@ int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
 int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
                               const char *zJson, i64 *pnProduced,
                               char **pzErr){
-  int bOpen;
+  int bOpen, bSp = 0;
   int rc;
   sqlite3StreamCacheCheck(p);
   rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
   *pnProduced = 0;
+  if( rc==SQLITE_OK && !bOpen ){
+    rc = streamProduceSavepoint(p, zTopic, 1, &bSp, pzErr);
+  }
   if( rc==SQLITE_OK ){
     rc = streamProduceBatch(p, zTopic, zJson, pnProduced, pzErr);
   }
+  rc = sqlite3StreamSavepointEnd(p, STREAM_PRODUCE_SP, bSp, rc, pzErr);
   if( rc==SQLITE_OK ) sqlite3StreamCacheMark(p);
   rc = streamProduceEnd(p, bOpen, rc, pzErr);
   if( rc ) *pnProduced = 0;
