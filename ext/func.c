@@ -225,12 +225,19 @@ int sqlite3StreamCallTxn(sqlite3_context *ctx,
                          StreamCallArgs *pArgs){
   StreamCtx *p = sqlite3_user_data(ctx);
   char *zErr = 0;
-  int bAuto = 0;
+  int bAuto = 0, bSp = 0;
   int rc = sqlite3StreamAutoBegin(p, "stream_call", &bAuto, 0, &zErr);
   /* Catalog and group calls see (and delete) the transaction's pending
   ** record batches as rows (ext/produce.c). */
   if( rc==SQLITE_OK ) rc = sqlite3StreamPendingFlush(p, &zErr);
+  /* Inside the caller's transaction, a savepoint of the call's own, so
+  ** that a call failing part way (a commit whose CDC event the CDC topic
+  ** refuses after the offset was written) changes nothing there either. */
+  if( rc==SQLITE_OK && !bAuto && !sqlite3_get_autocommit(p->db) ){
+    rc = sqlite3StreamSavepoint(p, "stream_call", &bSp, &zErr);
+  }
   if( rc==SQLITE_OK ) rc = xCall(p, pArgs, &zErr);
+  rc = sqlite3StreamSavepointEnd(p, "stream_call", bSp, rc, &zErr);
   rc = sqlite3StreamAutoEnd(p, "stream_call", bAuto, rc, &zErr);
   if( rc ){
     sqlite3StreamResultErr(ctx, rc, zErr);

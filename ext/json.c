@@ -830,6 +830,18 @@ static char *streamJsonDecode(const u8 **pp, const u8 *pEnd){
       case 't': zOut[i++] = '\t'; break;
       case 'u': {
         u32 c = (u32)streamJsonHex4(p+2);
+        if( c==0 ){
+          /* Every user takes the result as a C string, where a NUL would
+          ** end it early: the key "retention.ms\u0000x" would set
+          ** retention.ms, the topic "t\u0000x" be the topic "t".  So
+          ** \u0000 stays the six characters it was written as (each user
+          ** then refuses the name or value as unknown, with the escape in
+          ** the message). */
+          memcpy(&zOut[i], p, 6);
+          i += 6;
+          p += 4;
+          break;
+        }
         if( c>=0xd800 && c<=0xdbff ){
           u32 w = (u32)streamJsonHex4(p+8);
           c = 0x10000 + ((c - 0xd800)<<10) + (w - 0xdc00);

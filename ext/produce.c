@@ -880,8 +880,28 @@ static const char zBatchSql[] =
   "   ('key','value','headers','partition','timestamp','producer_id',"
   "    'producer_seq')),"                                 /* 11 */
   " json_type(e.value,'$.producer_id'), e.value->>'$.producer_id'," /* 12,13 */
-  " json_type(e.value,'$.producer_seq'), e.value->>'$.producer_seq'" /* 14,15 */
+  " json_type(e.value,'$.producer_seq'), e.value->>'$.producer_seq'," /* 14,15 */
+  " iif(?2, e.value->'$.key', NULL),"                    /* 16 */
+  " iif(?2, e.value->'$.producer_id', NULL)"              /* 17 */
   " FROM json_each(?1) e";
+
+/*
+** True if JSON text z[0..n) (valid JSON) holds the escape \u0000.  SQLite
+** (3.40) ends the text ->> returns at a decoded NUL, which would make the
+** key "a\u0000b" the key "a", and the producer id "p\u0000q" the producer
+** "p", so those are refused; values and headers are stored as JSON text
+** and keep the escape.
+*/
+static int streamJsonHasNulEscape(const char *z, int n){
+  int i;
+  for(i=0; i+5<n; i++){
+    if( z[i]=='\\' ){
+      if( memcmp(&z[i+1], "u0000", 5)==0 ) return 1;
+      i++;
+    }
+  }
+  return 0;
+}
 
 typedef struct StreamBatchMsg StreamBatchMsg;
 struct StreamBatchMsg {
@@ -911,6 +931,8 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
   rc = sqlite3_prepare_v2(p->db, zBatchSql, -1, &pStmt, 0);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
   sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2,
+                   streamJsonHasNulEscape(zJson, (int)strlen(zJson)));
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     StreamBatchMsg *pB;
     const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
@@ -988,6 +1010,17 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
       }
       pB->m.iSeq = bI ? sqlite3_column_int64(pStmt, 15) : 0;
       nP = bI ? sqlite3_column_bytes(pStmt, 13) : -1;
+    }
+    for(i=16; i<=17; i++){
+      if( streamJsonHasNulEscape((const char*)sqlite3_column_text(pStmt, i),
+                                 sqlite3_column_bytes(pStmt, i)) ) break;
+    }
+    if( i<=17 ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH, "batch element %d: %s"
+          " must not contain \\u0000 (a NUL byte%s)", nMsg,
+          i==16 ? "key" : "producer_id", i==16 ? "; a key with NUL bytes"
+          " goes to stream_produce() as a BLOB" : "");
+      break;
     }
     nK = (zKT && strcmp(zKT, "text")==0) ? sqlite3_column_bytes(pStmt, 2) : -1;
     nV = strcmp(zVT, "null")!=0 ? sqlite3_column_bytes(pStmt, 4) : -1;
@@ -1073,12 +1106,45 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
+/*
+** Inside the caller's transaction, a call that can fail after it wrote
+** runs in a savepoint of its own, so that a failure changes nothing, as
+** in autocommit mode: with a CDC topic (whose event, appended after the
+** message, the CDC topic may refuse), and a batch on a topic with
+** backpressure (a later message may be refused).  Only then: a savepoint
+** writes out the transaction's pending record batches (ext/txn.c).
+** Inside a writing statement there is none (*pbSp 0): its statement
+** journal undoes it.
+*/
+#define STREAM_PRODUCE_SP "stream_produce_call"
+static int streamProduceSavepoint(StreamCtx *p, const char *zTopic,
+                                  int bBatch, int *pbSp, char **pzErr){
+  int rc = SQLITE_OK, bNeed;
+  char *zCdc;
+  *pbSp = 0;
+  if( sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
+  zCdc = sqlite3StreamCdcTopic(p, &rc);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  bNeed = zCdc && strcmp(zCdc, zTopic)!=0;
+  sqlite3_free(zCdc);
+  if( !bNeed && bBatch ){
+    StreamTopic t;
+    bNeed = sqlite3StreamTopicGet(p, zTopic, &t, 0)==SQLITE_OK
+         && t.backpressureMaxLag>=0;
+  }
+  return bNeed ? sqlite3StreamSavepoint(p, STREAM_PRODUCE_SP, pbSp, pzErr)
+               : SQLITE_OK;
+}
+
 int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
                          i64 *piPartition, i64 *piOffset, char **pzErr){
-  int bOpen;
+  int bOpen, bSp = 0;
   int rc;
   sqlite3StreamCacheCheck(p);    /* nothing else wrote since (ext/txn.c) */
   rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
+  if( rc==SQLITE_OK && !bOpen ){
+    rc = streamProduceSavepoint(p, zTopic, 0, &bSp, pzErr);
+  }
   if( rc==SQLITE_OK && bOpen==2 ){
     /* The call is its transaction (autocommit): its one message is
     ** written as a row at once, not encoded into a pending batch to be
@@ -1093,6 +1159,7 @@ int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
   }else if( rc==SQLITE_OK ){
     rc = streamProduceOne(p, zTopic, pMsg, piPartition, piOffset, pzErr);
   }
+  rc = sqlite3StreamSavepointEnd(p, STREAM_PRODUCE_SP, bSp, rc, pzErr);
   /* The call's writes are its own: the cache knows them (ext/txn.c). */
   if( rc==SQLITE_OK ) sqlite3StreamCacheMark(p);
   return streamProduceEnd(p, bOpen, rc, pzErr);
@@ -1101,14 +1168,18 @@ int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
 int sqlite3StreamProduceBatch(StreamCtx *p, const char *zTopic,
                               const char *zJson, i64 *pnProduced,
                               char **pzErr){
-  int bOpen;
+  int bOpen, bSp = 0;
   int rc;
   sqlite3StreamCacheCheck(p);
   rc = streamProduceBegin(p, zTopic, &bOpen, pzErr);
   *pnProduced = 0;
+  if( rc==SQLITE_OK && !bOpen ){
+    rc = streamProduceSavepoint(p, zTopic, 1, &bSp, pzErr);
+  }
   if( rc==SQLITE_OK ){
     rc = streamProduceBatch(p, zTopic, zJson, pnProduced, pzErr);
   }
+  rc = sqlite3StreamSavepointEnd(p, STREAM_PRODUCE_SP, bSp, rc, pzErr);
   if( rc==SQLITE_OK ) sqlite3StreamCacheMark(p);
   rc = streamProduceEnd(p, bOpen, rc, pzErr);
   if( rc ) *pnProduced = 0;

@@ -1110,6 +1110,19 @@ static const char *const aAuxSql[STREAM_AUX_COUNT] = {
   "DELETE FROM _stream_partitions WHERE topic=?1",
   [STREAM_AUX_TOPIC_DELETE_OFFSETS] =
   "DELETE FROM _stream_offsets WHERE topic=?1",
+  /* (a topic created again under the name starts without them: a
+  ** producer's sequence 0 to it is no retry of a send to the old one) */
+  [STREAM_AUX_TOPIC_DELETE_PRODUCERS] =
+  "DELETE FROM _stream_producers WHERE topic=?1",
+  /* (a new mark, negative as a rebalance's -(generation)-1 but far below
+  ** any, and random, so it differs from every mark a connection holds:
+  ** each member's position on the topic restarts from the committed
+  ** offset, so the position reached in the old topic is not taken for one
+  ** in a topic created again under the name) */
+  [STREAM_AUX_TOPIC_DELETE_MARKS] =
+  "UPDATE _stream_assignments"
+  " SET position=-4611686018427387904-(random()&4611686018427387903)"
+  " WHERE topic=?1",
   [STREAM_AUX_TOPIC_DELETE_TOPIC] =
   "DELETE FROM _stream_topics WHERE name=?1",
   /* the cold tier's tables (several statements: sqlite3_exec()) */

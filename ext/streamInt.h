@@ -2176,6 +2176,8 @@ enum {
   STREAM_AUX_TOPIC_DELETE_TIX,  /*   hot rows, time index entries, */
   STREAM_AUX_TOPIC_DELETE_PARTS,/*   partitions, committed offsets, */
   STREAM_AUX_TOPIC_DELETE_OFFSETS,
+  STREAM_AUX_TOPIC_DELETE_PRODUCERS,/* producer sequences, */
+  STREAM_AUX_TOPIC_DELETE_MARKS,/*   marks of the groups' positions, */
   STREAM_AUX_TOPIC_DELETE_TOPIC,/*   the topic's row */
   STREAM_AUX_COLD_TABLES,       /* DDL of the cold tier's tables (exec) */
   STREAM_AUX_COLD_NEXT,         /* cold watermark of a partition */

@@ -579,6 +579,16 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
     }else if( bId ){
       m.zProducer = (const char*)sqlite3_value_text(pId);
       m.iSeq = sqlite3_value_int64(pSeq);
+      if( m.zProducer==0 ){
+        rc = SQLITE_NOMEM;
+      }else if( (int)strlen(m.zProducer)!=sqlite3_value_bytes(pId)
+             || !sqlite3StreamUtf8Check(m.zProducer, strlen(m.zProducer)) ){
+        /* Used as a C string: "p\0q" would be the producer "p", whose
+        ** next sequence would then be dropped as a retry. */
+        rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH, "producer_id %s",
+            (int)strlen(m.zProducer)!=sqlite3_value_bytes(pId)
+              ? "must not contain NUL bytes" : "is not valid UTF-8");
+      }
     }
   }
   if( rc==SQLITE_OK ){

@@ -57,6 +57,27 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
     return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                             "stream_offsets: group_id is not valid UTF-8");
   }
+  if( sqlite3_vtab_on_conflict(p->db)==SQLITE_IGNORE ){
+    /* INSERT OR IGNORE, UPDATE OR IGNORE: a commit that exists for the
+    ** target (group, topic, partition) stays, as a table's row with that
+    ** primary key would, so "INSERT OR IGNORE ... VALUES(g, t, p, 0)" sets
+    ** a start only where nothing is committed (it used to rewind). */
+    int bSame = 0, bFound = 0;
+    i64 iOld;
+    int rc = SQLITE_OK;
+    if( sqlite3_value_type(argv[0])!=SQLITE_NULL ){
+      rc = sqlite3StreamCatOffsetRowIs(p, sqlite3_value_int64(argv[0]),
+                                       zGroup, zTopic,
+                                       sqlite3_value_int64(argv[4]), &bSame,
+                                       pzErr);
+    }
+    if( rc==SQLITE_OK && !bSame ){
+      rc = sqlite3StreamCatCommitted(p, zGroup, zTopic,
+                                     sqlite3_value_int64(argv[4]), &iOld,
+                                     &bFound, pzErr);
+    }
+    if( rc || bFound ) return rc;
+  }
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
     return sqlite3StreamCommit(p, zGroup, zTopic,
                                sqlite3_value_int64(argv[4]),
