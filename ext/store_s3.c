@@ -115,8 +115,9 @@
                                         ** first), the others wait */
 #define STREAM_S3_WHOLE      (4*1024*1024) /* An object hinted (xPrefetch)
                                         ** with a size up to this, and up
-                                        ** to an 8th of cache_mb, is
-                                        ** fetched whole in one request */
+                                        ** to an 8th of cache_mb: all that
+                                        ** precedes its tail is fetched in
+                                        ** one request */
 
 typedef struct StreamS3Store StreamS3Store;
 typedef struct StreamS3Block StreamS3Block;
