@@ -20,6 +20,9 @@
 **   replay   every message read back from the warm tier through
 **            stream_messages on a new connection (count and sum of value
 **            lengths), from each store: median of 5, the stores in turn
+**   marks    the replay again, stepped row by row: ms to its first row
+**            (the first file's round trips) and to the end of each
+**            partition's file: median of 5, from each store
 **   first    time to the first row of a warm read (a new connection,
 **            "offset >= X LIMIT 1" in the middle of a partition): median
 **            of 15, from each store
@@ -48,6 +51,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
 #include "bench.h"
 
 static const char *zExt;
@@ -134,6 +138,10 @@ struct Result {
   double aTier[BENCH_S3_TIER_REPS];
   double aReplay[BENCH_S3_REPLAY_REPS];
   double tTier, tReplay, tFirst;   /* Medians */
+  double aMark[BENCH_S3_REPLAY_REPS][6];  /* Stepped replays: ms to the
+                               ** first row and to the end of each quarter,
+                               ** then this process's CPU ms */
+  double aMarkMed[6];          /* ... medians */
   long long nReplay;
 };
 
@@ -192,6 +200,50 @@ static double replayOnce(Result *pR, long long nMsg){
     exit(1);
   }
   return t;
+}
+
+/* CPU ms (user + system) this process has used. */
+static double cpuMs(void){
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec*1000.0 + ru.ru_utime.tv_usec/1000.0
+       + ru.ru_stime.tv_sec*1000.0 + ru.ru_stime.tv_usec/1000.0;
+}
+
+/* A replay stepped row by row (new connection): ms from the statement's
+** first step to its first row (the scan's open: its first file's round
+** trips), and to the last row of each quarter of the messages (the four
+** partitions' files, one after the other); last, the CPU ms this process
+** spent on it (decoding, and taking in the responses): a figure the other
+** jobs on the machine disturb less than the elapsed ones. */
+static void replayMarks(Result *pR, long long nMsg, double *aMs){
+  char zDb[700];
+  sqlite3 *db;
+  sqlite3_stmt *p;
+  long long n = 0;
+  double t0, c0;
+  int iMark = 1;
+  snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s-0.db", zDir, pR->zTag);
+  db = openDb(zDb);
+  if( sqlite3_prepare_v2(db, "SELECT length(value) FROM stream_messages"
+                         " WHERE topic='bench'", -1, &p, 0) ){
+    exit(1);
+  }
+  c0 = cpuMs();
+  t0 = benchNow();
+  while( sqlite3_step(p)==SQLITE_ROW ){
+    if( n==0 ) aMs[0] = (benchNow()-t0)*1000;
+    n++;
+    if( iMark<5 && n==nMsg*iMark/4 ) aMs[iMark++] = (benchNow()-t0)*1000;
+  }
+  aMs[5] = cpuMs()-c0;
+  sqlite3_finalize(p);
+  sqlite3_close(db);
+  if( n!=nMsg ){
+    fprintf(stderr, "%s: stepped replay read %lld of %lld\n", pR->zName, n,
+            nMsg);
+    exit(1);
+  }
 }
 
 /* Time to the first row of a warm read on a new connection: median of 15. */
@@ -271,10 +323,19 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
     for(i=0; i<3; i++) aR[i].aReplay[j] = replayOnce(&aR[i], nMsg);
   }
+  for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
+    for(i=0; i<3; i++) replayMarks(&aR[i], nMsg, aR[i].aMark[j]);
+  }
   for(i=0; i<3; i++){
+    int k;
     aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
     aR[i].tReplay = median(aR[i].aReplay, BENCH_S3_REPLAY_REPS);
     aR[i].tFirst = firstRow(&aR[i], nMsg);
+    for(k=0; k<6; k++){
+      double a[BENCH_S3_REPLAY_REPS];
+      for(j=0; j<BENCH_S3_REPLAY_REPS; j++) a[j] = aR[i].aMark[j][k];
+      aR[i].aMarkMed[k] = median(a, BENCH_S3_REPLAY_REPS);
+    }
   }
   printf("\nbench_s3: %lld messages (100-byte JSON values, %s pad,"
          " 4 partitions), proxy adds %d ms per request; medians of %d"
@@ -288,6 +349,17 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
            nMsg/aR[i].tTier, aR[0].tTier/aR[i].tTier,
            nMsg/aR[i].tReplay, aR[0].tReplay/aR[i].tReplay,
            aR[i].tFirst*1000);
+  }
+  printf("\nThe replay stepped row by row (a new connection, median of %d):"
+         " ms from the first step to the first row, then to the end of each"
+         " partition's file; and the CPU ms this process used\n\n",
+         BENCH_S3_REPLAY_REPS);
+  printf("| store | first row | file 1 | file 2 | file 3 | file 4 | CPU |\n");
+  printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  for(i=0; i<3; i++){
+    printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", aR[i].zName,
+           aR[i].aMarkMed[0], aR[i].aMarkMed[1], aR[i].aMarkMed[2],
+           aR[i].aMarkMed[3], aR[i].aMarkMed[4], aR[i].aMarkMed[5]);
   }
   return 0;
 }

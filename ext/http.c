@@ -26,6 +26,8 @@
 #define STREAM_HTTP_MAX_RESP (16*1024*1024)
 /* Upload buffer of a PUT (CURLOPT_UPLOAD_BUFFERSIZE, at most 2 MiB). */
 #define STREAM_HTTP_UPLOAD_BUFFER (512*1024)
+/* Receive buffer of a GET into a large buffer (CURLOPT_BUFFERSIZE). */
+#define STREAM_HTTP_DOWNLOAD_BUFFER (256*1024)
 /* Easy handles kept for reuse. */
 #define STREAM_HTTP_POOL 8
 
@@ -275,9 +277,17 @@ static CURL *streamHttpEasy(StreamHttp *p, StreamHttpReq *pReq){
     curl_easy_setopt(pE, CURLOPT_POST, 1L);
     curl_easy_setopt(pE, CURLOPT_POSTFIELDS, pReq->aBody ? (const char*)pReq->aBody : "");
     curl_easy_setopt(pE, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pReq->nBody);
+  }else if( strcmp(pReq->zMethod, "GET")==0 ){
+    if( pReq->aOut && pReq->nOut>STREAM_HTTP_DOWNLOAD_BUFFER ){
+      /* A large GET: each read takes in up to this much of what has
+      ** arrived (curl's default is 16 KiB), so that a reader decoding a
+      ** file as it arrives gets its bytes in few pumps. */
+      curl_easy_setopt(pE, CURLOPT_BUFFERSIZE,
+                       (long)STREAM_HTTP_DOWNLOAD_BUFFER);
+    }
   }else if( strcmp(pReq->zMethod, "HEAD")==0 ){
     curl_easy_setopt(pE, CURLOPT_NOBODY, 1L);
-  }else if( strcmp(pReq->zMethod, "GET")!=0 ){
+  }else{
     curl_easy_setopt(pE, CURLOPT_CUSTOMREQUEST, pReq->zMethod);
   }
   return pE;
@@ -359,14 +369,22 @@ void sqlite3StreamHttpPump(StreamHttp *p){
   streamHttpCollect(p);
 }
 
-void sqlite3StreamHttpWait(StreamHttp *p, StreamHttpReq *pReq){
+void sqlite3StreamHttpWaitFor(StreamHttp *p, StreamHttpReq *pReq,
+                              size_t nGot){
   for(;;){
     int nRun = 0;
     curl_multi_perform(p->pMulti, &nRun);
     if( streamHttpCollect(p) && pReq==0 ) return;
-    if( pReq ? (pReq->bDone || pReq->pEasy==0) : p->nRunning==0 ) return;
+    if( pReq ? (pReq->bDone || pReq->pEasy==0 || pReq->nGot>=nGot)
+             : p->nRunning==0 ){
+      return;
+    }
     curl_multi_poll(p->pMulti, 0, 0, 100, 0);
   }
+}
+
+void sqlite3StreamHttpWait(StreamHttp *p, StreamHttpReq *pReq){
+  sqlite3StreamHttpWaitFor(p, pReq, (size_t)-1);
 }
 
 void sqlite3StreamHttpCancel(StreamHttp *p, StreamHttpReq *pReq){

@@ -64,11 +64,17 @@
 ** does a reader's second wait in one file (sequential replay).
 ** xPrefetch (the segment a scan opens and its next ones, with their sizes
 ** from the segment index) starts the GET of an object's tail in the
-** background: of all of it if the size is at most STREAM_S3_WHOLE, else
-** the tail and, at once, its first STREAM_S3_PRE_SPAN bytes (the magic
-** and the first column chunks, handed to the open file); the
-** xOpen of that key within STREAM_S3_AHEAD_MS takes its answer instead of
-** asking again, so the round trip of opening the next file overlaps the
+** background (STREAM_S3_TAIL bytes: the footer, or all of a small file)
+** and, at once, of what precedes it: all of it if the object is at most
+** STREAM_S3_WHOLE, else its first STREAM_S3_PRE_SPAN bytes (the magic and
+** the first column chunks).  The xOpen of that key within
+** STREAM_S3_AHEAD_MS waits for the tail only, and the open file takes the
+** other GET while it is still running: a read of bytes it covers waits
+** until they have arrived, not for the whole range, so the first row
+** groups are decoded while the rest of the file arrives (a response
+** counts only with the status, range and ETag asked for; one that fails
+** part-way is dropped and the bytes still missing are fetched again by
+** ranged GETs).  The round trip of opening the next file overlaps the
 ** decoding of the current one.  With disk_cache_mb, blocks fetched by
 ** xRead are also kept in files beside the database (StreamStore.zCacheDir),
 ** each with the key, ETag, offset and SHA-256 of its bytes: a block
@@ -104,10 +110,14 @@
 #define STREAM_S3_DELETE_MAX 1000       /* Keys per DeleteObjects */
 #define STREAM_S3_AHEAD      4          /* Object tails fetched ahead */
 #define STREAM_S3_AHEAD_MS   2000       /* ... and how long one is used */
+#define STREAM_S3_BODIES     1          /* GETs of what precedes a tail in
+                                        ** flight at once (the open file's
+                                        ** first), the others wait */
 #define STREAM_S3_WHOLE      (4*1024*1024) /* An object hinted (xPrefetch)
                                         ** with a size up to this, and up
-                                        ** to an 8th of cache_mb, is
-                                        ** fetched whole in one request */
+                                        ** to an 8th of cache_mb: all that
+                                        ** precedes its tail is fetched in
+                                        ** one request */
 
 typedef struct StreamS3Store StreamS3Store;
 typedef struct StreamS3Block StreamS3Block;
@@ -123,16 +133,21 @@ struct StreamS3Ahead {
   StreamHttpReq req;           /* GET of its last STREAM_S3_TAIL bytes, or
                                ** of all of it (size hinted, small) */
   unsigned char *a;            /* Their buffer (req.nOut bytes) */
-  StreamHttpReq reqHead;       /* With a larger size hinted: GET of its
-                               ** first bytes (where the column chunks
-                               ** begin), handed to the open file */
+  StreamHttpReq *pHead;        /* With a larger size hinted: GET of what
+                               ** precedes the tail (or of its first
+                               ** STREAM_S3_PRE_SPAN bytes), handed to the
+                               ** open file running (allocated: libcurl
+                               ** holds its address) */
   unsigned char *aHead;        /* Their buffer, or NULL: none */
+  int bHeadWait;               /* pHead not started yet: STREAM_S3_BODIES
+                               ** others were in flight */
+  i64 iSeq;                    /* Order of the hints */
   i64 msStart;                 /* When the GET started (monotonic ms) */
 };
 
-/* A block being fetched ahead of a sequential reader. */
+/* A range being fetched ahead of a reader. */
 struct StreamS3Pre {
-  StreamHttpReq req;           /* The ranged GET */
+  StreamHttpReq *pReq;         /* The ranged GET (allocated) */
   unsigned char *a;            /* Its buffer, or NULL: slot free */
   i64 iOff;                    /* First byte */
   i64 n;                       /* Length */
@@ -167,6 +182,10 @@ struct StreamS3Store {
   int bNoUploadList;           /* The service answered ListMultipartUploads
                                ** with 501 (s3rver): skip that listing */
   StreamS3Ahead aAhead[STREAM_S3_AHEAD];  /* Tails fetched ahead */
+  i64 iAheadSeq;               /* Hints made (StreamS3Ahead.iSeq) */
+  StreamHttpReq *pLead;        /* The GET of an open file's body, handed
+                               ** to it running (its reader takes the
+                               ** bytes as they arrive), or NULL */
   i64 nDiskMax;                /* disk_cache_mb in bytes, 0: no disk cache */
   i64 nDisk;                   /* Bytes in the disk cache, -1: not known */
   int bDiskOff;                /* The directory cannot be made: off */
@@ -1797,13 +1816,28 @@ static void streamS3DiskPutBlocks(StreamS3Store *p, const char *zKey,
   }
 }
 
+/* Free an allocated request (cancelled if it is running). */
+static void streamS3ReqFree(StreamS3Store *p, StreamHttpReq **ppReq){
+  if( *ppReq ){
+    if( *ppReq==p->pLead ) p->pLead = 0;
+    sqlite3StreamHttpReqClear(p->pHttp, *ppReq);
+    sqlite3_free(*ppReq);
+    *ppReq = 0;
+  }
+}
+
+/* A new request (zeroed), or NULL. */
+static StreamHttpReq *streamS3ReqNew(void){
+  StreamHttpReq *pReq = sqlite3_malloc64(sizeof(*pReq));
+  if( pReq ) memset(pReq, 0, sizeof(*pReq));
+  return pReq;
+}
+
 static void streamS3FreeFile(StreamS3File *pF){
   int i;
   if( pF==0 ) return;
-  for(i=0; i<STREAM_S3_PREFETCH; i++){
-    sqlite3StreamHttpReqClear(pF->p->pHttp, &pF->aPre[i].req);
-    sqlite3_free(pF->aPre[i].a);
-  }
+  for(i=0; i<STREAM_S3_PREFETCH; i++) streamS3ReqFree(pF->p, &pF->aPre[i].pReq);
+  for(i=0; i<STREAM_S3_PREFETCH; i++) sqlite3_free(pF->aPre[i].a);
   sqlite3_free(pF->zKey);
   sqlite3_free(pF);
 }
@@ -1863,7 +1897,7 @@ static i64 streamS3Ms(void){
 
 static void streamS3AheadFree(StreamS3Store *p, StreamS3Ahead *pA){
   sqlite3StreamHttpReqClear(p->pHttp, &pA->req);   /* Cancels it if busy */
-  sqlite3StreamHttpReqClear(p->pHttp, &pA->reqHead);
+  streamS3ReqFree(p, &pA->pHead);
   sqlite3_free(pA->aHead);
   sqlite3_free(pA->a);
   sqlite3_free(pA->zKey);
@@ -1871,6 +1905,38 @@ static void streamS3AheadFree(StreamS3Store *p, StreamS3Ahead *pA){
 }
 
 static void streamS3AheadPump(StreamS3Store *p);
+
+/* Start the GET of what precedes a tail fetched ahead (pA->pHead);
+** dropped if it cannot be started. */
+static void streamS3BodyStart(StreamS3Store *p, StreamS3Ahead *pA){
+  pA->bHeadWait = 0;
+  if( sqlite3StreamHttpStart(p->pHttp, pA->pHead) ){
+    streamS3ReqFree(p, &pA->pHead);
+    sqlite3_free(pA->aHead);
+    pA->aHead = 0;
+  }
+}
+
+/* Start the waiting body GETs of the hints, oldest first, while fewer than
+** STREAM_S3_BODIES are in flight (the open file's, p->pLead, counted). */
+static void streamS3BodyKick(StreamS3Store *p){
+  int nBusy = p->pLead && !p->pLead->bDone;
+  int i;
+  for(i=0; i<STREAM_S3_AHEAD; i++){
+    StreamS3Ahead *pA = &p->aAhead[i];
+    nBusy += pA->pHead && !pA->bHeadWait && !pA->pHead->bDone;
+  }
+  while( nBusy<STREAM_S3_BODIES ){
+    StreamS3Ahead *pNext = 0;
+    for(i=0; i<STREAM_S3_AHEAD; i++){
+      StreamS3Ahead *pA = &p->aAhead[i];
+      if( pA->bHeadWait && (pNext==0 || pA->iSeq<pNext->iSeq) ) pNext = pA;
+    }
+    if( pNext==0 ) break;
+    streamS3BodyStart(p, pNext);
+    nBusy++;
+  }
+}
 
 void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
                              i64 nSize){
@@ -1880,17 +1946,20 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
   i64 msNow;
   int i, rc;
   /* With the size hinted (the segment index's), the range is explicit
-  ** (servers that ignore suffix ranges answer it right), and a small
-  ** object is fetched whole, footer and column chunks in one round trip.
-  ** The answer is taken only if it is the object's end (bSuffix), so a
-  ** wrong hint costs a request, never a wrong byte. */
+  ** (servers that ignore suffix ranges answer it right), and what
+  ** precedes the tail (all of an object up to STREAM_S3_WHOLE) is asked
+  ** for at once, in a second GET the open file reads as it arrives.  The
+  ** tail is taken only if it is the object's end (bSuffix), the rest only
+  ** with the range and ETag asked for, so a wrong hint costs a request,
+  ** never a wrong byte. */
   int bWhole = nSize>STREAM_S3_TAIL && nSize<=STREAM_S3_WHOLE
             && nSize<=p->nCacheMax/8;
-  i64 nBuf = bWhole ? nSize : STREAM_S3_TAIL;
+  i64 nBuf = STREAM_S3_TAIL;
   if( zKey==0 ){
     /* Progress only: of every transfer under way (the tails fetched
     ** ahead, a file's prefetches, an upload started by xPutStart). */
     sqlite3StreamHttpPump(p->pHttp);
+    streamS3BodyKick(p);
     return;
   }
   msNow = streamS3Ms();
@@ -1932,25 +2001,35 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
     streamS3AheadFree(p, pFree);
     return;
   }
-  if( nSize>nBuf && STREAM_S3_PRE_SPAN<=p->nCacheMax/8 && p->nDiskMax==0 ){
-    /* Larger than what that brings: its first bytes too, where a reader
-    ** starts (the magic, then the first column chunks), so that its
-    ** first read does not wait a round trip of its own.  Best effort; not
-    ** with a disk cache, which may hold them already. */
-    i64 nHead = nSize-nBuf<STREAM_S3_PRE_SPAN ? nSize-nBuf : STREAM_S3_PRE_SPAN;
+  if( nSize>nBuf && (bWhole || (STREAM_S3_PRE_SPAN<=p->nCacheMax/8
+                                  && p->nDiskMax==0)) ){
+    /* Larger than what that brings: what precedes the tail too, or its
+    ** first bytes, where a reader starts (the magic, then the first
+    ** column chunks), so that its first read does not wait a round trip
+    ** of its own.  Best effort; beyond STREAM_S3_WHOLE not with a disk
+    ** cache, which may hold them already. */
+    i64 nHead = bWhole ? nSize-nBuf
+              : (nSize-nBuf<STREAM_S3_PRE_SPAN ? nSize-nBuf : STREAM_S3_PRE_SPAN);
     pFree->aHead = sqlite3_malloc64(nHead);
-    if( pFree->aHead==0
-     || streamS3Req(p, &pFree->reqHead, "GET", zFull, 0, 0, 0)
-     || sqlite3StreamHttpHeader(&pFree->reqHead, "Range: bytes=0-%lld",
-                                nHead-1)
-     || (pFree->reqHead.aOut = pFree->aHead,
-         pFree->reqHead.nOut = (size_t)nHead,
-         sqlite3StreamHttpStart(p->pHttp, &pFree->reqHead)) ){
-      sqlite3StreamHttpReqClear(p->pHttp, &pFree->reqHead);
+    pFree->pHead = streamS3ReqNew();
+    if( pFree->aHead==0 || pFree->pHead==0
+     || streamS3Req(p, pFree->pHead, "GET", zFull, 0, 0, 0)
+     || sqlite3StreamHttpHeader(pFree->pHead, "Range: bytes=0-%lld",
+                                nHead-1) ){
+      streamS3ReqFree(p, &pFree->pHead);
       sqlite3_free(pFree->aHead);
       pFree->aHead = 0;
+    }else{
+      /* Sent when fewer than STREAM_S3_BODIES others are in flight
+      ** (streamS3BodyKick), so that the file opened first arrives first,
+      ** not all of them at a fraction of the bandwidth each. */
+      pFree->pHead->aOut = pFree->aHead;
+      pFree->pHead->nOut = (size_t)nHead;
+      pFree->bHeadWait = 1;
     }
   }
+  pFree->iSeq = ++p->iAheadSeq;
+  streamS3BodyKick(p);
   sqlite3StreamHttpPump(p->pHttp);
 }
 
@@ -1959,8 +2038,11 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
 static void streamS3AheadPump(StreamS3Store *p){
   int i;
   for(i=0; i<STREAM_S3_AHEAD; i++){
-    if( p->aAhead[i].zKey && !p->aAhead[i].req.bDone ){
+    StreamS3Ahead *pA = &p->aAhead[i];
+    if( pA->zKey && (!pA->req.bDone || pA->bHeadWait
+                     || (pA->pHead && !pA->pHead->bDone)) ){
       sqlite3StreamHttpPump(p->pHttp);
+      streamS3BodyKick(p);
       return;
     }
   }
@@ -2001,15 +2083,16 @@ static void streamS3Known(StreamS3Store *p, const char *zKey,
   pA->req.nOut = STREAM_S3_TAIL;
   pA->req.iRangeFirst = n-nTail;
   sqlite3_snprintf(sizeof(pA->req.zEtag), pA->req.zEtag, "%s", zEtag);
-  if( nHead>0 && (pA->aHead = sqlite3_malloc64(nHead))!=0 ){
+  if( nHead>0 && (pA->aHead = sqlite3_malloc64(nHead))!=0
+   && (pA->pHead = streamS3ReqNew())!=0 ){
     memcpy(pA->aHead, a, (size_t)nHead);
-    pA->reqHead.bDone = 1;
-    pA->reqHead.iStatus = 206;
-    pA->reqHead.nTotal = n;
-    pA->reqHead.nGot = (size_t)nHead;
-    pA->reqHead.nOut = (size_t)nHead;
-    pA->reqHead.iRangeFirst = 0;
-    memcpy(pA->reqHead.zEtag, pA->req.zEtag, sizeof(pA->reqHead.zEtag));
+    pA->pHead->bDone = 1;
+    pA->pHead->iStatus = 206;
+    pA->pHead->nTotal = n;
+    pA->pHead->nGot = (size_t)nHead;
+    pA->pHead->nOut = (size_t)nHead;
+    pA->pHead->iRangeFirst = 0;
+    memcpy(pA->pHead->zEtag, pA->req.zEtag, sizeof(pA->pHead->zEtag));
   }
 }
 
@@ -2027,8 +2110,11 @@ static int streamS3TailOk(StreamHttpReq *pReq){
 
 /* The tail of full key zKey fetched ahead, if a GET of it was started
 ** (and not too long ago): waited for, and if it is a usable answer moved
-** to *pReq and *pa (returns 1), and the GET of its first bytes, if there
-** is one, to pHead (done).  Its slot is freed either way. */
+** to *pReq and *pa (returns 1).  The GET of what precedes it, if there is
+** one, goes to pHead, done or still running, even if the tail is not
+** usable (the open asks for that again): its bytes count only once the
+** open file's size and ETag are known to be its own (streamS3PreOk).  The
+** slot is freed either way. */
 static int streamS3AheadTake(StreamS3Store *p, const char *zKey,
                              StreamHttpReq *pReq, unsigned char **pa,
                              StreamS3Pre *pHead){
@@ -2047,18 +2133,20 @@ static int streamS3AheadTake(StreamS3Store *p, const char *zKey,
       sqlite3_free(*pa);
       *pa = pA->a;
       pA->a = 0;
-      if( pA->aHead ){
-        /* Waited for too: a request is moved only once done (libcurl
-        ** holds its address while it runs).  Both went out together. */
-        sqlite3StreamHttpWait(p->pHttp, &pA->reqHead);
-        pHead->req = pA->reqHead;
-        memset(&pA->reqHead, 0, sizeof(pA->reqHead));
-        pHead->a = pA->aHead;
-        pHead->iOff = 0;
-        pHead->n = (i64)pHead->req.nOut;
-        pHead->bEtag = 1;
-        pA->aHead = 0;
-      }
+    }
+    if( pA->aHead && pA->pHead && pA->bHeadWait ){
+      streamS3BodyStart(p, pA);            /* Wanted now */
+    }
+    if( pA->aHead && pA->pHead ){
+      /* Not waited for: the reader takes its bytes as they arrive. */
+      if( !pA->pHead->bDone ) p->pLead = pA->pHead;
+      pHead->pReq = pA->pHead;
+      pA->pHead = 0;
+      pHead->a = pA->aHead;
+      pHead->iOff = 0;
+      pHead->n = (i64)pHead->pReq->nOut;
+      pHead->bEtag = 1;
+      pA->aHead = 0;
     }
     streamS3AheadFree(p, pA);
     break;
@@ -2212,11 +2300,12 @@ static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
     iHeld = streamS3HeldFrom(pF, iOff+STREAM_S3_BLOCK, iOff+n);
     n = iHeld-iOff;
     pP->a = sqlite3_malloc64(n);
-    if( pP->a==0 ) break;
+    pP->pReq = streamS3ReqNew();
     pP->iOff = iOff;
     pP->n = n;
-    if( streamS3GetRange(pF, &pP->req, pP->a, iOff, n, 1, 0) ){
-      sqlite3StreamHttpReqClear(pF->p->pHttp, &pP->req);
+    if( pP->a==0 || pP->pReq==0
+     || streamS3GetRange(pF, pP->pReq, pP->a, iOff, n, 1, 0) ){
+      streamS3ReqFree(pF->p, &pP->pReq);
       sqlite3_free(pP->a);
       pP->a = 0;
       break;
@@ -2227,26 +2316,82 @@ static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
   if( bStarted ) sqlite3StreamHttpPump(pF->p->pHttp);
 }
 
+/* Is the response of prefetch slot pP, as far as it has come, the one
+** asked for (206 from the range's first byte, or 200 for a range from 0;
+** the file's size and, if it was sent without If-Match, its ETag), with
+** at least its first nNeed bytes? */
+static int streamS3PreOk(StreamS3File *pF, StreamS3Pre *pP, i64 nNeed){
+  StreamHttpReq *pReq = pP->pReq;
+  return (pReq->iStatus==206 ? pReq->iRangeFirst==pP->iOff
+                             : pReq->iStatus==200 && pP->iOff==0)
+      && pReq->nTotal==pF->nSize && pP->iOff+pP->n<=pF->nSize
+      && (!pP->bEtag || strcmp(pReq->zEtag, pF->zEtag)==0)
+      && (i64)pReq->nGot>=nNeed;
+}
+
+/* Drop prefetch slot pP (cancelling its GET if it is running). */
+static void streamS3PreDrop(StreamS3File *pF, StreamS3Pre *pP){
+  sqlite3_free(pP->a);
+  pP->a = 0;
+  pP->bEtag = 0;
+  streamS3ReqFree(pF->p, &pP->pReq);
+}
+
 /* Finish prefetch slot i (waiting for it if bWait): into the cache if it
-** succeeded, dropped if not; nothing if it is still running. */
+** succeeded; if it failed part-way (a connection dropped, a body cut
+** short) after a response that was the one asked for, what arrived of it
+** goes to the cache, and only the rest is fetched again; nothing if it is
+** still running. */
 static void streamS3PrefetchEnd(StreamS3File *pF, int i, int bWait){
   StreamS3Pre *pP = &pF->aPre[i];
-  StreamHttpReq *pReq = &pP->req;
+  StreamHttpReq *pReq = pP->pReq;
   if( pP->a==0 ) return;
   if( bWait ) sqlite3StreamHttpWait(pF->p->pHttp, pReq);
   if( !pReq->bDone ) return;
-  if( pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
-   && (i64)pReq->nGot==pP->n && pP->iOff+pP->n<=pF->nSize
-   && (!pP->bEtag || strcmp(pReq->zEtag, pF->zEtag)==0) ){
+  if( pReq->eCurl==0 && (i64)pReq->nGot==pP->n
+   && streamS3PreOk(pF, pP, pP->n) ){
     streamS3DiskPutBlocks(pF->p, pF->zKey, pF->zEtag, pP->iOff, pP->a,
                           pP->n);
     streamS3CacheAdd(pF->p, pF->zKey, pF->zEtag, pP->iOff, pP->a, pP->n);
-  }else{
-    sqlite3_free(pP->a);
+    pP->a = 0;
+  }else if( streamS3PreOk(pF, pP, 1) && (i64)pReq->nGot<pP->n ){
+    unsigned char *aGot = sqlite3_realloc64(pP->a, pReq->nGot);
+    if( aGot ){
+      streamS3CacheAdd(pF->p, pF->zKey, pF->zEtag, pP->iOff, aGot,
+                       (i64)pReq->nGot);
+      pP->a = 0;
+    }
   }
-  pP->a = 0;
-  pP->bEtag = 0;
-  sqlite3StreamHttpReqClear(pF->p->pHttp, pReq);
+  streamS3PreDrop(pF, pP);
+}
+
+/* Copy to a what prefetch slot i holds of [iOff, iOff+n) while its GET is
+** still arriving: waits until those bytes are in, not for the whole
+** range (streamS3PreOk).  Returns the bytes copied, or 0 if the slot was
+** finished instead (done: its bytes are now in the cache; or failed, or
+** not the response asked for: dropped, they must be fetched). */
+static i64 streamS3PreServe(StreamS3File *pF, int i, unsigned char *a,
+                            i64 iOff, i64 n){
+  StreamS3Pre *pP = &pF->aPre[i];
+  StreamHttpReq *pReq = pP->pReq;
+  i64 nCopy = pP->iOff+pP->n-iOff;
+  if( nCopy>n ) nCopy = n;
+  if( !pReq->bDone ){
+    sqlite3StreamHttpWaitFor(pF->p->pHttp, pReq,
+                             (size_t)(iOff+nCopy-pP->iOff));
+  }
+  if( pReq->bDone ){
+    streamS3PrefetchEnd(pF, i, 0);
+    return 0;
+  }
+  if( !streamS3PreOk(pF, pP, iOff+nCopy-pP->iOff) ){
+    streamS3PreDrop(pF, pP);
+    return 0;
+  }
+  memcpy(a, pP->a+(iOff-pP->iOff), (size_t)nCopy);
+  /* Reading into the second half of the range: fetch what follows. */
+  if( iOff+nCopy-pP->iOff > pP->n/2 ) streamS3Prefetch(pF, pP->iOff+pP->n);
+  return nCopy;
 }
 
 /* Let the prefetches progress (without blocking) and take those done. */
@@ -2273,7 +2418,13 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
     StreamS3Block *pB = streamS3CacheFind(pF, iOff);
     int iPre = pB ? -1 : streamS3PreFind(pF, iOff);
     if( iPre>=0 ){
-      streamS3PrefetchEnd(pF, iPre, 1);
+      i64 nCopy = streamS3PreServe(pF, iPre, a, iOff, (i64)n);
+      if( nCopy>0 ){
+        a += nCopy;
+        iOff += nCopy;
+        n -= (size_t)nCopy;
+        continue;
+      }
       pB = streamS3CacheFind(pF, iOff);
     }
     if( pB ){

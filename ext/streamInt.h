@@ -1882,6 +1882,9 @@ int sqlite3StreamHttpStart(StreamHttp*, StreamHttpReq*);
 /* Run the pool until pReq is done (NULL: until some request is done, or
 ** none is running). */
 void sqlite3StreamHttpWait(StreamHttp*, StreamHttpReq *pReq);
+/* Run the pool until pReq is done or has received nGot body bytes (a
+** reader taking a response's first bytes while the rest arrives). */
+void sqlite3StreamHttpWaitFor(StreamHttp*, StreamHttpReq *pReq, size_t nGot);
 /* Progress without blocking. */
 void sqlite3StreamHttpPump(StreamHttp*);
 /* Stop a started request (its connection is closed). */

@@ -174,6 +174,21 @@ static int streamWarmCacheTake(StreamWarmCache *pCache, StreamStore *pStore,
   return 0;
 }
 
+/* Does the cache hold a reader of key zKey of pStore's URL (not yet
+** checked to be current)? */
+static int streamWarmCacheHas(StreamWarmCache *pCache, StreamStore *pStore,
+                              const char *zKey){
+  int i;
+  for(i=0; pCache && i<STREAM_WARM_CACHE_SIZE; i++){
+    StreamWarmEntry *pE = &pCache->a[i];
+    if( pE->zKey && strcmp(pE->zKey, zKey)==0
+     && strcmp(pE->pStore->zUrl, pStore->zUrl)==0 ){
+      return 1;
+    }
+  }
+  return 0;
+}
+
 /* Hand pC's reader to the cache (evicting the least recently used).
 ** Returns 1 if the cache took it. */
 static int streamWarmCachePut(StreamWarmCursor *pC){
@@ -719,6 +734,12 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
     if( rc ) return rc;
   }
   if( pS->pStore->mCaps & STREAM_STORE_RANGED ){
+    /* This segment's fetch first (unless the cache holds its reader),
+    ** then the next one's: a store that orders its transfers serves the
+    ** file read first first. */
+    if( !streamWarmCacheHas(pR->pCache, pS->pStore, seg.zLocation) ){
+      sqlite3StreamStorePrefetch(pS->pStore, seg.zLocation, seg.nBytes);
+    }
     streamWarmScanAhead(pS, STREAM_WARM_AHEAD_OPEN);
   }
   rc = streamWarmCursorOpen(pS->pStore, pR->pCache, &seg,

@@ -63,7 +63,19 @@
 //                  bytes'); the key of a PutObject so answered keeps
 //                  answering HEADs and GETs with that wrong ETag until it
 //                  is PUT again without the fault (the service appears to
-//                  hold other bytes than were sent).
+//                  hold other bytes than were sent);
+//   cutbody=N      the next N GETs of a range from byte 0 ("bytes=0-M": what
+//                  precedes a file's tail, fetched while the reader decodes
+//                  it) are answered with their headers and half the body,
+//                  then the connection is dropped;
+//   truncbody=N    the same, the body cut short instead (Content-Length
+//                  kept, then the connection closed);
+//   tailshift=N    the next N GETs of a range that ends at the object's
+//                  end and does not start at 0 (an open's tail: the
+//                  footer) get a range 1000 bytes shorter than asked (the
+//                  server's answer to "bytes=(A+1000)-B"): a well-formed
+//                  206 of the wrong size.
+// Stats: "getbytes" counts the body bytes of GET answers sent to clients.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -84,6 +96,9 @@ let hideHead = 0;
 let dropPut = 0;
 let failPut = 0;
 let badEtag = 0;
+let cutBody = 0;
+let truncBody = 0;
+let tailShift = 0;
 const liedKeys = new Map();      // request path -> the wrong ETag given
 for (let i = 1; i < args.length; i++) {
   if (args[i] === '--faults') faultRate = Number(args[++i]);
@@ -109,7 +124,8 @@ function rand() {
 const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate', '429'];
 const stats = { requests: 0, connections: 0, forwarded: 0, upstream: 0, down: 0, listuploads: 0,
                 abort: 0, precondition: 0, hidehead: 0, dropput: 0,
-                failput: 0, badetag: 0 };
+                failput: 0, badetag: 0, cutbody: 0, truncbody: 0,
+                tailshift: 0, getbytes: 0 };
 for (const k of kinds) stats[k] = 0;
 let downUntil = 0;
 
@@ -131,6 +147,9 @@ const server = http.createServer((req, res) => {
       if (u.searchParams.has('dropput')) dropPut = Number(u.searchParams.get('dropput'));
       if (u.searchParams.has('failput')) failPut = Number(u.searchParams.get('failput'));
       if (u.searchParams.has('badetag')) badEtag = Number(u.searchParams.get('badetag'));
+      if (u.searchParams.has('cutbody')) cutBody = Number(u.searchParams.get('cutbody'));
+      if (u.searchParams.has('truncbody')) truncBody = Number(u.searchParams.get('truncbody'));
+      if (u.searchParams.has('tailshift')) tailShift = Number(u.searchParams.get('tailshift'));
     } else if (u.pathname === '/__proxy/down') {
       downUntil = Date.now() + Number(u.searchParams.get('ms'));
     }
@@ -345,6 +364,30 @@ function emulate(req, res) {
 }
 
 function forward(req, res, body, fault) {
+  if (req.method === 'GET' && (res.destroyed || req.socket.destroyed)) {
+    return;                 // its client has gone already: nothing to ask
+  }
+  const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers['range'] || '');
+  if (req.method === 'GET' && range && range[1] === '0' && fault === null) {
+    if (cutBody > 0) { cutBody--; stats.cutbody++; fault = 'dropresp'; }
+    else if (truncBody > 0) { truncBody--; stats.truncbody++; fault = 'truncate'; }
+  }
+  if (req.method === 'GET' && range && range[1] !== '0' && tailShift > 0) {
+    const { bucket, key } = target(req);
+    let size = -1;
+    try { size = fs.statSync(objectPath(bucket, key)).size; } catch { }
+    if (Number(range[2]) === size - 1 && Number(range[1]) + 1000 <= size - 1) {
+      tailShift--;
+      stats.tailshift++;
+      req.headers['range'] = `bytes=${Number(range[1]) + 1000}-${range[2]}`;
+    }
+  }
+  if (req.method === 'GET') {
+    const write = res.write.bind(res);
+    const end = res.end.bind(res);
+    res.write = (c, ...a) => { if (c && c.length) stats.getbytes += c.length; return write(c, ...a); };
+    res.end = (c, ...a) => { if (c && typeof c !== 'function' && c.length) stats.getbytes += c.length; return end(c, ...a); };
+  }
   if (dropPut > 0 && (req.method === 'PUT' || req.method === 'POST')) {
     dropPut--;
     stats.dropput++;
@@ -438,6 +481,13 @@ function forward(req, res, body, fault) {
     });
   });
   up.on('error', () => { settle(); req.socket.destroy(); });
+  if (req.method === 'GET') {
+    // A GET whose client goes away before its answer ends (a reader that
+    // closed early) is stopped at S3 too, as a network would.
+    res.on('close', () => {
+      if (!res.writableFinished) { up.destroy(); settle(); }
+    });
+  }
   up.end(body);
 }
 
