@@ -898,7 +898,6 @@ static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
 ** commits; NULL if the database has no file (memory, temporary) or is
 ** not in WAL mode (in rollback mode its read lock would keep producers
 ** out). */
-#define STREAM_AUX_MMAP_STR "268435456"  /* the reader's mmap_size: 256 MiB */
 static StreamCtx *streamAux(StreamCtx *p){
   const char *zFile = sqlite3_db_filename(p->db, "main");
   sqlite3_stmt *pStmt = 0;
@@ -914,14 +913,6 @@ static StreamCtx *streamAux(StreamCtx *p){
   if( !bWal ) return 0;
   if( sqlite3_open_v2(zFile, &p->dbAux, SQLITE_OPEN_READONLY, 0)==SQLITE_OK ){
     sqlite3_busy_timeout(p->dbAux, 100);
-    /* Its pages come from a memory map of the database file where the
-    ** VFS can map it: a look after another connection's commit starts
-    ** with an empty page cache (SQLite resets it at every new snapshot),
-    ** and the catalog pages it reads again - page 1, the group, the
-    ** member, its assignment, the partition - then cost no read() when
-    ** they are in the database file (not in the WAL).  A VFS that cannot
-    ** map, or a failed map, reads as before. */
-    sqlite3_exec(p->dbAux, "PRAGMA mmap_size=" STREAM_AUX_MMAP_STR, 0, 0, 0);
     p->pAux = sqlite3StreamCtxLoad(p->dbAux);
   }
   if( p->pAux==0 ){

@@ -582,8 +582,7 @@ static void testPollSteps(void){
 /* ---------------------------------------------------------------------- */
 /* 9. A shim VFS with a frozen clock that counts the reads and the shared
 ** memory locks of the main database and its WAL (nLookIo), and apart the
-** page reads (nLookPages: xRead calls; pages of a memory map come through
-** xFetch, not counted). */
+** page reads (nLookPages: xRead calls). */
 typedef struct LookFile LookFile;
 struct LookFile {
   sqlite3_file base;
@@ -650,22 +649,10 @@ static void lookShmBarrier(sqlite3_file *f){
 static int lookShmUnmap(sqlite3_file *f, int bDelete){
   return LOOK_REAL(f)->pMethods->xShmUnmap(LOOK_REAL(f), bDelete);
 }
-static int lookFetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp){
-  if( LOOK_REAL(f)->pMethods->iVersion<3 ){
-    *pp = 0;
-    return SQLITE_OK;
-  }
-  return LOOK_REAL(f)->pMethods->xFetch(LOOK_REAL(f), o, n, pp);
-}
-static int lookUnfetch(sqlite3_file *f, sqlite3_int64 o, void *p){
-  if( LOOK_REAL(f)->pMethods->iVersion<3 ) return SQLITE_OK;
-  return LOOK_REAL(f)->pMethods->xUnfetch(LOOK_REAL(f), o, p);
-}
 static const sqlite3_io_methods lookIo = {
-  3, lookClose, lookRead, lookWrite, lookTruncate, lookSync, lookFileSize,
+  2, lookClose, lookRead, lookWrite, lookTruncate, lookSync, lookFileSize,
   lookLock, lookUnlock, lookReserved, lookFcntl, lookSector, lookDevice,
-  lookShmMap, lookShmLock, lookShmBarrier, lookShmUnmap, lookFetch,
-  lookUnfetch
+  lookShmMap, lookShmLock, lookShmBarrier, lookShmUnmap, 0, 0
 };
 static int lookOpen(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f,
                     int flags, int *pOut){
@@ -757,21 +744,6 @@ static void testPollLook(void){
   snprintf(zPages, sizeof(zPages), "%d page reads", nLookPages);
   check(nLookPages>0 && nLookPages<=6, "11.22 the look reads at most 6 pages",
         zPages);
-  /* The reader maps the database file: after a checkpoint the catalog
-  ** pages come from the map, and only page 1 and the new log page (in the
-  ** WAL) are read. */
-  execOk(db2, "PRAGMA wal_checkpoint(TRUNCATE)", "11.23 checkpoint");
-  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "11.24 nothing new");
-  execOk(db2, LOOK_PRODUCE, "11.25 produce");
-  checkInt(lookQuery(db, LOOK_POLL, &nIo), 1, "11.26 the new message");
-  snprintf(zPages, sizeof(zPages), "%d page reads", nLookPages);
-  if( queryInt(db2, "PRAGMA mmap_size=1048576")>0 ){
-    check(nLookPages>0 && nLookPages<=2, "11.27 mapped: at most 2 page reads",
-          zPages);
-  }else{
-    printf("SKIP 11.27: this SQLite has no memory-mapped I/O\n");
-  }
-  execOk(db2, "PRAGMA mmap_size=0", "11.28 mmap off again");
 
   /* Fenced by a join elsewhere: the next poll says so. */
   execOk(db2, "SELECT stream_join('lg', 'm', '[\"lk\"]')", "11.17 rejoin");
