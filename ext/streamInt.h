@@ -2056,12 +2056,12 @@ int sqlite3StreamCatCommitted(StreamCtx*, const char *zGroup,
 /* Set (zValue not NULL) or remove a _stream_meta value. */
 int sqlite3StreamCatMetaSet(StreamCtx*, const char *zKey, const char *zValue,
                             char **pzErr);
-/* A group's generation as stored: its type (SQLITE_NULL when there is no
-** row) and value. */
 /* *pbChanged: a topic of the group's assignment has another partition
 ** count now (or was deleted). */
 int sqlite3StreamCatSnapshotChanged(StreamCtx*, const char *zGroup,
                                     int *pbChanged, char **pzErr);
+/* A group's generation as stored: its type (SQLITE_NULL when there is no
+** row) and value. */
 int sqlite3StreamCatGeneration(StreamCtx*, const char *zGroup, int *peType,
                                i64 *piGen, char **pzErr);
 /* Delete the members of a group whose session or poll interval expired
