@@ -173,13 +173,34 @@ static int streamResultPart(StreamPollResult *pRes, StreamPart *pPart, int i){
   return SQLITE_OK;
 }
 
-/* Append the current row of a fetch statement (columns offset, key,
-** value, headers, timestamp, and when bAttrs the storage attrs, whose
-** codec decompresses the value).  The topic and partition are those of
-** pPart, result partition iRes; iOffset is the message's offset, already
-** read. */
+/* The batch row whose stored bytes a fetch holds in the result arena:
+** records of it are served from there, no field copied on its own. */
+typedef struct StreamHeld StreamHeld;
+struct StreamHeld {
+  i64 iRow;                    /* sqlite3StreamScanBatch() row, 0: none */
+  i64 iOff;                    /* Its bytes' offset in the arena */
+  const u8 *pBatch;            /* The scan's copy of its bytes */
+};
+
+/* Field j (key, value or headers) of pRow: bytes p[n] of type eType, at
+** their place in the held batch row. */
+static void streamHeldField(StreamPollRow *pRow, const StreamHeld *pH, int j,
+                            int eType, const u8 *p, int n){
+  pRow->aType[j] = (u8)eType;
+  pRow->aLen[j] = eType==SQLITE_NULL ? 0 : n;
+  pRow->aVal[j] = eType==SQLITE_NULL ? 0 : pH->iOff + (p - pH->pBatch);
+}
+
+/* Append the current message of a fetch's scan.  The topic and partition
+** are those of pPart, result partition iRes; iOffset is the message's
+** offset, already read; r its record if it is an uncompressed record of
+** a batch (sqlite3StreamScanRecord()).  A record (the common case) is served
+** from its batch row, whose stored bytes are copied into the arena once
+** for all its records (pHeld); other messages copy their key, value and
+** headers (values come decoded: ext/scan.c). */
 static int streamRowAppend(StreamPollResult *pRes, StreamScan *pScan,
-                           const StreamPart *pPart, i64 iOffset){
+                           const StreamBatchRec *r, const StreamPart *pPart,
+                           i64 iOffset, StreamHeld *pHeld){
   const StreamPollPart *pP = &pRes->aPart[pPart->iRes];
   StreamPollRow *pRow;
   int rc;
@@ -197,6 +218,24 @@ static int streamRowAppend(StreamPollResult *pRes, StreamScan *pScan,
   pRow->aType[2] = SQLITE_INTEGER;
   pRow->aVal[2] = iOffset;
   pRow->aType[6] = SQLITE_INTEGER;
+  if( r ){
+    const u8 *pBatch;
+    int nBatch;
+    i64 iBatchRow;
+    if( sqlite3StreamScanBatch(pScan, &pBatch, &nBatch, &iBatchRow)
+     && (iBatchRow!=pHeld->iRow || pBatch!=pHeld->pBatch) ){
+      rc = streamArenaPut(pRes, pBatch, nBatch, &pHeld->iOff);
+      if( rc ) return rc;
+      pHeld->iRow = iBatchRow;
+      pHeld->pBatch = pBatch;
+    }
+    pRow->aVal[6] = r->iTimestamp;
+    streamHeldField(pRow, pHeld, 3, r->eKey, r->pKey, r->nKey);
+    streamHeldField(pRow, pHeld, 4, r->eValue, r->pValue, r->nValue);
+    streamHeldField(pRow, pHeld, 5, r->eHeaders, r->pHeaders, r->nHeaders);
+    pRes->nRow++;
+    return SQLITE_OK;
+  }
   pRow->aVal[6] = sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_TIMESTAMP);
   rc = streamColPut(pRes, pRow, pScan, STREAM_SCAN_COL_KEY, 3);
   if( rc==SQLITE_OK ){
@@ -592,9 +631,11 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
                           StreamPollResult *pRes, int bCheck, int *pbMiss,
                           char **pzErr){
   StreamScan *pScan = 0;
+  StreamHeld held;
   i64 aInt[2];
   int rc, nGot = 0;
   *pbMiss = 0;
+  memset(&held, 0, sizeof(held));
   /* The messages of the partition from the position (the scan API:
   ** ext/scan.c), of the hot log only if bHot. */
   aInt[0] = pPart->iPos;
@@ -605,7 +646,9 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
   for(; rc==SQLITE_OK && !sqlite3StreamScanEof(pScan);
         rc = sqlite3StreamScanNext(pScan, pzErr)){
     const StreamPollRow *pRow;
-    i64 iOffset = sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
+    const StreamBatchRec *r = sqlite3StreamScanRecord(pScan);
+    i64 iOffset = r ? r->iOffset
+                    : sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
     if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){
       rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "partition %s/%d is"
           " damaged: message offset %lld (0..%lld)", pPart->zTopic,
@@ -616,7 +659,7 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
     if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
     rc = streamResultPart(pRes, pPart, iPart);
     if( rc ) break;
-    rc = streamRowAppend(pRes, pScan, pPart, iOffset);
+    rc = streamRowAppend(pRes, pScan, r, pPart, iOffset, &held);
     if( rc ){
       if( rc==SQLITE_CORRUPT ){
         sqlite3StreamErr(pzErr, rc, "corrupt compressed value in %s/%d",

@@ -826,31 +826,6 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
   return rc;
 }
 
-/* *pbChanged: a subscribed topic's partition count changed (or the topic
-** was deleted) since the assignment was computed. */
-static int streamSnapshotChanged(StreamCtx *p, const char *zGroup,
-                                 int *pbChanged, char **pzErr){
-  sqlite3_stmt *pStmt = sqlite3StreamCatStmt(p, STREAM_CAT_GROUP_SNAPSHOT,
-                                             pzErr);  /* p: the reader */
-  int rc, bChanged = 0;
-  *pbChanged = 0;
-  if( pStmt==0 ) return sqlite3StreamStmtErr(p);
-  sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
-  while( !bChanged && sqlite3_step(pStmt)==SQLITE_ROW ){
-    StreamTopic t;
-    const char *zTopic = (const char*)sqlite3_column_text(pStmt, 0);
-    int nWas = sqlite3_column_int(pStmt, 1);
-    rc = sqlite3StreamTopicGet(p, zTopic, &t, 0);
-    if( rc==SQLITE_NOTFOUND ) t.nPartition = 0;
-    else if( rc ) break;
-    if( t.nPartition!=nWas ) bChanged = 1;
-  }
-  rc = sqlite3_reset(pStmt);
-  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
-  *pbChanged = bChanged;
-  return SQLITE_OK;
-}
-
 /*
 ** Read the member (no writes) and check it: joined on this connection,
 ** still a member, not fenced.  *pbExpire: the group has an expired member.
@@ -927,8 +902,9 @@ int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
   int bExpire, bBeat, bChanged = 0;
   int rc = streamMemberRead(p, pRead, zGroup, zMember, pM, 1, &bExpire,
                             &bBeat, pzErr);
-  if( rc==SQLITE_OK ) rc = streamSnapshotChanged(pRead, zGroup, &bChanged,
-                                                 pzErr);
+  /* a topic's partition count changed since the assignment */
+  if( rc==SQLITE_OK ) rc = sqlite3StreamCatSnapshotChanged(pRead, zGroup,
+                                                           &bChanged, pzErr);
   if( rc==SQLITE_OK ) pM->bWriteDue = bExpire || bBeat || bChanged;
   return rc;
 }
@@ -952,7 +928,7 @@ static int streamMemberCheck(StreamCtx *p, const char *zGroup,
                                               bPoll, &bExpire, &bBeat, pzErr);
   }
   if( rc==SQLITE_OK && !bFence ){
-    rc = streamSnapshotChanged(p, zGroup, &bChanged, pzErr);
+    rc = sqlite3StreamCatSnapshotChanged(p, zGroup, &bChanged, pzErr);
   }
   if( rc==SQLITE_OK && bChanged ){
     rc = streamRebalance(p, zGroup, pzErr);

@@ -66,6 +66,9 @@ struct StreamScan {
                                ** a batch (at most STREAM_BATCH_SPAN) */
   int nRec;                    /* Records in aRec (0: not a batch) */
   int iRec;                    /* The current one */
+  const u8 *pBatch;            /* Stored bytes of the batch row (nRec>0) */
+  int nBatch;                  /* Their length */
+  i64 iBatchRow;               /* Batch rows decoded by this scan */
   int bRange;                  /* Some row can match the range below */
   i64 iLo, iHi, iTsLo, iTsHi;  /* Bounds (inclusive) for batch records */
   void *pDecoded;              /* Decoded value of the current row */
@@ -179,6 +182,9 @@ static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
     return SQLITE_CORRUPT;
   }
   pScan->nRec = nOut;
+  pScan->pBatch = a;
+  pScan->nBatch = n;
+  pScan->iBatchRow++;
   pScan->iRec = pScan->bDesc ? nOut-1 : 0;
   return SQLITE_OK;
 }
@@ -554,6 +560,15 @@ const StreamBatchRec *sqlite3StreamScanRecord(StreamScan *pScan){
   r = &pScan->aRec[pScan->iRec];
   if( (r->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) return 0;
   return r;
+}
+
+int sqlite3StreamScanBatch(StreamScan *pScan, const u8 **pp, int *pn,
+                           i64 *piRow){
+  if( pScan->eCur!=STREAM_SCAN_HOT || pScan->nRec==0 ) return 0;
+  *pp = pScan->pBatch;
+  *pn = pScan->nBatch;
+  *piRow = pScan->iBatchRow;
+  return 1;
 }
 
 int sqlite3StreamScanColumn(StreamScan *pScan, int iCol, StreamScanField *pF){

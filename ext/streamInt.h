@@ -2075,6 +2075,10 @@ int sqlite3StreamCatCommitted(StreamCtx*, const char *zGroup,
 /* Set (zValue not NULL) or remove a _stream_meta value. */
 int sqlite3StreamCatMetaSet(StreamCtx*, const char *zKey, const char *zValue,
                             char **pzErr);
+/* *pbChanged: a topic of the group's assignment has another partition
+** count now (or was deleted). */
+int sqlite3StreamCatSnapshotChanged(StreamCtx*, const char *zGroup,
+                                    int *pbChanged, char **pzErr);
 /* A group's generation as stored: its type (SQLITE_NULL when there is no
 ** row) and value. */
 int sqlite3StreamCatGeneration(StreamCtx*, const char *zGroup, int *peType,
@@ -2632,6 +2636,11 @@ sqlite3_value *sqlite3StreamScanHotValue(StreamScan*, int iCol);
 ** sqlite3StreamScanNext()), or NULL if the current row is not one or its
 ** value is compressed (sqlite3StreamScanColumn() decodes it). */
 const StreamBatchRec *sqlite3StreamScanRecord(StreamScan*);
+/* The stored bytes of the batch row the current record belongs to (the
+** record's pointers point into them; valid until the scan leaves the
+** row) and *piRow, a number that changes with every batch row of the
+** scan; 0 if the current row is not a record of a batch. */
+int sqlite3StreamScanBatch(StreamScan*, const u8 **pp, int *pn, i64 *piRow);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */
 i64 sqlite3StreamScanInt(StreamScan*, int iCol);

@@ -581,7 +581,8 @@ static void testPollSteps(void){
 
 /* ---------------------------------------------------------------------- */
 /* 9. A shim VFS with a frozen clock that counts the reads and the shared
-** memory locks of the main database and its WAL. */
+** memory locks of the main database and its WAL (nLookIo), and apart the
+** page reads (nLookPages: xRead calls). */
 typedef struct LookFile LookFile;
 struct LookFile {
   sqlite3_file base;
@@ -592,13 +593,17 @@ static sqlite3_vfs *pLookReal = 0;
 static sqlite3_vfs lookVfs;
 static sqlite3_int64 iLookClock = 210866760000000LL + 1700000000000LL;
 static int nLookIo = 0;
+static int nLookPages = 0;
 
 #define LOOK_REAL(f) (((LookFile*)(f))->pReal)
 static int lookClose(sqlite3_file *f){
   return LOOK_REAL(f)->pMethods->xClose(LOOK_REAL(f));
 }
 static int lookRead(sqlite3_file *f, void *p, int n, sqlite3_int64 o){
-  if( ((LookFile*)f)->bCount ) nLookIo++;
+  if( ((LookFile*)f)->bCount ){
+    nLookIo++;
+    nLookPages++;
+  }
   return LOOK_REAL(f)->pMethods->xRead(LOOK_REAL(f), p, n, o);
 }
 static int lookWrite(sqlite3_file *f, const void *p, int n, sqlite3_int64 o){
@@ -670,6 +675,7 @@ static int lookTime(sqlite3_vfs *pVfs, sqlite3_int64 *p){
 static long long lookQuery(sqlite3 *db, const char *zSql, int *pnIo){
   long long v;
   nLookIo = 0;
+  nLookPages = 0;
   v = queryInt(db, zSql);
   *pnIo = nLookIo;
   return v;
@@ -682,7 +688,7 @@ static long long lookQuery(sqlite3 *db, const char *zSql, int *pnIo){
 static void testPollLook(void){
   const char *zFile = "test_capi_look.db";
   sqlite3 *db, *db2;
-  char *zErr = 0;
+  char *zErr = 0, zPages[64];
   int nIo = 0, rc;
   pLookReal = sqlite3_vfs_find(0);
   lookVfs = *pLookReal;
@@ -727,6 +733,17 @@ static void testPollLook(void){
   /* A seek writes (a commit): the next poll reads from the target. */
   execOk(db, "SELECT stream_seek('lg', 'lk', 0, 1)", "11.15 seek");
   checkInt(lookQuery(db, LOOK_POLL, &nIo), 5, "11.16 from the seek target");
+
+  /* A look after another connection's commit starts with an empty page
+  ** cache (a new snapshot): it reads page 1, the group, the member, the
+  ** assignment, the partition and the log - not _stream_topics (the
+  ** partition counts of the assignment come from _stream_partitions). */
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 0, "11.19 nothing new");
+  execOk(db2, LOOK_PRODUCE, "11.20 produce");
+  checkInt(lookQuery(db, LOOK_POLL, &nIo), 1, "11.21 the new message");
+  snprintf(zPages, sizeof(zPages), "%d page reads", nLookPages);
+  check(nLookPages>0 && nLookPages<=6, "11.22 the look reads at most 6 pages",
+        zPages);
 
   /* Fenced by a join elsewhere: the next poll says so. */
   execOk(db2, "SELECT stream_join('lg', 'm', '[\"lk\"]')", "11.17 rejoin");
