@@ -1203,7 +1203,8 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   const char *zStore = 0, *zNs = 0;
   char *zErr = 0, *zId = 0, *zNsOwn = 0, *zPrefix = 0;
   StreamIceTable *t = 0;
-  int rc = SQLITE_OK, i, j = 0;
+  int rc = SQLITE_OK, i, j = 0, bOther = 0;
+  i64 iInc = 0;
   STREAM_UNUSED(argc);
   streamHistReset(c);
   c->iFrom = (i64)-0x7fffffffffffffffLL;
@@ -1264,7 +1265,8 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   if( zStore==0 ){
     /* This database: the topic must exist. */
     StreamTopicConfig cfg;
-    rc = sqlite3StreamTopicConfig(p, c->zTopic, &cfg, &c->nPart, &zErr);
+    rc = sqlite3StreamCatTopicRow(p, c->zTopic, &cfg, &c->nPart, &iInc,
+                                  &zErr);
     if( rc ) return streamHistErr(c, rc, zErr);
     c->bLive = 1;
     zId = sqlite3StreamMetaGet(p, "database.id", &rc);
@@ -1280,7 +1282,17 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     zPrefix = streamColdPrefix(zNs, c->zTopic, &zErr, &rc);
     if( rc==SQLITE_OK ) rc = sqlite3StreamIceOpen(c->pStore, zPrefix, &t,
                                                   &zErr);
-    if( rc==SQLITE_OK ){
+    if( rc==SQLITE_OK && zStore==0 ){
+      /* The table of an earlier topic of the same name (deleted and
+      ** created again; stream_archive() refuses to write into it) is not
+      ** this topic's history: its offsets hid the live log's. */
+      const char *zPrev = sqlite3StreamIceLastCommit(t, "stream.database-id",
+                      zId, "stream.topic-incarnation", 0);
+      char zInc[24];
+      snprintf(zInc, sizeof(zInc), "%lld", (long long)iInc);
+      if( zPrev && zPrev[0] && strcmp(zPrev, zInc)!=0 ) bOther = 1;
+    }
+    if( rc==SQLITE_OK && !bOther ){
       rc = sqlite3StreamIceDataFiles(t, &c->aFile, &c->nFile, &zErr);
     }
     if( rc==SQLITE_OK && c->nFile>1 ){
