@@ -709,6 +709,18 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
     if( rc==SQLITE_OK ){
       rc = sqlite3StreamHighWatermark(p, zTopic, i, &aHwm[i], pzErr);
     }
+    if( rc==SQLITE_OK && aStart[i]>aHwm[i] ){
+      /* The table holds offsets this log never had: it is a copy of the
+      ** database (stream_backup(), restored) behind the one that went on
+      ** archiving.  Taking the table's watermark would count this log's
+      ** next messages as archived (never archived, then released to
+      ** retention) and stream_history would read the other's. */
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot archive topic %s:"
+          " its cold table %s/%s holds partition %d up to offset %lld, past"
+          " this database's high watermark %lld (a copy of the database"
+          " behind the one that archived them?)", zTopic, pStore->zUrl,
+          zPrefix, i, (long long)aStart[i]-1, (long long)aHwm[i]);
+    }
     if( rc==SQLITE_OK && aStart[i]<aHwm[i] ) nPending += aHwm[i]-aStart[i];
   }
   /* The mirror follows the table (repairs a crash after a commit). */
