@@ -941,6 +941,10 @@ struct StreamHistCursor {
   int iFile;                   /* Next file of the partition, index */
   unsigned mCols;              /* Parquet columns to decode */
   i64 iColdNext;               /* Offset after the partition's cold files */
+  i64 iMirror;                 /* Own database: the partition's archived
+                               ** watermark (_stream_cold); cold rows from
+                               ** there on are not its history */
+  int iMirrorPart;             /* Partition iMirror is of, or -1 */
   StreamStoreHandle h;         /* Open data file */
   StreamPqReader *pR;          /* Its reader */
   StreamScan *pLive;           /* Live rows of the partition (scan API) */
@@ -1114,7 +1118,8 @@ static int streamHistStep(StreamHistCursor *c){
     if( c->pR ){
       rc = sqlite3StreamPqReaderNext(c->pR, &c->row);
       if( rc==SQLITE_ROW ){
-        if( c->row.iTimestampMs<c->iFrom || c->row.iTimestampMs>=c->iTo ){
+        if( c->row.iTimestampMs<c->iFrom || c->row.iTimestampMs>=c->iTo
+         || c->row.iOffset>=c->iMirror ){
           continue;
         }
         c->eSrc = 1;
@@ -1146,11 +1151,23 @@ static int streamHistStep(StreamHistCursor *c){
       c->iPart++;
       c->iColdNext = 0;
     }
+    if( c->bLive && c->iMirrorPart!=c->iPart ){
+      /* The table may be ahead of this database: a crash after a commit
+      ** (the live log still has those messages: the hold is the mirror)
+      ** or a copy of the database behind the original (the table has
+      ** the original's messages there, not this log's). */
+      rc = sqlite3StreamWatermark(c->p, 0, c->zTopic, c->iPart,
+                                  &c->iMirror, &zErr);
+      if( rc ) return streamHistErr(c, rc, zErr);
+      c->iMirrorPart = c->iPart;
+    }
     /* Next cold file of this partition? */
     if( c->iFile<c->nFile && c->aFile[c->iFile].iPartition==c->iPart ){
       StreamIceFile *f = &c->aFile[c->iFile++];
       i64 nSize = 0;
       if( f->iOffHi+1>c->iColdNext ) c->iColdNext = f->iOffHi+1;
+      if( c->iColdNext>c->iMirror ) c->iColdNext = c->iMirror;
+      if( f->iOffLo>=c->iMirror ) continue;
       if( f->iTsHi/1000<c->iFrom || f->iTsLo/1000>=c->iTo ) continue;
       rc = c->pStore->pMethods->xOpen(c->pStore, f->zKey, &c->h.pFile,
                                       &nSize, &zErr);
@@ -1224,6 +1241,8 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   c->iPart = 0;
   c->iFile = 0;
   c->iColdNext = 0;
+  c->iMirror = (i64)0x7fffffffffffffffLL;
+  c->iMirrorPart = -1;
   c->mCols = (((unsigned)idxNum >> 8) & 0xff) | (1u<<1);  /* + partition */
   if( (idxNum & 1)==0 ){
     return streamHistErr(c, SQLITE_ERROR, sqlite3_mprintf(STREAM_ERR
