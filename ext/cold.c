@@ -709,6 +709,18 @@ static int streamColdTopic(StreamCtx *p, StreamStore *pStore,
     if( rc==SQLITE_OK ){
       rc = sqlite3StreamHighWatermark(p, zTopic, i, &aHwm[i], pzErr);
     }
+    if( rc==SQLITE_OK && aStart[i]>aHwm[i] ){
+      /* The table holds offsets this log never had: it is a copy of the
+      ** database (stream_backup(), restored) behind the one that went on
+      ** archiving.  Taking the table's watermark would count this log's
+      ** next messages as archived (never archived, then released to
+      ** retention) and stream_history would read the other's. */
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot archive topic %s:"
+          " its cold table %s/%s holds partition %d up to offset %lld, past"
+          " this database's high watermark %lld (a copy of the database"
+          " behind the one that archived them?)", zTopic, pStore->zUrl,
+          zPrefix, i, (long long)aStart[i]-1, (long long)aHwm[i]);
+    }
     if( rc==SQLITE_OK && aStart[i]<aHwm[i] ) nPending += aHwm[i]-aStart[i];
   }
   /* The mirror follows the table (repairs a crash after a commit). */
@@ -929,6 +941,10 @@ struct StreamHistCursor {
   int iFile;                   /* Next file of the partition, index */
   unsigned mCols;              /* Parquet columns to decode */
   i64 iColdNext;               /* Offset after the partition's cold files */
+  i64 iMirror;                 /* Own database: the partition's archived
+                               ** watermark (_stream_cold); cold rows from
+                               ** there on are not its history */
+  int iMirrorPart;             /* Partition iMirror is of, or -1 */
   StreamStoreHandle h;         /* Open data file */
   StreamPqReader *pR;          /* Its reader */
   StreamScan *pLive;           /* Live rows of the partition (scan API) */
@@ -1102,7 +1118,8 @@ static int streamHistStep(StreamHistCursor *c){
     if( c->pR ){
       rc = sqlite3StreamPqReaderNext(c->pR, &c->row);
       if( rc==SQLITE_ROW ){
-        if( c->row.iTimestampMs<c->iFrom || c->row.iTimestampMs>=c->iTo ){
+        if( c->row.iTimestampMs<c->iFrom || c->row.iTimestampMs>=c->iTo
+         || c->row.iOffset>=c->iMirror ){
           continue;
         }
         c->eSrc = 1;
@@ -1134,11 +1151,23 @@ static int streamHistStep(StreamHistCursor *c){
       c->iPart++;
       c->iColdNext = 0;
     }
+    if( c->bLive && c->iMirrorPart!=c->iPart ){
+      /* The table may be ahead of this database: a crash after a commit
+      ** (the live log still has those messages: the hold is the mirror)
+      ** or a copy of the database behind the original (the table has
+      ** the original's messages there, not this log's). */
+      rc = sqlite3StreamWatermark(c->p, 0, c->zTopic, c->iPart,
+                                  &c->iMirror, &zErr);
+      if( rc ) return streamHistErr(c, rc, zErr);
+      c->iMirrorPart = c->iPart;
+    }
     /* Next cold file of this partition? */
     if( c->iFile<c->nFile && c->aFile[c->iFile].iPartition==c->iPart ){
       StreamIceFile *f = &c->aFile[c->iFile++];
       i64 nSize = 0;
       if( f->iOffHi+1>c->iColdNext ) c->iColdNext = f->iOffHi+1;
+      if( c->iColdNext>c->iMirror ) c->iColdNext = c->iMirror;
+      if( f->iOffLo>=c->iMirror ) continue;
       if( f->iTsHi/1000<c->iFrom || f->iTsLo/1000>=c->iTo ) continue;
       rc = c->pStore->pMethods->xOpen(c->pStore, f->zKey, &c->h.pFile,
                                       &nSize, &zErr);
@@ -1203,7 +1232,8 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   const char *zStore = 0, *zNs = 0;
   char *zErr = 0, *zId = 0, *zNsOwn = 0, *zPrefix = 0;
   StreamIceTable *t = 0;
-  int rc = SQLITE_OK, i, j = 0;
+  int rc = SQLITE_OK, i, j = 0, bOther = 0;
+  i64 iInc = 0;
   STREAM_UNUSED(argc);
   streamHistReset(c);
   c->iFrom = (i64)-0x7fffffffffffffffLL;
@@ -1211,6 +1241,8 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   c->iPart = 0;
   c->iFile = 0;
   c->iColdNext = 0;
+  c->iMirror = (i64)0x7fffffffffffffffLL;
+  c->iMirrorPart = -1;
   c->mCols = (((unsigned)idxNum >> 8) & 0xff) | (1u<<1);  /* + partition */
   if( (idxNum & 1)==0 ){
     return streamHistErr(c, SQLITE_ERROR, sqlite3_mprintf(STREAM_ERR
@@ -1264,7 +1296,8 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   if( zStore==0 ){
     /* This database: the topic must exist. */
     StreamTopicConfig cfg;
-    rc = sqlite3StreamTopicConfig(p, c->zTopic, &cfg, &c->nPart, &zErr);
+    rc = sqlite3StreamCatTopicRow(p, c->zTopic, &cfg, &c->nPart, &iInc,
+                                  &zErr);
     if( rc ) return streamHistErr(c, rc, zErr);
     c->bLive = 1;
     zId = sqlite3StreamMetaGet(p, "database.id", &rc);
@@ -1280,7 +1313,17 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     zPrefix = streamColdPrefix(zNs, c->zTopic, &zErr, &rc);
     if( rc==SQLITE_OK ) rc = sqlite3StreamIceOpen(c->pStore, zPrefix, &t,
                                                   &zErr);
-    if( rc==SQLITE_OK ){
+    if( rc==SQLITE_OK && zStore==0 ){
+      /* The table of an earlier topic of the same name (deleted and
+      ** created again; stream_archive() refuses to write into it) is not
+      ** this topic's history: its offsets hid the live log's. */
+      const char *zPrev = sqlite3StreamIceLastCommit(t, "stream.database-id",
+                      zId, "stream.topic-incarnation", 0);
+      char zInc[24];
+      snprintf(zInc, sizeof(zInc), "%lld", (long long)iInc);
+      if( zPrev && zPrev[0] && strcmp(zPrev, zInc)!=0 ) bOther = 1;
+    }
+    if( rc==SQLITE_OK && !bOther ){
       rc = sqlite3StreamIceDataFiles(t, &c->aFile, &c->nFile, &zErr);
     }
     if( rc==SQLITE_OK && c->nFile>1 ){
