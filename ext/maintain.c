@@ -204,7 +204,9 @@ static int streamMntPartition(StreamCtx *p, const char *zTopic, int iPart,
 ** In autocommit mode (a produce call opens its own savepoint first) the
 ** look's savepoint may be the transaction itself, its RELEASE the commit:
 ** nothing is held (nor batched: a statement's own transaction makes no
-** batches).  A batch that cannot be found (no transaction cache, so no
+** batches) - unless the connection is enlisted all the same (p->bTxn):
+** inside an autocommit INSERT INTO stream_messages, which batches and
+** where no savepoint opens (below).  A batch that cannot be found (no transaction cache, so no
 ** partition id) is not held either: the savepoint writes every batch, as
 ** before.  Inside a writing statement (INSERT INTO stream_messages) no
 ** savepoint opens and the look runs in the statement: held all the same.
@@ -214,7 +216,7 @@ static int streamMntPending(StreamCtx *p, const char *zTopic, int iPart,
                             int *pbHold, char **pzErr){
   i64 iPid = 0, iTsMin = 0;
   *pbHold = 0;
-  if( sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
+  if( sqlite3_get_autocommit(p->db) && !p->bTxn ) return SQLITE_OK;
   if( sqlite3StreamCacheNext(p, zTopic, iPart, &iPid)<0 ) return SQLITE_OK;
   *pbHold = 1;
   if( !sqlite3StreamPendingInfo(p, iPid, 0, &iTsMin) ) return SQLITE_OK;

@@ -119,9 +119,20 @@ int sqlite3StreamPartitionCheck(const char *zTopic, const StreamTopic *pT,
   return SQLITE_OK;
 }
 
+/* Partition iPart's high watermark and id as written, the pending record
+** batches neither written nor seen. */
+static int streamPositionRead(StreamCtx *p, const char *zTopic, int iPart,
+                              i64 *piHwm, i64 *piPid, char **pzErr){
+  int rc;
+  p->bFlushing++;
+  rc = sqlite3StreamHotPosition(p, zTopic, iPart, piHwm, piPid, pzErr);
+  p->bFlushing--;
+  return rc;
+}
+
 int sqlite3StreamLogPosition(StreamCtx *p, const char *zTopic, int iPart,
                              i64 *piHwm, i64 *piPid, char **pzErr){
-  int rc;
+  int rc, bMayWrite;
   i64 iPid = 0;
   i64 iNext = sqlite3StreamCacheNext(p, zTopic, iPart, &iPid);
   if( iNext>=0 ){
@@ -129,7 +140,23 @@ int sqlite3StreamLogPosition(StreamCtx *p, const char *zTopic, int iPart,
     *piPid = iPid;
     return SQLITE_OK;
   }
-  rc = sqlite3StreamHotPosition(p, zTopic, iPart, piHwm, piPid, pzErr);
+  /* The read sees partition *piPid's rows only: the other partitions'
+  ** pending record batches (ext/produce.c) are not written for it (that
+  ** would cut each at the first read of every other partition).  If
+  ** this partition has one of its own (its next offset no longer cached:
+  ** the cache dropped, or never allocated), it is written and the
+  ** partition read again - unless the batches are being written or held
+  ** now (p->bFlushing), when the read sees the log as written, as
+  ** before. */
+  bMayWrite = p->bFlushing==0;
+  rc = streamPositionRead(p, zTopic, iPart, piHwm, piPid, pzErr);
+  if( rc==SQLITE_OK && bMayWrite
+   && sqlite3StreamPendingInfo(p, *piPid, 0, 0) ){
+    rc = sqlite3StreamPendingFlushPart(p, *piPid, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = streamPositionRead(p, zTopic, iPart, piHwm, piPid, pzErr);
+    }
+  }
   if( rc ) return rc;
   sqlite3StreamCacheSetNext(p, zTopic, iPart, *piHwm, *piPid);
   return SQLITE_OK;

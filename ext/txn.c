@@ -278,6 +278,14 @@ static int streamAutoBegin(StreamCtx *p, const char *zName, int bEnlist,
     }
   }
   if( !sqlite3_get_autocommit(p->db) ) return SQLITE_OK;
+  /* Enlisted while SQLite is in autocommit mode: inside an autocommit
+  ** statement writing an enlisted table (INSERT INTO stream_messages ...
+  ** SELECT), which is one transaction already and where no savepoint can
+  ** open.  Nothing to do - and the write-lock statement below must not
+  ** be handed out: that writes the statement's pending record batches
+  ** out (ext/schema.c), one row a message.  They are written at its
+  ** commit (xSync), dropped if it fails (xRollback). */
+  if( p->bTxn ) return SQLITE_OK;
   /* Prepared before the savepoint opens: the first preparation on a
   ** connection runs the storage format check, a read, which inside the
   ** savepoint would start the transaction's snapshot before the write lock

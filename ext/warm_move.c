@@ -105,8 +105,9 @@ static int streamWarmEligible(StreamCtx *p, const char *zTopic, int iPart,
     i64 iCutoff = sqlite3StreamNow(p) - pCfg->hotRetentionMs;
     rc = sqlite3StreamStorageInt(p, STREAM_SQL_MSG_FIRST_YOUNG, zTopic, iPart,
         pP->iFrom, iCutoff, pP->iHwm, &c2, pzErr);
-    if( rc==SQLITE_OK && c2>pP->iFrom ){
-      /* Exact: the batches up to it (the one found included) become
+    if( rc==SQLITE_OK && c2>=pP->iFrom ){
+      /* Exact: the batches up to it (the one found included, also when
+      ** it is the first row: it may begin with old records) become
       ** single rows, then the first young message is looked up again. */
       rc = sqlite3StreamUnbatchRange(p, zTopic, iPart, pP->iFrom, c2, pzErr);
       if( rc==SQLITE_OK ){
