@@ -58,6 +58,9 @@
 //                  (outcome unknown to the client);
 //   failput=K      the K-th PUT/POST request from now (1: the next) is
 //                  answered 500 InternalError without reaching S3;
+//   failputkey=S   the next PUT/POST request whose path contains S is so
+//                  answered (not the K-th: uploads overlap, so which PUT
+//                  ends first is not fixed);
 //   badetag=N      the next N PUTs (PutObject, UploadPart) done by S3 are
 //                  answered with a wrong ETag (an MD5 that is not the
 //                  bytes'); the key of a PutObject so answered keeps
@@ -95,6 +98,7 @@ let pageSize = 1000;
 let hideHead = 0;
 let dropPut = 0;
 let failPut = 0;
+let failPutKey = '';
 let badEtag = 0;
 let cutBody = 0;
 let truncBody = 0;
@@ -146,6 +150,7 @@ const server = http.createServer((req, res) => {
       if (u.searchParams.has('hidehead')) hideHead = Number(u.searchParams.get('hidehead'));
       if (u.searchParams.has('dropput')) dropPut = Number(u.searchParams.get('dropput'));
       if (u.searchParams.has('failput')) failPut = Number(u.searchParams.get('failput'));
+      if (u.searchParams.has('failputkey')) failPutKey = u.searchParams.get('failputkey');
       if (u.searchParams.has('badetag')) badEtag = Number(u.searchParams.get('badetag'));
       if (u.searchParams.has('cutbody')) cutBody = Number(u.searchParams.get('cutbody'));
       if (u.searchParams.has('truncbody')) truncBody = Number(u.searchParams.get('truncbody'));
@@ -201,7 +206,11 @@ const server = http.createServer((req, res) => {
       return;
     }
     if (fault === '500') { stats['500']++; xmlError(res, 500, 'InternalError', 'injected'); return; }
-    if ((req.method === 'PUT' || req.method === 'POST') && failPut > 0 && --failPut === 0) {
+    if ((req.method === 'PUT' || req.method === 'POST')
+        && ((failPut > 0 && --failPut === 0)
+            || (failPutKey !== ''
+                && decodeURIComponent(url.split('?')[0]).includes(failPutKey)
+                && (failPutKey = '', true)))) {
       stats.failput++;
       xmlError(res, 500, 'InternalError', 'injected (failput)');
       return;
