@@ -59,6 +59,7 @@ static char zDir[512] = "/tmp";
 static char zInterop[512] = "/work/main/test/interop";
 static char zSrcTest[600] = "";
 static char zTiming[600] = "";
+static char zTimingFile[560] = "";
 
 /* Repetitions per store (medians are reported). */
 #define BENCH_S3_TIER_REPS   3
@@ -426,6 +427,76 @@ static void proxyCost(int rtt){
   }
 }
 
+/* --timing FILE: from the proxy's record, each replay through it (a run
+** of ranged GETs of segment files, none starting more than 200 ms after
+** the others ended, 8 to 16: a tail and a body a file; the first-row
+** reads, many short ones in a row, make more) and the ms in
+** it when no GET was answering: from its first request to its last
+** answer, less the first round trip (rtt), less the union of every GET's
+** [start + rtt, end].  That idle time is a round trip the replay waited
+** without a byte coming: what sending the next file's GET before the
+** last one ends removes.  Prints the median of the replays' spans and
+** idle ms, and each. */
+static void timingGaps(const char *zFile, int rtt){
+  FILE *in = fopen(zFile, "r");
+  char zLine[4000];
+  double aS[256], aE[256];             /* Intervals of one replay */
+  double aSpan[64], aIdle[64];
+  int nIv = 0, nRep = 0, i, j;
+  double tEnd = -1e9;
+  if( in==0 ) return;
+  for(;;){
+    char *zOk = fgets(zLine, sizeof(zLine), in);
+    double t0 = 0, t1 = 0;
+    char *z0, *z1;
+    int bGet = zOk && strstr(zLine, "\"method\":\"GET\"")
+            && strstr(zLine, ".parquet") && strstr(zLine, "\"range\":\"bytes=")
+            && (z0 = strstr(zLine, "\"t0\":"))!=0
+            && (z1 = strstr(zLine, "\"t1\":"))!=0;
+    if( bGet ){ t0 = atof(z0+5); t1 = atof(z1+5); }
+    if( (zOk==0 || (bGet && t0-tEnd>200)) && nIv>=8 && nIv<=16 && nRep<64 ){
+      /* A replay ended: its span and the time nothing came. */
+      double tA = aS[0], tB = aE[0], cov = 0, s, e;
+      for(i=1; i<nIv; i++){
+        if( aS[i]<tA ) tA = aS[i];
+        if( aE[i]>tB ) tB = aE[i];
+      }
+      for(i=0; i<nIv; i++){                /* sort by start + rtt */
+        for(j=i+1; j<nIv; j++){
+          if( aS[j]<aS[i] ){
+            double x = aS[i]; aS[i] = aS[j]; aS[j] = x;
+            x = aE[i]; aE[i] = aE[j]; aE[j] = x;
+          }
+        }
+      }
+      s = aS[0]+rtt; e = aE[0];
+      for(i=1; i<nIv; i++){
+        if( aS[i]+rtt>e ){ if( e>s ) cov += e-s; s = aS[i]+rtt; e = aE[i]; }
+        else if( aE[i]>e ) e = aE[i];
+      }
+      if( e>s ) cov += e-s;
+      aSpan[nRep] = tB-tA;
+      aIdle[nRep] = tB-tA-rtt-cov;
+      nRep++;
+    }
+    if( zOk==0 ) break;
+    if( !bGet ) continue;
+    if( t0-tEnd>200 ) nIv = 0;
+    if( nIv<256 ){ aS[nIv] = t0; aE[nIv] = t1; nIv++; }
+    if( t1>tEnd ) tEnd = t1;
+  }
+  fclose(in);
+  if( nRep==0 ) return;
+  printf("\nReplays through the proxy (its record, %s): ms from the first"
+         " request to the last answer, and ms of it with no GET answering"
+         " beyond the first round trip, each in order:\n\n", zFile);
+  for(i=0; i<nRep; i++){
+    printf("%s%.0f/%.0f", i ? ", " : "", aSpan[i], aIdle[i]);
+  }
+  printf("\n\nmedian: span %.0f ms, idle %.0f ms\n",
+         median(aSpan, nRep), median(aIdle, nRep));
+}
+
 int main(int argc, char **argv){
   long long nMsg = 400000;
   int rtt = 20, i, mSets = 3;          /* Bit 0: repeated pad, 1: random */
@@ -443,7 +514,8 @@ int main(int argc, char **argv){
     else if( strcmp(argv[i], "--repeated")==0 ) mSets = 1;
     else if( strcmp(argv[i], "--rtt")==0 && i+1<argc ) rtt = atoi(argv[++i]);
     else if( strcmp(argv[i], "--timing")==0 && i+1<argc ){
-      snprintf(zTiming, sizeof(zTiming), " --timing %s", argv[++i]);
+      snprintf(zTimingFile, sizeof(zTimingFile), "%s", argv[++i]);
+      snprintf(zTiming, sizeof(zTiming), " --timing %s", zTimingFile);
     }
   }
   snprintf(zSrcTest, sizeof(zSrcTest), "%s/..", zInterop);
@@ -467,5 +539,6 @@ int main(int argc, char **argv){
   }
   proxyCost(rtt);
   stopAll();
+  if( zTimingFile[0] ) timingGaps(zTimingFile, rtt);
   return 0;
 }

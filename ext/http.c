@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <string.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Largest response body kept when no output buffer is given (listings,
 ** error documents). */
@@ -42,7 +43,16 @@ struct StreamHttp {
   char *zToken;                /* Session token, or NULL */
   long msTimeout;              /* Per-request limit */
   i64 nRequest;                /* Requests started */
+  void (*xOnWait)(void*);      /* Called in every round of a wait */
+  void *pOnWaitArg;            /* ... with this */
 };
+
+/* Monotonic microseconds. */
+static i64 streamHttpUs(void){
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (i64)t.tv_sec*1000000 + t.tv_nsec/1000;
+}
 
 /* curl_global_init() once per process. */
 static int streamHttpGlobal(void){
@@ -109,6 +119,24 @@ i64 sqlite3StreamHttpCount(StreamHttp *p){
   return p ? p->nRequest : 0;
 }
 
+void sqlite3StreamHttpOnWait(StreamHttp *p, void (*x)(void*), void *pArg){
+  p->xOnWait = x;
+  p->pOnWaitArg = pArg;
+}
+
+int sqlite3StreamHttpPace(const StreamHttpReq *pReq, double *pnLeft,
+                          double *pRate, double *pusBegin){
+  if( pReq->pEasy==0 || pReq->bDone || pReq->aOut==0 || pReq->usFirst==0
+   || pReq->nGot==0 || pReq->nGot>=pReq->nOut
+   || pReq->usLast<=pReq->usFirst ){
+    return 0;
+  }
+  *pnLeft = (double)(pReq->nOut - pReq->nGot);
+  *pRate = (double)pReq->nGot / (double)(pReq->usLast - pReq->usFirst);
+  *pusBegin = (double)(pReq->usFirst - pReq->usStart);
+  return 1;
+}
+
 int sqlite3StreamHttpHeader(StreamHttpReq *pReq, const char *zFmt, ...){
   va_list ap;
   char *z;
@@ -149,6 +177,8 @@ static size_t streamHttpWriteCb(char *a, size_t sz, size_t nmemb, void *pArg){
       return 0;                          /* Abort: more than asked for */
     }
     memcpy(pReq->aOut+pReq->nGot, a, n);
+    pReq->usLast = streamHttpUs();
+    if( pReq->nGot==0 ) pReq->usFirst = pReq->usLast;
   }else{
     if( pReq->nGot+n > STREAM_HTTP_MAX_RESP ){
       pReq->bOverflow = 1;
@@ -198,6 +228,7 @@ static size_t streamHttpHeaderCb(char *a, size_t sz, size_t nmemb,
     pReq->nTotal = -1;
     pReq->iRangeFirst = -1;
     pReq->nGot = 0;
+    pReq->usFirst = 0;
   }else if( (nVal = streamHttpHeaderIs(a, n, "etag", &zVal))>=0 ){
     if( (size_t)nVal<sizeof(pReq->zEtag) ){
       memcpy(pReq->zEtag, zVal, nVal);
@@ -306,6 +337,9 @@ int sqlite3StreamHttpStart(StreamHttp *p, StreamHttpReq *pReq){
   pReq->bRangeWrong = 0;
   pReq->iRangeFirst = -1;
   pReq->bDone = 0;
+  pReq->usStart = streamHttpUs();
+  pReq->usFirst = 0;
+  pReq->usLast = 0;
   pE = streamHttpEasy(p, pReq);
   if( pE==0 ) return SQLITE_NOMEM;
   if( curl_multi_add_handle(p->pMulti, pE)!=CURLM_OK ){
@@ -375,6 +409,7 @@ void sqlite3StreamHttpWaitFor(StreamHttp *p, StreamHttpReq *pReq,
     int nRun = 0;
     curl_multi_perform(p->pMulti, &nRun);
     if( streamHttpCollect(p) && pReq==0 ) return;
+    if( p->xOnWait ) p->xOnWait(p->pOnWaitArg);
     if( pReq ? (pReq->bDone || pReq->pEasy==0 || pReq->nGot>=nGot)
              : p->nRunning==0 ){
       return;

@@ -1917,14 +1917,46 @@ static void streamS3BodyStart(StreamS3Store *p, StreamS3Ahead *pA){
   }
 }
 
+/* Add body GET pReq (or NULL) to the bodies in flight: their number
+** (*pnRun), and whether all of them will be in before a GET sent now
+** begins to answer (*pbNear, cleared otherwise), judged by the rate their
+** bytes have come at (sqlite3StreamHttpPace): the bytes left of all of
+** them (*pnLeft) at the rate of all (*pRate) against the slowest start of
+** an answer seen (*pusBegin).  One whose pace is not known yet (just
+** sent) clears *pbNear. */
+static void streamS3BodyPace(const StreamHttpReq *pReq, int *pnRun,
+                             int *pbNear, double *pnLeft, double *pRate,
+                             double *pusBegin){
+  double nLeft, rRate, usBegin;
+  if( pReq==0 || pReq->bDone || pReq->pEasy==0 ) return;
+  (*pnRun)++;
+  if( !sqlite3StreamHttpPace(pReq, &nLeft, &rRate, &usBegin) ){
+    *pbNear = 0;
+    return;
+  }
+  *pnLeft += nLeft;
+  *pRate += rRate;
+  if( usBegin>*pusBegin ) *pusBegin = usBegin;
+}
+
 /* Start the waiting body GETs of the hints, oldest first, while fewer than
-** STREAM_S3_BODIES are in flight (the open file's, p->pLead, counted). */
+** STREAM_S3_BODIES are in flight (the open file's, p->pLead, counted); or
+** one more once those in flight are near their end (streamS3BodyPace): it
+** is sent so that its first bytes come as their last do, and the
+** connection does not stand idle for a round trip between two files. */
 static void streamS3BodyKick(StreamS3Store *p){
-  int nBusy = p->pLead && !p->pLead->bDone;
+  int nBusy = 0, bNear = 1;
+  double nLeft = 0, rRate = 0, usBegin = 0;
   int i;
+  streamS3BodyPace(p->pLead, &nBusy, &bNear, &nLeft, &rRate, &usBegin);
   for(i=0; i<STREAM_S3_AHEAD; i++){
     StreamS3Ahead *pA = &p->aAhead[i];
-    nBusy += pA->pHead && !pA->bHeadWait && !pA->pHead->bDone;
+    if( !pA->bHeadWait ){
+      streamS3BodyPace(pA->pHead, &nBusy, &bNear, &nLeft, &rRate, &usBegin);
+    }
+  }
+  if( nBusy>=STREAM_S3_BODIES && bNear && nLeft<=rRate*usBegin ){
+    nBusy = STREAM_S3_BODIES-1;            /* Room for one more */
   }
   while( nBusy<STREAM_S3_BODIES ){
     StreamS3Ahead *pNext = 0;
@@ -2031,6 +2063,13 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
   pFree->iSeq = ++p->iAheadSeq;
   streamS3BodyKick(p);
   sqlite3StreamHttpPump(p->pHttp);
+}
+
+/* In every round of a wait (sqlite3StreamHttpOnWait): a reader waiting
+** for a file's tail or body sends the next file's body GET once those in
+** flight are near their end. */
+static void streamS3OnWait(void *pArg){
+  streamS3BodyKick((StreamS3Store*)pArg);
 }
 
 /* Let the GETs of tails fetched ahead progress (a new connection's, say),
@@ -2954,6 +2993,7 @@ int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
       rc = sqlite3StreamErr(pzErr, rc, "store %s: libcurl could not be"
           " initialised", zUrl);
     }
+    if( rc==SQLITE_OK ) sqlite3StreamHttpOnWait(p->pHttp, streamS3OnWait, p);
   }
   sqlite3_free(zSigV4);
   streamS3Wipe(zKey);

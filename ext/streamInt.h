@@ -1868,6 +1868,9 @@ struct StreamHttpReq {
   void *pList;                 /* struct curl_slist* */
   size_t nSent;                /* Body bytes handed to curl */
   size_t nAlloc;               /* Allocated bytes of aResp */
+  i64 usStart;                 /* When it was started (monotonic us) */
+  i64 usFirst;                 /* ... its first body byte came, or 0 */
+  i64 usLast;                  /* ... its last body bytes came */
 };
 
 /* A pool.  zSigV4 "aws:amz:<region>:s3"; zUser/zPass the access key and
@@ -1898,6 +1901,18 @@ void sqlite3StreamHttpReqClear(StreamHttp*, StreamHttpReq*);
 int sqlite3StreamHttpHeader(StreamHttpReq*, const char *zFmt, ...);
 /* Requests a pool started (for stream_debug and benchmarks). */
 i64 sqlite3StreamHttpCount(StreamHttp*);
+/* The pace of pReq, a GET running into aOut: the bytes it has still to
+** take in (*pnLeft), the rate its body has come at so far (bytes a
+** microsecond, *pRate), and the microseconds its answer took to begin
+** (*pusBegin: a round trip and the server's start).  Returns 0 if that is
+** not known yet (no body bytes, or a single read of them), or if pReq is
+** not running. */
+int sqlite3StreamHttpPace(const StreamHttpReq *pReq, double *pnLeft,
+                          double *pRate, double *pusBegin);
+/* x(pArg) is called in every round of a wait (sqlite3StreamHttpWait,
+** sqlite3StreamHttpWaitFor), after curl has taken in what arrived: the
+** backend may start requests there (never wait). */
+void sqlite3StreamHttpOnWait(StreamHttp*, void (*x)(void*), void *pArg);
 
 /**************************************************************************
 ** Interface to code in ext/store_s3.c: the s3:// backend.

@@ -103,6 +103,9 @@ let badEtag = 0;
 let cutBody = 0;
 let truncBody = 0;
 let tailShift = 0;
+let throttle = 0;
+let bodyEtag = 0;
+let bodies = 0;
 const liedKeys = new Map();      // request path -> the wrong ETag given
 for (let i = 1; i < args.length; i++) {
   if (args[i] === '--faults') faultRate = Number(args[++i]);
@@ -129,7 +132,7 @@ const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate', '429'];
 const stats = { requests: 0, connections: 0, forwarded: 0, upstream: 0, down: 0, listuploads: 0,
                 abort: 0, precondition: 0, hidehead: 0, dropput: 0,
                 failput: 0, badetag: 0, cutbody: 0, truncbody: 0,
-                tailshift: 0, getbytes: 0 };
+                tailshift: 0, getbytes: 0, maxbodies: 0, bodyetag: 0 };
 for (const k of kinds) stats[k] = 0;
 let downUntil = 0;
 
@@ -155,6 +158,9 @@ const server = http.createServer((req, res) => {
       if (u.searchParams.has('cutbody')) cutBody = Number(u.searchParams.get('cutbody'));
       if (u.searchParams.has('truncbody')) truncBody = Number(u.searchParams.get('truncbody'));
       if (u.searchParams.has('tailshift')) tailShift = Number(u.searchParams.get('tailshift'));
+      if (u.searchParams.has('throttle')) throttle = Number(u.searchParams.get('throttle'));
+      if (u.searchParams.has('bodyetag')) bodyEtag = Number(u.searchParams.get('bodyetag'));
+      if (u.searchParams.has('maxbodies')) stats.maxbodies = Number(u.searchParams.get('maxbodies'));
     } else if (u.pathname === '/__proxy/down') {
       downUntil = Date.now() + Number(u.searchParams.get('ms'));
     }
@@ -391,6 +397,18 @@ function forward(req, res, body, fault) {
       req.headers['range'] = `bytes=${Number(range[1]) + 1000}-${range[2]}`;
     }
   }
+  let otherEtag = false;
+  if (req.method === 'GET' && range && range[1] === '0' && bodyEtag > 0) {
+    bodyEtag--;
+    stats.bodyetag++;
+    otherEtag = true;
+    if (fault === null) fault = 'none';
+  }
+  if (req.method === 'GET' && range && range[1] === '0') {
+    bodies++;
+    if (bodies > stats.maxbodies) stats.maxbodies = bodies;
+    res.on('close', () => { bodies--; });
+  }
   if (req.method === 'GET') {
     const write = res.write.bind(res);
     const end = res.end.bind(res);
@@ -442,6 +460,16 @@ function forward(req, res, body, fault) {
       ur.on('end', settle);
       ur.on('error', settle);
       res.writeHead(ur.statusCode, ur.headers);
+      if (throttle > 0) {
+        // A slow link: each piece, then a pause as long as it takes.
+        ur.on('data', (c) => {
+          res.write(c);
+          ur.pause();
+          setTimeout(() => ur.resume(), Math.ceil(c.length / throttle));
+        });
+        ur.on('end', () => res.end());
+        return;
+      }
       ur.pipe(res);
       return;
     }
@@ -462,6 +490,9 @@ function forward(req, res, body, fault) {
         stats.badetag++;
         headers['etag'] = liedKeys.get(objPath)
           || '"' + crypto.createHash('md5').update(req.url + ':lie').digest('hex') + '"';
+      }
+      if (otherEtag && headers['etag']) {
+        headers['etag'] = '"' + crypto.createHash('md5').update(objPath + ':other').digest('hex') + '"';
       }
       if (lie === 'read' && headers['etag'] && liedKeys.has(objPath)) {
         headers['etag'] = liedKeys.get(objPath);
