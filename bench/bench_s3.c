@@ -26,6 +26,10 @@
 **   first    time to the first row of a warm read (a new connection,
 **            "offset >= X LIMIT 1" in the middle of a partition): median
 **            of 15, from each store
+**   fetch    the proxy run's segment files fetched whole by the curl
+**            program, all at once, nothing decoded (median of 5): the
+**            time this setup needs to serve the bytes, so file:// replay
+**            time / fetch time bounds what a replay through it can reach
 **
 ** s3rver runs on loopback: without the proxy the network costs nothing,
 ** which is why the proxy run (the realistic case for R2) is shown too.
@@ -36,7 +40,9 @@
 ** (--suffix-ranges), so the proxy run counts the requests R2 would see.
 ** --timing FILE: the proxy writes there one JSON line per request it
 ** answered (method, url, range, when it began and ended, in ms), to see
-** which requests of the proxy run overlapped (test/s3proxy.mjs).
+** which requests of the proxy run overlapped (test/s3proxy.mjs); at the
+** end, from that record, each replay's ms with no GET answering beyond
+** the first round trip (timingGaps).
 ** Last, what the proxy adds to one request (a 1-byte GET, a 3.5 MB GET
 ** and PUT, straight to s3rver and through the proxy, timed by the curl
 ** program if it is installed): the latency added plus the cost of the
@@ -275,8 +281,30 @@ static double firstRow(Result *pR, long long nMsg){
 /* One data set (bRandom: the random pad), produced once, then tiered and
 ** replayed with every store; prints its table.  iSet keeps its store
 ** prefixes apart from the other set's. */
+static double medianOf(const char *zCmd, int nRep);
+
+/* Seconds the curl program takes to fetch the segment files of the proxy
+** run's first tiering (s<iSet>rtt0), all at once, whole, through the
+** proxy: median of 5, or -1 (no curl).  No replay through the proxy can
+** end before its bytes have come, so file:// replay time / this is the
+** highest ratio this setup (s3rver and the proxy, two Node processes on
+** the same machine as the reader) lets a replay reach. */
+static double fetchOnly(int iSet){
+  char zCmd[3000];
+  snprintf(zCmd, sizeof(zCmd), "command -v curl >/dev/null || exit 1; cd %s/bench-s3-data"
+      " && u=$(find bench/s%drtt0 -name '*.parquet._S3rver_object' | sed"
+      " 's/._S3rver_object$//; s|^|-o /dev/null http://127.0.0.1:%d/|')"
+      " && s=$(date +%%s%%N) && curl -Z --parallel-max 8 -sf --aws-sigv4"
+      " aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H 'x-amz-content-sha256:"
+      " e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'"
+      " $u 2>/dev/null && e=$(date +%%s%%N) && awk \"BEGIN{print ($e-$s)/1e9}\"",
+      zDir, iSet, proxy.port);
+  return medianOf(zCmd, 5);
+}
+
 static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   char zCmd[3000];
+  double tFetch;
   Result aR[3];
   sqlite3 *db;
   int i, j;
@@ -327,6 +355,7 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
     for(i=0; i<3; i++) replayMarks(&aR[i], nMsg, aR[i].aMark[j]);
   }
+  tFetch = fetchOnly(iSet);
   for(i=0; i<3; i++){
     int k;
     aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
@@ -361,6 +390,13 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
     printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", aR[i].zName,
            aR[i].aMarkMed[0], aR[i].aMarkMed[1], aR[i].aMarkMed[2],
            aR[i].aMarkMed[3], aR[i].aMarkMed[4], aR[i].aMarkMed[5]);
+  }
+  if( tFetch>0 ){
+    printf("\nThe same files fetched whole through the proxy by the curl"
+           " program, all at once, nothing decoded (median of 5): %.1f ms;"
+           " the file:// replay took %.1f ms: a replay through the proxy"
+           " can reach at most %.2fx here\n", tFetch*1000,
+           aR[0].tReplay*1000, aR[0].tReplay/tFetch);
   }
   return 0;
 }
