@@ -1183,6 +1183,8 @@ static int streamInterrupted(StreamCtx *p){
 static int streamLookCheck(StreamCtx*, StreamCtx*, const char*, const char*,
                            const StreamPart*, int, const StreamSeen*,
                            char**);
+static void streamCaughtUp(StreamCtx*, const StreamPart*, int, int);
+static void streamLookGap(StreamCtx*, i64);
 static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                         const char *zMember,
                         const StreamMember *pM, StreamPart *aPart, int nPart,
@@ -1204,6 +1206,9 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
       int bTxn = pRead!=p && sqlite3_get_autocommit(pRead->db);
       bWriting = 0;
       nNap = STREAM_WAIT_NAP_MIN;
+      if( pRes ){
+        streamLookGap(p, nWaitMs - (sqlite3StreamNow(p) - iStart));
+      }
       if( bWatch ) streamWatchDrain(p);
       if( bTxn ){
         streamReadBegin(pRead, &seen, 1);
@@ -1236,6 +1241,7 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
         if( rc ) return rc;
         if( pRes->nRow>0 ){
           *pnAvail = pRes->nPart;
+          streamCaughtUp(p, aPart, nPart, pRes->nRow);
           return SQLITE_OK;
         }
       }else{
@@ -1453,6 +1459,53 @@ static int streamLookPoll(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
 }
 
 /*
+** Dense traffic.  A long poll that returned messages and caught up (read
+** every unpaused partition to its end) STREAM_LOOK_GAP_US ago or less
+** does not look again before that gap has passed: the commits of the gap
+** are then taken by one look, not one look (a read transaction, the
+** membership check, page reads, a wake-up) each.  Kafka's fetch.min.bytes
+** and fetch.max.wait.ms trade latency for batching the same way.  Under
+** 10,000 one-message commits a second, a consumer woken by every commit
+** spent most of its CPU on looks of one or two messages; with the gap, at
+** most one look per gap while the traffic is dense, and a message waits at
+** most the gap more.  Sparse traffic (a commit more than the gap after the
+** last messages) is looked at as before, at once; so is a poll after one
+** that left messages behind (max_records, fetch.max.bytes: no nap, the
+** consumer is behind), and a poll without wait_ms.
+*/
+#define STREAM_LOOK_GAP_US 400
+
+static i64 streamMonoUs(void){
+  struct timespec ts;
+  if( clock_gettime(CLOCK_MONOTONIC, &ts) ) return 0;
+  return (i64)ts.tv_sec*1000000 + ts.tv_nsec/1000;
+}
+
+/* A long poll's look returned nRow messages leaving aPart: remember when,
+** if it caught up (else forget: a consumer behind does not nap). */
+static void streamCaughtUp(StreamCtx *p, const StreamPart *aPart, int nPart,
+                           int nRow){
+  int i;
+  p->iCaughtUpUs = 0;
+  if( nRow<=0 ) return;
+  for(i=0; i<nPart; i++){
+    if( !aPart[i].bPaused && !aPart[i].bEnd ) return;
+  }
+  p->iCaughtUpUs = streamMonoUs();
+}
+
+/* Before a long poll's look (waiting up to nWaitMs): nap out the rest of
+** the gap after the last messages that caught up, if any. */
+static void streamLookGap(StreamCtx *p, i64 nWaitMs){
+  i64 nUs;
+  if( p->iCaughtUpUs==0 ) return;
+  nUs = STREAM_LOOK_GAP_US - (streamMonoUs() - p->iCaughtUpUs);
+  p->iCaughtUpUs = 0;
+  if( nUs>nWaitMs*1000 ) nUs = nWaitMs*1000;
+  if( nUs>0 && nUs<=STREAM_LOOK_GAP_US ) streamNapUs(nUs);
+}
+
+/*
 ** One Kafka poll.  It writes only what is due, in one transaction (in
 ** autocommit mode, ext/txn.c) that also holds its fetch, so that a failed
 ** poll changes nothing: an expiry, a rebalance or a heartbeat
@@ -1493,6 +1546,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
    && sqlite3_txn_state(p->db, "main")==SQLITE_TXN_NONE ){
     pAux = streamAux(p);
   }
+  if( pAux==0 || nWaitMs<=0 ) p->iCaughtUpUs = 0;
   if( pAux && p->pLook && (nMax==-1 || nMax>=1)
    && nWaitMs>=0 && nWaitMs<=STREAM_MAX_BLOCK_MS ){
     /* Nothing committed since the last look, in the same millisecond:
@@ -1502,6 +1556,10 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
       return streamLookPoll(p, pAux, zGroup, zMember, nMax, nCap, nWaitMs,
                             pRes, pzErr);
     }
+  }
+  /* A look now: after the gap, if the traffic is dense. */
+  if( pAux && nWaitMs>0 && nWaitMs<=STREAM_MAX_BLOCK_MS ){
+    streamLookGap(p, nWaitMs);
   }
   /* What the poll's reads see, for its look and its wait: it looks again
   ** only after a later commit. */
@@ -1646,6 +1704,9 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
   }
   rc = sqlite3StreamAutoEnd(p, "stream_poll", bOpen, rc, pzErr);
   if( pReader!=p ) streamReadTxn(pReader, 0);     /* before any wait */
+  if( pReader!=p && nWaitMs>0 ){
+    streamCaughtUp(p, aPart, nPart, rc==SQLITE_OK ? pRes->nRow : 0);
+  }
   if( pReader!=p ){
     /* A look that wrote nothing, in one millisecond (the clock before the
     ** membership check is the clock after it), that returns (rows, or no

@@ -151,6 +151,9 @@ struct StreamCtx {
   i64 nPosEpoch;                        /* Bumped when positions are freed */
   i64 nPosVer;                          /* Last StreamPosition.iVer given */
   StreamLook *pLook;                    /* A poll's last look (consume.c) */
+  i64 iCaughtUpUs;                      /* When a long poll last returned
+                                        ** messages and caught up (monotonic
+                                        ** us), or 0 (consume.c) */
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
