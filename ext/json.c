@@ -26,8 +26,9 @@
 ** allowed, as RFC 8259 allows them.
 **
 ** sqlite3StreamJsonErrWhere() says where rejected text stops being JSON
-** (an offset and an excerpt), for error messages such as the topic
-** config's.  sqlite3StreamJsonQuote() appends a JSON string literal to a
+** (an offset and an excerpt, or the nesting limit it passes), for error
+** messages such as the topic config's; sqlite3StreamJsonTooDeep() whether
+** the nesting limit is the reason.  sqlite3StreamJsonQuote() appends a JSON string literal to a
 ** sqlite3_str.
 **
 ** The JSON tree (StreamJson, at the end of the file) is the one JSON
@@ -310,7 +311,8 @@ static int streamJsonLiteral(const u8 *p, const u8 *pEnd,
 ** if piErr is not NULL, the offset where the text stops being JSON in
 ** *piErr (n when it ends too early; the start of a bad string or number).
 */
-static int streamJsonParse(const char *z, size_t n, size_t *piErr){
+static int streamJsonParse(const char *z, size_t n, size_t *piErr,
+                           int *pbDeep){
   const u8 *p = (const u8*)z;
   const u8 *pTok = p;                       /* Start of the current token */
   const u8 *pEnd;
@@ -319,6 +321,7 @@ static int streamJsonParse(const char *z, size_t n, size_t *piErr){
   int eKind = STREAM_JSON_INVALID;          /* Kind of the top-level value */
   int eVal;                                 /* Kind of the current value */
 
+  if( pbDeep ) *pbDeep = 0;
   if( z==0 || n==0 ) goto invalid;
   pEnd = p + n;
 
@@ -330,7 +333,7 @@ value:
   pTok = p;
   switch( *p ){
     case '{':
-      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto invalid;
+      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto too_deep;
       aStack[iDepth>>3] |= (u8)(1 << (iDepth&7));
       iDepth++;
       if( eKind==STREAM_JSON_INVALID ) eKind = STREAM_JSON_OBJECT;
@@ -344,7 +347,7 @@ value:
       goto member;
 
     case '[':
-      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto invalid;
+      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto too_deep;
       aStack[iDepth>>3] &= (u8)~(1 << (iDepth&7));
       iDepth++;
       if( eKind==STREAM_JSON_INVALID ) eKind = STREAM_JSON_ARRAY;
@@ -439,13 +442,25 @@ member:
   p++;
   goto value;
 
+too_deep:
+  if( pbDeep ) *pbDeep = 1;
 invalid:
   if( piErr ) *piErr = z ? (size_t)((p ? p : pTok) - (const u8*)z) : 0;
   return STREAM_JSON_INVALID;
 }
 
 int sqlite3StreamJsonCheck(const char *z, size_t n){
-  return streamJsonParse(z, n, 0);
+  return streamJsonParse(z, n, 0, 0);
+}
+
+/*
+** True if the n bytes at z are rejected only because their arrays and
+** objects nest deeper than STREAM_JSON_MAX_DEPTH (for error messages).
+*/
+int sqlite3StreamJsonTooDeep(const char *z, size_t n){
+  int bDeep = 0;
+  streamJsonParse(z, n, 0, &bDeep);
+  return bDeep;
 }
 
 /*
@@ -456,8 +471,13 @@ int sqlite3StreamJsonCheck(const char *z, size_t n){
 */
 char *sqlite3StreamJsonErrWhere(const char *z, size_t n){
   size_t iErr = 0;
-  int nShow;
-  if( streamJsonParse(z, n, &iErr)!=STREAM_JSON_INVALID || iErr>=n ){
+  int nShow, bDeep = 0;
+  int eKind = streamJsonParse(z, n, &iErr, &bDeep);
+  if( eKind==STREAM_JSON_INVALID && bDeep ){
+    return sqlite3_mprintf("arrays and objects nest deeper than %d levels,"
+                           " at offset %lld", STREAM_JSON_MAX_DEPTH, (i64)iErr);
+  }
+  if( eKind!=STREAM_JSON_INVALID || iErr>=n ){
     return sqlite3_mprintf("it ends too early, at offset %lld", (i64)n);
   }
   nShow = n-iErr>16 ? 16 : (int)(n-iErr);
@@ -921,6 +941,10 @@ static StreamJson *streamJsonBuild(const u8 **pp, const u8 *pEnd){
       if( zNum ){
         streamJsonSwapPoint(zNum, '.', streamJsonDecimalPoint());
         pNode = sqlite3StreamJsonNewNumber(strtod(zNum, 0));
+        streamJsonSwapPoint(zNum, streamJsonDecimalPoint(), '.');
+        /* The literal as written: integers beyond 2^53 stay exact for
+        ** a reader that needs them (ext/config.c). */
+        if( pNode ){ pNode->zValue = zNum; zNum = 0; }
       }
       sqlite3_free(zNum);
       p = pNumEnd;
@@ -938,7 +962,7 @@ StreamJson *sqlite3StreamJsonParse(const char *z, i64 n){
   const u8 *p = (const u8*)z;
   if( z==0 ) return 0;
   if( n<0 ) n = (i64)strlen(z);
-  if( streamJsonParse(z, (size_t)n, 0)==STREAM_JSON_INVALID ) return 0;
+  if( streamJsonParse(z, (size_t)n, 0, 0)==STREAM_JSON_INVALID ) return 0;
   return streamJsonBuild(&p, p + n);
 }
 

@@ -154,6 +154,11 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
   }
   if( pMsg->eValue==STREAM_TYPE_TEXT
    && sqlite3StreamJsonCheck(pMsg->pValue, pMsg->nValue)==STREAM_JSON_INVALID ){
+    if( sqlite3StreamJsonTooDeep(pMsg->pValue, pMsg->nValue) ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR, "value is not valid JSON:"
+          " arrays and objects nest deeper than %d levels (use a BLOB for"
+          " raw bytes)", STREAM_JSON_MAX_DEPTH);
+    }
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "value is not valid JSON (use a BLOB for raw bytes)");
   }

@@ -1189,6 +1189,9 @@ int sqlite3StreamJsonCheck(const char *z, size_t n);
 /* Where text that sqlite3StreamJsonCheck() rejects stops being JSON, for
 ** an error message (sqlite3_mprintf(); NULL when out of memory). */
 char *sqlite3StreamJsonErrWhere(const char *z, size_t n);
+/* True if z[0..n) is rejected only for nesting deeper than
+** STREAM_JSON_MAX_DEPTH. */
+int sqlite3StreamJsonTooDeep(const char *z, size_t n);
 
 /* Append the JSON string literal for the n bytes at z (UTF-8 text) to the
 ** sqlite3_str, with quotes and escapes. */
@@ -1206,7 +1209,8 @@ struct StreamJson {
   StreamJson *pLast;           /* Last member or item (appends are O(1)) */
   int eType;                   /* STREAM_JSON_* */
   char *zKey;                  /* Name in the parent object, or NULL */
-  char *zValue;                /* STRING: unescaped text; RAW: JSON text */
+  char *zValue;                /* STRING: unescaped text; RAW: JSON text;
+                               ** NUMBER: the literal as parsed, or NULL */
   double rValue;               /* NUMBER */
 };
 #define STREAM_JSON_FOREACH(pItem, pParent) \

@@ -132,6 +132,9 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
     return rc;
   }
   sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  /* INSERT OR ROLLBACK: a refused message rolls back the transaction
+  ** (streamMsgUpdate() keeps OR FAIL and OR IGNORE at ABORT). */
+  sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
   pTab = sqlite3_malloc64(sizeof(*pTab));
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
@@ -490,8 +493,8 @@ static int streamMsgRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
 
 /* INSERT INTO stream_messages: argv[2+i] is column i; argv[0] and
 ** argv[1] are the old and new row_key (WITHOUT ROWID). */
-static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
-                           sqlite3_int64 *pRowid){
+static int streamMsgUpdateRow(sqlite3_vtab *pVtab, int argc,
+                              sqlite3_value **argv, sqlite3_int64 *pRowid){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pVtab;
   StreamMsg m;
   char *zErr = 0;
@@ -602,6 +605,23 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   }
   *pRowid = iOffset;
   return SQLITE_OK;
+}
+
+/* xUpdate.  SQLite acts on SQLITE_CONSTRAINT by the statement's conflict
+** mode (SQLITE_VTAB_CONSTRAINT_SUPPORT): OR ROLLBACK rolls the
+** transaction back, ABORT (the default) and REPLACE the statement.  FAIL
+** would keep, and IGNORE skip, a message the produce failed after writing
+** part of (its CDC event refused inside a statement, which has no
+** savepoint of its own), so under those two a refusal is SQLITE_ERROR,
+** which aborts the statement (docs/sql.md). */
+static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                           sqlite3_int64 *pRowid){
+  int rc = streamMsgUpdateRow(pVtab, argc, argv, pRowid);
+  if( (rc&0xff)==SQLITE_CONSTRAINT ){
+    int eMode = sqlite3_vtab_on_conflict(((StreamMsgVtab*)pVtab)->pCtx->db);
+    if( eMode==SQLITE_FAIL || eMode==SQLITE_IGNORE ) rc = SQLITE_ERROR;
+  }
+  return rc;
 }
 
 /* Transaction methods (ext/txn.c): an INSERT enlists the table, which lets
