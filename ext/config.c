@@ -149,46 +149,6 @@ static const StreamCfgDef *streamCfgFind(const char *zKey){
   return 0;
 }
 
-/*
-** Parse an integer from a JSON number or a numeric string: 1 and *piOut,
-** or 0 if it is not an integer.  An integer literal is read exactly
-** (a double keeps 53 bits: 9007199254740993 would become ...992); one
-** written with a fraction or an exponent (5.0, 1e3) must be whole and
-** exact as a double (at most 2^53).  A literal beyond 64 bits sets
-** *pbRange (the caller's error names the limits) and returns 0.
-*/
-static int streamCfgInt(const StreamJson *pVal, i64 *piOut, int *pbRange){
-  const char *z = 0;
-  *pbRange = 0;
-  if( sqlite3StreamJsonIsNumber(pVal) ){
-    double r = pVal->rValue;
-    z = pVal->zValue;
-    if( z==0 || strpbrk(z, ".eE")!=0 ){
-      if( !isfinite(r) || r!=floor(r) ) return 0;
-      if( r>9007199254740992.0 || r<-9007199254740992.0 ){
-        *pbRange = 1;
-        return 0;
-      }
-      *piOut = (i64)r;
-      return 1;
-    }
-  }else if( sqlite3StreamJsonIsString(pVal) || sqlite3StreamJsonIsRaw(pVal) ){
-    z = pVal->zValue;
-  }
-  if( z && z[0] ){
-    char *zEnd = 0;
-    long long v;
-    errno = 0;
-    v = strtoll(z, &zEnd, 10);
-    if( *zEnd || zEnd==z ) return 0;
-    if( errno==ERANGE ){ *pbRange = 1; return 0; }
-    if( errno ) return 0;
-    *piOut = (i64)v;
-    return 1;
-  }
-  return 0;
-}
-
 static int streamCfgReal(const StreamJson *pVal, double *prOut){
   if( sqlite3StreamJsonIsNumber(pVal) ){
     *prOut = pVal->rValue;
@@ -219,7 +179,7 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
     case STREAM_CFG_INT: {
       i64 v;
       int bRange;
-      if( !streamCfgInt(pVal, &v, &bRange) ){
+      if( !sqlite3StreamJsonInt(pVal, &v, &bRange) ){
         if( bRange ){
           const char *zLit = pVal->zValue ? pVal->zValue : "?";
           return sqlite3StreamErr(pzErr, SQLITE_ERROR,

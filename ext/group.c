@@ -562,14 +562,15 @@ static const char *const azReset[] = { "earliest", "latest", "none", 0 };
 static int streamOptInt(const StreamJson *pV, i64 iMin, i64 iMax, i64 *pOut,
                         const char *zKey, char **pzErr){
   i64 v;
-  if( sqlite3StreamJsonIsNumber(pV) && pV->rValue==(double)(i64)pV->rValue ){
-    v = (i64)pV->rValue;
-  }else if( sqlite3StreamJsonIsString(pV) && pV->zValue[0] ){
-    char *zEnd = 0;
-    v = strtoll(pV->zValue, &zEnd, 10);
-    if( *zEnd ) goto bad;
-  }else{
+  int bRange;
+  if( !sqlite3StreamJsonIsNumber(pV) && !sqlite3StreamJsonIsString(pV) ){
     goto bad;
+  }
+  if( !sqlite3StreamJsonInt(pV, &v, &bRange) ){
+    if( !bRange ) goto bad;
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "option %s must be between %lld and %lld, got %.40s",
+        zKey, iMin, iMax, pV->zValue ? pV->zValue : "?");
   }
   if( v<iMin || v>iMax ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,

@@ -1223,6 +1223,10 @@ StreamJson *sqlite3StreamJsonParse(const char *z, i64 n);
 ** sqlite3_malloc() buffer; NULL when out of memory. */
 char *sqlite3StreamJsonPrint(const StreamJson*, int bFormat);
 void sqlite3StreamJsonFree(StreamJson*);
+/* An integer from a NUMBER (exact: its literal) or a numeric STRING/RAW
+** node: 1 and *piOut; 0 if not an integer, with *pbRange set if it is
+** one beyond 64 bits or a fraction/exponent form beyond 2^53. */
+int sqlite3StreamJsonInt(const StreamJson*, i64 *piOut, int *pbRange);
 /* The kind of a node; STREAM_JSON_INVALID for NULL. */
 int sqlite3StreamJsonType(const StreamJson*);
 #define sqlite3StreamJsonIsObject(p) \
