@@ -1185,6 +1185,7 @@ int sqlite3StreamPartitionForKey(const void *pKey, int nKey, int nPartition);
 ** strings, bad escapes, lone surrogates, nesting deeper than
 ** STREAM_JSON_MAX_DEPTH).  Allocates nothing. */
 #define STREAM_JSON_MAX_DEPTH 1000
+#define STREAM_JSON_MAX_DEPTH_TEXT "1000"  /* the same, for messages */
 int sqlite3StreamJsonCheck(const char *z, size_t n);
 /* Where text that sqlite3StreamJsonCheck() rejects stops being JSON, for
 ** an error message (sqlite3_mprintf(); NULL when out of memory). */
