@@ -409,8 +409,8 @@ void sqlite3StreamConfigFunc(sqlite3_context *ctx, int argc,
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "setting name"))==0 ) return;
   for(i=0; azSetting[i] && strcmp(azSetting[i], zName)!=0; i++){}
   if( azSetting[i]==0 ){
-    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %s (known: cdc.topic, warm.store, cold.store, pipeline.url, pipeline.token.env)",
-                           zName);
+    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %.64s%s (known: cdc.topic, warm.store, cold.store, pipeline.url, pipeline.token.env)",
+                           zName, strlen(zName)>64 ? "..." : "");
     sqlite3StreamResultErr(ctx, SQLITE_ERROR, zErr);
     return;
   }

@@ -751,8 +751,13 @@ static int streamJoinTopics(const char *zJson, char **pzSorted,
 int sqlite3StreamAssignmentJson(StreamCtx *p, const char *zGroup,
                                 const char *zMember, char **pzJson,
                                 char **pzErr){
-  int rc = sqlite3StreamCatMemberAssignment(p, zGroup, zMember, pzJson,
-                                            pzErr);
+  int rc;
+  *pzJson = 0;
+  rc = streamIdCheck(zGroup, "group id", pzErr);
+  if( rc==SQLITE_OK ) rc = streamIdCheck(zMember, "member id", pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamCatMemberAssignment(p, zGroup, zMember, pzJson, pzErr);
+  }
   if( rc || *pzJson ) return rc;
   return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
                           "unknown member %s of group %s", zMember, zGroup);

@@ -438,8 +438,14 @@ struct StreamTopic {
 ** *pzErr naming the rule. */
 int sqlite3StreamTopicNameCheck(const char *zName, char **pzErr);
 
+/* SQLITE_NOTFOUND with "no such topic: X" in *pzErr, or, for a name
+** longer than any topic can have, an error naming its length and the
+** limit instead of echoing it (the one "no such topic" of the catalog). */
+int sqlite3StreamTopicMissing(const char *zTopic, char **pzErr);
+
 /* Look a topic up.  Returns SQLITE_OK and fills *pT, or SQLITE_NOTFOUND
-** with "stream: no such topic: X" in *pzErr, or another error. */
+** with "stream: no such topic: X" in *pzErr (sqlite3StreamTopicMissing),
+** or another error. */
 int sqlite3StreamTopicGet(StreamCtx*, const char *zTopic, StreamTopic *pT,
                           char **pzErr);
 
