@@ -1756,8 +1756,7 @@ static int streamTarget(StreamCtx *p, const char *zTopic, i64 iPartition,
     rc = sqlite3StreamHighWatermark(p, zTopic, (int)iPartition, &iHwm, pzErr);
   }
   if( rc ) return rc;
-  if( sqlite3_value_type(pTarget)==SQLITE_INTEGER ){
-    *piOffset = sqlite3_value_int64(pTarget);
+  if( sqlite3StreamValueInt(pTarget, piOffset) ){
     if( *piOffset<iLso || *piOffset>iHwm ){
       return sqlite3StreamErr(pzErr, SQLITE_RANGE,
           "offset %lld out of range for %s/%lld: %lld (log start offset)"

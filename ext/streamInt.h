@@ -231,6 +231,11 @@ void sqlite3StreamStmtFinalizeAll(StreamCtx *p);
 /* Current time in ms since the Unix epoch (plus the test clock offset). */
 i64 sqlite3StreamNow(StreamCtx *p);
 
+/* The one rule for an integer argument or column value: 1 and *pi set if
+** pVal is an integer, or a real that is exactly one (5.0, not 5.5, not
+** beyond 2^63); else 0.  Text is not an integer ('5' is refused). */
+int sqlite3StreamValueInt(sqlite3_value *pVal, i64 *pi);
+
 /* Error helpers: a new sqlite3_mprintf() message "stream: ..." in *pzErr
 ** (freeing the old one), returning rc. */
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...);

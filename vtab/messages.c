@@ -546,19 +546,15 @@ static int streamMsgUpdateRow(sqlite3_vtab *pVtab, int argc,
                             "headers must be a JSON object (text) or NULL");
     }
     if( rc==SQLITE_OK && sqlite3_value_type(pP)!=SQLITE_NULL ){
-      if( sqlite3_value_type(pP)!=SQLITE_INTEGER ){
+      if( !sqlite3StreamValueInt(pP, &m.iPartition) ){
         rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                               "partition must be an integer or NULL");
-      }else{
-        m.iPartition = sqlite3_value_int64(pP);
       }
     }
     if( rc==SQLITE_OK && sqlite3_value_type(pT)!=SQLITE_NULL ){
-      if( sqlite3_value_type(pT)!=SQLITE_INTEGER ){
+      if( !sqlite3StreamValueInt(pT, &m.iTimestamp) ){
         rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
             "timestamp must be an integer (ms since the epoch) or NULL");
-      }else{
-        m.iTimestamp = sqlite3_value_int64(pT);
       }
     }
   }
@@ -576,12 +572,11 @@ static int streamMsgUpdateRow(sqlite3_vtab *pVtab, int argc,
                    || sqlite3_value_bytes(pId)>255) ){
       rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                             "producer_id must be text of 1 to 255 bytes");
-    }else if( bSeq && sqlite3_value_type(pSeq)!=SQLITE_INTEGER ){
+    }else if( bSeq && !sqlite3StreamValueInt(pSeq, &m.iSeq) ){
       rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                             "producer_seq must be an integer");
     }else if( bId ){
       m.zProducer = (const char*)sqlite3_value_text(pId);
-      m.iSeq = sqlite3_value_int64(pSeq);
       if( m.zProducer==0 ){
         rc = SQLITE_NOMEM;
       }else if( (int)strlen(m.zProducer)!=sqlite3_value_bytes(pId)
