@@ -235,7 +235,8 @@ static int streamAvroValue(StreamAvroIn *p, const StreamJson *pSchema,
           nDepth, pOut);
     }else if( strcmp(zType, "fixed")==0 ){
       const StreamJson *pSize = sqlite3StreamJsonGet(pSchema, "size");
-      i64 n = sqlite3StreamJsonIsNumber(pSize) ? (i64)pSize->rValue : -1;
+      i64 n = sqlite3StreamJsonIsNumber(pSize) && pSize->rValue>=0
+           && pSize->rValue<=(double)(p->aEnd - p->a) ? (i64)pSize->rValue : -1;
       if( n<0 || n>(i64)(p->aEnd - p->a) ){
         return streamAvroFail(p, "bad fixed");
       }
@@ -388,7 +389,9 @@ i64 sqlite3StreamJsonI64(const StreamJson *p, i64 iDefault){
     long long v = strtoll(p->zValue, &zEnd, 10);
     return (zEnd && *zEnd==0 && zEnd!=p->zValue) ? (i64)v : iDefault;
   }
-  if( sqlite3StreamJsonIsNumber(p) ) return (i64)p->rValue;
+  if( sqlite3StreamJsonIsNumber(p) ){          /* no cast out of range */
+    return p->rValue>-9.2e18 && p->rValue<9.2e18 ? (i64)p->rValue : iDefault;
+  }
   return iDefault;
 }
 

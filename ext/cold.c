@@ -822,6 +822,9 @@ static int streamColdArchive(StreamCtx *p, const char *zTopic, int bForce,
   if( rc ) return rc;
   if( pStore==0 ){
     if( zTopic && bForce ){
+      StreamTopic t;                 /* a missing topic is the first error */
+      rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
+      if( rc ) return rc;
       return sqlite3StreamErr(pzErr, SQLITE_ERROR, "cannot archive topic %s:"
           " no cold store is configured (set one with"
           " stream_config('cold.store', 'file:///path'))", zTopic);

@@ -149,29 +149,6 @@ static const StreamCfgDef *streamCfgFind(const char *zKey){
   return 0;
 }
 
-/* Parse an integer from a JSON number or a numeric string. */
-static int streamCfgInt(const StreamJson *pVal, i64 *piOut){
-  if( sqlite3StreamJsonIsNumber(pVal) ){
-    double r = pVal->rValue;
-    if( r!=floor(r) || !isfinite(r) ) return 0;
-    if( r>=9.2233720368547758e18 ){ *piOut = I64MAX; return 1; }
-    if( r<-9.2233720368547758e18 ) return 0;
-    *piOut = (i64)r;
-    return 1;
-  }
-  if( (sqlite3StreamJsonIsString(pVal) || sqlite3StreamJsonIsRaw(pVal))
-     && pVal->zValue[0] ){
-    char *zEnd = 0;
-    long long v;
-    errno = 0;
-    v = strtoll(pVal->zValue, &zEnd, 10);
-    if( errno || *zEnd ) return 0;
-    *piOut = (i64)v;
-    return 1;
-  }
-  return 0;
-}
-
 static int streamCfgReal(const StreamJson *pVal, double *prOut){
   if( sqlite3StreamJsonIsNumber(pVal) ){
     *prOut = pVal->rValue;
@@ -201,7 +178,17 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
   switch( pDef->eType ){
     case STREAM_CFG_INT: {
       i64 v;
-      if( !streamCfgInt(pVal, &v) ){
+      int bRange;
+      if( !sqlite3StreamJsonInt(pVal, &v, &bRange) ){
+        if( bRange ){
+          const char *zLit = pVal->zValue ? pVal->zValue : "?";
+          return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+              "config %s must be between %lld and %lld, got %.40s%s", zKey,
+              pDef->iMin, pDef->iMax, zLit, sqlite3StreamJsonIsNumber(pVal)
+                && strpbrk(zLit, ".eE")
+              ? " (an exact integer beyond 2^53 must be written without a"
+                " fraction or exponent)" : "");
+        }
         return sqlite3StreamErr(pzErr, SQLITE_ERROR,
             "config %s must be an integer", zKey);
       }

@@ -1817,8 +1817,7 @@ static int streamTarget(StreamCtx *p, const char *zTopic, i64 iPartition,
     rc = sqlite3StreamHighWatermark(p, zTopic, (int)iPartition, &iHwm, pzErr);
   }
   if( rc ) return rc;
-  if( sqlite3_value_type(pTarget)==SQLITE_INTEGER ){
-    *piOffset = sqlite3_value_int64(pTarget);
+  if( sqlite3StreamValueInt(pTarget, piOffset) ){
     if( *piOffset<iLso || *piOffset>iHwm ){
       return sqlite3StreamErr(pzErr, SQLITE_RANGE,
           "offset %lld out of range for %s/%lld: %lld (log start offset)"
@@ -2001,6 +2000,43 @@ static int streamDeadLetterRead(StreamCtx *p, const char *zGroup,
   return rc;
 }
 
+/*
+** SQLITE_OK if the message at iOffset was delivered to the member: below
+** its position, or, before its first poll of the partition, below the
+** group's committed offset (with neither, nothing says what was read:
+** allowed).  An error naming the position otherwise.
+*/
+static int streamDeadLetterDelivered(StreamCtx *p, const char *zGroup,
+                                     const char *zMember, const char *zTopic,
+                                     i64 iPartition, i64 iOffset,
+                                     char **pzErr){
+  StreamIncarnation *pInc = sqlite3StreamIncarnGet(p, zGroup, zMember);
+  StreamPart *aPart = 0;
+  int nPart = 0, bFound = 0, rc = SQLITE_OK;
+  i64 iNext = -1;
+  if( pInc ){
+    rc = streamPartsLoad(p, zGroup, zMember, pInc, &aPart, &nPart, pzErr);
+    streamPartsFree(aPart, nPart);
+    if( rc==SQLITE_OK ){
+      StreamPosition *pPos = streamPosFind(pInc, zTopic, -1, iPartition);
+      if( pPos ) iNext = pPos->iPos;
+    }
+  }
+  if( rc==SQLITE_OK && iNext<0 ){
+    rc = sqlite3StreamCatCommitted(p, zGroup, zTopic, iPartition, &iNext,
+                                   &bFound, pzErr);
+    if( !bFound ) iNext = -1;
+  }
+  if( rc==SQLITE_OK && iNext>=0 && iOffset>=iNext ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "offset %lld of %s/%lld has not been delivered to member %s of group"
+        " %s (its position is %lld): only a delivered message can be"
+        " dead-lettered", iOffset, zTopic, iPartition, zMember, zGroup,
+        iNext);
+  }
+  return rc;
+}
+
 int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
                             const char *zMember, const char *zTopic,
                             i64 iPartition, i64 iOffset, const char *zReason,
@@ -2047,6 +2083,12 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
                             &pKey, &pValue, &zHeaders, pzErr);
   if( rc ) goto out;
 
+  /* Only a delivered message: committing past one not yet handed out
+  ** would skip the messages between (docs/groups.md). */
+  rc = streamDeadLetterDelivered(p, zGroup, zMember, zTopic, iPartition,
+                                 iOffset, pzErr);
+  if( rc ) goto out;
+
   /* The dead-letter topic, created like its source if missing. */
   rc = sqlite3StreamTopicGet(p, zDlq, &t, 0);
   if( rc==SQLITE_NOTFOUND ){
@@ -2077,7 +2119,9 @@ int sqlite3StreamDeadLetter(StreamCtx *p, const char *zGroup,
     if( rc ) goto out;
     if( pInc ){
       StreamPosition *pPos = streamPosFind(pInc, zTopic, -1, iPartition);
-      if( pPos && pPos->iPos<iOffset+1 ){
+      /* Not started (-1): the first poll starts at the commit below,
+      ** never at a position under it (a redelivery). */
+      if( pPos && pPos->iPos>=0 && pPos->iPos<iOffset+1 ){
         streamPosEnlist(p);
         streamPosSet(p, pPos, iOffset+1);
       }

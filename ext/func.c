@@ -71,24 +71,11 @@ const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
   return z;
 }
 
-/* Integer argument iArg into *pi; 0 after reporting an error.  A real
-** with an integral value is accepted. */
+/* Integer argument iArg into *pi (sqlite3StreamValueInt's rule); 0 after
+** reporting an error. */
 int sqlite3StreamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
                        int iArg, const char *zWhat, i64 *pi){
-  int eType = sqlite3_value_type(argv[iArg]);
-  if( eType==SQLITE_INTEGER ){
-    *pi = sqlite3_value_int64(argv[iArg]);
-    return 1;
-  }
-  if( eType==SQLITE_FLOAT ){
-    double r = sqlite3_value_double(argv[iArg]);
-    /* Range first: converting an out-of-range real (or NaN) to i64 is
-    ** undefined behaviour. */
-    if( r>-9.2e18 && r<9.2e18 && r==(double)(i64)r ){
-      *pi = (i64)r;
-      return 1;
-    }
-  }
+  if( sqlite3StreamValueInt(argv[iArg], pi) ) return 1;
   {
     char *zErr = sqlite3_mprintf(STREAM_ERR "%s must be an integer, not %s",
         zWhat, streamTypeName(sqlite3_value_type(argv[iArg])));
@@ -409,8 +396,8 @@ void sqlite3StreamConfigFunc(sqlite3_context *ctx, int argc,
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "setting name"))==0 ) return;
   for(i=0; azSetting[i] && strcmp(azSetting[i], zName)!=0; i++){}
   if( azSetting[i]==0 ){
-    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %s (known: cdc.topic, warm.store, cold.store, pipeline.url, pipeline.token.env)",
-                           zName);
+    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %.64s%s (known: cdc.topic, warm.store, cold.store, pipeline.url, pipeline.token.env)",
+                           zName, strlen(zName)>64 ? "..." : "");
     sqlite3StreamResultErr(ctx, SQLITE_ERROR, zErr);
     return;
   }

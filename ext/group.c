@@ -562,14 +562,15 @@ static const char *const azReset[] = { "earliest", "latest", "none", 0 };
 static int streamOptInt(const StreamJson *pV, i64 iMin, i64 iMax, i64 *pOut,
                         const char *zKey, char **pzErr){
   i64 v;
-  if( sqlite3StreamJsonIsNumber(pV) && pV->rValue==(double)(i64)pV->rValue ){
-    v = (i64)pV->rValue;
-  }else if( sqlite3StreamJsonIsString(pV) && pV->zValue[0] ){
-    char *zEnd = 0;
-    v = strtoll(pV->zValue, &zEnd, 10);
-    if( *zEnd ) goto bad;
-  }else{
+  int bRange;
+  if( !sqlite3StreamJsonIsNumber(pV) && !sqlite3StreamJsonIsString(pV) ){
     goto bad;
+  }
+  if( !sqlite3StreamJsonInt(pV, &v, &bRange) ){
+    if( !bRange ) goto bad;
+    return sqlite3StreamErr(pzErr, SQLITE_RANGE,
+        "option %s must be between %lld and %lld, got %.40s",
+        zKey, iMin, iMax, pV->zValue ? pV->zValue : "?");
   }
   if( v<iMin || v>iMax ){
     return sqlite3StreamErr(pzErr, SQLITE_RANGE,
@@ -750,8 +751,13 @@ static int streamJoinTopics(const char *zJson, char **pzSorted,
 int sqlite3StreamAssignmentJson(StreamCtx *p, const char *zGroup,
                                 const char *zMember, char **pzJson,
                                 char **pzErr){
-  int rc = sqlite3StreamCatMemberAssignment(p, zGroup, zMember, pzJson,
-                                            pzErr);
+  int rc;
+  *pzJson = 0;
+  rc = streamIdCheck(zGroup, "group id", pzErr);
+  if( rc==SQLITE_OK ) rc = streamIdCheck(zMember, "member id", pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamCatMemberAssignment(p, zGroup, zMember, pzJson, pzErr);
+  }
   if( rc || *pzJson ) return rc;
   return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
                           "unknown member %s of group %s", zMember, zGroup);

@@ -35,6 +35,7 @@
 ** that parse JSON numbers as doubles (and StreamJson) keep them exact.
 */
 #include "streamInt.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,12 +288,13 @@ static char *streamIceLocation(StreamStore *pStore, const char *zPrefix){
 ** 64-bit snapshot id of another writer, which a double cannot hold). */
 static int streamIceIntegers(StreamJson *p){
   StreamJson *pC;
-  if( sqlite3StreamJsonIsNumber(p) && p->rValue==(double)(i64)p->rValue ){
+  if( sqlite3StreamJsonIsNumber(p) && p->rValue==floor(p->rValue) ){
     char z[24];
     if( p->rValue>=9007199254740992.0
      || p->rValue<=-9007199254740992.0 ) return SQLITE_RANGE;
     snprintf(z, sizeof(z), "%lld", (long long)p->rValue);
     p->eType = STREAM_JSON_RAW;
+    sqlite3_free(p->zValue);            /* the literal the reader kept */
     p->zValue = sqlite3_malloc64(strlen(z)+1);
     if( p->zValue==0 ) return SQLITE_NOMEM;
     memcpy(p->zValue, z, strlen(z)+1);

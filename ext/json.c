@@ -26,8 +26,9 @@
 ** allowed, as RFC 8259 allows them.
 **
 ** sqlite3StreamJsonErrWhere() says where rejected text stops being JSON
-** (an offset and an excerpt), for error messages such as the topic
-** config's.  sqlite3StreamJsonQuote() appends a JSON string literal to a
+** (an offset and an excerpt, or the nesting limit it passes), for error
+** messages such as the topic config's; sqlite3StreamJsonTooDeep() whether
+** the nesting limit is the reason.  sqlite3StreamJsonQuote() appends a JSON string literal to a
 ** sqlite3_str.
 **
 ** The JSON tree (StreamJson, at the end of the file) is the one JSON
@@ -39,9 +40,11 @@
 ** reads the same way.
 */
 #include "streamInt.h"
+#include <errno.h>
 #include <float.h>
 #include <limits.h>
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,7 +313,8 @@ static int streamJsonLiteral(const u8 *p, const u8 *pEnd,
 ** if piErr is not NULL, the offset where the text stops being JSON in
 ** *piErr (n when it ends too early; the start of a bad string or number).
 */
-static int streamJsonParse(const char *z, size_t n, size_t *piErr){
+static int streamJsonParse(const char *z, size_t n, size_t *piErr,
+                           int *pbDeep){
   const u8 *p = (const u8*)z;
   const u8 *pTok = p;                       /* Start of the current token */
   const u8 *pEnd;
@@ -319,6 +323,7 @@ static int streamJsonParse(const char *z, size_t n, size_t *piErr){
   int eKind = STREAM_JSON_INVALID;          /* Kind of the top-level value */
   int eVal;                                 /* Kind of the current value */
 
+  if( pbDeep ) *pbDeep = 0;
   if( z==0 || n==0 ) goto invalid;
   pEnd = p + n;
 
@@ -330,7 +335,7 @@ value:
   pTok = p;
   switch( *p ){
     case '{':
-      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto invalid;
+      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto too_deep;
       aStack[iDepth>>3] |= (u8)(1 << (iDepth&7));
       iDepth++;
       if( eKind==STREAM_JSON_INVALID ) eKind = STREAM_JSON_OBJECT;
@@ -344,7 +349,7 @@ value:
       goto member;
 
     case '[':
-      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto invalid;
+      if( iDepth>=STREAM_JSON_MAX_DEPTH ) goto too_deep;
       aStack[iDepth>>3] &= (u8)~(1 << (iDepth&7));
       iDepth++;
       if( eKind==STREAM_JSON_INVALID ) eKind = STREAM_JSON_ARRAY;
@@ -439,13 +444,25 @@ member:
   p++;
   goto value;
 
+too_deep:
+  if( pbDeep ) *pbDeep = 1;
 invalid:
   if( piErr ) *piErr = z ? (size_t)((p ? p : pTok) - (const u8*)z) : 0;
   return STREAM_JSON_INVALID;
 }
 
 int sqlite3StreamJsonCheck(const char *z, size_t n){
-  return streamJsonParse(z, n, 0);
+  return streamJsonParse(z, n, 0, 0);
+}
+
+/*
+** True if the n bytes at z are rejected only because their arrays and
+** objects nest deeper than STREAM_JSON_MAX_DEPTH (for error messages).
+*/
+int sqlite3StreamJsonTooDeep(const char *z, size_t n){
+  int bDeep = 0;
+  streamJsonParse(z, n, 0, &bDeep);
+  return bDeep;
 }
 
 /*
@@ -456,8 +473,13 @@ int sqlite3StreamJsonCheck(const char *z, size_t n){
 */
 char *sqlite3StreamJsonErrWhere(const char *z, size_t n){
   size_t iErr = 0;
-  int nShow;
-  if( streamJsonParse(z, n, &iErr)!=STREAM_JSON_INVALID || iErr>=n ){
+  int nShow, bDeep = 0;
+  int eKind = streamJsonParse(z, n, &iErr, &bDeep);
+  if( eKind==STREAM_JSON_INVALID && bDeep ){
+    return sqlite3_mprintf("arrays and objects nest deeper than %d levels,"
+                           " at offset %lld", STREAM_JSON_MAX_DEPTH, (i64)iErr);
+  }
+  if( eKind!=STREAM_JSON_INVALID || iErr>=n ){
     return sqlite3_mprintf("it ends too early, at offset %lld", (i64)n);
   }
   nShow = n-iErr>16 ? 16 : (int)(n-iErr);
@@ -921,6 +943,10 @@ static StreamJson *streamJsonBuild(const u8 **pp, const u8 *pEnd){
       if( zNum ){
         streamJsonSwapPoint(zNum, '.', streamJsonDecimalPoint());
         pNode = sqlite3StreamJsonNewNumber(strtod(zNum, 0));
+        streamJsonSwapPoint(zNum, streamJsonDecimalPoint(), '.');
+        /* The literal as written: integers beyond 2^53 stay exact for
+        ** a reader that needs them (ext/config.c). */
+        if( pNode ){ pNode->zValue = zNum; zNum = 0; }
       }
       sqlite3_free(zNum);
       p = pNumEnd;
@@ -938,7 +964,7 @@ StreamJson *sqlite3StreamJsonParse(const char *z, i64 n){
   const u8 *p = (const u8*)z;
   if( z==0 ) return 0;
   if( n<0 ) n = (i64)strlen(z);
-  if( streamJsonParse(z, (size_t)n, 0)==STREAM_JSON_INVALID ) return 0;
+  if( streamJsonParse(z, (size_t)n, 0, 0)==STREAM_JSON_INVALID ) return 0;
   return streamJsonBuild(&p, p + n);
 }
 
@@ -1015,4 +1041,45 @@ char *sqlite3StreamJsonPrint(const StreamJson *p, int bFormat){
   pStr = sqlite3_str_new(0);
   streamJsonPrintNode(pStr, p, bFormat, 0);
   return sqlite3_str_finish(pStr);
+}
+
+/*
+** An integer from a JSON number or a numeric string node: 1 and *piOut,
+** or 0 if it is not an integer.  An integer literal is read exactly
+** (a double keeps 53 bits: 9007199254740993 would become ...992); one
+** written with a fraction or an exponent (5.0, 1e3) must be whole and
+** exact as a double (at most 2^53).  A literal beyond 64 bits sets
+** *pbRange (the caller's error names the limits) and returns 0.  Used
+** for topic configs (ext/config.c) and join options (ext/group.c).
+*/
+int sqlite3StreamJsonInt(const StreamJson *pVal, i64 *piOut, int *pbRange){
+  const char *z = 0;
+  *pbRange = 0;
+  if( sqlite3StreamJsonIsNumber(pVal) ){
+    double r = pVal->rValue;
+    z = pVal->zValue;
+    if( z==0 || strpbrk(z, ".eE")!=0 ){
+      if( !isfinite(r) || r!=floor(r) ) return 0;
+      if( r>9007199254740992.0 || r<-9007199254740992.0 ){
+        *pbRange = 1;
+        return 0;
+      }
+      *piOut = (i64)r;
+      return 1;
+    }
+  }else if( sqlite3StreamJsonIsString(pVal) || sqlite3StreamJsonIsRaw(pVal) ){
+    z = pVal->zValue;
+  }
+  if( z && z[0] ){
+    char *zEnd = 0;
+    long long v;
+    errno = 0;
+    v = strtoll(z, &zEnd, 10);
+    if( *zEnd || zEnd==z ) return 0;
+    if( errno==ERANGE ){ *pbRange = 1; return 0; }
+    if( errno ) return 0;
+    *piOut = (i64)v;
+    return 1;
+  }
+  return 0;
 }

@@ -638,12 +638,11 @@ void sqlite3StreamCompactFunc(sqlite3_context *ctx, int argc,
   }
   if( !streamMntArgTopic(ctx, argc, argv, &zTopic) ) return;
   if( argc>1 ){
-    if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER ){
+    if( !sqlite3StreamValueInt(argv[1], &iPart) ){
       sqlite3_result_error(ctx, STREAM_ERR "partition must be an integer",
                            -1);
       return;
     }
-    iPart = sqlite3_value_int64(argv[1]);
     if( iPart<0 ){
       StreamTopic t;
       rc = sqlite3StreamTopicGet(p, zTopic, &t, &zErr);

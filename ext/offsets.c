@@ -10,6 +10,10 @@
 
 /* Longest group id accepted. */
 #define STREAM_MAX_GROUP_ID 255
+/* Longest commit metadata accepted, in bytes (Kafka's broker default of
+** offset.metadata.max.bytes; over it Kafka answers
+** OFFSET_METADATA_TOO_LARGE). */
+#define STREAM_MAX_OFFSET_METADATA 4096
 
 static int streamGroupCheck(const char *zGroup, char **pzErr){
   size_t n;
@@ -72,6 +76,12 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
   int rc;
 
   rc = streamGroupCheck(zGroup, pzErr);
+  if( rc==SQLITE_OK && zMeta && strlen(zMeta)>STREAM_MAX_OFFSET_METADATA ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "commit metadata is %lld bytes, the limit is %d"
+        " (Kafka's offset.metadata.max.bytes)", (i64)strlen(zMeta),
+        STREAM_MAX_OFFSET_METADATA);
+  }
   if( rc==SQLITE_OK ) rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamPartitionCheck(zTopic, &t, iPartition, pzErr);

@@ -154,6 +154,11 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
   }
   if( pMsg->eValue==STREAM_TYPE_TEXT
    && sqlite3StreamJsonCheck(pMsg->pValue, pMsg->nValue)==STREAM_JSON_INVALID ){
+    if( sqlite3StreamJsonTooDeep(pMsg->pValue, pMsg->nValue) ){
+      return sqlite3StreamErr(pzErr, SQLITE_ERROR, "value is not valid JSON:"
+          " arrays and objects nest deeper than " STREAM_JSON_MAX_DEPTH_TEXT
+          " levels (use a BLOB for raw bytes)");
+    }
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "value is not valid JSON (use a BLOB for raw bytes)");
   }
@@ -161,7 +166,10 @@ int sqlite3StreamMsgCheck(StreamCtx *p, const char *zTopic,
    && sqlite3StreamJsonCheck(pMsg->zHeaders, pMsg->nHeaders)
         !=STREAM_JSON_OBJECT ){
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
-                            "headers must be a JSON object");
+        "headers must be a JSON object%s",
+        sqlite3StreamJsonTooDeep(pMsg->zHeaders, pMsg->nHeaders)
+        ? " (its arrays and objects nest deeper than "
+          STREAM_JSON_MAX_DEPTH_TEXT " levels)" : "");
   }
   if( nBytes>pT->maxMessageBytes ){
     return sqlite3StreamErr(pzErr, SQLITE_TOOBIG,
@@ -926,7 +934,9 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
   if( sqlite3StreamJsonCheck(zJson, strlen(zJson))!=STREAM_JSON_ARRAY ){
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "batch must be a JSON array of {key, value, headers, partition,"
-        " timestamp} objects");
+        " timestamp} objects%s", sqlite3StreamJsonTooDeep(zJson, strlen(zJson))
+        ? " (its arrays and objects nest deeper than "
+          STREAM_JSON_MAX_DEPTH_TEXT " levels)" : "");
   }
   rc = sqlite3_prepare_v2(p->db, zBatchSql, -1, &pStmt, 0);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);

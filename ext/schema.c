@@ -111,6 +111,23 @@ static const char *const aStmtSql[STREAM_STMT_COUNT] = {
   "SELECT 1",
 };
 
+int sqlite3StreamValueInt(sqlite3_value *pVal, i64 *pi){
+  if( sqlite3_value_type(pVal)==SQLITE_INTEGER ){
+    *pi = sqlite3_value_int64(pVal);
+    return 1;
+  }
+  if( sqlite3_value_type(pVal)==SQLITE_FLOAT ){
+    double r = sqlite3_value_double(pVal);
+    /* Range first: converting an out-of-range real (or NaN) to i64 is
+    ** undefined behaviour. */
+    if( r>-9.2e18 && r<9.2e18 && r==(double)(i64)r ){
+      *pi = (i64)r;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
   if( pzErr ){
     va_list ap;

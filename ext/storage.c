@@ -897,8 +897,7 @@ int sqlite3StreamCatTopicRow(StreamCtx *p, const char *zTopic,
   if( pStmt==0 ){
     if( !sqlite3StreamNoStorage(p->db) ) return sqlite3StreamStmtErr(p);
     sqlite3StreamStmtErr(p);                  /* (clears the saved code) */
-    return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
-                            zTopic);
+    return sqlite3StreamTopicMissing(zTopic, pzErr);
   }
   sqlite3_bind_text(pStmt, 1, zTopic, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -915,8 +914,7 @@ int sqlite3StreamCatTopicRow(StreamCtx *p, const char *zTopic,
   }
   rc = sqlite3StreamStorageReset(p, pStmt, pzErr);
   if( rc ) return rc;
-  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
-                          zTopic);
+  return sqlite3StreamTopicMissing(zTopic, pzErr);
 }
 
 int sqlite3StreamCatRun(StreamCtx *p, int eCat, char **pzErr,

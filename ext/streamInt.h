@@ -234,6 +234,11 @@ void sqlite3StreamStmtFinalizeAll(StreamCtx *p);
 /* Current time in ms since the Unix epoch (plus the test clock offset). */
 i64 sqlite3StreamNow(StreamCtx *p);
 
+/* The one rule for an integer argument or column value: 1 and *pi set if
+** pVal is an integer, or a real that is exactly one (5.0, not 5.5, not
+** beyond 2^63); else 0.  Text is not an integer ('5' is refused). */
+int sqlite3StreamValueInt(sqlite3_value *pVal, i64 *pi);
+
 /* Error helpers: a new sqlite3_mprintf() message "stream: ..." in *pzErr
 ** (freeing the old one), returning rc. */
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...);
@@ -441,8 +446,14 @@ struct StreamTopic {
 ** *pzErr naming the rule. */
 int sqlite3StreamTopicNameCheck(const char *zName, char **pzErr);
 
+/* SQLITE_NOTFOUND with "no such topic: X" in *pzErr, or, for a name
+** longer than any topic can have, an error naming its length and the
+** limit instead of echoing it (the one "no such topic" of the catalog). */
+int sqlite3StreamTopicMissing(const char *zTopic, char **pzErr);
+
 /* Look a topic up.  Returns SQLITE_OK and fills *pT, or SQLITE_NOTFOUND
-** with "stream: no such topic: X" in *pzErr, or another error. */
+** with "stream: no such topic: X" in *pzErr (sqlite3StreamTopicMissing),
+** or another error. */
 int sqlite3StreamTopicGet(StreamCtx*, const char *zTopic, StreamTopic *pT,
                           char **pzErr);
 
@@ -1188,10 +1199,14 @@ int sqlite3StreamPartitionForKey(const void *pKey, int nKey, int nPartition);
 ** strings, bad escapes, lone surrogates, nesting deeper than
 ** STREAM_JSON_MAX_DEPTH).  Allocates nothing. */
 #define STREAM_JSON_MAX_DEPTH 1000
+#define STREAM_JSON_MAX_DEPTH_TEXT "1000"  /* the same, for messages */
 int sqlite3StreamJsonCheck(const char *z, size_t n);
 /* Where text that sqlite3StreamJsonCheck() rejects stops being JSON, for
 ** an error message (sqlite3_mprintf(); NULL when out of memory). */
 char *sqlite3StreamJsonErrWhere(const char *z, size_t n);
+/* True if z[0..n) is rejected only for nesting deeper than
+** STREAM_JSON_MAX_DEPTH. */
+int sqlite3StreamJsonTooDeep(const char *z, size_t n);
 
 /* Append the JSON string literal for the n bytes at z (UTF-8 text) to the
 ** sqlite3_str, with quotes and escapes. */
@@ -1209,7 +1224,8 @@ struct StreamJson {
   StreamJson *pLast;           /* Last member or item (appends are O(1)) */
   int eType;                   /* STREAM_JSON_* */
   char *zKey;                  /* Name in the parent object, or NULL */
-  char *zValue;                /* STRING: unescaped text; RAW: JSON text */
+  char *zValue;                /* STRING: unescaped text; RAW: JSON text;
+                               ** NUMBER: the literal as parsed, or NULL */
   double rValue;               /* NUMBER */
 };
 #define STREAM_JSON_FOREACH(pItem, pParent) \
@@ -1222,6 +1238,10 @@ StreamJson *sqlite3StreamJsonParse(const char *z, i64 n);
 ** sqlite3_malloc() buffer; NULL when out of memory. */
 char *sqlite3StreamJsonPrint(const StreamJson*, int bFormat);
 void sqlite3StreamJsonFree(StreamJson*);
+/* An integer from a NUMBER (exact: its literal) or a numeric STRING/RAW
+** node: 1 and *piOut; 0 if not an integer, with *pbRange set if it is
+** one beyond 64 bits or a fraction/exponent form beyond 2^53. */
+int sqlite3StreamJsonInt(const StreamJson*, i64 *piOut, int *pbRange);
 /* The kind of a node; STREAM_JSON_INVALID for NULL. */
 int sqlite3StreamJsonType(const StreamJson*);
 #define sqlite3StreamJsonIsObject(p) \

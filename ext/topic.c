@@ -36,6 +36,16 @@ int sqlite3StreamTopicNameCheck(const char *zName, char **pzErr){
   return SQLITE_OK;
 }
 
+int sqlite3StreamTopicMissing(const char *zTopic, char **pzErr){
+  size_t n = strlen(zTopic);
+  if( n>STREAM_MAX_TOPIC_NAME ){
+    return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND,
+        "topic name is %lld characters, the limit is %d", (i64)n,
+        STREAM_MAX_TOPIC_NAME);
+  }
+  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s", zTopic);
+}
+
 int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
                           char **pzErr){
   sqlite3_stmt *pStmt;
@@ -91,8 +101,7 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
     return sqlite3StreamDbErr(p->db, pzErr, rc);
   }
  not_found:
-  return sqlite3StreamErr(pzErr, SQLITE_NOTFOUND, "no such topic: %s",
-                          zTopic);
+  return sqlite3StreamTopicMissing(zTopic, pzErr);
 }
 
 int sqlite3StreamPartitionCount(const char *zTopic, sqlite3_stmt *pStmt,

@@ -132,6 +132,9 @@ static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
     return rc;
   }
   sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  /* INSERT OR ROLLBACK: a refused message rolls back the transaction
+  ** (streamMsgUpdate() keeps OR FAIL and OR IGNORE at ABORT). */
+  sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
   pTab = sqlite3_malloc64(sizeof(*pTab));
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
@@ -490,8 +493,8 @@ static int streamMsgRowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *pRowid){
 
 /* INSERT INTO stream_messages: argv[2+i] is column i; argv[0] and
 ** argv[1] are the old and new row_key (WITHOUT ROWID). */
-static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
-                           sqlite3_int64 *pRowid){
+static int streamMsgUpdateRow(sqlite3_vtab *pVtab, int argc,
+                              sqlite3_value **argv, sqlite3_int64 *pRowid){
   StreamMsgVtab *pTab = (StreamMsgVtab*)pVtab;
   StreamMsg m;
   char *zErr = 0;
@@ -543,19 +546,15 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                             "headers must be a JSON object (text) or NULL");
     }
     if( rc==SQLITE_OK && sqlite3_value_type(pP)!=SQLITE_NULL ){
-      if( sqlite3_value_type(pP)!=SQLITE_INTEGER ){
+      if( !sqlite3StreamValueInt(pP, &m.iPartition) ){
         rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                               "partition must be an integer or NULL");
-      }else{
-        m.iPartition = sqlite3_value_int64(pP);
       }
     }
     if( rc==SQLITE_OK && sqlite3_value_type(pT)!=SQLITE_NULL ){
-      if( sqlite3_value_type(pT)!=SQLITE_INTEGER ){
+      if( !sqlite3StreamValueInt(pT, &m.iTimestamp) ){
         rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
             "timestamp must be an integer (ms since the epoch) or NULL");
-      }else{
-        m.iTimestamp = sqlite3_value_int64(pT);
       }
     }
   }
@@ -573,12 +572,11 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                    || sqlite3_value_bytes(pId)>255) ){
       rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                             "producer_id must be text of 1 to 255 bytes");
-    }else if( bSeq && sqlite3_value_type(pSeq)!=SQLITE_INTEGER ){
+    }else if( bSeq && !sqlite3StreamValueInt(pSeq, &m.iSeq) ){
       rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                             "producer_seq must be an integer");
     }else if( bId ){
       m.zProducer = (const char*)sqlite3_value_text(pId);
-      m.iSeq = sqlite3_value_int64(pSeq);
       if( m.zProducer==0 ){
         rc = SQLITE_NOMEM;
       }else if( (int)strlen(m.zProducer)!=sqlite3_value_bytes(pId)
@@ -602,6 +600,23 @@ static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   }
   *pRowid = iOffset;
   return SQLITE_OK;
+}
+
+/* xUpdate.  SQLite acts on SQLITE_CONSTRAINT by the statement's conflict
+** mode (SQLITE_VTAB_CONSTRAINT_SUPPORT): OR ROLLBACK rolls the
+** transaction back, ABORT (the default) and REPLACE the statement.  FAIL
+** would keep, and IGNORE skip, a message the produce failed after writing
+** part of (its CDC event refused inside a statement, which has no
+** savepoint of its own), so under those two a refusal is SQLITE_ERROR,
+** which aborts the statement (docs/sql.md). */
+static int streamMsgUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                           sqlite3_int64 *pRowid){
+  int rc = streamMsgUpdateRow(pVtab, argc, argv, pRowid);
+  if( (rc&0xff)==SQLITE_CONSTRAINT ){
+    int eMode = sqlite3_vtab_on_conflict(((StreamMsgVtab*)pVtab)->pCtx->db);
+    if( eMode==SQLITE_FAIL || eMode==SQLITE_IGNORE ) rc = SQLITE_ERROR;
+  }
+  return rc;
 }
 
 /* Transaction methods (ext/txn.c): an INSERT enlists the table, which lets

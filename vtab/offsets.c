@@ -24,6 +24,7 @@
 static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
                                char **pzErr){
   const char *zGroup, *zTopic, *zMeta;
+  i64 iPart = 0, iOffset = 0;
   if( argc==1 ){
     return sqlite3StreamCommitDelete(p, sqlite3_value_int64(argv[0]), pzErr);
   }
@@ -32,8 +33,8 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
     return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                             "stream_offsets: group_id and topic must be text");
   }
-  if( sqlite3_value_type(argv[4])!=SQLITE_INTEGER
-   || sqlite3_value_type(argv[5])!=SQLITE_INTEGER ){
+  if( !sqlite3StreamValueInt(argv[4], &iPart)
+   || !sqlite3StreamValueInt(argv[5], &iOffset) ){
     return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
         "stream_offsets: partition and offset must be integers");
   }
@@ -68,25 +69,25 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
     if( sqlite3_value_type(argv[0])!=SQLITE_NULL ){
       rc = sqlite3StreamCatOffsetRowIs(p, sqlite3_value_int64(argv[0]),
                                        zGroup, zTopic,
-                                       sqlite3_value_int64(argv[4]), &bSame,
+                                       iPart, &bSame,
                                        pzErr);
     }
     if( rc==SQLITE_OK && !bSame ){
       rc = sqlite3StreamCatCommitted(p, zGroup, zTopic,
-                                     sqlite3_value_int64(argv[4]), &iOld,
+                                     iPart, &iOld,
                                      &bFound, pzErr);
     }
     if( rc || bFound ) return rc;
   }
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
     return sqlite3StreamCommit(p, zGroup, zTopic,
-                               sqlite3_value_int64(argv[4]),
-                               sqlite3_value_int64(argv[5]), zMeta, 0, pzErr);
+                               iPart,
+                               iOffset, zMeta, 0, pzErr);
   }
   return sqlite3StreamCommitReplace(p, sqlite3_value_int64(argv[0]),
                                     zGroup, zTopic,
-                                    sqlite3_value_int64(argv[4]),
-                                    sqlite3_value_int64(argv[5]), zMeta,
+                                    iPart,
+                                    iOffset, zMeta,
                                     pzErr);
 }
 

@@ -346,24 +346,22 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
     return SQLITE_ERROR;
   }
   for(i=2; i<4; i++){
+    i64 v;
     if( aArg[i] && sqlite3_value_type(aArg[i])!=SQLITE_NULL
-     && sqlite3_value_type(aArg[i])!=SQLITE_INTEGER ){
+     && !sqlite3StreamValueInt(aArg[i], &v) ){
       sqlite3StreamVtabErr(cur->pVtab, "stream_poll: %s must be an integer",
                            i==2 ? "max_records" : "wait_ms");
       return SQLITE_ERROR;
     }
   }
-  if( aArg[2] && sqlite3_value_type(aArg[2])==SQLITE_INTEGER ){
-    nMax = sqlite3_value_int64(aArg[2]);
+  if( aArg[2] && sqlite3StreamValueInt(aArg[2], &nMax) ){
     if( nMax<1 ){
       sqlite3StreamVtabErr(cur->pVtab,
           "stream_poll: max_records must be >= 1, got %lld", nMax);
       return SQLITE_ERROR;
     }
   }
-  if( aArg[3] && sqlite3_value_type(aArg[3])==SQLITE_INTEGER ){
-    nWait = sqlite3_value_int64(aArg[3]);
-  }
+  if( aArg[3] ) sqlite3StreamValueInt(aArg[3], &nWait);
   if( aArg[4] && sqlite3_value_type(aArg[4])==SQLITE_INTEGER ){
     nCap = sqlite3_value_int64(aArg[4]);     /* LIMIT; < 1: none */
   }
