@@ -959,9 +959,6 @@ void sqlite3StreamPollHandOut(StreamCtx*, StreamPollOpen *pOpen, int nTo);
 int sqlite3StreamPosition(StreamCtx*, const char *zGroup, const char *zMember,
                           const char *zTopic, i64 iPartition, i64 *piPos,
                           char **pzErr);
-/* Set ctx to column iCol of row iRow of pRes. */
-void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
-                             int iRow, int iCol);
 /* One poll into pRes, whose buffers (zero-initialised the first time) are
 ** reused; on error pRes holds no rows.  Rows are preallocated for polls of
 ** up to STREAM_POLL_PREALLOC records. */
@@ -2636,10 +2633,12 @@ sqlite3_value *sqlite3StreamScanHotValue(StreamScan*, int iCol);
 ** sqlite3StreamScanNext()), or NULL if the current row is not one or its
 ** value is compressed (sqlite3StreamScanColumn() decodes it). */
 const StreamBatchRec *sqlite3StreamScanRecord(StreamScan*);
-/* The stored bytes of the batch row the current record belongs to (the
-** record's pointers point into them; valid until the scan leaves the
-** row) and *piRow, a number that changes with every batch row of the
-** scan; 0 if the current row is not a record of a batch. */
+/* The stored bytes of the batch row the current record belongs to that
+** hold every record the scan takes from the row (from the first record
+** in range to the last one the scan decoded: the record's pointers point
+** into them; valid until the scan leaves the row) and *piRow, a number
+** that changes with every batch row of the scan; 0 if the current row is
+** not a record of a batch. */
 int sqlite3StreamScanBatch(StreamScan*, const u8 **pp, int *pn, i64 *piRow);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */
