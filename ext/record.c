@@ -223,7 +223,7 @@ int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
   return SQLITE_ROW;
 }
 
-int sqlite3StreamBatchBytes(StreamCtx *p){
+int sqlite3StreamBatchBytes(StreamCtx *p, i64 nRecord){
   if( p->nBatchBytes==0 ){
     sqlite3_stmt *pStmt = 0;
     int nPage = 4096, nReserve = -1;
@@ -242,6 +242,11 @@ int sqlite3StreamBatchBytes(StreamCtx *p){
       nReserve = 0;
     }
     p->nBatchBytes = nPage - nReserve - 35 - STREAM_BATCH_ROW_OVERHEAD;
+    /* A payload of minLocal + k * (usable - 4) bytes keeps minLocal in
+    ** the leaf and fills k overflow pages (SQLite's btreeParseCellPtr). */
+    p->nBatchBig = ((nPage - nReserve - 12)*32/255 - 23)
+                 + STREAM_BATCH_PAGES*(nPage - nReserve - 4)
+                 - STREAM_BATCH_ROW_OVERHEAD;
   }
-  return p->nBatchBytes;
+  return 4*nRecord>p->nBatchBytes ? p->nBatchBig : p->nBatchBytes;
 }

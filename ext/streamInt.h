@@ -168,6 +168,9 @@ struct StreamCtx {
                                         ** maintenance: neither written
                                         ** nor dropped (produce.c) */
   int bBatchOn;                         /* Record batching on (produce.c) */
+  int nBatchBig;                        /* The same for large records: a
+                                        ** row of STREAM_BATCH_PAGES
+                                        ** overflow pages */
   int nBatchBytes;                      /* Largest batch value (bytes) for
                                         ** the page size, 0: not yet read
                                         ** (sqlite3StreamBatchBytes()) */
@@ -603,13 +606,21 @@ int sqlite3StreamMsgFieldCtx(StreamCtx *p, StreamMsg *pMsg, int bValue,
 #define STREAM_ATTR_BATCH      0x08  /* a record batch (format 4) */
 
 /* Record batches (ext/record.c).  A batch is written when it holds
-** STREAM_BATCH_MAX records or sqlite3StreamBatchBytes() bytes: its row
-** then stays within one table-leaf page of the database (SQLite keeps a
-** row's payload local up to the usable page size - 35 bytes; no overflow
-** page), so a page holds one batch row (4 KiB pages: 3 messages of 1 KiB,
-** about 35 of 100 bytes).  A record of more than half of that starts no
-** batch (another of its size could not join it).  At most STREAM_BATCH_SPAN
-** records a row (the row's key holds the last offset's delta in 8 bits). */
+** STREAM_BATCH_MAX records or its byte limit, sqlite3StreamBatchBytes(),
+** would be passed.  For small records (each at most a quarter of a page)
+** the limit keeps the row within one table-leaf page of the database
+** (SQLite keeps a row's payload local up to the usable page size - 35
+** bytes; no overflow page), so a page holds one batch row (4 KiB pages:
+** about 35 messages of 100 bytes).  A large record (more than a quarter of
+** that) may join a row of STREAM_BATCH_PAGES full overflow pages (the
+** leaf keeps SQLite's smallest local part): one-page rows of 1 KiB
+** records (three a row) would leave a fifth of every page empty.  A
+** record of more than half of its limit starts no batch (another of its
+** size could not join it).  At most STREAM_BATCH_SPAN records a row (the
+** row's key holds the last offset's delta in 8 bits). */
+#ifndef STREAM_BATCH_PAGES
+# define STREAM_BATCH_PAGES 4
+#endif
 #ifndef STREAM_BATCH_MAX
 # define STREAM_BATCH_MAX STREAM_BATCH_SPAN
 #endif
@@ -621,10 +632,13 @@ int sqlite3StreamMsgFieldCtx(StreamCtx *p, StreamMsg *pMsg, int bValue,
 ** (its size, six serial types, the value's taking 3 bytes up to 64 KiB)
 ** and the key, timestamp and attrs integers (8 + 8 + 1). */
 #define STREAM_BATCH_ROW_OVERHEAD 26
-/* The largest batch value (records) whose row stays local in a leaf
-** page of the database's main schema (page size less reserved bytes, read
-** once a connection into p->nBatchBytes). */
-int sqlite3StreamBatchBytes(StreamCtx*);
+/* The largest batch value (records) that may take a record of nRecord
+** bytes (with its framing): for a small record, the value whose row stays
+** local in a leaf page of the database's main schema; for a large one (a
+** quarter of that or more), the value whose row fills STREAM_BATCH_PAGES
+** overflow pages exactly (page size less reserved bytes, read once a
+** connection into p->nBatchBytes and p->nBatchBig). */
+int sqlite3StreamBatchBytes(StreamCtx*, i64 nRecord);
 /* One record of a batch row, pointing into the row's value. */
 typedef struct StreamBatchRec StreamBatchRec;
 struct StreamBatchRec {
