@@ -35,30 +35,6 @@ void sqlite3StreamPollResultFree(StreamPollResult *pRes){
   memset(pRes, 0, sizeof(*pRes));
 }
 
-void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
-                             int iRow, int iCol){
-  const StreamPollRow *pRow = &pRes->aRow[iRow];
-  switch( pRow->aType[iCol] ){
-    case SQLITE_INTEGER:
-      sqlite3_result_int64(ctx, pRow->aVal[iCol]);
-      break;
-    /* Copies (SQLITE_TRANSIENT): SQLite may keep a value beyond the row
-    ** (an aggregate's bare column), and the arena is reused by the next
-    ** poll of the same cursor (stream_poll in the inner loop of a join);
-    ** poll.test 18.1. */
-    case SQLITE_TEXT:
-      sqlite3_result_text(ctx, pRes->zArena + pRow->aVal[iCol],
-                          pRow->aLen[iCol], SQLITE_TRANSIENT);
-      break;
-    case SQLITE_BLOB:
-      sqlite3_result_blob(ctx, pRes->zArena + pRow->aVal[iCol],
-                          pRow->aLen[iCol], SQLITE_TRANSIENT);
-      break;
-    default:
-      break;
-  }
-}
-
 /* Copy n bytes into the arena; *piOff receives their offset. */
 static int streamArenaPut(StreamPollResult *pRes, const void *p, int n,
                           i64 *piOff){

@@ -247,7 +247,7 @@ static int streamTimeIndex(StreamCtx *p, const char *zTopic, int iPart,
 ** pending batch (p->pPending) instead of being inserted.  A batch is
 ** written as one row when it holds STREAM_BATCH_MAX records or another
 ** would take its value beyond sqlite3StreamBatchBytes() (the row stays in
-** one page), and always before anything of this
+** one page, or fills a few for large records), and always before anything of this
 ** connection reads _stream_log or _stream_timeindex: the statement cache
 ** flushes before handing out any statement that may read them
 ** (ext/schema.c), the scan before it runs its hot statement, the
@@ -467,7 +467,7 @@ static int streamPendingAdd(StreamCtx *p, const char *zTopic,
   StreamPending **ppP, *pP;
   i64 nBytes = (i64)pMsg->nKey + nVal + pMsg->nHeaders;
   int rc = SQLITE_OK, bYes = 1;
-  int nMax = sqlite3StreamBatchBytes(p);
+  int nMax = sqlite3StreamBatchBytes(p, nBytes+32);
   *pbDone = 0;
   for(ppP=&p->pPending; *ppP && (*ppP)->iPid!=iPid; ppP=&(*ppP)->pNext){}
   pP = *ppP;

@@ -134,92 +134,96 @@ int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
   return SQLITE_OK;
 }
 
-/* Read a varint at *piPos of a[n]: 0 if it runs past the end.  (One
-** byte, the common case for every field but a large value's length and
-** a timestamp, takes the first branch.) */
-static inline int streamVarintGet(const u8 *a, int n, int *piPos, u64 *pv){
-  u64 v = 0;
-  int i = *piPos, s = 0;
-  if( i<n && a[i]<0x80 ){
-    *pv = a[i];
-    *piPos = i+1;
-    return 1;
+/* Read the varint at p (below e) into *pv; the byte after it, or 0 if
+** it runs past e or over ten bytes.  (One byte, the common case for
+** every field but a large value's length and a timestamp, takes the
+** first branch.)  Positions and values are kept in locals: a store
+** through a u8 pointer may alias anything, so a decoder that updated
+** *piPos and the record's fields as it went reloaded them at every byte. */
+static inline const u8 *streamVarintGet(const u8 *p, const u8 *e, u64 *pv){
+  u64 v;
+  int s;
+  if( p<e && p[0]<0x80 ){
+    *pv = p[0];
+    return p+1;
   }
-  if( n-i>=10 ){
+  v = 0;
+  if( e-p>=10 ){
     /* Ten bytes left, the most a varint reads: no bound check a byte. */
-    while( s<64 ){
-      u8 c = a[i++];
+    for(s=0; s<64; s+=7){
+      u8 c = *p++;
       v |= (u64)(c & 0x7f) << s;
-      s += 7;
       if( c<0x80 ){
-        *piPos = i;
         *pv = v;
-        return 1;
+        return p;
       }
     }
     return 0;
   }
-  while( i<n && s<64 ){
-    v |= (u64)(a[i] & 0x7f) << s;
-    s += 7;
-    if( (a[i++] & 0x80)==0 ){
-      *piPos = i;
+  for(s=0; p<e && s<64; s+=7){
+    u8 c = *p++;
+    v |= (u64)(c & 0x7f) << s;
+    if( c<0x80 ){
       *pv = v;
-      return 1;
+      return p;
     }
   }
   return 0;
 }
 
-/* A key or value field: 0 if damaged. */
-static inline int streamFieldGet(const u8 *a, int n, int *piPos, int *peType,
-                          const u8 **pp, int *pn){
+/* A key or value field at p (below e): the byte after it, or 0 if
+** damaged. */
+static inline const u8 *streamFieldGet(const u8 *p, const u8 *e, int *peType,
+                                       const u8 **pp, int *pn){
   u64 h;
-  if( !streamVarintGet(a, n, piPos, &h) ) return 0;
-  *pp = 0;
-  *pn = 0;
+  p = streamVarintGet(p, e, &h);
+  if( p==0 ) return 0;
   if( h==0 ){
     *peType = SQLITE_NULL;
-    return 1;
+    *pp = 0;
+    *pn = 0;
+    return p;
   }
-  if( (h & 3)==0 || (h & 3)==3 || (h>>2)>(u64)(n - *piPos) ) return 0;
+  if( (h & 3)==0 || (h & 3)==3 || (h>>2)>(u64)(e - p) ) return 0;
   *peType = (h & 3)==1 ? SQLITE_TEXT : SQLITE_BLOB;
   *pn = (int)(h>>2);
-  *pp = &a[*piPos];
-  *piPos += *pn;
-  return 1;
+  *pp = p;
+  return p + (h>>2);
 }
 
 int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
                            StreamBatchRec *pRec){
+  const u8 *p = a + *piPos, *e = a + n;
   u64 iDelta, iTs, attrs, h;
+  StreamBatchRec r;
   if( *piPos>=n ) return SQLITE_DONE;
-  if( !streamVarintGet(a, n, piPos, &iDelta) || iDelta>STREAM_MAX_LOG_OFFSET
-   || !streamVarintGet(a, n, piPos, &iTs) || iTs>(u64)STREAM_MAX_TIMESTAMP
-   || !streamVarintGet(a, n, piPos, &attrs) || attrs>0xff
-   || !streamFieldGet(a, n, piPos, &pRec->eKey, &pRec->pKey, &pRec->nKey)
-   || !streamFieldGet(a, n, piPos, &pRec->eValue, &pRec->pValue,
-                      &pRec->nValue)
-   || !streamVarintGet(a, n, piPos, &h) || h>(u64)(n - *piPos) + 1 ){
+  if( (p = streamVarintGet(p, e, &iDelta))==0 || iDelta>STREAM_MAX_LOG_OFFSET
+   || (p = streamVarintGet(p, e, &iTs))==0 || iTs>(u64)STREAM_MAX_TIMESTAMP
+   || (p = streamVarintGet(p, e, &attrs))==0 || attrs>0xff
+   || (p = streamFieldGet(p, e, &r.eKey, &r.pKey, &r.nKey))==0
+   || (p = streamFieldGet(p, e, &r.eValue, &r.pValue, &r.nValue))==0
+   || (p = streamVarintGet(p, e, &h))==0 || h>(u64)(e - p) + 1 ){
     return SQLITE_CORRUPT;
   }
-  pRec->iOffset = iBase + (i64)iDelta;
-  pRec->iTimestamp = (i64)iTs;
-  pRec->attrs = (int)attrs;
+  r.iOffset = iBase + (i64)iDelta;
+  r.iTimestamp = (i64)iTs;
+  r.attrs = (int)attrs;
   if( h==0 ){
-    pRec->eHeaders = SQLITE_NULL;
-    pRec->pHeaders = 0;
-    pRec->nHeaders = 0;
+    r.eHeaders = SQLITE_NULL;
+    r.pHeaders = 0;
+    r.nHeaders = 0;
   }else{
-    pRec->eHeaders = SQLITE_TEXT;
-    pRec->nHeaders = (int)(h-1);
-    pRec->pHeaders = &a[*piPos];
-    *piPos += pRec->nHeaders;
+    r.eHeaders = SQLITE_TEXT;
+    r.nHeaders = (int)(h-1);
+    r.pHeaders = p;
+    p += r.nHeaders;
   }
+  *pRec = r;
+  *piPos = (int)(p - a);
   return SQLITE_ROW;
 }
 
-int sqlite3StreamBatchBytes(StreamCtx *p){
+int sqlite3StreamBatchBytes(StreamCtx *p, i64 nRecord){
   if( p->nBatchBytes==0 ){
     sqlite3_stmt *pStmt = 0;
     int nPage = 4096, nReserve = -1;
@@ -238,6 +242,11 @@ int sqlite3StreamBatchBytes(StreamCtx *p){
       nReserve = 0;
     }
     p->nBatchBytes = nPage - nReserve - 35 - STREAM_BATCH_ROW_OVERHEAD;
+    /* A payload of minLocal + k * (usable - 4) bytes keeps minLocal in
+    ** the leaf and fills k overflow pages (SQLite's btreeParseCellPtr). */
+    p->nBatchBig = ((nPage - nReserve - 12)*32/255 - 23)
+                 + STREAM_BATCH_PAGES*(nPage - nReserve - 4)
+                 - STREAM_BATCH_ROW_OVERHEAD;
   }
-  return p->nBatchBytes;
+  return 4*nRecord>p->nBatchBytes ? p->nBatchBig : p->nBatchBytes;
 }

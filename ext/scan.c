@@ -59,6 +59,8 @@ struct StreamScan {
   StreamTierMerge *pTiers;     /* Scan of the tiers, or NULL at its end */
   const StreamPqRow *pRow;     /* Current tier row, or NULL at its end */
   int bDesc;                   /* Descending order */
+  int bCap;                    /* Hot only, ascending, with a LIMIT: a batch
+                               ** decodes no record beyond the LIMIT */
   int eCur;                    /* STREAM_SCAN_*: source of the current row */
   i64 nLimit;                  /* LIMIT, or -1 */
   i64 nOut;                    /* Rows returned so far */
@@ -66,7 +68,8 @@ struct StreamScan {
                                ** a batch (at most STREAM_BATCH_SPAN) */
   int nRec;                    /* Records in aRec (0: not a batch) */
   int iRec;                    /* The current one */
-  const u8 *pBatch;            /* Stored bytes of the batch row (nRec>0) */
+  const u8 *pBatch;            /* Stored bytes of the batch row's records
+                               ** in aRec (nRec>0), from the first one */
   int nBatch;                  /* Their length */
   i64 iBatchRow;               /* Batch rows decoded by this scan */
   int bRange;                  /* Some row can match the range below */
@@ -161,16 +164,31 @@ static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
   const u8 *a = sqlite3_column_blob(pStmt, STREAM_SCAN_COL_VALUE);
   int n = sqlite3_column_bytes(pStmt, STREAM_SCAN_COL_VALUE);
   i64 iBase = sqlite3_column_int64(pStmt, STREAM_SCAN_COL_OFFSET);
-  int iPos = 0, nOut = 0, rc;
-  StreamBatchRec r;
-  if( pScan->aRec==0 ){
-    pScan->aRec = sqlite3_malloc64(sizeof(StreamBatchRec)*STREAM_BATCH_SPAN);
-    if( pScan->aRec==0 ) return SQLITE_NOMEM;
+  int iPos = 0, nOut = 0, rc, iFirst = 0, iEnd = 0;
+  StreamBatchRec *aRec = pScan->aRec;
+  /* Every hot record in range is returned once when no tier is read, so
+  ** in ascending order the rows left to the LIMIT are the most this batch
+  ** can give (a poll's fetch reads up to its quota from inside a row). */
+  i64 nCap = pScan->bCap ? pScan->nLimit - pScan->nOut : 0;
+  if( aRec==0 ){
+    /* A slot more than a row has offsets: each record is decoded in
+    ** place, into aRec[nOut], and kept by counting it (no copy). */
+    aRec = sqlite3_malloc64(sizeof(StreamBatchRec)*(STREAM_BATCH_SPAN+1));
+    if( aRec==0 ) return SQLITE_NOMEM;
+    pScan->aRec = aRec;
   }
-  while( (rc = sqlite3StreamBatchNext(a, n, &iPos, iBase, &r))==SQLITE_ROW ){
-    if( !streamScanRecordIn(pScan, &r) ) continue;
+  for(;;){
+    int iAt = iPos;
+    rc = sqlite3StreamBatchNext(a, n, &iPos, iBase, &aRec[nOut]);
+    if( rc!=SQLITE_ROW ) break;
+    if( !streamScanRecordIn(pScan, &aRec[nOut]) ) continue;
     if( nOut==STREAM_BATCH_SPAN ) break;  /* more records than offsets */
-    pScan->aRec[nOut++] = r;
+    if( nOut==0 ) iFirst = iAt;
+    iEnd = iPos;
+    if( ++nOut==nCap ){
+      rc = SQLITE_DONE;
+      break;
+    }
   }
   if( rc!=SQLITE_DONE ){
     if( pzErr ){
@@ -182,8 +200,8 @@ static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
     return SQLITE_CORRUPT;
   }
   pScan->nRec = nOut;
-  pScan->pBatch = a;
-  pScan->nBatch = n;
+  pScan->pBatch = a + iFirst;
+  pScan->nBatch = iEnd - iFirst;
   pScan->iBatchRow++;
   pScan->iRec = pScan->bDesc ? nOut-1 : 0;
   return SQLITE_OK;
@@ -487,6 +505,8 @@ int sqlite3StreamScanOpen(StreamScanner *pS, int idxNum, int nArg,
   if( idxNum & STREAM_SCAN_LIMIT ){
     const StreamScanArg *pA = &aArg[nArg-1];
     pScan->nLimit = pA->pVal ? sqlite3_value_int64(pA->pVal) : pA->iVal;
+    pScan->bCap = (idxNum & STREAM_SCAN_HOT_ONLY) && !pScan->bDesc
+               && pScan->nLimit>0;
   }
   *pp = pScan;
   {
@@ -509,6 +529,16 @@ int sqlite3StreamScanEof(StreamScan *pScan){
 
 int sqlite3StreamScanNext(StreamScan *pScan, char **pzErr){
   int rc;
+  if( pScan->eCur==STREAM_SCAN_HOT && pScan->pRow==0 && !pScan->bDesc
+   && pScan->iRec+1<pScan->nRec
+   && (pScan->nLimit<0 || pScan->nOut<pScan->nLimit) ){
+    /* The next record of the batch, no tier row to merge: what the steps
+    ** below come to, without them. */
+    if( pScan->eDecoded || pScan->pDecoded ) streamScanDecodedFree(pScan);
+    pScan->iRec++;
+    pScan->nOut++;
+    return SQLITE_OK;
+  }
   if( pScan->eDecoded || pScan->pDecoded ) streamScanDecodedFree(pScan);
   if( pScan->nLimit>=0 && pScan->nOut>=pScan->nLimit ){
     pScan->eCur = STREAM_SCAN_EOF;

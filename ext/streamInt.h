@@ -171,6 +171,9 @@ struct StreamCtx {
                                         ** maintenance: neither written
                                         ** nor dropped (produce.c) */
   int bBatchOn;                         /* Record batching on (produce.c) */
+  int nBatchBig;                        /* The same for large records: a
+                                        ** row of STREAM_BATCH_PAGES
+                                        ** overflow pages */
   int nBatchBytes;                      /* Largest batch value (bytes) for
                                         ** the page size, 0: not yet read
                                         ** (sqlite3StreamBatchBytes()) */
@@ -617,13 +620,21 @@ int sqlite3StreamMsgFieldCtx(StreamCtx *p, StreamMsg *pMsg, int bValue,
 #define STREAM_ATTR_BATCH      0x08  /* a record batch (format 4) */
 
 /* Record batches (ext/record.c).  A batch is written when it holds
-** STREAM_BATCH_MAX records or sqlite3StreamBatchBytes() bytes: its row
-** then stays within one table-leaf page of the database (SQLite keeps a
-** row's payload local up to the usable page size - 35 bytes; no overflow
-** page), so a page holds one batch row (4 KiB pages: 3 messages of 1 KiB,
-** about 35 of 100 bytes).  A record of more than half of that starts no
-** batch (another of its size could not join it).  At most STREAM_BATCH_SPAN
-** records a row (the row's key holds the last offset's delta in 8 bits). */
+** STREAM_BATCH_MAX records or its byte limit, sqlite3StreamBatchBytes(),
+** would be passed.  For small records (each at most a quarter of a page)
+** the limit keeps the row within one table-leaf page of the database
+** (SQLite keeps a row's payload local up to the usable page size - 35
+** bytes; no overflow page), so a page holds one batch row (4 KiB pages:
+** about 35 messages of 100 bytes).  A large record (more than a quarter of
+** that) may join a row of STREAM_BATCH_PAGES full overflow pages (the
+** leaf keeps SQLite's smallest local part): one-page rows of 1 KiB
+** records (three a row) would leave a fifth of every page empty.  A
+** record of more than half of its limit starts no batch (another of its
+** size could not join it).  At most STREAM_BATCH_SPAN records a row (the
+** row's key holds the last offset's delta in 8 bits). */
+#ifndef STREAM_BATCH_PAGES
+# define STREAM_BATCH_PAGES 4
+#endif
 #ifndef STREAM_BATCH_MAX
 # define STREAM_BATCH_MAX STREAM_BATCH_SPAN
 #endif
@@ -635,10 +646,13 @@ int sqlite3StreamMsgFieldCtx(StreamCtx *p, StreamMsg *pMsg, int bValue,
 ** (its size, six serial types, the value's taking 3 bytes up to 64 KiB)
 ** and the key, timestamp and attrs integers (8 + 8 + 1). */
 #define STREAM_BATCH_ROW_OVERHEAD 26
-/* The largest batch value (records) whose row stays local in a leaf
-** page of the database's main schema (page size less reserved bytes, read
-** once a connection into p->nBatchBytes). */
-int sqlite3StreamBatchBytes(StreamCtx*);
+/* The largest batch value (records) that may take a record of nRecord
+** bytes (with its framing): for a small record, the value whose row stays
+** local in a leaf page of the database's main schema; for a large one (a
+** quarter of that or more), the value whose row fills STREAM_BATCH_PAGES
+** overflow pages exactly (page size less reserved bytes, read once a
+** connection into p->nBatchBytes and p->nBatchBig). */
+int sqlite3StreamBatchBytes(StreamCtx*, i64 nRecord);
 /* One record of a batch row, pointing into the row's value. */
 typedef struct StreamBatchRec StreamBatchRec;
 struct StreamBatchRec {
@@ -973,9 +987,6 @@ void sqlite3StreamPollHandOut(StreamCtx*, StreamPollOpen *pOpen, int nTo);
 int sqlite3StreamPosition(StreamCtx*, const char *zGroup, const char *zMember,
                           const char *zTopic, i64 iPartition, i64 *piPos,
                           char **pzErr);
-/* Set ctx to column iCol of row iRow of pRes. */
-void sqlite3StreamPollColumn(sqlite3_context *ctx, const StreamPollResult *pRes,
-                             int iRow, int iCol);
 /* One poll into pRes, whose buffers (zero-initialised the first time) are
 ** reused; on error pRes holds no rows.  Rows are preallocated for polls of
 ** up to STREAM_POLL_PREALLOC records. */
@@ -2674,10 +2685,12 @@ sqlite3_value *sqlite3StreamScanHotValue(StreamScan*, int iCol);
 ** sqlite3StreamScanNext()), or NULL if the current row is not one or its
 ** value is compressed (sqlite3StreamScanColumn() decodes it). */
 const StreamBatchRec *sqlite3StreamScanRecord(StreamScan*);
-/* The stored bytes of the batch row the current record belongs to (the
-** record's pointers point into them; valid until the scan leaves the
-** row) and *piRow, a number that changes with every batch row of the
-** scan; 0 if the current row is not a record of a batch. */
+/* The stored bytes of the batch row the current record belongs to that
+** hold every record the scan takes from the row (from the first record
+** in range to the last one the scan decoded: the record's pointers point
+** into them; valid until the scan leaves the row) and *piRow, a number
+** that changes with every batch row of the scan; 0 if the current row is
+** not a record of a batch. */
 int sqlite3StreamScanBatch(StreamScan*, const u8 **pp, int *pn, i64 *piRow);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */

@@ -115,6 +115,9 @@ struct StreamMsgVtab {
 struct StreamMsgCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
   StreamScan *pScan;           /* The scan (ext/scan.c), or NULL */
+  const StreamBatchRec *pRec;  /* Its current row's uncompressed record of
+                               ** a batch (sqlite3StreamScanRecord()), or
+                               ** NULL: taken once a row, not a column */
 };
 
 static int streamMsgConnect(sqlite3 *db, void *pAux, int argc,
@@ -320,6 +323,7 @@ static int streamMsgNext(sqlite3_vtab_cursor *cur){
   StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
   char *zErr = 0;
   int rc = sqlite3StreamScanNext(pCur->pScan, &zErr);
+  pCur->pRec = rc ? 0 : sqlite3StreamScanRecord(pCur->pScan);
   return streamMsgErr(pCur, rc, zErr);
 }
 
@@ -334,6 +338,7 @@ static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,
   STREAM_UNUSED(idxStr);
   sqlite3StreamScanClose(pCur->pScan);
   pCur->pScan = 0;
+  pCur->pRec = 0;
   memset(aArg, 0, sizeof(aArg));
   for(i=0; i<argc && i<16; i++) aArg[i].pVal = argv[i];
   rc = sqlite3StreamScannerGet(pTab->pCtx, &pScanner);
@@ -341,6 +346,7 @@ static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,
     rc = sqlite3StreamScanOpen(pScanner, idxNum, argc, aArg, &pCur->pScan,
                                &zErr);
   }
+  if( rc==SQLITE_OK ) pCur->pRec = sqlite3StreamScanRecord(pCur->pScan);
   return streamMsgErr(pCur, rc, zErr);
 }
 
@@ -439,8 +445,7 @@ static int streamMsgColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   }
   /* A record of a batch: its field straight into the result (the topic
   ** and partition are the row's, below). */
-  if( iCol>MSG_COL_PARTITION
-   && (r = sqlite3StreamScanRecord(pCur->pScan))!=0 ){
+  if( iCol>MSG_COL_PARTITION && (r = pCur->pRec)!=0 ){
     switch( iCol ){
       case MSG_COL_OFFSET:
         sqlite3_result_int64(ctx, r->iOffset);

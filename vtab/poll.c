@@ -442,7 +442,28 @@ static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   streamPollSeen(pCur);
   if( iCol<POLL_NCOL ){
-    sqlite3StreamPollColumn(ctx, &pCur->pPoll->res, pCur->iRow, iCol);
+    /* Column iCol of the row (StreamPollRow, ext/streamInt.h). */
+    const StreamPollResult *pRes = &pCur->pPoll->res;
+    const StreamPollRow *pRow = &pRes->aRow[pCur->iRow];
+    switch( pRow->aType[iCol] ){
+      case SQLITE_INTEGER:
+        sqlite3_result_int64(ctx, pRow->aVal[iCol]);
+        break;
+      /* Copies (SQLITE_TRANSIENT): SQLite may keep a value beyond the row
+      ** (an aggregate's bare column), and the arena is reused by the next
+      ** poll of the same cursor (stream_poll in the inner loop of a join);
+      ** poll.test 18.1. */
+      case SQLITE_TEXT:
+        sqlite3_result_text(ctx, pRes->zArena + pRow->aVal[iCol],
+                            pRow->aLen[iCol], SQLITE_TRANSIENT);
+        break;
+      case SQLITE_BLOB:
+        sqlite3_result_blob(ctx, pRes->zArena + pRow->aVal[iCol],
+                            pRow->aLen[iCol], SQLITE_TRANSIENT);
+        break;
+      default:
+        break;
+    }
   }else if( iCol<=POLL_WAIT && pCur->aArg[iCol-POLL_GROUP] ){
     /* A hidden argument column: the argument, as a table's row would
     ** hold the value its "=" term selected. */
