@@ -46,17 +46,15 @@
 **      frozen by a shim VFS, which also counts the reads and WAL locks of
 **      the database), answers from that look: no read at all; a new
 **      commit, a poll that stopped early, a seek and fencing each make
-**      the next poll look again, with the right rows or error; a long
-**      poll after one that left messages behind (max_records) does not
-**      wait out the gap of dense traffic (ext/consume.c).
+**      the next poll look again, with the right rows or error; polls
+**      after one that left messages behind (max_records) take the next
+**      offsets one by one.
 **
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
 */
-#define _POSIX_C_SOURCE 200809L   /* clock_gettime */
 #include "sqlite3.h"
 #include "stream.h"
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
