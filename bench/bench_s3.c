@@ -26,10 +26,16 @@
 **   first    time to the first row of a warm read (a new connection,
 **            "offset >= X LIMIT 1" in the middle of a partition): median
 **            of 15, from each store
-**   fetch    the proxy run's segment files fetched whole by the curl
-**            program, all at once, nothing decoded (median of 5): the
-**            time this setup needs to serve the bytes, so file:// replay
-**            time / fetch time bounds what a replay through it can reach
+**   fetch    the proxy run's segment files fetched whole through the
+**            proxy by this program (libcurl, signed, a new connection
+**            pool each time, as a replay's new connection has), nothing
+**            decoded, median of 5: one GET at a time, then 2 and 4 in
+**            flight.  The time this setup needs to serve the bytes, so
+**            file:// replay time / the fastest of them bounds what a
+**            replay through it can reach (the "ceiling")
+**   CPU      the CPU ms s3rver and the proxy (two Node processes on the
+**            same cores as the reader) used for each stepped replay, from
+**            /proc/PID/stat, beside the reader's own
 **
 ** s3rver runs on loopback: without the proxy the network costs nothing,
 ** which is why the proxy run (the realistic case for R2) is shown too.
@@ -58,6 +64,9 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <sys/resource.h>
+#ifdef HAVE_LIBCURL
+#include <curl/curl.h>
+#endif
 #include "bench.h"
 
 static const char *zExt;
@@ -74,6 +83,9 @@ static char zTimingFile[560] = "";
 /* A child process (node) whose first line of output names its port. */
 typedef struct Server Server;
 struct Server { pid_t pid; int port; };
+
+/* The servers, stopped at exit whatever the path. */
+static Server s3, proxy;
 
 static Server startServer(const char *zCmd, const char *zMarker){
   Server s = {0, 0};
@@ -117,8 +129,6 @@ static void stopServer(Server *s){
   }
 }
 
-/* The servers, stopped at exit whatever the path. */
-static Server s3, proxy;
 static void stopAll(void){
   stopServer(&proxy);
   stopServer(&s3);
@@ -145,10 +155,11 @@ struct Result {
   double aTier[BENCH_S3_TIER_REPS];
   double aReplay[BENCH_S3_REPLAY_REPS];
   double tTier, tReplay, tFirst;   /* Medians */
-  double aMark[BENCH_S3_REPLAY_REPS][6];  /* Stepped replays: ms to the
+  double aMark[BENCH_S3_REPLAY_REPS][8];  /* Stepped replays: ms to the
                                ** first row and to the end of each quarter,
-                               ** then this process's CPU ms */
-  double aMarkMed[6];          /* ... medians */
+                               ** then this process's CPU ms, then
+                               ** s3rver's and the proxy's */
+  double aMarkMed[8];          /* ... medians */
   long long nReplay;
 };
 
@@ -217,6 +228,28 @@ static double cpuMs(void){
        + ru.ru_stime.tv_sec*1000.0 + ru.ru_stime.tv_usec/1000.0;
 }
 
+/* CPU ms (user + system) process pid has used (a Node server), or 0. */
+static double cpuMsOf(pid_t pid){
+  char zPath[64], zBuf[1024], *z;
+  unsigned long long utime = 0, stime = 0;
+  long hz = sysconf(_SC_CLK_TCK);
+  FILE *f;
+  size_t n;
+  snprintf(zPath, sizeof(zPath), "/proc/%d/stat", (int)pid);
+  if( pid<=0 || (f = fopen(zPath, "r"))==0 ) return 0;
+  n = fread(zBuf, 1, sizeof(zBuf)-1, f);
+  fclose(f);
+  zBuf[n] = 0;
+  /* After the command name in parentheses: state, then fields 4..; utime
+  ** and stime are fields 14 and 15. */
+  if( (z = strrchr(zBuf, ')'))==0
+   || sscanf(z+2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+             &utime, &stime)!=2 || hz<=0 ){
+    return 0;
+  }
+  return (utime+stime)*1000.0/hz;
+}
+
 /* A replay stepped row by row (new connection): ms from the statement's
 ** first step to its first row (the scan's open: its first file's round
 ** trips), and to the last row of each quarter of the messages (the four
@@ -228,7 +261,7 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
   sqlite3 *db;
   sqlite3_stmt *p;
   long long n = 0;
-  double t0, c0;
+  double t0, c0, cS3, cProxy;
   int iMark = 1;
   snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s-0.db", zDir, pR->zTag);
   db = openDb(zDb);
@@ -236,6 +269,8 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
                          " WHERE topic='bench'", -1, &p, 0) ){
     exit(1);
   }
+  cS3 = cpuMsOf(s3.pid);
+  cProxy = cpuMsOf(proxy.pid);
   c0 = cpuMs();
   t0 = benchNow();
   while( sqlite3_step(p)==SQLITE_ROW ){
@@ -244,6 +279,8 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
     if( iMark<5 && n==nMsg*iMark/4 ) aMs[iMark++] = (benchNow()-t0)*1000;
   }
   aMs[5] = cpuMs()-c0;
+  aMs[6] = cpuMsOf(s3.pid)-cS3;
+  aMs[7] = cpuMsOf(proxy.pid)-cProxy;
   sqlite3_finalize(p);
   sqlite3_close(db);
   if( n!=nMsg ){
@@ -278,33 +315,118 @@ static double firstRow(Result *pR, long long nMsg){
   return median(a, 15);
 }
 
+#ifdef HAVE_LIBCURL
+/* One whole-object GET of the fetch-only ceiling: bytes discarded. */
+static size_t fetchSink(char *a, size_t sz, size_t n, void *pArg){
+  (void)a;
+  *(long long*)pArg += (long long)(sz*n);
+  return sz*n;
+}
+
+/* Seconds to fetch the nUrl objects azUrl whole through the proxy with at
+** most nPar GETs in flight (the next sent as one ends), on a new multi
+** handle (new connections, as a replay's new database connection has;
+** each reused once made), signed as the extension signs; -1 on a failure. */
+static double fetchRun(char **azUrl, int nUrl, int nPar){
+  CURLM *pM = curl_multi_init();
+  CURL *apE[64];
+  long long anGot[64];
+  struct curl_slist *pHdr = curl_slist_append(0, "x-amz-content-sha256: "
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  int iNext = 0, nRun = 0, nDone = 0, bFail = 0, i;
+  double t0;
+  if( pM==0 || pHdr==0 || nUrl>64 ) return -1;
+  t0 = benchNow();
+  while( nDone<nUrl && !bFail ){
+    CURLMsg *pMsg;
+    int nLeft, nWas;
+    while( iNext<nUrl && iNext-nDone<nPar ){
+      CURL *pE = apE[iNext] = curl_easy_init();
+      anGot[iNext] = 0;
+      curl_easy_setopt(pE, CURLOPT_URL, azUrl[iNext]);
+      curl_easy_setopt(pE, CURLOPT_HTTPHEADER, pHdr);
+      curl_easy_setopt(pE, CURLOPT_AWS_SIGV4, "aws:amz:us-east-1:s3");
+      curl_easy_setopt(pE, CURLOPT_USERPWD, "S3RVER:S3RVER");
+      curl_easy_setopt(pE, CURLOPT_WRITEFUNCTION, fetchSink);
+      curl_easy_setopt(pE, CURLOPT_WRITEDATA, &anGot[iNext]);
+      curl_easy_setopt(pE, CURLOPT_BUFFERSIZE, 256*1024L);
+      curl_easy_setopt(pE, CURLOPT_FAILONERROR, 1L);
+      curl_multi_add_handle(pM, pE);
+      iNext++;
+    }
+    nWas = nDone;
+    curl_multi_perform(pM, &nRun);
+    while( (pMsg = curl_multi_info_read(pM, &nLeft))!=0 ){
+      if( pMsg->msg!=CURLMSG_DONE ) continue;
+      if( pMsg->data.result!=CURLE_OK ) bFail = 1;
+      nDone++;
+    }
+    /* (One ended: the next is sent at once, not after the poll.) */
+    if( nDone==nWas ) curl_multi_poll(pM, 0, 0, 100, 0);
+  }
+  t0 = benchNow()-t0;
+  for(i=0; i<iNext; i++){
+    curl_multi_remove_handle(pM, apE[i]);
+    curl_easy_cleanup(apE[i]);
+    if( anGot[i]==0 ) bFail = 1;
+  }
+  curl_multi_cleanup(pM);
+  curl_slist_free_all(pHdr);
+  return bFail ? -1 : t0;
+}
+#endif
+
+/* The fetch-only ceiling: seconds this setup (s3rver and the proxy, two
+** Node processes on the same cores as the reader) takes to serve the
+** segment files of the proxy run's first tiering (s<iSet>rtt0), fetched
+** whole through the proxy, nothing decoded, with 1, 2 and 4 GETs in
+** flight (aT[0..2]; median of 5 each; -1: not measured, no libcurl).  No
+** replay through the proxy can end before its bytes have come, so file://
+** replay time / the fastest of these is the highest ratio it can reach. */
+static void fetchOnly(int iSet, double *aT){
+  int k;
+  for(k=0; k<3; k++) aT[k] = -1;
+#ifdef HAVE_LIBCURL
+  {
+    char zCmd[2000], zLine[1200];
+    char *azUrl[64];
+    int nUrl = 0, j;
+    FILE *f;
+    snprintf(zCmd, sizeof(zCmd), "cd %s/bench-s3-data && find bench/s%drtt0"
+             " -name '*.parquet._S3rver_object' | sort", zDir, iSet);
+    if( (f = popen(zCmd, "r"))==0 ) return;
+    while( nUrl<64 && fgets(zLine, sizeof(zLine), f) ){
+      char *zEnd = strstr(zLine, "._S3rver_object");
+      if( zEnd==0 ) continue;
+      *zEnd = 0;
+      azUrl[nUrl] = malloc(1400);
+      if( azUrl[nUrl]==0 ) break;
+      snprintf(azUrl[nUrl], 1400, "http://127.0.0.1:%d/%s", proxy.port, zLine);
+      nUrl++;
+    }
+    pclose(f);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    for(k=0; k<3 && nUrl>0; k++){
+      double a[5];
+      for(j=0; j<5; j++){
+        a[j] = fetchRun(azUrl, nUrl, k==0 ? 1 : k==1 ? 2 : 4);
+        if( a[j]<0 ) break;
+      }
+      if( j==5 ) aT[k] = median(a, 5);
+    }
+    for(j=0; j<nUrl; j++) free(azUrl[j]);
+  }
+#else
+  (void)iSet;
+#endif
+}
+
 /* One data set (bRandom: the random pad), produced once, then tiered and
 ** replayed with every store; prints its table.  iSet keeps its store
 ** prefixes apart from the other set's. */
-static double medianOf(const char *zCmd, int nRep);
-
-/* Seconds the curl program takes to fetch the segment files of the proxy
-** run's first tiering (s<iSet>rtt0), all at once, whole, through the
-** proxy: median of 5, or -1 (no curl).  No replay through the proxy can
-** end before its bytes have come, so file:// replay time / this is the
-** highest ratio this setup (s3rver and the proxy, two Node processes on
-** the same machine as the reader) lets a replay reach. */
-static double fetchOnly(int iSet){
-  char zCmd[3000];
-  snprintf(zCmd, sizeof(zCmd), "command -v curl >/dev/null || exit 1; cd %s/bench-s3-data"
-      " && u=$(find bench/s%drtt0 -name '*.parquet._S3rver_object' | sed"
-      " 's/._S3rver_object$//; s|^|-o /dev/null http://127.0.0.1:%d/|')"
-      " && s=$(date +%%s%%N) && curl -Z --parallel-max 8 -sf --aws-sigv4"
-      " aws:amz:us-east-1:s3 --user S3RVER:S3RVER -H 'x-amz-content-sha256:"
-      " e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'"
-      " $u 2>/dev/null && e=$(date +%%s%%N) && awk \"BEGIN{print ($e-$s)/1e9}\"",
-      zDir, iSet, proxy.port);
-  return medianOf(zCmd, 5);
-}
-
 static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   char zCmd[3000];
-  double tFetch;
+  double aFetch[3], tFetch;
   Result aR[3];
   sqlite3 *db;
   int i, j;
@@ -355,13 +477,13 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
     for(i=0; i<3; i++) replayMarks(&aR[i], nMsg, aR[i].aMark[j]);
   }
-  tFetch = fetchOnly(iSet);
+  fetchOnly(iSet, aFetch);
   for(i=0; i<3; i++){
     int k;
     aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
     aR[i].tReplay = median(aR[i].aReplay, BENCH_S3_REPLAY_REPS);
     aR[i].tFirst = firstRow(&aR[i], nMsg);
-    for(k=0; k<6; k++){
+    for(k=0; k<8; k++){
       double a[BENCH_S3_REPLAY_REPS];
       for(j=0; j<BENCH_S3_REPLAY_REPS; j++) a[j] = aR[i].aMark[j][k];
       aR[i].aMarkMed[k] = median(a, BENCH_S3_REPLAY_REPS);
@@ -382,21 +504,37 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   }
   printf("\nThe replay stepped row by row (a new connection, median of %d):"
          " ms from the first step to the first row, then to the end of each"
-         " partition's file; and the CPU ms this process used\n\n",
-         BENCH_S3_REPLAY_REPS);
-  printf("| store | first row | file 1 | file 2 | file 3 | file 4 | CPU |\n");
-  printf("|---|---:|---:|---:|---:|---:|---:|\n");
+         " partition's file; the CPU ms this process used, and s3rver's and"
+         " the proxy's during it\n\n", BENCH_S3_REPLAY_REPS);
+  printf("| store | first row | file 1 | file 2 | file 3 | file 4 | CPU |"
+         " s3rver CPU | proxy CPU |\n");
+  printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for(i=0; i<3; i++){
-    printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", aR[i].zName,
-           aR[i].aMarkMed[0], aR[i].aMarkMed[1], aR[i].aMarkMed[2],
-           aR[i].aMarkMed[3], aR[i].aMarkMed[4], aR[i].aMarkMed[5]);
+    printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f |\n",
+           aR[i].zName, aR[i].aMarkMed[0], aR[i].aMarkMed[1],
+           aR[i].aMarkMed[2], aR[i].aMarkMed[3], aR[i].aMarkMed[4],
+           aR[i].aMarkMed[5], aR[i].aMarkMed[6], aR[i].aMarkMed[7]);
+  }
+  tFetch = -1;
+  for(i=0; i<3; i++){
+    if( aFetch[i]>0 && (tFetch<0 || aFetch[i]<tFetch) ) tFetch = aFetch[i];
   }
   if( tFetch>0 ){
-    printf("\nThe same files fetched whole through the proxy by the curl"
-           " program, all at once, nothing decoded (median of 5): %.1f ms;"
-           " the file:// replay took %.1f ms: a replay through the proxy"
-           " can reach at most %.2fx here\n", tFetch*1000,
-           aR[0].tReplay*1000, aR[0].tReplay/tFetch);
+    static const int aPar[3] = {1, 2, 4};
+    printf("\nThe same files fetched whole through the proxy by this program"
+           " (libcurl, a new connection pool each time), nothing decoded,"
+           " median of 5; the file:// replay took %.1f ms:\n\n"
+           "| GETs in flight | ms | file:// replay / this (ceiling) |\n"
+           "|---:|---:|---:|\n", aR[0].tReplay*1000);
+    for(i=0; i<3; i++){
+      if( aFetch[i]>0 ){
+        printf("| %d | %.1f | %.2fx |\n", aPar[i], aFetch[i]*1000,
+               aR[0].tReplay/aFetch[i]);
+      }
+    }
+    printf("\nA replay through the proxy can reach at most %.2fx here (the"
+           " replay reached %.2fx)\n", aR[0].tReplay/tFetch,
+           aR[0].tReplay/aR[2].tReplay);
   }
   return 0;
 }

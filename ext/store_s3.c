@@ -101,6 +101,11 @@
 #define STREAM_S3_PARALLEL   4          /* Parts in flight per upload */
 #define STREAM_S3_TAIL       (256*1024) /* Bytes read at open: the footer,
                                         ** and all of a small file */
+#define STREAM_S3_TAIL_AHEAD (64*1024)  /* ... fetched ahead of an object
+                                        ** whose body comes whole in a
+                                        ** second GET (the footer; if it is
+                                        ** larger, the rest of it comes
+                                        ** with the body) */
 #define STREAM_S3_BLOCK      (256*1024) /* Read cache granularity */
 #define STREAM_S3_PREFETCH   4          /* Ranged GETs in flight ahead of
                                         ** a sequential reader... */
@@ -1986,7 +1991,7 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
   ** never a wrong byte. */
   int bWhole = nSize>STREAM_S3_TAIL && nSize<=STREAM_S3_WHOLE
             && nSize<=p->nCacheMax/8;
-  i64 nBuf = STREAM_S3_TAIL;
+  i64 nBuf = bWhole ? STREAM_S3_TAIL_AHEAD : STREAM_S3_TAIL;
   if( zKey==0 ){
     /* Progress only: of every transfer under way (the tails fetched
     ** ahead, a file's prefetches, an upload started by xPutStart). */
@@ -2141,7 +2146,7 @@ static void streamS3Known(StreamS3Store *p, const char *zKey,
 static int streamS3TailOk(StreamHttpReq *pReq){
   i64 nWant = (i64)pReq->nOut;
   return pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
-      && pReq->nTotal>=0 && pReq->zEtag[0] && nWant>=STREAM_S3_TAIL
+      && pReq->nTotal>=0 && pReq->zEtag[0] && nWant>=STREAM_S3_TAIL_AHEAD
       && (i64)pReq->nGot==(pReq->nTotal<nWant ? pReq->nTotal : nWant)
       && (pReq->iRangeFirst<0 ? 0 : pReq->iRangeFirst)
          ==pReq->nTotal-(i64)pReq->nGot;

@@ -78,7 +78,11 @@
 //                  footer) get a range 1000 bytes shorter than asked (the
 //                  server's answer to "bytes=(A+1000)-B"): a well-formed
 //                  206 of the wrong size.
-// Stats: "getbytes" counts the body bytes of GET answers sent to clients.
+// Stats: "getbytes" counts the body bytes of GET answers sent to clients;
+// "maxbodies" the most GETs of a range from byte 0 under way at once and
+// "maxtail" the longest tail answered (a GET of a range that ends at the
+// object's end and does not start at 0: an open's footer), both reset by
+// set?maxbodies=0 / set?maxtail=0.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -132,7 +136,7 @@ const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate', '429'];
 const stats = { requests: 0, connections: 0, forwarded: 0, upstream: 0, down: 0, listuploads: 0,
                 abort: 0, precondition: 0, hidehead: 0, dropput: 0,
                 failput: 0, badetag: 0, cutbody: 0, truncbody: 0,
-                tailshift: 0, getbytes: 0, maxbodies: 0, bodyetag: 0 };
+                tailshift: 0, getbytes: 0, maxbodies: 0, maxtail: 0, bodyetag: 0 };
 for (const k of kinds) stats[k] = 0;
 let downUntil = 0;
 
@@ -161,6 +165,7 @@ const server = http.createServer((req, res) => {
       if (u.searchParams.has('throttle')) throttle = Number(u.searchParams.get('throttle'));
       if (u.searchParams.has('bodyetag')) bodyEtag = Number(u.searchParams.get('bodyetag'));
       if (u.searchParams.has('maxbodies')) stats.maxbodies = Number(u.searchParams.get('maxbodies'));
+      if (u.searchParams.has('maxtail')) stats.maxtail = Number(u.searchParams.get('maxtail'));
     } else if (u.pathname === '/__proxy/down') {
       downUntil = Date.now() + Number(u.searchParams.get('ms'));
     }
@@ -454,6 +459,10 @@ function forward(req, res, body, fault) {
     host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url,
     headers: req.headers,
   }, (ur) => {
+    const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(ur.headers['content-range'] || '');
+    if (req.method === 'GET' && cr && cr[1] !== '0' && Number(cr[2]) + 1 === Number(cr[3])) {
+      stats.maxtail = Math.max(stats.maxtail, Number(cr[2]) - Number(cr[1]) + 1);
+    }
     if (fault === null) {
       // No fault to inject: the answer streamed as it arrives, as a
       // network would carry it (not held until its last byte).
