@@ -64,10 +64,12 @@
 ** does a reader's second wait in one file (sequential replay).
 ** xPrefetch (the segment a scan opens and its next ones, with their sizes
 ** from the segment index) starts the GET of an object's tail in the
-** background (STREAM_S3_TAIL bytes: the footer, or all of a small file)
-** and, at once, of what precedes it: all of it if the object is at most
-** STREAM_S3_WHOLE, else its first STREAM_S3_PRE_SPAN bytes (the magic and
-** the first column chunks).  The xOpen of that key within
+** background (STREAM_S3_TAIL bytes: the footer, or all of a small file;
+** only STREAM_S3_TAIL_AHEAD when what precedes it comes whole, so that
+** less arrives before the first row: a longer footer's start is then read
+** from that body as it arrives) and, at once, of what precedes it: all of
+** it if the object is at most STREAM_S3_WHOLE, else its first
+** STREAM_S3_PRE_SPAN bytes (the magic and the first column chunks).  The xOpen of that key within
 ** STREAM_S3_AHEAD_MS waits for the tail only, and the open file takes the
 ** other GET while it is still running: a read of bytes it covers waits
 ** until they have arrived, not for the whole range, so the first row
