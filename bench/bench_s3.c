@@ -521,14 +521,17 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
     ** before that much work is done, whatever it overlaps. */
     long nCore = sysconf(_SC_NPROCESSORS_ONLN);
     double cpu = aR[2].aMarkMed[5]+aR[2].aMarkMed[6]+aR[2].aMarkMed[7];
+    double tCpu;
     if( nCore<1 ) nCore = 1;
+    tCpu = cpu/nCore;
+    if( tCpu<aR[2].aMarkMed[5] ) tCpu = aR[2].aMarkMed[5];   /* (One thread) */
     printf("\nCPU of a replay through the proxy: %.0f ms (reader %.0f, s3rver"
            " %.0f, proxy %.0f; file:// replay: reader %.0f): on %ld cores at"
            " least %.0f ms, so at most %.2fx of the stepped file:// replay"
            " (%.1f ms) once the first row's %.1f ms is added\n", cpu,
            aR[2].aMarkMed[5], aR[2].aMarkMed[6], aR[2].aMarkMed[7],
-           aR[0].aMarkMed[5], nCore, cpu/nCore,
-           aR[0].aMarkMed[4]/(cpu/nCore+aR[2].aMarkMed[0]),
+           aR[0].aMarkMed[5], nCore, tCpu,
+           aR[0].aMarkMed[4]/(tCpu+aR[2].aMarkMed[0]),
            aR[0].aMarkMed[4], aR[2].aMarkMed[0]);
   }
   tFetch = -1;
