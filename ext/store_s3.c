@@ -69,14 +69,14 @@
 ** less arrives before the first row: a longer footer's start is then read
 ** from that body as it arrives) and, at once, of what precedes it: all of
 ** it if the object is at most STREAM_S3_WHOLE, else its first
-** STREAM_S3_PRE_SPAN bytes (the magic and the first column chunks).  The xOpen of that key within
-** STREAM_S3_AHEAD_MS waits for the tail only, and the open file takes the
-** other GET while it is still running: a read of bytes it covers waits
-** until they have arrived, not for the whole range, so the first row
-** groups are decoded while the rest of the file arrives (a response
-** counts only with the status, range and ETag asked for; one that fails
-** part-way is dropped and the bytes still missing are fetched again by
-** ranged GETs).  The round trip of opening the next file overlaps the
+** STREAM_S3_PRE_SPAN bytes (the magic and the first column chunks).  The
+** xOpen of that key within STREAM_S3_AHEAD_MS waits for the tail only,
+** and the open file takes the other GET while it is still running: a
+** read of bytes it covers waits until they have arrived, not for the
+** whole range, so the first row groups are decoded while the rest of the
+** file arrives (a response counts only with the status, range and ETag
+** asked for; one that fails part-way is dropped and the bytes still
+** missing are fetched again by ranged GETs).  The round trip of opening the next file overlaps the
 ** decoding of the current one.  With disk_cache_mb, blocks fetched by
 ** xRead are also kept in files beside the database (StreamStore.zCacheDir),
 ** each with the key, ETag, offset and SHA-256 of its bytes: a block
