@@ -76,8 +76,9 @@
 ** whole range, so the first row groups are decoded while the rest of the
 ** file arrives (a response counts only with the status, range and ETag
 ** asked for; one that fails part-way is dropped and the bytes still
-** missing are fetched again by ranged GETs).  The round trip of opening the next file overlaps the
-** decoding of the current one.  With disk_cache_mb, blocks fetched by
+** missing are fetched again by ranged GETs).  The round trip of opening
+** the next file overlaps the decoding of the current one.  With
+** disk_cache_mb, blocks fetched by
 ** xRead are also kept in files beside the database (StreamStore.zCacheDir),
 ** each with the key, ETag, offset and SHA-256 of its bytes: a block
 ** missing from memory is read from there (checked: a damaged or foreign
