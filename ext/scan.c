@@ -555,6 +555,32 @@ int sqlite3StreamScanNext(StreamScan *pScan, char **pzErr){
   return rc;
 }
 
+int sqlite3StreamScanRun(StreamScan *pScan, const StreamBatchRec **paRec){
+  i64 n;
+  const StreamBatchRec *r;
+  if( pScan->eCur!=STREAM_SCAN_HOT || pScan->nRec==0 || pScan->pRow
+   || pScan->bDesc ) return 0;
+  r = &pScan->aRec[pScan->iRec];
+  if( (r->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) return 0;
+  n = pScan->nRec - pScan->iRec;
+  /* The current record is counted in nOut: each later one adds one. */
+  if( pScan->nLimit>=0 && n>pScan->nLimit - pScan->nOut + 1 ){
+    n = pScan->nLimit - pScan->nOut + 1;
+  }
+  *paRec = r;
+  return (int)n;
+}
+
+int sqlite3StreamScanNextN(StreamScan *pScan, int k, char **pzErr){
+  if( k>1 ){
+    /* What k-1 calls of sqlite3StreamScanNext()'s first branch do. */
+    if( pScan->eDecoded || pScan->pDecoded ) streamScanDecodedFree(pScan);
+    pScan->iRec += k-1;
+    pScan->nOut += k-1;
+  }
+  return sqlite3StreamScanNext(pScan, pzErr);
+}
+
 void sqlite3StreamScanClose(StreamScan *pScan){
   if( pScan==0 ) return;
   streamScanHotRelease(pScan);

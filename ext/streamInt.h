@@ -2692,6 +2692,16 @@ const StreamBatchRec *sqlite3StreamScanRecord(StreamScan*);
 ** that changes with every batch row of the scan; 0 if the current row is
 ** not a record of a batch. */
 int sqlite3StreamScanBatch(StreamScan*, const u8 **pp, int *pn, i64 *piRow);
+/* The run of records the scan returns next from the current batch row,
+** the current one first: *paRec, and how many (a record's bytes valid
+** until the scan leaves the row); 0 if the current row is not an
+** uncompressed record of a batch, or a tier row may come between (a
+** descending scan, a tier being merged).  A run stops at the LIMIT; a
+** compressed record in it is the caller's to stop at. */
+int sqlite3StreamScanRun(StreamScan*, const StreamBatchRec **paRec);
+/* Move past the first k (1..its length) records of the run: k-1 records
+** at once, then sqlite3StreamScanNext(). */
+int sqlite3StreamScanNextN(StreamScan*, int k, char **pzErr);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */
 i64 sqlite3StreamScanInt(StreamScan*, int iCol);
