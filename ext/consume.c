@@ -167,6 +167,22 @@ static void streamHeldField(StreamPollRow *pRow, const StreamHeld *pH, int j,
   pRow->aVal[j] = eType==SQLITE_NULL ? 0 : pH->iOff + (p - pH->pBatch);
 }
 
+/* The columns of a row that are not its record's fields: topic,
+** partition (result partition pP, poll partition pPart), offset and the
+** timestamp's type. */
+static void streamRowHead(StreamPollRow *pRow, const StreamPollPart *pP,
+                          const StreamPart *pPart, i64 iOffset){
+  pRow->aType[0] = SQLITE_TEXT;
+  pRow->aVal[0] = pP->iTopic;
+  pRow->aLen[0] = pP->nTopic;
+  pRow->iPart = pPart->iRes;
+  pRow->aType[1] = SQLITE_INTEGER;
+  pRow->aVal[1] = pPart->iPartition;
+  pRow->aType[2] = SQLITE_INTEGER;
+  pRow->aVal[2] = iOffset;
+  pRow->aType[6] = SQLITE_INTEGER;
+}
+
 /* Append the current message of a fetch's scan.  The topic and partition
 ** are those of pPart, result partition iRes; iOffset is the message's
 ** offset, already read; r its record if it is an uncompressed record of
@@ -185,15 +201,7 @@ static int streamRowAppend(StreamPollResult *pRes, StreamScan *pScan,
     return SQLITE_NOMEM;
   }
   pRow = &pRes->aRow[pRes->nRow];
-  pRow->aType[0] = SQLITE_TEXT;
-  pRow->aVal[0] = pP->iTopic;
-  pRow->aLen[0] = pP->nTopic;
-  pRow->iPart = pPart->iRes;
-  pRow->aType[1] = SQLITE_INTEGER;
-  pRow->aVal[1] = pPart->iPartition;
-  pRow->aType[2] = SQLITE_INTEGER;
-  pRow->aVal[2] = iOffset;
-  pRow->aType[6] = SQLITE_INTEGER;
+  streamRowHead(pRow, pP, pPart, iOffset);
   if( r ){
     const u8 *pBatch;
     int nBatch;
@@ -652,15 +660,7 @@ static int streamRunAppend(StreamPollResult *pRes, StreamScan *pScan,
       *pbStop = 1;
       break;
     }
-    pRow->aType[0] = SQLITE_TEXT;
-    pRow->aVal[0] = pP->iTopic;
-    pRow->aLen[0] = pP->nTopic;
-    pRow->iPart = pPart->iRes;
-    pRow->aType[1] = SQLITE_INTEGER;
-    pRow->aVal[1] = pPart->iPartition;
-    pRow->aType[2] = SQLITE_INTEGER;
-    pRow->aVal[2] = iOffset;
-    pRow->aType[6] = SQLITE_INTEGER;
+    streamRowHead(pRow, pP, pPart, iOffset);
     pRow->aVal[6] = r->iTimestamp;
     streamHeldField(pRow, pHeld, 3, r->eKey, r->pKey, r->nKey);
     streamHeldField(pRow, pHeld, 4, r->eValue, r->pValue, r->nValue);
