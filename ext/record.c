@@ -225,35 +225,54 @@ static inline const u8 *streamFieldGet(const u8 *p, const u8 *e, int *peType,
   return p + (h>>2);
 }
 
+int sqlite3StreamBatchDecode(const u8 *a, int n, int *piPos, i64 iBase,
+                             StreamBatchRec *aRec, int nMax, int *pnGot,
+                             int *piFirst){
+  const u8 *p = a + *piPos, *e = a + n;
+  int i, rc = SQLITE_OK;
+  *piFirst = *piPos;
+  /* One call for the records of a row: no call, and no copy of a record
+  ** through a local, a record. */
+  for(i=0; i<nMax && p<e; i++){
+    StreamBatchRec *r = &aRec[i];
+    u64 iDelta, iTs, attrs, h;
+    const u8 *q;
+    if( (q = streamVarintGet(p, e, &iDelta))==0 || iDelta>STREAM_MAX_LOG_OFFSET
+     || (q = streamVarintGet(q, e, &iTs))==0 || iTs>(u64)STREAM_MAX_TIMESTAMP
+     || (q = streamVarintGet(q, e, &attrs))==0 || attrs>0xff
+     || (q = streamFieldGet(q, e, &r->eKey, &r->pKey, &r->nKey))==0
+     || (q = streamFieldGet(q, e, &r->eValue, &r->pValue, &r->nValue))==0
+     || (q = streamVarintGet(q, e, &h))==0 || h>(u64)(e - q) + 1 ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    r->iOffset = iBase + (i64)iDelta;
+    r->iTimestamp = (i64)iTs;
+    r->attrs = (int)attrs;
+    if( h==0 ){
+      r->eHeaders = SQLITE_NULL;
+      r->pHeaders = 0;
+      r->nHeaders = 0;
+    }else{
+      r->eHeaders = SQLITE_TEXT;
+      r->nHeaders = (int)(h-1);
+      r->pHeaders = q;
+      q += r->nHeaders;
+    }
+    p = q;
+  }
+  *pnGot = i;
+  *piPos = (int)(p - a);
+  return rc;
+}
+
 int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
                            StreamBatchRec *pRec){
-  const u8 *p = a + *piPos, *e = a + n;
-  u64 iDelta, iTs, attrs, h;
-  StreamBatchRec r;
+  int nGot, iFirst;
   if( *piPos>=n ) return SQLITE_DONE;
-  if( (p = streamVarintGet(p, e, &iDelta))==0 || iDelta>STREAM_MAX_LOG_OFFSET
-   || (p = streamVarintGet(p, e, &iTs))==0 || iTs>(u64)STREAM_MAX_TIMESTAMP
-   || (p = streamVarintGet(p, e, &attrs))==0 || attrs>0xff
-   || (p = streamFieldGet(p, e, &r.eKey, &r.pKey, &r.nKey))==0
-   || (p = streamFieldGet(p, e, &r.eValue, &r.pValue, &r.nValue))==0
-   || (p = streamVarintGet(p, e, &h))==0 || h>(u64)(e - p) + 1 ){
+  if( sqlite3StreamBatchDecode(a, n, piPos, iBase, pRec, 1, &nGot, &iFirst) ){
     return SQLITE_CORRUPT;
   }
-  r.iOffset = iBase + (i64)iDelta;
-  r.iTimestamp = (i64)iTs;
-  r.attrs = (int)attrs;
-  if( h==0 ){
-    r.eHeaders = SQLITE_NULL;
-    r.pHeaders = 0;
-    r.nHeaders = 0;
-  }else{
-    r.eHeaders = SQLITE_TEXT;
-    r.nHeaders = (int)(h-1);
-    r.pHeaders = p;
-    p += r.nHeaders;
-  }
-  *pRec = r;
-  *piPos = (int)(p - a);
   return SQLITE_ROW;
 }
 

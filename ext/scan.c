@@ -172,21 +172,38 @@ static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
   i64 nCap = pScan->bCap ? pScan->nLimit - pScan->nOut : 0;
   if( aRec==0 ){
     /* A slot more than a row has offsets: each record is decoded in
-    ** place, into aRec[nOut], and kept by counting it (no copy). */
+    ** place, into aRec[nOut], and kept by counting it (copied down only
+    ** past a record outside the bounds). */
     aRec = sqlite3_malloc64(sizeof(StreamBatchRec)*(STREAM_BATCH_SPAN+1));
     if( aRec==0 ) return SQLITE_NOMEM;
     pScan->aRec = aRec;
   }
   for(;;){
-    int iAt = iPos;
-    rc = sqlite3StreamBatchNext(a, n, &iPos, iBase, &aRec[nOut]);
-    if( rc!=SQLITE_ROW ) break;
-    if( !streamScanRecordIn(pScan, &aRec[nOut]) ) continue;
-    if( nOut==STREAM_BATCH_SPAN ) break;  /* more records than offsets */
-    if( nOut==0 ) iFirst = iAt;
-    iEnd = iPos;
-    if( ++nOut==nCap ){
-      rc = SQLITE_DONE;
+    /* One record at a time up to the first inside the bounds (where the
+    ** bytes kept begin), then the rest of the row (up to the LIMIT) in
+    ** one call; those outside the bounds are dropped from aRec. */
+    int iAt, nGot, j, k = nOut;
+    int nWant = nOut==0 ? 1 : STREAM_BATCH_SPAN + 1 - nOut;
+    if( nCap>0 && nWant>nCap - nOut ) nWant = (int)(nCap - nOut);
+    rc = sqlite3StreamBatchDecode(a, n, &iPos, iBase, &aRec[nOut], nWant,
+                                  &nGot, &iAt);
+    for(j=nOut; j<nOut+nGot; j++){
+      if( !streamScanRecordIn(pScan, &aRec[j]) ) continue;
+      if( k!=j ) aRec[k] = aRec[j];
+      k++;
+    }
+    if( k>STREAM_BATCH_SPAN ){            /* more records than offsets */
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    if( k>nOut ){
+      if( nOut==0 ) iFirst = iAt;
+      iEnd = iPos;
+    }
+    nOut = k;
+    if( rc ) break;
+    if( nGot<nWant || (nCap>0 && nOut==nCap) ){
+      rc = SQLITE_DONE;                    /* the end of the row, or LIMIT */
       break;
     }
   }

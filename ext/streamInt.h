@@ -676,6 +676,13 @@ int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
 ** SQLITE_CORRUPT. */
 int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
                            StreamBatchRec *pRec);
+/* Decode up to nMax records from *piPos into aRec (a row's records in one
+** call), advancing *piPos past them: *pnGot records (fewer at the end of
+** the batch), *piFirst where the first begins; SQLITE_CORRUPT at a
+** damaged record (*pnGot the good ones before it). */
+int sqlite3StreamBatchDecode(const u8 *a, int n, int *piPos, i64 iBase,
+                             StreamBatchRec *aRec, int nMax, int *pnGot,
+                             int *piFirst);
 /* Write the pending batches of the transaction as rows (ext/produce.c);
 ** drop them (a rollback). */
 int sqlite3StreamPendingFlush(StreamCtx*, char **pzErr);
