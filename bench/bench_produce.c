@@ -19,8 +19,8 @@
 ** --reads-only 1 runs the read rows alone; --clock cpu times by the
 ** process's CPU time instead of the wall clock (a shared machine).
 ** --only SYSTEM:WORKLOAD:SIZE (e.g. stream:read:100, ipk:single:1024)
-** runs one workload of one system once, untimed, for an instruction
-** count that noise does not move:
+** runs one workload of one system once (a read prints its time to
+** stderr), for an instruction count that noise does not move:
 **   valgrind --tool=callgrind --toggle-collect=produce \
 **     bench/bench_produce ./stream0.so --quick --only stream:batch:100
 ** (--toggle-collect=readAll for read, pollAll for read-poll), divided by
@@ -586,14 +586,18 @@ static int runOnly(int nBatchMsgs, int nSingle, int nRead){
   }else if( strcmp(zWork, "single")==0 ){
     produce(db, e, nSingle, 1, nSize);
   }else if( strcmp(zWork, "read")==0 || strcmp(zWork, "read-poll")==0 ){
+    double t;
     produce(db, e, nRead, 10000, nSize);
     if( zWork[4] ){
       if( e!=SYS_STREAM ) benchFatal("read-poll is the stream's only");
-      pollAll(db, 0, &nRow);
+      t = pollAll(db, 0, &nRow);
     }else{
-      readAll(db, e, &nRow);
+      t = readAll(db, e, &nRow);
     }
     if( nRow!=nRead ) benchFatal("%s read %lld rows", zSys, nRow);
+    /* Its time too (one run: for A/B runs of two builds, not a figure). */
+    fprintf(stderr, "%s: %lld messages in %.4f s (%s)\n", zOnly, nRow, t,
+            bCpuClock ? "process CPU time" : "wall clock");
   }else{
     benchFatal("no workload %s", zWork);
   }
