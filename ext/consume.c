@@ -719,8 +719,11 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
                            nMaxBytes, pnBytes, &held, &nTook, &bStop, pzErr);
       nGot += nTook;
       if( rc || bStop ) break;
-      rc = sqlite3StreamScanNextN(pScan, nTook, pzErr);
-      continue;
+      if( nTook>0 ){
+        rc = sqlite3StreamScanNextN(pScan, nTook, pzErr);
+        continue;
+      }
+      /* None taken (not a run after all): one by one, below. */
     }
     rc = streamRowAppend(pRes, pScan, r, pPart, iOffset, &held);
     if( rc ){
