@@ -16,9 +16,11 @@
 **
 **   bench_produce EXTENSION_PATH [--quick] [--dir DIR] [--only S:W:N]
 **
+** --reads-only 1 runs the read rows alone; --clock cpu times by the
+** process's CPU time instead of the wall clock (a shared machine).
 ** --only SYSTEM:WORKLOAD:SIZE (e.g. stream:read:100, ipk:single:1024)
-** runs one workload of one system once, untimed, for an instruction
-** count that noise does not move:
+** runs one workload of one system once (a read prints its time to
+** stderr), for an instruction count that noise does not move:
 **   valgrind --tool=callgrind --toggle-collect=produce \
 **     bench/bench_produce ./stream0.so --quick --only stream:batch:100
 ** (--toggle-collect=readAll for read, pollAll for read-poll), divided by
@@ -52,6 +54,13 @@
 #include <unistd.h>
 
 #define NPART 8
+
+/* --clock cpu: time by the process's CPU time (user + system), which a
+** machine shared with other work disturbs less than the wall clock. */
+static int bCpuClock = 0;
+static double benchClock(void){
+  return bCpuClock ? benchSelfCpu() : benchNow();
+}
 /* Kept out of line, so that callgrind's --toggle-collect finds them. */
 #if defined(__GNUC__)
 # define NOINLINE __attribute__((noinline))
@@ -362,7 +371,7 @@ static NOINLINE double produce(sqlite3 *db, int eSys, int n, int nBatch,
     if( aPack[i].a==0 ) benchFatal("out of memory");
   }
   benchCheck(db, sqlite3_prepare_v2(db, azIns[eSys], -1, &p, 0), "prepare");
-  t0 = benchNow();
+  t0 = benchClock();
   for(i=0; i<n; i++){
     int nKey = snprintf(zKey, sizeof(zKey), "key-%d", i);
     int nVal = makeValue(zVal, nSize, i);
@@ -395,7 +404,7 @@ static NOINLINE double produce(sqlite3 *db, int eSys, int n, int nBatch,
     sqlite3_reset(p);
     if( i%nBatch==nBatch-1 || i==n-1 ) benchExec(db, "COMMIT");
   }
-  t0 = benchNow()-t0;
+  t0 = benchClock()-t0;
   sqlite3_finalize(p);
   free(zVal);
   for(i=0; i<NPART; i++) free(aPack[i].a);
@@ -406,7 +415,7 @@ static NOINLINE double produce(sqlite3 *db, int eSys, int n, int nBatch,
 ** seconds.  *pnRow counts the rows. */
 static NOINLINE double readAll(sqlite3 *db, int eSys, long long *pnRow){
   sqlite3_stmt *p;
-  double t0 = benchNow();
+  double t0 = benchClock();
   long long nByte = 0;
   int iPart;
   *pnRow = 0;
@@ -450,7 +459,7 @@ static NOINLINE double readAll(sqlite3 *db, int eSys, long long *pnRow){
   }
   sqlite3_finalize(p);
   if( nByte==0 ) benchFatal("read no bytes");
-  return benchNow()-t0;
+  return benchClock()-t0;
 }
 
 /* A fresh consumer group polls every message (1,000 a poll, no commit);
@@ -468,7 +477,7 @@ static NOINLINE double pollAll(sqlite3 *db, int iRun, long long *pnRow){
       " FROM stream_poll(?1, 'm', 1000)", -1, &p, 0), "prepare poll");
   sqlite3_bind_text(p, 1, zGroup, -1, SQLITE_STATIC);
   *pnRow = 0;
-  t0 = benchNow();
+  t0 = benchClock();
   for(;;){
     int nGot = 0, rc;
     while( (rc = sqlite3_step(p))==SQLITE_ROW ){
@@ -483,7 +492,7 @@ static NOINLINE double pollAll(sqlite3 *db, int iRun, long long *pnRow){
     if( nGot==0 ) break;
     *pnRow += nGot;
   }
-  t0 = benchNow()-t0;
+  t0 = benchClock()-t0;
   sqlite3_finalize(p);
   snprintf(zSql, sizeof(zSql), "SELECT stream_leave('%s', 'm')", zGroup);
   benchExec(db, zSql);
@@ -516,9 +525,21 @@ static void report(const char *zWork, int nSize, int n,
   fflush(stdout);
 }
 
-/* --only SYSTEM:WORKLOAD:SIZE */
+/* --only SYSTEM:WORKLOAD:SIZE; --reads-only 1; --clock cpu */
 static char zOnly[64];
+static int bReadsOnly = 0;
 static int onlyOpt(const char *zOpt, const char *zVal){
+  if( strcmp(zOpt, "--reads-only")==0 ){
+    bReadsOnly = atoi(zVal)!=0;
+    return 1;
+  }
+  if( strcmp(zOpt, "--clock")==0 ){
+    if( strcmp(zVal, "cpu")!=0 && strcmp(zVal, "wall")!=0 ){
+      benchFatal("--clock wants cpu or wall, got %s", zVal);
+    }
+    bCpuClock = zVal[0]=='c';
+    return 1;
+  }
   if( strcmp(zOpt, "--only")!=0 ) return 0;
   snprintf(zOnly, sizeof(zOnly), "%s", zVal);
   return 1;
@@ -565,14 +586,18 @@ static int runOnly(int nBatchMsgs, int nSingle, int nRead){
   }else if( strcmp(zWork, "single")==0 ){
     produce(db, e, nSingle, 1, nSize);
   }else if( strcmp(zWork, "read")==0 || strcmp(zWork, "read-poll")==0 ){
+    double t;
     produce(db, e, nRead, 10000, nSize);
     if( zWork[4] ){
       if( e!=SYS_STREAM ) benchFatal("read-poll is the stream's only");
-      pollAll(db, 0, &nRow);
+      t = pollAll(db, 0, &nRow);
     }else{
-      readAll(db, e, &nRow);
+      t = readAll(db, e, &nRow);
     }
     if( nRow!=nRead ) benchFatal("%s read %lld rows", zSys, nRow);
+    /* Its time too (one run: for A/B runs of two builds, not a figure). */
+    fprintf(stderr, "%s: %lld messages in %.4f s (%s)\n", zOnly, nRow, t,
+            bCpuClock ? "process CPU time" : "wall clock");
   }else{
     benchFatal("no workload %s", zWork);
   }
@@ -589,7 +614,8 @@ int main(int argc, char **argv){
   double aT[NSYS][NREP_MAX];
   double aPoll[NREP_MAX];
   zExt = benchEngineArgs(argc, argv, &bQuick, zDir, sizeof(zDir),
-                         " [--only SYSTEM:WORKLOAD:SIZE]", onlyOpt);
+                         " [--only SYSTEM:WORKLOAD:SIZE] [--reads-only 1]"
+                         " [--clock cpu|wall]", onlyOpt);
   nRep = bQuick ? 3 : 5;
   nBatchMsgs = bQuick ? 30000 : 100000;
   nSingle = bQuick ? 3000 : 10000;
@@ -597,8 +623,9 @@ int main(int argc, char **argv){
   if( zOnly[0] ) return runOnly(nBatchMsgs, nSingle, nRead);
 
   printf("sqlite-stream bench_produce: SQLite %s, %s mode, %d repetitions"
-         " (medians, msg/s)\n\n", sqlite3_libversion(),
-         bQuick ? "quick" : "full", nRep);
+         " (medians, msg/s%s)\n\n", sqlite3_libversion(),
+         bQuick ? "quick" : "full", nRep,
+         bCpuClock ? " of process CPU time" : "");
   printf("| workload    | value |  messages |      seed |        wr |"
          "       ipk |    stream | best | ratio |    packed |"
          "      vtab | vtab/ipk |\n");
@@ -609,22 +636,22 @@ int main(int argc, char **argv){
   for(iSize=0; iSize<2; iSize++){
     int nSize = aSize[iSize];
     int i, e;
-    for(i=0; i<nRep; i++){
+    for(i=0; i<nRep && !bReadsOnly; i++){
       for(e=0; e<SYS_VTAB; e++){
         sqlite3 *db = openDb(e);
         aT[e][i] = produce(db, e, nBatchMsgs, 1000, nSize);
         sqlite3_close(db);
       }
     }
-    report("batch", nSize, nBatchMsgs, aT, nRep, 0);
-    for(i=0; i<nRep; i++){
+    if( !bReadsOnly ) report("batch", nSize, nBatchMsgs, aT, nRep, 0);
+    for(i=0; i<nRep && !bReadsOnly; i++){
       for(e=0; e<SYS_VTAB; e++){
         sqlite3 *db = openDb(e);
         aT[e][i] = produce(db, e, nSingle, 1, nSize);
         sqlite3_close(db);
       }
     }
-    report("single", nSize, nSingle, aT, nRep, 0);
+    if( !bReadsOnly ) report("single", nSize, nSingle, aT, nRep, 0);
     {
       sqlite3 *aDb[NSYS];
       long long nRow;

@@ -167,6 +167,22 @@ static void streamHeldField(StreamPollRow *pRow, const StreamHeld *pH, int j,
   pRow->aVal[j] = eType==SQLITE_NULL ? 0 : pH->iOff + (p - pH->pBatch);
 }
 
+/* The columns of a row that are not its record's fields: topic,
+** partition (result partition pP, poll partition pPart), offset and the
+** timestamp's type. */
+static void streamRowHead(StreamPollRow *pRow, const StreamPollPart *pP,
+                          const StreamPart *pPart, i64 iOffset){
+  pRow->aType[0] = SQLITE_TEXT;
+  pRow->aVal[0] = pP->iTopic;
+  pRow->aLen[0] = pP->nTopic;
+  pRow->iPart = pPart->iRes;
+  pRow->aType[1] = SQLITE_INTEGER;
+  pRow->aVal[1] = pPart->iPartition;
+  pRow->aType[2] = SQLITE_INTEGER;
+  pRow->aVal[2] = iOffset;
+  pRow->aType[6] = SQLITE_INTEGER;
+}
+
 /* Append the current message of a fetch's scan.  The topic and partition
 ** are those of pPart, result partition iRes; iOffset is the message's
 ** offset, already read; r its record if it is an uncompressed record of
@@ -185,15 +201,7 @@ static int streamRowAppend(StreamPollResult *pRes, StreamScan *pScan,
     return SQLITE_NOMEM;
   }
   pRow = &pRes->aRow[pRes->nRow];
-  pRow->aType[0] = SQLITE_TEXT;
-  pRow->aVal[0] = pP->iTopic;
-  pRow->aLen[0] = pP->nTopic;
-  pRow->iPart = pPart->iRes;
-  pRow->aType[1] = SQLITE_INTEGER;
-  pRow->aVal[1] = pPart->iPartition;
-  pRow->aType[2] = SQLITE_INTEGER;
-  pRow->aVal[2] = iOffset;
-  pRow->aType[6] = SQLITE_INTEGER;
+  streamRowHead(pRow, pP, pPart, iOffset);
   if( r ){
     const u8 *pBatch;
     int nBatch;
@@ -597,11 +605,81 @@ static int streamPositionSet(StreamCtx *p, const char *zGroup,
                                      pzErr);
 }
 
+/* The damaged-offset error of a fetch. */
+static int streamOffsetErr(const StreamPart *pPart, i64 iOffset,
+                           char **pzErr){
+  return sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "partition %s/%d is"
+      " damaged: message offset %lld (0..%lld)", pPart->zTopic,
+      pPart->iPartition, iOffset, STREAM_MAX_OFFSET);
+}
+
+/* Append records aRec[0..n) of a run (sqlite3StreamScanRun(): one batch
+** row, uncompressed up to the first compressed one) as rows of pRes, as
+** streamRowAppend() would one by one, each served from the batch row's
+** stored bytes, copied into the arena once (pHeld).  Stops where the
+** fetch loop would (a check's miss, fetch.max.bytes, a compressed record,
+** which the caller reads through the scan); *pnTook receives the records
+** taken, *pbStop whether the fetch ends there. */
+static int streamRunAppend(StreamPollResult *pRes, StreamScan *pScan,
+                           const StreamBatchRec *aRec, int n,
+                           StreamPart *pPart, int bCheck, int nGot,
+                           i64 nMaxBytes, i64 *pnBytes, StreamHeld *pHeld,
+                           int *pnTook, int *pbStop, char **pzErr){
+  const StreamPollPart *pP = &pRes->aPart[pPart->iRes];
+  StreamPollRow *pRow;
+  const u8 *pBatch;
+  int nBatch, j, rc = SQLITE_OK;
+  i64 iBatchRow, nBytes = *pnBytes;
+  *pnTook = 0;
+  *pbStop = 0;
+  while( pRes->nRow + n > pRes->nAlloc ){
+    if( streamGrow((void**)&pRes->aRow, &pRes->nAlloc, sizeof(*pRow), 64) ){
+      return SQLITE_NOMEM;
+    }
+  }
+  if( sqlite3StreamScanBatch(pScan, &pBatch, &nBatch, &iBatchRow)==0 ){
+    return SQLITE_OK;                       /* not a run: no record taken */
+  }
+  if( iBatchRow!=pHeld->iRow || pBatch!=pHeld->pBatch ){
+    rc = streamArenaPut(pRes, pBatch, nBatch, &pHeld->iOff);
+    if( rc ) return rc;
+    pHeld->iRow = iBatchRow;
+    pHeld->pBatch = pBatch;
+  }
+  pRow = &pRes->aRow[pRes->nRow];
+  for(j=0; j<n; j++, pRow++){
+    const StreamBatchRec *r = &aRec[j];
+    i64 iOffset = r->iOffset;
+    if( (r->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) break;
+    if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){
+      rc = streamOffsetErr(pPart, iOffset, pzErr);
+      break;
+    }
+    if( (bCheck && nGot+j==0 && iOffset!=pPart->iPos)
+     || (pRes->nRow+j>0 && nBytes>=nMaxBytes) ){
+      *pbStop = 1;
+      break;
+    }
+    streamRowHead(pRow, pP, pPart, iOffset);
+    pRow->aVal[6] = r->iTimestamp;
+    streamHeldField(pRow, pHeld, 3, r->eKey, r->pKey, r->nKey);
+    streamHeldField(pRow, pHeld, 4, r->eValue, r->pValue, r->nValue);
+    streamHeldField(pRow, pHeld, 5, r->eHeaders, r->pHeaders, r->nHeaders);
+    nBytes += pRow->aLen[3] + pRow->aLen[4] + pRow->aLen[5];
+  }
+  pRes->nRow += j;
+  *pnTook = j;
+  *pnBytes = nBytes;
+  if( j>0 ) pPart->iPos = aRec[j-1].iOffset + 1;
+  return rc;
+}
+
 /* Run one fetch statement (iStmt) from pPart's position (pPart is
 ** aPart[iPart] of the poll); rows go to pRes, and pPart->iPos moves past
 ** them in memory only.  With bCheck, the first row must be the one at the
 ** position: if it is not (or there is none), nothing is taken and *pbMiss
-** is set. */
+** is set.  A run of records of one batch row (the common case) is taken
+** at once (streamRunAppend), any other message one by one. */
 static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
                           int iPart, i64 nLimit, i64 nMaxBytes, i64 *pnBytes,
                           StreamPollResult *pRes, int bCheck, int *pbMiss,
@@ -619,22 +697,34 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
   rc = sqlite3StreamScanPartition(p, pPart->zTopic, pPart->iPartition,
       STREAM_SCAN_OFF_LO|STREAM_SCAN_LIMIT|(bHot ? STREAM_SCAN_HOT_ONLY : 0),
       2, aInt, &pScan, pzErr);
-  for(; rc==SQLITE_OK && !sqlite3StreamScanEof(pScan);
-        rc = sqlite3StreamScanNext(pScan, pzErr)){
+  while( rc==SQLITE_OK && !sqlite3StreamScanEof(pScan) ){
     const StreamPollRow *pRow;
-    const StreamBatchRec *r = sqlite3StreamScanRecord(pScan);
-    i64 iOffset = r ? r->iOffset
-                    : sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
+    const StreamBatchRec *r;
+    i64 iOffset;
+    int nRun = sqlite3StreamScanRun(pScan, &r);
+    if( nRun==0 ) r = sqlite3StreamScanRecord(pScan);
+    iOffset = r ? r->iOffset
+                : sqlite3StreamScanInt(pScan, STREAM_SCAN_COL_OFFSET);
     if( iOffset<0 || iOffset>STREAM_MAX_OFFSET ){
-      rc = sqlite3StreamErr(pzErr, SQLITE_CORRUPT, "partition %s/%d is"
-          " damaged: message offset %lld (0..%lld)", pPart->zTopic,
-          pPart->iPartition, iOffset, STREAM_MAX_OFFSET);
+      rc = streamOffsetErr(pPart, iOffset, pzErr);
       break;
     }
     if( bCheck && nGot==0 && iOffset!=pPart->iPos ) break;
     if( pRes->nRow>0 && *pnBytes>=nMaxBytes ) break;   /* fetch.max.bytes */
     rc = streamResultPart(pRes, pPart, iPart);
     if( rc ) break;
+    if( nRun>0 ){
+      int nTook = 0, bStop = 0;
+      rc = streamRunAppend(pRes, pScan, r, nRun, pPart, bCheck, nGot,
+                           nMaxBytes, pnBytes, &held, &nTook, &bStop, pzErr);
+      nGot += nTook;
+      if( rc || bStop ) break;
+      if( nTook>0 ){
+        rc = sqlite3StreamScanNextN(pScan, nTook, pzErr);
+        continue;
+      }
+      /* None taken (not a run after all): one by one, below. */
+    }
     rc = streamRowAppend(pRes, pScan, r, pPart, iOffset, &held);
     if( rc ){
       if( rc==SQLITE_CORRUPT ){
@@ -647,6 +737,7 @@ static int streamFetchRun(StreamCtx *p, int bHot, StreamPart *pPart,
     *pnBytes += pRow->aLen[3] + pRow->aLen[4] + pRow->aLen[5];
     pPart->iPos = iOffset + 1;
     nGot++;
+    rc = sqlite3StreamScanNext(pScan, pzErr);
   }
   /* Every message of the snapshot from the position was taken: the end
   ** of the scan, below the limit (not a fetch.max.bytes stop, not a

@@ -134,6 +134,15 @@ int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
   return SQLITE_OK;
 }
 
+/* A little-endian host with GCC's builtins reads a varint a word at a
+** time (streamVarintGet); any other the byte loop alone. */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) \
+ && __BYTE_ORDER__==__ORDER_LITTLE_ENDIAN__
+# define STREAM_VARINT_WORD 1
+#else
+# define STREAM_VARINT_WORD 0
+#endif
+
 /* Read the varint at p (below e) into *pv; the byte after it, or 0 if
 ** it runs past e or over ten bytes.  (One byte, the common case for
 ** every field but a large value's length and a timestamp, takes the
@@ -147,6 +156,31 @@ static inline const u8 *streamVarintGet(const u8 *p, const u8 *e, u64 *pv){
     *pv = p[0];
     return p+1;
   }
+#if STREAM_VARINT_WORD
+  if( e-p>=8 ){
+    /* Eight bytes readable: two bytes (a value's length up to 4 KiB)
+    ** at once, up to eight (a timestamp takes six) in one load, no branch
+    ** a byte: the last byte is the first with the top bit clear, and the
+    ** 7-bit groups of the bytes up to it are packed by three shifts. */
+    u64 m;
+    if( p[1]<0x80 ){
+      *pv = (u64)(p[0] & 0x7f) | ((u64)p[1] << 7);
+      return p+2;
+    }
+    memcpy(&v, p, 8);
+    m = ~v & 0x8080808080808080ULL;
+    if( m ){
+      int nBit = __builtin_ctzll(m) + 1;      /* 8 * the varint's bytes */
+      if( nBit<64 ) v &= ((u64)1 << nBit) - 1;
+      v &= 0x7f7f7f7f7f7f7f7fULL;
+      v = (v & 0x007f007f007f007fULL) | ((v & 0x7f007f007f007f00ULL) >> 1);
+      v = (v & 0x00003fff00003fffULL) | ((v & 0x3fff00003fff0000ULL) >> 2);
+      v = (v & 0x000000000fffffffULL) | ((v & 0x0fffffff00000000ULL) >> 4);
+      *pv = v;
+      return p + (nBit>>3);
+    }
+  }
+#endif
   v = 0;
   if( e-p>=10 ){
     /* Ten bytes left, the most a varint reads: no bound check a byte. */
@@ -191,35 +225,54 @@ static inline const u8 *streamFieldGet(const u8 *p, const u8 *e, int *peType,
   return p + (h>>2);
 }
 
+int sqlite3StreamBatchDecode(const u8 *a, int n, int *piPos, i64 iBase,
+                             StreamBatchRec *aRec, int nMax, int *pnGot,
+                             int *piFirst){
+  const u8 *p = a + *piPos, *e = a + n;
+  int i, rc = SQLITE_OK;
+  *piFirst = *piPos;
+  /* One call for the records of a row: no call, and no copy of a record
+  ** through a local, a record. */
+  for(i=0; i<nMax && p<e; i++){
+    StreamBatchRec *r = &aRec[i];
+    u64 iDelta, iTs, attrs, h;
+    const u8 *q;
+    if( (q = streamVarintGet(p, e, &iDelta))==0 || iDelta>STREAM_MAX_LOG_OFFSET
+     || (q = streamVarintGet(q, e, &iTs))==0 || iTs>(u64)STREAM_MAX_TIMESTAMP
+     || (q = streamVarintGet(q, e, &attrs))==0 || attrs>0xff
+     || (q = streamFieldGet(q, e, &r->eKey, &r->pKey, &r->nKey))==0
+     || (q = streamFieldGet(q, e, &r->eValue, &r->pValue, &r->nValue))==0
+     || (q = streamVarintGet(q, e, &h))==0 || h>(u64)(e - q) + 1 ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    r->iOffset = iBase + (i64)iDelta;
+    r->iTimestamp = (i64)iTs;
+    r->attrs = (int)attrs;
+    if( h==0 ){
+      r->eHeaders = SQLITE_NULL;
+      r->pHeaders = 0;
+      r->nHeaders = 0;
+    }else{
+      r->eHeaders = SQLITE_TEXT;
+      r->nHeaders = (int)(h-1);
+      r->pHeaders = q;
+      q += r->nHeaders;
+    }
+    p = q;
+  }
+  *pnGot = i;
+  *piPos = (int)(p - a);
+  return rc;
+}
+
 int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
                            StreamBatchRec *pRec){
-  const u8 *p = a + *piPos, *e = a + n;
-  u64 iDelta, iTs, attrs, h;
-  StreamBatchRec r;
+  int nGot, iFirst;
   if( *piPos>=n ) return SQLITE_DONE;
-  if( (p = streamVarintGet(p, e, &iDelta))==0 || iDelta>STREAM_MAX_LOG_OFFSET
-   || (p = streamVarintGet(p, e, &iTs))==0 || iTs>(u64)STREAM_MAX_TIMESTAMP
-   || (p = streamVarintGet(p, e, &attrs))==0 || attrs>0xff
-   || (p = streamFieldGet(p, e, &r.eKey, &r.pKey, &r.nKey))==0
-   || (p = streamFieldGet(p, e, &r.eValue, &r.pValue, &r.nValue))==0
-   || (p = streamVarintGet(p, e, &h))==0 || h>(u64)(e - p) + 1 ){
+  if( sqlite3StreamBatchDecode(a, n, piPos, iBase, pRec, 1, &nGot, &iFirst) ){
     return SQLITE_CORRUPT;
   }
-  r.iOffset = iBase + (i64)iDelta;
-  r.iTimestamp = (i64)iTs;
-  r.attrs = (int)attrs;
-  if( h==0 ){
-    r.eHeaders = SQLITE_NULL;
-    r.pHeaders = 0;
-    r.nHeaders = 0;
-  }else{
-    r.eHeaders = SQLITE_TEXT;
-    r.nHeaders = (int)(h-1);
-    r.pHeaders = p;
-    p += r.nHeaders;
-  }
-  *pRec = r;
-  *piPos = (int)(p - a);
   return SQLITE_ROW;
 }
 

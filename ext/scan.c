@@ -172,21 +172,38 @@ static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
   i64 nCap = pScan->bCap ? pScan->nLimit - pScan->nOut : 0;
   if( aRec==0 ){
     /* A slot more than a row has offsets: each record is decoded in
-    ** place, into aRec[nOut], and kept by counting it (no copy). */
+    ** place, into aRec[nOut], and kept by counting it (copied down only
+    ** past a record outside the bounds). */
     aRec = sqlite3_malloc64(sizeof(StreamBatchRec)*(STREAM_BATCH_SPAN+1));
     if( aRec==0 ) return SQLITE_NOMEM;
     pScan->aRec = aRec;
   }
   for(;;){
-    int iAt = iPos;
-    rc = sqlite3StreamBatchNext(a, n, &iPos, iBase, &aRec[nOut]);
-    if( rc!=SQLITE_ROW ) break;
-    if( !streamScanRecordIn(pScan, &aRec[nOut]) ) continue;
-    if( nOut==STREAM_BATCH_SPAN ) break;  /* more records than offsets */
-    if( nOut==0 ) iFirst = iAt;
-    iEnd = iPos;
-    if( ++nOut==nCap ){
-      rc = SQLITE_DONE;
+    /* One record at a time up to the first inside the bounds (where the
+    ** bytes kept begin), then the rest of the row (up to the LIMIT) in
+    ** one call; those outside the bounds are dropped from aRec. */
+    int iAt, nGot, j, k = nOut;
+    int nWant = nOut==0 ? 1 : STREAM_BATCH_SPAN + 1 - nOut;
+    if( nCap>0 && nWant>nCap - nOut ) nWant = (int)(nCap - nOut);
+    rc = sqlite3StreamBatchDecode(a, n, &iPos, iBase, &aRec[nOut], nWant,
+                                  &nGot, &iAt);
+    for(j=nOut; j<nOut+nGot; j++){
+      if( !streamScanRecordIn(pScan, &aRec[j]) ) continue;
+      if( k!=j ) aRec[k] = aRec[j];
+      k++;
+    }
+    if( k>STREAM_BATCH_SPAN ){            /* more records than offsets */
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    if( k>nOut ){
+      if( nOut==0 ) iFirst = iAt;
+      iEnd = iPos;
+    }
+    nOut = k;
+    if( rc ) break;
+    if( nGot<nWant || (nCap>0 && nOut==nCap) ){
+      rc = SQLITE_DONE;                    /* the end of the row, or LIMIT */
       break;
     }
   }
@@ -553,6 +570,32 @@ int sqlite3StreamScanNext(StreamScan *pScan, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = streamScanPick(pScan, pzErr);
   return rc;
+}
+
+int sqlite3StreamScanRun(StreamScan *pScan, const StreamBatchRec **paRec){
+  i64 n;
+  const StreamBatchRec *r;
+  if( pScan->eCur!=STREAM_SCAN_HOT || pScan->nRec==0 || pScan->pRow
+   || pScan->bDesc ) return 0;
+  r = &pScan->aRec[pScan->iRec];
+  if( (r->attrs & STREAM_ATTR_CODEC_MASK)!=STREAM_CODEC_NONE ) return 0;
+  n = pScan->nRec - pScan->iRec;
+  /* The current record is counted in nOut: each later one adds one. */
+  if( pScan->nLimit>=0 && n>pScan->nLimit - pScan->nOut + 1 ){
+    n = pScan->nLimit - pScan->nOut + 1;
+  }
+  *paRec = r;
+  return (int)n;
+}
+
+int sqlite3StreamScanNextN(StreamScan *pScan, int k, char **pzErr){
+  if( k>1 ){
+    /* What k-1 calls of sqlite3StreamScanNext()'s first branch do. */
+    if( pScan->eDecoded || pScan->pDecoded ) streamScanDecodedFree(pScan);
+    pScan->iRec += k-1;
+    pScan->nOut += k-1;
+  }
+  return sqlite3StreamScanNext(pScan, pzErr);
 }
 
 void sqlite3StreamScanClose(StreamScan *pScan){

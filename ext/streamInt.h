@@ -676,6 +676,13 @@ int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
 ** SQLITE_CORRUPT. */
 int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
                            StreamBatchRec *pRec);
+/* Decode up to nMax records from *piPos into aRec (a row's records in one
+** call), advancing *piPos past them: *pnGot records (fewer at the end of
+** the batch), *piFirst where the first begins; SQLITE_CORRUPT at a
+** damaged record (*pnGot the good ones before it). */
+int sqlite3StreamBatchDecode(const u8 *a, int n, int *piPos, i64 iBase,
+                             StreamBatchRec *aRec, int nMax, int *pnGot,
+                             int *piFirst);
 /* Write the pending batches of the transaction as rows (ext/produce.c);
 ** drop them (a rollback). */
 int sqlite3StreamPendingFlush(StreamCtx*, char **pzErr);
@@ -2692,6 +2699,16 @@ const StreamBatchRec *sqlite3StreamScanRecord(StreamScan*);
 ** that changes with every batch row of the scan; 0 if the current row is
 ** not a record of a batch. */
 int sqlite3StreamScanBatch(StreamScan*, const u8 **pp, int *pn, i64 *piRow);
+/* The run of records the scan returns next from the current batch row,
+** the current one first: *paRec, and how many (a record's bytes valid
+** until the scan leaves the row); 0 if the current row is not an
+** uncompressed record of a batch, or a tier row may come between (a
+** descending scan, a tier being merged).  A run stops at the LIMIT; a
+** compressed record in it is the caller's to stop at. */
+int sqlite3StreamScanRun(StreamScan*, const StreamBatchRec **paRec);
+/* Move past the first k (1..its length) records of the run: k-1 records
+** at once, then sqlite3StreamScanNext(). */
+int sqlite3StreamScanNextN(StreamScan*, int k, char **pzErr);
 void sqlite3StreamScanClose(StreamScan*);
 /* Column iCol of the current row as an integer (offset, timestamp...). */
 i64 sqlite3StreamScanInt(StreamScan*, int iCol);
