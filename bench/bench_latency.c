@@ -206,9 +206,9 @@ static int timelineWalHook(void *pArg, sqlite3 *db, const char *zDb,
   if( nFrame>=1000 ){
     long long t0 = nowNs();
     int nLog = 0, nCk = 0;
-    sqlite3_wal_checkpoint_v2(db, zDb, SQLITE_CHECKPOINT_PASSIVE, &nLog, &nCk);
+    int rcCk = sqlite3_wal_checkpoint_v2(db, zDb, SQLITE_CHECKPOINT_PASSIVE, &nLog, &nCk);
     nTlCkptNs += nowNs() - t0;
-    if( getenv("TLCK") ) fprintf(stderr, "ckpt log %d ckpt %d %lld us\n", nLog, nCk, (nowNs()-t0)/1000);
+    if( getenv("TLCK") ) fprintf(stderr, "ckpt rc %d log %d ckpt %d %lld us\n", rcCk, nLog, nCk, (nowNs()-t0)/1000);
     nTlCkpt++;
   }
   return SQLITE_OK;

@@ -960,6 +960,7 @@ static const volatile unsigned char *streamWalMap(sqlite3 *db){
 
 /* Copy the WAL-index header of db's main file into aHdr; 0 if it cannot
 ** be read. */
+static i64 streamMonoUs(void);
 static int streamWalHdr(sqlite3 *db, unsigned char *aHdr){
   const volatile unsigned char *a = streamWalMap(db);
   int i;
@@ -1056,9 +1057,8 @@ static void streamCkptIdle(StreamCtx *p, StreamCtx *pRead){
   }
   /* The threshold from the settings read at most a second ago; the
   ** settings again just before a checkpoint (a checkpoint is rare). */
-  iNow = sqlite3StreamNow(p);
-  if( p->nCkptAuto==0 || sqlite3StreamSubSat(iNow, p->iCkptCheckAt)
-                         >=STREAM_CKPT_RECHECK_MS ){
+  iNow = streamMonoUs()/1000;
+  if( p->nCkptAuto==0 || iNow - p->iCkptCheckAt>=STREAM_CKPT_RECHECK_MS ){
     p->nCkptAuto = streamCkptSetting(p);
     p->iCkptCheckAt = iNow;
   }
@@ -1069,7 +1069,6 @@ static void streamCkptIdle(StreamCtx *p, StreamCtx *pRead){
   p->iCkptCheckAt = iNow;
   if( nAuto<0 || !streamCkptDue(nFrame, nBacklog, nAuto) ) return;
   sqlite3_wal_checkpoint_v2(p->db, "main", SQLITE_CHECKPOINT_PASSIVE, 0, 0);
-  p->nCkptIdle++;
 }
 
 /* PRAGMA data_version of pRead's connection: it changes when another

@@ -157,8 +157,7 @@ struct StreamCtx {
   i64 nCkptAuto;                        /* wal_autocheckpoint last read: 0
                                         ** not yet, -1 none wanted
                                         ** (consume.c streamCkptIdle) */
-  i64 iCkptCheckAt;                     /* When -1 was read (ms) */
-  i64 nCkptIdle;                        /* Checkpoints run by idle polls */
+  i64 iCkptCheckAt;                     /* When it was read (monotonic ms) */
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
