@@ -977,24 +977,28 @@ static int streamWalHdr(sqlite3 *db, unsigned char *aHdr){
 ** a producer sends nothing, and every message due meanwhile waits.  A
 ** long poll is idle between its looks (the gap after messages that caught
 ** up, the sleep of an empty wait), so it takes most of that work: each
-** time the frames not yet copied reach an eighth of its own connection's
+** time the frames not yet copied reach a quarter of its own connection's
 ** wal_autocheckpoint, it runs a PASSIVE checkpoint on its connection
 ** (outside any transaction).  It leaves the last eighth of the WAL's
 ** cycle to the committer: only a checkpoint with no commit during it
 ** copies every frame, and only then does the next commit restart the WAL
 ** from its start (a single writer, whose own checkpoint runs between its
-** commits, is that; a checkpoint of a poll that collided with the
-** committer's would leave the WAL growing, and the committer trying again
-** at every commit).  PASSIVE takes no write lock, calls no busy
-** handler and waits for nothing: a writer is never held up, a checkpoint
-** already running elsewhere makes it return at once, and it copies only
-** the frames no reader still needs.  Its result is ignored (a poll never
-** fails for it).  The committer's own checkpoint then finds little left
-** to copy.  Not on a connection that asked for none: PRAGMA
+** commits, is that; a checkpoint of a poll still running when the WAL
+** reaches wal_autocheckpoint would make the committer's busy, and the WAL
+** grow, the committer trying again at every commit).  A quarter, not
+** less: each checkpoint syncs twice (about a millisecond on a disk)
+** while the poll does not look, so fewer, larger ones keep the share of
+** a group's messages that wait behind one small; the committer is left
+** about a quarter to copy, not all of it.  PASSIVE takes no write lock,
+** calls no busy handler and waits for nothing: a writer is never held
+** up, a checkpoint already running elsewhere makes it return at once, and
+** it copies only the frames no reader still needs.  Its result is ignored
+** (a poll never fails for it).  Not on a connection that asked for none: PRAGMA
 ** wal_autocheckpoint=0 (or a wal_hook of its own), query_only=1, or
 ** synchronous=OFF (a checkpoint would not sync what it copies).
 */
-#define STREAM_CKPT_PART 8           /* every wal_autocheckpoint/8 frames */
+#define STREAM_CKPT_PART 4           /* every wal_autocheckpoint/4 frames */
+#define STREAM_CKPT_TAIL 8           /* none in the last 1/8 of the cycle */
 #define STREAM_CKPT_RECHECK_MS 1000  /* settings read again after */
 #define STREAM_WAL_MXFRAME 16        /* WalIndexHdr.mxFrame, a u32 */
 #define STREAM_WAL_BACKFILL 96       /* WalCkptInfo.nBackfill, a u32 */
@@ -1040,9 +1044,9 @@ static i64 streamCkptSetting(StreamCtx *p){
 /* A checkpoint is due with nBacklog of the WAL's nFrame frames not
 ** copied, for wal_autocheckpoint nAuto (above). */
 static int streamCkptDue(i64 nFrame, i64 nBacklog, i64 nAuto){
-  i64 nPart = nAuto/STREAM_CKPT_PART;
+  i64 nPart = nAuto/STREAM_CKPT_PART, nTail = nAuto/STREAM_CKPT_TAIL;
   if( nPart<1 ) nPart = 1;
-  return nBacklog>=nPart && nFrame<=nAuto - nPart;
+  return nBacklog>=nPart && nFrame<=nAuto - nTail;
 }
 
 /* An idle long poll of p reading through pRead (the reader, no
