@@ -930,12 +930,13 @@ struct StreamSeen {
 };
 #define STREAM_WAIT_DV_MS 2
 
-/* The first region of the WAL index of db's main file (its headers and
-** the checkpoint information), or NULL if it cannot be read (no shared
-** memory mapped by this VFS). */
-static const volatile unsigned char *streamWalMap(sqlite3 *db){
+/* Copy the WAL-index header of db's main file into aHdr; 0 if it cannot
+** be read (no shared memory mapped by this VFS). */
+static int streamWalHdr(sqlite3 *db, unsigned char *aHdr){
   sqlite3_file *pFile = 0, *pWal = 0;
   volatile void *pMap = 0;
+  const volatile unsigned char *a;
+  int i;
   /* Only while SQLite has the WAL open (its journal pointer is then the
   ** open -wal file; a read-only connection opens no rollback journal to
   ** read): it then holds the shared memory, and maps and unmaps it.  A
@@ -955,124 +956,9 @@ static const volatile unsigned char *streamWalMap(sqlite3 *db){
    || pMap==0 ){
     return 0;
   }
-  return (const volatile unsigned char*)pMap;
-}
-
-/* Copy the WAL-index header of db's main file into aHdr; 0 if it cannot
-** be read. */
-static i64 streamMonoUs(void);
-static int streamWalHdr(sqlite3 *db, unsigned char *aHdr){
-  const volatile unsigned char *a = streamWalMap(db);
-  int i;
-  if( a==0 ) return 0;
+  a = (const volatile unsigned char*)pMap;
   for(i=0; i<STREAM_WALHDR_SIZE; i++) aHdr[i] = a[i];
   return 1;
-}
-
-/*
-** Checkpoints off the append path.  SQLite checkpoints from the commit
-** that takes the WAL past wal_autocheckpoint frames (1,000 by default):
-** the committing connection copies every frame into the database file
-** and syncs it before its COMMIT returns - several milliseconds in which
-** a producer sends nothing, and every message due meanwhile waits.  A
-** long poll is idle between its looks (the gap after messages that caught
-** up, the sleep of an empty wait), so it takes most of that work: each
-** time the frames not yet copied reach a quarter of its own connection's
-** wal_autocheckpoint, it runs a PASSIVE checkpoint on its connection
-** (outside any transaction).  It leaves the last eighth of the WAL's
-** cycle to the committer: only a checkpoint with no commit during it
-** copies every frame, and only then does the next commit restart the WAL
-** from its start (a single writer, whose own checkpoint runs between its
-** commits, is that; a checkpoint of a poll still running when the WAL
-** reaches wal_autocheckpoint would make the committer's busy, and the WAL
-** grow, the committer trying again at every commit).  A quarter, not
-** less: each checkpoint syncs twice (about a millisecond on a disk)
-** while the poll does not look, so fewer, larger ones keep the share of
-** a group's messages that wait behind one small; the committer is left
-** about a quarter to copy, not all of it.  PASSIVE takes no write lock,
-** calls no busy handler and waits for nothing: a writer is never held
-** up, a checkpoint already running elsewhere makes it return at once, and
-** it copies only the frames no reader still needs.  Its result is ignored
-** (a poll never fails for it).  Not on a connection that asked for none: PRAGMA
-** wal_autocheckpoint=0 (or a wal_hook of its own), query_only=1, or
-** synchronous=OFF (a checkpoint would not sync what it copies).
-*/
-#define STREAM_CKPT_PART 4           /* every wal_autocheckpoint/4 frames */
-#define STREAM_CKPT_TAIL 8           /* none in the last 1/8 of the cycle */
-#define STREAM_CKPT_RECHECK_MS 1000  /* settings read again after */
-#define STREAM_WAL_MXFRAME 16        /* WalIndexHdr.mxFrame, a u32 */
-#define STREAM_WAL_BACKFILL 96       /* WalCkptInfo.nBackfill, a u32 */
-
-/* The frames of the WAL (*pnFrame) and those not yet copied into the
-** database (*pnBacklog), from the WAL index of db (native byte order);
-** 0 if it cannot be read. */
-static int streamWalFrames(sqlite3 *db, i64 *pnFrame, i64 *pnBacklog){
-  const volatile unsigned char *a = streamWalMap(db);
-  u32 mx, nb;
-  if( a==0 ) return 0;
-  memcpy(&mx, (const unsigned char*)&a[STREAM_WAL_MXFRAME], sizeof(mx));
-  memcpy(&nb, (const unsigned char*)&a[STREAM_WAL_BACKFILL], sizeof(nb));
-  *pnFrame = mx;
-  *pnBacklog = mx>nb ? (i64)(mx - nb) : 0;
-  return 1;
-}
-
-/* An integer PRAGMA of p's connection (a cached statement), or -1. */
-static i64 streamPragmaInt(StreamCtx *p, const char *zSql){
-  sqlite3_stmt *pStmt = sqlite3StreamStmtStatic(p, zSql, 0);
-  i64 v = -1;
-  if( pStmt==0 ) return -1;
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) v = sqlite3_column_int64(pStmt, 0);
-  sqlite3_reset(pStmt);
-  return v;
-}
-
-/* The wal_autocheckpoint of p's connection if it allows a poll's
-** checkpoint (above), else -1. */
-static i64 streamCkptSetting(StreamCtx *p){
-  static const char zAuto[] = "PRAGMA main.wal_autocheckpoint";
-  static const char zQuery[] = "PRAGMA query_only";
-  static const char zSync[] = "PRAGMA main.synchronous";
-  i64 nAuto = streamPragmaInt(p, zAuto);
-  if( nAuto<=0 || streamPragmaInt(p, zQuery)!=0
-   || streamPragmaInt(p, zSync)<=0 || sqlite3_db_readonly(p->db, "main") ){
-    return -1;
-  }
-  return nAuto;
-}
-
-/* A checkpoint is due with nBacklog of the WAL's nFrame frames not
-** copied, for wal_autocheckpoint nAuto (above). */
-static int streamCkptDue(i64 nFrame, i64 nBacklog, i64 nAuto){
-  i64 nPart = nAuto/STREAM_CKPT_PART, nTail = nAuto/STREAM_CKPT_TAIL;
-  if( nPart<1 ) nPart = 1;
-  return nBacklog>=nPart && nFrame<=nAuto - nTail;
-}
-
-/* An idle long poll of p reading through pRead (the reader, no
-** transaction open): checkpoint if due (above). */
-static void streamCkptIdle(StreamCtx *p, StreamCtx *pRead){
-  i64 nFrame = 0, nBacklog = 0, nAuto, iNow;
-  if( pRead==p || !sqlite3_get_autocommit(p->db)
-   || sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_NONE
-   || !sqlite3_get_autocommit(pRead->db)
-   || !streamWalFrames(pRead->db, &nFrame, &nBacklog) ){
-    return;
-  }
-  /* The threshold from the settings read at most a second ago; the
-  ** settings again just before a checkpoint (a checkpoint is rare). */
-  iNow = streamMonoUs()/1000;
-  if( p->nCkptAuto==0 || iNow - p->iCkptCheckAt>=STREAM_CKPT_RECHECK_MS ){
-    p->nCkptAuto = streamCkptSetting(p);
-    p->iCkptCheckAt = iNow;
-  }
-  if( p->nCkptAuto<0 || !streamCkptDue(nFrame, nBacklog, p->nCkptAuto) ){
-    return;
-  }
-  p->nCkptAuto = nAuto = streamCkptSetting(p);
-  p->iCkptCheckAt = iNow;
-  if( nAuto<0 || !streamCkptDue(nFrame, nBacklog, nAuto) ) return;
-  sqlite3_wal_checkpoint_v2(p->db, "main", SQLITE_CHECKPOINT_PASSIVE, 0, 0);
 }
 
 /* PRAGMA data_version of pRead's connection: it changes when another
@@ -1274,7 +1160,7 @@ static int streamLookCheck(StreamCtx*, StreamCtx*, const char*, const char*,
                            const StreamPart*, int, const StreamSeen*,
                            char**);
 static void streamCaughtUp(StreamCtx*, const StreamPart*, int, int);
-static void streamLookGap(StreamCtx*, StreamCtx*, i64);
+static void streamLookGap(StreamCtx*, i64);
 static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                         const char *zMember,
                         const StreamMember *pM, StreamPart *aPart, int nPart,
@@ -1297,7 +1183,7 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
       bWriting = 0;
       nNap = STREAM_WAIT_NAP_MIN;
       if( pRes ){
-        streamLookGap(p, pRead, nWaitMs - (sqlite3StreamNow(p) - iStart));
+        streamLookGap(p, nWaitMs - (sqlite3StreamNow(p) - iStart));
       }
       if( bWatch ) streamWatchDrain(p);
       if( bTxn ){
@@ -1349,7 +1235,6 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
       i64 nLeft = nWaitMs - (sqlite3StreamNow(p) - iStart);
       if( nLeft<=0 ) return SQLITE_OK;
       bSlow = 0;
-      if( !bWriting ) streamCkptIdle(p, pRead);      /* idle: if due */
       if( bWatch && !bWriting ){
         /* Sleep until a write (or the safety net). */
         bWriting = streamWatchSleep(p, nLeft<STREAM_WAIT_WATCH_MAX
@@ -1585,13 +1470,11 @@ static void streamCaughtUp(StreamCtx *p, const StreamPart *aPart, int nPart,
   p->iCaughtUpUs = streamMonoUs();
 }
 
-/* Before a long poll's look through pRead (waiting up to nWaitMs): nap
-** out the rest of the gap after the last messages that caught up, if any,
-** after a checkpoint if one is due (streamCkptIdle: the gap is idle). */
-static void streamLookGap(StreamCtx *p, StreamCtx *pRead, i64 nWaitMs){
+/* Before a long poll's look (waiting up to nWaitMs): nap out the rest of
+** the gap after the last messages that caught up, if any. */
+static void streamLookGap(StreamCtx *p, i64 nWaitMs){
   i64 nUs;
   if( p->iCaughtUpUs==0 ) return;
-  streamCkptIdle(p, pRead);
   nUs = STREAM_LOOK_GAP_US - (streamMonoUs() - p->iCaughtUpUs);
   p->iCaughtUpUs = 0;
   if( nUs>nWaitMs*1000 ) nUs = nWaitMs*1000;
@@ -1652,7 +1535,7 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   }
   /* A look now: after the gap, if the traffic is dense. */
   if( pAux && nWaitMs>0 && nWaitMs<=STREAM_MAX_BLOCK_MS ){
-    streamLookGap(p, pAux, nWaitMs);
+    streamLookGap(p, nWaitMs);
   }
   /* What the poll's reads see, for its look and its wait: it looks again
   ** only after a later commit. */

@@ -154,10 +154,6 @@ struct StreamCtx {
   i64 iCaughtUpUs;                      /* When a long poll last returned
                                         ** messages and caught up (monotonic
                                         ** us), or 0 (consume.c) */
-  i64 nCkptAuto;                        /* wal_autocheckpoint last read: 0
-                                        ** not yet, -1 none wanted
-                                        ** (consume.c streamCkptIdle) */
-  i64 iCkptCheckAt;                     /* When it was read (monotonic ms) */
   void (*xRebalance)(void*, const char*, int);  /* C rebalance callback */
   void *pRebalanceArg;                  /* First argument of xRebalance */
   void (*xRebalanceDestroy)(void*);     /* Destructor for pRebalanceArg */
