@@ -27,12 +27,23 @@
 **   ./bench_latency ./stream0.so [--quick] [--seconds S] [--runs N]
 **                   [--rate R] [--groups 1..5] [--dir DIR]
 **                   [--system stream|raw] [--lockstep N [GAP_US]]
+**                   [--timeline]
 **                   [--only-produce stream|raw N]  (see onlyProduce())
 **
 ** --system runs one of the two systems only (for strace, perf or
 ** callgrind: valgrind follows the forked consumers; each writes its own
 ** callgrind.out.PID, and --toggle-collect=consumeLoop /
 ** --toggle-collect=produceLoop keep the loops only).
+**
+** --timeline: where the slowest messages' time went.  Every message's
+** producer step (start, end, and the time of the checkpoint inside it:
+** the producer's WAL hook then runs SQLite's own autocheckpoint, a
+** PASSIVE checkpoint at 1,000 frames, timed) and every group's receipt
+** are kept; after each run a few lines give the producer's checkpoints
+** and step times, the tail's (>= p99) mean start lateness, step and
+** commit-to-receipt times, and two replays of the producer: without its
+** checkpoints' time, and without its waits for the CPU (each receipt
+** moved by as much as its step's end), the p99 either would leave.
 **
 ** --lockstep N: N messages, each produced GAP_US (default 3000) after
 ** every consumer received the one before: every message finds the
@@ -70,6 +81,22 @@ static int nLockGroups = 0;
 static long nLockGapUs = 3000;
 static volatile long long *aLockGot = 0;
 static int iLockGroup = 0;           /* the consumer's group (its slot) */
+
+/* --timeline: per message, its scheduled time, the producer's statement
+** start and end, the checkpoint time inside that commit, and each group's
+** receipt (shared with the forked consumers), for the tail analysis
+** (timelineReport()). */
+typedef struct Timeline Timeline;
+struct Timeline {
+  long long nMsg;              /* messages of the run */
+  volatile long long *pStart;  /* the first one's scheduled time (shared) */
+  int nRate;                   /* messages a second */
+  long long *aStep0, *aStep1;  /* the producer's step: start, end (ns) */
+  long long *aCkpt;            /* ns of checkpoint inside that step */
+  long long *aRecv;            /* [group*nMsg + i]: receipt (ns) */
+};
+static Timeline *pTl = 0;
+static long long nTlCkptNs = 0;      /* checkpoint time of the open step */
 
 static long long nowNs(void){
   struct timespec ts;
@@ -169,13 +196,29 @@ static NOINLINE long long produceLoop(sqlite3_stmt *pStmt, int bStream,
              100 - 30, 0);
     sqlite3_bind_text(pStmt, 1, zVal, -1, SQLITE_STATIC);
     if( !bStream ) sqlite3_bind_int64(pStmt, 2, t);
+    if( pTl && nRate ) pTl->aStep0[i] = nowNs(), nTlCkptNs = 0;
     do{
       rc = sqlite3_step(pStmt);
       sqlite3_reset(pStmt);
       if( rc!=SQLITE_ROW && rc!=SQLITE_DONE ) nErr++;
     }while( rc!=SQLITE_ROW && rc!=SQLITE_DONE && nErr<1000000 );
+    if( pTl && nRate ) pTl->aStep1[i] = nowNs(), pTl->aCkpt[i] = nTlCkptNs;
   }
   return nErr;
+}
+
+/* --timeline: the producer's WAL hook, SQLite's own autocheckpoint
+** (sqlite3WalDefaultHook: a PASSIVE checkpoint once the WAL holds 1,000
+** frames, SQLITE_DEFAULT_WAL_AUTOCHECKPOINT) timed. */
+static int timelineWalHook(void *pArg, sqlite3 *db, const char *zDb,
+                           int nFrame){
+  (void)pArg;
+  if( nFrame>=1000 ){
+    long long t0 = nowNs();
+    sqlite3_wal_checkpoint_v2(db, zDb, SQLITE_CHECKPOINT_PASSIVE, 0, 0);
+    nTlCkptNs += nowNs() - t0;
+  }
+  return SQLITE_OK;
 }
 
 /* Producer: nMsg messages at nRate per second from tStart, one per
@@ -188,6 +231,7 @@ static long long produce(int bStream, int nRate, long long nMsg,
       : "INSERT INTO msgs(t, v) VALUES(?2, ?1)");
   long long nErr = 0, i;
   int g;
+  if( pTl ) sqlite3_wal_hook(db, timelineWalHook, 0);
   if( aLockGot ){
     /* Lockstep: each message GAP_US after every group received the one
     ** before. */
@@ -231,6 +275,14 @@ static NOINLINE long long consumeLoop(sqlite3 *db, int bStream,
         t = sqlite3_column_int64(pPoll, 1);
       }
       if( pRes->nGot>=nWarm ) aLat[nLat++] = (now - t)/1e3;
+      if( pTl ){
+        long long iMsg = (t - (*pTl->pStart))*pTl->nRate/1000000000LL;
+        while( iMsg+1<pTl->nMsg
+            && (*pTl->pStart) + (iMsg+1)*1000000000LL/pTl->nRate<=t ) iMsg++;
+        if( iMsg>=0 && iMsg<pTl->nMsg ){
+          pTl->aRecv[iLockGroup*pTl->nMsg + iMsg] = now;
+        }
+      }
       pRes->nGot++;
       nRow++;
       if( aLockGot ) aLockGot[iLockGroup] = pRes->nGot;
@@ -342,6 +394,8 @@ static void onlyProduce(int bStream, long long nMsg){
   unlink(zDb);
 }
 
+static void timelineReport(int bStream, int nGroup);
+
 static void runCell(int bStream, int nRate, int nGroup, double nSec,
                     Run *pRun){
   long long nMsg = nLockstep>0 ? nLockstep : (long long)(nRate*nSec);
@@ -352,6 +406,19 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
   double elapsed = 0;
 
   dbFresh(bStream);
+  if( pTl ){
+    size_t nB = sizeof(long long)*((size_t)nMsg*(3 + MAX_GROUPS) + 1);
+    void *pMap = mmap(0, nB, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS,
+                      -1, 0);
+    if( pMap==MAP_FAILED ){ perror("mmap"); exit(1); }
+    pTl->nMsg = nMsg;
+    pTl->nRate = nRate;
+    pTl->aStep0 = (long long*)pMap;
+    pTl->aStep1 = pTl->aStep0 + nMsg;
+    pTl->aCkpt = pTl->aStep1 + nMsg;
+    pTl->aRecv = pTl->aCkpt + nMsg;
+    pTl->pStart = pTl->aRecv + (size_t)nMsg*MAX_GROUPS;
+  }
   if( pipe(aReady) ) exit(1);
   tEnd = nowNs() + (long long)((nSec + 10)*1e9);
   if( nLockstep>0 ){
@@ -380,6 +447,7 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
     if( read(aReady[0], &c, 1)!=1 ) exit(1);
   }
   tStart = nowNs() + 20000000LL;
+  if( pTl ) (*pTl->pStart) = tStart;
   pRun->cpuProd = cpuSeconds();
   pRun->nProdErr = produce(bStream, nRate, nMsg, tStart, &elapsed);
   pRun->cpuProd = (cpuSeconds() - pRun->cpuProd)*1e6/nMsg;
@@ -409,6 +477,113 @@ static void runCell(int bStream, int nRate, int nGroup, double nSec,
   }
   close(aReady[0]);
   close(aReady[1]);
+  if( pTl ){
+    timelineReport(bStream, nGroup);
+    munmap(pTl->aStep0, sizeof(long long)*((size_t)nMsg*(3 + MAX_GROUPS) + 1));
+  }
+}
+
+/* --timeline: where the slowest messages' time went. */
+static int cmpLL(const void *a, const void *b){
+  long long x = *(const long long*)a, y = *(const long long*)b;
+  return x<y ? -1 : x>y;
+}
+static void timelineReport(int bStream, int nGroup){
+  long long n = pTl->nMsg, nWarm = n/5, i, j, nAll = 0, nTail = 0;
+  int k;
+  long long *aLat = malloc(sizeof(long long)*(size_t)(n*nGroup+1));
+  long long *aStep = malloc(sizeof(long long)*(size_t)(n+1));
+  long long thr, nCk = 0, ckSum = 0, ckMax = 0;
+  long long nLate = 0, nLateCk = 0, nSlow = 0, nSlowCk = 0, nDeliv = 0;
+  double sLate = 0, sStep = 0, sDeliv = 0;
+  int g;
+  for(g=0; g<nGroup; g++){
+    for(i=nWarm; i<n; i++){
+      long long r = pTl->aRecv[g*n+i];
+      long long t = (*pTl->pStart) + i*1000000000LL/pTl->nRate;
+      if( r>0 ) aLat[nAll++] = r - t;
+    }
+  }
+  if( nAll==0 ){ free(aLat); free(aStep); return; }
+  qsort(aLat, (size_t)nAll, sizeof(long long), cmpLL);
+  thr = aLat[(long long)(0.99*(nAll-1))];
+  for(i=nWarm; i<n; i++){
+    aStep[i-nWarm] = pTl->aStep1[i] - pTl->aStep0[i];
+    if( pTl->aCkpt[i]>0 ){
+      nCk++; ckSum += pTl->aCkpt[i];
+      if( pTl->aCkpt[i]>ckMax ) ckMax = pTl->aCkpt[i];
+    }
+  }
+  qsort(aStep, (size_t)(n-nWarm), sizeof(long long), cmpLL);
+  for(g=0; g<nGroup; g++){
+    for(i=nWarm; i<n; i++){
+      long long r = pTl->aRecv[g*n+i];
+      long long t = (*pTl->pStart) + i*1000000000LL/pTl->nRate;
+      long long late, step, deliv;
+      int bCk = 0;
+      if( r<=0 || r-t<thr ) continue;
+      nTail++;
+      late = pTl->aStep0[i] - t;
+      step = pTl->aStep1[i] - pTl->aStep0[i];
+      deliv = r - pTl->aStep1[i];
+      sLate += late; sStep += step; sDeliv += deliv;
+      for(j=i; j>=0 && j>=i-2000; j--){
+        if( pTl->aCkpt[j]>0 && pTl->aStep1[j]>=t ){ bCk = 1; break; }
+        if( pTl->aStep1[j]<t ) break;
+      }
+      if( late>=step && late>=deliv ){ nLate++; nLateCk += bCk; }
+      else if( step>=deliv ){ nSlow++; nSlowCk += pTl->aCkpt[i]>0; }
+      else nDeliv++;
+    }
+  }
+  printf("  timeline %s: p99 %.0f us over %d group(s); %lld checkpoints by"
+         " the producer (mean %.0f us, max %.0f us); producer step p50 %.0f"
+         " p99 %.0f p99.9 %.0f max %.0f us\n",
+         bStream ? "stream" : "raw", thr/1e3, nGroup, nCk,
+         nCk ? ckSum/1e3/nCk : 0.0, ckMax/1e3,
+         aStep[(n-nWarm-1)/2]/1e3, aStep[(long long)(0.99*(n-nWarm-1))]/1e3,
+         aStep[(long long)(0.999*(n-nWarm-1))]/1e3, aStep[n-nWarm-1]/1e3);
+  if( nTail ){
+    printf("  tail (>= p99, %lld receipts): mean producer start late %.0f us,"
+           " step %.0f us, commit->receipt %.0f us; dominated by: producer"
+           " late %lld (%lld behind a checkpointing commit), own step %lld"
+           " (%lld with a checkpoint), delivery %lld\n", nTail,
+           sLate/nTail/1e3, sStep/nTail/1e3, sDeliv/nTail/1e3,
+           nLate, nLateCk, nSlow, nSlowCk, nDeliv);
+  }
+  /* Replays of the producer: the same steps and waits, without its
+  ** checkpoints' time (1), or without its waits for the CPU (2); each
+  ** receipt moves by as much as its step's end moved. */
+  for(k=1; k<=2; k++){
+    long long e0 = 0, e1 = 0, nR = 0;
+    for(i=0; i<n; i++){
+      long long t = (*pTl->pStart) + i*1000000000LL/pTl->nRate;
+      long long b0 = i ? pTl->aStep1[i-1] : 0, b1 = i ? e1 : 0;
+      long long w = pTl->aStep0[i] - (t>b0 ? t : b0);
+      long long st = pTl->aStep1[i] - pTl->aStep0[i];
+      long long s1;
+      if( k==1 ) st -= pTl->aCkpt[i];
+      if( k==2 || w<0 ) w = 0;
+      s1 = (t>b1 ? t : b1) + w;
+      e0 = pTl->aStep1[i];
+      e1 = s1 + st;
+      if( i<nWarm ) continue;
+      for(g=0; g<nGroup; g++){
+        long long r = pTl->aRecv[g*n+i];
+        if( r>0 ) aLat[nR++] = r - (e0 - e1) - t;
+      }
+    }
+    if( nR>0 ){
+      qsort(aLat, (size_t)nR, sizeof(long long), cmpLL);
+      printf("  replay %s: p50 %.0f p99 %.0f p99.9 %.0f us\n",
+             k==1 ? "without the producer's checkpoints"
+                  : "without the producer's waits for the CPU",
+             aLat[(nR-1)/2]/1e3, aLat[(long long)(0.99*(nR-1))]/1e3,
+             aLat[(long long)(0.999*(nR-1))]/1e3);
+    }
+  }
+  free(aLat);
+  free(aStep);
 }
 
 static double median(double *a, int n){
@@ -441,6 +616,9 @@ int main(int argc, char **argv){
       if( i+1<argc && argv[i+1][0]>='0' && argv[i+1][0]<='9' ){
         nLockGapUs = atol(argv[++i]);
       }
+    }else if( strcmp(argv[i], "--timeline")==0 ){
+      static Timeline tl;
+      pTl = &tl;
     }else if( strcmp(argv[i], "--system")==0 && i+1<argc ){
       iOnlySys = strcmp(argv[++i], "raw")==0 ? 0 : 1;
     }else if( strcmp(argv[i], "--only-produce")==0 && i+2<argc ){
@@ -452,7 +630,7 @@ int main(int argc, char **argv){
       fprintf(stderr, "usage: %s [stream0.so] [--quick] [--seconds S]"
                       " [--runs N] [--rate R] [--groups 1..5]"
                       " [--dir DIR] [--system stream|raw]"
-                      " [--lockstep N [GAP_US]]"
+                      " [--lockstep N [GAP_US]] [--timeline]"
                       " [--only-produce stream|raw N]\n",
               argv[0]);
       return 2;
