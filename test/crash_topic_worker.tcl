@@ -57,6 +57,40 @@ proc batch {from n fmt} {
   return "\[[join $el ,]\]"
 }
 
+# stream_produce_batch of N messages from ID (batch's FMT) into TOPIC,
+# advancing the id counter COL of table state: in a transaction, or (AUTO)
+# in autocommit mode with the ids taken first (a kill then leaves a gap of
+# ids, never reuses one).  Returns the ids.
+proc batch_send {topic id n fmt col auto} {
+  set j [batch $id $n $fmt]
+  if {$auto} {
+    db eval "UPDATE state SET $col=$col+$n"
+  } else {
+    db eval BEGIN
+  }
+  db eval { SELECT stream_produce_batch($topic, $j) }
+  if {!$auto} {
+    db eval "UPDATE state SET $col=$col+$n"
+    db eval COMMIT
+  }
+  set ids [list]
+  for {set i 0} {$i < $n} {incr i} { lappend ids [expr {$id + $i}] }
+  return $ids
+}
+
+# One INSERT of message ID (value V) into TOPIC, in a transaction that
+# advances the id counter COL of table state.
+proc insert_one {topic id v col} {
+  set h [ct_hdr $id]
+  set k [ct_key $id]
+  set ts [ct_ts $id]
+  db eval BEGIN
+  db eval { INSERT INTO stream_messages(topic, key, value, headers, timestamp)
+            VALUES($topic, $k, $v, $h, $ts) }
+  db eval "UPDATE state SET $col=$col+1"
+  db eval COMMIT
+}
+
 proc op_e {} {
   set id [db one {SELECT eid FROM state}]
   switch -- [rnd 6] {
@@ -79,26 +113,11 @@ proc op_e {} {
       db eval COMMIT
     }
     2 - 3 {
-      set n [expr {2 + [rnd 5]}]
-      set j [batch $id $n {{"id":%d}}]
-      db eval BEGIN
-      db eval { SELECT stream_produce_batch('e', $j) }
-      db eval { UPDATE state SET eid=eid+$n }
-      db eval COMMIT
-      set ids [list]
-      for {set i 0} {$i < $n} {incr i} { lappend ids [expr {$id + $i}] }
+      set ids [batch_send e $id [expr {2 + [rnd 5]}] {{"id":%d}} eid 0]
       puts $::ack "E $ids"
     }
     default {
-      set v [format {{"id":%d}} $id]
-      set h [ct_hdr $id]
-      set k [ct_key $id]
-      set ts [ct_ts $id]
-      db eval BEGIN
-      db eval { INSERT INTO stream_messages(topic, key, value, headers, timestamp)
-                VALUES('e', $k, $v, $h, $ts) }
-      db eval { UPDATE state SET eid=eid+1 }
-      db eval COMMIT
+      insert_one e $id [format {{"id":%d}} $id] eid
       puts $::ack "E $id"
     }
   }
@@ -124,31 +143,12 @@ proc op_d {} {
       maybe_txn $sql
     }
     6 - 7 - 8 - 9 - 10 - 11 - 12 - 13 - 14 - 15 {
-      set n [expr {2 + [rnd 6]}]
-      set j [batch $id $n [format {{"inc":%d,"id":%%d}} $inc]]
-      # Autocommit: the ids are taken first (a kill then leaves a gap of
-      # ids, never reuses one).
-      set auto [rnd 2]
-      if {$auto} { db eval { UPDATE state SET nid=nid+$n } } else { db eval BEGIN }
-      db eval { SELECT stream_produce_batch('d', $j) }
-      if {!$auto} {
-        db eval { UPDATE state SET nid=nid+$n }
-        db eval COMMIT
-      }
-      set ids [list]
-      for {set i 0} {$i < $n} {incr i} { lappend ids [expr {$id + $i}] }
+      set fmt [format {{"inc":%d,"id":%%d}} $inc]
+      set ids [batch_send d $id [expr {2 + [rnd 6]}] $fmt nid [rnd 2]]
       puts $::ack "P $inc $ids"
     }
     default {
-      set v [format {{"inc":%d,"id":%d}} $inc $id]
-      set h [ct_hdr $id]
-      set k [ct_key $id]
-      set ts [ct_ts $id]
-      db eval BEGIN
-      db eval { INSERT INTO stream_messages(topic, key, value, headers, timestamp)
-                VALUES('d', $k, $v, $h, $ts) }
-      db eval { UPDATE state SET nid=nid+1 }
-      db eval COMMIT
+      insert_one d $id [format {{"inc":%d,"id":%d}} $inc $id] nid
       puts $::ack "P $inc $id"
     }
   }
