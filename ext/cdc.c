@@ -4,6 +4,11 @@
 ** extension-wide setting cdc.topic, and handed to the embedder's C
 ** callback (sqlite3_stream_api.xCdcHook).
 **
+** The event for a produce is written just before the message (a
+** before-append hook, naming the offset the message is about to get), and
+** the event for a commit just before the commit: what the CDC topic
+** refuses then fails the call before anything of it is written, also
+** where no savepoint can undo it (a one-row INSERT in a transaction).
 ** The event for a produce is keyed by the topic name and the event for a
 ** commit by the group id, so the events of one topic (or group) stay in
 ** order on one CDC partition.  Writes to the CDC topic itself produce no
@@ -40,8 +45,8 @@ int sqlite3StreamCdcPrepare(StreamCtx *p, const char *zSkipTopic,
   return SQLITE_OK;
 }
 
-int sqlite3StreamCdcEmit(StreamCtx *p, const char *zCdc, const char *zKey,
-                         const char *zEvent, char **pzErr){
+int sqlite3StreamCdcWrite(StreamCtx *p, const char *zCdc, const char *zKey,
+                          const char *zEvent, char **pzErr){
   int rc = SQLITE_OK;
   if( zCdc ){
     StreamMsg m;
@@ -54,9 +59,17 @@ int sqlite3StreamCdcEmit(StreamCtx *p, const char *zCdc, const char *zKey,
     m.iTimestamp = STREAM_UNSET;
     rc = sqlite3StreamProduce(p, zCdc, &m, &iPart, &iOff, pzErr);
   }
-  if( rc==SQLITE_OK && p->xCdc ){
-    p->xCdc(p->pCdcArg, zEvent, (int)strlen(zEvent));
-  }
+  return rc;
+}
+
+void sqlite3StreamCdcNotify(StreamCtx *p, const char *zEvent){
+  if( p->xCdc ) p->xCdc(p->pCdcArg, zEvent, (int)strlen(zEvent));
+}
+
+int sqlite3StreamCdcEmit(StreamCtx *p, const char *zCdc, const char *zKey,
+                         const char *zEvent, char **pzErr){
+  int rc = sqlite3StreamCdcWrite(p, zCdc, zKey, zEvent, pzErr);
+  if( rc==SQLITE_OK ) sqlite3StreamCdcNotify(p, zEvent);
   return rc;
 }
 
@@ -80,15 +93,18 @@ void sqlite3StreamIsoTime(i64 iMs, char *z){
       y, m, d, iRem/3600000, (iRem/60000)%60, (iRem/1000)%60, iRem%1000);
 }
 
-/* The after-append hook: the stream.produce event of the message. */
-int sqlite3StreamCdcAfterAppend(StreamCtx *p, const StreamAppended *pA,
-                                char **pzErr){
+/* The before-append hook: the stream.produce event of the message
+** (pA->iOffset is the offset it is about to get). */
+int sqlite3StreamCdcBeforeAppend(StreamCtx *p, const StreamAppended *pA,
+                                 char **pzErr){
   const StreamMsg *pMsg = pA->pMsg;
   char zTime[32];
   sqlite3_str *pStr;
   char *zEvent;
   i64 iTs = pMsg->iTimestamp;
   int rc;
+  sqlite3_free(p->zCdcEvent);      /* of an append that failed after it */
+  p->zCdcEvent = 0;
   if( pA->zCdc==0 && (p->xCdc==0 || pA->bCdcSelf) ) return SQLITE_OK;
   pStr = sqlite3_str_new(p->db);
   if( iTs==STREAM_UNSET || pA->pT->eTimestampType==STREAM_TS_LOG_APPEND_TIME ){
@@ -114,11 +130,27 @@ int sqlite3StreamCdcAfterAppend(StreamCtx *p, const StreamAppended *pA,
   }
   sqlite3_str_appendf(pStr, ",\"timestamp\":\"%s\"}", zTime);
   zEvent = sqlite3_str_finish(pStr);
-  if( zEvent==0 ){
-    rc = SQLITE_NOMEM;
+  if( zEvent==0 ) return SQLITE_NOMEM;
+  rc = sqlite3StreamCdcWrite(p, pA->zCdc, pA->zTopic, zEvent, pzErr);
+  if( rc==SQLITE_OK && p->xCdc && !pA->bCdcSelf ){
+    p->zCdcEvent = zEvent;         /* for the callback, after the append */
   }else{
-    rc = sqlite3StreamCdcEmit(p, pA->zCdc, pA->zTopic, zEvent, pzErr);
+    sqlite3_free(zEvent);
   }
-  sqlite3_free(zEvent);
   return rc;
+}
+
+int sqlite3StreamCdcAfterAppend(StreamCtx *p, const StreamAppended *pA,
+                                char **pzErr){
+  char *zEvent = p->zCdcEvent;
+  STREAM_UNUSED(pzErr);
+  /* Only the event of this append: the CDC topic's own append (nested in
+  ** the before-append hook, bCdcSelf or no zCdc) runs this hook too. */
+  if( zEvent==0 || pA->bCdcSelf || (pA->zCdc==0 && p->xCdc==0) ){
+    return SQLITE_OK;
+  }
+  p->zCdcEvent = 0;
+  sqlite3StreamCdcNotify(p, zEvent);
+  sqlite3_free(zEvent);
+  return SQLITE_OK;
 }

@@ -1276,13 +1276,13 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
         if( c->zTopic==0 ) return SQLITE_NOMEM;
         break;
       case 1: case 2:
-        if( sqlite3_value_type(v)!=SQLITE_INTEGER ){
+        /* The one integer rule (an integer, or a real that is exactly
+        ** one, sqlite3StreamValueInt), as every other argument. */
+        if( !sqlite3StreamValueInt(v, i==1 ? &c->iFrom : &c->iTo) ){
           return streamHistErr(c, SQLITE_MISMATCH, sqlite3_mprintf(
               STREAM_ERR "stream_history: %s must be an integer (ms since"
               " the epoch)", i==1 ? "from_ts" : "to_ts"));
         }
-        if( i==1 ) c->iFrom = sqlite3_value_int64(v);
-        else c->iTo = sqlite3_value_int64(v);
         break;
       case 3: zStore = (const char*)sqlite3_value_text(v); break;
       case 4: zNs = (const char*)sqlite3_value_text(v); break;

@@ -30,6 +30,7 @@ static void streamCtxFree(void *pArg){
   sqlite3StreamGroupFree(p);
   sqlite3StreamStoreCacheFree(p);
   if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
+  sqlite3_free(p->zCdcEvent);
   sqlite3_free(p);
 }
 
@@ -274,7 +275,8 @@ static int streamRegisterFunctions(sqlite3 *db, StreamCtx *p){
 }
 
 /* After each append: amortised retention and compaction, then tiering,
-** then the CDC event. */
+** then the CDC callback.  Before it (the message checked, not yet
+** written): the CDC event into the CDC topic. */
 static const StreamAfterAppend aAfterAppend[] = {
   sqlite3StreamMaintainAfterAppend,
   sqlite3StreamTierAfterAppend,
@@ -336,10 +338,11 @@ int sqlite3_stream_init(sqlite3 *db, char **pzErrMsg,
     rc = sqlite3_create_function(db, "stream_ctx_ptr", 1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, p, streamCtxPtrFunc, 0, 0);
   }
-  /* The append path's after-append hooks, in this order. */
+  /* The append path's hooks, in this order. */
+  rc = sqlite3StreamAfterAppendAdd(p, sqlite3StreamCdcBeforeAppend, 1);
   for(i=0; rc==SQLITE_OK && i<sizeof(aAfterAppend)/sizeof(aAfterAppend[0]);
       i++){
-    rc = sqlite3StreamAfterAppendAdd(p, aAfterAppend[i]);
+    rc = sqlite3StreamAfterAppendAdd(p, aAfterAppend[i], 0);
   }
   if( rc==SQLITE_OK ) rc = streamRegisterFunctions(db, p);
   for(i=0; rc==SQLITE_OK && i<sizeof(aReg)/sizeof(aReg[0]); i++){

@@ -72,7 +72,7 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
                            const char *zMeta, char **pzErr){
   StreamTopic t;
   i64 iHwm;
-  char *zCdc = 0;
+  char *zCdc = 0, *zEvent = 0;
   int rc;
 
   rc = streamGroupCheck(zGroup, pzErr);
@@ -98,16 +98,11 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
   }
   rc = sqlite3StreamCdcPrepare(p, 0, &zCdc, pzErr);
   if( rc ) return rc;
-  rc = sqlite3StreamCatRun(p, STREAM_CAT_OFFSET_COMMIT, pzErr, "ttiiti",
-                           zGroup, zTopic, iPartition, iOffset, zMeta,
-                           sqlite3StreamNow(p));
-  if( rc ){
-    sqlite3_free(zCdc);
-    return rc;
-  }
   if( zCdc || p->xCdc ){
+    /* The event first: one the CDC topic refuses fails the commit before
+    ** it is written, also where no savepoint can undo it (a one-row
+    ** INSERT INTO stream_offsets in a transaction). */
     sqlite3_str *pStr = sqlite3_str_new(p->db);
-    char *zEvent;
     sqlite3_str_appendall(pStr, "{\"type\":\"stream.commit\",\"groupId\":");
     sqlite3StreamJsonQuote(pStr, zGroup, (int)strlen(zGroup));
     sqlite3_str_appendall(pStr, ",\"topic\":");
@@ -115,11 +110,19 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
     sqlite3_str_appendf(pStr, ",\"partition\":%lld,\"offset\":%lld}",
                         iPartition, iOffset);
     zEvent = sqlite3_str_finish(pStr);
-    rc = zEvent ? sqlite3StreamCdcEmit(p, zCdc, zGroup, zEvent, pzErr)
+    rc = zEvent ? sqlite3StreamCdcWrite(p, zCdc, zGroup, zEvent, pzErr)
                 : SQLITE_NOMEM;
-    sqlite3_free(zEvent);
   }
   sqlite3_free(zCdc);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamCatRun(p, STREAM_CAT_OFFSET_COMMIT, pzErr, "ttiiti",
+                             zGroup, zTopic, iPartition, iOffset, zMeta,
+                             sqlite3StreamNow(p));
+  }
+  /* The callback once the commit is written: a failed one reports
+  ** nothing. */
+  if( rc==SQLITE_OK && zEvent ) sqlite3StreamCdcNotify(p, zEvent);
+  sqlite3_free(zEvent);
   return rc;
 }
 

@@ -764,18 +764,22 @@ static int streamBackpressure(StreamCtx *p, const char *zTopic,
   }
 }
 
-int sqlite3StreamAfterAppendAdd(StreamCtx *p, StreamAfterAppend xHook){
-  if( p->nAfterAppend>=STREAM_MAX_AFTER_APPEND ) return SQLITE_FULL;
-  p->aAfterAppend[p->nAfterAppend++] = xHook;
+int sqlite3StreamAfterAppendAdd(StreamCtx *p, StreamAfterAppend xHook,
+                                int bBefore){
+  StreamAfterAppend *a = bBefore ? p->aBeforeAppend : p->aAfterAppend;
+  int *pn = bBefore ? &p->nBeforeAppend : &p->nAfterAppend;
+  if( *pn>=STREAM_MAX_AFTER_APPEND ) return SQLITE_FULL;
+  a[(*pn)++] = xHook;
   return SQLITE_OK;
 }
 
 int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
                         const StreamTopic *pT, const StreamMsg *pMsg,
                         i64 *piOffset, char **pzErr){
-  int rc;
+  int rc, i;
   char *zCdc;
   int bCdcSelf = 0;
+  StreamAppended app;
 
   p->bLastDup = 0;
   if( pMsg->zProducer ){
@@ -796,19 +800,40 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
     bCdcSelf = zSelf && strcmp(zSelf, zTopic)==0;
     sqlite3_free(zSelf);
   }
-  rc = streamInsert(p, zTopic, pT, pMsg, piOffset, pzErr);
+  app.zTopic = zTopic;
+  app.pT = pT;
+  app.pMsg = pMsg;
+  app.iOffset = 0;
+  app.zCdc = zCdc;
+  app.bCdcSelf = bCdcSelf;
+  if( zCdc || (p->xCdc && !bCdcSelf) ){
+    /* The before-append hooks (the CDC event), with the offset the
+    ** message will get (streamInsert reads the same position: the event
+    ** goes to another topic).  Written first, so that an event the CDC
+    ** topic refuses fails the append before the message is written: no
+    ** savepoint can undo it inside a writing statement without a
+    ** statement journal (a one-row INSERT in a transaction). */
+    i64 iPid;
+    rc = sqlite3StreamLogPosition(p, zTopic, (int)pMsg->iPartition,
+                                  &app.iOffset, &iPid, pzErr);
+    for(i=0; rc==SQLITE_OK && i<p->nBeforeAppend; i++){
+      rc = p->aBeforeAppend[i](p, &app, pzErr);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = streamInsert(p, zTopic, pT, pMsg, piOffset, pzErr);
+  }
   if( rc==SQLITE_OK && pMsg->zProducer ){
     rc = streamProducerRecord(p, zTopic, pMsg, *piOffset, pzErr);
   }
+  if( rc==SQLITE_OK && (zCdc || (p->xCdc && !bCdcSelf))
+   && *piOffset!=app.iOffset ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_INTERNAL, "%s/%lld: the CDC event"
+        " named offset %lld, the message got %lld", zTopic, pMsg->iPartition,
+        app.iOffset, *piOffset);
+  }
   if( rc==SQLITE_OK ){
-    StreamAppended app;
-    int i;
-    app.zTopic = zTopic;
-    app.pT = pT;
-    app.pMsg = pMsg;
     app.iOffset = *piOffset;
-    app.zCdc = zCdc;
-    app.bCdcSelf = bCdcSelf;
     for(i=0; rc==SQLITE_OK && i<p->nAfterAppend; i++){
       rc = p->aAfterAppend[i](p, &app, pzErr);
     }

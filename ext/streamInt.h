@@ -92,8 +92,11 @@ typedef struct StreamPending StreamPending;
 
 /* An after-append hook (ext/produce.c): run after each message is stored,
 ** in the order registered; the first failure fails the append.
-** Maintenance, tiering and CDC register into the list at load
-** (ext/main.c), so the append path calls none of them by name. */
+** Maintenance and tiering register into the list at load (ext/main.c),
+** so the append path calls none of them by name.  A before-append hook
+** (CDC) has the same type and runs once the message is checked and its
+** offset known, before it is written: what it may refuse then fails the
+** append before anything of the message is written. */
 typedef int (*StreamAfterAppend)(StreamCtx*, const StreamAppended*,
                                  char **pzErr);
 #define STREAM_MAX_AFTER_APPEND 8
@@ -115,6 +118,9 @@ struct StreamCtx {
   void (*xCdc)(void*, const char*, int);/* C CDC callback, or NULL */
   void *pCdcArg;                        /* First argument of xCdc */
   void (*xCdcDestroy)(void*);           /* Destructor for pCdcArg */
+  char *zCdcEvent;                      /* The stream.produce event of the
+                                        ** append under way, for xCdc once
+                                        ** the append succeeded (cdc.c) */
   i64 iClockOffset;                     /* Test hook: added to now (ms) */
   int nAnchor;                          /* stream_topics connections */
   int bLastDup;                         /* Last append was a retry (no-op) */
@@ -161,6 +167,9 @@ struct StreamCtx {
   StreamScanner *pScanner;              /* Scan state (ext/scan.c), or NULL */
   StreamAfterAppend aAfterAppend[STREAM_MAX_AFTER_APPEND]; /* Hooks */
   int nAfterAppend;                     /* Entries in aAfterAppend */
+  StreamAfterAppend aBeforeAppend[STREAM_MAX_AFTER_APPEND]; /* Hooks run
+                                        ** before the message is written */
+  int nBeforeAppend;                    /* Entries in aBeforeAppend */
   StreamStore *pStoreCache;             /* Open stores (ext/store.c) */
   StreamPending *pPending;              /* Pending record batches of the
                                         ** transaction (ext/produce.c) */
@@ -730,9 +739,10 @@ int sqlite3StreamMsgCheck(StreamCtx*, const char *zTopic,
                           const StreamTopic *pT, StreamMsg *pMsg,
                           char **pzErr);
 
-/* What an after-append hook is told: the message stored, and the CDC
-** topic to write its event to (checked before the append: NULL if none,
-** or if the message is itself of the CDC topic). */
+/* What an after-append (or before-append) hook is told: the message
+** stored (or about to be: its offset is the one it will get), and the
+** CDC topic to write its event to (checked before the append: NULL if
+** none, or if the message is itself of the CDC topic). */
 struct StreamAppended {
   const char *zTopic;          /* Topic */
   const StreamTopic *pT;       /* Its settings */
@@ -742,8 +752,10 @@ struct StreamAppended {
   int bCdcSelf;                /* The message is of the CDC topic */
 };
 
-/* Register an after-append hook on this connection. */
-int sqlite3StreamAfterAppendAdd(StreamCtx*, StreamAfterAppend xHook);
+/* Register an after-append hook on this connection; bBefore: a
+** before-append hook. */
+int sqlite3StreamAfterAppendAdd(StreamCtx*, StreamAfterAppend xHook,
+                                int bBefore);
 
 /* Append one checked message; *piOffset receives its offset.  Then the
 ** after-append hooks run (maintenance, tiering, CDC). */
@@ -1034,13 +1046,26 @@ int sqlite3StreamDeadLetter(StreamCtx*, const char *zGroup,
 ** the configured CDC topic does not exist: call it before any write. */
 int sqlite3StreamCdcPrepare(StreamCtx*, const char *zSkipTopic,
                             char **pzCdc, char **pzErr);
-/* The after-append hook of CDC: the stream.produce event. */
+/* The before-append hook of CDC: the stream.produce event, written
+** before the message so that a refusal by the CDC topic fails the append
+** with nothing of it written (also where no savepoint can undo it: a
+** one-row INSERT INTO stream_messages in a transaction). */
+int sqlite3StreamCdcBeforeAppend(StreamCtx*, const StreamAppended*,
+                                 char **pzErr);
+/* The after-append hook of CDC: the C callback (xCdc) gets the event the
+** before-append hook built, once the append succeeded. */
 int sqlite3StreamCdcAfterAppend(StreamCtx*, const StreamAppended*,
                                 char **pzErr);
 /* Append the event (JSON object text) keyed by zKey to topic zCdc (if not
-** NULL) and hand it to the C callback (if any). */
+** NULL) and hand it to the C callback (if any): sqlite3StreamCdcWrite,
+** then sqlite3StreamCdcNotify. */
 int sqlite3StreamCdcEmit(StreamCtx*, const char *zCdc, const char *zKey,
                          const char *zEvent, char **pzErr);
+/* The two halves of sqlite3StreamCdcEmit: the event into topic zCdc (if
+** not NULL), and to the C callback (if any). */
+int sqlite3StreamCdcWrite(StreamCtx*, const char *zCdc, const char *zKey,
+                          const char *zEvent, char **pzErr);
+void sqlite3StreamCdcNotify(StreamCtx*, const char *zEvent);
 /* Format an ISO-8601 UTC time with milliseconds into z (>= 25 bytes). */
 void sqlite3StreamIsoTime(i64 iMs, char *z);
 
