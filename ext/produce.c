@@ -951,17 +951,26 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
   sqlite3_stmt *pStmt = 0;
   StreamBatchMsg *aMsg = 0;
   int nMsg = 0, nAlloc = 0;
-  int rc, i;
+  int rc, i, eKind;
 
   *pnProduced = 0;
   rc = sqlite3StreamTopicGet(p, zTopic, &t, pzErr);
   if( rc ) return rc;
-  if( sqlite3StreamJsonCheck(zJson, strlen(zJson))!=STREAM_JSON_ARRAY ){
+  eKind = sqlite3StreamJsonCheck(zJson, strlen(zJson));
+  if( eKind==STREAM_JSON_INVALID ){
+    /* Say where the text stops being JSON (a lone surrogate escape in
+    ** one value, a trailing comma, nesting past the limit), as a
+    ** settings object's error does. */
+    char *zWhere = sqlite3StreamJsonErrWhere(zJson, strlen(zJson));
+    rc = zWhere==0 ? SQLITE_NOMEM : sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "batch is not valid JSON (%s)", zWhere);
+    sqlite3_free(zWhere);
+    return rc;
+  }
+  if( eKind!=STREAM_JSON_ARRAY ){
     return sqlite3StreamErr(pzErr, SQLITE_ERROR,
         "batch must be a JSON array of {key, value, headers, partition,"
-        " timestamp} objects%s", sqlite3StreamJsonTooDeep(zJson, strlen(zJson))
-        ? " (its arrays and objects nest deeper than "
-          STREAM_JSON_MAX_DEPTH_TEXT " levels)" : "");
+        " timestamp} objects");
   }
   rc = sqlite3_prepare_v2(p->db, zBatchSql, -1, &pStmt, 0);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
