@@ -130,14 +130,14 @@ proc run_child {label cmd env} {
   return [list $pass $fail $status]
 }
 
-proc tally {label res} {
+proc tally {label res {ms 0}} {
   global nPass nFail aFailed
   lassign $res p f status
   incr nPass $p
   incr nFail $f
   if {$f} { lappend aFailed $label }
   set s [expr {$f ? "FAILED" : "ok"}]
-  puts [format "%-32s %s (%d tests, %d failures)" $label $s [expr {$p+$f}] $f]
+  puts [format "%-32s %s (%d tests, %d failures) %.1fs" $label $s [expr {$p+$f}] $f [expr {$ms/1000.0}]]
   flush stdout
 }
 
@@ -145,7 +145,9 @@ set t0 [clock milliseconds]
 cd $builddir
 foreach t $aTest {
   set label [file tail $t]
-  tally $label [run_child $label [list {*}$valgrind $tclsh [file join $testdir runtest.tcl] $t] $aChildEnv]
+  set t1 [clock milliseconds]
+  set res [run_child $label [list {*}$valgrind $tclsh [file join $testdir runtest.tcl] $t] $aChildEnv]
+  tally $label $res [expr {[clock milliseconds]-$t1}]
 }
 foreach u $aUnit {
   set exe [file join $builddir $u]
@@ -155,7 +157,9 @@ foreach u $aUnit {
     tally $label {0 1 missing}
     continue
   }
-  tally $label [run_child $label [list {*}$valgrind $exe] $aUnitEnv]
+  set t1 [clock milliseconds]
+  set res [run_child $label [list {*}$valgrind $exe] $aUnitEnv]
+  tally $label $res [expr {[clock milliseconds]-$t1}]
 }
 if {[llength $aFailed]} {
   puts "Failed: $aFailed"
