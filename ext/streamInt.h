@@ -102,6 +102,7 @@ typedef int (*StreamAfterAppend)(StreamCtx*, const StreamAppended*,
 #define STREAM_MAX_AFTER_APPEND 8
 typedef struct StreamPosition StreamPosition;
 typedef struct StreamLook StreamLook;
+typedef struct StreamCkpt StreamCkpt;
 typedef struct StreamPosUndo StreamPosUndo;
 
 struct StreamCtx {
@@ -186,6 +187,8 @@ struct StreamCtx {
   int nBatchBytes;                      /* Largest batch value (bytes) for
                                         ** the page size, 0: not yet read
                                         ** (sqlite3StreamBatchBytes()) */
+  StreamCkpt *pCkpt;                    /* The checkpointer, or NULL
+                                        ** (ext/checkpoint.c) */
 };
 
 /**************************************************************************
@@ -1096,6 +1099,19 @@ void sqlite3StreamTierFunc(sqlite3_context*, int, sqlite3_value**);
 void sqlite3StreamBackupFunc(sqlite3_context*, int, sqlite3_value**);
 
 /**************************************************************************
+** Interface to code in ext/checkpoint.c: WAL checkpoints off the commit
+** path (stream_checkpointer()).
+*/
+/* Start the checkpointer of p's connection (its thread and connection),
+** or, if it runs, take the WAL hook and wal_autocheckpoint again. */
+int sqlite3StreamCheckpointerStart(StreamCtx *p, char **pzErr);
+/* Stop it: the thread joined, its connection closed; SQLite's
+** autocheckpoint back unless bClosing (the connection is closing). */
+void sqlite3StreamCheckpointerStop(StreamCtx *p, int bClosing);
+/* Its state and counters as a JSON object (sqlite3_malloc), or NULL. */
+char *sqlite3StreamCheckpointerStatus(StreamCtx *p);
+
+/**************************************************************************
 ** Interface to code in ext/func.c: helpers of every SQL function.
 */
 /* The one error policy: report an engine error (rc, message) on ctx --
@@ -1121,6 +1137,7 @@ const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
                                 int iArg, const char *zWhat);
 int sqlite3StreamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
                        int iArg, const char *zWhat, i64 *pi);
+void sqlite3StreamCheckpointerFunc(sqlite3_context*, int, sqlite3_value**);
 
 /**************************************************************************
 ** Interface to code in ext/func_group.c (consumer group SQL functions),
