@@ -20,11 +20,13 @@
 ** and with commits arriving all the time some frames are always newer
 ** than the thread's last checkpoint.  So the committer still checkpoints
 ** once a cycle, at wal_autocheckpoint frames as before, but only when the
-** thread is idle and has left at most a sixteenth of wal_autocheckpoint
-** to copy (else the thread is asked first): the WAL's newest frames and
-** the two syncs, instead of the whole cycle.  Should the thread fail, or
-** fall behind to twice wal_autocheckpoint, the committer checkpoints as
-** SQLite would have.  The WAL stays bounded as before.
+** thread is idle (with more than a sixteenth of wal_autocheckpoint left
+** to copy, the thread is asked once more first): the frames committed
+** while the thread's last checkpoint ran, and the two syncs, instead of
+** the whole cycle.  Should the thread fail, the committer checkpoints as
+** SQLite would have.  The WAL stays bounded as before: past
+** wal_autocheckpoint frames the committer checkpoints at the first commit
+** that finds the thread idle, and asks it nothing more in that cycle.
 **
 ** Durability does not change: a checkpoint never makes a commit less
 ** durable (commits are synced, or not, by the committer's own synchronous
@@ -77,6 +79,8 @@ struct StreamCkpt {
   i64 iCycle;                  /* WAL restarts seen by the hook */
   i64 iDoneCycle;              /* iCycle of nDone */
   int nDone;                   /* Frames copied by the last checkpoint */
+  i64 iAskedCycle;             /* Cycle of the thread's last run asked for
+                               ** at wal_autocheckpoint frames, or -1 */
   int bFailed;                 /* The thread's last checkpoint failed */
   i64 nRun;                    /* Thread checkpoints that succeeded */
   i64 nBusy;                   /* ... that found another one running */
@@ -169,10 +173,22 @@ static int streamCkptHook(void *pArg, sqlite3 *db, const char *zDb,
     nBacklog = nFrame - pCk->nDone;
   }
   if( !pCk->bReq && !pCk->bRun ){
-    if( nFrame>=n && (nBacklog<=STREAM_CKPT_REST(n) || pCk->bFailed
-                      || nFrame>=2*n) ){
-      bInline = 1;
-    }else if( nBacklog>=STREAM_CKPT_SLICE(n) || nFrame>=n ){
+    int bAsk = 0;
+    if( nFrame>=n ){
+      /* The committer's turn, once the thread is idle: with more than the
+      ** rest left, the thread is asked once more first (once a cycle: its
+      ** checkpoint leaves what was committed while it ran). */
+      if( nBacklog<=STREAM_CKPT_REST(n) || pCk->bFailed
+       || pCk->iAskedCycle==pCk->iCycle ){
+        bInline = 1;
+      }else{
+        pCk->iAskedCycle = pCk->iCycle;
+        bAsk = 1;
+      }
+    }else if( nBacklog>=STREAM_CKPT_SLICE(n) ){
+      bAsk = 1;
+    }
+    if( bAsk ){
       pCk->bReq = 1;
       pthread_cond_signal(&pCk->cv);
     }
@@ -277,6 +293,7 @@ int sqlite3StreamCheckpointerStart(StreamCtx *p, char **pzErr){
   memset(pCk, 0, sizeof(*pCk));
   pCk->db = p->db;
   pCk->nAuto = nAuto;
+  pCk->iAskedCycle = -1;
   sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs);
   rc = sqlite3_open_v2(zFile, &pCk->dbCk,
                        SQLITE_OPEN_READWRITE|SQLITE_OPEN_FULLMUTEX,
