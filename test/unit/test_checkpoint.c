@@ -338,10 +338,11 @@ static void test2and3(void){
   /* The hook is the checkpointer's, not SQLite's autocheckpoint. */
   checkInt(oneInt(db, "PRAGMA wal_autocheckpoint"), 0, "2.3");
   nT1 = nThreads();
-  if( nT0>0 ) checkInt(nT1, nT0+1, "3.1 a thread more");
+  /* (>: a thread sanitizer starts one of its own with the first.) */
+  if( nT0>0 ) check(nT1>nT0, "3.1 a thread more", 0);
   /* Turning it on again changes nothing. */
   one(db, "SELECT stream_checkpointer(1)");
-  if( nT0>0 ) checkInt(nThreads(), nT0+1, "3.2");
+  if( nT0>0 ) checkInt(nThreads(), nT1, "3.2");
 
   one(db, "PRAGMA wal_checkpoint");
   nDb0 = fileSize("ckpt2.db");
@@ -368,7 +369,7 @@ static void test2and3(void){
   check(strcmp(one(db, "SELECT stream_checkpointer(0)"), "{\"on\":0}")==0,
         "3.3", 0);
   checkInt(oneInt(db, "PRAGMA wal_autocheckpoint"), 100, "3.4");
-  if( nT0>0 ) checkInt(nThreads(), nT0, "3.5 the thread is gone");
+  if( nT0>0 ) checkInt(nThreads(), nT1-1, "3.5 the thread is gone");
   one(db, "SELECT stream_checkpointer(0)");             /* off again: no-op */
   checkInt(oneInt(db, "PRAGMA wal_autocheckpoint"), 100, "3.6");
 
@@ -386,8 +387,9 @@ static void test2and3(void){
   checkInt(counter(db, "errors"), 0, "2.17");
 
   /* The close joins the thread. */
+  if( nT0>0 ) checkInt(nThreads(), nT1, "3.6.1 on again: its thread");
   sqlite3_close(db);
-  if( nT0>0 ) checkInt(nThreads(), nT0, "3.7 closed: no thread left");
+  if( nT0>0 ) checkInt(nThreads(), nT1-1, "3.7 closed: no thread left");
   db = openDb("ckpt2.db", 0);
   checkInt(oneInt(db, "SELECT count(*) FROM stream_messages WHERE topic='t'"),
            2000, "3.8");
