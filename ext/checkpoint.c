@@ -26,7 +26,11 @@
 ** the whole cycle.  Should the thread fail, the committer checkpoints as
 ** SQLite would have.  The WAL stays bounded as before: past
 ** wal_autocheckpoint frames the committer checkpoints at the first commit
-** that finds the thread idle, and asks it nothing more in that cycle.
+** that finds the thread idle, and asks it nothing more in that cycle.  If
+** the WAL does not restart after it (a reader was still using the WAL
+** when the next commit began), the committer checkpoints again only once
+** another sixteenth of wal_autocheckpoint was committed, not at every
+** commit as SQLite's autocheckpoint does: each costs the two syncs.
 **
 ** Durability does not change: a checkpoint never makes a commit less
 ** durable (commits are synced, or not, by the committer's own synchronous
@@ -79,6 +83,8 @@ struct StreamCkpt {
   i64 iCycle;                  /* WAL restarts seen by the hook */
   i64 iDoneCycle;              /* iCycle of nDone */
   int nDone;                   /* Frames copied by the last checkpoint */
+  i64 iInlineCycle;            /* Cycle of the committer's last one */
+  int nInlineAt;               /* nFrame then */
   i64 iAskedCycle;             /* Cycle of the thread's last run asked for
                                ** at wal_autocheckpoint frames, or -1 */
   int bFailed;                 /* The thread's last checkpoint failed */
@@ -174,7 +180,11 @@ static int streamCkptHook(void *pArg, sqlite3 *db, const char *zDb,
   }
   if( !pCk->bReq && !pCk->bRun ){
     int bAsk = 0;
-    if( nFrame>=n ){
+    if( nFrame>=n && pCk->iInlineCycle==pCk->iCycle
+     && nFrame<pCk->nInlineAt + STREAM_CKPT_REST(n) ){
+      /* The committer checkpointed at nInlineAt and the WAL did not
+      ** restart (a reader still used it): not again at every commit. */
+    }else if( nFrame>=n ){
       /* The committer's turn, once the thread is idle: with more than the
       ** rest left, the thread is asked once more first (once a cycle: its
       ** checkpoint leaves what was committed while it ran). */
@@ -203,6 +213,8 @@ static int streamCkptHook(void *pArg, sqlite3 *db, const char *zDb,
                                    &nLog, &nCkpt);
     t = streamCkptUs() - t0;
     pthread_mutex_lock(&pCk->mu);
+    pCk->iInlineCycle = pCk->iCycle;
+    pCk->nInlineAt = nFrame;
     pCk->nInline++;
     pCk->nInlineUs += t;
     if( t>pCk->nInlineMaxUs ) pCk->nInlineMaxUs = t;
@@ -294,6 +306,7 @@ int sqlite3StreamCheckpointerStart(StreamCtx *p, char **pzErr){
   pCk->db = p->db;
   pCk->nAuto = nAuto;
   pCk->iAskedCycle = -1;
+  pCk->iInlineCycle = -1;
   sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs);
   rc = sqlite3_open_v2(zFile, &pCk->dbCk,
                        SQLITE_OPEN_READWRITE|SQLITE_OPEN_FULLMUTEX,
