@@ -446,12 +446,16 @@ static void dbFresh(int bStream){
 ** consumer, for an instruction count that noise does not move:
 **   valgrind --tool=callgrind --toggle-collect=produceLoop \
 **     bench/bench_latency ./stream0.so --only-produce stream 3000
-** divided by N (the producer's statement, its commit included). */
+** divided by N (the producer's statement, its commit included); with
+** --checkpointer, under stream_checkpointer(1) (its thread's work is not
+** in produceLoop: the committer's share only). */
 static void onlyProduce(int bStream, long long nMsg){
   double elapsed = 0;
   long long nErr;
   dbFresh(bStream);
+  bCkptCell = bCkptOpt;          /* --checkpointer: with it on */
   nErr = produce(bStream, 0, nMsg, nowNs(), &elapsed);
+  bCkptCell = 0;
   printf("%s: %lld autocommit produces, %lld errors\n",
          bStream ? "stream" : "raw", nMsg, nErr);
   unlink(zDb);
