@@ -311,6 +311,15 @@ int sqlite3StreamCheckpointerStart(StreamCtx *p, char **pzErr){
   rc = sqlite3_open_v2(zFile, &pCk->dbCk,
                        SQLITE_OPEN_READWRITE|SQLITE_OPEN_FULLMUTEX,
                        pVfs ? pVfs->zName : 0);
+  if( rc==SQLITE_OK && sqlite3_db_mutex(pCk->dbCk)==0 ){
+    /* Asked for a mutex and got none: SQLite was configured single-thread
+    ** at run time (SQLITE_CONFIG_SINGLETHREAD), so that its global state
+    ** is not guarded either. */
+    sqlite3_close_v2(pCk->dbCk);
+    sqlite3_free(pCk);
+    return sqlite3StreamErr(pzErr, SQLITE_ERROR, "the checkpointer needs a "
+        "SQLite with threads: this one is configured single-thread");
+  }
   if( rc==SQLITE_OK ){
     /* Both syncs of every checkpoint (see the header comment). */
     rc = sqlite3_exec(pCk->dbCk, "PRAGMA synchronous=FULL", 0, 0, 0);

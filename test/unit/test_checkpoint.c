@@ -5,6 +5,8 @@
 **
 ** Linked statically against libsqlitestream.a.  Checks:
 **
+**   0.* what it refuses without threads (SQLite compiled without them, or
+**       configured single-thread at run time);
 **   1.* what it refuses, changing nothing: a database in memory, a
 **       rollback journal, wal_autocheckpoint 0, locking_mode EXCLUSIVE, a
 **       bad argument;
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int nPass = 0;
@@ -372,6 +375,31 @@ static void test5(void){
   rmDb("ckpt5a.db");
 }
 
+/* 0.2: SQLite configured single-thread at run time (compiled with
+** threads): refused.  In a child process, whose SQLite is set up anew. */
+static void test0(void){
+  pid_t pid = fork();
+  int st = 0;
+  if( pid==0 ){
+    sqlite3 *db;
+    int bOk;
+    sqlite3_shutdown();
+    sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+    rmDb("ckpt0.db");
+    db = openDb("ckpt0.db", 0);
+    one(db, "PRAGMA journal_mode=WAL");
+    bOk = strcmp(one(db, "SELECT stream_checkpointer(1)"), "ERROR: stream: "
+                 "the checkpointer needs a SQLite with threads: this one is "
+                 "configured single-thread")==0;
+    if( !bOk ) printf("0.2: %s\n", one(db, "SELECT stream_checkpointer(1)"));
+    sqlite3_close(db);
+    rmDb("ckpt0.db");
+    _exit(bOk ? 0 : 1);
+  }
+  check(pid>0 && waitpid(pid, &st, 0)==pid && WIFEXITED(st)
+        && WEXITSTATUS(st)==0, "0.2 single-thread at run time: refused", 0);
+}
+
 int main(void){
   alarm(300);   /* a hang ends the process: a failure for the runner */
   if( sqlite3_threadsafe()==0 ){
@@ -386,6 +414,7 @@ int main(void){
     sqlite3_close(db);
     rmDb("ckpt0.db");
   }else{
+    test0();
     faultRegister();
     test1();
     test2and3();
