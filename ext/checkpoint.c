@@ -91,7 +91,6 @@ struct StreamCkpt {
   i64 nRun;                    /* Thread checkpoints that succeeded */
   i64 nBusy;                   /* ... that found another one running */
   i64 nErr;                    /* ... that failed */
-  int rcLast;                  /* Code of the last failure */
   char *zErrLast;              /* Its message (sqlite3_malloc) */
   i64 nInline;                 /* Checkpoints by the committer */
   i64 nInlineUs;               /* Their time, microseconds */
@@ -144,7 +143,6 @@ static void *streamCkptMain(void *pArg){
       char *z = sqlite3_mprintf("%s", sqlite3_errmsg(pCk->dbCk));
       pCk->nErr++;
       pCk->bFailed = 1;
-      pCk->rcLast = rc;
       sqlite3_free(pCk->zErrLast);
       pCk->zErrLast = z;
       sqlite3_log(rc, "stream: checkpointer: %s", z ? z : sqlite3_errstr(rc));
