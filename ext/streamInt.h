@@ -2121,7 +2121,6 @@ enum {
   STREAM_CAT_META_SET,          /* set one _stream_meta value */
   STREAM_CAT_META_DELETE,       /* remove one _stream_meta value */
   STREAM_CAT_GENERATION,        /* generation of a group */
-  STREAM_CAT_GROUP_SNAPSHOT,    /* topic_partitions of a group */
   STREAM_CAT_MEMBER_EXPIRE,     /* delete dead members of a group */
   STREAM_CAT_OWNS,              /* does a member own a partition */
   STREAM_CAT_ASSIGNED,          /* a member's partitions and marks */
@@ -2150,6 +2149,7 @@ enum {
   STREAM_CAT_MEMBER_INCARNATION,/* a member's incarnation */
   STREAM_CAT_JOIN_ANSWER,       /* a join's result */
   STREAM_CAT_MEMBER_READ,       /* the member check */
+  STREAM_CAT_MEMBER_PEEK,       /* the same, and the partition counts */
   STREAM_CAT_HEARTBEAT,         /* a member's heartbeat (and poll time) */
   STREAM_CAT_OWNER,             /* the owner of a partition (seek) */
   STREAM_CAT_PAUSE,             /* pause or resume a partition */
@@ -2173,10 +2173,6 @@ int sqlite3StreamCatCommitted(StreamCtx*, const char *zGroup,
 /* Set (zValue not NULL) or remove a _stream_meta value. */
 int sqlite3StreamCatMetaSet(StreamCtx*, const char *zKey, const char *zValue,
                             char **pzErr);
-/* *pbChanged: a topic of the group's assignment has another partition
-** count now (or was deleted). */
-int sqlite3StreamCatSnapshotChanged(StreamCtx*, const char *zGroup,
-                                    int *pbChanged, char **pzErr);
 /* A group's generation as stored: its type (SQLITE_NULL when there is no
 ** row) and value. */
 int sqlite3StreamCatGeneration(StreamCtx*, const char *zGroup, int *peType,
