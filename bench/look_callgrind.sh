@@ -11,11 +11,12 @@
 # Needs valgrind and the sqlite3 shell; takes about a minute for N=200.
 set -e
 SO=$(realpath "$1"); N=${2:-200}
-W=$(mktemp -d); trap "rm -rf $W" EXIT
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 DB=$W/look.db
 sqlite3 "$DB" ".load $SO" "PRAGMA journal_mode=WAL;" \
   "SELECT stream_create_topic('t', 4);" >/dev/null
-{ echo ".load $SO"; echo ".timeout 5000"; echo "SELECT stream_join('g','m','[\"t\"]');"
+{ echo ".load $SO"; echo ".timeout 5000"
+  echo "SELECT stream_join('g','m','[\"t\"]');"
   for i in $(seq 1 "$N"); do
     echo "SELECT count(*) FROM stream_poll('g','m',100,3000);"
   done; } > "$W/poll.sql"
@@ -27,14 +28,17 @@ sqlite3 "$DB" ".load $SO" "PRAGMA journal_mode=WAL;" \
 valgrind --tool=callgrind --callgrind-out-file="$W/cg" \
   --toggle-collect=sqlite3StreamMemberPeek sqlite3 "$DB" < "$W/poll.sql" \
   > "$W/out" 2>"$W/err" || true
-grep -v "^==" "$W/err" | sort | uniq -c | head -3 >&2
+grep -v "^==" "$W/err" | sort | uniq -c | head -3 >&2    # errors, if any
 wait
 echo "polls returning: $(sort "$W/out" | uniq -c | tr '\n' ';')"
 grep -o 'Collected : [0-9]*' "$W/err"
-callgrind_annotate --tree=caller "$W/cg" 2>/dev/null \
-  | grep -B3 '\* .*sqlite3StreamMemberPeek' \
-  | sed -n 's/^ *\([0-9,]*\) .*< [^:]*:\([A-Za-z0-9_]*\) (\([0-9]*\)x).*/\1 \2 \3/p' \
-  | while read -r ir fn n; do
-      ir=${ir//,/}
-      echo "$fn: $n checks, $((ir / n)) Ir a check"
-    done
+# The call arcs into sqlite3StreamMemberPeek, by caller, from the raw
+# profile (names are compressed: "fn=(id) name" once, "fn=(id)" after).
+awk '
+  /^fn=/ { id=$1; sub(/^fn=/, "", id); if( NF>1 ) name[id]=$2; fn=name[id] }
+  /^cfn=/ { c=$1; sub(/^cfn=/, "", c); if( NF>1 ) name[c]=$2
+            peek=(name[c]=="sqlite3StreamMemberPeek"); next }
+  peek && /^calls=/ { split($1, a, "="); n[fn]+=a[2]; next }
+  peek { ir[fn]+=$2; peek=0 }
+  END { for(f in n) printf "%s: %d checks, %d Ir a check\n", f, n[f], ir[f]/n[f] }
+' "$W/cg"
