@@ -27,7 +27,7 @@
 **   ./bench_latency ./stream0.so [--quick] [--seconds S] [--runs N]
 **                   [--rate R] [--groups 1..5] [--dir DIR]
 **                   [--system stream|raw] [--lockstep N [GAP_US]]
-**                   [--timeline]
+**                   [--timeline] [--checkpointer]
 **                   [--only-produce stream|raw N]  (see onlyProduce())
 **
 ** --system runs one of the two systems only (for strace, perf or
@@ -44,6 +44,16 @@
 ** commit-to-receipt times, and two replays of the producer: without its
 ** checkpoints' time, and without its waits for the CPU (each receipt
 ** moved by as much as its step's end), the p99 either would leave.
+**
+** --checkpointer: each cell also runs both systems with the producer's
+** connection under stream_checkpointer(1) (ext/checkpoint.c: PASSIVE
+** checkpoints by a thread of its own while the WAL fills, the committer's
+** once a cycle only what is left): "sqlite-stream + checkpointer" and
+** "raw SQLite + checkpointer" (the extension loaded on the raw producer's
+** connection for that function only; its INSERTs are plain SQL), beside
+** the two systems as they are.  With --timeline, a step's checkpoint time
+** is then the committer's own (inline) checkpoint, read from the
+** function's counters after each step slower than 200 us.
 **
 ** --lockstep N: N messages, each produced GAP_US (default 3000) after
 ** every consumer received the one before: every message finds the
@@ -98,6 +108,29 @@ struct Timeline {
 static Timeline *pTl = 0;
 static long long nTlCkptNs = 0;      /* checkpoint time of the open step */
 
+/* --checkpointer: run the systems with it too; the cell running now has it
+** on (the producer calls stream_checkpointer(1)); its counter of the
+** committer's checkpoint time (us) last read, for --timeline. */
+static int bCkptOpt = 0;
+static int bCkptCell = 0;
+static long long nCkptInlineUs = 0;
+static sqlite3_stmt *pCkptStatus = 0;  /* SELECT stream_checkpointer() */
+
+/* The checkpointer's counter NAME (a JSON integer) of the producer. */
+static long long ckptCounter(const char *zName){
+  long long v = 0;
+  if( pCkptStatus && sqlite3_step(pCkptStatus)==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pCkptStatus, 0);
+    char zKey[64];
+    const char *zAt;
+    snprintf(zKey, sizeof(zKey), "\"%s\":", zName);
+    zAt = z ? strstr(z, zKey) : 0;
+    if( zAt ) v = atoll(zAt + strlen(zKey));
+  }
+  if( pCkptStatus ) sqlite3_reset(pCkptStatus);
+  return v;
+}
+
 static long long nowNs(void){
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -118,14 +151,15 @@ static void napUs(long us){
   nanosleep(&ts, 0);
 }
 
-static sqlite3 *openDb(int bStream){
+/* A connection to zDb; bLoad: with the extension loaded. */
+static sqlite3 *openDbLoad(int bLoad){
   sqlite3 *db = 0;
   if( sqlite3_open(zDb, &db)!=SQLITE_OK ){
     fprintf(stderr, "open %s: %s\n", zDb, sqlite3_errmsg(db));
     exit(1);
   }
   sqlite3_busy_timeout(db, 5000);
-  if( bStream ){
+  if( bLoad ){
     char *zErr = 0;
     sqlite3_enable_load_extension(db, 1);
     if( sqlite3_load_extension(db, zSo, 0, &zErr)!=SQLITE_OK ){
@@ -135,6 +169,10 @@ static sqlite3 *openDb(int bStream){
   }
   benchExec(db, "PRAGMA synchronous=NORMAL");
   return db;
+}
+
+static sqlite3 *openDb(int bStream){
+  return openDbLoad(bStream);
 }
 
 static sqlite3_stmt *prep(sqlite3 *db, const char *zSql){
@@ -202,7 +240,16 @@ static NOINLINE long long produceLoop(sqlite3_stmt *pStmt, int bStream,
       sqlite3_reset(pStmt);
       if( rc!=SQLITE_ROW && rc!=SQLITE_DONE ) nErr++;
     }while( rc!=SQLITE_ROW && rc!=SQLITE_DONE && nErr<1000000 );
-    if( pTl && nRate ) pTl->aStep1[i] = nowNs(), pTl->aCkpt[i] = nTlCkptNs;
+    if( pTl && nRate ){
+      pTl->aStep1[i] = nowNs();
+      if( bCkptCell && pTl->aStep1[i] - pTl->aStep0[i]>200000 ){
+        /* The committer's own checkpoint time since the last look. */
+        long long v = ckptCounter("inline_us");
+        nTlCkptNs = (v - nCkptInlineUs)*1000;
+        nCkptInlineUs = v;
+      }
+      pTl->aCkpt[i] = nTlCkptNs;
+    }
   }
   return nErr;
 }
@@ -225,13 +272,21 @@ static int timelineWalHook(void *pArg, sqlite3 *db, const char *zDb,
 ** transaction.  Returns the errors; *pElapsed the seconds it took. */
 static long long produce(int bStream, int nRate, long long nMsg,
                          long long tStart, double *pElapsed){
-  sqlite3 *db = openDb(bStream);
+  sqlite3 *db = openDbLoad(bStream || bCkptCell);
   sqlite3_stmt *pStmt = prep(db, bStream
       ? "SELECT stream_produce('lat', NULL, ?1, NULL, 0)"
       : "INSERT INTO msgs(t, v) VALUES(?2, ?1)");
   long long nErr = 0, i;
   int g;
-  if( pTl ) sqlite3_wal_hook(db, timelineWalHook, 0);
+  if( bCkptCell ){
+    /* The checkpointer takes the WAL hook: the timeline reads its
+    ** counters instead. */
+    benchExec(db, "SELECT stream_checkpointer(1)");
+    pCkptStatus = prep(db, "SELECT stream_checkpointer()");
+    nCkptInlineUs = 0;
+  }else if( pTl ){
+    sqlite3_wal_hook(db, timelineWalHook, 0);
+  }
   if( aLockGot ){
     /* Lockstep: each message GAP_US after every group received the one
     ** before. */
@@ -246,6 +301,14 @@ static long long produce(int bStream, int nRate, long long nMsg,
     nErr = produceLoop(pStmt, bStream, nRate, nMsg, tStart);
   }
   *pElapsed = (nowNs() - tStart)/1e9;
+  if( pCkptStatus && pTl ){
+    if( sqlite3_step(pCkptStatus)==SQLITE_ROW ){
+      printf("  checkpointer: %s\n", sqlite3_column_text(pCkptStatus, 0));
+    }
+    sqlite3_reset(pCkptStatus);
+  }
+  sqlite3_finalize(pCkptStatus);
+  pCkptStatus = 0;
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
   return nErr;
@@ -383,12 +446,16 @@ static void dbFresh(int bStream){
 ** consumer, for an instruction count that noise does not move:
 **   valgrind --tool=callgrind --toggle-collect=produceLoop \
 **     bench/bench_latency ./stream0.so --only-produce stream 3000
-** divided by N (the producer's statement, its commit included). */
+** divided by N (the producer's statement, its commit included); with
+** --checkpointer, under stream_checkpointer(1) (its thread's work is not
+** in produceLoop: the committer's share only). */
 static void onlyProduce(int bStream, long long nMsg){
   double elapsed = 0;
   long long nErr;
   dbFresh(bStream);
+  bCkptCell = bCkptOpt;          /* --checkpointer: with it on */
   nErr = produce(bStream, 0, nMsg, nowNs(), &elapsed);
+  bCkptCell = 0;
   printf("%s: %lld autocommit produces, %lld errors\n",
          bStream ? "stream" : "raw", nMsg, nErr);
   unlink(zDb);
@@ -539,7 +606,9 @@ static void timelineReport(int bStream, int nGroup){
   printf("  timeline %s: p99 %.0f us over %d group(s); %lld checkpoints by"
          " the producer (mean %.0f us, max %.0f us); producer step p50 %.0f"
          " p99 %.0f p99.9 %.0f max %.0f us\n",
-         bStream ? "stream" : "raw", thr/1e3, nGroup, nCk,
+         bCkptCell ? (bStream ? "stream + checkpointer"
+                              : "raw + checkpointer")
+                   : (bStream ? "stream" : "raw"), thr/1e3, nGroup, nCk,
          nCk ? ckSum/1e3/nCk : 0.0, ckMax/1e3,
          aStep[(n-nWarm-1)/2]/1e3, aStep[(long long)(0.99*(n-nWarm-1))]/1e3,
          aStep[(long long)(0.999*(n-nWarm-1))]/1e3, aStep[n-nWarm-1]/1e3);
@@ -616,6 +685,8 @@ int main(int argc, char **argv){
       if( i+1<argc && argv[i+1][0]>='0' && argv[i+1][0]<='9' ){
         nLockGapUs = atol(argv[++i]);
       }
+    }else if( strcmp(argv[i], "--checkpointer")==0 ){
+      bCkptOpt = 1;
     }else if( strcmp(argv[i], "--timeline")==0 ){
       static Timeline tl;
       pTl = &tl;
@@ -630,7 +701,7 @@ int main(int argc, char **argv){
       fprintf(stderr, "usage: %s [stream0.so] [--quick] [--seconds S]"
                       " [--runs N] [--rate R] [--groups 1..5]"
                       " [--dir DIR] [--system stream|raw]"
-                      " [--lockstep N [GAP_US]] [--timeline]"
+                      " [--lockstep N [GAP_US]] [--timeline] [--checkpointer]"
                       " [--only-produce stream|raw N]\n",
               argv[0]);
       return 2;
@@ -666,36 +737,49 @@ int main(int argc, char **argv){
          "---:|---:|\n");
   for(i=0; i<(nOnlyRate>0 ? 1 : 2); i++){
     for(j=0; j<(nOnlyGroups>=1 && nOnlyGroups<=MAX_GROUPS ? 1 : 2); j++){
-      double aP99[2] = {0, 0};
-      for(s=1; s>=0; s--){
-        double aR[16], a50[16], a99[16], a999[16], aMax[16], aCp[16], aCc[16];
-        double aPm[16];
-        long long nErr = 0, nProd = 0, nLost = 0;
-        if( iOnlySys>=0 && s!=iOnlySys ) continue;
-        for(k=0; k<nRuns && k<16; k++){
+      /* Systems: sqlite-stream, raw SQLite, and with --checkpointer each
+      ** again with it; the runs of a cell alternate between them, so that
+      ** the machine's load of the minute falls on all alike. */
+      static const char *azSys[4] = {
+        "sqlite-stream (long poll)", "raw SQLite (commit every 100 ms)",
+        "sqlite-stream + checkpointer", "raw SQLite + checkpointer" };
+      double aR[4][16], a50[4][16], a99[4][16], a999[4][16], aMax[4][16];
+      double aCp[4][16], aCc[4][16], aPm[4][16], aP99[4] = {0, 0, 0, 0};
+      long long nErr[4] = {0}, nProd[4] = {0}, nLost[4] = {0};
+      int nSys = bCkptOpt ? 4 : 2;
+      for(k=0; k<nRuns && k<16; k++){
+        for(s=0; s<nSys; s++){
           Run run;
-          runCell(s, aRate[i], aGroups[j], nSec, &run);
-          aR[k] = run.rate;
-          a50[k] = run.p50;
-          a99[k] = run.p99;
-          a999[k] = run.p999;
-          aMax[k] = run.max;
-          aCp[k] = run.cpuProd;
-          aCc[k] = run.cpuCons;
-          aPm[k] = run.pollsPerMsg;
-          nErr += run.nPollErr;
-          nProd += run.nProdErr;
-          nLost += run.nLost;
+          int bStream = (s%2)==0;
+          if( iOnlySys>=0 && bStream!=iOnlySys ) continue;
+          bCkptCell = s>=2;
+          runCell(bStream, aRate[i], aGroups[j], nSec, &run);
+          bCkptCell = 0;
+          aR[s][k] = run.rate;
+          a50[s][k] = run.p50;
+          a99[s][k] = run.p99;
+          a999[s][k] = run.p999;
+          aMax[s][k] = run.max;
+          aCp[s][k] = run.cpuProd;
+          aCc[s][k] = run.cpuCons;
+          aPm[s][k] = run.pollsPerMsg;
+          nErr[s] += run.nPollErr;
+          nProd[s] += run.nProdErr;
+          nLost[s] += run.nLost;
         }
-        aP99[s] = median(a99, k);
+      }
+      for(s=0; s<nSys; s++){
+        int bStream = (s%2)==0;
+        if( iOnlySys>=0 && bStream!=iOnlySys ) continue;
+        aP99[s] = median(a99[s], k);
         printf("| %d | %d | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %lld |"
                " %lld | %lld | %.1f | %.1f | %.2f | ", aRate[i], aGroups[j],
-               s ? "sqlite-stream (long poll)" : "raw SQLite (commit every 100 ms)",
-               median(aR, k), median(a50, k), aP99[s], median(a999, k),
-               median(aMax, k), nErr, nProd, nLost, median(aCp, k),
-               median(aCc, k), median(aPm, k));
-        if( s ) printf("|\n");
-        else printf("%.2fx |\n", aP99[1]>0 ? aP99[0]/aP99[1] : 0.0);
+               azSys[s], median(aR[s], k), median(a50[s], k), aP99[s],
+               median(a999[s], k), median(aMax[s], k), nErr[s], nProd[s],
+               nLost[s], median(aCp[s], k), median(aCc[s], k),
+               median(aPm[s], k));
+        if( bStream ) printf("|\n");
+        else printf("%.2fx |\n", aP99[s-1]>0 ? aP99[s]/aP99[s-1] : 0.0);
         fflush(stdout);
       }
     }
@@ -703,7 +787,8 @@ int main(int argc, char **argv){
   printf("\npoll errors, producer errors and lost are totals over the runs"
          " (lost: messages a consumer had not received when it stopped).\n"
          "p99 vs raw: raw SQLite's p99 / sqlite-stream's (above 1:"
-         " sqlite-stream is ahead).\n"
+         " sqlite-stream is ahead), each with the checkpointer or each"
+         " without.\n"
          "polls/msg: a consumer's statement executions per message received"
          " (a long poll is one).\n");
   unlink(zDb);

@@ -199,6 +199,33 @@ void sqlite3StreamLogBatchingFunc(sqlite3_context *ctx, int argc,
   p->bBatchOn = v!=0;
 }
 
+/* stream_checkpointer([on]): this connection's checkpointer
+** (ext/checkpoint.c), off unless turned on; with an argument turns it on
+** (non-zero integers) or off (0); returns its state after the call as a
+** JSON object. */
+void sqlite3StreamCheckpointerFunc(sqlite3_context *ctx, int argc,
+                                   sqlite3_value **argv){
+  StreamCtx *p = (StreamCtx*)sqlite3_user_data(ctx);
+  char *z;
+  if( argc==1 ){
+    i64 v;
+    if( !sqlite3StreamArgInt(ctx, argv, 0, "on", &v) ) return;
+    if( v ){
+      char *zErr = 0;
+      int rc = sqlite3StreamCheckpointerStart(p, &zErr);
+      if( rc ){
+        sqlite3StreamResultErr(ctx, rc, zErr);
+        return;
+      }
+    }else{
+      sqlite3StreamCheckpointerStop(p, 0);
+    }
+  }
+  z = sqlite3StreamCheckpointerStatus(p);
+  if( z==0 ){ sqlite3_result_error_nomem(ctx); return; }
+  sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
 /*
 ** The one-call-one-transaction trampoline: run xCall(p, pArgs, &zErr) as
 ** one transaction (sqlite3StreamAutoBegin(): a savepoint in autocommit

@@ -840,18 +840,21 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
 ** every min(session.timeout.ms, max.poll.interval.ms)/3, as a Kafka
 ** client's heartbeat.interval.ms is a third of its session timeout, so
 ** that a member that keeps calling is never seen expired; a poll writes
-** the first poll time at once.
+** the first poll time at once.  pbChanged (if not NULL): a topic of the
+** group's assignment has another partition count now (or was deleted),
+** read by the same statement.
 */
 static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
                             const char *zGroup, const char *zMember,
                             StreamMember *pM, int bPoll, int *pbExpire,
-                            int *pbBeat, char **pzErr){
+                            int *pbBeat, int *pbChanged, char **pzErr){
   StreamIncarnation **pp;
   sqlite3_stmt *pStmt;
   i64 iInc = -1, iNow = sqlite3StreamNow(p);
   int rc;
 
   *pbExpire = *pbBeat = 0;
+  if( pbChanged ) *pbChanged = 0;
   rc = streamIdCheck(zGroup, "group id", pzErr);
   if( rc==SQLITE_OK ) rc = streamIdCheck(zMember, "member id", pzErr);
   if( rc ) return rc;
@@ -861,7 +864,9 @@ static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
         "member %s has not joined group %s on this connection"
         " (call stream_join first)", zMember, zGroup);
   }
-  pStmt = sqlite3StreamCatStmt(pRead, STREAM_CAT_MEMBER_READ, pzErr);
+  pStmt = sqlite3StreamCatStmt(pRead, pbChanged ? STREAM_CAT_MEMBER_PEEK
+                                                : STREAM_CAT_MEMBER_READ,
+                               pzErr);
   if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
@@ -881,6 +886,7 @@ static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
            || (bPoll && (sqlite3_column_type(pStmt, 10)==SQLITE_NULL
                 || sqlite3StreamSubSat(iNow, sqlite3_column_int64(pStmt, 10))
                    >= nThird));
+    if( pbChanged ) *pbChanged = sqlite3_column_int(pStmt, 11);
   }
   rc = sqlite3StreamStorageReset(pRead, pStmt, pzErr);
   if( rc ) return rc;
@@ -907,10 +913,7 @@ int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
                             StreamMember *pM, char **pzErr){
   int bExpire, bBeat, bChanged = 0;
   int rc = streamMemberRead(p, pRead, zGroup, zMember, pM, 1, &bExpire,
-                            &bBeat, pzErr);
-  /* a topic's partition count changed since the assignment */
-  if( rc==SQLITE_OK ) rc = sqlite3StreamCatSnapshotChanged(pRead, zGroup,
-                                                           &bChanged, pzErr);
+                            &bBeat, &bChanged, pzErr);
   if( rc==SQLITE_OK ) pM->bWriteDue = bExpire || bBeat || bChanged;
   return rc;
 }
@@ -924,22 +927,23 @@ static int streamMemberCheck(StreamCtx *p, const char *zGroup,
   StreamMember m;
   int bExpire, bBeat, bChanged = 0, rc;
   if( pM==0 ) pM = &m;
+  /* The partition counts (a fence's check ignores them) are read with
+  ** the member, after the expiry as before. */
   rc = streamMemberRead(p, p, zGroup, zMember, pM, bPoll, &bExpire, &bBeat,
-                        pzErr);
+                        bFence ? 0 : &bChanged, pzErr);
   if( bFence ) bExpire = 0;
   if( rc==SQLITE_OK && bExpire ){
     rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
     /* this member may be one of them */
     if( rc==SQLITE_OK ) rc = streamMemberRead(p, p, zGroup, zMember, pM,
-                                              bPoll, &bExpire, &bBeat, pzErr);
-  }
-  if( rc==SQLITE_OK && !bFence ){
-    rc = sqlite3StreamCatSnapshotChanged(p, zGroup, &bChanged, pzErr);
+                                              bPoll, &bExpire, &bBeat,
+                                              &bChanged, pzErr);
   }
   if( rc==SQLITE_OK && bChanged ){
     rc = streamRebalance(p, zGroup, pzErr);
     if( rc==SQLITE_OK ) rc = streamMemberRead(p, p, zGroup, zMember, pM,
-                                              bPoll, &bExpire, &bBeat, pzErr);
+                                              bPoll, &bExpire, &bBeat, 0,
+                                              pzErr);
   }
   if( rc==SQLITE_OK && bBeat ){
     rc = sqlite3StreamCatRun(p, STREAM_CAT_HEARTBEAT, pzErr, "ttii", zGroup,

@@ -22,6 +22,7 @@ SQLITE_EXTENSION_INIT1
 static void streamCtxFree(void *pArg){
   StreamCtx *p = (StreamCtx*)pArg;
   if( p==0 ) return;
+  sqlite3StreamCheckpointerStop(p, 1);   /* its thread first */
   sqlite3StreamScannerFree(p->pScanner);
   sqlite3StreamStmtFinalizeAll(p);
   sqlite3StreamStickyFree(p);
@@ -204,6 +205,8 @@ static const struct {
   { "stream_partition",       2, 2, STREAM_FN_PURE, sqlite3StreamPartitionFunc},
   { "stream_log_batching",    0, 1, SQLITE_DIRECTONLY,
                                             sqlite3StreamLogBatchingFunc },
+  { "stream_checkpointer",    0, 1, SQLITE_DIRECTONLY,
+                                            sqlite3StreamCheckpointerFunc },
   { "stream_create_topic",    2, 3, STREAM_FN_WRITE,
                                             sqlite3StreamCreateTopicFunc },
   { "stream_alter_topic",     2, 2, STREAM_FN_WRITE,

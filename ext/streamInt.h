@@ -102,6 +102,7 @@ typedef int (*StreamAfterAppend)(StreamCtx*, const StreamAppended*,
 #define STREAM_MAX_AFTER_APPEND 8
 typedef struct StreamPosition StreamPosition;
 typedef struct StreamLook StreamLook;
+typedef struct StreamCkpt StreamCkpt;
 typedef struct StreamPosUndo StreamPosUndo;
 
 struct StreamCtx {
@@ -186,6 +187,8 @@ struct StreamCtx {
   int nBatchBytes;                      /* Largest batch value (bytes) for
                                         ** the page size, 0: not yet read
                                         ** (sqlite3StreamBatchBytes()) */
+  StreamCkpt *pCkpt;                    /* The checkpointer, or NULL
+                                        ** (ext/checkpoint.c) */
 };
 
 /**************************************************************************
@@ -1096,6 +1099,19 @@ void sqlite3StreamTierFunc(sqlite3_context*, int, sqlite3_value**);
 void sqlite3StreamBackupFunc(sqlite3_context*, int, sqlite3_value**);
 
 /**************************************************************************
+** Interface to code in ext/checkpoint.c: WAL checkpoints off the commit
+** path (stream_checkpointer()).
+*/
+/* Start the checkpointer of p's connection (its thread and connection),
+** or, if it runs, take the WAL hook and wal_autocheckpoint again. */
+int sqlite3StreamCheckpointerStart(StreamCtx *p, char **pzErr);
+/* Stop it: the thread joined, its connection closed; SQLite's
+** autocheckpoint back unless bClosing (the connection is closing). */
+void sqlite3StreamCheckpointerStop(StreamCtx *p, int bClosing);
+/* Its state and counters as a JSON object (sqlite3_malloc), or NULL. */
+char *sqlite3StreamCheckpointerStatus(StreamCtx *p);
+
+/**************************************************************************
 ** Interface to code in ext/func.c: helpers of every SQL function.
 */
 /* The one error policy: report an engine error (rc, message) on ctx --
@@ -1121,6 +1137,7 @@ const char *sqlite3StreamArgText(sqlite3_context *ctx, sqlite3_value **argv,
                                 int iArg, const char *zWhat);
 int sqlite3StreamArgInt(sqlite3_context *ctx, sqlite3_value **argv,
                        int iArg, const char *zWhat, i64 *pi);
+void sqlite3StreamCheckpointerFunc(sqlite3_context*, int, sqlite3_value**);
 
 /**************************************************************************
 ** Interface to code in ext/func_group.c (consumer group SQL functions),
@@ -2104,7 +2121,6 @@ enum {
   STREAM_CAT_META_SET,          /* set one _stream_meta value */
   STREAM_CAT_META_DELETE,       /* remove one _stream_meta value */
   STREAM_CAT_GENERATION,        /* generation of a group */
-  STREAM_CAT_GROUP_SNAPSHOT,    /* topic_partitions of a group */
   STREAM_CAT_MEMBER_EXPIRE,     /* delete dead members of a group */
   STREAM_CAT_OWNS,              /* does a member own a partition */
   STREAM_CAT_ASSIGNED,          /* a member's partitions and marks */
@@ -2133,6 +2149,7 @@ enum {
   STREAM_CAT_MEMBER_INCARNATION,/* a member's incarnation */
   STREAM_CAT_JOIN_ANSWER,       /* a join's result */
   STREAM_CAT_MEMBER_READ,       /* the member check */
+  STREAM_CAT_MEMBER_PEEK,       /* the same, and the partition counts */
   STREAM_CAT_HEARTBEAT,         /* a member's heartbeat (and poll time) */
   STREAM_CAT_OWNER,             /* the owner of a partition (seek) */
   STREAM_CAT_PAUSE,             /* pause or resume a partition */
@@ -2156,10 +2173,6 @@ int sqlite3StreamCatCommitted(StreamCtx*, const char *zGroup,
 /* Set (zValue not NULL) or remove a _stream_meta value. */
 int sqlite3StreamCatMetaSet(StreamCtx*, const char *zKey, const char *zValue,
                             char **pzErr);
-/* *pbChanged: a topic of the group's assignment has another partition
-** count now (or was deleted). */
-int sqlite3StreamCatSnapshotChanged(StreamCtx*, const char *zGroup,
-                                    int *pbChanged, char **pzErr);
 /* A group's generation as stored: its type (SQLITE_NULL when there is no
 ** row) and value. */
 int sqlite3StreamCatGeneration(StreamCtx*, const char *zGroup, int *peType,

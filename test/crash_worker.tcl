@@ -27,7 +27,9 @@
 # Before an idempotent send it appends "I producer topic seq id" (the send
 # it may have to repeat).  A check the worker makes itself that fails is
 # written as "E message" and the worker exits with status 3.  READYFILE is
-# created once the extension is loaded and the group joined.
+# created once the extension is loaded and the group joined.  With
+# STREAM_CRASH_CKPT=1 in the environment, both connections run the
+# checkpointer (stream_checkpointer(1), wal_autocheckpoint=20).
 package require sqlite3
 lassign $argv ext dbfile ackfile readyfile seed maxops
 if {$maxops eq ""} { set maxops -1 }
@@ -61,6 +63,14 @@ foreach h {db db2} {
   $h timeout 5000
   $h enable_load_extension 1
   $h eval { SELECT load_extension($ext) }
+  # STREAM_CRASH_CKPT: both connections checkpoint through the
+  # checkpointer (ext/checkpoint.c), every 20 frames, so that kills land
+  # in its checkpoints and in the committer's.
+  if {[info exists ::env(STREAM_CRASH_CKPT)] && $::env(STREAM_CRASH_CKPT)} {
+    $h eval { PRAGMA wal_autocheckpoint=20 }
+    set st [$h eval { SELECT stream_checkpointer(1) ->> '$.on' }]
+    if {$st ne "1"} { fail "checkpointer not on: $st" }
+  }
 }
 
 set gopts {{"auto.offset.reset":"earliest","enable.auto.commit":false,"session.timeout.ms":600000,"max.poll.interval.ms":600000}}
