@@ -1987,6 +1987,26 @@ static void streamS3BodyKick(StreamS3Store *p){
   }
 }
 
+/* The GET of the first nHead bytes of pA's object (pA->pHead, into
+** pA->aHead), made ready to be sent when its turn comes (bHeadWait,
+** streamS3BodyKick).  On failure (SQLITE_NOMEM) neither is kept. */
+static int streamS3HeadNew(StreamS3Store *p, StreamS3Ahead *pA, i64 nHead){
+  pA->aHead = sqlite3_malloc64(nHead);
+  pA->pHead = streamS3ReqNew();
+  if( pA->aHead==0 || pA->pHead==0
+   || streamS3Req(p, pA->pHead, "GET", pA->zKey, 0, 0, 0)
+   || sqlite3StreamHttpHeader(pA->pHead, "Range: bytes=0-%lld", nHead-1) ){
+    streamS3ReqFree(p, &pA->pHead);
+    sqlite3_free(pA->aHead);
+    pA->aHead = 0;
+    return SQLITE_NOMEM;
+  }
+  pA->pHead->aOut = pA->aHead;
+  pA->pHead->nOut = (size_t)nHead;
+  pA->bHeadWait = 1;
+  return SQLITE_OK;
+}
+
 void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
                              i64 nSize, int bNext){
   StreamS3Store *p = (StreamS3Store*)pStore;
@@ -2036,18 +2056,10 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
   pFree->msStart = msNow;
   if( bAll ){
     pFree->bAll = 1;
-    pFree->aHead = sqlite3_malloc64(nSize);
-    pFree->pHead = streamS3ReqNew();
-    if( pFree->aHead==0 || pFree->pHead==0
-     || streamS3Req(p, pFree->pHead, "GET", zFull, 0, 0, 0)
-     || sqlite3StreamHttpHeader(pFree->pHead, "Range: bytes=0-%lld",
-                                nSize-1) ){
+    if( streamS3HeadNew(p, pFree, nSize) ){
       streamS3AheadFree(p, pFree);
       return;
     }
-    pFree->pHead->aOut = pFree->aHead;
-    pFree->pHead->nOut = (size_t)nSize;
-    pFree->bHeadWait = 1;
     pFree->iSeq = ++p->iAheadSeq;
     streamS3BodyKick(p);
     sqlite3StreamHttpPump(p->pHttp);
@@ -2083,23 +2095,10 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
     ** cache, which may hold them already. */
     i64 nHead = bWhole ? nSize-nBuf
               : (nSize-nBuf<STREAM_S3_PRE_SPAN ? nSize-nBuf : STREAM_S3_PRE_SPAN);
-    pFree->aHead = sqlite3_malloc64(nHead);
-    pFree->pHead = streamS3ReqNew();
-    if( pFree->aHead==0 || pFree->pHead==0
-     || streamS3Req(p, pFree->pHead, "GET", zFull, 0, 0, 0)
-     || sqlite3StreamHttpHeader(pFree->pHead, "Range: bytes=0-%lld",
-                                nHead-1) ){
-      streamS3ReqFree(p, &pFree->pHead);
-      sqlite3_free(pFree->aHead);
-      pFree->aHead = 0;
-    }else{
-      /* Sent when fewer than STREAM_S3_BODIES others are in flight
-      ** (streamS3BodyKick), so that the file opened first arrives first,
-      ** not all of them at a fraction of the bandwidth each. */
-      pFree->pHead->aOut = pFree->aHead;
-      pFree->pHead->nOut = (size_t)nHead;
-      pFree->bHeadWait = 1;
-    }
+    /* Sent when fewer than STREAM_S3_BODIES others are in flight
+    ** (streamS3BodyKick), so that the file opened first arrives first,
+    ** not all of them at a fraction of the bandwidth each. */
+    streamS3HeadNew(p, pFree, nHead);
   }
   pFree->iSeq = ++p->iAheadSeq;
   streamS3BodyKick(p);
