@@ -35,7 +35,9 @@
 **            replay through it can reach (the "ceiling")
 **   CPU      the CPU ms s3rver and the proxy (two Node processes on the
 **            same cores as the reader) used for each stepped replay, from
-**            /proc/PID/stat, beside the reader's own
+**            /proc/PID/stat, beside the reader's own; and the requests
+**            and GET body bytes of a stepped replay through the proxy
+**            (its stats, read with the curl program)
 **
 ** s3rver runs on loopback: without the proxy the network costs nothing,
 ** which is why the proxy run (the realistic case for R2) is shown too.
@@ -155,11 +157,14 @@ struct Result {
   double aTier[BENCH_S3_TIER_REPS];
   double aReplay[BENCH_S3_REPLAY_REPS];
   double tTier, tReplay, tFirst;   /* Medians */
-  double aMark[BENCH_S3_REPLAY_REPS][8];  /* Stepped replays: ms to the
+  double aMark[BENCH_S3_REPLAY_REPS][10];  /* Stepped replays: ms to the
                                ** first row and to the end of each quarter,
                                ** then this process's CPU ms, then
-                               ** s3rver's and the proxy's */
-  double aMarkMed[8];          /* ... medians */
+                               ** s3rver's and the proxy's, then the
+                               ** requests the proxy answered and the GET
+                               ** body bytes it sent (0 if not read) */
+  double aMarkMed[10];         /* ... medians */
+  long long nSegBytes;         /* Bytes of the segment files replayed */
   long long nReplay;
 };
 
@@ -250,6 +255,27 @@ static double cpuMsOf(pid_t pid){
   return (utime+stime)*1000.0/hz;
 }
 
+/* Counter zName ("requests", "getbytes") of the proxy's stats
+** (test/s3proxy.mjs GET /__proxy/stats, by the curl program), or -1 if
+** it cannot be read. */
+static double proxyStat(const char *zName){
+  double v = -1;
+  char zCmd[300];
+  FILE *f;
+  char zBuf[4096];
+  size_t n;
+  char zKey[64], *z;
+  snprintf(zCmd, sizeof(zCmd), "curl -sf http://127.0.0.1:%d/__proxy/stats",
+           proxy.port);
+  if( (f = popen(zCmd, "r"))==0 ) return -1;
+  n = fread(zBuf, 1, sizeof(zBuf)-1, f);
+  pclose(f);
+  zBuf[n] = 0;
+  snprintf(zKey, sizeof(zKey), "\"%s\":", zName);
+  if( (z = strstr(zBuf, zKey))!=0 ) v = atof(z+strlen(zKey));
+  return v;
+}
+
 /* A replay stepped row by row (new connection): ms from the statement's
 ** first step to its first row (the scan's open: its first file's round
 ** trips), and to the last row of each quarter of the messages (the four
@@ -261,10 +287,16 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
   sqlite3 *db;
   sqlite3_stmt *p;
   long long n = 0;
-  double t0, c0, cS3, cProxy;
+  double t0, c0, cS3, cProxy, nReq0 = -1, nByte0 = -1;
   int iMark = 1;
+  int bProxy = strcmp(pR->zTag, "rtt")==0;
   snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s-0.db", zDir, pR->zTag);
   db = openDb(zDb);
+  pR->nSegBytes = benchInt1(db, "SELECT sum(bytes) FROM _stream_segments");
+  if( bProxy ){
+    nReq0 = proxyStat("requests");
+    nByte0 = proxyStat("getbytes");
+  }
   if( sqlite3_prepare_v2(db, "SELECT length(value) FROM stream_messages"
                          " WHERE topic='bench'", -1, &p, 0) ){
     exit(1);
@@ -283,6 +315,13 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
   aMs[7] = cpuMsOf(proxy.pid)-cProxy;
   sqlite3_finalize(p);
   sqlite3_close(db);
+  aMs[8] = aMs[9] = 0;
+  if( bProxy && nReq0>=0 && nByte0>=0 ){
+    /* (The connection closed: nothing of the replay is still under way;
+    ** the proxy does not count its control requests.) */
+    aMs[8] = proxyStat("requests")-nReq0;
+    aMs[9] = proxyStat("getbytes")-nByte0;
+  }
   if( n!=nMsg ){
     fprintf(stderr, "%s: stepped replay read %lld of %lld\n", pR->zName, n,
             nMsg);
@@ -483,7 +522,7 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
     aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
     aR[i].tReplay = median(aR[i].aReplay, BENCH_S3_REPLAY_REPS);
     aR[i].tFirst = firstRow(&aR[i], nMsg);
-    for(k=0; k<8; k++){
+    for(k=0; k<10; k++){
       double a[BENCH_S3_REPLAY_REPS];
       for(j=0; j<BENCH_S3_REPLAY_REPS; j++) a[j] = aR[i].aMark[j][k];
       aR[i].aMarkMed[k] = median(a, BENCH_S3_REPLAY_REPS);
@@ -533,6 +572,25 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
            aR[0].aMarkMed[5], nCore, tCpu,
            aR[0].aMarkMed[4]/(tCpu+aR[2].aMarkMed[0]),
            aR[0].aMarkMed[4], aR[2].aMarkMed[0]);
+    {
+      /* The Node pair's CPU summed over the stepped replays: its 10 ms
+      ** ticks resolve a few ms a replay this way, not in a median. */
+      double sS3 = 0, sProxy = 0;
+      for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
+        sS3 += aR[2].aMark[j][6];
+        sProxy += aR[2].aMark[j][7];
+      }
+      printf("\nCPU of s3rver and the proxy over the %d stepped replays"
+             " through the proxy: %.0f and %.0f ms (%.1f and %.1f ms a"
+             " replay)\n", BENCH_S3_REPLAY_REPS, sS3, sProxy,
+             sS3/BENCH_S3_REPLAY_REPS, sProxy/BENCH_S3_REPLAY_REPS);
+    }
+    if( aR[2].aMarkMed[8]>0 ){
+      printf("\nRequests of a replay through the proxy (median of %d): %.0f,"
+             " GET body bytes %.0f (the segment files: %lld bytes)\n",
+             BENCH_S3_REPLAY_REPS, aR[2].aMarkMed[8], aR[2].aMarkMed[9],
+             aR[2].nSegBytes);
+    }
   }
   tFetch = -1;
   for(i=0; i<3; i++){
@@ -625,7 +683,8 @@ static void proxyCost(int rtt){
 
 /* --timing FILE: from the proxy's record, each replay through it (a run
 ** of ranged GETs of segment files, none starting more than 200 ms after
-** the others ended, 8 to 16: a tail and a body a file; the first-row
+** the others ended, 4 to 16: a tail and a body for the first file, one
+** GET for each later one (or one each, if small); the first-row
 ** reads, many short ones in a row, make more) and the ms in
 ** it when no GET was answering: from its first request to its last
 ** answer, less the first round trip (rtt), less the union of every GET's
@@ -650,7 +709,7 @@ static void timingGaps(const char *zFile, int rtt){
             && (z0 = strstr(zLine, "\"t0\":"))!=0
             && (z1 = strstr(zLine, "\"t1\":"))!=0;
     if( bGet ){ t0 = atof(z0+5); t1 = atof(z1+5); }
-    if( (zOk==0 || (bGet && t0-tEnd>200)) && nIv>=8 && nIv<=16 && nRep<64 ){
+    if( (zOk==0 || (bGet && t0-tEnd>200)) && nIv>=4 && nIv<=16 && nRep<64 ){
       /* A replay ended: its span and the time nothing came. */
       double tA = aS[0], tB = aE[0], cov = 0, s, e;
       for(i=1; i<nIv; i++){

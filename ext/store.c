@@ -810,9 +810,9 @@ int sqlite3StreamStoreDeleteMany(StreamStore *pStore, char **azKey, int nKey,
 }
 
 void sqlite3StreamStorePrefetch(StreamStore *pStore, const char *zKey,
-                                i64 nSize){
+                                i64 nSize, int bNext){
   if( pStore->pScheme && pStore->pScheme->xPrefetch ){
-    pStore->pScheme->xPrefetch(pStore, zKey, nSize);
+    pStore->pScheme->xPrefetch(pStore, zKey, nSize, bNext);
   }
 }
 

@@ -76,7 +76,13 @@
 ** whole range, so the first row groups are decoded while the rest of the
 ** file arrives (a response counts only with the status, range and ETag
 ** asked for; one that fails part-way is dropped and the bytes still
-** missing are fetched again by ranged GETs).  The round trip of opening
+** missing are fetched again by ranged GETs).  A hint of a later file
+** (bNext: not the one opened next) of that size is one GET of all of
+** the object instead, footer included, sent as a body GET is (paced);
+** its xOpen waits for it (usually in already) and reads nothing more
+** (streamS3AllTake: one that fails part-way keeps what came, the rest
+** is asked If-Match its ETag, and an object changed meanwhile is opened
+** afresh).  The round trip of opening
 ** the next file overlaps the decoding of the current one.  With
 ** disk_cache_mb, blocks fetched by
 ** xRead are also kept in files beside the database (StreamStore.zCacheDir),
@@ -149,6 +155,9 @@ struct StreamS3Ahead {
   unsigned char *aHead;        /* Their buffer, or NULL: none */
   int bHeadWait;               /* pHead not started yet: STREAM_S3_BODIES
                                ** others were in flight */
+  int bAll;                    /* pHead is a GET of all of the object (a
+                               ** later file's hint, bNext): no tail GET,
+                               ** req unused */
   i64 iSeq;                    /* Order of the hints */
   i64 msStart;                 /* When the GET started (monotonic ms) */
 };
@@ -1978,8 +1987,28 @@ static void streamS3BodyKick(StreamS3Store *p){
   }
 }
 
+/* The GET of the first nHead bytes of pA's object (pA->pHead, into
+** pA->aHead), made ready to be sent when its turn comes (bHeadWait,
+** streamS3BodyKick).  On failure (SQLITE_NOMEM) neither is kept. */
+static int streamS3HeadNew(StreamS3Store *p, StreamS3Ahead *pA, i64 nHead){
+  pA->aHead = sqlite3_malloc64(nHead);
+  pA->pHead = streamS3ReqNew();
+  if( pA->aHead==0 || pA->pHead==0
+   || streamS3Req(p, pA->pHead, "GET", pA->zKey, 0, 0, 0)
+   || sqlite3StreamHttpHeader(pA->pHead, "Range: bytes=0-%lld", nHead-1) ){
+    streamS3ReqFree(p, &pA->pHead);
+    sqlite3_free(pA->aHead);
+    pA->aHead = 0;
+    return SQLITE_NOMEM;
+  }
+  pA->pHead->aOut = pA->aHead;
+  pA->pHead->nOut = (size_t)nHead;
+  pA->bHeadWait = 1;
+  return SQLITE_OK;
+}
+
 void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
-                             i64 nSize){
+                             i64 nSize, int bNext){
   StreamS3Store *p = (StreamS3Store*)pStore;
   StreamS3Ahead *pFree = 0;
   char *zFull;
@@ -1994,6 +2023,11 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
   ** never a wrong byte. */
   int bWhole = nSize>STREAM_S3_TAIL && nSize<=STREAM_S3_WHOLE
             && nSize<=p->nCacheMax/8;
+  /* A later file than the one opened next (bNext): nobody waits for its
+  ** first row yet, so all of it comes in one GET, sent as a body is
+  ** (paced, streamS3BodyKick), its footer included; one request a file
+  ** instead of two (streamS3AllTake). */
+  int bAll = bWhole && bNext;
   i64 nBuf = bWhole ? STREAM_S3_TAIL_AHEAD : STREAM_S3_TAIL;
   if( zKey==0 ){
     /* Progress only: of every transfer under way (the tails fetched
@@ -2020,6 +2054,17 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
   if( pFree==0 ){ sqlite3_free(zFull); return; }
   pFree->zKey = zFull;
   pFree->msStart = msNow;
+  if( bAll ){
+    pFree->bAll = 1;
+    if( streamS3HeadNew(p, pFree, nSize) ){
+      streamS3AheadFree(p, pFree);
+      return;
+    }
+    pFree->iSeq = ++p->iAheadSeq;
+    streamS3BodyKick(p);
+    sqlite3StreamHttpPump(p->pHttp);
+    return;
+  }
   pFree->a = sqlite3_malloc64(nBuf);
   rc = pFree->a==0 ? SQLITE_NOMEM
      : streamS3Req(p, &pFree->req, "GET", zFull, 0, 0, 0);
@@ -2050,23 +2095,10 @@ void sqlite3StreamS3Prefetch(StreamStore *pStore, const char *zKey,
     ** cache, which may hold them already. */
     i64 nHead = bWhole ? nSize-nBuf
               : (nSize-nBuf<STREAM_S3_PRE_SPAN ? nSize-nBuf : STREAM_S3_PRE_SPAN);
-    pFree->aHead = sqlite3_malloc64(nHead);
-    pFree->pHead = streamS3ReqNew();
-    if( pFree->aHead==0 || pFree->pHead==0
-     || streamS3Req(p, pFree->pHead, "GET", zFull, 0, 0, 0)
-     || sqlite3StreamHttpHeader(pFree->pHead, "Range: bytes=0-%lld",
-                                nHead-1) ){
-      streamS3ReqFree(p, &pFree->pHead);
-      sqlite3_free(pFree->aHead);
-      pFree->aHead = 0;
-    }else{
-      /* Sent when fewer than STREAM_S3_BODIES others are in flight
-      ** (streamS3BodyKick), so that the file opened first arrives first,
-      ** not all of them at a fraction of the bandwidth each. */
-      pFree->pHead->aOut = pFree->aHead;
-      pFree->pHead->nOut = (size_t)nHead;
-      pFree->bHeadWait = 1;
-    }
+    /* Sent when fewer than STREAM_S3_BODIES others are in flight
+    ** (streamS3BodyKick), so that the file opened first arrives first,
+    ** not all of them at a fraction of the bandwidth each. */
+    streamS3HeadNew(p, pFree, nHead);
   }
   pFree->iSeq = ++p->iAheadSeq;
   streamS3BodyKick(p);
@@ -2086,7 +2118,7 @@ static void streamS3AheadPump(StreamS3Store *p){
   int i;
   for(i=0; i<STREAM_S3_AHEAD; i++){
     StreamS3Ahead *pA = &p->aAhead[i];
-    if( pA->zKey && (!pA->req.bDone || pA->bHeadWait
+    if( pA->zKey && ((!pA->bAll && !pA->req.bDone) || pA->bHeadWait
                      || (pA->pHead && !pA->pHead->bDone)) ){
       sqlite3StreamHttpPump(p->pHttp);
       streamS3BodyKick(p);
@@ -2168,7 +2200,7 @@ static int streamS3AheadTake(StreamS3Store *p, const char *zKey,
   int i, bOk = 0;
   for(i=0; i<STREAM_S3_AHEAD; i++){
     StreamS3Ahead *pA = &p->aAhead[i];
-    if( pA->zKey==0 || strcmp(pA->zKey, zKey)!=0 ) continue;
+    if( pA->zKey==0 || pA->bAll || strcmp(pA->zKey, zKey)!=0 ) continue;
     if( streamS3Ms()-pA->msStart<=STREAM_S3_AHEAD_MS ){
       sqlite3StreamHttpWait(p->pHttp, &pA->req);
       bOk = pA->req.bDone && !pA->req.bRangeWrong && streamS3TailOk(&pA->req);
@@ -2201,6 +2233,94 @@ static int streamS3AheadTake(StreamS3Store *p, const char *zKey,
   return bOk;
 }
 
+/* Open pF on the GET of all of its object sent ahead (a later file's
+** hint: a slot with bAll), if there is one: waited for (sent now if it
+** was still waiting its turn).  Its answer counts only if it is the
+** object's start (206 from byte 0, or 200) with the object's size and
+** ETag and fits the read cache; then pF has that size and ETag, and its
+** bytes go to the cache (*pbOpen set).  Bytes it lacks (a connection
+** dropped or a body cut short part-way, a size hinted too small) are
+** fetched by one ranged GET of just those, If-Match that ETag; if its
+** answer says the object changed (412, or another ETag or size, from a
+** service that ignores If-Match) nothing of either is used and *pbOpen
+** stays clear, as with any other answer: the open then asks afresh.  An
+** error other than that (the rest's GET failing after its retries) is
+** returned.  The slot is freed either way. */
+static int streamS3AllTake(StreamS3File *pF, int *pbOpen, char **pzErr){
+  StreamS3Store *p = pF->p;
+  StreamS3Ahead *pA = 0;
+  StreamHttpReq *pReq;
+  unsigned char *a;
+  i64 nTotal, nGot;
+  int i, rc = SQLITE_OK;
+  *pbOpen = 0;
+  for(i=0; i<STREAM_S3_AHEAD && pA==0; i++){
+    StreamS3Ahead *pI = &p->aAhead[i];
+    if( pI->zKey && pI->bAll && strcmp(pI->zKey, pF->zKey)==0 ) pA = pI;
+  }
+  if( pA==0 ) return SQLITE_OK;
+  if( streamS3Ms()-pA->msStart>STREAM_S3_AHEAD_MS || pA->pHead==0 ){
+    streamS3AheadFree(p, pA);
+    return SQLITE_OK;
+  }
+  if( pA->bHeadWait ) streamS3BodyStart(p, pA);        /* Wanted now */
+  pReq = pA->pHead;
+  if( pReq ) sqlite3StreamHttpWait(p->pHttp, pReq);   /* (Paced as a body
+                                          ** while in its slot) */
+  if( pReq==0 || !pReq->bDone
+   || !(pReq->iStatus==206 ? pReq->iRangeFirst==0 : pReq->iStatus==200)
+   || pReq->zEtag[0]==0 || pReq->nTotal<=0 || pReq->nTotal>p->nCacheMax
+   || pReq->nGot==0 || (i64)pReq->nGot>pReq->nTotal ){
+    streamS3AheadFree(p, pA);
+    return SQLITE_OK;
+  }
+  nTotal = pReq->nTotal;
+  nGot = (i64)pReq->nGot;
+  a = pA->aHead;
+  if( nTotal>(i64)pReq->nOut ){
+    a = sqlite3_realloc64(a, nTotal);          /* Hinted too small */
+    if( a==0 ){
+      streamS3AheadFree(p, pA);
+      return SQLITE_NOMEM;
+    }
+  }
+  pA->aHead = 0;
+  pF->nSize = nTotal;
+  sqlite3_snprintf(sizeof(pF->zEtag), pF->zEtag, "%s", pReq->zEtag);
+  streamS3AheadFree(p, pA);
+  if( nGot<nTotal ){
+    /* Only what is missing, of that same object. */
+    StreamHttpReq req;
+    char *zErr = 0;
+    memset(&req, 0, sizeof(req));
+    rc = streamS3GetRange(pF, &req, a+nGot, nGot, nTotal-nGot, 0, &zErr);
+    if( req.eCurl==0 && (req.iStatus==412 || (rc==SQLITE_OK
+         && ((req.zEtag[0] && strcmp(req.zEtag, pF->zEtag)!=0)
+             || req.nTotal!=nTotal))) ){
+      rc = SQLITE_OK;                          /* Changed: ask afresh */
+      sqlite3_free(a);
+      a = 0;
+    }
+    sqlite3StreamHttpReqClear(p->pHttp, &req);
+    if( rc ){
+      sqlite3_free(a);
+      if( pzErr ){ *pzErr = zErr; zErr = 0; }
+      sqlite3_free(zErr);
+      return rc;
+    }
+    sqlite3_free(zErr);
+    if( a==0 ){
+      pF->nSize = 0;
+      pF->zEtag[0] = 0;
+      return SQLITE_OK;
+    }
+  }
+  streamS3DiskPutBlocks(p, pF->zKey, pF->zEtag, 0, a, nTotal);
+  streamS3CacheAdd(p, pF->zKey, pF->zEtag, 0, a, nTotal);
+  *pbOpen = 1;
+  return SQLITE_OK;
+}
+
 static int streamS3Open(StreamStore *pStore, const char *zKey,
                         StreamStoreFile **pp, i64 *pnSize, char **pzErr){
   StreamS3Store *p = (StreamS3Store*)pStore;
@@ -2210,6 +2330,7 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
   i64 nKnown = -1;                   /* Size, once a response told it */
   int rc = streamS3Alloc(zKey, sizeof(*pF), (void**)&pF, pzErr), iTry;
   int bAhead;                        /* The tail was fetched ahead */
+  int bAll = 0;                      /* All of it was fetched ahead */
   *pp = 0;
   if( rc ) return rc;
   pF->base.pStore = pStore;
@@ -2218,8 +2339,12 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
   a = sqlite3_malloc64(STREAM_S3_TAIL);
   memset(&req, 0, sizeof(req));
   if( pF->zKey==0 || a==0 ){ rc = SQLITE_NOMEM; goto out; }
-  /* One request: the tail (footer) of the object, its size and ETag
-  ** (unless it was fetched ahead). */
+  /* All of it fetched ahead (a later file's hint), or else one request:
+  ** the tail (footer) of the object, its size and ETag (unless it was
+  ** fetched ahead). */
+  rc = streamS3AllTake(pF, &bAll, pzErr);
+  if( rc ) goto out;
+  if( bAll ) goto opened;
   bAhead = streamS3AheadTake(p, pF->zKey, &req, &a, &pF->aPre[0]);
   for(iTry=0; !bAhead; iTry++){
     if( iTry>0 ) streamS3Backoff(iTry);
@@ -2281,6 +2406,7 @@ static int streamS3Open(StreamStore *pStore, const char *zKey,
                      (i64)req.nGot);
     a = 0;
   }
+ opened:
   *pnSize = pF->nSize;
   *pp = &pF->base;
   pF = 0;

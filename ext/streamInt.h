@@ -1800,12 +1800,15 @@ struct StreamStoreScheme {
   ** segment): start fetching its footer in the background, or NULL.
   ** nSize: the object's size as the caller knows it (the segment index),
   ** or -1; a hint only (the answer is checked), it lets a backend fetch
-  ** a small object whole in one request.  zKey NULL: only let the
+  ** a small object whole in one request.  bNext: zKey is a later file
+  ** than the one the caller opens next (hinted just before, or open), so
+  ** nobody waits for its first bytes yet: a backend may fetch all of it
+  ** in one request rather than its footer first.  zKey NULL: only let the
   ** transfers under way progress (a reader busy decoding calls it now and
   ** then, so that their answers are taken in while it works, not when it
   ** next opens a file; a chained move encoding the next file, so that the
   ** upload in flight goes out meanwhile). */
-  void (*xPrefetch)(StreamStore*, const char *zKey, i64 nSize);
+  void (*xPrefetch)(StreamStore*, const char *zKey, i64 nSize, int bNext);
 };
 
 struct StreamStore {
@@ -1852,8 +1855,10 @@ void sqlite3StreamStoreCacheFree(StreamCtx*);
 int sqlite3StreamStoreDeleteMany(StreamStore*, char **azKey, int nKey,
                                  char **pzErr);
 /* Hint that zKey will be opened soon (xPrefetch; nothing if the backend
-** has none); zKey NULL: let the fetches under way progress. */
-void sqlite3StreamStorePrefetch(StreamStore*, const char *zKey, i64 nSize);
+** has none), after the file opened next if bNext; zKey NULL: let the
+** fetches under way progress. */
+void sqlite3StreamStorePrefetch(StreamStore*, const char *zKey, i64 nSize,
+                                int bNext);
 /* The registry: the scheme of zUrl, or NULL. */
 const StreamStoreScheme *sqlite3StreamStoreScheme(const char *zUrl);
 
@@ -2005,7 +2010,8 @@ int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,
                         char **pzErr);
 int sqlite3StreamS3DeleteMany(StreamStore*, char **azKey, int nKey,
                               char **pzErr);
-void sqlite3StreamS3Prefetch(StreamStore*, const char *zKey, i64 nSize);
+void sqlite3StreamS3Prefetch(StreamStore*, const char *zKey, i64 nSize,
+                             int bNext);
 /* Bytes held by the read cache of an s3:// store, and its bound (cache_mb
 ** in bytes): what test/unit/test_store.c checks the bound with. */
 void sqlite3StreamS3CacheUsage(StreamStore*, i64 *pnUsed, i64 *pnMax);

@@ -477,7 +477,7 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
       if( bChain && (nRow % STREAM_WARM_PUMP_ROWS)==0 ){
         /* The upload in flight (the file before this one) progresses
         ** while this one is encoded, not only when it is waited for. */
-        sqlite3StreamStorePrefetch(pStore, 0, -1);
+        sqlite3StreamStorePrefetch(pStore, 0, -1, 0);
       }
     }
     {

@@ -271,7 +271,7 @@ static int streamWarmCursorOpen(StreamStore *pStore, StreamWarmCache *pCache,
   if( pStore->mCaps & STREAM_STORE_RANGED ){
     /* Its size is known here: a small file comes whole in the open's one
     ** round trip (the next segment's hint went out just before). */
-    sqlite3StreamStorePrefetch(pStore, pSeg->zLocation, pSeg->nBytes);
+    sqlite3StreamStorePrefetch(pStore, pSeg->zLocation, pSeg->nBytes, 0);
   }
   rc = sqlite3StreamWarmOpenSegment(pC->pStore, &pC->seg, &pC->h, &pC->pR,
                                     &nFile, pzErr);
@@ -507,7 +507,9 @@ static void streamWarmCursorClose(StreamWarmCursor *pC){
 ** LIMIT 1 read or a short poll pays at most that one request, in the
 ** background).  Once it has read STREAM_WARM_AHEAD_ROWS rows of a segment
 ** it hints at the next STREAM_WARM_AHEAD, so that their opening round
-** trips overlap the decoding of this one.  Then, every
+** trips overlap the decoding of this one.  The hints of the next segments
+** say so (bNext): nobody waits for their first rows yet, so a store may
+** fetch each whole in one request rather than its footer first.  Then, every
 ** STREAM_WARM_PUMP_ROWS rows, it lets those fetches progress (xPrefetch
 ** with no key): the answers are taken in while this segment is decoded,
 ** not only once the next one is opened. */
@@ -738,7 +740,7 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
     ** then the next one's: a store that orders its transfers serves the
     ** file read first first. */
     if( !streamWarmCacheHas(pR->pCache, pS->pStore, seg.zLocation) ){
-      sqlite3StreamStorePrefetch(pS->pStore, seg.zLocation, seg.nBytes);
+      sqlite3StreamStorePrefetch(pS->pStore, seg.zLocation, seg.nBytes, 0);
     }
     streamWarmScanAhead(pS, STREAM_WARM_AHEAD_OPEN);
   }
@@ -789,7 +791,7 @@ static void streamWarmScanAhead(StreamWarmScan *pS, int nAhead){
     const char *zAt = (const char*)sqlite3_column_text(pS->pAhead, 2);
     if( zLoc && zAt && pS->zAt && strcmp(zAt, pS->zAt)==0 ){
       sqlite3StreamStorePrefetch(pS->pStore, zLoc,
-                                 sqlite3_column_int64(pS->pAhead, 1));
+                                 sqlite3_column_int64(pS->pAhead, 1), 1);
     }
   }
   sqlite3_reset(pS->pAhead);
@@ -812,7 +814,7 @@ int sqlite3StreamWarmScanNext(StreamTierScan *pBase, const StreamPqRow **ppRow,
           if( pS->nSegRows==STREAM_WARM_AHEAD_ROWS ){
             streamWarmScanAhead(pS, STREAM_WARM_AHEAD);
           }else{
-            sqlite3StreamStorePrefetch(pS->pStore, 0, -1);
+            sqlite3StreamStorePrefetch(pS->pStore, 0, -1, 0);
           }
         }
         pS->row = *pRow;

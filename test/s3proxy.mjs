@@ -44,6 +44,11 @@
 //                         not an upload of that key;
 //   If-None-Match: *      on PutObject and CompleteMultipartUpload: 412
 //                         PreconditionFailed if the object exists (s3rver
+//                         ignores the header);
+//   If-Match: ETAG        on GET and HEAD of an object: 412
+//                         PreconditionFailed if that is not the object's
+//                         ETag (the one s3rver answers, or the one a
+//                         badetag fault gave it), as S3 does (s3rver
 //                         ignores the header).
 // Signatures of the requests it answers itself are not checked (s3rver
 // checks the others; test/s3_sigcheck.py checks captured ones).  The
@@ -73,12 +78,22 @@
 //                  then the connection is dropped;
 //   truncbody=N    the same, the body cut short instead (Content-Length
 //                  kept, then the connection closed);
+//   cutwhole=N     the next N GETs of all of an object ("bytes=0-M", M its
+//                  last byte: a later file fetched ahead in one request)
+//                  are answered with their headers and half the body,
+//                  then the connection is dropped;
+//   stalewhole=N   the next N such GETs are answered as another version
+//                  of the object would be (another ETag, each byte of the
+//                  body XOR 0x5a), cut after half the body likewise;
+//   ignoreifmatch=1  If-Match not checked (as s3rver), until set to 0;
 //   tailshift=N    the next N GETs of a range that ends at the object's
 //                  end and does not start at 0 (an open's tail: the
 //                  footer) get a range 1000 bytes shorter than asked (the
 //                  server's answer to "bytes=(A+1000)-B"): a well-formed
 //                  206 of the wrong size.
-// Stats: "getbytes" counts the body bytes of GET answers sent to clients;
+// Stats: "getbytes" counts the body bytes of GET answers sent to clients,
+// "wholegets" the GETs of all of an object (from byte 0 to its last),
+// "ifmatch" the If-Match GETs and HEADs answered 412;
 // "maxbodies" the most GETs of a range from byte 0 under way at once and
 // "maxtail" the longest tail answered (a GET of a range that ends at the
 // object's end and does not start at 0: an open's footer), both reset by
@@ -109,6 +124,9 @@ let truncBody = 0;
 let tailShift = 0;
 let throttle = 0;
 let bodyEtag = 0;
+let cutWhole = 0;
+let staleWhole = 0;
+let ignoreIfMatch = false;
 let bodies = 0;
 const liedKeys = new Map();      // request path -> the wrong ETag given
 for (let i = 1; i < args.length; i++) {
@@ -136,7 +154,8 @@ const kinds = ['500', '503', 'dropreq', 'dropresp', 'truncate', '429'];
 const stats = { requests: 0, connections: 0, forwarded: 0, upstream: 0, down: 0, listuploads: 0,
                 abort: 0, precondition: 0, hidehead: 0, dropput: 0,
                 failput: 0, badetag: 0, cutbody: 0, truncbody: 0,
-                tailshift: 0, getbytes: 0, maxbodies: 0, maxtail: 0, bodyetag: 0 };
+                tailshift: 0, getbytes: 0, maxbodies: 0, maxtail: 0, bodyetag: 0,
+                wholegets: 0, cutwhole: 0, stalewhole: 0, ifmatch: 0 };
 for (const k of kinds) stats[k] = 0;
 let downUntil = 0;
 
@@ -164,6 +183,9 @@ const server = http.createServer((req, res) => {
       if (u.searchParams.has('tailshift')) tailShift = Number(u.searchParams.get('tailshift'));
       if (u.searchParams.has('throttle')) throttle = Number(u.searchParams.get('throttle'));
       if (u.searchParams.has('bodyetag')) bodyEtag = Number(u.searchParams.get('bodyetag'));
+      if (u.searchParams.has('cutwhole')) cutWhole = Number(u.searchParams.get('cutwhole'));
+      if (u.searchParams.has('stalewhole')) staleWhole = Number(u.searchParams.get('stalewhole'));
+      if (u.searchParams.has('ignoreifmatch')) ignoreIfMatch = u.searchParams.get('ignoreifmatch') === '1';
       if (u.searchParams.has('maxbodies')) stats.maxbodies = Number(u.searchParams.get('maxbodies'));
       if (u.searchParams.has('maxtail')) stats.maxtail = Number(u.searchParams.get('maxtail'));
     } else if (u.pathname === '/__proxy/down') {
@@ -363,6 +385,24 @@ function emulate(req, res) {
     res.end();
     return true;
   }
+  const ifMatch = req.headers['if-match'];
+  if ((req.method === 'GET' || req.method === 'HEAD') && key !== ''
+      && ifMatch !== undefined && ifMatch !== '*' && !ignoreIfMatch) {
+    const objPath = req.url.split('?')[0];
+    let etag = liedKeys.get(objPath);
+    if (etag === undefined) {
+      try {
+        etag = JSON.stringify(fs.readFileSync(`${objectPath(bucket, key)}.md5`, 'utf8'));
+      } catch { /* not known yet (s3rver writes it lazily): not checked */ }
+    }
+    if (etag !== undefined && etag !== ifMatch) {
+      stats.ifmatch++;
+      if (req.method === 'HEAD') { res.writeHead(412); res.end(); }
+      else xmlError(res, 412, 'PreconditionFailed',
+                    'At least one of the pre-conditions you specified did not hold');
+      return true;
+    }
+  }
   if (req.method === 'HEAD' && key !== '' && hideHead > 0
       && fs.existsSync(objectPath(bucket, key))) {
     hideHead--;
@@ -388,6 +428,17 @@ function forward(req, res, body, fault) {
     return;                 // its client has gone already: nothing to ask
   }
   const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers['range'] || '');
+  let whole = false;
+  if (req.method === 'GET' && range && range[1] === '0' && dataDir !== null) {
+    const { bucket, key } = target(req);
+    try { whole = fs.statSync(objectPath(bucket, key)).size === Number(range[2]) + 1; } catch { }
+    if (whole) stats.wholegets++;
+  }
+  let xorBody = false;
+  if (whole && fault === null) {
+    if (cutWhole > 0) { cutWhole--; stats.cutwhole++; fault = 'dropresp'; }
+    else if (staleWhole > 0) { staleWhole--; stats.stalewhole++; fault = 'dropresp'; xorBody = true; }
+  }
   if (req.method === 'GET' && range && range[1] === '0' && fault === null) {
     if (cutBody > 0) { cutBody--; stats.cutbody++; fault = 'dropresp'; }
     else if (truncBody > 0) { truncBody--; stats.truncbody++; fault = 'truncate'; }
@@ -402,7 +453,7 @@ function forward(req, res, body, fault) {
       req.headers['range'] = `bytes=${Number(range[1]) + 1000}-${range[2]}`;
     }
   }
-  let otherEtag = false;
+  let otherEtag = xorBody;
   if (req.method === 'GET' && range && range[1] === '0' && bodyEtag > 0) {
     bodyEtag--;
     stats.bodyetag++;
@@ -487,6 +538,7 @@ function forward(req, res, body, fault) {
     ur.on('end', () => {
       settle();
       const data = Buffer.concat(parts);
+      if (xorBody) for (let i = 0; i < data.length; i++) data[i] ^= 0x5a;
       const headers = { ...ur.headers };
       if (req.method === 'PUT' && !req.url.includes('uploadId=')) {
         if (lie !== null && ur.statusCode === 200) {

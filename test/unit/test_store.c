@@ -23,7 +23,10 @@
 **      and writes nothing; one whose response is lost (outcome unknown)
 **      is resolved by reading the object, not retried blindly; an object
 **      hinted with xPrefetch is opened and read with no request of its own
-**      (the prefetched answer is used: one GET in all), a hinted missing
+**      (the prefetched answer is used: one GET in all; one larger than
+**      the tail, hinted as a later file, comes in one GET of all of it,
+**      even with its size hinted too large, and in two, the second of
+**      the byte it lacks, with it hinted a byte short), a hinted missing
 **      object still fails to open with its message, a hint never used is
 **      dropped with the store; an object just put (one part) is opened
 **      once with no request (its acknowledged tail), then with one;
@@ -249,18 +252,19 @@ static void staleUpload(const char *zUrl, const char *zKey,
 }
 
 /* Open zKey (hinted first with xPrefetch if nHint: with the size nHint,
-** or -1 for none), read it all and compare with a[0..n): the number of
-** requests the proxy saw, or -1 if the bytes differ. */
+** or -1 for none; as a later file than the next one opened if bNext),
+** read it all and compare with a[0..n): the number of requests the proxy
+** saw, or -1 if the bytes differ. */
 static long long openCount(StreamStore *p, const char *zCtl,
                            const char *zKey, const unsigned char *a,
-                           size_t n, i64 nHint){
+                           size_t n, i64 nHint, int bNext){
   StreamStoreFile *pF = 0;
   unsigned char *b = malloc(n);
   char *zErr = 0;
   i64 nSize = 0;
   long long r0 = proxyRequests(zCtl), r1;
   int bOk;
-  if( nHint ) sqlite3StreamStorePrefetch(p, zKey, nHint);
+  if( nHint ) sqlite3StreamStorePrefetch(p, zKey, nHint, bNext);
   bOk = b && p->pMethods->xOpen(p, zKey, &pF, &nSize, &zErr)==SQLITE_OK
      && nSize==(i64)n && p->pMethods->xRead(pF, b, n, 0)==SQLITE_OK
      && memcmp(a, b, n)==0;
@@ -327,22 +331,23 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
     check(rc==SQLITE_OK, "ahead: put", zErr);
     /* Just put: the first open needs no request, the next one GET. */
     for(k=0; k<2; k++){
-      check(openCount(p, zCtl, "ns/e/ahead.bin", aSmall, 100000, 0)==k,
+      check(openCount(p, zCtl, "ns/e/ahead.bin", aSmall, 100000, 0, 0)==k,
             "known: requests", k ? "not one" : "not none");
     }
     /* Hinted (lost.bin was put and read back before; smaller than the
     ** tail, so that s3rver's answer to a suffix range is right). */
-    check(openCount(p, zCtl, "ns/e/lost.bin", aBig, 2000, -1)==1,
+    check(openCount(p, zCtl, "ns/e/lost.bin", aBig, 2000, -1, 0)==1,
           "ahead: one GET", 0);
     /* Hinted with its size (the segment index's): an object larger than
     ** the tail comes in two GETs sent together, its tail (the footer) and
-    ** all that precedes it, which the open file reads as it arrives.  Each
-    ** case on a store of its own (another timeout_ms=), so no block is
-    ** cached. */
+    ** all that precedes it, which the open file reads as it arrives; as
+    ** a later file than the next one opened (bNext), in one GET of all
+    ** of it.  Each case on a store of its own (another timeout_ms=), so
+    ** no block is cached. */
     sqlite3_free(zErr); zErr = 0;
     rc = put(p, "ns/e/whole.bin", aSmall, nSmall, 0, &zErr);
     check(rc==SQLITE_OK, "whole: put", zErr);
-    for(k=0; k<3; k++){
+    for(k=0; k<6; k++){
       static const i64 aDelta[3] = { 0, 50000, -1 };
       StreamStore *p2 = 0;
       long long nReq;
@@ -353,13 +358,17 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
       check(rc==SQLITE_OK, "whole: store", zErr);
       if( rc ) continue;
       nReq = openCount(p2, zCtl, "ns/e/whole.bin", aSmall, nSmall,
-                       (i64)nSmall+aDelta[k]);
+                       (i64)nSmall+aDelta[k%3], k>=3);
       /* The right size: those two GETs.  One too large (the service
       ** gives what there is: a tail shorter than asked) or too small (its
       ** answer is not the object's end): the open asks for the tail
-      ** again; the bytes are right all the same. */
-      check(k==0 ? nReq==2 : nReq>=3, "whole: requests",
-            k==0 ? "right size" : k==1 ? "size too large" : "size too small");
+      ** again; the bytes are right all the same.  Hinted as a later file
+      ** (k>=3): one GET of all of it; too large, the same one GET (the
+      ** service gives all there is); too small, one more GET of just the
+      ** byte it lacked. */
+      check(k==0 ? nReq==2 : k<3 ? nReq>=3 : nReq==(k==5 ? 2 : 1),
+            "whole: requests", k%3==0 ? "right size"
+            : k%3==1 ? "size too large" : "size too small");
       sqlite3StreamStoreUnref(p2);
     }
     /* Larger than STREAM_S3_WHOLE (4 MiB): its tail and its first MiB
@@ -378,7 +387,7 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
       rc = sqlite3StreamStoreOpen(zUrl2, 0, &p2, &zErr);
       check(rc==SQLITE_OK, "head: store", zErr);
       if( rc==SQLITE_OK ){
-        sqlite3StreamStorePrefetch(p2, "ns/e/whole.bin", (i64)nBig);
+        sqlite3StreamStorePrefetch(p2, "ns/e/whole.bin", (i64)nBig, 0);
         pF = 0;
         sqlite3_free(zErr); zErr = 0;
         rc = p2->pMethods->xOpen(p2, "ns/e/whole.bin", &pF, &n, &zErr);
@@ -394,13 +403,13 @@ static void runProxied(StreamStore *p, const char *zUrl, const char *zCtl,
     }
     /* A missing object: the ahead answer (404) is not taken for one. */
     pF = 0;
-    sqlite3StreamStorePrefetch(p, "ns/e/none.bin", -1);
+    sqlite3StreamStorePrefetch(p, "ns/e/none.bin", -1, 0);
     sqlite3_free(zErr); zErr = 0;
     rc = p->pMethods->xOpen(p, "ns/e/none.bin", &pF, &n, &zErr);
     check(rc==SQLITE_CANTOPEN && pF==0 && zErr
           && strstr(zErr, "ns/e/none.bin"), "ahead: missing", zErr);
     /* A hint never used: dropped when the store is freed. */
-    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin", -1);
+    sqlite3StreamStorePrefetch(p, "ns/e/ahead.bin", -1, 0);
   }
   {
     char *azDel[4] = { "ns/e/race.bin", "ns/e/lost.bin", "ns/e/ahead.bin",
@@ -549,7 +558,7 @@ static void runCacheBound(const char *zEndpoint, const char *zBucket,
       i64 nSize = 0;
       size_t j;
       snprintf(zKey, sizeof(zKey), "c%d", k==1 ? 3-i : i);
-      if( k==2 ) sqlite3StreamStorePrefetch(p, zKey, (i64)n);
+      if( k==2 ) sqlite3StreamStorePrefetch(p, zKey, (i64)n, 0);
       bOk = p->pMethods->xOpen(p, zKey, &pF, &nSize, &zErr)==SQLITE_OK
          && nSize==(i64)n;
       fill(a, n, 900+(k==1 ? 3-i : i));
