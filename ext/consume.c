@@ -937,6 +937,22 @@ int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
 /* Number of partitions in aPart (started positions, or the committed
 ** offset / reset rule for the others) that hold messages at or after
 ** their position, read through pRead (its snapshot). */
+/* True if PRAGMA zPragma of main says zWant (journal_mode, locking_mode). */
+static int streamPragmaIs(StreamCtx *p, const char *zPragma,
+                          const char *zWant){
+  sqlite3_stmt *pStmt = 0;
+  int bIs = 0;
+  char *zSql = sqlite3_mprintf("PRAGMA main.%s", zPragma);
+  if( zSql && sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    bIs = z && sqlite3_stricmp(z, zWant)==0;
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return bIs;
+}
+
 static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
                            const StreamPart *aPart, int nPart, i64 *pnAvail){
   int rc = SQLITE_OK, i;
@@ -962,22 +978,22 @@ static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
 
 /* The reader for long polls: a private read-only connection with the
 ** extension loaded (ext/main.c), whose every statement reads the newest
-** commits; NULL if the database has no file (memory, temporary) or is
-** not in WAL mode (in rollback mode its read lock would keep producers
-** out). */
+** commits; NULL if the database has no file (memory, temporary), is not
+** in WAL mode (in rollback mode its read lock would keep producers out)
+** or is in PRAGMA locking_mode=EXCLUSIVE (the connection keeps its locks
+** and, in WAL mode, its WAL index in its own memory: no other connection
+** can read the file, so a reader would only ever find it locked; the mode
+** must be set before the first poll, as the reader, like any other
+** connection on the file, keeps the connection from taking the
+** exclusive lock after). */
 static StreamCtx *streamAux(StreamCtx *p){
   const char *zFile = sqlite3_db_filename(p->db, "main");
-  sqlite3_stmt *pStmt = 0;
-  int bWal = 0;
   if( p->pAux ) return p->pAux;
   if( zFile==0 || zFile[0]==0 ) return 0;
-  if( sqlite3_prepare_v2(p->db, "PRAGMA main.journal_mode", -1, &pStmt, 0)
-      ==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    bWal = sqlite3_stricmp((const char*)sqlite3_column_text(pStmt, 0),
-                           "wal")==0;
+  if( !streamPragmaIs(p, "journal_mode", "wal")
+   || streamPragmaIs(p, "locking_mode", "exclusive") ){
+    return 0;
   }
-  sqlite3_finalize(pStmt);
-  if( !bWal ) return 0;
   if( sqlite3_open_v2(zFile, &p->dbAux, SQLITE_OPEN_READONLY, 0)==SQLITE_OK ){
     sqlite3_busy_timeout(p->dbAux, 100);
     p->pAux = sqlite3StreamCtxLoad(p->dbAux);
