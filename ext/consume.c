@@ -2086,8 +2086,12 @@ static int streamDeadLetterRead(StreamCtx *p, const char *zGroup,
 /*
 ** SQLITE_OK if the message at iOffset was delivered to the member: below
 ** its position, or, before its first poll of the partition, below the
-** group's committed offset (with neither, nothing says what was read:
-** allowed).  An error naming the position otherwise.
+** group's committed offset.  With neither, below where its first poll
+** would start by auto.offset.reset: with earliest that is the log start
+** offset, so nothing was delivered (committing past offset 3 would skip
+** 0..2, never read); with latest the first poll skips to the high
+** watermark anyway, and with none the application positions the member
+** itself: allowed.  An error naming the position otherwise.
 */
 static int streamDeadLetterDelivered(StreamCtx *p, const char *zGroup,
                                      const char *zMember, const char *zTopic,
@@ -2109,6 +2113,24 @@ static int streamDeadLetterDelivered(StreamCtx *p, const char *zGroup,
     rc = sqlite3StreamCatCommitted(p, zGroup, zTopic, iPartition, &iNext,
                                    &bFound, pzErr);
     if( !bFound ) iNext = -1;
+  }
+  if( rc==SQLITE_OK && iNext<0 ){
+    StreamMember m;
+    rc = sqlite3StreamMemberPeek(p, p, zGroup, zMember, &m, pzErr);
+    if( rc==SQLITE_OK && m.eReset==STREAM_RESET_EARLIEST ){
+      rc = sqlite3StreamCatLogStart(p, zTopic, iPartition, &iNext,
+                                    &bFound, pzErr);
+      if( rc==SQLITE_OK && iOffset>=iNext ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "offset %lld of %s/%lld has not been delivered to member %s of"
+            " group %s (it has not polled the partition, the group has no"
+            " committed offset, and auto.offset.reset earliest starts its"
+            " first poll at %lld): only a delivered message can be"
+            " dead-lettered", iOffset, zTopic, iPartition, zMember, zGroup,
+            iNext);
+      }
+      iNext = -1;
+    }
   }
   if( rc==SQLITE_OK && iNext>=0 && iOffset>=iNext ){
     rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
