@@ -854,6 +854,7 @@ static const char zFaultSetup[] =
   " WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c"
   " WHERE i<19) SELECT count(stream_produce('f', 'k'||i, '{}', NULL, i%4))"
   " FROM c;"
+  " SELECT stream_commit('fg', 'f', 2, 2);"  /* stream_dead_letter's 1 */
   " SELECT stream_join('fg', 'a', '[\"f\"]', '{\"auto.offset.reset\":"
   "\"earliest\",\"enable.auto.commit\":false}');"
   " SELECT stream_commit('og', 'f', 0, 1);";
