@@ -953,29 +953,6 @@ static int streamPragmaIs(StreamCtx *p, const char *zPragma,
   return bIs;
 }
 
-static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
-                           const StreamPart *aPart, int nPart, i64 *pnAvail){
-  int rc = SQLITE_OK, i;
-  *pnAvail = 0;
-  for(i=0; rc==SQLITE_OK && i<nPart; i++){
-    i64 iHwm, iCommitted = 0, iPos = aPart[i].iPos;
-    int bCommitted;
-    if( aPart[i].bPaused ) continue;
-    rc = sqlite3StreamHotAvailable(pRead, aPart[i].zTopic, aPart[i].iPartition,
-                                   zGroup, &iHwm, &iCommitted, &bCommitted);
-    if( rc ) break;
-    if( iPos<0 ){
-      if( bCommitted ){
-        iPos = iCommitted;
-      }else{
-        iPos = eReset==STREAM_RESET_EARLIEST ? 0 : iHwm;
-      }
-    }
-    if( iHwm>iPos ) (*pnAvail)++;
-  }
-  return rc;
-}
-
 /* The reader for long polls: a private read-only connection with the
 ** extension loaded (ext/main.c), whose every statement reads the newest
 ** commits; NULL if the database has no file (memory, temporary), is not
@@ -988,6 +965,7 @@ static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
 ** exclusive lock after). */
 static StreamCtx *streamAux(StreamCtx *p){
   const char *zFile = sqlite3_db_filename(p->db, "main");
+  p->eShmPeek = 0;                  /* the modes may have changed: look again */
   if( p->pAux ) return p->pAux;
   if( zFile==0 || zFile[0]==0 ) return 0;
   if( !streamPragmaIs(p, "journal_mode", "wal")
@@ -997,6 +975,7 @@ static StreamCtx *streamAux(StreamCtx *p){
   if( sqlite3_open_v2(zFile, &p->dbAux, SQLITE_OPEN_READONLY, 0)==SQLITE_OK ){
     sqlite3_busy_timeout(p->dbAux, 100);
     p->pAux = sqlite3StreamCtxLoad(p->dbAux);
+    if( p->pAux ) p->pAux->eShmPeek = 1;   /* WAL, shared locking */
   }
   if( p->pAux==0 ){
     sqlite3_close_v2(p->dbAux);
@@ -1037,13 +1016,46 @@ struct StreamSeen {
 };
 #define STREAM_WAIT_DV_MS 2
 
-/* Copy the WAL-index header of db's main file into aHdr; 0 if it cannot
-** be read (no shared memory mapped by this VFS). */
-static int streamWalHdr(sqlite3 *db, unsigned char *aHdr){
+static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
+                           const StreamPart *aPart, int nPart, i64 *pnAvail){
+  int rc = SQLITE_OK, i;
+  *pnAvail = 0;
+  for(i=0; rc==SQLITE_OK && i<nPart; i++){
+    i64 iHwm, iCommitted = 0, iPos = aPart[i].iPos;
+    int bCommitted;
+    if( aPart[i].bPaused ) continue;
+    rc = sqlite3StreamHotAvailable(pRead, aPart[i].zTopic, aPart[i].iPartition,
+                                   zGroup, &iHwm, &iCommitted, &bCommitted);
+    if( rc ) break;
+    if( iPos<0 ){
+      if( bCommitted ){
+        iPos = iCommitted;
+      }else{
+        iPos = eReset==STREAM_RESET_EARLIEST ? 0 : iHwm;
+      }
+    }
+    if( iHwm>iPos ) (*pnAvail)++;
+  }
+  return rc;
+}
+
+/* Copy the WAL-index header of pRead's main file into aHdr; 0 if it
+** cannot be read (no shared memory mapped by this VFS, not WAL mode, or
+** PRAGMA locking_mode=EXCLUSIVE, where SQLite keeps the WAL index in its
+** own memory: a map of the -shm file then would be one nothing unmaps,
+** a leak at close, as in rollback-journal mode). */
+static int streamWalHdr(StreamCtx *pRead, unsigned char *aHdr){
+  sqlite3 *db = pRead->db;
   sqlite3_file *pFile = 0, *pWal = 0;
   volatile void *pMap = 0;
   const volatile unsigned char *a;
   int i;
+  if( pRead->eShmPeek==0 ){
+    pRead->eShmPeek = streamPragmaIs(pRead, "journal_mode", "wal")
+                   && !streamPragmaIs(pRead, "locking_mode", "exclusive")
+                   ? 1 : 2;
+  }
+  if( pRead->eShmPeek!=1 ) return 0;
   /* Only while SQLite has the WAL open (its journal pointer is then the
   ** open -wal file; a read-only connection opens no rollback journal to
   ** read): it then holds the shared memory, and maps and unmaps it.  A
@@ -1117,7 +1129,7 @@ static void streamReadBegin(StreamCtx *pRead, StreamSeen *pSeen,
     pSeen = 0;
   }
   if( pSeen ){
-    pSeen->bHdr = streamWalHdr(pRead->db, pSeen->aHdr);
+    pSeen->bHdr = streamWalHdr(pRead, pSeen->aHdr);
   }
   streamReadTxn(pRead, 1);
   if( pSeen && bVersion ){
@@ -1133,7 +1145,7 @@ static void streamReadBegin(StreamCtx *pRead, StreamSeen *pSeen,
 static int streamLookDue(StreamCtx *pRead, const StreamSeen *pSeen,
                          int bSlow, int *pbDue){
   unsigned char aHdr[STREAM_WALHDR_SIZE];
-  int bHdr = streamWalHdr(pRead->db, aHdr);
+  int bHdr = streamWalHdr(pRead, aHdr);
   *pbDue = !pSeen->bVersion;
   if( bHdr && (!pSeen->bHdr || memcmp(aHdr, pSeen->aHdr, sizeof(aHdr))) ){
     *pbDue = 1;
@@ -1296,7 +1308,7 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
       if( bTxn ){
         streamReadBegin(pRead, &seen, 1);
       }else{
-        seen.bHdr = streamWalHdr(pRead->db, seen.aHdr);
+        seen.bHdr = streamWalHdr(pRead, seen.aHdr);
         seen.bVersion = streamDataVersion(pRead, &seen.iVersion)==SQLITE_OK;
         seen.iVersionAt = sqlite3StreamNow(pRead);
       }
@@ -1461,7 +1473,7 @@ static StreamLook *streamLookValid(StreamCtx *p, StreamCtx *pRead,
   int i;
   if( pLook==0 || pLook->pInc!=pInc || pLook->iNow!=iNow ) return 0;
   if( !sqlite3_get_autocommit(pRead->db)
-   || !streamWalHdr(pRead->db, aHdr)
+   || !streamWalHdr(pRead, aHdr)
    || memcmp(aHdr, pLook->seen.aHdr, sizeof(aHdr))!=0 ){
     return 0;
   }

@@ -145,6 +145,10 @@ struct StreamCtx {
   sqlite3 *dbAux;                       /* Read connection for long polls */
   int fdWalWatch;                       /* inotify fd + 1 on the -wal, or 0 */
   StreamCtx *pAux;                      /* The StreamCtx of dbAux */
+  int eShmPeek;                         /* consume.c: may the WAL-index
+                                        ** header be read: 0 not known yet,
+                                        ** 1 yes, 2 no (not WAL, or
+                                        ** locking_mode EXCLUSIVE) */
   i64 nAutoCommit;                      /* Autocommit calls committed (txn.c) */
   int iLeftOpen;                        /* A call's transaction left open:
                                         ** 1 + total changes then (txn.c) */
