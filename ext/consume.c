@@ -953,6 +953,64 @@ static int streamPragmaIs(StreamCtx *p, const char *zPragma,
   return bIs;
 }
 
+/* Append z to pStr, %-escaped but for the characters a URI path or
+** query value may hold as they are (RFC 3986 unreserved, and '/' in a
+** path). */
+static void streamUriEscape(sqlite3_str *pStr, const char *z, int bPath){
+  static const char aHex[] = "0123456789ABCDEF";
+  for(; *z; z++){
+    unsigned char c = (unsigned char)*z;
+    if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+     || c=='-' || c=='.' || c=='_' || c=='~' || (bPath && c=='/') ){
+      sqlite3_str_appendchar(pStr, 1, (char)c);
+    }else{
+      sqlite3_str_appendf(pStr, "%%%c%c", aHex[c>>4], aHex[c&15]);
+    }
+  }
+}
+
+/* The name to open the reader of main's file with, and the VFS: the
+** same file through the same VFS (a shim - encryption, compression,
+** ext/vfs.c's "stream" - or one with its own locks, like unix-dotfile or
+** unix-excl, must see the reader's calls as it sees main's), as a URI
+** carrying main's URI parameters (nolock, immutable, psow and a VFS's
+** own, a key for instance) but vfs (given by name), mode (the reader is
+** read-only) and cache (it is private: in main's shared cache its reads
+** would wait on main's table locks).  NULL (the caller then reads
+** through main) if main's VFS cannot be named: it is not the VFS
+** registered under its name (unregistered, or replaced since), or has
+** none.  Out of memory also gives NULL. */
+static char *streamAuxUri(StreamCtx *p, const char *zFile,
+                          sqlite3_vfs **ppVfs){
+  sqlite3_vfs *pVfs = 0;
+  sqlite3_str *pStr;
+  const char *zKey;
+  char cSep = '?';
+  int i;
+  if( sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs)
+   || pVfs==0 || pVfs->zName==0 || sqlite3_vfs_find(pVfs->zName)!=pVfs ){
+    return 0;
+  }
+  *ppVfs = pVfs;
+  pStr = sqlite3_str_new(0);
+  sqlite3_str_appendall(pStr, "file:");
+  if( zFile[0]=='/' ) sqlite3_str_appendall(pStr, "//");  /* no authority */
+  streamUriEscape(pStr, zFile, 1);
+  for(i=0; (zKey = sqlite3_uri_key(zFile, i))!=0; i++){
+    const char *zVal = sqlite3_uri_parameter(zFile, zKey);
+    if( strcmp(zKey, "vfs")==0 || strcmp(zKey, "mode")==0
+     || strcmp(zKey, "cache")==0 ){
+      continue;
+    }
+    sqlite3_str_appendchar(pStr, 1, cSep);
+    streamUriEscape(pStr, zKey, 0);
+    sqlite3_str_appendchar(pStr, 1, '=');
+    streamUriEscape(pStr, zVal ? zVal : "", 0);
+    cSep = '&';
+  }
+  return sqlite3_str_finish(pStr);
+}
+
 /* The reader for long polls: a private read-only connection with the
 ** extension loaded (ext/main.c), whose every statement reads the newest
 ** commits; NULL if the database has no file (memory, temporary), is not
@@ -965,6 +1023,9 @@ static int streamPragmaIs(StreamCtx *p, const char *zPragma,
 ** exclusive lock after). */
 static StreamCtx *streamAux(StreamCtx *p){
   const char *zFile = sqlite3_db_filename(p->db, "main");
+  sqlite3_vfs *pVfs = 0;
+  char *zUri;
+  int rc;
   p->eShmPeek = 0;                  /* the modes may have changed: look again */
   if( p->pAux ) return p->pAux;
   if( zFile==0 || zFile[0]==0 ) return 0;
@@ -972,7 +1033,12 @@ static StreamCtx *streamAux(StreamCtx *p){
    || streamPragmaIs(p, "locking_mode", "exclusive") ){
     return 0;
   }
-  if( sqlite3_open_v2(zFile, &p->dbAux, SQLITE_OPEN_READONLY, 0)==SQLITE_OK ){
+  zUri = streamAuxUri(p, zFile, &pVfs);
+  if( zUri==0 ) return 0;
+  rc = sqlite3_open_v2(zUri, &p->dbAux, SQLITE_OPEN_READONLY|SQLITE_OPEN_URI,
+                       pVfs->zName);
+  sqlite3_free(zUri);
+  if( rc==SQLITE_OK ){
     sqlite3_busy_timeout(p->dbAux, 100);
     p->pAux = sqlite3StreamCtxLoad(p->dbAux);
     if( p->pAux ) p->pAux->eShmPeek = 1;   /* WAL, shared locking */
