@@ -1152,8 +1152,22 @@ static void testAuxVfs(void){
   checkInt(nAuxReadOnly, 1, "12.10 one reader, kept");
   checkInt(nAuxUntagged, 0, "12.11 every open carried tag=7");
   checkInt(sqlite3_close(db), SQLITE_OK, "12.12 close");
-  checkInt(sqlite3_close(db2), SQLITE_OK, "12.13 close");
+  /* Main's VFS no longer registered under its name: no reader (it could
+  ** not be opened through that VFS), the polls read through main. */
+  rc = sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_URI, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_stream_init(db, &zErr, 0);
+  checkInt(rc, SQLITE_OK, "12.13 open again");
+  sqlite3_free(zErr);
+  execOk(db, "SELECT stream_join('ag2', 'm', '[\"av\"]', '{\"auto.offset."
+      "reset\":\"earliest\"}')", "12.14 join");
   sqlite3_vfs_unregister(&auxVfs);
+  checkInt(queryInt(db, "SELECT stream_wait('ag2', 'm', 5)"), 1,
+           "12.15 unregistered: wait reads through main");
+  checkInt(queryInt(db, "SELECT count(*) FROM stream_poll('ag2', 'm', 10,"
+                    " 5)"), 3, "12.16 and the long poll");
+  checkInt(nAuxReadOnly, 1, "12.17 no reader opened");
+  checkInt(sqlite3_close(db), SQLITE_OK, "12.18 close");
+  checkInt(sqlite3_close(db2), SQLITE_OK, "12.19 close");
   remove("test_capi_aux ?#%&=.db");
   remove("test_capi_aux ?#%&=.db-wal");
   remove("test_capi_aux ?#%&=.db-shm");
