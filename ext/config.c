@@ -19,6 +19,8 @@
 #define STREAM_CFG_ENUM  3     /* one of azEnum (maps to its index) */
 #define STREAM_CFG_STR   4     /* a store URL (the only string key), kept
                                ** in the overrides only (no field) */
+#define STREAM_CFG_BOOL  5     /* Kafka's BOOLEAN: true/false, or 1/0 */
+#define STREAM_CFG_LIST  6     /* Kafka's LIST of azEnum (cleanup.policy) */
 
 typedef struct StreamCfgDef StreamCfgDef;
 struct StreamCfgDef {
@@ -31,7 +33,10 @@ struct StreamCfgDef {
 };
 
 /* cleanup.policy: index 0 "delete", 1 "compact", 2 "compact,delete",
-** 3 "delete,compact" -> STREAM_CLEANUP_* bits via aCleanupBits[]. */
+** 3 "delete,compact" -> STREAM_CLEANUP_* bits via aCleanupBits[].  As in
+** Kafka (a LIST of "compact" and "delete"), the value is split at commas
+** and each element trimmed of white space: "compact, delete" is index 2;
+** the names are case-sensitive (Kafka refuses "COMPACT"). */
 static const char *const azCleanup[] = {
   "delete", "compact", "compact,delete", "delete,compact", 0
 };
@@ -56,14 +61,14 @@ static const StreamCfgDef aCfgDef[] = {
                                  OFF(backpressureMaxLag) },
   { "backpressure.policy",       STREAM_CFG_ENUM, 0,0, 0,0, azBackpressure,
                                  OFF(eBackpressurePolicy) },
-  { "cleanup.policy",            STREAM_CFG_ENUM, 0,0, 0,0, azCleanup,
+  { "cleanup.policy",            STREAM_CFG_LIST, 0,0, 0,0, azCleanup,
                                  OFF(eCleanup) },
   /* The cold tier (ext/cold.c). */
   { "cold.commit.bytes",         STREAM_CFG_INT, 1, I64MAX, 0,0, 0,
                                  OFF(coldCommitBytes) },
   { "cold.commit.interval.ms",   STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
                                  OFF(coldCommitIntervalMs) },
-  { "cold.enabled",              STREAM_CFG_INT, 0, 1, 0,0, 0,
+  { "cold.enabled",              STREAM_CFG_BOOL, 0, 1, 0,0, 0,
                                  OFF(coldEnabled) },
   { "cold.metadata.versions.max",STREAM_CFG_INT, 1, 1000000, 0,0, 0,
                                  OFF(coldMetadataVersionsMax) },
@@ -98,7 +103,7 @@ static const StreamCfgDef aCfgDef[] = {
   { "min.compaction.lag.ms",     STREAM_CFG_INT, 0, I64MAX, 0,0, 0,
                                  OFF(minCompactionLagMs) },
   /* The Pipelines sink (ext/pipeline.c). */
-  { "pipeline.enabled",          STREAM_CFG_INT, 0, 1, 0,0, 0,
+  { "pipeline.enabled",          STREAM_CFG_BOOL, 0, 1, 0,0, 0,
                                  OFF(pipelineEnabled) },
   { "pipeline.timeout.ms",       STREAM_CFG_INT, 1, 600000, 0,0, 0,
                                  OFF(pipelineTimeoutMs) },
@@ -220,6 +225,62 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
       if( pNorm ) pNew = sqlite3StreamJsonNewNumber(r);
       break;
     }
+    case STREAM_CFG_BOOL: {
+      /* Kafka's BOOLEAN: true or false (JSON, or a string in any case, as
+      ** Kafka parses a property), and 1 or 0 as this setting took before
+      ** (and as it is stored, a raw number). */
+      i64 v = -1;
+      int bRange;
+      if( sqlite3StreamJsonIsBool(pVal) ){
+        v = sqlite3StreamJsonIsTrue(pVal);
+      }else if( sqlite3StreamJsonIsString(pVal)
+             && sqlite3_stricmp(pVal->zValue, "true")==0 ){
+        v = 1;
+      }else if( sqlite3StreamJsonIsString(pVal)
+             && sqlite3_stricmp(pVal->zValue, "false")==0 ){
+        v = 0;
+      }else if( !sqlite3StreamJsonInt(pVal, &v, &bRange) ){
+        v = -1;          /* 1 or 0 as a number, a numeric string or raw */
+      }
+      if( v!=0 && v!=1 ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "config %s must be true or false (or 1 or 0)", zKey);
+      }
+      *(i64*)pField = v;
+      if( pNorm ) pNew = sqlite3StreamJsonNewRaw(v ? "1" : "0");
+      break;
+    }
+    case STREAM_CFG_LIST: {
+      /* Elements of azEnum[0..1] ("delete", "compact"), comma-separated,
+      ** each trimmed of white space, repeats allowed (Kafka's ValidList);
+      ** the index is that of the list of the distinct names in order. */
+      const char *z = sqlite3StreamJsonIsString(pVal) ? pVal->zValue : 0;
+      int aSeen[2] = {0, 0}, nSeen = 0, iFirst = -1, bBad = (z==0), i;
+      while( z && !bBad ){
+        const char *zEnd = strchr(z, ',');
+        size_t n = zEnd ? (size_t)(zEnd - z) : strlen(z);
+        int j;
+        while( n>0 && (z[0]==' ' || z[0]=='\t') ){ z++; n--; }
+        while( n>0 && (z[n-1]==' ' || z[n-1]=='\t') ) n--;
+        for(j=0; j<2; j++){
+          if( strlen(pDef->azEnum[j])==n && memcmp(pDef->azEnum[j], z, n)==0 ){
+            break;
+          }
+        }
+        if( j==2 ){ bBad = 1; break; }
+        if( !aSeen[j] ){ aSeen[j] = 1; nSeen++; if( iFirst<0 ) iFirst = j; }
+        z = zEnd ? zEnd+1 : 0;
+      }
+      if( bBad ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "config %s must be a comma-separated list of: %s, %s",
+            zKey, pDef->azEnum[1], pDef->azEnum[0]);
+      }
+      i = nSeen==1 ? iFirst : (iFirst==1 ? 2 : 3);
+      *(int*)pField = i;
+      if( pNorm ) pNew = sqlite3StreamJsonNewString(pDef->azEnum[i]);
+      break;
+    }
     case STREAM_CFG_STR: {
       const char *z = sqlite3StreamJsonIsString(pVal) ? pVal->zValue : 0;
       int rc;
@@ -236,7 +297,7 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
       int i;
       const char *z = sqlite3StreamJsonIsString(pVal) ? pVal->zValue : 0;
       for(i=0; z && pDef->azEnum[i]; i++){
-        if( sqlite3_stricmp(pDef->azEnum[i], z)==0 ) break;
+        if( strcmp(pDef->azEnum[i], z)==0 ) break;   /* as Kafka: exact */
       }
       if( z==0 || pDef->azEnum[i]==0 ){
         sqlite3_str *pStr = sqlite3_str_new(0);
@@ -388,8 +449,8 @@ char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg,
       continue;
     }
     sqlite3_str_appendf(p, "%s\"%s\":", i ? "," : "{", pDef->zKey);
-    if( pDef->eType==STREAM_CFG_INT ){
-      sqlite3_str_appendf(p, "%lld", *(const i64*)pField);
+    if( pDef->eType==STREAM_CFG_INT || pDef->eType==STREAM_CFG_BOOL ){
+      sqlite3_str_appendf(p, "%lld", *(const i64*)pField);   /* 1 or 0 */
     }else if( pDef->eType==STREAM_CFG_REAL ){
       sqlite3_str_appendf(p, "%!.15g", *(const double*)pField);
     }else{

@@ -937,50 +937,111 @@ int sqlite3StreamCommitSync(StreamCtx *p, const char *zGroup,
 /* Number of partitions in aPart (started positions, or the committed
 ** offset / reset rule for the others) that hold messages at or after
 ** their position, read through pRead (its snapshot). */
-static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
-                           const StreamPart *aPart, int nPart, i64 *pnAvail){
-  int rc = SQLITE_OK, i;
-  *pnAvail = 0;
-  for(i=0; rc==SQLITE_OK && i<nPart; i++){
-    i64 iHwm, iCommitted = 0, iPos = aPart[i].iPos;
-    int bCommitted;
-    if( aPart[i].bPaused ) continue;
-    rc = sqlite3StreamHotAvailable(pRead, aPart[i].zTopic, aPart[i].iPartition,
-                                   zGroup, &iHwm, &iCommitted, &bCommitted);
-    if( rc ) break;
-    if( iPos<0 ){
-      if( bCommitted ){
-        iPos = iCommitted;
-      }else{
-        iPos = eReset==STREAM_RESET_EARLIEST ? 0 : iHwm;
-      }
-    }
-    if( iHwm>iPos ) (*pnAvail)++;
+/* True if PRAGMA zPragma of main says zWant (journal_mode, locking_mode). */
+static int streamPragmaIs(StreamCtx *p, const char *zPragma,
+                          const char *zWant){
+  sqlite3_stmt *pStmt = 0;
+  int bIs = 0;
+  char *zSql = sqlite3_mprintf("PRAGMA main.%s", zPragma);
+  if( zSql && sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    bIs = z && sqlite3_stricmp(z, zWant)==0;
   }
-  return rc;
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  return bIs;
+}
+
+/* Append z to pStr, %-escaped but for the characters a URI path or
+** query value may hold as they are (RFC 3986 unreserved, and '/' in a
+** path). */
+static void streamUriEscape(sqlite3_str *pStr, const char *z, int bPath){
+  static const char aHex[] = "0123456789ABCDEF";
+  for(; *z; z++){
+    unsigned char c = (unsigned char)*z;
+    if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+     || c=='-' || c=='.' || c=='_' || c=='~' || (bPath && c=='/') ){
+      sqlite3_str_appendchar(pStr, 1, (char)c);
+    }else{
+      sqlite3_str_appendf(pStr, "%%%c%c", aHex[c>>4], aHex[c&15]);
+    }
+  }
+}
+
+/* The name to open the reader of main's file with, and the VFS: the
+** same file through the same VFS (a shim - encryption, compression,
+** ext/vfs.c's "stream" - or one with its own locks, like unix-dotfile or
+** unix-excl, must see the reader's calls as it sees main's), as a URI
+** carrying main's URI parameters (nolock, immutable, psow and a VFS's
+** own, a key for instance) but vfs (given by name), mode (the reader is
+** read-only) and cache (it is private: in main's shared cache its reads
+** would wait on main's table locks).  NULL (the caller then reads
+** through main) if main's VFS cannot be named: it is not the VFS
+** registered under its name (unregistered, or replaced since), or has
+** none.  Out of memory also gives NULL. */
+static char *streamAuxUri(StreamCtx *p, const char *zFile,
+                          sqlite3_vfs **ppVfs){
+  sqlite3_vfs *pVfs = 0;
+  sqlite3_str *pStr;
+  const char *zKey;
+  char cSep = '?';
+  int i;
+  if( sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs)
+   || pVfs==0 || pVfs->zName==0 || sqlite3_vfs_find(pVfs->zName)!=pVfs ){
+    return 0;
+  }
+  *ppVfs = pVfs;
+  pStr = sqlite3_str_new(0);
+  sqlite3_str_appendall(pStr, "file:");
+  if( zFile[0]=='/' ) sqlite3_str_appendall(pStr, "//");  /* no authority */
+  streamUriEscape(pStr, zFile, 1);
+  for(i=0; (zKey = sqlite3_uri_key(zFile, i))!=0; i++){
+    const char *zVal = sqlite3_uri_parameter(zFile, zKey);
+    if( strcmp(zKey, "vfs")==0 || strcmp(zKey, "mode")==0
+     || strcmp(zKey, "cache")==0 ){
+      continue;
+    }
+    sqlite3_str_appendchar(pStr, 1, cSep);
+    streamUriEscape(pStr, zKey, 0);
+    sqlite3_str_appendchar(pStr, 1, '=');
+    streamUriEscape(pStr, zVal ? zVal : "", 0);
+    cSep = '&';
+  }
+  return sqlite3_str_finish(pStr);
 }
 
 /* The reader for long polls: a private read-only connection with the
 ** extension loaded (ext/main.c), whose every statement reads the newest
-** commits; NULL if the database has no file (memory, temporary) or is
-** not in WAL mode (in rollback mode its read lock would keep producers
-** out). */
+** commits; NULL if the database has no file (memory, temporary), is not
+** in WAL mode (in rollback mode its read lock would keep producers out)
+** or is in PRAGMA locking_mode=EXCLUSIVE (the connection keeps its locks
+** and, in WAL mode, its WAL index in its own memory: no other connection
+** can read the file, so a reader would only ever find it locked; the mode
+** must be set before the first poll, as the reader, like any other
+** connection on the file, keeps the connection from taking the
+** exclusive lock after). */
 static StreamCtx *streamAux(StreamCtx *p){
   const char *zFile = sqlite3_db_filename(p->db, "main");
-  sqlite3_stmt *pStmt = 0;
-  int bWal = 0;
+  sqlite3_vfs *pVfs = 0;
+  char *zUri;
+  int rc;
+  p->eShmPeek = 0;                  /* the modes may have changed: look again */
   if( p->pAux ) return p->pAux;
   if( zFile==0 || zFile[0]==0 ) return 0;
-  if( sqlite3_prepare_v2(p->db, "PRAGMA main.journal_mode", -1, &pStmt, 0)
-      ==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    bWal = sqlite3_stricmp((const char*)sqlite3_column_text(pStmt, 0),
-                           "wal")==0;
+  if( !streamPragmaIs(p, "journal_mode", "wal")
+   || streamPragmaIs(p, "locking_mode", "exclusive") ){
+    return 0;
   }
-  sqlite3_finalize(pStmt);
-  if( !bWal ) return 0;
-  if( sqlite3_open_v2(zFile, &p->dbAux, SQLITE_OPEN_READONLY, 0)==SQLITE_OK ){
+  zUri = streamAuxUri(p, zFile, &pVfs);
+  if( zUri==0 ) return 0;
+  rc = sqlite3_open_v2(zUri, &p->dbAux, SQLITE_OPEN_READONLY|SQLITE_OPEN_URI,
+                       pVfs->zName);
+  sqlite3_free(zUri);
+  if( rc==SQLITE_OK ){
     sqlite3_busy_timeout(p->dbAux, 100);
     p->pAux = sqlite3StreamCtxLoad(p->dbAux);
+    if( p->pAux ) p->pAux->eShmPeek = 1;   /* WAL, shared locking */
   }
   if( p->pAux==0 ){
     sqlite3_close_v2(p->dbAux);
@@ -1021,13 +1082,46 @@ struct StreamSeen {
 };
 #define STREAM_WAIT_DV_MS 2
 
-/* Copy the WAL-index header of db's main file into aHdr; 0 if it cannot
-** be read (no shared memory mapped by this VFS). */
-static int streamWalHdr(sqlite3 *db, unsigned char *aHdr){
+static int streamAvailable(StreamCtx *pRead, const char *zGroup, int eReset,
+                           const StreamPart *aPart, int nPart, i64 *pnAvail){
+  int rc = SQLITE_OK, i;
+  *pnAvail = 0;
+  for(i=0; rc==SQLITE_OK && i<nPart; i++){
+    i64 iHwm, iCommitted = 0, iPos = aPart[i].iPos;
+    int bCommitted;
+    if( aPart[i].bPaused ) continue;
+    rc = sqlite3StreamHotAvailable(pRead, aPart[i].zTopic, aPart[i].iPartition,
+                                   zGroup, &iHwm, &iCommitted, &bCommitted);
+    if( rc ) break;
+    if( iPos<0 ){
+      if( bCommitted ){
+        iPos = iCommitted;
+      }else{
+        iPos = eReset==STREAM_RESET_EARLIEST ? 0 : iHwm;
+      }
+    }
+    if( iHwm>iPos ) (*pnAvail)++;
+  }
+  return rc;
+}
+
+/* Copy the WAL-index header of pRead's main file into aHdr; 0 if it
+** cannot be read (no shared memory mapped by this VFS, not WAL mode, or
+** PRAGMA locking_mode=EXCLUSIVE, where SQLite keeps the WAL index in its
+** own memory: a map of the -shm file then would be one nothing unmaps,
+** a leak at close, as in rollback-journal mode). */
+static int streamWalHdr(StreamCtx *pRead, unsigned char *aHdr){
+  sqlite3 *db = pRead->db;
   sqlite3_file *pFile = 0, *pWal = 0;
   volatile void *pMap = 0;
   const volatile unsigned char *a;
   int i;
+  if( pRead->eShmPeek==0 ){
+    pRead->eShmPeek = streamPragmaIs(pRead, "journal_mode", "wal")
+                   && !streamPragmaIs(pRead, "locking_mode", "exclusive")
+                   ? 1 : 2;
+  }
+  if( pRead->eShmPeek!=1 ) return 0;
   /* Only while SQLite has the WAL open (its journal pointer is then the
   ** open -wal file; a read-only connection opens no rollback journal to
   ** read): it then holds the shared memory, and maps and unmaps it.  A
@@ -1101,7 +1195,7 @@ static void streamReadBegin(StreamCtx *pRead, StreamSeen *pSeen,
     pSeen = 0;
   }
   if( pSeen ){
-    pSeen->bHdr = streamWalHdr(pRead->db, pSeen->aHdr);
+    pSeen->bHdr = streamWalHdr(pRead, pSeen->aHdr);
   }
   streamReadTxn(pRead, 1);
   if( pSeen && bVersion ){
@@ -1117,7 +1211,7 @@ static void streamReadBegin(StreamCtx *pRead, StreamSeen *pSeen,
 static int streamLookDue(StreamCtx *pRead, const StreamSeen *pSeen,
                          int bSlow, int *pbDue){
   unsigned char aHdr[STREAM_WALHDR_SIZE];
-  int bHdr = streamWalHdr(pRead->db, aHdr);
+  int bHdr = streamWalHdr(pRead, aHdr);
   *pbDue = !pSeen->bVersion;
   if( bHdr && (!pSeen->bHdr || memcmp(aHdr, pSeen->aHdr, sizeof(aHdr))) ){
     *pbDue = 1;
@@ -1280,7 +1374,7 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
       if( bTxn ){
         streamReadBegin(pRead, &seen, 1);
       }else{
-        seen.bHdr = streamWalHdr(pRead->db, seen.aHdr);
+        seen.bHdr = streamWalHdr(pRead, seen.aHdr);
         seen.bVersion = streamDataVersion(pRead, &seen.iVersion)==SQLITE_OK;
         seen.iVersionAt = sqlite3StreamNow(pRead);
       }
@@ -1445,7 +1539,7 @@ static StreamLook *streamLookValid(StreamCtx *p, StreamCtx *pRead,
   int i;
   if( pLook==0 || pLook->pInc!=pInc || pLook->iNow!=iNow ) return 0;
   if( !sqlite3_get_autocommit(pRead->db)
-   || !streamWalHdr(pRead->db, aHdr)
+   || !streamWalHdr(pRead, aHdr)
    || memcmp(aHdr, pLook->seen.aHdr, sizeof(aHdr))!=0 ){
     return 0;
   }
@@ -2070,8 +2164,12 @@ static int streamDeadLetterRead(StreamCtx *p, const char *zGroup,
 /*
 ** SQLITE_OK if the message at iOffset was delivered to the member: below
 ** its position, or, before its first poll of the partition, below the
-** group's committed offset (with neither, nothing says what was read:
-** allowed).  An error naming the position otherwise.
+** group's committed offset.  With neither, below where its first poll
+** would start by auto.offset.reset: with earliest that is the log start
+** offset, so nothing was delivered (committing past offset 3 would skip
+** 0..2, never read); with latest the first poll skips to the high
+** watermark anyway, and with none the application positions the member
+** itself: allowed.  An error naming the position otherwise.
 */
 static int streamDeadLetterDelivered(StreamCtx *p, const char *zGroup,
                                      const char *zMember, const char *zTopic,
@@ -2093,6 +2191,24 @@ static int streamDeadLetterDelivered(StreamCtx *p, const char *zGroup,
     rc = sqlite3StreamCatCommitted(p, zGroup, zTopic, iPartition, &iNext,
                                    &bFound, pzErr);
     if( !bFound ) iNext = -1;
+  }
+  if( rc==SQLITE_OK && iNext<0 ){
+    StreamMember m;
+    rc = sqlite3StreamMemberPeek(p, p, zGroup, zMember, &m, pzErr);
+    if( rc==SQLITE_OK && m.eReset==STREAM_RESET_EARLIEST ){
+      rc = sqlite3StreamCatLogStart(p, zTopic, iPartition, &iNext,
+                                    &bFound, pzErr);
+      if( rc==SQLITE_OK && iOffset>=iNext ){
+        return sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "offset %lld of %s/%lld has not been delivered to member %s of"
+            " group %s (it has not polled the partition, the group has no"
+            " committed offset, and auto.offset.reset earliest starts its"
+            " first poll at %lld): only a delivered message can be"
+            " dead-lettered", iOffset, zTopic, iPartition, zMember, zGroup,
+            iNext);
+      }
+      iNext = -1;
+    }
   }
   if( rc==SQLITE_OK && iNext>=0 && iOffset>=iNext ){
     rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,

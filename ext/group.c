@@ -634,10 +634,10 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
     }else if( strcmp(zKey, "enable.auto.commit")==0 ){
       if( sqlite3StreamJsonIsBool(pItem) ){
         pO->bAutoCommit = sqlite3StreamJsonIsTrue(pItem);
-      }else if( sqlite3StreamJsonIsString(pItem)
-             && (strcmp(pItem->zValue, "true")==0
-              || strcmp(pItem->zValue, "false")==0) ){
-        pO->bAutoCommit = pItem->zValue[0]=='t';
+      }else if( sqlite3StreamJsonIsString(pItem)    /* Kafka's BOOLEAN */
+             && (sqlite3_stricmp(pItem->zValue, "true")==0
+              || sqlite3_stricmp(pItem->zValue, "false")==0) ){
+        pO->bAutoCommit = (pItem->zValue[0]|0x20)=='t';
       }else{
         rc = sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                               "option enable.auto.commit must be true or false");

@@ -126,7 +126,33 @@ int sqlite3StreamCommitRaw(StreamCtx *p, const char *zGroup,
   return rc;
 }
 
+/* SQLITE_OK if the commit in row iRowid of _stream_offsets may go (a
+** DELETE, or an UPDATE that moves it to another key): not while its group
+** has live members, as for a commit without a member.  A member's
+** partition whose commit went would be read from auto.offset.reset by
+** its next owner: again from the start, or from the end, skipping what
+** was not read yet (Kafka's OffsetDelete refuses a group subscribed to
+** the topic: GROUP_SUBSCRIBED_TO_TOPIC). */
+static int streamCommitDeletable(StreamCtx *p, i64 iRowid, char **pzErr){
+  char *zGroup = 0;
+  int nLive = 0;
+  int rc = sqlite3StreamCatOffsetGroup(p, iRowid, &zGroup, pzErr);
+  if( rc==SQLITE_OK && zGroup ){
+    rc = sqlite3StreamGroupExpire(p, zGroup, &nLive, pzErr);
+    if( rc==SQLITE_OK && nLive>0 ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+          "group %s has %d live member(s): its committed offsets cannot be"
+          " deleted or moved to another key while it has members (Kafka's"
+          " GROUP_SUBSCRIBED_TO_TOPIC)", zGroup, nLive);
+    }
+  }
+  sqlite3_free(zGroup);
+  return rc;
+}
+
 int sqlite3StreamCommitDelete(StreamCtx *p, i64 iRowid, char **pzErr){
+  int rc = streamCommitDeletable(p, iRowid, pzErr);
+  if( rc ) return rc;
   return sqlite3StreamCatRun(p, STREAM_CAT_OFFSET_DELETE, pzErr, "i", iRowid);
 }
 
@@ -136,9 +162,13 @@ int sqlite3StreamCommitReplace(StreamCtx *p, i64 iRowid, const char *zGroup,
   int bSame = 0;
   int rc = sqlite3StreamCatOffsetRowIs(p, iRowid, zGroup, zTopic, iPartition,
                                        &bSame, pzErr);
+  /* Both checks before anything is written. */
+  if( rc==SQLITE_OK && !bSame ) rc = streamCommitDeletable(p, iRowid, pzErr);
   if( rc ) return rc;
   rc = sqlite3StreamCommit(p, zGroup, zTopic, iPartition, iOffset, zMeta, 0,
                            pzErr);
-  if( rc==SQLITE_OK && !bSame ) rc = sqlite3StreamCommitDelete(p, iRowid, pzErr);
+  if( rc==SQLITE_OK && !bSame ){
+    rc = sqlite3StreamCatRun(p, STREAM_CAT_OFFSET_DELETE, pzErr, "i", iRowid);
+  }
   return rc;
 }

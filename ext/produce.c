@@ -901,6 +901,15 @@ static int streamProduceOne(StreamCtx *p, const char *zTopic,
 ** validated and its partition resolved before anything is written, so a
 ** bad element changes nothing.
 */
+#define STREAM_BATCH_FIELDS "('key','value','headers','partition'," \
+  "'timestamp','producer_id','producer_seq')"
+/* Column 11: NULL when the element's field names are fine, else 'd' (a
+** field given twice: JSON parsers differ on which one counts, and
+** SQLite's ->> takes the first while JSON.parse, Python and Go take the
+** last, so it is refused), 'e' (a known field whose name is written with
+** an escape, "k\u0065y": json_each decodes it but SQLite 3.40's path
+** lookup does not, so the field would be silently dropped), or 'u' and
+** the unknown field names. */
 static const char zBatchSql[] =
   "SELECT e.type,"                                        /* 0 */
   " json_type(e.value,'$.key'), e.value->>'$.key',"       /* 1, 2 */
@@ -908,10 +917,12 @@ static const char zBatchSql[] =
   " json_type(e.value,'$.headers'), e.value->'$.headers',"/* 5, 6 */
   " json_type(e.value,'$.partition'), e.value->>'$.partition'," /* 7, 8 */
   " json_type(e.value,'$.timestamp'), e.value->>'$.timestamp'," /* 9, 10 */
-  " (SELECT group_concat(k.key, ', ') FROM json_each(e.value) k"
-  "   WHERE e.type='object' AND k.key NOT IN"
-  "   ('key','value','headers','partition','timestamp','producer_id',"
-  "    'producer_seq')),"                                 /* 11 */
+  " (SELECT CASE WHEN count(*)>count(DISTINCT k.key) THEN 'd'"
+  "   WHEN sum(k.key IN " STREAM_BATCH_FIELDS
+  "            AND json_type(e.value, '$.'||k.key) IS NULL) THEN 'e'"
+  "   ELSE 'u'||group_concat(iif(k.key IN " STREAM_BATCH_FIELDS ", NULL,"
+  "                              k.key), ', ') END"
+  "   FROM json_each(e.value) k WHERE e.type='object'),"  /* 11 */
   " json_type(e.value,'$.producer_id'), e.value->>'$.producer_id'," /* 12,13 */
   " json_type(e.value,'$.producer_seq'), e.value->>'$.producer_seq'," /* 14,15 */
   " iif(?2, e.value->'$.key', NULL),"                    /* 16 */
@@ -934,6 +945,33 @@ static int streamJsonHasNulEscape(const char *z, int n){
     }
   }
   return 0;
+}
+
+/* The error for element iElem of batch zJson, which gives a field twice:
+** the field's name, found by a query of its own (an error path only). */
+static int streamBatchDupField(sqlite3 *db, const char *zJson, int iElem,
+                               char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db,
+      "SELECT key FROM json_each(?1, printf('$[%d]', ?2))"
+      " GROUP BY key HAVING count(*)>1 ORDER BY min(id) LIMIT 1",
+      -1, &pStmt, 0);
+  if( rc ) return sqlite3StreamDbErr(db, pzErr, rc);
+  sqlite3_bind_text(pStmt, 1, zJson, -1, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 2, iElem);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+        "batch element %d has the field %s twice (give each field once)",
+        iElem, (const char*)sqlite3_column_text(pStmt, 0));
+  }else{
+    rc = sqlite3_finalize(pStmt);
+    pStmt = 0;
+    rc = rc ? sqlite3StreamDbErr(db, pzErr, rc)
+            : sqlite3StreamErr(pzErr, SQLITE_ERROR,
+                  "batch element %d has a field twice", iElem);
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
 }
 
 typedef struct StreamBatchMsg StreamBatchMsg;
@@ -1002,11 +1040,21 @@ static int streamProduceBatch(StreamCtx *p, const char *zTopic,
       break;
     }
     if( sqlite3_column_type(pStmt, 11)!=SQLITE_NULL ){
-      rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
-          "batch element %d has unknown field(s): %s"
-          " (allowed: key, value, headers, partition, timestamp,"
-          " producer_id, producer_seq)",
-          nMsg, sqlite3_column_text(pStmt, 11));
+      const char *zF = (const char*)sqlite3_column_text(pStmt, 11);
+      if( zF==0 ){ rc = SQLITE_NOMEM; break; }
+      if( zF[0]=='d' ){
+        rc = streamBatchDupField(p->db, zJson, nMsg, pzErr);
+      }else if( zF[0]=='e' ){
+        rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "batch element %d has a field name written with an escape"
+            " (\\u...): write key, value, headers, partition, timestamp,"
+            " producer_id and producer_seq plainly", nMsg);
+      }else{
+        rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
+            "batch element %d has unknown field(s): %s"
+            " (allowed: key, value, headers, partition, timestamp,"
+            " producer_id, producer_seq)", nMsg, zF+1);
+      }
       break;
     }
     if( zVT==0 ){

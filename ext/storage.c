@@ -636,6 +636,9 @@ static const char *const aCatSql[STREAM_CAT_COUNT] = {
   /* ?1 rowid */
   [STREAM_CAT_OFFSET_DELETE] =
   "DELETE FROM _stream_offsets WHERE rowid=?1",
+  /* ?3 rowid: the group of a row of _stream_offsets */
+  [STREAM_CAT_OFFSET_GROUP] =
+  "SELECT group_id FROM _stream_offsets WHERE rowid=?3",
   /* ?1 group, ?2 topic, ?3 partition, ?4 rowid */
   [STREAM_CAT_OFFSET_ROW_IS] =
   "SELECT 1 FROM _stream_offsets WHERE rowid=?4"
@@ -986,6 +989,12 @@ int sqlite3StreamCatOwner(StreamCtx *p, const char *zGroup, const char *zTopic,
                           i64 iPart, char **pzOut, char **pzErr){
   return streamCatText(p, STREAM_CAT_OWNER, zGroup, zTopic, iPart, pzOut,
                        0, pzErr);
+}
+
+int sqlite3StreamCatOffsetGroup(StreamCtx *p, i64 iRowid, char **pzGroup,
+                                char **pzErr){
+  return streamCatText(p, STREAM_CAT_OFFSET_GROUP, 0, 0, iRowid, pzGroup, 0,
+                       pzErr);
 }
 
 int sqlite3StreamCatOffsetRowIs(StreamCtx *p, i64 iRowid, const char *zGroup,

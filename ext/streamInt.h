@@ -146,6 +146,10 @@ struct StreamCtx {
   sqlite3 *dbAux;                       /* Read connection for long polls */
   int fdWalWatch;                       /* inotify fd + 1 on the -wal, or 0 */
   StreamCtx *pAux;                      /* The StreamCtx of dbAux */
+  int eShmPeek;                         /* consume.c: may the WAL-index
+                                        ** header be read: 0 not known yet,
+                                        ** 1 yes, 2 no (not WAL, or
+                                        ** locking_mode EXCLUSIVE) */
   i64 nAutoCommit;                      /* Autocommit calls committed (txn.c) */
   int iLeftOpen;                        /* A call's transaction left open:
                                         ** 1 + total changes then (txn.c) */
@@ -2161,6 +2165,7 @@ enum {
   STREAM_CAT_PAUSE,             /* pause or resume a partition */
   STREAM_CAT_OFFSET_COMMIT,     /* commit an offset */
   STREAM_CAT_OFFSET_DELETE,     /* a committed offset's row goes */
+  STREAM_CAT_OFFSET_GROUP,      /* the group of a row of _stream_offsets */
   STREAM_CAT_OFFSET_ROW_IS,     /* is a row of _stream_offsets this one */
   STREAM_CAT_TOPIC_LIST,        /* the topics, in name order */
   STREAM_CAT_COUNT
@@ -2246,6 +2251,9 @@ int sqlite3StreamCatJoinAnswer(StreamCtx*, const char *zGroup,
                                char **pzErr);
 int sqlite3StreamCatOwner(StreamCtx*, const char *zGroup, const char *zTopic,
                           i64 iPart, char **pzOut, char **pzErr);
+/* The group of row iRowid of _stream_offsets (*pzGroup NULL if none). */
+int sqlite3StreamCatOffsetGroup(StreamCtx*, i64 iRowid, char **pzGroup,
+                                char **pzErr);
 /* Is row iRowid of _stream_offsets the one of (zGroup, zTopic, iPart)? */
 int sqlite3StreamCatOffsetRowIs(StreamCtx*, i64 iRowid, const char *zGroup,
                                 const char *zTopic, i64 iPart, int *pbSame,

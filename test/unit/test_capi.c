@@ -854,6 +854,7 @@ static const char zFaultSetup[] =
   " WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM c"
   " WHERE i<19) SELECT count(stream_produce('f', 'k'||i, '{}', NULL, i%4))"
   " FROM c;"
+  " SELECT stream_commit('fg', 'f', 2, 2);"  /* stream_dead_letter's 1 */
   " SELECT stream_join('fg', 'a', '[\"f\"]', '{\"auto.offset.reset\":"
   "\"earliest\",\"enable.auto.commit\":false}');"
   " SELECT stream_commit('og', 'f', 0, 1);";
@@ -1085,6 +1086,93 @@ static void testReserveBytes(void){
   }
 }
 
+/* ---------------------------------------------------------------------- */
+/* 12. The long-poll reader opens main's file through main's VFS, with its
+** URI parameters.  A shim over the default VFS (not registered as the
+** default) counts the main-database files opened through it read-only -
+** only the reader opens it so - and checks each carries main's URI
+** parameter; its files keep the VFS below's methods (a pass-through). */
+static sqlite3_vfs *pAuxBelow = 0;
+static sqlite3_vfs auxVfs;
+static int nAuxReadOnly = 0;          /* main-db opens read-only, tagged */
+static int nAuxUntagged = 0;          /* main-db opens without tag=7 */
+static int auxOpen(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *f,
+                   int flags, int *pOut){
+  int rc = pAuxBelow->xOpen(pAuxBelow, zName, f, flags, pOut);
+  (void)pVfs;
+  if( flags & SQLITE_OPEN_MAIN_DB ){
+    const char *zTag = sqlite3_uri_parameter(zName, "tag");
+    if( zTag==0 || strcmp(zTag, "7")!=0 ){
+      nAuxUntagged++;
+    }else if( rc==SQLITE_OK && (flags & SQLITE_OPEN_READONLY) ){
+      nAuxReadOnly++;             /* the file exists: its name was right */
+    }
+  }
+  return rc;
+}
+static void testAuxVfs(void){
+  /* The file name needs escaping in a URI: " ?#%&=". */
+  const char *zUri = "file:test_capi_aux%20%3F%23%25%26%3D.db?vfs=auxvfs&tag=7";
+  sqlite3 *db = 0, *db2 = 0;
+  char *zErr = 0;
+  int rc;
+  pAuxBelow = sqlite3_vfs_find(0);
+  auxVfs = *pAuxBelow;
+  auxVfs.zName = "auxvfs";
+  auxVfs.pNext = 0;
+  auxVfs.xOpen = auxOpen;
+  checkInt(sqlite3_vfs_register(&auxVfs, 0), SQLITE_OK, "12.0 register");
+  remove("test_capi_aux ?#%&=.db");
+  remove("test_capi_aux ?#%&=.db-wal");
+  remove("test_capi_aux ?#%&=.db-shm");
+  rc = sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
+                       |SQLITE_OPEN_URI, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_stream_init(db, &zErr, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_open_v2(zUri, &db2, SQLITE_OPEN_READWRITE
+                                           |SQLITE_OPEN_URI, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_stream_init(db2, &zErr, 0);
+  checkInt(rc, SQLITE_OK, "12.1 open through the shim");
+  sqlite3_free(zErr);
+  execOk(db, "PRAGMA journal_mode=WAL; SELECT stream_create_topic('av', 1);"
+      " SELECT stream_join('ag', 'm', '[\"av\"]', '{\"auto.offset."
+      "reset\":\"earliest\",\"enable.auto.commit\":false}')", "12.2 setup");
+  execOk(db2, "SELECT stream_produce('av', NULL, '{}') FROM"
+      " json_each('[1,2]')", "12.3 produce");
+  checkInt(nAuxReadOnly, 0, "12.4 no reader yet");
+  /* A long poll and a wait read through the reader. */
+  checkInt(queryInt(db, "SELECT count(*) FROM stream_poll('ag', 'm', 10, 5)"),
+           2, "12.5 long poll: both messages");
+  checkInt(nAuxReadOnly, 1, "12.6 the reader opened main's file through"
+           " main's VFS, by its name (on main: through the default VFS, 0)");
+  execOk(db2, "SELECT stream_produce('av', NULL, '{}')", "12.7 produce");
+  checkInt(queryInt(db, "SELECT stream_wait('ag', 'm', 5)"), 1,
+           "12.8 wait sees the new message");
+  checkInt(queryInt(db, "SELECT group_concat(offset) FROM"
+                    " stream_poll('ag', 'm', 10, 5)"), 2, "12.9 and polls it");
+  checkInt(nAuxReadOnly, 1, "12.10 one reader, kept");
+  checkInt(nAuxUntagged, 0, "12.11 every open carried tag=7");
+  checkInt(sqlite3_close(db), SQLITE_OK, "12.12 close");
+  /* Main's VFS no longer registered under its name: no reader (it could
+  ** not be opened through that VFS), the polls read through main. */
+  rc = sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_URI, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_stream_init(db, &zErr, 0);
+  checkInt(rc, SQLITE_OK, "12.13 open again");
+  sqlite3_free(zErr);
+  execOk(db, "SELECT stream_join('ag2', 'm', '[\"av\"]', '{\"auto.offset."
+      "reset\":\"earliest\"}')", "12.14 join");
+  sqlite3_vfs_unregister(&auxVfs);
+  checkInt(queryInt(db, "SELECT stream_wait('ag2', 'm', 5)"), 1,
+           "12.15 unregistered: wait reads through main");
+  checkInt(queryInt(db, "SELECT count(*) FROM stream_poll('ag2', 'm', 10,"
+                    " 5)"), 3, "12.16 and the long poll");
+  checkInt(nAuxReadOnly, 1, "12.17 no reader opened");
+  checkInt(sqlite3_close(db), SQLITE_OK, "12.18 close");
+  checkInt(sqlite3_close(db2), SQLITE_OK, "12.19 close");
+  remove("test_capi_aux ?#%&=.db");
+  remove("test_capi_aux ?#%&=.db-wal");
+  remove("test_capi_aux ?#%&=.db-shm");
+}
+
 int main(void){
   /* Before anything initializes SQLite. */
   sqlite3_config(SQLITE_CONFIG_GETMALLOC, &memOrig);
@@ -1110,6 +1198,7 @@ int main(void){
   testBatchFaults(0, 65536);
   testBatchFaults(1, 65536);
   testReserveBytes();
+  testAuxVfs();
   printf("%d passed, %d failed\n", nPass, nFail);
   return nFail ? 1 : 0;
 }
