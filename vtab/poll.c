@@ -62,6 +62,8 @@ struct StreamPollCursor {
   StreamPollOpen *pPoll;       /* Rows of this poll, what was handed out */
   int iRow;                    /* Current row */
   sqlite3_value *aArg[4];      /* Copies of the arguments: hidden columns */
+  char **azOld;                /* Arenas of earlier polls of this cursor */
+  int nOld;                    /* Entries in azOld */
 };
 
 /* Most "=" terms on an argument column beyond the first (idxStr). */
@@ -305,6 +307,8 @@ static int streamPollClose(sqlite3_vtab_cursor *cur){
   }
   sqlite3StreamPollOpenFree(pPoll);
   streamPollArgsFree(pCur);
+  while( pCur->nOld>0 ) sqlite3_free(pCur->azOld[--pCur->nOld]);
+  sqlite3_free(pCur->azOld);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
@@ -325,6 +329,18 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   /* Filtered again (the inner loop of a join): the previous poll ends. */
   if( streamPollAlloc(pCur, 0) ) return SQLITE_NOMEM;
   pPoll = pCur->pPoll;
+  if( pPoll->nDelivered>0 && pPoll->res.zArena ){
+    /* Its values were handed out as pointers into its arena, which SQLite
+    ** may still hold (an aggregate's bare column or min()/max() of the
+    ** outer loop): the arena lives until xClose (streamPollColumn). */
+    char **azNew = sqlite3_realloc64(pCur->azOld,
+                                     sizeof(char*)*(size_t)(pCur->nOld+1));
+    if( azNew==0 ) return SQLITE_NOMEM;
+    pCur->azOld = azNew;
+    pCur->azOld[pCur->nOld++] = pPoll->res.zArena;
+    pPoll->res.zArena = 0;
+    pPoll->res.nArenaAlloc = 0;
+  }
   pPoll->res.nRow = 0;
   pPoll->res.nArena = 0;
   pPoll->res.nPart = 0;
@@ -449,17 +465,21 @@ static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
       case SQLITE_INTEGER:
         sqlite3_result_int64(ctx, pRow->aVal[iCol]);
         break;
-      /* Copies (SQLITE_TRANSIENT): SQLite may keep a value beyond the row
-      ** (an aggregate's bare column), and the arena is reused by the next
-      ** poll of the same cursor (stream_poll in the inner loop of a join);
-      ** poll.test 18.1. */
+      /* Pointers into the arena (SQLITE_STATIC), not copies: SQLite may
+      ** keep a value beyond the row (an aggregate's bare column, min() or
+      ** max() keep the pointer itself), so the arena lives as long as the
+      ** cursor: it is not written again while the cursor is open (a poll
+      ** filtered again, in the inner loop of a join, puts its rows in a
+      ** new arena and keeps the old one, azOld), and a cursor is closed
+      ** only when its statement ends (reset, finalize, its last row).
+      ** poll.test 18.*. */
       case SQLITE_TEXT:
         sqlite3_result_text(ctx, pRes->zArena + pRow->aVal[iCol],
-                            pRow->aLen[iCol], SQLITE_TRANSIENT);
+                            pRow->aLen[iCol], SQLITE_STATIC);
         break;
       case SQLITE_BLOB:
         sqlite3_result_blob(ctx, pRes->zArena + pRow->aVal[iCol],
-                            pRow->aLen[iCol], SQLITE_TRANSIENT);
+                            pRow->aLen[iCol], SQLITE_STATIC);
         break;
       default:
         break;
