@@ -62,8 +62,9 @@ struct StreamPollCursor {
   StreamPollOpen *pPoll;       /* Rows of this poll, what was handed out */
   int iRow;                    /* Current row */
   sqlite3_value *aArg[4];      /* Copies of the arguments: hidden columns */
-  char **azOld;                /* Arenas of earlier polls of this cursor */
-  int nOld;                    /* Entries in azOld */
+  char *zOld;                  /* Arena of the first poll, once filtered
+                               ** again (its values were not copied) */
+  int bCopy;                   /* Hand out copies (filtered again) */
 };
 
 /* Most "=" terms on an argument column beyond the first (idxStr). */
@@ -307,8 +308,7 @@ static int streamPollClose(sqlite3_vtab_cursor *cur){
   }
   sqlite3StreamPollOpenFree(pPoll);
   streamPollArgsFree(pCur);
-  while( pCur->nOld>0 ) sqlite3_free(pCur->azOld[--pCur->nOld]);
-  sqlite3_free(pCur->azOld);
+  sqlite3_free(pCur->zOld);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
@@ -329,15 +329,14 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   /* Filtered again (the inner loop of a join): the previous poll ends. */
   if( streamPollAlloc(pCur, 0) ) return SQLITE_NOMEM;
   pPoll = pCur->pPoll;
-  if( pPoll->nDelivered>0 && pPoll->res.zArena ){
+  if( !pCur->bCopy && pPoll->nDelivered>0 && pPoll->res.zArena ){
     /* Its values were handed out as pointers into its arena, which SQLite
     ** may still hold (an aggregate's bare column or min()/max() of the
-    ** outer loop): the arena lives until xClose (streamPollColumn). */
-    char **azNew = sqlite3_realloc64(pCur->azOld,
-                                     sizeof(char*)*(size_t)(pCur->nOld+1));
-    if( azNew==0 ) return SQLITE_NOMEM;
-    pCur->azOld = azNew;
-    pCur->azOld[pCur->nOld++] = pPoll->res.zArena;
+    ** outer loop): the arena lives until xClose, and this cursor's later
+    ** polls hand out copies, so that a join's inner loop does not keep an
+    ** arena for every poll (streamPollColumn). */
+    pCur->zOld = pPoll->res.zArena;
+    pCur->bCopy = 1;
     pPoll->res.zArena = 0;
     pPoll->res.nArenaAlloc = 0;
   }
@@ -467,19 +466,21 @@ static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
         break;
       /* Pointers into the arena (SQLITE_STATIC), not copies: SQLite may
       ** keep a value beyond the row (an aggregate's bare column, min() or
-      ** max() keep the pointer itself), so the arena lives as long as the
-      ** cursor: it is not written again while the cursor is open (a poll
-      ** filtered again, in the inner loop of a join, puts its rows in a
-      ** new arena and keeps the old one, azOld), and a cursor is closed
-      ** only when its statement ends (reset, finalize, its last row).
-      ** poll.test 18.*. */
+      ** max() keep the pointer itself), so the arena is not written again
+      ** while the cursor is open, and a cursor is closed only when its
+      ** statement ends (reset, finalize, its last row).  A cursor filtered
+      ** again (the inner loop of a join) keeps its first poll's arena
+      ** (zOld) and hands out copies from then on (SQLITE_TRANSIENT), its
+      ** arena reused by each poll.  poll.test 18.*. */
       case SQLITE_TEXT:
         sqlite3_result_text(ctx, pRes->zArena + pRow->aVal[iCol],
-                            pRow->aLen[iCol], SQLITE_STATIC);
+                            pRow->aLen[iCol],
+                            pCur->bCopy ? SQLITE_TRANSIENT : SQLITE_STATIC);
         break;
       case SQLITE_BLOB:
         sqlite3_result_blob(ctx, pRes->zArena + pRow->aVal[iCol],
-                            pRow->aLen[iCol], SQLITE_STATIC);
+                            pRow->aLen[iCol],
+                            pCur->bCopy ? SQLITE_TRANSIENT : SQLITE_STATIC);
         break;
       default:
         break;
