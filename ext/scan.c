@@ -178,7 +178,13 @@ static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
     if( aRec==0 ) return SQLITE_NOMEM;
     pScan->aRec = aRec;
   }
-  for(;;){
+  rc = SQLITE_OK;
+  if( pScan->bRange && pScan->iLo>iBase ){
+    /* The records below the lower bound (a poll or a range that starts
+    ** inside the row) are skipped, not decoded. */
+    rc = sqlite3StreamBatchSkip(a, n, &iPos, iBase, pScan->iLo);
+  }
+  while( rc==SQLITE_OK ){
     /* One record at a time up to the first inside the bounds (where the
     ** bytes kept begin), then the rest of the row (up to the LIMIT) in
     ** one call; those outside the bounds are dropped from aRec. */

@@ -685,6 +685,12 @@ int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
 ** SQLITE_CORRUPT. */
 int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
                            StreamBatchRec *pRec);
+/* Skip the records from *piPos whose offset is below iLo (a scan's lower
+** bound: where a poll or a range starts inside a row), advancing *piPos to
+** the first that is not, or to the end; the checks of the decode, nothing
+** decoded: SQLITE_CORRUPT at a damaged record (*piPos at it). */
+int sqlite3StreamBatchSkip(const u8 *a, int n, int *piPos, i64 iBase,
+                           i64 iLo);
 /* Decode up to nMax records from *piPos into aRec (a row's records in one
 ** call), advancing *piPos past them: *pnGot records (fewer at the end of
 ** the batch), *piFirst where the first begins; SQLITE_CORRUPT at a
