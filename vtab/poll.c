@@ -51,6 +51,7 @@ struct StreamPollVtab {
   sqlite3_vtab base;           /* Base class - must be first */
   StreamCtx *pCtx;             /* Connection state */
   StreamPollResult spare;      /* Buffers of a closed cursor, for the next */
+  int bCopy;                   /* Hand out copies only (streamPollColumn) */
 };
 
 /* A closed cursor keeps its buffers for the next poll unless they are
@@ -90,6 +91,10 @@ static int streamPollConnect(sqlite3 *db, void *pAux, int argc,
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
   pTab->pCtx = (StreamCtx*)pAux;
+  /* A SQLite built to close a cursor at the end of its loop (before its
+  ** statement ends: a subquery's) could keep pointers into a closed
+  ** cursor's arena: values are copied there (streamPollColumn). */
+  pTab->bCopy = sqlite3_compileoption_used("ENABLE_EARLY_CURSOR_CLOSE");
   *ppVtab = &pTab->base;
   return SQLITE_OK;
 }
@@ -275,6 +280,7 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamPollCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
+  pCur->bCopy = pTab->bCopy;
   if( streamPollAlloc(pCur, &pTab->spare) ){
     sqlite3_free(pCur);
     return SQLITE_NOMEM;
@@ -471,7 +477,8 @@ static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
       ** statement ends (reset, finalize, its last row).  A cursor filtered
       ** again (the inner loop of a join) keeps its first poll's arena
       ** (zOld) and hands out copies from then on (SQLITE_TRANSIENT), its
-      ** arena reused by each poll.  poll.test 18.*. */
+      ** arena reused by each poll; every cursor does under a SQLite that
+      ** closes cursors early (StreamPollVtab.bCopy).  poll.test 18.*. */
       case SQLITE_TEXT:
         sqlite3_result_text(ctx, pRes->zArena + pRow->aVal[iCol],
                             pRow->aLen[iCol],
