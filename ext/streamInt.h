@@ -2650,6 +2650,16 @@ int sqlite3StreamMsgCompare(const char *zA, int nA, i64 iPartA, i64 iOffA,
 #define STREAM_SCAN_NO_VALUE  0x4000  /* value not read, no value        */
 #define STREAM_SCAN_NO_HDRS   0x8000  /* headers not read, no value      */
 #define STREAM_SCAN_HOT_ONLY  0x10000 /* the hot log only, no value      */
+#define STREAM_SCAN_TOPIC_LO  0x20000 /* topic lower bound, >= ?         */
+#define STREAM_SCAN_TOPIC_LO_X 0x40000 /*   ... strict (>), no value     */
+#define STREAM_SCAN_TOPIC_HI  0x80000 /* topic upper bound, <= ?         */
+#define STREAM_SCAN_TOPIC_HI_X 0x100000 /*  ... strict (<), no value     */
+/* The topic bounds come after the timestamp bounds, before LIMIT.  They
+** are a filter of the catalog's topics (BINARY text comparison), which
+** may keep more topics than the constraint (the caller re-checks): a
+** lower bound that is a number is dropped, an upper bound below 'A' (or
+** a number) is raised to 'A', so that a topic SQLite compares as a number
+** (a NUMERIC right-hand side) is never dropped (ext/scan.c). */
 /* Internal plan bit (never set by xBestIndex, ext/scan.c sets it): every
 ** offset value is an integer, so the rowid range alone is the exact
 ** comparison (sqlite3StreamHotScanSql()). */
