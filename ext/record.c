@@ -266,6 +266,35 @@ int sqlite3StreamBatchDecode(const u8 *a, int n, int *piPos, i64 iBase,
   return rc;
 }
 
+int sqlite3StreamBatchSkip(const u8 *a, int n, int *piPos, i64 iBase,
+                           i64 iLo){
+  const u8 *p = a + *piPos, *e = a + n;
+  int rc = SQLITE_OK;
+  /* The checks of sqlite3StreamBatchDecode(), nothing stored. */
+  while( p<e ){
+    u64 iDelta, iTs, attrs, h;
+    const u8 *q, *pF;
+    int eF, nF;
+    if( (q = streamVarintGet(p, e, &iDelta))==0
+     || iDelta>STREAM_MAX_LOG_OFFSET ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    if( iBase + (i64)iDelta>=iLo ) break;
+    if( (q = streamVarintGet(q, e, &iTs))==0 || iTs>(u64)STREAM_MAX_TIMESTAMP
+     || (q = streamVarintGet(q, e, &attrs))==0 || attrs>0xff
+     || (q = streamFieldGet(q, e, &eF, &pF, &nF))==0
+     || (q = streamFieldGet(q, e, &eF, &pF, &nF))==0
+     || (q = streamVarintGet(q, e, &h))==0 || h>(u64)(e - q) + 1 ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    p = q + (h ? h-1 : 0);
+  }
+  *piPos = (int)(p - a);
+  return rc;
+}
+
 int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
                            StreamBatchRec *pRec){
   int nGot, iFirst;

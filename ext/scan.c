@@ -178,7 +178,13 @@ static int streamScanBatchStart(StreamScan *pScan, char **pzErr){
     if( aRec==0 ) return SQLITE_NOMEM;
     pScan->aRec = aRec;
   }
-  for(;;){
+  rc = SQLITE_OK;
+  if( pScan->bRange && pScan->iLo>iBase ){
+    /* The records below the lower bound (a poll or a range that starts
+    ** inside the row) are skipped, not decoded. */
+    rc = sqlite3StreamBatchSkip(a, n, &iPos, iBase, pScan->iLo);
+  }
+  while( rc==SQLITE_OK ){
     /* One record at a time up to the first inside the bounds (where the
     ** bytes kept begin), then the rest of the row (up to the LIMIT) in
     ** one call; those outside the bounds are dropped from aRec. */
@@ -507,12 +513,88 @@ static void streamScanDecodedFree(StreamScan *pScan){
   pScan->eDecoded = 0;
 }
 
+/*
+** The topic bounds of a plan (STREAM_SCAN_TOPIC_LO/HI, after the timestamp
+** bounds and before LIMIT) as the filter of the catalog's topics the hot
+** query applies (p.topic, TEXT, BINARY), in aOut (a copy of aArg) and
+** *pIdx, *pnArg.  The filter keeps every topic SQLite keeps whatever the
+** right-hand side's affinity (xFilter sees values, not affinities): with
+** none or TEXT SQLite compares text (a number as its text, as the hot
+** query does); with a NUMERIC one it compares a topic that reads as a
+** number (its first byte is below 'A': a digit, '-', '.', '+' or a space)
+** as that number, below every text, and every other topic as text, above
+** every number.  So a lower bound that is a number is dropped, an upper
+** bound that is a number or text below 'A' becomes 'A' (or an upper bound
+** that is a blob is dropped: every value but a blob is below a blob).
+** Returns 0 if no row can match (NULL, a lower bound that is a blob).
+*/
+static int streamScanTopicBounds(int *pIdx, int *pnArg,
+                                 const StreamScanArg *aArg, StreamScanArg *aOut){
+  int idxNum = *pIdx, nArg = *pnArg;
+  int nLimit = (idxNum & STREAM_SCAN_LIMIT) ? 1 : 0;
+  int nTop = ((idxNum & STREAM_SCAN_TOPIC_LO)!=0)
+           + ((idxNum & STREAM_SCAN_TOPIC_HI)!=0);
+  int iTop = nArg - nLimit - nTop, i, j = 0, bSome = 1;
+  for(i=0; i<nArg; i++){
+    const StreamScanArg *pA = &aArg[i];
+    int bLower, eType;
+    if( i<iTop || i>=iTop+nTop ){
+      aOut[j++] = *pA;
+      continue;
+    }
+    bLower = i==iTop && (idxNum & STREAM_SCAN_TOPIC_LO)!=0;
+    eType = pA->pVal ? sqlite3_value_type(pA->pVal)
+          : pA->zVal ? SQLITE_TEXT : SQLITE_INTEGER;
+    if( eType==SQLITE_NULL || (bLower && eType==SQLITE_BLOB) ){
+      bSome = 0;                          /* no row can match */
+      aOut[j++] = *pA;
+      continue;
+    }
+    if( bLower ){
+      if( eType!=SQLITE_TEXT ){
+        idxNum &= ~(STREAM_SCAN_TOPIC_LO|STREAM_SCAN_TOPIC_LO_X);
+        continue;
+      }
+      aOut[j++] = *pA;
+    }else{
+      if( eType==SQLITE_BLOB ){
+        idxNum &= ~(STREAM_SCAN_TOPIC_HI|STREAM_SCAN_TOPIC_HI_X);
+        continue;
+      }
+      if( eType==SQLITE_TEXT ){
+        const char *z = pA->pVal ? (const char*)sqlite3_value_text(pA->pVal)
+                                 : pA->zVal;
+        if( z==0 ) return -1;
+        if( (unsigned char)z[0]>='A' ){
+          aOut[j++] = *pA;
+          continue;
+        }
+      }
+      memset(&aOut[j], 0, sizeof(aOut[j]));
+      aOut[j++].zVal = "A";
+    }
+  }
+  *pIdx = idxNum;
+  *pnArg = j;
+  return bSome;
+}
+
 int sqlite3StreamScanOpen(StreamScanner *pS, int idxNum, int nArg,
                           const StreamScanArg *aArg, StreamScan **pp,
                           char **pzErr){
-  StreamScan *pScan = sqlite3_malloc64(sizeof(*pScan));
-  int rc;
+  StreamScan *pScan;
+  StreamScanArg aTop[16];
+  int rc, bNone = 0;
   *pp = 0;
+  if( idxNum & (STREAM_SCAN_TOPIC_LO|STREAM_SCAN_TOPIC_HI) ){
+    int r;
+    if( nArg>16 ) return SQLITE_MISUSE;
+    r = streamScanTopicBounds(&idxNum, &nArg, aArg, aTop);
+    if( r<0 ) return SQLITE_NOMEM;
+    bNone = r==0;
+    aArg = aTop;
+  }
+  pScan = sqlite3_malloc64(sizeof(*pScan));
   if( pScan==0 ) return SQLITE_NOMEM;
   memset(pScan, 0, sizeof(*pScan));
   pScan->pScanner = pS;
@@ -525,6 +607,7 @@ int sqlite3StreamScanOpen(StreamScanner *pS, int idxNum, int nArg,
     pScan->bCap = (idxNum & STREAM_SCAN_HOT_ONLY) && !pScan->bDesc
                && pScan->nLimit>0;
   }
+  if( bNone ) pScan->nLimit = 0;          /* no topic can match */
   *pp = pScan;
   {
     StreamScanRange r;

@@ -1806,6 +1806,14 @@ char *sqlite3StreamHotScanSql(int idxNum){
     sqlite3_str_appendf(p, " AND (m.attrs&8 OR m.timestamp%s?%d)",
                         (idxNum & STREAM_SCAN_TS_HI_X) ? "<" : "<=", ++iArg);
   }
+  if( idxNum & STREAM_SCAN_TOPIC_LO ){
+    sqlite3_str_appendf(p, " AND p.topic%s?%d",
+                        (idxNum & STREAM_SCAN_TOPIC_LO_X) ? ">" : ">=", ++iArg);
+  }
+  if( idxNum & STREAM_SCAN_TOPIC_HI ){
+    sqlite3_str_appendf(p, " AND p.topic%s?%d",
+                        (idxNum & STREAM_SCAN_TOPIC_HI_X) ? "<" : "<=", ++iArg);
+  }
   /* The range: one lower and one upper bound on m.id.  The lower bound
   ** is the row of the first offset wanted (X), or the record batch
   ** holding it: the row before X if it is a batch reaching X. */

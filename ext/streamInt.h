@@ -692,6 +692,12 @@ int sqlite3StreamBatchAppend(u8 *a, int nMax, int *pn, i64 iDelta, i64 iTs,
 ** SQLITE_CORRUPT. */
 int sqlite3StreamBatchNext(const u8 *a, int n, int *piPos, i64 iBase,
                            StreamBatchRec *pRec);
+/* Skip the records from *piPos whose offset is below iLo (a scan's lower
+** bound: where a poll or a range starts inside a row), advancing *piPos to
+** the first that is not, or to the end; the checks of the decode, nothing
+** decoded: SQLITE_CORRUPT at a damaged record (*piPos at it). */
+int sqlite3StreamBatchSkip(const u8 *a, int n, int *piPos, i64 iBase,
+                           i64 iLo);
 /* Decode up to nMax records from *piPos into aRec (a row's records in one
 ** call), advancing *piPos past them: *pnGot records (fewer at the end of
 ** the batch), *piFirst where the first begins; SQLITE_CORRUPT at a
@@ -2671,6 +2677,16 @@ int sqlite3StreamMsgCompare(const char *zA, int nA, i64 iPartA, i64 iOffA,
 #define STREAM_SCAN_NO_VALUE  0x4000  /* value not read, no value        */
 #define STREAM_SCAN_NO_HDRS   0x8000  /* headers not read, no value      */
 #define STREAM_SCAN_HOT_ONLY  0x10000 /* the hot log only, no value      */
+#define STREAM_SCAN_TOPIC_LO  0x20000 /* topic lower bound, >= ?         */
+#define STREAM_SCAN_TOPIC_LO_X 0x40000 /*   ... strict (>), no value     */
+#define STREAM_SCAN_TOPIC_HI  0x80000 /* topic upper bound, <= ?         */
+#define STREAM_SCAN_TOPIC_HI_X 0x100000 /*  ... strict (<), no value     */
+/* The topic bounds come after the timestamp bounds, before LIMIT.  They
+** are a filter of the catalog's topics (BINARY text comparison), which
+** may keep more topics than the constraint (the caller re-checks): a
+** lower bound that is a number is dropped, an upper bound below 'A' (or
+** a number) is raised to 'A', so that a topic SQLite compares as a number
+** (a NUMERIC right-hand side) is never dropped (ext/scan.c). */
 /* Internal plan bit (never set by xBestIndex, ext/scan.c sets it): every
 ** offset value is an integer, so the rowid range alone is the exact
 ** comparison (sqlite3StreamHotScanSql()). */

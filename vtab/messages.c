@@ -36,6 +36,16 @@
 **   0x2000 key not used by the statement (colUsed)   no argv
 **   0x4000 value not used                             no argv
 **   0x8000 headers not used                           no argv
+**  0x20000 topic lower bound, >= ?        argv: lower topic
+**  0x40000   ... strict (>)
+**  0x80000 topic upper bound, <= ?        argv: upper topic
+** 0x100000   ... strict (<)
+**
+** (argv order: topic, partition, offsets, timestamps, topic bounds,
+** limit.)  The topic bounds (BINARY collation only, when there is no
+** topic =) restrict the topics scanned to the catalog's topics in range;
+** they are not omitted: SQLite checks them again, since how it compares
+** (text, or numbers under a NUMERIC right-hand side) is not known here.
 **
 ** The last three spare the tiers' readers the decoding of those Parquet
 ** columns (StreamScanRange.mCols); the hot SQL reads NULL for an unused
@@ -90,6 +100,10 @@
 #define MSG_NO_KEY    STREAM_SCAN_NO_KEY
 #define MSG_NO_VALUE  STREAM_SCAN_NO_VALUE
 #define MSG_NO_HDRS   STREAM_SCAN_NO_HDRS
+#define MSG_TOPIC_LO  STREAM_SCAN_TOPIC_LO
+#define MSG_TOPIC_LO_X STREAM_SCAN_TOPIC_LO_X
+#define MSG_TOPIC_HI  STREAM_SCAN_TOPIC_HI
+#define MSG_TOPIC_HI_X STREAM_SCAN_TOPIC_HI_X
 
 /* Column numbers (the scan's, then the hidden ones). */
 #define MSG_COL_TOPIC     STREAM_SCAN_COL_TOPIC
@@ -176,6 +190,7 @@ static int streamMsgOrderOk(const sqlite3_index_info *pInfo, int bTopicEq,
 static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   int iTopic = -1, iPart = -1, iOffEq = -1, iOffLo = -1, iOffHi = -1;
   int iTsLo = -1, iTsHi = -1, iLimit = -1, bOffset = 0;
+  int iTopLo = -1, iTopHi = -1;
   int idxNum = 0, n = 0, i, bDesc = 0, bOrder, bAll = 1, bIn = 0;
   double rCost;
   STREAM_UNUSED(pVtab);
@@ -191,8 +206,12 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     switch( pC->iColumn ){
       case MSG_COL_TOPIC:
         /* Text: another collation is SQLite's to apply. */
-        if( op==SQLITE_INDEX_CONSTRAINT_EQ && iTopic<0
-         && sqlite3StreamVtabBinary(pInfo, i) ) iTopic = i;
+        if( !sqlite3StreamVtabBinary(pInfo, i) ) break;
+        if( op==SQLITE_INDEX_CONSTRAINT_EQ && iTopic<0 ) iTopic = i;
+        if( (op==SQLITE_INDEX_CONSTRAINT_GE || op==SQLITE_INDEX_CONSTRAINT_GT)
+         && iTopLo<0 ) iTopLo = i;
+        if( (op==SQLITE_INDEX_CONSTRAINT_LE || op==SQLITE_INDEX_CONSTRAINT_LT)
+         && iTopHi<0 ) iTopHi = i;
         break;
       case MSG_COL_PARTITION:
         if( op==SQLITE_INDEX_CONSTRAINT_EQ && iPart<0 ) iPart = i;
@@ -236,6 +255,17 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   MSG_STRICT(iTsLo, SQLITE_INDEX_CONSTRAINT_GT, MSG_TS_LO_X);
   MSG_USE(iTsHi, MSG_TS_HI);
   MSG_STRICT(iTsHi, SQLITE_INDEX_CONSTRAINT_LT, MSG_TS_HI_X);
+  if( iTopic<0 ){
+    /* A topic range bounds the catalog's topics scanned; SQLite checks it
+    ** again (omit 0): how it compares depends on the right-hand side's
+    ** affinity, which xFilter does not see (ext/scan.c keeps a superset). */
+    MSG_USE(iTopLo, MSG_TOPIC_LO);
+    MSG_STRICT(iTopLo, SQLITE_INDEX_CONSTRAINT_GT, MSG_TOPIC_LO_X);
+    MSG_USE(iTopHi, MSG_TOPIC_HI);
+    MSG_STRICT(iTopHi, SQLITE_INDEX_CONSTRAINT_LT, MSG_TOPIC_HI_X);
+    if( iTopLo>=0 ) pInfo->aConstraintUsage[iTopLo].omit = 0;
+    if( iTopHi>=0 ) pInfo->aConstraintUsage[iTopHi].omit = 0;
+  }
 
   /* Is every WHERE term on the table enforced here (bAll), and is one of
   ** them an IN (bIn: SQLite then runs one xFilter per value)?  Unusable
@@ -276,6 +306,9 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
     }
   }else if( iTopic>=0 ){
     rCost = 100000.0;
+  }else if( idxNum & (MSG_TOPIC_LO|MSG_TOPIC_HI) ){
+    rCost = (idxNum & MSG_TOPIC_LO) && (idxNum & MSG_TOPIC_HI)
+          ? 1000000.0 : 5000000.0;
   }else{
     rCost = 10000000.0;
   }

@@ -51,6 +51,7 @@ struct StreamPollVtab {
   sqlite3_vtab base;           /* Base class - must be first */
   StreamCtx *pCtx;             /* Connection state */
   StreamPollResult spare;      /* Buffers of a closed cursor, for the next */
+  int bCopy;                   /* Hand out copies only (streamPollColumn) */
 };
 
 /* A closed cursor keeps its buffers for the next poll unless they are
@@ -62,6 +63,9 @@ struct StreamPollCursor {
   StreamPollOpen *pPoll;       /* Rows of this poll, what was handed out */
   int iRow;                    /* Current row */
   sqlite3_value *aArg[4];      /* Copies of the arguments: hidden columns */
+  char *zOld;                  /* Arena of the first poll, once filtered
+                               ** again (its values were not copied) */
+  int bCopy;                   /* Hand out copies (filtered again) */
 };
 
 /* Most "=" terms on an argument column beyond the first (idxStr). */
@@ -87,6 +91,10 @@ static int streamPollConnect(sqlite3 *db, void *pAux, int argc,
   if( pTab==0 ) return SQLITE_NOMEM;
   memset(pTab, 0, sizeof(*pTab));
   pTab->pCtx = (StreamCtx*)pAux;
+  /* A SQLite built to close a cursor at the end of its loop (before its
+  ** statement ends: a subquery's) could keep pointers into a closed
+  ** cursor's arena: values are copied there (streamPollColumn). */
+  pTab->bCopy = sqlite3_compileoption_used("ENABLE_EARLY_CURSOR_CLOSE");
   *ppVtab = &pTab->base;
   return SQLITE_OK;
 }
@@ -272,6 +280,7 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamPollCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
+  pCur->bCopy = pTab->bCopy;
   if( streamPollAlloc(pCur, &pTab->spare) ){
     sqlite3_free(pCur);
     return SQLITE_NOMEM;
@@ -305,6 +314,7 @@ static int streamPollClose(sqlite3_vtab_cursor *cur){
   }
   sqlite3StreamPollOpenFree(pPoll);
   streamPollArgsFree(pCur);
+  sqlite3_free(pCur->zOld);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
@@ -325,6 +335,17 @@ static int streamPollFilter(sqlite3_vtab_cursor *cur, int idxNum,
   /* Filtered again (the inner loop of a join): the previous poll ends. */
   if( streamPollAlloc(pCur, 0) ) return SQLITE_NOMEM;
   pPoll = pCur->pPoll;
+  if( !pCur->bCopy && pPoll->nDelivered>0 && pPoll->res.zArena ){
+    /* Its values were handed out as pointers into its arena, which SQLite
+    ** may still hold (an aggregate's bare column or min()/max() of the
+    ** outer loop): the arena lives until xClose, and this cursor's later
+    ** polls hand out copies, so that a join's inner loop does not keep an
+    ** arena for every poll (streamPollColumn). */
+    pCur->zOld = pPoll->res.zArena;
+    pCur->bCopy = 1;
+    pPoll->res.zArena = 0;
+    pPoll->res.nArenaAlloc = 0;
+  }
   pPoll->res.nRow = 0;
   pPoll->res.nArena = 0;
   pPoll->res.nPart = 0;
@@ -449,17 +470,24 @@ static int streamPollColumn(sqlite3_vtab_cursor *cur, sqlite3_context *ctx,
       case SQLITE_INTEGER:
         sqlite3_result_int64(ctx, pRow->aVal[iCol]);
         break;
-      /* Copies (SQLITE_TRANSIENT): SQLite may keep a value beyond the row
-      ** (an aggregate's bare column), and the arena is reused by the next
-      ** poll of the same cursor (stream_poll in the inner loop of a join);
-      ** poll.test 18.1. */
+      /* Pointers into the arena (SQLITE_STATIC), not copies: SQLite may
+      ** keep a value beyond the row (an aggregate's bare column, min() or
+      ** max() keep the pointer itself), so the arena is not written again
+      ** while the cursor is open, and a cursor is closed only when its
+      ** statement ends (reset, finalize, its last row).  A cursor filtered
+      ** again (the inner loop of a join) keeps its first poll's arena
+      ** (zOld) and hands out copies from then on (SQLITE_TRANSIENT), its
+      ** arena reused by each poll; every cursor does under a SQLite that
+      ** closes cursors early (StreamPollVtab.bCopy).  poll.test 18.*. */
       case SQLITE_TEXT:
         sqlite3_result_text(ctx, pRes->zArena + pRow->aVal[iCol],
-                            pRow->aLen[iCol], SQLITE_TRANSIENT);
+                            pRow->aLen[iCol],
+                            pCur->bCopy ? SQLITE_TRANSIENT : SQLITE_STATIC);
         break;
       case SQLITE_BLOB:
         sqlite3_result_blob(ctx, pRes->zArena + pRow->aVal[iCol],
-                            pRow->aLen[iCol], SQLITE_TRANSIENT);
+                            pRow->aLen[iCol],
+                            pCur->bCopy ? SQLITE_TRANSIENT : SQLITE_STATIC);
         break;
       default:
         break;
