@@ -38,18 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int nPass = 0;
-static int nFail = 0;
-
-static void check(int bOk, const char *zTest, const char *zDetail){
-  if( bOk ){
-    nPass++;
-  }else{
-    nFail++;
-    printf("FAIL %s: %s\n", zTest, zDetail ? zDetail : "");
-    fflush(stdout);
-  }
-}
+#include "unit_check.h"
 
 static void checkInt(long long iGot, long long iWant, const char *zTest){
   char zDetail[200];
@@ -421,6 +410,5 @@ int main(void){
     test4();
     test5();
   }
-  printf("%d passed, %d failed\n", nPass, nFail);
-  return nFail ? 1 : 0;
+  return checkDone();
 }
