@@ -59,17 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int nPass = 0;
-static int nFail = 0;
-
-static void check(int bOk, const char *zTest, const char *zDetail){
-  if( bOk ){
-    nPass++;
-  }else{
-    nFail++;
-    printf("FAIL %s: %s\n", zTest, zDetail ? zDetail : "");
-  }
-}
+#include "unit_check.h"
 
 /* Compare two strings; the detail shows both. */
 static void checkStr(const char *zGot, const char *zWant, const char *zTest){
@@ -1199,6 +1189,5 @@ int main(void){
   testBatchFaults(1, 65536);
   testReserveBytes();
   testAuxVfs();
-  printf("%d passed, %d failed\n", nPass, nFail);
-  return nFail ? 1 : 0;
+  return checkDone();
 }

@@ -23,17 +23,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-static int nPass = 0;
-static int nFail = 0;
-
-static void check(int bOk, const char *zTest, const char *zDetail){
-  if( bOk ){
-    nPass++;
-  }else{
-    nFail++;
-    printf("FAIL %s: %s\n", zTest, zDetail);
-  }
-}
+#include "unit_check.h"
 
 static const char *codecName(int eCodec){
   switch( eCodec ){
@@ -494,6 +484,5 @@ int main(void){
   testGarbage();
   testApi();
 
-  printf("%d passed, %d failed\n", nPass, nFail);
-  return nFail ? 1 : 0;
+  return checkDone();
 }

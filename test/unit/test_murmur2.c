@@ -16,17 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int nPass = 0;
-static int nFail = 0;
-
-static void check(int bOk, const char *zTest, const char *zDetail){
-  if( bOk ){
-    nPass++;
-  }else{
-    nFail++;
-    printf("FAIL %s: %s\n", zTest, zDetail);
-  }
-}
+#include "unit_check.h"
 
 /* Published vectors: key, signed hash, hex of the same hash. */
 static const struct MurmurVector {
@@ -146,6 +136,5 @@ int main(void){
           "80 80 80");
   }
 
-  printf("%d passed, %d failed\n", nPass, nFail);
-  return nFail ? 1 : 0;
+  return checkDone();
 }

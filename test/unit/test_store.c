@@ -53,17 +53,7 @@
 #include <curl/curl.h>
 #endif
 
-static int nPass = 0;
-static int nFail = 0;
-
-static void check(int bOk, const char *zTest, const char *zDetail){
-  if( bOk ){
-    nPass++;
-  }else{
-    nFail++;
-    printf("FAIL %s: %s\n", zTest, zDetail ? zDetail : "");
-  }
-}
+#include "unit_check.h"
 
 /* Deterministic bytes. */
 static void fill(unsigned char *a, size_t n, unsigned seed){
@@ -659,6 +649,5 @@ int main(void){
 #else
   (void)zS3;
 #endif
-  printf("%d passed, %d failed\n", nPass, nFail);
-  return nFail!=0;
+  return checkDone();
 }
