@@ -176,6 +176,7 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
   rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
   if( rc==SQLITE_OK ){
     pStats->nOrphan += s.keys.n;
+    if( s.keys.n>0 && bOuter ){ STREAM_TIER_CRASH(7); }
     sqlite3StreamWarmKeysDelete(pStore, &s.keys, bOuter);
   }
   sqlite3StreamStrListFree(&s.keys);
