@@ -11,8 +11,8 @@
 **                       work (one transaction), the method table
 **   ext/warm_move.c     eligibility and the crash-ordered move of hot
 **                       messages into one segment file
-**   ext/warm_sweep.c    warm retention, the orphan sweep, dropping a
-**                       topic's segments
+**   ext/warm_sweep.c    warm retention, the orphan sweep (and the
+**                       delayed deletes), dropping a topic's segments
 **   ext/warm_read.c     the reader of one segment file, its per-connection
 **                       cache, and the scan of a range over the segment
 **                       index

@@ -5,7 +5,11 @@
 **
 ** Files are deleted only after the rows that named them are gone and
 ** committed: inside an enclosing transaction they are left to a later
-** sweep (a ROLLBACK would bring the rows back).
+** sweep (a ROLLBACK would bring the rows back).  With
+** warm.file.delete.delay.ms (ext/warm.c), the change that stops naming a
+** file records it in _stream_warm_deleted instead, and the sweep deletes
+** it once the delay has passed, so that readers whose snapshots still
+** name it can finish.
 */
 #include "warm.h"
 #include <string.h>
