@@ -411,6 +411,7 @@ void sqlite3StreamCommitFunc(sqlite3_context *ctx, int argc,
 
 /* Extension-wide settings, kept in _stream_meta under their own names. */
 static const char *const azSetting[] = { "cdc.topic", "warm.store",
+                                         "warm.file.delete.delay.ms",
                                          "cold.store", "pipeline.url",
                                          "pipeline.token.env", 0 };
 
@@ -423,7 +424,7 @@ void sqlite3StreamConfigFunc(sqlite3_context *ctx, int argc,
   if( (zName = sqlite3StreamArgText(ctx, argv, 0, "setting name"))==0 ) return;
   for(i=0; azSetting[i] && strcmp(azSetting[i], zName)!=0; i++){}
   if( azSetting[i]==0 ){
-    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %.64s%s (known: cdc.topic, warm.store, cold.store, pipeline.url, pipeline.token.env)",
+    zErr = sqlite3_mprintf(STREAM_ERR "unknown setting: %.64s%s (known: cdc.topic, warm.store, warm.file.delete.delay.ms, cold.store, pipeline.url, pipeline.token.env)",
                            zName, strlen(zName)>64 ? "..." : "");
     sqlite3StreamResultErr(ctx, SQLITE_ERROR, zErr);
     return;

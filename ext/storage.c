@@ -1090,6 +1090,40 @@ static const char *const aAuxSql[STREAM_AUX_COUNT] = {
   /* ?1 topic */
   [STREAM_AUX_SEG_DROP_TOPIC] =
   "DELETE FROM _stream_segments WHERE topic=?1",
+  /* ?1 topic */
+  [STREAM_AUX_SEG_TOPIC_ANY] =
+  "SELECT 1 FROM _stream_segments WHERE topic=?1 LIMIT 1",
+  [STREAM_AUX_SEG_DEAD_ANY] =
+  "SELECT 1 FROM _stream_segments AS s WHERE NOT EXISTS"
+  " (SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
+  "  AND t.incarnation=s.incarnation) LIMIT 1",
+  /* Warm files no row names any more, kept for warm.file.delete.delay.ms
+  ** after deleted_at (ext/warm_sweep.c); made on first use, in the
+  ** transaction of the change that stopped naming a file (sqlite3_exec()) */
+  [STREAM_AUX_WARM_DEFER_TABLE] =
+  "CREATE TABLE IF NOT EXISTS _stream_warm_deleted("
+  " location TEXT PRIMARY KEY NOT NULL, store TEXT,"
+  " deleted_at INTEGER NOT NULL) WITHOUT ROWID",
+  /* ?1 location, ?2 store (NULL: the database's), ?3 deleted_at */
+  [STREAM_AUX_WARM_DEFER_PUT] =
+  "INSERT OR REPLACE INTO _stream_warm_deleted(location, store, deleted_at)"
+  " VALUES(?1, ?2, ?3)",
+  /* ?1 topic, ?2 deleted_at (before STREAM_AUX_SEG_DROP_TOPIC) */
+  [STREAM_AUX_WARM_DEFER_TOPIC] =
+  "INSERT OR REPLACE INTO _stream_warm_deleted(location, store, deleted_at)"
+  " SELECT location, store, ?2 FROM _stream_segments WHERE topic=?1",
+  /* ?1 deleted_at (before STREAM_AUX_SEG_DELETE_DEAD) */
+  [STREAM_AUX_WARM_DEFER_DEAD] =
+  "INSERT OR REPLACE INTO _stream_warm_deleted(location, store, deleted_at)"
+  " SELECT location, store, ?1 FROM _stream_segments AS s WHERE NOT EXISTS"
+  " (SELECT 1 FROM _stream_topics t WHERE t.name=s.topic"
+  "  AND t.incarnation=s.incarnation)",
+  /* ?1 location, ?2 the cutoff (now - delay): still held */
+  [STREAM_AUX_WARM_DEFER_HELD] =
+  "SELECT 1 FROM _stream_warm_deleted WHERE location=?1 AND deleted_at>?2",
+  /* ?1 the cutoff */
+  [STREAM_AUX_WARM_DEFER_DUE] =
+  "DELETE FROM _stream_warm_deleted WHERE deleted_at<=?1",
   /* location, bytes, store of every segment (stream_backup()) */
   [STREAM_AUX_SEG_FILES] =
   "SELECT location, bytes, store FROM _stream_segments ORDER BY location",

@@ -2286,6 +2286,14 @@ enum {
   STREAM_AUX_SEG_DELETE_DEAD,   /* rows of deleted topics (the sweep) */
   STREAM_AUX_SEG_AT,            /* is there a row with this location */
   STREAM_AUX_SEG_DROP_TOPIC,    /* a topic's rows */
+  STREAM_AUX_SEG_TOPIC_ANY,     /* ... are there any */
+  STREAM_AUX_SEG_DEAD_ANY,      /* are there rows of deleted topics */
+  STREAM_AUX_WARM_DEFER_TABLE,  /* DDL of _stream_warm_deleted (exec) */
+  STREAM_AUX_WARM_DEFER_PUT,    /* a file no row names from now on */
+  STREAM_AUX_WARM_DEFER_TOPIC,  /* ... every file of a topic's rows */
+  STREAM_AUX_WARM_DEFER_DEAD,   /* ... of rows of deleted topics */
+  STREAM_AUX_WARM_DEFER_HELD,   /* is a file held past its delay */
+  STREAM_AUX_WARM_DEFER_DUE,    /* forget the files past their delay */
   STREAM_AUX_SEG_FILES,         /* every segment's location, bytes, store */
   STREAM_AUX_TOPIC_STORE,       /* a topic's own warm.store */
   STREAM_AUX_STORES,            /* stores other than warm.store in use */

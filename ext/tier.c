@@ -240,6 +240,20 @@ int sqlite3StreamTierSettingCheck(StreamCtx *p, const char *zName,
   int rc;
   char *z;
   STREAM_UNUSED(p);
+  if( strcmp(zName, "warm.file.delete.delay.ms")==0 && zValue ){
+    /* (ext/warm.c) milliseconds, as Kafka's file.delete.delay.ms */
+    const char *z2 = zValue;
+    while( *z2>='0' && *z2<='9' ) z2++;
+    if( z2==zValue || *z2 || z2-zValue>15 ){
+      if( pzErr ){
+        *pzErr = sqlite3_mprintf(STREAM_ERR "warm.file.delete.delay.ms must"
+            " be an integer number of ms from 0 to 999999999999999, got"
+            " %.40s%s", zValue, strlen(zValue)>40 ? "..." : "");
+      }
+      return SQLITE_ERROR;
+    }
+    return SQLITE_OK;
+  }
   /* cold.store (ext/cold.c) takes the same URLs as warm.store. */
   if( (strcmp(zName, "warm.store")!=0 && strcmp(zName, "cold.store")!=0)
    || zValue==0 ) return SQLITE_OK;

@@ -57,6 +57,7 @@
 ** zstd, else ZSTD.
 */
 #include "warm.h"
+#include <stdlib.h>
 #include <string.h>
 
 /**************************************************************************
@@ -507,6 +508,110 @@ void sqlite3StreamWarmKeysDeleteAt(StreamCtx *p, StreamStore *pDefault,
   }
   sqlite3StreamStrListFree(pK);
   sqlite3StreamStrListFree(pAt);
+}
+
+/**************************************************************************
+** Kafka's file.delete.delay.ms: a file that a committed change (a
+** compaction, an expiry, a topic's delete) stops naming is recorded in
+** _stream_warm_deleted in the transaction of that change, and the sweep
+** deletes it once warm.file.delete.delay.ms has passed since, so that a
+** reader whose snapshot still names it can finish (ext/warm_sweep.c).
+*/
+
+int sqlite3StreamWarmDelay(StreamCtx *p, i64 *pMs, char **pzErr){
+  int rc = SQLITE_OK;
+  char *z = sqlite3StreamMetaGet(p, STREAM_WARM_DELAY_KEY, &rc);
+  *pMs = z ? strtoll(z, 0, 10) : STREAM_WARM_DELAY_DEFAULT;
+  sqlite3_free(z);
+  if( *pMs<0 ) *pMs = 0;
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  return SQLITE_OK;
+}
+
+int sqlite3StreamWarmDeferTable(StreamCtx *p){
+  return sqlite3_table_column_metadata(p->db, "main", "_stream_warm_deleted",
+                                       0, 0, 0, 0, 0, 0)==SQLITE_OK;
+}
+
+/* Make _stream_warm_deleted unless it exists. */
+static int streamWarmDeferMake(StreamCtx *p, char **pzErr){
+  if( sqlite3StreamWarmDeferTable(p) ) return SQLITE_OK;
+  return sqlite3StreamAuxExec(p, STREAM_AUX_WARM_DEFER_TABLE, pzErr);
+}
+
+int sqlite3StreamWarmDefer(StreamCtx *p, const StreamStrList *pK,
+                           const StreamStrList *pAt, int *pbDone,
+                           char **pzErr){
+  i64 ms = 0, iNow;
+  int rc, i;
+  *pbDone = 0;
+  rc = sqlite3StreamWarmDelay(p, &ms, pzErr);
+  if( rc || ms==0 || pK->n==0 ) return rc;
+  iNow = sqlite3StreamNow(p);
+  rc = streamWarmDeferMake(p, pzErr);
+  for(i=0; rc==SQLITE_OK && i<pK->n; i++){
+    const char *zAt = i<pAt->n ? pAt->az[i] : 0;
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_WARM_DEFER_PUT, pzErr, "tti",
+                             pK->az[i], zAt && zAt[0] ? zAt : 0, iNow);
+  }
+  if( rc==SQLITE_OK ) *pbDone = 1;
+  return rc;
+}
+
+int sqlite3StreamWarmDeferRows(StreamCtx *p, const char *zTopic,
+                               char **pzErr){
+  i64 ms = 0, bAny = 0;
+  int rc = sqlite3StreamWarmDelay(p, &ms, pzErr);
+  if( rc || ms==0 ) return rc;
+  rc = zTopic
+     ? sqlite3StreamAuxInt(p, STREAM_AUX_SEG_TOPIC_ANY, &bAny, pzErr, "t",
+                           zTopic)
+     : sqlite3StreamAuxInt(p, STREAM_AUX_SEG_DEAD_ANY, &bAny, pzErr, "");
+  if( rc || !bAny ) return rc;
+  rc = streamWarmDeferMake(p, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = zTopic
+       ? sqlite3StreamAuxRun(p, STREAM_AUX_WARM_DEFER_TOPIC, pzErr, "ti",
+                             zTopic, sqlite3StreamNow(p))
+       : sqlite3StreamAuxRun(p, STREAM_AUX_WARM_DEFER_DEAD, pzErr, "i",
+                             sqlite3StreamNow(p));
+  }
+  return rc;
+}
+
+int sqlite3StreamWarmGoneErr(StreamCtx *p, const char *zLoc, int rc,
+                             char **pzErr){
+  static const char zOut[] = "deleted outside the extension?";
+  const char *zDb = sqlite3_db_filename(p->db, "main");
+  const char *z = pzErr && *pzErr ? strstr(*pzErr, zOut) : 0;
+  sqlite3_vfs *pVfs = 0;
+  sqlite3 *db2 = 0;
+  sqlite3_stmt *pStmt = 0;
+  int bGone = 0;
+  if( z==0 || zDb==0 || zDb[0]==0 ) return rc;
+  /* This connection's snapshot names the file: a connection of its own
+  ** reads the latest committed state (best effort: any failure keeps the
+  ** message). */
+  sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs);
+  if( sqlite3_open_v2(zDb, &db2, SQLITE_OPEN_READONLY,
+                      pVfs ? pVfs->zName : 0)==SQLITE_OK
+   && sqlite3_prepare_v2(db2, "SELECT 1 FROM _stream_segments"
+                         " WHERE location=?1", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_bind_text(pStmt, 1, zLoc, -1, SQLITE_STATIC)==SQLITE_OK ){
+    bGone = sqlite3_step(pStmt)==SQLITE_DONE;
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_close(db2);
+  if( bGone ){
+    char *zNew = sqlite3_mprintf("%.*sremoved by compaction, retention or a"
+        " topic's delete after this transaction began; retry it%s",
+        (int)(z-*pzErr), *pzErr, z+sizeof(zOut)-1);
+    if( zNew ){
+      sqlite3_free(*pzErr);
+      *pzErr = zNew;
+    }
+  }
+  return rc;
 }
 
 void sqlite3StreamWarmKeysDelete(StreamStore *pStore, StreamStrList *pK,

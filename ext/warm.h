@@ -11,8 +11,8 @@
 **                       work (one transaction), the method table
 **   ext/warm_move.c     eligibility and the crash-ordered move of hot
 **                       messages into one segment file
-**   ext/warm_sweep.c    warm retention, the orphan sweep, dropping a
-**                       topic's segments
+**   ext/warm_sweep.c    warm retention, the orphan sweep (and the
+**                       delayed deletes), dropping a topic's segments
 **   ext/warm_read.c     the reader of one segment file, its per-connection
 **                       cache, and the scan of a range over the segment
 **                       index
@@ -126,6 +126,33 @@ void sqlite3StreamWarmKeysDelete(StreamStore*, StreamStrList *pK,
 void sqlite3StreamWarmKeysDeleteAt(StreamCtx*, StreamStore *pDefault,
                                    StreamStrList *pK, StreamStrList *pAt,
                                    int bDelete);
+
+/* Kafka's file.delete.delay.ms for warm files (ext/warm.c): the
+** extension-wide setting STREAM_WARM_DELAY_KEY in *pMs (0: files go as
+** soon as the change that stopped naming them is committed). */
+#define STREAM_WARM_DELAY_KEY "warm.file.delete.delay.ms"
+#define STREAM_WARM_DELAY_DEFAULT 60000
+int sqlite3StreamWarmDelay(StreamCtx*, i64 *pMs, char **pzErr);
+/* Does _stream_warm_deleted exist? */
+int sqlite3StreamWarmDeferTable(StreamCtx*);
+/* With a delay, record files pK (pAt: their stores, "" or NULL the
+** database's) in _stream_warm_deleted as named by no row from now on, in
+** the current transaction, and set *pbDone: the caller then leaves them
+** to the sweep (it deletes them once the delay has passed). */
+int sqlite3StreamWarmDefer(StreamCtx*, const StreamStrList *pK,
+                           const StreamStrList *pAt, int *pbDone,
+                           char **pzErr);
+/* The same for the files of topic zTopic's rows (NULL: of the rows of
+** deleted topics), run just before those rows are deleted. */
+int sqlite3StreamWarmDeferRows(StreamCtx*, const char *zTopic, char **pzErr);
+
+/* Error rc of opening the file of a segment row at zLoc: if it is
+** missing and the database's latest committed state no longer names it
+** (a compaction, an expiry or a topic's delete committed after the
+** reader's transaction began), say so in *pzErr, not "deleted outside
+** the extension?".  Returns rc. */
+int sqlite3StreamWarmGoneErr(StreamCtx*, const char *zLoc, int rc,
+                             char **pzErr);
 
 /**************************************************************************
 ** Interface to code in ext/warm_move.c, ext/warm_sweep.c,

@@ -199,7 +199,7 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
   StreamCleaner cl;
   u8 *aKey = 0;
   i64 nKeyAlloc = 0, nRowAlloc = 0, iHwm = 0, nRewrite = 0, nRemoved = 0;
-  int nSeg = 0, iSeg, rc, bSp = 0, i;
+  int nSeg = 0, iSeg, rc, bSp = 0, i, bDeferred = 0;
   sqlite3_stmt *pStmt = 0;
 
   *pnRemoved = 0;
@@ -410,13 +410,18 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
     STREAM_TIER_CRASH(6);
   }
 
+  /* With warm.file.delete.delay.ms, the replaced files are held (in this
+  ** transaction) and the sweep deletes them once the delay has passed. */
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamWarmDefer(p, &oldKeys, &oldAts, &bDeferred, pzErr);
+  }
   rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
   if( rc==SQLITE_OK ){
     *pnRemoved = nRemoved;
     /* Committed (autocommit): the replaced files can go now.  Inside the
     ** caller's transaction they stay until the orphan sweep. */
     sqlite3StreamWarmKeysDeleteAt(p, pStore, &oldKeys, &oldAts,
-                                  sqlite3_get_autocommit(p->db));
+                                  !bDeferred && sqlite3_get_autocommit(p->db));
   }else{
     /* Not recorded: the new files go rather than stay as orphans. */
     sqlite3StreamWarmKeysDeleteAt(p, pStore, &newKeys, &newAts, 1);

@@ -5,7 +5,11 @@
 **
 ** Files are deleted only after the rows that named them are gone and
 ** committed: inside an enclosing transaction they are left to a later
-** sweep (a ROLLBACK would bring the rows back).
+** sweep (a ROLLBACK would bring the rows back).  With
+** warm.file.delete.delay.ms (ext/warm.c), the change that stops naming a
+** file records it in _stream_warm_deleted instead, and the sweep deletes
+** it once the delay has passed, so that readers whose snapshots still
+** name it can finish.
 */
 #include "warm.h"
 #include <string.h>
@@ -18,7 +22,7 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
   sqlite3_stmt *pSeg = 0;
   StreamStrList keys, ats;     /* Files to delete, the store of each */
   i64 nTotal = 0, iCutoff = 0, iStart = -1;
-  int rc, bSp = 0;
+  int rc, bSp = 0, bDeferred = 0;
   int bTime = pCfg->retentionMs>=0;
   int bSize = pCfg->retentionBytes>=0;
   memset(&keys, 0, sizeof(keys));
@@ -61,13 +65,17 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
     if( rc==SQLITE_OK ){
       rc = sqlite3StreamStorageSegmentsExpire(p, zTopic, iPart, iStart,
                                               pzErr);
+      /* (With warm.file.delete.delay.ms, the sweep deletes the files.) */
+      if( rc==SQLITE_OK ){
+        rc = sqlite3StreamWarmDefer(p, &keys, &ats, &bDeferred, pzErr);
+      }
       rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
     }
     if( rc==SQLITE_OK ){
       pStats->nExpired += keys.n;
       /* Committed unless an enclosing transaction is still open. */
-      sqlite3StreamWarmKeysDeleteAt(p, pStore, &keys, &ats,
-                           sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE);
+      sqlite3StreamWarmKeysDeleteAt(p, pStore, &keys, &ats, !bDeferred
+                          && sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE);
     }
   }
   sqlite3StreamStrListFree(&keys);
@@ -79,12 +87,15 @@ typedef struct StreamWarmSweep StreamWarmSweep;
 struct StreamWarmSweep {
   StreamCtx *p;                /* Connection */
   sqlite3_stmt *pFind;         /* Is there a row with this location? */
+  sqlite3_stmt *pHeld;         /* ... or is it held (the delay)? */
   StreamStrList keys;         /* Orphans found */
 };
 
 /* A file of this database's namespace is an orphan if it is a temporary
-** file, or a segment file (".parquet") that no row names.  Other files are
-** left alone. */
+** file, or a segment file (".parquet") that no row names and that is not
+** held in _stream_warm_deleted (warm.file.delete.delay.ms not passed
+** since a committed change stopped naming it).  Other files are left
+** alone. */
 static int streamWarmSweepCb(void *pArg, const char *zKey){
   StreamWarmSweep *pS = (StreamWarmSweep*)pArg;
   int bOrphan = 0;
@@ -95,6 +106,11 @@ static int streamWarmSweepCb(void *pArg, const char *zKey){
     sqlite3_bind_text(pS->pFind, 1, zKey, -1, SQLITE_STATIC);
     bOrphan = sqlite3_step(pS->pFind)==SQLITE_DONE;
     if( sqlite3_reset(pS->pFind)!=SQLITE_OK ) bOrphan = 0;
+    if( bOrphan && pS->pHeld ){
+      sqlite3_bind_text(pS->pHeld, 1, zKey, -1, SQLITE_STATIC);
+      bOrphan = sqlite3_step(pS->pHeld)==SQLITE_DONE;
+      if( sqlite3_reset(pS->pHeld)!=SQLITE_OK ) bOrphan = 0;
+    }
   }
   if( bOrphan ) sqlite3StreamStrListAdd(&pS->keys, zKey);
   return pS->keys.rc!=SQLITE_OK;
@@ -110,7 +126,8 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
                                 char **pzErr){
   StreamWarmSweep s;
   char *zPrefix = 0;
-  int rc, bSp = 0;
+  int rc, bSp = 0, bHeld;
+  i64 ms = 0, iCut = 0;
   /* Under the write lock taken below, only this sweep's own changes are
   ** uncommitted, unless an enclosing transaction already wrote. */
   int bOuter = sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE;
@@ -118,10 +135,28 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
   s.p = p;
   rc = sqlite3StreamWarmBegin(p, &bSp, pzErr);       /* the write lock */
   if( rc ) return rc;
-  rc = sqlite3StreamAuxRun(p, STREAM_AUX_SEG_DELETE_DEAD, pzErr, "");
+  /* The rows of deleted topics: their files are held as a topic's delete
+  ** holds them (that delete recorded them already, unless the delay was
+  ** 0 then, or the rows are of format 1). */
+  rc = sqlite3StreamWarmDeferRows(p, 0, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_SEG_DELETE_DEAD, pzErr, "");
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3StreamWarmDelay(p, &ms, pzErr);
+  /* Held: recorded after the cutoff.  A clock stepped back holds files
+  ** longer; one stepped forward lets them go sooner, but never a file a
+  ** row names (the rows decide that, not the clock). */
+  iCut = sqlite3StreamNow(p);
+  iCut = iCut<SMALLEST_INT64+ms ? SMALLEST_INT64 : iCut-ms;
+  bHeld = rc==SQLITE_OK && sqlite3StreamWarmDeferTable(p);
   if( rc==SQLITE_OK && pStore->zNs ){
     s.pFind = sqlite3StreamAuxStmt(p, STREAM_AUX_SEG_AT, pzErr);
     if( s.pFind==0 ) rc = sqlite3StreamStmtErr(p);
+    if( rc==SQLITE_OK && bHeld ){
+      s.pHeld = sqlite3StreamAuxStmt(p, STREAM_AUX_WARM_DEFER_HELD, pzErr);
+      if( s.pHeld==0 ) rc = sqlite3StreamStmtErr(p);
+      else sqlite3_bind_int64(s.pHeld, 2, iCut);
+    }
     if( rc==SQLITE_OK ){
       zPrefix = zTopic ? sqlite3_mprintf("%s/%s/", pStore->zNs, zTopic)
                        : sqlite3_mprintf("%s/", pStore->zNs);
@@ -134,10 +169,18 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
     }
   }
   if( s.pFind ) sqlite3_reset(s.pFind);
+  if( s.pHeld ) sqlite3_reset(s.pHeld);
+  /* The records of files past the delay go (a file of one that this
+  ** sweep did not list, in another store or gone already, is an orphan
+  ** now, for the sweep of its store). */
+  if( rc==SQLITE_OK && bHeld ){
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_WARM_DEFER_DUE, pzErr, "i", iCut);
+  }
   /* Files go only once the row deletions above are committed. */
   rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
   if( rc==SQLITE_OK ){
     pStats->nOrphan += s.keys.n;
+    if( s.keys.n>0 && bOuter ){ STREAM_TIER_CRASH(7); }
     sqlite3StreamWarmKeysDelete(pStore, &s.keys, bOuter);
   }
   sqlite3StreamStrListFree(&s.keys);
@@ -199,8 +242,12 @@ int sqlite3StreamWarmSweep(StreamTier *pTier, const char *zTopic,
 int sqlite3StreamWarmDropTopic(StreamCtx *p, const char *zTopic,
                                char **pzErr){
   StreamTierStats st;
-  int rc = sqlite3StreamAuxRun(p, STREAM_AUX_SEG_DROP_TOPIC, pzErr, "t",
-                               zTopic);
+  /* (With warm.file.delete.delay.ms, its files are held first.) */
+  int rc = sqlite3StreamWarmDeferRows(p, zTopic, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3StreamAuxRun(p, STREAM_AUX_SEG_DROP_TOPIC, pzErr, "t",
+                             zTopic);
+  }
   if( rc ) rc = sqlite3StreamAuxNoStorage(p, rc, pzErr);   /* no index */
   if( rc || sqlite3_txn_state(p->db, 0)==SQLITE_TXN_WRITE ) return rc;
   memset(&st, 0, sizeof(st));
