@@ -131,6 +131,12 @@ static void streamWarmCacheFree(StreamWarmCache *pCache){
 
 static int streamWarmErr(StreamWarmCursor *pC, int rc, char **pzErr){
   const char *z = pC->pR ? sqlite3StreamPqReaderErrmsg(pC->pR) : 0;
+  const char *zStore = pC->pR ? sqlite3StreamStoreReadErr(&pC->h) : 0;
+  if( zStore && rc!=SQLITE_NOMEM ){
+    /* The store failed to read it: its message says why. */
+    return sqlite3StreamErr(pzErr, SQLITE_IOERR, "warm segment %s cannot be"
+                            " read: %s", pC->zKey, zStore);
+  }
   return sqlite3StreamErr(pzErr, rc, "warm segment %s: %s", pC->zKey,
                           z ? z : sqlite3_errstr(rc));
 }
