@@ -2505,6 +2505,12 @@ struct StreamScanRange {
   int iPartition;              /* Partition (bPartition) */
   i64 iLo, iHi;                /* Offset bounds, inclusive */
   i64 iTsLo, iTsHi;            /* Timestamp bounds, inclusive */
+  const char *zTopicLo;        /* Without topic =: topics >= this (text,
+                               ** BINARY), or NULL: no lower bound */
+  const char *zTopicHi;        /* ... and <= this, or NULL (a superset of
+                               ** the plan's bounds: SQLite checks them
+                               ** again, ext/scan.c streamScanTopicBounds) */
+  int bTopicLoX, bTopicHiX;    /* ... each bound itself excluded */
   int bDesc;                   /* Descending order */
   unsigned mCols;              /* Parquet columns of key (1<<3), value
                                ** (1<<4), headers (1<<5) wanted */
