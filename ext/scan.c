@@ -447,6 +447,22 @@ static int streamScanRangeOf(StreamScan *pScan, int idxNum,
       }
     }
   }
+  /* The topic bounds, as streamScanTopicBounds left them (text, the
+  ** superset the hot query uses too), for the tiers' segment lookup. */
+  if( (idxNum & STREAM_SCAN_TOPIC)==0 ){
+    if( idxNum & STREAM_SCAN_TOPIC_LO ){
+      const StreamScanArg *pA = &aArg[i++];
+      r.zTopicLo = pA->pVal ? (const char*)sqlite3_value_text(pA->pVal)
+                            : pA->zVal;
+      r.bTopicLoX = (idxNum & STREAM_SCAN_TOPIC_LO_X)!=0;
+    }
+    if( idxNum & STREAM_SCAN_TOPIC_HI ){
+      const StreamScanArg *pA = &aArg[i++];
+      r.zTopicHi = pA->pVal ? (const char*)sqlite3_value_text(pA->pVal)
+                            : pA->zVal;
+      r.bTopicHiX = (idxNum & STREAM_SCAN_TOPIC_HI_X)!=0;
+    }
+  }
   *pR = r;
   return 1;
 }

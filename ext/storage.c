@@ -1037,10 +1037,12 @@ int sqlite3StreamCatTopicList(StreamCtx *p, const char *zTopic,
 */
 
 /* The segment-index scan of the warm tier: ?1 topic (if T), ?2 partition
-** (if P), ?3..?6 the offset and timestamp bounds; rows in (topic,
-** partition, first_offset) order, reversed if D is " DESC".  Only
-** segments of the topic's incarnation (not those of an earlier topic of
-** the same name). */
+** (if P), ?3..?6 the offset and timestamp bounds; without T, ?7 and ?8
+** bound the topics (inclusive: '' and an empty blob when unbounded), and
+** ?9, ?10 are a strict bound's topic, left out (NULL: none);
+** rows in (topic, partition, first_offset) order, reversed if D is
+** " DESC".  Only segments of the topic's incarnation (not those of an
+** earlier topic of the same name). */
 #define STREAM_SEG_SCAN(T, P, D) \
   "SELECT s.topic, s.partition, s.location, s.first_offset," \
   " s.last_offset, s.messages, s.bytes, s.incarnation, t.max_message_bytes," \
@@ -1050,6 +1052,8 @@ int sqlite3StreamCatTopicList(StreamCtx *p, const char *zTopic,
   " AND s.last_timestamp>=?5 AND s.first_timestamp<=?6" \
   " ORDER BY s.topic" D ", s.partition" D ", s.first_offset" D
 #define STREAM_SEG_T "s.topic=?1 AND "
+#define STREAM_SEG_R "s.topic>=?7 AND s.topic<=?8" \
+  " AND s.topic IS NOT ?9 AND s.topic IS NOT ?10 AND "
 #define STREAM_SEG_P "s.partition=?2 AND "
 
 /* next_offset of a watermark table W (?1 topic, ?2 partition): a row of
@@ -1063,13 +1067,14 @@ int sqlite3StreamCatTopicList(StreamCtx *p, const char *zTopic,
 static const char *const aAuxSql[STREAM_AUX_COUNT] = {
   /* the segment-index scans, one per bit set of the scan (1 topic =,
   ** 2 partition =, 4 descending) */
-  [STREAM_AUX_SEG_SCAN+0] = STREAM_SEG_SCAN("", "", ""),
+  [STREAM_AUX_SEG_SCAN+0] = STREAM_SEG_SCAN(STREAM_SEG_R, "", ""),
   [STREAM_AUX_SEG_SCAN+1] = STREAM_SEG_SCAN(STREAM_SEG_T, "", ""),
-  [STREAM_AUX_SEG_SCAN+2] = STREAM_SEG_SCAN("", STREAM_SEG_P, ""),
+  [STREAM_AUX_SEG_SCAN+2] = STREAM_SEG_SCAN(STREAM_SEG_R, STREAM_SEG_P, ""),
   [STREAM_AUX_SEG_SCAN+3] = STREAM_SEG_SCAN(STREAM_SEG_T, STREAM_SEG_P, ""),
-  [STREAM_AUX_SEG_SCAN+4] = STREAM_SEG_SCAN("", "", " DESC"),
+  [STREAM_AUX_SEG_SCAN+4] = STREAM_SEG_SCAN(STREAM_SEG_R, "", " DESC"),
   [STREAM_AUX_SEG_SCAN+5] = STREAM_SEG_SCAN(STREAM_SEG_T, "", " DESC"),
-  [STREAM_AUX_SEG_SCAN+6] = STREAM_SEG_SCAN("", STREAM_SEG_P, " DESC"),
+  [STREAM_AUX_SEG_SCAN+6] = STREAM_SEG_SCAN(STREAM_SEG_R, STREAM_SEG_P,
+                                            " DESC"),
   [STREAM_AUX_SEG_SCAN+7] = STREAM_SEG_SCAN(STREAM_SEG_T, STREAM_SEG_P,
                                             " DESC"),
   /* (in the database's store: a topic's own store is no legacy store) */

@@ -652,8 +652,9 @@ static const StreamStoreMethods streamLocalMethods = {
   streamLocalStat,       /* xStat */
   streamLocalFileId,     /* xFileId */
   streamLocalPutCommitNew, /* xPutCommitNew */
-  0                      /* xPutStart: a local commit is not worth
+  0,                     /* xPutStart: a local commit is not worth
                          ** overlapping (an fsync and a rename) */
+  0                      /* xReadErr: errno codes say enough */
 };
 
 static int streamLocalOpenStore(const char *zUrl, int bCreate,
@@ -819,4 +820,12 @@ void sqlite3StreamStorePrefetch(StreamStore *pStore, const char *zKey,
 int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff){
   StreamStoreHandle *pH = (StreamStoreHandle*)pCtx;
   return pH->pStore->pMethods->xRead(pH->pFile, pBuf, n, iOff);
+}
+
+const char *sqlite3StreamStoreReadErr(const StreamStoreHandle *pH){
+  const char *z;
+  if( pH->pFile==0 || pH->pStore->pMethods->xReadErr==0 ) return 0;
+  z = pH->pStore->pMethods->xReadErr(pH->pFile);
+  if( z && strncmp(z, "stream: ", 8)==0 ) z += 8;
+  return z;
 }

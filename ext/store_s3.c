@@ -244,6 +244,7 @@ struct StreamS3File {
   i64 nSize;                   /* Size */
   char zEtag[96];              /* ETag at open */
   int nMiss;                   /* Reads that had to wait for a GET */
+  char *zReadErr;              /* Message of the last failed xRead */
   StreamS3Pre aPre[STREAM_S3_PREFETCH];  /* Ranges being prefetched */
 };
 
@@ -1856,16 +1857,50 @@ static void streamS3FreeFile(StreamS3File *pF){
   for(i=0; i<STREAM_S3_PREFETCH; i++) streamS3ReqFree(pF->p, &pF->aPre[i].pReq);
   for(i=0; i<STREAM_S3_PREFETCH; i++) sqlite3_free(pF->aPre[i].a);
   sqlite3_free(pF->zKey);
+  sqlite3_free(pF->zReadErr);
   sqlite3_free(pF);
 }
 
-/* Ranged GET of [iOff, iOff+n) of pF into a (with retries); checks the
-** object is still the one opened (ETag). */
+/* Is the finished answer pReq to the GET of [iOff, iOff+n) of pF those
+** bytes of the object pF opened?  Its ETag must be the one of the open
+** (If-Match is not relied on: some services ignore it, and the bytes of
+** a replaced object read with the old one's footer would give wrong
+** rows), its size the one known at open, and it must be a 206 from iOff
+** with n bytes; a 200 (the service ignored Range: the object from its
+** first byte, stopped once n bytes came) only for a range from 0.
+** Returns 0 if it is; else 1 if the object is another one now
+** (*pbChanged set), 2 if the answer is not the range asked for. */
+static int streamS3RangeBad(StreamS3File *pF, const StreamHttpReq *pReq,
+                            i64 iOff, i64 n, int *pbChanged){
+  *pbChanged = 0;
+  if( (pF->zEtag[0] && strcmp(pReq->zEtag, pF->zEtag)!=0)
+   || pReq->nTotal!=pF->nSize ){
+    *pbChanged = 1;
+    return 1;
+  }
+  if( pReq->iStatus==206 ){
+    if( pReq->eCurl==0 && pReq->iRangeFirst==iOff
+     && pReq->nGot==(size_t)n ){
+      return 0;
+    }
+  }else if( pReq->iStatus==200 && iOff==0 && pReq->nGot==(size_t)n
+         && (pReq->eCurl==0 || pReq->bOverflow) ){
+    return 0;
+  }
+  return 2;
+}
+
+/* Ranged GET of [iOff, iOff+n) of pF into a (with retries); the answer
+** counts only if it is those bytes of the object opened
+** (streamS3RangeBad): an object changed since (412, or another ETag or
+** size from a service that ignores If-Match) is an error naming it, and
+** so is a service that ignores Range for a range not from 0. */
 static int streamS3GetRange(StreamS3File *pF, StreamHttpReq *pReq,
                             unsigned char *a, i64 iOff, i64 n, int bStart,
                             char **pzErr){
   StreamS3Store *p = pF->p;
   int rc = streamS3Req(p, pReq, "GET", pF->zKey, 0, 0, 0);
+  int bChanged = 0;
   if( rc==SQLITE_OK ){
     rc = sqlite3StreamHttpHeader(pReq, "Range: bytes=%lld-%lld", iOff,
                                  iOff+n-1);
@@ -1880,26 +1915,38 @@ static int streamS3GetRange(StreamS3File *pF, StreamHttpReq *pReq,
   {
     int iTry;
     for(iTry=0; ; iTry++){
+      int bAnswer;                 /* A 2xx answer, even if cut short */
       if( iTry>0 ) streamS3Backoff(iTry);
       sqlite3StreamHttpRun(p->pHttp, pReq);
-      if( pReq->eCurl==0 && (pReq->iStatus==206 || pReq->iStatus==200)
-       && pReq->nGot==(size_t)n ){
+      bAnswer = pReq->iStatus/100==2
+             && (pReq->eCurl==0 || pReq->nGot>0 || pReq->bOverflow);
+      if( bAnswer && streamS3RangeBad(pF, pReq, iOff, n, &bChanged)==0 ){
         return SQLITE_OK;
       }
+      if( bChanged ) break;
       if( iTry>=p->nRetry || !(streamS3Retryable(pReq) || (pReq->eCurl==0
            && pReq->iStatus/100==2)) ){
         break;
       }
     }
+    if( bChanged || (pReq->eCurl==0 && pReq->iStatus==412) ){
+      return sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 object %s of bucket"
+          " %s changed while it was read (ETag no longer %s; the answer to"
+          " bytes %lld-%lld had ETag %s, size %lld, not %lld)", pF->zKey,
+          p->zBucket, pF->zEtag, iOff, iOff+n-1,
+          pReq->zEtag[0] ? pReq->zEtag : "(none)", pReq->nTotal, pF->nSize);
+    }
+    if( pReq->iStatus==200 && iOff>0 ){
+      return sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 GET of bucket %s,"
+          " key %s: bytes %lld-%lld asked, the whole object answered (HTTP"
+          " 200: the service ignores Range)", p->zBucket, pF->zKey, iOff,
+          iOff+n-1);
+    }
     if( pReq->eCurl==0 && pReq->iStatus/100==2 ){
       return sqlite3StreamErr(pzErr, SQLITE_IOERR_SHORT_READ, "s3 GET of"
-          " bucket %s, key %s: %lld bytes at %lld asked, %lld received",
-          p->zBucket, pF->zKey, n, iOff, (i64)pReq->nGot);
-    }
-    if( pReq->eCurl==0 && pReq->iStatus==412 ){
-      return sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 object %s of bucket"
-          " %s changed while it was read (ETag no longer %s)", pF->zKey,
-          p->zBucket, pF->zEtag);
+          " bucket %s, key %s: %lld bytes at %lld asked, %lld received"
+          " (HTTP %ld, range from %lld)", p->zBucket, pF->zKey, n, iOff,
+          (i64)pReq->nGot, pReq->iStatus, pReq->iRangeFirst);
     }
     return streamS3Err(p, pReq, "GET", pF->zKey, iTry+1, pzErr);
   }
@@ -2294,9 +2341,8 @@ static int streamS3AllTake(StreamS3File *pF, int *pbOpen, char **pzErr){
     char *zErr = 0;
     memset(&req, 0, sizeof(req));
     rc = streamS3GetRange(pF, &req, a+nGot, nGot, nTotal-nGot, 0, &zErr);
-    if( req.eCurl==0 && (req.iStatus==412 || (rc==SQLITE_OK
-         && ((req.zEtag[0] && strcmp(req.zEtag, pF->zEtag)!=0)
-             || req.nTotal!=nTotal))) ){
+    if( req.iStatus==412 || (req.iStatus/100==2
+         && (strcmp(req.zEtag, pF->zEtag)!=0 || req.nTotal!=nTotal)) ){
       rc = SQLITE_OK;                          /* Changed: ask afresh */
       sqlite3_free(a);
       a = 0;
@@ -2491,14 +2537,15 @@ static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
 
 /* Is the response of prefetch slot pP, as far as it has come, the one
 ** asked for (206 from the range's first byte, or 200 for a range from 0;
-** the file's size and, if it was sent without If-Match, its ETag), with
+** the file's size and ETag, If-Match or not: some services ignore it), with
 ** at least its first nNeed bytes? */
 static int streamS3PreOk(StreamS3File *pF, StreamS3Pre *pP, i64 nNeed){
   StreamHttpReq *pReq = pP->pReq;
   return (pReq->iStatus==206 ? pReq->iRangeFirst==pP->iOff
                              : pReq->iStatus==200 && pP->iOff==0)
       && pReq->nTotal==pF->nSize && pP->iOff+pP->n<=pF->nSize
-      && (!pP->bEtag || strcmp(pReq->zEtag, pF->zEtag)==0)
+      && ((!pP->bEtag && pF->zEtag[0]==0)
+          || strcmp(pReq->zEtag, pF->zEtag)==0)
       && (i64)pReq->nGot>=nNeed;
 }
 
@@ -2584,6 +2631,8 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
   unsigned char *aDisk = 0;            /* A block from the disk cache */
   i64 nDisk = 0;
   int rc = SQLITE_OK;
+  sqlite3_free(pF->zReadErr);
+  pF->zReadErr = 0;
   if( iOff<0 || iOff+(i64)n>pF->nSize ) return SQLITE_IOERR_SHORT_READ;
   streamS3PrefetchReap(pF);
   streamS3AheadPump(p);
@@ -2648,7 +2697,10 @@ static int streamS3Read(StreamStoreFile *pBase, void *pBuf, size_t n,
       memset(&req, 0, sizeof(req));
       rc = streamS3GetRange(pF, &req, aNew, iStart, iEnd-iStart, 0, &zErr);
       sqlite3StreamHttpReqClear(p->pHttp, &req);
-      sqlite3_free(zErr);
+      if( zErr ){                         /* For xReadErr */
+        sqlite3_free(pF->zReadErr);
+        pF->zReadErr = zErr;
+      }
       if( rc ){
         sqlite3_free(aNew);
         return rc==SQLITE_NOMEM ? rc : SQLITE_IOERR_READ;
@@ -2676,6 +2728,10 @@ static void streamS3Close(StreamStoreFile *pBase){
   if( pF==0 ) return;
   streamS3PrefetchReap(pF);           /* Keep what has arrived */
   streamS3FreeFile(pF);               /* Cancel the rest */
+}
+
+static const char *streamS3ReadErr(StreamStoreFile *pBase){
+  return ((StreamS3File*)pBase)->zReadErr;
 }
 
 /* Identity from size and ETag (FNV-1a of the ETag). */
@@ -3066,7 +3122,8 @@ static const StreamStoreMethods streamS3Methods = {
   streamS3Stat,          /* xStat */
   streamS3FileId,        /* xFileId */
   streamS3PutCommitNew,  /* xPutCommitNew */
-  streamS3PutStart       /* xPutStart */
+  streamS3PutStart,      /* xPutStart */
+  streamS3ReadErr        /* xReadErr */
 };
 
 int sqlite3StreamS3Open(const char *zUrl, int bCreate, StreamStore **pp,

@@ -1735,6 +1735,9 @@ void sqlite3StreamPqReaderClose(StreamPqReader*);
 **               Nothing counts as durable before xPutCommit returns
 **               SQLITE_OK.  On an error the upload must still be given to
 **               xPutCommit (which returns the error) or xPutAbort.
+**   xReadErr    (NULL if the backend has none) the message of the last
+**               xRead of the file that failed, naming the object ("stream:
+**               ..."), or NULL: xRead has no pzErr of its own.
 **
 ** Every method returns SQLITE_OK or an error code; those that take pzErr
 ** leave a "stream: ..." message there naming the object.  bLocal is true
@@ -1781,6 +1784,7 @@ struct StreamStoreMethods {
   void (*xFileId)(StreamStoreFile*, StreamStoreId *pId);
   int (*xPutCommitNew)(StreamStoreUpload*, char **pzErr); /* like xPutCommit, but create-only: if the key exists, nothing is written and SQLITE_CONSTRAINT is returned with *pzErr naming the key */
   int (*xPutStart)(StreamStoreUpload*, char **pzErr);
+  const char *(*xReadErr)(StreamStoreFile*);
 };
 
 /* Capabilities of a backend (StreamStore.mCaps). */
@@ -1895,6 +1899,9 @@ struct StreamStoreHandle {
 
 /* The Parquet read callback (StreamPqReadFn) over a StreamStoreHandle. */
 int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff);
+/* The message of the last failed read of pH's file (xReadErr, without
+** its "stream: "), or NULL. */
+const char *sqlite3StreamStoreReadErr(const StreamStoreHandle *pH);
 
 /**************************************************************************
 ** Interface to code in ext/hash.c: SHA-256 and MD5 of request bodies.
@@ -2506,6 +2513,12 @@ struct StreamScanRange {
   int iPartition;              /* Partition (bPartition) */
   i64 iLo, iHi;                /* Offset bounds, inclusive */
   i64 iTsLo, iTsHi;            /* Timestamp bounds, inclusive */
+  const char *zTopicLo;        /* Without topic =: topics >= this (text,
+                               ** BINARY), or NULL: no lower bound */
+  const char *zTopicHi;        /* ... and <= this, or NULL (a superset of
+                               ** the plan's bounds: SQLite checks them
+                               ** again, ext/scan.c streamScanTopicBounds) */
+  int bTopicLoX, bTopicHiX;    /* ... each bound itself excluded */
   int bDesc;                   /* Descending order */
   unsigned mCols;              /* Parquet columns of key (1<<3), value
                                ** (1<<4), headers (1<<5) wanted */

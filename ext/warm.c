@@ -290,7 +290,14 @@ int sqlite3StreamWarmOpenSegment(StreamStore *pStore, const StreamSegment *pSeg,
   if( rc ) return rc;
   rc = sqlite3StreamPqReaderOpen(ppR, sqlite3StreamStoreReadFn, pH, nFile,
                                  &zPqErr);
-  if( rc ){
+  if( rc && rc!=SQLITE_NOMEM && sqlite3StreamStoreReadErr(pH) ){
+    /* The store failed to read it (its message names the object): not
+    ** corruption. */
+    sqlite3StreamErr(pzErr, SQLITE_IOERR, "warm segment %s cannot be read:"
+        " %s", pSeg->zLocation, sqlite3StreamStoreReadErr(pH));
+    rc = SQLITE_IOERR;
+    sqlite3_free(zPqErr);
+  }else if( rc ){
     sqlite3StreamErr(pzErr, rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT,
         "warm segment %s is corrupt or truncated: %s", pSeg->zLocation,
         zPqErr ? zPqErr : sqlite3_errstr(rc));

@@ -131,6 +131,12 @@ static void streamWarmCacheFree(StreamWarmCache *pCache){
 
 static int streamWarmErr(StreamWarmCursor *pC, int rc, char **pzErr){
   const char *z = pC->pR ? sqlite3StreamPqReaderErrmsg(pC->pR) : 0;
+  const char *zStore = pC->pR ? sqlite3StreamStoreReadErr(&pC->h) : 0;
+  if( zStore && rc!=SQLITE_NOMEM ){
+    /* The store failed to read it: its message says why. */
+    return sqlite3StreamErr(pzErr, SQLITE_IOERR, "warm segment %s cannot be"
+                            " read: %s", pC->zKey, zStore);
+  }
   return sqlite3StreamErr(pzErr, rc, "warm segment %s: %s", pC->zKey,
                           z ? z : sqlite3_errstr(rc));
 }
@@ -629,6 +635,8 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
   pS->range = *pRange;
   pS->range.pTopic = 0;
   pS->range.zTopic = 0;
+  pS->range.zTopicLo = 0;
+  pS->range.zTopicHi = 0;
   pS->range.pPartition = 0;
   pS->iVar = iVar;
   if( pR->aSeg[iVar] && !pR->abSegUsed[iVar] ){
@@ -654,6 +662,26 @@ int sqlite3StreamWarmScanOpen(StreamTierReader *pBase,
     sqlite3_bind_value(pS->pSeg, 1, pRange->pTopic);
   }else if( pRange->zTopic ){
     sqlite3_bind_text(pS->pSeg, 1, pRange->zTopic, -1, SQLITE_TRANSIENT);
+  }else{
+    /* The topic range: only the segments of topics in it are read (a
+    ** file of another topic is never opened). */
+    sqlite3_bind_text(pS->pSeg, 7, pRange->zTopicLo ? pRange->zTopicLo : "",
+                      -1, SQLITE_TRANSIENT);
+    if( pRange->zTopicHi ){
+      sqlite3_bind_text(pS->pSeg, 8, pRange->zTopicHi, -1, SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_zeroblob(pS->pSeg, 8, 0);   /* above every text */
+    }
+    if( pRange->zTopicLo && pRange->bTopicLoX ){
+      sqlite3_bind_text(pS->pSeg, 9, pRange->zTopicLo, -1, SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_null(pS->pSeg, 9);
+    }
+    if( pRange->zTopicHi && pRange->bTopicHiX ){
+      sqlite3_bind_text(pS->pSeg, 10, pRange->zTopicHi, -1, SQLITE_TRANSIENT);
+    }else{
+      sqlite3_bind_null(pS->pSeg, 10);
+    }
   }
   if( pRange->pPartition ){
     sqlite3_bind_value(pS->pSeg, 2, pRange->pPartition);

@@ -85,6 +85,18 @@
 //   stalewhole=N   the next N such GETs are answered as another version
 //                  of the object would be (another ETag, each byte of the
 //                  body XOR 0x5a), cut after half the body likewise;
+//   staleblock=N   the next N GETs of a range that does not reach the
+//                  object's last byte (a block an open file reads, or
+//                  what precedes its tail) are answered whole as another
+//                  version of the object would be (another ETag, each
+//                  byte of the body XOR 0x5a): the object replaced after
+//                  its footer was read, by a service that ignores If-Match
+//                  (with ignoreifmatch=1; else If-Match answers 412 first);
+//   ignorerange=N  the next N GETs If-Match of a range not from byte 0
+//                  (the blocks an open file reads; an open's tail is asked
+//                  before the ETag is known) are sent to S3 without their
+//                  Range header: a 200 with the whole object (a service
+//                  that ignores Range);
 //   ignoreifmatch=1  If-Match not checked (as s3rver), until set to 0;
 //   tailshift=N    the next N GETs of a range that ends at the object's
 //                  end and does not start at 0 (an open's tail: the
@@ -126,6 +138,8 @@ let throttle = 0;
 let bodyEtag = 0;
 let cutWhole = 0;
 let staleWhole = 0;
+let staleBlock = 0;
+let ignoreRange = 0;
 let ignoreIfMatch = false;
 let bodies = 0;
 const liedKeys = new Map();      // request path -> the wrong ETag given
@@ -155,7 +169,8 @@ const stats = { requests: 0, connections: 0, forwarded: 0, upstream: 0, down: 0,
                 abort: 0, precondition: 0, hidehead: 0, dropput: 0,
                 failput: 0, badetag: 0, cutbody: 0, truncbody: 0,
                 tailshift: 0, getbytes: 0, maxbodies: 0, maxtail: 0, bodyetag: 0,
-                wholegets: 0, cutwhole: 0, stalewhole: 0, ifmatch: 0 };
+                wholegets: 0, cutwhole: 0, stalewhole: 0, ifmatch: 0,
+                staleblock: 0, ignorerange: 0 };
 for (const k of kinds) stats[k] = 0;
 let downUntil = 0;
 
@@ -185,6 +200,8 @@ const server = http.createServer((req, res) => {
       if (u.searchParams.has('bodyetag')) bodyEtag = Number(u.searchParams.get('bodyetag'));
       if (u.searchParams.has('cutwhole')) cutWhole = Number(u.searchParams.get('cutwhole'));
       if (u.searchParams.has('stalewhole')) staleWhole = Number(u.searchParams.get('stalewhole'));
+      if (u.searchParams.has('staleblock')) staleBlock = Number(u.searchParams.get('staleblock'));
+      if (u.searchParams.has('ignorerange')) ignoreRange = Number(u.searchParams.get('ignorerange'));
       if (u.searchParams.has('ignoreifmatch')) ignoreIfMatch = u.searchParams.get('ignoreifmatch') === '1';
       if (u.searchParams.has('maxbodies')) stats.maxbodies = Number(u.searchParams.get('maxbodies'));
       if (u.searchParams.has('maxtail')) stats.maxtail = Number(u.searchParams.get('maxtail'));
@@ -438,6 +455,24 @@ function forward(req, res, body, fault) {
   if (whole && fault === null) {
     if (cutWhole > 0) { cutWhole--; stats.cutwhole++; fault = 'dropresp'; }
     else if (staleWhole > 0) { staleWhole--; stats.stalewhole++; fault = 'dropresp'; xorBody = true; }
+  }
+  if (req.method === 'GET' && range && !whole && dataDir !== null && staleBlock > 0) {
+    // A block (not the tail, not all of the object).
+    const { bucket, key } = target(req);
+    let size = -1;
+    try { size = fs.statSync(objectPath(bucket, key)).size; } catch { }
+    if (Number(range[2]) + 1 < size && fault === null) {
+      staleBlock--;
+      stats.staleblock++;
+      fault = 'none';
+      xorBody = true;
+    }
+  }
+  if (req.method === 'GET' && range && range[1] !== '0' && !whole && ignoreRange > 0
+      && req.headers['if-match'] !== undefined) {
+    ignoreRange--;
+    stats.ignorerange++;
+    delete req.headers['range'];
   }
   if (req.method === 'GET' && range && range[1] === '0' && fault === null) {
     if (cutBody > 0) { cutBody--; stats.cutbody++; fault = 'dropresp'; }
