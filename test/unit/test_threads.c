@@ -44,21 +44,10 @@
 
 static const char *zDbFile = "test_threads.db";
 
-static int nPass = 0;
-static int nFail = 0;
 static pthread_mutex_t mFail = PTHREAD_MUTEX_INITIALIZER;
-
-static void check(int bOk, const char *zTest, const char *zDetail){
-  pthread_mutex_lock(&mFail);
-  if( bOk ){
-    nPass++;
-  }else{
-    nFail++;
-    printf("FAIL %s: %s\n", zTest, zDetail ? zDetail : "");
-    fflush(stdout);
-  }
-  pthread_mutex_unlock(&mFail);
-}
+#define UNIT_CHECK_LOCK()   pthread_mutex_lock(&mFail)
+#define UNIT_CHECK_UNLOCK() pthread_mutex_unlock(&mFail)
+#include "unit_check.h"
 
 static void checkInt(long long iGot, long long iWant, const char *zTest){
   char zDetail[200];
@@ -439,6 +428,5 @@ int main(void){
   runOne(SQLITE_OPEN_FULLMUTEX, 0, "serialized, busy_timeout 0");
   runOne(SQLITE_OPEN_NOMUTEX, 5000, "multi-thread, busy_timeout 5000");
   runOne(SQLITE_OPEN_NOMUTEX, 0, "multi-thread, busy_timeout 0");
-  printf("%d passed, %d failed\n", nPass, nFail);
-  return nFail ? 1 : 0;
+  return checkDone();
 }
