@@ -33,17 +33,22 @@ struct StreamCfgDef {
 };
 
 /* cleanup.policy: index 0 "delete", 1 "compact", 2 "compact,delete",
-** 3 "delete,compact" -> STREAM_CLEANUP_* bits via aCleanupBits[].  As in
-** Kafka (a LIST of "compact" and "delete"), the value is split at commas
-** and each element trimmed of white space: "compact, delete" is index 2;
-** the names are case-sensitive (Kafka refuses "COMPACT"). */
+** 3 "delete,compact", 4 "" -> STREAM_CLEANUP_* bits via aCleanupBits[].
+** As in Kafka (a LIST of "compact" and "delete"), the value is split at
+** commas and each element trimmed of white space: "compact, delete" is
+** index 2; the names are case-sensitive (Kafka refuses "COMPACT").  An
+** empty list (Kafka 4.2, KIP-1161: "" or, here, the JSON array []) is
+** neither: nothing is deleted or compacted, infinite retention.  A JSON
+** array of the names is the same list. */
 static const char *const azCleanup[] = {
-  "delete", "compact", "compact,delete", "delete,compact", 0
+  "delete", "compact", "compact,delete", "delete,compact", "", 0
 };
+#define STREAM_CLEANUP_NAMES 2         /* azCleanup[0..1] are the names */
+#define STREAM_CLEANUP_EMPTY 4         /* azCleanup[4], the empty list */
 static const int aCleanupBits[] = {
   STREAM_CLEANUP_DELETE, STREAM_CLEANUP_COMPACT,
   STREAM_CLEANUP_DELETE|STREAM_CLEANUP_COMPACT,
-  STREAM_CLEANUP_DELETE|STREAM_CLEANUP_COMPACT
+  STREAM_CLEANUP_DELETE|STREAM_CLEANUP_COMPACT, 0
 };
 static const char *const azTsType[] = { "CreateTime", "LogAppendTime", 0 };
 static const char *const azBackpressure[] = { "reject", "block", 0 };
@@ -154,6 +159,12 @@ static const StreamCfgDef *streamCfgFind(const char *zKey){
   return 0;
 }
 
+/* Kafka's white space: String.trim() for a value, "\\s" around a list's
+** commas. */
+static int streamCfgSpace(char c){
+  return c==' ' || (c>='\t' && c<='\r');
+}
+
 static int streamCfgReal(const StreamJson *pVal, double *prOut){
   if( sqlite3StreamJsonIsNumber(pVal) ){
     *prOut = pVal->rValue;
@@ -180,6 +191,23 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
                             "unknown topic config key: %s", zKey);
   }
   pField = (char*)pCfg + pDef->iField;
+  if( pDef->eType!=STREAM_CFG_STR && sqlite3StreamJsonIsString(pVal) ){
+    /* As Kafka parses a property, the value is trimmed of white space
+    ** first: " true ", "100 " and " CreateTime" are accepted. */
+    const char *z = pVal->zValue;
+    size_t n = strlen(z);
+    if( n>0 && (streamCfgSpace(z[0]) || streamCfgSpace(z[n-1])) ){
+      StreamJson trimmed = *pVal;
+      int rc;
+      while( n>0 && streamCfgSpace(z[0]) ){ z++; n--; }
+      while( n>0 && streamCfgSpace(z[n-1]) ) n--;
+      trimmed.zValue = sqlite3_mprintf("%.*s", (int)n, z);
+      if( trimmed.zValue==0 ) return SQLITE_NOMEM;
+      rc = streamCfgApply(pCfg, zKey, &trimmed, pNorm, pzErr);
+      sqlite3_free(trimmed.zValue);
+      return rc;
+    }
+  }
   switch( pDef->eType ){
     case STREAM_CFG_INT: {
       i64 v;
@@ -251,32 +279,56 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
       break;
     }
     case STREAM_CFG_LIST: {
-      /* Elements of azEnum[0..1] ("delete", "compact"), comma-separated,
-      ** each trimmed of white space, repeats allowed (Kafka's ValidList);
-      ** the index is that of the list of the distinct names in order. */
-      const char *z = sqlite3StreamJsonIsString(pVal) ? pVal->zValue : 0;
-      int aSeen[2] = {0, 0}, nSeen = 0, iFirst = -1, bBad = (z==0), i;
-      while( z && !bBad ){
-        const char *zEnd = strchr(z, ',');
-        size_t n = zEnd ? (size_t)(zEnd - z) : strlen(z);
+      /* Elements of azEnum[0..1] ("delete", "compact"): a string,
+      ** comma-separated, or a JSON array of strings; each element trimmed
+      ** of white space, repeats allowed (Kafka's ValidList); the index is
+      ** that of the list of the distinct names in order; nothing at all
+      ** (the string "" once trimmed, or []) is the empty list. */
+      const StreamJson *pEl = 0;
+      const char *z = 0;
+      int aSeen[2] = {0, 0}, nSeen = 0, iFirst = -1, bBad = 0, i;
+      if( sqlite3StreamJsonIsString(pVal) ){
+        z = pVal->zValue[0] ? pVal->zValue : 0;
+      }else if( sqlite3StreamJsonIsArray(pVal) ){
+        pEl = pVal->pChild;
+      }else{
+        bBad = 1;
+      }
+      while( !bBad && (z || pEl) ){
+        const char *zEnd = 0;
+        size_t n;
         int j;
-        while( n>0 && (z[0]==' ' || z[0]=='\t') ){ z++; n--; }
-        while( n>0 && (z[n-1]==' ' || z[n-1]=='\t') ) n--;
-        for(j=0; j<2; j++){
+        if( pEl ){
+          if( !sqlite3StreamJsonIsString(pEl) ){ bBad = 1; break; }
+          z = pEl->zValue;
+          n = strlen(z);
+        }else{
+          zEnd = strchr(z, ',');
+          n = zEnd ? (size_t)(zEnd - z) : strlen(z);
+        }
+        while( n>0 && streamCfgSpace(z[0]) ){ z++; n--; }
+        while( n>0 && streamCfgSpace(z[n-1]) ) n--;
+        for(j=0; j<STREAM_CLEANUP_NAMES; j++){
           if( strlen(pDef->azEnum[j])==n && memcmp(pDef->azEnum[j], z, n)==0 ){
             break;
           }
         }
-        if( j==2 ){ bBad = 1; break; }
+        if( j==STREAM_CLEANUP_NAMES ){ bBad = 1; break; }
         if( !aSeen[j] ){ aSeen[j] = 1; nSeen++; if( iFirst<0 ) iFirst = j; }
-        z = zEnd ? zEnd+1 : 0;
+        if( pEl ){
+          pEl = pEl->pNext;
+          z = 0;
+        }else{
+          z = zEnd ? zEnd+1 : 0;
+        }
       }
       if( bBad ){
         return sqlite3StreamErr(pzErr, SQLITE_ERROR,
             "config %s must be a comma-separated list of: %s, %s",
             zKey, pDef->azEnum[1], pDef->azEnum[0]);
       }
-      i = nSeen==1 ? iFirst : (iFirst==1 ? 2 : 3);
+      i = nSeen==0 ? STREAM_CLEANUP_EMPTY :
+          nSeen==1 ? iFirst : (iFirst==1 ? 2 : 3);
       *(int*)pField = i;
       if( pNorm ) pNew = sqlite3StreamJsonNewString(pDef->azEnum[i]);
       break;
@@ -424,6 +476,12 @@ int sqlite3StreamConfigParse(StreamTopicConfig *pCfg, const char *zJson,
   return sqlite3StreamConfigMerge(0, zJson, pCfg, pzNormal, pzErr);
 }
 
+const char *sqlite3StreamCleanupName(int eCleanup){
+  return eCleanup==STREAM_CLEANUP_DELETE ? "delete" :
+         eCleanup==STREAM_CLEANUP_COMPACT ? "compact" :
+         eCleanup==0 ? "" : "compact,delete";
+}
+
 char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg,
                                 const char *zOver){
   sqlite3_str *p = sqlite3_str_new(0);
@@ -456,9 +514,7 @@ char *sqlite3StreamConfigRender(const StreamTopicConfig *pCfg,
     }else{
       const char *z;
       if( pDef->azEnum==azCleanup ){
-        int e = pCfg->eCleanup;
-        z = e==STREAM_CLEANUP_DELETE ? "delete" :
-            e==STREAM_CLEANUP_COMPACT ? "compact" : "compact,delete";
+        z = sqlite3StreamCleanupName(pCfg->eCleanup);
       }else if( pDef->azEnum==azCodec ){
         z = pCfg->bCompressionProducer ? "producer" :
             azCodec[pCfg->eCompression];

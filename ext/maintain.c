@@ -343,9 +343,9 @@ static int streamMntTopic(StreamCtx *p, const char *zName,
    && (cfg.eCleanup & STREAM_CLEANUP_COMPACT)==0 ){
     if( zTopic && eMode==STREAM_MNT_COMPACT ){
       rc = sqlite3StreamErr(pzErr, SQLITE_ERROR,
-          "cannot compact topic %s: its cleanup.policy is \"delete\""
+          "cannot compact topic %s: its cleanup.policy is \"%s\""
           " (compaction needs \"compact\" or \"compact,delete\")",
-          zName);
+          zName, sqlite3StreamCleanupName(cfg.eCleanup));
     }
     return rc;
   }

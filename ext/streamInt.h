@@ -435,6 +435,9 @@ int sqlite3StreamConfigMerge(const char *zOld, const char *zDelta,
                              StreamTopicConfig *pCfg, char **pzNew,
                              char **pzErr);
 
+/* cleanup.policy's canonical text for STREAM_CLEANUP_* bits: "delete",
+** "compact", "compact,delete", or "" (neither). */
+const char *sqlite3StreamCleanupName(int eCleanup);
 /* The full configuration (every key, defaults included; warm.store only
 ** if the overrides zOver set it) as a JSON object, sqlite3_malloc'd, or
 ** NULL on OOM. */

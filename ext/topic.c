@@ -74,7 +74,7 @@ int sqlite3StreamTopicGet(StreamCtx *p, const char *zTopic, StreamTopic *pT,
     /* The row drives array indexes and divisions: refuse a damaged one
     ** (a direct edit of _stream_topics) instead of trusting it. */
     if( nPart<1 || nPart>STREAM_MAX_PARTITIONS
-     || eTs<0 || eTs>1 || eCodec<0 || eCodec>2 || eCleanup<1 || eCleanup>3
+     || eTs<0 || eTs>1 || eCodec<0 || eCodec>2 || eCleanup<0 || eCleanup>3
      || sqlite3_column_int64(pStmt, 6)>STREAM_MAX_BLOCK_MS ){
       i64 nBlock = sqlite3_column_int64(pStmt, 6);
       sqlite3_reset(pStmt);
