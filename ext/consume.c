@@ -1020,7 +1020,12 @@ static char *streamAuxUri(StreamCtx *p, const char *zFile,
 ** can read the file, so a reader would only ever find it locked; the mode
 ** must be set before the first poll, as the reader, like any other
 ** connection on the file, keeps the connection from taking the
-** exclusive lock after). */
+** exclusive lock after).  A reader that cannot be made (its file cannot
+** be opened by its name - unlinked, replaced, its directory gone - or its
+** VFS named, or out of memory) is not tried again on this connection
+** (p->bAuxFailed): its polls read through the connection itself, as in
+** rollback mode, and never through whatever file might later appear
+** under the name; a new connection tries again. */
 static StreamCtx *streamAux(StreamCtx *p){
   const char *zFile = sqlite3_db_filename(p->db, "main");
   sqlite3_vfs *pVfs = 0;
@@ -1028,11 +1033,12 @@ static StreamCtx *streamAux(StreamCtx *p){
   int rc;
   p->eShmPeek = 0;                  /* the modes may have changed: look again */
   if( p->pAux ) return p->pAux;
-  if( zFile==0 || zFile[0]==0 ) return 0;
+  if( p->bAuxFailed || zFile==0 || zFile[0]==0 ) return 0;
   if( !streamPragmaIs(p, "journal_mode", "wal")
    || streamPragmaIs(p, "locking_mode", "exclusive") ){
     return 0;
   }
+  p->bAuxFailed = 1;                /* until the reader is made below */
   zUri = streamAuxUri(p, zFile, &pVfs);
   if( zUri==0 ) return 0;
   rc = sqlite3_open_v2(zUri, &p->dbAux, SQLITE_OPEN_READONLY|SQLITE_OPEN_URI,
@@ -1046,6 +1052,8 @@ static StreamCtx *streamAux(StreamCtx *p){
   if( p->pAux==0 ){
     sqlite3_close_v2(p->dbAux);
     p->dbAux = 0;
+  }else{
+    p->bAuxFailed = 0;
   }
   return p->pAux;
 }

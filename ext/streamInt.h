@@ -146,6 +146,9 @@ struct StreamCtx {
   sqlite3 *dbAux;                       /* Read connection for long polls */
   int fdWalWatch;                       /* inotify fd + 1 on the -wal, or 0 */
   StreamCtx *pAux;                      /* The StreamCtx of dbAux */
+  int bAuxFailed;                       /* consume.c: dbAux could not be
+                                        ** opened (or its VFS named): not
+                                        ** tried again on this connection */
   int eShmPeek;                         /* consume.c: may the WAL-index
                                         ** header be read: 0 not known yet,
                                         ** 1 yes, 2 no (not WAL, or
