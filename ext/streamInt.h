@@ -105,6 +105,18 @@ typedef struct StreamLook StreamLook;
 typedef struct StreamCkpt StreamCkpt;
 typedef struct StreamPosUndo StreamPosUndo;
 
+/* An open cursor of a table that reads messages (vtab/messages.c,
+** vtab/poll.c), listed in its connection's StreamCtx.pReading while open,
+** so that stream_delete_topic() refuses to delete a topic that one of the
+** connection's statements is still reading (ext/func.c), as SQLite refuses
+** DROP TABLE while a statement is active. */
+typedef struct StreamReading StreamReading;
+struct StreamReading {
+  StreamReading *pNext;        /* Next open cursor of the connection */
+  char *zTopic;                /* The one topic it reads, or NULL: any */
+  int (*xActive)(StreamReading*);  /* 1 while it has rows left to return */
+};
+
 struct StreamCtx {
   sqlite3 *db;                          /* The connection */
   sqlite3_stmt *aStmt[STREAM_STMT_COUNT]; /* Cached statements, or NULL */
@@ -146,6 +158,7 @@ struct StreamCtx {
   sqlite3 *dbAux;                       /* Read connection for long polls */
   int fdWalWatch;                       /* inotify fd + 1 on the -wal, or 0 */
   StreamCtx *pAux;                      /* The StreamCtx of dbAux */
+  StreamReading *pReading;              /* Open cursors reading messages */
   int bAuxFailed;                       /* consume.c: dbAux could not be
                                         ** opened (or its VFS named): not
                                         ** tried again on this connection */
@@ -1135,6 +1148,10 @@ char *sqlite3StreamCheckpointerStatus(StreamCtx *p);
 ** SQLITE_ERROR, or the code itself for busy, locked, interrupt, I/O,
 ** full and too-big (sqlite3StreamErrCode()); frees zErr. */
 void sqlite3StreamResultErr(sqlite3_context *ctx, int rc, char *zErr);
+/* List pR in p's open cursors (the caller sets its fields), or take it
+** off the list. */
+void sqlite3StreamReadingAdd(StreamCtx *p, StreamReading *pR);
+void sqlite3StreamReadingRemove(StreamCtx *p, StreamReading *pR);
 /* One call, one transaction (ext/func.c): the arguments of xCall. */
 typedef struct StreamCallArgs StreamCallArgs;
 struct StreamCallArgs {

@@ -128,6 +128,7 @@ struct StreamMsgVtab {
 
 struct StreamMsgCursor {
   sqlite3_vtab_cursor base;    /* Base class - must be first */
+  StreamReading reading;       /* In the connection's list while open */
   StreamScan *pScan;           /* The scan (ext/scan.c), or NULL */
   const StreamBatchRec *pRec;  /* Its current row's uncompressed record of
                                ** a batch (sqlite3StreamScanRecord()), or
@@ -327,17 +328,29 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   return SQLITE_OK;
 }
 
+/* StreamReading.xActive: rows left (stream_delete_topic, ext/func.c). */
+static int streamMsgActive(StreamReading *pR){
+  StreamMsgCursor *pCur = (StreamMsgCursor*)((char*)pR
+                          - offsetof(StreamMsgCursor, reading));
+  return pCur->pScan && !sqlite3StreamScanEof(pCur->pScan);
+}
+
 static int streamMsgOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamMsgCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
-  STREAM_UNUSED(pVtab);
   if( pCur==0 ) return SQLITE_NOMEM;
   memset(pCur, 0, sizeof(*pCur));
+  pCur->reading.xActive = streamMsgActive;
+  sqlite3StreamReadingAdd(((StreamMsgVtab*)pVtab)->pCtx, &pCur->reading);
   *ppCur = &pCur->base;
   return SQLITE_OK;
 }
 
 static int streamMsgClose(sqlite3_vtab_cursor *cur){
-  sqlite3StreamScanClose(((StreamMsgCursor*)cur)->pScan);
+  StreamMsgCursor *pCur = (StreamMsgCursor*)cur;
+  sqlite3StreamReadingRemove(((StreamMsgVtab*)cur->pVtab)->pCtx,
+                             &pCur->reading);
+  sqlite3_free(pCur->reading.zTopic);
+  sqlite3StreamScanClose(pCur->pScan);
   sqlite3_free(cur);
   return SQLITE_OK;
 }
@@ -372,6 +385,13 @@ static int streamMsgFilter(sqlite3_vtab_cursor *cur, int idxNum,
   sqlite3StreamScanClose(pCur->pScan);
   pCur->pScan = 0;
   pCur->pRec = 0;
+  sqlite3_free(pCur->reading.zTopic);
+  pCur->reading.zTopic = 0;            /* any topic, but with topic = ? */
+  if( (idxNum & MSG_TOPIC) && argc>0
+   && sqlite3_value_type(argv[0])==SQLITE_TEXT ){
+    pCur->reading.zTopic = sqlite3_mprintf("%s", sqlite3_value_text(argv[0]));
+    if( pCur->reading.zTopic==0 ) return SQLITE_NOMEM;
+  }
   memset(aArg, 0, sizeof(aArg));
   for(i=0; i<argc && i<16; i++) aArg[i].pVal = argv[i];
   rc = sqlite3StreamScannerGet(pTab->pCtx, &pScanner);

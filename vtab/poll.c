@@ -66,6 +66,7 @@ struct StreamPollCursor {
   char *zOld;                  /* Arena of the first poll, once filtered
                                ** again (its values were not copied) */
   int bCopy;                   /* Hand out copies (filtered again) */
+  StreamReading reading;       /* In the connection's list while open */
 };
 
 /* Most "=" terms on an argument column beyond the first (idxStr). */
@@ -275,6 +276,14 @@ static int streamPollAlloc(StreamPollCursor *pCur, StreamPollResult *pSpare){
   return SQLITE_OK;
 }
 
+/* StreamReading.xActive: rows left to hand out (of any topic), which
+** stream_delete_topic() will not delete from under it (ext/func.c). */
+static int streamPollActive(StreamReading *pR){
+  StreamPollCursor *pCur = (StreamPollCursor*)((char*)pR
+                           - offsetof(StreamPollCursor, reading));
+  return pCur->pPoll && pCur->iRow<pCur->pPoll->res.nRow;
+}
+
 static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
   StreamPollVtab *pTab = (StreamPollVtab*)pVtab;
   StreamPollCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
@@ -285,6 +294,8 @@ static int streamPollOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
     sqlite3_free(pCur);
     return SQLITE_NOMEM;
   }
+  pCur->reading.xActive = streamPollActive;
+  sqlite3StreamReadingAdd(pTab->pCtx, &pCur->reading);
   *ppCur = &pCur->base;
   return SQLITE_OK;
 }
@@ -304,6 +315,7 @@ static int streamPollClose(sqlite3_vtab_cursor *cur){
   StreamPollCursor *pCur = (StreamPollCursor*)cur;
   StreamPollVtab *pTab = (StreamPollVtab*)cur->pVtab;
   StreamPollOpen *pPoll = pCur->pPoll;
+  sqlite3StreamReadingRemove(pTab->pCtx, &pCur->reading);
   if( pPoll && pTab->spare.aRow==0 && pTab->spare.zArena==0
    && pTab->spare.aPart==0 && pPoll->res.nArenaAlloc<=POLL_SPARE_MAX ){
     pTab->spare = pPoll->res;
