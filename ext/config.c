@@ -159,12 +159,6 @@ static const StreamCfgDef *streamCfgFind(const char *zKey){
   return 0;
 }
 
-/* Kafka's white space: String.trim() for a value, "\\s" around a list's
-** commas. */
-static int streamCfgSpace(char c){
-  return c==' ' || (c>='\t' && c<='\r');
-}
-
 static int streamCfgReal(const StreamJson *pVal, double *prOut){
   if( sqlite3StreamJsonIsNumber(pVal) ){
     *prOut = pVal->rValue;
@@ -191,18 +185,13 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
                             "unknown topic config key: %s", zKey);
   }
   pField = (char*)pCfg + pDef->iField;
-  if( pDef->eType!=STREAM_CFG_STR && sqlite3StreamJsonIsString(pVal) ){
+  if( pDef->eType!=STREAM_CFG_STR ){
     /* As Kafka parses a property, the value is trimmed of white space
     ** first: " true ", "100 " and " CreateTime" are accepted. */
-    const char *z = pVal->zValue;
-    size_t n = strlen(z);
-    if( n>0 && (streamCfgSpace(z[0]) || streamCfgSpace(z[n-1])) ){
-      StreamJson trimmed = *pVal;
-      int rc;
-      while( n>0 && streamCfgSpace(z[0]) ){ z++; n--; }
-      while( n>0 && streamCfgSpace(z[n-1]) ) n--;
-      trimmed.zValue = sqlite3_mprintf("%.*s", (int)n, z);
-      if( trimmed.zValue==0 ) return SQLITE_NOMEM;
+    StreamJson trimmed;
+    int rc = sqlite3StreamJsonTrimmed(pVal, &trimmed);
+    if( rc<0 ) return SQLITE_NOMEM;
+    if( rc>0 ){
       rc = streamCfgApply(pCfg, zKey, &trimmed, pNorm, pzErr);
       sqlite3_free(trimmed.zValue);
       return rc;
@@ -306,8 +295,8 @@ static int streamCfgApply(StreamTopicConfig *pCfg, const char *zKey,
           zEnd = strchr(z, ',');
           n = zEnd ? (size_t)(zEnd - z) : strlen(z);
         }
-        while( n>0 && streamCfgSpace(z[0]) ){ z++; n--; }
-        while( n>0 && streamCfgSpace(z[n-1]) ) n--;
+        while( n>0 && sqlite3StreamJsonSpace(z[0]) ){ z++; n--; }
+        while( n>0 && sqlite3StreamJsonSpace(z[n-1]) ) n--;
         for(j=0; j<STREAM_CLEANUP_NAMES; j++){
           if( strlen(pDef->azEnum[j])==n && memcmp(pDef->azEnum[j], z, n)==0 ){
             break;

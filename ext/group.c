@@ -587,6 +587,8 @@ static int streamOptInt(const StreamJson *pV, i64 iMin, i64 iMax, i64 *pOut,
 static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
                              char **pzNorm, char **pzErr){
   StreamJson *pRoot = 0, *pNorm = 0;
+  StreamJson trimmed;          /* A value trimmed, as Kafka's ConfigDef
+                               ** trims every value */
   const StreamJson *pItem;
   int rc = SQLITE_OK;
   pO->zStrategy = "range";
@@ -607,6 +609,12 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
   }
   STREAM_JSON_FOREACH(pItem, pRoot){
     const char *zKey = pItem->zKey;
+    int bTrim = sqlite3StreamJsonTrimmed(pItem, &trimmed);
+    if( bTrim<0 ){
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    if( bTrim ) pItem = &trimmed;
     if( strcmp(zKey, "strategy")==0 ){
       const char *z = sqlite3StreamJsonIsString(pItem) ? pItem->zValue : "";
       if( strcmp(z, "range")==0 ) pO->zStrategy = "range";
@@ -663,6 +671,8 @@ static int streamJoinOptions(const char *zJson, StreamJoinOpts *pO,
           " auto.commit.interval.ms, max.poll.records, fetch.max.bytes)",
           zKey);
     }
+    if( bTrim ) sqlite3_free(trimmed.zValue);  /* (the loop steps on from
+                                               ** the copy's pNext) */
     if( rc ) break;
   }
   sqlite3StreamJsonFree(pRoot);

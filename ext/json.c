@@ -1083,3 +1083,24 @@ int sqlite3StreamJsonInt(const StreamJson *pVal, i64 *piOut, int *pbRange){
   }
   return 0;
 }
+
+int sqlite3StreamJsonSpace(char c){
+  return c==' ' || (c>='\t' && c<='\r');
+}
+
+int sqlite3StreamJsonTrimmed(const StreamJson *pVal, StreamJson *pTmp){
+  const char *z;
+  size_t n;
+  if( !sqlite3StreamJsonIsString(pVal) ) return 0;
+  z = pVal->zValue;
+  n = strlen(z);
+  if( n==0 || (!sqlite3StreamJsonSpace(z[0])
+               && !sqlite3StreamJsonSpace(z[n-1])) ){
+    return 0;
+  }
+  while( n>0 && sqlite3StreamJsonSpace(z[0]) ){ z++; n--; }
+  while( n>0 && sqlite3StreamJsonSpace(z[n-1]) ) n--;
+  *pTmp = *pVal;                     /* (pNext too: a loop goes on) */
+  pTmp->zValue = sqlite3_mprintf("%.*s", (int)n, z);
+  return pTmp->zValue ? 1 : -1;
+}

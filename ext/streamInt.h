@@ -1331,6 +1331,14 @@ StreamJson *sqlite3StreamJsonParse(const char *z, i64 n);
 ** sqlite3_malloc() buffer; NULL when out of memory. */
 char *sqlite3StreamJsonPrint(const StreamJson*, int bFormat);
 void sqlite3StreamJsonFree(StreamJson*);
+/* Kafka's white space (Java's String.trim() for a property, "\\s"
+** around a list's commas): space, \t \n \v \f \r. */
+int sqlite3StreamJsonSpace(char c);
+/* A STRING with white space around it (as Kafka's ConfigDef.parseType
+** trims every value): 1 and *pTmp a copy of pVal whose zValue is the
+** trimmed text (sqlite3_malloc'd: the caller frees pTmp->zValue); 0 if
+** pVal is not such a string; -1 out of memory. */
+int sqlite3StreamJsonTrimmed(const StreamJson *pVal, StreamJson *pTmp);
 /* An integer from a NUMBER (exact: its literal) or a numeric STRING/RAW
 ** node: 1 and *piOut; 0 if not an integer, with *pbRange set if it is
 ** one beyond 64 bits or a fraction/exponent form beyond 2^53. */
