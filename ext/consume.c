@@ -1321,14 +1321,11 @@ static void streamNapUs(i64 nUs){
 ** precise: the number of wake-ups, hence the CPU, is the same. */
 static void streamWaitNapUs(i64 nUs){
 #if defined(__linux__) && defined(PR_SET_TIMERSLACK)
-  /* (prctl() takes its arguments as unsigned long) */
-  const unsigned long z = 0;
-  int nSlack = prctl(PR_GET_TIMERSLACK, z, z, z, z);
+  int nSlack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   int bSet = nSlack>STREAM_WAIT_NAP_SLACK_NS
-          && prctl(PR_SET_TIMERSLACK, (unsigned long)STREAM_WAIT_NAP_SLACK_NS,
-                   z, z, z)==0;
+          && prctl(PR_SET_TIMERSLACK, STREAM_WAIT_NAP_SLACK_NS, 0, 0, 0)==0;
   streamNapUs(nUs);
-  if( bSet ) prctl(PR_SET_TIMERSLACK, (unsigned long)nSlack, z, z, z);
+  if( bSet ) prctl(PR_SET_TIMERSLACK, (unsigned long)nSlack, 0, 0, 0);
 #else
   streamNapUs(nUs);
 #endif
