@@ -25,7 +25,6 @@
 #ifdef __linux__
 # include <poll.h>
 # include <sys/inotify.h>
-# include <sys/prctl.h>
 # include <unistd.h>
 #endif
 
@@ -1309,28 +1308,6 @@ static void streamNapUs(i64 nUs){
   nanosleep(&ts, 0);
 }
 
-/* Timer slack of a wait's short nap, in nanoseconds.  Linux may end any
-** sleep of a thread up to its timer slack late (50 us by default, to
-** coalesce wake-ups), which doubles a 50 us nap: the wake-up after a
-** commit in progress would come about 100 us after it instead of 50. */
-#define STREAM_WAIT_NAP_SLACK_NS 1000
-
-/* A wait's short nap (a commit in progress, or no watch): with the
-** calling thread's timer slack lowered for the nap and put back after it,
-** so that the nap lasts what it asks.  Only the nap's own timer is made
-** precise: the number of wake-ups, hence the CPU, is the same. */
-static void streamWaitNapUs(i64 nUs){
-#if defined(__linux__) && defined(PR_SET_TIMERSLACK)
-  int nSlack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
-  int bSet = nSlack>STREAM_WAIT_NAP_SLACK_NS
-          && prctl(PR_SET_TIMERSLACK, STREAM_WAIT_NAP_SLACK_NS, 0, 0, 0)==0;
-  streamNapUs(nUs);
-  if( bSet ) prctl(PR_SET_TIMERSLACK, (unsigned long)nSlack, 0, 0, 0);
-#else
-  streamNapUs(nUs);
-#endif
-}
-
 /* SQLITE_INTERRUPT if sqlite3_interrupt() was called on p's connection
 ** (SQLite 3.40 has no sqlite3_is_interrupted(): a trivial statement sees
 ** it). */
@@ -1451,7 +1428,7 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
         nNap = STREAM_WAIT_NAP_MIN;
       }else{
         /* A commit in progress (or no watch): a short nap. */
-        streamWaitNapUs(nNap);
+        streamNapUs(nNap);
         if( nNap<STREAM_WAIT_NAP_MAX ) nNap *= 2;
         else bWriting = 0;       /* a long write: back to the watch */
       }
