@@ -648,6 +648,10 @@ static const char *const aCatSql[STREAM_CAT_COUNT] = {
   [STREAM_CAT_TOPIC_LIST] =
   "SELECT name FROM _stream_topics WHERE (?1 IS NULL OR name=?1)"
   " AND (?2 IS NULL OR config->>('$.\"' || ?2 || '\"')=1) ORDER BY name",
+  /* ?1 name */
+  [STREAM_CAT_TOPIC_COLLIDES] =
+  "SELECT name FROM _stream_topics WHERE name<>?1"
+  " AND replace(name, '.', '_')=replace(?1, '.', '_') ORDER BY name LIMIT 1",
 };
 
 sqlite3_stmt *sqlite3StreamCatStmt(StreamCtx *p, int eCat, char **pzErr){
@@ -888,6 +892,12 @@ int sqlite3StreamCatPartitionsAdd(StreamCtx *p, const char *zName, i64 iFrom,
 int sqlite3StreamCatTopicConfig(StreamCtx *p, const char *zName,
                                 char **pzConfig, char **pzErr){
   return streamCatText(p, STREAM_CAT_TOPIC_CONFIG, zName, 0, 0, pzConfig, 0,
+                       pzErr);
+}
+
+int sqlite3StreamCatTopicCollides(StreamCtx *p, const char *zName,
+                                  char **pzOther, char **pzErr){
+  return streamCatText(p, STREAM_CAT_TOPIC_COLLIDES, zName, 0, 0, pzOther, 0,
                        pzErr);
 }
 

@@ -2212,6 +2212,7 @@ enum {
   STREAM_CAT_OFFSET_GROUP,      /* the group of a row of _stream_offsets */
   STREAM_CAT_OFFSET_ROW_IS,     /* is a row of _stream_offsets this one */
   STREAM_CAT_TOPIC_LIST,        /* the topics, in name order */
+  STREAM_CAT_TOPIC_COLLIDES,    /* a topic whose name differs by . and _ */
   STREAM_CAT_COUNT
 };
 /* Statement eCat, cached and unbound (the caller binds, steps and resets
@@ -2249,6 +2250,11 @@ int sqlite3StreamCatTopicInsert(StreamCtx*, const char *zName, i64 nPart,
                                 i64 iNow, char **pzErr);
 int sqlite3StreamCatTopicConfig(StreamCtx*, const char *zName,
                                 char **pzConfig, char **pzErr);
+/* *pzOther (sqlite3_malloc'd): a topic other than zName whose name is the
+** same once '.' and '_' are taken as one character (Kafka's collision
+** rule), or NULL. */
+int sqlite3StreamCatTopicCollides(StreamCtx*, const char *zName,
+                                  char **pzOther, char **pzErr);
 int sqlite3StreamCatTopicUpdate(StreamCtx*, const char *zName,
                                 const char *zNorm, const StreamTopicConfig*,
                                 char **pzErr);

@@ -3,7 +3,9 @@
 ** the hot-path lookups (topic settings, partition check, high watermark).
 **
 ** Topic names follow Kafka's rule: 1 to 249 characters of [a-zA-Z0-9._-],
-** and neither "." nor "..".  Partitions only grow, as in Kafka.
+** and neither "." nor "..", and none that collides with an existing topic's
+** once '.' and '_' are taken as one character.  Partitions only grow, as in
+** Kafka.
 */
 #include "streamInt.h"
 #include <string.h>
@@ -219,6 +221,19 @@ int sqlite3StreamTopicCreate(StreamCtx *p, const char *zName, i64 nPartition,
   if( rc!=SQLITE_NOTFOUND ) goto out;
   rc = sqlite3StreamEnsureSchema(p, pzErr);
   if( rc ) goto out;
+  if( strpbrk(zName, "._") ){
+    /* Kafka refuses a name that collides with another once '.' and '_'
+    ** are one (they map to the same metric names). */
+    char *zOther = 0;
+    rc = sqlite3StreamCatTopicCollides(p, zName, &zOther, pzErr);
+    if( rc==SQLITE_OK && zOther ){
+      rc = sqlite3StreamErr(pzErr, SQLITE_CONSTRAINT,
+          "invalid topic name \"%s\": it collides with the existing topic"
+          " \"%s\" ('.' and '_' count as the same character)", zName, zOther);
+    }
+    sqlite3_free(zOther);
+    if( rc ) goto out;
+  }
   sqlite3StreamCacheClear(p);
   rc = sqlite3StreamCatTopicInsert(p, zName, nPartition, zNorm, &cfg,
                                    sqlite3StreamNow(p), pzErr);
