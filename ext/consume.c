@@ -1791,42 +1791,55 @@ static void streamPollCacheClear(StreamIncarnation *pInc){
 }
 
 /* Keep the check *pM (holding up to iUntil) and the assignment aPart,
-** read after the header *pSeen.  Out of memory keeps nothing. */
+** read after the header *pSeen.  The rows of the cache kept before are
+** reused when they are of the same partitions (a poll after a commit
+** elsewhere, the common case under a producer).  Out of memory keeps
+** nothing. */
 static void streamPollCacheKeep(const StreamMember *pM, i64 iUntil,
                                 const StreamSeen *pSeen,
                                 const StreamPart *aPart, int nPart){
   StreamIncarnation *pInc = pM->pInc;
-  StreamPollCache *pC;
-  int i;
-  streamPollCacheClear(pInc);
-  pC = sqlite3_malloc64(sizeof(*pC));
-  if( pC==0 ) return;
-  memcpy(pC->aHdr, pSeen->aHdr, sizeof(pC->aHdr));
-  pC->iUntil = iUntil;
-  pC->m = *pM;
-  pC->nRow = 0;
-  pC->aRow = nPart ? sqlite3_malloc64(sizeof(pC->aRow[0])*nPart) : 0;
-  pInc->pPollCache = pC;
-  if( nPart && pC->aRow==0 ){
-    streamPollCacheClear(pInc);
-    return;
+  StreamPollCache *pC = pInc->pPollCache;
+  int i, bSame = pC && pC->nRow==nPart;
+  for(i=0; bSame && i<nPart; i++){
+    bSame = pC->aRow[i].iPartition==aPart[i].iPartition
+         && strcmp(pC->aRow[i].zTopic, aPart[i].zTopic)==0;
   }
-  for(i=0; i<nPart; i++){
-    StreamCacheRow *r = &pC->aRow[i];
-    r->zTopic = sqlite3_mprintf("%s", aPart[i].zTopic);
-    if( r->zTopic==0 ){
+  if( !bSame ){
+    streamPollCacheClear(pInc);
+    pC = sqlite3_malloc64(sizeof(*pC));
+    if( pC==0 ) return;
+    pC->nRow = 0;
+    pC->aRow = nPart ? sqlite3_malloc64(sizeof(pC->aRow[0])*nPart) : 0;
+    pInc->pPollCache = pC;
+    if( nPart && pC->aRow==0 ){
       streamPollCacheClear(pInc);
       return;
     }
-    r->iPartition = aPart[i].iPartition;
-    r->bPaused = aPart[i].bPaused;
-    r->iMark = aPart[i].iMark;
-    pC->nRow++;
+    for(i=0; i<nPart; i++){
+      StreamCacheRow *r = &pC->aRow[i];
+      r->zTopic = sqlite3_mprintf("%s", aPart[i].zTopic);
+      if( r->zTopic==0 ){
+        streamPollCacheClear(pInc);
+        return;
+      }
+      r->iPartition = aPart[i].iPartition;
+      pC->nRow++;
+    }
   }
+  for(i=0; i<nPart; i++){
+    pC->aRow[i].bPaused = aPart[i].bPaused;
+    pC->aRow[i].iMark = aPart[i].iMark;
+  }
+  memcpy(pC->aHdr, pSeen->aHdr, sizeof(pC->aHdr));
+  pC->iUntil = iUntil;
+  pC->m = *pM;
 }
 
 /* The kept cache of (zGroup, zMember), if it answers for a poll at iNow
-** whose reads begin after the header *pSeen; else NULL (and none kept). */
+** whose reads begin after the header *pSeen; else NULL (a cache that
+** does not answer is kept only for its rows: streamPollCacheKeep; its
+** header can never be seen again, a commit's change counter moves on). */
 static StreamPollCache *streamPollCacheValid(StreamCtx *p,
                                              const char *zGroup,
                                              const char *zMember,
@@ -1840,7 +1853,6 @@ static StreamPollCache *streamPollCacheValid(StreamCtx *p,
   if( pSeen==0 || !pSeen->bHdr
    || memcmp(pSeen->aHdr, pC->aHdr, sizeof(pC->aHdr))!=0
    || iNow>pC->iUntil ){
-    streamPollCacheClear(pInc);
     return 0;
   }
   pC->m.pInc = pInc;
