@@ -67,6 +67,7 @@ struct StreamPart {
   i64 iStart;                  /* The position the poll reads from */
   int iTopicRank;              /* Rank of its topic among the member's */
   int iRes;                    /* Its StreamPollResult.aPart entry, or -1 */
+  i64 iMark;                   /* Its mark as read (streamPartsRead) */
   StreamPosition *pPos;        /* The member's position (connection) */
 };
 
@@ -373,10 +374,12 @@ static void streamPosRestart(StreamCtx *p, StreamPosition *pPos, i64 iMark){
 }
 
 static void streamLookClear(StreamCtx*);
+static void streamPollCacheClear(StreamIncarnation*);
 void sqlite3StreamPositionsFree(StreamCtx *p, StreamIncarnation *pInc){
   StreamPosition *pPos;
   int i;
   if( p->pLook ) streamLookClear(p);     /* it points at positions */
+  streamPollCacheClear(pInc);
   for(i=0; i<p->nUndo; i++){
     if( p->aUndo[i].pInc==pInc ) p->aUndo[i].pInc = 0;
   }
@@ -490,6 +493,47 @@ static StreamPosition *streamPosGet(StreamCtx *p, StreamIncarnation *pInc,
 /* The member's assigned partitions, in (topic, partition) order, read
 ** through pRead (p or its reader), with their positions in p (reconciled
 ** with the marks: see above). */
+/* Append the assigned partition (zTopic, iPartition) with its mark and
+** paused flag to *pa (*pn entries, *pnAlloc allocated), its position in
+** p reconciled with the mark: see above. */
+static int streamPartAdd(StreamCtx *p, StreamIncarnation *pInc,
+                         StreamPart **pa, int *pn, int *pnAlloc,
+                         const char *zTopic, int iPartition, i64 iMark,
+                         int bPaused){
+  StreamPart *a = *pa;
+  StreamPosition *pPos;
+  int n = *pn;
+  if( n==*pnAlloc ){
+    int nNew = n ? n*2 : 16;
+    StreamPart *aNew = sqlite3_realloc64(a, sizeof(*aNew)*nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    *pa = a = aNew;
+    *pnAlloc = nNew;
+  }
+  memset(&a[n], 0, sizeof(a[n]));
+  a[n].zTopic = sqlite3_mprintf("%s", zTopic);
+  a[n].iPartition = iPartition;
+  a[n].bPaused = bPaused;
+  a[n].iRes = -1;
+  *pn = ++n;
+  if( a[n-1].zTopic==0 ) return SQLITE_NOMEM;
+  pPos = streamPosGet(p, pInc, a[n-1].zTopic, a[n-1].iPartition, iMark);
+  if( pPos==0 ) return SQLITE_NOMEM;
+  if( pPos->iMark!=iMark ){
+    /* Moved by a rebalance (or sought) since this connection last
+    ** looked: start again from the committed offset (or the target). */
+    streamPosRestart(p, pPos, iMark);
+  }
+  a[n-1].pPos = pPos;
+  a[n-1].iMark = iMark;
+  a[n-1].iPos = a[n-1].iStart = pPos->iPos;
+  if( n>1 ){
+    a[n-1].iTopicRank = a[n-2].iTopicRank
+                      + (strcmp(a[n-1].zTopic, a[n-2].zTopic)!=0);
+  }
+  return SQLITE_OK;
+}
+
 static int streamPartsRead(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                            const char *zMember, StreamIncarnation *pInc,
                            StreamPart **paPart, int *pnPart, char **pzErr){
@@ -502,38 +546,13 @@ static int streamPartsRead(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
   if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
-    StreamPosition *pPos;
-    i64 iMark;
-    if( n==nAlloc ){
-      int nNew = nAlloc ? nAlloc*2 : 16;
-      StreamPart *aNew = sqlite3_realloc64(a, sizeof(*aNew)*nNew);
-      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-      a = aNew;
-      nAlloc = nNew;
-    }
-    memset(&a[n], 0, sizeof(a[n]));
-    a[n].zTopic = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-    a[n].iPartition = sqlite3_column_int(pStmt, 1);
-    iMark = sqlite3_column_type(pStmt, 2)==SQLITE_NULL ? STREAM_MARK_NULL
-          : sqlite3_column_int64(pStmt, 2);
-    a[n].bPaused = sqlite3_column_int(pStmt, 3);
-    a[n].iRes = -1;
-    n++;
-    if( a[n-1].zTopic==0 ){ rc = SQLITE_NOMEM; break; }
-    pPos = streamPosGet(p, pInc, a[n-1].zTopic, a[n-1].iPartition, iMark);
-    if( pPos==0 ){ rc = SQLITE_NOMEM; break; }
-    if( pPos->iMark!=iMark ){
-      /* Moved by a rebalance (or sought) since this connection last
-      ** looked: start again from the committed offset (or the target). */
-      streamPosRestart(p, pPos, iMark);
-    }
-    a[n-1].pPos = pPos;
-    a[n-1].iPos = a[n-1].iStart = pPos->iPos;
-    if( n>1 ){
-      a[n-1].iTopicRank = a[n-2].iTopicRank
-                        + (strcmp(a[n-1].zTopic, a[n-2].zTopic)!=0);
-    }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    rc = streamPartAdd(p, pInc, &a, &n, &nAlloc,
+        (const char*)sqlite3_column_text(pStmt, 0),
+        sqlite3_column_int(pStmt, 1),
+        sqlite3_column_type(pStmt, 2)==SQLITE_NULL ? STREAM_MARK_NULL
+          : sqlite3_column_int64(pStmt, 2),
+        sqlite3_column_int(pStmt, 3));
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_reset(pStmt);
@@ -1739,6 +1758,136 @@ int sqlite3StreamPoll(StreamCtx *p, const char *zGroup, const char *zMember,
   return rc;
 }
 
+/*
+** The membership cache of a poll.  A poll in autocommit mode reads through
+** the reader, in a read transaction begun after the WAL-index header was
+** captured (*pSeen, streamReadBegin).  When its membership check found
+** nothing due, the check's answer and the member's assignment rows are
+** kept with that header and the last millisecond up to which the check's
+** time-dependent answers hold: no member's expiry and no heartbeat of
+** this member due (sqlite3StreamMemberPeekUntil).  A later poll whose
+** header is the same - nothing committed since by any connection of any
+** process, which every join, leave, rebalance, expiry, fencing, seek,
+** offset reset, topic change and heartbeat does: the same rows - at a
+** time no later than that takes the kept answer and rows instead of the
+** two reads; the rows are reconciled with the positions as read ones are
+** (streamPartAdd).  Anything else reads again.
+*/
+typedef struct StreamCacheRow StreamCacheRow;
+struct StreamCacheRow {
+  char *zTopic;                /* Topic (owned) */
+  int iPartition;              /* Partition */
+  int bPaused;                 /* Paused */
+  i64 iMark;                   /* Mark (position column) */
+};
+struct StreamPollCache {
+  unsigned char aHdr[STREAM_WALHDR_SIZE]; /* Header before the reads */
+  i64 iUntil;                  /* The check holds up to this time (ms) */
+  StreamMember m;              /* The check's answer */
+  StreamCacheRow *aRow;        /* The assignment rows, in order */
+  int nRow;                    /* Entries of aRow */
+};
+
+static void streamPollCacheClear(StreamIncarnation *pInc){
+  StreamPollCache *pC = pInc->pPollCache;
+  int i;
+  if( pC==0 ) return;
+  for(i=0; i<pC->nRow; i++) sqlite3_free(pC->aRow[i].zTopic);
+  sqlite3_free(pC->aRow);
+  sqlite3_free(pC);
+  pInc->pPollCache = 0;
+}
+
+/* Keep the check *pM (holding up to iUntil) and the assignment aPart,
+** read after the header *pSeen.  The rows of the cache kept before are
+** reused when they are of the same partitions (a poll after a commit
+** elsewhere, the common case under a producer).  Out of memory keeps
+** nothing. */
+static void streamPollCacheKeep(const StreamMember *pM, i64 iUntil,
+                                const StreamSeen *pSeen,
+                                const StreamPart *aPart, int nPart){
+  StreamIncarnation *pInc = pM->pInc;
+  StreamPollCache *pC = pInc->pPollCache;
+  int i, bSame = pC && pC->nRow==nPart;
+  for(i=0; bSame && i<nPart; i++){
+    bSame = pC->aRow[i].iPartition==aPart[i].iPartition
+         && strcmp(pC->aRow[i].zTopic, aPart[i].zTopic)==0;
+  }
+  if( !bSame ){
+    streamPollCacheClear(pInc);
+    pC = sqlite3_malloc64(sizeof(*pC));
+    if( pC==0 ) return;
+    pC->nRow = 0;
+    pC->aRow = nPart ? sqlite3_malloc64(sizeof(pC->aRow[0])*nPart) : 0;
+    pInc->pPollCache = pC;
+    if( nPart && pC->aRow==0 ){
+      streamPollCacheClear(pInc);
+      return;
+    }
+    for(i=0; i<nPart; i++){
+      StreamCacheRow *r = &pC->aRow[i];
+      r->zTopic = sqlite3_mprintf("%s", aPart[i].zTopic);
+      if( r->zTopic==0 ){
+        streamPollCacheClear(pInc);
+        return;
+      }
+      r->iPartition = aPart[i].iPartition;
+      pC->nRow++;
+    }
+  }
+  for(i=0; i<nPart; i++){
+    pC->aRow[i].bPaused = aPart[i].bPaused;
+    pC->aRow[i].iMark = aPart[i].iMark;
+  }
+  memcpy(pC->aHdr, pSeen->aHdr, sizeof(pC->aHdr));
+  pC->iUntil = iUntil;
+  pC->m = *pM;
+}
+
+/* The kept cache of (zGroup, zMember), if it answers for a poll at iNow
+** whose reads begin after the header *pSeen; else NULL (a cache that
+** does not answer is kept only for its rows: streamPollCacheKeep; its
+** header can never be seen again, a commit's change counter moves on). */
+static StreamPollCache *streamPollCacheValid(StreamCtx *p,
+                                             const char *zGroup,
+                                             const char *zMember,
+                                             const StreamSeen *pSeen,
+                                             i64 iNow){
+  StreamIncarnation *pInc;
+  StreamPollCache *pC;
+  if( zGroup==0 || zMember==0 ) return 0;
+  pInc = sqlite3StreamIncarnGet(p, zGroup, zMember);
+  if( pInc==0 || (pC = pInc->pPollCache)==0 ) return 0;
+  if( pSeen==0 || !pSeen->bHdr
+   || memcmp(pSeen->aHdr, pC->aHdr, sizeof(pC->aHdr))!=0
+   || iNow>pC->iUntil ){
+    return 0;
+  }
+  pC->m.pInc = pInc;
+  return pC;
+}
+
+/* The assignment of the cache pC of pInc, as streamPartsRead(). */
+static int streamPartsCached(StreamCtx *p, StreamIncarnation *pInc,
+                             const StreamPollCache *pC, StreamPart **paPart,
+                             int *pnPart){
+  StreamPart *a = 0;
+  int n = 0, nAlloc = 0, i, rc = SQLITE_OK;
+  for(i=0; rc==SQLITE_OK && i<pC->nRow; i++){
+    const StreamCacheRow *r = &pC->aRow[i];
+    rc = streamPartAdd(p, pInc, &a, &n, &nAlloc, r->zTopic, r->iPartition,
+                       r->iMark, r->bPaused);
+  }
+  if( rc ){
+    streamPartsFree(a, n);
+    a = 0;
+    n = 0;
+  }
+  *paPart = a;
+  *pnPart = n;
+  return rc;
+}
+
 /* The poll, reading through pRead (p, or its reader in autocommit mode). */
 static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                          const char *zMember, i64 nMax, i64 nCap, i64 nWaitMs,
@@ -1747,9 +1896,11 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
   StreamMember m;
   StreamPart *aPart = 0;
   StreamCtx *pReader = pRead;
+  StreamPollCache *pCache = 0;
   int nPart = 0, i, rc, bOpen = 0, bStale = 0, bAutoDue;
   int bExplicit = !sqlite3_get_autocommit(p->db);
   i64 iNow, iRot = 0, nDue = 0, iChecked = sqlite3StreamNow(p);
+  i64 iUntil = 0;
 
   pRes->nRow = 0;
   pRes->nArena = 0;
@@ -1763,8 +1914,16 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
         "wait_ms must be between 0 and %d, got %lld", STREAM_MAX_BLOCK_MS,
         nWaitMs);
   }
-  rc = sqlite3StreamMemberPeek(p, pRead, zGroup, zMember, &m, pzErr);
-  if( rc ) return rc;
+  if( pRead!=p ){
+    pCache = streamPollCacheValid(p, zGroup, zMember, pSeen, iChecked);
+  }
+  if( pCache ){
+    m = pCache->m;                        /* nothing committed since */
+  }else{
+    rc = sqlite3StreamMemberPeekUntil(p, pRead, zGroup, zMember, &m, &iUntil,
+                                      pzErr);
+    if( rc ) return rc;
+  }
 
   if( bExplicit && nWaitMs>0
    && sqlite3_txn_state(p->db, "main")!=SQLITE_TXN_WRITE ){
@@ -1847,8 +2006,17 @@ static int streamPollRun(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
   ** fails changes nothing. */
   if( nMax<0 ) nMax = m.maxPollRecords;
   if( nCap>0 && nCap<nMax ) nMax = nCap;
-  rc = streamPartsRead(p, pRead, zGroup, zMember, m.pInc, &aPart, &nPart,
-                       pzErr);
+  if( pCache && pRead==pReader ){
+    rc = streamPartsCached(p, m.pInc, pCache, &aPart, &nPart);
+  }else{
+    rc = streamPartsRead(p, pRead, zGroup, zMember, m.pInc, &aPart, &nPart,
+                         pzErr);
+    if( rc==SQLITE_OK && pRead==pReader && pReader!=p && pSeen
+     && pSeen->bHdr && !m.bWriteDue ){
+      /* Both reads in the reader's snapshot after *pSeen, nothing due. */
+      streamPollCacheKeep(&m, iUntil, pSeen, aPart, nPart);
+    }
+  }
   if( rc==SQLITE_OK ){
     /* The rotation is rolled back with the positions: the same rows come
     ** again in the same order. */

@@ -98,6 +98,7 @@ static int streamIncarnSet(StreamCtx *p, const char *zGroup,
   pNew->nHash = pNew->nPos = 0;
   pNew->iPollCursor = 0;
   pNew->iAutoCommitAt = -1;
+  pNew->pPollCache = 0;
   pNew->pNext = p->pIncarn;
   p->pIncarn = pNew;
   return SQLITE_OK;
@@ -857,10 +858,11 @@ int sqlite3StreamJoin(StreamCtx *p, const char *zGroup, const char *zMember,
 static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
                             const char *zGroup, const char *zMember,
                             StreamMember *pM, int bPoll, int *pbExpire,
-                            int *pbBeat, int *pbChanged, char **pzErr){
+                            int *pbBeat, int *pbChanged, i64 *piUntil,
+                            char **pzErr){
   StreamIncarnation **pp;
   sqlite3_stmt *pStmt;
-  i64 iInc = -1, iNow = sqlite3StreamNow(p);
+  i64 iInc = -1, iNow = sqlite3StreamNow(p), iUntil = iNow - 1;
   int rc;
 
   *pbExpire = *pbBeat = 0;
@@ -880,9 +882,11 @@ static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
   if( pStmt==0 ) return sqlite3StreamStmtErr(pRead);
   sqlite3_bind_text(pStmt, 1, zGroup, -1, SQLITE_STATIC);
   sqlite3_bind_text(pStmt, 2, zMember, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 3, iNow);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     i64 nThird = sqlite3_column_int64(pStmt, 8) / 3;
+    i64 iHeartbeat = sqlite3_column_int64(pStmt, 9);
+    int bPolled = sqlite3_column_type(pStmt, 10)!=SQLITE_NULL;
+    i64 iPolled = sqlite3_column_int64(pStmt, 10), iBy;
     iInc = sqlite3_column_int64(pStmt, 0);
     pM->iGeneration = sqlite3_column_int64(pStmt, 1);
     pM->bAutoCommit = sqlite3_column_int(pStmt, 2);
@@ -890,14 +894,30 @@ static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
     pM->maxPollRecords = sqlite3_column_int64(pStmt, 4);
     pM->fetchMaxBytes = sqlite3_column_int64(pStmt, 5);
     pM->eReset = sqlite3_column_int(pStmt, 6);
-    *pbExpire = sqlite3_column_int(pStmt, 7);
-    *pbBeat = sqlite3StreamSubSat(iNow, sqlite3_column_int64(pStmt, 9))
-              >= nThird
-           || (bPoll && (sqlite3_column_type(pStmt, 10)==SQLITE_NULL
-                || sqlite3StreamSubSat(iNow, sqlite3_column_int64(pStmt, 10))
-                   >= nThird));
+    /* The group's least expiry deadline: a member is expired once now
+    ** is past its own (the condition of STREAM_CAT_MEMBER_EXPIRE). */
+    if( sqlite3_column_type(pStmt, 7)!=SQLITE_NULL ){
+      iUntil = sqlite3_column_int64(pStmt, 7);
+      *pbExpire = iUntil<iNow;
+    }else{
+      iUntil = 0x7fffffffffffffffLL;       /* no member: never */
+    }
+    *pbBeat = sqlite3StreamSubSat(iNow, iHeartbeat) >= nThird
+           || (bPoll && (!bPolled
+                || sqlite3StreamSubSat(iNow, iPolled) >= nThird));
+    /* The last millisecond at which these answers hold, while the rows
+    ** read do not change: no expiry and no heartbeat due up to it. */
+    iBy = sqlite3StreamSubSat(sqlite3StreamAddSat(iHeartbeat, nThird), 1);
+    if( iBy<iUntil ) iUntil = iBy;
+    if( bPoll ){
+      iBy = bPolled
+          ? sqlite3StreamSubSat(sqlite3StreamAddSat(iPolled, nThird), 1)
+          : sqlite3StreamSubSat(iNow, 1);
+      if( iBy<iUntil ) iUntil = iBy;
+    }
     if( pbChanged ) *pbChanged = sqlite3_column_int(pStmt, 11);
   }
+  if( piUntil ) *piUntil = iUntil;
   rc = sqlite3StreamStorageReset(pRead, pStmt, pzErr);
   if( rc ) return rc;
   if( iInc<0 ){
@@ -918,14 +938,21 @@ static int streamMemberRead(StreamCtx *p, StreamCtx *pRead,
   return SQLITE_OK;
 }
 
+int sqlite3StreamMemberPeekUntil(StreamCtx *p, StreamCtx *pRead,
+                                 const char *zGroup, const char *zMember,
+                                 StreamMember *pM, i64 *piUntil,
+                                 char **pzErr){
+  int bExpire, bBeat, bChanged = 0;
+  int rc = streamMemberRead(p, pRead, zGroup, zMember, pM, 1, &bExpire,
+                            &bBeat, &bChanged, piUntil, pzErr);
+  if( rc==SQLITE_OK ) pM->bWriteDue = bExpire || bBeat || bChanged;
+  return rc;
+}
 int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
                             const char *zGroup, const char *zMember,
                             StreamMember *pM, char **pzErr){
-  int bExpire, bBeat, bChanged = 0;
-  int rc = streamMemberRead(p, pRead, zGroup, zMember, pM, 1, &bExpire,
-                            &bBeat, &bChanged, pzErr);
-  if( rc==SQLITE_OK ) pM->bWriteDue = bExpire || bBeat || bChanged;
-  return rc;
+  return sqlite3StreamMemberPeekUntil(p, pRead, zGroup, zMember, pM, 0,
+                                      pzErr);
 }
 
 /* Check the member, expire the dead and rebalance as needed (unless
@@ -940,20 +967,20 @@ static int streamMemberCheck(StreamCtx *p, const char *zGroup,
   /* The partition counts (a fence's check ignores them) are read with
   ** the member, after the expiry as before. */
   rc = streamMemberRead(p, p, zGroup, zMember, pM, bPoll, &bExpire, &bBeat,
-                        bFence ? 0 : &bChanged, pzErr);
+                        bFence ? 0 : &bChanged, 0, pzErr);
   if( bFence ) bExpire = 0;
   if( rc==SQLITE_OK && bExpire ){
     rc = sqlite3StreamGroupExpire(p, zGroup, 0, pzErr);
     /* this member may be one of them */
     if( rc==SQLITE_OK ) rc = streamMemberRead(p, p, zGroup, zMember, pM,
                                               bPoll, &bExpire, &bBeat,
-                                              &bChanged, pzErr);
+                                              &bChanged, 0, pzErr);
   }
   if( rc==SQLITE_OK && bChanged ){
     rc = streamRebalance(p, zGroup, pzErr);
     if( rc==SQLITE_OK ) rc = streamMemberRead(p, p, zGroup, zMember, pM,
                                               bPoll, &bExpire, &bBeat, 0,
-                                              pzErr);
+                                              0, pzErr);
   }
   if( rc==SQLITE_OK && bBeat ){
     rc = sqlite3StreamCatRun(p, STREAM_CAT_HEARTBEAT, pzErr, "ttii", zGroup,

@@ -421,10 +421,11 @@ int sqlite3StreamRaiseNext(StreamCtx *p, const char *zTopic, int iPart,
 #define STREAM_MEMBER_READ_COLS \
   "SELECT m.incarnation, g.generation, m.auto_commit," \
   " m.auto_commit_interval_ms, m.max_poll_records, m.fetch_max_bytes," \
-  " m.auto_offset_reset, EXISTS(SELECT 1 FROM _stream_members x" \
-  "  WHERE x.group_id=?1 AND (x.heartbeat_at + x.session_timeout_ms < ?3" \
-  "   OR (x.polled_at IS NOT NULL" \
-  "       AND x.polled_at + x.max_poll_interval_ms < ?3)))," \
+  " m.auto_offset_reset, (SELECT min(CASE WHEN x.polled_at IS NULL" \
+  "   THEN x.heartbeat_at + x.session_timeout_ms" \
+  "   ELSE min(x.heartbeat_at + x.session_timeout_ms," \
+  "            x.polled_at + x.max_poll_interval_ms) END)" \
+  "  FROM _stream_members x WHERE x.group_id=?1)," \
   " min(m.session_timeout_ms, m.max_poll_interval_ms), m.heartbeat_at," \
   " m.polled_at"
 #define STREAM_MEMBER_READ_FROM \
@@ -591,9 +592,10 @@ static const char *const aCatSql[STREAM_CAT_COUNT] = {
   [STREAM_CAT_JOIN_ANSWER] =
   "SELECT json_object('generation', generation, 'leader', leader,"
   " 'assignment', json(?2)) FROM _stream_groups WHERE group_id=?1",
-  /* ?1 group, ?2 member, ?3 now: the member, its group's generation and
-  ** its options; whether the group has an expired member (the condition
-  ** of STREAM_CAT_MEMBER_EXPIRE); min(session.timeout.ms,
+  /* ?1 group, ?2 member: the member, its group's generation and
+  ** its options; the group's expiry deadline, the least of its members'
+  ** (a member with a deadline < now meets the condition of
+  ** STREAM_CAT_MEMBER_EXPIRE); min(session.timeout.ms,
   ** max.poll.interval.ms), heartbeat_at, polled_at (ext/group.c) */
   [STREAM_CAT_MEMBER_READ] =
   STREAM_MEMBER_READ_COLS STREAM_MEMBER_READ_FROM,

@@ -102,6 +102,7 @@ typedef int (*StreamAfterAppend)(StreamCtx*, const StreamAppended*,
 #define STREAM_MAX_AFTER_APPEND 8
 typedef struct StreamPosition StreamPosition;
 typedef struct StreamLook StreamLook;
+typedef struct StreamPollCache StreamPollCache;
 typedef struct StreamCkpt StreamCkpt;
 typedef struct StreamPosUndo StreamPosUndo;
 
@@ -907,6 +908,13 @@ int sqlite3StreamMemberFence(StreamCtx*, const char *zGroup,
 int sqlite3StreamMemberPeek(StreamCtx *p, StreamCtx *pRead,
                             const char *zGroup, const char *zMember,
                             StreamMember *pM, char **pzErr);
+/* The same, and *piUntil (if not NULL) the last millisecond up to which
+** its answers hold while the rows it read do not change (no member's
+** expiry and none of this member's heartbeats due before). */
+int sqlite3StreamMemberPeekUntil(StreamCtx *p, StreamCtx *pRead,
+                                 const char *zGroup, const char *zMember,
+                                 StreamMember *pM, i64 *piUntil,
+                                 char **pzErr);
 int sqlite3StreamLeave(StreamCtx*, const char *zGroup, const char *zMember,
                        char **pzErr);
 /* The member's assignment as JSON {"topic":[p,...]}, no checks. */
@@ -996,6 +1004,8 @@ struct StreamIncarnation {
   int nPos;                    /* Positions in pPos */
   i64 iPollCursor;             /* Polls so far: rotates the partition order */
   i64 iAutoCommitAt;           /* Last auto-commit (ms), or -1 */
+  StreamPollCache *pPollCache; /* Membership and assignment of the last
+                               ** poll (ext/consume.c), or NULL */
   StreamIncarnation *pNext;    /* Next entry */
 };
 /* The entry of (zGroup, zMember) joined on this connection, or NULL. */
