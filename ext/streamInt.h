@@ -2301,6 +2301,7 @@ enum {
   STREAM_AUX_WARM_DEFER_DEAD,   /* ... of rows of deleted topics */
   STREAM_AUX_WARM_DEFER_HELD,   /* is a file held past its delay */
   STREAM_AUX_WARM_DEFER_DUE,    /* forget the files past their delay */
+  STREAM_AUX_WARM_DEFER_AT,     /* is a file held (past its delay or not) */
   STREAM_AUX_SEG_FILES,         /* every segment's location, bytes, store */
   STREAM_AUX_TOPIC_STORE,       /* a topic's own warm.store */
   STREAM_AUX_STORES,            /* stores other than warm.store in use */
