@@ -197,8 +197,16 @@ static int streamBackupCopy(StreamBackup *pB, const StreamBackupSeg *pSeg,
                                                        : STREAM_BACKUP_CHUNK);
     rc = pM->xRead(pF, aBuf, n, iOff);
     if( rc ){
-      rc = sqlite3StreamErr(pzErr, rc, "cannot read warm segment %s: %s",
-                            pSeg->zKey, sqlite3_errstr(rc));
+      /* The store's message says why (the file changed or removed under
+      ** the backup, ...), else the code does. */
+      StreamStoreHandle h;
+      const char *z;
+      h.pStore = pSrc;
+      h.pFile = pF;
+      z = rc==SQLITE_NOMEM ? 0 : sqlite3StreamStoreReadErr(&h);
+      rc = sqlite3StreamErr(pzErr, z ? SQLITE_IOERR : rc, "cannot read warm"
+                            " segment %s: %s", pSeg->zKey,
+                            z ? z : sqlite3_errstr(rc));
     }else{
       rc = pB->pDst->pMethods->xPutWrite(pUp, aBuf, n, pzErr);
     }

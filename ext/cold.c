@@ -1129,6 +1129,15 @@ static int streamHistStep(StreamHistCursor *c){
         return SQLITE_OK;
       }
       if( rc!=SQLITE_DONE ){
+        /* A failed read of the store: its message says why (the file
+        ** changed or removed under the reader, ...). */
+        const char *zStore = rc==SQLITE_NOMEM ? 0
+                           : sqlite3StreamStoreReadErr(&c->h);
+        if( zStore ){
+          return streamHistErr(c, SQLITE_IOERR, sqlite3_mprintf(STREAM_ERR
+              "cold data file %s cannot be read: %s",
+              c->aFile[c->iFile-1].zKey, zStore));
+        }
         return streamHistErr(c, rc, sqlite3_mprintf(STREAM_ERR "cold data"
             " file %s: %s", c->aFile[c->iFile-1].zKey,
             sqlite3StreamPqReaderErrmsg(c->pR)));
@@ -1181,10 +1190,15 @@ static int streamHistStep(StreamHistCursor *c){
       }
       if( rc==SQLITE_OK ) rc = sqlite3StreamPqReaderSetColumns(c->pR, c->mCols);
       if( rc ){
-        char *z = sqlite3_mprintf(STREAM_ERR "cold data file %s: %s",
-                                  f->zKey, zErr ? zErr : sqlite3_errstr(rc));
+        const char *zStore = rc==SQLITE_NOMEM ? 0
+                           : sqlite3StreamStoreReadErr(&c->h);
+        char *z = zStore
+          ? sqlite3_mprintf(STREAM_ERR "cold data file %s cannot be read: %s",
+                            f->zKey, zStore)
+          : sqlite3_mprintf(STREAM_ERR "cold data file %s: %s",
+                            f->zKey, zErr ? zErr : sqlite3_errstr(rc));
         sqlite3_free(zErr);
-        return streamHistErr(c, rc, z);
+        return streamHistErr(c, zStore ? SQLITE_IOERR : rc, z);
       }
       continue;
     }

@@ -1950,6 +1950,10 @@ struct StreamHttpReq {
   size_t nBody;                /* Its size */
   unsigned char *aOut;         /* GET: body into this buffer, or NULL */
   size_t nOut;                 /* ... of this size */
+  i64 iSkip;                   /* GET of a range from this byte: a 200
+                               ** answer (the service ignored Range: the
+                               ** object from its first byte) has its first
+                               ** iSkip bytes dropped before aOut */
   /* Set by the request */
   long iStatus;                /* HTTP status, 0 if no response */
   int eCurl;                   /* CURLcode, 0 if the transfer completed */
@@ -1973,6 +1977,7 @@ struct StreamHttpReq {
   void *pList;                 /* struct curl_slist* */
   size_t nSent;                /* Body bytes handed to curl */
   size_t nAlloc;               /* Allocated bytes of aResp */
+  i64 nSkipped;                /* Bytes of a 200 answer dropped (iSkip) */
   i64 usStart;                 /* When it was started (monotonic us) */
   i64 usFirst;                 /* ... its first body byte came, or 0 */
   i64 usLast;                  /* ... its last body bytes came */
