@@ -199,11 +199,7 @@ static int streamBackupCopy(StreamBackup *pB, const StreamBackupSeg *pSeg,
     if( rc ){
       /* The store's message says why (the file changed or removed under
       ** the backup, ...), else the code does. */
-      StreamStoreHandle h;
-      const char *z;
-      h.pStore = pSrc;
-      h.pFile = pF;
-      z = rc==SQLITE_NOMEM ? 0 : sqlite3StreamStoreReadErr(&h);
+      const char *z = sqlite3StreamStoreFileErr(pSrc, pF, rc);
       rc = sqlite3StreamErr(pzErr, z ? SQLITE_IOERR : rc, "cannot read warm"
                             " segment %s: %s", pSeg->zKey,
                             z ? z : sqlite3_errstr(rc));

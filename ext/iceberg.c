@@ -182,11 +182,7 @@ int sqlite3StreamIceGet(StreamStore *pStore, const char *zKey,
   }else{
     rc = pStore->pMethods->xRead(pF, pOut->a, (size_t)nSize, 0);
     if( rc ){
-      StreamStoreHandle h;
-      const char *z;
-      h.pStore = pStore;
-      h.pFile = pF;
-      z = rc==SQLITE_NOMEM ? 0 : sqlite3StreamStoreReadErr(&h);
+      const char *z = sqlite3StreamStoreFileErr(pStore, pF, rc);
       rc = sqlite3StreamErr(pzErr, z ? SQLITE_IOERR : rc, "cannot read"
                             " iceberg file %s%s%s", zKey, z ? ": " : "",
                             z ? z : "");

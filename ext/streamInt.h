@@ -1902,6 +1902,10 @@ int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff);
 /* The message of the last failed read of pH's file (xReadErr, without
 ** its "stream: "), or NULL. */
 const char *sqlite3StreamStoreReadErr(const StreamStoreHandle *pH);
+/* The same for file pF of pStore after a read that failed with rc (NULL
+** for SQLITE_NOMEM: nothing to say beyond it). */
+const char *sqlite3StreamStoreFileErr(StreamStore *pStore,
+                                      StreamStoreFile *pF, int rc);
 
 /**************************************************************************
 ** Interface to code in ext/hash.c: SHA-256 and MD5 of request bodies.
