@@ -1213,8 +1213,10 @@ static int streamHistStep(StreamHistCursor *c){
         char *z = zStore
           ? sqlite3_mprintf(STREAM_ERR "cold data file %s cannot be read: %s",
                             f->zKey, zStore)
-          : sqlite3_mprintf(STREAM_ERR "cold data file %s: %s",
-                            f->zKey, zErr ? zErr : sqlite3_errstr(rc));
+          : sqlite3_mprintf(STREAM_ERR "cold data file %s: %s", f->zKey,
+                  zErr==0 ? sqlite3_errstr(rc)
+                  : strncmp(zErr, STREAM_ERR, sizeof(STREAM_ERR)-1)==0
+                  ? zErr+sizeof(STREAM_ERR)-1 : zErr);
         sqlite3_free(zErr);
         return streamHistErr(c, zStore ? SQLITE_IOERR : rc, z);
       }
