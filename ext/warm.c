@@ -595,13 +595,21 @@ int sqlite3StreamWarmGoneErr(StreamCtx *p, const char *zLoc, i64 iInc,
   sqlite3_vfs *pVfs = 0;
   sqlite3 *db2 = 0;
   sqlite3_stmt *pStmt = 0;
-  int bGone = 0, nCut = (int)sizeof(zOut)-1, bInc = 0;
-  if( z==0 && pzErr && *pzErr && iInc!=0 ){
-    /* The file was replaced by one of a topic created again under the
-    ** name (its key free again once the old one's delay had passed). */
-    z = strstr(*pzErr, zOther);
-    nCut = (int)sizeof(zOther)-1;
+  int bGone = 0, nCut = (int)sizeof(zOut)-1, bInc = 0, bAppend = 0;
+  if( z==0 && pzErr && *pzErr && iInc!=0
+   && strstr(*pzErr, "does not match its segment row: ") ){
+    /* The file may have been replaced by one of a topic created again
+    ** under the name (its key free again once the old one's delay had
+    ** passed): of another incarnation, or another size first. */
     bInc = 1;
+    z = strstr(*pzErr, zOther);
+    if( z ){
+      nCut = (int)sizeof(zOther)-1;
+    }else{
+      z = *pzErr + strlen(*pzErr);
+      nCut = 0;
+      bAppend = 1;
+    }
   }
   if( z==0 || zDb==0 || zDb[0]==0 ) return rc;
   /* This connection's snapshot names the file: a connection of its own
@@ -622,9 +630,10 @@ int sqlite3StreamWarmGoneErr(StreamCtx *p, const char *zLoc, i64 iInc,
   sqlite3_finalize(pStmt);
   sqlite3_close(db2);
   if( bGone ){
-    char *zNew = sqlite3_mprintf("%.*sremoved by compaction, retention or a"
-        " topic's delete after this transaction began; retry it%s",
-        (int)(z-*pzErr), *pzErr, z+nCut);
+    char *zNew = sqlite3_mprintf("%.*s%sremoved by compaction, retention or"
+        " a topic's delete after this transaction began; retry it%s%s",
+        (int)(z-*pzErr), *pzErr, bAppend ? " (" : "", z+nCut,
+        bAppend ? ")" : "");
     if( zNew ){
       sqlite3_free(*pzErr);
       *pzErr = zNew;

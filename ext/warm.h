@@ -150,8 +150,8 @@ int sqlite3StreamWarmDeferRows(StreamCtx*, const char *zTopic, char **pzErr);
 ** missing and the database's latest committed state no longer names it
 ** (a compaction, an expiry or a topic's delete committed after the
 ** reader's transaction began), say so in *pzErr, not "deleted outside
-** the extension?".  The same if the file is of another incarnation than
-** the row's (iInc, not 0) and the latest state names it with none of the
+** the extension?".  The same if the file does not match the row (iInc
+** its incarnation, not 0) and the latest state names it with none of the
 ** row's: a topic deleted, created again under its name and moved to the
 ** same key after the delay.  Returns rc. */
 int sqlite3StreamWarmGoneErr(StreamCtx*, const char *zLoc, i64 iInc,
