@@ -197,8 +197,12 @@ static int streamBackupCopy(StreamBackup *pB, const StreamBackupSeg *pSeg,
                                                        : STREAM_BACKUP_CHUNK);
     rc = pM->xRead(pF, aBuf, n, iOff);
     if( rc ){
-      rc = sqlite3StreamErr(pzErr, rc, "cannot read warm segment %s: %s",
-                            pSeg->zKey, sqlite3_errstr(rc));
+      /* The store's message says why (the file changed or removed under
+      ** the backup, ...), else the code does. */
+      const char *z = sqlite3StreamStoreFileErr(pSrc, pF, rc);
+      rc = sqlite3StreamErr(pzErr, z ? SQLITE_IOERR : rc, "cannot read warm"
+                            " segment %s: %s", pSeg->zKey,
+                            z ? z : sqlite3_errstr(rc));
     }else{
       rc = pB->pDst->pMethods->xPutWrite(pUp, aBuf, n, pzErr);
     }

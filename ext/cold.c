@@ -941,6 +941,7 @@ struct StreamHistCursor {
   int nPart;                   /* Partitions to visit */
   i64 iFrom, iTo;              /* Timestamp range, ms, [iFrom, iTo) */
   int iPart;                   /* Partition being read */
+  int iPartOnly;               /* "partition = N" of the query, or -1 */
   int iFile;                   /* Next file of the partition, index */
   unsigned mCols;              /* Parquet columns to decode */
   i64 iColdNext;               /* Offset after the partition's cold files */
@@ -998,6 +999,8 @@ static int streamHistDisconnect(sqlite3_vtab *pVtab){
 ** it with the hidden column (the argument).
 */
 #define HIST_MAX_DUP 8
+/* idxNum bit: a "partition =" value follows the arguments in argv. */
+#define HIST_PART_ARG (1<<5)
 static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
   int i, aUse[5] = {-1,-1,-1,-1,-1}, n = 0, mask = 0, nDup = 0;
   int aDup[HIST_MAX_DUP];
@@ -1041,6 +1044,17 @@ static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
       mask |= 1<<i;
     }
   }
+  /* "partition = N": only that partition's data files and live log are
+  ** read (SQLite checks the term too: a value that is no integer reads
+  ** all of them). */
+  for(i=0; i<pIdx->nConstraint; i++){
+    const struct sqlite3_index_constraint *c = &pIdx->aConstraint[i];
+    if( c->iColumn==0 && c->op==SQLITE_INDEX_CONSTRAINT_EQ && c->usable ){
+      pIdx->aConstraintUsage[i].argvIndex = ++n;
+      mask |= HIST_PART_ARG;
+      break;
+    }
+  }
   if( sqlite3StreamVtabDupArgs(pIdx, n, aDup, zDup, nDup) ){
     return SQLITE_NOMEM;
   }
@@ -1050,7 +1064,7 @@ static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
   if( pIdx->colUsed & (1<<3) ) mask |= 1<<(8+4);
   if( pIdx->colUsed & (1<<4) ) mask |= 1<<(8+5);
   pIdx->idxNum = mask;
-  pIdx->estimatedCost = 1000;
+  pIdx->estimatedCost = (mask & HIST_PART_ARG) ? 100 : 1000;
   if( pIdx->nOrderBy==2
    && pIdx->aOrderBy[0].iColumn==0 && !pIdx->aOrderBy[0].desc
    && pIdx->aOrderBy[1].iColumn==1 && !pIdx->aOrderBy[1].desc ){
@@ -1129,6 +1143,15 @@ static int streamHistStep(StreamHistCursor *c){
         return SQLITE_OK;
       }
       if( rc!=SQLITE_DONE ){
+        /* A failed read of the store: its message says why (the file
+        ** changed or removed under the reader, ...). */
+        const char *zStore = rc==SQLITE_NOMEM ? 0
+                           : sqlite3StreamStoreReadErr(&c->h);
+        if( zStore ){
+          return streamHistErr(c, SQLITE_IOERR, sqlite3_mprintf(STREAM_ERR
+              "cold data file %s cannot be read: %s",
+              c->aFile[c->iFile-1].zKey, zStore));
+        }
         return streamHistErr(c, rc, sqlite3_mprintf(STREAM_ERR "cold data"
             " file %s: %s", c->aFile[c->iFile-1].zKey,
             sqlite3StreamPqReaderErrmsg(c->pR)));
@@ -1151,6 +1174,10 @@ static int streamHistStep(StreamHistCursor *c){
       sqlite3StreamScanClose(c->pLive);
       c->pLive = 0;
       c->bLiveRow = 0;
+      if( c->iPartOnly>=0 ){
+        c->bEof = 1;                   /* the one partition asked for */
+        return SQLITE_OK;
+      }
       c->iPart++;
       c->iColdNext = 0;
     }
@@ -1181,10 +1208,17 @@ static int streamHistStep(StreamHistCursor *c){
       }
       if( rc==SQLITE_OK ) rc = sqlite3StreamPqReaderSetColumns(c->pR, c->mCols);
       if( rc ){
-        char *z = sqlite3_mprintf(STREAM_ERR "cold data file %s: %s",
-                                  f->zKey, zErr ? zErr : sqlite3_errstr(rc));
+        const char *zStore = rc==SQLITE_NOMEM ? 0
+                           : sqlite3StreamStoreReadErr(&c->h);
+        char *z = zStore
+          ? sqlite3_mprintf(STREAM_ERR "cold data file %s cannot be read: %s",
+                            f->zKey, zStore)
+          : sqlite3_mprintf(STREAM_ERR "cold data file %s: %s", f->zKey,
+                  zErr==0 ? sqlite3_errstr(rc)
+                  : strncmp(zErr, STREAM_ERR, sizeof(STREAM_ERR)-1)==0
+                  ? zErr+sizeof(STREAM_ERR)-1 : zErr);
         sqlite3_free(zErr);
-        return streamHistErr(c, rc, z);
+        return streamHistErr(c, zStore ? SQLITE_IOERR : rc, z);
       }
       continue;
     }
@@ -1246,6 +1280,7 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   c->iColdNext = 0;
   c->iMirror = (i64)0x7fffffffffffffffLL;
   c->iMirrorPart = -1;
+  c->iPartOnly = -1;
   c->mCols = (((unsigned)idxNum >> 8) & 0xff) | (1u<<1);  /* + partition */
   if( (idxNum & 1)==0 ){
     return streamHistErr(c, SQLITE_ERROR, sqlite3_mprintf(STREAM_ERR
@@ -1286,6 +1321,12 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
         break;
       case 3: zStore = (const char*)sqlite3_value_text(v); break;
       case 4: zNs = (const char*)sqlite3_value_text(v); break;
+    }
+  }
+  if( idxNum & HIST_PART_ARG ){
+    i64 iP = -1;
+    if( sqlite3StreamValueInt(argv[j++], &iP) && iP>=0 && iP<=0x7fffffff ){
+      c->iPartOnly = (int)iP;
     }
   }
   if( c->zTopic==0 ){
@@ -1329,6 +1370,19 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     if( rc==SQLITE_OK && !bOther ){
       rc = sqlite3StreamIceDataFiles(t, &c->aFile, &c->nFile, &zErr);
     }
+    if( rc==SQLITE_OK && c->iPartOnly>=0 ){
+      /* Only that partition's data files. */
+      int k = 0;
+      for(i=0; i<c->nFile; i++){
+        if( c->aFile[i].iPartition==c->iPartOnly ){
+          StreamIceFile tmp = c->aFile[k];
+          c->aFile[k++] = c->aFile[i];
+          c->aFile[i] = tmp;
+        }
+      }
+      for(i=k; i<c->nFile; i++) sqlite3_free(c->aFile[i].zKey);
+      c->nFile = k;
+    }
     if( rc==SQLITE_OK && c->nFile>1 ){
       qsort(c->aFile, (size_t)c->nFile, sizeof(c->aFile[0]),
             streamHistFileCmp);
@@ -1341,6 +1395,12 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   if( rc ) return streamHistErr(c, rc, zErr);
   if( c->nFile>0 && (!c->bLive || c->aFile[0].iPartition<0) ){
     c->iPart = c->aFile[0].iPartition;
+  }
+  if( c->iPartOnly>=0 && c->bLive ){
+    /* That partition alone (past the last: its data files, no live log,
+    ** as a partition of them alone would be read). */
+    c->iPart = c->iPartOnly;
+    if( c->iPart>=c->nPart ) c->bLive = 0;
   }
   c->bEof = 0;
   return streamHistStep(c);

@@ -164,6 +164,16 @@ static size_t streamHttpWriteCb(char *a, size_t sz, size_t nmemb, void *pArg){
   StreamHttpReq *pReq = (StreamHttpReq*)pArg;
   size_t n = sz*nmemb;
   if( pReq->aOut && pReq->iStatus>=200 && pReq->iStatus<300 ){
+    size_t nAll = n;
+    if( pReq->iStatus==200 && pReq->nSkipped<pReq->iSkip ){
+      /* The bytes before the range asked for: dropped. */
+      size_t nDrop = pReq->iSkip-pReq->nSkipped < (i64)n
+                   ? (size_t)(pReq->iSkip-pReq->nSkipped) : n;
+      pReq->nSkipped += (i64)nDrop;
+      a += nDrop;
+      n -= nDrop;
+      if( n==0 ) return nAll;
+    }
     if( pReq->bSuffix && pReq->nGot==0 && pReq->nTotal>=0 ){
       i64 nWant = pReq->nTotal<(i64)pReq->nOut ? pReq->nTotal : (i64)pReq->nOut;
       i64 iFirst = pReq->iRangeFirst<0 ? 0 : pReq->iRangeFirst;
@@ -173,12 +183,19 @@ static size_t streamHttpWriteCb(char *a, size_t sz, size_t nmemb, void *pArg){
       }
     }
     if( pReq->nGot+n > pReq->nOut ){
+      /* More than asked for: what fits is kept (a 200 answer, the whole
+      ** object, then holds the range), the transfer aborted. */
+      size_t nFit = pReq->nOut - pReq->nGot;
+      if( nFit ) memcpy(pReq->aOut+pReq->nGot, a, nFit);
+      pReq->nGot += nFit;
       pReq->bOverflow = 1;
       return 0;                          /* Abort: more than asked for */
     }
     memcpy(pReq->aOut+pReq->nGot, a, n);
     pReq->usLast = streamHttpUs();
     if( pReq->nGot==0 ) pReq->usFirst = pReq->usLast;
+    pReq->nGot += n;
+    return nAll;
   }else{
     if( pReq->nGot+n > STREAM_HTTP_MAX_RESP ){
       pReq->bOverflow = 1;
@@ -229,6 +246,7 @@ static size_t streamHttpHeaderCb(char *a, size_t sz, size_t nmemb,
     pReq->iRangeFirst = -1;
     pReq->nGot = 0;
     pReq->usFirst = 0;
+    pReq->nSkipped = 0;
   }else if( (nVal = streamHttpHeaderIs(a, n, "etag", &zVal))>=0 ){
     if( (size_t)nVal<sizeof(pReq->zEtag) ){
       memcpy(pReq->zEtag, zVal, nVal);
@@ -337,6 +355,7 @@ int sqlite3StreamHttpStart(StreamHttp *p, StreamHttpReq *pReq){
   pReq->bRangeWrong = 0;
   pReq->iRangeFirst = -1;
   pReq->bDone = 0;
+  pReq->nSkipped = 0;
   pReq->usStart = streamHttpUs();
   pReq->usFirst = 0;
   pReq->usLast = 0;

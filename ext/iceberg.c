@@ -182,7 +182,10 @@ int sqlite3StreamIceGet(StreamStore *pStore, const char *zKey,
   }else{
     rc = pStore->pMethods->xRead(pF, pOut->a, (size_t)nSize, 0);
     if( rc ){
-      rc = sqlite3StreamErr(pzErr, rc, "cannot read iceberg file %s", zKey);
+      const char *z = sqlite3StreamStoreFileErr(pStore, pF, rc);
+      rc = sqlite3StreamErr(pzErr, z ? SQLITE_IOERR : rc, "cannot read"
+                            " iceberg file %s%s%s", zKey, z ? ": " : "",
+                            z ? z : "");
     }else{
       pOut->n = (size_t)nSize;
       pOut->a[nSize] = 0;

@@ -1141,6 +1141,10 @@ static const char *const aAuxSql[STREAM_AUX_COUNT] = {
   /* ?1 the cutoff */
   [STREAM_AUX_WARM_DEFER_DUE] =
   "DELETE FROM _stream_warm_deleted WHERE deleted_at<=?1",
+  /* ?1 location: held, whether its delay has passed or not (a move
+  ** never writes over it: ext/warm_move.c) */
+  [STREAM_AUX_WARM_DEFER_AT] =
+  "SELECT 1 FROM _stream_warm_deleted WHERE location=?1",
   /* location, bytes, store of every segment (stream_backup()) */
   [STREAM_AUX_SEG_FILES] =
   "SELECT location, bytes, store FROM _stream_segments ORDER BY location",

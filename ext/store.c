@@ -822,6 +822,14 @@ int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff){
   return pH->pStore->pMethods->xRead(pH->pFile, pBuf, n, iOff);
 }
 
+const char *sqlite3StreamStoreFileErr(StreamStore *pStore,
+                                      StreamStoreFile *pF, int rc){
+  StreamStoreHandle h;
+  h.pStore = pStore;
+  h.pFile = pF;
+  return rc==SQLITE_NOMEM ? 0 : sqlite3StreamStoreReadErr(&h);
+}
+
 const char *sqlite3StreamStoreReadErr(const StreamStoreHandle *pH){
   const char *z;
   if( pH->pFile==0 || pH->pStore->pMethods->xReadErr==0 ) return 0;

@@ -1866,8 +1866,9 @@ static void streamS3FreeFile(StreamS3File *pF){
 ** (If-Match is not relied on: some services ignore it, and the bytes of
 ** a replaced object read with the old one's footer would give wrong
 ** rows), its size the one known at open, and it must be a 206 from iOff
-** with n bytes; a 200 (the service ignored Range: the object from its
-** first byte, stopped once n bytes came) only for a range from 0.
+** with n bytes, or a 200 (the service ignored Range: the object from its
+** first byte, its first iOff bytes dropped by the HTTP layer (iSkip),
+** stopped once n bytes came).
 ** Returns 0 if it is; else 1 if the object is another one now
 ** (*pbChanged set), 2 if the answer is not the range asked for. */
 static int streamS3RangeBad(StreamS3File *pF, const StreamHttpReq *pReq,
@@ -1883,8 +1884,8 @@ static int streamS3RangeBad(StreamS3File *pF, const StreamHttpReq *pReq,
      && pReq->nGot==(size_t)n ){
       return 0;
     }
-  }else if( pReq->iStatus==200 && iOff==0 && pReq->nGot==(size_t)n
-         && (pReq->eCurl==0 || pReq->bOverflow) ){
+  }else if( pReq->iStatus==200 && iOff==pReq->iSkip
+         && pReq->nGot==(size_t)n && (pReq->eCurl==0 || pReq->bOverflow) ){
     return 0;
   }
   return 2;
@@ -1893,8 +1894,9 @@ static int streamS3RangeBad(StreamS3File *pF, const StreamHttpReq *pReq,
 /* Ranged GET of [iOff, iOff+n) of pF into a (with retries); the answer
 ** counts only if it is those bytes of the object opened
 ** (streamS3RangeBad): an object changed since (412, or another ETag or
-** size from a service that ignores If-Match) is an error naming it, and
-** so is a service that ignores Range for a range not from 0. */
+** size from a service that ignores If-Match) is an error naming it.  A
+** service that ignores Range answers the whole object: the range is cut
+** from it as it arrives (iSkip), the rest not fetched. */
 static int streamS3GetRange(StreamS3File *pF, StreamHttpReq *pReq,
                             unsigned char *a, i64 iOff, i64 n, int bStart,
                             char **pzErr){
@@ -1911,6 +1913,7 @@ static int streamS3GetRange(StreamS3File *pF, StreamHttpReq *pReq,
   if( rc ) return rc;
   pReq->aOut = a;
   pReq->nOut = (size_t)n;
+  pReq->iSkip = iOff;
   if( bStart ) return sqlite3StreamHttpStart(p->pHttp, pReq);
   {
     int iTry;
@@ -1935,12 +1938,6 @@ static int streamS3GetRange(StreamS3File *pF, StreamHttpReq *pReq,
           " bytes %lld-%lld had ETag %s, size %lld, not %lld)", pF->zKey,
           p->zBucket, pF->zEtag, iOff, iOff+n-1,
           pReq->zEtag[0] ? pReq->zEtag : "(none)", pReq->nTotal, pF->nSize);
-    }
-    if( pReq->iStatus==200 && iOff>0 ){
-      return sqlite3StreamErr(pzErr, SQLITE_IOERR, "s3 GET of bucket %s,"
-          " key %s: bytes %lld-%lld asked, the whole object answered (HTTP"
-          " 200: the service ignores Range)", p->zBucket, pF->zKey, iOff,
-          iOff+n-1);
     }
     if( pReq->eCurl==0 && pReq->iStatus/100==2 ){
       return sqlite3StreamErr(pzErr, SQLITE_IOERR_SHORT_READ, "s3 GET of"
@@ -2536,13 +2533,14 @@ static void streamS3Prefetch(StreamS3File *pF, i64 iEnd){
 }
 
 /* Is the response of prefetch slot pP, as far as it has come, the one
-** asked for (206 from the range's first byte, or 200 for a range from 0;
+** asked for (206 from the range's first byte, or 200 with the bytes
+** before the range dropped (iSkip);
 ** the file's size and ETag, If-Match or not: some services ignore it), with
 ** at least its first nNeed bytes? */
 static int streamS3PreOk(StreamS3File *pF, StreamS3Pre *pP, i64 nNeed){
   StreamHttpReq *pReq = pP->pReq;
   return (pReq->iStatus==206 ? pReq->iRangeFirst==pP->iOff
-                             : pReq->iStatus==200 && pP->iOff==0)
+                             : pReq->iStatus==200 && pP->iOff==pReq->iSkip)
       && pReq->nTotal==pF->nSize && pP->iOff+pP->n<=pF->nSize
       && ((!pP->bEtag && pF->zEtag[0]==0)
           || strcmp(pReq->zEtag, pF->zEtag)==0)
@@ -2568,7 +2566,7 @@ static void streamS3PrefetchEnd(StreamS3File *pF, int i, int bWait){
   if( pP->a==0 ) return;
   if( bWait ) sqlite3StreamHttpWait(pF->p->pHttp, pReq);
   if( !pReq->bDone ) return;
-  if( pReq->eCurl==0 && (i64)pReq->nGot==pP->n
+  if( (pReq->eCurl==0 || pReq->bOverflow) && (i64)pReq->nGot==pP->n
    && streamS3PreOk(pF, pP, pP->n) ){
     streamS3DiskPutBlocks(pF->p, pF->zKey, pF->zEtag, pP->iOff, pP->a,
                           pP->n);

@@ -1943,6 +1943,10 @@ int sqlite3StreamStoreReadFn(void *pCtx, void *pBuf, size_t n, i64 iOff);
 /* The message of the last failed read of pH's file (xReadErr, without
 ** its "stream: "), or NULL. */
 const char *sqlite3StreamStoreReadErr(const StreamStoreHandle *pH);
+/* The same for file pF of pStore after a read that failed with rc (NULL
+** for SQLITE_NOMEM: nothing to say beyond it). */
+const char *sqlite3StreamStoreFileErr(StreamStore *pStore,
+                                      StreamStoreFile *pF, int rc);
 
 /**************************************************************************
 ** Interface to code in ext/hash.c: SHA-256 and MD5 of request bodies.
@@ -1991,6 +1995,10 @@ struct StreamHttpReq {
   size_t nBody;                /* Its size */
   unsigned char *aOut;         /* GET: body into this buffer, or NULL */
   size_t nOut;                 /* ... of this size */
+  i64 iSkip;                   /* GET of a range from this byte: a 200
+                               ** answer (the service ignored Range: the
+                               ** object from its first byte) has its first
+                               ** iSkip bytes dropped before aOut */
   /* Set by the request */
   long iStatus;                /* HTTP status, 0 if no response */
   int eCurl;                   /* CURLcode, 0 if the transfer completed */
@@ -2014,6 +2022,7 @@ struct StreamHttpReq {
   void *pList;                 /* struct curl_slist* */
   size_t nSent;                /* Body bytes handed to curl */
   size_t nAlloc;               /* Allocated bytes of aResp */
+  i64 nSkipped;                /* Bytes of a 200 answer dropped (iSkip) */
   i64 usStart;                 /* When it was started (monotonic us) */
   i64 usFirst;                 /* ... its first body byte came, or 0 */
   i64 usLast;                  /* ... its last body bytes came */
@@ -2348,6 +2357,7 @@ enum {
   STREAM_AUX_WARM_DEFER_DEAD,   /* ... of rows of deleted topics */
   STREAM_AUX_WARM_DEFER_HELD,   /* is a file held past its delay */
   STREAM_AUX_WARM_DEFER_DUE,    /* forget the files past their delay */
+  STREAM_AUX_WARM_DEFER_AT,     /* is a file held (past its delay or not) */
   STREAM_AUX_SEG_FILES,         /* every segment's location, bytes, store */
   STREAM_AUX_TOPIC_STORE,       /* a topic's own warm.store */
   STREAM_AUX_STORES,            /* stores other than warm.store in use */

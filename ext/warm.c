@@ -586,15 +586,31 @@ int sqlite3StreamWarmDeferRows(StreamCtx *p, const char *zTopic,
   return rc;
 }
 
-int sqlite3StreamWarmGoneErr(StreamCtx *p, const char *zLoc, int rc,
-                             char **pzErr){
+int sqlite3StreamWarmGoneErr(StreamCtx *p, const char *zLoc, i64 iInc,
+                             int rc, char **pzErr){
   static const char zOut[] = "deleted outside the extension?";
+  static const char zOther[] = "a file of another topic of the same name";
   const char *zDb = sqlite3_db_filename(p->db, "main");
   const char *z = pzErr && *pzErr ? strstr(*pzErr, zOut) : 0;
   sqlite3_vfs *pVfs = 0;
   sqlite3 *db2 = 0;
   sqlite3_stmt *pStmt = 0;
-  int bGone = 0;
+  int bGone = 0, nCut = (int)sizeof(zOut)-1, bInc = 0, bAppend = 0;
+  if( z==0 && pzErr && *pzErr && iInc!=0
+   && strstr(*pzErr, "does not match its segment row: ") ){
+    /* The file may have been replaced by one of a topic created again
+    ** under the name (its key free again once the old one's delay had
+    ** passed): of another incarnation, or another size first. */
+    bInc = 1;
+    z = strstr(*pzErr, zOther);
+    if( z ){
+      nCut = (int)sizeof(zOther)-1;
+    }else{
+      z = *pzErr + strlen(*pzErr);
+      nCut = 0;
+      bAppend = 1;
+    }
+  }
   if( z==0 || zDb==0 || zDb[0]==0 ) return rc;
   /* This connection's snapshot names the file: a connection of its own
   ** reads the latest committed state (best effort: any failure keeps the
@@ -602,17 +618,22 @@ int sqlite3StreamWarmGoneErr(StreamCtx *p, const char *zLoc, int rc,
   sqlite3_file_control(p->db, "main", SQLITE_FCNTL_VFS_POINTER, &pVfs);
   if( sqlite3_open_v2(zDb, &db2, SQLITE_OPEN_READONLY,
                       pVfs ? pVfs->zName : 0)==SQLITE_OK
-   && sqlite3_prepare_v2(db2, "SELECT 1 FROM _stream_segments"
-                         " WHERE location=?1", -1, &pStmt, 0)==SQLITE_OK
-   && sqlite3_bind_text(pStmt, 1, zLoc, -1, SQLITE_STATIC)==SQLITE_OK ){
+   && sqlite3_prepare_v2(db2, bInc
+          ? "SELECT 1 FROM _stream_segments WHERE location=?1"
+            " AND incarnation=?2"
+          : "SELECT 1 FROM _stream_segments WHERE location=?1",
+          -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_bind_text(pStmt, 1, zLoc, -1, SQLITE_STATIC)==SQLITE_OK
+   && (!bInc || sqlite3_bind_int64(pStmt, 2, iInc)==SQLITE_OK) ){
     bGone = sqlite3_step(pStmt)==SQLITE_DONE;
   }
   sqlite3_finalize(pStmt);
   sqlite3_close(db2);
   if( bGone ){
-    char *zNew = sqlite3_mprintf("%.*sremoved by compaction, retention or a"
-        " topic's delete after this transaction began; retry it%s",
-        (int)(z-*pzErr), *pzErr, z+sizeof(zOut)-1);
+    char *zNew = sqlite3_mprintf("%.*s%sremoved by compaction, retention or"
+        " a topic's delete after this transaction began; retry it%s%s",
+        (int)(z-*pzErr), *pzErr, bAppend ? " (" : "", z+nCut,
+        bAppend ? ")" : "");
     if( zNew ){
       sqlite3_free(*pzErr);
       *pzErr = zNew;

@@ -150,9 +150,12 @@ int sqlite3StreamWarmDeferRows(StreamCtx*, const char *zTopic, char **pzErr);
 ** missing and the database's latest committed state no longer names it
 ** (a compaction, an expiry or a topic's delete committed after the
 ** reader's transaction began), say so in *pzErr, not "deleted outside
-** the extension?".  Returns rc. */
-int sqlite3StreamWarmGoneErr(StreamCtx*, const char *zLoc, int rc,
-                             char **pzErr);
+** the extension?".  The same if the file does not match the row (iInc
+** its incarnation, not 0) and the latest state names it with none of the
+** row's: a topic deleted, created again under its name and moved to the
+** same key after the delay.  Returns rc. */
+int sqlite3StreamWarmGoneErr(StreamCtx*, const char *zLoc, i64 iInc,
+                             int rc, char **pzErr);
 
 /**************************************************************************
 ** Interface to code in ext/warm_move.c, ext/warm_sweep.c,

@@ -132,11 +132,19 @@ static int streamTcRewrite(StreamCtx *p, StreamStore *pStore,
     if( rc==SQLITE_ROW && r.iOffset>iPrev && r.iOffset==aRow[i].iOff ){
       iPrev = r.iOffset;
     }else{
+      const char *zStore = rc==SQLITE_NOMEM ? 0
+                         : sqlite3StreamStoreReadErr(&h);
       if( rc==SQLITE_ROW || rc==SQLITE_DONE ) rc = SQLITE_CORRUPT;
-      sqlite3StreamErr(pzErr, rc, "warm segment %s changed while it was"
-          " compacted (%s)", pSeg->zLoc,
-          sqlite3StreamPqReaderErrmsg(pR) ? sqlite3StreamPqReaderErrmsg(pR)
-                                          : "rows differ");
+      if( zStore ){
+        /* The store failed to read it: its message says why. */
+        rc = sqlite3StreamErr(pzErr, SQLITE_IOERR, "warm segment %s cannot"
+                              " be read: %s", pSeg->zLoc, zStore);
+      }else{
+        sqlite3StreamErr(pzErr, rc, "warm segment %s changed while it was"
+            " compacted (%s)", pSeg->zLoc,
+            sqlite3StreamPqReaderErrmsg(pR) ? sqlite3StreamPqReaderErrmsg(pR)
+                                            : "rows differ");
+      }
       break;
     }
     rc = SQLITE_OK;
@@ -322,7 +330,12 @@ int sqlite3StreamWarmCompact(StreamCtx *p, const char *zTopic, int iPart,
       if( rc2==SQLITE_DONE ) break;
       if( rc2!=SQLITE_ROW ){
         const char *z = sqlite3StreamPqReaderErrmsg(pR);
-        rc = sqlite3StreamErr(pzErr, rc2, "warm segment %s: %s", pSeg->zLoc,
+        const char *zStore = rc2==SQLITE_NOMEM ? 0
+                           : sqlite3StreamStoreReadErr(&h);
+        rc = zStore
+           ? sqlite3StreamErr(pzErr, SQLITE_IOERR, "warm segment %s cannot"
+                              " be read: %s", pSeg->zLoc, zStore)
+           : sqlite3StreamErr(pzErr, rc2, "warm segment %s: %s", pSeg->zLoc,
                               z ? z : sqlite3_errstr(rc2));
         break;
       }

@@ -169,6 +169,45 @@ static int streamWarmLastOffset(StreamCtx *p, const char *zTopic, int iPart,
   return rc;
 }
 
+/* Make *pzKey (from streamWarmKey()) a key that no segment row names and
+** no file held in _stream_warm_deleted is at.  A topic deleted and created
+** again under its name moves offsets 0.. again, to the key of a file of
+** the deleted topic that a reader's snapshot may still name (held for
+** warm.file.delete.delay.ms, or named by a row of the old incarnation not
+** yet swept): writing over it would give that reader the new topic's
+** messages.  Such a key gets ".i<incarnation>" before ".parquet" (and
+** "-<n>" after that while it is taken too).  Other keys stay as they
+** are. */
+static int streamWarmKeyFree(StreamCtx *p, char **pzKey, i64 iInc,
+                             char **pzErr){
+  char *zBase = 0;
+  int rc = SQLITE_OK, n = 0, bHeld = sqlite3StreamWarmDeferTable(p);
+  while( 1 ){
+    i64 bTaken = 0;
+    rc = sqlite3StreamAuxInt(p, STREAM_AUX_SEG_AT, &bTaken, pzErr, "t",
+                             *pzKey);
+    if( rc==SQLITE_OK && !bTaken && bHeld ){
+      rc = sqlite3StreamAuxInt(p, STREAM_AUX_WARM_DEFER_AT, &bTaken, pzErr,
+                               "t", *pzKey);
+    }
+    if( rc || !bTaken ) break;
+    if( zBase==0 ){
+      zBase = *pzKey;                  /* ends in ".parquet" (8 bytes) */
+      *pzKey = 0;
+    }
+    sqlite3_free(*pzKey);
+    n++;
+    *pzKey = n==1
+        ? sqlite3_mprintf("%.*s.i%lld.parquet", (int)strlen(zBase)-8, zBase,
+                          iInc)
+        : sqlite3_mprintf("%.*s.i%lld-%d.parquet", (int)strlen(zBase)-8,
+                          zBase, iInc, n);
+    if( *pzKey==0 ){ rc = SQLITE_NOMEM; break; }
+  }
+  sqlite3_free(zBase);
+  return rc;
+}
+
 /* A key, value or headers column of the hot-row select as bytes.  TEXT of
 ** a UTF-8 database is read as the record's bytes (sqlite3_value_blob()),
 ** which spares the terminated copy sqlite3_value_text() makes; other
@@ -403,6 +442,8 @@ static int streamWarmMoveOne(StreamCtx *p, StreamWarmTier *pT,
     zKey = streamWarmKey(pStore->zNs, zTopic, iPart, iFirstTs, pP->iFrom,
                          iLast);
     if( zKey==0 ){ rc = SQLITE_NOMEM; goto out; }
+    rc = streamWarmKeyFree(p, &zKey, iInc, pzErr);
+    if( rc ) goto out;
     rc = pStore->pMethods->xPutBegin(pStore, zKey, &sink.pUp, pzErr);
     if( rc ) goto out;
     rc = sqlite3StreamPqWriterOpen(&pW, eCodec, 0,

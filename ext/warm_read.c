@@ -775,7 +775,8 @@ static int streamWarmScanSegment(StreamWarmScan *pS, char **pzErr){
   rc = streamWarmCursorOpen(pS->pStore, pR->pCache, &seg,
       pS->range.iLo, pS->range.iHi, pS->range.iTsLo, pS->range.iTsHi,
       pS->range.bDesc, &pS->pWarm, pzErr);
-  if( rc ) return sqlite3StreamWarmGoneErr(pR->pCtx, seg.zLocation, rc, pzErr);
+  if( rc ) return sqlite3StreamWarmGoneErr(pR->pCtx, seg.zLocation,
+                                          seg.iIncarnation, rc, pzErr);
   streamWarmCursorColumns(pS->pWarm, pS->range.mCols);
   return SQLITE_OK;
 }

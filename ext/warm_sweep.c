@@ -5,7 +5,10 @@
 **
 ** Files are deleted only after the rows that named them are gone and
 ** committed: inside an enclosing transaction they are left to a later
-** sweep (a ROLLBACK would bring the rows back).  With
+** sweep (a ROLLBACK would bring the rows back).  The orphan sweep deletes
+** what it found under the write lock, before its commit (see
+** streamWarmSweepStore()): none of those files is named by a committed
+** row of a live topic.  With
 ** warm.file.delete.delay.ms (ext/warm.c), the change that stops naming a
 ** file records it in _stream_warm_deleted instead, and the sweep deletes
 ** it once the delay has passed, so that readers whose snapshots still
@@ -126,7 +129,7 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
                                 char **pzErr){
   StreamWarmSweep s;
   char *zPrefix = 0;
-  int rc, bSp = 0, bHeld;
+  int rc, bSp = 0, bHeld, nOrphan;
   i64 ms = 0, iCut = 0;
   /* Under the write lock taken below, only this sweep's own changes are
   ** uncommitted, unless an enclosing transaction already wrote. */
@@ -176,13 +179,23 @@ static int streamWarmSweepStore(StreamCtx *p, StreamStore *pStore,
   if( rc==SQLITE_OK && bHeld ){
     rc = sqlite3StreamAuxRun(p, STREAM_AUX_WARM_DEFER_DUE, pzErr, "i", iCut);
   }
-  /* Files go only once the row deletions above are committed. */
-  rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
+  /* The files go now, under the write lock, before the commit: no row of a
+  ** live topic and no record names them, and none can while the lock is
+  ** held.  Deleted after the commit, a file could be one that another
+  ** connection's move had just written under the same key (a move
+  ** started again after a crash or a rollback, or of a topic created
+  ** again, once the record holding the old file's key was forgotten) and
+  ** recorded: its row would name a deleted file.  A commit that fails
+  ** after this brings back only records and rows of deleted topics, whose
+  ** files were due to go (the next sweep forgets them).  Inside an
+  ** enclosing transaction that wrote, they are left to a later sweep. */
+  nOrphan = rc==SQLITE_OK ? s.keys.n : 0;
   if( rc==SQLITE_OK ){
-    pStats->nOrphan += s.keys.n;
     if( s.keys.n>0 && bOuter ){ STREAM_TIER_CRASH(7); }
     sqlite3StreamWarmKeysDelete(pStore, &s.keys, bOuter);
   }
+  rc = sqlite3StreamWarmEnd(p, bSp, rc, pzErr);
+  if( rc==SQLITE_OK ) pStats->nOrphan += nOrphan;
   sqlite3StreamStrListFree(&s.keys);
   sqlite3_free(zPrefix);
   return rc;
