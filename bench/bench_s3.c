@@ -51,10 +51,13 @@
 ** its cores with neither the server nor a proxy.  Its row gets the
 ** replay, tier and first-row figures, the stepped replay with s3rver's
 ** and latproxy's CPU ("proxy CPU"), the bound those set, and the
-** fetch-only ceilings through it.  A replay hints every file's size, so
-** its ranges are explicit and s3rver's handling of suffix ranges plays
-** no part there (no --suffix-ranges needed); a first-row read of a file
-** not hinted may cost it one more request than on S3 (see below).
+** fetch-only ceilings through it.  A scan hints every file it opens
+** with its size from the segment index (ext/warm_read.c), so its ranges
+** are explicit and s3rver's handling of suffix ranges plays no part in
+** the replays and first-row reads (no --suffix-ranges needed: the Node
+** proxy's request counts, the same with and without it, show that).
+** Its first row pays the handshake's round trip, which the Node proxy
+** does not add.
 ** s3rver ignores suffix ranges ("bytes=-N", which S3 and R2 honour): the
 ** extension then asks again with an explicit range, one more request per
 ** file opened without its size hinted (xPrefetch) in the direct run; the
