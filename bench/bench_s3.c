@@ -54,8 +54,8 @@
 ** fetch-only ceilings through it.  A scan hints every file it opens
 ** with its size from the segment index (ext/warm_read.c), so its ranges
 ** are explicit and s3rver's handling of suffix ranges plays no part in
-** the replays and first-row reads (no --suffix-ranges needed: the Node
-** proxy's request counts, the same with and without it, show that).
+** the replays and first-row reads (no --suffix-ranges needed; --timing
+** records the ranges the Node proxy was asked for: no "bytes=-N").
 ** Its first row pays the handshake's round trip, which the Node proxy
 ** does not add.
 ** s3rver ignores suffix ranges ("bytes=-N", which S3 and R2 honour): the
