@@ -114,6 +114,17 @@ static void connClose(Conn *p){
   free(p);
 }
 
+/* fd (registered if *pbIn) to wait for ev, or out of the set if none. */
+static void rewatchFd(Conn *p, int fd, int bServer, unsigned ev, int *pbIn){
+  if( ev ){
+    watch(p, fd, bServer, ev, *pbIn ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
+    *pbIn = 1;
+  }else if( *pbIn ){
+    epoll_ctl(fdEp, EPOLL_CTL_DEL, fd, 0);
+    *pbIn = 0;
+  }
+}
+
 /* The events fd should wait for now. */
 static void rewatch(Conn *p){
   unsigned evC = 0, evS = 0;
@@ -131,20 +142,8 @@ static void rewatch(Conn *p){
    && p->down.pHead->iOff>0 ) evC |= EPOLLOUT;
   /* An fd with nothing to wait for leaves the set: a hung-up socket would
   ** report EPOLLHUP at every wait (while its last bytes are delayed). */
-  if( evC ){
-    watch(p, p->fdC, 0, evC, p->bInC ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
-    p->bInC = 1;
-  }else if( p->bInC ){
-    epoll_ctl(fdEp, EPOLL_CTL_DEL, p->fdC, 0);
-    p->bInC = 0;
-  }
-  if( evS ){
-    watch(p, p->fdS, 1, evS, p->bInS ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
-    p->bInS = 1;
-  }else if( p->bInS ){
-    epoll_ctl(fdEp, EPOLL_CTL_DEL, p->fdS, 0);
-    p->bInS = 0;
-  }
+  rewatchFd(p, p->fdC, 0, evC, &p->bInC);
+  rewatchFd(p, p->fdS, 1, evS, &p->bInS);
 }
 
 /* Read what fd has into d's queue.  0: fine, -1: the connection failed. */
