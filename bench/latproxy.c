@@ -134,12 +134,12 @@ static void rewatch(Conn *p){
     evS |= EPOLLIN;
   }
   if( !p->bConnected ) evS |= EPOLLOUT;
-  /* Writable is wanted only when a due chunk is waiting on a full socket
-  ** (writeDue sets it by leaving a partial write). */
-  if( p->bConnected && p->up.pHead && p->up.pHead->usDue<=now
-   && p->up.pHead->iOff>0 ) evS |= EPOLLOUT;
-  if( p->down.pHead && p->down.pHead->usDue<=now
-   && p->down.pHead->iOff>0 ) evC |= EPOLLOUT;
+  /* Writable is wanted only when a due chunk is still waiting: writeDue
+  ** left it, the socket being full. */
+  if( p->bConnected && p->up.pHead && p->up.pHead->usDue<=now ){
+    evS |= EPOLLOUT;
+  }
+  if( p->down.pHead && p->down.pHead->usDue<=now ) evC |= EPOLLOUT;
   /* An fd with nothing to wait for leaves the set: a hung-up socket would
   ** report EPOLLHUP at every wait (while its last bytes are delayed). */
   rewatchFd(p, p->fdC, 0, evC, &p->bInC);
@@ -212,9 +212,11 @@ static int service(void){
     if( p->bConnected && writeDue(&p->up, p->fdS, now) ){ connClose(p); continue; }
     if( writeDue(&p->down, p->fdC, now) ){ connClose(p); continue; }
     if( p->up.bOutShut && p->down.bOutShut ){ connClose(p); continue; }
-    if( p->up.pHead && p->up.pHead->iOff==0
+    /* The wait ends at the next chunk not yet due (a due one waits for
+    ** its socket to become writable, not for a timeout). */
+    if( p->up.pHead && p->up.pHead->usDue>now
      && (next<0 || p->up.pHead->usDue<next) ) next = p->up.pHead->usDue;
-    if( p->down.pHead && p->down.pHead->iOff==0
+    if( p->down.pHead && p->down.pHead->usDue>now
      && (next<0 || p->down.pHead->usDue<next) ) next = p->down.pHead->usDue;
     rewatch(p);
   }
