@@ -41,6 +41,23 @@
 **
 ** s3rver runs on loopback: without the proxy the network costs nothing,
 ** which is why the proxy run (the realistic case for R2) is shown too.
+** A fourth store, "behind the C delay proxy", is s3rver behind
+** bench/latproxy (a test tool beside this program: a TCP forwarder that
+** delays every chunk by --rtt/2 each way and a new connection's first
+** bytes by one round trip more, its handshake; no bandwidth limit, no
+** slow start; see its header).  Its CPU is a few system calls a chunk,
+** where the Node proxy parses and re-sends every request (~50 ms of CPU
+** a random-set replay on the reader's cores): a real R2 client shares
+** its cores with neither the server nor a proxy.  Its row gets the
+** replay, tier and first-row figures, the stepped replay with s3rver's
+** and latproxy's CPU ("proxy CPU"), the bound those set, and the
+** fetch-only ceilings through it.  A scan hints every file it opens
+** with its size from the segment index (ext/warm_read.c), so its ranges
+** are explicit and s3rver's handling of suffix ranges plays no part in
+** the replays and first-row reads (no --suffix-ranges needed; --timing
+** records the ranges the Node proxy was asked for: no "bytes=-N").
+** Its first row pays the handshake's round trip, which the Node proxy
+** does not add.
 ** s3rver ignores suffix ranges ("bytes=-N", which S3 and R2 honour): the
 ** extension then asks again with an explicit range, one more request per
 ** file opened without its size hinted (xPrefetch) in the direct run; the
@@ -77,6 +94,7 @@ static char zInterop[512] = "/work/main/test/interop";
 static char zSrcTest[600] = "";
 static char zTiming[600] = "";
 static char zTimingFile[560] = "";
+static char zBenchDir[512] = ".";
 
 /* Repetitions per store (medians are reported). */
 #define BENCH_S3_TIER_REPS   3
@@ -86,8 +104,9 @@ static char zTimingFile[560] = "";
 typedef struct Server Server;
 struct Server { pid_t pid; int port; };
 
-/* The servers, stopped at exit whatever the path. */
-static Server s3, proxy;
+/* The servers, stopped at exit whatever the path: s3rver, the Node proxy
+** (test/s3proxy.mjs) and the C delay proxy (bench/latproxy). */
+static Server s3, proxy, lat;
 
 static Server startServer(const char *zCmd, const char *zMarker){
   Server s = {0, 0};
@@ -132,6 +151,7 @@ static void stopServer(Server *s){
 }
 
 static void stopAll(void){
+  stopServer(&lat);
   stopServer(&proxy);
   stopServer(&s3);
 }
@@ -290,6 +310,8 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
   double t0, c0, cS3, cProxy, nReq0 = -1, nByte0 = -1;
   int iMark = 1;
   int bProxy = strcmp(pR->zTag, "rtt")==0;
+  /* The proxy whose CPU is counted: the C delay proxy for its row. */
+  pid_t pidProxy = strcmp(pR->zTag, "lat")==0 ? lat.pid : proxy.pid;
   snprintf(zDb, sizeof(zDb), "%s/bench-s3-%s-0.db", zDir, pR->zTag);
   db = openDb(zDb);
   pR->nSegBytes = benchInt1(db, "SELECT sum(bytes) FROM _stream_segments");
@@ -302,7 +324,7 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
     exit(1);
   }
   cS3 = cpuMsOf(s3.pid);
-  cProxy = cpuMsOf(proxy.pid);
+  cProxy = cpuMsOf(pidProxy);
   c0 = cpuMs();
   t0 = benchNow();
   while( sqlite3_step(p)==SQLITE_ROW ){
@@ -312,7 +334,7 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
   }
   aMs[5] = cpuMs()-c0;
   aMs[6] = cpuMsOf(s3.pid)-cS3;
-  aMs[7] = cpuMsOf(proxy.pid)-cProxy;
+  aMs[7] = cpuMsOf(pidProxy)-cProxy;
   sqlite3_finalize(p);
   sqlite3_close(db);
   aMs[8] = aMs[9] = 0;
@@ -422,7 +444,7 @@ static double fetchRun(char **azUrl, int nUrl, int nPar){
 ** flight (aT[0..2]; median of 5 each; -1: not measured, no libcurl).  No
 ** replay through the proxy can end before its bytes have come, so file://
 ** replay time / the fastest of these is the highest ratio it can reach. */
-static void fetchOnly(int iSet, double *aT){
+static void fetchOnly(int iSet, int port, const char *zTag, double *aT){
   int k;
   for(k=0; k<3; k++) aT[k] = -1;
 #ifdef HAVE_LIBCURL
@@ -431,8 +453,8 @@ static void fetchOnly(int iSet, double *aT){
     char *azUrl[64];
     int nUrl = 0, j;
     FILE *f;
-    snprintf(zCmd, sizeof(zCmd), "cd %s/bench-s3-data && find bench/s%drtt0"
-             " -name '*.parquet._S3rver_object' | sort", zDir, iSet);
+    snprintf(zCmd, sizeof(zCmd), "cd %s/bench-s3-data && find bench/s%d%s0"
+             " -name '*.parquet._S3rver_object' | sort", zDir, iSet, zTag);
     if( (f = popen(zCmd, "r"))==0 ) return;
     while( nUrl<64 && fgets(zLine, sizeof(zLine), f) ){
       char *zEnd = strstr(zLine, "._S3rver_object");
@@ -440,7 +462,7 @@ static void fetchOnly(int iSet, double *aT){
       *zEnd = 0;
       azUrl[nUrl] = malloc(1400);
       if( azUrl[nUrl]==0 ) break;
-      snprintf(azUrl[nUrl], 1400, "http://127.0.0.1:%d/%s", proxy.port, zLine);
+      snprintf(azUrl[nUrl], 1400, "http://127.0.0.1:%d/%s", port, zLine);
       nUrl++;
     }
     pclose(f);
@@ -456,7 +478,7 @@ static void fetchOnly(int iSet, double *aT){
     for(j=0; j<nUrl; j++) free(azUrl[j]);
   }
 #else
-  (void)iSet;
+  (void)iSet; (void)port; (void)zTag;
 #endif
 }
 
@@ -465,8 +487,8 @@ static void fetchOnly(int iSet, double *aT){
 ** prefixes apart from the other set's. */
 static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   char zCmd[3000];
-  double aFetch[3], tFetch;
-  Result aR[3];
+  double aFetch[3], aFetchLat[3], tFetch;
+  Result aR[4];
   sqlite3 *db;
   int i, j;
   /* The messages, produced once. */
@@ -500,10 +522,15 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
            proxy.port);
   aR[2].zName = "s3:// behind the proxy";
   aR[2].zTag = "rtt";
+  snprintf(aR[3].zUrlFmt, sizeof(aR[3].zUrlFmt),
+           "s3://bench/s%dlat%%d?endpoint=http://127.0.0.1:%d", iSet,
+           lat.port);
+  aR[3].zName = "s3:// behind the C delay proxy";
+  aR[3].zTag = "lat";
   /* The stores in turn, repetition after repetition, so that a change of
   ** the machine's load falls on all three alike. */
   for(j=0; j<BENCH_S3_TIER_REPS; j++){
-    for(i=0; i<3; i++){
+    for(i=0; i<4; i++){
       snprintf(zCmd, sizeof(zCmd), "mkdir -p %s/bench-s3-warm/s%dr%d", zDir,
                iSet, j);
       if( i==0 && run(zCmd) ) return 1;
@@ -511,13 +538,14 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
     }
   }
   for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
-    for(i=0; i<3; i++) aR[i].aReplay[j] = replayOnce(&aR[i], nMsg);
+    for(i=0; i<4; i++) aR[i].aReplay[j] = replayOnce(&aR[i], nMsg);
   }
   for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
-    for(i=0; i<3; i++) replayMarks(&aR[i], nMsg, aR[i].aMark[j]);
+    for(i=0; i<4; i++) replayMarks(&aR[i], nMsg, aR[i].aMark[j]);
   }
-  fetchOnly(iSet, aFetch);
-  for(i=0; i<3; i++){
+  fetchOnly(iSet, proxy.port, "rtt", aFetch);
+  fetchOnly(iSet, lat.port, "lat", aFetchLat);
+  for(i=0; i<4; i++){
     int k;
     aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
     aR[i].tReplay = median(aR[i].aReplay, BENCH_S3_REPLAY_REPS);
@@ -535,7 +563,7 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
          BENCH_S3_REPLAY_REPS);
   printf("| store | tier msg/s | vs file:// | replay msg/s | vs file:// | first row (median of 15) |\n");
   printf("|---|---:|---:|---:|---:|---:|\n");
-  for(i=0; i<3; i++){
+  for(i=0; i<4; i++){
     printf("| %s | %.0f | %.2fx | %.0f | %.2fx | %.1f ms |\n", aR[i].zName,
            nMsg/aR[i].tTier, aR[0].tTier/aR[i].tTier,
            nMsg/aR[i].tReplay, aR[0].tReplay/aR[i].tReplay,
@@ -548,7 +576,7 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
   printf("| store | first row | file 1 | file 2 | file 3 | file 4 | CPU |"
          " s3rver CPU | proxy CPU |\n");
   printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  for(i=0; i<3; i++){
+  for(i=0; i<4; i++){
     printf("| %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f | %.0f |\n",
            aR[i].zName, aR[i].aMarkMed[0], aR[i].aMarkMed[1],
            aR[i].aMarkMed[2], aR[i].aMarkMed[3], aR[i].aMarkMed[4],
@@ -591,6 +619,26 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
              BENCH_S3_REPLAY_REPS, aR[2].aMarkMed[8], aR[2].aMarkMed[9],
              aR[2].nSegBytes);
     }
+    {
+      /* The same for the C delay proxy's row: its CPU is a few system
+      ** calls a chunk, so the reader and s3rver share the cores. */
+      double cpuL = aR[3].aMarkMed[5]+aR[3].aMarkMed[6]+aR[3].aMarkMed[7];
+      double tL = cpuL/nCore, sS3 = 0, sLat = 0;
+      if( tL<aR[3].aMarkMed[5] ) tL = aR[3].aMarkMed[5];
+      for(j=0; j<BENCH_S3_REPLAY_REPS; j++){
+        sS3 += aR[3].aMark[j][6];
+        sLat += aR[3].aMark[j][7];
+      }
+      printf("\nCPU of a replay through the C delay proxy: %.0f ms (reader"
+             " %.0f, s3rver %.0f, latproxy %.0f; summed over the %d stepped"
+             " replays: s3rver %.1f, latproxy %.1f ms a replay): on %ld cores"
+             " at least %.0f ms, so at most %.2fx of the stepped file://"
+             " replay once the first row's %.1f ms is added\n", cpuL,
+             aR[3].aMarkMed[5], aR[3].aMarkMed[6], aR[3].aMarkMed[7],
+             BENCH_S3_REPLAY_REPS, sS3/BENCH_S3_REPLAY_REPS,
+             sLat/BENCH_S3_REPLAY_REPS, nCore, tL,
+             aR[0].aMarkMed[4]/(tL+aR[3].aMarkMed[0]), aR[3].aMarkMed[0]);
+    }
   }
   tFetch = -1;
   for(i=0; i<3; i++){
@@ -615,6 +663,21 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
            " replay reached %.2fx\n", aR[0].tReplay/tFetch,
            aR[0].tReplay/(aR[0].tReplay+aR[2].tFirst), aR[2].tFirst*1000,
            aR[0].tReplay/aR[2].tReplay);
+  }
+  if( aFetchLat[0]>0 ){
+    static const int aPar[3] = {1, 2, 4};
+    printf("\nThe C delay proxy run's files fetched whole through it the"
+           " same way:\n\n| GETs in flight | ms | file:// replay / this"
+           " (ceiling) |\n|---:|---:|---:|\n");
+    for(i=0; i<3; i++){
+      if( aFetchLat[i]>0 ){
+        printf("| %d | %.1f | %.2fx |\n", aPar[i], aFetchLat[i]*1000,
+               aR[0].tReplay/aFetchLat[i]);
+      }
+    }
+    printf("\nThrough the C delay proxy the replay reached %.2fx (its first"
+           " round trip allows %.2fx)\n", aR[0].tReplay/aR[3].tReplay,
+           aR[0].tReplay/(aR[0].tReplay+aR[3].tFirst));
   }
   return 0;
 }
@@ -761,6 +824,11 @@ int main(int argc, char **argv){
     return 1;
   }
   zExt = argv[1];
+  {
+    /* bench/latproxy sits beside this program. */
+    const char *z = strrchr(argv[0], '/');
+    if( z ) snprintf(zBenchDir, sizeof(zBenchDir), "%.*s", (int)(z-argv[0]), argv[0]);
+  }
   for(i=2; i<argc; i++){
     if( strcmp(argv[i], "--quick")==0 ) nMsg = 100000;
     else if( strcmp(argv[i], "--dir")==0 && i+1<argc ) snprintf(zDir, sizeof(zDir), "%s", argv[++i]);
@@ -788,6 +856,13 @@ int main(int argc, char **argv){
   snprintf(zCmd, sizeof(zCmd), "exec node %s/s3proxy.mjs %d --latency %d-%d"
            " --suffix-ranges%s", zSrcTest, s3.port, rtt, rtt, zTiming);
   proxy = startServer(zCmd, "proxy listening on");
+  /* The C delay proxy straight in front of s3rver: a replay hints every
+  ** file's size (xPrefetch), so its ranges are explicit and s3rver's
+  ** suffix ranges play no part (the Node proxy's --suffix-ranges is not
+  ** needed; the request counts of the proxy run show it). */
+  snprintf(zCmd, sizeof(zCmd), "exec %s/latproxy %d --rtt %d", zBenchDir,
+           s3.port, rtt);
+  lat = startServer(zCmd, "latproxy listening on");
 
   for(i=0; i<2; i++){
     if( (mSets & (1<<i)) && runSet(nMsg, rtt, i, i) ) return 1;

@@ -124,9 +124,12 @@
 #define STREAM_S3_DELETE_MAX 1000       /* Keys per DeleteObjects */
 #define STREAM_S3_AHEAD      4          /* Object tails fetched ahead */
 #define STREAM_S3_AHEAD_MS   2000       /* ... and how long one is used */
-#define STREAM_S3_BODIES     1          /* GETs of what precedes a tail in
+#ifndef STREAM_S3_BODIES
+# define STREAM_S3_BODIES    1          /* GETs of what precedes a tail in
                                         ** flight at once (the open file's
-                                        ** first), the others wait */
+                                        ** first), the others wait (a
+                                        ** -D for bench_s3's comparisons) */
+#endif
 #define STREAM_S3_WHOLE      (4*1024*1024) /* An object hinted (xPrefetch)
                                         ** with a size up to this, and up
                                         ** to an 8th of cache_mb: all that
