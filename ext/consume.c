@@ -490,9 +490,6 @@ static StreamPosition *streamPosGet(StreamCtx *p, StreamIncarnation *pInc,
   return pPos;
 }
 
-/* The member's assigned partitions, in (topic, partition) order, read
-** through pRead (p or its reader), with their positions in p (reconciled
-** with the marks: see above). */
 /* Append the assigned partition (zTopic, iPartition) with its mark and
 ** paused flag to *pa (*pn entries, *pnAlloc allocated), its position in
 ** p reconciled with the mark: see above. */
@@ -534,6 +531,9 @@ static int streamPartAdd(StreamCtx *p, StreamIncarnation *pInc,
   return SQLITE_OK;
 }
 
+/* The member's assigned partitions, in (topic, partition) order, read
+** through pRead (p or its reader), with their positions in p (reconciled
+** with the marks: see above). */
 static int streamPartsRead(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
                            const char *zMember, StreamIncarnation *pInc,
                            StreamPart **paPart, int *pnPart, char **pzErr){
