@@ -959,6 +959,7 @@ struct StreamHistCursor {
   sqlite3_value *aArg[4];      /* from_ts .. namespace as given: the hidden
                                ** columns (a WHERE term on one that SQLite
                                ** checks must see the argument, not NULL) */
+  StreamReading reading;       /* In the connection's list while open */
 };
 
 static int streamHistConnect(sqlite3 *db, void *pAux, int argc,
@@ -1073,12 +1074,24 @@ static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
   return SQLITE_OK;
 }
 
+/* StreamReading.xActive: rows left of this database's topic, which
+** stream_delete_topic() will not delete from under it (ext/func.c): the
+** rest of its live log would be gone, or a new topic's of the same name.
+** (Another database's table, read by store and namespace, is not.) */
+static int streamHistActive(StreamReading *pR){
+  StreamHistCursor *c = (StreamHistCursor*)((char*)pR
+                        - offsetof(StreamHistCursor, reading));
+  return c->reading.zTopic!=0 && !c->bEof;
+}
+
 static int streamHistOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **pp){
   StreamHistCursor *c = sqlite3_malloc(sizeof(*c));
   if( c==0 ) return SQLITE_NOMEM;
   memset(c, 0, sizeof(*c));
   c->p = ((StreamHistVtab*)pVtab)->p;
   c->bEof = 1;
+  c->reading.xActive = streamHistActive;
+  sqlite3StreamReadingAdd(c->p, &c->reading);
   *pp = &c->base;
   return SQLITE_OK;
 }
@@ -1099,6 +1112,7 @@ static void streamHistReset(StreamHistCursor *c){
   c->pStore = 0;
   sqlite3_free(c->zTopic);
   c->zTopic = 0;
+  c->reading.zTopic = 0;               /* c->zTopic's */
   c->bEof = 1;
   for(i=0; i<4; i++){
     sqlite3_value_free(c->aArg[i]);
@@ -1107,7 +1121,9 @@ static void streamHistReset(StreamHistCursor *c){
 }
 
 static int streamHistClose(sqlite3_vtab_cursor *pCur){
-  streamHistReset((StreamHistCursor*)pCur);
+  StreamHistCursor *c = (StreamHistCursor*)pCur;
+  sqlite3StreamReadingRemove(c->p, &c->reading);
+  streamHistReset(c);
   sqlite3_free(pCur);
   return SQLITE_OK;
 }
@@ -1344,6 +1360,7 @@ static int streamHistFilter(sqlite3_vtab_cursor *pCur, int idxNum,
                                   &zErr);
     if( rc ) return streamHistErr(c, rc, zErr);
     c->bLive = 1;
+    c->reading.zTopic = c->zTopic;
     zId = sqlite3StreamMetaGet(p, "database.id", &rc);
     if( rc ) return streamHistErr(c, rc, 0);
     if( zId ){
