@@ -489,11 +489,41 @@ void sqlite3StreamWarmWriteErr(StreamWarmSink *pSink, StreamPqWriter *pW,
 ** enclosing transaction holds uncommitted changes: inside one (BEGIN ...
 ** stream_maintain() ... COMMIT, or INSERT ... SELECT stream_tier()) a
 ** ROLLBACK or a crash would bring back segment rows naming deleted files.
-** Files left alone are orphans for a later sweep. */
+** Files left alone are orphans for a later sweep.
+**
+** The files go in a unit of work of their own, under the write lock, and
+** only those that no segment row names and no record holds then, as the
+** sweep deletes (ext/warm_sweep.c).  The change that stopped naming them
+** has committed and let the lock go: another connection's move may have
+** written a file under one of the keys since (a topic deleted and created
+** again moves offsets 0.. to the same key once no row or record names
+** it) and recorded it.  A move writes its file under the write lock, so
+** under it a file that no row names is no other connection's.  Without
+** the lock (busy), the files stay, as orphans for the sweep. */
 void sqlite3StreamWarmKeysDeleteAt(StreamCtx *p, StreamStore *pDefault,
                                    StreamStrList *pK, StreamStrList *pAt,
                                    int bDelete){
-  int i, j;
+  int i, j, bSp = 0;
+  if( bDelete && pK->n>0 ){
+    int bHeld = sqlite3StreamWarmDeferTable(p);
+    bDelete = sqlite3StreamWarmBegin(p, &bSp, 0)==SQLITE_OK;
+    for(i=0; bDelete && i<pAt->n && i<pK->n; i++){
+      i64 bTaken = 0;
+      int rc = sqlite3StreamAuxInt(p, STREAM_AUX_SEG_AT, &bTaken, 0, "t",
+                                   pK->az[i]);
+      if( rc==SQLITE_OK && !bTaken && bHeld ){
+        rc = sqlite3StreamAuxInt(p, STREAM_AUX_WARM_DEFER_AT, &bTaken, 0,
+                                 "t", pK->az[i]);
+      }
+      if( rc ){
+        sqlite3StreamWarmEnd(p, bSp, rc, 0);
+        bDelete = 0;
+      }else if( bTaken ){
+        sqlite3_free(pAt->az[i]);      /* named again: not this one's */
+        pAt->az[i] = 0;
+      }
+    }
+  }
   for(i=0; bDelete && i<pAt->n; i++){
     StreamStrList one;
     StreamStore *pStore = 0;
@@ -513,6 +543,7 @@ void sqlite3StreamWarmKeysDeleteAt(StreamCtx *p, StreamStore *pDefault,
     sqlite3StreamWarmStoreFree(pStore);
     sqlite3StreamStrListFree(&one);
   }
+  if( bDelete ) sqlite3StreamWarmEnd(p, bSp, SQLITE_OK, 0);
   sqlite3StreamStrListFree(pK);
   sqlite3StreamStrListFree(pAt);
 }

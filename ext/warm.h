@@ -122,7 +122,9 @@ void sqlite3StreamWarmKeysDelete(StreamStore*, StreamStrList *pK,
                                  int bDelete);
 /* The same for keys in several stores: pAt->az[i] is the store column of
 ** key pK->az[i] ("" for the database's store, pDefault if not NULL); both
-** lists are emptied. */
+** lists are emptied.  If bDelete, under the write lock (a unit of work of
+** its own), and only the keys that no segment row names and no record
+** holds then. */
 void sqlite3StreamWarmKeysDeleteAt(StreamCtx*, StreamStore *pDefault,
                                    StreamStrList *pK, StreamStrList *pAt,
                                    int bDelete);

@@ -5,7 +5,9 @@
 **
 ** Files are deleted only after the rows that named them are gone and
 ** committed: inside an enclosing transaction they are left to a later
-** sweep (a ROLLBACK would bring the rows back).  The orphan sweep deletes
+** sweep (a ROLLBACK would bring the rows back).  An expiry deletes them
+** after its commit under the write lock again, only those no row names
+** then (sqlite3StreamWarmKeysDeleteAt(), ext/warm.c).  The orphan sweep deletes
 ** what it found under the write lock, before its commit (see
 ** streamWarmSweepStore()): none of those files is named by a committed
 ** row of a live topic.  With
@@ -76,7 +78,9 @@ int sqlite3StreamWarmExpire(StreamTier *pTier, const char *zTopic, int iPart,
     }
     if( rc==SQLITE_OK ){
       pStats->nExpired += keys.n;
-      /* Committed unless an enclosing transaction is still open. */
+      /* Committed unless an enclosing transaction is still open; under
+      ** the write lock again (another connection's move may have used a
+      ** key since, ext/warm.c). */
       sqlite3StreamWarmKeysDeleteAt(p, pStore, &keys, &ats, !bDeferred
                           && sqlite3_txn_state(p->db, 0)!=SQLITE_TXN_WRITE);
     }
