@@ -128,6 +128,15 @@ int sqlite3StreamValueInt(sqlite3_value *pVal, i64 *pi){
   return 0;
 }
 
+/* SQLite's numeric affinity (sqlite3_value_numeric_type: text that is a
+** well-formed number, spaces around it allowed, becomes that integer or
+** real; other text stays text), then the rule above, which takes a real
+** only when it is exactly an integer, as INTEGER affinity keeps one. */
+int sqlite3StreamColumnInt(sqlite3_value *pVal, i64 *pi){
+  if( sqlite3_value_type(pVal)==SQLITE_TEXT ) sqlite3_value_numeric_type(pVal);
+  return sqlite3StreamValueInt(pVal, pi);
+}
+
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
   if( pzErr ){
     va_list ap;

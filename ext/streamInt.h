@@ -270,10 +270,17 @@ void sqlite3StreamStmtFinalizeAll(StreamCtx *p);
 /* Current time in ms since the Unix epoch (plus the test clock offset). */
 i64 sqlite3StreamNow(StreamCtx *p);
 
-/* The one rule for an integer argument or column value: 1 and *pi set if
-** pVal is an integer, or a real that is exactly one (5.0, not 5.5, not
-** beyond 2^63); else 0.  Text is not an integer ('5' is refused). */
+/* The one rule for an integer argument: 1 and *pi set if pVal is an
+** integer, or a real that is exactly one (5.0, not 5.5, not beyond 2^63);
+** else 0.  Text is not an integer ('5' is refused). */
 int sqlite3StreamValueInt(sqlite3_value *pVal, i64 *pi);
+/* The same for a value written to an INTEGER column (INSERT INTO
+** stream_messages, stream_offsets), under the column's affinity as a
+** plain table applies it: text that looks like a number is that number
+** first (' 5 ', '5.0', '5e0' are 5; '5.5', '0x5', 'five' are refused).
+** pVal (an xUpdate argument) is converted in place, as a plain table
+** converts the value it stores. */
+int sqlite3StreamColumnInt(sqlite3_value *pVal, i64 *pi);
 
 /* Error helpers: a new sqlite3_mprintf() message "stream: ..." in *pzErr
 ** (freeing the old one), returning rc. */

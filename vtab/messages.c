@@ -604,13 +604,13 @@ static int streamMsgUpdateRow(sqlite3_vtab *pVtab, int argc,
                             "headers must be a JSON object (text) or NULL");
     }
     if( rc==SQLITE_OK && sqlite3_value_type(pP)!=SQLITE_NULL ){
-      if( !sqlite3StreamValueInt(pP, &m.iPartition) ){
+      if( !sqlite3StreamColumnInt(pP, &m.iPartition) ){
         rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                               "partition must be an integer or NULL");
       }
     }
     if( rc==SQLITE_OK && sqlite3_value_type(pT)!=SQLITE_NULL ){
-      if( !sqlite3StreamValueInt(pT, &m.iTimestamp) ){
+      if( !sqlite3StreamColumnInt(pT, &m.iTimestamp) ){
         rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
             "timestamp must be an integer (ms since the epoch) or NULL");
       }
@@ -630,7 +630,7 @@ static int streamMsgUpdateRow(sqlite3_vtab *pVtab, int argc,
                    || sqlite3_value_bytes(pId)>255) ){
       rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                             "producer_id must be text of 1 to 255 bytes");
-    }else if( bSeq && !sqlite3StreamValueInt(pSeq, &m.iSeq) ){
+    }else if( bSeq && !sqlite3StreamColumnInt(pSeq, &m.iSeq) ){
       rc = sqlite3StreamErr(&zErr, SQLITE_MISMATCH,
                             "producer_seq must be an integer");
     }else if( bId ){

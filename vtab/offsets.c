@@ -33,8 +33,8 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
     return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                             "stream_offsets: group_id and topic must be text");
   }
-  if( !sqlite3StreamValueInt(argv[4], &iPart)
-   || !sqlite3StreamValueInt(argv[5], &iOffset) ){
+  if( !sqlite3StreamColumnInt(argv[4], &iPart)
+   || !sqlite3StreamColumnInt(argv[5], &iOffset) ){
     return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
         "stream_offsets: partition and offset must be integers");
   }
