@@ -137,6 +137,11 @@ int sqlite3StreamColumnInt(sqlite3_value *pVal, i64 *pi){
   return sqlite3StreamValueInt(pVal, pi);
 }
 
+int sqlite3StreamColumnTextType(sqlite3_value *pVal){
+  int eType = sqlite3_value_type(pVal);
+  return eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ? SQLITE_TEXT : eType;
+}
+
 int sqlite3StreamErr(char **pzErr, int rc, const char *zFmt, ...){
   if( pzErr ){
     va_list ap;

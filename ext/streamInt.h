@@ -281,6 +281,10 @@ int sqlite3StreamValueInt(sqlite3_value *pVal, i64 *pi);
 ** pVal (an xUpdate argument) is converted in place, as a plain table
 ** converts the value it stores. */
 int sqlite3StreamColumnInt(sqlite3_value *pVal, i64 *pi);
+/* The type of a value written to a TEXT column under the column's
+** affinity: SQLITE_TEXT for text and for a number (5 is '5', read with
+** sqlite3_value_text()), else its own type (NULL, a blob). */
+int sqlite3StreamColumnTextType(sqlite3_value *pVal);
 
 /* Error helpers: a new sqlite3_mprintf() message "stream: ..." in *pzErr
 ** (freeing the old one), returning rc. */

@@ -566,10 +566,10 @@ static int streamMsgUpdateRow(sqlite3_vtab *pVtab, int argc,
         " DELETE are not allowed (retention and compaction remove messages)");
     return SQLITE_CONSTRAINT;
   }
-  if( sqlite3_value_type(aCol[MSG_COL_TOPIC])!=SQLITE_TEXT ){
+  if( sqlite3StreamColumnTextType(aCol[MSG_COL_TOPIC])!=SQLITE_TEXT ){
     sqlite3StreamVtabErr(pVtab, "topic name must be text, not %s",
         sqlite3_value_type(aCol[MSG_COL_TOPIC])==SQLITE_NULL ? "NULL"
-                                                        : "another type");
+                                                        : "a blob");
     return SQLITE_CONSTRAINT;
   }
   if( sqlite3_value_type(aCol[MSG_COL_OFFSET])!=SQLITE_NULL

@@ -28,8 +28,8 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
   if( argc==1 ){
     return sqlite3StreamCommitDelete(p, sqlite3_value_int64(argv[0]), pzErr);
   }
-  if( sqlite3_value_type(argv[2])!=SQLITE_TEXT
-   || sqlite3_value_type(argv[3])!=SQLITE_TEXT ){
+  if( sqlite3StreamColumnTextType(argv[2])!=SQLITE_TEXT
+   || sqlite3StreamColumnTextType(argv[3])!=SQLITE_TEXT ){
     return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                             "stream_offsets: group_id and topic must be text");
   }
@@ -39,7 +39,7 @@ static int streamOffsetsUpdate(StreamCtx *p, int argc, sqlite3_value **argv,
         "stream_offsets: partition and offset must be integers");
   }
   if( sqlite3_value_type(argv[6])!=SQLITE_NULL
-   && sqlite3_value_type(argv[6])!=SQLITE_TEXT ){
+   && sqlite3StreamColumnTextType(argv[6])!=SQLITE_TEXT ){
     return sqlite3StreamErr(pzErr, SQLITE_MISMATCH,
                             "stream_offsets: metadata must be text or NULL");
   }
