@@ -293,9 +293,10 @@ void sqlite3StreamReadingRemove(StreamCtx *p, StreamReading *pR){
 ** transaction (its files go once that commits: see the tiers'
 ** xDropTopic).  Not while a statement of this connection is still reading
 ** it (a stream_messages scan of the topic or of a range of topics, a
-** stream_history of the topic, a stream_poll with rows left): as SQLite refuses DROP TABLE then
-** (SQLITE_LOCKED), since the scan would go on with some of the topic's
-** rows and not others (or with a new topic's of the same name). */
+** stream_history of the topic, a stream_poll with rows left): as SQLite
+** refuses DROP TABLE then (SQLITE_LOCKED), since the scan would go on
+** with some of the topic's rows and not others (or with a new topic's of
+** the same name). */
 static int streamCallDeleteTopic(StreamCtx *p, StreamCallArgs *a,
                                  char **pzErr){
   StreamReading *pR;

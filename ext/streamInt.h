@@ -107,10 +107,10 @@ typedef struct StreamCkpt StreamCkpt;
 typedef struct StreamPosUndo StreamPosUndo;
 
 /* An open cursor of a table that reads messages (vtab/messages.c,
-** vtab/poll.c, stream_history in ext/cold.c), listed in its connection's StreamCtx.pReading while open,
-** so that stream_delete_topic() refuses to delete a topic that one of the
-** connection's statements is still reading (ext/func.c), as SQLite refuses
-** DROP TABLE while a statement is active. */
+** vtab/poll.c, stream_history in ext/cold.c), listed in its connection's
+** StreamCtx.pReading while open, so that stream_delete_topic() refuses to
+** delete a topic that one of the connection's statements is still reading
+** (ext/func.c), as SQLite refuses DROP TABLE while a statement is active. */
 typedef struct StreamReading StreamReading;
 struct StreamReading {
   StreamReading *pNext;        /* Next open cursor of the connection */

@@ -7,8 +7,8 @@
 ** committed: inside an enclosing transaction they are left to a later
 ** sweep (a ROLLBACK would bring the rows back).  An expiry deletes them
 ** after its commit under the write lock again, only those no row names
-** then (sqlite3StreamWarmKeysDeleteAt(), ext/warm.c).  The orphan sweep deletes
-** what it found under the write lock, before its commit (see
+** then (sqlite3StreamWarmKeysDeleteAt(), ext/warm.c).  The orphan sweep
+** deletes what it found under the write lock, before its commit (see
 ** streamWarmSweepStore()): none of those files is named by a committed
 ** row of a live topic.  With
 ** warm.file.delete.delay.ms (ext/warm.c), the change that stops naming a
