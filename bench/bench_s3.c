@@ -35,9 +35,10 @@
 **            replay through it can reach (the "ceiling")
 **   CPU      the CPU ms s3rver and the proxy (two Node processes on the
 **            same cores as the reader) used for each stepped replay, from
-**            /proc/PID/stat, beside the reader's own; and the requests
-**            and GET body bytes of a stepped replay through the proxy
-**            (its stats, read with the curl program)
+**            /proc/PID/stat, beside the reader's own; and the requests,
+**            GET body bytes and new TCP connections of a stepped replay
+**            through the proxy (its stats, read with the curl program: a
+**            counter the machine's load does not move)
 **
 ** s3rver runs on loopback: without the proxy the network costs nothing,
 ** which is why the proxy run (the realistic case for R2) is shown too.
@@ -177,13 +178,14 @@ struct Result {
   double aTier[BENCH_S3_TIER_REPS];
   double aReplay[BENCH_S3_REPLAY_REPS];
   double tTier, tReplay, tFirst;   /* Medians */
-  double aMark[BENCH_S3_REPLAY_REPS][10];  /* Stepped replays: ms to the
+  double aMark[BENCH_S3_REPLAY_REPS][11];  /* Stepped replays: ms to the
                                ** first row and to the end of each quarter,
                                ** then this process's CPU ms, then
                                ** s3rver's and the proxy's, then the
-                               ** requests the proxy answered and the GET
-                               ** body bytes it sent (0 if not read) */
-  double aMarkMed[10];         /* ... medians */
+                               ** requests the proxy answered, the GET
+                               ** body bytes it sent and the TCP
+                               ** connections it accepted (0 if not read) */
+  double aMarkMed[11];         /* ... medians */
   long long nSegBytes;         /* Bytes of the segment files replayed */
   long long nReplay;
 };
@@ -307,7 +309,7 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
   sqlite3 *db;
   sqlite3_stmt *p;
   long long n = 0;
-  double t0, c0, cS3, cProxy, nReq0 = -1, nByte0 = -1;
+  double t0, c0, cS3, cProxy, nReq0 = -1, nByte0 = -1, nConn0 = -1;
   int iMark = 1;
   int bProxy = strcmp(pR->zTag, "rtt")==0;
   /* The proxy whose CPU is counted: the C delay proxy for its row. */
@@ -318,6 +320,7 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
   if( bProxy ){
     nReq0 = proxyStat("requests");
     nByte0 = proxyStat("getbytes");
+    nConn0 = proxyStat("connections");   /* (Its own connection counted) */
   }
   if( sqlite3_prepare_v2(db, "SELECT length(value) FROM stream_messages"
                          " WHERE topic='bench'", -1, &p, 0) ){
@@ -337,10 +340,12 @@ static void replayMarks(Result *pR, long long nMsg, double *aMs){
   aMs[7] = cpuMsOf(pidProxy)-cProxy;
   sqlite3_finalize(p);
   sqlite3_close(db);
-  aMs[8] = aMs[9] = 0;
-  if( bProxy && nReq0>=0 && nByte0>=0 ){
+  aMs[8] = aMs[9] = aMs[10] = 0;
+  if( bProxy && nReq0>=0 && nByte0>=0 && nConn0>=0 ){
     /* (The connection closed: nothing of the replay is still under way;
-    ** the proxy does not count its control requests.) */
+    ** the proxy does not count its control requests, but counts their
+    ** TCP connections: the one reading the count is taken off.) */
+    aMs[10] = proxyStat("connections")-nConn0-1;
     aMs[8] = proxyStat("requests")-nReq0;
     aMs[9] = proxyStat("getbytes")-nByte0;
   }
@@ -550,7 +555,7 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
     aR[i].tTier = median(aR[i].aTier, BENCH_S3_TIER_REPS);
     aR[i].tReplay = median(aR[i].aReplay, BENCH_S3_REPLAY_REPS);
     aR[i].tFirst = firstRow(&aR[i], nMsg);
-    for(k=0; k<10; k++){
+    for(k=0; k<11; k++){
       double a[BENCH_S3_REPLAY_REPS];
       for(j=0; j<BENCH_S3_REPLAY_REPS; j++) a[j] = aR[i].aMark[j][k];
       aR[i].aMarkMed[k] = median(a, BENCH_S3_REPLAY_REPS);
@@ -615,9 +620,10 @@ static int runSet(long long nMsg, int rtt, int bRandom, int iSet){
     }
     if( aR[2].aMarkMed[8]>0 ){
       printf("\nRequests of a replay through the proxy (median of %d): %.0f,"
-             " GET body bytes %.0f (the segment files: %lld bytes)\n",
+             " GET body bytes %.0f (the segment files: %lld bytes), TCP"
+             " connections it accepted %.0f\n",
              BENCH_S3_REPLAY_REPS, aR[2].aMarkMed[8], aR[2].aMarkMed[9],
-             aR[2].nSegBytes);
+             aR[2].nSegBytes, aR[2].aMarkMed[10]);
     }
     {
       /* The same for the C delay proxy's row: its CPU is a few system

@@ -13,6 +13,34 @@
 ** Secrets are copied into the pool, given to curl only, and wiped when
 ** the pool is freed; no message built here ever contains them (curl's own
 ** error strings do not carry credentials, and URLs hold none).
+**
+** Connections outlive their pool: a pool holds its multi handle only while
+** a request of its is in flight.  When none is (the last one collected or
+** cancelled, or the pool freed), the multi handle, with the live
+** connections of its cache, is parked in a process-wide list keyed by
+** the requests' "scheme://host[:port]" (streamHttpPark); a pool starting
+** a request takes the most recently parked one of its key, if any, before
+** it makes a new one (streamHttpTake).  So a database connection's first
+** read from a store another connection (or an earlier one) used finds its
+** TCP and TLS connections open, and connections opened one a query share
+** them.  libcurl allows a handle to move between threads, never to be
+** used by two at once: a parked handle has no transfer and is owned by
+** the list (its mutex), a taken one by one pool, whose connection SQLite
+** drives from one thread at a time; transfers in flight never leave
+** their pool.  Whether a cached connection fits a request (host, port,
+** TLS settings, proxy) is still libcurl's own check; credentials play no
+** part (requests are signed one by one, no connection-based auth).
+** Bounded: STREAM_HTTP_PARK handles (the oldest cleaned up first), each
+** with at most CURLMOPT_MAXCONNECTS connections, none kept parked longer
+** than STREAM_HTTP_PARK_MS.  fork(): the child empties the list without
+** touching its handles (their sockets are the parent's: a TLS shutdown
+** or a request from the child would break the parent's streams; the
+** memory is left), and a pool made before the fork parks nothing in it
+** (pthread_atfork, and the pid of each pool).  The extension is never
+** unloaded (SQLITE_OK_LOAD_PERMANENTLY, ext/main.c), so the list lives
+** until the process exits, when nothing is cleaned up: no curl call may
+** follow libcurl's and OpenSSL's own exit handlers; the system closes
+** the sockets.
 */
 #include "streamInt.h"
 #ifdef HAVE_LIBCURL
@@ -21,6 +49,8 @@
 #include <string.h>
 #include <stdlib.h>
 #include <time.h>
+#include <pthread.h>
+#include <unistd.h>
 
 /* Largest response body kept when no output buffer is given (listings,
 ** error documents). */
@@ -31,9 +61,19 @@
 #define STREAM_HTTP_DOWNLOAD_BUFFER (256*1024)
 /* Easy handles kept for reuse. */
 #define STREAM_HTTP_POOL 8
+/* Connections per multi handle kept open between requests. */
+#define STREAM_HTTP_MAXCONNECTS 16
+/* Multi handles parked process-wide at most, and for how long. */
+#define STREAM_HTTP_PARK 8
+#define STREAM_HTTP_PARK_MS 60000
+/* Longest "scheme://host[:port]" a parked handle is kept under. */
+#define STREAM_HTTP_KEY 300
 
 struct StreamHttp {
-  CURLM *pMulti;               /* The multi handle (connection cache) */
+  CURLM *pMulti;               /* The multi handle (connection cache), or
+                               ** NULL: none taken (no request in flight) */
+  char zKey[STREAM_HTTP_KEY];  /* Its key (streamHttpKey), "" if none */
+  pid_t pid;                   /* Process that made the pool */
   CURL *aIdle[STREAM_HTTP_POOL]; /* Easy handles not in use */
   int nIdle;                   /* Entries of aIdle */
   int nRunning;                /* Requests started and not done */
@@ -68,6 +108,136 @@ static int streamHttpGlobal(void){
   return rcInit==CURLE_OK ? SQLITE_OK : SQLITE_ERROR;
 }
 
+/* The parked multi handles (see the header comment). */
+typedef struct StreamHttpParked StreamHttpParked;
+struct StreamHttpParked {
+  CURLM *pMulti;               /* No transfer in it */
+  char zKey[STREAM_HTTP_KEY];  /* "scheme://host[:port]" of its connections */
+  i64 usAt;                    /* When it was parked */
+};
+static struct {
+  pthread_mutex_t mu;          /* Guards the rest */
+  int n;                       /* Entries of a[], oldest first */
+  i64 nTaken;                  /* Handles taken from the list (counters */
+  i64 nParked;                 /* ... for sqlite3StreamHttpParkStats) */
+  StreamHttpParked a[STREAM_HTTP_PARK];
+} streamHttpList = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, {{0, {0}, 0}} };
+static pthread_once_t streamHttpOnce = PTHREAD_ONCE_INIT;
+
+static void streamHttpForkPrepare(void){
+  pthread_mutex_lock(&streamHttpList.mu);
+}
+static void streamHttpForkParent(void){
+  pthread_mutex_unlock(&streamHttpList.mu);
+}
+/* The child: the handles are the parent's (their sockets too): dropped
+** untouched. */
+static void streamHttpForkChild(void){
+  streamHttpList.n = 0;
+  pthread_mutex_unlock(&streamHttpList.mu);
+}
+static void streamHttpAtFork(void){
+  pthread_atfork(streamHttpForkPrepare, streamHttpForkParent,
+                 streamHttpForkChild);
+}
+
+/* The key of zUrl's connections, "scheme://host[:port]", into zKey (""
+** if it is not such a URL or too long to be kept). */
+static void streamHttpKey(const char *zUrl, char *zKey){
+  const char *z = zUrl ? strstr(zUrl, "://") : 0;
+  size_t n;
+  zKey[0] = 0;
+  if( z==0 ) return;
+  n = (size_t)(z+3-zUrl) + strcspn(z+3, "/?#");
+  if( n<STREAM_HTTP_KEY ){
+    memcpy(zKey, zUrl, n);
+    zKey[n] = 0;
+  }
+}
+
+/* The most recently parked multi handle of key zKey, taken off the list,
+** or NULL.  Handles parked too long ago are cleaned up on the way. */
+static CURLM *streamHttpTake(const char *zKey){
+  CURLM *pOld[STREAM_HTTP_PARK];
+  CURLM *pGot = 0;
+  int i, j, nOld = 0;
+  i64 usNow = streamHttpUs();
+  pthread_mutex_lock(&streamHttpList.mu);
+  for(i=j=0; i<streamHttpList.n; i++){
+    StreamHttpParked *pP = &streamHttpList.a[i];
+    if( usNow - pP->usAt > (i64)STREAM_HTTP_PARK_MS*1000 ){
+      pOld[nOld++] = pP->pMulti;
+    }else{
+      streamHttpList.a[j++] = *pP;
+    }
+  }
+  streamHttpList.n = j;
+  for(i=streamHttpList.n-1; zKey[0] && i>=0; i--){
+    if( strcmp(streamHttpList.a[i].zKey, zKey)==0 ){
+      pGot = streamHttpList.a[i].pMulti;
+      memmove(&streamHttpList.a[i], &streamHttpList.a[i+1],
+              (streamHttpList.n-i-1)*sizeof(StreamHttpParked));
+      streamHttpList.n--;
+      streamHttpList.nTaken++;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&streamHttpList.mu);
+  for(i=0; i<nOld; i++) curl_multi_cleanup(pOld[i]);
+  return pGot;
+}
+
+/* Park p's multi handle, which has no transfer: it leaves the pool. */
+static void streamHttpPark(StreamHttp *p){
+  CURLM *pOld = 0;
+  if( p->pMulti==0 || p->nRunning ) return;
+  if( p->zKey[0]==0 || p->pid!=getpid() ){
+    /* Nothing to key it by, or a pool of the parent: not parked. */
+    if( p->pid==getpid() ) curl_multi_cleanup(p->pMulti);
+  }else{
+    pthread_once(&streamHttpOnce, streamHttpAtFork);
+    pthread_mutex_lock(&streamHttpList.mu);
+    if( streamHttpList.n==STREAM_HTTP_PARK ){
+      pOld = streamHttpList.a[0].pMulti;          /* The oldest goes */
+      memmove(&streamHttpList.a[0], &streamHttpList.a[1],
+              (STREAM_HTTP_PARK-1)*sizeof(StreamHttpParked));
+      streamHttpList.n--;
+    }
+    streamHttpList.a[streamHttpList.n].pMulti = p->pMulti;
+    memcpy(streamHttpList.a[streamHttpList.n].zKey, p->zKey,
+           sizeof(p->zKey));
+    streamHttpList.a[streamHttpList.n].usAt = streamHttpUs();
+    streamHttpList.n++;
+    streamHttpList.nParked++;
+    pthread_mutex_unlock(&streamHttpList.mu);
+    if( pOld ) curl_multi_cleanup(pOld);
+  }
+  p->pMulti = 0;
+}
+
+/* A multi handle for a request to zUrl: the pool's own while one is in
+** flight, else a parked one of its key, else a new one. */
+static int streamHttpMulti(StreamHttp *p, const char *zUrl){
+  if( p->pMulti ) return SQLITE_OK;
+  streamHttpKey(zUrl, p->zKey);
+  if( p->pid==getpid() ) p->pMulti = streamHttpTake(p->zKey);
+  if( p->pMulti==0 ){
+    p->pMulti = curl_multi_init();
+    if( p->pMulti==0 ) return SQLITE_NOMEM;
+    curl_multi_setopt(p->pMulti, CURLMOPT_MAXCONNECTS,
+                      (long)STREAM_HTTP_MAXCONNECTS);
+  }
+  return SQLITE_OK;
+}
+
+void sqlite3StreamHttpParkStats(i64 *pnParked, i64 *pnTaken, int *pnNow){
+  pthread_mutex_lock(&streamHttpList.mu);
+  *pnParked = streamHttpList.nParked;
+  *pnTaken = streamHttpList.nTaken;
+  *pnNow = streamHttpList.n;
+  pthread_mutex_unlock(&streamHttpList.mu);
+}
+
 /* Overwrite then free a secret. */
 static void streamHttpWipe(char *z){
   if( z ){
@@ -86,19 +256,17 @@ int sqlite3StreamHttpNew(StreamHttp **pp, const char *zSigV4,
   p = sqlite3_malloc64(sizeof(*p));
   if( p==0 ) return SQLITE_NOMEM;
   memset(p, 0, sizeof(*p));
-  p->pMulti = curl_multi_init();
+  p->pid = getpid();
   p->zSigV4 = sqlite3_mprintf("%s", zSigV4);
   p->zUser = sqlite3_mprintf("%s", zUser ? zUser : "");
   p->zPass = sqlite3_mprintf("%s", zPass ? zPass : "");
   p->zToken = zToken && zToken[0] ? sqlite3_mprintf("%s", zToken) : 0;
   p->msTimeout = msTimeout;
-  if( p->pMulti==0 || p->zSigV4==0 || p->zUser==0 || p->zPass==0
+  if( p->zSigV4==0 || p->zUser==0 || p->zPass==0
    || (zToken && zToken[0] && p->zToken==0) ){
     sqlite3StreamHttpFree(p);
     return SQLITE_NOMEM;
   }
-  /* Keep a few connections per host open between statements. */
-  curl_multi_setopt(p->pMulti, CURLMOPT_MAXCONNECTS, (long)16);
   *pp = p;
   return SQLITE_OK;
 }
@@ -107,7 +275,13 @@ void sqlite3StreamHttpFree(StreamHttp *p){
   int i;
   if( p==0 ) return;
   for(i=0; i<p->nIdle; i++) curl_easy_cleanup(p->aIdle[i]);
-  if( p->pMulti ) curl_multi_cleanup(p->pMulti);
+  if( p->pMulti ){
+    if( p->nRunning==0 ){
+      streamHttpPark(p);               /* Its connections live on */
+    }else if( p->pid==getpid() ){
+      curl_multi_cleanup(p->pMulti);
+    }
+  }
   sqlite3_free(p->zSigV4);
   streamHttpWipe(p->zUser);
   streamHttpWipe(p->zPass);
@@ -359,12 +533,15 @@ int sqlite3StreamHttpStart(StreamHttp *p, StreamHttpReq *pReq){
   pReq->usStart = streamHttpUs();
   pReq->usFirst = 0;
   pReq->usLast = 0;
+  if( streamHttpMulti(p, pReq->zUrl) ) return SQLITE_NOMEM;
   pE = streamHttpEasy(p, pReq);
-  if( pE==0 ) return SQLITE_NOMEM;
-  if( curl_multi_add_handle(p->pMulti, pE)!=CURLM_OK ){
-    curl_slist_free_all((struct curl_slist*)pReq->pList);
-    pReq->pList = 0;
-    curl_easy_cleanup(pE);
+  if( pE==0 || curl_multi_add_handle(p->pMulti, pE)!=CURLM_OK ){
+    if( pE ){
+      curl_slist_free_all((struct curl_slist*)pReq->pList);
+      pReq->pList = 0;
+      curl_easy_cleanup(pE);
+    }
+    streamHttpPark(p);
     return SQLITE_NOMEM;
   }
   pReq->pEasy = pE;
@@ -412,6 +589,7 @@ static int streamHttpCollect(StreamHttp *p){
     streamHttpRelease(p, pReq, pReq->eCurl==CURLE_OK);
     nDone++;
   }
+  if( p->nRunning==0 ) streamHttpPark(p);  /* Nothing in flight */
   return nDone;
 }
 
@@ -426,6 +604,7 @@ void sqlite3StreamHttpWaitFor(StreamHttp *p, StreamHttpReq *pReq,
                               size_t nGot){
   for(;;){
     int nRun = 0;
+    if( p->pMulti==0 ) return;           /* Nothing in flight */
     curl_multi_perform(p->pMulti, &nRun);
     if( streamHttpCollect(p) && pReq==0 ) return;
     if( p->xOnWait ) p->xOnWait(p->pOnWaitArg);
@@ -433,6 +612,7 @@ void sqlite3StreamHttpWaitFor(StreamHttp *p, StreamHttpReq *pReq,
              : p->nRunning==0 ){
       return;
     }
+    /* (A request in flight: the pool holds its multi handle.) */
     curl_multi_poll(p->pMulti, 0, 0, 100, 0);
   }
 }
@@ -446,6 +626,7 @@ void sqlite3StreamHttpCancel(StreamHttp *p, StreamHttpReq *pReq){
     streamHttpRelease(p, pReq, 0);
     pReq->eCurl = CURLE_ABORTED_BY_CALLBACK;
     pReq->bDone = 1;
+    if( p->nRunning==0 ) streamHttpPark(p);
   }
 }
 

@@ -1988,7 +1988,9 @@ void sqlite3StreamBase64(const unsigned char *a, int n, char *zOut);
 /**************************************************************************
 ** Interface to code in ext/http.c: HTTP requests over libcurl, signed
 ** with CURLOPT_AWS_SIGV4, on a pool of reused connections (one curl multi
-** handle per StreamHttp, so several requests can run at once).
+** handle per StreamHttp while it has requests in flight, so several can
+** run at once; parked process-wide with its connections when it has
+** none, for any pool to take).
 */
 typedef struct StreamHttp StreamHttp;
 typedef struct StreamHttpReq StreamHttpReq;
@@ -2067,6 +2069,10 @@ void sqlite3StreamHttpReqClear(StreamHttp*, StreamHttpReq*);
 int sqlite3StreamHttpHeader(StreamHttpReq*, const char *zFmt, ...);
 /* Requests a pool started (for stream_debug and benchmarks). */
 i64 sqlite3StreamHttpCount(StreamHttp*);
+/* The process-wide list of parked multi handles (ext/http.c's header
+** comment): handles parked and taken since the process started, and
+** parked now (for tests). */
+void sqlite3StreamHttpParkStats(i64 *pnParked, i64 *pnTaken, int *pnNow);
 /* The pace of pReq, a GET running into aOut: the bytes it has still to
 ** take in (*pnLeft), the rate its body has come at so far (bytes a
 ** microsecond, *pRate), and the microseconds its answer took to begin

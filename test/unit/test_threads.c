@@ -24,12 +24,19 @@
 ** watermarks.  A run that does not finish within 300 s is a hang: alarm()
 ** ends the process (a failure for the runner).
 **
+** With STREAM_TEST_S3_DB set (test/s3_read.test: a database whose topic
+** sr is in a warm s3:// store behind test/s3proxy.mjs), only the reads
+** of that store from several threads run instead (s3Threads): the
+** process-wide list of parked connections (ext/http.c) under threads,
+** scans stopped with their GETs in flight, a scan moved between threads,
+** and fork().
+**
 ** The last line printed is "N passed, N failed"; the exit code is non-zero
 ** if anything failed.
 */
-#include "sqlite3.h"
-#include "stream.h"
+#include "streamInt.h"
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,7 +424,210 @@ static void runOne(int flags, int busyMs, const char *zName){
   remove("test_threads.db-shm");
 }
 
+#ifdef HAVE_LIBCURL
+/**************************************************************************
+** Reads of a warm s3:// store in several threads (STREAM_TEST_S3_DB).
+*/
+#define S3T_THREADS 4
+#define S3T_ROUNDS  6              /* 2 under the sanitizers (~10x slower) */
+static int s3nRound = S3T_ROUNDS;
+
+typedef struct S3Read S3Read;
+struct S3Read {
+  sqlite3 *db;                 /* Its own connection */
+  sqlite3_stmt *pStmt;         /* The scan of topic sr */
+  long long nRow;              /* Rows stepped */
+  unsigned long long h;        /* FNV-1a of offsets, keys and values */
+  int rc;                      /* Last sqlite3_step() */
+};
+
+/* Open a connection to the database of STREAM_TEST_S3_DB and start the
+** scan of every message of topic sr, in order. */
+static int s3ReadOpen(S3Read *p, int flags){
+  char *zErr = 0;
+  int rc;
+  memset(p, 0, sizeof(*p));
+  rc = sqlite3_open_v2(getenv("STREAM_TEST_S3_DB"), &p->db,
+                       SQLITE_OPEN_READWRITE|flags, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_stream_init(p->db, &zErr, 0);
+  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db,
+      "SELECT offset, key, value FROM stream_messages WHERE topic='sr'"
+      " ORDER BY offset", -1, &p->pStmt, 0);
+  if( rc ){
+    check(0, "s3 open", zErr ? zErr : sqlite3_errmsg(p->db));
+    sqlite3_free(zErr);
+    sqlite3_close(p->db);
+    p->db = 0;
+  }
+  return rc;
+}
+
+static void s3Hash(unsigned long long *pH, const void *a, int n){
+  const unsigned char *z = (const unsigned char*)a;
+  int i;
+  for(i=0; i<n; i++){ *pH ^= z[i]; *pH *= 1099511628211ull; }
+}
+
+/* Step the scan nMax more rows (-1: to its end). */
+static void s3ReadStep(S3Read *p, long long nMax){
+  while( nMax!=0 && (p->rc = sqlite3_step(p->pStmt))==SQLITE_ROW ){
+    long long iOff = sqlite3_column_int64(p->pStmt, 0);
+    s3Hash(&p->h, &iOff, sizeof(iOff));
+    s3Hash(&p->h, sqlite3_column_blob(p->pStmt, 1),
+           sqlite3_column_bytes(p->pStmt, 1));
+    s3Hash(&p->h, sqlite3_column_blob(p->pStmt, 2),
+           sqlite3_column_bytes(p->pStmt, 2));
+    p->nRow++;
+    if( nMax>0 ) nMax--;
+  }
+}
+
+static void s3ReadClose(S3Read *p){
+  sqlite3_finalize(p->pStmt);
+  sqlite3_close(p->db);
+  p->pStmt = 0;
+  p->db = 0;
+}
+
+/* The whole scan on a new connection, checked against the first one's. */
+static long long s3nWant;
+static unsigned long long s3hWant;
+static void s3ReadAll(const char *zTest, int flags){
+  S3Read r;
+  char zDetail[300];
+  if( s3ReadOpen(&r, flags) ) return;
+  s3ReadStep(&r, -1);
+  snprintf(zDetail, sizeof(zDetail), "rc=%d %s, %lld rows of %lld",
+           r.rc, r.rc==SQLITE_DONE ? "" : sqlite3_errmsg(r.db), r.nRow,
+           s3nWant);
+  check(r.rc==SQLITE_DONE && r.nRow==s3nWant && r.h==s3hWant, zTest,
+        zDetail);
+  s3ReadClose(&r);
+}
+
+/* A scan continued in a thread of its own (a connection moved between
+** threads with its GETs in flight, as Go's database/sql moves them). */
+static void *s3StepMain(void *pArg){
+  s3ReadStep((S3Read*)pArg, 500);
+  return 0;
+}
+
+/* One reader thread: S3T_ROUNDS rounds of a whole scan on a new
+** connection, a scan stopped after a few rows (its GETs ahead in flight)
+** and its connection closed, and a scan stepped in three threads. */
+static void *s3ThreadMain(void *pArg){
+  int iThread = *(int*)pArg, i;
+  char zTest[100];
+  for(i=0; i<s3nRound; i++){
+    int flags = (i+iThread)%2 ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX;
+    S3Read r;
+    snprintf(zTest, sizeof(zTest), "s3 thread %d round %d: whole scan",
+             iThread, i);
+    s3ReadAll(zTest, flags);
+    if( s3ReadOpen(&r, flags)==SQLITE_OK ){
+      s3ReadStep(&r, 10 + 37*i);
+      snprintf(zTest, sizeof(zTest), "s3 thread %d round %d: stopped scan",
+               iThread, i);
+      check(r.rc==SQLITE_ROW, zTest, sqlite3_errmsg(r.db));
+      s3ReadClose(&r);                 /* GETs ahead still in flight */
+    }
+    if( s3ReadOpen(&r, flags)==SQLITE_OK ){
+      pthread_t t;
+      char zDetail[200];
+      s3ReadStep(&r, 300);
+      if( pthread_create(&t, 0, s3StepMain, &r)==0 ) pthread_join(t, 0);
+      s3ReadStep(&r, -1);
+      snprintf(zTest, sizeof(zTest), "s3 thread %d round %d: moved scan",
+               iThread, i);
+      snprintf(zDetail, sizeof(zDetail), "rc=%d, %lld rows of %lld",
+               r.rc, r.nRow, s3nWant);
+      check(r.rc==SQLITE_DONE && r.nRow==s3nWant && r.h==s3hWant, zTest,
+            zDetail);
+      s3ReadClose(&r);
+    }
+  }
+  return 0;
+}
+
+static int s3Threads(void){
+  pthread_t aT[S3T_THREADS];
+  int aId[S3T_THREADS], i, nRun = 0, nNow;
+  i64 nParked0, nTaken0, nParked, nTaken;
+  S3Read r;
+  pid_t pid;
+  char zDetail[200];
+  if( getenv("STREAM_SANITIZE") && getenv("STREAM_SANITIZE")[0] ){
+    s3nRound = 2;
+  }
+  /* The reference: one scan in this thread (its pool parks its multi
+  ** handle when the connection closes). */
+  if( s3ReadOpen(&r, SQLITE_OPEN_FULLMUTEX) ) return checkDone();
+  s3ReadStep(&r, -1);
+  check(r.rc==SQLITE_DONE && r.nRow>1000, "s3 reference scan",
+        sqlite3_errmsg(r.db));
+  s3nWant = r.nRow;
+  s3hWant = r.h;
+  s3ReadClose(&r);
+  printf("s3 reference: %lld rows\n", s3nWant);
+  sqlite3StreamHttpParkStats(&nParked0, &nTaken0, &nNow);
+  check(nNow>=1, "s3 parked after close", "no multi handle parked");
+
+  for(i=0; i<S3T_THREADS; i++){
+    aId[i] = i;
+    if( pthread_create(&aT[i], 0, s3ThreadMain, &aId[i])==0 ) nRun++;
+    else break;
+  }
+  check(nRun==S3T_THREADS, "s3 pthread_create", "failed");
+  for(i=0; i<nRun; i++) pthread_join(aT[i], 0);
+  sqlite3StreamHttpParkStats(&nParked, &nTaken, &nNow);
+  snprintf(zDetail, sizeof(zDetail), "%lld taken, %lld parked",
+           nTaken-nTaken0, nParked-nParked0);
+  /* Every connection of the threads made its pool, which took a parked
+  ** multi handle when one of its key was there. */
+  check(nTaken>nTaken0 && nNow>=1 && nNow<=8, "s3 threads reused", zDetail);
+
+  /* fork(): the child starts with no parked handle (its first read makes
+  ** a multi handle of its own: the parent's sockets are not its) and
+  ** reads right; the parent goes on with its parked ones. */
+  fflush(stdout);
+  pid = fork();
+  if( pid==0 ){
+    int nBad = 0;
+    sqlite3StreamHttpParkStats(&nParked0, &nTaken0, &nNow);
+    if( nNow!=0 ) nBad |= 1;
+    if( s3ReadOpen(&r, SQLITE_OPEN_FULLMUTEX)==SQLITE_OK ){
+      s3ReadStep(&r, -1);
+      if( r.rc!=SQLITE_DONE || r.nRow!=s3nWant || r.h!=s3hWant ) nBad |= 2;
+      s3ReadClose(&r);
+    }else{
+      nBad |= 2;
+    }
+    _exit(nBad);
+  }else if( pid>0 ){
+    int st = 0;
+    waitpid(pid, &st, 0);
+    snprintf(zDetail, sizeof(zDetail), "child status %d (1: a parked handle"
+             " in the child, 2: wrong rows)",
+             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    check(WIFEXITED(st) && WEXITSTATUS(st)==0, "s3 fork child", zDetail);
+  }else{
+    check(0, "s3 fork", "failed");
+  }
+  sqlite3StreamHttpParkStats(&nParked0, &nTaken0, &nNow);
+  s3ReadAll("s3 after fork: parent", SQLITE_OPEN_FULLMUTEX);
+  sqlite3StreamHttpParkStats(&nParked, &nTaken, &nNow);
+  check(nTaken>nTaken0, "s3 after fork: parent reuses", "none taken");
+  return checkDone();
+}
+#endif /* HAVE_LIBCURL */
+
 int main(void){
+#ifdef HAVE_LIBCURL
+  if( getenv("STREAM_TEST_S3_DB") ){
+    alarm(300);
+    return s3Threads();
+  }
+#endif
   if( sqlite3_threadsafe()==0 ){
     printf("SQLite built without threads: skipped\n");
     printf("%d passed, %d failed\n", nPass, nFail);
