@@ -266,9 +266,9 @@ int sqlite3StreamAutoBeginEnlist(StreamCtx *p, const char *zName,
 
 /* The call's transaction: a plain (deferred) BEGIN, as a SAVEPOINT
 ** outside a transaction is, but without the savepoint the call would
-** never roll back to: RELEASE of a transaction's savepoint and the
-** enlisted tables' xSavepoint/xRelease cost about 1,500 instructions a
-** call more than COMMIT (BENCHMARKS.md, w1b1).  *pbOpen 3 (COMMIT or
+** never roll back to: SAVEPOINT, RELEASE and the enlisted tables'
+** xSavepoint/xRelease cost about 850 instructions a call more than BEGIN
+** and COMMIT (BENCHMARKS.md, w1b1).  *pbOpen 3 (COMMIT or
 ** ROLLBACK at the end, sqlite3StreamSavepointEnd()), or 0 inside a
 ** statement that writes: in autocommit mode SQLite has a write
 ** transaction open only while such a statement runs, which commits it
