@@ -6,7 +6,11 @@
 **   streambench --so PATH --dir DIR [--quick] [--only W1,W2,...]
 **               [--redis-noaof PORT] [--redis-everysec PORT]
 **               [--redis-always PORT] [--pg CONNINFO --pg-pidfile FILE]
-**               [--stream-poll]
+**               [--stream-poll] [--batch N] [--msgs N]
+**
+** --batch N runs only W1's rows of batch N (1, 100 or 1000); --msgs N
+** makes each W1 repetition exactly N messages with no time cap (for
+** callgrind, whose slowdown would otherwise cut the repetitions short).
 **
 ** Prints the workload sections of the report (markdown) on stdout and
 ** progress on stderr.  A system whose server is not given is left out.
@@ -55,6 +59,7 @@ static struct {
   int nW5Produce;      /* W5: messages produced per repetition */
   int nW5Read;         /* W5: point reads per repetition */
   char zOnly[64];      /* workloads to run ("" = all) */
+  int nW1Batch;        /* W1: only this batch size (0 = all) */
 } g;
 
 /* Results kept for the "bars" section. */
@@ -219,6 +224,7 @@ static void runW1(void){
              " CPU-s / 1M msgs | (driver + server) |\n");
       printf("|---:|---:|---|---:|---:|---:|---:|\n");
       for(iB=0; iB<3; iB++){
+        if( g.nW1Batch>0 && aBatch[iB]!=g.nW1Batch ) continue;
         for(iP=0; iP<2; iP++){
           double rStream = 0;
           char zCfg[80];
@@ -739,7 +745,7 @@ static void initSys(int e, int eKind, const BenchOps *pOps, const char *zName,
 
 int main(int argc, char **argv){
   const char *zSo = 0, *zDir = "/tmp", *zPg = 0, *zPgPid = 0;
-  int aPort[3] = {0, 0, 0}, bPoll = 0, i;
+  int aPort[3] = {0, 0, 0}, bPoll = 0, nMsgs = 0, i;
   double t0 = benchNow();
   setvbuf(stdout, 0, _IOFBF, 1<<16);
   for(i=1; i<argc; i++){
@@ -752,6 +758,8 @@ int main(int argc, char **argv){
     if( strcmp(z, "--so")==0 ) zSo = zArg;
     else if( strcmp(z, "--dir")==0 ) zDir = zArg;
     else if( strcmp(z, "--only")==0 ) snprintf(g.zOnly, sizeof(g.zOnly), "%s", zArg);
+    else if( strcmp(z, "--batch")==0 ) g.nW1Batch = atoi(zArg);
+    else if( strcmp(z, "--msgs")==0 ) nMsgs = atoi(zArg);
     else if( strcmp(z, "--redis-noaof")==0 ) aPort[0] = atoi(zArg);
     else if( strcmp(z, "--redis-everysec")==0 ) aPort[1] = atoi(zArg);
     else if( strcmp(z, "--redis-always")==0 ) aPort[2] = atoi(zArg);
@@ -774,6 +782,7 @@ int main(int argc, char **argv){
     g.nW4 = 400000; g.aW5[0] = 10000; g.aW5[1] = 1000000; g.aW5[2] = 10000000;
     g.nW5Produce = 20000; g.nW5Read = 20000;
   }
+  if( nMsgs>0 ){ g.nW1Max = nMsgs; g.tCap = 1e9; }
 
   initSys(S_STREAM, BENCH_STREAM, &benchSqliteOps, "sqlite-stream", "");
   initSys(S_RAW, BENCH_RAW, &benchSqliteOps, "raw SQLite", "");

@@ -228,11 +228,11 @@ void sqlite3StreamCheckpointerFunc(sqlite3_context *ctx, int argc,
 
 /*
 ** The one-call-one-transaction trampoline: run xCall(p, pArgs, &zErr) as
-** one transaction (sqlite3StreamAutoBegin(): a savepoint in autocommit
-** mode, the caller's transaction otherwise) and report a failure on ctx
-** by the one error policy (sqlite3StreamResultErr()).  Returns 1 if the
-** call succeeded.  Arguments are checked before: a bad argument is
-** reported without taking the write lock.
+** one transaction (sqlite3StreamAutoBegin(): a transaction of its own in
+** autocommit mode, the caller's transaction otherwise) and report a
+** failure on ctx by the one error policy (sqlite3StreamResultErr()).
+** Returns 1 if the call succeeded.  Arguments are checked before: a bad
+** argument is reported without taking the write lock.
 */
 int sqlite3StreamCallTxn(sqlite3_context *ctx,
                          int (*xCall)(StreamCtx*, StreamCallArgs*, char**),

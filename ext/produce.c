@@ -851,8 +851,8 @@ int sqlite3StreamAppend(StreamCtx *p, const char *zTopic,
 ** so a crash could keep some and lose others, and the high watermark read
 ** before the insert could be stale by the time the insert takes the write
 ** lock (a UNIQUE constraint error under concurrency instead of
-** SQLITE_BUSY).  So an autocommit call runs inside a savepoint (one
-** transaction) that first takes the write lock with a no-op write, as
+** SQLITE_BUSY).  So an autocommit call runs as one transaction of its own
+** (ext/txn.c) that first takes the write lock with a no-op write, as
 ** BEGIN IMMEDIATE does, so that busy_timeout applies.  Inside a
 ** transaction, inside a writing statement (INSERT INTO stream_messages),
 ** and on a topic with backpressure.policy block, nothing is added.
@@ -867,7 +867,7 @@ static int streamProduceBegin(StreamCtx *p, const char *zTopic,
   ** from the previous one serves it (ext/txn.c).  backpressure.policy
   ** block waits for consumers outside any transaction
   ** (streamBackpressure): such a topic keeps the statement-by-statement
-  ** behaviour, so its savepoint, which wrote nothing, is released.  A
+  ** behaviour, so its transaction, which wrote nothing, is committed.  A
   ** missing topic is reported by the caller. */
   rc = sqlite3StreamAutoBeginEnlist(p, "stream_produce", pbOpen, pzErr);
   if( rc==SQLITE_OK && *pbOpen
@@ -1237,7 +1237,7 @@ int sqlite3StreamProduce(StreamCtx *p, const char *zTopic, StreamMsg *pMsg,
   if( rc==SQLITE_OK && !bOpen ){
     rc = streamProduceSavepoint(p, zTopic, 0, &bSp, pzErr);
   }
-  if( rc==SQLITE_OK && bOpen==2 ){
+  if( rc==SQLITE_OK && bOpen>=2 ){
     /* The call is its transaction (autocommit): its one message is
     ** written as a row at once, not encoded into a pending batch to be
     ** decoded again at the commit.  Its row is the extension's own: the

@@ -126,7 +126,8 @@ struct StreamCtx {
   int nStatic;                          /* Entries in aStatic */
   struct StreamSpStmt {                 /* Savepoint statements (txn.c) */
     const char *zName;                  /* Savepoint name (static storage) */
-    sqlite3_stmt *ap[3];                /* SAVEPOINT, RELEASE, ROLLBACK TO */
+    sqlite3_stmt *ap[5];                /* SAVEPOINT, RELEASE, ROLLBACK TO,
+                                        ** BEGIN, COMMIT */
   } aSp[STREAM_SP_CACHE];
   StreamSticky *pSticky;                /* Sticky partitions for NULL keys */
   void (*xCdc)(void*, const char*, int);/* C CDC callback, or NULL */
@@ -348,7 +349,9 @@ int sqlite3StreamSavepoint(StreamCtx*, const char *zName, int *pbOpen,
 ** A failed release (SQLITE_BUSY at the commit) rolls back too, with its
 ** message in *pzErr.  A savepoint that began the transaction (bOpen 2)
 ** always leaves the connection in autocommit mode: whatever cannot be
-** released is rolled back (sqlite3StreamSavepointAbort). */
+** released is rolled back (sqlite3StreamSavepointAbort).  bOpen 3 is an
+** autocommit call's own BEGIN (sqlite3StreamAutoBegin): COMMIT, or
+** ROLLBACK. */
 int sqlite3StreamSavepointEnd(StreamCtx*, const char *zName, int bOpen,
                               int rc, char **pzErr);
 /* Finalize the savepoint statements (before sqlite3_close()). */

@@ -98,7 +98,8 @@ static unsigned int streamTxnFileDv(StreamCtx *p, const char *zDb){
   return v;
 }
 static unsigned int streamCacheDv(StreamCtx *p){
-  return streamTxnFileDv(p, "main")*31u + streamTxnFileDv(p, "temp");
+  /* (NULL is main: no name to look up, twice a produce call) */
+  return streamTxnFileDv(p, 0)*31u + streamTxnFileDv(p, "temp");
 }
 
 StreamCacheTopic *sqlite3StreamCacheFind(StreamCtx *p, const char *zTopic){
@@ -230,9 +231,10 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
 ** has nothing to wait for).  A call with several writes - a poll writes
 ** positions and a heartbeat, and may auto-commit offsets - would then be
 ** several transactions, and a crash could keep some of them.  So such a
-** call runs inside a savepoint, which is one transaction, and takes the
-** write lock first with a no-op write, as BEGIN IMMEDIATE does, so that
-** busy_timeout applies and no later write of the call meets a lock.
+** call runs as one transaction of its own (BEGIN ... COMMIT, or ROLLBACK
+** if it fails: streamAutoOpen()), and takes the write lock first with a
+** no-op write, as BEGIN IMMEDIATE does, so that busy_timeout applies and
+** no later write of the call meets a lock.
 **
 ** When the lock cannot be taken because the statement's snapshot is older
 ** than the newest commit, SQLite answers SQLITE_BUSY_SNAPSHOT at once
@@ -240,8 +242,15 @@ void sqlite3StreamTxnEnlist(StreamCtx *p){
 ** writes to its next call (ext/consume.c).  p->nAutoCommit counts the
 ** transactions these calls committed.
 */
+/* The statements of streamSpRun() (ext/txn.c's savepoints, below). */
+#define STREAM_SP_BEGIN      0
+#define STREAM_SP_RELEASE    1
+#define STREAM_SP_ROLLBACK   2
+#define STREAM_SP_BEGIN_TXN  3
+#define STREAM_SP_COMMIT_TXN 4
 static int streamAutoBegin(StreamCtx *p, const char *zName, int bEnlist,
                            int *pbOpen, int *pbStale, char **pzErr);
+static int streamSpRun(StreamCtx *p, const char *zName, int eOp);
 int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
                            int *pbStale, char **pzErr){
   return streamAutoBegin(p, zName, 0, pbOpen, pbStale, pzErr);
@@ -253,6 +262,28 @@ int sqlite3StreamAutoBegin(StreamCtx *p, const char *zName, int *pbOpen,
 int sqlite3StreamAutoBeginEnlist(StreamCtx *p, const char *zName,
                                  int *pbOpen, char **pzErr){
   return streamAutoBegin(p, zName, 1, pbOpen, 0, pzErr);
+}
+
+/* The call's transaction: a plain (deferred) BEGIN, as a SAVEPOINT
+** outside a transaction is, but without the savepoint the call would
+** never roll back to: SAVEPOINT, RELEASE and the enlisted tables'
+** xSavepoint/xRelease cost about 850 instructions a call more than BEGIN
+** and COMMIT (BENCHMARKS.md, w1b1).  *pbOpen 3 (COMMIT or
+** ROLLBACK at the end, sqlite3StreamSavepointEnd()), or 0 inside a
+** statement that writes: in autocommit mode SQLite has a write
+** transaction open only while such a statement runs, which commits it
+** when it ends; no transaction can begin inside it (SAVEPOINT says
+** "statements in progress"), and the call's writes are that
+** statement's. */
+static int streamAutoOpen(StreamCtx *p, const char *zName, int *pbOpen,
+                          char **pzErr){
+  int rc;
+  *pbOpen = 0;
+  if( sqlite3_txn_state(p->db, 0)==SQLITE_TXN_WRITE ) return SQLITE_OK;
+  rc = streamSpRun(p, zName, STREAM_SP_BEGIN_TXN);
+  if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);
+  *pbOpen = 3;
+  return SQLITE_OK;
 }
 
 static int streamAutoBegin(StreamCtx *p, const char *zName, int bEnlist,
@@ -314,7 +345,7 @@ static int streamAutoBegin(StreamCtx *p, const char *zName, int bEnlist,
     }
     sqlite3_free(zErr);
   }
-  rc = sqlite3StreamSavepoint(p, zName, pbOpen, pzErr);
+  rc = streamAutoOpen(p, zName, pbOpen, pzErr);
   if( rc==SQLITE_OK && *pbOpen ){
     if( pStmt && bEnlist && !p->bTxn ){
       /* (prepared above all the same: the storage format check) */
@@ -616,11 +647,9 @@ char *sqlite3StreamCdcTopic(StreamCtx *p, int *pRc){
 ** a statement that cannot be prepared, runs through sqlite3_exec().
 ** Returns the step's code (its message in sqlite3_errmsg()).
 */
-#define STREAM_SP_BEGIN    0
-#define STREAM_SP_RELEASE  1
-#define STREAM_SP_ROLLBACK 2
 static int streamSpRun(StreamCtx *p, const char *zName, int eOp){
-  static const char *const azOp[] = { "SAVEPOINT", "RELEASE", "ROLLBACK TO" };
+  static const char *const azOp[] = { "SAVEPOINT", "RELEASE", "ROLLBACK TO",
+    "BEGIN TRANSACTION", "COMMIT TRANSACTION" };  /* (their names ignored) */
   sqlite3_stmt **ppStmt = 0;
   char *zSql;
   int i, rc;
@@ -649,7 +678,7 @@ static int streamSpRun(StreamCtx *p, const char *zName, int eOp){
 void sqlite3StreamSavepointFinalize(StreamCtx *p){
   int i, j;
   for(i=0; i<STREAM_SP_CACHE; i++){
-    for(j=0; j<3; j++){
+    for(j=0; j<(int)(sizeof(p->aSp[i].ap)/sizeof(p->aSp[i].ap[0])); j++){
       sqlite3_finalize(p->aSp[i].ap[j]);
       p->aSp[i].ap[j] = 0;
     }
@@ -675,13 +704,13 @@ int sqlite3StreamSavepoint(StreamCtx *p, const char *zName, int *pbOpen,
 }
 
 void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
-  if( streamSpRun(p, zName, STREAM_SP_ROLLBACK)==SQLITE_OK ){
+  if( bOpen!=3 && streamSpRun(p, zName, STREAM_SP_ROLLBACK)==SQLITE_OK ){
     streamSpRun(p, zName, STREAM_SP_RELEASE);
   }
-  if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
+  if( bOpen>=2 && !sqlite3_get_autocommit(p->db) ){
     sqlite3_exec(p->db, "ROLLBACK", 0, 0, 0);
   }
-  if( bOpen==2 && !sqlite3_get_autocommit(p->db) ){
+  if( bOpen>=2 && !sqlite3_get_autocommit(p->db) ){
     /* Out of memory: SQLite fails every statement nested in the calling
     ** one, this ROLLBACK too, and the calling statement (one that reads
     ** no table, SELECT stream_x()) does not roll back when it ends.  The
@@ -695,7 +724,8 @@ void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
 int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
                               int rc, char **pzErr){
   if( bOpen && rc==SQLITE_OK ){
-    rc = streamSpRun(p, zName, STREAM_SP_RELEASE);
+    rc = streamSpRun(p, zName,
+                     bOpen==3 ? STREAM_SP_COMMIT_TXN : STREAM_SP_RELEASE);
     if( rc && rc!=SQLITE_NOMEM ){        /* e.g. SQLITE_BUSY at the COMMIT */
       rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_extended_errcode(p->db));
     }
