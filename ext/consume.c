@@ -1373,25 +1373,36 @@ static int streamLookCheck(StreamCtx*, StreamCtx*, const char*, const char*,
                            char**);
 static void streamCaughtUp(StreamCtx*, const StreamPart*, int, int);
 static void streamLookGap(StreamCtx*, i64);
-static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
-                        const char *zMember,
-                        const StreamMember *pM, StreamPart *aPart, int nPart,
-                        i64 nWaitMs, i64 nMax, i64 iRot,
-                        const StreamSeen *pSeen, StreamPollResult *pRes,
-                        i64 *pnAvail, char **pzErr){
+static int streamWaitLoop(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                          const char *zMember,
+                          const StreamMember *pM, StreamPart *aPart, int nPart,
+                          i64 nWaitMs, i64 nMax, i64 iRot,
+                          const StreamSeen *pSeen, StreamPollResult *pRes,
+                          int bWake, i64 *pnAvail, char **pzErr){
   i64 iStart = sqlite3StreamNow(p), nNap = STREAM_WAIT_NAP_MIN;
   StreamSeen seen;
   int rc, bWatch = pRead!=p && streamWatchOpen(p);
   int bWriting = 0;            /* woken by a write not yet published */
   int bSlow = 0;               /* the last sleep was a full one */
+  int bSlept = 0;              /* slept since the last look */
+  unsigned int iSeq = 0;       /* the wake file's sequence before the look */
+  unsigned int iSeqSlept = 0;  /* ... at the first sleep since the look */
   *pnAvail = 0;
   if( pSeen ) seen = *pSeen;
   else memset(&seen, 0, sizeof(seen));
   for(;;){
     int bDue = 0;
+    if( bWake ) iSeq = sqlite3StreamWakeSeq(p);
     rc = streamLookDue(pRead, &seen, bSlow || !bWatch, &bDue);
     if( rc==SQLITE_OK && bDue ){
       int bTxn = pRead!=p && sqlite3_get_autocommit(pRead->db);
+      if( bWake && bSlept ){
+        /* Did the commit come with a wake-up?  Then sleep on the wake
+        ** file from now on; if not (a writer without the extension),
+        ** on the -wal watch. */
+        p->bWakeSignalled = sqlite3StreamWakeSeq(p)!=iSeqSlept;
+      }
+      bSlept = 0;
       bWriting = 0;
       nNap = STREAM_WAIT_NAP_MIN;
       if( pRes ){
@@ -1446,16 +1457,25 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     {
       i64 nLeft = nWaitMs - (sqlite3StreamNow(p) - iStart);
       if( nLeft<=0 ) return SQLITE_OK;
+      i64 nSafe = nLeft<STREAM_WAIT_WATCH_MAX ? nLeft : STREAM_WAIT_WATCH_MAX;
       bSlow = 0;
-      if( bWatch && !bWriting ){
+      if( !bSlept ) iSeqSlept = iSeq;
+      bSlept = 1;
+      if( bWake && p->bWakeSignalled ){
+        /* Commits come with wake-ups: sleep until one (or the safety
+        ** net, which also sees the commits of other writers). */
+        bSlow = !sqlite3StreamWakeSleep(p, iSeq, nSafe*1000);
+        bWriting = 0;
+      }else if( bWatch && !bWriting ){
         /* Sleep until a write (or the safety net). */
-        bWriting = streamWatchSleep(p, nLeft<STREAM_WAIT_WATCH_MAX
-                                       ? nLeft : STREAM_WAIT_WATCH_MAX);
+        bWriting = streamWatchSleep(p, nSafe);
         bSlow = !bWriting;
         nNap = STREAM_WAIT_NAP_MIN;
       }else{
-        /* A commit in progress (or no watch): a short nap. */
-        streamNapUs(nNap);
+        /* A commit in progress (or no watch): a short nap, which a
+        ** commit's wake-up ends. */
+        if( bWake ) sqlite3StreamWakeSleep(p, iSeq, nNap);
+        else streamNapUs(nNap);
         if( nNap<STREAM_WAIT_NAP_MAX ) nNap *= 2;
         else bWriting = 0;       /* a long write: back to the watch */
       }
@@ -1463,6 +1483,22 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     rc = streamInterrupted(p);         /* sqlite3_interrupt() ends it */
     if( rc ) return sqlite3StreamErr(pzErr, rc, "interrupted");
   }
+}
+
+/* The wait of streamWaitLoop(), registered as a waiter of the wake file
+** (ext/wake.c) while it lasts, when it waits through its own reader. */
+static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                        const char *zMember,
+                        const StreamMember *pM, StreamPart *aPart, int nPart,
+                        i64 nWaitMs, i64 nMax, i64 iRot,
+                        const StreamSeen *pSeen, StreamPollResult *pRes,
+                        i64 *pnAvail, char **pzErr){
+  int bWake = pRead!=p && nWaitMs>0 && sqlite3StreamWakeBegin(p);
+  int rc = streamWaitLoop(p, pRead, zGroup, zMember, pM, aPart, nPart,
+                          nWaitMs, nMax, iRot, pSeen, pRes, bWake, pnAvail,
+                          pzErr);
+  if( bWake ) sqlite3StreamWakeEnd(p);
+  return rc;
 }
 
 int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,

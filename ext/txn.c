@@ -510,6 +510,15 @@ int sqlite3StreamVtabEnd(sqlite3_vtab *pVtab){
   sqlite3StreamTxnEnd(((StreamVtabHead*)pVtab)->pCtx);
   return SQLITE_OK;
 }
+/* xCommit runs after SQLite's commit phase two: the commit is published
+** (the WAL-index header written, the write lock released), so the waiting
+** polls can be woken now (ext/wake.c). */
+int sqlite3StreamVtabCommit(sqlite3_vtab *pVtab){
+  StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
+  sqlite3StreamTxnEnd(p);
+  sqlite3StreamWakeCommitted(p);
+  return SQLITE_OK;
+}
 /* A savepoint opens (or is released): the pending record batches are
 ** written first, so that a ROLLBACK TO drops exactly those produced
 ** after it. */
@@ -535,6 +544,7 @@ static int streamTxnCommit(sqlite3_vtab *pVtab){
   StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
   sqlite3StreamPosTxn(p, STREAM_POSTXN_COMMIT, 0);
   streamTxnCommitEnd(p);
+  sqlite3StreamWakeCommitted(p);        /* (see sqlite3StreamVtabCommit) */
   return SQLITE_OK;
 }
 static int streamTxnRollback(sqlite3_vtab *pVtab){
