@@ -1255,20 +1255,29 @@ static int streamLookDue(StreamCtx *pRead, const StreamSeen *pSeen,
 }
 
 /*
-** On Linux a wait also sleeps on an inotify watch of the -wal file, which
-** every commit (of any process) writes: it wakes at once, and costs
-** nothing while nothing is written.  The watch is opened once per
-** connection; without it (another system, no -wal yet, inotify refused)
-** the naps alone serve.
+** On Linux a wait sleeps on the wake file (ext/wake.c), which producers
+** that load the extension bump after their commit is published, or on an
+** inotify watch of the -wal file, which every commit (of any process)
+** writes: either wakes at once, and costs nothing while nothing is
+** written.  The wait registers in the wake file for as long as it lasts
+** (streamWaitOn), and chooses at each look that found a commit: if the
+** sequence moved since it went to sleep, the commit was announced and the
+** next sleep is on the wake file (StreamCtx.bWakeSignalled); if not (a
+** writer without the extension), on the watch.  The sleep on the wake
+** file ends after 2 ms at most, as the watch's does: the safety net that
+** sees the commits of writers that announce nothing.  The watch is
+** opened once per connection; without it and the wake file (another
+** system, no -wal yet, inotify refused) the naps alone serve.
 **
 ** A commit writes its frames first and publishes them (the WAL-index
-** header) last, so the first wake-up of a commit usually comes before it
-** can be seen, and one commit may write several times.  A wake-up whose
-** header is unchanged is therefore followed by short naps (a commit in
-** progress ends within microseconds), not by another sleep on the watch
-** (which its last write may have woken already); and the watch is drained
-** just before a look, so that the writes of the commit the look sees do
-** not wake the wait again.
+** header) last, so the watch's first wake-up of a commit usually comes
+** before it can be seen, and one commit may write several times.  A
+** wake-up whose header is unchanged is therefore followed by short naps
+** (a commit in progress ends within microseconds; the wake file's bump
+** ends a nap at once), not by another sleep on the watch (which its last
+** write may have woken already); and the watch is drained just before a
+** look, so that the writes of the commit the look sees do not wake the
+** wait again.
 */
 void sqlite3StreamWatchClose(StreamCtx *p){
   streamLookClear(p);
@@ -1361,8 +1370,9 @@ static int streamInterrupted(StreamCtx *p){
 ** pSeen: what the poll's own look saw (the wait looks again only after a
 ** commit), or NULL (it looks at once).  A look happens when something was
 ** committed since the last one (streamLookDue); between looks the wait
-** sleeps on the watch of the -wal file (Linux), or naps from 50 us to
-** 400 us, so a commit is seen at once, or within about half a millisecond.
+** sleeps on the wake file or the watch of the -wal file (Linux, see
+** above), or naps from 50 us to 400 us, so a commit is seen at once, or
+** within about half a millisecond.
 ** With pRes (a long poll in autocommit mode), the messages are fetched
 ** through pRead when they come, and the wait goes on if none could be
 ** taken.  *pnAvail: partitions with messages.  sqlite3_interrupt() on p

@@ -112,7 +112,6 @@ struct StreamWake {
   int bTried;                  /* Opening it was tried */
   int bCreateTried;            /* ... with creating it (a waiting poll) */
   i64 iTriedAt;                /* When (ms): a producer retries later */
-  i64 nWake;                   /* Commits that woke waiters (tests) */
 };
 typedef struct StreamPosUndo StreamPosUndo;
 
@@ -1184,8 +1183,6 @@ unsigned int sqlite3StreamWakeSeq(StreamCtx *p);
 /* Sleep up to nUs microseconds while the sequence is iSeq; 1 if it
 ** changed (a commit woke it). */
 int sqlite3StreamWakeSleep(StreamCtx *p, unsigned int iSeq, i64 nUs);
-/* Registered waiters of p's database (test counter), -1 if no file. */
-int sqlite3StreamWakeWaiters(StreamCtx *p);
 /* Unmap the file (the connection closes). */
 void sqlite3StreamWakeClose(StreamCtx *p);
 

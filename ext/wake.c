@@ -152,7 +152,6 @@ void sqlite3StreamWakeCommitted(StreamCtx *p){
   }
   __atomic_add_fetch(&a[STREAM_WAKE_W_SEQ], 1, __ATOMIC_SEQ_CST);
   syscall(SYS_futex, &a[STREAM_WAKE_W_SEQ], FUTEX_WAKE, 0x7fffffff, 0, 0, 0);
-  p->wake.nWake++;
 }
 
 int sqlite3StreamWakeBegin(StreamCtx *p){
@@ -192,12 +191,6 @@ int sqlite3StreamWakeSleep(StreamCtx *p, unsigned int iSeq, i64 nUs){
   return __atomic_load_n(&a[STREAM_WAKE_W_SEQ], __ATOMIC_SEQ_CST)!=iSeq;
 }
 
-int sqlite3StreamWakeWaiters(StreamCtx *p){
-  unsigned int *a = streamWakeGet(p, 0);
-  return a ? (int)__atomic_load_n(&a[STREAM_WAKE_W_WAITERS], __ATOMIC_SEQ_CST)
-           : -1;
-}
-
 void sqlite3StreamWakeClose(StreamCtx *p){
   if( p->wake.aMap ) munmap(p->wake.aMap, STREAM_WAKE_SIZE);
   memset(&p->wake, 0, sizeof(p->wake));
@@ -216,7 +209,6 @@ int sqlite3StreamWakeSleep(StreamCtx *p, unsigned int iSeq, i64 nUs){
   STREAM_UNUSED(p); STREAM_UNUSED(iSeq); STREAM_UNUSED(nUs);
   return 0;
 }
-int sqlite3StreamWakeWaiters(StreamCtx *p){ STREAM_UNUSED(p); return -1; }
 void sqlite3StreamWakeClose(StreamCtx *p){ STREAM_UNUSED(p); }
 
 #endif /* STREAM_WAKE_ON */
