@@ -705,9 +705,16 @@ void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
 int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
                               int rc, char **pzErr){
   if( bOpen && rc==SQLITE_OK ){
+    i64 nTxnEnd = p->nTxnEnd;
     rc = streamSpRun(p, zName, STREAM_SP_RELEASE);
     if( rc && rc!=SQLITE_NOMEM ){        /* e.g. SQLITE_BUSY at the COMMIT */
       rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_extended_errcode(p->db));
+    }else if( rc==SQLITE_OK && bOpen==2 && nTxnEnd==p->nTxnEnd
+           && sqlite3_get_autocommit(p->db) ){
+      /* The call's own transaction committed with no virtual table of
+      ** ours in it (whose xCommit would have): the waiting polls see a
+      ** commit that was announced (ext/wake.c). */
+      sqlite3StreamWakeCommitted(p);
     }
   }
   if( bOpen && rc!=SQLITE_OK ) sqlite3StreamSavepointAbort(p, zName, bOpen);
