@@ -112,6 +112,7 @@ struct StreamWake {
   int bTried;                  /* Opening it was tried */
   int bCreateTried;            /* ... with creating it (a waiting poll) */
   i64 iTriedAt;                /* When (ms): a producer retries later */
+  unsigned int nSince;         /* Commits since, without the file */
 };
 typedef struct StreamPosUndo StreamPosUndo;
 

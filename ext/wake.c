@@ -31,11 +31,12 @@
 ** Who creates the file: the first waiting poll (with the database file's
 ** permission bits, as SQLite gives the -wal and -shm files); a producer
 ** only opens it if it exists, and if it does not, tries again at most once
-** a second (STREAM_WAKE_RETRY_MS), so that a database nobody long-polls
-** gets no file and its commits no system call.  Whatever fails (a
-** read-only directory, no permission, an in-memory or temporary database,
-** a file that is not ours, another system than Linux) leaves no wake-up:
-** the polls fall back on the -wal watch and their naps, as before.
+** a second (STREAM_WAKE_RETRY_MS; the clock read every 64th commit only),
+** so that a database nobody long-polls gets no file and its commits no
+** system call.  Whatever fails (a read-only directory, no permission, an
+** in-memory or temporary database, a file that is not ours, another
+** system than Linux) leaves no wake-up: the polls fall back on the -wal
+** watch and their naps, as before.
 **
 ** Limits: a poll that dies while registered (a crash, SIGKILL) leaves the
 ** waiter count one too high for the file's life: each commit then makes
@@ -67,6 +68,7 @@
 #define STREAM_WAKE_MAGIC 0x6b775453u    /* "STwk" */
 #define STREAM_WAKE_SIZE 16
 #define STREAM_WAKE_RETRY_MS 1000
+#define STREAM_WAKE_RETRY_COMMITS 64      /* a power of two */
 #define STREAM_WAKE_MAX_WAITERS 0x10000
 
 /* The words of the file. */
@@ -139,8 +141,11 @@ static unsigned int *streamWakeGet(StreamCtx *p, int bCreate){
 void sqlite3StreamWakeCommitted(StreamCtx *p){
   unsigned int *a = p->wake.aMap;
   if( a==0 ){
+    /* No file yet: look again at most once a second, and read the clock
+    ** for that only every STREAM_WAKE_RETRY_COMMITS commits. */
     if( p->wake.bTried
-     && sqlite3StreamNow(p) - p->wake.iTriedAt < STREAM_WAKE_RETRY_MS ){
+     && ((++p->wake.nSince & (STREAM_WAKE_RETRY_COMMITS-1))!=0
+         || sqlite3StreamNow(p) - p->wake.iTriedAt < STREAM_WAKE_RETRY_MS) ){
       return;
     }
     a = streamWakeGet(p, 0);
