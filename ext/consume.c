@@ -1466,8 +1466,8 @@ static int streamWaitLoop(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
     {
       i64 nLeft = nWaitMs - (sqlite3StreamNow(p) - iStart);
-      if( nLeft<=0 ) return SQLITE_OK;
       i64 nSafe = nLeft<STREAM_WAIT_WATCH_MAX ? nLeft : STREAM_WAIT_WATCH_MAX;
+      if( nLeft<=0 ) return SQLITE_OK;
       bSlow = 0;
       if( !bSlept ) iSeqSlept = iSeq;
       bSlept = 1;
