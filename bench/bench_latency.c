@@ -429,6 +429,7 @@ static void dbFresh(int bStream){
   unlink(zDb);
   snprintf(z, sizeof(z), "%s-wal", zDb); unlink(z);
   snprintf(z, sizeof(z), "%s-shm", zDb); unlink(z);
+  snprintf(z, sizeof(z), "%s-streamwake", zDb); unlink(z);
   db = openDb(bStream);
   benchExec(db, "PRAGMA journal_mode=WAL");
   if( bStream ){

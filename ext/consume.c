@@ -1255,20 +1255,29 @@ static int streamLookDue(StreamCtx *pRead, const StreamSeen *pSeen,
 }
 
 /*
-** On Linux a wait also sleeps on an inotify watch of the -wal file, which
-** every commit (of any process) writes: it wakes at once, and costs
-** nothing while nothing is written.  The watch is opened once per
-** connection; without it (another system, no -wal yet, inotify refused)
-** the naps alone serve.
+** On Linux a wait sleeps on the wake file (ext/wake.c), which producers
+** that load the extension bump after their commit is published, or on an
+** inotify watch of the -wal file, which every commit (of any process)
+** writes: either wakes at once, and costs nothing while nothing is
+** written.  The wait registers in the wake file for as long as it lasts
+** (streamWaitOn), and chooses at each look that found a commit: if the
+** sequence moved since it went to sleep, the commit was announced and the
+** next sleep is on the wake file (StreamCtx.bWakeSignalled); if not (a
+** writer without the extension), on the watch.  The sleep on the wake
+** file ends after 2 ms at most, as the watch's does: the safety net that
+** sees the commits of writers that announce nothing.  The watch is
+** opened once per connection; without it and the wake file (another
+** system, no -wal yet, inotify refused) the naps alone serve.
 **
 ** A commit writes its frames first and publishes them (the WAL-index
-** header) last, so the first wake-up of a commit usually comes before it
-** can be seen, and one commit may write several times.  A wake-up whose
-** header is unchanged is therefore followed by short naps (a commit in
-** progress ends within microseconds), not by another sleep on the watch
-** (which its last write may have woken already); and the watch is drained
-** just before a look, so that the writes of the commit the look sees do
-** not wake the wait again.
+** header) last, so the watch's first wake-up of a commit usually comes
+** before it can be seen, and one commit may write several times.  A
+** wake-up whose header is unchanged is therefore followed by short naps
+** (a commit in progress ends within microseconds; the wake file's bump
+** ends a nap at once), not by another sleep on the watch (which its last
+** write may have woken already); and the watch is drained just before a
+** look, so that the writes of the commit the look sees do not wake the
+** wait again.
 */
 void sqlite3StreamWatchClose(StreamCtx *p){
   streamLookClear(p);
@@ -1361,8 +1370,9 @@ static int streamInterrupted(StreamCtx *p){
 ** pSeen: what the poll's own look saw (the wait looks again only after a
 ** commit), or NULL (it looks at once).  A look happens when something was
 ** committed since the last one (streamLookDue); between looks the wait
-** sleeps on the watch of the -wal file (Linux), or naps from 50 us to
-** 400 us, so a commit is seen at once, or within about half a millisecond.
+** sleeps on the wake file or the watch of the -wal file (Linux, see
+** above), or naps from 50 us to 400 us, so a commit is seen at once, or
+** within about half a millisecond.
 ** With pRes (a long poll in autocommit mode), the messages are fetched
 ** through pRead when they come, and the wait goes on if none could be
 ** taken.  *pnAvail: partitions with messages.  sqlite3_interrupt() on p
@@ -1373,25 +1383,36 @@ static int streamLookCheck(StreamCtx*, StreamCtx*, const char*, const char*,
                            char**);
 static void streamCaughtUp(StreamCtx*, const StreamPart*, int, int);
 static void streamLookGap(StreamCtx*, i64);
-static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
-                        const char *zMember,
-                        const StreamMember *pM, StreamPart *aPart, int nPart,
-                        i64 nWaitMs, i64 nMax, i64 iRot,
-                        const StreamSeen *pSeen, StreamPollResult *pRes,
-                        i64 *pnAvail, char **pzErr){
+static int streamWaitLoop(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                          const char *zMember,
+                          const StreamMember *pM, StreamPart *aPart, int nPart,
+                          i64 nWaitMs, i64 nMax, i64 iRot,
+                          const StreamSeen *pSeen, StreamPollResult *pRes,
+                          int bWake, i64 *pnAvail, char **pzErr){
   i64 iStart = sqlite3StreamNow(p), nNap = STREAM_WAIT_NAP_MIN;
   StreamSeen seen;
   int rc, bWatch = pRead!=p && streamWatchOpen(p);
   int bWriting = 0;            /* woken by a write not yet published */
   int bSlow = 0;               /* the last sleep was a full one */
+  int bSlept = 0;              /* slept since the last look */
+  unsigned int iSeq = 0;       /* the wake file's sequence before the look */
+  unsigned int iSeqSlept = 0;  /* ... at the first sleep since the look */
   *pnAvail = 0;
   if( pSeen ) seen = *pSeen;
   else memset(&seen, 0, sizeof(seen));
   for(;;){
     int bDue = 0;
+    if( bWake ) iSeq = sqlite3StreamWakeSeq(p);
     rc = streamLookDue(pRead, &seen, bSlow || !bWatch, &bDue);
     if( rc==SQLITE_OK && bDue ){
       int bTxn = pRead!=p && sqlite3_get_autocommit(pRead->db);
+      if( bWake && bSlept ){
+        /* Did the commit come with a wake-up?  Then sleep on the wake
+        ** file from now on; if not (a writer without the extension),
+        ** on the -wal watch. */
+        p->bWakeSignalled = sqlite3StreamWakeSeq(p)!=iSeqSlept;
+      }
+      bSlept = 0;
       bWriting = 0;
       nNap = STREAM_WAIT_NAP_MIN;
       if( pRes ){
@@ -1445,17 +1466,26 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     if( rc ) return sqlite3StreamDbErr(pRead->db, pzErr, rc);
     {
       i64 nLeft = nWaitMs - (sqlite3StreamNow(p) - iStart);
+      i64 nSafe = nLeft<STREAM_WAIT_WATCH_MAX ? nLeft : STREAM_WAIT_WATCH_MAX;
       if( nLeft<=0 ) return SQLITE_OK;
       bSlow = 0;
-      if( bWatch && !bWriting ){
+      if( !bSlept ) iSeqSlept = iSeq;
+      bSlept = 1;
+      if( bWake && p->bWakeSignalled ){
+        /* Commits come with wake-ups: sleep until one (or the safety
+        ** net, which also sees the commits of other writers). */
+        bSlow = !sqlite3StreamWakeSleep(p, iSeq, nSafe*1000);
+        bWriting = 0;
+      }else if( bWatch && !bWriting ){
         /* Sleep until a write (or the safety net). */
-        bWriting = streamWatchSleep(p, nLeft<STREAM_WAIT_WATCH_MAX
-                                       ? nLeft : STREAM_WAIT_WATCH_MAX);
+        bWriting = streamWatchSleep(p, nSafe);
         bSlow = !bWriting;
         nNap = STREAM_WAIT_NAP_MIN;
       }else{
-        /* A commit in progress (or no watch): a short nap. */
-        streamNapUs(nNap);
+        /* A commit in progress (or no watch): a short nap, which a
+        ** commit's wake-up ends. */
+        if( bWake ) sqlite3StreamWakeSleep(p, iSeq, nNap);
+        else streamNapUs(nNap);
         if( nNap<STREAM_WAIT_NAP_MAX ) nNap *= 2;
         else bWriting = 0;       /* a long write: back to the watch */
       }
@@ -1463,6 +1493,22 @@ static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
     rc = streamInterrupted(p);         /* sqlite3_interrupt() ends it */
     if( rc ) return sqlite3StreamErr(pzErr, rc, "interrupted");
   }
+}
+
+/* The wait of streamWaitLoop(), registered as a waiter of the wake file
+** (ext/wake.c) while it lasts, when it waits through its own reader. */
+static int streamWaitOn(StreamCtx *p, StreamCtx *pRead, const char *zGroup,
+                        const char *zMember,
+                        const StreamMember *pM, StreamPart *aPart, int nPart,
+                        i64 nWaitMs, i64 nMax, i64 iRot,
+                        const StreamSeen *pSeen, StreamPollResult *pRes,
+                        i64 *pnAvail, char **pzErr){
+  int bWake = pRead!=p && nWaitMs>0 && sqlite3StreamWakeBegin(p);
+  int rc = streamWaitLoop(p, pRead, zGroup, zMember, pM, aPart, nPart,
+                          nWaitMs, nMax, iRot, pSeen, pRes, bWake, pnAvail,
+                          pzErr);
+  if( bWake ) sqlite3StreamWakeEnd(p);
+  return rc;
 }
 
 int sqlite3StreamWait(StreamCtx *p, const char *zGroup, const char *zMember,

@@ -29,6 +29,7 @@ static void streamCtxFree(void *pArg){
   sqlite3StreamPendingDrop(p);
   sqlite3StreamCacheClear(p);
   sqlite3StreamGroupFree(p);
+  sqlite3StreamWakeClose(p);
   sqlite3StreamStoreCacheFree(p);
   if( p->xCdcDestroy ) p->xCdcDestroy(p->pCdcArg);
   sqlite3_free(p->zCdcEvent);

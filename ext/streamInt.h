@@ -104,6 +104,16 @@ typedef struct StreamPosition StreamPosition;
 typedef struct StreamLook StreamLook;
 typedef struct StreamPollCache StreamPollCache;
 typedef struct StreamCkpt StreamCkpt;
+typedef struct StreamWake StreamWake;
+
+/* A connection's mapping of the database's wake file (ext/wake.c). */
+struct StreamWake {
+  unsigned int *aMap;          /* The file's shared words, or NULL */
+  int bTried;                  /* Opening it was tried */
+  int bCreateTried;            /* ... with creating it (a waiting poll) */
+  i64 iTriedAt;                /* When (ms): a producer retries later */
+  unsigned int nSince;         /* Commits since, without the file */
+};
 typedef struct StreamPosUndo StreamPosUndo;
 
 /* An open cursor of a table that reads messages (vtab/messages.c,
@@ -159,6 +169,11 @@ struct StreamCtx {
   StreamIncarnation *pIncarn;           /* Members joined on this conn */
   sqlite3 *dbAux;                       /* Read connection for long polls */
   int fdWalWatch;                       /* inotify fd + 1 on the -wal, or 0 */
+  StreamWake wake;                      /* The wake file (ext/wake.c) */
+  int bWakeSignalled;                   /* consume.c: the last commit a
+                                        ** wait saw came with a wake-up:
+                                        ** sleep on the wake file, not on
+                                        ** the -wal watch */
   StreamCtx *pAux;                      /* The StreamCtx of dbAux */
   StreamReading *pReading;              /* Open cursors reading messages */
   int bAuxFailed;                       /* consume.c: dbAux could not be
@@ -408,6 +423,8 @@ struct StreamVtabHead {
 int sqlite3StreamVtabBegin(sqlite3_vtab*);
 int sqlite3StreamVtabSync(sqlite3_vtab*);
 int sqlite3StreamVtabEnd(sqlite3_vtab*);
+/* xCommit of stream_messages: the end, and the waiting polls woken. */
+int sqlite3StreamVtabCommit(sqlite3_vtab*);
 int sqlite3StreamVtabSavepoint(sqlite3_vtab*, int);
 int sqlite3StreamVtabRollbackTo(sqlite3_vtab*, int);
 
@@ -1163,6 +1180,26 @@ int sqlite3StreamCheckpointerStart(StreamCtx *p, char **pzErr);
 void sqlite3StreamCheckpointerStop(StreamCtx *p, int bClosing);
 /* Its state and counters as a JSON object (sqlite3_malloc), or NULL. */
 char *sqlite3StreamCheckpointerStatus(StreamCtx *p);
+
+/**************************************************************************
+** Interface to code in ext/wake.c: the after-commit wake-up of long polls
+** ("<db>-streamwake"; Linux only, elsewhere these do nothing).
+*/
+/* After a commit of p's connection is published: wake the waiting polls
+** of the database, if any (no system call when none waits). */
+void sqlite3StreamWakeCommitted(StreamCtx *p);
+/* Register a waiting poll (creating the file if needed); 1 if the wake
+** file serves, 0 if not (then the other calls do nothing).  Every 1 is
+** paired with sqlite3StreamWakeEnd(). */
+int sqlite3StreamWakeBegin(StreamCtx *p);
+void sqlite3StreamWakeEnd(StreamCtx *p);
+/* The sequence now: read it before a look, sleep on it after. */
+unsigned int sqlite3StreamWakeSeq(StreamCtx *p);
+/* Sleep up to nUs microseconds while the sequence is iSeq; 1 if it
+** changed (a commit woke it). */
+int sqlite3StreamWakeSleep(StreamCtx *p, unsigned int iSeq, i64 nUs);
+/* Unmap the file (the connection closes). */
+void sqlite3StreamWakeClose(StreamCtx *p);
 
 /**************************************************************************
 ** Interface to code in ext/func.c: helpers of every SQL function.

@@ -541,6 +541,15 @@ int sqlite3StreamVtabEnd(sqlite3_vtab *pVtab){
   sqlite3StreamTxnEnd(((StreamVtabHead*)pVtab)->pCtx);
   return SQLITE_OK;
 }
+/* xCommit runs after SQLite's commit phase two: the commit is published
+** (the WAL-index header written, the write lock released), so the waiting
+** polls can be woken now (ext/wake.c). */
+int sqlite3StreamVtabCommit(sqlite3_vtab *pVtab){
+  StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
+  sqlite3StreamTxnEnd(p);
+  sqlite3StreamWakeCommitted(p);
+  return SQLITE_OK;
+}
 /* A savepoint opens (or is released): the pending record batches are
 ** written first, so that a ROLLBACK TO drops exactly those produced
 ** after it. */
@@ -566,6 +575,7 @@ static int streamTxnCommit(sqlite3_vtab *pVtab){
   StreamCtx *p = ((StreamVtabHead*)pVtab)->pCtx;
   sqlite3StreamPosTxn(p, STREAM_POSTXN_COMMIT, 0);
   streamTxnCommitEnd(p);
+  sqlite3StreamWakeCommitted(p);        /* (see sqlite3StreamVtabCommit) */
   return SQLITE_OK;
 }
 static int streamTxnRollback(sqlite3_vtab *pVtab){
@@ -724,10 +734,17 @@ void sqlite3StreamSavepointAbort(StreamCtx *p, const char *zName, int bOpen){
 int sqlite3StreamSavepointEnd(StreamCtx *p, const char *zName, int bOpen,
                               int rc, char **pzErr){
   if( bOpen && rc==SQLITE_OK ){
+    i64 nTxnEnd = p->nTxnEnd;
     rc = streamSpRun(p, zName,
                      bOpen==3 ? STREAM_SP_COMMIT_TXN : STREAM_SP_RELEASE);
     if( rc && rc!=SQLITE_NOMEM ){        /* e.g. SQLITE_BUSY at the COMMIT */
       rc = sqlite3StreamDbErr(p->db, pzErr, sqlite3_extended_errcode(p->db));
+    }else if( rc==SQLITE_OK && bOpen>=2 && nTxnEnd==p->nTxnEnd
+           && sqlite3_get_autocommit(p->db) ){
+      /* The call's own transaction committed with no virtual table of
+      ** ours in it (whose xCommit would have): the waiting polls see a
+      ** commit that was announced (ext/wake.c). */
+      sqlite3StreamWakeCommitted(p);
     }
   }
   if( bOpen && rc!=SQLITE_OK ) sqlite3StreamSavepointAbort(p, zName, bOpen);

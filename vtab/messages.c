@@ -697,7 +697,7 @@ static const sqlite3_module streamMsgModule = {
   streamMsgUpdate,      /* xUpdate */
   sqlite3StreamVtabBegin,      /* xBegin */
   sqlite3StreamVtabSync,       /* xSync */
-  sqlite3StreamVtabEnd,        /* xCommit */
+  sqlite3StreamVtabCommit,     /* xCommit */
   sqlite3StreamVtabEnd,        /* xRollback */
   0,                    /* xFindFunction */
   0,                    /* xRename */

@@ -1115,6 +1115,7 @@ static void testAuxVfs(void){
   remove("test_capi_aux ?#%&=.db");
   remove("test_capi_aux ?#%&=.db-wal");
   remove("test_capi_aux ?#%&=.db-shm");
+  remove("test_capi_aux ?#%&=.db-streamwake");
   rc = sqlite3_open_v2(zUri, &db, SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE
                        |SQLITE_OPEN_URI, 0);
   if( rc==SQLITE_OK ) rc = sqlite3_stream_init(db, &zErr, 0);
@@ -1161,6 +1162,7 @@ static void testAuxVfs(void){
   remove("test_capi_aux ?#%&=.db");
   remove("test_capi_aux ?#%&=.db-wal");
   remove("test_capi_aux ?#%&=.db-shm");
+  remove("test_capi_aux ?#%&=.db-streamwake");
 }
 
 int main(void){

@@ -455,6 +455,7 @@ static void interruptRun(void){
   remove(zFile);
   remove("hostile_intr.db-wal");
   remove("hostile_intr.db-shm");
+  remove("hostile_intr.db-streamwake");
   db = openDb(zFile, 0);
   exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE unrelated(x);"
       "SELECT stream_create_topic('t', 1);"
@@ -503,6 +504,7 @@ static void interruptRun(void){
   remove(zFile);
   remove("hostile_intr.db-wal");
   remove("hostile_intr.db-shm");
+  remove("hostile_intr.db-streamwake");
 }
 
 int main(void){
