@@ -1075,7 +1075,7 @@ static int streamHistBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pIdx){
 }
 
 /* StreamReading.xActive: rows left of this database's topic, which
-** stream_delete_topic() will not delete from under it (ext/func.c): the
+** stream_delete_topic() will not delete from under it (ext/topic.c): the
 ** rest of its live log would be gone, or a new topic's of the same name.
 ** (Another database's table, read by store and namespace, is not.) */
 static int streamHistActive(StreamReading *pR){

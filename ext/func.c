@@ -273,44 +273,13 @@ static int streamCallAddPartitions(StreamCtx *p, StreamCallArgs *a,
                                    char **pzErr){
   return sqlite3StreamTopicAddPartitions(p, a->az[0], a->ai[0], pzErr);
 }
-void sqlite3StreamReadingAdd(StreamCtx *p, StreamReading *pR){
-  pR->pNext = p->pReading;
-  p->pReading = pR;
-}
-
-void sqlite3StreamReadingRemove(StreamCtx *p, StreamReading *pR){
-  StreamReading **pp;
-  for(pp=&p->pReading; *pp; pp=&(*pp)->pNext){
-    if( *pp==pR ){
-      *pp = pR->pNext;
-      break;
-    }
-  }
-  pR->pNext = 0;
-}
-
-/* The catalog drops the topic, then each tier forgets it, in the same
-** transaction (its files go once that commits: see the tiers'
-** xDropTopic).  Not while a statement of this connection is still reading
-** it (a stream_messages scan of the topic or of a range of topics, a
-** stream_history of the topic, a stream_poll with rows left): as SQLite
-** refuses DROP TABLE then (SQLITE_LOCKED), since the scan would go on
-** with some of the topic's rows and not others (or with a new topic's of
-** the same name). */
+/* The catalog drops the topic (unless a statement of this connection is
+** still reading it: sqlite3StreamTopicDelete), then each tier forgets it,
+** in the same transaction (its files go once that commits: see the tiers'
+** xDropTopic). */
 static int streamCallDeleteTopic(StreamCtx *p, StreamCallArgs *a,
                                  char **pzErr){
-  StreamReading *pR;
-  int rc;
-  for(pR=p->pReading; pR; pR=pR->pNext){
-    if( (pR->zTopic==0 || strcmp(pR->zTopic, a->az[0])==0)
-     && pR->xActive(pR) ){
-      return sqlite3StreamErr(pzErr, SQLITE_LOCKED,
-          "cannot delete topic %s: a statement of this connection is still"
-          " reading it (step it to the end, reset or finalize it first)",
-          a->az[0]);
-    }
-  }
-  rc = sqlite3StreamTopicDelete(p, a->az[0], pzErr);
+  int rc = sqlite3StreamTopicDelete(p, a->az[0], pzErr);
   if( rc==SQLITE_OK ) rc = sqlite3StreamTierDropTopic(p, a->az[0], pzErr);
   return rc;
 }

@@ -547,6 +547,12 @@ int sqlite3StreamTopicAlter(StreamCtx*, const char *zName,
 int sqlite3StreamTopicAddPartitions(StreamCtx*, const char *zName,
                                     i64 nTotal, char **pzErr);
 int sqlite3StreamTopicDelete(StreamCtx*, const char *zName, char **pzErr);
+/* List pR in p's open cursors reading messages (the caller sets
+** its fields), or take it off the list: sqlite3StreamTopicDelete refuses
+** a topic one of them still reads. */
+void sqlite3StreamReadingAdd(StreamCtx *p, StreamReading *pR);
+void sqlite3StreamReadingRemove(StreamCtx *p, StreamReading *pR);
+
 
 /* The hot log (_stream_log, sql/schema.sql): message (partition id,
 ** offset) is the row (id << 40) | offset, so offsets of a partition run
@@ -1209,10 +1215,6 @@ void sqlite3StreamWakeClose(StreamCtx *p);
 ** SQLITE_ERROR, or the code itself for busy, locked, interrupt, I/O,
 ** full and too-big (sqlite3StreamErrCode()); frees zErr. */
 void sqlite3StreamResultErr(sqlite3_context *ctx, int rc, char *zErr);
-/* List pR in p's open cursors (the caller sets its fields), or take it
-** off the list. */
-void sqlite3StreamReadingAdd(StreamCtx *p, StreamReading *pR);
-void sqlite3StreamReadingRemove(StreamCtx *p, StreamReading *pR);
 /* One call, one transaction (ext/func.c): the arguments of xCall. */
 typedef struct StreamCallArgs StreamCallArgs;
 struct StreamCallArgs {

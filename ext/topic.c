@@ -301,10 +301,41 @@ int sqlite3StreamTopicAddPartitions(StreamCtx *p, const char *zName,
   return streamAddPartitionRows(p, zName, t.nPartition, nTotal, pzErr);
 }
 
+void sqlite3StreamReadingAdd(StreamCtx *p, StreamReading *pR){
+  pR->pNext = p->pReading;
+  p->pReading = pR;
+}
+
+void sqlite3StreamReadingRemove(StreamCtx *p, StreamReading *pR){
+  StreamReading **pp;
+  for(pp=&p->pReading; *pp; pp=&(*pp)->pNext){
+    if( *pp==pR ){
+      *pp = pR->pNext;
+      break;
+    }
+  }
+  pR->pNext = 0;
+}
+
+/* Not while a statement of this connection is still reading the topic
+** (a stream_messages scan of it or of a range of topics, a stream_history
+** of it, a stream_poll with rows left): as SQLite refuses DROP TABLE then
+** (SQLITE_LOCKED), since the scan would go on with some of the topic's
+** rows and not others (or with a new topic's of the same name). */
 int sqlite3StreamTopicDelete(StreamCtx *p, const char *zName, char **pzErr){
   StreamTopic t;
+  StreamReading *pR;
   char *zCdc;
-  int rc = sqlite3StreamTopicGet(p, zName, &t, pzErr);
+  int rc;
+  for(pR=p->pReading; pR; pR=pR->pNext){
+    if( (pR->zTopic==0 || strcmp(pR->zTopic, zName)==0) && pR->xActive(pR) ){
+      return sqlite3StreamErr(pzErr, SQLITE_LOCKED,
+          "cannot delete topic %s: a statement of this connection is still"
+          " reading it (step it to the end, reset or finalize it first)",
+          zName);
+    }
+  }
+  rc = sqlite3StreamTopicGet(p, zName, &t, pzErr);
   if( rc ) return rc;
   zCdc = sqlite3StreamCdcTopic(p, &rc);
   if( rc ) return sqlite3StreamDbErr(p->db, pzErr, rc);

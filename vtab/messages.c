@@ -328,7 +328,7 @@ static int streamMsgBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   return SQLITE_OK;
 }
 
-/* StreamReading.xActive: rows left (stream_delete_topic, ext/func.c). */
+/* StreamReading.xActive: rows left (stream_delete_topic, ext/topic.c). */
 static int streamMsgActive(StreamReading *pR){
   StreamMsgCursor *pCur = (StreamMsgCursor*)((char*)pR
                           - offsetof(StreamMsgCursor, reading));

@@ -277,7 +277,7 @@ static int streamPollAlloc(StreamPollCursor *pCur, StreamPollResult *pSpare){
 }
 
 /* StreamReading.xActive: rows left to hand out (of any topic), which
-** stream_delete_topic() will not delete from under it (ext/func.c). */
+** stream_delete_topic() will not delete from under it (ext/topic.c). */
 static int streamPollActive(StreamReading *pR){
   StreamPollCursor *pCur = (StreamPollCursor*)((char*)pR
                            - offsetof(StreamPollCursor, reading));
