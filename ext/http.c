@@ -82,7 +82,6 @@ struct StreamHttp {
   char *zPass;                 /* Secret access key */
   char *zToken;                /* Session token, or NULL */
   long msTimeout;              /* Per-request limit */
-  i64 nRequest;                /* Requests started */
   void (*xOnWait)(void*);      /* Called in every round of a wait */
   void *pOnWaitArg;            /* ... with this */
 };
@@ -287,10 +286,6 @@ void sqlite3StreamHttpFree(StreamHttp *p){
   streamHttpWipe(p->zPass);
   streamHttpWipe(p->zToken);
   sqlite3_free(p);
-}
-
-i64 sqlite3StreamHttpCount(StreamHttp *p){
-  return p ? p->nRequest : 0;
 }
 
 void sqlite3StreamHttpOnWait(StreamHttp *p, void (*x)(void*), void *pArg){
@@ -546,7 +541,6 @@ int sqlite3StreamHttpStart(StreamHttp *p, StreamHttpReq *pReq){
   }
   pReq->pEasy = pE;
   p->nRunning++;
-  p->nRequest++;
   return SQLITE_OK;
 }
 

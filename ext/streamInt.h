@@ -2109,8 +2109,6 @@ void sqlite3StreamHttpRun(StreamHttp*, StreamHttpReq*);
 void sqlite3StreamHttpReqClear(StreamHttp*, StreamHttpReq*);
 /* Add a header ("Name: value", printf-style) to pReq; SQLITE_NOMEM. */
 int sqlite3StreamHttpHeader(StreamHttpReq*, const char *zFmt, ...);
-/* Requests a pool started (for stream_debug and benchmarks). */
-i64 sqlite3StreamHttpCount(StreamHttp*);
 /* The process-wide list of parked multi handles (ext/http.c's header
 ** comment): handles parked and taken since the process started, and
 ** parked now (for tests). */
